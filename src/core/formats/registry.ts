@@ -1,0 +1,75 @@
+import { open as openFile, realpath } from "node:fs/promises";
+import { resolve } from "node:path";
+import { ModelFileError } from "../errors.js";
+import type { ModelFile, ModelFormat, ModelManifest, TensorSource, WriteOptions } from "../model.js";
+import { refusePickle } from "./pickle.js";
+import { kerasFormat } from "./keras-zip/index.js";
+import { kerasH5Format } from "./keras-h5/index.js";
+import { safetensorsFormat } from "./safetensors/index.js";
+import { tfjsLayersFormat } from "./tfjs-layers/index.js";
+
+export const FORMATS: readonly ModelFormat[] = [tfjsLayersFormat, kerasFormat, kerasH5Format, safetensorsFormat];
+
+const HEAD_BYTES = 4096;
+
+async function readHead(path: string): Promise<Uint8Array> {
+  let handle;
+  try {
+    handle = await openFile(path, "r");
+  } catch (error) {
+    throw new ModelFileError(path, `cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  try {
+    const buffer = new Uint8Array(HEAD_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Finds a file's format from its content; refuses pickles and anything that is not a model Model Soup reads. */
+export async function detectFormat(path: string): Promise<ModelFormat> {
+  const head = await readHead(path);
+  refusePickle(path, head);
+  const format = FORMATS.find((f) => f.detect(path, head));
+  if (!format) {
+    throw new ModelFileError(
+      path,
+      "is not a model file Model Soup reads: expected a TF.js model.json, a Keras .keras or .h5 file, " +
+        "a .safetensors file or a model.safetensors.index.json",
+    );
+  }
+  return format;
+}
+
+export async function readManifest(path: string): Promise<ModelManifest> {
+  return (await detectFormat(path)).readManifest(path);
+}
+
+export async function openModel(path: string): Promise<ModelFile> {
+  return (await detectFormat(path)).open(path);
+}
+
+async function canonical(path: string): Promise<string> {
+  return realpath(path).catch(() => resolve(path));
+}
+
+/** Writes `template` with its tensors replaced, in the template's format. Never overwrites an input file. */
+export async function writeModel(
+  template: string,
+  target: string,
+  source: TensorSource,
+  options?: WriteOptions,
+  protectedInputs: readonly string[] = [],
+): Promise<void> {
+  const format = await detectFormat(template);
+  const manifest = await format.readManifest(template);
+  const targetReal = await canonical(target);
+  for (const input of [...manifest.files, ...protectedInputs]) {
+    if ((await canonical(input)) === targetReal) {
+      throw new ModelFileError(target, "is one of the input models; choose another output path (inputs are never modified)");
+    }
+  }
+  await format.write(template, target, source, options);
+}

@@ -1,0 +1,27 @@
+/** Built-in Keras layer classes (Keras 2, Keras 3 and tfjs-layers names). Anything else is custom code. */
+export const BUILTIN_LAYERS = new Set([
+  "InputLayer", "Dense", "EinsumDense", "Activation", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
+  "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "Flatten", "Reshape", "Permute",
+  "RepeatVector", "Masking", "Identity", "ActivityRegularization",
+  "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "Convolution1D",
+  "Convolution2D", "Convolution3D", "Deconvolution2D", "Deconv2D", "DepthwiseConv1D", "DepthwiseConv2D",
+  "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D",
+  "Cropping1D", "Cropping2D", "Cropping3D", "UpSampling1D", "UpSampling2D", "UpSampling3D",
+  "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+  "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "MaxPool1D", "MaxPool2D", "MaxPool3D",
+  "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "AvgPool1D", "AvgPool2D", "AvgPool3D",
+  "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GlobalAveragePooling1D",
+  "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D",
+  "GlobalAvgPool2D",
+  "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization", "Normalization",
+  "Rescaling", "Resizing", "CenterCrop",
+  "Embedding", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "RNN", "Bidirectional",
+  "TimeDistributed", "ConvLSTM2D",
+  "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
+  "ReLU", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax",
+  "MultiHeadAttention", "Attention", "AdditiveAttention",
+  "Sequential", "Functional", "Model",
+]);
+
+/** Layers that run code stored in the model file: refused, never executed. */
+export const CODE_LAYERS = new Set(["Lambda", "TFOpLambda", "SlicingOpLambda"]);

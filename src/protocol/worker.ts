@@ -1,0 +1,165 @@
+/**
+ * The messages between the worker process (TensorFlow.js) and its clients (the extension host, the CLI).
+ * Declared once here; both sides import these request and notification types.
+ */
+import { NotificationType, RequestType } from "vscode-jsonrpc";
+
+export type BackendName = "tfjs-node" | "wasm" | "cpu";
+export type Granularity = "model" | "layer";
+export type Parameterisation = "simplex" | "nonneg" | "free";
+export type Objective = "supervised" | "entropy";
+export type OptimizerName = "adam" | "lbfgs";
+
+/** Coefficients: one per ingredient, or for layer granularity one array per layer name. */
+export type Coefficients = number[] | Record<string, number[]>;
+
+export interface DataSpec {
+  path: string;
+  /** CSV column (name or index) or npz key holding the labels. */
+  label?: string;
+  /** npz key holding the inputs (default "x"). */
+  inputKey?: string;
+  /** Multiplies every input value (the digits sample is scaled by 1/16). */
+  scale?: number;
+  seed?: number;
+  fractions?: { learn: number; validation: number; test: number };
+}
+
+export interface LearnParams {
+  models: string[];
+  data: DataSpec;
+  granularity?: Granularity;
+  parameterisation?: Parameterisation;
+  objective?: Objective;
+  optimizer?: OptimizerName;
+  learningRate?: number;
+  maxSteps?: number;
+  batchSize?: number;
+  patience?: number;
+  reestimateBatchNorm?: boolean;
+  /** Task-vector form: learn λ in W = W_base + Σ λ_i (W_i − W_base). */
+  base?: string;
+  backend?: BackendName;
+  /** When given, the merged model and its recipe are written there. */
+  out?: string;
+  /** Echoed in progress notifications so a client can tell jobs apart. */
+  jobId?: string;
+}
+
+export interface MetricPair {
+  loss: number;
+  metric: number;
+}
+
+export interface PairMergeability {
+  a: string;
+  b: string;
+  cosine: number;
+  midpointLoss: number;
+  endpointLoss: [number, number];
+  barrier: number;
+}
+
+export interface SoupReport {
+  backend: BackendName;
+  method: string;
+  coefficients: Coefficients;
+  metricName: "accuracy" | "mae";
+  metrics: {
+    ingredients: Array<{ model: string } & MetricPair>;
+    uniform: MetricPair;
+    merged: MetricPair;
+    ensemble: MetricPair;
+  };
+  mergeability: PairMergeability[];
+  split: { learn: number; validation: number; test: number; seed: number };
+  warnings: string[];
+  seconds: number;
+  /** Written files, when the request asked for an output. */
+  output?: { model: string; recipe: string };
+  /** Learning curve, one entry per step. */
+  history?: ProgressParams[];
+}
+
+export interface EvaluateParams {
+  models: string[];
+  data: DataSpec;
+  backend?: BackendName;
+  jobId?: string;
+}
+
+export interface EvaluateReport {
+  backend: BackendName;
+  metricName: "accuracy" | "mae";
+  metrics: { ingredients: Array<{ model: string } & MetricPair>; uniform: MetricPair; ensemble: MetricPair };
+  mergeability: PairMergeability[];
+  split: { learn: number; validation: number; test: number; seed: number };
+  warnings: string[];
+  seconds: number;
+}
+
+export interface GreedyParams {
+  models: string[];
+  data: DataSpec;
+  out?: string;
+  backend?: BackendName;
+  jobId?: string;
+}
+
+/** A merge with known coefficients or method parameters; no data needed. */
+export interface MergeParams {
+  models: string[];
+  method: string;
+  /** Per-ingredient weights, or per layer. Uniform when absent. */
+  coefficients?: Coefficients;
+  base?: string;
+  /** Method parameters (density, t, drop probability, seed, ...). */
+  params?: Record<string, unknown>;
+  out: string;
+  jobId?: string;
+}
+
+export interface MergeResult {
+  model: string;
+  recipe: string;
+  warnings: string[];
+  seconds: number;
+}
+
+export interface ApplyParams {
+  recipe: string;
+  out?: string;
+  jobId?: string;
+}
+
+export interface ProgressParams {
+  jobId?: string;
+  phase: "loading" | "learning" | "evaluating" | "writing";
+  step: number;
+  totalSteps: number;
+  trainLoss?: number;
+  validationLoss?: number;
+  validationMetric?: number;
+  coefficients?: Coefficients;
+  message?: string;
+}
+
+export interface LogParams {
+  level: "info" | "warning" | "error";
+  message: string;
+}
+
+export const WorkerRequests = {
+  learn: new RequestType<LearnParams, SoupReport, void>("soup/learn"),
+  evaluate: new RequestType<EvaluateParams, EvaluateReport, void>("soup/evaluate"),
+  greedy: new RequestType<GreedyParams, SoupReport, void>("soup/greedy"),
+  merge: new RequestType<MergeParams, MergeResult, void>("soup/merge"),
+  apply: new RequestType<ApplyParams, MergeResult, void>("soup/apply"),
+  /** Which backend the worker runs, and why the others did not load. */
+  backend: new RequestType<{ preference?: BackendName }, { backend: BackendName; notes: string[] }, void>("soup/backend"),
+};
+
+export const WorkerNotifications = {
+  progress: new NotificationType<ProgressParams>("soup/progress"),
+  log: new NotificationType<LogParams>("soup/log"),
+};

@@ -1,0 +1,55 @@
+import { open, stat } from "node:fs/promises";
+import { ModelFileError } from "../errors.js";
+import { csvLoader } from "./csv.js";
+import type { DataFormatId, DataLoader, Dataset, LoadOptions } from "./dataset.js";
+import { imageFolderLoader } from "./images.js";
+import { jsonLoader } from "./json.js";
+import { npyFolderHasPair, npyPairLoader } from "./npy-pair.js";
+import { npzLoader } from "./npz.js";
+import { isGzip } from "./read.js";
+
+/** Content checks first (zip, npy magic), then names; the first loader that claims a file reads it. */
+const LOADERS: DataLoader[] = [npzLoader, npyPairLoader, jsonLoader, csvLoader];
+
+/** Which loader reads a path: a folder is an image folder (or a folder with x.npy and y.npy); files by content. */
+export async function detectDataFormat(path: string): Promise<DataFormatId> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw new ModelFileError(path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  if (info.isDirectory()) return (await npyFolderHasPair(path)) ? npyPairLoader.id : imageFolderLoader.id;
+  if (info.size === 0) throw new ModelFileError(path, "the file is empty; expected data (.npz, .npy, .csv, .json)");
+  const head = await readHead(path);
+  const loader = LOADERS.find((l) => l.detect(path, head));
+  if (loader) return loader.id;
+  if (isGzip(head)) throw new ModelFileError(path, "is gzip data of unknown kind; expected a name ending in .csv.gz, .tsv.gz or .json.gz");
+  const firstChar = new TextDecoder().decode(head).trimStart()[0];
+  return firstChar === "{" || firstChar === "[" ? jsonLoader.id : csvLoader.id;
+}
+
+/** Reads a data file or folder into a Dataset, choosing the format from its content and name. */
+export async function loadDataset(path: string, options: LoadOptions = {}): Promise<Dataset> {
+  const id = await detectDataFormat(path);
+  const loader = [...LOADERS, imageFolderLoader].find((l) => l.id === id)!;
+  const dataset = await loader.load(path, options);
+  if (options.scale !== undefined && options.scale !== 1) {
+    if (!Number.isFinite(options.scale)) throw new ModelFileError(path, `scale ${options.scale} must be a finite number`);
+    const scale = options.scale;
+    for (let i = 0; i < dataset.x.length; i++) dataset.x[i] = dataset.x[i]! * scale;
+    dataset.notes.push(`features multiplied by ${options.scale}`);
+  }
+  return dataset;
+}
+
+async function readHead(path: string): Promise<Uint8Array> {
+  const handle = await open(path, "r");
+  try {
+    const head = new Uint8Array(64);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}

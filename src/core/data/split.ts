@@ -1,0 +1,117 @@
+import { UsageError } from "../errors.js";
+import { type Dataset, featureCount, sampleCount } from "./dataset.js";
+import { mulberry32, shuffleInPlace } from "./random.js";
+
+export interface SplitFractions {
+  learn: number;
+  validation: number;
+  test: number;
+}
+
+export interface SplitOptions {
+  seed?: number;
+  fractions?: SplitFractions;
+}
+
+export type SplitName = keyof SplitFractions;
+
+export interface DatasetSplit {
+  seed: number;
+  fractions: SplitFractions;
+  /** Whether each class was spread over the splits in proportion (classification data). */
+  stratified: boolean;
+  /** Row indices into the original dataset, ascending. */
+  indices: Record<SplitName, Int32Array>;
+  sizes: Record<SplitName, number>;
+  learn: Dataset;
+  validation: Dataset;
+  test: Dataset;
+}
+
+export const DEFAULT_SPLIT: Required<SplitOptions> = { seed: 0, fractions: { learn: 0.6, validation: 0.2, test: 0.2 } };
+
+/**
+ * Splits the samples into learn / validation / test, deterministically for a seed. The split sizes are
+ * round(N * fraction) for test and validation, the rest for learn. Classification data is stratified: every
+ * class is spread over the three splits in its own proportion (to within one sample).
+ */
+export function splitDataset(dataset: Dataset, options: SplitOptions = {}): DatasetSplit {
+  const seed = options.seed ?? DEFAULT_SPLIT.seed;
+  const fractions = options.fractions ?? DEFAULT_SPLIT.fractions;
+  checkFractions(fractions);
+  if (!Number.isInteger(seed)) throw new UsageError(`the split seed must be an integer, not ${seed}`);
+  const n = sampleCount(dataset);
+  const testCount = Math.round(n * fractions.test);
+  const validationCount = Math.round(n * fractions.validation);
+  const learnCount = n - testCount - validationCount;
+  if (learnCount < 1 || (fractions.validation > 0 && validationCount < 1) || (fractions.test > 0 && testCount < 1))
+    throw new UsageError(`${dataset.source}: ${n} samples are too few to split into learn / validation / test with fractions ${fractions.learn} / ${fractions.validation} / ${fractions.test}`);
+
+  const stratified = dataset.task === "classification" && dataset.y !== undefined;
+  const order = spreadOrder(dataset, n, stratified, mulberry32(seed));
+  const pick = (from: number, to: number) => Int32Array.from(order.subarray(from, to)).sort();
+  const indices = {
+    test: pick(0, testCount),
+    validation: pick(testCount, testCount + validationCount),
+    learn: pick(testCount + validationCount, n),
+  };
+  return {
+    seed,
+    fractions,
+    stratified,
+    indices,
+    sizes: { learn: learnCount, validation: validationCount, test: testCount },
+    learn: subsetDataset(dataset, indices.learn),
+    validation: subsetDataset(dataset, indices.validation),
+    test: subsetDataset(dataset, indices.test),
+  };
+}
+
+/**
+ * A random order of all samples in which every prefix holds each class in proportion: each class is shuffled,
+ * its k-th member (of n_c) gets the position (k + 0.5) / n_c, and all samples are sorted by position.
+ */
+function spreadOrder(dataset: Dataset, n: number, stratified: boolean, random: () => number): Int32Array {
+  if (!stratified) {
+    const order = Int32Array.from({ length: n }, (_, i) => i);
+    shuffleInPlace(order, random);
+    return order;
+  }
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const c = dataset.y![i]!;
+    let members = byClass.get(c);
+    if (!members) byClass.set(c, (members = []));
+    members.push(i);
+  }
+  const placed: { index: number; position: number; tie: number }[] = [];
+  for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
+    const members = byClass.get(c)!;
+    shuffleInPlace(members, random);
+    members.forEach((index, k) => placed.push({ index, position: (k + 0.5) / members.length, tie: random() }));
+  }
+  placed.sort((a, b) => a.position - b.position || a.tie - b.tie);
+  return Int32Array.from(placed, (p) => p.index);
+}
+
+function checkFractions(f: SplitFractions): void {
+  const parts = [f.learn, f.validation, f.test];
+  if (parts.some((p) => !Number.isFinite(p) || p < 0) || Math.abs(parts.reduce((a, b) => a + b, 0) - 1) > 1e-6 || f.learn <= 0)
+    throw new UsageError(`split fractions learn / validation / test must be non-negative and sum to 1 (learn above 0); got ${parts.join(" / ")}`);
+}
+
+/** The samples at the given row indices, in that order, as a new Dataset. */
+export function subsetDataset(dataset: Dataset, rows: ArrayLike<number>): Dataset {
+  const width = featureCount(dataset);
+  const x = new Float32Array(rows.length * width);
+  for (let i = 0; i < rows.length; i++) x.set(dataset.x.subarray(rows[i]! * width, (rows[i]! + 1) * width), i * width);
+  const result: Dataset = { ...dataset, x, xShape: [rows.length, ...dataset.xShape.slice(1)], notes: [...dataset.notes] };
+  if (dataset.y !== undefined && dataset.yShape !== undefined) {
+    const yWidth = dataset.yShape.slice(1).reduce((a, b) => a * b, 1);
+    const y = dataset.y instanceof Int32Array ? new Int32Array(rows.length * yWidth) : new Float32Array(rows.length * yWidth);
+    for (let i = 0; i < rows.length; i++) y.set(dataset.y.subarray(rows[i]! * yWidth, (rows[i]! + 1) * yWidth), i * yWidth);
+    result.y = y;
+    result.yShape = [rows.length, ...dataset.yShape.slice(1)];
+  }
+  return result;
+}

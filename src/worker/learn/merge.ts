@@ -1,0 +1,89 @@
+// Writes W_v = base_v + Σ_i α_{i,g(v)} S_{i,v} into the model, and turns ∂L/∂W into ∂L/∂α by the identity
+// ∂L/∂α_{i,g} = Σ_{v in g} ⟨∂L/∂W_v, S_{i,v}⟩ (S = ingredient weights, or task vectors in the task form).
+import * as tf from "@tensorflow/tfjs";
+import type { CoefficientSpace } from "./coefficients.js";
+import { checkProblem, tensorOf, variableSize, type SoupProblem } from "./problem.js";
+
+export class Merger {
+  /** [N, size] per variable: the ingredients' weights, or their task vectors W_i − base. */
+  private readonly stacked: tf.Tensor2D[];
+  private readonly base: Array<tf.Tensor | undefined>;
+  readonly variables: tf.LayerVariable[];
+
+  constructor(
+    readonly problem: SoupProblem,
+    readonly space: CoefficientSpace,
+  ) {
+    checkProblem(problem);
+    const { ingredients, base, variables } = problem;
+    this.variables = variables;
+    const n = ingredients.length;
+    this.stacked = variables.map((v, k) => {
+      const size = variableSize(v);
+      const rows = new Float32Array(n * size);
+      for (let i = 0; i < n; i++) {
+        const w = ingredients[i]![k]!;
+        if (base === undefined) rows.set(w, i * size);
+        else {
+          const b = base[k]!;
+          for (let j = 0; j < size; j++) rows[i * size + j] = w[j]! - b[j]!;
+        }
+      }
+      return tf.keep(tf.tensor2d(rows, [n, size]));
+    });
+    this.base = variables.map((v, k) => (base === undefined ? undefined : tf.keep(tf.tensor(base[k]!, tensorOf(v).shape))));
+  }
+
+  /** Overwrites the model's variables with the soup for coefficients α (flat, ingredient-major). */
+  write(alpha: Float64Array): void {
+    const n = this.space.ingredients;
+    const G = this.space.groups.length;
+    tf.tidy(() => {
+      // One [1, N] row of coefficients per group, shared by that group's variables.
+      const rows = this.space.groups.map((_, g) =>
+        tf.tensor2d(Float32Array.from({ length: n }, (_, i) => alpha[i * G + g]!), [1, n]),
+      );
+      this.variables.forEach((v, k) => {
+        let merged = tf.matMul(rows[this.space.groupOf[k]!]!, this.stacked[k]!).reshape(tensorOf(v).shape);
+        const b = this.base[k];
+        if (b !== undefined) merged = merged.add(b);
+        v.write(merged);
+      });
+    });
+  }
+
+  /** ∂L/∂α (flat, ingredient-major) from the gradients with respect to each variable (null = no dependence). */
+  gradAlpha(gradW: ReadonlyArray<tf.Tensor | null>): Float64Array {
+    const n = this.space.ingredients;
+    const G = this.space.groups.length;
+    const out = new Float64Array(n * G);
+    const used: number[] = [];
+    const columns = tf.tidy(() => {
+      const cols: tf.Tensor[] = [];
+      gradW.forEach((g, k) => {
+        if (g === null) return;
+        used.push(k);
+        cols.push(tf.matMul(this.stacked[k]!, g.reshape([-1, 1])));
+      });
+      return cols.length === 0 ? tf.zeros([n, 0]) : tf.concat(cols, 1);
+    });
+    const dots = columns.dataSync();
+    columns.dispose();
+    const V = used.length;
+    for (let c = 0; c < V; c++) {
+      const g = this.space.groupOf[used[c]!]!;
+      for (let i = 0; i < n; i++) out[i * G + g] += dots[i * V + c]!;
+    }
+    return out;
+  }
+
+  dispose(): void {
+    tf.dispose(this.stacked);
+    tf.dispose(this.base.filter((b): b is tf.Tensor => b !== undefined));
+  }
+}
+
+/** The values now in the model's variables (e.g. the merged soup after learning), one array per variable. */
+export function readVariables(problem: SoupProblem): Float32Array[] {
+  return problem.variables.map((v) => Float32Array.from(v.read().dataSync() as Float32Array));
+}

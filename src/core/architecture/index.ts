@@ -1,0 +1,12 @@
+export { analyzeModels } from "./analyze.js";
+export type { AnalyzeOptions } from "./analyze.js";
+export { analyzeManifests, parameterCount } from "./analysis.js";
+export type { Analysis, AnalyzedModel, UnreadableModel } from "./analysis.js";
+export { compareManifests, compareModels, nameMapping } from "./compatibility.js";
+export type { CompatibilityStatus, Comparison, NamePair } from "./compatibility.js";
+export type { Difference, DifferenceKind, Labels } from "./difference.js";
+export { fingerprint, fingerprintModel } from "./fingerprint.js";
+export type { Fingerprint, FingerprintedModel } from "./fingerprint.js";
+export { groupFingerprinted, groupManifests } from "./grouping.js";
+export type { GroupMember, Grouping, IncompatiblePair, ModelGroup } from "./grouping.js";
+export { shortLabels } from "./labels.js";

@@ -1,0 +1,51 @@
+import type { MergeMethodId } from "./spec.js";
+
+/** A parameter a method reads, with its default (none when required). */
+export interface ParamDef {
+  name: string;
+  kind: "number" | "boolean";
+  /** Absent: the parameter is required. */
+  default?: number | boolean;
+  /** Inclusive bounds a number must respect. */
+  min?: number;
+  max?: number;
+  /** Exclusive lower bound (density > 0). */
+  above?: number;
+  description: string;
+}
+
+/** One tensor's inputs to a method, in float32, with the parameters already resolved for this tensor. */
+export interface MethodInput {
+  /** The tensor's name, layer and shape (shape matters for row-wise variants; the data is flat). */
+  tensor: { name: string; layer: string; shape: readonly number[] };
+  /** The ingredients' values, the base excluded. */
+  models: readonly Float32Array[];
+  /** The base's values, when the method uses a base. */
+  base?: Float32Array;
+  /** Global parameters, resolved for this tensor. */
+  params: Readonly<Record<string, number | boolean>>;
+  /** Per-model parameters (aligned with `models`), resolved for this tensor. */
+  modelParams: readonly Readonly<Record<string, number>>[];
+}
+
+export interface MergeMethod {
+  readonly id: MergeMethodId;
+  readonly label: string;
+  /** The paper (or page) the method comes from. */
+  readonly reference: string;
+  /** Whether the method needs a base model (and then works on task vectors W_i − W_base). */
+  readonly base: "required" | "none";
+  /** How many models (base excluded) it accepts. */
+  readonly minModels: number;
+  readonly maxModels: number;
+  /**
+   * The widest statistic the method needs: "element" methods may be run on any slice of a tensor,
+   * "tensor" methods need the whole tensor at once (top-k, norms, angles, a seeded stream per tensor).
+   * No method here needs a statistic over the whole model.
+   */
+  readonly scope: "element" | "tensor";
+  readonly globalParams: readonly ParamDef[];
+  readonly modelParams: readonly ParamDef[];
+  /** Returns the merged values (a new array; the inputs are not modified). */
+  merge(input: MethodInput): Float32Array;
+}

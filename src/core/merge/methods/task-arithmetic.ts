@@ -1,0 +1,35 @@
+import type { MergeMethod, MethodInput, ParamDef } from "../method.js";
+import { combineTaskVectors, taskVector } from "../task-vectors.js";
+
+export const LAMBDA: ParamDef = {
+  name: "lambda",
+  kind: "number",
+  default: 1,
+  description: "Scale of the combined task vector before it is added to the base.",
+};
+export const WEIGHT: ParamDef = { name: "weight", kind: "number", description: "The model's task-vector coefficient λ_i." };
+
+/** W = W_base + λ·Σ w_i (W_i − W_base) (divided by Σ w_i when `normalize`). */
+export const taskArithmetic: MergeMethod = {
+  id: "task_arithmetic",
+  label: "Task arithmetic",
+  reference: "https://arxiv.org/abs/2212.04089",
+  base: "required",
+  minModels: 1,
+  maxModels: Infinity,
+  scope: "element",
+  globalParams: [
+    { name: "normalize", kind: "boolean", default: false, description: "Divide the combined task vector by Σ w_i." },
+    LAMBDA,
+  ],
+  modelParams: [WEIGHT],
+  merge(input: MethodInput): Float32Array {
+    const base = input.base!;
+    return combineTaskVectors(
+      base,
+      input.models.map((m) => taskVector(m, base)),
+      input.modelParams.map((p) => p.weight!),
+      { consensus: false, normalize: input.params.normalize as boolean, lambda: input.params.lambda as number },
+    );
+  },
+};

@@ -1,0 +1,77 @@
+/**
+ * The recipe saved beside every merged model: enough to recreate the same tensors from the same inputs
+ * without any data (`model-soup apply`), and a record of how the coefficients were found.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { ModelFileError } from "../errors.js";
+import type { FormatId } from "../model.js";
+import { sha256Files } from "./hash.js";
+
+export type RecipeCoefficients = number[] | Record<string, number[]>;
+
+export interface RecipeInput {
+  /** Relative to the recipe's folder when the recipe is beside the output (portable), else absolute. */
+  path: string;
+  sha256: string;
+}
+
+export interface Recipe {
+  kind: "model-soup-recipe";
+  version: 1;
+  tool: { name: "model-soup"; version: string };
+  created: string;
+  /** A merge method id from the registry in src/core/merge (linear for every learned or greedy soup). */
+  method: string;
+  /** How the coefficients were found: "manual", "uniform", "learned", "greedy". */
+  origin: string;
+  inputs: RecipeInput[];
+  base?: RecipeInput;
+  /** The final coefficients: per ingredient, or per layer name. Applied as the method prescribes. */
+  coefficients?: RecipeCoefficients;
+  params?: Record<string, unknown>;
+  learning?: Record<string, unknown>;
+  data?: { path: string; sha256: string; label?: string; seed?: number; fractions?: Record<string, number> };
+  metrics?: unknown;
+  backend?: string;
+  output: { path: string; format: FormatId };
+}
+
+export function recipePathFor(modelPath: string): string {
+  return `${modelPath.replace(/(\.safetensors\.index\.json|\.json|\.keras|\.h5|\.hdf5|\.safetensors)$/i, "")}.recipe.json`;
+}
+
+export async function describeInput(modelFiles: readonly string[], recipeDir: string): Promise<RecipeInput> {
+  return { path: relative(recipeDir, resolve(modelFiles[0]!)), sha256: await sha256Files(modelFiles) };
+}
+
+export function resolveInput(recipePath: string, input: RecipeInput): string {
+  return isAbsolute(input.path) ? input.path : resolve(dirname(recipePath), input.path);
+}
+
+export async function writeRecipe(path: string, recipe: Recipe): Promise<void> {
+  await writeFile(path, `${JSON.stringify(recipe, null, 2)}\n`);
+}
+
+function fail(path: string, what: string): never {
+  throw new ModelFileError(path, `is not a valid Model Soup recipe: ${what}`);
+}
+
+export async function readRecipe(path: string): Promise<Recipe> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, "utf8"));
+  } catch (error) {
+    throw new ModelFileError(path, `cannot be read as a recipe JSON (${(error as Error).message})`);
+  }
+  const r = parsed as Partial<Recipe>;
+  if (typeof r !== "object" || r === null || r.kind !== "model-soup-recipe") fail(path, 'expected "kind": "model-soup-recipe"');
+  if (r.version !== 1) fail(path, `version ${String(r.version)} is not supported (expected 1)`);
+  if (typeof r.method !== "string") fail(path, "no method");
+  if (!Array.isArray(r.inputs) || r.inputs.length === 0) fail(path, "no inputs");
+  for (const input of r.inputs) {
+    if (typeof input?.path !== "string" || typeof input.sha256 !== "string") fail(path, "each input needs a path and a sha256");
+  }
+  if (typeof r.output?.path !== "string") fail(path, "no output path");
+  return r as Recipe;
+}

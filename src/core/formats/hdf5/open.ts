@@ -1,0 +1,87 @@
+import { open as openFile, stat } from "node:fs/promises";
+import { ModelFileError } from "../../errors.js";
+import { h5wasm, h5wasmReady } from "./module.js";
+import { hdf5SignatureOffset } from "./signature.js";
+
+type H5File = InstanceType<typeof h5wasm.File>;
+
+const SUPERBLOCK_PROBE = 4096;
+
+function readUint(bytes: Uint8Array, offset: number, size: number): number {
+  let value = 0;
+  for (let i = size - 1; i >= 0; i--) value = value * 256 + bytes[offset + i]!;
+  return value;
+}
+
+/** The end-of-file address the superblock records, relative to the superblock (versions 0 to 3). */
+function storedEndOfFile(head: Uint8Array, at: number): number | undefined {
+  const version = head[at + 8];
+  if (version === 0 || version === 1) {
+    const sizeOfOffsets = head[at + 13]!;
+    const fixed = at + 24 + (version === 1 ? 4 : 0);
+    const eofAt = fixed + 2 * sizeOfOffsets;
+    if (eofAt + sizeOfOffsets > head.length) return undefined;
+    return readUint(head, eofAt, sizeOfOffsets);
+  }
+  if (version === 2 || version === 3) {
+    const sizeOfOffsets = head[at + 9]!;
+    const eofAt = at + 12 + 2 * sizeOfOffsets;
+    if (eofAt + sizeOfOffsets > head.length) return undefined;
+    return readUint(head, eofAt, sizeOfOffsets);
+  }
+  return undefined;
+}
+
+/** Checks the signature and the recorded file length before HDF5 sees the file, for errors that say what is wrong. */
+export async function checkHdf5File(path: string): Promise<void> {
+  let handle;
+  try {
+    handle = await openFile(path, "r");
+  } catch (error) {
+    throw new ModelFileError(path, `cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  try {
+    const { size } = await handle.stat();
+    const head = new Uint8Array(Math.min(SUPERBLOCK_PROBE, size));
+    await handle.read(head, 0, head.length, 0);
+    const at = hdf5SignatureOffset(head);
+    if (at === undefined) {
+      throw new ModelFileError(path, "is not an HDF5 file: the HDF5 signature (\\x89HDF\\r\\n\\x1a\\n) was not found");
+    }
+    const eof = storedEndOfFile(head, at);
+    if (eof === undefined) {
+      throw new ModelFileError(path, "has an HDF5 superblock that is cut short or of an unknown version");
+    }
+    if (at + eof > size) {
+      throw new ModelFileError(path, `is truncated: its HDF5 superblock records ${at + eof} bytes, the file has ${size}`);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The most specific line of an HDF5 error stack (the deepest "#00N" entry). */
+export function hdf5Reason(error: unknown): string {
+  const text = String(error instanceof Error ? error.message : error);
+  const entries = text.split("\n").filter((l) => /#\d{3}:/.test(l));
+  const last = entries[entries.length - 1];
+  const reason = last ? last.replace(/^.*?\): /, "").trim() : text.split("\n")[0]!.trim();
+  return reason || "unknown HDF5 error";
+}
+
+/** Opens an HDF5 file with h5wasm after checking it, turning HDF5's errors into ModelFileErrors. */
+export async function openHdf5(path: string, mode: "r" | "a" = "r"): Promise<H5File> {
+  await checkHdf5File(path);
+  await h5wasmReady();
+  try {
+    return new h5wasm.File(path, mode);
+  } catch (error) {
+    throw new ModelFileError(path, `cannot be read as HDF5 (${hdf5Reason(error)})`);
+  }
+}
+
+export async function fileSize(path: string): Promise<number> {
+  return (await stat(path)).size;
+}
+
+export type { H5File };

@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { CancelledError, UsageError } from "../../../src/core/errors.js";
+import { coefficientSpace, coefficientsOf, initialTheta } from "../../../src/worker/learn/coefficients.js";
+import { scoreModel } from "../../../src/worker/learn/gradient.js";
+import { learnCoefficients, type LearnProgress } from "../../../src/worker/learn/learn.js";
+import { Merger } from "../../../src/worker/learn/merge.js";
+import { resolveObjective } from "../../../src/worker/learn/objective.js";
+import type { SoupData, SoupProblem } from "../../../src/worker/learn/problem.js";
+import { blobs, disposeData, fineTunes, mlp, problemOf, rowsOf, type FineTunes } from "./toy.js";
+
+function uniformValidationLoss(problem: SoupProblem, learn: SoupData, validation: SoupData): number {
+  const space = coefficientSpace(problem.layerOf, problem.ingredients.length, "model", "simplex");
+  const merger = new Merger(problem, space);
+  merger.write(coefficientsOf(space, initialTheta(space)));
+  merger.dispose();
+  return scoreModel(problem.model, resolveObjective(problem.model, "supervised", learn), validation, 1024).loss;
+}
+
+describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", function () {
+  let all: SoupData;
+  let learn: SoupData;
+  let validation: SoupData;
+  let soup: FineTunes;
+  let executor: tf.LayersModel;
+
+  before(async () => {
+    await tf.setBackend("cpu");
+    all = blobs(900, 21);
+    learn = rowsOf(all, 0, 600);
+    validation = rowsOf(all, 600, 900);
+    soup = await fineTunes(learn, 4);
+    executor = mlp({ seed: 1 });
+  });
+  after(() => {
+    disposeData(all, learn, validation);
+    executor.dispose();
+  });
+
+  for (const optimizer of ["adam", "lbfgs"] as const) {
+    for (const granularity of ["model", "layer"] as const) {
+      it(`${optimizer}, ${granularity} granularity: validation loss ≤ the uniform soup's, coefficients on the simplex`, () => {
+        const problem = problemOf(executor, soup.ingredients);
+        const uniform = uniformValidationLoss(problem, learn, validation);
+        const result = learnCoefficients(problem, learn, validation, { optimizer, granularity, epochs: 6 });
+        assert.ok(result.validation!.loss <= uniform, `learned ${result.validation!.loss} vs uniform ${uniform}`);
+        assert.ok(result.bestStep > 0, "some step improved on the uniform start");
+        assert.equal(result.coefficients.length, 4);
+        const groups = granularity === "model" ? 1 : 2;
+        assert.equal(result.groups.length, groups);
+        for (let g = 0; g < groups; g++) {
+          const sum = result.coefficients.reduce((s, c) => s + c[g]!, 0);
+          assert.ok(Math.abs(sum - 1) < 1e-9, `group ${g} sums to ${sum}`);
+        }
+        // The model's variables hold the kept soup.
+        const now = scoreModel(executor, resolveObjective(executor, "supervised", learn), validation, 1024);
+        assert.ok(Math.abs(now.loss - result.validation!.loss) < 1e-6);
+      });
+    }
+  }
+
+  it("reports progress every step and honours cancellation within one step", () => {
+    const problem = problemOf(executor, soup.ingredients);
+    const seen: LearnProgress[] = [];
+    let asked = false;
+    assert.throws(
+      () =>
+        learnCoefficients(problem, learn, validation, {
+          optimizer: "adam",
+          batchSize: 64,
+          onProgress: (p) => {
+            seen.push(p);
+            if (p.step === 3) asked = true;
+          },
+          cancel: () => asked,
+        }),
+      CancelledError,
+    );
+    assert.deepEqual(seen.map((p) => p.step), [1, 2, 3]);
+    assert.ok(seen.every((p) => p.coefficients.length === 4 && Number.isFinite(p.trainLoss)));
+  });
+
+  it("honours a cancellation token inside an L-BFGS full-batch pass", () => {
+    const problem = problemOf(executor, soup.ingredients);
+    const token = { isCancellationRequested: false };
+    let steps = 0;
+    assert.throws(
+      () =>
+        learnCoefficients(problem, learn, validation, {
+          optimizer: "lbfgs",
+          batchSize: 100,
+          onProgress: () => {
+            steps++;
+            token.isCancellationRequested = true;
+          },
+          cancel: token,
+        }),
+      CancelledError,
+    );
+    assert.equal(steps, 1);
+  });
+
+  it("does not leak tensors: the count is the same at every step and after the run", () => {
+    const problem = problemOf(executor, soup.ingredients);
+    const before = tf.memory().numTensors;
+    for (const optimizer of ["adam", "lbfgs"] as const) {
+      const counts: number[] = [];
+      learnCoefficients(problem, learn, validation, {
+        optimizer,
+        granularity: "layer",
+        epochs: 3,
+        patience: 100,
+        maxIterations: 5,
+        onProgress: () => counts.push(tf.memory().numTensors),
+      });
+      assert.ok(counts.length >= 3);
+      assert.ok(counts.every((c) => c === counts[0]), `${optimizer}: tensors per step ${counts.join(",")}`);
+      assert.equal(tf.memory().numTensors, before, `${optimizer}: tensors after the run`);
+    }
+  });
+
+  it("nonneg (Adam, projected) keeps coefficients ≥ 0; free may extrapolate; L-BFGS refuses nonneg", () => {
+    const problem = problemOf(executor, soup.ingredients);
+    const nonneg = learnCoefficients(problem, learn, validation, { parameterisation: "nonneg", epochs: 4 });
+    assert.equal(nonneg.optimizer, "adam");
+    assert.ok(nonneg.coefficients.flat().every((c) => c >= 0));
+    const free = learnCoefficients(problem, learn, validation, { parameterisation: "free", optimizer: "lbfgs" });
+    assert.ok(free.validation!.loss <= uniformValidationLoss(problem, learn, validation));
+    assert.throws(
+      () => learnCoefficients(problem, learn, validation, { parameterisation: "nonneg", optimizer: "lbfgs" }),
+      UsageError,
+    );
+  });
+
+  it("task-vector form starts from λ_i = 1/N (the uniform soup) and improves on it", () => {
+    const problem = problemOf(executor, soup.ingredients, soup.base);
+    const uniform = uniformValidationLoss(problemOf(executor, soup.ingredients), learn, validation);
+    const result = learnCoefficients(problem, learn, validation, { parameterisation: "free", granularity: "layer" });
+    assert.ok(result.validation!.loss <= uniform + 1e-6);
+  });
+
+  it("entropy objective learns without labels and lowers the validation entropy", () => {
+    const problem = problemOf(executor, soup.ingredients);
+    const unlabeled = { x: learn.x };
+    const result = learnCoefficients(problem, unlabeled, { x: validation.x }, { objective: "entropy", granularity: "layer" });
+    assert.equal(result.objective, "entropy");
+    assert.equal(result.validation!.metric, undefined);
+    const space = coefficientSpace(problem.layerOf, 4, "layer", "simplex");
+    const merger = new Merger(problem, space);
+    merger.write(coefficientsOf(space, initialTheta(space)));
+    merger.dispose();
+    const start = scoreModel(executor, resolveObjective(executor, "entropy", unlabeled), { x: validation.x }, 1024);
+    assert.ok(result.validation!.loss < start.loss, `${result.validation!.loss} vs ${start.loss}`);
+  });
+
+  it("re-estimates BatchNormalization statistics by default when the model has them", async () => {
+    const bnSoup = await fineTunes(learn, 3, { batchNorm: true, seed: 4 });
+    const bnExecutor = mlp({ seed: 4, batchNorm: true });
+    const result = learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, { maxIterations: 5 });
+    assert.deepEqual(result.batchNormReestimated, ["norm"]);
+    assert.ok(result.validationAfterBatchNorm !== undefined);
+    const off = learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, {
+      maxIterations: 5,
+      reestimateBatchNorm: false,
+    });
+    assert.deepEqual(off.batchNormReestimated, []);
+    bnExecutor.dispose();
+  });
+
+  it("refuses the supervised objective without labels", () => {
+    assert.throws(() => learnCoefficients(problemOf(executor, soup.ingredients), { x: learn.x }, undefined), UsageError);
+  });
+});

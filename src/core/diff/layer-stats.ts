@@ -1,0 +1,108 @@
+/**
+ * Per-tensor statistics of a model and how far each tensor moved from a reference model: the content of the
+ * editor's per-layer diff. Tensors are read one at a time (memory stays near two tensors), matched to the
+ * reference by name, or by structure when the two files name them differently.
+ */
+import { nameMapping } from "../architecture/compatibility.js";
+import { toFloat32 } from "../convert.js";
+import { CancelledError, ModelFileError } from "../errors.js";
+import { openModel } from "../formats/registry.js";
+import type { ModelFile } from "../model.js";
+import { formatShape, type Tensor } from "../tensor.js";
+
+export interface TensorStats {
+  name: string;
+  shape: number[];
+  dtype: string;
+  mean: number;
+  std: number;
+  l2: number;
+  /** ‖W − W_ref‖ / ‖W_ref‖ (or ‖W − W_ref‖ when the reference is all zeros); absent without a reference. */
+  relativeChange?: number;
+}
+
+export interface LayerStatsOptions {
+  /** Asked before each tensor; true stops with a CancelledError. */
+  isCancelled?: () => boolean;
+}
+
+function values(tensor: Tensor): Float32Array {
+  return tensor.data instanceof Float32Array ? tensor.data : toFloat32(tensor.data, tensor.dtype);
+}
+
+/** Mean, standard deviation (population) and L2 norm, accumulated in float64. */
+export function tensorMoments(data: Float32Array): { mean: number; std: number; l2: number } {
+  let sum = 0;
+  let squares = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    sum += v;
+    squares += v * v;
+  }
+  const n = data.length;
+  const mean = n === 0 ? 0 : sum / n;
+  const variance = n === 0 ? 0 : Math.max(0, squares / n - mean * mean);
+  return { mean, std: Math.sqrt(variance), l2: Math.sqrt(squares) };
+}
+
+export function relativeChange(data: Float32Array, reference: Float32Array): number {
+  let difference = 0;
+  let norm = 0;
+  for (let i = 0; i < data.length; i++) {
+    const d = data[i]! - reference[i]!;
+    difference += d * d;
+    norm += reference[i]! * reference[i]!;
+  }
+  return norm === 0 ? Math.sqrt(difference) : Math.sqrt(difference / norm);
+}
+
+/** Statistics of every tensor of `modelPath`, in the manifest's order; with `referencePath`, the change from it. */
+export async function layerStats(modelPath: string, referencePath?: string, options: LayerStatsOptions = {}): Promise<TensorStats[]> {
+  const model = await openModel(modelPath);
+  let reference: ModelFile | undefined;
+  try {
+    reference = referencePath === undefined ? undefined : await openModel(referencePath);
+    const mapping = reference ? nameMapping(model.manifest, reference.manifest) : undefined;
+    const result: TensorStats[] = [];
+    for (const info of model.manifest.tensors) {
+      if (options.isCancelled?.()) throw new CancelledError("The per-layer statistics were cancelled");
+      const data = values(await model.readTensor(info.name, { float32: true }));
+      const stats: TensorStats = { name: info.name, shape: [...info.shape], dtype: info.dtype, ...tensorMoments(data) };
+      if (reference && mapping) {
+        const refName = mapping.get(info.name);
+        if (refName === undefined) throw new ModelFileError(referencePath!, `to have a tensor matching "${info.name}"`);
+        const refData = values(await reference.readTensor(refName, { float32: true }));
+        if (refData.length !== data.length) {
+          throw new ModelFileError(referencePath!, `tensor "${refName}" to have ${data.length} values like "${info.name}" of ${modelPath}`);
+        }
+        stats.relativeChange = relativeChange(data, refData);
+      }
+      result.push(stats);
+    }
+    return result;
+  } finally {
+    await model.close();
+    await reference?.close();
+  }
+}
+
+function number(value: number): string {
+  if (value === 0) return "0";
+  const abs = Math.abs(value);
+  return abs >= 1e-3 && abs < 1e5 ? value.toPrecision(4) : value.toExponential(3);
+}
+
+/** One line per tensor, columns aligned, so that a text diff shows which tensors changed and by how much. */
+export function formatLayerStats(stats: readonly TensorStats[], header: string): string {
+  const rows = stats.map((s) => [
+    s.name,
+    formatShape(s.shape),
+    `mean ${number(s.mean)}`,
+    `std ${number(s.std)}`,
+    `L2 ${number(s.l2)}`,
+    s.relativeChange === undefined ? "" : `change ${(s.relativeChange * 100).toFixed(2)}%`,
+  ]);
+  const widths = [0, 1, 2, 3, 4].map((c) => Math.max(0, ...rows.map((r) => r[c]!.length)));
+  const lines = rows.map((r) => r.map((cell, c) => (c < 5 ? cell.padEnd(widths[c]!) : cell)).join("  ").trimEnd());
+  return `${header}\n${"-".repeat(Math.min(120, header.length))}\n${lines.join("\n")}\n`;
+}

@@ -1,0 +1,421 @@
+/**
+ * The Merge panel, host side: sends the webview what it shows, validates every message it sends back,
+ * runs jobs in the worker (mirrored by JobStatus), saves merged models, opens the per-layer diff, and comes
+ * back after a reload through a WebviewPanelSerializer (the webview keeps its own state with setState).
+ */
+import * as vscode from "vscode";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, extname, join } from "node:path";
+import { analyzeModels, type Analysis } from "../core/architecture/index.js";
+import { describeDataset, loadDataset } from "../core/data/index.js";
+import { stat } from "node:fs/promises";
+import {
+  DEFAULT_CONFIG,
+  validateFromWebview,
+  type DataPreview,
+  type FromWebview,
+  type MergeConfig,
+  type PanelInit,
+  type ToWebview,
+} from "../protocol/panel.js";
+import { WorkerRequests, type Coefficients, type DataSpec, type SoupReport } from "../protocol/worker.js";
+import type { JobStatus } from "./job-progress.js";
+import { openLayerDiff } from "./layer-diff.js";
+import { panelHtml } from "./panel-html.js";
+import { backendSetting } from "./settings.js";
+import { FORMAT_LABELS, mainDtype } from "./tree-nodes.js";
+import type { WorkerManager } from "./worker-manager.js";
+
+export const PANEL_VIEW_TYPE = "modelSoup.mergePanel";
+/** Data files larger than this are not previewed in the extension host; the worker checks them on Start. */
+const MAX_PREVIEW_BYTES = 32 * 1024 * 1024;
+
+export interface PanelServices {
+  extensionUri: vscode.Uri;
+  worker: WorkerManager;
+  jobs: JobStatus;
+  output: vscode.LogOutputChannel;
+}
+
+/** What the webview stores with setState and the serializer hands back after a reload. */
+export interface PanelState {
+  models: string[];
+}
+
+let jobCounter = 0;
+
+export class MergePanel implements vscode.Disposable {
+  static readonly open = new Set<MergePanel>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private analysis: Analysis | undefined;
+  private data: { path: string; label?: string } | undefined;
+  private report: SoupReport | undefined;
+  private lastConfig: MergeConfig | undefined;
+  private running: vscode.CancellationTokenSource | undefined;
+  private saved: { model: string; recipe: string } | undefined;
+  private readonly readyEmitter = new vscode.EventEmitter<void>();
+  private readonly resultEmitter = new vscode.EventEmitter<SoupReport | Error>();
+  /** For tests: fires when the webview said "ready", and when a job ended. */
+  readonly onReady = this.readyEmitter.event;
+  readonly onResult = this.resultEmitter.event;
+
+  static create(services: PanelServices, models: string[]): MergePanel {
+    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, titleFor(models), vscode.ViewColumn.Active, webviewOptions(services.extensionUri));
+    return new MergePanel(panel, services, models);
+  }
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly services: PanelServices,
+    readonly models: string[],
+  ) {
+    MergePanel.open.add(this);
+    panel.webview.options = webviewOptions(services.extensionUri);
+    panel.iconPath = vscode.Uri.joinPath(services.extensionUri, "media", "soup.svg");
+    panel.webview.html = panelHtml(panel.webview, services.extensionUri);
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
+      services.worker.onProgress((p) => {
+        if (this.running && p.jobId === this.jobId) void this.post({ type: "progress", progress: p });
+      }),
+    );
+  }
+
+  private jobId = "";
+
+  get lastReport(): SoupReport | undefined {
+    return this.report;
+  }
+
+  get savedOutput(): { model: string; recipe: string } | undefined {
+    return this.saved;
+  }
+
+  private post(message: ToWebview): Thenable<boolean> {
+    return this.panel.webview.postMessage(message);
+  }
+
+  private async receive(raw: unknown): Promise<void> {
+    const message = validateFromWebview(raw);
+    if (message instanceof Error) {
+      this.services.output.error(message.message);
+      return;
+    }
+    try {
+      await this.handle(message);
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      this.services.output.error(text);
+      void this.post({ type: "job", state: "failed", message: text });
+    }
+  }
+
+  /** Handles one validated message (public so tests can drive the panel the way its webview does). */
+  async handle(message: FromWebview): Promise<void> {
+    switch (message.type) {
+      case "ready":
+        await this.sendInit();
+        this.readyEmitter.fire();
+        return;
+      case "pickData":
+        return this.pickData();
+      case "setData":
+        return this.setData(message.path, message.label);
+      case "start":
+        return this.start(message.config);
+      case "cancel":
+        this.running?.cancel();
+        return;
+      case "save":
+        await this.save(message.coefficients);
+        return;
+      case "showDiff":
+        return this.showDiff(message.ingredient);
+    }
+  }
+
+  private async sendInit(): Promise<void> {
+    this.analysis ??= await analyzeModels(this.models);
+    const a = this.analysis;
+    const roots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath + "/");
+    const rel = (p: string) => roots.reduce((s, r) => (s.startsWith(r) ? s.slice(r.length) : s), p);
+    const init: PanelInit = {
+      title: titleFor(this.models),
+      ingredients: a.models.map((m) => ({
+        path: m.path,
+        label: rel(m.path),
+        format: FORMAT_LABELS[m.format] ?? m.format,
+        parameters: m.parameters,
+        dtype: mainDtype(m),
+      })),
+      compatibility: compatibilityNotice(a),
+      trusted: vscode.workspace.isTrusted,
+      defaults: {
+        ...DEFAULT_CONFIG,
+        backend: backendSetting(),
+        ingredients: a.models.map((m) => ({ path: m.path, include: true, coefficient: 1 })),
+        ...(this.data ? { data: this.data } : {}),
+      },
+    };
+    await this.post({ type: "init", init });
+    if (this.data) await this.setData(this.data.path, this.data.label);
+    if (this.report) await this.post({ type: "result", report: this.report });
+    if (this.saved) await this.post({ type: "saved", ...this.saved });
+  }
+
+  private async pickData(): Promise<void> {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      canSelectFolders: true,
+      defaultUri: vscode.Uri.file(dirname(this.models[0] ?? "")),
+      openLabel: "Use as Data",
+      title: "Data to learn and compare on",
+      filters: { "Data files": ["npz", "npy", "csv", "json", "gz"], "All files": ["*"] },
+    });
+    if (picked?.[0]) await this.setData(picked[0].fsPath);
+  }
+
+  /** Reads the data enough to preview it; errors go to the panel before anything runs. */
+  async setData(path: string, label?: string): Promise<void> {
+    this.data = { path, ...(label ? { label } : {}) };
+    try {
+      const info = await stat(path);
+      if (info.isFile() && info.size > MAX_PREVIEW_BYTES) {
+        const preview: DataPreview = { path, task: "unknown", samples: 0, xShape: [], notes: ["too large to preview here; it is checked when the merge starts"] };
+        await this.post({ type: "dataPreview", preview });
+        return;
+      }
+      const d = describeDataset(await loadDataset(path, label ? { label } : {}));
+      const preview: DataPreview = {
+        path,
+        task: d.task,
+        samples: d.samples,
+        xShape: d.xShape,
+        ...(d.labelName !== undefined ? { labelName: d.labelName } : {}),
+        ...(d.classCounts ? { classCounts: d.classCounts.map((c) => ({ name: c.name, count: c.count })) } : {}),
+        featureRange: d.featureRange,
+        notes: d.notes,
+      };
+      await this.post({ type: "dataPreview", preview });
+    } catch (error) {
+      await this.post({ type: "dataPreview", error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  private included(config: MergeConfig): string[] {
+    return config.ingredients.filter((i) => i.include && this.models.includes(i.path)).map((i) => i.path);
+  }
+
+  private dataSpec(config: MergeConfig): DataSpec {
+    if (!config.data) throw new Error("Choose the data to learn from and compare on first (Data → Choose…).");
+    const learn = 1 - config.validationFraction - config.testFraction;
+    return {
+      path: config.data.path,
+      ...(config.data.label ? { label: config.data.label } : {}),
+      seed: config.seed,
+      fractions: { learn, validation: config.validationFraction, test: config.testFraction },
+    };
+  }
+
+  /** Runs the configured job; resolves when it ended (its result or error is posted to the webview). */
+  async start(config: MergeConfig): Promise<void> {
+    if (!vscode.workspace.isTrusted) {
+      throw new Error("Merging runs TensorFlow.js in a worker process, which needs a trusted workspace. Trust this folder to merge.");
+    }
+    if (this.running) throw new Error("A job is already running in this panel; cancel it first.");
+    const models = this.included(config);
+    if (models.length < 2 && config.method !== "manual") throw new Error("Include at least two ingredients.");
+    this.lastConfig = config;
+    this.report = undefined;
+    this.saved = undefined;
+    const backend = config.backend === "auto" ? undefined : config.backend;
+    const jobId = `panel-${++jobCounter}`;
+    this.jobId = jobId;
+    this.running = new vscode.CancellationTokenSource();
+    await this.post({ type: "job", state: "running" });
+    try {
+      const report = await this.services.jobs.run(
+        config.method === "learned" ? "learning the coefficients" : config.method === "greedy" ? "greedy soup" : "evaluating",
+        async (token, reportProgress) => {
+          const relay = this.services.worker.onProgress((p) => {
+            if (p.jobId === jobId) reportProgress(p);
+          });
+          try {
+            if (config.method === "learned") {
+              return await this.services.worker.request(
+                WorkerRequests.learn,
+                {
+                  models,
+                  data: this.dataSpec(config),
+                  granularity: config.granularity,
+                  parameterisation: config.parameterisation,
+                  objective: config.objective,
+                  learningRate: config.learningRate,
+                  maxSteps: config.steps,
+                  batchSize: config.batchSize,
+                  ...(backend ? { backend } : {}),
+                  jobId,
+                },
+                token,
+              );
+            }
+            if (config.method === "greedy") {
+              return await this.services.worker.request(
+                WorkerRequests.greedy,
+                { models, data: this.dataSpec(config), ...(backend ? { backend } : {}), jobId },
+                token,
+              );
+            }
+            const evaluation = await this.services.worker.request(
+              WorkerRequests.evaluate,
+              { models, data: this.dataSpec(config), ...(backend ? { backend } : {}), jobId },
+              token,
+            );
+            const coefficients = this.manualCoefficients(config);
+            const report: SoupReport = {
+              backend: evaluation.backend,
+              method: config.method === "manual" ? "linear" : "uniform",
+              coefficients,
+              metricName: evaluation.metricName,
+              metrics: { ...evaluation.metrics, merged: evaluation.metrics.uniform },
+              mergeability: evaluation.mergeability,
+              split: evaluation.split,
+              warnings: config.method === "manual" ? [...evaluation.warnings, "The table's merged row is the uniform soup; the manual weights are applied when you save."] : evaluation.warnings,
+              seconds: evaluation.seconds,
+            };
+            return report;
+          } finally {
+            relay.dispose();
+          }
+        },
+        this.running.token,
+      );
+      this.report = report;
+      await this.post({ type: "result", report });
+      await this.post({ type: "job", state: "done" });
+      this.resultEmitter.fire(report);
+    } catch (error) {
+      const cancelled = this.running.token.isCancellationRequested;
+      const text = error instanceof Error ? error.message : String(error);
+      await this.post({ type: "job", state: cancelled ? "cancelled" : "failed", message: cancelled ? "Cancelled" : text });
+      this.resultEmitter.fire(error instanceof Error ? error : new Error(text));
+      if (!cancelled) throw error;
+    } finally {
+      this.running.dispose();
+      this.running = undefined;
+    }
+  }
+
+  private manualCoefficients(config: MergeConfig): number[] {
+    const rows = config.ingredients.filter((i) => i.include && this.models.includes(i.path));
+    if (config.method !== "manual") return rows.map(() => 1 / rows.length);
+    const total = rows.reduce((s, r) => s + r.coefficient, 0);
+    if (total === 0) throw new Error("The manual coefficients sum to zero.");
+    return rows.map((r) => r.coefficient / total);
+  }
+
+  /** The path the save dialog proposes: beside the first ingredient, same format. */
+  defaultSavePath(): string {
+    const first = this.models[0]!;
+    const ext = first.endsWith(".safetensors.index.json") ? ".safetensors" : extname(first);
+    const folder = basename(first) === "model.json" || ext === ".json" ? join(dirname(dirname(first)), "merged") : dirname(first);
+    return join(folder, ext === ".json" ? "model.json" : `merged${ext}`);
+  }
+
+  /** Writes the merged model (and its recipe) with the last result's coefficients; `target` skips the dialog. */
+  async save(coefficients?: Coefficients, target?: string): Promise<{ model: string; recipe: string } | undefined> {
+    if (!vscode.workspace.isTrusted) throw new Error("Saving a merged model needs a trusted workspace.");
+    const config = this.lastConfig;
+    const models = config ? this.included(config) : this.models;
+    let out = target;
+    if (!out) {
+      const uri = await vscode.window.showSaveDialog({
+        defaultUri: vscode.Uri.file(this.defaultSavePath()),
+        saveLabel: "Save Merged Model",
+        title: "Save the merged model (its recipe is written beside it)",
+      });
+      if (!uri) return undefined;
+      out = uri.fsPath;
+    }
+    const chosen = coefficients ?? this.report?.coefficients ?? (config ? this.manualCoefficients(config) : undefined);
+    const jobId = `save-${++jobCounter}`;
+    const result = await this.services.jobs.run("saving the merged model", (token) =>
+      this.services.worker.request(
+        WorkerRequests.merge,
+        { models, method: chosen ? "linear" : "uniform", ...(chosen ? { coefficients: chosen } : {}), out: out!, jobId },
+        token,
+      ),
+    );
+    this.saved = { model: result.model, recipe: result.recipe };
+    await this.post({ type: "saved", ...this.saved });
+    void vscode.window
+      .showInformationMessage(`Saved the merged model to ${result.model} (recipe: ${basename(result.recipe)}).`, "Show Per-Layer Diff", "Open Recipe")
+      .then((choice) => {
+        if (choice === "Open Recipe") void vscode.window.showTextDocument(vscode.Uri.file(result.recipe));
+        if (choice === "Show Per-Layer Diff") void this.showDiff();
+      });
+    return this.saved;
+  }
+
+  /** Diff of an ingredient against the merged model (saved, or written to a temporary folder first). */
+  async showDiff(ingredient?: string): Promise<void> {
+    let merged = this.saved?.model;
+    if (!merged) {
+      const folder = mkdtempSync(join(tmpdir(), "model-soup-preview-"));
+      const first = this.models[0]!;
+      const name = first.endsWith(".safetensors.index.json") ? "merged.safetensors" : extname(first) === ".json" ? "model.json" : `merged${extname(first)}`;
+      const saved = await this.save(undefined, join(folder, name));
+      merged = saved?.model;
+    }
+    if (merged) await openLayerDiff(ingredient ?? this.models[0]!, merged);
+  }
+
+  dispose(): void {
+    MergePanel.open.delete(this);
+    this.running?.cancel();
+    for (const d of this.disposables) d.dispose();
+    this.readyEmitter.dispose();
+    this.resultEmitter.dispose();
+  }
+}
+
+function titleFor(models: readonly string[]): string {
+  return `Merge ${models.length} Models`;
+}
+
+function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+  return {
+    enableScripts: true,
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist"), vscode.Uri.joinPath(extensionUri, "media")],
+  };
+}
+
+
+function compatibilityNotice(a: Analysis): { mergeable: boolean; message: string } {
+  if (a.unreadable.length > 0) {
+    return { mergeable: false, message: `Cannot read: ${a.unreadable.map((u) => u.error).join("; ")}` };
+  }
+  if (a.groups.length > 1) {
+    return { mergeable: false, message: `These models do not share one architecture: ${a.incompatible[0]?.reason ?? "they differ"}` };
+  }
+  const group = a.groups[0];
+  if (!group) return { mergeable: false, message: "No models." };
+  return group.status === "compatible"
+    ? { mergeable: true, message: "All ingredients share one architecture with the same tensor names." }
+    : { mergeable: true, message: "All ingredients share one architecture; some name their tensors differently and are matched by structure." };
+}
+
+export class MergePanelSerializer implements vscode.WebviewPanelSerializer<PanelState> {
+  constructor(private readonly services: PanelServices) {}
+
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: PanelState | undefined): Promise<void> {
+    const models = Array.isArray(state?.models) ? state.models.filter((m): m is string => typeof m === "string") : [];
+    if (models.length === 0) {
+      panel.dispose();
+      return;
+    }
+    new MergePanel(panel, this.services, models);
+  }
+}

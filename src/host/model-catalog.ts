@@ -1,0 +1,76 @@
+/**
+ * The workspace's models: found with vscode.workspace.findFiles, filtered (model-candidates.ts), read and
+ * grouped by the core's manifest readers (no tensor data). Refreshes on file changes, debounced.
+ */
+import * as vscode from "vscode";
+import { analyzeModels, type Analysis } from "../core/architecture/index.js";
+import { MODEL_GLOB, modelCandidates } from "./model-candidates.js";
+import { scanExclude } from "./settings.js";
+
+const EMPTY: Analysis = { models: [], groups: [], incompatible: [], unreadable: [] };
+const DEBOUNCE_MS = 400;
+
+export class ModelCatalog implements vscode.Disposable {
+  private current: Analysis = EMPTY;
+  private scanning: Promise<Analysis> | undefined;
+  private rescanRequested = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly changed = new vscode.EventEmitter<Analysis>();
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+  readonly onDidChange = this.changed.event;
+
+  constructor() {
+    const watcher = vscode.workspace.createFileSystemWatcher("**/*.{json,keras,h5,hdf5,safetensors,bin}");
+    const later = () => this.refreshSoon();
+    this.disposables.push(watcher, watcher.onDidCreate(later), watcher.onDidChange(later), watcher.onDidDelete(later));
+    this.disposables.push(vscode.workspace.onDidChangeWorkspaceFolders(later));
+  }
+
+  get analysis(): Analysis {
+    return this.current;
+  }
+
+  /** The last finished scan, or the running one. */
+  ready(): Promise<Analysis> {
+    return this.scanning ?? Promise.resolve(this.current);
+  }
+
+  refreshSoon(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.refresh(), DEBOUNCE_MS);
+  }
+
+  /** Scans now; a change during a scan queues one more scan after it. */
+  refresh(): Promise<Analysis> {
+    if (this.scanning) {
+      this.rescanRequested = true;
+      return this.scanning;
+    }
+    this.scanning = this.scan().finally(() => {
+      this.scanning = undefined;
+      if (this.rescanRequested) {
+        this.rescanRequested = false;
+        void this.refresh();
+      }
+    });
+    return this.scanning;
+  }
+
+  private async scan(): Promise<Analysis> {
+    const uris = await vscode.workspace.findFiles(MODEL_GLOB, scanExclude());
+    const paths = await modelCandidates(uris.filter((u) => u.scheme === "file").map((u) => u.fsPath));
+    this.current = await analyzeModels(paths);
+    await vscode.commands.executeCommand(
+      "setContext",
+      "modelSoup.modelFiles",
+      this.current.models.map((m) => m.path).concat(this.current.unreadable.map((u) => u.path)),
+    );
+    this.changed.fire(this.current);
+    return this.current;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}

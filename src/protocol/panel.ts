@@ -1,0 +1,210 @@
+/**
+ * The messages between the extension host and the Merge panel webview, declared once for both sides, and
+ * the validator the host runs on every message the webview sends before using it.
+ */
+import type {
+  BackendName,
+  Coefficients,
+  Granularity,
+  Objective,
+  Parameterisation,
+  ProgressParams,
+  SoupReport,
+} from "./worker.js";
+
+export type MergeMethod = "manual" | "uniform" | "greedy" | "learned";
+export type BackendChoice = BackendName | "auto";
+
+export interface IngredientRow {
+  path: string;
+  /** Path relative to the workspace, for display. */
+  label: string;
+  format: string;
+  parameters: number;
+  dtype: string;
+}
+
+export interface IngredientChoice {
+  path: string;
+  include: boolean;
+  /** The manual weight (method "manual"); normalised by the host to sum to 1 over included rows. */
+  coefficient: number;
+}
+
+export interface MergeConfig {
+  ingredients: IngredientChoice[];
+  method: MergeMethod;
+  granularity: Granularity;
+  parameterisation: Parameterisation;
+  objective: Objective;
+  learningRate: number;
+  steps: number;
+  batchSize: number;
+  /** Fractions of the data held out for validation and for the final comparison. */
+  validationFraction: number;
+  testFraction: number;
+  seed: number;
+  backend: BackendChoice;
+  data?: { path: string; label?: string };
+}
+
+export interface DataPreview {
+  path: string;
+  task: string;
+  samples: number;
+  xShape: number[];
+  labelName?: string;
+  /** Classification: each class's name and number of samples. */
+  classCounts?: { name: string; count: number }[];
+  featureRange?: { min: number; max: number };
+  notes: string[];
+}
+
+export interface PanelInit {
+  title: string;
+  ingredients: IngredientRow[];
+  /** "compatible", "compatible by structure (...)", or why the set cannot be merged. */
+  compatibility: { mergeable: boolean; message: string };
+  trusted: boolean;
+  defaults: MergeConfig;
+}
+
+export type JobState = "idle" | "running" | "done" | "failed" | "cancelled";
+
+export type ToWebview =
+  | { type: "init"; init: PanelInit }
+  | { type: "dataPreview"; preview?: DataPreview; error?: string }
+  | { type: "job"; state: JobState; message?: string }
+  | { type: "progress"; progress: ProgressParams }
+  | { type: "result"; report: SoupReport }
+  | { type: "saved"; model: string; recipe: string };
+
+export type FromWebview =
+  | { type: "ready" }
+  | { type: "pickData" }
+  | { type: "setData"; path: string; label?: string }
+  | { type: "start"; config: MergeConfig }
+  | { type: "cancel" }
+  | { type: "save"; coefficients?: Coefficients }
+  | { type: "showDiff"; ingredient?: string };
+
+const METHODS: readonly MergeMethod[] = ["manual", "uniform", "greedy", "learned"];
+const GRANULARITIES: readonly Granularity[] = ["model", "layer"];
+const PARAMETERISATIONS: readonly Parameterisation[] = ["simplex", "nonneg", "free"];
+const OBJECTIVES: readonly Objective[] = ["supervised", "entropy"];
+const BACKENDS: readonly BackendChoice[] = ["auto", "tfjs-node", "wasm", "cpu"];
+
+type Check = (value: unknown, at: string) => string | undefined;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+const str: Check = (v, at) => (typeof v === "string" && v.length <= 4096 ? undefined : `${at} must be a string`);
+const optStr: Check = (v, at) => (v === undefined ? undefined : str(v, at));
+const num =
+  (min: number, max: number, integer = false): Check =>
+  (v, at) =>
+    typeof v === "number" && Number.isFinite(v) && v >= min && v <= max && (!integer || Number.isInteger(v))
+      ? undefined
+      : `${at} must be ${integer ? "an integer" : "a number"} in [${min}, ${max}]`;
+const oneOf =
+  <T>(values: readonly T[]): Check =>
+  (v, at) =>
+    values.includes(v as T) ? undefined : `${at} must be one of ${values.join(", ")}`;
+const bool: Check = (v, at) => (typeof v === "boolean" ? undefined : `${at} must be true or false`);
+
+function fields(value: unknown, at: string, checks: Record<string, Check>): string | undefined {
+  if (!isRecord(value)) return `${at} must be an object`;
+  for (const key of Object.keys(value)) if (!(key in checks)) return `${at}.${key} is not expected`;
+  for (const [key, check] of Object.entries(checks)) {
+    const problem = check(value[key], `${at}.${key}`);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+const ingredient: Check = (v, at) =>
+  fields(v, at, { path: str, include: bool, coefficient: num(-1e6, 1e6) });
+
+const ingredients: Check = (v, at) => {
+  if (!Array.isArray(v) || v.length > 1000) return `${at} must be a list of at most 1000 ingredients`;
+  for (let i = 0; i < v.length; i++) {
+    const problem = ingredient(v[i], `${at}[${i}]`);
+    if (problem) return problem;
+  }
+  return undefined;
+};
+
+const data: Check = (v, at) => (v === undefined ? undefined : fields(v, at, { path: str, label: optStr }));
+
+const config: Check = (v, at) =>
+  fields(v, at, {
+    ingredients,
+    method: oneOf(METHODS),
+    granularity: oneOf(GRANULARITIES),
+    parameterisation: oneOf(PARAMETERISATIONS),
+    objective: oneOf(OBJECTIVES),
+    learningRate: num(1e-8, 100),
+    steps: num(1, 1_000_000, true),
+    batchSize: num(1, 1_000_000, true),
+    validationFraction: num(0, 0.9),
+    testFraction: num(0, 0.9),
+    seed: num(0, 2 ** 32, true),
+    backend: oneOf(BACKENDS),
+    data,
+  });
+
+const coefficients: Check = (v, at) => {
+  if (v === undefined) return undefined;
+  const list = (x: unknown, where: string) =>
+    Array.isArray(x) && x.length <= 1000 && x.every((n) => typeof n === "number" && Number.isFinite(n))
+      ? undefined
+      : `${where} must be a list of finite numbers`;
+  if (Array.isArray(v)) return list(v, at);
+  if (!isRecord(v)) return `${at} must be a list of numbers or a map from layer to numbers`;
+  for (const [key, value] of Object.entries(v)) {
+    const problem = list(value, `${at}.${key}`);
+    if (problem) return problem;
+  }
+  return undefined;
+};
+
+const MESSAGE_CHECKS: { [K in FromWebview["type"]]: Record<string, Check> } = {
+  ready: {},
+  pickData: {},
+  setData: { path: str, label: optStr },
+  start: { config },
+  cancel: {},
+  save: { coefficients },
+  showDiff: { ingredient: optStr },
+};
+
+/** The message as a FromWebview, or an Error saying what is wrong with it. Unknown fields are refused. */
+export function validateFromWebview(message: unknown): FromWebview | Error {
+  if (!isRecord(message) || typeof message.type !== "string" || !(message.type in MESSAGE_CHECKS)) {
+    return new Error(`unknown message from the panel: ${JSON.stringify(message)?.slice(0, 200)}`);
+  }
+  const checks = { type: str, ...MESSAGE_CHECKS[message.type as FromWebview["type"]] };
+  const problem = fields(message, "message", checks);
+  if (problem) return new Error(`invalid "${message.type}" message from the panel: ${problem}`);
+  const start = message as { type: string; config?: MergeConfig };
+  if (start.type === "start" && start.config!.validationFraction + start.config!.testFraction >= 0.95) {
+    return new Error("invalid \"start\" message from the panel: validation and test fractions leave no data to learn from");
+  }
+  return message as FromWebview;
+}
+
+export const DEFAULT_CONFIG: Omit<MergeConfig, "ingredients"> = {
+  method: "learned",
+  granularity: "model",
+  parameterisation: "simplex",
+  objective: "supervised",
+  learningRate: 0.05,
+  steps: 60,
+  batchSize: 128,
+  validationFraction: 0.2,
+  testFraction: 0.2,
+  seed: 0,
+  backend: "auto",
+};

@@ -1,0 +1,190 @@
+import assert from "node:assert/strict";
+import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fromFloat32 } from "../../../src/core/convert.js";
+import { CancelledError, UsageError } from "../../../src/core/errors.js";
+import { safetensorsFormat } from "../../../src/core/formats/safetensors/index.js";
+import { streamLinearMerge, streamMerge } from "../../../src/core/merge/streaming/index.js";
+import type { ModelFile, TensorInfo } from "../../../src/core/model.js";
+
+const FIXTURES = "test/fixtures/real-models/safetensors-jl-fixtures";
+const SINGLE = `${FIXTURES}/non_sharded/model.safetensors`;
+const INDEX = `${FIXTURES}/sharded/model.safetensors.index.json`;
+const MERGED_DTYPES = new Set(["float64", "float32", "float16", "bfloat16"]);
+
+let dir: string;
+
+async function withModel<T>(path: string, run: (m: ModelFile) => Promise<T>): Promise<T> {
+  const model = await safetensorsFormat.open(path);
+  try {
+    return await run(model);
+  } finally {
+    await model.close();
+  }
+}
+
+/** A second ingredient of the same layout: every float value v becomes 1 - v/2 (others kept). */
+async function makeSibling(path: string): Promise<void> {
+  await withModel(INDEX, (fixture) =>
+    safetensorsFormat.write(INDEX, path, async (info: TensorInfo) => {
+      if (!MERGED_DTYPES.has(info.dtype)) return undefined;
+      const values = (await fixture.readTensor(info.name, { float32: true })).data as Float32Array;
+      return values.map((v) => 1 - v / 2);
+    }),
+  );
+}
+
+/** The merge computed in memory from whole tensors, as a textbook would: Σ w_i x_i, one rounding to float32. */
+async function inMemoryLinear(inputs: ModelFile[], weights: number[], name: string): Promise<Float32Array> {
+  const tensors: Float32Array[] = [];
+  for (const input of inputs) tensors.push((await input.readTensor(name, { float32: true })).data as Float32Array);
+  return tensors[0]!.map((_, i) => tensors.reduce((sum, t, k) => sum + weights[k]! * t[i]!, 0));
+}
+
+function bytes(data: ArrayBufferView): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+describe("streaming merge", () => {
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "soup-stream-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("merges the sharded fixture into sharded output that re-reads as the in-memory merge", async () => {
+    const sibling = join(dir, "sibling.safetensors.index.json");
+    await makeSibling(sibling);
+    const outDir = join(dir, "out");
+    await mkdir(outDir);
+    const target = join(outDir, "soup.safetensors.index.json");
+    // Mixed layouts: the sharded fixture (template), a sharded sibling and the single-file fixture.
+    const inputs = [INDEX, sibling, SINGLE];
+    const weights = [0.5, 0.3, 0.2];
+    const progress: Array<[number, number]> = [];
+    const result = await streamLinearMerge({ inputs, weights, target, onProgress: (done, total) => progress.push([done, total]) });
+
+    assert.deepEqual((await readdir(outDir)).sort(), [
+      ...[1, 2, 3, 4, 5, 6].map((k) => `soup-0000${k}-of-00006.safetensors`),
+      "soup.safetensors.index.json",
+    ]);
+    assert.equal(result.files.length, 7);
+    const manifest = await safetensorsFormat.readManifest(target);
+    assert.deepEqual(manifest.tensors, (await safetensorsFormat.readManifest(INDEX)).tensors);
+    const index = JSON.parse(await readFile(target, "utf8"));
+    assert.equal(index.metadata.total_size, 4305);
+
+    let merged = 0;
+    const models = await Promise.all(inputs.map((p) => safetensorsFormat.open(p)));
+    const out = await safetensorsFormat.open(target);
+    try {
+      for (const info of manifest.tensors) {
+        const written = await out.readTensor(info.name);
+        const first = (await models[0]!.readTensor(info.name)).data;
+        if (MERGED_DTYPES.has(info.dtype)) {
+          merged++;
+          const expected = await inMemoryLinear(models, weights, info.name);
+          assert.deepEqual(bytes(written.data), bytes(fromFloat32(expected, info.dtype)), info.name);
+          assert.notDeepEqual(bytes(written.data), bytes(first), `${info.name} really changed`);
+        } else {
+          assert.deepEqual(bytes(written.data), bytes(first), `${info.name} copied from the first input`);
+        }
+      }
+    } finally {
+      await Promise.all([out, ...models].map((m) => m.close()));
+    }
+    assert.equal(merged, 12);
+    assert.equal(result.merged, 12);
+    assert.equal(result.copied.length, 24);
+    assert.ok(result.warnings.some((w) => /float8_e4m3fn_3.*not merged/.test(w)));
+
+    assert.equal(progress.length, 36);
+    const total = 3 * 4305;
+    assert.ok(progress.every(([, t]) => t === total));
+    assert.deepEqual(progress.at(-1), [total, total]);
+    assert.ok(progress.every(([d], i) => i === 0 || d > progress[i - 1]![0]), "progress grows");
+    assert.equal(result.bytesRead, total);
+  });
+
+  it("gives a plugged-in combine function every input's float32 tensor and writes what it returns", async () => {
+    const target = join(dir, "max.safetensors");
+    const sibling = join(dir, "sibling.safetensors.index.json");
+    await makeSibling(sibling);
+    const seen: string[] = [];
+    await streamMerge({
+      inputs: [SINGLE, sibling],
+      target,
+      combine: (tensors, info) => {
+        seen.push(info.name);
+        assert.equal(tensors.length, 2);
+        assert.equal(info.output.length, tensors[0]!.length);
+        assert.equal(info.count, 36);
+        return tensors[0]!.map((v, i) => Math.max(v, tensors[1]![i]!));
+      },
+      metadata: { method: "elementwise-max" },
+    });
+    assert.equal(seen.length, 12);
+    const header = await withModel(target, async (m) => m.manifest.metadata);
+    assert.deepEqual(header, { method: "elementwise-max" });
+    const a = await withModel(SINGLE, async (m) => (await m.readTensor("float32_357")).data as Float32Array);
+    const b = await withModel(sibling, async (m) => (await m.readTensor("float32_357")).data as Float32Array);
+    const out = await withModel(target, async (m) => (await m.readTensor("float32_357")).data as Float32Array);
+    assert.deepEqual(Array.from(out), Array.from(a, (v, i) => Math.max(v, b[i]!)));
+  });
+
+  it("leaves no output and no temporary file when cancelled midway (AbortSignal or token)", async () => {
+    const controller = new AbortController();
+    await assert.rejects(
+      streamLinearMerge({
+        inputs: [INDEX, SINGLE],
+        weights: [0.5, 0.5],
+        target: join(dir, "soup.safetensors.index.json"),
+        onProgress: (done) => done > 3000 && controller.abort(),
+        signal: controller.signal,
+      }),
+      CancelledError,
+    );
+    assert.deepEqual(await readdir(dir), []);
+    const token = { isCancellationRequested: false };
+    let calls = 0;
+    await assert.rejects(
+      streamMerge({
+        inputs: [SINGLE, SINGLE],
+        target: join(dir, "soup.safetensors"),
+        combine: (tensors) => {
+          if (++calls === 5) token.isCancellationRequested = true;
+          return tensors[0]!;
+        },
+        signal: token,
+      }),
+      CancelledError,
+    );
+    assert.deepEqual(await readdir(dir), []);
+  });
+
+  it("refuses incompatible inputs, bad weights and an input as target, writing nothing", async () => {
+    const other = join(dir, "other.safetensors");
+    // A model whose only tensor has the fixture's name but another shape.
+    const header = Buffer.from(JSON.stringify({ float32_3: { dtype: "F32", shape: [1, 3], data_offsets: [0, 12] } }).padEnd(64, " "));
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(header.length));
+    await writeFile(other, Buffer.concat([length, header, Buffer.alloc(12)]));
+    await assert.rejects(
+      streamLinearMerge({ inputs: [SINGLE, other], weights: [1, 1], target: join(dir, "x.safetensors") }),
+      (e: unknown) => e instanceof UsageError && /has no tensor "bfloat16_3"/.test(e.message),
+    );
+    await assert.rejects(
+      streamLinearMerge({ inputs: [other, SINGLE], weights: [1, 1], target: join(dir, "x.safetensors") }),
+      (e: unknown) => e instanceof UsageError && /tensor "float32_3" is float32 \[3\] in .* but float32 \[1, 3\]/.test(e.message),
+    );
+    await assert.rejects(streamLinearMerge({ inputs: [SINGLE], weights: [1, 2], target: join(dir, "x.safetensors") }), /one weight per input/);
+    await assert.rejects(streamLinearMerge({ inputs: [SINGLE], weights: [NaN], target: join(dir, "x.safetensors") }), /finite/);
+    await assert.rejects(
+      streamLinearMerge({ inputs: [other, other], weights: [1, 1], target: other }),
+      /would overwrite the input file/,
+    );
+    assert.deepEqual(await readdir(dir), ["other.safetensors"]);
+  });
+});

@@ -34,8 +34,8 @@ describe("worker/learn/batchnorm: re-estimating moving statistics", () => {
     });
     // Averaged ingredients' statistics: deliberately wrong values.
     for (const w of model.weights) {
-      if (w.name.includes("moving_mean")) tf.tidy(() => w.write(tf.fill(w.read().shape, 3)));
-      if (w.name.includes("moving_variance")) tf.tidy(() => w.write(tf.fill(w.read().shape, 7)));
+      if (w.name.includes("moving_mean")) tf.tidy(() => void w.write(tf.fill(w.read().shape, 3)));
+      if (w.name.includes("moving_variance")) tf.tidy(() => void w.write(tf.fill(w.read().shape, 7)));
     }
     // Batches of 64 on 300 rows: the combination across unequal batches must be exact.
     const updated = reestimateBatchNorm(model, data.x, 64);

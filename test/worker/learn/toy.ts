@@ -62,7 +62,7 @@ export function weightsOf(model: tf.LayersModel): Float32Array[] {
 }
 
 export function setWeights(model: tf.LayersModel, values: Float32Array[]): void {
-  model.weights.forEach((w, k) => tf.tidy(() => w.write(tf.tensor(values[k]!, w.read().shape))));
+  model.weights.forEach((w, k) => tf.tidy(() => void w.write(tf.tensor(values[k]!, w.read().shape))));
 }
 
 /** A SoupProblem whose executor is a fresh model of the same architecture. */

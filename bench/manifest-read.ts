@@ -1,0 +1,145 @@
+/**
+ * Manifest-read benchmark: 500 model files (copies of the real fixtures of every format, spread evenly over the
+ * formats) in a temp dir, each read once with readManifest after a warm-up; median and p90 per format, plus one
+ * analyzeModels pass over all of them (read and group, as the tree view does). Target: under 2 ms a file.
+ * Writes its table into BENCHMARKS.md between <!-- manifest-read --> markers.
+ *
+ *   node --import tsx bench/manifest-read.ts [--files N] [--no-write]
+ */
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join, relative, sep } from "node:path";
+import { performance } from "node:perf_hooks";
+import { analyzeModels } from "../src/core/architecture/analyze.js";
+import { readManifest } from "../src/core/formats/registry.js";
+import type { FormatId, ModelManifest } from "../src/core/model.js";
+
+const FIXTURES = join("test", "fixtures");
+const TARGET_MS = 2;
+const MODEL_FILE = /\.(json|h5|hdf5|keras|safetensors)$/i;
+
+async function walk(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? walk(join(dir, e.name)) : Promise.resolve([join(dir, e.name)]))));
+  return nested.flat().sort();
+}
+
+/** Every fixture that reads as a model, minus files that are only part of another model (shards, topologies). */
+async function fixtureModels(): Promise<ModelManifest[]> {
+  const manifests: ModelManifest[] = [];
+  for (const path of (await walk(FIXTURES)).filter((p) => MODEL_FILE.test(p))) {
+    try {
+      manifests.push(await readManifest(path));
+    } catch {
+      // Not a model (provenance notes, data files, deliberately broken fixtures).
+    }
+  }
+  const parts = new Set(manifests.flatMap((m) => m.files.slice(1).map((f) => relative(".", f))));
+  return manifests.filter((m) => !parts.has(relative(".", m.path)));
+}
+
+/** Copies a model's files into `dir`, keeping their layout relative to the model's own file. */
+async function copyModel(model: ModelManifest, dir: string): Promise<string> {
+  const base = dirname(model.path);
+  for (const file of model.files) {
+    const rel = relative(base, file);
+    if (rel.startsWith("..")) throw new Error(`${model.path}: part ${file} lies outside the model's folder`);
+    await mkdir(dirname(join(dir, rel)), { recursive: true });
+    await copyFile(file, join(dir, rel));
+  }
+  return join(dir, relative(base, model.path));
+}
+
+function quantile(sorted: number[], q: number): number {
+  const i = (sorted.length - 1) * q;
+  const lo = Math.floor(i);
+  const hi = Math.ceil(i);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (i - lo);
+}
+
+const ms = (x: number) => x.toFixed(2);
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const count = args.includes("--files") ? Number(args[args.indexOf("--files") + 1]) : 500;
+  const write = !args.includes("--no-write");
+
+  const fixtures = await fixtureModels();
+  const byFormat = new Map<FormatId, ModelManifest[]>();
+  for (const m of fixtures) byFormat.set(m.format, [...(byFormat.get(m.format) ?? []), m]);
+  const formats = [...byFormat.keys()].sort();
+
+  const dir = await mkdtemp(join(tmpdir(), "model-soup-bench-manifest-"));
+  try {
+    // Round-robin over formats, and within a format over its fixtures, so each format gets a fair share.
+    const copies: { format: FormatId; path: string; source: string }[] = [];
+    for (let i = 0; i < count; i++) {
+      const format = formats[i % formats.length]!;
+      const list = byFormat.get(format)!;
+      const source = list[Math.floor(i / formats.length) % list.length]!;
+      copies.push({ format, source: source.path, path: await copyModel(source, join(dir, String(i).padStart(4, "0"))) });
+    }
+
+    // Warm-up: module start-up (h5wasm's WebAssembly) is paid once per process, not per file.
+    for (const m of fixtures) await readManifest(m.path);
+
+    const times = new Map<FormatId, number[]>(formats.map((f) => [f, []]));
+    const wallStart = performance.now();
+    for (const copy of copies) {
+      const start = performance.now();
+      await readManifest(copy.path);
+      times.get(copy.format)!.push(performance.now() - start);
+    }
+    const wall = performance.now() - wallStart;
+
+    const analyzeStart = performance.now();
+    const analysis = await analyzeModels(copies.map((c) => c.path));
+    const analyzeMs = performance.now() - analyzeStart;
+    if (analysis.unreadable.length > 0) throw new Error(`unreadable copies: ${analysis.unreadable.map((u) => u.error).join("; ")}`);
+
+    const all = [...times.values()].flat().sort((a, b) => a - b);
+    const row = (name: string, values: number[], fixturesUsed: string) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      const median = quantile(sorted, 0.5);
+      return `| ${name} | ${fixturesUsed} | ${sorted.length} | ${ms(median)} | ${ms(quantile(sorted, 0.9))} | ${ms(sorted[sorted.length - 1]!)} | ${median < TARGET_MS ? "yes" : "no"} |`;
+    };
+    const table = [
+      `Manifest read (\`node --import tsx bench/manifest-read.ts\`), ${count} files in one run: copies of the real fixtures,`,
+      `spread evenly over the formats; each file read once with \`readManifest\` after a warm-up read of each fixture.`,
+      `Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? "?"}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
+      "",
+      `| format | fixtures | files | median ms | p90 ms | max ms | median < ${TARGET_MS} ms |`,
+      "|---|---|---|---|---|---|---|",
+      ...formats.map((f) => row(f, times.get(f)!, String(byFormat.get(f)!.length))),
+      row("all", all, String(fixtures.length)),
+      "",
+      `Sequential reads of all ${count} files: ${ms(wall)} ms (${ms(wall / count)} ms a file). ` +
+        `\`analyzeModels\` over the same files (read 8 at a time, fingerprint, group): ${ms(analyzeMs)} ms, ` +
+        `${analysis.groups.length} groups.`,
+    ].join("\n");
+    console.log(table);
+    console.log("\nfixtures used:\n" + fixtures.map((m) => `  ${m.format}  ${m.path.split(sep).join("/")}`).join("\n"));
+    if (write) await writeSection("BENCHMARKS.md", table);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Replaces (or appends) this benchmark's section of BENCHMARKS.md, leaving every other section as it is. */
+async function writeSection(file: string, body: string): Promise<void> {
+  const open = "<!-- manifest-read -->";
+  const close = "<!-- /manifest-read -->";
+  const section = `${open}\n## Manifest read\n\n${body}\n${close}`;
+  let text = "";
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    text = "# Benchmarks\n\nEach section is written by the benchmark it names; rerun it to refresh the figures.\n";
+  }
+  const start = text.indexOf(open);
+  const end = text.indexOf(close);
+  const next = start >= 0 && end > start ? text.slice(0, start) + section + text.slice(end + close.length) : `${text.trimEnd()}\n\n${section}\n`;
+  await writeFile(file, next);
+}
+
+await main();

@@ -18,7 +18,8 @@
  *   `recurrent_dropout` of RNNs) and BatchNormalization's `momentum`: training-time behaviour only. Trainings
  *   with different dropout rates are hyper-parameter variants of one network and merge like seed variants.
  * Keys equal to their Keras default are dropped too, because Keras versions differ in which defaults they
- * write (Keras 2.4+ writes `groups: 1`, Keras 3 `lora_rank: null`, tfjs omits Flatten's `data_format`).
+ * write (Keras 2.4+ writes `groups: 1`, Keras 3 `lora_rank: null` and `synchronized: false`, tfjs omits
+ * Flatten's `data_format`); so are null values, Keras' "not set".
  */
 
 type Json = Record<string, unknown>;
@@ -96,13 +97,12 @@ function isDefault(key: string, value: unknown): boolean {
       return value === "channels_last";
     case "groups":
       return value === 1;
-    case "lora_rank":
-    case "lora_alpha":
-      return value === null;
     case "use_bias":
       return value === true;
     case "sparse":
     case "ragged":
+    case "synchronized":
+    case "rms_scaling":
       return value === false;
     case "activation":
       return value === null || value === "linear" || (isObject(value) && value.class_name === "linear");
@@ -132,7 +132,7 @@ function normaliseObject(object: Json, trainingOnly: ReadonlySet<string>): Json 
   const out: Json = {};
   for (const key of Object.keys(object).sort()) {
     const value = object[key];
-    if (value === undefined || isDroppedKey(key) || trainingOnly.has(key) || isDefault(key, value)) continue;
+    if (value === undefined || value === null || isDroppedKey(key) || trainingOnly.has(key) || isDefault(key, value)) continue;
     out[key] = normaliseValue(value);
   }
   return out;

@@ -67,6 +67,43 @@ describe("architecture fingerprint", () => {
     assert.equal(fingerprint(old).key, fingerprint(recent).key);
   });
 
+  it("gives a Keras 3 model (InputLayer with batch_shape, DTypePolicy objects, keras_history wiring) the fingerprint of its Keras 2 twin", () => {
+    const policy = { module: "keras", class_name: "DTypePolicy", config: { name: "float32" }, registered_name: null };
+    const initializer = { module: "keras.initializers", class_name: "GlorotUniform", config: { seed: null }, registered_name: null };
+    const dense3 = (name: string, units: number, from: string, activation: string) => ({
+      module: "keras.layers",
+      class_name: "Dense",
+      name,
+      config: {
+        name, trainable: true, dtype: policy, units, activation, use_bias: true,
+        kernel_initializer: initializer, bias_initializer: { module: "keras.initializers", class_name: "Zeros", config: {}, registered_name: null },
+        kernel_regularizer: null, bias_regularizer: null, kernel_constraint: null, bias_constraint: null, lora_rank: null,
+      },
+      registered_name: null,
+      build_config: { input_shape: [null, 4] },
+      inbound_nodes: [{ args: [{ class_name: "__keras_tensor__", config: { shape: [null, 4], dtype: "float32", keras_history: [from, 0, 0] } }], kwargs: {} }],
+    });
+    const keras3 = {
+      module: "keras",
+      class_name: "Functional",
+      config: {
+        name: "functional",
+        trainable: true,
+        layers: [
+          { module: "keras.layers", class_name: "InputLayer", name: "input_layer", config: { batch_shape: [null, 4], dtype: "float32", sparse: false, name: "input_layer" }, registered_name: null, inbound_nodes: [] },
+          dense3("dense", 8, "input_layer", "relu"),
+          dense3("dense_1", 3, "dense", "softmax"),
+        ],
+        input_layers: [["input_layer", 0, 0]],
+        output_layers: [["dense_1", 0, 0]],
+      },
+    };
+    const keras2 = denseSequential(4, [denseLayer("dense_1", 8), denseLayer("dense_2", 3, { activation: "softmax" })]);
+    const k3 = kerasManifest("k3.keras", keras3, denseTensors(4, [{ name: "dense", units: 8 }, { name: "dense_1", units: 3 }], ""), "keras");
+    const k2 = kerasManifest("k2.h5", keras2, denseTensors(4, [{ name: "dense_1", units: 8 }, { name: "dense_2", units: 3 }]));
+    assert.equal(fingerprint(k3).key, fingerprint(k2).key);
+  });
+
   for (const [what, change] of [
     ["units", { units: 9 }],
     ["activation", { activation: "tanh" }],

@@ -1,0 +1,65 @@
+// Greedy soup (Wortsman et al. 2022): ingredients sorted by validation metric, best first; each is kept only if
+// adding it to the uniform soup of those kept does not make the validation metric worse.
+import type * as tf from "@tensorflow/tfjs";
+import type { Cancellation } from "../learn/cancel.js";
+import type { Task } from "../learn/loss.js";
+import { checkProblem, type SoupData, type SoupProblem } from "../learn/problem.js";
+import { metricBetter, predictAll, scorePredictions, type Score } from "./score.js";
+import { MixWriter, singleMix, subsetMix, type Mix } from "./soup.js";
+
+export interface GreedyStep {
+  readonly ingredient: number;
+  /** Validation score of the soup with this ingredient added. */
+  readonly score: Score;
+  readonly kept: boolean;
+}
+
+export interface GreedySoup {
+  readonly kept: number[];
+  readonly mix: Mix;
+  readonly validation: Score;
+  /** Ingredients in the order tried, with their individual validation scores. */
+  readonly ranking: Array<{ ingredient: number; score: Score }>;
+  readonly steps: GreedyStep[];
+}
+
+export function greedySoup(
+  problem: SoupProblem,
+  validation: SoupData,
+  task: Task,
+  options: { batchNormData?: tf.Tensor; batchSize?: number; cancel?: Cancellation } = {},
+): GreedySoup {
+  checkProblem(problem);
+  const n = problem.ingredients.length;
+  const writer = new MixWriter(problem);
+  const score = (mix: Mix, soup: boolean): Score => {
+    writer.write(mix, soup ? options.batchNormData : undefined);
+    const pred = predictAll(problem.model, validation.x, options.batchSize ?? 1024, options.cancel);
+    try {
+      return scorePredictions(task, pred, validation.y!);
+    } finally {
+      pred.dispose();
+    }
+  };
+  try {
+    const ranking = Array.from({ length: n }, (_, i) => ({ ingredient: i, score: score(singleMix(n, i), false) })).sort(
+      (p, q) =>
+        metricBetter(task, p.score.metric, q.score.metric) ? -1 : metricBetter(task, q.score.metric, p.score.metric) ? 1 : p.score.loss - q.score.loss,
+    );
+    const kept = [ranking[0]!.ingredient];
+    let current = ranking[0]!.score;
+    const steps: GreedyStep[] = [{ ingredient: kept[0]!, score: current, kept: true }];
+    for (const { ingredient } of ranking.slice(1)) {
+      const candidate = score(subsetMix(n, [...kept, ingredient]), true);
+      const keep = !metricBetter(task, current.metric, candidate.metric);
+      steps.push({ ingredient, score: candidate, kept: keep });
+      if (keep) {
+        kept.push(ingredient);
+        current = candidate;
+      }
+    }
+    return { kept, mix: subsetMix(n, kept), validation: current, ranking, steps };
+  } finally {
+    writer.dispose();
+  }
+}

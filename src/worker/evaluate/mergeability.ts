@@ -1,0 +1,104 @@
+// Do two ingredients share a basin? Cosine similarity of their weights and the loss barrier on the straight
+// line between them (barrier = loss at the midpoint − mean loss at the ends).
+import type * as tf from "@tensorflow/tfjs";
+import type { Cancellation } from "../learn/cancel.js";
+import type { Task } from "../learn/loss.js";
+import { checkProblem, type SoupData, type SoupProblem } from "../learn/problem.js";
+import { predictAll, scorePredictions, type Score } from "./score.js";
+import { MixWriter, singleMix } from "./soup.js";
+
+export interface PairMergeability {
+  readonly a: number;
+  readonly b: number;
+  readonly cosine: number;
+  readonly lossA: number;
+  readonly lossB: number;
+  readonly lossMidpoint: number;
+  readonly metricMidpoint: number;
+  readonly barrier: number;
+  readonly high: boolean;
+}
+
+export interface Mergeability {
+  readonly pairs: PairMergeability[];
+  readonly warnings: string[];
+}
+
+/**
+ * A barrier is "high" when the midpoint is clearly worse than the ends: by more than 0.05 in loss and by more than
+ * a quarter of the ends' mean loss. Fine-tunes of one initialisation usually show a barrier ≤ 0; independently
+ * initialised networks, a midpoint near chance.
+ */
+export function isHighBarrier(barrier: number, meanEndLoss: number): boolean {
+  return barrier > 0.05 && barrier > 0.25 * meanEndLoss;
+}
+
+function cosine(a: readonly Float32Array[], b: readonly Float32Array[]): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  a.forEach((wa, k) => {
+    const wb = b[k]!;
+    for (let j = 0; j < wa.length; j++) {
+      ab += wa[j]! * wb[j]!;
+      aa += wa[j]! * wa[j]!;
+      bb += wb[j]! * wb[j]!;
+    }
+  });
+  return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
+}
+
+export function mergeability(
+  problem: SoupProblem,
+  data: SoupData,
+  task: Task,
+  options: { names?: readonly string[]; ingredientLosses?: readonly number[]; batchNormData?: tf.Tensor; batchSize?: number; cancel?: Cancellation } = {},
+): Mergeability {
+  checkProblem(problem);
+  const n = problem.ingredients.length;
+  const batchSize = options.batchSize ?? 1024;
+  const names = options.names ?? Array.from({ length: n }, (_, i) => `ingredient ${i + 1}`);
+  const writer = new MixWriter(problem);
+  const score = (coefficients: number[][], soup: boolean): Score => {
+    writer.write({ coefficients }, soup ? options.batchNormData : undefined);
+    const pred = predictAll(problem.model, data.x, batchSize, options.cancel);
+    try {
+      return scorePredictions(task, pred, data.y!);
+    } finally {
+      pred.dispose();
+    }
+  };
+  try {
+    const losses = options.ingredientLosses ?? Array.from({ length: n }, (_, i) => score(singleMix(n, i).coefficients as number[][], false).loss);
+    const pairs: PairMergeability[] = [];
+    for (let a = 0; a < n; a++) {
+      for (let b = a + 1; b < n; b++) {
+        const mid = score(Array.from({ length: n }, (_, k) => [k === a || k === b ? 0.5 : 0]), true);
+        const meanEnd = (losses[a]! + losses[b]!) / 2;
+        const barrier = mid.loss - meanEnd;
+        pairs.push({
+          a,
+          b,
+          cosine: cosine(problem.ingredients[a]!, problem.ingredients[b]!),
+          lossA: losses[a]!,
+          lossB: losses[b]!,
+          lossMidpoint: mid.loss,
+          metricMidpoint: mid.metric,
+          barrier,
+          high: isHighBarrier(barrier, meanEnd),
+        });
+      }
+    }
+    const warnings = pairs
+      .filter((p) => p.high)
+      .map(
+        (p) =>
+          `${names[p.a]} and ${names[p.b]} do not seem to share a basin: halfway between their weights the loss is ` +
+          `${p.lossMidpoint.toFixed(3)}, against ${p.lossA.toFixed(3)} and ${p.lossB.toFixed(3)} for the models themselves. ` +
+          "They were likely trained from different initialisations; weight averaging will likely fail.",
+      );
+    return { pairs, warnings };
+  } finally {
+    writer.dispose();
+  }
+}

@@ -1,0 +1,50 @@
+import { writeFilesAtomically } from "../../io/atomic.js";
+import type { ModelFile, ModelFormat, ModelManifest, TensorSource } from "../../model.js";
+import { Hdf5ModelFile } from "../hdf5/model-file.js";
+import { openKerasArchive } from "./read.js";
+import { writeKerasArchive } from "./write.js";
+
+const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
+const KERAS_ENTRY_NAMES = ["metadata.json", "config.json", "model.weights.h5"];
+
+/** The first entry's name, from the first local header (Keras writes metadata.json first). */
+function firstEntryName(head: Uint8Array): string {
+  if (head.length < 30) return "";
+  const length = head[26]! | (head[27]! << 8);
+  return new TextDecoder().decode(head.subarray(30, Math.min(head.length, 30 + length)));
+}
+
+/** Keras 3 native format: a zip of config.json, metadata.json and model.weights.h5. */
+export const kerasFormat: ModelFormat = {
+  id: "keras",
+  label: "Keras 3 (.keras)",
+
+  detect(path: string, head: Uint8Array): boolean {
+    if (!ZIP_MAGIC.every((b, i) => head[i] === b)) return false;
+    return /\.keras$/i.test(path) || KERAS_ENTRY_NAMES.includes(firstEntryName(head));
+  },
+
+  async readManifest(path: string): Promise<ModelManifest> {
+    const { weights, h5, contents } = await openKerasArchive(path);
+    h5.close();
+    await weights.remove();
+    return contents.manifest;
+  },
+
+  async open(path: string): Promise<ModelFile> {
+    const { weights, h5, contents } = await openKerasArchive(path);
+    return new Hdf5ModelFile(contents.manifest, h5, contents.datasets, weights.remove);
+  },
+
+  async write(template: string, target: string, source: TensorSource): Promise<void> {
+    const { archive, weights, h5, contents } = await openKerasArchive(template);
+    h5.close();
+    try {
+      await writeFilesAtomically([
+        { path: target, write: (temp) => writeKerasArchive(template, temp, archive, weights.path, contents, source) },
+      ]);
+    } finally {
+      await weights.remove();
+    }
+  },
+};

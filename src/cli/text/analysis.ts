@@ -25,6 +25,11 @@ export function formatModel(model: AnalyzedModel): string {
   return [...head, "", formatTable(["tensor", "shape", "dtype"], rows, "  ")].join("\n");
 }
 
+function mappingLines(mapping: readonly { from: string; to: string }[], indent: string): string[] {
+  const width = Math.max(0, ...mapping.map((p) => p.from.length));
+  return mapping.map((p) => `${indent}${p.from.padEnd(width)} -> ${p.to}`);
+}
+
 function formatGroup(group: ModelGroup, label: (path: string) => string): string {
   const lines = [`  ${group.id}: ${group.models.length} model${group.models.length === 1 ? "" : "s"}, ${statusText(group.status)}`];
   group.members.forEach((member, i) => {
@@ -36,7 +41,7 @@ function formatGroup(group: ModelGroup, label: (path: string) => string): string
       lines.push(
         `    ${label(member.path)}  compatible by structure: same layers, wiring, shapes and dtypes, other names;`,
         `      matched by topology, its tensors map to the reference's as:`,
-        ...(member.mapping ?? []).map((p) => `        ${p.from} -> ${p.to}`),
+        ...mappingLines(member.mapping ?? [], "        "),
       );
     }
   });

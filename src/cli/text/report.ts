@@ -1,0 +1,39 @@
+/** The comparison table of a soup report: every ingredient, the uniform soup, the merged soup, the ensemble. */
+import { relative } from "node:path";
+import type { Coefficients, EvaluateReport, MetricPair, SoupReport } from "../../protocol/worker.js";
+import { formatTable } from "./table.js";
+
+function metric(name: string, value: number): string {
+  return name === "accuracy" ? `${(value * 100).toFixed(2)}%` : value.toFixed(4);
+}
+
+function shortName(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.length < path.length ? rel : path;
+}
+
+function coefficientCell(coefficients: Coefficients | undefined, i: number): string {
+  if (coefficients === undefined) return "";
+  if (Array.isArray(coefficients)) return coefficients[i]!.toFixed(3);
+  const values = Object.values(coefficients).map((v) => v[i]!);
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  return `${mean.toFixed(3)} (mean of ${values.length} layers)`;
+}
+
+export function formatComparison(report: SoupReport | EvaluateReport): string {
+  const metricName = report.metricName;
+  const coefficients = "coefficients" in report ? report.coefficients : undefined;
+  const row = (name: string, m: MetricPair, coefficient = ""): string[] => [name, m.loss.toFixed(4), metric(metricName, m.metric), coefficient];
+  const rows = report.metrics.ingredients.map((m, i) => row(shortName(m.model), m, coefficientCell(coefficients, i)));
+  rows.push(row("uniform soup", report.metrics.uniform));
+  if ("merged" in report.metrics) rows.push(row(`${(report as SoupReport).method}`, report.metrics.merged));
+  rows.push(row("output ensemble (N× cost)", report.metrics.ensemble));
+  const lines = [
+    `Test split: ${report.split.test} samples (learn ${report.split.learn}, validation ${report.split.validation}, seed ${report.split.seed}); backend ${report.backend}`,
+    "",
+    formatTable(["model", "loss", metricName, "coefficient"], rows),
+  ];
+  if (report.warnings.length) lines.push("", ...report.warnings.map((w) => `warning: ${w}`));
+  if ("output" in report && report.output) lines.push("", `Wrote ${shortName(report.output.model)}`, `Recipe ${shortName(report.output.recipe)}`);
+  return lines.join("\n");
+}

@@ -8,15 +8,40 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   CancellationTokenSource,
+  ResponseError,
   type CancellationToken,
   type MessageConnection,
   type RequestType,
 } from "vscode-jsonrpc";
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from "vscode-jsonrpc/node";
+import { CancelledError, ModelFileError, UsageError } from "../core/errors.js";
+import { WorkerErrorCodes } from "../protocol/errors.js";
 import { WorkerNotifications, type LogParams, type ProgressParams } from "../protocol/worker.js";
 
 export class WorkerDiedError extends Error {
   override name = "WorkerDiedError";
+}
+
+/** The worker's errors as the kinds of error they were in the worker. */
+function fromResponseError(error: unknown): unknown {
+  if (!(error instanceof ResponseError)) return error;
+  switch (error.code) {
+    case WorkerErrorCodes.modelFile: {
+      const file = (error.data as { file?: string } | undefined)?.file ?? "";
+      const prefix = `${file}: `;
+      return new ModelFileError(file, error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message);
+    }
+    case WorkerErrorCodes.usage:
+      return new UsageError(error.message);
+    case WorkerErrorCodes.cancelled:
+      return new CancelledError(error.message);
+    default: {
+      const stack = (error.data as { stack?: string } | undefined)?.stack;
+      const wrapped = new Error(error.message);
+      if (stack) wrapped.stack = stack;
+      return wrapped;
+    }
+  }
 }
 
 /** The nearest folder above this module whose package.json is Model Soup's (works from src/ and from dist/). */
@@ -88,6 +113,8 @@ export class WorkerClient {
     const source = token ? undefined : new CancellationTokenSource();
     try {
       return await Promise.race([this.connection.sendRequest(type, params as never, token ?? source!.token), this.died]);
+    } catch (error) {
+      throw fromResponseError(error);
     } finally {
       source?.dispose();
     }

@@ -1,7 +1,19 @@
 import type { Command } from "../command.js";
+import { applyCommand } from "./apply.js";
+import { demoCommand } from "./demo.js";
+import { evaluateCommand } from "./evaluate.js";
+import { greedyCommand } from "./greedy.js";
 import { inspectCommand } from "./inspect.js";
+import { learnCommand } from "./learn.js";
+import { mergeCommand } from "./merge.js";
 
 /** Every `model-soup` subcommand, in the order `--help` lists them. Adding a command is one line here. */
 export const COMMANDS: readonly Command[] = [
   inspectCommand,
+  learnCommand,
+  mergeCommand,
+  greedyCommand,
+  evaluateCommand,
+  applyCommand,
+  demoCommand,
 ];

@@ -5,10 +5,10 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { ModelFileError } from "../errors.js";
+import { writeFilesAtomically } from "../io/atomic.js";
+import type { MergeSpec } from "../merge/spec.js";
 import type { FormatId } from "../model.js";
 import { sha256Files } from "./hash.js";
-
-export type RecipeCoefficients = number[] | Record<string, number[]>;
 
 export interface RecipeInput {
   /** Relative to the recipe's folder when the recipe is beside the output (portable), else absolute. */
@@ -21,15 +21,16 @@ export interface Recipe {
   version: 1;
   tool: { name: "model-soup"; version: string };
   created: string;
-  /** A merge method id from the registry in src/core/merge (linear for every learned or greedy soup). */
-  method: string;
   /** How the coefficients were found: "manual", "uniform", "learned", "greedy". */
   origin: string;
+  /**
+   * What `apply` re-runs: the method, its parameters and the final coefficients (a learned or greedy soup is a
+   * linear merge with the coefficients found). Paths are the inputs' paths below.
+   */
+  merge: MergeSpec;
+  /** One per ingredient of `merge`, in the same order, with the hash `apply` checks. */
   inputs: RecipeInput[];
   base?: RecipeInput;
-  /** The final coefficients: per ingredient, or per layer name. Applied as the method prescribes. */
-  coefficients?: RecipeCoefficients;
-  params?: Record<string, unknown>;
   learning?: Record<string, unknown>;
   data?: { path: string; sha256: string; label?: string; seed?: number; fractions?: Record<string, number> };
   metrics?: unknown;
@@ -50,7 +51,8 @@ export function resolveInput(recipePath: string, input: RecipeInput): string {
 }
 
 export async function writeRecipe(path: string, recipe: Recipe): Promise<void> {
-  await writeFile(path, `${JSON.stringify(recipe, null, 2)}\n`);
+  const text = `${JSON.stringify(recipe, null, 2)}\n`;
+  await writeFilesAtomically([{ path, write: (temp) => writeFile(temp, text) }]);
 }
 
 function fail(path: string, what: string): never {
@@ -67,8 +69,8 @@ export async function readRecipe(path: string): Promise<Recipe> {
   const r = parsed as Partial<Recipe>;
   if (typeof r !== "object" || r === null || r.kind !== "model-soup-recipe") fail(path, 'expected "kind": "model-soup-recipe"');
   if (r.version !== 1) fail(path, `version ${String(r.version)} is not supported (expected 1)`);
-  if (typeof r.method !== "string") fail(path, "no method");
-  if (!Array.isArray(r.inputs) || r.inputs.length === 0) fail(path, "no inputs");
+  if (typeof r.merge?.method !== "string" || !Array.isArray(r.merge.ingredients)) fail(path, "no merge method and ingredients");
+  if (!Array.isArray(r.inputs) || r.inputs.length !== r.merge.ingredients.length) fail(path, "expected one input (path and sha256) per ingredient");
   for (const input of r.inputs) {
     if (typeof input?.path !== "string" || typeof input.sha256 !== "string") fail(path, "each input needs a path and a sha256");
   }

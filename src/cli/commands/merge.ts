@@ -1,0 +1,61 @@
+/** `model-soup merge`: a merge with given coefficients or method parameters; no data needed. */
+import { stringOption, type ParsedArgs } from "../args.js";
+import type { Command } from "../command.js";
+import { UsageError } from "../../core/errors.js";
+import { MERGE_METHOD_IDS } from "../../core/merge/spec.js";
+import { WorkerRequests } from "../../protocol/worker.js";
+import { runOnWorker } from "../worker-session.js";
+import { numberOption } from "./options.js";
+
+function weights(args: ParsedArgs, count: number): number[] | undefined {
+  const text = stringOption(args, "weights");
+  if (text === undefined) return undefined;
+  const values = text.split(",").map((s) => Number(s.trim()));
+  if (values.some((v) => !Number.isFinite(v))) throw new UsageError(`--weights expects numbers separated by commas, got "${text}"`);
+  if (values.length !== count) throw new UsageError(`--weights has ${values.length} value(s) for ${count} model(s)`);
+  return values;
+}
+
+/** Method parameters given on the command line, by their mergekit names. */
+function methodParams(args: ParsedArgs): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const name of ["t", "density", "lambda", "seed"]) {
+    const value = numberOption(args, name);
+    if (value !== undefined) params[name] = value;
+  }
+  if (args.values["no-normalize"] === true) params.normalize = false;
+  return params;
+}
+
+export const mergeCommand: Command = {
+  name: "merge",
+  summary: "Merge with given weights (uniform by default) or a task-vector method; writes the model and its recipe.",
+  usage: `merge <model>... [--weights w1,w2,...] [--method ${MERGE_METHOD_IDS.join("|")}] [--base <path>] --out <path>`,
+  options: {
+    weights: { type: "string", valueName: "w1,w2,...", description: "One weight per model (default: uniform)." },
+    method: { type: "string", valueName: "<method>", description: `Merge method: ${MERGE_METHOD_IDS.join(", ")} (default linear).` },
+    base: { type: "string", valueName: "<path>", description: "The base model the others were fine-tuned from (task-vector methods)." },
+    t: { type: "string", valueName: "<t>", description: "SLERP interpolation factor." },
+    density: { type: "string", valueName: "<d>", description: "TIES/DARE: fraction of each task vector kept." },
+    lambda: { type: "string", valueName: "<λ>", description: "Task arithmetic/TIES/DARE: scale of the summed task vectors." },
+    seed: { type: "string", valueName: "<N>", description: "DARE: seed of the random drops." },
+    "no-normalize": { type: "boolean", description: "Linear: do not divide by the sum of the weights." },
+    out: { type: "string", valueName: "<path>", description: "Where to write the merged model and its recipe." },
+    json: { type: "boolean", description: "Print the result as JSON." },
+  },
+  async run(args, io) {
+    const out = stringOption(args, "out");
+    if (out === undefined) throw new UsageError("--out <path> is required");
+    if (args.positionals.length < 1) throw new UsageError("give the model files to merge");
+    const result = await runOnWorker(io, WorkerRequests.merge, {
+      models: args.positionals,
+      method: stringOption(args, "method") ?? "linear",
+      coefficients: weights(args, args.positionals.length),
+      base: stringOption(args, "base"),
+      params: methodParams(args),
+      out,
+    });
+    io.stdout(args.values.json ? `${JSON.stringify(result, null, 2)}\n` : `Wrote ${result.model}\nRecipe ${result.recipe}\n`);
+    return 0;
+  },
+};

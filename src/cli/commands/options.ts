@@ -1,0 +1,55 @@
+/** Options several commands share: data, backend, JSON output. */
+import { writeFile } from "node:fs/promises";
+import { UsageError } from "../../core/errors.js";
+import type { BackendName, DataSpec } from "../../protocol/worker.js";
+import { flag, stringOption, type OptionSpec, type ParsedArgs } from "../args.js";
+import type { CliIO } from "../command.js";
+
+export const dataOptions: Record<string, OptionSpec> = {
+  data: { type: "string", valueName: "<file>", description: "Data: .npz, .npy (x; y beside it), .csv[.gz], .json, or an image folder." },
+  label: { type: "string", valueName: "<column|key>", description: "CSV column or npz/JSON key with the labels (default: last column / y)." },
+  scale: { type: "string", valueName: "<k>", description: "Multiply every input value by k (e.g. 0.0625 for 0..16 pixels)." },
+  seed: { type: "string", valueName: "<N>", description: "Seed of the learn/validation/test split (default 0)." },
+  backend: { type: "string", valueName: "<name>", description: "TensorFlow.js backend: tfjs-node, wasm or cpu (default: fastest that loads)." },
+  json: { type: "boolean", description: "Print the report as JSON." },
+};
+
+export function numberOption(args: ParsedArgs, name: string): number | undefined {
+  const text = stringOption(args, name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value)) throw new UsageError(`--${name} expects a number, got "${text}"`);
+  return value;
+}
+
+export function choiceOption<T extends string>(args: ParsedArgs, name: string, choices: readonly T[]): T | undefined {
+  const value = stringOption(args, name);
+  if (value === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(value)) throw new UsageError(`--${name} must be one of ${choices.join(", ")}; got "${value}"`);
+  return value as T;
+}
+
+export function dataSpec(args: ParsedArgs): DataSpec {
+  const path = stringOption(args, "data");
+  if (path === undefined) throw new UsageError("--data <file> is required");
+  const label = stringOption(args, "label");
+  const scale = numberOption(args, "scale");
+  const seed = numberOption(args, "seed");
+  return { path, ...(label !== undefined ? { label } : {}), ...(scale !== undefined ? { scale } : {}), ...(seed !== undefined ? { seed } : {}) };
+}
+
+export function backendOption(args: ParsedArgs): BackendName | undefined {
+  return choiceOption(args, "backend", ["tfjs-node", "wasm", "cpu"] as const);
+}
+
+export function models(args: ParsedArgs, atLeast = 2): string[] {
+  if (args.positionals.length < atLeast) throw new UsageError(`give at least ${atLeast} model files`);
+  return args.positionals;
+}
+
+/** Prints the report as text or JSON, and writes it to --report when asked. */
+export async function printReport(args: ParsedArgs, io: CliIO, report: unknown, text: string): Promise<void> {
+  const reportPath = stringOption(args, "report");
+  if (reportPath !== undefined) await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  io.stdout(flag(args, "json") ? `${JSON.stringify(report, null, 2)}\n` : `${text}\n`);
+}

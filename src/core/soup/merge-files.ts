@@ -1,0 +1,82 @@
+/**
+ * Runs a merge description over model files: one output tensor at a time, each ingredient's tensor read on
+ * demand, so memory stays near (N+1) tensors whatever the models' size. Any format, any method.
+ */
+import { nameMapping } from "../architecture/index.js";
+import { CancelledError, UsageError } from "../errors.js";
+import { openModel, writeModel } from "../formats/registry.js";
+import { prepareMerge } from "../merge/plan.js";
+import { layerPositions } from "../merge/params.js";
+import type { MergeSpec } from "../merge/spec.js";
+import type { ModelFile } from "../model.js";
+import { isFloat, type TensorArray } from "../tensor.js";
+
+export interface MergeFilesOptions {
+  spec: MergeSpec;
+  target: string;
+  /** The model whose file is copied with new tensor data (default: the first ingredient). */
+  template?: string;
+  /** Called after each tensor with the count done and the total. */
+  onProgress?: (done: number, total: number) => void;
+  isCancelled?: () => boolean;
+  metadata?: Record<string, string>;
+}
+
+/** Opens every model once, closing them all when `work` ends. */
+export async function withModels<T>(paths: readonly string[], work: (files: ModelFile[]) => Promise<T>): Promise<T> {
+  const files: ModelFile[] = [];
+  try {
+    for (const p of paths) files.push(await openModel(p));
+    return await work(files);
+  } finally {
+    await Promise.all(files.map((f) => f.close().catch(() => undefined)));
+  }
+}
+
+export async function mergeModelFiles(options: MergeFilesOptions): Promise<void> {
+  const { spec, target } = options;
+  const prepared = prepareMerge(spec);
+  const paths = spec.ingredients.map((g) => g.path);
+  const separateBase = spec.base !== undefined && prepared.baseIndex === undefined ? spec.base : undefined;
+  const templatePath = options.template ?? paths[prepared.modelIndices[0] ?? 0]!;
+  const all = separateBase ? [...paths, separateBase] : paths;
+  if (!all.includes(templatePath)) all.push(templatePath);
+
+  await withModels(all, async (files) => {
+    const byPath = new Map(all.map((p, i) => [p, files[i]!]));
+    const template = byPath.get(templatePath)!;
+    const ingredientFiles = paths.map((p) => byPath.get(p)!);
+    const baseFile = separateBase ? byPath.get(separateBase) : undefined;
+    // Tensors are matched by name; models whose names differ but whose structure agrees are matched by topology.
+    const mappings = ingredientFiles.map((f) => nameMapping(template.manifest, f.manifest));
+    const baseMapping = baseFile ? nameMapping(template.manifest, baseFile.manifest) : undefined;
+    const positions = layerPositions(template.manifest.tensors.map((t) => t.layer));
+    const total = template.manifest.tensors.length;
+    let done = 0;
+
+    const read = async (file: ModelFile, mapping: Map<string, string>, name: string, float: boolean): Promise<TensorArray> => {
+      const mapped = mapping.get(name);
+      if (mapped === undefined) throw new UsageError(`${file.manifest.path} has no tensor matching "${name}"`);
+      return (await file.readTensor(mapped, { float32: float })).data;
+    };
+
+    await writeModel(
+      templatePath,
+      target,
+      async (info) => {
+        if (options.isCancelled?.()) throw new CancelledError();
+        const float = isFloat(info.dtype);
+        const ingredients: TensorArray[] = [];
+        for (let i = 0; i < ingredientFiles.length; i++) {
+          ingredients.push(await read(ingredientFiles[i]!, mappings[i]!, info.name, float));
+        }
+        const base = baseFile ? await read(baseFile, baseMapping!, info.name, float) : undefined;
+        const merged = prepared.mergeTensor({ info, position: positions.get(info.layer), ingredients, base });
+        options.onProgress?.(++done, total);
+        return merged;
+      },
+      { metadata: options.metadata },
+      all,
+    );
+  });
+}

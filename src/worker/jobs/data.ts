@@ -1,0 +1,56 @@
+/** Reads a job's data file, checks it against the model, splits it with a seed, and makes tensors of each split. */
+import * as tf from "@tensorflow/tfjs";
+import { checkAgainstInput, loadDataset, splitDataset, type Dataset, type DatasetSplit } from "../../core/data/index.js";
+import { UsageError } from "../../core/errors.js";
+import type { DataSpec } from "../../protocol/worker.js";
+import type { SoupData } from "../learn/problem.js";
+
+export interface JobData {
+  split: DatasetSplit;
+  learn: SoupData;
+  validation: SoupData;
+  test: SoupData;
+  notes: string[];
+}
+
+function toSoupData(dataset: Dataset): SoupData {
+  const x = tf.tensor(dataset.x, dataset.xShape, "float32");
+  if (dataset.y === undefined) return { x };
+  const y =
+    dataset.y instanceof Int32Array
+      ? tf.tensor1d(dataset.y, "int32")
+      : tf.tensor(dataset.y, dataset.yShape ?? [dataset.y.length], "float32");
+  return { x, y };
+}
+
+function singleShape(shape: tf.Shape | tf.Shape[], what: string): (number | null)[] {
+  if (Array.isArray(shape[0])) {
+    if ((shape as tf.Shape[]).length !== 1) throw new UsageError(`models with several ${what}s are not supported for learning`);
+    return (shape as tf.Shape[])[0]!;
+  }
+  return shape as (number | null)[];
+}
+
+export async function loadJobData(spec: DataSpec, model: tf.LayersModel, unlabeled = false): Promise<JobData> {
+  const inputShape = singleShape(model.inputs.map((i) => i.shape) as tf.Shape[], "input");
+  const outputShape = model.outputs[model.outputs.length - 1]!.shape as (number | null)[];
+  const dataset = await loadDataset(spec.path, {
+    ...(spec.label !== undefined ? { label: unlabeled ? null : spec.label } : unlabeled ? { label: null } : {}),
+    ...(spec.inputKey !== undefined ? { xKey: spec.inputKey } : {}),
+    ...(spec.scale !== undefined ? { scale: spec.scale } : {}),
+    inputShape,
+  });
+  const checked = checkAgainstInput(dataset, inputShape, outputShape, spec.path);
+  const split = splitDataset(checked.dataset, { seed: spec.seed ?? 0, ...(spec.fractions ? { fractions: spec.fractions } : {}) });
+  return {
+    split,
+    learn: toSoupData(split.learn),
+    validation: toSoupData(split.validation),
+    test: toSoupData(split.test),
+    notes: [...dataset.notes, ...checked.notes],
+  };
+}
+
+export function disposeJobData(data: JobData): void {
+  for (const d of [data.learn, data.validation, data.test]) tf.dispose([d.x, ...(d.y ? [d.y] : [])]);
+}

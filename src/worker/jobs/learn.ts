@@ -1,0 +1,289 @@
+/** The jobs that run models: learn a soup, evaluate ingredients, greedy soup; and the backend query. */
+import { basename } from "node:path";
+import { sha256File } from "../../core/recipe/hash.js";
+import { specFromCoefficients } from "../../core/merge/coefficients.js";
+import { saveSoup } from "../../core/soup/save.js";
+import type {
+  BackendName,
+  Coefficients,
+  EvaluateParams,
+  EvaluateReport,
+  GreedyParams,
+  LearnParams,
+  MetricPair,
+  PairMergeability,
+  ProgressParams,
+  SoupReport,
+} from "../../protocol/worker.js";
+import { selectBackend } from "../backend.js";
+import { evaluateSoups, taskFor, type SoupEvaluation } from "../evaluate/evaluate.js";
+import { greedySoup } from "../evaluate/greedy.js";
+import { mergeability } from "../evaluate/mergeability.js";
+import type { Mix } from "../evaluate/soup.js";
+import { learnCoefficients } from "../learn/learn.js";
+import { isCancelled, type JobContext } from "./context.js";
+import { disposeJobData, loadJobData, type JobData } from "./data.js";
+import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
+
+async function useBackend(preference: BackendName | undefined, context: JobContext): Promise<BackendName> {
+  const choice = await selectBackend(preference);
+  for (const s of choice.skipped) context.log("info", `TensorFlow.js backend ${s.backend} not used: ${s.reason}`);
+  context.log("info", `TensorFlow.js backend: ${choice.backend}`);
+  return choice.backend;
+}
+
+/** The protocol's coefficient form: one number per ingredient, or per layer name one number per ingredient. */
+function toCoefficients(coefficients: readonly (readonly number[])[], groups: readonly string[]): Coefficients {
+  if (groups.length === 1 && groups[0] === "*") return coefficients.map((c) => c[0]!);
+  return Object.fromEntries(groups.map((g, k) => [g, coefficients.map((c) => c[k]!)]));
+}
+
+function pair(score: { loss: number; metric: number }): MetricPair {
+  return { loss: score.loss, metric: score.metric };
+}
+
+function mergeabilityReport(loaded: LoadedProblem, data: JobData, models: readonly string[], evaluation: SoupEvaluation, context: JobContext) {
+  const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
+  const names = models.map((m) => basename(m) === "model.json" ? `${basename(m.slice(0, -"/model.json".length))}/model.json` : basename(m));
+  const result = mergeability(loaded.problem, data.validation, task, { names, cancel: isCancelled(context) });
+  const pairs: PairMergeability[] = result.pairs.map((p) => ({
+    a: models[p.a]!,
+    b: models[p.b]!,
+    cosine: p.cosine,
+    midpointLoss: p.lossMidpoint,
+    endpointLoss: [p.lossA, p.lossB],
+    barrier: p.barrier,
+  }));
+  void evaluation;
+  return { pairs, warnings: result.warnings };
+}
+
+interface Prepared {
+  backend: BackendName;
+  loaded: LoadedProblem;
+  data: JobData;
+  started: number;
+}
+
+async function prepare(
+  params: { models: string[]; data: LearnParams["data"]; backend?: BackendName; jobId?: string; base?: string },
+  context: JobContext,
+  unlabeled = false,
+): Promise<Prepared> {
+  const started = performance.now();
+  const progress = (message: string) => context.progress({ jobId: params.jobId, phase: "loading", step: 0, totalSteps: 0, message });
+  const backend = await useBackend(params.backend, context);
+  progress("Reading the models");
+  const loaded = await loadProblem(params.models, params.base);
+  try {
+    progress("Reading the data");
+    const data = await loadJobData(params.data, loaded.problem.model, unlabeled);
+    for (const note of data.notes) context.log("info", note);
+    return { backend, loaded, data, started };
+  } catch (error) {
+    disposeProblem(loaded);
+    throw error;
+  }
+}
+
+function release(prepared: Prepared): void {
+  disposeJobData(prepared.data);
+  disposeProblem(prepared.loaded);
+}
+
+function splitSizes(data: JobData) {
+  return { ...data.split.sizes, seed: data.split.seed };
+}
+
+async function dataRecord(params: LearnParams["data"], data: JobData) {
+  return {
+    path: params.path,
+    sha256: await sha256File(params.path),
+    ...(params.label !== undefined ? { label: params.label } : {}),
+    seed: data.split.seed,
+    fractions: { ...data.split.fractions },
+  };
+}
+
+export async function runLearn(params: LearnParams, context: JobContext): Promise<SoupReport> {
+  const prepared = await prepare(params, context, params.objective === "entropy");
+  const { loaded, data, backend } = prepared;
+  try {
+    const history: ProgressParams[] = [];
+    const maxSteps = params.maxSteps;
+    const result = learnCoefficients(loaded.problem, data.learn, data.validation, {
+      granularity: params.granularity,
+      parameterisation: params.parameterisation,
+      objective: params.objective,
+      optimizer: params.optimizer,
+      learningRate: params.learningRate,
+      batchSize: params.batchSize,
+      patience: params.patience,
+      seed: params.data.seed ?? 0,
+      trainingConfig: loaded.trainingConfig,
+      reestimateBatchNorm: params.reestimateBatchNorm,
+      ...(maxSteps !== undefined ? { maxIterations: maxSteps, epochs: maxSteps } : {}),
+      cancel: isCancelled(context),
+      onProgress: (p) => {
+        const groups = params.granularity === "layer" ? [...new Set(loaded.problem.layerOf)] : ["*"];
+        const update: ProgressParams = {
+          jobId: params.jobId,
+          phase: "learning",
+          step: p.step,
+          totalSteps: maxSteps ?? 0,
+          trainLoss: p.trainLoss,
+          validationLoss: p.validationLoss,
+          validationMetric: p.validationMetric,
+          coefficients: toCoefficients(p.coefficients, groups.length === p.coefficients[0]!.length ? groups : ["*"]),
+        };
+        history.push(update);
+        context.progress(update);
+      },
+    });
+    context.progress({ jobId: params.jobId, phase: "evaluating", step: result.steps, totalSteps: result.steps, message: "Evaluating on the test split" });
+    const merged: Mix = { coefficients: result.coefficients, groups: result.groups };
+    const evaluation = evaluateSoups(loaded.problem, data.test, {
+      merged,
+      trainingConfig: loaded.trainingConfig,
+      batchNormData: result.batchNormReestimated.length > 0 ? data.learn.x : undefined,
+      cancel: isCancelled(context),
+    });
+    const coefficients = toCoefficients(result.coefficients, result.groups);
+    const { pairs, warnings } = mergeabilityReport(loaded, data, params.models, evaluation, context);
+    const metrics = {
+      ingredients: params.models.map((model, i) => ({ model, ...pair(evaluation.ingredients[i]!) })),
+      uniform: pair(evaluation.uniform),
+      merged: pair(evaluation.merged!),
+      ensemble: pair(evaluation.ensemble),
+    };
+    const report: SoupReport = {
+      backend,
+      method: params.base !== undefined ? "learned task arithmetic" : "learned soup",
+      coefficients,
+      metricName: evaluation.metricName,
+      metrics,
+      mergeability: pairs,
+      split: splitSizes(data),
+      warnings: [...warnings],
+      seconds: 0,
+      history,
+    };
+    if (result.batchNormReestimated.length > 0) {
+      report.warnings.push(
+        `BatchNormalization statistics were re-estimated on the learning data for ${result.batchNormReestimated.length} layer(s); ` +
+          "the saved model keeps the averaged statistics (apply the recipe, then re-estimate, to reproduce the evaluated model).",
+      );
+    }
+    if (params.out !== undefined) {
+      context.progress({ jobId: params.jobId, phase: "writing", step: 0, totalSteps: 0, message: "Writing the merged model" });
+      const spec = specFromCoefficients({
+        method: params.base !== undefined ? "task_arithmetic" : "linear",
+        paths: params.models,
+        coefficients,
+        ...(params.base !== undefined ? { base: params.base } : { params: { normalize: false } }),
+      });
+      report.output = await saveSoup({
+        spec,
+        target: params.out,
+        origin: "learned",
+        learning: {
+          granularity: result.granularity,
+          parameterisation: result.parameterisation,
+          objective: result.objective,
+          optimizer: result.optimizer,
+          loss: result.task.loss.name,
+          steps: result.steps,
+          bestStep: result.bestStep,
+          stoppedBy: result.stoppedBy,
+        },
+        data: await dataRecord(params.data, data),
+        metrics: { metricName: report.metricName, ...metrics },
+        backend,
+        isCancelled: isCancelled(context),
+      });
+    }
+    report.seconds = (performance.now() - prepared.started) / 1000;
+    return report;
+  } finally {
+    release(prepared);
+  }
+}
+
+export async function runEvaluate(params: EvaluateParams, context: JobContext): Promise<EvaluateReport> {
+  const prepared = await prepare(params, context);
+  const { loaded, data, backend } = prepared;
+  try {
+    const evaluation = evaluateSoups(loaded.problem, data.test, { trainingConfig: loaded.trainingConfig, cancel: isCancelled(context) });
+    const { pairs, warnings } = mergeabilityReport(loaded, data, params.models, evaluation, context);
+    return {
+      backend,
+      metricName: evaluation.metricName,
+      metrics: {
+        ingredients: params.models.map((model, i) => ({ model, ...pair(evaluation.ingredients[i]!) })),
+        uniform: pair(evaluation.uniform),
+        ensemble: pair(evaluation.ensemble),
+      },
+      mergeability: pairs,
+      split: splitSizes(data),
+      warnings,
+      seconds: (performance.now() - prepared.started) / 1000,
+    };
+  } finally {
+    release(prepared);
+  }
+}
+
+export async function runGreedy(params: GreedyParams, context: JobContext): Promise<SoupReport> {
+  const prepared = await prepare(params, context);
+  const { loaded, data, backend } = prepared;
+  try {
+    const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
+    const greedy = greedySoup(loaded.problem, data.validation, task, { cancel: isCancelled(context) });
+    const evaluation = evaluateSoups(loaded.problem, data.test, {
+      task,
+      merged: greedy.mix,
+      cancel: isCancelled(context),
+    });
+    const coefficients = toCoefficients(greedy.mix.coefficients, ["*"]);
+    const { pairs, warnings } = mergeabilityReport(loaded, data, params.models, evaluation, context);
+    const metrics = {
+      ingredients: params.models.map((model, i) => ({ model, ...pair(evaluation.ingredients[i]!) })),
+      uniform: pair(evaluation.uniform),
+      merged: pair(evaluation.merged!),
+      ensemble: pair(evaluation.ensemble),
+    };
+    const report: SoupReport = {
+      backend,
+      method: "greedy soup",
+      coefficients,
+      metricName: evaluation.metricName,
+      metrics,
+      mergeability: pairs,
+      split: splitSizes(data),
+      warnings,
+      seconds: 0,
+    };
+    if (params.out !== undefined) {
+      report.output = await saveSoup({
+        spec: specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: { normalize: false } }),
+        target: params.out,
+        origin: "greedy",
+        learning: { kept: greedy.kept.map((i) => params.models[i]) },
+        data: await dataRecord(params.data, data),
+        metrics: { metricName: report.metricName, ...metrics },
+        backend,
+        isCancelled: isCancelled(context),
+      });
+    }
+    report.seconds = (performance.now() - prepared.started) / 1000;
+    return report;
+  } finally {
+    release(prepared);
+  }
+}
+
+export async function runBackend(params: { preference?: BackendName }, context: JobContext) {
+  const choice = await selectBackend(params.preference);
+  void context;
+  return { backend: choice.backend, notes: choice.skipped.map((s) => `${s.backend}: ${s.reason}`) };
+}

@@ -1,0 +1,40 @@
+/** Fixed-coefficient merges and recipe replays: no data, no TensorFlow.js, one tensor at a time. */
+import { UsageError } from "../../core/errors.js";
+import { specFromCoefficients } from "../../core/merge/coefficients.js";
+import { MERGE_METHOD_IDS, type MergeMethodId, type MergeSpec, type ParamValue } from "../../core/merge/spec.js";
+import { applyRecipe, saveSoup } from "../../core/soup/save.js";
+import type { ApplyParams, MergeParams, MergeResult } from "../../protocol/worker.js";
+import { isCancelled, type JobContext } from "./context.js";
+
+function isMethod(id: string): id is MergeMethodId {
+  return (MERGE_METHOD_IDS as readonly string[]).includes(id);
+}
+
+export async function runMerge(params: MergeParams, context: JobContext): Promise<MergeResult> {
+  const started = performance.now();
+  const method = params.method === "weighted" ? "linear" : params.method;
+  if (!isMethod(method)) throw new UsageError(`unknown merge method "${params.method}"; methods: ${MERGE_METHOD_IDS.join(", ")}`);
+  const uniformLinear = method === "linear" && params.coefficients === undefined;
+  const methodParams = (params.params ?? {}) as Record<string, ParamValue>;
+  const spec: MergeSpec =
+    params.coefficients === undefined
+      ? { method: uniformLinear ? "uniform" : method, params: methodParams, ingredients: params.models.map((path) => ({ path })), ...(params.base ? { base: params.base } : {}) }
+      : specFromCoefficients({ method, paths: params.models, coefficients: params.coefficients, base: params.base, params: methodParams });
+  const saved = await saveSoup({
+    spec,
+    target: params.out,
+    origin: uniformLinear || method === "uniform" ? "uniform" : "manual",
+    isCancelled: isCancelled(context),
+    onProgress: (step, totalSteps) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps }),
+  });
+  return { ...saved, warnings: [], seconds: (performance.now() - started) / 1000 };
+}
+
+export async function runApply(params: ApplyParams, context: JobContext): Promise<MergeResult> {
+  const started = performance.now();
+  const saved = await applyRecipe(params.recipe, params.out, {
+    isCancelled: isCancelled(context),
+    onProgress: (step, totalSteps) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps }),
+  });
+  return { ...saved, warnings: [], seconds: (performance.now() - started) / 1000 };
+}

@@ -1,0 +1,56 @@
+/** Builds a SoupProblem from model files: one executable model, and every ingredient's weights by name. */
+import { nameMapping } from "../../core/architecture/index.js";
+import { UsageError } from "../../core/errors.js";
+import type { ModelManifest } from "../../core/model.js";
+import { withModels } from "../../core/soup/merge-files.js";
+import type { SoupProblem } from "../learn/problem.js";
+import { bindWeights, buildModel, type WeightBinding } from "../runtime/index.js";
+
+export interface LoadedProblem {
+  problem: SoupProblem;
+  manifest: ModelManifest;
+  bindings: WeightBinding[];
+  /** The Keras training_config of the first model, when it has one. */
+  trainingConfig?: unknown;
+}
+
+/** Reads every ingredient's tensors (float32) aligned with the first model's variables; the base too when given. */
+export async function loadProblem(models: readonly string[], base?: string): Promise<LoadedProblem> {
+  if (models.length < 2) throw new UsageError(`a soup needs at least two models; got ${models.length}`);
+  const paths = base === undefined ? [...models] : [...models, base];
+  return withModels(paths, async (files) => {
+    const manifest = files[0]!.manifest;
+    if (!manifest.architecture) {
+      throw new UsageError(
+        `${manifest.path} (${manifest.format}) records no architecture, so it cannot be run to learn or evaluate a soup; ` +
+          "fixed merges (model-soup merge) work without one",
+      );
+    }
+    const model = await buildModel(manifest);
+    const bindings = bindWeights(manifest, model);
+    const read = async (index: number): Promise<Float32Array[]> => {
+      const file = files[index]!;
+      const mapping = nameMapping(manifest, file.manifest);
+      const values: Float32Array[] = [];
+      for (const b of bindings) {
+        const name = mapping.get(b.tensor)!;
+        values.push((await file.readTensor(name, { float32: true })).data as Float32Array);
+      }
+      return values;
+    };
+    const ingredients: Float32Array[][] = [];
+    for (let i = 0; i < models.length; i++) ingredients.push(await read(i));
+    const problem: SoupProblem = {
+      model,
+      variables: bindings.map((b) => b.variable),
+      layerOf: bindings.map((b) => b.layer),
+      ingredients,
+      ...(base !== undefined ? { base: await read(models.length) } : {}),
+    };
+    return { problem, manifest, bindings, trainingConfig: manifest.trainingConfig };
+  });
+}
+
+export function disposeProblem(loaded: LoadedProblem): void {
+  loaded.problem.model.dispose();
+}

@@ -1,0 +1,92 @@
+import { readFile } from "node:fs/promises";
+import { ModelFileError } from "../../errors.js";
+import { parseKerasModelConfig, unwrapModelConfig } from "../../keras/config.js";
+import { assignWeightsToLayers } from "../../keras/weight-order.js";
+import type { ModelManifest } from "../../model.js";
+import type { TensorInfo } from "../../tensor.js";
+import { type GroupLayout, type Placement, layOutGroups } from "./layout.js";
+import { type ModelJson, isObject, parseModelJson } from "./model-json.js";
+
+/** A TF.js layers model as read from its model.json and the sizes of its shards. */
+export interface TfjsModel {
+  manifest: ModelManifest;
+  modelJson: ModelJson;
+  layouts: GroupLayout[];
+  /** Every model weight (optimizer state excluded) by name. */
+  placements: Map<string, Placement>;
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    throw new ModelFileError(path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+}
+
+function pick(source: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) if (source[key] !== undefined) out[key] = source[key];
+  return out;
+}
+
+export async function readTfjsModel(path: string): Promise<TfjsModel> {
+  const modelJson = parseModelJson(path, await readText(path));
+  const { json, modelTopology } = modelJson;
+  let unwrapped;
+  try {
+    unwrapped = unwrapModelConfig(modelTopology);
+  } catch (error) {
+    throw new ModelFileError(path, `has an unusable modelTopology: ${(error as Error).message}`);
+  }
+  const kerasVersion = typeof modelTopology.keras_version === "string" ? modelTopology.keras_version : undefined;
+  const architecture = parseKerasModelConfig(path, unwrapped.modelConfig, kerasVersion);
+
+  const layouts = await layOutGroups(path, modelJson.groups);
+  const placements = new Map<string, Placement>();
+  let optimizerWeights = 0;
+  const quantized = new Set<string>();
+  for (const layout of layouts) {
+    for (const placement of layout.placements) {
+      if (placement.entry.optimizer) {
+        optimizerWeights++;
+        continue;
+      }
+      placements.set(placement.entry.name, placement);
+      if (placement.entry.quantization) quantized.add(placement.entry.quantization.dtype);
+    }
+  }
+  assignWeightsToLayers(path, architecture.layers, [...placements.keys()]);
+  const tensors: TensorInfo[] = [];
+  for (const layer of architecture.layers) {
+    for (const name of layer.weights) {
+      const { entry } = placements.get(name)!;
+      tensors.push({ name, shape: entry.shape, dtype: entry.dtype, layer: layer.name });
+    }
+  }
+
+  const warnings: string[] = [];
+  if (quantized.size > 0) {
+    warnings.push(
+      `weights are quantized (${[...quantized].join(", ")}): they are read dequantized, and a model written from this ` +
+        "file stores them unquantized",
+    );
+  }
+  if (optimizerWeights > 0) {
+    warnings.push(`${optimizerWeights} optimizer weights saved with the model are ignored and not written to merged models`);
+  }
+  const manifest: ModelManifest = {
+    path,
+    format: "tfjs-layers",
+    files: [path, ...layouts.flatMap((l) => l.shards.map((s) => s.path))],
+    architecture,
+    tensors,
+    metadata: {
+      ...pick(json, ["format", "generatedBy", "convertedBy", "userDefinedMetadata"]),
+      ...pick(modelTopology, ["keras_version", "backend"]),
+    },
+    trainingConfig: unwrapped.trainingConfig ?? (isObject(json.trainingConfig) ? json.trainingConfig : undefined),
+    warnings,
+  };
+  return { manifest, modelJson, layouts, placements };
+}

@@ -1,0 +1,107 @@
+import { ModelFileError } from "../errors.js";
+import type { LayerSpec } from "../model.js";
+
+/**
+ * The order in which Keras (and tfjs-layers) layers create their weights, by the last segment of the weight's
+ * name: trainable weights first, then non-trainable ones, as `layer.weights` lists them.
+ * Dense/Conv: kernel, bias; DepthwiseConv: depthwise_kernel, bias; SeparableConv: depthwise_kernel,
+ * pointwise_kernel, bias; LSTM/GRU/SimpleRNN/ConvLSTM: kernel, recurrent_kernel, bias; BatchNormalization:
+ * gamma, beta, moving_mean, moving_variance; LayerNormalization: gamma, beta; Embedding: embeddings;
+ * PReLU: alpha; Normalization: mean, variance, count.
+ */
+const WEIGHT_RANK = new Map(
+  [
+    "depthwise_kernel",
+    "pointwise_kernel",
+    "kernel",
+    "recurrent_kernel",
+    "bias",
+    "gamma",
+    "beta",
+    "moving_mean",
+    "moving_variance",
+    "embeddings",
+    "alpha",
+    "mean",
+    "variance",
+    "count",
+  ].map((name, i) => [name, i]),
+);
+
+/** Sub-layers whose weights a wrapper creates in this order (Bidirectional, MultiHeadAttention). */
+const SUBLAYER_RANK = new Map(
+  ["forward", "backward", "query", "key", "value", "attention_output"].map((name, i) => [name, i]),
+);
+
+/** Converters and old tfjs versions may append "_1", "_2", ... to make variable names unique, or ":0". */
+function baseName(segment: string): string {
+  return segment.replace(/:\d+$/, "").replace(/_\d+$/, "");
+}
+
+function weightRank(segment: string): number {
+  return WEIGHT_RANK.get(segment) ?? WEIGHT_RANK.get(baseName(segment)) ?? WEIGHT_RANK.size;
+}
+
+function sublayerRank(path: string): number {
+  const first = path.split("/")[0] ?? "";
+  for (const [prefix, rank] of SUBLAYER_RANK) {
+    if (first === prefix || first.startsWith(`${prefix}_`)) return rank;
+  }
+  return SUBLAYER_RANK.size;
+}
+
+/** The layer a weight belongs to: the longest layer name that prefixes the weight name at a "/" boundary. */
+export function owningLayer(weightName: string, layerNames: readonly string[]): string | undefined {
+  let best: string | undefined;
+  for (const layer of layerNames) {
+    if (weightName.startsWith(`${layer}/`) && (best === undefined || layer.length > best.length)) best = layer;
+  }
+  return best;
+}
+
+/**
+ * Sorts one layer's weight names into the layer's own weight order. `names` come in file order (often
+ * alphabetical); weights of sub-layers stay grouped, sub-layers in the wrapper's order, then by first
+ * appearance; within a (sub-)layer by the Keras creation order; unknown names keep their file order.
+ */
+export function sortLayerWeights(layer: string, names: readonly string[]): string[] {
+  const firstSeen = new Map<string, number>();
+  const keyed = names.map((name, index) => {
+    const rest = name.slice(layer.length + 1);
+    const cut = rest.lastIndexOf("/");
+    const sub = cut < 0 ? "" : rest.slice(0, cut);
+    const leaf = cut < 0 ? rest : rest.slice(cut + 1);
+    if (!firstSeen.has(sub)) firstSeen.set(sub, index);
+    return { name, index, sub, leaf };
+  });
+  keyed.sort(
+    (a, b) =>
+      sublayerRank(a.sub) - sublayerRank(b.sub) ||
+      firstSeen.get(a.sub)! - firstSeen.get(b.sub)! ||
+      weightRank(a.leaf) - weightRank(b.leaf) ||
+      a.index - b.index,
+  );
+  return keyed.map((k) => k.name);
+}
+
+/**
+ * Fills each layer's `weights` from a flat list of weight names "<layer>/<weight>" (any order), in the
+ * layer's own weight order. Every name must belong to a layer of the config.
+ */
+export function assignWeightsToLayers(file: string, layers: LayerSpec[], weightNames: readonly string[]): void {
+  const layerNames = layers.map((l) => l.name);
+  const byLayer = new Map<string, string[]>();
+  for (const name of weightNames) {
+    const layer = owningLayer(name, layerNames);
+    if (layer === undefined) {
+      throw new ModelFileError(
+        file,
+        `weight "${name}" belongs to no layer of the model config; expected names of the form "<layer name>/<weight>"`,
+      );
+    }
+    const list = byLayer.get(layer) ?? [];
+    list.push(name);
+    byLayer.set(layer, list);
+  }
+  for (const layer of layers) layer.weights = sortLayerWeights(layer.name, byLayer.get(layer.name) ?? []);
+}

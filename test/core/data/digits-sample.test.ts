@@ -23,7 +23,14 @@ async function loadIngredient(i: number): Promise<tf.LayersModel> {
 }
 
 describe("the bundled digits sample", () => {
-  before(() => tf.setBackend("cpu"));
+  let previous: string;
+  before(async () => {
+    previous = tf.getBackend();
+    await tf.setBackend("cpu");
+  });
+  after(async () => {
+    if (previous) await tf.setBackend(previous);
+  });
 
   it("has five TF.js ingredients of one architecture whose test-split accuracy is what the README reports", async () => {
     const digits = await loadDataset(DIGITS);
@@ -39,7 +46,9 @@ describe("the bundled digits sample", () => {
       // Raw 0..16 pixels go straight in: the 1/16 scaling is folded into hidden1.
       const accuracy = tf.tidy(() => {
         const predicted = (model.predict(tf.tensor2d(test.x, [test.xShape[0]!, 64])) as tf.Tensor).argMax(-1).dataSync();
-        return predicted.reduce((right, p, k) => right + (p === test.y![k] ? 1 : 0), 0) / predicted.length;
+        let right = 0;
+        predicted.forEach((p, k) => (right += p === test.y![k] ? 1 : 0));
+        return right / predicted.length;
       });
       assert.equal(accuracy, training.ingredients[i - 1].testAccuracy, `ingredient-${i}`);
       assert.ok(accuracy > 0.9, `ingredient-${i} is a working classifier (${accuracy})`);

@@ -34,6 +34,7 @@ describe("image folder loader", () => {
   }
 
   it("resizes like tf.image.resizeBilinear with half-pixel centres", async () => {
+    const previous = tf.getBackend();
     await tf.setBackend("cpu");
     const [w, h, W, H] = [7, 5, 4, 9];
     const data = rgba(w, h, gradient);
@@ -41,6 +42,7 @@ describe("image folder loader", () => {
     resizeInto({ width: w, height: h, data }, H, W, 3, out, 0);
     const rgb = Float32Array.from({ length: w * h * 3 }, (_, i) => data[Math.floor(i / 3) * 4 + (i % 3)]!);
     const reference = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(rgb, [h, w, 3]), [H, W], false, true).div(255).dataSync());
+    if (previous) await tf.setBackend(previous);
     assert.equal(out.length, reference.length);
     out.forEach((v, i) => assert.ok(Math.abs(v - reference[i]!) < 1e-5, `value ${i}: ${v} vs ${reference[i]}`));
   });

@@ -46,7 +46,9 @@ export class Merger {
       this.variables.forEach((v, k) => {
         let merged = tf.matMul(rows[this.space.groupOf[k]!]!, this.stacked[k]!).reshape(tensorOf(v).shape);
         const b = this.base[k];
-        if (b !== undefined) merged = merged.add(b);
+        // A reshape shares the matMul output's buffer, which the wasm backend keeps tagged with the [1, 1, size]
+        // shape; its kernels read that tag (a Dense bias must be rank 1), so give the variable a buffer of its own.
+        merged = b !== undefined ? merged.add(b) : tf.clone(merged);
         v.write(merged);
       });
     });

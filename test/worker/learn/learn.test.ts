@@ -122,7 +122,7 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
   it("nonneg (Adam, projected) keeps coefficients ≥ 0; free may extrapolate; L-BFGS refuses nonneg", () => {
     const problem = problemOf(executor, soup.ingredients);
     const nonneg = learnCoefficients(problem, learn, validation, { parameterisation: "nonneg", epochs: 4 });
-    assert.equal(nonneg.optimizer, "adam");
+    assert.equal(nonneg.optimizer, "adam", "Adam is the default");
     assert.ok(nonneg.coefficients.flat().every((c) => c >= 0));
     const free = learnCoefficients(problem, learn, validation, { parameterisation: "free", optimizer: "lbfgs" });
     assert.ok(free.validation!.loss <= uniformValidationLoss(problem, learn, validation));
@@ -156,15 +156,30 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
   it("re-estimates BatchNormalization statistics by default when the model has them", async () => {
     const bnSoup = await fineTunes(learn, 3, { batchNorm: true, seed: 4 });
     const bnExecutor = mlp({ seed: 4, batchNorm: true });
-    const result = learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, { maxIterations: 5 });
+    const result = learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, { epochs: 2 });
     assert.deepEqual(result.batchNormReestimated, ["norm"]);
     assert.ok(result.validationAfterBatchNorm !== undefined);
     const off = learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, {
-      maxIterations: 5,
+      epochs: 2,
       reestimateBatchNorm: false,
     });
     assert.deepEqual(off.batchNormReestimated, []);
     bnExecutor.dispose();
+  });
+
+  it("runs on the wasm backend too (its kernels read the shape recorded with each buffer)", async () => {
+    const { selectBackend } = await import("../../../src/worker/backend.js");
+    await selectBackend("wasm");
+    try {
+      // relu: the Dense layer then takes the fused matMul kernel, which checks its bias buffer's rank.
+      const wasmExecutor = mlp({ seed: 1, activation: "relu" });
+      const problem = problemOf(wasmExecutor, soup.ingredients);
+      const result = learnCoefficients(problem, learn, validation, { optimizer: "lbfgs", maxIterations: 3 });
+      assert.ok(Number.isFinite(result.validation!.loss));
+      wasmExecutor.dispose();
+    } finally {
+      await tf.setBackend("cpu");
+    }
   });
 
   it("refuses the supervised objective without labels", () => {

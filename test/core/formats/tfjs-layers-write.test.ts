@@ -130,7 +130,9 @@ describe("TF.js layers format: writing", () => {
       );
       const x = tf.randomUniform([5, 4], -1, 1, "float32", 7);
       assert.deepEqual((reloaded.predict(x) as tf.Tensor).dataSync(), (model.predict(x) as tf.Tensor).dataSync());
-      tf.dispose([x, model, reloaded]);
+      x.dispose();
+      model.dispose();
+      reloaded.dispose();
     } finally {
       await out.cleanup();
     }

@@ -2,7 +2,7 @@ import { ModelFileError } from "../../errors.js";
 import { viewAs } from "../../convert.js";
 import { BYTES_PER_ELEMENT, type DType, type TensorArray, elementCount, formatShape } from "../../tensor.js";
 import { h5module, h5wasm } from "./module.js";
-import type { H5File } from "./open.js";
+import { type H5File, hdf5Reason } from "./open.js";
 
 type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
 
@@ -58,6 +58,15 @@ export function getDataset(file: H5File, path: string): H5Dataset | undefined {
 export function datasetInfo(file: H5File, path: string, fileName: string, fileBytes: number): DatasetInfo {
   const dataset = getDataset(file, path);
   if (!dataset) throw new ModelFileError(fileName, `has no dataset at "${path}"`);
+  try {
+    return checkedInfo(dataset, path, fileName, fileBytes);
+  } catch (error) {
+    if (error instanceof ModelFileError) throw error;
+    throw new ModelFileError(fileName, `has a dataset "${path}" that HDF5 cannot open (${hdf5Reason(error)})`);
+  }
+}
+
+function checkedInfo(dataset: H5Dataset, path: string, fileName: string, fileBytes: number): DatasetInfo {
   const dtype = dtypeOf(dataset);
   if (!dtype) {
     throw new ModelFileError(fileName, `has a dataset "${path}" of an HDF5 type Model Soup does not read (expected float or integer)`);

@@ -1,15 +1,26 @@
+import { ModelFileError } from "../../errors.js";
 import type { ModelFile, ModelFormat, ModelManifest, TensorSource } from "../../model.js";
 import { writeFilesAtomically } from "../../io/atomic.js";
 import { Hdf5ModelFile } from "../hdf5/model-file.js";
-import { openHdf5 } from "../hdf5/open.js";
+import { type H5File, hdf5Reason, openHdf5 } from "../hdf5/open.js";
 import { rewriteHdf5 } from "../hdf5/rewrite.js";
 import { hasHdf5Signature } from "../hdf5/signature.js";
 import { type KerasH5Contents, readKerasH5 } from "./read.js";
 
+/** Reads the file's structure; HDF5 errors from a damaged file become ModelFileErrors naming it. */
+async function readStructure(path: string, file: H5File): Promise<KerasH5Contents> {
+  try {
+    return await readKerasH5(path, file);
+  } catch (error) {
+    if (error instanceof ModelFileError) throw error;
+    throw new ModelFileError(path, `cannot be read as a Keras HDF5 file (${hdf5Reason(error)})`);
+  }
+}
+
 async function readContents(path: string): Promise<KerasH5Contents> {
   const file = await openHdf5(path, "r");
   try {
-    return await readKerasH5(path, file);
+    return await readStructure(path, file);
   } finally {
     file.close();
   }
@@ -31,7 +42,7 @@ export const kerasH5Format: ModelFormat = {
   async open(path: string): Promise<ModelFile> {
     const file = await openHdf5(path, "r");
     try {
-      const { manifest, datasets } = await readKerasH5(path, file);
+      const { manifest, datasets } = await readStructure(path, file);
       return new Hdf5ModelFile(manifest, file, datasets);
     } catch (error) {
       file.close();

@@ -135,7 +135,10 @@ export async function openKerasArchive(file: string): Promise<{ archive: KerasAr
     h5 = await openHdf5(weights.path, "r").catch((error: unknown) => {
       throw error instanceof ModelFileError ? new ModelFileError(file, `model.weights.h5 ${error.expected}`) : error;
     });
-    const contents = await readKerasWeights(file, archive, weights.path, h5);
+    const contents = await readKerasWeights(file, archive, weights.path, h5).catch((error: unknown) => {
+      if (error instanceof ModelFileError) throw error;
+      throw new ModelFileError(file, `model.weights.h5 cannot be read (${hdf5Reason(error)})`);
+    });
     return { archive, weights, h5, contents };
   } catch (error) {
     h5?.close();

@@ -7,10 +7,11 @@
  *   node --import tsx bench/manifest-read.ts [--files N] [--no-write]
  */
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
 import { performance } from "node:perf_hooks";
 import { analyzeModels } from "../src/core/architecture/analyze.js";
+import { groupManifests } from "../src/core/architecture/grouping.js";
 import { readManifest } from "../src/core/formats/registry.js";
 import type { FormatId, ModelManifest } from "../src/core/model.js";
 
@@ -83,14 +84,20 @@ async function main(): Promise<void> {
     // Warm-up: module start-up (h5wasm's WebAssembly) is paid once per process, not per file.
     for (const m of fixtures) await readManifest(m.path);
 
+    const load = loadavg()[0]!;
     const times = new Map<FormatId, number[]>(formats.map((f) => [f, []]));
+    const manifests: ModelManifest[] = [];
     const wallStart = performance.now();
     for (const copy of copies) {
       const start = performance.now();
-      await readManifest(copy.path);
+      manifests.push(await readManifest(copy.path));
       times.get(copy.format)!.push(performance.now() - start);
     }
     const wall = performance.now() - wallStart;
+
+    const groupStart = performance.now();
+    const grouping = groupManifests(manifests);
+    const groupMs = performance.now() - groupStart;
 
     const analyzeStart = performance.now();
     const analysis = await analyzeModels(copies.map((c) => c.path));
@@ -106,7 +113,8 @@ async function main(): Promise<void> {
     const table = [
       `Manifest read (\`node --import tsx bench/manifest-read.ts\`), ${count} files in one run: copies of the real fixtures,`,
       `spread evenly over the formats; each file read once with \`readManifest\` after a warm-up read of each fixture.`,
-      `Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? "?"}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
+      `Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? "?"}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; ` +
+        `1-minute load average ${load.toFixed(1)} at the start (other work on the machine inflates the times).`,
       "",
       `| format | fixtures | files | median ms | p90 ms | max ms | median < ${TARGET_MS} ms |`,
       "|---|---|---|---|---|---|---|",
@@ -114,6 +122,8 @@ async function main(): Promise<void> {
       row("all", all, String(fixtures.length)),
       "",
       `Sequential reads of all ${count} files: ${ms(wall)} ms (${ms(wall / count)} ms a file). ` +
+        `Fingerprinting and grouping the ${count} manifests already read (\`groupManifests\`): ${ms(groupMs)} ms, ` +
+        `${grouping.groups.length} groups. ` +
         `\`analyzeModels\` over the same files (read 8 at a time, fingerprint, group): ${ms(analyzeMs)} ms, ` +
         `${analysis.groups.length} groups.`,
     ].join("\n");

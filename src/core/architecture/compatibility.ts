@@ -64,7 +64,8 @@ export function compareModels(a: FingerprintedModel, b: FingerprintedModel, labe
 
   if (sameNames(a, b)) {
     const tensor = firstTensorDifference(a, b, names);
-    const structure = bothArchitectures ? firstStructuralDifference(a, b, names) : undefined;
+    const sameStructure = a.fingerprint.key === b.fingerprint.key;
+    const structure = bothArchitectures && !sameStructure ? firstStructuralDifference(a, b, names) : undefined;
     if (tensor) {
       // Name the layer too when its config is what differs (Dense units 3 vs 2 behind a [16, 3] vs [16, 2] kernel).
       return incompatible(structure && structure.kind === "layer-config" ? { ...tensor, message: `${tensor.message}; ${structure.message}` } : tensor);

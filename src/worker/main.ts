@@ -9,6 +9,7 @@ import { WorkerErrorCodes } from "../protocol/errors.js";
 import { WorkerNotifications, WorkerRequests } from "../protocol/worker.js";
 import type { JobContext } from "./jobs/context.js";
 import { runApply, runMerge } from "./jobs/merge.js";
+import { runBackend, runEvaluate, runGreedy, runLearn } from "./jobs/learn.js";
 
 if (!process.send) {
   process.stderr.write("The Model Soup worker runs as a child process (child_process.fork), not on its own.\n");
@@ -43,6 +44,10 @@ function handle<P, R>(type: RequestType<P, R, void>, job: (params: P, context: J
 
 handle(WorkerRequests.merge, runMerge);
 handle(WorkerRequests.apply, runApply);
+handle(WorkerRequests.learn, runLearn);
+handle(WorkerRequests.evaluate, runEvaluate);
+handle(WorkerRequests.greedy, runGreedy);
+handle(WorkerRequests.backend, runBackend);
 
 // The parent going away (editor closed, CLI interrupted) ends the worker.
 process.on("disconnect", () => process.exit(0));

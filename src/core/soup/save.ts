@@ -1,5 +1,5 @@
 /** Writes a merged model and the recipe beside it; and re-runs a recipe (`apply`). */
-import { unlink } from "node:fs/promises";
+import { mkdir, rm, unlink } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { ModelFileError } from "../errors.js";
 import { readManifest } from "../formats/registry.js";
@@ -36,7 +36,14 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   const inputs = await Promise.all(spec.ingredients.map(async (g) => describeInput((await readManifest(g.path)).files, recipeDir)));
   const base =
     spec.base !== undefined ? await describeInput((await readManifest(spec.base)).files, recipeDir) : undefined;
-  await mergeModelFiles({ spec, target, onProgress: options.onProgress, isCancelled: options.isCancelled });
+  // A missing output folder is made, and removed again when the merge fails, so a failure leaves nothing.
+  const createdDir = await mkdir(dirname(target), { recursive: true });
+  try {
+    await mergeModelFiles({ spec, target, onProgress: options.onProgress, isCancelled: options.isCancelled });
+  } catch (error) {
+    if (createdDir !== undefined) await rm(createdDir, { recursive: true, force: true });
+    throw error;
+  }
   const written = await readManifest(target);
   const recipe: Recipe = {
     kind: "model-soup-recipe",

@@ -4,7 +4,7 @@ import { UsageError } from "../../core/errors.js";
 import type { ModelManifest } from "../../core/model.js";
 import { withModels } from "../../core/soup/merge-files.js";
 import type { SoupProblem } from "../learn/problem.js";
-import { bindWeights, buildModel, type WeightBinding } from "../runtime/index.js";
+import { bindWeights, buildModel, finalOutputModel, type WeightBinding } from "../runtime/index.js";
 
 export interface LoadedProblem {
   problem: SoupProblem;
@@ -26,8 +26,10 @@ export async function loadProblem(models: readonly string[], base?: string): Pro
           "fixed merges (model-soup merge) work without one",
       );
     }
-    const model = await buildModel(manifest);
-    const bindings = bindWeights(manifest, model);
+    const built = await buildModel(manifest);
+    const bindings = bindWeights(manifest, built);
+    // Converters may expose intermediate layers as outputs too; a soup is judged on the final prediction.
+    const model = finalOutputModel(built, manifest.architecture);
     const read = async (index: number): Promise<Float32Array[]> => {
       const file = files[index]!;
       const mapping = nameMapping(manifest, file.manifest);

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CancellationTokenSource } from "vscode-jsonrpc";
+import { CancelledError, ModelFileError, UsageError } from "../../src/core/errors.js";
+import { WorkerRequests } from "../../src/protocol/worker.js";
+import { WorkerClient, WorkerDiedError } from "../../src/worker/client.js";
+import { seededValues, writeSafetensors } from "../support/safetensors-writer.js";
+
+describe("worker client", function () {
+  let dir: string;
+  let client: WorkerClient | undefined;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "soup-worker-"));
+  });
+  afterEach(async () => {
+    client?.dispose();
+    client = undefined;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function makeModels(count: number, tensors: number, size: number): Promise<string[]> {
+    const paths: string[] = [];
+    for (let m = 0; m < count; m++) {
+      const content: Record<string, { shape: number[]; data: Float32Array }> = {};
+      for (let t = 0; t < tensors; t++) content[`layer${t}.weight`] = { shape: [size], data: seededValues(m * 1000 + t, size) };
+      const path = join(dir, `model${m}.safetensors`);
+      await writeSafetensors(path, content);
+      paths.push(path);
+    }
+    return paths;
+  }
+
+  it("rejects pending requests with a clear error when the worker dies", async () => {
+    const models = await makeModels(2, 2, 4);
+    client = new WorkerClient();
+    const pending = client.request(WorkerRequests.merge, { models, method: "linear", out: join(dir, "out.safetensors") });
+    process.kill(client.pid!, "SIGKILL");
+    await assert.rejects(pending, (e: unknown) => e instanceof WorkerDiedError && /stopped \(SIGKILL\)/.test((e as Error).message));
+    await assert.rejects(client.request(WorkerRequests.merge, { models, method: "linear", out: join(dir, "x.safetensors") }), WorkerDiedError);
+    assert.deepEqual((await readdir(dir)).sort(), ["model0.safetensors", "model1.safetensors"]);
+  });
+
+  it("cancels a merge within one tensor and leaves no file behind", async () => {
+    const models = await makeModels(3, 40, 50_000);
+    const cancel = new CancellationTokenSource();
+    let progressSeen = 0;
+    client = new WorkerClient({
+      onProgress: (p) => {
+        progressSeen = p.step;
+        if (p.step === 2) cancel.cancel();
+      },
+    });
+    const out = join(dir, "merged.safetensors");
+    await assert.rejects(client.request(WorkerRequests.merge, { models, method: "linear", out }, cancel.token), CancelledError);
+    assert.ok(progressSeen < 40, `stopped after ${progressSeen} of 40 tensors`);
+    assert.deepEqual((await readdir(dir)).sort(), ["model0.safetensors", "model1.safetensors", "model2.safetensors"]);
+  });
+
+  it("turns the worker's errors back into the kinds they were", async () => {
+    const models = await makeModels(2, 2, 4);
+    client = new WorkerClient();
+    await assert.rejects(
+      client.request(WorkerRequests.merge, { models: [...models, join(dir, "missing.safetensors")], method: "linear", out: join(dir, "o.safetensors") }),
+      (e: unknown) => e instanceof ModelFileError && e.file.endsWith("missing.safetensors"),
+    );
+    await assert.rejects(
+      client.request(WorkerRequests.merge, { models, method: "no-such-method", out: join(dir, "o.safetensors") }),
+      (e: unknown) => e instanceof UsageError && /unknown merge method/.test((e as Error).message),
+    );
+    await assert.rejects(
+      client.request(WorkerRequests.merge, { models, method: "linear", out: models[0]! }),
+      (e: unknown) => e instanceof ModelFileError && /inputs are never modified/.test((e as Error).message),
+    );
+  });
+});

@@ -35,6 +35,8 @@ export interface Recipe {
   data?: { path: string; sha256: string; label?: string; seed?: number; fractions?: Record<string, number> };
   metrics?: unknown;
   backend?: string;
+  /** Tensors whose values are given here rather than merged (re-estimated BatchNormalization statistics). */
+  overrides?: Record<string, number[]>;
   output: { path: string; format: FormatId };
 }
 

@@ -9,7 +9,7 @@ import { prepareMerge } from "../merge/plan.js";
 import { layerPositions } from "../merge/params.js";
 import type { MergeSpec } from "../merge/spec.js";
 import type { ModelFile } from "../model.js";
-import { isFloat, type TensorArray } from "../tensor.js";
+import { elementCount, isFloat, type TensorArray } from "../tensor.js";
 
 export interface MergeFilesOptions {
   spec: MergeSpec;
@@ -20,6 +20,11 @@ export interface MergeFilesOptions {
   onProgress?: (done: number, total: number) => void;
   isCancelled?: () => boolean;
   metadata?: Record<string, string>;
+  /**
+   * Values that replace the merge's result for some tensors (by the template's tensor names): the
+   * BatchNormalization statistics re-estimated for a learned soup, which no weight average gives.
+   */
+  overrides?: Record<string, number[]>;
 }
 
 /** Opens every model once, closing them all when `work` ends. */
@@ -52,6 +57,13 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<void>
     const baseMapping = baseFile ? nameMapping(template.manifest, baseFile.manifest) : undefined;
     const positions = layerPositions(template.manifest.tensors.map((t) => t.layer));
     const total = template.manifest.tensors.length;
+    for (const name of Object.keys(options.overrides ?? {})) {
+      const info = template.manifest.tensors.find((t) => t.name === name);
+      if (info === undefined) throw new UsageError(`${templatePath} has no tensor "${name}" to override`);
+      if (options.overrides![name]!.length !== elementCount(info.shape)) {
+        throw new UsageError(`the override of "${name}" has ${options.overrides![name]!.length} values; the tensor has ${elementCount(info.shape)}`);
+      }
+    }
     let done = 0;
 
     const read = async (file: ModelFile, mapping: Map<string, string>, name: string, float: boolean): Promise<TensorArray> => {
@@ -65,6 +77,11 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<void>
       target,
       async (info) => {
         if (options.isCancelled?.()) throw new CancelledError();
+        const override = options.overrides?.[info.name];
+        if (override !== undefined) {
+          options.onProgress?.(++done, total);
+          return Float32Array.from(override);
+        }
         const float = isFloat(info.dtype);
         const ingredients: TensorArray[] = [];
         for (let i = 0; i < ingredientFiles.length; i++) {

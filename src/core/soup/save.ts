@@ -18,6 +18,8 @@ export interface SaveSoupOptions {
   data?: Recipe["data"];
   metrics?: unknown;
   backend?: string;
+  /** Tensor values that replace the merge's (see MergeFilesOptions.overrides); recorded in the recipe. */
+  overrides?: Record<string, number[]>;
   onProgress?: (done: number, total: number) => void;
   isCancelled?: () => boolean;
 }
@@ -39,7 +41,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   // A missing output folder is made, and removed again when the merge fails, so a failure leaves nothing.
   const createdDir = await mkdir(dirname(target), { recursive: true });
   try {
-    await mergeModelFiles({ spec, target, onProgress: options.onProgress, isCancelled: options.isCancelled });
+    await mergeModelFiles({ spec, target, overrides: options.overrides, onProgress: options.onProgress, isCancelled: options.isCancelled });
   } catch (error) {
     if (createdDir !== undefined) await rm(createdDir, { recursive: true, force: true });
     throw error;
@@ -62,6 +64,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
     ...(options.data ? { data: options.data } : {}),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     ...(options.backend ? { backend: options.backend } : {}),
+    ...(options.overrides ? { overrides: options.overrides } : {}),
     output: { path: resolve(target).slice(recipeDir.length + 1), format: written.format },
   };
   try {
@@ -106,6 +109,7 @@ export async function applyRecipe(
     data: recipe.data,
     metrics: recipe.metrics,
     backend: recipe.backend,
+    overrides: recipe.overrides,
     ...hooks,
   });
 }

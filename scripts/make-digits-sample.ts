@@ -1,18 +1,26 @@
 /**
- * Makes the bundled demo's ingredients: five small digit classifiers fine-tuned from ONE shared pre-trained
- * initialisation, so that they lie in one loss basin and can be averaged.
+ * Makes the bundled demo: the two data files and five small digit classifiers fine-tuned from ONE shared
+ * pre-trained initialisation, so that they lie in one loss basin and can be averaged.
  *
  *   node --import tsx scripts/make-digits-sample.ts
  *
- * Deterministic: the data split is the demo's default (splitDataset, seed 0, learn/validation/test 60/20/20,
- * stratified), every other random choice comes from mulberry32 with a fixed seed, the weights are initialised
- * with seeded initialisers, and training runs on the cpu backend. Only rows of the LEARN split are used, so the
- * demo's validation and test splits are unseen by every ingredient.
+ * 1. digits.csv.gz (the original UCI file) is split once, 50 % / 50 %, stratified by class, seed 1, into
+ *    ingredients-train.csv.gz (the ingredients' only training data) and soup.csv.gz (the demo's data, which it
+ *    splits again with splitDataset's defaults into learn / validation / test for the coefficients). Rows are
+ *    copied verbatim, in their original order. As in the model-soups paper, the coefficients are then learned on
+ *    data that no ingredient has seen.
+ * 2. The ingredients are pre-trained and fine-tuned on rows of ingredients-train.csv.gz only, read back from the
+ *    written file. soup.csv.gz is read only to report each model's accuracy on the demo's validation and test
+ *    splits.
+ *
+ * Deterministic: the splits are seeded, every other random choice comes from mulberry32 with a fixed seed, the
+ * weights are initialised with seeded initialisers, and training runs on the cpu backend.
  *
  * The models see the raw 0..16 pixel counts: they are trained on x / 16 and the 1/16 is then folded into the
  * first layer's kernel (a Dense layer is linear in its input), so the saved files need no preprocessing.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
@@ -27,6 +35,12 @@ const PIXEL_SCALE = 1 / 16;
 const HIDDEN = [64, 32];
 const CLASSES = 10;
 const BATCH = 32;
+
+/** The one split between the ingredients' data and the soup's data; fixed before any result was seen. */
+const DATA_SPLIT = { seed: 1, soupFraction: 0.5 };
+const ORIGINAL = "digits.csv.gz";
+const INGREDIENTS_TRAIN = "ingredients-train.csv.gz";
+const SOUP = "soup.csv.gz";
 
 const PRETRAIN = { seed: 1, fraction: 0.4, epochs: 3, learningRate: 0.01 };
 /** Chosen before looking at any result: a spread of subsets, seeds, learning rates and lengths. */
@@ -138,23 +152,44 @@ async function save(model: tf.LayersModel, folder: string): Promise<number> {
   return bytes;
 }
 
+/**
+ * Splits the original CSV into the ingredients' part and the soup's part (stratified by class, seeded), writing
+ * each part's lines verbatim in their original order.
+ */
+async function splitOriginal(): Promise<{ ingredientsRows: number; soupRows: number }> {
+  const original = await loadDataset(join(SAMPLE, ORIGINAL));
+  const lines = gunzipSync(await readFile(join(SAMPLE, ORIGINAL))).toString("utf8").split("\n").filter((l) => l !== "");
+  if (lines.length !== original.xShape[0]) throw new Error(`${ORIGINAL}: ${lines.length} lines but ${original.xShape[0]} rows`);
+  const parts = splitDataset(original, {
+    seed: DATA_SPLIT.seed,
+    fractions: { learn: 1 - DATA_SPLIT.soupFraction, validation: 0, test: DATA_SPLIT.soupFraction },
+  });
+  const write = (name: string, rows: Int32Array) =>
+    writeFilesAtomically([{ path: join(SAMPLE, name), write: (p) => writeFile(p, gzipSync(Array.from(rows, (r) => `${lines[r]}\n`).join(""), { level: 9 })) }]);
+  await write(INGREDIENTS_TRAIN, parts.indices.learn);
+  await write(SOUP, parts.indices.test);
+  return { ingredientsRows: parts.sizes.learn, soupRows: parts.sizes.test };
+}
+
 async function main(): Promise<void> {
   await tf.setBackend("cpu");
-  const digits = await loadDataset(join(SAMPLE, "digits.csv.gz"));
-  const split = splitDataset(digits, DEFAULT_SPLIT);
-  console.log(`split seed ${split.seed}: learn ${split.sizes.learn}, validation ${split.sizes.validation}, test ${split.sizes.test}`);
+  const { ingredientsRows, soupRows } = await splitOriginal();
+  console.log(`${ORIGINAL} split (seed ${DATA_SPLIT.seed}, stratified): ${INGREDIENTS_TRAIN} ${ingredientsRows} rows, ${SOUP} ${soupRows} rows`);
+  const ingredientsTrain = await loadDataset(join(SAMPLE, INGREDIENTS_TRAIN));
+  const split = splitDataset(await loadDataset(join(SAMPLE, SOUP)), DEFAULT_SPLIT);
+  console.log(`${SOUP} split seed ${split.seed}: learn ${split.sizes.learn}, validation ${split.sizes.validation}, test ${split.sizes.test}`);
 
   const base = buildModel(PRETRAIN.seed * 100);
-  const pretrainRows = pickRows(split.learn, PRETRAIN.fraction, PRETRAIN.seed);
+  const pretrainRows = pickRows(ingredientsTrain, PRETRAIN.fraction, PRETRAIN.seed);
   await train(base, pretrainRows, PRETRAIN.epochs, PRETRAIN.learningRate, PRETRAIN.seed);
   const baseAccuracy = accuracy((x) => base.predict(x.mul(PIXEL_SCALE)) as tf.Tensor, split.test);
-  console.log(`pre-trained on ${pretrainRows.xShape[0]} learn rows: test accuracy ${baseAccuracy.toFixed(4)}`);
+  console.log(`pre-trained on ${pretrainRows.xShape[0]} rows: soup test accuracy ${baseAccuracy.toFixed(4)}`);
 
   const ingredients: tf.Sequential[] = [];
   const report = [];
   for (const [i, ft] of FINE_TUNES.entries()) {
     const model = copyOf(base);
-    const rows = pickRows(split.learn, ft.fraction, ft.seed);
+    const rows = pickRows(ingredientsTrain, ft.fraction, ft.seed);
     await train(model, rows, ft.epochs, ft.learningRate, ft.seed);
     foldPixelScale(model);
     const folder = join(SAMPLE, "models", `ingredient-${i + 1}`);
@@ -174,8 +209,13 @@ async function main(): Promise<void> {
   console.log(`uniform soup: test ${uniformTest.toFixed(4)}; output ensemble: test ${ensembleTest.toFixed(4)}`);
 
   const summary = {
-    data: "digits.csv.gz",
-    split: { function: "splitDataset (src/core/data/split.ts)", seed: split.seed, fractions: split.fractions, stratified: split.stratified, sizes: split.sizes },
+    data: {
+      original: ORIGINAL,
+      split: { function: "splitDataset (src/core/data/split.ts), learn part -> ingredients, test part -> soup", seed: DATA_SPLIT.seed, stratified: true },
+      ingredientsTrain: { file: INGREDIENTS_TRAIN, rows: ingredientsRows },
+      soup: { file: SOUP, rows: soupRows },
+    },
+    soupSplit: { function: "splitDataset (src/core/data/split.ts)", seed: split.seed, fractions: split.fractions, stratified: split.stratified, sizes: split.sizes },
     preprocessing: "none at use time: trained on pixel/16, with the 1/16 folded into hidden1's kernel",
     architecture: `Dense ${[...HIDDEN, CLASSES].join("-")} (relu, relu, softmax) on 64 inputs`,
     backend: tf.getBackend(),

@@ -31,7 +31,7 @@ export const demoCommand: Command = {
     io.stdout(`Learning the coefficients of a soup of ${models.length} digit classifiers (${granularity} granularity)...\n`);
     const report = await runOnWorker(io, WorkerRequests.learn, {
       models,
-      data: { path: join(sample, "digits.csv.gz") },
+      data: { path: join(sample, "soup.csv.gz") },
       granularity,
       backend: backendOption(args),
       out,

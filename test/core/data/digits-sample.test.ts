@@ -4,10 +4,20 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { loadDataset } from "../../../src/core/data/load.js";
 import { DEFAULT_SPLIT, splitDataset } from "../../../src/core/data/split.js";
-import { DIGITS, REPO } from "./helpers.js";
+import type { Dataset } from "../../../src/core/data/dataset.js";
+import { REPO } from "./helpers.js";
 
-const MODELS = join(REPO, "samples/digits/models");
+const SAMPLE = join(REPO, "samples/digits");
+const MODELS = join(SAMPLE, "models");
+const ORIGINAL = join(SAMPLE, "digits.csv.gz");
+const INGREDIENTS_TRAIN = join(SAMPLE, "ingredients-train.csv.gz");
+const SOUP = join(SAMPLE, "soup.csv.gz");
 const training = JSON.parse(readFileSync(join(MODELS, "training.json"), "utf8"));
+
+/** Each row (64 pixels and the label) as one string, in file order. */
+function rowsOf(d: Dataset): string[] {
+  return Array.from({ length: d.xShape[0]! }, (_, i) => `${Array.from(d.x.subarray(i * 64, (i + 1) * 64)).join(",")},${d.y![i]}`);
+}
 
 async function loadIngredient(i: number): Promise<tf.LayersModel> {
   const folder = join(MODELS, `ingredient-${i}`);
@@ -32,11 +42,32 @@ describe("the bundled digits sample", () => {
     if (previous) await tf.setBackend(previous);
   });
 
-  it("has five TF.js ingredients of one architecture whose test-split accuracy is what the README reports", async () => {
-    const digits = await loadDataset(DIGITS);
-    const { test } = splitDataset(digits, DEFAULT_SPLIT);
-    assert.equal(training.split.seed, DEFAULT_SPLIT.seed);
-    assert.deepEqual(training.split.sizes, { learn: 1079, validation: 359, test: 359 });
+  it("splits the original rows into disjoint ingredients-train and soup files: a seeded stratified 50/50 split, rows verbatim in order", async () => {
+    const original = await loadDataset(ORIGINAL);
+    const ingredientsTrain = rowsOf(await loadDataset(INGREDIENTS_TRAIN));
+    const soup = rowsOf(await loadDataset(SOUP));
+    const all = rowsOf(original);
+    assert.equal(new Set(all).size, 1797, "the original rows are distinct, so row content identifies a row");
+    assert.equal(ingredientsTrain.length, training.data.ingredientsTrain.rows);
+    assert.equal(soup.length, training.data.soup.rows);
+    assert.deepEqual([ingredientsTrain.length, soup.length], [898, 899]);
+    const soupSet = new Set(soup);
+    assert.ok(ingredientsTrain.every((r) => !soupSet.has(r)), "no row is in both files");
+    assert.deepEqual([...ingredientsTrain, ...soup].sort(), [...all].sort(), "together they are exactly the original rows");
+
+    // Exactly the split the README describes: splitDataset with seed 1, learn part -> ingredients, test part -> soup.
+    const parts = splitDataset(original, { seed: training.data.split.seed, fractions: { learn: 0.5, validation: 0, test: 0.5 } });
+    assert.equal(training.data.split.seed, 1);
+    assert.deepEqual(ingredientsTrain, Array.from(parts.indices.learn, (i) => all[i]));
+    assert.deepEqual(soup, Array.from(parts.indices.test, (i) => all[i]));
+    const counts = (rows: string[]) => rows.reduce((c, r) => (c[Number(r.slice(r.lastIndexOf(",") + 1))]++, c), new Array<number>(10).fill(0));
+    counts(ingredientsTrain).forEach((n, c) => assert.ok(Math.abs(n - counts(soup)[c]!) <= 1, `class ${c} is split evenly`));
+  });
+
+  it("has five TF.js ingredients of one architecture whose accuracy on the demo's test split of soup.csv.gz is what the README reports", async () => {
+    const { test } = splitDataset(await loadDataset(SOUP), DEFAULT_SPLIT);
+    assert.equal(training.soupSplit.seed, DEFAULT_SPLIT.seed);
+    assert.deepEqual(training.soupSplit.sizes, { learn: 539, validation: 180, test: 180 });
     const flat: Float32Array[] = [];
     for (let i = 1; i <= 5; i++) {
       const model = await loadIngredient(i);

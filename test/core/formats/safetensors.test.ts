@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ModelFileError, UsageError } from "../../../src/core/errors.js";
-import { compareNatural, safetensorsFormat } from "../../../src/core/formats/safetensors/index.js";
+import { SafetensorsReader, compareNatural, safetensorsFormat, writeFromTemplate } from "../../../src/core/formats/safetensors/index.js";
 import type { DType, TensorInfo } from "../../../src/core/tensor.js";
 
 const FIXTURES = "test/fixtures/real-models/safetensors-jl-fixtures";
@@ -358,6 +358,34 @@ describe("safetensors format", () => {
         assert.deepEqual((await readdir(copy)).filter((f) => f.endsWith(".tmp")), []);
         assert.deepEqual(await readFile(join(copy, "model-00001-of-00006.safetensors")), before);
         assert.deepEqual(await readFile(single), await readFile(SINGLE));
+      });
+    });
+
+    it("streams a tensor written in pieces to the same bytes, and refuses pieces that do not add up", async () => {
+      await withTempDir(async (dir) => {
+        const template = await SafetensorsReader.open(SINGLE);
+        try {
+          const pieces = (info: TensorInfo, drop = 0) => async (write: (v: Float32Array) => Promise<void>) => {
+            const values = (await template.readTensor(info.name, { float32: true })).data as Float32Array;
+            for (let at = 0; at < values.length - drop; at += 4) await write(values.subarray(at, Math.min(at + 4, values.length - drop)));
+          };
+          // float64 would lose bits through float32; the others round-trip exactly.
+          const floats = (info: TensorInfo) => ["float32", "float16", "bfloat16"].includes(info.dtype);
+          const target = join(dir, "pieces.safetensors");
+          await writeFromTemplate(template, target, async (info) => (floats(info) ? pieces(info) : undefined));
+          assert.deepEqual(await readFile(target), await readFile(SINGLE));
+          await assert.rejects(
+            writeFromTemplate(template, join(dir, "short.safetensors"), async (info) => (floats(info) ? pieces(info, 1) : undefined)),
+            (e: unknown) => e instanceof UsageError && /tensor "float32_3" was given 8 of its 12 bytes/.test(e.message),
+          );
+          await assert.rejects(
+            writeFromTemplate(template, join(dir, "long.safetensors"), async () => async (write) => write(new Float32Array(1000))),
+            (e: unknown) => e instanceof UsageError && /tensor "int64_3" was given more than its 24 bytes/.test(e.message),
+          );
+          assert.deepEqual(await readdir(dir), ["pieces.safetensors"]);
+        } finally {
+          await template.close();
+        }
       });
     });
 

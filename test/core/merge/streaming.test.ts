@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fromFloat32 } from "../../../src/core/convert.js";
 import { CancelledError, UsageError } from "../../../src/core/errors.js";
 import { safetensorsFormat } from "../../../src/core/formats/safetensors/index.js";
-import { streamLinearMerge, streamMerge } from "../../../src/core/merge/streaming/index.js";
+import { linearCombine, streamLinearMerge, streamMerge } from "../../../src/core/merge/streaming/index.js";
 import type { ModelFile, TensorInfo } from "../../../src/core/model.js";
 
 const FIXTURES = "test/fixtures/real-models/safetensors-jl-fixtures";
@@ -35,11 +35,11 @@ async function makeSibling(path: string): Promise<void> {
   );
 }
 
-/** The merge computed in memory from whole tensors, as a textbook would: Σ w_i x_i, one rounding to float32. */
+/** The merge computed in memory from whole tensors: w_0·x_0 + w_1·x_1 + ... left to right, one rounding to float32. */
 async function inMemoryLinear(inputs: ModelFile[], weights: number[], name: string): Promise<Float32Array> {
   const tensors: Float32Array[] = [];
   for (const input of inputs) tensors.push((await input.readTensor(name, { float32: true })).data as Float32Array);
-  return tensors[0]!.map((_, i) => tensors.reduce((sum, t, k) => sum + weights[k]! * t[i]!, 0));
+  return tensors[0]!.map((v, i) => tensors.slice(1).reduce((sum, t, k) => sum + weights[k + 1]! * t[i]!, weights[0]! * v));
 }
 
 function bytes(data: ArrayBufferView): Buffer {
@@ -64,7 +64,8 @@ describe("streaming merge", () => {
     const inputs = [INDEX, sibling, SINGLE];
     const weights = [0.5, 0.3, 0.2];
     const progress: Array<[number, number]> = [];
-    const result = await streamLinearMerge({ inputs, weights, target, onProgress: (done, total) => progress.push([done, total]) });
+    // Pieces of 7 elements: every tensor of 15 or 105 values is cut, the last piece short.
+    const result = await streamLinearMerge({ inputs, weights, target, pieceElements: 7, onProgress: (done, total) => progress.push([done, total]) });
 
     assert.deepEqual((await readdir(outDir)).sort(), [
       ...[1, 2, 3, 4, 5, 6].map((k) => `soup-0000${k}-of-00006.safetensors`),
@@ -100,12 +101,31 @@ describe("streaming merge", () => {
     assert.equal(result.copied.length, 24);
     assert.ok(result.warnings.some((w) => /float8_e4m3fn_3.*not merged/.test(w)));
 
-    assert.equal(progress.length, 36);
+    const pieces = manifest.tensors.reduce((n, t) => n + (MERGED_DTYPES.has(t.dtype) ? Math.ceil(t.shape.reduce((a, b) => a * b) / 7) : 1), 0);
+    assert.equal(progress.length, pieces);
     const total = 3 * 4305;
     assert.ok(progress.every(([, t]) => t === total));
     assert.deepEqual(progress.at(-1), [total, total]);
     assert.ok(progress.every(([d], i) => i === 0 || d > progress[i - 1]![0]), "progress grows");
     assert.equal(result.bytesRead, total);
+
+    // Whole tensors in one piece give the very same files.
+    const wholeDir = join(dir, "whole");
+    await mkdir(wholeDir);
+    await streamLinearMerge({ inputs, weights, target: join(wholeDir, "soup.safetensors.index.json") });
+    for (const name of await readdir(outDir)) assert.deepEqual(await readFile(join(wholeDir, name)), await readFile(join(outDir, name)), name);
+  });
+
+  it("linearCombine equals the left-to-right float64 sum rounded once, for 1 to 9 inputs and odd lengths", () => {
+    const length = 20_011; // more than two accumulator chunks, not a multiple of them
+    for (let count = 1; count <= 9; count++) {
+      const tensors = Array.from({ length: count }, (_, k) => Float32Array.from({ length }, (_, i) => Math.sin(i * 0.37 + k) * 10 ** (k % 3)));
+      const weights = Array.from({ length: count }, (_, k) => (k % 2 ? -1 : 1) / (k + 1.5));
+      const info = { name: "t", shape: [length], dtype: "float32" as const, layer: "t", index: 0, count: 1, offset: 0, output: new Float32Array(length) };
+      const out = linearCombine(weights)(tensors, info) as Float32Array;
+      const expected = tensors[0]!.map((v, i) => tensors.slice(1).reduce((sum, t, k) => sum + weights[k + 1]! * t[i]!, weights[0]! * v));
+      assert.deepEqual(bytes(out), bytes(expected), `${count} inputs`);
+    }
   });
 
   it("gives a plugged-in combine function every input's float32 tensor and writes what it returns", async () => {

@@ -1,6 +1,6 @@
-import { bytesOf, fromFloat32 } from "../../convert.js";
+import { bytesOf, floatToBfloat16Bits, floatToFloat16Bits, fromFloat32 } from "../../convert.js";
 import { UsageError } from "../../errors.js";
-import { type DType, type TensorArray, type TensorInfo, elementCount } from "../../tensor.js";
+import { BYTES_PER_ELEMENT, type DType, type TensorArray, type TensorInfo, elementCount } from "../../tensor.js";
 
 type ArrayConstructor = { new (length: number): TensorArray; readonly name: string };
 
@@ -22,21 +22,55 @@ const STORAGE: Record<DType, ArrayConstructor> = {
   bool: Uint8Array,
 };
 
-/**
- * The bytes to store for a tensor: float32 values are converted to the tensor's dtype; any other array must
- * already be the dtype's storage (e.g. Uint16Array bit patterns for float16).
- */
-export function encodeTensorData(target: string, info: TensorInfo, data: Float32Array | TensorArray): Uint8Array {
-  const count = elementCount(info.shape);
-  const storage = STORAGE[info.dtype];
-  if (data.length !== count) {
-    throw new UsageError(`${target}: tensor "${info.name}" was given ${data.length} values; expected ${count} for shape [${info.shape.join(", ")}]`);
+/** Grows to the largest piece encoded, so a streamed write does not allocate fresh memory per piece. */
+export type ScratchFor = (bytes: number) => Uint8Array;
+
+/** float32 -> half floats and float64 written into reusable scratch memory; other dtypes through convert.ts. */
+function encodeFloats(values: Float32Array, dtype: DType, scratch: ScratchFor): Uint8Array {
+  const n = values.length;
+  const bytes = scratch(n * BYTES_PER_ELEMENT[dtype]).subarray(0, n * BYTES_PER_ELEMENT[dtype]);
+  switch (dtype) {
+    case "float16": {
+      const out = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+      for (let i = 0; i < n; i++) out[i] = floatToFloat16Bits(values[i]!);
+      return bytes;
+    }
+    case "bfloat16": {
+      const out = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+      for (let i = 0; i < n; i++) out[i] = floatToBfloat16Bits(values[i]!);
+      return bytes;
+    }
+    case "float64":
+      new Float64Array(bytes.buffer, bytes.byteOffset, n).set(values);
+      return bytes;
+    default:
+      return bytesOf(fromFloat32(values, dtype));
   }
-  if (data instanceof Float32Array) return bytesOf(fromFloat32(data, info.dtype));
+}
+
+/**
+ * The bytes to store for `data`, a whole tensor or a piece of one: float32 values are converted to the
+ * tensor's dtype; any other array must already be the dtype's storage (e.g. Uint16Array bits for float16).
+ */
+export function encodeValues(target: string, info: TensorInfo, data: Float32Array | TensorArray, scratch?: ScratchFor): Uint8Array {
+  if (data instanceof Float32Array) {
+    if (info.dtype === "float32") return bytesOf(data);
+    return scratch ? encodeFloats(data, info.dtype, scratch) : bytesOf(fromFloat32(data, info.dtype));
+  }
+  const storage = STORAGE[info.dtype];
   if (data.constructor !== storage) {
     throw new UsageError(
       `${target}: tensor "${info.name}" (${info.dtype}) was given a ${data.constructor.name}; expected a Float32Array or a ${storage.name}`,
     );
   }
   return bytesOf(data);
+}
+
+/** The bytes to store for a whole tensor (see encodeValues), checked against its shape. */
+export function encodeTensorData(target: string, info: TensorInfo, data: Float32Array | TensorArray): Uint8Array {
+  const count = elementCount(info.shape);
+  if (data.length !== count) {
+    throw new UsageError(`${target}: tensor "${info.name}" was given ${data.length} values; expected ${count} for shape [${info.shape.join(", ")}]`);
+  }
+  return encodeValues(target, info, data);
 }

@@ -52,13 +52,22 @@ export class SafetensorsReader implements ModelFile {
 
   /** The tensor's raw little-endian bytes, read into `into` when given (it must be large enough). */
   async readBytes(name: string, into?: Uint8Array): Promise<Uint8Array> {
+    const { entry } = this.location(name);
+    return this.readByteRange(name, 0, entry.end - entry.begin, into);
+  }
+
+  /** `length` bytes of the tensor's data from byte `start` of that data (for reading a large tensor in pieces). */
+  async readByteRange(name: string, start: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const { shard, entry } = this.location(name);
-    const length = entry.end - entry.begin;
+    if (start < 0 || length < 0 || start + length > entry.end - entry.begin) {
+      throw new RangeError(`bytes ${start}..${start + length} are outside tensor "${name}" (${entry.end - entry.begin} bytes)`);
+    }
     const buffer = into ? into.subarray(0, length) : new Uint8Array(length);
     const handle = await this.handle(shard.file);
+    const position = shard.dataStart + entry.begin + start;
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await handle.read(buffer, done, length - done, shard.dataStart + entry.begin + done);
+      const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
       if (bytesRead === 0) {
         throw new ModelFileError(shard.file, `is truncated: tensor "${name}" needs bytes up to ${shard.dataStart + entry.end}`);
       }

@@ -2,19 +2,21 @@ import type { TensorInfo } from "../../tensor.js";
 import type { Cancellation } from "./cancellation.js";
 
 export interface TensorMergeInfo extends TensorInfo {
-  /** Position of this tensor in the output, and how many tensors are merged in all. */
+  /** Position of this tensor in the output, and how many tensors the output has. */
   index: number;
   count: number;
+  /** First element of this piece within the tensor (0 unless the merge is elementwise and the tensor large). */
+  offset: number;
   /**
-   * A scratch array of the tensor's length that the combine function may fill and return, so no new
-   * allocation is needed per tensor. It is reused for the next tensor once this one is written.
+   * A scratch array of the piece's length that the combine function may fill and return, so no new
+   * allocation is needed per tensor. It is reused for the next piece once this one is written.
    */
   output: Float32Array;
 }
 
 /**
- * Combines one tensor of every input (float32 values, in input order) into the merged tensor. The inputs'
- * arrays are reused after the call returns: do not keep references to them.
+ * Combines one tensor (or, for an elementwise merge, one piece of it) of every input — float32 values, in
+ * input order — into the merged values. The arrays are reused after the call: do not keep references.
  */
 export type CombineTensors = (tensors: Float32Array[], info: TensorMergeInfo) => Float32Array | Promise<Float32Array>;
 
@@ -24,14 +26,21 @@ export interface StreamMergeOptions {
   /** Output path: a .safetensors file, or NAME.safetensors.index.json when the first input is sharded. */
   target: string;
   combine: CombineTensors;
-  /** Called after each tensor with the bytes of input tensor data processed so far and in all. */
+  /**
+   * True when `combine` treats every element on its own (linear, task arithmetic): large tensors are then
+   * streamed in pieces. Leave false for methods that look at a whole tensor (TIES top-k, SLERP norms).
+   */
+  elementwise?: boolean;
+  /** Elements per piece of an elementwise merge (default 4 Mi: 16 MiB of float32). */
+  pieceElements?: number;
+  /** Called after each tensor or piece with the bytes of input tensor data processed so far and in all. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   signal?: Cancellation;
   /** Added to each output file's __metadata__ (e.g. the recipe). */
   metadata?: Record<string, string>;
 }
 
-export interface StreamLinearMergeOptions extends Omit<StreamMergeOptions, "combine"> {
+export interface StreamLinearMergeOptions extends Omit<StreamMergeOptions, "combine" | "elementwise"> {
   /** One weight per input. */
   weights: number[];
 }

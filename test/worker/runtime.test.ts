@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { openModel, writeModel } from "../../src/core/formats/registry.js";
 import type { Architecture, ModelFile, ModelManifest, TensorInfo } from "../../src/core/model.js";
 import { bindWeights, buildModel, finalOutputIndex, finalOutputModel, loadWeights } from "../../src/worker/runtime/index.js";
-import { TFJS_FIXTURES, readJson, weightData } from "../core/formats/tfjs-helpers.js";
+import { TFJS_FIXTURES, readJson, saveWithTfjs, weightData } from "../core/formats/tfjs-helpers.js";
 
 const LENET_H5 = "test/fixtures/real-models/tensorspace-converter/keras_h5_lenet";
 const KERAS3 = "test/fixtures/keras3";
@@ -153,6 +153,44 @@ describe("worker runtime: running Keras models in TF.js", () => {
       converted.model.dispose();
       await h5.file.close();
       await converted.file.close();
+    }
+  });
+
+  it("runs a tfjs-saved functional model with a nested Sequential holding BatchNormalization", async () => {
+    const dir = join(scratch, "nested");
+    await import("node:fs/promises").then((fs) => fs.mkdir(dir));
+    const input = tf.input({ shape: [6], name: "features" });
+    const block = tf.sequential({
+      name: "block",
+      layers: [
+        tf.layers.dense({ units: 5, activation: "relu", inputShape: [6], name: "inner_dense" }),
+        tf.layers.batchNormalization({ name: "inner_bn" }),
+      ],
+    });
+    const head = tf.layers.dense({ units: 2, name: "head" }).apply(block.apply(input) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const made = tf.model({ inputs: input, outputs: head });
+    let seed = 20;
+    for (const w of made.weights) w.write(tf.randomUniform(w.shape as number[], 0.5, 1.5, "float32", seed++));
+    const path = await saveWithTfjs(made, dir);
+    const ours = await load(path);
+    try {
+      const spec = ours.file.manifest.architecture!.layers.find((l) => l.name === "block")!;
+      assert.deepEqual(spec.weights, ["inner_dense/kernel", "inner_dense/bias", "inner_bn/gamma", "inner_bn/beta", "inner_bn/moving_mean", "inner_bn/moving_variance"]);
+      const x = tf.randomUniform([4, 6], -1, 1, "float32", 9);
+      const [expected] = predictAll(made, [x]);
+      assert.deepEqual(predictAll(ours.model, [x]), [expected]);
+      const target = join(dir, "out", "model.json");
+      await import("node:fs/promises").then((fs) => fs.mkdir(join(dir, "out")));
+      await writeModel(path, target, sourceFromModel(ours));
+      const again = await load(target);
+      assert.deepEqual(predictAll(again.model, [x]), [expected]);
+      again.model.dispose();
+      await again.file.close();
+      x.dispose();
+    } finally {
+      made.dispose();
+      ours.model.dispose();
+      await ours.file.close();
     }
   });
 

@@ -84,24 +84,59 @@ export function sortLayerWeights(layer: string, names: readonly string[]): strin
   return keyed.map((k) => k.name);
 }
 
+const MODEL_CLASSES = new Set(["Sequential", "Functional", "Model"]);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The names of the layers inside a nested model's config, depth first in config order. */
+function innerLayerNames(className: string, config: Record<string, unknown>): string[] {
+  if (!MODEL_CLASSES.has(className)) return [];
+  const inner = Array.isArray(config.layers) ? config.layers : [];
+  return inner.flatMap((entry) => {
+    if (!isObject(entry)) return [];
+    const c = isObject(entry.config) ? entry.config : {};
+    const name = typeof entry.name === "string" ? entry.name : typeof c.name === "string" ? c.name : undefined;
+    const nested = innerLayerNames(String(entry.class_name), Array.isArray(c) ? { layers: c } : c);
+    return [...(name ? [name] : []), ...nested];
+  });
+}
+
 /**
  * Fills each layer's `weights` from a flat list of weight names "<layer>/<weight>" (any order), in the
- * layer's own weight order. Every name must belong to a layer of the config.
+ * layer's own weight order. A nested model's weights are named after its inner layers (tfjs and Keras 2 do
+ * so): they belong to the nested model's layer, in its inner layers' order. Every name must belong to a
+ * layer of the config.
  */
 export function assignWeightsToLayers(file: string, layers: LayerSpec[], weightNames: readonly string[]): void {
-  const layerNames = layers.map((l) => l.name);
-  const byLayer = new Map<string, string[]>();
+  // Each prefix a weight name can start with: the layer itself (rank 0) or one of its inner layers.
+  const owners = new Map<string, { layer: string; rank: number }>();
+  for (const spec of layers) {
+    innerLayerNames(spec.className, spec.config).forEach((inner, i) => {
+      if (!owners.has(inner)) owners.set(inner, { layer: spec.name, rank: i + 1 });
+    });
+  }
+  for (const spec of layers) owners.set(spec.name, { layer: spec.name, rank: 0 });
+  const prefixes = [...owners.keys()];
+  const byLayer = new Map<string, Map<string, { rank: number; names: string[] }>>();
   for (const name of weightNames) {
-    const layer = owningLayer(name, layerNames);
-    if (layer === undefined) {
+    const prefix = owningLayer(name, prefixes);
+    if (prefix === undefined) {
       throw new ModelFileError(
         file,
         `weight "${name}" belongs to no layer of the model config; expected names of the form "<layer name>/<weight>"`,
       );
     }
-    const list = byLayer.get(layer) ?? [];
-    list.push(name);
-    byLayer.set(layer, list);
+    const owner = owners.get(prefix)!;
+    const groups = byLayer.get(owner.layer) ?? new Map<string, { rank: number; names: string[] }>();
+    const group = groups.get(prefix) ?? { rank: owner.rank, names: [] };
+    group.names.push(name);
+    groups.set(prefix, group);
+    byLayer.set(owner.layer, groups);
   }
-  for (const layer of layers) layer.weights = sortLayerWeights(layer.name, byLayer.get(layer.name) ?? []);
+  for (const layer of layers) {
+    const groups = [...(byLayer.get(layer.name)?.entries() ?? [])].sort((a, b) => a[1].rank - b[1].rank);
+    layer.weights = groups.flatMap(([prefix, group]) => sortLayerWeights(prefix, group.names));
+  }
 }

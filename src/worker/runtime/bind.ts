@@ -12,6 +12,15 @@ export interface WeightBinding {
 }
 
 /**
+ * A layer's variables in the order the manifests list them: a nested model's per inner layer (tfjs's own
+ * `weights` of a model lists every trainable variable before every non-trainable one).
+ */
+function layerVariables(layer: tf.layers.Layer): tf.LayerVariable[] {
+  const inner = (layer as unknown as { layers?: tf.layers.Layer[] }).layers;
+  return Array.isArray(inner) ? inner.flatMap(layerVariables) : layer.weights;
+}
+
+/**
  * Pairs every variable of `model` with its manifest tensor: layer by layer (by name), and within a layer
  * by the layer's own weight order, which both the manifest (LayerSpec.weights) and tfjs (layer.weights)
  * follow. Shapes are checked; never matched by global position.
@@ -32,7 +41,7 @@ export function bindWeights(manifest: ModelManifest, model: tf.LayersModel): Wei
       throw new ModelFileError(file, `layer "${spec.name}" is missing from the TF.js model built from its config`);
     }
     boundLayers.add(spec.name);
-    const variables = layer.weights;
+    const variables = layerVariables(layer);
     if (variables.length !== spec.weights.length) {
       throw new ModelFileError(
         file,

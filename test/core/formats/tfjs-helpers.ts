@@ -55,3 +55,24 @@ export async function scratchDir(): Promise<{ dir: string; cleanup: () => Promis
   const dir = await mkdtemp(join(tmpdir(), "soup-tfjs-"));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
+
+/** Saves a model with tfjs's own save path as model.json + one shard (the format TF.js writes). */
+export async function saveWithTfjs(
+  model: import("@tensorflow/tfjs").LayersModel,
+  dir: string,
+  options?: { includeOptimizer?: boolean },
+): Promise<string> {
+  const tf = await import("@tensorflow/tfjs");
+  const { writeFile } = await import("node:fs/promises");
+  const path = join(dir, "model.json");
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      await writeFile(join(dir, "weights.bin"), Buffer.from(artifacts.weightData as ArrayBuffer));
+      const { weightData: _data, weightSpecs, ...rest } = artifacts;
+      await writeFile(path, JSON.stringify({ ...rest, weightsManifest: [{ paths: ["weights.bin"], weights: weightSpecs }] }));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
+    }),
+    options,
+  );
+  return path;
+}

@@ -101,10 +101,10 @@ async function main(): Promise<void> {
     const reference = JSON.parse(execFileSync(PYTHON, [join(ROOT, "bench/learned-soup/reference.py"), exchange, String(repeats)], { encoding: "utf8" }));
 
     const objective = resolveObjective(executor, "supervised", learn, { trainingConfig: { loss: "sparse_categorical_crossentropy" } });
-    const runOurs = (options: LearnOptions, target: number): Ours => {
+    const runOurs = async (options: LearnOptions, target: number): Promise<Ours> => {
       let reached: number | undefined;
       const start = performance.now();
-      const result = learnCoefficients(problem, learn, validation, {
+      const result = await learnCoefficients(problem, learn, validation, {
         ...options,
         trainingConfig: { loss: "sparse_categorical_crossentropy" },
         onProgress: (p) => {
@@ -114,12 +114,12 @@ async function main(): Promise<void> {
         },
       });
       const total = (performance.now() - start) / 1000;
-      const testScore = scoreModel(executor, objective, test, 1024);
+      const testScore = await scoreModel(executor, objective, test, 1024);
       return { reached, total, valLoss: result.validation!.loss, testLoss: testScore.loss, testMetric: testScore.metric!, steps: result.steps };
     };
 
     const rows: string[] = [];
-    const uniform = runOurs({ optimizer: "adam", epochs: 0 }, -1);
+    const uniform = await runOurs({ optimizer: "adam", epochs: 0 }, -1);
     for (const granularity of ["model", "layer"] as const) {
       const ref = reference[granularity];
       const configs: Array<[string, LearnOptions]> = [
@@ -131,8 +131,9 @@ async function main(): Promise<void> {
           `${ref.reached.toFixed(3)} | 1.00 | ${ref.total.toFixed(3)} | ${ref.val_loss.toFixed(4)} | ${ref.test_loss.toFixed(4)} | ${(100 * ref.test_metric).toFixed(2)} % |`,
       );
       for (const [label, options] of configs) {
-        runOurs(options, ref.val_loss); // warm-up
-        const runs = Array.from({ length: repeats }, () => runOurs(options, ref.val_loss));
+        await runOurs(options, ref.val_loss); // warm-up
+        const runs: Ours[] = [];
+        for (let r = 0; r < repeats; r++) runs.push(await runOurs(options, ref.val_loss));
         const reachedAll = runs.every((r) => r.reached !== undefined);
         const reached = reachedAll ? median(runs.map((r) => r.reached!)) : undefined;
         const last = runs[runs.length - 1]!;

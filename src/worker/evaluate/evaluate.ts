@@ -34,7 +34,8 @@ export function taskFor(problem: SoupProblem, data: SoupData, options: Pick<Eval
   return options.task ?? resolveTask(problem.model, { loss: options.loss, trainingConfig: options.trainingConfig, y: data.y });
 }
 
-export function evaluateSoups(problem: SoupProblem, data: SoupData, options: EvaluateOptions = {}): SoupEvaluation {
+/** Yields to the event loop before each batch; rejects with CancelledError when `cancel` asks to stop. */
+export async function evaluateSoups(problem: SoupProblem, data: SoupData, options: EvaluateOptions = {}): Promise<SoupEvaluation> {
   checkProblem(problem);
   const task = taskFor(problem, data, options);
   const y = data.y!;
@@ -43,9 +44,9 @@ export function evaluateSoups(problem: SoupProblem, data: SoupData, options: Eva
   const writer = new MixWriter(problem);
   let probabilitySum: tf.Tensor | undefined;
   try {
-    const scoreMix = (mix: Mix, soup: boolean): Score => {
-      writer.write(mix, soup ? options.batchNormData : undefined);
-      const pred = predictAll(problem.model, data.x, batchSize, options.cancel);
+    const scoreMix = async (mix: Mix, soup: boolean): Promise<Score> => {
+      await writer.write(mix, soup ? options.batchNormData : undefined, options.cancel);
+      const pred = await predictAll(problem.model, data.x, batchSize, options.cancel);
       try {
         return scorePredictions(task, pred, y);
       } finally {
@@ -54,8 +55,8 @@ export function evaluateSoups(problem: SoupProblem, data: SoupData, options: Eva
     };
     const ingredients: Score[] = [];
     for (let i = 0; i < n; i++) {
-      writer.write(singleMix(n, i));
-      const pred = predictAll(problem.model, data.x, batchSize, options.cancel);
+      await writer.write(singleMix(n, i));
+      const pred = await predictAll(problem.model, data.x, batchSize, options.cancel);
       ingredients.push(scorePredictions(task, pred, y));
       const probabilities = toProbabilities(task, pred);
       pred.dispose();
@@ -73,8 +74,8 @@ export function evaluateSoups(problem: SoupProblem, data: SoupData, options: Eva
       metricName: task.metric,
       lossName: task.loss.name,
       ingredients,
-      uniform: scoreMix(uniformMix(n), true),
-      merged: options.merged === undefined ? undefined : scoreMix(options.merged, true),
+      uniform: await scoreMix(uniformMix(n), true),
+      merged: options.merged === undefined ? undefined : await scoreMix(options.merged, true),
       ensemble,
     };
   } finally {

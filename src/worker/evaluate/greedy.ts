@@ -23,18 +23,19 @@ export interface GreedySoup {
   readonly steps: GreedyStep[];
 }
 
-export function greedySoup(
+/** Yields to the event loop before each batch; rejects with CancelledError when `cancel` asks to stop. */
+export async function greedySoup(
   problem: SoupProblem,
   validation: SoupData,
   task: Task,
   options: { batchNormData?: tf.Tensor; batchSize?: number; cancel?: Cancellation } = {},
-): GreedySoup {
+): Promise<GreedySoup> {
   checkProblem(problem);
   const n = problem.ingredients.length;
   const writer = new MixWriter(problem);
-  const score = (mix: Mix, soup: boolean): Score => {
-    writer.write(mix, soup ? options.batchNormData : undefined);
-    const pred = predictAll(problem.model, validation.x, options.batchSize ?? 1024, options.cancel);
+  const score = async (mix: Mix, soup: boolean): Promise<Score> => {
+    await writer.write(mix, soup ? options.batchNormData : undefined, options.cancel);
+    const pred = await predictAll(problem.model, validation.x, options.batchSize ?? 1024, options.cancel);
     try {
       return scorePredictions(task, pred, validation.y!);
     } finally {
@@ -42,7 +43,9 @@ export function greedySoup(
     }
   };
   try {
-    const ranking = Array.from({ length: n }, (_, i) => ({ ingredient: i, score: score(singleMix(n, i), false) })).sort(
+    const ranking: Array<{ ingredient: number; score: Score }> = [];
+    for (let i = 0; i < n; i++) ranking.push({ ingredient: i, score: await score(singleMix(n, i), false) });
+    ranking.sort(
       (p, q) =>
         metricBetter(task, p.score.metric, q.score.metric) ? -1 : metricBetter(task, q.score.metric, p.score.metric) ? 1 : p.score.loss - q.score.loss,
     );
@@ -50,7 +53,7 @@ export function greedySoup(
     let current = ranking[0]!.score;
     const steps: GreedyStep[] = [{ ingredient: kept[0]!, score: current, kept: true }];
     for (const { ingredient } of ranking.slice(1)) {
-      const candidate = score(subsetMix(n, [...kept, ingredient]), true);
+      const candidate = await score(subsetMix(n, [...kept, ingredient]), true);
       const keep = !metricBetter(task, current.metric, candidate.metric);
       steps.push({ ingredient, score: candidate, kept: keep });
       if (keep) {

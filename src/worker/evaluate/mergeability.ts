@@ -48,20 +48,21 @@ function cosine(a: readonly Float32Array[], b: readonly Float32Array[]): number 
   return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
 }
 
-export function mergeability(
+/** Yields to the event loop before each batch; rejects with CancelledError when `cancel` asks to stop. */
+export async function mergeability(
   problem: SoupProblem,
   data: SoupData,
   task: Task,
   options: { names?: readonly string[]; ingredientLosses?: readonly number[]; batchNormData?: tf.Tensor; batchSize?: number; cancel?: Cancellation } = {},
-): Mergeability {
+): Promise<Mergeability> {
   checkProblem(problem);
   const n = problem.ingredients.length;
   const batchSize = options.batchSize ?? 1024;
   const names = options.names ?? Array.from({ length: n }, (_, i) => `ingredient ${i + 1}`);
   const writer = new MixWriter(problem);
-  const score = (coefficients: number[][], soup: boolean): Score => {
-    writer.write({ coefficients }, soup ? options.batchNormData : undefined);
-    const pred = predictAll(problem.model, data.x, batchSize, options.cancel);
+  const score = async (coefficients: number[][], soup: boolean): Promise<Score> => {
+    await writer.write({ coefficients }, soup ? options.batchNormData : undefined, options.cancel);
+    const pred = await predictAll(problem.model, data.x, batchSize, options.cancel);
     try {
       return scorePredictions(task, pred, data.y!);
     } finally {
@@ -69,11 +70,16 @@ export function mergeability(
     }
   };
   try {
-    const losses = options.ingredientLosses ?? Array.from({ length: n }, (_, i) => score(singleMix(n, i).coefficients as number[][], false).loss);
+    let losses = options.ingredientLosses;
+    if (losses === undefined) {
+      const own: number[] = [];
+      for (let i = 0; i < n; i++) own.push((await score(singleMix(n, i).coefficients as number[][], false)).loss);
+      losses = own;
+    }
     const pairs: PairMergeability[] = [];
     for (let a = 0; a < n; a++) {
       for (let b = a + 1; b < n; b++) {
-        const mid = score(Array.from({ length: n }, (_, k) => [k === a || k === b ? 0.5 : 0]), true);
+        const mid = await score(Array.from({ length: n }, (_, k) => [k === a || k === b ? 0.5 : 0]), true);
         const meanEnd = (losses[a]! + losses[b]!) / 2;
         const barrier = mid.loss - meanEnd;
         pairs.push({

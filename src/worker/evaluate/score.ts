@@ -1,9 +1,10 @@
 // Predictions of the model's current weights and their loss and task metric.
 import * as tf from "@tensorflow/tfjs";
-import { throwIfCancelled, type Cancellation } from "../learn/cancel.js";
+import type { Cancellation } from "../learn/cancel.js";
 import { ranges, sliceRows } from "../learn/batches.js";
 import { sampleLosses, sampleMetric, type Task } from "../learn/loss.js";
 import { forward } from "../learn/objective.js";
+import { nextStep } from "../learn/yield.js";
 
 export interface Score {
   readonly loss: number;
@@ -11,12 +12,12 @@ export interface Score {
   readonly metric: number;
 }
 
-/** The model's outputs for all of x, batched; the caller disposes the result. */
-export function predictAll(model: tf.LayersModel, x: tf.Tensor, batchSize: number, cancel?: Cancellation): tf.Tensor {
+/** The model's outputs for all of x, batched, yielding to the event loop before each batch; the caller disposes the result. */
+export async function predictAll(model: tf.LayersModel, x: tf.Tensor, batchSize: number, cancel?: Cancellation): Promise<tf.Tensor> {
   const parts: tf.Tensor[] = [];
   try {
     for (const [start, end] of ranges(x.shape[0]!, batchSize)) {
-      throwIfCancelled(cancel);
+      await nextStep(cancel);
       parts.push(tf.tidy(() => forward(model, sliceRows(x, start, end))));
     }
     return parts.length === 1 ? parts[0]!.clone() : tf.concat(parts);

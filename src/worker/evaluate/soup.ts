@@ -3,6 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { UsageError } from "../../core/errors.js";
 import { reestimateBatchNorm } from "../learn/batchnorm.js";
+import type { Cancellation } from "../learn/cancel.js";
 import { coefficientSpace } from "../learn/coefficients.js";
 import { Merger } from "../learn/merge.js";
 import type { SoupProblem } from "../learn/problem.js";
@@ -32,7 +33,7 @@ export class MixWriter {
   constructor(readonly problem: SoupProblem) {}
 
   /** Writes `mix`; with `batchNormData`, then re-estimates BatchNormalization statistics on it. */
-  write(mix: Mix, batchNormData?: tf.Tensor): void {
+  async write(mix: Mix, batchNormData?: tf.Tensor, cancel?: Cancellation): Promise<void> {
     const n = this.problem.ingredients.length;
     if (mix.coefficients.length !== n) {
       throw new UsageError(`${mix.coefficients.length} coefficient rows given for ${n} ingredients.`);
@@ -59,7 +60,7 @@ export class MixWriter {
       for (let g = 0; g < G; g++) alpha[i * G + g] = row[column[g]!]!;
     });
     merger.write(alpha);
-    if (batchNormData !== undefined) reestimateBatchNorm(this.problem.model, batchNormData);
+    if (batchNormData !== undefined) await reestimateBatchNorm(this.problem.model, batchNormData, undefined, cancel);
   }
 
   dispose(): void {
@@ -69,10 +70,10 @@ export class MixWriter {
 }
 
 /** One-off: writes `mix` into the model (the weighted-average and uniform merges use this). */
-export function applyMix(problem: SoupProblem, mix: Mix, batchNormData?: tf.Tensor): void {
+export async function applyMix(problem: SoupProblem, mix: Mix, batchNormData?: tf.Tensor, cancel?: Cancellation): Promise<void> {
   const writer = new MixWriter(problem);
   try {
-    writer.write(mix, batchNormData);
+    await writer.write(mix, batchNormData, cancel);
   } finally {
     writer.dispose();
   }

@@ -42,10 +42,10 @@ function pair(score: { loss: number; metric: number }): MetricPair {
   return { loss: score.loss, metric: score.metric };
 }
 
-function mergeabilityReport(loaded: LoadedProblem, data: JobData, models: readonly string[], evaluation: SoupEvaluation, context: JobContext) {
+async function mergeabilityReport(loaded: LoadedProblem, data: JobData, models: readonly string[], evaluation: SoupEvaluation, context: JobContext) {
   const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
   const names = models.map((m) => basename(m) === "model.json" ? `${basename(m.slice(0, -"/model.json".length))}/model.json` : basename(m));
-  const result = mergeability(loaded.problem, data.validation, task, { names, cancel: isCancelled(context) });
+  const result = await mergeability(loaded.problem, data.validation, task, { names, cancel: isCancelled(context) });
   const pairs: PairMergeability[] = result.pairs.map((p) => ({
     a: models[p.a]!,
     b: models[p.b]!,
@@ -111,7 +111,7 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
   try {
     const history: ProgressParams[] = [];
     const maxSteps = params.maxSteps;
-    const result = learnCoefficients(loaded.problem, data.learn, data.validation, {
+    const result = await learnCoefficients(loaded.problem, data.learn, data.validation, {
       granularity: params.granularity,
       parameterisation: params.parameterisation,
       objective: params.objective,
@@ -142,14 +142,14 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
     });
     context.progress({ jobId: params.jobId, phase: "evaluating", step: result.steps, totalSteps: result.steps, message: "Evaluating on the test split" });
     const merged: Mix = { coefficients: result.coefficients, groups: result.groups };
-    const evaluation = evaluateSoups(loaded.problem, data.test, {
+    const evaluation = await evaluateSoups(loaded.problem, data.test, {
       merged,
       trainingConfig: loaded.trainingConfig,
       batchNormData: result.batchNormReestimated.length > 0 ? data.learn.x : undefined,
       cancel: isCancelled(context),
     });
     const coefficients = toCoefficients(result.coefficients, result.groups);
-    const { pairs, warnings } = mergeabilityReport(loaded, data, params.models, evaluation, context);
+    const { pairs, warnings } = await mergeabilityReport(loaded, data, params.models, evaluation, context);
     const metrics = {
       ingredients: params.models.map((model, i) => ({ model, ...pair(evaluation.ingredients[i]!) })),
       uniform: pair(evaluation.uniform),
@@ -213,8 +213,8 @@ export async function runEvaluate(params: EvaluateParams, context: JobContext): 
   const prepared = await prepare(params, context);
   const { loaded, data, backend } = prepared;
   try {
-    const evaluation = evaluateSoups(loaded.problem, data.test, { trainingConfig: loaded.trainingConfig, cancel: isCancelled(context) });
-    const { pairs, warnings } = mergeabilityReport(loaded, data, params.models, evaluation, context);
+    const evaluation = await evaluateSoups(loaded.problem, data.test, { trainingConfig: loaded.trainingConfig, cancel: isCancelled(context) });
+    const { pairs, warnings } = await mergeabilityReport(loaded, data, params.models, evaluation, context);
     return {
       backend,
       metricName: evaluation.metricName,
@@ -238,14 +238,14 @@ export async function runGreedy(params: GreedyParams, context: JobContext): Prom
   const { loaded, data, backend } = prepared;
   try {
     const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
-    const greedy = greedySoup(loaded.problem, data.validation, task, { cancel: isCancelled(context) });
-    const evaluation = evaluateSoups(loaded.problem, data.test, {
+    const greedy = await greedySoup(loaded.problem, data.validation, task, { cancel: isCancelled(context) });
+    const evaluation = await evaluateSoups(loaded.problem, data.test, {
       task,
       merged: greedy.mix,
       cancel: isCancelled(context),
     });
     const coefficients = toCoefficients(greedy.mix.coefficients, ["*"]);
-    const { pairs, warnings } = mergeabilityReport(loaded, data, params.models, evaluation, context);
+    const { pairs, warnings } = await mergeabilityReport(loaded, data, params.models, evaluation, context);
     const metrics = {
       ingredients: params.models.map((model, i) => ({ model, ...pair(evaluation.ingredients[i]!) })),
       uniform: pair(evaluation.uniform),

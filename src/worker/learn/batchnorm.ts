@@ -1,9 +1,10 @@
 // Re-estimates BatchNormalization moving statistics of the merged model from data: averaging the ingredients'
 // statistics does not give the statistics of the averaged network's activations.
 import * as tf from "@tensorflow/tfjs";
-import { throwIfCancelled, type Cancellation } from "./cancel.js";
+import type { Cancellation } from "./cancel.js";
 import { ranges, sliceRows } from "./batches.js";
 import { tensorOf } from "./problem.js";
+import { nextStep } from "./yield.js";
 
 export function batchNormLayers(model: tf.LayersModel): tf.layers.Layer[] {
   return model.layers.filter((l) => l.getClassName() === "BatchNormalization");
@@ -22,14 +23,14 @@ function statVariable(layer: tf.layers.Layer, suffix: string): tf.LayerVariable 
 /**
  * Sets each BatchNormalization layer's moving mean/variance to the exact mean and (biased) variance of its input
  * over `x`, layer after layer in model order, so each layer sees its predecessors' re-estimated statistics.
- * Returns the names of the layers updated.
+ * Returns the names of the layers updated. Yields to the event loop before each batch (see nextStep).
  */
-export function reestimateBatchNorm(
+export async function reestimateBatchNorm(
   model: tf.LayersModel,
   x: tf.Tensor,
   batchSize = 256,
   cancel?: Cancellation,
-): string[] {
+): Promise<string[]> {
   const layers = batchNormLayers(model);
   const n = x.shape[0]!;
   for (const layer of layers) {
@@ -43,7 +44,7 @@ export function reestimateBatchNorm(
     let mean: Float64Array | undefined;
     let m2: Float64Array | undefined;
     for (const [start, end] of ranges(n, batchSize)) {
-      throwIfCancelled(cancel);
+      await nextStep(cancel);
       const [bMean, bVar, bCount] = tf.tidy(() => {
         const input = probe.apply(sliceRows(x, start, end), { training: false }) as tf.Tensor;
         const moments = tf.moments(input, reduceAxes);

@@ -1,12 +1,13 @@
 // Loss and ∂L/∂θ of the soup: merge once, one forward+backward per batch, N dot products per variable.
 import * as tf from "@tensorflow/tfjs";
-import { throwIfCancelled, type Cancellation } from "./cancel.js";
+import type { Cancellation } from "./cancel.js";
 import { chainToTheta, coefficientsOf } from "./coefficients.js";
 import type { Merger } from "./merge.js";
 import { forward, sampleObjective, type Objective } from "./objective.js";
 import { sampleMetric } from "./loss.js";
 import { ranges, sliceRows } from "./batches.js";
 import { tensorOf, type SoupData } from "./problem.js";
+import { nextStep } from "./yield.js";
 
 export interface LossAndGradient {
   readonly loss: number;
@@ -26,18 +27,25 @@ export class SoupGradient {
     return { loss, grad: chainToTheta(this.merger.space, theta, gradAlpha) };
   }
 
-  /** Mean objective over all of `data` (batched, one forward+backward per batch) and its gradient. */
-  full(theta: Float64Array, data: SoupData, batchSize: number, cancel?: Cancellation): LossAndGradient {
+  /**
+   * Mean objective over all of `data` (batched, one forward+backward per batch) and its gradient; yields to the
+   * event loop and checks `cancel` before each batch.
+   */
+  async full(theta: Float64Array, data: SoupData, batchSize: number, cancel?: Cancellation): Promise<LossAndGradient> {
     this.merger.write(coefficientsOf(this.merger.space, theta));
     const n = data.x.shape[0]!;
     let loss = 0;
     const gradAlpha = new Float64Array(theta.length);
     for (const [start, end] of ranges(n, batchSize)) {
-      throwIfCancelled(cancel);
+      await nextStep(cancel);
       const x = sliceRows(data.x, start, end);
       const y = data.y === undefined ? undefined : sliceRows(data.y, start, end);
-      const part = this.gradAlphaOnBatch(x, y);
-      tf.dispose([x, y].filter((t): t is tf.Tensor => t !== undefined));
+      let part: { loss: number; gradAlpha: Float64Array };
+      try {
+        part = this.gradAlphaOnBatch(x, y);
+      } finally {
+        tf.dispose([x, y].filter((t): t is tf.Tensor => t !== undefined));
+      }
       const weight = (end - start) / n;
       loss += part.loss * weight;
       for (let k = 0; k < gradAlpha.length; k++) gradAlpha[k] += part.gradAlpha[k]! * weight;
@@ -72,19 +80,19 @@ export interface SplitScore {
   readonly metric?: number;
 }
 
-/** Objective and task metric of the model's current weights over `data` (no gradient). */
-export function scoreModel(
+/** Objective and task metric of the model's current weights over `data` (no gradient); yields before each batch. */
+export async function scoreModel(
   model: tf.LayersModel,
   objective: Objective,
   data: SoupData,
   batchSize: number,
   cancel?: Cancellation,
-): SplitScore {
+): Promise<SplitScore> {
   const n = data.x.shape[0]!;
   let loss = 0;
   let metric = 0;
   for (const [start, end] of ranges(n, batchSize)) {
-    throwIfCancelled(cancel);
+    await nextStep(cancel);
     const [l, m] = tf.tidy(() => {
       const x = sliceRows(data.x, start, end);
       const y = data.y === undefined ? undefined : sliceRows(data.y, start, end);

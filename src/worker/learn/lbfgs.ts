@@ -16,8 +16,8 @@ export interface LbfgsOptions {
   readonly functionTolerance?: number;
   /** Most function evaluations in one line search. */
   readonly maxLineSearch?: number;
-  /** Called after each accepted iteration with the new point; return true to stop. */
-  readonly onIteration?: (iteration: number, x: Float64Array, f: number, evaluations: number) => boolean;
+  /** Called after each accepted iteration with the new point; return (or resolve to) true to stop. */
+  readonly onIteration?: (iteration: number, x: Float64Array, f: number, evaluations: number) => boolean | Promise<boolean>;
 }
 
 export interface LbfgsResult {
@@ -56,17 +56,21 @@ function direction(g: Float64Array, s: Float64Array[], y: Float64Array[]): Float
   return q;
 }
 
-export function minimizeLbfgs(
-  evaluate: (x: Float64Array) => Evaluation,
+/**
+ * `evaluate` may be asynchronous (the soup's full-batch pass yields to the event loop between batches, and throws
+ * there when cancelled); it is awaited, so its errors reject the result.
+ */
+export async function minimizeLbfgs(
+  evaluate: (x: Float64Array) => Evaluation | Promise<Evaluation>,
   start: Float64Array,
   options: LbfgsOptions,
-): LbfgsResult {
+): Promise<LbfgsResult> {
   const memory = options.memory ?? 10;
   const gtol = options.gradientTolerance ?? 1e-6;
   const ftol = options.functionTolerance ?? 1e-9;
   const maxLineSearch = options.maxLineSearch ?? 20;
   let x: Float64Array = Float64Array.from(start);
-  const first = evaluate(x);
+  const first = await evaluate(x);
   let f = first.f;
   let g: Float64Array = first.g;
   let evaluations = 1;
@@ -88,7 +92,7 @@ export function minimizeLbfgs(
     let accepted: { x: Float64Array; f: number; g: Float64Array } | undefined;
     for (let trial = 0; trial < maxLineSearch; trial++) {
       const candidate = x.map((v, k) => v + step * d[k]!);
-      const e = evaluate(candidate);
+      const e = await evaluate(candidate);
       evaluations++;
       if (Number.isFinite(e.f) && e.f <= f + 1e-4 * step * slope) {
         accepted = { x: candidate, f: e.f, g: e.g };
@@ -112,7 +116,7 @@ export function minimizeLbfgs(
     x = accepted.x;
     f = accepted.f;
     g = accepted.g;
-    if (options.onIteration?.(iteration, x, f, evaluations) === true) {
+    if ((await options.onIteration?.(iteration, x, f, evaluations)) === true) {
       return { x, f, iterations: iteration, evaluations, reason: "callback" };
     }
     if (previous - f <= ftol * Math.max(1, Math.abs(previous))) {

@@ -5,7 +5,7 @@ import { UsageError } from "../../core/errors.js";
 import { Adam } from "./adam.js";
 import { gatherRows, seededRandom, shuffledIndices } from "./batches.js";
 import { hasBatchNorm, reestimateBatchNorm } from "./batchnorm.js";
-import { throwIfCancelled, type Cancellation } from "./cancel.js";
+import type { Cancellation } from "./cancel.js";
 import {
   coefficientSpace,
   coefficientsByIngredient,
@@ -22,6 +22,7 @@ import type { LossSpec, Task } from "./loss.js";
 import { Merger } from "./merge.js";
 import { resolveObjective, type ObjectiveName } from "./objective.js";
 import type { SoupData, SoupProblem } from "./problem.js";
+import { nextStep } from "./yield.js";
 
 export type OptimizerName = "adam" | "lbfgs";
 
@@ -94,12 +95,16 @@ interface Best {
   step: number;
 }
 
-export function learnCoefficients(
+/**
+ * Yields to the event loop before every step and every evaluation batch, so a cancellation (or a progress
+ * notification) gets through within one step; rejects with CancelledError when `cancel` asks to stop.
+ */
+export async function learnCoefficients(
   problem: SoupProblem,
   learnData: SoupData,
   validationData: SoupData | undefined,
   options: LearnOptions = {},
-): LearnResult {
+): Promise<LearnResult> {
   const granularity = options.granularity ?? "model";
   const parameterisation = options.parameterisation ?? "simplex";
   const optimizer = options.optimizer ?? "adam";
@@ -125,7 +130,7 @@ export function learnCoefficients(
       validationMetric: val?.metric,
       coefficients: coefficientsByIngredient(space, coefficientsOf(space, theta)),
     });
-  const validate = (theta: Float64Array): SplitScore | undefined => {
+  const validate = async (theta: Float64Array): Promise<SplitScore | undefined> => {
     if (validationData === undefined) return undefined;
     merger.write(coefficientsOf(space, theta));
     return scoreModel(problem.model, objective, validationData, Math.max(batchSize, 1024), cancel);
@@ -133,7 +138,7 @@ export function learnCoefficients(
 
   try {
     const theta0 = initialTheta(space, options.init);
-    const best: Best = { theta: Float64Array.from(theta0), score: validate(theta0), step: 0 };
+    const best: Best = { theta: Float64Array.from(theta0), score: await validate(theta0), step: 0 };
     let badEvaluations = 0;
     // Returns true when early stopping says stop.
     const consider = (theta: Float64Array, step: number, score: SplitScore | undefined): boolean => {
@@ -152,15 +157,15 @@ export function learnCoefficients(
 
     const run =
       optimizer === "adam"
-        ? runAdam(problem, space, gradient, learnData, options, batchSize, consider, validate, report)
-        : runLbfgs(space, gradient, learnData, options, batchSize, consider, validate, report);
+        ? await runAdam(problem, space, gradient, learnData, options, batchSize, consider, validate, report)
+        : await runLbfgs(space, gradient, learnData, options, batchSize, consider, validate, report);
 
     merger.write(coefficientsOf(space, best.theta));
     const reestimate = options.reestimateBatchNorm ?? hasBatchNorm(problem.model);
-    const updated = reestimate ? reestimateBatchNorm(problem.model, learnData.x, Math.max(batchSize, 1024), cancel) : [];
+    const updated = reestimate ? await reestimateBatchNorm(problem.model, learnData.x, Math.max(batchSize, 1024), cancel) : [];
     const after =
       updated.length > 0 && validationData !== undefined
-        ? scoreModel(problem.model, objective, validationData, Math.max(batchSize, 1024), cancel)
+        ? await scoreModel(problem.model, objective, validationData, Math.max(batchSize, 1024), cancel)
         : undefined;
     return {
       coefficients: coefficientsByIngredient(space, coefficientsOf(space, best.theta)),
@@ -183,14 +188,14 @@ export function learnCoefficients(
 }
 
 type Consider = (theta: Float64Array, step: number, score: SplitScore | undefined) => boolean;
-type Validate = (theta: Float64Array) => SplitScore | undefined;
+type Validate = (theta: Float64Array) => Promise<SplitScore | undefined>;
 type Report = (step: number, trainLoss: number, theta: Float64Array, val?: SplitScore) => void;
 interface Run {
   steps: number;
   stoppedBy: LearnResult["stoppedBy"];
 }
 
-function runAdam(
+async function runAdam(
   problem: SoupProblem,
   space: CoefficientSpace,
   gradient: SoupGradient,
@@ -200,7 +205,7 @@ function runAdam(
   consider: Consider,
   validate: Validate,
   report: Report,
-): Run {
+): Promise<Run> {
   const theta = initialTheta(space, options.init);
   const adam = new Adam(theta.length, options.learningRate ?? 0.05);
   const random = seededRandom(options.seed ?? 0);
@@ -211,33 +216,35 @@ function runAdam(
   for (let epoch = 0; epoch < epochs; epoch++) {
     const order = shuffledIndices(n, random);
     for (let start = 0; start < n; start += batchSize) {
-      throwIfCancelled(options.cancel);
+      await nextStep(options.cancel);
       const indices = order.subarray(start, Math.min(n, start + batchSize));
       const x = gatherRows(data.x, indices);
       const y = data.y === undefined ? undefined : gatherRows(data.y, indices);
+      let loss: number;
       try {
-        const { loss, grad } = gradient.batch(theta, x, y);
-        adam.step(theta, grad);
-        project(space, theta);
-        step++;
-        const endOfEpoch = start + batchSize >= n;
-        let stop = false;
-        if (endOfEpoch) {
-          lastScore = validate(theta);
-          stop = consider(theta, step, lastScore);
-        }
-        report(step, loss, theta, lastScore);
-        if (stop) return { steps: step, stoppedBy: "early-stopping" };
+        const batch = gradient.batch(theta, x, y);
+        loss = batch.loss;
+        adam.step(theta, batch.grad);
       } finally {
         tf.dispose([x, y].filter((t): t is tf.Tensor => t !== undefined));
       }
+      project(space, theta);
+      step++;
+      const endOfEpoch = start + batchSize >= n;
+      let stop = false;
+      if (endOfEpoch) {
+        lastScore = await validate(theta);
+        stop = consider(theta, step, lastScore);
+      }
+      report(step, loss, theta, lastScore);
+      if (stop) return { steps: step, stoppedBy: "early-stopping" };
     }
   }
   void problem;
   return { steps: step, stoppedBy: "epochs" };
 }
 
-function runLbfgs(
+async function runLbfgs(
   space: CoefficientSpace,
   gradient: SoupGradient,
   data: SoupData,
@@ -246,7 +253,7 @@ function runLbfgs(
   consider: Consider,
   validate: Validate,
   report: Report,
-): Run {
+): Promise<Run> {
   const limit = options.fullBatchLimit ?? 8192;
   const n = data.x.shape[0]!;
   const subset =
@@ -259,13 +266,13 @@ function runLbfgs(
       : { x: gatherRows(data.x, subset), y: data.y === undefined ? undefined : gatherRows(data.y, subset) };
   try {
     let stoppedEarly = false;
-    const result = minimizeLbfgs((theta) => {
-      const { loss, grad } = gradient.full(theta, full, Math.max(batchSize, 1024), options.cancel);
+    const result = await minimizeLbfgs(async (theta) => {
+      const { loss, grad } = await gradient.full(theta, full, Math.max(batchSize, 1024), options.cancel);
       return { f: loss, g: grad };
     }, initialTheta(space, options.init), {
       maxIterations: options.maxIterations ?? 50,
-      onIteration: (iteration, theta, f) => {
-        const score = validate(theta);
+      onIteration: async (iteration, theta, f) => {
+        const score = await validate(theta);
         stoppedEarly = consider(theta, iteration, score);
         report(iteration, f, theta, score);
         return stoppedEarly;

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import { CancelledError } from "../../../src/core/errors.js";
 import { evaluateSoups, taskFor } from "../../../src/worker/evaluate/evaluate.js";
 import { greedySoup } from "../../../src/worker/evaluate/greedy.js";
 import { mergeability } from "../../../src/worker/evaluate/mergeability.js";
 import { applyMix, uniformMix } from "../../../src/worker/evaluate/soup.js";
 import { readVariables } from "../../../src/worker/learn/merge.js";
 import type { SoupData } from "../../../src/worker/learn/problem.js";
-import { blobs, disposeData, fineTunes, mlp, problemOf, rowsOf, setWeights, train, weightsOf, type FineTunes } from "../learn/toy.js";
+import { blobs, cancelAfterTurns, disposeData, fineTunes, mlp, problemOf, rowsOf, setWeights, train, weightsOf, type FineTunes } from "../learn/toy.js";
 
 describe("worker/evaluate: held-out comparison, mergeability, greedy soup", function () {
   let all: SoupData;
@@ -36,10 +37,10 @@ describe("worker/evaluate: held-out comparison, mergeability, greedy soup", func
     executor.dispose();
   });
 
-  it("scores each ingredient, the uniform soup, given coefficients, and the ensemble of averaged probabilities", () => {
+  it("scores each ingredient, the uniform soup, given coefficients, and the ensemble of averaged probabilities", async () => {
     const problem = problemOf(executor, soup.ingredients);
     const merged = { coefficients: [[0], [1], [0]] }; // ingredient 2 alone, through the soup path
-    const result = evaluateSoups(problem, test, { merged });
+    const result = await evaluateSoups(problem, test, { merged });
     assert.equal(result.metricName, "accuracy");
     assert.equal(result.ingredients.length, 3);
     assert.deepEqual(result.merged, result.ingredients[1]);
@@ -68,9 +69,9 @@ describe("worker/evaluate: held-out comparison, mergeability, greedy soup", func
     assert.ok(Math.abs(expected.metric - result.ensemble.metric) < 1e-6);
   });
 
-  it("uniform soup through applyMix equals the element-wise mean of the ingredients", () => {
+  it("uniform soup through applyMix equals the element-wise mean of the ingredients", async () => {
     const problem = problemOf(executor, soup.ingredients);
-    applyMix(problem, uniformMix(3));
+    await applyMix(problem, uniformMix(3));
     readVariables(problem).forEach((w, v) => {
       for (let j = 0; j < w.length; j++) {
         const mean = (problem.ingredients[0]![v]![j]! + problem.ingredients[1]![v]![j]! + problem.ingredients[2]![v]![j]!) / 3;
@@ -79,13 +80,13 @@ describe("worker/evaluate: held-out comparison, mergeability, greedy soup", func
     });
   });
 
-  it("barrier is low for fine-tunes of one initialisation and high (with a warning) for independent networks", () => {
+  it("barrier is low for fine-tunes of one initialisation and high (with a warning) for independent networks", async () => {
     const task = taskFor(problemOf(executor, soup.ingredients), test, {});
-    const shared = mergeability(problemOf(executor, soup.ingredients), test, task);
+    const shared = await mergeability(problemOf(executor, soup.ingredients), test, task);
     assert.equal(shared.pairs.length, 3);
     assert.deepEqual(shared.warnings, []);
     assert.ok(shared.pairs.every((p) => !p.high && p.cosine > 0.7), JSON.stringify(shared.pairs));
-    const apart = mergeability(problemOf(executor, independent), test, task, { names: ["a.h5", "b.h5"] });
+    const apart = await mergeability(problemOf(executor, independent), test, task, { names: ["a.h5", "b.h5"] });
     const pair = apart.pairs[0]!;
     assert.ok(pair.high, JSON.stringify(pair));
     assert.ok(pair.barrier > Math.max(...shared.pairs.map((p) => p.barrier)));
@@ -94,11 +95,11 @@ describe("worker/evaluate: held-out comparison, mergeability, greedy soup", func
     assert.match(apart.warnings[0]!, /a\.h5 and b\.h5 do not seem to share a basin.*different initialisations; weight averaging will likely fail/);
   });
 
-  it("greedy soup starts from the best ingredient and leaves out one that hurts", () => {
+  it("greedy soup starts from the best ingredient and leaves out one that hurts", async () => {
     // Three fine-tunes plus an independently trained network, which cannot be averaged with them.
     const problem = problemOf(executor, [...soup.ingredients, independent[0]!]);
     const task = taskFor(problem, test, {});
-    const result = greedySoup(problem, test, task);
+    const result = await greedySoup(problem, test, task);
     const best = result.ranking[0]!;
     assert.equal(result.kept[0], best.ingredient);
     assert.ok(result.ranking.every((r) => r.score.metric <= best.score.metric));
@@ -109,13 +110,42 @@ describe("worker/evaluate: held-out comparison, mergeability, greedy soup", func
     assert.equal(result.steps.length, 4);
   });
 
-  it("does not leak tensors", () => {
+  it("does not leak tensors", async () => {
     const problem = problemOf(executor, soup.ingredients);
     const before = tf.memory().numTensors;
     const task = taskFor(problem, test, {});
-    evaluateSoups(problem, test, { merged: uniformMix(3) });
-    mergeability(problem, test, task);
-    greedySoup(problem, test, task);
+    await evaluateSoups(problem, test, { merged: uniformMix(3) });
+    await mergeability(problem, test, task);
+    await greedySoup(problem, test, task);
     assert.equal(tf.memory().numTensors, before);
+  });
+
+  it("a cancel that can only arrive through the event loop stops evaluation, mergeability and greedy soup within a batch", async () => {
+    const problem = problemOf(executor, soup.ingredients);
+    const task = taskFor(problem, test, {});
+    const before = tf.memory().numTensors;
+    // 300 test rows in batches of 30: 10 batches per soup scored, 50 for the evaluation, 30 for the others.
+    const batchSize = 30;
+    const runs = {
+      evaluateSoups: (cancel: () => boolean) => evaluateSoups(problem, test, { merged: uniformMix(3), batchSize, cancel }),
+      mergeability: (cancel: () => boolean) => mergeability(problem, test, task, { batchSize, cancel }),
+      greedySoup: (cancel: () => boolean) => greedySoup(problem, test, task, { batchSize, cancel }),
+    };
+    const turns = 4;
+    for (const [name, run] of Object.entries(runs)) {
+      let checks = 0;
+      const cancel = cancelAfterTurns(turns);
+      await assert.rejects(
+        run(() => {
+          checks++;
+          return cancel.requested;
+        }),
+        CancelledError,
+        name,
+      );
+      // One check per batch, each after a turn of the loop: the run stopped at the first batch after the cancel.
+      assert.ok(checks >= 2 && checks <= turns, `${name}: ${checks} batches checked over ${turns} turns`);
+      assert.equal(tf.memory().numTensors, before, `${name}: tensors after the cancelled run`);
+    }
   });
 });

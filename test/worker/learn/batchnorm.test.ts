@@ -21,7 +21,7 @@ function channelStats(values: Float32Array, channels: number): { mean: number[];
 describe("worker/learn/batchnorm: re-estimating moving statistics", () => {
   before(() => tf.setBackend("cpu"));
 
-  it("sets each layer's moving mean/variance to its input's statistics over the data, in order", () => {
+  it("sets each layer's moving mean/variance to its input's statistics over the data, in order", async () => {
     const data = blobs(300, 5);
     const model = tf.sequential({
       layers: [
@@ -38,7 +38,7 @@ describe("worker/learn/batchnorm: re-estimating moving statistics", () => {
       if (w.name.includes("moving_variance")) tf.tidy(() => void w.write(tf.fill(w.read().shape, 7)));
     }
     // Batches of 64 on 300 rows: the combination across unequal batches must be exact.
-    const updated = reestimateBatchNorm(model, data.x, 64);
+    const updated = await reestimateBatchNorm(model, data.x, 64);
     assert.deepEqual(updated, ["bn1", "bn2"]);
     for (const name of ["bn1", "bn2"]) {
       const layer = model.getLayer(name);

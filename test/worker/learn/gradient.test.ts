@@ -18,7 +18,7 @@ function perturbedIngredients(base: Float32Array[], count: number, seed: number)
   return Array.from({ length: count }, () => base.map((w) => w.map((v) => v + 0.4 * (random() - 0.5))));
 }
 
-function check(problem: SoupProblem, data: SoupData, granularity: Granularity, parameterisation: Parameterisation, objectiveName: "supervised" | "entropy" = "supervised") {
+async function check(problem: SoupProblem, data: SoupData, granularity: Granularity, parameterisation: Parameterisation, objectiveName: "supervised" | "entropy" = "supervised") {
   const space = coefficientSpace(problem.layerOf, problem.ingredients.length, granularity, parameterisation);
   const merger = new Merger(problem, space);
   try {
@@ -28,15 +28,16 @@ function check(problem: SoupProblem, data: SoupData, granularity: Granularity, p
     const theta = Float64Array.from({ length: space.ingredients * space.groups.length }, () =>
       parameterisation === "nonneg" ? 0.2 + 0.5 * random() : random() - 0.4,
     );
-    const analytic = gradient.full(theta, data, 1000).grad;
+    const analytic = (await gradient.full(theta, data, 1000)).grad;
     const eps = 5e-3;
-    const numeric = theta.map((_, k) => {
+    const numeric = new Float64Array(theta.length);
+    for (let k = 0; k < theta.length; k++) {
       const plus = Float64Array.from(theta);
       const minus = Float64Array.from(theta);
       plus[k] += eps;
       minus[k] -= eps;
-      return (gradient.full(plus, data, 1000).loss - gradient.full(minus, data, 1000).loss) / (2 * eps);
-    });
+      numeric[k] = ((await gradient.full(plus, data, 1000)).loss - (await gradient.full(minus, data, 1000)).loss) / (2 * eps);
+    }
     const scale = Math.max(...numeric.map(Math.abs));
     assert.ok(scale > 1e-3, `the finite-difference gradient is not trivially zero (${scale})`);
     analytic.forEach((a, k) => {
@@ -77,28 +78,28 @@ describe("worker/learn/gradient: the identity ∂L/∂α = ⟨∂L/∂W, W_i⟩ 
 
   for (const granularity of ["model", "layer"] as const) {
     for (const parameterisation of ["simplex", "nonneg", "free"] as const) {
-      it(`${granularity} granularity, ${parameterisation}`, () => {
-        check(problemOf(executor, ingredients), data, granularity, parameterisation);
+      it(`${granularity} granularity, ${parameterisation}`, async () => {
+        await check(problemOf(executor, ingredients), data, granularity, parameterisation);
       });
     }
   }
 
-  it("task-vector form (W = base + Σ λ_i τ_i), layer granularity, free", () => {
+  it("task-vector form (W = base + Σ λ_i τ_i), layer granularity, free", async () => {
     const base = weightsOf(mlp({ seed: 5, hidden: 5 }));
-    check(problemOf(executor, ingredients, base), data, "layer", "free");
+    await check(problemOf(executor, ingredients, base), data, "layer", "free");
   });
 
-  it("task-vector form, model granularity, simplex", () => {
+  it("task-vector form, model granularity, simplex", async () => {
     const base = weightsOf(mlp({ seed: 5, hidden: 5 }));
-    check(problemOf(executor, ingredients, base), data, "model", "simplex");
+    await check(problemOf(executor, ingredients, base), data, "model", "simplex");
   });
 
-  it("includes BatchNormalization moving statistics (non-trainable variables) in the gradient", () => {
+  it("includes BatchNormalization moving statistics (non-trainable variables) in the gradient", async () => {
     // simplex keeps the merged variances positive.
-    check(problemOf(bnExecutor, bnIngredients), data, "layer", "simplex");
+    await check(problemOf(bnExecutor, bnIngredients), data, "layer", "simplex");
   });
 
-  it("entropy objective (no labels)", () => {
-    check(problemOf(executor, ingredients), { x: data.x }, "layer", "simplex", "entropy");
+  it("entropy objective (no labels)", async () => {
+    await check(problemOf(executor, ingredients), { x: data.x }, "layer", "simplex", "entropy");
   });
 });

@@ -7,14 +7,14 @@ import { learnCoefficients, type LearnProgress } from "../../../src/worker/learn
 import { Merger } from "../../../src/worker/learn/merge.js";
 import { resolveObjective } from "../../../src/worker/learn/objective.js";
 import type { SoupData, SoupProblem } from "../../../src/worker/learn/problem.js";
-import { blobs, disposeData, fineTunes, mlp, problemOf, rowsOf, type FineTunes } from "./toy.js";
+import { blobs, cancelAfterTurns, disposeData, fineTunes, mlp, problemOf, rowsOf, type FineTunes } from "./toy.js";
 
-function uniformValidationLoss(problem: SoupProblem, learn: SoupData, validation: SoupData): number {
+async function uniformValidationLoss(problem: SoupProblem, learn: SoupData, validation: SoupData): Promise<number> {
   const space = coefficientSpace(problem.layerOf, problem.ingredients.length, "model", "simplex");
   const merger = new Merger(problem, space);
   merger.write(coefficientsOf(space, initialTheta(space)));
   merger.dispose();
-  return scoreModel(problem.model, resolveObjective(problem.model, "supervised", learn), validation, 1024).loss;
+  return (await scoreModel(problem.model, resolveObjective(problem.model, "supervised", learn), validation, 1024)).loss;
 }
 
 describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", function () {
@@ -39,10 +39,10 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
 
   for (const optimizer of ["adam", "lbfgs"] as const) {
     for (const granularity of ["model", "layer"] as const) {
-      it(`${optimizer}, ${granularity} granularity: validation loss ≤ the uniform soup's, coefficients on the simplex`, () => {
+      it(`${optimizer}, ${granularity} granularity: validation loss ≤ the uniform soup's, coefficients on the simplex`, async () => {
         const problem = problemOf(executor, soup.ingredients);
-        const uniform = uniformValidationLoss(problem, learn, validation);
-        const result = learnCoefficients(problem, learn, validation, { optimizer, granularity, epochs: 6 });
+        const uniform = await uniformValidationLoss(problem, learn, validation);
+        const result = await learnCoefficients(problem, learn, validation, { optimizer, granularity, epochs: 6 });
         assert.ok(result.validation!.loss <= uniform, `learned ${result.validation!.loss} vs uniform ${uniform}`);
         assert.ok(result.bestStep > 0, "some step improved on the uniform start");
         assert.equal(result.coefficients.length, 4);
@@ -53,59 +53,84 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
           assert.ok(Math.abs(sum - 1) < 1e-9, `group ${g} sums to ${sum}`);
         }
         // The model's variables hold the kept soup.
-        const now = scoreModel(executor, resolveObjective(executor, "supervised", learn), validation, 1024);
+        const now = await scoreModel(executor, resolveObjective(executor, "supervised", learn), validation, 1024);
         assert.ok(Math.abs(now.loss - result.validation!.loss) < 1e-6);
       });
     }
   }
 
-  it("reports progress every step and honours cancellation within one step", () => {
+  it("reports progress every step and honours cancellation within one step", async () => {
     const problem = problemOf(executor, soup.ingredients);
     const seen: LearnProgress[] = [];
     let asked = false;
-    assert.throws(
-      () =>
-        learnCoefficients(problem, learn, validation, {
-          optimizer: "adam",
-          batchSize: 64,
-          onProgress: (p) => {
-            seen.push(p);
-            if (p.step === 3) asked = true;
-          },
-          cancel: () => asked,
-        }),
+    await assert.rejects(
+      learnCoefficients(problem, learn, validation, {
+        optimizer: "adam",
+        batchSize: 64,
+        onProgress: (p) => {
+          seen.push(p);
+          if (p.step === 3) asked = true;
+        },
+        cancel: () => asked,
+      }),
       CancelledError,
     );
     assert.deepEqual(seen.map((p) => p.step), [1, 2, 3]);
     assert.ok(seen.every((p) => p.coefficients.length === 4 && Number.isFinite(p.trainLoss)));
   });
 
-  it("honours a cancellation token inside an L-BFGS full-batch pass", () => {
+  it("honours a cancellation token inside an L-BFGS full-batch pass", async () => {
     const problem = problemOf(executor, soup.ingredients);
     const token = { isCancellationRequested: false };
     let steps = 0;
-    assert.throws(
-      () =>
-        learnCoefficients(problem, learn, validation, {
-          optimizer: "lbfgs",
-          batchSize: 100,
-          onProgress: () => {
-            steps++;
-            token.isCancellationRequested = true;
-          },
-          cancel: token,
-        }),
+    await assert.rejects(
+      learnCoefficients(problem, learn, validation, {
+        optimizer: "lbfgs",
+        batchSize: 100,
+        onProgress: () => {
+          steps++;
+          token.isCancellationRequested = true;
+        },
+        cancel: token,
+      }),
       CancelledError,
     );
     assert.equal(steps, 1);
   });
 
-  it("does not leak tensors: the count is the same at every step and after the run", () => {
+  for (const optimizer of ["adam", "lbfgs"] as const) {
+    it(`${optimizer}: a cancel that can only arrive through the event loop (as a $/cancelRequest does) stops the run within a step`, async () => {
+      const problem = problemOf(executor, soup.ingredients);
+      const before = tf.memory().numTensors;
+      const steps: number[] = [];
+      // What other callbacks see between the loop's turns: progress delivered live, not at the end.
+      const stepsSeenByOthers: number[] = [];
+      const turns = 6;
+      const cancel = cancelAfterTurns(turns, () => stepsSeenByOthers.push(steps.length));
+      await assert.rejects(
+        learnCoefficients(problem, learn, validation, {
+          optimizer,
+          batchSize: 32,
+          epochs: 10,
+          patience: 1000,
+          onProgress: (p) => steps.push(p.step),
+          cancel: () => cancel.requested,
+        }),
+        CancelledError,
+      );
+      // Every step and every evaluation batch yields once, so the run got at most one step per turn.
+      assert.ok(steps.length >= 1 && steps.length < turns, `steps before the cancel: ${steps.join(",")}`);
+      assert.ok(new Set(stepsSeenByOthers).size >= 2, `steps seen from other callbacks: ${stepsSeenByOthers.join(",")}`);
+      assert.equal(tf.memory().numTensors, before, "tensors after the cancelled run");
+    });
+  }
+
+  it("does not leak tensors: the count is the same at every step and after the run", async () => {
     const problem = problemOf(executor, soup.ingredients);
     const before = tf.memory().numTensors;
     for (const optimizer of ["adam", "lbfgs"] as const) {
       const counts: number[] = [];
-      learnCoefficients(problem, learn, validation, {
+      await learnCoefficients(problem, learn, validation, {
         optimizer,
         granularity: "layer",
         epochs: 3,
@@ -119,47 +144,44 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
     }
   });
 
-  it("nonneg (Adam, projected) keeps coefficients ≥ 0; free may extrapolate; L-BFGS refuses nonneg", () => {
+  it("nonneg (Adam, projected) keeps coefficients ≥ 0; free may extrapolate; L-BFGS refuses nonneg", async () => {
     const problem = problemOf(executor, soup.ingredients);
-    const nonneg = learnCoefficients(problem, learn, validation, { parameterisation: "nonneg", epochs: 4 });
+    const nonneg = await learnCoefficients(problem, learn, validation, { parameterisation: "nonneg", epochs: 4 });
     assert.equal(nonneg.optimizer, "adam", "Adam is the default");
     assert.ok(nonneg.coefficients.flat().every((c) => c >= 0));
-    const free = learnCoefficients(problem, learn, validation, { parameterisation: "free", optimizer: "lbfgs" });
-    assert.ok(free.validation!.loss <= uniformValidationLoss(problem, learn, validation));
-    assert.throws(
-      () => learnCoefficients(problem, learn, validation, { parameterisation: "nonneg", optimizer: "lbfgs" }),
-      UsageError,
-    );
+    const free = await learnCoefficients(problem, learn, validation, { parameterisation: "free", optimizer: "lbfgs" });
+    assert.ok(free.validation!.loss <= (await uniformValidationLoss(problem, learn, validation)));
+    await assert.rejects(learnCoefficients(problem, learn, validation, { parameterisation: "nonneg", optimizer: "lbfgs" }), UsageError);
   });
 
-  it("task-vector form starts from λ_i = 1/N (the uniform soup) and improves on it", () => {
+  it("task-vector form starts from λ_i = 1/N (the uniform soup) and improves on it", async () => {
     const problem = problemOf(executor, soup.ingredients, soup.base);
-    const uniform = uniformValidationLoss(problemOf(executor, soup.ingredients), learn, validation);
-    const result = learnCoefficients(problem, learn, validation, { parameterisation: "free", granularity: "layer" });
+    const uniform = await uniformValidationLoss(problemOf(executor, soup.ingredients), learn, validation);
+    const result = await learnCoefficients(problem, learn, validation, { parameterisation: "free", granularity: "layer" });
     assert.ok(result.validation!.loss <= uniform + 1e-6);
   });
 
-  it("entropy objective learns without labels and lowers the validation entropy", () => {
+  it("entropy objective learns without labels and lowers the validation entropy", async () => {
     const problem = problemOf(executor, soup.ingredients);
     const unlabeled = { x: learn.x };
-    const result = learnCoefficients(problem, unlabeled, { x: validation.x }, { objective: "entropy", granularity: "layer" });
+    const result = await learnCoefficients(problem, unlabeled, { x: validation.x }, { objective: "entropy", granularity: "layer" });
     assert.equal(result.objective, "entropy");
     assert.equal(result.validation!.metric, undefined);
     const space = coefficientSpace(problem.layerOf, 4, "layer", "simplex");
     const merger = new Merger(problem, space);
     merger.write(coefficientsOf(space, initialTheta(space)));
     merger.dispose();
-    const start = scoreModel(executor, resolveObjective(executor, "entropy", unlabeled), { x: validation.x }, 1024);
+    const start = await scoreModel(executor, resolveObjective(executor, "entropy", unlabeled), { x: validation.x }, 1024);
     assert.ok(result.validation!.loss < start.loss, `${result.validation!.loss} vs ${start.loss}`);
   });
 
   it("re-estimates BatchNormalization statistics by default when the model has them", async () => {
     const bnSoup = await fineTunes(learn, 3, { batchNorm: true, seed: 4 });
     const bnExecutor = mlp({ seed: 4, batchNorm: true });
-    const result = learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, { epochs: 2 });
+    const result = await learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, { epochs: 2 });
     assert.deepEqual(result.batchNormReestimated, ["norm"]);
     assert.ok(result.validationAfterBatchNorm !== undefined);
-    const off = learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, {
+    const off = await learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, {
       epochs: 2,
       reestimateBatchNorm: false,
     });
@@ -174,7 +196,7 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
       // relu: the Dense layer then takes the fused matMul kernel, which checks its bias buffer's rank.
       const wasmExecutor = mlp({ seed: 1, activation: "relu" });
       const problem = problemOf(wasmExecutor, soup.ingredients);
-      const result = learnCoefficients(problem, learn, validation, { optimizer: "lbfgs", maxIterations: 3 });
+      const result = await learnCoefficients(problem, learn, validation, { optimizer: "lbfgs", maxIterations: 3 });
       assert.ok(Number.isFinite(result.validation!.loss));
       wasmExecutor.dispose();
     } finally {
@@ -182,7 +204,7 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
     }
   });
 
-  it("refuses the supervised objective without labels", () => {
-    assert.throws(() => learnCoefficients(problemOf(executor, soup.ingredients), { x: learn.x }, undefined), UsageError);
+  it("refuses the supervised objective without labels", async () => {
+    await assert.rejects(learnCoefficients(problemOf(executor, soup.ingredients), { x: learn.x }, undefined), UsageError);
   });
 });

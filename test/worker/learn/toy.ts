@@ -131,3 +131,19 @@ export async function fineTunes(
   baseModel.dispose();
   return { base, ingredients };
 }
+
+/**
+ * A cancellation request that arrives the way a `$/cancelRequest` does: from a callback of a later event-loop turn
+ * (after `turns` turns), so only code that yields to the event loop can ever see it. `onTurn` runs at each turn.
+ */
+export function cancelAfterTurns(turns: number, onTurn?: () => void): { readonly requested: boolean } {
+  const state = { requested: false };
+  let left = turns;
+  const turn = () => {
+    onTurn?.();
+    if (--left <= 0) state.requested = true;
+    else setImmediate(turn);
+  };
+  setImmediate(turn);
+  return state;
+}

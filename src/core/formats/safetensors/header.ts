@@ -1,6 +1,7 @@
 import { open } from "node:fs/promises";
 import { ModelFileError } from "../../errors.js";
 import { BYTES_PER_ELEMENT, type DType, elementCount } from "../../tensor.js";
+import { looksLikeSafetensorsFile } from "./detect.js";
 import { SAFETENSORS_DTYPE_CODES, dtypeFromCode } from "./dtypes.js";
 
 /** The reference implementation refuses headers above 100 MB; so do we, before allocating. */
@@ -143,6 +144,21 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
 
 /** Reads only the header of a safetensors file (usually one read call) and checks it against the file size. */
 export async function readHeader(file: string): Promise<SafetensorsHeader> {
+  const header = await readHeaderOrSeeIndex(file, false);
+  return header!;
+}
+
+/** A JSON text starts with '{' where a safetensors file starts with its 8-byte length. */
+function startsLikeJson(first: Uint8Array): boolean {
+  const text = new TextDecoder("latin1").decode(first.subarray(0, 16)).trimStart();
+  return text.startsWith("{") && !looksLikeSafetensorsFile(first);
+}
+
+/**
+ * Like readHeader, with the file opened once: returns undefined, without parsing, when the file is a JSON
+ * text (a shard index) and `allowIndex` is set.
+ */
+export async function readHeaderOrSeeIndex(file: string, allowIndex: boolean): Promise<SafetensorsHeader | undefined> {
   let handle;
   try {
     handle = await open(file, "r");
@@ -156,6 +172,7 @@ export async function readHeader(file: string): Promise<SafetensorsHeader> {
     }
     const first = new Uint8Array(Math.min(fileSize, FIRST_READ_BYTES));
     const { bytesRead } = await handle.read(first, 0, first.length, 0);
+    if (allowIndex && startsLikeJson(first.subarray(0, bytesRead))) return undefined;
     if (bytesRead < 8) throw new ModelFileError(file, "is truncated: cannot read its 8-byte safetensors header length");
     const length = new DataView(first.buffer).getBigUint64(0, true);
     if (length > BigInt(fileSize - 8)) {

@@ -1,9 +1,7 @@
-import { open } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ModelFileError } from "../../errors.js";
 import type { TensorInfo } from "../../tensor.js";
-import { looksLikeSafetensorsFile } from "./detect.js";
-import { type HeaderEntry, type SafetensorsHeader, readHeader } from "./header.js";
+import { type HeaderEntry, type SafetensorsHeader, readHeader, readHeaderOrSeeIndex } from "./header.js";
 import { compareNatural } from "./natural-order.js";
 import { type ShardIndex, readShardIndex } from "./shard-index.js";
 
@@ -32,23 +30,6 @@ export function layerOf(name: string): string {
 
 function infoOf(entry: HeaderEntry): TensorInfo {
   return { name: entry.name, shape: entry.shape, dtype: entry.dtype, layer: layerOf(entry.name) };
-}
-
-async function isShardIndexFile(path: string): Promise<boolean> {
-  let handle;
-  try {
-    handle = await open(path, "r");
-  } catch (error) {
-    throw new ModelFileError(path, `cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
-  try {
-    const head = new Uint8Array(16);
-    const { bytesRead } = await handle.read(head, 0, 16, 0);
-    const text = new TextDecoder("latin1").decode(head.subarray(0, bytesRead)).trimStart();
-    return text.startsWith("{") && !looksLikeSafetensorsFile(head.subarray(0, bytesRead));
-  } finally {
-    await handle.close();
-  }
 }
 
 function sortedByName(locations: TensorLocation[]): Map<string, TensorLocation> {
@@ -95,8 +76,8 @@ async function readSharded(path: string): Promise<SafetensorsSet> {
 
 /** Reads a safetensors model's headers (never its tensor data). `path` is a .safetensors file or a shard index. */
 export async function readSafetensorsSet(path: string): Promise<SafetensorsSet> {
-  if (await isShardIndexFile(path)) return readSharded(path);
-  const header = await readHeader(path);
+  const header = await readHeaderOrSeeIndex(path, true);
+  if (!header) return readSharded(path);
   const locations = header.entries.map((entry) => ({ info: infoOf(entry), shard: header, entry }));
   return { path, shards: [header], tensors: sortedByName(locations), warnings: [] };
 }

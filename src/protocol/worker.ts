@@ -109,6 +109,11 @@ export interface GreedyParams {
 /** A merge with known coefficients or method parameters; no data needed. */
 export interface MergeParams {
   models: string[];
+  /**
+   * A whole merge description (src/core/merge/spec.ts MergeSpec, e.g. imported from a mergekit YAML); when given,
+   * it replaces models/method/coefficients/base/params. Validated by the worker before anything runs.
+   */
+  spec?: unknown;
   method: string;
   /** Per-ingredient weights, or per layer. Uniform when absent. */
   coefficients?: Coefficients;

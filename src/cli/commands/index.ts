@@ -6,6 +6,8 @@ import { greedyCommand } from "./greedy.js";
 import { inspectCommand } from "./inspect.js";
 import { learnCommand } from "./learn.js";
 import { mergeCommand } from "./merge.js";
+import { mergekitExportCommand } from "./mergekit-export.js";
+import { mergekitImportCommand } from "./mergekit-import.js";
 
 /** Every `model-soup` subcommand, in the order `--help` lists them. Adding a command is one line here. */
 export const COMMANDS: readonly Command[] = [
@@ -15,5 +17,7 @@ export const COMMANDS: readonly Command[] = [
   greedyCommand,
   evaluateCommand,
   applyCommand,
+  mergekitExportCommand,
+  mergekitImportCommand,
   demoCommand,
 ];

@@ -10,8 +10,14 @@ function isMethod(id: string): id is MergeMethodId {
   return (MERGE_METHOD_IDS as readonly string[]).includes(id);
 }
 
-export async function runMerge(params: MergeParams, context: JobContext): Promise<MergeResult> {
-  const started = performance.now();
+function specOf(params: MergeParams): { spec: MergeSpec; origin: string } {
+  if (params.spec !== undefined) {
+    const spec = params.spec as MergeSpec;
+    if (typeof spec !== "object" || spec === null || !Array.isArray(spec.ingredients) || typeof spec.method !== "string") {
+      throw new UsageError("the merge description needs a method and a list of ingredients");
+    }
+    return { spec: { ...spec, params: spec.params ?? {} }, origin: "imported" };
+  }
   const method = params.method === "weighted" ? "linear" : params.method;
   if (!isMethod(method)) throw new UsageError(`unknown merge method "${params.method}"; methods: ${MERGE_METHOD_IDS.join(", ")}`);
   const uniformLinear = method === "linear" && params.coefficients === undefined;
@@ -20,10 +26,16 @@ export async function runMerge(params: MergeParams, context: JobContext): Promis
     params.coefficients === undefined
       ? { method: uniformLinear ? "uniform" : method, params: methodParams, ingredients: params.models.map((path) => ({ path })), ...(params.base ? { base: params.base } : {}) }
       : specFromCoefficients({ method, paths: params.models, coefficients: params.coefficients, base: params.base, params: methodParams });
+  return { spec, origin: uniformLinear || method === "uniform" ? "uniform" : "manual" };
+}
+
+export async function runMerge(params: MergeParams, context: JobContext): Promise<MergeResult> {
+  const started = performance.now();
+  const { spec, origin } = specOf(params);
   const saved = await saveSoup({
     spec,
     target: params.out,
-    origin: uniformLinear || method === "uniform" ? "uniform" : "manual",
+    origin,
     isCancelled: isCancelled(context),
     onProgress: (step, totalSteps) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps }),
   });

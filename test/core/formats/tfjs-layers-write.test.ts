@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { bytesOf, fromFloat32 } from "../../../src/core/convert.js";
 import { ModelFileError } from "../../../src/core/errors.js";
 import { tfjsLayersFormat } from "../../../src/core/formats/tfjs-layers/index.js";
 import { writeModel } from "../../../src/core/formats/registry.js";
@@ -90,6 +91,25 @@ describe("TF.js layers format: writing", () => {
       const sizes = [];
       for (const p of written.weightsManifest[0]!.paths) sizes.push((await readFile(join(copy.dir, "merged", p))).length);
       assert.deepEqual(sizes, [4096, 4096, bytes.length - 8192]);
+      await sameTensors(copy.path, target);
+    } finally {
+      await copy.cleanup();
+    }
+  });
+
+  it("writes quantized weights unquantized, with the values they are read as", async () => {
+    const copy = await copyFixtureFolder(TFJS_FIXTURES.abalone.path);
+    try {
+      const json = await readJson(copy.path);
+      const floats = new Float32Array(new Uint8Array(await readFile(join(copy.dir, "weights.bin"))).buffer);
+      await writeFile(join(copy.dir, "weights.bin"), bytesOf(fromFloat32(floats, "float16")));
+      for (const entry of json.weightsManifest[0]!.weights) entry.quantization = { dtype: "float16" };
+      await writeFile(copy.path, JSON.stringify(json));
+      const target = join(copy.dir, "out.json");
+      await tfjsLayersFormat.write(copy.path, target, keep);
+      const written = await readJson(target);
+      assert.ok(written.weightsManifest[0]!.weights.every((w) => !("quantization" in w) && w.dtype === "float32"));
+      assert.equal((await readFile(join(copy.dir, "out.group1-shard1of1.bin"))).length, 12204);
       await sameTensors(copy.path, target);
     } finally {
       await copy.cleanup();

@@ -26,6 +26,19 @@ function toResponseError(error: unknown): ResponseError<unknown> {
   return new ResponseError(-32603, e?.message ?? String(error), { stack: e?.stack });
 }
 
+/**
+ * TensorFlow.js has one global backend and engine, and learning yields between steps: jobs that run models go
+ * one at a time, in the order they came. Merges (no TensorFlow.js) run alongside them.
+ */
+let modelJobs: Promise<unknown> = Promise.resolve();
+function oneAtATime<P, R>(job: (params: P, context: JobContext) => Promise<R>): (params: P, context: JobContext) => Promise<R> {
+  return (params, context) => {
+    const run = modelJobs.then(() => job(params, context));
+    modelJobs = run.catch(() => undefined);
+    return run;
+  };
+}
+
 function handle<P, R>(type: RequestType<P, R, void>, job: (params: P, context: JobContext) => Promise<R>): void {
   const handler = async (params: P, token: CancellationToken): Promise<R> => {
     const context: JobContext = {
@@ -44,10 +57,10 @@ function handle<P, R>(type: RequestType<P, R, void>, job: (params: P, context: J
 
 handle(WorkerRequests.merge, runMerge);
 handle(WorkerRequests.apply, runApply);
-handle(WorkerRequests.learn, runLearn);
-handle(WorkerRequests.evaluate, runEvaluate);
-handle(WorkerRequests.greedy, runGreedy);
-handle(WorkerRequests.backend, runBackend);
+handle(WorkerRequests.learn, oneAtATime(runLearn));
+handle(WorkerRequests.evaluate, oneAtATime(runEvaluate));
+handle(WorkerRequests.greedy, oneAtATime(runGreedy));
+handle(WorkerRequests.backend, oneAtATime(runBackend));
 
 // The parent going away (editor closed, CLI interrupted) ends the worker.
 process.on("disconnect", () => process.exit(0));

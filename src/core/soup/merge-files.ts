@@ -4,8 +4,9 @@
  */
 import { nameMapping } from "../architecture/index.js";
 import { CancelledError, UsageError } from "../errors.js";
-import { openModel, writeModel } from "../formats/registry.js";
-import { prepareMerge } from "../merge/plan.js";
+import { detectFormat, openModel, readManifest, writeModel } from "../formats/registry.js";
+import { prepareMerge, type PreparedMerge } from "../merge/plan.js";
+import { streamMerge } from "../merge/streaming/index.js";
 import { layerPositions } from "../merge/params.js";
 import type { MergeSpec } from "../merge/spec.js";
 import type { ModelFile } from "../model.js";
@@ -27,6 +28,39 @@ export interface MergeFilesOptions {
   overrides?: Record<string, number[]>;
 }
 
+async function allSafetensors(paths: readonly string[]): Promise<boolean> {
+  for (const p of paths) if ((await detectFormat(p)).id !== "safetensors") return false;
+  return true;
+}
+
+/**
+ * safetensors in, safetensors out: streamed (src/core/merge/streaming), so memory stays near N+1 tensors, or N+1
+ * pieces of one for methods that treat every element on its own. Progress counts bytes.
+ */
+async function streamSafetensors(options: MergeFilesOptions, prepared: PreparedMerge, inputs: string[], separateBase: boolean): Promise<void> {
+  const elementwise = prepared.method.scope === "element";
+  const ingredientCount = prepared.spec.ingredients.length;
+  const positions = layerPositions((await readManifest(inputs[0]!)).tensors.map((t) => t.layer));
+  await streamMerge({
+    inputs,
+    target: options.target,
+    elementwise,
+    signal: { get isCancellationRequested() { return options.isCancelled?.() === true; } },
+    metadata: options.metadata,
+    onProgress: options.onProgress,
+    combine: (tensors, info) => {
+      // A piece of an elementwise merge is merged as a flat tensor of its own length.
+      const pieceInfo = elementwise ? { ...info, shape: [tensors[0]!.length] } : info;
+      return prepared.mergeTensor({
+        info: pieceInfo,
+        position: positions.get(info.layer),
+        ingredients: tensors.slice(0, ingredientCount),
+        base: separateBase ? tensors[ingredientCount] : undefined,
+      }) as Float32Array;
+    },
+  });
+}
+
 /** Opens every model once, closing them all when `work` ends. */
 export async function withModels<T>(paths: readonly string[], work: (files: ModelFile[]) => Promise<T>): Promise<T> {
   const files: ModelFile[] = [];
@@ -46,6 +80,11 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<void>
   const templatePath = options.template ?? paths[prepared.modelIndices[0] ?? 0]!;
   const all = separateBase ? [...paths, separateBase] : paths;
   if (!all.includes(templatePath)) all.push(templatePath);
+
+  if (options.overrides === undefined && options.template === undefined && (await allSafetensors(all))) {
+    await streamSafetensors(options, prepared, all, separateBase !== undefined);
+    return;
+  }
 
   await withModels(all, async (files) => {
     const byPath = new Map(all.map((p, i) => [p, files[i]!]));

@@ -140,6 +140,14 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
         context.progress(update);
       },
     });
+    // The learned soup's re-estimated BatchNormalization statistics: no weight average gives them, so the saved
+    // model and its recipe carry them as they are (evaluation below overwrites the variables).
+    const reestimated = new Set(result.batchNormReestimated);
+    const overrides = Object.fromEntries(
+      loaded.bindings
+        .filter((b) => reestimated.has(b.layer) && /moving_(mean|variance)/.test(b.variable.name))
+        .map((b) => [b.tensor, Array.from(b.variable.read().dataSync())]),
+    );
     context.progress({ jobId: params.jobId, phase: "evaluating", step: result.steps, totalSteps: result.steps, message: "Evaluating on the test split" });
     const merged: Mix = { coefficients: result.coefficients, groups: result.groups };
     const evaluation = await evaluateSoups(loaded.problem, data.test, {
@@ -168,12 +176,6 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
       seconds: 0,
       history,
     };
-    if (result.batchNormReestimated.length > 0) {
-      report.warnings.push(
-        `BatchNormalization statistics were re-estimated on the learning data for ${result.batchNormReestimated.length} layer(s); ` +
-          "the saved model keeps the averaged statistics (apply the recipe, then re-estimate, to reproduce the evaluated model).",
-      );
-    }
     if (params.out !== undefined) {
       context.progress({ jobId: params.jobId, phase: "writing", step: 0, totalSteps: 0, message: "Writing the merged model" });
       const spec = specFromCoefficients({
@@ -199,6 +201,7 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
         data: await dataRecord(params.data, data),
         metrics: { metricName: report.metricName, ...metrics },
         backend,
+        ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
         isCancelled: isCancelled(context),
       });
     }

@@ -104,6 +104,23 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
     for (const values of Object.values(report.coefficients) as number[][]) assert.equal(values.length, 3);
   });
 
+  it("learns λ in the task-vector form against a base, and the recipe replays it", async () => {
+    const out = join(dir, "task", "model.json");
+    const run = await runCli("learn", models[1]!, models[2]!, "--base", models[0]!, "--data", DATA, "--param", "free", "--out", out, "--json", "--backend", "cpu");
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout);
+    assert.equal(report.method, "learned task arithmetic");
+    assert.equal(report.coefficients.length, 2);
+    const recipe = JSON.parse(await readFile(report.output.recipe, "utf8"));
+    assert.equal(recipe.merge.method, "task_arithmetic");
+    assert.ok(recipe.base.path.endsWith("model.json"));
+    const again = join(dir, "task-again", "model.json");
+    assert.equal((await runCli("apply", report.output.recipe, "--out", again)).code, 0);
+    const a = await tensorsOf(out);
+    const b = await tensorsOf(again);
+    for (const [name, bytes] of a) assert.ok(bytes.equals(b.get(name)!), `tensor ${name} differs after apply`);
+  });
+
   it("greedy soup and evaluate report on the held-out split", async () => {
     const greedy = await runCli("greedy", ...models, "--data", DATA, "--out", join(dir, "greedy", "model.json"), "--json", "--backend", "cpu");
     assert.equal(greedy.code, 0, greedy.stderr);

@@ -50,7 +50,7 @@ export class LayerStatsProvider implements vscode.TextDocumentContentProvider {
       try {
         return (await this.worker.request(layerStatsRequest, { model: side.model, reference: side.reference }, token)).tensors;
       } catch (error) {
-        if (!(error instanceof ResponseError && error.code === ErrorCodes.MethodNotFound)) throw error;
+        if (!isMethodNotFound(error)) throw error;
         this.workerKnowsStats = false;
       }
     }
@@ -69,4 +69,10 @@ export async function openLayerDiff(reference: string, other: string): Promise<v
     `Per-layer: ${basename(reference)} ↔ ${basename(other)}`,
     { preview: true } satisfies vscode.TextDocumentShowOptions,
   );
+}
+
+/** The worker answered that it has no such request (the client turns JSON-RPC errors into plain Errors). */
+function isMethodNotFound(error: unknown): boolean {
+  if (error instanceof ResponseError) return error.code === ErrorCodes.MethodNotFound;
+  return error instanceof Error && /^Unhandled method /.test(error.message);
 }

@@ -54,10 +54,11 @@ export class MergePanel implements vscode.Disposable {
   private lastConfig: MergeConfig | undefined;
   private running: vscode.CancellationTokenSource | undefined;
   private saved: { model: string; recipe: string } | undefined;
-  private readonly readyEmitter = new vscode.EventEmitter<void>();
   private readonly resultEmitter = new vscode.EventEmitter<SoupReport | Error>();
-  /** For tests: fires when the webview said "ready", and when a job ended. */
-  readonly onReady = this.readyEmitter.event;
+  private markReady!: () => void;
+  /** Resolves when the webview has loaded and said "ready" (its script ran under the CSP). */
+  readonly whenReady = new Promise<void>((resolve) => (this.markReady = resolve));
+  /** Fires when a job ended, with its report or error. */
   readonly onResult = this.resultEmitter.event;
 
   static create(services: PanelServices, models: string[]): MergePanel {
@@ -117,7 +118,7 @@ export class MergePanel implements vscode.Disposable {
     switch (message.type) {
       case "ready":
         await this.sendInit();
-        this.readyEmitter.fire();
+        this.markReady();
         return;
       case "pickData":
         return this.pickData();
@@ -376,7 +377,6 @@ export class MergePanel implements vscode.Disposable {
     MergePanel.open.delete(this);
     this.running?.cancel();
     for (const d of this.disposables) d.dispose();
-    this.readyEmitter.dispose();
     this.resultEmitter.dispose();
   }
 }

@@ -11,10 +11,10 @@ export async function newWorkbenchPage(browser: Browser): Promise<Page> {
   return page;
 }
 
-/** Resolves with the code the workbench reports through window.codeAutomationExit (the suite's result). */
-export async function automationExit(page: Page): Promise<Promise<number>> {
+/** `exit` resolves with the code the workbench reports through window.codeAutomationExit (the suite's result). */
+export async function automationExit(page: Page): Promise<{ exit: Promise<number> }> {
   let resolveExit!: (code: number) => void;
   const exit = new Promise<number>((r) => (resolveExit = r));
   await page.exposeFunction("codeAutomationExit", (code: number) => resolveExit(code));
-  return exit;
+  return { exit };
 }

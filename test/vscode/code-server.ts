@@ -74,7 +74,7 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
       "--extensions-dir", options.extensionsDir,
       options.workspace,
     ],
-    { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true },
+    { env: { ...process.env, XDG_CONFIG_HOME: join(options.userDataDir, "config"), ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   const output: string[] = [];
   child.stdout!.on("data", (d) => output.push(String(d)));

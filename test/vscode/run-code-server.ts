@@ -35,7 +35,7 @@ export async function runSuiteInCodeServer(): Promise<number> {
   }, 500);
   try {
     const page = await newWorkbenchPage(browser);
-    const exit = await automationExit(page);
+    const { exit } = await automationExit(page);
     await page.goto(
       workbenchUrl(server, workspace.root, [
         ["extensionDevelopmentPath", remoteUri(server.port, projectRoot)],

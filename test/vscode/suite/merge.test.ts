@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync } from "node:fs";
+import { join } from "node:path";
+import * as vscode from "vscode";
+import { readManifest } from "../../../src/core/formats/registry.js";
+import { DEFAULT_CONFIG, type MergeConfig } from "../../../src/protocol/panel.js";
+import { api, digitsData, digitsModels, inWorkspace, until } from "./helpers.js";
+
+
+function learnedConfig(models: string[], steps: number): MergeConfig {
+  return {
+    ...DEFAULT_CONFIG,
+    method: "learned",
+    steps,
+    ingredients: models.map((path) => ({ path, include: true, coefficient: 1 })),
+    data: { path: digitsData() },
+  };
+}
+
+describe("Merge Models", () => {
+  it("opens the Merge panel and its webview answers", async () => {
+    const soup = await api();
+    const panel = await vscode.commands.executeCommand("modelSoup.mergeModels", digitsModels());
+    assert.ok(panel, "the command returns the panel it opened");
+    const opened = soup.panels().at(-1)!;
+    await Promise.race([opened.whenReady, new Promise((_, reject) => setTimeout(() => reject(new Error("the webview did not say ready within 30 s")), 30_000))]);
+    assert.equal(opened.panel.title, "Merge 5 Models");
+    assert.equal(opened.panel.visible, true);
+  });
+
+  it("learns a soup of the digits sample, saves model + recipe, and the saved model re-reads", async () => {
+    const soup = await api();
+    const panel = soup.panels().at(-1)!;
+    await panel.setData(digitsData());
+    await panel.start(learnedConfig(digitsModels(), 30));
+    const report = panel.lastReport;
+    assert.ok(report, "the learned merge produced a report");
+    assert.equal((report.coefficients as number[]).length, 5);
+    assert.equal(report.metrics.ingredients.length, 5);
+    assert.ok(report.metrics.merged.metric > 0.5, `the learned soup classifies digits (accuracy ${report.metrics.merged.metric})`);
+
+    const folder = mkdtempSync(join(inWorkspace("samples"), "merged-"));
+    const saved = await panel.save(undefined, join(folder, "model.json"));
+    assert.ok(saved && existsSync(saved.model) && existsSync(saved.recipe), "model and recipe were written");
+    const manifest = await readManifest(saved.model);
+    const original = await readManifest(digitsModels()[0]!);
+    assert.deepEqual(
+      manifest.tensors.map((t) => [t.name, t.shape]),
+      original.tensors.map((t) => [t.name, t.shape]),
+    );
+  });
+
+  it("shows the per-layer diff: two documents, one line per tensor, whose lines differ", async () => {
+    await vscode.commands.executeCommand("modelSoup.showLayerDiff");
+    const docs = await until("both sides of the diff", () => {
+      const open = vscode.workspace.textDocuments.filter((d) => d.uri.scheme === "model-soup-layers");
+      return open.length >= 2 ? open : undefined;
+    });
+    const [left, right] = docs.slice(-2).map((d) => d.getText().split("\n"));
+    assert.equal(left!.length, right!.length, "one line per tensor on both sides");
+    assert.ok(left!.some((line) => line.startsWith("hidden1")), "tensors are listed by name");
+    const differing = left!.filter((line, i) => line !== right![i]);
+    assert.ok(differing.length > 2, "the merge moved some tensors");
+    assert.ok(right!.some((l) => /change [1-9]\d*\.\d\d%|change 0\.\d*[1-9]\d*%/.test(l)), "the merged side shows non-zero changes");
+    await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
+  });
+
+  it("survives a crash of the worker", async () => {
+    const soup = await api();
+    const panel = soup.panels().at(-1)!;
+    const running = panel.start(learnedConfig(digitsModels(), 400));
+    const pid = await until("the worker process", () => soup.worker.pid);
+    await new Promise((r) => setTimeout(r, 1500));
+    process.kill(pid, "SIGKILL");
+    await assert.rejects(running, /worker/i, "the running job fails with a message about the worker");
+    await panel.start(learnedConfig(digitsModels(), 5));
+    assert.ok(panel.lastReport, "a new worker ran the next job");
+    assert.notEqual(soup.worker.pid, pid);
+  });
+});

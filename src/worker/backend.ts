@@ -75,6 +75,9 @@ function describe(error: unknown): string {
  * fails; every skipped backend is reported with the reason.
  */
 export async function selectBackend(preference?: BackendName): Promise<BackendChoice> {
+  // Every report names the backend and why better ones were skipped; tfjs's own console advice (install
+  // tfjs-node) would only be noise on the user's terminal. Production mode also skips debug-only checks.
+  tf.enableProdMode();
   const order = preference === undefined ? ORDER : [preference, ...ORDER.filter((b) => b !== preference)];
   const skipped: Array<{ backend: BackendName; reason: string }> = [];
   for (const backend of order) {

@@ -59,6 +59,28 @@ describe("worker client", function () {
     assert.deepEqual((await readdir(dir)).sort(), ["model0.safetensors", "model1.safetensors", "model2.safetensors"]);
   });
 
+  it("cancels a learned soup within a step, with progress delivered live, and writes nothing", async () => {
+    const cancel = new CancellationTokenSource();
+    const steps: number[] = [];
+    client = new WorkerClient({
+      onProgress: (p) => {
+        if (p.phase !== "learning") return;
+        steps.push(p.step);
+        if (p.step === 2) cancel.cancel();
+      },
+    });
+    const models = [1, 2, 3].map((i) => join("samples/digits/models", `ingredient-${i}`, "model.json"));
+    const out = join(dir, "learned", "model.json");
+    const learning = client.request(
+      WorkerRequests.learn,
+      { models, data: { path: "samples/digits/soup.csv.gz" }, optimizer: "adam", batchSize: 32, maxSteps: 20, backend: "cpu", out },
+      cancel.token,
+    );
+    await assert.rejects(learning, CancelledError);
+    assert.ok(steps.length >= 2 && steps.length <= 4, `progress steps seen: ${steps.join(", ")}`);
+    assert.deepEqual(await readdir(dir), []);
+  });
+
   it("turns the worker's errors back into the kinds they were", async () => {
     const models = await makeModels(2, 2, 4);
     client = new WorkerClient();

@@ -100,6 +100,14 @@ describe("model-soup merge --method ... and the mergekit round trip", function (
     for (const name of ["fc.weight", "fc.bias"]) assert.deepEqual(await values(again, name), await values(out, name));
   });
 
+  it("warns about NaN and infinite input weights but still merges", async () => {
+    const broken = join(dir, "broken.safetensors");
+    await writeSafetensors(broken, { "fc.weight": { shape: [2, 2], data: Float32Array.of(NaN, 1, Infinity, 1) }, "fc.bias": { shape: [2], data: Float32Array.of(0, 0) } });
+    const run = await runCli("merge", a, broken, "--out", join(dir, "nan.safetensors"));
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /warning: .*nan\.safetensors: tensor "fc\.weight" has 1 NaN and 1 infinite value/);
+  });
+
   it("refuses a mergekit config with a method Model Soup does not share, naming the file", async () => {
     const bad = join(dir, "bad.yaml");
     await writeFile(bad, `merge_method: passthrough\nslices:\n  - sources:\n      - model: a.safetensors\n        layer_range: [0, 1]\n`);

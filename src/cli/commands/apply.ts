@@ -16,6 +16,7 @@ export const applyCommand: Command = {
   async run(args, io) {
     if (args.positionals.length !== 1) throw new UsageError("give one recipe file");
     const result = await runOnWorker(io, WorkerRequests.apply, { recipe: args.positionals[0]!, out: stringOption(args, "out") });
+    for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
     io.stdout(flag(args, "json") ? `${JSON.stringify(result, null, 2)}\n` : `Wrote ${result.model}\nRecipe ${result.recipe}\n`);
     return 0;
   },

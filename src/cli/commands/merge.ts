@@ -55,6 +55,7 @@ export const mergeCommand: Command = {
       params: methodParams(args),
       out,
     });
+    for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
     io.stdout(args.values.json ? `${JSON.stringify(result, null, 2)}\n` : `Wrote ${result.model}\nRecipe ${result.recipe}\n`);
     return 0;
   },

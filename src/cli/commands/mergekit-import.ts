@@ -37,6 +37,7 @@ export const mergekitImportCommand: Command = {
       ...(spec.base !== undefined ? { base: local(spec.base) } : {}),
     };
     const result = await runOnWorker(io, WorkerRequests.merge, { models: [], method: spec.method, spec: resolved, out });
+    for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
     io.stdout(flag(args, "json") ? `${JSON.stringify(result, null, 2)}\n` : `Wrote ${result.model}\nRecipe ${result.recipe}\n`);
     return 0;
   },

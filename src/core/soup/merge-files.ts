@@ -10,6 +10,7 @@ import { streamMerge } from "../merge/streaming/index.js";
 import { layerPositions } from "../merge/params.js";
 import type { MergeSpec } from "../merge/spec.js";
 import type { ModelFile } from "../model.js";
+import { nonFiniteWarning, scanNonFinite } from "../non-finite.js";
 import { elementCount, isFloat, type TensorArray } from "../tensor.js";
 
 export interface MergeFilesOptions {
@@ -37,11 +38,11 @@ async function allSafetensors(paths: readonly string[]): Promise<boolean> {
  * safetensors in, safetensors out: streamed (src/core/merge/streaming), so memory stays near N+1 tensors, or N+1
  * pieces of one for methods that treat every element on its own. Progress counts bytes.
  */
-async function streamSafetensors(options: MergeFilesOptions, prepared: PreparedMerge, inputs: string[], separateBase: boolean): Promise<void> {
+async function streamSafetensors(options: MergeFilesOptions, prepared: PreparedMerge, inputs: string[], separateBase: boolean): Promise<MergeOutcome> {
   const elementwise = prepared.method.scope === "element";
   const ingredientCount = prepared.spec.ingredients.length;
   const positions = layerPositions((await readManifest(inputs[0]!)).tensors.map((t) => t.layer));
-  await streamMerge({
+  const result = await streamMerge({
     inputs,
     target: options.target,
     elementwise,
@@ -59,6 +60,7 @@ async function streamSafetensors(options: MergeFilesOptions, prepared: PreparedM
       }) as Float32Array;
     },
   });
+  return { warnings: result.warnings };
 }
 
 /** Opens every model once, closing them all when `work` ends. */
@@ -72,7 +74,12 @@ export async function withModels<T>(paths: readonly string[], work: (files: Mode
   }
 }
 
-export async function mergeModelFiles(options: MergeFilesOptions): Promise<void> {
+/** Things the user should know about a merge that did not stop it (NaN or infinite input weights, ...). */
+export interface MergeOutcome {
+  warnings: string[];
+}
+
+export async function mergeModelFiles(options: MergeFilesOptions): Promise<MergeOutcome> {
   const { spec, target } = options;
   const prepared = prepareMerge(spec);
   const paths = spec.ingredients.map((g) => g.path);
@@ -82,10 +89,10 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<void>
   if (!all.includes(templatePath)) all.push(templatePath);
 
   if (options.overrides === undefined && options.template === undefined && (await allSafetensors(all))) {
-    await streamSafetensors(options, prepared, all, separateBase !== undefined);
-    return;
+    return streamSafetensors(options, prepared, all, separateBase !== undefined);
   }
 
+  const warnings: string[] = [];
   await withModels(all, async (files) => {
     const byPath = new Map(all.map((p, i) => [p, files[i]!]));
     const template = byPath.get(templatePath)!;
@@ -108,7 +115,10 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<void>
     const read = async (file: ModelFile, mapping: Map<string, string>, name: string, float: boolean): Promise<TensorArray> => {
       const mapped = mapping.get(name);
       if (mapped === undefined) throw new UsageError(`${file.manifest.path} has no tensor matching "${name}"`);
-      return (await file.readTensor(mapped, { float32: float })).data;
+      const data = (await file.readTensor(mapped, { float32: float })).data;
+      const warning = float ? nonFiniteWarning(file.manifest.path, mapped, scanNonFinite(data)) : undefined;
+      if (warning) warnings.push(warning);
+      return data;
     };
 
     await writeModel(
@@ -135,4 +145,5 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<void>
       all,
     );
   });
+  return { warnings };
 }

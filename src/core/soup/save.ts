@@ -27,6 +27,7 @@ export interface SaveSoupOptions {
 export interface SavedSoup {
   model: string;
   recipe: string;
+  warnings: string[];
 }
 
 /** Merges, writes the model, then its recipe; when the recipe cannot be written the model is removed again. */
@@ -40,8 +41,9 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
     spec.base !== undefined ? await describeInput((await readManifest(spec.base)).files, recipeDir) : undefined;
   // A missing output folder is made, and removed again when the merge fails, so a failure leaves nothing.
   const createdDir = await mkdir(dirname(target), { recursive: true });
+  let outcome;
   try {
-    await mergeModelFiles({ spec, target, overrides: options.overrides, onProgress: options.onProgress, isCancelled: options.isCancelled });
+    outcome = await mergeModelFiles({ spec, target, overrides: options.overrides, onProgress: options.onProgress, isCancelled: options.isCancelled });
   } catch (error) {
     if (createdDir !== undefined) await rm(createdDir, { recursive: true, force: true });
     throw error;
@@ -73,7 +75,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
     await Promise.all(written.files.map((f) => unlink(f).catch(() => undefined)));
     throw error;
   }
-  return { model: target, recipe: recipePath };
+  return { model: target, recipe: recipePath, warnings: outcome.warnings };
 }
 
 /** Recreates a recipe's merged model from its inputs, refusing when any input's content changed. */

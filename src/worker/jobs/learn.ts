@@ -172,7 +172,7 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
       metrics,
       mergeability: pairs,
       split: splitSizes(data),
-      warnings: [...warnings],
+      warnings: [...loaded.warnings, ...warnings],
       seconds: 0,
       history,
     };
@@ -184,7 +184,7 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
         coefficients,
         ...(params.base !== undefined ? { base: params.base } : { params: { normalize: false } }),
       });
-      report.output = await saveSoup({
+      const saved = await saveSoup({
         spec,
         target: params.out,
         origin: "learned",
@@ -204,6 +204,8 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
         ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
         isCancelled: isCancelled(context),
       });
+      report.output = { model: saved.model, recipe: saved.recipe };
+      report.warnings.push(...saved.warnings.filter((w) => !report.warnings.includes(w)));
     }
     report.seconds = (performance.now() - prepared.started) / 1000;
     return report;
@@ -228,7 +230,7 @@ export async function runEvaluate(params: EvaluateParams, context: JobContext): 
       },
       mergeability: pairs,
       split: splitSizes(data),
-      warnings,
+      warnings: [...loaded.warnings, ...warnings],
       seconds: (performance.now() - prepared.started) / 1000,
     };
   } finally {
@@ -263,11 +265,11 @@ export async function runGreedy(params: GreedyParams, context: JobContext): Prom
       metrics,
       mergeability: pairs,
       split: splitSizes(data),
-      warnings,
+      warnings: [...loaded.warnings, ...warnings],
       seconds: 0,
     };
     if (params.out !== undefined) {
-      report.output = await saveSoup({
+      const saved = await saveSoup({
         spec: specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: { normalize: false } }),
         target: params.out,
         origin: "greedy",
@@ -277,6 +279,8 @@ export async function runGreedy(params: GreedyParams, context: JobContext): Prom
         backend,
         isCancelled: isCancelled(context),
       });
+      report.output = { model: saved.model, recipe: saved.recipe };
+      report.warnings.push(...saved.warnings.filter((w) => !report.warnings.includes(w)));
     }
     report.seconds = (performance.now() - prepared.started) / 1000;
     return report;

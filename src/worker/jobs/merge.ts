@@ -39,7 +39,7 @@ export async function runMerge(params: MergeParams, context: JobContext): Promis
     isCancelled: isCancelled(context),
     onProgress: (step, totalSteps) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps }),
   });
-  return { ...saved, warnings: [], seconds: (performance.now() - started) / 1000 };
+  return { ...saved, seconds: (performance.now() - started) / 1000 };
 }
 
 export async function runApply(params: ApplyParams, context: JobContext): Promise<MergeResult> {
@@ -48,5 +48,5 @@ export async function runApply(params: ApplyParams, context: JobContext): Promis
     isCancelled: isCancelled(context),
     onProgress: (step, totalSteps) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps }),
   });
-  return { ...saved, warnings: [], seconds: (performance.now() - started) / 1000 };
+  return { ...saved, seconds: (performance.now() - started) / 1000 };
 }

@@ -2,6 +2,7 @@
 import { nameMapping } from "../../core/architecture/index.js";
 import { UsageError } from "../../core/errors.js";
 import type { ModelManifest } from "../../core/model.js";
+import { nonFiniteWarning, scanNonFinite } from "../../core/non-finite.js";
 import { withModels } from "../../core/soup/merge-files.js";
 import type { SoupProblem } from "../learn/problem.js";
 import { bindWeights, buildModel, finalOutputModel, type WeightBinding } from "../runtime/index.js";
@@ -12,6 +13,8 @@ export interface LoadedProblem {
   bindings: WeightBinding[];
   /** The Keras training_config of the first model, when it has one. */
   trainingConfig?: unknown;
+  /** NaN or infinite input weights, and the models' own manifest warnings. */
+  warnings: string[];
 }
 
 /** Reads every ingredient's tensors (float32) aligned with the first model's variables; the base too when given. */
@@ -30,13 +33,17 @@ export async function loadProblem(models: readonly string[], base?: string): Pro
     const bindings = bindWeights(manifest, built);
     // Converters may expose intermediate layers as outputs too; a soup is judged on the final prediction.
     const model = finalOutputModel(built, manifest.architecture);
+    const warnings = files.flatMap((f) => f.manifest.warnings.map((w) => `${f.manifest.path}: ${w}`));
     const read = async (index: number): Promise<Float32Array[]> => {
       const file = files[index]!;
       const mapping = nameMapping(manifest, file.manifest);
       const values: Float32Array[] = [];
       for (const b of bindings) {
         const name = mapping.get(b.tensor)!;
-        values.push((await file.readTensor(name, { float32: true })).data as Float32Array);
+        const data = (await file.readTensor(name, { float32: true })).data as Float32Array;
+        const warning = nonFiniteWarning(file.manifest.path, name, scanNonFinite(data));
+        if (warning) warnings.push(warning);
+        values.push(data);
       }
       return values;
     };
@@ -49,7 +56,7 @@ export async function loadProblem(models: readonly string[], base?: string): Pro
       ingredients,
       ...(base !== undefined ? { base: await read(models.length) } : {}),
     };
-    return { problem, manifest, bindings, trainingConfig: manifest.trainingConfig };
+    return { problem, manifest, bindings, trainingConfig: manifest.trainingConfig, warnings };
   });
 }
 

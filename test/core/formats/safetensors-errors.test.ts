@@ -3,7 +3,8 @@ import { copyFile, mkdtemp, readFile, readdir, rm, truncate, writeFile } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ModelFileError, UsageError } from "../../../src/core/errors.js";
-import { nonFiniteWarning, safetensorsFormat, scanNonFinite } from "../../../src/core/formats/safetensors/index.js";
+import { safetensorsFormat } from "../../../src/core/formats/safetensors/index.js";
+import { nonFiniteWarning, scanNonFinite } from "../../../src/core/non-finite.js";
 
 const FIXTURES = "test/fixtures/real-models/safetensors-jl-fixtures";
 const SINGLE = `${FIXTURES}/non_sharded/model.safetensors`;

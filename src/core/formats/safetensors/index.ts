@@ -16,5 +16,4 @@ export const safetensorsFormat: ModelFormat = {
 export { SafetensorsReader } from "./reader.js";
 export { writeFromTemplate, type PieceSink, type StreamedTensor, type StreamingTensorSource } from "./writer.js";
 export { readSafetensorsSet, totalDataBytes, type SafetensorsSet, type TensorLocation } from "./tensor-set.js";
-export { scanNonFinite, nonFiniteWarning, type NonFiniteCount } from "./non-finite.js";
 export { compareNatural } from "./natural-order.js";

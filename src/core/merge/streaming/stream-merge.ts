@@ -2,11 +2,10 @@ import { UsageError } from "../../errors.js";
 import {
   SafetensorsReader,
   type StreamedTensor,
-  nonFiniteWarning,
-  scanNonFinite,
   totalDataBytes,
   writeFromTemplate,
 } from "../../formats/safetensors/index.js";
+import { nonFiniteWarning, scanNonFinite } from "../../non-finite.js";
 import { BYTES_PER_ELEMENT, type DType, type TensorInfo, elementCount } from "../../tensor.js";
 import { throwIfCancelled } from "./cancellation.js";
 import { requireSameTensors } from "./compatibility.js";

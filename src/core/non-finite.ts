@@ -1,4 +1,4 @@
-import type { DType, TensorArray } from "../../tensor.js";
+import type { DType, TensorArray } from "./tensor.js";
 
 export interface NonFiniteCount {
   nan: number;

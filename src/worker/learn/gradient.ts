@@ -94,8 +94,10 @@ export async function scoreModel(
   for (const [start, end] of ranges(n, batchSize)) {
     await nextStep(cancel);
     const [l, m] = tf.tidy(() => {
-      const x = sliceRows(data.x, start, end);
-      const y = data.y === undefined ? undefined : sliceRows(data.y, start, end);
+      // One batch covering the split needs no copy of it.
+      const whole = start === 0 && end === n;
+      const x = whole ? data.x : sliceRows(data.x, start, end);
+      const y = data.y === undefined ? undefined : whole ? data.y : sliceRows(data.y, start, end);
       const pred = forward(model, x);
       const batchLoss = sampleObjective(objective, pred, y).sum();
       const batchMetric = y === undefined ? tf.scalar(0) : sampleMetric(objective.task, pred, y).sum();

@@ -3,7 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { UsageError } from "../../core/errors.js";
 import { Adam } from "./adam.js";
-import { gatherRows, seededRandom, shuffledIndices } from "./batches.js";
+import { epochBatches, gatherRows, seededRandom, shuffledIndices } from "./batches.js";
 import { hasBatchNorm, reestimateBatchNorm } from "./batchnorm.js";
 import type { Cancellation } from "./cancel.js";
 import {
@@ -214,29 +214,17 @@ async function runAdam(
   let step = 0;
   let lastScore: SplitScore | undefined;
   for (let epoch = 0; epoch < epochs; epoch++) {
-    const order = shuffledIndices(n, random);
-    for (let start = 0; start < n; start += batchSize) {
-      await nextStep(options.cancel);
-      const indices = order.subarray(start, Math.min(n, start + batchSize));
-      const x = gatherRows(data.x, indices);
-      const y = data.y === undefined ? undefined : gatherRows(data.y, indices);
-      let loss: number;
-      try {
-        const batch = gradient.batch(theta, x, y);
-        loss = batch.loss;
-        adam.step(theta, batch.grad);
-      } finally {
-        tf.dispose([x, y].filter((t): t is tf.Tensor => t !== undefined));
-      }
+    for await (const { x, y, end } of epochBatches(data, shuffledIndices(n, random), batchSize, options.cancel)) {
+      const batch = gradient.batch(theta, x, y);
+      adam.step(theta, batch.grad);
       project(space, theta);
       step++;
-      const endOfEpoch = start + batchSize >= n;
       let stop = false;
-      if (endOfEpoch) {
+      if (end === n) {
         lastScore = await validate(theta);
         stop = consider(theta, step, lastScore);
       }
-      report(step, loss, theta, lastScore);
+      report(step, batch.loss, theta, lastScore);
       if (stop) return { steps: step, stoppedBy: "early-stopping" };
     }
   }

@@ -34,8 +34,28 @@ export class Merger {
     this.base = variables.map((v, k) => (base === undefined ? undefined : tf.keep(tf.tensor(base[k]!, tensorOf(v).shape))));
   }
 
-  /** Overwrites the model's variables with the soup for coefficients α (flat, ingredient-major). */
+  /** What the last write left in the variables: its α and the buffer each variable then held. */
+  private written?: { alpha: Float64Array; dataIds: unknown[] };
+
+  /**
+   * Overwrites the model's variables with the soup for coefficients α (flat, ingredient-major). Skipped when the
+   * variables still hold this merger's last write of the same α (an assignment by anyone else, e.g. a
+   * BatchNormalization re-estimation or another merger, gives a variable a new buffer and forces the write).
+   */
   write(alpha: Float64Array): void {
+    if (this.holds(alpha)) return;
+    this.merge(alpha);
+    this.written = { alpha: Float64Array.from(alpha), dataIds: this.variables.map((v) => tensorOf(v).dataId) };
+  }
+
+  private holds(alpha: Float64Array): boolean {
+    const w = this.written;
+    if (w === undefined || w.alpha.length !== alpha.length) return false;
+    for (let k = 0; k < alpha.length; k++) if (!Object.is(w.alpha[k], alpha[k])) return false;
+    return this.variables.every((v, k) => tensorOf(v).dataId === w.dataIds[k]);
+  }
+
+  private merge(alpha: Float64Array): void {
     const n = this.space.ingredients;
     const G = this.space.groups.length;
     tf.tidy(() => {

@@ -2,7 +2,7 @@
 import { basename } from "node:path";
 import { sha256File } from "../../core/recipe/hash.js";
 import { specFromCoefficients } from "../../core/merge/coefficients.js";
-import { saveSoup } from "../../core/soup/save.js";
+import { saveSoup, type SaveSoupOptions } from "../../core/soup/save.js";
 import type {
   BackendName,
   Coefficients,
@@ -105,6 +105,55 @@ async function dataRecord(params: LearnParams["data"], data: JobData) {
   };
 }
 
+/** The comparison every soup job reports: each ingredient, the uniform soup, the soup made, the ensemble. */
+async function soupReport(
+  prepared: Prepared,
+  params: { models: string[] },
+  evaluation: SoupEvaluation,
+  method: string,
+  coefficients: Coefficients,
+  context: JobContext,
+): Promise<SoupReport> {
+  const { pairs, warnings } = await mergeabilityReport(prepared.loaded, prepared.data, params.models, evaluation, context);
+  return {
+    backend: prepared.backend,
+    method,
+    coefficients,
+    metricName: evaluation.metricName,
+    metrics: {
+      ingredients: params.models.map((model, i) => ({ model, ...pair(evaluation.ingredients[i]!) })),
+      uniform: pair(evaluation.uniform),
+      merged: pair(evaluation.merged!),
+      ensemble: pair(evaluation.ensemble),
+    },
+    mergeability: pairs,
+    split: splitSizes(prepared.data),
+    warnings: [...prepared.loaded.warnings, ...warnings],
+    seconds: 0,
+  };
+}
+
+/** Writes the soup and its recipe (with the data and the report's metrics), and notes the output in the report. */
+async function writeSoup(
+  report: SoupReport,
+  prepared: Prepared,
+  params: { data: LearnParams["data"]; out?: string; jobId?: string },
+  context: JobContext,
+  what: Pick<SaveSoupOptions, "spec" | "origin" | "learning" | "overrides">,
+): Promise<void> {
+  context.progress({ jobId: params.jobId, phase: "writing", step: 0, totalSteps: 0, message: "Writing the merged model" });
+  const saved = await saveSoup({
+    ...what,
+    target: params.out!,
+    data: await dataRecord(params.data, prepared.data),
+    metrics: { metricName: report.metricName, ...report.metrics },
+    backend: prepared.backend,
+    isCancelled: isCancelled(context),
+  });
+  report.output = { model: saved.model, recipe: saved.recipe };
+  report.warnings.push(...saved.warnings.filter((w) => !report.warnings.includes(w)));
+}
+
 export async function runLearn(params: LearnParams, context: JobContext): Promise<SoupReport> {
   const prepared = await prepare(params, context, params.objective === "entropy");
   const { loaded, data, backend } = prepared;
@@ -157,36 +206,17 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
       cancel: isCancelled(context),
     });
     const coefficients = toCoefficients(result.coefficients, result.groups);
-    const { pairs, warnings } = await mergeabilityReport(loaded, data, params.models, evaluation, context);
-    const metrics = {
-      ingredients: params.models.map((model, i) => ({ model, ...pair(evaluation.ingredients[i]!) })),
-      uniform: pair(evaluation.uniform),
-      merged: pair(evaluation.merged!),
-      ensemble: pair(evaluation.ensemble),
-    };
-    const report: SoupReport = {
-      backend,
-      method: params.base !== undefined ? "learned task arithmetic" : "learned soup",
-      coefficients,
-      metricName: evaluation.metricName,
-      metrics,
-      mergeability: pairs,
-      split: splitSizes(data),
-      warnings: [...loaded.warnings, ...warnings],
-      seconds: 0,
-      history,
-    };
+    const method = params.base !== undefined ? "learned task arithmetic" : "learned soup";
+    const report = await soupReport(prepared, params, evaluation, method, coefficients, context);
+    report.history = history;
     if (params.out !== undefined) {
-      context.progress({ jobId: params.jobId, phase: "writing", step: 0, totalSteps: 0, message: "Writing the merged model" });
-      const spec = specFromCoefficients({
-        method: params.base !== undefined ? "task_arithmetic" : "linear",
-        paths: params.models,
-        coefficients,
-        ...(params.base !== undefined ? { base: params.base } : { params: { normalize: false } }),
-      });
-      const saved = await saveSoup({
-        spec,
-        target: params.out,
+      await writeSoup(report, prepared, params, context, {
+        spec: specFromCoefficients({
+          method: params.base !== undefined ? "task_arithmetic" : "linear",
+          paths: params.models,
+          coefficients,
+          ...(params.base !== undefined ? { base: params.base } : { params: { normalize: false } }),
+        }),
         origin: "learned",
         learning: {
           granularity: result.granularity,
@@ -198,14 +228,8 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
           bestStep: result.bestStep,
           stoppedBy: result.stoppedBy,
         },
-        data: await dataRecord(params.data, data),
-        metrics: { metricName: report.metricName, ...metrics },
-        backend,
         ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
-        isCancelled: isCancelled(context),
       });
-      report.output = { model: saved.model, recipe: saved.recipe };
-      report.warnings.push(...saved.warnings.filter((w) => !report.warnings.includes(w)));
     }
     report.seconds = (performance.now() - prepared.started) / 1000;
     return report;
@@ -250,37 +274,13 @@ export async function runGreedy(params: GreedyParams, context: JobContext): Prom
       cancel: isCancelled(context),
     });
     const coefficients = toCoefficients(greedy.mix.coefficients, ["*"]);
-    const { pairs, warnings } = await mergeabilityReport(loaded, data, params.models, evaluation, context);
-    const metrics = {
-      ingredients: params.models.map((model, i) => ({ model, ...pair(evaluation.ingredients[i]!) })),
-      uniform: pair(evaluation.uniform),
-      merged: pair(evaluation.merged!),
-      ensemble: pair(evaluation.ensemble),
-    };
-    const report: SoupReport = {
-      backend,
-      method: "greedy soup",
-      coefficients,
-      metricName: evaluation.metricName,
-      metrics,
-      mergeability: pairs,
-      split: splitSizes(data),
-      warnings: [...loaded.warnings, ...warnings],
-      seconds: 0,
-    };
+    const report = await soupReport(prepared, params, evaluation, "greedy soup", coefficients, context);
     if (params.out !== undefined) {
-      const saved = await saveSoup({
+      await writeSoup(report, prepared, params, context, {
         spec: specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: { normalize: false } }),
-        target: params.out,
         origin: "greedy",
         learning: { kept: greedy.kept.map((i) => params.models[i]) },
-        data: await dataRecord(params.data, data),
-        metrics: { metricName: report.metricName, ...metrics },
-        backend,
-        isCancelled: isCancelled(context),
       });
-      report.output = { model: saved.model, recipe: saved.recipe };
-      report.warnings.push(...saved.warnings.filter((w) => !report.warnings.includes(w)));
     }
     report.seconds = (performance.now() - prepared.started) / 1000;
     return report;

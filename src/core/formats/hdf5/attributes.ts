@@ -1,6 +1,4 @@
-import type { H5File } from "./open.js";
-
-type H5Object = Pick<H5File, "attrs">;
+import type { Hdf5Tree } from "./tree.js";
 
 function asStrings(value: unknown): string[] | undefined {
   if (typeof value === "string") return [value];
@@ -11,15 +9,14 @@ function asStrings(value: unknown): string[] | undefined {
   return undefined;
 }
 
-export function hasAttribute(obj: H5Object, name: string): boolean {
-  return Object.prototype.hasOwnProperty.call(obj.attrs, name);
+export function hasAttribute(tree: Hdf5Tree, path: string, name: string): boolean {
+  return tree.hasAttribute(path, name);
 }
 
 /** A string attribute, whether stored as variable-length or fixed-length (Keras 2 and Keras 3 differ). */
-export function readStringAttribute(obj: H5Object, name: string): string | undefined {
-  const attribute = obj.attrs[name];
-  if (!attribute) return undefined;
-  const strings = asStrings(attribute.value);
+export function readStringAttribute(tree: Hdf5Tree, path: string, name: string): string | undefined {
+  if (!tree.hasAttribute(path, name)) return undefined;
+  const strings = asStrings(tree.attribute(path, name));
   return strings?.length === 1 ? strings[0] : undefined;
 }
 
@@ -27,13 +24,12 @@ export function readStringAttribute(obj: H5Object, name: string): string | undef
  * A list-of-names attribute (layer_names, weight_names). Keras splits lists too large for an object header
  * into `name0`, `name1`, ...; both forms are read. Undefined when absent or not strings.
  */
-export function readStringListAttribute(obj: H5Object, name: string): string[] | undefined {
-  const attrs = obj.attrs;
-  if (attrs[name]) return asStrings(attrs[name].value);
-  if (!attrs[`${name}0`]) return undefined;
+export function readStringListAttribute(tree: Hdf5Tree, path: string, name: string): string[] | undefined {
+  if (tree.hasAttribute(path, name)) return asStrings(tree.attribute(path, name));
+  if (!tree.hasAttribute(path, `${name}0`)) return undefined;
   const out: string[] = [];
-  for (let i = 0; attrs[`${name}${i}`]; i++) {
-    const part = asStrings(attrs[`${name}${i}`]!.value);
+  for (let i = 0; tree.hasAttribute(path, `${name}${i}`); i++) {
+    const part = asStrings(tree.attribute(path, `${name}${i}`));
     if (!part) return undefined;
     out.push(...part);
   }

@@ -3,6 +3,7 @@ import { viewAs } from "../../convert.js";
 import { BYTES_PER_ELEMENT, type DType, type TensorArray, elementCount, formatShape } from "../../tensor.js";
 import { h5module, h5wasm } from "./module.js";
 import { type H5File, hdf5Reason } from "./open.js";
+import type { Hdf5DatasetHeader, Hdf5Tree } from "./tree.js";
 
 type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
 
@@ -28,19 +29,18 @@ function intDType(size: number, signed: boolean): DType | undefined {
 }
 
 /** Maps an HDF5 datatype to a tensor dtype; h5py stores bool as an int8 enum, Keras 3 marks bfloat16 by an attribute. */
-function dtypeOf(dataset: H5Dataset): DType | undefined {
-  const m = dataset.metadata;
-  if (m.type === H5T_FLOAT) {
+function dtypeOf(tree: Hdf5Tree, path: string, m: Hdf5DatasetHeader): DType | undefined {
+  if (m.typeClass === H5T_FLOAT) {
     if (m.size === 8) return "float64";
     if (m.size === 4) return "float32";
     if (m.size === 2) return "float16";
     return undefined;
   }
-  if (m.type === H5T_INTEGER) {
-    if (m.size === 2 && dataset.attrs["dtype"]?.value === "bfloat16") return "bfloat16";
+  if (m.typeClass === H5T_INTEGER) {
+    if (m.size === 2 && tree.attribute(path, "dtype") === "bfloat16") return "bfloat16";
     return intDType(m.size, m.signed);
   }
-  if (m.type === H5T_ENUM && m.size === 1) return "bool";
+  if (m.typeClass === H5T_ENUM && m.size === 1) return "bool";
   return undefined;
 }
 
@@ -55,26 +55,26 @@ export function getDataset(file: H5File, path: string): H5Dataset | undefined {
 }
 
 /** Name, shape, dtype and size of a dataset, with its size checked against the file's. */
-export function datasetInfo(file: H5File, path: string, fileName: string, fileBytes: number): DatasetInfo {
-  const dataset = getDataset(file, path);
-  if (!dataset) throw new ModelFileError(fileName, `has no dataset at "${path}"`);
+export function datasetInfo(tree: Hdf5Tree, path: string, fileName: string, fileBytes: number): DatasetInfo {
+  if (tree.kind(path) !== "dataset") throw new ModelFileError(fileName, `has no dataset at "${path}"`);
   try {
-    return checkedInfo(dataset, path, fileName, fileBytes);
+    return checkedInfo(tree, path, fileName, fileBytes);
   } catch (error) {
     if (error instanceof ModelFileError) throw error;
     throw new ModelFileError(fileName, `has a dataset "${path}" that HDF5 cannot open (${hdf5Reason(error)})`);
   }
 }
 
-function checkedInfo(dataset: H5Dataset, path: string, fileName: string, fileBytes: number): DatasetInfo {
-  const dtype = dtypeOf(dataset);
+function checkedInfo(tree: Hdf5Tree, path: string, fileName: string, fileBytes: number): DatasetInfo {
+  const header = tree.dataset(path);
+  const dtype = dtypeOf(tree, path, header);
   if (!dtype) {
     throw new ModelFileError(fileName, `has a dataset "${path}" of an HDF5 type Model Soup does not read (expected float or integer)`);
   }
-  const shape = dataset.shape;
+  const shape = header.shape;
   if (!shape) throw new ModelFileError(fileName, `has an empty (null dataspace) dataset "${path}"; expected a tensor`);
   const bytes = elementCount(shape) * BYTES_PER_ELEMENT[dtype];
-  const filtered = dataset.filters.length > 0;
+  const filtered = header.filterCount > 0;
   const limit = filtered ? fileBytes * MAX_COMPRESSION_RATIO : fileBytes;
   if (bytes > limit) {
     throw new ModelFileError(

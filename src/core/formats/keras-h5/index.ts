@@ -2,15 +2,18 @@ import { ModelFileError } from "../../errors.js";
 import type { ModelFile, ModelFormat, ModelManifest, TensorSource } from "../../model.js";
 import { writeFilesAtomically } from "../../io/atomic.js";
 import { Hdf5ModelFile } from "../hdf5/model-file.js";
-import { type H5File, hdf5Reason, openHdf5 } from "../hdf5/open.js";
+import { type H5File, fileSize, hdf5Reason, openHdf5 } from "../hdf5/open.js";
 import { rewriteHdf5 } from "../hdf5/rewrite.js";
 import { hasHdf5Signature } from "../hdf5/signature.js";
+import { fileSource } from "../hdf5/byte-source.js";
+import { readWithJsMetadata } from "../hdf5/fast-read.js";
+import { h5wasmTree } from "../hdf5/tree.js";
 import { type KerasH5Contents, readKerasH5 } from "./read.js";
 
 /** Reads the file's structure; HDF5 errors from a damaged file become ModelFileErrors naming it. */
 async function readStructure(path: string, file: H5File): Promise<KerasH5Contents> {
   try {
-    return await readKerasH5(path, file);
+    return await readKerasH5(path, h5wasmTree(file), await fileSize(path));
   } catch (error) {
     if (error instanceof ModelFileError) throw error;
     throw new ModelFileError(path, `cannot be read as a Keras HDF5 file (${hdf5Reason(error)})`);
@@ -36,7 +39,8 @@ export const kerasH5Format: ModelFormat = {
   },
 
   async readManifest(path: string): Promise<ModelManifest> {
-    return (await readContents(path)).manifest;
+    const fast = await readWithJsMetadata(() => fileSource(path), (tree, bytes) => readKerasH5(path, tree, bytes));
+    return (fast ?? (await readContents(path))).manifest;
   },
 
   async open(path: string): Promise<ModelFile> {

@@ -5,8 +5,7 @@ import type { TensorInfo } from "../../tensor.js";
 import { hasAttribute, readStringAttribute, readStringListAttribute } from "../hdf5/attributes.js";
 import { checkLayerShapes } from "../hdf5/config-shapes.js";
 import { type DatasetInfo, datasetInfo } from "../hdf5/datasets.js";
-import { h5wasm } from "../hdf5/module.js";
-import { type H5File, fileSize } from "../hdf5/open.js";
+import type { Hdf5Tree } from "../hdf5/tree.js";
 import { findSiblingTopology } from "./topology.js";
 
 export type KerasH5Kind = "full-model" | "weights-only";
@@ -25,8 +24,8 @@ interface LayerWeights {
   weightNames: string[];
 }
 
-function parseJsonAttribute(path: string, file: H5File, name: string): unknown {
-  const text = readStringAttribute(file, name);
+function parseJsonAttribute(path: string, file: Hdf5Tree, name: string): unknown {
+  const text = readStringAttribute(file, "/", name);
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text);
@@ -35,28 +34,22 @@ function parseJsonAttribute(path: string, file: H5File, name: string): unknown {
   }
 }
 
-function isGroup(file: H5File, path: string): boolean {
-  try {
-    return file.get(path) instanceof h5wasm.Group;
-  } catch {
-    return false;
-  }
+function isGroup(file: Hdf5Tree, path: string): boolean {
+  return file.kind(path) === "group";
 }
 
-function readLayerWeights(path: string, file: H5File, root: string): LayerWeights[] {
+function readLayerWeights(path: string, file: Hdf5Tree, root: string): LayerWeights[] {
   const base = root === "/" ? "" : root;
-  const container = root === "/" ? file : file.get(root);
-  if (!(container instanceof h5wasm.Group)) throw new ModelFileError(path, `has no "${root}" group`);
-  const layerNames = readStringListAttribute(container, "layer_names");
+  if (!isGroup(file, root)) throw new ModelFileError(path, `has no "${root}" group`);
+  const layerNames = readStringListAttribute(file, root, "layer_names");
   if (!layerNames) throw new ModelFileError(path, `has no layer_names attribute on "${root}"; expected a Keras weights group`);
   const layers = [...layerNames];
   if (isGroup(file, `${base}/${TOP_LEVEL_WEIGHTS}`) && !layers.includes(TOP_LEVEL_WEIGHTS)) layers.push(TOP_LEVEL_WEIGHTS);
   return layers.map((layer) => {
-    const group = file.get(`${base}/${layer}`);
-    if (!(group instanceof h5wasm.Group)) {
+    if (!isGroup(file, `${base}/${layer}`)) {
       throw new ModelFileError(path, `lists layer "${layer}" in layer_names, but has no group "${base}/${layer}"`);
     }
-    const weightNames = readStringListAttribute(group, "weight_names");
+    const weightNames = readStringListAttribute(file, `${base}/${layer}`, "weight_names");
     if (!weightNames) throw new ModelFileError(path, `has no weight_names attribute on layer group "${base}/${layer}"`);
     return { layer, weightNames };
   });
@@ -78,9 +71,11 @@ function orderLayers(layers: LayerWeights[], architecture?: Architecture): Layer
   return [...layers].sort((a, b) => (position.get(a.layer) ?? Infinity) - (position.get(b.layer) ?? Infinity));
 }
 
-/** Reads what a Keras .h5 holds (full model, or weights-only with a sibling topology) without tensor data. */
-export async function readKerasH5(path: string, file: H5File): Promise<KerasH5Contents> {
-  const bytes = await fileSize(path);
+/**
+ * Reads what a Keras .h5 holds (full model, or weights-only with a sibling topology) without tensor data.
+ * `bytes` is the file's size, the bound for every dataset's declared size.
+ */
+export async function readKerasH5(path: string, file: Hdf5Tree, bytes: number): Promise<KerasH5Contents> {
   const warnings: string[] = [];
   const files = [path];
   const full = isGroup(file, "/model_weights");
@@ -94,7 +89,7 @@ export async function readKerasH5(path: string, file: H5File): Promise<KerasH5Co
     modelConfig = parseJsonAttribute(path, file, "model_config");
     trainingConfig = parseJsonAttribute(path, file, "training_config");
     if (modelConfig === undefined) warnings.push("the file has no model_config: the architecture is unknown");
-  } else if (hasAttribute(file, "layer_names")) {
+  } else if (hasAttribute(file, "/", "layer_names")) {
     kind = "weights-only";
     weightsRoot = "/";
   } else if (isGroup(file, "/layers") || isGroup(file, "/vars")) {
@@ -108,10 +103,8 @@ export async function readKerasH5(path: string, file: H5File): Promise<KerasH5Co
       "is an HDF5 file but not a Keras model: expected a model_weights group (full model) or a layer_names attribute (weights-only file)",
     );
   }
-  const weightsGroup = full ? file.get(weightsRoot) : file;
-  const attrSource = weightsGroup instanceof h5wasm.Group ? weightsGroup : file;
-  const kerasVersion = readStringAttribute(file, "keras_version") ?? readStringAttribute(attrSource, "keras_version");
-  const backend = readStringAttribute(file, "backend") ?? readStringAttribute(attrSource, "backend");
+  const kerasVersion = readStringAttribute(file, "/", "keras_version") ?? readStringAttribute(file, weightsRoot, "keras_version");
+  const backend = readStringAttribute(file, "/", "backend") ?? readStringAttribute(file, weightsRoot, "backend");
   let layers = readLayerWeights(path, file, weightsRoot);
 
   let topologyPath: string | undefined;

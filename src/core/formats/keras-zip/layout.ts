@@ -1,6 +1,5 @@
 import { ModelFileError } from "../../errors.js";
-import { h5wasm } from "../hdf5/module.js";
-import type { H5File } from "../hdf5/open.js";
+import type { Hdf5Tree } from "../hdf5/tree.js";
 
 type Json = Record<string, unknown>;
 
@@ -62,16 +61,8 @@ export function layerGroups(modelConfig: Json, prefix: string): LayerGroup[] {
   return groups;
 }
 
-function entity(file: H5File, path: string) {
-  try {
-    return file.get(path);
-  } catch {
-    return null;
-  }
-}
-
-export function isGroupAt(file: H5File, path: string): boolean {
-  return entity(file, path) instanceof h5wasm.Group;
+export function isGroupAt(file: Hdf5Tree, path: string): boolean {
+  return file.kind(path) === "group";
 }
 
 function naturalKey(name: string): [string, number] {
@@ -92,23 +83,23 @@ function childOrder(names: string[]): string[] {
 }
 
 /** Every dataset under a layer's group, in the order Keras saved them; nested models follow their own config. */
-export function datasetsUnder(file: string, h5: H5File, group: LayerGroup): string[] {
+export function datasetsUnder(file: string, h5: Hdf5Tree, group: LayerGroup): string[] {
   const out: string[] = [];
   const visit = (path: string, nested?: Json) => {
-    const node = entity(h5, path);
-    if (node instanceof h5wasm.Dataset) {
+    const kind = h5.kind(path);
+    if (kind === "dataset") {
       out.push(path);
       return;
     }
-    if (!(node instanceof h5wasm.Group)) return;
-    for (const child of childOrder(node.keys())) {
+    if (kind !== "group") return;
+    for (const child of childOrder(h5.keys(path))) {
       if (child === "layers" && nested) {
         const inner = layerGroups(nested, `${path}/`);
         for (const g of inner) {
           if (!isGroupAt(h5, g.path)) throw missingGroup(file, g);
           visit(g.path, g.nested);
         }
-        for (const extra of childOrder(h5.get(`${path}/layers`) instanceof h5wasm.Group ? (h5.get(`${path}/layers`) as InstanceType<typeof h5wasm.Group>).keys() : [])) {
+        for (const extra of childOrder(h5.keys(`${path}/layers`))) {
           if (!inner.some((g) => g.path === `${path}/layers/${extra}`)) visit(`${path}/layers/${extra}`);
         }
         continue;

@@ -8,6 +8,7 @@ import type { TensorInfo } from "../../tensor.js";
 import { checkLayerShapes } from "../hdf5/config-shapes.js";
 import { type DatasetInfo, datasetInfo } from "../hdf5/datasets.js";
 import { type H5File, fileSize, hdf5Reason, openHdf5 } from "../hdf5/open.js";
+import { type Hdf5Tree, h5wasmTree } from "../hdf5/tree.js";
 import { datasetsUnder, isGroupAt, layerGroups, missingGroup } from "./layout.js";
 import { type ZipEntry, extractZipEntry, readZipDirectory, readZipEntry } from "./zip.js";
 
@@ -77,9 +78,8 @@ export interface KerasZipContents {
   datasets: Map<string, DatasetInfo>;
 }
 
-/** Builds the manifest from config.json and the datasets' headers in the extracted model.weights.h5. */
-export async function readKerasWeights(file: string, archive: KerasArchive, weightsPath: string, h5: H5File): Promise<KerasZipContents> {
-  const bytes = await fileSize(weightsPath);
+/** Builds the manifest from config.json and the datasets' headers in model.weights.h5 (`bytes` long). */
+export async function readKerasWeights(file: string, archive: KerasArchive, h5: Hdf5Tree, bytes: number): Promise<KerasZipContents> {
   const kerasVersion = typeof archive.metadata.keras_version === "string" ? archive.metadata.keras_version : undefined;
   const architecture = parseKerasModelConfig(file, archive.config, kerasVersion);
   const warnings: string[] = [];
@@ -113,7 +113,7 @@ export async function readKerasWeights(file: string, archive: KerasArchive, weig
   }
   if (isGroupAt(h5, "layers")) {
     const known = new Set(groups.map((g) => g.path));
-    for (const key of (h5.get("layers") as unknown as { keys(): string[] }).keys()) {
+    for (const key of h5.keys("layers")) {
       if (!known.has(`layers/${key}`)) warnings.push(`model.weights.h5 has a group "layers/${key}" that no layer of config.json explains`);
     }
   }
@@ -135,7 +135,7 @@ export async function openKerasArchive(file: string): Promise<{ archive: KerasAr
     h5 = await openHdf5(weights.path, "r").catch((error: unknown) => {
       throw error instanceof ModelFileError ? new ModelFileError(file, `model.weights.h5 ${error.expected}`) : error;
     });
-    const contents = await readKerasWeights(file, archive, weights.path, h5).catch((error: unknown) => {
+    const contents = await readKerasWeights(file, archive, h5wasmTree(h5), await fileSize(weights.path)).catch((error: unknown) => {
       if (error instanceof ModelFileError) throw error;
       throw new ModelFileError(file, `model.weights.h5 cannot be read (${hdf5Reason(error)})`);
     });

@@ -1,0 +1,75 @@
+import { h5wasm } from "./module.js";
+import type { H5File } from "./open.js";
+
+export type Hdf5Kind = "group" | "dataset" | "other";
+
+/** What a manifest needs of a dataset: HDF5 type class (as H5Tget_class), element size, sign, shape, filters. */
+export interface Hdf5DatasetHeader {
+  typeClass: number;
+  size: number;
+  signed: boolean;
+  /** null for a null dataspace, [] for a scalar. */
+  shape: number[] | null;
+  filterCount: number;
+}
+
+/**
+ * The read-only view of an HDF5 file's structure that the Keras readers use: groups, datasets' headers and
+ * attribute values (decoded as h5wasm decodes them). Paths are absolute or relative to the root.
+ * Two implementations: over an open h5wasm file, and a pure-JS reader of the metadata alone (metadata-reader.ts).
+ */
+export interface Hdf5Tree {
+  /** undefined when nothing is at `path`. */
+  kind(path: string): Hdf5Kind | undefined;
+  /** Children of the group at `path`, in HDF5's name order. */
+  keys(path: string): string[];
+  attributeNames(path: string): string[];
+  hasAttribute(path: string, name: string): boolean;
+  /** The attribute's value (strings, string arrays, typed arrays, numbers), undefined when absent. */
+  attribute(path: string, name: string): unknown;
+  dataset(path: string): Hdf5DatasetHeader;
+}
+
+/** An Hdf5Tree over a file h5wasm has open (used to read tensors, and where the JS reader declines a file). */
+export function h5wasmTree(file: H5File): Hdf5Tree {
+  const entity = (path: string) => {
+    if (path === "/" || path === "") return file;
+    try {
+      return file.get(path);
+    } catch {
+      return null;
+    }
+  };
+  const attrs = (path: string) => {
+    const node = entity(path);
+    return node && "attrs" in node ? node.attrs : {};
+  };
+  return {
+    kind(path) {
+      const node = entity(path);
+      if (node instanceof h5wasm.Group) return "group";
+      if (node instanceof h5wasm.Dataset) return "dataset";
+      return node ? "other" : undefined;
+    },
+    keys(path) {
+      const node = entity(path);
+      return node instanceof h5wasm.Group ? node.keys() : [];
+    },
+    attributeNames(path) {
+      return Object.keys(attrs(path));
+    },
+    hasAttribute(path, name) {
+      return Object.prototype.hasOwnProperty.call(attrs(path), name);
+    },
+    attribute(path, name) {
+      const all = attrs(path) as Record<string, { value: unknown } | undefined>;
+      return Object.prototype.hasOwnProperty.call(all, name) ? all[name]!.value : undefined;
+    },
+    dataset(path) {
+      const node = entity(path);
+      if (!(node instanceof h5wasm.Dataset)) throw new Error(`no dataset at ${path}`);
+      const m = node.metadata;
+      return { typeClass: m.type, size: m.size, signed: m.signed, shape: node.shape, filterCount: node.filters.length };
+    },
+  };
+}

@@ -3,6 +3,10 @@ softmax-parameterised coefficients initialised to the uniform soup, AdamW(lr=0.0
 batch 256, cross-entropy; only the coefficients are trained. The recipe's extra output temperature `beta` is
 left out: it is not a weight average and cannot be saved into the merged model.
 
+Both sides see the same mini-batches: run.ts writes the batch order of each epoch as Model Soup draws it (its
+seeded shuffle), and this script uses it instead of torch.randperm, so the two runs follow the same path and
+differ only in speed and float rounding.
+
 Usage: python3 reference.py <exchange dir written by run.ts> <repeats>
 Prints one JSON object: per granularity, the median wall time of the learning loop (weights and data already
 in memory), the time at which the validation loss first reached its final value, and the final scores.
@@ -36,6 +40,7 @@ def main():
     x_learn, y_learn = a["x_learn"], a["y_learn"].long()
     x_val, y_val = a["x_val"], a["y_val"].long()
     x_test, y_test = a["x_test"], a["y_test"].long()
+    orders = [a[f"order_{e}"].long() for e in range(5)]
 
     def forward(params, x):
         h = x
@@ -50,7 +55,6 @@ def main():
         group_of = [0 if granularity == "model" else layers.index(t["layer"]) for t in tensors]
         alpha_raw = torch.nn.Parameter(torch.zeros(groups, n))  # softmax -> 1/N each: the uniform soup
         optimizer = torch.optim.AdamW([alpha_raw], lr=0.05, weight_decay=0.0)
-        generator = torch.Generator().manual_seed(0)
 
         def merged():
             alpha = torch.softmax(alpha_raw, dim=1)
@@ -64,7 +68,7 @@ def main():
         start = time.perf_counter()
         history = []
         for epoch in range(5):
-            order = torch.randperm(len(x_learn), generator=generator)
+            order = orders[epoch]
             for s in range(0, len(order), 256):
                 idx = order[s : s + 256]
                 optimizer.zero_grad()

@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bufferSource, fileSource } from "../../../../src/core/formats/hdf5/byte-source.js";
 import { Hdf5Metadata, Hdf5Unsupported } from "../../../../src/core/formats/hdf5/metadata-reader.js";
+import { h5wasm, h5wasmReady } from "../../../../src/core/formats/hdf5/module.js";
 import { openHdf5 } from "../../../../src/core/formats/hdf5/open.js";
+import { kerasH5Format } from "../../../../src/core/formats/keras-h5/index.js";
 import { type Hdf5Tree, h5wasmTree } from "../../../../src/core/formats/hdf5/tree.js";
 import { readKerasH5 } from "../../../../src/core/formats/keras-h5/read.js";
 import { readKerasArchive, readKerasWeights } from "../../../../src/core/formats/keras-zip/read.js";
@@ -132,5 +134,27 @@ describe("HDF5 metadata reader (pure JS)", () => {
     const rootAt = Number(new DataView(damaged.buffer).getBigUint64(64, true));
     damaged.fill(0, rootAt, rootAt + 16);
     assert.throws(() => describe_(Hdf5Metadata.open(bufferSource(damaged))), Hdf5Unsupported);
+  });
+
+  it("leaves a layout it does not decode (HDF5 1.10+ superblock, new-style groups) to h5wasm, manifest intact", async () => {
+    await h5wasmReady();
+    const path = join(dir, "latest-weights.h5");
+    const file = new h5wasm.File(path, "w", { libver: "latest" });
+    file.create_attribute("layer_names", ["dense"]);
+    const group = file.create_group("dense");
+    group.create_attribute("weight_names", ["kernel:0", "bias:0"]);
+    group.create_dataset({ name: "kernel:0", data: new Float32Array(6), shape: [2, 3] });
+    group.create_dataset({ name: "bias:0", data: new Float32Array(3), shape: [3] });
+    file.close();
+    assert.throws(() => describe_(Hdf5Metadata.open(fileSource(path))), Hdf5Unsupported);
+    const manifest = await kerasH5Format.readManifest(path);
+    assert.deepEqual(
+      manifest.tensors.map((t) => [t.name, t.shape, t.dtype, t.layer]),
+      [
+        ["kernel:0", [2, 3], "float32", "dense"],
+        ["bias:0", [3], "float32", "dense"],
+      ],
+    );
+    assert.equal(manifest.metadata.kind, "weights-only");
   });
 });

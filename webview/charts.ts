@@ -46,7 +46,7 @@ export class LearningCharts {
   constructor(private readonly ingredients: string[]) {
     this.element = h(
       "div",
-      { class: "charts" },
+      { class: "charts", hidden: true },
       h("div", {}, h("h3", {}, "Loss"), this.lossBox),
       h("div", {}, h("h3", {}, "Coefficients"), this.coefBox),
       this.heatmapBox,
@@ -63,11 +63,13 @@ export class LearningCharts {
     this.coefficients?.destroy();
     this.loss = this.coefficients = undefined;
     this.heatmapBox.hidden = true;
+    this.element.hidden = true;
   }
 
   /** Adds one progress step; draws the charts on first data. */
   add(p: ProgressParams): void {
     if (p.phase !== "learning" || (p.trainLoss === undefined && p.validationLoss === undefined)) return;
+    this.element.hidden = false;
     this.steps.push(p.step);
     this.train.push(p.trainLoss ?? null);
     this.validation.push(p.validationLoss ?? null);
@@ -89,6 +91,7 @@ export class LearningCharts {
         {
           width: this.width(),
           height: 200,
+          scales: { x: { time: false } },
           axes: axisOptions(),
           legend: { show: true },
           series: [{ label: "step" }, { label: "learn", stroke: color(0), width: 2 }, { label: "validation", stroke: color(1), width: 2 }],
@@ -100,6 +103,7 @@ export class LearningCharts {
         {
           width: this.width(),
           height: 200,
+          scales: { x: { time: false } },
           axes: axisOptions(),
           series: [{ label: "step" }, ...this.ingredients.map((name, i) => ({ label: name, stroke: color(i), width: 2 }))],
         },
@@ -121,6 +125,7 @@ export class LearningCharts {
   drawHeatmap(c: Record<string, number[]>): void {
     const layers = Object.keys(c);
     if (layers.length === 0) return;
+    this.element.hidden = false;
     this.heatmapBox.hidden = false;
     const cell = { w: 56, h: 18 };
     const labelWidth = Math.min(220, 8 + 7 * Math.max(...layers.map((l) => l.length)));

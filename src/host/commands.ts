@@ -78,7 +78,7 @@ async function pickGroup(ctx: CommandContext, groups: readonly GroupNode[], titl
     void vscode.window.showInformationMessage("No group of compatible models found. Model Soup merges two or more models of one architecture.");
     return undefined;
   }
-  const picked = await vscode.window.showQuickPick([...items, chooseModels], { title, placeHolder: "Which models to merge?" });
+  const picked = await vscode.window.showQuickPick([...items, chooseModels], { title, placeHolder: "Which models to merge?", matchOnDescription: true, matchOnDetail: true });
   if (!picked) return undefined;
   if (picked !== chooseModels) return picked.paths;
   const models = await vscode.window.showQuickPick(

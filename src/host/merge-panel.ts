@@ -169,7 +169,8 @@ export class MergePanel implements vscode.Disposable {
   private async pickData(): Promise<void> {
     const picked = await vscode.window.showOpenDialog({
       canSelectMany: false,
-      canSelectFolders: true,
+      canSelectFiles: true,
+      canSelectFolders: false,
       defaultUri: vscode.Uri.file(dirname(this.models[0] ?? "")),
       openLabel: "Use as Data",
       title: "Data to learn and compare on",

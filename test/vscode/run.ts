@@ -52,4 +52,5 @@ async function main(): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-process.exitCode = await main();
+// Exit explicitly: the esbuild service and playwright may keep the event loop alive.
+process.exit(await main());

@@ -1,0 +1,104 @@
+/**
+ * Drives the Merge panel as a person would, in code-server: command palette → "Model Soup: Merge Models" →
+ * the digits group → Choose Data… (VS Code's own file dialog) → Start → the results table → Save Merged
+ * Model… (the save dialog's default, beside the ingredients). Saves media/screenshot-panel.png for the README.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Frame, Page } from "playwright-core";
+import { newWorkbenchPage, openBrowser } from "./browser.js";
+import { projectRoot, remoteUri, startCodeServer, workbenchUrl } from "./code-server.js";
+import { makeTestWorkspace } from "./workspace.js";
+
+async function panelFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames()) {
+      if (await frame.$("#model-soup-panel table").catch(() => null)) return frame;
+    }
+    if (Date.now() > deadline) throw new Error("the Merge panel's webview did not show its ingredients");
+    await page.waitForTimeout(250);
+  }
+}
+
+async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor({ state: "visible" });
+  await input.fill(`>${title}`);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor();
+  await page.keyboard.press("Enter");
+}
+
+/** VS Code's simple file dialog (code-server has no native one): type the path and accept. */
+async function answerFileDialog(page: Page, title: string, path: string): Promise<void> {
+  await page.locator(".quick-input-widget .quick-input-title", { hasText: title }).waitFor({ state: "visible" });
+  const input = page.locator(".quick-input-widget input");
+  await input.fill(path);
+  await page.waitForTimeout(500);
+  await page.keyboard.press("Enter");
+}
+
+export async function main(): Promise<void> {
+  const workspace = makeTestWorkspace();
+  if (!workspace.sample) throw new Error("samples/digits is missing: the walk-through merges the digits sample");
+  const scratch = mkdtempSync(join(tmpdir(), "model-soup-ui-"));
+  const server = await startCodeServer({
+    userDataDir: join(scratch, "user-data"),
+    extensionsDir: join(scratch, "extensions"),
+    workspace: workspace.root,
+    settings: { "files.simpleDialog.enable": true, "workbench.colorTheme": "Default Dark Modern" },
+  });
+  const browser = await openBrowser();
+  const page = await newWorkbenchPage(browser);
+  try {
+    await page.goto(workbenchUrl(server, workspace.root, [["extensionDevelopmentPath", remoteUri(server.port, projectRoot)]]));
+    await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+    // Open the Model Explorer (collapsed under the Explorer at first); it lists the sample once scanned.
+    const header = page.locator(".pane-header", { hasText: "Model Explorer" });
+    await header.waitFor({ timeout: 60_000 });
+    if ((await header.getAttribute("aria-expanded")) !== "true") await header.click();
+    await page.locator(".monaco-list-row", { hasText: "Group" }).first().waitFor({ timeout: 60_000 });
+
+    await runCommand(page, "Model Soup: Merge Models");
+    const input = page.locator(".quick-input-widget input");
+    await input.fill("ingredient-1");
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: "5 models" }).first().waitFor();
+    await page.keyboard.press("Enter");
+
+    const frame = await panelFrame(page);
+    await frame.locator("#pick-data").click();
+    await answerFileDialog(page, "Data to learn and compare on", join(workspace.sample, "digits.csv.gz"));
+    await frame.locator("#data-preview", { hasText: "1,797 samples" }).waitFor({ timeout: 30_000 });
+
+    await frame.locator("#start").click();
+    await frame.locator("#results table", { hasText: "Uniform soup" }).waitFor({ timeout: 180_000 });
+    await frame.locator("#model-soup-panel h3", { hasText: "Loss" }).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(projectRoot, "media", "screenshot-panel.png") });
+
+    await frame.locator("#save").click();
+    await page.locator(".quick-input-widget .quick-input-title", { hasText: "Save the merged model" }).waitFor({ state: "visible" });
+    const saveInput = page.locator(".quick-input-widget input");
+    const proposed = await saveInput.inputValue();
+    assert.ok(proposed.startsWith(join(workspace.sample, "models")), `the save dialog proposes a path beside the ingredients (${proposed})`);
+    await page.keyboard.press("Enter");
+    // The proposed folder (models/merged) is new: the dialog asks to create it.
+    const create = page.locator(".quick-input-widget .quick-input-title", { hasText: "does not exist" });
+    if (await create.waitFor({ state: "visible", timeout: 5000 }).then(() => true, () => false)) await page.keyboard.press("Enter");
+    await frame.locator("#saved").waitFor({ timeout: 60_000 });
+    const merged = join(workspace.sample, "models", "merged");
+    assert.ok(existsSync(join(merged, "model.json")), "the merged model.json was written");
+    assert.ok(readdirSync(merged).some((f) => /recipe/i.test(f)), "its recipe was written beside it");
+  } catch (error) {
+    await page.screenshot({ path: join(scratch, "failure.png") }).catch(() => undefined);
+    console.error(`UI walk-through failed; screenshot: ${join(scratch, "failure.png")}`);
+    throw error;
+  } finally {
+    await browser.close();
+    await server.stop();
+    rmSync(workspace.root, { recursive: true, force: true });
+    if (!process.env.MODEL_SOUP_KEEP_TMP) rmSync(join(scratch, "user-data"), { recursive: true, force: true });
+  }
+}

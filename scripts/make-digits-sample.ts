@@ -26,7 +26,7 @@ import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { writeFilesAtomically } from "../src/core/io/atomic.js";
 import { loadDataset } from "../src/core/data/load.js";
-import { mulberry32, shuffleInPlace } from "../src/core/data/random.js";
+import { mulberry32, shuffleInPlace } from "../src/core/random.js";
 import { DEFAULT_SPLIT, splitDataset, subsetDataset } from "../src/core/data/split.js";
 import type { Dataset } from "../src/core/data/dataset.js";
 

@@ -4,7 +4,8 @@
 // (run.ts also calls profilePhases and puts its table into BENCHMARKS.md)
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend, type BackendName } from "../../src/worker/backend.js";
-import { gatherRows, seededRandom, shuffledIndices, sliceRows } from "../../src/worker/learn/batches.js";
+import { mulberry32 } from "../../src/core/random.js";
+import { gatherRows, shuffledIndices, sliceRows } from "../../src/worker/learn/batches.js";
 import { coefficientSpace, coefficientsOf, initialTheta, type Granularity } from "../../src/worker/learn/coefficients.js";
 import { scoreModel, SoupGradient } from "../../src/worker/learn/gradient.js";
 import { Merger } from "../../src/worker/learn/merge.js";
@@ -46,7 +47,7 @@ export async function profilePhases(bench: Bench, granularity: Granularity, repe
   const phases: Array<[string, () => unknown]> = [
     ["event-loop yield (setImmediate)", () => yieldToEventLoop()],
     ["batch data: gather an epoch (539 rows), slice one batch", () => {
-      const epoch = gatherRows(learn.x, shuffledIndices(n, seededRandom(flip++)));
+      const epoch = gatherRows(learn.x, shuffledIndices(n, mulberry32(flip++)));
       tf.dispose([epoch, sliceRows(epoch, 0, batch)]);
     }],
     ["merge write (α → variables)", () => merger.write(alphas[flip++ % 2]!)],

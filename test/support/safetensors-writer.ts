@@ -3,6 +3,7 @@
  * header length, JSON header, raw little-endian data), independently of Model Soup's own writer.
  */
 import { writeFile } from "node:fs/promises";
+import { mulberry32 } from "../../src/core/random.js";
 
 export interface PlainTensor {
   shape: number[];
@@ -33,16 +34,8 @@ export async function writeSafetensors(path: string, tensors: Record<string, Pla
   await writeFile(path, out);
 }
 
-/** Deterministic pseudo-random values (mulberry32), so tests need no Math.random. */
+/** Deterministic values in [-1, 1) (seeded), so tests need no Math.random. */
 export function seededValues(seed: number, count: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
+  const random = mulberry32(seed);
+  return Float32Array.from({ length: count }, () => random() * 2 - 1);
 }

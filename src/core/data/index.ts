@@ -4,4 +4,4 @@ export { detectDataFormat, loadDataset } from "./load.js";
 export { checkAgainstInput, type CheckedDataset } from "./check.js";
 export { DEFAULT_SPLIT, splitDataset, subsetDataset, type DatasetSplit, type SplitFractions, type SplitOptions } from "./split.js";
 export { describeDataset, type DatasetDescription } from "./describe.js";
-export { mulberry32 } from "./random.js";
+export { mulberry32 } from "../random.js";

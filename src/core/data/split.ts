@@ -1,6 +1,6 @@
 import { UsageError } from "../errors.js";
 import { type Dataset, featureCount, sampleCount } from "./dataset.js";
-import { mulberry32, shuffleInPlace } from "./random.js";
+import { mulberry32, shuffleInPlace } from "../random.js";
 
 export interface SplitFractions {
   learn: number;

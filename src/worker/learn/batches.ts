@@ -4,18 +4,6 @@ import type { Cancellation } from "./cancel.js";
 import type { SoupData } from "./problem.js";
 import { nextStep } from "./yield.js";
 
-/** mulberry32: a small, fast, seedable generator (reproducible splits and batch orders). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function shuffledIndices(n: number, random: () => number): Int32Array {
   const order = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {

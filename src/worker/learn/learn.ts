@@ -3,7 +3,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { UsageError } from "../../core/errors.js";
 import { Adam } from "./adam.js";
-import { epochBatches, gatherRows, seededRandom, shuffledIndices } from "./batches.js";
+import { mulberry32 } from "../../core/random.js";
+import { epochBatches, gatherRows, shuffledIndices } from "./batches.js";
 import { hasBatchNorm, reestimateBatchNorm } from "./batchnorm.js";
 import type { Cancellation } from "./cancel.js";
 import {
@@ -208,7 +209,7 @@ async function runAdam(
 ): Promise<Run> {
   const theta = initialTheta(space, options.init);
   const adam = new Adam(theta.length, options.learningRate ?? 0.05);
-  const random = seededRandom(options.seed ?? 0);
+  const random = mulberry32(options.seed ?? 0);
   const n = data.x.shape[0]!;
   const epochs = options.epochs ?? 10;
   let step = 0;
@@ -247,7 +248,7 @@ async function runLbfgs(
   const subset =
     n <= limit
       ? undefined
-      : Int32Array.from(shuffledIndices(n, seededRandom(options.seed ?? 0)).subarray(0, limit)).sort();
+      : Int32Array.from(shuffledIndices(n, mulberry32(options.seed ?? 0)).subarray(0, limit)).sort();
   const full: SoupData =
     subset === undefined
       ? data

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { UsageError } from "../../../src/core/errors.js";
 import type { Dataset } from "../../../src/core/data/dataset.js";
 import { loadDataset } from "../../../src/core/data/load.js";
-import { mulberry32 } from "../../../src/core/data/random.js";
+import { mulberry32 } from "../../../src/core/random.js";
 import { splitDataset, subsetDataset } from "../../../src/core/data/split.js";
 import { DIGITS } from "./helpers.js";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { seededRandom } from "../../../src/worker/learn/batches.js";
+import { mulberry32 } from "../../../src/core/random.js";
 import {
   coefficientSpace,
   type Granularity,
@@ -14,7 +14,7 @@ import { blobs, disposeData, mlp, problemOf, weightsOf } from "./toy.js";
 
 /** Ingredients = one random model's weights plus seeded perturbations (smooth loss, distinct coefficients). */
 function perturbedIngredients(base: Float32Array[], count: number, seed: number): Float32Array[][] {
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   return Array.from({ length: count }, () => base.map((w) => w.map((v) => v + 0.4 * (random() - 0.5))));
 }
 
@@ -23,7 +23,7 @@ async function check(problem: SoupProblem, data: SoupData, granularity: Granular
   const merger = new Merger(problem, space);
   try {
     const gradient = new SoupGradient(merger, resolveObjective(problem.model, objectiveName, data));
-    const random = seededRandom(7);
+    const random = mulberry32(7);
     // An interior, non-symmetric point (nonneg: all positive so the clamp is inactive).
     const theta = Float64Array.from({ length: space.ingredients * space.groups.length }, () =>
       parameterisation === "nonneg" ? 0.2 + 0.5 * random() : random() - 0.4,

@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ResponseError } from "vscode-jsonrpc";
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from "vscode-jsonrpc/node";
 import { CancelledError } from "../../../src/core/errors.js";
-import { seededRandom } from "../../../src/worker/learn/batches.js";
+import { mulberry32 } from "../../../src/core/random.js";
 import { learnCoefficients } from "../../../src/worker/learn/learn.js";
 import { CANCELLED, learnRequest, stepNotification } from "./ipc-protocol.js";
 import { blobs, disposeData, mlp, problemOf, rowsOf, weightsOf } from "./toy.js";
@@ -17,7 +17,7 @@ connection.onRequest(learnRequest, async ({ epochs }, token) => {
   const learn = rowsOf(all, 0, 300);
   const validation = rowsOf(all, 300, 400);
   const executor = mlp({ seed: 1, hidden: 5 });
-  const random = seededRandom(3);
+  const random = mulberry32(3);
   const base = weightsOf(mlp({ seed: 2, hidden: 5 }));
   const ingredients = [0, 1, 2].map(() => base.map((w) => w.map((v) => v + 0.3 * (random() - 0.5))));
   try {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { minimizeLbfgs } from "../../../src/worker/learn/lbfgs.js";
-import { seededRandom } from "../../../src/worker/learn/batches.js";
+import { mulberry32 } from "../../../src/core/random.js";
 
 describe("worker/learn/lbfgs", () => {
   it("finds the minimum of an ill-conditioned convex quadratic", async () => {
@@ -21,7 +21,7 @@ describe("worker/learn/lbfgs", () => {
   });
 
   it("converges on a convex logistic regression to the point where the gradient vanishes", async () => {
-    const random = seededRandom(3);
+    const random = mulberry32(3);
     const n = 200;
     const xs = Array.from({ length: n }, () => [random() * 4 - 2, random() * 4 - 2, 1]);
     const ys = xs.map(([a, b]) => (a! - 0.5 * b! + 0.3 * (random() - 0.5) > 0 ? 1 : 0));

@@ -1,6 +1,6 @@
 // Small real models and data for the learning and evaluation tests (seeded, cpu backend, seconds to train).
 import * as tf from "@tensorflow/tfjs";
-import { seededRandom } from "../../../src/worker/learn/batches.js";
+import { mulberry32 } from "../../../src/core/random.js";
 import type { SoupData, SoupProblem } from "../../../src/worker/learn/problem.js";
 
 export const FEATURES = 4;
@@ -8,7 +8,7 @@ export const CLASSES = 3;
 
 /** Three overlapping Gaussian blobs in FEATURES dimensions; y holds class indices. */
 export function blobs(n: number, seed: number, spread = 1.4): SoupData {
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const centres = [
     [1.5, 0, -1, 0.5],

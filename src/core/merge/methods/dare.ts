@@ -1,5 +1,5 @@
 import type { MergeMethod, MethodInput, ParamDef } from "../method.js";
-import { seededRandom } from "../prng.js";
+import { keyedRandom } from "../../random.js";
 import { combineTaskVectors, dropAndRescale, taskVector } from "../task-vectors.js";
 import { LAMBDA, WEIGHT } from "./task-arithmetic.js";
 import { DENSITY } from "./ties.js";
@@ -13,7 +13,7 @@ const DARE_PARAMS: readonly ParamDef[] = [
 
 /** The drop mask of model `index` on `tensor` depends only on the seed, the tensor's name and the index. */
 export function dareRandom(seed: number, tensor: string, index: number): () => number {
-  return seededRandom(`dare\u0000${seed}\u0000${tensor}\u0000${index}`);
+  return keyedRandom(`dare\u0000${seed}\u0000${tensor}\u0000${index}`);
 }
 
 function dare(input: MethodInput, consensus: boolean): Float32Array {

@@ -1,5 +1,30 @@
+/** Seeded random numbers: Math.random cannot be seeded, and splits, batch orders and DARE masks must repeat. */
+
+/** mulberry32: a small, fast, seedable PRNG (32-bit state); returns floats in [0, 1). Deterministic per seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher-Yates shuffle in place with the given random source. */
+export function shuffleInPlace<T>(items: T[] | Int32Array, random: () => number): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = items[i]!;
+    items[i] = items[j]!;
+    items[j] = t;
+  }
+}
+
 /**
- * A small seeded PRNG, so a DARE merge is the same on every run and machine (Math.random cannot be seeded).
+ * A generator keyed by a string, so a DARE merge is the same on every run and machine (Math.random cannot be
+ * seeded).
  * The key string is hashed with cyrb128 into the 128-bit state of sfc32 (both public-domain designs by
  * bryc and Chris Doty-Humphrey); sfc32 passes PractRand and is fast in 32-bit JS arithmetic.
  */
@@ -28,7 +53,7 @@ function cyrb128(key: string): [number, number, number, number] {
 }
 
 /** Returns a generator of uniform floats in [0, 1) determined entirely by `key`. */
-export function seededRandom(key: string): () => number {
+export function keyedRandom(key: string): () => number {
   let [a, b, c, d] = cyrb128(key);
   const next = (): number => {
     a |= 0;

@@ -10,7 +10,7 @@ import { type DatasetInfo, datasetInfo } from "../hdf5/datasets.js";
 import { type H5File, fileSize, hdf5Reason, openHdf5 } from "../hdf5/open.js";
 import { type Hdf5Tree, h5wasmTree } from "../hdf5/tree.js";
 import { datasetsUnder, isGroupAt, layerGroups, missingGroup } from "./layout.js";
-import { type ZipEntry, extractZipEntry, readZipDirectory, readZipEntry } from "./zip.js";
+import { type ZipEntry, ZipArchive, extractZipEntry } from "./zip.js";
 
 export const CONFIG_ENTRY = "config.json";
 export const METADATA_ENTRY = "metadata.json";
@@ -38,7 +38,16 @@ function parseJsonEntry(file: string, name: string, bytes: Uint8Array): Record<s
 
 /** Reads the archive's directory, config.json and metadata.json (small), refusing an archive that lacks a part. */
 export async function readKerasArchive(file: string): Promise<KerasArchive> {
-  const entries = await readZipDirectory(file);
+  const zip = ZipArchive.open(file);
+  try {
+    return kerasArchiveOf(file, zip);
+  } finally {
+    zip.close();
+  }
+}
+
+function kerasArchiveOf(file: string, zip: ZipArchive): KerasArchive {
+  const entries = zip.entries;
   const find = (name: string) => entries.find((e) => e.name === name);
   const expected = "expected a Keras 3 .keras zip holding config.json, metadata.json and model.weights.h5";
   const configEntry = find(CONFIG_ENTRY);
@@ -48,9 +57,9 @@ export async function readKerasArchive(file: string): Promise<KerasArchive> {
     const npz = find("model.weights.npz") ? " (its weights are in model.weights.npz, which Model Soup does not read)" : "";
     throw new ModelFileError(file, `has no model.weights.h5${npz}; ${expected}`);
   }
-  const config = parseJsonEntry(file, CONFIG_ENTRY, await readZipEntry(file, configEntry));
+  const config = parseJsonEntry(file, CONFIG_ENTRY, zip.read(configEntry));
   const metadataEntry = find(METADATA_ENTRY);
-  const metadata = metadataEntry ? parseJsonEntry(file, METADATA_ENTRY, await readZipEntry(file, metadataEntry)) : {};
+  const metadata = metadataEntry ? parseJsonEntry(file, METADATA_ENTRY, zip.read(metadataEntry)) : {};
   return { entries, weights, config, metadata };
 }
 

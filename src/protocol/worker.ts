@@ -154,12 +154,31 @@ export interface LogParams {
   message: string;
 }
 
+/** One line of the per-layer diff: a tensor's statistics and how far it moved from the reference model. */
+export interface TensorStatsLine {
+  name: string;
+  shape: number[];
+  dtype: string;
+  mean: number;
+  std: number;
+  l2: number;
+  /** ‖W − W_reference‖ / ‖W_reference‖, when a reference was given. */
+  relativeChange?: number;
+}
+
+export interface LayerStatsParams {
+  model: string;
+  reference?: string;
+}
+
 export const WorkerRequests = {
   learn: new RequestType<LearnParams, SoupReport, void>("soup/learn"),
   evaluate: new RequestType<EvaluateParams, EvaluateReport, void>("soup/evaluate"),
   greedy: new RequestType<GreedyParams, SoupReport, void>("soup/greedy"),
   merge: new RequestType<MergeParams, MergeResult, void>("soup/merge"),
   apply: new RequestType<ApplyParams, MergeResult, void>("soup/apply"),
+  /** Per-tensor statistics of a model, and its change from a reference model (the per-layer diff). */
+  layerStats: new RequestType<LayerStatsParams, { tensors: TensorStatsLine[] }, void>("soup/layerStats"),
   /** Which backend the worker runs, and why the others did not load. */
   backend: new RequestType<{ preference?: BackendName }, { backend: BackendName; notes: string[] }, void>("soup/backend"),
 };

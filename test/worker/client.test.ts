@@ -81,6 +81,19 @@ describe("worker client", function () {
     assert.deepEqual(await readdir(dir), []);
   });
 
+  it("computes the per-layer diff's statistics", async () => {
+    const [a, b] = await makeModels(2, 2, 4);
+    client = new WorkerClient();
+    const { tensors } = await client.request(WorkerRequests.layerStats, { model: a!, reference: b! });
+    assert.deepEqual(tensors.map((t) => t.name), ["layer0.weight", "layer1.weight"]);
+    const values = seededValues(0, 4);
+    const mean = values.reduce((s, v) => s + v, 0) / 4;
+    assert.ok(Math.abs(tensors[0]!.mean - mean) < 1e-6);
+    assert.ok(tensors[0]!.relativeChange! > 0);
+    const same = await client.request(WorkerRequests.layerStats, { model: a!, reference: a! });
+    assert.equal(same.tensors[0]!.relativeChange, 0);
+  });
+
   it("turns the worker's errors back into the kinds they were", async () => {
     const models = await makeModels(2, 2, 4);
     client = new WorkerClient();

@@ -141,7 +141,10 @@ export interface ProgressParams {
   jobId?: string;
   phase: "loading" | "learning" | "evaluating" | "writing";
   step: number;
+  /** 0 when unknown. */
   totalSteps: number;
+  /** What step counts (default: steps). */
+  unit?: "steps" | "tensors" | "bytes";
   trainLoss?: number;
   validationLoss?: number;
   validationMetric?: number;

@@ -18,8 +18,8 @@ export interface MergeFilesOptions {
   target: string;
   /** The model whose file is copied with new tensor data (default: the first ingredient). */
   template?: string;
-  /** Called after each tensor with the count done and the total. */
-  onProgress?: (done: number, total: number) => void;
+  /** Called as the merge goes: tensors done of all, or (for streamed safetensors) bytes read of all. */
+  onProgress?: (done: number, total: number, unit: ProgressUnit) => void;
   isCancelled?: () => boolean;
   metadata?: Record<string, string>;
   /**
@@ -48,7 +48,7 @@ async function streamSafetensors(options: MergeFilesOptions, prepared: PreparedM
     elementwise,
     signal: { get isCancellationRequested() { return options.isCancelled?.() === true; } },
     metadata: options.metadata,
-    onProgress: options.onProgress,
+    onProgress: (done, total) => options.onProgress?.(done, total, "bytes"),
     combine: (tensors, info) => {
       // A piece of an elementwise merge is merged as a flat tensor of its own length.
       const pieceInfo = elementwise ? { ...info, shape: [tensors[0]!.length] } : info;
@@ -73,6 +73,8 @@ export async function withModels<T>(paths: readonly string[], work: (files: Mode
     await Promise.all(files.map((f) => f.close().catch(() => undefined)));
   }
 }
+
+export type ProgressUnit = "tensors" | "bytes";
 
 /** Things the user should know about a merge that did not stop it (NaN or infinite input weights, ...). */
 export interface MergeOutcome {
@@ -128,7 +130,7 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<Merge
         if (options.isCancelled?.()) throw new CancelledError();
         const override = options.overrides?.[info.name];
         if (override !== undefined) {
-          options.onProgress?.(++done, total);
+          options.onProgress?.(++done, total, "tensors");
           return Float32Array.from(override);
         }
         const float = isFloat(info.dtype);
@@ -138,7 +140,7 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<Merge
         }
         const base = baseFile ? await read(baseFile, baseMapping!, info.name, float) : undefined;
         const merged = prepared.mergeTensor({ info, position: positions.get(info.layer), ingredients, base });
-        options.onProgress?.(++done, total);
+        options.onProgress?.(++done, total, "tensors");
         return merged;
       },
       { metadata: options.metadata },

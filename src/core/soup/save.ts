@@ -6,7 +6,7 @@ import { readManifest } from "../formats/registry.js";
 import type { MergeSpec } from "../merge/spec.js";
 import { sha256Files } from "../recipe/hash.js";
 import { describeInput, readRecipe, recipePathFor, resolveInput, writeRecipe, type Recipe } from "../recipe/recipe.js";
-import { mergeModelFiles } from "./merge-files.js";
+import { mergeModelFiles, type MergeFilesOptions } from "./merge-files.js";
 
 export const TOOL_VERSION = "0.1.0";
 
@@ -20,7 +20,7 @@ export interface SaveSoupOptions {
   backend?: string;
   /** Tensor values that replace the merge's (see MergeFilesOptions.overrides); recorded in the recipe. */
   overrides?: Record<string, number[]>;
-  onProgress?: (done: number, total: number) => void;
+  onProgress?: MergeFilesOptions["onProgress"];
   isCancelled?: () => boolean;
 }
 

@@ -37,7 +37,7 @@ export async function runMerge(params: MergeParams, context: JobContext): Promis
     target: params.out,
     origin,
     isCancelled: isCancelled(context),
-    onProgress: (step, totalSteps) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps }),
+    onProgress: (step, totalSteps, unit) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps, unit }),
   });
   return { ...saved, seconds: (performance.now() - started) / 1000 };
 }
@@ -46,7 +46,7 @@ export async function runApply(params: ApplyParams, context: JobContext): Promis
   const started = performance.now();
   const saved = await applyRecipe(params.recipe, params.out, {
     isCancelled: isCancelled(context),
-    onProgress: (step, totalSteps) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps }),
+    onProgress: (step, totalSteps, unit) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps, unit }),
   });
   return { ...saved, seconds: (performance.now() - started) / 1000 };
 }

@@ -1,5 +1,6 @@
 /** The extension's entry point: wires the Model Explorer, commands, the Merge panel, the diff and the worker. */
 import * as vscode from "vscode";
+import { WorkerRequests } from "../protocol/worker.js";
 import { registerCommands } from "./commands.js";
 import { InspectProvider, INSPECT_SCHEME } from "./inspect.js";
 import { JobStatus } from "./job-progress.js";
@@ -15,6 +16,8 @@ export interface ModelSoupApi {
   tree: ModelTreeProvider;
   worker: WorkerManager;
   panels(): MergePanel[];
+  /** Starts the worker if needed and asks which TensorFlow.js backend it runs. */
+  workerBackend(): Promise<{ backend: string; notes: string[] }>;
   activationMs: number;
 }
 
@@ -44,7 +47,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelS
   setTimeout(() => void catalog.refresh().catch((e: unknown) => output.error(String(e))), 0);
   const activationMs = performance.now() - started;
   output.info(`Activated in ${activationMs.toFixed(1)} ms`);
-  return { catalog, tree, worker, panels: () => [...MergePanel.open], activationMs };
+  return {
+    catalog,
+    tree,
+    worker,
+    panels: () => [...MergePanel.open],
+    workerBackend: () => worker.request(WorkerRequests.backend, {}),
+    activationMs,
+  };
 }
 
 export function deactivate(): void {}

@@ -75,7 +75,8 @@ export async function main(): Promise<void> {
 
     await frame.locator("#start").click();
     await frame.locator("#results table", { hasText: "Uniform soup" }).waitFor({ timeout: 180_000 });
-    await frame.locator("#model-soup-panel h3", { hasText: "Loss" }).scrollIntoViewIfNeeded();
+    await frame.evaluate(() => document.querySelector("#data-title")?.scrollIntoView({ block: "start" }));
+    await page.waitForTimeout(300);
     await page.screenshot({ path: join(projectRoot, "media", "screenshot-panel.png") });
 
     await frame.locator("#save").click();

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { formatLayerStats, layerStats, relativeChange, tensorMoments } from "../../../src/core/diff/layer-stats.js";
+import { openModel } from "../../../src/core/formats/registry.js";
+
+const real = join(import.meta.dirname, "..", "..", "fixtures", "real-models");
+const lenetA = join(real, "tensorspace-converter", "tfjs_lenet", "a_examples_rawModel", "mnist.json");
+const lenetB = join(real, "tensorspace-converter", "tfjs_lenet", "b_test_model", "mnist.json");
+
+describe("core/diff/layer-stats", () => {
+  it("computes mean, population std and L2 norm", () => {
+    const m = tensorMoments(new Float32Array([1, 2, 3, 4]));
+    assert.equal(m.mean, 2.5);
+    assert.ok(Math.abs(m.std - Math.sqrt(1.25)) < 1e-12);
+    assert.ok(Math.abs(m.l2 - Math.sqrt(30)) < 1e-12);
+  });
+
+  it("measures the change relative to the reference's norm", () => {
+    assert.equal(relativeChange(new Float32Array([3, 4]), new Float32Array([3, 4])), 0);
+    assert.ok(Math.abs(relativeChange(new Float32Array([0, 0]), new Float32Array([3, 4])) - 1) < 1e-12);
+    assert.equal(relativeChange(new Float32Array([3, 4]), new Float32Array([0, 0])), 5);
+  });
+
+  it("reads two real models tensor by tensor and agrees with a direct computation", async () => {
+    const stats = await layerStats(lenetB, lenetA);
+    const a = await openModel(lenetA);
+    const b = await openModel(lenetB);
+    try {
+      assert.equal(stats.length, b.manifest.tensors.length);
+      for (const s of stats) {
+        const tb = (await b.readTensor(s.name, { float32: true })).data as Float32Array;
+        const ta = (await a.readTensor(s.name, { float32: true })).data as Float32Array;
+        let sum = 0;
+        for (const v of tb) sum += v;
+        assert.ok(Math.abs(s.mean - sum / tb.length) < 1e-9, `${s.name} mean`);
+        assert.ok(Math.abs(s.relativeChange! - relativeChange(tb, ta)) < 1e-12, `${s.name} change`);
+      }
+      assert.ok(stats.some((s) => s.relativeChange! > 0), "two different trainings differ");
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    const self = await layerStats(lenetA, lenetA);
+    assert.ok(self.every((s) => s.relativeChange === 0));
+    const text = formatLayerStats(stats, "header").split("\n");
+    assert.equal(text.length, stats.length + 3, "header, rule, one line per tensor, final newline");
+    assert.match(text[2]!, /^\S+\s+\[[\d, ]+\]\s+mean \S+\s+std \S+\s+L2 \S+\s+change \d+\.\d\d%$/);
+  });
+
+  it("refuses a reference that cannot be merged with the model, naming both", async () => {
+    const balance1 = join(real, "tfjs-examples", "balance_pr447", "model1", "model.json");
+    await assert.rejects(layerStats(lenetA, balance1), /cannot be merged/);
+  });
+});

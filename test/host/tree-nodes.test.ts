@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { analyzeModels } from "../../src/core/architecture/index.js";
+import { buildTree, formatCount, mainDtype } from "../../src/host/tree-nodes.js";
+
+const real = join(import.meta.dirname, "..", "fixtures", "real-models");
+const lenet = ["a_examples_rawModel", "b_test_model"].map((d) => join(real, "tensorspace-converter", "tfjs_lenet", d, "mnist.json"));
+const balance = ["model1", "model2"].map((d) => join(real, "tfjs-examples", "balance_pr447", d, "model.json"));
+const missing = join(real, "no-such-model.safetensors");
+
+describe("host/tree-nodes", () => {
+  it("puts a compatible pair in a mergeable group, a mismatched pair apart with the reason, and unreadable files last", async () => {
+    const analysis = await analyzeModels([...lenet, ...balance, missing]);
+    const tree = buildTree(analysis, [real]);
+    assert.deepEqual(
+      tree.map((g) => [g.label, g.mergeable]),
+      [
+        ["Group 1: 2 models", true],
+        ["No compatible partner", false],
+        ["Unreadable", false],
+      ],
+    );
+    const [group, alone, unreadable] = tree;
+    assert.deepEqual(group!.children.map((c) => c.path), lenet);
+    assert.match(group!.description, /^compatible · TF\.js · 61.7K params$/);
+    assert.match(group!.children[0]!.description, /^TF\.js · 61.7K params · float32$/);
+
+    const model1 = alone!.children.find((c) => c.path === balance[0]);
+    assert.ok(model1?.problem);
+    assert.match(model1.description, /differs from tfjs-examples\/balance_pr447\/model2\/model\.json: /);
+    assert.match(model1.tooltip, /Cannot be merged: /);
+    assert.match(model1.problem, /3.*2|2.*3/, "the reason names the differing sizes");
+
+    assert.equal(unreadable!.children[0]!.path, missing);
+    assert.equal(unreadable!.children[0]!.readable, false);
+    assert.match(unreadable!.children[0]!.description, /no-such-model\.safetensors/);
+  });
+
+  it("formats counts and the main dtype", () => {
+    assert.equal(formatCount(6570), "6,570");
+    assert.equal(formatCount(61_706), "61.7K");
+    assert.equal(formatCount(7_000_000), "7.0M");
+    assert.equal(
+      mainDtype({ tensors: [{ name: "a", shape: [10], dtype: "float16", layer: "" }, { name: "b", shape: [2], dtype: "int64", layer: "" }] }),
+      "float16 (+1 more)",
+    );
+  });
+});

@@ -148,16 +148,22 @@ export function buildTree(analysis: Analysis, roots: readonly string[]): GroupNo
   return groups;
 }
 
-/** Why a model stands alone: its difference from the closest other group (the first pair reported with it). */
+/**
+ * Why a model stands alone: its difference from the most similar model of another group (the one sharing
+ * the most tensor names, then the same format), as the core reported it for that pair.
+ */
 function reasonAlone(analysis: Analysis, path: string, groupId: string, roots: readonly string[]): string {
+  const self = analysis.models.find((m) => m.path === path);
+  const names = new Set(self?.tensors.map((t) => t.name));
   const pairs = analysis.incompatible.filter((p) => p.groupA === groupId || p.groupB === groupId);
-  const sameFormat = pairs.find((p) => {
-    const other = analysis.models.find((m) => m.path === (p.a === path ? p.b : p.a));
-    const self = analysis.models.find((m) => m.path === path);
-    return other && self && other.format === self.format;
-  });
-  const pair = sameFormat ?? pairs[0];
+  const score = (other: string) => {
+    const model = analysis.models.find((m) => m.path === other);
+    if (!model) return 0;
+    const shared = model.tensors.filter((t) => names.has(t.name)).length;
+    return shared * 2 + (model.format === self?.format ? 1 : 0);
+  };
+  const otherOf = (p: (typeof pairs)[number]) => (p.a === path || p.groupA === groupId ? p.b : p.a);
+  const pair = [...pairs].sort((x, y) => score(otherOf(y)) - score(otherOf(x)))[0];
   if (!pair) return "no other model in the workspace to merge with";
-  const other = pair.a === path ? pair.b : pair.a;
-  return `differs from ${relativeLabel(other, roots)}: ${pair.reason}`;
+  return `differs from ${relativeLabel(otherOf(pair), roots)}: ${pair.reason}`;
 }

@@ -14,7 +14,7 @@ import { makeTestWorkspace } from "./workspace.js";
 
 const SUITE_TIMEOUT_MS = 15 * 60_000;
 
-export async function runSuiteInCodeServer(): Promise<number> {
+export async function runSuiteInCodeServer(extraEnv: Record<string, string> = {}): Promise<number> {
   const entry = await bundleSuite();
   const workspace = makeTestWorkspace();
   const scratch = mkdtempSync(join(tmpdir(), "model-soup-vscode-"));
@@ -24,7 +24,7 @@ export async function runSuiteInCodeServer(): Promise<number> {
     userDataDir: join(scratch, "user-data"),
     extensionsDir: join(scratch, "extensions"),
     workspace: workspace.root,
-    env: { MODEL_SOUP_TEST_LOG: log, MODEL_SOUP_TEST_GREP: process.env.MODEL_SOUP_TEST_GREP ?? "" },
+    env: { MODEL_SOUP_TEST_LOG: log, MODEL_SOUP_TEST_GREP: process.env.MODEL_SOUP_TEST_GREP ?? "", ...extraEnv },
   });
   const browser = await openBrowser();
   let printed = 0;

@@ -34,11 +34,17 @@ async function runCommand(page: Page, title: string): Promise<void> {
 
 /** VS Code's simple file dialog (code-server has no native one): type the path and accept. */
 async function answerFileDialog(page: Page, title: string, path: string): Promise<void> {
-  await page.locator(".quick-input-widget .quick-input-title", { hasText: title }).waitFor({ state: "visible" });
+  const dialogTitle = page.locator(".quick-input-widget .quick-input-title", { hasText: title });
+  await dialogTitle.waitFor({ state: "visible" });
   const input = page.locator(".quick-input-widget input");
-  await input.fill(path);
-  await page.waitForTimeout(500);
+  // The dialog fills in its starting folder a moment after it shows: type until our path stays.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    await input.fill(path);
+    await page.waitForTimeout(400);
+    if ((await input.inputValue()) === path) break;
+  }
   await page.keyboard.press("Enter");
+  await dialogTitle.waitFor({ state: "hidden", timeout: 10_000 });
 }
 
 export async function main(): Promise<void> {
@@ -75,7 +81,7 @@ export async function main(): Promise<void> {
 
     await frame.locator("#start").click();
     await frame.locator("#results table", { hasText: "Uniform soup" }).waitFor({ timeout: 180_000 });
-    await frame.evaluate(() => document.querySelector("#data-title")?.scrollIntoView({ block: "start" }));
+    await frame.evaluate('document.querySelector("#data-title")?.scrollIntoView({ block: "start" })');
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(projectRoot, "media", "screenshot-panel.png") });
 

@@ -35,7 +35,7 @@ export async function main(): Promise<void> {
   try {
     execFileSync(process.execPath, [join(projectRoot, "scripts", "build.mjs"), "--production"], { stdio: "inherit" });
     const vsix = join(scratch, "model-soup.vsix");
-    execFileSync(join(projectRoot, "node_modules", ".bin", "vsce"), ["package", "--no-dependencies", "--skip-license", "--out", vsix], {
+    execFileSync(join(projectRoot, "node_modules", ".bin", "vsce"), ["package", "--no-dependencies", "--skip-license", "--no-rewrite-relative-links", "--out", vsix], {
       cwd: projectRoot,
       stdio: "inherit",
     });

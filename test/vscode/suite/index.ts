@@ -1,6 +1,6 @@
 /**
  * The test entry a real VS Code calls (`extensionTestsPath`): @vscode/test-electron on desktops, the
- * code-server payload here. Runs every bundled `*.test.cjs` beside this file with mocha and resolves when all pass.
+ * code-server payload here. Runs every bundled `*.test.cjs` (or with MODEL_SOUP_BENCH, `*.bench.cjs`) beside this file with mocha and resolves when all pass.
  */
 import { appendFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -33,7 +33,8 @@ export async function run(): Promise<void> {
   const mocha = new Mocha({ ui: "bdd", timeout: 180_000, reporter: LineReporter as never, color: false });
   const grep = process.env.MODEL_SOUP_TEST_GREP;
   if (grep) mocha.grep(grep);
-  for (const file of readdirSync(__dirname).filter((f) => f.endsWith(".test.cjs")).sort()) {
+  const suffix = process.env.MODEL_SOUP_BENCH ? ".bench.cjs" : ".test.cjs";
+  for (const file of readdirSync(__dirname).filter((f) => f.endsWith(suffix)).sort()) {
     mocha.addFile(join(__dirname, file));
   }
   const failures = await new Promise<number>((resolve) => mocha.run(resolve));

@@ -1,0 +1,51 @@
+/**
+ * The editor's responsiveness, measured in a real VS Code (code-server) extension host: activation time,
+ * event-loop delay p99 during a learned merge of the digits sample, time to list 500 model files. Writes the
+ * figures into BENCHMARKS.md between <!-- editor --> and <!-- /editor -->.
+ * Run: node --import tsx bench/editor-responsiveness.ts (after npm run build and .ci/install-code-server.sh).
+ */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { codeServerInstalled, projectRoot } from "../test/vscode/code-server.js";
+import { runSuiteInCodeServer } from "../test/vscode/run-code-server.js";
+
+interface Figures {
+  activationMs: number;
+  learnedMerge: { steps: number; seconds: number; backend?: string };
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
+  listModels: { files: number; medianMs: number; runsMs: number[] };
+}
+
+if (!codeServerInstalled()) {
+  console.error("code-server is not installed: run .ci/install-code-server.sh");
+  process.exit(1);
+}
+const out = join(mkdtempSync(join(tmpdir(), "model-soup-bench-")), "editor.json");
+const code = await runSuiteInCodeServer({ MODEL_SOUP_BENCH: "1", MODEL_SOUP_BENCH_OUT: out });
+if (code !== 0 || !existsSync(out)) {
+  console.error(`the benchmark did not finish (exit ${code})`);
+  process.exit(1);
+}
+const f = JSON.parse(readFileSync(out, "utf8")) as Figures;
+const ok = (value: number, target: number) => (value < target ? "met" : "missed");
+const section = `<!-- editor -->
+## Editor responsiveness
+
+Measured by \`bench/editor-responsiveness.ts\` in code-server's extension host (VS Code 1.100, Node ${process.version},
+${cpus().length} cores, ${new Date().toISOString().slice(0, 10)}); one run, while other work may share the machine.
+
+| what | figure | target |
+|---|---|---|
+| activation (\`activate()\` to return) | ${f.activationMs.toFixed(1)} ms | < 200 ms: ${ok(f.activationMs, 200)} |
+| event-loop delay during a learned merge (${f.learnedMerge.steps} steps, ${f.learnedMerge.backend ?? "?"} backend, ${f.learnedMerge.seconds.toFixed(1)} s), p50 / p99 / max | ${f.eventLoopDelayMs.p50.toFixed(1)} / ${f.eventLoopDelayMs.p99.toFixed(1)} / ${f.eventLoopDelayMs.max.toFixed(1)} ms | p99 < 50 ms: ${ok(f.eventLoopDelayMs.p99, 50)} |
+| list and group the workspace (${f.listModels.files} model files), median of 3 | ${f.listModels.medianMs.toFixed(0)} ms (runs: ${f.listModels.runsMs.map((r) => r.toFixed(0)).join(", ")}) | < 1 s for 500: ${ok(f.listModels.medianMs, 1000)} |
+<!-- /editor -->`;
+const path = join(projectRoot, "BENCHMARKS.md");
+const current = existsSync(path) ? readFileSync(path, "utf8") : "# Benchmarks\n";
+const next = /<!-- editor -->[\s\S]*<!-- \/editor -->/.test(current)
+  ? current.replace(/<!-- editor -->[\s\S]*<!-- \/editor -->/, section)
+  : `${current.trimEnd()}\n\n${section}\n`;
+writeFileSync(path, next);
+console.log(section);
+process.exit(0);

@@ -68,9 +68,19 @@ describe("Merge Models", () => {
   it("survives a crash of the worker", async () => {
     const soup = await api();
     const panel = soup.panels().at(-1)!;
+    // Kill the worker at the first learning step of the job, so it dies mid-job.
+    const learning = new Promise<void>((resolve) => {
+      const sub = soup.worker.onProgress((p) => {
+        if (p.phase === "learning") {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
     const running = panel.start(learnedConfig(digitsModels(), 400));
+    running.catch(() => undefined);
+    await learning;
     const pid = await until("the worker process", () => soup.worker.pid);
-    await new Promise((r) => setTimeout(r, 1500));
     process.kill(pid, "SIGKILL");
     await assert.rejects(running, /worker/i, "the running job fails with a message about the worker");
     await panel.start(learnedConfig(digitsModels(), 5));

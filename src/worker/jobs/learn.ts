@@ -159,7 +159,12 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
   const { loaded, data, backend } = prepared;
   try {
     const history: ProgressParams[] = [];
-    const maxSteps = params.maxSteps;
+    // Steps are optimiser steps: Adam's run in whole epochs of ⌈learn rows / batch⌉ steps, so a step budget becomes
+    // the fewest epochs that hold it; L-BFGS counts iterations. The total feeds the progress bar.
+    const optimizer = params.optimizer ?? "adam";
+    const stepsPerEpoch = Math.ceil(data.learn.x.shape[0]! / (params.batchSize ?? 256));
+    const epochs = params.maxSteps !== undefined ? Math.max(1, Math.ceil(params.maxSteps / stepsPerEpoch)) : undefined;
+    const totalSteps = optimizer === "lbfgs" ? (params.maxSteps ?? 50) : (epochs ?? 10) * stepsPerEpoch;
     const result = await learnCoefficients(loaded.problem, data.learn, data.validation, {
       granularity: params.granularity,
       parameterisation: params.parameterisation,
@@ -171,7 +176,7 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
       seed: params.data.seed ?? 0,
       trainingConfig: loaded.trainingConfig,
       reestimateBatchNorm: params.reestimateBatchNorm,
-      ...(maxSteps !== undefined ? { maxIterations: maxSteps, epochs: maxSteps } : {}),
+      ...(params.maxSteps !== undefined ? { maxIterations: params.maxSteps, epochs } : {}),
       cancel: isCancelled(context),
       onProgress: (p) => {
         const groups = params.granularity === "layer" ? [...new Set(loaded.problem.layerOf)] : ["*"];
@@ -179,7 +184,7 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
           jobId: params.jobId,
           phase: "learning",
           step: p.step,
-          totalSteps: maxSteps ?? 0,
+          totalSteps,
           trainLoss: p.trainLoss,
           validationLoss: p.validationLoss,
           validationMetric: p.validationMetric,

@@ -76,8 +76,8 @@ export async function main(): Promise<void> {
 
     const frame = await panelFrame(page);
     await frame.locator("#pick-data").click();
-    await answerFileDialog(page, "Data to learn and compare on", join(workspace.sample, "digits.csv.gz"));
-    await frame.locator("#data-preview", { hasText: "1,797 samples" }).waitFor({ timeout: 30_000 });
+    await answerFileDialog(page, "Data to learn and compare on", join(workspace.sample, "soup.csv.gz"));
+    await frame.locator("#data-preview", { hasText: "899 samples" }).waitFor({ timeout: 30_000 });
 
     await frame.locator("#start").click();
     await frame.locator("#results table", { hasText: "Uniform soup" }).waitFor({ timeout: 180_000 });

@@ -24,7 +24,7 @@ export function digitsModels(): string[] {
 }
 
 export function digitsData(): string {
-  return inWorkspace("samples", "digits", "digits.csv.gz");
+  return inWorkspace("samples", "digits", "soup.csv.gz");
 }
 
 export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {

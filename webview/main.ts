@@ -290,7 +290,7 @@ function renderResults(): void {
     h(
       "table",
       { class: "grid results" },
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Model"), h("th", { scope: "col" }, name === "accuracy" ? "Accuracy" : "MAE"), h("th", { scope: "col" }, "Loss"))),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Model"), h("th", { scope: "col" }, name === "accuracy" ? "Accuracy" : name === "mae" ? "MAE" : "Mean entropy"), h("th", { scope: "col" }, "Loss"))),
       h(
         "tbody",
         {},

@@ -64,7 +64,8 @@ export interface SoupReport {
   backend: BackendName;
   method: string;
   coefficients: Coefficients;
-  metricName: "accuracy" | "mae";
+  /** "entropy" when the data has no labels: every loss and metric is then the mean prediction entropy. */
+  metricName: "accuracy" | "mae" | "entropy";
   metrics: {
     ingredients: Array<{ model: string } & MetricPair>;
     uniform: MetricPair;

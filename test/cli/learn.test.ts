@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { openModel, readManifest } from "../../src/core/formats/registry.js";
 import { runCli } from "./run-cli.js";
 
@@ -119,6 +120,22 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
     const a = await tensorsOf(out);
     const b = await tensorsOf(again);
     for (const [name, bytes] of a) assert.ok(bytes.equals(b.get(name)!), `tensor ${name} differs after apply`);
+  });
+
+  it("learns without labels (entropy objective) and compares by mean prediction entropy", async () => {
+    const rows = gunzipSync(await readFile(DATA)).toString("utf8").trim().split("\n");
+    const unlabeled = join(dir, "unlabeled.csv");
+    await writeFile(unlabeled, rows.map((r) => r.split(",").slice(0, 64).join(",")).join("\n") + "\n");
+    const run = await runCli("learn", ...models, "--data", unlabeled, "--label", "none", "--objective", "entropy", "--json", "--backend", "cpu");
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout);
+    assert.equal(report.metricName, "entropy");
+    assert.ok(report.metrics.merged.loss > 0 && report.metrics.merged.loss < Math.log(10));
+    assert.match(report.warnings.join("\n"), /has no labels/);
+
+    const supervisedOnly = await runCli("learn", ...models, "--data", unlabeled, "--label", "none", "--backend", "cpu");
+    assert.equal(supervisedOnly.code, 2);
+    assert.match(supervisedOnly.stderr, /needs labels; use the entropy objective/);
   });
 
   it("greedy soup and evaluate report on the held-out split", async () => {

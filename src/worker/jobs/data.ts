@@ -31,11 +31,12 @@ function singleShape(shape: tf.Shape | tf.Shape[], what: string): (number | null
   return shape as (number | null)[];
 }
 
-export async function loadJobData(spec: DataSpec, model: tf.LayersModel, unlabeled = false): Promise<JobData> {
+/** `label: "none"` says the file has no labels (for the entropy objective); otherwise the loaders' defaults apply. */
+export async function loadJobData(spec: DataSpec, model: tf.LayersModel): Promise<JobData> {
   const inputShape = singleShape(model.inputs.map((i) => i.shape) as tf.Shape[], "input");
   const outputShape = model.outputs[model.outputs.length - 1]!.shape as (number | null)[];
   const dataset = await loadDataset(spec.path, {
-    ...(spec.label !== undefined ? { label: unlabeled ? null : spec.label } : unlabeled ? { label: null } : {}),
+    ...(spec.label !== undefined ? { label: spec.label === "none" ? null : spec.label } : {}),
     ...(spec.inputKey !== undefined ? { xKey: spec.inputKey } : {}),
     ...(spec.scale !== undefined ? { scale: spec.scale } : {}),
     inputShape,

@@ -20,7 +20,10 @@ import { evaluateSoups, taskFor, type SoupEvaluation } from "../evaluate/evaluat
 import { greedySoup } from "../evaluate/greedy.js";
 import { mergeability } from "../evaluate/mergeability.js";
 import type { Mix } from "../evaluate/soup.js";
+import type * as tf from "@tensorflow/tfjs";
+import { compareEntropy } from "../evaluate/entropy.js";
 import { learnCoefficients } from "../learn/learn.js";
+import { resolveObjective } from "../learn/objective.js";
 import { isCancelled, type JobContext } from "./context.js";
 import { disposeJobData, loadJobData, type JobData } from "./data.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
@@ -68,7 +71,6 @@ interface Prepared {
 async function prepare(
   params: { models: string[]; data: LearnParams["data"]; backend?: BackendName; jobId?: string; base?: string },
   context: JobContext,
-  unlabeled = false,
 ): Promise<Prepared> {
   const started = performance.now();
   const progress = (message: string) => context.progress({ jobId: params.jobId, phase: "loading", step: 0, totalSteps: 0, message });
@@ -77,7 +79,7 @@ async function prepare(
   const loaded = await loadProblem(params.models, params.base);
   try {
     progress("Reading the data");
-    const data = await loadJobData(params.data, loaded.problem.model, unlabeled);
+    const data = await loadJobData(params.data, loaded.problem.model);
     for (const note of data.notes) context.log("info", note);
     return { backend, loaded, data, started };
   } catch (error) {
@@ -133,6 +135,36 @@ async function soupReport(
   };
 }
 
+/**
+ * Without labels the comparison is the label-free objective itself: each model's mean prediction entropy on the
+ * held-out inputs (loss and metric alike). Mergeability needs labelled losses and is left out.
+ */
+async function unlabeledReport(prepared: Prepared, params: LearnParams, merged: Mix, batchNormData: tf.Tensor | undefined, method: string, coefficients: Coefficients, context: JobContext): Promise<SoupReport> {
+  const { loaded, data } = prepared;
+  const task = resolveObjective(loaded.problem.model, "entropy", data.learn, { trainingConfig: loaded.trainingConfig }).task;
+  const c = await compareEntropy(loaded.problem, data.test.x, task, { merged, batchNormData, cancel: isCancelled(context) });
+  const entropy = (value: number): MetricPair => ({ loss: value, metric: value });
+  return {
+    backend: prepared.backend,
+    method,
+    coefficients,
+    metricName: "entropy",
+    metrics: {
+      ingredients: params.models.map((model, i) => ({ model, ...entropy(c.ingredients[i]!) })),
+      uniform: entropy(c.uniform),
+      merged: entropy(c.merged!),
+      ensemble: entropy(c.ensemble),
+    },
+    mergeability: [],
+    split: splitSizes(data),
+    warnings: [
+      ...loaded.warnings,
+      `${params.data.path} has no labels: models are compared by mean prediction entropy on the test split (lower is more confident, not more accurate), and mergeability is not checked`,
+    ],
+    seconds: 0,
+  };
+}
+
 /** Writes the soup and its recipe (with the data and the report's metrics), and notes the output in the report. */
 async function writeSoup(
   report: SoupReport,
@@ -155,7 +187,7 @@ async function writeSoup(
 }
 
 export async function runLearn(params: LearnParams, context: JobContext): Promise<SoupReport> {
-  const prepared = await prepare(params, context, params.objective === "entropy");
+  const prepared = await prepare(params, context);
   const { loaded, data, backend } = prepared;
   try {
     const history: ProgressParams[] = [];
@@ -204,15 +236,20 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
     );
     context.progress({ jobId: params.jobId, phase: "evaluating", step: result.steps, totalSteps: result.steps, message: "Evaluating on the test split" });
     const merged: Mix = { coefficients: result.coefficients, groups: result.groups };
-    const evaluation = await evaluateSoups(loaded.problem, data.test, {
-      merged,
-      trainingConfig: loaded.trainingConfig,
-      batchNormData: result.batchNormReestimated.length > 0 ? data.learn.x : undefined,
-      cancel: isCancelled(context),
-    });
+    const batchNormData = result.batchNormReestimated.length > 0 ? data.learn.x : undefined;
     const coefficients = toCoefficients(result.coefficients, result.groups);
     const method = params.base !== undefined ? "learned task arithmetic" : "learned soup";
-    const report = await soupReport(prepared, params, evaluation, method, coefficients, context);
+    const report =
+      data.test.y === undefined
+        ? await unlabeledReport(prepared, params, merged, batchNormData, method, coefficients, context)
+        : await soupReport(
+            prepared,
+            params,
+            await evaluateSoups(loaded.problem, data.test, { merged, trainingConfig: loaded.trainingConfig, batchNormData, cancel: isCancelled(context) }),
+            method,
+            coefficients,
+            context,
+          );
     report.history = history;
     if (params.out !== undefined) {
       await writeSoup(report, prepared, params, context, {

@@ -176,6 +176,8 @@ export interface LayerStatsParams {
 }
 
 export const WorkerRequests = {
+  /** Formats, tensors and the compatibility report of model files (the JSON of `model-soup inspect --json`). */
+  inspect: new RequestType<{ paths: string[] }, unknown, void>("soup/inspect"),
   learn: new RequestType<LearnParams, SoupReport, void>("soup/learn"),
   evaluate: new RequestType<EvaluateParams, EvaluateReport, void>("soup/evaluate"),
   greedy: new RequestType<GreedyParams, SoupReport, void>("soup/greedy"),

@@ -8,6 +8,7 @@ import { CancelledError, ModelFileError, UsageError } from "../core/errors.js";
 import { WorkerErrorCodes } from "../protocol/errors.js";
 import { WorkerNotifications, WorkerRequests } from "../protocol/worker.js";
 import type { JobContext } from "./jobs/context.js";
+import { runInspect } from "./jobs/inspect.js";
 import { runLayerStats } from "./jobs/layer-stats.js";
 import { runApply, runMerge } from "./jobs/merge.js";
 import { runBackend, runEvaluate, runGreedy, runLearn } from "./jobs/learn.js";
@@ -56,6 +57,7 @@ function handle<P, R>(type: RequestType<P, R, void>, job: (params: P, context: J
   connection.onRequest(type, handler as never);
 }
 
+handle(WorkerRequests.inspect, runInspect);
 handle(WorkerRequests.merge, runMerge);
 handle(WorkerRequests.apply, runApply);
 handle(WorkerRequests.layerStats, runLayerStats);

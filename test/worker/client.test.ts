@@ -81,6 +81,14 @@ describe("worker client", function () {
     assert.deepEqual(await readdir(dir), []);
   });
 
+  it("inspects models: formats, tensors and the compatibility report", async () => {
+    const models = await makeModels(2, 2, 4);
+    client = new WorkerClient();
+    const report = (await client.request(WorkerRequests.inspect, { paths: models })) as { compatible: boolean; models: Array<{ format: string; parameters: number }> };
+    assert.equal(report.compatible, true);
+    assert.deepEqual(report.models.map((m) => [m.format, m.parameters]), [["safetensors", 8], ["safetensors", 8]]);
+  });
+
   it("computes the per-layer diff's statistics", async () => {
     const [a, b] = await makeModels(2, 2, 4);
     client = new WorkerClient();

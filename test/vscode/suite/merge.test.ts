@@ -56,7 +56,11 @@ describe("Merge Models", () => {
       const open = vscode.workspace.textDocuments.filter((d) => d.uri.scheme === "model-soup-layers");
       return open.length >= 2 ? open : undefined;
     });
-    const [left, right] = docs.slice(-2).map((d) => d.getText().split("\n"));
+    // The order of workspace.textDocuments is not the diff's order: tell the sides by their headers.
+    const texts = docs.slice(-2).map((d) => d.getText().split("\n"));
+    const left = texts.find((t) => t[0]!.endsWith("(reference)"));
+    const right = texts.find((t) => !t[0]!.endsWith("(reference)"));
+    assert.ok(left && right, `one reference side and one compared side: ${texts.map((t) => t[0]).join(" | ")}`);
     assert.equal(left!.length, right!.length, "one line per tensor on both sides");
     assert.ok(left!.some((line) => line.startsWith("hidden1")), "tensors are listed by name");
     const differing = left!.filter((line, i) => line !== right![i]);

@@ -21,6 +21,7 @@
  * write (Keras 2.4+ writes `groups: 1`, Keras 3 `lora_rank: null` and `synchronized: false`, tfjs omits
  * Flatten's `data_format`); so are null values, Keras' "not set".
  */
+import { canonicalLayerClass } from "../keras/layers.js";
 
 type Json = Record<string, unknown>;
 
@@ -59,32 +60,9 @@ const TRAINING_ONLY_KEYS: Record<string, readonly string[]> = {
   ConvLSTM2D: ["dropout", "recurrent_dropout"],
 };
 
-/** Keras spells several classes two ways; the fingerprint uses one. */
-const CLASS_ALIASES: Record<string, string> = {
-  Convolution1D: "Conv1D",
-  Convolution2D: "Conv2D",
-  Convolution3D: "Conv3D",
-  Deconvolution2D: "Conv2DTranspose",
-  Deconv2D: "Conv2DTranspose",
-  SeparableConvolution1D: "SeparableConv1D",
-  SeparableConvolution2D: "SeparableConv2D",
-  MaxPool1D: "MaxPooling1D",
-  MaxPool2D: "MaxPooling2D",
-  MaxPool3D: "MaxPooling3D",
-  AvgPool1D: "AveragePooling1D",
-  AvgPool2D: "AveragePooling2D",
-  AvgPool3D: "AveragePooling3D",
-  GlobalMaxPool1D: "GlobalMaxPooling1D",
-  GlobalMaxPool2D: "GlobalMaxPooling2D",
-  GlobalMaxPool3D: "GlobalMaxPooling3D",
-  GlobalAvgPool1D: "GlobalAveragePooling1D",
-  GlobalAvgPool2D: "GlobalAveragePooling2D",
-  GlobalAvgPool3D: "GlobalAveragePooling3D",
-  Functional: "Model",
-};
-
+/** One spelling per class: Keras's aliases, and Keras 3's "Functional" for what Keras 2 calls "Model". */
 export function canonicalClassName(className: string): string {
-  return CLASS_ALIASES[className] ?? className;
+  return className === "Functional" ? "Model" : canonicalLayerClass(className);
 }
 
 function isObject(v: unknown): v is Json {

@@ -25,3 +25,30 @@ export const BUILTIN_LAYERS = new Set([
 
 /** Layers that run code stored in the model file: refused, never executed. */
 export const CODE_LAYERS = new Set(["Lambda", "TFOpLambda", "SlicingOpLambda"]);
+
+/** Keras spells several layer classes two ways (tfjs registers only the canonical one). */
+const CLASS_ALIASES: Record<string, string> = {
+  Convolution1D: "Conv1D",
+  Convolution2D: "Conv2D",
+  Convolution3D: "Conv3D",
+  Deconvolution2D: "Conv2DTranspose",
+  Deconv2D: "Conv2DTranspose",
+  SeparableConvolution1D: "SeparableConv1D",
+  SeparableConvolution2D: "SeparableConv2D",
+  MaxPool1D: "MaxPooling1D",
+  MaxPool2D: "MaxPooling2D",
+  MaxPool3D: "MaxPooling3D",
+  AvgPool1D: "AveragePooling1D",
+  AvgPool2D: "AveragePooling2D",
+  AvgPool3D: "AveragePooling3D",
+  GlobalMaxPool1D: "GlobalMaxPooling1D",
+  GlobalMaxPool2D: "GlobalMaxPooling2D",
+  GlobalMaxPool3D: "GlobalMaxPooling3D",
+  GlobalAvgPool1D: "GlobalAveragePooling1D",
+  GlobalAvgPool2D: "GlobalAveragePooling2D",
+  GlobalAvgPool3D: "GlobalAveragePooling3D",
+};
+
+export function canonicalLayerClass(className: string): string {
+  return CLASS_ALIASES[className] ?? className;
+}

@@ -9,32 +9,13 @@ import { ModelFileError } from "../errors.js";
 import type { Architecture } from "../model.js";
 import { Refusal, refuse } from "./refusal.js";
 import { type NodeShift, translateEndpoints, translateInboundNodes } from "./to-tfjs-nodes.js";
+import { canonicalLayerClass } from "./layers.js";
 
 type Json = Record<string, unknown>;
 
 function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
-
-/** Keras class-name aliases that tfjs registers under their canonical name only. */
-const ALIASES: Record<string, string> = {
-  Convolution1D: "Conv1D",
-  Convolution2D: "Conv2D",
-  Convolution3D: "Conv3D",
-  SeparableConvolution2D: "SeparableConv2D",
-  Deconvolution2D: "Conv2DTranspose",
-  Deconv2D: "Conv2DTranspose",
-  MaxPool1D: "MaxPooling1D",
-  MaxPool2D: "MaxPooling2D",
-  MaxPool3D: "MaxPooling3D",
-  AvgPool1D: "AveragePooling1D",
-  AvgPool2D: "AveragePooling2D",
-  AvgPool3D: "AveragePooling3D",
-  GlobalMaxPool1D: "GlobalMaxPooling1D",
-  GlobalMaxPool2D: "GlobalMaxPooling2D",
-  GlobalAvgPool1D: "GlobalAveragePooling1D",
-  GlobalAvgPool2D: "GlobalAveragePooling2D",
-};
 
 /** Layer classes tfjs-layers 4.x runs with Keras semantics. */
 const SUPPORTED = new Set([
@@ -153,7 +134,7 @@ function layerName(layer: Json): string {
 
 function translateLayer(layer: Json, ctx: Context, functional: boolean, shift: NodeShift = () => 0): Json {
   const original = String(layer.class_name);
-  const className = ALIASES[original] ?? original;
+  const className = canonicalLayerClass(original);
   const name = layerName(layer);
   try {
     if (!SUPPORTED.has(className)) refuse("TF.js has no such layer");

@@ -151,6 +151,29 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
     assert.ok(e.metrics.ensemble.metric > 0.5);
   });
 
+  it("evaluate --weights compares that weighted soup: weights 1,0,0 score exactly as ingredient 1", async () => {
+    const run = await runCli("evaluate", ...models, "--data", DATA, "--weights", "1,0,0", "--json", "--backend", "cpu");
+    assert.equal(run.code, 0, run.stderr);
+    const e = JSON.parse(run.stdout);
+    assert.deepEqual(e.coefficients, [1, 0, 0]);
+    assert.deepEqual(e.metrics.merged, { loss: e.metrics.ingredients[0].loss, metric: e.metrics.ingredients[0].metric });
+    assert.notDeepEqual(e.metrics.merged, { loss: e.metrics.ingredients[1].loss, metric: e.metrics.ingredients[1].metric });
+    const text = await runCli("evaluate", ...models, "--data", DATA, "--weights", "0,1,0", "--backend", "cpu");
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /weighted average/);
+    const wrong = await runCli("evaluate", ...models, "--data", DATA, "--weights", "1,0", "--backend", "cpu");
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /--weights has 2 value\(s\) for 3 model\(s\)/);
+  });
+
+  it("prints the comparison table and the mergeability of every pair as text", async () => {
+    const run = await runCli("evaluate", ...models, "--data", DATA, "--backend", "cpu");
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /uniform soup\s+\d\.\d{4}\s+\d+\.\d\d%/);
+    assert.match(run.stdout, /output ensemble \(N× cost\)/);
+    assert.match(run.stdout, /Mergeability \(3 pairs, validation split\): weight cosine 0\.9\d\d–0\.9\d\d/);
+  });
+
   it("names the data file when it does not fit the model, and writes nothing", async () => {
     const bad = join(dir, "bad.csv");
     await writeFile(bad, "1,2,3,0\n4,5,6,1\n");

@@ -26,13 +26,22 @@ export function formatComparison(report: SoupReport | EvaluateReport): string {
   const row = (name: string, m: MetricPair, coefficient = ""): string[] => [name, m.loss.toFixed(4), metric(metricName, m.metric), coefficient];
   const rows = report.metrics.ingredients.map((m, i) => row(shortName(m.model), m, coefficientCell(coefficients, i)));
   rows.push(row("uniform soup", report.metrics.uniform));
-  if ("merged" in report.metrics) rows.push(row(`${(report as SoupReport).method}`, report.metrics.merged));
+  if (report.metrics.merged !== undefined) rows.push(row(report.method ?? "merged", report.metrics.merged));
   rows.push(row("output ensemble (N× cost)", report.metrics.ensemble));
   const lines = [
     `Test split: ${report.split.test} samples (learn ${report.split.learn}, validation ${report.split.validation}, seed ${report.split.seed}); backend ${report.backend}`,
     "",
     formatTable(["model", "loss", metricName, "coefficient"], rows),
   ];
+  if (report.mergeability.length > 0) {
+    const cosines = report.mergeability.map((p) => p.cosine);
+    const barrier = Math.max(...report.mergeability.map((p) => p.barrier));
+    lines.push(
+      "",
+      `Mergeability (${report.mergeability.length} pairs, validation split): weight cosine ${Math.min(...cosines).toFixed(3)}–${Math.max(...cosines).toFixed(3)}, ` +
+        `largest loss barrier at the midpoint ${barrier.toFixed(4)}${barrier <= 0 ? " (none: the models share a basin)" : ""}`,
+    );
+  }
   if (report.warnings.length) lines.push("", ...report.warnings.map((w) => `warning: ${w}`));
   if ("output" in report && report.output) lines.push("", `Wrote ${shortName(report.output.model)}`, `Recipe ${shortName(report.output.recipe)}`);
   return lines.join("\n");

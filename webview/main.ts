@@ -217,6 +217,7 @@ function renderData(): void {
       "div",
       { class: "row" },
       h("vscode-button", { id: "pick-data", secondary: true, onclick: () => send({ type: "pickData" }) }, "Choose Data…"),
+      h("vscode-button", { id: "pick-data-folder", secondary: true, title: "An image folder with one subfolder per class", onclick: () => send({ type: "pickData", folder: true }) }, "Choose Folder…"),
       h("span", { class: "path", id: "data-path" }, config!.data?.path ?? "No data chosen: learned and greedy soups and the comparison need labelled data."),
       h("label", { class: "field inline" }, h("span", {}, "Label column"), label),
     ),

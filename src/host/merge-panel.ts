@@ -121,7 +121,7 @@ export class MergePanel implements vscode.Disposable {
         this.markReady();
         return;
       case "pickData":
-        return this.pickData();
+        return this.pickData(message.folder === true);
       case "setData":
         return this.setData(message.path, message.label);
       case "start":
@@ -166,15 +166,16 @@ export class MergePanel implements vscode.Disposable {
     if (this.saved) await this.post({ type: "saved", ...this.saved });
   }
 
-  private async pickData(): Promise<void> {
+  /** A data file, or (folder) an image folder with one subfolder per class. */
+  private async pickData(folder: boolean): Promise<void> {
     const picked = await vscode.window.showOpenDialog({
       canSelectMany: false,
-      canSelectFiles: true,
-      canSelectFolders: false,
+      canSelectFiles: !folder,
+      canSelectFolders: folder,
       defaultUri: vscode.Uri.file(dirname(this.models[0] ?? "")),
       openLabel: "Use as Data",
-      title: "Data to learn and compare on",
-      filters: { "Data files": ["npz", "npy", "csv", "json", "gz"], "All files": ["*"] },
+      title: folder ? "Image folder (one subfolder per class) to learn and compare on" : "Data to learn and compare on",
+      ...(folder ? {} : { filters: { "Data files": ["npz", "npy", "csv", "json", "gz"], "All files": ["*"] } }),
     });
     if (picked?.[0]) await this.setData(picked[0].fsPath);
   }
@@ -270,21 +271,25 @@ export class MergePanel implements vscode.Disposable {
                 token,
               );
             }
+            // The manual soup is evaluated as such; the uniform one is the evaluation's own uniform row.
+            const coefficients = this.manualCoefficients(config);
+            const manual = config.method === "manual";
             const evaluation = await this.services.worker.request(
               WorkerRequests.evaluate,
-              { models, data: this.dataSpec(config), ...(backend ? { backend } : {}), jobId },
+              { models, data: this.dataSpec(config), ...(manual ? { coefficients } : {}), ...(backend ? { backend } : {}), jobId },
               token,
             );
-            const coefficients = this.manualCoefficients(config);
+            const { merged, ...metrics } = evaluation.metrics;
+            if (manual && merged === undefined) throw new Error("The worker did not evaluate the manual weights.");
             const report: SoupReport = {
               backend: evaluation.backend,
-              method: config.method === "manual" ? "linear" : "uniform",
+              method: manual ? "linear" : "uniform",
               coefficients,
               metricName: evaluation.metricName,
-              metrics: { ...evaluation.metrics, merged: evaluation.metrics.uniform },
+              metrics: { ...metrics, merged: merged ?? metrics.uniform },
               mergeability: evaluation.mergeability,
               split: evaluation.split,
-              warnings: config.method === "manual" ? [...evaluation.warnings, "The table's merged row is the uniform soup; the manual weights are applied when you save."] : evaluation.warnings,
+              warnings: evaluation.warnings,
               seconds: evaluation.seconds,
             };
             return report;

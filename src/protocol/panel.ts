@@ -81,7 +81,8 @@ export type ToWebview =
 
 export type FromWebview =
   | { type: "ready" }
-  | { type: "pickData" }
+  /** folder: pick an image folder (one subfolder per class) instead of a data file. */
+  | { type: "pickData"; folder?: boolean }
   | { type: "setData"; path: string; label?: string }
   | { type: "start"; config: MergeConfig }
   | { type: "cancel" }
@@ -113,6 +114,7 @@ const oneOf =
   (v, at) =>
     values.includes(v as T) ? undefined : `${at} must be one of ${values.join(", ")}`;
 const bool: Check = (v, at) => (typeof v === "boolean" ? undefined : `${at} must be true or false`);
+const optBool: Check = (v, at) => (v === undefined ? undefined : bool(v, at));
 
 function fields(value: unknown, at: string, checks: Record<string, Check>): string | undefined {
   if (!isRecord(value)) return `${at} must be an object`;
@@ -172,7 +174,7 @@ const coefficients: Check = (v, at) => {
 
 const MESSAGE_CHECKS: { [K in FromWebview["type"]]: Record<string, Check> } = {
   ready: {},
-  pickData: {},
+  pickData: { folder: optBool },
   setData: { path: str, label: optStr },
   start: { config },
   cancel: {},

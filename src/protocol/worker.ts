@@ -85,6 +85,8 @@ export interface SoupReport {
 export interface EvaluateParams {
   models: string[];
   data: DataSpec;
+  /** A fixed soup to compare too (e.g. manual weights): reported as `metrics.merged`. */
+  coefficients?: Coefficients;
   backend?: BackendName;
   jobId?: string;
 }
@@ -92,7 +94,10 @@ export interface EvaluateParams {
 export interface EvaluateReport {
   backend: BackendName;
   metricName: "accuracy" | "mae";
-  metrics: { ingredients: Array<{ model: string } & MetricPair>; uniform: MetricPair; ensemble: MetricPair };
+  /** Present with `merged` when the request gave coefficients. */
+  method?: string;
+  coefficients?: Coefficients;
+  metrics: { ingredients: Array<{ model: string } & MetricPair>; uniform: MetricPair; merged?: MetricPair; ensemble: MetricPair };
   mergeability: PairMergeability[];
   split: { learn: number; validation: number; test: number; seed: number };
   warnings: string[];

@@ -15,6 +15,8 @@ describe("protocol/panel validateFromWebview", () => {
     for (const message of [
       { type: "ready" },
       { type: "pickData" },
+      { type: "pickData", folder: true },
+      { type: "pickData", folder: false },
       { type: "setData", path: "/w/data.csv" },
       { type: "start", config },
       { type: "cancel" },
@@ -33,6 +35,7 @@ describe("protocol/panel validateFromWebview", () => {
       [{ type: "runShell", command: "rm" }, /unknown message/],
       [{ type: "cancel", extra: 1 }, /message\.extra is not expected/],
       [{ type: "setData", path: 42 }, /message\.path must be a string/],
+      [{ type: "pickData", folder: "yes" }, /message\.folder must be true or false/],
       [{ type: "start", config: { ...config, method: "magic" } }, /config\.method must be one of/],
       [{ type: "start", config: { ...config, steps: 1.5 } }, /config\.steps must be an integer/],
       [{ type: "start", config: { ...config, learningRate: Number.NaN } }, /config\.learningRate must be a number/],

@@ -5,16 +5,7 @@ import { UsageError } from "../../core/errors.js";
 import { MERGE_METHOD_IDS } from "../../core/merge/spec.js";
 import { WorkerRequests } from "../../protocol/worker.js";
 import { runOnWorker } from "../worker-session.js";
-import { numberOption } from "./options.js";
-
-function weights(args: ParsedArgs, count: number): number[] | undefined {
-  const text = stringOption(args, "weights");
-  if (text === undefined) return undefined;
-  const values = text.split(",").map((s) => Number(s.trim()));
-  if (values.some((v) => !Number.isFinite(v))) throw new UsageError(`--weights expects numbers separated by commas, got "${text}"`);
-  if (values.length !== count) throw new UsageError(`--weights has ${values.length} value(s) for ${count} model(s)`);
-  return values;
-}
+import { numberOption, weightsOption } from "./options.js";
 
 /** Method parameters given on the command line, by their mergekit names. */
 function methodParams(args: ParsedArgs): Record<string, unknown> {
@@ -50,7 +41,7 @@ export const mergeCommand: Command = {
     const result = await runOnWorker(io, WorkerRequests.merge, {
       models: args.positionals,
       method: stringOption(args, "method") ?? "linear",
-      coefficients: weights(args, args.positionals.length),
+      coefficients: weightsOption(args, args.positionals.length),
       base: stringOption(args, "base"),
       params: methodParams(args),
       out,

@@ -29,6 +29,16 @@ export function choiceOption<T extends string>(args: ParsedArgs, name: string, c
   return value as T;
 }
 
+/** --weights w1,w2,...: one number per model. */
+export function weightsOption(args: ParsedArgs, count: number): number[] | undefined {
+  const text = stringOption(args, "weights");
+  if (text === undefined) return undefined;
+  const values = text.split(",").map((s) => Number(s.trim()));
+  if (values.some((v) => !Number.isFinite(v))) throw new UsageError(`--weights expects numbers separated by commas, got "${text}"`);
+  if (values.length !== count) throw new UsageError(`--weights has ${values.length} value(s) for ${count} model(s)`);
+  return values;
+}
+
 export function dataSpec(args: ParsedArgs): DataSpec {
   const path = stringOption(args, "data");
   if (path === undefined) throw new UsageError("--data <file> is required");

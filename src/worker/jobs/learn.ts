@@ -1,5 +1,6 @@
 /** The jobs that run models: learn a soup, evaluate ingredients, greedy soup; and the backend query. */
 import { basename } from "node:path";
+import { UsageError } from "../../core/errors.js";
 import { sha256File } from "../../core/recipe/hash.js";
 import { specFromCoefficients } from "../../core/merge/coefficients.js";
 import { saveSoup, type SaveSoupOptions } from "../../core/soup/save.js";
@@ -39,6 +40,21 @@ async function useBackend(preference: BackendName | undefined, context: JobConte
 function toCoefficients(coefficients: readonly (readonly number[])[], groups: readonly string[]): Coefficients {
   if (groups.length === 1 && groups[0] === "*") return coefficients.map((c) => c[0]!);
   return Object.fromEntries(groups.map((g, k) => [g, coefficients.map((c) => c[k]!)]));
+}
+
+/** The protocol's coefficients as a Mix: one per ingredient, or per layer name one per ingredient. */
+function mixOf(coefficients: Coefficients, ingredients: number): Mix {
+  const columns = Array.isArray(coefficients) ? [coefficients] : Object.values(coefficients);
+  if (!columns.every((c) => Array.isArray(c) && c.every(Number.isFinite))) throw new UsageError("coefficients must be finite numbers");
+  if (Array.isArray(coefficients)) {
+    if (coefficients.length !== ingredients) throw new UsageError(`${coefficients.length} coefficient(s) given for ${ingredients} model(s)`);
+    return { coefficients: coefficients.map((c) => [c]) };
+  }
+  const groups = Object.keys(coefficients);
+  for (const g of groups) {
+    if (coefficients[g]!.length !== ingredients) throw new UsageError(`layer "${g}" has ${coefficients[g]!.length} coefficient(s) for ${ingredients} model(s)`);
+  }
+  return { coefficients: Array.from({ length: ingredients }, (_, i) => groups.map((g) => coefficients[g]![i]!)), groups };
 }
 
 function pair(score: { loss: number; metric: number }): MetricPair {
@@ -281,17 +297,20 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
 }
 
 export async function runEvaluate(params: EvaluateParams, context: JobContext): Promise<EvaluateReport> {
+  const merged = params.coefficients === undefined ? undefined : mixOf(params.coefficients, params.models.length);
   const prepared = await prepare(params, context);
   const { loaded, data, backend } = prepared;
   try {
-    const evaluation = await evaluateSoups(loaded.problem, data.test, { trainingConfig: loaded.trainingConfig, cancel: isCancelled(context) });
+    const evaluation = await evaluateSoups(loaded.problem, data.test, { merged, trainingConfig: loaded.trainingConfig, cancel: isCancelled(context) });
     const { pairs, warnings } = await mergeabilityReport(loaded, data, params.models, evaluation, context);
     return {
       backend,
       metricName: evaluation.metricName,
+      ...(params.coefficients !== undefined ? { method: "weighted average", coefficients: params.coefficients } : {}),
       metrics: {
         ingredients: params.models.map((model, i) => ({ model, ...pair(evaluation.ingredients[i]!) })),
         uniform: pair(evaluation.uniform),
+        ...(evaluation.merged !== undefined ? { merged: pair(evaluation.merged) } : {}),
         ensemble: pair(evaluation.ensemble),
       },
       mergeability: pairs,

@@ -69,6 +69,23 @@ describe("Merge Models", () => {
     await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
   });
 
+  it("compares the manual weights' own soup: weights 1,0,0,0,0 score exactly as ingredient 1", async () => {
+    const soup = await api();
+    const panel = soup.panels().at(-1)!;
+    const models = digitsModels();
+    await panel.start({
+      ...learnedConfig(models, 1),
+      method: "manual",
+      ingredients: models.map((path, i) => ({ path, include: true, coefficient: i === 0 ? 1 : 0 })),
+    });
+    const report = panel.lastReport!;
+    assert.deepEqual(report.coefficients, [1, 0, 0, 0, 0]);
+    const first = report.metrics.ingredients[0]!;
+    assert.deepEqual(report.metrics.merged, { loss: first.loss, metric: first.metric });
+    assert.notEqual(report.metrics.merged.loss, report.metrics.uniform.loss, "not the uniform soup");
+    assert.ok(!report.warnings.some((w) => /when you save/.test(w)), "no warning that the weights apply only on save");
+  });
+
   it("survives a crash of the worker", async () => {
     const soup = await api();
     const panel = soup.panels().at(-1)!;

@@ -40,6 +40,8 @@ export interface CodeServerOptions {
   workspace: string;
   env?: Record<string, string>;
   settings?: Record<string, unknown>;
+  /** false: workspace trust on and the folder left untrusted (restricted mode), without a startup prompt. */
+  trust?: boolean;
 }
 
 export async function startCodeServer(options: CodeServerOptions): Promise<RunningCodeServer> {
@@ -52,7 +54,8 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
       {
         "workbench.startupEditor": "none",
         "workbench.tips.enabled": false,
-        "security.workspace.trust.enabled": false,
+        "security.workspace.trust.enabled": options.trust === false,
+        "security.workspace.trust.startupPrompt": "never",
         "extensions.autoCheckUpdates": false,
         "extensions.autoUpdate": false,
         "telemetry.telemetryLevel": "off",
@@ -69,7 +72,7 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
       "--bind-addr", `127.0.0.1:${port}`,
       "--disable-telemetry",
       "--disable-update-check",
-      "--disable-workspace-trust",
+      ...(options.trust === false ? [] : ["--disable-workspace-trust"]),
       "--user-data-dir", options.userDataDir,
       "--extensions-dir", options.extensionsDir,
       options.workspace,

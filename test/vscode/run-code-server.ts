@@ -14,7 +14,7 @@ import { makeTestWorkspace } from "./workspace.js";
 
 const SUITE_TIMEOUT_MS = 15 * 60_000;
 
-export async function runSuiteInCodeServer(extraEnv: Record<string, string> = {}): Promise<number> {
+export async function runSuiteInCodeServer(extraEnv: Record<string, string> = {}, options: { trust?: boolean } = {}): Promise<number> {
   const entry = await bundleSuite();
   const workspace = makeTestWorkspace();
   const scratch = mkdtempSync(join(tmpdir(), "model-soup-vscode-"));
@@ -25,6 +25,7 @@ export async function runSuiteInCodeServer(extraEnv: Record<string, string> = {}
     extensionsDir: join(scratch, "extensions"),
     workspace: workspace.root,
     env: { MODEL_SOUP_TEST_LOG: log, MODEL_SOUP_TEST_GREP: process.env.MODEL_SOUP_TEST_GREP ?? "", ...extraEnv },
+    trust: options.trust,
   });
   const browser = await openBrowser();
   let printed = 0;

@@ -33,6 +33,13 @@ async function main(): Promise<number> {
     const code = await runSuiteInCodeServer();
     console.log(`VS Code suite in code-server: exit ${code}`);
     if (code !== 0) failed++;
+    // The same suite once more in a folder that is not trusted: only the tests written for that case run.
+    const restricted = await runSuiteInCodeServer(
+      { MODEL_SOUP_TEST_GREP: "in an untrusted workspace", MODEL_SOUP_EXPECT_UNTRUSTED: "1" },
+      { trust: false },
+    );
+    console.log(`VS Code suite in an untrusted workspace: exit ${restricted}`);
+    if (restricted !== 0) failed++;
   }
   for (const [name, module] of [["ui", "./ui-panel.js"], ["vsix", "./vsix-install.js"]] as const) {
     if (only && only !== name) continue;

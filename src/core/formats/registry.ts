@@ -1,4 +1,4 @@
-import { open as openFile, realpath } from "node:fs/promises";
+import { realpath } from "node:fs/promises";
 import { resolve } from "node:path";
 import { ModelFileError } from "../errors.js";
 import type { ModelFile, ModelFormat, ModelManifest, TensorSource, WriteOptions } from "../model.js";
@@ -7,18 +7,14 @@ import { kerasFormat } from "./keras-zip/index.js";
 import { kerasH5Format } from "./keras-h5/index.js";
 import { safetensorsFormat } from "./safetensors/index.js";
 import { tfjsLayersFormat } from "./tfjs-layers/index.js";
+import { openForReading } from "../io/open.js";
 
 export const FORMATS: readonly ModelFormat[] = [tfjsLayersFormat, kerasFormat, kerasH5Format, safetensorsFormat];
 
 const HEAD_BYTES = 4096;
 
 async function readHead(path: string): Promise<Uint8Array> {
-  let handle;
-  try {
-    handle = await openFile(path, "r");
-  } catch (error) {
-    throw new ModelFileError(path, `cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
+  const handle = await openForReading(path);
   try {
     const buffer = new Uint8Array(HEAD_BYTES);
     const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);

@@ -158,7 +158,7 @@ export async function learnCoefficients(
 
     const run =
       optimizer === "adam"
-        ? await runAdam(problem, space, gradient, learnData, options, batchSize, consider, validate, report)
+        ? await runAdam(space, gradient, learnData, options, batchSize, consider, validate, report)
         : await runLbfgs(space, gradient, learnData, options, batchSize, consider, validate, report);
 
     merger.write(coefficientsOf(space, best.theta));
@@ -197,7 +197,6 @@ interface Run {
 }
 
 async function runAdam(
-  problem: SoupProblem,
   space: CoefficientSpace,
   gradient: SoupGradient,
   data: SoupData,
@@ -229,7 +228,6 @@ async function runAdam(
       if (stop) return { steps: step, stoppedBy: "early-stopping" };
     }
   }
-  void problem;
   return { steps: step, stoppedBy: "epochs" };
 }
 

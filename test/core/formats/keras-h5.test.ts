@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { copyFile, mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ModelFileError } from "../../../src/core/errors.js";
 import { describeHdf5Layout } from "../../../src/core/formats/hdf5/layout.js";
 import { h5wasm, h5wasmReady } from "../../../src/core/formats/hdf5/module.js";
 import { kerasH5Format } from "../../../src/core/formats/keras-h5/index.js";
 import { kerasFormat } from "../../../src/core/formats/keras-zip/index.js";
-import type { ModelManifest, TensorSource } from "../../../src/core/model.js";
+import type { ModelFormat, ModelManifest, TensorSource } from "../../../src/core/model.js";
 import { elementCount, type Tensor } from "../../../src/core/tensor.js";
+import { readAllTensors, rejectsWith, sha256 } from "../../support/model-files.js";
 
 const LENET = "test/fixtures/real-models/tensorspace-converter/keras_h5_lenet";
 const FULL = ["keras216_full_keras_model.h5", "keras222_full_keras_seq_model.h5", "tfkeras216_full_tf_keras_model.h5"].map((f) => join(LENET, f));
@@ -20,28 +19,8 @@ function parameters(manifest: ModelManifest): number {
   return manifest.tensors.reduce((sum, t) => sum + elementCount(t.shape), 0);
 }
 
-async function readAll(path: string, format = kerasH5Format): Promise<Map<string, Tensor>> {
-  const model = await format.open(path);
-  try {
-    const out = new Map<string, Tensor>();
-    for (const t of model.manifest.tensors) out.set(t.name, await model.readTensor(t.name));
-    return out;
-  } finally {
-    await model.close();
-  }
-}
-
-async function sha256(path: string): Promise<string> {
-  return createHash("sha256").update(await readFile(path)).digest("hex");
-}
-
-async function rejectsWith(promise: Promise<unknown>, file: string, pattern: RegExp): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof ModelFileError, `expected a ModelFileError, got ${String(error)}`);
-    assert.equal(error.file, file);
-    assert.match(error.message, pattern);
-    return true;
-  });
+function readAll(path: string, format: ModelFormat = kerasH5Format): Promise<Map<string, Tensor>> {
+  return readAllTensors(path, format);
 }
 
 /** Edits a copy of an HDF5 file with h5wasm: replaces (or adds) a string attribute. */

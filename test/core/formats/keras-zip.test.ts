@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { copyFile, mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unzipSync, zipSync } from "fflate";
-import { ModelFileError } from "../../../src/core/errors.js";
 import { describeHdf5Layout } from "../../../src/core/formats/hdf5/layout.js";
 import { kerasFormat } from "../../../src/core/formats/keras-zip/index.js";
 import { readZipDirectory, readZipEntry } from "../../../src/core/formats/keras-zip/zip.js";
 import type { ModelManifest, TensorSource } from "../../../src/core/model.js";
 import { elementCount, type Tensor } from "../../../src/core/tensor.js";
+import { readAllTensors, rejectsWith, sha256 } from "../../support/model-files.js";
 
 const KERAS3 = "test/fixtures/keras3";
 const MLP = ["a", "b", "c"].map((t) => join(KERAS3, `mlp_${t}.keras`));
@@ -20,28 +19,8 @@ function parameters(manifest: ModelManifest): number {
   return manifest.tensors.reduce((sum, t) => sum + elementCount(t.shape), 0);
 }
 
-async function readAll(path: string): Promise<Map<string, Tensor>> {
-  const model = await kerasFormat.open(path);
-  try {
-    const out = new Map<string, Tensor>();
-    for (const t of model.manifest.tensors) out.set(t.name, await model.readTensor(t.name));
-    return out;
-  } finally {
-    await model.close();
-  }
-}
-
-async function sha256(path: string): Promise<string> {
-  return createHash("sha256").update(await readFile(path)).digest("hex");
-}
-
-async function rejectsWith(promise: Promise<unknown>, file: string, pattern: RegExp): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof ModelFileError, `expected a ModelFileError, got ${String(error)}`);
-    assert.equal(error.file, file);
-    assert.match(error.message, pattern);
-    return true;
-  });
+function readAll(path: string): Promise<Map<string, Tensor>> {
+  return readAllTensors(path, kerasFormat);
 }
 
 async function leftoverExtractions(): Promise<string[]> {

@@ -1,7 +1,8 @@
-import { open as openFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { ModelFileError } from "../../errors.js";
 import { h5wasm, h5wasmReady } from "./module.js";
 import { hdf5SignatureOffset } from "./signature.js";
+import { openForReading } from "../../io/open.js";
 
 type H5File = InstanceType<typeof h5wasm.File>;
 
@@ -34,12 +35,7 @@ function storedEndOfFile(head: Uint8Array, at: number): number | undefined {
 
 /** Checks the signature and the recorded file length before HDF5 sees the file, for errors that say what is wrong. */
 export async function checkHdf5File(path: string): Promise<void> {
-  let handle;
-  try {
-    handle = await openFile(path, "r");
-  } catch (error) {
-    throw new ModelFileError(path, `cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
+  const handle = await openForReading(path);
   try {
     const { size } = await handle.stat();
     const head = new Uint8Array(Math.min(SUPERBLOCK_PROBE, size));

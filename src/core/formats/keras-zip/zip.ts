@@ -3,6 +3,7 @@ import { pipeline } from "node:stream/promises";
 import { inflateSync } from "fflate";
 import { ModelFileError } from "../../errors.js";
 import { type ByteSource, fileSource } from "../hdf5/byte-source.js";
+import { cannotOpen } from "../../io/open.js";
 
 export interface ZipEntry {
   name: string;
@@ -64,7 +65,7 @@ function openSource(file: string): ByteSource {
   try {
     return fileSource(file);
   } catch (error) {
-    throw new ModelFileError(file, `cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw cannotOpen(file, error);
   }
 }
 

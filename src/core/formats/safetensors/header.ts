@@ -1,8 +1,8 @@
-import { open } from "node:fs/promises";
 import { ModelFileError } from "../../errors.js";
 import { BYTES_PER_ELEMENT, type DType, elementCount } from "../../tensor.js";
 import { looksLikeSafetensorsFile } from "./detect.js";
 import { SAFETENSORS_DTYPE_CODES, dtypeFromCode } from "./dtypes.js";
+import { openForReading } from "../../io/open.js";
 
 /** The reference implementation refuses headers above 100 MB; so do we, before allocating. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -159,12 +159,7 @@ function startsLikeJson(first: Uint8Array): boolean {
  * text (a shard index) and `allowIndex` is set.
  */
 export async function readHeaderOrSeeIndex(file: string, allowIndex: boolean): Promise<SafetensorsHeader | undefined> {
-  let handle;
-  try {
-    handle = await open(file, "r");
-  } catch (error) {
-    throw new ModelFileError(file, `cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
+  const handle = await openForReading(file);
   try {
     const fileSize = (await handle.stat()).size;
     if (fileSize < 8) {

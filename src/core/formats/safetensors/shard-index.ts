@@ -2,6 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { isAbsolute } from "node:path";
 import { ModelFileError } from "../../errors.js";
 import { compareNatural } from "./natural-order.js";
+import { cannotOpen } from "../../io/open.js";
 
 const MAX_INDEX_BYTES = 100_000_000;
 
@@ -38,7 +39,7 @@ export async function readShardIndex(file: string): Promise<ShardIndex> {
   try {
     size = (await stat(file)).size;
   } catch (error) {
-    throw new ModelFileError(file, `cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw cannotOpen(file, error);
   }
   if (size > MAX_INDEX_BYTES) {
     throw new ModelFileError(file, `is ${size} bytes; expected a safetensors shard index of at most ${MAX_INDEX_BYTES} bytes`);

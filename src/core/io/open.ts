@@ -1,0 +1,16 @@
+import { open, type FileHandle } from "node:fs/promises";
+import { ModelFileError } from "../errors.js";
+
+/** The error every reader gives for a file the system will not open or stat (missing, a folder, no permission). */
+export function cannotOpen(path: string, error: unknown): ModelFileError {
+  return new ModelFileError(path, `cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+}
+
+/** Opens a file for reading, failing with a ModelFileError that names it. */
+export async function openForReading(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, "r");
+  } catch (error) {
+    throw cannotOpen(path, error);
+  }
+}

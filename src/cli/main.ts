@@ -1,5 +1,6 @@
 /** The `model-soup` executable: runs the command line against the real process streams. */
 import type { CliIO } from "./command.js";
+import { installInterruptHandlers } from "./interrupt.js";
 import { EXIT_INTERNAL, runCli } from "./run.js";
 
 const processIO: CliIO = {
@@ -8,13 +9,16 @@ const processIO: CliIO = {
   isTTY: process.stdout.isTTY === true,
 };
 
+installInterruptHandlers(processIO.stderr);
+
 // Setting exitCode (not calling exit) lets piped stdout drain before the process ends.
 runCli(process.argv.slice(2), processIO).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`model-soup: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+    // runCli answers every failure itself; this is the last resort, still one line.
+    process.stderr.write(`model-soup: internal error: ${String((error as Error)?.message ?? error).split("\n")[0]}\n`);
     process.exitCode = EXIT_INTERNAL;
   },
 );

@@ -1,10 +1,10 @@
 /** `model-soup learn`: learn the soup's coefficients from data; every ingredient's weights stay frozen. */
-import { stringOption } from "../args.js";
 import type { Command } from "../command.js";
 import { WorkerRequests } from "../../protocol/worker.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
-import { backendOption, choiceOption, dataOptions, dataSpec, models, numberOption, printReport } from "./options.js";
+import { baseArgument, guardReport, inputProtection, modelArguments, soupOutput } from "../paths.js";
+import { backendOption, choiceOption, dataOptions, dataSpec, numberOption, OUT_DESCRIPTION, printReport, reportOption } from "./options.js";
 
 export const learnCommand: Command = {
   name: "learn",
@@ -22,13 +22,20 @@ export const learnCommand: Command = {
     steps: { type: "string", valueName: "<N>", description: "Adam epochs / L-BFGS iterations." },
     batch: { type: "string", valueName: "<N>", description: "Batch size (default 256)." },
     base: { type: "string", valueName: "<model>", description: "Learn λ in the task-vector form W = W_base + Σ λ_i (W_i − W_base)." },
-    out: { type: "string", valueName: "<path>", description: "Write the merged model (same format as the inputs) and its recipe." },
-    report: { type: "string", valueName: "<file.json>", description: "Write the JSON report to a file." },
+    out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
+    report: reportOption,
   },
   async run(args, io) {
+    // Paths first, before any work: models (folders resolved), the output and the report, checked by the guard.
+    const models = await modelArguments(args, io, 2);
+    const data = dataSpec(args);
+    const base = await baseArgument(args);
+    const protect = await inputProtection(models, data.path, base);
+    const output = await soupOutput(args, models, { base, protect, optional: true });
+    await guardReport(args, protect, output);
     const report = await runOnWorker(io, WorkerRequests.learn, {
-      models: models(args),
-      data: dataSpec(args),
+      models,
+      data,
       granularity: choiceOption(args, "granularity", ["model", "layer"] as const),
       parameterisation: choiceOption(args, "param", ["simplex", "nonneg", "free"] as const),
       objective: choiceOption(args, "objective", ["supervised", "entropy"] as const),
@@ -36,9 +43,9 @@ export const learnCommand: Command = {
       learningRate: numberOption(args, "lr"),
       maxSteps: numberOption(args, "steps"),
       batchSize: numberOption(args, "batch"),
-      base: stringOption(args, "base"),
+      base,
       backend: backendOption(args),
-      out: stringOption(args, "out"),
+      out: output?.model,
     });
     await printReport(args, io, report, formatComparison(report));
     return 0;

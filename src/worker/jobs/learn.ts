@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import { UsageError } from "../../core/errors.js";
 import { sha256File } from "../../core/recipe/hash.js";
 import { specFromCoefficients } from "../../core/merge/coefficients.js";
+import { dataProtection } from "../../core/soup/output.js";
 import { saveSoup, type SaveSoupOptions } from "../../core/soup/save.js";
 import type {
   BackendName,
@@ -27,6 +28,7 @@ import { learnCoefficients } from "../learn/learn.js";
 import { resolveObjective } from "../learn/objective.js";
 import { isCancelled, type JobContext } from "./context.js";
 import { disposeJobData, loadJobData, type JobData } from "./data.js";
+import { resolveJobModels, resolveSoupJob } from "./paths.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
 
 async function useBackend(preference: BackendName | undefined, context: JobContext): Promise<BackendName> {
@@ -193,6 +195,7 @@ async function writeSoup(
   const saved = await saveSoup({
     ...what,
     target: params.out!,
+    protect: [dataProtection(params.data.path)],
     data: await dataRecord(params.data, prepared.data),
     metrics: { metricName: report.metricName, ...report.metrics },
     backend: prepared.backend,
@@ -202,7 +205,8 @@ async function writeSoup(
   report.warnings.push(...saved.warnings.filter((w) => !report.warnings.includes(w)));
 }
 
-export async function runLearn(params: LearnParams, context: JobContext): Promise<SoupReport> {
+export async function runLearn(given: LearnParams, context: JobContext): Promise<SoupReport> {
+  const params = await resolveSoupJob(given);
   const prepared = await prepare(params, context);
   const { loaded, data, backend } = prepared;
   try {
@@ -296,7 +300,8 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
   }
 }
 
-export async function runEvaluate(params: EvaluateParams, context: JobContext): Promise<EvaluateReport> {
+export async function runEvaluate(given: EvaluateParams, context: JobContext): Promise<EvaluateReport> {
+  const params = await resolveJobModels(given);
   const merged = params.coefficients === undefined ? undefined : mixOf(params.coefficients, params.models.length);
   const prepared = await prepare(params, context);
   const { loaded, data, backend } = prepared;
@@ -323,7 +328,8 @@ export async function runEvaluate(params: EvaluateParams, context: JobContext): 
   }
 }
 
-export async function runGreedy(params: GreedyParams, context: JobContext): Promise<SoupReport> {
+export async function runGreedy(given: GreedyParams, context: JobContext): Promise<SoupReport> {
+  const params = await resolveSoupJob(given);
   const prepared = await prepare(params, context);
   const { loaded, data, backend } = prepared;
   try {

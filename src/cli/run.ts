@@ -24,9 +24,19 @@ function overview(): string {
   ].join("\n");
 }
 
+/** How model arguments are read (core/io/model-inputs.ts), for the help of the commands that take models. */
+const MODELS_HELP = [
+  "Models: a model file (TF.js model.json, .keras, .h5, .safetensors, NAME.safetensors.index.json), or a model folder",
+  "(one of those in it: model.json with its shards, one .keras/.h5/.safetensors, or a shard index), or a folder of",
+  "models, which stands for the models under it (printed); commands that merge take its one architecture with two or",
+  "more models, saying what they left out. A failure is one line on stderr (a usage mistake adds the usage line),",
+  "exit 2 for bad input or usage; add --debug to see the stack.",
+].join("\n");
+
 export function commandHelp(command: Command): string {
   const options = optionHelp({ ...command.options, help: { type: "boolean", short: "h", description: "Show this help." } });
-  return [`Usage: model-soup ${command.usage}`, "", command.summary, "", "Options:", options].join("\n");
+  const models = command.usage.includes("<model|folder>") ? ["", MODELS_HELP] : [];
+  return [`Usage: model-soup ${command.usage}`, "", command.summary, "", "Options:", options, ...models].join("\n");
 }
 
 /** `--debug` anywhere on the command line (or MODEL_SOUP_DEBUG=1) adds the stack to an error message. */

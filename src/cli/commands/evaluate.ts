@@ -12,7 +12,7 @@ import { backendOption, dataOptions, dataSpec, printReport, reportOption, weight
 export const evaluateCommand: Command = {
   name: "evaluate",
   summary: "Compare the models, their uniform soup and their output ensemble on held-out data; check mergeability.",
-  usage: "evaluate <model>... --data <file> [--label <column|key>] [--seed N] [--weights w1,w2,...] [--backend B] [--json]",
+  usage: "evaluate <model|folder>... --data <file> [--label <column|key>] [--seed N] [--weights w1,w2,...] [--backend B] [--json]",
   options: {
     ...dataOptions,
     weights: { type: "string", valueName: "w1,w2,...", description: "Also compare the soup with these weights, one per model, used as given." },

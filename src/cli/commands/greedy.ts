@@ -9,7 +9,7 @@ import { backendOption, dataOptions, dataSpec, OUT_DESCRIPTION, printReport, rep
 export const greedyCommand: Command = {
   name: "greedy",
   summary: "Make a greedy soup: ingredients by validation metric, each kept only if it does not hurt.",
-  usage: "greedy <model>... --data <file> --out <path> [--label <column|key>] [--seed N] [--backend B] [--json]",
+  usage: "greedy <model|folder>... --data <file> --out <path> [--label <column|key>] [--seed N] [--backend B] [--json]",
   options: {
     ...dataOptions,
     out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },

@@ -10,7 +10,7 @@ export const learnCommand: Command = {
   name: "learn",
   summary: "Learn the coefficients of a weighted average of the models' weights from data, and compare on held-out data.",
   usage:
-    "learn <model>... --data <file> [--label <column|key>] [--granularity model|layer] [--param simplex|nonneg|free] " +
+    "learn <model|folder>... --data <file> [--label <column|key>] [--granularity model|layer] [--param simplex|nonneg|free] " +
     "[--objective supervised|entropy] [--out <path>] [--report <file.json>] [--seed N] [--backend B] [--json]",
   options: {
     ...dataOptions,

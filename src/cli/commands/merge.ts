@@ -22,7 +22,7 @@ function methodParams(args: ParsedArgs): Record<string, unknown> {
 export const mergeCommand: Command = {
   name: "merge",
   summary: "Merge with given weights (uniform by default) or a task-vector method; writes the model and its recipe.",
-  usage: `merge <model>... [--weights w1,w2,...] [--method ${MERGE_METHOD_IDS.join("|")}] [--base <path>] --out <path>`,
+  usage: `merge <model|folder>... [--weights w1,w2,...] [--method ${MERGE_METHOD_IDS.join("|")}] [--base <path>] --out <path>`,
   options: {
     weights: { type: "string", valueName: "w1,w2,...", description: "One weight per model (default: uniform)." },
     method: { type: "string", valueName: "<method>", description: `Merge method: ${MERGE_METHOD_IDS.join(", ")} (default linear).` },

@@ -1,11 +1,13 @@
 /** The `model-soup` executable: runs the command line against the real process streams. */
+import { escapeTerminal } from "../core/io/display.js";
 import type { CliIO } from "./command.js";
 import { installInterruptHandlers } from "./interrupt.js";
 import { EXIT_INTERNAL, runCli } from "./run.js";
 
+// Names and tensor names come from files: nothing printed may carry terminal control sequences.
 const processIO: CliIO = {
-  stdout: (text) => void process.stdout.write(text),
-  stderr: (text) => void process.stderr.write(text),
+  stdout: (text) => void process.stdout.write(escapeTerminal(text)),
+  stderr: (text) => void process.stderr.write(escapeTerminal(text)),
   isTTY: process.stdout.isTTY === true,
 };
 

@@ -4,7 +4,7 @@
  * for command-line mistakes) and exit 2; --debug adds the stack.
  */
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { COMMANDS } from "../../src/cli/commands/index.js";
@@ -74,6 +74,23 @@ describe("every CLI command fails in one line, without a stack trace", function 
       assertOneLine(run, `${command.name} <hostile name>`, /evil\\nname\\e\[31mred\.json/);
     });
   }
+
+  it("terminal control sequences from file contents are printed escaped, in text and in JSON", async () => {
+    const model = join(dir, "hostile-model");
+    await cp("samples/digits/models/ingredient-1", model, { recursive: true });
+    const jsonPath = join(model, "model.json");
+    const json = JSON.parse(await readFile(jsonPath, "utf8"));
+    const entry = json.weightsManifest[0].weights[0];
+    const evil = `${entry.name}\u001b]0;pwned\u0007\u009b31m`;
+    entry.name = evil;
+    await writeFile(jsonPath, JSON.stringify(json));
+    for (const extra of [[], ["--json"]]) {
+      const run = await runCli("inspect", model, ...extra);
+      for (const text of [run.stdout, run.stderr]) assert.doesNotMatch(text, /[\u0007\u001b\u009b]/, `inspect ${extra.join(" ")}: a raw control character`);
+      assert.match(run.stdout + run.stderr, /\\u001b\]0;pwned\\u0007|\\e\]0;pwned\\x07/);
+      if (extra.length > 0 && run.stdout) JSON.parse(run.stdout);
+    }
+  });
 
   it("--debug adds the stack to the same message", async () => {
     const missing = join(dir, "missing.keras");

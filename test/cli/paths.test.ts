@@ -95,6 +95,21 @@ describe("model-soup paths: folders as models, --out forms, the output guard", f
     assert.deepEqual((await listing(dir)).filter((p) => !p.includes("ingredient-2")), [...before.filter((p) => !p.includes("ingredient-2")), "notes.json"].sort());
   });
 
+  it("refuses an output whose shard names belong to another model in that folder (not an input)", async () => {
+    const conv = join(dir, "converted");
+    await mkdir(conv);
+    const json = JSON.parse(await readFile(join(models, "ingredient-3", "model.json"), "utf8"));
+    json.weightsManifest[0].paths = ["group1-shard1of1.bin"];
+    await writeFile(join(conv, "other.json"), JSON.stringify(json));
+    await cp(join(models, "ingredient-3", "weights.bin"), join(conv, "group1-shard1of1.bin"));
+    const shard = await readFile(join(conv, "group1-shard1of1.bin"));
+    const run = await runCli("merge", join(models, "ingredient-1"), join(models, "ingredient-2"), "--out", conv);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /its shard .*converted\/group1-shard1of1\.bin would overwrite a file of the model .*converted\/other\.json/);
+    assert.deepEqual(await readFile(join(conv, "group1-shard1of1.bin")), shard);
+    assert.deepEqual(await listing(conv), ["group1-shard1of1.bin", "other.json"]);
+  });
+
   it("refuses --report onto an input, its shard, the data file and the output's recipe, before any work", async () => {
     const data = join(dir, "data.csv.gz");
     await cp(DATA, data);

@@ -3,9 +3,11 @@
  * before it learns, saveSoup before it merges): the output path's meaning (io/output-target.ts), then the output
  * guard against every input's files, the base, the data and whatever else the caller protects.
  */
-import { stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { ModelFileError, UsageError } from "../errors.js";
-import { detectFormat } from "../formats/registry.js";
+import { detectFormat, readManifest } from "../formats/registry.js";
+import { modelCandidates } from "../io/model-candidates.js";
 import { filesOfModels, guardOutputs, type PlannedOutput, type ProtectedPath } from "../io/output-guard.js";
 import { resolveOutputTarget, type OutputTarget } from "../io/output-target.js";
 import { readRecipe } from "../recipe/recipe.js";
@@ -47,6 +49,24 @@ async function refuseReplacingOtherFiles(target: OutputTarget): Promise<void> {
   }
 }
 
+/**
+ * Shard names the writer will use may already be taken in the output folder by another model (a converter's
+ * `other.json` + `group1-shard1of1.bin` beside a new `model.json`): refused, naming that model. Files of the model
+ * being replaced at the target, and shards no model refers to, may be overwritten.
+ */
+async function refuseTakingOtherModelsShards(target: OutputTarget): Promise<void> {
+  if (!target.siblings) return;
+  const names = await readdir(target.folder).catch(() => [] as string[]);
+  const taken = names.filter((n) => target.siblings!.test(n)).map((n) => join(target.folder, n));
+  if (taken.length === 0) return;
+  const others = (await modelCandidates(names.map((n) => join(target.folder, n)))).filter((m) => m !== target.model);
+  for (const other of others) {
+    const files = new Set((await readManifest(other).then((m) => m.files, () => [] as string[])).map((f) => resolve(f)));
+    const shared = taken.find((t) => files.has(t));
+    if (shared) throw new ModelFileError(target.model, `refused as the merged model: its shard ${shared} would overwrite a file of the model ${other}; choose another name or folder`);
+  }
+}
+
 /** Resolves and checks a soup's output; throws before any work when it is refused. */
 export async function planSoupOutput(request: SoupOutputRequest): Promise<OutputTarget> {
   if (request.models.length === 0) throw new UsageError("no models to merge");
@@ -58,5 +78,6 @@ export async function planSoupOutput(request: SoupOutputRequest): Promise<Output
   ];
   await guardOutputs(plannedFiles(target), protectedPaths);
   await refuseReplacingOtherFiles(target);
+  await refuseTakingOtherModelsShards(target);
   return target;
 }

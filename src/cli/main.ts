@@ -1,5 +1,6 @@
 /** The `model-soup` executable: runs the command line against the real process streams. */
-import { escapeTerminal } from "../core/io/display.js";
+import { escapeControl, escapeTerminal } from "../core/io/display.js";
+import { removeLiveTempsSync } from "../core/io/temp-files.js";
 import type { CliIO } from "./command.js";
 import { installInterruptHandlers } from "./interrupt.js";
 import { EXIT_INTERNAL, runCli } from "./run.js";
@@ -12,6 +13,18 @@ const processIO: CliIO = {
 };
 
 installInterruptHandlers(processIO.stderr);
+
+// A failure outside any command's promise (an event handler) is still one line; --debug shows the stack.
+const debug = process.argv.includes("--debug") || process.env.MODEL_SOUP_DEBUG === "1";
+if (debug) process.env.MODEL_SOUP_DEBUG = "1"; // the worker (a child process) inherits it
+for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+  process.on(event, (error: unknown) => {
+    const message = String((error as Error)?.message ?? error).split("\n")[0];
+    processIO.stderr(`model-soup: internal error: ${escapeControl(message)}${debug ? `\n${(error as Error)?.stack ?? ""}` : ""}\n`);
+    removeLiveTempsSync();
+    process.exit(EXIT_INTERNAL);
+  });
+}
 
 // Setting exitCode (not calling exit) lets piped stdout drain before the process ends.
 runCli(process.argv.slice(2), processIO).then(

@@ -82,4 +82,14 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
   });
 }
 void removeStaleTemps(tmpdir());
+// Its stderr is the terminal's or the editor's log: a failure outside a request is one line there, the stack only
+// with MODEL_SOUP_DEBUG=1 (the CLI's --debug sets it).
+for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+  process.on(event, (error: unknown) => {
+    const stack = process.env.MODEL_SOUP_DEBUG === "1" ? `\n${(error as Error)?.stack ?? ""}` : "";
+    process.stderr.write(`model-soup worker: internal error: ${String((error as Error)?.message ?? error).split("\n")[0]}${stack}\n`);
+    removeLiveTempsSync();
+    process.exit(3);
+  });
+}
 connection.listen();

@@ -45,11 +45,13 @@ function takeDebugFlag(argv: readonly string[]): { argv: string[]; debug: boolea
   return { argv: rest, debug: rest.length !== argv.length || process.env.MODEL_SOUP_DEBUG === "1" };
 }
 
+const WRITE_SYSCALLS = new Set(["write", "rename", "mkdir", "unlink", "copyfile", "rm", "rmdir", "ftruncate", "fsync"]);
+
 /** A system error about a path (missing file, a folder given as a file, ...) that reached the top unwrapped. */
 function systemErrorLine(error: unknown): string | undefined {
   const e = error as NodeJS.ErrnoException;
   if (typeof e?.code !== "string" || !/^E[A-Z]+$/.test(e.code)) return undefined;
-  const what = e.syscall && /write|open|rename|mkdir|unlink|copyfile|rm/.test(e.syscall) && e.syscall !== "open" ? "cannot be written" : "cannot be used";
+  const what = WRITE_SYSCALLS.has(e.syscall ?? "") ? "cannot be written" : "cannot be used";
   return e.path ? `${e.path}: ${what} (${e.code})` : `${e.code}: ${e.message}`;
 }
 

@@ -42,6 +42,7 @@ export interface ResolveOptions {
 }
 
 async function kindOf(path: string): Promise<"file" | "folder"> {
+  if (path.trim() === "") throw new UsageError("an empty path was given where a model file or folder was expected");
   let info;
   try {
     info = await stat(path);

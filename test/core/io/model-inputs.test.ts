@@ -68,6 +68,7 @@ describe("core/io/model-inputs: model arguments as users give them", () => {
     await writeFile(join(empty, "notes.txt"), "no model here");
     await assert.rejects(resolveModelArguments([empty]), (e: unknown) => e instanceof ModelFileError && e.file === empty && /holds no model/.test(e.message));
     await assert.rejects(resolveModelPath(join(dir, "mixed", "other")), (e: unknown) => e instanceof ModelFileError && /holding 2 models/.test(e.message));
+    await assert.rejects(resolveModelArguments([""]), (e: unknown) => e instanceof UsageError && /empty path/.test(e.message));
     const fifo = join(dir, "pipe.keras");
     execFileSync("mkfifo", [fifo]);
     await assert.rejects(resolveModelArguments([fifo]), (e: unknown) => e instanceof ModelFileError && /not a regular file/.test(e.message));

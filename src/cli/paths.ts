@@ -3,7 +3,8 @@
  * folders of models: core/io/model-inputs.ts, printed when a folder stood for several models), the soup output
  * (core/soup/output.ts) and --report (core/io/output-guard.ts).
  */
-import { writeFile } from "node:fs/promises";
+import { stat, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { escapeControl } from "../core/io/display.js";
 import { writeFilesAtomically } from "../core/io/atomic.js";
@@ -58,6 +59,8 @@ export async function inputProtection(models: readonly string[], data?: string, 
 export async function guardReport(args: ParsedArgs, protectedPaths: readonly ProtectedPath[], output?: OutputTarget): Promise<void> {
   const report = stringOption(args, "report");
   if (report === undefined) return;
+  const folder = dirname(resolve(report));
+  if (!(await stat(folder).then((s) => s.isDirectory(), () => false))) throw new UsageError(`--report ${report}: the folder ${folder} does not exist`);
   const outputs: ProtectedPath[] = output
     ? [
         { path: output.model, role: `the merged model ${output.model}`, ...(output.siblings ? { siblings: output.siblings } : {}) },

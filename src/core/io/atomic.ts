@@ -31,7 +31,7 @@ export async function removeTemp(path: string): Promise<void> {
   forgetTemp(path);
 }
 
-const WRITE_ERROR_CODES = new Set(["ENOSPC", "EDQUOT", "EFBIG", "EACCES", "EPERM", "EROFS", "EIO", "ENOTDIR", "EISDIR", "EEXIST"]);
+const WRITE_ERROR_CODES = new Set(["ENOSPC", "EDQUOT", "EFBIG", "EACCES", "EPERM", "EROFS", "EIO", "ENOENT", "ENOTDIR", "EISDIR", "EEXIST"]);
 
 /** A system error while writing becomes an error naming the output file it was for; others pass through. */
 function asWriteError(error: unknown, target: string): unknown {

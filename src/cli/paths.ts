@@ -59,8 +59,6 @@ export async function inputProtection(models: readonly string[], data?: string, 
 export async function guardReport(args: ParsedArgs, protectedPaths: readonly ProtectedPath[], output?: OutputTarget): Promise<void> {
   const report = stringOption(args, "report");
   if (report === undefined) return;
-  const folder = dirname(resolve(report));
-  if (!(await stat(folder).then((s) => s.isDirectory(), () => false))) throw new UsageError(`--report ${report}: the folder ${folder} does not exist`);
   const outputs: ProtectedPath[] = output
     ? [
         { path: output.model, role: `the merged model ${output.model}`, ...(output.siblings ? { siblings: output.siblings } : {}) },
@@ -68,6 +66,10 @@ export async function guardReport(args: ParsedArgs, protectedPaths: readonly Pro
       ]
     : [];
   await guardOutputs([{ path: report, what: "the report" }], [...protectedPaths, ...outputs]);
+  // The report is written after the work: its folder must be there by then (the output's own folder will be).
+  const folder = dirname(resolve(report));
+  const exists = await stat(folder).then((s) => s.isDirectory(), () => false);
+  if (!exists && folder !== output?.folder) throw new UsageError(`--report ${report}: the folder ${folder} does not exist`);
 }
 
 /** Writes a text file the command produces (a report, a YAML config) atomically: all of it or nothing. */

@@ -29,11 +29,11 @@ describe("model-soup paths: folders as models, --out forms, the output guard", f
   afterEach(async () => rm(dir, { recursive: true, force: true }));
 
   it("learn takes a folder of model folders, prints the models it took, and --out without extension makes a model folder", async () => {
-    const run = await runCli("learn", models, "--data", DATA, "--out", join(dir, "merged"), "--backend", "cpu", "--json");
+    const run = await runCli("learn", models, "--data", DATA, "--out", join(dir, "merged"), "--report", join(dir, "merged", "report.json"), "--backend", "cpu", "--json");
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /Using 3 models from .*models: ingredient-1\/model\.json, ingredient-2\/model\.json, ingredient-3\/model\.json/);
     assert.equal(JSON.parse(run.stdout).metrics.ingredients.length, 3);
-    assert.deepEqual(await listing(join(dir, "merged")), ["group1-shard1of1.bin", "model.json", "model.recipe.json"]);
+    assert.deepEqual(await listing(join(dir, "merged")), ["group1-shard1of1.bin", "model.json", "model.recipe.json", "report.json"], "the report may go into the new output folder");
     assert.equal((await readManifest(join(dir, "merged", "model.json"))).format, "tfjs-layers");
   });
 

@@ -10,6 +10,7 @@ import type {
   EvaluateParams,
   EvaluateReport,
   GreedyParams,
+  LearningSummary,
   LearnParams,
   MetricPair,
   PairMergeability,
@@ -23,7 +24,8 @@ import { mergeability } from "../evaluate/mergeability.js";
 import type { Mix } from "../evaluate/soup.js";
 import type * as tf from "@tensorflow/tfjs";
 import { compareEntropy } from "../evaluate/entropy.js";
-import { learnCoefficients } from "../learn/learn.js";
+import { LEARN_DEFAULTS } from "../learn/defaults.js";
+import { learnCoefficients, type LearnResult, type StartCandidate } from "../learn/learn.js";
 import { resolveObjective } from "../learn/objective.js";
 import { isCancelled, type JobContext } from "./context.js";
 import { disposeJobData, loadJobData, type JobData } from "./data.js";
@@ -61,9 +63,28 @@ function pair(score: { loss: number; metric: number }): MetricPair {
   return { loss: score.loss, metric: score.metric };
 }
 
+/** A model's name as reports show it: the file name, or folder/model.json for a TF.js model. */
+function modelLabel(m: string): string {
+  return basename(m) === "model.json" ? `${basename(m.slice(0, -"/model.json".length))}/model.json` : basename(m);
+}
+
+function learningSummary(result: LearnResult): LearningSummary {
+  return {
+    optimizer: result.optimizer,
+    budget: { ...result.budget },
+    candidates: result.candidates.map((c) => ({ ...c })),
+    start: result.start,
+    kept: result.kept,
+    steps: result.steps,
+    bestStep: result.bestStep,
+    stoppedBy: result.stoppedBy,
+    ...(result.refit !== undefined ? { refit: { ...result.refit } } : {}),
+  };
+}
+
 async function mergeabilityReport(loaded: LoadedProblem, data: JobData, models: readonly string[], evaluation: SoupEvaluation, context: JobContext) {
   const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
-  const names = models.map((m) => basename(m) === "model.json" ? `${basename(m.slice(0, -"/model.json".length))}/model.json` : basename(m));
+  const names = models.map(modelLabel);
   const result = await mergeability(loaded.problem, data.validation, task, { names, cancel: isCancelled(context) });
   const pairs: PairMergeability[] = result.pairs.map((p) => ({
     a: models[p.a]!,
@@ -207,12 +228,16 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
   const { loaded, data, backend } = prepared;
   try {
     const history: ProgressParams[] = [];
-    // Steps are optimiser steps: Adam's run in whole epochs of ⌈learn rows / batch⌉ steps, so a step budget becomes
-    // the fewest epochs that hold it; L-BFGS counts iterations. The total feeds the progress bar.
-    const optimizer = params.optimizer ?? "adam";
-    const stepsPerEpoch = Math.ceil(data.learn.x.shape[0]! / (params.batchSize ?? 256));
-    const epochs = params.maxSteps !== undefined ? Math.max(1, Math.ceil(params.maxSteps / stepsPerEpoch)) : undefined;
-    const totalSteps = optimizer === "lbfgs" ? (params.maxSteps ?? 50) : (epochs ?? 10) * stepsPerEpoch;
+    const optimizer = params.optimizer ?? LEARN_DEFAULTS.optimizer;
+    const totalSteps = params.maxSteps ?? (optimizer === "lbfgs" ? LEARN_DEFAULTS.lbfgsIterations : LEARN_DEFAULTS.maxSteps);
+    // The greedy soup is one of the candidates the learner compares with and may start from (labelled data only).
+    const candidates: StartCandidate[] = [];
+    if (params.objective !== "entropy" && data.validation.y !== undefined) {
+      context.progress({ jobId: params.jobId, phase: "learning", step: 0, totalSteps, message: "Scoring the candidate soups on validation" });
+      const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
+      const greedy = await greedySoup(loaded.problem, data.validation, task, { cancel: isCancelled(context) });
+      candidates.push({ name: "greedy soup", coefficients: greedy.mix.coefficients.map((c) => c[0]!) });
+    }
     const result = await learnCoefficients(loaded.problem, data.learn, data.validation, {
       granularity: params.granularity,
       parameterisation: params.parameterisation,
@@ -221,10 +246,13 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
       learningRate: params.learningRate,
       batchSize: params.batchSize,
       patience: params.patience,
+      maxSteps: params.maxSteps,
+      refit: params.refit,
+      ingredientNames: params.models.map(modelLabel),
+      candidates,
       seed: params.data.seed ?? 0,
       trainingConfig: loaded.trainingConfig,
       reestimateBatchNorm: params.reestimateBatchNorm,
-      ...(params.maxSteps !== undefined ? { maxIterations: params.maxSteps, epochs } : {}),
       cancel: isCancelled(context),
       onProgress: (p) => {
         const groups = params.granularity === "layer" ? [...new Set(loaded.problem.layerOf)] : ["*"];
@@ -267,6 +295,7 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
             context,
           );
     report.history = history;
+    report.learning = learningSummary(result);
     if (params.out !== undefined) {
       await writeSoup(report, prepared, params, context, {
         spec: specFromCoefficients({
@@ -285,6 +314,9 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
           steps: result.steps,
           bestStep: result.bestStep,
           stoppedBy: result.stoppedBy,
+          start: result.start,
+          kept: result.kept,
+          ...(result.refit !== undefined ? { refit: result.refit } : {}),
         },
         ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
       });

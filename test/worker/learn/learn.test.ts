@@ -42,9 +42,12 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
       it(`${optimizer}, ${granularity} granularity: validation loss ≤ the uniform soup's, coefficients on the simplex`, async () => {
         const problem = problemOf(executor, soup.ingredients);
         const uniform = await uniformValidationLoss(problem, learn, validation);
-        const result = await learnCoefficients(problem, learn, validation, { optimizer, granularity, epochs: 6 });
+        const result = await learnCoefficients(problem, learn, validation, { optimizer, granularity, maxSteps: optimizer === "adam" ? 60 : 20, refit: false });
         assert.ok(result.validation!.loss <= uniform, `learned ${result.validation!.loss} vs uniform ${uniform}`);
-        assert.ok(result.bestStep > 0, "some step improved on the uniform start");
+        assert.equal(result.candidates.length, 5, "the uniform soup and each of the 4 ingredients");
+        for (const c of result.candidates) assert.ok(result.validation!.loss <= c.loss, `kept ${result.validation!.loss} vs ${c.name} ${c.loss}`);
+        assert.equal(result.kept, "learned", "on these fine-tunes a learned soup beats every candidate");
+        assert.ok(result.bestStep > 0, "some step improved on the start");
         assert.equal(result.coefficients.length, 4);
         const groups = granularity === "model" ? 1 : 2;
         assert.equal(result.groups.length, groups);
@@ -105,13 +108,14 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
       const steps: number[] = [];
       // What other callbacks see between the loop's turns: progress delivered live, not at the end.
       const stepsSeenByOthers: number[] = [];
-      const turns = 6;
+      // 6 turns score the 5 candidates and the start on validation (one batch each), then each step takes one.
+      const turns = 12;
       const cancel = cancelAfterTurns(turns, () => stepsSeenByOthers.push(steps.length));
       await assert.rejects(
         learnCoefficients(problem, learn, validation, {
           optimizer,
           batchSize: 32,
-          epochs: 10,
+          maxSteps: 400,
           patience: 1000,
           onProgress: (p) => steps.push(p.step),
           cancel: () => cancel.requested,
@@ -133,9 +137,9 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
       await learnCoefficients(problem, learn, validation, {
         optimizer,
         granularity: "layer",
-        epochs: 3,
+        maxSteps: optimizer === "adam" ? 30 : 5,
+        evaluateEvery: 3,
         patience: 100,
-        maxIterations: 5,
         onProgress: () => counts.push(tf.memory().numTensors),
       });
       assert.ok(counts.length >= 3);
@@ -146,7 +150,7 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
 
   it("nonneg (Adam, projected) keeps coefficients ≥ 0; free may extrapolate; L-BFGS refuses nonneg", async () => {
     const problem = problemOf(executor, soup.ingredients);
-    const nonneg = await learnCoefficients(problem, learn, validation, { parameterisation: "nonneg", epochs: 4 });
+    const nonneg = await learnCoefficients(problem, learn, validation, { parameterisation: "nonneg", maxSteps: 30 });
     assert.equal(nonneg.optimizer, "adam", "Adam is the default");
     assert.ok(nonneg.coefficients.flat().every((c) => c >= 0));
     const free = await learnCoefficients(problem, learn, validation, { parameterisation: "free", optimizer: "lbfgs" });
@@ -154,7 +158,7 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
     await assert.rejects(learnCoefficients(problem, learn, validation, { parameterisation: "nonneg", optimizer: "lbfgs" }), UsageError);
   });
 
-  it("task-vector form starts from λ_i = 1/N (the uniform soup) and improves on it", async () => {
+  it("task-vector form: the learned λ are never worse on validation than the uniform soup", async () => {
     const problem = problemOf(executor, soup.ingredients, soup.base);
     const uniform = await uniformValidationLoss(problemOf(executor, soup.ingredients), learn, validation);
     const result = await learnCoefficients(problem, learn, validation, { parameterisation: "free", granularity: "layer" });
@@ -178,11 +182,11 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
   it("re-estimates BatchNormalization statistics by default when the model has them", async () => {
     const bnSoup = await fineTunes(learn, 3, { batchNorm: true, seed: 4 });
     const bnExecutor = mlp({ seed: 4, batchNorm: true });
-    const result = await learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, { epochs: 2 });
+    const result = await learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, { maxSteps: 20 });
     assert.deepEqual(result.batchNormReestimated, ["norm"]);
     assert.ok(result.validationAfterBatchNorm !== undefined);
     const off = await learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, {
-      epochs: 2,
+      maxSteps: 20,
       reestimateBatchNorm: false,
     });
     assert.deepEqual(off.batchNormReestimated, []);
@@ -196,7 +200,7 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
       // relu: the Dense layer then takes the fused matMul kernel, which checks its bias buffer's rank.
       const wasmExecutor = mlp({ seed: 1, activation: "relu" });
       const problem = problemOf(wasmExecutor, soup.ingredients);
-      const result = await learnCoefficients(problem, learn, validation, { optimizer: "lbfgs", maxIterations: 3 });
+      const result = await learnCoefficients(problem, learn, validation, { optimizer: "lbfgs", maxSteps: 3 });
       assert.ok(Number.isFinite(result.validation!.loss));
       wasmExecutor.dispose();
     } finally {

@@ -98,6 +98,8 @@ export interface LearningSummary {
   start: string;
   /** "learned", or the candidate kept because no learned soup beat it on validation. */
   kept: string;
+  /** The kept soup's validation score (before a small-data refit). */
+  validation?: { loss: number; metric?: number };
   steps: number;
   /** Step of the learned path with the lowest validation loss (0 = the start). */
   bestStep: number;

@@ -66,9 +66,10 @@ export function learningLines(l: LearningSummary): string[] {
       : `Start: ${l.start} (no validation split to choose by)`,
     `Learning: ${l.steps} ${what} of a budget of ${b.maxSteps}${rate}, ${b.batchSize} rows per step, validation every ${b.evaluateEvery}; ` +
       `stopped: ${STOPPED[l.stoppedBy]}${l.optimizer === "adam" ? ` (patience ${b.patience} steps)` : ""}; best at step ${l.bestStep}`,
-    l.kept === "learned"
+    (l.kept === "learned"
       ? "Kept: the learned soup (lower validation loss than every candidate)"
-      : `Kept: ${l.kept} (no learned soup had a lower validation loss)`,
+      : `Kept: ${l.kept} (no learned soup had a lower validation loss)`) +
+      (l.validation !== undefined ? `; validation loss ${l.validation.loss.toFixed(4)}` : ""),
   ];
   if (l.refit) lines.push(`Small data: learned again on learn + validation (${l.refit.rows} rows) for ${l.refit.steps} steps; test rows unused until this report`);
   return lines;

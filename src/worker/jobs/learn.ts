@@ -75,6 +75,7 @@ function learningSummary(result: LearnResult): LearningSummary {
     candidates: result.candidates.map((c) => ({ ...c })),
     start: result.start,
     kept: result.kept,
+    ...(result.validation !== undefined ? { validation: { loss: result.validation.loss, ...(result.validation.metric !== undefined ? { metric: result.validation.metric } : {}) } } : {}),
     steps: result.steps,
     bestStep: result.bestStep,
     stoppedBy: result.stoppedBy,

@@ -87,6 +87,11 @@ export interface LearnOptions {
   readonly ingredientNames?: readonly string[];
   /** Where learning starts: the best candidate on validation (default), or the uniform soup (the model-soups recipe). */
   readonly startAt?: "best-candidate" | "uniform";
+  /**
+   * Default true. False: no candidate is scored, learning starts at the uniform soup and keeps the learned path's
+   * best (the learner before candidate starts, kept for the experiments in bench/learn-defaults).
+   */
+  readonly compareCandidates?: boolean;
   /** Candidates besides the uniform soup and each single ingredient (e.g. the greedy soup). */
   readonly candidates?: readonly StartCandidate[];
   /** Small-data refit on learn + validation (default: when they hold at most LEARN_DEFAULTS.refitMaxRows rows). */
@@ -187,7 +192,7 @@ export async function learnCoefficients(
     // 1. The candidates, scored on validation; the start is the best of them.
     const candidates = candidateList(n, options);
     const scores: CandidateScore[] = [];
-    if (validationData !== undefined) {
+    if (validationData !== undefined && options.compareCandidates !== false) {
       for (const c of candidates) {
         const s = await scoreAlpha(broadcast(space, c.coefficients));
         scores.push({ name: c.name, loss: s.loss, ...(s.metric !== undefined ? { metric: s.metric } : {}) });
@@ -271,8 +276,20 @@ export async function learnCoefficients(
   }
 }
 
+function checkPositive(value: number | undefined, what: string, integer: boolean): void {
+  if (value === undefined) return;
+  if (!(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new UsageError(`${what} must be a ${integer ? "whole number of at least 1" : "positive number"}, got ${value}`);
+  }
+}
+
 function budgetOf(optimizer: OptimizerName, options: LearnOptions, validationRows: number, batchSize: number): LearnBudget {
   const d = LEARN_DEFAULTS;
+  checkPositive(options.maxSteps, "the step budget (--steps)", true);
+  checkPositive(batchSize, "the batch size (--batch)", true);
+  checkPositive(options.patience, "the patience (--patience)", true);
+  checkPositive(options.learningRate, "the learning rate (--lr)", false);
+  checkPositive(options.evaluateEvery, "the evaluation interval", true);
   if (optimizer === "lbfgs") {
     return { optimizer, maxSteps: options.maxSteps ?? d.lbfgsIterations, batchSize, evaluateEvery: 1, patience: options.patience ?? d.lbfgsPatience };
   }

@@ -7,6 +7,7 @@ import { learnCoefficients, type LearnProgress } from "../../../src/worker/learn
 import { Merger } from "../../../src/worker/learn/merge.js";
 import { resolveObjective } from "../../../src/worker/learn/objective.js";
 import type { SoupData, SoupProblem } from "../../../src/worker/learn/problem.js";
+import { mulberry32 } from "../../../src/core/random.js";
 import { blobs, cancelAfterTurns, disposeData, fineTunes, mlp, problemOf, rowsOf, type FineTunes } from "./toy.js";
 
 async function uniformValidationLoss(problem: SoupProblem, learn: SoupData, validation: SoupData): Promise<number> {
@@ -61,6 +62,45 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
       });
     }
   }
+
+  it("keeps the best candidate, with its exact coefficients, when the learned path does not beat it on validation", async () => {
+    // One fine-tune and a far-off copy of it: ingredient 1 alone is better than any even mix.
+    const random = mulberry32(9);
+    const far = soup.ingredients[0]!.map((w) => w.map((v) => v + 2 * (random() - 0.5)));
+    const problem = problemOf(executor, [soup.ingredients[0]!, far]);
+    const result = await learnCoefficients(problem, learn, validation, { startAt: "uniform", learningRate: 1e-9, maxSteps: 5, evaluateEvery: 1 });
+    assert.equal(result.start, "uniform soup");
+    const single = result.candidates.find((c) => c.name === "ingredient 1")!;
+    assert.ok(single.loss < result.candidates[0]!.loss, "ingredient 1 beats the uniform soup on validation");
+    assert.equal(result.kept, "ingredient 1");
+    assert.deepEqual(result.coefficients, [[1], [0]]);
+    assert.equal(result.validation!.loss, single.loss);
+    assert.equal(result.refit, undefined, "no refit when a candidate is kept");
+    const now = await scoreModel(executor, resolveObjective(executor, "supervised", learn), validation, 1024);
+    assert.ok(Math.abs(now.loss - single.loss) < 1e-6, "the model's variables hold ingredient 1");
+    // From the best candidate (the default), the path starts there.
+    const fromBest = await learnCoefficients(problem, learn, validation, { maxSteps: 20 });
+    assert.equal(fromBest.start, "ingredient 1");
+    assert.ok(fromBest.validation!.loss <= single.loss);
+  });
+
+  it("budget: stops at maxSteps or by patience in steps, evaluating every evaluateEvery steps", async () => {
+    const problem = problemOf(executor, soup.ingredients);
+    const evaluated: number[] = [];
+    let last: number | undefined;
+    const result = await learnCoefficients(problem, learn, validation, {
+      batchSize: 600, maxSteps: 50, evaluateEvery: 5, patience: 15, refit: false,
+      onProgress: (p) => {
+        if (p.validationLoss !== undefined && p.validationLoss !== last) evaluated.push(p.step);
+        last = p.validationLoss;
+      },
+    });
+    assert.deepEqual(result.budget, { optimizer: "adam", maxSteps: 50, learningRate: 0.05, schedule: "cosine", batchSize: 600, evaluateEvery: 5, patience: 15 });
+    assert.ok(evaluated.every((s) => s % 5 === 0), `evaluated at ${evaluated.join(",")}`);
+    if (result.stoppedBy === "early-stopping") assert.ok(result.steps - result.bestStep >= 15 && result.steps < 50);
+    else assert.equal(result.steps, 50);
+    await assert.rejects(learnCoefficients(problem, learn, validation, { maxSteps: 0 }), /step budget \(--steps\) must be a whole number/);
+  });
 
   it("reports progress every step and honours cancellation within one step", async () => {
     const problem = problemOf(executor, soup.ingredients);

@@ -63,7 +63,7 @@ export function learningLines(l: LearningSummary): string[] {
   const lines = [
     l.candidates.length > 0
       ? `Start: ${l.start} (the lowest validation loss of ${l.candidates.length} candidates: uniform soup, each model${l.candidates.some((c) => c.name === "greedy soup") ? ", greedy soup" : ""})`
-      : `Start: ${l.start} (no validation split to choose by)`,
+      : `Start: ${l.start} (candidates are compared only for the supervised objective)`,
     `Learning: ${l.steps} ${what} of a budget of ${b.maxSteps}${rate}, ${b.batchSize} rows per step, validation every ${b.evaluateEvery}; ` +
       `stopped: ${STOPPED[l.stoppedBy]}${l.optimizer === "adam" ? ` (patience ${b.patience} steps)` : ""}; best at step ${l.bestStep}`,
     (l.kept === "learned"

@@ -88,7 +88,7 @@ export interface LearnOptions {
   /** Where learning starts: the best candidate on validation (default), or the uniform soup (the model-soups recipe). */
   readonly startAt?: "best-candidate" | "uniform";
   /**
-   * Default true. False: no candidate is scored, learning starts at the uniform soup and keeps the learned path's
+   * Default: true for the supervised objective, false for entropy. False: no candidate is scored, learning starts at the uniform soup and keeps the learned path's
    * best (the learner before candidate starts, kept for the experiments in bench/learn-defaults).
    */
   readonly compareCandidates?: boolean;
@@ -192,7 +192,9 @@ export async function learnCoefficients(
     // 1. The candidates, scored on validation; the start is the best of them.
     const candidates = candidateList(n, options);
     const scores: CandidateScore[] = [];
-    if (validationData !== undefined && options.compareCandidates !== false) {
+    // Label-free, the lowest entropy can belong to a confidently wrong model: the entropy objective starts at the
+    // uniform soup and compares no candidate unless asked.
+    if (validationData !== undefined && (options.compareCandidates ?? objectiveName === "supervised")) {
       for (const c of candidates) {
         const s = await scoreAlpha(broadcast(space, c.coefficients));
         scores.push({ name: c.name, loss: s.loss, ...(s.metric !== undefined ? { metric: s.metric } : {}) });

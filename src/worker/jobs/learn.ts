@@ -233,7 +233,7 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
     const totalSteps = params.maxSteps ?? (optimizer === "lbfgs" ? LEARN_DEFAULTS.lbfgsIterations : LEARN_DEFAULTS.maxSteps);
     // The greedy soup is one of the candidates the learner compares with and may start from (labelled data only).
     const candidates: StartCandidate[] = [];
-    if (params.objective !== "entropy" && data.validation.y !== undefined) {
+    if (params.objective !== "entropy" && data.validation.y !== undefined && data.validation.x.shape[0]! > 0) {
       context.progress({ jobId: params.jobId, phase: "learning", step: 0, totalSteps, message: "Scoring the candidate soups on validation" });
       const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
       const greedy = await greedySoup(loaded.problem, data.validation, task, { cancel: isCancelled(context) });

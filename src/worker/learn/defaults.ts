@@ -19,7 +19,7 @@ export const LEARN_DEFAULTS = {
   patienceSteps: 100,
   /** L-BFGS iterations (each one a full-batch pass) and its patience in iterations. */
   lbfgsIterations: 50,
-  lbfgsPatience: 5,
+  lbfgsPatience: 3,
   /** L-BFGS uses at most this many learning rows, a fixed seeded subset. */
   fullBatchLimit: 8192,
   /**

@@ -151,9 +151,11 @@ export const LEARNED = "learned";
 export async function learnCoefficients(
   problem: SoupProblem,
   learnData: SoupData,
-  validationData: SoupData | undefined,
+  validationSplit: SoupData | undefined,
   options: LearnOptions = {},
 ): Promise<LearnResult> {
+  // An empty validation split (validation fraction 0) is no validation split: nothing to choose or stop by.
+  const validationData = validationSplit !== undefined && dataSize(validationSplit) > 0 ? validationSplit : undefined;
   const granularity = options.granularity ?? "model";
   const parameterisation = options.parameterisation ?? "simplex";
   const optimizer = options.optimizer ?? LEARN_DEFAULTS.optimizer;

@@ -102,6 +102,19 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
     await assert.rejects(learnCoefficients(problem, learn, validation, { maxSteps: 0 }), /step budget \(--steps\) must be a whole number/);
   });
 
+  it("an empty validation split is no validation split: no candidates, the whole budget, the last step kept", async () => {
+    const problem = problemOf(executor, soup.ingredients);
+    const empty = rowsOf(all, 0, 0);
+    const result = await learnCoefficients(problem, learn, empty, { maxSteps: 12 });
+    assert.deepEqual(result.candidates, []);
+    assert.equal(result.start, "uniform soup");
+    assert.equal(result.kept, "learned");
+    assert.equal(result.validation, undefined);
+    assert.deepEqual([result.steps, result.bestStep, result.stoppedBy], [12, 12, "budget"]);
+    assert.equal(result.refit, undefined);
+    disposeData(empty);
+  });
+
   it("reports progress every step and honours cancellation within one step", async () => {
     const problem = problemOf(executor, soup.ingredients);
     const seen: LearnProgress[] = [];

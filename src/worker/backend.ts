@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { registerComparisonGradients, registerWasmGradientKernels } from "./kernels/index.js";
 
 export type BackendName = "tfjs-node" | "wasm" | "cpu";
 
@@ -57,6 +58,7 @@ async function tryWasm(): Promise<void> {
     wasmPathsSet = true;
   }
   if (!(await tf.setBackend("wasm"))) throw new Error("the wasm backend did not initialise");
+  registerWasmGradientKernels();
 }
 
 async function tryCpu(): Promise<void> {
@@ -78,6 +80,7 @@ export async function selectBackend(preference?: BackendName): Promise<BackendCh
   // Every report names the backend and why better ones were skipped; tfjs's own console advice (install
   // tfjs-node) would only be noise on the user's terminal. Production mode also skips debug-only checks.
   tf.enableProdMode();
+  registerComparisonGradients();
   const order = preference === undefined ? ORDER : [preference, ...ORDER.filter((b) => b !== preference)];
   const skipped: Array<{ backend: BackendName; reason: string }> = [];
   for (const backend of order) {

@@ -17,6 +17,7 @@ import type {
   SoupReport,
 } from "../../protocol/worker.js";
 import { selectBackend } from "../backend.js";
+import { ensureLearnableBackend } from "../kernels/gradient-probe.js";
 import { evaluateSoups, taskFor, type SoupEvaluation } from "../evaluate/evaluate.js";
 import { greedySoup } from "../evaluate/greedy.js";
 import { mergeability } from "../evaluate/mergeability.js";
@@ -204,8 +205,11 @@ async function writeSoup(
 
 export async function runLearn(params: LearnParams, context: JobContext): Promise<SoupReport> {
   const prepared = await prepare(params, context);
-  const { loaded, data, backend } = prepared;
+  const { loaded, data } = prepared;
   try {
+    const learnable = await ensureLearnableBackend(loaded.problem.model, data.learn.x, prepared.backend, loaded.manifest.path);
+    if (learnable.note) context.log("warning", learnable.note);
+    prepared.backend = learnable.backend;
     const history: ProgressParams[] = [];
     // Steps are optimiser steps: Adam's run in whole epochs of ⌈learn rows / batch⌉ steps, so a step budget becomes
     // the fewest epochs that hold it; L-BFGS counts iterations. The total feeds the progress bar.
@@ -267,6 +271,7 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
             context,
           );
     report.history = history;
+    if (learnable.note) report.warnings.push(learnable.note);
     if (params.out !== undefined) {
       await writeSoup(report, prepared, params, context, {
         spec: specFromCoefficients({

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { registerComparisonGradients, registerWasmGradientKernels } from "./kernels/index.js";
+import { registerComparisonGradients, registerCpuGradientKernels, registerWasmGradientKernels } from "./kernels/index.js";
 
 export type BackendName = "tfjs-node" | "wasm" | "cpu";
 
@@ -63,6 +63,7 @@ async function tryWasm(): Promise<void> {
 
 async function tryCpu(): Promise<void> {
   if (!(await tf.setBackend("cpu"))) throw new Error("the cpu backend did not initialise");
+  registerCpuGradientKernels();
 }
 
 const LOADERS: Record<BackendName, () => Promise<void>> = { "tfjs-node": tryTfjsNode, wasm: tryWasm, cpu: tryCpu };

@@ -12,19 +12,35 @@ export async function on<T>(backend: Backend, f: () => T): Promise<T> {
   return f();
 }
 
-/** Deterministic values in [-1, 1) (a linear congruential generator), so every run checks the same numbers. */
+/** Deterministic values in [-1, 1) (mulberry32), so every run checks the same numbers. */
 export function values(seed: number, n: number): Float32Array {
   const out = new Float32Array(n);
-  let s = seed * 7919 + 13;
+  let a = (seed * 0x9e3779b9) >>> 0;
   for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    out[i] = (s / 2147483648) * 2 - 1;
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
   }
   return out;
 }
 
 export function randomTensor(seed: number, shape: number[]): tf.Tensor {
   return tf.tensor(values(seed, shape.reduce((a, b) => a * b, 1)), shape);
+}
+
+/**
+ * Values in [-1, 1) at least 2/n apart, in a seeded order: maxima and ReLUs then never switch inside a small
+ * finite-difference step (a near-tie would make central differences average two one-sided slopes).
+ */
+export function distinctTensor(seed: number, shape: number[]): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const keys = values(seed, n);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a]! - keys[b]!);
+  const out = new Float32Array(n);
+  order.forEach((slot, rank) => (out[slot] = (rank / n) * 2 - 1));
+  return tf.tensor(out, shape);
 }
 
 /** Largest |a − b| relative to the largest |b| (1 when b is all zeros). */

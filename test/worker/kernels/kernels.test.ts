@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { conv2dBackpropFilter } from "../../../src/worker/kernels/conv2d-backprop-filter.js";
-import { BACKEND_TOLERANCE, centralDifferences, on, randomTensor, relativeError } from "./compare.js";
+import { BACKEND_TOLERANCE, centralDifferences, distinctTensor, on, randomTensor, relativeError } from "./compare.js";
 
 type Attrs = Record<string, unknown>;
 
@@ -128,6 +128,51 @@ describe("wasm gradient kernels", function () {
       assert.deepEqual(Array.from(wasm), [5, 6, 4, 6]);
       tf.dispose([x, segmentIds]);
     });
+  });
+
+  describe("pooling kernels agree with central differences on wasm and on cpu", function () {
+    // TF.js 4.22 gets these wrong: wasm's MaxPoolGrad/MaxPool3DGrad everywhere, every backend's average-pooling
+    // gradient with 'same' padding (it divides by the whole window, the forward pass by the cells inside).
+    const pools: Array<{ name: string; shape: number[]; f: (t: tf.Tensor) => tf.Tensor }> = [
+      { name: "maxPool 2×2 stride 2", shape: [2, 6, 6, 2], f: (t) => tf.maxPool(t as tf.Tensor4D, 2, 2, "valid") },
+      { name: "maxPool 3×3 stride 1 same", shape: [1, 5, 6, 2], f: (t) => tf.maxPool(t as tf.Tensor4D, 3, 1, "same") },
+      { name: "maxPool 1-D (pool 2, stride 2 over a height-1 image)", shape: [2, 1, 7, 2], f: (t) => tf.maxPool(t as tf.Tensor4D, [1, 2], [1, 2], "valid") },
+      { name: "avgPool 2×2 stride 2", shape: [2, 6, 6, 2], f: (t) => tf.avgPool(t as tf.Tensor4D, 2, 2, "valid") },
+      { name: "avgPool 3×3 stride 2 same", shape: [1, 7, 6, 2], f: (t) => tf.avgPool(t as tf.Tensor4D, 3, 2, "same") },
+      { name: "maxPool3d 2 stride 2", shape: [1, 4, 4, 4, 2], f: (t) => tf.maxPool3d(t as tf.Tensor5D, 2, 2, "valid") },
+      { name: "maxPool3d 3 stride 1 same", shape: [1, 3, 4, 4, 2], f: (t) => tf.maxPool3d(t as tf.Tensor5D, 3, 1, "same") },
+      { name: "avgPool3d 3 stride 2 same", shape: [1, 4, 5, 4, 2], f: (t) => tf.avgPool3d(t as tf.Tensor5D, 3, 2, "same") },
+      { name: "resizeNearestNeighbor ×2 (UpSampling2D), batch 2", shape: [2, 3, 4, 2], f: (t) => tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [6, 8]) },
+    ];
+    for (const p of pools) {
+      it(p.name, async () => {
+        const x = distinctTensor(30, p.shape);
+        const loss = (t: tf.Tensor) => tf.tidy(() => {
+          const y = p.f(t);
+          return tf.sum(tf.mul(tf.tanh(y), randomTensor(31, y.shape))) as tf.Scalar;
+        });
+        for (const backend of ["wasm", "cpu"] as const) {
+          await on(backend, () => {
+            const analytic = tf.grad(loss)(x).dataSync();
+            const numeric = centralDifferences(loss, x, 1e-3);
+            assert.ok(relativeError(analytic, numeric) < 2e-3, `${backend}: relative error ${relativeError(analytic, numeric)}`);
+          });
+        }
+        // The forward pass too (wasm's own MaxPool3D is wrong on [1, 4, 4, 4, 2]).
+        const forward = () => p.f(x).dataSync();
+        assert.ok(relativeError(await on("wasm", forward), await on("cpu", forward)) < BACKEND_TOLERANCE);
+        x.dispose();
+      });
+    }
+  });
+
+  it("MaxPool3D on wasm equals cpu's on the shapes where TF.js's own wasm kernel is wrong", async () => {
+    for (const [shape, size, stride, pad] of [[[1, 4, 4, 4, 2], 2, 2, "valid"], [[1, 2, 3, 4, 2], 2, 1, "same"]] as const) {
+      const x = randomTensor(1, [...shape]);
+      const forward = () => tf.maxPool3d(x as tf.Tensor5D, size, stride, pad).dataSync();
+      assert.equal(relativeError(await on("wasm", forward), await on("cpu", forward)), 0, `shape ${shape}`);
+      x.dispose();
+    }
   });
 
   describe("gradients on wasm agree with central differences", function () {

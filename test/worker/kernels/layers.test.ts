@@ -48,12 +48,18 @@ const CASES: Case[] = [
   { layers: "Rescaling", input: [4], make: () => [L.rescaling({ scale: 2, offset: 1 }), L.dense({ units: 3 })] },
 ];
 
+/** The case's layers then a Dense of 2 outputs, with fixed weights (variances positive) so every run checks the same numbers. */
 function modelOf(c: Case): tf.LayersModel {
   const input = tf.input({ shape: c.input });
   let out: tf.SymbolicTensor = input;
   for (const layer of c.make()) out = layer.apply(out) as tf.SymbolicTensor;
   if (out.shape.length > 2) out = L.flatten().apply(out) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: L.dense({ units: 2 }).apply(out) as tf.SymbolicTensor });
+  const model = tf.model({ inputs: input, outputs: L.dense({ units: 2 }).apply(out) as tf.SymbolicTensor });
+  model.weights.forEach((w, k) => {
+    const v = values(100 + k, w.shape.reduce((a, b) => a * b, 1)).map((x) => (/variance/.test(w.name) ? Math.abs(x) + 0.5 : x * 0.7));
+    w.write(tf.tensor(v, w.shape));
+  });
+  return model;
 }
 
 function inputsOf(c: Case): tf.Tensor {
@@ -64,15 +70,34 @@ function inputsOf(c: Case): tf.Tensor {
   return c.inputs === "masked" ? tf.concat([x.slice([0, 0, 0], [3, 3, 3]), tf.zeros([3, 2, 3])], 1) : x;
 }
 
+function loss(model: tf.LayersModel, x: tf.Tensor): tf.Scalar {
+  return tf.sum(tf.mul(tf.tanh(model.apply(x, { training: false }) as tf.Tensor), randomTensor(22, [x.shape[0]!, 2]))) as tf.Scalar;
+}
+
 /** ∂(Σ tanh(model(x)) · r)/∂w for every weight, trainable or not, in the order of model.weights. */
 function gradients(model: tf.LayersModel, x: tf.Tensor): Float32Array[] {
   const variables = model.weights.map((w) => w.read() as tf.Variable);
   variables.forEach((v) => (v.trainable = true));
   return tf.tidy(() => {
-    const r = randomTensor(22, [x.shape[0]!, 2]);
-    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.tanh(model.apply(x, { training: false }) as tf.Tensor), r)) as tf.Scalar, variables);
+    const { grads } = tf.variableGrads(() => loss(model, x), variables);
     return variables.map((v) => grads[v.name]!.dataSync() as Float32Array);
   });
+}
+
+/** Central differences (step 1e-3) of the loss for the first `count` elements of weight `k`. */
+function differences(model: tf.LayersModel, x: tf.Tensor, k: number, count: number): { numeric: number[]; indices: number[] } {
+  const variable = model.weights[k]!.read() as tf.Variable;
+  const base = variable.dataSync().slice();
+  const indices = Array.from({ length: Math.min(count, base.length) }, (_, i) => Math.floor((i * base.length) / Math.min(count, base.length)));
+  const at = (i: number, delta: number) => {
+    const shifted = base.slice();
+    shifted[i] = base[i]! + delta;
+    variable.assign(tf.tensor(shifted, variable.shape));
+    return tf.tidy(() => loss(model, x).dataSync()[0]!);
+  };
+  const numeric = indices.map((i) => (at(i, 1e-3) - at(i, -1e-3)) / 2e-3);
+  variable.assign(tf.tensor(base, variable.shape));
+  return { numeric, indices };
 }
 
 describe("every translated layer class learns on the wasm backend", function () {
@@ -81,7 +106,7 @@ describe("every translated layer class learns on the wasm backend", function () 
   });
 
   for (const c of CASES) {
-    it(`${c.layers}: the gradient of every weight equals the cpu backend's`, async () => {
+    it(`${c.layers}: the gradient of every weight equals the cpu backend's and central differences`, async () => {
       const { model, x } = await on("wasm", () => ({ model: modelOf(c), x: inputsOf(c) }));
       const wasm = await on("wasm", () => gradients(model, x));
       const cpu = await on("cpu", () => gradients(model, x));
@@ -89,7 +114,12 @@ describe("every translated layer class learns on the wasm backend", function () 
       for (let k = 0; k < wasm.length; k++) {
         const error = relativeError(wasm[k]!, cpu[k]!);
         // RNNs chain many float32 products; 1e-4 still separates rounding from a wrong formula by orders of magnitude.
-        assert.ok(error < 1e-4, `${model.weights[k]!.name}: relative error ${error}`);
+        assert.ok(error < 1e-4, `${model.weights[k]!.name}: relative error ${error} against cpu`);
+        // Float32 loss of order 1, step 1e-3: rounding makes the differences good to ~1e-4 · |loss| / 1e-3 where no
+        // ReLU or max switches inside the step.
+        const { numeric, indices } = await on("wasm", () => differences(model, x, k, 6));
+        const analytic = indices.map((i) => wasm[k]![i]!);
+        assert.ok(relativeError(analytic, numeric) < 5e-3, `${model.weights[k]!.name}: ${analytic} against central differences ${numeric}`);
       }
       model.dispose();
       x.dispose();

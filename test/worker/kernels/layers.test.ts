@@ -56,8 +56,9 @@ function modelOf(c: Case): tf.LayersModel {
   if (out.shape.length > 2) out = L.flatten().apply(out) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: L.dense({ units: 2 }).apply(out) as tf.SymbolicTensor });
   model.weights.forEach((w, k) => {
-    const v = values(100 + k, w.shape.reduce((a, b) => a * b, 1)).map((x) => (/variance/.test(w.name) ? Math.abs(x) + 0.5 : x * 0.7));
-    w.write(tf.tensor(v, w.shape));
+    const shape = w.shape as number[];
+    const v = values(100 + k, shape.reduce((a, b) => a * b, 1)).map((x) => (/variance/.test(w.name) ? Math.abs(x) + 0.5 : x * 0.7));
+    w.write(tf.tensor(v, shape));
   });
   return model;
 }

@@ -35,7 +35,8 @@ async function labelledData(models: string[], input: number[], path: string): Pr
       const model = finalOutputModel(built, file.manifest.architecture!);
       const x = tf.tensor(values(40, ROWS * input.reduce((a, b) => a * b, 1)), [ROWS, ...input]);
       const y = Array.from((model.predict(x) as tf.Tensor).argMax(-1).dataSync());
-      tf.dispose([x, built]);
+      x.dispose();
+      built.dispose();
       return y;
     });
     const x = values(40, ROWS * input.reduce((a, b) => a * b, 1));

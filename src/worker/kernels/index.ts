@@ -3,6 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { registerComparisonGradients } from "./comparison-gradients.js";
 import { conv2dBackpropFilterConfig } from "./conv2d-backprop-filter.js";
+import { conv2dBackpropInputConfig } from "./conv2d-backprop-input.js";
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from "./depthwise-backprop.js";
 import { poolingKernels } from "./pooling.js";
 import { perBatchRow } from "./resize-nearest-grad.js";
@@ -25,7 +26,7 @@ function replaceKernel(config: tf.KernelConfig): void {
 
 /**
  * Registers the missing wasm kernels (each only if wasm lacks it: a later release may bring its own) and replaces
- * its wrong pooling kernels. Idempotent. Returns the kernel names it registered.
+ * its wrong pooling kernels and its slow Conv2DBackpropInput. Idempotent. Returns the kernel names it registered.
  */
 export function registerWasmGradientKernels(): string[] {
   if (registered.has("wasm")) return [];
@@ -33,7 +34,7 @@ export function registerWasmGradientKernels(): string[] {
   registerComparisonGradients();
   const added = MISSING_ON_WASM.filter((config) => tf.getKernel(config.kernelName, "wasm") === undefined);
   added.forEach((config) => tf.registerKernel(config));
-  const replaced = poolingKernels("wasm");
+  const replaced = [conv2dBackpropInputConfig, ...poolingKernels("wasm")];
   replaced.forEach(replaceKernel);
   return [...added, ...replaced].map((c) => c.kernelName);
 }

@@ -100,8 +100,36 @@ export function maxPool(x: tf.Tensor, g: PoolGeometry): tf.Tensor {
   });
 }
 
+/** Windows that tile the input without overlap or padding (stride = window, e.g. LeNet's 2×2 pools). */
+function tiles(g: PoolGeometry): boolean {
+  return g.strides.every((s, a) => s === g.window[a]) && g.before.every((b) => b === 0) && g.out.every((o, a) => o * g.strides[a]! <= g.input[a]!);
+}
+
+/**
+ * Max-pooling gradient for tiling windows without strided slices (slow on wasm): the input regrouped as
+ * [batch, ...out, channels, window cells], argMax picks each window's first maximum, and a one-hot of it carries ∂L/∂y back.
+ */
+function tiledMaxPoolGrad(dy: tf.Tensor, x: tf.Tensor, g: PoolGeometry): tf.Tensor {
+  return tf.tidy(() => {
+    const [batch, channels] = [x.shape[0]!, x.shape.at(-1)!];
+    const rank = g.window.length;
+    const covered = tf.slice(x, x.shape.map(() => 0), [batch, ...g.out.map((o, a) => o * g.window[a]!), channels]);
+    // [batch, o1, k1, o2, k2, (o3, k3,) channels] -> [batch, o1, o2, (o3,) channels, k1, k2, (k3)]
+    const split = covered.reshape([batch, ...g.out.flatMap((o, a) => [o, g.window[a]!]), channels]);
+    const toWindows = [0, ...g.out.map((_, a) => 1 + 2 * a), 1 + 2 * rank, ...g.window.map((_, a) => 2 + 2 * a)];
+    const cells = g.window.reduce((p, q) => p * q, 1);
+    const grouped = tf.transpose(split, toWindows).reshape([batch, ...g.out, channels, cells]);
+    const hit = tf.oneHot(tf.argMax(grouped, -1), cells).toFloat();
+    const routed = tf.mul(hit, tf.expandDims(dy, -1)).reshape([batch, ...g.out, channels, ...g.window]);
+    const back = toWindows.map((_, k) => toWindows.indexOf(k));
+    const full = tf.transpose(routed, back).reshape(covered.shape);
+    return tf.pad(full, [[0, 0], ...g.input.map((n, a): [number, number] => [0, n - full.shape[a + 1]!]), [0, 0]]);
+  });
+}
+
 /** ∂L/∂x of a max pooling: each window's gradient goes to its first maximal cell. */
 export function maxPoolGrad(dy: tf.Tensor, x: tf.Tensor, y: tf.Tensor, g: PoolGeometry): tf.Tensor {
+  if (tiles(g)) return tiledMaxPoolGrad(dy, x, g);
   return tf.tidy(() => {
     const padded = padToExtent(x, g, -Infinity);
     let unclaimed = tf.onesLike(y);

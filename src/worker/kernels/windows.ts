@@ -4,10 +4,15 @@ import * as tf from "@tensorflow/tfjs";
 export type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 type Pad = Parameters<typeof tf.backend_util.computeConv2DInfo>[4];
 
-/** Kernel inputs arrive as tensors from the ops; a bare TensorInfo is wrapped (the enclosing tidy releases it). */
+/**
+ * Kernel inputs arrive as tensors from the ops; a bare TensorInfo is wrapped, with its own reference on the data so
+ * that the enclosing tidy releasing the wrapper leaves the caller's data alive.
+ */
 export function asTensor(info: tf.TensorInfo): tf.Tensor {
   if (info instanceof tf.Tensor) return info;
-  return tf.engine().makeTensorFromDataId(info.dataId, info.shape, info.dtype);
+  const engine = tf.engine();
+  engine.backend.incRef(info.dataId);
+  return engine.makeTensorFromTensorInfo(info);
 }
 
 /** Geometry of a stride/dilation/padding convolution of an NHWC input by an [h, w, in, out] filter. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { conv2dBackpropFilter } from "../../../src/worker/kernels/conv2d-backprop-filter.js";
+import { conv2dBackpropFilter, conv2dBackpropFilterConfig } from "../../../src/worker/kernels/conv2d-backprop-filter.js";
 import { BACKEND_TOLERANCE, centralDifferences, distinctTensor, on, randomTensor, relativeError } from "./compare.js";
 
 type Attrs = Record<string, unknown>;
@@ -195,6 +195,48 @@ describe("wasm gradient kernels", function () {
       assert.equal(relativeError(await on("wasm", forward), await on("cpu", forward)), 0, `shape ${shape}`);
       x.dispose();
     }
+  });
+
+  it("a learning step's gradients on wasm leave no tensor behind", async () => {
+    await on("wasm", () => {
+      const x = randomTensor(50, [2, 8, 8, 2]);
+      const ids = tf.tensor1d([1, 3, 1], "int32");
+      const w = tf.variable(randomTensor(51, [3, 3, 2, 4]));
+      const d = tf.variable(randomTensor(52, [3, 3, 4, 2]));
+      const table = tf.variable(randomTensor(53, [5, 4]));
+      const step = () =>
+        tf.tidy(() => {
+          const { value, grads } = tf.variableGrads(() => {
+            const conv = tf.relu(tf.conv2d(x as tf.Tensor4D, w, 1, "same"));
+            const deep = tf.depthwiseConv2d(tf.maxPool(conv, 2, 2, "valid"), d, 1, "same");
+            const pooled = tf.avgPool(deep as tf.Tensor4D, 3, 1, "same");
+            return tf.add(tf.sum(pooled), tf.sum(tf.gather(table, ids))) as tf.Scalar;
+          }, [w, d, table]);
+          Object.values(grads).forEach((g) => g.dataSync());
+          value.dataSync();
+        });
+      step();
+      const before = tf.memory();
+      step();
+      const after = tf.memory();
+      assert.equal(after.numTensors, before.numTensors);
+      assert.equal(after.numBytes, before.numBytes);
+      tf.dispose([x, ids, w, d, table]);
+    });
+  });
+
+  it("a kernel given bare TensorInfos (not tensors) leaves its inputs alive", async () => {
+    await on("wasm", () => {
+      const x = randomTensor(54, [1, 5, 5, 1]);
+      const dy = randomTensor(55, [1, 3, 3, 2]);
+      const bare = (t: tf.Tensor): tf.TensorInfo => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+      const attrs = { strides: 1, pad: "valid", dataFormat: "NHWC", filterShape: [3, 3, 1, 2] };
+      const out = conv2dBackpropFilterConfig.kernelFunc({ inputs: { x: bare(x), dy: bare(dy) }, attrs: attrs as never, backend: tf.backend() }) as tf.Tensor;
+      const expected = conv2dBackpropFilter(x as tf.Tensor4D, dy as tf.Tensor4D, attrs as never);
+      assert.deepEqual(Array.from(out.dataSync()), Array.from(expected.dataSync()));
+      assert.equal(x.dataSync().length, 25, "the input is still readable");
+      tf.dispose([x, dy, out, expected]);
+    });
   });
 
   describe("gradients on wasm agree with central differences", function () {

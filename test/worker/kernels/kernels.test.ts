@@ -207,8 +207,8 @@ describe("wasm gradient kernels", function () {
       const step = () =>
         tf.tidy(() => {
           const { value, grads } = tf.variableGrads(() => {
-            const conv = tf.relu(tf.conv2d(x as tf.Tensor4D, w, 1, "same"));
-            const deep = tf.depthwiseConv2d(tf.maxPool(conv, 2, 2, "valid"), d, 1, "same");
+            const conv = tf.relu(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same"));
+            const deep = tf.depthwiseConv2d(tf.maxPool(conv, 2, 2, "valid"), d as tf.Tensor4D, 1, "same");
             const pooled = tf.avgPool(deep as tf.Tensor4D, 3, 1, "same");
             return tf.add(tf.sum(pooled), tf.sum(tf.gather(table, ids))) as tf.Scalar;
           }, [w, d, table]);

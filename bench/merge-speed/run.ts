@@ -182,6 +182,16 @@ async function main(): Promise<void> {
   try {
     const bandwidth = memoryCopyBandwidth();
     console.log(`memory copy: ${gb(bandwidth)} GB/s`);
+    // The fixed cost of a whole `model-soup merge` process (CLI start, worker start, recipe): a merge of a 4 KB model.
+    const tiny = join(ROOT, "test", "fixtures", "real-models", "safetensors-jl-fixtures", "non_sharded", "model.safetensors");
+    const fixed: Run[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const out = join(dir, `tiny-${run}.safetensors`);
+      fixed.push(timedRun(process.execPath, [join(ROOT, "dist", "cli.cjs"), "merge", tiny, tiny, "--weights", "0.5,0.5", "--out", out]));
+    }
+    const fixedSeconds = median(fixed.map((r) => r.seconds));
+    const fixedCpu = median(fixed.map((r) => r.cpuSeconds));
+    console.log(`fixed cost: ${fixedSeconds.toFixed(2)} s (cpu ${fixedCpu.toFixed(2)})`);
     const only = process.env.DTYPES?.split(",") as Dtype[] | undefined;
     const cases: Case[] = [];
     for (const dtype of only ?? (["float32", "bfloat16"] as Dtype[])) cases.push(await runCase(dir, dtype));
@@ -220,6 +230,9 @@ async function main(): Promise<void> {
       ...rows,
       "",
       `- Memory-copy bandwidth (TypedArray.set between 512 MiB buffers, median of 5, measured in this run): ${gb(bandwidth)} GB/s.`,
+      `- Fixed cost of a \`model-soup merge\` process, measured here as the merge of a 4 KB model (CLI start, worker process start, recipe): ` +
+        `${fixedSeconds.toFixed(2)} s wall, ${fixedCpu.toFixed(2)} s CPU (median of ${RUNS}). Without it, the merge of the four files takes ` +
+        cases.map((c) => `${c.dtype} ${(median(c.soup.map((r) => r.seconds)) - fixedSeconds).toFixed(2)} s wall, ${(median(c.soup.map((r) => r.cpuSeconds)) - fixedCpu).toFixed(2)} s CPU`).join("; ") + ".",
       ...notes,
     ].join("\n");
     await updateBenchmarks(section);

@@ -9,6 +9,7 @@ import { writeFilesAtomically } from "../io/atomic.js";
 import type { MergeSpec } from "../merge/spec.js";
 import type { FormatId } from "../model.js";
 import { sha256Files } from "./hash.js";
+import { parseBoundedJson, requireRegularFile } from "../formats/limits.js";
 
 export interface RecipeInput {
   /** Relative to the recipe's folder when the recipe is beside the output (portable), else absolute. */
@@ -64,8 +65,10 @@ function fail(path: string, what: string): never {
 export async function readRecipe(path: string): Promise<Recipe> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(path, "utf8"));
+    requireRegularFile(path);
+    parsed = parseBoundedJson(path, "a recipe", await readFile(path, "utf8"));
   } catch (error) {
+    if (error instanceof ModelFileError) throw error;
     throw new ModelFileError(path, `cannot be read as a recipe JSON (${(error as Error).message})`);
   }
   const r = parsed as Partial<Recipe>;

@@ -3,6 +3,7 @@ import { ModelFileError } from "../../errors.js";
 import { h5wasm, h5wasmReady } from "./module.js";
 import { hdf5SignatureOffset } from "./signature.js";
 import { openForReading } from "../../io/open.js";
+import { refuseForeignStorage } from "./foreign-storage.js";
 
 type H5File = InstanceType<typeof h5wasm.File>;
 
@@ -68,6 +69,7 @@ export function hdf5Reason(error: unknown): string {
 /** Opens an HDF5 file with h5wasm after checking it, turning HDF5's errors into ModelFileErrors. */
 export async function openHdf5(path: string, mode: "r" | "a" = "r"): Promise<H5File> {
   await checkHdf5File(path);
+  refuseForeignStorage(path);
   await h5wasmReady();
   try {
     return new h5wasm.File(path, mode);

@@ -7,6 +7,7 @@ import { checkLayerShapes } from "../hdf5/config-shapes.js";
 import { type DatasetInfo, datasetInfo } from "../hdf5/datasets.js";
 import type { Hdf5Tree } from "../hdf5/tree.js";
 import { findSiblingTopology } from "./topology.js";
+import { parseBoundedJson } from "../limits.js";
 
 export type KerasH5Kind = "full-model" | "weights-only";
 
@@ -28,8 +29,9 @@ function parseJsonAttribute(path: string, file: Hdf5Tree, name: string): unknown
   const text = readStringAttribute(file, "/", name);
   if (text === undefined) return undefined;
   try {
-    return JSON.parse(text);
-  } catch {
+    return parseBoundedJson(path, `a "${name}" attribute`, text);
+  } catch (error) {
+    if (error instanceof ModelFileError) throw error;
     throw new ModelFileError(path, `has a "${name}" attribute that is not valid JSON; expected a Keras ${name.replace("_", " ")}`);
   }
 }

@@ -11,6 +11,7 @@ import { type H5File, fileSize, hdf5Reason, openHdf5 } from "../hdf5/open.js";
 import { type Hdf5Tree, h5wasmTree } from "../hdf5/tree.js";
 import { datasetsUnder, isGroupAt, layerGroups, missingGroup } from "./layout.js";
 import { type ZipEntry, ZipArchive, extractZipEntry } from "./zip.js";
+import { checkJsonBytes, parseBoundedJson } from "../limits.js";
 
 export const CONFIG_ENTRY = "config.json";
 export const METADATA_ENTRY = "metadata.json";
@@ -26,8 +27,9 @@ export interface KerasArchive {
 function parseJsonEntry(file: string, name: string, bytes: Uint8Array): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
+    value = parseBoundedJson(file, `a ${name}`, new TextDecoder().decode(bytes));
+  } catch (error) {
+    if (error instanceof ModelFileError) throw error;
     throw new ModelFileError(file, `has a ${name} that is not valid JSON`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -57,8 +59,9 @@ function kerasArchiveOf(file: string, zip: ZipArchive): KerasArchive {
     const npz = find("model.weights.npz") ? " (its weights are in model.weights.npz, which Model Soup does not read)" : "";
     throw new ModelFileError(file, `has no model.weights.h5${npz}; ${expected}`);
   }
-  const config = parseJsonEntry(file, CONFIG_ENTRY, zip.read(configEntry));
   const metadataEntry = find(METADATA_ENTRY);
+  for (const entry of [configEntry, metadataEntry]) if (entry) checkJsonBytes(file, `a ${entry.name}`, entry.size);
+  const config = parseJsonEntry(file, CONFIG_ENTRY, zip.read(configEntry));
   const metadata = metadataEntry ? parseJsonEntry(file, METADATA_ENTRY, zip.read(metadataEntry)) : {};
   return { entries, weights, config, metadata };
 }

@@ -1,4 +1,5 @@
-import { statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
+import { dirname, isAbsolute, relative, sep } from "node:path";
 import { ModelFileError } from "../errors.js";
 
 /**
@@ -96,4 +97,25 @@ export function checkJsonBytes(file: string, what: string, bytes: number): void 
   if (bytes > LIMITS.jsonBytes) {
     throw new ModelFileError(file, `has ${what} of ${bytes} bytes, more than the ${LIMITS.jsonBytes} Model Soup reads`);
   }
+}
+
+/**
+ * Refuses a file a model names (a TF.js weights shard, a safetensors shard) unless, with every symlink resolved,
+ * it lies inside the folder of the model file that names it: a symlinked shard must not pull in bytes from
+ * elsewhere. Missing files pass here (the caller reports them).
+ */
+export function requireInsideModelFolder(modelFile: string, sidecar: string, what: string): void {
+  let folder: string;
+  let real: string;
+  try {
+    folder = realpathSync(dirname(modelFile));
+    real = realpathSync(sidecar);
+  } catch {
+    return;
+  }
+  const rel = relative(folder, real);
+  if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+    throw new ModelFileError(modelFile, `names ${what} "${sidecar}" that resolves (through a symlink) to ${real}, outside the model's folder ${folder}; refused`);
+  }
+  requireRegularFile(sidecar);
 }

@@ -69,7 +69,7 @@ export function hdf5Reason(error: unknown): string {
 /** Opens an HDF5 file with h5wasm after checking it, turning HDF5's errors into ModelFileErrors. */
 export async function openHdf5(path: string, mode: "r" | "a" = "r"): Promise<H5File> {
   await checkHdf5File(path);
-  refuseForeignStorage(path);
+  refuseForeignStorage(path, mode === "a");
   await h5wasmReady();
   try {
     return new h5wasm.File(path, mode);

@@ -1,6 +1,13 @@
 import { h5wasm } from "./module.js";
 import type { H5File } from "./open.js";
 
+/** A dataset whose values live in other files (a virtual dataset); its readers refuse it. */
+export class ForeignStorage extends Error {
+  constructor(readonly path: string) {
+    super(`dataset "${path}" is a virtual dataset, whose values live in other files`);
+  }
+}
+
 export type Hdf5Kind = "group" | "dataset" | "other";
 
 /** What a manifest needs of a dataset: HDF5 type class (as H5Tget_class), element size, sign, shape, filters. */
@@ -35,6 +42,12 @@ export function h5wasmTree(file: H5File): Hdf5Tree {
   const entity = (path: string) => {
     if (path === "/" || path === "") return file;
     try {
+      // HDF5 would follow an external link met along the path into another file: stop at one instead.
+      const parts = path.split("/").filter((p) => p !== "");
+      for (let i = 1; i < parts.length; i++) {
+        const step = file.get(parts.slice(0, i).join("/")) as { type?: unknown } | null;
+        if (step && step.type === "ExternalLink") return null;
+      }
       return file.get(path);
     } catch {
       return null;
@@ -69,6 +82,7 @@ export function h5wasmTree(file: H5File): Hdf5Tree {
       const node = entity(path);
       if (!(node instanceof h5wasm.Dataset)) throw new Error(`no dataset at ${path}`);
       const m = node.metadata;
+      if (m.virtual_sources?.length) throw new ForeignStorage(path);
       return { typeClass: m.type, size: m.size, signed: m.signed, shape: node.shape, filterCount: node.filters.length };
     },
   };

@@ -3,7 +3,7 @@ import { parseKerasModelConfig } from "../../keras/config.js";
 import type { Architecture, ModelManifest } from "../../model.js";
 import type { TensorInfo } from "../../tensor.js";
 import { hasAttribute, readStringAttribute, readStringListAttribute } from "../hdf5/attributes.js";
-import { checkLayerShapes } from "../hdf5/config-shapes.js";
+import { checkLayerShapes, requireLayerWeights } from "../hdf5/config-shapes.js";
 import { type DatasetInfo, datasetInfo } from "../hdf5/datasets.js";
 import type { Hdf5Tree } from "../hdf5/tree.js";
 import { findSiblingTopology } from "./topology.js";
@@ -156,6 +156,7 @@ export async function readKerasH5(path: string, file: Hdf5Tree, bytes: number): 
     }
   }
 
+  if (architecture) requireLayerWeights(topologyPath ?? path, architecture.layers);
   const metadata: Record<string, unknown> = { kind };
   if (kerasVersion !== undefined) metadata.keras_version = kerasVersion;
   if (backend !== undefined) metadata.backend = backend;

@@ -5,7 +5,7 @@ import { ModelFileError } from "../../errors.js";
 import { parseKerasModelConfig } from "../../keras/config.js";
 import type { ModelManifest } from "../../model.js";
 import type { TensorInfo } from "../../tensor.js";
-import { checkLayerShapes } from "../hdf5/config-shapes.js";
+import { checkLayerShapes, requireLayerWeights } from "../hdf5/config-shapes.js";
 import { type DatasetInfo, datasetInfo } from "../hdf5/datasets.js";
 import { type H5File, fileSize, hdf5Reason, openHdf5 } from "../hdf5/open.js";
 import { type Hdf5Tree, h5wasmTree } from "../hdf5/tree.js";
@@ -123,6 +123,7 @@ export async function readKerasWeights(file: string, archive: KerasArchive, h5: 
       checkLayerShapes(file, spec, layerTensors);
     }
   }
+  requireLayerWeights(file, architecture.layers);
   if (isGroupAt(h5, "layers")) {
     const known = new Set(groups.map((g) => g.path));
     for (const key of h5.keys("layers")) {

@@ -39,15 +39,21 @@ export interface Hdf5Tree {
 
 /** An Hdf5Tree over a file h5wasm has open (used to read tensors, and where the JS reader declines a file). */
 export function h5wasmTree(file: H5File): Hdf5Tree {
+  // HDF5 would follow an external link met along a path into another file: each prefix is checked (once).
+  const external = new Map<string, boolean>();
+  const isExternal = (prefix: string) => {
+    let known = external.get(prefix);
+    if (known === undefined) {
+      const step = file.get(prefix) as { type?: unknown } | null;
+      external.set(prefix, (known = step !== null && step !== undefined && step.type === "ExternalLink"));
+    }
+    return known;
+  };
   const entity = (path: string) => {
     if (path === "/" || path === "") return file;
     try {
-      // HDF5 would follow an external link met along the path into another file: stop at one instead.
       const parts = path.split("/").filter((p) => p !== "");
-      for (let i = 1; i < parts.length; i++) {
-        const step = file.get(parts.slice(0, i).join("/")) as { type?: unknown } | null;
-        if (step && step.type === "ExternalLink") return null;
-      }
+      for (let i = 1; i < parts.length; i++) if (isExternal(parts.slice(0, i).join("/"))) return null;
       return file.get(path);
     } catch {
       return null;

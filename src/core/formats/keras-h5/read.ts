@@ -1,9 +1,9 @@
 import { ModelFileError } from "../../errors.js";
-import { parseKerasModelConfig } from "../../keras/config.js";
 import type { Architecture, ModelManifest } from "../../model.js";
 import type { TensorInfo } from "../../tensor.js";
 import { hasAttribute, readStringAttribute, readStringListAttribute } from "../hdf5/attributes.js";
 import { checkLayerShapes, requireLayerWeights } from "../hdf5/config-shapes.js";
+import { architectureOrWeightsOnly } from "../weights-only.js";
 import { type DatasetInfo, datasetInfo } from "../hdf5/datasets.js";
 import type { Hdf5Tree } from "../hdf5/tree.js";
 import { findSiblingTopology } from "./topology.js";
@@ -121,7 +121,8 @@ export async function readKerasH5(path: string, file: Hdf5Tree, bytes: number): 
       warnings.push("weights-only file without a topology JSON beside it: the architecture is unknown");
     }
   }
-  const architecture = modelConfig === undefined ? undefined : parseKerasModelConfig(topologyPath ?? path, modelConfig, kerasVersion);
+  const architecture =
+    modelConfig === undefined ? undefined : architectureOrWeightsOnly(topologyPath ?? path, "the model config", modelConfig, kerasVersion, warnings);
   layers = orderLayers(layers, architecture);
 
   const names = tensorNames(layers);

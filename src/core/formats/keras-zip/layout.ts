@@ -72,7 +72,7 @@ function naturalKey(name: string): [string, number] {
 }
 
 /** saving_lib's visiting order: own `vars` (numbered), then `layers`, then other attributes, private ones last. */
-function childOrder(names: string[]): string[] {
+export function childOrder(names: string[]): string[] {
   const rank = (n: string) => (n === "vars" ? 0 : n === "layers" ? 1 : n.startsWith("_") ? 3 : 2);
   return [...names].sort((a, b) => {
     if (rank(a) !== rank(b)) return rank(a) - rank(b);

@@ -11,6 +11,7 @@ import type { JobContext } from "./jobs/context.js";
 import { runInspect } from "./jobs/inspect.js";
 import { runLayerStats } from "./jobs/layer-stats.js";
 import { runApply, runMerge } from "./jobs/merge.js";
+import { runAlign } from "./jobs/align.js";
 import { runBackend, runEvaluate, runGreedy, runLearn } from "./jobs/learn.js";
 
 if (!process.send) {
@@ -65,6 +66,7 @@ handle(WorkerRequests.learn, oneAtATime(runLearn));
 handle(WorkerRequests.evaluate, oneAtATime(runEvaluate));
 handle(WorkerRequests.greedy, oneAtATime(runGreedy));
 handle(WorkerRequests.backend, oneAtATime(runBackend));
+handle(WorkerRequests.align, oneAtATime(runAlign));
 
 // The parent going away (editor closed, CLI interrupted) ends the worker.
 process.on("disconnect", () => process.exit(0));

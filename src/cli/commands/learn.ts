@@ -4,6 +4,7 @@ import type { Command } from "../command.js";
 import { WorkerRequests } from "../../protocol/worker.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
+import { alignOption, alignOptions } from "./align-options.js";
 import { backendOption, choiceOption, dataOptions, dataSpec, models, numberOption, printReport } from "./options.js";
 
 export const learnCommand: Command = {
@@ -11,9 +12,10 @@ export const learnCommand: Command = {
   summary: "Learn the coefficients of a weighted average of the models' weights from data, and compare on held-out data.",
   usage:
     "learn <model>... --data <file> [--label <column|key>] [--granularity model|layer] [--param simplex|nonneg|free] " +
-    "[--objective supervised|entropy] [--out <path>] [--report <file.json>] [--seed N] [--backend B] [--json]",
+    "[--objective supervised|entropy] [--align weight|activation [--reference <model>]] [--out <path>] [--report <file.json>] [--seed N] [--backend B] [--json]",
   options: {
     ...dataOptions,
+    ...alignOptions,
     granularity: { type: "string", valueName: "model|layer", description: "One coefficient per model (default), or per model per layer." },
     param: { type: "string", valueName: "simplex|nonneg|free", description: "Coefficients on the simplex (default), non-negative, or free." },
     objective: { type: "string", valueName: "supervised|entropy", description: "Labelled loss (default), or prediction entropy for unlabelled data." },
@@ -37,6 +39,7 @@ export const learnCommand: Command = {
       maxSteps: numberOption(args, "steps"),
       batchSize: numberOption(args, "batch"),
       base: stringOption(args, "base"),
+      align: alignOption(args),
       backend: backendOption(args),
       out: stringOption(args, "out"),
     });

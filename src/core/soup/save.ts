@@ -20,6 +20,8 @@ export interface SaveSoupOptions {
   backend?: string;
   /** Tensor values that replace the merge's (see MergeFilesOptions.overrides); recorded in the recipe. */
   overrides?: Record<string, number[]>;
+  /** Aligned merges: the permutations applied to each ingredient first; recorded in the recipe. */
+  alignment?: Recipe["alignment"];
   onProgress?: MergeFilesOptions["onProgress"];
   isCancelled?: () => boolean;
 }
@@ -43,7 +45,12 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   const createdDir = await mkdir(dirname(target), { recursive: true });
   let outcome;
   try {
-    outcome = await mergeModelFiles({ spec, target, overrides: options.overrides, onProgress: options.onProgress, isCancelled: options.isCancelled });
+    outcome = await mergeModelFiles({
+      spec,
+      target,
+      overrides: options.overrides,
+      ...(options.alignment ? { alignment: options.alignment } : {}),
+      onProgress: options.onProgress, isCancelled: options.isCancelled });
   } catch (error) {
     if (createdDir !== undefined) await rm(createdDir, { recursive: true, force: true });
     throw error;
@@ -66,6 +73,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
     ...(options.data ? { data: options.data } : {}),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     ...(options.backend ? { backend: options.backend } : {}),
+    ...(options.alignment ? { alignment: options.alignment } : {}),
     ...(options.overrides ? { overrides: options.overrides } : {}),
     output: { path: resolve(target).slice(recipeDir.length + 1), format: written.format },
   };
@@ -112,6 +120,7 @@ export async function applyRecipe(
     metrics: recipe.metrics,
     backend: recipe.backend,
     overrides: recipe.overrides,
+    ...(recipe.alignment ? { alignment: recipe.alignment } : {}),
     ...hooks,
   });
 }

@@ -28,6 +28,9 @@ import { resolveObjective } from "../learn/objective.js";
 import { isCancelled, type JobContext } from "./context.js";
 import { disposeJobData, loadJobData, type JobData } from "./data.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
+import { alignLoaded } from "./align.js";
+import { addAlignment } from "../align/report.js";
+import type { AlignmentOutcome } from "../align/align-problem.js";
 
 async function useBackend(preference: BackendName | undefined, context: JobContext): Promise<BackendName> {
   const choice = await selectBackend(preference);
@@ -82,10 +85,11 @@ interface Prepared {
   loaded: LoadedProblem;
   data: JobData;
   started: number;
+  alignment?: AlignmentOutcome;
 }
 
 async function prepare(
-  params: { models: string[]; data: LearnParams["data"]; backend?: BackendName; jobId?: string; base?: string },
+  params: { models: string[]; data: LearnParams["data"]; backend?: BackendName; jobId?: string; base?: string; align?: LearnParams["align"] },
   context: JobContext,
 ): Promise<Prepared> {
   const started = performance.now();
@@ -97,7 +101,11 @@ async function prepare(
     progress("Reading the data");
     const data = await loadJobData(params.data, loaded.problem.model);
     for (const note of data.notes) context.log("info", note);
-    return { backend, loaded, data, started };
+    const alignment = params.align ? await alignLoaded(loaded, params.models, params.align, data, params, context).catch((e) => {
+      disposeJobData(data);
+      throw e;
+    }) : undefined;
+    return { backend, loaded, data, started, ...(alignment ? { alignment } : {}) };
   } catch (error) {
     disposeProblem(loaded);
     throw error;
@@ -192,6 +200,7 @@ async function writeSoup(
   context.progress({ jobId: params.jobId, phase: "writing", step: 0, totalSteps: 0, message: "Writing the merged model" });
   const saved = await saveSoup({
     ...what,
+    ...(prepared.alignment ? { alignment: prepared.alignment.recipe } : {}),
     target: params.out!,
     data: await dataRecord(params.data, prepared.data),
     metrics: { metricName: report.metricName, ...report.metrics },
@@ -267,6 +276,7 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
             context,
           );
     report.history = history;
+    if (prepared.alignment) addAlignment(report, prepared.alignment);
     if (params.out !== undefined) {
       await writeSoup(report, prepared, params, context, {
         spec: specFromCoefficients({
@@ -336,6 +346,7 @@ export async function runGreedy(params: GreedyParams, context: JobContext): Prom
     });
     const coefficients = toCoefficients(greedy.mix.coefficients, ["*"]);
     const report = await soupReport(prepared, params, evaluation, "greedy soup", coefficients, context);
+    if (prepared.alignment) addAlignment(report, prepared.alignment);
     if (params.out !== undefined) {
       await writeSoup(report, prepared, params, context, {
         spec: specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: { normalize: false } }),

@@ -1,0 +1,59 @@
+/** `model-soup align`: write every model with its units permuted to match a reference model (same function, new order). */
+import { stringOption } from "../args.js";
+import type { Command } from "../command.js";
+import { UsageError } from "../../core/errors.js";
+import { WorkerRequests, type AlignResult } from "../../protocol/worker.js";
+import { formatAlignment } from "../text/alignment.js";
+import { runOnWorker } from "../worker-session.js";
+import { ALIGN_METHODS, alignOptions } from "./align-options.js";
+import { backendOption, choiceOption, dataOptions, models, printReport } from "./options.js";
+
+function dataIfGiven(args: Parameters<Command["run"]>[0]) {
+  const path = stringOption(args, "data");
+  if (path === undefined) return undefined;
+  const label = stringOption(args, "label");
+  const scale = stringOption(args, "scale");
+  const seed = stringOption(args, "seed");
+  return {
+    path,
+    ...(label !== undefined ? { label } : {}),
+    ...(scale !== undefined ? { scale: Number(scale) } : {}),
+    ...(seed !== undefined ? { seed: Number(seed) } : {}),
+  };
+}
+
+export { dataIfGiven };
+
+export function formatAlignResult(result: AlignResult): string {
+  return [formatAlignment(result.alignment), "", ...result.warnings.map((w) => `warning: ${w}`), ...result.outputs.map((o) => `Wrote ${o.model}\nRecipe ${o.recipe}`)]
+    .filter((l, i, all) => !(l === "" && i === all.length - 1))
+    .join("\n");
+}
+
+export const alignCommand: Command = {
+  name: "align",
+  summary: "Permute each model's units to match a reference model (Git Re-Basin); writes the aligned models, each with a recipe.",
+  usage: "align <model>... --out <folder> [--method weight|activation] [--data <file>] [--reference <model>] [--backend B] [--json]",
+  options: {
+    ...dataOptions,
+    method: { type: "string", valueName: "weight|activation", description: "Weight matching (default; no data) or activation matching (needs --data)." },
+    reference: alignOptions.reference!,
+    out: { type: "string", valueName: "<folder>", description: "The folder that receives the aligned models and their recipes." },
+    report: { type: "string", valueName: "<file.json>", description: "Write the JSON result to a file." },
+  },
+  async run(args, io) {
+    const out = stringOption(args, "out");
+    if (out === undefined) throw new UsageError("--out <folder> is required");
+    const method = choiceOption(args, "method", ALIGN_METHODS) ?? "weight";
+    const reference = stringOption(args, "reference");
+    const result = await runOnWorker(io, WorkerRequests.align, {
+      models: models(args),
+      align: { method, ...(reference !== undefined ? { reference } : {}) },
+      ...(dataIfGiven(args) ? { data: dataIfGiven(args)! } : {}),
+      out,
+      backend: backendOption(args),
+    });
+    await printReport(args, io, result, formatAlignResult(result));
+    return 0;
+  },
+};

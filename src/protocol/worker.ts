@@ -48,6 +48,11 @@ export interface AlignmentReport {
   fixedLayers: Array<{ layer: string; className: string; reason: string }>;
   /** For each model (reference excluded): how many units moved. */
   moved: Array<{ model: string; units: number }>;
+  /**
+   * REPAIR of the learned soup (models without BatchNormalization): each Dense/convolution unit's pre-activation
+   * mean and spread reset to the interpolation of the ingredients'; kept only when it lowered the validation loss.
+   */
+  repair?: { layers: string[]; validation: { before: MetricPair; after: MetricPair }; kept: boolean };
   /** Each pair before and after alignment: weight cosine, and (with labelled data) the loss barrier at the midpoint. */
   pairs: Array<{ a: string; b: string; cosineBefore: number; cosineAfter: number; barrierBefore?: number; barrierAfter?: number }>;
 }

@@ -19,6 +19,13 @@ export function formatAlignment(a: AlignmentReport): string {
     `Alignment (${a.method} matching): reference ${shortName(a.reference)} (${CHOSEN_BY[a.referenceChosenBy]}); ` +
       `${a.groups} permutation group(s), ${a.units} units; ${a.moved.map((m) => `${shortName(m.model)}: ${m.units} moved`).join(", ")}`,
   ];
+  if (a.repair) {
+    const r = a.repair;
+    lines.push(
+      `REPAIR of ${r.layers.length} layer(s): validation loss ${r.validation.before.loss.toFixed(4)} → ${r.validation.after.loss.toFixed(4)}` +
+        (r.kept ? " (kept: the learned soup is the repaired one)" : " (not kept: it did not help)"),
+    );
+  }
   for (const f of a.fixedLayers) lines.push(`  layer "${f.layer}" (${f.className}) not handled, its neighbours keep their order: ${f.reason}`);
   const withBarrier = a.pairs.some((p) => p.barrierBefore !== undefined);
   const rows = a.pairs.map((p) => [

@@ -29,7 +29,8 @@ import { isCancelled, type JobContext } from "./context.js";
 import { disposeJobData, loadJobData, type JobData } from "./data.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
 import { alignLoaded } from "./align.js";
-import { addAlignment } from "../align/report.js";
+import { addAlignment, addRepair } from "../align/report.js";
+import { repairAndScore } from "../align/repair.js";
 import type { AlignmentOutcome } from "../align/align-problem.js";
 
 async function useBackend(preference: BackendName | undefined, context: JobContext): Promise<BackendName> {
@@ -277,6 +278,12 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
           );
     report.history = history;
     if (prepared.alignment) addAlignment(report, prepared.alignment);
+    // Aligned models without BatchNormalization: REPAIR the learned soup, kept when it helps on validation.
+    const repaired = prepared.alignment && data.test.y !== undefined && result.batchNormReestimated.length === 0
+      ? await repairAndScore(loaded.problem, prepared.alignment.plan, merged, data, loaded.bindings.map((b) => b.tensor), { trainingConfig: loaded.trainingConfig, cancel: isCancelled(context) })
+      : undefined;
+    addRepair(report, repaired);
+    if (repaired?.kept) Object.assign(overrides, repaired.overrides);
     if (params.out !== undefined) {
       await writeSoup(report, prepared, params, context, {
         spec: specFromCoefficients({

@@ -1,11 +1,12 @@
 """Independent weight matching (Git Re-Basin, Ainsworth et al. 2022) with NumPy and SciPy, for bench/alignment/run.ts.
 
-    /usr/bin/python3 bench/alignment/reference.py <mlp|cnn> <reference index> <test.json> <model.json>...
+    /usr/bin/python3 bench/alignment/reference.py <mlp|cnn> <reference index> <test.json> <ours.json> <model.json>...
 
 Reads the TF.js models (model.json + weights.bin, float32), aligns every model to the reference with
 scipy.optimize.linear_sum_assignment, merges them uniformly, and prints JSON: the test accuracy of the unaligned
 and aligned uniform soups, the matching time, and the permutations (by layer name: unit j of the aligned model is
-unit perm[j] of the original). Written from the paper's algorithm, sharing no code with src/core/align.
+unit perm[j] of the original), and the matching objective Σ⟨W_ref, P(W)⟩ reached by its permutations and by
+Model Soup's (ours.json). Written from the paper's algorithm, sharing no code with src/core/align.
 """
 import json
 import os
@@ -120,7 +121,7 @@ def accuracy(family, params, x, y):
 
 
 def main():
-    family, reference, test_path, paths = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+    family, reference, test_path, ours_path, paths = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:]
     spec = SPECS[family]
     with open(test_path) as f:
         test = json.load(f)
@@ -133,11 +134,26 @@ def main():
     seconds = time.perf_counter() - started
     aligned = [m if perms[i] is None else apply(spec, perms[i], m) for i, m in enumerate(models)]
     aligned_uniform = {k: np.mean([m[k] for m in aligned], axis=0) for k in models[0]}
+    with open(ours_path) as f:
+        ours = json.load(f)["permutations"]
+
+    def objective(perms, m):
+        return sum(float(np.vdot(models[reference][k], v)) for k, v in apply(spec, perms, m).items())
+
+    def as_arrays(p, like):
+        # Groups left out of Model Soup's record did not move.
+        return {k: np.array(p[k]) if k in p else np.arange(len(v)) for k, v in like.items()}
+
+    objectives = [
+        None if perms[i] is None else {"scipy": objective(perms[i], m), "ours": objective(as_arrays(ours[i], perms[i]), m), "unaligned": objective({k: np.arange(len(v)) for k, v in perms[i].items()}, m)}
+        for i, m in enumerate(models)
+    ]
     print(json.dumps({
         "uniform": accuracy(family, uniform, x, y),
         "alignedUniform": accuracy(family, aligned_uniform, x, y),
         "ingredients": [accuracy(family, m, x, y) for m in models],
         "seconds": seconds,
+        "objectives": objectives,
         "permutations": [{} if p is None else {k: v.tolist() for k, v in p.items()} for p in perms],
     }))
 

@@ -4,12 +4,14 @@
  * matching — through the `model-soup` CLI as a user runs it — beside an independent NumPy/SciPy implementation of
  * weight matching (reference.py) run on the same models and the same test rows.
  *
- *   npm run build && node --import tsx bench/alignment/run.ts
+ *   npm run build && node --import tsx bench/alignment/run.ts [--reuse]
  *
+ * --reuse keeps models trained by an earlier run (bench/out/alignment/<family>/seed-*) instead of training again.
  * Everything is seeded (initialisers, batch orders, splits); training runs on the cpu backend. Outputs go to
  * bench/out/alignment/ (ignored by git).
  */
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -141,7 +143,8 @@ const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
 
 async function main(): Promise<void> {
   await tf.setBackend("cpu");
-  await rm(OUT, { recursive: true, force: true });
+  const reuse = process.argv.includes("--reuse");
+  if (!reuse) await rm(OUT, { recursive: true, force: true });
   await mkdir(OUT, { recursive: true });
   const trainRows = await loadDataset(join(SAMPLE, "ingredients-train.csv.gz"));
   const soupData = join(SAMPLE, "soup.csv.gz");
@@ -154,7 +157,10 @@ async function main(): Promise<void> {
   for (const family of FAMILIES) {
     const started = performance.now();
     const paths: string[] = [];
-    for (const seed of SEEDS) paths.push(await save(await train(family, seed, trainRows), join(OUT, family.name, `seed-${seed}`)));
+    for (const seed of SEEDS) {
+      const folder = join(OUT, family.name, `seed-${seed}`);
+      paths.push(reuse && existsSync(join(folder, "model.json")) ? join(folder, "model.json") : await save(await train(family, seed, trainRows), folder));
+    }
     const trainSeconds = (performance.now() - started) / 1000;
     const backend = family.name === "cnn" ? "cpu" : "wasm";
     const data = ["--data", soupData, "--backend", backend];
@@ -177,11 +183,17 @@ async function main(): Promise<void> {
     }
     await writeFile(join(OUT, family.name, "ours.json"), JSON.stringify({ reference, permutations: ourPermutations }));
     const python = JSON.parse(
-      execFileSync("/usr/bin/python3", [join(ROOT, "bench/alignment/reference.py"), family.name, String(reference), join(OUT, "test.json"), ...paths], {
+      execFileSync("/usr/bin/python3", [join(ROOT, "bench/alignment/reference.py"), family.name, String(reference), join(OUT, "test.json"), join(OUT, family.name, "ours.json"), ...paths], {
         encoding: "utf8",
         maxBuffer: 1 << 26,
       }),
-    ) as { uniform: number; alignedUniform: number; seconds: number; permutations: Record<string, number[]>[] };
+    ) as {
+      uniform: number;
+      alignedUniform: number;
+      seconds: number;
+      permutations: Record<string, number[]>[];
+      objectives: Array<{ scipy: number; ours: number; unaligned: number } | null>;
+    };
     // Agreement of the two implementations' permutations (the same optimum is expected; ties may differ).
     let same = 0;
     let total = 0;
@@ -218,6 +230,7 @@ async function main(): Promise<void> {
       },
       weightMatchingMs: { ours: median(times), scipy: python.seconds * 1000 },
       permutationAgreement: total === 0 ? 1 : same / total,
+      objectives: python.objectives.filter((o) => o !== null),
       trainSeconds,
       backend,
     };
@@ -228,6 +241,7 @@ async function main(): Promise<void> {
       `  learned: unaligned ${pct(row.learned)}, weight matching ${pct(row.weightLearned)}, activation matching ${pct(row.activationLearned)}`,
       `  largest midpoint barrier (validation loss): ${row.barrier.before.toFixed(3)} → weight ${row.barrier.weight.toFixed(3)}, activation ${row.barrier.activation.toFixed(3)}; largest cosine ${row.cosine.before.toFixed(3)} → ${row.cosine.weight.toFixed(3)}`,
       `  weight matching of ${SEEDS.length - 1} models: ours ${row.weightMatchingMs.ours.toFixed(1)} ms (median of 5), SciPy ${row.weightMatchingMs.scipy.toFixed(1)} ms; permutations agree on ${pct(row.permutationAgreement)} of units`,
+      `  matching objective Σ⟨W_ref, P(W)⟩ per aligned model (unaligned → SciPy / ours): ${row.objectives.map((o) => `${o!.unaligned.toFixed(2)} → ${o!.scipy.toFixed(2)} / ${o!.ours.toFixed(2)}`).join("; ")}`,
     );
   }
   await writeFile(join(OUT, "results.json"), `${JSON.stringify(results, null, 2)}\n`);

@@ -38,28 +38,33 @@ function unitRows(t: NamedTensor, m: AxisMember, units: number): { rows: Float32
     let at = u * width;
     for (let k = 0; k < m.count; k++) {
       const index = m.offset + u + k * m.period;
-      for (let o = 0; o < outer; o++) {
-        const from = (o * length + index) * inner;
-        rows.set(data.subarray(from, from + inner), at);
-        at += inner;
+      if (inner === 1) {
+        for (let o = 0; o < outer; o++) rows[at++] = data[o * length + index]!;
+      } else {
+        for (let o = 0; o < outer; o++) {
+          const from = (o * length + index) * inner;
+          rows.set(data.subarray(from, from + inner), at);
+          at += inner;
+        }
       }
     }
   }
   return { rows, width };
 }
 
-/** score[j][i] += ⟨A's unit j, B's unit i⟩ over one member. */
-function addInnerProducts(score: Float64Array, units: number, a: NamedTensor, b: NamedTensor, m: AxisMember): void {
-  const ra = unitRows(a, m, units);
+/** score[j][i] += ⟨A's unit j, B's unit i⟩ over one member (A's rows, which never change, come ready). */
+function addInnerProducts(score: Float64Array, units: number, ra: { rows: Float32Array; width: number }, b: NamedTensor, m: AxisMember): void {
   const rb = unitRows(b, m, units);
   const w = ra.width;
+  const A = ra.rows;
+  const B = rb.rows;
   for (let j = 0; j < units; j++) {
-    const aj = ra.rows.subarray(j * w, (j + 1) * w);
+    const aj = j * w;
     for (let i = 0; i < units; i++) {
-      const bi = rb.rows.subarray(i * w, (i + 1) * w);
-      let s = 0;
-      for (let x = 0; x < w; x++) s += aj[x]! * bi[x]!;
-      score[j * units + i] += s;
+      const bi = i * w;
+      let sum = 0;
+      for (let x = 0; x < w; x++) sum += A[aj + x]! * B[bi + x]!;
+      score[j * units + i] += sum;
     }
   }
 }
@@ -80,6 +85,8 @@ export function weightMatching(
   const random = mulberry32(options.seed ?? 0);
   const maxSweeps = options.maxSweeps ?? 100;
   const order = plan.groups.map((_, i) => i);
+  const referenceRows = new Map<AxisMember, { rows: Float32Array; width: number }>();
+  for (const group of plan.groups) for (const m of group.members) referenceRows.set(m, unitRows(a.get(m.tensor)!, m, group.size));
   let sweeps = 0;
   for (; sweeps < maxSweeps; sweeps++) {
     shuffleInPlace(order, random);
@@ -88,7 +95,7 @@ export function weightMatching(
       const group = plan.groups[g]!;
       const n = group.size;
       const score = new Float64Array(n * n);
-      for (const m of group.members) addInnerProducts(score, n, a.get(m.tensor)!, current.get(m.tensor)!, m);
+      for (const m of group.members) addInnerProducts(score, n, referenceRows.get(m)!, current.get(m.tensor)!, m);
       const sigma = maximiseAssignment(score, n);
       const before = assignmentScore(score, n, identity(n));
       const after = assignmentScore(score, n, sigma);

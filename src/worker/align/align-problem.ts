@@ -22,7 +22,7 @@ import { MixWriter, uniformMix } from "../evaluate/soup.js";
 import { taskFor } from "../evaluate/evaluate.js";
 import { hasBatchNorm } from "../learn/batchnorm.js";
 import type { Cancellation } from "../learn/cancel.js";
-import type { SoupData, SoupProblem } from "../learn/problem.js";
+import { tensorOf, type SoupData, type SoupProblem } from "../learn/problem.js";
 import { activationMatcher } from "./activation-matching.js";
 
 export interface AlignmentData {
@@ -54,7 +54,7 @@ export interface AlignProblemOptions {
 }
 
 function namedTensors(problem: SoupProblem, names: readonly string[], i: number): Map<string, NamedTensor> {
-  return new Map(names.map((name, k) => [name, { shape: problem.variables[k]!.shape as number[], data: problem.ingredients[i]![k]! }]));
+  return new Map(names.map((name, k) => [name, { shape: tensorOf(problem.variables[k]!).shape, data: problem.ingredients[i]![k]! }]));
 }
 
 function cosine(a: readonly Float32Array[], b: readonly Float32Array[]): number {
@@ -127,7 +127,7 @@ export async function alignProblem(problem: SoupProblem, align: AlignOptions, da
     referenceChosenBy = "validation";
   }
 
-  const shapes = new Map(tensorNames.map((name, k) => [name, problem.variables[k]!.shape as number[]]));
+  const shapes = new Map(tensorNames.map((name, k) => [name, tensorOf(problem.variables[k]!).shape]));
   const permutations: Permutations[] = Array.from({ length: n }, () => ({}));
   const matcher = align.method === "activation" ? await activationMatcher(problem, plan, reference, data!.learn.x, options.cancel) : undefined;
   try {

@@ -35,7 +35,7 @@ export const mergeCommand: Command = {
     "no-normalize": { type: "boolean", description: "Linear: do not divide by the sum of the weights." },
     out: { type: "string", valueName: "<path>", description: "Where to write the merged model and its recipe." },
     ...alignOptions,
-    data: { ...dataOptions.data!, description: "With --align activation: the data whose activations are matched (with labels, it also picks the reference)." },
+    data: { ...dataOptions.data!, description: "With --align: data whose activations are matched (activation) and, with labels, that picks the reference; split with --seed (default 0)." },
     label: dataOptions.label!,
     scale: dataOptions.scale!,
     backend: dataOptions.backend!,
@@ -49,6 +49,9 @@ export const mergeCommand: Command = {
     if (align !== undefined) {
       const method = stringOption(args, "method") ?? "linear";
       if (method !== "linear" && method !== "uniform") throw new UsageError(`--align merges with uniform or given weights (method linear), not ${method}`);
+      for (const name of ["t", "density", "lambda", "no-normalize"]) {
+        if (args.values[name] !== undefined) throw new UsageError(`--${name} does not apply with --align (a weighted average of the aligned models, weights normalised)`);
+      }
       const coefficients = weightsOption(args, args.positionals.length);
       const data = dataIfGiven(args);
       const result = await runOnWorker(io, WorkerRequests.align, {

@@ -102,6 +102,12 @@ describe("model-soup align, merge --align, learn --align on shuffled models", fu
       assert.equal(recipe.alignment.method, "weight");
       assert.equal(recipe.alignment.permutations.length, 1);
     }
+    // An aligned model's recipe recreates it from its original alone.
+    const again = join(dir, "aligned-again", "model.json");
+    const applied = await runCli("apply", result.outputs[2].recipe, "--out", again);
+    assert.equal(applied.code, 0, applied.stderr);
+    const recreated = await floatTensors(again);
+    for (const [name, t] of await floatTensors(result.outputs[2].model)) assert.deepEqual(recreated.get(name)!.data, t.data, `${name} after apply`);
     x.dispose();
   });
 

@@ -2,32 +2,22 @@
 import { stringOption } from "../args.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../../core/errors.js";
-import { WorkerRequests, type AlignResult } from "../../protocol/worker.js";
+import { WorkerRequests, type AlignResult, type DataSpec } from "../../protocol/worker.js";
 import { formatAlignment } from "../text/alignment.js";
 import { runOnWorker } from "../worker-session.js";
 import { ALIGN_METHODS, alignOptions } from "./align-options.js";
-import { backendOption, choiceOption, dataOptions, models, printReport } from "./options.js";
+import { backendOption, choiceOption, dataOptions, dataSpec, models, printReport } from "./options.js";
 
-function dataIfGiven(args: Parameters<Command["run"]>[0]) {
-  const path = stringOption(args, "data");
-  if (path === undefined) return undefined;
-  const label = stringOption(args, "label");
-  const scale = stringOption(args, "scale");
-  const seed = stringOption(args, "seed");
-  return {
-    path,
-    ...(label !== undefined ? { label } : {}),
-    ...(scale !== undefined ? { scale: Number(scale) } : {}),
-    ...(seed !== undefined ? { seed: Number(seed) } : {}),
-  };
+/** The data options when --data is given (activation matching needs it; with labels it also picks the reference). */
+export function dataIfGiven(args: Parameters<Command["run"]>[0]): DataSpec | undefined {
+  return stringOption(args, "data") === undefined ? undefined : dataSpec(args);
 }
 
-export { dataIfGiven };
-
 export function formatAlignResult(result: AlignResult): string {
-  return [formatAlignment(result.alignment), "", ...result.warnings.map((w) => `warning: ${w}`), ...result.outputs.map((o) => `Wrote ${o.model}\nRecipe ${o.recipe}`)]
-    .filter((l, i, all) => !(l === "" && i === all.length - 1))
-    .join("\n");
+  const lines = [formatAlignment(result.alignment)];
+  if (result.warnings.length > 0) lines.push("", ...result.warnings.map((w) => `warning: ${w}`));
+  lines.push("", ...result.outputs.flatMap((o) => [`Wrote ${o.model}`, `Recipe ${o.recipe}`]));
+  return lines.join("\n");
 }
 
 export const alignCommand: Command = {
@@ -46,10 +36,11 @@ export const alignCommand: Command = {
     if (out === undefined) throw new UsageError("--out <folder> is required");
     const method = choiceOption(args, "method", ALIGN_METHODS) ?? "weight";
     const reference = stringOption(args, "reference");
+    const data = dataIfGiven(args);
     const result = await runOnWorker(io, WorkerRequests.align, {
       models: models(args),
       align: { method, ...(reference !== undefined ? { reference } : {}) },
-      ...(dataIfGiven(args) ? { data: dataIfGiven(args)! } : {}),
+      ...(data ? { data } : {}),
       out,
       backend: backendOption(args),
     });

@@ -51,6 +51,9 @@ function standardise(t: tf.Tensor2D): tf.Tensor2D {
   });
 }
 
+/** Far below any correlation that tells units apart (a correlation is at most 1 per probe). */
+const TIE_BREAK = 1e-6;
+
 export interface ActivationMatcher {
   /** B's permutations that match its units to the reference's. */
   match(other: number): Promise<Permutations>;
@@ -95,6 +98,8 @@ export async function activationMatcher(
           });
           const score = Float64Array.from(correlation.dataSync());
           correlation.dispose();
+          // Units that never vary (dead ReLUs) correlate with nothing: among such ties, leave units where they are.
+          for (let j = 0; j < n; j++) score[j * n + j] += TIE_BREAK;
           permutations[group.id] = maximiseAssignment(score, n);
         }
         return permutations;

@@ -6,7 +6,8 @@ import { WorkerRequests, type AlignResult, type DataSpec } from "../../protocol/
 import { formatAlignment } from "../text/alignment.js";
 import { runOnWorker } from "../worker-session.js";
 import { ALIGN_METHODS, alignOptions } from "./align-options.js";
-import { backendOption, choiceOption, dataOptions, dataSpec, models, printReport } from "./options.js";
+import { backendOption, choiceOption, dataOptions, dataSpec, printReport } from "./options.js";
+import { modelArguments } from "../paths.js";
 
 /** The data options when --data is given (activation matching needs it; with labels it also picks the reference). */
 export function dataIfGiven(args: Parameters<Command["run"]>[0]): DataSpec | undefined {
@@ -38,7 +39,7 @@ export const alignCommand: Command = {
     const reference = stringOption(args, "reference");
     const data = dataIfGiven(args);
     const result = await runOnWorker(io, WorkerRequests.align, {
-      models: models(args),
+      models: await modelArguments(args, io, 2),
       align: { method, ...(reference !== undefined ? { reference } : {}) },
       ...(data ? { data } : {}),
       out,

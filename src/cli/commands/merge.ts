@@ -1,13 +1,15 @@
 /** `model-soup merge`: a merge with given coefficients or method parameters; no data needed. */
+import { escapeControl } from "../../core/io/display.js";
 import { stringOption, type ParsedArgs } from "../args.js";
 import type { Command } from "../command.js";
-import { UsageError } from "../../core/errors.js";
 import { MERGE_METHOD_IDS } from "../../core/merge/spec.js";
 import { WorkerRequests } from "../../protocol/worker.js";
 import { runOnWorker } from "../worker-session.js";
-import { backendOption, dataOptions, numberOption, printReport, weightsOption } from "./options.js";
+import { baseArgument, modelArguments, soupOutput } from "../paths.js";
+import { backendOption, dataOptions, numberOption, OUT_DESCRIPTION, printReport, weightsOption } from "./options.js";
 import { alignOption, alignOptions } from "./align-options.js";
 import { dataIfGiven, formatAlignResult } from "./align.js";
+import { UsageError } from "../../core/errors.js";
 
 /** Method parameters given on the command line, by their mergekit names. */
 function methodParams(args: ParsedArgs): Record<string, unknown> {
@@ -23,7 +25,7 @@ function methodParams(args: ParsedArgs): Record<string, unknown> {
 export const mergeCommand: Command = {
   name: "merge",
   summary: "Merge with given weights (uniform by default) or a task-vector method; writes the model and its recipe.",
-  usage: `merge <model>... [--weights w1,w2,...] [--method ${MERGE_METHOD_IDS.join("|")}] [--base <path>] [--align weight|activation [--data <file>] [--reference <model>]] --out <path>`,
+  usage: `merge <model|folder>... [--weights w1,w2,...] [--method ${MERGE_METHOD_IDS.join("|")}] [--base <path>] [--align weight|activation [--data <file>] [--reference <model>]] --out <path>`,
   options: {
     weights: { type: "string", valueName: "w1,w2,...", description: "One weight per model (default: uniform)." },
     method: { type: "string", valueName: "<method>", description: `Merge method: ${MERGE_METHOD_IDS.join(", ")} (default linear).` },
@@ -33,7 +35,7 @@ export const mergeCommand: Command = {
     lambda: { type: "string", valueName: "<λ>", description: "Task arithmetic/TIES/DARE: scale of the summed task vectors." },
     seed: { type: "string", valueName: "<N>", description: "DARE: seed of the random drops." },
     "no-normalize": { type: "boolean", description: "Linear: do not divide by the sum of the weights." },
-    out: { type: "string", valueName: "<path>", description: "Where to write the merged model and its recipe." },
+    out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
     ...alignOptions,
     data: { ...dataOptions.data!, description: "With --align: data whose activations are matched (activation) and, with labels, that picks the reference; split with --seed (default 0)." },
     label: dataOptions.label!,
@@ -42,9 +44,9 @@ export const mergeCommand: Command = {
     json: { type: "boolean", description: "Print the result as JSON." },
   },
   async run(args, io) {
-    const out = stringOption(args, "out");
-    if (out === undefined) throw new UsageError("--out <path> is required");
-    if (args.positionals.length < 1) throw new UsageError("give the model files to merge");
+    const models = await modelArguments(args, io, 1);
+    const base = await baseArgument(args);
+    const output = await soupOutput(args, models, { base });
     const align = alignOption(args);
     if (align !== undefined) {
       const method = stringOption(args, "method") ?? "linear";
@@ -52,13 +54,13 @@ export const mergeCommand: Command = {
       for (const name of ["t", "density", "lambda", "no-normalize"]) {
         if (args.values[name] !== undefined) throw new UsageError(`--${name} does not apply with --align (a weighted average of the aligned models, weights normalised)`);
       }
-      const coefficients = weightsOption(args, args.positionals.length);
+      const coefficients = weightsOption(args, models.length);
       const data = dataIfGiven(args);
       const result = await runOnWorker(io, WorkerRequests.align, {
-        models: args.positionals,
+        models,
         align,
         ...(data ? { data } : {}),
-        out,
+        out: output!.model,
         merge: coefficients !== undefined ? { coefficients } : {},
         backend: backendOption(args),
       });
@@ -66,15 +68,15 @@ export const mergeCommand: Command = {
       return 0;
     }
     const result = await runOnWorker(io, WorkerRequests.merge, {
-      models: args.positionals,
+      models,
       method: stringOption(args, "method") ?? "linear",
-      coefficients: weightsOption(args, args.positionals.length),
-      base: stringOption(args, "base"),
+      coefficients: weightsOption(args, models.length),
+      base,
       params: methodParams(args),
-      out,
+      out: output!.model,
     });
-    for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
-    io.stdout(args.values.json ? `${JSON.stringify(result, null, 2)}\n` : `Wrote ${result.model}\nRecipe ${result.recipe}\n`);
+    for (const w of result.warnings) io.stderr(`warning: ${escapeControl(w)}\n`);
+    io.stdout(args.values.json ? `${JSON.stringify(result, null, 2)}\n` : `Wrote ${escapeControl(result.model)}\nRecipe ${escapeControl(result.recipe)}\n`);
     return 0;
   },
 };

@@ -12,6 +12,7 @@ import { specFromCoefficients } from "../../core/merge/coefficients.js";
 import type { MergeSpec } from "../../core/merge/spec.js";
 import type { ModelManifest } from "../../core/model.js";
 import { saveSoup } from "../../core/soup/save.js";
+import { recipePathFor } from "../../core/recipe/recipe.js";
 import type { AlignOptions, AlignParams, AlignResult, BackendName } from "../../protocol/worker.js";
 import { selectBackend } from "../backend.js";
 import { alignProblem, type AlignmentOutcome } from "../align/align-problem.js";
@@ -87,6 +88,12 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
       warnings.push(...saved.warnings);
     } else {
       const targets = outputNames(params.models, params.out);
+      // Never over an input: the aligned models go beside nothing they are read from.
+      const inputs = new Set<string>();
+      for (const m of params.models) for (const f of (await readManifest(m)).files) inputs.add(resolve(f));
+      for (const t of targets) {
+        if (inputs.has(resolve(t)) || inputs.has(resolve(recipePathFor(t)))) throw new UsageError(`--out ${params.out} would overwrite an input (${t}); choose another folder`);
+      }
       for (const [i, model] of params.models.entries()) {
         await mkdir(dirname(targets[i]!), { recursive: true });
         const own = await readManifest(model);

@@ -19,6 +19,7 @@ import type {
   SoupReport,
 } from "../../protocol/worker.js";
 import { selectBackend } from "../backend.js";
+import { ensureLearnableBackend } from "../kernels/gradient-probe.js";
 import { evaluateSoups, taskFor, type SoupEvaluation } from "../evaluate/evaluate.js";
 import { greedySoup } from "../evaluate/greedy.js";
 import { mergeability } from "../evaluate/mergeability.js";
@@ -240,8 +241,11 @@ async function writeSoup(
 export async function runLearn(given: LearnParams, context: JobContext): Promise<SoupReport> {
   const params = await resolveSoupJob(given);
   const prepared = await prepare(params, context);
-  const { loaded, data, backend } = prepared;
+  const { loaded, data } = prepared;
   try {
+    const learnable = await ensureLearnableBackend(loaded.problem.model, data.learn.x, prepared.backend, loaded.manifest.path);
+    if (learnable.note) context.log("warning", learnable.note);
+    prepared.backend = learnable.backend;
     const history: ProgressParams[] = [];
     const optimizer = params.optimizer ?? LEARN_DEFAULTS.optimizer;
     const totalSteps = params.maxSteps ?? (optimizer === "lbfgs" ? LEARN_DEFAULTS.lbfgsIterations : LEARN_DEFAULTS.maxSteps);
@@ -311,6 +315,7 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
           );
     report.history = history;
     report.learning = learningSummary(result);
+    if (learnable.note) report.warnings.push(learnable.note);
     if (prepared.alignment) addAlignment(report, prepared.alignment);
     // Aligned models without BatchNormalization: REPAIR the learned soup, kept when it helps on validation.
     const repaired = prepared.alignment && data.test.y !== undefined && result.batchNormReestimated.length === 0

@@ -25,6 +25,38 @@ export interface DataSpec {
   fractions?: { learn: number; validation: number; test: number };
 }
 
+/** Align before averaging (src/core/align): permute every model's units to match a reference model's. */
+export type AlignMethod = "weight" | "activation";
+
+export interface AlignOptions {
+  /** "weight": weight matching, no data; "activation": units matched by the correlation of their activations on the data. */
+  method: AlignMethod;
+  /** The model the others are aligned to (one of the models). Default: the best on validation, or without data the first. */
+  reference?: string;
+}
+
+/** What an alignment did, in reports. */
+export interface AlignmentReport {
+  method: AlignMethod;
+  reference: string;
+  /** How the reference was chosen. */
+  referenceChosenBy: "validation" | "user" | "first";
+  /** Permutation groups found, and how many units they hold. */
+  groups: number;
+  units: number;
+  /** Layers whose symmetry is not handled: their neighbours' units were left in place. */
+  fixedLayers: Array<{ layer: string; className: string; reason: string }>;
+  /** For each model (reference excluded): how many units moved. */
+  moved: Array<{ model: string; units: number }>;
+  /**
+   * REPAIR of the learned soup (models without BatchNormalization): each Dense/convolution unit's pre-activation
+   * mean and spread reset to the interpolation of the ingredients'; kept only when it lowered the validation loss.
+   */
+  repair?: { layers: string[]; validation: { before: MetricPair; after: MetricPair }; kept: boolean };
+  /** Each pair before and after alignment: weight cosine, and (with labelled data) the loss barrier at the midpoint. */
+  pairs: Array<{ a: string; b: string; cosineBefore: number; cosineAfter: number; barrierBefore?: number; barrierAfter?: number }>;
+}
+
 export interface LearnParams {
   models: string[];
   data: DataSpec;
@@ -43,6 +75,8 @@ export interface LearnParams {
   reestimateBatchNorm?: boolean;
   /** Task-vector form: learn λ in W = W_base + Σ λ_i (W_i − W_base). */
   base?: string;
+  /** Align the models to a reference before learning (not with `base`). */
+  align?: AlignOptions;
   backend?: BackendName;
   /** When given, the merged model and its recipe are written there. */
   out?: string;
@@ -75,8 +109,12 @@ export interface SoupReport {
     uniform: MetricPair;
     merged: MetricPair;
     ensemble: MetricPair;
+    /** With alignment: the uniform soup of the aligned models (`uniform` stays the unaligned one; `merged` is aligned). */
+    alignedUniform?: MetricPair;
   };
   mergeability: PairMergeability[];
+  /** Present when the models were aligned first; `mergeability` is then measured after alignment. */
+  alignment?: AlignmentReport;
   split: { learn: number; validation: number; test: number; seed: number };
   warnings: string[];
   seconds: number;
@@ -133,6 +171,7 @@ export interface EvaluateReport {
 export interface GreedyParams {
   models: string[];
   data: DataSpec;
+  align?: AlignOptions;
   out?: string;
   backend?: BackendName;
   jobId?: string;
@@ -160,6 +199,31 @@ export interface MergeResult {
   model: string;
   recipe: string;
   warnings: string[];
+  seconds: number;
+}
+
+/**
+ * Align models to a reference (`model-soup align`, and `merge --align`). Without `merge`, `out` is a folder that
+ * receives every aligned model (each with a recipe); with `merge`, `out` is the merged model of the aligned models.
+ */
+export interface AlignParams {
+  models: string[];
+  align: AlignOptions;
+  /** Needed for activation matching; with labels it also chooses the reference and measures barriers. */
+  data?: DataSpec;
+  out: string;
+  /** Merge the aligned models with these weights (uniform when absent). */
+  merge?: { coefficients?: number[] };
+  backend?: BackendName;
+  jobId?: string;
+}
+
+export interface AlignResult {
+  alignment: AlignmentReport;
+  /** Written models (aligned ingredients, or the merge) and their recipes. */
+  outputs: Array<{ model: string; recipe: string }>;
+  warnings: string[];
+  backend: BackendName;
   seconds: number;
 }
 
@@ -214,6 +278,8 @@ export const WorkerRequests = {
   greedy: new RequestType<GreedyParams, SoupReport, void>("soup/greedy"),
   merge: new RequestType<MergeParams, MergeResult, void>("soup/merge"),
   apply: new RequestType<ApplyParams, MergeResult, void>("soup/apply"),
+  /** Align models to a reference; write the aligned models or their merge. */
+  align: new RequestType<AlignParams, AlignResult, void>("soup/align"),
   /** Per-tensor statistics of a model, and its change from a reference model (the per-layer diff). */
   layerStats: new RequestType<LayerStatsParams, { tensors: TensorStatsLine[] }, void>("soup/layerStats"),
   /** Which backend the worker runs, and why the others did not load. */

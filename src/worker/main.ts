@@ -13,6 +13,7 @@ import type { JobContext } from "./jobs/context.js";
 import { runInspect } from "./jobs/inspect.js";
 import { runLayerStats } from "./jobs/layer-stats.js";
 import { runApply, runMerge } from "./jobs/merge.js";
+import { runAlign } from "./jobs/align.js";
 import { runBackend, runEvaluate, runGreedy, runLearn } from "./jobs/learn.js";
 
 if (!process.send) {
@@ -68,6 +69,7 @@ handle(WorkerRequests.learn, oneAtATime(runLearn));
 handle(WorkerRequests.evaluate, oneAtATime(runEvaluate));
 handle(WorkerRequests.greedy, oneAtATime(runGreedy));
 handle(WorkerRequests.backend, oneAtATime(runBackend));
+handle(WorkerRequests.align, oneAtATime(runAlign));
 
 // The parent going away (editor closed, CLI interrupted) or a signal ends the worker, removing its temporary files
 // first; temporaries a SIGKILL leaves are removed as stale by the next run (core/io/temp-files.ts).

@@ -4,14 +4,16 @@ import { WorkerRequests } from "../../protocol/worker.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
 import { guardReport, inputProtection, modelArguments, soupOutput } from "../paths.js";
+import { alignOption, alignOptions } from "./align-options.js";
 import { backendOption, dataOptions, dataSpec, OUT_DESCRIPTION, printReport, reportOption } from "./options.js";
 
 export const greedyCommand: Command = {
   name: "greedy",
   summary: "Make a greedy soup: ingredients by validation metric, each kept only if it does not hurt.",
-  usage: "greedy <model|folder>... --data <file> --out <path> [--label <column|key>] [--seed N] [--backend B] [--json]",
+  usage: "greedy <model|folder>... --data <file> --out <path> [--align weight|activation [--reference <model>]] [--label <column|key>] [--seed N] [--backend B] [--json]",
   options: {
     ...dataOptions,
+    ...alignOptions,
     out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
     report: reportOption,
   },
@@ -21,7 +23,7 @@ export const greedyCommand: Command = {
     const protect = await inputProtection(models, data.path);
     const output = await soupOutput(args, models, { protect });
     await guardReport(args, protect, output);
-    const report = await runOnWorker(io, WorkerRequests.greedy, { models, data, backend: backendOption(args), out: output!.model });
+    const report = await runOnWorker(io, WorkerRequests.greedy, { models, data, align: alignOption(args), backend: backendOption(args), out: output!.model });
     await printReport(args, io, report, formatComparison(report));
     return 0;
   },

@@ -1,4 +1,5 @@
 import type { Command } from "../command.js";
+import { alignCommand } from "./align.js";
 import { applyCommand } from "./apply.js";
 import { demoCommand } from "./demo.js";
 import { evaluateCommand } from "./evaluate.js";
@@ -15,6 +16,7 @@ export const COMMANDS: readonly Command[] = [
   learnCommand,
   mergeCommand,
   greedyCommand,
+  alignCommand,
   evaluateCommand,
   applyCommand,
   mergekitExportCommand,

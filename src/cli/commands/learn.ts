@@ -6,6 +6,7 @@ import { LEARN_DEFAULTS } from "../../worker/learn/defaults.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
 import { baseArgument, guardReport, inputProtection, modelArguments, soupOutput } from "../paths.js";
+import { alignOption, alignOptions } from "./align-options.js";
 import { backendOption, choiceOption, dataOptions, dataSpec, numberOption, OUT_DESCRIPTION, printReport, reportOption } from "./options.js";
 
 const d = LEARN_DEFAULTS;
@@ -19,9 +20,10 @@ export const learnCommand: Command = {
   usage:
     "learn <model|folder>... --data <file> [--label <column|key>] [--scale <k>] [--seed <N>] [--granularity model|layer] " +
     "[--param simplex|nonneg|free] [--objective supervised|entropy] [--optimizer adam|lbfgs] [--lr <rate>] [--steps <N>] " +
-    "[--batch <N>] [--patience <N>] [--no-refit] [--base <model>] [--out <path>] [--report <file.json>] [--backend <name>] [--json]",
+    "[--batch <N>] [--patience <N>] [--no-refit] [--base <model>] [--align weight|activation [--reference <model>]] [--out <path>] [--report <file.json>] [--backend <name>] [--json]",
   options: {
     ...dataOptions,
+    ...alignOptions,
     granularity: { type: "string", valueName: "model|layer", description: "One coefficient per model (default), or per model per layer." },
     param: { type: "string", valueName: "simplex|nonneg|free", description: "Coefficients on the simplex (default), non-negative, or free." },
     objective: { type: "string", valueName: "supervised|entropy", description: "Labelled loss (default), or prediction entropy for unlabelled data." },
@@ -79,6 +81,7 @@ export const learnCommand: Command = {
       patience: numberOption(args, "patience"),
       ...(flag(args, "no-refit") ? { refit: false } : {}),
       base,
+      align: alignOption(args),
       backend: backendOption(args),
       out: output?.model,
     });

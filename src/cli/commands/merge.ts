@@ -6,7 +6,10 @@ import { MERGE_METHOD_IDS } from "../../core/merge/spec.js";
 import { WorkerRequests } from "../../protocol/worker.js";
 import { runOnWorker } from "../worker-session.js";
 import { baseArgument, modelArguments, soupOutput } from "../paths.js";
-import { numberOption, OUT_DESCRIPTION, weightsOption } from "./options.js";
+import { backendOption, dataOptions, numberOption, OUT_DESCRIPTION, printReport, weightsOption } from "./options.js";
+import { alignOption, alignOptions } from "./align-options.js";
+import { dataIfGiven, formatAlignResult } from "./align.js";
+import { UsageError } from "../../core/errors.js";
 
 /** Method parameters given on the command line, by their mergekit names. */
 function methodParams(args: ParsedArgs): Record<string, unknown> {
@@ -22,7 +25,7 @@ function methodParams(args: ParsedArgs): Record<string, unknown> {
 export const mergeCommand: Command = {
   name: "merge",
   summary: "Merge with given weights (uniform by default) or a task-vector method; writes the model and its recipe.",
-  usage: `merge <model|folder>... [--weights w1,w2,...] [--method ${MERGE_METHOD_IDS.join("|")}] [--base <path>] --out <path>`,
+  usage: `merge <model|folder>... [--weights w1,w2,...] [--method ${MERGE_METHOD_IDS.join("|")}] [--base <path>] [--align weight|activation [--data <file>] [--reference <model>]] --out <path>`,
   options: {
     weights: { type: "string", valueName: "w1,w2,...", description: "One weight per model (default: uniform)." },
     method: { type: "string", valueName: "<method>", description: `Merge method: ${MERGE_METHOD_IDS.join(", ")} (default linear).` },
@@ -33,12 +36,37 @@ export const mergeCommand: Command = {
     seed: { type: "string", valueName: "<N>", description: "DARE: seed of the random drops." },
     "no-normalize": { type: "boolean", description: "Linear: do not divide by the sum of the weights." },
     out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
+    ...alignOptions,
+    data: { ...dataOptions.data!, description: "With --align: data whose activations are matched (activation) and, with labels, that picks the reference; split with --seed (default 0)." },
+    label: dataOptions.label!,
+    scale: dataOptions.scale!,
+    backend: dataOptions.backend!,
     json: { type: "boolean", description: "Print the result as JSON." },
   },
   async run(args, io) {
     const models = await modelArguments(args, io, 1);
     const base = await baseArgument(args);
     const output = await soupOutput(args, models, { base });
+    const align = alignOption(args);
+    if (align !== undefined) {
+      const method = stringOption(args, "method") ?? "linear";
+      if (method !== "linear" && method !== "uniform") throw new UsageError(`--align merges with uniform or given weights (method linear), not ${method}`);
+      for (const name of ["t", "density", "lambda", "no-normalize"]) {
+        if (args.values[name] !== undefined) throw new UsageError(`--${name} does not apply with --align (a weighted average of the aligned models, weights normalised)`);
+      }
+      const coefficients = weightsOption(args, models.length);
+      const data = dataIfGiven(args);
+      const result = await runOnWorker(io, WorkerRequests.align, {
+        models,
+        align,
+        ...(data ? { data } : {}),
+        out: output!.model,
+        merge: coefficients !== undefined ? { coefficients } : {},
+        backend: backendOption(args),
+      });
+      await printReport(args, io, result, formatAlignResult(result));
+      return 0;
+    }
     const result = await runOnWorker(io, WorkerRequests.merge, {
       models,
       method: stringOption(args, "method") ?? "linear",

@@ -2,6 +2,7 @@
 import { relative } from "node:path";
 import type { Coefficients, EvaluateReport, LearningSummary, MetricPair, SoupReport } from "../../protocol/worker.js";
 import { formatTable } from "./table.js";
+import { formatAlignment } from "./alignment.js";
 
 function metric(name: string, value: number): string {
   return name === "accuracy" ? `${(value * 100).toFixed(2)}%` : value.toFixed(4);
@@ -26,7 +27,9 @@ export function formatComparison(report: SoupReport | EvaluateReport): string {
   const row = (name: string, m: MetricPair, coefficient = ""): string[] => [name, m.loss.toFixed(4), metric(metricName, m.metric), coefficient];
   const rows = report.metrics.ingredients.map((m, i) => row(shortName(m.model), m, coefficientCell(coefficients, i)));
   rows.push(row("uniform soup", report.metrics.uniform));
-  if (report.metrics.merged !== undefined) rows.push(row(report.method ?? "merged", report.metrics.merged));
+  const aligned = "alignment" in report && report.alignment !== undefined;
+  if ("alignedUniform" in report.metrics && report.metrics.alignedUniform !== undefined) rows.push(row("aligned uniform soup", report.metrics.alignedUniform));
+  if (report.metrics.merged !== undefined) rows.push(row(`${aligned ? "aligned " : ""}${report.method ?? "merged"}`, report.metrics.merged));
   rows.push(row("output ensemble (N× cost)", report.metrics.ensemble));
   const lines = [
     `Test split: ${report.split.test} samples (learn ${report.split.learn}, validation ${report.split.validation}, seed ${report.split.seed}); backend ${report.backend}`,
@@ -42,6 +45,7 @@ export function formatComparison(report: SoupReport | EvaluateReport): string {
         `largest loss barrier at the midpoint ${barrier.toFixed(4)}${barrier <= 0 ? " (none: the models share a basin)" : ""}`,
     );
   }
+  if ("alignment" in report && report.alignment !== undefined) lines.push("", formatAlignment(report.alignment));
   if ("learning" in report && report.learning) lines.push("", ...learningLines(report.learning));
   if (report.warnings.length) lines.push("", ...report.warnings.map((w) => `warning: ${w}`));
   if ("output" in report && report.output) lines.push("", `Wrote ${shortName(report.output.model)}`, `Recipe ${shortName(report.output.recipe)}`);

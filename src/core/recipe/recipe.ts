@@ -8,6 +8,7 @@ import { ModelFileError } from "../errors.js";
 import { writeFilesAtomically } from "../io/atomic.js";
 import type { MergeSpec } from "../merge/spec.js";
 import type { FormatId } from "../model.js";
+import type { Permutations } from "../align/plan.js";
 import { type FileHashes, sha256Files } from "./hash.js";
 import { parseBoundedJson, requireRegularFile } from "../formats/limits.js";
 
@@ -36,9 +37,22 @@ export interface Recipe {
   data?: { path: string; sha256: string; label?: string; seed?: number; fractions?: Record<string, number> };
   metrics?: unknown;
   backend?: string;
+  /**
+   * The ingredients were aligned before merging: each ingredient's units are permuted (groups as
+   * src/core/align derives them from the first ingredient's architecture) before its tensors are merged.
+   */
+  alignment?: RecipeAlignment;
   /** Tensors whose values are given here rather than merged (re-estimated BatchNormalization statistics). */
   overrides?: Record<string, number[]>;
   output: { path: string; format: FormatId };
+}
+
+export interface RecipeAlignment {
+  method: string;
+  /** The model the ingredients were aligned to (its own permutations are empty). */
+  reference: string;
+  /** One per ingredient: group id → permutation (unit j of the aligned model is unit perm[j] of the original). */
+  permutations: Permutations[];
 }
 
 export { recipePathFor } from "../io/output-names.js";
@@ -81,6 +95,12 @@ export async function readRecipe(path: string): Promise<Recipe> {
   }
   if (typeof r.output?.path !== "string") fail(path, "no output path");
   checkShapes(path, r as Recipe);
+  if (r.alignment !== undefined) {
+    const a = r.alignment;
+    if (typeof a !== "object" || a === null || !Array.isArray(a.permutations) || a.permutations.length !== r.inputs.length) {
+      fail(path, "its alignment needs one set of permutations per ingredient");
+    }
+  }
   return r as Recipe;
 }
 

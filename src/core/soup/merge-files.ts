@@ -9,10 +9,11 @@ import { prepareMerge, type PreparedMerge } from "../merge/plan.js";
 import { streamMerge } from "../merge/streaming/index.js";
 import { layerPositions } from "../merge/params.js";
 import type { MergeSpec } from "../merge/spec.js";
-import type { ModelFile } from "../model.js";
+import type { ModelFile, ModelManifest } from "../model.js";
 import { nonFiniteWarning, scanNonFinite } from "../non-finite.js";
 import type { FileHashes } from "../recipe/hash.js";
 import { elementCount, isFloat, type TensorArray } from "../tensor.js";
+import { permutationSymmetry, reorderTensor, tensorReorders, type Permutations, type TensorReorder } from "../align/index.js";
 
 export interface MergeFilesOptions {
   spec: MergeSpec;
@@ -33,6 +34,8 @@ export interface MergeFilesOptions {
    * BatchNormalization statistics re-estimated for a learned soup, which no weight average gives.
    */
   overrides?: Record<string, number[]>;
+  /** Aligned merges: per ingredient, the permutations of its units (by the template's group ids) applied before merging. */
+  alignment?: { permutations: Permutations[] };
 }
 
 async function allSafetensors(paths: readonly string[]): Promise<boolean> {
@@ -70,6 +73,23 @@ async function streamSafetensors(options: MergeFilesOptions, prepared: PreparedM
   return { warnings: result.warnings };
 }
 
+/** Per ingredient, how its tensors are reordered by an aligned merge (none without alignment). */
+function alignmentReorders(template: ModelManifest, alignment: MergeFilesOptions["alignment"], count: number): Array<Map<string, TensorReorder> | undefined> {
+  if (alignment === undefined) return [];
+  if (alignment.permutations.length !== count) {
+    throw new UsageError(`the alignment has permutations for ${alignment.permutations.length} model(s); the merge has ${count}`);
+  }
+  const plan = permutationSymmetry(template);
+  const shapes = new Map(template.tensors.map((t) => [t.name, t.shape]));
+  const known = new Set(plan.groups.map((g) => g.id));
+  return alignment.permutations.map((perms) => {
+    for (const id of Object.keys(perms)) {
+      if (!known.has(id)) throw new UsageError(`the alignment permutes "${id}", which is no permutation group of ${template.path}`);
+    }
+    return tensorReorders(plan, perms, shapes);
+  });
+}
+
 /** Opens every model once, closing them all when `work` ends. */
 export async function withModels<T>(paths: readonly string[], work: (files: ModelFile[]) => Promise<T>): Promise<T> {
   const files: ModelFile[] = [];
@@ -97,7 +117,7 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<Merge
   const all = separateBase ? [...paths, separateBase] : paths;
   if (!all.includes(templatePath)) all.push(templatePath);
 
-  if (options.overrides === undefined && options.template === undefined && (await allSafetensors(all))) {
+  if (options.overrides === undefined && options.template === undefined && options.alignment === undefined && (await allSafetensors(all))) {
     return streamSafetensors(options, prepared, all, separateBase !== undefined);
   }
 
@@ -112,6 +132,7 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<Merge
     const mappings = ingredientFiles.map((f) => nameMapping(template.manifest, f.manifest));
     const baseMapping = baseFile ? nameMapping(template.manifest, baseFile.manifest) : undefined;
     const positions = layerPositions(template.manifest.tensors.map((t) => t.layer));
+    const reorders = alignmentReorders(template.manifest, options.alignment, ingredientFiles.length);
     const total = template.manifest.tensors.length;
     for (const name of Object.keys(options.overrides ?? {})) {
       const info = template.manifest.tensors.find((t) => t.name === name);
@@ -144,7 +165,8 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<Merge
         const float = isFloat(info.dtype);
         const ingredients: TensorArray[] = [];
         for (let i = 0; i < ingredientFiles.length; i++) {
-          ingredients.push(await read(ingredientFiles[i]!, mappings[i]!, info.name, float));
+          const values = await read(ingredientFiles[i]!, mappings[i]!, info.name, float);
+          ingredients.push(reorderTensor(values, info.shape, reorders[i]?.get(info.name)));
         }
         const base = baseFile ? await read(baseFile, baseMapping!, info.name, float) : undefined;
         const merged = prepared.mergeTensor({ info, position: positions.get(info.layer), ingredients, base });

@@ -23,6 +23,8 @@ export interface SaveSoupOptions {
   backend?: string;
   /** Tensor values that replace the merge's (see MergeFilesOptions.overrides); recorded in the recipe. */
   overrides?: Record<string, number[]>;
+  /** Aligned merges: the permutations applied to each ingredient first; recorded in the recipe. */
+  alignment?: Recipe["alignment"];
   onProgress?: MergeFilesOptions["onProgress"];
   isCancelled?: () => boolean;
   /** Paths the output must not touch besides the inputs' files (the data, the recipe being applied, ...). */
@@ -58,7 +60,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   let inputs: RecipeInput[];
   let base: RecipeInput | undefined;
   try {
-    outcome = await mergeModelFiles({ spec, target, overrides: options.overrides, onProgress: options.onProgress, isCancelled: options.isCancelled, hashes });
+    outcome = await mergeModelFiles({ spec, target, overrides: options.overrides, ...(options.alignment ? { alignment: options.alignment } : {}), onProgress: options.onProgress, isCancelled: options.isCancelled, hashes });
     inputs = await Promise.all(ingredientFiles.map((files) => describeInput(files, recipeDir, hashes)));
     base = baseFiles ? await describeInput(baseFiles, recipeDir, hashes) : undefined;
   } catch (error) {
@@ -86,6 +88,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
     ...(options.data ? { data: options.data } : {}),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     ...(options.backend ? { backend: options.backend } : {}),
+    ...(options.alignment ? { alignment: options.alignment } : {}),
     ...(options.overrides ? { overrides: options.overrides } : {}),
     output: { path: resolve(target).slice(recipeDir.length + 1), format: written.format },
   };
@@ -151,6 +154,7 @@ export async function applyRecipe(
     metrics: recipe.metrics,
     backend: recipe.backend,
     overrides: recipe.overrides,
+    ...(recipe.alignment ? { alignment: recipe.alignment } : {}),
     ...hooks,
   });
 }

@@ -48,6 +48,9 @@ function cosine(a: readonly Float32Array[], b: readonly Float32Array[]): number 
   return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
 }
 
+/** Ends the basin warning: alignment is the remedy for models trained from different initialisations. */
+export const ALIGN_HINT = " Aligning their units first (--align weight or --align activation) may fix this.";
+
 /** Yields to the event loop before each batch; rejects with CancelledError when `cancel` asks to stop. */
 export async function mergeability(
   problem: SoupProblem,
@@ -101,7 +104,7 @@ export async function mergeability(
         (p) =>
           `${names[p.a]} and ${names[p.b]} do not seem to share a basin: halfway between their weights the loss is ` +
           `${p.lossMidpoint.toFixed(3)}, against ${p.lossA.toFixed(3)} and ${p.lossB.toFixed(3)} for the models themselves. ` +
-          "They were likely trained from different initialisations; weight averaging will likely fail.",
+          `They were likely trained from different initialisations; weight averaging will likely fail.${ALIGN_HINT}`,
       );
     return { pairs, warnings };
   } finally {

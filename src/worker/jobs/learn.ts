@@ -33,6 +33,10 @@ import { isCancelled, type JobContext } from "./context.js";
 import { disposeJobData, loadJobData, type JobData } from "./data.js";
 import { resolveJobModels, resolveSoupJob } from "./paths.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
+import { alignLoaded } from "./align.js";
+import { addAlignment, addRepair } from "../align/report.js";
+import { repairAndScore } from "../align/repair.js";
+import type { AlignmentOutcome } from "../align/align-problem.js";
 
 async function useBackend(preference: BackendName | undefined, context: JobContext): Promise<BackendName> {
   const choice = await selectBackend(preference);
@@ -107,10 +111,11 @@ interface Prepared {
   loaded: LoadedProblem;
   data: JobData;
   started: number;
+  alignment?: AlignmentOutcome;
 }
 
 async function prepare(
-  params: { models: string[]; data: LearnParams["data"]; backend?: BackendName; jobId?: string; base?: string },
+  params: { models: string[]; data: LearnParams["data"]; backend?: BackendName; jobId?: string; base?: string; align?: LearnParams["align"] },
   context: JobContext,
 ): Promise<Prepared> {
   const started = performance.now();
@@ -122,7 +127,11 @@ async function prepare(
     progress("Reading the data");
     const data = await loadJobData(params.data, loaded.problem.model);
     for (const note of data.notes) context.log("info", note);
-    return { backend, loaded, data, started };
+    const alignment = params.align ? await alignLoaded(loaded, params.models, params.align, data, params, context).catch((e) => {
+      disposeJobData(data);
+      throw e;
+    }) : undefined;
+    return { backend, loaded, data, started, ...(alignment ? { alignment } : {}) };
   } catch (error) {
     disposeProblem(loaded);
     throw error;
@@ -217,6 +226,7 @@ async function writeSoup(
   context.progress({ jobId: params.jobId, phase: "writing", step: 0, totalSteps: 0, message: "Writing the merged model" });
   const saved = await saveSoup({
     ...what,
+    ...(prepared.alignment ? { alignment: prepared.alignment.recipe } : {}),
     target: params.out!,
     protect: [dataProtection(params.data.path)],
     data: await dataRecord(params.data, prepared.data),
@@ -306,6 +316,13 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
     report.history = history;
     report.learning = learningSummary(result);
     if (learnable.note) report.warnings.push(learnable.note);
+    if (prepared.alignment) addAlignment(report, prepared.alignment);
+    // Aligned models without BatchNormalization: REPAIR the learned soup, kept when it helps on validation.
+    const repaired = prepared.alignment && data.test.y !== undefined && result.batchNormReestimated.length === 0
+      ? await repairAndScore(loaded.problem, prepared.alignment.plan, merged, data, loaded.bindings.map((b) => b.tensor), { trainingConfig: loaded.trainingConfig, cancel: isCancelled(context) })
+      : undefined;
+    addRepair(report, repaired);
+    if (repaired?.kept) Object.assign(overrides, repaired.overrides);
     if (params.out !== undefined) {
       await writeSoup(report, prepared, params, context, {
         spec: specFromCoefficients({
@@ -380,6 +397,7 @@ export async function runGreedy(given: GreedyParams, context: JobContext): Promi
     });
     const coefficients = toCoefficients(greedy.mix.coefficients, ["*"]);
     const report = await soupReport(prepared, params, evaluation, "greedy soup", coefficients, context);
+    if (prepared.alignment) addAlignment(report, prepared.alignment);
     if (params.out !== undefined) {
       await writeSoup(report, prepared, params, context, {
         spec: specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: { normalize: false } }),

@@ -1,0 +1,116 @@
+/**
+ * Alignment jobs: `model-soup align` (write every model with its units permuted to match a reference, each with
+ * a recipe) and `merge --align` (the merge of the aligned models); and the step learn and greedy take first.
+ */
+import { mkdir } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { permutationSymmetry, type Permutations } from "../../core/align/index.js";
+import { nameMapping } from "../../core/architecture/index.js";
+import { UsageError } from "../../core/errors.js";
+import { readManifest } from "../../core/formats/registry.js";
+import { specFromCoefficients } from "../../core/merge/coefficients.js";
+import type { MergeSpec } from "../../core/merge/spec.js";
+import type { ModelManifest } from "../../core/model.js";
+import { saveSoup } from "../../core/soup/save.js";
+import { recipePathFor } from "../../core/recipe/recipe.js";
+import type { AlignOptions, AlignParams, AlignResult, BackendName } from "../../protocol/worker.js";
+import { selectBackend } from "../backend.js";
+import { alignProblem, type AlignmentOutcome } from "../align/align-problem.js";
+import { isCancelled, type JobContext } from "./context.js";
+import { disposeJobData, loadJobData, type JobData } from "./data.js";
+import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
+
+/** Aligns a loaded problem (learn, greedy, align): progress, then `alignProblem` with the first model's groups. */
+export async function alignLoaded(
+  loaded: LoadedProblem,
+  models: readonly string[],
+  align: AlignOptions,
+  data: JobData | undefined,
+  params: { jobId?: string; data?: { seed?: number }; base?: string },
+  context: JobContext,
+): Promise<AlignmentOutcome> {
+  if (params.base !== undefined) throw new UsageError("--align does not apply with --base: task vectors already share the base's basin");
+  context.progress({ jobId: params.jobId, phase: "loading", step: 0, totalSteps: 0, message: `Aligning the models (${align.method} matching)` });
+  const plan = permutationSymmetry(loaded.manifest);
+  for (const f of plan.fixed) context.log("info", `alignment: layer "${f.layer}" (${f.className}) keeps its neighbours' units in place: ${f.reason}`);
+  const outcome = await alignProblem(loaded.problem, align, data, {
+    models,
+    plan,
+    tensorNames: loaded.bindings.map((b) => b.tensor),
+    trainingConfig: loaded.trainingConfig,
+    seed: params.data?.seed ?? 0,
+    cancel: isCancelled(context),
+  });
+  if (plan.groups.length === 0) loaded.warnings.push(`${loaded.manifest.path}: alignment found no units that can be permuted, so it changed nothing`);
+  return outcome;
+}
+
+/** The same permutations keyed by another model's layer names (models matched by structure name them differently). */
+function rekey(permutations: Permutations, template: ModelManifest, own: ModelManifest): Permutations {
+  const layerOf = new Map(own.tensors.map((t) => [t.name, t.layer]));
+  const layers = new Map<string, string>();
+  for (const [from, to] of nameMapping(template, own)) {
+    const a = template.tensors.find((t) => t.name === from)?.layer;
+    if (a !== undefined && !layers.has(a)) layers.set(a, layerOf.get(to)!);
+  }
+  return Object.fromEntries(Object.entries(permutations).map(([id, perm]) => [layers.get(id) ?? id, perm]));
+}
+
+/** Where each aligned model goes in the output folder: its file name, or its folder for a model.json. */
+function outputNames(models: readonly string[], folder: string): string[] {
+  const names = models.map((m) => (basename(m) === "model.json" ? join(basename(dirname(resolve(m))), "model.json") : basename(m)));
+  const unique = new Set(names).size === names.length;
+  return names.map((n, i) => join(folder, unique ? n : `${i + 1}-${n.replace("/", "-")}`));
+}
+
+export async function runAlign(params: AlignParams, context: JobContext): Promise<AlignResult> {
+  const started = performance.now();
+  if (!params.out) throw new UsageError("an output is required (--out)");
+  if (params.align.method === "activation" && params.data === undefined) throw new UsageError("activation matching needs data (--data <file>)");
+  const choice = await selectBackend(params.backend);
+  const backend: BackendName = choice.backend;
+  const loaded = await loadProblem(params.models);
+  let data: JobData | undefined;
+  try {
+    if (params.data !== undefined) data = await loadJobData(params.data, loaded.problem.model);
+    const outcome = await alignLoaded(loaded, params.models, params.align, data, params, context);
+    context.progress({ jobId: params.jobId, phase: "writing", step: 0, totalSteps: 0, message: "Writing" });
+    const outputs: AlignResult["outputs"] = [];
+    const warnings = [...loaded.warnings];
+    if (params.merge !== undefined) {
+      const coefficients = params.merge.coefficients;
+      const spec: MergeSpec =
+        coefficients === undefined
+          ? { method: "uniform", params: {}, ingredients: params.models.map((path) => ({ path })) }
+          : specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: {} });
+      const saved = await saveSoup({ spec, target: params.out, origin: coefficients === undefined ? "uniform" : "manual", alignment: outcome.recipe, isCancelled: isCancelled(context) });
+      outputs.push({ model: saved.model, recipe: saved.recipe });
+      warnings.push(...saved.warnings);
+    } else {
+      const targets = outputNames(params.models, params.out);
+      // Never over an input: the aligned models go beside nothing they are read from.
+      const inputs = new Set<string>();
+      for (const m of params.models) for (const f of (await readManifest(m)).files) inputs.add(resolve(f));
+      for (const t of targets) {
+        if (inputs.has(resolve(t)) || inputs.has(resolve(recipePathFor(t)))) throw new UsageError(`--out ${params.out} would overwrite an input (${t}); choose another folder`);
+      }
+      for (const [i, model] of params.models.entries()) {
+        await mkdir(dirname(targets[i]!), { recursive: true });
+        const own = await readManifest(model);
+        const saved = await saveSoup({
+          spec: { method: "linear", params: { normalize: false }, ingredients: [{ path: model, weight: 1 }] },
+          target: targets[i]!,
+          origin: "aligned",
+          alignment: { ...outcome.recipe, permutations: [rekey(outcome.permutations[i]!, loaded.manifest, own)] },
+          isCancelled: isCancelled(context),
+        });
+        outputs.push({ model: saved.model, recipe: saved.recipe });
+        warnings.push(...saved.warnings);
+      }
+    }
+    return { alignment: outcome.report, outputs, warnings, backend, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    if (data) disposeJobData(data);
+    disposeProblem(loaded);
+  }
+}

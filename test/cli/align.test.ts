@@ -1,0 +1,166 @@
+/**
+ * Alignment through the CLI. Models in different "basins" are made from the digits sample's fine-tunes (which
+ * share one) by shuffling each one's hidden units at random: a shuffled model computes the same function, but
+ * averaging it with the others fails. Alignment must find the units again.
+ */
+import assert from "node:assert/strict";
+import { cp, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { identity, permutationSymmetry, permuteTensors } from "../../src/core/align/index.js";
+import { openModel, readManifest, writeModel } from "../../src/core/formats/registry.js";
+import { mulberry32, shuffleInPlace } from "../../src/core/random.js";
+import { bindWeights, buildModel, loadWeights } from "../../src/worker/runtime/index.js";
+import { runCli } from "./run-cli.js";
+
+const SAMPLE = "samples/digits";
+const DATA = join(SAMPLE, "soup.csv.gz");
+
+async function floatTensors(path: string): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+  const file = await openModel(path);
+  try {
+    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const t of file.manifest.tensors) out.set(t.name, { shape: t.shape, data: (await file.readTensor(t.name, { float32: true })).data as Float32Array });
+    return out;
+  } finally {
+    await file.close();
+  }
+}
+
+/** Writes `source` with every hidden unit shuffled (seeded): the same function, another unit order. */
+async function shuffled(source: string, target: string, seed: number): Promise<void> {
+  const manifest = await readManifest(source);
+  const plan = permutationSymmetry(manifest);
+  const random = mulberry32(seed);
+  const perms = Object.fromEntries(plan.groups.map((g) => {
+    const p = identity(g.size);
+    shuffleInPlace(p, random);
+    return [g.id, p];
+  }));
+  const moved = permuteTensors(plan, perms, await floatTensors(source));
+  await writeModel(source, target, async (info) => moved.get(info.name));
+}
+
+async function predictions(path: string, x: tf.Tensor): Promise<Float32Array> {
+  const file = await openModel(path);
+  const model = await buildModel(file.manifest);
+  try {
+    await loadWeights(model, bindWeights(file.manifest, model), file);
+    return tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync() as Float32Array);
+  } finally {
+    model.dispose();
+    await file.close();
+  }
+}
+
+function close(a: Float32Array, b: Float32Array, tolerance = 1e-5): boolean {
+  return a.length === b.length && a.every((v, i) => Math.abs(v - b[i]!) <= tolerance * (1 + Math.abs(v)));
+}
+
+describe("model-soup align, merge --align, learn --align on shuffled models", function () {
+  let dir: string;
+  let originals: string[];
+  let models: string[];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "soup-align-"));
+    originals = [];
+    models = [];
+    for (const i of [1, 2, 3]) {
+      const original = join(dir, `ingredient-${i}`, "model.json");
+      await cp(join(SAMPLE, "models", `ingredient-${i}`), join(dir, `ingredient-${i}`), { recursive: true });
+      originals.push(original);
+      const target = join(dir, `shuffled-${i}`, "model.json");
+      // The first stays as it is: it is the reference below.
+      if (i === 1) models.push(original);
+      else {
+        await mkdir(join(dir, `shuffled-${i}`));
+        await shuffled(original, target, i);
+        models.push(target);
+      }
+    }
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  it("align writes models that compute the same function as their originals, with their units found again", async () => {
+    const out = join(dir, "aligned");
+    const run = await runCli("align", ...models, "--out", out, "--reference", models[0]!, "--json");
+    assert.equal(run.code, 0, run.stderr);
+    const result = JSON.parse(run.stdout);
+    assert.equal(result.alignment.method, "weight");
+    assert.equal(result.alignment.referenceChosenBy, "user");
+    assert.equal(result.alignment.groups, 2);
+    assert.equal(result.outputs.length, 3);
+    const x = tf.randomUniform([16, 64], 0, 16, "float32", 1);
+    for (const [i, output] of result.outputs.entries()) {
+      assert.ok(close(await predictions(output.model, x), await predictions(models[i]!, x)), `aligned model ${i + 1} computes what its original does`);
+      // Fine-tunes of one initialisation: weight matching to ingredient 1 puts every unit back where it was.
+      const aligned = await floatTensors(output.model);
+      for (const [name, t] of await floatTensors(originals[i]!)) assert.deepEqual(aligned.get(name)!.data, t.data, `${name} of model ${i + 1}`);
+      const recipe = JSON.parse(await readFile(output.recipe, "utf8"));
+      assert.equal(recipe.alignment.method, "weight");
+      assert.equal(recipe.alignment.permutations.length, 1);
+    }
+    // An aligned model's recipe recreates it from its original alone.
+    const again = join(dir, "aligned-again", "model.json");
+    const applied = await runCli("apply", result.outputs[2].recipe, "--out", again);
+    assert.equal(applied.code, 0, applied.stderr);
+    const recreated = await floatTensors(again);
+    for (const [name, t] of await floatTensors(result.outputs[2].model)) assert.deepEqual(recreated.get(name)!.data, t.data, `${name} after apply`);
+    x.dispose();
+  });
+
+  it("merge --align weight equals the merge of the unshuffled models, and its recipe re-applies exactly", async () => {
+    const aligned = join(dir, "merged-aligned", "model.json");
+    const run = await runCli("merge", ...models, "--align", "weight", "--reference", models[0]!, "--out", aligned);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /Alignment \(weight matching\)/);
+    const plain = join(dir, "merged-plain", "model.json");
+    assert.equal((await runCli("merge", ...originals, "--out", plain)).code, 0);
+    const a = await floatTensors(aligned);
+    const b = await floatTensors(plain);
+    for (const [name, t] of b) assert.ok(close(a.get(name)!.data, t.data, 1e-6), `tensor ${name}`);
+    const again = join(dir, "merged-again", "model.json");
+    const applied = await runCli("apply", join(dir, "merged-aligned", "model.recipe.json"), "--out", again);
+    assert.equal(applied.code, 0, applied.stderr);
+    const c = await floatTensors(again);
+    for (const [name, t] of a) assert.deepEqual(c.get(name)!.data, t.data, `tensor ${name} after apply`);
+    const refused = await runCli("merge", ...models, "--align", "weight", "--method", "ties", "--out", join(dir, "no", "model.json"));
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--align merges with uniform or given weights/);
+  });
+
+  it("learn --align activation reports the aligned uniform and learned soups, and barriers before and after", async () => {
+    const out = join(dir, "learned-aligned", "model.json");
+    const run = await runCli("learn", ...models, "--data", DATA, "--align", "activation", "--out", out, "--json", "--backend", "cpu");
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout);
+    assert.equal(report.alignment.method, "activation");
+    assert.equal(report.alignment.referenceChosenBy, "validation");
+    assert.equal(report.alignment.pairs.length, 3);
+    const shuffledPairs = report.alignment.pairs.filter((p: { a: string; b: string }) => p.a !== report.alignment.reference && p.b !== report.alignment.reference);
+    assert.ok(shuffledPairs.length >= 1);
+    for (const p of report.alignment.pairs) {
+      assert.ok(p.barrierAfter <= p.barrierBefore + 1e-6, `barrier ${p.barrierBefore} → ${p.barrierAfter}`);
+      assert.ok(p.cosineAfter >= p.cosineBefore - 1e-6, `cosine ${p.cosineBefore} → ${p.cosineAfter}`);
+    }
+    const best = Math.max(...report.metrics.ingredients.map((m: { metric: number }) => m.metric));
+    assert.ok(report.metrics.alignedUniform.metric > report.metrics.uniform.metric, "alignment helps the uniform soup of shuffled models");
+    assert.ok(report.metrics.merged.metric >= best - 0.02, `aligned learned soup ${report.metrics.merged.metric} vs best ingredient ${best}`);
+    const recipe = JSON.parse(await readFile(join(dir, "learned-aligned", "model.recipe.json"), "utf8"));
+    assert.equal(recipe.alignment.permutations.length, 3);
+    const again = join(dir, "learned-again", "model.json");
+    assert.equal((await runCli("apply", join(dir, "learned-aligned", "model.recipe.json"), "--out", again)).code, 0);
+    const a = await floatTensors(out);
+    const c = await floatTensors(again);
+    for (const [name, t] of a) assert.deepEqual(c.get(name)!.data, t.data, `tensor ${name} after apply`);
+    const text = await runCli("learn", ...models, "--data", DATA, "--align", "weight", "--backend", "cpu");
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /aligned uniform soup/);
+    assert.match(text.stdout, /aligned learned soup/);
+    const refused = await runCli("learn", ...models, "--data", DATA, "--align", "weight", "--base", models[0]!);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--align does not apply with --base/);
+  });
+});

@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import {
+  assignmentScore,
+  identity,
+  maximiseAssignment,
+  permutationSymmetry,
+  permuteTensors,
+  weightMatching,
+  type NamedTensor,
+} from "../../../src/core/align/index.js";
+import type { LayerSpec, ModelManifest } from "../../../src/core/model.js";
+import { mulberry32, shuffleInPlace } from "../../../src/core/random.js";
+
+function permutationsOf(n: number): number[][] {
+  if (n === 1) return [[0]];
+  return permutationsOf(n - 1).flatMap((p) => Array.from({ length: n }, (_, at) => [...p.slice(0, at), n - 1, ...p.slice(at)]));
+}
+
+/** A Sequential MLP's manifest with Dense layers of the given widths (inputs first). */
+function mlpManifest(widths: number[]): ModelManifest {
+  const layers: LayerSpec[] = widths.slice(1).map((units, i) => ({
+    name: `dense_${i}`,
+    className: "Dense",
+    config: { units, ...(i === 0 ? { batch_input_shape: [null, widths[0]] } : {}) },
+    inbound: i === 0 ? [] : [`dense_${i - 1}`],
+    weights: [`dense_${i}/kernel`, `dense_${i}/bias`],
+  }));
+  return {
+    path: "mlp.json",
+    format: "tfjs-layers",
+    files: ["mlp.json"],
+    architecture: { modelClass: "Sequential", layers, inputs: ["dense_0"], outputs: [`dense_${widths.length - 2}`], raw: {} },
+    tensors: widths.slice(1).flatMap((units, i) => [
+      { name: `dense_${i}/kernel`, shape: [widths[i]!, units], dtype: "float32" as const, layer: `dense_${i}` },
+      { name: `dense_${i}/bias`, shape: [units], dtype: "float32" as const, layer: `dense_${i}` },
+    ]),
+    metadata: {},
+    warnings: [],
+  };
+}
+
+function randomTensors(manifest: ModelManifest, seed: number): Map<string, NamedTensor> {
+  const random = mulberry32(seed);
+  return new Map(
+    manifest.tensors.map((t) => [t.name, { shape: t.shape, data: Float32Array.from({ length: t.shape.reduce((p, d) => p * d, 1) }, () => random() * 2 - 1) }]),
+  );
+}
+
+describe("linear assignment", () => {
+  it("finds the best assignment that brute force finds, on random score matrices", () => {
+    const random = mulberry32(5);
+    for (let trial = 0; trial < 30; trial++) {
+      const n = 1 + (trial % 6);
+      const score = Float64Array.from({ length: n * n }, () => Math.round(random() * 20) - 10);
+      const best = Math.max(...permutationsOf(n).map((p) => assignmentScore(score, n, p)));
+      const found = maximiseAssignment(score, n);
+      assert.deepEqual([...found].sort((a, b) => a - b), identity(n), "a permutation");
+      assert.equal(assignmentScore(score, n, found), best);
+    }
+  });
+});
+
+describe("weight matching", () => {
+  it("undoes a random permutation of an MLP's hidden units exactly", () => {
+    const manifest = mlpManifest([6, 12, 9, 3]);
+    const plan = permutationSymmetry(manifest);
+    assert.equal(plan.groups.length, 2);
+    const a = randomTensors(manifest, 1);
+    const random = mulberry32(2);
+    const scramble = Object.fromEntries(plan.groups.map((g) => {
+      const p = identity(g.size);
+      shuffleInPlace(p, random);
+      return [g.id, p];
+    }));
+    const scrambled = permuteTensors(plan, scramble, a);
+    const b = new Map([...a].map(([name, t]) => [name, { shape: t.shape, data: scrambled.get(name)! }]));
+    assert.ok(!b.get("dense_0/bias")!.data.every((v, i) => v === a.get("dense_0/bias")!.data[i]), "the scramble moved units");
+    const { permutations } = weightMatching(plan, a, b);
+    const aligned = permuteTensors(plan, permutations, b);
+    for (const [name, t] of a) assert.deepEqual(aligned.get(name), t.data, `tensor ${name} is back in A's order`);
+  });
+
+  it("brings an independent model closer to the reference, and never further", () => {
+    const manifest = mlpManifest([8, 32, 32, 4]);
+    const plan = permutationSymmetry(manifest);
+    const a = randomTensors(manifest, 3);
+    const b = randomTensors(manifest, 4);
+    const dot = (x: ReadonlyMap<string, NamedTensor>, y: ReadonlyMap<string, Float32Array>) =>
+      [...x].reduce((s, [name, t]) => s + t.data.reduce((p, v, i) => p + v * y.get(name)![i]!, 0), 0);
+    const before = dot(a, new Map([...b].map(([n, t]) => [n, t.data])));
+    const { permutations, sweeps } = weightMatching(plan, a, b);
+    const after = dot(a, permuteTensors(plan, permutations, b));
+    assert.ok(after > before, `⟨A, P(B)⟩ ${after} should exceed ⟨A, B⟩ ${before}`);
+    assert.ok(sweeps >= 2);
+  });
+});

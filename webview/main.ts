@@ -27,6 +27,9 @@ interface SavedState {
   config?: MergeConfig;
   preview?: DataPreview;
   report?: SoupReport;
+  /** The host's verdict in words and, for a learned soup, why learning stopped. */
+  verdict?: string;
+  stopReason?: string;
   history?: ProgressParams[];
   saved?: { model: string; recipe: string };
 }
@@ -257,6 +260,8 @@ function start(): void {
   charts!.reset();
   state.history = [];
   state.report = undefined;
+  state.verdict = undefined;
+  state.stopReason = undefined;
   state.saved = undefined;
   persist();
   renderResults();
@@ -288,6 +293,8 @@ function renderResults(): void {
     : `${Object.keys(report.coefficients).length} layers × ${m.ingredients.length} ingredients (see the heatmap)`;
   resultsBox.replaceChildren(...present(
     h("h2", { id: "results-title" }, "Results (held-out test data)"),
+    state.verdict ? h("p", { id: "verdict", class: "verdict" }, state.verdict) : undefined,
+    state.stopReason ? h("p", { id: "stop-reason", class: "note" }, state.stopReason) : undefined,
     h(
       "table",
       { class: "grid results" },
@@ -369,9 +376,12 @@ window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
       return;
     case "result":
       state.report = message.report;
+      state.verdict = message.verdict;
+      state.stopReason = message.stopReason;
       persist();
       if (!Array.isArray(message.report.coefficients)) charts?.drawHeatmap(message.report.coefficients);
       renderResults();
+      resultsBox.scrollIntoView({ behavior: "smooth", block: "start" });
       return;
     case "saved":
       state.saved = { model: message.model, recipe: message.recipe };

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, extname, join } from "node:path";
 import { analyzeModels, type Analysis } from "../core/architecture/index.js";
 import { describeDataset, loadDataset } from "../core/data/index.js";
+import { soupVerdict, stopReason } from "../core/report/verdict.js";
 import { stat } from "node:fs/promises";
 import {
   DEFAULT_CONFIG,
@@ -162,7 +163,7 @@ export class MergePanel implements vscode.Disposable {
     };
     await this.post({ type: "init", init });
     if (this.data) await this.setData(this.data.path, this.data.label);
-    if (this.report) await this.post({ type: "result", report: this.report });
+    if (this.report) await this.postResult(this.report);
     if (this.saved) await this.post({ type: "saved", ...this.saved });
   }
 
@@ -300,7 +301,7 @@ export class MergePanel implements vscode.Disposable {
         this.running.token,
       );
       this.report = report;
-      await this.post({ type: "result", report });
+      await this.postResult(report);
       await this.post({ type: "job", state: "done" });
       this.resultEmitter.fire(report);
     } catch (error) {
@@ -313,6 +314,15 @@ export class MergePanel implements vscode.Disposable {
       this.running.dispose();
       this.running = undefined;
     }
+  }
+
+  private postResult(report: SoupReport): Thenable<boolean> {
+    return this.post({
+      type: "result",
+      report,
+      verdict: soupVerdict(report).text,
+      ...(report.learning ? { stopReason: stopReason(report.learning) } : {}),
+    });
   }
 
   private manualCoefficients(config: MergeConfig): number[] {

@@ -76,7 +76,8 @@ export type ToWebview =
   | { type: "dataPreview"; preview?: DataPreview; error?: string }
   | { type: "job"; state: JobState; message?: string }
   | { type: "progress"; progress: ProgressParams }
-  | { type: "result"; report: SoupReport }
+  /** verdict: the comparison in words (src/core/report/verdict.ts); stopReason: why learning ended where it did. */
+  | { type: "result"; report: SoupReport; verdict: string; stopReason?: string }
   | { type: "saved"; model: string; recipe: string };
 
 export type FromWebview =

@@ -80,6 +80,8 @@ export interface SoupReport {
   output?: { model: string; recipe: string };
   /** Learning curve, one entry per step. */
   history?: ProgressParams[];
+  /** How a learning run ended (learned soups): steps run of the budget, the step kept, and why it stopped. */
+  learning?: { steps: number; totalSteps: number; bestStep: number; stoppedBy: "early-stopping" | "epochs" | "converged" | "iterations" };
 }
 
 export interface EvaluateParams {

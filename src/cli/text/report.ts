@@ -1,6 +1,7 @@
 /** The comparison table of a soup report: every ingredient, the uniform soup, the merged soup, the ensemble. */
 import { relative } from "node:path";
 import type { Coefficients, EvaluateReport, MetricPair, SoupReport } from "../../protocol/worker.js";
+import { soupVerdict, stopReason } from "../../core/report/verdict.js";
 import { formatTable } from "./table.js";
 
 function metric(name: string, value: number): string {
@@ -29,6 +30,9 @@ export function formatComparison(report: SoupReport | EvaluateReport): string {
   if (report.metrics.merged !== undefined) rows.push(row(report.method ?? "merged", report.metrics.merged));
   rows.push(row("output ensemble (N× cost)", report.metrics.ensemble));
   const lines = [
+    soupVerdict(report).text,
+    ...("learning" in report && report.learning ? [stopReason(report.learning)] : []),
+    "",
     `Test split: ${report.split.test} samples (learn ${report.split.learn}, validation ${report.split.validation}, seed ${report.split.seed}); backend ${report.backend}`,
     "",
     formatTable(["model", "loss", metricName, "coefficient"], rows),

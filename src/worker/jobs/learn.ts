@@ -267,6 +267,7 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
             context,
           );
     report.history = history;
+    report.learning = { steps: result.steps, totalSteps, bestStep: result.bestStep, stoppedBy: result.stoppedBy };
     if (params.out !== undefined) {
       await writeSoup(report, prepared, params, context, {
         spec: specFromCoefficients({

@@ -26,6 +26,8 @@ interface SavedState {
   models: string[];
   config?: MergeConfig;
   preview?: DataPreview;
+  /** Why the chosen data does not fit the models (the host checks it as soon as it is chosen). */
+  dataError?: string;
   report?: SoupReport;
   /** The host's verdict in words and, for a learned soup, why learning stopped. */
   verdict?: string;
@@ -41,6 +43,13 @@ let init: PanelInit | undefined;
 let config: MergeConfig | undefined;
 let charts: LearningCharts | undefined;
 let jobState: JobState = "idle";
+let advancedOpen = false;
+const BACKEND_CHOICES: [string, string][] = [
+  ["auto", "Automatic"],
+  ["tfjs-node", "tfjs-node"],
+  ["wasm", "WebAssembly"],
+  ["cpu", "Plain JavaScript"],
+];
 
 function send(message: FromWebview): void {
   vscode.postMessage(message);
@@ -50,7 +59,7 @@ function persist(): void {
   vscode.setState(state);
 }
 
-type Field = HTMLElement & { value: string; checked?: boolean; disabled?: boolean };
+type Field = HTMLElement & { value: string; checked?: boolean; disabled?: boolean; invalid?: boolean };
 
 function select(id: string, label: string, options: [string, string][], value: string, onChange: (v: string) => void): HTMLElement {
   const el = h("vscode-single-select", { id, "aria-label": label }) as Field;
@@ -59,21 +68,61 @@ function select(id: string, label: string, options: [string, string][], value: s
   return h("label", { class: "field" }, h("span", {}, label), el);
 }
 
-function numberField(id: string, label: string, value: number, onChange: (v: number) => void, step = "any"): HTMLElement {
-  const el = h("vscode-textfield", { id, type: "number", step, value: String(value), "aria-label": label }) as Field;
+interface NumberRange {
+  min: number;
+  max: number;
+  integer?: boolean;
+}
+
+/**
+ * A text field for a number, checked against its range as the user types. (A number-typed vscode-textfield
+ * takes `step` as a number, so `step="any"` becomes step 1 and draws every decimal as invalid.)
+ */
+function numberField(id: string, label: string, value: number, range: NumberRange, onChange: (v: number) => void): HTMLElement {
+  const el = h("vscode-textfield", { id, inputmode: range.integer ? "numeric" : "decimal", value: String(value), "aria-label": label }) as Field;
+  const hint = `${range.integer ? "a whole number" : "a number"} from ${range.min} to ${range.max}`;
+  const check = (): number | undefined => {
+    const text = el.value.trim();
+    const v = Number(text);
+    const ok = text !== "" && Number.isFinite(v) && v >= range.min && v <= range.max && (!range.integer || Number.isInteger(v));
+    el.invalid = !ok;
+    el.title = ok ? "" : `${label}: ${hint}`;
+    return ok ? v : undefined;
+  };
+  el.addEventListener("input", () => {
+    check();
+    renderRun();
+  });
   el.addEventListener("change", () => {
-    const v = Number(el.value);
-    if (Number.isFinite(v)) onChange(v);
+    const v = check();
+    if (v !== undefined) onChange(v);
   });
   return h("label", { class: "field" }, h("span", {}, label), el);
 }
 
+/** A change of what the merge would do: the last result, its verdict and any error no longer describe it. */
 function update(change: Partial<MergeConfig>): void {
+  const methodChanged = change.method !== undefined && change.method !== config!.method;
   config = { ...config!, ...change };
   state.config = config;
+  clearOutcome();
   persist();
   renderMethodOptions();
+  if (methodChanged) renderAdvanced();
   renderIngredients();
+  renderRun();
+}
+
+function clearOutcome(): void {
+  if (jobState === "running") return;
+  if (state.report || state.saved) {
+    state.report = undefined;
+    state.verdict = undefined;
+    state.stopReason = undefined;
+    state.saved = undefined;
+    renderResults();
+  }
+  if (jobState === "failed" || jobState === "cancelled" || jobState === "done") setJob("idle");
 }
 
 // ---------- sections ----------
@@ -81,6 +130,7 @@ function update(change: Partial<MergeConfig>): void {
 const ingredientsBox = h("section", { "aria-labelledby": "ingredients-title" });
 const methodBox = h("section", { "aria-labelledby": "method-title" });
 const learnedBox = h("div", { class: "learned-options" });
+const advancedBox = h("div", { class: "advanced" });
 const dataBox = h("section", { "aria-labelledby": "data-title" });
 const previewBox = h("div", { class: "preview", id: "data-preview" });
 const runBox = h("section", { class: "run" });
@@ -169,8 +219,10 @@ function renderMethod(): void {
       (v) => update({ method: v as MergeConfig["method"] }),
     ),
     learnedBox,
+    advancedBox,
   );
   renderMethodOptions();
+  renderAdvanced();
 }
 
 function renderMethodOptions(): void {
@@ -188,23 +240,47 @@ function renderMethodOptions(): void {
       select("parameterisation", "Coefficients", [["simplex", "Sum to 1 (softmax)"], ["nonneg", "Non-negative"], ["free", "Free"]], c.parameterisation, (v) => update({ parameterisation: v as MergeConfig["parameterisation"] })),
       select("objective", "Objective", [["supervised", "Labelled data (loss)"], ["entropy", "Unlabelled data (entropy)"]], c.objective, (v) => update({ objective: v as MergeConfig["objective"] })),
     ),
-    h(
-      "details",
-      {},
-      h("summary", {}, "Advanced"),
+  );
+}
+
+/**
+ * The Advanced settings (split, seed and backend for every method; learning rate, steps and batch for the learned
+ * soup), built when opened: inside a closed <details> the single-select reads its options' labels (innerText) as
+ * empty, which drew a blank Backend dropdown. Rebuilt when the method or the backend setting changes.
+ */
+function renderAdvanced(): void {
+  const details = h("details", { id: "advanced" }, h("summary", {}, "Advanced"));
+  const build = () => {
+    if (!details.open || details.querySelector(".row")) return;
+    const c = config!;
+    const learned = c.method === "learned";
+    const learning = (field: HTMLElement) => {
+      if (!learned) field.querySelector("vscode-textfield")?.setAttribute("disabled", "");
+      return field;
+    };
+    details.append(
       h(
         "div",
         { class: "row" },
-        numberField("learning-rate", "Learning rate", c.learningRate, (v) => update({ learningRate: v })),
-        numberField("steps", "Steps", c.steps, (v) => update({ steps: Math.max(1, Math.round(v)) }), "1"),
-        numberField("batch", "Batch size", c.batchSize, (v) => update({ batchSize: Math.max(1, Math.round(v)) }), "1"),
-        numberField("validation", "Validation fraction", c.validationFraction, (v) => update({ validationFraction: v })),
-        numberField("test", "Test fraction", c.testFraction, (v) => update({ testFraction: v })),
-        numberField("seed", "Split seed", c.seed, (v) => update({ seed: Math.max(0, Math.round(v)) }), "1"),
-        select("backend", "Backend", [["auto", "Automatic"], ["tfjs-node", "tfjs-node"], ["wasm", "WebAssembly"], ["cpu", "Plain JavaScript"]], c.backend, (v) => update({ backend: v as MergeConfig["backend"] })),
+        learning(numberField("learning-rate", "Learning rate", c.learningRate, { min: 1e-8, max: 100 }, (v) => update({ learningRate: v }))),
+        learning(numberField("steps", "Steps", c.steps, { min: 1, max: 1_000_000, integer: true }, (v) => update({ steps: v }))),
+        learning(numberField("batch", "Batch size", c.batchSize, { min: 1, max: 1_000_000, integer: true }, (v) => update({ batchSize: v }))),
+        numberField("validation", "Validation fraction", c.validationFraction, { min: 0, max: 0.9 }, (v) => update({ validationFraction: v })),
+        numberField("test", "Test fraction", c.testFraction, { min: 0, max: 0.9 }, (v) => update({ testFraction: v })),
+        numberField("seed", "Split seed", c.seed, { min: 0, max: 2 ** 32, integer: true }, (v) => update({ seed: v })),
+        select("backend", "Backend", BACKEND_CHOICES, c.backend, (v) => update({ backend: v as MergeConfig["backend"] })),
       ),
-    ),
-  );
+    );
+  };
+  details.addEventListener("toggle", () => {
+    advancedOpen = details.open;
+    build();
+  });
+  advancedBox.replaceChildren(details);
+  if (advancedOpen) {
+    details.open = true;
+    queueMicrotask(build);
+  }
 }
 
 function renderData(): void {
@@ -231,8 +307,9 @@ function renderData(): void {
 
 function renderPreview(): void {
   const p = state.preview;
+  const error = state.dataError ? h("p", { class: "notice error", role: "alert", id: "data-error" }, state.dataError) : undefined;
   if (!p) {
-    previewBox.replaceChildren();
+    previewBox.replaceChildren(...present(error));
     return;
   }
   const classes = p.classCounts?.length
@@ -243,15 +320,31 @@ function renderPreview(): void {
     classes,
     p.featureRange ? h("p", {}, `Feature values from ${formatNumber(p.featureRange.min, 3)} to ${formatNumber(p.featureRange.max, 3)}`) : undefined,
     ...p.notes.map((n) => h("p", { class: "note" }, n)),
+    error,
   ));
+}
+
+/** Why Start cannot run yet, or undefined when it can. */
+function startBlocker(): string | undefined {
+  if (!init!.trusted) return "Merging needs a trusted workspace.";
+  if (!init!.compatibility.mergeable) return init!.compatibility.message;
+  const included = config!.ingredients.filter((i) => i.include).length;
+  if (included < (config!.method === "manual" ? 1 : 2)) return config!.method === "manual" ? "Include at least one ingredient." : "Include at least two ingredients.";
+  if (document.querySelector("#advanced vscode-textfield[invalid]")) return "Correct the Advanced settings drawn in red.";
+  if (config!.validationFraction + config!.testFraction >= 0.95) return "The validation and test fractions leave no data to learn from.";
+  if (!config!.data) return "Choose the data to learn from and compare on.";
+  if (state.dataError) return "The chosen data does not fit the models (see Data).";
+  return undefined;
 }
 
 function renderRun(): void {
   const running = jobState === "running";
+  const blocker = startBlocker();
   runBox.replaceChildren(...present(
-    h("vscode-button", { id: "start", disabled: running || !init!.trusted || !init!.compatibility.mergeable, onclick: start }, "Start"),
+    h("vscode-button", { id: "start", disabled: running || blocker !== undefined, title: blocker ?? "Run the merge and compare it on held-out data", onclick: start }, "Start"),
     h("vscode-button", { id: "cancel", secondary: true, disabled: !running, onclick: () => send({ type: "cancel" }) }, "Cancel"),
     running ? h("vscode-progress-ring", { "aria-label": "Running" }) : undefined,
+    !running && blocker ? h("span", { class: "note", id: "start-blocker" }, blocker) : undefined,
     statusLine,
   ));
 }
@@ -353,17 +446,25 @@ window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
       for (const p of state.history ?? []) charts.add(p);
       return;
     }
-    case "dataPreview":
-      if (message.error) {
-        state.preview = undefined;
-        previewBox.replaceChildren(h("p", { class: "notice error", role: "alert" }, message.error));
-      } else if (message.preview) {
-        state.preview = message.preview;
-        update({ data: { path: message.preview.path, ...(config!.data?.label ? { label: config!.data.label } : {}) } });
-        (document.getElementById("data-path") as HTMLElement).textContent = message.preview.path;
-        renderPreview();
+    case "dataPreview": {
+      const path = message.path;
+      state.preview = message.preview;
+      state.dataError = message.error;
+      if (path !== config!.data?.path) {
+        update({ data: { path, ...(config!.data?.label ? { label: config!.data.label } : {}) } });
+        (document.getElementById("data-path") as HTMLElement).textContent = path;
+      } else {
+        clearOutcome();
       }
+      renderPreview();
+      renderRun();
       persist();
+      return;
+    }
+    case "settings":
+      // The modelSoup.backend setting changed: the panel follows it.
+      update({ backend: message.backend });
+      renderAdvanced();
       return;
     case "job":
       setJob(message.state, message.message);

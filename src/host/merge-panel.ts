@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, extname, join } from "node:path";
 import { analyzeModels, type Analysis } from "../core/architecture/index.js";
-import { describeDataset, loadDataset } from "../core/data/index.js";
+import { checkDataFitsModel, describeDataset, loadDataset, modelInterface } from "../core/data/index.js";
 import { soupVerdict, stopReason } from "../core/report/verdict.js";
 import { stat } from "node:fs/promises";
 import {
@@ -82,10 +82,19 @@ export class MergePanel implements vscode.Disposable {
       services.worker.onProgress((p) => {
         if (this.running && p.jobId === this.jobId) void this.post({ type: "progress", progress: p });
       }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration("modelSoup.backend")) void this.post({ type: "settings", backend: backendSetting() });
+      }),
     );
   }
 
   private jobId = "";
+  private dataProblem: string | undefined;
+
+  /** Why the chosen data does not fit the models (shown in the panel, where Start stays disabled), if it does not. */
+  get dataError(): string | undefined {
+    return this.dataProblem;
+  }
 
   get lastReport(): SoupReport | undefined {
     return this.report;
@@ -181,18 +190,31 @@ export class MergePanel implements vscode.Disposable {
     if (picked?.[0]) await this.setData(picked[0].fsPath);
   }
 
-  /** Reads the data enough to preview it; errors go to the panel before anything runs. */
+  /**
+   * Reads the data enough to preview it and checks it against the models' declared input shape and output
+   * classes, so a mismatch shows before anything runs. A different file or label column clears the last result.
+   */
   async setData(path: string, label?: string): Promise<void> {
+    if (this.data?.path !== path || this.data?.label !== label) {
+      this.report = undefined;
+      this.saved = undefined;
+    }
     this.data = { path, ...(label ? { label } : {}) };
+    this.dataProblem = undefined;
+    let preview: DataPreview | undefined;
     try {
       const info = await stat(path);
       if (info.isFile() && info.size > MAX_PREVIEW_BYTES) {
-        const preview: DataPreview = { path, task: "unknown", samples: 0, xShape: [], notes: ["too large to preview here; it is checked when the merge starts"] };
-        await this.post({ type: "dataPreview", preview });
+        preview = { path, task: "unknown", samples: 0, xShape: [], notes: ["too large to preview here; it is checked when the merge starts"] };
+        await this.post({ type: "dataPreview", path, preview });
         return;
       }
-      const d = describeDataset(await loadDataset(path, label ? { label } : {}));
-      const preview: DataPreview = {
+      this.analysis ??= await analyzeModels(this.models);
+      const manifest = this.analysis.models[0]?.manifest;
+      const inputShape = manifest ? modelInterface(manifest)?.inputShape : undefined;
+      const dataset = await loadDataset(path, { ...(label ? { label } : {}), ...(inputShape ? { inputShape } : {}) });
+      const d = describeDataset(dataset);
+      preview = {
         path,
         task: d.task,
         samples: d.samples,
@@ -202,9 +224,13 @@ export class MergePanel implements vscode.Disposable {
         featureRange: d.featureRange,
         notes: d.notes,
       };
-      await this.post({ type: "dataPreview", preview });
+      const checked = manifest ? checkDataFitsModel(dataset, manifest, path) : undefined;
+      if (checked) preview.notes.push(...checked.notes);
+      this.dataProblem = undefined;
+      await this.post({ type: "dataPreview", path, preview });
     } catch (error) {
-      await this.post({ type: "dataPreview", error: error instanceof Error ? error.message : String(error) });
+      this.dataProblem = error instanceof Error ? error.message : String(error);
+      await this.post({ type: "dataPreview", path, ...(preview ? { preview } : {}), error: this.dataProblem });
     }
   }
 

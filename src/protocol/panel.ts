@@ -73,7 +73,10 @@ export type JobState = "idle" | "running" | "done" | "failed" | "cancelled";
 
 export type ToWebview =
   | { type: "init"; init: PanelInit }
-  | { type: "dataPreview"; preview?: DataPreview; error?: string }
+  /** error: why the data cannot be read or does not fit the models' input and output (checked when chosen). */
+  | { type: "dataPreview"; path: string; preview?: DataPreview; error?: string }
+  /** A setting the panel shows changed (modelSoup.backend). */
+  | { type: "settings"; backend: BackendChoice }
   | { type: "job"; state: JobState; message?: string }
   | { type: "progress"; progress: ProgressParams }
   /** verdict: the comparison in words (src/core/report/verdict.ts); stopReason: why learning ended where it did. */

@@ -75,12 +75,50 @@ export async function main(): Promise<void> {
     await page.keyboard.press("Enter");
 
     const frame = await panelFrame(page);
+    const startDisabled = async () => (await frame.locator("#start").getAttribute("disabled")) !== null;
+    assert.ok(await startDisabled(), "Start is disabled until data is chosen");
+    await frame.locator("#start-blocker", { hasText: "Choose the data" }).waitFor();
+
+    // Advanced settings: the Backend dropdown shows its choice, and the default decimals are valid.
+    await frame.locator("#advanced summary").click();
+    await frame.locator("#backend").waitFor();
+    await page.waitForTimeout(300);
+    const backendFace = await frame.locator("#backend").evaluate((el) => el.shadowRoot?.querySelector(".select-face .text")?.textContent?.trim() ?? "");
+    assert.equal(backendFace, "Automatic", "the Backend dropdown shows its selected option");
+    for (const id of ["learning-rate", "validation", "test"]) {
+      const invalid = await frame.locator(`#${id}`).evaluate((el) => el.hasAttribute("invalid") || !(el as unknown as { checkValidity(): boolean }).checkValidity());
+      assert.equal(invalid, false, `the default ${id} is drawn as valid`);
+    }
+    await frame.locator("#validation").evaluate((el) => {
+      const field = el as unknown as { value: string };
+      field.value = "0.95";
+      el.dispatchEvent(new Event("input"));
+    });
+    assert.ok(await frame.locator("#validation").evaluate((el) => el.hasAttribute("invalid")), "a fraction above 0.9 is drawn as invalid");
+    assert.ok(await startDisabled());
+    await frame.locator("#start-blocker", { hasText: "Advanced" }).waitFor();
+    await frame.locator("#validation").evaluate((el) => {
+      (el as unknown as { value: string }).value = "0.2";
+      el.dispatchEvent(new Event("input"));
+    });
+
+    // Wrong data (63 feature columns for 64-input models) is flagged when chosen; Start stays disabled.
+    await frame.locator("#pick-data").click();
+    await answerFileDialog(page, "Data to learn and compare on", join(workspace.root, "data", "digits-63-columns.csv"));
+    await frame.locator("#data-error", { hasText: "rows have 63 features; the model expects input [null, 64]" }).waitFor({ timeout: 30_000 });
+    assert.ok(await startDisabled(), "Start is disabled while the data does not fit");
+
     await frame.locator("#pick-data").click();
     await answerFileDialog(page, "Data to learn and compare on", join(workspace.sample, "soup.csv.gz"));
     await frame.locator("#data-preview", { hasText: "899 samples" }).waitFor({ timeout: 30_000 });
+    assert.equal(await frame.locator("#data-error").count(), 0, "the old data error is gone");
+    assert.ok(!(await startDisabled()), "Start is enabled once the data fits");
 
     await frame.locator("#start").click();
     await frame.locator("#results table", { hasText: "Uniform soup" }).waitFor({ timeout: 180_000 });
+    const verdict = (await frame.locator("#verdict").textContent()) ?? "";
+    assert.match(verdict, /^(The (learned|uniform) soup is the best single-size model: \+\d+\.\d points over the best ingredient \(ingredient [1-5]\)|No merge beat the best ingredient \(ingredient [1-5]\): keep it, or add data\.)/);
+    await frame.locator("#stop-reason", { hasText: /^(Stopped|Ran all)/ }).waitFor();
     await frame.evaluate('document.querySelector("#data-title")?.scrollIntoView({ block: "start" })');
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(projectRoot, "media", "screenshot-panel.png") });

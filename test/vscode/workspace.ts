@@ -6,6 +6,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { projectRoot } from "./code-server.js";
 
 const real = join(projectRoot, "test", "fixtures", "real-models");
@@ -47,6 +48,10 @@ export function makeTestWorkspace(): TestWorkspace {
       recursive: true,
       filter: (src) => !src.includes(join("digits", "out")),
     });
+    // Digits rows with their first pixel column dropped: 63 features for the 64-input models (wrong data).
+    const rows = gunzipSync(readFileSync(join(sample, "soup.csv.gz"))).toString("utf8").trim().split("\n").slice(0, 60);
+    mkdirSync(join(root, "data"), { recursive: true });
+    writeFileSync(join(root, "data", "digits-63-columns.csv"), rows.map((r) => r.split(",").slice(1).join(",")).join("\n") + "\n");
     return { root, sample: join(root, "samples", "digits") };
   }
   return { root };

@@ -27,6 +27,11 @@ export function digitsData(): string {
   return inWorkspace("samples", "digits", "soup.csv.gz");
 }
 
+/** Digits rows with one pixel column dropped (63 features for 64-input models); written by workspace.ts. */
+export function wrongData(): string {
+  return inWorkspace("data", "digits-63-columns.csv");
+}
+
 export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import * as vscode from "vscode";
 import { readManifest } from "../../../src/core/formats/registry.js";
 import { DEFAULT_CONFIG, type MergeConfig } from "../../../src/protocol/panel.js";
-import { api, digitsData, digitsModels, inWorkspace, until } from "./helpers.js";
+import { soupVerdict } from "../../../src/core/report/verdict.js";
+import { api, digitsData, digitsModels, inWorkspace, until, wrongData } from "./helpers.js";
 
 
 function learnedConfig(models: string[], steps: number): MergeConfig {
@@ -28,6 +29,15 @@ describe("Merge Models", () => {
     assert.equal(opened.panel.visible, true);
   });
 
+  it("flags data that does not fit the models as soon as it is chosen, before Start", async () => {
+    const soup = await api();
+    const panel = soup.panels().at(-1)!;
+    await panel.setData(wrongData());
+    assert.match(panel.dataError ?? "", /digits-63-columns\.csv: rows have 63 features; the model expects input \[null, 64\]/);
+    await panel.setData(digitsData());
+    assert.equal(panel.dataError, undefined, "the error clears when fitting data is chosen");
+  });
+
   it("learns a soup of the digits sample, saves model + recipe, and the saved model re-reads", async () => {
     const soup = await api();
     const panel = soup.panels().at(-1)!;
@@ -38,6 +48,9 @@ describe("Merge Models", () => {
     assert.equal((report.coefficients as number[]).length, 5);
     assert.equal(report.metrics.ingredients.length, 5);
     assert.ok(report.metrics.merged.metric > 0.5, `the learned soup classifies digits (accuracy ${report.metrics.merged.metric})`);
+    assert.ok(report.learning, "the report says how learning ended");
+    assert.ok(report.learning.steps >= 1 && report.learning.steps <= report.learning.totalSteps);
+    assert.match(soupVerdict(report).text, /^(The (learned|uniform) soup is the best single-size model: \+\d+\.\d points|No merge beat the best ingredient \(ingredient [1-5]\))/);
 
     const folder = mkdtempSync(join(inWorkspace("samples"), "merged-"));
     const saved = await panel.save(undefined, join(folder, "model.json"));

@@ -44,6 +44,8 @@ let config: MergeConfig | undefined;
 let charts: LearningCharts | undefined;
 let jobState: JobState = "idle";
 let advancedOpen = false;
+/** Ids of the number fields whose text is not a valid value (Start waits until they are corrected). */
+const invalidFields = new Set<string>();
 const BACKEND_CHOICES: [string, string][] = [
   ["auto", "Automatic"],
   ["tfjs-node", "tfjs-node"],
@@ -86,6 +88,8 @@ function numberField(id: string, label: string, value: number, range: NumberRang
     const v = Number(text);
     const ok = text !== "" && Number.isFinite(v) && v >= range.min && v <= range.max && (!range.integer || Number.isInteger(v));
     el.invalid = !ok;
+    if (ok) invalidFields.delete(id);
+    else invalidFields.add(id);
     el.title = ok ? "" : `${label}: ${hint}`;
     return ok ? v : undefined;
   };
@@ -250,6 +254,7 @@ function renderMethodOptions(): void {
  */
 function renderAdvanced(): void {
   const details = h("details", { id: "advanced" }, h("summary", {}, "Advanced"));
+  invalidFields.clear();
   const build = () => {
     if (!details.open || details.querySelector(".row")) return;
     const c = config!;
@@ -330,7 +335,7 @@ function startBlocker(): string | undefined {
   if (!init!.compatibility.mergeable) return init!.compatibility.message;
   const included = config!.ingredients.filter((i) => i.include).length;
   if (included < (config!.method === "manual" ? 1 : 2)) return config!.method === "manual" ? "Include at least one ingredient." : "Include at least two ingredients.";
-  if (document.querySelector("#advanced vscode-textfield[invalid]")) return "Correct the Advanced settings drawn in red.";
+  if (invalidFields.size > 0) return "Correct the Advanced settings drawn in red.";
   if (config!.validationFraction + config!.testFraction >= 0.95) return "The validation and test fractions leave no data to learn from.";
   if (!config!.data) return "Choose the data to learn from and compare on.";
   if (state.dataError) return "The chosen data does not fit the models (see Data).";
@@ -417,7 +422,15 @@ function renderResults(): void {
       h("vscode-button", { id: "save", onclick: () => send({ type: "save" }) }, "Save Merged Model…"),
       h("vscode-button", { id: "show-diff", secondary: true, onclick: () => send({ type: "showDiff" }) }, "Show Per-Layer Diff"),
     ),
-    state.saved ? h("p", { id: "saved", class: "notice" }, `Saved ${state.saved.model} and its recipe ${state.saved.recipe}`) : undefined,
+    state.saved
+      ? h(
+          "div",
+          { id: "saved", class: "notice row" },
+          h("span", {}, `Saved ${state.saved.model} and its recipe ${state.saved.recipe}`),
+          h("vscode-button", { id: "reveal-saved", secondary: true, onclick: () => send({ type: "openSaved", what: "reveal" }) }, "Reveal in Explorer"),
+          h("vscode-button", { id: "open-recipe", secondary: true, onclick: () => send({ type: "openSaved", what: "recipe" }) }, "Open Recipe"),
+        )
+      : undefined,
   ));
 }
 
@@ -473,7 +486,7 @@ window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
       (state.history ??= []).push(message.progress);
       if (state.history.length % 10 === 0) persist();
       charts?.add(message.progress);
-      statusLine.textContent = `${message.progress.phase} ${message.progress.totalSteps ? `${message.progress.step}/${message.progress.totalSteps}` : ""}${message.progress.message ? ` · ${message.progress.message}` : ""}`;
+      statusLine.textContent = message.text;
       return;
     case "result":
       state.report = message.report;

@@ -6,7 +6,7 @@
 import * as vscode from "vscode";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, extname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { analyzeModels, type Analysis } from "../core/architecture/index.js";
 import { checkDataFitsModel, describeDataset, loadDataset, modelInterface } from "../core/data/index.js";
 import { soupVerdict, stopReason } from "../core/report/verdict.js";
@@ -21,10 +21,11 @@ import {
   type ToWebview,
 } from "../protocol/panel.js";
 import { WorkerRequests, type Coefficients, type DataSpec, type SoupReport } from "../protocol/worker.js";
-import type { JobStatus } from "./job-progress.js";
+import { describeProgress, type JobStatus } from "./job-progress.js";
 import { openLayerDiff } from "./layer-diff.js";
 import { panelHtml } from "./panel-html.js";
 import { backendSetting } from "./settings.js";
+import { defaultSaveTarget, mergedFileName } from "./save-target.js";
 import { FORMAT_LABELS, mainDtype } from "./tree-nodes.js";
 import type { WorkerManager } from "./worker-manager.js";
 
@@ -80,7 +81,7 @@ export class MergePanel implements vscode.Disposable {
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
       services.worker.onProgress((p) => {
-        if (this.running && p.jobId === this.jobId) void this.post({ type: "progress", progress: p });
+        if (this.running && p.jobId === this.jobId) void this.post({ type: "progress", progress: p, text: describeProgress(p) });
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration("modelSoup.backend")) void this.post({ type: "settings", backend: backendSetting() });
@@ -144,6 +145,8 @@ export class MergePanel implements vscode.Disposable {
         return;
       case "showDiff":
         return this.showDiff(message.ingredient);
+      case "openSaved":
+        return this.openSaved(message.what);
     }
   }
 
@@ -325,13 +328,14 @@ export class MergePanel implements vscode.Disposable {
           }
         },
         this.running.token,
+        this.panel,
       );
       this.report = report;
       await this.postResult(report);
       await this.post({ type: "job", state: "done" });
       this.resultEmitter.fire(report);
     } catch (error) {
-      const cancelled = this.running.token.isCancellationRequested;
+      const cancelled = error instanceof vscode.CancellationError || this.running.token.isCancellationRequested;
       const text = error instanceof Error ? error.message : String(error);
       await this.post({ type: "job", state: cancelled ? "cancelled" : "failed", message: cancelled ? "Cancelled" : text });
       this.resultEmitter.fire(error instanceof Error ? error : new Error(text));
@@ -359,12 +363,9 @@ export class MergePanel implements vscode.Disposable {
     return rows.map((r) => r.coefficient / total);
   }
 
-  /** The path the save dialog proposes: beside the first ingredient, same format. */
+  /** The path the save dialog proposes: a sibling folder of the ingredients' folder ("models-soup"), same format. */
   defaultSavePath(): string {
-    const first = this.models[0]!;
-    const ext = first.endsWith(".safetensors.index.json") ? ".safetensors" : extname(first);
-    const folder = basename(first) === "model.json" || ext === ".json" ? join(dirname(dirname(first)), "merged") : dirname(first);
-    return join(folder, ext === ".json" ? "model.json" : `merged${ext}`);
+    return defaultSaveTarget(this.models);
   }
 
   /** Writes the merged model (and its recipe) with the last result's coefficients; `target` skips the dialog. */
@@ -384,22 +385,33 @@ export class MergePanel implements vscode.Disposable {
     }
     const chosen = coefficients ?? this.report?.coefficients ?? (config ? this.manualCoefficients(config) : undefined);
     const jobId = `save-${++jobCounter}`;
-    const result = await this.services.jobs.run("saving the merged model", (token) =>
-      this.services.worker.request(
-        WorkerRequests.merge,
-        { models, method: chosen ? "linear" : "uniform", ...(chosen ? { coefficients: chosen } : {}), out: out!, jobId },
-        token,
-      ),
+    const result = await this.services.jobs.run(
+      "saving the merged model",
+      (token) =>
+        this.services.worker.request(
+          WorkerRequests.merge,
+          { models, method: chosen ? "linear" : "uniform", ...(chosen ? { coefficients: chosen } : {}), out: out!, jobId },
+          token,
+        ),
+      undefined,
+      this.panel,
     );
     this.saved = { model: result.model, recipe: result.recipe };
     await this.post({ type: "saved", ...this.saved });
-    void vscode.window
-      .showInformationMessage(`Saved the merged model to ${result.model} (recipe: ${basename(result.recipe)}).`, "Show Per-Layer Diff", "Open Recipe")
-      .then((choice) => {
-        if (choice === "Open Recipe") void vscode.window.showTextDocument(vscode.Uri.file(result.recipe));
-        if (choice === "Show Per-Layer Diff") void this.showDiff();
-      });
+    // The panel shows the saved files with these actions; a notification only when it is out of sight.
+    if (!this.panel.visible) {
+      void vscode.window
+        .showInformationMessage(`Saved the merged model to ${result.model} (recipe: ${basename(result.recipe)}).`, "Reveal in Explorer", "Open Recipe")
+        .then((choice) => choice && this.openSaved(choice === "Open Recipe" ? "recipe" : "reveal"));
+    }
     return this.saved;
+  }
+
+  /** Reveals the saved model in the Explorer, or opens its recipe. */
+  async openSaved(what: "reveal" | "recipe"): Promise<void> {
+    if (!this.saved) return;
+    if (what === "recipe") await vscode.window.showTextDocument(vscode.Uri.file(this.saved.recipe));
+    else await vscode.commands.executeCommand("revealInExplorer", vscode.Uri.file(this.saved.model));
   }
 
   /** Diff of an ingredient against the merged model (saved, or written to a temporary folder first). */
@@ -407,9 +419,7 @@ export class MergePanel implements vscode.Disposable {
     let merged = this.saved?.model;
     if (!merged) {
       const folder = mkdtempSync(join(tmpdir(), "model-soup-preview-"));
-      const first = this.models[0]!;
-      const name = first.endsWith(".safetensors.index.json") ? "merged.safetensors" : extname(first) === ".json" ? "model.json" : `merged${extname(first)}`;
-      const saved = await this.save(undefined, join(folder, name));
+      const saved = await this.save(undefined, join(folder, mergedFileName(this.models[0]!)));
       merged = saved?.model;
     }
     if (merged) await openLayerDiff(ingredient ?? this.models[0]!, merged);

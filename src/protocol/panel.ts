@@ -78,7 +78,8 @@ export type ToWebview =
   /** A setting the panel shows changed (modelSoup.backend). */
   | { type: "settings"; backend: BackendChoice }
   | { type: "job"; state: JobState; message?: string }
-  | { type: "progress"; progress: ProgressParams }
+  /** text: what runs now, in words (the host's describeProgress). */
+  | { type: "progress"; progress: ProgressParams; text: string }
   /** verdict: the comparison in words (src/core/report/verdict.ts); stopReason: why learning ended where it did. */
   | { type: "result"; report: SoupReport; verdict: string; stopReason?: string }
   | { type: "saved"; model: string; recipe: string };
@@ -91,7 +92,9 @@ export type FromWebview =
   | { type: "start"; config: MergeConfig }
   | { type: "cancel" }
   | { type: "save"; coefficients?: Coefficients }
-  | { type: "showDiff"; ingredient?: string };
+  | { type: "showDiff"; ingredient?: string }
+  /** After a save: reveal the merged model in the Explorer, or open its recipe. */
+  | { type: "openSaved"; what: "reveal" | "recipe" };
 
 const METHODS: readonly MergeMethod[] = ["manual", "uniform", "greedy", "learned"];
 const GRANULARITIES: readonly Granularity[] = ["model", "layer"];
@@ -184,6 +187,7 @@ const MESSAGE_CHECKS: { [K in FromWebview["type"]]: Record<string, Check> } = {
   cancel: {},
   save: { coefficients },
   showDiff: { ingredient: optStr },
+  openSaved: { what: oneOf(["reveal", "recipe"] as const) },
 };
 
 /** The message as a FromWebview, or an Error saying what is wrong with it. Unknown fields are refused. */

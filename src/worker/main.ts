@@ -10,6 +10,7 @@ import { WorkerNotifications, WorkerRequests } from "../protocol/worker.js";
 import type { JobContext } from "./jobs/context.js";
 import { runInspect } from "./jobs/inspect.js";
 import { runLayerStats } from "./jobs/layer-stats.js";
+import { runTensorStats } from "./jobs/tensor-stats.js";
 import { runApply, runMerge } from "./jobs/merge.js";
 import { runBackend, runEvaluate, runGreedy, runLearn } from "./jobs/learn.js";
 
@@ -61,6 +62,7 @@ handle(WorkerRequests.inspect, runInspect);
 handle(WorkerRequests.merge, runMerge);
 handle(WorkerRequests.apply, runApply);
 handle(WorkerRequests.layerStats, runLayerStats);
+handle(WorkerRequests.tensorStats, runTensorStats);
 handle(WorkerRequests.learn, oneAtATime(runLearn));
 handle(WorkerRequests.evaluate, oneAtATime(runEvaluate));
 handle(WorkerRequests.greedy, oneAtATime(runGreedy));

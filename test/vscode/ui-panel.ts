@@ -23,6 +23,29 @@ async function panelFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {
   }
 }
 
+/** The frame of an open model viewer whose document shows `text`. */
+async function viewerFrame(page: Page, text: string, timeoutMs = 60_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames()) {
+      const found = await frame.$eval("#model-soup-viewer", (el, t) => (el.textContent ?? "").includes(t), text).catch(() => false);
+      if (found) return frame;
+    }
+    if (Date.now() > deadline) throw new Error(`no model viewer showing "${text}"`);
+    await page.waitForTimeout(250);
+  }
+}
+
+/** Quick Open (the palette without ">"): opens a workspace file as a user would. */
+async function quickOpen(page: Page, name: string): Promise<void> {
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor({ state: "visible" });
+  await input.fill(name);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: name }).first().waitFor({ timeout: 30_000 });
+  await page.keyboard.press("Enter");
+}
+
 async function runCommand(page: Page, title: string): Promise<void> {
   await page.keyboard.press("F1");
   const input = page.locator(".quick-input-widget input");
@@ -66,7 +89,7 @@ export async function main(): Promise<void> {
     const header = page.locator(".pane-header", { hasText: "Model Explorer" });
     await header.waitFor({ timeout: 60_000 });
     if ((await header.getAttribute("aria-expanded")) !== "true") await header.click();
-    await page.locator(".monaco-list-row", { hasText: "Group" }).first().waitFor({ timeout: 60_000 });
+    await page.locator(".monaco-list-row", { hasText: / · \d+ models/ }).first().waitFor({ timeout: 60_000 });
 
     await runCommand(page, "Model Soup: Merge Models");
     const input = page.locator(".quick-input-widget input");
@@ -127,15 +150,31 @@ export async function main(): Promise<void> {
     await page.locator(".quick-input-widget .quick-input-title", { hasText: "Save the merged model" }).waitFor({ state: "visible" });
     const saveInput = page.locator(".quick-input-widget input");
     const proposed = await saveInput.inputValue();
-    assert.ok(proposed.startsWith(join(workspace.sample, "models")), `the save dialog proposes a path beside the ingredients (${proposed})`);
+    assert.equal(proposed, join(workspace.sample, "models-soup", "model.json"), "the save dialog proposes a sibling of the ingredients' folder");
     await page.keyboard.press("Enter");
-    // The proposed folder (models/merged) is new: the dialog asks to create it.
+    // The proposed folder (models-soup) is new: the dialog asks to create it.
     const create = page.locator(".quick-input-widget .quick-input-title", { hasText: "does not exist" });
     if (await create.waitFor({ state: "visible", timeout: 5000 }).then(() => true, () => false)) await page.keyboard.press("Enter");
     await frame.locator("#saved").waitFor({ timeout: 60_000 });
-    const merged = join(workspace.sample, "models", "merged");
+    const merged = join(workspace.sample, "models-soup");
     assert.ok(existsSync(join(merged, "model.json")), "the merged model.json was written");
     assert.ok(readdirSync(merged).some((f) => /recipe/i.test(f)), "its recipe was written beside it");
+
+    // The model viewer: a .keras file shows its layers, a .safetensors file its tensors and, on demand, statistics.
+    await quickOpen(page, "mlp_a.keras");
+    const keras = await viewerFrame(page, "mlp_a.keras");
+    await keras.locator("#layers", { hasText: "Dense" }).waitFor();
+    await keras.locator("#tensors tbody tr").first().waitFor();
+    await quickOpen(page, "model.safetensors");
+    const safetensors = await viewerFrame(page, "model.safetensors");
+    const rows = await safetensors.locator("#tensors tbody tr").count();
+    assert.ok(rows > 0, "the safetensors tensors are listed");
+    assert.equal(await safetensors.locator("svg.histogram").count(), 0, "no statistics before they are asked for");
+    await safetensors.locator("#compute-stats").click();
+    await safetensors.locator("svg.histogram").first().waitFor({ timeout: 60_000 });
+    assert.equal(await safetensors.locator("svg.histogram").count(), rows, "a histogram per tensor");
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(projectRoot, "media", "screenshot-viewer.png") });
   } catch (error) {
     await page.screenshot({ path: join(scratch, "failure.png") }).catch(() => undefined);
     console.error(`UI walk-through failed; screenshot: ${join(scratch, "failure.png")}`);

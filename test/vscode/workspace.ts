@@ -22,6 +22,7 @@ const copies: Array<[string, string]> = [
   ["tfjs-examples/balance_pr447/model1", "mismatch/model1"],
   ["tfjs-examples/balance_pr447/model2", "mismatch/model2"],
   ["safetensors-jl-fixtures/sharded", "sharded"],
+  ["safetensors-jl-fixtures/non_sharded/model.safetensors", "weights/model.safetensors"],
 ];
 
 export interface TestWorkspace {
@@ -42,6 +43,9 @@ export function makeTestWorkspace(): TestWorkspace {
   mkdirSync(join(root, "broken"), { recursive: true });
   writeFileSync(join(root, "broken", "truncated.safetensors"), Buffer.concat([length, header]));
   writeFileSync(join(root, "README.txt"), readFileSync(join(real, "PROVENANCE.md")));
+  // A Keras 3 .keras file (test/fixtures/keras3, see its PROVENANCE.md) for the model viewer.
+  mkdirSync(join(root, "keras3"), { recursive: true });
+  cpSync(join(projectRoot, "test", "fixtures", "keras3", "mlp_a.keras"), join(root, "keras3", "mlp_a.keras"));
   const sample = join(projectRoot, "samples", "digits");
   if (existsSync(sample)) {
     cpSync(sample, join(root, "samples", "digits"), {

@@ -63,6 +63,28 @@ describe("Merge Models", () => {
     );
   });
 
+  it("a saved merge is listed as a merge, not an ingredient, and the next folder merge leaves it out", async () => {
+    const soup = await api();
+    const saved = soup.panels().at(-1)!.savedOutput!;
+    await soup.catalog.refresh();
+    assert.ok(soup.catalog.merges.has(saved.model), "the merge is recognised by its recipe");
+    const group = soup.tree.groups.find((g) => g.children.some((c) => c.path === digitsModels()[0]));
+    assert.ok(group);
+    assert.equal(group.children.length, 5, "five ingredients, the merge not among them");
+    assert.ok(group.merges.some((m) => m.path === saved.model && m.merge?.ingredients.length === 5), "listed under the group's merges, with its ingredients");
+    const before = soup.panels();
+    const panel = await vscode.commands.executeCommand("modelSoup.mergeFolder", vscode.Uri.file(inWorkspace("samples")));
+    assert.ok(panel, "the folder merge opened a panel");
+    assert.deepEqual([...(panel as { models: string[] }).models].sort(), [...digitsModels()].sort(), "the folder merge takes the five ingredients, not the merge");
+    assert.equal(panel, before.at(-1), "the open panel of the same models is reused, not a new one");
+    assert.equal(soup.panels().length, before.length);
+  });
+
+  it("proposes to save outside the ingredients' folder", async () => {
+    const soup = await api();
+    assert.equal(soup.panels().at(-1)!.defaultSavePath(), inWorkspace("samples", "digits", "models-soup", "model.json"));
+  });
+
   it("shows the per-layer diff: two documents, one line per tensor, whose lines differ", async () => {
     await vscode.commands.executeCommand("modelSoup.showLayerDiff");
     const docs = await until("both sides of the diff", () => {

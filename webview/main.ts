@@ -34,6 +34,11 @@ interface SavedState {
   stopReason?: string;
   history?: ProgressParams[];
   saved?: { model: string; recipe: string };
+  /** The ingredient the per-layer change compares the merge with. */
+  diffReference?: string;
+  /** The modelSoup.backend setting as last seen, to notice a change made while the panel was hidden. */
+  settingBackend?: string;
+  layerChanges?: { model: string; reference: string; rows: { name: string; change: number }[] };
 }
 
 const vscode = acquireVsCodeApi();
@@ -53,8 +58,23 @@ const BACKEND_CHOICES: [string, string][] = [
   ["cpu", "Plain JavaScript"],
 ];
 
+/** The id of the control whose action opened an editor dialog; it gets the focus back afterwards. */
+let returnFocusTo: string | undefined;
+
 function send(message: FromWebview): void {
+  if (message.type === "pickData" || message.type === "save" || message.type === "showDiff") {
+    returnFocusTo = (document.activeElement as HTMLElement | null)?.id || undefined;
+  }
   vscode.postMessage(message);
+}
+
+function restoreFocus(): void {
+  if (!returnFocusTo) return;
+  const target = document.getElementById(returnFocusTo);
+  if (target) {
+    returnFocusTo = undefined;
+    target.focus();
+  }
 }
 
 function persist(): void {
@@ -124,6 +144,7 @@ function clearOutcome(): void {
     state.verdict = undefined;
     state.stopReason = undefined;
     state.saved = undefined;
+    state.layerChanges = undefined;
     renderResults();
   }
   if (jobState === "failed" || jobState === "cancelled" || jobState === "done") setJob("idle");
@@ -361,6 +382,7 @@ function start(): void {
   state.verdict = undefined;
   state.stopReason = undefined;
   state.saved = undefined;
+  state.layerChanges = undefined;
   persist();
   renderResults();
   send({ type: "start", config: config! });
@@ -420,8 +442,19 @@ function renderResults(): void {
       "div",
       { class: "row" },
       h("vscode-button", { id: "save", onclick: () => send({ type: "save" }) }, "Save Merged Model…"),
-      h("vscode-button", { id: "show-diff", secondary: true, onclick: () => send({ type: "showDiff" }) }, "Show Per-Layer Diff"),
+      select(
+        "diff-reference",
+        "Compare the merge with",
+        init!.ingredients.map((ingredient, i) => [ingredient.path, `Ingredient #${i + 1} ${ingredient.label}`]),
+        state.diffReference ?? init!.ingredients[0]!.path,
+        (v) => {
+          state.diffReference = v;
+          persist();
+        },
+      ),
+      h("vscode-button", { id: "show-diff", secondary: true, onclick: () => send({ type: "showDiff", ingredient: state.diffReference ?? init!.ingredients[0]!.path }) }, "Show Per-Layer Change"),
     ),
+    state.layerChanges ? layerChart(state.layerChanges) : undefined,
     state.saved
       ? h(
           "div",
@@ -432,6 +465,47 @@ function renderResults(): void {
         )
       : undefined,
   ));
+}
+
+/** One bar per tensor: its relative change from the chosen ingredient. */
+function layerChart(changes: NonNullable<SavedState["layerChanges"]>): HTMLElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const rowHeight = 18;
+  const labelWidth = 260;
+  const barWidth = 360;
+  const top = Math.max(1e-12, ...changes.rows.map((r) => r.change));
+  const svg = document.createElementNS(ns, "svg");
+  const height = rowHeight * changes.rows.length;
+  svg.setAttribute("viewBox", `0 0 ${labelWidth + barWidth + 80} ${height}`);
+  svg.setAttribute("width", String(labelWidth + barWidth + 80));
+  svg.setAttribute("height", String(height));
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `Relative change per tensor of ${changes.model} from ${changes.reference}`);
+  changes.rows.forEach((r, i) => {
+    const y = i * rowHeight;
+    const label = document.createElementNS(ns, "text");
+    label.setAttribute("x", String(labelWidth - 6));
+    label.setAttribute("y", String(y + rowHeight - 5));
+    label.setAttribute("text-anchor", "end");
+    label.textContent = r.name.length > 40 ? `…${r.name.slice(-39)}` : r.name;
+    const bar = document.createElementNS(ns, "rect");
+    bar.setAttribute("x", String(labelWidth));
+    bar.setAttribute("y", String(y + 3));
+    bar.setAttribute("height", String(rowHeight - 6));
+    bar.setAttribute("width", String(Math.max(1, (r.change / top) * barWidth)));
+    bar.setAttribute("class", "bar");
+    const value = document.createElementNS(ns, "text");
+    value.setAttribute("x", String(labelWidth + Math.max(1, (r.change / top) * barWidth) + 6));
+    value.setAttribute("y", String(y + rowHeight - 5));
+    value.textContent = `${(r.change * 100).toFixed(2)}%`;
+    svg.append(label, bar, value);
+  });
+  return h(
+    "section",
+    { id: "layer-chart", class: "layer-chart", "aria-labelledby": "layer-chart-title" },
+    h("h3", { id: "layer-chart-title" }, `Relative change per tensor: ${changes.model} vs ${changes.reference}`),
+    svg,
+  );
 }
 
 function setJob(next: JobState, message?: string): void {
@@ -452,6 +526,11 @@ window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
       const paths = init.ingredients.map((i) => i.path);
       const sameModels = saved && saved.ingredients.length === paths.length && saved.ingredients.every((c) => paths.includes(c.path));
       config = sameModels ? saved : init.defaults;
+      // The modelSoup.backend setting changed while the panel was hidden (its message was not delivered then).
+      if (sameModels && state.settingBackend !== undefined && state.settingBackend !== init.defaults.backend) {
+        config = { ...config!, backend: init.defaults.backend };
+      }
+      state.settingBackend = init.defaults.backend;
       state = { ...state, models: paths, config };
       persist();
       charts = new LearningCharts(init.ingredients.map((_, i) => `#${i + 1}`));
@@ -472,10 +551,12 @@ window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
       renderPreview();
       renderRun();
       persist();
+      restoreFocus();
       return;
     }
     case "settings":
       // The modelSoup.backend setting changed: the panel follows it.
+      state.settingBackend = message.backend;
       update({ backend: message.backend });
       renderAdvanced();
       return;
@@ -497,12 +578,26 @@ window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
       renderResults();
       resultsBox.scrollIntoView({ behavior: "smooth", block: "start" });
       return;
+    case "layerChanges":
+      state.layerChanges = { model: message.model, reference: message.reference, rows: message.rows };
+      state.diffReference = message.referencePath;
+      persist();
+      renderResults();
+      document.getElementById("layer-chart")?.scrollIntoView({ behavior: "smooth", block: "nearest" });
+      return;
     case "saved":
       state.saved = { model: message.model, recipe: message.recipe };
       persist();
       renderResults();
+      restoreFocus();
       return;
   }
 });
+
+// Charts follow theme changes: VS Code swaps the body's vscode-light / vscode-dark / vscode-high-contrast class.
+new MutationObserver(() => charts?.retheme()).observe(document.body, { attributes: true, attributeFilter: ["class"] });
+
+// Focus returns to the control that opened a dialog of the editor (file pickers, the save dialog).
+window.addEventListener("focus", restoreFocus);
 
 send({ type: "ready" });

@@ -142,7 +142,7 @@ function render(): void {
     : undefined;
   root.replaceChildren(...present(
     h("h1", {}, m.fileName),
-    h("p", { id: "summary" }, `${m.format} · ${count(m.parameters)} parameters in ${m.tensors.length} tensors · ${bytesText(m.bytes)} · ${m.architectureName}`),
+    h("p", { id: "summary" }, `${m.format} · ${count(m.parameters)} parameters in ${m.tensors.length} tensors · ${bytesText(m.bytes)}${m.layers.length ? ` · ${m.architectureName}` : ""}`),
     h("p", { class: "note path" }, m.path),
     ...m.warnings.map((w) => h("p", { class: "notice warning" }, w)),
     groupBox,

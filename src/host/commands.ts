@@ -4,7 +4,7 @@ import { basename, resolve, sep } from "node:path";
 import { analyzeModels } from "../core/architecture/index.js";
 import { WorkerRequests } from "../protocol/worker.js";
 import { architectureName } from "./architecture-name.js";
-import { openLayerDiff } from "./layer-diff.js";
+import { openLayerChanges } from "./layer-diff.js";
 import { findMerges } from "./merges.js";
 import { openInViewer } from "./model-viewer.js";
 import { MergePanel, type PanelServices } from "./merge-panel.js";
@@ -181,10 +181,10 @@ async function showLayerDiff(ctx: CommandContext, arg?: unknown): Promise<void> 
     );
     return item?.path;
   };
-  const left = reference ?? (await pick("Per-layer diff: the reference model"));
+  const left = reference ?? (await pick("Per-layer change: the reference model"));
   if (!left) return;
-  const right = await pick(`Per-layer diff: compare ${basename(left)} with`, left);
-  if (right) await openLayerDiff(left, right);
+  const right = await pick(`Per-layer change: which model's change from ${basename(left)}?`, left);
+  if (right) await openLayerChanges(ctx.services.worker, right, left);
 }
 
 async function applyRecipe(ctx: CommandContext, arg?: unknown): Promise<void> {

@@ -5,21 +5,8 @@
  */
 import * as vscode from "vscode";
 import type { ProgressParams } from "../protocol/worker.js";
+import { describeProgress } from "./progress-text.js";
 
-const PHASES: Record<ProgressParams["phase"], string> = {
-  loading: "Loading the models and data",
-  learning: "Learning the coefficients",
-  evaluating: "Evaluating on the test split",
-  writing: "Writing the merged model",
-};
-
-/** What runs now, in words: the worker's own message when it sends one, else the phase; then the step and loss. */
-export function describeProgress(p: ProgressParams): string {
-  const what = p.phase === "learning" ? PHASES.learning : (p.message ?? PHASES[p.phase]);
-  const step = p.totalSteps > 0 && p.phase === "learning" ? `: step ${p.step} of ${p.totalSteps}` : p.totalSteps > 0 ? ` (${p.step} of ${p.totalSteps}${p.unit && p.unit !== "steps" ? ` ${p.unit}` : ""})` : "";
-  const loss = p.validationLoss !== undefined ? ` · validation loss ${p.validationLoss.toFixed(4)}` : p.trainLoss !== undefined ? ` · loss ${p.trainLoss.toFixed(4)}` : "";
-  return `${what}${step}${loss}`;
-}
 
 export class JobStatus implements vscode.Disposable {
   /**

@@ -7,7 +7,7 @@ import * as vscode from "vscode";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { analyzeModels, type Analysis } from "../core/architecture/index.js";
+import { analyzeModels, shortLabels, type Analysis } from "../core/architecture/index.js";
 import { checkDataFitsModel, describeDataset, loadDataset, modelInterface } from "../core/data/index.js";
 import { soupVerdict, stopReason } from "../core/report/verdict.js";
 import { stat } from "node:fs/promises";
@@ -21,8 +21,9 @@ import {
   type ToWebview,
 } from "../protocol/panel.js";
 import { WorkerRequests, type Coefficients, type DataSpec, type SoupReport } from "../protocol/worker.js";
-import { describeProgress, type JobStatus } from "./job-progress.js";
-import { openLayerDiff } from "./layer-diff.js";
+import type { JobStatus } from "./job-progress.js";
+import { describeProgress } from "./progress-text.js";
+import { openLayerChanges } from "./layer-diff.js";
 import { panelHtml } from "./panel-html.js";
 import { backendSetting } from "./settings.js";
 import { defaultSaveTarget, mergedFileName } from "./save-target.js";
@@ -153,13 +154,12 @@ export class MergePanel implements vscode.Disposable {
   private async sendInit(): Promise<void> {
     this.analysis ??= await analyzeModels(this.models);
     const a = this.analysis;
-    const roots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath + "/");
-    const rel = (p: string) => roots.reduce((s, r) => (s.startsWith(r) ? s.slice(r.length) : s), p);
+    const labels = shortLabels(a.models.map((m) => m.path));
     const init: PanelInit = {
       title: titleFor(this.models),
-      ingredients: a.models.map((m) => ({
+      ingredients: a.models.map((m, i) => ({
         path: m.path,
-        label: rel(m.path),
+        label: labels[i]!,
         format: FORMAT_LABELS[m.format] ?? m.format,
         parameters: m.parameters,
         dtype: mainDtype(m),
@@ -414,7 +414,10 @@ export class MergePanel implements vscode.Disposable {
     else await vscode.commands.executeCommand("revealInExplorer", vscode.Uri.file(this.saved.model));
   }
 
-  /** Diff of an ingredient against the merged model (saved, or written to a temporary folder first). */
+  /**
+   * The merged model's per-layer change from an ingredient (the first when none is named): a document titled
+   * with both sides, and a bar chart in the panel. An unsaved merge is written to a temporary folder first.
+   */
   async showDiff(ingredient?: string): Promise<void> {
     let merged = this.saved?.model;
     if (!merged) {
@@ -422,8 +425,18 @@ export class MergePanel implements vscode.Disposable {
       const saved = await this.save(undefined, join(folder, mergedFileName(this.models[0]!)));
       merged = saved?.model;
     }
-    if (merged) await openLayerDiff(ingredient ?? this.models[0]!, merged);
+    if (!merged) return;
+    const reference = ingredient !== undefined && this.models.includes(ingredient) ? ingredient : this.models[0]!;
+    const labels = shortLabels(this.models);
+    const referenceLabel = `ingredient ${this.models.indexOf(reference) + 1} (${labels[this.models.indexOf(reference)]})`;
+    const mergedLabel = this.saved && this.saved.model === merged ? `merged (${shortLabels([merged, ...this.models])[0]})` : "merged (not saved)";
+    const tensors = await openLayerChanges(this.services.worker, merged, reference, { model: mergedLabel, reference: referenceLabel }, true);
+    this.layerChanges = { reference, rows: tensors.map((t) => ({ name: t.name, change: t.relativeChange ?? 0 })) };
+    await this.post({ type: "layerChanges", model: mergedLabel, reference: referenceLabel, referencePath: reference, rows: this.layerChanges.rows });
   }
+
+  /** The last per-layer change the panel drew (for the tests). */
+  layerChanges: { reference: string; rows: { name: string; change: number }[] } | undefined;
 
   dispose(): void {
     MergePanel.open.delete(this);

@@ -3,10 +3,10 @@
  * grouped by the core's manifest readers (no tensor data). Refreshes on file changes, debounced.
  */
 import * as vscode from "vscode";
-import { dirname, sep } from "node:path";
 import { analyzeModels, type Analysis } from "../core/architecture/index.js";
 import { findMerges, type MergeInfo } from "./merges.js";
 import { MODEL_GLOB, modelCandidates } from "./model-candidates.js";
+import { modelFolders } from "./model-folders.js";
 import { scanExclude } from "./settings.js";
 
 const EMPTY: Analysis = { models: [], groups: [], incompatible: [], unreadable: [] };
@@ -84,16 +84,3 @@ export class ModelCatalog implements vscode.Disposable {
   }
 }
 
-/** Every folder from each file's own folder up to (and including) the workspace folder that holds it. */
-export function modelFolders(files: readonly string[], roots: readonly string[]): string[] {
-  const folders = new Set<string>();
-  for (const file of files) {
-    const root = roots.find((r) => file.startsWith(r.endsWith(sep) ? r : r + sep));
-    for (let dir = dirname(file); root !== undefined && dir.length >= root.length; dir = dirname(dir)) {
-      if (folders.has(dir)) break;
-      folders.add(dir);
-      if (dir === root) break;
-    }
-  }
-  return [...folders];
-}

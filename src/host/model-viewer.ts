@@ -59,6 +59,10 @@ export class ModelViewer {
         this.markReady();
         return;
       case "computeStats":
+        if (!vscode.workspace.isTrusted) {
+          await this.post({ type: "statsFailed", message: "Statistics are computed in the worker process, which needs a trusted workspace." });
+          return;
+        }
         try {
           const result = await this.services.worker.request(WorkerRequests.tensorStats, { model: this.uri.fsPath, ...(message.tensors ? { tensors: message.tensors } : {}) });
           this.stats = result.tensors;

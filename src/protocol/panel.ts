@@ -17,7 +17,7 @@ export type BackendChoice = BackendName | "auto";
 
 export interface IngredientRow {
   path: string;
-  /** Path relative to the workspace, for display. */
+  /** The shortest path suffix that tells it apart from the other ingredients, for display. */
   label: string;
   format: string;
   parameters: number;
@@ -82,7 +82,9 @@ export type ToWebview =
   | { type: "progress"; progress: ProgressParams; text: string }
   /** verdict: the comparison in words (src/core/report/verdict.ts); stopReason: why learning ended where it did. */
   | { type: "result"; report: SoupReport; verdict: string; stopReason?: string }
-  | { type: "saved"; model: string; recipe: string };
+  | { type: "saved"; model: string; recipe: string }
+  /** The merged model's relative change per tensor from one ingredient (the per-layer bar chart). */
+  | { type: "layerChanges"; model: string; reference: string; referencePath: string; rows: { name: string; change: number }[] };
 
 export type FromWebview =
   | { type: "ready" }

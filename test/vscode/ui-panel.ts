@@ -85,11 +85,19 @@ export async function main(): Promise<void> {
   try {
     await page.goto(workbenchUrl(server, workspace.root, [["extensionDevelopmentPath", remoteUri(server.port, projectRoot)]]));
     await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
-    // Open the Model Explorer (collapsed under the Explorer at first); it lists the sample once scanned.
-    const header = page.locator(".pane-header", { hasText: "Model Explorer" });
-    await header.waitFor({ timeout: 60_000 });
-    if ((await header.getAttribute("aria-expanded")) !== "true") await header.click();
-    await page.locator(".monaco-list-row", { hasText: / · \d+ models/ }).first().waitFor({ timeout: 60_000 });
+    // The Model Explorer has its own activity-bar icon; it lists the sample's group, named by architecture.
+    const icon = page.locator(".activitybar .action-item a[aria-label^='Model Soup'], .activitybar .action-item[aria-label^='Model Soup']").first();
+    await icon.waitFor({ timeout: 60_000 });
+    await icon.click();
+    await page.locator(".monaco-list-row", { hasText: "Dense 64-64-32-10 · TF.js · 5 models" }).first().waitFor({ timeout: 60_000 });
+    await page.screenshot({ path: join(projectRoot, "media", "screenshot-explorer.png") });
+
+    // The walkthrough is listed and opens on its first step.
+    await runCommand(page, "Welcome: Open Walkthrough...");
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: "Get Started with Model Soup" }).first().click();
+    await page.locator(".getting-started-step", { hasText: "Open a folder of models" }).first().waitFor({ timeout: 30_000 });
+    await page.locator(".getting-started-step", { hasText: "Save the merged model" }).first().waitFor();
+    await runCommand(page, "View: Close Editor");
 
     await runCommand(page, "Model Soup: Merge Models");
     const input = page.locator(".quick-input-widget input");
@@ -97,7 +105,7 @@ export async function main(): Promise<void> {
     await page.locator(".quick-input-list .monaco-list-row", { hasText: "5 models" }).first().waitFor();
     await page.keyboard.press("Enter");
 
-    const frame = await panelFrame(page);
+    let frame = await panelFrame(page);
     const startDisabled = async () => (await frame.locator("#start").getAttribute("disabled")) !== null;
     assert.ok(await startDisabled(), "Start is disabled until data is chosen");
     await frame.locator("#start-blocker", { hasText: "Choose the data" }).waitFor();
@@ -125,6 +133,23 @@ export async function main(): Promise<void> {
       el.dispatchEvent(new Event("input"));
     });
 
+    // A changed modelSoup.backend setting reaches the open panel (here changed while the panel is hidden).
+    await runCommand(page, "Preferences: Open User Settings");
+    const search = page.locator(".settings-editor .suggest-input-container textarea, .settings-editor .settings-header input").first();
+    await search.waitFor({ timeout: 30_000 });
+    await search.fill("modelSoup.backend");
+    const backendSetting = page.locator(".setting-item-contents", { hasText: "backend the merge worker uses" }).locator("select").first();
+    await backendSetting.waitFor({ timeout: 30_000 });
+    await backendSetting.selectOption("wasm");
+    await page.waitForTimeout(500);
+    await page.locator(".tab", { hasText: "Merge 5 Models" }).first().click();
+    frame = await panelFrame(page);
+    await frame.locator("#advanced summary").click();
+    await frame.locator("#backend").waitFor();
+    await page.waitForTimeout(300);
+    const followed = await frame.locator("#backend").evaluate((el) => el.shadowRoot?.querySelector(".select-face .text")?.textContent?.trim() ?? "");
+    assert.equal(followed, "WebAssembly", "the panel follows the changed backend setting");
+
     // Wrong data (63 feature columns for 64-input models) is flagged when chosen; Start stays disabled.
     await frame.locator("#pick-data").click();
     await answerFileDialog(page, "Data to learn and compare on", join(workspace.root, "data", "digits-63-columns.csv"));
@@ -134,6 +159,7 @@ export async function main(): Promise<void> {
     await frame.locator("#pick-data").click();
     await answerFileDialog(page, "Data to learn and compare on", join(workspace.sample, "soup.csv.gz"));
     await frame.locator("#data-preview", { hasText: "899 samples" }).waitFor({ timeout: 30_000 });
+    assert.equal(await frame.evaluate("document.activeElement?.id"), "pick-data", "the focus is back on Choose Data…");
     assert.equal(await frame.locator("#data-error").count(), 0, "the old data error is gone");
     assert.ok(!(await startDisabled()), "Start is enabled once the data fits");
 
@@ -145,6 +171,13 @@ export async function main(): Promise<void> {
     await frame.evaluate('document.querySelector("#data-title")?.scrollIntoView({ block: "start" })');
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(projectRoot, "media", "screenshot-panel.png") });
+
+    // Charts follow a theme change without a re-run.
+    const drawnFor = (await frame.locator(".charts").getAttribute("data-theme")) ?? "";
+    assert.match(drawnFor, /^vscode-(light|dark)$/, "the charts know the theme they were drawn for");
+    const otherClass = drawnFor === "vscode-light" ? "vscode-dark" : "vscode-light";
+    await runCommand(page, "Preferences: Toggle between Light/Dark Themes");
+    await frame.locator(`.charts[data-theme='${otherClass}']`).waitFor({ timeout: 15_000 });
 
     await frame.locator("#save").click();
     await page.locator(".quick-input-widget .quick-input-title", { hasText: "Save the merged model" }).waitFor({ state: "visible" });
@@ -159,6 +192,19 @@ export async function main(): Promise<void> {
     const merged = join(workspace.sample, "models-soup");
     assert.ok(existsSync(join(merged, "model.json")), "the merged model.json was written");
     assert.ok(readdirSync(merged).some((f) => /recipe/i.test(f)), "its recipe was written beside it");
+
+    // The per-layer change from a chosen ingredient: a chart in the panel, the table beside it.
+    const second = join(workspace.sample, "models", "ingredient-2", "model.json");
+    await frame.locator("#diff-reference").evaluate((el, value) => {
+      (el as unknown as { value: string }).value = value;
+      el.dispatchEvent(new Event("change"));
+    }, second);
+    await frame.locator("#show-diff").click();
+    await frame.locator("#layer-chart", { hasText: "vs ingredient 2 (ingredient-2/model.json)" }).waitFor({ timeout: 60_000 });
+    assert.ok((await frame.locator("#layer-chart rect.bar").count()) > 2, "a bar per tensor");
+    await page.locator(".tab", { hasText: "Per-layer change merged" }).first().waitFor({ timeout: 30_000 });
+
+    await runCommand(page, "View: Close All Editors");
 
     // The model viewer: a .keras file shows its layers, a .safetensors file its tensors and, on demand, statistics.
     await quickOpen(page, "mlp_a.keras");

@@ -85,22 +85,25 @@ describe("Merge Models", () => {
     assert.equal(soup.panels().at(-1)!.defaultSavePath(), inWorkspace("samples", "digits", "models-soup", "model.json"));
   });
 
-  it("shows the per-layer diff: two documents, one line per tensor, whose lines differ", async () => {
-    await vscode.commands.executeCommand("modelSoup.showLayerDiff");
-    const docs = await until("both sides of the diff", () => {
-      const open = vscode.workspace.textDocuments.filter((d) => d.uri.scheme === "model-soup-layers");
-      return open.length >= 2 ? open : undefined;
-    });
-    // The order of workspace.textDocuments is not the diff's order: tell the sides by their headers.
-    const texts = docs.slice(-2).map((d) => d.getText().split("\n"));
-    const left = texts.find((t) => t[0]!.endsWith("(reference)"));
-    const right = texts.find((t) => !t[0]!.endsWith("(reference)"));
-    assert.ok(left && right, `one reference side and one compared side: ${texts.map((t) => t[0]).join(" | ")}`);
-    assert.equal(left!.length, right!.length, "one line per tensor on both sides");
-    assert.ok(left!.some((line) => line.startsWith("hidden1")), "tensors are listed by name");
-    const differing = left!.filter((line, i) => line !== right![i]);
-    assert.ok(differing.length > 2, "the merge moved some tensors");
-    assert.ok(right!.some((l) => /change [1-9]\d*\.\d\d%|change 0\.\d*[1-9]\d*%/.test(l)), "the merged side shows non-zero changes");
+  it("shows the per-layer change from a chosen ingredient: a document naming both sides, change first, and the panel's chart", async () => {
+    const soup = await api();
+    const panel = soup.panels().at(-1)!;
+    const second = digitsModels()[1]!;
+    await panel.handle({ type: "showDiff", ingredient: second });
+    // Opened beside the panel, which keeps the focus.
+    const editor = await until("the per-layer change document", () =>
+      vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === "model-soup-layers" && e.document.uri.path.includes("ingredient 2")),
+    );
+    const lines = editor.document.getText().split("\n");
+    assert.match(lines[0]!, /^Per-layer change of merged \(/, "names the merged side");
+    assert.equal(lines[1], "from the reference ingredient 2 (ingredient-2/model.json)", "names the chosen ingredient");
+    assert.match(editor.document.uri.path, /Per-layer change merged .* vs ingredient 2/, "the tab title names both sides");
+    const rows = lines.filter((l) => /^\s*\d+\.\d\d% {2}\S/.test(l));
+    assert.ok(rows.length > 2, "one line per tensor, the relative change first");
+    assert.ok(rows.some((l) => !/^\s*0\.00%/.test(l)), "the merge moved some tensors");
+    assert.equal(panel.layerChanges?.reference, second, "the panel's chart compares with the chosen ingredient");
+    assert.equal(panel.layerChanges?.rows.length, rows.length);
+    await vscode.window.showTextDocument(editor.document, editor.viewColumn);
     await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
   });
 
@@ -119,6 +122,31 @@ describe("Merge Models", () => {
     assert.deepEqual(report.metrics.merged, { loss: first.loss, metric: first.metric });
     assert.notEqual(report.metrics.merged.loss, report.metrics.uniform.loss, "not the uniform soup");
     assert.ok(!report.warnings.some((w) => /when you save/.test(w)), "no warning that the weights apply only on save");
+  });
+
+  it("cancelling a running job ends it quietly: no error, no result", async () => {
+    const soup = await api();
+    const panel = soup.panels().at(-1)!;
+    const learning = new Promise<void>((resolve) => {
+      const sub = soup.worker.onProgress((p) => {
+        if (p.phase === "learning") {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
+    const ended = new Promise<unknown>((resolve) => {
+      const sub = panel.onResult((r) => {
+        sub.dispose();
+        resolve(r);
+      });
+    });
+    const running = panel.start(learnedConfig(digitsModels(), 400));
+    await learning;
+    await panel.handle({ type: "cancel" });
+    await running; // resolves: a cancelled job is not a failure
+    assert.equal(panel.lastReport, undefined, "no result from a cancelled job");
+    assert.ok((await ended) instanceof Error, "listeners hear that the job ended without a report");
   });
 
   it("survives a crash of the worker", async () => {

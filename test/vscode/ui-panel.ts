@@ -90,7 +90,6 @@ export async function main(): Promise<void> {
     await icon.waitFor({ timeout: 60_000 });
     await icon.click();
     await page.locator(".monaco-list-row", { hasText: "Dense 64-64-32-10 · TF.js · 5 models" }).first().waitFor({ timeout: 60_000 });
-    await page.screenshot({ path: join(projectRoot, "media", "screenshot-explorer.png") });
 
     // The walkthrough is listed and opens on its first step.
     await runCommand(page, "Welcome: Open Walkthrough...");

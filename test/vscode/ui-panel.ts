@@ -181,7 +181,12 @@ export async function main(): Promise<void> {
     await frame.locator("#save").click();
     await page.locator(".quick-input-widget .quick-input-title", { hasText: "Save the merged model" }).waitFor({ state: "visible" });
     const saveInput = page.locator(".quick-input-widget input");
-    const proposed = await saveInput.inputValue();
+    // The simple dialog fills in the proposed path a moment after it shows.
+    let proposed = await saveInput.inputValue();
+    for (let attempt = 0; attempt < 40 && !proposed.endsWith(".json"); attempt++) {
+      await page.waitForTimeout(250);
+      proposed = await saveInput.inputValue();
+    }
     assert.equal(proposed, join(workspace.sample, "models-soup", "model.json"), "the save dialog proposes a sibling of the ingredients' folder");
     await page.keyboard.press("Enter");
     // The proposed folder (models-soup) is new: the dialog asks to create it.

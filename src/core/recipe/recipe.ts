@@ -40,9 +40,7 @@ export interface Recipe {
   output: { path: string; format: FormatId };
 }
 
-export function recipePathFor(modelPath: string): string {
-  return `${modelPath.replace(/(\.safetensors\.index\.json|\.json|\.keras|\.h5|\.hdf5|\.safetensors)$/i, "")}.recipe.json`;
-}
+export { recipePathFor } from "../io/output-names.js";
 
 export async function describeInput(modelFiles: readonly string[], recipeDir: string): Promise<RecipeInput> {
   return { path: relative(recipeDir, resolve(modelFiles[0]!)), sha256: await sha256Files(modelFiles) };

@@ -29,13 +29,17 @@ export interface Verdict {
   bestIngredient: number;
 }
 
-/** How a run ended: the fields a learned soup's report carries. */
+/** How a learned soup's run ended (the fields of the report's learning summary this needs). */
 export interface LearningEnd {
   steps: number;
-  totalSteps: number;
-  /** The step whose coefficients were kept (0: the starting soup). */
+  budget: { maxSteps: number };
+  /** The step whose coefficients were kept (0: the start). */
   bestStep: number;
-  stoppedBy: "early-stopping" | "epochs" | "converged" | "iterations";
+  stoppedBy: "early-stopping" | "budget" | "converged" | "iterations";
+  /** "learned", or the candidate soup kept because no learned soup beat it on validation. */
+  kept?: string;
+  /** The candidate learning started from. */
+  start?: string;
 }
 
 
@@ -97,16 +101,22 @@ export function soupVerdict(input: VerdictInput): Verdict {
   };
 }
 
-/** Why a learning run ended where it did, in words. */
+/** Why a learning run ended where it did, and what it kept, in words. */
 export function stopReason(end: LearningEnd): string {
-  const kept = end.bestStep === 0 ? "the starting soup (step 0) is kept" : `the soup of step ${end.bestStep} is kept`;
+  const total = end.budget.maxSteps;
+  const kept =
+    end.kept !== undefined && end.kept !== "learned"
+      ? `${end.kept} is kept: no learned soup had a lower validation loss`
+      : end.bestStep === 0
+        ? `the start${end.start ? ` (${end.start})` : ""} is kept`
+        : `the soup of step ${end.bestStep} is kept`;
   switch (end.stoppedBy) {
     case "early-stopping":
-      return `Stopped early at step ${end.steps} of ${end.totalSteps}: the validation loss stopped improving, so ${kept}.`;
+      return `Stopped early at step ${end.steps} of ${total}: the validation loss stopped improving, so ${kept}.`;
     case "converged":
-      return `Stopped at step ${end.steps} of ${end.totalSteps}: the optimiser converged; ${kept}.`;
-    case "epochs":
+      return `Stopped at step ${end.steps} of ${total}: the optimiser converged; ${kept}.`;
+    case "budget":
     case "iterations":
-      return `Ran all ${end.steps} steps; ${kept} (lowest validation loss).`;
+      return `Ran all ${end.steps} steps of the budget; ${kept} (lowest validation loss).`;
   }
 }

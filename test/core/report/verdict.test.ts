@@ -54,11 +54,15 @@ describe("soupVerdict", () => {
 describe("stopReason", () => {
   it("explains an early stop with the step kept", () => {
     assert.equal(
-      stopReason({ steps: 25, totalSteps: 60, bestStep: 10, stoppedBy: "early-stopping" }),
+      stopReason({ steps: 25, budget: { maxSteps: 60 }, bestStep: 10, stoppedBy: "early-stopping", kept: "learned" }),
       "Stopped early at step 25 of 60: the validation loss stopped improving, so the soup of step 10 is kept.",
     );
   });
-  it("says when the whole budget ran", () => {
-    assert.equal(stopReason({ steps: 60, totalSteps: 60, bestStep: 0, stoppedBy: "epochs" }), "Ran all 60 steps; the starting soup (step 0) is kept (lowest validation loss).");
+  it("says when the whole budget ran, and when a candidate was kept instead of a learned soup", () => {
+    assert.equal(stopReason({ steps: 60, budget: { maxSteps: 60 }, bestStep: 0, stoppedBy: "budget", start: "uniform soup" }), "Ran all 60 steps of the budget; the start (uniform soup) is kept (lowest validation loss).");
+    assert.equal(
+      stopReason({ steps: 12, budget: { maxSteps: 60 }, bestStep: 0, stoppedBy: "early-stopping", kept: "ingredient 5" }),
+      "Stopped early at step 12 of 60: the validation loss stopped improving, so ingredient 5 is kept: no learned soup had a lower validation loss.",
+    );
   });
 });

@@ -49,7 +49,7 @@ describe("Merge Models", () => {
     assert.equal(report.metrics.ingredients.length, 5);
     assert.ok(report.metrics.merged.metric > 0.5, `the learned soup classifies digits (accuracy ${report.metrics.merged.metric})`);
     assert.ok(report.learning, "the report says how learning ended");
-    assert.ok(report.learning.steps >= 1 && report.learning.steps <= report.learning.totalSteps);
+    assert.ok(report.learning.steps >= 1 && report.learning.steps <= report.learning.budget.maxSteps);
     assert.match(soupVerdict(report).text, /^(The (learned|uniform) soup is the best single-size model: \+\d+\.\d points|No merge beat the best ingredient \(ingredient [1-5]\))/);
 
     const folder = mkdtempSync(join(inWorkspace("samples"), "merged-"));

@@ -4,10 +4,10 @@ import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { ModelFileError } from "../errors.js";
 import { readManifest } from "../formats/registry.js";
 import type { MergeSpec } from "../merge/spec.js";
-import { sha256Files } from "../recipe/hash.js";
+import { FileHashes, sha256Files } from "../recipe/hash.js";
 import { canonicalPath, type ProtectedPath } from "../io/output-guard.js";
 import { resolveOutputTarget } from "../io/output-target.js";
-import { describeInput, readRecipe, resolveInput, writeRecipe, type Recipe } from "../recipe/recipe.js";
+import { describeInput, readRecipe, resolveInput, writeRecipe, type Recipe, type RecipeInput } from "../recipe/recipe.js";
 import { planSoupOutput } from "./output.js";
 import { mergeModelFiles, type MergeFilesOptions } from "./merge-files.js";
 
@@ -35,6 +35,11 @@ export interface SavedSoup {
   warnings: string[];
 }
 
+async function removeWritten(target: string): Promise<void> {
+  const written = await readManifest(target).catch(() => undefined);
+  await Promise.all((written?.files ?? [target]).map((f) => unlink(f).catch(() => undefined)));
+}
+
 /** Merges, writes the model, then its recipe; when the recipe cannot be written the model is removed again. */
 export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   const spec = options.spec;
@@ -43,17 +48,25 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   const target = planned.model;
   const recipePath = planned.recipe;
   const recipeDir = dirname(recipePath);
-  const inputs = await Promise.all(spec.ingredients.map(async (g) => describeInput((await readManifest(g.path)).files, recipeDir)));
-  const base =
-    spec.base !== undefined ? await describeInput((await readManifest(spec.base)).files, recipeDir) : undefined;
+  const ingredientFiles = await Promise.all(spec.ingredients.map(async (g) => (await readManifest(g.path)).files));
+  const baseFiles = spec.base !== undefined ? (await readManifest(spec.base)).files : undefined;
   // A missing output folder is made, and removed again when the merge fails, so a failure leaves nothing.
   const createdDir = await mkdir(planned.folder, { recursive: true });
+  // The inputs are hashed for the recipe on a thread while they are merged (recipe/hash.ts).
+  const hashes = new FileHashes();
   let outcome;
+  let inputs: RecipeInput[];
+  let base: RecipeInput | undefined;
   try {
-    outcome = await mergeModelFiles({ spec, target, overrides: options.overrides, onProgress: options.onProgress, isCancelled: options.isCancelled });
+    outcome = await mergeModelFiles({ spec, target, overrides: options.overrides, onProgress: options.onProgress, isCancelled: options.isCancelled, hashes });
+    inputs = await Promise.all(ingredientFiles.map((files) => describeInput(files, recipeDir, hashes)));
+    base = baseFiles ? await describeInput(baseFiles, recipeDir, hashes) : undefined;
   } catch (error) {
+    if (outcome !== undefined) await removeWritten(target);
     if (createdDir !== undefined) await rm(createdDir, { recursive: true, force: true });
     throw error;
+  } finally {
+    await hashes.close();
   }
   const written = await readManifest(target);
   const recipe: Recipe = {
@@ -79,7 +92,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   try {
     await writeRecipe(recipePath, recipe);
   } catch (error) {
-    await Promise.all(written.files.map((f) => unlink(f).catch(() => undefined)));
+    await removeWritten(target);
     if (createdDir !== undefined) await rm(createdDir, { recursive: true, force: true });
     throw error;
   }

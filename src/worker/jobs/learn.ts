@@ -19,6 +19,7 @@ import type {
   SoupReport,
 } from "../../protocol/worker.js";
 import { selectBackend } from "../backend.js";
+import { ensureLearnableBackend } from "../kernels/gradient-probe.js";
 import { evaluateSoups, taskFor, type SoupEvaluation } from "../evaluate/evaluate.js";
 import { greedySoup } from "../evaluate/greedy.js";
 import { mergeability } from "../evaluate/mergeability.js";
@@ -230,8 +231,11 @@ async function writeSoup(
 export async function runLearn(given: LearnParams, context: JobContext): Promise<SoupReport> {
   const params = await resolveSoupJob(given);
   const prepared = await prepare(params, context);
-  const { loaded, data, backend } = prepared;
+  const { loaded, data } = prepared;
   try {
+    const learnable = await ensureLearnableBackend(loaded.problem.model, data.learn.x, prepared.backend, loaded.manifest.path);
+    if (learnable.note) context.log("warning", learnable.note);
+    prepared.backend = learnable.backend;
     const history: ProgressParams[] = [];
     const optimizer = params.optimizer ?? LEARN_DEFAULTS.optimizer;
     const totalSteps = params.maxSteps ?? (optimizer === "lbfgs" ? LEARN_DEFAULTS.lbfgsIterations : LEARN_DEFAULTS.maxSteps);
@@ -301,6 +305,7 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
           );
     report.history = history;
     report.learning = learningSummary(result);
+    if (learnable.note) report.warnings.push(learnable.note);
     if (params.out !== undefined) {
       await writeSoup(report, prepared, params, context, {
         spec: specFromCoefficients({

@@ -74,6 +74,7 @@ export async function main(): Promise<void> {
   const workspace = makeTestWorkspace();
   if (!workspace.sample) throw new Error("samples/digits is missing: the walk-through merges the digits sample");
   const scratch = mkdtempSync(join(tmpdir(), "model-soup-ui-"));
+  const ingredients = readdirSync(join(workspace.sample, "models")).filter((f) => /^ingredient-\d+$/.test(f)).length;
   const server = await startCodeServer({
     userDataDir: join(scratch, "user-data"),
     extensionsDir: join(scratch, "extensions"),
@@ -89,7 +90,7 @@ export async function main(): Promise<void> {
     const icon = page.locator(".activitybar .action-item a[aria-label^='Model Soup'], .activitybar .action-item[aria-label^='Model Soup']").first();
     await icon.waitFor({ timeout: 60_000 });
     await icon.click();
-    await page.locator(".monaco-list-row", { hasText: "Dense 64-64-32-10 · TF.js · 5 models" }).first().waitFor({ timeout: 60_000 });
+    await page.locator(".monaco-list-row", { hasText: `Dense 64-64-32-10 · TF.js · ${ingredients} models` }).first().waitFor({ timeout: 60_000 });
 
     // The walkthrough is listed and opens on its first step.
     await runCommand(page, "Welcome: Open Walkthrough...");
@@ -101,7 +102,7 @@ export async function main(): Promise<void> {
     await runCommand(page, "Model Soup: Merge Models");
     const input = page.locator(".quick-input-widget input");
     await input.fill("ingredient-1");
-    await page.locator(".quick-input-list .monaco-list-row", { hasText: "5 models" }).first().waitFor();
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: `${ingredients} models` }).first().waitFor();
     await page.keyboard.press("Enter");
 
     let frame = await panelFrame(page);
@@ -141,7 +142,7 @@ export async function main(): Promise<void> {
     await backendSetting.waitFor({ timeout: 30_000 });
     await backendSetting.selectOption("wasm");
     await page.waitForTimeout(500);
-    await page.locator(".tab", { hasText: "Merge 5 Models" }).first().click();
+    await page.locator(".tab", { hasText: `Merge ${ingredients} Models` }).first().click();
     frame = await panelFrame(page);
     await frame.locator("#advanced summary").click();
     await frame.locator("#backend").waitFor();

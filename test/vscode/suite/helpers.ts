@@ -1,5 +1,6 @@
 /** Shared helpers of the VS Code suite: the extension's API and the fixtures workspace. */
 import * as vscode from "vscode";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ModelSoupApi } from "../../../src/host/extension.js";
 
@@ -20,7 +21,12 @@ export function inWorkspace(...parts: string[]): string {
 }
 
 export function digitsModels(): string[] {
-  return [1, 2, 3, 4, 5].map((i) => inWorkspace("samples", "digits", "models", `ingredient-${i}`, "model.json"));
+  // Every ingredient-N of the sample, in N order (the sample's size is the sample's business).
+  const folder = inWorkspace("samples", "digits", "models");
+  return readdirSync(folder)
+    .filter((f) => /^ingredient-\d+$/.test(f))
+    .sort((a, b) => Number(a.slice(11)) - Number(b.slice(11)))
+    .map((f) => join(folder, f, "model.json"));
 }
 
 export function digitsData(): string {

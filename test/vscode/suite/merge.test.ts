@@ -25,7 +25,7 @@ describe("Merge Models", () => {
     assert.ok(panel, "the command returns the panel it opened");
     const opened = soup.panels().at(-1)!;
     await Promise.race([opened.whenReady, new Promise((_, reject) => setTimeout(() => reject(new Error("the webview did not say ready within 30 s")), 30_000))]);
-    assert.equal(opened.panel.title, "Merge 5 Models");
+    assert.equal(opened.panel.title, `Merge ${digitsModels().length} Models`);
     assert.equal(opened.panel.visible, true);
   });
 
@@ -45,8 +45,8 @@ describe("Merge Models", () => {
     await panel.start(learnedConfig(digitsModels(), 30));
     const report = panel.lastReport;
     assert.ok(report, "the learned merge produced a report");
-    assert.equal((report.coefficients as number[]).length, 5);
-    assert.equal(report.metrics.ingredients.length, 5);
+    assert.equal((report.coefficients as number[]).length, digitsModels().length);
+    assert.equal(report.metrics.ingredients.length, digitsModels().length);
     assert.ok(report.metrics.merged.metric > 0.5, `the learned soup classifies digits (accuracy ${report.metrics.merged.metric})`);
     assert.ok(report.learning, "the report says how learning ended");
     assert.ok(report.learning.steps >= 1 && report.learning.steps <= report.learning.budget.maxSteps);
@@ -70,8 +70,8 @@ describe("Merge Models", () => {
     assert.ok(soup.catalog.merges.has(saved.model), "the merge is recognised by its recipe");
     const group = soup.tree.groups.find((g) => g.children.some((c) => c.path === digitsModels()[0]));
     assert.ok(group);
-    assert.equal(group.children.length, 5, "five ingredients, the merge not among them");
-    assert.ok(group.merges.some((m) => m.path === saved.model && m.merge?.ingredients.length === 5), "listed under the group's merges, with its ingredients");
+    assert.equal(group.children.length, digitsModels().length, "the sample's ingredients, the merge not among them");
+    assert.ok(group.merges.some((m) => m.path === saved.model && m.merge?.ingredients.length === digitsModels().length), "listed under the group's merges, with its ingredients");
     const before = soup.panels();
     const panel = await vscode.commands.executeCommand("modelSoup.mergeFolder", vscode.Uri.file(inWorkspace("samples")));
     assert.ok(panel, "the folder merge opened a panel");
@@ -107,7 +107,7 @@ describe("Merge Models", () => {
     await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
   });
 
-  it("compares the manual weights' own soup: weights 1,0,0,0,0 score exactly as ingredient 1", async () => {
+  it("compares the manual weights' own soup: weights 1,0,…,0 score exactly as ingredient 1", async () => {
     const soup = await api();
     const panel = soup.panels().at(-1)!;
     const models = digitsModels();
@@ -117,7 +117,7 @@ describe("Merge Models", () => {
       ingredients: models.map((path, i) => ({ path, include: true, coefficient: i === 0 ? 1 : 0 })),
     });
     const report = panel.lastReport!;
-    assert.deepEqual(report.coefficients, [1, 0, 0, 0, 0]);
+    assert.deepEqual(report.coefficients, models.map((_, i) => (i === 0 ? 1 : 0)));
     const first = report.metrics.ingredients[0]!;
     assert.deepEqual(report.metrics.merged, { loss: first.loss, metric: first.metric });
     assert.notEqual(report.metrics.merged.loss, report.metrics.uniform.loss, "not the uniform soup");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as vscode from "vscode";
-import { api, inWorkspace } from "./helpers.js";
+import { api, digitsModels, inWorkspace } from "./helpers.js";
 
 describe("Model Explorer", () => {
   it("lists the workspace's models grouped by architecture, with reasons for the others", async () => {
@@ -26,13 +26,14 @@ describe("Model Explorer", () => {
     assert.notEqual(keras, tfjs);
 
     const digits = groupWith(inWorkspace("samples/digits/models/ingredient-1/model.json"));
-    for (let i = 2; i <= 5; i++) {
+    const sample = digitsModels();
+    for (let i = 2; i <= sample.length; i++) {
       const path = inWorkspace(`samples/digits/models/ingredient-${i}/model.json`);
       assert.ok(digits?.children.some((c) => c.path === path), `the digits ingredient ${i} is in the sample's group`);
     }
     assert.ok(digits?.mergeable);
-    assert.match(digits.label, /^Dense 64-64-32-10 · TF\.js · 5 models$/, "the group is named by its architecture");
-    assert.deepEqual(digits.children.map((c) => c.label), [1, 2, 3, 4, 5].map((i) => `ingredient-${i}/model.json`), "the shortest unique path suffixes");
+    assert.equal(digits.label, `Dense 64-64-32-10 · TF.js · ${sample.length} models`, "the group is named by its architecture");
+    assert.deepEqual(digits.children.map((c) => c.label).sort(), sample.map((_, i) => `ingredient-${i + 1}/model.json`).sort(), "the shortest unique path suffixes");
 
     const alone = groups.find((g) => g.id === "incompatible");
     assert.ok(alone, "models without a partner are listed apart");

@@ -104,8 +104,9 @@ export function soupVerdict(input: VerdictInput): Verdict {
 /** Why a learning run ended where it did, and what it kept, in words. */
 export function stopReason(end: LearningEnd): string {
   const total = end.budget.maxSteps;
+  const candidate = end.kept !== undefined && end.kept !== "learned";
   const kept =
-    end.kept !== undefined && end.kept !== "learned"
+    candidate
       ? `${end.kept} is kept: no learned soup had a lower validation loss`
       : end.bestStep === 0
         ? `the start${end.start ? ` (${end.start})` : ""} is kept`
@@ -117,6 +118,6 @@ export function stopReason(end: LearningEnd): string {
       return `Stopped at step ${end.steps} of ${total}: the optimiser converged; ${kept}.`;
     case "budget":
     case "iterations":
-      return `Ran all ${end.steps} steps of the budget; ${kept} (lowest validation loss).`;
+      return `Ran all ${end.steps} steps of the budget; ${kept}${candidate ? "" : " (lowest validation loss)"}.`;
   }
 }

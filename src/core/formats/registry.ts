@@ -8,6 +8,7 @@ import { tfjsLayersFormat } from "./tfjs-layers/index.js";
 import { openForReading } from "../io/open.js";
 import { filesOfModels, guardOutputs } from "../io/output-guard.js";
 import { siblingPattern } from "../io/output-names.js";
+import { requireRegularFile } from "./limits.js";
 
 export const FORMATS: readonly ModelFormat[] = [tfjsLayersFormat, kerasFormat, kerasH5Format, safetensorsFormat];
 
@@ -26,6 +27,7 @@ async function readHead(path: string): Promise<Uint8Array> {
 
 /** Finds a file's format from its content; refuses pickles and anything that is not a model Model Soup reads. */
 export async function detectFormat(path: string): Promise<ModelFormat> {
+  requireRegularFile(path);
   const head = await readHead(path);
   refusePickle(path, head);
   const format = FORMATS.find((f) => f.detect(path, head));

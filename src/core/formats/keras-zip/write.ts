@@ -1,5 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { type ZipOptions, zipSync } from "fflate";
+import { ModelFileError } from "../../errors.js";
 import type { TensorSource } from "../../model.js";
 import { rewriteHdf5 } from "../hdf5/rewrite.js";
 import { removeTemp, tempPathBeside } from "../../io/atomic.js";
@@ -29,7 +30,11 @@ export async function writeKerasArchive(
   const weightsCopy = tempPathBeside(output);
   try {
     const slots = contents.manifest.tensors.map((info) => ({ info, dataset: contents.datasets.get(info.name)! }));
-    await rewriteHdf5(extractedWeights, weightsCopy, slots, source, ["optimizer"]);
+    await rewriteHdf5(extractedWeights, weightsCopy, slots, source, ["optimizer"]).catch((error: unknown) => {
+      // The weights were extracted to a private copy: name the archive the user gave.
+      if (error instanceof ModelFileError && error.file === extractedWeights) throw new ModelFileError(template, `model.weights.h5 ${error.expected}`);
+      throw error;
+    });
     const files: Record<string, [Uint8Array, ZipOptions & { mtime: Date }]> = {};
     for (const entry of archive.entries) {
       const data = entry.name === WEIGHTS_ENTRY ? new Uint8Array(await readFile(weightsCopy)) : await readZipEntry(template, entry);

@@ -44,6 +44,17 @@ const builds = [
     outfile: join(root, "dist/webview.js"),
     loader: { ".css": "text" },
   },
+  {
+    bundle: true,
+    platform: "browser",
+    format: "iife",
+    target: "es2022",
+    sourcemap: !production,
+    minify: production,
+    logLevel: "warning",
+    entryPoints: [join(root, "webview/viewer.ts")],
+    outfile: join(root, "dist/viewer.js"),
+  },
 ];
 
 function copyAssets() {

@@ -21,11 +21,14 @@ export function perIngredient(c: Coefficients | undefined, n: number): number[] 
   return Array.from({ length: n }, (_, i) => layers.reduce((s, l) => s + (l[i] ?? 0), 0) / Math.max(1, layers.length));
 }
 
+/** Steps are whole numbers: the x axis only ticks at integers. */
+const STEP_INCREMENTS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 50000, 100000];
+
 function axisOptions(): uPlot.Axis[] {
   const stroke = themeColor("--vscode-foreground", "#ccc");
   const grid = { stroke: themeColor("--vscode-editorWidget-border", "#444"), width: 0.5 };
   return [
-    { stroke, grid, ticks: grid, label: "step" },
+    { stroke, grid, ticks: grid, label: "step", incrs: STEP_INCREMENTS, values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : "")) },
     { stroke, grid, ticks: grid },
   ];
 }
@@ -42,6 +45,7 @@ export class LearningCharts {
   private train: (number | null)[] = [];
   private validation: (number | null)[] = [];
   private coefs: number[][] = [];
+  private lastHeatmap: Record<string, number[]> | undefined;
 
   constructor(private readonly ingredients: string[]) {
     this.element = h(
@@ -54,7 +58,17 @@ export class LearningCharts {
     this.coefs = ingredients.map(() => []);
   }
 
+  /** Redraws with the current theme's colours (the webview's body class changes with the theme). */
+  retheme(): void {
+    this.loss?.destroy();
+    this.coefficients?.destroy();
+    this.loss = this.coefficients = undefined;
+    if (this.steps.length > 0) this.draw();
+    if (this.lastHeatmap) this.drawHeatmap(this.lastHeatmap);
+  }
+
   reset(): void {
+    this.lastHeatmap = undefined;
     this.steps = [];
     this.train = [];
     this.validation = [];
@@ -114,6 +128,8 @@ export class LearningCharts {
       this.loss.setData(lossData);
       this.coefficients!.setData(coefData);
     }
+    // Which theme the charts were drawn for (they are redrawn when it changes).
+    this.element.dataset.theme = ["vscode-high-contrast-light", "vscode-high-contrast", "vscode-light", "vscode-dark"].find((c) => document.body.classList.contains(c)) ?? "";
     const last = this.steps.length - 1;
     this.lossBox.setAttribute("aria-label", `Loss at step ${this.steps[last]}: learn ${formatNumber(this.train[last] ?? undefined)}, validation ${formatNumber(this.validation[last] ?? undefined)}`);
     this.coefBox.setAttribute(
@@ -125,6 +141,7 @@ export class LearningCharts {
   drawHeatmap(c: Record<string, number[]>): void {
     const layers = Object.keys(c);
     if (layers.length === 0) return;
+    this.lastHeatmap = c;
     this.element.hidden = false;
     this.heatmapBox.hidden = false;
     const cell = { w: 56, h: 18 };

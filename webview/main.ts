@@ -26,9 +26,19 @@ interface SavedState {
   models: string[];
   config?: MergeConfig;
   preview?: DataPreview;
+  /** Why the chosen data does not fit the models (the host checks it as soon as it is chosen). */
+  dataError?: string;
   report?: SoupReport;
+  /** The host's verdict in words and, for a learned soup, why learning stopped. */
+  verdict?: string;
+  stopReason?: string;
   history?: ProgressParams[];
   saved?: { model: string; recipe: string };
+  /** The ingredient the per-layer change compares the merge with. */
+  diffReference?: string;
+  /** The modelSoup.backend setting as last seen, to notice a change made while the panel was hidden. */
+  settingBackend?: string;
+  layerChanges?: { model: string; reference: string; rows: { name: string; change: number }[] };
 }
 
 const vscode = acquireVsCodeApi();
@@ -38,16 +48,40 @@ let init: PanelInit | undefined;
 let config: MergeConfig | undefined;
 let charts: LearningCharts | undefined;
 let jobState: JobState = "idle";
+let advancedOpen = false;
+/** Ids of the number fields whose text is not a valid value (Start waits until they are corrected). */
+const invalidFields = new Set<string>();
+const BACKEND_CHOICES: [string, string][] = [
+  ["auto", "Automatic"],
+  ["tfjs-node", "tfjs-node"],
+  ["wasm", "WebAssembly"],
+  ["cpu", "Plain JavaScript"],
+];
+
+/** The id of the control whose action opened an editor dialog; it gets the focus back afterwards. */
+let returnFocusTo: string | undefined;
 
 function send(message: FromWebview): void {
+  if (message.type === "pickData" || message.type === "save" || message.type === "showDiff") {
+    returnFocusTo = (document.activeElement as HTMLElement | null)?.id || undefined;
+  }
   vscode.postMessage(message);
+}
+
+function restoreFocus(): void {
+  if (!returnFocusTo) return;
+  const target = document.getElementById(returnFocusTo);
+  if (target) {
+    returnFocusTo = undefined;
+    target.focus();
+  }
 }
 
 function persist(): void {
   vscode.setState(state);
 }
 
-type Field = HTMLElement & { value: string; checked?: boolean; disabled?: boolean };
+type Field = HTMLElement & { value: string; checked?: boolean; disabled?: boolean; invalid?: boolean };
 
 function select(id: string, label: string, options: [string, string][], value: string, onChange: (v: string) => void): HTMLElement {
   const el = h("vscode-single-select", { id, "aria-label": label }) as Field;
@@ -56,21 +90,64 @@ function select(id: string, label: string, options: [string, string][], value: s
   return h("label", { class: "field" }, h("span", {}, label), el);
 }
 
-function numberField(id: string, label: string, value: number, onChange: (v: number) => void, step = "any"): HTMLElement {
-  const el = h("vscode-textfield", { id, type: "number", step, value: String(value), "aria-label": label }) as Field;
+interface NumberRange {
+  min: number;
+  max: number;
+  integer?: boolean;
+}
+
+/**
+ * A text field for a number, checked against its range as the user types. (A number-typed vscode-textfield
+ * takes `step` as a number, so `step="any"` becomes step 1 and draws every decimal as invalid.)
+ */
+function numberField(id: string, label: string, value: number, range: NumberRange, onChange: (v: number) => void): HTMLElement {
+  const el = h("vscode-textfield", { id, inputmode: range.integer ? "numeric" : "decimal", value: String(value), "aria-label": label }) as Field;
+  const hint = `${range.integer ? "a whole number" : "a number"} from ${range.min} to ${range.max}`;
+  const check = (): number | undefined => {
+    const text = el.value.trim();
+    const v = Number(text);
+    const ok = text !== "" && Number.isFinite(v) && v >= range.min && v <= range.max && (!range.integer || Number.isInteger(v));
+    el.invalid = !ok;
+    if (ok) invalidFields.delete(id);
+    else invalidFields.add(id);
+    el.title = ok ? "" : `${label}: ${hint}`;
+    return ok ? v : undefined;
+  };
+  el.addEventListener("input", () => {
+    check();
+    renderRun();
+  });
   el.addEventListener("change", () => {
-    const v = Number(el.value);
-    if (Number.isFinite(v)) onChange(v);
+    const v = check();
+    if (v !== undefined) onChange(v);
   });
   return h("label", { class: "field" }, h("span", {}, label), el);
 }
 
+/** A change of what the merge would do: the last result, its verdict and any error no longer describe it. */
 function update(change: Partial<MergeConfig>): void {
+  const methodChanged = change.method !== undefined && change.method !== config!.method;
   config = { ...config!, ...change };
   state.config = config;
+  clearOutcome();
   persist();
   renderMethodOptions();
+  if (methodChanged) renderAdvanced();
   renderIngredients();
+  renderRun();
+}
+
+function clearOutcome(): void {
+  if (jobState === "running") return;
+  if (state.report || state.saved) {
+    state.report = undefined;
+    state.verdict = undefined;
+    state.stopReason = undefined;
+    state.saved = undefined;
+    state.layerChanges = undefined;
+    renderResults();
+  }
+  if (jobState === "failed" || jobState === "cancelled" || jobState === "done") setJob("idle");
 }
 
 // ---------- sections ----------
@@ -78,6 +155,7 @@ function update(change: Partial<MergeConfig>): void {
 const ingredientsBox = h("section", { "aria-labelledby": "ingredients-title" });
 const methodBox = h("section", { "aria-labelledby": "method-title" });
 const learnedBox = h("div", { class: "learned-options" });
+const advancedBox = h("div", { class: "advanced" });
 const dataBox = h("section", { "aria-labelledby": "data-title" });
 const previewBox = h("div", { class: "preview", id: "data-preview" });
 const runBox = h("section", { class: "run" });
@@ -166,8 +244,10 @@ function renderMethod(): void {
       (v) => update({ method: v as MergeConfig["method"] }),
     ),
     learnedBox,
+    advancedBox,
   );
   renderMethodOptions();
+  renderAdvanced();
 }
 
 function renderMethodOptions(): void {
@@ -185,23 +265,48 @@ function renderMethodOptions(): void {
       select("parameterisation", "Coefficients", [["simplex", "Sum to 1 (softmax)"], ["nonneg", "Non-negative"], ["free", "Free"]], c.parameterisation, (v) => update({ parameterisation: v as MergeConfig["parameterisation"] })),
       select("objective", "Objective", [["supervised", "Labelled data (loss)"], ["entropy", "Unlabelled data (entropy)"]], c.objective, (v) => update({ objective: v as MergeConfig["objective"] })),
     ),
-    h(
-      "details",
-      {},
-      h("summary", {}, "Advanced"),
+  );
+}
+
+/**
+ * The Advanced settings (split, seed and backend for every method; learning rate, steps and batch for the learned
+ * soup), built when opened: inside a closed <details> the single-select reads its options' labels (innerText) as
+ * empty, which drew a blank Backend dropdown. Rebuilt when the method or the backend setting changes.
+ */
+function renderAdvanced(): void {
+  const details = h("details", { id: "advanced" }, h("summary", {}, "Advanced"));
+  invalidFields.clear();
+  const build = () => {
+    if (!details.open || details.querySelector(".row")) return;
+    const c = config!;
+    const learned = c.method === "learned";
+    const learning = (field: HTMLElement) => {
+      if (!learned) field.querySelector("vscode-textfield")?.setAttribute("disabled", "");
+      return field;
+    };
+    details.append(
       h(
         "div",
         { class: "row" },
-        numberField("learning-rate", "Learning rate", c.learningRate, (v) => update({ learningRate: v })),
-        numberField("steps", "Steps", c.steps, (v) => update({ steps: Math.max(1, Math.round(v)) }), "1"),
-        numberField("batch", "Batch size", c.batchSize, (v) => update({ batchSize: Math.max(1, Math.round(v)) }), "1"),
-        numberField("validation", "Validation fraction", c.validationFraction, (v) => update({ validationFraction: v })),
-        numberField("test", "Test fraction", c.testFraction, (v) => update({ testFraction: v })),
-        numberField("seed", "Split seed", c.seed, (v) => update({ seed: Math.max(0, Math.round(v)) }), "1"),
-        select("backend", "Backend", [["auto", "Automatic"], ["tfjs-node", "tfjs-node"], ["wasm", "WebAssembly"], ["cpu", "Plain JavaScript"]], c.backend, (v) => update({ backend: v as MergeConfig["backend"] })),
+        learning(numberField("learning-rate", "Learning rate", c.learningRate, { min: 1e-8, max: 100 }, (v) => update({ learningRate: v }))),
+        learning(numberField("steps", "Steps", c.steps, { min: 1, max: 1_000_000, integer: true }, (v) => update({ steps: v }))),
+        learning(numberField("batch", "Batch size", c.batchSize, { min: 1, max: 1_000_000, integer: true }, (v) => update({ batchSize: v }))),
+        numberField("validation", "Validation fraction", c.validationFraction, { min: 0, max: 0.9 }, (v) => update({ validationFraction: v })),
+        numberField("test", "Test fraction", c.testFraction, { min: 0, max: 0.9 }, (v) => update({ testFraction: v })),
+        numberField("seed", "Split seed", c.seed, { min: 0, max: 2 ** 32, integer: true }, (v) => update({ seed: v })),
+        select("backend", "Backend", BACKEND_CHOICES, c.backend, (v) => update({ backend: v as MergeConfig["backend"] })),
       ),
-    ),
-  );
+    );
+  };
+  details.addEventListener("toggle", () => {
+    advancedOpen = details.open;
+    build();
+  });
+  advancedBox.replaceChildren(details);
+  if (advancedOpen) {
+    details.open = true;
+    queueMicrotask(build);
+  }
 }
 
 function renderData(): void {
@@ -228,8 +333,9 @@ function renderData(): void {
 
 function renderPreview(): void {
   const p = state.preview;
+  const error = state.dataError ? h("p", { class: "notice error", role: "alert", id: "data-error" }, state.dataError) : undefined;
   if (!p) {
-    previewBox.replaceChildren();
+    previewBox.replaceChildren(...present(error));
     return;
   }
   const classes = p.classCounts?.length
@@ -240,15 +346,31 @@ function renderPreview(): void {
     classes,
     p.featureRange ? h("p", {}, `Feature values from ${formatNumber(p.featureRange.min, 3)} to ${formatNumber(p.featureRange.max, 3)}`) : undefined,
     ...p.notes.map((n) => h("p", { class: "note" }, n)),
+    error,
   ));
+}
+
+/** Why Start cannot run yet, or undefined when it can. */
+function startBlocker(): string | undefined {
+  if (!init!.trusted) return "Merging needs a trusted workspace.";
+  if (!init!.compatibility.mergeable) return init!.compatibility.message;
+  const included = config!.ingredients.filter((i) => i.include).length;
+  if (included < (config!.method === "manual" ? 1 : 2)) return config!.method === "manual" ? "Include at least one ingredient." : "Include at least two ingredients.";
+  if (invalidFields.size > 0) return "Correct the Advanced settings drawn in red.";
+  if (config!.validationFraction + config!.testFraction >= 0.95) return "The validation and test fractions leave no data to learn from.";
+  if (!config!.data) return "Choose the data to learn from and compare on.";
+  if (state.dataError) return "The chosen data does not fit the models (see Data).";
+  return undefined;
 }
 
 function renderRun(): void {
   const running = jobState === "running";
+  const blocker = startBlocker();
   runBox.replaceChildren(...present(
-    h("vscode-button", { id: "start", disabled: running || !init!.trusted || !init!.compatibility.mergeable, onclick: start }, "Start"),
+    h("vscode-button", { id: "start", disabled: running || blocker !== undefined, title: blocker ?? "Run the merge and compare it on held-out data", onclick: start }, "Start"),
     h("vscode-button", { id: "cancel", secondary: true, disabled: !running, onclick: () => send({ type: "cancel" }) }, "Cancel"),
     running ? h("vscode-progress-ring", { "aria-label": "Running" }) : undefined,
+    !running && blocker ? h("span", { class: "note", id: "start-blocker" }, blocker) : undefined,
     statusLine,
   ));
 }
@@ -257,7 +379,10 @@ function start(): void {
   charts!.reset();
   state.history = [];
   state.report = undefined;
+  state.verdict = undefined;
+  state.stopReason = undefined;
   state.saved = undefined;
+  state.layerChanges = undefined;
   persist();
   renderResults();
   send({ type: "start", config: config! });
@@ -288,6 +413,8 @@ function renderResults(): void {
     : `${Object.keys(report.coefficients).length} layers × ${m.ingredients.length} ingredients (see the heatmap)`;
   resultsBox.replaceChildren(...present(
     h("h2", { id: "results-title" }, "Results (held-out test data)"),
+    state.verdict ? h("p", { id: "verdict", class: "verdict" }, state.verdict) : undefined,
+    state.stopReason ? h("p", { id: "stop-reason", class: "note" }, state.stopReason) : undefined,
     h(
       "table",
       { class: "grid results" },
@@ -315,10 +442,70 @@ function renderResults(): void {
       "div",
       { class: "row" },
       h("vscode-button", { id: "save", onclick: () => send({ type: "save" }) }, "Save Merged Model…"),
-      h("vscode-button", { id: "show-diff", secondary: true, onclick: () => send({ type: "showDiff" }) }, "Show Per-Layer Diff"),
+      select(
+        "diff-reference",
+        "Compare the merge with",
+        init!.ingredients.map((ingredient, i) => [ingredient.path, `Ingredient #${i + 1} ${ingredient.label}`]),
+        state.diffReference ?? init!.ingredients[0]!.path,
+        (v) => {
+          state.diffReference = v;
+          persist();
+        },
+      ),
+      h("vscode-button", { id: "show-diff", secondary: true, onclick: () => send({ type: "showDiff", ingredient: state.diffReference ?? init!.ingredients[0]!.path }) }, "Show Per-Layer Change"),
     ),
-    state.saved ? h("p", { id: "saved", class: "notice" }, `Saved ${state.saved.model} and its recipe ${state.saved.recipe}`) : undefined,
+    state.layerChanges ? layerChart(state.layerChanges) : undefined,
+    state.saved
+      ? h(
+          "div",
+          { id: "saved", class: "notice row" },
+          h("span", {}, `Saved ${state.saved.model} and its recipe ${state.saved.recipe}`),
+          h("vscode-button", { id: "reveal-saved", secondary: true, onclick: () => send({ type: "openSaved", what: "reveal" }) }, "Reveal in Explorer"),
+          h("vscode-button", { id: "open-recipe", secondary: true, onclick: () => send({ type: "openSaved", what: "recipe" }) }, "Open Recipe"),
+        )
+      : undefined,
   ));
+}
+
+/** One bar per tensor: its relative change from the chosen ingredient. */
+function layerChart(changes: NonNullable<SavedState["layerChanges"]>): HTMLElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const rowHeight = 18;
+  const labelWidth = 260;
+  const barWidth = 360;
+  const top = Math.max(1e-12, ...changes.rows.map((r) => r.change));
+  const svg = document.createElementNS(ns, "svg");
+  const height = rowHeight * changes.rows.length;
+  svg.setAttribute("viewBox", `0 0 ${labelWidth + barWidth + 80} ${height}`);
+  svg.setAttribute("width", String(labelWidth + barWidth + 80));
+  svg.setAttribute("height", String(height));
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `Relative change per tensor of ${changes.model} from ${changes.reference}`);
+  changes.rows.forEach((r, i) => {
+    const y = i * rowHeight;
+    const label = document.createElementNS(ns, "text");
+    label.setAttribute("x", String(labelWidth - 6));
+    label.setAttribute("y", String(y + rowHeight - 5));
+    label.setAttribute("text-anchor", "end");
+    label.textContent = r.name.length > 40 ? `…${r.name.slice(-39)}` : r.name;
+    const bar = document.createElementNS(ns, "rect");
+    bar.setAttribute("x", String(labelWidth));
+    bar.setAttribute("y", String(y + 3));
+    bar.setAttribute("height", String(rowHeight - 6));
+    bar.setAttribute("width", String(Math.max(1, (r.change / top) * barWidth)));
+    bar.setAttribute("class", "bar");
+    const value = document.createElementNS(ns, "text");
+    value.setAttribute("x", String(labelWidth + Math.max(1, (r.change / top) * barWidth) + 6));
+    value.setAttribute("y", String(y + rowHeight - 5));
+    value.textContent = `${(r.change * 100).toFixed(2)}%`;
+    svg.append(label, bar, value);
+  });
+  return h(
+    "section",
+    { id: "layer-chart", class: "layer-chart", "aria-labelledby": "layer-chart-title" },
+    h("h3", { id: "layer-chart-title" }, `Relative change per tensor: ${changes.model} vs ${changes.reference}`),
+    svg,
+  );
 }
 
 function setJob(next: JobState, message?: string): void {
@@ -339,6 +526,11 @@ window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
       const paths = init.ingredients.map((i) => i.path);
       const sameModels = saved && saved.ingredients.length === paths.length && saved.ingredients.every((c) => paths.includes(c.path));
       config = sameModels ? saved : init.defaults;
+      // The modelSoup.backend setting changed while the panel was hidden (its message was not delivered then).
+      if (sameModels && state.settingBackend !== undefined && state.settingBackend !== init.defaults.backend) {
+        config = { ...config!, backend: init.defaults.backend };
+      }
+      state.settingBackend = init.defaults.backend;
       state = { ...state, models: paths, config };
       persist();
       charts = new LearningCharts(init.ingredients.map((_, i) => `#${i + 1}`));
@@ -346,17 +538,27 @@ window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
       for (const p of state.history ?? []) charts.add(p);
       return;
     }
-    case "dataPreview":
-      if (message.error) {
-        state.preview = undefined;
-        previewBox.replaceChildren(h("p", { class: "notice error", role: "alert" }, message.error));
-      } else if (message.preview) {
-        state.preview = message.preview;
-        update({ data: { path: message.preview.path, ...(config!.data?.label ? { label: config!.data.label } : {}) } });
-        (document.getElementById("data-path") as HTMLElement).textContent = message.preview.path;
-        renderPreview();
+    case "dataPreview": {
+      const path = message.path;
+      state.preview = message.preview;
+      state.dataError = message.error;
+      if (path !== config!.data?.path) {
+        update({ data: { path, ...(config!.data?.label ? { label: config!.data.label } : {}) } });
+        (document.getElementById("data-path") as HTMLElement).textContent = path;
+      } else {
+        clearOutcome();
       }
+      renderPreview();
+      renderRun();
       persist();
+      restoreFocus();
+      return;
+    }
+    case "settings":
+      // The modelSoup.backend setting changed: the panel follows it.
+      state.settingBackend = message.backend;
+      update({ backend: message.backend });
+      renderAdvanced();
       return;
     case "job":
       setJob(message.state, message.message);
@@ -365,20 +567,37 @@ window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
       (state.history ??= []).push(message.progress);
       if (state.history.length % 10 === 0) persist();
       charts?.add(message.progress);
-      statusLine.textContent = `${message.progress.phase} ${message.progress.totalSteps ? `${message.progress.step}/${message.progress.totalSteps}` : ""}${message.progress.message ? ` · ${message.progress.message}` : ""}`;
+      statusLine.textContent = message.text;
       return;
     case "result":
       state.report = message.report;
+      state.verdict = message.verdict;
+      state.stopReason = message.stopReason;
       persist();
       if (!Array.isArray(message.report.coefficients)) charts?.drawHeatmap(message.report.coefficients);
       renderResults();
+      resultsBox.scrollIntoView({ behavior: "smooth", block: "start" });
+      return;
+    case "layerChanges":
+      state.layerChanges = { model: message.model, reference: message.reference, rows: message.rows };
+      state.diffReference = message.referencePath;
+      persist();
+      renderResults();
+      document.getElementById("layer-chart")?.scrollIntoView({ behavior: "smooth", block: "nearest" });
       return;
     case "saved":
       state.saved = { model: message.model, recipe: message.recipe };
       persist();
       renderResults();
+      restoreFocus();
       return;
   }
 });
+
+// Charts follow theme changes: VS Code swaps the body's vscode-light / vscode-dark / vscode-high-contrast class.
+new MutationObserver(() => charts?.retheme()).observe(document.body, { attributes: true, attributeFilter: ["class"] });
+
+// Focus returns to the control that opened a dialog of the editor (file pickers, the save dialog).
+window.addEventListener("focus", restoreFocus);
 
 send({ type: "ready" });

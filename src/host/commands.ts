@@ -1,10 +1,12 @@
 /** The Model Soup commands: palette, Explorer context menus and Model Explorer context menus. */
 import * as vscode from "vscode";
-import { basename, sep } from "node:path";
+import { basename, resolve, sep } from "node:path";
 import { analyzeModels } from "../core/architecture/index.js";
 import { WorkerRequests } from "../protocol/worker.js";
-import { showInspect } from "./inspect.js";
-import { openLayerDiff } from "./layer-diff.js";
+import { architectureName } from "./architecture-name.js";
+import { openLayerChanges } from "./layer-diff.js";
+import { findMerges } from "./merges.js";
+import { openInViewer } from "./model-viewer.js";
 import { MergePanel, type PanelServices } from "./merge-panel.js";
 import type { ModelCatalog } from "./model-catalog.js";
 import { MODEL_GLOB, modelCandidates } from "./model-candidates.js";
@@ -42,13 +44,19 @@ async function openPanelFor(ctx: CommandContext, paths: string[]): Promise<Merge
   if (!requireTrust()) return undefined;
   const unique = [...new Set(paths)];
   if (unique.length < 2) {
-    void vscode.window.showErrorMessage("Choose at least two models of one architecture to merge.");
+    void vscode.window.showInformationMessage("Choose at least two models of one architecture to merge.");
     return undefined;
   }
   const analysis = await analyzeModels(unique);
   if (analysis.unreadable.length > 0) {
     void vscode.window.showErrorMessage(`Cannot merge: ${analysis.unreadable[0]!.error}`);
     return undefined;
+  }
+  // The panel already open for these models is brought forward (it keeps its data and results).
+  const open = [...MergePanel.open].find((p) => p.models.length === unique.length && unique.every((m) => p.models.includes(m)));
+  if (open) {
+    open.panel.reveal();
+    return open;
   }
   if (analysis.groups.length > 1) {
     const pair = analysis.incompatible[0];
@@ -105,28 +113,53 @@ async function mergeFolder(ctx: CommandContext, folder?: vscode.Uri): Promise<Me
   }
   if (!requireTrust()) return undefined;
   const uris = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, MODEL_GLOB), scanExclude());
-  const paths = await modelCandidates(uris.map((u) => u.fsPath));
+  const found = await modelCandidates(uris.map((u) => u.fsPath));
+  // Merges Model Soup wrote earlier (recognised by their recipe) are never ingredients of the next one.
+  const merges = await findMerges(found);
+  const paths = found.filter((p) => !merges.has(resolve(p)));
   const analysis = await analyzeModels(paths);
   const groups = analysis.groups.filter((g) => g.models.length >= 2);
+  const name = basename(folder.fsPath);
   if (groups.length === 0) {
     const why =
       paths.length < 2
-        ? `found ${paths.length} model file${paths.length === 1 ? "" : "s"}`
+        ? `found ${paths.length} model file${paths.length === 1 ? "" : "s"}${merges.size > 0 ? ` besides ${merges.size} earlier merge${merges.size === 1 ? "" : "s"}` : ""}`
         : `no two of its ${paths.length} models share an architecture${analysis.incompatible[0] ? ` (${analysis.incompatible[0].reason})` : ""}`;
-    void vscode.window.showErrorMessage(`Nothing to merge in ${basename(folder.fsPath)}: ${why}.`);
+    void vscode.window.showInformationMessage(`Nothing to merge in ${name}: ${why}.`);
     return undefined;
   }
-  if (groups.length === 1) return openPanelFor(ctx, groups[0]!.models);
-  const picked = await vscode.window.showQuickPick(
-    groups.map((g, i) => ({
-      label: `Group ${i + 1}: ${g.models.length} models`,
-      description: g.status === "compatible" ? "compatible" : "compatible by structure",
-      detail: g.models.map((m) => vscode.workspace.asRelativePath(m)).join(", "),
-      paths: g.models,
-    })),
-    { title: `Merge Models in ${basename(folder.fsPath)}`, placeHolder: "The folder holds several architectures: which group?" },
-  );
-  return picked ? openPanelFor(ctx, picked.paths) : undefined;
+  const nameOf = (models: readonly string[]) => {
+    const model = analysis.models.find((m) => m.path === models[0]);
+    return model ? architectureName(model.manifest) : "models";
+  };
+  let chosen: string[] | undefined;
+  if (groups.length === 1) chosen = groups[0]!.models;
+  else {
+    const picked = await vscode.window.showQuickPick(
+      groups.map((g) => ({
+        label: `${nameOf(g.models)} · ${g.models.length} models`,
+        description: g.status === "compatible" ? "compatible" : "compatible by structure",
+        detail: g.models.map((m) => vscode.workspace.asRelativePath(m)).join(", "),
+        paths: g.models,
+      })),
+      { title: `Merge Models in ${name}`, placeHolder: "The folder holds several architectures: which group?" },
+    );
+    chosen = picked?.paths;
+  }
+  if (!chosen) return undefined;
+  // Say what the folder held that this merge leaves out, rather than dropping it silently.
+  const leftOut = [
+    ...analysis.models.filter((m) => !chosen.includes(m.path)).map((m) => `${basename(m.path)} (${architectureName(m.manifest)})`),
+    ...analysis.unreadable.map((u) => `${basename(u.path)} (unreadable)`),
+  ];
+  if (leftOut.length > 0 || merges.size > 0) {
+    const parts = [
+      ...(leftOut.length > 0 ? [`left out ${leftOut.length} model${leftOut.length === 1 ? "" : "s"} of another architecture: ${leftOut.join(", ")}`] : []),
+      ...(merges.size > 0 ? [`${merges.size} earlier merge${merges.size === 1 ? " is" : "s are"} not an ingredient`] : []),
+    ];
+    void vscode.window.showInformationMessage(`Merging ${chosen.length} models of ${name} (${nameOf(chosen)}); ${parts.join("; ")}.`);
+  }
+  return openPanelFor(ctx, chosen);
 }
 
 async function mergeSelected(ctx: CommandContext, clicked?: unknown, selected?: unknown): Promise<MergePanel | undefined> {
@@ -148,10 +181,10 @@ async function showLayerDiff(ctx: CommandContext, arg?: unknown): Promise<void> 
     );
     return item?.path;
   };
-  const left = reference ?? (await pick("Per-layer diff: the reference model"));
+  const left = reference ?? (await pick("Per-layer change: the reference model"));
   if (!left) return;
-  const right = await pick(`Per-layer diff: compare ${basename(left)} with`, left);
-  if (right) await openLayerDiff(left, right);
+  const right = await pick(`Per-layer change: which model's change from ${basename(left)}?`, left);
+  if (right) await openLayerChanges(ctx.services.worker, right, left);
 }
 
 async function applyRecipe(ctx: CommandContext, arg?: unknown): Promise<void> {
@@ -173,6 +206,8 @@ function reportErrors<A extends unknown[], R>(output: vscode.LogOutputChannel, r
     try {
       return await run(...args);
     } catch (error) {
+      // Cancelling is the user's choice, not a failure.
+      if (error instanceof vscode.CancellationError) return undefined;
       const text = error instanceof Error ? error.message : String(error);
       output.error(text);
       void vscode.window.showErrorMessage(`Model Soup: ${text}`);
@@ -194,7 +229,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     ),
     register("modelSoup.inspect", async (arg?: unknown) => {
       const path = pathOf(arg) ?? vscode.window.activeTextEditor?.document.uri.fsPath;
-      if (path) await showInspect(path);
+      if (path) await openInViewer(path);
     }),
     register("modelSoup.showLayerDiff", (arg?: unknown) => showLayerDiff(ctx, arg)),
     register("modelSoup.applyRecipe", (arg?: unknown) => applyRecipe(ctx, arg)),

@@ -2,12 +2,12 @@
 import * as vscode from "vscode";
 import { WorkerRequests } from "../protocol/worker.js";
 import { registerCommands } from "./commands.js";
-import { InspectProvider, INSPECT_SCHEME } from "./inspect.js";
 import { JobStatus } from "./job-progress.js";
 import { LayerStatsProvider, LAYERS_SCHEME } from "./layer-diff.js";
 import { MergePanel, MergePanelSerializer, PANEL_VIEW_TYPE, type PanelServices } from "./merge-panel.js";
 import { ModelCatalog } from "./model-catalog.js";
 import { ModelTreeProvider } from "./model-tree.js";
+import { ModelViewer, ModelViewerProvider, VIEWER_JSON_VIEW_TYPE, VIEWER_VIEW_TYPE } from "./model-viewer.js";
 import { WorkerManager } from "./worker-manager.js";
 
 /** What activate() returns: used by the VS Code tests to look inside. */
@@ -16,6 +16,8 @@ export interface ModelSoupApi {
   tree: ModelTreeProvider;
   worker: WorkerManager;
   panels(): MergePanel[];
+  /** The open model viewers. */
+  viewers(): ModelViewer[];
   /** Starts the worker if needed and asks which TensorFlow.js backend it runs. */
   workerBackend(): Promise<{ backend: string; notes: string[] }>;
   activationMs: number;
@@ -29,6 +31,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelS
   const catalog = new ModelCatalog();
   const tree = new ModelTreeProvider(catalog);
   const services: PanelServices = { extensionUri: context.extensionUri, worker, jobs, output };
+  const viewer = new ModelViewerProvider({ extensionUri: context.extensionUri, worker, catalog, tree, output });
   const treeView = vscode.window.createTreeView("modelSoup.models", { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
   context.subscriptions.push(
     output,
@@ -37,7 +40,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelS
     catalog,
     tree,
     treeView,
-    vscode.workspace.registerTextDocumentContentProvider(INSPECT_SCHEME, new InspectProvider()),
+    ...[VIEWER_VIEW_TYPE, VIEWER_JSON_VIEW_TYPE].map((viewType) =>
+      vscode.window.registerCustomEditorProvider(viewType, viewer, { supportsMultipleEditorsPerDocument: true }),
+    ),
     vscode.workspace.registerTextDocumentContentProvider(LAYERS_SCHEME, new LayerStatsProvider(worker)),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, new MergePanelSerializer(services)),
     ...registerCommands({ services, catalog, tree }),
@@ -52,6 +57,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelS
     tree,
     worker,
     panels: () => [...MergePanel.open],
+    viewers: () => [...ModelViewer.open],
     workerBackend: () => worker.request(WorkerRequests.backend, {}),
     activationMs,
   };

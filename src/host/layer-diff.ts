@@ -1,52 +1,63 @@
 /**
- * The per-layer diff: vscode.diff between two read-only virtual documents (scheme model-soup-layers), the
- * reference ingredient and another model, one line per tensor with its statistics and its change from the
- * reference. The statistics need tensor data, so the worker computes them ("soup/layerStats").
+ * The per-layer change of one model from a reference: a read-only document (scheme model-soup-layers) titled
+ * with both sides, the relative change first (src/core/report/layer-changes.ts). The statistics need tensor
+ * data, so the worker computes them ("soup/layerStats"); the Merge panel also draws them as a bar chart.
  */
 import * as vscode from "vscode";
-import { basename } from "node:path";
-import { formatLayerStats } from "../core/diff/layer-stats.js";
-import { WorkerRequests } from "../protocol/worker.js";
+import { shortLabels } from "../core/architecture/index.js";
+import { formatLayerChanges } from "../core/report/layer-changes.js";
+import { WorkerRequests, type TensorStatsLine } from "../protocol/worker.js";
 import type { WorkerManager } from "./worker-manager.js";
 
 export const LAYERS_SCHEME = "model-soup-layers";
 
-interface DiffSide {
+interface LayerDocument {
   model: string;
   reference: string;
+  modelLabel: string;
+  referenceLabel: string;
 }
 
-export function layersUri(side: DiffSide): vscode.Uri {
-  return vscode.Uri.from({
-    scheme: LAYERS_SCHEME,
-    path: `/${basename(side.model)}.layers.txt`,
-    query: JSON.stringify(side),
-  });
+/** Documents already computed, by URI (the provider computes the others, e.g. after a reload). */
+const computed = new Map<string, string>();
+
+export function layersUri(doc: LayerDocument): vscode.Uri {
+  // The tab shows the path's last segment: both sides' names, with "/" drawn as a division slash.
+  const title = `${doc.modelLabel} vs ${doc.referenceLabel}`.replace(/\//g, "∕");
+  return vscode.Uri.from({ scheme: LAYERS_SCHEME, path: `/Per-layer change ${title}`, query: JSON.stringify(doc) });
 }
 
 export class LayerStatsProvider implements vscode.TextDocumentContentProvider {
   constructor(private readonly worker: WorkerManager) {}
 
   async provideTextDocumentContent(uri: vscode.Uri, token: vscode.CancellationToken): Promise<string> {
-    const side = JSON.parse(uri.query) as DiffSide;
-    const { tensors: stats } = await this.worker.request(WorkerRequests.layerStats, { model: side.model, reference: side.reference }, token);
-    const header =
-      side.model === side.reference
-        ? `${side.model} (reference)`
-        : `${side.model} (change from ${basename(side.reference)})`;
-    return formatLayerStats(stats, header);
+    const known = computed.get(uri.toString());
+    if (known !== undefined) return known;
+    const doc = JSON.parse(uri.query) as LayerDocument;
+    const { tensors } = await this.worker.request(WorkerRequests.layerStats, { model: doc.model, reference: doc.reference }, token);
+    return formatLayerChanges(tensors, doc.modelLabel, doc.referenceLabel);
   }
 }
 
-/** Opens the diff: left the reference ingredient, right `other` with its change from the reference. */
-export async function openLayerDiff(reference: string, other: string): Promise<void> {
-  const left = layersUri({ model: reference, reference });
-  const right = layersUri({ model: other, reference });
-  await vscode.commands.executeCommand(
-    "vscode.diff",
-    left,
-    right,
-    `Per-layer: ${basename(reference)} ↔ ${basename(other)}`,
-    { preview: true } satisfies vscode.TextDocumentShowOptions,
-  );
+/**
+ * Computes `model`'s change from `reference` in the worker, opens it as a document titled with both sides, and
+ * returns the statistics. Labels default to the shortest path suffixes that tell the two apart.
+ */
+export async function openLayerChanges(
+  worker: WorkerManager,
+  model: string,
+  reference: string,
+  labels?: { model: string; reference: string },
+  beside = false,
+): Promise<TensorStatsLine[]> {
+  const [modelLabel, referenceLabel] = labels ? [labels.model, labels.reference] : shortLabels([model, reference]);
+  const { tensors } = await worker.request(WorkerRequests.layerStats, { model, reference });
+  const doc: LayerDocument = { model, reference, modelLabel: modelLabel!, referenceLabel: referenceLabel! };
+  const uri = layersUri(doc);
+  computed.set(uri.toString(), formatLayerChanges(tensors, doc.modelLabel, doc.referenceLabel));
+  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), {
+    preview: true,
+    ...(beside ? { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true } : {}),
+  });
+  return tensors;
 }

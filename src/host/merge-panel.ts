@@ -6,9 +6,10 @@
 import * as vscode from "vscode";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, extname, join } from "node:path";
-import { analyzeModels, type Analysis } from "../core/architecture/index.js";
-import { describeDataset, loadDataset } from "../core/data/index.js";
+import { basename, dirname, join } from "node:path";
+import { analyzeModels, shortLabels, type Analysis } from "../core/architecture/index.js";
+import { checkDataFitsModel, describeDataset, loadDataset, modelInterface } from "../core/data/index.js";
+import { soupVerdict, stopReason } from "../core/report/verdict.js";
 import { stat } from "node:fs/promises";
 import {
   DEFAULT_CONFIG,
@@ -21,9 +22,11 @@ import {
 } from "../protocol/panel.js";
 import { WorkerRequests, type Coefficients, type DataSpec, type SoupReport } from "../protocol/worker.js";
 import type { JobStatus } from "./job-progress.js";
-import { openLayerDiff } from "./layer-diff.js";
+import { describeProgress } from "./progress-text.js";
+import { openLayerChanges } from "./layer-diff.js";
 import { panelHtml } from "./panel-html.js";
 import { backendSetting } from "./settings.js";
+import { defaultSaveTarget, mergedFileName } from "./save-target.js";
 import { FORMAT_LABELS, mainDtype } from "./tree-nodes.js";
 import type { WorkerManager } from "./worker-manager.js";
 
@@ -79,12 +82,21 @@ export class MergePanel implements vscode.Disposable {
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
       services.worker.onProgress((p) => {
-        if (this.running && p.jobId === this.jobId) void this.post({ type: "progress", progress: p });
+        if (this.running && p.jobId === this.jobId) void this.post({ type: "progress", progress: p, text: describeProgress(p) });
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration("modelSoup.backend")) void this.post({ type: "settings", backend: backendSetting() });
       }),
     );
   }
 
   private jobId = "";
+  private dataProblem: string | undefined;
+
+  /** Why the chosen data does not fit the models (shown in the panel, where Start stays disabled), if it does not. */
+  get dataError(): string | undefined {
+    return this.dataProblem;
+  }
 
   get lastReport(): SoupReport | undefined {
     return this.report;
@@ -134,19 +146,20 @@ export class MergePanel implements vscode.Disposable {
         return;
       case "showDiff":
         return this.showDiff(message.ingredient);
+      case "openSaved":
+        return this.openSaved(message.what);
     }
   }
 
   private async sendInit(): Promise<void> {
     this.analysis ??= await analyzeModels(this.models);
     const a = this.analysis;
-    const roots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath + "/");
-    const rel = (p: string) => roots.reduce((s, r) => (s.startsWith(r) ? s.slice(r.length) : s), p);
+    const labels = shortLabels(a.models.map((m) => m.path));
     const init: PanelInit = {
       title: titleFor(this.models),
-      ingredients: a.models.map((m) => ({
+      ingredients: a.models.map((m, i) => ({
         path: m.path,
-        label: rel(m.path),
+        label: labels[i]!,
         format: FORMAT_LABELS[m.format] ?? m.format,
         parameters: m.parameters,
         dtype: mainDtype(m),
@@ -162,7 +175,7 @@ export class MergePanel implements vscode.Disposable {
     };
     await this.post({ type: "init", init });
     if (this.data) await this.setData(this.data.path, this.data.label);
-    if (this.report) await this.post({ type: "result", report: this.report });
+    if (this.report) await this.postResult(this.report);
     if (this.saved) await this.post({ type: "saved", ...this.saved });
   }
 
@@ -180,18 +193,31 @@ export class MergePanel implements vscode.Disposable {
     if (picked?.[0]) await this.setData(picked[0].fsPath);
   }
 
-  /** Reads the data enough to preview it; errors go to the panel before anything runs. */
+  /**
+   * Reads the data enough to preview it and checks it against the models' declared input shape and output
+   * classes, so a mismatch shows before anything runs. A different file or label column clears the last result.
+   */
   async setData(path: string, label?: string): Promise<void> {
+    if (this.data?.path !== path || this.data?.label !== label) {
+      this.report = undefined;
+      this.saved = undefined;
+    }
     this.data = { path, ...(label ? { label } : {}) };
+    this.dataProblem = undefined;
+    let preview: DataPreview | undefined;
     try {
       const info = await stat(path);
       if (info.isFile() && info.size > MAX_PREVIEW_BYTES) {
-        const preview: DataPreview = { path, task: "unknown", samples: 0, xShape: [], notes: ["too large to preview here; it is checked when the merge starts"] };
-        await this.post({ type: "dataPreview", preview });
+        preview = { path, task: "unknown", samples: 0, xShape: [], notes: ["too large to preview here; it is checked when the merge starts"] };
+        await this.post({ type: "dataPreview", path, preview });
         return;
       }
-      const d = describeDataset(await loadDataset(path, label ? { label } : {}));
-      const preview: DataPreview = {
+      this.analysis ??= await analyzeModels(this.models);
+      const manifest = this.analysis.models[0]?.manifest;
+      const inputShape = manifest ? modelInterface(manifest)?.inputShape : undefined;
+      const dataset = await loadDataset(path, { ...(label ? { label } : {}), ...(inputShape ? { inputShape } : {}) });
+      const d = describeDataset(dataset);
+      preview = {
         path,
         task: d.task,
         samples: d.samples,
@@ -201,9 +227,13 @@ export class MergePanel implements vscode.Disposable {
         featureRange: d.featureRange,
         notes: d.notes,
       };
-      await this.post({ type: "dataPreview", preview });
+      const checked = manifest ? checkDataFitsModel(dataset, manifest, path) : undefined;
+      if (checked) preview.notes.push(...checked.notes);
+      this.dataProblem = undefined;
+      await this.post({ type: "dataPreview", path, preview });
     } catch (error) {
-      await this.post({ type: "dataPreview", error: error instanceof Error ? error.message : String(error) });
+      this.dataProblem = error instanceof Error ? error.message : String(error);
+      await this.post({ type: "dataPreview", path, ...(preview ? { preview } : {}), error: this.dataProblem });
     }
   }
 
@@ -298,13 +328,14 @@ export class MergePanel implements vscode.Disposable {
           }
         },
         this.running.token,
+        this.panel,
       );
       this.report = report;
-      await this.post({ type: "result", report });
+      await this.postResult(report);
       await this.post({ type: "job", state: "done" });
       this.resultEmitter.fire(report);
     } catch (error) {
-      const cancelled = this.running.token.isCancellationRequested;
+      const cancelled = error instanceof vscode.CancellationError || this.running.token.isCancellationRequested;
       const text = error instanceof Error ? error.message : String(error);
       await this.post({ type: "job", state: cancelled ? "cancelled" : "failed", message: cancelled ? "Cancelled" : text });
       this.resultEmitter.fire(error instanceof Error ? error : new Error(text));
@@ -315,6 +346,15 @@ export class MergePanel implements vscode.Disposable {
     }
   }
 
+  private postResult(report: SoupReport): Thenable<boolean> {
+    return this.post({
+      type: "result",
+      report,
+      verdict: soupVerdict(report).text,
+      ...(report.learning ? { stopReason: stopReason(report.learning) } : {}),
+    });
+  }
+
   private manualCoefficients(config: MergeConfig): number[] {
     const rows = config.ingredients.filter((i) => i.include && this.models.includes(i.path));
     if (config.method !== "manual") return rows.map(() => 1 / rows.length);
@@ -323,12 +363,9 @@ export class MergePanel implements vscode.Disposable {
     return rows.map((r) => r.coefficient / total);
   }
 
-  /** The path the save dialog proposes: beside the first ingredient, same format. */
+  /** The path the save dialog proposes: a sibling folder of the ingredients' folder ("models-soup"), same format. */
   defaultSavePath(): string {
-    const first = this.models[0]!;
-    const ext = first.endsWith(".safetensors.index.json") ? ".safetensors" : extname(first);
-    const folder = basename(first) === "model.json" || ext === ".json" ? join(dirname(dirname(first)), "merged") : dirname(first);
-    return join(folder, ext === ".json" ? "model.json" : `merged${ext}`);
+    return defaultSaveTarget(this.models);
   }
 
   /** Writes the merged model (and its recipe) with the last result's coefficients; `target` skips the dialog. */
@@ -348,36 +385,58 @@ export class MergePanel implements vscode.Disposable {
     }
     const chosen = coefficients ?? this.report?.coefficients ?? (config ? this.manualCoefficients(config) : undefined);
     const jobId = `save-${++jobCounter}`;
-    const result = await this.services.jobs.run("saving the merged model", (token) =>
-      this.services.worker.request(
-        WorkerRequests.merge,
-        { models, method: chosen ? "linear" : "uniform", ...(chosen ? { coefficients: chosen } : {}), out: out!, jobId },
-        token,
-      ),
+    const result = await this.services.jobs.run(
+      "saving the merged model",
+      (token) =>
+        this.services.worker.request(
+          WorkerRequests.merge,
+          { models, method: chosen ? "linear" : "uniform", ...(chosen ? { coefficients: chosen } : {}), out: out!, jobId },
+          token,
+        ),
+      undefined,
+      this.panel,
     );
     this.saved = { model: result.model, recipe: result.recipe };
     await this.post({ type: "saved", ...this.saved });
-    void vscode.window
-      .showInformationMessage(`Saved the merged model to ${result.model} (recipe: ${basename(result.recipe)}).`, "Show Per-Layer Diff", "Open Recipe")
-      .then((choice) => {
-        if (choice === "Open Recipe") void vscode.window.showTextDocument(vscode.Uri.file(result.recipe));
-        if (choice === "Show Per-Layer Diff") void this.showDiff();
-      });
+    // The panel shows the saved files with these actions; a notification only when it is out of sight.
+    if (!this.panel.visible) {
+      void vscode.window
+        .showInformationMessage(`Saved the merged model to ${result.model} (recipe: ${basename(result.recipe)}).`, "Reveal in Explorer", "Open Recipe")
+        .then((choice) => choice && this.openSaved(choice === "Open Recipe" ? "recipe" : "reveal"));
+    }
     return this.saved;
   }
 
-  /** Diff of an ingredient against the merged model (saved, or written to a temporary folder first). */
+  /** Reveals the saved model in the Explorer, or opens its recipe. */
+  async openSaved(what: "reveal" | "recipe"): Promise<void> {
+    if (!this.saved) return;
+    if (what === "recipe") await vscode.window.showTextDocument(vscode.Uri.file(this.saved.recipe));
+    else await vscode.commands.executeCommand("revealInExplorer", vscode.Uri.file(this.saved.model));
+  }
+
+  /**
+   * The merged model's per-layer change from an ingredient (the first when none is named): a document titled
+   * with both sides, and a bar chart in the panel. An unsaved merge is written to a temporary folder first.
+   */
   async showDiff(ingredient?: string): Promise<void> {
     let merged = this.saved?.model;
     if (!merged) {
       const folder = mkdtempSync(join(tmpdir(), "model-soup-preview-"));
-      const first = this.models[0]!;
-      const name = first.endsWith(".safetensors.index.json") ? "merged.safetensors" : extname(first) === ".json" ? "model.json" : `merged${extname(first)}`;
-      const saved = await this.save(undefined, join(folder, name));
+      const saved = await this.save(undefined, join(folder, mergedFileName(this.models[0]!)));
       merged = saved?.model;
     }
-    if (merged) await openLayerDiff(ingredient ?? this.models[0]!, merged);
+    if (!merged) return;
+    const reference = ingredient !== undefined && this.models.includes(ingredient) ? ingredient : this.models[0]!;
+    const labels = shortLabels(this.models);
+    const referenceLabel = `ingredient ${this.models.indexOf(reference) + 1} (${labels[this.models.indexOf(reference)]})`;
+    const mergedLabel = this.saved && this.saved.model === merged ? `merged (${shortLabels([merged, ...this.models])[0]})` : "merged (not saved)";
+    const tensors = await openLayerChanges(this.services.worker, merged, reference, { model: mergedLabel, reference: referenceLabel }, true);
+    this.layerChanges = { reference, rows: tensors.map((t) => ({ name: t.name, change: t.relativeChange ?? 0 })) };
+    await this.post({ type: "layerChanges", model: mergedLabel, reference: referenceLabel, referencePath: reference, rows: this.layerChanges.rows });
   }
+
+  /** The last per-layer change the panel drew (for the tests). */
+  layerChanges: { reference: string; rows: { name: string; change: number }[] } | undefined;
 
   dispose(): void {
     MergePanel.open.delete(this);

@@ -4,7 +4,9 @@
  */
 import * as vscode from "vscode";
 import { analyzeModels, type Analysis } from "../core/architecture/index.js";
+import { findMerges, type MergeInfo } from "./merges.js";
 import { MODEL_GLOB, modelCandidates } from "./model-candidates.js";
+import { modelFolders } from "./model-folders.js";
 import { scanExclude } from "./settings.js";
 
 const EMPTY: Analysis = { models: [], groups: [], incompatible: [], unreadable: [] };
@@ -12,6 +14,7 @@ const DEBOUNCE_MS = 400;
 
 export class ModelCatalog implements vscode.Disposable {
   private current: Analysis = EMPTY;
+  private currentMerges: ReadonlyMap<string, MergeInfo> = new Map();
   private scanning: Promise<Analysis> | undefined;
   private rescanRequested = false;
   private timer: NodeJS.Timeout | undefined;
@@ -28,6 +31,11 @@ export class ModelCatalog implements vscode.Disposable {
 
   get analysis(): Analysis {
     return this.current;
+  }
+
+  /** The listed models that are merges Model Soup wrote (by their recipe), by path. */
+  get merges(): ReadonlyMap<string, MergeInfo> {
+    return this.currentMerges;
   }
 
   /** The last finished scan, or the running one. */
@@ -59,12 +67,13 @@ export class ModelCatalog implements vscode.Disposable {
   private async scan(): Promise<Analysis> {
     const uris = await vscode.workspace.findFiles(MODEL_GLOB, scanExclude());
     const paths = await modelCandidates(uris.filter((u) => u.scheme === "file").map((u) => u.fsPath));
-    this.current = await analyzeModels(paths);
-    await vscode.commands.executeCommand(
-      "setContext",
-      "modelSoup.modelFiles",
-      this.current.models.map((m) => m.path).concat(this.current.unreadable.map((u) => u.path)),
-    );
+    const analysis = await analyzeModels(paths);
+    this.currentMerges = await findMerges(analysis.models.map((m) => m.path));
+    this.current = analysis;
+    const files = analysis.models.map((m) => m.path).concat(analysis.unreadable.map((u) => u.path));
+    await vscode.commands.executeCommand("setContext", "modelSoup.modelFiles", files);
+    // Folders that hold a model, at any depth below a workspace folder: their Explorer menus offer the merge.
+    await vscode.commands.executeCommand("setContext", "modelSoup.modelFolders", modelFolders(files, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath)));
     this.changed.fire(this.current);
     return this.current;
   }
@@ -74,3 +83,4 @@ export class ModelCatalog implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
   }
 }
+

@@ -1,17 +1,23 @@
 /** The Model Explorer tree view: groups of compatible models, lone models and unreadable files. */
 import * as vscode from "vscode";
 import type { ModelCatalog } from "./model-catalog.js";
-import { buildTree, type GroupNode, type ModelNode, type TreeNode } from "./tree-nodes.js";
+import { buildTree, mergesNodeOf, type GroupNode, type MergesNode, type ModelNode, type TreeNode } from "./tree-nodes.js";
 
 export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private nodes: GroupNode[] = [];
+  /** One "Merges" node per group that has merges (kept so getParent and reveal find the same object). */
+  private mergesNodes = new Map<string, MergesNode>();
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscription: vscode.Disposable;
 
   constructor(private readonly catalog: ModelCatalog) {
     this.subscription = catalog.onDidChange((analysis) => {
-      this.nodes = buildTree(analysis, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
+      this.nodes = buildTree(analysis, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath), catalog.merges);
+      this.mergesNodes = new Map(this.nodes.flatMap((g) => {
+        const node = mergesNodeOf(g);
+        return node ? [[g.id, node] as const] : [];
+      }));
       this.changed.fire(undefined);
     });
   }
@@ -34,16 +40,36 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
       );
       return item;
     }
+    if (node.kind === "merges") {
+      const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `merges:${node.id}`;
+      item.description = node.description;
+      item.tooltip = "Models Model Soup merged from this group (recognised by their recipe). They are not ingredients of the next merge.";
+      item.contextValue = "modelSoup.merges";
+      item.iconPath = new vscode.ThemeIcon("merge");
+      return item;
+    }
     return modelItem(node);
   }
 
   getChildren(node?: TreeNode): TreeNode[] {
     if (!node) return this.nodes;
-    return node.kind === "group" ? node.children : [];
+    if (node.kind === "group") {
+      const merges = this.mergesNodes.get(node.id);
+      return merges ? [...node.children, merges] : node.children;
+    }
+    if (node.kind === "merges") return node.children;
+    return node.merge?.ingredients ?? [];
   }
 
   getParent(node: TreeNode): TreeNode | undefined {
-    return node.kind === "model" ? this.nodes.find((g) => g.children.includes(node)) : undefined;
+    if (node.kind === "group") return undefined;
+    if (node.kind === "merges") return this.nodes.find((g) => this.mergesNodes.get(g.id) === node);
+    const group = this.nodes.find((g) => g.children.includes(node));
+    if (group) return group;
+    const merges = [...this.mergesNodes.values()].find((m) => m.children.includes(node));
+    if (merges) return merges;
+    return [...this.mergesNodes.values()].flatMap((m) => m.children).find((m) => m.merge?.ingredients.includes(node));
   }
 
   dispose(): void {
@@ -54,13 +80,13 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
 
 function modelItem(node: ModelNode): vscode.TreeItem {
   const uri = vscode.Uri.file(node.path);
-  const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
-  item.id = `model:${node.path}`;
+  const item = new vscode.TreeItem(node.label, node.merge ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+  item.id = node.referenceOf ? `ingredient:${node.referenceOf}>${node.path}` : `model:${node.path}`;
   item.resourceUri = uri;
   item.description = node.description;
   item.tooltip = node.tooltip;
   item.contextValue = node.readable ? "modelSoup.model.readable" : "modelSoup.model.unreadable";
-  item.iconPath = new vscode.ThemeIcon(node.readable ? (node.problem ? "circle-slash" : "symbol-method") : "error");
+  item.iconPath = new vscode.ThemeIcon(node.readable ? (node.problem ? "circle-slash" : node.merge ? "merge" : node.referenceOf ? "arrow-small-right" : "symbol-method") : "error");
   item.command = { command: "modelSoup.inspect", title: "Inspect", arguments: [uri] };
   return item;
 }

@@ -1,8 +1,18 @@
-/** The Merge panel's HTML: a strict Content-Security-Policy with a fresh crypto nonce for each load. */
+/** The webviews' HTML (Merge panel, model viewer): a strict Content-Security-Policy with a fresh crypto nonce per load. */
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
 
-export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+export interface WebviewPage {
+  title: string;
+  /** The id of the element the script renders into. */
+  rootId: string;
+  /** The bundle under dist/. */
+  script: string;
+}
+
+const MERGE_PANEL: WebviewPage = { title: "Merge Models", rootId: "model-soup-panel", script: "webview.js" };
+
+export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, page: WebviewPage = MERGE_PANEL): string {
   const nonce = randomBytes(16).toString("base64");
   const asset = (...path: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...path)).toString();
   const csp = [
@@ -20,11 +30,11 @@ export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri): st
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" nonce="${nonce}" href="${asset("dist", "uPlot.min.css")}">
 <link rel="stylesheet" nonce="${nonce}" href="${asset("media", "panel.css")}">
-<title>Merge Models</title>
+<title>${page.title}</title>
 </head>
 <body>
-<main id="model-soup-panel" aria-live="polite"><p>Loading…</p></main>
-<script nonce="${nonce}" src="${asset("dist", "webview.js")}"></script>
+<main id="${page.rootId}" aria-live="polite"><p>Loading…</p></main>
+<script nonce="${nonce}" src="${asset("dist", page.script)}"></script>
 </body>
 </html>`;
 }

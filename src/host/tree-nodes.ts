@@ -1,11 +1,15 @@
 /**
- * The Model Explorer's content as plain data, computed from a core Analysis: mergeable groups first (with
- * their status), then models that have no compatible partner (with why), then files that cannot be read
- * (with the reader's error). Kept free of vscode so it is tested on its own.
+ * The Model Explorer's content as plain data, computed from a core Analysis: groups named by their
+ * architecture first (their ingredients, then the merges Model Soup wrote for them, each expanding to its
+ * ingredients), then models that have no compatible partner (with what makes them unique), then files that
+ * cannot be read (with the reader's error). Each model is labelled by the shortest path suffix that tells it
+ * apart. Kept free of vscode so it is tested on its own.
  */
-import type { Analysis, AnalyzedModel } from "../core/architecture/index.js";
+import { shortLabels, type Analysis, type AnalyzedModel } from "../core/architecture/index.js";
 import type { DType } from "../core/tensor.js";
 import { elementCount } from "../core/tensor.js";
+import { architectureName } from "./architecture-name.js";
+import type { MergeInfo } from "./merges.js";
 
 export const FORMAT_LABELS: Record<string, string> = {
   "tfjs-layers": "TF.js",
@@ -23,6 +27,19 @@ export interface ModelNode {
   readable: boolean;
   /** Set for a model that cannot be merged with any other model listed. */
   problem?: string;
+  /** Set for a merge Model Soup wrote (found by its recipe): its ingredients are its children. */
+  merge?: { recipe: string; origin: string; method: string; ingredients: ModelNode[] };
+  /** An entry under a merge that stands for one of its ingredients: the merge's path. */
+  referenceOf?: string;
+}
+
+/** The merges of a group, listed apart from its ingredients. */
+export interface MergesNode {
+  kind: "merges";
+  id: string;
+  label: string;
+  description: string;
+  children: ModelNode[];
 }
 
 export interface GroupNode {
@@ -32,10 +49,15 @@ export interface GroupNode {
   description: string;
   tooltip: string;
   mergeable: boolean;
+  /** The group's ingredients: the models a merge of this group takes (never a merge). */
   children: ModelNode[];
+  /** Merges of this group's models that Model Soup wrote. */
+  merges: ModelNode[];
+  /** The architecture's short name ("Dense 64-64-32-10"). */
+  architecture?: string;
 }
 
-export type TreeNode = GroupNode | ModelNode;
+export type TreeNode = GroupNode | ModelNode | MergesNode;
 
 export function formatCount(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(1)}B`;
@@ -61,13 +83,20 @@ function relativeLabel(path: string, roots: readonly string[]): string {
   return path;
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 function statusText(status: string): string {
   return status === "compatible-by-structure" ? "compatible by structure" : status;
 }
 
-export function buildTree(analysis: Analysis, roots: readonly string[]): GroupNode[] {
+export function buildTree(analysis: Analysis, roots: readonly string[], merges: ReadonlyMap<string, MergeInfo> = new Map()): GroupNode[] {
   const modelByPath = new Map(analysis.models.map((m) => [m.path, m]));
+  const allPaths = [...analysis.models.map((m) => m.path), ...analysis.unreadable.map((u) => u.path)];
+  const short = shortLabels(allPaths);
+  const shortLabel = new Map(allPaths.map((p, i) => [p, short[i]!]));
+  const labelOf = (path: string) => shortLabel.get(path) ?? relativeLabel(path, roots);
   const modelNode = (m: AnalyzedModel, problem?: string): ModelNode => {
+    const merge = merges.get(m.path);
     const summary = `${FORMAT_LABELS[m.format] ?? m.format} · ${formatCount(m.parameters)} params · ${mainDtype(m)}`;
     const lines = [
       m.path,
@@ -75,44 +104,68 @@ export function buildTree(analysis: Analysis, roots: readonly string[]): GroupNo
       `Parameters: ${m.parameters.toLocaleString("en-US")} in ${m.tensors.length} tensors`,
       `Dtype: ${mainDtype(m)}`,
     ];
+    if (merge) lines.push(`A ${merge.origin} merge of ${plural(merge.ingredients.length, "model")} (recipe: ${merge.recipe})`);
     if (m.status === "compatible-by-structure") lines.push("Matched to its group by structure (its tensor names differ)");
     if (problem) lines.push(`Cannot be merged: ${problem}`);
     for (const w of m.warnings) lines.push(`Note: ${w}`);
     return {
       kind: "model",
       path: m.path,
-      label: relativeLabel(m.path, roots),
-      description: problem ? `${summary} — ${problem}` : summary,
+      label: labelOf(m.path),
+      description: problem ? `${summary} — ${problem}` : merge ? `${merge.origin} merge of ${merge.ingredients.length} · ${summary}` : summary,
       tooltip: lines.join("\n"),
       readable: true,
       ...(problem ? { problem } : {}),
+      ...(merge
+        ? {
+            merge: {
+              recipe: merge.recipe,
+              origin: merge.origin,
+              method: merge.method,
+              ingredients: merge.ingredients.map((path) => ({
+                kind: "model" as const,
+                path,
+                label: shortLabel.get(path) ?? relativeLabel(path, roots),
+                description: "ingredient",
+                tooltip: path,
+                readable: true,
+                referenceOf: m.path,
+              })),
+            },
+          }
+        : {}),
     };
   };
 
   const groups: GroupNode[] = [];
   const alone: ModelNode[] = [];
-  let index = 0;
+  const names = new Map(analysis.models.map((m) => [m.path, architectureName(m.manifest)]));
   for (const group of analysis.groups) {
     const members = group.models.map((p) => modelByPath.get(p)).filter((m): m is AnalyzedModel => m !== undefined);
-    if (members.length >= 2) {
-      index++;
+    const ingredients = members.filter((m) => !merges.has(m.path));
+    const merged = members.filter((m) => merges.has(m.path));
+    if (ingredients.length >= 2 || merged.length > 0) {
       const first = members[0]!;
+      const architecture = names.get(first.path)!;
       const formats = [...new Set(members.map((m) => FORMAT_LABELS[m.format] ?? m.format))].join(", ");
       groups.push({
         kind: "group",
         id: group.id,
-        label: `Group ${index}: ${members.length} models`,
-        description: `${statusText(group.status)} · ${formats} · ${formatCount(first.parameters)} params`,
+        label: `${architecture} · ${formats} · ${plural(ingredients.length, "model")}`,
+        description: `${statusText(group.status)} · ${formatCount(first.parameters)} params${merged.length > 0 ? ` · ${plural(merged.length, "merge")}` : ""}`,
         tooltip: [
-          `${members.length} models of one architecture (${statusText(group.status)})`,
+          `${plural(ingredients.length, "model")} of one architecture, ${architecture} (${statusText(group.status)})`,
           `${first.parameters.toLocaleString("en-US")} parameters each`,
-          ...members.map((m) => `• ${relativeLabel(m.path, roots)}${m.status === "compatible-by-structure" ? " (by structure)" : ""}`),
+          ...ingredients.map((m) => `• ${labelOf(m.path)}${m.status === "compatible-by-structure" ? " (by structure)" : ""}`),
+          ...(merged.length > 0 ? ["Merges:", ...merged.map((m) => `• ${labelOf(m.path)}`)] : []),
         ].join("\n"),
-        mergeable: true,
-        children: members.map((m) => modelNode(m)),
+        mergeable: ingredients.length >= 2,
+        children: ingredients.map((m) => modelNode(m)),
+        merges: merged.map((m) => modelNode(m)),
+        architecture,
       });
     } else {
-      for (const m of members) alone.push(modelNode(m, reasonAlone(analysis, m.path, group.id, roots)));
+      for (const m of members) alone.push(modelNode(m, reasonAlone(analysis, m.path, group.id, names, labelOf)));
     }
   }
   if (alone.length > 0) {
@@ -120,10 +173,11 @@ export function buildTree(analysis: Analysis, roots: readonly string[]): GroupNo
       kind: "group",
       id: "incompatible",
       label: "No compatible partner",
-      description: `${alone.length} model${alone.length === 1 ? "" : "s"}`,
+      description: plural(alone.length, "model"),
       tooltip: "Each of these models has an architecture no other model in the workspace shares.",
       mergeable: false,
       children: alone,
+      merges: [],
     });
   }
   if (analysis.unreadable.length > 0) {
@@ -131,39 +185,51 @@ export function buildTree(analysis: Analysis, roots: readonly string[]): GroupNo
       kind: "group",
       id: "unreadable",
       label: "Unreadable",
-      description: `${analysis.unreadable.length} file${analysis.unreadable.length === 1 ? "" : "s"}`,
+      description: plural(analysis.unreadable.length, "file"),
       tooltip: "Files that look like models but cannot be read.",
       mergeable: false,
       children: analysis.unreadable.map((u) => ({
         kind: "model" as const,
         path: u.path,
-        label: relativeLabel(u.path, roots),
+        label: labelOf(u.path),
         description: u.error,
         tooltip: `${u.path}\n${u.error}`,
         readable: false,
         problem: u.error,
       })),
+      merges: [],
     });
   }
   return groups;
 }
 
+/** The node that lists a group's merges, when it has any. */
+export function mergesNodeOf(group: GroupNode): MergesNode | undefined {
+  if (group.merges.length === 0) return undefined;
+  return { kind: "merges", id: `${group.id}:merges`, label: "Merges", description: plural(group.merges.length, "merge"), children: group.merges };
+}
+
 /**
- * Why a model stands alone: its difference from the most similar model of another group (the one sharing
- * the most tensor names, then the same format), as the core reported it for that pair.
+ * Why a model stands alone, by what makes it unique: when no other model has its layers, that it is the only
+ * one of its architecture; when another model has the same layers, how it differs from that one (the core's
+ * reason for the pair), since that is the model the user would expect it to merge with.
  */
-function reasonAlone(analysis: Analysis, path: string, groupId: string, roots: readonly string[]): string {
-  const self = analysis.models.find((m) => m.path === path);
-  const names = new Set(self?.tensors.map((t) => t.name));
-  const pairs = analysis.incompatible.filter((p) => p.groupA === groupId || p.groupB === groupId);
-  const score = (other: string) => {
-    const model = analysis.models.find((m) => m.path === other);
-    if (!model) return 0;
-    const shared = model.tensors.filter((t) => names.has(t.name)).length;
-    return shared * 2 + (model.format === self?.format ? 1 : 0);
-  };
-  const otherOf = (p: (typeof pairs)[number]) => (p.a === path || p.groupA === groupId ? p.b : p.a);
-  const pair = [...pairs].sort((x, y) => score(otherOf(y)) - score(otherOf(x)))[0];
-  if (!pair) return "no other model in the workspace to merge with";
-  return `differs from ${relativeLabel(otherOf(pair), roots)}: ${pair.reason}`;
+function reasonAlone(
+  analysis: Analysis,
+  path: string,
+  groupId: string,
+  names: ReadonlyMap<string, string>,
+  labelOf: (path: string) => string,
+): string {
+  const name = names.get(path)!;
+  if (analysis.models.length === 1) return "no other model in the workspace to merge with";
+  const sameLayers = analysis.models.filter((m) => m.path !== path && names.get(m.path) === name).map((m) => m.path);
+  const pair = analysis.incompatible.find(
+    (p) => (p.groupA === groupId || p.groupB === groupId) && sameLayers.includes(p.a === path || p.groupA === groupId ? p.b : p.a),
+  );
+  if (pair) {
+    const other = pair.a === path || pair.groupA === groupId ? pair.b : pair.a;
+    return `same layers (${name}) as ${labelOf(other)}, but ${pair.reason}`;
+  }
+  return `the only ${name} model in the workspace`;
 }

@@ -17,7 +17,7 @@ export type BackendChoice = BackendName | "auto";
 
 export interface IngredientRow {
   path: string;
-  /** Path relative to the workspace, for display. */
+  /** The shortest path suffix that tells it apart from the other ingredients, for display. */
   label: string;
   format: string;
   parameters: number;
@@ -73,11 +73,18 @@ export type JobState = "idle" | "running" | "done" | "failed" | "cancelled";
 
 export type ToWebview =
   | { type: "init"; init: PanelInit }
-  | { type: "dataPreview"; preview?: DataPreview; error?: string }
+  /** error: why the data cannot be read or does not fit the models' input and output (checked when chosen). */
+  | { type: "dataPreview"; path: string; preview?: DataPreview; error?: string }
+  /** A setting the panel shows changed (modelSoup.backend). */
+  | { type: "settings"; backend: BackendChoice }
   | { type: "job"; state: JobState; message?: string }
-  | { type: "progress"; progress: ProgressParams }
-  | { type: "result"; report: SoupReport }
-  | { type: "saved"; model: string; recipe: string };
+  /** text: what runs now, in words (the host's describeProgress). */
+  | { type: "progress"; progress: ProgressParams; text: string }
+  /** verdict: the comparison in words (src/core/report/verdict.ts); stopReason: why learning ended where it did. */
+  | { type: "result"; report: SoupReport; verdict: string; stopReason?: string }
+  | { type: "saved"; model: string; recipe: string }
+  /** The merged model's relative change per tensor from one ingredient (the per-layer bar chart). */
+  | { type: "layerChanges"; model: string; reference: string; referencePath: string; rows: { name: string; change: number }[] };
 
 export type FromWebview =
   | { type: "ready" }
@@ -87,7 +94,9 @@ export type FromWebview =
   | { type: "start"; config: MergeConfig }
   | { type: "cancel" }
   | { type: "save"; coefficients?: Coefficients }
-  | { type: "showDiff"; ingredient?: string };
+  | { type: "showDiff"; ingredient?: string }
+  /** After a save: reveal the merged model in the Explorer, or open its recipe. */
+  | { type: "openSaved"; what: "reveal" | "recipe" };
 
 const METHODS: readonly MergeMethod[] = ["manual", "uniform", "greedy", "learned"];
 const GRANULARITIES: readonly Granularity[] = ["model", "layer"];
@@ -180,6 +189,7 @@ const MESSAGE_CHECKS: { [K in FromWebview["type"]]: Record<string, Check> } = {
   cancel: {},
   save: { coefficients },
   showDiff: { ingredient: optStr },
+  openSaved: { what: oneOf(["reveal", "recipe"] as const) },
 };
 
 /** The message as a FromWebview, or an Error saying what is wrong with it. Unknown fields are refused. */

@@ -270,6 +270,24 @@ export interface LayerStatsParams {
   reference?: string;
 }
 
+/** The model viewer's on-demand statistics: these tensors of one model (all when absent). */
+export interface TensorStatsParams {
+  model: string;
+  tensors?: string[];
+  bins?: number;
+}
+
+export interface TensorDistributionLine {
+  name: string;
+  count: number;
+  nonFinite: number;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  histogram: number[];
+}
+
 export const WorkerRequests = {
   /** Formats, tensors and the compatibility report of model files (the JSON of `model-soup inspect --json`). */
   inspect: new RequestType<{ paths: string[] }, unknown, void>("soup/inspect"),
@@ -282,6 +300,8 @@ export const WorkerRequests = {
   align: new RequestType<AlignParams, AlignResult, void>("soup/align"),
   /** Per-tensor statistics of a model, and its change from a reference model (the per-layer diff). */
   layerStats: new RequestType<LayerStatsParams, { tensors: TensorStatsLine[] }, void>("soup/layerStats"),
+  /** Mean, std, range and histogram of tensors of one model (the model viewer's "Compute statistics"). */
+  tensorStats: new RequestType<TensorStatsParams, { tensors: TensorDistributionLine[] }, void>("soup/tensorStats"),
   /** Which backend the worker runs, and why the others did not load. */
   backend: new RequestType<{ preference?: BackendName }, { backend: BackendName; notes: string[] }, void>("soup/backend"),
 };

@@ -171,6 +171,8 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /uniform soup\s+\d\.\d{4}\s+\d+\.\d\d%/);
     assert.match(run.stdout, /output ensemble \(N× cost\)/);
+    // The verdict in words comes first (src/core/report/verdict.ts).
+    assert.match(run.stdout.split("\n")[0]!, /^(The uniform soup is the best single-size model: \+\d+\.\d points over the best ingredient \(ingredient [1-3]\), |No merge beat the best ingredient \(ingredient [1-3]\): keep it, or add data\.)/);
     assert.match(run.stdout, /Mergeability \(3 pairs, validation split\): weight cosine 0\.9\d\d–0\.9\d\d/);
   });
 

@@ -24,6 +24,8 @@ describe("protocol/panel validateFromWebview", () => {
       { type: "save", coefficients: [0.2, 0.8] },
       { type: "save", coefficients: { dense: [0.5, 0.5] } },
       { type: "showDiff", ingredient: "/w/a/model.json" },
+      { type: "openSaved", what: "reveal" },
+      { type: "openSaved", what: "recipe" },
     ]) {
       assert.deepEqual(validateFromWebview(message), message);
     }
@@ -43,6 +45,7 @@ describe("protocol/panel validateFromWebview", () => {
       [{ type: "start", config: { ...config, validationFraction: 0.5, testFraction: 0.5 } }, /leave no data/],
       [{ type: "save", coefficients: [1, Number.POSITIVE_INFINITY] }, /finite numbers/],
       [{ type: "save", coefficients: "0.5" }, /list of numbers or a map/],
+      [{ type: "openSaved", what: "delete" }, /message\.what must be one of reveal, recipe/],
     ];
     for (const [message, expected] of cases) {
       const result = validateFromWebview(message);

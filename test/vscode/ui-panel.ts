@@ -23,6 +23,29 @@ async function panelFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {
   }
 }
 
+/** The frame of an open model viewer whose document shows `text`. */
+async function viewerFrame(page: Page, text: string, timeoutMs = 60_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames()) {
+      const found = await frame.$eval("#model-soup-viewer", (el, t) => (el.textContent ?? "").includes(t), text).catch(() => false);
+      if (found) return frame;
+    }
+    if (Date.now() > deadline) throw new Error(`no model viewer showing "${text}"`);
+    await page.waitForTimeout(250);
+  }
+}
+
+/** Quick Open (the palette without ">"): opens a workspace file as a user would. */
+async function quickOpen(page: Page, name: string): Promise<void> {
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor({ state: "visible" });
+  await input.fill(name);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: name }).first().waitFor({ timeout: 30_000 });
+  await page.keyboard.press("Enter");
+}
+
 async function runCommand(page: Page, title: string): Promise<void> {
   await page.keyboard.press("F1");
   const input = page.locator(".quick-input-widget input");
@@ -51,6 +74,7 @@ export async function main(): Promise<void> {
   const workspace = makeTestWorkspace();
   if (!workspace.sample) throw new Error("samples/digits is missing: the walk-through merges the digits sample");
   const scratch = mkdtempSync(join(tmpdir(), "model-soup-ui-"));
+  const ingredients = readdirSync(join(workspace.sample, "models")).filter((f) => /^ingredient-\d+$/.test(f)).length;
   const server = await startCodeServer({
     userDataDir: join(scratch, "user-data"),
     extensionsDir: join(scratch, "extensions"),
@@ -62,42 +86,129 @@ export async function main(): Promise<void> {
   try {
     await page.goto(workbenchUrl(server, workspace.root, [["extensionDevelopmentPath", remoteUri(server.port, projectRoot)]]));
     await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
-    // Open the Model Explorer (collapsed under the Explorer at first); it lists the sample once scanned.
-    const header = page.locator(".pane-header", { hasText: "Model Explorer" });
-    await header.waitFor({ timeout: 60_000 });
-    if ((await header.getAttribute("aria-expanded")) !== "true") await header.click();
-    await page.locator(".monaco-list-row", { hasText: "Group" }).first().waitFor({ timeout: 60_000 });
+    // The Model Explorer has its own activity-bar icon; it lists the sample's group, named by architecture.
+    const icon = page.locator(".activitybar .action-item a[aria-label^='Model Soup'], .activitybar .action-item[aria-label^='Model Soup']").first();
+    await icon.waitFor({ timeout: 60_000 });
+    await icon.click();
+    await page.locator(".monaco-list-row", { hasText: `Dense 64-64-32-10 · TF.js · ${ingredients} models` }).first().waitFor({ timeout: 60_000 });
+
+    // The walkthrough is listed and opens on its first step.
+    await runCommand(page, "Welcome: Open Walkthrough...");
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: "Get Started with Model Soup" }).first().click();
+    await page.locator(".getting-started-step", { hasText: "Open a folder of models" }).first().waitFor({ timeout: 30_000 });
+    await page.locator(".getting-started-step", { hasText: "Save the merged model" }).first().waitFor();
+    await runCommand(page, "View: Close Editor");
 
     await runCommand(page, "Model Soup: Merge Models");
     const input = page.locator(".quick-input-widget input");
     await input.fill("ingredient-1");
-    await page.locator(".quick-input-list .monaco-list-row", { hasText: "5 models" }).first().waitFor();
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: `${ingredients} models` }).first().waitFor();
     await page.keyboard.press("Enter");
 
     const frame = await panelFrame(page);
+    const startDisabled = async () => (await frame.locator("#start").getAttribute("disabled")) !== null;
+    assert.ok(await startDisabled(), "Start is disabled until data is chosen");
+    await frame.locator("#start-blocker", { hasText: "Choose the data" }).waitFor();
+
+    // Advanced settings: the Backend dropdown shows its choice, and the default decimals are valid.
+    await frame.locator("#advanced summary").click();
+    await frame.locator("#backend").waitFor();
+    await page.waitForTimeout(300);
+    const backendFace = await frame.locator("#backend").evaluate((el) => el.shadowRoot?.querySelector(".select-face .text")?.textContent?.trim() ?? "");
+    assert.equal(backendFace, "Automatic", "the Backend dropdown shows its selected option");
+    for (const id of ["learning-rate", "validation", "test"]) {
+      const invalid = await frame.locator(`#${id}`).evaluate((el) => el.hasAttribute("invalid") || !(el as unknown as { checkValidity(): boolean }).checkValidity());
+      assert.equal(invalid, false, `the default ${id} is drawn as valid`);
+    }
+    await frame.locator("#validation").evaluate((el) => {
+      const field = el as unknown as { value: string };
+      field.value = "0.95";
+      el.dispatchEvent(new Event("input"));
+    });
+    assert.ok(await frame.locator("#validation").evaluate((el) => el.hasAttribute("invalid")), "a fraction above 0.9 is drawn as invalid");
+    assert.ok(await startDisabled());
+    await frame.locator("#start-blocker", { hasText: "Advanced" }).waitFor();
+    await frame.locator("#validation").evaluate((el) => {
+      (el as unknown as { value: string }).value = "0.2";
+      el.dispatchEvent(new Event("input"));
+    });
+
+    // Wrong data (63 feature columns for 64-input models) is flagged when chosen; Start stays disabled.
+    await frame.locator("#pick-data").click();
+    await answerFileDialog(page, "Data to learn and compare on", join(workspace.root, "data", "digits-63-columns.csv"));
+    await frame.locator("#data-error", { hasText: "rows have 63 features; the model expects input [null, 64]" }).waitFor({ timeout: 30_000 });
+    assert.ok(await startDisabled(), "Start is disabled while the data does not fit");
+
     await frame.locator("#pick-data").click();
     await answerFileDialog(page, "Data to learn and compare on", join(workspace.sample, "soup.csv.gz"));
     await frame.locator("#data-preview", { hasText: "899 samples" }).waitFor({ timeout: 30_000 });
+    assert.equal(await frame.evaluate("document.activeElement?.id"), "pick-data", "the focus is back on Choose Data…");
+    assert.equal(await frame.locator("#data-error").count(), 0, "the old data error is gone");
+    assert.ok(!(await startDisabled()), "Start is enabled once the data fits");
 
     await frame.locator("#start").click();
     await frame.locator("#results table", { hasText: "Uniform soup" }).waitFor({ timeout: 180_000 });
+    const verdict = (await frame.locator("#verdict").textContent()) ?? "";
+    assert.match(verdict, /^(The (learned|uniform) soup is the best single-size model: \+\d+\.\d points over the best ingredient \(ingredient [1-5]\)|No merge beat the best ingredient \(ingredient [1-5]\): keep it, or add data\.)/);
+    await frame.locator("#stop-reason", { hasText: /^(Stopped|Ran all)/ }).waitFor();
     await frame.evaluate('document.querySelector("#data-title")?.scrollIntoView({ block: "start" })');
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(projectRoot, "media", "screenshot-panel.png") });
 
+    // Charts follow a theme change without a re-run.
+    const drawnFor = (await frame.locator(".charts").getAttribute("data-theme")) ?? "";
+    assert.match(drawnFor, /^vscode-(light|dark)$/, "the charts know the theme they were drawn for");
+    const otherClass = drawnFor === "vscode-light" ? "vscode-dark" : "vscode-light";
+    await runCommand(page, "Preferences: Toggle between Light/Dark Themes");
+    await frame.locator(`.charts[data-theme='${otherClass}']`).waitFor({ timeout: 15_000 });
+
     await frame.locator("#save").click();
     await page.locator(".quick-input-widget .quick-input-title", { hasText: "Save the merged model" }).waitFor({ state: "visible" });
     const saveInput = page.locator(".quick-input-widget input");
-    const proposed = await saveInput.inputValue();
-    assert.ok(proposed.startsWith(join(workspace.sample, "models")), `the save dialog proposes a path beside the ingredients (${proposed})`);
+    // The simple dialog fills in the proposed path a moment after it shows.
+    let proposed = await saveInput.inputValue();
+    for (let attempt = 0; attempt < 40 && !proposed.endsWith(".json"); attempt++) {
+      await page.waitForTimeout(250);
+      proposed = await saveInput.inputValue();
+    }
+    assert.equal(proposed, join(workspace.sample, "models-soup", "model.json"), "the save dialog proposes a sibling of the ingredients' folder");
     await page.keyboard.press("Enter");
-    // The proposed folder (models/merged) is new: the dialog asks to create it.
+    // The proposed folder (models-soup) is new: the dialog asks to create it.
     const create = page.locator(".quick-input-widget .quick-input-title", { hasText: "does not exist" });
     if (await create.waitFor({ state: "visible", timeout: 5000 }).then(() => true, () => false)) await page.keyboard.press("Enter");
     await frame.locator("#saved").waitFor({ timeout: 60_000 });
-    const merged = join(workspace.sample, "models", "merged");
+    const merged = join(workspace.sample, "models-soup");
     assert.ok(existsSync(join(merged, "model.json")), "the merged model.json was written");
     assert.ok(readdirSync(merged).some((f) => /recipe/i.test(f)), "its recipe was written beside it");
+
+    // The per-layer change from a chosen ingredient: a chart in the panel, the table beside it.
+    const second = join(workspace.sample, "models", "ingredient-2", "model.json");
+    await frame.locator("#diff-reference").evaluate((el, value) => {
+      (el as unknown as { value: string }).value = value;
+      el.dispatchEvent(new Event("change"));
+    }, second);
+    await frame.locator("#show-diff").click();
+    await frame.locator("#layer-chart", { hasText: "vs ingredient 2 (ingredient-2/model.json)" }).waitFor({ timeout: 60_000 });
+    assert.ok((await frame.locator("#layer-chart rect.bar").count()) > 2, "a bar per tensor");
+    await page.locator(".tab", { hasText: "Per-layer change merged" }).first().waitFor({ timeout: 30_000 });
+
+    await runCommand(page, "View: Close All Editors");
+
+    // The model viewer: a .keras file shows its layers, a .safetensors file its tensors and, on demand, statistics.
+    await quickOpen(page, "mlp_a.keras");
+    const keras = await viewerFrame(page, "mlp_a.keras");
+    await keras.locator("#layers", { hasText: "Dense" }).waitFor();
+    await keras.locator("#tensors tbody tr").first().waitFor();
+    await quickOpen(page, "model.safetensors");
+    const safetensors = await viewerFrame(page, "model.safetensors");
+    const rows = await safetensors.locator("#tensors tbody tr").count();
+    assert.ok(rows > 0, "the safetensors tensors are listed");
+    assert.equal(await safetensors.locator("svg.histogram").count(), 0, "no statistics before they are asked for");
+    await safetensors.locator("#compute-stats").click();
+    await safetensors.locator("svg.histogram").first().waitFor({ timeout: 60_000 });
+    assert.equal(await safetensors.locator("svg.histogram").count(), rows, "a histogram per tensor");
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(projectRoot, "media", "screenshot-viewer.png") });
   } catch (error) {
     await page.screenshot({ path: join(scratch, "failure.png") }).catch(() => undefined);
     console.error(`UI walk-through failed; screenshot: ${join(scratch, "failure.png")}`);

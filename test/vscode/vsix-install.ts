@@ -24,6 +24,17 @@ exports.run = async function run() {
   for (const id of ["modelSoup.mergeModels", "modelSoup.mergeFolder", "modelSoup.showLayerDiff", "modelSoup.restartWorker"]) {
     if (!commands.includes(id)) throw new Error(id + " is not registered");
   }
+  // The README the extension view shows starts with what Model Soup does and a picture, not with npm commands.
+  const fs = require("fs");
+  const readmeName = fs.readdirSync(extension.extensionPath).find((f) => f.toLowerCase() === "readme.md");
+  const readme = fs.readFileSync(require("path").join(extension.extensionPath, readmeName), "utf8");
+  const opening = readme.split("\n").slice(0, 12).join("\n");
+  if (!/^# Model Soup\n\n\*\*Merge trained neural networks/.test(readme)) throw new Error("the packaged README does not start with what Model Soup does");
+  if (/npm install/.test(opening)) throw new Error("the packaged README opens with npm install");
+  if (!/!\[[^\]]*\]\(media\/screenshot-panel\.png\)/.test(opening)) throw new Error("the packaged README shows no picture at its start");
+  for (const image of ["screenshot-panel.png", "screenshot-viewer.png"]) {
+    if (!fs.existsSync(require("path").join(extension.extensionPath, "media", image))) throw new Error("the packaged extension lacks media/" + image);
+  }
   const backend = await api.workerBackend();
   console.log("installed extension activated; worker backend: " + backend.backend);
   require("fs").writeFileSync(process.env.MODEL_SOUP_PROBE_OUT, JSON.stringify({ path: extension.extensionPath, backend }));
@@ -35,7 +46,7 @@ export async function main(): Promise<void> {
   try {
     execFileSync(process.execPath, [join(projectRoot, "scripts", "build.mjs"), "--production"], { stdio: "inherit" });
     const vsix = join(scratch, "model-soup.vsix");
-    execFileSync(join(projectRoot, "node_modules", ".bin", "vsce"), ["package", "--no-dependencies", "--skip-license", "--no-rewrite-relative-links", "--out", vsix], {
+    execFileSync(join(projectRoot, "node_modules", ".bin", "vsce"), ["package", "--no-dependencies", "--skip-license", "--no-rewrite-relative-links", "--readme-path", "MARKETPLACE.md", "--out", vsix], {
       cwd: projectRoot,
       stdio: "inherit",
     });

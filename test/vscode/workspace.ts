@@ -6,6 +6,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { projectRoot } from "./code-server.js";
 
 const real = join(projectRoot, "test", "fixtures", "real-models");
@@ -21,6 +22,7 @@ const copies: Array<[string, string]> = [
   ["tfjs-examples/balance_pr447/model1", "mismatch/model1"],
   ["tfjs-examples/balance_pr447/model2", "mismatch/model2"],
   ["safetensors-jl-fixtures/sharded", "sharded"],
+  ["safetensors-jl-fixtures/non_sharded/model.safetensors", "weights/model.safetensors"],
 ];
 
 export interface TestWorkspace {
@@ -41,12 +43,19 @@ export function makeTestWorkspace(): TestWorkspace {
   mkdirSync(join(root, "broken"), { recursive: true });
   writeFileSync(join(root, "broken", "truncated.safetensors"), Buffer.concat([length, header]));
   writeFileSync(join(root, "README.txt"), readFileSync(join(real, "PROVENANCE.md")));
+  // A Keras 3 .keras file (test/fixtures/keras3, see its PROVENANCE.md) for the model viewer.
+  mkdirSync(join(root, "keras3"), { recursive: true });
+  cpSync(join(projectRoot, "test", "fixtures", "keras3", "mlp_a.keras"), join(root, "keras3", "mlp_a.keras"));
   const sample = join(projectRoot, "samples", "digits");
   if (existsSync(sample)) {
     cpSync(sample, join(root, "samples", "digits"), {
       recursive: true,
       filter: (src) => !src.includes(join("digits", "out")),
     });
+    // Digits rows with their first pixel column dropped: 63 features for the 64-input models (wrong data).
+    const rows = gunzipSync(readFileSync(join(sample, "soup.csv.gz"))).toString("utf8").trim().split("\n").slice(0, 60);
+    mkdirSync(join(root, "data"), { recursive: true });
+    writeFileSync(join(root, "data", "digits-63-columns.csv"), rows.map((r) => r.split(",").slice(1).join(",")).join("\n") + "\n");
     return { root, sample: join(root, "samples", "digits") };
   }
   return { root };

@@ -1,6 +1,7 @@
 /** The comparison table of a soup report: every ingredient, the uniform soup, the merged soup, the ensemble. */
 import { relative } from "node:path";
 import type { Coefficients, EvaluateReport, LearningSummary, MetricPair, SoupReport } from "../../protocol/worker.js";
+import { soupVerdict } from "../../core/report/verdict.js";
 import { formatTable } from "./table.js";
 import { formatAlignment } from "./alignment.js";
 
@@ -32,6 +33,8 @@ export function formatComparison(report: SoupReport | EvaluateReport): string {
   if (report.metrics.merged !== undefined) rows.push(row(`${aligned ? "aligned " : ""}${report.method ?? "merged"}`, report.metrics.merged));
   rows.push(row("output ensemble (N× cost)", report.metrics.ensemble));
   const lines = [
+    soupVerdict(report).text,
+    "",
     `Test split: ${report.split.test} samples (learn ${report.split.learn}, validation ${report.split.validation}, seed ${report.split.seed}); backend ${report.backend}`,
     "",
     formatTable(["model", "loss", metricName, "coefficient"], rows),

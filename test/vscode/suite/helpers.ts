@@ -1,5 +1,6 @@
 /** Shared helpers of the VS Code suite: the extension's API and the fixtures workspace. */
 import * as vscode from "vscode";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ModelSoupApi } from "../../../src/host/extension.js";
 
@@ -20,11 +21,21 @@ export function inWorkspace(...parts: string[]): string {
 }
 
 export function digitsModels(): string[] {
-  return [1, 2, 3, 4, 5].map((i) => inWorkspace("samples", "digits", "models", `ingredient-${i}`, "model.json"));
+  // Every ingredient-N of the sample, in N order (the sample's size is the sample's business).
+  const folder = inWorkspace("samples", "digits", "models");
+  return readdirSync(folder)
+    .filter((f) => /^ingredient-\d+$/.test(f))
+    .sort((a, b) => Number(a.slice(11)) - Number(b.slice(11)))
+    .map((f) => join(folder, f, "model.json"));
 }
 
 export function digitsData(): string {
   return inWorkspace("samples", "digits", "soup.csv.gz");
+}
+
+/** Digits rows with one pixel column dropped (63 features for 64-input models); written by workspace.ts. */
+export function wrongData(): string {
+  return inWorkspace("data", "digits-63-columns.csv");
 }
 
 export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {

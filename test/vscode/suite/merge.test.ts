@@ -4,7 +4,8 @@ import { join } from "node:path";
 import * as vscode from "vscode";
 import { readManifest } from "../../../src/core/formats/registry.js";
 import { DEFAULT_CONFIG, type MergeConfig } from "../../../src/protocol/panel.js";
-import { api, digitsData, digitsModels, inWorkspace, until } from "./helpers.js";
+import { soupVerdict } from "../../../src/core/report/verdict.js";
+import { api, digitsData, digitsModels, inWorkspace, until, wrongData } from "./helpers.js";
 
 
 function learnedConfig(models: string[], steps: number): MergeConfig {
@@ -24,8 +25,17 @@ describe("Merge Models", () => {
     assert.ok(panel, "the command returns the panel it opened");
     const opened = soup.panels().at(-1)!;
     await Promise.race([opened.whenReady, new Promise((_, reject) => setTimeout(() => reject(new Error("the webview did not say ready within 30 s")), 30_000))]);
-    assert.equal(opened.panel.title, "Merge 5 Models");
+    assert.equal(opened.panel.title, `Merge ${digitsModels().length} Models`);
     assert.equal(opened.panel.visible, true);
+  });
+
+  it("flags data that does not fit the models as soon as it is chosen, before Start", async () => {
+    const soup = await api();
+    const panel = soup.panels().at(-1)!;
+    await panel.setData(wrongData());
+    assert.match(panel.dataError ?? "", /digits-63-columns\.csv: rows have 63 features; the model expects input \[null, 64\]/);
+    await panel.setData(digitsData());
+    assert.equal(panel.dataError, undefined, "the error clears when fitting data is chosen");
   });
 
   it("learns a soup of the digits sample, saves model + recipe, and the saved model re-reads", async () => {
@@ -35,9 +45,12 @@ describe("Merge Models", () => {
     await panel.start(learnedConfig(digitsModels(), 30));
     const report = panel.lastReport;
     assert.ok(report, "the learned merge produced a report");
-    assert.equal((report.coefficients as number[]).length, 5);
-    assert.equal(report.metrics.ingredients.length, 5);
+    assert.equal((report.coefficients as number[]).length, digitsModels().length);
+    assert.equal(report.metrics.ingredients.length, digitsModels().length);
     assert.ok(report.metrics.merged.metric > 0.5, `the learned soup classifies digits (accuracy ${report.metrics.merged.metric})`);
+    assert.ok(report.learning, "the report says how learning ended");
+    assert.ok(report.learning.steps >= 1 && report.learning.steps <= report.learning.budget.maxSteps);
+    assert.match(soupVerdict(report).text, /^(The (learned|uniform) soup is the best single-size model: \+\d+\.\d points|No merge beat the best ingredient \(ingredient [1-5]\))/);
 
     const folder = mkdtempSync(join(inWorkspace("samples"), "merged-"));
     const saved = await panel.save(undefined, join(folder, "model.json"));
@@ -50,26 +63,51 @@ describe("Merge Models", () => {
     );
   });
 
-  it("shows the per-layer diff: two documents, one line per tensor, whose lines differ", async () => {
-    await vscode.commands.executeCommand("modelSoup.showLayerDiff");
-    const docs = await until("both sides of the diff", () => {
-      const open = vscode.workspace.textDocuments.filter((d) => d.uri.scheme === "model-soup-layers");
-      return open.length >= 2 ? open : undefined;
-    });
-    // The order of workspace.textDocuments is not the diff's order: tell the sides by their headers.
-    const texts = docs.slice(-2).map((d) => d.getText().split("\n"));
-    const left = texts.find((t) => t[0]!.endsWith("(reference)"));
-    const right = texts.find((t) => !t[0]!.endsWith("(reference)"));
-    assert.ok(left && right, `one reference side and one compared side: ${texts.map((t) => t[0]).join(" | ")}`);
-    assert.equal(left!.length, right!.length, "one line per tensor on both sides");
-    assert.ok(left!.some((line) => line.startsWith("hidden1")), "tensors are listed by name");
-    const differing = left!.filter((line, i) => line !== right![i]);
-    assert.ok(differing.length > 2, "the merge moved some tensors");
-    assert.ok(right!.some((l) => /change [1-9]\d*\.\d\d%|change 0\.\d*[1-9]\d*%/.test(l)), "the merged side shows non-zero changes");
+  it("a saved merge is listed as a merge, not an ingredient, and the next folder merge leaves it out", async () => {
+    const soup = await api();
+    const saved = soup.panels().at(-1)!.savedOutput!;
+    await soup.catalog.refresh();
+    assert.ok(soup.catalog.merges.has(saved.model), "the merge is recognised by its recipe");
+    const group = soup.tree.groups.find((g) => g.children.some((c) => c.path === digitsModels()[0]));
+    assert.ok(group);
+    assert.equal(group.children.length, digitsModels().length, "the sample's ingredients, the merge not among them");
+    assert.ok(group.merges.some((m) => m.path === saved.model && m.merge?.ingredients.length === digitsModels().length), "listed under the group's merges, with its ingredients");
+    const before = soup.panels();
+    const panel = await vscode.commands.executeCommand("modelSoup.mergeFolder", vscode.Uri.file(inWorkspace("samples")));
+    assert.ok(panel, "the folder merge opened a panel");
+    assert.deepEqual([...(panel as { models: string[] }).models].sort(), [...digitsModels()].sort(), "the folder merge takes the five ingredients, not the merge");
+    assert.equal(panel, before.at(-1), "the open panel of the same models is reused, not a new one");
+    assert.equal(soup.panels().length, before.length);
+  });
+
+  it("proposes to save outside the ingredients' folder", async () => {
+    const soup = await api();
+    assert.equal(soup.panels().at(-1)!.defaultSavePath(), inWorkspace("samples", "digits", "models-soup", "model.json"));
+  });
+
+  it("shows the per-layer change from a chosen ingredient: a document naming both sides, change first, and the panel's chart", async () => {
+    const soup = await api();
+    const panel = soup.panels().at(-1)!;
+    const second = digitsModels()[1]!;
+    await panel.handle({ type: "showDiff", ingredient: second });
+    // Opened beside the panel, which keeps the focus.
+    const editor = await until("the per-layer change document", () =>
+      vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === "model-soup-layers" && e.document.uri.path.includes("ingredient 2")),
+    );
+    const lines = editor.document.getText().split("\n");
+    assert.match(lines[0]!, /^Per-layer change of merged \(/, "names the merged side");
+    assert.equal(lines[1], "from the reference ingredient 2 (ingredient-2/model.json)", "names the chosen ingredient");
+    assert.match(editor.document.uri.path, /Per-layer change merged .* vs ingredient 2/, "the tab title names both sides");
+    const rows = lines.filter((l) => /^\s*\d+\.\d\d% {2}\S/.test(l));
+    assert.ok(rows.length > 2, "one line per tensor, the relative change first");
+    assert.ok(rows.some((l) => !/^\s*0\.00%/.test(l)), "the merge moved some tensors");
+    assert.equal(panel.layerChanges?.reference, second, "the panel's chart compares with the chosen ingredient");
+    assert.equal(panel.layerChanges?.rows.length, rows.length);
+    await vscode.window.showTextDocument(editor.document, editor.viewColumn);
     await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
   });
 
-  it("compares the manual weights' own soup: weights 1,0,0,0,0 score exactly as ingredient 1", async () => {
+  it("compares the manual weights' own soup: weights 1,0,…,0 score exactly as ingredient 1", async () => {
     const soup = await api();
     const panel = soup.panels().at(-1)!;
     const models = digitsModels();
@@ -79,11 +117,36 @@ describe("Merge Models", () => {
       ingredients: models.map((path, i) => ({ path, include: true, coefficient: i === 0 ? 1 : 0 })),
     });
     const report = panel.lastReport!;
-    assert.deepEqual(report.coefficients, [1, 0, 0, 0, 0]);
+    assert.deepEqual(report.coefficients, models.map((_, i) => (i === 0 ? 1 : 0)));
     const first = report.metrics.ingredients[0]!;
     assert.deepEqual(report.metrics.merged, { loss: first.loss, metric: first.metric });
     assert.notEqual(report.metrics.merged.loss, report.metrics.uniform.loss, "not the uniform soup");
     assert.ok(!report.warnings.some((w) => /when you save/.test(w)), "no warning that the weights apply only on save");
+  });
+
+  it("cancelling a running job ends it quietly: no error, no result", async () => {
+    const soup = await api();
+    const panel = soup.panels().at(-1)!;
+    const learning = new Promise<void>((resolve) => {
+      const sub = soup.worker.onProgress((p) => {
+        if (p.phase === "learning") {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
+    const ended = new Promise<unknown>((resolve) => {
+      const sub = panel.onResult((r) => {
+        sub.dispose();
+        resolve(r);
+      });
+    });
+    const running = panel.start(learnedConfig(digitsModels(), 400));
+    await learning;
+    await panel.handle({ type: "cancel" });
+    await running; // resolves: a cancelled job is not a failure
+    assert.equal(panel.lastReport, undefined, "no result from a cancelled job");
+    assert.ok((await ended) instanceof Error, "listeners hear that the job ended without a report");
   });
 
   it("survives a crash of the worker", async () => {

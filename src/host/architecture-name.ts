@@ -1,0 +1,34 @@
+/**
+ * A short name for a model's architecture, built from its layers: "Dense 64-64-32-10" for an MLP (input width
+ * first), "Conv2D 6-16 → Dense 120-84-10" for a LeNet. Files without an architecture (safetensors) are named
+ * by their tensors. Used for the Model Explorer's group labels and to say what makes a lone model unique.
+ */
+import { modelInterface } from "../core/data/index.js";
+import type { ModelManifest } from "../core/model.js";
+
+/** The config key that holds each weighted layer class's width. */
+const WIDTH_KEYS = ["units", "filters", "output_dim"] as const;
+/** Layers that carry weights but do not change what the network computes at this level of detail. */
+const QUIET = /^(BatchNormalization|LayerNormalization|GroupNormalization|PReLU)$/;
+
+export function architectureName(manifest: Pick<ModelManifest, "architecture" | "tensors">): string {
+  const layers = manifest.architecture?.layers ?? [];
+  const runs: { className: string; widths: number[] }[] = [];
+  for (const layer of layers) {
+    if (layer.weights.length === 0 || QUIET.test(layer.className)) continue;
+    const key = WIDTH_KEYS.find((k) => typeof layer.config[k] === "number");
+    const width = key ? (layer.config[key] as number) : undefined;
+    const last = runs.at(-1);
+    if (last && last.className === layer.className) {
+      if (width !== undefined) last.widths.push(width);
+    } else runs.push({ className: layer.className, widths: width !== undefined ? [width] : [] });
+  }
+  if (runs.length === 0) {
+    const n = manifest.tensors.length;
+    return `${n} tensor${n === 1 ? "" : "s"}`;
+  }
+  // An MLP reads flat rows: its input width opens the name ("Dense 64-…").
+  const input = modelInterface(manifest)?.inputShape;
+  if (runs[0]!.className === "Dense" && input?.length === 2 && typeof input[1] === "number") runs[0]!.widths.unshift(input[1]);
+  return runs.map((r) => (r.widths.length > 0 ? `${r.className} ${r.widths.join("-")}` : r.className)).join(" → ");
+}

@@ -173,12 +173,12 @@ async function main(): Promise<void> {
 
     console.log(`reference: ${JSON.stringify(reference)}`);
     console.log(`Model Soup on tfjs ${chosen.backend}, ${parameters} parameters ...`);
-    const uniform = await runOurs({ optimizer: "adam", epochs: 0 }, -1);
+    const uniform = await runOurs({ optimizer: "adam", maxSteps: 0, compareCandidates: false, refit: false }, -1);
     const rows: string[] = [];
     const notes: string[] = [];
     for (const granularity of ["model", "layer"] as const) {
       const ref = reference[granularity];
-      const options: LearnOptions = { granularity, optimizer: "adam", learningRate: 0.05, epochs: EPOCHS, batchSize: BATCH, patience: 1000 };
+      const options: LearnOptions = { granularity, optimizer: "adam", learningRate: 0.05, schedule: "constant", maxSteps: EPOCHS * Math.ceil(SIZES.learn / BATCH), evaluateEvery: Math.ceil(SIZES.learn / BATCH), batchSize: BATCH, patience: 1000, compareCandidates: false, refit: false };
       if (warmUp) await runOurs(options, ref.val_loss);
       const runs: Ours[] = [];
       for (let r = 0; r < repeats; r++) runs.push(await runOurs(options, ref.val_loss));

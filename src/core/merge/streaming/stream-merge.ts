@@ -1,11 +1,11 @@
-import { UsageError } from "../../errors.js";
+import { ModelFileError, UsageError } from "../../errors.js";
 import {
   SafetensorsReader,
   type StreamedTensor,
   totalDataBytes,
   writeFromTemplate,
 } from "../../formats/safetensors/index.js";
-import { nonFiniteWarning, scanNonFinite } from "../../non-finite.js";
+import { isAllFinite, nonFiniteWarning, scanNonFinite } from "../../non-finite.js";
 import { BYTES_PER_ELEMENT, type DType, type TensorInfo, elementCount } from "../../tensor.js";
 import { throwIfCancelled } from "./cancellation.js";
 import { requireSameTensors } from "./compatibility.js";
@@ -136,6 +136,13 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
             }
             if (!allFinite(merged)) {
               const found = scanNonFinite(merged);
+              if (tensors.every((t) => allFinite(t))) {
+                throw new ModelFileError(
+                  target,
+                  `cannot be written: merging tensor "${info.name}" overflows float32: ${found.nan + found.infinite} value(s) become NaN or infinite ` +
+                    "although every input value is finite; nothing was written (use smaller coefficients or normalised weights)",
+                );
+              }
               nonFinite.nan += found.nan;
               nonFinite.infinite += found.infinite;
             }

@@ -171,7 +171,8 @@ async function main(): Promise<void> {
       return { reached, total, step: median(stepTimes), steps: result.steps, valLoss: result.validation!.loss, testLoss: score.loss, testMetric: score.metric! };
     };
 
-    console.log(`reference done; Model Soup on tfjs ${chosen.backend} ...`);
+    console.log(`reference: ${JSON.stringify(reference)}`);
+    console.log(`Model Soup on tfjs ${chosen.backend}, ${parameters} parameters ...`);
     const uniform = await runOurs({ optimizer: "adam", maxSteps: 0, compareCandidates: false, refit: false }, -1);
     const rows: string[] = [];
     const notes: string[] = [];

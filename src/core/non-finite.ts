@@ -55,3 +55,7 @@ export function nonFiniteWarning(file: string, tensor: string, count: NonFiniteC
   if (count.nan === 0 && count.infinite === 0) return undefined;
   return `${file}: tensor "${tensor}" has ${count.nan} NaN and ${count.infinite} infinite value(s)`;
 }
+
+export function isAllFinite(count: NonFiniteCount): boolean {
+  return count.nan === 0 && count.infinite === 0;
+}

@@ -1,11 +1,12 @@
 /** `model-soup learn`: learn the soup's coefficients from data; every ingredient's weights stay frozen. */
-import { flag, stringOption } from "../args.js";
+import { flag } from "../args.js";
 import type { Command } from "../command.js";
 import { WorkerRequests } from "../../protocol/worker.js";
 import { LEARN_DEFAULTS } from "../../worker/learn/defaults.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
-import { backendOption, choiceOption, dataOptions, dataSpec, models, numberOption, printReport } from "./options.js";
+import { baseArgument, guardReport, inputProtection, modelArguments, soupOutput } from "../paths.js";
+import { backendOption, choiceOption, dataOptions, dataSpec, numberOption, OUT_DESCRIPTION, printReport, reportOption } from "./options.js";
 
 const d = LEARN_DEFAULTS;
 
@@ -16,7 +17,7 @@ export const learnCommand: Command = {
     `(default: Adam, at most ${d.maxSteps} steps, early-stopped on validation, never worse on validation than the uniform soup, ` +
     "the greedy soup or any single model).",
   usage:
-    "learn <model>... --data <file> [--label <column|key>] [--scale <k>] [--seed <N>] [--granularity model|layer] " +
+    "learn <model|folder>... --data <file> [--label <column|key>] [--scale <k>] [--seed <N>] [--granularity model|layer] " +
     "[--param simplex|nonneg|free] [--objective supervised|entropy] [--optimizer adam|lbfgs] [--lr <rate>] [--steps <N>] " +
     "[--batch <N>] [--patience <N>] [--no-refit] [--base <model>] [--out <path>] [--report <file.json>] [--backend <name>] [--json]",
   options: {
@@ -54,13 +55,20 @@ export const learnCommand: Command = {
         "won on validation, it is learned again on both for the steps validation chose; test rows are never used).",
     },
     base: { type: "string", valueName: "<model>", description: "Learn λ in the task-vector form W = W_base + Σ λ_i (W_i − W_base)." },
-    out: { type: "string", valueName: "<path>", description: "Write the merged model (same format as the inputs) and its recipe." },
-    report: { type: "string", valueName: "<file.json>", description: "Write the JSON report to a file." },
+    out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
+    report: reportOption,
   },
   async run(args, io) {
+    // Paths first, before any work: models (folders resolved), the output and the report, checked by the guard.
+    const models = await modelArguments(args, io, 2);
+    const data = dataSpec(args);
+    const base = await baseArgument(args);
+    const protect = await inputProtection(models, data.path, base);
+    const output = await soupOutput(args, models, { base, protect, optional: true });
+    await guardReport(args, protect, output);
     const report = await runOnWorker(io, WorkerRequests.learn, {
-      models: models(args),
-      data: dataSpec(args),
+      models,
+      data,
       granularity: choiceOption(args, "granularity", ["model", "layer"] as const),
       parameterisation: choiceOption(args, "param", ["simplex", "nonneg", "free"] as const),
       objective: choiceOption(args, "objective", ["supervised", "entropy"] as const),
@@ -70,9 +78,9 @@ export const learnCommand: Command = {
       batchSize: numberOption(args, "batch"),
       patience: numberOption(args, "patience"),
       ...(flag(args, "no-refit") ? { refit: false } : {}),
-      base: stringOption(args, "base"),
+      base,
       backend: backendOption(args),
-      out: stringOption(args, "out"),
+      out: output?.model,
     });
     await printReport(args, io, report, formatComparison(report));
     return 0;

@@ -5,6 +5,7 @@ import { formatShape } from "../tensor.js";
 import { type DataLoader, type Dataset, type LoadOptions, formatInputShape } from "./dataset.js";
 import { decodeImage, isGray, type RgbaImage } from "./image-decode.js";
 import { resizeInto } from "./image-resize.js";
+import { requireRegularFile } from "../formats/limits.js";
 
 const IMAGE_EXTENSIONS = new Set([".png", ".jpg", ".jpeg"]);
 
@@ -77,6 +78,7 @@ async function loadImageFolder(folder: string, options: LoadOptions): Promise<Da
 }
 
 async function readImage(path: string): Promise<RgbaImage> {
+  requireRegularFile(path);
   const bytes = await readFile(path);
   if (bytes.length === 0) throw new ModelFileError(path, "is an empty file; expected a PNG or JPEG image");
   return decodeImage(bytes, path);

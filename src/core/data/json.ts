@@ -3,6 +3,7 @@ import { formatShape } from "../tensor.js";
 import type { DataLoader, Dataset, LoadOptions } from "./dataset.js";
 import { type Labels, labelsFromNumbers, labelsFromStrings } from "./labels.js";
 import { nameWithoutGz, readDataFile } from "./read.js";
+import { parseBoundedJson } from "../formats/limits.js";
 
 /**
  * JSON data, in one of three shapes:
@@ -23,8 +24,9 @@ async function loadJson(path: string, options: LoadOptions): Promise<Dataset> {
   const text = new TextDecoder("utf-8").decode(await readDataFile(path));
   let root: unknown;
   try {
-    root = JSON.parse(text);
+    root = parseBoundedJson(path, "a JSON text", text);
   } catch (error) {
+    if (error instanceof ModelFileError) throw error;
     throw new ModelFileError(path, `is not valid JSON (${(error as Error).message})`);
   }
   if (Array.isArray(root)) {

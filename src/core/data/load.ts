@@ -7,6 +7,7 @@ import { jsonLoader } from "./json.js";
 import { npyFolderHasPair, npyPairLoader } from "./npy-pair.js";
 import { npzLoader } from "./npz.js";
 import { isGzip } from "./read.js";
+import { requireRegularFile } from "../formats/limits.js";
 
 /** Content checks first (zip, npy magic), then names; the first loader that claims a file reads it. */
 const LOADERS: DataLoader[] = [npzLoader, npyPairLoader, jsonLoader, csvLoader];
@@ -20,6 +21,7 @@ export async function detectDataFormat(path: string): Promise<DataFormatId> {
     throw new ModelFileError(path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   if (info.isDirectory()) return (await npyFolderHasPair(path)) ? npyPairLoader.id : imageFolderLoader.id;
+  requireRegularFile(path);
   if (info.size === 0) throw new ModelFileError(path, "the file is empty; expected data (.npz, .npy, .csv, .json)");
   const head = await readHead(path);
   const loader = LOADERS.find((l) => l.detect(path, head));

@@ -5,6 +5,7 @@ import { datasetFromArrays } from "./arrays.js";
 import type { DataLoader, Dataset, LoadOptions } from "./dataset.js";
 import { parseNpy } from "./npy.js";
 import { MAX_DEFLATE_RATIO } from "./read.js";
+import { inflateCeiling, inflateTooLarge, requireRegularFile } from "../formats/limits.js";
 
 const STORED = 0;
 const DEFLATE = 8;
@@ -17,6 +18,7 @@ export const npzLoader: DataLoader = {
 };
 
 async function loadNpz(path: string, options: LoadOptions): Promise<Dataset> {
+  requireRegularFile(path);
   const bytes = await readFile(path);
   if (bytes.length === 0) throw new ModelFileError(path, "the file is empty; expected an .npz (zip) archive");
   const xKey = options.xKey ?? "x";
@@ -66,4 +68,5 @@ function checkEntrySize(info: UnzipFileInfo, fileSize: number, path: string): vo
   const limit = info.compression === STORED ? info.size : info.size * MAX_DEFLATE_RATIO + 1024;
   if (info.originalSize > limit)
     throw new ModelFileError(path, `entry "${info.name}" claims ${info.originalSize} bytes, more than ${info.size} compressed bytes can hold`);
+  if (info.originalSize > inflateCeiling()) throw inflateTooLarge(path, `entry "${info.name}"`, info.originalSize);
 }

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { constants as bufferConstants } from "node:buffer";
 import { gunzipSync } from "node:zlib";
 import { ModelFileError } from "../errors.js";
+import { inflateCeiling, inflateTooLarge, requireRegularFile } from "../formats/limits.js";
 
 /** DEFLATE cannot expand data by more than about 1032:1; a larger claim is a corrupt or hostile file. */
 export const MAX_DEFLATE_RATIO = 1032;
@@ -13,6 +14,7 @@ export function isGzip(head: Uint8Array): boolean {
 /** Reads a file whole, gunzipping it when it is gzip data (so .csv.gz and .json.gz read like their plain forms). */
 export async function readDataFile(path: string): Promise<Uint8Array> {
   let bytes: Uint8Array;
+  requireRegularFile(path);
   try {
     bytes = await readFile(path);
   } catch (error) {
@@ -21,8 +23,15 @@ export async function readDataFile(path: string): Promise<Uint8Array> {
   if (bytes.length === 0) throw new ModelFileError(path, "the file is empty; expected data");
   if (!isGzip(bytes)) return bytes;
   try {
-    const limit = Math.min(bufferConstants.MAX_LENGTH, bytes.length * MAX_DEFLATE_RATIO + 1024);
-    const out = gunzipSync(bytes, { maxOutputLength: limit });
+    const ceiling = inflateCeiling();
+    const limit = Math.min(bufferConstants.MAX_LENGTH, bytes.length * MAX_DEFLATE_RATIO + 1024, ceiling);
+    let out: Uint8Array;
+    try {
+      out = gunzipSync(bytes, { maxOutputLength: limit });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE" && limit === ceiling) throw inflateTooLarge(path, "the gzip data", ceiling + 1);
+      throw error;
+    }
     if (out.length === 0) throw new ModelFileError(path, "the gzip file holds no data; expected data");
     return out;
   } catch (error) {

@@ -56,6 +56,14 @@ function layerName(layer: Json): string {
   return String(layer.name ?? config.name ?? "");
 }
 
+/**
+ * A model whose architecture Model Soup cannot rebuild without code from outside the file (a subclassed model, a
+ * custom layer class): it cannot be run, but its weights can still be read, grouped and merged by name.
+ */
+export class NotRebuildable extends ModelFileError {
+  override name = "NotRebuildable";
+}
+
 /** Refuses layers that would run code from the file, naming the layer. */
 function checkLayerIsSafe(file: string, layer: Json): void {
   const className = String(layer.class_name);
@@ -74,7 +82,7 @@ function checkLayerIsSafe(file: string, layer: Json): void {
     (typeof registered === "string" && registered !== className) ||
     (module !== undefined && !module.startsWith("keras"));
   if (custom) {
-    throw new ModelFileError(
+    throw new NotRebuildable(
       file,
       `layer "${name}" is of class "${String(registered ?? className)}", which is not a built-in Keras layer; ` +
         "Model Soup does not load custom classes, since that would mean running code from outside the file.",
@@ -94,7 +102,7 @@ export function parseKerasModelConfig(file: string, modelConfig: unknown, kerasV
   const config = modelConfig.config;
   const rawLayers: unknown = Array.isArray(config) ? config : isObject(config) ? config.layers : undefined;
   if (!Array.isArray(rawLayers)) {
-    throw new ModelFileError(file, `has a ${modelClass} config without a layer list`);
+    throw new NotRebuildable(file, `has a ${modelClass} config without a layer list (a subclassed model, whose architecture is Python code)`);
   }
   const layers: LayerSpec[] = [];
   const sequential = modelClass === "Sequential";

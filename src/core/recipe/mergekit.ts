@@ -4,6 +4,7 @@
  * and import such a config back into a MergeSpec. docs/mergekit.md says what maps and what does not.
  */
 import YAML from "yaml";
+import { LIMITS, jsonDepthExceeds } from "../formats/limits.js";
 import { ModelFileError, UsageError } from "../errors.js";
 import { isByLayer, isFilterRules, layerPositions, resolveParam, type TensorContext } from "../merge/params.js";
 import { prepareMerge } from "../merge/plan.js";
@@ -285,6 +286,8 @@ class Importer {
 /** The MergeSpec of a mergekit YAML config; `source` names it in errors (its file path). */
 export function importMergekitYaml(text: string, source = "mergekit config"): MergekitImport {
   const importer: Importer = new Importer(source);
+  if (text.length > LIMITS.yamlBytes) importer.fail(`a YAML text of at most ${LIMITS.yamlBytes} characters (it has ${text.length})`);
+  if (jsonDepthExceeds(text, LIMITS.jsonDepth)) importer.fail(`YAML nested at most ${LIMITS.jsonDepth} levels deep`);
   const docs = YAML.parseAllDocuments(text);
   if (!Array.isArray(docs)) importer.fail("a YAML document");
   const documents = docs.filter((d) => d.contents !== null);
@@ -293,7 +296,14 @@ export function importMergekitYaml(text: string, source = "mergekit config"): Me
   }
   const doc = documents[0]!;
   if (doc.errors.length) importer.fail(`valid YAML: ${doc.errors[0]!.message}`);
-  const config = importer.mapping(doc.toJS(), "the config");
+  let js: unknown;
+  try {
+    js = doc.toJS({ maxAliasCount: LIMITS.yamlAliases });
+  } catch (error) {
+    // The yaml library refuses alias expansion past maxAliasCount (a "billion laughs" document) with a ReferenceError.
+    importer.fail(`YAML whose aliases expand to a bounded document (${(error as Error).message})`);
+  }
+  const config = importer.mapping(js, "the config");
 
   for (const key of Object.keys(config)) {
     if (key === "tokenizer_source" || key === "tokenizer" || key === "chat_template") {

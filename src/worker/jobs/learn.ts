@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import { UsageError } from "../../core/errors.js";
 import { sha256File } from "../../core/recipe/hash.js";
 import { specFromCoefficients } from "../../core/merge/coefficients.js";
+import { dataProtection } from "../../core/soup/output.js";
 import { saveSoup, type SaveSoupOptions } from "../../core/soup/save.js";
 import type {
   BackendName,
@@ -18,6 +19,7 @@ import type {
   SoupReport,
 } from "../../protocol/worker.js";
 import { selectBackend } from "../backend.js";
+import { ensureLearnableBackend } from "../kernels/gradient-probe.js";
 import { evaluateSoups, taskFor, type SoupEvaluation } from "../evaluate/evaluate.js";
 import { greedySoup } from "../evaluate/greedy.js";
 import { mergeability } from "../evaluate/mergeability.js";
@@ -29,6 +31,7 @@ import { learnCoefficients, type LearnResult, type StartCandidate } from "../lea
 import { resolveObjective } from "../learn/objective.js";
 import { isCancelled, type JobContext } from "./context.js";
 import { disposeJobData, loadJobData, type JobData } from "./data.js";
+import { resolveJobModels, resolveSoupJob } from "./paths.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
 
 async function useBackend(preference: BackendName | undefined, context: JobContext): Promise<BackendName> {
@@ -215,6 +218,7 @@ async function writeSoup(
   const saved = await saveSoup({
     ...what,
     target: params.out!,
+    protect: [dataProtection(params.data.path)],
     data: await dataRecord(params.data, prepared.data),
     metrics: { metricName: report.metricName, ...report.metrics },
     backend: prepared.backend,
@@ -224,10 +228,14 @@ async function writeSoup(
   report.warnings.push(...saved.warnings.filter((w) => !report.warnings.includes(w)));
 }
 
-export async function runLearn(params: LearnParams, context: JobContext): Promise<SoupReport> {
+export async function runLearn(given: LearnParams, context: JobContext): Promise<SoupReport> {
+  const params = await resolveSoupJob(given);
   const prepared = await prepare(params, context);
-  const { loaded, data, backend } = prepared;
+  const { loaded, data } = prepared;
   try {
+    const learnable = await ensureLearnableBackend(loaded.problem.model, data.learn.x, prepared.backend, loaded.manifest.path);
+    if (learnable.note) context.log("warning", learnable.note);
+    prepared.backend = learnable.backend;
     const history: ProgressParams[] = [];
     const optimizer = params.optimizer ?? LEARN_DEFAULTS.optimizer;
     const totalSteps = params.maxSteps ?? (optimizer === "lbfgs" ? LEARN_DEFAULTS.lbfgsIterations : LEARN_DEFAULTS.maxSteps);
@@ -297,6 +305,7 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
           );
     report.history = history;
     report.learning = learningSummary(result);
+    if (learnable.note) report.warnings.push(learnable.note);
     if (params.out !== undefined) {
       await writeSoup(report, prepared, params, context, {
         spec: specFromCoefficients({
@@ -329,7 +338,8 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
   }
 }
 
-export async function runEvaluate(params: EvaluateParams, context: JobContext): Promise<EvaluateReport> {
+export async function runEvaluate(given: EvaluateParams, context: JobContext): Promise<EvaluateReport> {
+  const params = await resolveJobModels(given);
   const merged = params.coefficients === undefined ? undefined : mixOf(params.coefficients, params.models.length);
   const prepared = await prepare(params, context);
   const { loaded, data, backend } = prepared;
@@ -356,7 +366,8 @@ export async function runEvaluate(params: EvaluateParams, context: JobContext): 
   }
 }
 
-export async function runGreedy(params: GreedyParams, context: JobContext): Promise<SoupReport> {
+export async function runGreedy(given: GreedyParams, context: JobContext): Promise<SoupReport> {
+  const params = await resolveSoupJob(given);
   const prepared = await prepare(params, context);
   const { loaded, data, backend } = prepared;
   try {

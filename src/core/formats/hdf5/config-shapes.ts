@@ -42,3 +42,22 @@ export function checkLayerShapes(file: string, layer: LayerSpec, tensors: readon
     for (const t of tensors) if (!sameShape(t.shape, first.shape)) fail(t, `the same shape as "${first.name}" ${formatShape(first.shape)}`);
   }
 }
+
+/** Layer classes that always hold weights once built (a saved model's layers are built). */
+const WEIGHTED_CLASSES = new Set([
+  "Dense", "Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D", "Conv1DTranspose",
+  "Conv2DTranspose", "Conv3DTranspose", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "Embedding",
+  "BatchNormalization", "LSTM", "GRU", "SimpleRNN",
+]);
+
+/**
+ * Refuses a model one of whose weighted layers (Dense, convolutions, Embedding, ...) has no weights in the file:
+ * merged as is, the output would silently lose that layer's weights.
+ */
+export function requireLayerWeights(file: string, layers: readonly LayerSpec[]): void {
+  for (const layer of layers) {
+    if (WEIGHTED_CLASSES.has(layer.className) && layer.weights.length === 0) {
+      throw new ModelFileError(file, `has no weights for layer "${layer.name}" (${layer.className}); expected its weights in the file`);
+    }
+  }
+}

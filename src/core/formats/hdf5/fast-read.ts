@@ -1,6 +1,7 @@
 import type { ByteSource } from "./byte-source.js";
 import { Hdf5Metadata } from "./metadata-reader.js";
 import type { Hdf5Tree } from "./tree.js";
+import { LIMITS } from "../limits.js";
 
 /**
  * Reads a structure through the pure-JS metadata reader (no h5wasm calls, no copy of the file). Any failure
@@ -15,7 +16,10 @@ export async function readWithJsMetadata<T>(open: () => ByteSource, read: (tree:
     return undefined;
   }
   try {
-    return await read(Hdf5Metadata.open(source), source.length);
+    const tree = Hdf5Metadata.open(source);
+    // A file with datasets stored in other files goes to the h5wasm path, whose opening refuses it by name.
+    if (tree.foreignStorage(LIMITS.hdf5Objects)) return undefined;
+    return await read(tree, source.length);
   } catch {
     return undefined;
   } finally {

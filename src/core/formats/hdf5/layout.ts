@@ -1,5 +1,7 @@
 import { h5wasm } from "./module.js";
 import { openHdf5 } from "./open.js";
+import { ModelFileError } from "../../errors.js";
+import { LIMITS } from "../limits.js";
 
 export interface LayoutAttribute {
   name: string;
@@ -34,7 +36,8 @@ export async function describeHdf5Layout(path: string): Promise<LayoutEntry[]> {
   const file = await openHdf5(path, "r");
   try {
     const entries: LayoutEntry[] = [];
-    const visit = (at: string) => {
+    const visit = (at: string, depth = 0) => {
+      if (depth > LIMITS.hdf5Depth) throw new ModelFileError(path, `has HDF5 groups nested more than ${LIMITS.hdf5Depth} deep (groups linked in a cycle?)`);
       const node = at === "/" ? file : file.get(at);
       const attributes = node && "attrs" in node
         ? Object.entries(node.attrs).map(([name, a]) => ({ name, type: typeOf(a.metadata), value: valueText(a.value) }))
@@ -42,7 +45,7 @@ export async function describeHdf5Layout(path: string): Promise<LayoutEntry[]> {
       attributes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       if (node instanceof h5wasm.Group) {
         entries.push({ path: at, kind: "group", attributes });
-        for (const key of node.keys()) visit(at === "/" ? `/${key}` : `${at}/${key}`);
+        for (const key of node.keys()) visit(at === "/" ? `/${key}` : `${at}/${key}`, depth + 1);
       } else if (node instanceof h5wasm.Dataset) {
         entries.push({ path: at, kind: "dataset", type: typeOf(node.metadata), attributes });
       } else {

@@ -16,6 +16,7 @@ const MSG_DATASPACE = 0x01;
 const MSG_LINK_INFO = 0x02;
 const MSG_DATATYPE = 0x03;
 const MSG_LINK = 0x06;
+const MSG_EXTERNAL_FILES = 0x07;
 const MSG_LAYOUT = 0x08;
 const MSG_FILTERS = 0x0b;
 const MSG_ATTRIBUTE = 0x0c;
@@ -147,6 +148,36 @@ export class Hdf5Metadata implements Hdf5Tree {
       shape,
       filterCount: filters ? filters.body[1]! : 0,
     };
+  }
+
+  /**
+   * The first dataset (by path) whose values live outside this file: external storage (raw data in other files)
+   * or a virtual dataset (mapped from other datasets, possibly in other files); undefined when there is none.
+   * Walks every object reachable from the root once (by address, so groups linking in a cycle end), up to
+   * `maxObjects`. Raises Hdf5Unsupported for layouts it cannot walk (new-style groups, shared messages).
+   */
+  foreignStorage(maxObjects: number): { path: string; kind: "external storage" | "a virtual dataset" } | undefined {
+    const seen = new Set<number>();
+    const queue: { address: number; path: string }[] = [{ address: this.root, path: "/" }];
+    for (let q = 0; q < queue.length; q++) {
+      const { address, path } = queue[q]!;
+      if (seen.has(address)) continue;
+      seen.add(address);
+      if (seen.size > maxObjects) return unsupported("too many objects");
+      const node = this.node(address);
+      const kind = this.kindOf(node);
+      if (kind === "dataset") {
+        if (node.messages.some((m) => m.type === MSG_EXTERNAL_FILES)) return { path, kind: "external storage" };
+        const layout = this.message(node, MSG_LAYOUT).body;
+        // Layout message v3/v4: byte 1 is the class (3 = virtual); v1/v2 (byte 2) predate virtual datasets.
+        if (layout[0]! >= 3 && layout[1] === 3) return { path, kind: "a virtual dataset" };
+      } else if (kind === "group") {
+        for (const [name, child] of this.childrenOf(node)) {
+          if (!child.softLink) queue.push({ address: child.address, path: path === "/" ? `/${name}` : `${path}/${name}` });
+        }
+      }
+    }
+    return undefined;
   }
 
   // --- bytes

@@ -3,6 +3,7 @@ import { ModelFileError } from "../../errors.js";
 import { h5wasm, h5wasmReady } from "./module.js";
 import { hdf5SignatureOffset } from "./signature.js";
 import { openForReading } from "../../io/open.js";
+import { refuseForeignStorage } from "./foreign-storage.js";
 
 type H5File = InstanceType<typeof h5wasm.File>;
 
@@ -65,9 +66,21 @@ export function hdf5Reason(error: unknown): string {
   return reason || "unknown HDF5 error";
 }
 
+/**
+ * An error from h5wasm (HDF5's diagnostic stack, "HDF5-DIAG: ...") turned into a one-line ModelFileError naming
+ * `file`; any other error (a cancellation, a refusal from the caller's own code) is returned unchanged.
+ */
+export function translateHdf5Error(file: string, action: string, error: unknown): unknown {
+  if (error instanceof ModelFileError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/HDF5-DIAG|HDF5 error|H5[A-Z]\w*\(\)/.test(message)) return error;
+  return new ModelFileError(file, `${action} (HDF5: ${hdf5Reason(error)})`);
+}
+
 /** Opens an HDF5 file with h5wasm after checking it, turning HDF5's errors into ModelFileErrors. */
 export async function openHdf5(path: string, mode: "r" | "a" = "r"): Promise<H5File> {
   await checkHdf5File(path);
+  refuseForeignStorage(path, mode === "a");
   await h5wasmReady();
   try {
     return new h5wasm.File(path, mode);

@@ -5,7 +5,7 @@ import type { TensorSource } from "../../model.js";
 import { type DType, type TensorArray, type TensorInfo, elementCount, formatShape } from "../../tensor.js";
 import { type DatasetInfo, getDataset, writeDataset } from "./datasets.js";
 import { h5wasm } from "./module.js";
-import { type H5File, openHdf5 } from "./open.js";
+import { type H5File, openHdf5, translateHdf5Error } from "./open.js";
 import { unlinkRootChild } from "./unlink.js";
 
 export interface WeightSlot {
@@ -60,6 +60,20 @@ export async function rewriteHdf5(
   dropRootGroups: readonly string[],
 ): Promise<string[]> {
   await copyFile(template, output);
+  try {
+    return await rewriteCopy(output, slots, source, dropRootGroups, template);
+  } catch (error) {
+    throw translateHdf5Error(template, "cannot be rewritten: its HDF5 structure is damaged", error);
+  }
+}
+
+async function rewriteCopy(
+  output: string,
+  slots: readonly WeightSlot[],
+  source: TensorSource,
+  dropRootGroups: readonly string[],
+  template: string,
+): Promise<string[]> {
   const file = await openHdf5(output, "a");
   const present: string[] = [];
   try {

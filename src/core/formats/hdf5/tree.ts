@@ -1,6 +1,13 @@
 import { h5wasm } from "./module.js";
 import type { H5File } from "./open.js";
 
+/** A dataset whose values live in other files (a virtual dataset); its readers refuse it. */
+export class ForeignStorage extends Error {
+  constructor(readonly path: string) {
+    super(`dataset "${path}" is a virtual dataset, whose values live in other files`);
+  }
+}
+
 export type Hdf5Kind = "group" | "dataset" | "other";
 
 /** What a manifest needs of a dataset: HDF5 type class (as H5Tget_class), element size, sign, shape, filters. */
@@ -32,9 +39,21 @@ export interface Hdf5Tree {
 
 /** An Hdf5Tree over a file h5wasm has open (used to read tensors, and where the JS reader declines a file). */
 export function h5wasmTree(file: H5File): Hdf5Tree {
+  // HDF5 would follow an external link met along a path into another file: each prefix is checked (once).
+  const external = new Map<string, boolean>();
+  const isExternal = (prefix: string) => {
+    let known = external.get(prefix);
+    if (known === undefined) {
+      const step = file.get(prefix) as { type?: unknown } | null;
+      external.set(prefix, (known = step !== null && step !== undefined && step.type === "ExternalLink"));
+    }
+    return known;
+  };
   const entity = (path: string) => {
     if (path === "/" || path === "") return file;
     try {
+      const parts = path.split("/").filter((p) => p !== "");
+      for (let i = 1; i < parts.length; i++) if (isExternal(parts.slice(0, i).join("/"))) return null;
       return file.get(path);
     } catch {
       return null;
@@ -69,6 +88,7 @@ export function h5wasmTree(file: H5File): Hdf5Tree {
       const node = entity(path);
       if (!(node instanceof h5wasm.Dataset)) throw new Error(`no dataset at ${path}`);
       const m = node.metadata;
+      if (m.virtual_sources?.length) throw new ForeignStorage(path);
       return { typeClass: m.type, size: m.size, signed: m.signed, shape: node.shape, filterCount: node.filters.length };
     },
   };

@@ -1,12 +1,13 @@
 import { ModelFileError } from "../../errors.js";
-import { parseKerasModelConfig } from "../../keras/config.js";
 import type { Architecture, ModelManifest } from "../../model.js";
 import type { TensorInfo } from "../../tensor.js";
 import { hasAttribute, readStringAttribute, readStringListAttribute } from "../hdf5/attributes.js";
-import { checkLayerShapes } from "../hdf5/config-shapes.js";
+import { checkLayerShapes, requireLayerWeights } from "../hdf5/config-shapes.js";
+import { architectureOrWeightsOnly } from "../weights-only.js";
 import { type DatasetInfo, datasetInfo } from "../hdf5/datasets.js";
 import type { Hdf5Tree } from "../hdf5/tree.js";
 import { findSiblingTopology } from "./topology.js";
+import { parseBoundedJson } from "../limits.js";
 
 export type KerasH5Kind = "full-model" | "weights-only";
 
@@ -28,8 +29,9 @@ function parseJsonAttribute(path: string, file: Hdf5Tree, name: string): unknown
   const text = readStringAttribute(file, "/", name);
   if (text === undefined) return undefined;
   try {
-    return JSON.parse(text);
-  } catch {
+    return parseBoundedJson(path, `a "${name}" attribute`, text);
+  } catch (error) {
+    if (error instanceof ModelFileError) throw error;
     throw new ModelFileError(path, `has a "${name}" attribute that is not valid JSON; expected a Keras ${name.replace("_", " ")}`);
   }
 }
@@ -119,7 +121,8 @@ export async function readKerasH5(path: string, file: Hdf5Tree, bytes: number): 
       warnings.push("weights-only file without a topology JSON beside it: the architecture is unknown");
     }
   }
-  const architecture = modelConfig === undefined ? undefined : parseKerasModelConfig(topologyPath ?? path, modelConfig, kerasVersion);
+  const architecture =
+    modelConfig === undefined ? undefined : architectureOrWeightsOnly(topologyPath ?? path, "the model config", modelConfig, kerasVersion, warnings);
   layers = orderLayers(layers, architecture);
 
   const names = tensorNames(layers);
@@ -154,6 +157,7 @@ export async function readKerasH5(path: string, file: Hdf5Tree, bytes: number): 
     }
   }
 
+  if (architecture) requireLayerWeights(topologyPath ?? path, architecture.layers);
   const metadata: Record<string, unknown> = { kind };
   if (kerasVersion !== undefined) metadata.keras_version = kerasVersion;
   if (backend !== undefined) metadata.backend = backend;

@@ -1,5 +1,6 @@
 import { readFile, readdir } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { parseBoundedJson, requireRegularFile } from "../limits.js";
 
 export interface SiblingTopology {
   path: string;
@@ -49,7 +50,8 @@ function candidateNames(weightsPath: string): string[] {
 
 async function readConfig(path: string): Promise<Record<string, unknown> | undefined> {
   try {
-    return kerasModelConfig(JSON.parse(await readFile(path, "utf8")));
+    requireRegularFile(path);
+    return kerasModelConfig(parseBoundedJson(path, "a topology", await readFile(path, "utf8")));
   } catch {
     return undefined;
   }

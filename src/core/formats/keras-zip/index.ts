@@ -1,10 +1,9 @@
 import { writeFilesAtomically } from "../../io/atomic.js";
 import type { ModelFile, ModelFormat, ModelManifest, TensorSource } from "../../model.js";
 import { Hdf5ModelFile } from "../hdf5/model-file.js";
-import { bufferSource, fileSource } from "../hdf5/byte-source.js";
+import { fileSource } from "../hdf5/byte-source.js";
 import { readWithJsMetadata } from "../hdf5/fast-read.js";
 import { openKerasArchive, readKerasArchive, readKerasWeights } from "./read.js";
-import { readZipEntry } from "./zip.js";
 import { writeKerasArchive } from "./write.js";
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
@@ -28,15 +27,16 @@ export const kerasFormat: ModelFormat = {
   },
 
   async readManifest(path: string): Promise<ModelManifest> {
-    // model.weights.h5 is read in place inside the zip when stored (as Keras writes it), else inflated in memory.
+    // model.weights.h5 is read in place inside the zip when stored (as Keras writes it), else extracted (streamed).
     const archive = await readKerasArchive(path);
     const entry = archive.weights;
-    const inflated = entry.method === 0 ? undefined : await readZipEntry(path, entry).catch(() => undefined);
-    const fast = await readWithJsMetadata(
-      () => (inflated ? bufferSource(inflated) : fileSource(path, entry.dataOffset, entry.size)),
-      (tree, bytes) => readKerasWeights(path, archive, tree, bytes),
-    );
-    if (fast) return fast.manifest;
+    if (entry.method === 0) {
+      const fast = await readWithJsMetadata(
+        () => fileSource(path, entry.dataOffset, entry.size),
+        (tree, bytes) => readKerasWeights(path, archive, tree, bytes),
+      );
+      if (fast) return fast.manifest;
+    }
     const { weights, h5, contents } = await openKerasArchive(path);
     h5.close();
     await weights.remove();

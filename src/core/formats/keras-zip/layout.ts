@@ -1,5 +1,6 @@
 import { ModelFileError } from "../../errors.js";
 import type { Hdf5Tree } from "../hdf5/tree.js";
+import { LIMITS } from "../limits.js";
 
 type Json = Record<string, unknown>;
 
@@ -71,7 +72,7 @@ function naturalKey(name: string): [string, number] {
 }
 
 /** saving_lib's visiting order: own `vars` (numbered), then `layers`, then other attributes, private ones last. */
-function childOrder(names: string[]): string[] {
+export function childOrder(names: string[]): string[] {
   const rank = (n: string) => (n === "vars" ? 0 : n === "layers" ? 1 : n.startsWith("_") ? 3 : 2);
   return [...names].sort((a, b) => {
     if (rank(a) !== rank(b)) return rank(a) - rank(b);
@@ -85,7 +86,15 @@ function childOrder(names: string[]): string[] {
 /** Every dataset under a layer's group, in the order Keras saved them; nested models follow their own config. */
 export function datasetsUnder(file: string, h5: Hdf5Tree, group: LayerGroup): string[] {
   const out: string[] = [];
-  const visit = (path: string, nested?: Json) => {
+  let visited = 0;
+  const visit = (path: string, nested?: Json, depth = 0) => {
+    // Groups may link in a cycle (a group holding a hard link to its parent): bound the walk rather than follow it.
+    if (depth > LIMITS.hdf5Depth || ++visited > LIMITS.hdf5Objects) {
+      throw new ModelFileError(
+        file,
+        `has HDF5 groups under "${group.path}" nested more than ${LIMITS.hdf5Depth} deep or more than ${LIMITS.hdf5Objects} objects (groups linked in a cycle?)`,
+      );
+    }
     const kind = h5.kind(path);
     if (kind === "dataset") {
       out.push(path);
@@ -97,14 +106,14 @@ export function datasetsUnder(file: string, h5: Hdf5Tree, group: LayerGroup): st
         const inner = layerGroups(nested, `${path}/`);
         for (const g of inner) {
           if (!isGroupAt(h5, g.path)) throw missingGroup(file, g);
-          visit(g.path, g.nested);
+          visit(g.path, g.nested, depth + 2);
         }
         for (const extra of childOrder(h5.keys(`${path}/layers`))) {
-          if (!inner.some((g) => g.path === `${path}/layers/${extra}`)) visit(`${path}/layers/${extra}`);
+          if (!inner.some((g) => g.path === `${path}/layers/${extra}`)) visit(`${path}/layers/${extra}`, undefined, depth + 2);
         }
         continue;
       }
-      visit(`${path}/${child}`);
+      visit(`${path}/${child}`, undefined, depth + 1);
     }
   };
   visit(group.path, group.nested);

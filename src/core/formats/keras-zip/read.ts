@@ -1,16 +1,17 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ModelFileError } from "../../errors.js";
+import { makeTempFolder } from "../../io/temp-files.js";
 import { parseKerasModelConfig } from "../../keras/config.js";
+import { architectureOrWeightsOnly } from "../weights-only.js";
 import type { ModelManifest } from "../../model.js";
 import type { TensorInfo } from "../../tensor.js";
-import { checkLayerShapes } from "../hdf5/config-shapes.js";
+import { checkLayerShapes, requireLayerWeights } from "../hdf5/config-shapes.js";
 import { type DatasetInfo, datasetInfo } from "../hdf5/datasets.js";
 import { type H5File, fileSize, hdf5Reason, openHdf5 } from "../hdf5/open.js";
 import { type Hdf5Tree, h5wasmTree } from "../hdf5/tree.js";
-import { datasetsUnder, isGroupAt, layerGroups, missingGroup } from "./layout.js";
+import { type LayerGroup, childOrder, datasetsUnder, isGroupAt, layerGroups, missingGroup } from "./layout.js";
 import { type ZipEntry, ZipArchive, extractZipEntry } from "./zip.js";
+import { checkJsonBytes, parseBoundedJson } from "../limits.js";
 
 export const CONFIG_ENTRY = "config.json";
 export const METADATA_ENTRY = "metadata.json";
@@ -26,8 +27,9 @@ export interface KerasArchive {
 function parseJsonEntry(file: string, name: string, bytes: Uint8Array): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
+    value = parseBoundedJson(file, `a ${name}`, new TextDecoder().decode(bytes));
+  } catch (error) {
+    if (error instanceof ModelFileError) throw error;
     throw new ModelFileError(file, `has a ${name} that is not valid JSON`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -57,8 +59,9 @@ function kerasArchiveOf(file: string, zip: ZipArchive): KerasArchive {
     const npz = find("model.weights.npz") ? " (its weights are in model.weights.npz, which Model Soup does not read)" : "";
     throw new ModelFileError(file, `has no model.weights.h5${npz}; ${expected}`);
   }
-  const config = parseJsonEntry(file, CONFIG_ENTRY, zip.read(configEntry));
   const metadataEntry = find(METADATA_ENTRY);
+  for (const entry of [configEntry, metadataEntry]) if (entry) checkJsonBytes(file, `a ${entry.name}`, entry.size);
+  const config = parseJsonEntry(file, CONFIG_ENTRY, zip.read(configEntry));
   const metadata = metadataEntry ? parseJsonEntry(file, METADATA_ENTRY, zip.read(metadataEntry)) : {};
   return { entries, weights, config, metadata };
 }
@@ -70,8 +73,7 @@ export interface ExtractedWeights {
 
 /** HDF5 needs a file of its own: model.weights.h5 is copied out of the zip into a private temporary folder. */
 export async function extractWeights(file: string, archive: KerasArchive): Promise<ExtractedWeights> {
-  const folder = await mkdtemp(join(tmpdir(), "model-soup-keras-"));
-  const remove = () => rm(folder, { recursive: true, force: true });
+  const { path: folder, remove } = await makeTempFolder("keras");
   try {
     const path = join(folder, WEIGHTS_ENTRY);
     await extractZipEntry(file, archive.weights, path);
@@ -87,11 +89,17 @@ export interface KerasZipContents {
   datasets: Map<string, DatasetInfo>;
 }
 
+/** Every weight group of model.weights.h5 in saving order, for a model whose config lists no layers. */
+function weightGroups(h5: Hdf5Tree): LayerGroup[] {
+  if (!isGroupAt(h5, "layers")) return [];
+  return childOrder(h5.keys("layers")).map((key) => ({ layer: key, className: "", path: `layers/${key}` }));
+}
+
 /** Builds the manifest from config.json and the datasets' headers in model.weights.h5 (`bytes` long). */
 export async function readKerasWeights(file: string, archive: KerasArchive, h5: Hdf5Tree, bytes: number): Promise<KerasZipContents> {
   const kerasVersion = typeof archive.metadata.keras_version === "string" ? archive.metadata.keras_version : undefined;
-  const architecture = parseKerasModelConfig(file, archive.config, kerasVersion);
   const warnings: string[] = [];
+  const architecture = architectureOrWeightsOnly(file, "config.json", archive.config, kerasVersion, warnings);
   if (!archive.entries.some((e) => e.name === METADATA_ENTRY)) warnings.push("the archive has no metadata.json");
   const tensors: TensorInfo[] = [];
   const datasets = new Map<string, DatasetInfo>();
@@ -110,16 +118,17 @@ export async function readKerasWeights(file: string, archive: KerasArchive, h5: 
   };
   const own = isGroupAt(h5, "vars") ? datasetsUnder(file, h5, { layer: "", className: "", path: "vars" }) : [];
   for (const path of own) add(path, "");
-  const groups = layerGroups(archive.config, "");
+  const groups = architecture ? layerGroups(archive.config, "") : weightGroups(h5);
   for (const group of groups) {
     if (!isGroupAt(h5, group.path)) throw missingGroup(file, group);
     const layerTensors = datasetsUnder(file, h5, group).map((p) => add(p, group.layer));
-    const spec = architecture.layers.find((l) => l.name === group.layer);
+    const spec = architecture?.layers.find((l) => l.name === group.layer);
     if (spec) {
       spec.weights = layerTensors.map((t) => t.name);
       checkLayerShapes(file, spec, layerTensors);
     }
   }
+  if (architecture) requireLayerWeights(file, architecture.layers);
   if (isGroupAt(h5, "layers")) {
     const known = new Set(groups.map((g) => g.path));
     for (const key of h5.keys("layers")) {

@@ -1,9 +1,9 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { type ZipOptions, zipSync } from "fflate";
+import { ModelFileError } from "../../errors.js";
 import type { TensorSource } from "../../model.js";
 import { rewriteHdf5 } from "../hdf5/rewrite.js";
-import { tempPathBeside } from "../../io/atomic.js";
-import { unlink } from "node:fs/promises";
+import { removeTemp, tempPathBeside } from "../../io/atomic.js";
 import type { KerasArchive, KerasZipContents } from "./read.js";
 import { WEIGHTS_ENTRY } from "./read.js";
 import { type ZipEntry, readZipEntry } from "./zip.js";
@@ -30,7 +30,11 @@ export async function writeKerasArchive(
   const weightsCopy = tempPathBeside(output);
   try {
     const slots = contents.manifest.tensors.map((info) => ({ info, dataset: contents.datasets.get(info.name)! }));
-    await rewriteHdf5(extractedWeights, weightsCopy, slots, source, ["optimizer"]);
+    await rewriteHdf5(extractedWeights, weightsCopy, slots, source, ["optimizer"]).catch((error: unknown) => {
+      // The weights were extracted to a private copy: name the archive the user gave.
+      if (error instanceof ModelFileError && error.file === extractedWeights) throw new ModelFileError(template, `model.weights.h5 ${error.expected}`);
+      throw error;
+    });
     const files: Record<string, [Uint8Array, ZipOptions & { mtime: Date }]> = {};
     for (const entry of archive.entries) {
       const data = entry.name === WEIGHTS_ENTRY ? new Uint8Array(await readFile(weightsCopy)) : await readZipEntry(template, entry);
@@ -38,6 +42,6 @@ export async function writeKerasArchive(
     }
     await writeFile(output, zipSync(files));
   } finally {
-    await unlink(weightsCopy).catch(() => undefined);
+    await removeTemp(weightsCopy);
   }
 }

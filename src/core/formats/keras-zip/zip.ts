@@ -1,9 +1,13 @@
 import { createReadStream, createWriteStream } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { createInflateRaw } from "node:zlib";
 import { inflateSync } from "fflate";
 import { ModelFileError } from "../../errors.js";
 import { type ByteSource, fileSource } from "../hdf5/byte-source.js";
 import { cannotOpen } from "../../io/open.js";
+import { inflateCeiling, inflateTooLarge } from "../limits.js";
 
 export interface ZipEntry {
   name: string;
@@ -36,8 +40,9 @@ const CRC_TABLE = (() => {
   return table;
 })();
 
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
+/** CRC-32 of `bytes`; pass the previous result as `previous` to continue over a stream of chunks. */
+export function crc32(bytes: Uint8Array, previous = 0): number {
+  let c = (previous ^ 0xffffffff) >>> 0;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
@@ -91,8 +96,9 @@ export class ZipArchive {
     }
   }
 
-  /** An entry's bytes, inflated and checked against its CRC-32. */
+  /** An entry's bytes, inflated and checked against its CRC-32 (in memory: refused above the inflation ceiling). */
   read(entry: ZipEntry): Uint8Array {
+    if (entry.method !== 0 && entry.size > inflateCeiling()) throw inflateTooLarge(this.file, `zip entry "${entry.name}"`, entry.size);
     return entryBytes(this.file, entry, this.source.read(entry.dataOffset, entry.compressedSize));
   }
 
@@ -192,6 +198,7 @@ function listEntries(file: string, source: ByteSource): ZipEntry[] {
 
 /** An entry's bytes, inflated and checked against its CRC-32. */
 export async function readZipEntry(file: string, entry: ZipEntry): Promise<Uint8Array> {
+  if (entry.method !== 0 && entry.size > inflateCeiling()) throw inflateTooLarge(file, `zip entry "${entry.name}"`, entry.size);
   const source = openSource(file);
   try {
     return entryBytes(file, entry, readAt(source, entry.dataOffset, entry.compressedSize));
@@ -215,17 +222,48 @@ function entryBytes(file: string, entry: ZipEntry, stored: Uint8Array | DataView
   return bytes;
 }
 
-/** Writes an entry to a file on disk; stored entries are streamed, not loaded whole. */
+/**
+ * Writes an entry to a file on disk, streamed (memory stays near one chunk whatever the entry's size). A deflated
+ * entry is inflated against the size its directory declares (and the inflation ceiling): it is refused as soon as
+ * it inflates past it, and checked against its CRC-32 at the end.
+ */
 export async function extractZipEntry(file: string, entry: ZipEntry, destination: string): Promise<void> {
-  if (entry.method === 0 && entry.size > 0) {
+  if (entry.method === 0) {
+    if (entry.size === 0) {
+      await writeFile(destination, new Uint8Array(0));
+      return;
+    }
     await pipeline(
       createReadStream(file, { start: entry.dataOffset, end: entry.dataOffset + entry.size - 1 }),
       createWriteStream(destination),
     );
     return;
   }
-  const bytes = await readZipEntry(file, entry);
-  await pipeline(async function* () {
-    yield bytes;
-  }, createWriteStream(destination));
+  if (entry.size > inflateCeiling()) throw inflateTooLarge(file, `zip entry "${entry.name}"`, entry.size);
+  let written = 0;
+  let crc = 0;
+  const check = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      written += chunk.length;
+      if (written > entry.size) {
+        done(new ModelFileError(file, `has a zip entry "${entry.name}" that inflates past the ${entry.size} bytes its directory declares`));
+        return;
+      }
+      crc = crc32(chunk, crc);
+      done(null, chunk);
+    },
+  });
+  const compressed =
+    entry.compressedSize === 0
+      ? Readable.from([])
+      : createReadStream(file, { start: entry.dataOffset, end: entry.dataOffset + entry.compressedSize - 1 });
+  try {
+    await pipeline(compressed, createInflateRaw(), check, createWriteStream(destination));
+  } catch (error) {
+    if (error instanceof ModelFileError) throw error;
+    throw new ModelFileError(file, `has a zip entry "${entry.name}" that cannot be inflated (${(error as Error).message})`);
+  }
+  if (written !== entry.size || crc !== entry.crc32) {
+    throw new ModelFileError(file, `has a damaged zip entry "${entry.name}" (size or CRC-32 differs from the directory)`);
+  }
 }

@@ -3,6 +3,7 @@ import { BYTES_PER_ELEMENT, type DType, elementCount } from "../../tensor.js";
 import { looksLikeSafetensorsFile } from "./detect.js";
 import { SAFETENSORS_DTYPE_CODES, dtypeFromCode } from "./dtypes.js";
 import { openForReading } from "../../io/open.js";
+import { parseBoundedJson } from "../limits.js";
 
 /** The reference implementation refuses headers above 100 MB; so do we, before allocating. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -120,8 +121,9 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(headerBytes));
+    parsed = parseBoundedJson(file, "a safetensors header", new TextDecoder("utf-8", { fatal: true }).decode(headerBytes));
   } catch (error) {
+    if (error instanceof ModelFileError) throw error;
     throw new ModelFileError(file, `has a safetensors header that is not valid UTF-8 JSON (${(error as Error).message})`);
   }
   if (!isPlainObject(parsed)) throw new ModelFileError(file, "has a safetensors header that is not a JSON object");

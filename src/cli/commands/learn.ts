@@ -15,8 +15,8 @@ export const learnCommand: Command = {
   name: "learn",
   summary:
     "Learn the coefficients of a weighted average of the models' weights from data, and compare on held-out data " +
-    `(default: Adam, at most ${d.maxSteps} steps, early-stopped on validation, never worse on validation than the uniform soup, ` +
-    "the greedy soup or any single model).",
+    `(default: Adam, at most ${d.maxSteps} steps, early-stopped on validation; of the learned soup, the uniform soup, ` +
+    "the greedy soup and each single model, the one with the lowest validation loss is kept).",
   usage:
     "learn <model|folder>... --data <file> [--label <column|key>] [--scale <k>] [--seed <N>] [--granularity model|layer] " +
     "[--param simplex|nonneg|free] [--objective supervised|entropy] [--optimizer adam|lbfgs] [--lr <rate>] [--steps <N>] " +

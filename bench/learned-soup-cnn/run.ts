@@ -173,7 +173,8 @@ async function main(): Promise<void> {
 
     console.log(`reference: ${JSON.stringify(reference)}`);
     console.log(`Model Soup on tfjs ${chosen.backend}, ${parameters} parameters ...`);
-    const uniform = await runOurs({ optimizer: "adam", maxSteps: 0, compareCandidates: false, refit: false }, -1);
+    // The uniform soup itself: one step at a vanishing learning rate (the learner refuses a budget of 0 steps).
+    const uniform = await runOurs({ optimizer: "adam", maxSteps: 1, learningRate: 1e-12, compareCandidates: false, refit: false }, -1);
     const rows: string[] = [];
     const notes: string[] = [];
     for (const granularity of ["model", "layer"] as const) {

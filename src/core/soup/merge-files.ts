@@ -5,7 +5,7 @@
 import { nameMapping } from "../architecture/index.js";
 import { CancelledError, UsageError } from "../errors.js";
 import { detectFormat, openModel, readManifest, writeModel } from "../formats/registry.js";
-import { prepareMerge, type PreparedMerge } from "../merge/plan.js";
+import { prepareMerge, type MergeStatistics, type PreparedMerge } from "../merge/plan.js";
 import { streamMerge } from "../merge/streaming/index.js";
 import { layerPositions } from "../merge/params.js";
 import type { MergeSpec } from "../merge/spec.js";
@@ -27,6 +27,8 @@ export interface MergeFilesOptions {
    * BatchNormalization statistics re-estimated for a learned soup, which no weight average gives.
    */
   overrides?: Record<string, number[]>;
+  /** Data statistics for the methods that need them (RegMean, Fisher), by the template's tensor names. */
+  statistics?: MergeStatistics;
 }
 
 async function allSafetensors(paths: readonly string[]): Promise<boolean> {
@@ -40,6 +42,7 @@ async function allSafetensors(paths: readonly string[]): Promise<boolean> {
  */
 async function streamSafetensors(options: MergeFilesOptions, prepared: PreparedMerge, inputs: string[], separateBase: boolean): Promise<MergeOutcome> {
   const elementwise = prepared.method.scope === "element";
+  const warnings: string[] = [];
   const ingredientCount = prepared.spec.ingredients.length;
   const positions = layerPositions((await readManifest(inputs[0]!)).tensors.map((t) => t.layer));
   const result = await streamMerge({
@@ -57,10 +60,17 @@ async function streamSafetensors(options: MergeFilesOptions, prepared: PreparedM
         position: positions.get(info.layer),
         ingredients: tensors.slice(0, ingredientCount),
         base: separateBase ? tensors[ingredientCount] : undefined,
+        ...statisticsOf(options.statistics, info.name),
+        warn: (message) => warnings.push(message),
       }) as Float32Array;
     },
   });
-  return { warnings: result.warnings };
+  return { warnings: [...result.warnings, ...warnings] };
+}
+
+/** The `statistics` field of one tensor's inputs: absent when the merge has none, `{}` for a tensor without any. */
+function statisticsOf(statistics: MergeStatistics | undefined, name: string) {
+  return statistics === undefined ? {} : { statistics: statistics.get(name) ?? {} };
 }
 
 /** Opens every model once, closing them all when `work` ends. */
@@ -139,7 +149,14 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<Merge
           ingredients.push(await read(ingredientFiles[i]!, mappings[i]!, info.name, float));
         }
         const base = baseFile ? await read(baseFile, baseMapping!, info.name, float) : undefined;
-        const merged = prepared.mergeTensor({ info, position: positions.get(info.layer), ingredients, base });
+        const merged = prepared.mergeTensor({
+          info,
+          position: positions.get(info.layer),
+          ingredients,
+          base,
+          ...statisticsOf(options.statistics, info.name),
+          warn: (message) => warnings.push(message),
+        });
         options.onProgress?.(++done, total, "tensors");
         return merged;
       },

@@ -1,8 +1,10 @@
 /** Writes a merged model and the recipe beside it; and re-runs a recipe (`apply`). */
 import { mkdir, rm, unlink } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { ModelFileError } from "../errors.js";
+import { ModelFileError, UsageError } from "../errors.js";
 import { readManifest } from "../formats/registry.js";
+import type { MergeStatistics } from "../merge/plan.js";
+import { getMergeMethod } from "../merge/registry.js";
 import type { MergeSpec } from "../merge/spec.js";
 import { sha256Files } from "../recipe/hash.js";
 import { describeInput, readRecipe, recipePathFor, resolveInput, writeRecipe, type Recipe } from "../recipe/recipe.js";
@@ -20,6 +22,8 @@ export interface SaveSoupOptions {
   backend?: string;
   /** Tensor values that replace the merge's (see MergeFilesOptions.overrides); recorded in the recipe. */
   overrides?: Record<string, number[]>;
+  /** Data statistics for RegMean and Fisher (see MergeFilesOptions.statistics); the recipe records their data. */
+  statistics?: MergeStatistics;
   onProgress?: MergeFilesOptions["onProgress"];
   isCancelled?: () => boolean;
 }
@@ -43,7 +47,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   const createdDir = await mkdir(dirname(target), { recursive: true });
   let outcome;
   try {
-    outcome = await mergeModelFiles({ spec, target, overrides: options.overrides, onProgress: options.onProgress, isCancelled: options.isCancelled });
+    outcome = await mergeModelFiles({ spec, target, overrides: options.overrides, statistics: options.statistics, onProgress: options.onProgress, isCancelled: options.isCancelled });
   } catch (error) {
     if (createdDir !== undefined) await rm(createdDir, { recursive: true, force: true });
     throw error;
@@ -78,11 +82,17 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   return { model: target, recipe: recipePath, warnings: outcome.warnings };
 }
 
+/**
+ * Re-computes the data statistics of a data-aware recipe (RegMean, Fisher) from its models and its recorded data;
+ * the worker provides it, since it runs the models.
+ */
+export type RecipeStatistics = (recipe: Recipe, spec: MergeSpec, recipePath: string) => Promise<MergeStatistics>;
+
 /** Recreates a recipe's merged model from its inputs, refusing when any input's content changed. */
 export async function applyRecipe(
   recipePath: string,
   out?: string,
-  hooks: Pick<SaveSoupOptions, "onProgress" | "isCancelled"> = {},
+  hooks: Pick<SaveSoupOptions, "onProgress" | "isCancelled"> & { statistics?: RecipeStatistics } = {},
 ): Promise<SavedSoup> {
   const recipe = await readRecipe(recipePath);
   const check = async (input: { path: string; sha256: string }): Promise<string> => {
@@ -103,6 +113,11 @@ export async function applyRecipe(
     ...(basePath ? { base: basePath } : {}),
   };
   const target = out ?? resolve(dirname(recipePath), recipe.output.path);
+  let statistics: MergeStatistics | undefined;
+  if (getMergeMethod(spec.method).data === "required") {
+    if (hooks.statistics === undefined) throw new UsageError(`${recipePath}: ${spec.method} re-computes statistics of the models on data, which needs the worker`);
+    statistics = await hooks.statistics(recipe, spec, recipePath);
+  }
   return saveSoup({
     spec,
     target,
@@ -112,6 +127,8 @@ export async function applyRecipe(
     metrics: recipe.metrics,
     backend: recipe.backend,
     overrides: recipe.overrides,
-    ...hooks,
+    statistics,
+    onProgress: hooks.onProgress,
+    isCancelled: hooks.isCancelled,
   });
 }

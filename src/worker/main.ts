@@ -10,6 +10,7 @@ import { WorkerNotifications, WorkerRequests } from "../protocol/worker.js";
 import type { JobContext } from "./jobs/context.js";
 import { runInspect } from "./jobs/inspect.js";
 import { runLayerStats } from "./jobs/layer-stats.js";
+import { runCompare, runDataMerge } from "./jobs/data-aware.js";
 import { runApply, runMerge } from "./jobs/merge.js";
 import { runBackend, runEvaluate, runGreedy, runLearn } from "./jobs/learn.js";
 
@@ -65,6 +66,8 @@ handle(WorkerRequests.learn, oneAtATime(runLearn));
 handle(WorkerRequests.evaluate, oneAtATime(runEvaluate));
 handle(WorkerRequests.greedy, oneAtATime(runGreedy));
 handle(WorkerRequests.backend, oneAtATime(runBackend));
+handle(WorkerRequests.dataMerge, oneAtATime(runDataMerge));
+handle(WorkerRequests.compare, oneAtATime(runCompare));
 
 // The parent going away (editor closed, CLI interrupted) ends the worker.
 process.on("disconnect", () => process.exit(0));

@@ -14,7 +14,7 @@ function shortName(path: string): string {
 
 function coefficientCell(coefficients: Coefficients | undefined, i: number): string {
   if (coefficients === undefined) return "";
-  if (Array.isArray(coefficients)) return coefficients[i]!.toFixed(3);
+  if (Array.isArray(coefficients)) return coefficients[i] === undefined ? "" : coefficients[i]!.toFixed(3);
   const values = Object.values(coefficients).map((v) => v[i]!);
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   return `${mean.toFixed(3)} (mean of ${values.length} layers)`;
@@ -27,6 +27,7 @@ export function formatComparison(report: SoupReport | EvaluateReport): string {
   const rows = report.metrics.ingredients.map((m, i) => row(shortName(m.model), m, coefficientCell(coefficients, i)));
   rows.push(row("uniform soup", report.metrics.uniform));
   if (report.metrics.merged !== undefined) rows.push(row(report.method ?? "merged", report.metrics.merged));
+  for (const m of report.metrics.methods ?? []) rows.push(row(m.method, m));
   rows.push(row("output ensemble (N× cost)", report.metrics.ensemble));
   const lines = [
     `Test split: ${report.split.test} samples (learn ${report.split.learn}, validation ${report.split.validation}, seed ${report.split.seed}); backend ${report.backend}`,

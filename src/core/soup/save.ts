@@ -1,6 +1,6 @@
 /** Writes a merged model and the recipe beside it; and re-runs a recipe (`apply`). */
 import { mkdir, rm, unlink } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { ModelFileError, UsageError } from "../errors.js";
 import { readManifest } from "../formats/registry.js";
 import type { MergeStatistics } from "../merge/plan.js";
@@ -114,16 +114,21 @@ export async function applyRecipe(
   };
   const target = out ?? resolve(dirname(recipePath), recipe.output.path);
   let statistics: MergeStatistics | undefined;
+  let data = recipe.data;
   if (getMergeMethod(spec.method).data === "required") {
     if (hooks.statistics === undefined) throw new UsageError(`${recipePath}: ${spec.method} re-computes statistics of the models on data, which needs the worker`);
     statistics = await hooks.statistics(recipe, spec, recipePath);
+    // A data-aware recipe records its data relative to its own folder, like its inputs: re-based for the new recipe.
+    if (data !== undefined && !isAbsolute(data.path)) {
+      data = { ...data, path: relative(dirname(recipePathFor(resolve(target))), resolve(dirname(recipePath), data.path)) };
+    }
   }
   return saveSoup({
     spec,
     target,
     origin: recipe.origin,
     learning: recipe.learning,
-    data: recipe.data,
+    data,
     metrics: recipe.metrics,
     backend: recipe.backend,
     overrides: recipe.overrides,

@@ -5,6 +5,7 @@ import { MERGE_METHOD_IDS, type MergeMethodId, type MergeSpec, type ParamValue }
 import { applyRecipe, saveSoup } from "../../core/soup/save.js";
 import type { ApplyParams, MergeParams, MergeResult } from "../../protocol/worker.js";
 import { isCancelled, type JobContext } from "./context.js";
+import { recipeStatistics } from "./data-aware.js";
 
 function isMethod(id: string): id is MergeMethodId {
   return (MERGE_METHOD_IDS as readonly string[]).includes(id);
@@ -45,6 +46,7 @@ export async function runMerge(params: MergeParams, context: JobContext): Promis
 export async function runApply(params: ApplyParams, context: JobContext): Promise<MergeResult> {
   const started = performance.now();
   const saved = await applyRecipe(params.recipe, params.out, {
+    statistics: (recipe, spec, path) => recipeStatistics(recipe, spec, path, context),
     isCancelled: isCancelled(context),
     onProgress: (step, totalSteps, unit) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps, unit }),
   });

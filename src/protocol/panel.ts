@@ -12,7 +12,7 @@ import type {
   SoupReport,
 } from "./worker.js";
 
-export type MergeMethod = "manual" | "uniform" | "greedy" | "learned";
+export type MergeMethod = "manual" | "uniform" | "greedy" | "learned" | "regmean" | "fisher";
 export type BackendChoice = BackendName | "auto";
 
 export interface IngredientRow {
@@ -89,7 +89,7 @@ export type FromWebview =
   | { type: "save"; coefficients?: Coefficients }
   | { type: "showDiff"; ingredient?: string };
 
-const METHODS: readonly MergeMethod[] = ["manual", "uniform", "greedy", "learned"];
+const METHODS: readonly MergeMethod[] = ["manual", "uniform", "greedy", "learned", "regmean", "fisher"];
 const GRANULARITIES: readonly Granularity[] = ["model", "layer"];
 const PARAMETERISATIONS: readonly Parameterisation[] = ["simplex", "nonneg", "free"];
 const OBJECTIVES: readonly Objective[] = ["supervised", "entropy"];

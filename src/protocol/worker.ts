@@ -111,6 +111,10 @@ export type MethodMetric = { method: string } & MetricPair;
 
 /** The merge methods that need statistics of the models on data (src/core/merge/methods/regmean.ts, fisher.ts). */
 export type DataAwareMethod = "regmean" | "fisher";
+export const DATA_AWARE_METHODS: readonly DataAwareMethod[] = ["regmean", "fisher"];
+export function isDataAwareMethod(method: string): method is DataAwareMethod {
+  return (DATA_AWARE_METHODS as readonly string[]).includes(method);
+}
 /** What `evaluate --methods` can add to the comparison. */
 export type ComparedMethod = "greedy" | "learned" | DataAwareMethod;
 

@@ -6,12 +6,11 @@ import { stringOption, type ParsedArgs } from "../args.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../../core/errors.js";
 import { MERGE_METHOD_IDS } from "../../core/merge/spec.js";
-import { WorkerRequests, type DataAwareMethod } from "../../protocol/worker.js";
+import { isDataAwareMethod, WorkerRequests, type DataAwareMethod } from "../../protocol/worker.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
 import { backendOption, dataOptions, dataSpec, numberOption, printReport, weightsOption } from "./options.js";
 
-const DATA_AWARE: readonly string[] = ["regmean", "fisher"] satisfies DataAwareMethod[];
 
 /** Method parameters given on the command line, by their mergekit names. */
 function methodParams(args: ParsedArgs): Record<string, unknown> {
@@ -52,7 +51,7 @@ export const mergeCommand: Command = {
   },
   async run(args, io) {
     const method = stringOption(args, "method");
-    if (method !== undefined && DATA_AWARE.includes(method)) return runDataAware(method as DataAwareMethod, args, io);
+    if (method !== undefined && isDataAwareMethod(method)) return runDataAware(method, args, io);
     if (stringOption(args, "data") !== undefined) throw new UsageError(`--data is read by the data-aware methods (regmean, fisher), not by ${method ?? "linear"}`);
     const out = stringOption(args, "out");
     if (out === undefined) throw new UsageError("--out <path> is required");

@@ -1,6 +1,7 @@
 /**
  * The data-aware benchmark: on each family of bench/data-aware/make-families.ts, every method side by side on one
- * held-out test split — the ingredients, the base, the uniform soup, greedy and learned soups, RegMean, Fisher,
+ * held-out test split — the ingredients, the base, the uniform soup, greedy and learned soups, RegMean, Fisher (on
+ * the labels and on each model's own predictions),
  * task arithmetic and TIES (λ chosen on the validation split), and the output ensemble.
  *
  * Merge data: samples/digits/soup.csv.gz (no row seen by any model), pixels / 16, split with seed 0 into learn /
@@ -97,7 +98,7 @@ function table(title: string, report: EvaluateReport, extra: Array<{ method: str
   for (const m of report.metrics.ingredients) lines.push(`| ingredient ${m.model.split("/").slice(-2, -1)[0]} | ${m.loss.toFixed(4)} | ${pct(m.metric)} |`);
   for (const m of extra.slice(0, 1)) lines.push(`| ${m.method} | ${m.loss.toFixed(4)} | ${pct(m.metric)} |`);
   lines.push(`| uniform soup | ${report.metrics.uniform.loss.toFixed(4)} | ${pct(report.metrics.uniform.metric)} |`);
-  for (const m of report.metrics.methods ?? []) lines.push(`| ${m.method} | ${m.loss.toFixed(4)} | ${pct(m.metric)} |`);
+  for (const m of report.metrics.methods ?? []) lines.push(`| ${m.method === "Fisher merging" ? "Fisher merging (labels)" : m.method} | ${m.loss.toFixed(4)} | ${pct(m.metric)} |`);
   for (const m of extra.slice(1)) lines.push(`| ${m.method} | ${m.loss.toFixed(4)} | ${pct(m.metric)} |`);
   lines.push(`| output ensemble (5× inference cost) | ${report.metrics.ensemble.loss.toFixed(4)} | ${pct(report.metrics.ensemble.metric)} |`);
   lines.push("", `Test split ${report.split.test} rows (learn ${report.split.learn}, validation ${report.split.validation}); backend ${report.backend}; ` +
@@ -124,6 +125,9 @@ async function main(): Promise<void> {
     const started = performance.now();
     const report = await runCompare({ models: [...models], data: DATA, methods: ["greedy", "learned", "regmean", "fisher"], backend }, context);
     const compareSeconds = (performance.now() - started) / 1000;
+    // Fisher again, differentiating each model's own prediction instead of the label (--fisher-target prediction).
+    const own = await runCompare({ models: [...models], data: DATA, methods: ["fisher"], fisherTarget: "prediction", backend }, context);
+    report.metrics.methods!.push(...own.metrics.methods!.map((m) => ({ ...m, method: `${m.method} (own predictions)` })));
     const t0 = performance.now();
     const extra = await taskVectorRows([...models], families.base, backend);
     process.stdout.write(`${table(title, report, extra, { "evaluate --methods all": compareSeconds, "task arithmetic + TIES": (performance.now() - t0) / 1000 })}\n\n`);

@@ -124,7 +124,11 @@ export interface DataAwareOptions {
   epsilon?: number;
   /** Fisher: examples of the learn split its diagonal is estimated on. */
   examples?: number;
+  /** Fisher: differentiate log p(label | x) ("labels", the default when the data has labels) or log p(ŷ | x) of the model's own prediction. */
+  fisherTarget?: FisherTarget;
 }
+
+export type FisherTarget = "labels" | "prediction";
 
 /** RegMean or Fisher merging: statistics on the learn split, the merge judged on the test split, optionally written. */
 export interface DataMergeParams extends DataAwareOptions {

@@ -68,6 +68,7 @@ describe("model-soup merge --method regmean|fisher --data, apply, evaluate --met
       assert.equal(recipe.data.path, "../soup.csv.gz");
       assert.match(recipe.data.sha256, /^[0-9a-f]{64}$/);
       assert.equal(recipe.backend, "wasm");
+      assert.deepEqual(recipe.learning.statistics, method === "fisher" ? { split: "learn", rows: 539, examples: 64, target: "labels" } : { split: "learn", rows: 539 });
 
       const again = join(dir, `${method}-again`, "deeper", "model.json");
       const apply = await runCli("apply", recipePath, "--out", again);

@@ -8,7 +8,8 @@ import { WorkerRequests, type ComparedMethod } from "../../protocol/worker.js";
 import { stringOption, type ParsedArgs } from "../args.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
-import { backendOption, dataOptions, dataSpec, models, numberOption, printReport, weightsOption } from "./options.js";
+import { dataAwareOptions, FISHER_TARGETS } from "./data-aware-options.js";
+import { backendOption, choiceOption, dataOptions, dataSpec, models, numberOption, printReport, weightsOption } from "./options.js";
 
 const COMPARED: readonly ComparedMethod[] = ["greedy", "learned", "regmean", "fisher"];
 
@@ -35,8 +36,7 @@ export const evaluateCommand: Command = {
       valueName: "<list>",
       description: "Also compare these merges on the same test split: all, or some of greedy, learned (default settings), regmean, fisher.",
     },
-    alpha: { type: "string", valueName: "<α>", description: "With --methods regmean: scale of the Gram matrices' off-diagonal entries (default 0.9)." },
-    examples: { type: "string", valueName: "<N>", description: "With --methods fisher: examples of the learn split (default 512)." },
+    ...dataAwareOptions,
     report: { type: "string", valueName: "<file.json>", description: "Write the JSON report to a file." },
   },
   async run(args, io) {
@@ -47,12 +47,16 @@ export const evaluateCommand: Command = {
       if (coefficients !== undefined) throw new UsageError("--weights and --methods cannot be combined");
       const alpha = numberOption(args, "alpha");
       const examples = numberOption(args, "examples");
+      const epsilon = numberOption(args, "epsilon");
+      const fisherTarget = choiceOption(args, "fisher-target", FISHER_TARGETS);
       const compared = await runOnWorker(io, WorkerRequests.compare, {
         models: paths,
         data: dataSpec(args),
         methods,
         ...(alpha !== undefined ? { alpha } : {}),
         ...(examples !== undefined ? { examples } : {}),
+        ...(epsilon !== undefined ? { epsilon } : {}),
+        ...(fisherTarget !== undefined ? { fisherTarget } : {}),
         backend: backendOption(args),
       });
       await printReport(args, io, compared, formatComparison(compared));

@@ -9,7 +9,8 @@ import { MERGE_METHOD_IDS } from "../../core/merge/spec.js";
 import { isDataAwareMethod, WorkerRequests, type DataAwareMethod } from "../../protocol/worker.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
-import { backendOption, dataOptions, dataSpec, numberOption, printReport, weightsOption } from "./options.js";
+import { dataAwareOptions, FISHER_TARGETS } from "./data-aware-options.js";
+import { backendOption, choiceOption, dataOptions, dataSpec, numberOption, printReport, weightsOption } from "./options.js";
 
 
 /** Method parameters given on the command line, by their mergekit names. */
@@ -28,7 +29,7 @@ export const mergeCommand: Command = {
   summary: "Merge with given weights (uniform by default) or a task-vector method; writes the model and its recipe.",
   usage:
     `merge <model>... [--weights w1,w2,...] [--method ${MERGE_METHOD_IDS.join("|")}] [--base <path>] --out <path>\n` +
-    "       merge <model>... --method regmean|fisher --data <file> [--label <column|key|none>] [--alpha A] [--epsilon E] [--examples N] [--out <path>]",
+    "       merge <model>... --method regmean|fisher --data <file> [--label <column|key|none>] [--alpha A] [--epsilon E] [--examples N] [--fisher-target labels|prediction] [--out <path>]",
   options: {
     weights: { type: "string", valueName: "w1,w2,...", description: "One weight per model (default: uniform)." },
     method: { type: "string", valueName: "<method>", description: `Merge method: ${MERGE_METHOD_IDS.join(", ")} (default linear).` },
@@ -41,9 +42,7 @@ export const mergeCommand: Command = {
     label: dataOptions.label!,
     scale: dataOptions.scale!,
     backend: dataOptions.backend!,
-    alpha: { type: "string", valueName: "<α>", description: "RegMean: scale of the Gram matrices' off-diagonal entries (default 0.9)." },
-    epsilon: { type: "string", valueName: "<ε>", description: "Fisher: floor of every Fisher value (default 1e-6)." },
-    examples: { type: "string", valueName: "<N>", description: "Fisher: examples of the learn split its diagonal is estimated on (default 512)." },
+    ...dataAwareOptions,
     report: { type: "string", valueName: "<file.json>", description: "RegMean/Fisher: write the JSON report to a file." },
     "no-normalize": { type: "boolean", description: "Linear: do not divide by the sum of the weights." },
     out: { type: "string", valueName: "<path>", description: "Where to write the merged model and its recipe." },
@@ -79,6 +78,7 @@ async function runDataAware(method: DataAwareMethod, args: ParsedArgs, io: Param
   const alpha = numberOption(args, "alpha");
   const epsilon = numberOption(args, "epsilon");
   const examples = numberOption(args, "examples");
+  const fisherTarget = choiceOption(args, "fisher-target", FISHER_TARGETS);
   const report = await runOnWorker(io, WorkerRequests.dataMerge, {
     models: args.positionals,
     data: dataSpec(args),
@@ -86,6 +86,7 @@ async function runDataAware(method: DataAwareMethod, args: ParsedArgs, io: Param
     ...(alpha !== undefined ? { alpha } : {}),
     ...(epsilon !== undefined ? { epsilon } : {}),
     ...(examples !== undefined ? { examples } : {}),
+    ...(fisherTarget !== undefined ? { fisherTarget } : {}),
     out: stringOption(args, "out"),
     backend: backendOption(args),
   });

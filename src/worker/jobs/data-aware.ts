@@ -19,6 +19,7 @@ import type {
   DataMergeParams,
   DataSpec,
   EvaluateReport,
+  FisherTarget,
   MethodMetric,
   MetricPair,
   PairMergeability,
@@ -102,6 +103,7 @@ interface DataAwareMerge {
   values: Float32Array[];
   warnings: string[];
   examples?: number;
+  fisherTarget?: FisherTarget;
 }
 
 /** Statistics on the learn split, one ingredient at a time, then the merged values of every variable. */
@@ -111,8 +113,11 @@ async function dataAwareMerge(session: Session, method: DataAwareMethod, models:
   const prepared = prepareMerge(spec);
   const examples = method === "fisher" ? (options.examples ?? DEFAULT_FISHER_EXAMPLES) : undefined;
   if (examples !== undefined && (!Number.isInteger(examples) || examples < 1)) throw new UsageError(`examples must be a positive integer, got ${examples}`);
+  const fisherTarget: FisherTarget | undefined = method === "fisher" ? (data.learn.y === undefined ? "prediction" : (options.fisherTarget ?? "labels")) : undefined;
+  if (fisherTarget !== undefined && fisherTarget !== "labels" && fisherTarget !== "prediction") throw new UsageError(`the Fisher target must be labels or prediction, got ${String(fisherTarget)}`);
   const n = models.length;
   const { statistics, notes } = await computeStatistics(loaded.problem, data.learn, method, {
+    ...(fisherTarget !== undefined ? { fisherTarget } : {}),
     tensorNames: loaded.bindings.map((b) => b.tensor),
     task: statisticsTask(session),
     examples,
@@ -128,7 +133,7 @@ async function dataAwareMerge(session: Session, method: DataAwareMethod, models:
       warn: (w) => warnings.push(w),
     }) as Float32Array,
   );
-  return { spec, statistics, values, warnings, ...(examples !== undefined ? { examples } : {}) };
+  return { spec, statistics, values, warnings, ...(examples !== undefined ? { examples } : {}), ...(fisherTarget !== undefined ? { fisherTarget } : {}) };
 }
 
 /** The test score of the model's current weights: loss and metric, or without labels the mean prediction entropy. */
@@ -231,7 +236,14 @@ export async function runDataMerge(params: DataMergeParams, context: JobContext)
         origin: params.method,
         statistics: merge.statistics,
         data: await dataRecord(params.data, session.data, dirname(recipePathFor(resolve(params.out)))),
-        learning: { statistics: { split: "learn", rows: session.data.split.sizes.learn, ...(merge.examples !== undefined ? { examples: merge.examples } : {}) } },
+        learning: {
+          statistics: {
+            split: "learn",
+            rows: session.data.split.sizes.learn,
+            ...(merge.examples !== undefined ? { examples: merge.examples } : {}),
+            ...(merge.fisherTarget !== undefined ? { target: merge.fisherTarget } : {}),
+          },
+        },
         metrics: { metricName: report.metricName, ...report.metrics },
         backend: session.backend,
         isCancelled: isCancelled(context),
@@ -326,11 +338,13 @@ export async function recipeStatistics(recipe: Recipe, spec: MergeSpec, recipePa
   const session = await open(spec.ingredients.map((g) => g.path), dataSpec, backend, context);
   try {
     const method = spec.method as DataAwareMethod;
-    const examples = (recipe.learning?.statistics as { examples?: number } | undefined)?.examples;
+    const recorded = recipe.learning?.statistics as { examples?: number; target?: FisherTarget } | undefined;
+    const examples = recorded?.examples;
     const { statistics } = await computeStatistics(session.loaded.problem, session.data.learn, method, {
       tensorNames: session.loaded.bindings.map((b) => b.tensor),
       task: statisticsTask(session),
       ...(examples !== undefined ? { examples } : {}),
+      ...(recorded?.target !== undefined ? { fisherTarget: recorded.target } : {}),
       cancel: isCancelled(context),
     });
     return statistics;

@@ -6,14 +6,15 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { UsageError } from "../../core/errors.js";
+import { DEFAULT_FISHER_EXAMPLES } from "../../core/merge/methods/fisher.js";
 import type { Cancellation } from "../learn/cancel.js";
 import { sampleLosses, type Task } from "../learn/loss.js";
 import { forward } from "../learn/objective.js";
 import { tensorOf } from "../learn/problem.js";
 import { nextStep } from "../learn/yield.js";
 
-/** Examples of the learn split the Fisher is estimated on (the first ones: the split is already shuffled). */
-export const DEFAULT_FISHER_EXAMPLES = 512;
+// The first examples of the learn split are used (the split is already shuffled).
+export { DEFAULT_FISHER_EXAMPLES } from "../../core/merge/methods/fisher.js";
 
 /** The label the model itself predicts, in the form the task's loss reads. */
 function ownPrediction(task: Task, pred: tf.Tensor): tf.Tensor {

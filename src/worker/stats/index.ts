@@ -28,6 +28,8 @@ export interface StatisticsOptions {
   task: Task;
   /** Fisher: examples of `data` used. */
   examples?: number;
+  /** Fisher: "prediction" ignores the data's labels and uses each model's own prediction. */
+  fisherTarget?: "labels" | "prediction";
   cancel?: Cancellation;
   /** Called before each ingredient. */
   onIngredient?: (index: number) => void;
@@ -71,7 +73,7 @@ export async function computeStatistics(problem: SoupProblem, data: SoupData, ki
     for (let i = 0; i < n; i++) {
       options.onIngredient?.(i);
       writeIngredient(problem, problem.ingredients[i]!);
-      const f = await diagonalFisher(problem.model, trainable.map(({ v }) => v), options.task, data.x, data.y, { examples: options.examples, cancel: options.cancel });
+      const f = await diagonalFisher(problem.model, trainable.map(({ v }) => v), options.task, data.x, options.fisherTarget === "prediction" ? undefined : data.y, { examples: options.examples, cancel: options.cancel });
       f.forEach((values, j) => fishers[j]!.push(values));
     }
     trainable.forEach(({ k }, j) => byTensor.set(options.tensorNames[k]!, { fisher: fishers[j]! }));

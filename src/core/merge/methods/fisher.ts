@@ -8,6 +8,11 @@ import { UsageError } from "../../errors.js";
 import type { MergeMethod, MethodInput } from "../method.js";
 import { weightedSum } from "./linear.js";
 
+/** Examples of the learn split the worker estimates each model's Fisher on, unless told otherwise. */
+export const DEFAULT_FISHER_EXAMPLES = 512;
+/** The floor of every Fisher value. */
+export const DEFAULT_FISHER_EPSILON = 1e-6;
+
 export function fisherAverage(models: readonly Float32Array[], fishers: readonly Float32Array[], epsilon: number, tensor: string): Float32Array {
   const n = models[0]!.length;
   if (fishers.length !== models.length || fishers.some((f) => f.length !== n)) {
@@ -37,7 +42,7 @@ export const fisher: MergeMethod = {
   scope: "tensor",
   data: "required",
   globalParams: [
-    { name: "epsilon", kind: "number", default: 1e-6, above: 0, description: "Floor of every Fisher value (a value no data touches is plainly averaged)." },
+    { name: "epsilon", kind: "number", default: DEFAULT_FISHER_EPSILON, above: 0, description: "Floor of every Fisher value (a value no data touches is plainly averaged)." },
   ],
   modelParams: [],
   merge(input: MethodInput): Float32Array {

@@ -108,6 +108,9 @@ export function regmeanKernel(
   return Float32Array.from(rhs);
 }
 
+/** The paper's off-diagonal scaling. */
+export const DEFAULT_REGMEAN_ALPHA = 0.9;
+
 export const regmean: MergeMethod = {
   id: "regmean",
   label: "RegMean",
@@ -121,7 +124,7 @@ export const regmean: MergeMethod = {
     {
       name: "alpha",
       kind: "number",
-      default: 0.9,
+      default: DEFAULT_REGMEAN_ALPHA,
       min: 0,
       max: 1,
       description: "Scale of the off-diagonal entries of every Gram matrix (1: exact least squares; 0: a per-input weighted average).",

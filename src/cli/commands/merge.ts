@@ -26,7 +26,7 @@ function methodParams(args: ParsedArgs): Record<string, unknown> {
 
 export const mergeCommand: Command = {
   name: "merge",
-  summary: "Merge with given weights (uniform by default) or a task-vector method; writes the model and its recipe.",
+  summary: "Merge with given weights (uniform by default), a task-vector method, or RegMean/Fisher on data; writes the model and its recipe.",
   usage:
     `merge <model>... [--weights w1,w2,...] [--method ${MERGE_METHOD_IDS.join("|")}] [--base <path>] --out <path>\n` +
     "       merge <model>... --method regmean|fisher --data <file> [--label <column|key|none>] [--alpha A] [--epsilon E] [--examples N] [--fisher-target labels|prediction] [--out <path>]",

@@ -16,6 +16,19 @@ import { nextStep } from "../learn/yield.js";
 // The first examples of the learn split are used (the split is already shuffled).
 export { DEFAULT_FISHER_EXAMPLES } from "../../core/merge/methods/fisher.js";
 
+/** tf.variableGrads, with the one failure users meet named: a backend without a layer's gradient kernels. */
+function gradients(f: () => tf.Scalar, vars: tf.Variable[]): ReturnType<typeof tf.variableGrads> {
+  try {
+    return tf.variableGrads(f, vars);
+  } catch (error) {
+    const message = (error as Error).message ?? String(error);
+    if (/not registered for backend/.test(message)) {
+      throw new UsageError(`Fisher merging needs gradients the ${tf.getBackend()} backend does not provide (${message}); run it with --backend cpu`);
+    }
+    throw error;
+  }
+}
+
 /** The label the model itself predicts, in the form the task's loss reads. */
 function ownPrediction(task: Task, pred: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
@@ -50,7 +63,7 @@ export async function diagonalFisher(
       const ye = y === undefined ? undefined : tf.slice(y, [e], [1]);
       try {
         const target = ye ?? ownPrediction(task, forward(model, xe));
-        const { value, grads } = tf.variableGrads(() => tf.tidy(() => sampleLosses(task.loss, forward(model, xe), target).sum() as tf.Scalar), vars);
+        const { value, grads } = gradients(() => tf.tidy(() => sampleLosses(task.loss, forward(model, xe), target).sum() as tf.Scalar), vars);
         vars.forEach((v, k) => {
           const g = grads[v.name];
           if (g === undefined) return;

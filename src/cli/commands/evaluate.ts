@@ -8,8 +8,9 @@ import { WorkerRequests, type ComparedMethod } from "../../protocol/worker.js";
 import { stringOption, type ParsedArgs } from "../args.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
+import { guardReport, inputProtection, modelArguments } from "../paths.js";
 import { dataAwareOptions, FISHER_TARGETS } from "./data-aware-options.js";
-import { backendOption, choiceOption, dataOptions, dataSpec, models, numberOption, printReport, weightsOption } from "./options.js";
+import { backendOption, choiceOption, dataOptions, dataSpec, numberOption, printReport, reportOption, weightsOption } from "./options.js";
 
 const COMPARED: readonly ComparedMethod[] = ["greedy", "learned", "regmean", "fisher"];
 
@@ -27,7 +28,8 @@ function methodsOption(args: ParsedArgs): ComparedMethod[] | undefined {
 export const evaluateCommand: Command = {
   name: "evaluate",
   summary: "Compare the models, their uniform soup and their output ensemble on held-out data; check mergeability.",
-  usage: "evaluate <model>... --data <file> [--label <column|key>] [--seed N] [--weights w1,w2,...] [--methods all|greedy,learned,regmean,fisher] [--backend B] [--json]",
+  usage:
+    "evaluate <model|folder>... --data <file> [--label <column|key>] [--seed N] [--weights w1,w2,...] [--methods all|greedy,learned,regmean,fisher] [--backend B] [--json]",
   options: {
     ...dataOptions,
     weights: { type: "string", valueName: "w1,w2,...", description: "Also compare the soup with these weights, one per model, used as given." },
@@ -37,11 +39,13 @@ export const evaluateCommand: Command = {
       description: "Also compare these merges on the same test split: all, or some of greedy, learned (default settings), regmean, fisher.",
     },
     ...dataAwareOptions,
-    report: { type: "string", valueName: "<file.json>", description: "Write the JSON report to a file." },
+    report: reportOption,
   },
   async run(args, io) {
-    const paths = models(args);
+    const paths = await modelArguments(args, io, 2);
     const coefficients = weightsOption(args, paths.length);
+    const data = dataSpec(args);
+    await guardReport(args, await inputProtection(paths, data.path));
     const methods = methodsOption(args);
     if (methods !== undefined) {
       if (coefficients !== undefined) throw new UsageError("--weights and --methods cannot be combined");
@@ -51,7 +55,7 @@ export const evaluateCommand: Command = {
       const fisherTarget = choiceOption(args, "fisher-target", FISHER_TARGETS);
       const compared = await runOnWorker(io, WorkerRequests.compare, {
         models: paths,
-        data: dataSpec(args),
+        data,
         methods,
         ...(alpha !== undefined ? { alpha } : {}),
         ...(examples !== undefined ? { examples } : {}),
@@ -64,7 +68,7 @@ export const evaluateCommand: Command = {
     }
     const report = await runOnWorker(io, WorkerRequests.evaluate, {
       models: paths,
-      data: dataSpec(args),
+      data,
       ...(coefficients !== undefined ? { coefficients } : {}),
       backend: backendOption(args),
     });

@@ -2,6 +2,7 @@
  * `model-soup merge`: a merge with given coefficients or method parameters; no data needed, except for the
  * data-aware methods (RegMean, Fisher), which also print the held-out comparison.
  */
+import { escapeControl } from "../../core/io/display.js";
 import { stringOption, type ParsedArgs } from "../args.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../../core/errors.js";
@@ -9,9 +10,9 @@ import { MERGE_METHOD_IDS } from "../../core/merge/spec.js";
 import { isDataAwareMethod, WorkerRequests, type DataAwareMethod } from "../../protocol/worker.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
+import { baseArgument, guardReport, inputProtection, modelArguments, soupOutput } from "../paths.js";
 import { dataAwareOptions, FISHER_TARGETS } from "./data-aware-options.js";
-import { backendOption, choiceOption, dataOptions, dataSpec, numberOption, printReport, weightsOption } from "./options.js";
-
+import { backendOption, choiceOption, dataOptions, dataSpec, numberOption, OUT_DESCRIPTION, printReport, reportOption, weightsOption } from "./options.js";
 
 /** Method parameters given on the command line, by their mergekit names. */
 function methodParams(args: ParsedArgs): Record<string, unknown> {
@@ -28,8 +29,8 @@ export const mergeCommand: Command = {
   name: "merge",
   summary: "Merge with given weights (uniform by default), a task-vector method, or RegMean/Fisher on data; writes the model and its recipe.",
   usage:
-    `merge <model>... [--weights w1,w2,...] [--method ${MERGE_METHOD_IDS.join("|")}] [--base <path>] --out <path>\n` +
-    "       merge <model>... --method regmean|fisher --data <file> [--label <column|key|none>] [--alpha A] [--epsilon E] [--examples N] [--fisher-target labels|prediction] [--out <path>]",
+    `merge <model|folder>... [--weights w1,w2,...] [--method ${MERGE_METHOD_IDS.join("|")}] [--base <path>] --out <path>\n` +
+    "       merge <model|folder>... --method regmean|fisher --data <file> [--label <column|key|none>] [--alpha A] [--epsilon E] [--examples N] [--fisher-target labels|prediction] [--out <path>]",
   options: {
     weights: { type: "string", valueName: "w1,w2,...", description: "One weight per model (default: uniform)." },
     method: { type: "string", valueName: "<method>", description: `Merge method: ${MERGE_METHOD_IDS.join(", ")} (default linear).` },
@@ -43,51 +44,56 @@ export const mergeCommand: Command = {
     scale: dataOptions.scale!,
     backend: dataOptions.backend!,
     ...dataAwareOptions,
-    report: { type: "string", valueName: "<file.json>", description: "RegMean/Fisher: write the JSON report to a file." },
+    report: { ...reportOption, description: `RegMean/Fisher: ${reportOption.description}` },
     "no-normalize": { type: "boolean", description: "Linear: do not divide by the sum of the weights." },
-    out: { type: "string", valueName: "<path>", description: "Where to write the merged model and its recipe." },
+    out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
     json: { type: "boolean", description: "Print the result as JSON." },
   },
   async run(args, io) {
     const method = stringOption(args, "method");
     if (method !== undefined && isDataAwareMethod(method)) return runDataAware(method, args, io);
     if (stringOption(args, "data") !== undefined) throw new UsageError(`--data is read by the data-aware methods (regmean, fisher), not by ${method ?? "linear"}`);
-    const out = stringOption(args, "out");
-    if (out === undefined) throw new UsageError("--out <path> is required");
-    if (args.positionals.length < 1) throw new UsageError("give the model files to merge");
+    const models = await modelArguments(args, io, 1);
+    const base = await baseArgument(args);
+    const output = await soupOutput(args, models, { base });
     const result = await runOnWorker(io, WorkerRequests.merge, {
-      models: args.positionals,
+      models,
       method: method ?? "linear",
-      coefficients: weightsOption(args, args.positionals.length),
-      base: stringOption(args, "base"),
+      coefficients: weightsOption(args, models.length),
+      base,
       params: methodParams(args),
-      out,
+      out: output!.model,
     });
-    for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
-    io.stdout(args.values.json ? `${JSON.stringify(result, null, 2)}\n` : `Wrote ${result.model}\nRecipe ${result.recipe}\n`);
+    for (const w of result.warnings) io.stderr(`warning: ${escapeControl(w)}\n`);
+    io.stdout(args.values.json ? `${JSON.stringify(result, null, 2)}\n` : `Wrote ${escapeControl(result.model)}\nRecipe ${escapeControl(result.recipe)}\n`);
     return 0;
   },
 };
 
 /** RegMean / Fisher: statistics on the learn split, the merge judged on the test split, written when --out is given. */
 async function runDataAware(method: DataAwareMethod, args: ParsedArgs, io: Parameters<Command["run"]>[1]): Promise<number> {
-  if (args.positionals.length < 2) throw new UsageError(`${method} merges at least two models`);
   for (const name of ["weights", "base", "t", "density", "lambda"]) {
     if (args.values[name] !== undefined) throw new UsageError(`--${name} does not apply to ${method}`);
   }
+  // Paths first, before any work: models (folders resolved), the output and the report, checked by the guard.
+  const models = await modelArguments(args, io, 2);
+  const data = dataSpec(args);
+  const protect = await inputProtection(models, data.path);
+  const output = await soupOutput(args, models, { protect, optional: true });
+  await guardReport(args, protect, output);
   const alpha = numberOption(args, "alpha");
   const epsilon = numberOption(args, "epsilon");
   const examples = numberOption(args, "examples");
   const fisherTarget = choiceOption(args, "fisher-target", FISHER_TARGETS);
   const report = await runOnWorker(io, WorkerRequests.dataMerge, {
-    models: args.positionals,
-    data: dataSpec(args),
+    models,
+    data,
     method,
     ...(alpha !== undefined ? { alpha } : {}),
     ...(epsilon !== undefined ? { epsilon } : {}),
     ...(examples !== undefined ? { examples } : {}),
     ...(fisherTarget !== undefined ? { fisherTarget } : {}),
-    out: stringOption(args, "out"),
+    out: output?.model,
     backend: backendOption(args),
   });
   await printReport(args, io, report, formatComparison(report));

@@ -9,7 +9,9 @@ import { ModelFileError, UsageError } from "../../core/errors.js";
 import { prepareMerge, type MergeStatistics } from "../../core/merge/plan.js";
 import type { MergeSpec } from "../../core/merge/spec.js";
 import { sha256File } from "../../core/recipe/hash.js";
-import { recipePathFor, type Recipe } from "../../core/recipe/recipe.js";
+import { resolveOutputTarget } from "../../core/io/output-target.js";
+import type { Recipe } from "../../core/recipe/recipe.js";
+import { dataProtection } from "../../core/soup/output.js";
 import { saveSoup } from "../../core/soup/save.js";
 import type {
   BackendName,
@@ -39,6 +41,7 @@ import type { SoupData } from "../learn/problem.js";
 import { computeStatistics, DEFAULT_FISHER_EXAMPLES, writeIngredient } from "../stats/index.js";
 import { isCancelled, type JobContext } from "./context.js";
 import { disposeJobData, loadJobData, type JobData } from "./data.js";
+import { resolveJobModels, resolveSoupJob } from "./paths.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
 
 /** How each method is named in reports. */
@@ -202,7 +205,8 @@ async function mergeabilityPairs(session: Session, models: readonly string[], ta
 }
 
 /** `merge --method regmean|fisher --data`: the merge, its held-out comparison, and (with `out`) the model and recipe. */
-export async function runDataMerge(params: DataMergeParams, context: JobContext): Promise<SoupReport> {
+export async function runDataMerge(given: DataMergeParams, context: JobContext): Promise<SoupReport> {
+  const params = await resolveSoupJob(given);
   if (params.method !== "regmean" && params.method !== "fisher") throw new UsageError(`"${String(params.method)}" is not a data-aware method; expected regmean or fisher`);
   const session = await open(params.models, params.data, params.backend, context, params.jobId);
   try {
@@ -233,9 +237,10 @@ export async function runDataMerge(params: DataMergeParams, context: JobContext)
       const saved = await saveSoup({
         spec: merge.spec,
         target: params.out,
+        protect: [dataProtection(params.data.path)],
         origin: params.method,
         statistics: merge.statistics,
-        data: await dataRecord(params.data, session.data, dirname(recipePathFor(resolve(params.out)))),
+        data: await dataRecord(params.data, session.data, dirname((await resolveOutputTarget(params.out, params.models[0]!)).recipe)),
         learning: {
           statistics: {
             split: "learn",
@@ -262,7 +267,8 @@ export async function runDataMerge(params: DataMergeParams, context: JobContext)
  * `evaluate --methods`: each ingredient, the uniform soup and the ensemble, and every requested method (greedy
  * soup chosen on validation, learned soup with the learner's defaults, RegMean, Fisher) on the same test split.
  */
-export async function runCompare(params: CompareParams, context: JobContext): Promise<EvaluateReport> {
+export async function runCompare(given: CompareParams, context: JobContext): Promise<EvaluateReport> {
+  const params = await resolveJobModels(given);
   const unknown = params.methods.filter((m) => !(COMPARE_ORDER as readonly string[]).includes(m));
   if (unknown.length > 0) throw new UsageError(`unknown method(s) to compare: ${unknown.join(", ")}; expected ${COMPARE_ORDER.join(", ")}`);
   const session = await open(params.models, params.data, params.backend, context, params.jobId);

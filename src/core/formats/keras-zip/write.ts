@@ -2,8 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { type ZipOptions, zipSync } from "fflate";
 import type { TensorSource } from "../../model.js";
 import { rewriteHdf5 } from "../hdf5/rewrite.js";
-import { tempPathBeside } from "../../io/atomic.js";
-import { unlink } from "node:fs/promises";
+import { removeTemp, tempPathBeside } from "../../io/atomic.js";
 import type { KerasArchive, KerasZipContents } from "./read.js";
 import { WEIGHTS_ENTRY } from "./read.js";
 import { type ZipEntry, readZipEntry } from "./zip.js";
@@ -38,6 +37,6 @@ export async function writeKerasArchive(
     }
     await writeFile(output, zipSync(files));
   } finally {
-    await unlink(weightsCopy).catch(() => undefined);
+    await removeTemp(weightsCopy);
   }
 }

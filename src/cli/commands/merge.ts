@@ -28,9 +28,7 @@ function methodParams(args: ParsedArgs): Record<string, unknown> {
 export const mergeCommand: Command = {
   name: "merge",
   summary: "Merge with given weights (uniform by default), a task-vector method, or RegMean/Fisher on data; writes the model and its recipe.",
-  usage:
-    `merge <model|folder>... [--weights w1,w2,...] [--method ${MERGE_METHOD_IDS.join("|")}] [--base <path>] --out <path>\n` +
-    "       merge <model|folder>... --method regmean|fisher --data <file> [--label <column|key|none>] [--alpha A] [--epsilon E] [--examples N] [--fisher-target labels|prediction] [--out <path>]",
+  usage: `merge <model|folder>... [--weights w1,w2,...] [--method ${MERGE_METHOD_IDS.join("|")}] [--base <path>] [--data <file> (regmean, fisher)] --out <path>`,
   options: {
     weights: { type: "string", valueName: "w1,w2,...", description: "One weight per model (default: uniform)." },
     method: { type: "string", valueName: "<method>", description: `Merge method: ${MERGE_METHOD_IDS.join(", ")} (default linear).` },
@@ -52,7 +50,6 @@ export const mergeCommand: Command = {
   async run(args, io) {
     const method = stringOption(args, "method");
     if (method !== undefined && isDataAwareMethod(method)) return runDataAware(method, args, io);
-    if (stringOption(args, "data") !== undefined) throw new UsageError(`--data is read by the data-aware methods (regmean, fisher), not by ${method ?? "linear"}`);
     const models = await modelArguments(args, io, 1);
     const base = await baseArgument(args);
     const output = await soupOutput(args, models, { base });

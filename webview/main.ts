@@ -239,6 +239,8 @@ function renderMethod(): void {
         ["greedy", "Greedy soup"],
         ["uniform", "Uniform soup (plain average)"],
         ["manual", "Weighted average (manual weights)"],
+        ["regmean", "RegMean (least squares on each layer's inputs)"],
+        ["fisher", "Fisher merging (weighted by each model's Fisher)"],
       ],
       config!.method,
       (v) => update({ method: v as MergeConfig["method"] }),
@@ -409,7 +411,9 @@ function renderResults(): void {
   ];
   const best = Math.max(...rows.slice(0, -1).map(([, r]) => (name === "accuracy" ? r.metric : -r.metric)));
   const coefficientText = Array.isArray(report.coefficients)
-    ? report.coefficients.map((c, i) => `#${i + 1}: ${c.toFixed(3)}`).join(", ")
+    ? report.coefficients.length === 0
+      ? "none (weights from statistics of the data)"
+      : report.coefficients.map((c, i) => `#${i + 1}: ${c.toFixed(3)}`).join(", ")
     : `${Object.keys(report.coefficients).length} layers × ${m.ingredients.length} ingredients (see the heatmap)`;
   resultsBox.replaceChildren(...present(
     h("h2", { id: "results-title" }, "Results (held-out test data)"),

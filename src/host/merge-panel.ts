@@ -20,7 +20,7 @@ import {
   type PanelInit,
   type ToWebview,
 } from "../protocol/panel.js";
-import { WorkerRequests, type Coefficients, type DataSpec, type SoupReport } from "../protocol/worker.js";
+import { isDataAwareMethod as isDataAware, WorkerRequests, type Coefficients, type DataAwareMethod, type DataSpec, type SoupReport } from "../protocol/worker.js";
 import type { JobStatus } from "./job-progress.js";
 import { describeProgress } from "./progress-text.js";
 import { openLayerChanges } from "./layer-diff.js";
@@ -270,7 +270,7 @@ export class MergePanel implements vscode.Disposable {
     await this.post({ type: "job", state: "running" });
     try {
       const report = await this.services.jobs.run(
-        config.method === "learned" ? "learning the coefficients" : config.method === "greedy" ? "greedy soup" : "evaluating",
+        config.method === "learned" ? "learning the coefficients" : config.method === "greedy" ? "greedy soup" : isDataAware(config.method) ? "computing data statistics" : "evaluating",
         async (token, reportProgress) => {
           const relay = this.services.worker.onProgress((p) => {
             if (p.jobId === jobId) reportProgress(p);
@@ -291,6 +291,13 @@ export class MergePanel implements vscode.Disposable {
                   ...(backend ? { backend } : {}),
                   jobId,
                 },
+                token,
+              );
+            }
+            if (isDataAware(config.method)) {
+              return await this.services.worker.request(
+                WorkerRequests.dataMerge,
+                { models, data: this.dataSpec(config), method: config.method, ...(backend ? { backend } : {}), jobId },
                 token,
               );
             }
@@ -385,14 +392,24 @@ export class MergePanel implements vscode.Disposable {
     }
     const chosen = coefficients ?? this.report?.coefficients ?? (config ? this.manualCoefficients(config) : undefined);
     const jobId = `save-${++jobCounter}`;
+    // RegMean and Fisher have no coefficients: their statistics are computed again and the recipe records the data.
+    const dataAware = coefficients === undefined && config !== undefined && isDataAware(config.method) ? config : undefined;
     const result = await this.services.jobs.run(
       "saving the merged model",
       (token) =>
-        this.services.worker.request(
-          WorkerRequests.merge,
-          { models, method: chosen ? "linear" : "uniform", ...(chosen ? { coefficients: chosen } : {}), out: out!, jobId },
-          token,
-        ),
+        dataAware !== undefined
+          ? this.services.worker
+              .request(
+                WorkerRequests.dataMerge,
+                { models, data: this.dataSpec(dataAware), method: dataAware.method as DataAwareMethod, ...(dataAware.backend !== "auto" ? { backend: dataAware.backend } : {}), out: out!, jobId },
+                token,
+              )
+              .then((report) => ({ model: report.output!.model, recipe: report.output!.recipe }))
+          : this.services.worker.request(
+              WorkerRequests.merge,
+              { models, method: chosen ? "linear" : "uniform", ...(chosen ? { coefficients: chosen } : {}), out: out!, jobId },
+              token,
+            ),
       undefined,
       this.panel,
     );

@@ -12,7 +12,7 @@ import type {
   SoupReport,
 } from "./worker.js";
 
-export type MergeMethod = "manual" | "uniform" | "greedy" | "learned";
+export type MergeMethod = "manual" | "uniform" | "greedy" | "learned" | "regmean" | "fisher";
 export type BackendChoice = BackendName | "auto";
 
 export interface IngredientRow {
@@ -98,7 +98,7 @@ export type FromWebview =
   /** After a save: reveal the merged model in the Explorer, or open its recipe. */
   | { type: "openSaved"; what: "reveal" | "recipe" };
 
-const METHODS: readonly MergeMethod[] = ["manual", "uniform", "greedy", "learned"];
+const METHODS: readonly MergeMethod[] = ["manual", "uniform", "greedy", "learned", "regmean", "fisher"];
 const GRANULARITIES: readonly Granularity[] = ["model", "layer"];
 const PARAMETERISATIONS: readonly Parameterisation[] = ["simplex", "nonneg", "free"];
 const OBJECTIVES: readonly Objective[] = ["supervised", "entropy"];

@@ -111,6 +111,8 @@ export interface SoupReport {
     ensemble: MetricPair;
     /** With alignment: the uniform soup of the aligned models (`uniform` stays the unaligned one; `merged` is aligned). */
     alignedUniform?: MetricPair;
+    /** Further merges judged on the same test split (`evaluate --methods`). */
+    methods?: MethodMetric[];
   };
   mergeability: PairMergeability[];
   /** Present when the models were aligned first; `mergeability` is then measured after alignment. */
@@ -161,11 +163,54 @@ export interface EvaluateReport {
   /** Present with `merged` when the request gave coefficients. */
   method?: string;
   coefficients?: Coefficients;
-  metrics: { ingredients: Array<{ model: string } & MetricPair>; uniform: MetricPair; merged?: MetricPair; ensemble: MetricPair };
+  metrics: { ingredients: Array<{ model: string } & MetricPair>; uniform: MetricPair; merged?: MetricPair; ensemble: MetricPair; methods?: MethodMetric[] };
   mergeability: PairMergeability[];
   split: { learn: number; validation: number; test: number; seed: number };
   warnings: string[];
   seconds: number;
+}
+
+/** A further merge in a held-out comparison: its name ("greedy soup", "RegMean", ...) and its test scores. */
+export type MethodMetric = { method: string } & MetricPair;
+
+/** The merge methods that need statistics of the models on data (src/core/merge/methods/regmean.ts, fisher.ts). */
+export type DataAwareMethod = "regmean" | "fisher";
+export const DATA_AWARE_METHODS: readonly DataAwareMethod[] = ["regmean", "fisher"];
+export function isDataAwareMethod(method: string): method is DataAwareMethod {
+  return (DATA_AWARE_METHODS as readonly string[]).includes(method);
+}
+/** What `evaluate --methods` can add to the comparison. */
+export type ComparedMethod = "greedy" | "learned" | DataAwareMethod;
+
+/** Data-aware method parameters: RegMean's α (off-diagonal scaling), Fisher's ε floor and examples. */
+export interface DataAwareOptions {
+  alpha?: number;
+  epsilon?: number;
+  /** Fisher: examples of the learn split its diagonal is estimated on. */
+  examples?: number;
+  /** Fisher: differentiate log p(label | x) ("labels", the default when the data has labels) or log p(ŷ | x) of the model's own prediction. */
+  fisherTarget?: FisherTarget;
+}
+
+export type FisherTarget = "labels" | "prediction";
+
+/** RegMean or Fisher merging: statistics on the learn split, the merge judged on the test split, optionally written. */
+export interface DataMergeParams extends DataAwareOptions {
+  models: string[];
+  data: DataSpec;
+  method: DataAwareMethod;
+  out?: string;
+  backend?: BackendName;
+  jobId?: string;
+}
+
+/** The held-out comparison with further merges side by side (`evaluate --methods`). */
+export interface CompareParams extends DataAwareOptions {
+  models: string[];
+  data: DataSpec;
+  methods: ComparedMethod[];
+  backend?: BackendName;
+  jobId?: string;
 }
 
 export interface GreedyParams {
@@ -295,6 +340,10 @@ export const WorkerRequests = {
   evaluate: new RequestType<EvaluateParams, EvaluateReport, void>("soup/evaluate"),
   greedy: new RequestType<GreedyParams, SoupReport, void>("soup/greedy"),
   merge: new RequestType<MergeParams, MergeResult, void>("soup/merge"),
+  /** RegMean or Fisher merging with statistics of the models on data. */
+  dataMerge: new RequestType<DataMergeParams, SoupReport, void>("soup/dataMerge"),
+  /** The evaluate comparison plus greedy, learned, RegMean and Fisher rows. */
+  compare: new RequestType<CompareParams, EvaluateReport, void>("soup/compare"),
   apply: new RequestType<ApplyParams, MergeResult, void>("soup/apply"),
   /** Align models to a reference; write the aligned models or their merge. */
   align: new RequestType<AlignParams, AlignResult, void>("soup/align"),

@@ -13,6 +13,7 @@ import type { JobContext } from "./jobs/context.js";
 import { runInspect } from "./jobs/inspect.js";
 import { runLayerStats } from "./jobs/layer-stats.js";
 import { runTensorStats } from "./jobs/tensor-stats.js";
+import { runCompare, runDataMerge } from "./jobs/data-aware.js";
 import { runApply, runMerge } from "./jobs/merge.js";
 import { runAlign } from "./jobs/align.js";
 import { runBackend, runEvaluate, runGreedy, runLearn } from "./jobs/learn.js";
@@ -72,6 +73,8 @@ handle(WorkerRequests.evaluate, oneAtATime(runEvaluate));
 handle(WorkerRequests.greedy, oneAtATime(runGreedy));
 handle(WorkerRequests.backend, oneAtATime(runBackend));
 handle(WorkerRequests.align, oneAtATime(runAlign));
+handle(WorkerRequests.dataMerge, oneAtATime(runDataMerge));
+handle(WorkerRequests.compare, oneAtATime(runCompare));
 
 // The parent going away (editor closed, CLI interrupted) or a signal ends the worker, removing its temporary files
 // first; temporaries a SIGKILL leaves are removed as stale by the next run (core/io/temp-files.ts).

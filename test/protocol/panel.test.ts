@@ -19,6 +19,8 @@ describe("protocol/panel validateFromWebview", () => {
       { type: "pickData", folder: false },
       { type: "setData", path: "/w/data.csv" },
       { type: "start", config },
+      { type: "start", config: { ...config, method: "regmean" } },
+      { type: "start", config: { ...config, method: "fisher" } },
       { type: "cancel" },
       { type: "save" },
       { type: "save", coefficients: [0.2, 0.8] },

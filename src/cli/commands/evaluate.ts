@@ -1,21 +1,44 @@
 /**
  * `model-soup evaluate`: each model, the uniform soup (and with --weights that weighted soup) and the ensemble on the
- * held-out split, plus mergeability.
+ * held-out split, plus mergeability; with --methods, further merges side by side (greedy, learned, RegMean, Fisher).
  */
 import type { Command } from "../command.js";
-import { WorkerRequests } from "../../protocol/worker.js";
+import { UsageError } from "../../core/errors.js";
+import { WorkerRequests, type ComparedMethod } from "../../protocol/worker.js";
+import { stringOption, type ParsedArgs } from "../args.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
 import { guardReport, inputProtection, modelArguments } from "../paths.js";
-import { backendOption, dataOptions, dataSpec, printReport, reportOption, weightsOption } from "./options.js";
+import { dataAwareOptions, FISHER_TARGETS } from "./data-aware-options.js";
+import { backendOption, choiceOption, dataOptions, dataSpec, numberOption, printReport, reportOption, weightsOption } from "./options.js";
+
+const COMPARED: readonly ComparedMethod[] = ["greedy", "learned", "regmean", "fisher"];
+
+/** --methods greedy,learned,regmean,fisher (or all). */
+function methodsOption(args: ParsedArgs): ComparedMethod[] | undefined {
+  const text = stringOption(args, "methods");
+  if (text === undefined) return undefined;
+  const names = text.split(",").map((s) => s.trim()).filter(Boolean);
+  if (names.length === 1 && names[0] === "all") return [...COMPARED];
+  const unknown = names.filter((n) => !(COMPARED as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) throw new UsageError(`--methods expects all or some of ${COMPARED.join(", ")} separated by commas, got "${text}"`);
+  return names as ComparedMethod[];
+}
 
 export const evaluateCommand: Command = {
   name: "evaluate",
   summary: "Compare the models, their uniform soup and their output ensemble on held-out data; check mergeability.",
-  usage: "evaluate <model|folder>... --data <file> [--label <column|key>] [--seed N] [--weights w1,w2,...] [--backend B] [--json]",
+  usage:
+    "evaluate <model|folder>... --data <file> [--label <column|key>] [--seed N] [--weights w1,w2,...] [--methods all|greedy,learned,regmean,fisher] [--backend B] [--json]",
   options: {
     ...dataOptions,
     weights: { type: "string", valueName: "w1,w2,...", description: "Also compare the soup with these weights, one per model, used as given." },
+    methods: {
+      type: "string",
+      valueName: "<list>",
+      description: "Also compare these merges on the same test split: all, or some of greedy, learned (default settings), regmean, fisher.",
+    },
+    ...dataAwareOptions,
     report: reportOption,
   },
   async run(args, io) {
@@ -23,6 +46,26 @@ export const evaluateCommand: Command = {
     const coefficients = weightsOption(args, paths.length);
     const data = dataSpec(args);
     await guardReport(args, await inputProtection(paths, data.path));
+    const methods = methodsOption(args);
+    if (methods !== undefined) {
+      if (coefficients !== undefined) throw new UsageError("--weights and --methods cannot be combined");
+      const alpha = numberOption(args, "alpha");
+      const examples = numberOption(args, "examples");
+      const epsilon = numberOption(args, "epsilon");
+      const fisherTarget = choiceOption(args, "fisher-target", FISHER_TARGETS);
+      const compared = await runOnWorker(io, WorkerRequests.compare, {
+        models: paths,
+        data,
+        methods,
+        ...(alpha !== undefined ? { alpha } : {}),
+        ...(examples !== undefined ? { examples } : {}),
+        ...(epsilon !== undefined ? { epsilon } : {}),
+        ...(fisherTarget !== undefined ? { fisherTarget } : {}),
+        backend: backendOption(args),
+      });
+      await printReport(args, io, compared, formatComparison(compared));
+      return 0;
+    }
     const report = await runOnWorker(io, WorkerRequests.evaluate, {
       models: paths,
       data,

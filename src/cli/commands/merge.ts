@@ -1,15 +1,20 @@
-/** `model-soup merge`: a merge with given coefficients or method parameters; no data needed. */
+/**
+ * `model-soup merge`: a merge with given coefficients or method parameters; no data needed, except for the
+ * data-aware methods (RegMean, Fisher), which also print the held-out comparison.
+ */
 import { escapeControl } from "../../core/io/display.js";
 import { stringOption, type ParsedArgs } from "../args.js";
 import type { Command } from "../command.js";
+import { UsageError } from "../../core/errors.js";
 import { MERGE_METHOD_IDS } from "../../core/merge/spec.js";
-import { WorkerRequests } from "../../protocol/worker.js";
+import { isDataAwareMethod, WorkerRequests, type DataAwareMethod } from "../../protocol/worker.js";
+import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
-import { baseArgument, modelArguments, soupOutput } from "../paths.js";
-import { backendOption, dataOptions, numberOption, OUT_DESCRIPTION, printReport, weightsOption } from "./options.js";
+import { baseArgument, guardReport, inputProtection, modelArguments, soupOutput } from "../paths.js";
+import { dataAwareOptions, FISHER_TARGETS } from "./data-aware-options.js";
+import { backendOption, choiceOption, dataOptions, dataSpec, numberOption, OUT_DESCRIPTION, printReport, reportOption, weightsOption } from "./options.js";
 import { alignOption, alignOptions } from "./align-options.js";
 import { dataIfGiven, formatAlignResult } from "./align.js";
-import { UsageError } from "../../core/errors.js";
 
 /** Method parameters given on the command line, by their mergekit names. */
 function methodParams(args: ParsedArgs): Record<string, unknown> {
@@ -24,8 +29,10 @@ function methodParams(args: ParsedArgs): Record<string, unknown> {
 
 export const mergeCommand: Command = {
   name: "merge",
-  summary: "Merge with given weights (uniform by default) or a task-vector method; writes the model and its recipe.",
-  usage: `merge <model|folder>... [--weights w1,w2,...] [--method ${MERGE_METHOD_IDS.join("|")}] [--base <path>] [--align weight|activation [--data <file>] [--reference <model>]] --out <path>`,
+  summary: "Merge with given weights (uniform by default), a task-vector method, or RegMean/Fisher on data; writes the model and its recipe.",
+  usage:
+    `merge <model|folder>... [--weights w1,w2,...] [--method ${MERGE_METHOD_IDS.join("|")}] [--base <path>] ` +
+    "[--data <file> (regmean, fisher)] [--align weight|activation [--data <file>] [--reference <model>]] --out <path>",
   options: {
     weights: { type: "string", valueName: "w1,w2,...", description: "One weight per model (default: uniform)." },
     method: { type: "string", valueName: "<method>", description: `Merge method: ${MERGE_METHOD_IDS.join(", ")} (default linear).` },
@@ -33,24 +40,29 @@ export const mergeCommand: Command = {
     t: { type: "string", valueName: "<t>", description: "SLERP interpolation factor." },
     density: { type: "string", valueName: "<d>", description: "TIES/DARE: fraction of each task vector kept." },
     lambda: { type: "string", valueName: "<λ>", description: "Task arithmetic/TIES/DARE: scale of the summed task vectors." },
-    seed: { type: "string", valueName: "<N>", description: "DARE: seed of the random drops." },
+    seed: { type: "string", valueName: "<N>", description: "DARE: seed of the random drops; RegMean/Fisher: seed of the learn/validation/test split (default 0)." },
+    ...dataAwareOptions,
+    report: { ...reportOption, description: `RegMean/Fisher: ${reportOption.description}` },
     "no-normalize": { type: "boolean", description: "Linear: do not divide by the sum of the weights." },
     out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
     ...alignOptions,
-    data: { ...dataOptions.data!, description: "With --align: data whose activations are matched (activation) and, with labels, that picks the reference; split with --seed (default 0)." },
+    data: { ...dataOptions.data!, description: "RegMean/Fisher: the data whose statistics weight the merge. With --align: data whose activations are matched (activation) and, with labels, that picks the reference; split with --seed (default 0)." },
     label: dataOptions.label!,
     scale: dataOptions.scale!,
     backend: dataOptions.backend!,
     json: { type: "boolean", description: "Print the result as JSON." },
   },
   async run(args, io) {
+    const method = stringOption(args, "method");
+    if (method !== undefined && isDataAwareMethod(method)) return runDataAware(method, args, io);
     const models = await modelArguments(args, io, 1);
     const base = await baseArgument(args);
     const output = await soupOutput(args, models, { base });
     const align = alignOption(args);
     if (align !== undefined) {
-      const method = stringOption(args, "method") ?? "linear";
-      if (method !== "linear" && method !== "uniform") throw new UsageError(`--align merges with uniform or given weights (method linear), not ${method}`);
+      if (method !== undefined && method !== "linear" && method !== "uniform") {
+        throw new UsageError(`--align merges with uniform or given weights (method linear), not ${method}`);
+      }
       for (const name of ["t", "density", "lambda", "no-normalize"]) {
         if (args.values[name] !== undefined) throw new UsageError(`--${name} does not apply with --align (a weighted average of the aligned models, weights normalised)`);
       }
@@ -69,7 +81,7 @@ export const mergeCommand: Command = {
     }
     const result = await runOnWorker(io, WorkerRequests.merge, {
       models,
-      method: stringOption(args, "method") ?? "linear",
+      method: method ?? "linear",
       coefficients: weightsOption(args, models.length),
       base,
       params: methodParams(args),
@@ -80,3 +92,33 @@ export const mergeCommand: Command = {
     return 0;
   },
 };
+
+/** RegMean / Fisher: statistics on the learn split, the merge judged on the test split, written when --out is given. */
+async function runDataAware(method: DataAwareMethod, args: ParsedArgs, io: Parameters<Command["run"]>[1]): Promise<number> {
+  for (const name of ["weights", "base", "t", "density", "lambda"]) {
+    if (args.values[name] !== undefined) throw new UsageError(`--${name} does not apply to ${method}`);
+  }
+  // Paths first, before any work: models (folders resolved), the output and the report, checked by the guard.
+  const models = await modelArguments(args, io, 2);
+  const data = dataSpec(args);
+  const protect = await inputProtection(models, data.path);
+  const output = await soupOutput(args, models, { protect, optional: true });
+  await guardReport(args, protect, output);
+  const alpha = numberOption(args, "alpha");
+  const epsilon = numberOption(args, "epsilon");
+  const examples = numberOption(args, "examples");
+  const fisherTarget = choiceOption(args, "fisher-target", FISHER_TARGETS);
+  const report = await runOnWorker(io, WorkerRequests.dataMerge, {
+    models,
+    data,
+    method,
+    ...(alpha !== undefined ? { alpha } : {}),
+    ...(epsilon !== undefined ? { epsilon } : {}),
+    ...(examples !== undefined ? { examples } : {}),
+    ...(fisherTarget !== undefined ? { fisherTarget } : {}),
+    out: output?.model,
+    backend: backendOption(args),
+  });
+  await printReport(args, io, report, formatComparison(report));
+  return 0;
+}

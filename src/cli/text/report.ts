@@ -16,7 +16,7 @@ function shortName(path: string): string {
 
 function coefficientCell(coefficients: Coefficients | undefined, i: number): string {
   if (coefficients === undefined) return "";
-  if (Array.isArray(coefficients)) return coefficients[i]!.toFixed(3);
+  if (Array.isArray(coefficients)) return coefficients[i] === undefined ? "" : coefficients[i]!.toFixed(3);
   const values = Object.values(coefficients).map((v) => v[i]!);
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   return `${mean.toFixed(3)} (mean of ${values.length} layers)`;
@@ -31,6 +31,7 @@ export function formatComparison(report: SoupReport | EvaluateReport): string {
   const aligned = "alignment" in report && report.alignment !== undefined;
   if ("alignedUniform" in report.metrics && report.metrics.alignedUniform !== undefined) rows.push(row("aligned uniform soup", report.metrics.alignedUniform));
   if (report.metrics.merged !== undefined) rows.push(row(`${aligned ? "aligned " : ""}${report.method ?? "merged"}`, report.metrics.merged));
+  for (const m of report.metrics.methods ?? []) rows.push(row(m.method, m));
   rows.push(row("output ensemble (N× cost)", report.metrics.ensemble));
   const lines = [
     soupVerdict(report).text,

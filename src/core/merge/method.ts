@@ -14,6 +14,20 @@ export interface ParamDef {
   description: string;
 }
 
+/**
+ * Statistics of one tensor on data, one entry per model (aligned with `MethodInput.models`), for the methods that
+ * need data (RegMean, Fisher). A tensor without them (a bias, a normalisation parameter) is plainly averaged.
+ */
+export interface TensorStatistics {
+  /**
+   * RegMean: the Gram matrix XᵀX (d×d, row-major, float64) of the inputs of the linear map whose kernel this
+   * tensor is; d is the kernel's row count (its element count over its last dimension).
+   */
+  gram?: readonly Float64Array[];
+  /** Fisher: the diagonal empirical Fisher of every value of this tensor. */
+  fisher?: readonly Float32Array[];
+}
+
 /** One tensor's inputs to a method, in float32, with the parameters already resolved for this tensor. */
 export interface MethodInput {
   /** The tensor's name, layer and shape (shape matters for row-wise variants; the data is flat). */
@@ -26,6 +40,10 @@ export interface MethodInput {
   params: Readonly<Record<string, number | boolean>>;
   /** Per-model parameters (aligned with `models`), resolved for this tensor. */
   modelParams: readonly Readonly<Record<string, number>>[];
+  /** Data statistics of this tensor (methods with `data: "required"`); `{}` when the tensor has none. */
+  statistics?: TensorStatistics;
+  /** Records something the user should know that did not stop the merge (e.g. a ridge added to a singular system). */
+  warn?: (message: string) => void;
 }
 
 export interface MergeMethod {
@@ -46,6 +64,8 @@ export interface MergeMethod {
   readonly scope: "element" | "tensor";
   readonly globalParams: readonly ParamDef[];
   readonly modelParams: readonly ParamDef[];
+  /** "required": the method needs statistics of the models on data (computed by the worker), per tensor. */
+  readonly data?: "required";
   /** Returns the merged values (a new array; the inputs are not modified). */
   merge(input: MethodInput): Float32Array;
 }

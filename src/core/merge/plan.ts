@@ -1,6 +1,6 @@
 import { ModelFileError, UsageError } from "../errors.js";
 import { elementCount, formatShape, isFloat, type TensorArray, type TensorInfo } from "../tensor.js";
-import type { MergeMethod, ParamDef } from "./method.js";
+import type { MergeMethod, ParamDef, TensorStatistics } from "./method.js";
 import { checkParamValue, resolveParam, type TensorContext } from "./params.js";
 import { getMergeMethod } from "./registry.js";
 import type { MergeSpec, ParamValue } from "./spec.js";
@@ -14,7 +14,20 @@ export interface TensorInputs {
   ingredients: readonly TensorArray[];
   /** The base's values; may be omitted when the base is one of the ingredients. */
   base?: TensorArray;
+  /**
+   * For the methods that need data: this tensor's statistics, one entry per ingredient (aligned with
+   * `spec.ingredients`); `{}` for a tensor that has none. Absent: the merge was given no statistics.
+   */
+  statistics?: TensorStatistics;
+  /** Receives what the method wants the user to know (a ridge added, ...). */
+  warn?: (message: string) => void;
 }
+
+/**
+ * Data statistics of a whole merge (RegMean Gram matrices, Fisher diagonals), by tensor name (the template's
+ * names), each entry aligned with `spec.ingredients`. Tensors not listed are plainly averaged.
+ */
+export type MergeStatistics = ReadonlyMap<string, TensorStatistics>;
 
 /** A validated merge: the method, and which ingredients are the base and which are merged. */
 export interface PreparedMerge {
@@ -135,6 +148,10 @@ function mergeOneTensor(prepared: PreparedMerge, inputs: TensorInputs): TensorAr
     }
     return data;
   };
+  if (method.data === "required" && inputs.statistics === undefined) {
+    throw new UsageError(`${method.id} needs statistics of the models on data: give a data file (--data)`);
+  }
+  const pick = <T>(values: readonly T[] | undefined): T[] | undefined => (values === undefined ? undefined : modelIndices.map((i) => values[i]!));
   const ctx: TensorContext = { name: info.name, layer: info.layer, position: inputs.position };
   const params: Record<string, number | boolean> = {};
   for (const def of method.globalParams) {
@@ -161,5 +178,9 @@ function mergeOneTensor(prepared: PreparedMerge, inputs: TensorInputs): TensorAr
     base: method.base === "required" ? asFloat32(base!, spec.base ?? "base model") : undefined,
     params,
     modelParams,
+    ...(inputs.statistics !== undefined
+      ? { statistics: { ...(inputs.statistics.gram ? { gram: pick(inputs.statistics.gram) } : {}), ...(inputs.statistics.fisher ? { fisher: pick(inputs.statistics.fisher) } : {}) } }
+      : {}),
+    ...(inputs.warn ? { warn: inputs.warn } : {}),
   });
 }

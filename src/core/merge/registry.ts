@@ -1,8 +1,10 @@
 import { UsageError } from "../errors.js";
 import type { MergeMethod } from "./method.js";
 import { dareLinear, dareTies } from "./methods/dare.js";
+import { fisher } from "./methods/fisher.js";
 import { linear, uniform } from "./methods/linear.js";
 import { modelStock } from "./methods/model-stock.js";
+import { regmean } from "./methods/regmean.js";
 import { slerp } from "./methods/slerp.js";
 import { taskArithmetic } from "./methods/task-arithmetic.js";
 import { ties } from "./methods/ties.js";
@@ -17,6 +19,8 @@ const METHODS: Readonly<Record<MergeMethodId, MergeMethod>> = {
   dare_ties: dareTies,
   slerp,
   model_stock: modelStock,
+  regmean,
+  fisher,
 };
 
 export function isMergeMethodId(id: string): id is MergeMethodId {

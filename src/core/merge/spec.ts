@@ -3,7 +3,7 @@
  * It is what a recipe file records, what `model-soup apply` re-runs, and what a mergekit YAML maps to.
  */
 
-/** The merge methods Model Soup implements (ids as mergekit names them, plus `uniform`). */
+/** The merge methods Model Soup implements (ids as mergekit names them, plus `uniform`, and the data-aware `regmean` and `fisher`, which mergekit lacks). */
 export const MERGE_METHOD_IDS = [
   "linear",
   "uniform",
@@ -13,6 +13,8 @@ export const MERGE_METHOD_IDS = [
   "dare_ties",
   "slerp",
   "model_stock",
+  "regmean",
+  "fisher",
 ] as const;
 
 export type MergeMethodId = (typeof MERGE_METHOD_IDS)[number];

@@ -127,7 +127,10 @@ export function exportMergekitYaml(spec: MergeSpec, options: MergekitExportOptio
   const exporter = new ParamExporter(options.tensors);
   const uniform = method.id === "uniform";
   const methodName = uniform ? "linear" : method.id;
-  if (!uniform && !MERGEKIT_METHODS.includes(method.id)) throw new UsageError(`${method.id} has no mergekit equivalent`);
+  if (!uniform && !MERGEKIT_METHODS.includes(method.id)) {
+    const why = method.data === "required" ? ": it depends on statistics of the models on data, which mergekit does not compute; re-create it with model-soup apply" : "";
+    throw new UsageError(`${method.id} has no mergekit equivalent${why}`);
+  }
 
   const models = prepared.modelIndices.map((i) => {
     const g = spec.ingredients[i]!;

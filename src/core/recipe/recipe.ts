@@ -34,7 +34,7 @@ export interface Recipe {
   inputs: RecipeInput[];
   base?: RecipeInput;
   learning?: Record<string, unknown>;
-  data?: { path: string; sha256: string; label?: string; seed?: number; fractions?: Record<string, number> };
+  data?: { path: string; sha256: string; label?: string; seed?: number; fractions?: Record<string, number>; scale?: number; inputKey?: string };
   metrics?: unknown;
   backend?: string;
   /**

@@ -5,7 +5,7 @@
 import { nameMapping } from "../architecture/index.js";
 import { CancelledError, UsageError } from "../errors.js";
 import { detectFormat, openModel, readManifest, writeModel } from "../formats/registry.js";
-import { prepareMerge, type PreparedMerge } from "../merge/plan.js";
+import { prepareMerge, type MergeStatistics, type PreparedMerge } from "../merge/plan.js";
 import { streamMerge } from "../merge/streaming/index.js";
 import { layerPositions } from "../merge/params.js";
 import type { MergeSpec } from "../merge/spec.js";
@@ -36,6 +36,8 @@ export interface MergeFilesOptions {
   overrides?: Record<string, number[]>;
   /** Aligned merges: per ingredient, the permutations of its units (by the template's group ids) applied before merging. */
   alignment?: { permutations: Permutations[] };
+  /** Data statistics for the methods that need them (RegMean, Fisher), by the template's tensor names. */
+  statistics?: MergeStatistics;
 }
 
 async function allSafetensors(paths: readonly string[]): Promise<boolean> {
@@ -49,6 +51,7 @@ async function allSafetensors(paths: readonly string[]): Promise<boolean> {
  */
 async function streamSafetensors(options: MergeFilesOptions, prepared: PreparedMerge, inputs: string[], separateBase: boolean): Promise<MergeOutcome> {
   const elementwise = prepared.method.scope === "element";
+  const warnings: string[] = [];
   const ingredientCount = prepared.spec.ingredients.length;
   const positions = layerPositions((await readManifest(inputs[0]!)).tensors.map((t) => t.layer));
   const result = await streamMerge({
@@ -67,10 +70,17 @@ async function streamSafetensors(options: MergeFilesOptions, prepared: PreparedM
         position: positions.get(info.layer),
         ingredients: tensors.slice(0, ingredientCount),
         base: separateBase ? tensors[ingredientCount] : undefined,
+        ...statisticsOf(options.statistics, info.name),
+        warn: (message) => warnings.push(message),
       }) as Float32Array;
     },
   });
-  return { warnings: result.warnings };
+  return { warnings: [...result.warnings, ...warnings] };
+}
+
+/** The `statistics` field of one tensor's inputs: absent when the merge has none, `{}` for a tensor without any. */
+function statisticsOf(statistics: MergeStatistics | undefined, name: string) {
+  return statistics === undefined ? {} : { statistics: statistics.get(name) ?? {} };
 }
 
 /** Per ingredient, how its tensors are reordered by an aligned merge (none without alignment). */
@@ -169,7 +179,14 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<Merge
           ingredients.push(reorderTensor(values, info.shape, reorders[i]?.get(info.name)));
         }
         const base = baseFile ? await read(baseFile, baseMapping!, info.name, float) : undefined;
-        const merged = prepared.mergeTensor({ info, position: positions.get(info.layer), ingredients, base });
+        const merged = prepared.mergeTensor({
+          info,
+          position: positions.get(info.layer),
+          ingredients,
+          base,
+          ...statisticsOf(options.statistics, info.name),
+          warn: (message) => warnings.push(message),
+        });
         options.onProgress?.(++done, total, "tensors");
         return merged;
       },

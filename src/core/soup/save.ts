@@ -1,8 +1,10 @@
 /** Writes a merged model and the recipe beside it; and re-runs a recipe (`apply`). */
 import { mkdir, rm, unlink } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
-import { ModelFileError } from "../errors.js";
+import { ModelFileError, UsageError } from "../errors.js";
 import { readManifest } from "../formats/registry.js";
+import type { MergeStatistics } from "../merge/plan.js";
+import { getMergeMethod } from "../merge/registry.js";
 import type { MergeSpec } from "../merge/spec.js";
 import { FileHashes, sha256Files } from "../recipe/hash.js";
 import { canonicalPath, type ProtectedPath } from "../io/output-guard.js";
@@ -25,6 +27,8 @@ export interface SaveSoupOptions {
   overrides?: Record<string, number[]>;
   /** Aligned merges: the permutations applied to each ingredient first; recorded in the recipe. */
   alignment?: Recipe["alignment"];
+  /** Data statistics for RegMean and Fisher (see MergeFilesOptions.statistics); the recipe records their data. */
+  statistics?: MergeStatistics;
   onProgress?: MergeFilesOptions["onProgress"];
   isCancelled?: () => boolean;
   /** Paths the output must not touch besides the inputs' files (the data, the recipe being applied, ...). */
@@ -60,7 +64,16 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   let inputs: RecipeInput[];
   let base: RecipeInput | undefined;
   try {
-    outcome = await mergeModelFiles({ spec, target, overrides: options.overrides, ...(options.alignment ? { alignment: options.alignment } : {}), onProgress: options.onProgress, isCancelled: options.isCancelled, hashes });
+    outcome = await mergeModelFiles({
+      spec,
+      target,
+      overrides: options.overrides,
+      ...(options.alignment ? { alignment: options.alignment } : {}),
+      statistics: options.statistics,
+      onProgress: options.onProgress,
+      isCancelled: options.isCancelled,
+      hashes,
+    });
     inputs = await Promise.all(ingredientFiles.map((files) => describeInput(files, recipeDir, hashes)));
     base = baseFiles ? await describeInput(baseFiles, recipeDir, hashes) : undefined;
   } catch (error) {
@@ -102,6 +115,12 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   return { model: target, recipe: recipePath, warnings: outcome.warnings };
 }
 
+/**
+ * Re-computes the data statistics of a data-aware recipe (RegMean, Fisher) from its models and its recorded data;
+ * the worker provides it, since it runs the models.
+ */
+export type RecipeStatistics = (recipe: Recipe, spec: MergeSpec, recipePath: string) => Promise<MergeStatistics>;
+
 /** A recipe's own output path, which must stay inside the recipe's folder (a recipe may come from anywhere). */
 function recipeOutputPath(recipePath: string, outputPath: string): string {
   const folder = resolve(dirname(recipePath));
@@ -120,7 +139,7 @@ function recipeOutputPath(recipePath: string, outputPath: string): string {
 export async function applyRecipe(
   recipePath: string,
   out?: string,
-  hooks: Pick<SaveSoupOptions, "onProgress" | "isCancelled"> = {},
+  hooks: Pick<SaveSoupOptions, "onProgress" | "isCancelled"> & { statistics?: RecipeStatistics } = {},
 ): Promise<SavedSoup> {
   const recipe = await readRecipe(recipePath);
   const check = async (input: { path: string; sha256: string }): Promise<string> => {
@@ -144,17 +163,30 @@ export async function applyRecipe(
   // Without --out the recipe is the output's own and is rewritten with it; with another output it is an input.
   const ownRecipe =
     out === undefined || (await canonicalPath((await resolveOutputTarget(out, paths[0]!)).recipe)) === (await canonicalPath(recipePath));
+  let statistics: MergeStatistics | undefined;
+  let data = recipe.data;
+  if (getMergeMethod(spec.method).data === "required") {
+    if (hooks.statistics === undefined) throw new UsageError(`${recipePath}: ${spec.method} re-computes statistics of the models on data, which needs the worker`);
+    statistics = await hooks.statistics(recipe, spec, recipePath);
+    // A data-aware recipe records its data relative to its own folder, like its inputs: re-based for the new recipe.
+    if (data !== undefined && !isAbsolute(data.path)) {
+      const newRecipe = (await resolveOutputTarget(target, paths[0]!)).recipe;
+      data = { ...data, path: relative(dirname(newRecipe), resolve(dirname(recipePath), data.path)) };
+    }
+  }
   return saveSoup({
     protect: ownRecipe ? [] : [{ path: recipePath, role: `the recipe ${recipePath} being applied` }],
     spec,
     target,
     origin: recipe.origin,
     learning: recipe.learning,
-    data: recipe.data,
+    data,
     metrics: recipe.metrics,
     backend: recipe.backend,
     overrides: recipe.overrides,
     ...(recipe.alignment ? { alignment: recipe.alignment } : {}),
-    ...hooks,
+    statistics,
+    onProgress: hooks.onProgress,
+    isCancelled: hooks.isCancelled,
   });
 }

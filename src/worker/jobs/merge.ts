@@ -6,6 +6,7 @@ import { applyRecipe, saveSoup } from "../../core/soup/save.js";
 import type { ApplyParams, MergeParams, MergeResult } from "../../protocol/worker.js";
 import { resolveModelPath } from "../../core/io/model-inputs.js";
 import { isCancelled, type JobContext } from "./context.js";
+import { recipeStatistics } from "./data-aware.js";
 import { resolveJobModels } from "./paths.js";
 
 /** A merge description's model paths resolved like command-line arguments (a model folder is its model). */
@@ -56,6 +57,7 @@ export async function runMerge(given: MergeParams, context: JobContext): Promise
 export async function runApply(params: ApplyParams, context: JobContext): Promise<MergeResult> {
   const started = performance.now();
   const saved = await applyRecipe(params.recipe, params.out, {
+    statistics: (recipe, spec, path) => recipeStatistics(recipe, spec, path, context),
     isCancelled: isCancelled(context),
     onProgress: (step, totalSteps, unit) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps, unit }),
   });

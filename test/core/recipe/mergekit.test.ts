@@ -104,6 +104,15 @@ describe("recipe/mergekit export", () => {
     );
   });
 
+  it("refuses RegMean and Fisher, which have no mergekit equivalent, saying why", () => {
+    for (const method of ["regmean", "fisher"] as const) {
+      assert.throws(
+        () => exportMergekitYaml({ method, params: {}, ingredients: [{ path: "a" }, { path: "b" }] }),
+        (e: unknown) => e instanceof UsageError && new RegExp(`^${method} has no mergekit equivalent: it depends on statistics of the models on data`).test(e.message),
+      );
+    }
+  });
+
   it("warns about what the YAML cannot carry or check", () => {
     const dare = exportMergekitYaml({ method: "dare_ties", base: "base", params: { seed: 42 }, outDtype: "float16", ingredients: [{ path: "a", weight: 1, params: { density: 0.3 } }] });
     assert.ok(dare.warnings.some((w) => /seed \(42\) is not carried/.test(w)));

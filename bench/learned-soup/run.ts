@@ -15,6 +15,7 @@ import { shuffledIndices } from "../../src/worker/learn/batches.js";
 import { scoreModel } from "../../src/worker/learn/gradient.js";
 import { learnCoefficients, type LearnOptions } from "../../src/worker/learn/learn.js";
 import { resolveObjective } from "../../src/worker/learn/objective.js";
+import { applyMix, uniformMix } from "../../src/worker/evaluate/soup.js";
 import { profilePhases } from "./profile.js";
 import { loadBench, ROOT } from "./setup.js";
 
@@ -95,12 +96,13 @@ async function main(): Promise<void> {
     };
 
     const rows: string[] = [];
-    const uniform = await runOurs({ optimizer: "adam", epochs: 0 }, -1);
+    await applyMix(problem, uniformMix(ingredients.length));
+    const uniform = { valLoss: (await scoreModel(executor, objective, validation, 1024)).loss, testMetric: (await scoreModel(executor, objective, test, 1024)).metric! };
     for (const granularity of ["model", "layer"] as const) {
       const ref = reference[granularity];
       const configs: Array<[string, LearnOptions]> = [
-        ["Adam lr 0.05, 5 epochs, batch 256 (the recipe)", { granularity, optimizer: "adam", learningRate: 0.05, epochs: 5, batchSize: 256, patience: 1000 }],
-        ["L-BFGS, full batch", { granularity, optimizer: "lbfgs" }],
+        ["Adam lr 0.05, 5 epochs, batch 256 (the recipe)", { granularity, optimizer: "adam", learningRate: 0.05, schedule: "constant", maxSteps: 5 * Math.ceil(split.sizes.learn / 256), evaluateEvery: Math.ceil(split.sizes.learn / 256), batchSize: 256, patience: 1000, compareCandidates: false, refit: false }],
+        ["L-BFGS, full batch", { granularity, optimizer: "lbfgs", compareCandidates: false }],
       ];
       rows.push(
         `| ${granularity} | PyTorch ${reference.torch} reference (AdamW lr 0.05, 5 epochs, batch 256) | ` +

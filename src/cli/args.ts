@@ -43,6 +43,7 @@ export function optionHelp(options: Record<string, OptionSpec>): string {
 /** A string option's value, or undefined; a UsageError when given more than once. */
 export function stringOption(args: ParsedArgs, name: string): string | undefined {
   const value = args.values[name];
+  if (value === "") throw new UsageError(`--${name} expects a value; got an empty string`);
   if (value === undefined || typeof value === "string") return value;
   throw new UsageError(`--${name} expects one value`);
 }

@@ -1,8 +1,10 @@
-/** Runs one request on a worker process for a CLI command: progress on a terminal, Ctrl-C cancels cleanly. */
-import { CancellationTokenSource, type RequestType } from "vscode-jsonrpc";
+/** Runs one request on a worker process for a CLI command: progress on a terminal, Ctrl-C / SIGTERM end it (interrupt.ts). */
+import type { RequestType } from "vscode-jsonrpc";
+import { escapeControl } from "../core/io/display.js";
 import type { ProgressParams } from "../protocol/worker.js";
 import { WorkerClient } from "../worker/client.js";
 import type { CliIO } from "./command.js";
+import { stopOnInterrupt } from "./interrupt.js";
 import { progressLine } from "./text/progress.js";
 
 export async function runOnWorker<P, R>(io: CliIO, type: RequestType<P, R, void>, params: P): Promise<R> {
@@ -18,27 +20,28 @@ export async function runOnWorker<P, R>(io: CliIO, type: RequestType<P, R, void>
     io.stderr(line);
     lastLine = line;
   };
+  let exited!: () => void;
+  const workerExit = new Promise<void>((resolve) => (exited = resolve));
   const client = new WorkerClient({
+    onExit: () => exited(),
     onProgress,
     onLog: (l) => {
       if (l.level === "info" && !process.env.MODEL_SOUP_VERBOSE) return;
       clear();
-      io.stderr(`${l.level}: ${l.message}\n`);
+      io.stderr(`${l.level}: ${escapeControl(l.message)}\n`);
     },
   });
-  const cancel = new CancellationTokenSource();
-  const onInterrupt = () => {
-    clear();
-    io.stderr("Cancelling (nothing will be written)...\n");
-    cancel.cancel();
-  };
-  process.on("SIGINT", onInterrupt);
-  try {
-    return await client.request(type, params, cancel.token);
-  } finally {
-    process.off("SIGINT", onInterrupt);
+  // Interrupted: the worker is ended (it removes its temporary files as it exits) and waited for.
+  const unregister = stopOnInterrupt(async () => {
     clear();
     client.dispose();
-    cancel.dispose();
+    await workerExit;
+  });
+  try {
+    return await client.request(type, params);
+  } finally {
+    unregister();
+    clear();
+    client.dispose();
   }
 }

@@ -21,3 +21,25 @@ export class CancelledError extends Error {
     super(message);
   }
 }
+
+/** An output file that the system refused to write (disk full, file too large, no permission): names the file. */
+export class OutputWriteError extends ModelFileError {
+  constructor(file: string, readonly code: string) {
+    super(file, `cannot be written (${code}${WRITE_REASONS[code] ? `: ${WRITE_REASONS[code]}` : ""}); nothing was written`);
+    this.name = "OutputWriteError";
+  }
+}
+
+const WRITE_REASONS: Record<string, string> = {
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+  EFBIG: "the file would be larger than the system allows",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOENT: "its folder does not exist",
+  ENOTDIR: "a part of its path is not a folder",
+  EISDIR: "it is a folder",
+  EEXIST: "a file of that name appeared while writing",
+  EIO: "input/output error",
+};

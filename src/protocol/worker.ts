@@ -33,9 +33,13 @@ export interface LearnParams {
   objective?: Objective;
   optimizer?: OptimizerName;
   learningRate?: number;
+  /** Adam steps (or L-BFGS iterations); defaults in src/worker/learn/defaults.ts. */
   maxSteps?: number;
   batchSize?: number;
+  /** Steps without a lower validation loss before stopping (L-BFGS: iterations). */
   patience?: number;
+  /** Small-data refit on learn + validation (default: when they hold few rows; see docs/learning.md). */
+  refit?: boolean;
   reestimateBatchNorm?: boolean;
   /** Task-vector form: learn λ in W = W_base + Σ λ_i (W_i − W_base). */
   base?: string;
@@ -80,6 +84,28 @@ export interface SoupReport {
   output?: { model: string; recipe: string };
   /** Learning curve, one entry per step. */
   history?: ProgressParams[];
+  /** How a learned soup was learned: the budget, the candidates, which start won, why it stopped. */
+  learning?: LearningSummary;
+}
+
+/** A learned merge's run: what it started from, what it kept, how many steps ran and why it stopped. */
+export interface LearningSummary {
+  optimizer: OptimizerName;
+  budget: { maxSteps: number; learningRate?: number; schedule?: string; batchSize: number; evaluateEvery: number; patience: number };
+  /** Each candidate soup's validation loss (and metric): uniform soup, each ingredient, greedy soup. */
+  candidates: Array<{ name: string } & Partial<MetricPair> & { loss: number }>;
+  /** The candidate learning started from (the best of them on validation). */
+  start: string;
+  /** "learned", or the candidate kept because no learned soup beat it on validation. */
+  kept: string;
+  /** The kept soup's validation score (before a small-data refit). */
+  validation?: { loss: number; metric?: number };
+  steps: number;
+  /** Step of the learned path with the lowest validation loss (0 = the start). */
+  bestStep: number;
+  stoppedBy: "early-stopping" | "budget" | "converged" | "iterations";
+  /** The small-data policy learned the kept path again on learn + validation (rows) for `steps` steps. */
+  refit?: { rows: number; steps: number };
 }
 
 export interface EvaluateParams {

@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { registerComparisonGradients, registerCpuGradientKernels, registerWasmGradientKernels } from "./kernels/index.js";
 
 export type BackendName = "tfjs-node" | "wasm" | "cpu";
 
@@ -57,10 +58,12 @@ async function tryWasm(): Promise<void> {
     wasmPathsSet = true;
   }
   if (!(await tf.setBackend("wasm"))) throw new Error("the wasm backend did not initialise");
+  registerWasmGradientKernels();
 }
 
 async function tryCpu(): Promise<void> {
   if (!(await tf.setBackend("cpu"))) throw new Error("the cpu backend did not initialise");
+  registerCpuGradientKernels();
 }
 
 const LOADERS: Record<BackendName, () => Promise<void>> = { "tfjs-node": tryTfjsNode, wasm: tryWasm, cpu: tryCpu };
@@ -78,6 +81,7 @@ export async function selectBackend(preference?: BackendName): Promise<BackendCh
   // Every report names the backend and why better ones were skipped; tfjs's own console advice (install
   // tfjs-node) would only be noise on the user's terminal. Production mode also skips debug-only checks.
   tf.enableProdMode();
+  registerComparisonGradients();
   const order = preference === undefined ? ORDER : [preference, ...ORDER.filter((b) => b !== preference)];
   const skipped: Array<{ backend: BackendName; reason: string }> = [];
   for (const backend of order) {

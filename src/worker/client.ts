@@ -36,9 +36,10 @@ function fromResponseError(error: unknown): unknown {
     case WorkerErrorCodes.cancelled:
       return new CancelledError(error.message);
     default: {
-      const stack = (error.data as { stack?: string } | undefined)?.stack;
-      const wrapped = new Error(error.message);
-      if (stack) wrapped.stack = stack;
+      const data = (error.data ?? {}) as { stack?: string; code?: string; path?: string; syscall?: string };
+      const wrapped: NodeJS.ErrnoException = new Error(error.message);
+      if (data.stack) wrapped.stack = data.stack;
+      if (data.code) Object.assign(wrapped, { code: data.code, path: data.path, syscall: data.syscall });
       return wrapped;
     }
   }

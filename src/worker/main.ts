@@ -5,6 +5,8 @@
 import { ResponseError, type CancellationToken, type RequestType } from "vscode-jsonrpc";
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from "vscode-jsonrpc/node";
 import { CancelledError, ModelFileError, UsageError } from "../core/errors.js";
+import { tmpdir } from "node:os";
+import { removeLiveTempsSync, removeStaleTemps } from "../core/io/temp-files.js";
 import { WorkerErrorCodes } from "../protocol/errors.js";
 import { WorkerNotifications, WorkerRequests } from "../protocol/worker.js";
 import type { JobContext } from "./jobs/context.js";
@@ -24,8 +26,9 @@ function toResponseError(error: unknown): ResponseError<unknown> {
   if (error instanceof ModelFileError) return new ResponseError(WorkerErrorCodes.modelFile, error.message, { file: error.file });
   if (error instanceof UsageError) return new ResponseError(WorkerErrorCodes.usage, error.message);
   if (error instanceof CancelledError) return new ResponseError(WorkerErrorCodes.cancelled, error.message);
-  const e = error as Error;
-  return new ResponseError(-32603, e?.message ?? String(error), { stack: e?.stack });
+  const e = error as NodeJS.ErrnoException;
+  // A system error keeps its code and path, so the client can name the file in one line.
+  return new ResponseError(-32603, e?.message ?? String(error), { stack: e?.stack, code: e?.code, path: e?.path, syscall: e?.syscall });
 }
 
 /**
@@ -66,6 +69,27 @@ handle(WorkerRequests.evaluate, oneAtATime(runEvaluate));
 handle(WorkerRequests.greedy, oneAtATime(runGreedy));
 handle(WorkerRequests.backend, oneAtATime(runBackend));
 
-// The parent going away (editor closed, CLI interrupted) ends the worker.
-process.on("disconnect", () => process.exit(0));
+// The parent going away (editor closed, CLI interrupted) or a signal ends the worker, removing its temporary files
+// first; temporaries a SIGKILL leaves are removed as stale by the next run (core/io/temp-files.ts).
+process.on("disconnect", () => {
+  removeLiveTempsSync();
+  process.exit(0);
+});
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  process.on(signal, () => {
+    removeLiveTempsSync();
+    process.exit(code);
+  });
+}
+void removeStaleTemps(tmpdir());
+// Its stderr is the terminal's or the editor's log: a failure outside a request is one line there, the stack only
+// with MODEL_SOUP_DEBUG=1 (the CLI's --debug sets it).
+for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+  process.on(event, (error: unknown) => {
+    const stack = process.env.MODEL_SOUP_DEBUG === "1" ? `\n${(error as Error)?.stack ?? ""}` : "";
+    process.stderr.write(`model-soup worker: internal error: ${String((error as Error)?.message ?? error).split("\n")[0]}${stack}\n`);
+    removeLiveTempsSync();
+    process.exit(3);
+  });
+}
 connection.listen();

@@ -128,7 +128,7 @@ describe("model-soup inspect", () => {
     const none = await cli("inspect");
     assert.equal(none.code, 2);
     assert.match(none.stderr, /give at least one model file/);
-    assert.match(none.stderr, /Usage: model-soup inspect <model>\.\.\. \[--json\]/);
+    assert.match(none.stderr, /Usage: model-soup inspect <model\|folder>\.\.\. \[--json\]/);
     const unknown = await cli("inspect", "--bogus", TFJS_LENETS[0]!);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /bogus/);

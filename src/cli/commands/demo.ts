@@ -1,17 +1,38 @@
 /** `model-soup demo`: learns a soup of the bundled digits classifiers and compares it with each of them. */
 import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Command } from "../command.js";
 import { UsageError } from "../../core/errors.js";
-import { WorkerRequests } from "../../protocol/worker.js";
+import { WorkerRequests, type SoupReport } from "../../protocol/worker.js";
 import { packageRoot } from "../../worker/client.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
 import { backendOption, choiceOption } from "./options.js";
 
+const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+
+/** The demo's conclusion, said plainly whichever way it goes: against the uniform soup and the best single model. */
+function verdict(report: SoupReport): string {
+  const rows = report.split.test;
+  const learned = report.metrics.merged.metric;
+  const uniform = report.metrics.uniform.metric;
+  const best = report.metrics.ingredients.reduce((b, m) => (m.metric > b.metric ? m : b));
+  const compare = (other: number, name: string) => {
+    const diff = Math.round((learned - other) * rows);
+    if (diff === 0) return `ties ${name} (${pct(other)})`;
+    return `is ${diff > 0 ? "above" : "below"} ${name} (${pct(other)}) by ${Math.abs(diff)} of ${rows} test rows`;
+  };
+  return (
+    `Learned soup: ${pct(learned)} test accuracy at the size of one model (${report.seconds.toFixed(1)} s). It ${compare(uniform, "the uniform soup")}, ` +
+    `and ${compare(best.metric, `the best single model on test, ${basename(dirname(best.model))}`)}.`
+  );
+}
+
 export const demoCommand: Command = {
   name: "demo",
-  summary: "Learn a soup of the bundled digits classifiers (samples/digits) and print the comparison.",
+  summary:
+    "Learn a soup of the bundled digits classifiers (samples/digits: five good fine-tunes and two harmful ones) with the " +
+    "default settings, and print the comparison.",
   usage: "demo [--granularity model|layer] [--backend B] [--json]",
   options: {
     granularity: { type: "string", valueName: "model|layer", description: "One coefficient per model (default), or per layer." },
@@ -41,12 +62,7 @@ export const demoCommand: Command = {
       return 0;
     }
     io.stdout(`${formatComparison(report)}\n`);
-    const best = Math.max(...report.metrics.ingredients.map((m) => m.metric));
-    const learned = report.metrics.merged.metric;
-    io.stdout(
-      `\nLearned soup: ${(learned * 100).toFixed(2)}% test accuracy, against ${(report.metrics.uniform.metric * 100).toFixed(2)}% for the ` +
-        `uniform soup and ${(best * 100).toFixed(2)}% for the best single model, at the size of one model (${report.seconds.toFixed(1)} s).\n`,
-    );
+    io.stdout(`\n${verdict(report)}\n`);
     return 0;
   },
 };

@@ -1,25 +1,27 @@
 /** `model-soup greedy`: the greedy soup (best first; keep an ingredient only if it does not hurt validation). */
-import { stringOption } from "../args.js";
 import type { Command } from "../command.js";
-import { UsageError } from "../../core/errors.js";
 import { WorkerRequests } from "../../protocol/worker.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
-import { backendOption, dataOptions, dataSpec, models, printReport } from "./options.js";
+import { guardReport, inputProtection, modelArguments, soupOutput } from "../paths.js";
+import { backendOption, dataOptions, dataSpec, OUT_DESCRIPTION, printReport, reportOption } from "./options.js";
 
 export const greedyCommand: Command = {
   name: "greedy",
   summary: "Make a greedy soup: ingredients by validation metric, each kept only if it does not hurt.",
-  usage: "greedy <model>... --data <file> --out <path> [--label <column|key>] [--seed N] [--backend B] [--json]",
+  usage: "greedy <model|folder>... --data <file> --out <path> [--label <column|key>] [--seed N] [--backend B] [--json]",
   options: {
     ...dataOptions,
-    out: { type: "string", valueName: "<path>", description: "Where to write the merged model and its recipe." },
-    report: { type: "string", valueName: "<file.json>", description: "Write the JSON report to a file." },
+    out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
+    report: reportOption,
   },
   async run(args, io) {
-    const out = stringOption(args, "out");
-    if (out === undefined) throw new UsageError("--out <path> is required");
-    const report = await runOnWorker(io, WorkerRequests.greedy, { models: models(args), data: dataSpec(args), backend: backendOption(args), out });
+    const models = await modelArguments(args, io, 2);
+    const data = dataSpec(args);
+    const protect = await inputProtection(models, data.path);
+    const output = await soupOutput(args, models, { protect });
+    await guardReport(args, protect, output);
+    const report = await runOnWorker(io, WorkerRequests.greedy, { models, data, backend: backendOption(args), out: output!.model });
     await printReport(args, io, report, formatComparison(report));
     return 0;
   },

@@ -1,9 +1,9 @@
 /** Options several commands share: data, backend, JSON output. */
-import { writeFile } from "node:fs/promises";
 import { UsageError } from "../../core/errors.js";
 import type { BackendName, DataSpec } from "../../protocol/worker.js";
 import { flag, stringOption, type OptionSpec, type ParsedArgs } from "../args.js";
 import type { CliIO } from "../command.js";
+import { writeTextOutput } from "../paths.js";
 
 export const dataOptions: Record<string, OptionSpec> = {
   data: { type: "string", valueName: "<file>", description: "Data: .npz, .npy (x; y beside it), .csv[.gz], .json, or an image folder." },
@@ -52,14 +52,21 @@ export function backendOption(args: ParsedArgs): BackendName | undefined {
   return choiceOption(args, "backend", ["tfjs-node", "wasm", "cpu"] as const);
 }
 
-export function models(args: ParsedArgs, atLeast = 2): string[] {
-  if (args.positionals.length < atLeast) throw new UsageError(`give at least ${atLeast} model files`);
-  return args.positionals;
-}
+/** What --out means (core/io/output-target.ts decides it). */
+export const OUT_DESCRIPTION =
+  "Where to write: a model file with the inputs' extension (x.json, .keras, .h5, .safetensors, NAME.safetensors.index.json), " +
+  "or a folder (existing, or a path without extension) that gets model.json/model.keras/... and the recipe beside it.";
 
-/** Prints the report as text or JSON, and writes it to --report when asked. */
+/** The option of commands that can write their JSON report to a file. */
+export const reportOption: OptionSpec = {
+  type: "string",
+  valueName: "<file.json>",
+  description: "Also write the JSON report to this file (refused when it is an input, the data, or the output).",
+};
+
+/** Prints the report as text or JSON, and writes it to --report when asked (checked before the work: guardReport). */
 export async function printReport(args: ParsedArgs, io: CliIO, report: unknown, text: string): Promise<void> {
   const reportPath = stringOption(args, "report");
-  if (reportPath !== undefined) await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  if (reportPath !== undefined) await writeTextOutput(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   io.stdout(flag(args, "json") ? `${JSON.stringify(report, null, 2)}\n` : `${text}\n`);
 }

@@ -1,6 +1,6 @@
 /** The comparison table of a soup report: every ingredient, the uniform soup, the merged soup, the ensemble. */
 import { relative } from "node:path";
-import type { Coefficients, EvaluateReport, MetricPair, SoupReport } from "../../protocol/worker.js";
+import type { Coefficients, EvaluateReport, LearningSummary, MetricPair, SoupReport } from "../../protocol/worker.js";
 import { formatTable } from "./table.js";
 
 function metric(name: string, value: number): string {
@@ -42,7 +42,35 @@ export function formatComparison(report: SoupReport | EvaluateReport): string {
         `largest loss barrier at the midpoint ${barrier.toFixed(4)}${barrier <= 0 ? " (none: the models share a basin)" : ""}`,
     );
   }
+  if ("learning" in report && report.learning) lines.push("", ...learningLines(report.learning));
   if (report.warnings.length) lines.push("", ...report.warnings.map((w) => `warning: ${w}`));
   if ("output" in report && report.output) lines.push("", `Wrote ${shortName(report.output.model)}`, `Recipe ${shortName(report.output.recipe)}`);
   return lines.join("\n");
+}
+
+const STOPPED: Record<LearningSummary["stoppedBy"], string> = {
+  "early-stopping": "no lower validation loss for the patience",
+  budget: "the step budget ran out",
+  converged: "converged",
+  iterations: "the iteration budget ran out",
+};
+
+/** How a learned soup was learned: the start, what was kept, the steps against the budget, why it stopped. */
+export function learningLines(l: LearningSummary): string[] {
+  const b = l.budget;
+  const what = l.optimizer === "adam" ? "Adam steps" : "L-BFGS iterations";
+  const rate = b.learningRate !== undefined ? `, learning rate ${b.learningRate}${b.schedule === "cosine" ? " with cosine decay" : ""}` : "";
+  const lines = [
+    l.candidates.length > 0
+      ? `Start: ${l.start} (the lowest validation loss of ${l.candidates.length} candidates: uniform soup, each model${l.candidates.some((c) => c.name === "greedy soup") ? ", greedy soup" : ""})`
+      : `Start: ${l.start} (candidates are compared only for the supervised objective)`,
+    `Learning: ${l.steps} ${what} of a budget of ${b.maxSteps}${rate}, ${b.batchSize} rows per step, validation every ${b.evaluateEvery}; ` +
+      `stopped: ${STOPPED[l.stoppedBy]}${l.optimizer === "adam" ? ` (patience ${b.patience} steps)` : ""}; best at step ${l.bestStep}`,
+    (l.kept === "learned"
+      ? "Kept: the learned soup (lower validation loss than every candidate)"
+      : `Kept: ${l.kept} (no learned soup had a lower validation loss)`) +
+      (l.validation !== undefined ? `; validation loss ${l.validation.loss.toFixed(4)}` : ""),
+  ];
+  if (l.refit) lines.push(`Small data: learned again on learn + validation (${l.refit.rows} rows) for ${l.refit.steps} steps; test rows unused until this report`);
+  return lines;
 }

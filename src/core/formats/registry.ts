@@ -1,5 +1,3 @@
-import { realpath } from "node:fs/promises";
-import { resolve } from "node:path";
 import { ModelFileError } from "../errors.js";
 import type { ModelFile, ModelFormat, ModelManifest, TensorSource, WriteOptions } from "../model.js";
 import { refusePickle } from "./pickle.js";
@@ -8,6 +6,8 @@ import { kerasH5Format } from "./keras-h5/index.js";
 import { safetensorsFormat } from "./safetensors/index.js";
 import { tfjsLayersFormat } from "./tfjs-layers/index.js";
 import { openForReading } from "../io/open.js";
+import { filesOfModels, guardOutputs } from "../io/output-guard.js";
+import { siblingPattern } from "../io/output-names.js";
 import { requireRegularFile } from "./limits.js";
 
 export const FORMATS: readonly ModelFormat[] = [tfjsLayersFormat, kerasFormat, kerasH5Format, safetensorsFormat];
@@ -49,10 +49,6 @@ export async function openModel(path: string): Promise<ModelFile> {
   return (await detectFormat(path)).open(path);
 }
 
-async function canonical(path: string): Promise<string> {
-  return realpath(path).catch(() => resolve(path));
-}
-
 /** Writes `template` with its tensors replaced, in the template's format. Never overwrites an input file. */
 export async function writeModel(
   template: string,
@@ -62,12 +58,8 @@ export async function writeModel(
   protectedInputs: readonly string[] = [],
 ): Promise<void> {
   const format = await detectFormat(template);
-  const manifest = await format.readManifest(template);
-  const targetReal = await canonical(target);
-  for (const input of [...manifest.files, ...protectedInputs]) {
-    if ((await canonical(input)) === targetReal) {
-      throw new ModelFileError(target, "is one of the input models; choose another output path (inputs are never modified)");
-    }
-  }
+  // The output guard (core/io/output-guard.ts) again at the writer, on the exact file and its shard names.
+  const models = [...new Set([template, ...protectedInputs])];
+  await guardOutputs([{ path: target, what: "the merged model", siblings: siblingPattern(format.id, target) }], await filesOfModels(models));
   await format.write(template, target, source, options);
 }

@@ -8,7 +8,7 @@ import { ModelFileError } from "../errors.js";
 import { writeFilesAtomically } from "../io/atomic.js";
 import type { MergeSpec } from "../merge/spec.js";
 import type { FormatId } from "../model.js";
-import { sha256Files } from "./hash.js";
+import { type FileHashes, sha256Files } from "./hash.js";
 import { parseBoundedJson, requireRegularFile } from "../formats/limits.js";
 
 export interface RecipeInput {
@@ -41,12 +41,12 @@ export interface Recipe {
   output: { path: string; format: FormatId };
 }
 
-export function recipePathFor(modelPath: string): string {
-  return `${modelPath.replace(/(\.safetensors\.index\.json|\.json|\.keras|\.h5|\.hdf5|\.safetensors)$/i, "")}.recipe.json`;
-}
+export { recipePathFor } from "../io/output-names.js";
 
-export async function describeInput(modelFiles: readonly string[], recipeDir: string): Promise<RecipeInput> {
-  return { path: relative(recipeDir, resolve(modelFiles[0]!)), sha256: await sha256Files(modelFiles) };
+/** The recipe's record of a model; `hashes` gives the hash when the files were hashed while they were merged. */
+export async function describeInput(modelFiles: readonly string[], recipeDir: string, hashes?: FileHashes): Promise<RecipeInput> {
+  const sha256 = hashes ? await hashes.digestFiles(modelFiles) : await sha256Files(modelFiles);
+  return { path: relative(recipeDir, resolve(modelFiles[0]!)), sha256 };
 }
 
 export function resolveInput(recipePath: string, input: RecipeInput): string {

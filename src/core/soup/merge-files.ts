@@ -11,6 +11,7 @@ import { layerPositions } from "../merge/params.js";
 import type { MergeSpec } from "../merge/spec.js";
 import type { ModelFile } from "../model.js";
 import { nonFiniteWarning, scanNonFinite } from "../non-finite.js";
+import type { FileHashes } from "../recipe/hash.js";
 import { elementCount, isFloat, type TensorArray } from "../tensor.js";
 
 export interface MergeFilesOptions {
@@ -22,6 +23,11 @@ export interface MergeFilesOptions {
   onProgress?: (done: number, total: number, unit: ProgressUnit) => void;
   isCancelled?: () => boolean;
   metadata?: Record<string, string>;
+  /**
+   * Hashes the inputs for the recipe while the merge runs: a streamed merge hands it the bytes it reads (each
+   * input byte read once); any other merge has the hashing thread read the files alongside.
+   */
+  hashes?: FileHashes;
   /**
    * Values that replace the merge's result for some tensors (by the template's tensor names): the
    * BatchNormalization statistics re-estimated for a learned soup, which no weight average gives.
@@ -48,6 +54,7 @@ async function streamSafetensors(options: MergeFilesOptions, prepared: PreparedM
     elementwise,
     signal: { get isCancellationRequested() { return options.isCancelled?.() === true; } },
     metadata: options.metadata,
+    onRead: options.hashes ? (file, position, bytes) => options.hashes!.observe(file, position, bytes) : undefined,
     onProgress: (done, total) => options.onProgress?.(done, total, "bytes"),
     combine: (tensors, info) => {
       // A piece of an elementwise merge is merged as a flat tensor of its own length.
@@ -95,6 +102,7 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<Merge
   }
 
   const warnings: string[] = [];
+  if (options.hashes) for (const p of all) for (const file of (await readManifest(p)).files) void options.hashes.digest(file).catch(() => undefined);
   await withModels(all, async (files) => {
     const byPath = new Map(all.map((p, i) => [p, files[i]!]));
     const template = byPath.get(templatePath)!;

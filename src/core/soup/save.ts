@@ -1,11 +1,14 @@
 /** Writes a merged model and the recipe beside it; and re-runs a recipe (`apply`). */
 import { mkdir, rm, unlink } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { ModelFileError } from "../errors.js";
 import { readManifest } from "../formats/registry.js";
 import type { MergeSpec } from "../merge/spec.js";
-import { sha256Files } from "../recipe/hash.js";
-import { describeInput, readRecipe, recipePathFor, resolveInput, writeRecipe, type Recipe } from "../recipe/recipe.js";
+import { FileHashes, sha256Files } from "../recipe/hash.js";
+import { canonicalPath, type ProtectedPath } from "../io/output-guard.js";
+import { resolveOutputTarget } from "../io/output-target.js";
+import { describeInput, readRecipe, resolveInput, writeRecipe, type Recipe, type RecipeInput } from "../recipe/recipe.js";
+import { planSoupOutput } from "./output.js";
 import { mergeModelFiles, type MergeFilesOptions } from "./merge-files.js";
 
 export const TOOL_VERSION = "0.1.0";
@@ -22,6 +25,8 @@ export interface SaveSoupOptions {
   overrides?: Record<string, number[]>;
   onProgress?: MergeFilesOptions["onProgress"];
   isCancelled?: () => boolean;
+  /** Paths the output must not touch besides the inputs' files (the data, the recipe being applied, ...). */
+  protect?: ProtectedPath[];
 }
 
 export interface SavedSoup {
@@ -30,23 +35,38 @@ export interface SavedSoup {
   warnings: string[];
 }
 
+async function removeWritten(target: string): Promise<void> {
+  const written = await readManifest(target).catch(() => undefined);
+  await Promise.all((written?.files ?? [target]).map((f) => unlink(f).catch(() => undefined)));
+}
+
 /** Merges, writes the model, then its recipe; when the recipe cannot be written the model is removed again. */
 export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
-  const target = resolve(options.target);
-  const recipePath = recipePathFor(target);
-  const recipeDir = dirname(recipePath);
   const spec = options.spec;
-  const inputs = await Promise.all(spec.ingredients.map(async (g) => describeInput((await readManifest(g.path)).files, recipeDir)));
-  const base =
-    spec.base !== undefined ? await describeInput((await readManifest(spec.base)).files, recipeDir) : undefined;
+  // The output's meaning and the guard, before any work (io/output-target.ts, io/output-guard.ts).
+  const planned = await planSoupOutput({ out: options.target, models: spec.ingredients.map((g) => g.path), base: spec.base, protect: options.protect });
+  const target = planned.model;
+  const recipePath = planned.recipe;
+  const recipeDir = dirname(recipePath);
+  const ingredientFiles = await Promise.all(spec.ingredients.map(async (g) => (await readManifest(g.path)).files));
+  const baseFiles = spec.base !== undefined ? (await readManifest(spec.base)).files : undefined;
   // A missing output folder is made, and removed again when the merge fails, so a failure leaves nothing.
-  const createdDir = await mkdir(dirname(target), { recursive: true });
+  const createdDir = await mkdir(planned.folder, { recursive: true });
+  // The inputs are hashed for the recipe on a thread while they are merged (recipe/hash.ts).
+  const hashes = new FileHashes();
   let outcome;
+  let inputs: RecipeInput[];
+  let base: RecipeInput | undefined;
   try {
-    outcome = await mergeModelFiles({ spec, target, overrides: options.overrides, onProgress: options.onProgress, isCancelled: options.isCancelled });
+    outcome = await mergeModelFiles({ spec, target, overrides: options.overrides, onProgress: options.onProgress, isCancelled: options.isCancelled, hashes });
+    inputs = await Promise.all(ingredientFiles.map((files) => describeInput(files, recipeDir, hashes)));
+    base = baseFiles ? await describeInput(baseFiles, recipeDir, hashes) : undefined;
   } catch (error) {
+    if (outcome !== undefined) await removeWritten(target);
     if (createdDir !== undefined) await rm(createdDir, { recursive: true, force: true });
     throw error;
+  } finally {
+    await hashes.close();
   }
   const written = await readManifest(target);
   const recipe: Recipe = {
@@ -72,10 +92,25 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   try {
     await writeRecipe(recipePath, recipe);
   } catch (error) {
-    await Promise.all(written.files.map((f) => unlink(f).catch(() => undefined)));
+    await removeWritten(target);
+    if (createdDir !== undefined) await rm(createdDir, { recursive: true, force: true });
     throw error;
   }
   return { model: target, recipe: recipePath, warnings: outcome.warnings };
+}
+
+/** A recipe's own output path, which must stay inside the recipe's folder (a recipe may come from anywhere). */
+function recipeOutputPath(recipePath: string, outputPath: string): string {
+  const folder = resolve(dirname(recipePath));
+  const target = resolve(folder, outputPath);
+  const rel = relative(folder, target);
+  if (isAbsolute(outputPath) || rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
+    throw new ModelFileError(
+      recipePath,
+      `its output.path "${outputPath}" is not inside the recipe's folder; refusing to write there (give --out to choose where to write)`,
+    );
+  }
+  return target;
 }
 
 /** Recreates a recipe's merged model from its inputs, refusing when any input's content changed. */
@@ -102,8 +137,12 @@ export async function applyRecipe(
     ingredients: recipe.merge.ingredients.map((g, i) => ({ ...g, path: paths[i]! })),
     ...(basePath ? { base: basePath } : {}),
   };
-  const target = out ?? resolve(dirname(recipePath), recipe.output.path);
+  const target = out ?? recipeOutputPath(recipePath, recipe.output.path);
+  // Without --out the recipe is the output's own and is rewritten with it; with another output it is an input.
+  const ownRecipe =
+    out === undefined || (await canonicalPath((await resolveOutputTarget(out, paths[0]!)).recipe)) === (await canonicalPath(recipePath));
   return saveSoup({
+    protect: ownRecipe ? [] : [{ path: recipePath, role: `the recipe ${recipePath} being applied` }],
     spec,
     target,
     origin: recipe.origin,

@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import { UsageError } from "../../core/errors.js";
 import { sha256File } from "../../core/recipe/hash.js";
 import { specFromCoefficients } from "../../core/merge/coefficients.js";
+import { dataProtection } from "../../core/soup/output.js";
 import { saveSoup, type SaveSoupOptions } from "../../core/soup/save.js";
 import type {
   BackendName,
@@ -10,6 +11,7 @@ import type {
   EvaluateParams,
   EvaluateReport,
   GreedyParams,
+  LearningSummary,
   LearnParams,
   MetricPair,
   PairMergeability,
@@ -17,16 +19,19 @@ import type {
   SoupReport,
 } from "../../protocol/worker.js";
 import { selectBackend } from "../backend.js";
+import { ensureLearnableBackend } from "../kernels/gradient-probe.js";
 import { evaluateSoups, taskFor, type SoupEvaluation } from "../evaluate/evaluate.js";
 import { greedySoup } from "../evaluate/greedy.js";
 import { mergeability } from "../evaluate/mergeability.js";
 import type { Mix } from "../evaluate/soup.js";
 import type * as tf from "@tensorflow/tfjs";
 import { compareEntropy } from "../evaluate/entropy.js";
-import { learnCoefficients } from "../learn/learn.js";
+import { LEARN_DEFAULTS } from "../learn/defaults.js";
+import { learnCoefficients, type LearnResult, type StartCandidate } from "../learn/learn.js";
 import { resolveObjective } from "../learn/objective.js";
 import { isCancelled, type JobContext } from "./context.js";
 import { disposeJobData, loadJobData, type JobData } from "./data.js";
+import { resolveJobModels, resolveSoupJob } from "./paths.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
 
 async function useBackend(preference: BackendName | undefined, context: JobContext): Promise<BackendName> {
@@ -61,9 +66,29 @@ function pair(score: { loss: number; metric: number }): MetricPair {
   return { loss: score.loss, metric: score.metric };
 }
 
+/** A model's name as reports show it: the file name, or folder/model.json for a TF.js model. */
+function modelLabel(m: string): string {
+  return basename(m) === "model.json" ? `${basename(m.slice(0, -"/model.json".length))}/model.json` : basename(m);
+}
+
+function learningSummary(result: LearnResult): LearningSummary {
+  return {
+    optimizer: result.optimizer,
+    budget: { ...result.budget },
+    candidates: result.candidates.map((c) => ({ ...c })),
+    start: result.start,
+    kept: result.kept,
+    ...(result.validation !== undefined ? { validation: { loss: result.validation.loss, ...(result.validation.metric !== undefined ? { metric: result.validation.metric } : {}) } } : {}),
+    steps: result.steps,
+    bestStep: result.bestStep,
+    stoppedBy: result.stoppedBy,
+    ...(result.refit !== undefined ? { refit: { ...result.refit } } : {}),
+  };
+}
+
 async function mergeabilityReport(loaded: LoadedProblem, data: JobData, models: readonly string[], evaluation: SoupEvaluation, context: JobContext) {
   const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
-  const names = models.map((m) => basename(m) === "model.json" ? `${basename(m.slice(0, -"/model.json".length))}/model.json` : basename(m));
+  const names = models.map(modelLabel);
   const result = await mergeability(loaded.problem, data.validation, task, { names, cancel: isCancelled(context) });
   const pairs: PairMergeability[] = result.pairs.map((p) => ({
     a: models[p.a]!,
@@ -193,6 +218,7 @@ async function writeSoup(
   const saved = await saveSoup({
     ...what,
     target: params.out!,
+    protect: [dataProtection(params.data.path)],
     data: await dataRecord(params.data, prepared.data),
     metrics: { metricName: report.metricName, ...report.metrics },
     backend: prepared.backend,
@@ -202,17 +228,25 @@ async function writeSoup(
   report.warnings.push(...saved.warnings.filter((w) => !report.warnings.includes(w)));
 }
 
-export async function runLearn(params: LearnParams, context: JobContext): Promise<SoupReport> {
+export async function runLearn(given: LearnParams, context: JobContext): Promise<SoupReport> {
+  const params = await resolveSoupJob(given);
   const prepared = await prepare(params, context);
-  const { loaded, data, backend } = prepared;
+  const { loaded, data } = prepared;
   try {
+    const learnable = await ensureLearnableBackend(loaded.problem.model, data.learn.x, prepared.backend, loaded.manifest.path);
+    if (learnable.note) context.log("warning", learnable.note);
+    prepared.backend = learnable.backend;
     const history: ProgressParams[] = [];
-    // Steps are optimiser steps: Adam's run in whole epochs of ⌈learn rows / batch⌉ steps, so a step budget becomes
-    // the fewest epochs that hold it; L-BFGS counts iterations. The total feeds the progress bar.
-    const optimizer = params.optimizer ?? "adam";
-    const stepsPerEpoch = Math.ceil(data.learn.x.shape[0]! / (params.batchSize ?? 256));
-    const epochs = params.maxSteps !== undefined ? Math.max(1, Math.ceil(params.maxSteps / stepsPerEpoch)) : undefined;
-    const totalSteps = optimizer === "lbfgs" ? (params.maxSteps ?? 50) : (epochs ?? 10) * stepsPerEpoch;
+    const optimizer = params.optimizer ?? LEARN_DEFAULTS.optimizer;
+    const totalSteps = params.maxSteps ?? (optimizer === "lbfgs" ? LEARN_DEFAULTS.lbfgsIterations : LEARN_DEFAULTS.maxSteps);
+    // The greedy soup is one of the candidates the learner compares with and may start from (labelled data only).
+    const candidates: StartCandidate[] = [];
+    if (params.objective !== "entropy" && data.validation.y !== undefined && data.validation.x.shape[0]! > 0) {
+      context.progress({ jobId: params.jobId, phase: "learning", step: 0, totalSteps, message: "Scoring the candidate soups on validation" });
+      const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
+      const greedy = await greedySoup(loaded.problem, data.validation, task, { cancel: isCancelled(context) });
+      candidates.push({ name: "greedy soup", coefficients: greedy.mix.coefficients.map((c) => c[0]!) });
+    }
     const result = await learnCoefficients(loaded.problem, data.learn, data.validation, {
       granularity: params.granularity,
       parameterisation: params.parameterisation,
@@ -221,10 +255,13 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
       learningRate: params.learningRate,
       batchSize: params.batchSize,
       patience: params.patience,
+      maxSteps: params.maxSteps,
+      refit: params.refit,
+      ingredientNames: params.models.map(modelLabel),
+      candidates,
       seed: params.data.seed ?? 0,
       trainingConfig: loaded.trainingConfig,
       reestimateBatchNorm: params.reestimateBatchNorm,
-      ...(params.maxSteps !== undefined ? { maxIterations: params.maxSteps, epochs } : {}),
       cancel: isCancelled(context),
       onProgress: (p) => {
         const groups = params.granularity === "layer" ? [...new Set(loaded.problem.layerOf)] : ["*"];
@@ -267,6 +304,8 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
             context,
           );
     report.history = history;
+    report.learning = learningSummary(result);
+    if (learnable.note) report.warnings.push(learnable.note);
     if (params.out !== undefined) {
       await writeSoup(report, prepared, params, context, {
         spec: specFromCoefficients({
@@ -285,6 +324,9 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
           steps: result.steps,
           bestStep: result.bestStep,
           stoppedBy: result.stoppedBy,
+          start: result.start,
+          kept: result.kept,
+          ...(result.refit !== undefined ? { refit: result.refit } : {}),
         },
         ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
       });
@@ -296,7 +338,8 @@ export async function runLearn(params: LearnParams, context: JobContext): Promis
   }
 }
 
-export async function runEvaluate(params: EvaluateParams, context: JobContext): Promise<EvaluateReport> {
+export async function runEvaluate(given: EvaluateParams, context: JobContext): Promise<EvaluateReport> {
+  const params = await resolveJobModels(given);
   const merged = params.coefficients === undefined ? undefined : mixOf(params.coefficients, params.models.length);
   const prepared = await prepare(params, context);
   const { loaded, data, backend } = prepared;
@@ -323,7 +366,8 @@ export async function runEvaluate(params: EvaluateParams, context: JobContext): 
   }
 }
 
-export async function runGreedy(params: GreedyParams, context: JobContext): Promise<SoupReport> {
+export async function runGreedy(given: GreedyParams, context: JobContext): Promise<SoupReport> {
+  const params = await resolveSoupJob(given);
   const prepared = await prepare(params, context);
   const { loaded, data, backend } = prepared;
   try {

@@ -4,7 +4,16 @@ import { specFromCoefficients } from "../../core/merge/coefficients.js";
 import { MERGE_METHOD_IDS, type MergeMethodId, type MergeSpec, type ParamValue } from "../../core/merge/spec.js";
 import { applyRecipe, saveSoup } from "../../core/soup/save.js";
 import type { ApplyParams, MergeParams, MergeResult } from "../../protocol/worker.js";
+import { resolveModelPath } from "../../core/io/model-inputs.js";
 import { isCancelled, type JobContext } from "./context.js";
+import { resolveJobModels } from "./paths.js";
+
+/** A merge description's model paths resolved like command-line arguments (a model folder is its model). */
+async function resolveSpecModels(spec: MergeSpec): Promise<MergeSpec> {
+  const ingredients = [];
+  for (const g of spec.ingredients) ingredients.push({ ...g, path: await resolveModelPath(g.path) });
+  return { ...spec, ingredients, ...(spec.base !== undefined ? { base: await resolveModelPath(spec.base) } : {}) };
+}
 
 function isMethod(id: string): id is MergeMethodId {
   return (MERGE_METHOD_IDS as readonly string[]).includes(id);
@@ -29,9 +38,11 @@ function specOf(params: MergeParams): { spec: MergeSpec; origin: string } {
   return { spec, origin: uniformLinear || method === "uniform" ? "uniform" : "manual" };
 }
 
-export async function runMerge(params: MergeParams, context: JobContext): Promise<MergeResult> {
+export async function runMerge(given: MergeParams, context: JobContext): Promise<MergeResult> {
   const started = performance.now();
-  const { spec, origin } = specOf(params);
+  const params = given.spec === undefined ? await resolveJobModels(given) : given;
+  const { spec: described, origin } = specOf(params);
+  const spec = given.spec === undefined ? described : await resolveSpecModels(described);
   const saved = await saveSoup({
     spec,
     target: params.out,

@@ -15,8 +15,8 @@ export class Adam {
     this.v = new Float64Array(size);
   }
 
-  /** Updates theta in place. */
-  step(theta: Float64Array, grad: Float64Array): void {
+  /** Updates theta in place, with this step's learning rate (default: the constructor's). */
+  step(theta: Float64Array, grad: Float64Array, lr = this.lr): void {
     this.t++;
     const c1 = 1 - this.beta1 ** this.t;
     const c2 = 1 - this.beta2 ** this.t;
@@ -24,7 +24,7 @@ export class Adam {
       const g = grad[k]!;
       this.m[k] = this.beta1 * this.m[k]! + (1 - this.beta1) * g;
       this.v[k] = this.beta2 * this.v[k]! + (1 - this.beta2) * g * g;
-      theta[k] -= (this.lr * (this.m[k]! / c1)) / (Math.sqrt(this.v[k]! / c2) + this.epsilon);
+      theta[k] -= (lr * (this.m[k]! / c1)) / (Math.sqrt(this.v[k]! / c2) + this.epsilon);
     }
   }
 }

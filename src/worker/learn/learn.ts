@@ -1,5 +1,15 @@
 // Learns the soup's mixing coefficients (only those: every ingredient stays frozen) on a learning split, with
-// early stopping on a validation split; leaves the best soup in the model's variables.
+// early stopping on a validation split; leaves the kept soup in the model's variables.
+//
+// The run, with validation data (docs/learning.md gives the reasons):
+// 1. the obvious candidates are scored on validation: the uniform soup, each single ingredient, and any the
+//    caller adds (the worker adds the greedy soup); learning starts from the best of them;
+// 2. Adam takes at most `maxSteps` steps (a budget in steps, not epochs), evaluates validation every few steps
+//    and stops after `patience` steps without a lower validation loss;
+// 3. the kept soup is the best on validation among the learned path and every candidate, so learning never ends
+//    worse on validation than a candidate it could have returned;
+// 4. small data: when the learned path won, it is learned again on learn + validation for the number of steps
+//    validation chose (test rows are never seen here: the caller holds them back).
 import * as tf from "@tensorflow/tfjs";
 import { UsageError } from "../../core/errors.js";
 import { Adam } from "./adam.js";
@@ -17,23 +27,35 @@ import {
   type Granularity,
   type Parameterisation,
 } from "./coefficients.js";
+import { evaluationInterval, LEARN_DEFAULTS, learningRateAt, patienceSteps, type Schedule } from "./defaults.js";
 import { scoreModel, SoupGradient, type SplitScore } from "./gradient.js";
 import { minimizeLbfgs } from "./lbfgs.js";
 import type { LossSpec, Task } from "./loss.js";
 import { Merger } from "./merge.js";
 import { resolveObjective, type ObjectiveName } from "./objective.js";
-import type { SoupData, SoupProblem } from "./problem.js";
-import { nextStep } from "./yield.js";
+import { dataSize, type SoupData, type SoupProblem } from "./problem.js";
 
 export type OptimizerName = "adam" | "lbfgs";
 
 export interface LearnProgress {
   readonly step: number;
   readonly trainLoss: number;
-  /** Latest validation objective (Adam evaluates once per epoch by default, L-BFGS every iteration). */
+  /** Latest validation objective (Adam evaluates every few steps, L-BFGS every iteration). */
   readonly validationLoss?: number;
   readonly validationMetric?: number;
   readonly coefficients: number[][];
+}
+
+/** A soup the learner compares against and may start from: one coefficient per ingredient. */
+export interface StartCandidate {
+  readonly name: string;
+  readonly coefficients: readonly number[];
+}
+
+export interface CandidateScore {
+  readonly name: string;
+  readonly loss: number;
+  readonly metric?: number;
 }
 
 export interface LearnOptions {
@@ -49,25 +71,46 @@ export interface LearnOptions {
    * PyTorch reference's validation loss sooner in bench/learned-soup, so it is opt-in.
    */
   readonly optimizer?: OptimizerName;
-  /** Adam learning rate (default 0.05, the model-soups recipe). */
   readonly learningRate?: number;
-  /** Adam epochs (default 10). */
-  readonly epochs?: number;
-  /** Adam mini-batch size, and chunk size of L-BFGS full-batch passes (default 256). */
+  readonly schedule?: Schedule;
+  /** Adam steps, or L-BFGS iterations. */
+  readonly maxSteps?: number;
+  /** Adam mini-batch size, and chunk size of L-BFGS full-batch passes. */
   readonly batchSize?: number;
-  /** Validation evaluations without improvement before stopping (default 3). */
+  /** Adam: steps between validation evaluations (at least; more when validation is large). */
+  readonly evaluateEvery?: number;
+  /** Adam: steps without a lower validation loss before stopping (L-BFGS: iterations). */
   readonly patience?: number;
-  /** L-BFGS iterations (default 50). */
-  readonly maxIterations?: number;
-  /** L-BFGS uses at most this many learning samples, a fixed seeded subset (default 8192). */
+  /** L-BFGS uses at most this many learning samples, a fixed seeded subset. */
   readonly fullBatchLimit?: number;
-  /** Starting coefficient per ingredient; default 1/N each (the uniform soup, also in the task-vector form). */
-  readonly init?: readonly number[];
+  /** Names of the ingredients, for the single-ingredient candidates (default "ingredient 1", ...). */
+  readonly ingredientNames?: readonly string[];
+  /** Where learning starts: the best candidate on validation (default), or the uniform soup (the model-soups recipe). */
+  readonly startAt?: "best-candidate" | "uniform";
+  /**
+   * Default: true for the supervised objective, false for entropy. False: no candidate is scored, learning starts at the uniform soup and keeps the learned path's
+   * best (the learner before candidate starts, kept for the experiments in bench/learn-defaults).
+   */
+  readonly compareCandidates?: boolean;
+  /** Candidates besides the uniform soup and each single ingredient (e.g. the greedy soup). */
+  readonly candidates?: readonly StartCandidate[];
+  /** Small-data refit on learn + validation (default: when they hold at most LEARN_DEFAULTS.refitMaxRows rows). */
+  readonly refit?: boolean;
   readonly seed?: number;
   /** Re-estimate BatchNormalization statistics of the final soup on the learning data (default: when present). */
   readonly reestimateBatchNorm?: boolean;
   readonly onProgress?: (progress: LearnProgress) => void;
   readonly cancel?: Cancellation;
+}
+
+export interface LearnBudget {
+  readonly optimizer: OptimizerName;
+  readonly maxSteps: number;
+  readonly learningRate?: number;
+  readonly schedule?: Schedule;
+  readonly batchSize: number;
+  readonly evaluateEvery: number;
+  readonly patience: number;
 }
 
 export interface LearnResult {
@@ -81,20 +124,25 @@ export interface LearnResult {
   readonly task: Task;
   readonly objective: ObjectiveName;
   readonly steps: number;
-  /** Step whose coefficients were kept (0 = the starting soup). */
+  /** Step of the learned path with the lowest validation loss (0 = the start). */
   readonly bestStep: number;
-  /** Validation score of the kept soup before and after BatchNormalization re-estimation. */
+  /** The candidate learning started from. */
+  readonly start: string;
+  /** What was kept: "learned" (the learned path) or the name of a candidate that was better on validation. */
+  readonly kept: string;
+  /** Every candidate's validation score (empty without validation data). */
+  readonly candidates: readonly CandidateScore[];
+  readonly budget: LearnBudget;
+  /** Validation score of the kept soup (before a refit) before and after BatchNormalization re-estimation. */
   readonly validation?: SplitScore;
   readonly validationAfterBatchNorm?: SplitScore;
   readonly batchNormReestimated: readonly string[];
-  readonly stoppedBy: "early-stopping" | "epochs" | "converged" | "iterations";
+  readonly stoppedBy: "early-stopping" | "budget" | "converged" | "iterations";
+  /** When the small-data policy learned the kept path again on learn + validation. */
+  readonly refit?: { readonly rows: number; readonly steps: number };
 }
 
-interface Best {
-  theta: Float64Array;
-  score?: SplitScore;
-  step: number;
-}
+export const LEARNED = "learned";
 
 /**
  * Yields to the event loop before every step and every evaluation batch, so a cancellation (or a progress
@@ -103,12 +151,14 @@ interface Best {
 export async function learnCoefficients(
   problem: SoupProblem,
   learnData: SoupData,
-  validationData: SoupData | undefined,
+  validationSplit: SoupData | undefined,
   options: LearnOptions = {},
 ): Promise<LearnResult> {
+  // An empty validation split (validation fraction 0) is no validation split: nothing to choose or stop by.
+  const validationData = validationSplit !== undefined && dataSize(validationSplit) > 0 ? validationSplit : undefined;
   const granularity = options.granularity ?? "model";
   const parameterisation = options.parameterisation ?? "simplex";
-  const optimizer = options.optimizer ?? "adam";
+  const optimizer = options.optimizer ?? LEARN_DEFAULTS.optimizer;
   if (optimizer === "lbfgs" && parameterisation === "nonneg") {
     throw new UsageError('L-BFGS is unconstrained: use the "adam" optimiser with the "nonneg" parameterisation.');
   }
@@ -117,12 +167,14 @@ export async function learnCoefficients(
   if (validationData !== undefined && validationData.y === undefined && objectiveName === "supervised") {
     throw new UsageError("The validation split has no labels.");
   }
-  const space = coefficientSpace(problem.layerOf, problem.ingredients.length, granularity, parameterisation);
+  const n = problem.ingredients.length;
+  const space = coefficientSpace(problem.layerOf, n, granularity, parameterisation);
   const merger = new Merger(problem, space);
   const gradient = new SoupGradient(merger, objective);
-  const batchSize = options.batchSize ?? 256;
-  const patience = options.patience ?? 3;
+  const batchSize = options.batchSize ?? LEARN_DEFAULTS.batchSize;
+  const budget = budgetOf(optimizer, options, validationData === undefined ? 0 : dataSize(validationData), batchSize);
   const cancel = options.cancel;
+  const evalBatch = Math.max(batchSize, 1024);
   const report = (step: number, trainLoss: number, theta: Float64Array, val?: SplitScore) =>
     options.onProgress?.({
       step,
@@ -131,45 +183,80 @@ export async function learnCoefficients(
       validationMetric: val?.metric,
       coefficients: coefficientsByIngredient(space, coefficientsOf(space, theta)),
     });
-  const validate = async (theta: Float64Array): Promise<SplitScore | undefined> => {
-    if (validationData === undefined) return undefined;
-    merger.write(coefficientsOf(space, theta));
-    return scoreModel(problem.model, objective, validationData, Math.max(batchSize, 1024), cancel);
+  const scoreAlpha = async (alpha: Float64Array): Promise<SplitScore> => {
+    merger.write(alpha);
+    return scoreModel(problem.model, objective, validationData!, evalBatch, cancel);
   };
+  const validate = async (theta: Float64Array): Promise<SplitScore | undefined> =>
+    validationData === undefined ? undefined : scoreAlpha(coefficientsOf(space, theta));
 
   try {
-    const theta0 = initialTheta(space, options.init);
-    const best: Best = { theta: Float64Array.from(theta0), score: await validate(theta0), step: 0 };
-    let badEvaluations = 0;
-    // Returns true when early stopping says stop.
+    // 1. The candidates, scored on validation; the start is the best of them.
+    const candidates = candidateList(n, options);
+    const scores: CandidateScore[] = [];
+    // Label-free, the lowest entropy can belong to a confidently wrong model: the entropy objective starts at the
+    // uniform soup and compares no candidate unless asked.
+    if (validationData !== undefined && (options.compareCandidates ?? objectiveName === "supervised")) {
+      for (const c of candidates) {
+        const s = await scoreAlpha(broadcast(space, c.coefficients));
+        scores.push({ name: c.name, loss: s.loss, ...(s.metric !== undefined ? { metric: s.metric } : {}) });
+      }
+    }
+    const bestCandidate = scores.length === 0 ? 0 : scores.reduce((b, s, k) => (s.loss < scores[b]!.loss ? k : b), 0);
+    const start = candidates[options.startAt === "uniform" ? 0 : bestCandidate]!;
+    const theta0 = startTheta(space, start.coefficients);
+
+    // 2. The learned path, early-stopped on validation.
+    const best = { theta: Float64Array.from(theta0), score: await validate(theta0), step: 0 };
+    let lastImprovement = 0;
     const consider = (theta: Float64Array, step: number, score: SplitScore | undefined): boolean => {
       if (score === undefined) {
-        best.theta = Float64Array.from(theta);
-        best.step = step;
+        Object.assign(best, { theta: Float64Array.from(theta), step });
         return false;
       }
       if (score.loss < best.score!.loss) {
         Object.assign(best, { theta: Float64Array.from(theta), score, step });
-        badEvaluations = 0;
+        lastImprovement = step;
         return false;
       }
-      return ++badEvaluations >= patience;
+      return step - lastImprovement >= budget.patience;
     };
-
     const run =
       optimizer === "adam"
-        ? await runAdam(space, gradient, learnData, options, batchSize, consider, validate, report)
-        : await runLbfgs(space, gradient, learnData, options, batchSize, consider, validate, report);
+        ? await runAdamPath(space, gradient, learnData, theta0, budget, options, consider, validate, report)
+        : await runLbfgs(space, gradient, learnData, theta0, budget, options, consider, validate, report);
 
-    merger.write(coefficientsOf(space, best.theta));
+    // 3. The kept soup: the learned path's best, unless a candidate is better on validation.
+    const candidateWins = scores.length > 0 && best.score !== undefined && scores[bestCandidate]!.loss <= best.score.loss;
+    let alpha = candidateWins ? broadcast(space, candidates[bestCandidate]!.coefficients) : coefficientsOf(space, best.theta);
+    const kept = candidateWins ? candidates[bestCandidate]!.name : LEARNED;
+    const keptScore: SplitScore | undefined = candidateWins ? scores[bestCandidate] : best.score;
+
+    // 4. Small data: learn the kept path again on learn + validation, as many steps as validation chose.
+    let refit: LearnResult["refit"];
+    const rows = dataSize(learnData) + (validationData === undefined ? 0 : dataSize(validationData));
+    const wantRefit = options.refit ?? rows <= LEARN_DEFAULTS.refitMaxRows;
+    if (wantRefit && !candidateWins && validationData !== undefined && optimizer === "adam" && best.step > 0) {
+      const both = concatData(learnData, validationData);
+      try {
+        const theta = Float64Array.from(theta0);
+        await runAdam(space, gradient, both, theta, budget, options, best.step, async () => false);
+        alpha = coefficientsOf(space, theta);
+        refit = { rows, steps: best.step };
+      } finally {
+        tf.dispose([both.x, both.y].filter((t): t is tf.Tensor => t !== undefined));
+      }
+    }
+
+    merger.write(alpha);
     const reestimate = options.reestimateBatchNorm ?? hasBatchNorm(problem.model);
-    const updated = reestimate ? await reestimateBatchNorm(problem.model, learnData.x, Math.max(batchSize, 1024), cancel) : [];
+    const updated = reestimate ? await reestimateBatchNorm(problem.model, learnData.x, evalBatch, cancel) : [];
     const after =
       updated.length > 0 && validationData !== undefined
-        ? await scoreModel(problem.model, objective, validationData, Math.max(batchSize, 1024), cancel)
+        ? await scoreModel(problem.model, objective, validationData, evalBatch, cancel)
         : undefined;
     return {
-      coefficients: coefficientsByIngredient(space, coefficientsOf(space, best.theta)),
+      coefficients: coefficientsByIngredient(space, alpha),
       groups: space.groups,
       granularity,
       parameterisation,
@@ -178,14 +265,87 @@ export async function learnCoefficients(
       objective: objectiveName,
       steps: run.steps,
       bestStep: best.step,
-      validation: best.score,
+      start: start.name,
+      kept,
+      candidates: scores,
+      budget,
+      validation: keptScore === undefined ? undefined : { loss: keptScore.loss, metric: keptScore.metric },
       validationAfterBatchNorm: after,
       batchNormReestimated: updated,
       stoppedBy: run.stoppedBy,
+      ...(refit !== undefined ? { refit } : {}),
     };
   } finally {
     merger.dispose();
   }
+}
+
+function checkPositive(value: number | undefined, what: string, integer: boolean): void {
+  if (value === undefined) return;
+  if (!(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new UsageError(`${what} must be a ${integer ? "whole number of at least 1" : "positive number"}, got ${value}`);
+  }
+}
+
+function budgetOf(optimizer: OptimizerName, options: LearnOptions, validationRows: number, batchSize: number): LearnBudget {
+  const d = LEARN_DEFAULTS;
+  checkPositive(options.maxSteps, "the step budget (--steps)", true);
+  checkPositive(batchSize, "the batch size (--batch)", true);
+  checkPositive(options.patience, "the patience (--patience)", true);
+  checkPositive(options.learningRate, "the learning rate (--lr)", false);
+  checkPositive(options.evaluateEvery, "the evaluation interval", true);
+  if (optimizer === "lbfgs") {
+    return { optimizer, maxSteps: options.maxSteps ?? d.lbfgsIterations, batchSize, evaluateEvery: 1, patience: options.patience ?? d.lbfgsPatience };
+  }
+  const evaluateEvery = evaluationInterval(validationRows, batchSize, options.evaluateEvery ?? d.evaluateEvery);
+  return {
+    optimizer,
+    maxSteps: options.maxSteps ?? d.maxSteps,
+    learningRate: options.learningRate ?? d.learningRate,
+    schedule: options.schedule ?? d.schedule,
+    batchSize,
+    evaluateEvery,
+    patience: options.patience ?? patienceSteps(evaluateEvery),
+  };
+}
+
+/** The uniform soup, each single ingredient, then the caller's candidates. */
+function candidateList(n: number, options: LearnOptions): StartCandidate[] {
+  const names = options.ingredientNames ?? Array.from({ length: n }, (_, i) => `ingredient ${i + 1}`);
+  const list: StartCandidate[] = [{ name: "uniform soup", coefficients: new Array<number>(n).fill(1 / n) }];
+  for (let i = 0; i < n; i++) list.push({ name: names[i]!, coefficients: Array.from({ length: n }, (_, k) => (k === i ? 1 : 0)) });
+  for (const c of options.candidates ?? []) {
+    if (c.coefficients.length !== n) throw new UsageError(`candidate "${c.name}" has ${c.coefficients.length} coefficients for ${n} ingredients.`);
+    list.push(c);
+  }
+  return list;
+}
+
+/** α with the same coefficient per ingredient in every group. */
+function broadcast(space: CoefficientSpace, perIngredient: readonly number[]): Float64Array {
+  const G = space.groups.length;
+  const alpha = new Float64Array(space.ingredients * G);
+  perIngredient.forEach((a, i) => alpha.fill(a, i * G, (i + 1) * G));
+  return alpha;
+}
+
+/**
+ * θ of the start. On the simplex a candidate with zeros (a single ingredient, a subset) is blended with the
+ * uniform soup: a softmax share near zero moves only after many Adam steps, a spread share can move at once.
+ */
+function startTheta(space: CoefficientSpace, coefficients: readonly number[]): Float64Array {
+  if (space.parameterisation !== "simplex") return initialTheta(space, coefficients);
+  const n = space.ingredients;
+  const sum = coefficients.reduce((a, b) => a + b, 0);
+  const spread = coefficients.some((c) => c === 0) ? LEARN_DEFAULTS.startSpread : 0;
+  return initialTheta(space, coefficients.map((c) => (1 - spread) * (c / sum) + spread / n));
+}
+
+function concatData(a: SoupData, b: SoupData): SoupData {
+  return {
+    x: tf.concat([a.x, b.x]),
+    ...(a.y !== undefined && b.y !== undefined ? { y: tf.concat([a.y, b.y]) } : {}),
+  };
 }
 
 type Consider = (theta: Float64Array, step: number, score: SplitScore | undefined) => boolean;
@@ -196,53 +356,75 @@ interface Run {
   stoppedBy: LearnResult["stoppedBy"];
 }
 
+/**
+ * `steps` Adam steps on `theta` (in place), over reshuffled passes of `data`; after each step `after(step, loss)`
+ * may ask to stop. Returns the number of steps taken.
+ */
 async function runAdam(
   space: CoefficientSpace,
   gradient: SoupGradient,
   data: SoupData,
+  theta: Float64Array,
+  budget: LearnBudget,
   options: LearnOptions,
-  batchSize: number,
+  steps: number,
+  after: (step: number, loss: number) => Promise<boolean>,
+): Promise<{ steps: number; stopped: boolean }> {
+  const adam = new Adam(theta.length, budget.learningRate!);
+  const random = mulberry32(options.seed ?? 0);
+  const n = dataSize(data);
+  let step = 0;
+  while (step < steps) {
+    for await (const { x, y } of epochBatches(data, shuffledIndices(n, random), budget.batchSize, options.cancel)) {
+      const batch = gradient.batch(theta, x, y);
+      step++;
+      adam.step(theta, batch.grad, learningRateAt(budget.learningRate!, budget.schedule!, step, budget.maxSteps));
+      project(space, theta);
+      if (await after(step, batch.loss)) return { steps: step, stopped: true };
+      if (step >= steps) break;
+    }
+  }
+  return { steps: step, stopped: false };
+}
+
+async function runAdamPath(
+  space: CoefficientSpace,
+  gradient: SoupGradient,
+  data: SoupData,
+  theta0: Float64Array,
+  budget: LearnBudget,
+  options: LearnOptions,
   consider: Consider,
   validate: Validate,
   report: Report,
 ): Promise<Run> {
-  const theta = initialTheta(space, options.init);
-  const adam = new Adam(theta.length, options.learningRate ?? 0.05);
-  const random = mulberry32(options.seed ?? 0);
-  const n = data.x.shape[0]!;
-  const epochs = options.epochs ?? 10;
-  let step = 0;
+  const theta = Float64Array.from(theta0);
   let lastScore: SplitScore | undefined;
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    for await (const { x, y, end } of epochBatches(data, shuffledIndices(n, random), batchSize, options.cancel)) {
-      const batch = gradient.batch(theta, x, y);
-      adam.step(theta, batch.grad);
-      project(space, theta);
-      step++;
-      let stop = false;
-      if (end === n) {
-        lastScore = await validate(theta);
-        stop = consider(theta, step, lastScore);
-      }
-      report(step, batch.loss, theta, lastScore);
-      if (stop) return { steps: step, stoppedBy: "early-stopping" };
+  const run = await runAdam(space, gradient, data, theta, budget, options, budget.maxSteps, async (step, loss) => {
+    let stop = false;
+    if (step % budget.evaluateEvery === 0 || step === budget.maxSteps) {
+      lastScore = await validate(theta);
+      stop = consider(theta, step, lastScore);
     }
-  }
-  return { steps: step, stoppedBy: "epochs" };
+    report(step, loss, theta, lastScore);
+    return stop;
+  });
+  return { steps: run.steps, stoppedBy: run.stopped ? "early-stopping" : "budget" };
 }
 
 async function runLbfgs(
   space: CoefficientSpace,
   gradient: SoupGradient,
   data: SoupData,
+  theta0: Float64Array,
+  budget: LearnBudget,
   options: LearnOptions,
-  batchSize: number,
   consider: Consider,
   validate: Validate,
   report: Report,
 ): Promise<Run> {
-  const limit = options.fullBatchLimit ?? 8192;
-  const n = data.x.shape[0]!;
+  const limit = options.fullBatchLimit ?? LEARN_DEFAULTS.fullBatchLimit;
+  const n = dataSize(data);
   const subset =
     n <= limit
       ? undefined
@@ -254,10 +436,10 @@ async function runLbfgs(
   try {
     let stoppedEarly = false;
     const result = await minimizeLbfgs(async (theta) => {
-      const { loss, grad } = await gradient.full(theta, full, Math.max(batchSize, 1024), options.cancel);
+      const { loss, grad } = await gradient.full(theta, full, Math.max(budget.batchSize, 1024), options.cancel);
       return { f: loss, g: grad };
-    }, initialTheta(space, options.init), {
-      maxIterations: options.maxIterations ?? 50,
+    }, Float64Array.from(theta0), {
+      maxIterations: budget.maxSteps,
       onIteration: async (iteration, theta, f) => {
         const score = await validate(theta);
         stoppedEarly = consider(theta, iteration, score);

@@ -23,7 +23,7 @@ connection.onRequest(learnRequest, async ({ epochs }, token) => {
   try {
     const result = await learnCoefficients(problemOf(executor, ingredients), learn, validation, {
       batchSize: 8,
-      epochs,
+      maxSteps: epochs * Math.ceil(300 / 8),
       patience: Number.MAX_SAFE_INTEGER,
       cancel: token,
       onProgress: (p) => void connection.sendNotification(stepNotification, { step: p.step }),

@@ -7,6 +7,7 @@ import { learnCoefficients, type LearnProgress } from "../../../src/worker/learn
 import { Merger } from "../../../src/worker/learn/merge.js";
 import { resolveObjective } from "../../../src/worker/learn/objective.js";
 import type { SoupData, SoupProblem } from "../../../src/worker/learn/problem.js";
+import { mulberry32 } from "../../../src/core/random.js";
 import { blobs, cancelAfterTurns, disposeData, fineTunes, mlp, problemOf, rowsOf, type FineTunes } from "./toy.js";
 
 async function uniformValidationLoss(problem: SoupProblem, learn: SoupData, validation: SoupData): Promise<number> {
@@ -42,9 +43,12 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
       it(`${optimizer}, ${granularity} granularity: validation loss ≤ the uniform soup's, coefficients on the simplex`, async () => {
         const problem = problemOf(executor, soup.ingredients);
         const uniform = await uniformValidationLoss(problem, learn, validation);
-        const result = await learnCoefficients(problem, learn, validation, { optimizer, granularity, epochs: 6 });
+        const result = await learnCoefficients(problem, learn, validation, { optimizer, granularity, maxSteps: optimizer === "adam" ? 60 : 20, refit: false });
         assert.ok(result.validation!.loss <= uniform, `learned ${result.validation!.loss} vs uniform ${uniform}`);
-        assert.ok(result.bestStep > 0, "some step improved on the uniform start");
+        assert.equal(result.candidates.length, 5, "the uniform soup and each of the 4 ingredients");
+        for (const c of result.candidates) assert.ok(result.validation!.loss <= c.loss, `kept ${result.validation!.loss} vs ${c.name} ${c.loss}`);
+        assert.equal(result.kept, "learned", "on these fine-tunes a learned soup beats every candidate");
+        assert.ok(result.bestStep > 0, "some step improved on the start");
         assert.equal(result.coefficients.length, 4);
         const groups = granularity === "model" ? 1 : 2;
         assert.equal(result.groups.length, groups);
@@ -58,6 +62,58 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
       });
     }
   }
+
+  it("keeps the best candidate, with its exact coefficients, when the learned path does not beat it on validation", async () => {
+    // One fine-tune and a far-off copy of it: ingredient 1 alone is better than any even mix.
+    const random = mulberry32(9);
+    const far = soup.ingredients[0]!.map((w) => w.map((v) => v + 2 * (random() - 0.5)));
+    const problem = problemOf(executor, [soup.ingredients[0]!, far]);
+    const result = await learnCoefficients(problem, learn, validation, { startAt: "uniform", learningRate: 1e-9, maxSteps: 5, evaluateEvery: 1 });
+    assert.equal(result.start, "uniform soup");
+    const single = result.candidates.find((c) => c.name === "ingredient 1")!;
+    assert.ok(single.loss < result.candidates[0]!.loss, "ingredient 1 beats the uniform soup on validation");
+    assert.equal(result.kept, "ingredient 1");
+    assert.deepEqual(result.coefficients, [[1], [0]]);
+    assert.equal(result.validation!.loss, single.loss);
+    assert.equal(result.refit, undefined, "no refit when a candidate is kept");
+    const now = await scoreModel(executor, resolveObjective(executor, "supervised", learn), validation, 1024);
+    assert.ok(Math.abs(now.loss - single.loss) < 1e-6, "the model's variables hold ingredient 1");
+    // From the best candidate (the default), the path starts there.
+    const fromBest = await learnCoefficients(problem, learn, validation, { maxSteps: 20 });
+    assert.equal(fromBest.start, "ingredient 1");
+    assert.ok(fromBest.validation!.loss <= single.loss);
+  });
+
+  it("budget: stops at maxSteps or by patience in steps, evaluating every evaluateEvery steps", async () => {
+    const problem = problemOf(executor, soup.ingredients);
+    const evaluated: number[] = [];
+    let last: number | undefined;
+    const result = await learnCoefficients(problem, learn, validation, {
+      batchSize: 600, maxSteps: 50, evaluateEvery: 5, patience: 15, refit: false,
+      onProgress: (p) => {
+        if (p.validationLoss !== undefined && p.validationLoss !== last) evaluated.push(p.step);
+        last = p.validationLoss;
+      },
+    });
+    assert.deepEqual(result.budget, { optimizer: "adam", maxSteps: 50, learningRate: 0.05, schedule: "cosine", batchSize: 600, evaluateEvery: 5, patience: 15 });
+    assert.ok(evaluated.every((s) => s % 5 === 0), `evaluated at ${evaluated.join(",")}`);
+    if (result.stoppedBy === "early-stopping") assert.ok(result.steps - result.bestStep >= 15 && result.steps < 50);
+    else assert.equal(result.steps, 50);
+    await assert.rejects(learnCoefficients(problem, learn, validation, { maxSteps: 0 }), /step budget \(--steps\) must be a whole number/);
+  });
+
+  it("an empty validation split is no validation split: no candidates, the whole budget, the last step kept", async () => {
+    const problem = problemOf(executor, soup.ingredients);
+    const empty = rowsOf(all, 0, 0);
+    const result = await learnCoefficients(problem, learn, empty, { maxSteps: 12 });
+    assert.deepEqual(result.candidates, []);
+    assert.equal(result.start, "uniform soup");
+    assert.equal(result.kept, "learned");
+    assert.equal(result.validation, undefined);
+    assert.deepEqual([result.steps, result.bestStep, result.stoppedBy], [12, 12, "budget"]);
+    assert.equal(result.refit, undefined);
+    disposeData(empty);
+  });
 
   it("reports progress every step and honours cancellation within one step", async () => {
     const problem = problemOf(executor, soup.ingredients);
@@ -105,13 +161,14 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
       const steps: number[] = [];
       // What other callbacks see between the loop's turns: progress delivered live, not at the end.
       const stepsSeenByOthers: number[] = [];
-      const turns = 6;
+      // 6 turns score the 5 candidates and the start on validation (one batch each), then each step takes one.
+      const turns = 12;
       const cancel = cancelAfterTurns(turns, () => stepsSeenByOthers.push(steps.length));
       await assert.rejects(
         learnCoefficients(problem, learn, validation, {
           optimizer,
           batchSize: 32,
-          epochs: 10,
+          maxSteps: 400,
           patience: 1000,
           onProgress: (p) => steps.push(p.step),
           cancel: () => cancel.requested,
@@ -133,9 +190,9 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
       await learnCoefficients(problem, learn, validation, {
         optimizer,
         granularity: "layer",
-        epochs: 3,
+        maxSteps: optimizer === "adam" ? 30 : 5,
+        evaluateEvery: 3,
         patience: 100,
-        maxIterations: 5,
         onProgress: () => counts.push(tf.memory().numTensors),
       });
       assert.ok(counts.length >= 3);
@@ -146,7 +203,7 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
 
   it("nonneg (Adam, projected) keeps coefficients ≥ 0; free may extrapolate; L-BFGS refuses nonneg", async () => {
     const problem = problemOf(executor, soup.ingredients);
-    const nonneg = await learnCoefficients(problem, learn, validation, { parameterisation: "nonneg", epochs: 4 });
+    const nonneg = await learnCoefficients(problem, learn, validation, { parameterisation: "nonneg", maxSteps: 30 });
     assert.equal(nonneg.optimizer, "adam", "Adam is the default");
     assert.ok(nonneg.coefficients.flat().every((c) => c >= 0));
     const free = await learnCoefficients(problem, learn, validation, { parameterisation: "free", optimizer: "lbfgs" });
@@ -154,7 +211,7 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
     await assert.rejects(learnCoefficients(problem, learn, validation, { parameterisation: "nonneg", optimizer: "lbfgs" }), UsageError);
   });
 
-  it("task-vector form starts from λ_i = 1/N (the uniform soup) and improves on it", async () => {
+  it("task-vector form: the learned λ are never worse on validation than the uniform soup", async () => {
     const problem = problemOf(executor, soup.ingredients, soup.base);
     const uniform = await uniformValidationLoss(problemOf(executor, soup.ingredients), learn, validation);
     const result = await learnCoefficients(problem, learn, validation, { parameterisation: "free", granularity: "layer" });
@@ -178,11 +235,11 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
   it("re-estimates BatchNormalization statistics by default when the model has them", async () => {
     const bnSoup = await fineTunes(learn, 3, { batchNorm: true, seed: 4 });
     const bnExecutor = mlp({ seed: 4, batchNorm: true });
-    const result = await learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, { epochs: 2 });
+    const result = await learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, { maxSteps: 20 });
     assert.deepEqual(result.batchNormReestimated, ["norm"]);
     assert.ok(result.validationAfterBatchNorm !== undefined);
     const off = await learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, {
-      epochs: 2,
+      maxSteps: 20,
       reestimateBatchNorm: false,
     });
     assert.deepEqual(off.batchNormReestimated, []);
@@ -196,7 +253,7 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
       // relu: the Dense layer then takes the fused matMul kernel, which checks its bias buffer's rank.
       const wasmExecutor = mlp({ seed: 1, activation: "relu" });
       const problem = problemOf(wasmExecutor, soup.ingredients);
-      const result = await learnCoefficients(problem, learn, validation, { optimizer: "lbfgs", maxIterations: 3 });
+      const result = await learnCoefficients(problem, learn, validation, { optimizer: "lbfgs", maxSteps: 3 });
       assert.ok(Number.isFinite(result.validation!.loss));
       wasmExecutor.dispose();
     } finally {

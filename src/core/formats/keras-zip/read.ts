@@ -1,7 +1,7 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ModelFileError } from "../../errors.js";
+import { makeTempFolder } from "../../io/temp-files.js";
+import { parseKerasModelConfig } from "../../keras/config.js";
 import { architectureOrWeightsOnly } from "../weights-only.js";
 import type { ModelManifest } from "../../model.js";
 import type { TensorInfo } from "../../tensor.js";
@@ -73,8 +73,7 @@ export interface ExtractedWeights {
 
 /** HDF5 needs a file of its own: model.weights.h5 is copied out of the zip into a private temporary folder. */
 export async function extractWeights(file: string, archive: KerasArchive): Promise<ExtractedWeights> {
-  const folder = await mkdtemp(join(tmpdir(), "model-soup-keras-"));
-  const remove = () => rm(folder, { recursive: true, force: true });
+  const { path: folder, remove } = await makeTempFolder("keras");
   try {
     const path = join(folder, WEIGHTS_ENTRY);
     await extractZipEntry(file, archive.weights, path);

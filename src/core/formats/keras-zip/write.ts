@@ -3,8 +3,7 @@ import { type ZipOptions, zipSync } from "fflate";
 import { ModelFileError } from "../../errors.js";
 import type { TensorSource } from "../../model.js";
 import { rewriteHdf5 } from "../hdf5/rewrite.js";
-import { tempPathBeside } from "../../io/atomic.js";
-import { unlink } from "node:fs/promises";
+import { removeTemp, tempPathBeside } from "../../io/atomic.js";
 import type { KerasArchive, KerasZipContents } from "./read.js";
 import { WEIGHTS_ENTRY } from "./read.js";
 import { type ZipEntry, readZipEntry } from "./zip.js";
@@ -43,6 +42,6 @@ export async function writeKerasArchive(
     }
     await writeFile(output, zipSync(files));
   } finally {
-    await unlink(weightsCopy).catch(() => undefined);
+    await removeTemp(weightsCopy);
   }
 }

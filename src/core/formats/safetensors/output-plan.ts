@@ -1,6 +1,7 @@
 import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { ModelFileError, UsageError } from "../../errors.js";
+import { safetensorsShardName } from "../../io/output-names.js";
 import { indexBaseName, isIndexTarget } from "./detect.js";
 import type { SafetensorsSet } from "./tensor-set.js";
 
@@ -18,11 +19,6 @@ async function isDirectory(path: string): Promise<boolean> {
 
 async function canonical(path: string): Promise<string> {
   return realpath(path).catch(async () => join(await realpath(dirname(path)).catch(() => resolve(dirname(path))), basename(path)));
-}
-
-function shardName(base: string, k: number, n: number): string {
-  const digits = Math.max(5, String(n).length);
-  return `${base}-${String(k).padStart(digits, "0")}-of-${String(n).padStart(digits, "0")}.safetensors`;
 }
 
 /**
@@ -44,7 +40,7 @@ export async function planOutput(template: SafetensorsSet, target: string): Prom
     const folder = dirname(index);
     const base = indexBaseName(basename(index));
     const n = template.shards.length;
-    plan = { index, shards: template.shards.map((_, i) => join(folder, shardName(base, i + 1, n))) };
+    plan = { index, shards: template.shards.map((_, i) => join(folder, safetensorsShardName(base, i + 1, n))) };
   } else {
     plan = { shards: [targetIsFolder ? join(target, basename(template.path)) : target] };
   }

@@ -11,7 +11,12 @@ import { type OutputPlan, planOutput, refuseOverwritingInputs } from "./output-p
 import { SafetensorsReader } from "./reader.js";
 import type { SafetensorsSet } from "./tensor-set.js";
 
-/** Writes one piece of a tensor (consecutive elements, float32 or the dtype's storage) after the previous one. */
+/**
+ * Writes one piece of a tensor (consecutive elements, float32 or the dtype's storage) after the previous one.
+ * The next piece may be given before the returned promise settles only when pieces are float32 for a float32
+ * tensor or already the dtype's storage (they are then written where they lie, not through shared scratch),
+ * and the tensor's function must not return before every write settled.
+ */
 export type PieceSink = (values: Float32Array | TensorArray) => Promise<void>;
 
 /** A tensor whose data is produced piece by piece, so a large tensor never has to be in memory whole. */
@@ -75,8 +80,10 @@ async function writeShard(
           if (done + bytes.length > size) {
             throw new UsageError(`${outputPath}: tensor "${info.name}" was given more than its ${size} bytes of data`);
           }
-          await writeAll(handle, bytes, position + done);
+          // Placed before the write starts, so a caller may start the next piece's write before this one ends.
+          const at = done;
           done += bytes.length;
+          await writeAll(handle, bytes, position + at);
         });
         if (done !== size) throw new UsageError(`${outputPath}: tensor "${info.name}" was given ${done} of its ${size} bytes of data`);
       } else {

@@ -1,19 +1,13 @@
 import { open, realpath } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { bytesOf, fromFloat32 } from "../../convert.js";
 import { ModelFileError, UsageError } from "../../errors.js";
 import { type PendingFile, writeFilesAtomically } from "../../io/atomic.js";
+import { tfjsShardNames } from "../../io/output-names.js";
 import type { TensorSource } from "../../model.js";
 import type { DType, TensorArray, TensorInfo } from "../../tensor.js";
 import { isObject, type WeightEntry } from "./model-json.js";
 import { TfjsModelFile } from "./reader.js";
-
-/** Shard names for a target: "model.json" -> "group1-shard1of1.bin"; "soup.json" -> "soup.group1-shard1of1.bin". */
-export function shardNames(target: string, group: number, count: number): string[] {
-  const stem = basename(target).replace(/\.json$/i, "");
-  const prefix = stem === "model" ? "" : `${stem}.`;
-  return Array.from({ length: count }, (_, i) => `${prefix}group${group + 1}-shard${i + 1}of${count}.bin`);
-}
 
 /** Bytes per element as written: quantized weights are written unquantized in their original dtype. */
 function writtenBytes(entry: WeightEntry): number {
@@ -99,7 +93,7 @@ export async function writeTfjsModel(template: string, target: string, source: T
       const total = sizes.reduce((a, b) => a + b, 0);
       const limit = layout.shards.length > 1 ? Math.max(1, layout.shards[0]!.size) : Math.max(1, total);
       const count = Math.max(1, Math.ceil(total / limit));
-      const names = shardNames(target, newGroups.length, count);
+      const names = tfjsShardNames(target, newGroups.length, count);
       const stream = new GroupStream(async (index) => {
         const entry = kept[index];
         if (!entry) return undefined;

@@ -9,47 +9,81 @@ import { isAllFinite, nonFiniteWarning, scanNonFinite } from "../../non-finite.j
 import { BYTES_PER_ELEMENT, type DType, type TensorInfo, elementCount } from "../../tensor.js";
 import { throwIfCancelled } from "./cancellation.js";
 import { requireSameTensors } from "./compatibility.js";
-import { decodeFloatsInto } from "./decode.js";
+import { decodeFloatsInto, encodeFloatsInto, type FloatStorage, storageBytes } from "./decode.js";
+import { type PieceJob, PieceReads } from "./piece-reads.js";
 import { linearCombine } from "./linear-combine.js";
 import type { StreamLinearMergeOptions, StreamMergeOptions, StreamMergeResult } from "./types.js";
 
 /** The dtypes a merge combines; the others (ints, bool, 8-bit floats) are copied from the first input. */
 const MERGEABLE: ReadonlySet<DType> = new Set(["float64", "float32", "float16", "bfloat16"]);
 
-/** Elements per piece when the combine function is elementwise: 16 MiB of float32. */
-export const DEFAULT_PIECE_ELEMENTS = 4 * 1024 * 1024;
+/** Elements per piece when the combine function is elementwise: 4 MiB of float32. */
+export const DEFAULT_PIECE_ELEMENTS = 1024 * 1024;
 
-/**
- * Buffers reused for every tensor (grown to the largest piece): touching fresh memory costs far more than
- * reusing it on virtual machines, and reuse bounds the peak at about (inputs + 1) pieces.
- */
-class ScratchBuffers {
-  private raw: Uint8Array[] = [];
-  private floats: Float32Array[] = [];
-  private out = new Float32Array(0);
+/** Pieces in flight for an elementwise merge: one being combined while the next are read (see PieceReads). */
+const READ_AHEAD = 3;
 
-  rawFor(input: number, bytes: number): Uint8Array {
-    if ((this.raw[input]?.length ?? -1) < bytes) this.raw[input] = new Uint8Array(bytes);
-    return this.raw[input]!;
+/** Output buffers: the piece being combined while the previous one is still being written. */
+const OUTPUT_SLOTS = 2;
+
+/** Float scratch (reused across tensors: touching fresh memory costs far more than reuse on virtual machines). */
+class FloatScratch {
+  private arrays: Float32Array[] = [];
+
+  get(index: number, count: number): Float32Array {
+    if ((this.arrays[index]?.length ?? -1) < count) this.arrays[index] = new Float32Array(count);
+    return this.arrays[index]!;
   }
+}
 
-  floatsFor(input: number, count: number): Float32Array {
-    if ((this.floats[input]?.length ?? -1) < count) this.floats[input] = new Float32Array(count);
-    return this.floats[input]!;
-  }
+interface OutputSlot {
+  values: Float32Array;
+  storage: ArrayBuffer;
+  /** The write of the piece last encoded here; the slot is reused once it settled. */
+  writing: Promise<void>;
+}
 
-  outputFor(count: number): Float32Array {
-    if (this.out.length < count) this.out = new Float32Array(count);
-    return this.out.subarray(0, count);
+/** Every piece a merge reads, in the order the writer asks for the tensors (shards in order, data order). */
+function piecePlan(template: SafetensorsReader, pieceLimit: number): PieceJob[] {
+  const plan: PieceJob[] = [];
+  for (const shard of template.set.shards) {
+    for (const entry of shard.entries) {
+      const location = template.set.tensors.get(entry.name);
+      if (location?.shard !== shard || !MERGEABLE.has(location.info.dtype)) continue;
+      const elements = elementCount(location.info.shape);
+      for (let offset = 0; offset < elements || offset === 0; offset += pieceLimit) {
+        plan.push({ info: location.info, offset, length: Math.min(pieceLimit, elements - offset) });
+        if (elements === 0) break;
+      }
+    }
   }
+  return plan;
+}
+
+const ignore = (): void => undefined;
+
+/** True when no value is NaN or infinite (x·0 is NaN exactly then): a branch-free pass, ~2× faster than counting. */
+function allFinite(values: Float32Array): boolean {
+  let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  const n = values.length;
+  const whole = n - (n % 4);
+  for (let i = 0; i < whole; i += 4) {
+    a0 += values[i]! * 0;
+    a1 += values[i + 1]! * 0;
+    a2 += values[i + 2]! * 0;
+    a3 += values[i + 3]! * 0;
+  }
+  for (let i = whole; i < n; i++) a0 += values[i]! * 0;
+  return a0 + a1 + a2 + a3 === 0;
 }
 
 /**
  * Merges safetensors models one tensor at a time: reads the tensor from every input, combines the float32
  * values, converts them back to the inputs' dtype and writes them at their offset in the output, which has
  * the first input's layout (sharded input gives sharded output with an index). With `elementwise`, large
- * tensors go through in pieces, so memory stays near (inputs + 1) pieces rather than tensors. Output goes to
- * temporary files renamed into place at the end; a failure or cancellation removes them and leaves nothing.
+ * tensors go through in pieces, read a few pieces ahead and written while the next piece is combined, so
+ * memory stays near a few times (inputs + 1) pieces rather than tensors. Output goes to temporary files
+ * renamed into place at the end; a failure or cancellation removes them and leaves nothing.
  */
 export async function streamMerge(options: StreamMergeOptions): Promise<StreamMergeResult> {
   const { inputs, target, combine, onProgress, signal } = options;
@@ -58,14 +92,20 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
   if (!(pieceLimit >= 1)) throw new UsageError(`pieceElements must be at least 1, got ${options.pieceElements}`);
   throwIfCancelled(signal);
   const readers: SafetensorsReader[] = [];
+  let reads: PieceReads | undefined;
   try {
     for (const input of inputs) readers.push(await SafetensorsReader.open(input));
     const sets = readers.map((r) => r.set);
     requireSameTensors(sets);
     const template = readers[0]!;
+    // Whole tensors (a method that needs them) are not read ahead: memory stays near (inputs + 1) tensors.
+    reads = new PieceReads(readers, piecePlan(template, pieceLimit), options.elementwise ? READ_AHEAD : 1, options.onRead);
+    const pieceReads = reads;
     const totalBytes = sets.reduce((sum, set) => sum + totalDataBytes(set), 0);
     const count = template.set.tensors.size;
-    const scratch = new ScratchBuffers();
+    const floats = new FloatScratch();
+    const outputs: OutputSlot[] = Array.from({ length: OUTPUT_SLOTS }, () => ({ values: new Float32Array(0), storage: new ArrayBuffer(0), writing: Promise.resolve() }));
+    let outputTurn = 0;
     const result: StreamMergeResult = { files: [], merged: 0, copied: [], warnings: sets.flatMap((s) => s.warnings), bytesRead: 0 };
     let index = 0;
 
@@ -78,39 +118,57 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
       const elements = elementCount(info.shape);
       const width = BYTES_PER_ELEMENT[info.dtype];
       const nonFinite = { nan: 0, infinite: 0 };
-      for (let offset = 0; offset < elements || offset === 0; offset += pieceLimit) {
-        const length = Math.min(pieceLimit, elements - offset);
-        const pieces = await Promise.all(
-          readers.map(async (reader, i) => {
-            const raw = await reader.readByteRange(info.name, offset * width, length * width, scratch.rawFor(i, length * width));
-            return decodeFloatsInto(raw, info.dtype, scratch.floatsFor(i, info.dtype === "float32" ? 0 : length));
-          }),
-        );
-        throwIfCancelled(signal);
-        const output = scratch.outputFor(length);
-        const merged = await combine(pieces, { ...info, index: position, count, offset, output });
-        if (!(merged instanceof Float32Array) || merged.length !== length) {
-          throw new UsageError(`The merge method returned ${merged?.length} values for tensor "${info.name}"; expected ${length}`);
+      try {
+        for (let offset = 0; offset < elements || offset === 0; offset += pieceLimit) {
+          const length = Math.min(pieceLimit, elements - offset);
+          const piece = await pieceReads.read({ info, offset, length });
+          throwIfCancelled(signal);
+          const slot = outputs[outputTurn++ % outputs.length]!;
+          await slot.writing;
+          if (slot.values.length < length) slot.values = new Float32Array(length);
+          const output = slot.values.subarray(0, length);
+          let stored: FloatStorage;
+          try {
+            const tensors = piece.raw.map((raw, i) => decodeFloatsInto(raw, info.dtype, floats.get(i, info.dtype === "float32" ? 0 : length)));
+            const merged = await combine(tensors, { ...info, index: position, count, offset, output });
+            if (!(merged instanceof Float32Array) || merged.length !== length) {
+              throw new UsageError(`The merge method returned ${merged?.length} values for tensor "${info.name}"; expected ${length}`);
+            }
+            if (!allFinite(merged)) {
+              const found = scanNonFinite(merged);
+              if (tensors.every((t) => allFinite(t))) {
+                throw new ModelFileError(
+                  target,
+                  `cannot be written: merging tensor "${info.name}" overflows float32: ${found.nan + found.infinite} value(s) become NaN or infinite ` +
+                    "although every input value is finite; nothing was written (use smaller coefficients or normalised weights)",
+                );
+              }
+              nonFinite.nan += found.nan;
+              nonFinite.infinite += found.infinite;
+            }
+            if (slot.storage.byteLength < storageBytes(info.dtype, length)) slot.storage = new ArrayBuffer(storageBytes(info.dtype, length));
+            // What the combine returned may be an input's memory, which the next read reuses: keep a copy.
+            if (info.dtype === "float32" && merged.buffer !== output.buffer) output.set(merged);
+            stored = encodeFloatsInto(info.dtype === "float32" ? output : merged, info.dtype, slot.storage);
+          } finally {
+            piece.release();
+          }
+          // Not awaited: the write runs while the next piece is combined; the slot waits for it before reuse.
+          slot.writing = write(stored);
+          slot.writing.catch(ignore);
+          advance(length * width);
+          if (length === 0) break;
         }
-        const found = scanNonFinite(merged);
-        if (found.nan + found.infinite > 0 && pieces.every((piece) => isAllFinite(scanNonFinite(piece)))) {
-          throw new ModelFileError(
-            target,
-            `cannot be written: merging tensor "${info.name}" overflows float32: ${found.nan + found.infinite} value(s) become NaN or infinite ` +
-              "although every input value is finite; nothing was written (use smaller coefficients or normalised weights)",
-          );
-        }
-        nonFinite.nan += found.nan;
-        nonFinite.infinite += found.infinite;
-        await write(merged);
-        advance(length * width);
-        if (length === 0) break;
+      } finally {
+        const settled = await Promise.allSettled(outputs.map((o) => o.writing));
+        outputs.forEach((o) => (o.writing = Promise.resolve()));
+        const failed = settled.find((s) => s.status === "rejected");
+        if (failed) throw (failed as PromiseRejectedResult).reason;
       }
       const warning = nonFiniteWarning(target, info.name, nonFinite);
       if (warning) result.warnings.push(warning);
       result.merged++;
     };
-
     const plan = await writeFromTemplate(
       template,
       target,
@@ -131,6 +189,7 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
     result.files = [...plan.shards, ...(plan.index ? [plan.index] : [])];
     return result;
   } finally {
+    await reads?.settle();
     await Promise.all(readers.map((r) => r.close()));
   }
 }

@@ -20,6 +20,8 @@ export interface TensorMergeInfo extends TensorInfo {
  */
 export type CombineTensors = (tensors: Float32Array[], info: TensorMergeInfo) => Float32Array | Promise<Float32Array>;
 
+export type ObserveRead = (file: string, position: number, bytes: Uint8Array) => Promise<void> | void;
+
 export interface StreamMergeOptions {
   /** safetensors files or shard indexes, all with the same tensor names, shapes and dtypes. */
   inputs: string[];
@@ -31,11 +33,17 @@ export interface StreamMergeOptions {
    * streamed in pieces. Leave false for methods that look at a whole tensor (TIES top-k, SLERP norms).
    */
   elementwise?: boolean;
-  /** Elements per piece of an elementwise merge (default 4 Mi: 16 MiB of float32). */
+  /** Elements per piece of an elementwise merge (default 1 Mi: 4 MiB of float32). */
   pieceElements?: number;
   /** Called after each tensor or piece with the bytes of input tensor data processed so far and in all. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   signal?: Cancellation;
+  /**
+   * Told of every range of input bytes the merge reads for combining, file by file in the order read, with the
+   * bytes (for hashing them on the way: see recipe/hash.ts FileHashes). The bytes stay untouched until the
+   * returned promise settles.
+   */
+  onRead?: ObserveRead;
   /** Added to each output file's __metadata__ (e.g. the recipe). */
   metadata?: Record<string, string>;
 }

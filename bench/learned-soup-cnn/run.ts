@@ -1,0 +1,233 @@
+// Benchmark (issue 11): learned soup of five small CNNs (Conv2D + BatchNormalization + pooling + Dense, 32×32×3
+// inputs) against a PyTorch reference in the same run. Seeded from end to end: the data is generated here, the
+// ingredients are trained by reference.py (a base model, then five fine-tunes), and both sides learn the
+// coefficients from the same rows, the same weights and the same mini-batches (Model Soup's seeded batch order).
+// Writes the section between the learned-soup-cnn markers of BENCHMARKS.md.
+// Run: node --import tsx bench/learned-soup-cnn/run.ts [--backend cpu|wasm] [--repeats N] [--no-write]
+//      (needs Debian's python3-torch at /usr/bin/python3)
+import * as tf from "@tensorflow/tfjs";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { mulberry32 } from "../../src/core/random.js";
+import { selectBackend, type BackendName } from "../../src/worker/backend.js";
+import { shuffledIndices } from "../../src/worker/learn/batches.js";
+import { scoreModel } from "../../src/worker/learn/gradient.js";
+import { learnCoefficients, type LearnOptions } from "../../src/worker/learn/learn.js";
+import { resolveObjective } from "../../src/worker/learn/objective.js";
+import type { SoupData, SoupProblem } from "../../src/worker/learn/problem.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const PYTHON = "/usr/bin/python3";
+const MARK_START = "<!-- learned-soup-cnn -->";
+const MARK_END = "<!-- /learned-soup-cnn -->";
+const CLASSES = 10;
+const SIZE = 32;
+const ROWS = Number(option("rows", "256"));
+const SIZES = { train: 2000, learn: ROWS, val: ROWS, test: ROWS };
+const EPOCHS = 5;
+const BATCH = 64;
+const CHANNELS = [16, 32, 64];
+const HIDDEN = 512;
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
+}
+
+const median = (values: number[]) => {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * Ten classes of 32×32×3 images: each class is a pattern of a few sinusoids with its own frequencies and phases
+ * per channel; a sample is its class's pattern at a random contrast, shifted by up to 3 pixels, plus noise.
+ */
+function makeData(seed: number): Record<keyof typeof SIZES, { x: Float32Array; y: Float32Array }> {
+  const random = mulberry32(seed);
+  const patterns = Array.from({ length: CLASSES }, () =>
+    Array.from({ length: 3 }, () => ({ fx: 0.1 + random() * 0.5, fy: 0.1 + random() * 0.5, phase: random() * 6.28 })),
+  );
+  const split = (count: number) => {
+    const x = new Float32Array(count * SIZE * SIZE * 3);
+    const y = new Float32Array(count);
+    for (let n = 0; n < count; n++) {
+      const c = Math.floor(random() * CLASSES);
+      y[n] = c;
+      const contrast = 0.3 + random() * 0.7;
+      const dx = Math.floor(random() * 7) - 3;
+      const dy = Math.floor(random() * 7) - 3;
+      for (let i = 0; i < SIZE; i++) {
+        for (let j = 0; j < SIZE; j++) {
+          for (let ch = 0; ch < 3; ch++) {
+            const p = patterns[c]![ch]!;
+            const noise = (random() + random() + random() - 1.5) * 1.2;
+            x[((n * SIZE + i) * SIZE + j) * 3 + ch] = contrast * Math.sin(p.fx * (i + dy) + p.fy * (j + dx) + p.phase) + noise;
+          }
+        }
+      }
+    }
+    return { x, y };
+  };
+  return { train: split(SIZES.train), learn: split(SIZES.learn), val: split(SIZES.val), test: split(SIZES.test) };
+}
+
+/** The Keras form of reference.py's CNN; the last layer ends in softmax (folded into PyTorch's cross-entropy). */
+function buildModel(): tf.Sequential {
+  const model = tf.sequential();
+  CHANNELS.forEach((filters, b) => {
+    model.add(tf.layers.conv2d({ name: `conv${b + 1}`, filters, kernelSize: 3, padding: "same", ...(b === 0 ? { inputShape: [SIZE, SIZE, 3] } : {}) }));
+    model.add(tf.layers.batchNormalization({ name: `bn${b + 1}`, epsilon: 1e-3 }));
+    model.add(tf.layers.activation({ name: `relu${b + 1}`, activation: "relu" }));
+    model.add(tf.layers.maxPooling2d({ name: `pool${b + 1}`, poolSize: 2 }));
+  });
+  model.add(tf.layers.flatten({ name: "flatten" }));
+  model.add(tf.layers.dense({ name: "dense1", units: HIDDEN, activation: "relu" }));
+  model.add(tf.layers.dense({ name: "dense2", units: CLASSES, activation: "softmax" }));
+  return model;
+}
+
+interface Ours {
+  reached?: number;
+  total: number;
+  step: number;
+  steps: number;
+  valLoss: number;
+  testLoss: number;
+  testMetric: number;
+}
+
+async function main(): Promise<void> {
+  const backend = option("backend", "cpu") as BackendName;
+  const repeats = Number(option("repeats", "3"));
+  const warmUp = option("warm-up", "yes") !== "no";
+  const chosen = await selectBackend(backend);
+  const data = makeData(11);
+  const exchange = await mkdtemp(join(tmpdir(), "learned-soup-cnn-"));
+  try {
+    const arrays: Record<string, { file: string; dtype: string; shape: number[] }> = {};
+    const put = async (name: string, values: Float32Array | Int32Array, shape: number[]) => {
+      await writeFile(join(exchange, `${name}.bin`), values);
+      arrays[name] = { file: `${name}.bin`, dtype: values instanceof Int32Array ? "int32" : "float32", shape };
+    };
+    for (const [name, d] of Object.entries(data)) {
+      await put(`x_${name}`, d.x, [d.y.length, SIZE, SIZE, 3]);
+      await put(`y_${name}`, d.y, [d.y.length]);
+    }
+    // The batch order of each epoch as Model Soup's Adam draws it (seed 0), for the reference to follow.
+    const random = mulberry32(0);
+    for (let e = 0; e < EPOCHS; e++) await put(`order_${e}`, shuffledIndices(SIZES.learn, random), [SIZES.learn]);
+    const model = buildModel();
+    const variables = model.layers.flatMap((l) => l.weights);
+    const layerOf = model.layers.flatMap((l) => l.weights.map(() => l.name));
+    const shapes = variables.map((v) => v.read().shape);
+    await writeFile(join(exchange, "meta.json"), JSON.stringify({ arrays, ingredients: 5, layers: layerOf, shapes, epochs: EPOCHS, batch: BATCH }));
+    console.log("making the ingredients (PyTorch) ...");
+    execFileSync(PYTHON, [join(ROOT, "bench/learned-soup-cnn/reference.py"), "make", exchange], { encoding: "utf8" });
+    const ingredients: Float32Array[][] = [];
+    for (let i = 0; i < 5; i++) {
+      const weights: Float32Array[] = [];
+      for (let j = 0; j < variables.length; j++) {
+        const bytes = await readFile(join(exchange, `w${i}_${j}.bin`));
+        weights.push(new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)));
+      }
+      ingredients.push(weights);
+    }
+    const parameters = variables.reduce((n, v) => n + v.read().size, 0);
+    console.log(`reference: PyTorch, ${repeats} runs per granularity after a warm-up ...`);
+    const reference = JSON.parse(execFileSync(PYTHON, [join(ROOT, "bench/learned-soup-cnn/reference.py"), "learn", exchange, String(repeats)], { encoding: "utf8" }));
+
+    const toData = (d: { x: Float32Array; y: Float32Array }): SoupData => ({ x: tf.tensor4d(d.x, [d.y.length, SIZE, SIZE, 3]), y: tf.tensor1d(d.y) });
+    const learn = toData(data.learn);
+    const validation = toData(data.val);
+    const test = toData(data.test);
+    const problem: SoupProblem = { model, variables, layerOf, ingredients };
+    const trainingConfig = { loss: "sparse_categorical_crossentropy" };
+    const objective = resolveObjective(model, "supervised", learn, { trainingConfig });
+
+    const runOurs = async (options: LearnOptions, target: number): Promise<Ours> => {
+      let reached: number | undefined;
+      const stepTimes: number[] = [];
+      const start = performance.now();
+      let last = start;
+      const result = await learnCoefficients(problem, learn, validation, {
+        ...options,
+        trainingConfig,
+        reestimateBatchNorm: false,
+        onProgress: (p) => {
+          const now = performance.now();
+          // Steps that ended an epoch include its validation pass; the per-step figure leaves them out, as the reference does.
+          if (p.validationLoss === undefined || p.step % (SIZES.learn / BATCH) !== 0) stepTimes.push((now - last) / 1000);
+          last = now;
+          if (reached === undefined && p.validationLoss !== undefined && p.validationLoss <= target) reached = (now - start) / 1000;
+        },
+      });
+      const total = (performance.now() - start) / 1000;
+      const score = await scoreModel(model, objective, test, 256);
+      return { reached, total, step: median(stepTimes), steps: result.steps, valLoss: result.validation!.loss, testLoss: score.loss, testMetric: score.metric! };
+    };
+
+    console.log(`reference done; Model Soup on tfjs ${chosen.backend} ...`);
+    const uniform = await runOurs({ optimizer: "adam", maxSteps: 0, compareCandidates: false, refit: false }, -1);
+    const rows: string[] = [];
+    const notes: string[] = [];
+    for (const granularity of ["model", "layer"] as const) {
+      const ref = reference[granularity];
+      const options: LearnOptions = { granularity, optimizer: "adam", learningRate: 0.05, schedule: "constant", maxSteps: EPOCHS * Math.ceil(SIZES.learn / BATCH), evaluateEvery: Math.ceil(SIZES.learn / BATCH), batchSize: BATCH, patience: 1000, compareCandidates: false, refit: false };
+      if (warmUp) await runOurs(options, ref.val_loss);
+      const runs: Ours[] = [];
+      for (let r = 0; r < repeats; r++) runs.push(await runOurs(options, ref.val_loss));
+      console.log(`${granularity}: ${JSON.stringify(runs.at(-1))}`);
+      const reachedAll = runs.every((r) => r.reached !== undefined);
+      const reached = reachedAll ? median(runs.map((r) => r.reached!)) : undefined;
+      const step = median(runs.map((r) => r.step));
+      const last = runs.at(-1)!;
+      rows.push(
+        `| ${granularity} | PyTorch ${reference.torch}, ${reference.threads} thread(s) | ${(1000 * ref.step).toFixed(1)} | 1.00 | ${ref.reached.toFixed(2)} | 1.00 | ${ref.total.toFixed(2)} | ${ref.val_loss.toFixed(4)} | ${ref.test_loss.toFixed(4)} | ${(100 * ref.test_metric).toFixed(1)} % |`,
+        `| ${granularity} | Model Soup, tfjs ${chosen.backend} backend | ${(1000 * step).toFixed(1)} | ${(step / ref.step).toFixed(1)} | ${reached === undefined ? "not reached" : reached.toFixed(2)} | ${reached === undefined ? "—" : (reached / ref.reached).toFixed(1)} | ${median(runs.map((r) => r.total)).toFixed(2)} | ${last.valLoss.toFixed(4)} | ${last.testLoss.toFixed(4)} | ${(100 * last.testMetric).toFixed(1)} % |`,
+      );
+      notes.push(`${granularity}: per-step ratio ${(step / ref.step).toFixed(1)}×, time-to-target ratio ${reached === undefined ? "— (not reached)" : `${(reached / ref.reached).toFixed(1)}×`} (target ≤ 1.5×: ${reached !== undefined && step / ref.step <= 1.5 && reached / ref.reached <= 1.5 ? "met" : "NOT met"})`);
+    }
+    const section = [
+      "## Learned soup of five CNNs vs PyTorch (issue 11)",
+      "",
+      `Generated by \`node --import tsx bench/learned-soup-cnn/run.ts ${process.argv.slice(2).join(" ")}\` on ${new Date().toISOString().slice(0, 10)}. ` +
+        `Ten classes of generated 32×32×3 images (seeded sinusoid patterns, shifts, noise); the five ingredients are fine-tunes of one base CNN ` +
+        `trained by the script's PyTorch side (3 × [Conv2D 3×3 → BatchNormalization → ReLU → MaxPooling2D], Dense ${HIDDEN}, Dense ${CLASSES}; ${parameters.toLocaleString("en")} parameters). ` +
+        `Learn/validation/test ${SIZES.learn}/${SIZES.val}/${SIZES.test} rows; Adam(W) lr 0.05, ${EPOCHS} epochs, batch ${BATCH}, softmax coefficients from the uniform soup; ` +
+        `both sides use the same weights, rows and mini-batches; BatchNormalization in inference mode with the merged statistics (no re-estimation). ` +
+        `Per step = median time of a gradient step (merge, forward, backward, coefficient update; steps that ended an epoch, which include validation, left out). ` +
+        `Time to target = learning-loop time until the validation loss (evaluated once per epoch) first reaches the reference's final validation loss. ` +
+        `Medians of ${repeats} run(s)${warmUp ? " after a warm-up" : " (Model Soup without a warm-up run)"}. ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the end (other work shares the cores). ` +
+        `Uniform soup: validation loss ${uniform.valLoss.toFixed(4)}, test accuracy ${(100 * uniform.testMetric).toFixed(1)} %.`,
+      "",
+      "| granularity | run | per step (ms) | ratio | time to target (s) | ratio | total (s) | final val loss | test loss | test accuracy |",
+      "|---|---|---|---|---|---|---|---|---|---|",
+      ...rows,
+      "",
+      ...notes.map((n) => `- ${n}.`),
+    ].join("\n");
+    console.log(section);
+    if (!process.argv.includes("--no-write")) await writeSection(section);
+  } finally {
+    await rm(exchange, { recursive: true, force: true });
+  }
+}
+
+async function writeSection(section: string): Promise<void> {
+  const path = join(ROOT, "BENCHMARKS.md");
+  const current = existsSync(path) ? await readFile(path, "utf8") : "# Benchmarks\n";
+  const block = `${MARK_START}\n${section}\n${MARK_END}`;
+  const start = current.indexOf(MARK_START);
+  const end = current.indexOf(MARK_END);
+  await writeFile(path, start >= 0 && end > start ? current.slice(0, start) + block + current.slice(end + MARK_END.length) : `${current.trimEnd()}\n\n${block}\n`);
+}
+
+await main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,71 @@
+/**
+ * What an output path given by the user (`--out`, the editor's save dialog, a recipe's output) means:
+ * - a path ending in the ingredients' format's extension (model.json / x.json for TF.js, .keras, .h5/.hdf5,
+ *   .safetensors, NAME.safetensors.index.json for a sharded safetensors model) is that model file;
+ * - an existing folder, a path ending in "/", or a path without an extension is a folder that holds the model
+ *   under its format's usual name (model.json + shards, model.keras, model.h5, model.safetensors[.index.json]);
+ * the recipe goes beside the model file (recipePathFor). Anything else is refused, saying what was expected.
+ */
+import { stat } from "node:fs/promises";
+import { extname, join, resolve, sep } from "node:path";
+import { UsageError } from "../errors.js";
+import { detectFormat } from "../formats/registry.js";
+import type { FormatId } from "../model.js";
+import { formatOfExtension, MODEL_EXTENSIONS, modelFileNameInFolder, isRecipeName, recipePathFor, siblingPattern } from "./output-names.js";
+
+export interface OutputTarget {
+  /** The model file to write (absolute). */
+  model: string;
+  /** The recipe written beside it (absolute). */
+  recipe: string;
+  format: FormatId;
+  /** "folder" when the path named a folder that holds the model. */
+  form: "file" | "folder";
+  /** The folder the files are written into (made when missing). */
+  folder: string;
+  /** Names of the shard files the writer may create beside `model` in `folder`. */
+  siblings?: RegExp;
+}
+
+const FORMAT_LABELS: Record<FormatId, string> = {
+  "tfjs-layers": "TF.js",
+  keras: "Keras (.keras)",
+  "keras-h5": "Keras HDF5",
+  safetensors: "safetensors",
+};
+
+/** The output format, and whether a safetensors output is sharded, follow the template (the first ingredient). */
+export async function templateKind(template: string): Promise<{ format: FormatId; sharded: boolean }> {
+  const format = (await detectFormat(template)).id;
+  return { format, sharded: format === "safetensors" && template.toLowerCase().endsWith(".safetensors.index.json") };
+}
+
+function expectedExtensions(format: FormatId, sharded: boolean): string {
+  if (format === "safetensors") return sharded ? "NAME.safetensors.index.json (the ingredients are sharded)" : ".safetensors";
+  return MODEL_EXTENSIONS[format].join(" or ");
+}
+
+/** Resolves an output path for a model written from `template`; refuses empty, ambiguous or mismatched paths. */
+export async function resolveOutputTarget(out: string, template: string): Promise<OutputTarget> {
+  if (out.trim() === "") throw new UsageError('the output path (--out) is empty; expected a folder or a model file path such as "merged/model.json"');
+  const { format, sharded } = await templateKind(template);
+  const path = resolve(out);
+  const existing = await stat(path).catch(() => undefined);
+  const namesFolder = out.endsWith("/") || out.endsWith(sep);
+  if (existing?.isDirectory() || (!existing && (namesFolder || extname(path) === ""))) {
+    const model = join(path, modelFileNameInFolder(format, sharded));
+    return { model, recipe: recipePathFor(model), format, form: "folder", folder: path, siblings: siblingPattern(format, model) };
+  }
+  if (existing && !existing.isFile()) throw new UsageError(`the output ${out} exists and is neither a folder nor a regular file`);
+  if (namesFolder || extname(path) === "") throw new UsageError(`the output ${out} exists and is a file, not a folder; name a folder or a model file`);
+  if (isRecipeName(path)) throw new UsageError(`the output ${out} names a recipe; name the model file (its recipe is written beside it) or a folder`);
+  const named = formatOfExtension(path);
+  const fits = named === format && (format !== "safetensors" || sharded === path.toLowerCase().endsWith(".safetensors.index.json"));
+  if (!fits) {
+    throw new UsageError(
+      `the output ${out} does not end in the ingredients' format's extension: the ingredients are ${FORMAT_LABELS[format]} models, ` +
+        `so expected ${expectedExtensions(format, sharded)}, or a folder (a new folder whose name has a dot: end it with "/")`,
+    );
+  }
+  return { model: path, recipe: recipePathFor(path), format, form: "file", folder: resolve(path, ".."), siblings: siblingPattern(format, path) };
+}

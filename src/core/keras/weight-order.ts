@@ -119,16 +119,18 @@ export function assignWeightsToLayers(file: string, layers: LayerSpec[], weightN
   }
   for (const spec of layers) owners.set(spec.name, { layer: spec.name, rank: 0 });
   const prefixes = [...owners.keys()];
+  const modelPrefix = enclosingModelPrefix(weightNames, prefixes);
   const byLayer = new Map<string, Map<string, { rank: number; names: string[] }>>();
   for (const name of weightNames) {
-    const prefix = owningLayer(name, prefixes);
+    const inner = modelPrefix !== undefined && name.startsWith(modelPrefix) ? owningLayer(name.slice(modelPrefix.length), prefixes) : undefined;
+    const prefix = inner !== undefined ? `${modelPrefix}${inner}` : owningLayer(name, prefixes);
     if (prefix === undefined) {
       throw new ModelFileError(
         file,
         `weight "${name}" belongs to no layer of the model config; expected names of the form "<layer name>/<weight>"`,
       );
     }
-    const owner = owners.get(prefix)!;
+    const owner = owners.get(inner ?? prefix)!;
     const groups = byLayer.get(owner.layer) ?? new Map<string, { rank: number; names: string[] }>();
     const group = groups.get(prefix) ?? { rank: owner.rank, names: [] };
     group.names.push(name);
@@ -139,4 +141,17 @@ export function assignWeightsToLayers(file: string, layers: LayerSpec[], weightN
     const groups = [...(byLayer.get(layer.name)?.entries() ?? [])].sort((a, b) => a[1].rank - b[1].rank);
     layer.weights = groups.flatMap(([prefix, group]) => sortLayerWeights(prefix, group.names));
   }
+}
+
+/**
+ * The "<model name>/" every weight name starts with when a converter names weights by their full path from the
+ * model (the tensorflowjs converter with Keras 3 writes "sequential/dense/kernel" for layer "dense"), or
+ * undefined. Used only when no weight name starts with a layer name and all share that first segment, which
+ * is itself no layer: then each weight binds to the layer its path names after it.
+ */
+function enclosingModelPrefix(weightNames: readonly string[], prefixes: readonly string[]): string | undefined {
+  if (weightNames.length === 0 || weightNames.some((n) => owningLayer(n, prefixes) !== undefined)) return undefined;
+  const head = weightNames[0]!.split("/")[0]!;
+  if (prefixes.includes(head) || !weightNames.every((n) => n.startsWith(`${head}/`))) return undefined;
+  return `${head}/`;
 }

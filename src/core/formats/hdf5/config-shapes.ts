@@ -22,7 +22,9 @@ export function checkLayerShapes(file: string, layer: LayerSpec, tensors: readon
     );
   };
   const c = layer.config;
-  const [first, second] = tensors;
+  // Kernel first, then bias, whatever order the file listed them in (names a reader could not rank keep file order).
+  const kernelFirst = [...tensors].sort((a, b) => (b.shape.length > 1 ? 1 : 0) - (a.shape.length > 1 ? 1 : 0));
+  const [first, second] = layer.className === "Dense" || CONV_RANK[layer.className] !== undefined ? kernelFirst : tensors;
   if (layer.className === "Dense") {
     const units = positiveInt(c.units);
     if (units === undefined || !first) return;

@@ -1,12 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { ModelFileError } from "../../errors.js";
-import { parseKerasModelConfig, unwrapModelConfig } from "../../keras/config.js";
+import { unwrapModelConfig } from "../../keras/config.js";
 import { assignWeightsToLayers } from "../../keras/weight-order.js";
 import { checkLayerShapes, requireLayerWeights } from "../hdf5/config-shapes.js";
 import type { ModelManifest } from "../../model.js";
 import type { TensorInfo } from "../../tensor.js";
 import { type GroupLayout, type Placement, layOutGroups } from "./layout.js";
 import { type ModelJson, isObject, parseModelJson } from "./model-json.js";
+import { architectureOrWeightsOnly } from "../weights-only.js";
 
 /** A TF.js layers model as read from its model.json and the sizes of its shards. */
 export interface TfjsModel {
@@ -41,7 +42,9 @@ export async function readTfjsModel(path: string): Promise<TfjsModel> {
     throw new ModelFileError(path, `has an unusable modelTopology: ${(error as Error).message}`);
   }
   const kerasVersion = typeof modelTopology.keras_version === "string" ? modelTopology.keras_version : undefined;
-  const architecture = parseKerasModelConfig(path, unwrapped.modelConfig, kerasVersion);
+  const warnings: string[] = [];
+  // Custom layer classes: read, grouped and merged by the weights alone (formats/weights-only.ts).
+  const architecture = architectureOrWeightsOnly(path, "the modelTopology", unwrapped.modelConfig, kerasVersion, warnings);
 
   const layouts = await layOutGroups(path, modelJson.groups);
   const placements = new Map<string, Placement>();
@@ -57,20 +60,26 @@ export async function readTfjsModel(path: string): Promise<TfjsModel> {
       if (placement.entry.quantization) quantized.add(placement.entry.quantization.dtype);
     }
   }
-  assignWeightsToLayers(path, architecture.layers, [...placements.keys()]);
   const tensors: TensorInfo[] = [];
-  for (const layer of architecture.layers) {
-    const layerTensors: TensorInfo[] = [];
-    for (const name of layer.weights) {
-      const { entry } = placements.get(name)!;
-      layerTensors.push({ name, shape: entry.shape, dtype: entry.dtype, layer: layer.name });
+  if (architecture !== undefined) {
+    assignWeightsToLayers(path, architecture.layers, [...placements.keys()]);
+    for (const layer of architecture.layers) {
+      const layerTensors: TensorInfo[] = [];
+      for (const name of layer.weights) {
+        const { entry } = placements.get(name)!;
+        layerTensors.push({ name, shape: entry.shape, dtype: entry.dtype, layer: layer.name });
+      }
+      checkLayerShapes(path, layer, layerTensors);
+      tensors.push(...layerTensors);
     }
-    checkLayerShapes(path, layer, layerTensors);
-    tensors.push(...layerTensors);
+    requireLayerWeights(path, architecture.layers);
+  } else {
+    // Without a usable architecture a weight's layer is its name's path ("dense_1/kernel" → "dense_1").
+    for (const [name, { entry }] of placements) {
+      tensors.push({ name, shape: entry.shape, dtype: entry.dtype, layer: name.includes("/") ? name.slice(0, name.lastIndexOf("/")) : name });
+    }
   }
-  requireLayerWeights(path, architecture.layers);
 
-  const warnings: string[] = [];
   if (quantized.size > 0) {
     warnings.push(
       `weights are quantized (${[...quantized].join(", ")}): they are read dequantized, and a model written from this ` +

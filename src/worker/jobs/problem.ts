@@ -1,6 +1,6 @@
 /** Builds a SoupProblem from model files: one executable model, and every ingredient's weights by name. */
 import { nameMapping } from "../../core/architecture/index.js";
-import { UsageError } from "../../core/errors.js";
+import { ModelFileError, UsageError } from "../../core/errors.js";
 import type { ModelManifest } from "../../core/model.js";
 import { nonFiniteWarning, scanNonFinite } from "../../core/non-finite.js";
 import { withModels } from "../../core/soup/merge-files.js";
@@ -24,9 +24,10 @@ export async function loadProblem(models: readonly string[], base?: string): Pro
   return withModels(paths, async (files) => {
     const manifest = files[0]!.manifest;
     if (!manifest.architecture) {
-      throw new UsageError(
-        `${manifest.path} (${manifest.format}) records no architecture, so it cannot be run to learn or evaluate a soup; ` +
-          "fixed merges (model-soup merge) work without one",
+      throw new ModelFileError(
+        manifest.path,
+        `(${manifest.format}) records no architecture that can be rebuilt, so it cannot be run to learn or evaluate a soup; ` +
+          "fixed merges (model-soup merge) work on its weights without one",
       );
     }
     const built = await buildModel(manifest);

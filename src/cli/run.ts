@@ -29,7 +29,7 @@ const MODELS_HELP = [
   "Models: a model file (TF.js model.json, .keras, .h5, .safetensors, NAME.safetensors.index.json), or a model folder",
   "(one of those in it: model.json with its shards, one .keras/.h5/.safetensors, or a shard index), or a folder of",
   "models, which stands for the models under it (printed); commands that merge take its one architecture with two or",
-  "more models, saying what they left out. A failure is one line on stderr (a usage mistake adds the usage line),",
+  "more models, saying what they left out. A failure is one line on stderr (a usage mistake points to --help),",
   "exit 2 for bad input or usage; add --debug to see the stack.",
 ].join("\n");
 
@@ -63,7 +63,7 @@ export function describeFailure(command: Command, error: unknown, debug: boolean
   const stack = debug && error instanceof Error && error.stack ? `\n${error.stack}` : "";
   const line = (message: string) => `model-soup ${command.name}: ${escapeControl(message)}`;
   if (error instanceof UsageError) {
-    return { text: `${line(error.message)}\nUsage: model-soup ${command.usage}${stack}`, code: EXIT_BAD_INPUT };
+    return { text: `${line(`${error.message} (model-soup ${command.name} --help shows the usage)`)}${stack}`, code: EXIT_BAD_INPUT };
   }
   if (error instanceof ModelFileError) return { text: line(error.message) + stack, code: EXIT_BAD_INPUT };
   if (error instanceof CancelledError) return { text: line("cancelled; nothing was written") + stack, code: EXIT_CANCELLED };

@@ -128,7 +128,8 @@ describe("model-soup inspect", () => {
     const none = await cli("inspect");
     assert.equal(none.code, 2);
     assert.match(none.stderr, /give at least one model file/);
-    assert.match(none.stderr, /Usage: model-soup inspect <model\|folder>\.\.\. \[--json\]/);
+    assert.equal(none.stderr.trim().split("\n").length, 1, none.stderr);
+    assert.match(none.stderr, /\(model-soup inspect --help shows the usage\)$/m);
     const unknown = await cli("inspect", "--bogus", TFJS_LENETS[0]!);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /bogus/);

@@ -1,3 +1,4 @@
+import { ModelFileError } from "./errors.js";
 import type { DType, TensorArray } from "./tensor.js";
 
 export interface NonFiniteCount {
@@ -58,4 +59,27 @@ export function nonFiniteWarning(file: string, tensor: string, count: NonFiniteC
 
 export function isAllFinite(count: NonFiniteCount): boolean {
   return count.nan === 0 && count.infinite === 0;
+}
+
+/** Magnitudes from which a float32 value rounds to infinity when stored in a 16-bit float type. */
+const STORE_OVERFLOW: Partial<Record<DType, number>> = { float16: 65520, bfloat16: 3.3961e38 };
+
+/** How many merged values would be written as NaN or infinity in `dtype` (non-finite already, or past its range). */
+export function overflowsOnStore(merged: Float32Array, dtype: DType): number {
+  const limit = STORE_OVERFLOW[dtype] ?? Infinity;
+  let count = 0;
+  for (let i = 0; i < merged.length; i++) {
+    const v = merged[i]!;
+    if (!(Math.abs(v) < limit)) count++;
+  }
+  return count;
+}
+
+/** A merge that turned finite inputs into values its output cannot hold: refused, nothing is written. */
+export function overflowError(target: string, tensor: string, count: number, dtype: DType): ModelFileError {
+  return new ModelFileError(
+    target,
+    `cannot be written: merging tensor "${tensor}" overflows ${dtype}: ${count} value(s) become NaN or infinite ` +
+      "although every input value is finite; nothing was written (use smaller coefficients or normalised weights)",
+  );
 }

@@ -10,7 +10,7 @@ import { streamMerge } from "../merge/streaming/index.js";
 import { layerPositions } from "../merge/params.js";
 import type { MergeSpec } from "../merge/spec.js";
 import type { ModelFile, ModelManifest } from "../model.js";
-import { nonFiniteWarning, scanNonFinite } from "../non-finite.js";
+import { isAllFinite, nonFiniteWarning, overflowError, overflowsOnStore, scanNonFinite } from "../non-finite.js";
 import type { FileHashes } from "../recipe/hash.js";
 import { elementCount, isFloat, type TensorArray } from "../tensor.js";
 import { permutationSymmetry, reorderTensor, tensorReorders, type Permutations, type TensorReorder } from "../align/index.js";
@@ -187,6 +187,11 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<Merge
           ...statisticsOf(options.statistics, info.name),
           warn: (message) => warnings.push(message),
         });
+        if (float && merged instanceof Float32Array) {
+          const overflow = overflowsOnStore(merged, info.dtype);
+          const inputs = base === undefined ? ingredients : [...ingredients, base];
+          if (overflow > 0 && inputs.every((t) => isAllFinite(scanNonFinite(t)))) throw overflowError(target, info.name, overflow, info.dtype);
+        }
         options.onProgress?.(++done, total, "tensors");
         return merged;
       },

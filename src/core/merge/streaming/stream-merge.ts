@@ -5,7 +5,7 @@ import {
   totalDataBytes,
   writeFromTemplate,
 } from "../../formats/safetensors/index.js";
-import { isAllFinite, nonFiniteWarning, scanNonFinite } from "../../non-finite.js";
+import { nonFiniteWarning, overflowError, overflowsOnStore, scanNonFinite } from "../../non-finite.js";
 import { BYTES_PER_ELEMENT, type DType, type TensorInfo, elementCount } from "../../tensor.js";
 import { throwIfCancelled } from "./cancellation.js";
 import { requireSameTensors } from "./compatibility.js";
@@ -134,15 +134,10 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
             if (!(merged instanceof Float32Array) || merged.length !== length) {
               throw new UsageError(`The merge method returned ${merged?.length} values for tensor "${info.name}"; expected ${length}`);
             }
-            if (!allFinite(merged)) {
+            const sixteenBit = info.dtype === "float16" || info.dtype === "bfloat16";
+            if (!allFinite(merged) || (sixteenBit && overflowsOnStore(merged, info.dtype) > 0)) {
+              if (tensors.every((t) => allFinite(t))) throw overflowError(target, info.name, overflowsOnStore(merged, info.dtype), info.dtype);
               const found = scanNonFinite(merged);
-              if (tensors.every((t) => allFinite(t))) {
-                throw new ModelFileError(
-                  target,
-                  `cannot be written: merging tensor "${info.name}" overflows float32: ${found.nan + found.infinite} value(s) become NaN or infinite ` +
-                    "although every input value is finite; nothing was written (use smaller coefficients or normalised weights)",
-                );
-              }
               nonFinite.nan += found.nan;
               nonFinite.infinite += found.infinite;
             }

@@ -37,20 +37,34 @@ async function viewerFrame(page: Page, text: string, timeoutMs = 60_000): Promis
 }
 
 /** Quick Open (the palette without ">"): opens a workspace file as a user would. */
-async function quickOpen(page: Page, name: string): Promise<void> {
-  await page.keyboard.press("F1");
+/**
+ * Opens the command palette and types `text`. A quick pick that is still closing (after a pick or an editor taking
+ * focus) can look visible and then vanish, swallowing F1: wait for it to go, and try again when typing fails.
+ */
+async function openPalette(page: Page, text: string): Promise<void> {
+  const widget = page.locator(".quick-input-widget");
   const input = page.locator(".quick-input-widget input");
-  await input.waitFor({ state: "visible" });
-  await input.fill(name);
+  for (let attempt = 1; ; attempt++) {
+    await widget.waitFor({ state: "hidden", timeout: 5_000 }).catch(() => undefined);
+    await page.keyboard.press("F1");
+    try {
+      await input.fill(text, { timeout: 10_000 });
+      return;
+    } catch (error) {
+      if (attempt >= 4) throw error;
+      await page.keyboard.press("Escape");
+    }
+  }
+}
+
+async function quickOpen(page: Page, name: string): Promise<void> {
+  await openPalette(page, name);
   await page.locator(".quick-input-list .monaco-list-row", { hasText: name }).first().waitFor({ timeout: 30_000 });
   await page.keyboard.press("Enter");
 }
 
 async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press("F1");
-  const input = page.locator(".quick-input-widget input");
-  await input.waitFor({ state: "visible" });
-  await input.fill(`>${title}`);
+  await openPalette(page, `>${title}`);
   await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor();
   await page.keyboard.press("Enter");
 }

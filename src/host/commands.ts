@@ -1,7 +1,7 @@
 /** The Model Soup commands: palette, Explorer context menus and Model Explorer context menus. */
 import * as vscode from "vscode";
 import { basename, resolve, sep } from "node:path";
-import { analyzeModels } from "../core/architecture/index.js";
+import { analyzeModels, mergeableGroups, mergeVerdict, MIN_INGREDIENTS, statusText, verdictSentence } from "../core/architecture/index.js";
 import { WorkerRequests } from "../protocol/worker.js";
 import { architectureName } from "./architecture-name.js";
 import { openLayerChanges } from "./layer-diff.js";
@@ -43,13 +43,13 @@ function requireTrust(): boolean {
 async function openPanelFor(ctx: CommandContext, paths: string[]): Promise<MergePanel | undefined> {
   if (!requireTrust()) return undefined;
   const unique = [...new Set(paths)];
-  if (unique.length < 2) {
-    void vscode.window.showInformationMessage("Choose at least two models of one architecture to merge.");
+  if (unique.length < MIN_INGREDIENTS) {
+    void vscode.window.showInformationMessage(`Choose at least ${MIN_INGREDIENTS} models of one architecture to merge.`);
     return undefined;
   }
-  const analysis = await analyzeModels(unique);
-  if (analysis.unreadable.length > 0) {
-    void vscode.window.showErrorMessage(`Cannot merge: ${analysis.unreadable[0]!.error}`);
+  const verdict = mergeVerdict(await analyzeModels(unique));
+  if (!verdict.mergeable) {
+    void vscode.window.showErrorMessage(verdictSentence(verdict));
     return undefined;
   }
   // The panel already open for these models is brought forward (it keeps its data and results).
@@ -57,13 +57,6 @@ async function openPanelFor(ctx: CommandContext, paths: string[]): Promise<Merge
   if (open) {
     open.panel.reveal();
     return open;
-  }
-  if (analysis.groups.length > 1) {
-    const pair = analysis.incompatible[0];
-    void vscode.window.showErrorMessage(
-      `These models cannot be merged together${pair ? `: ${basename(pair.a)} vs ${basename(pair.b)}: ${pair.reason}` : ""}.`,
-    );
-    return undefined;
   }
   return MergePanel.create(ctx.services, unique);
 }
@@ -118,11 +111,11 @@ async function mergeFolder(ctx: CommandContext, folder?: vscode.Uri): Promise<Me
   const merges = await findMerges(found);
   const paths = found.filter((p) => !merges.has(resolve(p)));
   const analysis = await analyzeModels(paths);
-  const groups = analysis.groups.filter((g) => g.models.length >= 2);
+  const groups = mergeableGroups(analysis);
   const name = basename(folder.fsPath);
   if (groups.length === 0) {
     const why =
-      paths.length < 2
+      paths.length < MIN_INGREDIENTS
         ? `found ${paths.length} model file${paths.length === 1 ? "" : "s"}${merges.size > 0 ? ` besides ${merges.size} earlier merge${merges.size === 1 ? "" : "s"}` : ""}`
         : `no two of its ${paths.length} models share an architecture${analysis.incompatible[0] ? ` (${analysis.incompatible[0].reason})` : ""}`;
     void vscode.window.showInformationMessage(`Nothing to merge in ${name}: ${why}.`);
@@ -138,7 +131,7 @@ async function mergeFolder(ctx: CommandContext, folder?: vscode.Uri): Promise<Me
     const picked = await vscode.window.showQuickPick(
       groups.map((g) => ({
         label: `${nameOf(g.models)} · ${g.models.length} models`,
-        description: g.status === "compatible" ? "compatible" : "compatible by structure",
+        description: statusText(g.status),
         detail: g.models.map((m) => vscode.workspace.asRelativePath(m)).join(", "),
         paths: g.models,
       })),

@@ -7,7 +7,7 @@ import * as vscode from "vscode";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { analyzeModels, shortLabels, type Analysis } from "../core/architecture/index.js";
+import { analyzeModels, mergeVerdict, shortLabels, verdictSentence, type Analysis } from "../core/architecture/index.js";
 import { checkDataFitsModel, describeDataset, loadDataset, modelInterface } from "../core/data/index.js";
 import { soupVerdict, stopReason } from "../core/report/verdict.js";
 import { stat } from "node:fs/promises";
@@ -154,6 +154,7 @@ export class MergePanel implements vscode.Disposable {
   private async sendInit(): Promise<void> {
     this.analysis ??= await analyzeModels(this.models);
     const a = this.analysis;
+    const verdict = mergeVerdict(a);
     const labels = shortLabels(a.models.map((m) => m.path));
     const init: PanelInit = {
       title: titleFor(this.models),
@@ -164,7 +165,7 @@ export class MergePanel implements vscode.Disposable {
         parameters: m.parameters,
         dtype: mainDtype(m),
       })),
-      compatibility: compatibilityNotice(a),
+      compatibility: { mergeable: verdict.mergeable, message: verdictSentence(verdict) },
       trusted: vscode.workspace.isTrusted,
       defaults: {
         ...DEFAULT_CONFIG,
@@ -474,20 +475,6 @@ function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscod
   };
 }
 
-
-function compatibilityNotice(a: Analysis): { mergeable: boolean; message: string } {
-  if (a.unreadable.length > 0) {
-    return { mergeable: false, message: `Cannot read: ${a.unreadable.map((u) => u.error).join("; ")}` };
-  }
-  if (a.groups.length > 1) {
-    return { mergeable: false, message: `These models do not share one architecture: ${a.incompatible[0]?.reason ?? "they differ"}` };
-  }
-  const group = a.groups[0];
-  if (!group) return { mergeable: false, message: "No models." };
-  return group.status === "compatible"
-    ? { mergeable: true, message: "All ingredients share one architecture with the same tensor names." }
-    : { mergeable: true, message: "All ingredients share one architecture; some name their tensors differently and are matched by structure." };
-}
 
 export class MergePanelSerializer implements vscode.WebviewPanelSerializer<PanelState> {
   constructor(private readonly services: PanelServices) {}

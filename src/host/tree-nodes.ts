@@ -5,7 +5,7 @@
  * cannot be read (with the reader's error). Each model is labelled by the shortest path suffix that tells it
  * apart. Kept free of vscode so it is tested on its own.
  */
-import { shortLabels, type Analysis, type AnalyzedModel } from "../core/architecture/index.js";
+import { MIN_INGREDIENTS, shortLabels, statusText, type Analysis, type AnalyzedModel } from "../core/architecture/index.js";
 import type { DType } from "../core/tensor.js";
 import { elementCount } from "../core/tensor.js";
 import { architectureName } from "./architecture-name.js";
@@ -85,10 +85,6 @@ function relativeLabel(path: string, roots: readonly string[]): string {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-function statusText(status: string): string {
-  return status === "compatible-by-structure" ? "compatible by structure" : status;
-}
-
 export function buildTree(analysis: Analysis, roots: readonly string[], merges: ReadonlyMap<string, MergeInfo> = new Map()): GroupNode[] {
   const modelByPath = new Map(analysis.models.map((m) => [m.path, m]));
   const allPaths = [...analysis.models.map((m) => m.path), ...analysis.unreadable.map((u) => u.path)];
@@ -144,7 +140,7 @@ export function buildTree(analysis: Analysis, roots: readonly string[], merges: 
     const members = group.models.map((p) => modelByPath.get(p)).filter((m): m is AnalyzedModel => m !== undefined);
     const ingredients = members.filter((m) => !merges.has(m.path));
     const merged = members.filter((m) => merges.has(m.path));
-    if (ingredients.length >= 2 || merged.length > 0) {
+    if (ingredients.length >= MIN_INGREDIENTS || merged.length > 0) {
       const first = members[0]!;
       const architecture = names.get(first.path)!;
       const formats = [...new Set(members.map((m) => FORMAT_LABELS[m.format] ?? m.format))].join(", ");
@@ -159,7 +155,7 @@ export function buildTree(analysis: Analysis, roots: readonly string[], merges: 
           ...ingredients.map((m) => `• ${labelOf(m.path)}${m.status === "compatible-by-structure" ? " (by structure)" : ""}`),
           ...(merged.length > 0 ? ["Merges:", ...merged.map((m) => `• ${labelOf(m.path)}`)] : []),
         ].join("\n"),
-        mergeable: ingredients.length >= 2,
+        mergeable: ingredients.length >= MIN_INGREDIENTS,
         children: ingredients.map((m) => modelNode(m)),
         merges: merged.map((m) => modelNode(m)),
         architecture,

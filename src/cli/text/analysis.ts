@@ -1,6 +1,7 @@
 /** The compatibility analysis in plain words, for a terminal. */
 import type { Analysis, AnalyzedModel } from "../../core/architecture/analysis.js";
 import { shortLabels } from "../../core/architecture/labels.js";
+import { mergeVerdict, statusText } from "../../core/architecture/verdict.js";
 import type { ModelGroup } from "../../core/architecture/grouping.js";
 import { FORMATS } from "../../core/formats/registry.js";
 import { formatShape } from "../../core/tensor.js";
@@ -8,10 +9,6 @@ import { formatCount, formatTable } from "./table.js";
 
 export function formatLabel(id: string): string {
   return FORMATS.find((f) => f.id === id)?.label ?? id;
-}
-
-function statusText(status: string): string {
-  return status === "compatible-by-structure" ? "compatible by structure" : status;
 }
 
 /** One model: path, format, parameter count, group, warnings, and its tensors as a table. */
@@ -71,14 +68,12 @@ export function formatReport(analysis: Analysis): string {
 }
 
 function verdict(analysis: Analysis): string {
-  const n = analysis.models.length;
-  const groups = analysis.groups.length;
-  const unreadable = analysis.unreadable.length;
-  const tail = unreadable > 0 ? `; ${unreadable} file${unreadable === 1 ? "" : "s"} could not be read` : "";
-  if (groups <= 1 && n > 0) {
-    const by = analysis.groups[0]?.status === "compatible-by-structure" ? " (matched by structure where names differ)" : "";
+  const { architectures, how, models: n, groups, unreadable } = mergeVerdict(analysis);
+  const tail = unreadable.length > 0 ? `; ${unreadable.length} file${unreadable.length === 1 ? "" : "s"} could not be read` : "";
+  if (architectures === "none") return `Result: no model could be read${tail}.`;
+  if (architectures === "one") {
+    const by = how === "compatible-by-structure" ? " (matched by structure where names differ)" : "";
     return `Result: ${n === 1 ? "1 model" : `all ${n} models are mutually compatible`}${by}${tail}.`;
   }
-  if (n === 0) return `Result: no model could be read${tail}.`;
   return `Result: the ${n} models fall into ${groups} incompatible groups; only models of one group can be merged${tail}.`;
 }

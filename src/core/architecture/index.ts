@@ -10,3 +10,5 @@ export type { Fingerprint, FingerprintedModel } from "./fingerprint.js";
 export { groupFingerprinted, groupManifests } from "./grouping.js";
 export type { GroupMember, Grouping, IncompatiblePair, ModelGroup } from "./grouping.js";
 export { shortLabels } from "./labels.js";
+export { MIN_INGREDIENTS, mergeableGroups, mergeVerdict, statusText, verdictSentence } from "./verdict.js";
+export type { MergeVerdict } from "./verdict.js";

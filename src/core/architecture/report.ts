@@ -1,10 +1,12 @@
 /** The compatibility report as plain data: what `model-soup inspect --json` prints and the worker answers. */
 import type { Analysis } from "./analysis.js";
+import { mergeVerdict } from "./verdict.js";
 
 /** 0: every model readable and all in one group; 1: more than one group; 2: some file unreadable. */
 export function inspectExitCode(analysis: Analysis): number {
-  if (analysis.unreadable.length > 0) return 2;
-  return analysis.groups.length > 1 ? 1 : 0;
+  const verdict = mergeVerdict(analysis);
+  if (verdict.unreadable.length > 0) return 2;
+  return verdict.architectures === "several" ? 1 : 0;
 }
 
 /** The --json document: plain data, the manifests' architectures left out. */

@@ -7,6 +7,7 @@
 import { readdir, stat } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { analyzeModels } from "../architecture/analyze.js";
+import { mergeableGroups } from "../architecture/verdict.js";
 import { ModelFileError, UsageError } from "../errors.js";
 import { modelCandidates } from "./model-candidates.js";
 
@@ -109,7 +110,7 @@ async function expandFolder(folder: string, options: ResolveOptions): Promise<Fo
   }
   if (!options.oneArchitecture || found.length === 1) return { folder, models: found, leftOut: [] };
   const analysis = await analyzeModels(found);
-  const groups = analysis.groups.filter((g) => g.models.length >= 2);
+  const groups = mergeableGroups(analysis);
   if (groups.length > 1) {
     const list = groups.map((g, i) => `group ${i + 1}: ${g.models.map((m) => relative(folder, m)).join(", ")}`).join("; ");
     throw new UsageError(`${folder} holds models of ${groups.length} architectures (${list}); name the models of one group`);

@@ -5,7 +5,8 @@
  */
 import { nameMapping } from "../architecture/compatibility.js";
 import { toFloat32 } from "../convert.js";
-import { CancelledError, ModelFileError } from "../errors.js";
+import { throwIfCancelled, type Cancellation } from "../cancellation.js";
+import { ModelFileError } from "../errors.js";
 import { openModel } from "../formats/registry.js";
 import type { ModelFile } from "../model.js";
 import { formatShape, type Tensor } from "../tensor.js";
@@ -22,8 +23,8 @@ export interface TensorStats {
 }
 
 export interface LayerStatsOptions {
-  /** Asked before each tensor; true stops with a CancelledError. */
-  isCancelled?: () => boolean;
+  /** Asked before each tensor; a requested stop throws a CancelledError. */
+  cancel?: Cancellation;
 }
 
 function values(tensor: Tensor): Float32Array {
@@ -65,7 +66,7 @@ export async function layerStats(modelPath: string, referencePath?: string, opti
     const mapping = reference ? nameMapping(model.manifest, reference.manifest) : undefined;
     const result: TensorStats[] = [];
     for (const info of model.manifest.tensors) {
-      if (options.isCancelled?.()) throw new CancelledError("The per-layer statistics were cancelled");
+      throwIfCancelled(options.cancel, "The per-layer statistics were cancelled");
       const data = values(await model.readTensor(info.name, { float32: true }));
       const stats: TensorStats = { name: info.name, shape: [...info.shape], dtype: info.dtype, ...tensorMoments(data) };
       if (reference && mapping) {

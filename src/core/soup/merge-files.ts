@@ -3,7 +3,8 @@
  * demand, so memory stays near (N+1) tensors whatever the models' size. Any format, any method.
  */
 import { nameMapping } from "../architecture/index.js";
-import { CancelledError, UsageError } from "../errors.js";
+import { throwIfCancelled, type Cancellation } from "../cancellation.js";
+import { UsageError } from "../errors.js";
 import { detectFormat, openModel, readManifest, writeModel } from "../formats/registry.js";
 import { prepareMerge, type MergeStatistics, type PreparedMerge } from "../merge/plan.js";
 import { streamMerge } from "../merge/streaming/index.js";
@@ -22,7 +23,7 @@ export interface MergeFilesOptions {
   template?: string;
   /** Called as the merge goes: tensors done of all, or (for streamed safetensors) bytes read of all. */
   onProgress?: (done: number, total: number, unit: ProgressUnit) => void;
-  isCancelled?: () => boolean;
+  cancel?: Cancellation;
   metadata?: Record<string, string>;
   /**
    * Hashes the inputs for the recipe while the merge runs: a streamed merge hands it the bytes it reads (each
@@ -58,7 +59,7 @@ async function streamSafetensors(options: MergeFilesOptions, prepared: PreparedM
     inputs,
     target: options.target,
     elementwise,
-    signal: { get isCancellationRequested() { return options.isCancelled?.() === true; } },
+    cancel: options.cancel,
     metadata: options.metadata,
     onRead: options.hashes ? (file, position, bytes) => options.hashes!.observe(file, position, bytes) : undefined,
     onProgress: (done, total) => options.onProgress?.(done, total, "bytes"),
@@ -166,7 +167,7 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<Merge
       templatePath,
       target,
       async (info) => {
-        if (options.isCancelled?.()) throw new CancelledError();
+        throwIfCancelled(options.cancel);
         const override = options.overrides?.[info.name];
         if (override !== undefined) {
           options.onProgress?.(++done, total, "tensors");

@@ -1,6 +1,7 @@
 /** Writes a merged model and the recipe beside it; and re-runs a recipe (`apply`). */
 import { mkdir, rm, unlink } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
+import type { Cancellation } from "../cancellation.js";
 import { ModelFileError, UsageError } from "../errors.js";
 import { readManifest } from "../formats/registry.js";
 import type { MergeStatistics } from "../merge/plan.js";
@@ -30,7 +31,7 @@ export interface SaveSoupOptions {
   /** Data statistics for RegMean and Fisher (see MergeFilesOptions.statistics); the recipe records their data. */
   statistics?: MergeStatistics;
   onProgress?: MergeFilesOptions["onProgress"];
-  isCancelled?: () => boolean;
+  cancel?: Cancellation;
   /** Paths the output must not touch besides the inputs' files (the data, the recipe being applied, ...). */
   protect?: ProtectedPath[];
 }
@@ -71,7 +72,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
       ...(options.alignment ? { alignment: options.alignment } : {}),
       statistics: options.statistics,
       onProgress: options.onProgress,
-      isCancelled: options.isCancelled,
+      cancel: options.cancel,
       hashes,
     });
     inputs = await Promise.all(ingredientFiles.map((files) => describeInput(files, recipeDir, hashes)));
@@ -139,7 +140,7 @@ function recipeOutputPath(recipePath: string, outputPath: string): string {
 export async function applyRecipe(
   recipePath: string,
   out?: string,
-  hooks: Pick<SaveSoupOptions, "onProgress" | "isCancelled"> & { statistics?: RecipeStatistics } = {},
+  hooks: Pick<SaveSoupOptions, "onProgress" | "cancel"> & { statistics?: RecipeStatistics } = {},
 ): Promise<SavedSoup> {
   const recipe = await readRecipe(recipePath);
   const check = async (input: { path: string; sha256: string }): Promise<string> => {
@@ -187,6 +188,6 @@ export async function applyRecipe(
     ...(recipe.alignment ? { alignment: recipe.alignment } : {}),
     statistics,
     onProgress: hooks.onProgress,
-    isCancelled: hooks.isCancelled,
+    cancel: hooks.cancel,
   });
 }

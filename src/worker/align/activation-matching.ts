@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { maximiseAssignment, type AlignmentPlan, type Permutations } from "../../core/align/index.js";
 import { ranges, sliceRows } from "../learn/batches.js";
-import type { Cancellation } from "../learn/cancel.js";
+import type { Cancellation } from "../../core/cancellation.js";
 import type { SoupProblem } from "../learn/problem.js";
 import { nextStep } from "../learn/yield.js";
 import { MixWriter, singleMix } from "../evaluate/soup.js";

@@ -21,7 +21,7 @@ import { predictAll, scorePredictions } from "../evaluate/score.js";
 import { MixWriter, uniformMix } from "../evaluate/soup.js";
 import { taskFor } from "../evaluate/evaluate.js";
 import { hasBatchNorm } from "../learn/batchnorm.js";
-import type { Cancellation } from "../learn/cancel.js";
+import type { Cancellation } from "../../core/cancellation.js";
 import { tensorOf, type SoupData, type SoupProblem } from "../learn/problem.js";
 import { activationMatcher } from "./activation-matching.js";
 

@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { canonicalLayerClass } from "../../core/keras/layers.js";
 import type { AlignmentPlan } from "../../core/align/index.js";
-import type { Cancellation } from "../learn/cancel.js";
+import type { Cancellation } from "../../core/cancellation.js";
 import { hasBatchNorm } from "../learn/batchnorm.js";
 import { sliceRows } from "../learn/batches.js";
 import type { SoupData, SoupProblem } from "../learn/problem.js";

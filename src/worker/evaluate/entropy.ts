@@ -2,7 +2,7 @@
 // uniform soup, the given soup and the output ensemble on held-out inputs. Lower means more confident; it is
 // what a label-free merge optimises, not a measure of accuracy.
 import * as tf from "@tensorflow/tfjs";
-import type { Cancellation } from "../learn/cancel.js";
+import type { Cancellation } from "../../core/cancellation.js";
 import { probabilityTask, sampleEntropy, toProbabilities, type Task } from "../learn/loss.js";
 import { checkProblem, type SoupProblem } from "../learn/problem.js";
 import { predictAll } from "./score.js";

@@ -2,7 +2,7 @@
 // the output ensemble (averaged predictions: the N×-cost upper reference).
 import * as tf from "@tensorflow/tfjs";
 import { UsageError } from "../../core/errors.js";
-import type { Cancellation } from "../learn/cancel.js";
+import type { Cancellation } from "../../core/cancellation.js";
 import { probabilityTask, resolveTask, toProbabilities, type LossSpec, type Task } from "../learn/loss.js";
 import { checkProblem, type SoupData, type SoupProblem } from "../learn/problem.js";
 import { predictAll, scorePredictions, type Score } from "./score.js";

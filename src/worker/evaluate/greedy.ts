@@ -1,7 +1,7 @@
 // Greedy soup (Wortsman et al. 2022): ingredients sorted by validation metric, best first; each is kept only if
 // adding it to the uniform soup of those kept does not make the validation metric worse.
 import type * as tf from "@tensorflow/tfjs";
-import type { Cancellation } from "../learn/cancel.js";
+import type { Cancellation } from "../../core/cancellation.js";
 import type { Task } from "../learn/loss.js";
 import { checkProblem, type SoupData, type SoupProblem } from "../learn/problem.js";
 import { metricBetter, predictAll, scorePredictions, type Score } from "./score.js";

@@ -1,7 +1,7 @@
 // Do two ingredients share a basin? Cosine similarity of their weights and the loss barrier on the straight
 // line between them (barrier = loss at the midpoint − mean loss at the ends).
 import type * as tf from "@tensorflow/tfjs";
-import type { Cancellation } from "../learn/cancel.js";
+import type { Cancellation } from "../../core/cancellation.js";
 import type { Task } from "../learn/loss.js";
 import { checkProblem, type SoupData, type SoupProblem } from "../learn/problem.js";
 import { predictAll, scorePredictions, type Score } from "./score.js";

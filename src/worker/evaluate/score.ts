@@ -1,6 +1,6 @@
 // Predictions of the model's current weights and their loss and task metric.
 import * as tf from "@tensorflow/tfjs";
-import type { Cancellation } from "../learn/cancel.js";
+import type { Cancellation } from "../../core/cancellation.js";
 import { ranges, sliceRows } from "../learn/batches.js";
 import { sampleLosses, sampleMetric, type Task } from "../learn/loss.js";
 import { forward } from "../learn/objective.js";

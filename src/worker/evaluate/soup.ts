@@ -3,7 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { UsageError } from "../../core/errors.js";
 import { reestimateBatchNorm } from "../learn/batchnorm.js";
-import type { Cancellation } from "../learn/cancel.js";
+import type { Cancellation } from "../../core/cancellation.js";
 import { coefficientSpace } from "../learn/coefficients.js";
 import { Merger } from "../learn/merge.js";
 import type { SoupProblem } from "../learn/problem.js";

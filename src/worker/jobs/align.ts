@@ -16,7 +16,7 @@ import { recipePathFor } from "../../core/recipe/recipe.js";
 import type { AlignOptions, AlignParams, AlignResult, BackendName } from "../../protocol/worker.js";
 import { selectBackend } from "../backend.js";
 import { alignProblem, type AlignmentOutcome } from "../align/align-problem.js";
-import { isCancelled, type JobContext } from "./context.js";
+import type { JobContext } from "./context.js";
 import { disposeJobData, loadJobData, type JobData } from "./data.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
 
@@ -39,7 +39,7 @@ export async function alignLoaded(
     tensorNames: loaded.bindings.map((b) => b.tensor),
     trainingConfig: loaded.trainingConfig,
     seed: params.data?.seed ?? 0,
-    cancel: isCancelled(context),
+    cancel: context.token,
   });
   if (plan.groups.length === 0) loaded.warnings.push(`${loaded.manifest.path}: alignment found no units that can be permuted, so it changed nothing`);
   return outcome;
@@ -83,7 +83,7 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
         coefficients === undefined
           ? { method: "uniform", params: {}, ingredients: params.models.map((path) => ({ path })) }
           : specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: {} });
-      const saved = await saveSoup({ spec, target: params.out, origin: coefficients === undefined ? "uniform" : "manual", alignment: outcome.recipe, isCancelled: isCancelled(context) });
+      const saved = await saveSoup({ spec, target: params.out, origin: coefficients === undefined ? "uniform" : "manual", alignment: outcome.recipe, cancel: context.token });
       outputs.push({ model: saved.model, recipe: saved.recipe });
       warnings.push(...saved.warnings);
     } else {
@@ -102,7 +102,7 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
           target: targets[i]!,
           origin: "aligned",
           alignment: { ...outcome.recipe, permutations: [rekey(outcome.permutations[i]!, loaded.manifest, own)] },
-          isCancelled: isCancelled(context),
+          cancel: context.token,
         });
         outputs.push({ model: saved.model, recipe: saved.recipe });
         warnings.push(...saved.warnings);

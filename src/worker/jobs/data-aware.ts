@@ -39,7 +39,7 @@ import { sampleEntropy, type Task } from "../learn/loss.js";
 import { resolveObjective } from "../learn/objective.js";
 import type { SoupData } from "../learn/problem.js";
 import { computeStatistics, DEFAULT_FISHER_EXAMPLES, writeIngredient } from "../stats/index.js";
-import { isCancelled, type JobContext } from "./context.js";
+import type { JobContext } from "./context.js";
 import { disposeJobData, loadJobData, type JobData } from "./data.js";
 import { resolveJobModels, resolveSoupJob } from "./paths.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
@@ -124,7 +124,7 @@ async function dataAwareMerge(session: Session, method: DataAwareMethod, models:
     tensorNames: loaded.bindings.map((b) => b.tensor),
     task: statisticsTask(session),
     examples,
-    cancel: isCancelled(context),
+    cancel: context.token,
     onIngredient: (i) => context.progress({ jobId, phase: "learning", step: i, totalSteps: n, message: `${METHOD_NAMES[method]}: statistics of ingredient ${i + 1} of ${n}` }),
   });
   const warnings = [...notes];
@@ -142,7 +142,7 @@ async function dataAwareMerge(session: Session, method: DataAwareMethod, models:
 /** The test score of the model's current weights: loss and metric, or without labels the mean prediction entropy. */
 async function scoreCurrent(session: Session, task: Task, context: JobContext): Promise<MetricPair> {
   const test: SoupData = session.data.test;
-  const pred = await predictAll(session.loaded.problem.model, test.x, 1024, isCancelled(context));
+  const pred = await predictAll(session.loaded.problem.model, test.x, 1024, context.token);
   try {
     if (test.y === undefined) {
       const entropy = tf.tidy(() => sampleEntropy(task, pred).mean().dataSync()[0]!);
@@ -169,11 +169,11 @@ async function scoreMix(session: Session, mix: Mix, task: Task, context: JobCont
 async function references(session: Session, task: Task, context: JobContext) {
   const { loaded, data } = session;
   if (data.test.y === undefined) {
-    const c = await compareEntropy(loaded.problem, data.test.x, task, { cancel: isCancelled(context) });
+    const c = await compareEntropy(loaded.problem, data.test.x, task, { cancel: context.token });
     const entropy = (v: number): MetricPair => ({ loss: v, metric: v });
     return { metricName: "entropy" as const, ingredients: c.ingredients.map(entropy), uniform: entropy(c.uniform), ensemble: entropy(c.ensemble) };
   }
-  const e = await evaluateSoups(loaded.problem, data.test, { task, cancel: isCancelled(context) });
+  const e = await evaluateSoups(loaded.problem, data.test, { task, cancel: context.token });
   const pair = (s: { loss: number; metric: number }): MetricPair => ({ loss: s.loss, metric: s.metric });
   return { metricName: e.metricName, ingredients: e.ingredients.map(pair), uniform: pair(e.uniform), ensemble: pair(e.ensemble) };
 }
@@ -197,7 +197,7 @@ async function dataRecord(spec: DataSpec, data: JobData, recipeDir: string): Pro
 
 async function mergeabilityPairs(session: Session, models: readonly string[], task: Task, context: JobContext): Promise<{ pairs: PairMergeability[]; warnings: string[] }> {
   const names = models.map((m) => (basename(m) === "model.json" ? `${basename(dirname(m))}/model.json` : basename(m)));
-  const result = await mergeability(session.loaded.problem, session.data.validation, task, { names, cancel: isCancelled(context) });
+  const result = await mergeability(session.loaded.problem, session.data.validation, task, { names, cancel: context.token });
   return {
     pairs: result.pairs.map((p) => ({ a: models[p.a]!, b: models[p.b]!, cosine: p.cosine, midpointLoss: p.lossMidpoint, endpointLoss: [p.lossA, p.lossB], barrier: p.barrier })),
     warnings: result.warnings,
@@ -251,7 +251,7 @@ export async function runDataMerge(given: DataMergeParams, context: JobContext):
         },
         metrics: { metricName: report.metricName, ...report.metrics },
         backend: session.backend,
-        isCancelled: isCancelled(context),
+        cancel: context.token,
       });
       report.output = { model: saved.model, recipe: saved.recipe };
       report.warnings.push(...saved.warnings.filter((w) => !report.warnings.includes(w)));
@@ -281,12 +281,12 @@ export async function runCompare(given: CompareParams, context: JobContext): Pro
       context.progress({ jobId: params.jobId, phase: "evaluating", step: methods.length, totalSteps: params.methods.length, message: METHOD_NAMES[method] });
       let score: MetricPair;
       if (method === "greedy") {
-        score = await scoreMix(session, (await greedySoup(loaded.problem, data.validation, task, { cancel: isCancelled(context) })).mix, task, context);
+        score = await scoreMix(session, (await greedySoup(loaded.problem, data.validation, task, { cancel: context.token })).mix, task, context);
       } else if (method === "learned") {
         const learned = await learnCoefficients(loaded.problem, data.learn, data.validation, {
           seed: params.data.seed ?? 0,
           trainingConfig: loaded.trainingConfig,
-          cancel: isCancelled(context),
+          cancel: context.token,
         });
         score = await scoreMix(session, { coefficients: learned.coefficients, groups: learned.groups }, task, context);
       } else {
@@ -351,7 +351,7 @@ export async function recipeStatistics(recipe: Recipe, spec: MergeSpec, recipePa
       task: statisticsTask(session),
       ...(examples !== undefined ? { examples } : {}),
       ...(recorded?.target !== undefined ? { fisherTarget: recorded.target } : {}),
-      cancel: isCancelled(context),
+      cancel: context.token,
     });
     return statistics;
   } finally {

@@ -29,7 +29,7 @@ import { compareEntropy } from "../evaluate/entropy.js";
 import { LEARN_DEFAULTS } from "../learn/defaults.js";
 import { learnCoefficients, type LearnResult, type StartCandidate } from "../learn/learn.js";
 import { resolveObjective } from "../learn/objective.js";
-import { isCancelled, type JobContext } from "./context.js";
+import type { JobContext } from "./context.js";
 import { disposeJobData, loadJobData, type JobData } from "./data.js";
 import { resolveJobModels, resolveSoupJob } from "./paths.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
@@ -93,7 +93,7 @@ function learningSummary(result: LearnResult): LearningSummary {
 async function mergeabilityReport(loaded: LoadedProblem, data: JobData, models: readonly string[], evaluation: SoupEvaluation, context: JobContext) {
   const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
   const names = models.map(modelLabel);
-  const result = await mergeability(loaded.problem, data.validation, task, { names, cancel: isCancelled(context) });
+  const result = await mergeability(loaded.problem, data.validation, task, { names, cancel: context.token });
   const pairs: PairMergeability[] = result.pairs.map((p) => ({
     a: models[p.a]!,
     b: models[p.b]!,
@@ -192,7 +192,7 @@ async function soupReport(
 async function unlabeledReport(prepared: Prepared, params: LearnParams, merged: Mix, batchNormData: tf.Tensor | undefined, method: string, coefficients: Coefficients, context: JobContext): Promise<SoupReport> {
   const { loaded, data } = prepared;
   const task = resolveObjective(loaded.problem.model, "entropy", data.learn, { trainingConfig: loaded.trainingConfig }).task;
-  const c = await compareEntropy(loaded.problem, data.test.x, task, { merged, batchNormData, cancel: isCancelled(context) });
+  const c = await compareEntropy(loaded.problem, data.test.x, task, { merged, batchNormData, cancel: context.token });
   const entropy = (value: number): MetricPair => ({ loss: value, metric: value });
   return {
     backend: prepared.backend,
@@ -232,7 +232,7 @@ async function writeSoup(
     data: await dataRecord(params.data, prepared.data),
     metrics: { metricName: report.metricName, ...report.metrics },
     backend: prepared.backend,
-    isCancelled: isCancelled(context),
+    cancel: context.token,
   });
   report.output = { model: saved.model, recipe: saved.recipe };
   report.warnings.push(...saved.warnings.filter((w) => !report.warnings.includes(w)));
@@ -254,7 +254,7 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
     if (params.objective !== "entropy" && data.validation.y !== undefined && data.validation.x.shape[0]! > 0) {
       context.progress({ jobId: params.jobId, phase: "learning", step: 0, totalSteps, message: "Scoring the candidate soups on validation" });
       const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
-      const greedy = await greedySoup(loaded.problem, data.validation, task, { cancel: isCancelled(context) });
+      const greedy = await greedySoup(loaded.problem, data.validation, task, { cancel: context.token });
       candidates.push({ name: "greedy soup", coefficients: greedy.mix.coefficients.map((c) => c[0]!) });
     }
     const result = await learnCoefficients(loaded.problem, data.learn, data.validation, {
@@ -272,7 +272,7 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
       seed: params.data.seed ?? 0,
       trainingConfig: loaded.trainingConfig,
       reestimateBatchNorm: params.reestimateBatchNorm,
-      cancel: isCancelled(context),
+      cancel: context.token,
       onProgress: (p) => {
         const groups = params.granularity === "layer" ? [...new Set(loaded.problem.layerOf)] : ["*"];
         const update: ProgressParams = {
@@ -308,7 +308,7 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
         : await soupReport(
             prepared,
             params,
-            await evaluateSoups(loaded.problem, data.test, { merged, trainingConfig: loaded.trainingConfig, batchNormData, cancel: isCancelled(context) }),
+            await evaluateSoups(loaded.problem, data.test, { merged, trainingConfig: loaded.trainingConfig, batchNormData, cancel: context.token }),
             method,
             coefficients,
             context,
@@ -319,7 +319,7 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
     if (prepared.alignment) addAlignment(report, prepared.alignment);
     // Aligned models without BatchNormalization: REPAIR the learned soup, kept when it helps on validation.
     const repaired = prepared.alignment && data.test.y !== undefined && result.batchNormReestimated.length === 0
-      ? await repairAndScore(loaded.problem, prepared.alignment.plan, merged, data, loaded.bindings.map((b) => b.tensor), { trainingConfig: loaded.trainingConfig, cancel: isCancelled(context) })
+      ? await repairAndScore(loaded.problem, prepared.alignment.plan, merged, data, loaded.bindings.map((b) => b.tensor), { trainingConfig: loaded.trainingConfig, cancel: context.token })
       : undefined;
     addRepair(report, repaired);
     if (repaired?.kept) Object.assign(overrides, repaired.overrides);
@@ -361,7 +361,7 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
   const prepared = await prepare(params, context);
   const { loaded, data, backend } = prepared;
   try {
-    const evaluation = await evaluateSoups(loaded.problem, data.test, { merged, trainingConfig: loaded.trainingConfig, cancel: isCancelled(context) });
+    const evaluation = await evaluateSoups(loaded.problem, data.test, { merged, trainingConfig: loaded.trainingConfig, cancel: context.token });
     const { pairs, warnings } = await mergeabilityReport(loaded, data, params.models, evaluation, context);
     return {
       backend,
@@ -389,11 +389,11 @@ export async function runGreedy(given: GreedyParams, context: JobContext): Promi
   const { loaded, data, backend } = prepared;
   try {
     const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
-    const greedy = await greedySoup(loaded.problem, data.validation, task, { cancel: isCancelled(context) });
+    const greedy = await greedySoup(loaded.problem, data.validation, task, { cancel: context.token });
     const evaluation = await evaluateSoups(loaded.problem, data.test, {
       task,
       merged: greedy.mix,
-      cancel: isCancelled(context),
+      cancel: context.token,
     });
     const coefficients = toCoefficients(greedy.mix.coefficients, ["*"]);
     const report = await soupReport(prepared, params, evaluation, "greedy soup", coefficients, context);

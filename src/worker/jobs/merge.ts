@@ -5,7 +5,7 @@ import { MERGE_METHOD_IDS, type MergeMethodId, type MergeSpec, type ParamValue }
 import { applyRecipe, saveSoup } from "../../core/soup/save.js";
 import type { ApplyParams, MergeParams, MergeResult } from "../../protocol/worker.js";
 import { resolveModelPath } from "../../core/io/model-inputs.js";
-import { isCancelled, type JobContext } from "./context.js";
+import type { JobContext } from "./context.js";
 import { recipeStatistics } from "./data-aware.js";
 import { resolveJobModels } from "./paths.js";
 
@@ -48,7 +48,7 @@ export async function runMerge(given: MergeParams, context: JobContext): Promise
     spec,
     target: params.out,
     origin,
-    isCancelled: isCancelled(context),
+    cancel: context.token,
     onProgress: (step, totalSteps, unit) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps, unit }),
   });
   return { ...saved, seconds: (performance.now() - started) / 1000 };
@@ -58,7 +58,7 @@ export async function runApply(params: ApplyParams, context: JobContext): Promis
   const started = performance.now();
   const saved = await applyRecipe(params.recipe, params.out, {
     statistics: (recipe, spec, path) => recipeStatistics(recipe, spec, path, context),
-    isCancelled: isCancelled(context),
+    cancel: context.token,
     onProgress: (step, totalSteps, unit) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps, unit }),
   });
   return { ...saved, seconds: (performance.now() - started) / 1000 };

@@ -1,20 +1,20 @@
 /** The model viewer's statistics: each asked tensor read on its own (memory stays near one tensor). */
 import { toFloat32 } from "../../core/convert.js";
-import { CancelledError, ModelFileError } from "../../core/errors.js";
+import { throwIfCancelled } from "../../core/cancellation.js";
+import { ModelFileError } from "../../core/errors.js";
 import { openModel } from "../../core/formats/registry.js";
 import { tensorDistribution } from "../../core/report/tensor-distribution.js";
 import type { TensorDistributionLine, TensorStatsParams } from "../../protocol/worker.js";
-import { isCancelled, type JobContext } from "./context.js";
+import type { JobContext } from "./context.js";
 
 export async function runTensorStats(params: TensorStatsParams, context: JobContext): Promise<{ tensors: TensorDistributionLine[] }> {
   const model = await openModel(params.model);
   try {
     const known = new Set(model.manifest.tensors.map((t) => t.name));
     const names = params.tensors ?? [...known];
-    const cancelled = isCancelled(context);
     const tensors: TensorDistributionLine[] = [];
     for (const [i, name] of names.entries()) {
-      if (cancelled()) throw new CancelledError("The tensor statistics were cancelled");
+      throwIfCancelled(context.token, "The tensor statistics were cancelled");
       if (!known.has(name)) throw new ModelFileError(params.model, `to have a tensor named "${name}"`);
       const tensor = await model.readTensor(name, { float32: true });
       const data = tensor.data instanceof Float32Array ? tensor.data : toFloat32(tensor.data, tensor.dtype);

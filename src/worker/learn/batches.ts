@@ -1,6 +1,6 @@
 // Seeded shuffling and batch extraction.
 import * as tf from "@tensorflow/tfjs";
-import type { Cancellation } from "./cancel.js";
+import type { Cancellation } from "../../core/cancellation.js";
 import type { SoupData } from "./problem.js";
 import { nextStep } from "./yield.js";
 

@@ -1,7 +1,7 @@
 // Re-estimates BatchNormalization moving statistics of the merged model from data: averaging the ingredients'
 // statistics does not give the statistics of the averaged network's activations.
 import * as tf from "@tensorflow/tfjs";
-import type { Cancellation } from "./cancel.js";
+import type { Cancellation } from "../../core/cancellation.js";
 import { ranges, sliceRows } from "./batches.js";
 import { tensorOf } from "./problem.js";
 import { nextStep } from "./yield.js";

@@ -1,6 +1,6 @@
 // Loss and ∂L/∂θ of the soup: merge once, one forward+backward per batch, N dot products per variable.
 import * as tf from "@tensorflow/tfjs";
-import type { Cancellation } from "./cancel.js";
+import type { Cancellation } from "../../core/cancellation.js";
 import { chainToTheta, coefficientsOf } from "./coefficients.js";
 import type { Merger } from "./merge.js";
 import { forward, sampleObjective, type Objective } from "./objective.js";

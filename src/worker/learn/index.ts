@@ -1,7 +1,6 @@
 export type { SoupData, SoupProblem } from "./problem.js";
 export { checkProblem } from "./problem.js";
 export type { Granularity, Parameterisation } from "./coefficients.js";
-export type { Cancellation } from "./cancel.js";
 export type { LossName, LossSpec, MetricName, Task } from "./loss.js";
 export { lossFromTrainingConfig, resolveTask } from "./loss.js";
 export type { ObjectiveName } from "./objective.js";

@@ -16,7 +16,7 @@ import { Adam } from "./adam.js";
 import { mulberry32 } from "../../core/random.js";
 import { epochBatches, gatherRows, shuffledIndices } from "./batches.js";
 import { hasBatchNorm, reestimateBatchNorm } from "./batchnorm.js";
-import type { Cancellation } from "./cancel.js";
+import type { Cancellation } from "../../core/cancellation.js";
 import {
   coefficientSpace,
   coefficientsByIngredient,

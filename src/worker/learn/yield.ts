@@ -1,4 +1,4 @@
-import { throwIfCancelled, type Cancellation } from "./cancel.js";
+import { throwIfCancelled, type Cancellation } from "../../core/cancellation.js";
 
 /**
  * Lets the event loop run one turn. A macrotask (setImmediate), not a microtask: only a turn of the loop reads the
@@ -11,5 +11,5 @@ export function yieldToEventLoop(): Promise<void> {
 /** Called before each step or batch of a long loop: yields, then throws CancelledError if a stop was asked for. */
 export async function nextStep(cancel: Cancellation | undefined): Promise<void> {
   await yieldToEventLoop();
-  throwIfCancelled(cancel);
+  throwIfCancelled(cancel, "Learning was cancelled");
 }

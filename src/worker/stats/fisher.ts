@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { UsageError } from "../../core/errors.js";
 import { DEFAULT_FISHER_EXAMPLES } from "../../core/merge/methods/fisher.js";
-import type { Cancellation } from "../learn/cancel.js";
+import type { Cancellation } from "../../core/cancellation.js";
 import { sampleLosses, type Task } from "../learn/loss.js";
 import { forward } from "../learn/objective.js";
 import { tensorOf } from "../learn/problem.js";

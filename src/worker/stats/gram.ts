@@ -4,7 +4,7 @@
  * added into a float64 accumulator, so the sum over batches does not drift.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Cancellation } from "../learn/cancel.js";
+import type { Cancellation } from "../../core/cancellation.js";
 import { ranges, sliceRows } from "../learn/batches.js";
 import { nextStep } from "../learn/yield.js";
 import { conv2dGeometry, conv2dPatches, type Conv2DGeometry } from "./patches.js";

@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { TensorStatistics } from "../../core/merge/method.js";
 import type { MergeStatistics } from "../../core/merge/plan.js";
-import type { Cancellation } from "../learn/cancel.js";
+import type { Cancellation } from "../../core/cancellation.js";
 import type { Task } from "../learn/loss.js";
 import type { SoupData, SoupProblem } from "../learn/problem.js";
 import { diagonalFisher } from "./fisher.js";

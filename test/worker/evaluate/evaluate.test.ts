@@ -8,6 +8,7 @@ import { applyMix, uniformMix } from "../../../src/worker/evaluate/soup.js";
 import { readVariables } from "../../../src/worker/learn/merge.js";
 import type { SoupData } from "../../../src/worker/learn/problem.js";
 import { blobs, cancelAfterTurns, disposeData, fineTunes, mlp, problemOf, rowsOf, setWeights, train, weightsOf, type FineTunes } from "../learn/toy.js";
+import type { Cancellation } from "../../../src/core/cancellation.js";
 
 describe("worker/evaluate: held-out comparison, mergeability, greedy soup", function () {
   let all: SoupData;
@@ -127,18 +128,20 @@ describe("worker/evaluate: held-out comparison, mergeability, greedy soup", func
     // 300 test rows in batches of 30: 10 batches per soup scored, 50 for the evaluation, 30 for the others.
     const batchSize = 30;
     const runs = {
-      evaluateSoups: (cancel: () => boolean) => evaluateSoups(problem, test, { merged: uniformMix(3), batchSize, cancel }),
-      mergeability: (cancel: () => boolean) => mergeability(problem, test, task, { batchSize, cancel }),
-      greedySoup: (cancel: () => boolean) => greedySoup(problem, test, task, { batchSize, cancel }),
+      evaluateSoups: (cancel: Cancellation) => evaluateSoups(problem, test, { merged: uniformMix(3), batchSize, cancel }),
+      mergeability: (cancel: Cancellation) => mergeability(problem, test, task, { batchSize, cancel }),
+      greedySoup: (cancel: Cancellation) => greedySoup(problem, test, task, { batchSize, cancel }),
     };
     const turns = 4;
     for (const [name, run] of Object.entries(runs)) {
       let checks = 0;
       const cancel = cancelAfterTurns(turns);
       await assert.rejects(
-        run(() => {
-          checks++;
-          return cancel.requested;
+        run({
+          get isCancellationRequested() {
+            checks++;
+            return cancel.isCancellationRequested;
+          },
         }),
         CancelledError,
         name,

@@ -118,16 +118,16 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
   it("reports progress every step and honours cancellation within one step", async () => {
     const problem = problemOf(executor, soup.ingredients);
     const seen: LearnProgress[] = [];
-    let asked = false;
+    const token = { isCancellationRequested: false };
     await assert.rejects(
       learnCoefficients(problem, learn, validation, {
         optimizer: "adam",
         batchSize: 64,
         onProgress: (p) => {
           seen.push(p);
-          if (p.step === 3) asked = true;
+          if (p.step === 3) token.isCancellationRequested = true;
         },
-        cancel: () => asked,
+        cancel: token,
       }),
       CancelledError,
     );
@@ -171,7 +171,7 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
           maxSteps: 400,
           patience: 1000,
           onProgress: (p) => steps.push(p.step),
-          cancel: () => cancel.requested,
+          cancel,
         }),
         CancelledError,
       );

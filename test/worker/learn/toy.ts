@@ -136,12 +136,12 @@ export async function fineTunes(
  * A cancellation request that arrives the way a `$/cancelRequest` does: from a callback of a later event-loop turn
  * (after `turns` turns), so only code that yields to the event loop can ever see it. `onTurn` runs at each turn.
  */
-export function cancelAfterTurns(turns: number, onTurn?: () => void): { readonly requested: boolean } {
-  const state = { requested: false };
+export function cancelAfterTurns(turns: number, onTurn?: () => void): { readonly isCancellationRequested: boolean } {
+  const state = { isCancellationRequested: false };
   let left = turns;
   const turn = () => {
     onTurn?.();
-    if (--left <= 0) state.requested = true;
+    if (--left <= 0) state.isCancellationRequested = true;
     else setImmediate(turn);
   };
   setImmediate(turn);

@@ -1,4 +1,3 @@
 export { streamMerge, streamLinearMerge } from "./stream-merge.js";
 export { linearCombine } from "./linear-combine.js";
-export { type Cancellation, isCancelled, throwIfCancelled } from "./cancellation.js";
 export type { CombineTensors, StreamLinearMergeOptions, StreamMergeOptions, StreamMergeResult, TensorMergeInfo } from "./types.js";

@@ -7,12 +7,14 @@ import {
 } from "../../formats/safetensors/index.js";
 import { nonFiniteWarning, overflowError, overflowsOnStore, scanNonFinite } from "../../non-finite.js";
 import { BYTES_PER_ELEMENT, type DType, type TensorInfo, elementCount } from "../../tensor.js";
-import { throwIfCancelled } from "./cancellation.js";
+import { throwIfCancelled } from "../../cancellation.js";
 import { requireSameTensors } from "./compatibility.js";
 import { decodeFloatsInto, encodeFloatsInto, type FloatStorage, storageBytes } from "./decode.js";
 import { type PieceJob, PieceReads } from "./piece-reads.js";
 import { linearCombine } from "./linear-combine.js";
 import type { StreamLinearMergeOptions, StreamMergeOptions, StreamMergeResult } from "./types.js";
+
+const CANCELLED = "Merge cancelled; no output was written";
 
 /** The dtypes a merge combines; the others (ints, bool, 8-bit floats) are copied from the first input. */
 const MERGEABLE: ReadonlySet<DType> = new Set(["float64", "float32", "float16", "bfloat16"]);
@@ -86,11 +88,11 @@ function allFinite(values: Float32Array): boolean {
  * renamed into place at the end; a failure or cancellation removes them and leaves nothing.
  */
 export async function streamMerge(options: StreamMergeOptions): Promise<StreamMergeResult> {
-  const { inputs, target, combine, onProgress, signal } = options;
+  const { inputs, target, combine, onProgress, cancel } = options;
   if (inputs.length === 0) throw new UsageError("A merge needs at least one input model");
   const pieceLimit = options.elementwise ? (options.pieceElements ?? DEFAULT_PIECE_ELEMENTS) : Infinity;
   if (!(pieceLimit >= 1)) throw new UsageError(`pieceElements must be at least 1, got ${options.pieceElements}`);
-  throwIfCancelled(signal);
+  throwIfCancelled(cancel, CANCELLED);
   const readers: SafetensorsReader[] = [];
   let reads: PieceReads | undefined;
   try {
@@ -122,7 +124,7 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
         for (let offset = 0; offset < elements || offset === 0; offset += pieceLimit) {
           const length = Math.min(pieceLimit, elements - offset);
           const piece = await pieceReads.read({ info, offset, length });
-          throwIfCancelled(signal);
+          throwIfCancelled(cancel, CANCELLED);
           const slot = outputs[outputTurn++ % outputs.length]!;
           await slot.writing;
           if (slot.values.length < length) slot.values = new Float32Array(length);
@@ -168,7 +170,7 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
       template,
       target,
       async (info) => {
-        throwIfCancelled(signal);
+        throwIfCancelled(cancel, CANCELLED);
         const position = index++;
         if (MERGEABLE.has(info.dtype)) return mergeInPieces(info, position);
         result.copied.push(info.name);

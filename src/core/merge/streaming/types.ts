@@ -1,5 +1,5 @@
 import type { TensorInfo } from "../../tensor.js";
-import type { Cancellation } from "./cancellation.js";
+import type { Cancellation } from "../../cancellation.js";
 
 export interface TensorMergeInfo extends TensorInfo {
   /** Position of this tensor in the output, and how many tensors the output has. */
@@ -37,7 +37,7 @@ export interface StreamMergeOptions {
   pieceElements?: number;
   /** Called after each tensor or piece with the bytes of input tensor data processed so far and in all. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
-  signal?: Cancellation;
+  cancel?: Cancellation;
   /**
    * Told of every range of input bytes the merge reads for combining, file by file in the order read, with the
    * bytes (for hashing them on the way: see recipe/hash.ts FileHashes). The bytes stay untouched until the

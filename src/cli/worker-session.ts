@@ -2,7 +2,7 @@
 import type { RequestType } from "vscode-jsonrpc";
 import { escapeControl } from "../core/io/display.js";
 import type { ProgressParams } from "../protocol/worker.js";
-import { WorkerClient } from "../worker/client.js";
+import { WorkerClient } from "../client/worker-client.js";
 import type { CliIO } from "./command.js";
 import { stopOnInterrupt } from "./interrupt.js";
 import { progressLine } from "./text/progress.js";

@@ -4,7 +4,7 @@
  */
 import * as vscode from "vscode";
 import type { CancellationToken as RpcToken, RequestType } from "vscode-jsonrpc";
-import { WorkerClient, WorkerDiedError } from "../worker/client.js";
+import { WorkerClient, WorkerDiedError } from "../client/worker-client.js";
 import type { LogParams, ProgressParams } from "../protocol/worker.js";
 import { RestartPolicy } from "./restart-policy.js";
 import { workerNodePath } from "./settings.js";

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ModelFileError } from "../../src/core/errors.js";
 import { WorkerRequests } from "../../src/protocol/worker.js";
-import { WorkerClient } from "../../src/worker/client.js";
+import { WorkerClient } from "../../src/client/worker-client.js";
 
 describe("worker: model folders and outputs", function () {
   let dir: string;

@@ -4,7 +4,7 @@ import { basename, dirname, join } from "node:path";
 import type { Command } from "../command.js";
 import { UsageError } from "../../core/errors.js";
 import { WorkerRequests, type SoupReport } from "../../protocol/worker.js";
-import { packageRoot } from "../../worker/client.js";
+import { packageRoot } from "../../client/worker-client.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
 import { backendOption, choiceOption } from "./options.js";

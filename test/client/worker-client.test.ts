@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { CancellationTokenSource } from "vscode-jsonrpc";
 import { CancelledError, ModelFileError, UsageError } from "../../src/core/errors.js";
 import { WorkerRequests } from "../../src/protocol/worker.js";
-import { WorkerClient, WorkerDiedError } from "../../src/worker/client.js";
+import { WorkerClient, WorkerDiedError } from "../../src/client/worker-client.js";
 import { seededValues, writeSafetensors } from "../support/safetensors-writer.js";
 
 describe("worker client", function () {

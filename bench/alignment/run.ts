@@ -12,7 +12,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
@@ -20,7 +20,7 @@ import { loadDataset, splitDataset, subsetDataset, type Dataset } from "../../sr
 import { mulberry32, shuffleInPlace } from "../../src/core/random.js";
 import { readManifest, openModel } from "../../src/core/formats/registry.js";
 import { permutationSymmetry, weightMatching, type NamedTensor } from "../../src/core/align/index.js";
-import type { SoupReport, AlignResult } from "../../src/protocol/worker.js";
+import type { SoupReport } from "../../src/protocol/worker.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const SAMPLE = join(ROOT, "samples/digits");

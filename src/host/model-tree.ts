@@ -11,7 +11,7 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly catalog: ModelCatalog) {
+  constructor(catalog: ModelCatalog) {
     this.subscription = catalog.onDidChange((analysis) => {
       this.nodes = buildTree(analysis, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath), catalog.merges);
       this.mergesNodes = new Map(this.nodes.flatMap((g) => {

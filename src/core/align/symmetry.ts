@@ -143,7 +143,7 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
     const group = sets.create(layer.name, size, { layer: layer.name, offset: 0 });
     return { group, channels: { channels: size, segments: [{ group, offset: 0, size }], rank } };
   };
-  const single = (layer: LayerSpec, inputs: Array<Channels | undefined>): Channels | undefined => {
+  const single = (inputs: Array<Channels | undefined>): Channels | undefined => {
     if (inputs.length !== 1) throw new Unhandled(`it is called on ${inputs.length} inputs (shared layers are not handled)`);
     return inputs[0];
   };
@@ -156,18 +156,18 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
     }
     if (PASS_THROUGH.has(className)) {
       if (layer.weights.length > 0) throw new Unhandled("it has weights");
-      return single(layer, inputs);
+      return single(inputs);
     }
     if (GLOBAL_POOLING.has(className)) {
-      const input = single(layer, inputs);
+      const input = single(inputs);
       return input && { ...input, rank: config.keepdims === true ? input.rank : 2 };
     }
     if (className === "RepeatVector") {
-      const input = single(layer, inputs);
+      const input = single(inputs);
       return input && { ...input, rank: 3 };
     }
     if (className === "Flatten") {
-      const input = single(layer, inputs);
+      const input = single(inputs);
       return input && { ...input, rank: 2, flattened: input.rank !== 2 || input.flattened === true };
     }
     if (ELEMENTWISE_MERGE.has(className)) {
@@ -199,7 +199,7 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
     }
     const weights = layer.weights;
     if (className === "Dense") {
-      const input = single(layer, inputs);
+      const input = single(inputs);
       const [kernel, bias] = weights;
       if (!kernel || shapeOf(kernel).length !== 2) throw new Unhandled("its kernel is not a matrix");
       readsInput(input, kernel, 0);
@@ -209,7 +209,7 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
       return channels;
     }
     if (CONVOLUTIONS.has(className)) {
-      const input = single(layer, inputs);
+      const input = single(inputs);
       if (input?.flattened) throw new Unhandled("its input is flattened");
       if ((config.groups ?? 1) !== 1) throw new Unhandled("it is a grouped convolution");
       const [kernel, bias] = weights;
@@ -222,7 +222,7 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
       return channels;
     }
     if (className === "DepthwiseConv1D" || className === "DepthwiseConv2D") {
-      const input = single(layer, inputs);
+      const input = single(inputs);
       const [kernel, bias] = weights;
       const rank = kernel ? shapeOf(kernel).length : 0;
       if (!kernel || shapeOf(kernel)[rank - 1] !== 1) throw new Unhandled("its depth multiplier is not 1");
@@ -233,7 +233,7 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
       return input && { ...input, rank };
     }
     if (className === "SeparableConv1D" || className === "SeparableConv2D") {
-      const input = single(layer, inputs);
+      const input = single(inputs);
       const [depthwise, pointwise, bias] = weights;
       const rank = depthwise ? shapeOf(depthwise).length : 0;
       if (!depthwise || !pointwise || shapeOf(depthwise)[rank - 1] !== 1) throw new Unhandled("its depth multiplier is not 1");
@@ -246,7 +246,7 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
       return channels;
     }
     if (className === "BatchNormalization" || className === "LayerNormalization") {
-      const input = single(layer, inputs);
+      const input = single(inputs);
       if (!isLastAxis(config.axis ?? -1, input?.rank)) throw new Unhandled("it normalises along an axis other than the last");
       for (const w of weights) readsInput(input, w, 0);
       return input;
@@ -260,7 +260,7 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
       return channels;
     }
     if (className in RECURRENT_GATES) {
-      const input = single(layer, inputs);
+      const input = single(inputs);
       if (config.return_state === true || config.stateful === true) {
         throw new Unhandled("it returns or keeps its state");
       }

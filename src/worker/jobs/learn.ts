@@ -386,7 +386,7 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
 export async function runGreedy(given: GreedyParams, context: JobContext): Promise<SoupReport> {
   const params = await resolveSoupJob(given);
   const prepared = await prepare(params, context);
-  const { loaded, data, backend } = prepared;
+  const { loaded, data } = prepared;
   try {
     const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
     const greedy = await greedySoup(loaded.problem, data.validation, task, { cancel: context.token });

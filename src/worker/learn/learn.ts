@@ -224,7 +224,7 @@ export async function learnCoefficients(
     const run =
       optimizer === "adam"
         ? await runAdamPath(space, gradient, learnData, theta0, budget, options, consider, validate, report)
-        : await runLbfgs(space, gradient, learnData, theta0, budget, options, consider, validate, report);
+        : await runLbfgs(gradient, learnData, theta0, budget, options, consider, validate, report);
 
     // 3. The kept soup: the learned path's best, unless a candidate is better on validation.
     const candidateWins = scores.length > 0 && best.score !== undefined && scores[bestCandidate]!.loss <= best.score.loss;
@@ -413,7 +413,6 @@ async function runAdamPath(
 }
 
 async function runLbfgs(
-  space: CoefficientSpace,
   gradient: SoupGradient,
   data: SoupData,
   theta0: Float64Array,

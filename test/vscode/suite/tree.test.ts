@@ -7,7 +7,6 @@ describe("Model Explorer", () => {
     const soup = await api();
     await soup.catalog.refresh();
     const groups = soup.tree.groups;
-    const pathsOf = (label: string) => groups.find((g) => g.label === label)?.children.map((c) => c.path) ?? [];
     const groupWith = (path: string) => groups.find((g) => g.children.some((c) => c.path === path));
 
     const tfjs = groupWith(inWorkspace("checkpoints/tfjs-lenet/a/mnist.json"));

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs";
 import type { AlignmentPlan } from "../../../src/core/align/index.js";
 import { layersToRepair, renormalise, repairSoup, statistics } from "../../../src/worker/align/repair.js";
 import { MixWriter, singleMix, uniformMix } from "../../../src/worker/evaluate/soup.js";

@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import { ModelFileError } from "../../errors.js";
 import { makeTempFolder } from "../../io/temp-files.js";
-import { parseKerasModelConfig } from "../../keras/config.js";
 import { architectureOrWeightsOnly } from "../weights-only.js";
 import type { ModelManifest } from "../../model.js";
 import type { TensorInfo } from "../../tensor.js";

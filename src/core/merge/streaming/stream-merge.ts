@@ -1,4 +1,4 @@
-import { ModelFileError, UsageError } from "../../errors.js";
+import { UsageError } from "../../errors.js";
 import {
   SafetensorsReader,
   type StreamedTensor,

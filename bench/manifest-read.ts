@@ -154,7 +154,7 @@ async function writeSection(file: string, body: string): Promise<void> {
   const open = "<!-- manifest-read -->";
   const close = "<!-- /manifest-read -->";
   const section = `${open}\n## Manifest read\n\n${body}\n${close}`;
-  let text = "";
+  let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch {

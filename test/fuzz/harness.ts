@@ -58,7 +58,10 @@ function snapshot(root: string, skip: Set<string>): Map<string, string> {
       if (skip.has(r)) continue;
       const info = lstatSync(path);
       if (info.isSymbolicLink()) out.set(r, `link`);
-      else if (info.isDirectory()) (out.set(r, "dir"), walk(path, r));
+      else if (info.isDirectory()) {
+        out.set(r, "dir");
+        walk(path, r);
+      }
       else if (info.isFile()) out.set(r, createHash("sha256").update(readFileSync(path)).digest("hex"));
       else out.set(r, "special");
     }

@@ -90,9 +90,16 @@ function slots(root: Json, limit = 5000): { parent: Record<string, unknown> | un
   const queue: Json[] = [root];
   for (let q = 0; q < queue.length && out.length < limit; q++) {
     const node = queue[q];
-    if (Array.isArray(node)) node.forEach((v, i) => (out.push({ parent: node, key: i }), queue.push(v)));
-    else if (node && typeof node === "object") {
-      for (const [k, v] of Object.entries(node)) out.push({ parent: node as Record<string, unknown>, key: k }), queue.push(v);
+    if (Array.isArray(node)) {
+      node.forEach((v, i) => {
+        out.push({ parent: node, key: i });
+        queue.push(v);
+      });
+    } else if (node && typeof node === "object") {
+      for (const [k, v] of Object.entries(node)) {
+        out.push({ parent: node as Record<string, unknown>, key: k });
+        queue.push(v);
+      }
     }
   }
   return out;
@@ -219,7 +226,10 @@ export function zipBomb(name: string, compressed: Uint8Array, size: number, decl
   const all: Uint8Array[] = [...parts, ...central, new Uint8Array(end.buffer)];
   const out: Uint8Array = new Uint8Array(all.reduce((s, p) => s + p.length, 0));
   let at = 0;
-  for (const p of all) out.set(p, at), (at += p.length);
+  for (const p of all) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 

@@ -59,7 +59,7 @@ export async function rejectsWith(action: () => Promise<unknown>, ...fragments: 
     const message = (error as Error).message;
     for (const f of fragments) {
       const ok = typeof f === "string" ? message.includes(f) : f.test(message);
-      if (!ok) throw new Error(`expected the error to mention ${String(f)}; got: ${message}`);
+      if (!ok) throw new Error(`expected the error to mention ${String(f)}; got: ${message}`, { cause: error });
     }
     return error as Error;
   }

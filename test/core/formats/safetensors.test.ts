@@ -12,12 +12,19 @@ const WITH_METADATA = `${FIXTURES}/non_sharded/model.with_metadata.safetensors`;
 const INDEX = `${FIXTURES}/sharded/model.safetensors.index.json`;
 
 /** The file's header and data, parsed here independently of the module under test. */
+/** A header entry as the file holds it ("__metadata__" is a map of strings instead). */
+interface RawEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
 async function rawFile(path: string) {
   const bytes = await readFile(path);
   const n = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + n).toString("utf8")) as Record<string, any>;
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString("utf8")) as Record<string, RawEntry>;
   const data = (name: string) => {
-    const [b, e] = header[name].data_offsets as [number, number];
+    const [b, e] = header[name].data_offsets;
     return bytes.subarray(8 + n + b, 8 + n + e);
   };
   return { bytes, header, data };

@@ -164,8 +164,14 @@ function listEntries(file: string, source: ByteSource): ZipEntry[] {
       const length = directory.getUint16(e + 2, true);
       if (id === 1) {
         let p = e + 4;
-        if (uncompressedSize === 0xffffffff && p + 8 <= e + 4 + length) (uncompressedSize = u64(directory, p)), (p += 8);
-        if (compressedSize === 0xffffffff && p + 8 <= e + 4 + length) (compressedSize = u64(directory, p)), (p += 8);
+        if (uncompressedSize === 0xffffffff && p + 8 <= e + 4 + length) {
+          uncompressedSize = u64(directory, p);
+          p += 8;
+        }
+        if (compressedSize === 0xffffffff && p + 8 <= e + 4 + length) {
+          compressedSize = u64(directory, p);
+          p += 8;
+        }
         if (localOffset === 0xffffffff && p + 8 <= e + 4 + length) localOffset = u64(directory, p);
       }
       e += 4 + length;

@@ -120,6 +120,7 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
       const elements = elementCount(info.shape);
       const width = BYTES_PER_ELEMENT[info.dtype];
       const nonFinite = { nan: 0, infinite: 0 };
+      let settled: PromiseSettledResult<void>[];
       try {
         for (let offset = 0; offset < elements || offset === 0; offset += pieceLimit) {
           const length = Math.min(pieceLimit, elements - offset);
@@ -157,11 +158,12 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
           if (length === 0) break;
         }
       } finally {
-        const settled = await Promise.allSettled(outputs.map((o) => o.writing));
+        // Every write started has ended before the next tensor, or the error, goes on.
+        settled = await Promise.allSettled(outputs.map((o) => o.writing));
         outputs.forEach((o) => (o.writing = Promise.resolve()));
-        const failed = settled.find((s) => s.status === "rejected");
-        if (failed) throw (failed as PromiseRejectedResult).reason;
       }
+      const failed = settled.find((s) => s.status === "rejected");
+      if (failed) throw (failed as PromiseRejectedResult).reason;
       const warning = nonFiniteWarning(target, info.name, nonFinite);
       if (warning) result.warnings.push(warning);
       result.merged++;

@@ -306,7 +306,7 @@ export interface TensorStatsLine {
   mean: number;
   std: number;
   l2: number;
-  /** ‖W − W_reference‖ / ‖W_reference‖, when a reference was given. */
+  /** ‖W − W_ref‖ / ‖W_ref‖ (or ‖W − W_ref‖ when the reference is all zeros); absent without a reference. */
   relativeChange?: number;
 }
 
@@ -322,15 +322,21 @@ export interface TensorStatsParams {
   bins?: number;
 }
 
-export interface TensorDistributionLine {
-  name: string;
+/** The distribution of one tensor's values, for the model viewer: moments, range and a histogram. */
+export interface TensorDistribution {
   count: number;
+  /** NaN and ±Infinity values; left out of every other number. */
   nonFinite: number;
   mean: number;
   std: number;
   min: number;
   max: number;
+  /** Counts of `bins` equal-width bins from min to max (one bin holds everything when min = max). */
   histogram: number[];
+}
+
+export interface TensorDistributionLine extends TensorDistribution {
+  name: string;
 }
 
 export const WorkerRequests = {

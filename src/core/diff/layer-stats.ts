@@ -10,17 +10,7 @@ import { ModelFileError } from "../errors.js";
 import { openModel } from "../formats/registry.js";
 import type { ModelFile } from "../model.js";
 import { formatShape, type Tensor } from "../tensor.js";
-
-export interface TensorStats {
-  name: string;
-  shape: number[];
-  dtype: string;
-  mean: number;
-  std: number;
-  l2: number;
-  /** ‖W − W_ref‖ / ‖W_ref‖ (or ‖W − W_ref‖ when the reference is all zeros); absent without a reference. */
-  relativeChange?: number;
-}
+import type { TensorStatsLine } from "../../protocol/worker.js";
 
 export interface LayerStatsOptions {
   /** Asked before each tensor; a requested stop throws a CancelledError. */
@@ -58,17 +48,17 @@ export function relativeChange(data: Float32Array, reference: Float32Array): num
 }
 
 /** Statistics of every tensor of `modelPath`, in the manifest's order; with `referencePath`, the change from it. */
-export async function layerStats(modelPath: string, referencePath?: string, options: LayerStatsOptions = {}): Promise<TensorStats[]> {
+export async function layerStats(modelPath: string, referencePath?: string, options: LayerStatsOptions = {}): Promise<TensorStatsLine[]> {
   const model = await openModel(modelPath);
   let reference: ModelFile | undefined;
   try {
     reference = referencePath === undefined ? undefined : await openModel(referencePath);
     const mapping = reference ? nameMapping(model.manifest, reference.manifest) : undefined;
-    const result: TensorStats[] = [];
+    const result: TensorStatsLine[] = [];
     for (const info of model.manifest.tensors) {
       throwIfCancelled(options.cancel, "The per-layer statistics were cancelled");
       const data = values(await model.readTensor(info.name, { float32: true }));
-      const stats: TensorStats = { name: info.name, shape: [...info.shape], dtype: info.dtype, ...tensorMoments(data) };
+      const stats: TensorStatsLine = { name: info.name, shape: [...info.shape], dtype: info.dtype, ...tensorMoments(data) };
       if (reference && mapping) {
         const refName = mapping.get(info.name);
         if (refName === undefined) throw new ModelFileError(referencePath!, `to have a tensor matching "${info.name}"`);
@@ -94,7 +84,7 @@ function number(value: number): string {
 }
 
 /** One line per tensor, columns aligned, so that a text diff shows which tensors changed and by how much. */
-export function formatLayerStats(stats: readonly TensorStats[], header: string): string {
+export function formatLayerStats(stats: readonly TensorStatsLine[], header: string): string {
   const rows = stats.map((s) => [
     s.name,
     formatShape(s.shape),

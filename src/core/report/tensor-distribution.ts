@@ -1,16 +1,5 @@
 /** The distribution of one tensor's values, for the model viewer: moments, range and a histogram. */
-
-export interface TensorDistribution {
-  count: number;
-  /** NaN and ±Infinity values; left out of every other number. */
-  nonFinite: number;
-  mean: number;
-  std: number;
-  min: number;
-  max: number;
-  /** Counts of `bins` equal-width bins from min to max (one bin holds everything when min = max). */
-  histogram: number[];
-}
+import type { TensorDistribution } from "../../protocol/worker.js";
 
 /** One pass for the moments and range, one for the histogram; float64 accumulation. */
 export function tensorDistribution(data: ArrayLike<number>, bins = 24): TensorDistribution {

@@ -50,8 +50,9 @@ async function main(): Promise<void> {
   const step = () => void gradient.batch(theta, x, y);
 
   const dy = tf.randomNormal([batch, 24, 24, 6], 0, 1, "float32", 3);
+  const filterAttrs = { strides: 1, pad: "valid", dataFormat: "NHWC", filterShape: [5, 5, 1, 6] };
   const filterGrad = () =>
-    tf.tidy(() => void (tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, { strides: 1, pad: "valid", dataFormat: "NHWC", filterShape: [5, 5, 1, 6] } as never) as tf.Tensor).dataSync());
+    tf.tidy(() => void (tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, filterAttrs as never) as tf.Tensor).dataSync());
 
   const rows: Array<[string, number, number]> = [];
   const measure = async (name: string, f: () => void) => {

@@ -81,6 +81,8 @@ export interface WriteOptions {
 export interface ModelFormat {
   readonly id: FormatId;
   readonly label: string;
+  /** The label where space is short: the Model Explorer, the panel, the viewer. */
+  readonly shortLabel: string;
   /** True when the file is of this format, judged from its content (`head` is its first bytes) and name. */
   detect(path: string, head: Uint8Array): boolean;
   /** Reads the manifest without reading tensor data. */

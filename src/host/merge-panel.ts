@@ -27,7 +27,8 @@ import { openLayerChanges } from "./layer-diff.js";
 import { panelHtml } from "./panel-html.js";
 import { backendSetting } from "./settings.js";
 import { defaultSaveTarget, mergedFileName } from "./save-target.js";
-import { FORMAT_LABELS, mainDtype } from "./tree-nodes.js";
+import { mainDtype } from "./tree-nodes.js";
+import { formatLabel } from "../core/formats/registry.js";
 import type { WorkerManager } from "./worker-manager.js";
 
 export const PANEL_VIEW_TYPE = "modelSoup.mergePanel";
@@ -161,7 +162,7 @@ export class MergePanel implements vscode.Disposable {
       ingredients: a.models.map((m, i) => ({
         path: m.path,
         label: labels[i]!,
-        format: FORMAT_LABELS[m.format] ?? m.format,
+        format: formatLabel(m.format, true),
         parameters: m.parameters,
         dtype: mainDtype(m),
       })),

@@ -6,17 +6,11 @@
  * apart. Kept free of vscode so it is tested on its own.
  */
 import { MIN_INGREDIENTS, shortLabels, statusText, type Analysis, type AnalyzedModel } from "../core/architecture/index.js";
+import { formatLabel } from "../core/formats/registry.js";
 import type { DType } from "../core/tensor.js";
 import { elementCount } from "../core/tensor.js";
 import { architectureName } from "./architecture-name.js";
 import type { MergeInfo } from "./merges.js";
-
-export const FORMAT_LABELS: Record<string, string> = {
-  "tfjs-layers": "TF.js",
-  "keras-h5": "Keras H5",
-  keras: "Keras",
-  safetensors: "safetensors",
-};
 
 export interface ModelNode {
   kind: "model";
@@ -93,10 +87,10 @@ export function buildTree(analysis: Analysis, roots: readonly string[], merges: 
   const labelOf = (path: string) => shortLabel.get(path) ?? relativeLabel(path, roots);
   const modelNode = (m: AnalyzedModel, problem?: string): ModelNode => {
     const merge = merges.get(m.path);
-    const summary = `${FORMAT_LABELS[m.format] ?? m.format} · ${formatCount(m.parameters)} params · ${mainDtype(m)}`;
+    const summary = `${formatLabel(m.format, true)} · ${formatCount(m.parameters)} params · ${mainDtype(m)}`;
     const lines = [
       m.path,
-      `Format: ${FORMAT_LABELS[m.format] ?? m.format}`,
+      `Format: ${formatLabel(m.format, true)}`,
       `Parameters: ${m.parameters.toLocaleString("en-US")} in ${m.tensors.length} tensors`,
       `Dtype: ${mainDtype(m)}`,
     ];
@@ -143,7 +137,7 @@ export function buildTree(analysis: Analysis, roots: readonly string[], merges: 
     if (ingredients.length >= MIN_INGREDIENTS || merged.length > 0) {
       const first = members[0]!;
       const architecture = names.get(first.path)!;
-      const formats = [...new Set(members.map((m) => FORMAT_LABELS[m.format] ?? m.format))].join(", ");
+      const formats = [...new Set(members.map((m) => formatLabel(m.format, true)))].join(", ");
       groups.push({
         kind: "group",
         id: group.id,

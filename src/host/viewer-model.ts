@@ -10,7 +10,7 @@ import type { LayerSpec, ModelManifest } from "../core/model.js";
 import { elementCount } from "../core/tensor.js";
 import type { ViewerInit, ViewerLayer } from "../protocol/viewer.js";
 import { architectureName } from "./architecture-name.js";
-import { FORMAT_LABELS } from "./tree-nodes.js";
+import { formatLabel } from "../core/formats/registry.js";
 
 type Shape = (number | null)[];
 
@@ -101,7 +101,7 @@ export function viewerInit(manifest: ModelManifest, bytes: number, group?: Viewe
   return {
     path: manifest.path,
     fileName: basename(manifest.path),
-    format: FORMAT_LABELS[manifest.format] ?? manifest.format,
+    format: formatLabel(manifest.format, true),
     parameters: parameterCount(manifest),
     bytes,
     files: manifest.files,

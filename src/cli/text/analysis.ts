@@ -3,13 +3,9 @@ import type { Analysis, AnalyzedModel } from "../../core/architecture/analysis.j
 import { shortLabels } from "../../core/architecture/labels.js";
 import { mergeVerdict, statusText } from "../../core/architecture/verdict.js";
 import type { ModelGroup } from "../../core/architecture/grouping.js";
-import { FORMATS } from "../../core/formats/registry.js";
+import { formatLabel } from "../../core/formats/registry.js";
 import { formatShape } from "../../core/tensor.js";
 import { formatCount, formatTable } from "./table.js";
-
-export function formatLabel(id: string): string {
-  return FORMATS.find((f) => f.id === id)?.label ?? id;
-}
 
 /** One model: path, format, parameter count, group, warnings, and its tensors as a table. */
 export function formatModel(model: AnalyzedModel): string {

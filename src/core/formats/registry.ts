@@ -12,6 +12,12 @@ import { requireRegularFile } from "./limits.js";
 
 export const FORMATS: readonly ModelFormat[] = [tfjsLayersFormat, kerasFormat, kerasH5Format, safetensorsFormat];
 
+/** A format's label by its id ("Keras HDF5 (.h5)", or "Keras H5" when `short`); an unknown id as it is. */
+export function formatLabel(id: string, short = false): string {
+  const format = FORMATS.find((f) => f.id === id);
+  return format ? (short ? format.shortLabel : format.label) : id;
+}
+
 const HEAD_BYTES = 4096;
 
 async function readHead(path: string): Promise<Uint8Array> {

@@ -9,7 +9,7 @@
 import { stat } from "node:fs/promises";
 import { extname, join, resolve, sep } from "node:path";
 import { UsageError } from "../errors.js";
-import { detectFormat } from "../formats/registry.js";
+import { detectFormat, formatLabel } from "../formats/registry.js";
 import type { FormatId } from "../model.js";
 import { formatOfExtension, MODEL_EXTENSIONS, modelFileNameInFolder, isRecipeName, recipePathFor, siblingPattern } from "./output-names.js";
 
@@ -26,13 +26,6 @@ export interface OutputTarget {
   /** Names of the shard files the writer may create beside `model` in `folder`. */
   siblings?: RegExp;
 }
-
-const FORMAT_LABELS: Record<FormatId, string> = {
-  "tfjs-layers": "TF.js",
-  keras: "Keras (.keras)",
-  "keras-h5": "Keras HDF5",
-  safetensors: "safetensors",
-};
 
 /** The output format, and whether a safetensors output is sharded, follow the template (the first ingredient). */
 export async function templateKind(template: string): Promise<{ format: FormatId; sharded: boolean }> {
@@ -63,7 +56,7 @@ export async function resolveOutputTarget(out: string, template: string): Promis
   const fits = named === format && (format !== "safetensors" || sharded === path.toLowerCase().endsWith(".safetensors.index.json"));
   if (!fits) {
     throw new UsageError(
-      `the output ${out} does not end in the ingredients' format's extension: the ingredients are ${FORMAT_LABELS[format]} models, ` +
+      `the output ${out} does not end in the ingredients' format's extension: the ingredients are ${formatLabel(format, true)} models, ` +
         `so expected ${expectedExtensions(format, sharded)}, or a folder (a new folder whose name has a dot: end it with "/")`,
     );
   }

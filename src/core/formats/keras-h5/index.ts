@@ -33,6 +33,7 @@ async function readContents(path: string): Promise<KerasH5Contents> {
 export const kerasH5Format: ModelFormat = {
   id: "keras-h5",
   label: "Keras HDF5 (.h5)",
+  shortLabel: "Keras H5",
 
   detect(path: string, head: Uint8Array): boolean {
     return hasHdf5Signature(head) && !/\.keras$/i.test(path);

@@ -20,6 +20,7 @@ function firstEntryName(head: Uint8Array): string {
 export const kerasFormat: ModelFormat = {
   id: "keras",
   label: "Keras 3 (.keras)",
+  shortLabel: "Keras",
 
   detect(path: string, head: Uint8Array): boolean {
     if (!ZIP_MAGIC.every((b, i) => head[i] === b)) return false;

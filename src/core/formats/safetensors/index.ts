@@ -7,6 +7,7 @@ import { writeSafetensors } from "./writer.js";
 export const safetensorsFormat: ModelFormat = {
   id: "safetensors",
   label: "safetensors",
+  shortLabel: "safetensors",
   detect: (path, head) => looksLikeSafetensorsFile(head) || looksLikeShardIndex(path, head),
   readManifest: async (path) => manifestOf(await readSafetensorsSet(path)),
   open: (path) => SafetensorsReader.open(path),

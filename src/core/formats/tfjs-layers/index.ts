@@ -14,6 +14,7 @@ function looksLikeModelJson(head: Uint8Array): boolean {
 export const tfjsLayersFormat: ModelFormat = {
   id: "tfjs-layers",
   label: "TF.js layers model",
+  shortLabel: "TF.js",
   detect: (_path, head) => looksLikeModelJson(head),
   readManifest: async (path) => (await readTfjsModel(path)).manifest,
   open: (path) => TfjsModelFile.open(path),

@@ -16,7 +16,7 @@ import {
 import { UsageError } from "../../core/errors.js";
 import type { RecipeAlignment } from "../../core/recipe/recipe.js";
 import type { AlignmentReport, AlignOptions, MetricPair } from "../../protocol/worker.js";
-import { mergeability } from "../evaluate/mergeability.js";
+import { cosine, mergeability } from "../evaluate/mergeability.js";
 import { predictAll, scorePredictions } from "../evaluate/score.js";
 import { MixWriter, uniformMix } from "../evaluate/soup.js";
 import { taskFor } from "../evaluate/evaluate.js";
@@ -55,21 +55,6 @@ export interface AlignProblemOptions {
 
 function namedTensors(problem: SoupProblem, names: readonly string[], i: number): Map<string, NamedTensor> {
   return new Map(names.map((name, k) => [name, { shape: tensorOf(problem.variables[k]!).shape, data: problem.ingredients[i]![k]! }]));
-}
-
-function cosine(a: readonly Float32Array[], b: readonly Float32Array[]): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  a.forEach((wa, k) => {
-    const wb = b[k]!;
-    for (let j = 0; j < wa.length; j++) {
-      ab += wa[j]! * wb[j]!;
-      aa += wa[j]! * wa[j]!;
-      bb += wb[j]! * wb[j]!;
-    }
-  });
-  return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
 }
 
 function referenceIndex(models: readonly string[], reference: string): number {

@@ -33,7 +33,8 @@ export function isHighBarrier(barrier: number, meanEndLoss: number): boolean {
   return barrier > 0.05 && barrier > 0.25 * meanEndLoss;
 }
 
-function cosine(a: readonly Float32Array[], b: readonly Float32Array[]): number {
+/** The cosine between two models' weights, all tensors taken as one vector (0 when either is all zeros). */
+export function cosine(a: readonly Float32Array[], b: readonly Float32Array[]): number {
   let ab = 0;
   let aa = 0;
   let bb = 0;

@@ -131,6 +131,34 @@ describe("model-soup align, merge --align, learn --align on shuffled models", fu
     assert.match(refused.stderr, /--align merges with uniform or given weights/);
   });
 
+  it("merge and greedy --align with labelled data try REPAIR, keep it only when it lowers the validation loss, and recipes re-apply it", async () => {
+    const out = join(dir, "merged-repair", "model.json");
+    const run = await runCli("merge", ...models, "--align", "activation", "--data", DATA, "--out", out, "--json", "--backend", "cpu");
+    assert.equal(run.code, 0, run.stderr);
+    const repair = JSON.parse(run.stdout).alignment.repair;
+    assert.ok(repair !== undefined, "REPAIR is reported for a model without BatchNormalization");
+    assert.deepEqual(repair.layers.length, 2, "both hidden Dense layers are repaired");
+    assert.equal(repair.kept, repair.validation.after.loss < repair.validation.before.loss);
+    const recipe = JSON.parse(await readFile(join(dir, "merged-repair", "model.recipe.json"), "utf8"));
+    assert.equal(recipe.overrides !== undefined, repair.kept, "the recipe carries the repaired tensors exactly when REPAIR was kept");
+    const again = join(dir, "merged-repair-again", "model.json");
+    const applied = await runCli("apply", join(dir, "merged-repair", "model.recipe.json"), "--out", again);
+    assert.equal(applied.code, 0, applied.stderr);
+    const a = await floatTensors(out);
+    for (const [name, t] of await floatTensors(again)) assert.deepEqual(a.get(name)!.data, t.data, `tensor ${name} after apply`);
+    const text = await runCli("merge", ...models, "--align", "weight", "--data", DATA, "--out", join(dir, "merged-repair-text", "model.json"), "--backend", "cpu");
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /REPAIR of 2 layer\(s\): validation loss [\d.]+ → [\d.]+ \((kept|not kept)/);
+
+    const greedy = await runCli("greedy", ...models, "--data", DATA, "--align", "weight", "--out", join(dir, "greedy-aligned", "model.json"), "--json", "--backend", "cpu");
+    assert.equal(greedy.code, 0, greedy.stderr);
+    const report = JSON.parse(greedy.stdout);
+    assert.ok(report.alignment.repair !== undefined, "greedy --align reports REPAIR");
+    assert.equal(report.alignment.repair.kept, report.alignment.repair.validation.after.loss < report.alignment.repair.validation.before.loss);
+    const greedyRecipe = JSON.parse(await readFile(join(dir, "greedy-aligned", "model.recipe.json"), "utf8"));
+    assert.equal(greedyRecipe.overrides !== undefined, report.alignment.repair.kept);
+  });
+
   it("learn --align activation reports the aligned uniform and learned soups, and barriers before and after", async () => {
     const out = join(dir, "learned-aligned", "model.json");
     const run = await runCli("learn", ...models, "--data", DATA, "--align", "activation", "--out", out, "--json", "--backend", "cpu");

@@ -153,6 +153,8 @@ export interface EvaluateParams {
   data: DataSpec;
   /** A fixed soup to compare too (e.g. manual weights): reported as `metrics.merged`. */
   coefficients?: Coefficients;
+  /** Align the models first: the report gains the aligned uniform soup and the aligned learned soup (in `methods`). */
+  align?: AlignOptions;
   backend?: BackendName;
   jobId?: string;
 }
@@ -163,8 +165,18 @@ export interface EvaluateReport {
   /** Present with `merged` when the request gave coefficients. */
   method?: string;
   coefficients?: Coefficients;
-  metrics: { ingredients: Array<{ model: string } & MetricPair>; uniform: MetricPair; merged?: MetricPair; ensemble: MetricPair; methods?: MethodMetric[] };
+  metrics: {
+    ingredients: Array<{ model: string } & MetricPair>;
+    uniform: MetricPair;
+    merged?: MetricPair;
+    ensemble: MetricPair;
+    methods?: MethodMetric[];
+    /** With `align`: the uniform soup of the aligned models (`uniform` stays the unaligned one). */
+    alignedUniform?: MetricPair;
+  };
   mergeability: PairMergeability[];
+  /** With `align`: what the alignment did; `mergeability` and `merged` are then measured after alignment. */
+  alignment?: AlignmentReport;
   split: { learn: number; validation: number; test: number; seed: number };
   warnings: string[];
   seconds: number;

@@ -159,6 +159,26 @@ describe("model-soup align, merge --align, learn --align on shuffled models", fu
     assert.equal(greedyRecipe.overrides !== undefined, report.alignment.repair.kept);
   });
 
+  it("evaluate --align adds the aligned uniform and aligned learned soups beside the models as given", async () => {
+    const run = await runCli("evaluate", ...models, "--data", DATA, "--align", "activation", "--json", "--backend", "cpu");
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout);
+    assert.equal(report.alignment.method, "activation");
+    const best = Math.max(...report.metrics.ingredients.map((m: { metric: number }) => m.metric));
+    assert.ok(report.metrics.alignedUniform.metric > report.metrics.uniform.metric, "alignment helps the uniform soup of shuffled models");
+    const learned = report.metrics.methods.find((m: { method: string }) => m.method === "aligned learned soup");
+    assert.ok(learned !== undefined, "the aligned learned soup is a row");
+    assert.ok(learned.metric >= best - 0.02, `aligned learned soup ${learned.metric} vs best ingredient ${best}`);
+    const text = await runCli("evaluate", ...models, "--data", DATA, "--align", "weight", "--backend", "cpu");
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /aligned uniform soup/);
+    assert.match(text.stdout, /aligned learned soup/);
+    assert.match(text.stdout, /Alignment \(weight matching\)/);
+    const refused = await runCli("evaluate", ...models, "--data", DATA, "--align", "weight", "--methods", "greedy");
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--align and --methods cannot be combined/);
+  });
+
   it("learn --align activation reports the aligned uniform and learned soups, and barriers before and after", async () => {
     const out = join(dir, "learned-aligned", "model.json");
     const run = await runCli("learn", ...models, "--data", DATA, "--align", "activation", "--out", out, "--json", "--backend", "cpu");

@@ -12,6 +12,7 @@ import { identity, permutationSymmetry, permuteTensors } from "../../src/core/al
 import { openModel, readManifest, writeModel } from "../../src/core/formats/registry.js";
 import { mulberry32, shuffleInPlace } from "../../src/core/random.js";
 import { bindWeights, buildModel, loadWeights } from "../../src/worker/runtime/index.js";
+import { saveWithTfjs } from "../core/formats/tfjs-helpers.js";
 import { runCli } from "./run-cli.js";
 
 const SAMPLE = "samples/digits";
@@ -210,5 +211,49 @@ describe("model-soup align, merge --align, learn --align on shuffled models", fu
     const refused = await runCli("learn", ...models, "--data", DATA, "--align", "weight", "--base", models[0]!);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /--align does not apply with --base/);
+  });
+});
+
+describe("model-soup align on a model with a layer whose symmetry is not handled", function () {
+  let dir: string;
+  let models: string[];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "soup-align-fixed-"));
+    models = [];
+    for (const seed of [1, 2]) {
+      const init = tf.initializers.glorotUniform({ seed });
+      const model = tf.sequential({
+        layers: [
+          tf.layers.dense({ name: "first", inputShape: [4], units: 6, kernelInitializer: init }),
+          tf.layers.reshape({ name: "fold", targetShape: [3, 2] }),
+          tf.layers.flatten({ name: "unfold" }),
+          tf.layers.dense({ name: "hidden", units: 5, activation: "relu", kernelInitializer: init }),
+          tf.layers.dense({ name: "out", units: 2, kernelInitializer: init }),
+        ],
+      });
+      await mkdir(join(dir, `m${seed}`));
+      models.push(await saveWithTfjs(model, join(dir, `m${seed}`)));
+      model.dispose();
+    }
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  it("keeps the neighbours' units in place, names the layer in the report, and still aligns the rest", async () => {
+    const run = await runCli("align", ...models, "--out", join(dir, "aligned"), "--json");
+    assert.equal(run.code, 0, run.stderr);
+    const result = JSON.parse(run.stdout);
+    assert.deepEqual(result.alignment.fixedLayers.map((f: { layer: string; className: string }) => [f.layer, f.className]), [["fold", "Reshape"]]);
+    assert.equal(result.alignment.groups, 1, "only the hidden Dense's units can move");
+    const x = tf.randomNormal([5, 4], 0, 1, "float32", 3);
+    for (const [i, output] of result.outputs.entries()) {
+      assert.ok(close(await predictions(output.model, x), await predictions(models[i]!, x)), `aligned model ${i + 1} computes what its original does`);
+      const first = (await floatTensors(output.model)).get("first/kernel")!.data;
+      assert.deepEqual(first, (await floatTensors(models[i]!)).get("first/kernel")!.data, "the Dense before the Reshape keeps its units");
+    }
+    x.dispose();
+    const text = await runCli("align", ...models, "--out", join(dir, "aligned-text"));
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /layer "fold" \(Reshape\) not handled, its neighbours keep their order/);
   });
 });

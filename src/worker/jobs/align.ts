@@ -56,6 +56,7 @@ async function repairMerge(loaded: LoadedProblem, outcome: AlignmentOutcome, coe
   const n = loaded.problem.ingredients.length;
   const weights = coefficients ?? Array.from({ length: n }, () => 1);
   const total = weights.reduce((a, b) => a + b, 0);
+  if (total === 0) return undefined; // the merge itself refuses weights that cannot be normalised
   // The written merge divides by the weights' sum (linear, normalize); REPAIR must see the same soup.
   const mix: Mix = { coefficients: weights.map((w) => [w / total]) };
   context.progress({ jobId, phase: "evaluating", step: 0, totalSteps: 0, message: "REPAIR: matching the merge's unit statistics to the models'" });

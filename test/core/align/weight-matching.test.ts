@@ -62,9 +62,8 @@ describe("linear assignment", () => {
 
 describe("weight matching", () => {
   /** Scrambles every group of random weights at random; weight matching must put every tensor back exactly. */
-  function checkUndoesScramble(manifest: ModelManifest, moved: string) {
+  function checkUndoesScramble(manifest: ModelManifest, moved: string, a = randomTensors(manifest, 1)) {
     const plan = permutationSymmetry(manifest);
-    const a = randomTensors(manifest, 1);
     const random = mulberry32(2);
     const scramble = Object.fromEntries(plan.groups.map((g) => {
       const p = identity(g.size);
@@ -85,7 +84,8 @@ describe("weight matching", () => {
     assert.equal(plan.groups.length, 2);
   });
 
-  it("undoes a random permutation through a depthwise convolution with a depth multiplier", () => {
+  /** Conv2D(5) → DepthwiseConv2D(multiplier 3) → Conv2D(4) → pooling → Dense(2). */
+  function depthwiseManifest(): ModelManifest {
     const layer = (name: string, className: string, inbound: string[], weights: Array<[string, number[]]>, config: Record<string, unknown> = {}) => ({
       spec: { name, className, config, inbound, weights: weights.map(([w]) => `${name}/${w}`) },
       tensors: weights.map(([w, shape]) => ({ name: `${name}/${w}`, shape, dtype: "float32" as const, layer: name })),
@@ -97,7 +97,7 @@ describe("weight matching", () => {
       layer("pool", "GlobalAveragePooling2D", ["pointwise"], []),
       layer("out", "Dense", ["pool"], [["kernel", [4, 2]], ["bias", [2]]]),
     ];
-    const manifest: ModelManifest = {
+    return {
       path: "cnn.json",
       format: "tfjs-layers",
       files: ["cnn.json"],
@@ -106,8 +106,26 @@ describe("weight matching", () => {
       metadata: {},
       warnings: [],
     };
-    const plan = checkUndoesScramble(manifest, "depthwise/bias");
+  }
+
+  it("undoes a random permutation through a depthwise convolution with a depth multiplier", () => {
+    const plan = checkUndoesScramble(depthwiseManifest(), "depthwise/bias");
     assert.deepEqual(plan.groups.map((g) => g.size).sort(), [4, 5]);
+  });
+
+  it("tells units apart by every output of their depthwise block, not only the first", () => {
+    const manifest = depthwiseManifest();
+    const a = randomTensors(manifest, 6);
+    // The conv's 5 units are alike everywhere except in the 2nd and 3rd outputs of their depthwise blocks.
+    a.get("conv/kernel")!.data.fill(0.5);
+    a.get("conv/bias")!.data.fill(0.1);
+    const depthwise = a.get("depthwise/depthwise_kernel")!.data;
+    depthwise.forEach((_, i) => (depthwise[i] = 0.01 * ((Math.floor(i / 15) * 3 + (i % 3)) % 7)));
+    const bias = a.get("depthwise/bias")!.data;
+    for (let c = 0; c < 5; c++) bias[c * 3] = 0.2;
+    const pointwise = a.get("pointwise/kernel")!.data;
+    for (let c = 0; c < 5; c++) pointwise.fill(0.3, c * 3 * 4, (c * 3 + 1) * 4);
+    checkUndoesScramble(manifest, "depthwise/bias", a);
   });
 
   it("brings an independent model closer to the reference, and never further", () => {

@@ -49,7 +49,8 @@ export interface AlignmentReport {
   /** For each model (reference excluded): how many units moved. */
   moved: Array<{ model: string; units: number }>;
   /**
-   * REPAIR of the learned soup (models without BatchNormalization): each Dense/convolution unit's pre-activation
+   * REPAIR of the soup made (learned, greedy, or `merge --align` with labelled data; models without
+   * BatchNormalization): each Dense/convolution unit's pre-activation
    * mean and spread reset to the interpolation of the ingredients'; kept only when it lowered the validation loss.
    */
   repair?: { layers: string[]; validation: { before: MetricPair; after: MetricPair }; kept: boolean };

@@ -220,6 +220,7 @@ async function main(): Promise<void> {
       ...rows,
       "",
       ...notes.map((n) => `- ${n}.`),
+      "- What sets the floor (docs/performance.md): tfjs-wasm's kernels on one thread (TF.js does not start wasm threads under Node; forcing them fails with ERR_WORKER_PATH), most of a step in the backward pass — the Dense kernel's gradient BatchMatMul (aᵀ·dy with the batch as inner dimension, slow in tfjs-wasm), the convolutions and BatchNormalization — plus TF.js's per-op dispatch; the merge and the gradient identity's dot products are about 3 % of the kernel time. PyTorch runs the same step in a few native kernels. Both sides ran on the shared, loaded machine, not at the same moment: the ratios move with the load.",
     ].join("\n");
     console.log(section);
     if (!process.argv.includes("--no-write")) await writeSection(section);

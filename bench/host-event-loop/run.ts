@@ -44,7 +44,7 @@ interface RunFigures {
 }
 
 /** One learned merge of the digits sample, as the panel starts it, with the loop's delay measured throughout. */
-async function oneRun(models: string[], data: string, steps: number, lowPriority: boolean): Promise<RunFigures> {
+async function oneRun(models: string[], data: string, steps: number): Promise<RunFigures> {
   let phase = "starting the worker";
   const stalls: Stall[] = [];
   // A 1 ms probe that names what the process was doing when a turn of the loop took long.
@@ -63,7 +63,6 @@ async function oneRun(models: string[], data: string, steps: number, lowPriority
   let largestMessageBytes = 0;
   const start = performance.now();
   const client = new WorkerClient({
-    lowPriority,
     onProgress: (p: ProgressParams) => {
       phase = `progress notification (${p.phase}, step ${p.step ?? "-"})`;
       // What the panel posts to its webview for each notification; postMessage serialises it.
@@ -114,23 +113,16 @@ async function main(): Promise<void> {
   const models = (await readdir(folder)).filter((n) => n.startsWith("ingredient-")).sort().map((n) => join(folder, n));
   const data = join(ROOT, "samples", "digits", "soup.csv.gz");
   const loadStart = loadavg()[0]!;
-  // Alternating: the worker at the parent's priority, then at low priority as the extension host starts it.
-  const figures: Array<RunFigures & { low: boolean }> = [];
+  const figures: RunFigures[] = [];
   for (let r = 0; r < runs; r++) {
-    for (const low of [false, true]) {
-      figures.push({ ...(await oneRun(models, data, steps, low)), low });
-      const f = figures.at(-1)!;
-      console.log(`run ${r + 1}${low ? " (low-priority worker)" : ""}: ${f.seconds.toFixed(1)} s, delay p50 ${f.p50.toFixed(1)} p99 ${f.p99.toFixed(1)} max ${f.max.toFixed(1)} ms; stalls > 20 ms: ${f.stalls.map((s) => `${s.ms.toFixed(0)} ms, cpu ${s.cpuMs.toFixed(0)} ms (${s.during})`).join("; ") || "none"}`);
-    }
+    figures.push(await oneRun(models, data, steps));
+    const f = figures.at(-1)!;
+    console.log(`run ${r + 1}: ${f.seconds.toFixed(1)} s, delay p50 ${f.p50.toFixed(1)} p99 ${f.p99.toFixed(1)} max ${f.max.toFixed(1)} ms; stalls > 20 ms: ${f.stalls.map((s) => `${s.ms.toFixed(0)} ms, cpu ${s.cpuMs.toFixed(0)} ms (${s.during})`).join("; ") || "none"}`);
   }
   const loadEnd = loadavg()[0]!;
-  const summary = (low: boolean) => {
-    const maxes = figures.filter((f) => f.low === low).map((f) => f.max);
-    return `${low ? "worker at nice 10 (as the extension host now starts it)" : "worker at the parent's priority"}: median of the runs' maximum delay ${median(maxes).toFixed(1)} ms (target < 50 ms: ${median(maxes) < 50 ? "met" : "NOT met"}; largest ${Math.max(...maxes).toFixed(1)} ms)`;
-  };
-  const stalls = figures.flatMap((f) => f.stalls);
-  const worst = [...stalls].sort((a, b) => b.ms - a.ms).slice(0, 5);
-  const busiest = [...stalls].sort((a, b) => b.cpuMs - a.cpuMs).slice(0, 5);
+  const maxes = figures.map((f) => f.max);
+  const worst = figures.flatMap((f) => f.stalls).sort((a, b) => b.ms - a.ms).slice(0, 5);
+  const busiest = figures.flatMap((f) => f.stalls).sort((a, b) => b.cpuMs - a.cpuMs).slice(0, 5);
   const section = [
     "## Event-loop delay of the host side during a learned merge (issue 11)",
     "",
@@ -138,15 +130,14 @@ async function main(): Promise<void> {
       `A learned merge of the digits sample (${models.length} models, \`samples/digits/soup.csv.gz\`, ${steps} steps, the panel's defaults otherwise) driven as the extension host drives it: ` +
       `a fresh worker process started through \`src/worker/client.ts\` (as the first job of a session does), each progress notification turned into the panel's message ` +
       `(\`describeProgress\`) and serialised as \`webview.postMessage\` does, the report likewise. perf_hooks.monitorEventLoopDelay at 1 ms resolution over the whole job, worker start included; ` +
-      `a 1 ms probe names what the process was doing during each turn longer than 20 ms and the CPU the process used in it. Runs alternate between a worker at the parent's priority and one at nice 10. VS Code itself is not loaded (bench/editor-responsiveness.ts measures inside code-server). ` +
+      `a 1 ms probe names what the process was doing during each turn longer than 20 ms. VS Code itself is not loaded (bench/editor-responsiveness.ts measures inside code-server). ` +
       `${cpus().length} cores, load average ${loadStart.toFixed(1)} at the start and ${loadEnd.toFixed(1)} at the end (other work shares the cores; a busy machine lengthens every stall).`,
     "",
-    "| run | worker priority | job time | delay p50 | p99 | max | progress messages | largest message |",
-    "|---|---|---|---|---|---|---|---|",
-    ...figures.map((f, i) => `| ${Math.floor(i / 2) + 1} | ${f.low ? "nice 10" : "parent's"} | ${f.seconds.toFixed(1)} s | ${f.p50.toFixed(1)} ms | ${f.p99.toFixed(1)} ms | ${f.max.toFixed(1)} ms | ${f.progressMessages} | ${(f.largestMessageBytes / 1024).toFixed(1)} KiB |`),
+    "| run | job time | delay p50 | p99 | max | progress messages | largest message |",
+    "|---|---|---|---|---|---|---|",
+    ...figures.map((f, i) => `| ${i + 1} | ${f.seconds.toFixed(1)} s | ${f.p50.toFixed(1)} ms | ${f.p99.toFixed(1)} ms | ${f.max.toFixed(1)} ms | ${f.progressMessages} | ${(f.largestMessageBytes / 1024).toFixed(1)} KiB |`),
     "",
-    `- ${summary(false)}.`,
-    `- ${summary(true)}.`,
+    `- Median of the runs' maximum delay: ${median(maxes).toFixed(1)} ms (target < 50 ms: ${median(maxes) < 50 ? "met" : "NOT met"}; largest of all runs ${Math.max(...maxes).toFixed(1)} ms).`,
     `- Longest turns of the loop, the CPU this process used in them, and what was running: ${worst.map((s) => `${s.ms.toFixed(0)} ms / cpu ${s.cpuMs.toFixed(0)} ms (${s.during})`).join("; ") || "none over 20 ms"}.`,
     `- Turns with the most CPU of this process (work that blocks the loop, whatever the load): ${busiest.map((s) => `cpu ${s.cpuMs.toFixed(0)} ms in a ${s.ms.toFixed(0)} ms turn (${s.during})`).join("; ") || "none over 20 ms"}.`,
   ].join("\n");

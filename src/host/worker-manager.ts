@@ -37,8 +37,6 @@ export class WorkerManager implements vscode.Disposable {
     const client: WorkerClient = new WorkerClient({
       script: this.workerScript,
       execPath,
-      // The editor first: on busy cores the worker yields to the extension host (bench/host-event-loop).
-      lowPriority: true,
       onProgress: (p) => this.progressEmitter.fire(p),
       onLog: (l: LogParams) => this.output[l.level === "warning" ? "warn" : l.level](l.message),
       onExit: (code, signal) => this.exited(client, code, signal),

@@ -4,7 +4,6 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { getPriority, setPriority } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -70,15 +69,7 @@ export interface WorkerOptions {
   onProgress?: (p: ProgressParams) => void;
   onLog?: (l: LogParams) => void;
   onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
-  /**
-   * Runs the worker at a lower scheduling priority (nice 10, or the parent's if that is lower still), so that on busy cores the parent (the editor's
-   * extension host) gets the CPU first and its event loop keeps turning while the worker learns.
-   */
-  lowPriority?: boolean;
 }
-
-/** The niceness of a low-priority worker: below the editor, still well above idle work. */
-const LOW_PRIORITY = 10;
 
 export class WorkerClient {
   private readonly child: ChildProcess;
@@ -93,13 +84,6 @@ export class WorkerClient {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "json",
     });
-    if (options.lowPriority && this.child.pid !== undefined) {
-      try {
-        setPriority(this.child.pid, Math.max(getPriority(), LOW_PRIORITY));
-      } catch {
-        // Not permitted here (some containers): the worker runs at the parent's priority.
-      }
-    }
     this.died = new Promise<never>((_, reject) => {
       this.child.once("exit", (code, signal) => {
         this.exited = true;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { getPriority, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CancellationTokenSource } from "vscode-jsonrpc";
 import { CancelledError, ModelFileError, UsageError } from "../../src/core/errors.js";
@@ -32,15 +32,6 @@ describe("worker client", function () {
     }
     return paths;
   }
-
-  it("a low-priority worker (the extension host's) runs at nice 10 (never above its parent's priority); by default at the parent's", async () => {
-    const parent = getPriority();
-    client = new WorkerClient({ lowPriority: true });
-    assert.equal(getPriority(client.pid!), Math.max(parent, 10));
-    client.dispose();
-    client = new WorkerClient();
-    assert.equal(getPriority(client.pid!), parent);
-  });
 
   it("rejects pending requests with a clear error when the worker dies", async () => {
     const models = await makeModels(2, 2, 4);

@@ -13,6 +13,7 @@ import type { DataPreview, FromWebview, JobState, MergeConfig, PanelInit, ToWebv
 import type { ProgressParams, SoupReport } from "../src/protocol/worker.js";
 import { LearningCharts } from "./charts.js";
 import { formatNumber, h, present } from "./dom.js";
+import { restoredConfig } from "./restore.js";
 
 interface VsCodeApi {
   postMessage(message: FromWebview): void;
@@ -523,17 +524,13 @@ function setJob(next: JobState, message?: string): void {
 
 window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
   const message = event.data;
+  // Everything else describes a panel this page has not built yet; the host's init that follows carries it.
+  if (message.type !== "init" && !init) return;
   switch (message.type) {
     case "init": {
       init = message.init;
-      const saved = state.config;
       const paths = init.ingredients.map((i) => i.path);
-      const sameModels = saved && saved.ingredients.length === paths.length && saved.ingredients.every((c) => paths.includes(c.path));
-      config = sameModels ? saved : init.defaults;
-      // The modelSoup.backend setting changed while the panel was hidden (its message was not delivered then).
-      if (sameModels && state.settingBackend !== undefined && state.settingBackend !== init.defaults.backend) {
-        config = { ...config!, backend: init.defaults.backend };
-      }
+      config = restoredConfig(state.config, init.defaults, state.settingBackend);
       state.settingBackend = init.defaults.backend;
       state = { ...state, models: paths, config };
       persist();

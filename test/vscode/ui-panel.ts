@@ -119,7 +119,7 @@ export async function main(): Promise<void> {
     await page.locator(".quick-input-list .monaco-list-row", { hasText: `${ingredients} models` }).first().waitFor();
     await page.keyboard.press("Enter");
 
-    const frame = await panelFrame(page);
+    let frame = await panelFrame(page);
     const startDisabled = async () => (await frame.locator("#start").getAttribute("disabled")) !== null;
     assert.ok(await startDisabled(), "Start is disabled until data is chosen");
     await frame.locator("#start-blocker", { hasText: "Choose the data" }).waitFor();
@@ -146,6 +146,32 @@ export async function main(): Promise<void> {
       (el as unknown as { value: string }).value = "0.2";
       el.dispatchEvent(new Event("input"));
     });
+
+    // Hidden and shown again, the panel's page is reloaded (no retainContextWhenHidden) and restores itself; a
+    // modelSoup.backend setting changed meanwhile reaches it. (A message reaching the reloaded page before its
+    // init used to leave it at "Loading…".)
+    await runCommand(page, "Preferences: Open User Settings");
+    const search = page.locator(".settings-editor .suggest-input-container textarea, .settings-editor .settings-header input").first();
+    await search.waitFor({ timeout: 30_000 });
+    await search.fill("modelSoup.backend");
+    const backendSetting = page.locator(".setting-item-contents", { hasText: "backend the merge worker uses" }).locator("select").first();
+    await backendSetting.waitFor({ timeout: 30_000 });
+    await backendSetting.selectOption("wasm");
+    await page.waitForTimeout(500);
+    await page.locator(".tab", { hasText: `Merge ${ingredients} Models` }).first().click();
+    frame = await panelFrame(page, 30_000);
+    await frame.locator("#advanced summary").click();
+    await frame.locator("#backend").waitFor();
+    const backendFaceIs = async (text: string) => {
+      for (let attempt = 0; attempt < 40; attempt++) {
+        const face = await frame.locator("#backend").evaluate((el) => el.shadowRoot?.querySelector(".select-face .text")?.textContent?.trim() ?? "");
+        if (face === text) return;
+        await page.waitForTimeout(250);
+      }
+      assert.fail(`the Backend dropdown does not show ${text}`);
+    };
+    await backendFaceIs("WebAssembly");
+    assert.ok(!(await frame.locator("#validation").evaluate((el) => el.hasAttribute("invalid"))), "the corrected fraction came back valid");
 
     // Wrong data (63 feature columns for 64-input models) is flagged when chosen; Start stays disabled.
     await frame.locator("#pick-data").click();

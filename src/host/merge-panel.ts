@@ -20,13 +20,15 @@ import {
   type PanelInit,
   type ToWebview,
 } from "../protocol/panel.js";
-import { isDataAwareMethod as isDataAware, WorkerRequests, type Coefficients, type DataAwareMethod, type DataSpec, type SoupReport } from "../protocol/worker.js";
+import { WorkerRequests, type Coefficients, type SoupReport } from "../protocol/worker.js";
 import type { JobStatus } from "./job-progress.js";
+import { WebviewLink } from "./webview-link.js";
 import { describeProgress } from "./progress-text.js";
 import { openLayerChanges } from "./layer-diff.js";
 import { panelHtml } from "./panel-html.js";
 import { backendSetting } from "./settings.js";
-import { defaultSaveTarget, mergedFileName } from "./save-target.js";
+import { defaultSaveTarget } from "./save-target.js";
+import { jobRequest, jobTitle, reportOfEvaluation, saveRequest, type PanelJob } from "./panel-request.js";
 import { FORMAT_LABELS, mainDtype } from "./tree-nodes.js";
 import type { WorkerManager } from "./worker-manager.js";
 
@@ -80,6 +82,9 @@ export class MergePanel implements vscode.Disposable {
     panel.webview.html = panelHtml(panel.webview, services.extensionUri);
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
+      panel.onDidChangeViewState(({ webviewPanel }) => {
+        if (!webviewPanel.visible) this.link.lost();
+      }),
       panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
       services.worker.onProgress((p) => {
         if (this.running && p.jobId === this.jobId) void this.post({ type: "progress", progress: p, text: describeProgress(p) });
@@ -106,8 +111,10 @@ export class MergePanel implements vscode.Disposable {
     return this.saved;
   }
 
-  private post(message: ToWebview): Thenable<boolean> {
-    return this.panel.webview.postMessage(message);
+  private readonly link = new WebviewLink<ToWebview>((message) => this.panel.webview.postMessage(message));
+
+  private post(message: ToWebview): PromiseLike<boolean> {
+    return this.link.post(message);
   }
 
   private async receive(raw: unknown): Promise<void> {
@@ -151,6 +158,7 @@ export class MergePanel implements vscode.Disposable {
     }
   }
 
+  /** Answers a page's "ready": everything it shows, the init first (nothing reaches a page before its init). */
   private async sendInit(): Promise<void> {
     this.analysis ??= await analyzeModels(this.models);
     const a = this.analysis;
@@ -173,7 +181,9 @@ export class MergePanel implements vscode.Disposable {
         ...(this.data ? { data: this.data } : {}),
       },
     };
+    this.link.opened();
     await this.post({ type: "init", init });
+    if (this.running) await this.post({ type: "job", state: "running" });
     if (this.data) await this.setData(this.data.path, this.data.label);
     if (this.report) await this.postResult(this.report);
     if (this.saved) await this.post({ type: "saved", ...this.saved });
@@ -237,99 +247,29 @@ export class MergePanel implements vscode.Disposable {
     }
   }
 
-  private included(config: MergeConfig): string[] {
-    return config.ingredients.filter((i) => i.include && this.models.includes(i.path)).map((i) => i.path);
-  }
-
-  private dataSpec(config: MergeConfig): DataSpec {
-    if (!config.data) throw new Error("Choose the data to learn from and compare on first (Data → Choose…).");
-    const learn = 1 - config.validationFraction - config.testFraction;
-    return {
-      path: config.data.path,
-      ...(config.data.label ? { label: config.data.label } : {}),
-      seed: config.seed,
-      fractions: { learn, validation: config.validationFraction, test: config.testFraction },
-    };
-  }
-
   /** Runs the configured job; resolves when it ended (its result or error is posted to the webview). */
   async start(config: MergeConfig): Promise<void> {
     if (!vscode.workspace.isTrusted) {
       throw new Error("Merging runs TensorFlow.js in a worker process, which needs a trusted workspace. Trust this folder to merge.");
     }
     if (this.running) throw new Error("A job is already running in this panel; cancel it first.");
-    const models = this.included(config);
-    if (models.length < 2 && config.method !== "manual") throw new Error("Include at least two ingredients.");
+    const jobId = `panel-${++jobCounter}`;
+    const job = jobRequest(config, this.models, jobId);
     this.lastConfig = config;
     this.report = undefined;
     this.saved = undefined;
-    const backend = config.backend === "auto" ? undefined : config.backend;
-    const jobId = `panel-${++jobCounter}`;
     this.jobId = jobId;
     this.running = new vscode.CancellationTokenSource();
     await this.post({ type: "job", state: "running" });
     try {
       const report = await this.services.jobs.run(
-        config.method === "learned" ? "learning the coefficients" : config.method === "greedy" ? "greedy soup" : isDataAware(config.method) ? "computing data statistics" : "evaluating",
+        jobTitle(config.method),
         async (token, reportProgress) => {
           const relay = this.services.worker.onProgress((p) => {
             if (p.jobId === jobId) reportProgress(p);
           });
           try {
-            if (config.method === "learned") {
-              return await this.services.worker.request(
-                WorkerRequests.learn,
-                {
-                  models,
-                  data: this.dataSpec(config),
-                  granularity: config.granularity,
-                  parameterisation: config.parameterisation,
-                  objective: config.objective,
-                  learningRate: config.learningRate,
-                  maxSteps: config.steps,
-                  batchSize: config.batchSize,
-                  ...(backend ? { backend } : {}),
-                  jobId,
-                },
-                token,
-              );
-            }
-            if (isDataAware(config.method)) {
-              return await this.services.worker.request(
-                WorkerRequests.dataMerge,
-                { models, data: this.dataSpec(config), method: config.method, ...(backend ? { backend } : {}), jobId },
-                token,
-              );
-            }
-            if (config.method === "greedy") {
-              return await this.services.worker.request(
-                WorkerRequests.greedy,
-                { models, data: this.dataSpec(config), ...(backend ? { backend } : {}), jobId },
-                token,
-              );
-            }
-            // The manual soup is evaluated as such; the uniform one is the evaluation's own uniform row.
-            const coefficients = this.manualCoefficients(config);
-            const manual = config.method === "manual";
-            const evaluation = await this.services.worker.request(
-              WorkerRequests.evaluate,
-              { models, data: this.dataSpec(config), ...(manual ? { coefficients } : {}), ...(backend ? { backend } : {}), jobId },
-              token,
-            );
-            const { merged, ...metrics } = evaluation.metrics;
-            if (manual && merged === undefined) throw new Error("The worker did not evaluate the manual weights.");
-            const report: SoupReport = {
-              backend: evaluation.backend,
-              method: manual ? "linear" : "uniform",
-              coefficients,
-              metricName: evaluation.metricName,
-              metrics: { ...metrics, merged: merged ?? metrics.uniform },
-              mergeability: evaluation.mergeability,
-              split: evaluation.split,
-              warnings: evaluation.warnings,
-              seconds: evaluation.seconds,
-            };
-            return report;
+            return await this.runJob(job, token);
           } finally {
             relay.dispose();
           }
@@ -353,7 +293,7 @@ export class MergePanel implements vscode.Disposable {
     }
   }
 
-  private postResult(report: SoupReport): Thenable<boolean> {
+  private postResult(report: SoupReport): PromiseLike<boolean> {
     return this.post({
       type: "result",
       report,
@@ -362,12 +302,18 @@ export class MergePanel implements vscode.Disposable {
     });
   }
 
-  private manualCoefficients(config: MergeConfig): number[] {
-    const rows = config.ingredients.filter((i) => i.include && this.models.includes(i.path));
-    if (config.method !== "manual") return rows.map(() => 1 / rows.length);
-    const total = rows.reduce((s, r) => s + r.coefficient, 0);
-    if (total === 0) throw new Error("The manual coefficients sum to zero.");
-    return rows.map((r) => r.coefficient / total);
+  private async runJob(job: PanelJob, token: vscode.CancellationToken): Promise<SoupReport> {
+    const worker = this.services.worker;
+    switch (job.request) {
+      case "learn":
+        return worker.request(WorkerRequests.learn, job.params, token);
+      case "dataMerge":
+        return worker.request(WorkerRequests.dataMerge, job.params, token);
+      case "greedy":
+        return worker.request(WorkerRequests.greedy, job.params, token);
+      case "evaluate":
+        return reportOfEvaluation(await worker.request(WorkerRequests.evaluate, job.params, token), job);
+    }
   }
 
   /** The path the save dialog proposes: a sibling folder of the ingredients' folder ("models-soup"), same format. */
@@ -378,8 +324,6 @@ export class MergePanel implements vscode.Disposable {
   /** Writes the merged model (and its recipe) with the last result's coefficients; `target` skips the dialog. */
   async save(coefficients?: Coefficients, target?: string): Promise<{ model: string; recipe: string } | undefined> {
     if (!vscode.workspace.isTrusted) throw new Error("Saving a merged model needs a trusted workspace.");
-    const config = this.lastConfig;
-    const models = config ? this.included(config) : this.models;
     let out = target;
     if (!out) {
       const uri = await vscode.window.showSaveDialog({
@@ -390,26 +334,20 @@ export class MergePanel implements vscode.Disposable {
       if (!uri) return undefined;
       out = uri.fsPath;
     }
-    const chosen = coefficients ?? this.report?.coefficients ?? (config ? this.manualCoefficients(config) : undefined);
-    const jobId = `save-${++jobCounter}`;
-    // RegMean and Fisher have no coefficients: their statistics are computed again and the recipe records the data.
-    const dataAware = coefficients === undefined && config !== undefined && isDataAware(config.method) ? config : undefined;
+    const job = saveRequest({
+      config: this.lastConfig,
+      panelModels: this.models,
+      ...(coefficients ? { given: coefficients } : {}),
+      ...(this.report ? { reported: this.report.coefficients } : {}),
+      out,
+      jobId: `save-${++jobCounter}`,
+    });
     const result = await this.services.jobs.run(
       "saving the merged model",
-      (token) =>
-        dataAware !== undefined
-          ? this.services.worker
-              .request(
-                WorkerRequests.dataMerge,
-                { models, data: this.dataSpec(dataAware), method: dataAware.method as DataAwareMethod, ...(dataAware.backend !== "auto" ? { backend: dataAware.backend } : {}), out: out!, jobId },
-                token,
-              )
-              .then((report) => ({ model: report.output!.model, recipe: report.output!.recipe }))
-          : this.services.worker.request(
-              WorkerRequests.merge,
-              { models, method: chosen ? "linear" : "uniform", ...(chosen ? { coefficients: chosen } : {}), out: out!, jobId },
-              token,
-            ),
+      async (token) =>
+        job.request === "dataMerge"
+          ? (await this.services.worker.request(WorkerRequests.dataMerge, job.params, token)).output!
+          : await this.services.worker.request(WorkerRequests.merge, job.params, token),
       undefined,
       this.panel,
     );
@@ -438,8 +376,8 @@ export class MergePanel implements vscode.Disposable {
   async showDiff(ingredient?: string): Promise<void> {
     let merged = this.saved?.model;
     if (!merged) {
-      const folder = mkdtempSync(join(tmpdir(), "model-soup-preview-"));
-      const saved = await this.save(undefined, join(folder, mergedFileName(this.models[0]!)));
+      // An existing folder: the worker names the model file in it as the format does.
+      const saved = await this.save(undefined, mkdtempSync(join(tmpdir(), "model-soup-preview-")));
       merged = saved?.model;
     }
     if (!merged) return;

@@ -28,7 +28,9 @@ import { openLayerChanges } from "./layer-diff.js";
 import { panelHtml } from "./panel-html.js";
 import { backendSetting } from "./settings.js";
 import { defaultSaveTarget } from "./save-target.js";
-import { jobRequest, jobTitle, reportOfEvaluation, saveRequest, type PanelJob } from "./panel-request.js";
+import { dataSpec, includedModels, jobRequest, jobTitle, reportOfEvaluation, saveRequest, type PanelJob } from "./panel-request.js";
+import { basinNotice } from "./basin-notice.js";
+import { openUnitMoves } from "./unit-moves-view.js";
 import { FORMAT_LABELS, mainDtype } from "./tree-nodes.js";
 import type { WorkerManager } from "./worker-manager.js";
 
@@ -153,6 +155,9 @@ export class MergePanel implements vscode.Disposable {
         return;
       case "showDiff":
         return this.showDiff(message.ingredient);
+      case "showUnitMoves":
+        await this.showUnitMoves(message.ingredient);
+        return;
       case "openSaved":
         return this.openSaved(message.what);
     }
@@ -299,7 +304,14 @@ export class MergePanel implements vscode.Disposable {
       report,
       verdict: soupVerdict(report).text,
       ...(report.learning ? { stopReason: stopReason(report.learning) } : {}),
+      ...withBasin(basinNotice(report, (path) => this.labelOf(path))),
     });
+  }
+
+  /** The shortest path suffix that tells a model apart from the panel's others. */
+  private labelOf(path: string): string {
+    const i = this.models.indexOf(path);
+    return i < 0 ? path : shortLabels(this.models)[i]!;
   }
 
   private async runJob(job: PanelJob, token: vscode.CancellationToken): Promise<SoupReport> {
@@ -339,6 +351,7 @@ export class MergePanel implements vscode.Disposable {
       panelModels: this.models,
       ...(coefficients ? { given: coefficients } : {}),
       ...(this.report ? { reported: this.report.coefficients } : {}),
+      ...(this.report?.alignment ? { alignment: this.report.alignment } : {}),
       out,
       jobId: `save-${++jobCounter}`,
     });
@@ -347,7 +360,9 @@ export class MergePanel implements vscode.Disposable {
       async (token) =>
         job.request === "dataMerge"
           ? (await this.services.worker.request(WorkerRequests.dataMerge, job.params, token)).output!
-          : await this.services.worker.request(WorkerRequests.merge, job.params, token),
+          : job.request === "align"
+            ? (await this.services.worker.request(WorkerRequests.align, job.params, token)).outputs[0]!
+            : await this.services.worker.request(WorkerRequests.merge, job.params, token),
       undefined,
       this.panel,
     );
@@ -390,6 +405,33 @@ export class MergePanel implements vscode.Disposable {
     await this.post({ type: "layerChanges", model: mergedLabel, reference: referenceLabel, referencePath: reference, rows: this.layerChanges.rows });
   }
 
+  /**
+   * After an aligned run: the ingredient beside its aligned self, as which unit went where (alignment changes no
+   * value). Returns the page's text.
+   */
+  async showUnitMoves(ingredient: string): Promise<string | undefined> {
+    const alignment = this.report?.alignment;
+    const config = this.lastConfig;
+    if (!alignment || !config) throw new Error("Run an aligned merge first (Align first), then compare an ingredient with its aligned self.");
+    const models = includedModels(config, this.models);
+    const index = models.indexOf(ingredient);
+    if (index < 0) throw new Error(`${this.labelOf(ingredient)} was not among the ingredients of the last run.`);
+    const ordinal = (path: string) => `ingredient ${this.models.indexOf(path) + 1} (${this.labelOf(path)})`;
+    return this.services.jobs.run(
+      "aligning the models again to show which units moved",
+      (token) =>
+        openUnitMoves(
+          this.services.worker,
+          { models, align: { method: alignment.method, reference: alignment.reference }, data: dataSpec(config), ...(config.backend !== "auto" ? { backend: config.backend } : {}) },
+          index,
+          { model: ordinal(ingredient), reference: ordinal(alignment.reference) },
+          token,
+        ),
+      undefined,
+      this.panel,
+    );
+  }
+
   /** The last per-layer change the panel drew (for the tests). */
   layerChanges: { reference: string; rows: { name: string; change: number }[] } | undefined;
 
@@ -399,6 +441,10 @@ export class MergePanel implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
     this.resultEmitter.dispose();
   }
+}
+
+function withBasin(basin: string | undefined): { basin?: string } {
+  return basin === undefined ? {} : { basin };
 }
 
 function titleFor(models: readonly string[]): string {

@@ -6,6 +6,9 @@
 import type { MergeConfig } from "../protocol/panel.js";
 import {
   isDataAwareMethod,
+  type AlignOptions,
+  type AlignParams,
+  type AlignmentReport,
   type BackendName,
   type Coefficients,
   type DataMergeParams,
@@ -62,11 +65,23 @@ export function jobTitle(method: MergeConfig["method"]): string {
   return isDataAwareMethod(method) ? "computing data statistics" : "evaluating";
 }
 
+/** The methods that can align first (the worker's learn and greedy jobs take `align`). */
+export function canAlign(method: MergeConfig["method"]): boolean {
+  return method === "learned" || method === "greedy";
+}
+
+function alignOf(config: MergeConfig): { align?: AlignOptions } {
+  if (config.align === undefined) return {};
+  if (!canAlign(config.method)) throw new Error(`"Align first" applies to the learned and greedy soups, not to the ${config.method} one.`);
+  return { align: { method: config.align } };
+}
+
 /** The request that runs the configured method on the panel's models. */
 export function jobRequest(config: MergeConfig, panelModels: readonly string[], jobId: string): PanelJob {
   const models = includedModels(config, panelModels);
   if (models.length < 2 && config.method !== "manual") throw new Error("Include at least two ingredients.");
   const common = { models, data: dataSpec(config), ...backendOf(config), jobId };
+  const align = alignOf(config);
   if (config.method === "learned") {
     return {
       request: "learn",
@@ -78,11 +93,12 @@ export function jobRequest(config: MergeConfig, panelModels: readonly string[], 
         learningRate: config.learningRate,
         maxSteps: config.steps,
         batchSize: config.batchSize,
+        ...align,
       },
     };
   }
   if (isDataAwareMethod(config.method)) return { request: "dataMerge", params: { ...common, method: config.method } };
-  if (config.method === "greedy") return { request: "greedy", params: common };
+  if (config.method === "greedy") return { request: "greedy", params: { ...common, ...align } };
   // The manual soup is evaluated as such; the uniform one is the evaluation's own uniform row.
   const manual = config.method === "manual";
   const coefficients = soupCoefficients(config, panelModels);
@@ -107,7 +123,11 @@ export function reportOfEvaluation(evaluation: EvaluateReport, job: Extract<Pane
 }
 
 /** A save request: the merge with known coefficients, or (RegMean, Fisher: no coefficients) the data-aware merge again. */
-export type SaveJob = { request: "merge"; params: MergeParams } | { request: "dataMerge"; params: DataMergeParams };
+export type SaveJob =
+  | { request: "merge"; params: MergeParams }
+  | { request: "dataMerge"; params: DataMergeParams }
+  /** An aligned result: the same alignment (its reference and method, on the same data) again, then the merge. */
+  | { request: "align"; params: AlignParams };
 
 export interface SaveWhat {
   /** The last run's configuration (none before a run: the uniform soup of every model). */
@@ -117,6 +137,8 @@ export interface SaveWhat {
   given?: Coefficients;
   /** The last report's coefficients. */
   reported?: Coefficients;
+  /** The last report's alignment: what the merge is made of. */
+  alignment?: Pick<AlignmentReport, "method" | "reference">;
   out: string;
   jobId: string;
 }
@@ -126,8 +148,23 @@ export interface SaveWhat {
  * configured coefficients; a RegMean or Fisher result has none, so its statistics are computed again (the
  * recipe records the data).
  */
-export function saveRequest({ config, panelModels, given, reported, out, jobId }: SaveWhat): SaveJob {
+export function saveRequest({ config, panelModels, given, reported, alignment, out, jobId }: SaveWhat): SaveJob {
   const models = config ? includedModels(config, panelModels) : [...panelModels];
+  if (alignment !== undefined && config !== undefined) {
+    const coefficients = given ?? reported;
+    return {
+      request: "align",
+      params: {
+        models,
+        align: { method: alignment.method, reference: alignment.reference },
+        data: dataSpec(config),
+        out,
+        merge: coefficients === undefined ? {} : { coefficients },
+        ...backendOf(config),
+        jobId,
+      },
+    };
+  }
   if (given === undefined && config !== undefined && isDataAwareMethod(config.method)) {
     return { request: "dataMerge", params: { models, data: dataSpec(config), method: config.method, ...backendOf(config), out, jobId } };
   }

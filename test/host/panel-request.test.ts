@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG, type MergeConfig } from "../../src/protocol/panel.js";
 import type { EvaluateReport } from "../../src/protocol/worker.js";
-import { jobRequest, jobTitle, reportOfEvaluation, saveRequest, soupCoefficients } from "../../src/host/panel-request.js";
+import { canAlign, jobRequest, jobTitle, reportOfEvaluation, saveRequest, soupCoefficients } from "../../src/host/panel-request.js";
 
 const models = ["/m/a/model.json", "/m/b/model.json", "/m/c/model.json"];
 const base: MergeConfig = {
@@ -56,6 +56,31 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
     const one = { ...base, ingredients: base.ingredients.map((i, k) => ({ ...i, include: k === 0 })) };
     assert.throws(() => jobRequest({ ...one, method: "uniform" }, models, "j"), /at least two/);
     assert.equal(jobRequest({ ...one, method: "manual" }, models, "j").request, "evaluate");
+  });
+
+  it("aligns first on learned and greedy soups, and refuses it for the others", () => {
+    const learned = jobRequest({ ...base, method: "learned", align: "activation" }, models, "j");
+    assert.deepEqual(learned.request === "learn" && learned.params.align, { method: "activation" });
+    const greedy = jobRequest({ ...base, method: "greedy", align: "weight" }, models, "j");
+    assert.deepEqual(greedy.request === "greedy" && greedy.params.align, { method: "weight" });
+    assert.equal(canAlign("uniform"), false);
+    assert.throws(() => jobRequest({ ...base, method: "uniform", align: "weight" }, models, "j"), /applies to the learned and greedy soups/);
+    assert.equal("align" in jobRequest({ ...base, method: "greedy" }, models, "j").params, false);
+  });
+
+  it("saves an aligned result by aligning again to the same reference, then merging with its coefficients", () => {
+    const job = saveRequest({
+      config: { ...base, method: "learned", align: "weight", backend: "cpu" },
+      panelModels: models,
+      reported: { dense: [0.5, 0.5] },
+      alignment: { method: "weight", reference: models[2]! },
+      out: "/o/",
+      jobId: "s",
+    });
+    assert.deepEqual(job, {
+      request: "align",
+      params: { models: [models[0], models[2]], align: { method: "weight", reference: models[2] }, data, out: "/o/", merge: { coefficients: { dense: [0.5, 0.5] } }, backend: "cpu", jobId: "s" },
+    });
   });
 
   it("names what runs in the progress channel", () => {

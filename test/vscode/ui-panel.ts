@@ -1,7 +1,8 @@
 /**
  * Drives the Merge panel as a person would, in code-server: command palette → "Model Soup: Merge Models" →
  * the digits group → Choose Data… (VS Code's own file dialog) → Start → the results table → Save Merged
- * Model… (the save dialog's default, beside the ingredients). Saves media/screenshot-panel.png for the README.
+ * Model… (the save dialog's default, beside the ingredients), with a hide/show of the panel and an aligned run on the
+ * way. Saves media/screenshot-panel.png for the README.
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -201,6 +202,20 @@ export async function main(): Promise<void> {
     const otherClass = drawnFor === "vscode-light" ? "vscode-dark" : "vscode-light";
     await runCommand(page, "Preferences: Toggle between Light/Dark Themes");
     await frame.locator(`.charts[data-theme='${otherClass}']`).waitFor({ timeout: 15_000 });
+
+    // The sample's ingredient-6 shares no basin with the others: the panel offers "Align first". An aligned run shows
+    // each pair's cosine and loss barrier before and after, and an ingredient beside its aligned self (unit moves).
+    await frame.locator("#basin", { hasText: "share no basin" }).waitFor({ timeout: 10_000 });
+    await frame.locator("#align").evaluate((el) => {
+      (el as unknown as { value: string }).value = "weight";
+      el.dispatchEvent(new Event("change"));
+    });
+    await frame.locator("#start").click();
+    await frame.locator("#alignment table").waitFor({ timeout: 240_000 });
+    assert.equal(await frame.locator("#alignment tbody tr").count(), (ingredients * (ingredients - 1)) / 2, "a row per pair");
+    await frame.locator("#alignment", { hasText: "Weight matching to #" }).waitFor();
+    await frame.locator("#show-unit-moves").click();
+    await page.locator(".tab", { hasText: "Unit moves" }).first().waitFor({ timeout: 60_000 });
 
     await frame.locator("#save").click();
     await page.locator(".quick-input-widget .quick-input-title", { hasText: "Save the merged model" }).waitFor({ state: "visible" });

@@ -115,7 +115,11 @@ export class MergePanel implements vscode.Disposable {
 
   private readonly link = new WebviewLink<ToWebview>((message) => this.panel.webview.postMessage(message));
 
+  /** The last job state shown, so a page reloaded after the panel was hidden shows how the job ended. */
+  private lastJob: Extract<ToWebview, { type: "job" }> | undefined;
+
   private post(message: ToWebview): PromiseLike<boolean> {
+    if (message.type === "job") this.lastJob = message;
     return this.link.post(message);
   }
 
@@ -188,10 +192,11 @@ export class MergePanel implements vscode.Disposable {
     };
     this.link.opened();
     await this.post({ type: "init", init });
-    if (this.running) await this.post({ type: "job", state: "running" });
     if (this.data) await this.setData(this.data.path, this.data.label);
     if (this.report) await this.postResult(this.report);
     if (this.saved) await this.post({ type: "saved", ...this.saved });
+    // Last: the data preview above clears an ended job's status, as it does when new data is chosen.
+    if (this.lastJob) await this.post(this.lastJob);
   }
 
   /** A data file, or (folder) an image folder with one subfolder per class. */
@@ -216,6 +221,7 @@ export class MergePanel implements vscode.Disposable {
     if (this.data?.path !== path || this.data?.label !== label) {
       this.report = undefined;
       this.saved = undefined;
+      this.lastJob = undefined;
     }
     this.data = { path, ...(label ? { label } : {}) };
     this.dataProblem = undefined;

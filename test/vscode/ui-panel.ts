@@ -187,8 +187,31 @@ export async function main(): Promise<void> {
     assert.equal(await frame.locator("#data-error").count(), 0, "the old data error is gone");
     assert.ok(!(await startDisabled()), "Start is enabled once the data fits");
 
+    // One progress channel: a job whose panel is hidden reports in a cancellable notification; cancelling there
+    // is not an error, and the panel shown again says "Cancelled".
+    const soupToasts = page.locator(".notification-toast", { hasText: "Model Soup:" });
     await frame.locator("#start").click();
+    await frame.locator("#cancel:not([disabled])").waitFor({ timeout: 30_000 });
+    await runCommand(page, "Preferences: Open User Settings");
+    const toast = soupToasts.first();
+    await toast.waitFor({ timeout: 30_000 });
+    await toast.locator(".monaco-button", { hasText: "Cancel" }).click();
+    await toast.waitFor({ state: "hidden", timeout: 30_000 });
+    assert.equal(await page.locator(".notification-toast .codicon-error, .notification-toast .codicon-notifications-error").count(), 0, "cancelling shows no error");
+    await page.locator(".tab", { hasText: `Merge ${ingredients} Models` }).first().click();
+    frame = await panelFrame(page, 30_000);
+    await frame.locator("#job-status", { hasText: "Cancelled" }).waitFor({ timeout: 30_000 });
+    assert.equal(await frame.locator("#job-status").getAttribute("class"), "status", "the cancelled status is not drawn as an error");
+
+    // While the panel is visible, the job reports there only: no notification.
+    await frame.locator("#start").click();
+    await frame.locator("#cancel:not([disabled])").waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(2_000);
+    assert.equal(await soupToasts.count(), 0, "no notification while the panel shows the progress");
     await frame.locator("#results table", { hasText: "Uniform soup" }).waitFor({ timeout: 180_000 });
+    // The step axis ticks at whole steps only.
+    const stepLabels = ((await frame.locator(".charts .chart").first().getAttribute("data-step-labels")) ?? "").split(",").filter((t) => t !== "");
+    assert.ok(stepLabels.length >= 1 && stepLabels.every((t) => /^\d+$/.test(t)), `integer step ticks: ${stepLabels.join(", ")}`);
     const verdict = (await frame.locator("#verdict").textContent()) ?? "";
     assert.match(verdict, /^(The (learned|uniform) soup is the best single-size model: \+\d+\.\d points over the best ingredient \(ingredient [1-5]\)|No merge beat the best ingredient \(ingredient [1-5]\): keep it, or add data\.)/);
     await frame.locator("#stop-reason", { hasText: /^(Stopped|Ran all)/ }).waitFor();
@@ -235,6 +258,28 @@ export async function main(): Promise<void> {
     const merged = join(workspace.sample, "models-soup");
     assert.ok(existsSync(join(merged, "model.json")), "the merged model.json was written");
     assert.ok(readdirSync(merged).some((f) => /recipe/i.test(f)), "its recipe was written beside it");
+
+    // Reveal in Explorer selects the saved model there.
+    await frame.locator("#reveal-saved").click();
+    const explorerRow = (name: string | RegExp) =>
+      page.locator(".explorer-folders-view .monaco-list-row", { has: page.locator(".label-name", { hasText: name }) });
+    await page.locator(".explorer-folders-view .monaco-list-row[aria-selected='true']", { hasText: "model.json" }).waitFor({ timeout: 30_000 });
+    await explorerRow(/^models-soup$/).first().waitFor();
+
+    // "Merge Models in Folder" is offered on folders that hold models, not on others (a context key set by the scan).
+    const folderMenu = async (name: string): Promise<string[]> => {
+      await explorerRow(new RegExp(`^${name}$`)).first().click({ button: "right" });
+      const menu = page.locator(".context-view .monaco-menu");
+      await menu.waitFor({ timeout: 10_000 });
+      const items = await menu.locator(".action-label").allTextContents();
+      await page.keyboard.press("Escape");
+      await menu.waitFor({ state: "hidden", timeout: 10_000 });
+      return items.map((t) => t.trim());
+    };
+    assert.ok((await folderMenu("keras3")).includes("Merge Models in Folder"), "offered on a folder holding models");
+    assert.ok(!(await folderMenu("data")).includes("Merge Models in Folder"), "not offered on a folder without models");
+    await page.locator(".tab", { hasText: `Merge ${ingredients} Models` }).first().click();
+    frame = await panelFrame(page, 30_000);
 
     // The per-layer change from a chosen ingredient: a chart in the panel, the table beside it.
     const second = join(workspace.sample, "models", "ingredient-2", "model.json");

@@ -3,6 +3,7 @@
  * the validator the host runs on every message the webview sends before using it.
  */
 import type {
+  AlignMethod,
   BackendName,
   Coefficients,
   Granularity,
@@ -46,6 +47,8 @@ export interface MergeConfig {
   seed: number;
   backend: BackendChoice;
   data?: { path: string; label?: string };
+  /** Align the ingredients' units to a reference first (learned and greedy soups); absent: as given. */
+  align?: AlignMethod;
 }
 
 export interface DataPreview {
@@ -81,7 +84,8 @@ export type ToWebview =
   /** text: what runs now, in words (the host's describeProgress). */
   | { type: "progress"; progress: ProgressParams; text: string }
   /** verdict: the comparison in words (src/core/report/verdict.ts); stopReason: why learning ended where it did. */
-  | { type: "result"; report: SoupReport; verdict: string; stopReason?: string }
+  /** basin: which ingredients share no basin (src/core/report/basin.ts), in words; the panel then offers "Align first". */
+  | { type: "result"; report: SoupReport; verdict: string; stopReason?: string; basin?: string }
   | { type: "saved"; model: string; recipe: string }
   /** The merged model's relative change per tensor from one ingredient (the per-layer bar chart). */
   | { type: "layerChanges"; model: string; reference: string; referencePath: string; rows: { name: string; change: number }[] };
@@ -95,6 +99,8 @@ export type FromWebview =
   | { type: "cancel" }
   | { type: "save"; coefficients?: Coefficients }
   | { type: "showDiff"; ingredient?: string }
+  /** After an aligned run: which of the ingredient's units went where when it was aligned to the reference. */
+  | { type: "showUnitMoves"; ingredient: string }
   /** After a save: reveal the merged model in the Explorer, or open its recipe. */
   | { type: "openSaved"; what: "reveal" | "recipe" };
 
@@ -103,6 +109,7 @@ const GRANULARITIES: readonly Granularity[] = ["model", "layer"];
 const PARAMETERISATIONS: readonly Parameterisation[] = ["simplex", "nonneg", "free"];
 const OBJECTIVES: readonly Objective[] = ["supervised", "entropy"];
 const BACKENDS: readonly BackendChoice[] = ["auto", "tfjs-node", "wasm", "cpu"];
+const ALIGN_METHODS: readonly AlignMethod[] = ["weight", "activation"];
 
 type Check = (value: unknown, at: string) => string | undefined;
 
@@ -164,6 +171,7 @@ const config: Check = (v, at) =>
     seed: num(0, 2 ** 32, true),
     backend: oneOf(BACKENDS),
     data,
+    align: (v, at) => (v === undefined ? undefined : oneOf(ALIGN_METHODS)(v, at)),
   });
 
 const coefficients: Check = (v, at) => {
@@ -189,6 +197,7 @@ const MESSAGE_CHECKS: { [K in FromWebview["type"]]: Record<string, Check> } = {
   cancel: {},
   save: { coefficients },
   showDiff: { ingredient: optStr },
+  showUnitMoves: { ingredient: str },
   openSaved: { what: oneOf(["reveal", "recipe"] as const) },
 };
 

@@ -3,9 +3,9 @@ import { copyFile, mkdtemp, readdir, readFile, rm, truncate, writeFile } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unzipSync, zipSync } from "fflate";
-import { describeHdf5Layout } from "../../../src/core/formats/hdf5/layout.js";
+import { describeHdf5Layout } from "../../support/hdf5-layout.js";
 import { kerasFormat } from "../../../src/core/formats/keras-zip/index.js";
-import { readZipDirectory, readZipEntry } from "../../../src/core/formats/keras-zip/zip.js";
+import { readZipDirectory, readZipEntry } from "../../../src/core/io/zip.js";
 import type { ModelManifest, TensorSource } from "../../../src/core/model.js";
 import { elementCount, type Tensor } from "../../../src/core/tensor.js";
 import { readAllTensors, rejectsWith, sha256 } from "../../support/model-files.js";

@@ -1,4 +1,4 @@
-import type { ByteSource } from "./byte-source.js";
+import type { ByteSource } from "../../io/byte-source.js";
 import { hdf5SignatureOffset } from "./signature.js";
 import type { Hdf5DatasetHeader, Hdf5Kind, Hdf5Tree } from "./tree.js";
 

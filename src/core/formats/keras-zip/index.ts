@@ -1,7 +1,7 @@
 import { writeFilesAtomically } from "../../io/atomic.js";
 import type { ModelFile, ModelFormat, ModelManifest, TensorSource } from "../../model.js";
 import { Hdf5ModelFile } from "../hdf5/model-file.js";
-import { fileSource } from "../hdf5/byte-source.js";
+import { fileSource } from "../../io/byte-source.js";
 import { readWithJsMetadata } from "../hdf5/fast-read.js";
 import { openKerasArchive, readKerasArchive, readKerasWeights } from "./read.js";
 import { writeKerasArchive } from "./write.js";

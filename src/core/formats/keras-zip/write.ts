@@ -6,7 +6,7 @@ import { rewriteHdf5 } from "../hdf5/rewrite.js";
 import { removeTemp, tempPathBeside } from "../../io/atomic.js";
 import type { KerasArchive, KerasZipContents } from "./read.js";
 import { WEIGHTS_ENTRY } from "./read.js";
-import { type ZipEntry, readZipEntry } from "./zip.js";
+import { type ZipEntry, readZipEntry } from "../../io/zip.js";
 
 function dosDateTime(entry: ZipEntry): Date {
   const d = entry.dosDate;

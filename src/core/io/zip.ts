@@ -2,12 +2,12 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createInflateRaw } from "node:zlib";
+import { crc32, createInflateRaw } from "node:zlib";
 import { inflateSync } from "fflate";
-import { ModelFileError } from "../../errors.js";
-import { type ByteSource, fileSource } from "../hdf5/byte-source.js";
-import { cannotOpen } from "../../io/open.js";
-import { inflateCeiling, inflateTooLarge } from "../limits.js";
+import { ModelFileError } from "../errors.js";
+import { type ByteSource, fileSource } from "./byte-source.js";
+import { cannotOpen } from "./open.js";
+import { MAX_DEFLATE_RATIO, inflateCeiling, inflateTooLarge } from "../formats/limits.js";
 
 export interface ZipEntry {
   name: string;
@@ -28,24 +28,6 @@ const ZIP64_LOCATOR = 0x07064b50;
 const ZIP64_EOCD = 0x06064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
-const MAX_DEFLATE_RATIO = 1032;
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 of `bytes`; pass the previous result as `previous` to continue over a stream of chunks. */
-export function crc32(bytes: Uint8Array, previous = 0): number {
-  let c = (previous ^ 0xffffffff) >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /** Refuses names that could point outside an extraction folder: "..", absolute paths, drive letters. */
 export function checkEntryName(file: string, name: string): void {
@@ -86,10 +68,11 @@ export class ZipArchive {
     readonly entries: ZipEntry[],
   ) {}
 
-  static open(file: string): ZipArchive {
+  /** `kind` names what the file should be in errors ("zip archive", ".npz (zip) archive"). */
+  static open(file: string, kind = "zip archive"): ZipArchive {
     const source = openSource(file);
     try {
-      return new ZipArchive(file, source, listEntries(file, source));
+      return new ZipArchive(file, source, listEntries(file, source, kind));
     } catch (error) {
       source.close();
       throw error;
@@ -114,9 +97,9 @@ export async function readZipDirectory(file: string): Promise<ZipEntry[]> {
   return archive.entries;
 }
 
-function listEntries(file: string, source: ByteSource): ZipEntry[] {
+function listEntries(file: string, source: ByteSource, kind: string): ZipEntry[] {
   const size = source.length;
-  const bad = (what: string) => new ModelFileError(file, `is not a valid zip archive: ${what}`);
+  const bad = (what: string) => new ModelFileError(file, `is not a valid ${kind}: ${what}`);
   const tailLength = Math.min(size, 22 + 0xffff);
   const tail = readAt(source, size - tailLength, tailLength);
   let eocd = -1;

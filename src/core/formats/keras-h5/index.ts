@@ -4,7 +4,7 @@ import { writeFilesAtomically } from "../../io/atomic.js";
 import { Hdf5ModelFile } from "../hdf5/model-file.js";
 import { type H5File, fileSize, hdf5Reason, openHdf5 } from "../hdf5/open.js";
 import { rewriteHdf5 } from "../hdf5/rewrite.js";
-import { hasHdf5Signature } from "../hdf5/signature.js";
+import { hasHdf5Signature } from "../hdf5/superblock.js";
 import { fileSource } from "../../io/byte-source.js";
 import { readWithJsMetadata } from "../hdf5/fast-read.js";
 import { h5wasmTree } from "../hdf5/tree.js";

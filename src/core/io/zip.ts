@@ -91,12 +91,6 @@ export class ZipArchive {
 }
 
 /** Lists a zip's entries from its central directory, checking every offset and size against the file size. */
-export async function readZipDirectory(file: string): Promise<ZipEntry[]> {
-  const archive = ZipArchive.open(file);
-  archive.close();
-  return archive.entries;
-}
-
 function listEntries(file: string, source: ByteSource, kind: string): ZipEntry[] {
   const size = source.length;
   const bad = (what: string) => new ModelFileError(file, `is not a valid ${kind}: ${what}`);

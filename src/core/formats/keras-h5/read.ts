@@ -1,7 +1,7 @@
 import { ModelFileError } from "../../errors.js";
 import type { Architecture, ModelManifest } from "../../model.js";
 import type { TensorInfo } from "../../tensor.js";
-import { hasAttribute, readStringAttribute, readStringListAttribute } from "../hdf5/attributes.js";
+import { hasAttribute, readStringAttribute, readStringListAttribute } from "./attributes.js";
 import { checkLayerShapes, requireLayerWeights } from "../../keras/layer-shapes.js";
 import { architectureOrWeightsOnly } from "../weights-only.js";
 import { type DatasetInfo, datasetInfo } from "../hdf5/datasets.js";

@@ -24,7 +24,10 @@ export function check<S extends Schema>(schema: S, value: unknown, root: string)
   if (result.success) return { ok: true, value: result.output };
   const issue = result.issues[0];
   const at = where(root, issue);
-  // A key a strict object does not declare.
-  if (issue.type === "strict_object" && issue.expected === "never") return { ok: false, problem: `${at} is not expected` };
+  if (/object$/.test(issue.type)) {
+    // A key a strict object does not declare, or a required key that is absent (valibot reports both on the object).
+    if (issue.expected === "never") return { ok: false, problem: `${at} is not expected` };
+    if (issue.expected?.startsWith('"')) return { ok: false, problem: `${at} is missing` };
+  }
   return { ok: false, problem: at ? `${at} ${issue.message}` : issue.message };
 }

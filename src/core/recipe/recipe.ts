@@ -7,7 +7,7 @@ import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { ModelFileError } from "../errors.js";
 import { writeFilesAtomically } from "../io/atomic.js";
 import * as v from "valibot";
-import { MERGE_METHOD_IDS, type ParamValue } from "../merge/spec.js";
+import { MERGE_METHOD_IDS, paramValueSchema } from "../merge/spec.js";
 import type { FormatId } from "../model.js";
 import { MODEL_EXTENSIONS } from "../io/output-names.js";
 import { check } from "../../protocol/schema.js";
@@ -21,9 +21,6 @@ const finite = v.pipe(v.number("must be a number"), v.finite("must be a finite n
 const object = <E extends v.ObjectEntries>(entries: E) => v.object(entries, "must be an object");
 const mapOf = <S extends v.GenericSchema>(value: S, message = "must be an object") => v.record(v.string(), value, message);
 
-/** A merge parameter's value; its form is checked where the merge is planned (merge/params.ts checkParamValue). */
-const paramValue = v.custom<ParamValue>((x) => x !== null && x !== undefined && typeof x !== "string", "must be a number, a list or an object");
-
 const inputSchema = object({
   /** Relative to the recipe's folder when the recipe is beside the output (portable), else absolute. */
   path: text,
@@ -32,14 +29,14 @@ const inputSchema = object({
 
 const ingredientSchema = object({
   path: text,
-  weight: v.optional(paramValue),
+  weight: v.optional(paramValueSchema),
   weightsByLayer: v.optional(mapOf(finite, "must map layer names to numbers")),
-  params: v.optional(mapOf(paramValue)),
+  params: v.optional(mapOf(paramValueSchema)),
 });
 
 const mergeSchema = object({
   method: v.picklist(MERGE_METHOD_IDS, `must be one of ${MERGE_METHOD_IDS.join(", ")}`),
-  params: v.optional(mapOf(paramValue), {}),
+  params: v.optional(mapOf(paramValueSchema), {}),
   ingredients: v.array(ingredientSchema, "must be a list of ingredients"),
   base: v.optional(v.string("must be a path")),
   outDtype: v.optional(v.string("must be a dtype name")),

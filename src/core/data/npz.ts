@@ -4,12 +4,12 @@ import { datasetFromArrays } from "./arrays.js";
 import type { DataLoader, Dataset, LoadOptions } from "./dataset.js";
 import { parseNpy } from "./npy.js";
 import { requireRegularFile } from "../formats/limits.js";
-import { ZipArchive } from "../io/zip.js";
+import { ZipArchive, isZipHead } from "../io/zip.js";
 
 /** NumPy .npz: a zip of .npy files; features and labels are chosen by key (default "x" and "y"). */
 export const npzLoader: DataLoader = {
   id: "npz",
-  detect: (_path, head) => head !== null && head[0] === 0x50 && head[1] === 0x4b,
+  detect: (_path, head) => head !== null && isZipHead(head),
   load: loadNpz,
 };
 

@@ -29,6 +29,18 @@ const ZIP64_EOCD = 0x06064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 
+/** True when a file's first bytes are a zip local file header, as every zip with entries starts. */
+export function isZipHead(head: Uint8Array): boolean {
+  return head.length >= 4 && new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) === LOCAL;
+}
+
+/** The first entry's name, from the first local header in a file's first bytes ("" when they do not hold it). */
+export function firstEntryName(head: Uint8Array): string {
+  if (!isZipHead(head) || head.length < 30) return "";
+  const length = head[26]! | (head[27]! << 8);
+  return new TextDecoder().decode(head.subarray(30, Math.min(head.length, 30 + length)));
+}
+
 /** Refuses names that could point outside an extraction folder: "..", absolute paths, drive letters. */
 export function checkEntryName(file: string, name: string): void {
   const parts = name.split(/[\\/]/);

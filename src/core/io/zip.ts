@@ -185,17 +185,6 @@ function listEntries(file: string, source: ByteSource, kind: string): ZipEntry[]
   return entries;
 }
 
-/** An entry's bytes, inflated and checked against its CRC-32. */
-export async function readZipEntry(file: string, entry: ZipEntry): Promise<Uint8Array> {
-  if (entry.method !== 0 && entry.size > inflateCeiling()) throw inflateTooLarge(file, `zip entry "${entry.name}"`, entry.size);
-  const source = openSource(file);
-  try {
-    return entryBytes(file, entry, readAt(source, entry.dataOffset, entry.compressedSize));
-  } finally {
-    source.close();
-  }
-}
-
 function entryBytes(file: string, entry: ZipEntry, stored: Uint8Array | DataView): Uint8Array {
   const raw = new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
   let bytes: Uint8Array;

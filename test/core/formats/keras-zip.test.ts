@@ -5,16 +5,10 @@ import { join } from "node:path";
 import { unzipSync, zipSync } from "fflate";
 import { describeHdf5Layout } from "../../support/hdf5-layout.js";
 import { kerasFormat } from "../../../src/core/formats/keras-zip/index.js";
-import { type ZipEntry, ZipArchive, readZipEntry } from "../../../src/core/io/zip.js";
+import { readZipEntry, zipEntries } from "../../support/zip.js";
 import type { ModelManifest, TensorSource } from "../../../src/core/model.js";
 import { elementCount, type Tensor } from "../../../src/core/tensor.js";
 import { readAllTensors, rejectsWith, sha256 } from "../../support/model-files.js";
-
-function zipEntries(file: string): ZipEntry[] {
-  const archive = ZipArchive.open(file);
-  archive.close();
-  return archive.entries;
-}
 
 const KERAS3 = "test/fixtures/keras3";
 const MLP = ["a", "b", "c"].map((t) => join(KERAS3, `mlp_${t}.keras`));

@@ -10,7 +10,7 @@ import { kerasH5Format } from "../../../../src/core/formats/keras-h5/index.js";
 import { type Hdf5Tree, h5wasmTree } from "../../../../src/core/formats/hdf5/tree.js";
 import { readKerasH5 } from "../../../../src/core/formats/keras-h5/read.js";
 import { readKerasArchive, readKerasWeights } from "../../../../src/core/formats/keras-zip/read.js";
-import { readZipEntry } from "../../../../src/core/io/zip.js";
+import { readZipEntry } from "../../../support/zip.js";
 
 const FIXTURES = "test/fixtures";
 

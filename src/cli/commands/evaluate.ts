@@ -10,6 +10,7 @@ import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
 import { guardReport, inputProtection, modelArguments } from "../paths.js";
 import { dataAwareOptions, FISHER_TARGETS } from "./data-aware-options.js";
+import { alignOption, alignOptions } from "./align-options.js";
 import { backendOption, choiceOption, dataOptions, dataSpec, numberOption, printReport, reportOption, weightsOption } from "./options.js";
 
 const COMPARED: readonly ComparedMethod[] = ["greedy", "learned", "regmean", "fisher"];
@@ -29,7 +30,8 @@ export const evaluateCommand: Command = {
   name: "evaluate",
   summary: "Compare the models, their uniform soup and their output ensemble on held-out data; check mergeability.",
   usage:
-    "evaluate <model|folder>... --data <file> [--label <column|key>] [--seed N] [--weights w1,w2,...] [--methods all|greedy,learned,regmean,fisher] [--backend B] [--json]",
+    "evaluate <model|folder>... --data <file> [--label <column|key>] [--seed N] [--weights w1,w2,...] [--methods all|greedy,learned,regmean,fisher] " +
+    "[--align weight|activation [--reference <model>]] [--backend B] [--json]",
   options: {
     ...dataOptions,
     weights: { type: "string", valueName: "w1,w2,...", description: "Also compare the soup with these weights, one per model, used as given." },
@@ -39,6 +41,11 @@ export const evaluateCommand: Command = {
       description: "Also compare these merges on the same test split: all, or some of greedy, learned (default settings), regmean, fisher.",
     },
     ...dataAwareOptions,
+    align: {
+      ...alignOptions.align!,
+      description: `${alignOptions.align!.description} Adds the aligned uniform soup and the aligned learned soup (the learner's defaults) to the table.`,
+    },
+    reference: alignOptions.reference!,
     report: reportOption,
   },
   async run(args, io) {
@@ -47,8 +54,10 @@ export const evaluateCommand: Command = {
     const data = dataSpec(args);
     await guardReport(args, await inputProtection(paths, data.path));
     const methods = methodsOption(args);
+    const align = alignOption(args);
     if (methods !== undefined) {
       if (coefficients !== undefined) throw new UsageError("--weights and --methods cannot be combined");
+      if (align !== undefined) throw new UsageError("--align and --methods cannot be combined");
       const alpha = numberOption(args, "alpha");
       const examples = numberOption(args, "examples");
       const epsilon = numberOption(args, "epsilon");
@@ -70,6 +79,7 @@ export const evaluateCommand: Command = {
       models: paths,
       data,
       ...(coefficients !== undefined ? { coefficients } : {}),
+      ...(align !== undefined ? { align } : {}),
       backend: backendOption(args),
     });
     await printReport(args, io, report, formatComparison(report));

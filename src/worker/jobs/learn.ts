@@ -36,6 +36,7 @@ import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
 import { alignLoaded } from "./align.js";
 import { addAlignment, addRepair } from "../align/report.js";
 import { repairAndScore } from "../align/repair.js";
+import { addAlignedSoups } from "../align/evaluate-aligned.js";
 import type { AlignmentOutcome } from "../align/align-problem.js";
 
 async function useBackend(preference: BackendName | undefined, context: JobContext): Promise<BackendName> {
@@ -363,7 +364,7 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
   try {
     const evaluation = await evaluateSoups(loaded.problem, data.test, { merged, trainingConfig: loaded.trainingConfig, cancel: isCancelled(context) });
     const { pairs, warnings } = await mergeabilityReport(loaded, data, params.models, evaluation, context);
-    return {
+    const report: EvaluateReport = {
       backend,
       metricName: evaluation.metricName,
       ...(params.coefficients !== undefined ? { method: "weighted average", coefficients: params.coefficients } : {}),
@@ -376,8 +377,14 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
       mergeability: pairs,
       split: splitSizes(data),
       warnings: [...loaded.warnings, ...warnings],
-      seconds: (performance.now() - prepared.started) / 1000,
+      seconds: 0,
     };
+    if (prepared.alignment) {
+      const options = { tensorNames: loaded.bindings.map((b) => b.tensor), trainingConfig: loaded.trainingConfig, seed: params.data.seed ?? 0, cancel: isCancelled(context) };
+      await addAlignedSoups(report, prepared.alignment, loaded.problem, data, options);
+    }
+    report.seconds = (performance.now() - prepared.started) / 1000;
+    return report;
   } finally {
     release(prepared);
   }
@@ -398,11 +405,17 @@ export async function runGreedy(given: GreedyParams, context: JobContext): Promi
     const coefficients = toCoefficients(greedy.mix.coefficients, ["*"]);
     const report = await soupReport(prepared, params, evaluation, "greedy soup", coefficients, context);
     if (prepared.alignment) addAlignment(report, prepared.alignment);
+    // Aligned models without BatchNormalization: REPAIR the greedy soup, kept when it helps on validation.
+    const repaired = prepared.alignment
+      ? await repairAndScore(loaded.problem, prepared.alignment.plan, greedy.mix, data, loaded.bindings.map((b) => b.tensor), { trainingConfig: loaded.trainingConfig, cancel: isCancelled(context) })
+      : undefined;
+    addRepair(report, repaired);
     if (params.out !== undefined) {
       await writeSoup(report, prepared, params, context, {
         spec: specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: { normalize: false } }),
         origin: "greedy",
         learning: { kept: greedy.kept.map((i) => params.models[i]) },
+        ...(repaired?.kept ? { overrides: repaired.overrides } : {}),
       });
     }
     report.seconds = (performance.now() - prepared.started) / 1000;

@@ -2,18 +2,23 @@
  * The messages between the extension host and the Merge panel webview, declared once for both sides, and
  * the validator the host runs on every message the webview sends before using it.
  */
-import type {
-  BackendName,
-  Coefficients,
-  Granularity,
-  Objective,
-  Parameterisation,
-  ProgressParams,
-  SoupReport,
-} from "./worker.js";
+import {
+  BACKEND_SETTING_CHOICES,
+  choiceValues,
+  GRANULARITY_CHOICES,
+  OBJECTIVE_CHOICES,
+  PANEL_METHOD_CHOICES,
+  PARAMETERISATION_CHOICES,
+  type BackendChoice,
+  type Granularity,
+  type MergeMethod,
+  type Objective,
+  type Parameterisation,
+} from "./choices.js";
+import { LEARN_DEFAULTS } from "./learn-defaults.js";
+import type { Coefficients, ProgressParams, SoupReport } from "./worker.js";
 
-export type MergeMethod = "manual" | "uniform" | "greedy" | "learned" | "regmean" | "fisher";
-export type BackendChoice = BackendName | "auto";
+export type { BackendChoice, MergeMethod };
 
 export interface IngredientRow {
   path: string;
@@ -98,11 +103,11 @@ export type FromWebview =
   /** After a save: reveal the merged model in the Explorer, or open its recipe. */
   | { type: "openSaved"; what: "reveal" | "recipe" };
 
-const METHODS: readonly MergeMethod[] = ["manual", "uniform", "greedy", "learned", "regmean", "fisher"];
-const GRANULARITIES: readonly Granularity[] = ["model", "layer"];
-const PARAMETERISATIONS: readonly Parameterisation[] = ["simplex", "nonneg", "free"];
-const OBJECTIVES: readonly Objective[] = ["supervised", "entropy"];
-const BACKENDS: readonly BackendChoice[] = ["auto", "tfjs-node", "wasm", "cpu"];
+const METHODS = choiceValues(PANEL_METHOD_CHOICES);
+const GRANULARITIES = choiceValues(GRANULARITY_CHOICES);
+const PARAMETERISATIONS = choiceValues(PARAMETERISATION_CHOICES);
+const OBJECTIVES = choiceValues(OBJECTIVE_CHOICES);
+const BACKENDS = choiceValues(BACKEND_SETTING_CHOICES);
 
 type Check = (value: unknown, at: string) => string | undefined;
 
@@ -209,12 +214,12 @@ export function validateFromWebview(message: unknown): FromWebview | Error {
 
 export const DEFAULT_CONFIG: Omit<MergeConfig, "ingredients"> = {
   method: "learned",
-  granularity: "model",
-  parameterisation: "simplex",
-  objective: "supervised",
-  learningRate: 0.05,
-  steps: 60,
-  batchSize: 128,
+  granularity: LEARN_DEFAULTS.granularity,
+  parameterisation: LEARN_DEFAULTS.parameterisation,
+  objective: LEARN_DEFAULTS.objective,
+  learningRate: LEARN_DEFAULTS.learningRate,
+  steps: LEARN_DEFAULTS.maxSteps,
+  batchSize: LEARN_DEFAULTS.batchSize,
   validationFraction: 0.2,
   testFraction: 0.2,
   seed: 0,

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { loadDataset } from "../../src/core/data/load.js";
 import { splitDataset } from "../../src/core/data/split.js";
-import { LEARN_DEFAULTS } from "../../src/worker/learn/defaults.js";
+import { LEARN_DEFAULTS } from "../../src/protocol/learn-defaults.js";
 import { runCli } from "./run-cli.js";
 
 const FAMILY = "test/fixtures/learn-family";

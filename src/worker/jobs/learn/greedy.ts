@@ -1,0 +1,44 @@
+/** The greedy soup job. */
+import { specFromCoefficients } from "../../../core/merge/coefficients.js";
+import type {
+  GreedyParams,
+  SoupReport,
+} from "../../../protocol/worker.js";
+import { evaluateSoups, taskFor } from "../../evaluate/evaluate.js";
+import { greedySoup } from "../../evaluate/greedy.js";
+import { isCancelled, type JobContext } from "../context.js";
+import { resolveSoupJob } from "../paths.js";
+import { addAlignment } from "../../align/report.js";
+import { prepare, release } from "./prepare.js";
+import { toCoefficients } from "./coefficients.js";
+import { soupReport } from "./report.js";
+import { writeSoup } from "./write.js";
+
+export async function runGreedy(given: GreedyParams, context: JobContext): Promise<SoupReport> {
+  const params = await resolveSoupJob(given);
+  const prepared = await prepare(params, context);
+  const { loaded, data } = prepared;
+  try {
+    const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
+    const greedy = await greedySoup(loaded.problem, data.validation, task, { cancel: isCancelled(context) });
+    const evaluation = await evaluateSoups(loaded.problem, data.test, {
+      task,
+      merged: greedy.mix,
+      cancel: isCancelled(context),
+    });
+    const coefficients = toCoefficients(greedy.mix.coefficients, ["*"]);
+    const report = await soupReport(prepared, params, evaluation, "greedy soup", coefficients, context);
+    if (prepared.alignment) addAlignment(report, prepared.alignment);
+    if (params.out !== undefined) {
+      await writeSoup(report, prepared, params, context, {
+        spec: specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: { normalize: false } }),
+        origin: "greedy",
+        learning: { kept: greedy.kept.map((i) => params.models[i]) },
+      });
+    }
+    report.seconds = (performance.now() - prepared.started) / 1000;
+    return report;
+  } finally {
+    release(prepared);
+  }
+}

@@ -124,5 +124,9 @@ describe("model-soup learn with no tuning flags, on a family this test makes (an
     // The harmful members are harmful: each below the best, and the uniform soup below the best single model.
     assert.ok(acc.get(join(dir, "models", "classes-0-1", "model.json"))! < best - 0.2, run.stdout);
     assert.ok(uniform < best, `the uniform soup is hurt by the harmful members\n${run.stdout}`);
+    // The stop reason is the true one: a run that used its whole budget says so, even when patience ran out on its last step.
+    const learning = /^Learning: (\d+) Adam steps of a budget of (\d+).*stopped: (.*)$/m.exec(run.stdout);
+    assert.ok(learning, run.stdout);
+    if (learning[1] === learning[2]) assert.match(learning[3]!, /^the step budget ran out/, run.stdout);
   });
 });

@@ -17,7 +17,11 @@ export function choiceSpec<T extends string>(list: readonly Choice<T>[], descrip
 
 export const dataOptions: Record<string, OptionSpec> = {
   data: { type: "string", valueName: "<file>", description: "Data: .npz, .npy (x; y beside it), .csv[.gz], .json, or an image folder." },
-  label: { type: "string", valueName: "<column|key>", description: "CSV column or npz/JSON key with the labels (default: last column / y)." },
+  label: {
+    type: "string",
+    valueName: "<column|key|none>",
+    description: "CSV column or npz/JSON key with the labels (default: last column / y); none: the file has no labels (learn --objective entropy).",
+  },
   scale: { type: "string", valueName: "<k>", description: "Multiply every input value by k (e.g. 0.0625 for 0..16 pixels)." },
   seed: { type: "string", valueName: "<N>", description: "Seed of the learn/validation/test split (default 0)." },
   backend: choiceSpec(BACKEND_CHOICES, "TensorFlow.js backend (default: the fastest that loads):"),

@@ -414,7 +414,8 @@ async function runAdamPath(path: PathRun): Promise<Run> {
     report(step, loss, theta, lastScore);
     return stop;
   } });
-  return { steps: run.steps, stoppedBy: run.stopped ? "early-stopping" : "budget" };
+  // Patience running out on the budget's last step is the budget ending, not an early stop.
+  return { steps: run.steps, stoppedBy: run.stopped && run.steps < budget.maxSteps ? "early-stopping" : "budget" };
 }
 
 async function runLbfgs({ gradient, data, budget, options, theta0, consider, validate, report }: PathRun): Promise<Run> {

@@ -53,7 +53,7 @@ export const learnCommand: Command = {
   summary:
     "Learn the coefficients of a weighted average of the models' weights from data, and compare on held-out data " +
     `(default: Adam, at most ${d.maxSteps} steps, early-stopped on validation; of the learned soup, the uniform soup, ` +
-    "the greedy soup and each single model, the one with the lowest validation loss is kept).",
+    "the greedy soup and each single model, the one with the lowest validation loss is kept; with --objective entropy, no candidate is compared).",
   usage: usageLine("learn <model|folder>...", learnOptions, ["data"]),
   options: learnOptions,
   async run(args, io) {

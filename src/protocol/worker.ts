@@ -46,7 +46,8 @@ export interface AlignmentReport {
   /** For each model (reference excluded): how many units moved. */
   moved: Array<{ model: string; units: number }>;
   /**
-   * REPAIR of the learned soup (models without BatchNormalization): each Dense/convolution unit's pre-activation
+   * REPAIR of the soup made (learned, greedy, or `merge --align` with labelled data; models without
+   * BatchNormalization): each Dense/convolution unit's pre-activation
    * mean and spread reset to the interpolation of the ingredients'; kept only when it lowered the validation loss.
    */
   repair?: { layers: string[]; validation: { before: MetricPair; after: MetricPair }; kept: boolean };
@@ -150,6 +151,8 @@ export interface EvaluateParams {
   data: DataSpec;
   /** A fixed soup to compare too (e.g. manual weights): reported as `metrics.merged`. */
   coefficients?: Coefficients;
+  /** Align the models first: the report gains the aligned uniform soup and the aligned learned soup (in `methods`). */
+  align?: AlignOptions;
   backend?: BackendName;
   jobId?: string;
 }
@@ -160,8 +163,18 @@ export interface EvaluateReport {
   /** Present with `merged` when the request gave coefficients. */
   method?: string;
   coefficients?: Coefficients;
-  metrics: { ingredients: Array<{ model: string } & MetricPair>; uniform: MetricPair; merged?: MetricPair; ensemble: MetricPair; methods?: MethodMetric[] };
+  metrics: {
+    ingredients: Array<{ model: string } & MetricPair>;
+    uniform: MetricPair;
+    merged?: MetricPair;
+    ensemble: MetricPair;
+    methods?: MethodMetric[];
+    /** With `align`: the uniform soup of the aligned models (`uniform` stays the unaligned one). */
+    alignedUniform?: MetricPair;
+  };
   mergeability: PairMergeability[];
+  /** With `align`: what the alignment did; `mergeability` and `merged` are then measured after alignment. */
+  alignment?: AlignmentReport;
   split: { learn: number; validation: number; test: number; seed: number };
   warnings: string[];
   seconds: number;

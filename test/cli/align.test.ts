@@ -12,6 +12,7 @@ import { identity, permutationSymmetry, permuteTensors } from "../../src/core/al
 import { openModel, readManifest, writeModel } from "../../src/core/formats/registry.js";
 import { mulberry32, shuffleInPlace } from "../../src/core/random.js";
 import { bindWeights, buildModel, loadWeights } from "../../src/worker/runtime/index.js";
+import { saveWithTfjs } from "../core/formats/tfjs-helpers.js";
 import { runCli } from "./run-cli.js";
 
 const SAMPLE = "samples/digits";
@@ -131,6 +132,54 @@ describe("model-soup align, merge --align, learn --align on shuffled models", fu
     assert.match(refused.stderr, /--align merges with uniform or given weights/);
   });
 
+  it("merge and greedy --align with labelled data try REPAIR, keep it only when it lowers the validation loss, and recipes re-apply it", async () => {
+    const out = join(dir, "merged-repair", "model.json");
+    const run = await runCli("merge", ...models, "--align", "activation", "--data", DATA, "--out", out, "--json", "--backend", "cpu");
+    assert.equal(run.code, 0, run.stderr);
+    const repair = JSON.parse(run.stdout).alignment.repair;
+    assert.ok(repair !== undefined, "REPAIR is reported for a model without BatchNormalization");
+    assert.deepEqual(repair.layers.length, 2, "both hidden Dense layers are repaired");
+    assert.equal(repair.kept, repair.validation.after.loss < repair.validation.before.loss);
+    const recipe = JSON.parse(await readFile(join(dir, "merged-repair", "model.recipe.json"), "utf8"));
+    assert.equal(recipe.overrides !== undefined, repair.kept, "the recipe carries the repaired tensors exactly when REPAIR was kept");
+    const again = join(dir, "merged-repair-again", "model.json");
+    const applied = await runCli("apply", join(dir, "merged-repair", "model.recipe.json"), "--out", again);
+    assert.equal(applied.code, 0, applied.stderr);
+    const a = await floatTensors(out);
+    for (const [name, t] of await floatTensors(again)) assert.deepEqual(a.get(name)!.data, t.data, `tensor ${name} after apply`);
+    const text = await runCli("merge", ...models, "--align", "weight", "--data", DATA, "--out", join(dir, "merged-repair-text", "model.json"), "--backend", "cpu");
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /REPAIR of 2 layer\(s\): validation loss [\d.]+ → [\d.]+ \((kept|not kept)/);
+
+    const greedy = await runCli("greedy", ...models, "--data", DATA, "--align", "weight", "--out", join(dir, "greedy-aligned", "model.json"), "--json", "--backend", "cpu");
+    assert.equal(greedy.code, 0, greedy.stderr);
+    const report = JSON.parse(greedy.stdout);
+    assert.ok(report.alignment.repair !== undefined, "greedy --align reports REPAIR");
+    assert.equal(report.alignment.repair.kept, report.alignment.repair.validation.after.loss < report.alignment.repair.validation.before.loss);
+    const greedyRecipe = JSON.parse(await readFile(join(dir, "greedy-aligned", "model.recipe.json"), "utf8"));
+    assert.equal(greedyRecipe.overrides !== undefined, report.alignment.repair.kept);
+  });
+
+  it("evaluate --align adds the aligned uniform and aligned learned soups beside the models as given", async () => {
+    const run = await runCli("evaluate", ...models, "--data", DATA, "--align", "activation", "--json", "--backend", "cpu");
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout);
+    assert.equal(report.alignment.method, "activation");
+    const best = Math.max(...report.metrics.ingredients.map((m: { metric: number }) => m.metric));
+    assert.ok(report.metrics.alignedUniform.metric > report.metrics.uniform.metric, "alignment helps the uniform soup of shuffled models");
+    const learned = report.metrics.methods.find((m: { method: string }) => m.method === "aligned learned soup");
+    assert.ok(learned !== undefined, "the aligned learned soup is a row");
+    assert.ok(learned.metric >= best - 0.02, `aligned learned soup ${learned.metric} vs best ingredient ${best}`);
+    const text = await runCli("evaluate", ...models, "--data", DATA, "--align", "weight", "--backend", "cpu");
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /aligned uniform soup/);
+    assert.match(text.stdout, /aligned learned soup/);
+    assert.match(text.stdout, /Alignment \(weight matching\)/);
+    const refused = await runCli("evaluate", ...models, "--data", DATA, "--align", "weight", "--methods", "greedy");
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--align and --methods cannot be combined/);
+  });
+
   it("learn --align activation reports the aligned uniform and learned soups, and barriers before and after", async () => {
     const out = join(dir, "learned-aligned", "model.json");
     const run = await runCli("learn", ...models, "--data", DATA, "--align", "activation", "--out", out, "--json", "--backend", "cpu");
@@ -162,5 +211,49 @@ describe("model-soup align, merge --align, learn --align on shuffled models", fu
     const refused = await runCli("learn", ...models, "--data", DATA, "--align", "weight", "--base", models[0]!);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /--align does not apply with --base/);
+  });
+});
+
+describe("model-soup align on a model with a layer whose symmetry is not handled", function () {
+  let dir: string;
+  let models: string[];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "soup-align-fixed-"));
+    models = [];
+    for (const seed of [1, 2]) {
+      const init = tf.initializers.glorotUniform({ seed });
+      const model = tf.sequential({
+        layers: [
+          tf.layers.dense({ name: "first", inputShape: [4], units: 6, kernelInitializer: init }),
+          tf.layers.reshape({ name: "fold", targetShape: [3, 2] }),
+          tf.layers.flatten({ name: "unfold" }),
+          tf.layers.dense({ name: "hidden", units: 5, activation: "relu", kernelInitializer: init }),
+          tf.layers.dense({ name: "out", units: 2, kernelInitializer: init }),
+        ],
+      });
+      await mkdir(join(dir, `m${seed}`));
+      models.push(await saveWithTfjs(model, join(dir, `m${seed}`)));
+      model.dispose();
+    }
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  it("keeps the neighbours' units in place, names the layer in the report, and still aligns the rest", async () => {
+    const run = await runCli("align", ...models, "--out", join(dir, "aligned"), "--json");
+    assert.equal(run.code, 0, run.stderr);
+    const result = JSON.parse(run.stdout);
+    assert.deepEqual(result.alignment.fixedLayers.map((f: { layer: string; className: string }) => [f.layer, f.className]), [["fold", "Reshape"]]);
+    assert.equal(result.alignment.groups, 1, "only the hidden Dense's units can move");
+    const x = tf.randomNormal([5, 4], 0, 1, "float32", 3);
+    for (const [i, output] of result.outputs.entries()) {
+      assert.ok(close(await predictions(output.model, x), await predictions(models[i]!, x)), `aligned model ${i + 1} computes what its original does`);
+      const first = (await floatTensors(output.model)).get("first/kernel")!.data;
+      assert.deepEqual(first, (await floatTensors(models[i]!)).get("first/kernel")!.data, "the Dense before the Reshape keeps its units");
+    }
+    x.dispose();
+    const text = await runCli("align", ...models, "--out", join(dir, "aligned-text"));
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /layer "fold" \(Reshape\) not handled, its neighbours keep their order/);
   });
 });

@@ -11,6 +11,7 @@ import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
 import { guardReport, inputProtection, modelArguments } from "../paths.js";
 import { dataAwareOptions } from "./data-aware-options.js";
+import { alignOption, alignOptions } from "./align-options.js";
 import { backendOption, choiceOption, dataOptions, dataSpec, numberOption, printReport, reportOption, weightsOption } from "./options.js";
 
 const COMPARED = choiceValues(COMPARED_METHOD_CHOICES);
@@ -37,6 +38,11 @@ const evaluateOptions = {
       `${COMPARED_METHOD_CHOICES.map((c) => `${c.value}: ${c.label}`).join("; ")}.`,
   },
   ...dataAwareOptions,
+  align: {
+    ...alignOptions.align!,
+    description: `${alignOptions.align!.description} Adds the aligned uniform soup and the aligned learned soup (the learner's defaults) to the table.`,
+  },
+  reference: alignOptions.reference!,
   report: reportOption,
 } as const;
 
@@ -51,8 +57,10 @@ export const evaluateCommand: Command = {
     const data = dataSpec(args);
     await guardReport(args, await inputProtection(paths, data.path));
     const methods = methodsOption(args);
+    const align = alignOption(args);
     if (methods !== undefined) {
       if (coefficients !== undefined) throw new UsageError("--weights and --methods cannot be combined");
+      if (align !== undefined) throw new UsageError("--align and --methods cannot be combined");
       const alpha = numberOption(args, "alpha");
       const examples = numberOption(args, "examples");
       const epsilon = numberOption(args, "epsilon");
@@ -74,6 +82,7 @@ export const evaluateCommand: Command = {
       models: paths,
       data,
       ...(coefficients !== undefined ? { coefficients } : {}),
+      ...(align !== undefined ? { align } : {}),
       backend: backendOption(args),
     });
     await printReport(args, io, report, formatComparison(report));

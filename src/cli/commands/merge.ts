@@ -41,7 +41,7 @@ const mergeOptions = {
   "no-normalize": { type: "boolean", description: "Linear: do not divide by the sum of the weights." },
   out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
   ...alignOptions,
-  data: { ...dataOptions.data!, description: "RegMean/Fisher: the data whose statistics weight the merge. With --align: data whose activations are matched (activation) and, with labels, that picks the reference; split with --seed (default 0)." },
+  data: { ...dataOptions.data!, description: "RegMean/Fisher: the data whose statistics weight the merge. With --align: data whose activations are matched (activation) and, with labels, that picks the reference and REPAIRs the merge (models without BatchNormalization; kept only when it lowers the validation loss); split with --seed (default 0)." },
   label: dataOptions.label!,
   scale: dataOptions.scale!,
   backend: dataOptions.backend!,

@@ -23,7 +23,7 @@ export function formatAlignment(a: AlignmentReport): string {
     const r = a.repair;
     lines.push(
       `REPAIR of ${r.layers.length} layer(s): validation loss ${r.validation.before.loss.toFixed(4)} → ${r.validation.after.loss.toFixed(4)}` +
-        (r.kept ? " (kept: the learned soup is the repaired one)" : " (not kept: it did not help)"),
+        (r.kept ? " (kept: the soup written and scored is the repaired one)" : " (not kept: it did not lower the validation loss)"),
     );
   }
   for (const f of a.fixedLayers) lines.push(`  layer "${f.layer}" (${f.className}) not handled, its neighbours keep their order: ${f.reason}`);

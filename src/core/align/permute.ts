@@ -39,9 +39,12 @@ export function tensorReorders(plan: AlignmentPlan, permutations: Permutations, 
       if (!shape) throw new UsageError(`the alignment names tensor "${m.tensor}", which the model does not have`);
       const axes = reorders.get(m.tensor) ?? new Map<number, Int32Array>();
       const source = axes.get(m.axis) ?? Int32Array.from(identity(shape[m.axis]!));
+      const width = m.width ?? 1;
       for (let k = 0; k < m.count; k++) {
         const base = m.offset + k * m.period;
-        for (let j = 0; j < group.size; j++) source[base + j] = base + perm[j]!;
+        for (let j = 0; j < group.size; j++) {
+          for (let q = 0; q < width; q++) source[base + j * width + q] = base + perm[j]! * width + q;
+        }
       }
       axes.set(m.axis, source);
       reorders.set(m.tensor, axes);

@@ -2,9 +2,10 @@
 
 /**
  * Where a group's units sit along one axis of one tensor: unit u occupies the indices
- * `offset + u + k·period` for k in [0, count). Covers a plain axis (count 1), gate blocks of an LSTM/GRU
- * (period = units, count = gates), a Flatten after a convolution (period = channels, count = spatial
- * positions) and a Concatenate block (offset).
+ * `offset + u·width + j + k·period` for j in [0, width) and k in [0, count). Covers a plain axis (count 1), gate
+ * blocks of an LSTM/GRU (period = units, count = gates), a Flatten after a convolution (period = channels,
+ * count = spatial positions), a Concatenate block (offset) and the outputs of a depthwise convolution with a
+ * depth multiplier (width = multiplier: each input channel's block of outputs moves as one).
  */
 export interface AxisMember {
   tensor: string;
@@ -12,6 +13,8 @@ export interface AxisMember {
   offset: number;
   period: number;
   count: number;
+  /** Consecutive indices per unit; 1 when absent. */
+  width?: number;
 }
 
 /** Where a group's units can be observed when the model runs: channels `offset + u` of a layer's output. */

@@ -6,11 +6,13 @@ import { canonicalLayerClass } from "../keras/layers.js";
 import type { LayerSpec, ModelManifest } from "../model.js";
 import type { AlignmentPlan, AxisMember, FixedLayer, PermutationGroup, Probe } from "./plan.js";
 
-/** One stretch of a tensor's last (channel) axis that belongs to a group. */
+/** One stretch of a tensor's last (channel) axis that belongs to a group: unit u at `offset + u·width + j`, j < width. */
 interface Segment {
   group: number;
   offset: number;
   size: number;
+  /** Channels per unit (after a depthwise convolution with a depth multiplier); 1 when absent. */
+  width?: number;
 }
 
 /** What the channel axis of a layer's output holds. Positions in no segment never move. */
@@ -137,8 +139,17 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
     if (!Number.isInteger(repeat) || (repeat !== 1 && !input.flattened)) {
       throw new Unhandled(`its weight "${tensor}" has ${length} inputs where ${input.channels} channels were expected`);
     }
-    for (const s of input.segments) sets.members[s.group]!.push({ tensor, axis, offset: s.offset, period: input.channels, count: repeat });
+    for (const s of input.segments) {
+      sets.members[s.group]!.push({ tensor, axis, offset: s.offset, period: input.channels, count: repeat, ...(s.width ? { width: s.width } : {}) });
+    }
   };
+  /** A depthwise convolution's output: input channel c becomes channels c·multiplier … c·multiplier + multiplier − 1. */
+  const multiplied = (input: Channels | undefined, multiplier: number, rank: number): Channels | undefined =>
+    input && {
+      channels: input.channels * multiplier,
+      segments: input.segments.map((s) => ({ ...s, offset: s.offset * multiplier, width: (s.width ?? 1) * multiplier })),
+      rank,
+    };
   const newUnits = (layer: LayerSpec, size: number, rank: number | undefined): { group: number; channels: Channels } => {
     const group = sets.create(layer.name, size, { layer: layer.name, offset: 0 });
     return { group, channels: { channels: size, segments: [{ group, offset: 0, size }], rank } };
@@ -180,7 +191,7 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
           (c) =>
             c.channels === first.channels &&
             c.segments.length === first.segments.length &&
-            c.segments.every((s, i) => s.offset === first.segments[i]!.offset && s.size === first.segments[i]!.size),
+            c.segments.every((s, i) => s.offset === first.segments[i]!.offset && s.size === first.segments[i]!.size && (s.width ?? 1) === (first.segments[i]!.width ?? 1)),
         );
       if (!same) throw new Unhandled("its inputs do not carry the same units (an input, or differently built branches)");
       for (const c of defined.slice(1)) c.segments.forEach((s, i) => sets.join(first.segments[i]!.group, s.group));
@@ -225,21 +236,22 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
       const input = single(layer, inputs);
       const [kernel, bias] = weights;
       const rank = kernel ? shapeOf(kernel).length : 0;
-      if (!kernel || shapeOf(kernel)[rank - 1] !== 1) throw new Unhandled("its depth multiplier is not 1");
+      if (!kernel || rank < 3) throw new Unhandled("its kernel has no channel and depth multiplier axes");
       if (input?.flattened) throw new Unhandled("its input is flattened");
-      // Channels in = channels out: the input's units carry straight through the depthwise kernel and bias.
+      // Each input channel's units carry through the depthwise kernel to its block of `multiplier` output channels.
       readsInput(input, kernel, rank - 2);
-      if (bias) readsInput(input, bias, 0);
-      return input && { ...input, rank };
+      const output = multiplied(input, shapeOf(kernel)[rank - 1]!, rank);
+      if (bias) readsInput(output, bias, 0);
+      return output;
     }
     if (className === "SeparableConv1D" || className === "SeparableConv2D") {
       const input = single(layer, inputs);
       const [depthwise, pointwise, bias] = weights;
       const rank = depthwise ? shapeOf(depthwise).length : 0;
-      if (!depthwise || !pointwise || shapeOf(depthwise)[rank - 1] !== 1) throw new Unhandled("its depth multiplier is not 1");
+      if (!depthwise || !pointwise || rank < 3) throw new Unhandled("its kernels have no channel axes");
       if (input?.flattened) throw new Unhandled("its input is flattened");
       readsInput(input, depthwise, rank - 2);
-      readsInput(input, pointwise, rank - 2);
+      readsInput(multiplied(input, shapeOf(depthwise)[rank - 1]!, rank), pointwise, rank - 2);
       const { group, channels } = newUnits(layer, shapeOf(pointwise)[rank - 1]!, rank);
       sets.members[group]!.push({ tensor: pointwise, axis: rank - 1, offset: 0, period: channels.channels, count: 1 });
       if (bias) sets.members[group]!.push({ tensor: bias, axis: 0, offset: 0, period: channels.channels, count: 1 });

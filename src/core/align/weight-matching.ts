@@ -32,19 +32,22 @@ function unitRows(t: NamedTensor, m: AxisMember, units: number): { rows: Float32
   let inner = 1;
   for (let d = m.axis + 1; d < shape.length; d++) inner *= shape[d]!;
   const outer = data.length / (length * inner);
-  const width = m.count * outer * inner;
+  const block = m.width ?? 1;
+  const width = m.count * block * outer * inner;
   const rows = new Float32Array(units * width);
   for (let u = 0; u < units; u++) {
     let at = u * width;
     for (let k = 0; k < m.count; k++) {
-      const index = m.offset + u + k * m.period;
-      if (inner === 1) {
-        for (let o = 0; o < outer; o++) rows[at++] = data[o * length + index]!;
-      } else {
-        for (let o = 0; o < outer; o++) {
-          const from = (o * length + index) * inner;
-          rows.set(data.subarray(from, from + inner), at);
-          at += inner;
+      for (let q = 0; q < block; q++) {
+        const index = m.offset + u * block + q + k * m.period;
+        if (inner === 1) {
+          for (let o = 0; o < outer; o++) rows[at++] = data[o * length + index]!;
+        } else {
+          for (let o = 0; o < outer; o++) {
+            const from = (o * length + index) * inner;
+            rows.set(data.subarray(from, from + inner), at);
+            at += inner;
+          }
         }
       }
     }

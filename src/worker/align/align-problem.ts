@@ -16,9 +16,9 @@ import {
 import { UsageError } from "../../core/errors.js";
 import type { RecipeAlignment } from "../../core/recipe/recipe.js";
 import type { AlignmentReport, AlignOptions, MetricPair } from "../../protocol/worker.js";
-import { mergeability } from "../evaluate/mergeability.js";
+import { mergeability, weightCosine } from "../evaluate/mergeability.js";
 import { predictAll, scorePredictions } from "../evaluate/score.js";
-import { MixWriter, uniformMix } from "../evaluate/soup.js";
+import { MixWriter, uniformMix, type Mix } from "../evaluate/soup.js";
 import { taskFor } from "../evaluate/evaluate.js";
 import { hasBatchNorm } from "../learn/batchnorm.js";
 import type { Cancellation } from "../learn/cancel.js";
@@ -57,21 +57,6 @@ function namedTensors(problem: SoupProblem, names: readonly string[], i: number)
   return new Map(names.map((name, k) => [name, { shape: tensorOf(problem.variables[k]!).shape, data: problem.ingredients[i]![k]! }]));
 }
 
-function cosine(a: readonly Float32Array[], b: readonly Float32Array[]): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  a.forEach((wa, k) => {
-    const wb = b[k]!;
-    for (let j = 0; j < wa.length; j++) {
-      ab += wa[j]! * wb[j]!;
-      aa += wa[j]! * wa[j]!;
-      bb += wb[j]! * wb[j]!;
-    }
-  });
-  return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
-}
-
 function referenceIndex(models: readonly string[], reference: string): number {
   const wanted = resolve(reference);
   const index = models.findIndex((m) => resolve(m) === wanted);
@@ -87,14 +72,21 @@ async function measure(problem: SoupProblem, data: AlignmentData | undefined, op
   return mergeability(problem, data.validation, task, { batchNormData, cancel: options.cancel });
 }
 
-async function uniformOnTest(problem: SoupProblem, data: AlignmentData, options: AlignProblemOptions): Promise<MetricPair> {
+/** A soup's score on the test split (BatchNormalization statistics re-estimated on the learn split first, when the model has them). */
+export async function scoreSoupOnTest(
+  problem: SoupProblem,
+  mix: Mix,
+  data: Pick<AlignmentData, "learn" | "test">,
+  options: { trainingConfig?: unknown; cancel?: Cancellation },
+): Promise<MetricPair> {
   const task = taskFor(problem, data.test, { trainingConfig: options.trainingConfig });
   const writer = new MixWriter(problem);
   try {
-    await writer.write(uniformMix(problem.ingredients.length), hasBatchNorm(problem.model) ? data.learn.x : undefined, options.cancel);
+    await writer.write(mix, hasBatchNorm(problem.model) ? data.learn.x : undefined, options.cancel);
     const pred: tf.Tensor = await predictAll(problem.model, data.test.x, 1024, options.cancel);
     try {
-      return scorePredictions(task, pred, data.test.y!);
+      const score = scorePredictions(task, pred, data.test.y!);
+      return { loss: score.loss, metric: score.metric };
     } finally {
       pred.dispose();
     }
@@ -111,7 +103,7 @@ export async function alignProblem(problem: SoupProblem, align: AlignOptions, da
   if (problem.base !== undefined) throw new UsageError("alignment does not apply to task-vector merges: the models already share the base's basin");
   const plan = options.plan;
   const before = await measure(problem, data, options);
-  const unalignedUniform = data?.test.y !== undefined ? await uniformOnTest(problem, data, options) : undefined;
+  const unalignedUniform = data?.test.y !== undefined ? await scoreSoupOnTest(problem, uniformMix(problem.ingredients.length), data, options) : undefined;
 
   let reference = 0;
   let referenceChosenBy: AlignmentReport["referenceChosenBy"] = "first";
@@ -142,7 +134,7 @@ export async function alignProblem(problem: SoupProblem, align: AlignOptions, da
   } finally {
     matcher?.dispose();
   }
-  const cosineBefore = (a: number, b: number) => cosine(problem.ingredients[a]!, problem.ingredients[b]!);
+  const cosineBefore = (a: number, b: number) => weightCosine(problem.ingredients[a]!, problem.ingredients[b]!);
   const cosines = new Map<string, number>();
   for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) cosines.set(`${a},${b}`, cosineBefore(a, b));
   // Replace each ingredient's arrays with its permuted ones.
@@ -160,7 +152,7 @@ export async function alignProblem(problem: SoupProblem, align: AlignOptions, da
         a: models[a]!,
         b: models[b]!,
         cosineBefore: cosines.get(`${a},${b}`)!,
-        cosineAfter: cosine(problem.ingredients[a]!, problem.ingredients[b]!),
+        cosineAfter: weightCosine(problem.ingredients[a]!, problem.ingredients[b]!),
         ...(pb ? { barrierBefore: pb.barrier } : {}),
         ...(pa ? { barrierAfter: pa.barrier } : {}),
       });

@@ -1,13 +1,19 @@
-import type { SoupReport } from "../../protocol/worker.js";
-import type { RepairedSoup } from "./repair.js";
+import type { AlignmentReport, MetricPair, SoupReport } from "../../protocol/worker.js";
+import type { RepairedSoup, RepairOutcome } from "./repair.js";
 import type { AlignmentOutcome } from "./align-problem.js";
 import { ALIGN_HINT } from "../evaluate/mergeability.js";
+
+/** What a soup report (learn, greedy) and the evaluate report have in common for alignment. */
+type AlignableReport = Pick<SoupReport, "alignment" | "warnings"> & {
+  metricName: SoupReport["metricName"];
+  metrics: { uniform: MetricPair; alignedUniform?: MetricPair };
+};
 
 /**
  * Adds an alignment to a soup report: the uniform soup and the merge were measured on the aligned models, so the
  * uniform soup becomes the "aligned uniform soup" and the models-as-given uniform soup takes its place.
  */
-export function addAlignment(report: SoupReport, outcome: AlignmentOutcome): void {
+export function addAlignment(report: AlignableReport, outcome: AlignmentOutcome): void {
   report.alignment = outcome.report;
   // The basin warnings were measured after alignment: suggesting it again would mislead.
   report.warnings = report.warnings.map((w) => w.replace(ALIGN_HINT, " They were aligned first and still do not share one."));
@@ -17,14 +23,15 @@ export function addAlignment(report: SoupReport, outcome: AlignmentOutcome): voi
   }
 }
 
-/** Records REPAIR in the report; when it was kept, the learned soup's test score is the repaired one. */
+/** REPAIR as reports give it: the layers, the validation score before and after, and whether it was kept. */
+export function repairSummary(repaired: RepairOutcome): NonNullable<AlignmentReport["repair"]> {
+  const pair = (s: { loss: number; metric: number }) => ({ loss: s.loss, metric: s.metric });
+  return { layers: repaired.layers, validation: { before: pair(repaired.validation.before), after: pair(repaired.validation.after) }, kept: repaired.kept };
+}
+
+/** Records REPAIR in the report; when it was kept, the soup's test score is the repaired one. */
 export function addRepair(report: SoupReport, repaired: RepairedSoup | undefined): void {
   if (repaired === undefined || report.alignment === undefined) return;
-  const pair = (s: { loss: number; metric: number }) => ({ loss: s.loss, metric: s.metric });
-  report.alignment.repair = {
-    layers: repaired.layers,
-    validation: { before: pair(repaired.validation.before), after: pair(repaired.validation.after) },
-    kept: repaired.kept,
-  };
-  if (repaired.kept && repaired.test !== undefined) report.metrics.merged = pair(repaired.test);
+  report.alignment.repair = repairSummary(repaired);
+  if (repaired.kept && repaired.test !== undefined) report.metrics.merged = { loss: repaired.test.loss, metric: repaired.test.metric };
 }

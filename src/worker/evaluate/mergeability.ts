@@ -33,7 +33,8 @@ export function isHighBarrier(barrier: number, meanEndLoss: number): boolean {
   return barrier > 0.05 && barrier > 0.25 * meanEndLoss;
 }
 
-function cosine(a: readonly Float32Array[], b: readonly Float32Array[]): number {
+/** Cosine similarity of two models' weights, all tensors taken as one vector. */
+export function weightCosine(a: readonly Float32Array[], b: readonly Float32Array[]): number {
   let ab = 0;
   let aa = 0;
   let bb = 0;
@@ -88,7 +89,7 @@ export async function mergeability(
         pairs.push({
           a,
           b,
-          cosine: cosine(problem.ingredients[a]!, problem.ingredients[b]!),
+          cosine: weightCosine(problem.ingredients[a]!, problem.ingredients[b]!),
           lossA: losses[a]!,
           lossB: losses[b]!,
           lossMidpoint: mid.loss,

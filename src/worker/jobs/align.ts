@@ -16,6 +16,9 @@ import { recipePathFor } from "../../core/recipe/recipe.js";
 import type { AlignOptions, AlignParams, AlignResult, BackendName } from "../../protocol/worker.js";
 import { selectBackend } from "../backend.js";
 import { alignProblem, type AlignmentOutcome } from "../align/align-problem.js";
+import { repairSoup } from "../align/repair.js";
+import { repairSummary } from "../align/report.js";
+import type { Mix } from "../evaluate/soup.js";
 import { isCancelled, type JobContext } from "./context.js";
 import { disposeJobData, loadJobData, type JobData } from "./data.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
@@ -43,6 +46,21 @@ export async function alignLoaded(
   });
   if (plan.groups.length === 0) loaded.warnings.push(`${loaded.manifest.path}: alignment found no units that can be permuted, so it changed nothing`);
   return outcome;
+}
+
+/**
+ * REPAIR of a weighted average of aligned models (without BatchNormalization, with labelled data): undefined when
+ * it does not apply; otherwise its validation scores, and the repaired tensors when it lowered the validation loss.
+ */
+async function repairMerge(loaded: LoadedProblem, outcome: AlignmentOutcome, coefficients: number[] | undefined, data: JobData, jobId: string | undefined, context: JobContext) {
+  const n = loaded.problem.ingredients.length;
+  const weights = coefficients ?? Array.from({ length: n }, () => 1);
+  const total = weights.reduce((a, b) => a + b, 0);
+  if (total === 0) return undefined; // the merge itself refuses weights that cannot be normalised
+  // The written merge divides by the weights' sum (linear, normalize); REPAIR must see the same soup.
+  const mix: Mix = { coefficients: weights.map((w) => [w / total]) };
+  context.progress({ jobId, phase: "evaluating", step: 0, totalSteps: 0, message: "REPAIR: matching the merge's unit statistics to the models'" });
+  return repairSoup(loaded.problem, outcome.plan, mix, data, loaded.bindings.map((b) => b.tensor), { trainingConfig: loaded.trainingConfig, cancel: isCancelled(context) });
 }
 
 /** The same permutations keyed by another model's layer names (models matched by structure name them differently). */
@@ -83,7 +101,16 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
         coefficients === undefined
           ? { method: "uniform", params: {}, ingredients: params.models.map((path) => ({ path })) }
           : specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: {} });
-      const saved = await saveSoup({ spec, target: params.out, origin: coefficients === undefined ? "uniform" : "manual", alignment: outcome.recipe, isCancelled: isCancelled(context) });
+      const repaired = data === undefined ? undefined : await repairMerge(loaded, outcome, coefficients, data, params.jobId, context);
+      if (repaired !== undefined) outcome.report.repair = repairSummary(repaired);
+      const saved = await saveSoup({
+        spec,
+        target: params.out,
+        origin: coefficients === undefined ? "uniform" : "manual",
+        alignment: outcome.recipe,
+        ...(repaired?.kept ? { overrides: repaired.overrides } : {}),
+        isCancelled: isCancelled(context),
+      });
       outputs.push({ model: saved.model, recipe: saved.recipe });
       warnings.push(...saved.warnings);
     } else {

@@ -192,6 +192,39 @@ describe("permutation symmetry: permuted models compute the same function", () =
     assert.deepEqual(groupSizes(textPlan), [6]);
   });
 
+  it("depthwise and separable convolutions with a depth multiplier: each channel's block of outputs moves with it", async () => {
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 1 }),
+        tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: "same" }),
+        tf.layers.batchNormalization(),
+        tf.layers.separableConv2d({ filters: 4, kernelSize: 3, depthMultiplier: 3 }),
+        tf.layers.depthwiseConv2d({ kernelSize: 1, depthMultiplier: 2 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 2 }),
+      ],
+    });
+    const x = tf.randomNormal([3, 6, 6, 2], 0, 1, "float32", 10);
+    const path = await saved(model, scratch.dir, "multiplier");
+    // TF.js's SeparableConv getConfig leaves depth_multiplier out (Keras writes it): put it back as Keras would.
+    const { readFile, writeFile } = await import("node:fs/promises");
+    const json = JSON.parse(await readFile(path, "utf8"));
+    for (const layer of json.modelTopology.config.layers) {
+      if (layer.class_name === "SeparableConv2D") layer.config.depth_multiplier = 3;
+    }
+    await writeFile(path, JSON.stringify(json));
+    const plan = await checkSameFunction(path, x);
+    assert.deepEqual(groupSizes(plan), [3, 4]);
+    assert.deepEqual(plan.fixed, []);
+    const widths = (size: number) => plan.groups.find((g) => g.size === size)!.members.map((m) => m.width ?? 1).sort((p, q) => p - q);
+    // The conv's 3 channels: its kernel and bias, the depthwise kernel, then blocks of 2 (depthwise bias,
+    // BatchNormalization's four vectors, the separable depthwise kernel) and of 6 (the pointwise kernel).
+    assert.deepEqual(widths(3), [1, 1, 1, 2, 2, 2, 2, 2, 2, 6]);
+    // The separable's 4 units: pointwise kernel and bias, the last depthwise kernel, its bias and the Dense after Flatten in blocks of 2.
+    const flattened = plan.groups.find((g) => g.size === 4)!.members.find((m) => m.count > 1);
+    assert.deepEqual({ count: flattened?.count, width: flattened?.width, period: flattened?.period }, { count: 16, width: 2, period: 8 });
+  });
+
   it("real files: the TF.js CNN and Embedding+GRU fixtures, a Keras 3 CNN with BatchNormalization", async () => {
     const cnn = await checkSameFunction(TFJS_FIXTURES.cnn.path, tf.randomNormal([2, 40, 40, 3], 0, 1, "float32", 6), { randomise: false });
     assert.equal(cnn.groups.length, 2, "Conv2D and SeparableConv2D (through BatchNormalization and Flatten) are groups");

@@ -61,11 +61,9 @@ describe("linear assignment", () => {
 });
 
 describe("weight matching", () => {
-  it("undoes a random permutation of an MLP's hidden units exactly", () => {
-    const manifest = mlpManifest([6, 12, 9, 3]);
+  /** Scrambles every group of random weights at random; weight matching must put every tensor back exactly. */
+  function checkUndoesScramble(manifest: ModelManifest, moved: string, a = randomTensors(manifest, 1)) {
     const plan = permutationSymmetry(manifest);
-    assert.equal(plan.groups.length, 2);
-    const a = randomTensors(manifest, 1);
     const random = mulberry32(2);
     const scramble = Object.fromEntries(plan.groups.map((g) => {
       const p = identity(g.size);
@@ -74,10 +72,60 @@ describe("weight matching", () => {
     }));
     const scrambled = permuteTensors(plan, scramble, a);
     const b = new Map([...a].map(([name, t]) => [name, { shape: t.shape, data: scrambled.get(name)! }]));
-    assert.ok(!b.get("dense_0/bias")!.data.every((v, i) => v === a.get("dense_0/bias")!.data[i]), "the scramble moved units");
+    assert.ok(!b.get(moved)!.data.every((v, i) => v === a.get(moved)!.data[i]), "the scramble moved units");
     const { permutations } = weightMatching(plan, a, b);
     const aligned = permuteTensors(plan, permutations, b);
     for (const [name, t] of a) assert.deepEqual(aligned.get(name), t.data, `tensor ${name} is back in A's order`);
+    return plan;
+  }
+
+  it("undoes a random permutation of an MLP's hidden units exactly", () => {
+    const plan = checkUndoesScramble(mlpManifest([6, 12, 9, 3]), "dense_0/bias");
+    assert.equal(plan.groups.length, 2);
+  });
+
+  /** Conv2D(5) → DepthwiseConv2D(multiplier 3) → Conv2D(4) → pooling → Dense(2). */
+  function depthwiseManifest(): ModelManifest {
+    const layer = (name: string, className: string, inbound: string[], weights: Array<[string, number[]]>, config: Record<string, unknown> = {}) => ({
+      spec: { name, className, config, inbound, weights: weights.map(([w]) => `${name}/${w}`) },
+      tensors: weights.map(([w, shape]) => ({ name: `${name}/${w}`, shape, dtype: "float32" as const, layer: name })),
+    });
+    const layers = [
+      layer("conv", "Conv2D", [], [["kernel", [1, 1, 2, 5]], ["bias", [5]]], { batch_input_shape: [null, 6, 6, 2] }),
+      layer("depthwise", "DepthwiseConv2D", ["conv"], [["depthwise_kernel", [3, 3, 5, 3]], ["bias", [15]]]),
+      layer("pointwise", "Conv2D", ["depthwise"], [["kernel", [1, 1, 15, 4]], ["bias", [4]]]),
+      layer("pool", "GlobalAveragePooling2D", ["pointwise"], []),
+      layer("out", "Dense", ["pool"], [["kernel", [4, 2]], ["bias", [2]]]),
+    ];
+    return {
+      path: "cnn.json",
+      format: "tfjs-layers",
+      files: ["cnn.json"],
+      architecture: { modelClass: "Sequential", layers: layers.map((l) => l.spec), inputs: ["conv"], outputs: ["out"], raw: {} },
+      tensors: layers.flatMap((l) => l.tensors),
+      metadata: {},
+      warnings: [],
+    };
+  }
+
+  it("undoes a random permutation through a depthwise convolution with a depth multiplier", () => {
+    const plan = checkUndoesScramble(depthwiseManifest(), "depthwise/bias");
+    assert.deepEqual(plan.groups.map((g) => g.size).sort(), [4, 5]);
+  });
+
+  it("tells units apart by every output of their depthwise block, not only the first", () => {
+    const manifest = depthwiseManifest();
+    const a = randomTensors(manifest, 6);
+    // The conv's 5 units are alike everywhere except in the 2nd and 3rd outputs of their depthwise blocks.
+    a.get("conv/kernel")!.data.fill(0.5);
+    a.get("conv/bias")!.data.fill(0.1);
+    const depthwise = a.get("depthwise/depthwise_kernel")!.data;
+    depthwise.forEach((_, i) => (depthwise[i] = 0.01 * ((Math.floor(i / 15) * 3 + (i % 3)) % 7)));
+    const bias = a.get("depthwise/bias")!.data;
+    for (let c = 0; c < 5; c++) bias[c * 3] = 0.2;
+    const pointwise = a.get("pointwise/kernel")!.data;
+    for (let c = 0; c < 5; c++) pointwise.fill(0.3, c * 3 * 4, (c * 3 + 1) * 4);
+    checkUndoesScramble(manifest, "depthwise/bias", a);
   });
 
   it("brings an independent model closer to the reference, and never further", () => {

@@ -3,6 +3,7 @@ import type {
   EvaluateParams,
   EvaluateReport,
 } from "../../../protocol/worker.js";
+import { addAlignedSoups } from "../../align/evaluate-aligned.js";
 import { evaluateSoups } from "../../evaluate/evaluate.js";
 import { isCancelled, type JobContext } from "../context.js";
 import { resolveJobModels } from "../paths.js";
@@ -18,7 +19,7 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
   try {
     const evaluation = await evaluateSoups(loaded.problem, data.test, { merged, trainingConfig: loaded.trainingConfig, cancel: isCancelled(context) });
     const { pairs, warnings } = await mergeabilityReport(loaded, data, params.models, context);
-    return {
+    const report: EvaluateReport = {
       backend,
       metricName: evaluation.metricName,
       ...(params.coefficients !== undefined ? { method: "weighted average", coefficients: params.coefficients } : {}),
@@ -31,8 +32,14 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
       mergeability: pairs,
       split: splitSizes(data),
       warnings: [...loaded.warnings, ...warnings],
-      seconds: (performance.now() - prepared.started) / 1000,
+      seconds: 0,
     };
+    if (prepared.alignment) {
+      const options = { tensorNames: loaded.bindings.map((b) => b.tensor), trainingConfig: loaded.trainingConfig, seed: params.data.seed ?? 0, cancel: isCancelled(context) };
+      await addAlignedSoups(report, prepared.alignment, loaded.problem, data, options);
+    }
+    report.seconds = (performance.now() - prepared.started) / 1000;
+    return report;
   } finally {
     release(prepared);
   }

@@ -8,7 +8,8 @@ import { evaluateSoups, taskFor } from "../../evaluate/evaluate.js";
 import { greedySoup } from "../../evaluate/greedy.js";
 import { isCancelled, type JobContext } from "../context.js";
 import { resolveSoupJob } from "../paths.js";
-import { addAlignment } from "../../align/report.js";
+import { addAlignment, addRepair } from "../../align/report.js";
+import { repairAndScore } from "../../align/repair.js";
 import { prepare, release } from "./prepare.js";
 import { toCoefficients } from "./coefficients.js";
 import { soupReport } from "./report.js";
@@ -29,11 +30,17 @@ export async function runGreedy(given: GreedyParams, context: JobContext): Promi
     const coefficients = toCoefficients(greedy.mix.coefficients, ["*"]);
     const report = await soupReport(prepared, params, evaluation, "greedy soup", coefficients, context);
     if (prepared.alignment) addAlignment(report, prepared.alignment);
+    // Aligned models without BatchNormalization: REPAIR the greedy soup, kept when it helps on validation.
+    const repaired = prepared.alignment
+      ? await repairAndScore(loaded.problem, prepared.alignment.plan, greedy.mix, data, loaded.bindings.map((b) => b.tensor), { trainingConfig: loaded.trainingConfig, cancel: isCancelled(context) })
+      : undefined;
+    addRepair(report, repaired);
     if (params.out !== undefined) {
       await writeSoup(report, prepared, params, context, {
         spec: specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: { normalize: false } }),
         origin: "greedy",
         learning: { kept: greedy.kept.map((i) => params.models[i]) },
+        ...(repaired?.kept ? { overrides: repaired.overrides } : {}),
       });
     }
     report.seconds = (performance.now() - prepared.started) / 1000;

@@ -1,0 +1,38 @@
+/**
+ * `evaluate --align`: beside the models as given, the uniform soup and the learned soup (the learner's defaults) of
+ * the aligned models, on the same test split; the learned soup REPAIRed when that lowers the validation loss.
+ */
+import type { EvaluateReport } from "../../protocol/worker.js";
+import type { Cancellation } from "../learn/cancel.js";
+import { learnCoefficients } from "../learn/learn.js";
+import type { SoupProblem } from "../learn/problem.js";
+import { uniformMix, type Mix } from "../evaluate/soup.js";
+import { scoreSoupOnTest, type AlignmentData, type AlignmentOutcome } from "./align-problem.js";
+import { repairAndScore } from "./repair.js";
+import { addAlignment, repairSummary } from "./report.js";
+
+/** The row name of the learned soup of aligned models (learn --align prints "aligned " + its method too). */
+export const ALIGNED_LEARNED_SOUP = "aligned learned soup";
+
+export async function addAlignedSoups(
+  report: EvaluateReport,
+  outcome: AlignmentOutcome,
+  problem: SoupProblem,
+  data: AlignmentData,
+  options: { tensorNames: readonly string[]; trainingConfig?: unknown; seed: number; cancel?: Cancellation },
+): Promise<void> {
+  addAlignment(report, outcome);
+  // Scored as the unaligned uniform soup was (BatchNormalization statistics re-estimated), so the rows compare.
+  report.metrics.alignedUniform = await scoreSoupOnTest(problem, uniformMix(problem.ingredients.length), data, options);
+  const learned = await learnCoefficients(problem, data.learn, data.validation, { seed: options.seed, trainingConfig: options.trainingConfig, cancel: options.cancel });
+  const mix: Mix = { coefficients: learned.coefficients, groups: learned.groups };
+  let score = await scoreSoupOnTest(problem, mix, data, options);
+  if (learned.batchNormReestimated.length === 0) {
+    const repaired = await repairAndScore(problem, outcome.plan, mix, data, options.tensorNames, options);
+    if (repaired !== undefined) {
+      report.alignment!.repair = repairSummary(repaired);
+      if (repaired.kept && repaired.test !== undefined) score = { loss: repaired.test.loss, metric: repaired.test.metric };
+    }
+  }
+  report.metrics.methods = [...(report.metrics.methods ?? []), { method: ALIGNED_LEARNED_SOUP, ...score }];
+}

@@ -32,6 +32,8 @@ const EPOCHS = 5;
 const BATCH = 64;
 const CHANNELS = [16, 32, 64];
 const HIDDEN = 512;
+/** The reference's final validation loss counts as reached within this relative margin (float32 kernels differ in the last bits). */
+const TARGET_TOLERANCE = 1e-3;
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -45,7 +47,8 @@ const median = (values: number[]) => {
 
 /**
  * Ten classes of 32×32×3 images: each class is a pattern of a few sinusoids with its own frequencies and phases
- * per channel; a sample is its class's pattern at a random contrast, shifted by up to 3 pixels, plus noise.
+ * per channel; a sample is its class's pattern at a low random contrast, shifted by up to 3 pixels, under strong noise
+ * (so that neither the ingredients nor their soups are perfect and the learned coefficients matter).
  */
 function makeData(seed: number): Record<keyof typeof SIZES, { x: Float32Array; y: Float32Array }> {
   const random = mulberry32(seed);
@@ -58,14 +61,14 @@ function makeData(seed: number): Record<keyof typeof SIZES, { x: Float32Array; y
     for (let n = 0; n < count; n++) {
       const c = Math.floor(random() * CLASSES);
       y[n] = c;
-      const contrast = 0.3 + random() * 0.7;
+      const contrast = 0.15 + random() * 0.45;
       const dx = Math.floor(random() * 7) - 3;
       const dy = Math.floor(random() * 7) - 3;
       for (let i = 0; i < SIZE; i++) {
         for (let j = 0; j < SIZE; j++) {
           for (let ch = 0; ch < 3; ch++) {
             const p = patterns[c]![ch]!;
-            const noise = (random() + random() + random() - 1.5) * 1.2;
+            const noise = (random() + random() + random() - 1.5) * 3;
             x[((n * SIZE + i) * SIZE + j) * 3 + ch] = contrast * Math.sin(p.fx * (i + dy) + p.fy * (j + dx) + p.phase) + noise;
           }
         }
@@ -163,7 +166,7 @@ async function main(): Promise<void> {
           // Steps that ended an epoch include its validation pass; the per-step figure leaves them out, as the reference does.
           if (p.validationLoss === undefined || p.step % (SIZES.learn / BATCH) !== 0) stepTimes.push((now - last) / 1000);
           last = now;
-          if (reached === undefined && p.validationLoss !== undefined && p.validationLoss <= target) reached = (now - start) / 1000;
+          if (reached === undefined && p.validationLoss !== undefined && p.validationLoss <= target * (1 + TARGET_TOLERANCE)) reached = (now - start) / 1000;
         },
       });
       const total = (performance.now() - start) / 1000;
@@ -173,8 +176,13 @@ async function main(): Promise<void> {
 
     console.log(`reference: ${JSON.stringify(reference)}`);
     console.log(`Model Soup on tfjs ${chosen.backend}, ${parameters} parameters ...`);
-    // The uniform soup itself: one step at a vanishing learning rate (the learner refuses a budget of 0 steps).
-    const uniform = await runOurs({ optimizer: "adam", maxSteps: 1, learningRate: 1e-12, compareCandidates: false, refit: false }, -1);
+    // The uniform soup itself: the plain mean of the ingredients written into the model, scored on validation and test.
+    variables.forEach((v, j) => {
+      const mean = new Float32Array(ingredients[0]![j]!.length);
+      for (const weights of ingredients) for (let k = 0; k < mean.length; k++) mean[k]! += weights[j]![k]! / ingredients.length;
+      v.write(tf.tensor(mean, v.read().shape));
+    });
+    const uniform = { val: await scoreModel(model, objective, validation, 256), test: await scoreModel(model, objective, test, 256) };
     const rows: string[] = [];
     const notes: string[] = [];
     for (const granularity of ["model", "layer"] as const) {
@@ -203,15 +211,16 @@ async function main(): Promise<void> {
         `Learn/validation/test ${SIZES.learn}/${SIZES.val}/${SIZES.test} rows; Adam(W) lr 0.05, ${EPOCHS} epochs, batch ${BATCH}, softmax coefficients from the uniform soup; ` +
         `both sides use the same weights, rows and mini-batches; BatchNormalization in inference mode with the merged statistics (no re-estimation). ` +
         `Per step = median time of a gradient step (merge, forward, backward, coefficient update; steps that ended an epoch, which include validation, left out). ` +
-        `Time to target = learning-loop time until the validation loss (evaluated once per epoch) first reaches the reference's final validation loss. ` +
+        `Time to target = learning-loop time until the validation loss (evaluated once per epoch) first reaches the reference's final validation loss (within ${TARGET_TOLERANCE * 100} %). ` +
         `Medians of ${repeats} run(s)${warmUp ? " after a warm-up" : " (Model Soup without a warm-up run)"}. ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the end (other work shares the cores). ` +
-        `Uniform soup: validation loss ${uniform.valLoss.toFixed(4)}, test accuracy ${(100 * uniform.testMetric).toFixed(1)} %.`,
+        `Uniform soup (the plain mean, scored directly): validation loss ${uniform.val.loss.toFixed(4)}, test loss ${uniform.test.loss.toFixed(4)}, test accuracy ${(100 * uniform.test.metric!).toFixed(1)} %.`,
       "",
       "| granularity | run | per step (ms) | ratio | time to target (s) | ratio | total (s) | final val loss | test loss | test accuracy |",
       "|---|---|---|---|---|---|---|---|---|---|",
       ...rows,
       "",
       ...notes.map((n) => `- ${n}.`),
+      "- What sets the floor (docs/performance.md): tfjs-wasm's kernels on one thread (TF.js does not start wasm threads under Node; forcing them fails with ERR_WORKER_PATH), most of a step in the backward pass — the Dense kernel's gradient BatchMatMul (aᵀ·dy with the batch as inner dimension, slow in tfjs-wasm), the convolutions and BatchNormalization — plus TF.js's per-op dispatch; the merge and the gradient identity's dot products are about 3 % of the kernel time. PyTorch runs the same step in a few native kernels. Both sides ran on the shared, loaded machine, not at the same moment: the ratios move with the load.",
     ].join("\n");
     console.log(section);
     if (!process.argv.includes("--no-write")) await writeSection(section);

@@ -14,7 +14,8 @@ import { runInspect } from "./jobs/inspect.js";
 import { runLayerStats } from "./jobs/layer-stats.js";
 import { runTensorStats } from "./jobs/tensor-stats.js";
 import { runCompare, runDataMerge } from "./jobs/data-aware.js";
-import { runApply, runMerge } from "./jobs/merge.js";
+import { runMerge } from "./jobs/merge.js";
+import { runApply } from "./jobs/apply.js";
 import { runAlign } from "./jobs/align.js";
 import { runBackend, runEvaluate, runGreedy, runLearn } from "./jobs/learn/index.js";
 

@@ -1,6 +1,6 @@
 /**
- * The CLI as a process being stopped: SIGINT / SIGTERM during a large write exit 130 / 143 with one line and
- * leave neither the output nor a temporary file; after kill -9 of the CLI and its worker, the next run writing to
+ * The CLI as a process being stopped: SIGINT / SIGTERM during a large write (a merge in the CLI's process, a recipe
+ * replay on a worker) exit 130 / 143 with one line and leave neither the output nor a temporary file; after kill -9 of the CLI and its worker, the next run writing to
  * that folder removes the stale temporary; a file-size limit (EFBIG) fails in one line naming the file, leaving
  * nothing.
  */
@@ -66,11 +66,22 @@ describe("model-soup interrupted, killed, or out of file size", function () {
   });
   after(async () => rm(dir, { recursive: true, force: true }));
 
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-    it(`${signal} during the write: exit ${code}, one line, no output and no temporary file left, the worker gone`, async () => {
-      const out = join(dir, `out-${signal}`);
+  /** A recipe of a merge of the big models, for `apply`, which replays it on a worker process. */
+  async function bigRecipe(): Promise<string> {
+    const made = join(dir, "made");
+    await mkdir(made, { recursive: true });
+    const result = await runCli("merge", ...big, "--out", join(made, "soup.safetensors"));
+    assert.equal(result.code, 0, result.stderr);
+    return join(made, "soup.recipe.json");
+  }
+
+  // `merge` runs in the CLI's own process (src/cli/in-process.ts); `apply` runs on a worker process.
+  for (const [signal, code, command] of [["SIGINT", 130, "merge"], ["SIGTERM", 143, "merge"], ["SIGINT", 130, "apply"], ["SIGTERM", 143, "apply"]] as const) {
+    it(`${signal} during the write of ${command}: exit ${code}, one line, no output and no temporary file left, no worker left`, async () => {
+      const out = join(dir, `out-${signal}-${command}`);
       await mkdir(out);
-      const run = start(["merge", ...big, "--out", join(out, "soup.safetensors")]);
+      const target = join(out, "soup.safetensors");
+      const run = start(command === "merge" ? ["merge", ...big, "--out", target] : ["apply", await bigRecipe(), "--out", target]);
       await waitFor(async () => ((await temps(out)).length > 0 ? true : undefined), "the temporary output file");
       const workers = childrenOf(run.child.pid!);
       run.child.kill(signal);
@@ -78,7 +89,8 @@ describe("model-soup interrupted, killed, or out of file size", function () {
       assert.equal(result.code, code, result.stderr);
       assert.equal(result.stderr.trim(), `model-soup: interrupted (${signal}); stopped, nothing was written`);
       assert.deepEqual(await readdir(out), [], "neither the output nor a temporary is left");
-      assert.ok(workers.length > 0, "the worker was running");
+      if (command === "merge") assert.deepEqual(workers, [], "a fixed-weight merge starts no worker process");
+      else assert.ok(workers.length > 0, "the worker was running");
       for (const pid of workers) assert.throws(() => process.kill(pid, 0), "the worker has ended");
     });
   }

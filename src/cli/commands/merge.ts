@@ -11,6 +11,8 @@ import { FISHER_TARGET_CHOICES } from "../../protocol/choices.js";
 import { isDataAwareMethod, WorkerRequests, type DataAwareMethod } from "../../protocol/worker.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
+import { runInProcess } from "../in-process.js";
+import { runMerge } from "../../worker/jobs/merge.js";
 import { baseArgument, guardReport, inputProtection, modelArguments, soupOutput } from "../paths.js";
 import { dataAwareOptions } from "./data-aware-options.js";
 import { backendOption, choiceOption, dataOptions, dataSpec, numberOption, OUT_DESCRIPTION, printReport, reportOption, weightsOption } from "./options.js";
@@ -80,7 +82,8 @@ export const mergeCommand: Command = {
       await printReport(args, io, result, formatAlignResult(result));
       return 0;
     }
-    const result = await runOnWorker(io, WorkerRequests.merge, {
+    // A fixed-weight merge needs no TensorFlow.js: it runs here rather than in a worker process (in-process.ts).
+    const result = await runInProcess(io, runMerge, {
       models,
       method: method ?? "linear",
       coefficients: weightsOption(args, models.length),

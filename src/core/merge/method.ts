@@ -44,6 +44,8 @@ export interface MethodInput {
   statistics?: TensorStatistics;
   /** Records something the user should know that did not stop the merge (e.g. a ridge added to a singular system). */
   warn?: (message: string) => void;
+  /** A buffer of the tensor's length the method may write its result into (and return) instead of allocating. */
+  output?: Float32Array;
 }
 
 export interface MergeMethod {

@@ -21,6 +21,8 @@ export interface TensorInputs {
   statistics?: TensorStatistics;
   /** Receives what the method wants the user to know (a ridge added, ...). */
   warn?: (message: string) => void;
+  /** A buffer for the float result that the method may fill and return instead of allocating (see MethodInput). */
+  output?: Float32Array;
 }
 
 /**
@@ -182,5 +184,6 @@ function mergeOneTensor(prepared: PreparedMerge, inputs: TensorInputs): TensorAr
       ? { statistics: { ...(inputs.statistics.gram ? { gram: pick(inputs.statistics.gram) } : {}), ...(inputs.statistics.fisher ? { fisher: pick(inputs.statistics.fisher) } : {}) } }
       : {}),
     ...(inputs.warn ? { warn: inputs.warn } : {}),
+    ...(inputs.output !== undefined && inputs.output.length === expected ? { output: inputs.output } : {}),
   });
 }

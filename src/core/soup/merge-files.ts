@@ -72,6 +72,7 @@ async function streamSafetensors(options: MergeFilesOptions, prepared: PreparedM
         base: separateBase ? tensors[ingredientCount] : undefined,
         ...statisticsOf(options.statistics, info.name),
         warn: (message) => warnings.push(message),
+        output: info.output,
       }) as Float32Array;
     },
   });

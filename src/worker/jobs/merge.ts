@@ -1,12 +1,14 @@
-/** Fixed-coefficient merges and recipe replays: no data, no TensorFlow.js, one tensor at a time. */
+/**
+ * Fixed-coefficient merges: no data, no TensorFlow.js, one tensor at a time. It imports only core, so the CLI runs
+ * it in its own process (src/cli/in-process.ts) and the worker runs it for the editor.
+ */
 import { UsageError } from "../../core/errors.js";
 import { specFromCoefficients } from "../../core/merge/coefficients.js";
 import { MERGE_METHOD_IDS, type MergeMethodId, type MergeSpec, type ParamValue } from "../../core/merge/spec.js";
-import { applyRecipe, saveSoup } from "../../core/soup/save.js";
-import type { ApplyParams, MergeParams, MergeResult } from "../../protocol/worker.js";
+import { saveSoup } from "../../core/soup/save.js";
+import type { MergeParams, MergeResult } from "../../protocol/worker.js";
 import { resolveModelPath } from "../../core/io/model-inputs.js";
 import { isCancelled, type JobContext } from "./context.js";
-import { recipeStatistics } from "./data-aware.js";
 import { resolveJobModels } from "./paths.js";
 
 /** A merge description's model paths resolved like command-line arguments (a model folder is its model). */
@@ -48,16 +50,6 @@ export async function runMerge(given: MergeParams, context: JobContext): Promise
     spec,
     target: params.out,
     origin,
-    isCancelled: isCancelled(context),
-    onProgress: (step, totalSteps, unit) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps, unit }),
-  });
-  return { ...saved, seconds: (performance.now() - started) / 1000 };
-}
-
-export async function runApply(params: ApplyParams, context: JobContext): Promise<MergeResult> {
-  const started = performance.now();
-  const saved = await applyRecipe(params.recipe, params.out, {
-    statistics: (recipe, spec, path) => recipeStatistics(recipe, spec, path, context),
     isCancelled: isCancelled(context),
     onProgress: (step, totalSteps, unit) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps, unit }),
   });

@@ -1,6 +1,7 @@
 // Gradient kernels that TF.js 4.22 lacks or gets wrong, built from operations each backend has, registered once
 // per backend when the worker selects it. What each one fixes is said in its module.
 import * as tf from "@tensorflow/tfjs";
+import { registerBatchNormGradient } from "./batchnorm-gradient.js";
 import { registerComparisonGradients } from "./comparison-gradients.js";
 import { conv2dBackpropFilterConfig } from "./conv2d-backprop-filter.js";
 import { conv2dBackpropInputConfig } from "./conv2d-backprop-input.js";
@@ -26,12 +27,13 @@ function replaceKernel(config: tf.KernelConfig): void {
 
 /**
  * Registers the missing wasm kernels (each only if wasm lacks it: a later release may bring its own) and replaces
- * its wrong pooling kernels and its slow Conv2DBackpropInput. Idempotent. Returns the kernel names it registered.
+ * its wrong pooling kernels, its slow Conv2DBackpropInput and TF.js's tiling BatchNormalization gradient. Idempotent. Returns the kernel names it registered.
  */
 export function registerWasmGradientKernels(): string[] {
   if (registered.has("wasm")) return [];
   registered.add("wasm");
   registerComparisonGradients();
+  registerBatchNormGradient();
   const added = MISSING_ON_WASM.filter((config) => tf.getKernel(config.kernelName, "wasm") === undefined);
   added.forEach((config) => tf.registerKernel(config));
   const replaced = [conv2dBackpropInputConfig, ...poolingKernels("wasm")];
@@ -44,6 +46,7 @@ export function registerCpuGradientKernels(): string[] {
   if (registered.has("cpu")) return [];
   registered.add("cpu");
   registerComparisonGradients();
+  registerBatchNormGradient();
   const replaced = poolingKernels("cpu");
   const resize = tf.getKernel("ResizeNearestNeighborGrad", "cpu");
   if (resize !== undefined) replaced.push(perBatchRow(resize));

@@ -266,6 +266,22 @@ describe("wasm gradient kernels", function () {
       const { cpu } = await bothBackends("Conv2DBackpropFilter", { x, dy }, attrs);
       assert.ok(relativeError(direct, cpu) < BACKEND_TOLERANCE);
     });
+    describe("batchNorm (our FusedBatchNorm gradient, without TF.js's tile), with respect to each input", function () {
+      const x = randomTensor(30, [2, 3, 3, 4]);
+      const mean = randomTensor(31, [4]);
+      const variance = tf.add(tf.abs(randomTensor(32, [4])), 0.5);
+      const scale = randomTensor(33, [4]);
+      const offset = randomTensor(34, [4]);
+      const r = randomTensor(35, [2, 3, 3, 4]);
+      const args = { x, mean, variance, scale, offset };
+      const lossOf = (name: keyof typeof args) => (t: tf.Tensor) => {
+        const a = { ...args, [name]: t };
+        return tf.sum(tf.mul(tf.tanh(tf.batchNorm(a.x, a.mean, a.variance, a.offset, a.scale, 1e-3)), r)) as tf.Scalar;
+      };
+      for (const name of Object.keys(args) as Array<keyof typeof args>) {
+        it(name, async () => check(`batchNorm ${name}`, lossOf(name), args[name]));
+      }
+    });
     it("depthwiseConv2d, with respect to the filter and to the input (stride 2, same, multiplier 2)", async () => {
       const x = randomTensor(12, [1, 5, 5, 2]);
       const w = randomTensor(13, [3, 3, 2, 2]);

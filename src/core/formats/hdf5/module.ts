@@ -1,9 +1,16 @@
-import h5wasm from "h5wasm/node";
+import type H5wasm from "h5wasm/node";
 
-export type H5Module = Awaited<typeof h5wasm.ready>;
+export type H5Module = Awaited<typeof H5wasm.ready>;
 
 let ready: Promise<H5Module> | undefined;
 let loaded: H5Module | undefined;
+
+/**
+ * h5wasm's classes (File, Group, Dataset), set once h5wasmReady() resolved; every HDF5 object exists only after
+ * that. Loaded on first use, not when this module loads: instantiating its WebAssembly costs ~70 ms of CPU, which
+ * a process that never opens an HDF5 file (a safetensors merge, `--help`) should not pay.
+ */
+export let h5wasm: typeof H5wasm;
 
 /**
  * The h5wasm module, loaded once. Its Node build is compiled with NODERAWFS: it opens host paths directly and
@@ -11,11 +18,16 @@ let loaded: H5Module | undefined;
  * HDF5 errors are turned into exceptions (by default they are printed to stderr and the call goes on).
  */
 export function h5wasmReady(): Promise<H5Module> {
-  ready ??= h5wasm.ready.then((module) => {
-    module.activate_throwing_error_handler();
-    loaded = module;
-    return module;
-  });
+  ready ??= import("h5wasm/node")
+    .then((imported) => {
+      h5wasm = imported.default;
+      return h5wasm.ready;
+    })
+    .then((module) => {
+      module.activate_throwing_error_handler();
+      loaded = module;
+      return module;
+    });
   return ready;
 }
 
@@ -24,5 +36,3 @@ export function h5module(): H5Module {
   if (!loaded) throw new Error("h5wasm used before h5wasmReady() resolved");
   return loaded;
 }
-
-export { h5wasm };

@@ -1,24 +1,19 @@
 import { UsageError } from "../../errors.js";
 import type { MergeMethod, MethodInput } from "../method.js";
+import { weightedSumInto } from "../weighted-sum-kernel.js";
 
-/** Σ w_i·W_i, divided by Σ w_i when `normalize` (mergekit's default). */
-export function weightedSum(models: readonly Float32Array[], weights: readonly number[], normalize: boolean, tensor: string): Float32Array {
-  const n = models[0]!.length;
-  const out = new Float32Array(n);
+/**
+ * Σ w_i·W_i, divided by Σ w_i when `normalize` (mergekit's default), summed in float64 for each element (with many
+ * ingredients float32 accumulation drifts). Written into `output` when given (a streamed piece's buffer).
+ */
+export function weightedSum(models: readonly Float32Array[], weights: readonly number[], normalize: boolean, tensor: string, output?: Float32Array): Float32Array {
   let total = 0;
   for (const w of weights) total += w;
   if (normalize && total === 0) {
     throw new UsageError(`${tensor}: the weights sum to zero, so they cannot be normalized; set normalize: false or change the weights`);
   }
-  const scale = normalize ? 1 / total : 1;
-  // Accumulate in float64 for each element: with many ingredients float32 accumulation drifts.
-  const acc = new Float64Array(n);
-  models.forEach((m, i) => {
-    const w = weights[i]!;
-    for (let j = 0; j < n; j++) acc[j]! += w * m[j]!;
-  });
-  for (let j = 0; j < n; j++) out[j] = acc[j]! * scale;
-  return out;
+  const out = output !== undefined && output.length === models[0]!.length ? output : new Float32Array(models[0]!.length);
+  return weightedSumInto(out, models, weights, normalize ? 1 / total : 1);
 }
 
 export const linear: MergeMethod = {
@@ -35,7 +30,7 @@ export const linear: MergeMethod = {
   modelParams: [{ name: "weight", kind: "number", description: "The model's coefficient." }],
   merge(input: MethodInput): Float32Array {
     const weights = input.modelParams.map((p) => p.weight!);
-    return weightedSum(input.models, weights, input.params.normalize as boolean, input.tensor.name);
+    return weightedSum(input.models, weights, input.params.normalize as boolean, input.tensor.name, input.output);
   },
 };
 
@@ -51,6 +46,6 @@ export const uniform: MergeMethod = {
   globalParams: [],
   modelParams: [],
   merge(input: MethodInput): Float32Array {
-    return weightedSum(input.models, input.models.map(() => 1), true, input.tensor.name);
+    return weightedSum(input.models, input.models.map(() => 1), true, input.tensor.name, input.output);
   },
 };

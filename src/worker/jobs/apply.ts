@@ -1,0 +1,15 @@
+/** Recipe replays: the recipe's merge again, with its data statistics recomputed when its method needs them. */
+import { applyRecipe } from "../../core/soup/save.js";
+import type { ApplyParams, MergeResult } from "../../protocol/worker.js";
+import { isCancelled, type JobContext } from "./context.js";
+import { recipeStatistics } from "./data-aware.js";
+
+export async function runApply(params: ApplyParams, context: JobContext): Promise<MergeResult> {
+  const started = performance.now();
+  const saved = await applyRecipe(params.recipe, params.out, {
+    statistics: (recipe, spec, path) => recipeStatistics(recipe, spec, path, context),
+    isCancelled: isCancelled(context),
+    onProgress: (step, totalSteps, unit) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps, unit }),
+  });
+  return { ...saved, seconds: (performance.now() - started) / 1000 };
+}

@@ -24,11 +24,17 @@ export function perIngredient(c: Coefficients | undefined, n: number): number[] 
 /** Steps are whole numbers: the x axis only ticks at integers. */
 const STEP_INCREMENTS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 50000, 100000];
 
-function axisOptions(): uPlot.Axis[] {
+/** The chart's axes; the step labels drawn are also written to `box` (data-step-labels) for the walk-through to read. */
+function axisOptions(box: HTMLElement): uPlot.Axis[] {
   const stroke = themeColor("--vscode-foreground", "#ccc");
   const grid = { stroke: themeColor("--vscode-editorWidget-border", "#444"), width: 0.5 };
+  const stepLabels = (_u: uPlot, splits: number[]) => {
+    const labels = splits.map((v) => (Number.isInteger(v) ? String(v) : ""));
+    box.dataset.stepLabels = labels.filter((l) => l !== "").join(",");
+    return labels;
+  };
   return [
-    { stroke, grid, ticks: grid, label: "step", incrs: STEP_INCREMENTS, values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : "")) },
+    { stroke, grid, ticks: grid, label: "step", incrs: STEP_INCREMENTS, values: stepLabels },
     { stroke, grid, ticks: grid },
   ];
 }
@@ -106,7 +112,7 @@ export class LearningCharts {
           width: this.width(),
           height: 200,
           scales: { x: { time: false } },
-          axes: axisOptions(),
+          axes: axisOptions(this.lossBox),
           legend: { show: true },
           series: [{ label: "step" }, { label: "learn", stroke: color(0), width: 2 }, { label: "validation", stroke: color(1), width: 2 }],
         },
@@ -118,7 +124,7 @@ export class LearningCharts {
           width: this.width(),
           height: 200,
           scales: { x: { time: false } },
-          axes: axisOptions(),
+          axes: axisOptions(this.coefBox),
           series: [{ label: "step" }, ...this.ingredients.map((name, i) => ({ label: name, stroke: color(i), width: 2 }))],
         },
         coefData,

@@ -10,10 +10,11 @@ import "@vscode-elements/elements/dist/vscode-single-select/index.js";
 import "@vscode-elements/elements/dist/vscode-option/index.js";
 import "@vscode-elements/elements/dist/vscode-progress-ring/index.js";
 import type { DataPreview, FromWebview, JobState, MergeConfig, PanelInit, ToWebview } from "../src/protocol/panel.js";
-import { BACKEND_SETTING_CHOICES, GRANULARITY_CHOICES, OBJECTIVE_CHOICES, PANEL_METHOD_CHOICES, PARAMETERISATION_CHOICES, type Choice } from "../src/protocol/choices.js";
+import { ALIGN_METHOD_CHOICES, BACKEND_SETTING_CHOICES, GRANULARITY_CHOICES, OBJECTIVE_CHOICES, PANEL_METHOD_CHOICES, PARAMETERISATION_CHOICES, type Choice } from "../src/protocol/choices.js";
 import type { ProgressParams, SoupReport } from "../src/protocol/worker.js";
 import { LearningCharts } from "./charts.js";
 import { formatNumber, h, present } from "./dom.js";
+import { restoredConfig } from "./restore.js";
 
 interface VsCodeApi {
   postMessage(message: FromWebview): void;
@@ -40,6 +41,10 @@ interface SavedState {
   /** The modelSoup.backend setting as last seen, to notice a change made while the panel was hidden. */
   settingBackend?: string;
   layerChanges?: { model: string; reference: string; rows: { name: string; change: number }[] };
+  /** Which ingredients share no basin, from the last run that found some: the panel then offers "Align first". */
+  basin?: string;
+  /** The ingredient whose unit moves the panel shows (after an aligned run). */
+  unitsOf?: string;
 }
 
 const vscode = acquireVsCodeApi();
@@ -59,7 +64,7 @@ const BACKEND_CHOICES = options(BACKEND_SETTING_CHOICES);
 let returnFocusTo: string | undefined;
 
 function send(message: FromWebview): void {
-  if (message.type === "pickData" || message.type === "save" || message.type === "showDiff") {
+  if (message.type === "pickData" || message.type === "save" || message.type === "showDiff" || message.type === "showUnitMoves") {
     returnFocusTo = (document.activeElement as HTMLElement | null)?.id || undefined;
   }
   vscode.postMessage(message);
@@ -152,6 +157,7 @@ function clearOutcome(): void {
 const ingredientsBox = h("section", { "aria-labelledby": "ingredients-title" });
 const methodBox = h("section", { "aria-labelledby": "method-title" });
 const learnedBox = h("div", { class: "learned-options" });
+const alignBox = h("div", { class: "align-options", id: "align-options" });
 const advancedBox = h("div", { class: "advanced" });
 const dataBox = h("section", { "aria-labelledby": "data-title" });
 const previewBox = h("div", { class: "preview", id: "data-preview" });
@@ -236,13 +242,36 @@ function renderMethod(): void {
       (v) => update({ method: v as MergeConfig["method"] }),
     ),
     learnedBox,
+    alignBox,
     advancedBox,
   );
   renderMethodOptions();
   renderAdvanced();
 }
 
+const ALIGN_CHOICES: [string, string][] = [["none", "No: average the models as given"], ...options(ALIGN_METHOD_CHOICES)];
+
+/** "Align first", offered once a run found ingredients that share no basin (or while it is chosen). */
+function renderAlign(): void {
+  const c = config!;
+  if (!state.basin && c.align === undefined) {
+    alignBox.replaceChildren();
+    return;
+  }
+  const applies = c.method === "learned" || c.method === "greedy";
+  alignBox.replaceChildren(...present(
+    state.basin ? h("p", { class: "notice warning", id: "basin" }, state.basin) : undefined,
+    select("align", "Align first", ALIGN_CHOICES, c.align ?? "none", (v) => {
+      const { align: _, ...rest } = config!;
+      config = v === "none" ? rest : { ...rest, align: v as NonNullable<MergeConfig["align"]> };
+      update({});
+    }),
+    applies ? undefined : h("p", { class: "note", id: "align-note" }, "Aligning applies to the learned and greedy soups."),
+  ));
+}
+
 function renderMethodOptions(): void {
+  renderAlign();
   if (config!.method !== "learned") {
     learnedBox.replaceChildren();
     return;
@@ -349,6 +378,7 @@ function startBlocker(): string | undefined {
   const included = config!.ingredients.filter((i) => i.include).length;
   if (included < (config!.method === "manual" ? 1 : 2)) return config!.method === "manual" ? "Include at least one ingredient." : "Include at least two ingredients.";
   if (invalidFields.size > 0) return "Correct the Advanced settings drawn in red.";
+  if (config!.align !== undefined && config!.method !== "learned" && config!.method !== "greedy") return "Aligning applies to the learned and greedy soups: choose one, or Align first: No.";
   if (config!.validationFraction + config!.testFraction >= 0.95) return "The validation and test fractions leave no data to learn from.";
   if (!config!.data) return "Choose the data to learn from and compare on.";
   if (state.dataError) return "The chosen data does not fit the models (see Data).";
@@ -396,6 +426,7 @@ function renderResults(): void {
   const rows: [string, { loss: number; metric: number }][] = [
     ...m.ingredients.map((r, i) => [`Ingredient #${i + 1} ${init?.ingredients.find((x) => x.path === r.model)?.label ?? r.model}`, r] as [string, { loss: number; metric: number }]),
     ["Uniform soup", m.uniform],
+    ...(m.alignedUniform ? [["Aligned uniform soup", m.alignedUniform] as [string, { loss: number; metric: number }]] : []),
     [report.method === "uniform" ? "Merged (uniform)" : `Merged (${report.method})`, m.merged],
     ["Ensemble of outputs (costs N× at inference)", m.ensemble],
   ];
@@ -429,9 +460,7 @@ function renderResults(): void {
     ),
     h("p", {}, `Coefficients: ${coefficientText} · backend ${report.backend} · ${report.seconds.toFixed(1)} s`),
     ...report.warnings.map((w) => h("p", { class: "notice warning" }, w)),
-    ...report.mergeability
-      .filter((p) => p.barrier > 0.05)
-      .map((p) => h("p", { class: "notice warning" }, `Mergeability: the midpoint of ${p.a} and ${p.b} loses ${formatNumber(p.barrier)} more than its ends (a loss barrier); averaging these may not work well.`)),
+    report.alignment ? alignmentSection(report.alignment) : undefined,
     h(
       "div",
       { class: "row" },
@@ -459,6 +488,59 @@ function renderResults(): void {
         )
       : undefined,
   ));
+}
+
+function labelOf(path: string): string {
+  const i = init!.ingredients.findIndex((x) => x.path === path);
+  return i < 0 ? path : `#${i + 1} ${init!.ingredients[i]!.label}`;
+}
+
+/** What aligning did: the reference, each pair's weight cosine and loss barrier before and after, and unit moves. */
+function alignmentSection(a: NonNullable<SoupReport["alignment"]>): HTMLElement {
+  const chosenBy = a.referenceChosenBy === "validation" ? "the best on validation" : a.referenceChosenBy === "user" ? "chosen" : "the first";
+  const moved = a.moved.reduce((s, m) => s + m.units, 0);
+  const barrier = (v: number | undefined) => (v === undefined ? "—" : formatNumber(v));
+  const others = init!.ingredients.filter((i) => i.path !== a.reference && a.moved.some((m) => m.model === i.path));
+  const unitsOf = state.unitsOf && others.some((o) => o.path === state.unitsOf) ? state.unitsOf : others[0]?.path;
+  return h(
+    "section",
+    { id: "alignment", "aria-labelledby": "alignment-title" },
+    h("h3", { id: "alignment-title" }, "Alignment"),
+    h("p", {}, `${a.method === "weight" ? "Weight" : "Activation"} matching to ${labelOf(a.reference)} (${chosenBy}): ${moved} of ${a.units * Math.max(1, a.moved.length)} units moved in ${a.groups} group${a.groups === 1 ? "" : "s"}.`),
+    ...a.fixedLayers.map((f) => h("p", { class: "note" }, `${f.layer} (${f.className}) kept its neighbours' units in place: ${f.reason}`)),
+    a.repair ? h("p", { class: "note" }, `REPAIR of ${a.repair.layers.length} layer(s): validation loss ${formatNumber(a.repair.validation.before.loss)} → ${formatNumber(a.repair.validation.after.loss)}, ${a.repair.kept ? "kept" : "not kept"}.`) : undefined,
+    h(
+      "table",
+      { class: "grid alignment" },
+      h("thead", {}, h("tr", {}, ...["Pair", "Cosine before", "after", "Loss barrier before", "after"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "tbody",
+        {},
+        ...a.pairs.map((p) =>
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row" }, `${labelOf(p.a)} · ${labelOf(p.b)}`),
+            h("td", { class: "num" }, formatNumber(p.cosineBefore)),
+            h("td", { class: "num" }, formatNumber(p.cosineAfter)),
+            h("td", { class: "num" }, barrier(p.barrierBefore)),
+            h("td", { class: "num" }, barrier(p.barrierAfter)),
+          ),
+        ),
+      ),
+    ),
+    unitsOf
+      ? h(
+          "div",
+          { class: "row" },
+          select("units-of", "Compare with its aligned self", others.map((o) => [o.path, labelOf(o.path)]), unitsOf, (v) => {
+            state.unitsOf = v;
+            persist();
+          }),
+          h("vscode-button", { id: "show-unit-moves", secondary: true, onclick: () => send({ type: "showUnitMoves", ingredient: state.unitsOf ?? unitsOf }) }, "Show Unit Moves"),
+        )
+      : undefined,
+  );
 }
 
 /** One bar per tensor: its relative change from the chosen ingredient. */
@@ -513,17 +595,13 @@ function setJob(next: JobState, message?: string): void {
 
 window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
   const message = event.data;
+  // Everything else describes a panel this page has not built yet; the host's init that follows carries it.
+  if (message.type !== "init" && !init) return;
   switch (message.type) {
     case "init": {
       init = message.init;
-      const saved = state.config;
       const paths = init.ingredients.map((i) => i.path);
-      const sameModels = saved && saved.ingredients.length === paths.length && saved.ingredients.every((c) => paths.includes(c.path));
-      config = sameModels ? saved : init.defaults;
-      // The modelSoup.backend setting changed while the panel was hidden (its message was not delivered then).
-      if (sameModels && state.settingBackend !== undefined && state.settingBackend !== init.defaults.backend) {
-        config = { ...config!, backend: init.defaults.backend };
-      }
+      config = restoredConfig(state.config, init.defaults, state.settingBackend);
       state.settingBackend = init.defaults.backend;
       state = { ...state, models: paths, config };
       persist();
@@ -567,7 +645,9 @@ window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
       state.report = message.report;
       state.verdict = message.verdict;
       state.stopReason = message.stopReason;
+      if (message.basin !== undefined || !message.report.alignment) state.basin = message.basin;
       persist();
+      renderAlign();
       if (!Array.isArray(message.report.coefficients)) charts?.drawHeatmap(message.report.coefficients);
       renderResults();
       resultsBox.scrollIntoView({ behavior: "smooth", block: "start" });

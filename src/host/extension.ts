@@ -4,6 +4,7 @@ import { WorkerRequests } from "../protocol/worker.js";
 import { registerCommands } from "./commands.js";
 import { JobStatus } from "./job-progress.js";
 import { LayerStatsProvider, LAYERS_SCHEME } from "./layer-diff.js";
+import { UnitMovesProvider, UNITS_SCHEME } from "./unit-moves-view.js";
 import { MergePanel, MergePanelSerializer, PANEL_VIEW_TYPE, type PanelServices } from "./merge-panel.js";
 import { ModelCatalog } from "./model-catalog.js";
 import { ModelTreeProvider } from "./model-tree.js";
@@ -44,6 +45,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelS
       vscode.window.registerCustomEditorProvider(viewType, viewer, { supportsMultipleEditorsPerDocument: true }),
     ),
     vscode.workspace.registerTextDocumentContentProvider(LAYERS_SCHEME, new LayerStatsProvider(worker)),
+    vscode.workspace.registerTextDocumentContentProvider(UNITS_SCHEME, new UnitMovesProvider()),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, new MergePanelSerializer(services)),
     ...registerCommands({ services, catalog, tree }),
     { dispose: () => [...MergePanel.open].forEach((p) => p.dispose()) },

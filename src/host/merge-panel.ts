@@ -20,13 +20,17 @@ import {
   type PanelInit,
   type ToWebview,
 } from "../protocol/panel.js";
-import { isDataAwareMethod as isDataAware, WorkerRequests, type Coefficients, type DataAwareMethod, type DataSpec, type SoupReport } from "../protocol/worker.js";
+import { WorkerRequests, type Coefficients, type SoupReport } from "../protocol/worker.js";
 import type { JobStatus } from "./job-progress.js";
+import { WebviewLink } from "./webview-link.js";
 import { describeProgress } from "./progress-text.js";
 import { openLayerChanges } from "./layer-diff.js";
 import { panelHtml } from "./panel-html.js";
 import { backendSetting } from "./settings.js";
-import { defaultSaveTarget, mergedFileName } from "./save-target.js";
+import { defaultSaveTarget } from "./save-target.js";
+import { dataSpec, includedModels, jobRequest, jobTitle, reportOfEvaluation, saveRequest, type PanelJob } from "./panel-request.js";
+import { basinNotice } from "./basin-notice.js";
+import { openUnitMoves } from "./unit-moves-view.js";
 import { FORMAT_LABELS, mainDtype } from "./tree-nodes.js";
 import type { WorkerManager } from "./worker-manager.js";
 
@@ -80,6 +84,9 @@ export class MergePanel implements vscode.Disposable {
     panel.webview.html = panelHtml(panel.webview, services.extensionUri);
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
+      panel.onDidChangeViewState(({ webviewPanel }) => {
+        if (!webviewPanel.visible) this.link.lost();
+      }),
       panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
       services.worker.onProgress((p) => {
         if (this.running && p.jobId === this.jobId) void this.post({ type: "progress", progress: p, text: describeProgress(p) });
@@ -106,8 +113,14 @@ export class MergePanel implements vscode.Disposable {
     return this.saved;
   }
 
-  private post(message: ToWebview): Thenable<boolean> {
-    return this.panel.webview.postMessage(message);
+  private readonly link = new WebviewLink<ToWebview>((message) => this.panel.webview.postMessage(message));
+
+  /** The last job state shown, so a page reloaded after the panel was hidden shows how the job ended. */
+  private lastJob: Extract<ToWebview, { type: "job" }> | undefined;
+
+  private post(message: ToWebview): PromiseLike<boolean> {
+    if (message.type === "job") this.lastJob = message;
+    return this.link.post(message);
   }
 
   private async receive(raw: unknown): Promise<void> {
@@ -146,11 +159,15 @@ export class MergePanel implements vscode.Disposable {
         return;
       case "showDiff":
         return this.showDiff(message.ingredient);
+      case "showUnitMoves":
+        await this.showUnitMoves(message.ingredient);
+        return;
       case "openSaved":
         return this.openSaved(message.what);
     }
   }
 
+  /** Answers a page's "ready": everything it shows, the init first (nothing reaches a page before its init). */
   private async sendInit(): Promise<void> {
     this.analysis ??= await analyzeModels(this.models);
     const a = this.analysis;
@@ -173,10 +190,13 @@ export class MergePanel implements vscode.Disposable {
         ...(this.data ? { data: this.data } : {}),
       },
     };
+    this.link.opened();
     await this.post({ type: "init", init });
     if (this.data) await this.setData(this.data.path, this.data.label);
     if (this.report) await this.postResult(this.report);
     if (this.saved) await this.post({ type: "saved", ...this.saved });
+    // Last: the data preview above clears an ended job's status, as it does when new data is chosen.
+    if (this.lastJob) await this.post(this.lastJob);
   }
 
   /** A data file, or (folder) an image folder with one subfolder per class. */
@@ -201,6 +221,7 @@ export class MergePanel implements vscode.Disposable {
     if (this.data?.path !== path || this.data?.label !== label) {
       this.report = undefined;
       this.saved = undefined;
+      this.lastJob = undefined;
     }
     this.data = { path, ...(label ? { label } : {}) };
     this.dataProblem = undefined;
@@ -237,99 +258,29 @@ export class MergePanel implements vscode.Disposable {
     }
   }
 
-  private included(config: MergeConfig): string[] {
-    return config.ingredients.filter((i) => i.include && this.models.includes(i.path)).map((i) => i.path);
-  }
-
-  private dataSpec(config: MergeConfig): DataSpec {
-    if (!config.data) throw new Error("Choose the data to learn from and compare on first (Data → Choose…).");
-    const learn = 1 - config.validationFraction - config.testFraction;
-    return {
-      path: config.data.path,
-      ...(config.data.label ? { label: config.data.label } : {}),
-      seed: config.seed,
-      fractions: { learn, validation: config.validationFraction, test: config.testFraction },
-    };
-  }
-
   /** Runs the configured job; resolves when it ended (its result or error is posted to the webview). */
   async start(config: MergeConfig): Promise<void> {
     if (!vscode.workspace.isTrusted) {
       throw new Error("Merging runs TensorFlow.js in a worker process, which needs a trusted workspace. Trust this folder to merge.");
     }
     if (this.running) throw new Error("A job is already running in this panel; cancel it first.");
-    const models = this.included(config);
-    if (models.length < 2 && config.method !== "manual") throw new Error("Include at least two ingredients.");
+    const jobId = `panel-${++jobCounter}`;
+    const job = jobRequest(config, this.models, jobId);
     this.lastConfig = config;
     this.report = undefined;
     this.saved = undefined;
-    const backend = config.backend === "auto" ? undefined : config.backend;
-    const jobId = `panel-${++jobCounter}`;
     this.jobId = jobId;
     this.running = new vscode.CancellationTokenSource();
     await this.post({ type: "job", state: "running" });
     try {
       const report = await this.services.jobs.run(
-        config.method === "learned" ? "learning the coefficients" : config.method === "greedy" ? "greedy soup" : isDataAware(config.method) ? "computing data statistics" : "evaluating",
+        jobTitle(config.method),
         async (token, reportProgress) => {
           const relay = this.services.worker.onProgress((p) => {
             if (p.jobId === jobId) reportProgress(p);
           });
           try {
-            if (config.method === "learned") {
-              return await this.services.worker.request(
-                WorkerRequests.learn,
-                {
-                  models,
-                  data: this.dataSpec(config),
-                  granularity: config.granularity,
-                  parameterisation: config.parameterisation,
-                  objective: config.objective,
-                  learningRate: config.learningRate,
-                  maxSteps: config.steps,
-                  batchSize: config.batchSize,
-                  ...(backend ? { backend } : {}),
-                  jobId,
-                },
-                token,
-              );
-            }
-            if (isDataAware(config.method)) {
-              return await this.services.worker.request(
-                WorkerRequests.dataMerge,
-                { models, data: this.dataSpec(config), method: config.method, ...(backend ? { backend } : {}), jobId },
-                token,
-              );
-            }
-            if (config.method === "greedy") {
-              return await this.services.worker.request(
-                WorkerRequests.greedy,
-                { models, data: this.dataSpec(config), ...(backend ? { backend } : {}), jobId },
-                token,
-              );
-            }
-            // The manual soup is evaluated as such; the uniform one is the evaluation's own uniform row.
-            const coefficients = this.manualCoefficients(config);
-            const manual = config.method === "manual";
-            const evaluation = await this.services.worker.request(
-              WorkerRequests.evaluate,
-              { models, data: this.dataSpec(config), ...(manual ? { coefficients } : {}), ...(backend ? { backend } : {}), jobId },
-              token,
-            );
-            const { merged, ...metrics } = evaluation.metrics;
-            if (manual && merged === undefined) throw new Error("The worker did not evaluate the manual weights.");
-            const report: SoupReport = {
-              backend: evaluation.backend,
-              method: manual ? "linear" : "uniform",
-              coefficients,
-              metricName: evaluation.metricName,
-              metrics: { ...metrics, merged: merged ?? metrics.uniform },
-              mergeability: evaluation.mergeability,
-              split: evaluation.split,
-              warnings: evaluation.warnings,
-              seconds: evaluation.seconds,
-            };
-            return report;
+            return await this.runJob(job, token);
           } finally {
             relay.dispose();
           }
@@ -353,21 +304,34 @@ export class MergePanel implements vscode.Disposable {
     }
   }
 
-  private postResult(report: SoupReport): Thenable<boolean> {
+  private postResult(report: SoupReport): PromiseLike<boolean> {
     return this.post({
       type: "result",
       report,
       verdict: soupVerdict(report).text,
       ...(report.learning ? { stopReason: stopReason(report.learning) } : {}),
+      ...withBasin(basinNotice(report, (path) => this.labelOf(path))),
     });
   }
 
-  private manualCoefficients(config: MergeConfig): number[] {
-    const rows = config.ingredients.filter((i) => i.include && this.models.includes(i.path));
-    if (config.method !== "manual") return rows.map(() => 1 / rows.length);
-    const total = rows.reduce((s, r) => s + r.coefficient, 0);
-    if (total === 0) throw new Error("The manual coefficients sum to zero.");
-    return rows.map((r) => r.coefficient / total);
+  /** The shortest path suffix that tells a model apart from the panel's others. */
+  private labelOf(path: string): string {
+    const i = this.models.indexOf(path);
+    return i < 0 ? path : shortLabels(this.models)[i]!;
+  }
+
+  private async runJob(job: PanelJob, token: vscode.CancellationToken): Promise<SoupReport> {
+    const worker = this.services.worker;
+    switch (job.request) {
+      case "learn":
+        return worker.request(WorkerRequests.learn, job.params, token);
+      case "dataMerge":
+        return worker.request(WorkerRequests.dataMerge, job.params, token);
+      case "greedy":
+        return worker.request(WorkerRequests.greedy, job.params, token);
+      case "evaluate":
+        return reportOfEvaluation(await worker.request(WorkerRequests.evaluate, job.params, token), job);
+    }
   }
 
   /** The path the save dialog proposes: a sibling folder of the ingredients' folder ("models-soup"), same format. */
@@ -378,8 +342,6 @@ export class MergePanel implements vscode.Disposable {
   /** Writes the merged model (and its recipe) with the last result's coefficients; `target` skips the dialog. */
   async save(coefficients?: Coefficients, target?: string): Promise<{ model: string; recipe: string } | undefined> {
     if (!vscode.workspace.isTrusted) throw new Error("Saving a merged model needs a trusted workspace.");
-    const config = this.lastConfig;
-    const models = config ? this.included(config) : this.models;
     let out = target;
     if (!out) {
       const uri = await vscode.window.showSaveDialog({
@@ -390,26 +352,23 @@ export class MergePanel implements vscode.Disposable {
       if (!uri) return undefined;
       out = uri.fsPath;
     }
-    const chosen = coefficients ?? this.report?.coefficients ?? (config ? this.manualCoefficients(config) : undefined);
-    const jobId = `save-${++jobCounter}`;
-    // RegMean and Fisher have no coefficients: their statistics are computed again and the recipe records the data.
-    const dataAware = coefficients === undefined && config !== undefined && isDataAware(config.method) ? config : undefined;
+    const job = saveRequest({
+      config: this.lastConfig,
+      panelModels: this.models,
+      ...(coefficients ? { given: coefficients } : {}),
+      ...(this.report ? { reported: this.report.coefficients } : {}),
+      ...(this.report?.alignment ? { alignment: this.report.alignment } : {}),
+      out,
+      jobId: `save-${++jobCounter}`,
+    });
     const result = await this.services.jobs.run(
       "saving the merged model",
-      (token) =>
-        dataAware !== undefined
-          ? this.services.worker
-              .request(
-                WorkerRequests.dataMerge,
-                { models, data: this.dataSpec(dataAware), method: dataAware.method as DataAwareMethod, ...(dataAware.backend !== "auto" ? { backend: dataAware.backend } : {}), out: out!, jobId },
-                token,
-              )
-              .then((report) => ({ model: report.output!.model, recipe: report.output!.recipe }))
-          : this.services.worker.request(
-              WorkerRequests.merge,
-              { models, method: chosen ? "linear" : "uniform", ...(chosen ? { coefficients: chosen } : {}), out: out!, jobId },
-              token,
-            ),
+      async (token) =>
+        job.request === "dataMerge"
+          ? (await this.services.worker.request(WorkerRequests.dataMerge, job.params, token)).output!
+          : job.request === "align"
+            ? (await this.services.worker.request(WorkerRequests.align, job.params, token)).outputs[0]!
+            : await this.services.worker.request(WorkerRequests.merge, job.params, token),
       undefined,
       this.panel,
     );
@@ -438,8 +397,8 @@ export class MergePanel implements vscode.Disposable {
   async showDiff(ingredient?: string): Promise<void> {
     let merged = this.saved?.model;
     if (!merged) {
-      const folder = mkdtempSync(join(tmpdir(), "model-soup-preview-"));
-      const saved = await this.save(undefined, join(folder, mergedFileName(this.models[0]!)));
+      // An existing folder: the worker names the model file in it as the format does.
+      const saved = await this.save(undefined, mkdtempSync(join(tmpdir(), "model-soup-preview-")));
       merged = saved?.model;
     }
     if (!merged) return;
@@ -452,6 +411,33 @@ export class MergePanel implements vscode.Disposable {
     await this.post({ type: "layerChanges", model: mergedLabel, reference: referenceLabel, referencePath: reference, rows: this.layerChanges.rows });
   }
 
+  /**
+   * After an aligned run: the ingredient beside its aligned self, as which unit went where (alignment changes no
+   * value). Returns the page's text.
+   */
+  async showUnitMoves(ingredient: string): Promise<string | undefined> {
+    const alignment = this.report?.alignment;
+    const config = this.lastConfig;
+    if (!alignment || !config) throw new Error("Run an aligned merge first (Align first), then compare an ingredient with its aligned self.");
+    const models = includedModels(config, this.models);
+    const index = models.indexOf(ingredient);
+    if (index < 0) throw new Error(`${this.labelOf(ingredient)} was not among the ingredients of the last run.`);
+    const ordinal = (path: string) => `ingredient ${this.models.indexOf(path) + 1} (${this.labelOf(path)})`;
+    return this.services.jobs.run(
+      "aligning the models again to show which units moved",
+      (token) =>
+        openUnitMoves(
+          this.services.worker,
+          { models, align: { method: alignment.method, reference: alignment.reference }, data: dataSpec(config), ...(config.backend !== "auto" ? { backend: config.backend } : {}) },
+          index,
+          { model: ordinal(ingredient), reference: ordinal(alignment.reference) },
+          token,
+        ),
+      undefined,
+      this.panel,
+    );
+  }
+
   /** The last per-layer change the panel drew (for the tests). */
   layerChanges: { reference: string; rows: { name: string; change: number }[] } | undefined;
 
@@ -461,6 +447,10 @@ export class MergePanel implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
     this.resultEmitter.dispose();
   }
+}
+
+function withBasin(basin: string | undefined): { basin?: string } {
+  return basin === undefined ? {} : { basin };
 }
 
 function titleFor(models: readonly string[]): string {

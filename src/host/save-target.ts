@@ -3,7 +3,8 @@
  * folder, named after it ("models" → "models-soup"), so the merge never lands among its ingredients (where
  * the next folder merge would take it for one). No vscode: tested on its own.
  */
-import { basename, dirname, extname, join, sep } from "node:path";
+import { basename, dirname, join, sep } from "node:path";
+import { formatOfExtension, modelFileNameInFolder } from "../core/io/output-names.js";
 
 /** The deepest folder that holds every path. */
 export function commonFolder(paths: readonly string[]): string {
@@ -18,11 +19,11 @@ export function commonFolder(paths: readonly string[]): string {
   return first.slice(0, depth).join(sep) || sep;
 }
 
-/** The model file name a merge of `first`'s format takes (TF.js: model.json in its own folder). */
+/** The model file a merge of `first`'s format is saved as: the name a folder output gets (core/io/output-names). */
 export function mergedFileName(first: string): string {
-  if (first.endsWith(".safetensors.index.json")) return "merged.safetensors";
-  if (extname(first) === ".json") return "model.json";
-  return `merged${extname(first)}`;
+  const format = formatOfExtension(first);
+  if (!format) throw new Error(`${first} has none of the model file extensions (.json, .keras, .h5, .hdf5, .safetensors)`);
+  return modelFileNameInFolder(format, first.toLowerCase().endsWith(".safetensors.index.json"));
 }
 
 export function defaultSaveTarget(models: readonly string[]): string {

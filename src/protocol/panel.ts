@@ -3,12 +3,14 @@
  * the validator the host runs on every message the webview sends before using it.
  */
 import {
+  ALIGN_METHOD_CHOICES,
   BACKEND_SETTING_CHOICES,
   choiceValues,
   GRANULARITY_CHOICES,
   OBJECTIVE_CHOICES,
   PANEL_METHOD_CHOICES,
   PARAMETERISATION_CHOICES,
+  type AlignMethod,
   type BackendChoice,
   type Granularity,
   type MergeMethod,
@@ -51,6 +53,8 @@ export interface MergeConfig {
   seed: number;
   backend: BackendChoice;
   data?: { path: string; label?: string };
+  /** Align the ingredients' units to a reference first (learned and greedy soups); absent: as given. */
+  align?: AlignMethod;
 }
 
 export interface DataPreview {
@@ -86,7 +90,8 @@ export type ToWebview =
   /** text: what runs now, in words (the host's describeProgress). */
   | { type: "progress"; progress: ProgressParams; text: string }
   /** verdict: the comparison in words (src/core/report/verdict.ts); stopReason: why learning ended where it did. */
-  | { type: "result"; report: SoupReport; verdict: string; stopReason?: string }
+  /** basin: which ingredients share no basin (src/core/report/basin.ts), in words; the panel then offers "Align first". */
+  | { type: "result"; report: SoupReport; verdict: string; stopReason?: string; basin?: string }
   | { type: "saved"; model: string; recipe: string }
   /** The merged model's relative change per tensor from one ingredient (the per-layer bar chart). */
   | { type: "layerChanges"; model: string; reference: string; referencePath: string; rows: { name: string; change: number }[] };
@@ -100,6 +105,8 @@ export type FromWebview =
   | { type: "cancel" }
   | { type: "save"; coefficients?: Coefficients }
   | { type: "showDiff"; ingredient?: string }
+  /** After an aligned run: which of the ingredient's units went where when it was aligned to the reference. */
+  | { type: "showUnitMoves"; ingredient: string }
   /** After a save: reveal the merged model in the Explorer, or open its recipe. */
   | { type: "openSaved"; what: "reveal" | "recipe" };
 
@@ -108,6 +115,7 @@ const GRANULARITIES = choiceValues(GRANULARITY_CHOICES);
 const PARAMETERISATIONS = choiceValues(PARAMETERISATION_CHOICES);
 const OBJECTIVES = choiceValues(OBJECTIVE_CHOICES);
 const BACKENDS = choiceValues(BACKEND_SETTING_CHOICES);
+const ALIGN_METHODS = choiceValues(ALIGN_METHOD_CHOICES);
 
 type Check = (value: unknown, at: string) => string | undefined;
 
@@ -169,6 +177,7 @@ const config: Check = (v, at) =>
     seed: num(0, 2 ** 32, true),
     backend: oneOf(BACKENDS),
     data,
+    align: (v, at) => (v === undefined ? undefined : oneOf(ALIGN_METHODS)(v, at)),
   });
 
 const coefficients: Check = (v, at) => {
@@ -194,6 +203,7 @@ const MESSAGE_CHECKS: { [K in FromWebview["type"]]: Record<string, Check> } = {
   cancel: {},
   save: { coefficients },
   showDiff: { ingredient: optStr },
+  showUnitMoves: { ingredient: str },
   openSaved: { what: oneOf(["reveal", "recipe"] as const) },
 };
 

@@ -263,8 +263,8 @@ export interface AlignParams {
   /** Needed for activation matching; with labels it also chooses the reference and measures barriers. */
   data?: DataSpec;
   out: string;
-  /** Merge the aligned models with these weights (uniform when absent). */
-  merge?: { coefficients?: number[] };
+  /** Merge the aligned models with these weights, per model or per layer (uniform when absent). */
+  merge?: { coefficients?: Coefficients };
   backend?: BackendName;
   jobId?: string;
 }

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { resolveOutputTarget } from "../../src/core/io/output-target.js";
+import { formatOfExtension } from "../../src/core/io/output-names.js";
 import { commonFolder, defaultSaveTarget } from "../../src/host/save-target.js";
 
 describe("host/save-target (where a merge is saved by default)", () => {
@@ -12,11 +15,24 @@ describe("host/save-target (where a merge is saved by default)", () => {
     assert.ok(!target.startsWith(join("/w", "samples", "digits", "models") + "/"), "not below the ingredients' folder");
   });
 
-  it("keeps the format of single-file models", () => {
+  it("keeps the format, named as a folder output of it is (core/io/output-names)", () => {
     const h5 = ["a.h5", "b.h5"].map((f) => join("/w", "checkpoints", "keras-lenet", f));
-    assert.equal(defaultSaveTarget(h5), join("/w", "checkpoints", "keras-lenet-soup", "merged.h5"));
+    assert.equal(defaultSaveTarget(h5), join("/w", "checkpoints", "keras-lenet-soup", "model.h5"));
+    assert.equal(defaultSaveTarget(["/w/k/a.hdf5", "/w/k/b.hdf5"]), join("/w", "k-soup", "model.h5"));
+    assert.equal(defaultSaveTarget(["/w/k/a.keras", "/w/k/b.keras"]), join("/w", "k-soup", "model.keras"));
+    assert.equal(defaultSaveTarget(["/w/s/a.safetensors", "/w/s/b.safetensors"]), join("/w", "s-soup", "model.safetensors"));
+  });
+
+  it("names a sharded safetensors merge by its index, as the writer expects of sharded ingredients", async () => {
     const st = ["x/model.safetensors.index.json", "y/model.safetensors.index.json"].map((f) => join("/w", "ft", f));
-    assert.equal(defaultSaveTarget(st), join("/w", "ft-soup", "merged.safetensors"));
+    const target = defaultSaveTarget(st);
+    assert.equal(target, join("/w", "ft-soup", "model.safetensors.index.json"));
+    assert.equal(formatOfExtension(target), "safetensors");
+    // The output guard takes it for sharded ingredients (it refused the "merged.safetensors" proposed before).
+    const sharded = join("test", "fixtures", "real-models", "safetensors-jl-fixtures", "sharded", "model.safetensors.index.json");
+    const resolved = await resolveOutputTarget(join(tmpdir(), "model-soup-never-written", basename(target)), sharded);
+    assert.equal(resolved.form, "file");
+    await assert.rejects(resolveOutputTarget(join(tmpdir(), "model-soup-never-written", "merged.safetensors"), sharded), /index\.json/);
   });
 
   it("does not mistake a shared name prefix for a shared folder", () => {

@@ -1,7 +1,8 @@
 /**
  * Drives the Merge panel as a person would, in code-server: command palette → "Model Soup: Merge Models" →
  * the digits group → Choose Data… (VS Code's own file dialog) → Start → the results table → Save Merged
- * Model… (the save dialog's default, beside the ingredients). Saves media/screenshot-panel.png for the README.
+ * Model… (the save dialog's default, beside the ingredients), with a hide/show of the panel and an aligned run on the
+ * way. Saves media/screenshot-panel.png for the README.
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -119,7 +120,7 @@ export async function main(): Promise<void> {
     await page.locator(".quick-input-list .monaco-list-row", { hasText: `${ingredients} models` }).first().waitFor();
     await page.keyboard.press("Enter");
 
-    const frame = await panelFrame(page);
+    let frame = await panelFrame(page);
     const startDisabled = async () => (await frame.locator("#start").getAttribute("disabled")) !== null;
     assert.ok(await startDisabled(), "Start is disabled until data is chosen");
     await frame.locator("#start-blocker", { hasText: "Choose the data" }).waitFor();
@@ -147,6 +148,32 @@ export async function main(): Promise<void> {
       el.dispatchEvent(new Event("input"));
     });
 
+    // Hidden and shown again, the panel's page is reloaded (no retainContextWhenHidden) and restores itself; a
+    // modelSoup.backend setting changed meanwhile reaches it. (A message reaching the reloaded page before its
+    // init used to leave it at "Loading…".)
+    await runCommand(page, "Preferences: Open User Settings");
+    const search = page.locator(".settings-editor .suggest-input-container textarea, .settings-editor .settings-header input").first();
+    await search.waitFor({ timeout: 30_000 });
+    await search.fill("modelSoup.backend");
+    const backendSetting = page.locator(".setting-item-contents", { hasText: "backend the merge worker uses" }).locator("select").first();
+    await backendSetting.waitFor({ timeout: 30_000 });
+    await backendSetting.selectOption("wasm");
+    await page.waitForTimeout(500);
+    await page.locator(".tab", { hasText: `Merge ${ingredients} Models` }).first().click();
+    frame = await panelFrame(page, 30_000);
+    await frame.locator("#advanced summary").click();
+    await frame.locator("#backend").waitFor();
+    const backendFaceIs = async (text: string) => {
+      for (let attempt = 0; attempt < 40; attempt++) {
+        const face = await frame.locator("#backend").evaluate((el) => el.shadowRoot?.querySelector(".select-face .text")?.textContent?.trim() ?? "");
+        if (face === text) return;
+        await page.waitForTimeout(250);
+      }
+      assert.fail(`the Backend dropdown does not show ${text}`);
+    };
+    await backendFaceIs("WebAssembly");
+    assert.ok(!(await frame.locator("#validation").evaluate((el) => el.hasAttribute("invalid"))), "the corrected fraction came back valid");
+
     // Wrong data (63 feature columns for 64-input models) is flagged when chosen; Start stays disabled.
     await frame.locator("#pick-data").click();
     await answerFileDialog(page, "Data to learn and compare on", join(workspace.root, "data", "digits-63-columns.csv"));
@@ -160,8 +187,31 @@ export async function main(): Promise<void> {
     assert.equal(await frame.locator("#data-error").count(), 0, "the old data error is gone");
     assert.ok(!(await startDisabled()), "Start is enabled once the data fits");
 
+    // One progress channel: a job whose panel is hidden reports in a cancellable notification; cancelling there
+    // is not an error, and the panel shown again says "Cancelled".
+    const soupToasts = page.locator(".notification-toast", { hasText: "Model Soup:" });
     await frame.locator("#start").click();
+    await frame.locator("#cancel:not([disabled])").waitFor({ timeout: 30_000 });
+    await runCommand(page, "Preferences: Open User Settings");
+    const toast = soupToasts.first();
+    await toast.waitFor({ timeout: 30_000 });
+    await toast.locator(".monaco-button", { hasText: "Cancel" }).click();
+    await toast.waitFor({ state: "hidden", timeout: 30_000 });
+    assert.equal(await page.locator(".notification-toast .codicon-error, .notification-toast .codicon-notifications-error").count(), 0, "cancelling shows no error");
+    await page.locator(".tab", { hasText: `Merge ${ingredients} Models` }).first().click();
+    frame = await panelFrame(page, 30_000);
+    await frame.locator("#job-status", { hasText: "Cancelled" }).waitFor({ timeout: 30_000 });
+    assert.equal(await frame.locator("#job-status").getAttribute("class"), "status", "the cancelled status is not drawn as an error");
+
+    // While the panel is visible, the job reports there only: no notification.
+    await frame.locator("#start").click();
+    await frame.locator("#cancel:not([disabled])").waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(2_000);
+    assert.equal(await soupToasts.count(), 0, "no notification while the panel shows the progress");
     await frame.locator("#results table", { hasText: "Uniform soup" }).waitFor({ timeout: 180_000 });
+    // The step axis ticks at whole steps only.
+    const stepLabels = ((await frame.locator(".charts .chart").first().getAttribute("data-step-labels")) ?? "").split(",").filter((t) => t !== "");
+    assert.ok(stepLabels.length >= 1 && stepLabels.every((t) => /^\d+$/.test(t)), `integer step ticks: ${stepLabels.join(", ")}`);
     const verdict = (await frame.locator("#verdict").textContent()) ?? "";
     assert.match(verdict, /^(The (learned|uniform) soup is the best single-size model: \+\d+\.\d points over the best ingredient \(ingredient [1-5]\)|No merge beat the best ingredient \(ingredient [1-5]\): keep it, or add data\.)/);
     await frame.locator("#stop-reason", { hasText: /^(Stopped|Ran all)/ }).waitFor();
@@ -175,6 +225,20 @@ export async function main(): Promise<void> {
     const otherClass = drawnFor === "vscode-light" ? "vscode-dark" : "vscode-light";
     await runCommand(page, "Preferences: Toggle between Light/Dark Themes");
     await frame.locator(`.charts[data-theme='${otherClass}']`).waitFor({ timeout: 15_000 });
+
+    // The sample's ingredient-6 shares no basin with the others: the panel offers "Align first". An aligned run shows
+    // each pair's cosine and loss barrier before and after, and an ingredient beside its aligned self (unit moves).
+    await frame.locator("#basin", { hasText: "share no basin" }).waitFor({ timeout: 10_000 });
+    await frame.locator("#align").evaluate((el) => {
+      (el as unknown as { value: string }).value = "weight";
+      el.dispatchEvent(new Event("change"));
+    });
+    await frame.locator("#start").click();
+    await frame.locator("#alignment table").waitFor({ timeout: 240_000 });
+    assert.equal(await frame.locator("#alignment tbody tr").count(), (ingredients * (ingredients - 1)) / 2, "a row per pair");
+    await frame.locator("#alignment", { hasText: "Weight matching to #" }).waitFor();
+    await frame.locator("#show-unit-moves").click();
+    await page.locator(".tab", { hasText: "Unit moves" }).first().waitFor({ timeout: 60_000 });
 
     await frame.locator("#save").click();
     await page.locator(".quick-input-widget .quick-input-title", { hasText: "Save the merged model" }).waitFor({ state: "visible" });
@@ -194,6 +258,28 @@ export async function main(): Promise<void> {
     const merged = join(workspace.sample, "models-soup");
     assert.ok(existsSync(join(merged, "model.json")), "the merged model.json was written");
     assert.ok(readdirSync(merged).some((f) => /recipe/i.test(f)), "its recipe was written beside it");
+
+    // Reveal in Explorer selects the saved model there.
+    await frame.locator("#reveal-saved").click();
+    const explorerRow = (name: string | RegExp) =>
+      page.locator(".explorer-folders-view .monaco-list-row", { has: page.locator(".label-name", { hasText: name }) });
+    await page.locator(".explorer-folders-view .monaco-list-row[aria-selected='true']", { hasText: "model.json" }).waitFor({ timeout: 30_000 });
+    await explorerRow(/^models-soup$/).first().waitFor();
+
+    // "Merge Models in Folder" is offered on folders that hold models, not on others (a context key set by the scan).
+    const folderMenu = async (name: string): Promise<string[]> => {
+      await explorerRow(new RegExp(`^${name}$`)).first().click({ button: "right" });
+      const menu = page.locator(".context-view .monaco-menu");
+      await menu.waitFor({ timeout: 10_000 });
+      const items = await menu.locator(".action-label").allTextContents();
+      await page.keyboard.press("Escape");
+      await menu.waitFor({ state: "hidden", timeout: 10_000 });
+      return items.map((t) => t.trim());
+    };
+    assert.ok((await folderMenu("keras3")).includes("Merge Models in Folder"), "offered on a folder holding models");
+    assert.ok(!(await folderMenu("data")).includes("Merge Models in Folder"), "not offered on a folder without models");
+    await page.locator(".tab", { hasText: `Merge ${ingredients} Models` }).first().click();
+    frame = await panelFrame(page, 30_000);
 
     // The per-layer change from a chosen ingredient: a chart in the panel, the table beside it.
     const second = join(workspace.sample, "models", "ingredient-2", "model.json");

@@ -3,7 +3,10 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { Cancellation } from "../learn/cancel.js";
 import type { Task } from "../learn/loss.js";
+import { isHighBarrier } from "../../core/report/basin.js";
 import { checkProblem, type SoupData, type SoupProblem } from "../learn/problem.js";
+
+export { isHighBarrier };
 import { predictAll, scorePredictions, type Score } from "./score.js";
 import { MixWriter, singleMix } from "./soup.js";
 
@@ -22,15 +25,6 @@ export interface PairMergeability {
 export interface Mergeability {
   readonly pairs: PairMergeability[];
   readonly warnings: string[];
-}
-
-/**
- * A barrier is "high" when the midpoint is clearly worse than the ends: by more than 0.05 in loss and by more than
- * a quarter of the ends' mean loss. Fine-tunes of one initialisation usually show a barrier ≤ 0; independently
- * initialised networks, a midpoint near chance.
- */
-export function isHighBarrier(barrier: number, meanEndLoss: number): boolean {
-  return barrier > 0.05 && barrier > 0.25 * meanEndLoss;
 }
 
 /** Cosine similarity of two models' weights, all tensors taken as one vector. */

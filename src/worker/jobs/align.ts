@@ -101,7 +101,9 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
         coefficients === undefined
           ? { method: "uniform", params: {}, ingredients: params.models.map((path) => ({ path })) }
           : specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: {} });
-      const repaired = data === undefined ? undefined : await repairMerge(loaded, outcome, coefficients, data, params.jobId, context);
+      // Per-layer weights (the editor's save of a layer-granularity learned soup) are merged without REPAIR.
+      const perModel = coefficients === undefined || Array.isArray(coefficients);
+      const repaired = data === undefined || !perModel ? undefined : await repairMerge(loaded, outcome, coefficients as number[] | undefined, data, params.jobId, context);
       if (repaired !== undefined) outcome.report.repair = repairSummary(repaired);
       const saved = await saveSoup({
         spec,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as vscode from "vscode";
 import { readManifest } from "../../../src/core/formats/registry.js";
@@ -105,6 +105,33 @@ describe("Merge Models", () => {
     assert.equal(panel.layerChanges?.rows.length, rows.length);
     await vscode.window.showTextDocument(editor.document, editor.viewColumn);
     await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
+  });
+
+  it("aligns first when asked: barrier and cosine before and after, unit moves of an ingredient, and the aligned merge saved with its alignment", async () => {
+    const soup = await api();
+    const panel = soup.panels().at(-1)!;
+    await panel.setData(digitsData());
+    const models = digitsModels();
+    const config: MergeConfig = { ...DEFAULT_CONFIG, method: "greedy", align: "weight", ingredients: models.map((path) => ({ path, include: true, coefficient: 1 })), data: { path: digitsData() } };
+    await panel.start(config);
+    const alignment = panel.lastReport?.alignment;
+    assert.ok(alignment, "the greedy soup ran on aligned models");
+    assert.equal(alignment.method, "weight");
+    assert.equal(alignment.pairs.length, (models.length * (models.length - 1)) / 2, "every pair measured before and after");
+    assert.ok(alignment.pairs.every((p) => p.barrierBefore !== undefined && p.barrierAfter !== undefined), "labelled data: barriers before and after");
+    const other = models.find((m) => m !== alignment.reference)!;
+    const page = await panel.showUnitMoves(other);
+    assert.match(page ?? "", /^Units of ingredient \d \(.+\) after aligning it to ingredient \d \(.+\) \(weight matching\)/);
+    const moved = alignment.moved.find((m) => m.model === other)!.units;
+    assert.match(page ?? "", moved === 0 ? /No unit moved/ : new RegExp(`${moved} units? moved\\.`), "the page agrees with the report's count");
+    await until("the unit-moves page opens", () => vscode.window.visibleTextEditors.some((e) => e.document.uri.scheme === "model-soup-units") || undefined, 10_000);
+
+    const folder = mkdtempSync(join(inWorkspace("samples"), "aligned-"));
+    const saved = await panel.save(undefined, join(folder, "model.json"));
+    assert.ok(saved && existsSync(saved.model));
+    const recipe = JSON.parse(readFileSync(saved.recipe, "utf8")) as { alignment?: { method: string; reference: string; permutations: unknown[] } };
+    assert.equal(recipe.alignment?.method, "weight", "the saved merge records its alignment");
+    assert.equal(recipe.alignment?.permutations.length, models.length);
   });
 
   it("compares the manual weights' own soup: weights 1,0,…,0 score exactly as ingredient 1", async () => {

@@ -1,0 +1,173 @@
+/**
+ * What the Merge panel asks the worker, from the panel's configuration: which request runs a method, with
+ * which parameters, what the panel calls it while it runs, and how the answer becomes the panel's report.
+ * No vscode: each method's request is tested on its own (test/host/panel-request.test.ts).
+ */
+import type { MergeConfig } from "../protocol/panel.js";
+import {
+  isDataAwareMethod,
+  type AlignOptions,
+  type AlignParams,
+  type AlignmentReport,
+  type BackendName,
+  type Coefficients,
+  type DataMergeParams,
+  type DataSpec,
+  type EvaluateParams,
+  type EvaluateReport,
+  type GreedyParams,
+  type LearnParams,
+  type MergeParams,
+  type SoupReport,
+} from "../protocol/worker.js";
+
+/** A worker request the panel sends: its name in WorkerRequests and its parameters. */
+export type PanelJob =
+  | { request: "learn"; params: LearnParams }
+  | { request: "dataMerge"; params: DataMergeParams }
+  | { request: "greedy"; params: GreedyParams }
+  /** Uniform and manual soups: the worker's evaluation, made a report by reportOfEvaluation. */
+  | { request: "evaluate"; params: EvaluateParams; manual: boolean; coefficients: number[] };
+
+/** The ingredients the configuration includes, of the panel's models, in the panel's order. */
+export function includedModels(config: MergeConfig, models: readonly string[]): string[] {
+  return config.ingredients.filter((i) => i.include && models.includes(i.path)).map((i) => i.path);
+}
+
+export function dataSpec(config: MergeConfig): DataSpec {
+  if (!config.data) throw new Error("Choose the data to learn from and compare on first (Data → Choose…).");
+  const learn = 1 - config.validationFraction - config.testFraction;
+  return {
+    path: config.data.path,
+    ...(config.data.label ? { label: config.data.label } : {}),
+    seed: config.seed,
+    fractions: { learn, validation: config.validationFraction, test: config.testFraction },
+  };
+}
+
+function backendOf(config: MergeConfig): { backend?: BackendName } {
+  return config.backend === "auto" ? {} : { backend: config.backend };
+}
+
+/** Each included ingredient's weight: the manual ones normalised to sum to 1, else equal. */
+export function soupCoefficients(config: MergeConfig, models: readonly string[]): number[] {
+  const rows = config.ingredients.filter((i) => i.include && models.includes(i.path));
+  if (config.method !== "manual") return rows.map(() => 1 / rows.length);
+  const total = rows.reduce((s, r) => s + r.coefficient, 0);
+  if (total === 0) throw new Error("The manual coefficients sum to zero.");
+  return rows.map((r) => r.coefficient / total);
+}
+
+/** What the progress channel says while the method runs. */
+export function jobTitle(method: MergeConfig["method"]): string {
+  if (method === "learned") return "learning the coefficients";
+  if (method === "greedy") return "greedy soup";
+  return isDataAwareMethod(method) ? "computing data statistics" : "evaluating";
+}
+
+/** The methods that can align first (the worker's learn and greedy jobs take `align`). */
+export function canAlign(method: MergeConfig["method"]): boolean {
+  return method === "learned" || method === "greedy";
+}
+
+function alignOf(config: MergeConfig): { align?: AlignOptions } {
+  if (config.align === undefined) return {};
+  if (!canAlign(config.method)) throw new Error(`"Align first" applies to the learned and greedy soups, not to the ${config.method} one.`);
+  return { align: { method: config.align } };
+}
+
+/** The request that runs the configured method on the panel's models. */
+export function jobRequest(config: MergeConfig, panelModels: readonly string[], jobId: string): PanelJob {
+  const models = includedModels(config, panelModels);
+  if (models.length < 2 && config.method !== "manual") throw new Error("Include at least two ingredients.");
+  const common = { models, data: dataSpec(config), ...backendOf(config), jobId };
+  const align = alignOf(config);
+  if (config.method === "learned") {
+    return {
+      request: "learn",
+      params: {
+        ...common,
+        granularity: config.granularity,
+        parameterisation: config.parameterisation,
+        objective: config.objective,
+        learningRate: config.learningRate,
+        maxSteps: config.steps,
+        batchSize: config.batchSize,
+        ...align,
+      },
+    };
+  }
+  if (isDataAwareMethod(config.method)) return { request: "dataMerge", params: { ...common, method: config.method } };
+  if (config.method === "greedy") return { request: "greedy", params: { ...common, ...align } };
+  // The manual soup is evaluated as such; the uniform one is the evaluation's own uniform row.
+  const manual = config.method === "manual";
+  const coefficients = soupCoefficients(config, panelModels);
+  return { request: "evaluate", params: { ...common, ...(manual ? { coefficients } : {}) }, manual, coefficients };
+}
+
+/** The panel's report of a uniform or manual soup, from the worker's evaluation of it. */
+export function reportOfEvaluation(evaluation: EvaluateReport, job: Extract<PanelJob, { request: "evaluate" }>): SoupReport {
+  const { merged, ...metrics } = evaluation.metrics;
+  if (job.manual && merged === undefined) throw new Error("The worker did not evaluate the manual weights.");
+  return {
+    backend: evaluation.backend,
+    method: job.manual ? "linear" : "uniform",
+    coefficients: job.coefficients,
+    metricName: evaluation.metricName,
+    metrics: { ...metrics, merged: merged ?? metrics.uniform },
+    mergeability: evaluation.mergeability,
+    split: evaluation.split,
+    warnings: evaluation.warnings,
+    seconds: evaluation.seconds,
+  };
+}
+
+/** A save request: the merge with known coefficients, or (RegMean, Fisher: no coefficients) the data-aware merge again. */
+export type SaveJob =
+  | { request: "merge"; params: MergeParams }
+  | { request: "dataMerge"; params: DataMergeParams }
+  /** An aligned result: the same alignment (its reference and method, on the same data) again, then the merge. */
+  | { request: "align"; params: AlignParams };
+
+export interface SaveWhat {
+  /** The last run's configuration (none before a run: the uniform soup of every model). */
+  config: MergeConfig | undefined;
+  panelModels: readonly string[];
+  /** Coefficients the webview asked to save with. */
+  given?: Coefficients;
+  /** The last report's coefficients. */
+  reported?: Coefficients;
+  /** The last report's alignment: what the merge is made of. */
+  alignment?: Pick<AlignmentReport, "method" | "reference">;
+  out: string;
+  jobId: string;
+}
+
+/**
+ * Writes the merge the panel shows to `out`: a linear merge of the included models with the given, reported or
+ * configured coefficients; a RegMean or Fisher result has none, so its statistics are computed again (the
+ * recipe records the data).
+ */
+export function saveRequest({ config, panelModels, given, reported, alignment, out, jobId }: SaveWhat): SaveJob {
+  const models = config ? includedModels(config, panelModels) : [...panelModels];
+  if (alignment !== undefined && config !== undefined) {
+    const coefficients = given ?? reported;
+    return {
+      request: "align",
+      params: {
+        models,
+        align: { method: alignment.method, reference: alignment.reference },
+        data: dataSpec(config),
+        out,
+        merge: coefficients === undefined ? {} : { coefficients },
+        ...backendOf(config),
+        jobId,
+      },
+    };
+  }
+  if (given === undefined && config !== undefined && isDataAwareMethod(config.method)) {
+    return { request: "dataMerge", params: { models, data: dataSpec(config), method: config.method, ...backendOf(config), out, jobId } };
+  }
+  const chosen = given ?? reported ?? (config ? soupCoefficients(config, panelModels) : undefined);
+  return { request: "merge", params: { models, method: chosen ? "linear" : "uniform", ...(chosen ? { coefficients: chosen } : {}), out, jobId } };
+}

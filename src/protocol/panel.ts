@@ -4,19 +4,25 @@
  */
 import * as v from "valibot";
 import { check } from "./schema.js";
-import type {
-  AlignMethod,
-  BackendName,
-  Coefficients,
-  Granularity,
-  Objective,
-  Parameterisation,
-  ProgressParams,
-  SoupReport,
-} from "./worker.js";
+import {
+  ALIGN_METHOD_CHOICES,
+  BACKEND_SETTING_CHOICES,
+  choiceValues,
+  GRANULARITY_CHOICES,
+  OBJECTIVE_CHOICES,
+  PANEL_METHOD_CHOICES,
+  PARAMETERISATION_CHOICES,
+  type AlignMethod,
+  type BackendChoice,
+  type Granularity,
+  type MergeMethod,
+  type Objective,
+  type Parameterisation,
+} from "./choices.js";
+import { LEARN_DEFAULTS } from "./learn-defaults.js";
+import type { Coefficients, ProgressParams, SoupReport } from "./worker.js";
 
-export type MergeMethod = "manual" | "uniform" | "greedy" | "learned" | "regmean" | "fisher";
-export type BackendChoice = BackendName | "auto";
+export type { BackendChoice, MergeMethod };
 
 export interface IngredientRow {
   path: string;
@@ -74,12 +80,12 @@ export type ToWebview =
 
 export type FromWebview = v.InferOutput<typeof fromWebviewSchema>;
 
-const METHODS: readonly MergeMethod[] = ["manual", "uniform", "greedy", "learned", "regmean", "fisher"];
-const GRANULARITIES: readonly Granularity[] = ["model", "layer"];
-const PARAMETERISATIONS: readonly Parameterisation[] = ["simplex", "nonneg", "free"];
-const OBJECTIVES: readonly Objective[] = ["supervised", "entropy"];
-const BACKENDS: readonly BackendChoice[] = ["auto", "tfjs-node", "wasm", "cpu"];
-const ALIGN_METHODS: readonly AlignMethod[] = ["weight", "activation"];
+const METHODS = choiceValues(PANEL_METHOD_CHOICES);
+const GRANULARITIES = choiceValues(GRANULARITY_CHOICES);
+const PARAMETERISATIONS = choiceValues(PARAMETERISATION_CHOICES);
+const OBJECTIVES = choiceValues(OBJECTIVE_CHOICES);
+const BACKENDS = choiceValues(BACKEND_SETTING_CHOICES);
+const ALIGN_METHODS = choiceValues(ALIGN_METHOD_CHOICES);
 
 const str = v.pipe(v.string("must be a string"), v.maxLength(4096, "must be a string"));
 const bool = v.boolean("must be true or false");
@@ -160,12 +166,12 @@ export function validateFromWebview(message: unknown): FromWebview | Error {
 
 export const DEFAULT_CONFIG: Omit<MergeConfig, "ingredients"> = {
   method: "learned",
-  granularity: "model",
-  parameterisation: "simplex",
-  objective: "supervised",
-  learningRate: 0.05,
-  steps: 60,
-  batchSize: 128,
+  granularity: LEARN_DEFAULTS.granularity,
+  parameterisation: LEARN_DEFAULTS.parameterisation,
+  objective: LEARN_DEFAULTS.objective,
+  learningRate: LEARN_DEFAULTS.learningRate,
+  steps: LEARN_DEFAULTS.maxSteps,
+  batchSize: LEARN_DEFAULTS.batchSize,
   validationFraction: 0.2,
   testFraction: 0.2,
   seed: 0,

@@ -10,6 +10,7 @@ import "@vscode-elements/elements/dist/vscode-single-select/index.js";
 import "@vscode-elements/elements/dist/vscode-option/index.js";
 import "@vscode-elements/elements/dist/vscode-progress-ring/index.js";
 import type { DataPreview, FromWebview, JobState, MergeConfig, PanelInit, ToWebview } from "../src/protocol/panel.js";
+import { ALIGN_METHOD_CHOICES, BACKEND_SETTING_CHOICES, GRANULARITY_CHOICES, OBJECTIVE_CHOICES, PANEL_METHOD_CHOICES, PARAMETERISATION_CHOICES, type Choice } from "../src/protocol/choices.js";
 import type { ProgressParams, SoupReport } from "../src/protocol/worker.js";
 import { LearningCharts } from "./charts.js";
 import { formatNumber, h, present } from "./dom.js";
@@ -56,12 +57,8 @@ let jobState: JobState = "idle";
 let advancedOpen = false;
 /** Ids of the number fields whose text is not a valid value (Start waits until they are corrected). */
 const invalidFields = new Set<string>();
-const BACKEND_CHOICES: [string, string][] = [
-  ["auto", "Automatic"],
-  ["tfjs-node", "tfjs-node"],
-  ["wasm", "WebAssembly"],
-  ["cpu", "Plain JavaScript"],
-];
+const options = (list: readonly Choice[]): [string, string][] => list.map((c) => [c.value, c.label]);
+const BACKEND_CHOICES = options(BACKEND_SETTING_CHOICES);
 
 /** The id of the control whose action opened an editor dialog; it gets the focus back afterwards. */
 let returnFocusTo: string | undefined;
@@ -240,14 +237,7 @@ function renderMethod(): void {
     select(
       "method",
       "Method",
-      [
-        ["learned", "Learned soup (coefficients learned from data)"],
-        ["greedy", "Greedy soup"],
-        ["uniform", "Uniform soup (plain average)"],
-        ["manual", "Weighted average (manual weights)"],
-        ["regmean", "RegMean (least squares on each layer's inputs)"],
-        ["fisher", "Fisher merging (weighted by each model's Fisher)"],
-      ],
+      options(PANEL_METHOD_CHOICES),
       config!.method,
       (v) => update({ method: v as MergeConfig["method"] }),
     ),
@@ -259,11 +249,7 @@ function renderMethod(): void {
   renderAdvanced();
 }
 
-const ALIGN_CHOICES: [string, string][] = [
-  ["none", "No: average the models as given"],
-  ["weight", "Weight matching (no data)"],
-  ["activation", "Activation matching (on the chosen data)"],
-];
+const ALIGN_CHOICES: [string, string][] = [["none", "No: average the models as given"], ...options(ALIGN_METHOD_CHOICES)];
 
 /** "Align first", offered once a run found ingredients that share no basin (or while it is chosen). */
 function renderAlign(): void {
@@ -296,9 +282,9 @@ function renderMethodOptions(): void {
     h(
       "div",
       { class: "row" },
-      select("granularity", "Granularity", [["model", "One coefficient per model"], ["layer", "One per layer and model"]], c.granularity, (v) => update({ granularity: v as MergeConfig["granularity"] })),
-      select("parameterisation", "Coefficients", [["simplex", "Sum to 1 (softmax)"], ["nonneg", "Non-negative"], ["free", "Free"]], c.parameterisation, (v) => update({ parameterisation: v as MergeConfig["parameterisation"] })),
-      select("objective", "Objective", [["supervised", "Labelled data (loss)"], ["entropy", "Unlabelled data (entropy)"]], c.objective, (v) => update({ objective: v as MergeConfig["objective"] })),
+      select("granularity", "Granularity", options(GRANULARITY_CHOICES), c.granularity, (v) => update({ granularity: v as MergeConfig["granularity"] })),
+      select("parameterisation", "Coefficients", options(PARAMETERISATION_CHOICES), c.parameterisation, (v) => update({ parameterisation: v as MergeConfig["parameterisation"] })),
+      select("objective", "Objective", options(OBJECTIVE_CHOICES), c.objective, (v) => update({ objective: v as MergeConfig["objective"] })),
     ),
   );
 }

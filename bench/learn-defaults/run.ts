@@ -16,7 +16,7 @@ import { evaluateSoups, taskFor } from "../../src/worker/evaluate/evaluate.js";
 import { greedySoup } from "../../src/worker/evaluate/greedy.js";
 import { disposeJobData, loadJobData } from "../../src/worker/jobs/data.js";
 import { disposeProblem, loadProblem } from "../../src/worker/jobs/problem.js";
-import { LEARN_DEFAULTS } from "../../src/worker/learn/defaults.js";
+import { LEARN_DEFAULTS } from "../../src/protocol/learn-defaults.js";
 import { learnCoefficients, type LearnOptions } from "../../src/worker/learn/learn.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

@@ -40,6 +40,19 @@ export function optionHelp(options: Record<string, OptionSpec>): string {
   return rows.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`).join("\n");
 }
 
+/**
+ * A command's usage line: the synopsis, then every option — the required ones first, as given, the others in
+ * brackets — so it never omits one.
+ */
+export function usageLine(synopsis: string, options: Record<string, OptionSpec>, required: readonly string[] = []): string {
+  const form = (name: string) => {
+    const o = options[name]!;
+    return `--${name}${o.type === "string" ? ` ${o.valueName ?? "<value>"}` : ""}`;
+  };
+  const optional = Object.keys(options).filter((name) => !required.includes(name));
+  return [synopsis, ...required.map(form), ...optional.map((name) => `[${form(name)}]`)].join(" ");
+}
+
 /** A string option's value, or undefined; a UsageError when given more than once. */
 export function stringOption(args: ParsedArgs, name: string): string | undefined {
   const value = args.values[name];

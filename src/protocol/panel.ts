@@ -2,19 +2,23 @@
  * The messages between the extension host and the Merge panel webview, declared once for both sides, and
  * the validator the host runs on every message the webview sends before using it.
  */
-import type {
-  AlignMethod,
-  BackendName,
-  Coefficients,
-  Granularity,
-  Objective,
-  Parameterisation,
-  ProgressParams,
-  SoupReport,
-} from "./worker.js";
+import * as v from "valibot";
+import { check } from "./schema.js";
+import {
+  ALIGN_METHOD_CHOICES,
+  BACKEND_SETTING_CHOICES,
+  choiceValues,
+  GRANULARITY_CHOICES,
+  OBJECTIVE_CHOICES,
+  PANEL_METHOD_CHOICES,
+  PARAMETERISATION_CHOICES,
+  type BackendChoice,
+  type MergeMethod,
+} from "./choices.js";
+import { LEARN_DEFAULTS } from "./learn-defaults.js";
+import type { Coefficients, ProgressParams, SoupReport } from "./worker.js";
 
-export type MergeMethod = "manual" | "uniform" | "greedy" | "learned" | "regmean" | "fisher";
-export type BackendChoice = BackendName | "auto";
+export type { BackendChoice, MergeMethod };
 
 export interface IngredientRow {
   path: string;
@@ -25,31 +29,11 @@ export interface IngredientRow {
   dtype: string;
 }
 
-export interface IngredientChoice {
-  path: string;
-  include: boolean;
-  /** The manual weight (method "manual"); normalised by the host to sum to 1 over included rows. */
-  coefficient: number;
-}
+/** One ingredient as the panel sends it; `coefficient` is the manual weight (method "manual"), normalised by the host. */
+export type IngredientChoice = v.InferOutput<typeof ingredientSchema>;
 
-export interface MergeConfig {
-  ingredients: IngredientChoice[];
-  method: MergeMethod;
-  granularity: Granularity;
-  parameterisation: Parameterisation;
-  objective: Objective;
-  learningRate: number;
-  steps: number;
-  batchSize: number;
-  /** Fractions of the data held out for validation and for the final comparison. */
-  validationFraction: number;
-  testFraction: number;
-  seed: number;
-  backend: BackendChoice;
-  data?: { path: string; label?: string };
-  /** Align the ingredients' units to a reference first (learned and greedy soups); absent: as given. */
-  align?: AlignMethod;
-}
+/** The panel's settings for one run (see configSchema). */
+export type MergeConfig = v.InferOutput<typeof configSchema>;
 
 export interface DataPreview {
   path: string;
@@ -90,75 +74,38 @@ export type ToWebview =
   /** The merged model's relative change per tensor from one ingredient (the per-layer bar chart). */
   | { type: "layerChanges"; model: string; reference: string; referencePath: string; rows: { name: string; change: number }[] };
 
-export type FromWebview =
-  | { type: "ready" }
-  /** folder: pick an image folder (one subfolder per class) instead of a data file. */
-  | { type: "pickData"; folder?: boolean }
-  | { type: "setData"; path: string; label?: string }
-  | { type: "start"; config: MergeConfig }
-  | { type: "cancel" }
-  | { type: "save"; coefficients?: Coefficients }
-  | { type: "showDiff"; ingredient?: string }
-  /** After an aligned run: which of the ingredient's units went where when it was aligned to the reference. */
-  | { type: "showUnitMoves"; ingredient: string }
-  /** After a save: reveal the merged model in the Explorer, or open its recipe. */
-  | { type: "openSaved"; what: "reveal" | "recipe" };
+export type FromWebview = v.InferOutput<typeof fromWebviewSchema>;
 
-const METHODS: readonly MergeMethod[] = ["manual", "uniform", "greedy", "learned", "regmean", "fisher"];
-const GRANULARITIES: readonly Granularity[] = ["model", "layer"];
-const PARAMETERISATIONS: readonly Parameterisation[] = ["simplex", "nonneg", "free"];
-const OBJECTIVES: readonly Objective[] = ["supervised", "entropy"];
-const BACKENDS: readonly BackendChoice[] = ["auto", "tfjs-node", "wasm", "cpu"];
-const ALIGN_METHODS: readonly AlignMethod[] = ["weight", "activation"];
+const METHODS = choiceValues(PANEL_METHOD_CHOICES);
+const GRANULARITIES = choiceValues(GRANULARITY_CHOICES);
+const PARAMETERISATIONS = choiceValues(PARAMETERISATION_CHOICES);
+const OBJECTIVES = choiceValues(OBJECTIVE_CHOICES);
+const BACKENDS = choiceValues(BACKEND_SETTING_CHOICES);
+const ALIGN_METHODS = choiceValues(ALIGN_METHOD_CHOICES);
 
-type Check = (value: unknown, at: string) => string | undefined;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-const str: Check = (v, at) => (typeof v === "string" && v.length <= 4096 ? undefined : `${at} must be a string`);
-const optStr: Check = (v, at) => (v === undefined ? undefined : str(v, at));
-const num =
-  (min: number, max: number, integer = false): Check =>
-  (v, at) =>
-    typeof v === "number" && Number.isFinite(v) && v >= min && v <= max && (!integer || Number.isInteger(v))
-      ? undefined
-      : `${at} must be ${integer ? "an integer" : "a number"} in [${min}, ${max}]`;
-const oneOf =
-  <T>(values: readonly T[]): Check =>
-  (v, at) =>
-    values.includes(v as T) ? undefined : `${at} must be one of ${values.join(", ")}`;
-const bool: Check = (v, at) => (typeof v === "boolean" ? undefined : `${at} must be true or false`);
-const optBool: Check = (v, at) => (v === undefined ? undefined : bool(v, at));
-
-function fields(value: unknown, at: string, checks: Record<string, Check>): string | undefined {
-  if (!isRecord(value)) return `${at} must be an object`;
-  for (const key of Object.keys(value)) if (!(key in checks)) return `${at}.${key} is not expected`;
-  for (const [key, check] of Object.entries(checks)) {
-    const problem = check(value[key], `${at}.${key}`);
-    if (problem) return problem;
-  }
-  return undefined;
-}
-
-const ingredient: Check = (v, at) =>
-  fields(v, at, { path: str, include: bool, coefficient: num(-1e6, 1e6) });
-
-const ingredients: Check = (v, at) => {
-  if (!Array.isArray(v) || v.length > 1000) return `${at} must be a list of at most 1000 ingredients`;
-  for (let i = 0; i < v.length; i++) {
-    const problem = ingredient(v[i], `${at}[${i}]`);
-    if (problem) return problem;
-  }
-  return undefined;
+const str = v.pipe(v.string("must be a string"), v.maxLength(4096, "must be a string"));
+const bool = v.boolean("must be true or false");
+const num = (min: number, max: number, integer = false) => {
+  const expected = `must be ${integer ? "an integer" : "a number"} in [${min}, ${max}]`;
+  return v.pipe(
+    v.number(expected),
+    v.finite(expected),
+    v.minValue<number, number, string>(min, expected),
+    v.maxValue<number, number, string>(max, expected),
+    v.check((x) => !integer || Number.isInteger(x), expected),
+  );
 };
+const oneOf = <T extends string>(values: readonly T[]) => v.picklist(values, `must be one of ${values.join(", ")}`);
+const fields = <E extends v.ObjectEntries>(entries: E) => v.strictObject(entries, "must be an object");
 
-const data: Check = (v, at) => (v === undefined ? undefined : fields(v, at, { path: str, label: optStr }));
+const ingredientSchema = fields({ path: str, include: bool, coefficient: num(-1e6, 1e6) });
 
-const config: Check = (v, at) =>
-  fields(v, at, {
-    ingredients,
+const configSchema = v.pipe(
+  fields({
+    ingredients: v.pipe(
+      v.array(ingredientSchema, "must be a list of at most 1000 ingredients"),
+      v.maxLength(1000, "must be a list of at most 1000 ingredients"),
+    ),
     method: oneOf(METHODS),
     granularity: oneOf(GRANULARITIES),
     parameterisation: oneOf(PARAMETERISATIONS),
@@ -166,64 +113,61 @@ const config: Check = (v, at) =>
     learningRate: num(1e-8, 100),
     steps: num(1, 1_000_000, true),
     batchSize: num(1, 1_000_000, true),
+    /** Fractions of the data held out for validation and for the final comparison. */
     validationFraction: num(0, 0.9),
     testFraction: num(0, 0.9),
     seed: num(0, 2 ** 32, true),
     backend: oneOf(BACKENDS),
-    data,
-    align: (v, at) => (v === undefined ? undefined : oneOf(ALIGN_METHODS)(v, at)),
-  });
+    data: v.optional(fields({ path: str, label: v.optional(str) })),
+    /** Align the ingredients' units to a reference first (learned and greedy soups); absent: as given. */
+    align: v.optional(oneOf(ALIGN_METHODS)),
+  }),
+  v.check((c) => c.validationFraction + c.testFraction < 0.95, "has validation and test fractions that leave no data to learn from"),
+);
 
-const coefficients: Check = (v, at) => {
-  if (v === undefined) return undefined;
-  const list = (x: unknown, where: string) =>
-    Array.isArray(x) && x.length <= 1000 && x.every((n) => typeof n === "number" && Number.isFinite(n))
-      ? undefined
-      : `${where} must be a list of finite numbers`;
-  if (Array.isArray(v)) return list(v, at);
-  if (!isRecord(v)) return `${at} must be a list of numbers or a map from layer to numbers`;
-  for (const [key, value] of Object.entries(v)) {
-    const problem = list(value, `${at}.${key}`);
-    if (problem) return problem;
-  }
-  return undefined;
-};
+const numberList = v.pipe(
+  v.array(v.pipe(v.number("must be a list of finite numbers"), v.finite("must be a list of finite numbers")), "must be a list of finite numbers"),
+  v.maxLength(1000, "must be a list of finite numbers"),
+);
+/** One list for the model, or one per layer: an array is checked as the list, anything else as the map. */
+const coefficientsSchema: v.GenericSchema<Coefficients> = v.lazy((input) =>
+  Array.isArray(input) ? numberList : v.record(v.string(), numberList, "must be a list of numbers or a map from layer to numbers"),
+);
 
-const MESSAGE_CHECKS: { [K in FromWebview["type"]]: Record<string, Check> } = {
-  ready: {},
-  pickData: { folder: optBool },
-  setData: { path: str, label: optStr },
-  start: { config },
-  cancel: {},
-  save: { coefficients },
-  showDiff: { ingredient: optStr },
-  showUnitMoves: { ingredient: str },
-  openSaved: { what: oneOf(["reveal", "recipe"] as const) },
-};
+const fromWebviewSchema = v.variant("type", [
+  fields({ type: v.literal("ready") }),
+  /** folder: pick an image folder (one subfolder per class) instead of a data file. */
+  fields({ type: v.literal("pickData"), folder: v.optional(bool) }),
+  fields({ type: v.literal("setData"), path: str, label: v.optional(str) }),
+  fields({ type: v.literal("start"), config: configSchema }),
+  fields({ type: v.literal("cancel") }),
+  fields({ type: v.literal("save"), coefficients: v.optional(coefficientsSchema) }),
+  fields({ type: v.literal("showDiff"), ingredient: v.optional(str) }),
+  /** After an aligned run: which of the ingredient's units went where when it was aligned to the reference. */
+  fields({ type: v.literal("showUnitMoves"), ingredient: str }),
+  /** After a save: reveal the merged model in the Explorer, or open its recipe. */
+  fields({ type: v.literal("openSaved"), what: oneOf(["reveal", "recipe"] as const) }),
+]);
+const MESSAGE_TYPES: readonly string[] = fromWebviewSchema.options.map((o) => o.entries.type.literal);
 
 /** The message as a FromWebview, or an Error saying what is wrong with it. Unknown fields are refused. */
 export function validateFromWebview(message: unknown): FromWebview | Error {
-  if (!isRecord(message) || typeof message.type !== "string" || !(message.type in MESSAGE_CHECKS)) {
+  const type = typeof message === "object" && message !== null ? (message as { type?: unknown }).type : undefined;
+  if (typeof type !== "string" || !MESSAGE_TYPES.includes(type)) {
     return new Error(`unknown message from the panel: ${JSON.stringify(message)?.slice(0, 200)}`);
   }
-  const checks = { type: str, ...MESSAGE_CHECKS[message.type as FromWebview["type"]] };
-  const problem = fields(message, "message", checks);
-  if (problem) return new Error(`invalid "${message.type}" message from the panel: ${problem}`);
-  const start = message as { type: string; config?: MergeConfig };
-  if (start.type === "start" && start.config!.validationFraction + start.config!.testFraction >= 0.95) {
-    return new Error("invalid \"start\" message from the panel: validation and test fractions leave no data to learn from");
-  }
-  return message as FromWebview;
+  const checked = check(fromWebviewSchema, message, "message");
+  return checked.ok ? checked.value : new Error(`invalid "${type}" message from the panel: ${checked.problem}`);
 }
 
 export const DEFAULT_CONFIG: Omit<MergeConfig, "ingredients"> = {
   method: "learned",
-  granularity: "model",
-  parameterisation: "simplex",
-  objective: "supervised",
-  learningRate: 0.05,
-  steps: 60,
-  batchSize: 128,
+  granularity: LEARN_DEFAULTS.granularity,
+  parameterisation: LEARN_DEFAULTS.parameterisation,
+  objective: LEARN_DEFAULTS.objective,
+  learningRate: LEARN_DEFAULTS.learningRate,
+  steps: LEARN_DEFAULTS.maxSteps,
+  batchSize: LEARN_DEFAULTS.batchSize,
   validationFraction: 0.2,
   testFraction: 0.2,
   seed: 0,

@@ -3,12 +3,10 @@
  * Declared once here; both sides import these request and notification types.
  */
 import { NotificationType, RequestType } from "vscode-jsonrpc";
+import type { AlignMethod, BackendName, ComparedMethod, DataAwareMethod, FisherTarget, Granularity, Objective, OptimizerName, Parameterisation } from "./choices.js";
+import { choiceValues, DATA_AWARE_METHOD_CHOICES } from "./choices.js";
 
-export type BackendName = "tfjs-node" | "wasm" | "cpu";
-export type Granularity = "model" | "layer";
-export type Parameterisation = "simplex" | "nonneg" | "free";
-export type Objective = "supervised" | "entropy";
-export type OptimizerName = "adam" | "lbfgs";
+export type { AlignMethod, BackendName, ComparedMethod, DataAwareMethod, FisherTarget, Granularity, Objective, OptimizerName, Parameterisation };
 
 /** Coefficients: one per ingredient, or for layer granularity one array per layer name. */
 export type Coefficients = number[] | Record<string, number[]>;
@@ -26,7 +24,6 @@ export interface DataSpec {
 }
 
 /** Align before averaging (src/core/align): permute every model's units to match a reference model's. */
-export type AlignMethod = "weight" | "activation";
 
 export interface AlignOptions {
   /** "weight": weight matching, no data; "activation": units matched by the correlation of their activations on the data. */
@@ -66,7 +63,7 @@ export interface LearnParams {
   objective?: Objective;
   optimizer?: OptimizerName;
   learningRate?: number;
-  /** Adam steps (or L-BFGS iterations); defaults in src/worker/learn/defaults.ts. */
+  /** Adam steps (or L-BFGS iterations); defaults in src/protocol/learn-defaults.ts. */
   maxSteps?: number;
   batchSize?: number;
   /** Steps without a lower validation loss before stopping (L-BFGS: iterations). */
@@ -187,13 +184,10 @@ export interface EvaluateReport {
 export type MethodMetric = { method: string } & MetricPair;
 
 /** The merge methods that need statistics of the models on data (src/core/merge/methods/regmean.ts, fisher.ts). */
-export type DataAwareMethod = "regmean" | "fisher";
-export const DATA_AWARE_METHODS: readonly DataAwareMethod[] = ["regmean", "fisher"];
+export const DATA_AWARE_METHODS = choiceValues(DATA_AWARE_METHOD_CHOICES);
 export function isDataAwareMethod(method: string): method is DataAwareMethod {
   return (DATA_AWARE_METHODS as readonly string[]).includes(method);
 }
-/** What `evaluate --methods` can add to the comparison. */
-export type ComparedMethod = "greedy" | "learned" | DataAwareMethod;
 
 /** Data-aware method parameters: RegMean's α (off-diagonal scaling), Fisher's ε floor and examples. */
 export interface DataAwareOptions {
@@ -205,7 +199,6 @@ export interface DataAwareOptions {
   fisherTarget?: FisherTarget;
 }
 
-export type FisherTarget = "labels" | "prediction";
 
 /** RegMean or Fisher merging: statistics on the learn split, the merge judged on the test split, optionally written. */
 export interface DataMergeParams extends DataAwareOptions {

@@ -17,7 +17,7 @@ import { runCompare, runDataMerge } from "./jobs/data-aware.js";
 import { runMerge } from "./jobs/merge.js";
 import { runApply } from "./jobs/apply.js";
 import { runAlign } from "./jobs/align.js";
-import { runBackend, runEvaluate, runGreedy, runLearn } from "./jobs/learn.js";
+import { runBackend, runEvaluate, runGreedy, runLearn } from "./jobs/learn/index.js";
 
 if (!process.send) {
   process.stderr.write("The Model Soup worker runs as a child process (child_process.fork), not on its own.\n");

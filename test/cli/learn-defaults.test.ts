@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { loadDataset } from "../../src/core/data/load.js";
 import { splitDataset } from "../../src/core/data/split.js";
-import { LEARN_DEFAULTS } from "../../src/worker/learn/defaults.js";
+import { LEARN_DEFAULTS } from "../../src/protocol/learn-defaults.js";
 import { runCli } from "./run-cli.js";
 
 const FAMILY = "test/fixtures/learn-family";
@@ -99,7 +99,7 @@ describe("model-soup learn with no tuning flags, on fine-tunes with harmful memb
     assert.equal(run.code, 0);
     assert.match(run.stdout, new RegExp(`at most ${LEARN_DEFAULTS.maxSteps} steps`));
     assert.match(run.stdout, new RegExp(`Adam learning rate \\(default ${LEARN_DEFAULTS.learningRate}, decayed to 0 by a cosine`));
-    assert.match(run.stdout, /--optimizer adam\|lbfgs\s+Optimiser \(default adam/);
+    assert.match(run.stdout, /--optimizer adam\|lbfgs\s+Optimiser .*adam: Adam \(mini-batches\) \[default\]/);
     assert.doesNotMatch(run.stdout, /L-BFGS; Adam for nonneg|epochs/);
     for (const option of ["--patience", "--no-refit", "--steps", "--batch", "--lr", "--scale", "--seed"]) assert.ok(run.stdout.split("\n")[0]!.includes(option), `usage line names ${option}`);
   });

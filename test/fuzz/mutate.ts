@@ -1,5 +1,5 @@
 /** Seeded mutations: byte-level (flips, cuts, overwrites) and structure-aware (JSON trees, zip entries, YAML). */
-import { deflateRawSync } from "node:zlib";
+import { crc32, deflateRawSync } from "node:zlib";
 import { unzipSync, zipSync } from "fflate";
 
 export type Random = () => number;
@@ -236,13 +236,4 @@ export function zipBomb(name: string, compressed: Uint8Array, size: number, decl
 /** `bytes` zero bytes, deflated (raw): a few hundred KB that inflate to `bytes`. Built once per run. */
 export function deflatedZeros(bytes: number): Uint8Array {
   return deflateRawSync(Buffer.alloc(bytes), { level: 9 });
-}
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
 }

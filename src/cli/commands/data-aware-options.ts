@@ -1,17 +1,13 @@
 /** Options of the data-aware methods (RegMean, Fisher) that `merge` and `evaluate --methods` share. */
 import { DEFAULT_FISHER_EPSILON, DEFAULT_FISHER_EXAMPLES } from "../../core/merge/methods/fisher.js";
 import { DEFAULT_REGMEAN_ALPHA } from "../../core/merge/methods/regmean.js";
+import { FISHER_TARGET_CHOICES } from "../../protocol/choices.js";
 import type { OptionSpec } from "../args.js";
-
-export const FISHER_TARGETS = ["labels", "prediction"] as const;
+import { choiceSpec } from "./options.js";
 
 export const dataAwareOptions: Record<"alpha" | "epsilon" | "examples" | "fisher-target", OptionSpec> = {
   alpha: { type: "string", valueName: "<α>", description: `RegMean: scale of the Gram matrices' off-diagonal entries (default ${DEFAULT_REGMEAN_ALPHA}).` },
   epsilon: { type: "string", valueName: "<ε>", description: `Fisher: floor of every Fisher value (default ${DEFAULT_FISHER_EPSILON}).` },
   examples: { type: "string", valueName: "<N>", description: `Fisher: examples of the learn split its diagonal is estimated on (default ${DEFAULT_FISHER_EXAMPLES}).` },
-  "fisher-target": {
-    type: "string",
-    valueName: "labels|prediction",
-    description: "Fisher: differentiate log p(label|x) (default with labelled data) or log p(ŷ|x) of each model's own prediction.",
-  },
+  "fisher-target": choiceSpec(FISHER_TARGET_CHOICES, "Fisher: what is differentiated:"),
 };

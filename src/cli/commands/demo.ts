@@ -7,7 +7,10 @@ import { WorkerRequests, type SoupReport } from "../../protocol/worker.js";
 import { packageRoot } from "../../client/worker-client.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
-import { backendOption, choiceOption } from "./options.js";
+import { usageLine } from "../args.js";
+import { GRANULARITY_CHOICES } from "../../protocol/choices.js";
+import { LEARN_DEFAULTS } from "../../protocol/learn-defaults.js";
+import { backendOption, choiceOption, choiceSpec, dataOptions } from "./options.js";
 
 const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 
@@ -28,17 +31,19 @@ function verdict(report: SoupReport): string {
   );
 }
 
+const demoOptions = {
+  granularity: choiceSpec(GRANULARITY_CHOICES, "Coefficients learned:", LEARN_DEFAULTS.granularity),
+  backend: dataOptions.backend!,
+  json: { type: "boolean", description: "Print the report as JSON." },
+} as const;
+
 export const demoCommand: Command = {
   name: "demo",
   summary:
     "Learn a soup of the bundled digits classifiers (samples/digits: five good fine-tunes and two harmful ones) with the " +
     "default settings, and print the comparison.",
-  usage: "demo [--granularity model|layer] [--backend B] [--json]",
-  options: {
-    granularity: { type: "string", valueName: "model|layer", description: "One coefficient per model (default), or per layer." },
-    backend: { type: "string", valueName: "<name>", description: "TensorFlow.js backend: tfjs-node, wasm or cpu." },
-    json: { type: "boolean", description: "Print the report as JSON." },
-  },
+  usage: usageLine("demo", demoOptions),
+  options: demoOptions,
   async run(args, io) {
     const sample = join(packageRoot(), "samples", "digits");
     const modelsDir = join(sample, "models");
@@ -47,9 +52,9 @@ export const demoCommand: Command = {
       .filter((d) => d.startsWith("ingredient-"))
       .sort()
       .map((d) => join(modelsDir, d, "model.json"));
-    const granularity = choiceOption(args, "granularity", ["model", "layer"] as const) ?? "model";
+    const granularity = choiceOption(args, "granularity", GRANULARITY_CHOICES) ?? LEARN_DEFAULTS.granularity;
     const out = join(sample, "out", `learned-${granularity}`, "model.json");
-    io.stdout(`Learning the coefficients of a soup of ${models.length} digit classifiers (${granularity} granularity)...\n`);
+    if (!args.values.json) io.stdout(`Learning the coefficients of a soup of ${models.length} digit classifiers (${granularity} granularity)...\n`);
     const report = await runOnWorker(io, WorkerRequests.learn, {
       models,
       data: { path: join(sample, "soup.csv.gz") },

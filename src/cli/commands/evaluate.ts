@@ -4,16 +4,17 @@
  */
 import type { Command } from "../command.js";
 import { UsageError } from "../../core/errors.js";
-import { WorkerRequests, type ComparedMethod } from "../../protocol/worker.js";
-import { stringOption, type ParsedArgs } from "../args.js";
+import { choiceValues, COMPARED_METHOD_CHOICES, FISHER_TARGET_CHOICES, type ComparedMethod } from "../../protocol/choices.js";
+import { WorkerRequests } from "../../protocol/worker.js";
+import { stringOption, usageLine, type ParsedArgs } from "../args.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
 import { guardReport, inputProtection, modelArguments } from "../paths.js";
-import { dataAwareOptions, FISHER_TARGETS } from "./data-aware-options.js";
+import { dataAwareOptions } from "./data-aware-options.js";
 import { alignOption, alignOptions } from "./align-options.js";
 import { backendOption, choiceOption, dataOptions, dataSpec, numberOption, printReport, reportOption, weightsOption } from "./options.js";
 
-const COMPARED: readonly ComparedMethod[] = ["greedy", "learned", "regmean", "fisher"];
+const COMPARED = choiceValues(COMPARED_METHOD_CHOICES);
 
 /** --methods greedy,learned,regmean,fisher (or all). */
 function methodsOption(args: ParsedArgs): ComparedMethod[] | undefined {
@@ -26,28 +27,30 @@ function methodsOption(args: ParsedArgs): ComparedMethod[] | undefined {
   return names as ComparedMethod[];
 }
 
+const evaluateOptions = {
+  ...dataOptions,
+  weights: { type: "string", valueName: "w1,w2,...", description: "Also compare the soup with these weights, one per model, used as given." },
+  methods: {
+    type: "string",
+    valueName: `all|${COMPARED.join(",")}`,
+    description:
+      "Also compare these merges on the same test split, with their default settings: all, or some of them separated by commas — " +
+      `${COMPARED_METHOD_CHOICES.map((c) => `${c.value}: ${c.label}`).join("; ")}.`,
+  },
+  ...dataAwareOptions,
+  align: {
+    ...alignOptions.align!,
+    description: `${alignOptions.align!.description} Adds the aligned uniform soup and the aligned learned soup (the learner's defaults) to the table.`,
+  },
+  reference: alignOptions.reference!,
+  report: reportOption,
+} as const;
+
 export const evaluateCommand: Command = {
   name: "evaluate",
   summary: "Compare the models, their uniform soup and their output ensemble on held-out data; check mergeability.",
-  usage:
-    "evaluate <model|folder>... --data <file> [--label <column|key>] [--seed N] [--weights w1,w2,...] [--methods all|greedy,learned,regmean,fisher] " +
-    "[--align weight|activation [--reference <model>]] [--backend B] [--json]",
-  options: {
-    ...dataOptions,
-    weights: { type: "string", valueName: "w1,w2,...", description: "Also compare the soup with these weights, one per model, used as given." },
-    methods: {
-      type: "string",
-      valueName: "<list>",
-      description: "Also compare these merges on the same test split: all, or some of greedy, learned (default settings), regmean, fisher.",
-    },
-    ...dataAwareOptions,
-    align: {
-      ...alignOptions.align!,
-      description: `${alignOptions.align!.description} Adds the aligned uniform soup and the aligned learned soup (the learner's defaults) to the table.`,
-    },
-    reference: alignOptions.reference!,
-    report: reportOption,
-  },
+  usage: usageLine("evaluate <model|folder>...", evaluateOptions, ["data"]),
+  options: evaluateOptions,
   async run(args, io) {
     const paths = await modelArguments(args, io, 2);
     const coefficients = weightsOption(args, paths.length);
@@ -61,7 +64,7 @@ export const evaluateCommand: Command = {
       const alpha = numberOption(args, "alpha");
       const examples = numberOption(args, "examples");
       const epsilon = numberOption(args, "epsilon");
-      const fisherTarget = choiceOption(args, "fisher-target", FISHER_TARGETS);
+      const fisherTarget = choiceOption(args, "fisher-target", FISHER_TARGET_CHOICES);
       const compared = await runOnWorker(io, WorkerRequests.compare, {
         models: paths,
         data,

@@ -1,4 +1,5 @@
 /** `model-soup greedy`: the greedy soup (best first; keep an ingredient only if it does not hurt validation). */
+import { usageLine } from "../args.js";
 import type { Command } from "../command.js";
 import { WorkerRequests } from "../../protocol/worker.js";
 import { formatComparison } from "../text/report.js";
@@ -7,16 +8,18 @@ import { guardReport, inputProtection, modelArguments, soupOutput } from "../pat
 import { alignOption, alignOptions } from "./align-options.js";
 import { backendOption, dataOptions, dataSpec, OUT_DESCRIPTION, printReport, reportOption } from "./options.js";
 
+const greedyOptions = {
+  ...dataOptions,
+  ...alignOptions,
+  out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
+  report: reportOption,
+} as const;
+
 export const greedyCommand: Command = {
   name: "greedy",
   summary: "Make a greedy soup: ingredients by validation metric, each kept only if it does not hurt.",
-  usage: "greedy <model|folder>... --data <file> --out <path> [--align weight|activation [--reference <model>]] [--label <column|key>] [--seed N] [--backend B] [--json]",
-  options: {
-    ...dataOptions,
-    ...alignOptions,
-    out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
-    report: reportOption,
-  },
+  usage: usageLine("greedy <model|folder>...", greedyOptions, ["data", "out"]),
+  options: greedyOptions,
   async run(args, io) {
     const models = await modelArguments(args, io, 2);
     const data = dataSpec(args);

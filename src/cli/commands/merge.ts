@@ -3,17 +3,18 @@
  * data-aware methods (RegMean, Fisher), which also print the held-out comparison.
  */
 import { escapeControl } from "../../core/io/display.js";
-import { stringOption, type ParsedArgs } from "../args.js";
+import { stringOption, usageLine, type ParsedArgs } from "../args.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../../core/errors.js";
 import { MERGE_METHOD_IDS } from "../../core/merge/spec.js";
+import { FISHER_TARGET_CHOICES } from "../../protocol/choices.js";
 import { isDataAwareMethod, WorkerRequests, type DataAwareMethod } from "../../protocol/worker.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
 import { runInProcess } from "../in-process.js";
 import { runMerge } from "../../worker/jobs/merge.js";
 import { baseArgument, guardReport, inputProtection, modelArguments, soupOutput } from "../paths.js";
-import { dataAwareOptions, FISHER_TARGETS } from "./data-aware-options.js";
+import { dataAwareOptions } from "./data-aware-options.js";
 import { backendOption, choiceOption, dataOptions, dataSpec, numberOption, OUT_DESCRIPTION, printReport, reportOption, weightsOption } from "./options.js";
 import { alignOption, alignOptions } from "./align-options.js";
 import { dataIfGiven, formatAlignResult } from "./align.js";
@@ -29,31 +30,31 @@ function methodParams(args: ParsedArgs): Record<string, unknown> {
   return params;
 }
 
+const mergeOptions = {
+  weights: { type: "string", valueName: "w1,w2,...", description: "One weight per model (default: uniform)." },
+  method: { type: "string", valueName: MERGE_METHOD_IDS.join("|"), description: `Merge method: ${MERGE_METHOD_IDS.join(", ")} (default linear).` },
+  base: { type: "string", valueName: "<path>", description: "The base model the others were fine-tuned from (task-vector methods)." },
+  t: { type: "string", valueName: "<t>", description: "SLERP interpolation factor." },
+  density: { type: "string", valueName: "<d>", description: "TIES/DARE: fraction of each task vector kept." },
+  lambda: { type: "string", valueName: "<λ>", description: "Task arithmetic/TIES/DARE: scale of the summed task vectors." },
+  seed: { type: "string", valueName: "<N>", description: "DARE: seed of the random drops; RegMean/Fisher: seed of the learn/validation/test split (default 0)." },
+  ...dataAwareOptions,
+  report: { ...reportOption, description: `RegMean/Fisher: ${reportOption.description}` },
+  "no-normalize": { type: "boolean", description: "Linear: do not divide by the sum of the weights." },
+  out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
+  ...alignOptions,
+  data: { ...dataOptions.data!, description: "RegMean/Fisher: the data whose statistics weight the merge. With --align: data whose activations are matched (activation) and, with labels, that picks the reference and REPAIRs the merge (models without BatchNormalization; kept only when it lowers the validation loss); split with --seed (default 0)." },
+  label: dataOptions.label!,
+  scale: dataOptions.scale!,
+  backend: dataOptions.backend!,
+  json: { type: "boolean", description: "Print the result as JSON." },
+} as const;
+
 export const mergeCommand: Command = {
   name: "merge",
   summary: "Merge with given weights (uniform by default), a task-vector method, or RegMean/Fisher on data; writes the model and its recipe.",
-  usage:
-    `merge <model|folder>... [--weights w1,w2,...] [--method ${MERGE_METHOD_IDS.join("|")}] [--base <path>] ` +
-    "[--data <file> (regmean, fisher)] [--align weight|activation [--data <file>] [--reference <model>]] --out <path>",
-  options: {
-    weights: { type: "string", valueName: "w1,w2,...", description: "One weight per model (default: uniform)." },
-    method: { type: "string", valueName: "<method>", description: `Merge method: ${MERGE_METHOD_IDS.join(", ")} (default linear).` },
-    base: { type: "string", valueName: "<path>", description: "The base model the others were fine-tuned from (task-vector methods)." },
-    t: { type: "string", valueName: "<t>", description: "SLERP interpolation factor." },
-    density: { type: "string", valueName: "<d>", description: "TIES/DARE: fraction of each task vector kept." },
-    lambda: { type: "string", valueName: "<λ>", description: "Task arithmetic/TIES/DARE: scale of the summed task vectors." },
-    seed: { type: "string", valueName: "<N>", description: "DARE: seed of the random drops; RegMean/Fisher: seed of the learn/validation/test split (default 0)." },
-    ...dataAwareOptions,
-    report: { ...reportOption, description: `RegMean/Fisher: ${reportOption.description}` },
-    "no-normalize": { type: "boolean", description: "Linear: do not divide by the sum of the weights." },
-    out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
-    ...alignOptions,
-    data: { ...dataOptions.data!, description: "RegMean/Fisher: the data whose statistics weight the merge. With --align: data whose activations are matched (activation) and, with labels, that picks the reference and REPAIRs the merge (models without BatchNormalization; kept only when it lowers the validation loss); split with --seed (default 0)." },
-    label: dataOptions.label!,
-    scale: dataOptions.scale!,
-    backend: dataOptions.backend!,
-    json: { type: "boolean", description: "Print the result as JSON." },
-  },
+  usage: usageLine("merge <model|folder>...", mergeOptions, ["out"]),
+  options: mergeOptions,
   async run(args, io) {
     const method = stringOption(args, "method");
     if (method !== undefined && isDataAwareMethod(method)) return runDataAware(method, args, io);
@@ -110,7 +111,7 @@ async function runDataAware(method: DataAwareMethod, args: ParsedArgs, io: Param
   const alpha = numberOption(args, "alpha");
   const epsilon = numberOption(args, "epsilon");
   const examples = numberOption(args, "examples");
-  const fisherTarget = choiceOption(args, "fisher-target", FISHER_TARGETS);
+  const fisherTarget = choiceOption(args, "fisher-target", FISHER_TARGET_CHOICES);
   const report = await runOnWorker(io, WorkerRequests.dataMerge, {
     models,
     data,

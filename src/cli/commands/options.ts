@@ -1,16 +1,30 @@
 /** Options several commands share: data, backend, JSON output. */
 import { UsageError } from "../../core/errors.js";
-import type { BackendName, DataSpec } from "../../protocol/worker.js";
+import { BACKEND_CHOICES, choiceValues, type BackendName, type Choice } from "../../protocol/choices.js";
+import type { DataSpec } from "../../protocol/worker.js";
 import { flag, stringOption, type OptionSpec, type ParsedArgs } from "../args.js";
 import type { CliIO } from "../command.js";
 import { writeTextOutput } from "../paths.js";
 
+/**
+ * A string option whose value is one of a choice list (src/protocol/choices.ts): its value names and the meaning
+ * of each value in the help come from the list.
+ */
+export function choiceSpec<T extends string>(list: readonly Choice<T>[], description: string, defaultValue?: T): OptionSpec {
+  const values = list.map((c) => `${c.label === c.value ? c.value : `${c.value}: ${c.label}`}${c.value === defaultValue ? " [default]" : ""}`);
+  return { type: "string", valueName: choiceValues(list).join("|"), description: `${description} ${values.join("; ")}.` };
+}
+
 export const dataOptions: Record<string, OptionSpec> = {
   data: { type: "string", valueName: "<file>", description: "Data: .npz, .npy (x; y beside it), .csv[.gz], .json, or an image folder." },
-  label: { type: "string", valueName: "<column|key>", description: "CSV column or npz/JSON key with the labels (default: last column / y)." },
+  label: {
+    type: "string",
+    valueName: "<column|key|none>",
+    description: "CSV column or npz/JSON key with the labels (default: last column / y); none: the file has no labels (learn --objective entropy).",
+  },
   scale: { type: "string", valueName: "<k>", description: "Multiply every input value by k (e.g. 0.0625 for 0..16 pixels)." },
   seed: { type: "string", valueName: "<N>", description: "Seed of the learn/validation/test split (default 0)." },
-  backend: { type: "string", valueName: "<name>", description: "TensorFlow.js backend: tfjs-node, wasm or cpu (default: fastest that loads)." },
+  backend: choiceSpec(BACKEND_CHOICES, "TensorFlow.js backend (default: the fastest that loads):"),
   json: { type: "boolean", description: "Print the report as JSON." },
 };
 
@@ -22,9 +36,10 @@ export function numberOption(args: ParsedArgs, name: string): number | undefined
   return value;
 }
 
-export function choiceOption<T extends string>(args: ParsedArgs, name: string, choices: readonly T[]): T | undefined {
+export function choiceOption<T extends string>(args: ParsedArgs, name: string, list: readonly Choice<T>[]): T | undefined {
   const value = stringOption(args, name);
   if (value === undefined) return undefined;
+  const choices = choiceValues(list);
   if (!(choices as readonly string[]).includes(value)) throw new UsageError(`--${name} must be one of ${choices.join(", ")}; got "${value}"`);
   return value as T;
 }
@@ -49,7 +64,7 @@ export function dataSpec(args: ParsedArgs): DataSpec {
 }
 
 export function backendOption(args: ParsedArgs): BackendName | undefined {
-  return choiceOption(args, "backend", ["tfjs-node", "wasm", "cpu"] as const);
+  return choiceOption(args, "backend", BACKEND_CHOICES);
 }
 
 /** What --out means (core/io/output-target.ts decides it). */

@@ -1,5 +1,6 @@
-import { open, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { ModelFileError } from "../errors.js";
+import { readHead } from "../io/open.js";
 import { csvLoader } from "./csv.js";
 import type { DataFormatId, DataLoader, Dataset, LoadOptions } from "./dataset.js";
 import { imageFolderLoader } from "./images.js";
@@ -23,7 +24,7 @@ export async function detectDataFormat(path: string): Promise<DataFormatId> {
   if (info.isDirectory()) return (await npyFolderHasPair(path)) ? npyPairLoader.id : imageFolderLoader.id;
   requireRegularFile(path);
   if (info.size === 0) throw new ModelFileError(path, "the file is empty; expected data (.npz, .npy, .csv, .json)");
-  const head = await readHead(path);
+  const head = await readHead(path, 64);
   const loader = LOADERS.find((l) => l.detect(path, head));
   if (loader) return loader.id;
   if (isGzip(head)) throw new ModelFileError(path, "is gzip data of unknown kind; expected a name ending in .csv.gz, .tsv.gz or .json.gz");
@@ -43,15 +44,4 @@ export async function loadDataset(path: string, options: LoadOptions = {}): Prom
     dataset.notes.push(`features multiplied by ${options.scale}`);
   }
   return dataset;
-}
-
-async function readHead(path: string): Promise<Uint8Array> {
-  const handle = await open(path, "r");
-  try {
-    const head = new Uint8Array(64);
-    const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    return head.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }

@@ -2,10 +2,7 @@ import { readFile } from "node:fs/promises";
 import { constants as bufferConstants } from "node:buffer";
 import { gunzipSync } from "node:zlib";
 import { ModelFileError } from "../errors.js";
-import { inflateCeiling, inflateTooLarge, requireRegularFile } from "../formats/limits.js";
-
-/** DEFLATE cannot expand data by more than about 1032:1; a larger claim is a corrupt or hostile file. */
-export const MAX_DEFLATE_RATIO = 1032;
+import { MAX_DEFLATE_RATIO, inflateCeiling, inflateTooLarge, requireRegularFile } from "../formats/limits.js";
 
 export function isGzip(head: Uint8Array): boolean {
   return head[0] === 0x1f && head[1] === 0x8b;

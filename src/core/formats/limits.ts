@@ -24,6 +24,9 @@ export const LIMITS = {
 
 const DEFAULT_INFLATE_MB = 256;
 
+/** DEFLATE cannot expand data by more than about 1032:1; a larger claim is a corrupt or hostile file. */
+export const MAX_DEFLATE_RATIO = 1032;
+
 /** The most bytes any compressed entry (zip, npz, gzip) may inflate to in memory. */
 export function inflateCeiling(): number {
   const configured = Number(process.env.MODEL_SOUP_MAX_INFLATE_MB);

@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import { ModelFileError } from "../errors.js";
+import { isZipHead } from "../io/zip.js";
 
 const PICKLE_NAMES = /\.(pt|pth|ckpt|pkl|pickle)$|^pytorch_model.*\.bin$/i;
 
@@ -9,7 +10,7 @@ function startsWith(head: Uint8Array, bytes: number[]): boolean {
 
 /** PyTorch's zip checkpoints hold a `.../data.pkl` entry; its name shows in the first local header. */
 function isTorchZip(head: Uint8Array): boolean {
-  if (!startsWith(head, [0x50, 0x4b, 0x03, 0x04])) return false;
+  if (!isZipHead(head)) return false;
   const text = new TextDecoder("latin1").decode(head.subarray(0, Math.min(head.length, 512)));
   return /data\.pkl|\/version|\.data\//.test(text);
 }

@@ -5,7 +5,7 @@ import { kerasFormat } from "./keras-zip/index.js";
 import { kerasH5Format } from "./keras-h5/index.js";
 import { safetensorsFormat } from "./safetensors/index.js";
 import { tfjsLayersFormat } from "./tfjs-layers/index.js";
-import { openForReading } from "../io/open.js";
+import { readHead } from "../io/open.js";
 import { filesOfModels, guardOutputs } from "../io/output-guard.js";
 import { siblingPattern } from "../io/output-names.js";
 import { requireRegularFile } from "./limits.js";
@@ -20,21 +20,10 @@ export function formatLabel(id: string, short = false): string {
 
 const HEAD_BYTES = 4096;
 
-async function readHead(path: string): Promise<Uint8Array> {
-  const handle = await openForReading(path);
-  try {
-    const buffer = new Uint8Array(HEAD_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Finds a file's format from its content; refuses pickles and anything that is not a model Model Soup reads. */
 export async function detectFormat(path: string): Promise<ModelFormat> {
   requireRegularFile(path);
-  const head = await readHead(path);
+  const head = await readHead(path, HEAD_BYTES);
   refusePickle(path, head);
   const format = FORMATS.find((f) => f.detect(path, head));
   if (!format) {

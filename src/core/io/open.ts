@@ -14,3 +14,15 @@ export async function openForReading(path: string): Promise<FileHandle> {
     throw cannotOpen(path, error);
   }
 }
+
+/** A file's first bytes: `length` of them, or all of a shorter file. */
+export async function readHead(path: string, length: number): Promise<Uint8Array> {
+  const handle = await openForReading(path);
+  try {
+    const head = new Uint8Array(length);
+    const { bytesRead } = await handle.read(head, 0, length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,5 +1,6 @@
 import { UsageError } from "../errors.js";
-import type { ByLayer, FilterRule, ParamValue, ScalarOrGradient } from "./spec.js";
+import { check } from "../../protocol/schema.js";
+import { paramValueSchema, type ByLayer, type FilterRule, type ParamValue, type ScalarOrGradient } from "./spec.js";
 
 /** What a parameter value may depend on: the tensor's name, its layer, and its depth in the layer stack. */
 export interface TensorContext {
@@ -57,48 +58,8 @@ export function resolveParam(value: ParamValue, ctx: TensorContext): number | bo
 
 /** Throws a UsageError naming `where` when `value` is not a well-formed ParamValue. */
 export function checkParamValue(value: unknown, where: string): asserts value is ParamValue {
-  const fail = (expected: string): never => {
-    throw new UsageError(`${where}: ${expected}`);
-  };
-  const checkScalarOrGradient = (v: unknown, at: string): void => {
-    if (typeof v === "number") {
-      if (!Number.isFinite(v)) fail(`${at} must be a finite number`);
-      return;
-    }
-    if (typeof v === "boolean") return;
-    if (Array.isArray(v)) {
-      if (v.length === 0) fail(`${at}: a gradient needs at least one value`);
-      if (!v.every((e) => typeof e === "number" && Number.isFinite(e))) {
-        fail(`${at}: a gradient must list finite numbers`);
-      }
-      return;
-    }
-    fail(`${at} must be a number, a boolean or a list of numbers (a gradient)`);
-  };
-  const checkRules = (v: unknown[], at: string): void => {
-    v.forEach((rule, i) => {
-      if (typeof rule !== "object" || rule === null || Array.isArray(rule)) fail(`${at}[${i}] must be a rule {filter?, value}`);
-      const r = rule as Record<string, unknown>;
-      if (r.filter !== undefined && typeof r.filter !== "string") fail(`${at}[${i}].filter must be a string`);
-      if (!("value" in r)) fail(`${at}[${i}] has no value`);
-      checkScalarOrGradient(r.value, `${at}[${i}].value`);
-    });
-  };
-  if (Array.isArray(value) && value.length > 0 && value.every((e) => typeof e === "object" && e !== null)) {
-    checkRules(value, "rules");
-    return;
-  }
-  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    const v = value as Record<string, unknown>;
-    const table = v.byLayer;
-    if (typeof table !== "object" || table === null || Array.isArray(table)) fail("byLayer must map layer names to numbers");
-    for (const [layer, x] of Object.entries(table as Record<string, unknown>)) {
-      if (typeof x !== "number" || !Number.isFinite(x)) fail(`byLayer["${layer}"] must be a finite number`);
-    }
-    if (v.default !== undefined) checkParamValue(v.default, `${where} (default)`);
-    return;
-  }
-  checkScalarOrGradient(value, "the value");
+  const checked = check(paramValueSchema, value, "the value");
+  if (!checked.ok) throw new UsageError(`${where}: ${checked.problem}`);
 }
 
 /**

@@ -2,6 +2,7 @@
  * The description of a merge: which method, its parameters, the ingredients with their weights, the base.
  * It is what a recipe file records, what `model-soup apply` re-runs, and what a mergekit YAML maps to.
  */
+import * as v from "valibot";
 
 /** The merge methods Model Soup implements (ids as mergekit names them, plus `uniform`, and the data-aware `regmean` and `fisher`, which mergekit lacks). */
 export const MERGE_METHOD_IDS = [
@@ -19,26 +20,42 @@ export const MERGE_METHOD_IDS = [
 
 export type MergeMethodId = (typeof MERGE_METHOD_IDS)[number];
 
+const FINITE = "must be a finite number";
+const finite = v.pipe(v.number(FINITE), v.finite(FINITE));
+const isObject = (x: unknown) => typeof x === "object" && x !== null;
+
 /** A number or boolean for every tensor, or a gradient: numbers interpolated along the layer stack. */
-export type ScalarOrGradient = number | boolean | number[];
+const scalarOrGradientSchema = v.lazy((x) =>
+  typeof x === "number"
+    ? finite
+    : Array.isArray(x)
+      ? v.pipe(v.array(finite), v.minLength(1, "must list at least one value (a gradient)"))
+      : v.boolean("must be a number, a boolean or a list of numbers (a gradient)"),
+) as v.GenericSchema<number | boolean | number[]>;
+export type ScalarOrGradient = v.InferOutput<typeof scalarOrGradientSchema>;
 
 /**
  * A mergekit conditional rule: applies to tensors whose name contains `filter` (every tensor when absent).
  * In a list of rules the first that applies wins, as in mergekit.
  */
-export interface FilterRule {
-  filter?: string;
-  value: ScalarOrGradient;
-}
+const filterRuleSchema = v.object({ filter: v.optional(v.string("must be a string")), value: scalarOrGradientSchema }, "must be a rule {filter?, value}");
+export type FilterRule = v.InferOutput<typeof filterRuleSchema>;
+
+const isRuleList = (x: unknown) => Array.isArray(x) && x.length > 0 && x.every(isObject);
+const rulesSchema = v.array(filterRuleSchema);
 
 /** Values by exact layer name (a layer-granular learned merge); tensors of other layers take `default`. */
-export interface ByLayer {
-  byLayer: Record<string, number>;
-  default?: ScalarOrGradient | FilterRule[];
-}
+const byLayerSchema = v.object({
+  byLayer: v.record(v.string(), finite, "must map layer names to numbers"),
+  default: v.optional(v.lazy((x) => (isRuleList(x) ? rulesSchema : scalarOrGradientSchema))),
+});
+export type ByLayer = v.InferOutput<typeof byLayerSchema>;
 
 /** A parameter value: the same for every tensor, or a function of the tensor (its layer, name, depth). */
-export type ParamValue = ScalarOrGradient | FilterRule[] | ByLayer;
+export const paramValueSchema = v.lazy((x) =>
+  isRuleList(x) ? rulesSchema : isObject(x) && !Array.isArray(x) ? byLayerSchema : scalarOrGradientSchema,
+) as v.GenericSchema<ScalarOrGradient | FilterRule[] | ByLayer>;
+export type ParamValue = v.InferOutput<typeof paramValueSchema>;
 
 export interface MergeIngredient {
   /** The model file as the user gave it (or, after a mergekit import, mergekit's model reference). */

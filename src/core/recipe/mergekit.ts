@@ -3,12 +3,14 @@
  * export a MergeSpec (learned per-layer coefficients included) so a mergekit run can reproduce it,
  * and import such a config back into a MergeSpec. docs/mergekit.md says what maps and what does not.
  */
+import * as v from "valibot";
 import YAML from "yaml";
+import { check } from "../../protocol/schema.js";
 import { LIMITS, jsonDepthExceeds } from "../formats/limits.js";
 import { ModelFileError, UsageError } from "../errors.js";
 import { isByLayer, isFilterRules, layerPositions, resolveParam, type TensorContext } from "../merge/params.js";
 import { prepareMerge } from "../merge/plan.js";
-import { getMergeMethod, isMergeMethodId } from "../merge/registry.js";
+import { getMergeMethod } from "../merge/registry.js";
 import type { FilterRule, MergeIngredient, MergeMethodId, MergeSpec, ParamValue, ScalarOrGradient } from "../merge/spec.js";
 import type { TensorInfo } from "../tensor.js";
 
@@ -178,6 +180,59 @@ export function exportMergekitYaml(spec: MergeSpec, options: MergekitExportOptio
 const TOP_LEVEL_KEYS = new Set(["models", "slices", "modules", "merge_method", "base_model", "parameters", "dtype", "out_dtype", "tokenizer_source", "tokenizer", "chat_template"]);
 const IGNORED_PARAMS: Record<string, string> = { int8_mask: "a mergekit memory option with no effect on the result" };
 
+// The config's shape, checked before it is read. Messages complete "<file>: <where> ...", as mergekit's own
+// pydantic errors say what a field should be.
+const toBe = (what: string) => `to be ${what}`;
+const scalarOrGradient = v.union([v.number(), v.boolean(), v.pipe(v.array(v.number()), v.minLength(1))], (issue) =>
+  typeof issue.input === "string"
+    ? `to be a number, not the string "${issue.input}"`
+    : "to be a number, a boolean or a list of numbers (a gradient)",
+);
+/** A conditional rule; keys other than filter and value are kept to be warned about, as mergekit ignores them. */
+const ruleSchema = v.looseObject({ filter: v.nullish(v.string(toBe("a string"))), value: scalarOrGradient }, toBe("a mapping"));
+type YamlRule = v.InferOutput<typeof ruleSchema>;
+const isMapping = (x: unknown) => typeof x === "object" && x !== null && !Array.isArray(x);
+/** A parameter: a scalar or gradient, one rule, or a list of rules (a list holding any mapping is read as rules). */
+const paramSchema = v.lazy((input): v.GenericSchema<ScalarOrGradient | YamlRule | YamlRule[]> =>
+  Array.isArray(input) && input.some(isMapping) ? v.array(ruleSchema) : isMapping(input) ? ruleSchema : scalarOrGradient,
+);
+const paramsSchema = v.nullish(v.record(v.string(), paramSchema, toBe("a mapping")));
+const modelRef = v.pipe(v.string(toBe("a model path or name")), v.minLength(1, toBe("a model path or name")));
+const modelSchema = v.looseObject({ model: modelRef, parameters: paramsSchema }, toBe("a mapping"));
+const layerRange = v.custom<[number, number]>(
+  (r) => Array.isArray(r) && r.length === 2 && r.every((x) => Number.isInteger(x)),
+  toBe("[start, end]"),
+);
+const sliceSchema = v.looseObject(
+  {
+    sources: v.pipe(
+      v.array(v.looseObject({ ...modelSchema.entries, layer_range: layerRange }, toBe("a mapping")), toBe("a non-empty list")),
+      v.minLength(1, toBe("a non-empty list")),
+    ),
+    parameters: paramsSchema,
+    base_model: v.nullish(modelRef),
+    residual_weight: v.optional(v.unknown()),
+  },
+  toBe("a mapping"),
+);
+const configSchema = v.looseObject(
+  {
+    merge_method: v.picklist(MERGEKIT_METHODS, (issue) => `to be one of ${MERGEKIT_METHODS.join(", ")} (got ${JSON.stringify(issue.input) ?? "nothing"})`),
+    models: v.nullish(v.pipe(v.array(modelSchema, toBe("a non-empty list")), v.minLength(1, toBe("a non-empty list")))),
+    slices: v.nullish(v.array(sliceSchema, toBe("a list of slices"))),
+    modules: v.optional(v.unknown()),
+    base_model: v.nullish(modelRef),
+    parameters: paramsSchema,
+    dtype: v.nullish(v.string(toBe("a dtype name"))),
+    out_dtype: v.nullish(v.string(toBe("a dtype name"))),
+  },
+  toBe("a mapping"),
+);
+type YamlConfig = v.InferOutput<typeof configSchema>;
+type YamlParams = v.InferOutput<typeof paramsSchema>;
+type YamlModel = v.InferOutput<typeof modelSchema>;
+
+/** Turns a checked config into Model Soup's terms, noting what it ignores or assumes. */
 class Importer {
   readonly warnings: string[] = [];
   constructor(private readonly source: string) {}
@@ -186,63 +241,32 @@ class Importer {
     throw new ModelFileError(this.source, expected);
   }
 
-  mapping(value: unknown, where: string): Record<string, unknown> {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) this.fail(`${where} to be a mapping`);
-    return value as Record<string, unknown>;
-  }
-
-  scalarOrGradient(value: unknown, where: string): ScalarOrGradient {
-    if (typeof value === "number" || typeof value === "boolean") return value;
-    if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "number")) return value as number[];
-    if (typeof value === "string") this.fail(`${where} to be a number, not the string "${value}"`);
-    return this.fail(`${where} to be a number, a boolean or a list of numbers (a gradient)`);
-  }
-
-  rule(value: unknown, where: string): FilterRule {
-    const r = this.mapping(value, where);
-    if (!("value" in r)) this.fail(`${where} to have a value`);
+  rule(r: YamlRule, where: string): FilterRule {
     for (const key of Object.keys(r)) {
       if (key !== "value" && key !== "filter") {
         this.warnings.push(`${where}: "${key}" is not a mergekit rule key (mergekit reads "filter"); like mergekit, the rule applies to every tensor`);
       }
     }
-    const rule: FilterRule = { value: this.scalarOrGradient(r.value, `${where}.value`) };
-    if (r.filter !== undefined && r.filter !== null) {
-      if (typeof r.filter !== "string") this.fail(`${where}.filter to be a string`);
-      rule.filter = r.filter;
-    }
-    return rule;
+    return r.filter === undefined || r.filter === null ? { value: r.value } : { filter: r.filter, value: r.value };
   }
 
-  param(value: unknown, where: string): ParamValue {
-    if (Array.isArray(value) && value.some((v) => typeof v === "object" && v !== null)) {
-      return value.map((v, i) => this.rule(v, `${where}[${i}]`));
-    }
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) return [this.rule(value, where)];
-    return this.scalarOrGradient(value, where);
-  }
-
-  params(value: unknown, where: string): Record<string, ParamValue> {
-    if (value === undefined || value === null) return {};
+  params(value: YamlParams, where: string): Record<string, ParamValue> {
     const out: Record<string, ParamValue> = {};
-    for (const [name, v] of Object.entries(this.mapping(value, where))) {
+    for (const [name, v] of Object.entries(value ?? {})) {
       if (name in IGNORED_PARAMS) {
         this.warnings.push(`${where}.${name} ignored: ${IGNORED_PARAMS[name]}`);
         continue;
       }
-      out[name] = this.param(v, `${where}.${name}`);
+      const at = `${where}.${name}`;
+      out[name] = Array.isArray(v) && v.some(isMapping)
+        ? (v as YamlRule[]).map((r, i) => this.rule(r, `${at}[${i}]`))
+        : isMapping(v) ? [this.rule(v as YamlRule, at)] : (v as ScalarOrGradient);
     }
     return out;
   }
 
-  modelRef(value: unknown, where: string): string {
-    if (typeof value !== "string" || value === "") this.fail(`${where} to be a model path or name`);
-    return value;
-  }
-
-  ingredient(value: unknown, where: string): MergeIngredient {
-    const m = this.mapping(value, where);
-    const g: MergeIngredient = { path: this.modelRef(m.model, `${where}.model`) };
+  ingredient(m: YamlModel, where: string): MergeIngredient {
+    const g: MergeIngredient = { path: m.model };
     const params = this.params(m.parameters, `${where}.parameters`);
     if (params.weight !== undefined) g.weight = params.weight;
     delete params.weight;
@@ -251,38 +275,25 @@ class Importer {
   }
 
   /** `models:` entries, or the sources of a single slice that spans the same layers in every model. */
-  ingredients(config: Record<string, unknown>): { ingredients: MergeIngredient[]; sliceParams: Record<string, ParamValue>; sliceBase?: string } {
-    const forms = ["models", "slices", "modules"].filter((k) => config[k] !== undefined && config[k] !== null);
+  ingredients(config: YamlConfig): { ingredients: MergeIngredient[]; sliceParams: Record<string, ParamValue>; sliceBase?: string } {
+    const forms = (["models", "slices", "modules"] as const).filter((k) => config[k] !== undefined && config[k] !== null);
     if (forms.length !== 1) this.fail(`exactly one of models, slices or modules (found ${forms.length ? forms.join(", ") : "none"})`);
     if (forms[0] === "modules") this.fail("models or slices: multi-module configs (modules:) have no Model Soup equivalent");
-    if (forms[0] === "models") {
-      const models = config.models;
-      if (!Array.isArray(models) || models.length === 0) this.fail("models to be a non-empty list");
-      return { ingredients: models.map((m, i) => this.ingredient(m, `models[${i}]`)), sliceParams: {} };
-    }
-    const slices = config.slices;
-    if (!Array.isArray(slices) || slices.length !== 1) {
+    if (config.models) return { ingredients: config.models.map((m, i) => this.ingredient(m, `models[${i}]`)), sliceParams: {} };
+    const slices = config.slices!;
+    if (slices.length !== 1) {
       this.fail("a single slice: several output slices stack layers from different models (a frankenmerge), which Model Soup does not do");
     }
-    const slice = this.mapping(slices[0], "slices[0]");
-    const sources = slice.sources;
-    if (!Array.isArray(sources) || sources.length === 0) this.fail("slices[0].sources to be a non-empty list");
-    let range: string | undefined;
-    const ingredients = sources.map((s, i) => {
-      const src = this.mapping(s, `slices[0].sources[${i}]`);
-      const r = src.layer_range;
-      if (!Array.isArray(r) || r.length !== 2 || !r.every((x) => Number.isInteger(x))) this.fail(`slices[0].sources[${i}].layer_range to be [start, end]`);
-      const key = JSON.stringify(r);
-      if (range !== undefined && key !== range) this.fail("every source of the slice to span the same layer_range (Model Soup merges whole models)");
-      range = key;
-      return this.ingredient(src, `slices[0].sources[${i}]`);
-    });
-    const [start] = JSON.parse(range!) as [number, number];
-    if (start !== 0) this.fail(`a slice starting at layer 0 (Model Soup merges whole models), got layer_range ${range}`);
+    const slice = slices[0]!;
+    const range = JSON.stringify(slice.sources[0]!.layer_range);
+    if (slice.sources.some((src) => JSON.stringify(src.layer_range) !== range)) {
+      this.fail("every source of the slice to span the same layer_range (Model Soup merges whole models)");
+    }
+    const ingredients = slice.sources.map((src, i) => this.ingredient(src, `slices[0].sources[${i}]`));
+    if (slice.sources[0]!.layer_range[0] !== 0) this.fail(`a slice starting at layer 0 (Model Soup merges whole models), got layer_range ${range}`);
     this.warnings.push(`slices[0] with layer_range ${range} is taken as the whole models (mergekit would keep only those layers)`);
     if (slice.residual_weight !== undefined && slice.residual_weight !== null) this.fail("no residual_weight (it has no Model Soup equivalent)");
-    const sliceBase = slice.base_model === undefined || slice.base_model === null ? undefined : this.modelRef(slice.base_model, "slices[0].base_model");
-    return { ingredients, sliceParams: this.params(slice.parameters, "slices[0].parameters"), sliceBase };
+    return { ingredients, sliceParams: this.params(slice.parameters, "slices[0].parameters"), sliceBase: slice.base_model ?? undefined };
   }
 }
 
@@ -306,7 +317,10 @@ export function importMergekitYaml(text: string, source = "mergekit config"): Me
     // The yaml library refuses alias expansion past maxAliasCount (a "billion laughs" document) with a ReferenceError.
     importer.fail(`YAML whose aliases expand to a bounded document (${(error as Error).message})`);
   }
-  const config = importer.mapping(js, "the config");
+  if (!isMapping(js)) importer.fail("the config to be a mapping");
+  const checked = check(configSchema, js, "");
+  if (!checked.ok) importer.fail(checked.problem);
+  const config = checked.value;
 
   for (const key of Object.keys(config)) {
     if (key === "tokenizer_source" || key === "tokenizer" || key === "chat_template") {
@@ -315,26 +329,18 @@ export function importMergekitYaml(text: string, source = "mergekit config"): Me
       importer.warnings.push(`${key} ignored: not a mergekit merge setting Model Soup reads`);
     }
   }
-  const methodName = config.merge_method;
-  if (typeof methodName !== "string") importer.fail("merge_method");
-  if (!isMergeMethodId(methodName) || !MERGEKIT_METHODS.includes(methodName)) {
-    importer.fail(`merge_method to be one of ${MERGEKIT_METHODS.join(", ")} (got "${methodName}")`);
-  }
-  const method = getMergeMethod(methodName);
+  const method = getMergeMethod(config.merge_method);
   const { ingredients, sliceParams, sliceBase } = importer.ingredients(config);
   // In mergekit a slice's parameters come before the global ones.
   const params = { ...importer.params(config.parameters, "parameters"), ...sliceParams };
   const spec: MergeSpec = { method: method.id, params, ingredients };
-  const base = sliceBase ?? (config.base_model === undefined || config.base_model === null ? undefined : importer.modelRef(config.base_model, "base_model"));
+  const base = sliceBase ?? config.base_model ?? undefined;
   if (base !== undefined) {
     if (method.base === "none") importer.warnings.push(`base_model ${base} ignored: ${method.id} takes no base model`);
     else spec.base = base;
   }
   const outDtype = config.out_dtype ?? config.dtype;
-  if (outDtype !== undefined && outDtype !== null) {
-    if (typeof outDtype !== "string") importer.fail("dtype and out_dtype to be dtype names");
-    spec.outDtype = outDtype;
-  }
+  if (outDtype !== undefined && outDtype !== null) spec.outDtype = outDtype;
   try {
     prepareMerge(spec);
   } catch (e) {

@@ -6,54 +6,104 @@ import { readFile, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { ModelFileError } from "../errors.js";
 import { writeFilesAtomically } from "../io/atomic.js";
-import type { MergeSpec } from "../merge/spec.js";
+import * as v from "valibot";
+import { MERGE_METHOD_IDS, paramValueSchema } from "../merge/spec.js";
 import type { FormatId } from "../model.js";
-import type { Permutations } from "../align/plan.js";
+import { MODEL_EXTENSIONS } from "../io/output-names.js";
+import { check } from "../../protocol/schema.js";
+// Bundled into dist/ by esbuild (which keeps only this field) and read by tsx in tests and the CLI from src/.
+import { version as packageVersion } from "../../../package.json";
 import { type FileHashes, sha256Files } from "./hash.js";
 import { parseBoundedJson, requireRegularFile } from "../formats/limits.js";
 
-export interface RecipeInput {
+const text = v.string("must be a string");
+const finite = v.pipe(v.number("must be a number"), v.finite("must be a finite number"));
+const object = <E extends v.ObjectEntries>(entries: E) => v.object(entries, "must be an object");
+const mapOf = <S extends v.GenericSchema>(value: S, message = "must be an object") => v.record(v.string(), value, message);
+
+const inputSchema = object({
   /** Relative to the recipe's folder when the recipe is beside the output (portable), else absolute. */
-  path: string;
-  sha256: string;
-}
+  path: text,
+  sha256: text,
+});
 
-export interface Recipe {
-  kind: "model-soup-recipe";
-  version: 1;
-  tool: { name: "model-soup"; version: string };
-  created: string;
-  /** How the coefficients were found: "manual", "uniform", "learned", "greedy". */
-  origin: string;
-  /**
-   * What `apply` re-runs: the method, its parameters and the final coefficients (a learned or greedy soup is a
-   * linear merge with the coefficients found). Paths are the inputs' paths below.
-   */
-  merge: MergeSpec;
-  /** One per ingredient of `merge`, in the same order, with the hash `apply` checks. */
-  inputs: RecipeInput[];
-  base?: RecipeInput;
-  learning?: Record<string, unknown>;
-  data?: { path: string; sha256: string; label?: string; seed?: number; fractions?: Record<string, number>; scale?: number; inputKey?: string };
-  metrics?: unknown;
-  backend?: string;
-  /**
-   * The ingredients were aligned before merging: each ingredient's units are permuted (groups as
-   * src/core/align derives them from the first ingredient's architecture) before its tensors are merged.
-   */
-  alignment?: RecipeAlignment;
-  /** Tensors whose values are given here rather than merged (re-estimated BatchNormalization statistics). */
-  overrides?: Record<string, number[]>;
-  output: { path: string; format: FormatId };
-}
+const ingredientSchema = object({
+  path: text,
+  weight: v.optional(paramValueSchema),
+  weightsByLayer: v.optional(mapOf(finite, "must map layer names to numbers")),
+  params: v.optional(mapOf(paramValueSchema)),
+});
 
-export interface RecipeAlignment {
-  method: string;
-  /** The model the ingredients were aligned to (its own permutations are empty). */
-  reference: string;
-  /** One per ingredient: group id → permutation (unit j of the aligned model is unit perm[j] of the original). */
-  permutations: Permutations[];
-}
+const mergeSchema = object({
+  method: v.picklist(MERGE_METHOD_IDS, `must be one of ${MERGE_METHOD_IDS.join(", ")}`),
+  params: v.optional(mapOf(paramValueSchema), {}),
+  ingredients: v.array(ingredientSchema, "must be a list of ingredients"),
+  base: v.optional(v.string("must be a path")),
+  outDtype: v.optional(v.string("must be a dtype name")),
+});
+
+/** The tool a recipe records as its writer: this package, at the version package.json states. */
+export const RECIPE_TOOL = { name: "model-soup", version: packageVersion } as const;
+
+const FORMAT_IDS = Object.keys(MODEL_EXTENSIONS) as FormatId[];
+
+const recipeSchema = v.pipe(
+  v.object({
+    kind: v.literal("model-soup-recipe", 'must be "model-soup-recipe"'),
+    version: v.literal(1, (issue) => `${String(issue.input)} is not supported (expected 1)`),
+    tool: object({ name: v.literal(RECIPE_TOOL.name, `must be "${RECIPE_TOOL.name}"`), version: text }),
+    created: text,
+    /** How the coefficients were found: "manual", "uniform", "learned", "greedy". */
+    origin: text,
+    /**
+     * What `apply` re-runs: the method, its parameters and the final coefficients (a learned or greedy soup is a
+     * linear merge with the coefficients found). Paths are the inputs' paths below.
+     */
+    merge: mergeSchema,
+    /** One per ingredient of `merge`, in the same order, with the hash `apply` checks. */
+    inputs: v.array(inputSchema, "must be a list of inputs (path and sha256)"),
+    base: v.optional(inputSchema),
+    learning: v.optional(mapOf(v.unknown())),
+    data: v.optional(
+      object({
+        path: text,
+        sha256: text,
+        label: v.optional(text),
+        seed: v.optional(finite),
+        fractions: v.optional(mapOf(finite)),
+        scale: v.optional(finite),
+        inputKey: v.optional(text),
+      }),
+    ),
+    metrics: v.optional(v.unknown()),
+    backend: v.optional(text),
+    /**
+     * The ingredients were aligned before merging: each ingredient's units are permuted (groups as
+     * src/core/align derives them from the first ingredient's architecture) before its tensors are merged.
+     */
+    alignment: v.optional(
+      object({
+        method: text,
+        /** The model the ingredients were aligned to (its own permutations are empty). */
+        reference: text,
+        /** One per ingredient: group id → permutation (unit j of the aligned model is unit perm[j] of the original). */
+        permutations: v.array(mapOf(v.array(finite, "must be a list of unit indices")), "must be a list"),
+      }),
+    ),
+    /** Tensors whose values are given here rather than merged (re-estimated BatchNormalization statistics). */
+    overrides: v.optional(mapOf(v.array(finite, "must be a list of numbers"), "must map tensor names to lists of numbers")),
+    output: object({ path: text, format: v.picklist(FORMAT_IDS, `must be one of ${FORMAT_IDS.join(", ")}`) }),
+  }, 'expected a JSON object with "kind": "model-soup-recipe"'),
+  v.check((r) => r.inputs.length === r.merge.ingredients.length, "expected one input (path and sha256) per ingredient of merge"),
+  v.check(
+    (r) => r.alignment === undefined || r.alignment.permutations.length === r.inputs.length,
+    "its alignment needs one set of permutations per ingredient",
+  ),
+);
+
+export type Recipe = v.InferOutput<typeof recipeSchema>;
+export type RecipeInput = v.InferOutput<typeof inputSchema>;
+export type RecipeAlignment = NonNullable<Recipe["alignment"]>;
 
 export { recipePathFor } from "../io/output-names.js";
 
@@ -72,10 +122,6 @@ export async function writeRecipe(path: string, recipe: Recipe): Promise<void> {
   await writeFilesAtomically([{ path, write: (temp) => writeFile(temp, text) }]);
 }
 
-function fail(path: string, what: string): never {
-  throw new ModelFileError(path, `is not a valid Model Soup recipe: ${what}`);
-}
-
 export async function readRecipe(path: string): Promise<Recipe> {
   let parsed: unknown;
   try {
@@ -85,56 +131,7 @@ export async function readRecipe(path: string): Promise<Recipe> {
     if (error instanceof ModelFileError) throw error;
     throw new ModelFileError(path, `cannot be read as a recipe JSON (${(error as Error).message})`);
   }
-  const r = parsed as Partial<Recipe>;
-  if (typeof r !== "object" || r === null || r.kind !== "model-soup-recipe") fail(path, 'expected "kind": "model-soup-recipe"');
-  if (r.version !== 1) fail(path, `version ${String(r.version)} is not supported (expected 1)`);
-  if (typeof r.merge?.method !== "string" || !Array.isArray(r.merge.ingredients)) fail(path, "no merge method and ingredients");
-  if (!Array.isArray(r.inputs) || r.inputs.length !== r.merge.ingredients.length) fail(path, "expected one input (path and sha256) per ingredient");
-  for (const input of r.inputs) {
-    if (typeof input?.path !== "string" || typeof input.sha256 !== "string") fail(path, "each input needs a path and a sha256");
-  }
-  if (typeof r.output?.path !== "string") fail(path, "no output path");
-  checkShapes(path, r as Recipe);
-  if (r.alignment !== undefined) {
-    const a = r.alignment;
-    if (typeof a !== "object" || a === null || !Array.isArray(a.permutations) || a.permutations.length !== r.inputs.length) {
-      fail(path, "its alignment needs one set of permutations per ingredient");
-    }
-  }
-  return r as Recipe;
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** Refuses a recipe whose parts have the wrong JSON types, before anything runs on them. */
-function checkShapes(path: string, r: Recipe): void {
-  // Values inside are checked by the merge's own parameter parsing; here only the containers' types.
-  const params = (v: unknown, where: string) => {
-    if (v !== undefined && !isRecord(v)) fail(path, `${where} must be an object`);
-  };
-  params(r.merge.params, "merge.params");
-  if (r.merge.params === undefined) r.merge.params = {};
-  r.merge.ingredients.forEach((ingredient, i) => {
-    const where = `merge.ingredients[${i}]`;
-    if (!isRecord(ingredient) || typeof ingredient.path !== "string") fail(path, `${where} needs a path`);
-    if (ingredient.weight === null || typeof ingredient.weight === "string") fail(path, `${where}.weight must be a number`);
-    params(ingredient.params, `${where}.params`);
-    if (ingredient.weightsByLayer !== undefined) {
-      if (!isRecord(ingredient.weightsByLayer) || !Object.values(ingredient.weightsByLayer).every((w) => typeof w === "number")) {
-        fail(path, `${where}.weightsByLayer must map layer names to numbers`);
-      }
-    }
-  });
-  if (r.merge.base !== undefined && typeof r.merge.base !== "string") fail(path, "merge.base must be a path");
-  if (r.merge.outDtype !== undefined && typeof r.merge.outDtype !== "string") fail(path, "merge.outDtype must be a dtype name");
-  if (r.base !== undefined && (!isRecord(r.base) || typeof r.base.path !== "string" || typeof r.base.sha256 !== "string")) {
-    fail(path, "base needs a path and a sha256");
-  }
-  if (r.overrides !== undefined) {
-    if (!isRecord(r.overrides)) fail(path, "overrides must map tensor names to lists of numbers");
-    for (const values of Object.values(r.overrides)) {
-      if (!Array.isArray(values) || !values.every((x) => typeof x === "number")) fail(path, "overrides must map tensor names to lists of numbers");
-    }
-  }
-  if (typeof r.output.format !== "string") fail(path, "output.format must be a format name");
+  const checked = check(recipeSchema, parsed, "");
+  if (!checked.ok) throw new ModelFileError(path, `is not a valid Model Soup recipe: ${checked.problem}`);
+  return checked.value;
 }

@@ -10,11 +10,9 @@ import type { MergeSpec } from "../merge/spec.js";
 import { FileHashes, sha256Files } from "../recipe/hash.js";
 import { canonicalPath, type ProtectedPath } from "../io/output-guard.js";
 import { resolveOutputTarget } from "../io/output-target.js";
-import { describeInput, readRecipe, resolveInput, writeRecipe, type Recipe, type RecipeInput } from "../recipe/recipe.js";
+import { RECIPE_TOOL, describeInput, readRecipe, resolveInput, writeRecipe, type Recipe, type RecipeInput } from "../recipe/recipe.js";
 import { planSoupOutput } from "./output.js";
 import { mergeModelFiles, type MergeFilesOptions } from "./merge-files.js";
-
-export const TOOL_VERSION = "0.1.0";
 
 export interface SaveSoupOptions {
   spec: MergeSpec;
@@ -88,7 +86,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   const recipe: Recipe = {
     kind: "model-soup-recipe",
     version: 1,
-    tool: { name: "model-soup", version: TOOL_VERSION },
+    tool: { ...RECIPE_TOOL },
     created: new Date().toISOString(),
     origin: options.origin,
     merge: {

@@ -1,8 +1,9 @@
 // Maps free parameters θ to mixing coefficients α (and gradients back), per granularity and parameterisation.
 import { UsageError } from "../../core/errors.js";
 
-export type Granularity = "model" | "layer";
-export type Parameterisation = "simplex" | "nonneg" | "free";
+import type { Granularity, Parameterisation } from "../../protocol/choices.js";
+
+export type { Granularity, Parameterisation };
 
 /**
  * Coefficients live in flat arrays, ingredient-major: index i * groups.length + g, where a group is the whole

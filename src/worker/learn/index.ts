@@ -5,6 +5,5 @@ export type { LossName, LossSpec, MetricName, Task } from "./loss.js";
 export { lossFromTrainingConfig, resolveTask } from "./loss.js";
 export type { ObjectiveName } from "./objective.js";
 export { learnCoefficients, LEARNED, type CandidateScore, type LearnBudget, type LearnOptions, type LearnProgress, type LearnResult, type OptimizerName, type StartCandidate } from "./learn.js";
-export { describeBudget, LEARN_DEFAULTS, type Schedule } from "./defaults.js";
 export { hasBatchNorm, reestimateBatchNorm } from "./batchnorm.js";
 export { readVariables } from "./merge.js";

@@ -27,7 +27,9 @@ import {
   type Granularity,
   type Parameterisation,
 } from "./coefficients.js";
-import { evaluationInterval, LEARN_DEFAULTS, learningRateAt, patienceSteps, type Schedule } from "./defaults.js";
+import type { OptimizerName } from "../../protocol/choices.js";
+import { LEARN_DEFAULTS, type Schedule } from "../../protocol/learn-defaults.js";
+import { evaluationInterval, learningRateAt, patienceSteps } from "./defaults.js";
 import { scoreModel, SoupGradient, type SplitScore } from "./gradient.js";
 import { minimizeLbfgs } from "./lbfgs.js";
 import type { LossSpec, Task } from "./loss.js";
@@ -35,7 +37,7 @@ import { Merger } from "./merge.js";
 import { resolveObjective, type ObjectiveName } from "./objective.js";
 import { dataSize, type SoupData, type SoupProblem } from "./problem.js";
 
-export type OptimizerName = "adam" | "lbfgs";
+export type { OptimizerName };
 
 export interface LearnProgress {
   readonly step: number;
@@ -156,13 +158,13 @@ export async function learnCoefficients(
 ): Promise<LearnResult> {
   // An empty validation split (validation fraction 0) is no validation split: nothing to choose or stop by.
   const validationData = validationSplit !== undefined && dataSize(validationSplit) > 0 ? validationSplit : undefined;
-  const granularity = options.granularity ?? "model";
-  const parameterisation = options.parameterisation ?? "simplex";
+  const granularity = options.granularity ?? LEARN_DEFAULTS.granularity;
+  const parameterisation = options.parameterisation ?? LEARN_DEFAULTS.parameterisation;
   const optimizer = options.optimizer ?? LEARN_DEFAULTS.optimizer;
   if (optimizer === "lbfgs" && parameterisation === "nonneg") {
     throw new UsageError('L-BFGS is unconstrained: use the "adam" optimiser with the "nonneg" parameterisation.');
   }
-  const objectiveName = options.objective ?? "supervised";
+  const objectiveName = options.objective ?? LEARN_DEFAULTS.objective;
   const objective = resolveObjective(problem.model, objectiveName, learnData, options);
   if (validationData !== undefined && validationData.y === undefined && objectiveName === "supervised") {
     throw new UsageError("The validation split has no labels.");
@@ -221,10 +223,8 @@ export async function learnCoefficients(
       }
       return step - lastImprovement >= budget.patience;
     };
-    const run =
-      optimizer === "adam"
-        ? await runAdamPath(space, gradient, learnData, theta0, budget, options, consider, validate, report)
-        : await runLbfgs(gradient, learnData, theta0, budget, options, consider, validate, report);
+    const path: PathRun = { space, gradient, data: learnData, budget, options, theta0, consider, validate, report };
+    const run = optimizer === "adam" ? await runAdamPath(path) : await runLbfgs(path);
 
     // 3. The kept soup: the learned path's best, unless a candidate is better on validation.
     const candidateWins = scores.length > 0 && best.score !== undefined && scores[bestCandidate]!.loss <= best.score.loss;
@@ -240,7 +240,7 @@ export async function learnCoefficients(
       const both = concatData(learnData, validationData);
       try {
         const theta = Float64Array.from(theta0);
-        await runAdam(space, gradient, both, theta, budget, options, best.step, async () => false);
+        await runAdam({ space, gradient, data: both, budget, options, theta, steps: best.step, after: async () => false });
         alpha = coefficientsOf(space, theta);
         refit = { rows, steps: best.step };
       } finally {
@@ -356,20 +356,34 @@ interface Run {
   stoppedBy: LearnResult["stoppedBy"];
 }
 
-/**
- * `steps` Adam steps on `theta` (in place), over reshuffled passes of `data`; after each step `after(step, loss)`
- * may ask to stop. Returns the number of steps taken.
- */
-async function runAdam(
-  space: CoefficientSpace,
-  gradient: SoupGradient,
-  data: SoupData,
-  theta: Float64Array,
-  budget: LearnBudget,
-  options: LearnOptions,
-  steps: number,
-  after: (step: number, loss: number) => Promise<boolean>,
-): Promise<{ steps: number; stopped: boolean }> {
+/** What an optimiser needs to learn one path of coefficients. */
+interface Optimisation {
+  readonly space: CoefficientSpace;
+  readonly gradient: SoupGradient;
+  readonly data: SoupData;
+  readonly budget: LearnBudget;
+  readonly options: LearnOptions;
+}
+
+/** A learned path: from `theta0`, early-stopped by `consider` on `validate`'s scores, each step told to `report`. */
+interface PathRun extends Optimisation {
+  readonly theta0: Float64Array;
+  readonly consider: Consider;
+  readonly validate: Validate;
+  readonly report: Report;
+}
+
+/** Adam steps on `theta` (changed in place) and when to stop. */
+interface AdamRun extends Optimisation {
+  readonly theta: Float64Array;
+  /** At most this many steps. */
+  readonly steps: number;
+  /** Called after each step; true stops. */
+  readonly after: (step: number, loss: number) => Promise<boolean>;
+}
+
+/** Adam over reshuffled passes of the data. Returns the number of steps taken. */
+async function runAdam({ space, gradient, data, budget, options, theta, steps, after }: AdamRun): Promise<{ steps: number; stopped: boolean }> {
   const adam = new Adam(theta.length, budget.learningRate!);
   const random = mulberry32(options.seed ?? 0);
   const n = dataSize(data);
@@ -387,20 +401,11 @@ async function runAdam(
   return { steps: step, stopped: false };
 }
 
-async function runAdamPath(
-  space: CoefficientSpace,
-  gradient: SoupGradient,
-  data: SoupData,
-  theta0: Float64Array,
-  budget: LearnBudget,
-  options: LearnOptions,
-  consider: Consider,
-  validate: Validate,
-  report: Report,
-): Promise<Run> {
-  const theta = Float64Array.from(theta0);
+async function runAdamPath(path: PathRun): Promise<Run> {
+  const { budget, consider, validate, report } = path;
+  const theta = Float64Array.from(path.theta0);
   let lastScore: SplitScore | undefined;
-  const run = await runAdam(space, gradient, data, theta, budget, options, budget.maxSteps, async (step, loss) => {
+  const run = await runAdam({ ...path, theta, steps: budget.maxSteps, after: async (step, loss) => {
     let stop = false;
     if (step % budget.evaluateEvery === 0 || step === budget.maxSteps) {
       lastScore = await validate(theta);
@@ -408,20 +413,12 @@ async function runAdamPath(
     }
     report(step, loss, theta, lastScore);
     return stop;
-  });
-  return { steps: run.steps, stoppedBy: run.stopped ? "early-stopping" : "budget" };
+  } });
+  // Patience running out on the budget's last step is the budget ending, not an early stop.
+  return { steps: run.steps, stoppedBy: run.stopped && run.steps < budget.maxSteps ? "early-stopping" : "budget" };
 }
 
-async function runLbfgs(
-  gradient: SoupGradient,
-  data: SoupData,
-  theta0: Float64Array,
-  budget: LearnBudget,
-  options: LearnOptions,
-  consider: Consider,
-  validate: Validate,
-  report: Report,
-): Promise<Run> {
+async function runLbfgs({ gradient, data, budget, options, theta0, consider, validate, report }: PathRun): Promise<Run> {
   const limit = options.fullBatchLimit ?? LEARN_DEFAULTS.fullBatchLimit;
   const n = dataSize(data);
   const subset =

@@ -4,7 +4,9 @@ import { UsageError } from "../../core/errors.js";
 import { outputActivation, resolveTask, sampleEntropy, sampleLosses, type LossSpec, type Task } from "./loss.js";
 import type { SoupData } from "./problem.js";
 
-export type ObjectiveName = "supervised" | "entropy";
+import type { Objective as ObjectiveName } from "../../protocol/choices.js";
+
+export type { ObjectiveName };
 
 export interface Objective {
   readonly name: ObjectiveName;

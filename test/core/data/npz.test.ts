@@ -64,7 +64,7 @@ describe("npz loader", () => {
   it("refuses a truncated or corrupt archive and a bad array inside it, naming the file", async () => {
     const whole = zipSync({ "x.npy": npyBytes("<f4", [64], new Uint8Array(256)) }, { level: 0 });
     const cut = await writeIn(dir, "cut.npz", whole.subarray(0, whole.length - 30));
-    await rejectsWith(() => loadDataset(cut), cut, "not a readable .npz (zip) archive");
+    await rejectsWith(() => loadDataset(cut), cut, "not a valid .npz (zip) archive");
     const inner = await writeIn(dir, "inner.npz", zipSync({ "x.npy": new TextEncoder().encode("garbage") }));
     await rejectsWith(() => loadDataset(inner), `${inner}:x.npy: not a NumPy .npy file`);
     const empty = await writeIn(dir, "empty.npz", new Uint8Array());
@@ -79,7 +79,7 @@ describe("npz loader", () => {
     cd = view.getUint32(cd + 16, true);
     view.setUint32(cd + 24, 1e9, true);
     const path = await writeIn(dir, "bomb.npz", zip);
-    await rejectsWith(() => loadDataset(path), path, 'entry "x.npy" claims 1000000000 bytes');
+    await rejectsWith(() => loadDataset(path), path, 'entry "x.npy" declares 1000000000 bytes');
   });
 });
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { copyFile, mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describeHdf5Layout } from "../../../src/core/formats/hdf5/layout.js";
+import { describeHdf5Layout } from "../../support/hdf5-layout.js";
 import { h5wasm, h5wasmReady } from "../../../src/core/formats/hdf5/module.js";
 import { kerasH5Format } from "../../../src/core/formats/keras-h5/index.js";
 import { kerasFormat } from "../../../src/core/formats/keras-zip/index.js";

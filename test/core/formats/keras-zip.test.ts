@@ -3,9 +3,9 @@ import { copyFile, mkdtemp, readdir, readFile, rm, truncate, writeFile } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unzipSync, zipSync } from "fflate";
-import { describeHdf5Layout } from "../../../src/core/formats/hdf5/layout.js";
+import { describeHdf5Layout } from "../../support/hdf5-layout.js";
 import { kerasFormat } from "../../../src/core/formats/keras-zip/index.js";
-import { readZipDirectory, readZipEntry } from "../../../src/core/formats/keras-zip/zip.js";
+import { readZipEntry, zipEntries } from "../../support/zip.js";
 import type { ModelManifest, TensorSource } from "../../../src/core/model.js";
 import { elementCount, type Tensor } from "../../../src/core/tensor.js";
 import { readAllTensors, rejectsWith, sha256 } from "../../support/model-files.js";
@@ -123,8 +123,8 @@ describe("keras (.keras zip) format", () => {
         assert.equal(await sha256(template), before, "the template is not modified");
         assert.deepEqual(await readdir(dir), ["merged.keras"]);
 
-        const inEntries = await readZipDirectory(template);
-        const outEntries = await readZipDirectory(target);
+        const inEntries = zipEntries(template);
+        const outEntries = zipEntries(target);
         assert.deepEqual(outEntries.map((e) => [e.name, e.method]), inEntries.map((e) => [e.name, e.method]));
         for (const name of ["config.json", "metadata.json"]) {
           const a = await readZipEntry(template, inEntries.find((e) => e.name === name)!);
@@ -143,7 +143,7 @@ describe("keras (.keras zip) format", () => {
 
         const layouts = await Promise.all([template, target].map(async (p) => {
           const weights = join(dir, `${p === target ? "out" : "in"}.weights.h5`);
-          const entries = await readZipDirectory(p);
+          const entries = zipEntries(p);
           await writeFile(weights, await readZipEntry(p, entries.find((e) => e.name === "model.weights.h5")!));
           const layout = await describeHdf5Layout(weights);
           await rm(weights);

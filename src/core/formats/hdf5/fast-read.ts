@@ -1,4 +1,4 @@
-import type { ByteSource } from "./byte-source.js";
+import type { ByteSource } from "../../io/byte-source.js";
 import { Hdf5Metadata } from "./metadata-reader.js";
 import type { Hdf5Tree } from "./tree.js";
 import { LIMITS } from "../limits.js";

@@ -1,6 +1,6 @@
 import { ModelFileError } from "../../errors.js";
 import { LIMITS } from "../limits.js";
-import { fileSource } from "./byte-source.js";
+import { fileSource } from "../../io/byte-source.js";
 import { Hdf5Metadata, Hdf5Unsupported } from "./metadata-reader.js";
 
 /**

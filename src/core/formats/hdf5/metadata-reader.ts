@@ -1,5 +1,5 @@
-import type { ByteSource } from "./byte-source.js";
-import { hdf5SignatureOffset } from "./signature.js";
+import type { ByteSource } from "../../io/byte-source.js";
+import { SUPERBLOCK_PROBE, oldStyleSuperblock, readUint } from "./superblock.js";
 import type { Hdf5DatasetHeader, Hdf5Kind, Hdf5Tree } from "./tree.js";
 
 /**
@@ -84,23 +84,12 @@ export class Hdf5Metadata implements Hdf5Tree {
   ) {}
 
   static open(source: ByteSource): Hdf5Metadata {
-    const head = source.read(0, Math.min(4096, source.length));
-    const at = hdf5SignatureOffset(head);
-    if (at === undefined) return unsupported("no signature");
-    const version = head[at + 8];
-    if (version !== 0 && version !== 1) return unsupported(`superblock v${version}`);
-    const O = head[at + 13]!;
-    const L = head[at + 14]!;
-    if (![2, 4, 8].includes(O) || ![2, 4, 8].includes(L)) return unsupported("field sizes");
-    const fixed = at + 24 + (version === 1 ? 4 : 0);
-    const need = fixed + 4 * O + 2 * O + 24;
-    if (need > head.length) return unsupported("short superblock");
-    const uint = (p: number) => readUint(head, p, O);
-    const base = uint(fixed);
-    const eof = uint(fixed + 2 * O);
-    if (base + eof > source.length) return unsupported("truncated");
+    const superblock = oldStyleSuperblock(source.read(0, Math.min(SUPERBLOCK_PROBE, source.length)));
+    if (superblock === undefined) return unsupported("not a version 0/1 superblock with 2-, 4- or 8-byte fields");
+    const { baseAddress: base, offsetSize: O, lengthSize: L, endOfFile, rootEntryAt } = superblock;
+    if (base + endOfFile > source.length) return unsupported("truncated");
     // Root group symbol table entry: link name offset, then the object header address.
-    const root = uint(fixed + 4 * O + O);
+    const root = readUint(source.read(rootEntryAt + O, O), 0, O);
     return new Hdf5Metadata(source, base, O, L, root);
   }
 
@@ -431,12 +420,6 @@ export class Hdf5Metadata implements Hdf5Tree {
     if (p + rank * this.lengthSize > bytes.length) return unsupported("dataspace cut short");
     return Array.from({ length: rank }, (_, i) => this.length(bytes, p + i * this.lengthSize));
   }
-}
-
-function readUint(bytes: Uint8Array, at: number, size: number): number {
-  let value = 0;
-  for (let i = size - 1; i >= 0; i--) value = value * 256 + bytes[at + i]!;
-  return value;
 }
 
 function isUndefinedAddress(bytes: Uint8Array, at: number, size: number): boolean {

@@ -1,38 +1,11 @@
 import { stat } from "node:fs/promises";
 import { ModelFileError } from "../../errors.js";
 import { h5wasm, h5wasmReady } from "./module.js";
-import { hdf5SignatureOffset } from "./signature.js";
+import { SUPERBLOCK_PROBE, hdf5SignatureOffset, readSuperblock } from "./superblock.js";
 import { openForReading } from "../../io/open.js";
 import { refuseForeignStorage } from "./foreign-storage.js";
 
 type H5File = InstanceType<typeof h5wasm.File>;
-
-const SUPERBLOCK_PROBE = 4096;
-
-function readUint(bytes: Uint8Array, offset: number, size: number): number {
-  let value = 0;
-  for (let i = size - 1; i >= 0; i--) value = value * 256 + bytes[offset + i]!;
-  return value;
-}
-
-/** The end-of-file address the superblock records, relative to the superblock (versions 0 to 3). */
-function storedEndOfFile(head: Uint8Array, at: number): number | undefined {
-  const version = head[at + 8];
-  if (version === 0 || version === 1) {
-    const sizeOfOffsets = head[at + 13]!;
-    const fixed = at + 24 + (version === 1 ? 4 : 0);
-    const eofAt = fixed + 2 * sizeOfOffsets;
-    if (eofAt + sizeOfOffsets > head.length) return undefined;
-    return readUint(head, eofAt, sizeOfOffsets);
-  }
-  if (version === 2 || version === 3) {
-    const sizeOfOffsets = head[at + 9]!;
-    const eofAt = at + 12 + 2 * sizeOfOffsets;
-    if (eofAt + sizeOfOffsets > head.length) return undefined;
-    return readUint(head, eofAt, sizeOfOffsets);
-  }
-  return undefined;
-}
 
 /** Checks the signature and the recorded file length before HDF5 sees the file, for errors that say what is wrong. */
 export async function checkHdf5File(path: string): Promise<void> {
@@ -45,10 +18,11 @@ export async function checkHdf5File(path: string): Promise<void> {
     if (at === undefined) {
       throw new ModelFileError(path, "is not an HDF5 file: the HDF5 signature (\\x89HDF\\r\\n\\x1a\\n) was not found");
     }
-    const eof = storedEndOfFile(head, at);
-    if (eof === undefined) {
+    const superblock = readSuperblock(head, at);
+    if (superblock === undefined) {
       throw new ModelFileError(path, "has an HDF5 superblock that is cut short or of an unknown version");
     }
+    const eof = superblock.endOfFile;
     if (at + eof > size) {
       throw new ModelFileError(path, `is truncated: its HDF5 superblock records ${at + eof} bytes, the file has ${size}`);
     }

@@ -1,5 +1,5 @@
 import { open as openFile, type FileHandle } from "node:fs/promises";
-import { hdf5SignatureOffset } from "./signature.js";
+import { SUPERBLOCK_PROBE, oldStyleSuperblock, readUint } from "./superblock.js";
 
 /**
  * Removes one link from the root group of an HDF5 file, in place, by editing the group's symbol table.
@@ -26,7 +26,7 @@ export async function unlinkRootChild(path: string, name: string): Promise<boole
       const entries = await reader.read(node + 8, reader.symbolCount(node) * reader.entrySize);
       const count = reader.symbolCount(node);
       for (let i = 0; i < count; i++) {
-        const nameOffset = reader.uint(entries, i * reader.entrySize, reader.offsetSize);
+        const nameOffset = readUint(entries, i * reader.entrySize, reader.offsetSize);
         if (heapString(heap, nameOffset) !== name) continue;
         if (count === 1) return false;
         const shifted = new Uint8Array(count * reader.entrySize);
@@ -60,8 +60,8 @@ class FileReader {
     private readonly handle: FileHandle,
     readonly size: number,
     readonly head: Uint8Array,
-    /** Where the superblock's addresses start (base, free-space, end-of-file, driver, then the root entry). */
-    readonly addresses: number,
+    /** Where the root group's symbol table entry starts in `head`. */
+    readonly rootEntryAt: number,
     readonly offsetSize: number,
     readonly lengthSize: number,
     readonly baseAddress: number,
@@ -69,29 +69,16 @@ class FileReader {
 
   static async create(handle: FileHandle): Promise<FileReader | undefined> {
     const { size } = await handle.stat();
-    const head = new Uint8Array(Math.min(4096, size));
+    const head = new Uint8Array(Math.min(SUPERBLOCK_PROBE, size));
     await handle.read(head, 0, head.length, 0);
-    const at = hdf5SignatureOffset(head);
-    if (at === undefined) return undefined;
-    const version = head[at + 8];
-    const offsetSize = head[at + 13]!;
-    const lengthSize = head[at + 14]!;
-    if ((version !== 0 && version !== 1) || ![2, 4, 8].includes(offsetSize) || ![2, 4, 8].includes(lengthSize)) return undefined;
-    // The fixed part of a v0/v1 superblock ends at 24 (v1: 28) bytes; the base address comes first after it.
-    const fixed = at + 24 + (version === 1 ? 4 : 0);
-    let baseAddress = 0;
-    for (let i = offsetSize - 1; i >= 0; i--) baseAddress = baseAddress * 256 + head[fixed + i]!;
-    return new FileReader(handle, size, head, fixed, offsetSize, lengthSize, baseAddress);
+    const superblock = oldStyleSuperblock(head);
+    if (!superblock) return undefined;
+    const { rootEntryAt, offsetSize, lengthSize, baseAddress } = superblock;
+    return new FileReader(handle, size, head, rootEntryAt, offsetSize, lengthSize, baseAddress);
   }
 
   get entrySize(): number {
     return 2 * this.offsetSize + 8 + 16;
-  }
-
-  uint(bytes: Uint8Array, offset: number, size: number): number {
-    let value = 0;
-    for (let i = size - 1; i >= 0; i--) value = value * 256 + (bytes[offset + i] ?? 0);
-    return value;
   }
 
   async read(address: number, length: number): Promise<Uint8Array> {
@@ -107,35 +94,34 @@ class FileReader {
 
   /** B-tree and heap addresses of the root group, from the superblock's cached root entry or its object header. */
   async rootSymbolTable(): Promise<{ btree: number; heap: number } | undefined> {
-    const entryAt = this.addresses + 4 * this.offsetSize;
-    const entry = this.head.subarray(entryAt, entryAt + this.entrySize);
+    const entry = this.head.subarray(this.rootEntryAt, this.rootEntryAt + this.entrySize);
     if (entry.length < this.entrySize) return undefined;
     const O = this.offsetSize;
-    const cacheType = this.uint(entry, 2 * O, 4);
+    const cacheType = readUint(entry, 2 * O, 4);
     if (cacheType === 1) {
       return {
-        btree: this.baseAddress + this.uint(entry, 2 * O + 8, O),
-        heap: this.baseAddress + this.uint(entry, 3 * O + 8, O),
+        btree: this.baseAddress + readUint(entry, 2 * O + 8, O),
+        heap: this.baseAddress + readUint(entry, 3 * O + 8, O),
       };
     }
-    return this.symbolTableMessage(this.baseAddress + this.uint(entry, O, O));
+    return this.symbolTableMessage(this.baseAddress + readUint(entry, O, O));
   }
 
   /** Finds the Symbol Table message (type 0x11) in a version 1 object header. */
   private async symbolTableMessage(header: number): Promise<{ btree: number; heap: number } | undefined> {
     const prefix = await this.read(header, 16);
     if (prefix[0] !== 1) return undefined;
-    const messages = this.uint(prefix, 2, 2);
-    const headerSize = this.uint(prefix, 8, 4);
+    const messages = readUint(prefix, 2, 2);
+    const headerSize = readUint(prefix, 8, 4);
     const body = await this.read(header + 16, headerSize);
     let at = 0;
     for (let i = 0; i < messages && at + 8 <= body.length; i++) {
-      const type = this.uint(body, at, 2);
-      const size = this.uint(body, at + 2, 2);
+      const type = readUint(body, at, 2);
+      const size = readUint(body, at + 2, 2);
       if (type === 0x11) {
         return {
-          btree: this.baseAddress + this.uint(body, at + 8, this.offsetSize),
-          heap: this.baseAddress + this.uint(body, at + 8 + this.offsetSize, this.offsetSize),
+          btree: this.baseAddress + readUint(body, at + 8, this.offsetSize),
+          heap: this.baseAddress + readUint(body, at + 8 + this.offsetSize, this.offsetSize),
         };
       }
       at += 8 + size;
@@ -147,8 +133,8 @@ class FileReader {
     const L = this.lengthSize;
     const header = await this.read(address, 8 + 2 * L + this.offsetSize);
     if (new TextDecoder().decode(header.subarray(0, 4)) !== "HEAP") return undefined;
-    const size = this.uint(header, 8, L);
-    const data = this.baseAddress + this.uint(header, 8 + 2 * L, this.offsetSize);
+    const size = readUint(header, 8, L);
+    const data = this.baseAddress + readUint(header, 8 + 2 * L, this.offsetSize);
     return this.read(data, size);
   }
 
@@ -164,11 +150,11 @@ class FileReader {
     const header = await this.read(address, 8 + 2 * O);
     if (new TextDecoder().decode(header.subarray(0, 4)) !== "TREE" || header[4] !== 0) return undefined;
     const level = header[5]!;
-    const used = this.uint(header, 6, 2);
+    const used = readUint(header, 6, 2);
     const body = await this.read(address + 8 + 2 * O, used * (L + O) + L);
     const nodes: number[] = [];
     for (let i = 0; i < used; i++) {
-      const child = this.baseAddress + this.uint(body, L + i * (L + O), O);
+      const child = this.baseAddress + readUint(body, L + i * (L + O), O);
       if (level > 0) {
         const below = await this.symbolNodes(child, depth + 1);
         if (!below) return undefined;
@@ -176,7 +162,7 @@ class FileReader {
       } else {
         const snod = await this.read(child, 8);
         if (new TextDecoder().decode(snod.subarray(0, 4)) !== "SNOD") return undefined;
-        this.symbolCounts.set(child, this.uint(snod, 6, 2));
+        this.symbolCounts.set(child, readUint(snod, 6, 2));
         nodes.push(child);
       }
     }

@@ -1,8 +1,8 @@
 import { ModelFileError } from "../../errors.js";
 import type { Architecture, ModelManifest } from "../../model.js";
 import type { TensorInfo } from "../../tensor.js";
-import { hasAttribute, readStringAttribute, readStringListAttribute } from "../hdf5/attributes.js";
-import { checkLayerShapes, requireLayerWeights } from "../hdf5/config-shapes.js";
+import { hasAttribute, readStringAttribute, readStringListAttribute } from "./attributes.js";
+import { checkLayerShapes, requireLayerWeights } from "../../keras/layer-shapes.js";
 import { architectureOrWeightsOnly } from "../weights-only.js";
 import { type DatasetInfo, datasetInfo } from "../hdf5/datasets.js";
 import type { Hdf5Tree } from "../hdf5/tree.js";

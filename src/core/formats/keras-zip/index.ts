@@ -1,20 +1,13 @@
 import { writeFilesAtomically } from "../../io/atomic.js";
 import type { ModelFile, ModelFormat, ModelManifest, TensorSource } from "../../model.js";
 import { Hdf5ModelFile } from "../hdf5/model-file.js";
-import { fileSource } from "../hdf5/byte-source.js";
+import { fileSource } from "../../io/byte-source.js";
+import { firstEntryName, isZipHead } from "../../io/zip.js";
 import { readWithJsMetadata } from "../hdf5/fast-read.js";
 import { openKerasArchive, readKerasArchive, readKerasWeights } from "./read.js";
 import { writeKerasArchive } from "./write.js";
 
-const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
 const KERAS_ENTRY_NAMES = ["metadata.json", "config.json", "model.weights.h5"];
-
-/** The first entry's name, from the first local header (Keras writes metadata.json first). */
-function firstEntryName(head: Uint8Array): string {
-  if (head.length < 30) return "";
-  const length = head[26]! | (head[27]! << 8);
-  return new TextDecoder().decode(head.subarray(30, Math.min(head.length, 30 + length)));
-}
 
 /** Keras 3 native format: a zip of config.json, metadata.json and model.weights.h5. */
 export const kerasFormat: ModelFormat = {
@@ -23,7 +16,8 @@ export const kerasFormat: ModelFormat = {
   shortLabel: "Keras",
 
   detect(path: string, head: Uint8Array): boolean {
-    if (!ZIP_MAGIC.every((b, i) => head[i] === b)) return false;
+    if (!isZipHead(head)) return false;
+    // Keras writes metadata.json first.
     return /\.keras$/i.test(path) || KERAS_ENTRY_NAMES.includes(firstEntryName(head));
   },
 

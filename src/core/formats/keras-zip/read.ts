@@ -4,12 +4,12 @@ import { makeTempFolder } from "../../io/temp-files.js";
 import { architectureOrWeightsOnly } from "../weights-only.js";
 import type { ModelManifest } from "../../model.js";
 import type { TensorInfo } from "../../tensor.js";
-import { checkLayerShapes, requireLayerWeights } from "../hdf5/config-shapes.js";
+import { checkLayerShapes, requireLayerWeights } from "../../keras/layer-shapes.js";
 import { type DatasetInfo, datasetInfo } from "../hdf5/datasets.js";
 import { type H5File, fileSize, hdf5Reason, openHdf5 } from "../hdf5/open.js";
 import { type Hdf5Tree, h5wasmTree } from "../hdf5/tree.js";
 import { type LayerGroup, childOrder, datasetsUnder, isGroupAt, layerGroups, missingGroup } from "./layout.js";
-import { type ZipEntry, ZipArchive, extractZipEntry } from "./zip.js";
+import { type ZipEntry, ZipArchive, extractZipEntry } from "../../io/zip.js";
 import { checkJsonBytes, parseBoundedJson } from "../limits.js";
 
 export const CONFIG_ENTRY = "config.json";

@@ -6,7 +6,7 @@ import { rewriteHdf5 } from "../hdf5/rewrite.js";
 import { removeTemp, tempPathBeside } from "../../io/atomic.js";
 import type { KerasArchive, KerasZipContents } from "./read.js";
 import { WEIGHTS_ENTRY } from "./read.js";
-import { type ZipEntry, readZipEntry } from "./zip.js";
+import { type ZipEntry, ZipArchive } from "../../io/zip.js";
 
 function dosDateTime(entry: ZipEntry): Date {
   const d = entry.dosDate;
@@ -36,9 +36,14 @@ export async function writeKerasArchive(
       throw error;
     });
     const files: Record<string, [Uint8Array, ZipOptions & { mtime: Date }]> = {};
-    for (const entry of archive.entries) {
-      const data = entry.name === WEIGHTS_ENTRY ? new Uint8Array(await readFile(weightsCopy)) : await readZipEntry(template, entry);
-      files[entry.name] = [data, { level: entry.method === 0 ? 0 : 6, mtime: dosDateTime(entry) }];
+    const zip = ZipArchive.open(template);
+    try {
+      for (const entry of archive.entries) {
+        const data = entry.name === WEIGHTS_ENTRY ? new Uint8Array(await readFile(weightsCopy)) : zip.read(entry);
+        files[entry.name] = [data, { level: entry.method === 0 ? 0 : 6, mtime: dosDateTime(entry) }];
+      }
+    } finally {
+      zip.close();
     }
     await writeFile(output, zipSync(files));
   } finally {

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { ModelFileError } from "../../errors.js";
 import { unwrapModelConfig } from "../../keras/config.js";
 import { assignWeightsToLayers } from "../../keras/weight-order.js";
-import { checkLayerShapes, requireLayerWeights } from "../hdf5/config-shapes.js";
+import { checkLayerShapes, requireLayerWeights } from "../../keras/layer-shapes.js";
 import type { ModelManifest } from "../../model.js";
 import type { TensorInfo } from "../../tensor.js";
 import { type GroupLayout, type Placement, layOutGroups } from "./layout.js";

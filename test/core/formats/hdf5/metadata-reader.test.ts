@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bufferSource, fileSource } from "../../../../src/core/formats/hdf5/byte-source.js";
+import { bufferSource, fileSource } from "../../../../src/core/io/byte-source.js";
 import { Hdf5Metadata, Hdf5Unsupported } from "../../../../src/core/formats/hdf5/metadata-reader.js";
 import { h5wasm, h5wasmReady } from "../../../../src/core/formats/hdf5/module.js";
 import { openHdf5 } from "../../../../src/core/formats/hdf5/open.js";
@@ -10,7 +10,7 @@ import { kerasH5Format } from "../../../../src/core/formats/keras-h5/index.js";
 import { type Hdf5Tree, h5wasmTree } from "../../../../src/core/formats/hdf5/tree.js";
 import { readKerasH5 } from "../../../../src/core/formats/keras-h5/read.js";
 import { readKerasArchive, readKerasWeights } from "../../../../src/core/formats/keras-zip/read.js";
-import { readZipEntry } from "../../../../src/core/formats/keras-zip/zip.js";
+import { readZipEntry } from "../../../support/zip.js";
 
 const FIXTURES = "test/fixtures";
 

@@ -1,7 +1,7 @@
-import { h5wasm } from "./module.js";
-import { openHdf5 } from "./open.js";
-import { ModelFileError } from "../../errors.js";
-import { LIMITS } from "../limits.js";
+import { h5wasm } from "../../src/core/formats/hdf5/module.js";
+import { openHdf5 } from "../../src/core/formats/hdf5/open.js";
+import { ModelFileError } from "../../src/core/errors.js";
+import { LIMITS } from "../../src/core/formats/limits.js";
 
 export interface LayoutAttribute {
   name: string;

@@ -50,6 +50,8 @@ export function fileSource(path: string, offset = 0, length?: number, wholeUpTo 
       length: size,
       read(at, n) {
         if (at < 0 || n < 0 || at + n > size) throw new RangeError(`bytes ${at}+${n} beyond ${size}`);
+        // A large range (a tensor, a stored zip entry) is read once, not kept page by page.
+        if (n > wholeUpTo) return readRaw(at, n);
         const first = Math.floor(at / PAGE);
         const last = Math.floor((at + Math.max(n, 1) - 1) / PAGE);
         if (first === last) return page(first).subarray(at - first * PAGE, at - first * PAGE + n);

@@ -1,4 +1,4 @@
-import type { Hdf5Tree } from "./tree.js";
+import type { Hdf5Tree } from "../hdf5/tree.js";
 
 function asStrings(value: unknown): string[] | undefined {
   if (typeof value === "string") return [value];

@@ -1,6 +1,6 @@
-import { ModelFileError } from "../../errors.js";
-import type { LayerSpec } from "../../model.js";
-import { type TensorInfo, formatShape, sameShape } from "../../tensor.js";
+import { ModelFileError } from "../errors.js";
+import type { LayerSpec } from "../model.js";
+import { type TensorInfo, formatShape, sameShape } from "../tensor.js";
 
 function positiveInt(value: unknown): number | undefined {
   return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : undefined;

@@ -2,12 +2,12 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createInflateRaw } from "node:zlib";
+import { crc32, createInflateRaw } from "node:zlib";
 import { inflateSync } from "fflate";
-import { ModelFileError } from "../../errors.js";
-import { type ByteSource, fileSource } from "../hdf5/byte-source.js";
-import { cannotOpen } from "../../io/open.js";
-import { inflateCeiling, inflateTooLarge } from "../limits.js";
+import { ModelFileError } from "../errors.js";
+import { type ByteSource, fileSource } from "./byte-source.js";
+import { cannotOpen } from "./open.js";
+import { MAX_DEFLATE_RATIO, inflateCeiling, inflateTooLarge } from "../formats/limits.js";
 
 export interface ZipEntry {
   name: string;
@@ -28,23 +28,17 @@ const ZIP64_LOCATOR = 0x07064b50;
 const ZIP64_EOCD = 0x06064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
-const MAX_DEFLATE_RATIO = 1032;
 
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
+/** True when a file's first bytes are a zip local file header, as every zip with entries starts. */
+export function isZipHead(head: Uint8Array): boolean {
+  return head.length >= 4 && new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) === LOCAL;
+}
 
-/** CRC-32 of `bytes`; pass the previous result as `previous` to continue over a stream of chunks. */
-export function crc32(bytes: Uint8Array, previous = 0): number {
-  let c = (previous ^ 0xffffffff) >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+/** The first entry's name, from the first local header in a file's first bytes ("" when they do not hold it). */
+export function firstEntryName(head: Uint8Array): string {
+  if (!isZipHead(head) || head.length < 30) return "";
+  const length = head[26]! | (head[27]! << 8);
+  return new TextDecoder().decode(head.subarray(30, Math.min(head.length, 30 + length)));
 }
 
 /** Refuses names that could point outside an extraction folder: "..", absolute paths, drive letters. */
@@ -86,10 +80,11 @@ export class ZipArchive {
     readonly entries: ZipEntry[],
   ) {}
 
-  static open(file: string): ZipArchive {
+  /** `kind` names what the file should be in errors ("zip archive", ".npz (zip) archive"). */
+  static open(file: string, kind = "zip archive"): ZipArchive {
     const source = openSource(file);
     try {
-      return new ZipArchive(file, source, listEntries(file, source));
+      return new ZipArchive(file, source, listEntries(file, source, kind));
     } catch (error) {
       source.close();
       throw error;
@@ -108,15 +103,9 @@ export class ZipArchive {
 }
 
 /** Lists a zip's entries from its central directory, checking every offset and size against the file size. */
-export async function readZipDirectory(file: string): Promise<ZipEntry[]> {
-  const archive = ZipArchive.open(file);
-  archive.close();
-  return archive.entries;
-}
-
-function listEntries(file: string, source: ByteSource): ZipEntry[] {
+function listEntries(file: string, source: ByteSource, kind: string): ZipEntry[] {
   const size = source.length;
-  const bad = (what: string) => new ModelFileError(file, `is not a valid zip archive: ${what}`);
+  const bad = (what: string) => new ModelFileError(file, `is not a valid ${kind}: ${what}`);
   const tailLength = Math.min(size, 22 + 0xffff);
   const tail = readAt(source, size - tailLength, tailLength);
   let eocd = -1;
@@ -200,17 +189,6 @@ function listEntries(file: string, source: ByteSource): ZipEntry[] {
     at += 46 + nameLength + extraLength + commentLength;
   }
   return entries;
-}
-
-/** An entry's bytes, inflated and checked against its CRC-32. */
-export async function readZipEntry(file: string, entry: ZipEntry): Promise<Uint8Array> {
-  if (entry.method !== 0 && entry.size > inflateCeiling()) throw inflateTooLarge(file, `zip entry "${entry.name}"`, entry.size);
-  const source = openSource(file);
-  try {
-    return entryBytes(file, entry, readAt(source, entry.dataOffset, entry.compressedSize));
-  } finally {
-    source.close();
-  }
 }
 
 function entryBytes(file: string, entry: ZipEntry, stored: Uint8Array | DataView): Uint8Array {

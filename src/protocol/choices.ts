@@ -1,0 +1,92 @@
+/**
+ * Every list of choices a user picks from — on the command line, in the Merge panel, in worker requests — declared
+ * once with the words shown for each. The CLI's usage lines and option help, the panel's drop-downs and the
+ * validators are generated from these lists, and the types are read off them.
+ */
+
+export interface Choice<T extends string = string> {
+  readonly value: T;
+  /** A few words, as the panel's drop-down shows them. */
+  readonly label: string;
+}
+
+type ValueOf<L extends readonly Choice[]> = L[number]["value"];
+
+/** The values of a choice list, in its order. */
+export function choiceValues<T extends string>(list: readonly Choice<T>[]): readonly T[] {
+  return list.map((c) => c.value);
+}
+
+export const GRANULARITY_CHOICES = [
+  { value: "model", label: "One coefficient per model" },
+  { value: "layer", label: "One per layer and model" },
+] as const satisfies readonly Choice[];
+export type Granularity = ValueOf<typeof GRANULARITY_CHOICES>;
+
+export const PARAMETERISATION_CHOICES = [
+  { value: "simplex", label: "Sum to 1 (softmax)" },
+  { value: "nonneg", label: "Non-negative" },
+  { value: "free", label: "Free" },
+] as const satisfies readonly Choice[];
+export type Parameterisation = ValueOf<typeof PARAMETERISATION_CHOICES>;
+
+export const OBJECTIVE_CHOICES = [
+  { value: "supervised", label: "Labelled data (loss)" },
+  { value: "entropy", label: "Unlabelled data (entropy)" },
+] as const satisfies readonly Choice[];
+export type Objective = ValueOf<typeof OBJECTIVE_CHOICES>;
+
+export const OPTIMIZER_CHOICES = [
+  { value: "adam", label: "Adam (mini-batches)" },
+  { value: "lbfgs", label: "L-BFGS (full batch; simplex or free coefficients)" },
+] as const satisfies readonly Choice[];
+export type OptimizerName = ValueOf<typeof OPTIMIZER_CHOICES>;
+
+export const BACKEND_CHOICES = [
+  { value: "tfjs-node", label: "tfjs-node" },
+  { value: "wasm", label: "WebAssembly" },
+  { value: "cpu", label: "Plain JavaScript" },
+] as const satisfies readonly Choice[];
+export type BackendName = ValueOf<typeof BACKEND_CHOICES>;
+
+export const ALIGN_METHOD_CHOICES = [
+  { value: "weight", label: "Weight matching (no data)" },
+  { value: "activation", label: "Activation matching (correlation of activations on the data)" },
+] as const satisfies readonly Choice[];
+export type AlignMethod = ValueOf<typeof ALIGN_METHOD_CHOICES>;
+
+/** The merges that need data beyond the models: their statistics come from the learn split. */
+export const DATA_AWARE_METHOD_CHOICES = [
+  { value: "regmean", label: "RegMean (least squares on each layer's inputs)" },
+  { value: "fisher", label: "Fisher merging (weighted by each model's Fisher)" },
+] as const satisfies readonly Choice[];
+export type DataAwareMethod = ValueOf<typeof DATA_AWARE_METHOD_CHOICES>;
+
+/** What Fisher merging differentiates: the log-likelihood of the true label, or of each model's own prediction. */
+export const FISHER_TARGET_CHOICES = [
+  { value: "labels", label: "log p(label | x), the default with labelled data" },
+  { value: "prediction", label: "log p(ŷ | x) of each model's own prediction" },
+] as const satisfies readonly Choice[];
+export type FisherTarget = ValueOf<typeof FISHER_TARGET_CHOICES>;
+
+/** The merges `evaluate --methods` compares side by side on one test split. */
+export const COMPARED_METHOD_CHOICES = [
+  { value: "greedy", label: "Greedy soup" },
+  { value: "learned", label: "Learned soup (coefficients learned from data)" },
+  ...DATA_AWARE_METHOD_CHOICES,
+] as const satisfies readonly Choice[];
+export type ComparedMethod = ValueOf<typeof COMPARED_METHOD_CHOICES>;
+
+/** The Merge panel's methods, in the order its drop-down lists them. */
+export const PANEL_METHOD_CHOICES = [
+  COMPARED_METHOD_CHOICES[1],
+  COMPARED_METHOD_CHOICES[0],
+  { value: "uniform", label: "Uniform soup (plain average)" },
+  { value: "manual", label: "Weighted average (manual weights)" },
+  ...DATA_AWARE_METHOD_CHOICES,
+] as const satisfies readonly Choice[];
+export type MergeMethod = ValueOf<typeof PANEL_METHOD_CHOICES>;
+
+/** The panel's backend setting: a backend, or "auto" (the fastest that loads). */
+export const BACKEND_SETTING_CHOICES = [{ value: "auto", label: "Automatic" }, ...BACKEND_CHOICES] as const satisfies readonly Choice[];
+export type BackendChoice = ValueOf<typeof BACKEND_SETTING_CHOICES>;

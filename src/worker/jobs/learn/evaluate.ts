@@ -1,0 +1,46 @@
+/** The evaluate job: each ingredient, the uniform soup (and a given weighted soup) and the ensemble on the test split. */
+import type {
+  EvaluateParams,
+  EvaluateReport,
+} from "../../../protocol/worker.js";
+import { addAlignedSoups } from "../../align/evaluate-aligned.js";
+import { evaluateSoups } from "../../evaluate/evaluate.js";
+import type { JobContext } from "../context.js";
+import { resolveJobModels } from "../paths.js";
+import { prepare, release, splitSizes } from "./prepare.js";
+import { mixOf } from "./coefficients.js";
+import { mergeabilityReport, pair } from "./report.js";
+
+export async function runEvaluate(given: EvaluateParams, context: JobContext): Promise<EvaluateReport> {
+  const params = await resolveJobModels(given);
+  const merged = params.coefficients === undefined ? undefined : mixOf(params.coefficients, params.models.length);
+  const prepared = await prepare(params, context);
+  const { loaded, data, backend } = prepared;
+  try {
+    const evaluation = await evaluateSoups(loaded.problem, data.test, { merged, trainingConfig: loaded.trainingConfig, cancel: context.token });
+    const { pairs, warnings } = await mergeabilityReport(loaded, data, params.models, context);
+    const report: EvaluateReport = {
+      backend,
+      metricName: evaluation.metricName,
+      ...(params.coefficients !== undefined ? { method: "weighted average", coefficients: params.coefficients } : {}),
+      metrics: {
+        ingredients: params.models.map((model, i) => ({ model, ...pair(evaluation.ingredients[i]!) })),
+        uniform: pair(evaluation.uniform),
+        ...(evaluation.merged !== undefined ? { merged: pair(evaluation.merged) } : {}),
+        ensemble: pair(evaluation.ensemble),
+      },
+      mergeability: pairs,
+      split: splitSizes(data),
+      warnings: [...loaded.warnings, ...warnings],
+      seconds: 0,
+    };
+    if (prepared.alignment) {
+      const options = { tensorNames: loaded.bindings.map((b) => b.tensor), trainingConfig: loaded.trainingConfig, seed: params.data.seed ?? 0, cancel: context.token };
+      await addAlignedSoups(report, prepared.alignment, loaded.problem, data, options);
+    }
+    report.seconds = (performance.now() - prepared.started) / 1000;
+    return report;
+  } finally {
+    release(prepared);
+  }
+}

@@ -1,0 +1,138 @@
+/** The learn job: learns the soup's coefficients (worker/learn), evaluates it on the test split, writes it when asked. */
+import { specFromCoefficients } from "../../../core/merge/coefficients.js";
+import type {
+  LearnParams,
+  ProgressParams,
+  SoupReport,
+} from "../../../protocol/worker.js";
+import { ensureLearnableBackend } from "../../kernels/gradient-probe.js";
+import { evaluateSoups, taskFor } from "../../evaluate/evaluate.js";
+import { greedySoup } from "../../evaluate/greedy.js";
+import type { Mix } from "../../evaluate/soup.js";
+import { LEARN_DEFAULTS } from "../../../protocol/learn-defaults.js";
+import { learnCoefficients, type StartCandidate } from "../../learn/learn.js";
+import type { JobContext } from "../context.js";
+import { resolveSoupJob } from "../paths.js";
+import { addAlignment, addRepair } from "../../align/report.js";
+import { repairAndScore } from "../../align/repair.js";
+import { prepare, release } from "./prepare.js";
+import { toCoefficients } from "./coefficients.js";
+import { learningSummary, modelLabel, soupReport, unlabeledReport } from "./report.js";
+import { writeSoup } from "./write.js";
+
+export async function runLearn(given: LearnParams, context: JobContext): Promise<SoupReport> {
+  const params = await resolveSoupJob(given);
+  const prepared = await prepare(params, context);
+  const { loaded, data } = prepared;
+  try {
+    const learnable = await ensureLearnableBackend(loaded.problem.model, data.learn.x, prepared.backend, loaded.manifest.path);
+    if (learnable.note) context.log("warning", learnable.note);
+    prepared.backend = learnable.backend;
+    const history: ProgressParams[] = [];
+    const optimizer = params.optimizer ?? LEARN_DEFAULTS.optimizer;
+    const totalSteps = params.maxSteps ?? (optimizer === "lbfgs" ? LEARN_DEFAULTS.lbfgsIterations : LEARN_DEFAULTS.maxSteps);
+    // The greedy soup is one of the candidates the learner compares with and may start from (labelled data only).
+    const candidates: StartCandidate[] = [];
+    if (params.objective !== "entropy" && data.validation.y !== undefined && data.validation.x.shape[0]! > 0) {
+      context.progress({ jobId: params.jobId, phase: "learning", step: 0, totalSteps, message: "Scoring the candidate soups on validation" });
+      const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
+      const greedy = await greedySoup(loaded.problem, data.validation, task, { cancel: context.token });
+      candidates.push({ name: "greedy soup", coefficients: greedy.mix.coefficients.map((c) => c[0]!) });
+    }
+    const result = await learnCoefficients(loaded.problem, data.learn, data.validation, {
+      granularity: params.granularity,
+      parameterisation: params.parameterisation,
+      objective: params.objective,
+      optimizer: params.optimizer,
+      learningRate: params.learningRate,
+      batchSize: params.batchSize,
+      patience: params.patience,
+      maxSteps: params.maxSteps,
+      refit: params.refit,
+      ingredientNames: params.models.map(modelLabel),
+      candidates,
+      seed: params.data.seed ?? 0,
+      trainingConfig: loaded.trainingConfig,
+      reestimateBatchNorm: params.reestimateBatchNorm,
+      cancel: context.token,
+      onProgress: (p) => {
+        const groups = params.granularity === "layer" ? [...new Set(loaded.problem.layerOf)] : ["*"];
+        const update: ProgressParams = {
+          jobId: params.jobId,
+          phase: "learning",
+          step: p.step,
+          totalSteps,
+          trainLoss: p.trainLoss,
+          validationLoss: p.validationLoss,
+          validationMetric: p.validationMetric,
+          coefficients: toCoefficients(p.coefficients, groups.length === p.coefficients[0]!.length ? groups : ["*"]),
+        };
+        history.push(update);
+        context.progress(update);
+      },
+    });
+    // The learned soup's re-estimated BatchNormalization statistics: no weight average gives them, so the saved
+    // model and its recipe carry them as they are (evaluation below overwrites the variables).
+    const reestimated = new Set(result.batchNormReestimated);
+    const overrides = Object.fromEntries(
+      loaded.bindings
+        .filter((b) => reestimated.has(b.layer) && /moving_(mean|variance)/.test(b.variable.name))
+        .map((b) => [b.tensor, Array.from(b.variable.read().dataSync())]),
+    );
+    context.progress({ jobId: params.jobId, phase: "evaluating", step: result.steps, totalSteps: result.steps, message: "Evaluating on the test split" });
+    const merged: Mix = { coefficients: result.coefficients, groups: result.groups };
+    const batchNormData = result.batchNormReestimated.length > 0 ? data.learn.x : undefined;
+    const coefficients = toCoefficients(result.coefficients, result.groups);
+    const method = params.base !== undefined ? "learned task arithmetic" : "learned soup";
+    const report =
+      data.test.y === undefined
+        ? await unlabeledReport(prepared, params, merged, batchNormData, method, coefficients, context)
+        : await soupReport(
+            prepared,
+            params,
+            await evaluateSoups(loaded.problem, data.test, { merged, trainingConfig: loaded.trainingConfig, batchNormData, cancel: context.token }),
+            method,
+            coefficients,
+            context,
+          );
+    report.history = history;
+    report.learning = learningSummary(result);
+    if (learnable.note) report.warnings.push(learnable.note);
+    if (prepared.alignment) addAlignment(report, prepared.alignment);
+    // Aligned models without BatchNormalization: REPAIR the learned soup, kept when it helps on validation.
+    const repaired = prepared.alignment && data.test.y !== undefined && result.batchNormReestimated.length === 0
+      ? await repairAndScore(loaded.problem, prepared.alignment.plan, merged, data, loaded.bindings.map((b) => b.tensor), { trainingConfig: loaded.trainingConfig, cancel: context.token })
+      : undefined;
+    addRepair(report, repaired);
+    if (repaired?.kept) Object.assign(overrides, repaired.overrides);
+    if (params.out !== undefined) {
+      await writeSoup(report, prepared, params, context, {
+        spec: specFromCoefficients({
+          method: params.base !== undefined ? "task_arithmetic" : "linear",
+          paths: params.models,
+          coefficients,
+          ...(params.base !== undefined ? { base: params.base } : { params: { normalize: false } }),
+        }),
+        origin: "learned",
+        learning: {
+          granularity: result.granularity,
+          parameterisation: result.parameterisation,
+          objective: result.objective,
+          optimizer: result.optimizer,
+          loss: result.task.loss.name,
+          steps: result.steps,
+          bestStep: result.bestStep,
+          stoppedBy: result.stoppedBy,
+          start: result.start,
+          kept: result.kept,
+          ...(result.refit !== undefined ? { refit: result.refit } : {}),
+        },
+        ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
+      });
+    }
+    report.seconds = (performance.now() - prepared.started) / 1000;
+    return report;
+  } finally {
+    release(prepared);
+  }
+}

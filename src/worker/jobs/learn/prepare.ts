@@ -1,0 +1,70 @@
+/** What every job on models and data does first and last: pick the backend, read the models and the data, release them. */
+import { sha256File } from "../../../core/recipe/hash.js";
+import type {
+  BackendName,
+  LearnParams,
+} from "../../../protocol/worker.js";
+import { selectBackend } from "../../backend.js";
+import type { JobContext } from "../context.js";
+import { disposeJobData, loadJobData, type JobData } from "../data.js";
+import { disposeProblem, loadProblem, type LoadedProblem } from "../problem.js";
+import { alignLoaded } from "../align.js";
+import type { AlignmentOutcome } from "../../align/align-problem.js";
+
+export async function useBackend(preference: BackendName | undefined, context: JobContext): Promise<BackendName> {
+  const choice = await selectBackend(preference);
+  for (const s of choice.skipped) context.log("info", `TensorFlow.js backend ${s.backend} not used: ${s.reason}`);
+  context.log("info", `TensorFlow.js backend: ${choice.backend}`);
+  return choice.backend;
+}
+
+export interface Prepared {
+  backend: BackendName;
+  loaded: LoadedProblem;
+  data: JobData;
+  started: number;
+  alignment?: AlignmentOutcome;
+}
+
+export async function prepare(
+  params: { models: string[]; data: LearnParams["data"]; backend?: BackendName; jobId?: string; base?: string; align?: LearnParams["align"] },
+  context: JobContext,
+): Promise<Prepared> {
+  const started = performance.now();
+  const progress = (message: string) => context.progress({ jobId: params.jobId, phase: "loading", step: 0, totalSteps: 0, message });
+  const backend = await useBackend(params.backend, context);
+  progress("Reading the models");
+  const loaded = await loadProblem(params.models, params.base);
+  try {
+    progress("Reading the data");
+    const data = await loadJobData(params.data, loaded.problem.model);
+    for (const note of data.notes) context.log("info", note);
+    const alignment = params.align ? await alignLoaded(loaded, params.models, params.align, data, params, context).catch((e) => {
+      disposeJobData(data);
+      throw e;
+    }) : undefined;
+    return { backend, loaded, data, started, ...(alignment ? { alignment } : {}) };
+  } catch (error) {
+    disposeProblem(loaded);
+    throw error;
+  }
+}
+
+export function release(prepared: Prepared): void {
+  disposeJobData(prepared.data);
+  disposeProblem(prepared.loaded);
+}
+
+export function splitSizes(data: JobData) {
+  return { ...data.split.sizes, seed: data.split.seed };
+}
+
+export async function dataRecord(params: LearnParams["data"], data: JobData) {
+  return {
+    path: params.path,
+    sha256: await sha256File(params.path),
+    ...(params.label !== undefined ? { label: params.label } : {}),
+    seed: data.split.seed,
+    fractions: { ...data.split.fractions },
+  };
+}

@@ -1,0 +1,117 @@
+/** The reports the soup jobs return: the held-out comparison, mergeability, the learning summary. */
+import { basename } from "node:path";
+import type {
+  Coefficients,
+  LearningSummary,
+  LearnParams,
+  MetricPair,
+  PairMergeability,
+  SoupReport,
+} from "../../../protocol/worker.js";
+import { taskFor, type SoupEvaluation } from "../../evaluate/evaluate.js";
+import { mergeability } from "../../evaluate/mergeability.js";
+import type { Mix } from "../../evaluate/soup.js";
+import type * as tf from "@tensorflow/tfjs";
+import { compareEntropy } from "../../evaluate/entropy.js";
+import type { LearnResult } from "../../learn/learn.js";
+import { resolveObjective } from "../../learn/objective.js";
+import type { JobContext } from "../context.js";
+import type { JobData } from "../data.js";
+import type { LoadedProblem } from "../problem.js";
+import { type Prepared, splitSizes } from "./prepare.js";
+
+export function pair(score: { loss: number; metric: number }): MetricPair {
+  return { loss: score.loss, metric: score.metric };
+}
+
+/** A model's name as reports show it: the file name, or folder/model.json for a TF.js model. */
+export function modelLabel(m: string): string {
+  return basename(m) === "model.json" ? `${basename(m.slice(0, -"/model.json".length))}/model.json` : basename(m);
+}
+
+export function learningSummary(result: LearnResult): LearningSummary {
+  return {
+    optimizer: result.optimizer,
+    budget: { ...result.budget },
+    candidates: result.candidates.map((c) => ({ ...c })),
+    start: result.start,
+    kept: result.kept,
+    ...(result.validation !== undefined ? { validation: { loss: result.validation.loss, ...(result.validation.metric !== undefined ? { metric: result.validation.metric } : {}) } } : {}),
+    steps: result.steps,
+    bestStep: result.bestStep,
+    stoppedBy: result.stoppedBy,
+    ...(result.refit !== undefined ? { refit: { ...result.refit } } : {}),
+  };
+}
+
+export async function mergeabilityReport(loaded: LoadedProblem, data: JobData, models: readonly string[], context: JobContext) {
+  const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
+  const names = models.map(modelLabel);
+  const result = await mergeability(loaded.problem, data.validation, task, { names, cancel: context.token });
+  const pairs: PairMergeability[] = result.pairs.map((p) => ({
+    a: models[p.a]!,
+    b: models[p.b]!,
+    cosine: p.cosine,
+    midpointLoss: p.lossMidpoint,
+    endpointLoss: [p.lossA, p.lossB],
+    barrier: p.barrier,
+  }));
+  return { pairs, warnings: result.warnings };
+}
+/** The comparison every soup job reports: each ingredient, the uniform soup, the soup made, the ensemble. */
+export async function soupReport(
+  prepared: Prepared,
+  params: { models: string[] },
+  evaluation: SoupEvaluation,
+  method: string,
+  coefficients: Coefficients,
+  context: JobContext,
+): Promise<SoupReport> {
+  const { pairs, warnings } = await mergeabilityReport(prepared.loaded, prepared.data, params.models, context);
+  return {
+    backend: prepared.backend,
+    method,
+    coefficients,
+    metricName: evaluation.metricName,
+    metrics: {
+      ingredients: params.models.map((model, i) => ({ model, ...pair(evaluation.ingredients[i]!) })),
+      uniform: pair(evaluation.uniform),
+      merged: pair(evaluation.merged!),
+      ensemble: pair(evaluation.ensemble),
+    },
+    mergeability: pairs,
+    split: splitSizes(prepared.data),
+    warnings: [...prepared.loaded.warnings, ...warnings],
+    seconds: 0,
+  };
+}
+
+/**
+ * Without labels the comparison is the label-free objective itself: each model's mean prediction entropy on the
+ * held-out inputs (loss and metric alike). Mergeability needs labelled losses and is left out.
+ */
+export async function unlabeledReport(prepared: Prepared, params: LearnParams, merged: Mix, batchNormData: tf.Tensor | undefined, method: string, coefficients: Coefficients, context: JobContext): Promise<SoupReport> {
+  const { loaded, data } = prepared;
+  const task = resolveObjective(loaded.problem.model, "entropy", data.learn, { trainingConfig: loaded.trainingConfig }).task;
+  const c = await compareEntropy(loaded.problem, data.test.x, task, { merged, batchNormData, cancel: context.token });
+  const entropy = (value: number): MetricPair => ({ loss: value, metric: value });
+  return {
+    backend: prepared.backend,
+    method,
+    coefficients,
+    metricName: "entropy",
+    metrics: {
+      ingredients: params.models.map((model, i) => ({ model, ...entropy(c.ingredients[i]!) })),
+      uniform: entropy(c.uniform),
+      merged: entropy(c.merged!),
+      ensemble: entropy(c.ensemble),
+    },
+    mergeability: [],
+    split: splitSizes(data),
+    warnings: [
+      ...loaded.warnings,
+      `${params.data.path} has no labels: models are compared by mean prediction entropy on the test split (lower is more confident, not more accurate), and mergeability is not checked`,
+    ],
+    seconds: 0,
+  };
+}

@@ -4,7 +4,16 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["dist/", "out/", "node_modules/", ".vscode-test/", "test-results/", "bench/out/", "samples/", "test/fixtures/"],
+    ignores: [
+      "dist/",
+      "out/",
+      "node_modules/",
+      ".vscode-test/",
+      "test-results/",
+      "bench/out/",
+      "samples/",
+      "test/fixtures/",
+    ],
   },
   eslint.configs.recommended,
   tseslint.configs.recommended,

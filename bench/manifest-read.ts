@@ -21,7 +21,9 @@ const MODEL_FILE = /\.(json|h5|hdf5|keras|safetensors)$/i;
 
 async function walk(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? walk(join(dir, e.name)) : Promise.resolve([join(dir, e.name)]))));
+  const nested = await Promise.all(
+    entries.map((e) => (e.isDirectory() ? walk(join(dir, e.name)) : Promise.resolve([join(dir, e.name)]))),
+  );
   return nested.flat().sort();
 }
 
@@ -78,7 +80,11 @@ async function main(): Promise<void> {
       const format = formats[i % formats.length]!;
       const list = byFormat.get(format)!;
       const source = list[Math.floor(i / formats.length) % list.length]!;
-      copies.push({ format, source: source.path, path: await copyModel(source, join(dir, String(i).padStart(4, "0"))) });
+      copies.push({
+        format,
+        source: source.path,
+        path: await copyModel(source, join(dir, String(i).padStart(4, "0"))),
+      });
     }
 
     // Warm-up: module start-up (h5wasm's WebAssembly) is paid once per process, not per file.
@@ -109,7 +115,8 @@ async function main(): Promise<void> {
     const analyzeStart = performance.now();
     const analysis = await analyzeModels(copies.map((c) => c.path));
     const analyzeMs = performance.now() - analyzeStart;
-    if (analysis.unreadable.length > 0) throw new Error(`unreadable copies: ${analysis.unreadable.map((u) => u.error).join("; ")}`);
+    if (analysis.unreadable.length > 0)
+      throw new Error(`unreadable copies: ${analysis.unreadable.map((u) => u.error).join("; ")}`);
 
     const all = [...times.values()].flat().sort((a, b) => a - b);
     const allCpu = [...cpuTimes.values()].flat().sort((a, b) => a - b);
@@ -162,7 +169,10 @@ async function writeSection(file: string, body: string): Promise<void> {
   }
   const start = text.indexOf(open);
   const end = text.indexOf(close);
-  const next = start >= 0 && end > start ? text.slice(0, start) + section + text.slice(end + close.length) : `${text.trimEnd()}\n\n${section}\n`;
+  const next =
+    start >= 0 && end > start
+      ? text.slice(0, start) + section + text.slice(end + close.length)
+      : `${text.trimEnd()}\n\n${section}\n`;
   await writeFile(file, next);
 }
 

@@ -12,7 +12,9 @@ import { Merger } from "../src/worker/learn/merge.js";
 import { resolveObjective } from "../src/worker/learn/objective.js";
 
 const LENET = "test/fixtures/real-models/tensorspace-converter/tfjs_lenet";
-const MODELS = ["a_examples_rawModel", "b_test_model", "c_src_test_sequential_2018-12-02"].map((d) => `${LENET}/${d}/mnist.json`);
+const MODELS = ["a_examples_rawModel", "b_test_model", "c_src_test_sequential_2018-12-02"].map(
+  (d) => `${LENET}/${d}/mnist.json`,
+);
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,7 +45,12 @@ async function main(): Promise<void> {
   const { problem } = loaded;
   const x = tf.randomUniform([batch, 28, 28, 1], 0, 1, "float32", 1);
   const y = tf.randomUniform([batch], 0, 10, "int32", 2);
-  const objective = resolveObjective(problem.model, "supervised", { x, y }, { trainingConfig: { loss: "sparse_categorical_crossentropy" } });
+  const objective = resolveObjective(
+    problem.model,
+    "supervised",
+    { x, y },
+    { trainingConfig: { loss: "sparse_categorical_crossentropy" } },
+  );
   const space = coefficientSpace(problem.layerOf, problem.ingredients.length, "model", "simplex");
   const gradient = new SoupGradient(new Merger(problem, space), objective);
   const theta = initialTheta(space);
@@ -52,7 +59,10 @@ async function main(): Promise<void> {
   const dy = tf.randomNormal([batch, 24, 24, 6], 0, 1, "float32", 3);
   const filterAttrs = { strides: 1, pad: "valid", dataFormat: "NHWC", filterShape: [5, 5, 1, 6] };
   const filterGrad = () =>
-    tf.tidy(() => void (tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, filterAttrs as never) as tf.Tensor).dataSync());
+    tf.tidy(
+      () =>
+        void (tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, filterAttrs as never) as tf.Tensor).dataSync(),
+    );
 
   const rows: Array<[string, number, number]> = [];
   const measure = async (name: string, f: () => void) => {
@@ -67,7 +77,8 @@ async function main(): Promise<void> {
   console.log(`median of ${repeats} after a warm-up, ms`);
   console.log("| measured | wasm (our kernels) | cpu | cpu / wasm |");
   console.log("|---|---|---|---|");
-  for (const [name, wasm, cpu] of rows) console.log(`| ${name} | ${wasm.toFixed(1)} | ${cpu.toFixed(1)} | ${(cpu / wasm).toFixed(1)}× |`);
+  for (const [name, wasm, cpu] of rows)
+    console.log(`| ${name} | ${wasm.toFixed(1)} | ${cpu.toFixed(1)} | ${(cpu / wasm).toFixed(1)}× |`);
   tf.dispose([x, y, dy]);
   disposeProblem(loaded);
 }

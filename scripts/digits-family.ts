@@ -62,8 +62,18 @@ export function pickRows(dataset: Dataset, fraction: number, seed: number, class
 }
 
 /** Adam on sparse categorical cross-entropy; each epoch's batch order is a seeded shuffle (tfjs's uses Math.random). */
-export async function train(model: tf.LayersModel, data: Dataset, epochs: number, learningRate: number, seed: number): Promise<void> {
-  model.compile({ optimizer: tf.train.adam(learningRate), loss: "sparseCategoricalCrossentropy", metrics: ["accuracy"] });
+export async function train(
+  model: tf.LayersModel,
+  data: Dataset,
+  epochs: number,
+  learningRate: number,
+  seed: number,
+): Promise<void> {
+  model.compile({
+    optimizer: tf.train.adam(learningRate),
+    loss: "sparseCategoricalCrossentropy",
+    metrics: ["accuracy"],
+  });
   const random = mulberry32(seed);
   for (let epoch = 0; epoch < epochs; epoch++) {
     const order = Array.from({ length: data.xShape[0]! }, (_, i) => i);
@@ -106,7 +116,9 @@ export async function save(model: tf.LayersModel, folder: string): Promise<numbe
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weightData = artifacts.weightData!;
-      const weights = new Uint8Array(Array.isArray(weightData) ? tf.io.concatenateArrayBuffers(weightData) : weightData);
+      const weights = new Uint8Array(
+        Array.isArray(weightData) ? tf.io.concatenateArrayBuffers(weightData) : weightData,
+      );
       const modelJson = {
         format: "layers-model",
         generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
@@ -116,7 +128,10 @@ export async function save(model: tf.LayersModel, folder: string): Promise<numbe
         trainingConfig: {
           loss: "sparse_categorical_crossentropy",
           metrics: ["accuracy"],
-          optimizer_config: { class_name: "Adam", config: { learning_rate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } },
+          optimizer_config: {
+            class_name: "Adam",
+            config: { learning_rate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
+          },
         },
         weightsManifest: [{ paths: ["weights.bin"], weights: artifacts.weightSpecs }],
       };
@@ -158,6 +173,8 @@ export async function makeFamily(
 /** The uniform soup of models of one architecture (a copy). */
 export function uniformSoup(models: readonly tf.LayersModel[], hidden: readonly number[]): tf.Sequential {
   const soup = copyOf(models[0]!, hidden);
-  soup.setWeights(soup.getWeights().map((_, k) => tf.tidy(() => tf.addN(models.map((m) => m.getWeights()[k]!)).div(models.length))));
+  soup.setWeights(
+    soup.getWeights().map((_, k) => tf.tidy(() => tf.addN(models.map((m) => m.getWeights()[k]!)).div(models.length))),
+  );
   return soup;
 }

@@ -57,14 +57,23 @@ const HARM = ["", "", "", "", "", "too-high learning rate", "classes 0-2 only"];
  */
 async function splitOriginal(): Promise<{ ingredientsRows: number; soupRows: number }> {
   const original = await loadDataset(join(SAMPLE, ORIGINAL));
-  const lines = gunzipSync(await readFile(join(SAMPLE, ORIGINAL))).toString("utf8").split("\n").filter((l) => l !== "");
-  if (lines.length !== original.xShape[0]) throw new Error(`${ORIGINAL}: ${lines.length} lines but ${original.xShape[0]} rows`);
+  const lines = gunzipSync(await readFile(join(SAMPLE, ORIGINAL)))
+    .toString("utf8")
+    .split("\n")
+    .filter((l) => l !== "");
+  if (lines.length !== original.xShape[0])
+    throw new Error(`${ORIGINAL}: ${lines.length} lines but ${original.xShape[0]} rows`);
   const parts = splitDataset(original, {
     seed: DATA_SPLIT.seed,
     fractions: { learn: 1 - DATA_SPLIT.soupFraction, validation: 0, test: DATA_SPLIT.soupFraction },
   });
   const write = (name: string, rows: Int32Array) =>
-    writeFilesAtomically([{ path: join(SAMPLE, name), write: (p) => writeFile(p, gzipSync(Array.from(rows, (r) => `${lines[r]}\n`).join(""), { level: 9 })) }]);
+    writeFilesAtomically([
+      {
+        path: join(SAMPLE, name),
+        write: (p) => writeFile(p, gzipSync(Array.from(rows, (r) => `${lines[r]}\n`).join(""), { level: 9 })),
+      },
+    ]);
   await write(INGREDIENTS_TRAIN, parts.indices.learn);
   await write(SOUP, parts.indices.test);
   return { ingredientsRows: parts.sizes.learn, soupRows: parts.sizes.test };
@@ -73,10 +82,14 @@ async function splitOriginal(): Promise<{ ingredientsRows: number; soupRows: num
 async function main(): Promise<void> {
   await tf.setBackend("cpu");
   const { ingredientsRows, soupRows } = await splitOriginal();
-  console.log(`${ORIGINAL} split (seed ${DATA_SPLIT.seed}, stratified): ${INGREDIENTS_TRAIN} ${ingredientsRows} rows, ${SOUP} ${soupRows} rows`);
+  console.log(
+    `${ORIGINAL} split (seed ${DATA_SPLIT.seed}, stratified): ${INGREDIENTS_TRAIN} ${ingredientsRows} rows, ${SOUP} ${soupRows} rows`,
+  );
   const ingredientsTrain = await loadDataset(join(SAMPLE, INGREDIENTS_TRAIN));
   const split = splitDataset(await loadDataset(join(SAMPLE, SOUP)), DEFAULT_SPLIT);
-  console.log(`${SOUP} split seed ${split.seed}: learn ${split.sizes.learn}, validation ${split.sizes.validation}, test ${split.sizes.test}`);
+  console.log(
+    `${SOUP} split seed ${split.seed}: learn ${split.sizes.learn}, validation ${split.sizes.validation}, test ${split.sizes.test}`,
+  );
 
   const family = await makeFamily(ingredientsTrain, HIDDEN, PRETRAIN, FINE_TUNES);
   const base = family.base;
@@ -91,26 +104,51 @@ async function main(): Promise<void> {
     const bytes = await save(model, folder);
     const test = accuracy((x) => model.predict(x) as tf.Tensor, split.test);
     const validation = accuracy((x) => model.predict(x) as tf.Tensor, split.validation);
-    report.push({ ingredient: i + 1, rows: family.rows[i], ...ft, ...(HARM[i] ? { harm: HARM[i] } : {}), weightBytes: bytes, validationAccuracy: validation, testAccuracy: test });
-    console.log(`ingredient-${i + 1}: ${family.rows[i]} rows, ${ft.epochs} epochs, lr ${ft.learningRate}: validation ${validation.toFixed(4)}, test ${test.toFixed(4)}`);
+    report.push({
+      ingredient: i + 1,
+      rows: family.rows[i],
+      ...ft,
+      ...(HARM[i] ? { harm: HARM[i] } : {}),
+      weightBytes: bytes,
+      validationAccuracy: validation,
+      testAccuracy: test,
+    });
+    console.log(
+      `ingredient-${i + 1}: ${family.rows[i]} rows, ${ft.epochs} epochs, lr ${ft.learningRate}: validation ${validation.toFixed(4)}, test ${test.toFixed(4)}`,
+    );
   }
 
   // References for the README: the uniform soup (plain weight average) and the output ensemble.
   const soup = uniformSoup(ingredients, HIDDEN);
   const uniformTest = accuracy((x) => soup.predict(x) as tf.Tensor, split.test);
-  const ensembleTest = accuracy((x) => tf.addN(ingredients.map((m) => m.predict(x) as tf.Tensor)).div(ingredients.length), split.test);
+  const ensembleTest = accuracy(
+    (x) => tf.addN(ingredients.map((m) => m.predict(x) as tf.Tensor)).div(ingredients.length),
+    split.test,
+  );
   const good = uniformSoup(ingredients.slice(0, 5), HIDDEN);
   const goodTest = accuracy((x) => good.predict(x) as tf.Tensor, split.test);
-  console.log(`uniform soup: test ${uniformTest.toFixed(4)}; of the five good ones: ${goodTest.toFixed(4)}; output ensemble: test ${ensembleTest.toFixed(4)}`);
+  console.log(
+    `uniform soup: test ${uniformTest.toFixed(4)}; of the five good ones: ${goodTest.toFixed(4)}; output ensemble: test ${ensembleTest.toFixed(4)}`,
+  );
 
   const summary = {
     data: {
       original: ORIGINAL,
-      split: { function: "splitDataset (src/core/data/split.ts), learn part -> ingredients, test part -> soup", seed: DATA_SPLIT.seed, stratified: true },
+      split: {
+        function: "splitDataset (src/core/data/split.ts), learn part -> ingredients, test part -> soup",
+        seed: DATA_SPLIT.seed,
+        stratified: true,
+      },
       ingredientsTrain: { file: INGREDIENTS_TRAIN, rows: ingredientsRows },
       soup: { file: SOUP, rows: soupRows },
     },
-    soupSplit: { function: "splitDataset (src/core/data/split.ts)", seed: split.seed, fractions: split.fractions, stratified: split.stratified, sizes: split.sizes },
+    soupSplit: {
+      function: "splitDataset (src/core/data/split.ts)",
+      seed: split.seed,
+      fractions: split.fractions,
+      stratified: split.stratified,
+      sizes: split.sizes,
+    },
     preprocessing: "none at use time: trained on pixel/16, with the 1/16 folded into hidden1's kernel",
     architecture: `Dense ${[...HIDDEN, 10].join("-")} (relu, relu, softmax) on 64 inputs`,
     backend: tf.getBackend(),

@@ -39,7 +39,13 @@ async function main(): Promise<void> {
     await save(model, join(OUT, NAMES[i]!));
     const validation = accuracy((x) => model.predict(x) as tf.Tensor, split.validation);
     const test = accuracy((x) => model.predict(x) as tf.Tensor, split.test);
-    summary.push({ name: NAMES[i], ...FINE_TUNES[i], rows: family.rows[i], validationAccuracy: validation, testAccuracy: test });
+    summary.push({
+      name: NAMES[i],
+      ...FINE_TUNES[i],
+      rows: family.rows[i],
+      validationAccuracy: validation,
+      testAccuracy: test,
+    });
     console.log(`${NAMES[i]}: validation ${validation.toFixed(4)}, test ${test.toFixed(4)}`);
   }
   const soup = uniformSoup(family.models, HIDDEN);
@@ -47,7 +53,17 @@ async function main(): Promise<void> {
   console.log(`uniform soup: test ${uniformTest.toFixed(4)}`);
   await writeFile(
     join(OUT, "training.json"),
-    JSON.stringify({ script: "scripts/make-learn-family.ts", hidden: HIDDEN, pretrain: { ...PRETRAIN, rows: family.pretrainRows }, ingredients: summary, uniformSoupTestAccuracy: uniformTest }, null, 1) + "\n",
+    JSON.stringify(
+      {
+        script: "scripts/make-learn-family.ts",
+        hidden: HIDDEN,
+        pretrain: { ...PRETRAIN, rows: family.pretrainRows },
+        ingredients: summary,
+        uniformSoupTestAccuracy: uniformTest,
+      },
+      null,
+      1,
+    ) + "\n",
   );
 }
 

@@ -6,7 +6,14 @@ import uPlot from "uplot";
 import type { Coefficients, ProgressParams } from "../src/protocol/worker.js";
 import { formatNumber, h, themeColor } from "./dom.js";
 
-const PALETTE = ["--vscode-charts-blue", "--vscode-charts-orange", "--vscode-charts-green", "--vscode-charts-purple", "--vscode-charts-red", "--vscode-charts-yellow"];
+const PALETTE = [
+  "--vscode-charts-blue",
+  "--vscode-charts-orange",
+  "--vscode-charts-green",
+  "--vscode-charts-purple",
+  "--vscode-charts-red",
+  "--vscode-charts-yellow",
+];
 const FALLBACK = ["#3794ff", "#d18616", "#89d185", "#b180d7", "#f14c4c", "#cca700"];
 
 function color(i: number): string {
@@ -22,7 +29,9 @@ export function perIngredient(c: Coefficients | undefined, n: number): number[] 
 }
 
 /** Steps are whole numbers: the x axis only ticks at integers. */
-const STEP_INCREMENTS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 50000, 100000];
+const STEP_INCREMENTS = [
+  1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 50000, 100000,
+];
 
 /** The chart's axes; the step labels drawn are also written to `box` (data-step-labels) for the walk-through to read. */
 function axisOptions(box: HTMLElement): uPlot.Axis[] {
@@ -45,8 +54,17 @@ export class LearningCharts {
   private coefficients: uPlot | undefined;
   private readonly lossBox = h("div", { class: "chart", role: "img", "aria-label": "Loss over steps" });
   private readonly coefBox = h("div", { class: "chart", role: "img", "aria-label": "Coefficients over steps" });
-  private readonly heatmap = h("canvas", { class: "heatmap", role: "img", "aria-label": "Coefficient per layer and ingredient" });
-  private readonly heatmapBox = h("div", { class: "heatmap-box", hidden: true }, h("h3", {}, "Coefficients by layer"), this.heatmap);
+  private readonly heatmap = h("canvas", {
+    class: "heatmap",
+    role: "img",
+    "aria-label": "Coefficient per layer and ingredient",
+  });
+  private readonly heatmapBox = h(
+    "div",
+    { class: "heatmap-box", hidden: true },
+    h("h3", {}, "Coefficients by layer"),
+    this.heatmap,
+  );
   private steps: number[] = [];
   private train: (number | null)[] = [];
   private validation: (number | null)[] = [];
@@ -114,7 +132,11 @@ export class LearningCharts {
           scales: { x: { time: false } },
           axes: axisOptions(this.lossBox),
           legend: { show: true },
-          series: [{ label: "step" }, { label: "learn", stroke: color(0), width: 2 }, { label: "validation", stroke: color(1), width: 2 }],
+          series: [
+            { label: "step" },
+            { label: "learn", stroke: color(0), width: 2 },
+            { label: "validation", stroke: color(1), width: 2 },
+          ],
         },
         lossData,
         this.lossBox,
@@ -125,7 +147,10 @@ export class LearningCharts {
           height: 200,
           scales: { x: { time: false } },
           axes: axisOptions(this.coefBox),
-          series: [{ label: "step" }, ...this.ingredients.map((name, i) => ({ label: name, stroke: color(i), width: 2 }))],
+          series: [
+            { label: "step" },
+            ...this.ingredients.map((name, i) => ({ label: name, stroke: color(i), width: 2 })),
+          ],
         },
         coefData,
         this.coefBox,
@@ -135,9 +160,15 @@ export class LearningCharts {
       this.coefficients!.setData(coefData);
     }
     // Which theme the charts were drawn for (they are redrawn when it changes).
-    this.element.dataset.theme = ["vscode-high-contrast-light", "vscode-high-contrast", "vscode-light", "vscode-dark"].find((c) => document.body.classList.contains(c)) ?? "";
+    this.element.dataset.theme =
+      ["vscode-high-contrast-light", "vscode-high-contrast", "vscode-light", "vscode-dark"].find((c) =>
+        document.body.classList.contains(c),
+      ) ?? "";
     const last = this.steps.length - 1;
-    this.lossBox.setAttribute("aria-label", `Loss at step ${this.steps[last]}: learn ${formatNumber(this.train[last] ?? undefined)}, validation ${formatNumber(this.validation[last] ?? undefined)}`);
+    this.lossBox.setAttribute(
+      "aria-label",
+      `Loss at step ${this.steps[last]}: learn ${formatNumber(this.train[last] ?? undefined)}, validation ${formatNumber(this.validation[last] ?? undefined)}`,
+    );
     this.coefBox.setAttribute(
       "aria-label",
       `Coefficients at step ${this.steps[last]}: ${this.ingredients.map((n, i) => `${n} ${formatNumber(this.coefs[i]![last], 3)}`).join(", ")}`,

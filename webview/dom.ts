@@ -1,7 +1,11 @@
 /** A small element builder: h("div", { class: "x" }, child, "text"). */
 type Attrs = Record<string, string | number | boolean | undefined | ((event: Event) => void)>;
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Attrs, ...children: (Node | string | undefined | false)[]): HTMLElementTagNameMap[K];
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs?: Attrs,
+  ...children: (Node | string | undefined | false)[]
+): HTMLElementTagNameMap[K];
 export function h(tag: string, attrs?: Attrs, ...children: (Node | string | undefined | false)[]): HTMLElement;
 export function h(tag: string, attrs: Attrs = {}, ...children: (Node | string | undefined | false)[]): HTMLElement {
   const element = document.createElement(tag);
@@ -24,7 +28,9 @@ export function themeColor(variable: string, fallback: string): string {
 
 export function formatNumber(value: number | undefined, digits = 4): string {
   if (value === undefined || !Number.isFinite(value)) return "—";
-  return Math.abs(value) >= 1e4 || (Math.abs(value) < 1e-3 && value !== 0) ? value.toExponential(2) : value.toFixed(digits);
+  return Math.abs(value) >= 1e4 || (Math.abs(value) < 1e-3 && value !== 0)
+    ? value.toExponential(2)
+    : value.toFixed(digits);
 }
 
 /** The given children without the absent ones, for replaceChildren. */

@@ -10,7 +10,15 @@ import "@vscode-elements/elements/dist/vscode-single-select/index.js";
 import "@vscode-elements/elements/dist/vscode-option/index.js";
 import "@vscode-elements/elements/dist/vscode-progress-ring/index.js";
 import type { DataPreview, FromWebview, JobState, MergeConfig, PanelInit, ToWebview } from "../src/protocol/panel.js";
-import { ALIGN_METHOD_CHOICES, BACKEND_SETTING_CHOICES, GRANULARITY_CHOICES, OBJECTIVE_CHOICES, PANEL_METHOD_CHOICES, PARAMETERISATION_CHOICES, type Choice } from "../src/protocol/choices.js";
+import {
+  ALIGN_METHOD_CHOICES,
+  BACKEND_SETTING_CHOICES,
+  GRANULARITY_CHOICES,
+  OBJECTIVE_CHOICES,
+  PANEL_METHOD_CHOICES,
+  PARAMETERISATION_CHOICES,
+  type Choice,
+} from "../src/protocol/choices.js";
 import type { ProgressParams, SoupReport } from "../src/protocol/worker.js";
 import { LearningCharts } from "./charts.js";
 import { formatNumber, h, present } from "./dom.js";
@@ -64,7 +72,12 @@ const BACKEND_CHOICES = options(BACKEND_SETTING_CHOICES);
 let returnFocusTo: string | undefined;
 
 function send(message: FromWebview): void {
-  if (message.type === "pickData" || message.type === "save" || message.type === "showDiff" || message.type === "showUnitMoves") {
+  if (
+    message.type === "pickData" ||
+    message.type === "save" ||
+    message.type === "showDiff" ||
+    message.type === "showUnitMoves"
+  ) {
     returnFocusTo = (document.activeElement as HTMLElement | null)?.id || undefined;
   }
   vscode.postMessage(message);
@@ -85,7 +98,13 @@ function persist(): void {
 
 type Field = HTMLElement & { value: string; checked?: boolean; disabled?: boolean; invalid?: boolean };
 
-function select(id: string, label: string, options: [string, string][], value: string, onChange: (v: string) => void): HTMLElement {
+function select(
+  id: string,
+  label: string,
+  options: [string, string][],
+  value: string,
+  onChange: (v: string) => void,
+): HTMLElement {
   const el = h("vscode-single-select", { id, "aria-label": label }) as Field;
   for (const [v, text] of options) el.append(h("vscode-option", { value: v, selected: v === value }, text));
   el.addEventListener("change", () => onChange(el.value));
@@ -102,13 +121,25 @@ interface NumberRange {
  * A text field for a number, checked against its range as the user types. (A number-typed vscode-textfield
  * takes `step` as a number, so `step="any"` becomes step 1 and draws every decimal as invalid.)
  */
-function numberField(id: string, label: string, value: number, range: NumberRange, onChange: (v: number) => void): HTMLElement {
-  const el = h("vscode-textfield", { id, inputmode: range.integer ? "numeric" : "decimal", value: String(value), "aria-label": label }) as Field;
+function numberField(
+  id: string,
+  label: string,
+  value: number,
+  range: NumberRange,
+  onChange: (v: number) => void,
+): HTMLElement {
+  const el = h("vscode-textfield", {
+    id,
+    inputmode: range.integer ? "numeric" : "decimal",
+    value: String(value),
+    "aria-label": label,
+  }) as Field;
   const hint = `${range.integer ? "a whole number" : "a number"} from ${range.min} to ${range.max}`;
   const check = (): number | undefined => {
     const text = el.value.trim();
     const v = Number(text);
-    const ok = text !== "" && Number.isFinite(v) && v >= range.min && v <= range.max && (!range.integer || Number.isInteger(v));
+    const ok =
+      text !== "" && Number.isFinite(v) && v >= range.min && v <= range.max && (!range.integer || Number.isInteger(v));
     el.invalid = !ok;
     if (ok) invalidFields.delete(id);
     else invalidFields.add(id);
@@ -166,17 +197,29 @@ const statusLine = h("p", { class: "status", id: "job-status", role: "status" })
 const resultsBox = h("section", { "aria-labelledby": "results-title", id: "results" });
 
 function renderAll(): void {
-  root.replaceChildren(...present(
-    h("h1", {}, init!.title),
-    h("p", { class: init!.compatibility.mergeable ? "notice" : "notice error", id: "compatibility" }, init!.compatibility.message),
-    init!.trusted ? undefined : h("p", { class: "notice error" }, "This workspace is not trusted: models are listed and checked, but merging needs trust."),
-    ingredientsBox,
-    methodBox,
-    dataBox,
-    runBox,
-    charts!.element,
-    resultsBox,
-  ));
+  root.replaceChildren(
+    ...present(
+      h("h1", {}, init!.title),
+      h(
+        "p",
+        { class: init!.compatibility.mergeable ? "notice" : "notice error", id: "compatibility" },
+        init!.compatibility.message,
+      ),
+      init!.trusted
+        ? undefined
+        : h(
+            "p",
+            { class: "notice error" },
+            "This workspace is not trusted: models are listed and checked, but merging needs trust.",
+          ),
+      ingredientsBox,
+      methodBox,
+      dataBox,
+      runBox,
+      charts!.element,
+      resultsBox,
+    ),
+  );
   renderIngredients();
   renderMethod();
   renderData();
@@ -188,7 +231,11 @@ function renderIngredients(): void {
   const manual = config!.method === "manual";
   const rows = init!.ingredients.map((ingredient, i) => {
     const choice = config!.ingredients.find((c) => c.path === ingredient.path)!;
-    const include = h("vscode-checkbox", { checked: choice.include, "aria-label": `Include ${ingredient.label}`, class: "include" }) as Field;
+    const include = h("vscode-checkbox", {
+      checked: choice.include,
+      "aria-label": `Include ${ingredient.label}`,
+      class: "include",
+    }) as Field;
     include.addEventListener("change", () => {
       choice.include = !!include.checked;
       update({ ingredients: config!.ingredients });
@@ -225,7 +272,17 @@ function renderIngredients(): void {
     h(
       "table",
       { class: "grid" },
-      h("thead", {}, h("tr", {}, ...["Use", "Model", "Format", "Parameters", "Dtype", "Weight (manual)"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ...["Use", "Model", "Format", "Parameters", "Dtype", "Weight (manual)"].map((t) =>
+            h("th", { scope: "col" }, t),
+          ),
+        ),
+      ),
       h("tbody", {}, ...rows),
     ),
   );
@@ -234,12 +291,8 @@ function renderIngredients(): void {
 function renderMethod(): void {
   methodBox.replaceChildren(
     h("h2", { id: "method-title" }, "Method"),
-    select(
-      "method",
-      "Method",
-      options(PANEL_METHOD_CHOICES),
-      config!.method,
-      (v) => update({ method: v as MergeConfig["method"] }),
+    select("method", "Method", options(PANEL_METHOD_CHOICES), config!.method, (v) =>
+      update({ method: v as MergeConfig["method"] }),
     ),
     learnedBox,
     alignBox,
@@ -249,7 +302,10 @@ function renderMethod(): void {
   renderAdvanced();
 }
 
-const ALIGN_CHOICES: [string, string][] = [["none", "No: average the models as given"], ...options(ALIGN_METHOD_CHOICES)];
+const ALIGN_CHOICES: [string, string][] = [
+  ["none", "No: average the models as given"],
+  ...options(ALIGN_METHOD_CHOICES),
+];
 
 /** "Align first", offered once a run found ingredients that share no basin (or while it is chosen). */
 function renderAlign(): void {
@@ -259,15 +315,19 @@ function renderAlign(): void {
     return;
   }
   const applies = c.method === "learned" || c.method === "greedy";
-  alignBox.replaceChildren(...present(
-    state.basin ? h("p", { class: "notice warning", id: "basin" }, state.basin) : undefined,
-    select("align", "Align first", ALIGN_CHOICES, c.align ?? "none", (v) => {
-      const { align: _, ...rest } = config!;
-      config = v === "none" ? rest : { ...rest, align: v as NonNullable<MergeConfig["align"]> };
-      update({});
-    }),
-    applies ? undefined : h("p", { class: "note", id: "align-note" }, "Aligning applies to the learned and greedy soups."),
-  ));
+  alignBox.replaceChildren(
+    ...present(
+      state.basin ? h("p", { class: "notice warning", id: "basin" }, state.basin) : undefined,
+      select("align", "Align first", ALIGN_CHOICES, c.align ?? "none", (v) => {
+        const { align: _, ...rest } = config!;
+        config = v === "none" ? rest : { ...rest, align: v as NonNullable<MergeConfig["align"]> };
+        update({});
+      }),
+      applies
+        ? undefined
+        : h("p", { class: "note", id: "align-note" }, "Aligning applies to the learned and greedy soups."),
+    ),
+  );
 }
 
 function renderMethodOptions(): void {
@@ -282,9 +342,15 @@ function renderMethodOptions(): void {
     h(
       "div",
       { class: "row" },
-      select("granularity", "Granularity", options(GRANULARITY_CHOICES), c.granularity, (v) => update({ granularity: v as MergeConfig["granularity"] })),
-      select("parameterisation", "Coefficients", options(PARAMETERISATION_CHOICES), c.parameterisation, (v) => update({ parameterisation: v as MergeConfig["parameterisation"] })),
-      select("objective", "Objective", options(OBJECTIVE_CHOICES), c.objective, (v) => update({ objective: v as MergeConfig["objective"] })),
+      select("granularity", "Granularity", options(GRANULARITY_CHOICES), c.granularity, (v) =>
+        update({ granularity: v as MergeConfig["granularity"] }),
+      ),
+      select("parameterisation", "Coefficients", options(PARAMETERISATION_CHOICES), c.parameterisation, (v) =>
+        update({ parameterisation: v as MergeConfig["parameterisation"] }),
+      ),
+      select("objective", "Objective", options(OBJECTIVE_CHOICES), c.objective, (v) =>
+        update({ objective: v as MergeConfig["objective"] }),
+      ),
     ),
   );
 }
@@ -309,13 +375,29 @@ function renderAdvanced(): void {
       h(
         "div",
         { class: "row" },
-        learning(numberField("learning-rate", "Learning rate", c.learningRate, { min: 1e-8, max: 100 }, (v) => update({ learningRate: v }))),
-        learning(numberField("steps", "Steps", c.steps, { min: 1, max: 1_000_000, integer: true }, (v) => update({ steps: v }))),
-        learning(numberField("batch", "Batch size", c.batchSize, { min: 1, max: 1_000_000, integer: true }, (v) => update({ batchSize: v }))),
-        numberField("validation", "Validation fraction", c.validationFraction, { min: 0, max: 0.9 }, (v) => update({ validationFraction: v })),
+        learning(
+          numberField("learning-rate", "Learning rate", c.learningRate, { min: 1e-8, max: 100 }, (v) =>
+            update({ learningRate: v }),
+          ),
+        ),
+        learning(
+          numberField("steps", "Steps", c.steps, { min: 1, max: 1_000_000, integer: true }, (v) =>
+            update({ steps: v }),
+          ),
+        ),
+        learning(
+          numberField("batch", "Batch size", c.batchSize, { min: 1, max: 1_000_000, integer: true }, (v) =>
+            update({ batchSize: v }),
+          ),
+        ),
+        numberField("validation", "Validation fraction", c.validationFraction, { min: 0, max: 0.9 }, (v) =>
+          update({ validationFraction: v }),
+        ),
         numberField("test", "Test fraction", c.testFraction, { min: 0, max: 0.9 }, (v) => update({ testFraction: v })),
         numberField("seed", "Split seed", c.seed, { min: 0, max: 2 ** 32, integer: true }, (v) => update({ seed: v })),
-        select("backend", "Backend", BACKEND_CHOICES, c.backend, (v) => update({ backend: v as MergeConfig["backend"] })),
+        select("backend", "Backend", BACKEND_CHOICES, c.backend, (v) =>
+          update({ backend: v as MergeConfig["backend"] }),
+        ),
       ),
     );
   };
@@ -331,7 +413,12 @@ function renderAdvanced(): void {
 }
 
 function renderData(): void {
-  const label = h("vscode-textfield", { id: "label-column", value: config!.data?.label ?? "", placeholder: "default", "aria-label": "Label column or key" }) as Field;
+  const label = h("vscode-textfield", {
+    id: "label-column",
+    value: config!.data?.label ?? "",
+    placeholder: "default",
+    "aria-label": "Label column or key",
+  }) as Field;
   label.addEventListener("change", () => {
     if (!config!.data) return;
     update({ data: { path: config!.data.path, ...(label.value ? { label: label.value } : {}) } });
@@ -342,9 +429,26 @@ function renderData(): void {
     h(
       "div",
       { class: "row" },
-      h("vscode-button", { id: "pick-data", secondary: true, onclick: () => send({ type: "pickData" }) }, "Choose Data…"),
-      h("vscode-button", { id: "pick-data-folder", secondary: true, title: "An image folder with one subfolder per class", onclick: () => send({ type: "pickData", folder: true }) }, "Choose Folder…"),
-      h("span", { class: "path", id: "data-path" }, config!.data?.path ?? "No data chosen: learned and greedy soups and the comparison need labelled data."),
+      h(
+        "vscode-button",
+        { id: "pick-data", secondary: true, onclick: () => send({ type: "pickData" }) },
+        "Choose Data…",
+      ),
+      h(
+        "vscode-button",
+        {
+          id: "pick-data-folder",
+          secondary: true,
+          title: "An image folder with one subfolder per class",
+          onclick: () => send({ type: "pickData", folder: true }),
+        },
+        "Choose Folder…",
+      ),
+      h(
+        "span",
+        { class: "path", id: "data-path" },
+        config!.data?.path ?? "No data chosen: learned and greedy soups and the comparison need labelled data.",
+      ),
       h("label", { class: "field inline" }, h("span", {}, "Label column"), label),
     ),
     previewBox,
@@ -354,7 +458,9 @@ function renderData(): void {
 
 function renderPreview(): void {
   const p = state.preview;
-  const error = state.dataError ? h("p", { class: "notice error", role: "alert", id: "data-error" }, state.dataError) : undefined;
+  const error = state.dataError
+    ? h("p", { class: "notice error", role: "alert", id: "data-error" }, state.dataError)
+    : undefined;
   if (!p) {
     previewBox.replaceChildren(...present(error));
     return;
@@ -362,13 +468,25 @@ function renderPreview(): void {
   const classes = p.classCounts?.length
     ? h("p", {}, `Classes (${p.classCounts.length}): ${p.classCounts.map((c) => `${c.name}: ${c.count}`).join(", ")}`)
     : undefined;
-  previewBox.replaceChildren(...present(
-    h("p", {}, `${p.samples.toLocaleString("en-US")} samples · input shape [${p.xShape.slice(1).join(", ")}] · ${p.task}${p.labelName !== undefined ? ` · labels from "${p.labelName}"` : ""}`),
-    classes,
-    p.featureRange ? h("p", {}, `Feature values from ${formatNumber(p.featureRange.min, 3)} to ${formatNumber(p.featureRange.max, 3)}`) : undefined,
-    ...p.notes.map((n) => h("p", { class: "note" }, n)),
-    error,
-  ));
+  previewBox.replaceChildren(
+    ...present(
+      h(
+        "p",
+        {},
+        `${p.samples.toLocaleString("en-US")} samples · input shape [${p.xShape.slice(1).join(", ")}] · ${p.task}${p.labelName !== undefined ? ` · labels from "${p.labelName}"` : ""}`,
+      ),
+      classes,
+      p.featureRange
+        ? h(
+            "p",
+            {},
+            `Feature values from ${formatNumber(p.featureRange.min, 3)} to ${formatNumber(p.featureRange.max, 3)}`,
+          )
+        : undefined,
+      ...p.notes.map((n) => h("p", { class: "note" }, n)),
+      error,
+    ),
+  );
 }
 
 /** Why Start cannot run yet, or undefined when it can. */
@@ -376,10 +494,13 @@ function startBlocker(): string | undefined {
   if (!init!.trusted) return "Merging needs a trusted workspace.";
   if (!init!.compatibility.mergeable) return init!.compatibility.message;
   const included = config!.ingredients.filter((i) => i.include).length;
-  if (included < (config!.method === "manual" ? 1 : 2)) return config!.method === "manual" ? "Include at least one ingredient." : "Include at least two ingredients.";
+  if (included < (config!.method === "manual" ? 1 : 2))
+    return config!.method === "manual" ? "Include at least one ingredient." : "Include at least two ingredients.";
   if (invalidFields.size > 0) return "Correct the Advanced settings drawn in red.";
-  if (config!.align !== undefined && config!.method !== "learned" && config!.method !== "greedy") return "Aligning applies to the learned and greedy soups: choose one, or Align first: No.";
-  if (config!.validationFraction + config!.testFraction >= 0.95) return "The validation and test fractions leave no data to learn from.";
+  if (config!.align !== undefined && config!.method !== "learned" && config!.method !== "greedy")
+    return "Aligning applies to the learned and greedy soups: choose one, or Align first: No.";
+  if (config!.validationFraction + config!.testFraction >= 0.95)
+    return "The validation and test fractions leave no data to learn from.";
   if (!config!.data) return "Choose the data to learn from and compare on.";
   if (state.dataError) return "The chosen data does not fit the models (see Data).";
   return undefined;
@@ -388,13 +509,28 @@ function startBlocker(): string | undefined {
 function renderRun(): void {
   const running = jobState === "running";
   const blocker = startBlocker();
-  runBox.replaceChildren(...present(
-    h("vscode-button", { id: "start", disabled: running || blocker !== undefined, title: blocker ?? "Run the merge and compare it on held-out data", onclick: start }, "Start"),
-    h("vscode-button", { id: "cancel", secondary: true, disabled: !running, onclick: () => send({ type: "cancel" }) }, "Cancel"),
-    running ? h("vscode-progress-ring", { "aria-label": "Running" }) : undefined,
-    !running && blocker ? h("span", { class: "note", id: "start-blocker" }, blocker) : undefined,
-    statusLine,
-  ));
+  runBox.replaceChildren(
+    ...present(
+      h(
+        "vscode-button",
+        {
+          id: "start",
+          disabled: running || blocker !== undefined,
+          title: blocker ?? "Run the merge and compare it on held-out data",
+          onclick: start,
+        },
+        "Start",
+      ),
+      h(
+        "vscode-button",
+        { id: "cancel", secondary: true, disabled: !running, onclick: () => send({ type: "cancel" }) },
+        "Cancel",
+      ),
+      running ? h("vscode-progress-ring", { "aria-label": "Running" }) : undefined,
+      !running && blocker ? h("span", { class: "note", id: "start-blocker" }, blocker) : undefined,
+      statusLine,
+    ),
+  );
 }
 
 function start(): void {
@@ -424,9 +560,17 @@ function renderResults(): void {
   const m = report.metrics;
   const name = report.metricName;
   const rows: [string, { loss: number; metric: number }][] = [
-    ...m.ingredients.map((r, i) => [`Ingredient #${i + 1} ${init?.ingredients.find((x) => x.path === r.model)?.label ?? r.model}`, r] as [string, { loss: number; metric: number }]),
+    ...m.ingredients.map(
+      (r, i) =>
+        [`Ingredient #${i + 1} ${init?.ingredients.find((x) => x.path === r.model)?.label ?? r.model}`, r] as [
+          string,
+          { loss: number; metric: number },
+        ],
+    ),
     ["Uniform soup", m.uniform],
-    ...(m.alignedUniform ? [["Aligned uniform soup", m.alignedUniform] as [string, { loss: number; metric: number }]] : []),
+    ...(m.alignedUniform
+      ? [["Aligned uniform soup", m.alignedUniform] as [string, { loss: number; metric: number }]]
+      : []),
     [report.method === "uniform" ? "Merged (uniform)" : `Merged (${report.method})`, m.merged],
     ["Ensemble of outputs (costs N× at inference)", m.ensemble],
   ];
@@ -436,58 +580,86 @@ function renderResults(): void {
       ? "none (weights from statistics of the data)"
       : report.coefficients.map((c, i) => `#${i + 1}: ${c.toFixed(3)}`).join(", ")
     : `${Object.keys(report.coefficients).length} layers × ${m.ingredients.length} ingredients (see the heatmap)`;
-  resultsBox.replaceChildren(...present(
-    h("h2", { id: "results-title" }, "Results (held-out test data)"),
-    state.verdict ? h("p", { id: "verdict", class: "verdict" }, state.verdict) : undefined,
-    state.stopReason ? h("p", { id: "stop-reason", class: "note" }, state.stopReason) : undefined,
-    h(
-      "table",
-      { class: "grid results" },
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Model"), h("th", { scope: "col" }, name === "accuracy" ? "Accuracy" : name === "mae" ? "MAE" : "Mean entropy"), h("th", { scope: "col" }, "Loss"))),
+  resultsBox.replaceChildren(
+    ...present(
+      h("h2", { id: "results-title" }, "Results (held-out test data)"),
+      state.verdict ? h("p", { id: "verdict", class: "verdict" }, state.verdict) : undefined,
+      state.stopReason ? h("p", { id: "stop-reason", class: "note" }, state.stopReason) : undefined,
       h(
-        "tbody",
-        {},
-        ...rows.map(([label, r]) =>
+        "table",
+        { class: "grid results" },
+        h(
+          "thead",
+          {},
           h(
             "tr",
-            { class: (name === "accuracy" ? r.metric : -r.metric) === best ? "best" : "" },
-            h("th", { scope: "row" }, label),
-            h("td", { class: "num" }, metricCell(r.metric, name)),
-            h("td", { class: "num" }, formatNumber(r.loss)),
+            {},
+            h("th", { scope: "col" }, "Model"),
+            h("th", { scope: "col" }, name === "accuracy" ? "Accuracy" : name === "mae" ? "MAE" : "Mean entropy"),
+            h("th", { scope: "col" }, "Loss"),
+          ),
+        ),
+        h(
+          "tbody",
+          {},
+          ...rows.map(([label, r]) =>
+            h(
+              "tr",
+              { class: (name === "accuracy" ? r.metric : -r.metric) === best ? "best" : "" },
+              h("th", { scope: "row" }, label),
+              h("td", { class: "num" }, metricCell(r.metric, name)),
+              h("td", { class: "num" }, formatNumber(r.loss)),
+            ),
           ),
         ),
       ),
-    ),
-    h("p", {}, `Coefficients: ${coefficientText} · backend ${report.backend} · ${report.seconds.toFixed(1)} s`),
-    ...report.warnings.map((w) => h("p", { class: "notice warning" }, w)),
-    report.alignment ? alignmentSection(report.alignment) : undefined,
-    h(
-      "div",
-      { class: "row" },
-      h("vscode-button", { id: "save", onclick: () => send({ type: "save" }) }, "Save Merged Model…"),
-      select(
-        "diff-reference",
-        "Compare the merge with",
-        init!.ingredients.map((ingredient, i) => [ingredient.path, `Ingredient #${i + 1} ${ingredient.label}`]),
-        state.diffReference ?? init!.ingredients[0]!.path,
-        (v) => {
-          state.diffReference = v;
-          persist();
-        },
+      h("p", {}, `Coefficients: ${coefficientText} · backend ${report.backend} · ${report.seconds.toFixed(1)} s`),
+      ...report.warnings.map((w) => h("p", { class: "notice warning" }, w)),
+      report.alignment ? alignmentSection(report.alignment) : undefined,
+      h(
+        "div",
+        { class: "row" },
+        h("vscode-button", { id: "save", onclick: () => send({ type: "save" }) }, "Save Merged Model…"),
+        select(
+          "diff-reference",
+          "Compare the merge with",
+          init!.ingredients.map((ingredient, i) => [ingredient.path, `Ingredient #${i + 1} ${ingredient.label}`]),
+          state.diffReference ?? init!.ingredients[0]!.path,
+          (v) => {
+            state.diffReference = v;
+            persist();
+          },
+        ),
+        h(
+          "vscode-button",
+          {
+            id: "show-diff",
+            secondary: true,
+            onclick: () => send({ type: "showDiff", ingredient: state.diffReference ?? init!.ingredients[0]!.path }),
+          },
+          "Show Per-Layer Change",
+        ),
       ),
-      h("vscode-button", { id: "show-diff", secondary: true, onclick: () => send({ type: "showDiff", ingredient: state.diffReference ?? init!.ingredients[0]!.path }) }, "Show Per-Layer Change"),
+      state.layerChanges ? layerChart(state.layerChanges) : undefined,
+      state.saved
+        ? h(
+            "div",
+            { id: "saved", class: "notice row" },
+            h("span", {}, `Saved ${state.saved.model} and its recipe ${state.saved.recipe}`),
+            h(
+              "vscode-button",
+              { id: "reveal-saved", secondary: true, onclick: () => send({ type: "openSaved", what: "reveal" }) },
+              "Reveal in Explorer",
+            ),
+            h(
+              "vscode-button",
+              { id: "open-recipe", secondary: true, onclick: () => send({ type: "openSaved", what: "recipe" }) },
+              "Open Recipe",
+            ),
+          )
+        : undefined,
     ),
-    state.layerChanges ? layerChart(state.layerChanges) : undefined,
-    state.saved
-      ? h(
-          "div",
-          { id: "saved", class: "notice row" },
-          h("span", {}, `Saved ${state.saved.model} and its recipe ${state.saved.recipe}`),
-          h("vscode-button", { id: "reveal-saved", secondary: true, onclick: () => send({ type: "openSaved", what: "reveal" }) }, "Reveal in Explorer"),
-          h("vscode-button", { id: "open-recipe", secondary: true, onclick: () => send({ type: "openSaved", what: "recipe" }) }, "Open Recipe"),
-        )
-      : undefined,
-  ));
+  );
 }
 
 function labelOf(path: string): string {
@@ -497,7 +669,12 @@ function labelOf(path: string): string {
 
 /** What aligning did: the reference, each pair's weight cosine and loss barrier before and after, and unit moves. */
 function alignmentSection(a: NonNullable<SoupReport["alignment"]>): HTMLElement {
-  const chosenBy = a.referenceChosenBy === "validation" ? "the best on validation" : a.referenceChosenBy === "user" ? "chosen" : "the first";
+  const chosenBy =
+    a.referenceChosenBy === "validation"
+      ? "the best on validation"
+      : a.referenceChosenBy === "user"
+        ? "chosen"
+        : "the first";
   const moved = a.moved.reduce((s, m) => s + m.units, 0);
   const barrier = (v: number | undefined) => (v === undefined ? "—" : formatNumber(v));
   const others = init!.ingredients.filter((i) => i.path !== a.reference && a.moved.some((m) => m.model === i.path));
@@ -506,13 +683,35 @@ function alignmentSection(a: NonNullable<SoupReport["alignment"]>): HTMLElement 
     "section",
     { id: "alignment", "aria-labelledby": "alignment-title" },
     h("h3", { id: "alignment-title" }, "Alignment"),
-    h("p", {}, `${a.method === "weight" ? "Weight" : "Activation"} matching to ${labelOf(a.reference)} (${chosenBy}): ${moved} of ${a.units * Math.max(1, a.moved.length)} units moved in ${a.groups} group${a.groups === 1 ? "" : "s"}.`),
-    ...a.fixedLayers.map((f) => h("p", { class: "note" }, `${f.layer} (${f.className}) kept its neighbours' units in place: ${f.reason}`)),
-    a.repair ? h("p", { class: "note" }, `REPAIR of ${a.repair.layers.length} layer(s): validation loss ${formatNumber(a.repair.validation.before.loss)} → ${formatNumber(a.repair.validation.after.loss)}, ${a.repair.kept ? "kept" : "not kept"}.`) : undefined,
+    h(
+      "p",
+      {},
+      `${a.method === "weight" ? "Weight" : "Activation"} matching to ${labelOf(a.reference)} (${chosenBy}): ${moved} of ${a.units * Math.max(1, a.moved.length)} units moved in ${a.groups} group${a.groups === 1 ? "" : "s"}.`,
+    ),
+    ...a.fixedLayers.map((f) =>
+      h("p", { class: "note" }, `${f.layer} (${f.className}) kept its neighbours' units in place: ${f.reason}`),
+    ),
+    a.repair
+      ? h(
+          "p",
+          { class: "note" },
+          `REPAIR of ${a.repair.layers.length} layer(s): validation loss ${formatNumber(a.repair.validation.before.loss)} → ${formatNumber(a.repair.validation.after.loss)}, ${a.repair.kept ? "kept" : "not kept"}.`,
+        )
+      : undefined,
     h(
       "table",
       { class: "grid alignment" },
-      h("thead", {}, h("tr", {}, ...["Pair", "Cosine before", "after", "Loss barrier before", "after"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ...["Pair", "Cosine before", "after", "Loss barrier before", "after"].map((t) =>
+            h("th", { scope: "col" }, t),
+          ),
+        ),
+      ),
       h(
         "tbody",
         {},
@@ -533,11 +732,25 @@ function alignmentSection(a: NonNullable<SoupReport["alignment"]>): HTMLElement 
       ? h(
           "div",
           { class: "row" },
-          select("units-of", "Compare with its aligned self", others.map((o) => [o.path, labelOf(o.path)]), unitsOf, (v) => {
-            state.unitsOf = v;
-            persist();
-          }),
-          h("vscode-button", { id: "show-unit-moves", secondary: true, onclick: () => send({ type: "showUnitMoves", ingredient: state.unitsOf ?? unitsOf }) }, "Show Unit Moves"),
+          select(
+            "units-of",
+            "Compare with its aligned self",
+            others.map((o) => [o.path, labelOf(o.path)]),
+            unitsOf,
+            (v) => {
+              state.unitsOf = v;
+              persist();
+            },
+          ),
+          h(
+            "vscode-button",
+            {
+              id: "show-unit-moves",
+              secondary: true,
+              onclick: () => send({ type: "showUnitMoves", ingredient: state.unitsOf ?? unitsOf }),
+            },
+            "Show Unit Moves",
+          ),
         )
       : undefined,
   );

@@ -12,14 +12,24 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Every field of the defaults present with the same kind of value (data is optional). */
 function isWhole(saved: unknown, defaults: MergeConfig): saved is MergeConfig {
   if (!isRecord(saved)) return false;
-  return Object.entries(defaults).every(([key, value]) => key === "data" || typeof saved[key] === typeof value) && Array.isArray(saved.ingredients);
+  return (
+    Object.entries(defaults).every(([key, value]) => key === "data" || typeof saved[key] === typeof value) &&
+    Array.isArray(saved.ingredients)
+  );
 }
 
-export function restoredConfig(saved: unknown, defaults: MergeConfig, lastBackendSetting: string | undefined): MergeConfig {
+export function restoredConfig(
+  saved: unknown,
+  defaults: MergeConfig,
+  lastBackendSetting: string | undefined,
+): MergeConfig {
   const paths = defaults.ingredients.map((i) => i.path);
   if (!isWhole(saved, defaults)) return defaults;
   const sameModels =
-    saved.ingredients.length === paths.length && saved.ingredients.every((c) => isRecord(c) && typeof c.path === "string" && paths.includes(c.path));
+    saved.ingredients.length === paths.length &&
+    saved.ingredients.every((c) => isRecord(c) && typeof c.path === "string" && paths.includes(c.path));
   if (!sameModels) return defaults;
-  return lastBackendSetting !== undefined && lastBackendSetting !== defaults.backend ? { ...saved, backend: defaults.backend } : saved;
+  return lastBackendSetting !== undefined && lastBackendSetting !== defaults.backend
+    ? { ...saved, backend: defaults.backend }
+    : saved;
 }

@@ -17,7 +17,8 @@ let computing = false;
 let statsError: string | undefined;
 
 const count = (n: number) => n.toLocaleString("en-US");
-const shapeText = (shape: readonly (number | null)[]) => `[${shape.map((d) => (d === null ? "?" : String(d))).join(", ")}]`;
+const shapeText = (shape: readonly (number | null)[]) =>
+  `[${shape.map((d) => (d === null ? "?" : String(d))).join(", ")}]`;
 
 function bytesText(n: number): string {
   if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
@@ -55,7 +56,10 @@ function histogram(counts: readonly number[], label: string): SVGSVGElement {
 function render(): void {
   const m = init!;
   if (m.error) {
-    root.replaceChildren(h("h1", {}, m.fileName), h("p", { class: "notice error", role: "alert", id: "viewer-error" }, m.error));
+    root.replaceChildren(
+      h("h1", {}, m.fileName),
+      h("p", { class: "notice error", role: "alert", id: "viewer-error" }, m.error),
+    );
     return;
   }
   const group = m.group;
@@ -64,9 +68,25 @@ function render(): void {
     { "aria-labelledby": "group-title", id: "group" },
     h("h2", { id: "group-title" }, "Compatibility"),
     group
-      ? h("p", {}, group.merge ? `A ${group.merge.origin} merge of ${group.merge.ingredients.join(", ")} — in the group ` : "In the group ", h("strong", {}, group.label), group.mergeable ? ` with ${group.models.length} ingredients.` : ".")
-      : h("p", {}, "No other model in the workspace shares this architecture (or the workspace scan has not listed it)."),
-    h("vscode-button", { id: "merge-with", onclick: () => vscode.postMessage({ type: "mergeWith" }) }, group?.mergeable ? `Merge with the ${group.models.length} models of its group…` : "Merge with…"),
+      ? h(
+          "p",
+          {},
+          group.merge
+            ? `A ${group.merge.origin} merge of ${group.merge.ingredients.join(", ")} — in the group `
+            : "In the group ",
+          h("strong", {}, group.label),
+          group.mergeable ? ` with ${group.models.length} ingredients.` : ".",
+        )
+      : h(
+          "p",
+          {},
+          "No other model in the workspace shares this architecture (or the workspace scan has not listed it).",
+        ),
+    h(
+      "vscode-button",
+      { id: "merge-with", onclick: () => vscode.postMessage({ type: "mergeWith" }) },
+      group?.mergeable ? `Merge with the ${group.models.length} models of its group…` : "Merge with…",
+    ),
   );
   const layers = m.layers.length
     ? h(
@@ -76,7 +96,11 @@ function render(): void {
         h(
           "table",
           { class: "grid", id: "layers" },
-          h("thead", {}, h("tr", {}, ...["Layer", "Class", "Output shape", "Parameters"].map((t) => h("th", { scope: "col" }, t)))),
+          h(
+            "thead",
+            {},
+            h("tr", {}, ...["Layer", "Class", "Output shape", "Parameters"].map((t) => h("th", { scope: "col" }, t))),
+          ),
           h(
             "tbody",
             {},
@@ -92,7 +116,11 @@ function render(): void {
             ),
           ),
         ),
-        h("p", { class: "note" }, "Output shapes come from the layers' settings; ? is a size only running the model would tell (the batch, or after a layer whose shape rules are not known here)."),
+        h(
+          "p",
+          { class: "note" },
+          "Output shapes come from the layers' settings; ? is a size only running the model would tell (the batch, or after a layer whose shape rules are not known here).",
+        ),
       )
     : h("p", { class: "note" }, "This file holds tensors only: it records no architecture.");
   const statsButton = h(
@@ -104,12 +132,32 @@ function render(): void {
     "section",
     { "aria-labelledby": "tensors-title" },
     h("h2", { id: "tensors-title" }, `Tensors (${m.tensors.length})`),
-    h("div", { class: "row" }, statsButton, computing ? h("vscode-progress-ring", { "aria-label": "Computing" }) : undefined, h("span", { class: "note" }, "Reads every tensor's values in the worker: mean, standard deviation, range and a histogram.")),
+    h(
+      "div",
+      { class: "row" },
+      statsButton,
+      computing ? h("vscode-progress-ring", { "aria-label": "Computing" }) : undefined,
+      h(
+        "span",
+        { class: "note" },
+        "Reads every tensor's values in the worker: mean, standard deviation, range and a histogram.",
+      ),
+    ),
     statsError ? h("p", { class: "notice error", role: "alert" }, statsError) : undefined,
     h(
       "table",
       { class: "grid", id: "tensors" },
-      h("thead", {}, h("tr", {}, ...["Tensor", "Shape", "Dtype", "Parameters", "Mean", "Std", "Min", "Max", "Histogram"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ...["Tensor", "Shape", "Dtype", "Parameters", "Mean", "Std", "Min", "Max", "Histogram"].map((t) =>
+            h("th", { scope: "col" }, t),
+          ),
+        ),
+      ),
       h(
         "tbody",
         {},
@@ -126,7 +174,14 @@ function render(): void {
             h("td", { class: "num" }, s ? formatNumber(s.std) : ""),
             h("td", { class: "num" }, s ? formatNumber(s.min) : ""),
             h("td", { class: "num" }, s ? formatNumber(s.max) : ""),
-            h("td", {}, s ? histogram(s.histogram, `Histogram of ${t.name} from ${formatNumber(s.min)} to ${formatNumber(s.max)}`) : "", s && s.nonFinite > 0 ? h("span", { class: "error" }, ` ${s.nonFinite} non-finite`) : undefined),
+            h(
+              "td",
+              {},
+              s
+                ? histogram(s.histogram, `Histogram of ${t.name} from ${formatNumber(s.min)} to ${formatNumber(s.max)}`)
+                : "",
+              s && s.nonFinite > 0 ? h("span", { class: "error" }, ` ${s.nonFinite} non-finite`) : undefined,
+            ),
           );
         }),
       ),
@@ -137,20 +192,38 @@ function render(): void {
         "section",
         { "aria-labelledby": "metadata-title" },
         h("h2", { id: "metadata-title" }, "Metadata"),
-        h("table", { class: "grid", id: "metadata" }, h("tbody", {}, ...m.metadata.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", { class: "mono wrap" }, v))))),
+        h(
+          "table",
+          { class: "grid", id: "metadata" },
+          h(
+            "tbody",
+            {},
+            ...m.metadata.map(([k, v]) =>
+              h("tr", {}, h("th", { scope: "row" }, k), h("td", { class: "mono wrap" }, v)),
+            ),
+          ),
+        ),
       )
     : undefined;
-  root.replaceChildren(...present(
-    h("h1", {}, m.fileName),
-    h("p", { id: "summary" }, `${m.format} · ${count(m.parameters)} parameters in ${m.tensors.length} tensors · ${bytesText(m.bytes)}${m.layers.length ? ` · ${m.architectureName}` : ""}`),
-    h("p", { class: "note path" }, m.path),
-    ...m.warnings.map((w) => h("p", { class: "notice warning" }, w)),
-    groupBox,
-    layers,
-    tensors,
-    metadata,
-    m.files.length > 1 ? h("section", {}, h("h2", {}, "Files"), h("ul", {}, ...m.files.map((f) => h("li", { class: "mono" }, f)))) : undefined,
-  ));
+  root.replaceChildren(
+    ...present(
+      h("h1", {}, m.fileName),
+      h(
+        "p",
+        { id: "summary" },
+        `${m.format} · ${count(m.parameters)} parameters in ${m.tensors.length} tensors · ${bytesText(m.bytes)}${m.layers.length ? ` · ${m.architectureName}` : ""}`,
+      ),
+      h("p", { class: "note path" }, m.path),
+      ...m.warnings.map((w) => h("p", { class: "notice warning" }, w)),
+      groupBox,
+      layers,
+      tensors,
+      metadata,
+      m.files.length > 1
+        ? h("section", {}, h("h2", {}, "Files"), h("ul", {}, ...m.files.map((f) => h("li", { class: "mono" }, f))))
+        : undefined,
+    ),
+  );
 }
 
 function computeAll(): void {

@@ -55,7 +55,13 @@ const FAMILIES: Family[] = [
     build: (seed) =>
       tf.sequential({
         layers: [
-          tf.layers.dense({ name: "hidden1", inputShape: [64], units: 128, activation: "relu", kernelInitializer: init(seed) }),
+          tf.layers.dense({
+            name: "hidden1",
+            inputShape: [64],
+            units: 128,
+            activation: "relu",
+            kernelInitializer: init(seed),
+          }),
           tf.layers.dense({ name: "hidden2", units: 64, activation: "relu", kernelInitializer: init(seed + 1) }),
           tf.layers.dense({ name: "output", units: 10, activation: "softmax", kernelInitializer: init(seed + 2) }),
         ],
@@ -70,8 +76,21 @@ const FAMILIES: Family[] = [
     build: (seed) =>
       tf.sequential({
         layers: [
-          tf.layers.conv2d({ name: "conv1", inputShape: [8, 8, 1], filters: 8, kernelSize: 3, activation: "relu", kernelInitializer: init(seed) }),
-          tf.layers.conv2d({ name: "conv2", filters: 16, kernelSize: 3, activation: "relu", kernelInitializer: init(seed + 1) }),
+          tf.layers.conv2d({
+            name: "conv1",
+            inputShape: [8, 8, 1],
+            filters: 8,
+            kernelSize: 3,
+            activation: "relu",
+            kernelInitializer: init(seed),
+          }),
+          tf.layers.conv2d({
+            name: "conv2",
+            filters: 16,
+            kernelSize: 3,
+            activation: "relu",
+            kernelInitializer: init(seed + 1),
+          }),
           tf.layers.flatten({ name: "flatten" }),
           tf.layers.dense({ name: "hidden", units: 32, activation: "relu", kernelInitializer: init(seed + 2) }),
           tf.layers.dense({ name: "output", units: 10, activation: "softmax", kernelInitializer: init(seed + 3) }),
@@ -122,7 +141,12 @@ async function save(model: tf.LayersModel, folder: string): Promise<string> {
 }
 
 function cli<T>(args: string[]): T {
-  const text = execFileSync(process.execPath, [CLI, ...args, "--json"], { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "pipe"] });
+  const text = execFileSync(process.execPath, [CLI, ...args, "--json"], {
+    cwd: ROOT,
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   return JSON.parse(text) as T;
 }
 
@@ -130,7 +154,11 @@ async function tensorsOf(path: string): Promise<Map<string, NamedTensor>> {
   const file = await openModel(path);
   try {
     const out = new Map<string, NamedTensor>();
-    for (const t of file.manifest.tensors) out.set(t.name, { shape: t.shape, data: (await file.readTensor(t.name, { float32: true })).data as Float32Array });
+    for (const t of file.manifest.tensors)
+      out.set(t.name, {
+        shape: t.shape,
+        data: (await file.readTensor(t.name, { float32: true })).data as Float32Array,
+      });
     return out;
   } finally {
     await file.close();
@@ -144,7 +172,9 @@ async function accuracyOf(path: string, test: Dataset, shape: number[]): Promise
   try {
     await loadWeights(model, bindWeights(file.manifest, model), file);
     const rows = test.y!.length;
-    const predicted = tf.tidy(() => (model.predict(tf.tensor(test.x, [rows, ...shape])) as tf.Tensor).argMax(-1).dataSync());
+    const predicted = tf.tidy(() =>
+      (model.predict(tf.tensor(test.x, [rows, ...shape])) as tf.Tensor).argMax(-1).dataSync(),
+    );
     let right = 0;
     for (let i = 0; i < rows; i++) if (predicted[i] === test.y![i]) right++;
     return right / rows;
@@ -165,7 +195,10 @@ type RepairRow = Record<string, { kept: boolean; validationLoss: [number, number
 
 function formatRepair(rows: RepairRow): string {
   return Object.entries(rows)
-    .map(([m, r]) => `${m} ${pct(r.accuracy)} (validation loss ${r.validationLoss[0].toFixed(4)} → ${r.validationLoss[1].toFixed(4)}, ${r.kept ? "kept" : "not kept"})`)
+    .map(
+      ([m, r]) =>
+        `${m} ${pct(r.accuracy)} (validation loss ${r.validationLoss[0].toFixed(4)} → ${r.validationLoss[1].toFixed(4)}, ${r.kept ? "kept" : "not kept"})`,
+    )
     .join("; ");
 }
 
@@ -180,7 +213,10 @@ async function main(): Promise<void> {
   const soupData = join(SAMPLE, "soup.csv.gz");
   // The test rows every merge is judged on: the CLI's default split of soup.csv.gz (seed 0), handed to reference.py.
   const split = splitDataset(await loadDataset(soupData));
-  await writeFile(join(OUT, "test.json"), JSON.stringify({ x: Array.from(split.test.x), y: Array.from(split.test.y!) }));
+  await writeFile(
+    join(OUT, "test.json"),
+    JSON.stringify({ x: Array.from(split.test.x), y: Array.from(split.test.y!) }),
+  );
 
   const results: Record<string, unknown> = {};
   const lines: string[] = [];
@@ -189,7 +225,11 @@ async function main(): Promise<void> {
     const paths: string[] = [];
     for (const seed of SEEDS) {
       const folder = join(OUT, family.name, `seed-${seed}`);
-      paths.push(reuse && existsSync(join(folder, "model.json")) ? join(folder, "model.json") : await save(await train(family, seed, trainRows), folder));
+      paths.push(
+        reuse && existsSync(join(folder, "model.json"))
+          ? join(folder, "model.json")
+          : await save(await train(family, seed, trainRows), folder),
+      );
     }
     const trainSeconds = (performance.now() - started) / 1000;
     const backend = family.name === "cnn" ? "cpu" : "wasm";
@@ -201,7 +241,11 @@ async function main(): Promise<void> {
       const out = join(OUT, family.name, `merge-${method}`, "model.json");
       const merged = cli<AlignResult>(["merge", ...paths, ...data, "--align", method, "--out", out]);
       const r = merged.alignment.repair!;
-      repaired[method] = { kept: r.kept, validationLoss: [r.validation.before.loss, r.validation.after.loss], accuracy: await accuracyOf(out, split.test, family.shape) };
+      repaired[method] = {
+        kept: r.kept,
+        validationLoss: [r.validation.before.loss, r.validation.after.loss],
+        accuracy: await accuracyOf(out, split.test, family.shape),
+      };
     }
     if (repairOnly) {
       results[family.name] = { repair: repaired, backend };
@@ -210,7 +254,15 @@ async function main(): Promise<void> {
     }
     const plain = cli<SoupReport>(["learn", ...paths, ...data]);
     const byWeight = cli<SoupReport>(["learn", ...paths, ...data, "--align", "weight"]);
-    const byActivation = cli<SoupReport>(["learn", ...paths, ...data, "--align", "activation", "--out", join(OUT, family.name, "aligned-learned", "model.json")]);
+    const byActivation = cli<SoupReport>([
+      "learn",
+      ...paths,
+      ...data,
+      "--align",
+      "activation",
+      "--out",
+      join(OUT, family.name, "aligned-learned", "model.json"),
+    ]);
     // The same reference as the CLI picked, for the independent implementation.
     const reference = paths.indexOf(byWeight.alignment!.reference);
 
@@ -222,15 +274,28 @@ async function main(): Promise<void> {
     for (let run = 0; run < 5; run++) {
       const t0 = performance.now();
       ourPermutations.length = 0;
-      tensors.forEach((t, i) => ourPermutations.push(i === reference ? {} : weightMatching(plan, tensors[reference]!, t).permutations));
+      tensors.forEach((t, i) =>
+        ourPermutations.push(i === reference ? {} : weightMatching(plan, tensors[reference]!, t).permutations),
+      );
       times.push(performance.now() - t0);
     }
     await writeFile(join(OUT, family.name, "ours.json"), JSON.stringify({ reference, permutations: ourPermutations }));
     const python = JSON.parse(
-      execFileSync("/usr/bin/python3", [join(ROOT, "bench/alignment/reference.py"), family.name, String(reference), join(OUT, "test.json"), join(OUT, family.name, "ours.json"), ...paths], {
-        encoding: "utf8",
-        maxBuffer: 1 << 26,
-      }),
+      execFileSync(
+        "/usr/bin/python3",
+        [
+          join(ROOT, "bench/alignment/reference.py"),
+          family.name,
+          String(reference),
+          join(OUT, "test.json"),
+          join(OUT, family.name, "ours.json"),
+          ...paths,
+        ],
+        {
+          encoding: "utf8",
+          maxBuffer: 1 << 26,
+        },
+      ),
     ) as {
       uniform: number;
       alignedUniform: number;
@@ -290,7 +355,10 @@ async function main(): Promise<void> {
       `  matching objective Σ⟨W_ref, P(W)⟩ per aligned model (unaligned → SciPy / ours): ${row.objectives.map((o) => `${o!.unaligned.toFixed(2)} → ${o!.scipy.toFixed(2)} / ${o!.ours.toFixed(2)}`).join("; ")}`,
     );
   }
-  await writeFile(join(OUT, repairOnly ? "results-repair.json" : "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(
+    join(OUT, repairOnly ? "results-repair.json" : "results.json"),
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 

@@ -34,7 +34,14 @@ const MULTI_TASK = [
   [4, 5, 6, 7],
   [6, 7, 8, 9],
   [8, 9, 0, 1],
-].map((classes, i) => ({ name: `classes-${classes.join("")}`, classes, seed: 31 + i, epochs: 10, learningRate: 0.005, noise: 0 }));
+].map((classes, i) => ({
+  name: `classes-${classes.join("")}`,
+  classes,
+  seed: 31 + i,
+  epochs: 10,
+  learningRate: 0.005,
+  noise: 0,
+}));
 const MIXED_QUALITY = [
   { name: "good-a", seed: 41, fraction: 0.7, epochs: 10, learningRate: 0.005, noise: 0 },
   { name: "good-b", seed: 42, fraction: 0.7, epochs: 10, learningRate: 0.005, noise: 0 },
@@ -45,9 +52,31 @@ const MIXED_QUALITY = [
 
 function buildModel(initSeed: number): tf.Sequential {
   const model = tf.sequential({ name: "digits_mlp" });
-  model.add(tf.layers.dense({ name: "hidden1", units: 64, activation: "relu", inputShape: [64], kernelInitializer: tf.initializers.glorotUniform({ seed: initSeed }) }));
-  model.add(tf.layers.dense({ name: "hidden2", units: 32, activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: initSeed + 1 }) }));
-  model.add(tf.layers.dense({ name: "output", units: 10, activation: "softmax", kernelInitializer: tf.initializers.glorotUniform({ seed: initSeed + 2 }) }));
+  model.add(
+    tf.layers.dense({
+      name: "hidden1",
+      units: 64,
+      activation: "relu",
+      inputShape: [64],
+      kernelInitializer: tf.initializers.glorotUniform({ seed: initSeed }),
+    }),
+  );
+  model.add(
+    tf.layers.dense({
+      name: "hidden2",
+      units: 32,
+      activation: "relu",
+      kernelInitializer: tf.initializers.glorotUniform({ seed: initSeed + 1 }),
+    }),
+  );
+  model.add(
+    tf.layers.dense({
+      name: "output",
+      units: 10,
+      activation: "softmax",
+      kernelInitializer: tf.initializers.glorotUniform({ seed: initSeed + 2 }),
+    }),
+  );
   return model;
 }
 
@@ -58,7 +87,13 @@ function shuffledRows(n: number, seed: number): number[] {
 }
 
 /** Adam on sparse categorical cross-entropy, seeded batch order. */
-async function train(model: tf.LayersModel, data: Dataset, epochs: number, learningRate: number, seed: number): Promise<void> {
+async function train(
+  model: tf.LayersModel,
+  data: Dataset,
+  epochs: number,
+  learningRate: number,
+  seed: number,
+): Promise<void> {
   model.compile({ optimizer: tf.train.adam(learningRate), loss: "sparseCategoricalCrossentropy" });
   const random = mulberry32(seed);
   for (let epoch = 0; epoch < epochs; epoch++) {
@@ -76,7 +111,9 @@ async function train(model: tf.LayersModel, data: Dataset, epochs: number, learn
 function withNoisyLabels(data: Dataset, fraction: number, seed: number): Dataset {
   if (fraction === 0) return data;
   const random = mulberry32(seed);
-  const y = Int32Array.from(data.y!, (label) => (random() < fraction ? (label + 1 + Math.floor(random() * 9)) % 10 : label));
+  const y = Int32Array.from(data.y!, (label) =>
+    random() < fraction ? (label + 1 + Math.floor(random() * 9)) % 10 : label,
+  );
   return { ...data, y };
 }
 
@@ -84,7 +121,9 @@ async function save(model: tf.LayersModel, folder: string): Promise<string> {
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weightData = artifacts.weightData!;
-      const weights = new Uint8Array(Array.isArray(weightData) ? tf.io.concatenateArrayBuffers(weightData) : weightData);
+      const weights = new Uint8Array(
+        Array.isArray(weightData) ? tf.io.concatenateArrayBuffers(weightData) : weightData,
+      );
       const modelJson = {
         format: "layers-model",
         generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
@@ -96,7 +135,9 @@ async function save(model: tf.LayersModel, folder: string): Promise<string> {
       await mkdir(folder, { recursive: true });
       await writeFile(join(folder, "weights.bin"), weights);
       await writeFile(join(folder, "model.json"), `${JSON.stringify(modelJson)}\n`);
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON", weightDataBytes: weights.length } };
+      return {
+        modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON", weightDataBytes: weights.length },
+      };
     }),
   );
   return join(folder, "model.json");
@@ -118,7 +159,13 @@ export async function makeFamilies(): Promise<Families> {
   const train0 = await loadDataset(join(ROOT, "samples/digits/ingredients-train.csv.gz"));
   const n = train0.xShape[0]!;
   const base = buildModel(100);
-  await train(base, subsetDataset(train0, shuffledRows(n, PRETRAIN.seed).slice(0, Math.round(n * PRETRAIN.fraction))), PRETRAIN.epochs, PRETRAIN.learningRate, PRETRAIN.seed);
+  await train(
+    base,
+    subsetDataset(train0, shuffledRows(n, PRETRAIN.seed).slice(0, Math.round(n * PRETRAIN.fraction))),
+    PRETRAIN.epochs,
+    PRETRAIN.learningRate,
+    PRETRAIN.seed,
+  );
   const basePath = await save(base, join(OUT, "base"));
   const multiTask: string[] = [];
   for (const spec of MULTI_TASK) {
@@ -132,7 +179,13 @@ export async function makeFamilies(): Promise<Families> {
   for (const spec of MIXED_QUALITY) {
     const rows = shuffledRows(n, spec.seed).slice(0, Math.round(n * spec.fraction));
     const model = copyOf(base);
-    await train(model, withNoisyLabels(subsetDataset(train0, rows), spec.noise, spec.seed + 1000), spec.epochs, spec.learningRate, spec.seed);
+    await train(
+      model,
+      withNoisyLabels(subsetDataset(train0, rows), spec.noise, spec.seed + 1000),
+      spec.epochs,
+      spec.learningRate,
+      spec.seed,
+    );
     mixedQuality.push(await save(model, join(OUT, "mixed-quality", spec.name)));
     model.dispose();
   }

@@ -41,7 +41,11 @@ const TIES_DENSITY = 0.2;
 const context: JobContext = { token: CancellationToken.None, progress: () => undefined, log: () => undefined };
 
 /** Task arithmetic and TIES (λ chosen on validation), and the base itself, scored on test. */
-async function taskVectorRows(models: string[], base: string, backend: BackendName): Promise<Array<{ method: string } & MetricPair>> {
+async function taskVectorRows(
+  models: string[],
+  base: string,
+  backend: BackendName,
+): Promise<Array<{ method: string } & MetricPair>> {
   await selectBackend(backend);
   const loaded = await loadProblem(models, base);
   const data = await loadJobData(DATA, loaded.problem.model);
@@ -58,12 +62,13 @@ async function taskVectorRows(models: string[], base: string, backend: BackendNa
       const prepared = prepareMerge(spec);
       writeIngredient(
         problem,
-        bindings.map((b, k) =>
-          prepared.mergeTensor({
-            info: { name: b.tensor, layer: b.layer, shape: b.variable.shape as number[], dtype: "float32" },
-            ingredients: problem.ingredients.map((ing) => ing[k]!),
-            base: problem.base![k]!,
-          }) as Float32Array,
+        bindings.map(
+          (b, k) =>
+            prepared.mergeTensor({
+              info: { name: b.tensor, layer: b.layer, shape: b.variable.shape as number[], dtype: "float32" },
+              ingredients: problem.ingredients.map((ing) => ing[k]!),
+              base: problem.base![k]!,
+            }) as Float32Array,
         ),
       );
     };
@@ -76,13 +81,27 @@ async function taskVectorRows(models: string[], base: string, backend: BackendNa
     ] as const) {
       let best: { lambda: number; validation: MetricPair } | undefined;
       for (const lambda of LAMBDAS) {
-        write({ method, params: { ...params, lambda }, base, ingredients: models.map((path) => ({ path, weight: 1 })) });
+        write({
+          method,
+          params: { ...params, lambda },
+          base,
+          ingredients: models.map((path) => ({ path, weight: 1 })),
+        });
         const validation = await score(data.validation);
-        if (best === undefined || validation.metric > best.validation.metric || (validation.metric === best.validation.metric && validation.loss < best.validation.loss)) {
+        if (
+          best === undefined ||
+          validation.metric > best.validation.metric ||
+          (validation.metric === best.validation.metric && validation.loss < best.validation.loss)
+        ) {
           best = { lambda, validation };
         }
       }
-      write({ method, params: { ...params, lambda: best!.lambda }, base, ingredients: models.map((path) => ({ path, weight: 1 })) });
+      write({
+        method,
+        params: { ...params, lambda: best!.lambda },
+        base,
+        ingredients: models.map((path) => ({ path, weight: 1 })),
+      });
       rows.push({ method: `${label}, λ = ${best!.lambda} (chosen on validation)`, ...(await score(data.test)) });
     }
     return rows;
@@ -92,19 +111,40 @@ async function taskVectorRows(models: string[], base: string, backend: BackendNa
   }
 }
 
-function table(title: string, report: EvaluateReport, extra: Array<{ method: string } & MetricPair>, seconds: Record<string, number>): string {
+function table(
+  title: string,
+  report: EvaluateReport,
+  extra: Array<{ method: string } & MetricPair>,
+  seconds: Record<string, number>,
+): string {
   const pct = (m: number) => `${(m * 100).toFixed(2)} %`;
   const lines = [`#### ${title}`, "", "| model | test loss | test accuracy |", "|---|---|---|"];
-  for (const m of report.metrics.ingredients) lines.push(`| ingredient ${m.model.split("/").slice(-2, -1)[0]} | ${m.loss.toFixed(4)} | ${pct(m.metric)} |`);
+  for (const m of report.metrics.ingredients)
+    lines.push(`| ingredient ${m.model.split("/").slice(-2, -1)[0]} | ${m.loss.toFixed(4)} | ${pct(m.metric)} |`);
   for (const m of extra.slice(0, 1)) lines.push(`| ${m.method} | ${m.loss.toFixed(4)} | ${pct(m.metric)} |`);
   lines.push(`| uniform soup | ${report.metrics.uniform.loss.toFixed(4)} | ${pct(report.metrics.uniform.metric)} |`);
-  for (const m of report.metrics.methods ?? []) lines.push(`| ${m.method === "Fisher merging" ? "Fisher merging (labels)" : m.method} | ${m.loss.toFixed(4)} | ${pct(m.metric)} |`);
+  for (const m of report.metrics.methods ?? [])
+    lines.push(
+      `| ${m.method === "Fisher merging" ? "Fisher merging (labels)" : m.method} | ${m.loss.toFixed(4)} | ${pct(m.metric)} |`,
+    );
   for (const m of extra.slice(1)) lines.push(`| ${m.method} | ${m.loss.toFixed(4)} | ${pct(m.metric)} |`);
-  lines.push(`| output ensemble (5× inference cost) | ${report.metrics.ensemble.loss.toFixed(4)} | ${pct(report.metrics.ensemble.metric)} |`);
-  lines.push("", `Test split ${report.split.test} rows (learn ${report.split.learn}, validation ${report.split.validation}); backend ${report.backend}; ` +
-    Object.entries(seconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ") + ".");
+  lines.push(
+    `| output ensemble (5× inference cost) | ${report.metrics.ensemble.loss.toFixed(4)} | ${pct(report.metrics.ensemble.metric)} |`,
+  );
+  lines.push(
+    "",
+    `Test split ${report.split.test} rows (learn ${report.split.learn}, validation ${report.split.validation}); backend ${report.backend}; ` +
+      Object.entries(seconds)
+        .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+        .join(", ") +
+      ".",
+  );
   const ridge = report.warnings.filter((w) => w.includes("ridge"));
-  if (ridge.length > 0) lines.push("", `RegMean added a ridge on ${ridge.length} of its kernels (singular Gram matrices: inputs that are zero on every learn row, dead ReLUs).`);
+  if (ridge.length > 0)
+    lines.push(
+      "",
+      `RegMean added a ridge on ${ridge.length} of its kernels (singular Gram matrices: inputs that are zero on every learn row, dead ReLUs).`,
+    );
   return lines.join("\n");
 }
 
@@ -115,7 +155,9 @@ async function main(): Promise<void> {
     ? {
         base: join(OUT, "base/model.json"),
         multiTask: ["0123", "2345", "4567", "6789", "8901"].map((c) => join(OUT, `multi-task/classes-${c}/model.json`)),
-        mixedQuality: ["good-a", "good-b", "noisy-labels", "lr-too-high", "one-epoch"].map((n) => join(OUT, `mixed-quality/${n}/model.json`)),
+        mixedQuality: ["good-a", "good-b", "noisy-labels", "lr-too-high", "one-epoch"].map((n) =>
+          join(OUT, `mixed-quality/${n}/model.json`),
+        ),
       }
     : await makeFamilies();
   for (const [title, models] of [
@@ -123,14 +165,24 @@ async function main(): Promise<void> {
     ["Mixed-quality family", families.mixedQuality],
   ] as const) {
     const started = performance.now();
-    const report = await runCompare({ models: [...models], data: DATA, methods: ["greedy", "learned", "regmean", "fisher"], backend }, context);
+    const report = await runCompare(
+      { models: [...models], data: DATA, methods: ["greedy", "learned", "regmean", "fisher"], backend },
+      context,
+    );
     const compareSeconds = (performance.now() - started) / 1000;
     // Fisher again, differentiating each model's own prediction instead of the label (--fisher-target prediction).
-    const own = await runCompare({ models: [...models], data: DATA, methods: ["fisher"], fisherTarget: "prediction", backend }, context);
-    report.metrics.methods!.push(...own.metrics.methods!.map((m) => ({ ...m, method: `${m.method} (own predictions)` })));
+    const own = await runCompare(
+      { models: [...models], data: DATA, methods: ["fisher"], fisherTarget: "prediction", backend },
+      context,
+    );
+    report.metrics.methods!.push(
+      ...own.metrics.methods!.map((m) => ({ ...m, method: `${m.method} (own predictions)` })),
+    );
     const t0 = performance.now();
     const extra = await taskVectorRows([...models], families.base, backend);
-    process.stdout.write(`${table(title, report, extra, { "evaluate --methods all": compareSeconds, "task arithmetic + TIES": (performance.now() - t0) / 1000 })}\n\n`);
+    process.stdout.write(
+      `${table(title, report, extra, { "evaluate --methods all": compareSeconds, "task arithmetic + TIES": (performance.now() - t0) / 1000 })}\n\n`,
+    );
   }
 }
 

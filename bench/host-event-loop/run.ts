@@ -73,7 +73,12 @@ async function oneRun(models: string[], data: string, steps: number): Promise<Ru
   });
   try {
     phase = "waiting for the worker";
-    const report = await client.request(WorkerRequests.learn, { models, data: { path: data }, maxSteps: steps, jobId: "bench" });
+    const report = await client.request(WorkerRequests.learn, {
+      models,
+      data: { path: data },
+      maxSteps: steps,
+      jobId: "bench",
+    });
     phase = "the report";
     const message = JSON.stringify({ type: "report", report });
     largestMessageBytes = Math.max(largestMessageBytes, message.length);
@@ -102,7 +107,12 @@ async function writeSection(section: string): Promise<void> {
   const block = `${MARK_START}\n${section}\n${MARK_END}`;
   const start = current.indexOf(MARK_START);
   const end = current.indexOf(MARK_END);
-  await writeFile(path, start >= 0 && end > start ? current.slice(0, start) + block + current.slice(end + MARK_END.length) : `${current.trimEnd()}\n\n${block}\n`);
+  await writeFile(
+    path,
+    start >= 0 && end > start
+      ? current.slice(0, start) + block + current.slice(end + MARK_END.length)
+      : `${current.trimEnd()}\n\n${block}\n`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -110,19 +120,30 @@ async function main(): Promise<void> {
   const runs = Number(option("runs", "3"));
   const steps = Number(option("steps", "100"));
   const folder = join(ROOT, "samples", "digits", "models");
-  const models = (await readdir(folder)).filter((n) => n.startsWith("ingredient-")).sort().map((n) => join(folder, n));
+  const models = (await readdir(folder))
+    .filter((n) => n.startsWith("ingredient-"))
+    .sort()
+    .map((n) => join(folder, n));
   const data = join(ROOT, "samples", "digits", "soup.csv.gz");
   const loadStart = loadavg()[0]!;
   const figures: RunFigures[] = [];
   for (let r = 0; r < runs; r++) {
     figures.push(await oneRun(models, data, steps));
     const f = figures.at(-1)!;
-    console.log(`run ${r + 1}: ${f.seconds.toFixed(1)} s, delay p50 ${f.p50.toFixed(1)} p99 ${f.p99.toFixed(1)} max ${f.max.toFixed(1)} ms; stalls > 20 ms: ${f.stalls.map((s) => `${s.ms.toFixed(0)} ms, cpu ${s.cpuMs.toFixed(0)} ms (${s.during})`).join("; ") || "none"}`);
+    console.log(
+      `run ${r + 1}: ${f.seconds.toFixed(1)} s, delay p50 ${f.p50.toFixed(1)} p99 ${f.p99.toFixed(1)} max ${f.max.toFixed(1)} ms; stalls > 20 ms: ${f.stalls.map((s) => `${s.ms.toFixed(0)} ms, cpu ${s.cpuMs.toFixed(0)} ms (${s.during})`).join("; ") || "none"}`,
+    );
   }
   const loadEnd = loadavg()[0]!;
   const maxes = figures.map((f) => f.max);
-  const worst = figures.flatMap((f) => f.stalls).sort((a, b) => b.ms - a.ms).slice(0, 5);
-  const busiest = figures.flatMap((f) => f.stalls).sort((a, b) => b.cpuMs - a.cpuMs).slice(0, 5);
+  const worst = figures
+    .flatMap((f) => f.stalls)
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 5);
+  const busiest = figures
+    .flatMap((f) => f.stalls)
+    .sort((a, b) => b.cpuMs - a.cpuMs)
+    .slice(0, 5);
   const section = [
     "## Event-loop delay of the host side during a learned merge (issue 11)",
     "",
@@ -135,7 +156,10 @@ async function main(): Promise<void> {
     "",
     "| run | job time | delay p50 | p99 | max | progress messages | largest message |",
     "|---|---|---|---|---|---|---|",
-    ...figures.map((f, i) => `| ${i + 1} | ${f.seconds.toFixed(1)} s | ${f.p50.toFixed(1)} ms | ${f.p99.toFixed(1)} ms | ${f.max.toFixed(1)} ms | ${f.progressMessages} | ${(f.largestMessageBytes / 1024).toFixed(1)} KiB |`),
+    ...figures.map(
+      (f, i) =>
+        `| ${i + 1} | ${f.seconds.toFixed(1)} s | ${f.p50.toFixed(1)} ms | ${f.p99.toFixed(1)} ms | ${f.max.toFixed(1)} ms | ${f.progressMessages} | ${(f.largestMessageBytes / 1024).toFixed(1)} KiB |`,
+    ),
     "",
     `- Median of the runs' maximum delay: ${median(maxes).toFixed(1)} ms (target < 50 ms: ${median(maxes) < 50 ? "met" : "NOT met"}; largest of all runs ${Math.max(...maxes).toFixed(1)} ms).`,
     `- Longest turns of the loop, the CPU this process used in them, and what was running: ${worst.map((s) => `${s.ms.toFixed(0)} ms / cpu ${s.cpuMs.toFixed(0)} ms (${s.during})`).join("; ") || "none over 20 ms"}.`,

@@ -25,19 +25,28 @@ const option = (name: string, fallback: string) => {
   return i >= 0 ? process.argv[i + 1]! : fallback;
 };
 
-const digits = (list: number[]) => list.map((i) => join(ROOT, "samples/digits/models", `ingredient-${i}`, "model.json"));
+const digits = (list: number[]) =>
+  list.map((i) => join(ROOT, "samples/digits/models", `ingredient-${i}`, "model.json"));
 const FAMILIES: Record<string, string[]> = {
   "demo 7 (2 harmful)": digits([1, 2, 3, 4, 5, 6, 7]),
   "demo 5 good": digits([1, 2, 3, 4, 5]),
-  "test family (2 harmful)": ["good-1", "good-2", "good-3", "good-4", "high-lr", "classes-5-9"].map((n) => join(ROOT, "test/fixtures/learn-family", n, "model.json")),
+  "test family (2 harmful)": ["good-1", "good-2", "good-3", "good-4", "high-lr", "classes-5-9"].map((n) =>
+    join(ROOT, "test/fixtures/learn-family", n, "model.json"),
+  ),
 };
 
 type Config = [string, LearnOptions];
 const SEEDS = [0, 1, 2, 3, 4];
 const D = LEARN_DEFAULTS;
 const CONFIGS: Config[] = [
-  ["before: 10 epochs, lr 0.05 constant, uniform start, no candidates", { learningRate: 0.05, schedule: "constant", compareCandidates: false, refit: false, maxSteps: -1 }],
-  ["400 steps, lr 0.05 constant, uniform start, no candidates", { learningRate: 0.05, schedule: "constant", compareCandidates: false, refit: false }],
+  [
+    "before: 10 epochs, lr 0.05 constant, uniform start, no candidates",
+    { learningRate: 0.05, schedule: "constant", compareCandidates: false, refit: false, maxSteps: -1 },
+  ],
+  [
+    "400 steps, lr 0.05 constant, uniform start, no candidates",
+    { learningRate: 0.05, schedule: "constant", compareCandidates: false, refit: false },
+  ],
   ["lr 0.01 cosine", { learningRate: 0.01, schedule: "cosine" }],
   ["lr 0.05 constant", { learningRate: 0.05, schedule: "constant" }],
   ["lr 0.05 cosine (default)", {}],
@@ -47,7 +56,10 @@ const CONFIGS: Config[] = [
 ];
 
 async function subsetFile(dir: string, rows: number): Promise<string> {
-  const lines = gunzipSync(await readFile(join(ROOT, "samples/digits/soup.csv.gz"))).toString("utf8").trim().split("\n");
+  const lines = gunzipSync(await readFile(join(ROOT, "samples/digits/soup.csv.gz")))
+    .toString("utf8")
+    .trim()
+    .split("\n");
   shuffleInPlace(lines, mulberry32(7));
   const path = join(dir, `soup-${rows}.csv`);
   await writeFile(path, lines.slice(0, rows).join("\n") + "\n");
@@ -76,7 +88,11 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "learn-defaults-"));
   const results: Row[] = [];
   try {
-    const files: Array<[number, string]> = [[100, await subsetFile(dir, 100)], [300, await subsetFile(dir, 300)], [899, join(ROOT, "samples/digits/soup.csv.gz")]];
+    const files: Array<[number, string]> = [
+      [100, await subsetFile(dir, 100)],
+      [300, await subsetFile(dir, 300)],
+      [899, join(ROOT, "samples/digits/soup.csv.gz")],
+    ];
     for (const [family, models] of Object.entries(FAMILIES)) {
       const loaded = await loadProblem(models);
       try {
@@ -91,19 +107,37 @@ async function main(): Promise<void> {
               for (const granularity of ["model", "layer"] as const) {
                 for (const [name, config] of CONFIGS) {
                   const stepsPerEpoch = Math.ceil(data.learn.x.shape[0]! / D.batchSize);
-                  const options: LearnOptions = { ...config, ...(config.maxSteps === -1 ? { maxSteps: 10 * stepsPerEpoch, evaluateEvery: stepsPerEpoch, patience: 3 * stepsPerEpoch } : {}) };
+                  const options: LearnOptions = {
+                    ...config,
+                    ...(config.maxSteps === -1
+                      ? { maxSteps: 10 * stepsPerEpoch, evaluateEvery: stepsPerEpoch, patience: 3 * stepsPerEpoch }
+                      : {}),
+                  };
                   const started = performance.now();
                   const result = await learnCoefficients(loaded.problem, data.learn, data.validation, {
                     ...options,
                     granularity,
                     seed,
                     trainingConfig: loaded.trainingConfig,
-                    ...(config.compareCandidates === false ? {} : { candidates: [{ name: "greedy soup", coefficients: greedy.mix.coefficients.map((c) => c[0]!) }] }),
+                    ...(config.compareCandidates === false
+                      ? {}
+                      : {
+                          candidates: [
+                            { name: "greedy soup", coefficients: greedy.mix.coefficients.map((c) => c[0]!) },
+                          ],
+                        }),
                   });
                   const seconds = (performance.now() - started) / 1000;
-                  const evaluation = await evaluateSoups(loaded.problem, data.test, { merged: { coefficients: result.coefficients, groups: result.groups }, trainingConfig: loaded.trainingConfig });
+                  const evaluation = await evaluateSoups(loaded.problem, data.test, {
+                    merged: { coefficients: result.coefficients, groups: result.groups },
+                    trainingConfig: loaded.trainingConfig,
+                  });
                   results.push({
-                    family, rows, granularity, config: name, seed,
+                    family,
+                    rows,
+                    granularity,
+                    config: name,
+                    seed,
                     uniform: base.uniform.metric,
                     bestSingleVal: base.ingredients[bestVal]!.metric,
                     bestSingleTest: Math.max(...base.ingredients.map((s) => s.metric)),
@@ -114,7 +148,9 @@ async function main(): Promise<void> {
                     kept: result.kept,
                     seconds,
                   });
-                  process.stderr.write(`${family} ${rows} ${granularity} ${name} seed ${seed}: ${(100 * evaluation.merged!.metric).toFixed(2)} % (${result.steps} steps, kept ${result.kept})\n`);
+                  process.stderr.write(
+                    `${family} ${rows} ${granularity} ${name} seed ${seed}: ${(100 * evaluation.merged!.metric).toFixed(2)} % (${result.steps} steps, kept ${result.kept})\n`,
+                  );
                 }
               }
             } finally {
@@ -132,7 +168,10 @@ async function main(): Promise<void> {
   console.log(render(results, backend));
 }
 
-async function bestSingleOnValidation(loaded: Awaited<ReturnType<typeof loadProblem>>, data: Awaited<ReturnType<typeof loadJobData>>): Promise<number> {
+async function bestSingleOnValidation(
+  loaded: Awaited<ReturnType<typeof loadProblem>>,
+  data: Awaited<ReturnType<typeof loadJobData>>,
+): Promise<number> {
   const v = await evaluateSoups(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
   return v.ingredients.reduce((b, s, i) => (s.loss < v.ingredients[b]!.loss ? i : b), 0);
 }
@@ -147,7 +186,11 @@ function render(results: Row[], backend: string): string {
     "",
   ];
   const groups = [...new Set(results.map((r) => `${r.family}|${r.rows}|${r.granularity}`))];
-  out.push("| family | rows | granularity | uniform | best single (val) | best single (test) | " + CONFIGS.map(([n]) => n).join(" | ") + " |");
+  out.push(
+    "| family | rows | granularity | uniform | best single (val) | best single (test) | " +
+      CONFIGS.map(([n]) => n).join(" | ") +
+      " |",
+  );
   out.push("|" + " --- |".repeat(6 + CONFIGS.length));
   for (const g of groups) {
     const [family, rows, granularity] = g.split("|");
@@ -157,7 +200,9 @@ function render(results: Row[], backend: string): string {
       const c = rs.filter((r) => r.config === n);
       return `${pct(mean(c.map((r) => r.learned)))} (${Math.round(mean(c.map((r) => r.steps)))})`;
     });
-    out.push(`| ${family} | ${rows} | ${granularity} | ${pct(mean(first.map((r) => r.uniform)))} | ${pct(mean(first.map((r) => r.bestSingleVal)))} | ${pct(mean(first.map((r) => r.bestSingleTest)))} | ${cells.join(" | ")} |`);
+    out.push(
+      `| ${family} | ${rows} | ${granularity} | ${pct(mean(first.map((r) => r.uniform)))} | ${pct(mean(first.map((r) => r.bestSingleVal)))} | ${pct(mean(first.map((r) => r.bestSingleTest)))} | ${cells.join(" | ")} |`,
+    );
   }
   out.push("", "Per number of rows, over every family, granularity and seed:", "");
   out.push(

@@ -15,7 +15,10 @@ const MODELS = [1, 2, 3, 4, 5, 6, 7].map((i) => join(ROOT, "samples/digits/model
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "learn-scale-"));
   try {
-    const lines = gunzipSync(await readFile(join(ROOT, "samples/digits/soup.csv.gz"))).toString("utf8").trim().split("\n");
+    const lines = gunzipSync(await readFile(join(ROOT, "samples/digits/soup.csv.gz")))
+      .toString("utf8")
+      .trim()
+      .split("\n");
     const random = mulberry32(11);
     const big: string[] = [];
     for (let r = 0; r < 100_000; r++) {
@@ -23,14 +26,23 @@ async function main(): Promise<void> {
       for (let k = 0; k < 64; k++) cells[k] = Math.min(16, Math.max(0, cells[k]! + Math.floor(random() * 3) - 1));
       big.push(cells.join(","));
     }
-    const files: Array<[number, string]> = [[100, join(dir, "small.csv")], [100_000, join(dir, "big.csv")]];
+    const files: Array<[number, string]> = [
+      [100, join(dir, "small.csv")],
+      [100_000, join(dir, "big.csv")],
+    ];
     await writeFile(files[0]![1], lines.slice(0, 100).join("\n") + "\n");
     await writeFile(files[1]![1], big.join("\n") + "\n");
-    console.log("| rows | learn / validation / test | steps run | budget | stopped | evaluations every | whole command (s) | learned / uniform test accuracy |");
+    console.log(
+      "| rows | learn / validation / test | steps run | budget | stopped | evaluations every | whole command (s) | learned / uniform test accuracy |",
+    );
     console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const [rows, path] of files) {
       const started = performance.now();
-      const out = execFileSync(process.execPath, [join(ROOT, "dist/cli.cjs"), "learn", ...MODELS, "--data", path, "--label", "64", "--json"], { encoding: "utf8", maxBuffer: 1 << 28 });
+      const out = execFileSync(
+        process.execPath,
+        [join(ROOT, "dist/cli.cjs"), "learn", ...MODELS, "--data", path, "--label", "64", "--json"],
+        { encoding: "utf8", maxBuffer: 1 << 28 },
+      );
       const seconds = (performance.now() - started) / 1000;
       const r = JSON.parse(out);
       const l = r.learning;

@@ -69,7 +69,8 @@ function makeData(seed: number): Record<keyof typeof SIZES, { x: Float32Array; y
           for (let ch = 0; ch < 3; ch++) {
             const p = patterns[c]![ch]!;
             const noise = (random() + random() + random() - 1.5) * 3;
-            x[((n * SIZE + i) * SIZE + j) * 3 + ch] = contrast * Math.sin(p.fx * (i + dy) + p.fy * (j + dx) + p.phase) + noise;
+            x[((n * SIZE + i) * SIZE + j) * 3 + ch] =
+              contrast * Math.sin(p.fx * (i + dy) + p.fy * (j + dx) + p.phase) + noise;
           }
         }
       }
@@ -83,7 +84,15 @@ function makeData(seed: number): Record<keyof typeof SIZES, { x: Float32Array; y
 function buildModel(): tf.Sequential {
   const model = tf.sequential();
   CHANNELS.forEach((filters, b) => {
-    model.add(tf.layers.conv2d({ name: `conv${b + 1}`, filters, kernelSize: 3, padding: "same", ...(b === 0 ? { inputShape: [SIZE, SIZE, 3] } : {}) }));
+    model.add(
+      tf.layers.conv2d({
+        name: `conv${b + 1}`,
+        filters,
+        kernelSize: 3,
+        padding: "same",
+        ...(b === 0 ? { inputShape: [SIZE, SIZE, 3] } : {}),
+      }),
+    );
     model.add(tf.layers.batchNormalization({ name: `bn${b + 1}`, epsilon: 1e-3 }));
     model.add(tf.layers.activation({ name: `relu${b + 1}`, activation: "relu" }));
     model.add(tf.layers.maxPooling2d({ name: `pool${b + 1}`, poolSize: 2 }));
@@ -128,7 +137,10 @@ async function main(): Promise<void> {
     const variables = model.layers.flatMap((l) => l.weights);
     const layerOf = model.layers.flatMap((l) => l.weights.map(() => l.name));
     const shapes = variables.map((v) => v.read().shape);
-    await writeFile(join(exchange, "meta.json"), JSON.stringify({ arrays, ingredients: 5, layers: layerOf, shapes, epochs: EPOCHS, batch: BATCH }));
+    await writeFile(
+      join(exchange, "meta.json"),
+      JSON.stringify({ arrays, ingredients: 5, layers: layerOf, shapes, epochs: EPOCHS, batch: BATCH }),
+    );
     console.log("making the ingredients (PyTorch) ...");
     execFileSync(PYTHON, [join(ROOT, "bench/learned-soup-cnn/reference.py"), "make", exchange], { encoding: "utf8" });
     const ingredients: Float32Array[][] = [];
@@ -142,9 +154,16 @@ async function main(): Promise<void> {
     }
     const parameters = variables.reduce((n, v) => n + v.read().size, 0);
     console.log(`reference: PyTorch, ${repeats} runs per granularity after a warm-up ...`);
-    const reference = JSON.parse(execFileSync(PYTHON, [join(ROOT, "bench/learned-soup-cnn/reference.py"), "learn", exchange, String(repeats)], { encoding: "utf8" }));
+    const reference = JSON.parse(
+      execFileSync(PYTHON, [join(ROOT, "bench/learned-soup-cnn/reference.py"), "learn", exchange, String(repeats)], {
+        encoding: "utf8",
+      }),
+    );
 
-    const toData = (d: { x: Float32Array; y: Float32Array }): SoupData => ({ x: tf.tensor4d(d.x, [d.y.length, SIZE, SIZE, 3]), y: tf.tensor1d(d.y) });
+    const toData = (d: { x: Float32Array; y: Float32Array }): SoupData => ({
+      x: tf.tensor4d(d.x, [d.y.length, SIZE, SIZE, 3]),
+      y: tf.tensor1d(d.y),
+    });
     const learn = toData(data.learn);
     const validation = toData(data.val);
     const test = toData(data.test);
@@ -164,14 +183,28 @@ async function main(): Promise<void> {
         onProgress: (p) => {
           const now = performance.now();
           // Steps that ended an epoch include its validation pass; the per-step figure leaves them out, as the reference does.
-          if (p.validationLoss === undefined || p.step % (SIZES.learn / BATCH) !== 0) stepTimes.push((now - last) / 1000);
+          if (p.validationLoss === undefined || p.step % (SIZES.learn / BATCH) !== 0)
+            stepTimes.push((now - last) / 1000);
           last = now;
-          if (reached === undefined && p.validationLoss !== undefined && p.validationLoss <= target * (1 + TARGET_TOLERANCE)) reached = (now - start) / 1000;
+          if (
+            reached === undefined &&
+            p.validationLoss !== undefined &&
+            p.validationLoss <= target * (1 + TARGET_TOLERANCE)
+          )
+            reached = (now - start) / 1000;
         },
       });
       const total = (performance.now() - start) / 1000;
       const score = await scoreModel(model, objective, test, 256);
-      return { reached, total, step: median(stepTimes), steps: result.steps, valLoss: result.validation!.loss, testLoss: score.loss, testMetric: score.metric! };
+      return {
+        reached,
+        total,
+        step: median(stepTimes),
+        steps: result.steps,
+        valLoss: result.validation!.loss,
+        testLoss: score.loss,
+        testMetric: score.metric!,
+      };
     };
 
     console.log(`reference: ${JSON.stringify(reference)}`);
@@ -179,15 +212,30 @@ async function main(): Promise<void> {
     // The uniform soup itself: the plain mean of the ingredients written into the model, scored on validation and test.
     variables.forEach((v, j) => {
       const mean = new Float32Array(ingredients[0]![j]!.length);
-      for (const weights of ingredients) for (let k = 0; k < mean.length; k++) mean[k]! += weights[j]![k]! / ingredients.length;
+      for (const weights of ingredients)
+        for (let k = 0; k < mean.length; k++) mean[k]! += weights[j]![k]! / ingredients.length;
       v.write(tf.tensor(mean, v.read().shape));
     });
-    const uniform = { val: await scoreModel(model, objective, validation, 256), test: await scoreModel(model, objective, test, 256) };
+    const uniform = {
+      val: await scoreModel(model, objective, validation, 256),
+      test: await scoreModel(model, objective, test, 256),
+    };
     const rows: string[] = [];
     const notes: string[] = [];
     for (const granularity of ["model", "layer"] as const) {
       const ref = reference[granularity];
-      const options: LearnOptions = { granularity, optimizer: "adam", learningRate: 0.05, schedule: "constant", maxSteps: EPOCHS * Math.ceil(SIZES.learn / BATCH), evaluateEvery: Math.ceil(SIZES.learn / BATCH), batchSize: BATCH, patience: 1000, compareCandidates: false, refit: false };
+      const options: LearnOptions = {
+        granularity,
+        optimizer: "adam",
+        learningRate: 0.05,
+        schedule: "constant",
+        maxSteps: EPOCHS * Math.ceil(SIZES.learn / BATCH),
+        evaluateEvery: Math.ceil(SIZES.learn / BATCH),
+        batchSize: BATCH,
+        patience: 1000,
+        compareCandidates: false,
+        refit: false,
+      };
       if (warmUp) await runOurs(options, ref.val_loss);
       const runs: Ours[] = [];
       for (let r = 0; r < repeats; r++) runs.push(await runOurs(options, ref.val_loss));
@@ -200,7 +248,9 @@ async function main(): Promise<void> {
         `| ${granularity} | PyTorch ${reference.torch}, ${reference.threads} thread(s) | ${(1000 * ref.step).toFixed(1)} | 1.00 | ${ref.reached.toFixed(2)} | 1.00 | ${ref.total.toFixed(2)} | ${ref.val_loss.toFixed(4)} | ${ref.test_loss.toFixed(4)} | ${(100 * ref.test_metric).toFixed(1)} % |`,
         `| ${granularity} | Model Soup, tfjs ${chosen.backend} backend | ${(1000 * step).toFixed(1)} | ${(step / ref.step).toFixed(1)} | ${reached === undefined ? "not reached" : reached.toFixed(2)} | ${reached === undefined ? "—" : (reached / ref.reached).toFixed(1)} | ${median(runs.map((r) => r.total)).toFixed(2)} | ${last.valLoss.toFixed(4)} | ${last.testLoss.toFixed(4)} | ${(100 * last.testMetric).toFixed(1)} % |`,
       );
-      notes.push(`${granularity}: per-step ratio ${(step / ref.step).toFixed(1)}×, time-to-target ratio ${reached === undefined ? "— (not reached)" : `${(reached / ref.reached).toFixed(1)}×`} (target ≤ 1.5×: ${reached !== undefined && step / ref.step <= 1.5 && reached / ref.reached <= 1.5 ? "met" : "NOT met"})`);
+      notes.push(
+        `${granularity}: per-step ratio ${(step / ref.step).toFixed(1)}×, time-to-target ratio ${reached === undefined ? "— (not reached)" : `${(reached / ref.reached).toFixed(1)}×`} (target ≤ 1.5×: ${reached !== undefined && step / ref.step <= 1.5 && reached / ref.reached <= 1.5 ? "met" : "NOT met"})`,
+      );
     }
     const section = [
       "## Learned soup of five CNNs vs PyTorch (issue 11)",
@@ -235,7 +285,12 @@ async function writeSection(section: string): Promise<void> {
   const block = `${MARK_START}\n${section}\n${MARK_END}`;
   const start = current.indexOf(MARK_START);
   const end = current.indexOf(MARK_END);
-  await writeFile(path, start >= 0 && end > start ? current.slice(0, start) + block + current.slice(end + MARK_END.length) : `${current.trimEnd()}\n\n${block}\n`);
+  await writeFile(
+    path,
+    start >= 0 && end > start
+      ? current.slice(0, start) + block + current.slice(end + MARK_END.length)
+      : `${current.trimEnd()}\n\n${block}\n`,
+  );
 }
 
 await main().catch((error: unknown) => {

@@ -6,7 +6,12 @@ import * as tf from "@tensorflow/tfjs";
 import { selectBackend, type BackendName } from "../../src/worker/backend.js";
 import { mulberry32 } from "../../src/core/random.js";
 import { gatherRows, shuffledIndices, sliceRows } from "../../src/worker/learn/batches.js";
-import { coefficientSpace, coefficientsOf, initialTheta, type Granularity } from "../../src/worker/learn/coefficients.js";
+import {
+  coefficientSpace,
+  coefficientsOf,
+  initialTheta,
+  type Granularity,
+} from "../../src/worker/learn/coefficients.js";
 import { scoreModel, SoupGradient } from "../../src/worker/learn/gradient.js";
 import { Merger } from "../../src/worker/learn/merge.js";
 import { forward, resolveObjective, sampleObjective } from "../../src/worker/learn/objective.js";
@@ -30,7 +35,9 @@ function median(values: number[]): number {
  */
 export async function profilePhases(bench: Bench, granularity: Granularity, repeats: number): Promise<PhaseRow[]> {
   const { learn, validation, problem } = bench;
-  const objective = resolveObjective(problem.model, "supervised", learn, { trainingConfig: { loss: "sparse_categorical_crossentropy" } });
+  const objective = resolveObjective(problem.model, "supervised", learn, {
+    trainingConfig: { loss: "sparse_categorical_crossentropy" },
+  });
   const space = coefficientSpace(problem.layerOf, problem.ingredients.length, granularity, "simplex");
   const merger = new Merger(problem, space);
   const gradient = new SoupGradient(merger, objective);
@@ -42,33 +49,51 @@ export async function profilePhases(bench: Bench, granularity: Granularity, repe
   const y = learn.y!.slice([0], [batch]);
   const fakeGrads = variables.map((v) => tf.randomNormal(v.shape));
   // Alternating two coefficient vectors keeps the merge from being skipped as unchanged.
-  const alphas = [coefficientsOf(space, theta), coefficientsOf(space, theta.map((t, k) => t + 0.01 * (k % 3)))];
+  const alphas = [
+    coefficientsOf(space, theta),
+    coefficientsOf(
+      space,
+      theta.map((t, k) => t + 0.01 * (k % 3)),
+    ),
+  ];
   let flip = 0;
   const phases: Array<[string, () => unknown]> = [
     ["event-loop yield (setImmediate)", () => yieldToEventLoop()],
-    ["batch data: gather an epoch (539 rows), slice one batch", () => {
-      const epoch = gatherRows(learn.x, shuffledIndices(n, mulberry32(flip++)));
-      tf.dispose([epoch, sliceRows(epoch, 0, batch)]);
-    }],
+    [
+      "batch data: gather an epoch (539 rows), slice one batch",
+      () => {
+        const epoch = gatherRows(learn.x, shuffledIndices(n, mulberry32(flip++)));
+        tf.dispose([epoch, sliceRows(epoch, 0, batch)]);
+      },
+    ],
     ["merge write (α → variables)", () => merger.write(alphas[flip++ % 2]!)],
-    ["forward + backward (tf.variableGrads)", () => {
-      variables.forEach((v) => (v.trainable = true));
-      const { value, grads } = tf.variableGrads(
-        () => tf.tidy(() => sampleObjective(objective, forward(problem.model, x), y).mean() as tf.Scalar),
-        variables,
-      );
-      value.dataSync();
-      tf.dispose([value, ...Object.values(grads)]);
-    }],
+    [
+      "forward + backward (tf.variableGrads)",
+      () => {
+        variables.forEach((v) => (v.trainable = true));
+        const { value, grads } = tf.variableGrads(
+          () => tf.tidy(() => sampleObjective(objective, forward(problem.model, x), y).mean() as tf.Scalar),
+          variables,
+        );
+        value.dataSync();
+        tf.dispose([value, ...Object.values(grads)]);
+      },
+    ],
     ["N dot products per variable (∂L/∂α)", () => merger.gradAlpha(fakeGrads)],
-    ["whole gradient step (merge + forward/backward + dots)", () => {
-      theta[0] = theta[0]! + 1e-3; // a new θ each time, as in learning
-      gradient.batch(theta, x, y);
-    }],
-    [`validation pass (${validation.x.shape[0]} rows, merge included)`, () => {
-      merger.write(alphas[flip++ % 2]!);
-      return scoreModel(problem.model, objective, validation, 1024);
-    }],
+    [
+      "whole gradient step (merge + forward/backward + dots)",
+      () => {
+        theta[0] = theta[0]! + 1e-3; // a new θ each time, as in learning
+        gradient.batch(theta, x, y);
+      },
+    ],
+    [
+      `validation pass (${validation.x.shape[0]} rows, merge included)`,
+      () => {
+        merger.write(alphas[flip++ % 2]!);
+        return scoreModel(problem.model, objective, validation, 1024);
+      },
+    ],
   ];
   const rows: PhaseRow[] = [];
   try {

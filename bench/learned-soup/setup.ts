@@ -38,14 +38,22 @@ export interface Bench {
 export async function loadBench(): Promise<Bench> {
   // The demo's data and split: soup.csv.gz holds no row the ingredients were trained on (samples/digits/README.md).
   const split = splitDataset(await loadDataset(join(SAMPLE, "soup.csv.gz")));
-  const [learn, validation, test] = [split.learn, split.validation, split.test].map(toData) as [SoupData, SoupData, SoupData];
-  const dirs = ["1", "2", "3", "4", "5"].map((i) => join(SAMPLE, `models/ingredient-${i}`)).filter((d) => existsSync(d));
+  const [learn, validation, test] = [split.learn, split.validation, split.test].map(toData) as [
+    SoupData,
+    SoupData,
+    SoupData,
+  ];
+  const dirs = ["1", "2", "3", "4", "5"]
+    .map((i) => join(SAMPLE, `models/ingredient-${i}`))
+    .filter((d) => existsSync(d));
   const models = await Promise.all(dirs.map(loadLayersModel));
   const executor = await loadLayersModel(dirs[0]!);
   const variables = executor.layers.flatMap((l) => l.weights);
   const layerOf = executor.layers.flatMap((l) => l.weights.map(() => l.name));
   const ingredients = models.map((m) =>
-    executor.layers.flatMap((l) => m.getLayer(l.name).weights.map((w) => Float32Array.from(w.read().dataSync() as Float32Array))),
+    executor.layers.flatMap((l) =>
+      m.getLayer(l.name).weights.map((w) => Float32Array.from(w.read().dataSync() as Float32Array)),
+    ),
   );
   return { split, learn, validation, test, problem: { model: executor, variables, layerOf, ingredients } };
 }

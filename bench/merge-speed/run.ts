@@ -33,7 +33,9 @@ function checkpointLayout(dtype: Dtype): HeaderEntry[] {
     shapes.push([`model.layers.${i}.input_layernorm.weight`, [HIDDEN]]);
     shapes.push([`model.layers.${i}.mlp.up_proj.weight`, [4 * HIDDEN, HIDDEN]]);
   }
-  return layOut(shapes.map(([name, shape]) => ({ name, shape, dtype, begin: 0, end: shape.reduce((a, b) => a * b) * width })));
+  return layOut(
+    shapes.map(([name, shape]) => ({ name, shape, dtype, begin: 0, end: shape.reduce((a, b) => a * b) * width })),
+  );
 }
 
 /** xorshift32 noise in [-0.02, 0.02), fixed seed per checkpoint. */
@@ -59,7 +61,10 @@ export async function writeCheckpoint(path: string, seed: number, dtype: Dtype):
       const count = (e.end - e.begin) / (dtype === "float32" ? 4 : 2);
       const values = new Float32Array(count);
       fillNoise(values, state);
-      const bytes = dtype === "float32" ? new Uint8Array(values.buffer) : new Uint8Array(new Uint16Array(new Uint32Array(values.buffer).map((u) => u >>> 16)).buffer);
+      const bytes =
+        dtype === "float32"
+          ? new Uint8Array(values.buffer)
+          : new Uint8Array(new Uint16Array(new Uint32Array(values.buffer).map((u) => u >>> 16)).buffer);
       await handle.write(bytes, 0, bytes.length, header.length + e.begin);
     }
   } finally {
@@ -93,10 +98,15 @@ interface Run {
 /** Runs a whole process under GNU time: wall (measured here), user+system CPU of it and its children, largest RSS. */
 function timedRun(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Run {
   const start = performance.now();
-  const child = spawnSync("/usr/bin/time", ["-f", "TIME %U %S %M", command, ...args], { encoding: "utf8", env, cwd: ROOT });
+  const child = spawnSync("/usr/bin/time", ["-f", "TIME %U %S %M", command, ...args], {
+    encoding: "utf8",
+    env,
+    cwd: ROOT,
+  });
   const seconds = (performance.now() - start) / 1000;
   const line = child.stderr.split("\n").find((l) => l.startsWith("TIME "));
-  if (child.status !== 0 || !line) throw new Error(`${command} ${args.join(" ")} failed (${child.status}): ${child.stderr}${child.stdout}`);
+  if (child.status !== 0 || !line)
+    throw new Error(`${command} ${args.join(" ")} failed (${child.status}): ${child.stderr}${child.stdout}`);
   const [user, sys, rss] = line.slice(5).split(" ").map(Number);
   return { seconds, cpuSeconds: user! + sys!, maxRssBytes: rss! * 1024 };
 }
@@ -125,7 +135,10 @@ async function updateBenchmarks(section: string): Promise<void> {
   const block = `${MARK_START}\n${section}\n${MARK_END}`;
   const start = text.indexOf(MARK_START);
   const end = text.indexOf(MARK_END);
-  const next = start >= 0 && end > start ? text.slice(0, start) + block + text.slice(end + MARK_END.length) : `${text.trimEnd()}\n\n${block}\n`;
+  const next =
+    start >= 0 && end > start
+      ? text.slice(0, start) + block + text.slice(end + MARK_END.length)
+      : `${text.trimEnd()}\n\n${block}\n`;
   await writeFile(path, next);
 }
 
@@ -153,7 +166,12 @@ async function runCase(dir: string, dtype: Dtype): Promise<Case> {
   execFileSync("sync");
   const soupOut = join(dir, `soup-${dtype}.safetensors`);
   const numpyOut = join(dir, `numpy-${dtype}.safetensors`);
-  const script = join(ROOT, "bench", "merge-speed", dtype === "float32" ? "numpy_mmap_merge.py" : "numpy_mmap_merge_bf16.py");
+  const script = join(
+    ROOT,
+    "bench",
+    "merge-speed",
+    dtype === "float32" ? "numpy_mmap_merge.py" : "numpy_mmap_merge_bf16.py",
+  );
   // OpenBLAS may be pinned for tests on this machine; the reference runs unpinned.
   const numpyEnv = { ...process.env };
   delete numpyEnv.OPENBLAS_CORETYPE;
@@ -164,9 +182,21 @@ async function runCase(dir: string, dtype: Dtype): Promise<Case> {
     await rm(soupOut, { force: true });
     await rm(soupOut.replace(/\.safetensors$/, ".recipe.json"), { force: true });
     await rm(numpyOut, { force: true });
-    soup.push(timedRun(process.execPath, [join(ROOT, "dist", "cli.cjs"), "merge", ...inputs, "--weights", WEIGHTS.join(","), "--out", soupOut]));
+    soup.push(
+      timedRun(process.execPath, [
+        join(ROOT, "dist", "cli.cjs"),
+        "merge",
+        ...inputs,
+        "--weights",
+        WEIGHTS.join(","),
+        "--out",
+        soupOut,
+      ]),
+    );
     numpy.push(timedRun(PYTHON, [script, numpyOut, WEIGHTS.join(","), ...inputs], numpyEnv));
-    console.log(`${dtype} run ${run + 1}: model-soup ${soup.at(-1)!.seconds.toFixed(2)} s (cpu ${soup.at(-1)!.cpuSeconds.toFixed(2)}), numpy ${numpy.at(-1)!.seconds.toFixed(2)} s (cpu ${numpy.at(-1)!.cpuSeconds.toFixed(2)})`);
+    console.log(
+      `${dtype} run ${run + 1}: model-soup ${soup.at(-1)!.seconds.toFixed(2)} s (cpu ${soup.at(-1)!.cpuSeconds.toFixed(2)}), numpy ${numpy.at(-1)!.seconds.toFixed(2)} s (cpu ${numpy.at(-1)!.cpuSeconds.toFixed(2)})`,
+    );
   }
   const difference = await maxAbsDifference(soupOut, numpyOut);
   const outputBytes = (await stat(soupOut)).size;
@@ -176,18 +206,39 @@ async function runCase(dir: string, dtype: Dtype): Promise<Case> {
 
 async function main(): Promise<void> {
   if (!existsSync(join(ROOT, "dist", "cli.cjs"))) throw new Error("build first: npm run build");
-  const numpyVersion = execFileSync(PYTHON, ["-c", "import numpy; print(numpy.__version__)"], { encoding: "utf8" }).trim();
+  const numpyVersion = execFileSync(PYTHON, ["-c", "import numpy; print(numpy.__version__)"], {
+    encoding: "utf8",
+  }).trim();
   const dir = await mkdtemp(join(tmpdir(), "soup-bench-merge-speed-"));
   const loadStart = loadavg();
   try {
     const bandwidth = memoryCopyBandwidth();
     console.log(`memory copy: ${gb(bandwidth)} GB/s`);
     // The fixed cost of a whole `model-soup merge` process (CLI start, worker start, recipe): a merge of a 4 KB model.
-    const tiny = join(ROOT, "test", "fixtures", "real-models", "safetensors-jl-fixtures", "non_sharded", "model.safetensors");
+    const tiny = join(
+      ROOT,
+      "test",
+      "fixtures",
+      "real-models",
+      "safetensors-jl-fixtures",
+      "non_sharded",
+      "model.safetensors",
+    );
     const fixed: Run[] = [];
     for (let run = 0; run < RUNS; run++) {
       const out = join(dir, `tiny-${run}.safetensors`);
-      fixed.push(timedRun(process.execPath, [join(ROOT, "dist", "cli.cjs"), "merge", tiny, tiny, "--weights", "0.5,0.5", "--out", out]));
+      fixed.push(
+        timedRun(process.execPath, [
+          join(ROOT, "dist", "cli.cjs"),
+          "merge",
+          tiny,
+          tiny,
+          "--weights",
+          "0.5,0.5",
+          "--out",
+          out,
+        ]),
+      );
     }
     const fixedSeconds = median(fixed.map((r) => r.seconds));
     const fixedCpu = median(fixed.map((r) => r.cpuSeconds));
@@ -200,12 +251,24 @@ async function main(): Promise<void> {
     const notes: string[] = [];
     const met = (ok: boolean) => (ok ? "met" : "NOT met");
     for (const c of cases) {
-      const s = { seconds: median(c.soup.map((r) => r.seconds)), cpu: median(c.soup.map((r) => r.cpuSeconds)), rss: median(c.soup.map((r) => r.maxRssBytes)) };
-      const n = { seconds: median(c.numpy.map((r) => r.seconds)), cpu: median(c.numpy.map((r) => r.cpuSeconds)), rss: median(c.numpy.map((r) => r.maxRssBytes)) };
+      const s = {
+        seconds: median(c.soup.map((r) => r.seconds)),
+        cpu: median(c.soup.map((r) => r.cpuSeconds)),
+        rss: median(c.soup.map((r) => r.maxRssBytes)),
+      };
+      const n = {
+        seconds: median(c.numpy.map((r) => r.seconds)),
+        cpu: median(c.numpy.map((r) => r.cpuSeconds)),
+        rss: median(c.numpy.map((r) => r.maxRssBytes)),
+      };
       const moved = c.inputBytes + c.outputBytes;
       const name = c.dtype === "float32" ? "NumPy memory-map loop" : "NumPy memory-map loop through float32";
-      rows.push(`| ${c.dtype} | \`model-soup merge --weights\` | ${s.seconds.toFixed(2)} s | ${s.cpu.toFixed(2)} s | ${gb(moved / s.seconds)} GB/s | ${mib(s.rss)} |`);
-      rows.push(`| ${c.dtype} | ${name} (NumPy ${numpyVersion}) | ${n.seconds.toFixed(2)} s | ${n.cpu.toFixed(2)} s | ${gb(moved / n.seconds)} GB/s | ${mib(n.rss)} |`);
+      rows.push(
+        `| ${c.dtype} | \`model-soup merge --weights\` | ${s.seconds.toFixed(2)} s | ${s.cpu.toFixed(2)} s | ${gb(moved / s.seconds)} GB/s | ${mib(s.rss)} |`,
+      );
+      rows.push(
+        `| ${c.dtype} | ${name} (NumPy ${numpyVersion}) | ${n.seconds.toFixed(2)} s | ${n.cpu.toFixed(2)} s | ${gb(moved / n.seconds)} GB/s | ${mib(n.rss)} |`,
+      );
       const ratio = s.seconds / n.seconds;
       const perRun = c.soup.map((r, i) => (r.seconds / c.numpy[i]!.seconds).toFixed(2)).join(", ");
       notes.push(
@@ -232,7 +295,13 @@ async function main(): Promise<void> {
       `- Memory-copy bandwidth (TypedArray.set between 512 MiB buffers, median of 5, measured in this run): ${gb(bandwidth)} GB/s.`,
       `- Fixed cost of a \`model-soup merge\` process, measured here as the merge of a 4 KB model (CLI start, hashing thread start, recipe): ` +
         `${fixedSeconds.toFixed(2)} s wall, ${fixedCpu.toFixed(2)} s CPU (median of ${RUNS}). Without it, the merge of the four files takes ` +
-        cases.map((c) => `${c.dtype} ${(median(c.soup.map((r) => r.seconds)) - fixedSeconds).toFixed(2)} s wall, ${(median(c.soup.map((r) => r.cpuSeconds)) - fixedCpu).toFixed(2)} s CPU`).join("; ") + ".",
+        cases
+          .map(
+            (c) =>
+              `${c.dtype} ${(median(c.soup.map((r) => r.seconds)) - fixedSeconds).toFixed(2)} s wall, ${(median(c.soup.map((r) => r.cpuSeconds)) - fixedCpu).toFixed(2)} s CPU`,
+          )
+          .join("; ") +
+        ".",
       ...notes,
       "- What sets the floor (docs/performance.md): SHA-256 of every input byte for the recipe (about 0.55–0.85 s of CPU per GB, on the second core, which other work on this machine often holds), " +
         "one copy of every byte from the page cache by pread (NumPy memory-maps), the write, the non-finite check, and for bfloat16 the decode and round-trip passes in JavaScript; " +

@@ -20,10 +20,18 @@ export interface ParsedArgs {
 /** Parses a subcommand's arguments (everything after its name); unknown options and missing values are UsageErrors. */
 export function parseCommandArgs(options: Record<string, OptionSpec>, argv: readonly string[]): ParsedArgs {
   const config = Object.fromEntries(
-    Object.entries(options).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]),
+    Object.entries(options).map(([name, o]) => [
+      name,
+      { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) },
+    ]),
   );
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options: config, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: config,
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: values as ParsedArgs["values"], positionals };
   } catch (error) {
     throw new UsageError((error as Error).message);
@@ -44,7 +52,11 @@ export function optionHelp(options: Record<string, OptionSpec>): string {
  * A command's usage line: the synopsis, then every option — the required ones first, as given, the others in
  * brackets — so it never omits one.
  */
-export function usageLine(synopsis: string, options: Record<string, OptionSpec>, required: readonly string[] = []): string {
+export function usageLine(
+  synopsis: string,
+  options: Record<string, OptionSpec>,
+  required: readonly string[] = [],
+): string {
   const form = (name: string) => {
     const o = options[name]!;
     return `--${name}${o.type === "string" ? ` ${o.valueName ?? "<value>"}` : ""}`;

@@ -10,10 +10,18 @@ import type { CliIO } from "./command.js";
 import { stopOnInterrupt } from "./interrupt.js";
 import { jobDisplay } from "./worker-session.js";
 
-export async function runInProcess<P, R>(io: CliIO, job: (params: P, context: JobContext) => Promise<R>, params: P): Promise<R> {
+export async function runInProcess<P, R>(
+  io: CliIO,
+  job: (params: P, context: JobContext) => Promise<R>,
+  params: P,
+): Promise<R> {
   const { clear, onProgress, onLog } = jobDisplay(io);
   const cancellation = new CancellationTokenSource();
-  const running = job(params, { token: cancellation.token, progress: onProgress, log: (level, message) => onLog({ level, message }) });
+  const running = job(params, {
+    token: cancellation.token,
+    progress: onProgress,
+    log: (level, message) => onLog({ level, message }),
+  });
   const unregister = stopOnInterrupt(async () => {
     clear();
     cancellation.cancel();

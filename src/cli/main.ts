@@ -20,7 +20,9 @@ if (debug) process.env.MODEL_SOUP_DEBUG = "1"; // the worker (a child process) i
 for (const event of ["uncaughtException", "unhandledRejection"] as const) {
   process.on(event, (error: unknown) => {
     const message = String((error as Error)?.message ?? error).split("\n")[0];
-    processIO.stderr(`model-soup: internal error: ${escapeControl(message)}${debug ? `\n${(error as Error)?.stack ?? ""}` : ""}\n`);
+    processIO.stderr(
+      `model-soup: internal error: ${escapeControl(message)}${debug ? `\n${(error as Error)?.stack ?? ""}` : ""}\n`,
+    );
     removeLiveTempsSync();
     process.exit(EXIT_INTERNAL);
   });

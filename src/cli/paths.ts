@@ -8,7 +8,12 @@ import { dirname, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { escapeControl } from "../core/io/display.js";
 import { writeFilesAtomically } from "../core/io/atomic.js";
-import { describeExpansions, resolveModelArguments, resolveModelPath, type ResolveOptions } from "../core/io/model-inputs.js";
+import {
+  describeExpansions,
+  resolveModelArguments,
+  resolveModelPath,
+  type ResolveOptions,
+} from "../core/io/model-inputs.js";
 import { filesOfModels, guardOutputs, type ProtectedPath } from "../core/io/output-guard.js";
 import type { OutputTarget } from "../core/io/output-target.js";
 import { planSoupOutput } from "../core/soup/output.js";
@@ -16,12 +21,20 @@ import { stringOption, type ParsedArgs } from "./args.js";
 import type { CliIO } from "./command.js";
 
 /** The models the positional arguments name (folders resolved), after printing what each expanding folder held. */
-export async function modelArguments(args: ParsedArgs, io: CliIO, atLeast: number, options: ResolveOptions = { oneArchitecture: true }): Promise<string[]> {
-  if (args.positionals.length === 0) throw new UsageError(`give at least ${atLeast} model${atLeast === 1 ? "" : "s"} (files or folders)`);
+export async function modelArguments(
+  args: ParsedArgs,
+  io: CliIO,
+  atLeast: number,
+  options: ResolveOptions = { oneArchitecture: true },
+): Promise<string[]> {
+  if (args.positionals.length === 0)
+    throw new UsageError(`give at least ${atLeast} model${atLeast === 1 ? "" : "s"} (files or folders)`);
   const resolved = await resolveModelArguments(args.positionals, options);
   for (const line of describeExpansions(resolved.expansions)) io.stderr(`${escapeControl(line)}\n`);
   if (resolved.models.length < atLeast) {
-    throw new UsageError(`give at least ${atLeast} models (files or folders); got ${resolved.models.length}: ${resolved.models.join(", ")}`);
+    throw new UsageError(
+      `give at least ${atLeast} models (files or folders); got ${resolved.models.length}: ${resolved.models.join(", ")}`,
+    );
   }
   return resolved.models;
 }
@@ -47,7 +60,11 @@ export async function soupOutput(
 }
 
 /** The protected paths of a command's inputs: every model's files, and the data when there is one. */
-export async function inputProtection(models: readonly string[], data?: string, base?: string): Promise<ProtectedPath[]> {
+export async function inputProtection(
+  models: readonly string[],
+  data?: string,
+  base?: string,
+): Promise<ProtectedPath[]> {
   return [
     ...(await filesOfModels(models)),
     ...(base !== undefined ? await filesOfModels([base], "base model") : []),
@@ -56,20 +73,32 @@ export async function inputProtection(models: readonly string[], data?: string, 
 }
 
 /** Checks --report (when given) against the inputs and the output the command will write. */
-export async function guardReport(args: ParsedArgs, protectedPaths: readonly ProtectedPath[], output?: OutputTarget): Promise<void> {
+export async function guardReport(
+  args: ParsedArgs,
+  protectedPaths: readonly ProtectedPath[],
+  output?: OutputTarget,
+): Promise<void> {
   const report = stringOption(args, "report");
   if (report === undefined) return;
   const outputs: ProtectedPath[] = output
     ? [
-        { path: output.model, role: `the merged model ${output.model}`, ...(output.siblings ? { siblings: output.siblings } : {}) },
+        {
+          path: output.model,
+          role: `the merged model ${output.model}`,
+          ...(output.siblings ? { siblings: output.siblings } : {}),
+        },
         { path: output.recipe, role: `the recipe ${output.recipe}` },
       ]
     : [];
   await guardOutputs([{ path: report, what: "the report" }], [...protectedPaths, ...outputs]);
   // The report is written after the work: its folder must be there by then (the output's own folder will be).
   const folder = dirname(resolve(report));
-  const exists = await stat(folder).then((s) => s.isDirectory(), () => false);
-  if (!exists && folder !== output?.folder) throw new UsageError(`--report ${report}: the folder ${folder} does not exist`);
+  const exists = await stat(folder).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!exists && folder !== output?.folder)
+    throw new UsageError(`--report ${report}: the folder ${folder} does not exist`);
 }
 
 /** Writes a text file the command produces (a report, a YAML config) atomically: all of it or nothing. */

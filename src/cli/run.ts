@@ -34,7 +34,10 @@ const MODELS_HELP = [
 ].join("\n");
 
 export function commandHelp(command: Command): string {
-  const options = optionHelp({ ...command.options, help: { type: "boolean", short: "h", description: "Show this help." } });
+  const options = optionHelp({
+    ...command.options,
+    help: { type: "boolean", short: "h", description: "Show this help." },
+  });
   const models = command.usage.includes("<model|folder>") ? ["", MODELS_HELP] : [];
   return [`Usage: model-soup ${command.usage}`, "", command.summary, "", "Options:", options, ...models].join("\n");
 }
@@ -63,10 +66,14 @@ export function describeFailure(command: Command, error: unknown, debug: boolean
   const stack = debug && error instanceof Error && error.stack ? `\n${error.stack}` : "";
   const line = (message: string) => `model-soup ${command.name}: ${escapeControl(message)}`;
   if (error instanceof UsageError) {
-    return { text: `${line(`${error.message} (model-soup ${command.name} --help shows the usage)`)}${stack}`, code: EXIT_BAD_INPUT };
+    return {
+      text: `${line(`${error.message} (model-soup ${command.name} --help shows the usage)`)}${stack}`,
+      code: EXIT_BAD_INPUT,
+    };
   }
   if (error instanceof ModelFileError) return { text: line(error.message) + stack, code: EXIT_BAD_INPUT };
-  if (error instanceof CancelledError) return { text: line("cancelled; nothing was written") + stack, code: EXIT_CANCELLED };
+  if (error instanceof CancelledError)
+    return { text: line("cancelled; nothing was written") + stack, code: EXIT_CANCELLED };
   const system = systemErrorLine(error);
   if (system !== undefined) return { text: line(system) + stack, code: EXIT_BAD_INPUT };
   const message = (error as Error)?.message ?? String(error);

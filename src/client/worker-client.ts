@@ -29,7 +29,10 @@ function fromResponseError(error: unknown): unknown {
     case WorkerErrorCodes.modelFile: {
       const file = (error.data as { file?: string } | undefined)?.file ?? "";
       const prefix = `${file}: `;
-      return new ModelFileError(file, error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message);
+      return new ModelFileError(
+        file,
+        error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message,
+      );
     }
     case WorkerErrorCodes.usage:
       return new UsageError(error.message);
@@ -52,7 +55,8 @@ export function packageRoot(): string {
     const manifest = join(dir, "package.json");
     if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).name === "model-soup") return dir;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error("Model Soup: cannot find its package folder above " + fileURLToPath(import.meta.url));
+    if (parent === dir)
+      throw new Error("Model Soup: cannot find its package folder above " + fileURLToPath(import.meta.url));
     dir = parent;
   }
 }
@@ -87,11 +91,15 @@ export class WorkerClient {
     this.died = new Promise<never>((_, reject) => {
       this.child.once("exit", (code, signal) => {
         this.exited = true;
-        reject(new WorkerDiedError(`The Model Soup worker stopped (${signal ?? `exit code ${code}`}) before it answered`));
+        reject(
+          new WorkerDiedError(`The Model Soup worker stopped (${signal ?? `exit code ${code}`}) before it answered`),
+        );
         this.connection.dispose();
         options.onExit?.(code, signal);
       });
-      this.child.once("error", (error) => reject(new WorkerDiedError(`The Model Soup worker could not start: ${error.message}`)));
+      this.child.once("error", (error) =>
+        reject(new WorkerDiedError(`The Model Soup worker could not start: ${error.message}`)),
+      );
     });
     this.died.catch(() => undefined);
     this.connection = createMessageConnection(new IPCMessageReader(this.child), new IPCMessageWriter(this.child));
@@ -113,7 +121,10 @@ export class WorkerClient {
     if (this.exited) throw new WorkerDiedError("The Model Soup worker is not running");
     const source = token ? undefined : new CancellationTokenSource();
     try {
-      return await Promise.race([this.connection.sendRequest(type, params as never, token ?? source!.token), this.died]);
+      return await Promise.race([
+        this.connection.sendRequest(type, params as never, token ?? source!.token),
+        this.died,
+      ]);
     } catch (error) {
       throw fromResponseError(error);
     } finally {

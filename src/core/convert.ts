@@ -148,8 +148,7 @@ export function viewAs(bytes: Uint8Array, dtype: DType, shape: readonly number[]
     return bytes.slice();
   };
   switch (dtype) {
-    case "float64":
-      {
+    case "float64": {
       const b = aligned(8);
       return new Float64Array(b.buffer, b.byteOffset, n);
     }

@@ -24,8 +24,14 @@ export class CancelledError extends Error {
 
 /** An output file that the system refused to write (disk full, file too large, no permission): names the file. */
 export class OutputWriteError extends ModelFileError {
-  constructor(file: string, readonly code: string) {
-    super(file, `cannot be written (${code}${WRITE_REASONS[code] ? `: ${WRITE_REASONS[code]}` : ""}); nothing was written`);
+  constructor(
+    file: string,
+    readonly code: string,
+  ) {
+    super(
+      file,
+      `cannot be written (${code}${WRITE_REASONS[code] ? `: ${WRITE_REASONS[code]}` : ""}); nothing was written`,
+    );
     this.name = "OutputWriteError";
   }
 }

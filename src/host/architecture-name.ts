@@ -29,6 +29,7 @@ export function architectureName(manifest: Pick<ModelManifest, "architecture" | 
   }
   // An MLP reads flat rows: its input width opens the name ("Dense 64-…").
   const input = modelInterface(manifest)?.inputShape;
-  if (runs[0]!.className === "Dense" && input?.length === 2 && typeof input[1] === "number") runs[0]!.widths.unshift(input[1]);
+  if (runs[0]!.className === "Dense" && input?.length === 2 && typeof input[1] === "number")
+    runs[0]!.widths.unshift(input[1]);
   return runs.map((r) => (r.widths.length > 0 ? `${r.className} ${r.widths.join("-")}` : r.className)).join(" → ");
 }

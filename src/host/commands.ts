@@ -1,7 +1,14 @@
 /** The Model Soup commands: palette, Explorer context menus and Model Explorer context menus. */
 import * as vscode from "vscode";
 import { basename, resolve, sep } from "node:path";
-import { analyzeModels, mergeableGroups, mergeVerdict, MIN_INGREDIENTS, statusText, verdictSentence } from "../core/architecture/index.js";
+import {
+  analyzeModels,
+  mergeableGroups,
+  mergeVerdict,
+  MIN_INGREDIENTS,
+  statusText,
+  verdictSentence,
+} from "../core/architecture/index.js";
 import { WorkerRequests } from "../protocol/worker.js";
 import { architectureName } from "./architecture-name.js";
 import { openLayerChanges } from "./layer-diff.js";
@@ -44,7 +51,9 @@ async function openPanelFor(ctx: CommandContext, paths: string[]): Promise<Merge
   if (!requireTrust()) return undefined;
   const unique = [...new Set(paths)];
   if (unique.length < MIN_INGREDIENTS) {
-    void vscode.window.showInformationMessage(`Choose at least ${MIN_INGREDIENTS} models of one architecture to merge.`);
+    void vscode.window.showInformationMessage(
+      `Choose at least ${MIN_INGREDIENTS} models of one architecture to merge.`,
+    );
     return undefined;
   }
   const verdict = mergeVerdict(await analyzeModels(unique));
@@ -53,7 +62,9 @@ async function openPanelFor(ctx: CommandContext, paths: string[]): Promise<Merge
     return undefined;
   }
   // The panel already open for these models is brought forward (it keeps its data and results).
-  const open = [...MergePanel.open].find((p) => p.models.length === unique.length && unique.every((m) => p.models.includes(m)));
+  const open = [...MergePanel.open].find(
+    (p) => p.models.length === unique.length && unique.every((m) => p.models.includes(m)),
+  );
   if (open) {
     open.panel.reveal();
     return open;
@@ -65,7 +76,11 @@ interface GroupPick extends vscode.QuickPickItem {
   paths: string[];
 }
 
-async function pickGroup(ctx: CommandContext, groups: readonly GroupNode[], title: string): Promise<string[] | undefined> {
+async function pickGroup(
+  ctx: CommandContext,
+  groups: readonly GroupNode[],
+  title: string,
+): Promise<string[] | undefined> {
   const mergeable = groups.filter((g) => g.mergeable);
   if (mergeable.length === 1) return mergeable[0]!.children.map((c) => c.path);
   const items: GroupPick[] = mergeable.map((g) => ({
@@ -74,12 +89,23 @@ async function pickGroup(ctx: CommandContext, groups: readonly GroupNode[], titl
     detail: g.children.map((c) => c.label).join(", "),
     paths: g.children.map((c) => c.path),
   }));
-  const chooseModels: GroupPick = { label: "$(checklist) Choose models…", description: "pick the ingredients one by one", paths: [] };
+  const chooseModels: GroupPick = {
+    label: "$(checklist) Choose models…",
+    description: "pick the ingredients one by one",
+    paths: [],
+  };
   if (items.length === 0 && ctx.catalog.analysis.models.length < 2) {
-    void vscode.window.showInformationMessage("No group of compatible models found. Model Soup merges two or more models of one architecture.");
+    void vscode.window.showInformationMessage(
+      "No group of compatible models found. Model Soup merges two or more models of one architecture.",
+    );
     return undefined;
   }
-  const picked = await vscode.window.showQuickPick([...items, chooseModels], { title, placeHolder: "Which models to merge?", matchOnDescription: true, matchOnDetail: true });
+  const picked = await vscode.window.showQuickPick([...items, chooseModels], {
+    title,
+    placeHolder: "Which models to merge?",
+    matchOnDescription: true,
+    matchOnDetail: true,
+  });
   if (!picked) return undefined;
   if (picked !== chooseModels) return picked.paths;
   const models = await vscode.window.showQuickPick(
@@ -100,7 +126,11 @@ async function mergeModels(ctx: CommandContext, paths?: unknown): Promise<MergeP
 
 async function mergeFolder(ctx: CommandContext, folder?: vscode.Uri): Promise<MergePanel | undefined> {
   if (!(folder instanceof vscode.Uri)) {
-    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: "Merge Models in Folder" });
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFolders: true,
+      canSelectFiles: false,
+      openLabel: "Merge Models in Folder",
+    });
     folder = picked?.[0];
     if (!folder) return undefined;
   }
@@ -142,21 +172,37 @@ async function mergeFolder(ctx: CommandContext, folder?: vscode.Uri): Promise<Me
   if (!chosen) return undefined;
   // Say what the folder held that this merge leaves out, rather than dropping it silently.
   const leftOut = [
-    ...analysis.models.filter((m) => !chosen.includes(m.path)).map((m) => `${basename(m.path)} (${architectureName(m.manifest)})`),
+    ...analysis.models
+      .filter((m) => !chosen.includes(m.path))
+      .map((m) => `${basename(m.path)} (${architectureName(m.manifest)})`),
     ...analysis.unreadable.map((u) => `${basename(u.path)} (unreadable)`),
   ];
   if (leftOut.length > 0 || merges.size > 0) {
     const parts = [
-      ...(leftOut.length > 0 ? [`left out ${leftOut.length} model${leftOut.length === 1 ? "" : "s"} of another architecture: ${leftOut.join(", ")}`] : []),
-      ...(merges.size > 0 ? [`${merges.size} earlier merge${merges.size === 1 ? " is" : "s are"} not an ingredient`] : []),
+      ...(leftOut.length > 0
+        ? [
+            `left out ${leftOut.length} model${leftOut.length === 1 ? "" : "s"} of another architecture: ${leftOut.join(", ")}`,
+          ]
+        : []),
+      ...(merges.size > 0
+        ? [`${merges.size} earlier merge${merges.size === 1 ? " is" : "s are"} not an ingredient`]
+        : []),
     ];
-    void vscode.window.showInformationMessage(`Merging ${chosen.length} models of ${name} (${nameOf(chosen)}); ${parts.join("; ")}.`);
+    void vscode.window.showInformationMessage(
+      `Merging ${chosen.length} models of ${name} (${nameOf(chosen)}); ${parts.join("; ")}.`,
+    );
   }
   return openPanelFor(ctx, chosen);
 }
 
-async function mergeSelected(ctx: CommandContext, clicked?: unknown, selected?: unknown): Promise<MergePanel | undefined> {
-  const all = (Array.isArray(selected) && selected.length > 0 ? selected : [clicked]).map(pathOf).filter((p): p is string => !!p);
+async function mergeSelected(
+  ctx: CommandContext,
+  clicked?: unknown,
+  selected?: unknown,
+): Promise<MergePanel | undefined> {
+  const all = (Array.isArray(selected) && selected.length > 0 ? selected : [clicked])
+    .map(pathOf)
+    .filter((p): p is string => !!p);
   return openPanelFor(ctx, all);
 }
 
@@ -184,7 +230,11 @@ async function applyRecipe(ctx: CommandContext, arg?: unknown): Promise<void> {
   if (!requireTrust()) return;
   let recipe = pathOf(arg);
   if (!recipe) {
-    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { "Model Soup recipe": ["json", "yaml", "yml"] }, openLabel: "Apply Recipe" });
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      filters: { "Model Soup recipe": ["json", "yaml", "yml"] },
+      openLabel: "Apply Recipe",
+    });
     recipe = picked?.[0]?.fsPath;
   }
   if (!recipe) return;
@@ -212,13 +262,23 @@ function reportErrors<A extends unknown[], R>(output: vscode.LogOutputChannel, r
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   const { output, worker } = ctx.services;
   const register = <A extends unknown[], R>(id: string, run: (...args: A) => Promise<R> | R) =>
-    vscode.commands.registerCommand(id, reportErrors(output, async (...args: A) => run(...args)));
+    vscode.commands.registerCommand(
+      id,
+      reportErrors(output, async (...args: A) => run(...args)),
+    );
   return [
     register("modelSoup.mergeModels", (paths?: unknown) => mergeModels(ctx, paths)),
     register("modelSoup.mergeFolder", (folder?: vscode.Uri) => mergeFolder(ctx, folder)),
-    register("modelSoup.mergeSelected", (clicked?: unknown, selected?: unknown) => mergeSelected(ctx, clicked, selected)),
+    register("modelSoup.mergeSelected", (clicked?: unknown, selected?: unknown) =>
+      mergeSelected(ctx, clicked, selected),
+    ),
     register("modelSoup.mergeGroup", (group?: GroupNode) =>
-      group?.kind === "group" ? openPanelFor(ctx, group.children.map((c) => c.path)) : mergeModels(ctx),
+      group?.kind === "group"
+        ? openPanelFor(
+            ctx,
+            group.children.map((c) => c.path),
+          )
+        : mergeModels(ctx),
     ),
     register("modelSoup.inspect", async (arg?: unknown) => {
       const path = pathOf(arg) ?? vscode.window.activeTextEditor?.document.uri.fsPath;

@@ -33,7 +33,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelS
   const tree = new ModelTreeProvider(catalog);
   const services: PanelServices = { extensionUri: context.extensionUri, worker, jobs, output };
   const viewer = new ModelViewerProvider({ extensionUri: context.extensionUri, worker, catalog, tree, output });
-  const treeView = vscode.window.createTreeView("modelSoup.models", { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
+  const treeView = vscode.window.createTreeView("modelSoup.models", {
+    treeDataProvider: tree,
+    canSelectMany: true,
+    showCollapseAll: true,
+  });
   context.subscriptions.push(
     output,
     worker,

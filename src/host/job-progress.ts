@@ -7,7 +7,6 @@ import * as vscode from "vscode";
 import type { ProgressParams } from "../protocol/worker.js";
 import { describeProgress } from "./progress-text.js";
 
-
 export class JobStatus implements vscode.Disposable {
   /**
    * Runs `work`; `report` takes the job's progress notifications. With a `panel`, progress shows there while it
@@ -28,17 +27,20 @@ export class JobStatus implements vscode.Disposable {
     const showNotification = () => {
       if (notify) return;
       notify = () => undefined;
-      void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Model Soup: ${title}`, cancellable: true }, (progress, token) => {
-        links.push(token.onCancellationRequested(() => source.cancel()));
-        let lastFraction = 0;
-        notify = (p) => {
-          const fraction = p.totalSteps > 0 ? Math.min(1, p.step / p.totalSteps) : lastFraction;
-          progress.report({ message: describeProgress(p), increment: Math.max(0, (fraction - lastFraction) * 100) });
-          lastFraction = fraction;
-        };
-        if (last) notify(last);
-        return finished;
-      });
+      void vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Model Soup: ${title}`, cancellable: true },
+        (progress, token) => {
+          links.push(token.onCancellationRequested(() => source.cancel()));
+          let lastFraction = 0;
+          notify = (p) => {
+            const fraction = p.totalSteps > 0 ? Math.min(1, p.step / p.totalSteps) : lastFraction;
+            progress.report({ message: describeProgress(p), increment: Math.max(0, (fraction - lastFraction) * 100) });
+            lastFraction = fraction;
+          };
+          if (last) notify(last);
+          return finished;
+        },
+      );
     };
     if (!panel?.visible) showNotification();
     if (panel) links.push(panel.onDidChangeViewState(() => !panel.visible && showNotification()));

@@ -34,7 +34,11 @@ export class LayerStatsProvider implements vscode.TextDocumentContentProvider {
     const known = computed.get(uri.toString());
     if (known !== undefined) return known;
     const doc = JSON.parse(uri.query) as LayerDocument;
-    const { tensors } = await this.worker.request(WorkerRequests.layerStats, { model: doc.model, reference: doc.reference }, token);
+    const { tensors } = await this.worker.request(
+      WorkerRequests.layerStats,
+      { model: doc.model, reference: doc.reference },
+      token,
+    );
     return formatLayerChanges(tensors, doc.modelLabel, doc.referenceLabel);
   }
 }

@@ -7,7 +7,13 @@ import * as vscode from "vscode";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { analyzeModels, mergeVerdict, shortLabels, verdictSentence, type Analysis } from "../core/architecture/index.js";
+import {
+  analyzeModels,
+  mergeVerdict,
+  shortLabels,
+  verdictSentence,
+  type Analysis,
+} from "../core/architecture/index.js";
 import { checkDataFitsModel, describeDataset, loadDataset, modelInterface } from "../core/data/index.js";
 import { soupVerdict, stopReason } from "../core/report/verdict.js";
 import { stat } from "node:fs/promises";
@@ -28,7 +34,15 @@ import { openLayerChanges } from "./layer-diff.js";
 import { panelHtml } from "./panel-html.js";
 import { backendSetting } from "./settings.js";
 import { defaultSaveTarget } from "./save-target.js";
-import { dataSpec, includedModels, jobRequest, jobTitle, reportOfEvaluation, saveRequest, type PanelJob } from "./panel-request.js";
+import {
+  dataSpec,
+  includedModels,
+  jobRequest,
+  jobTitle,
+  reportOfEvaluation,
+  saveRequest,
+  type PanelJob,
+} from "./panel-request.js";
 import { basinNotice } from "./basin-notice.js";
 import { openUnitMoves } from "./unit-moves-view.js";
 import { mainDtype } from "./tree-nodes.js";
@@ -70,7 +84,12 @@ export class MergePanel implements vscode.Disposable {
   readonly onResult = this.resultEmitter.event;
 
   static create(services: PanelServices, models: string[]): MergePanel {
-    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, titleFor(models), vscode.ViewColumn.Active, webviewOptions(services.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      PANEL_VIEW_TYPE,
+      titleFor(models),
+      vscode.ViewColumn.Active,
+      webviewOptions(services.extensionUri),
+    );
     return new MergePanel(panel, services, models);
   }
 
@@ -90,10 +109,12 @@ export class MergePanel implements vscode.Disposable {
       }),
       panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
       services.worker.onProgress((p) => {
-        if (this.running && p.jobId === this.jobId) void this.post({ type: "progress", progress: p, text: describeProgress(p) });
+        if (this.running && p.jobId === this.jobId)
+          void this.post({ type: "progress", progress: p, text: describeProgress(p) });
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration("modelSoup.backend")) void this.post({ type: "settings", backend: backendSetting() });
+        if (e.affectsConfiguration("modelSoup.backend"))
+          void this.post({ type: "settings", backend: backendSetting() });
       }),
     );
   }
@@ -231,7 +252,13 @@ export class MergePanel implements vscode.Disposable {
     try {
       const info = await stat(path);
       if (info.isFile() && info.size > MAX_PREVIEW_BYTES) {
-        preview = { path, task: "unknown", samples: 0, xShape: [], notes: ["too large to preview here; it is checked when the merge starts"] };
+        preview = {
+          path,
+          task: "unknown",
+          samples: 0,
+          xShape: [],
+          notes: ["too large to preview here; it is checked when the merge starts"],
+        };
         await this.post({ type: "dataPreview", path, preview });
         return;
       }
@@ -263,7 +290,9 @@ export class MergePanel implements vscode.Disposable {
   /** Runs the configured job; resolves when it ended (its result or error is posted to the webview). */
   async start(config: MergeConfig): Promise<void> {
     if (!vscode.workspace.isTrusted) {
-      throw new Error("Merging runs TensorFlow.js in a worker process, which needs a trusted workspace. Trust this folder to merge.");
+      throw new Error(
+        "Merging runs TensorFlow.js in a worker process, which needs a trusted workspace. Trust this folder to merge.",
+      );
     }
     if (this.running) throw new Error("A job is already running in this panel; cancel it first.");
     const jobId = `panel-${++jobCounter}`;
@@ -297,7 +326,11 @@ export class MergePanel implements vscode.Disposable {
     } catch (error) {
       const cancelled = error instanceof vscode.CancellationError || this.running.token.isCancellationRequested;
       const text = error instanceof Error ? error.message : String(error);
-      await this.post({ type: "job", state: cancelled ? "cancelled" : "failed", message: cancelled ? "Cancelled" : text });
+      await this.post({
+        type: "job",
+        state: cancelled ? "cancelled" : "failed",
+        message: cancelled ? "Cancelled" : text,
+      });
       this.resultEmitter.fire(error instanceof Error ? error : new Error(text));
       if (!cancelled) throw error;
     } finally {
@@ -379,7 +412,11 @@ export class MergePanel implements vscode.Disposable {
     // The panel shows the saved files with these actions; a notification only when it is out of sight.
     if (!this.panel.visible) {
       void vscode.window
-        .showInformationMessage(`Saved the merged model to ${result.model} (recipe: ${basename(result.recipe)}).`, "Reveal in Explorer", "Open Recipe")
+        .showInformationMessage(
+          `Saved the merged model to ${result.model} (recipe: ${basename(result.recipe)}).`,
+          "Reveal in Explorer",
+          "Open Recipe",
+        )
         .then((choice) => choice && this.openSaved(choice === "Open Recipe" ? "recipe" : "reveal"));
     }
     return this.saved;
@@ -407,10 +444,25 @@ export class MergePanel implements vscode.Disposable {
     const reference = ingredient !== undefined && this.models.includes(ingredient) ? ingredient : this.models[0]!;
     const labels = shortLabels(this.models);
     const referenceLabel = `ingredient ${this.models.indexOf(reference) + 1} (${labels[this.models.indexOf(reference)]})`;
-    const mergedLabel = this.saved && this.saved.model === merged ? `merged (${shortLabels([merged, ...this.models])[0]})` : "merged (not saved)";
-    const tensors = await openLayerChanges(this.services.worker, merged, reference, { model: mergedLabel, reference: referenceLabel }, true);
+    const mergedLabel =
+      this.saved && this.saved.model === merged
+        ? `merged (${shortLabels([merged, ...this.models])[0]})`
+        : "merged (not saved)";
+    const tensors = await openLayerChanges(
+      this.services.worker,
+      merged,
+      reference,
+      { model: mergedLabel, reference: referenceLabel },
+      true,
+    );
     this.layerChanges = { reference, rows: tensors.map((t) => ({ name: t.name, change: t.relativeChange ?? 0 })) };
-    await this.post({ type: "layerChanges", model: mergedLabel, reference: referenceLabel, referencePath: reference, rows: this.layerChanges.rows });
+    await this.post({
+      type: "layerChanges",
+      model: mergedLabel,
+      reference: referenceLabel,
+      referencePath: reference,
+      rows: this.layerChanges.rows,
+    });
   }
 
   /**
@@ -420,7 +472,8 @@ export class MergePanel implements vscode.Disposable {
   async showUnitMoves(ingredient: string): Promise<string | undefined> {
     const alignment = this.report?.alignment;
     const config = this.lastConfig;
-    if (!alignment || !config) throw new Error("Run an aligned merge first (Align first), then compare an ingredient with its aligned self.");
+    if (!alignment || !config)
+      throw new Error("Run an aligned merge first (Align first), then compare an ingredient with its aligned self.");
     const models = includedModels(config, this.models);
     const index = models.indexOf(ingredient);
     if (index < 0) throw new Error(`${this.labelOf(ingredient)} was not among the ingredients of the last run.`);
@@ -430,7 +483,12 @@ export class MergePanel implements vscode.Disposable {
       (token) =>
         openUnitMoves(
           this.services.worker,
-          { models, align: { method: alignment.method, reference: alignment.reference }, data: dataSpec(config), ...(config.backend !== "auto" ? { backend: config.backend } : {}) },
+          {
+            models,
+            align: { method: alignment.method, reference: alignment.reference },
+            data: dataSpec(config),
+            ...(config.backend !== "auto" ? { backend: config.backend } : {}),
+          },
           index,
           { model: ordinal(ingredient), reference: ordinal(alignment.reference) },
           token,
@@ -465,7 +523,6 @@ function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscod
     localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist"), vscode.Uri.joinPath(extensionUri, "media")],
   };
 }
-
 
 export class MergePanelSerializer implements vscode.WebviewPanelSerializer<PanelState> {
   constructor(private readonly services: PanelServices) {}

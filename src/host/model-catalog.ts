@@ -73,7 +73,14 @@ export class ModelCatalog implements vscode.Disposable {
     const files = analysis.models.map((m) => m.path).concat(analysis.unreadable.map((u) => u.path));
     await vscode.commands.executeCommand("setContext", "modelSoup.modelFiles", files);
     // Folders that hold a model, at any depth below a workspace folder: their Explorer menus offer the merge.
-    await vscode.commands.executeCommand("setContext", "modelSoup.modelFolders", modelFolders(files, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath)));
+    await vscode.commands.executeCommand(
+      "setContext",
+      "modelSoup.modelFolders",
+      modelFolders(
+        files,
+        (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+      ),
+    );
     this.changed.fire(this.current);
     return this.current;
   }
@@ -83,4 +90,3 @@ export class ModelCatalog implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
   }
 }
-

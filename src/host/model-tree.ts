@@ -1,7 +1,14 @@
 /** The Model Explorer tree view: groups of compatible models, lone models and unreadable files. */
 import * as vscode from "vscode";
 import type { ModelCatalog } from "./model-catalog.js";
-import { buildTree, mergesNodeOf, type GroupNode, type MergesNode, type ModelNode, type TreeNode } from "./tree-nodes.js";
+import {
+  buildTree,
+  mergesNodeOf,
+  type GroupNode,
+  type MergesNode,
+  type ModelNode,
+  type TreeNode,
+} from "./tree-nodes.js";
 
 export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private nodes: GroupNode[] = [];
@@ -13,11 +20,17 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
 
   constructor(catalog: ModelCatalog) {
     this.subscription = catalog.onDidChange((analysis) => {
-      this.nodes = buildTree(analysis, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath), catalog.merges);
-      this.mergesNodes = new Map(this.nodes.flatMap((g) => {
-        const node = mergesNodeOf(g);
-        return node ? [[g.id, node] as const] : [];
-      }));
+      this.nodes = buildTree(
+        analysis,
+        (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+        catalog.merges,
+      );
+      this.mergesNodes = new Map(
+        this.nodes.flatMap((g) => {
+          const node = mergesNodeOf(g);
+          return node ? [[g.id, node] as const] : [];
+        }),
+      );
       this.changed.fire(undefined);
     });
   }
@@ -36,7 +49,9 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
       item.contextValue = node.mergeable ? "modelSoup.group.mergeable" : "modelSoup.group";
       item.iconPath = new vscode.ThemeIcon(
         node.mergeable ? "layers" : node.id === "unreadable" ? "error" : "warning",
-        node.mergeable ? undefined : new vscode.ThemeColor(node.id === "unreadable" ? "errorForeground" : "list.warningForeground"),
+        node.mergeable
+          ? undefined
+          : new vscode.ThemeColor(node.id === "unreadable" ? "errorForeground" : "list.warningForeground"),
       );
       return item;
     }
@@ -44,7 +59,8 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
       const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.Expanded);
       item.id = `merges:${node.id}`;
       item.description = node.description;
-      item.tooltip = "Models Model Soup merged from this group (recognised by their recipe). They are not ingredients of the next merge.";
+      item.tooltip =
+        "Models Model Soup merged from this group (recognised by their recipe). They are not ingredients of the next merge.";
       item.contextValue = "modelSoup.merges";
       item.iconPath = new vscode.ThemeIcon("merge");
       return item;
@@ -80,13 +96,26 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
 
 function modelItem(node: ModelNode): vscode.TreeItem {
   const uri = vscode.Uri.file(node.path);
-  const item = new vscode.TreeItem(node.label, node.merge ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+  const item = new vscode.TreeItem(
+    node.label,
+    node.merge ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+  );
   item.id = node.referenceOf ? `ingredient:${node.referenceOf}>${node.path}` : `model:${node.path}`;
   item.resourceUri = uri;
   item.description = node.description;
   item.tooltip = node.tooltip;
   item.contextValue = node.readable ? "modelSoup.model.readable" : "modelSoup.model.unreadable";
-  item.iconPath = new vscode.ThemeIcon(node.readable ? (node.problem ? "circle-slash" : node.merge ? "merge" : node.referenceOf ? "arrow-small-right" : "symbol-method") : "error");
+  item.iconPath = new vscode.ThemeIcon(
+    node.readable
+      ? node.problem
+        ? "circle-slash"
+        : node.merge
+          ? "merge"
+          : node.referenceOf
+            ? "arrow-small-right"
+            : "symbol-method"
+      : "error",
+  );
   item.command = { command: "modelSoup.inspect", title: "Inspect", arguments: [uri] };
   return item;
 }

@@ -60,11 +60,17 @@ export class ModelViewer {
         return;
       case "computeStats":
         if (!vscode.workspace.isTrusted) {
-          await this.post({ type: "statsFailed", message: "Statistics are computed in the worker process, which needs a trusted workspace." });
+          await this.post({
+            type: "statsFailed",
+            message: "Statistics are computed in the worker process, which needs a trusted workspace.",
+          });
           return;
         }
         try {
-          const result = await this.services.worker.request(WorkerRequests.tensorStats, { model: this.uri.fsPath, ...(message.tensors ? { tensors: message.tensors } : {}) });
+          const result = await this.services.worker.request(WorkerRequests.tensorStats, {
+            model: this.uri.fsPath,
+            ...(message.tensors ? { tensors: message.tensors } : {}),
+          });
           this.stats = result.tensors;
           await this.post({ type: "stats", tensors: result.tensors });
         } catch (error) {
@@ -84,10 +90,34 @@ export class ModelViewer {
     const path = this.uri.fsPath;
     try {
       const manifest = await readManifest(path);
-      const sizes = await Promise.all(manifest.files.map((f) => stat(f).then((s) => s.size, () => 0)));
-      return viewerInit(manifest, sizes.reduce((a, b) => a + b, 0), this.groupOf(path));
+      const sizes = await Promise.all(
+        manifest.files.map((f) =>
+          stat(f).then(
+            (s) => s.size,
+            () => 0,
+          ),
+        ),
+      );
+      return viewerInit(
+        manifest,
+        sizes.reduce((a, b) => a + b, 0),
+        this.groupOf(path),
+      );
     } catch (error) {
-      return { path, fileName: path.split(/[\\/]/).pop()!, format: "", parameters: 0, bytes: 0, files: [], architectureName: "", layers: [], tensors: [], metadata: [], warnings: [], error: error instanceof Error ? error.message : String(error) };
+      return {
+        path,
+        fileName: path.split(/[\\/]/).pop()!,
+        format: "",
+        parameters: 0,
+        bytes: 0,
+        files: [],
+        architectureName: "",
+        layers: [],
+        tensors: [],
+        metadata: [],
+        warnings: [],
+        error: error instanceof Error ? error.message : String(error),
+      };
     }
   }
 
@@ -101,7 +131,9 @@ export class ModelViewer {
           label: group.label,
           models,
           mergeable: group.mergeable,
-          ...(merge?.merge ? { merge: { origin: merge.merge.origin, ingredients: merge.merge.ingredients.map((i) => i.label) } } : {}),
+          ...(merge?.merge
+            ? { merge: { origin: merge.merge.origin, ingredients: merge.merge.ingredients.map((i) => i.label) } }
+            : {}),
         };
       }
     }
@@ -122,7 +154,11 @@ export class ModelViewerProvider implements vscode.CustomReadonlyEditorProvider 
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist"), vscode.Uri.joinPath(extensionUri, "media")],
     };
-    panel.webview.html = panelHtml(panel.webview, extensionUri, { title: "Model", rootId: "model-soup-viewer", script: "viewer.js" });
+    panel.webview.html = panelHtml(panel.webview, extensionUri, {
+      title: "Model",
+      rootId: "model-soup-viewer",
+      script: "viewer.js",
+    });
     const viewer = new ModelViewer(document.uri, panel, this.services);
     ModelViewer.open.add(viewer);
     panel.onDidDispose(() => ModelViewer.open.delete(viewer));
@@ -140,5 +176,7 @@ export class ModelViewerProvider implements vscode.CustomReadonlyEditorProvider 
 
 /** Opens a model file in the viewer ("Inspect", clicks in the Model Explorer). */
 export async function openInViewer(path: string): Promise<void> {
-  await vscode.commands.executeCommand("vscode.openWith", vscode.Uri.file(path), viewerTypeFor(path), { preview: true });
+  await vscode.commands.executeCommand("vscode.openWith", vscode.Uri.file(path), viewerTypeFor(path), {
+    preview: true,
+  });
 }

@@ -72,7 +72,8 @@ export function canAlign(method: MergeConfig["method"]): boolean {
 
 function alignOf(config: MergeConfig): { align?: AlignOptions } {
   if (config.align === undefined) return {};
-  if (!canAlign(config.method)) throw new Error(`"Align first" applies to the learned and greedy soups, not to the ${config.method} one.`);
+  if (!canAlign(config.method))
+    throw new Error(`"Align first" applies to the learned and greedy soups, not to the ${config.method} one.`);
   return { align: { method: config.align } };
 }
 
@@ -106,7 +107,10 @@ export function jobRequest(config: MergeConfig, panelModels: readonly string[], 
 }
 
 /** The panel's report of a uniform or manual soup, from the worker's evaluation of it. */
-export function reportOfEvaluation(evaluation: EvaluateReport, job: Extract<PanelJob, { request: "evaluate" }>): SoupReport {
+export function reportOfEvaluation(
+  evaluation: EvaluateReport,
+  job: Extract<PanelJob, { request: "evaluate" }>,
+): SoupReport {
   const { merged, ...metrics } = evaluation.metrics;
   if (job.manual && merged === undefined) throw new Error("The worker did not evaluate the manual weights.");
   return {
@@ -166,8 +170,14 @@ export function saveRequest({ config, panelModels, given, reported, alignment, o
     };
   }
   if (given === undefined && config !== undefined && isDataAwareMethod(config.method)) {
-    return { request: "dataMerge", params: { models, data: dataSpec(config), method: config.method, ...backendOf(config), out, jobId } };
+    return {
+      request: "dataMerge",
+      params: { models, data: dataSpec(config), method: config.method, ...backendOf(config), out, jobId },
+    };
   }
   const chosen = given ?? reported ?? (config ? soupCoefficients(config, panelModels) : undefined);
-  return { request: "merge", params: { models, method: chosen ? "linear" : "uniform", ...(chosen ? { coefficients: chosen } : {}), out, jobId } };
+  return {
+    request: "merge",
+    params: { models, method: chosen ? "linear" : "uniform", ...(chosen ? { coefficients: chosen } : {}), out, jobId },
+  };
 }

@@ -17,6 +17,11 @@ export function describeProgress(p: ProgressParams): string {
       : p.phase === "learning"
         ? `: step ${p.step} of ${p.totalSteps}`
         : ` (${p.step} of ${p.totalSteps}${p.unit && p.unit !== "steps" ? ` ${p.unit}` : ""})`;
-  const loss = p.validationLoss !== undefined ? ` · validation loss ${p.validationLoss.toFixed(4)}` : p.trainLoss !== undefined ? ` · loss ${p.trainLoss.toFixed(4)}` : "";
+  const loss =
+    p.validationLoss !== undefined
+      ? ` · validation loss ${p.validationLoss.toFixed(4)}`
+      : p.trainLoss !== undefined
+        ? ` · loss ${p.trainLoss.toFixed(4)}`
+        : "";
   return `${what}${step}${loss}`;
 }

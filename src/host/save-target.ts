@@ -22,7 +22,8 @@ export function commonFolder(paths: readonly string[]): string {
 /** The model file a merge of `first`'s format is saved as: the name a folder output gets (core/io/output-names). */
 export function mergedFileName(first: string): string {
   const format = formatOfExtension(first);
-  if (!format) throw new Error(`${first} has none of the model file extensions (.json, .keras, .h5, .hdf5, .safetensors)`);
+  if (!format)
+    throw new Error(`${first} has none of the model file extensions (.json, .keras, .h5, .hdf5, .safetensors)`);
   return modelFileNameInFolder(format, first.toLowerCase().endsWith(".safetensors.index.json"));
 }
 

@@ -5,7 +5,13 @@
  * cannot be read (with the reader's error). Each model is labelled by the shortest path suffix that tells it
  * apart. Kept free of vscode so it is tested on its own.
  */
-import { MIN_INGREDIENTS, shortLabels, statusText, type Analysis, type AnalyzedModel } from "../core/architecture/index.js";
+import {
+  MIN_INGREDIENTS,
+  shortLabels,
+  statusText,
+  type Analysis,
+  type AnalyzedModel,
+} from "../core/architecture/index.js";
 import { formatLabel } from "../core/formats/registry.js";
 import type { DType } from "../core/tensor.js";
 import { elementCount } from "../core/tensor.js";
@@ -79,7 +85,11 @@ function relativeLabel(path: string, roots: readonly string[]): string {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-export function buildTree(analysis: Analysis, roots: readonly string[], merges: ReadonlyMap<string, MergeInfo> = new Map()): GroupNode[] {
+export function buildTree(
+  analysis: Analysis,
+  roots: readonly string[],
+  merges: ReadonlyMap<string, MergeInfo> = new Map(),
+): GroupNode[] {
   const modelByPath = new Map(analysis.models.map((m) => [m.path, m]));
   const allPaths = [...analysis.models.map((m) => m.path), ...analysis.unreadable.map((u) => u.path)];
   const short = shortLabels(allPaths);
@@ -94,15 +104,21 @@ export function buildTree(analysis: Analysis, roots: readonly string[], merges: 
       `Parameters: ${m.parameters.toLocaleString("en-US")} in ${m.tensors.length} tensors`,
       `Dtype: ${mainDtype(m)}`,
     ];
-    if (merge) lines.push(`A ${merge.origin} merge of ${plural(merge.ingredients.length, "model")} (recipe: ${merge.recipe})`);
-    if (m.status === "compatible-by-structure") lines.push("Matched to its group by structure (its tensor names differ)");
+    if (merge)
+      lines.push(`A ${merge.origin} merge of ${plural(merge.ingredients.length, "model")} (recipe: ${merge.recipe})`);
+    if (m.status === "compatible-by-structure")
+      lines.push("Matched to its group by structure (its tensor names differ)");
     if (problem) lines.push(`Cannot be merged: ${problem}`);
     for (const w of m.warnings) lines.push(`Note: ${w}`);
     return {
       kind: "model",
       path: m.path,
       label: labelOf(m.path),
-      description: problem ? `${summary} — ${problem}` : merge ? `${merge.origin} merge of ${merge.ingredients.length} · ${summary}` : summary,
+      description: problem
+        ? `${summary} — ${problem}`
+        : merge
+          ? `${merge.origin} merge of ${merge.ingredients.length} · ${summary}`
+          : summary,
       tooltip: lines.join("\n"),
       readable: true,
       ...(problem ? { problem } : {}),
@@ -146,7 +162,9 @@ export function buildTree(analysis: Analysis, roots: readonly string[], merges: 
         tooltip: [
           `${plural(ingredients.length, "model")} of one architecture, ${architecture} (${statusText(group.status)})`,
           `${first.parameters.toLocaleString("en-US")} parameters each`,
-          ...ingredients.map((m) => `• ${labelOf(m.path)}${m.status === "compatible-by-structure" ? " (by structure)" : ""}`),
+          ...ingredients.map(
+            (m) => `• ${labelOf(m.path)}${m.status === "compatible-by-structure" ? " (by structure)" : ""}`,
+          ),
           ...(merged.length > 0 ? ["Merges:", ...merged.map((m) => `• ${labelOf(m.path)}`)] : []),
         ].join("\n"),
         mergeable: ingredients.length >= MIN_INGREDIENTS,
@@ -196,7 +214,13 @@ export function buildTree(analysis: Analysis, roots: readonly string[], merges: 
 /** The node that lists a group's merges, when it has any. */
 export function mergesNodeOf(group: GroupNode): MergesNode | undefined {
   if (group.merges.length === 0) return undefined;
-  return { kind: "merges", id: `${group.id}:merges`, label: "Merges", description: plural(group.merges.length, "merge"), children: group.merges };
+  return {
+    kind: "merges",
+    id: `${group.id}:merges`,
+    label: "Merges",
+    description: plural(group.merges.length, "merge"),
+    children: group.merges,
+  };
 }
 
 /**
@@ -215,7 +239,9 @@ function reasonAlone(
   if (analysis.models.length === 1) return "no other model in the workspace to merge with";
   const sameLayers = analysis.models.filter((m) => m.path !== path && names.get(m.path) === name).map((m) => m.path);
   const pair = analysis.incompatible.find(
-    (p) => (p.groupA === groupId || p.groupB === groupId) && sameLayers.includes(p.a === path || p.groupA === groupId ? p.b : p.a),
+    (p) =>
+      (p.groupA === groupId || p.groupB === groupId) &&
+      sameLayers.includes(p.a === path || p.groupA === groupId ? p.b : p.a),
   );
   if (pair) {
     const other = pair.a === path || pair.groupA === groupId ? pair.b : pair.a;

@@ -19,7 +19,10 @@ const pages = new Map<string, string>();
 
 export class UnitMovesProvider implements vscode.TextDocumentContentProvider {
   provideTextDocumentContent(uri: vscode.Uri): string {
-    return pages.get(uri.toString()) ?? "This page was computed in an earlier window: open it again from the Merge panel (Show Unit Moves).\n";
+    return (
+      pages.get(uri.toString()) ??
+      "This page was computed in an earlier window: open it again from the Merge panel (Show Unit Moves).\n"
+    );
   }
 }
 
@@ -35,13 +38,23 @@ export async function openUnitMoves(
   try {
     const result = await worker.request(WorkerRequests.align, { ...params, out: folder }, token);
     const output = result.outputs[index];
-    if (!output) throw new Error(`the worker wrote ${result.outputs.length} aligned models, not one for ingredient ${index + 1}`);
+    if (!output)
+      throw new Error(`the worker wrote ${result.outputs.length} aligned models, not one for ingredient ${index + 1}`);
     const recipe = await readRecipe(output.recipe);
-    const text = formatUnitMoves(unitMoves(recipe.alignment?.permutations[0] ?? {}), labels.model, labels.reference, params.align.method);
+    const text = formatUnitMoves(
+      unitMoves(recipe.alignment?.permutations[0] ?? {}),
+      labels.model,
+      labels.reference,
+      params.align.method,
+    );
     const title = `Unit moves ${labels.model} → ${labels.reference}`.replace(/\//g, "∕");
     const uri = vscode.Uri.from({ scheme: UNITS_SCHEME, path: `/${title}`, query: String(Date.now()) });
     pages.set(uri.toString(), text);
-    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preview: true, viewColumn: vscode.ViewColumn.Beside, preserveFocus: true });
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), {
+      preview: true,
+      viewColumn: vscode.ViewColumn.Beside,
+      preserveFocus: true,
+    });
     return text;
   } finally {
     rmSync(folder, { recursive: true, force: true });

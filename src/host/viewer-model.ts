@@ -14,11 +14,13 @@ import { formatLabel } from "../core/formats/registry.js";
 
 type Shape = (number | null)[];
 
-const SAME_SHAPE = /^(Dropout|SpatialDropout[123]D|GaussianNoise|GaussianDropout|Activation|ReLU|LeakyReLU|PReLU|ELU|Softmax|BatchNormalization|LayerNormalization|GroupNormalization|UnitNormalization|Rescaling|Normalization)$/;
+const SAME_SHAPE =
+  /^(Dropout|SpatialDropout[123]D|GaussianNoise|GaussianDropout|Activation|ReLU|LeakyReLU|PReLU|ELU|Softmax|BatchNormalization|LayerNormalization|GroupNormalization|UnitNormalization|Rescaling|Normalization)$/;
 
 function pair(value: unknown, fallback: number): [number, number] {
   if (typeof value === "number") return [value, value];
-  if (Array.isArray(value) && value.length >= 2 && value.every((v) => typeof v === "number")) return [value[0] as number, value[1] as number];
+  if (Array.isArray(value) && value.length >= 2 && value.every((v) => typeof v === "number"))
+    return [value[0] as number, value[1] as number];
   return [fallback, fallback];
 }
 
@@ -29,7 +31,10 @@ function slide(size: number | null, k: number, s: number, padding: unknown): num
 }
 
 /** A layer's output shape from its input shape and its config, or undefined when the config does not tell it. */
-export function layerOutputShape(layer: Pick<LayerSpec, "className" | "config">, input: Shape | undefined): Shape | undefined {
+export function layerOutputShape(
+  layer: Pick<LayerSpec, "className" | "config">,
+  input: Shape | undefined,
+): Shape | undefined {
   const c = layer.config;
   if (layer.className === "InputLayer") return declaredInputShape(c);
   const own = declaredInputShape(c);
@@ -44,7 +49,9 @@ export function layerOutputShape(layer: Pick<LayerSpec, "className" | "config">,
       return [x[0] ?? null, rest.every((d): d is number => d !== null) ? rest.reduce((a, b) => a * b, 1) : null];
     }
     case "Reshape":
-      return Array.isArray(c.target_shape) ? [x[0] ?? null, ...c.target_shape.map((d) => (typeof d === "number" && d >= 0 ? d : null))] : undefined;
+      return Array.isArray(c.target_shape)
+        ? [x[0] ?? null, ...c.target_shape.map((d) => (typeof d === "number" && d >= 0 ? d : null))]
+        : undefined;
     case "Conv2D":
     case "MaxPooling2D":
     case "AveragePooling2D": {
@@ -59,7 +66,13 @@ export function layerOutputShape(layer: Pick<LayerSpec, "className" | "config">,
       if (x.length !== 4 || c.data_format === "channels_first") return undefined;
       const p = c.padding;
       const [rows, cols] = pair(p, 1);
-      const [[top, bottom], [left, right]] = Array.isArray(p) && Array.isArray(p[0]) ? (p as [[number, number], [number, number]]) : [[rows, rows], [cols, cols]];
+      const [[top, bottom], [left, right]] =
+        Array.isArray(p) && Array.isArray(p[0])
+          ? (p as [[number, number], [number, number]])
+          : [
+              [rows, rows],
+              [cols, cols],
+            ];
       const grow = (d: number | null, extra: number) => (d === null ? null : d + extra);
       return [x[0]!, grow(x[1]!, top + bottom), grow(x[2]!, left + right), x[3]!];
     }
@@ -108,7 +121,13 @@ export function viewerInit(manifest: ModelManifest, bytes: number, group?: Viewe
     architectureName: architectureName(manifest),
     ...(manifest.architecture ? { modelClass: manifest.architecture.modelClass } : {}),
     layers: layerTable(manifest),
-    tensors: manifest.tensors.map((t) => ({ name: t.name, shape: [...t.shape], dtype: t.dtype, layer: t.layer, parameters: elementCount(t.shape) })),
+    tensors: manifest.tensors.map((t) => ({
+      name: t.name,
+      shape: [...t.shape],
+      dtype: t.dtype,
+      layer: t.layer,
+      parameters: elementCount(t.shape),
+    })),
     metadata: Object.entries(manifest.metadata)
       .filter(([, v]) => v !== undefined && v !== null)
       .map(([k, v]) => [k, metadataText(v).slice(0, 2000)] as [string, string]),

@@ -88,5 +88,8 @@ export const PANEL_METHOD_CHOICES = [
 export type MergeMethod = ValueOf<typeof PANEL_METHOD_CHOICES>;
 
 /** The panel's backend setting: a backend, or "auto" (the fastest that loads). */
-export const BACKEND_SETTING_CHOICES = [{ value: "auto", label: "Automatic" }, ...BACKEND_CHOICES] as const satisfies readonly Choice[];
+export const BACKEND_SETTING_CHOICES = [
+  { value: "auto", label: "Automatic" },
+  ...BACKEND_CHOICES,
+] as const satisfies readonly Choice[];
 export type BackendChoice = ValueOf<typeof BACKEND_SETTING_CHOICES>;

@@ -72,7 +72,13 @@ export type ToWebview =
   | { type: "result"; report: SoupReport; verdict: string; stopReason?: string; basin?: string }
   | { type: "saved"; model: string; recipe: string }
   /** The merged model's relative change per tensor from one ingredient (the per-layer bar chart). */
-  | { type: "layerChanges"; model: string; reference: string; referencePath: string; rows: { name: string; change: number }[] };
+  | {
+      type: "layerChanges";
+      model: string;
+      reference: string;
+      referencePath: string;
+      rows: { name: string; change: number }[];
+    };
 
 export type FromWebview = v.InferOutput<typeof fromWebviewSchema>;
 
@@ -122,16 +128,24 @@ const configSchema = v.pipe(
     /** Align the ingredients' units to a reference first (learned and greedy soups); absent: as given. */
     align: v.optional(oneOf(ALIGN_METHODS)),
   }),
-  v.check((c) => c.validationFraction + c.testFraction < 0.95, "has validation and test fractions that leave no data to learn from"),
+  v.check(
+    (c) => c.validationFraction + c.testFraction < 0.95,
+    "has validation and test fractions that leave no data to learn from",
+  ),
 );
 
 const numberList = v.pipe(
-  v.array(v.pipe(v.number("must be a list of finite numbers"), v.finite("must be a list of finite numbers")), "must be a list of finite numbers"),
+  v.array(
+    v.pipe(v.number("must be a list of finite numbers"), v.finite("must be a list of finite numbers")),
+    "must be a list of finite numbers",
+  ),
   v.maxLength(1000, "must be a list of finite numbers"),
 );
 /** One list for the model, or one per layer: an array is checked as the list, anything else as the map. */
 const coefficientsSchema: v.GenericSchema<Coefficients> = v.lazy((input) =>
-  Array.isArray(input) ? numberList : v.record(v.string(), numberList, "must be a list of numbers or a map from layer to numbers"),
+  Array.isArray(input)
+    ? numberList
+    : v.record(v.string(), numberList, "must be a list of numbers or a map from layer to numbers"),
 );
 
 const fromWebviewSchema = v.variant("type", [

@@ -3,10 +3,30 @@
  * Declared once here; both sides import these request and notification types.
  */
 import { NotificationType, RequestType } from "vscode-jsonrpc";
-import type { AlignMethod, BackendName, ComparedMethod, DataAwareMethod, FisherTarget, Granularity, Objective, OptimizerName, Parameterisation } from "./choices.js";
+import type {
+  AlignMethod,
+  BackendName,
+  ComparedMethod,
+  DataAwareMethod,
+  FisherTarget,
+  Granularity,
+  Objective,
+  OptimizerName,
+  Parameterisation,
+} from "./choices.js";
 import { choiceValues, DATA_AWARE_METHOD_CHOICES } from "./choices.js";
 
-export type { AlignMethod, BackendName, ComparedMethod, DataAwareMethod, FisherTarget, Granularity, Objective, OptimizerName, Parameterisation };
+export type {
+  AlignMethod,
+  BackendName,
+  ComparedMethod,
+  DataAwareMethod,
+  FisherTarget,
+  Granularity,
+  Objective,
+  OptimizerName,
+  Parameterisation,
+};
 
 /** Coefficients: one per ingredient, or for layer granularity one array per layer name. */
 export type Coefficients = number[] | Record<string, number[]>;
@@ -52,7 +72,14 @@ export interface AlignmentReport {
    */
   repair?: { layers: string[]; validation: { before: MetricPair; after: MetricPair }; kept: boolean };
   /** Each pair before and after alignment: weight cosine, and (with labelled data) the loss barrier at the midpoint. */
-  pairs: Array<{ a: string; b: string; cosineBefore: number; cosineAfter: number; barrierBefore?: number; barrierAfter?: number }>;
+  pairs: Array<{
+    a: string;
+    b: string;
+    cosineBefore: number;
+    cosineAfter: number;
+    barrierBefore?: number;
+    barrierAfter?: number;
+  }>;
 }
 
 export interface LearnParams {
@@ -129,7 +156,14 @@ export interface SoupReport {
 /** A learned merge's run: what it started from, what it kept, how many steps ran and why it stopped. */
 export interface LearningSummary {
   optimizer: OptimizerName;
-  budget: { maxSteps: number; learningRate?: number; schedule?: string; batchSize: number; evaluateEvery: number; patience: number };
+  budget: {
+    maxSteps: number;
+    learningRate?: number;
+    schedule?: string;
+    batchSize: number;
+    evaluateEvery: number;
+    patience: number;
+  };
   /** Each candidate soup's validation loss (and metric): uniform soup, each ingredient, greedy soup. */
   candidates: Array<{ name: string } & Partial<MetricPair> & { loss: number }>;
   /** The candidate learning started from (the best of them on validation). */
@@ -198,7 +232,6 @@ export interface DataAwareOptions {
   /** Fisher: differentiate log p(label | x) ("labels", the default when the data has labels) or log p(ŷ | x) of the model's own prediction. */
   fisherTarget?: FisherTarget;
 }
-
 
 /** RegMean or Fisher merging: statistics on the learn split, the merge judged on the test split, optionally written. */
 export interface DataMergeParams extends DataAwareOptions {
@@ -364,7 +397,9 @@ export const WorkerRequests = {
   /** Mean, std, range and histogram of tensors of one model (the model viewer's "Compute statistics"). */
   tensorStats: new RequestType<TensorStatsParams, { tensors: TensorDistributionLine[] }, void>("soup/tensorStats"),
   /** Which backend the worker runs, and why the others did not load. */
-  backend: new RequestType<{ preference?: BackendName }, { backend: BackendName; notes: string[] }, void>("soup/backend"),
+  backend: new RequestType<{ preference?: BackendName }, { backend: BackendName; notes: string[] }, void>(
+    "soup/backend",
+  ),
 };
 
 export const WorkerNotifications = {

@@ -4,7 +4,11 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { registerComparisonGradients, registerCpuGradientKernels, registerWasmGradientKernels } from "./kernels/index.js";
+import {
+  registerComparisonGradients,
+  registerCpuGradientKernels,
+  registerWasmGradientKernels,
+} from "./kernels/index.js";
 
 export type BackendName = "tfjs-node" | "wasm" | "cpu";
 
@@ -93,5 +97,7 @@ export async function selectBackend(preference?: BackendName): Promise<BackendCh
       skipped.push({ backend, reason: describe(error) });
     }
   }
-  throw new Error(`No TensorFlow.js backend could start: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join("; ")}`);
+  throw new Error(
+    `No TensorFlow.js backend could start: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join("; ")}`,
+  );
 }

@@ -27,12 +27,18 @@ if (!process.send) {
 const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
 
 function toResponseError(error: unknown): ResponseError<unknown> {
-  if (error instanceof ModelFileError) return new ResponseError(WorkerErrorCodes.modelFile, error.message, { file: error.file });
+  if (error instanceof ModelFileError)
+    return new ResponseError(WorkerErrorCodes.modelFile, error.message, { file: error.file });
   if (error instanceof UsageError) return new ResponseError(WorkerErrorCodes.usage, error.message);
   if (error instanceof CancelledError) return new ResponseError(WorkerErrorCodes.cancelled, error.message);
   const e = error as NodeJS.ErrnoException;
   // A system error keeps its code and path, so the client can name the file in one line.
-  return new ResponseError(-32603, e?.message ?? String(error), { stack: e?.stack, code: e?.code, path: e?.path, syscall: e?.syscall });
+  return new ResponseError(-32603, e?.message ?? String(error), {
+    stack: e?.stack,
+    code: e?.code,
+    path: e?.path,
+    syscall: e?.syscall,
+  });
 }
 
 /**
@@ -40,7 +46,9 @@ function toResponseError(error: unknown): ResponseError<unknown> {
  * one at a time, in the order they came. Merges (no TensorFlow.js) run alongside them.
  */
 let modelJobs: Promise<unknown> = Promise.resolve();
-function oneAtATime<P, R>(job: (params: P, context: JobContext) => Promise<R>): (params: P, context: JobContext) => Promise<R> {
+function oneAtATime<P, R>(
+  job: (params: P, context: JobContext) => Promise<R>,
+): (params: P, context: JobContext) => Promise<R> {
   return (params, context) => {
     const run = modelJobs.then(() => job(params, context));
     modelJobs = run.catch(() => undefined);
@@ -83,7 +91,10 @@ process.on("disconnect", () => {
   removeLiveTempsSync();
   process.exit(0);
 });
-for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+] as const) {
   process.on(signal, () => {
     removeLiveTempsSync();
     process.exit(code);
@@ -95,7 +106,9 @@ void removeStaleTemps(tmpdir());
 for (const event of ["uncaughtException", "unhandledRejection"] as const) {
   process.on(event, (error: unknown) => {
     const stack = process.env.MODEL_SOUP_DEBUG === "1" ? `\n${(error as Error)?.stack ?? ""}` : "";
-    process.stderr.write(`model-soup worker: internal error: ${String((error as Error)?.message ?? error).split("\n")[0]}${stack}\n`);
+    process.stderr.write(
+      `model-soup worker: internal error: ${String((error as Error)?.message ?? error).split("\n")[0]}${stack}\n`,
+    );
     removeLiveTempsSync();
     process.exit(3);
   });

@@ -22,7 +22,11 @@ async function floatTensors(path: string): Promise<Map<string, { shape: number[]
   const file = await openModel(path);
   try {
     const out = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const t of file.manifest.tensors) out.set(t.name, { shape: t.shape, data: (await file.readTensor(t.name, { float32: true })).data as Float32Array });
+    for (const t of file.manifest.tensors)
+      out.set(t.name, {
+        shape: t.shape,
+        data: (await file.readTensor(t.name, { float32: true })).data as Float32Array,
+      });
     return out;
   } finally {
     await file.close();
@@ -34,11 +38,13 @@ async function shuffled(source: string, target: string, seed: number): Promise<v
   const manifest = await readManifest(source);
   const plan = permutationSymmetry(manifest);
   const random = mulberry32(seed);
-  const perms = Object.fromEntries(plan.groups.map((g) => {
-    const p = identity(g.size);
-    shuffleInPlace(p, random);
-    return [g.id, p];
-  }));
+  const perms = Object.fromEntries(
+    plan.groups.map((g) => {
+      const p = identity(g.size);
+      shuffleInPlace(p, random);
+      return [g.id, p];
+    }),
+  );
   const moved = permuteTensors(plan, perms, await floatTensors(source));
   await writeModel(source, target, async (info) => moved.get(info.name));
 }
@@ -95,10 +101,14 @@ describe("model-soup align, merge --align, learn --align on shuffled models", fu
     assert.equal(result.outputs.length, 3);
     const x = tf.randomUniform([16, 64], 0, 16, "float32", 1);
     for (const [i, output] of result.outputs.entries()) {
-      assert.ok(close(await predictions(output.model, x), await predictions(models[i]!, x)), `aligned model ${i + 1} computes what its original does`);
+      assert.ok(
+        close(await predictions(output.model, x), await predictions(models[i]!, x)),
+        `aligned model ${i + 1} computes what its original does`,
+      );
       // Fine-tunes of one initialisation: weight matching to ingredient 1 puts every unit back where it was.
       const aligned = await floatTensors(output.model);
-      for (const [name, t] of await floatTensors(originals[i]!)) assert.deepEqual(aligned.get(name)!.data, t.data, `${name} of model ${i + 1}`);
+      for (const [name, t] of await floatTensors(originals[i]!))
+        assert.deepEqual(aligned.get(name)!.data, t.data, `${name} of model ${i + 1}`);
       const recipe = JSON.parse(await readFile(output.recipe, "utf8"));
       assert.equal(recipe.alignment.method, "weight");
       assert.equal(recipe.alignment.permutations.length, 1);
@@ -108,7 +118,8 @@ describe("model-soup align, merge --align, learn --align on shuffled models", fu
     const applied = await runCli("apply", result.outputs[2].recipe, "--out", again);
     assert.equal(applied.code, 0, applied.stderr);
     const recreated = await floatTensors(again);
-    for (const [name, t] of await floatTensors(result.outputs[2].model)) assert.deepEqual(recreated.get(name)!.data, t.data, `${name} after apply`);
+    for (const [name, t] of await floatTensors(result.outputs[2].model))
+      assert.deepEqual(recreated.get(name)!.data, t.data, `${name} after apply`);
     x.dispose();
   });
 
@@ -127,46 +138,111 @@ describe("model-soup align, merge --align, learn --align on shuffled models", fu
     assert.equal(applied.code, 0, applied.stderr);
     const c = await floatTensors(again);
     for (const [name, t] of a) assert.deepEqual(c.get(name)!.data, t.data, `tensor ${name} after apply`);
-    const refused = await runCli("merge", ...models, "--align", "weight", "--method", "ties", "--out", join(dir, "no", "model.json"));
+    const refused = await runCli(
+      "merge",
+      ...models,
+      "--align",
+      "weight",
+      "--method",
+      "ties",
+      "--out",
+      join(dir, "no", "model.json"),
+    );
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /--align merges with uniform or given weights/);
   });
 
   it("merge and greedy --align with labelled data try REPAIR, keep it only when it lowers the validation loss, and recipes re-apply it", async () => {
     const out = join(dir, "merged-repair", "model.json");
-    const run = await runCli("merge", ...models, "--align", "activation", "--data", DATA, "--out", out, "--json", "--backend", "cpu");
+    const run = await runCli(
+      "merge",
+      ...models,
+      "--align",
+      "activation",
+      "--data",
+      DATA,
+      "--out",
+      out,
+      "--json",
+      "--backend",
+      "cpu",
+    );
     assert.equal(run.code, 0, run.stderr);
     const repair = JSON.parse(run.stdout).alignment.repair;
     assert.ok(repair !== undefined, "REPAIR is reported for a model without BatchNormalization");
     assert.deepEqual(repair.layers.length, 2, "both hidden Dense layers are repaired");
     assert.equal(repair.kept, repair.validation.after.loss < repair.validation.before.loss);
     const recipe = JSON.parse(await readFile(join(dir, "merged-repair", "model.recipe.json"), "utf8"));
-    assert.equal(recipe.overrides !== undefined, repair.kept, "the recipe carries the repaired tensors exactly when REPAIR was kept");
+    assert.equal(
+      recipe.overrides !== undefined,
+      repair.kept,
+      "the recipe carries the repaired tensors exactly when REPAIR was kept",
+    );
     const again = join(dir, "merged-repair-again", "model.json");
     const applied = await runCli("apply", join(dir, "merged-repair", "model.recipe.json"), "--out", again);
     assert.equal(applied.code, 0, applied.stderr);
     const a = await floatTensors(out);
-    for (const [name, t] of await floatTensors(again)) assert.deepEqual(a.get(name)!.data, t.data, `tensor ${name} after apply`);
-    const text = await runCli("merge", ...models, "--align", "weight", "--data", DATA, "--out", join(dir, "merged-repair-text", "model.json"), "--backend", "cpu");
+    for (const [name, t] of await floatTensors(again))
+      assert.deepEqual(a.get(name)!.data, t.data, `tensor ${name} after apply`);
+    const text = await runCli(
+      "merge",
+      ...models,
+      "--align",
+      "weight",
+      "--data",
+      DATA,
+      "--out",
+      join(dir, "merged-repair-text", "model.json"),
+      "--backend",
+      "cpu",
+    );
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /REPAIR of 2 layer\(s\): validation loss [\d.]+ → [\d.]+ \((kept|not kept)/);
 
-    const greedy = await runCli("greedy", ...models, "--data", DATA, "--align", "weight", "--out", join(dir, "greedy-aligned", "model.json"), "--json", "--backend", "cpu");
+    const greedy = await runCli(
+      "greedy",
+      ...models,
+      "--data",
+      DATA,
+      "--align",
+      "weight",
+      "--out",
+      join(dir, "greedy-aligned", "model.json"),
+      "--json",
+      "--backend",
+      "cpu",
+    );
     assert.equal(greedy.code, 0, greedy.stderr);
     const report = JSON.parse(greedy.stdout);
     assert.ok(report.alignment.repair !== undefined, "greedy --align reports REPAIR");
-    assert.equal(report.alignment.repair.kept, report.alignment.repair.validation.after.loss < report.alignment.repair.validation.before.loss);
+    assert.equal(
+      report.alignment.repair.kept,
+      report.alignment.repair.validation.after.loss < report.alignment.repair.validation.before.loss,
+    );
     const greedyRecipe = JSON.parse(await readFile(join(dir, "greedy-aligned", "model.recipe.json"), "utf8"));
     assert.equal(greedyRecipe.overrides !== undefined, report.alignment.repair.kept);
   });
 
   it("evaluate --align adds the aligned uniform and aligned learned soups beside the models as given", async () => {
-    const run = await runCli("evaluate", ...models, "--data", DATA, "--align", "activation", "--json", "--backend", "cpu");
+    const run = await runCli(
+      "evaluate",
+      ...models,
+      "--data",
+      DATA,
+      "--align",
+      "activation",
+      "--json",
+      "--backend",
+      "cpu",
+    );
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout);
     assert.equal(report.alignment.method, "activation");
     const best = Math.max(...report.metrics.ingredients.map((m: { metric: number }) => m.metric));
-    assert.ok(report.metrics.alignedUniform.metric > report.metrics.uniform.metric, "alignment helps the uniform soup of shuffled models");
+    assert.ok(
+      report.metrics.alignedUniform.metric > report.metrics.uniform.metric,
+      "alignment helps the uniform soup of shuffled models",
+    );
     const learned = report.metrics.methods.find((m: { method: string }) => m.method === "aligned learned soup");
     assert.ok(learned !== undefined, "the aligned learned soup is a row");
     assert.ok(learned.metric >= best - 0.02, `aligned learned soup ${learned.metric} vs best ingredient ${best}`);
@@ -182,21 +258,41 @@ describe("model-soup align, merge --align, learn --align on shuffled models", fu
 
   it("learn --align activation reports the aligned uniform and learned soups, and barriers before and after", async () => {
     const out = join(dir, "learned-aligned", "model.json");
-    const run = await runCli("learn", ...models, "--data", DATA, "--align", "activation", "--out", out, "--json", "--backend", "cpu");
+    const run = await runCli(
+      "learn",
+      ...models,
+      "--data",
+      DATA,
+      "--align",
+      "activation",
+      "--out",
+      out,
+      "--json",
+      "--backend",
+      "cpu",
+    );
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout);
     assert.equal(report.alignment.method, "activation");
     assert.equal(report.alignment.referenceChosenBy, "validation");
     assert.equal(report.alignment.pairs.length, 3);
-    const shuffledPairs = report.alignment.pairs.filter((p: { a: string; b: string }) => p.a !== report.alignment.reference && p.b !== report.alignment.reference);
+    const shuffledPairs = report.alignment.pairs.filter(
+      (p: { a: string; b: string }) => p.a !== report.alignment.reference && p.b !== report.alignment.reference,
+    );
     assert.ok(shuffledPairs.length >= 1);
     for (const p of report.alignment.pairs) {
       assert.ok(p.barrierAfter <= p.barrierBefore + 1e-6, `barrier ${p.barrierBefore} → ${p.barrierAfter}`);
       assert.ok(p.cosineAfter >= p.cosineBefore - 1e-6, `cosine ${p.cosineBefore} → ${p.cosineAfter}`);
     }
     const best = Math.max(...report.metrics.ingredients.map((m: { metric: number }) => m.metric));
-    assert.ok(report.metrics.alignedUniform.metric > report.metrics.uniform.metric, "alignment helps the uniform soup of shuffled models");
-    assert.ok(report.metrics.merged.metric >= best - 0.02, `aligned learned soup ${report.metrics.merged.metric} vs best ingredient ${best}`);
+    assert.ok(
+      report.metrics.alignedUniform.metric > report.metrics.uniform.metric,
+      "alignment helps the uniform soup of shuffled models",
+    );
+    assert.ok(
+      report.metrics.merged.metric >= best - 0.02,
+      `aligned learned soup ${report.metrics.merged.metric} vs best ingredient ${best}`,
+    );
     const recipe = JSON.parse(await readFile(join(dir, "learned-aligned", "model.recipe.json"), "utf8"));
     assert.equal(recipe.alignment.permutations.length, 3);
     const again = join(dir, "learned-again", "model.json");
@@ -243,13 +339,23 @@ describe("model-soup align on a model with a layer whose symmetry is not handled
     const run = await runCli("align", ...models, "--out", join(dir, "aligned"), "--json");
     assert.equal(run.code, 0, run.stderr);
     const result = JSON.parse(run.stdout);
-    assert.deepEqual(result.alignment.fixedLayers.map((f: { layer: string; className: string }) => [f.layer, f.className]), [["fold", "Reshape"]]);
+    assert.deepEqual(
+      result.alignment.fixedLayers.map((f: { layer: string; className: string }) => [f.layer, f.className]),
+      [["fold", "Reshape"]],
+    );
     assert.equal(result.alignment.groups, 1, "only the hidden Dense's units can move");
     const x = tf.randomNormal([5, 4], 0, 1, "float32", 3);
     for (const [i, output] of result.outputs.entries()) {
-      assert.ok(close(await predictions(output.model, x), await predictions(models[i]!, x)), `aligned model ${i + 1} computes what its original does`);
+      assert.ok(
+        close(await predictions(output.model, x), await predictions(models[i]!, x)),
+        `aligned model ${i + 1} computes what its original does`,
+      );
       const first = (await floatTensors(output.model)).get("first/kernel")!.data;
-      assert.deepEqual(first, (await floatTensors(models[i]!)).get("first/kernel")!.data, "the Dense before the Reshape keeps its units");
+      assert.deepEqual(
+        first,
+        (await floatTensors(models[i]!)).get("first/kernel")!.data,
+        "the Dense before the Reshape keeps its units",
+      );
     }
     x.dispose();
     const text = await runCli("align", ...models, "--out", join(dir, "aligned-text"));

@@ -38,9 +38,19 @@ describe("model-soup on TF.js models with a custom layer class", function () {
     assert.equal(manifest.architecture, undefined);
     assert.deepEqual(
       manifest.tensors.map((t) => `${t.layer}:${t.name}`),
-      ["hidden1:hidden1/kernel", "hidden1:hidden1/bias", "hidden2:hidden2/kernel", "hidden2:hidden2/bias", "output:output/kernel", "output:output/bias"],
+      [
+        "hidden1:hidden1/kernel",
+        "hidden1:hidden1/bias",
+        "hidden2:hidden2/kernel",
+        "hidden2:hidden2/bias",
+        "output:output/kernel",
+        "output:output/bias",
+      ],
     );
-    assert.ok(manifest.warnings.some((w) => /MyCustomDense/.test(w) && /by its weights only/.test(w)), manifest.warnings.join("\n"));
+    assert.ok(
+      manifest.warnings.some((w) => /MyCustomDense/.test(w) && /by its weights only/.test(w)),
+      manifest.warnings.join("\n"),
+    );
   });
 
   it("merges two such models by their weights: every tensor is the average of the inputs'", async () => {
@@ -54,7 +64,8 @@ describe("model-soup on TF.js models with a custom layer class", function () {
         const got = await merged.readTensor(t.name);
         const [a, b] = await Promise.all(inputs.map((m) => m.readTensor(t.name)));
         assert.equal(got.data.length, a!.data.length, t.name);
-        for (let k = 0; k < got.data.length; k++) assert.ok(Math.abs(Number(got.data[k]) - (Number(a!.data[k]) + Number(b!.data[k])) / 2) < 1e-6, t.name);
+        for (let k = 0; k < got.data.length; k++)
+          assert.ok(Math.abs(Number(got.data[k]) - (Number(a!.data[k]) + Number(b!.data[k])) / 2) < 1e-6, t.name);
       }
     } finally {
       await Promise.all([merged, ...inputs].map((m) => m.close()));

@@ -12,7 +12,8 @@ async function tensorsOf(path: string): Promise<Map<string, number[]>> {
   const file = await openModel(path);
   try {
     const out = new Map<string, number[]>();
-    for (const t of file.manifest.tensors) out.set(t.name, Array.from((await file.readTensor(t.name, { float32: true })).data as Float32Array));
+    for (const t of file.manifest.tensors)
+      out.set(t.name, Array.from((await file.readTensor(t.name, { float32: true })).data as Float32Array));
     return out;
   } finally {
     await file.close();
@@ -40,7 +41,20 @@ describe("model-soup merge --method regmean|fisher --data, apply, evaluate --met
   for (const method of ["regmean", "fisher"] as const) {
     it(`${method}: writes a model that re-reads and scores as reported, a recipe with the data's hash, and apply reproduces it`, async () => {
       const out = join(dir, method, "model.json");
-      const run = await runCli("merge", ...models, "--method", method, "--data", data, "--out", out, "--json", "--backend", "wasm", ...(method === "fisher" ? ["--examples", "64"] : []));
+      const run = await runCli(
+        "merge",
+        ...models,
+        "--method",
+        method,
+        "--data",
+        data,
+        "--out",
+        out,
+        "--json",
+        "--backend",
+        "wasm",
+        ...(method === "fisher" ? ["--examples", "64"] : []),
+      );
       assert.equal(run.code, 0, run.stderr);
       const report = JSON.parse(run.stdout);
       assert.equal(report.method, method === "regmean" ? "RegMean" : "Fisher merging");
@@ -60,7 +74,10 @@ describe("model-soup merge --method regmean|fisher --data, apply, evaluate --met
       const check = await runCli("evaluate", out, models[0]!, "--data", data, "--json", "--backend", "wasm");
       assert.equal(check.code, 0, check.stderr);
       const scored = JSON.parse(check.stdout).metrics.ingredients[0];
-      assert.ok(Math.abs(scored.loss - report.metrics.merged.loss) < 1e-4, `file ${scored.loss} vs report ${report.metrics.merged.loss}`);
+      assert.ok(
+        Math.abs(scored.loss - report.metrics.merged.loss) < 1e-4,
+        `file ${scored.loss} vs report ${report.metrics.merged.loss}`,
+      );
 
       const recipePath = join(dir, method, "model.recipe.json");
       const recipe = JSON.parse(await readFile(recipePath, "utf8"));
@@ -68,7 +85,12 @@ describe("model-soup merge --method regmean|fisher --data, apply, evaluate --met
       assert.equal(recipe.data.path, "../soup.csv.gz");
       assert.match(recipe.data.sha256, /^[0-9a-f]{64}$/);
       assert.equal(recipe.backend, "wasm");
-      assert.deepEqual(recipe.learning.statistics, method === "fisher" ? { split: "learn", rows: 539, examples: 64, target: "labels" } : { split: "learn", rows: 539 });
+      assert.deepEqual(
+        recipe.learning.statistics,
+        method === "fisher"
+          ? { split: "learn", rows: 539, examples: 64, target: "labels" }
+          : { split: "learn", rows: 539 },
+      );
 
       const again = join(dir, `${method}-again`, "deeper", "model.json");
       const apply = await runCli("apply", recipePath, "--out", again);
@@ -83,10 +105,31 @@ describe("model-soup merge --method regmean|fisher --data, apply, evaluate --met
     const changedData = join(dir, "changed.csv.gz");
     await cp(data, changedData);
     const out = join(dir, "changed", "model.json");
-    assert.equal((await runCli("merge", ...models, "--method", "regmean", "--data", changedData, "--out", out, "--backend", "wasm")).code, 0);
+    assert.equal(
+      (
+        await runCli(
+          "merge",
+          ...models,
+          "--method",
+          "regmean",
+          "--data",
+          changedData,
+          "--out",
+          out,
+          "--backend",
+          "wasm",
+        )
+      ).code,
+      0,
+    );
     const text = gunzipSync(await readFile(changedData)).toString("utf8");
     await writeFile(changedData, gzipSync(text.replace(/\n$/, "") + "\n" + text.split("\n")[0] + "\n"));
-    const apply = await runCli("apply", join(dir, "changed", "model.recipe.json"), "--out", join(dir, "changed-again", "model.json"));
+    const apply = await runCli(
+      "apply",
+      join(dir, "changed", "model.recipe.json"),
+      "--out",
+      join(dir, "changed-again", "model.json"),
+    );
     assert.notEqual(apply.code, 0);
     assert.match(apply.stderr, /changed\.csv\.gz.*has changed since the recipe .* regmean needs the same data/);
 
@@ -96,12 +139,31 @@ describe("model-soup merge --method regmean|fisher --data, apply, evaluate --met
   });
 
   it("evaluate --methods regmean,fisher adds their rows beside the ingredients, the uniform soup and the ensemble", async () => {
-    const run = await runCli("evaluate", ...models, "--data", data, "--methods", "regmean,fisher", "--examples", "64", "--backend", "wasm");
+    const run = await runCli(
+      "evaluate",
+      ...models,
+      "--data",
+      data,
+      "--methods",
+      "regmean,fisher",
+      "--examples",
+      "64",
+      "--backend",
+      "wasm",
+    );
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.split("\n");
-    const order = ["uniform soup", "RegMean", "Fisher merging", "output ensemble"].map((name) => lines.findIndex((l) => l.startsWith(name)));
-    assert.ok(order.every((i) => i > 0), run.stdout);
-    assert.deepEqual([...order].sort((a, b) => a - b), order);
+    const order = ["uniform soup", "RegMean", "Fisher merging", "output ensemble"].map((name) =>
+      lines.findIndex((l) => l.startsWith(name)),
+    );
+    assert.ok(
+      order.every((i) => i > 0),
+      run.stdout,
+    );
+    assert.deepEqual(
+      [...order].sort((a, b) => a - b),
+      order,
+    );
     const bad = await runCli("evaluate", ...models, "--data", data, "--methods", "ties");
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /--methods expects all or some of greedy, learned, regmean, fisher/);

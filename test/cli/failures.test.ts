@@ -52,14 +52,22 @@ describe("every CLI command fails in one line, without a stack trace", function 
 
   for (const command of COMMANDS) {
     it(`${command.name}: an unknown option`, async () => {
-      assertOneLine(await runCli(command.name, "--no-such-option"), `${command.name} --no-such-option`, /no-such-option/);
+      assertOneLine(
+        await runCli(command.name, "--no-such-option"),
+        `${command.name} --no-such-option`,
+        /no-such-option/,
+      );
     });
 
     if (command.name === "demo") continue;
     const out = () => join(dir, `out-${command.name}`);
 
     it(`${command.name}: a folder without a model`, async () => {
-      const run = await runCli(command.name, ...inputs(command.name, emptyFolder), ...requiredOptions(command.name, out()));
+      const run = await runCli(
+        command.name,
+        ...inputs(command.name, emptyFolder),
+        ...requiredOptions(command.name, out()),
+      );
       assertOneLine(run, `${command.name} <empty folder>`, /no-model-here/);
     });
 
@@ -85,7 +93,8 @@ describe("every CLI command fails in one line, without a stack trace", function 
     await writeFile(jsonPath, JSON.stringify(json));
     for (const extra of [[], ["--json"]]) {
       const run = await runCli("inspect", model, ...extra);
-      for (const text of [run.stdout, run.stderr]) assert.doesNotMatch(text, /[\u0007\u001b\u009b]/, `inspect ${extra.join(" ")}: a raw control character`);
+      for (const text of [run.stdout, run.stderr])
+        assert.doesNotMatch(text, /[\u0007\u001b\u009b]/, `inspect ${extra.join(" ")}: a raw control character`);
       assert.match(run.stdout + run.stderr, /\\u001b\]0;pwned\\u0007|\\e\]0;pwned\\x07/);
       if (extra.length > 0 && run.stdout) JSON.parse(run.stdout);
     }

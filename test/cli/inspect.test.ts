@@ -6,7 +6,11 @@ import { runCli } from "./run-cli.js";
 
 const REAL = join("test", "fixtures", "real-models");
 const KERAS = join(REAL, "tensorspace-converter", "keras_h5_lenet");
-const KERAS_FULL = ["keras216_full_keras_model.h5", "keras222_full_keras_seq_model.h5", "tfkeras216_full_tf_keras_model.h5"].map((f) => join(KERAS, f));
+const KERAS_FULL = [
+  "keras216_full_keras_model.h5",
+  "keras222_full_keras_seq_model.h5",
+  "tfkeras216_full_tf_keras_model.h5",
+].map((f) => join(KERAS, f));
 const TFJS_LENETS = ["a_examples_rawModel", "b_test_model", "c_src_test_sequential_2018-12-02"].map((d) =>
   join(REAL, "tensorspace-converter", "tfjs_lenet", d, "mnist.json"),
 );
@@ -16,8 +20,20 @@ const cli = runCli;
 
 interface InspectJson {
   compatible: boolean;
-  models: { path: string; format: string; parameters: number; tensors: { name: string; shape: number[]; dtype: string }[]; group: string; status: string }[];
-  groups: { id: string; models: string[]; status: string; mappings: { model: string; to: string; names: { from: string; to: string }[] }[] }[];
+  models: {
+    path: string;
+    format: string;
+    parameters: number;
+    tensors: { name: string; shape: number[]; dtype: string }[];
+    group: string;
+    status: string;
+  }[];
+  groups: {
+    id: string;
+    models: string[];
+    status: string;
+    mappings: { model: string; to: string; names: { from: string; to: string }[] }[];
+  }[];
   incompatible: { a: string; b: string; reason: string }[];
   unreadable: { path: string; error: string }[];
 }
@@ -42,12 +58,22 @@ describe("model-soup inspect", () => {
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout) as InspectJson;
     assert.equal(report.compatible, true);
-    assert.deepEqual(report.models.map((m) => [m.path, m.format, m.parameters, m.tensors.length, m.group]), KERAS_FULL.map((p) => [p, "keras-h5", 44426, 10, "g1"]));
-    assert.deepEqual(report.models[0]!.tensors[0], { name: "Conv2D_1/kernel:0", shape: [5, 5, 1, 6], dtype: "float32" });
+    assert.deepEqual(
+      report.models.map((m) => [m.path, m.format, m.parameters, m.tensors.length, m.group]),
+      KERAS_FULL.map((p) => [p, "keras-h5", 44426, 10, "g1"]),
+    );
+    assert.deepEqual(report.models[0]!.tensors[0], {
+      name: "Conv2D_1/kernel:0",
+      shape: [5, 5, 1, 6],
+      dtype: "float32",
+    });
     assert.equal(report.groups.length, 1);
     assert.deepEqual(report.groups[0]!.models, KERAS_FULL);
     assert.equal(report.groups[0]!.status, "compatible-by-structure");
-    assert.deepEqual(report.models.map((m) => m.status), ["compatible", "compatible", "compatible-by-structure"]);
+    assert.deepEqual(
+      report.models.map((m) => m.status),
+      ["compatible", "compatible", "compatible-by-structure"],
+    );
     const mapping = report.groups[0]!.mappings;
     assert.equal(mapping.length, 1);
     assert.equal(mapping[0]!.model, KERAS_FULL[2]);
@@ -61,21 +87,33 @@ describe("model-soup inspect", () => {
     const run = await cli("inspect", "--json", ...TFJS_LENETS);
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout) as InspectJson;
-    assert.deepEqual(report.groups.map((g) => [g.models.length, g.status]), [[3, "compatible"]]);
-    assert.deepEqual(report.models.map((m) => [m.format, m.parameters]), TFJS_LENETS.map(() => ["tfjs-layers", 61706]));
+    assert.deepEqual(
+      report.groups.map((g) => [g.models.length, g.status]),
+      [[3, "compatible"]],
+    );
+    assert.deepEqual(
+      report.models.map((m) => [m.format, m.parameters]),
+      TFJS_LENETS.map(() => ["tfjs-layers", 61706]),
+    );
   });
 
   it("reports the balance pair incompatible, naming the differing tensor, and exits 1", async () => {
     const text = await cli("inspect", ...BALANCE);
     assert.equal(text.code, 1, text.stderr);
     assert.match(text.stdout, /Incompatible\n {2}model1\/model\.json \(g1\) vs model2\/model\.json \(g2\):/);
-    assert.match(text.stdout, /tensor "dense_Dense2\/kernel" has shape \[16, 3\] in model1\/model\.json but \[16, 2\] in model2\/model\.json/);
+    assert.match(
+      text.stdout,
+      /tensor "dense_Dense2\/kernel" has shape \[16, 3\] in model1\/model\.json but \[16, 2\] in model2\/model\.json/,
+    );
     assert.match(text.stdout, /Result: the 2 models fall into 2 incompatible groups/);
     const json = await cli("inspect", "--json", ...BALANCE);
     assert.equal(json.code, 1);
     const report = JSON.parse(json.stdout) as InspectJson;
     assert.equal(report.compatible, false);
-    assert.deepEqual(report.incompatible.map((p) => [p.a, p.b]), [[BALANCE[0], BALANCE[1]]]);
+    assert.deepEqual(
+      report.incompatible.map((p) => [p.a, p.b]),
+      [[BALANCE[0], BALANCE[1]]],
+    );
     assert.match(report.incompatible[0]!.reason, /dense_Dense2\/kernel/);
   });
 
@@ -85,8 +123,17 @@ describe("model-soup inspect", () => {
     const run = await cli("inspect", "--json", ...files);
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout) as InspectJson;
-    assert.deepEqual(report.groups.map((g) => [g.models, g.status]), [[files, "compatible"]]);
-    assert.deepEqual(report.models.map((m) => [m.format, m.tensors.length]), [["safetensors", 36], ["safetensors", 36]]);
+    assert.deepEqual(
+      report.groups.map((g) => [g.models, g.status]),
+      [[files, "compatible"]],
+    );
+    assert.deepEqual(
+      report.models.map((m) => [m.format, m.tensors.length]),
+      [
+        ["safetensors", 36],
+        ["safetensors", 36],
+      ],
+    );
   });
 
   it("puts a Keras .h5 and its TF.js copy in one group, compatible by structure (the converter drops the :0 suffixes)", async () => {
@@ -94,7 +141,13 @@ describe("model-soup inspect", () => {
     const run = await cli("inspect", "--json", KERAS_FULL[0]!, copy);
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout) as InspectJson;
-    assert.deepEqual(report.models.map((m) => [m.format, m.parameters, m.group]), [["keras-h5", 44426, "g1"], ["tfjs-layers", 44426, "g1"]]);
+    assert.deepEqual(
+      report.models.map((m) => [m.format, m.parameters, m.group]),
+      [
+        ["keras-h5", 44426, "g1"],
+        ["tfjs-layers", 44426, "g1"],
+      ],
+    );
     assert.equal(report.groups[0]!.status, "compatible-by-structure");
     assert.deepEqual(report.groups[0]!.mappings[0]!.names[0], { from: "Conv2D_1/kernel", to: "Conv2D_1/kernel:0" });
   });
@@ -120,7 +173,10 @@ describe("model-soup inspect", () => {
       assert.match(run.stdout, /2 files could not be read/);
       const json = await cli("inspect", "--json", junk);
       assert.equal(json.code, 2);
-      assert.deepEqual((JSON.parse(json.stdout) as InspectJson).unreadable.map((u) => u.path), [junk]);
+      assert.deepEqual(
+        (JSON.parse(json.stdout) as InspectJson).unreadable.map((u) => u.path),
+        [junk],
+      );
     });
   });
 

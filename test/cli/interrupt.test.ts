@@ -16,7 +16,10 @@ const TEMP = /^\.model-soup-tmp-\d+-[0-9a-f]{12}-/;
 /** Large enough that writing the merge takes a while here: 3 tensors of 12M float32 values (144 MB) per model. */
 const ELEMENTS = 12 * 1024 * 1024;
 
-function start(args: string[], prefix: string[] = []): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
+function start(
+  args: string[],
+  prefix: string[] = [],
+): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
   const command = [...prefix, process.execPath, ...cliCommand(), ...args];
   const child = spawn(command[0]!, command.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
@@ -44,7 +47,10 @@ async function temps(folder: string): Promise<string[]> {
 
 function childrenOf(pid: number): number[] {
   try {
-    return execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" }).split("\n").map((s) => Number(s.trim())).filter((n) => n > 0);
+    return execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" })
+      .split("\n")
+      .map((s) => Number(s.trim()))
+      .filter((n) => n > 0);
   } catch {
     return [];
   }
@@ -60,7 +66,15 @@ describe("model-soup interrupted, killed, or out of file size", function () {
     big = [];
     for (const seed of [1, 2]) {
       const path = join(dir, `big-${seed}.safetensors`);
-      await writeSafetensors(path, Object.fromEntries([0, 1, 2].map((k) => [`layer${k}.weight`, { shape: [ELEMENTS], data: seededValues(seed * 10 + k, ELEMENTS) }])));
+      await writeSafetensors(
+        path,
+        Object.fromEntries(
+          [0, 1, 2].map((k) => [
+            `layer${k}.weight`,
+            { shape: [ELEMENTS], data: seededValues(seed * 10 + k, ELEMENTS) },
+          ]),
+        ),
+      );
       big.push(path);
     }
   });
@@ -76,12 +90,19 @@ describe("model-soup interrupted, killed, or out of file size", function () {
   }
 
   // `merge` runs in the CLI's own process (src/cli/in-process.ts); `apply` runs on a worker process.
-  for (const [signal, code, command] of [["SIGINT", 130, "merge"], ["SIGTERM", 143, "merge"], ["SIGINT", 130, "apply"], ["SIGTERM", 143, "apply"]] as const) {
+  for (const [signal, code, command] of [
+    ["SIGINT", 130, "merge"],
+    ["SIGTERM", 143, "merge"],
+    ["SIGINT", 130, "apply"],
+    ["SIGTERM", 143, "apply"],
+  ] as const) {
     it(`${signal} during the write of ${command}: exit ${code}, one line, no output and no temporary file left, no worker left`, async () => {
       const out = join(dir, `out-${signal}-${command}`);
       await mkdir(out);
       const target = join(out, "soup.safetensors");
-      const run = start(command === "merge" ? ["merge", ...big, "--out", target] : ["apply", await bigRecipe(), "--out", target]);
+      const run = start(
+        command === "merge" ? ["merge", ...big, "--out", target] : ["apply", await bigRecipe(), "--out", target],
+      );
       await waitFor(async () => ((await temps(out)).length > 0 ? true : undefined), "the temporary output file");
       const workers = childrenOf(run.child.pid!);
       run.child.kill(signal);
@@ -119,7 +140,10 @@ describe("model-soup interrupted, killed, or out of file size", function () {
     const run = start(["merge", ...big, "--out", target], ["prlimit", "--fsize=1048576"]);
     const result = await run.done;
     assert.equal(result.code, 2, result.stderr);
-    assert.equal(result.stderr.trim(), `model-soup merge: ${target}: cannot be written (EFBIG: the file would be larger than the system allows); nothing was written`);
+    assert.equal(
+      result.stderr.trim(),
+      `model-soup merge: ${target}: cannot be written (EFBIG: the file would be larger than the system allows); nothing was written`,
+    );
     assert.deepEqual(await readdir(out), []);
   });
 });

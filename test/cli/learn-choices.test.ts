@@ -34,7 +34,10 @@ describe("choice lists and learn defaults, declared once", () => {
   it("every command's usage line names every option it accepts", () => {
     for (const command of COMMANDS) {
       for (const name of Object.keys(command.options)) {
-        assert.ok(new RegExp(`--${name}(\\s|\\]|$)`).test(command.usage), `${command.name}: usage line names --${name}: ${command.usage}`);
+        assert.ok(
+          new RegExp(`--${name}(\\s|\\]|$)`).test(command.usage),
+          `${command.name}: usage line names --${name}: ${command.usage}`,
+        );
       }
     }
   });
@@ -47,19 +50,32 @@ describe("choice lists and learn defaults, declared once", () => {
         if (list === undefined) continue;
         seen++;
         assert.equal(spec.valueName, choiceValues(list).join("|"), `${command.name} --${name}`);
-        for (const c of list) assert.ok(spec.description.includes(c.value), `${command.name} --${name} help explains ${c.value}`);
-        assert.ok(command.usage.includes(`--${name} ${spec.valueName}`), `${command.name} usage shows --${name} ${spec.valueName}`);
+        for (const c of list)
+          assert.ok(spec.description.includes(c.value), `${command.name} --${name} help explains ${c.value}`);
+        assert.ok(
+          command.usage.includes(`--${name} ${spec.valueName}`),
+          `${command.name} usage shows --${name} ${spec.valueName}`,
+        );
       }
     }
     assert.ok(seen >= 12, `choice options found: ${seen}`);
     const learn = COMMANDS.find((c) => c.name === "learn")!;
-    assert.match(learn.options.granularity!.description, new RegExp(`${LEARN_DEFAULTS.granularity}: [^;]*\\[default\\]`));
+    assert.match(
+      learn.options.granularity!.description,
+      new RegExp(`${LEARN_DEFAULTS.granularity}: [^;]*\\[default\\]`),
+    );
     assert.match(learn.options.optimizer!.description, new RegExp(`${LEARN_DEFAULTS.optimizer}: [^;]*\\[default\\]`));
   });
 
   it("a choice option takes the list's values and refuses any other in one line", () => {
-    assert.equal(choiceOption({ values: { param: "nonneg" }, positionals: [] }, "param", PARAMETERISATION_CHOICES), "nonneg");
-    assert.throws(() => choiceOption({ values: { param: "softmax" }, positionals: [] }, "param", PARAMETERISATION_CHOICES), /--param must be one of simplex, nonneg, free; got "softmax"/);
+    assert.equal(
+      choiceOption({ values: { param: "nonneg" }, positionals: [] }, "param", PARAMETERISATION_CHOICES),
+      "nonneg",
+    );
+    assert.throws(
+      () => choiceOption({ values: { param: "softmax" }, positionals: [] }, "param", PARAMETERISATION_CHOICES),
+      /--param must be one of simplex, nonneg, free; got "softmax"/,
+    );
   });
 
   it("the Merge panel starts from the learn defaults and accepts exactly the listed choices", () => {
@@ -67,8 +83,15 @@ describe("choice lists and learn defaults, declared once", () => {
     assert.equal(DEFAULT_CONFIG.steps, LEARN_DEFAULTS.maxSteps);
     assert.equal(DEFAULT_CONFIG.batchSize, LEARN_DEFAULTS.batchSize);
     assert.equal(DEFAULT_CONFIG.granularity, LEARN_DEFAULTS.granularity);
-    const start = (change: object) => validateFromWebview({ type: "start", config: { ...DEFAULT_CONFIG, ingredients: [], ...change } });
-    const lists = { method: PANEL_METHOD_CHOICES, granularity: GRANULARITY_CHOICES, parameterisation: PARAMETERISATION_CHOICES, objective: OBJECTIVE_CHOICES, backend: BACKEND_SETTING_CHOICES };
+    const start = (change: object) =>
+      validateFromWebview({ type: "start", config: { ...DEFAULT_CONFIG, ingredients: [], ...change } });
+    const lists = {
+      method: PANEL_METHOD_CHOICES,
+      granularity: GRANULARITY_CHOICES,
+      parameterisation: PARAMETERISATION_CHOICES,
+      objective: OBJECTIVE_CHOICES,
+      backend: BACKEND_SETTING_CHOICES,
+    };
     for (const [field, list] of Object.entries(lists)) {
       for (const c of list) assert.ok(!(start({ [field]: c.value }) instanceof Error), `${field} ${c.value} accepted`);
       assert.ok(start({ [field]: "other" }) instanceof Error, `${field} "other" refused`);

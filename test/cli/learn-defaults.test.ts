@@ -43,13 +43,24 @@ describe("model-soup learn with no tuning flags, on fine-tunes with harmful memb
     const training = JSON.parse(await readFile(join(FAMILY, "training.json"), "utf8"));
     const byValidation = [...training.ingredients].sort((a, b) => b.validationAccuracy - a.validationAccuracy)[0];
     const single = acc.get(join(FAMILY, byValidation.name, "model.json"))!;
-    assert.ok(single !== undefined && learned >= single, `learned ${learned} vs ${byValidation.name} ${single}\n${run.stdout}`);
-    assert.match(run.stdout, /^Start: .+ \(the lowest validation loss of 8 candidates: uniform soup, each model, greedy soup\)$/m);
-    const steps = /^Learning: (\d+) Adam steps of a budget of (\d+), learning rate ([\d.]+) with cosine decay/m.exec(run.stdout);
+    assert.ok(
+      single !== undefined && learned >= single,
+      `learned ${learned} vs ${byValidation.name} ${single}\n${run.stdout}`,
+    );
+    assert.match(
+      run.stdout,
+      /^Start: .+ \(the lowest validation loss of 8 candidates: uniform soup, each model, greedy soup\)$/m,
+    );
+    const steps = /^Learning: (\d+) Adam steps of a budget of (\d+), learning rate ([\d.]+) with cosine decay/m.exec(
+      run.stdout,
+    );
     assert.ok(steps, run.stdout);
     assert.equal(Number(steps[2]), LEARN_DEFAULTS.maxSteps);
     assert.equal(Number(steps[3]), LEARN_DEFAULTS.learningRate);
-    assert.ok(Number(steps[1]) >= 100 && Number(steps[1]) <= LEARN_DEFAULTS.maxSteps, "hundreds of steps on 539 learning rows, within the budget");
+    assert.ok(
+      Number(steps[1]) >= 100 && Number(steps[1]) <= LEARN_DEFAULTS.maxSteps,
+      "hundreds of steps on 539 learning rows, within the budget",
+    );
     assert.match(run.stdout, /^Kept: the learned soup/m);
   });
 
@@ -59,15 +70,22 @@ describe("model-soup learn with no tuning flags, on fine-tunes with harmful memb
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout);
     const l = report.learning;
-    assert.deepEqual(l.candidates.map((c: { name: string }) => c.name), ["uniform soup", "good-2/model.json", "classes-5-9/model.json", "greedy soup"]);
+    assert.deepEqual(
+      l.candidates.map((c: { name: string }) => c.name),
+      ["uniform soup", "good-2/model.json", "classes-5-9/model.json", "greedy soup"],
+    );
     const best = [...l.candidates].sort((a: { loss: number }, b: { loss: number }) => a.loss - b.loss)[0];
     assert.ok(["good-2/model.json", "greedy soup"].includes(best.name), best.name);
     assert.equal(l.start, best.name);
-    for (const c of l.candidates) assert.ok(l.validation.loss <= c.loss, `${c.name}: ${c.loss} < kept ${l.validation.loss}`);
+    for (const c of l.candidates)
+      assert.ok(l.validation.loss <= c.loss, `${c.name}: ${c.loss} < kept ${l.validation.loss}`);
   });
 
   it("small-data policy: the test rows are not read before the final report (changing them changes nothing learned)", async () => {
-    const lines = gunzipSync(await readFile(DATA)).toString("utf8").trim().split("\n");
+    const lines = gunzipSync(await readFile(DATA))
+      .toString("utf8")
+      .trim()
+      .split("\n");
     const dataset = await loadDataset(DATA);
     const split = splitDataset(dataset, { seed: 0 });
     const blanked = [...lines];
@@ -85,11 +103,20 @@ describe("model-soup learn with no tuning flags, on fine-tunes with harmful memb
     const { seconds: _a, ...learningA } = { ...a.learning, seconds: 0 };
     const { seconds: _b, ...learningB } = { ...b.learning, seconds: 0 };
     assert.deepEqual(learningB, learningA);
-    assert.deepEqual(b.history.map((h: { validationLoss?: number }) => h.validationLoss), a.history.map((h: { validationLoss?: number }) => h.validationLoss));
-    assert.notEqual(b.metrics.uniform.loss, a.metrics.uniform.loss, "the test rows did change: the final report reads them");
+    assert.deepEqual(
+      b.history.map((h: { validationLoss?: number }) => h.validationLoss),
+      a.history.map((h: { validationLoss?: number }) => h.validationLoss),
+    );
+    assert.notEqual(
+      b.metrics.uniform.loss,
+      a.metrics.uniform.loss,
+      "the test rows did change: the final report reads them",
+    );
     // The kept learned soup was learned again on learn + validation, for the steps validation chose.
     assert.deepEqual(a.learning.refit, { rows: a.split.learn + a.split.validation, steps: a.learning.bestStep });
-    const noRefit = JSON.parse((await runCli("learn", ...MODELS, "--data", plain, "--label", "64", "--json", "--no-refit")).stdout);
+    const noRefit = JSON.parse(
+      (await runCli("learn", ...MODELS, "--data", plain, "--label", "64", "--json", "--no-refit")).stdout,
+    );
     assert.equal(noRefit.learning.refit, undefined);
     assert.notDeepEqual(noRefit.coefficients, a.coefficients);
   });
@@ -98,9 +125,13 @@ describe("model-soup learn with no tuning flags, on fine-tunes with harmful memb
     const run = await runCli("learn", "--help");
     assert.equal(run.code, 0);
     assert.match(run.stdout, new RegExp(`at most ${LEARN_DEFAULTS.maxSteps} steps`));
-    assert.match(run.stdout, new RegExp(`Adam learning rate \\(default ${LEARN_DEFAULTS.learningRate}, decayed to 0 by a cosine`));
+    assert.match(
+      run.stdout,
+      new RegExp(`Adam learning rate \\(default ${LEARN_DEFAULTS.learningRate}, decayed to 0 by a cosine`),
+    );
     assert.match(run.stdout, /--optimizer adam\|lbfgs\s+Optimiser .*adam: Adam \(mini-batches\) \[default\]/);
     assert.doesNotMatch(run.stdout, /L-BFGS; Adam for nonneg|epochs/);
-    for (const option of ["--patience", "--no-refit", "--steps", "--batch", "--lr", "--scale", "--seed"]) assert.ok(run.stdout.split("\n")[0]!.includes(option), `usage line names ${option}`);
+    for (const option of ["--patience", "--no-refit", "--steps", "--batch", "--lr", "--scale", "--seed"])
+      assert.ok(run.stdout.split("\n")[0]!.includes(option), `usage line names ${option}`);
   });
 });

@@ -27,7 +27,9 @@ interface Rows {
 /** Each class a mixture of two Gaussian clusters; `seed` draws the rows, the cluster centres are fixed (seed 7). */
 function mixture(n: number, seed: number): Rows {
   const centresRandom = mulberry32(7);
-  const centres = Array.from({ length: CLASSES * 2 }, () => Array.from({ length: FEATURES }, () => 2.2 * (centresRandom() * 2 - 1)));
+  const centres = Array.from({ length: CLASSES * 2 }, () =>
+    Array.from({ length: FEATURES }, () => 2.2 * (centresRandom() * 2 - 1)),
+  );
   const random = mulberry32(seed);
   const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const x = new Float32Array(n * FEATURES);
@@ -51,7 +53,15 @@ function subset(rows: Rows, keep: (i: number) => boolean): Rows {
 function network(seed: number): tf.Sequential {
   const init = (k: number) => tf.initializers.glorotUniform({ seed: seed * 10 + k });
   const model = tf.sequential({ name: "mixture_mlp" });
-  model.add(tf.layers.dense({ name: "dense1", inputShape: [FEATURES], units: 24, activation: "tanh", kernelInitializer: init(1) }));
+  model.add(
+    tf.layers.dense({
+      name: "dense1",
+      inputShape: [FEATURES],
+      units: 24,
+      activation: "tanh",
+      kernelInitializer: init(1),
+    }),
+  );
   model.add(tf.layers.dense({ name: "dense2", units: 16, activation: "relu", kernelInitializer: init(2) }));
   model.add(tf.layers.dense({ name: "out", units: CLASSES, activation: "softmax", kernelInitializer: init(3) }));
   return model;
@@ -84,7 +94,12 @@ describe("model-soup learn with no tuning flags, on a family this test makes (an
     await tf.setBackend("cpu");
     const train = mixture(1200, 1);
     const base = network(3);
-    await fit(base, subset(train, (i) => i < 300), 2, 0.01);
+    await fit(
+      base,
+      subset(train, (i) => i < 300),
+      2,
+      0.01,
+    );
     const tunes: { keep: (i: number) => boolean; epochs: number; learningRate: number }[] = [
       { keep: (i) => i % 4 === 0, epochs: 20, learningRate: 0.005 },
       { keep: (i) => i % 4 === 1, epochs: 20, learningRate: 0.005 },
@@ -105,7 +120,13 @@ describe("model-soup learn with no tuning flags, on a family this test makes (an
     // The soup data: rows no ingredient has seen; learn splits it 60/20/20 (seed 0).
     const soup = mixture(5000, 2);
     const lines = ["f0,f1,f2,f3,f4,f5,f6,f7,f8,f9,label"];
-    for (let i = 0; i < soup.y.length; i++) lines.push([...soup.x.subarray(i * FEATURES, (i + 1) * FEATURES)].map((v) => v.toFixed(4)).concat(String(soup.y[i])).join(","));
+    for (let i = 0; i < soup.y.length; i++)
+      lines.push(
+        [...soup.x.subarray(i * FEATURES, (i + 1) * FEATURES)]
+          .map((v) => v.toFixed(4))
+          .concat(String(soup.y[i]))
+          .join(","),
+      );
     await writeFile(join(dir, "soup.csv"), lines.join("\n") + "\n");
   });
   after(async () => rm(dir, { recursive: true, force: true }));

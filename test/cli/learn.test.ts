@@ -40,17 +40,35 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
   it("learns model-granular coefficients, reports every reference, writes a model that re-reads", async () => {
     const out = join(dir, "learned", "model.json");
     const reportPath = join(dir, "report.json");
-    const run = await runCli("learn", ...models, "--data", DATA, "--out", out, "--report", reportPath, "--json", "--backend", "cpu");
+    const run = await runCli(
+      "learn",
+      ...models,
+      "--data",
+      DATA,
+      "--out",
+      out,
+      "--report",
+      reportPath,
+      "--json",
+      "--backend",
+      "cpu",
+    );
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout);
     assert.deepEqual(JSON.parse(await readFile(reportPath, "utf8")), report);
     assert.equal(report.backend, "cpu");
     assert.equal(report.metricName, "accuracy");
     assert.equal(report.coefficients.length, 3);
-    assert.ok(Math.abs(report.coefficients.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-6, "simplex coefficients sum to 1");
+    assert.ok(
+      Math.abs(report.coefficients.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-6,
+      "simplex coefficients sum to 1",
+    );
     assert.equal(report.metrics.ingredients.length, 3);
     for (const key of ["uniform", "merged", "ensemble"]) {
-      assert.ok(report.metrics[key].loss > 0 && report.metrics[key].metric > 0.5, `${key}: ${JSON.stringify(report.metrics[key])}`);
+      assert.ok(
+        report.metrics[key].loss > 0 && report.metrics[key].metric > 0.5,
+        `${key}: ${JSON.stringify(report.metrics[key])}`,
+      );
     }
     assert.equal(report.split.test + report.split.learn + report.split.validation > 0, true);
     assert.ok(Array.isArray(report.warnings));
@@ -61,7 +79,10 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
     const recipe = JSON.parse(await readFile(report.output.recipe, "utf8"));
     assert.equal(recipe.origin, "learned");
     assert.equal(recipe.merge.method, "linear");
-    assert.deepEqual(recipe.merge.ingredients.map((g: { weight: number }) => g.weight), report.coefficients);
+    assert.deepEqual(
+      recipe.merge.ingredients.map((g: { weight: number }) => g.weight),
+      report.coefficients,
+    );
   });
 
   it("apply recreates the same tensors from the recipe alone, and refuses changed inputs", async () => {
@@ -79,8 +100,15 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
     // The weighted average itself, checked on one tensor against values computed here.
     const inputs = await Promise.all(models.map(tensorsOf));
     const name = [...a.keys()][0]!;
-    const got = new Float32Array(a.get(name)!.buffer.slice(a.get(name)!.byteOffset, a.get(name)!.byteOffset + a.get(name)!.byteLength));
-    const values = inputs.map((m) => new Float32Array(m.get(name)!.buffer.slice(m.get(name)!.byteOffset, m.get(name)!.byteOffset + m.get(name)!.byteLength)));
+    const got = new Float32Array(
+      a.get(name)!.buffer.slice(a.get(name)!.byteOffset, a.get(name)!.byteOffset + a.get(name)!.byteLength),
+    );
+    const values = inputs.map(
+      (m) =>
+        new Float32Array(
+          m.get(name)!.buffer.slice(m.get(name)!.byteOffset, m.get(name)!.byteOffset + m.get(name)!.byteLength),
+        ),
+    );
     for (let j = 0; j < got.length; j += 97) {
       const expected = 0.5 * values[0]![j]! + 0.3 * values[1]![j]! + 0.2 * values[2]![j]!;
       assert.ok(Math.abs(got[j]! - expected) < 1e-6, `${name}[${j}]: ${got[j]} vs ${expected}`);
@@ -90,7 +118,12 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
     const bytes = await readFile(weights);
     bytes[100] ^= 0xff;
     await writeFile(weights, bytes);
-    const refused = await runCli("apply", join(dir, "weighted", "model.recipe.json"), "--out", join(dir, "refused", "model.json"));
+    const refused = await runCli(
+      "apply",
+      join(dir, "weighted", "model.recipe.json"),
+      "--out",
+      join(dir, "refused", "model.json"),
+    );
     bytes[100] ^= 0xff;
     await writeFile(weights, bytes);
     assert.equal(refused.code, 2);
@@ -98,7 +131,17 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
   });
 
   it("learns layer-granular coefficients as an object from layer name to one value per model", async () => {
-    const run = await runCli("learn", ...models, "--data", DATA, "--granularity", "layer", "--json", "--backend", "cpu");
+    const run = await runCli(
+      "learn",
+      ...models,
+      "--data",
+      DATA,
+      "--granularity",
+      "layer",
+      "--json",
+      "--backend",
+      "cpu",
+    );
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout);
     assert.deepEqual(Object.keys(report.coefficients).sort(), ["hidden1", "hidden2", "output"]);
@@ -107,7 +150,22 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
 
   it("learns λ in the task-vector form against a base, and the recipe replays it", async () => {
     const out = join(dir, "task", "model.json");
-    const run = await runCli("learn", models[1]!, models[2]!, "--base", models[0]!, "--data", DATA, "--param", "free", "--out", out, "--json", "--backend", "cpu");
+    const run = await runCli(
+      "learn",
+      models[1]!,
+      models[2]!,
+      "--base",
+      models[0]!,
+      "--data",
+      DATA,
+      "--param",
+      "free",
+      "--out",
+      out,
+      "--json",
+      "--backend",
+      "cpu",
+    );
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout);
     assert.equal(report.method, "learned task arithmetic");
@@ -123,10 +181,25 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
   });
 
   it("learns without labels (entropy objective) and compares by mean prediction entropy", async () => {
-    const rows = gunzipSync(await readFile(DATA)).toString("utf8").trim().split("\n");
+    const rows = gunzipSync(await readFile(DATA))
+      .toString("utf8")
+      .trim()
+      .split("\n");
     const unlabeled = join(dir, "unlabeled.csv");
     await writeFile(unlabeled, rows.map((r) => r.split(",").slice(0, 64).join(",")).join("\n") + "\n");
-    const run = await runCli("learn", ...models, "--data", unlabeled, "--label", "none", "--objective", "entropy", "--json", "--backend", "cpu");
+    const run = await runCli(
+      "learn",
+      ...models,
+      "--data",
+      unlabeled,
+      "--label",
+      "none",
+      "--objective",
+      "entropy",
+      "--json",
+      "--backend",
+      "cpu",
+    );
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout);
     assert.equal(report.metricName, "entropy");
@@ -139,7 +212,17 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
   });
 
   it("greedy soup and evaluate report on the held-out split", async () => {
-    const greedy = await runCli("greedy", ...models, "--data", DATA, "--out", join(dir, "greedy", "model.json"), "--json", "--backend", "cpu");
+    const greedy = await runCli(
+      "greedy",
+      ...models,
+      "--data",
+      DATA,
+      "--out",
+      join(dir, "greedy", "model.json"),
+      "--json",
+      "--backend",
+      "cpu",
+    );
     assert.equal(greedy.code, 0, greedy.stderr);
     const g = JSON.parse(greedy.stdout);
     assert.equal(g.method, "greedy soup");
@@ -156,8 +239,14 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
     assert.equal(run.code, 0, run.stderr);
     const e = JSON.parse(run.stdout);
     assert.deepEqual(e.coefficients, [1, 0, 0]);
-    assert.deepEqual(e.metrics.merged, { loss: e.metrics.ingredients[0].loss, metric: e.metrics.ingredients[0].metric });
-    assert.notDeepEqual(e.metrics.merged, { loss: e.metrics.ingredients[1].loss, metric: e.metrics.ingredients[1].metric });
+    assert.deepEqual(e.metrics.merged, {
+      loss: e.metrics.ingredients[0].loss,
+      metric: e.metrics.ingredients[0].metric,
+    });
+    assert.notDeepEqual(e.metrics.merged, {
+      loss: e.metrics.ingredients[1].loss,
+      metric: e.metrics.ingredients[1].metric,
+    });
     const text = await runCli("evaluate", ...models, "--data", DATA, "--weights", "0,1,0", "--backend", "cpu");
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /weighted average/);
@@ -172,7 +261,10 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
     assert.match(run.stdout, /uniform soup\s+\d\.\d{4}\s+\d+\.\d\d%/);
     assert.match(run.stdout, /output ensemble \(N× cost\)/);
     // The verdict in words comes first (src/core/report/verdict.ts).
-    assert.match(run.stdout.split("\n")[0]!, /^(The uniform soup is the best single-size model: \+\d+\.\d points over the best ingredient \(ingredient [1-3]\), |No merge beat the best ingredient \(ingredient [1-3]\): keep it, or add data\.)/);
+    assert.match(
+      run.stdout.split("\n")[0]!,
+      /^(The uniform soup is the best single-size model: \+\d+\.\d points over the best ingredient \(ingredient [1-3]\), |No merge beat the best ingredient \(ingredient [1-3]\): keep it, or add data\.)/,
+    );
     assert.match(run.stdout, /Mergeability \(3 pairs, validation split\): weight cosine 0\.9\d\d–0\.9\d\d/);
   });
 

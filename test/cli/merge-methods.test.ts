@@ -33,15 +33,36 @@ describe("model-soup merge --method ... and the mergekit round trip", function (
     a = join(dir, "a.safetensors");
     b = join(dir, "b.safetensors");
     // Hand-made task vectors: τ_a = (1, 0, -2, 0), τ_b = (1, 2, 2, 0) around the base (1, 1, 1, 1).
-    await writeSafetensors(base, { "fc.weight": { shape: [2, 2], data: Float32Array.of(1, 1, 1, 1) }, "fc.bias": { shape: [2], data: Float32Array.of(0, 0) } });
-    await writeSafetensors(a, { "fc.weight": { shape: [2, 2], data: Float32Array.of(2, 1, -1, 1) }, "fc.bias": { shape: [2], data: Float32Array.of(1, 0) } });
-    await writeSafetensors(b, { "fc.weight": { shape: [2, 2], data: Float32Array.of(2, 3, 3, 1) }, "fc.bias": { shape: [2], data: Float32Array.of(0, 1) } });
+    await writeSafetensors(base, {
+      "fc.weight": { shape: [2, 2], data: Float32Array.of(1, 1, 1, 1) },
+      "fc.bias": { shape: [2], data: Float32Array.of(0, 0) },
+    });
+    await writeSafetensors(a, {
+      "fc.weight": { shape: [2, 2], data: Float32Array.of(2, 1, -1, 1) },
+      "fc.bias": { shape: [2], data: Float32Array.of(1, 0) },
+    });
+    await writeSafetensors(b, {
+      "fc.weight": { shape: [2, 2], data: Float32Array.of(2, 3, 3, 1) },
+      "fc.bias": { shape: [2], data: Float32Array.of(0, 1) },
+    });
   });
   after(async () => rm(dir, { recursive: true, force: true }));
 
   it("task arithmetic: W = W_base + Σ λ_i τ_i", async () => {
     const out = join(dir, "ta.safetensors");
-    const run = await runCli("merge", a, b, "--method", "task_arithmetic", "--base", base, "--weights", "0.5,0.25", "--out", out);
+    const run = await runCli(
+      "merge",
+      a,
+      b,
+      "--method",
+      "task_arithmetic",
+      "--base",
+      base,
+      "--weights",
+      "0.5,0.25",
+      "--out",
+      out,
+    );
     assert.equal(run.code, 0, run.stderr);
     // 1 + 0.5·(1, 0, −2, 0) + 0.25·(1, 2, 2, 0) = (1.75, 1.5, 0.5, 1)
     close(await values(out, "fc.weight"), [1.75, 1.5, 0.5, 1], "fc.weight");
@@ -52,7 +73,21 @@ describe("model-soup merge --method ... and the mergekit round trip", function (
 
   it("TIES with density 1 keeps the entries that agree with the elected sign", async () => {
     const out = join(dir, "ties.safetensors");
-    const run = await runCli("merge", a, b, "--method", "ties", "--base", base, "--weights", "1,1", "--density", "1", "--out", out);
+    const run = await runCli(
+      "merge",
+      a,
+      b,
+      "--method",
+      "ties",
+      "--base",
+      base,
+      "--weights",
+      "1,1",
+      "--density",
+      "1",
+      "--out",
+      out,
+    );
     assert.equal(run.code, 0, run.stderr);
     // Signs: entry 0 both +1 → mean 1; entry 1 only b (+2) → 2; entry 2: −2 vs +2 sums to 0 → elected + → b's 2; entry 3: 0.
     close(await values(out, "fc.weight"), [2, 3, 3, 1], "fc.weight");
@@ -63,7 +98,19 @@ describe("model-soup merge --method ... and the mergekit round trip", function (
     const run = await runCli("merge", base, a, "--method", "slerp", "--base", base, "--t", "0", "--out", out);
     assert.equal(run.code, 0, run.stderr);
     close(await values(out, "fc.weight"), [1, 1, 1, 1], "t = 0 gives the base");
-    const refused = await runCli("merge", a, b, "--method", "slerp", "--base", base, "--t", "0.5", "--out", join(dir, "never.safetensors"));
+    const refused = await runCli(
+      "merge",
+      a,
+      b,
+      "--method",
+      "slerp",
+      "--base",
+      base,
+      "--t",
+      "0.5",
+      "--out",
+      join(dir, "never.safetensors"),
+    );
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /slerp merges exactly 1 model/);
   });
@@ -72,7 +119,23 @@ describe("model-soup merge --method ... and the mergekit round trip", function (
     const first = join(dir, "dare1.safetensors");
     const second = join(dir, "dare2.safetensors");
     for (const out of [first, second]) {
-      const run = await runCli("merge", a, b, "--method", "dare_linear", "--base", base, "--weights", "1,1", "--density", "0.5", "--seed", "7", "--out", out);
+      const run = await runCli(
+        "merge",
+        a,
+        b,
+        "--method",
+        "dare_linear",
+        "--base",
+        base,
+        "--weights",
+        "1,1",
+        "--density",
+        "0.5",
+        "--seed",
+        "7",
+        "--out",
+        out,
+      );
       assert.equal(run.code, 0, run.stderr);
     }
     assert.deepEqual(await values(first, "fc.weight"), await values(second, "fc.weight"));
@@ -82,7 +145,17 @@ describe("model-soup merge --method ... and the mergekit round trip", function (
   });
 
   it("model stock merges two fine-tunes with the base", async () => {
-    const run = await runCli("merge", a, b, "--method", "model_stock", "--base", base, "--out", join(dir, "stock.safetensors"));
+    const run = await runCli(
+      "merge",
+      a,
+      b,
+      "--method",
+      "model_stock",
+      "--base",
+      base,
+      "--out",
+      join(dir, "stock.safetensors"),
+    );
     assert.equal(run.code, 0, run.stderr);
   });
 
@@ -102,7 +175,10 @@ describe("model-soup merge --method ... and the mergekit round trip", function (
 
   it("warns about NaN and infinite input weights but still merges", async () => {
     const broken = join(dir, "broken.safetensors");
-    await writeSafetensors(broken, { "fc.weight": { shape: [2, 2], data: Float32Array.of(NaN, 1, Infinity, 1) }, "fc.bias": { shape: [2], data: Float32Array.of(0, 0) } });
+    await writeSafetensors(broken, {
+      "fc.weight": { shape: [2, 2], data: Float32Array.of(NaN, 1, Infinity, 1) },
+      "fc.bias": { shape: [2], data: Float32Array.of(0, 0) },
+    });
     const run = await runCli("merge", a, broken, "--out", join(dir, "nan.safetensors"));
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /warning: .*nan\.safetensors: tensor "fc\.weight" has 1 NaN and 1 infinite value/);
@@ -110,7 +186,10 @@ describe("model-soup merge --method ... and the mergekit round trip", function (
 
   it("refuses a mergekit config with a method Model Soup does not share, naming the file", async () => {
     const bad = join(dir, "bad.yaml");
-    await writeFile(bad, `merge_method: passthrough\nslices:\n  - sources:\n      - model: a.safetensors\n        layer_range: [0, 1]\n`);
+    await writeFile(
+      bad,
+      `merge_method: passthrough\nslices:\n  - sources:\n      - model: a.safetensors\n        layer_range: [0, 1]\n`,
+    );
     const run = await runCli("mergekit-import", bad, "--out", join(dir, "x.safetensors"));
     assert.equal(run.code, 2);
     assert.match(run.stderr, /bad\.yaml/);

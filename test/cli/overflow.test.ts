@@ -35,7 +35,10 @@ describe("model-soup merge refuses a result that overflows its dtype", function 
     const run = await runCli("merge", ...models, "--weights", "3e38,3e38", "--no-normalize", "--out", out);
     assert.equal(run.code, 2, run.stderr);
     assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
-    assert.match(run.stderr, /tfjs-out.*overflows float32: \d+ value\(s\) become NaN or infinite although every input value is finite/);
+    assert.match(
+      run.stderr,
+      /tfjs-out.*overflows float32: \d+ value\(s\) become NaN or infinite although every input value is finite/,
+    );
     assert.deepEqual(await readdir(dir), []);
   });
 
@@ -46,9 +49,23 @@ describe("model-soup merge refuses a result that overflows its dtype", function 
     await float16File(b);
     const fine = await runCli("merge", a, b, "--out", join(dir, "mean.safetensors"));
     assert.equal(fine.code, 0, fine.stderr);
-    const run = await runCli("merge", a, b, "--weights", "1,1", "--no-normalize", "--out", join(dir, "sum.safetensors"));
+    const run = await runCli(
+      "merge",
+      a,
+      b,
+      "--weights",
+      "1,1",
+      "--no-normalize",
+      "--out",
+      join(dir, "sum.safetensors"),
+    );
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /sum\.safetensors.*overflows float16: 8 value\(s\)/);
-    assert.deepEqual((await readdir(dir)).sort(), ["a.safetensors", "b.safetensors", "mean.recipe.json", "mean.safetensors"]);
+    assert.deepEqual((await readdir(dir)).sort(), [
+      "a.safetensors",
+      "b.safetensors",
+      "mean.recipe.json",
+      "mean.safetensors",
+    ]);
   });
 });

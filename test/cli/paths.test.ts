@@ -24,16 +24,36 @@ describe("model-soup paths: folders as models, --out forms, the output guard", f
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "soup-paths-"));
     models = join(dir, "models");
-    for (const i of [1, 2, 3]) await cp(join(DIGITS, "models", `ingredient-${i}`), join(models, `ingredient-${i}`), { recursive: true });
+    for (const i of [1, 2, 3])
+      await cp(join(DIGITS, "models", `ingredient-${i}`), join(models, `ingredient-${i}`), { recursive: true });
   });
   afterEach(async () => rm(dir, { recursive: true, force: true }));
 
   it("learn takes a folder of model folders, prints the models it took, and --out without extension makes a model folder", async () => {
-    const run = await runCli("learn", models, "--data", DATA, "--out", join(dir, "merged"), "--report", join(dir, "merged", "report.json"), "--backend", "cpu", "--json");
+    const run = await runCli(
+      "learn",
+      models,
+      "--data",
+      DATA,
+      "--out",
+      join(dir, "merged"),
+      "--report",
+      join(dir, "merged", "report.json"),
+      "--backend",
+      "cpu",
+      "--json",
+    );
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, /Using 3 models from .*models: ingredient-1\/model\.json, ingredient-2\/model\.json, ingredient-3\/model\.json/);
+    assert.match(
+      run.stderr,
+      /Using 3 models from .*models: ingredient-1\/model\.json, ingredient-2\/model\.json, ingredient-3\/model\.json/,
+    );
     assert.equal(JSON.parse(run.stdout).metrics.ingredients.length, 3);
-    assert.deepEqual(await listing(join(dir, "merged")), ["group1-shard1of1.bin", "model.json", "model.recipe.json", "report.json"], "the report may go into the new output folder");
+    assert.deepEqual(
+      await listing(join(dir, "merged")),
+      ["group1-shard1of1.bin", "model.json", "model.recipe.json", "report.json"],
+      "the report may go into the new output folder",
+    );
     assert.equal((await readManifest(join(dir, "merged", "model.json"))).format, "tfjs-layers");
   });
 
@@ -43,12 +63,18 @@ describe("model-soup paths: folders as models, --out forms, the output guard", f
     assert.equal(file.code, 0, file.stderr);
     assert.doesNotMatch(file.stderr, /Using/, "model folders given one by one are not expansions");
     const top = await listing(dir);
-    for (const name of ["soup.json", "soup.group1-shard1of1.bin", "soup.recipe.json"]) assert.ok(top.includes(name), name);
+    for (const name of ["soup.json", "soup.group1-shard1of1.bin", "soup.recipe.json"])
+      assert.ok(top.includes(name), name);
     await mkdir(join(dir, "existing"));
     await writeFile(join(dir, "existing", "keep.txt"), "");
     const existing = await runCli("merge", ...folders, "--out", join(dir, "existing"));
     assert.equal(existing.code, 0, existing.stderr);
-    assert.deepEqual(await listing(join(dir, "existing")), ["group1-shard1of1.bin", "keep.txt", "model.json", "model.recipe.json"]);
+    assert.deepEqual(await listing(join(dir, "existing")), [
+      "group1-shard1of1.bin",
+      "keep.txt",
+      "model.json",
+      "model.recipe.json",
+    ]);
     const dotted = await runCli("merge", ...folders, "--out", `${join(dir, "soup.v2")}/`);
     assert.equal(dotted.code, 0, dotted.stderr);
     assert.deepEqual(await listing(join(dir, "soup.v2")), ["group1-shard1of1.bin", "model.json", "model.recipe.json"]);
@@ -72,7 +98,10 @@ describe("model-soup paths: folders as models, --out forms, the output guard", f
     const before = await listing(dir);
     const onto = await runCli("merge", models, "--out", input);
     assert.equal(onto.code, 2);
-    assert.match(onto.stderr, /refused as the merged model: it would overwrite the input model .*ingredient-1\/model\.json/);
+    assert.match(
+      onto.stderr,
+      /refused as the merged model: it would overwrite the input model .*ingredient-1\/model\.json/,
+    );
     const holding = await runCli("merge", models, "--out", models);
     assert.equal(holding.code, 2);
     assert.match(holding.stderr, /the output folder .*models holds the input model/);
@@ -83,16 +112,37 @@ describe("model-soup paths: folders as models, --out forms, the output guard", f
     await writeFile(join(second, "x.json"), JSON.stringify(json));
     await rm(join(second, "model.json"));
     await rename(join(second, "weights.bin"), join(second, "group1-shard1of1.bin"));
-    const shard = await runCli("merge", join(models, "ingredient-1"), join(models, "ingredient-2", "x.json"), "--out", join(models, "ingredient-2", "model.json"));
+    const shard = await runCli(
+      "merge",
+      join(models, "ingredient-1"),
+      join(models, "ingredient-2", "x.json"),
+      "--out",
+      join(models, "ingredient-2", "model.json"),
+    );
     assert.equal(shard.code, 2);
-    assert.match(shard.stderr, /its shard files would overwrite .*ingredient-2\/group1-shard1of1\.bin, a file of the input model/);
+    assert.match(
+      shard.stderr,
+      /its shard files would overwrite .*ingredient-2\/group1-shard1of1\.bin, a file of the input model/,
+    );
     await writeFile(join(dir, "notes.json"), '{"mine": true}');
-    const other = await runCli("merge", join(models, "ingredient-1"), join(models, "ingredient-3"), "--out", join(dir, "notes.json"));
+    const other = await runCli(
+      "merge",
+      join(models, "ingredient-1"),
+      join(models, "ingredient-3"),
+      "--out",
+      join(dir, "notes.json"),
+    );
     assert.equal(other.code, 2);
-    assert.match(other.stderr, /notes\.json: refused as the merged model: a file that is not a tfjs-layers model is there/);
+    assert.match(
+      other.stderr,
+      /notes\.json: refused as the merged model: a file that is not a tfjs-layers model is there/,
+    );
     assert.equal(await readFile(join(dir, "notes.json"), "utf8"), '{"mine": true}');
     assert.deepEqual(await shaOf(), original);
-    assert.deepEqual((await listing(dir)).filter((p) => !p.includes("ingredient-2")), [...before.filter((p) => !p.includes("ingredient-2")), "notes.json"].sort());
+    assert.deepEqual(
+      (await listing(dir)).filter((p) => !p.includes("ingredient-2")),
+      [...before.filter((p) => !p.includes("ingredient-2")), "notes.json"].sort(),
+    );
   });
 
   it("refuses an output whose shard names belong to another model in that folder (not an input)", async () => {
@@ -105,7 +155,10 @@ describe("model-soup paths: folders as models, --out forms, the output guard", f
     const shard = await readFile(join(conv, "group1-shard1of1.bin"));
     const run = await runCli("merge", join(models, "ingredient-1"), join(models, "ingredient-2"), "--out", conv);
     assert.equal(run.code, 2, run.stderr);
-    assert.match(run.stderr, /its shard .*converted\/group1-shard1of1\.bin would overwrite a file of the model .*converted\/other\.json/);
+    assert.match(
+      run.stderr,
+      /its shard .*converted\/group1-shard1of1\.bin would overwrite a file of the model .*converted\/other\.json/,
+    );
     assert.deepEqual(await readFile(join(conv, "group1-shard1of1.bin")), shard);
     assert.deepEqual(await listing(conv), ["group1-shard1of1.bin", "other.json"]);
   });
@@ -122,7 +175,18 @@ describe("model-soup paths: folders as models, --out forms, the output guard", f
       [join(dir, "out", "group1-shard1of1.bin"), /it would overwrite a shard of the merged model/],
     ];
     for (const [report, pattern] of cases) {
-      const run = await runCli("learn", models, "--data", data, "--out", join(dir, "out"), "--report", report, "--backend", "cpu");
+      const run = await runCli(
+        "learn",
+        models,
+        "--data",
+        data,
+        "--out",
+        join(dir, "out"),
+        "--report",
+        report,
+        "--backend",
+        "cpu",
+      );
       assert.equal(run.code, 2, `${report}: ${run.stderr}`);
       assert.match(run.stderr, pattern);
       assert.doesNotMatch(run.stderr, /TensorFlow|Learning/);
@@ -160,7 +224,10 @@ describe("model-soup paths: folders as models, --out forms, the output guard", f
       await writeFile(hostileRecipe, JSON.stringify(hostile));
       const run = await runCli("apply", hostileRecipe);
       assert.equal(run.code, 2, run.stderr);
-      assert.match(run.stderr, /hostile\.recipe\.json: its output\.path ".*victim\.json" is not inside the recipe's folder; refusing/);
+      assert.match(
+        run.stderr,
+        /hostile\.recipe\.json: its output\.path ".*victim\.json" is not inside the recipe's folder; refusing/,
+      );
     }
     assert.equal(await readFile(victim, "utf8"), "precious");
     // apply --out onto the recipe being applied, or onto an input, is refused too.

@@ -25,7 +25,8 @@ describe("worker client", function () {
     const paths: string[] = [];
     for (let m = 0; m < count; m++) {
       const content: Record<string, { shape: number[]; data: Float32Array }> = {};
-      for (let t = 0; t < tensors; t++) content[`layer${t}.weight`] = { shape: [size], data: seededValues(m * 1000 + t, size) };
+      for (let t = 0; t < tensors; t++)
+        content[`layer${t}.weight`] = { shape: [size], data: seededValues(m * 1000 + t, size) };
       const path = join(dir, `model${m}.safetensors`);
       await writeSafetensors(path, content);
       paths.push(path);
@@ -36,10 +37,20 @@ describe("worker client", function () {
   it("rejects pending requests with a clear error when the worker dies", async () => {
     const models = await makeModels(2, 2, 4);
     client = new WorkerClient();
-    const pending = client.request(WorkerRequests.merge, { models, method: "linear", out: join(dir, "out.safetensors") });
+    const pending = client.request(WorkerRequests.merge, {
+      models,
+      method: "linear",
+      out: join(dir, "out.safetensors"),
+    });
     process.kill(client.pid!, "SIGKILL");
-    await assert.rejects(pending, (e: unknown) => e instanceof WorkerDiedError && /stopped \(SIGKILL\)/.test((e as Error).message));
-    await assert.rejects(client.request(WorkerRequests.merge, { models, method: "linear", out: join(dir, "x.safetensors") }), WorkerDiedError);
+    await assert.rejects(
+      pending,
+      (e: unknown) => e instanceof WorkerDiedError && /stopped \(SIGKILL\)/.test((e as Error).message),
+    );
+    await assert.rejects(
+      client.request(WorkerRequests.merge, { models, method: "linear", out: join(dir, "x.safetensors") }),
+      WorkerDiedError,
+    );
     assert.deepEqual((await readdir(dir)).sort(), ["model0.safetensors", "model1.safetensors"]);
   });
 
@@ -54,7 +65,10 @@ describe("worker client", function () {
       },
     });
     const out = join(dir, "merged.safetensors");
-    await assert.rejects(client.request(WorkerRequests.merge, { models, method: "linear", out }, cancel.token), CancelledError);
+    await assert.rejects(
+      client.request(WorkerRequests.merge, { models, method: "linear", out }, cancel.token),
+      CancelledError,
+    );
     assert.ok(last.step > 0 && last.step < last.totalSteps, `stopped after ${last.step} of ${last.totalSteps} bytes`);
     assert.deepEqual((await readdir(dir)).sort(), ["model0.safetensors", "model1.safetensors", "model2.safetensors"]);
   });
@@ -73,7 +87,15 @@ describe("worker client", function () {
     const out = join(dir, "learned", "model.json");
     const learning = client.request(
       WorkerRequests.learn,
-      { models, data: { path: "samples/digits/soup.csv.gz" }, optimizer: "adam", batchSize: 32, maxSteps: 20, backend: "cpu", out },
+      {
+        models,
+        data: { path: "samples/digits/soup.csv.gz" },
+        optimizer: "adam",
+        batchSize: 32,
+        maxSteps: 20,
+        backend: "cpu",
+        out,
+      },
       cancel.token,
     );
     await assert.rejects(learning, CancelledError);
@@ -84,16 +106,28 @@ describe("worker client", function () {
   it("inspects models: formats, tensors and the compatibility report", async () => {
     const models = await makeModels(2, 2, 4);
     client = new WorkerClient();
-    const report = (await client.request(WorkerRequests.inspect, { paths: models })) as { compatible: boolean; models: Array<{ format: string; parameters: number }> };
+    const report = (await client.request(WorkerRequests.inspect, { paths: models })) as {
+      compatible: boolean;
+      models: Array<{ format: string; parameters: number }>;
+    };
     assert.equal(report.compatible, true);
-    assert.deepEqual(report.models.map((m) => [m.format, m.parameters]), [["safetensors", 8], ["safetensors", 8]]);
+    assert.deepEqual(
+      report.models.map((m) => [m.format, m.parameters]),
+      [
+        ["safetensors", 8],
+        ["safetensors", 8],
+      ],
+    );
   });
 
   it("computes the per-layer diff's statistics", async () => {
     const [a, b] = await makeModels(2, 2, 4);
     client = new WorkerClient();
     const { tensors } = await client.request(WorkerRequests.layerStats, { model: a!, reference: b! });
-    assert.deepEqual(tensors.map((t) => t.name), ["layer0.weight", "layer1.weight"]);
+    assert.deepEqual(
+      tensors.map((t) => t.name),
+      ["layer0.weight", "layer1.weight"],
+    );
     const values = seededValues(0, 4);
     const mean = values.reduce((s, v) => s + v, 0) / 4;
     assert.ok(Math.abs(tensors[0]!.mean - mean) < 1e-6);
@@ -106,7 +140,11 @@ describe("worker client", function () {
     const models = await makeModels(2, 2, 4);
     client = new WorkerClient();
     await assert.rejects(
-      client.request(WorkerRequests.merge, { models: [...models, join(dir, "missing.safetensors")], method: "linear", out: join(dir, "o.safetensors") }),
+      client.request(WorkerRequests.merge, {
+        models: [...models, join(dir, "missing.safetensors")],
+        method: "linear",
+        out: join(dir, "o.safetensors"),
+      }),
       (e: unknown) => e instanceof ModelFileError && e.file.endsWith("missing.safetensors"),
     );
     await assert.rejects(

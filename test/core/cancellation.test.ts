@@ -9,6 +9,9 @@ describe("core/cancellation", () => {
     throwIfCancelled(source.token, "Stopped");
     throwIfCancelled(undefined, "Stopped");
     source.cancel();
-    assert.throws(() => throwIfCancelled(source.token, "Stopped"), (e: unknown) => e instanceof CancelledError && e.message === "Stopped");
+    assert.throws(
+      () => throwIfCancelled(source.token, "Stopped"),
+      (e: unknown) => e instanceof CancelledError && e.message === "Stopped",
+    );
   });
 });

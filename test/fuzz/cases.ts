@@ -10,7 +10,16 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { unzipSync, zipSync } from "fflate";
 import { mulberry32 } from "../../src/core/random.js";
 import type { CaseFile, FuzzCase } from "./harness.js";
-import { type Random, deflatedZeros, mutateBytes, mutateJson, mutateYaml, mutateZipEntry, pick, zipBomb } from "./mutate.js";
+import {
+  type Random,
+  deflatedZeros,
+  mutateBytes,
+  mutateJson,
+  mutateYaml,
+  mutateZipEntry,
+  pick,
+  zipBomb,
+} from "./mutate.js";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
 const read = (...parts: string[]) => new Uint8Array(readFileSync(join(ROOT, ...parts)));
@@ -44,11 +53,18 @@ function npy(data: Float32Array | Int32Array, shape: number[]): Uint8Array {
 
 /** The digits held-out data (64 features, the digit as label) as an .npz of x and y. */
 function digitsNpz(): Uint8Array {
-  const rows = text(gunzipSync(read(DIGITS, "soup.csv.gz"))).trim().split("\n").slice(0, 200).map((l) => l.split(",").map(Number));
+  const rows = text(gunzipSync(read(DIGITS, "soup.csv.gz")))
+    .trim()
+    .split("\n")
+    .slice(0, 200)
+    .map((l) => l.split(",").map(Number));
   const x = new Float32Array(rows.length * 64);
   const y = new Int32Array(rows.length);
   rows.forEach((r, i) => (x.set(r.slice(0, 64), i * 64), (y[i] = r[64]!)));
-  return zipSync({ "x.npy": [npy(x, [rows.length, 64]), { level: 0 }], "y.npy": [npy(y, [rows.length]), { level: 0 }] });
+  return zipSync({
+    "x.npy": [npy(x, [rows.length, 64]), { level: 0 }],
+    "y.npy": [npy(y, [rows.length]), { level: 0 }],
+  });
 }
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -97,39 +113,66 @@ export function seeds(): Seed[] {
   return [
     {
       kind: "safetensors",
-      files: { "in/a.safetensors": read(ST, "non_sharded/model.with_metadata.safetensors"), "in/b.safetensors": read(ST, "non_sharded/model.safetensors") },
+      files: {
+        "in/a.safetensors": read(ST, "non_sharded/model.with_metadata.safetensors"),
+        "in/b.safetensors": read(ST, "non_sharded/model.safetensors"),
+      },
       entry: "a.safetensors",
-      commands: [["inspect", "a.safetensors"], ["merge", "a.safetensors", "b.safetensors", "--out", "@out/merged.safetensors"]],
+      commands: [
+        ["inspect", "a.safetensors"],
+        ["merge", "a.safetensors", "b.safetensors", "--out", "@out/merged.safetensors"],
+      ],
     },
     {
       kind: "safetensors-index",
       files: sharded,
       entry: "s/model.safetensors.index.json",
-      commands: [["inspect", "s/model.safetensors.index.json"], ["merge", "s/model.safetensors.index.json", "s/model.safetensors.index.json", "--out", "@out/merged.safetensors"]],
+      commands: [
+        ["inspect", "s/model.safetensors.index.json"],
+        [
+          "merge",
+          "s/model.safetensors.index.json",
+          "s/model.safetensors.index.json",
+          "--out",
+          "@out/merged.safetensors",
+        ],
+      ],
     },
     {
       kind: "tfjs",
       files: { ...digitsModels() },
       entry: "m1/model.json",
-      commands: [["inspect", "m1/model.json"], ["merge", "m1/model.json", "m2/model.json", "--out", "@out/merged/model.json"]],
+      commands: [
+        ["inspect", "m1/model.json"],
+        ["merge", "m1/model.json", "m2/model.json", "--out", "@out/merged/model.json"],
+      ],
     },
     {
       kind: "tfjs-shard",
       files: { ...digitsModels() },
       entry: "m1/weights.bin",
-      commands: [["inspect", "m1/model.json"], ["merge", "m1/model.json", "m2/model.json", "--out", "@out/merged/model.json"]],
+      commands: [
+        ["inspect", "m1/model.json"],
+        ["merge", "m1/model.json", "m2/model.json", "--out", "@out/merged/model.json"],
+      ],
     },
     {
       kind: "keras",
       files: kerasPair,
       entry: "a.keras",
-      commands: [["inspect", "a.keras"], ["merge", "a.keras", "b.keras", "--out", "@out/merged.keras"]],
+      commands: [
+        ["inspect", "a.keras"],
+        ["merge", "a.keras", "b.keras", "--out", "@out/merged.keras"],
+      ],
     },
     {
       kind: "h5",
       files: { "in/a.h5": read(KERAS, "mlp_a_legacy.h5"), "in/b.h5": read(KERAS, "mlp_b_legacy.h5") },
       entry: "a.h5",
-      commands: [["inspect", "a.h5"], ["merge", "a.h5", "b.h5", "--out", "@out/merged.h5"]],
+      commands: [
+        ["inspect", "a.h5"],
+        ["merge", "a.h5", "b.h5", "--out", "@out/merged.h5"],
+      ],
     },
     {
       kind: "recipe",
@@ -143,10 +186,23 @@ export function seeds(): Seed[] {
       entry: "config.yml",
       commands: [["mergekit-import", "config.yml", "--out", "@out/mk.keras"]],
     },
-    { kind: "npz", files: { ...digitsModels(), "in/data.npz": digitsNpz() }, entry: "data.npz", commands: [evaluateOn("data.npz")] },
+    {
+      kind: "npz",
+      files: { ...digitsModels(), "in/data.npz": digitsNpz() },
+      entry: "data.npz",
+      commands: [evaluateOn("data.npz")],
+    },
     {
       kind: "csv.gz",
-      files: { ...digitsModels(), "in/data.csv.gz": gzipSync(text(gunzipSync(read(DIGITS, "soup.csv.gz"))).split("\n").slice(0, 200).join("\n")) },
+      files: {
+        ...digitsModels(),
+        "in/data.csv.gz": gzipSync(
+          text(gunzipSync(read(DIGITS, "soup.csv.gz")))
+            .split("\n")
+            .slice(0, 200)
+            .join("\n"),
+        ),
+      },
       entry: "data.csv.gz",
       commands: [evaluateOn("data.csv.gz")],
     },
@@ -241,18 +297,49 @@ export function hostileCases(): FuzzCase[] {
   const add = (id: string, kind: string, what: string, files: Record<string, CaseFile>, argv: string[]) =>
     out.push({ id: `h-${id}`, kind, what, files, argv });
 
-  add("fifo", "special", "a FIFO given as a model", { "in/pipe.safetensors": { fifo: true } }, ["inspect", "pipe.safetensors"]);
-  add("fifo-merge", "special", "a FIFO given as a model to merge", { ...st.files, "in/pipe.safetensors": { fifo: true } }, ["merge", "a.safetensors", "pipe.safetensors", "--out", "@out/m.safetensors"]);
+  add("fifo", "special", "a FIFO given as a model", { "in/pipe.safetensors": { fifo: true } }, [
+    "inspect",
+    "pipe.safetensors",
+  ]);
+  add(
+    "fifo-merge",
+    "special",
+    "a FIFO given as a model to merge",
+    { ...st.files, "in/pipe.safetensors": { fifo: true } },
+    ["merge", "a.safetensors", "pipe.safetensors", "--out", "@out/m.safetensors"],
+  );
   add("device", "special", "/dev/zero given as a model", {}, ["inspect", "/dev/zero"]);
   add("folder", "special", "a folder given as a model", { "in/d/x.txt": utf8("x") }, ["inspect", "d"]);
-  add("fifo-data", "special", "a FIFO given as data", { ...digitsModels(), "in/data.csv": { fifo: true } }, evaluateOn("data.csv"));
+  add(
+    "fifo-data",
+    "special",
+    "a FIFO given as data",
+    { ...digitsModels(), "in/data.csv": { fifo: true } },
+    evaluateOn("data.csv"),
+  );
 
   // Shards that resolve outside their model's folder through a symlink.
   const { "in/m1/weights.bin": shard, ...tfjsRest } = tfjs.files;
-  add("tfjs-shard-symlink", "symlink", "a TF.js weights file symlinked outside the model folder", { ...tfjsRest, "outside/weights.bin": shard!, "in/m1/weights.bin": { symlink: "../../outside/weights.bin" } }, ["merge", "m1/model.json", "m2/model.json", "--out", "@out/merged/model.json"]);
+  add(
+    "tfjs-shard-symlink",
+    "symlink",
+    "a TF.js weights file symlinked outside the model folder",
+    { ...tfjsRest, "outside/weights.bin": shard!, "in/m1/weights.bin": { symlink: "../../outside/weights.bin" } },
+    ["merge", "m1/model.json", "m2/model.json", "--out", "@out/merged/model.json"],
+  );
   const firstShard = "in/s/model-00001-of-00006.safetensors";
   const { [firstShard]: stShard, ...indexRest } = index.files;
-  add("st-shard-symlink", "symlink", "a safetensors shard symlinked outside the index's folder", { ...indexRest, "outside/shard.safetensors": stShard!, [firstShard]: { symlink: "../../outside/shard.safetensors" } }, ["inspect", "s/model.safetensors.index.json"]);
+  add(
+    "st-shard-symlink",
+    "symlink",
+    "a safetensors shard symlinked outside the index's folder",
+    {
+      ...indexRest,
+      "outside/shard.safetensors": stShard!,
+      [firstShard]: { symlink: "../../outside/shard.safetensors" },
+    },
+    ["inspect", "s/model.safetensors.index.json"],
+  );
 
   // HDF5 storage in other files, cycles.
   const victims = { "in/victim.bin": victimBin, "in/victim.h5": read(KERAS, "mlp_b_legacy.h5") };
@@ -269,35 +356,132 @@ export function hostileCases(): FuzzCase[] {
 
   // Decompression bombs: declared truthfully (over the ceiling), lying about their size, and under the ceiling.
   const others = { "metadata.json": kerasEntries["metadata.json"]!, "config.json": kerasEntries["config.json"]! };
-  add("keras-bomb", "bomb", "model.weights.h5 inflating to 300 MB (declared)", { ...keras.files, "in/bomb.keras": zipBomb("model.weights.h5", bomb300, 300 * MB, 300 * MB, others) }, ["inspect", "bomb.keras"]);
-  add("keras-bomb-lying", "bomb", "model.weights.h5 declaring 15720 bytes, inflating to 300 MB", { ...keras.files, "in/bomb.keras": zipBomb("model.weights.h5", bomb300, 300 * MB, 15720, others) }, ["merge", "bomb.keras", "b.keras", "--out", "@out/m.keras"]);
-  add("keras-bomb-200", "bomb", "model.weights.h5 inflating to 200 MB (under the ceiling)", { ...keras.files, "in/bomb.keras": zipBomb("model.weights.h5", bomb200, 200 * MB, 200 * MB, others) }, ["inspect", "bomb.keras"]);
-  add("keras-config-bomb", "bomb", "config.json inflating to 300 MB", { ...keras.files, "in/bomb.keras": zipBomb("config.json", bomb300, 300 * MB, 300 * MB, { "metadata.json": kerasEntries["metadata.json"]!, "model.weights.h5": kerasEntries["model.weights.h5"]! }) }, ["inspect", "bomb.keras"]);
-  add("npz-bomb", "bomb", "x.npy inflating to 300 MB", { ...digitsModels(), "in/bomb.npz": zipBomb("x.npy", bomb300, 300 * MB, 300 * MB) }, evaluateOn("bomb.npz"));
+  add(
+    "keras-bomb",
+    "bomb",
+    "model.weights.h5 inflating to 300 MB (declared)",
+    { ...keras.files, "in/bomb.keras": zipBomb("model.weights.h5", bomb300, 300 * MB, 300 * MB, others) },
+    ["inspect", "bomb.keras"],
+  );
+  add(
+    "keras-bomb-lying",
+    "bomb",
+    "model.weights.h5 declaring 15720 bytes, inflating to 300 MB",
+    { ...keras.files, "in/bomb.keras": zipBomb("model.weights.h5", bomb300, 300 * MB, 15720, others) },
+    ["merge", "bomb.keras", "b.keras", "--out", "@out/m.keras"],
+  );
+  add(
+    "keras-bomb-200",
+    "bomb",
+    "model.weights.h5 inflating to 200 MB (under the ceiling)",
+    { ...keras.files, "in/bomb.keras": zipBomb("model.weights.h5", bomb200, 200 * MB, 200 * MB, others) },
+    ["inspect", "bomb.keras"],
+  );
+  add(
+    "keras-config-bomb",
+    "bomb",
+    "config.json inflating to 300 MB",
+    {
+      ...keras.files,
+      "in/bomb.keras": zipBomb("config.json", bomb300, 300 * MB, 300 * MB, {
+        "metadata.json": kerasEntries["metadata.json"]!,
+        "model.weights.h5": kerasEntries["model.weights.h5"]!,
+      }),
+    },
+    ["inspect", "bomb.keras"],
+  );
+  add(
+    "npz-bomb",
+    "bomb",
+    "x.npy inflating to 300 MB",
+    { ...digitsModels(), "in/bomb.npz": zipBomb("x.npy", bomb300, 300 * MB, 300 * MB) },
+    evaluateOn("bomb.npz"),
+  );
   const gzBomb = gzipSync(Buffer.alloc(300 * MB, "0,"), { level: 9 });
-  add("csv-gz-bomb", "bomb", "a .csv.gz inflating to 300 MB of rows", { ...digitsModels(), "in/bomb.csv.gz": gzBomb }, evaluateOn("bomb.csv.gz"));
+  add(
+    "csv-gz-bomb",
+    "bomb",
+    "a .csv.gz inflating to 300 MB of rows",
+    { ...digitsModels(), "in/bomb.csv.gz": gzBomb },
+    evaluateOn("bomb.csv.gz"),
+  );
 
   // Nesting tens of thousands deep, alias bombs.
   const stBytes = st.files["in/a.safetensors"]!;
-  const header = JSON.parse(text(stBytes.subarray(8, 8 + Number(new DataView(stBytes.buffer, stBytes.byteOffset).getBigUint64(0, true)))));
+  const header = JSON.parse(
+    text(stBytes.subarray(8, 8 + Number(new DataView(stBytes.buffer, stBytes.byteOffset).getBigUint64(0, true)))),
+  );
   const deepHeader = utf8(JSON.stringify({ ...header, __metadata__: "@" }).replace('"@"', `{"x":${deepArray}}`));
   const length = Number(new DataView(stBytes.buffer, stBytes.byteOffset).getBigUint64(0, true));
   const deepSt = new Uint8Array(8 + deepHeader.length + stBytes.length - 8 - length);
   new DataView(deepSt.buffer).setBigUint64(0, BigInt(deepHeader.length), true);
   deepSt.set(deepHeader, 8);
   deepSt.set(stBytes.subarray(8 + length), 8 + deepHeader.length);
-  add("st-deep-metadata", "deep", "safetensors __metadata__ nested 50,000 deep", { "in/deep.safetensors": deepSt }, ["inspect", "deep.safetensors"]);
+  add("st-deep-metadata", "deep", "safetensors __metadata__ nested 50,000 deep", { "in/deep.safetensors": deepSt }, [
+    "inspect",
+    "deep.safetensors",
+  ]);
   const modelJson = JSON.parse(text(tfjs.files["in/m1/model.json"]!));
-  const deepModelJson = utf8(JSON.stringify({ ...modelJson, modelTopology: { ...modelJson.modelTopology, extra: "@" } }).replace('"@"', deepArray));
-  add("tfjs-deep-topology", "deep", "TF.js modelTopology nested 50,000 deep", { ...tfjs.files, "in/m1/model.json": deepModelJson }, ["inspect", "m1/model.json"]);
+  const deepModelJson = utf8(
+    JSON.stringify({ ...modelJson, modelTopology: { ...modelJson.modelTopology, extra: "@" } }).replace(
+      '"@"',
+      deepArray,
+    ),
+  );
+  add(
+    "tfjs-deep-topology",
+    "deep",
+    "TF.js modelTopology nested 50,000 deep",
+    { ...tfjs.files, "in/m1/model.json": deepModelJson },
+    ["inspect", "m1/model.json"],
+  );
   const deepConfig = utf8(text(kerasEntries["config.json"]!).replace(/^\{/, `{"deep":${deepArray},`));
-  add("keras-deep-config", "deep", "Keras config.json nested 50,000 deep", { ...keras.files, "in/deep.keras": zipSync({ "metadata.json": kerasEntries["metadata.json"]!, "config.json": deepConfig, "model.weights.h5": [kerasEntries["model.weights.h5"]!, { level: 0 }] }) }, ["inspect", "deep.keras"]);
+  add(
+    "keras-deep-config",
+    "deep",
+    "Keras config.json nested 50,000 deep",
+    {
+      ...keras.files,
+      "in/deep.keras": zipSync({
+        "metadata.json": kerasEntries["metadata.json"]!,
+        "config.json": deepConfig,
+        "model.weights.h5": [kerasEntries["model.weights.h5"]!, { level: 0 }],
+      }),
+    },
+    ["inspect", "deep.keras"],
+  );
   const recipe = seedOf("recipe");
-  add("recipe-deep", "deep", "a recipe nested 50,000 deep", { ...recipe.files, "in/soup.recipe.json": utf8(text(recipe.files["in/soup.recipe.json"]!).replace(/^\{/, `{"deep":${deepArray},`)) }, ["apply", "soup.recipe.json", "--out", "@out/applied.keras"]);
+  add(
+    "recipe-deep",
+    "deep",
+    "a recipe nested 50,000 deep",
+    {
+      ...recipe.files,
+      "in/soup.recipe.json": utf8(text(recipe.files["in/soup.recipe.json"]!).replace(/^\{/, `{"deep":${deepArray},`)),
+    },
+    ["apply", "soup.recipe.json", "--out", "@out/applied.keras"],
+  );
   const mergekit = seedOf("mergekit-yaml");
   const bombLines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
-  for (let i = 1; i < 12; i++) bombLines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(", ")}]`);
-  add("yaml-alias-bomb", "deep", "a mergekit YAML alias bomb", { ...mergekit.files, "in/config.yml": utf8(`${bombLines.join("\n")}\n${MERGEKIT}`) }, ["mergekit-import", "config.yml", "--out", "@out/mk.keras"]);
-  add("yaml-deep", "deep", "mergekit YAML nested 50,000 deep", { ...mergekit.files, "in/config.yml": utf8(`deep: ${deepArray}\n${MERGEKIT}`) }, ["mergekit-import", "config.yml", "--out", "@out/mk.keras"]);
+  for (let i = 1; i < 12; i++)
+    bombLines.push(
+      `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+        .fill(`*${String.fromCharCode(96 + i)}`)
+        .join(", ")}]`,
+    );
+  add(
+    "yaml-alias-bomb",
+    "deep",
+    "a mergekit YAML alias bomb",
+    { ...mergekit.files, "in/config.yml": utf8(`${bombLines.join("\n")}\n${MERGEKIT}`) },
+    ["mergekit-import", "config.yml", "--out", "@out/mk.keras"],
+  );
+  add(
+    "yaml-deep",
+    "deep",
+    "mergekit YAML nested 50,000 deep",
+    { ...mergekit.files, "in/config.yml": utf8(`deep: ${deepArray}\n${MERGEKIT}`) },
+    ["mergekit-import", "config.yml", "--out", "@out/mk.keras"],
+  );
   return out;
 }

@@ -26,8 +26,14 @@ describe("fuzz: hostile and mutated inputs through the CLI", function () {
 
   it("breaks no rule: exit 0/1/2, no stack trace, no hang, bounded RSS, inputs intact, nothing written outside", () => {
     const failing = results.filter((r) => r.problems.length);
-    const report = failing.map((r) => `${r.id} (${r.what}): ${r.problems.join("; ")}\n    ${r.command}\n    ${r.stderr.split("\n")[0]}`);
-    assert.equal(failing.length, 0, `${failing.length} of ${results.length} cases broke a rule:\n  ${report.join("\n  ")}`);
+    const report = failing.map(
+      (r) => `${r.id} (${r.what}): ${r.problems.join("; ")}\n    ${r.command}\n    ${r.stderr.split("\n")[0]}`,
+    );
+    assert.equal(
+      failing.length,
+      0,
+      `${failing.length} of ${results.length} cases broke a rule:\n  ${report.join("\n  ")}`,
+    );
   });
 
   it("refuses every hostile input with exit 2 and a one-line message naming the file", () => {

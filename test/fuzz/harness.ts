@@ -5,7 +5,16 @@
  */
 import { spawn, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 
 /** The CLI under test; MODEL_SOUP_FUZZ_CLI points the harness at another build (e.g. an older one, for comparison). */
@@ -61,8 +70,7 @@ function snapshot(root: string, skip: Set<string>): Map<string, string> {
       else if (info.isDirectory()) {
         out.set(r, "dir");
         walk(path, r);
-      }
-      else if (info.isFile()) out.set(r, createHash("sha256").update(readFileSync(path)).digest("hex"));
+      } else if (info.isFile()) out.set(r, createHash("sha256").update(readFileSync(path)).digest("hex"));
       else out.set(r, "special");
     }
   };
@@ -111,7 +119,9 @@ export async function runCase(root: string, c: FuzzCase, limits: Limits = DEFAUL
       // already gone
     }
   }, limits.timeoutMs);
-  const [exitCode, signal] = await new Promise<[number | null, string | null]>((done) => child.on("close", (code, sig) => done([code, sig])));
+  const [exitCode, signal] = await new Promise<[number | null, string | null]>((done) =>
+    child.on("close", (code, sig) => done([code, sig])),
+  );
   clearTimeout(timer);
   const ms = Date.now() - started;
   // /usr/bin/time reports the largest RSS of the CLI or of any child it waited for (the worker), in KB.
@@ -126,7 +136,8 @@ export async function runCase(root: string, c: FuzzCase, limits: Limits = DEFAUL
   if (hung) problems.push(`hang: killed after ${limits.timeoutMs} ms`);
   else if (exitCode === null || ![0, 1, 2].includes(exitCode)) problems.push(`exit code ${exitCode ?? signal}`);
   if (internalError) problems.push("internal error or stack trace on stderr");
-  if (maxRssBytes !== undefined && maxRssBytes > limits.rssBytes) problems.push(`memory: peak RSS ${(maxRssBytes / 2 ** 20).toFixed(0)} MiB`);
+  if (maxRssBytes !== undefined && maxRssBytes > limits.rssBytes)
+    problems.push(`memory: peak RSS ${(maxRssBytes / 2 ** 20).toFixed(0)} MiB`);
   const after = snapshot(dir, new Set(["out", "tmp"]));
   for (const [path, hash] of before) {
     if (after.get(path) !== hash) problems.push(`input modified or removed: ${path}`);

@@ -26,8 +26,12 @@ const started = Date.now();
 let done = 0;
 const results: CaseResult[] = await runCases(root, cases, Number(values.jobs), undefined, (r) => {
   done++;
-  if (r.problems.length) process.stdout.write(`\nFAIL ${r.id} (${r.what}): ${r.problems.join("; ")}\n  ${r.command}\n  ${r.stderr.split("\n").slice(0, 6).join("\n  ")}\n`);
-  else if (done % 50 === 0) process.stdout.write(`${done}/${cases.length} cases, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  if (r.problems.length)
+    process.stdout.write(
+      `\nFAIL ${r.id} (${r.what}): ${r.problems.join("; ")}\n  ${r.command}\n  ${r.stderr.split("\n").slice(0, 6).join("\n  ")}\n`,
+    );
+  else if (done % 50 === 0)
+    process.stdout.write(`${done}/${cases.length} cases, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 });
 const summary = summarise(results, { seed, seconds: (Date.now() - started) / 1000 });
 process.stdout.write(`\n${summary.text}\n`);

@@ -135,17 +135,28 @@ export function mutateYaml(random: Random, text: string): { text: string; what: 
   switch (int(random, 5)) {
     case 0: {
       const lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
-      for (let i = 1; i < 12; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(", ")}]`);
+      for (let i = 1; i < 12; i++)
+        lines.push(
+          `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+            .fill(`*${String.fromCharCode(96 + i)}`)
+            .join(", ")}]`,
+        );
       return { text: `${lines.join("\n")}\n${text}`, what: "an alias bomb" };
     }
     case 1:
-      return { text: `models: ${"[".repeat(DEEP)}${"]".repeat(DEEP)}\n${text}`, what: `flow sequences nested ${DEEP} deep` };
+      return {
+        text: `models: ${"[".repeat(DEEP)}${"]".repeat(DEEP)}\n${text}`,
+        what: `flow sequences nested ${DEEP} deep`,
+      };
     case 2: {
       const numbers = [...text.matchAll(/-?\d+(\.\d+)?/g)];
       if (numbers.length === 0) return { text, what: "unchanged" };
       const m = pick(random, numbers);
       const value = pick(random, ["-1", "1e309", "nan", ".inf", "0", "abc", "[]", "{}", "~"]);
-      return { text: text.slice(0, m.index) + value + text.slice(m.index! + m[0].length), what: `a number set to ${value}` };
+      return {
+        text: text.slice(0, m.index) + value + text.slice(m.index! + m[0].length),
+        what: `a number set to ${value}`,
+      };
     }
     case 3: {
       const lines = text.split("\n");
@@ -177,7 +188,12 @@ export function mutateZipEntry(random: Random, zip: Uint8Array): { bytes: Uint8A
     entries[name] = m.bytes;
     what = m.what;
   }
-  const files = Object.fromEntries(Object.entries(entries).map(([n, d]) => [n, [d, { level: n.endsWith(".h5") || n.endsWith(".npy") ? 0 : 6 }] as const]));
+  const files = Object.fromEntries(
+    Object.entries(entries).map(([n, d]) => [
+      n,
+      [d, { level: n.endsWith(".h5") || n.endsWith(".npy") ? 0 : 6 }] as const,
+    ]),
+  );
   return { bytes: zipSync(files as never), what: `entry ${name}: ${what}` };
 }
 
@@ -185,7 +201,13 @@ export function mutateZipEntry(random: Random, zip: Uint8Array): { bytes: Uint8A
  * A zip whose entry `name` is `size` zero bytes deflated (a decompression bomb: about 1 MB per GB), with the size
  * the directory declares set to `declared` (the true size, or a lie).
  */
-export function zipBomb(name: string, compressed: Uint8Array, size: number, declared: number, others: Record<string, Uint8Array> = {}): Uint8Array {
+export function zipBomb(
+  name: string,
+  compressed: Uint8Array,
+  size: number,
+  declared: number,
+  others: Record<string, Uint8Array> = {},
+): Uint8Array {
   const parts: Uint8Array[] = [];
   const central: Uint8Array[] = [];
   let offset = 0;

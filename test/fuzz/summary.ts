@@ -20,7 +20,10 @@ export interface Figures {
 }
 
 /** The run's figures (counts per broken rule) and a text table of them. */
-export function summarise(results: CaseResult[], run: { seed: number; seconds: number }): { figures: Figures; text: string } {
+export function summarise(
+  results: CaseResult[],
+  run: { seed: number; seconds: number },
+): { figures: Figures; text: string } {
   const has = (r: CaseResult, prefix: string) => r.problems.some((p) => p.startsWith(prefix));
   const count = (f: (r: CaseResult) => boolean) => results.filter(f).length;
   const byKind: Record<string, number> = {};
@@ -31,7 +34,9 @@ export function summarise(results: CaseResult[], run: { seed: number; seconds: n
     exit0: count((r) => r.exitCode === 0),
     exit1: count((r) => r.exitCode === 1),
     exit2: count((r) => r.exitCode === 2),
-    internalErrors: count((r) => r.internalError || (r.exitCode !== null && ![0, 1, 2].includes(r.exitCode) && !r.hung)),
+    internalErrors: count(
+      (r) => r.internalError || (r.exitCode !== null && ![0, 1, 2].includes(r.exitCode) && !r.hung),
+    ),
     hangs: count((r) => r.hung),
     memoryBlowUps: count((r) => has(r, "memory")),
     writesOutside: count((r) => has(r, "written outside")),
@@ -56,6 +61,10 @@ export function summarise(results: CaseResult[], run: { seed: number; seconds: n
     ["largest peak RSS (MiB)", figures.maxRssMiB],
     ["wall time (s)", Math.round(figures.seconds)],
   ];
-  const text = rows.map(([k, v]) => `${String(k).padEnd(40)} ${v}`).join("\n") + `\ncases by kind: ${Object.entries(byKind).map(([k, v]) => `${k} ${v}`).join(", ")}`;
+  const text =
+    rows.map(([k, v]) => `${String(k).padEnd(40)} ${v}`).join("\n") +
+    `\ncases by kind: ${Object.entries(byKind)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}`;
   return { figures, text };
 }

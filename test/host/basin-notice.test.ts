@@ -19,13 +19,28 @@ describe("host/basin-notice (the panel's offer to align)", () => {
 
   it("names the pairs that share none and the largest barrier, and suggests aligning", () => {
     const text = basinNotice({ mergeability: [pair(1, 2, 0.01), pair(1, 6, 0.15), pair(2, 6, 0.17)] }, label)!;
-    assert.match(text, /^These ingredients share no basin: ingredient-1 and ingredient-6; ingredient-2 and ingredient-6 \(the loss halfway between their weights is up to 0\.170 above their own\)/);
+    assert.match(
+      text,
+      /^These ingredients share no basin: ingredient-1 and ingredient-6; ingredient-2 and ingredient-6 \(the loss halfway between their weights is up to 0\.170 above their own\)/,
+    );
     assert.match(text, /"Align first"/);
   });
 
   it("says so when they were aligned and still share none", () => {
-    const alignment = { method: "weight" as const, reference: "/m/ingredient-1/model.json", referenceChosenBy: "validation" as const, groups: 1, units: 64, fixedLayers: [], moved: [], pairs: [] };
-    assert.match(basinNotice({ mergeability: [pair(1, 6, 0.15)], alignment }, label)!, /^Even after alignment these share no basin: ingredient-1 and ingredient-6/);
+    const alignment = {
+      method: "weight" as const,
+      reference: "/m/ingredient-1/model.json",
+      referenceChosenBy: "validation" as const,
+      groups: 1,
+      units: 64,
+      fixedLayers: [],
+      moved: [],
+      pairs: [],
+    };
+    assert.match(
+      basinNotice({ mergeability: [pair(1, 6, 0.15)], alignment }, label)!,
+      /^Even after alignment these share no basin: ingredient-1 and ingredient-6/,
+    );
   });
 
   it("shortens a long list", () => {

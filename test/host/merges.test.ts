@@ -22,7 +22,12 @@ describe("host/merges (a saved merge is listed as a merge, never as an ingredien
     });
     // Saved inside the ingredients' folder on purpose: the worst case for a folder scan.
     const saved = await saveSoup({
-      spec: specFromCoefficients({ method: "linear", paths: models, coefficients: [0.5, 0.5], params: { normalize: false } }),
+      spec: specFromCoefficients({
+        method: "linear",
+        paths: models,
+        coefficients: [0.5, 0.5],
+        params: { normalize: false },
+      }),
       target: join(dir, "lenets", "merged", "model.json"),
       origin: "manual",
     });
@@ -38,7 +43,10 @@ describe("host/merges (a saved merge is listed as a merge, never as an ingredien
   });
 
   it("ignores JSON files that are not Model Soup recipes", async () => {
-    writeFileSync(join(dir, "lenets", "a_examples_rawModel", "notes.recipe.json"), JSON.stringify({ kind: "something else" }));
+    writeFileSync(
+      join(dir, "lenets", "a_examples_rawModel", "notes.recipe.json"),
+      JSON.stringify({ kind: "something else" }),
+    );
     assert.equal((await findMerges(models)).size, 0);
   });
 
@@ -47,12 +55,19 @@ describe("host/merges (a saved merge is listed as a merge, never as an ingredien
     const tree = buildTree(await analyzeModels(paths), [dir], await findMerges(paths));
     assert.equal(tree.length, 1);
     const group = tree[0]!;
-    assert.deepEqual(group.children.map((c) => c.path), models, "only the two ingredients are ingredients");
+    assert.deepEqual(
+      group.children.map((c) => c.path),
+      models,
+      "only the two ingredients are ingredients",
+    );
     assert.match(group.label, /^Conv2D 6-16 → Dense 120-84-10 · TF\.js · 2 models$/);
     assert.match(group.description, /1 merge$/);
     const node = mergesNodeOf(group)!;
     assert.equal(node.children[0]!.path, merged);
     assert.equal(node.children[0]!.label, "model.json", "the shortest path suffix that is unique");
-    assert.deepEqual(node.children[0]!.merge!.ingredients.map((i) => i.label), ["a_examples_rawModel/mnist.json", "b_test_model/mnist.json"]);
+    assert.deepEqual(
+      node.children[0]!.merge!.ingredients.map((i) => i.label),
+      ["a_examples_rawModel/mnist.json", "b_test_model/mnist.json"],
+    );
   });
 });

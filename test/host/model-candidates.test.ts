@@ -18,7 +18,9 @@ describe("host/model-candidates", () => {
     dir = mkdtempSync(join(tmpdir(), "model-soup-candidates-"));
     cpSync(join(real, "safetensors-jl-fixtures"), join(dir, "st"), { recursive: true });
     cpSync(join(real, "tfjs-examples", "balance_pr447"), join(dir, "balance"), { recursive: true });
-    cpSync(join(real, "tensorspace-converter", "tfjs_lenet", "a_examples_rawModel"), join(dir, "lenet"), { recursive: true });
+    cpSync(join(real, "tensorspace-converter", "tfjs_lenet", "a_examples_rawModel"), join(dir, "lenet"), {
+      recursive: true,
+    });
     writeFileSync(join(dir, "settings.json"), '{"editor.fontSize": 12}');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG, type MergeConfig } from "../../src/protocol/panel.js";
 import type { EvaluateReport } from "../../src/protocol/worker.js";
-import { canAlign, jobRequest, jobTitle, reportOfEvaluation, saveRequest, soupCoefficients } from "../../src/host/panel-request.js";
+import {
+  canAlign,
+  jobRequest,
+  jobTitle,
+  reportOfEvaluation,
+  saveRequest,
+  soupCoefficients,
+} from "../../src/host/panel-request.js";
 
 const models = ["/m/a/model.json", "/m/b/model.json", "/m/c/model.json"];
 const base: MergeConfig = {
@@ -34,7 +41,10 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
   });
 
   it("greedy, RegMean and Fisher: their requests; the automatic backend is left to the worker", () => {
-    assert.deepEqual(jobRequest({ ...base, method: "greedy" }, models, "j"), { request: "greedy", params: { models: [models[0], models[2]], data, jobId: "j" } });
+    assert.deepEqual(jobRequest({ ...base, method: "greedy" }, models, "j"), {
+      request: "greedy",
+      params: { models: [models[0], models[2]], data, jobId: "j" },
+    });
     const fisher = jobRequest({ ...base, method: "fisher" }, models, "j");
     assert.equal(fisher.request, "dataMerge");
     assert.equal(fisher.request === "dataMerge" && fisher.params.method, "fisher");
@@ -43,11 +53,22 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
   it("uniform and manual soups are evaluations; manual weights are normalised over the included rows", () => {
     const uniform = jobRequest({ ...base, method: "uniform" }, models, "j");
     assert.equal(uniform.request, "evaluate");
-    assert.equal(uniform.request === "evaluate" && "coefficients" in uniform.params, false, "the uniform soup is the evaluation's own row");
+    assert.equal(
+      uniform.request === "evaluate" && "coefficients" in uniform.params,
+      false,
+      "the uniform soup is the evaluation's own row",
+    );
     const manual = jobRequest({ ...base, method: "manual" }, models, "j");
     assert.deepEqual(manual.request === "evaluate" && manual.params.coefficients, [0.25, 0.75]);
     assert.deepEqual(soupCoefficients({ ...base, method: "uniform" }, models), [0.5, 0.5]);
-    assert.throws(() => soupCoefficients({ ...base, method: "manual", ingredients: base.ingredients.map((i) => ({ ...i, coefficient: 0 })) }, models), /sum to zero/);
+    assert.throws(
+      () =>
+        soupCoefficients(
+          { ...base, method: "manual", ingredients: base.ingredients.map((i) => ({ ...i, coefficient: 0 })) },
+          models,
+        ),
+      /sum to zero/,
+    );
   });
 
   it("refuses a job without data or with fewer than two ingredients, saying what to do", () => {
@@ -64,7 +85,10 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
     const greedy = jobRequest({ ...base, method: "greedy", align: "weight" }, models, "j");
     assert.deepEqual(greedy.request === "greedy" && greedy.params.align, { method: "weight" });
     assert.equal(canAlign("uniform"), false);
-    assert.throws(() => jobRequest({ ...base, method: "uniform", align: "weight" }, models, "j"), /applies to the learned and greedy soups/);
+    assert.throws(
+      () => jobRequest({ ...base, method: "uniform", align: "weight" }, models, "j"),
+      /applies to the learned and greedy soups/,
+    );
     assert.equal("align" in jobRequest({ ...base, method: "greedy" }, models, "j").params, false);
   });
 
@@ -79,7 +103,15 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
     });
     assert.deepEqual(job, {
       request: "align",
-      params: { models: [models[0], models[2]], align: { method: "weight", reference: models[2] }, data, out: "/o/", merge: { coefficients: { dense: [0.5, 0.5] } }, backend: "cpu", jobId: "s" },
+      params: {
+        models: [models[0], models[2]],
+        align: { method: "weight", reference: models[2] },
+        data,
+        out: "/o/",
+        merge: { coefficients: { dense: [0.5, 0.5] } },
+        backend: "cpu",
+        jobId: "s",
+      },
     });
   });
 
@@ -96,7 +128,12 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
     const evaluation: EvaluateReport = {
       backend: "wasm",
       metricName: "accuracy",
-      metrics: { ingredients: [{ model: models[0]!, ...pair(0.9) }], uniform: pair(0.8), merged: pair(0.85), ensemble: pair(0.95) },
+      metrics: {
+        ingredients: [{ model: models[0]!, ...pair(0.9) }],
+        uniform: pair(0.8),
+        merged: pair(0.85),
+        ensemble: pair(0.95),
+      },
       mergeability: [],
       split: { learn: 5, validation: 2, test: 3, seed: 7 },
       warnings: [],
@@ -116,12 +153,28 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
   it("saves with the given, then the reported, then the configured coefficients; RegMean and Fisher run again", () => {
     const common = { panelModels: models, out: "/o/", jobId: "s" };
     const merge = (given?: number[], reported?: number[]) =>
-      saveRequest({ ...common, config: { ...base, method: "manual" }, ...(given ? { given } : {}), ...(reported ? { reported } : {}) });
-    assert.deepEqual(merge([0.1, 0.9], [0.3, 0.7]).params, { models: [models[0], models[2]], method: "linear", coefficients: [0.1, 0.9], out: "/o/", jobId: "s" });
+      saveRequest({
+        ...common,
+        config: { ...base, method: "manual" },
+        ...(given ? { given } : {}),
+        ...(reported ? { reported } : {}),
+      });
+    assert.deepEqual(merge([0.1, 0.9], [0.3, 0.7]).params, {
+      models: [models[0], models[2]],
+      method: "linear",
+      coefficients: [0.1, 0.9],
+      out: "/o/",
+      jobId: "s",
+    });
     assert.deepEqual((merge(undefined, [0.3, 0.7]).params as { coefficients: number[] }).coefficients, [0.3, 0.7]);
     assert.deepEqual((merge().params as { coefficients: number[] }).coefficients, [0.25, 0.75]);
     const regmean = saveRequest({ ...common, config: { ...base, method: "regmean" }, reported: [] });
     assert.equal(regmean.request, "dataMerge", "RegMean reports no coefficients: its statistics are computed again");
-    assert.deepEqual(saveRequest({ ...common, config: undefined }).params, { models, method: "uniform", out: "/o/", jobId: "s" });
+    assert.deepEqual(saveRequest({ ...common, config: undefined }).params, {
+      models,
+      method: "uniform",
+      out: "/o/",
+      jobId: "s",
+    });
   });
 });

@@ -20,7 +20,10 @@ describe("host/save-target (where a merge is saved by default)", () => {
     assert.equal(defaultSaveTarget(h5), join("/w", "checkpoints", "keras-lenet-soup", "model.h5"));
     assert.equal(defaultSaveTarget(["/w/k/a.hdf5", "/w/k/b.hdf5"]), join("/w", "k-soup", "model.h5"));
     assert.equal(defaultSaveTarget(["/w/k/a.keras", "/w/k/b.keras"]), join("/w", "k-soup", "model.keras"));
-    assert.equal(defaultSaveTarget(["/w/s/a.safetensors", "/w/s/b.safetensors"]), join("/w", "s-soup", "model.safetensors"));
+    assert.equal(
+      defaultSaveTarget(["/w/s/a.safetensors", "/w/s/b.safetensors"]),
+      join("/w", "s-soup", "model.safetensors"),
+    );
   });
 
   it("names a sharded safetensors merge by its index, as the writer expects of sharded ingredients", async () => {
@@ -29,10 +32,20 @@ describe("host/save-target (where a merge is saved by default)", () => {
     assert.equal(target, join("/w", "ft-soup", "model.safetensors.index.json"));
     assert.equal(formatOfExtension(target), "safetensors");
     // The output guard takes it for sharded ingredients (it refused the "merged.safetensors" proposed before).
-    const sharded = join("test", "fixtures", "real-models", "safetensors-jl-fixtures", "sharded", "model.safetensors.index.json");
+    const sharded = join(
+      "test",
+      "fixtures",
+      "real-models",
+      "safetensors-jl-fixtures",
+      "sharded",
+      "model.safetensors.index.json",
+    );
     const resolved = await resolveOutputTarget(join(tmpdir(), "model-soup-never-written", basename(target)), sharded);
     assert.equal(resolved.form, "file");
-    await assert.rejects(resolveOutputTarget(join(tmpdir(), "model-soup-never-written", "merged.safetensors"), sharded), /index\.json/);
+    await assert.rejects(
+      resolveOutputTarget(join(tmpdir(), "model-soup-never-written", "merged.safetensors"), sharded),
+      /index\.json/,
+    );
   });
 
   it("does not mistake a shared name prefix for a shared folder", () => {

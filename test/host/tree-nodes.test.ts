@@ -4,7 +4,9 @@ import { analyzeModels } from "../../src/core/architecture/index.js";
 import { buildTree, formatCount, mainDtype } from "../../src/host/tree-nodes.js";
 
 const real = join(import.meta.dirname, "..", "fixtures", "real-models");
-const lenet = ["a_examples_rawModel", "b_test_model"].map((d) => join(real, "tensorspace-converter", "tfjs_lenet", d, "mnist.json"));
+const lenet = ["a_examples_rawModel", "b_test_model"].map((d) =>
+  join(real, "tensorspace-converter", "tfjs_lenet", d, "mnist.json"),
+);
 const balance = ["model1", "model2"].map((d) => join(real, "tfjs-examples", "balance_pr447", d, "model.json"));
 const missing = join(real, "no-such-model.safetensors");
 
@@ -21,15 +23,26 @@ describe("host/tree-nodes", () => {
       ],
     );
     const [group, alone, unreadable] = tree;
-    assert.deepEqual(group!.children.map((c) => c.path), lenet);
+    assert.deepEqual(
+      group!.children.map((c) => c.path),
+      lenet,
+    );
     assert.match(group!.description, /^compatible · 61.7K params$/);
-    assert.deepEqual(group!.children.map((c) => c.label), ["a_examples_rawModel/mnist.json", "b_test_model/mnist.json"], "shortest unique path suffixes");
+    assert.deepEqual(
+      group!.children.map((c) => c.label),
+      ["a_examples_rawModel/mnist.json", "b_test_model/mnist.json"],
+      "shortest unique path suffixes",
+    );
     assert.match(group!.children[0]!.description, /^TF\.js · 61.7K params · float32$/);
 
     const model1 = alone!.children.find((c) => c.path === balance[0]);
     assert.ok(model1?.problem);
     assert.equal(model1.label, "model1/model.json");
-    assert.match(model1.description, /the only Dense 2-16-3 model in the workspace$/, "what makes it unique, not an arbitrary partner");
+    assert.match(
+      model1.description,
+      /the only Dense 2-16-3 model in the workspace$/,
+      "what makes it unique, not an arbitrary partner",
+    );
     assert.match(model1.tooltip, /Cannot be merged: /);
 
     assert.equal(unreadable!.children[0]!.path, missing);
@@ -42,7 +55,12 @@ describe("host/tree-nodes", () => {
     assert.equal(formatCount(61_706), "61.7K");
     assert.equal(formatCount(7_000_000), "7.0M");
     assert.equal(
-      mainDtype({ tensors: [{ name: "a", shape: [10], dtype: "float16", layer: "" }, { name: "b", shape: [2], dtype: "int64", layer: "" }] }),
+      mainDtype({
+        tensors: [
+          { name: "a", shape: [10], dtype: "float16", layer: "" },
+          { name: "b", shape: [2], dtype: "int64", layer: "" },
+        ],
+      }),
       "float16 (+1 more)",
     );
   });

@@ -43,7 +43,10 @@ describe("protocol/panel validateFromWebview", () => {
       [{ type: "start", config: { ...config, method: "magic" } }, /config\.method must be one of/],
       [{ type: "start", config: { ...config, steps: 1.5 } }, /config\.steps must be an integer/],
       [{ type: "start", config: { ...config, learningRate: Number.NaN } }, /config\.learningRate must be a number/],
-      [{ type: "start", config: { ...config, ingredients: [{ path: "/a", include: "yes", coefficient: 1 }] } }, /ingredients\[0\]\.include/],
+      [
+        { type: "start", config: { ...config, ingredients: [{ path: "/a", include: "yes", coefficient: 1 }] } },
+        /ingredients\[0\]\.include/,
+      ],
       [{ type: "start", config: { ...config, validationFraction: 0.5, testFraction: 0.5 } }, /leave no data/],
       [{ type: "save", coefficients: [1, Number.POSITIVE_INFINITY] }, /finite numbers/],
       [{ type: "save", coefficients: "0.5" }, /list of numbers or a map/],

@@ -3,12 +3,22 @@ import { validateFromViewer } from "../../src/protocol/viewer.js";
 
 describe("protocol/viewer validateFromViewer", () => {
   it("accepts the viewer's messages", () => {
-    for (const message of [{ type: "ready" }, { type: "mergeWith" }, { type: "computeStats" }, { type: "computeStats", tensors: ["a", "b"] }]) {
+    for (const message of [
+      { type: "ready" },
+      { type: "mergeWith" },
+      { type: "computeStats" },
+      { type: "computeStats", tensors: ["a", "b"] },
+    ]) {
       assert.deepEqual(validateFromViewer(message), message);
     }
   });
   it("refuses anything else", () => {
-    for (const message of [null, { type: "run" }, { type: "computeStats", tensors: [1] }, { type: "computeStats", tensors: "a" }]) {
+    for (const message of [
+      null,
+      { type: "run" },
+      { type: "computeStats", tensors: [1] },
+      { type: "computeStats", tensors: "a" },
+    ]) {
       assert.ok(validateFromViewer(message) instanceof Error, JSON.stringify(message));
     }
   });

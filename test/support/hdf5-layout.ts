@@ -18,8 +18,26 @@ export interface LayoutEntry {
   attributes: LayoutAttribute[];
 }
 
-function typeOf(m: { type: number; size: number; vlen: boolean; cset?: number; strpad?: number; signed: boolean; littleEndian: boolean; shape: number[] | null }): string {
-  return JSON.stringify({ class: m.type, size: m.size, vlen: m.vlen, cset: m.cset, strpad: m.strpad, signed: m.signed, le: m.littleEndian, shape: m.shape });
+function typeOf(m: {
+  type: number;
+  size: number;
+  vlen: boolean;
+  cset?: number;
+  strpad?: number;
+  signed: boolean;
+  littleEndian: boolean;
+  shape: number[] | null;
+}): string {
+  return JSON.stringify({
+    class: m.type,
+    size: m.size,
+    vlen: m.vlen,
+    cset: m.cset,
+    strpad: m.strpad,
+    signed: m.signed,
+    le: m.littleEndian,
+    shape: m.shape,
+  });
 }
 
 function valueText(value: unknown): string {
@@ -37,11 +55,20 @@ export async function describeHdf5Layout(path: string): Promise<LayoutEntry[]> {
   try {
     const entries: LayoutEntry[] = [];
     const visit = (at: string, depth = 0) => {
-      if (depth > LIMITS.hdf5Depth) throw new ModelFileError(path, `has HDF5 groups nested more than ${LIMITS.hdf5Depth} deep (groups linked in a cycle?)`);
+      if (depth > LIMITS.hdf5Depth)
+        throw new ModelFileError(
+          path,
+          `has HDF5 groups nested more than ${LIMITS.hdf5Depth} deep (groups linked in a cycle?)`,
+        );
       const node = at === "/" ? file : file.get(at);
-      const attributes = node && "attrs" in node
-        ? Object.entries(node.attrs).map(([name, a]) => ({ name, type: typeOf(a.metadata), value: valueText(a.value) }))
-        : [];
+      const attributes =
+        node && "attrs" in node
+          ? Object.entries(node.attrs).map(([name, a]) => ({
+              name,
+              type: typeOf(a.metadata),
+              value: valueText(a.value),
+            }))
+          : [];
       attributes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       if (node instanceof h5wasm.Group) {
         entries.push({ path: at, kind: "group", attributes });

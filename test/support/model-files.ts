@@ -17,7 +17,9 @@ export async function readAllTensors(path: string, format: ModelFormat): Promise
 }
 
 export async function sha256(path: string): Promise<string> {
-  return createHash("sha256").update(await readFile(path)).digest("hex");
+  return createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
 }
 
 /** Rejects with a ModelFileError naming `file` whose message matches `pattern`. */

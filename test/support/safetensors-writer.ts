@@ -10,7 +10,11 @@ export interface PlainTensor {
   data: Float32Array;
 }
 
-export async function writeSafetensors(path: string, tensors: Record<string, PlainTensor>, metadata?: Record<string, string>): Promise<void> {
+export async function writeSafetensors(
+  path: string,
+  tensors: Record<string, PlainTensor>,
+  metadata?: Record<string, string>,
+): Promise<void> {
   const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
   let offset = 0;
   const names = Object.keys(tensors);

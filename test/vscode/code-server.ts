@@ -68,16 +68,24 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
   const child = spawn(
     codeServerBin,
     [
-      "--auth", "none",
-      "--bind-addr", `127.0.0.1:${port}`,
+      "--auth",
+      "none",
+      "--bind-addr",
+      `127.0.0.1:${port}`,
       "--disable-telemetry",
       "--disable-update-check",
       ...(options.trust === false ? [] : ["--disable-workspace-trust"]),
-      "--user-data-dir", options.userDataDir,
-      "--extensions-dir", options.extensionsDir,
+      "--user-data-dir",
+      options.userDataDir,
+      "--extensions-dir",
+      options.extensionsDir,
       options.workspace,
     ],
-    { env: { ...process.env, XDG_CONFIG_HOME: join(options.userDataDir, "config"), ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true },
+    {
+      env: { ...process.env, XDG_CONFIG_HOME: join(options.userDataDir, "config"), ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
   );
   const output: string[] = [];
   child.stdout!.on("data", (d) => output.push(String(d)));

@@ -14,7 +14,10 @@ import { makeTestWorkspace } from "./workspace.js";
 
 const SUITE_TIMEOUT_MS = 15 * 60_000;
 
-export async function runSuiteInCodeServer(extraEnv: Record<string, string> = {}, options: { trust?: boolean } = {}): Promise<number> {
+export async function runSuiteInCodeServer(
+  extraEnv: Record<string, string> = {},
+  options: { trust?: boolean } = {},
+): Promise<number> {
   const entry = await bundleSuite();
   const workspace = makeTestWorkspace();
   const scratch = mkdtempSync(join(tmpdir(), "model-soup-vscode-"));
@@ -43,10 +46,7 @@ export async function runSuiteInCodeServer(extraEnv: Record<string, string> = {}
         ["extensionTestsPath", remoteUri(server.port, entry)],
       ]),
     );
-    const code = await Promise.race([
-      exit,
-      new Promise<number>((r) => setTimeout(() => r(-1), SUITE_TIMEOUT_MS)),
-    ]);
+    const code = await Promise.race([exit, new Promise<number>((r) => setTimeout(() => r(-1), SUITE_TIMEOUT_MS))]);
     if (code === -1) console.error(`The VS Code suite did not finish within ${SUITE_TIMEOUT_MS / 60000} minutes`);
     return code;
   } finally {

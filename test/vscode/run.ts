@@ -14,7 +14,11 @@ async function main(): Promise<number> {
     const { bundleSuite } = await import("./bundle.js");
     const { makeTestWorkspace } = await import("./workspace.js");
     const entry = await bundleSuite();
-    await runTests({ extensionDevelopmentPath: projectRoot, extensionTestsPath: entry, launchArgs: [makeTestWorkspace().root] });
+    await runTests({
+      extensionDevelopmentPath: projectRoot,
+      extensionTestsPath: entry,
+      launchArgs: [makeTestWorkspace().root],
+    });
     return 0;
   }
   if (!codeServerInstalled()) {
@@ -41,14 +45,20 @@ async function main(): Promise<number> {
     console.log(`VS Code suite in an untrusted workspace: exit ${restricted}`);
     if (restricted !== 0) failed++;
   }
-  for (const [name, module] of [["ui", "./ui-panel.js"], ["vsix", "./vsix-install.js"]] as const) {
+  for (const [name, module] of [
+    ["ui", "./ui-panel.js"],
+    ["vsix", "./vsix-install.js"],
+  ] as const) {
     if (only && only !== name) continue;
     try {
       const { main: run } = (await import(module)) as { main: () => Promise<void> };
       await run();
       console.log(`VS Code ${name} test: passed`);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" && String(error).includes(join("test", "vscode"))) {
+      if (
+        (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" &&
+        String(error).includes(join("test", "vscode"))
+      ) {
         console.log(`VS Code ${name} test: not written yet`);
         continue;
       }

@@ -29,7 +29,9 @@ async function viewerFrame(page: Page, text: string, timeoutMs = 60_000): Promis
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     for (const frame of page.frames()) {
-      const found = await frame.$eval("#model-soup-viewer", (el, t) => (el.textContent ?? "").includes(t), text).catch(() => false);
+      const found = await frame
+        .$eval("#model-soup-viewer", (el, t) => (el.textContent ?? "").includes(t), text)
+        .catch(() => false);
       if (found) return frame;
     }
     if (Date.now() > deadline) throw new Error(`no model viewer showing "${text}"`);
@@ -99,25 +101,43 @@ export async function main(): Promise<void> {
   const browser = await openBrowser();
   const page = await newWorkbenchPage(browser);
   try {
-    await page.goto(workbenchUrl(server, workspace.root, [["extensionDevelopmentPath", remoteUri(server.port, projectRoot)]]));
+    await page.goto(
+      workbenchUrl(server, workspace.root, [["extensionDevelopmentPath", remoteUri(server.port, projectRoot)]]),
+    );
     await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
     // The Model Explorer has its own activity-bar icon; it lists the sample's group, named by architecture.
-    const icon = page.locator(".activitybar .action-item a[aria-label^='Model Soup'], .activitybar .action-item[aria-label^='Model Soup']").first();
+    const icon = page
+      .locator(
+        ".activitybar .action-item a[aria-label^='Model Soup'], .activitybar .action-item[aria-label^='Model Soup']",
+      )
+      .first();
     await icon.waitFor({ timeout: 60_000 });
     await icon.click();
-    await page.locator(".monaco-list-row", { hasText: `Dense 64-64-32-10 · TF.js · ${ingredients} models` }).first().waitFor({ timeout: 60_000 });
+    await page
+      .locator(".monaco-list-row", { hasText: `Dense 64-64-32-10 · TF.js · ${ingredients} models` })
+      .first()
+      .waitFor({ timeout: 60_000 });
 
     // The walkthrough is listed and opens on its first step.
     await runCommand(page, "Welcome: Open Walkthrough...");
-    await page.locator(".quick-input-list .monaco-list-row", { hasText: "Get Started with Model Soup" }).first().click();
-    await page.locator(".getting-started-step", { hasText: "Open a folder of models" }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator(".quick-input-list .monaco-list-row", { hasText: "Get Started with Model Soup" })
+      .first()
+      .click();
+    await page
+      .locator(".getting-started-step", { hasText: "Open a folder of models" })
+      .first()
+      .waitFor({ timeout: 30_000 });
     await page.locator(".getting-started-step", { hasText: "Save the merged model" }).first().waitFor();
     await runCommand(page, "View: Close Editor");
 
     await runCommand(page, "Model Soup: Merge Models");
     const input = page.locator(".quick-input-widget input");
     await input.fill("ingredient-1");
-    await page.locator(".quick-input-list .monaco-list-row", { hasText: `${ingredients} models` }).first().waitFor();
+    await page
+      .locator(".quick-input-list .monaco-list-row", { hasText: `${ingredients} models` })
+      .first()
+      .waitFor();
     await page.keyboard.press("Enter");
 
     let frame = await panelFrame(page);
@@ -129,10 +149,16 @@ export async function main(): Promise<void> {
     await frame.locator("#advanced summary").click();
     await frame.locator("#backend").waitFor();
     await page.waitForTimeout(300);
-    const backendFace = await frame.locator("#backend").evaluate((el) => el.shadowRoot?.querySelector(".select-face .text")?.textContent?.trim() ?? "");
+    const backendFace = await frame
+      .locator("#backend")
+      .evaluate((el) => el.shadowRoot?.querySelector(".select-face .text")?.textContent?.trim() ?? "");
     assert.equal(backendFace, "Automatic", "the Backend dropdown shows its selected option");
     for (const id of ["learning-rate", "validation", "test"]) {
-      const invalid = await frame.locator(`#${id}`).evaluate((el) => el.hasAttribute("invalid") || !(el as unknown as { checkValidity(): boolean }).checkValidity());
+      const invalid = await frame
+        .locator(`#${id}`)
+        .evaluate(
+          (el) => el.hasAttribute("invalid") || !(el as unknown as { checkValidity(): boolean }).checkValidity(),
+        );
       assert.equal(invalid, false, `the default ${id} is drawn as valid`);
     }
     await frame.locator("#validation").evaluate((el) => {
@@ -140,7 +166,10 @@ export async function main(): Promise<void> {
       field.value = "0.95";
       el.dispatchEvent(new Event("input"));
     });
-    assert.ok(await frame.locator("#validation").evaluate((el) => el.hasAttribute("invalid")), "a fraction above 0.9 is drawn as invalid");
+    assert.ok(
+      await frame.locator("#validation").evaluate((el) => el.hasAttribute("invalid")),
+      "a fraction above 0.9 is drawn as invalid",
+    );
     assert.ok(await startDisabled());
     await frame.locator("#start-blocker", { hasText: "Advanced" }).waitFor();
     await frame.locator("#validation").evaluate((el) => {
@@ -152,32 +181,47 @@ export async function main(): Promise<void> {
     // modelSoup.backend setting changed meanwhile reaches it. (A message reaching the reloaded page before its
     // init used to leave it at "Loading…".)
     await runCommand(page, "Preferences: Open User Settings");
-    const search = page.locator(".settings-editor .suggest-input-container textarea, .settings-editor .settings-header input").first();
+    const search = page
+      .locator(".settings-editor .suggest-input-container textarea, .settings-editor .settings-header input")
+      .first();
     await search.waitFor({ timeout: 30_000 });
     await search.fill("modelSoup.backend");
-    const backendSetting = page.locator(".setting-item-contents", { hasText: "backend the merge worker uses" }).locator("select").first();
+    const backendSetting = page
+      .locator(".setting-item-contents", { hasText: "backend the merge worker uses" })
+      .locator("select")
+      .first();
     await backendSetting.waitFor({ timeout: 30_000 });
     await backendSetting.selectOption("wasm");
     await page.waitForTimeout(500);
-    await page.locator(".tab", { hasText: `Merge ${ingredients} Models` }).first().click();
+    await page
+      .locator(".tab", { hasText: `Merge ${ingredients} Models` })
+      .first()
+      .click();
     frame = await panelFrame(page, 30_000);
     await frame.locator("#advanced summary").click();
     await frame.locator("#backend").waitFor();
     const backendFaceIs = async (text: string) => {
       for (let attempt = 0; attempt < 40; attempt++) {
-        const face = await frame.locator("#backend").evaluate((el) => el.shadowRoot?.querySelector(".select-face .text")?.textContent?.trim() ?? "");
+        const face = await frame
+          .locator("#backend")
+          .evaluate((el) => el.shadowRoot?.querySelector(".select-face .text")?.textContent?.trim() ?? "");
         if (face === text) return;
         await page.waitForTimeout(250);
       }
       assert.fail(`the Backend dropdown does not show ${text}`);
     };
     await backendFaceIs("WebAssembly");
-    assert.ok(!(await frame.locator("#validation").evaluate((el) => el.hasAttribute("invalid"))), "the corrected fraction came back valid");
+    assert.ok(
+      !(await frame.locator("#validation").evaluate((el) => el.hasAttribute("invalid"))),
+      "the corrected fraction came back valid",
+    );
 
     // Wrong data (63 feature columns for 64-input models) is flagged when chosen; Start stays disabled.
     await frame.locator("#pick-data").click();
     await answerFileDialog(page, "Data to learn and compare on", join(workspace.root, "data", "digits-63-columns.csv"));
-    await frame.locator("#data-error", { hasText: "rows have 63 features; the model expects input [null, 64]" }).waitFor({ timeout: 30_000 });
+    await frame
+      .locator("#data-error", { hasText: "rows have 63 features; the model expects input [null, 64]" })
+      .waitFor({ timeout: 30_000 });
     assert.ok(await startDisabled(), "Start is disabled while the data does not fit");
 
     await frame.locator("#pick-data").click();
@@ -197,11 +241,24 @@ export async function main(): Promise<void> {
     await toast.waitFor({ timeout: 30_000 });
     await toast.locator(".monaco-button", { hasText: "Cancel" }).click();
     await toast.waitFor({ state: "hidden", timeout: 30_000 });
-    assert.equal(await page.locator(".notification-toast .codicon-error, .notification-toast .codicon-notifications-error").count(), 0, "cancelling shows no error");
-    await page.locator(".tab", { hasText: `Merge ${ingredients} Models` }).first().click();
+    assert.equal(
+      await page
+        .locator(".notification-toast .codicon-error, .notification-toast .codicon-notifications-error")
+        .count(),
+      0,
+      "cancelling shows no error",
+    );
+    await page
+      .locator(".tab", { hasText: `Merge ${ingredients} Models` })
+      .first()
+      .click();
     frame = await panelFrame(page, 30_000);
     await frame.locator("#job-status", { hasText: "Cancelled" }).waitFor({ timeout: 30_000 });
-    assert.equal(await frame.locator("#job-status").getAttribute("class"), "status", "the cancelled status is not drawn as an error");
+    assert.equal(
+      await frame.locator("#job-status").getAttribute("class"),
+      "status",
+      "the cancelled status is not drawn as an error",
+    );
 
     // While the panel is visible, the job reports there only: no notification.
     await frame.locator("#start").click();
@@ -210,10 +267,18 @@ export async function main(): Promise<void> {
     assert.equal(await soupToasts.count(), 0, "no notification while the panel shows the progress");
     await frame.locator("#results table", { hasText: "Uniform soup" }).waitFor({ timeout: 180_000 });
     // The step axis ticks at whole steps only.
-    const stepLabels = ((await frame.locator(".charts .chart").first().getAttribute("data-step-labels")) ?? "").split(",").filter((t) => t !== "");
-    assert.ok(stepLabels.length >= 1 && stepLabels.every((t) => /^\d+$/.test(t)), `integer step ticks: ${stepLabels.join(", ")}`);
+    const stepLabels = ((await frame.locator(".charts .chart").first().getAttribute("data-step-labels")) ?? "")
+      .split(",")
+      .filter((t) => t !== "");
+    assert.ok(
+      stepLabels.length >= 1 && stepLabels.every((t) => /^\d+$/.test(t)),
+      `integer step ticks: ${stepLabels.join(", ")}`,
+    );
     const verdict = (await frame.locator("#verdict").textContent()) ?? "";
-    assert.match(verdict, /^(The (learned|uniform) soup is the best single-size model: \+\d+\.\d points over the best ingredient \(ingredient [1-5]\)|No merge beat the best ingredient \(ingredient [1-5]\): keep it, or add data\.)/);
+    assert.match(
+      verdict,
+      /^(The (learned|uniform) soup is the best single-size model: \+\d+\.\d points over the best ingredient \(ingredient [1-5]\)|No merge beat the best ingredient \(ingredient [1-5]\): keep it, or add data\.)/,
+    );
     await frame.locator("#stop-reason", { hasText: /^(Stopped|Ran all)/ }).waitFor();
     await frame.evaluate('document.querySelector("#data-title")?.scrollIntoView({ block: "start" })');
     await page.waitForTimeout(300);
@@ -235,13 +300,19 @@ export async function main(): Promise<void> {
     });
     await frame.locator("#start").click();
     await frame.locator("#alignment table").waitFor({ timeout: 240_000 });
-    assert.equal(await frame.locator("#alignment tbody tr").count(), (ingredients * (ingredients - 1)) / 2, "a row per pair");
+    assert.equal(
+      await frame.locator("#alignment tbody tr").count(),
+      (ingredients * (ingredients - 1)) / 2,
+      "a row per pair",
+    );
     await frame.locator("#alignment", { hasText: "Weight matching to #" }).waitFor();
     await frame.locator("#show-unit-moves").click();
     await page.locator(".tab", { hasText: "Unit moves" }).first().waitFor({ timeout: 60_000 });
 
     await frame.locator("#save").click();
-    await page.locator(".quick-input-widget .quick-input-title", { hasText: "Save the merged model" }).waitFor({ state: "visible" });
+    await page
+      .locator(".quick-input-widget .quick-input-title", { hasText: "Save the merged model" })
+      .waitFor({ state: "visible" });
     const saveInput = page.locator(".quick-input-widget input");
     // The simple dialog fills in the proposed path a moment after it shows.
     let proposed = await saveInput.inputValue();
@@ -249,26 +320,45 @@ export async function main(): Promise<void> {
       await page.waitForTimeout(250);
       proposed = await saveInput.inputValue();
     }
-    assert.equal(proposed, join(workspace.sample, "models-soup", "model.json"), "the save dialog proposes a sibling of the ingredients' folder");
+    assert.equal(
+      proposed,
+      join(workspace.sample, "models-soup", "model.json"),
+      "the save dialog proposes a sibling of the ingredients' folder",
+    );
     await page.keyboard.press("Enter");
     // The proposed folder (models-soup) is new: the dialog asks to create it.
     const create = page.locator(".quick-input-widget .quick-input-title", { hasText: "does not exist" });
-    if (await create.waitFor({ state: "visible", timeout: 5000 }).then(() => true, () => false)) await page.keyboard.press("Enter");
+    if (
+      await create.waitFor({ state: "visible", timeout: 5000 }).then(
+        () => true,
+        () => false,
+      )
+    )
+      await page.keyboard.press("Enter");
     await frame.locator("#saved").waitFor({ timeout: 60_000 });
     const merged = join(workspace.sample, "models-soup");
     assert.ok(existsSync(join(merged, "model.json")), "the merged model.json was written");
-    assert.ok(readdirSync(merged).some((f) => /recipe/i.test(f)), "its recipe was written beside it");
+    assert.ok(
+      readdirSync(merged).some((f) => /recipe/i.test(f)),
+      "its recipe was written beside it",
+    );
 
     // Reveal in Explorer selects the saved model there.
     await frame.locator("#reveal-saved").click();
     const explorerRow = (name: string | RegExp) =>
       page.locator(".explorer-folders-view .monaco-list-row", { has: page.locator(".label-name", { hasText: name }) });
-    await page.locator(".explorer-folders-view .monaco-list-row[aria-selected='true']", { hasText: "model.json" }).waitFor({ timeout: 30_000 });
-    await explorerRow(/^models-soup$/).first().waitFor();
+    await page
+      .locator(".explorer-folders-view .monaco-list-row[aria-selected='true']", { hasText: "model.json" })
+      .waitFor({ timeout: 30_000 });
+    await explorerRow(/^models-soup$/)
+      .first()
+      .waitFor();
 
     // "Merge Models in Folder" is offered on folders that hold models, not on others (a context key set by the scan).
     const folderMenu = async (name: string): Promise<string[]> => {
-      await explorerRow(new RegExp(`^${name}$`)).first().click({ button: "right" });
+      await explorerRow(new RegExp(`^${name}$`))
+        .first()
+        .click({ button: "right" });
       const menu = page.locator(".context-view .monaco-menu");
       await menu.waitFor({ timeout: 10_000 });
       const items = await menu.locator(".action-label").allTextContents();
@@ -278,7 +368,10 @@ export async function main(): Promise<void> {
     };
     assert.ok((await folderMenu("keras3")).includes("Merge Models in Folder"), "offered on a folder holding models");
     assert.ok(!(await folderMenu("data")).includes("Merge Models in Folder"), "not offered on a folder without models");
-    await page.locator(".tab", { hasText: `Merge ${ingredients} Models` }).first().click();
+    await page
+      .locator(".tab", { hasText: `Merge ${ingredients} Models` })
+      .first()
+      .click();
     frame = await panelFrame(page, 30_000);
 
     // The per-layer change from a chosen ingredient: a chart in the panel, the table beside it.
@@ -288,7 +381,9 @@ export async function main(): Promise<void> {
       el.dispatchEvent(new Event("change"));
     }, second);
     await frame.locator("#show-diff").click();
-    await frame.locator("#layer-chart", { hasText: "vs ingredient 2 (ingredient-2/model.json)" }).waitFor({ timeout: 60_000 });
+    await frame
+      .locator("#layer-chart", { hasText: "vs ingredient 2 (ingredient-2/model.json)" })
+      .waitFor({ timeout: 60_000 });
     assert.ok((await frame.locator("#layer-chart rect.bar").count()) > 2, "a bar per tensor");
     await page.locator(".tab", { hasText: "Per-layer change merged" }).first().waitFor({ timeout: 30_000 });
 

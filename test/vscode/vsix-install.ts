@@ -46,21 +46,41 @@ export async function main(): Promise<void> {
   try {
     execFileSync(process.execPath, [join(projectRoot, "scripts", "build.mjs"), "--production"], { stdio: "inherit" });
     const vsix = join(scratch, "model-soup.vsix");
-    execFileSync(join(projectRoot, "node_modules", ".bin", "vsce"), ["package", "--no-dependencies", "--skip-license", "--no-rewrite-relative-links", "--readme-path", "MARKETPLACE.md", "--out", vsix], {
-      cwd: projectRoot,
-      stdio: "inherit",
-    });
+    execFileSync(
+      join(projectRoot, "node_modules", ".bin", "vsce"),
+      [
+        "package",
+        "--no-dependencies",
+        "--skip-license",
+        "--no-rewrite-relative-links",
+        "--readme-path",
+        "MARKETPLACE.md",
+        "--out",
+        vsix,
+      ],
+      {
+        cwd: projectRoot,
+        stdio: "inherit",
+      },
+    );
     const extensions = join(scratch, "extensions");
-    execFileSync(codeServerBin, ["--extensions-dir", extensions, "--user-data-dir", join(scratch, "user-data"), "--install-extension", vsix], {
-      stdio: "inherit",
-      env: { ...process.env, XDG_CONFIG_HOME: join(scratch, "config") },
-    });
+    execFileSync(
+      codeServerBin,
+      ["--extensions-dir", extensions, "--user-data-dir", join(scratch, "user-data"), "--install-extension", vsix],
+      {
+        stdio: "inherit",
+        env: { ...process.env, XDG_CONFIG_HOME: join(scratch, "config") },
+      },
+    );
     const installed = readdirSync(extensions).find((d) => d.startsWith("model-soup.model-soup-"));
     if (!installed) throw new Error(`the .vsix did not install into ${extensions}`);
 
     const probe = join(scratch, "probe");
     mkdirSync(probe);
-    writeFileSync(join(probe, "package.json"), JSON.stringify({ name: "probe", publisher: "test", version: "0.0.0", engines: { vscode: "^1.100.0" } }));
+    writeFileSync(
+      join(probe, "package.json"),
+      JSON.stringify({ name: "probe", publisher: "test", version: "0.0.0", engines: { vscode: "^1.100.0" } }),
+    );
     writeFileSync(join(probe, "probe.cjs"), PROBE);
     const workspace = join(scratch, "workspace");
     mkdirSync(workspace);
@@ -75,7 +95,10 @@ export async function main(): Promise<void> {
     try {
       const page = await newWorkbenchPage(browser);
       const errors: string[] = [];
-      page.on("console", (m) => m.type() === "error" && !/open-vsx|404|ERR_NAME_NOT_RESOLVED/.test(m.text()) && errors.push(m.text()));
+      page.on(
+        "console",
+        (m) => m.type() === "error" && !/open-vsx|404|ERR_NAME_NOT_RESOLVED/.test(m.text()) && errors.push(m.text()),
+      );
       const { exit } = await automationExit(page);
       await page.goto(
         workbenchUrl(server, workspace, [
@@ -84,7 +107,10 @@ export async function main(): Promise<void> {
         ]),
       );
       const code = await Promise.race([exit, new Promise<number>((r) => setTimeout(() => r(-1), 180_000))]);
-      if (code !== 0) throw new Error(`the installed extension did not activate (probe exit ${code}):\n${errors.join("\n").slice(-3000)}`);
+      if (code !== 0)
+        throw new Error(
+          `the installed extension did not activate (probe exit ${code}):\n${errors.join("\n").slice(-3000)}`,
+        );
       console.log(`installed ${installed}; probe: ${readdirSync(scratch).includes("probe.json") ? "ok" : "no report"}`);
     } finally {
       await browser.close();

@@ -53,9 +53,16 @@ export function makeTestWorkspace(): TestWorkspace {
       filter: (src) => !src.includes(join("digits", "out")),
     });
     // Digits rows with their first pixel column dropped: 63 features for the 64-input models (wrong data).
-    const rows = gunzipSync(readFileSync(join(sample, "soup.csv.gz"))).toString("utf8").trim().split("\n").slice(0, 60);
+    const rows = gunzipSync(readFileSync(join(sample, "soup.csv.gz")))
+      .toString("utf8")
+      .trim()
+      .split("\n")
+      .slice(0, 60);
     mkdirSync(join(root, "data"), { recursive: true });
-    writeFileSync(join(root, "data", "digits-63-columns.csv"), rows.map((r) => r.split(",").slice(1).join(",")).join("\n") + "\n");
+    writeFileSync(
+      join(root, "data", "digits-63-columns.csv"),
+      rows.map((r) => r.split(",").slice(1).join(",")).join("\n") + "\n",
+    );
     return { root, sample: join(root, "samples", "digits") };
   }
   return { root };

@@ -21,13 +21,20 @@ describe("restoredConfig (a reloaded Merge panel page)", () => {
   });
 
   it("falls back to the defaults for other models", () => {
-    const saved = { ...defaults, ingredients: [{ path: "/m/c.json", include: true, coefficient: 1 }, defaults.ingredients[0]!] };
+    const saved = {
+      ...defaults,
+      ingredients: [{ path: "/m/c.json", include: true, coefficient: 1 }, defaults.ingredients[0]!],
+    };
     assert.equal(restoredConfig(saved, defaults, undefined), defaults);
   });
 
   it("takes a backend setting changed while the page was gone", () => {
     const saved = { ...defaults, backend: "cpu" as const };
     assert.equal(restoredConfig(saved, { ...defaults, backend: "wasm" }, "auto").backend, "wasm");
-    assert.equal(restoredConfig(saved, defaults, "auto").backend, "cpu", "an unchanged setting keeps the panel's own choice");
+    assert.equal(
+      restoredConfig(saved, defaults, "auto").backend,
+      "cpu",
+      "an unchanged setting keeps the panel's own choice",
+    );
   });
 });

@@ -37,7 +37,10 @@ describe("worker/backend", () => {
     const choice = await selectBackend("cpu");
     assert.deepEqual(choice, { backend: "cpu", skipped: [] });
     assert.equal(tf.getBackend(), "cpu");
-    assert.equal(tf.tidy(() => tf.add(tf.scalar(2), tf.scalar(3)).dataSync()[0]), 5);
+    assert.equal(
+      tf.tidy(() => tf.add(tf.scalar(2), tf.scalar(3)).dataSync()[0]),
+      5,
+    );
   });
 
   it("selects wasm on request", async () => {

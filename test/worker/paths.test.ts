@@ -16,7 +16,10 @@ describe("worker: model folders and outputs", function () {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "soup-worker-paths-"));
-    for (const i of [1, 2]) await cp(join("samples/digits/models", `ingredient-${i}`), join(dir, "models", `ingredient-${i}`), { recursive: true });
+    for (const i of [1, 2])
+      await cp(join("samples/digits/models", `ingredient-${i}`), join(dir, "models", `ingredient-${i}`), {
+        recursive: true,
+      });
     client = new WorkerClient();
   });
   after(async () => {
@@ -25,23 +28,43 @@ describe("worker: model folders and outputs", function () {
   });
 
   it("merges a folder of model folders into an --out folder", async () => {
-    const result = await client.request(WorkerRequests.merge, { models: [join(dir, "models")], method: "linear", out: join(dir, "soup") });
+    const result = await client.request(WorkerRequests.merge, {
+      models: [join(dir, "models")],
+      method: "linear",
+      out: join(dir, "soup"),
+    });
     assert.equal(result.model, join(dir, "soup", "model.json"));
-    assert.deepEqual((await readdir(join(dir, "soup"))).sort(), ["group1-shard1of1.bin", "model.json", "model.recipe.json"]);
+    assert.deepEqual((await readdir(join(dir, "soup"))).sort(), [
+      "group1-shard1of1.bin",
+      "model.json",
+      "model.recipe.json",
+    ]);
   });
 
   it("inspects a model folder as its model, and reports a missing path as unreadable", async () => {
-    const report = (await client.request(WorkerRequests.inspect, { paths: [join(dir, "models", "ingredient-1"), join(dir, "missing.h5")] })) as {
+    const report = (await client.request(WorkerRequests.inspect, {
+      paths: [join(dir, "models", "ingredient-1"), join(dir, "missing.h5")],
+    })) as {
       models: { path: string }[];
       unreadable: { path: string }[];
     };
-    assert.deepEqual(report.models.map((m) => m.path), [join(dir, "models", "ingredient-1", "model.json")]);
-    assert.deepEqual(report.unreadable.map((u) => u.path), [join(dir, "missing.h5")]);
+    assert.deepEqual(
+      report.models.map((m) => m.path),
+      [join(dir, "models", "ingredient-1", "model.json")],
+    );
+    assert.deepEqual(
+      report.unreadable.map((u) => u.path),
+      [join(dir, "missing.h5")],
+    );
   });
 
   it("refuses an output onto an input's folder", async () => {
     await assert.rejects(
-      client.request(WorkerRequests.merge, { models: [join(dir, "models")], method: "linear", out: join(dir, "models", "ingredient-1") }),
+      client.request(WorkerRequests.merge, {
+        models: [join(dir, "models")],
+        method: "linear",
+        out: join(dir, "models", "ingredient-1"),
+      }),
       (e: unknown) => e instanceof ModelFileError && /would overwrite the input model/.test(e.message),
     );
   });

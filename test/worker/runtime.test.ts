@@ -5,7 +5,13 @@ import { basename, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { openModel, writeModel } from "../../src/core/formats/registry.js";
 import type { Architecture, ModelFile, ModelManifest, TensorInfo } from "../../src/core/model.js";
-import { bindWeights, buildModel, finalOutputIndex, finalOutputModel, loadWeights } from "../../src/worker/runtime/index.js";
+import {
+  bindWeights,
+  buildModel,
+  finalOutputIndex,
+  finalOutputModel,
+  loadWeights,
+} from "../../src/worker/runtime/index.js";
 import { TFJS_FIXTURES, readJson, saveWithTfjs, weightData } from "../core/formats/tfjs-helpers.js";
 
 const LENET_H5 = "test/fixtures/real-models/tensorspace-converter/keras_h5_lenet";
@@ -42,7 +48,9 @@ function inputsFor(model: tf.LayersModel, architecture: Architecture, seed: numb
   return model.inputs.map((input, i) => {
     const shape = input.shape.map((d, axis) => d ?? (axis === 0 ? 3 : 5));
     const name = architecture.inputs[i];
-    const reader = architecture.layers.find((l) => l.className === "Embedding" && (l.name === name || l.inbound.includes(name!)));
+    const reader = architecture.layers.find(
+      (l) => l.className === "Embedding" && (l.name === name || l.inbound.includes(name!)),
+    );
     if (reader) return tf.randomUniform(shape, 0, Number(reader.config.input_dim), "int32", seed + i);
     return tf.randomUniform(shape, -1, 1, "float32", seed + i);
   });
@@ -92,11 +100,16 @@ describe("worker runtime: running Keras models in TF.js", () => {
   for (const path of RUNNABLE) {
     it(`predicts the same outputs after a save/load round trip: ${path.split("/").slice(-2).join("/")}`, async () => {
       const original = await load(path);
-      const target = join(scratch, `${basename(path).replace(/\W/g, "_")}`, basename(path).endsWith(".json") ? "model.json" : basename(path));
+      const target = join(
+        scratch,
+        `${basename(path).replace(/\W/g, "_")}`,
+        basename(path).endsWith(".json") ? "model.json" : basename(path),
+      );
       try {
         const inputs = inputsFor(original.model, original.file.manifest.architecture!, 42);
         const before = predictAll(original.model, inputs);
-        for (const values of before) assert.ok(values.some((v) => v !== 0) && values.every(Number.isFinite), "outputs are real numbers");
+        for (const values of before)
+          assert.ok(values.some((v) => v !== 0) && values.every(Number.isFinite), "outputs are real numbers");
         await import("node:fs/promises").then((fs) => fs.mkdir(join(target, ".."), { recursive: true }));
         await writeModel(path, target, sourceFromModel(original));
         // A weights-only .h5 is written without its sibling topology: run it in the original's architecture.
@@ -167,7 +180,9 @@ describe("worker runtime: running Keras models in TF.js", () => {
         tf.layers.batchNormalization({ name: "inner_bn" }),
       ],
     });
-    const head = tf.layers.dense({ units: 2, name: "head" }).apply(block.apply(input) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const head = tf.layers
+      .dense({ units: 2, name: "head" })
+      .apply(block.apply(input) as tf.SymbolicTensor) as tf.SymbolicTensor;
     const made = tf.model({ inputs: input, outputs: head });
     let seed = 20;
     for (const w of made.weights) w.write(tf.randomUniform(w.shape as number[], 0.5, 1.5, "float32", seed++));
@@ -175,7 +190,14 @@ describe("worker runtime: running Keras models in TF.js", () => {
     const ours = await load(path);
     try {
       const spec = ours.file.manifest.architecture!.layers.find((l) => l.name === "block")!;
-      assert.deepEqual(spec.weights, ["inner_dense/kernel", "inner_dense/bias", "inner_bn/gamma", "inner_bn/beta", "inner_bn/moving_mean", "inner_bn/moving_variance"]);
+      assert.deepEqual(spec.weights, [
+        "inner_dense/kernel",
+        "inner_dense/bias",
+        "inner_bn/gamma",
+        "inner_bn/beta",
+        "inner_bn/moving_mean",
+        "inner_bn/moving_variance",
+      ]);
       const x = tf.randomUniform([4, 6], -1, 1, "float32", 9);
       const [expected] = predictAll(made, [x]);
       assert.deepEqual(predictAll(ours.model, [x]), [expected]);
@@ -234,11 +256,21 @@ describe("worker runtime: running Keras models in TF.js", () => {
     const file = await openModel(TFJS_FIXTURES.abalone.path);
     const model = await buildModel(file.manifest);
     try {
-      const layers = file.manifest.architecture!.layers.map((l) => (l.name === "dense_Dense2" ? { ...l, weights: l.weights.slice(0, 1) } : l));
+      const layers = file.manifest.architecture!.layers.map((l) =>
+        l.name === "dense_Dense2" ? { ...l, weights: l.weights.slice(0, 1) } : l,
+      );
       const missing = { ...file.manifest, architecture: { ...file.manifest.architecture!, layers } };
-      assert.throws(() => bindWeights(missing, model), /layer "dense_Dense2" \(Dense\) has 1 weights in the file \(dense_Dense2\/kernel\) but 2 in TF\.js/);
-      const tensors = file.manifest.tensors.map((t) => (t.name === "dense_Dense3/kernel" ? { ...t, shape: [1, 50] } : t));
-      assert.throws(() => bindWeights({ ...file.manifest, tensors }, model), /weight "dense_Dense3\/kernel" of layer "dense_Dense3" has shape \[1, 50\]; TF\.js expects \[50, 1\]/);
+      assert.throws(
+        () => bindWeights(missing, model),
+        /layer "dense_Dense2" \(Dense\) has 1 weights in the file \(dense_Dense2\/kernel\) but 2 in TF\.js/,
+      );
+      const tensors = file.manifest.tensors.map((t) =>
+        t.name === "dense_Dense3/kernel" ? { ...t, shape: [1, 50] } : t,
+      );
+      assert.throws(
+        () => bindWeights({ ...file.manifest, tensors }, model),
+        /weight "dense_Dense3\/kernel" of layer "dense_Dense3" has shape \[1, 50\]; TF\.js expects \[50, 1\]/,
+      );
     } finally {
       model.dispose();
       await file.close();
@@ -247,7 +279,11 @@ describe("worker runtime: running Keras models in TF.js", () => {
 
   it("refuses to build a model TF.js cannot run faithfully, naming the layer and its class", async () => {
     const manifest = (await openModel(TFJS_FIXTURES.gru.path)).manifest;
-    const raw = structuredClone(manifest.architecture!.raw) as { config: { layers: { class_name: string; config: Record<string, unknown> }[] } | { class_name: string; config: Record<string, unknown> }[] };
+    const raw = structuredClone(manifest.architecture!.raw) as {
+      config:
+        | { layers: { class_name: string; config: Record<string, unknown> }[] }
+        | { class_name: string; config: Record<string, unknown> }[];
+    };
     const layers = Array.isArray(raw.config) ? raw.config : raw.config.layers;
     const gru = layers.find((l) => l.class_name === "GRU")!;
     gru.config.reset_after = true;

@@ -6,8 +6,15 @@ import { stringOption, type OptionSpec, type ParsedArgs } from "../args.js";
 import { choiceOption, choiceSpec } from "./options.js";
 
 export const alignOptions: Record<string, OptionSpec> = {
-  align: choiceSpec(ALIGN_METHOD_CHOICES, "Align the models' units to a reference first (models trained from different initialisations):"),
-  reference: { type: "string", valueName: "<model>", description: "With --align: the model the others are aligned to (default: best on validation, else the first)." },
+  align: choiceSpec(
+    ALIGN_METHOD_CHOICES,
+    "Align the models' units to a reference first (models trained from different initialisations):",
+  ),
+  reference: {
+    type: "string",
+    valueName: "<model>",
+    description: "With --align: the model the others are aligned to (default: best on validation, else the first).",
+  },
 };
 
 /** The alignment asked for, if any; refuses it where a base model is used. */
@@ -18,6 +25,7 @@ export function alignOption(args: ParsedArgs): AlignOptions | undefined {
     if (reference !== undefined) throw new UsageError("--reference goes with --align");
     return undefined;
   }
-  if (stringOption(args, "base") !== undefined) throw new UsageError("--align does not apply with --base: task vectors already share the base's basin");
+  if (stringOption(args, "base") !== undefined)
+    throw new UsageError("--align does not apply with --base: task vectors already share the base's basin");
   return { method, ...(reference !== undefined ? { reference } : {}) };
 }

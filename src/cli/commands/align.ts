@@ -26,13 +26,18 @@ const alignCommandOptions = {
   ...dataOptions,
   method: choiceSpec(ALIGN_METHOD_CHOICES, "How units are matched (activation needs --data):", "weight"),
   reference: alignOptions.reference!,
-  out: { type: "string", valueName: "<folder>", description: "The folder that receives the aligned models and their recipes." },
+  out: {
+    type: "string",
+    valueName: "<folder>",
+    description: "The folder that receives the aligned models and their recipes.",
+  },
   report: { type: "string", valueName: "<file.json>", description: "Write the JSON result to a file." },
 } as const;
 
 export const alignCommand: Command = {
   name: "align",
-  summary: "Permute each model's units to match a reference model (Git Re-Basin); writes the aligned models, each with a recipe.",
+  summary:
+    "Permute each model's units to match a reference model (Git Re-Basin); writes the aligned models, each with a recipe.",
   usage: usageLine("align <model>...", alignCommandOptions, ["out"]),
   options: alignCommandOptions,
   async run(args, io) {

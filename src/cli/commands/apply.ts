@@ -12,14 +12,25 @@ export const applyCommand: Command = {
   summary: "Recreate a merged model from its recipe (no data needed); refuses when an input's hash differs.",
   usage: "apply <recipe> [--out <path>] [--json]",
   options: {
-    out: { type: "string", valueName: "<path>", description: `${OUT_DESCRIPTION} Default: the recipe's output path, which must be inside the recipe's folder.` },
+    out: {
+      type: "string",
+      valueName: "<path>",
+      description: `${OUT_DESCRIPTION} Default: the recipe's output path, which must be inside the recipe's folder.`,
+    },
     json: { type: "boolean", description: "Print the result as JSON." },
   },
   async run(args, io) {
     if (args.positionals.length !== 1) throw new UsageError("give one recipe file");
-    const result = await runOnWorker(io, WorkerRequests.apply, { recipe: args.positionals[0]!, out: stringOption(args, "out") });
+    const result = await runOnWorker(io, WorkerRequests.apply, {
+      recipe: args.positionals[0]!,
+      out: stringOption(args, "out"),
+    });
     for (const w of result.warnings) io.stderr(`warning: ${escapeControl(w)}\n`);
-    io.stdout(flag(args, "json") ? `${JSON.stringify(result, null, 2)}\n` : `Wrote ${escapeControl(result.model)}\nRecipe ${escapeControl(result.recipe)}\n`);
+    io.stdout(
+      flag(args, "json")
+        ? `${JSON.stringify(result, null, 2)}\n`
+        : `Wrote ${escapeControl(result.model)}\nRecipe ${escapeControl(result.recipe)}\n`,
+    );
     return 0;
   },
 };

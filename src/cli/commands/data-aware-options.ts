@@ -6,8 +6,20 @@ import type { OptionSpec } from "../args.js";
 import { choiceSpec } from "./options.js";
 
 export const dataAwareOptions: Record<"alpha" | "epsilon" | "examples" | "fisher-target", OptionSpec> = {
-  alpha: { type: "string", valueName: "<α>", description: `RegMean: scale of the Gram matrices' off-diagonal entries (default ${DEFAULT_REGMEAN_ALPHA}).` },
-  epsilon: { type: "string", valueName: "<ε>", description: `Fisher: floor of every Fisher value (default ${DEFAULT_FISHER_EPSILON}).` },
-  examples: { type: "string", valueName: "<N>", description: `Fisher: examples of the learn split its diagonal is estimated on (default ${DEFAULT_FISHER_EXAMPLES}).` },
+  alpha: {
+    type: "string",
+    valueName: "<α>",
+    description: `RegMean: scale of the Gram matrices' off-diagonal entries (default ${DEFAULT_REGMEAN_ALPHA}).`,
+  },
+  epsilon: {
+    type: "string",
+    valueName: "<ε>",
+    description: `Fisher: floor of every Fisher value (default ${DEFAULT_FISHER_EPSILON}).`,
+  },
+  examples: {
+    type: "string",
+    valueName: "<N>",
+    description: `Fisher: examples of the learn split its diagonal is estimated on (default ${DEFAULT_FISHER_EXAMPLES}).`,
+  },
   "fisher-target": choiceSpec(FISHER_TARGET_CHOICES, "Fisher: what is differentiated:"),
 };

@@ -54,7 +54,10 @@ export const demoCommand: Command = {
       .map((d) => join(modelsDir, d, "model.json"));
     const granularity = choiceOption(args, "granularity", GRANULARITY_CHOICES) ?? LEARN_DEFAULTS.granularity;
     const out = join(sample, "out", `learned-${granularity}`, "model.json");
-    if (!args.values.json) io.stdout(`Learning the coefficients of a soup of ${models.length} digit classifiers (${granularity} granularity)...\n`);
+    if (!args.values.json)
+      io.stdout(
+        `Learning the coefficients of a soup of ${models.length} digit classifiers (${granularity} granularity)...\n`,
+      );
     const report = await runOnWorker(io, WorkerRequests.learn, {
       models,
       data: { path: join(sample, "soup.csv.gz") },

@@ -4,7 +4,12 @@
  */
 import type { Command } from "../command.js";
 import { UsageError } from "../../core/errors.js";
-import { choiceValues, COMPARED_METHOD_CHOICES, FISHER_TARGET_CHOICES, type ComparedMethod } from "../../protocol/choices.js";
+import {
+  choiceValues,
+  COMPARED_METHOD_CHOICES,
+  FISHER_TARGET_CHOICES,
+  type ComparedMethod,
+} from "../../protocol/choices.js";
 import { WorkerRequests } from "../../protocol/worker.js";
 import { stringOption, usageLine, type ParsedArgs } from "../args.js";
 import { formatComparison } from "../text/report.js";
@@ -12,7 +17,16 @@ import { runOnWorker } from "../worker-session.js";
 import { guardReport, inputProtection, modelArguments } from "../paths.js";
 import { dataAwareOptions } from "./data-aware-options.js";
 import { alignOption, alignOptions } from "./align-options.js";
-import { backendOption, choiceOption, dataOptions, dataSpec, numberOption, printReport, reportOption, weightsOption } from "./options.js";
+import {
+  backendOption,
+  choiceOption,
+  dataOptions,
+  dataSpec,
+  numberOption,
+  printReport,
+  reportOption,
+  weightsOption,
+} from "./options.js";
 
 const COMPARED = choiceValues(COMPARED_METHOD_CHOICES);
 
@@ -20,16 +34,24 @@ const COMPARED = choiceValues(COMPARED_METHOD_CHOICES);
 function methodsOption(args: ParsedArgs): ComparedMethod[] | undefined {
   const text = stringOption(args, "methods");
   if (text === undefined) return undefined;
-  const names = text.split(",").map((s) => s.trim()).filter(Boolean);
+  const names = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (names.length === 1 && names[0] === "all") return [...COMPARED];
   const unknown = names.filter((n) => !(COMPARED as readonly string[]).includes(n));
-  if (names.length === 0 || unknown.length > 0) throw new UsageError(`--methods expects all or some of ${COMPARED.join(", ")} separated by commas, got "${text}"`);
+  if (names.length === 0 || unknown.length > 0)
+    throw new UsageError(`--methods expects all or some of ${COMPARED.join(", ")} separated by commas, got "${text}"`);
   return names as ComparedMethod[];
 }
 
 const evaluateOptions = {
   ...dataOptions,
-  weights: { type: "string", valueName: "w1,w2,...", description: "Also compare the soup with these weights, one per model, used as given." },
+  weights: {
+    type: "string",
+    valueName: "w1,w2,...",
+    description: "Also compare the soup with these weights, one per model, used as given.",
+  },
   methods: {
     type: "string",
     valueName: `all|${COMPARED.join(",")}`,

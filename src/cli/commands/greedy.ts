@@ -26,7 +26,13 @@ export const greedyCommand: Command = {
     const protect = await inputProtection(models, data.path);
     const output = await soupOutput(args, models, { protect });
     await guardReport(args, protect, output);
-    const report = await runOnWorker(io, WorkerRequests.greedy, { models, data, align: alignOption(args), backend: backendOption(args), out: output!.model });
+    const report = await runOnWorker(io, WorkerRequests.greedy, {
+      models,
+      data,
+      align: alignOption(args),
+      backend: backendOption(args),
+      out: output!.model,
+    });
     await printReport(args, io, report, formatComparison(report));
     return 0;
   },

@@ -1,14 +1,29 @@
 /** `model-soup learn`: learn the soup's coefficients from data; every ingredient's weights stay frozen. */
 import { flag, usageLine } from "../args.js";
 import type { Command } from "../command.js";
-import { GRANULARITY_CHOICES, OBJECTIVE_CHOICES, OPTIMIZER_CHOICES, PARAMETERISATION_CHOICES } from "../../protocol/choices.js";
+import {
+  GRANULARITY_CHOICES,
+  OBJECTIVE_CHOICES,
+  OPTIMIZER_CHOICES,
+  PARAMETERISATION_CHOICES,
+} from "../../protocol/choices.js";
 import { WorkerRequests } from "../../protocol/worker.js";
 import { LEARN_DEFAULTS } from "../../protocol/learn-defaults.js";
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
 import { baseArgument, guardReport, inputProtection, modelArguments, soupOutput } from "../paths.js";
 import { alignOption, alignOptions } from "./align-options.js";
-import { backendOption, choiceOption, choiceSpec, dataOptions, dataSpec, numberOption, OUT_DESCRIPTION, printReport, reportOption } from "./options.js";
+import {
+  backendOption,
+  choiceOption,
+  choiceSpec,
+  dataOptions,
+  dataSpec,
+  numberOption,
+  OUT_DESCRIPTION,
+  printReport,
+  reportOption,
+} from "./options.js";
 
 const d = LEARN_DEFAULTS;
 
@@ -18,7 +33,11 @@ const learnOptions = {
   granularity: choiceSpec(GRANULARITY_CHOICES, "Coefficients learned:", d.granularity),
   param: choiceSpec(PARAMETERISATION_CHOICES, "How the coefficients are constrained:", d.parameterisation),
   objective: choiceSpec(OBJECTIVE_CHOICES, "What is minimised:", d.objective),
-  optimizer: choiceSpec(OPTIMIZER_CHOICES, `Optimiser (L-BFGS takes at most ${d.fullBatchLimit} learning rows, a fixed seeded subset):`, d.optimizer),
+  optimizer: choiceSpec(
+    OPTIMIZER_CHOICES,
+    `Optimiser (L-BFGS takes at most ${d.fullBatchLimit} learning rows, a fixed seeded subset):`,
+    d.optimizer,
+  ),
   lr: {
     type: "string",
     valueName: "<rate>",
@@ -43,7 +62,11 @@ const learnOptions = {
       `Do not learn again on learn + validation (by default, when they hold at most ${d.refitMaxRows} rows and the learned soup ` +
       "won on validation, it is learned again on both for the steps validation chose; test rows are never used).",
   },
-  base: { type: "string", valueName: "<model>", description: "Learn λ in the task-vector form W = W_base + Σ λ_i (W_i − W_base)." },
+  base: {
+    type: "string",
+    valueName: "<model>",
+    description: "Learn λ in the task-vector form W = W_base + Σ λ_i (W_i − W_base).",
+  },
   out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
   report: reportOption,
 } as const;

@@ -15,7 +15,17 @@ import { runInProcess } from "../in-process.js";
 import { runMerge } from "../../worker/jobs/merge.js";
 import { baseArgument, guardReport, inputProtection, modelArguments, soupOutput } from "../paths.js";
 import { dataAwareOptions } from "./data-aware-options.js";
-import { backendOption, choiceOption, dataOptions, dataSpec, numberOption, OUT_DESCRIPTION, printReport, reportOption, weightsOption } from "./options.js";
+import {
+  backendOption,
+  choiceOption,
+  dataOptions,
+  dataSpec,
+  numberOption,
+  OUT_DESCRIPTION,
+  printReport,
+  reportOption,
+  weightsOption,
+} from "./options.js";
 import { alignOption, alignOptions } from "./align-options.js";
 import { dataIfGiven, formatAlignResult } from "./align.js";
 
@@ -32,18 +42,38 @@ function methodParams(args: ParsedArgs): Record<string, unknown> {
 
 const mergeOptions = {
   weights: { type: "string", valueName: "w1,w2,...", description: "One weight per model (default: uniform)." },
-  method: { type: "string", valueName: MERGE_METHOD_IDS.join("|"), description: `Merge method: ${MERGE_METHOD_IDS.join(", ")} (default linear).` },
-  base: { type: "string", valueName: "<path>", description: "The base model the others were fine-tuned from (task-vector methods)." },
+  method: {
+    type: "string",
+    valueName: MERGE_METHOD_IDS.join("|"),
+    description: `Merge method: ${MERGE_METHOD_IDS.join(", ")} (default linear).`,
+  },
+  base: {
+    type: "string",
+    valueName: "<path>",
+    description: "The base model the others were fine-tuned from (task-vector methods).",
+  },
   t: { type: "string", valueName: "<t>", description: "SLERP interpolation factor." },
   density: { type: "string", valueName: "<d>", description: "TIES/DARE: fraction of each task vector kept." },
-  lambda: { type: "string", valueName: "<λ>", description: "Task arithmetic/TIES/DARE: scale of the summed task vectors." },
-  seed: { type: "string", valueName: "<N>", description: "DARE: seed of the random drops; RegMean/Fisher: seed of the learn/validation/test split (default 0)." },
+  lambda: {
+    type: "string",
+    valueName: "<λ>",
+    description: "Task arithmetic/TIES/DARE: scale of the summed task vectors.",
+  },
+  seed: {
+    type: "string",
+    valueName: "<N>",
+    description: "DARE: seed of the random drops; RegMean/Fisher: seed of the learn/validation/test split (default 0).",
+  },
   ...dataAwareOptions,
   report: { ...reportOption, description: `RegMean/Fisher: ${reportOption.description}` },
   "no-normalize": { type: "boolean", description: "Linear: do not divide by the sum of the weights." },
   out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
   ...alignOptions,
-  data: { ...dataOptions.data!, description: "RegMean/Fisher: the data whose statistics weight the merge. With --align: data whose activations are matched (activation) and, with labels, that picks the reference and REPAIRs the merge (models without BatchNormalization; kept only when it lowers the validation loss); split with --seed (default 0)." },
+  data: {
+    ...dataOptions.data!,
+    description:
+      "RegMean/Fisher: the data whose statistics weight the merge. With --align: data whose activations are matched (activation) and, with labels, that picks the reference and REPAIRs the merge (models without BatchNormalization; kept only when it lowers the validation loss); split with --seed (default 0).",
+  },
   label: dataOptions.label!,
   scale: dataOptions.scale!,
   backend: dataOptions.backend!,
@@ -52,7 +82,8 @@ const mergeOptions = {
 
 export const mergeCommand: Command = {
   name: "merge",
-  summary: "Merge with given weights (uniform by default), a task-vector method, or RegMean/Fisher on data; writes the model and its recipe.",
+  summary:
+    "Merge with given weights (uniform by default), a task-vector method, or RegMean/Fisher on data; writes the model and its recipe.",
   usage: usageLine("merge <model|folder>...", mergeOptions, ["out"]),
   options: mergeOptions,
   async run(args, io) {
@@ -67,7 +98,10 @@ export const mergeCommand: Command = {
         throw new UsageError(`--align merges with uniform or given weights (method linear), not ${method}`);
       }
       for (const name of ["t", "density", "lambda", "no-normalize"]) {
-        if (args.values[name] !== undefined) throw new UsageError(`--${name} does not apply with --align (a weighted average of the aligned models, weights normalised)`);
+        if (args.values[name] !== undefined)
+          throw new UsageError(
+            `--${name} does not apply with --align (a weighted average of the aligned models, weights normalised)`,
+          );
       }
       const coefficients = weightsOption(args, models.length);
       const data = dataIfGiven(args);
@@ -92,13 +126,21 @@ export const mergeCommand: Command = {
       out: output!.model,
     });
     for (const w of result.warnings) io.stderr(`warning: ${escapeControl(w)}\n`);
-    io.stdout(args.values.json ? `${JSON.stringify(result, null, 2)}\n` : `Wrote ${escapeControl(result.model)}\nRecipe ${escapeControl(result.recipe)}\n`);
+    io.stdout(
+      args.values.json
+        ? `${JSON.stringify(result, null, 2)}\n`
+        : `Wrote ${escapeControl(result.model)}\nRecipe ${escapeControl(result.recipe)}\n`,
+    );
     return 0;
   },
 };
 
 /** RegMean / Fisher: statistics on the learn split, the merge judged on the test split, written when --out is given. */
-async function runDataAware(method: DataAwareMethod, args: ParsedArgs, io: Parameters<Command["run"]>[1]): Promise<number> {
+async function runDataAware(
+  method: DataAwareMethod,
+  args: ParsedArgs,
+  io: Parameters<Command["run"]>[1],
+): Promise<number> {
   for (const name of ["weights", "base", "t", "density", "lambda"]) {
     if (args.values[name] !== undefined) throw new UsageError(`--${name} does not apply to ${method}`);
   }

@@ -13,7 +13,13 @@ export const mergekitExportCommand: Command = {
   name: "mergekit-export",
   summary: "Write a recipe's merge (per-model or per-layer coefficients) as a mergekit YAML config.",
   usage: "mergekit-export <recipe> [--out <config.yaml>]",
-  options: { out: { type: "string", valueName: "<config.yaml>", description: "Write the YAML there (default: print it); refused when it is the recipe or an input's file." } },
+  options: {
+    out: {
+      type: "string",
+      valueName: "<config.yaml>",
+      description: "Write the YAML there (default: print it); refused when it is the recipe or an input's file.",
+    },
+  },
   async run(args, io) {
     if (args.positionals.length !== 1) throw new UsageError("give one recipe file");
     const recipePath = args.positionals[0]!;
@@ -27,12 +33,18 @@ export const mergekitExportCommand: Command = {
     const out = stringOption(args, "out");
     if (out !== undefined) {
       const inputs = recipe.base ? [...paths, resolveInput(recipePath, recipe.base)] : paths;
-      const protect = [{ path: recipePath, role: `the recipe ${recipePath}` }, ...(await filesOfModels(inputs).catch(() => inputs.map((p) => ({ path: p, role: `the input model ${p}` }))))];
+      const protect = [
+        { path: recipePath, role: `the recipe ${recipePath}` },
+        ...(await filesOfModels(inputs).catch(() => inputs.map((p) => ({ path: p, role: `the input model ${p}` })))),
+      ];
       await guardOutputs([{ path: out, what: "the mergekit config" }], protect);
     }
     const tensors = (await readManifest(paths[0]!)).tensors;
     const { yaml, warnings } = exportMergekitYaml(spec, { tensors });
-    if (recipe.overrides) warnings.push("tensor overrides (re-estimated BatchNormalization statistics) have no mergekit equivalent and are left out");
+    if (recipe.overrides)
+      warnings.push(
+        "tensor overrides (re-estimated BatchNormalization statistics) have no mergekit equivalent and are left out",
+      );
     for (const w of warnings) io.stderr(`warning: ${escapeControl(w)}\n`);
     if (out === undefined) io.stdout(yaml);
     else {

@@ -14,7 +14,8 @@ import { OUT_DESCRIPTION } from "./options.js";
 
 export const mergekitImportCommand: Command = {
   name: "mergekit-import",
-  summary: "Run the merge a mergekit YAML config describes (linear, task_arithmetic, ties, dare_*, slerp, model_stock) on local files.",
+  summary:
+    "Run the merge a mergekit YAML config describes (linear, task_arithmetic, ties, dare_*, slerp, model_stock) on local files.",
   usage: "mergekit-import <config.yaml> --out <path> [--json]",
   options: {
     out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
@@ -29,7 +30,10 @@ export const mergekitImportCommand: Command = {
     try {
       text = await readFile(configPath, "utf8");
     } catch (error) {
-      throw new ModelFileError(configPath, `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      throw new ModelFileError(
+        configPath,
+        `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      );
     }
     const { spec, warnings } = importMergekitYaml(text, configPath);
     for (const w of warnings) io.stderr(`warning: ${escapeControl(w)}\n`);
@@ -46,9 +50,18 @@ export const mergekitImportCommand: Command = {
       base,
       protect: [{ path: configPath, role: `the mergekit config ${configPath}` }],
     });
-    const result = await runOnWorker(io, WorkerRequests.merge, { models: [], method: spec.method, spec: resolved, out: output.model });
+    const result = await runOnWorker(io, WorkerRequests.merge, {
+      models: [],
+      method: spec.method,
+      spec: resolved,
+      out: output.model,
+    });
     for (const w of result.warnings) io.stderr(`warning: ${escapeControl(w)}\n`);
-    io.stdout(flag(args, "json") ? `${JSON.stringify(result, null, 2)}\n` : `Wrote ${escapeControl(result.model)}\nRecipe ${escapeControl(result.recipe)}\n`);
+    io.stdout(
+      flag(args, "json")
+        ? `${JSON.stringify(result, null, 2)}\n`
+        : `Wrote ${escapeControl(result.model)}\nRecipe ${escapeControl(result.recipe)}\n`,
+    );
     return 0;
   },
 };

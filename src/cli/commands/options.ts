@@ -10,19 +10,38 @@ import { writeTextOutput } from "../paths.js";
  * A string option whose value is one of a choice list (src/protocol/choices.ts): its value names and the meaning
  * of each value in the help come from the list.
  */
-export function choiceSpec<T extends string>(list: readonly Choice<T>[], description: string, defaultValue?: T): OptionSpec {
-  const values = list.map((c) => `${c.label === c.value ? c.value : `${c.value}: ${c.label}`}${c.value === defaultValue ? " [default]" : ""}`);
-  return { type: "string", valueName: choiceValues(list).join("|"), description: `${description} ${values.join("; ")}.` };
+export function choiceSpec<T extends string>(
+  list: readonly Choice<T>[],
+  description: string,
+  defaultValue?: T,
+): OptionSpec {
+  const values = list.map(
+    (c) => `${c.label === c.value ? c.value : `${c.value}: ${c.label}`}${c.value === defaultValue ? " [default]" : ""}`,
+  );
+  return {
+    type: "string",
+    valueName: choiceValues(list).join("|"),
+    description: `${description} ${values.join("; ")}.`,
+  };
 }
 
 export const dataOptions: Record<string, OptionSpec> = {
-  data: { type: "string", valueName: "<file>", description: "Data: .npz, .npy (x; y beside it), .csv[.gz], .json, or an image folder." },
+  data: {
+    type: "string",
+    valueName: "<file>",
+    description: "Data: .npz, .npy (x; y beside it), .csv[.gz], .json, or an image folder.",
+  },
   label: {
     type: "string",
     valueName: "<column|key|none>",
-    description: "CSV column or npz/JSON key with the labels (default: last column / y); none: the file has no labels (learn --objective entropy).",
+    description:
+      "CSV column or npz/JSON key with the labels (default: last column / y); none: the file has no labels (learn --objective entropy).",
   },
-  scale: { type: "string", valueName: "<k>", description: "Multiply every input value by k (e.g. 0.0625 for 0..16 pixels)." },
+  scale: {
+    type: "string",
+    valueName: "<k>",
+    description: "Multiply every input value by k (e.g. 0.0625 for 0..16 pixels).",
+  },
   seed: { type: "string", valueName: "<N>", description: "Seed of the learn/validation/test split (default 0)." },
   backend: choiceSpec(BACKEND_CHOICES, "TensorFlow.js backend (default: the fastest that loads):"),
   json: { type: "boolean", description: "Print the report as JSON." },
@@ -36,11 +55,16 @@ export function numberOption(args: ParsedArgs, name: string): number | undefined
   return value;
 }
 
-export function choiceOption<T extends string>(args: ParsedArgs, name: string, list: readonly Choice<T>[]): T | undefined {
+export function choiceOption<T extends string>(
+  args: ParsedArgs,
+  name: string,
+  list: readonly Choice<T>[],
+): T | undefined {
   const value = stringOption(args, name);
   if (value === undefined) return undefined;
   const choices = choiceValues(list);
-  if (!(choices as readonly string[]).includes(value)) throw new UsageError(`--${name} must be one of ${choices.join(", ")}; got "${value}"`);
+  if (!(choices as readonly string[]).includes(value))
+    throw new UsageError(`--${name} must be one of ${choices.join(", ")}; got "${value}"`);
   return value as T;
 }
 
@@ -49,7 +73,8 @@ export function weightsOption(args: ParsedArgs, count: number): number[] | undef
   const text = stringOption(args, "weights");
   if (text === undefined) return undefined;
   const values = text.split(",").map((s) => Number(s.trim()));
-  if (values.some((v) => !Number.isFinite(v))) throw new UsageError(`--weights expects numbers separated by commas, got "${text}"`);
+  if (values.some((v) => !Number.isFinite(v)))
+    throw new UsageError(`--weights expects numbers separated by commas, got "${text}"`);
   if (values.length !== count) throw new UsageError(`--weights has ${values.length} value(s) for ${count} model(s)`);
   return values;
 }
@@ -60,7 +85,12 @@ export function dataSpec(args: ParsedArgs): DataSpec {
   const label = stringOption(args, "label");
   const scale = numberOption(args, "scale");
   const seed = numberOption(args, "seed");
-  return { path, ...(label !== undefined ? { label } : {}), ...(scale !== undefined ? { scale } : {}), ...(seed !== undefined ? { seed } : {}) };
+  return {
+    path,
+    ...(label !== undefined ? { label } : {}),
+    ...(scale !== undefined ? { scale } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+  };
 }
 
 export function backendOption(args: ParsedArgs): BackendName | undefined {

@@ -23,16 +23,22 @@ export function formatAlignment(a: AlignmentReport): string {
     const r = a.repair;
     lines.push(
       `REPAIR of ${r.layers.length} layer(s): validation loss ${r.validation.before.loss.toFixed(4)} → ${r.validation.after.loss.toFixed(4)}` +
-        (r.kept ? " (kept: the soup written and scored is the repaired one)" : " (not kept: it did not lower the validation loss)"),
+        (r.kept
+          ? " (kept: the soup written and scored is the repaired one)"
+          : " (not kept: it did not lower the validation loss)"),
     );
   }
-  for (const f of a.fixedLayers) lines.push(`  layer "${f.layer}" (${f.className}) not handled, its neighbours keep their order: ${f.reason}`);
+  for (const f of a.fixedLayers)
+    lines.push(`  layer "${f.layer}" (${f.className}) not handled, its neighbours keep their order: ${f.reason}`);
   const withBarrier = a.pairs.some((p) => p.barrierBefore !== undefined);
   const rows = a.pairs.map((p) => [
     `${shortName(p.a)} × ${shortName(p.b)}`,
     `${p.cosineBefore.toFixed(3)} → ${p.cosineAfter.toFixed(3)}`,
     ...(withBarrier ? [`${p.barrierBefore?.toFixed(4) ?? "?"} → ${p.barrierAfter?.toFixed(4) ?? "?"}`] : []),
   ]);
-  lines.push("", formatTable(["pair", "weight cosine", ...(withBarrier ? ["midpoint loss barrier (validation)"] : [])], rows));
+  lines.push(
+    "",
+    formatTable(["pair", "weight cosine", ...(withBarrier ? ["midpoint loss barrier (validation)"] : [])], rows),
+  );
   return lines.join("\n");
 }

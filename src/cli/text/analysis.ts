@@ -24,7 +24,9 @@ function mappingLines(mapping: readonly { from: string; to: string }[], indent: 
 }
 
 function formatGroup(group: ModelGroup, label: (path: string) => string): string {
-  const lines = [`  ${group.id}: ${group.models.length} model${group.models.length === 1 ? "" : "s"}, ${statusText(group.status)}`];
+  const lines = [
+    `  ${group.id}: ${group.models.length} model${group.models.length === 1 ? "" : "s"}, ${statusText(group.status)}`,
+  ];
   group.members.forEach((member, i) => {
     if (i === 0) {
       lines.push(`    ${label(member.path)}${group.members.length > 1 ? "  (reference)" : ""}`);
@@ -65,7 +67,8 @@ export function formatReport(analysis: Analysis): string {
 
 function verdict(analysis: Analysis): string {
   const { architectures, how, models: n, groups, unreadable } = mergeVerdict(analysis);
-  const tail = unreadable.length > 0 ? `; ${unreadable.length} file${unreadable.length === 1 ? "" : "s"} could not be read` : "";
+  const tail =
+    unreadable.length > 0 ? `; ${unreadable.length} file${unreadable.length === 1 ? "" : "s"} could not be read` : "";
   if (architectures === "none") return `Result: no model could be read${tail}.`;
   if (architectures === "one") {
     const by = how === "compatible-by-structure" ? " (matched by structure where names differ)" : "";

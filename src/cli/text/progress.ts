@@ -12,7 +12,10 @@ export function progressLine(p: ProgressParams): string {
   if (p.totalSteps > 0) {
     const done = Math.min(1, p.step / p.totalSteps);
     const filled = Math.round(done * WIDTH);
-    const count = p.unit === "bytes" ? `${megabytes(p.step)}/${megabytes(p.totalSteps)} MB` : `${p.step}/${p.totalSteps}${p.unit === "tensors" ? " tensors" : ""}`;
+    const count =
+      p.unit === "bytes"
+        ? `${megabytes(p.step)}/${megabytes(p.totalSteps)} MB`
+        : `${p.step}/${p.totalSteps}${p.unit === "tensors" ? " tensors" : ""}`;
     parts.push(`[${"#".repeat(filled)}${".".repeat(WIDTH - filled)}] ${count}`);
   } else if (p.step > 0) {
     parts.push(`step ${p.step}`);

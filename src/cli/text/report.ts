@@ -25,12 +25,19 @@ function coefficientCell(coefficients: Coefficients | undefined, i: number): str
 export function formatComparison(report: SoupReport | EvaluateReport): string {
   const metricName = report.metricName;
   const coefficients = "coefficients" in report ? report.coefficients : undefined;
-  const row = (name: string, m: MetricPair, coefficient = ""): string[] => [name, m.loss.toFixed(4), metric(metricName, m.metric), coefficient];
+  const row = (name: string, m: MetricPair, coefficient = ""): string[] => [
+    name,
+    m.loss.toFixed(4),
+    metric(metricName, m.metric),
+    coefficient,
+  ];
   const rows = report.metrics.ingredients.map((m, i) => row(shortName(m.model), m, coefficientCell(coefficients, i)));
   rows.push(row("uniform soup", report.metrics.uniform));
   const aligned = "alignment" in report && report.alignment !== undefined;
-  if ("alignedUniform" in report.metrics && report.metrics.alignedUniform !== undefined) rows.push(row("aligned uniform soup", report.metrics.alignedUniform));
-  if (report.metrics.merged !== undefined) rows.push(row(`${aligned ? "aligned " : ""}${report.method ?? "merged"}`, report.metrics.merged));
+  if ("alignedUniform" in report.metrics && report.metrics.alignedUniform !== undefined)
+    rows.push(row("aligned uniform soup", report.metrics.alignedUniform));
+  if (report.metrics.merged !== undefined)
+    rows.push(row(`${aligned ? "aligned " : ""}${report.method ?? "merged"}`, report.metrics.merged));
   for (const m of report.metrics.methods ?? []) rows.push(row(m.method, m));
   rows.push(row("output ensemble (N× cost)", report.metrics.ensemble));
   const lines = [
@@ -52,7 +59,8 @@ export function formatComparison(report: SoupReport | EvaluateReport): string {
   if ("alignment" in report && report.alignment !== undefined) lines.push("", formatAlignment(report.alignment));
   if ("learning" in report && report.learning) lines.push("", ...learningLines(report.learning));
   if (report.warnings.length) lines.push("", ...report.warnings.map((w) => `warning: ${w}`));
-  if ("output" in report && report.output) lines.push("", `Wrote ${shortName(report.output.model)}`, `Recipe ${shortName(report.output.recipe)}`);
+  if ("output" in report && report.output)
+    lines.push("", `Wrote ${shortName(report.output.model)}`, `Recipe ${shortName(report.output.recipe)}`);
   return lines.join("\n");
 }
 
@@ -67,7 +75,10 @@ const STOPPED: Record<LearningSummary["stoppedBy"], string> = {
 export function learningLines(l: LearningSummary): string[] {
   const b = l.budget;
   const what = l.optimizer === "adam" ? "Adam steps" : "L-BFGS iterations";
-  const rate = b.learningRate !== undefined ? `, learning rate ${b.learningRate}${b.schedule === "cosine" ? " with cosine decay" : ""}` : "";
+  const rate =
+    b.learningRate !== undefined
+      ? `, learning rate ${b.learningRate}${b.schedule === "cosine" ? " with cosine decay" : ""}`
+      : "";
   const lines = [
     l.candidates.length > 0
       ? `Start: ${l.start} (the lowest validation loss of ${l.candidates.length} candidates: uniform soup, each model${l.candidates.some((c) => c.name === "greedy soup") ? ", greedy soup" : ""})`
@@ -79,6 +90,9 @@ export function learningLines(l: LearningSummary): string[] {
       : `Kept: ${l.kept} (no learned soup had a lower validation loss)`) +
       (l.validation !== undefined ? `; validation loss ${l.validation.loss.toFixed(4)}` : ""),
   ];
-  if (l.refit) lines.push(`Small data: learned again on learn + validation (${l.refit.rows} rows) for ${l.refit.steps} steps; test rows unused until this report`);
+  if (l.refit)
+    lines.push(
+      `Small data: learned again on learn + validation (${l.refit.rows} rows) for ${l.refit.steps} steps; test rows unused until this report`,
+    );
   return lines;
 }

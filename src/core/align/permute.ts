@@ -16,10 +16,12 @@ export function isIdentity(perm: readonly number[]): boolean {
 
 /** Throws when `perm` is not a permutation of 0..size-1. */
 export function checkPermutation(perm: unknown, size: number, what: string): asserts perm is number[] {
-  if (!Array.isArray(perm) || perm.length !== size) throw new UsageError(`${what}: expected a permutation of ${size} units`);
+  if (!Array.isArray(perm) || perm.length !== size)
+    throw new UsageError(`${what}: expected a permutation of ${size} units`);
   const seen = new Uint8Array(size);
   for (const p of perm) {
-    if (!Number.isInteger(p) || p < 0 || p >= size || seen[p]) throw new UsageError(`${what}: expected a permutation of 0..${size - 1}`);
+    if (!Number.isInteger(p) || p < 0 || p >= size || seen[p])
+      throw new UsageError(`${what}: expected a permutation of 0..${size - 1}`);
     seen[p] = 1;
   }
 }
@@ -28,7 +30,11 @@ export function checkPermutation(perm: unknown, size: number, what: string): ass
  * What every tensor's axes become under `permutations` (groups without an entry stay as they are). Each
  * tensor appears only when one of its axes moves. `shapes` gives each tensor's shape by name.
  */
-export function tensorReorders(plan: AlignmentPlan, permutations: Permutations, shapes: ReadonlyMap<string, readonly number[]>): Map<string, TensorReorder> {
+export function tensorReorders(
+  plan: AlignmentPlan,
+  permutations: Permutations,
+  shapes: ReadonlyMap<string, readonly number[]>,
+): Map<string, TensorReorder> {
   const reorders = new Map<string, TensorReorder>();
   for (const group of plan.groups) {
     const perm = permutations[group.id];
@@ -54,7 +60,11 @@ export function tensorReorders(plan: AlignmentPlan, permutations: Permutations, 
 }
 
 /** A copy of `data` (row-major, of `shape`) with each reordered axis gathered from its source indices. */
-export function reorderTensor<T extends TensorArray>(data: T, shape: readonly number[], reorder: TensorReorder | undefined): T {
+export function reorderTensor<T extends TensorArray>(
+  data: T,
+  shape: readonly number[],
+  reorder: TensorReorder | undefined,
+): T {
   if (reorder === undefined || reorder.size === 0) return data;
   let current = data;
   for (const [axis, source] of reorder) {
@@ -67,7 +77,10 @@ export function reorderTensor<T extends TensorArray>(data: T, shape: readonly nu
       for (let a = 0; a < length; a++) {
         const to = (o * length + a) * inner;
         const from = (o * length + source[a]!) * inner;
-        (out as unknown as { set(s: ArrayLike<unknown>, at: number): void }).set(current.subarray(from, from + inner) as ArrayLike<unknown>, to);
+        (out as unknown as { set(s: ArrayLike<unknown>, at: number): void }).set(
+          current.subarray(from, from + inner) as ArrayLike<unknown>,
+          to,
+        );
       }
     }
     current = out;

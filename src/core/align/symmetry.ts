@@ -27,15 +27,45 @@ interface Channels {
 
 /** Layers that act on each channel alike (or on each channel separately): the channel axis passes through. */
 const PASS_THROUGH = new Set([
-  "Activation", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-  "GaussianDropout", "AlphaDropout", "ReLU", "LeakyReLU", "ELU", "ThresholdedReLU", "Softmax", "Identity",
-  "ActivityRegularization", "Masking", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
-  "AveragePooling2D", "AveragePooling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D",
-  "Cropping2D", "Cropping3D", "UpSampling1D", "UpSampling2D", "UpSampling3D",
+  "Activation",
+  "Dropout",
+  "SpatialDropout1D",
+  "SpatialDropout2D",
+  "SpatialDropout3D",
+  "GaussianNoise",
+  "GaussianDropout",
+  "AlphaDropout",
+  "ReLU",
+  "LeakyReLU",
+  "ELU",
+  "ThresholdedReLU",
+  "Softmax",
+  "Identity",
+  "ActivityRegularization",
+  "Masking",
+  "MaxPooling1D",
+  "MaxPooling2D",
+  "MaxPooling3D",
+  "AveragePooling1D",
+  "AveragePooling2D",
+  "AveragePooling3D",
+  "ZeroPadding1D",
+  "ZeroPadding2D",
+  "ZeroPadding3D",
+  "Cropping1D",
+  "Cropping2D",
+  "Cropping3D",
+  "UpSampling1D",
+  "UpSampling2D",
+  "UpSampling3D",
 ]);
 const GLOBAL_POOLING = new Set([
-  "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GlobalAveragePooling1D",
-  "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+  "GlobalMaxPooling1D",
+  "GlobalMaxPooling2D",
+  "GlobalMaxPooling3D",
+  "GlobalAveragePooling1D",
+  "GlobalAveragePooling2D",
+  "GlobalAveragePooling3D",
 ]);
 const ELEMENTWISE_MERGE = new Set(["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"]);
 const CONVOLUTIONS = new Set(["Conv1D", "Conv2D", "Conv3D"]);
@@ -118,7 +148,10 @@ class GroupSets {
 export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
   const architecture = manifest.architecture;
   if (!architecture) {
-    return { groups: [], fixed: [{ layer: "(whole model)", className: manifest.format, reason: "the file records no architecture" }] };
+    return {
+      groups: [],
+      fixed: [{ layer: "(whole model)", className: manifest.format, reason: "the file records no architecture" }],
+    };
   }
   const shapes = new Map(manifest.tensors.map((t) => [t.name, t.shape]));
   const sets = new GroupSets();
@@ -140,22 +173,38 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
       throw new Unhandled(`its weight "${tensor}" has ${length} inputs where ${input.channels} channels were expected`);
     }
     for (const s of input.segments) {
-      sets.members[s.group]!.push({ tensor, axis, offset: s.offset, period: input.channels, count: repeat, ...(s.width ? { width: s.width } : {}) });
+      sets.members[s.group]!.push({
+        tensor,
+        axis,
+        offset: s.offset,
+        period: input.channels,
+        count: repeat,
+        ...(s.width ? { width: s.width } : {}),
+      });
     }
   };
   /** A depthwise convolution's output: input channel c becomes channels c·multiplier … c·multiplier + multiplier − 1. */
   const multiplied = (input: Channels | undefined, multiplier: number, rank: number): Channels | undefined =>
     input && {
       channels: input.channels * multiplier,
-      segments: input.segments.map((s) => ({ ...s, offset: s.offset * multiplier, width: (s.width ?? 1) * multiplier })),
+      segments: input.segments.map((s) => ({
+        ...s,
+        offset: s.offset * multiplier,
+        width: (s.width ?? 1) * multiplier,
+      })),
       rank,
     };
-  const newUnits = (layer: LayerSpec, size: number, rank: number | undefined): { group: number; channels: Channels } => {
+  const newUnits = (
+    layer: LayerSpec,
+    size: number,
+    rank: number | undefined,
+  ): { group: number; channels: Channels } => {
     const group = sets.create(layer.name, size, { layer: layer.name, offset: 0 });
     return { group, channels: { channels: size, segments: [{ group, offset: 0, size }], rank } };
   };
   const single = (inputs: Array<Channels | undefined>): Channels | undefined => {
-    if (inputs.length !== 1) throw new Unhandled(`it is called on ${inputs.length} inputs (shared layers are not handled)`);
+    if (inputs.length !== 1)
+      throw new Unhandled(`it is called on ${inputs.length} inputs (shared layers are not handled)`);
     return inputs[0];
   };
 
@@ -191,15 +240,27 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
           (c) =>
             c.channels === first.channels &&
             c.segments.length === first.segments.length &&
-            c.segments.every((s, i) => s.offset === first.segments[i]!.offset && s.size === first.segments[i]!.size && (s.width ?? 1) === (first.segments[i]!.width ?? 1)),
+            c.segments.every(
+              (s, i) =>
+                s.offset === first.segments[i]!.offset &&
+                s.size === first.segments[i]!.size &&
+                (s.width ?? 1) === (first.segments[i]!.width ?? 1),
+            ),
         );
-      if (!same) throw new Unhandled("its inputs do not carry the same units (an input, or differently built branches)");
+      if (!same)
+        throw new Unhandled("its inputs do not carry the same units (an input, or differently built branches)");
       for (const c of defined.slice(1)) c.segments.forEach((s, i) => sets.join(first.segments[i]!.group, s.group));
-      return { ...first, rank: defined.find((c) => c.rank !== undefined)?.rank, flattened: defined.some((c) => c.flattened) };
+      return {
+        ...first,
+        rank: defined.find((c) => c.rank !== undefined)?.rank,
+        flattened: defined.some((c) => c.flattened),
+      };
     }
     if (className === "Concatenate") {
-      if (!isLastAxis(config.axis ?? -1, inputs[0]?.rank)) throw new Unhandled("it concatenates along an axis other than the channels");
-      if (inputs.some((c) => c === undefined || c.flattened || !(c.channels > 0))) throw new Unhandled("one of its inputs has no known channels");
+      if (!isLastAxis(config.axis ?? -1, inputs[0]?.rank))
+        throw new Unhandled("it concatenates along an axis other than the channels");
+      if (inputs.some((c) => c === undefined || c.flattened || !(c.channels > 0)))
+        throw new Unhandled("one of its inputs has no known channels");
       let offset = 0;
       const segments: Segment[] = [];
       for (const c of inputs as Channels[]) {
@@ -259,7 +320,8 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
     }
     if (className === "BatchNormalization" || className === "LayerNormalization") {
       const input = single(inputs);
-      if (!isLastAxis(config.axis ?? -1, input?.rank)) throw new Unhandled("it normalises along an axis other than the last");
+      if (!isLastAxis(config.axis ?? -1, input?.rank))
+        throw new Unhandled("it normalises along an axis other than the last");
       for (const w of weights) readsInput(input, w, 0);
       return input;
     }
@@ -267,7 +329,11 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
       const [embeddings] = weights;
       if (!embeddings || shapeOf(embeddings).length !== 2) throw new Unhandled("its embeddings are not a matrix");
       const input = inputs[0];
-      const { group, channels } = newUnits(layer, shapeOf(embeddings)[1]!, input?.rank === undefined ? undefined : input.rank + 1);
+      const { group, channels } = newUnits(
+        layer,
+        shapeOf(embeddings)[1]!,
+        input?.rank === undefined ? undefined : input.rank + 1,
+      );
       sets.members[group]!.push({ tensor: embeddings, axis: 1, offset: 0, period: channels.channels, count: 1 });
       return channels;
     }
@@ -287,12 +353,24 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
       readsInput(input, kernel, 0);
       const returnSequences = config.return_sequences === true || config.returnSequences === true;
       const { group, channels } = newUnits(layer, units, returnSequences ? 3 : 2);
-      const gatesOf = (tensor: string, axis: number): AxisMember => ({ tensor, axis, offset: 0, period: units, count: gates });
-      sets.members[group]!.push(gatesOf(kernel, 1), { tensor: recurrent, axis: 0, offset: 0, period: units, count: 1 }, gatesOf(recurrent, 1));
+      const gatesOf = (tensor: string, axis: number): AxisMember => ({
+        tensor,
+        axis,
+        offset: 0,
+        period: units,
+        count: gates,
+      });
+      sets.members[group]!.push(
+        gatesOf(kernel, 1),
+        { tensor: recurrent, axis: 0, offset: 0, period: units, count: 1 },
+        gatesOf(recurrent, 1),
+      );
       if (bias) sets.members[group]!.push(gatesOf(bias, shapeOf(bias).length - 1));
       return channels;
     }
-    throw new Unhandled(layer.weights.length > 0 ? "its weights' symmetry is not handled" : "what it does to the channels is not handled");
+    throw new Unhandled(
+      layer.weights.length > 0 ? "its weights' symmetry is not handled" : "what it does to the channels is not handled",
+    );
   };
 
   for (const layer of architecture.layers) {
@@ -300,8 +378,13 @@ export function permutationSymmetry(manifest: ModelManifest): AlignmentPlan {
     // The model's inputs (an InputLayer, or a Sequential's first layer that carries the input shape) never move.
     const shape = declaredShape(layer.config);
     const last = shape?.[shape.length - 1];
-    const modelInput: Channels = { channels: typeof last === "number" ? last : Number.NaN, segments: [], rank: shape?.length };
-    const inputs = layer.inbound.length === 0 && !isInput ? [modelInput] : layer.inbound.map((name) => outputs.get(name));
+    const modelInput: Channels = {
+      channels: typeof last === "number" ? last : Number.NaN,
+      segments: [],
+      rank: shape?.length,
+    };
+    const inputs =
+      layer.inbound.length === 0 && !isInput ? [modelInput] : layer.inbound.map((name) => outputs.get(name));
     try {
       outputs.set(layer.name, isInput ? modelInput : visit(layer, inputs));
     } catch (error) {

@@ -56,7 +56,13 @@ function unitRows(t: NamedTensor, m: AxisMember, units: number): { rows: Float32
 }
 
 /** score[j][i] += ⟨A's unit j, B's unit i⟩ over one member (A's rows, which never change, come ready). */
-function addInnerProducts(score: Float64Array, units: number, ra: { rows: Float32Array; width: number }, b: NamedTensor, m: AxisMember): void {
+function addInnerProducts(
+  score: Float64Array,
+  units: number,
+  ra: { rows: Float32Array; width: number },
+  b: NamedTensor,
+  m: AxisMember,
+): void {
   const rb = unitRows(b, m, units);
   const w = ra.width;
   const A = ra.rows;
@@ -89,7 +95,8 @@ export function weightMatching(
   const maxSweeps = options.maxSweeps ?? 100;
   const order = plan.groups.map((_, i) => i);
   const referenceRows = new Map<AxisMember, { rows: Float32Array; width: number }>();
-  for (const group of plan.groups) for (const m of group.members) referenceRows.set(m, unitRows(a.get(m.tensor)!, m, group.size));
+  for (const group of plan.groups)
+    for (const m of group.members) referenceRows.set(m, unitRows(a.get(m.tensor)!, m, group.size));
   let sweeps = 0;
   for (; sweeps < maxSweeps; sweeps++) {
     shuffleInPlace(order, random);
@@ -111,7 +118,10 @@ export function weightMatching(
       const reorders = tensorReorders(plan, permutations, shapes);
       for (const name of touched) {
         const original = b.get(name)!;
-        current.set(name, { shape: original.shape, data: reorderTensor(original.data, original.shape, reorders.get(name)) });
+        current.set(name, {
+          shape: original.shape,
+          data: reorderTensor(original.data, original.shape, reorders.get(name)),
+        });
       }
     }
     if (!changed) break;

@@ -55,4 +55,3 @@ export function analyzeManifests(manifests: readonly ModelManifest[], unreadable
   });
   return { models, groups, incompatible, unreadable };
 }
-

@@ -68,14 +68,19 @@ export function compareModels(a: FingerprintedModel, b: FingerprintedModel, labe
     const structure = bothArchitectures && !sameStructure ? firstStructuralDifference(a, b, names) : undefined;
     if (tensor) {
       // Name the layer too when its config is what differs (Dense units 3 vs 2 behind a [16, 3] vs [16, 2] kernel).
-      return incompatible(structure && structure.kind === "layer-config" ? { ...tensor, message: `${tensor.message}; ${structure.message}` } : tensor);
+      return incompatible(
+        structure && structure.kind === "layer-config"
+          ? { ...tensor, message: `${tensor.message}; ${structure.message}` }
+          : tensor,
+      );
     }
     if (structure) return incompatible(structure);
     return { status: "compatible" };
   }
 
   if (bothArchitectures) {
-    if (a.fingerprint.key === b.fingerprint.key) return { status: "compatible-by-structure", mapping: mappingByStructure(a, b) };
+    if (a.fingerprint.key === b.fingerprint.key)
+      return { status: "compatible-by-structure", mapping: mappingByStructure(a, b) };
     if (nameOverlap(a, b) >= 0.5) {
       const tensor = firstTensorDifference(a, b, names);
       if (tensor) return incompatible(tensor);
@@ -88,7 +93,10 @@ export function compareModels(a: FingerprintedModel, b: FingerprintedModel, labe
 
   const tensor = firstTensorDifference(a, b, names)!;
   const without = [a, b].filter((m) => m.fingerprint.kind === "tensors").map((m) => (m === a ? names.a : names.b));
-  return incompatible(tensor, `${without.join(" and ")} ${without.length > 1 ? "have" : "has"} no architecture, so tensors can only be matched by name`);
+  return incompatible(
+    tensor,
+    `${without.join(" and ")} ${without.length > 1 ? "have" : "has"} no architecture, so tensors can only be matched by name`,
+  );
 }
 
 /** Compares two manifests; see compareModels. */
@@ -101,7 +109,10 @@ export function compareManifests(a: ModelManifest, b: ModelManifest, labels?: La
  * topology-based mapping when only the names differ. Throws a UsageError with the reason when the models cannot
  * be merged.
  */
-export function nameMapping(a: ModelManifest | FingerprintedModel, b: ModelManifest | FingerprintedModel): Map<string, string> {
+export function nameMapping(
+  a: ModelManifest | FingerprintedModel,
+  b: ModelManifest | FingerprintedModel,
+): Map<string, string> {
   const fa = "fingerprint" in a ? a : fingerprintModel(a);
   const fb = "fingerprint" in b ? b : fingerprintModel(b);
   const comparison = compareModels(fa, fb);

@@ -42,7 +42,11 @@ function shapeText(shape: readonly (number | null)[] | null): string {
 }
 
 /** First difference by tensor name: walking a's tensors in fingerprint order, then b's tensors absent from a. */
-export function firstTensorDifference(a: FingerprintedModel, b: FingerprintedModel, labels: Labels): Difference | undefined {
+export function firstTensorDifference(
+  a: FingerprintedModel,
+  b: FingerprintedModel,
+  labels: Labels,
+): Difference | undefined {
   const tensorsB = new Map(b.manifest.tensors.map((t) => [t.name, t]));
   const tensorsA = new Map(a.manifest.tensors.map((t) => [t.name, t]));
   for (const { name } of a.order) {
@@ -50,7 +54,12 @@ export function firstTensorDifference(a: FingerprintedModel, b: FingerprintedMod
     const tb = tensorsB.get(name);
     if (!ta) continue;
     if (!tb) {
-      return { kind: "missing-tensor", tensor: name, missingIn: "b", message: `tensor ${q(name)} is in ${labels.a} but missing in ${labels.b}` };
+      return {
+        kind: "missing-tensor",
+        tensor: name,
+        missingIn: "b",
+        message: `tensor ${q(name)} is in ${labels.a} but missing in ${labels.b}`,
+      };
     }
     if (formatShape(ta.shape) !== formatShape(tb.shape)) {
       return {
@@ -69,7 +78,12 @@ export function firstTensorDifference(a: FingerprintedModel, b: FingerprintedMod
   }
   for (const { name } of b.order) {
     if (!tensorsA.has(name) && tensorsB.has(name)) {
-      return { kind: "missing-tensor", tensor: name, missingIn: "a", message: `tensor ${q(name)} is in ${labels.b} but missing in ${labels.a}` };
+      return {
+        kind: "missing-tensor",
+        tensor: name,
+        missingIn: "a",
+        message: `tensor ${q(name)} is in ${labels.b} but missing in ${labels.a}`,
+      };
     }
   }
   return undefined;
@@ -80,8 +94,13 @@ function valueText(value: unknown): string {
 }
 
 /** The first config entry that differs, as a dotted path with both values. */
-function firstConfigDifference(a: unknown, b: unknown, path: string): { path: string; a: unknown; b: unknown } | undefined {
-  const bothObjects = typeof a === "object" && a !== null && typeof b === "object" && b !== null && Array.isArray(a) === Array.isArray(b);
+function firstConfigDifference(
+  a: unknown,
+  b: unknown,
+  path: string,
+): { path: string; a: unknown; b: unknown } | undefined {
+  const bothObjects =
+    typeof a === "object" && a !== null && typeof b === "object" && b !== null && Array.isArray(a) === Array.isArray(b);
   if (!bothObjects || Array.isArray(a)) {
     return JSON.stringify(a) === JSON.stringify(b) ? undefined : { path, a, b };
   }
@@ -102,7 +121,9 @@ function layerLabel(model: FingerprintedModel, k: number): string {
 function layerWhere(a: FingerprintedModel, b: FingerprintedModel, k: number, labels: Labels): string {
   const na = a.layerNames[k] ?? "?";
   const nb = b.layerNames[k] ?? "?";
-  return na === nb ? `layer ${k + 1} (${layerLabel(a, k)})` : `layer ${k + 1} (${layerLabel(a, k)} in ${labels.a}, ${q(nb)} in ${labels.b})`;
+  return na === nb
+    ? `layer ${k + 1} (${layerLabel(a, k)})`
+    : `layer ${k + 1} (${layerLabel(a, k)} in ${labels.a}, ${q(nb)} in ${labels.b})`;
 }
 
 function inputDifference(ia: InputNode, ib: InputNode, i: number, labels: Labels): string | undefined {
@@ -127,7 +148,11 @@ function weightsDifference(
 ): Difference | undefined {
   const where = layerWhere(a, b, k, labels);
   if (wa.length !== wb.length) {
-    return { kind: "layer-weights", layer: a.layerNames[k], message: `${where} has ${wa.length} weights in ${labels.a} but ${wb.length} in ${labels.b}` };
+    return {
+      kind: "layer-weights",
+      layer: a.layerNames[k],
+      message: `${where} has ${wa.length} weights in ${labels.a} but ${wb.length} in ${labels.b}`,
+    };
   }
   for (let j = 0; j < wa.length; j++) {
     const na = weightName(a, k, j);
@@ -154,12 +179,19 @@ function weightsDifference(
 }
 
 /** First structural difference between two models that both have an architecture, comparing layers by position. */
-export function firstStructuralDifference(a: FingerprintedModel, b: FingerprintedModel, labels: Labels): Difference | undefined {
+export function firstStructuralDifference(
+  a: FingerprintedModel,
+  b: FingerprintedModel,
+  labels: Labels,
+): Difference | undefined {
   const fa = a.fingerprint;
   const fb = b.fingerprint;
   if (fa.kind !== "architecture" || fb.kind !== "architecture") return undefined;
   if (fa.inputs.length !== fb.inputs.length) {
-    return { kind: "input", message: `${labels.a} has ${fa.inputs.length} inputs but ${labels.b} has ${fb.inputs.length}` };
+    return {
+      kind: "input",
+      message: `${labels.a} has ${fa.inputs.length} inputs but ${labels.b} has ${fb.inputs.length}`,
+    };
   }
   for (let i = 0; i < fa.inputs.length; i++) {
     const message = inputDifference(fa.inputs[i]!, fb.inputs[i]!, i, labels);
@@ -171,7 +203,11 @@ export function firstStructuralDifference(a: FingerprintedModel, b: Fingerprinte
     const lb = fb.layers[k]!;
     const layer = a.layerNames[k];
     if (la.className !== lb.className) {
-      return { kind: "layer-class", layer, message: `layer ${k + 1} is ${layerLabel(a, k)} in ${labels.a} but ${layerLabel(b, k)} in ${labels.b}` };
+      return {
+        kind: "layer-class",
+        layer,
+        message: `layer ${k + 1} is ${layerLabel(a, k)} in ${labels.a} but ${layerLabel(b, k)} in ${labels.b}`,
+      };
     }
     const where = layerWhere(a, b, k, labels);
     const config = firstConfigDifference(la.config, lb.config, "");
@@ -185,7 +221,10 @@ export function firstStructuralDifference(a: FingerprintedModel, b: Fingerprinte
     if (JSON.stringify(la.inbound) !== JSON.stringify(lb.inbound)) {
       const describe = (m: FingerprintedModel, inbound: number[]) => {
         const inputs = (m.fingerprint as { inputs: InputNode[] }).inputs.length;
-        return inbound.map((p) => (p < 0 ? "?" : p < inputs ? `input ${p + 1}` : `layer ${p - inputs + 1}`)).join(", ") || "nothing";
+        return (
+          inbound.map((p) => (p < 0 ? "?" : p < inputs ? `input ${p + 1}` : `layer ${p - inputs + 1}`)).join(", ") ||
+          "nothing"
+        );
       };
       return {
         kind: "layer-wiring",
@@ -197,7 +236,8 @@ export function firstStructuralDifference(a: FingerprintedModel, b: Fingerprinte
     if (weights) return weights;
   }
   if (fa.layers.length !== fb.layers.length) {
-    const [longer, label, shorterLabel] = fa.layers.length > fb.layers.length ? [a, labels.a, labels.b] : [b, labels.b, labels.a];
+    const [longer, label, shorterLabel] =
+      fa.layers.length > fb.layers.length ? [a, labels.a, labels.b] : [b, labels.b, labels.a];
     return {
       kind: "layer-count",
       layer: longer.layerNames[common],

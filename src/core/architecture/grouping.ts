@@ -91,9 +91,15 @@ export function groupFingerprinted(models: readonly FingerprintedModel[]): Group
     const sameKey = byKey.get(model.fingerprint.key);
     if (sameKey && join(sameKey, model, index)) return;
     // A file without an architecture can still match one with an architecture by tensor names.
-    const otherKind = groups.find((g) => g.reference.fingerprint.kind !== model.fingerprint.kind && join(g, model, index));
+    const otherKind = groups.find(
+      (g) => g.reference.fingerprint.kind !== model.fingerprint.kind && join(g, model, index),
+    );
     if (otherKind) return;
-    const group: WorkingGroup = { reference: model, referenceIndex: index, members: [{ index, path: model.manifest.path, status: "compatible" }] };
+    const group: WorkingGroup = {
+      reference: model,
+      referenceIndex: index,
+      members: [{ index, path: model.manifest.path, status: "compatible" }],
+    };
     groups.push(group);
     if (!byKey.has(model.fingerprint.key)) byKey.set(model.fingerprint.key, group);
   });
@@ -102,7 +108,10 @@ export function groupFingerprinted(models: readonly FingerprintedModel[]): Group
   for (const [i, j] of pairsToReport(groups)) {
     const gi = groups[i]!;
     const gj = groups[j]!;
-    const comparison = compareModels(gi.reference, gj.reference, { a: labels[gi.referenceIndex]!, b: labels[gj.referenceIndex]! });
+    const comparison = compareModels(gi.reference, gj.reference, {
+      a: labels[gi.referenceIndex]!,
+      b: labels[gj.referenceIndex]!,
+    });
     if (comparison.status !== "incompatible") continue;
     incompatible.push({
       a: gi.reference.manifest.path,

@@ -101,7 +101,10 @@ function normaliseValue(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(normaliseValue);
   if (!isObject(value)) return value;
   if (typeof value.class_name === "string" && isObject(value.config)) {
-    return { class_name: canonicalClassName(value.class_name), config: normaliseLayerConfig(value.class_name, value.config) };
+    return {
+      class_name: canonicalClassName(value.class_name),
+      config: normaliseLayerConfig(value.class_name, value.config),
+    };
   }
   return normaliseObject(value, new Set());
 }
@@ -110,7 +113,8 @@ function normaliseObject(object: Json, trainingOnly: ReadonlySet<string>): Json 
   const out: Json = {};
   for (const key of Object.keys(object).sort()) {
     const value = object[key];
-    if (value === undefined || value === null || isDroppedKey(key) || trainingOnly.has(key) || isDefault(key, value)) continue;
+    if (value === undefined || value === null || isDroppedKey(key) || trainingOnly.has(key) || isDefault(key, value))
+      continue;
     out[key] = normaliseValue(value);
   }
   return out;
@@ -127,7 +131,8 @@ export function normaliseLayerConfig(className: string, config: Record<string, u
 export function declaredInputShape(config: Record<string, unknown>): (number | null)[] | undefined {
   const batchShape = config.batch_input_shape ?? config.batch_shape;
   if (Array.isArray(batchShape)) return batchShape.map((d) => (typeof d === "number" ? d : null));
-  if (Array.isArray(config.input_shape)) return [null, ...config.input_shape.map((d) => (typeof d === "number" ? d : null))];
+  if (Array.isArray(config.input_shape))
+    return [null, ...config.input_shape.map((d) => (typeof d === "number" ? d : null))];
   return undefined;
 }
 

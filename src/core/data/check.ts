@@ -27,20 +27,31 @@ export function checkAgainstInput(
   if (!fits(sample, expected)) {
     const known = expected.every((d): d is number => d !== null);
     const expectedSize = known ? expected.reduce((a, b) => a * b, 1) : undefined;
-    const what = sample.length === 1 ? `rows have ${sample[0]} features` : `samples have shape ${formatShape(sample)} (${sampleSize} values)`;
+    const what =
+      sample.length === 1
+        ? `rows have ${sample[0]} features`
+        : `samples have shape ${formatShape(sample)} (${sampleSize} values)`;
     if (expectedSize !== sampleSize)
       throw new ModelFileError(
         file,
         `${what}; the model expects input ${formatInputShape(inputShape)}${expectedSize === undefined ? "" : ` (${expectedSize} values)`}`,
       );
     xShape = [sampleCount(dataset), ...(expected as number[])];
-    notes.push(`samples of shape ${formatShape(sample)} reshaped to ${formatShape(expected as number[])} for the model's input ${formatInputShape(inputShape)}`);
+    notes.push(
+      `samples of shape ${formatShape(sample)} reshaped to ${formatShape(expected as number[])} for the model's input ${formatInputShape(inputShape)}`,
+    );
   }
   const bad = dataset.x.findIndex((v) => !Number.isFinite(v));
   if (bad !== -1)
-    throw new ModelFileError(file, `sample ${Math.floor(bad / sampleSize)} holds ${dataset.x[bad]}; expected finite feature values`);
+    throw new ModelFileError(
+      file,
+      `sample ${Math.floor(bad / sampleSize)} holds ${dataset.x[bad]}; expected finite feature values`,
+    );
   checkLabels(dataset, outputShape, file);
-  return { dataset: xShape === dataset.xShape ? dataset : { ...dataset, xShape, notes: [...dataset.notes, ...notes] }, notes };
+  return {
+    dataset: xShape === dataset.xShape ? dataset : { ...dataset, xShape, notes: [...dataset.notes, ...notes] },
+    notes,
+  };
 }
 
 function fits(sample: readonly number[], expected: readonly (number | null)[]): boolean {
@@ -69,5 +80,8 @@ function checkLabels(dataset: Dataset, outputShape: readonly (number | null)[], 
   }
   const width = (dataset.yShape ?? []).slice(1).reduce((a, b) => a * b, 1);
   if (width !== units)
-    throw new ModelFileError(file, `labels have ${width} value${width === 1 ? "" : "s"} per sample; the model's output ${formatInputShape(outputShape)} has ${units}`);
+    throw new ModelFileError(
+      file,
+      `labels have ${width} value${width === 1 ? "" : "s"} per sample; the model's output ${formatInputShape(outputShape)} has ${units}`,
+    );
 }

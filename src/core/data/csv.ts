@@ -38,18 +38,25 @@ async function loadCsv(path: string, options: LoadOptions): Promise<Dataset> {
   const labels: string[] = [];
   body.forEach((row, i) => {
     if (row.cells.length !== width)
-      throw new ModelFileError(path, `line ${row.line} has ${row.cells.length} values; expected ${width} like line ${first.line}`);
+      throw new ModelFileError(
+        path,
+        `line ${row.line} has ${row.cells.length} values; expected ${width} like line ${first.line}`,
+      );
     let k = i * featureCount;
     row.cells.forEach((cell, j) => {
       if (j === labelColumn) {
         const label = cell.trim();
-        if (label === "") throw new ModelFileError(path, `line ${row.line}: the label (column ${columnName(j)}) is empty`);
+        if (label === "")
+          throw new ModelFileError(path, `line ${row.line}: the label (column ${columnName(j)}) is empty`);
         labels.push(label);
         return;
       }
       const v = parseNumber(cell);
       if (v === undefined)
-        throw new ModelFileError(path, `line ${row.line}, column ${columnName(j)}: "${cell}" is not a number (feature columns must be numeric)`);
+        throw new ModelFileError(
+          path,
+          `line ${row.line}, column ${columnName(j)}: "${cell}" is not a number (feature columns must be numeric)`,
+        );
       x[k++] = v;
     });
   });
@@ -124,21 +131,33 @@ export function parseCsv(text: string, delimiter: string, file: string): Row[] {
     }
     i++;
   }
-  if (quoted) throw new ModelFileError(file, `line ${rowLine}: a quoted field is not closed before the end of the file`);
+  if (quoted)
+    throw new ModelFileError(file, `line ${rowLine}: a quoted field is not closed before the end of the file`);
   if (cell !== "" || cells.length > 0) endRow();
   return rows;
 }
 
 function looksLikeHeader(rows: Row[], options: LoadOptions): boolean {
   const first = rows[0]!.cells;
-  if (typeof options.label === "string" && !/^-?\d+$/.test(options.label) && first.some((c) => c.trim() === options.label))
+  if (
+    typeof options.label === "string" &&
+    !/^-?\d+$/.test(options.label) &&
+    first.some((c) => c.trim() === options.label)
+  )
     return true;
   const second = rows[1]?.cells;
   if (second === undefined) return first.every((c) => parseNumber(c) === undefined);
-  return first.some((c, j) => parseNumber(c) === undefined && second[j] !== undefined && parseNumber(second[j]!) !== undefined);
+  return first.some(
+    (c, j) => parseNumber(c) === undefined && second[j] !== undefined && parseNumber(second[j]!) !== undefined,
+  );
 }
 
-function labelColumnOf(label: LoadOptions["label"], header: string[] | undefined, width: number, file: string): number | undefined {
+function labelColumnOf(
+  label: LoadOptions["label"],
+  header: string[] | undefined,
+  width: number,
+  file: string,
+): number | undefined {
   if (label === null) return undefined;
   if (label === undefined) return width - 1;
   if (typeof label === "string" && !/^-?\d+$/.test(label)) {
@@ -155,6 +174,9 @@ function labelColumnOf(label: LoadOptions["label"], header: string[] | undefined
   const n = Number(label);
   const index = n < 0 ? width + n : n;
   if (index < 0 || index >= width)
-    throw new ModelFileError(file, `has ${width} columns; the label column index ${label} does not exist (0-based, negative from the end)`);
+    throw new ModelFileError(
+      file,
+      `has ${width} columns; the label column index ${label} does not exist (0-based, negative from the end)`,
+    );
   return index;
 }

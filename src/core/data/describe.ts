@@ -34,7 +34,11 @@ export function describeDataset(dataset: Dataset): DatasetDescription {
   if (dataset.task === "classification" && dataset.y) {
     const counts = new Array<number>(dataset.classes?.length ?? 0).fill(0);
     for (const c of dataset.y) counts[c] = (counts[c] ?? 0) + 1;
-    description.classCounts = counts.map((count, index) => ({ index, name: dataset.classes?.[index] ?? String(index), count }));
+    description.classCounts = counts.map((count, index) => ({
+      index,
+      name: dataset.classes?.[index] ?? String(index),
+      count,
+    }));
   } else if (dataset.task === "regression" && dataset.y) {
     const { min, max } = range(dataset.y);
     let sum = 0;

@@ -38,7 +38,11 @@ function decodePng(bytes: Uint8Array, file: string): RgbaImage {
     throw new ModelFileError(file, `is a PNG of ${width}x${height} pixels; expected 1 to ${MAX_MEGAPIXELS} megapixels`);
   try {
     const png = PNG.sync.read(bytes);
-    return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length) };
+    return {
+      width: png.width,
+      height: png.height,
+      data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length),
+    };
   } catch (error) {
     throw new ModelFileError(file, `is not a readable PNG image (${(error as Error).message})`);
   }
@@ -52,7 +56,8 @@ function decodeJpeg(bytes: Uint8Array, file: string): RgbaImage {
       maxResolutionInMP: MAX_MEGAPIXELS,
       maxMemoryUsageInMB: 1024,
     });
-    if (image.data.length !== image.width * image.height * 4) throw new Error("decoded data does not match the image size");
+    if (image.data.length !== image.width * image.height * 4)
+      throw new Error("decoded data does not match the image size");
     return image;
   } catch (error) {
     throw new ModelFileError(file, `is not a readable JPEG image (${(error as Error).message})`);

@@ -35,7 +35,10 @@ async function loadImageFolder(folder: string, options: LoadOptions): Promise<Da
     .map((e) => e.name)
     .sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
   if (classes.length === 0)
-    throw new ModelFileError(folder, "expected one subfolder per class (e.g. cat/, dog/) holding PNG or JPEG images; found no subfolders");
+    throw new ModelFileError(
+      folder,
+      "expected one subfolder per class (e.g. cat/, dog/) holding PNG or JPEG images; found no subfolders",
+    );
   const files: { path: string; label: number }[] = [];
   let skipped = 0;
   for (const [label, name] of classes.entries()) {
@@ -60,9 +63,13 @@ async function loadImageFolder(folder: string, options: LoadOptions): Promise<Da
     resizeInto(image, target.height, target.width, target.channels, x, i * perSample);
     y[i] = file.label;
   }
-  const notes = [`${files.length} images in ${classes.length} classes, as ${formatShape(target.sampleShape)} values in [0, 1]`];
+  const notes = [
+    `${files.length} images in ${classes.length} classes, as ${formatShape(target.sampleShape)} values in [0, 1]`,
+  ];
   if (options.inputShape === undefined)
-    notes.push(`no model input given: sized like the first image (${first.width}x${first.height}, ${target.channels === 1 ? "gray" : "RGB"})`);
+    notes.push(
+      `no model input given: sized like the first image (${first.width}x${first.height}, ${target.channels === 1 ? "gray" : "RGB"})`,
+    );
   if (skipped > 0) notes.push(`${skipped} files that are not PNG or JPEG were skipped`);
   return {
     x,
@@ -92,7 +99,12 @@ function targetOf(inputShape: LoadOptions["inputShape"], first: RgbaImage, folde
   const dims = inputShape.slice(1);
   const [height, width, channels = 1] = dims;
   const known = (d: number | null | undefined): d is number => typeof d === "number" && d > 0;
-  if ((dims.length !== 2 && dims.length !== 3) || !known(height) || !known(width) || ![1, 3, 4].includes(channels ?? -1))
+  if (
+    (dims.length !== 2 && dims.length !== 3) ||
+    !known(height) ||
+    !known(width) ||
+    ![1, 3, 4].includes(channels ?? -1)
+  )
     throw new ModelFileError(
       folder,
       `holds images, but the model's input ${formatInputShape(inputShape)} is not [null, height, width, channels] with known sizes and 1, 3 or 4 channels (channels last)`,

@@ -33,7 +33,13 @@ async function loadJson(path: string, options: LoadOptions): Promise<Dataset> {
     if (root.length === 0) throw new ModelFileError(path, "is an empty array; expected one entry per sample");
     if (isRecord(root[0])) return fromRecords(root, path, options);
     const x = numericTensor(root, path, "the samples");
-    return { x: Float32Array.from(x.values), xShape: asRows(x.shape), task: "unlabeled", source: path, notes: ["an array of samples without labels"] };
+    return {
+      x: Float32Array.from(x.values),
+      xShape: asRows(x.shape),
+      task: "unlabeled",
+      source: path,
+      notes: ["an array of samples without labels"],
+    };
   }
   if (isRecord(root)) return fromColumns(root, path, options);
   throw new ModelFileError(path, 'expected {"x": [...], "y": [...]}, an array of records, or an array of samples');
@@ -41,14 +47,24 @@ async function loadJson(path: string, options: LoadOptions): Promise<Dataset> {
 
 function fromColumns(root: Record<string, unknown>, path: string, options: LoadOptions): Dataset {
   const xKey = options.xKey ?? "x";
-  const keys = Object.keys(root).map((k) => `"${k}"`).join(", ") || "none";
+  const keys =
+    Object.keys(root)
+      .map((k) => `"${k}"`)
+      .join(", ") || "none";
   if (!(xKey in root)) throw new ModelFileError(path, `has no "${xKey}" key for the features (keys found: ${keys})`);
   const x = numericTensor(root[xKey], path, `"${xKey}"`);
-  const dataset: Dataset = { x: Float32Array.from(x.values), xShape: asRows(x.shape), task: "unlabeled", source: path, notes: [] };
+  const dataset: Dataset = {
+    x: Float32Array.from(x.values),
+    xShape: asRows(x.shape),
+    task: "unlabeled",
+    source: path,
+    notes: [],
+  };
   if (options.label === null) return dataset;
   const yKey = String(options.label ?? "y");
   if (!(yKey in root)) {
-    if (options.label !== undefined) throw new ModelFileError(path, `has no "${yKey}" key for the labels (keys found: ${keys})`);
+    if (options.label !== undefined)
+      throw new ModelFileError(path, `has no "${yKey}" key for the labels (keys found: ${keys})`);
     return { ...dataset, notes: [`no "y" key: the data is unlabeled`] };
   }
   const labels = labelsOf(root[yKey], path, `"${yKey}"`, options);
@@ -59,7 +75,10 @@ function fromColumns(root: Record<string, unknown>, path: string, options: LoadO
     if (!Array.isArray(names) || !names.every((n) => typeof n === "string"))
       throw new ModelFileError(path, '"classes" must be an array of class names');
     if (names.length < result.classes!.length)
-      throw new ModelFileError(path, `"classes" names ${names.length} classes but the labels use ${result.classes!.length}`);
+      throw new ModelFileError(
+        path,
+        `"classes" names ${names.length} classes but the labels use ${result.classes!.length}`,
+      );
     result.classes = names as string[];
   }
   return result;
@@ -68,9 +87,16 @@ function fromColumns(root: Record<string, unknown>, path: string, options: LoadO
 function fromRecords(records: unknown[], path: string, options: LoadOptions): Dataset {
   const first = records[0] as Record<string, unknown>;
   const labelKey =
-    options.label === null ? undefined : String(options.label ?? ("label" in first ? "label" : "y" in first ? "y" : "label"));
+    options.label === null
+      ? undefined
+      : String(options.label ?? ("label" in first ? "label" : "y" in first ? "y" : "label"));
   if (labelKey !== undefined && !(labelKey in first))
-    throw new ModelFileError(path, `record 0 has no label key "${labelKey}" (keys: ${Object.keys(first).map((k) => `"${k}"`).join(", ")})`);
+    throw new ModelFileError(
+      path,
+      `record 0 has no label key "${labelKey}" (keys: ${Object.keys(first)
+        .map((k) => `"${k}"`)
+        .join(", ")})`,
+    );
   const featureKeys = Object.keys(first).filter((k) => k !== labelKey);
   if (featureKeys.length === 0) throw new ModelFileError(path, "records have a label but no features");
   const single = featureKeys.length === 1 && Array.isArray(first[featureKeys[0]!]);
@@ -84,14 +110,20 @@ function fromRecords(records: unknown[], path: string, options: LoadOptions): Da
     if (single) {
       const t = numericTensor(record[featureKeys[0]!], path, `record ${i} "${featureKeys[0]}"`);
       if (sampleShape && formatShape(sampleShape) !== formatShape(t.shape))
-        throw new ModelFileError(path, `record ${i} "${featureKeys[0]}" has shape ${formatShape(t.shape)}; expected ${formatShape(sampleShape)} like record 0`);
+        throw new ModelFileError(
+          path,
+          `record ${i} "${featureKeys[0]}" has shape ${formatShape(t.shape)}; expected ${formatShape(sampleShape)} like record 0`,
+        );
       sampleShape = t.shape;
       for (const v of t.values) rows.push(v);
     } else {
       for (const key of featureKeys) {
         const v = record[key];
         if (typeof v !== "number" || !Number.isFinite(v))
-          throw new ModelFileError(path, `record ${i}, "${key}": ${JSON.stringify(v)} is not a number (features must be numeric)`);
+          throw new ModelFileError(
+            path,
+            `record ${i}, "${key}": ${JSON.stringify(v)} is not a number (features must be numeric)`,
+          );
         rows.push(v);
       }
     }
@@ -99,7 +131,13 @@ function fromRecords(records: unknown[], path: string, options: LoadOptions): Da
   });
   const n = records.length;
   const xShape = [n, ...(single ? sampleShape! : [featureKeys.length])];
-  const dataset: Dataset = { x: Float32Array.from(rows), xShape: asRows(xShape), task: "unlabeled", source: path, notes: [] };
+  const dataset: Dataset = {
+    x: Float32Array.from(rows),
+    xShape: asRows(xShape),
+    task: "unlabeled",
+    source: path,
+    notes: [],
+  };
   if (labelKey === undefined) return dataset;
   return { ...dataset, ...labelsOf(labels, path, `"${labelKey}"`, options), labelName: labelKey };
 }
@@ -113,7 +151,11 @@ function labelsOf(value: unknown, path: string, what: string, options: LoadOptio
 
 function checkSameLength(n: number, labels: Labels, path: string, xName: string, yName: string): void {
   const m = labels.yShape![0]!;
-  if (m !== n) throw new ModelFileError(path, `${xName} has ${n} samples but ${yName} has ${m} labels; expected one label per sample`);
+  if (m !== n)
+    throw new ModelFileError(
+      path,
+      `${xName} has ${n} samples but ${yName} has ${m} labels; expected one label per sample`,
+    );
 }
 
 /** Shape and flat values of a rectangular nested array of finite numbers (booleans count as 0/1). */
@@ -131,7 +173,10 @@ function numericTensor(value: unknown, path: string, what: string): { shape: num
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[depth])
-      throw new ModelFileError(path, `${what}${where} has ${Array.isArray(v) ? `length ${v.length}` : "no array"}; expected ${shape[depth]} entries (arrays must be rectangular)`);
+      throw new ModelFileError(
+        path,
+        `${what}${where} has ${Array.isArray(v) ? `length ${v.length}` : "no array"}; expected ${shape[depth]} entries (arrays must be rectangular)`,
+      );
     v.forEach((item, i) => walk(item, depth + 1, `${where}[${i}]`));
   };
   walk(value, 0, "");

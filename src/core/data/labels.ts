@@ -40,7 +40,10 @@ export function labelsFromNumbers(
         notes: [`one-hot labels (${width} columns) read as class indices`],
       };
     } else if (options.task === "classification") {
-      throw new ModelFileError(file, `labels have ${width} values per sample but are not one-hot rows; classification needs one class per sample`);
+      throw new ModelFileError(
+        file,
+        `labels have ${width} values per sample but are not one-hot rows; classification needs one class per sample`,
+      );
     }
   }
   const y = Float32Array.from(values as ArrayLike<number>);
@@ -53,7 +56,10 @@ export function labelsFromStrings(values: readonly string[], file: string, optio
   const firstText = numbers.findIndex((v) => v === undefined);
   if (firstText === -1) return labelsFromNumbers(numbers as number[], [values.length], file, options);
   if (options.task === "regression")
-    throw new ModelFileError(file, `regression needs numeric labels; sample ${firstText} has label "${values[firstText]}"`);
+    throw new ModelFileError(
+      file,
+      `regression needs numeric labels; sample ${firstText} has label "${values[firstText]}"`,
+    );
   const classes = [...new Set(values)].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
   const indexOf = new Map(classes.map((c, i) => [c, i]));
   const y = Int32Array.from(values, (v) => indexOf.get(v)!);

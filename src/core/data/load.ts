@@ -27,7 +27,11 @@ export async function detectDataFormat(path: string): Promise<DataFormatId> {
   const head = await readHead(path, 64);
   const loader = LOADERS.find((l) => l.detect(path, head));
   if (loader) return loader.id;
-  if (isGzip(head)) throw new ModelFileError(path, "is gzip data of unknown kind; expected a name ending in .csv.gz, .tsv.gz or .json.gz");
+  if (isGzip(head))
+    throw new ModelFileError(
+      path,
+      "is gzip data of unknown kind; expected a name ending in .csv.gz, .tsv.gz or .json.gz",
+    );
   const firstChar = new TextDecoder().decode(head).trimStart()[0];
   return firstChar === "{" || firstChar === "[" ? jsonLoader.id : csvLoader.id;
 }
@@ -38,7 +42,8 @@ export async function loadDataset(path: string, options: LoadOptions = {}): Prom
   const loader = [...LOADERS, imageFolderLoader].find((l) => l.id === id)!;
   const dataset = await loader.load(path, options);
   if (options.scale !== undefined && options.scale !== 1) {
-    if (!Number.isFinite(options.scale)) throw new ModelFileError(path, `scale ${options.scale} must be a finite number`);
+    if (!Number.isFinite(options.scale))
+      throw new ModelFileError(path, `scale ${options.scale} must be a finite number`);
     const scale = options.scale;
     for (let i = 0; i < dataset.x.length; i++) dataset.x[i] = dataset.x[i]! * scale;
     dataset.notes.push(`features multiplied by ${options.scale}`);

@@ -26,7 +26,9 @@ export function modelInterface(manifest: Pick<ModelManifest, "architecture">): M
   if (!inputShape) return undefined;
   // The output width: the last layer with `units` (Dense); layers after it (activations, dropout) keep the width.
   const last = [...layers].reverse().find((l) => typeof l.config.units === "number");
-  const reshapes = last ? layers.slice(layers.indexOf(last) + 1).some((l) => /Reshape|Flatten|Conv|Pool|Concatenate/.test(l.className)) : true;
+  const reshapes = last
+    ? layers.slice(layers.indexOf(last) + 1).some((l) => /Reshape|Flatten|Conv|Pool|Concatenate/.test(l.className))
+    : true;
   return { inputShape, ...(last && !reshapes ? { outputShape: [null, last.config.units as number] } : {}) };
 }
 
@@ -34,7 +36,11 @@ export function modelInterface(manifest: Pick<ModelManifest, "architecture">): M
  * Checks the dataset against the model's declared input and output (see checkAgainstInput); labels are
  * checked only when the output width is known. Returns undefined when the file declares no input.
  */
-export function checkDataFitsModel(dataset: Dataset, manifest: Pick<ModelManifest, "architecture">, file = dataset.source): CheckedDataset | undefined {
+export function checkDataFitsModel(
+  dataset: Dataset,
+  manifest: Pick<ModelManifest, "architecture">,
+  file = dataset.source,
+): CheckedDataset | undefined {
   const shape = modelInterface(manifest);
   if (!shape) return undefined;
   if (shape.outputShape) return checkAgainstInput(dataset, shape.inputShape, shape.outputShape, file);

@@ -25,9 +25,16 @@ async function loadNpyPair(path: string, options: LoadOptions): Promise<Dataset>
   const yPath = options.label === null ? undefined : (options.labelsPath ?? (await labelsSibling(xPath)));
   const x = parseNpy(await readDataFile(xPath), xPath);
   const y = yPath === undefined ? undefined : parseNpy(await readDataFile(yPath), yPath);
-  const dataset = datasetFromArrays(x, y, { file: xPath, xName: basename(xPath), yName: yPath && basename(yPath) }, options);
+  const dataset = datasetFromArrays(
+    x,
+    y,
+    { file: xPath, xName: basename(xPath), yName: yPath && basename(yPath) },
+    options,
+  );
   if (yPath === undefined && options.label !== null)
-    dataset.notes.push(`no labels file beside ${basename(xPath)} (expected a y.npy-style sibling): the data is unlabeled`);
+    dataset.notes.push(
+      `no labels file beside ${basename(xPath)} (expected a y.npy-style sibling): the data is unlabeled`,
+    );
   return dataset;
 }
 

@@ -34,22 +34,32 @@ export function isNpy(head: Uint8Array): boolean {
 /** Parses a whole .npy file (format versions 1.0, 2.0 and 3.0) held in memory. */
 export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
   if (bytes.length < 10 || !isNpy(bytes))
-    throw new ModelFileError(file, `not a NumPy .npy file (expected the magic "\\x93NUMPY" at the start${bytes.length === 0 ? "; the file is empty" : ""})`);
+    throw new ModelFileError(
+      file,
+      `not a NumPy .npy file (expected the magic "\\x93NUMPY" at the start${bytes.length === 0 ? "; the file is empty" : ""})`,
+    );
   const major = bytes[6]!;
   const minor = bytes[7]!;
   if (major < 1 || major > 3 || minor !== 0)
     throw new ModelFileError(file, `unsupported .npy format version ${major}.${minor} (expected 1.0, 2.0 or 3.0)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lengthBytes = major === 1 ? 2 : 4;
-  if (bytes.length < 8 + lengthBytes) throw new ModelFileError(file, "truncated .npy file: the header length is cut off");
+  if (bytes.length < 8 + lengthBytes)
+    throw new ModelFileError(file, "truncated .npy file: the header length is cut off");
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const dataOffset = 8 + lengthBytes + headerLength;
   if (dataOffset > bytes.length)
-    throw new ModelFileError(file, `truncated .npy file: the header claims ${headerLength} bytes but the file has ${bytes.length} bytes in all`);
+    throw new ModelFileError(
+      file,
+      `truncated .npy file: the header claims ${headerLength} bytes but the file has ${bytes.length} bytes in all`,
+    );
   const header = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(bytes.subarray(8 + lengthBytes, dataOffset));
   const { descr, fortranOrder, shape } = parseHeader(header, file);
   if (fortranOrder)
-    throw new ModelFileError(file, "the array is stored in Fortran order; only C order is supported (save it with np.ascontiguousarray(x))");
+    throw new ModelFileError(
+      file,
+      "the array is stored in Fortran order; only C order is supported (save it with np.ascontiguousarray(x))",
+    );
   const dtype = dtypeOf(descr, file);
   const count = shape.reduce((a, b) => a * b, 1);
   const expectedBytes = count * BYTES_PER_ELEMENT[dtype];
@@ -75,14 +85,17 @@ function parseHeader(header: string, file: string): { descr: string; fortranOrde
     throw new ModelFileError(file, `bad .npy header (no 'descr'): ${JSON.stringify(header.trim())}`);
   }
   const order = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(header)?.[1];
-  if (order === undefined) throw new ModelFileError(file, `bad .npy header (no 'fortran_order'): ${JSON.stringify(header.trim())}`);
+  if (order === undefined)
+    throw new ModelFileError(file, `bad .npy header (no 'fortran_order'): ${JSON.stringify(header.trim())}`);
   const shapeText = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (shapeText === undefined) throw new ModelFileError(file, `bad .npy header (no 'shape'): ${JSON.stringify(header.trim())}`);
+  if (shapeText === undefined)
+    throw new ModelFileError(file, `bad .npy header (no 'shape'): ${JSON.stringify(header.trim())}`);
   const shape: number[] = [];
   for (const part of shapeText.split(",")) {
     const t = part.trim().replace(/L$/, "");
     if (t === "") continue;
-    if (!/^\d+$/.test(t)) throw new ModelFileError(file, `bad .npy header: shape (${shapeText}) is not a tuple of sizes`);
+    if (!/^\d+$/.test(t))
+      throw new ModelFileError(file, `bad .npy header: shape (${shapeText}) is not a tuple of sizes`);
     shape.push(Number(t));
   }
   return { descr, fortranOrder: order === "True", shape };
@@ -95,6 +108,9 @@ function dtypeOf(descr: string, file: string): DType {
   if (dtype === undefined || !"<|=>".includes(order ?? "x"))
     throw new ModelFileError(file, `unsupported dtype '${descr}' (supported: ${supported})`);
   if (order === ">" && BYTES_PER_ELEMENT[dtype] > 1)
-    throw new ModelFileError(file, `big-endian dtype '${descr}' is not supported (expected little-endian: ${supported}); convert with x.astype(x.dtype.newbyteorder("<"))`);
+    throw new ModelFileError(
+      file,
+      `big-endian dtype '${descr}' is not supported (expected little-endian: ${supported}); convert with x.astype(x.dtype.newbyteorder("<"))`,
+    );
   return dtype;
 }

@@ -31,7 +31,10 @@ async function loadNpz(path: string, options: LoadOptions): Promise<Dataset> {
       );
     const yEntry = yKey === undefined ? undefined : arrays.get(yKey);
     if (yKey !== undefined && yEntry === undefined && yKeyGiven)
-      throw new ModelFileError(path, `has no array "${yKey}" for the labels (arrays found: ${keys.map((k) => `"${k}"`).join(", ")})`);
+      throw new ModelFileError(
+        path,
+        `has no array "${yKey}" for the labels (arrays found: ${keys.map((k) => `"${k}"`).join(", ")})`,
+      );
     const x = parseNpy(zip.read(xEntry), `${path}:${xKey}.npy`);
     const y = yEntry === undefined ? undefined : parseNpy(zip.read(yEntry), `${path}:${yKey}.npy`);
     const dataset = datasetFromArrays(x, y, { file: path, xName: `"${xKey}"`, yName: yKey && `"${yKey}"` }, options);

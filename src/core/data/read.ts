@@ -26,7 +26,8 @@ export async function readDataFile(path: string): Promise<Uint8Array> {
     try {
       out = gunzipSync(bytes, { maxOutputLength: limit });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE" && limit === ceiling) throw inflateTooLarge(path, "the gzip data", ceiling + 1);
+      if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE" && limit === ceiling)
+        throw inflateTooLarge(path, "the gzip data", ceiling + 1);
       throw error;
     }
     if (out.length === 0) throw new ModelFileError(path, "the gzip file holds no data; expected data");

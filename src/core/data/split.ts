@@ -45,7 +45,9 @@ export function splitDataset(dataset: Dataset, options: SplitOptions = {}): Data
   const validationCount = Math.round(n * fractions.validation);
   const learnCount = n - testCount - validationCount;
   if (learnCount < 1 || (fractions.validation > 0 && validationCount < 1) || (fractions.test > 0 && testCount < 1))
-    throw new UsageError(`${dataset.source}: ${n} samples are too few to split into learn / validation / test with fractions ${fractions.learn} / ${fractions.validation} / ${fractions.test}`);
+    throw new UsageError(
+      `${dataset.source}: ${n} samples are too few to split into learn / validation / test with fractions ${fractions.learn} / ${fractions.validation} / ${fractions.test}`,
+    );
 
   const stratified = dataset.task === "classification" && dataset.y !== undefined;
   const order = spreadOrder(dataset, n, stratified, mulberry32(seed));
@@ -96,8 +98,14 @@ function spreadOrder(dataset: Dataset, n: number, stratified: boolean, random: (
 
 function checkFractions(f: SplitFractions): void {
   const parts = [f.learn, f.validation, f.test];
-  if (parts.some((p) => !Number.isFinite(p) || p < 0) || Math.abs(parts.reduce((a, b) => a + b, 0) - 1) > 1e-6 || f.learn <= 0)
-    throw new UsageError(`split fractions learn / validation / test must be non-negative and sum to 1 (learn above 0); got ${parts.join(" / ")}`);
+  if (
+    parts.some((p) => !Number.isFinite(p) || p < 0) ||
+    Math.abs(parts.reduce((a, b) => a + b, 0) - 1) > 1e-6 ||
+    f.learn <= 0
+  )
+    throw new UsageError(
+      `split fractions learn / validation / test must be non-negative and sum to 1 (learn above 0); got ${parts.join(" / ")}`,
+    );
 }
 
 /** The samples at the given row indices, in that order, as a new Dataset. */
@@ -105,11 +113,18 @@ export function subsetDataset(dataset: Dataset, rows: ArrayLike<number>): Datase
   const width = featureCount(dataset);
   const x = new Float32Array(rows.length * width);
   for (let i = 0; i < rows.length; i++) x.set(dataset.x.subarray(rows[i]! * width, (rows[i]! + 1) * width), i * width);
-  const result: Dataset = { ...dataset, x, xShape: [rows.length, ...dataset.xShape.slice(1)], notes: [...dataset.notes] };
+  const result: Dataset = {
+    ...dataset,
+    x,
+    xShape: [rows.length, ...dataset.xShape.slice(1)],
+    notes: [...dataset.notes],
+  };
   if (dataset.y !== undefined && dataset.yShape !== undefined) {
     const yWidth = dataset.yShape.slice(1).reduce((a, b) => a * b, 1);
-    const y = dataset.y instanceof Int32Array ? new Int32Array(rows.length * yWidth) : new Float32Array(rows.length * yWidth);
-    for (let i = 0; i < rows.length; i++) y.set(dataset.y.subarray(rows[i]! * yWidth, (rows[i]! + 1) * yWidth), i * yWidth);
+    const y =
+      dataset.y instanceof Int32Array ? new Int32Array(rows.length * yWidth) : new Float32Array(rows.length * yWidth);
+    for (let i = 0; i < rows.length; i++)
+      y.set(dataset.y.subarray(rows[i]! * yWidth, (rows[i]! + 1) * yWidth), i * yWidth);
     result.y = y;
     result.yShape = [rows.length, ...dataset.yShape.slice(1)];
   }

@@ -48,7 +48,11 @@ export function relativeChange(data: Float32Array, reference: Float32Array): num
 }
 
 /** Statistics of every tensor of `modelPath`, in the manifest's order; with `referencePath`, the change from it. */
-export async function layerStats(modelPath: string, referencePath?: string, options: LayerStatsOptions = {}): Promise<TensorStatsLine[]> {
+export async function layerStats(
+  modelPath: string,
+  referencePath?: string,
+  options: LayerStatsOptions = {},
+): Promise<TensorStatsLine[]> {
   const model = await openModel(modelPath);
   let reference: ModelFile | undefined;
   try {
@@ -58,13 +62,21 @@ export async function layerStats(modelPath: string, referencePath?: string, opti
     for (const info of model.manifest.tensors) {
       throwIfCancelled(options.cancel, "The per-layer statistics were cancelled");
       const data = values(await model.readTensor(info.name, { float32: true }));
-      const stats: TensorStatsLine = { name: info.name, shape: [...info.shape], dtype: info.dtype, ...tensorMoments(data) };
+      const stats: TensorStatsLine = {
+        name: info.name,
+        shape: [...info.shape],
+        dtype: info.dtype,
+        ...tensorMoments(data),
+      };
       if (reference && mapping) {
         const refName = mapping.get(info.name);
         if (refName === undefined) throw new ModelFileError(referencePath!, `to have a tensor matching "${info.name}"`);
         const refData = values(await reference.readTensor(refName, { float32: true }));
         if (refData.length !== data.length) {
-          throw new ModelFileError(referencePath!, `tensor "${refName}" to have ${data.length} values like "${info.name}" of ${modelPath}`);
+          throw new ModelFileError(
+            referencePath!,
+            `tensor "${refName}" to have ${data.length} values like "${info.name}" of ${modelPath}`,
+          );
         }
         stats.relativeChange = relativeChange(data, refData);
       }
@@ -94,6 +106,11 @@ export function formatLayerStats(stats: readonly TensorStatsLine[], header: stri
     s.relativeChange === undefined ? "" : `change ${(s.relativeChange * 100).toFixed(2)}%`,
   ]);
   const widths = [0, 1, 2, 3, 4].map((c) => Math.max(0, ...rows.map((r) => r[c]!.length)));
-  const lines = rows.map((r) => r.map((cell, c) => (c < 5 ? cell.padEnd(widths[c]!) : cell)).join("  ").trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((cell, c) => (c < 5 ? cell.padEnd(widths[c]!) : cell))
+      .join("  ")
+      .trimEnd(),
+  );
   return `${header}\n${"-".repeat(Math.min(120, header.length))}\n${lines.join("\n")}\n`;
 }

@@ -51,7 +51,13 @@ export function requireRegularFile(path: string): void {
   try {
     const s = statSync(path);
     if (s.isFile()) return;
-    kind = s.isDirectory() ? "a folder" : s.isFIFO() ? "a FIFO (named pipe)" : s.isSocket() ? "a socket" : "a device or special file";
+    kind = s.isDirectory()
+      ? "a folder"
+      : s.isFIFO()
+        ? "a FIFO (named pipe)"
+        : s.isSocket()
+          ? "a socket"
+          : "a device or special file";
   } catch (error) {
     throw new ModelFileError(path, `cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
@@ -87,10 +93,16 @@ export function jsonDepthExceeds(text: string, limit: number): boolean {
  */
 export function parseBoundedJson(file: string, what: string, text: string): unknown {
   if (text.length > LIMITS.jsonBytes) {
-    throw new ModelFileError(file, `has ${what} of ${text.length} characters, more than the ${LIMITS.jsonBytes} Model Soup reads`);
+    throw new ModelFileError(
+      file,
+      `has ${what} of ${text.length} characters, more than the ${LIMITS.jsonBytes} Model Soup reads`,
+    );
   }
   if (jsonDepthExceeds(text, LIMITS.jsonDepth)) {
-    throw new ModelFileError(file, `has ${what} nested more than ${LIMITS.jsonDepth} levels deep; expected at most ${LIMITS.jsonDepth}`);
+    throw new ModelFileError(
+      file,
+      `has ${what} nested more than ${LIMITS.jsonDepth} levels deep; expected at most ${LIMITS.jsonDepth}`,
+    );
   }
   return JSON.parse(text);
 }
@@ -118,7 +130,10 @@ export function requireInsideModelFolder(modelFile: string, sidecar: string, wha
   }
   const rel = relative(folder, real);
   if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-    throw new ModelFileError(modelFile, `names ${what} "${sidecar}" that resolves (through a symlink) to ${real}, outside the model's folder ${folder}; refused`);
+    throw new ModelFileError(
+      modelFile,
+      `names ${what} "${sidecar}" that resolves (through a symlink) to ${real}, outside the model's folder ${folder}; refused`,
+    );
   }
   requireRegularFile(sidecar);
 }

@@ -25,7 +25,11 @@ function isRawPickle(head: Uint8Array): boolean {
  * Judged by content, and by name for the usual PyTorch file names.
  */
 export function refusePickle(path: string, head: Uint8Array): void {
-  if (isRawPickle(head) || isTorchZip(head) || (PICKLE_NAMES.test(basename(path)) && !startsWith(head, [0x89, 0x48, 0x44, 0x46]))) {
+  if (
+    isRawPickle(head) ||
+    isTorchZip(head) ||
+    (PICKLE_NAMES.test(basename(path)) && !startsWith(head, [0x89, 0x48, 0x44, 0x46]))
+  ) {
     throw new ModelFileError(
       path,
       "is a PyTorch pickle checkpoint; Model Soup never unpickles files because unpickling can run code from them. " +

@@ -55,6 +55,9 @@ export async function writeModel(
   const format = await detectFormat(template);
   // The output guard (core/io/output-guard.ts) again at the writer, on the exact file and its shard names.
   const models = [...new Set([template, ...protectedInputs])];
-  await guardOutputs([{ path: target, what: "the merged model", siblings: siblingPattern(format.id, target) }], await filesOfModels(models));
+  await guardOutputs(
+    [{ path: target, what: "the merged model", siblings: siblingPattern(format.id, target) }],
+    await filesOfModels(models),
+  );
   await format.write(template, target, source, options);
 }

@@ -20,7 +20,10 @@ export const TEMP_PREFIX = ".model-soup-tmp-";
 
 /** A fresh temporary path beside `target`, tracked until it is renamed or removed (see temp-files.ts). */
 export function tempPathBeside(target: string): string {
-  const path = join(dirname(target), `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}-${basename(target)}`);
+  const path = join(
+    dirname(target),
+    `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}-${basename(target)}`,
+  );
   trackTemp(path);
   return path;
 }
@@ -31,7 +34,19 @@ export async function removeTemp(path: string): Promise<void> {
   forgetTemp(path);
 }
 
-const WRITE_ERROR_CODES = new Set(["ENOSPC", "EDQUOT", "EFBIG", "EACCES", "EPERM", "EROFS", "EIO", "ENOENT", "ENOTDIR", "EISDIR", "EEXIST"]);
+const WRITE_ERROR_CODES = new Set([
+  "ENOSPC",
+  "EDQUOT",
+  "EFBIG",
+  "EACCES",
+  "EPERM",
+  "EROFS",
+  "EIO",
+  "ENOENT",
+  "ENOTDIR",
+  "EISDIR",
+  "EEXIST",
+]);
 
 /** A system error while writing becomes an error naming the output file it was for; others pass through. */
 function asWriteError(error: unknown, target: string): unknown {

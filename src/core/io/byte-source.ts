@@ -14,7 +14,8 @@ export function bufferSource(bytes: Uint8Array): ByteSource {
   return {
     length: bytes.length,
     read(at, length) {
-      if (at < 0 || length < 0 || at + length > bytes.length) throw new RangeError(`bytes ${at}+${length} beyond ${bytes.length}`);
+      if (at < 0 || length < 0 || at + length > bytes.length)
+        throw new RangeError(`bytes ${at}+${length} beyond ${bytes.length}`);
       return bytes.subarray(at, at + length);
     },
     close() {},

@@ -52,7 +52,10 @@ async function kindOf(path: string): Promise<"file" | "folder"> {
   }
   if (info.isDirectory()) return "folder";
   if (info.isFile()) return "file";
-  throw new ModelFileError(path, "is not a regular file or a folder (a device, pipe or socket is never read as a model)");
+  throw new ModelFileError(
+    path,
+    "is not a regular file or a folder (a device, pipe or socket is never read as a model)",
+  );
 }
 
 /** The model files directly in `folder`. */
@@ -70,10 +73,12 @@ async function modelsUnder(folder: string): Promise<string[]> {
   const walk = async (dir: string, depth: number): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (++seen > MAX_ENTRIES) throw new ModelFileError(folder, `holds more than ${MAX_ENTRIES} entries; name the models instead`);
+      if (++seen > MAX_ENTRIES)
+        throw new ModelFileError(folder, `holds more than ${MAX_ENTRIES} entries; name the models instead`);
       const path = join(dir, entry.name);
       if (entry.isFile()) files.push(resolve(path));
-      else if (entry.isDirectory() && depth < MAX_DEPTH && !entry.name.startsWith(".") && entry.name !== "node_modules") await walk(path, depth + 1);
+      else if (entry.isDirectory() && depth < MAX_DEPTH && !entry.name.startsWith(".") && entry.name !== "node_modules")
+        await walk(path, depth + 1);
     }
   };
   await walk(folder, 1);
@@ -112,8 +117,12 @@ async function expandFolder(folder: string, options: ResolveOptions): Promise<Fo
   const analysis = await analyzeModels(found);
   const groups = mergeableGroups(analysis);
   if (groups.length > 1) {
-    const list = groups.map((g, i) => `group ${i + 1}: ${g.models.map((m) => relative(folder, m)).join(", ")}`).join("; ");
-    throw new UsageError(`${folder} holds models of ${groups.length} architectures (${list}); name the models of one group`);
+    const list = groups
+      .map((g, i) => `group ${i + 1}: ${g.models.map((m) => relative(folder, m)).join(", ")}`)
+      .join("; ");
+    throw new UsageError(
+      `${folder} holds models of ${groups.length} architectures (${list}); name the models of one group`,
+    );
   }
   if (groups.length === 0) return { folder, models: found, leftOut: [] };
   const taken = new Set(groups[0]!.models);
@@ -125,7 +134,10 @@ async function expandFolder(folder: string, options: ResolveOptions): Promise<Fo
 }
 
 /** Resolves model arguments: files stay, model folders become their model, other folders expand. */
-export async function resolveModelArguments(paths: readonly string[], options: ResolveOptions = {}): Promise<ResolvedModels> {
+export async function resolveModelArguments(
+  paths: readonly string[],
+  options: ResolveOptions = {},
+): Promise<ResolvedModels> {
   const models: string[] = [];
   const expansions: FolderExpansion[] = [];
   const unreadable: ResolvedModels["unreadable"] = [];
@@ -137,7 +149,8 @@ export async function resolveModelArguments(paths: readonly string[], options: R
       }
       const expansion = await expandFolder(path, options);
       models.push(...expansion.models);
-      if (expansion.models.length > 1 || expansion.models[0] !== (await modelOfFolder(path))) expansions.push(expansion);
+      if (expansion.models.length > 1 || expansion.models[0] !== (await modelOfFolder(path)))
+        expansions.push(expansion);
     } catch (error) {
       if (!options.tolerant || !(error instanceof ModelFileError)) throw error;
       unreadable.push({ path, error: error.message });

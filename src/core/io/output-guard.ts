@@ -47,16 +47,29 @@ export async function filesOfModels(models: readonly string[], what = "input mod
   const out: ProtectedPath[] = [];
   for (const model of models) {
     for (const file of (await readManifest(model)).files) {
-      out.push({ path: file, role: resolve(file) === resolve(model) ? `the ${what} ${model}` : `${file}, a file of the ${what} ${model}` });
+      out.push({
+        path: file,
+        role: resolve(file) === resolve(model) ? `the ${what} ${model}` : `${file}, a file of the ${what} ${model}`,
+      });
     }
   }
   return out;
 }
 
 /** Refuses, before anything is written, outputs that would touch a protected path. */
-export async function guardOutputs(outputs: readonly PlannedOutput[], protectedPaths: readonly ProtectedPath[]): Promise<void> {
+export async function guardOutputs(
+  outputs: readonly PlannedOutput[],
+  protectedPaths: readonly ProtectedPath[],
+): Promise<void> {
   const guarded = await Promise.all(
-    protectedPaths.map(async (p) => ({ ...p, real: await canonicalPath(p.path), isFolder: await stat(p.path).then((s) => s.isDirectory(), () => false) })),
+    protectedPaths.map(async (p) => ({
+      ...p,
+      real: await canonicalPath(p.path),
+      isFolder: await stat(p.path).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ),
+    })),
   );
   for (const output of outputs) {
     const real = await canonicalPath(output.path);
@@ -71,7 +84,8 @@ export async function guardOutputs(outputs: readonly PlannedOutput[], protectedP
       if (output.siblings && dirname(p.real) === dirname(real) && output.siblings.test(basename(p.real))) {
         refuse(`its shard files would overwrite ${p.role}`);
       }
-      if (p.siblings && dirname(p.real) === dirname(real) && p.siblings.test(basename(real))) refuse(`it would overwrite a shard of ${p.role}`);
+      if (p.siblings && dirname(p.real) === dirname(real) && p.siblings.test(basename(real)))
+        refuse(`it would overwrite a shard of ${p.role}`);
     }
     if (output.folder !== undefined) {
       const folder = await canonicalPath(output.folder);

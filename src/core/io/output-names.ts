@@ -65,7 +65,9 @@ export function siblingPattern(format: FormatId, target: string): RegExp | undef
     return new RegExp(`^${escapeRegExp(stem === "model" ? "" : `${stem}.`)}group\\d+-shard\\d+of\\d+\\.bin$`);
   }
   if (format === "safetensors" && name.toLowerCase().endsWith(SAFETENSORS_INDEX)) {
-    return new RegExp(`^${escapeRegExp(name.slice(0, name.length - SAFETENSORS_INDEX.length))}-\\d+-of-\\d+\\.safetensors$`);
+    return new RegExp(
+      `^${escapeRegExp(name.slice(0, name.length - SAFETENSORS_INDEX.length))}-\\d+-of-\\d+\\.safetensors$`,
+    );
   }
   return undefined;
 }

@@ -11,7 +11,14 @@ import { extname, join, resolve, sep } from "node:path";
 import { UsageError } from "../errors.js";
 import { detectFormat, formatLabel } from "../formats/registry.js";
 import type { FormatId } from "../model.js";
-import { formatOfExtension, MODEL_EXTENSIONS, modelFileNameInFolder, isRecipeName, recipePathFor, siblingPattern } from "./output-names.js";
+import {
+  formatOfExtension,
+  MODEL_EXTENSIONS,
+  modelFileNameInFolder,
+  isRecipeName,
+  recipePathFor,
+  siblingPattern,
+} from "./output-names.js";
 
 export interface OutputTarget {
   /** The model file to write (absolute). */
@@ -34,31 +41,56 @@ export async function templateKind(template: string): Promise<{ format: FormatId
 }
 
 function expectedExtensions(format: FormatId, sharded: boolean): string {
-  if (format === "safetensors") return sharded ? "NAME.safetensors.index.json (the ingredients are sharded)" : ".safetensors";
+  if (format === "safetensors")
+    return sharded ? "NAME.safetensors.index.json (the ingredients are sharded)" : ".safetensors";
   return MODEL_EXTENSIONS[format].join(" or ");
 }
 
 /** Resolves an output path for a model written from `template`; refuses empty, ambiguous or mismatched paths. */
 export async function resolveOutputTarget(out: string, template: string): Promise<OutputTarget> {
-  if (out.trim() === "") throw new UsageError('the output path (--out) is empty; expected a folder or a model file path such as "merged/model.json"');
+  if (out.trim() === "")
+    throw new UsageError(
+      'the output path (--out) is empty; expected a folder or a model file path such as "merged/model.json"',
+    );
   const { format, sharded } = await templateKind(template);
   const path = resolve(out);
   const existing = await stat(path).catch(() => undefined);
   const namesFolder = out.endsWith("/") || out.endsWith(sep);
   if (existing?.isDirectory() || (!existing && (namesFolder || extname(path) === ""))) {
     const model = join(path, modelFileNameInFolder(format, sharded));
-    return { model, recipe: recipePathFor(model), format, form: "folder", folder: path, siblings: siblingPattern(format, model) };
+    return {
+      model,
+      recipe: recipePathFor(model),
+      format,
+      form: "folder",
+      folder: path,
+      siblings: siblingPattern(format, model),
+    };
   }
-  if (existing && !existing.isFile()) throw new UsageError(`the output ${out} exists and is neither a folder nor a regular file`);
-  if (namesFolder || extname(path) === "") throw new UsageError(`the output ${out} exists and is a file, not a folder; name a folder or a model file`);
-  if (isRecipeName(path)) throw new UsageError(`the output ${out} names a recipe; name the model file (its recipe is written beside it) or a folder`);
+  if (existing && !existing.isFile())
+    throw new UsageError(`the output ${out} exists and is neither a folder nor a regular file`);
+  if (namesFolder || extname(path) === "")
+    throw new UsageError(`the output ${out} exists and is a file, not a folder; name a folder or a model file`);
+  if (isRecipeName(path))
+    throw new UsageError(
+      `the output ${out} names a recipe; name the model file (its recipe is written beside it) or a folder`,
+    );
   const named = formatOfExtension(path);
-  const fits = named === format && (format !== "safetensors" || sharded === path.toLowerCase().endsWith(".safetensors.index.json"));
+  const fits =
+    named === format &&
+    (format !== "safetensors" || sharded === path.toLowerCase().endsWith(".safetensors.index.json"));
   if (!fits) {
     throw new UsageError(
       `the output ${out} does not end in the ingredients' format's extension: the ingredients are ${formatLabel(format, true)} models, ` +
         `so expected ${expectedExtensions(format, sharded)}, or a folder (a new folder whose name has a dot: end it with "/")`,
     );
   }
-  return { model: path, recipe: recipePathFor(path), format, form: "file", folder: resolve(path, ".."), siblings: siblingPattern(format, path) };
+  return {
+    model: path,
+    recipe: recipePathFor(path),
+    format,
+    form: "file",
+    folder: resolve(path, ".."),
+    siblings: siblingPattern(format, path),
+  };
 }

@@ -81,7 +81,10 @@ export async function removeStaleTemps(folder: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of stale) {
     const path = join(folder, name);
-    await rm(path, { recursive: true, force: true }).then(() => removed.push(path), () => undefined);
+    await rm(path, { recursive: true, force: true }).then(
+      () => removed.push(path),
+      () => undefined,
+    );
   }
   return removed;
 }

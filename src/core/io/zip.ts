@@ -45,7 +45,10 @@ export function firstEntryName(head: Uint8Array): string {
 export function checkEntryName(file: string, name: string): void {
   const parts = name.split(/[\\/]/);
   if (/^([\\/]|[a-zA-Z]:)/.test(name) || parts.includes("..") || name.includes("\0")) {
-    throw new ModelFileError(file, `has a zip entry "${name}" with an absolute path or ".."; expected relative names inside the archive`);
+    throw new ModelFileError(
+      file,
+      `has a zip entry "${name}" with an absolute path or ".."; expected relative names inside the archive`,
+    );
   }
 }
 
@@ -93,7 +96,8 @@ export class ZipArchive {
 
   /** An entry's bytes, inflated and checked against its CRC-32 (in memory: refused above the inflation ceiling). */
   read(entry: ZipEntry): Uint8Array {
-    if (entry.method !== 0 && entry.size > inflateCeiling()) throw inflateTooLarge(this.file, `zip entry "${entry.name}"`, entry.size);
+    if (entry.method !== 0 && entry.size > inflateCeiling())
+      throw inflateTooLarge(this.file, `zip entry "${entry.name}"`, entry.size);
     return entryBytes(this.file, entry, this.source.read(entry.dataOffset, entry.compressedSize));
   }
 
@@ -121,7 +125,8 @@ function listEntries(file: string, source: ByteSource, kind: string): ZipEntry[]
   let directoryOffset = tail.getUint32(eocd + 16, true);
   if (count === 0xffff || directorySize === 0xffffffff || directoryOffset === 0xffffffff) {
     const locatorAt = eocd - 20;
-    if (locatorAt < 0 || tail.getUint32(locatorAt, true) !== ZIP64_LOCATOR) throw bad("a zip64 archive without its locator");
+    if (locatorAt < 0 || tail.getUint32(locatorAt, true) !== ZIP64_LOCATOR)
+      throw bad("a zip64 archive without its locator");
     const zip64At = u64(tail, locatorAt + 8);
     if (zip64At + 56 > size) throw bad("the zip64 directory record lies beyond the end of the file");
     const zip64 = readAt(source, zip64At, 56);
@@ -131,24 +136,28 @@ function listEntries(file: string, source: ByteSource, kind: string): ZipEntry[]
     directoryOffset = u64(zip64, 48);
   }
   if (directoryOffset + directorySize > size) {
-    throw bad(`the central directory (${directorySize} bytes at ${directoryOffset}) lies beyond the file's ${size} bytes`);
+    throw bad(
+      `the central directory (${directorySize} bytes at ${directoryOffset}) lies beyond the file's ${size} bytes`,
+    );
   }
   const directory = readAt(source, directoryOffset, directorySize);
   const entries: ZipEntry[] = [];
   let at = 0;
   for (let i = 0; i < count; i++) {
-    if (at + 46 > directory.byteLength || directory.getUint32(at, true) !== CENTRAL) throw bad(`central directory entry ${i} is damaged`);
+    if (at + 46 > directory.byteLength || directory.getUint32(at, true) !== CENTRAL)
+      throw bad(`central directory entry ${i} is damaged`);
     const method = directory.getUint16(at + 10, true);
     const nameLength = directory.getUint16(at + 28, true);
     const extraLength = directory.getUint16(at + 30, true);
     const commentLength = directory.getUint16(at + 32, true);
-    if (at + 46 + nameLength + extraLength > directory.byteLength) throw bad(`central directory entry ${i} is cut short`);
+    if (at + 46 + nameLength + extraLength > directory.byteLength)
+      throw bad(`central directory entry ${i} is cut short`);
     const name = new TextDecoder().decode(new Uint8Array(directory.buffer, directory.byteOffset + at + 46, nameLength));
     let compressedSize = directory.getUint32(at + 20, true);
     let uncompressedSize = directory.getUint32(at + 24, true);
     let localOffset = directory.getUint32(at + 42, true);
     // zip64 extra field (id 1): the 64-bit values of whichever fields are saturated, in this order.
-    for (let e = at + 46 + nameLength; e + 4 <= at + 46 + nameLength + extraLength; ) {
+    for (let e = at + 46 + nameLength; e + 4 <= at + 46 + nameLength + extraLength;) {
       const id = directory.getUint16(e, true);
       const length = directory.getUint16(e + 2, true);
       if (id === 1) {
@@ -167,13 +176,17 @@ function listEntries(file: string, source: ByteSource, kind: string): ZipEntry[]
     }
     checkEntryName(file, name);
     const local = readAt(source, localOffset, 30);
-    if (local.byteLength < 30 || local.getUint32(0, true) !== LOCAL) throw bad(`the local header of "${name}" is missing`);
+    if (local.byteLength < 30 || local.getUint32(0, true) !== LOCAL)
+      throw bad(`the local header of "${name}" is missing`);
     const dataOffset = localOffset + 30 + local.getUint16(26, true) + local.getUint16(28, true);
     if (dataOffset + compressedSize > size) {
       throw bad(`entry "${name}" (${compressedSize} bytes at ${dataOffset}) lies beyond the file's ${size} bytes`);
     }
-    if (method !== 0 && method !== 8) throw bad(`entry "${name}" uses compression method ${method}; expected stored (0) or deflate (8)`);
-    if (method === 0 ? uncompressedSize !== compressedSize : uncompressedSize > compressedSize * MAX_DEFLATE_RATIO + 1024) {
+    if (method !== 0 && method !== 8)
+      throw bad(`entry "${name}" uses compression method ${method}; expected stored (0) or deflate (8)`);
+    if (
+      method === 0 ? uncompressedSize !== compressedSize : uncompressedSize > compressedSize * MAX_DEFLATE_RATIO + 1024
+    ) {
       throw bad(`entry "${name}" declares ${uncompressedSize} bytes from ${compressedSize} stored bytes`);
     }
     entries.push({
@@ -201,7 +214,10 @@ function entryBytes(file: string, entry: ZipEntry, stored: Uint8Array | DataView
     throw new ModelFileError(file, `has a zip entry "${entry.name}" that cannot be inflated (${String(error)})`);
   }
   if (bytes.length !== entry.size || crc32(bytes) !== entry.crc32) {
-    throw new ModelFileError(file, `has a damaged zip entry "${entry.name}" (size or CRC-32 differs from the directory)`);
+    throw new ModelFileError(
+      file,
+      `has a damaged zip entry "${entry.name}" (size or CRC-32 differs from the directory)`,
+    );
   }
   return bytes;
 }
@@ -230,7 +246,12 @@ export async function extractZipEntry(file: string, entry: ZipEntry, destination
     transform(chunk: Buffer, _encoding, done) {
       written += chunk.length;
       if (written > entry.size) {
-        done(new ModelFileError(file, `has a zip entry "${entry.name}" that inflates past the ${entry.size} bytes its directory declares`));
+        done(
+          new ModelFileError(
+            file,
+            `has a zip entry "${entry.name}" that inflates past the ${entry.size} bytes its directory declares`,
+          ),
+        );
         return;
       }
       crc = crc32(chunk, crc);
@@ -245,9 +266,15 @@ export async function extractZipEntry(file: string, entry: ZipEntry, destination
     await pipeline(compressed, createInflateRaw(), check, createWriteStream(destination));
   } catch (error) {
     if (error instanceof ModelFileError) throw error;
-    throw new ModelFileError(file, `has a zip entry "${entry.name}" that cannot be inflated (${(error as Error).message})`);
+    throw new ModelFileError(
+      file,
+      `has a zip entry "${entry.name}" that cannot be inflated (${(error as Error).message})`,
+    );
   }
   if (written !== entry.size || crc !== entry.crc32) {
-    throw new ModelFileError(file, `has a damaged zip entry "${entry.name}" (size or CRC-32 differs from the directory)`);
+    throw new ModelFileError(
+      file,
+      `has a damaged zip entry "${entry.name}" (size or CRC-32 differs from the directory)`,
+    );
   }
 }

@@ -22,7 +22,11 @@ function kerasHistoryNames(value: unknown, out: string[]): void {
   if (Array.isArray(value)) {
     for (const v of value) kerasHistoryNames(v, out);
   } else if (isObject(value)) {
-    if (value.class_name === "__keras_tensor__" && isObject(value.config) && Array.isArray(value.config.keras_history)) {
+    if (
+      value.class_name === "__keras_tensor__" &&
+      isObject(value.config) &&
+      Array.isArray(value.config.keras_history)
+    ) {
       out.push(String(value.config.keras_history[0]));
       return;
     }
@@ -102,7 +106,10 @@ export function parseKerasModelConfig(file: string, modelConfig: unknown, kerasV
   const config = modelConfig.config;
   const rawLayers: unknown = Array.isArray(config) ? config : isObject(config) ? config.layers : undefined;
   if (!Array.isArray(rawLayers)) {
-    throw new NotRebuildable(file, `has a ${modelClass} config without a layer list (a subclassed model, whose architecture is Python code)`);
+    throw new NotRebuildable(
+      file,
+      `has a ${modelClass} config without a layer list (a subclassed model, whose architecture is Python code)`,
+    );
   }
   const layers: LayerSpec[] = [];
   const sequential = modelClass === "Sequential";
@@ -122,7 +129,11 @@ export function parseKerasModelConfig(file: string, modelConfig: unknown, kerasV
       weights: [],
     });
   }
-  const inputs = sequential ? layers.slice(0, 1).map((l) => l.name) : endpointNames(isObject(config) ? config.input_layers : undefined);
-  const outputs = sequential ? layers.slice(-1).map((l) => l.name) : endpointNames(isObject(config) ? config.output_layers : undefined);
+  const inputs = sequential
+    ? layers.slice(0, 1).map((l) => l.name)
+    : endpointNames(isObject(config) ? config.input_layers : undefined);
+  const outputs = sequential
+    ? layers.slice(-1).map((l) => l.name)
+    : endpointNames(isObject(config) ? config.output_layers : undefined);
   return { modelClass, kerasVersion, layers, inputs, outputs, raw: modelConfig };
 }

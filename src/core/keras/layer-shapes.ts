@@ -6,7 +6,14 @@ function positiveInt(value: unknown): number | undefined {
   return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
-const CONV_RANK: Record<string, number> = { Conv1D: 3, Conv2D: 4, Conv3D: 5, Convolution1D: 3, Convolution2D: 4, Convolution3D: 5 };
+const CONV_RANK: Record<string, number> = {
+  Conv1D: 3,
+  Conv2D: 4,
+  Conv3D: 5,
+  Convolution1D: 3,
+  Convolution2D: 4,
+  Convolution3D: 5,
+};
 
 /**
  * Checks a layer's weight tensors against what its config says (Dense units, Conv filters, Embedding sizes,
@@ -24,7 +31,8 @@ export function checkLayerShapes(file: string, layer: LayerSpec, tensors: readon
   const c = layer.config;
   // Kernel first, then bias, whatever order the file listed them in (names a reader could not rank keep file order).
   const kernelFirst = [...tensors].sort((a, b) => (b.shape.length > 1 ? 1 : 0) - (a.shape.length > 1 ? 1 : 0));
-  const [first, second] = layer.className === "Dense" || CONV_RANK[layer.className] !== undefined ? kernelFirst : tensors;
+  const [first, second] =
+    layer.className === "Dense" || CONV_RANK[layer.className] !== undefined ? kernelFirst : tensors;
   if (layer.className === "Dense") {
     const units = positiveInt(c.units);
     if (units === undefined || !first) return;
@@ -34,22 +42,41 @@ export function checkLayerShapes(file: string, layer: LayerSpec, tensors: readon
     const filters = positiveInt(c.filters);
     const rank = CONV_RANK[layer.className]!;
     if (filters === undefined || !first) return;
-    if (first.shape.length !== rank || first.shape[rank - 1] !== filters) fail(first, `a rank-${rank} kernel ending in ${filters} filters`);
-    if (c.use_bias !== false && second && !sameShape(second.shape, [filters])) fail(second, `a bias of shape [${filters}]`);
+    if (first.shape.length !== rank || first.shape[rank - 1] !== filters)
+      fail(first, `a rank-${rank} kernel ending in ${filters} filters`);
+    if (c.use_bias !== false && second && !sameShape(second.shape, [filters]))
+      fail(second, `a bias of shape [${filters}]`);
   } else if (layer.className === "Embedding") {
     const inputDim = positiveInt(c.input_dim);
     const outputDim = positiveInt(c.output_dim);
-    if (inputDim && outputDim && first && !sameShape(first.shape, [inputDim, outputDim])) fail(first, `[${inputDim}, ${outputDim}]`);
+    if (inputDim && outputDim && first && !sameShape(first.shape, [inputDim, outputDim]))
+      fail(first, `[${inputDim}, ${outputDim}]`);
   } else if (layer.className === "BatchNormalization" && first) {
-    for (const t of tensors) if (!sameShape(t.shape, first.shape)) fail(t, `the same shape as "${first.name}" ${formatShape(first.shape)}`);
+    for (const t of tensors)
+      if (!sameShape(t.shape, first.shape)) fail(t, `the same shape as "${first.name}" ${formatShape(first.shape)}`);
   }
 }
 
 /** Layer classes that always hold weights once built (a saved model's layers are built). */
 const WEIGHTED_CLASSES = new Set([
-  "Dense", "Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D", "Conv1DTranspose",
-  "Conv2DTranspose", "Conv3DTranspose", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "Embedding",
-  "BatchNormalization", "LSTM", "GRU", "SimpleRNN",
+  "Dense",
+  "Conv1D",
+  "Conv2D",
+  "Conv3D",
+  "Convolution1D",
+  "Convolution2D",
+  "Convolution3D",
+  "Conv1DTranspose",
+  "Conv2DTranspose",
+  "Conv3DTranspose",
+  "DepthwiseConv2D",
+  "SeparableConv1D",
+  "SeparableConv2D",
+  "Embedding",
+  "BatchNormalization",
+  "LSTM",
+  "GRU",
+  "SimpleRNN",
 ]);
 
 /**
@@ -59,7 +86,10 @@ const WEIGHTED_CLASSES = new Set([
 export function requireLayerWeights(file: string, layers: readonly LayerSpec[]): void {
   for (const layer of layers) {
     if (WEIGHTED_CLASSES.has(layer.className) && layer.weights.length === 0) {
-      throw new ModelFileError(file, `has no weights for layer "${layer.name}" (${layer.className}); expected its weights in the file`);
+      throw new ModelFileError(
+        file,
+        `has no weights for layer "${layer.name}" (${layer.className}); expected its weights in the file`,
+      );
     }
   }
 }

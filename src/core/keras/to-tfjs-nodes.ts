@@ -31,13 +31,17 @@ function collectTensors(value: unknown, out: NodeEntry[], where: string): void {
 /** Keras 3 node {args, kwargs} -> Keras 2 node [[layer, node, tensor, {}], ...]; RNN initial states follow the input. */
 function translateNode(node: unknown): NodeEntry[] | unknown {
   if (Array.isArray(node)) return node;
-  if (!isObject(node)) refuse(`it has an inbound node ${JSON.stringify(node)} that is neither a Keras 2 list nor a Keras 3 {args, kwargs}`);
+  if (!isObject(node))
+    refuse(
+      `it has an inbound node ${JSON.stringify(node)} that is neither a Keras 2 list nor a Keras 3 {args, kwargs}`,
+    );
   const entries: NodeEntry[] = [];
   collectTensors(node.args ?? [], entries, "an argument");
   const kwargs = isObject(node.kwargs) ? node.kwargs : {};
   for (const [key, value] of Object.entries(kwargs)) {
     if (key === "initial_state") collectTensors(value, entries, "an initial state");
-    else if (key === "training" && value === true) refuse("it is called with training=true, so it behaves as in training even at inference");
+    else if (key === "training" && value === true)
+      refuse("it is called with training=true, so it behaves as in training even at inference");
     else if (key === "training") continue;
     else if (key === "mask" && value === null) continue;
     else {
@@ -47,7 +51,8 @@ function translateNode(node: unknown): NodeEntry[] | unknown {
       } catch {
         continue; // plain values (flags, numbers) leave the inference graph unchanged
       }
-      if (found.length > 0) refuse(`its call passes tensors as the keyword argument "${key}", which TF.js cannot express`);
+      if (found.length > 0)
+        refuse(`its call passes tensors as the keyword argument "${key}", which TF.js cannot express`);
     }
   }
   return entries;
@@ -79,5 +84,7 @@ export function translateEndpoints(endpoints: unknown, shift: NodeShift = () => 
   if (isObject(endpoints)) return Object.values(endpoints).flatMap((v) => translateEndpoints(v, shift));
   if (!Array.isArray(endpoints)) return [];
   if (typeof endpoints[0] === "string") return [shiftEntry(endpoints, shift)];
-  return endpoints.flatMap((e) => (Array.isArray(e) && typeof e[0] === "string" ? [shiftEntry(e, shift)] : translateEndpoints(e, shift)));
+  return endpoints.flatMap((e) =>
+    Array.isArray(e) && typeof e[0] === "string" ? [shiftEntry(e, shift)] : translateEndpoints(e, shift),
+  );
 }

@@ -19,21 +19,83 @@ function isObject(v: unknown): v is Json {
 
 /** Layer classes tfjs-layers 4.x runs with Keras semantics. */
 const SUPPORTED = new Set([
-  "InputLayer", "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D",
-  "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
-  "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-  "BatchNormalization", "LayerNormalization", "Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout",
-  "AlphaDropout", "Flatten", "Reshape", "Permute", "RepeatVector", "ZeroPadding2D", "Cropping2D", "UpSampling2D",
-  "Embedding", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "TimeDistributed", "Activation", "ReLU", "LeakyReLU",
-  "PReLU", "ELU", "Softmax", "ThresholdedReLU", "Add", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
-  "Dot", "Masking", "Rescaling", "Sequential", "Functional", "Model",
+  "InputLayer",
+  "Dense",
+  "Conv1D",
+  "Conv2D",
+  "Conv3D",
+  "Conv2DTranspose",
+  "DepthwiseConv2D",
+  "SeparableConv2D",
+  "MaxPooling1D",
+  "MaxPooling2D",
+  "MaxPooling3D",
+  "AveragePooling1D",
+  "AveragePooling2D",
+  "AveragePooling3D",
+  "GlobalMaxPooling1D",
+  "GlobalMaxPooling2D",
+  "GlobalAveragePooling1D",
+  "GlobalAveragePooling2D",
+  "BatchNormalization",
+  "LayerNormalization",
+  "Dropout",
+  "SpatialDropout1D",
+  "GaussianNoise",
+  "GaussianDropout",
+  "AlphaDropout",
+  "Flatten",
+  "Reshape",
+  "Permute",
+  "RepeatVector",
+  "ZeroPadding2D",
+  "Cropping2D",
+  "UpSampling2D",
+  "Embedding",
+  "LSTM",
+  "GRU",
+  "SimpleRNN",
+  "Bidirectional",
+  "TimeDistributed",
+  "Activation",
+  "ReLU",
+  "LeakyReLU",
+  "PReLU",
+  "ELU",
+  "Softmax",
+  "ThresholdedReLU",
+  "Add",
+  "Multiply",
+  "Average",
+  "Maximum",
+  "Minimum",
+  "Concatenate",
+  "Dot",
+  "Masking",
+  "Rescaling",
+  "Sequential",
+  "Functional",
+  "Model",
 ]);
 
 /** Keras activation names -> tfjs's (tfjs's hard_sigmoid is Keras 2's 0.2x+0.5, so Keras 3's is refused). */
 const ACTIVATIONS: Record<string, string> = {
-  linear: "linear", relu: "relu", relu6: "relu6", elu: "elu", selu: "selu", sigmoid: "sigmoid",
-  softplus: "softplus", softsign: "softsign", tanh: "tanh", softmax: "softmax", log_softmax: "logSoftmax",
-  gelu: "gelu", mish: "mish", swish: "swish", silu: "swish", hard_sigmoid: "hard_sigmoid",
+  linear: "linear",
+  relu: "relu",
+  relu6: "relu6",
+  elu: "elu",
+  selu: "selu",
+  sigmoid: "sigmoid",
+  softplus: "softplus",
+  softsign: "softsign",
+  tanh: "tanh",
+  softmax: "softmax",
+  log_softmax: "logSoftmax",
+  gelu: "gelu",
+  mish: "mish",
+  swish: "swish",
+  silu: "swish",
+  hard_sigmoid: "hard_sigmoid",
 };
 
 /** What the translation needs to know to name the file and the layer in its messages. */
@@ -83,7 +145,8 @@ function checkSemantics(className: string, c: Json): void {
     if (nonDefault("renorm", [false, null])) refuse("it uses batch renormalization (renorm=true)");
     if (nonDefault("virtual_batch_size", [null])) refuse("it uses a virtual batch size");
   }
-  if (className === "LayerNormalization" && nonDefault("rms_scaling", [false, null])) refuse("it uses RMS scaling (rms_scaling=true)");
+  if (className === "LayerNormalization" && nonDefault("rms_scaling", [false, null]))
+    refuse("it uses RMS scaling (rms_scaling=true)");
   if (className === "ReLU") {
     if (nonDefault("negative_slope", [0, null])) refuse("it has a negative slope, which TF.js's ReLU lacks");
     if (nonDefault("threshold", [0, null])) refuse("it has a threshold, which TF.js's ReLU lacks");
@@ -107,7 +170,22 @@ function translateConfig(className: string, config: Json, ctx: Context): Json {
       if (dtype !== undefined) out.dtype = dtype;
     } else if (key === "activation" || key === "recurrent_activation") out[key] = translateActivation(value, ctx);
     else if (key === "batch_shape") out.batch_input_shape = value;
-    else if (["build_config", "compile_config", "ragged", "optional", "synchronized", "seed", "use_cudnn", "lora_rank", "lora_alpha", "quantization_config", "quantization_mode"].includes(key)) continue;
+    else if (
+      [
+        "build_config",
+        "compile_config",
+        "ragged",
+        "optional",
+        "synchronized",
+        "seed",
+        "use_cudnn",
+        "lora_rank",
+        "lora_alpha",
+        "quantization_config",
+        "quantization_mode",
+      ].includes(key)
+    )
+      continue;
     else out[key] = value;
   }
   if (className === "LeakyReLU" && "negative_slope" in out) {
@@ -140,7 +218,9 @@ function translateLayer(layer: Json, ctx: Context, functional: boolean, shift: N
     if (!SUPPORTED.has(className)) refuse("TF.js has no such layer");
     if (className === "Sequential" || className === "Functional" || className === "Model") {
       const nested = translateModel(layer, ctx);
-      return functional ? { ...nested, name, inbound_nodes: translateInboundNodes(layer.inbound_nodes, shift) } : nested;
+      return functional
+        ? { ...nested, name, inbound_nodes: translateInboundNodes(layer.inbound_nodes, shift) }
+        : nested;
     }
     const config = translateConfig(className, isObject(layer.config) ? layer.config : {}, ctx);
     const out: Json = { class_name: className, config };
@@ -199,7 +279,11 @@ function translateModel(model: Json, ctx: Context): Json {
 
 function isKeras3(architecture: Architecture, raw: Json): boolean {
   if (architecture.kerasVersion?.startsWith("3.")) return true;
-  return typeof raw.module === "string" || typeof raw.registered_name === "string" || JSON.stringify(raw).includes('"DTypePolicy"');
+  return (
+    typeof raw.module === "string" ||
+    typeof raw.registered_name === "string" ||
+    JSON.stringify(raw).includes('"DTypePolicy"')
+  );
 }
 
 /**

@@ -122,7 +122,10 @@ export function assignWeightsToLayers(file: string, layers: LayerSpec[], weightN
   const modelPrefix = enclosingModelPrefix(weightNames, prefixes);
   const byLayer = new Map<string, Map<string, { rank: number; names: string[] }>>();
   for (const name of weightNames) {
-    const inner = modelPrefix !== undefined && name.startsWith(modelPrefix) ? owningLayer(name.slice(modelPrefix.length), prefixes) : undefined;
+    const inner =
+      modelPrefix !== undefined && name.startsWith(modelPrefix)
+        ? owningLayer(name.slice(modelPrefix.length), prefixes)
+        : undefined;
     const prefix = inner !== undefined ? `${modelPrefix}${inner}` : owningLayer(name, prefixes);
     if (prefix === undefined) {
       throw new ModelFileError(

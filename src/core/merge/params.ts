@@ -34,7 +34,9 @@ function resolveScalarOrGradient(value: ScalarOrGradient, ctx: TensorContext): n
   if (!Array.isArray(value)) return value;
   if (value.length === 1) return value[0]!;
   if (ctx.position === undefined) {
-    throw new UsageError(`${ctx.name}: a gradient parameter needs the depth of the tensor's layer, which was not given`);
+    throw new UsageError(
+      `${ctx.name}: a gradient parameter needs the depth of the tensor's layer, which was not given`,
+    );
   }
   return interpolateGradient(value, ctx.position);
 }

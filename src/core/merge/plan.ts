@@ -65,7 +65,8 @@ export function prepareMerge(spec: MergeSpec): PreparedMerge {
   const modelIndices = spec.ingredients.map((_, i) => i).filter((i) => i !== baseIndex);
   const count = modelIndices.length;
   if (count < method.minModels || count > method.maxModels) {
-    const wanted = method.minModels === method.maxModels ? `exactly ${method.minModels}` : `at least ${method.minModels}`;
+    const wanted =
+      method.minModels === method.maxModels ? `exactly ${method.minModels}` : `at least ${method.minModels}`;
     throw new UsageError(`${method.id} merges ${wanted} model(s) besides the base; got ${count}`);
   }
 
@@ -74,7 +75,9 @@ export function prepareMerge(spec: MergeSpec): PreparedMerge {
   for (const [name, value] of Object.entries(spec.params)) {
     if (!globalNames.has(name) && !modelNames.has(name)) {
       const known = [...globalNames, ...modelNames];
-      throw new UsageError(`${method.id} has no parameter "${name}"${known.length ? `; its parameters: ${known.join(", ")}` : ""}`);
+      throw new UsageError(
+        `${method.id} has no parameter "${name}"${known.length ? `; its parameters: ${known.join(", ")}` : ""}`,
+      );
     }
     checkParamValue(value, `parameter "${name}"`);
   }
@@ -88,7 +91,12 @@ export function prepareMerge(spec: MergeSpec): PreparedMerge {
     if (g.weightsByLayer !== undefined) checkParamValue({ byLayer: g.weightsByLayer }, `${g.path}: weightsByLayer`);
     for (const [name, value] of Object.entries(g.params ?? {})) {
       if (!perModel.has(name)) {
-        const hint = name === "weight" ? "; give it as the ingredient's weight" : perModel.size ? `; per-model parameters: ${[...perModel].join(", ")}` : "";
+        const hint =
+          name === "weight"
+            ? "; give it as the ingredient's weight"
+            : perModel.size
+              ? `; per-model parameters: ${[...perModel].join(", ")}`
+              : "";
         throw new UsageError(`${g.path}: ${method.id} has no per-model parameter "${name}"${hint}`);
       }
       checkParamValue(value, `${g.path}: parameter "${name}"`);
@@ -107,16 +115,25 @@ export function prepareMerge(spec: MergeSpec): PreparedMerge {
 
 function finalValue(def: ParamDef, raw: number | boolean | undefined, where: string): number | boolean {
   const value = raw ?? def.default;
-  if (value === undefined) throw new UsageError(`${where}: missing required parameter "${def.name}" (${def.description})`);
+  if (value === undefined)
+    throw new UsageError(`${where}: missing required parameter "${def.name}" (${def.description})`);
   if (def.kind === "boolean") {
-    if (typeof value !== "boolean") throw new UsageError(`${where}: parameter "${def.name}" must be true or false, got ${value}`);
+    if (typeof value !== "boolean")
+      throw new UsageError(`${where}: parameter "${def.name}" must be true or false, got ${value}`);
     return value;
   }
-  if (typeof value !== "number") throw new UsageError(`${where}: parameter "${def.name}" must be a number, got ${value}`);
-  if ((def.min !== undefined && value < def.min) || (def.max !== undefined && value > def.max) || (def.above !== undefined && value <= def.above)) {
+  if (typeof value !== "number")
+    throw new UsageError(`${where}: parameter "${def.name}" must be a number, got ${value}`);
+  if (
+    (def.min !== undefined && value < def.min) ||
+    (def.max !== undefined && value > def.max) ||
+    (def.above !== undefined && value <= def.above)
+  ) {
     const lo = def.above !== undefined ? `> ${def.above}` : def.min !== undefined ? `>= ${def.min}` : "";
     const hi = def.max !== undefined ? `<= ${def.max}` : "";
-    throw new UsageError(`${where}: parameter "${def.name}" must be ${[lo, hi].filter(Boolean).join(" and ")}, got ${value}`);
+    throw new UsageError(
+      `${where}: parameter "${def.name}" must be ${[lo, hi].filter(Boolean).join(" and ")}, got ${value}`,
+    );
   }
   return value;
 }
@@ -129,35 +146,48 @@ function mergeOneTensor(prepared: PreparedMerge, inputs: TensorInputs): TensorAr
   const { spec, method, baseIndex, modelIndices } = prepared;
   const { info } = inputs;
   if (inputs.ingredients.length !== spec.ingredients.length) {
-    throw new UsageError(`${info.name}: got values of ${inputs.ingredients.length} ingredient(s), the merge has ${spec.ingredients.length}`);
+    throw new UsageError(
+      `${info.name}: got values of ${inputs.ingredients.length} ingredient(s), the merge has ${spec.ingredients.length}`,
+    );
   }
   const expected = elementCount(info.shape);
   const check = (data: TensorArray, file: string): void => {
     if (data.length !== expected) {
-      throw new ModelFileError(file, `tensor "${info.name}" with ${expected} values (shape ${formatShape(info.shape)}), found ${data.length}`);
+      throw new ModelFileError(
+        file,
+        `tensor "${info.name}" with ${expected} values (shape ${formatShape(info.shape)}), found ${data.length}`,
+      );
     }
   };
   inputs.ingredients.forEach((data, i) => check(data, spec.ingredients[i]!.path));
   const base = inputs.base ?? (baseIndex !== undefined ? inputs.ingredients[baseIndex] : undefined);
-  if (method.base === "required" && base === undefined) throw new UsageError(`${info.name}: the base model's values were not given`);
+  if (method.base === "required" && base === undefined)
+    throw new UsageError(`${info.name}: the base model's values were not given`);
   if (inputs.base !== undefined) check(inputs.base, spec.base ?? "base model");
 
   if (!isFloat(info.dtype)) return base ?? inputs.ingredients[0]!;
 
   const asFloat32 = (data: TensorArray, file: string): Float32Array => {
     if (!(data instanceof Float32Array)) {
-      throw new UsageError(`${file}: tensor "${info.name}" (${info.dtype}) must be given as float32 values to be merged`);
+      throw new UsageError(
+        `${file}: tensor "${info.name}" (${info.dtype}) must be given as float32 values to be merged`,
+      );
     }
     return data;
   };
   if (method.data === "required" && inputs.statistics === undefined) {
     throw new UsageError(`${method.id} needs statistics of the models on data: give a data file (--data)`);
   }
-  const pick = <T>(values: readonly T[] | undefined): T[] | undefined => (values === undefined ? undefined : modelIndices.map((i) => values[i]!));
+  const pick = <T>(values: readonly T[] | undefined): T[] | undefined =>
+    values === undefined ? undefined : modelIndices.map((i) => values[i]!);
   const ctx: TensorContext = { name: info.name, layer: info.layer, position: inputs.position };
   const params: Record<string, number | boolean> = {};
   for (const def of method.globalParams) {
-    params[def.name] = finalValue(def, resolveOptional(spec.params[def.name], ctx), `${method.id}, tensor ${info.name}`);
+    params[def.name] = finalValue(
+      def,
+      resolveOptional(spec.params[def.name], ctx),
+      `${method.id}, tensor ${info.name}`,
+    );
   }
   const modelParams = modelIndices.map((i) => {
     const g = spec.ingredients[i]!;
@@ -165,7 +195,10 @@ function mergeOneTensor(prepared: PreparedMerge, inputs: TensorInputs): TensorAr
     for (const def of method.modelParams) {
       let raw: number | boolean | undefined;
       if (def.name === "weight") {
-        raw = g.weightsByLayer !== undefined && Object.hasOwn(g.weightsByLayer, info.layer) ? g.weightsByLayer[info.layer] : resolveOptional(g.weight, ctx);
+        raw =
+          g.weightsByLayer !== undefined && Object.hasOwn(g.weightsByLayer, info.layer)
+            ? g.weightsByLayer[info.layer]
+            : resolveOptional(g.weight, ctx);
       } else {
         raw = resolveOptional(g.params?.[def.name], ctx);
       }
@@ -181,7 +214,12 @@ function mergeOneTensor(prepared: PreparedMerge, inputs: TensorInputs): TensorAr
     params,
     modelParams,
     ...(inputs.statistics !== undefined
-      ? { statistics: { ...(inputs.statistics.gram ? { gram: pick(inputs.statistics.gram) } : {}), ...(inputs.statistics.fisher ? { fisher: pick(inputs.statistics.fisher) } : {}) } }
+      ? {
+          statistics: {
+            ...(inputs.statistics.gram ? { gram: pick(inputs.statistics.gram) } : {}),
+            ...(inputs.statistics.fisher ? { fisher: pick(inputs.statistics.fisher) } : {}),
+          },
+        }
       : {}),
     ...(inputs.warn ? { warn: inputs.warn } : {}),
     ...(inputs.output !== undefined && inputs.output.length === expected ? { output: inputs.output } : {}),

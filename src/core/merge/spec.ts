@@ -38,7 +38,10 @@ export type ScalarOrGradient = v.InferOutput<typeof scalarOrGradientSchema>;
  * A mergekit conditional rule: applies to tensors whose name contains `filter` (every tensor when absent).
  * In a list of rules the first that applies wins, as in mergekit.
  */
-const filterRuleSchema = v.object({ filter: v.optional(v.string("must be a string")), value: scalarOrGradientSchema }, "must be a rule {filter?, value}");
+const filterRuleSchema = v.object(
+  { filter: v.optional(v.string("must be a string")), value: scalarOrGradientSchema },
+  "must be a rule {filter?, value}",
+);
 export type FilterRule = v.InferOutput<typeof filterRuleSchema>;
 
 const isRuleList = (x: unknown) => Array.isArray(x) && x.length > 0 && x.every(isObject);

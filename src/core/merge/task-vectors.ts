@@ -70,7 +70,12 @@ export function trimToTopK(delta: Float32Array, density: number): Float32Array {
  * DARE: drops each entry with probability p = 1 − density and, when `rescale`, divides the kept ones by
  * density = 1 − p so the expected task vector is unchanged. `random` yields uniforms in [0, 1).
  */
-export function dropAndRescale(delta: Float32Array, density: number, rescale: boolean, random: () => number): Float32Array {
+export function dropAndRescale(
+  delta: Float32Array,
+  density: number,
+  rescale: boolean,
+  random: () => number,
+): Float32Array {
   if (density >= 1) return delta.slice();
   const out = new Float32Array(delta.length);
   const scale = rescale ? 1 / density : 1;
@@ -94,7 +99,12 @@ export interface CombineOptions {
  * that of Σ w_i·δ_i (a zero sum elects +), entries that are exactly zero never count as agreeing, and with
  * `normalize` the agreeing entries are averaged with their weights (the "disjoint mean").
  */
-export function combineTaskVectors(base: Float32Array, deltas: readonly Float32Array[], weights: readonly number[], options: CombineOptions): Float32Array {
+export function combineTaskVectors(
+  base: Float32Array,
+  deltas: readonly Float32Array[],
+  weights: readonly number[],
+  options: CombineOptions,
+): Float32Array {
   const n = base.length;
   const out = new Float32Array(n);
   let weightSum = 0;

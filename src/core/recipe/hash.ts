@@ -18,7 +18,7 @@ export async function sha256File(path: string): Promise<string> {
   const handle = await open(path, "r");
   try {
     const buffer = new Uint8Array(READ_BYTES);
-    for (let position = 0; ; ) {
+    for (let position = 0; ;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
       if (bytesRead === 0) break;
       hash.update(buffer.subarray(0, bytesRead));
@@ -155,7 +155,14 @@ export class FileHashes {
     if (this.digests.has(file)) return Promise.resolve();
     const shared = bytes.buffer instanceof SharedArrayBuffer;
     const view = shared ? bytes : bytes.slice();
-    return this.send({ type: "piece", file, position, buffer: view.buffer, byteOffset: view.byteOffset, length: view.length }).then(() => undefined);
+    return this.send({
+      type: "piece",
+      file,
+      position,
+      buffer: view.buffer,
+      byteOffset: view.byteOffset,
+      length: view.length,
+    }).then(() => undefined);
   }
 
   digest(path: string): Promise<string> {

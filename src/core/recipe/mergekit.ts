@@ -11,13 +11,36 @@ import { ModelFileError, UsageError } from "../errors.js";
 import { isByLayer, isFilterRules, layerPositions, resolveParam, type TensorContext } from "../merge/params.js";
 import { prepareMerge } from "../merge/plan.js";
 import { getMergeMethod } from "../merge/registry.js";
-import type { FilterRule, MergeIngredient, MergeMethodId, MergeSpec, ParamValue, ScalarOrGradient } from "../merge/spec.js";
+import type {
+  FilterRule,
+  MergeIngredient,
+  MergeMethodId,
+  MergeSpec,
+  ParamValue,
+  ScalarOrGradient,
+} from "../merge/spec.js";
 import type { TensorInfo } from "../tensor.js";
 
-export type { ByLayer, FilterRule, MergeIngredient, MergeMethodId, MergeSpec, ParamValue, ScalarOrGradient } from "../merge/spec.js";
+export type {
+  ByLayer,
+  FilterRule,
+  MergeIngredient,
+  MergeMethodId,
+  MergeSpec,
+  ParamValue,
+  ScalarOrGradient,
+} from "../merge/spec.js";
 
 /** The methods that exist under the same name (and meaning) in mergekit. `uniform` exports as `linear`. */
-export const MERGEKIT_METHODS: readonly MergeMethodId[] = ["linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "slerp", "model_stock"];
+export const MERGEKIT_METHODS: readonly MergeMethodId[] = [
+  "linear",
+  "task_arithmetic",
+  "ties",
+  "dare_linear",
+  "dare_ties",
+  "slerp",
+  "model_stock",
+];
 
 export interface MergekitExportOptions {
   /**
@@ -54,7 +77,10 @@ function layerRules(byLayer: Record<string, number>): FilterRule[] {
 }
 
 /** Each listed layer's tensors by full name, longest first: a full name is matched only by itself. */
-function tensorRules(byLayer: Record<string, number>, tensors: readonly Pick<TensorInfo, "name" | "layer">[]): FilterRule[] {
+function tensorRules(
+  byLayer: Record<string, number>,
+  tensors: readonly Pick<TensorInfo, "name" | "layer">[],
+): FilterRule[] {
   return tensors
     .filter((t) => Object.hasOwn(byLayer, t.layer))
     .sort((a, b) => b.name.length - a.name.length || (a.name < b.name ? -1 : 1))
@@ -86,7 +112,9 @@ class ParamExporter {
     const byLayer = value.byLayer;
     if (!this.contexts) {
       if (!this.uncheckedWarned) {
-        this.warnings.push("Per-layer values were written as layer-name filters without checking them against the models' tensor names (no tensors were given)");
+        this.warnings.push(
+          "Per-layer values were written as layer-name filters without checking them against the models' tensor names (no tensors were given)",
+        );
         this.uncheckedWarned = true;
       }
       return rulesToYaml(withDefault(layerRules(byLayer), value.default));
@@ -95,7 +123,9 @@ class ParamExporter {
       const rules = withDefault(candidate, value.default);
       if (this.sameEverywhere(value, rules, what)) return rulesToYaml(rules);
     }
-    throw new UsageError(`${what}: the per-layer values cannot be expressed with mergekit filters for these tensor names`);
+    throw new UsageError(
+      `${what}: the per-layer values cannot be expressed with mergekit filters for these tensor names`,
+    );
   }
 
   private tensorsOf(): Pick<TensorInfo, "name" | "layer">[] {
@@ -106,7 +136,9 @@ class ParamExporter {
     for (const ctx of this.contexts!) {
       const want = resolveParam(original, ctx);
       if (want === undefined) {
-        throw new UsageError(`${what}: no value for tensor ${ctx.name} (layer ${ctx.layer}); mergekit needs one for every tensor, so give a default`);
+        throw new UsageError(
+          `${what}: no value for tensor ${ctx.name} (layer ${ctx.layer}); mergekit needs one for every tensor, so give a default`,
+        );
       }
       if (resolveParam(rules, ctx) !== want) return false;
     }
@@ -130,7 +162,10 @@ export function exportMergekitYaml(spec: MergeSpec, options: MergekitExportOptio
   const uniform = method.id === "uniform";
   const methodName = uniform ? "linear" : method.id;
   if (!uniform && !MERGEKIT_METHODS.includes(method.id)) {
-    const why = method.data === "required" ? ": it depends on statistics of the models on data, which mergekit does not compute; re-create it with model-soup apply" : "";
+    const why =
+      method.data === "required"
+        ? ": it depends on statistics of the models on data, which mergekit does not compute; re-create it with model-soup apply"
+        : "";
     throw new UsageError(`${method.id} has no mergekit equivalent${why}`);
   }
 
@@ -139,7 +174,8 @@ export function exportMergekitYaml(spec: MergeSpec, options: MergekitExportOptio
     const parameters: Record<string, YamlParam> = {};
     const weight = uniform ? 1 : ingredientWeight(g);
     if (weight !== undefined) parameters.weight = exporter.toYaml(weight, `${g.path}: weight`);
-    for (const [name, value] of Object.entries(g.params ?? {})) parameters[name] = exporter.toYaml(value, `${g.path}: ${name}`);
+    for (const [name, value] of Object.entries(g.params ?? {}))
+      parameters[name] = exporter.toYaml(value, `${g.path}: ${name}`);
     return Object.keys(parameters).length ? { model: g.path, parameters } : { model: g.path };
   });
 
@@ -149,7 +185,9 @@ export function exportMergekitYaml(spec: MergeSpec, options: MergekitExportOptio
   for (const def of method.globalParams) {
     const value = spec.params[def.name] ?? def.default;
     if (def.name === "seed") {
-      exporter.warnings.push(`mergekit draws DARE's drop masks from torch's global random state: the seed (${value}) is not carried, so the dropped entries will differ from Model Soup's`);
+      exporter.warnings.push(
+        `mergekit draws DARE's drop masks from torch's global random state: the seed (${value}) is not carried, so the dropped entries will differ from Model Soup's`,
+      );
       continue;
     }
     if (value !== undefined) parameters[def.name] = exporter.toYaml(value, `parameter ${def.name}`);
@@ -164,7 +202,10 @@ export function exportMergekitYaml(spec: MergeSpec, options: MergekitExportOptio
   // Model Soup merges in float32; the written dtype is the inputs' unless the spec asks for another.
   config.dtype = "float32";
   if (spec.outDtype !== undefined) config.out_dtype = spec.outDtype;
-  else exporter.warnings.push("No out_dtype: mergekit will write float32 tensors (Model Soup writes the inputs' dtype); set out_dtype to match them");
+  else
+    exporter.warnings.push(
+      "No out_dtype: mergekit will write float32 tensors (Model Soup writes the inputs' dtype); set out_dtype to match them",
+    );
 
   const doc = new YAML.Document(config);
   YAML.visit(doc, {
@@ -177,7 +218,19 @@ export function exportMergekitYaml(spec: MergeSpec, options: MergekitExportOptio
 
 // ---------------------------------------------------------------------------------------------- import
 
-const TOP_LEVEL_KEYS = new Set(["models", "slices", "modules", "merge_method", "base_model", "parameters", "dtype", "out_dtype", "tokenizer_source", "tokenizer", "chat_template"]);
+const TOP_LEVEL_KEYS = new Set([
+  "models",
+  "slices",
+  "modules",
+  "merge_method",
+  "base_model",
+  "parameters",
+  "dtype",
+  "out_dtype",
+  "tokenizer_source",
+  "tokenizer",
+  "chat_template",
+]);
 const IGNORED_PARAMS: Record<string, string> = { int8_mask: "a mergekit memory option with no effect on the result" };
 
 // The config's shape, checked before it is read. Messages complete "<file>: <where> ...", as mergekit's own
@@ -189,12 +242,19 @@ const scalarOrGradient = v.union([v.number(), v.boolean(), v.pipe(v.array(v.numb
     : "to be a number, a boolean or a list of numbers (a gradient)",
 );
 /** A conditional rule; keys other than filter and value are kept to be warned about, as mergekit ignores them. */
-const ruleSchema = v.looseObject({ filter: v.nullish(v.string(toBe("a string"))), value: scalarOrGradient }, toBe("a mapping"));
+const ruleSchema = v.looseObject(
+  { filter: v.nullish(v.string(toBe("a string"))), value: scalarOrGradient },
+  toBe("a mapping"),
+);
 type YamlRule = v.InferOutput<typeof ruleSchema>;
 const isMapping = (x: unknown) => typeof x === "object" && x !== null && !Array.isArray(x);
 /** A parameter: a scalar or gradient, one rule, or a list of rules (a list holding any mapping is read as rules). */
 const paramSchema = v.lazy((input): v.GenericSchema<ScalarOrGradient | YamlRule | YamlRule[]> =>
-  Array.isArray(input) && input.some(isMapping) ? v.array(ruleSchema) : isMapping(input) ? ruleSchema : scalarOrGradient,
+  Array.isArray(input) && input.some(isMapping)
+    ? v.array(ruleSchema)
+    : isMapping(input)
+      ? ruleSchema
+      : scalarOrGradient,
 );
 const paramsSchema = v.nullish(v.record(v.string(), paramSchema, toBe("a mapping")));
 const modelRef = v.pipe(v.string(toBe("a model path or name")), v.minLength(1, toBe("a model path or name")));
@@ -206,7 +266,10 @@ const layerRange = v.custom<[number, number]>(
 const sliceSchema = v.looseObject(
   {
     sources: v.pipe(
-      v.array(v.looseObject({ ...modelSchema.entries, layer_range: layerRange }, toBe("a mapping")), toBe("a non-empty list")),
+      v.array(
+        v.looseObject({ ...modelSchema.entries, layer_range: layerRange }, toBe("a mapping")),
+        toBe("a non-empty list"),
+      ),
       v.minLength(1, toBe("a non-empty list")),
     ),
     parameters: paramsSchema,
@@ -217,7 +280,10 @@ const sliceSchema = v.looseObject(
 );
 const configSchema = v.looseObject(
   {
-    merge_method: v.picklist(MERGEKIT_METHODS, (issue) => `to be one of ${MERGEKIT_METHODS.join(", ")} (got ${JSON.stringify(issue.input) ?? "nothing"})`),
+    merge_method: v.picklist(
+      MERGEKIT_METHODS,
+      (issue) => `to be one of ${MERGEKIT_METHODS.join(", ")} (got ${JSON.stringify(issue.input) ?? "nothing"})`,
+    ),
     models: v.nullish(v.pipe(v.array(modelSchema, toBe("a non-empty list")), v.minLength(1, toBe("a non-empty list")))),
     slices: v.nullish(v.array(sliceSchema, toBe("a list of slices"))),
     modules: v.optional(v.unknown()),
@@ -244,7 +310,9 @@ class Importer {
   rule(r: YamlRule, where: string): FilterRule {
     for (const key of Object.keys(r)) {
       if (key !== "value" && key !== "filter") {
-        this.warnings.push(`${where}: "${key}" is not a mergekit rule key (mergekit reads "filter"); like mergekit, the rule applies to every tensor`);
+        this.warnings.push(
+          `${where}: "${key}" is not a mergekit rule key (mergekit reads "filter"); like mergekit, the rule applies to every tensor`,
+        );
       }
     }
     return r.filter === undefined || r.filter === null ? { value: r.value } : { filter: r.filter, value: r.value };
@@ -258,9 +326,12 @@ class Importer {
         continue;
       }
       const at = `${where}.${name}`;
-      out[name] = Array.isArray(v) && v.some(isMapping)
-        ? (v as YamlRule[]).map((r, i) => this.rule(r, `${at}[${i}]`))
-        : isMapping(v) ? [this.rule(v as YamlRule, at)] : (v as ScalarOrGradient);
+      out[name] =
+        Array.isArray(v) && v.some(isMapping)
+          ? (v as YamlRule[]).map((r, i) => this.rule(r, `${at}[${i}]`))
+          : isMapping(v)
+            ? [this.rule(v as YamlRule, at)]
+            : (v as ScalarOrGradient);
     }
     return out;
   }
@@ -275,14 +346,25 @@ class Importer {
   }
 
   /** `models:` entries, or the sources of a single slice that spans the same layers in every model. */
-  ingredients(config: YamlConfig): { ingredients: MergeIngredient[]; sliceParams: Record<string, ParamValue>; sliceBase?: string } {
-    const forms = (["models", "slices", "modules"] as const).filter((k) => config[k] !== undefined && config[k] !== null);
-    if (forms.length !== 1) this.fail(`exactly one of models, slices or modules (found ${forms.length ? forms.join(", ") : "none"})`);
-    if (forms[0] === "modules") this.fail("models or slices: multi-module configs (modules:) have no Model Soup equivalent");
-    if (config.models) return { ingredients: config.models.map((m, i) => this.ingredient(m, `models[${i}]`)), sliceParams: {} };
+  ingredients(config: YamlConfig): {
+    ingredients: MergeIngredient[];
+    sliceParams: Record<string, ParamValue>;
+    sliceBase?: string;
+  } {
+    const forms = (["models", "slices", "modules"] as const).filter(
+      (k) => config[k] !== undefined && config[k] !== null,
+    );
+    if (forms.length !== 1)
+      this.fail(`exactly one of models, slices or modules (found ${forms.length ? forms.join(", ") : "none"})`);
+    if (forms[0] === "modules")
+      this.fail("models or slices: multi-module configs (modules:) have no Model Soup equivalent");
+    if (config.models)
+      return { ingredients: config.models.map((m, i) => this.ingredient(m, `models[${i}]`)), sliceParams: {} };
     const slices = config.slices!;
     if (slices.length !== 1) {
-      this.fail("a single slice: several output slices stack layers from different models (a frankenmerge), which Model Soup does not do");
+      this.fail(
+        "a single slice: several output slices stack layers from different models (a frankenmerge), which Model Soup does not do",
+      );
     }
     const slice = slices[0]!;
     const range = JSON.stringify(slice.sources[0]!.layer_range);
@@ -290,23 +372,34 @@ class Importer {
       this.fail("every source of the slice to span the same layer_range (Model Soup merges whole models)");
     }
     const ingredients = slice.sources.map((src, i) => this.ingredient(src, `slices[0].sources[${i}]`));
-    if (slice.sources[0]!.layer_range[0] !== 0) this.fail(`a slice starting at layer 0 (Model Soup merges whole models), got layer_range ${range}`);
-    this.warnings.push(`slices[0] with layer_range ${range} is taken as the whole models (mergekit would keep only those layers)`);
-    if (slice.residual_weight !== undefined && slice.residual_weight !== null) this.fail("no residual_weight (it has no Model Soup equivalent)");
-    return { ingredients, sliceParams: this.params(slice.parameters, "slices[0].parameters"), sliceBase: slice.base_model ?? undefined };
+    if (slice.sources[0]!.layer_range[0] !== 0)
+      this.fail(`a slice starting at layer 0 (Model Soup merges whole models), got layer_range ${range}`);
+    this.warnings.push(
+      `slices[0] with layer_range ${range} is taken as the whole models (mergekit would keep only those layers)`,
+    );
+    if (slice.residual_weight !== undefined && slice.residual_weight !== null)
+      this.fail("no residual_weight (it has no Model Soup equivalent)");
+    return {
+      ingredients,
+      sliceParams: this.params(slice.parameters, "slices[0].parameters"),
+      sliceBase: slice.base_model ?? undefined,
+    };
   }
 }
 
 /** The MergeSpec of a mergekit YAML config; `source` names it in errors (its file path). */
 export function importMergekitYaml(text: string, source = "mergekit config"): MergekitImport {
   const importer: Importer = new Importer(source);
-  if (text.length > LIMITS.yamlBytes) importer.fail(`a YAML text of at most ${LIMITS.yamlBytes} characters (it has ${text.length})`);
+  if (text.length > LIMITS.yamlBytes)
+    importer.fail(`a YAML text of at most ${LIMITS.yamlBytes} characters (it has ${text.length})`);
   if (jsonDepthExceeds(text, LIMITS.jsonDepth)) importer.fail(`YAML nested at most ${LIMITS.jsonDepth} levels deep`);
   const docs = YAML.parseAllDocuments(text);
   if (!Array.isArray(docs)) importer.fail("a YAML document");
   const documents = docs.filter((d) => d.contents !== null);
   if (documents.length !== 1) {
-    importer.fail(`one YAML document, found ${documents.length}${documents.length > 1 ? " (a mergekit-mega config: import each document on its own)" : ""}`);
+    importer.fail(
+      `one YAML document, found ${documents.length}${documents.length > 1 ? " (a mergekit-mega config: import each document on its own)" : ""}`,
+    );
   }
   const doc = documents[0]!;
   if (doc.errors.length) importer.fail(`valid YAML: ${doc.errors[0]!.message}`);

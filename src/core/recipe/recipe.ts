@@ -19,7 +19,8 @@ import { parseBoundedJson, requireRegularFile } from "../formats/limits.js";
 const text = v.string("must be a string");
 const finite = v.pipe(v.number("must be a number"), v.finite("must be a finite number"));
 const object = <E extends v.ObjectEntries>(entries: E) => v.object(entries, "must be an object");
-const mapOf = <S extends v.GenericSchema>(value: S, message = "must be an object") => v.record(v.string(), value, message);
+const mapOf = <S extends v.GenericSchema>(value: S, message = "must be an object") =>
+  v.record(v.string(), value, message);
 
 const inputSchema = object({
   /** Relative to the recipe's folder when the recipe is beside the output (portable), else absolute. */
@@ -48,53 +49,61 @@ export const RECIPE_TOOL = { name: "model-soup", version: packageVersion } as co
 const FORMAT_IDS = Object.keys(MODEL_EXTENSIONS) as FormatId[];
 
 const recipeSchema = v.pipe(
-  v.object({
-    kind: v.literal("model-soup-recipe", 'must be "model-soup-recipe"'),
-    version: v.literal(1, (issue) => `${String(issue.input)} is not supported (expected 1)`),
-    tool: object({ name: v.literal(RECIPE_TOOL.name, `must be "${RECIPE_TOOL.name}"`), version: text }),
-    created: text,
-    /** How the coefficients were found: "manual", "uniform", "learned", "greedy". */
-    origin: text,
-    /**
-     * What `apply` re-runs: the method, its parameters and the final coefficients (a learned or greedy soup is a
-     * linear merge with the coefficients found). Paths are the inputs' paths below.
-     */
-    merge: mergeSchema,
-    /** One per ingredient of `merge`, in the same order, with the hash `apply` checks. */
-    inputs: v.array(inputSchema, "must be a list of inputs (path and sha256)"),
-    base: v.optional(inputSchema),
-    learning: v.optional(mapOf(v.unknown())),
-    data: v.optional(
-      object({
-        path: text,
-        sha256: text,
-        label: v.optional(text),
-        seed: v.optional(finite),
-        fractions: v.optional(mapOf(finite)),
-        scale: v.optional(finite),
-        inputKey: v.optional(text),
-      }),
-    ),
-    metrics: v.optional(v.unknown()),
-    backend: v.optional(text),
-    /**
-     * The ingredients were aligned before merging: each ingredient's units are permuted (groups as
-     * src/core/align derives them from the first ingredient's architecture) before its tensors are merged.
-     */
-    alignment: v.optional(
-      object({
-        method: text,
-        /** The model the ingredients were aligned to (its own permutations are empty). */
-        reference: text,
-        /** One per ingredient: group id → permutation (unit j of the aligned model is unit perm[j] of the original). */
-        permutations: v.array(mapOf(v.array(finite, "must be a list of unit indices")), "must be a list"),
-      }),
-    ),
-    /** Tensors whose values are given here rather than merged (re-estimated BatchNormalization statistics). */
-    overrides: v.optional(mapOf(v.array(finite, "must be a list of numbers"), "must map tensor names to lists of numbers")),
-    output: object({ path: text, format: v.picklist(FORMAT_IDS, `must be one of ${FORMAT_IDS.join(", ")}`) }),
-  }, 'expected a JSON object with "kind": "model-soup-recipe"'),
-  v.check((r) => r.inputs.length === r.merge.ingredients.length, "expected one input (path and sha256) per ingredient of merge"),
+  v.object(
+    {
+      kind: v.literal("model-soup-recipe", 'must be "model-soup-recipe"'),
+      version: v.literal(1, (issue) => `${String(issue.input)} is not supported (expected 1)`),
+      tool: object({ name: v.literal(RECIPE_TOOL.name, `must be "${RECIPE_TOOL.name}"`), version: text }),
+      created: text,
+      /** How the coefficients were found: "manual", "uniform", "learned", "greedy". */
+      origin: text,
+      /**
+       * What `apply` re-runs: the method, its parameters and the final coefficients (a learned or greedy soup is a
+       * linear merge with the coefficients found). Paths are the inputs' paths below.
+       */
+      merge: mergeSchema,
+      /** One per ingredient of `merge`, in the same order, with the hash `apply` checks. */
+      inputs: v.array(inputSchema, "must be a list of inputs (path and sha256)"),
+      base: v.optional(inputSchema),
+      learning: v.optional(mapOf(v.unknown())),
+      data: v.optional(
+        object({
+          path: text,
+          sha256: text,
+          label: v.optional(text),
+          seed: v.optional(finite),
+          fractions: v.optional(mapOf(finite)),
+          scale: v.optional(finite),
+          inputKey: v.optional(text),
+        }),
+      ),
+      metrics: v.optional(v.unknown()),
+      backend: v.optional(text),
+      /**
+       * The ingredients were aligned before merging: each ingredient's units are permuted (groups as
+       * src/core/align derives them from the first ingredient's architecture) before its tensors are merged.
+       */
+      alignment: v.optional(
+        object({
+          method: text,
+          /** The model the ingredients were aligned to (its own permutations are empty). */
+          reference: text,
+          /** One per ingredient: group id → permutation (unit j of the aligned model is unit perm[j] of the original). */
+          permutations: v.array(mapOf(v.array(finite, "must be a list of unit indices")), "must be a list"),
+        }),
+      ),
+      /** Tensors whose values are given here rather than merged (re-estimated BatchNormalization statistics). */
+      overrides: v.optional(
+        mapOf(v.array(finite, "must be a list of numbers"), "must map tensor names to lists of numbers"),
+      ),
+      output: object({ path: text, format: v.picklist(FORMAT_IDS, `must be one of ${FORMAT_IDS.join(", ")}`) }),
+    },
+    'expected a JSON object with "kind": "model-soup-recipe"',
+  ),
+  v.check(
+    (r) => r.inputs.length === r.merge.ingredients.length,
+    "expected one input (path and sha256) per ingredient of merge",
+  ),
   v.check(
     (r) => r.alignment === undefined || r.alignment.permutations.length === r.inputs.length,
     "its alignment needs one set of permutations per ingredient",
@@ -108,7 +117,11 @@ export type RecipeAlignment = NonNullable<Recipe["alignment"]>;
 export { recipePathFor } from "../io/output-names.js";
 
 /** The recipe's record of a model; `hashes` gives the hash when the files were hashed while they were merged. */
-export async function describeInput(modelFiles: readonly string[], recipeDir: string, hashes?: FileHashes): Promise<RecipeInput> {
+export async function describeInput(
+  modelFiles: readonly string[],
+  recipeDir: string,
+  hashes?: FileHashes,
+): Promise<RecipeInput> {
   const sha256 = hashes ? await hashes.digestFiles(modelFiles) : await sha256Files(modelFiles);
   return { path: relative(recipeDir, resolve(modelFiles[0]!)), sha256 };
 }

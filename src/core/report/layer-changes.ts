@@ -25,10 +25,23 @@ export function percent(change: number | undefined): string {
 
 export function formatLayerChanges(changes: readonly TensorChange[], model: string, reference: string): string {
   const head = ["change", "tensor", "shape", "mean", "std", "L2"];
-  const rows = changes.map((c) => [percent(c.relativeChange), c.name, formatShape(c.shape), number(c.mean), number(c.std), number(c.l2)]);
+  const rows = changes.map((c) => [
+    percent(c.relativeChange),
+    c.name,
+    formatShape(c.shape),
+    number(c.mean),
+    number(c.std),
+    number(c.l2),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd();
-  const largest = [...changes].filter((c) => c.relativeChange !== undefined).sort((a, b) => b.relativeChange! - a.relativeChange!)[0];
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  const largest = [...changes]
+    .filter((c) => c.relativeChange !== undefined)
+    .sort((a, b) => b.relativeChange! - a.relativeChange!)[0];
   return [
     `Per-layer change of ${model}`,
     `from the reference ${reference}`,

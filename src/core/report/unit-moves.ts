@@ -15,12 +15,21 @@ export interface GroupMoves {
 
 export function unitMoves(permutations: Permutations): GroupMoves[] {
   return Object.entries(permutations)
-    .map(([group, perm]) => ({ group, size: perm.length, moves: perm.flatMap((from, at) => (from === at ? [] : [{ at, from }])) }))
+    .map(([group, perm]) => ({
+      group,
+      size: perm.length,
+      moves: perm.flatMap((from, at) => (from === at ? [] : [{ at, from }])),
+    }))
     .sort((a, b) => a.group.localeCompare(b.group));
 }
 
 /** A plain-text page: per group, how many units moved and each move. */
-export function formatUnitMoves(groups: readonly GroupMoves[], model: string, reference: string, method: string): string {
+export function formatUnitMoves(
+  groups: readonly GroupMoves[],
+  model: string,
+  reference: string,
+  method: string,
+): string {
   const moved = groups.reduce((s, g) => s + g.moves.length, 0);
   const lines = [
     `Units of ${model} after aligning it to ${reference} (${method} matching)`,
@@ -28,7 +37,9 @@ export function formatUnitMoves(groups: readonly GroupMoves[], model: string, re
     "Alignment moves whole units (a unit's incoming and outgoing weights together) and changes no value: the aligned",
     "model computes the same function. Below, \"position 3 ← unit 17\" means the aligned model's unit 3 is the original's unit 17.",
     "",
-    moved === 0 ? "No unit moved: the model already matched the reference." : `${moved} unit${moved === 1 ? "" : "s"} moved.`,
+    moved === 0
+      ? "No unit moved: the model already matched the reference."
+      : `${moved} unit${moved === 1 ? "" : "s"} moved.`,
   ];
   for (const g of groups.filter((x) => x.moves.length > 0)) {
     lines.push("", `${g.group}: ${g.moves.length} of ${g.size} units moved`);

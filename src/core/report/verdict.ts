@@ -42,7 +42,6 @@ export interface LearningEnd {
   start?: string;
 }
 
-
 function soupName(method: string | undefined): string {
   switch (method) {
     case undefined:
@@ -66,7 +65,10 @@ export function soupVerdict(input: VerdictInput): Verdict {
   const good = (m: ScoredModel) => (metricName === "accuracy" ? m.metric * 100 : -m.metric);
   // Differences that round to zero in the unit shown count as level.
   const LEVEL = metricName === "accuracy" ? 0.05 : 0.0005;
-  const bestIngredient = metrics.ingredients.reduce((best, m, i) => (good(m) > good(metrics.ingredients[best]!) ? i : best), 0);
+  const bestIngredient = metrics.ingredients.reduce(
+    (best, m, i) => (good(m) > good(metrics.ingredients[best]!) ? i : best),
+    0,
+  );
   const bestIngredientName = `ingredient ${bestIngredient + 1}`;
   if (metricName === "entropy") {
     return {
@@ -77,7 +79,8 @@ export function soupVerdict(input: VerdictInput): Verdict {
   }
   const candidates: { name: string; score: ScoredModel }[] = [];
   if (metrics.merged !== undefined) candidates.push({ name: soupName(input.method), score: metrics.merged });
-  if (!candidates.some((c) => c.name === "uniform soup")) candidates.push({ name: "uniform soup", score: metrics.uniform });
+  if (!candidates.some((c) => c.name === "uniform soup"))
+    candidates.push({ name: "uniform soup", score: metrics.uniform });
   const best = candidates.reduce((a, b) => (good(b.score) > good(a.score) + LEVEL ? b : a));
   const gain = good(best.score) - good(metrics.ingredients[bestIngredient]!);
   if (gain <= LEVEL) {
@@ -89,9 +92,15 @@ export function soupVerdict(input: VerdictInput): Verdict {
   }
   // Accuracy in percentage points ("+1.1 points"); MAE in the data's unit ("0.012 lower MAE").
   const size = (x: number) => Math.abs(x).toFixed(metricName === "accuracy" ? 1 : 3);
-  const lead = metricName === "accuracy" ? `+${size(gain)} points over the best ingredient` : `${size(gain)} lower MAE than the best ingredient`;
+  const lead =
+    metricName === "accuracy"
+      ? `+${size(gain)} points over the best ingredient`
+      : `${size(gain)} lower MAE than the best ingredient`;
   const toEnsemble = good(best.score) - good(metrics.ensemble);
-  const ensemble = Math.abs(toEnsemble) <= LEVEL ? "level with the ensemble" : `${size(toEnsemble)} ${toEnsemble < 0 ? "below" : "above"} the ensemble`;
+  const ensemble =
+    Math.abs(toEnsemble) <= LEVEL
+      ? "level with the ensemble"
+      : `${size(toEnsemble)} ${toEnsemble < 0 ? "below" : "above"} the ensemble`;
   const merged = candidates[0]!;
   const also = best !== merged ? `; the ${merged.name} scored ${size(good(best.score) - good(merged.score))} less` : "";
   return {
@@ -105,12 +114,11 @@ export function soupVerdict(input: VerdictInput): Verdict {
 export function stopReason(end: LearningEnd): string {
   const total = end.budget.maxSteps;
   const candidate = end.kept !== undefined && end.kept !== "learned";
-  const kept =
-    candidate
-      ? `${end.kept} is kept: no learned soup had a lower validation loss`
-      : end.bestStep === 0
-        ? `the start${end.start ? ` (${end.start})` : ""} is kept`
-        : `the soup of step ${end.bestStep} is kept`;
+  const kept = candidate
+    ? `${end.kept} is kept: no learned soup had a lower validation loss`
+    : end.bestStep === 0
+      ? `the start${end.start ? ` (${end.start})` : ""} is kept`
+      : `the soup of step ${end.bestStep} is kept`;
   switch (end.stoppedBy) {
     case "early-stopping":
       return `Stopped early at step ${end.steps} of ${total}: the validation loss stopped improving, so ${kept}.`;

@@ -14,7 +14,13 @@ import type { ModelFile, ModelManifest } from "../model.js";
 import { isAllFinite, nonFiniteWarning, overflowError, overflowsOnStore, scanNonFinite } from "../non-finite.js";
 import type { FileHashes } from "../recipe/hash.js";
 import { elementCount, isFloat, type TensorArray } from "../tensor.js";
-import { permutationSymmetry, reorderTensor, tensorReorders, type Permutations, type TensorReorder } from "../align/index.js";
+import {
+  permutationSymmetry,
+  reorderTensor,
+  tensorReorders,
+  type Permutations,
+  type TensorReorder,
+} from "../align/index.js";
 
 export interface MergeFilesOptions {
   spec: MergeSpec;
@@ -50,7 +56,12 @@ async function allSafetensors(paths: readonly string[]): Promise<boolean> {
  * safetensors in, safetensors out: streamed (src/core/merge/streaming), so memory stays near N+1 tensors, or N+1
  * pieces of one for methods that treat every element on its own. Progress counts bytes.
  */
-async function streamSafetensors(options: MergeFilesOptions, prepared: PreparedMerge, inputs: string[], separateBase: boolean): Promise<MergeOutcome> {
+async function streamSafetensors(
+  options: MergeFilesOptions,
+  prepared: PreparedMerge,
+  inputs: string[],
+  separateBase: boolean,
+): Promise<MergeOutcome> {
   const elementwise = prepared.method.scope === "element";
   const warnings: string[] = [];
   const ingredientCount = prepared.spec.ingredients.length;
@@ -86,17 +97,24 @@ function statisticsOf(statistics: MergeStatistics | undefined, name: string) {
 }
 
 /** Per ingredient, how its tensors are reordered by an aligned merge (none without alignment). */
-function alignmentReorders(template: ModelManifest, alignment: MergeFilesOptions["alignment"], count: number): Array<Map<string, TensorReorder> | undefined> {
+function alignmentReorders(
+  template: ModelManifest,
+  alignment: MergeFilesOptions["alignment"],
+  count: number,
+): Array<Map<string, TensorReorder> | undefined> {
   if (alignment === undefined) return [];
   if (alignment.permutations.length !== count) {
-    throw new UsageError(`the alignment has permutations for ${alignment.permutations.length} model(s); the merge has ${count}`);
+    throw new UsageError(
+      `the alignment has permutations for ${alignment.permutations.length} model(s); the merge has ${count}`,
+    );
   }
   const plan = permutationSymmetry(template);
   const shapes = new Map(template.tensors.map((t) => [t.name, t.shape]));
   const known = new Set(plan.groups.map((g) => g.id));
   return alignment.permutations.map((perms) => {
     for (const id of Object.keys(perms)) {
-      if (!known.has(id)) throw new UsageError(`the alignment permutes "${id}", which is no permutation group of ${template.path}`);
+      if (!known.has(id))
+        throw new UsageError(`the alignment permutes "${id}", which is no permutation group of ${template.path}`);
     }
     return tensorReorders(plan, perms, shapes);
   });
@@ -129,12 +147,19 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<Merge
   const all = separateBase ? [...paths, separateBase] : paths;
   if (!all.includes(templatePath)) all.push(templatePath);
 
-  if (options.overrides === undefined && options.template === undefined && options.alignment === undefined && (await allSafetensors(all))) {
+  if (
+    options.overrides === undefined &&
+    options.template === undefined &&
+    options.alignment === undefined &&
+    (await allSafetensors(all))
+  ) {
     return streamSafetensors(options, prepared, all, separateBase !== undefined);
   }
 
   const warnings: string[] = [];
-  if (options.hashes) for (const p of all) for (const file of (await readManifest(p)).files) void options.hashes.digest(file).catch(() => undefined);
+  if (options.hashes)
+    for (const p of all)
+      for (const file of (await readManifest(p)).files) void options.hashes.digest(file).catch(() => undefined);
   await withModels(all, async (files) => {
     const byPath = new Map(all.map((p, i) => [p, files[i]!]));
     const template = byPath.get(templatePath)!;
@@ -150,12 +175,19 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<Merge
       const info = template.manifest.tensors.find((t) => t.name === name);
       if (info === undefined) throw new UsageError(`${templatePath} has no tensor "${name}" to override`);
       if (options.overrides![name]!.length !== elementCount(info.shape)) {
-        throw new UsageError(`the override of "${name}" has ${options.overrides![name]!.length} values; the tensor has ${elementCount(info.shape)}`);
+        throw new UsageError(
+          `the override of "${name}" has ${options.overrides![name]!.length} values; the tensor has ${elementCount(info.shape)}`,
+        );
       }
     }
     let done = 0;
 
-    const read = async (file: ModelFile, mapping: Map<string, string>, name: string, float: boolean): Promise<TensorArray> => {
+    const read = async (
+      file: ModelFile,
+      mapping: Map<string, string>,
+      name: string,
+      float: boolean,
+    ): Promise<TensorArray> => {
       const mapped = mapping.get(name);
       if (mapped === undefined) throw new UsageError(`${file.manifest.path} has no tensor matching "${name}"`);
       const data = (await file.readTensor(mapped, { float32: float })).data;
@@ -192,7 +224,8 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<Merge
         if (float && merged instanceof Float32Array) {
           const overflow = overflowsOnStore(merged, info.dtype);
           const inputs = base === undefined ? ingredients : [...ingredients, base];
-          if (overflow > 0 && inputs.every((t) => isAllFinite(scanNonFinite(t)))) throw overflowError(target, info.name, overflow, info.dtype);
+          if (overflow > 0 && inputs.every((t) => isAllFinite(scanNonFinite(t))))
+            throw overflowError(target, info.name, overflow, info.dtype);
         }
         options.onProgress?.(++done, total, "tensors");
         return merged;

@@ -30,22 +30,47 @@ export function dataProtection(path: string): ProtectedPath {
 /** The files an output is made of, for the guard (the model with its shards, and the recipe). */
 export function plannedFiles(target: OutputTarget): PlannedOutput[] {
   return [
-    { path: target.model, what: "the merged model", siblings: target.siblings, ...(target.form === "folder" ? { folder: target.folder } : {}) },
+    {
+      path: target.model,
+      what: "the merged model",
+      siblings: target.siblings,
+      ...(target.form === "folder" ? { folder: target.folder } : {}),
+    },
     { path: target.recipe, what: "the recipe" },
   ];
 }
 
 /** An existing file at the output is replaced only when it is what would be written there (a model, a recipe). */
 async function refuseReplacingOtherFiles(target: OutputTarget): Promise<void> {
-  if (await stat(target.model).then((s) => s.isFile(), () => false)) {
-    const format = await detectFormat(target.model).then((f) => f.id, () => undefined);
+  if (
+    await stat(target.model).then(
+      (s) => s.isFile(),
+      () => false,
+    )
+  ) {
+    const format = await detectFormat(target.model).then(
+      (f) => f.id,
+      () => undefined,
+    );
     if (format !== target.format) {
-      throw new ModelFileError(target.model, `refused as the merged model: a file that is not a ${target.format} model is there; move it or choose another output`);
+      throw new ModelFileError(
+        target.model,
+        `refused as the merged model: a file that is not a ${target.format} model is there; move it or choose another output`,
+      );
     }
   }
-  if (await stat(target.recipe).then((s) => s.isFile(), () => false)) {
+  if (
+    await stat(target.recipe).then(
+      (s) => s.isFile(),
+      () => false,
+    )
+  ) {
     const recipe = await readRecipe(target.recipe).catch(() => undefined);
-    if (!recipe) throw new ModelFileError(target.recipe, "refused as the recipe: a file that is not a Model Soup recipe is there; move it or choose another output");
+    if (!recipe)
+      throw new ModelFileError(
+        target.recipe,
+        "refused as the recipe: a file that is not a Model Soup recipe is there; move it or choose another output",
+      );
   }
 }
 
@@ -61,9 +86,20 @@ async function refuseTakingOtherModelsShards(target: OutputTarget): Promise<void
   if (taken.length === 0) return;
   const others = (await modelCandidates(names.map((n) => join(target.folder, n)))).filter((m) => m !== target.model);
   for (const other of others) {
-    const files = new Set((await readManifest(other).then((m) => m.files, () => [] as string[])).map((f) => resolve(f)));
+    const files = new Set(
+      (
+        await readManifest(other).then(
+          (m) => m.files,
+          () => [] as string[],
+        )
+      ).map((f) => resolve(f)),
+    );
     const shared = taken.find((t) => files.has(t));
-    if (shared) throw new ModelFileError(target.model, `refused as the merged model: its shard ${shared} would overwrite a file of the model ${other}; choose another name or folder`);
+    if (shared)
+      throw new ModelFileError(
+        target.model,
+        `refused as the merged model: its shard ${shared} would overwrite a file of the model ${other}; choose another name or folder`,
+      );
   }
 }
 

@@ -10,7 +10,15 @@ import type { MergeSpec } from "../merge/spec.js";
 import { FileHashes, sha256Files } from "../recipe/hash.js";
 import { canonicalPath, type ProtectedPath } from "../io/output-guard.js";
 import { resolveOutputTarget } from "../io/output-target.js";
-import { RECIPE_TOOL, describeInput, readRecipe, resolveInput, writeRecipe, type Recipe, type RecipeInput } from "../recipe/recipe.js";
+import {
+  RECIPE_TOOL,
+  describeInput,
+  readRecipe,
+  resolveInput,
+  writeRecipe,
+  type Recipe,
+  type RecipeInput,
+} from "../recipe/recipe.js";
 import { planSoupOutput } from "./output.js";
 import { mergeModelFiles, type MergeFilesOptions } from "./merge-files.js";
 
@@ -49,7 +57,12 @@ async function removeWritten(target: string): Promise<void> {
 export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   const spec = options.spec;
   // The output's meaning and the guard, before any work (io/output-target.ts, io/output-guard.ts).
-  const planned = await planSoupOutput({ out: options.target, models: spec.ingredients.map((g) => g.path), base: spec.base, protect: options.protect });
+  const planned = await planSoupOutput({
+    out: options.target,
+    models: spec.ingredients.map((g) => g.path),
+    base: spec.base,
+    protect: options.protect,
+  });
   const target = planned.model;
   const recipePath = planned.recipe;
   const recipeDir = dirname(recipePath);
@@ -146,7 +159,10 @@ export async function applyRecipe(
     const files = (await readManifest(path)).files;
     const actual = await sha256Files(files);
     if (actual !== input.sha256) {
-      throw new ModelFileError(path, `has changed since the recipe ${recipePath} was written (SHA-256 ${actual}, the recipe expects ${input.sha256}); refusing to apply it`);
+      throw new ModelFileError(
+        path,
+        `has changed since the recipe ${recipePath} was written (SHA-256 ${actual}, the recipe expects ${input.sha256}); refusing to apply it`,
+      );
     }
     return path;
   };
@@ -161,11 +177,15 @@ export async function applyRecipe(
   const target = out ?? recipeOutputPath(recipePath, recipe.output.path);
   // Without --out the recipe is the output's own and is rewritten with it; with another output it is an input.
   const ownRecipe =
-    out === undefined || (await canonicalPath((await resolveOutputTarget(out, paths[0]!)).recipe)) === (await canonicalPath(recipePath));
+    out === undefined ||
+    (await canonicalPath((await resolveOutputTarget(out, paths[0]!)).recipe)) === (await canonicalPath(recipePath));
   let statistics: MergeStatistics | undefined;
   let data = recipe.data;
   if (getMergeMethod(spec.method).data === "required") {
-    if (hooks.statistics === undefined) throw new UsageError(`${recipePath}: ${spec.method} re-computes statistics of the models on data, which needs the worker`);
+    if (hooks.statistics === undefined)
+      throw new UsageError(
+        `${recipePath}: ${spec.method} re-computes statistics of the models on data, which needs the worker`,
+      );
     statistics = await hooks.statistics(recipe, spec, recipePath);
     // A data-aware recipe records its data relative to its own folder, like its inputs: re-based for the new recipe.
     if (data !== undefined && !isAbsolute(data.path)) {

@@ -30,7 +30,9 @@ async function layerActivations(
     await nextStep(cancel);
     const outputs = tf.tidy(() => {
       const out = probe.predict(sliceRows(x, start, end));
-      return (Array.isArray(out) ? out : [out]).map((t) => t.reshape([-1, t.shape[t.shape.length - 1]!]) as tf.Tensor2D);
+      return (Array.isArray(out) ? out : [out]).map(
+        (t) => t.reshape([-1, t.shape[t.shape.length - 1]!]) as tf.Tensor2D,
+      );
     });
     outputs.forEach((t, k) => parts[k]!.push(t));
   }
@@ -69,7 +71,10 @@ export async function activationMatcher(
   cancel?: Cancellation,
 ): Promise<ActivationMatcher> {
   const layers = [...new Set(plan.groups.flatMap((g) => g.probes.map((p) => p.layer)))];
-  const probe = tf.model({ inputs: problem.model.inputs, outputs: layers.map((name) => problem.model.getLayer(name).output as tf.SymbolicTensor) });
+  const probe = tf.model({
+    inputs: problem.model.inputs,
+    outputs: layers.map((name) => problem.model.getLayer(name).output as tf.SymbolicTensor),
+  });
   const rows = Math.min(data.shape[0]!, ACTIVATION_ROWS);
   const x = sliceRows(data, 0, rows);
   const writer = new MixWriter(problem);

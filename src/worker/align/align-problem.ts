@@ -54,7 +54,9 @@ export interface AlignProblemOptions {
 }
 
 function namedTensors(problem: SoupProblem, names: readonly string[], i: number): Map<string, NamedTensor> {
-  return new Map(names.map((name, k) => [name, { shape: tensorOf(problem.variables[k]!).shape, data: problem.ingredients[i]![k]! }]));
+  return new Map(
+    names.map((name, k) => [name, { shape: tensorOf(problem.variables[k]!).shape, data: problem.ingredients[i]![k]! }]),
+  );
 }
 
 function referenceIndex(models: readonly string[], reference: string): number {
@@ -96,14 +98,24 @@ export async function scoreSoupOnTest(
 }
 
 /** Permutes every ingredient of `problem` (its arrays are replaced) to match the reference's units. */
-export async function alignProblem(problem: SoupProblem, align: AlignOptions, data: AlignmentData | undefined, options: AlignProblemOptions): Promise<AlignmentOutcome> {
+export async function alignProblem(
+  problem: SoupProblem,
+  align: AlignOptions,
+  data: AlignmentData | undefined,
+  options: AlignProblemOptions,
+): Promise<AlignmentOutcome> {
   const { models, tensorNames } = options;
   const n = problem.ingredients.length;
-  if (align.method === "activation" && data === undefined) throw new UsageError("activation matching needs data (--data <file>)");
-  if (problem.base !== undefined) throw new UsageError("alignment does not apply to task-vector merges: the models already share the base's basin");
+  if (align.method === "activation" && data === undefined)
+    throw new UsageError("activation matching needs data (--data <file>)");
+  if (problem.base !== undefined)
+    throw new UsageError("alignment does not apply to task-vector merges: the models already share the base's basin");
   const plan = options.plan;
   const before = await measure(problem, data, options);
-  const unalignedUniform = data?.test.y !== undefined ? await scoreSoupOnTest(problem, uniformMix(problem.ingredients.length), data, options) : undefined;
+  const unalignedUniform =
+    data?.test.y !== undefined
+      ? await scoreSoupOnTest(problem, uniformMix(problem.ingredients.length), data, options)
+      : undefined;
 
   let reference = 0;
   let referenceChosenBy: AlignmentReport["referenceChosenBy"] = "first";
@@ -121,14 +133,19 @@ export async function alignProblem(problem: SoupProblem, align: AlignOptions, da
 
   const shapes = new Map(tensorNames.map((name, k) => [name, tensorOf(problem.variables[k]!).shape]));
   const permutations: Permutations[] = Array.from({ length: n }, () => ({}));
-  const matcher = align.method === "activation" ? await activationMatcher(problem, plan, reference, data!.learn.x, options.cancel) : undefined;
+  const matcher =
+    align.method === "activation"
+      ? await activationMatcher(problem, plan, reference, data!.learn.x, options.cancel)
+      : undefined;
   try {
     for (let i = 0; i < n; i++) {
       if (i === reference) continue;
       const found =
         matcher !== undefined
           ? await matcher.match(i)
-          : weightMatching(plan, namedTensors(problem, tensorNames, reference), namedTensors(problem, tensorNames, i), { seed: options.seed ?? 0 }).permutations;
+          : weightMatching(plan, namedTensors(problem, tensorNames, reference), namedTensors(problem, tensorNames, i), {
+              seed: options.seed ?? 0,
+            }).permutations;
       permutations[i] = Object.fromEntries(Object.entries(found).filter(([, p]) => !isIdentity(p)));
     }
   } finally {
@@ -140,7 +157,9 @@ export async function alignProblem(problem: SoupProblem, align: AlignOptions, da
   // Replace each ingredient's arrays with its permuted ones.
   for (let i = 0; i < n; i++) {
     const reorders = tensorReorders(plan, permutations[i]!, shapes);
-    (problem.ingredients as Float32Array[][])[i] = problem.ingredients[i]!.map((values, k) => reorderTensor(values, shapes.get(tensorNames[k]!)!, reorders.get(tensorNames[k]!)));
+    (problem.ingredients as Float32Array[][])[i] = problem.ingredients[i]!.map((values, k) =>
+      reorderTensor(values, shapes.get(tensorNames[k]!)!, reorders.get(tensorNames[k]!)),
+    );
   }
   const after = await measure(problem, data, options);
   const pairs: AlignmentReport["pairs"] = [];
@@ -166,7 +185,11 @@ export async function alignProblem(problem: SoupProblem, align: AlignOptions, da
     units: plan.groups.reduce((s, g) => s + g.size, 0),
     fixedLayers: plan.fixed,
     moved: permutations
-      .map((p, i) => ({ model: models[i]!, units: Object.values(p).reduce((s, perm) => s + perm.filter((v, j) => v !== j).length, 0), i }))
+      .map((p, i) => ({
+        model: models[i]!,
+        units: Object.values(p).reduce((s, perm) => s + perm.filter((v, j) => v !== j).length, 0),
+        i,
+      }))
       .filter((m) => m.i !== reference)
       .map(({ model, units }) => ({ model, units })),
     pairs,

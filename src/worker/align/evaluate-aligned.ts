@@ -24,14 +24,19 @@ export async function addAlignedSoups(
   addAlignment(report, outcome);
   // Scored as the unaligned uniform soup was (BatchNormalization statistics re-estimated), so the rows compare.
   report.metrics.alignedUniform = await scoreSoupOnTest(problem, uniformMix(problem.ingredients.length), data, options);
-  const learned = await learnCoefficients(problem, data.learn, data.validation, { seed: options.seed, trainingConfig: options.trainingConfig, cancel: options.cancel });
+  const learned = await learnCoefficients(problem, data.learn, data.validation, {
+    seed: options.seed,
+    trainingConfig: options.trainingConfig,
+    cancel: options.cancel,
+  });
   const mix: Mix = { coefficients: learned.coefficients, groups: learned.groups };
   let score = await scoreSoupOnTest(problem, mix, data, options);
   if (learned.batchNormReestimated.length === 0) {
     const repaired = await repairAndScore(problem, outcome.plan, mix, data, options.tensorNames, options);
     if (repaired !== undefined) {
       report.alignment!.repair = repairSummary(repaired);
-      if (repaired.kept && repaired.test !== undefined) score = { loss: repaired.test.loss, metric: repaired.test.metric };
+      if (repaired.kept && repaired.test !== undefined)
+        score = { loss: repaired.test.loss, metric: repaired.test.metric };
     }
   }
   report.metrics.methods = [...(report.metrics.methods ?? []), { method: ALIGNED_LEARNED_SOUP, ...score }];

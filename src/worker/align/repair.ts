@@ -58,12 +58,21 @@ export function layersToRepair(problem: SoupProblem, plan: AlignmentPlan): Repai
 /** The pre-activation of `r` for its input `x`: the layer's linear part. */
 function preActivation(r: RepairLayer, x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
   return tf.tidy(() => {
-    const config = r.layer.getConfig() as { strides?: number[] | number; padding?: "valid" | "same"; dilationRate?: number[] | number };
+    const config = r.layer.getConfig() as {
+      strides?: number[] | number;
+      padding?: "valid" | "same";
+      dilationRate?: number[] | number;
+    };
     let z: tf.Tensor;
     if (r.className === "Dense") z = tf.matMul(x.reshape([-1, x.shape[x.shape.length - 1]!]), kernel as tf.Tensor2D);
     else if (r.className === "Conv2D") {
-      const strides = (Array.isArray(config.strides) ? config.strides : [config.strides ?? 1, config.strides ?? 1]) as [number, number];
-      const dilations = (Array.isArray(config.dilationRate) ? config.dilationRate : [config.dilationRate ?? 1, config.dilationRate ?? 1]) as [number, number];
+      const strides = (Array.isArray(config.strides) ? config.strides : [config.strides ?? 1, config.strides ?? 1]) as [
+        number,
+        number,
+      ];
+      const dilations = (
+        Array.isArray(config.dilationRate) ? config.dilationRate : [config.dilationRate ?? 1, config.dilationRate ?? 1]
+      ) as [number, number];
       z = tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, strides, config.padding ?? "valid", "NHWC", dilations);
     } else {
       const stride = Array.isArray(config.strides) ? config.strides[0]! : (config.strides ?? 1);
@@ -75,7 +84,13 @@ function preActivation(r: RepairLayer, x: tf.Tensor, kernel: tf.Tensor, bias: tf
 }
 
 /** Per unit: mean and standard deviation of each layer's pre-activation with the weights now in the model. */
-export async function statistics(problem: SoupProblem, layers: readonly RepairLayer[], x: tf.Tensor, only?: number, cancel?: Cancellation) {
+export async function statistics(
+  problem: SoupProblem,
+  layers: readonly RepairLayer[],
+  x: tf.Tensor,
+  only?: number,
+  cancel?: Cancellation,
+) {
   // A layer that reads the model's input directly is fed x itself; the others, their input layer's output.
   const inputs = layers.map((r) => r.layer.input as tf.SymbolicTensor);
   const inner = inputs.filter((t) => !problem.model.inputs.includes(t));
@@ -110,7 +125,12 @@ function coefficientOf(mix: Mix, ingredient: number, layer: string): number {
   return mix.coefficients[ingredient]![Math.max(0, column)]!;
 }
 
-async function score(problem: SoupProblem, data: SoupData, trainingConfig: unknown, cancel?: Cancellation): Promise<Score> {
+async function score(
+  problem: SoupProblem,
+  data: SoupData,
+  trainingConfig: unknown,
+  cancel?: Cancellation,
+): Promise<Score> {
   const task = taskFor(problem, data, { trainingConfig });
   const pred = await predictAll(problem.model, data.x, 1024, cancel);
   try {
@@ -145,7 +165,12 @@ export async function repairSoup(
     const after = await score(problem, data.validation, options.trainingConfig, options.cancel);
     const kept = after.loss < before.loss;
     if (!kept) await writer.write(mix);
-    return { layers: layers.map((r) => r.layer.name), validation: { before, after }, kept, overrides: kept ? overrides : {} };
+    return {
+      layers: layers.map((r) => r.layer.name),
+      validation: { before, after },
+      kept,
+      overrides: kept ? overrides : {},
+    };
   } finally {
     writer.dispose();
     x.dispose();
@@ -209,7 +234,10 @@ export async function renormalise(
     // z' = (z − mean_m)·s + mean_t: the kernel's output columns scale by s; the bias becomes b·s + shift.
     const kernelVar = problem.variables[r.kernel]!;
     const biasVar = problem.variables[r.bias]!;
-    const [kernel, bias] = tf.tidy(() => [kernelVar.read().mul(tf.tensor1d(scale)), biasVar.read().mul(tf.tensor1d(scale)).add(tf.tensor1d(shift))]);
+    const [kernel, bias] = tf.tidy(() => [
+      kernelVar.read().mul(tf.tensor1d(scale)),
+      biasVar.read().mul(tf.tensor1d(scale)).add(tf.tensor1d(shift)),
+    ]);
     kernelVar.write(kernel!);
     biasVar.write(bias!);
     overrides[tensorNames[r.kernel]!] = Array.from(kernel!.dataSync());

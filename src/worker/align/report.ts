@@ -16,7 +16,9 @@ type AlignableReport = Pick<SoupReport, "alignment" | "warnings"> & {
 export function addAlignment(report: AlignableReport, outcome: AlignmentOutcome): void {
   report.alignment = outcome.report;
   // The basin warnings were measured after alignment: suggesting it again would mislead.
-  report.warnings = report.warnings.map((w) => w.replace(ALIGN_HINT, " They were aligned first and still do not share one."));
+  report.warnings = report.warnings.map((w) =>
+    w.replace(ALIGN_HINT, " They were aligned first and still do not share one."),
+  );
   if (outcome.unalignedUniform !== undefined && report.metricName !== "entropy") {
     report.metrics.alignedUniform = report.metrics.uniform;
     report.metrics.uniform = outcome.unalignedUniform;
@@ -26,12 +28,17 @@ export function addAlignment(report: AlignableReport, outcome: AlignmentOutcome)
 /** REPAIR as reports give it: the layers, the validation score before and after, and whether it was kept. */
 export function repairSummary(repaired: RepairOutcome): NonNullable<AlignmentReport["repair"]> {
   const pair = (s: { loss: number; metric: number }) => ({ loss: s.loss, metric: s.metric });
-  return { layers: repaired.layers, validation: { before: pair(repaired.validation.before), after: pair(repaired.validation.after) }, kept: repaired.kept };
+  return {
+    layers: repaired.layers,
+    validation: { before: pair(repaired.validation.before), after: pair(repaired.validation.after) },
+    kept: repaired.kept,
+  };
 }
 
 /** Records REPAIR in the report; when it was kept, the soup's test score is the repaired one. */
 export function addRepair(report: SoupReport, repaired: RepairedSoup | undefined): void {
   if (repaired === undefined || report.alignment === undefined) return;
   report.alignment.repair = repairSummary(repaired);
-  if (repaired.kept && repaired.test !== undefined) report.metrics.merged = { loss: repaired.test.loss, metric: repaired.test.metric };
+  if (repaired.kept && repaired.test !== undefined)
+    report.metrics.merged = { loss: repaired.test.loss, metric: repaired.test.metric };
 }

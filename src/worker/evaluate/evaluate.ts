@@ -29,13 +29,24 @@ export interface SoupEvaluation {
   readonly ensemble: Score;
 }
 
-export function taskFor(problem: SoupProblem, data: SoupData, options: Pick<EvaluateOptions, "task" | "loss" | "trainingConfig">): Task {
+export function taskFor(
+  problem: SoupProblem,
+  data: SoupData,
+  options: Pick<EvaluateOptions, "task" | "loss" | "trainingConfig">,
+): Task {
   if (data.y === undefined) throw new UsageError("Evaluation needs labels.");
-  return options.task ?? resolveTask(problem.model, { loss: options.loss, trainingConfig: options.trainingConfig, y: data.y });
+  return (
+    options.task ??
+    resolveTask(problem.model, { loss: options.loss, trainingConfig: options.trainingConfig, y: data.y })
+  );
 }
 
 /** Yields to the event loop before each batch; rejects with CancelledError when `cancel` asks to stop. */
-export async function evaluateSoups(problem: SoupProblem, data: SoupData, options: EvaluateOptions = {}): Promise<SoupEvaluation> {
+export async function evaluateSoups(
+  problem: SoupProblem,
+  data: SoupData,
+  options: EvaluateOptions = {},
+): Promise<SoupEvaluation> {
   checkProblem(problem);
   const task = taskFor(problem, data, options);
   const y = data.y!;

@@ -45,9 +45,12 @@ export async function greedySoup(
   try {
     const ranking: Array<{ ingredient: number; score: Score }> = [];
     for (let i = 0; i < n; i++) ranking.push({ ingredient: i, score: await score(singleMix(n, i), false) });
-    ranking.sort(
-      (p, q) =>
-        metricBetter(task, p.score.metric, q.score.metric) ? -1 : metricBetter(task, q.score.metric, p.score.metric) ? 1 : p.score.loss - q.score.loss,
+    ranking.sort((p, q) =>
+      metricBetter(task, p.score.metric, q.score.metric)
+        ? -1
+        : metricBetter(task, q.score.metric, p.score.metric)
+          ? 1
+          : p.score.loss - q.score.loss,
     );
     const kept = [ranking[0]!.ingredient];
     let current = ranking[0]!.score;

@@ -51,7 +51,13 @@ export async function mergeability(
   problem: SoupProblem,
   data: SoupData,
   task: Task,
-  options: { names?: readonly string[]; ingredientLosses?: readonly number[]; batchNormData?: tf.Tensor; batchSize?: number; cancel?: Cancellation } = {},
+  options: {
+    names?: readonly string[];
+    ingredientLosses?: readonly number[];
+    batchNormData?: tf.Tensor;
+    batchSize?: number;
+    cancel?: Cancellation;
+  } = {},
 ): Promise<Mergeability> {
   checkProblem(problem);
   const n = problem.ingredients.length;
@@ -77,7 +83,10 @@ export async function mergeability(
     const pairs: PairMergeability[] = [];
     for (let a = 0; a < n; a++) {
       for (let b = a + 1; b < n; b++) {
-        const mid = await score(Array.from({ length: n }, (_, k) => [k === a || k === b ? 0.5 : 0]), true);
+        const mid = await score(
+          Array.from({ length: n }, (_, k) => [k === a || k === b ? 0.5 : 0]),
+          true,
+        );
         const meanEnd = (losses[a]! + losses[b]!) / 2;
         const barrier = mid.loss - meanEnd;
         pairs.push({

@@ -13,7 +13,12 @@ export interface Score {
 }
 
 /** The model's outputs for all of x, batched, yielding to the event loop before each batch; the caller disposes the result. */
-export async function predictAll(model: tf.LayersModel, x: tf.Tensor, batchSize: number, cancel?: Cancellation): Promise<tf.Tensor> {
+export async function predictAll(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  batchSize: number,
+  cancel?: Cancellation,
+): Promise<tf.Tensor> {
   const parts: tf.Tensor[] = [];
   try {
     for (const [start, end] of ranges(x.shape[0]!, batchSize)) {

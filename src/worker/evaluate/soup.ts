@@ -70,7 +70,12 @@ export class MixWriter {
 }
 
 /** One-off: writes `mix` into the model (the weighted-average and uniform merges use this). */
-export async function applyMix(problem: SoupProblem, mix: Mix, batchNormData?: tf.Tensor, cancel?: Cancellation): Promise<void> {
+export async function applyMix(
+  problem: SoupProblem,
+  mix: Mix,
+  batchNormData?: tf.Tensor,
+  cancel?: Cancellation,
+): Promise<void> {
   const writer = new MixWriter(problem);
   try {
     await writer.write(mix, batchNormData, cancel);

@@ -32,10 +32,21 @@ export async function alignLoaded(
   params: { jobId?: string; data?: { seed?: number }; base?: string },
   context: JobContext,
 ): Promise<AlignmentOutcome> {
-  if (params.base !== undefined) throw new UsageError("--align does not apply with --base: task vectors already share the base's basin");
-  context.progress({ jobId: params.jobId, phase: "loading", step: 0, totalSteps: 0, message: `Aligning the models (${align.method} matching)` });
+  if (params.base !== undefined)
+    throw new UsageError("--align does not apply with --base: task vectors already share the base's basin");
+  context.progress({
+    jobId: params.jobId,
+    phase: "loading",
+    step: 0,
+    totalSteps: 0,
+    message: `Aligning the models (${align.method} matching)`,
+  });
   const plan = permutationSymmetry(loaded.manifest);
-  for (const f of plan.fixed) context.log("info", `alignment: layer "${f.layer}" (${f.className}) keeps its neighbours' units in place: ${f.reason}`);
+  for (const f of plan.fixed)
+    context.log(
+      "info",
+      `alignment: layer "${f.layer}" (${f.className}) keeps its neighbours' units in place: ${f.reason}`,
+    );
   const outcome = await alignProblem(loaded.problem, align, data, {
     models,
     plan,
@@ -44,7 +55,10 @@ export async function alignLoaded(
     seed: params.data?.seed ?? 0,
     cancel: context.token,
   });
-  if (plan.groups.length === 0) loaded.warnings.push(`${loaded.manifest.path}: alignment found no units that can be permuted, so it changed nothing`);
+  if (plan.groups.length === 0)
+    loaded.warnings.push(
+      `${loaded.manifest.path}: alignment found no units that can be permuted, so it changed nothing`,
+    );
   return outcome;
 }
 
@@ -52,15 +66,35 @@ export async function alignLoaded(
  * REPAIR of a weighted average of aligned models (without BatchNormalization, with labelled data): undefined when
  * it does not apply; otherwise its validation scores, and the repaired tensors when it lowered the validation loss.
  */
-async function repairMerge(loaded: LoadedProblem, outcome: AlignmentOutcome, coefficients: number[] | undefined, data: JobData, jobId: string | undefined, context: JobContext) {
+async function repairMerge(
+  loaded: LoadedProblem,
+  outcome: AlignmentOutcome,
+  coefficients: number[] | undefined,
+  data: JobData,
+  jobId: string | undefined,
+  context: JobContext,
+) {
   const n = loaded.problem.ingredients.length;
   const weights = coefficients ?? Array.from({ length: n }, () => 1);
   const total = weights.reduce((a, b) => a + b, 0);
   if (total === 0) return undefined; // the merge itself refuses weights that cannot be normalised
   // The written merge divides by the weights' sum (linear, normalize); REPAIR must see the same soup.
   const mix: Mix = { coefficients: weights.map((w) => [w / total]) };
-  context.progress({ jobId, phase: "evaluating", step: 0, totalSteps: 0, message: "REPAIR: matching the merge's unit statistics to the models'" });
-  return repairSoup(loaded.problem, outcome.plan, mix, data, loaded.bindings.map((b) => b.tensor), { trainingConfig: loaded.trainingConfig, cancel: context.token });
+  context.progress({
+    jobId,
+    phase: "evaluating",
+    step: 0,
+    totalSteps: 0,
+    message: "REPAIR: matching the merge's unit statistics to the models'",
+  });
+  return repairSoup(
+    loaded.problem,
+    outcome.plan,
+    mix,
+    data,
+    loaded.bindings.map((b) => b.tensor),
+    { trainingConfig: loaded.trainingConfig, cancel: context.token },
+  );
 }
 
 /** The same permutations keyed by another model's layer names (models matched by structure name them differently). */
@@ -76,7 +110,9 @@ function rekey(permutations: Permutations, template: ModelManifest, own: ModelMa
 
 /** Where each aligned model goes in the output folder: its file name, or its folder for a model.json. */
 function outputNames(models: readonly string[], folder: string): string[] {
-  const names = models.map((m) => (basename(m) === "model.json" ? join(basename(dirname(resolve(m))), "model.json") : basename(m)));
+  const names = models.map((m) =>
+    basename(m) === "model.json" ? join(basename(dirname(resolve(m))), "model.json") : basename(m),
+  );
   const unique = new Set(names).size === names.length;
   return names.map((n, i) => join(folder, unique ? n : `${i + 1}-${n.replace("/", "-")}`));
 }
@@ -84,7 +120,8 @@ function outputNames(models: readonly string[], folder: string): string[] {
 export async function runAlign(params: AlignParams, context: JobContext): Promise<AlignResult> {
   const started = performance.now();
   if (!params.out) throw new UsageError("an output is required (--out)");
-  if (params.align.method === "activation" && params.data === undefined) throw new UsageError("activation matching needs data (--data <file>)");
+  if (params.align.method === "activation" && params.data === undefined)
+    throw new UsageError("activation matching needs data (--data <file>)");
   const choice = await selectBackend(params.backend);
   const backend: BackendName = choice.backend;
   const loaded = await loadProblem(params.models);
@@ -103,7 +140,10 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
           : specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: {} });
       // Per-layer weights (the editor's save of a layer-granularity learned soup) are merged without REPAIR.
       const perModel = coefficients === undefined || Array.isArray(coefficients);
-      const repaired = data === undefined || !perModel ? undefined : await repairMerge(loaded, outcome, coefficients as number[] | undefined, data, params.jobId, context);
+      const repaired =
+        data === undefined || !perModel
+          ? undefined
+          : await repairMerge(loaded, outcome, coefficients as number[] | undefined, data, params.jobId, context);
       if (repaired !== undefined) outcome.report.repair = repairSummary(repaired);
       const saved = await saveSoup({
         spec,
@@ -121,7 +161,8 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
       const inputs = new Set<string>();
       for (const m of params.models) for (const f of (await readManifest(m)).files) inputs.add(resolve(f));
       for (const t of targets) {
-        if (inputs.has(resolve(t)) || inputs.has(resolve(recipePathFor(t)))) throw new UsageError(`--out ${params.out} would overwrite an input (${t}); choose another folder`);
+        if (inputs.has(resolve(t)) || inputs.has(resolve(recipePathFor(t))))
+          throw new UsageError(`--out ${params.out} would overwrite an input (${t}); choose another folder`);
       }
       for (const [i, model] of params.models.entries()) {
         await mkdir(dirname(targets[i]!), { recursive: true });

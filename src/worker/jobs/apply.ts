@@ -9,7 +9,8 @@ export async function runApply(params: ApplyParams, context: JobContext): Promis
   const saved = await applyRecipe(params.recipe, params.out, {
     statistics: (recipe, spec, path) => recipeStatistics(recipe, spec, path, context),
     cancel: context.token,
-    onProgress: (step, totalSteps, unit) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps, unit }),
+    onProgress: (step, totalSteps, unit) =>
+      context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps, unit }),
   });
   return { ...saved, seconds: (performance.now() - started) / 1000 };
 }

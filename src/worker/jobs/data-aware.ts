@@ -61,7 +61,13 @@ interface Session {
   started: number;
 }
 
-async function open(models: readonly string[], dataSpec: DataSpec, preference: BackendName | undefined, context: JobContext, jobId?: string): Promise<Session> {
+async function open(
+  models: readonly string[],
+  dataSpec: DataSpec,
+  preference: BackendName | undefined,
+  context: JobContext,
+  jobId?: string,
+): Promise<Session> {
   const started = performance.now();
   const choice = await selectBackend(preference);
   for (const s of choice.skipped) context.log("info", `TensorFlow.js backend ${s.backend} not used: ${s.reason}`);
@@ -110,14 +116,24 @@ interface DataAwareMerge {
 }
 
 /** Statistics on the learn split, one ingredient at a time, then the merged values of every variable. */
-async function dataAwareMerge(session: Session, method: DataAwareMethod, models: readonly string[], options: DataAwareOptions, context: JobContext, jobId?: string): Promise<DataAwareMerge> {
+async function dataAwareMerge(
+  session: Session,
+  method: DataAwareMethod,
+  models: readonly string[],
+  options: DataAwareOptions,
+  context: JobContext,
+  jobId?: string,
+): Promise<DataAwareMerge> {
   const { loaded, data } = session;
   const spec = dataAwareSpec(method, models, options);
   const prepared = prepareMerge(spec);
   const examples = method === "fisher" ? (options.examples ?? DEFAULT_FISHER_EXAMPLES) : undefined;
-  if (examples !== undefined && (!Number.isInteger(examples) || examples < 1)) throw new UsageError(`examples must be a positive integer, got ${examples}`);
-  const fisherTarget: FisherTarget | undefined = method === "fisher" ? (data.learn.y === undefined ? "prediction" : (options.fisherTarget ?? "labels")) : undefined;
-  if (fisherTarget !== undefined && fisherTarget !== "labels" && fisherTarget !== "prediction") throw new UsageError(`the Fisher target must be labels or prediction, got ${String(fisherTarget)}`);
+  if (examples !== undefined && (!Number.isInteger(examples) || examples < 1))
+    throw new UsageError(`examples must be a positive integer, got ${examples}`);
+  const fisherTarget: FisherTarget | undefined =
+    method === "fisher" ? (data.learn.y === undefined ? "prediction" : (options.fisherTarget ?? "labels")) : undefined;
+  if (fisherTarget !== undefined && fisherTarget !== "labels" && fisherTarget !== "prediction")
+    throw new UsageError(`the Fisher target must be labels or prediction, got ${String(fisherTarget)}`);
   const n = models.length;
   const { statistics, notes } = await computeStatistics(loaded.problem, data.learn, method, {
     ...(fisherTarget !== undefined ? { fisherTarget } : {}),
@@ -125,18 +141,33 @@ async function dataAwareMerge(session: Session, method: DataAwareMethod, models:
     task: statisticsTask(session),
     examples,
     cancel: context.token,
-    onIngredient: (i) => context.progress({ jobId, phase: "learning", step: i, totalSteps: n, message: `${METHOD_NAMES[method]}: statistics of ingredient ${i + 1} of ${n}` }),
+    onIngredient: (i) =>
+      context.progress({
+        jobId,
+        phase: "learning",
+        step: i,
+        totalSteps: n,
+        message: `${METHOD_NAMES[method]}: statistics of ingredient ${i + 1} of ${n}`,
+      }),
   });
   const warnings = [...notes];
-  const values = loaded.bindings.map((b, k) =>
-    prepared.mergeTensor({
-      info: { name: b.tensor, layer: b.layer, shape: b.variable.shape as number[], dtype: "float32" },
-      ingredients: loaded.problem.ingredients.map((ingredient) => ingredient[k]!),
-      statistics: statistics.get(b.tensor) ?? {},
-      warn: (w) => warnings.push(w),
-    }) as Float32Array,
+  const values = loaded.bindings.map(
+    (b, k) =>
+      prepared.mergeTensor({
+        info: { name: b.tensor, layer: b.layer, shape: b.variable.shape as number[], dtype: "float32" },
+        ingredients: loaded.problem.ingredients.map((ingredient) => ingredient[k]!),
+        statistics: statistics.get(b.tensor) ?? {},
+        warn: (w) => warnings.push(w),
+      }) as Float32Array,
   );
-  return { spec, statistics, values, warnings, ...(examples !== undefined ? { examples } : {}), ...(fisherTarget !== undefined ? { fisherTarget } : {}) };
+  return {
+    spec,
+    statistics,
+    values,
+    warnings,
+    ...(examples !== undefined ? { examples } : {}),
+    ...(fisherTarget !== undefined ? { fisherTarget } : {}),
+  };
 }
 
 /** The test score of the model's current weights: loss and metric, or without labels the mean prediction entropy. */
@@ -171,11 +202,21 @@ async function references(session: Session, task: Task, context: JobContext) {
   if (data.test.y === undefined) {
     const c = await compareEntropy(loaded.problem, data.test.x, task, { cancel: context.token });
     const entropy = (v: number): MetricPair => ({ loss: v, metric: v });
-    return { metricName: "entropy" as const, ingredients: c.ingredients.map(entropy), uniform: entropy(c.uniform), ensemble: entropy(c.ensemble) };
+    return {
+      metricName: "entropy" as const,
+      ingredients: c.ingredients.map(entropy),
+      uniform: entropy(c.uniform),
+      ensemble: entropy(c.ensemble),
+    };
   }
   const e = await evaluateSoups(loaded.problem, data.test, { task, cancel: context.token });
   const pair = (s: { loss: number; metric: number }): MetricPair => ({ loss: s.loss, metric: s.metric });
-  return { metricName: e.metricName, ingredients: e.ingredients.map(pair), uniform: pair(e.uniform), ensemble: pair(e.ensemble) };
+  return {
+    metricName: e.metricName,
+    ingredients: e.ingredients.map(pair),
+    uniform: pair(e.uniform),
+    ensemble: pair(e.ensemble),
+  };
 }
 
 function splitSizes(data: JobData) {
@@ -195,11 +236,26 @@ async function dataRecord(spec: DataSpec, data: JobData, recipeDir: string): Pro
   };
 }
 
-async function mergeabilityPairs(session: Session, models: readonly string[], task: Task, context: JobContext): Promise<{ pairs: PairMergeability[]; warnings: string[] }> {
+async function mergeabilityPairs(
+  session: Session,
+  models: readonly string[],
+  task: Task,
+  context: JobContext,
+): Promise<{ pairs: PairMergeability[]; warnings: string[] }> {
   const names = models.map((m) => (basename(m) === "model.json" ? `${basename(dirname(m))}/model.json` : basename(m)));
-  const result = await mergeability(session.loaded.problem, session.data.validation, task, { names, cancel: context.token });
+  const result = await mergeability(session.loaded.problem, session.data.validation, task, {
+    names,
+    cancel: context.token,
+  });
   return {
-    pairs: result.pairs.map((p) => ({ a: models[p.a]!, b: models[p.b]!, cosine: p.cosine, midpointLoss: p.lossMidpoint, endpointLoss: [p.lossA, p.lossB], barrier: p.barrier })),
+    pairs: result.pairs.map((p) => ({
+      a: models[p.a]!,
+      b: models[p.b]!,
+      cosine: p.cosine,
+      midpointLoss: p.lossMidpoint,
+      endpointLoss: [p.lossA, p.lossB],
+      barrier: p.barrier,
+    })),
     warnings: result.warnings,
   };
 }
@@ -207,12 +263,19 @@ async function mergeabilityPairs(session: Session, models: readonly string[], ta
 /** `merge --method regmean|fisher --data`: the merge, its held-out comparison, and (with `out`) the model and recipe. */
 export async function runDataMerge(given: DataMergeParams, context: JobContext): Promise<SoupReport> {
   const params = await resolveSoupJob(given);
-  if (params.method !== "regmean" && params.method !== "fisher") throw new UsageError(`"${String(params.method)}" is not a data-aware method; expected regmean or fisher`);
+  if (params.method !== "regmean" && params.method !== "fisher")
+    throw new UsageError(`"${String(params.method)}" is not a data-aware method; expected regmean or fisher`);
   const session = await open(params.models, params.data, params.backend, context, params.jobId);
   try {
     const task = statisticsTask(session);
     const merge = await dataAwareMerge(session, params.method, params.models, params, context, params.jobId);
-    context.progress({ jobId: params.jobId, phase: "evaluating", step: 0, totalSteps: 0, message: "Evaluating on the test split" });
+    context.progress({
+      jobId: params.jobId,
+      phase: "evaluating",
+      step: 0,
+      totalSteps: 0,
+      message: "Evaluating on the test split",
+    });
     writeIngredient(session.loaded.problem, merge.values);
     const merged = await scoreCurrent(session, task, context);
     const refs = await references(session, task, context);
@@ -233,14 +296,24 @@ export async function runDataMerge(given: DataMergeParams, context: JobContext):
       seconds: 0,
     };
     if (params.out !== undefined) {
-      context.progress({ jobId: params.jobId, phase: "writing", step: 0, totalSteps: 0, message: "Writing the merged model" });
+      context.progress({
+        jobId: params.jobId,
+        phase: "writing",
+        step: 0,
+        totalSteps: 0,
+        message: "Writing the merged model",
+      });
       const saved = await saveSoup({
         spec: merge.spec,
         target: params.out,
         protect: [dataProtection(params.data.path)],
         origin: params.method,
         statistics: merge.statistics,
-        data: await dataRecord(params.data, session.data, dirname((await resolveOutputTarget(params.out, params.models[0]!)).recipe)),
+        data: await dataRecord(
+          params.data,
+          session.data,
+          dirname((await resolveOutputTarget(params.out, params.models[0]!)).recipe),
+        ),
         learning: {
           statistics: {
             split: "learn",
@@ -270,7 +343,8 @@ export async function runDataMerge(given: DataMergeParams, context: JobContext):
 export async function runCompare(given: CompareParams, context: JobContext): Promise<EvaluateReport> {
   const params = await resolveJobModels(given);
   const unknown = params.methods.filter((m) => !(COMPARE_ORDER as readonly string[]).includes(m));
-  if (unknown.length > 0) throw new UsageError(`unknown method(s) to compare: ${unknown.join(", ")}; expected ${COMPARE_ORDER.join(", ")}`);
+  if (unknown.length > 0)
+    throw new UsageError(`unknown method(s) to compare: ${unknown.join(", ")}; expected ${COMPARE_ORDER.join(", ")}`);
   const session = await open(params.models, params.data, params.backend, context, params.jobId);
   try {
     const { loaded, data } = session;
@@ -278,10 +352,21 @@ export async function runCompare(given: CompareParams, context: JobContext): Pro
     const warnings = [...loaded.warnings];
     const methods: MethodMetric[] = [];
     for (const method of COMPARE_ORDER.filter((m) => params.methods.includes(m))) {
-      context.progress({ jobId: params.jobId, phase: "evaluating", step: methods.length, totalSteps: params.methods.length, message: METHOD_NAMES[method] });
+      context.progress({
+        jobId: params.jobId,
+        phase: "evaluating",
+        step: methods.length,
+        totalSteps: params.methods.length,
+        message: METHOD_NAMES[method],
+      });
       let score: MetricPair;
       if (method === "greedy") {
-        score = await scoreMix(session, (await greedySoup(loaded.problem, data.validation, task, { cancel: context.token })).mix, task, context);
+        score = await scoreMix(
+          session,
+          (await greedySoup(loaded.problem, data.validation, task, { cancel: context.token })).mix,
+          task,
+          context,
+        );
       } else if (method === "learned") {
         const learned = await learnCoefficients(loaded.problem, data.learn, data.validation, {
           seed: params.data.seed ?? 0,
@@ -322,15 +407,30 @@ export async function runCompare(given: CompareParams, context: JobContext): Pro
  * `apply` of a RegMean or Fisher recipe: the statistics again, from the recipe's models and its recorded data (whose
  * SHA-256 must match), with the recorded split and backend.
  */
-export async function recipeStatistics(recipe: Recipe, spec: MergeSpec, recipePath: string, context: JobContext): Promise<MergeStatistics> {
+export async function recipeStatistics(
+  recipe: Recipe,
+  spec: MergeSpec,
+  recipePath: string,
+  context: JobContext,
+): Promise<MergeStatistics> {
   const record = recipe.data;
-  if (record === undefined) throw new ModelFileError(recipePath, `a ${spec.method} recipe records the data its statistics came from; this one has none`);
+  if (record === undefined)
+    throw new ModelFileError(
+      recipePath,
+      `a ${spec.method} recipe records the data its statistics came from; this one has none`,
+    );
   const path = isAbsolute(record.path) ? record.path : resolve(dirname(recipePath), record.path);
   const actual = await sha256File(path).catch((error: Error) => {
-    throw new ModelFileError(path, `is the data the recipe ${recipePath} was made with and cannot be read (${error.message})`);
+    throw new ModelFileError(
+      path,
+      `is the data the recipe ${recipePath} was made with and cannot be read (${error.message})`,
+    );
   });
   if (actual !== record.sha256) {
-    throw new ModelFileError(path, `has changed since the recipe ${recipePath} was written (SHA-256 ${actual}, the recipe expects ${record.sha256}); ${spec.method} needs the same data`);
+    throw new ModelFileError(
+      path,
+      `has changed since the recipe ${recipePath} was written (SHA-256 ${actual}, the recipe expects ${record.sha256}); ${spec.method} needs the same data`,
+    );
   }
   const dataSpec: DataSpec = {
     path,
@@ -341,7 +441,12 @@ export async function recipeStatistics(recipe: Recipe, spec: MergeSpec, recipePa
     ...(record.fractions !== undefined ? { fractions: record.fractions as DataSpec["fractions"] } : {}),
   };
   const backend = (["tfjs-node", "wasm", "cpu"] as const).find((b) => b === recipe.backend);
-  const session = await open(spec.ingredients.map((g) => g.path), dataSpec, backend, context);
+  const session = await open(
+    spec.ingredients.map((g) => g.path),
+    dataSpec,
+    backend,
+    context,
+  );
   try {
     const method = spec.method as DataAwareMethod;
     const recorded = recipe.learning?.statistics as { examples?: number; target?: FisherTarget } | undefined;

@@ -1,6 +1,12 @@
 /** Reads a job's data file, checks it against the model, splits it with a seed, and makes tensors of each split. */
 import * as tf from "@tensorflow/tfjs";
-import { checkAgainstInput, loadDataset, splitDataset, type Dataset, type DatasetSplit } from "../../core/data/index.js";
+import {
+  checkAgainstInput,
+  loadDataset,
+  splitDataset,
+  type Dataset,
+  type DatasetSplit,
+} from "../../core/data/index.js";
 import { UsageError } from "../../core/errors.js";
 import type { DataSpec } from "../../protocol/worker.js";
 import type { SoupData } from "../learn/problem.js";
@@ -25,7 +31,8 @@ function toSoupData(dataset: Dataset): SoupData {
 
 function singleShape(shape: tf.Shape | tf.Shape[], what: string): (number | null)[] {
   if (Array.isArray(shape[0])) {
-    if ((shape as tf.Shape[]).length !== 1) throw new UsageError(`models with several ${what}s are not supported for learning`);
+    if ((shape as tf.Shape[]).length !== 1)
+      throw new UsageError(`models with several ${what}s are not supported for learning`);
     return (shape as tf.Shape[])[0]!;
   }
   return shape as (number | null)[];
@@ -42,7 +49,10 @@ export async function loadJobData(spec: DataSpec, model: tf.LayersModel): Promis
     inputShape,
   });
   const checked = checkAgainstInput(dataset, inputShape, outputShape, spec.path);
-  const split = splitDataset(checked.dataset, { seed: spec.seed ?? 0, ...(spec.fractions ? { fractions: spec.fractions } : {}) });
+  const split = splitDataset(checked.dataset, {
+    seed: spec.seed ?? 0,
+    ...(spec.fractions ? { fractions: spec.fractions } : {}),
+  });
   return {
     split,
     learn: toSoupData(split.learn),

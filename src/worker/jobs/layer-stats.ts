@@ -3,6 +3,9 @@ import { layerStats } from "../../core/diff/layer-stats.js";
 import type { LayerStatsParams, TensorStatsLine } from "../../protocol/worker.js";
 import type { JobContext } from "./context.js";
 
-export async function runLayerStats(params: LayerStatsParams, context: JobContext): Promise<{ tensors: TensorStatsLine[] }> {
+export async function runLayerStats(
+  params: LayerStatsParams,
+  context: JobContext,
+): Promise<{ tensors: TensorStatsLine[] }> {
   return { tensors: await layerStats(params.model, params.reference, { cancel: context.token }) };
 }

@@ -25,19 +25,36 @@ function isMethod(id: string): id is MergeMethodId {
 function specOf(params: MergeParams): { spec: MergeSpec; origin: string } {
   if (params.spec !== undefined) {
     const spec = params.spec as MergeSpec;
-    if (typeof spec !== "object" || spec === null || !Array.isArray(spec.ingredients) || typeof spec.method !== "string") {
+    if (
+      typeof spec !== "object" ||
+      spec === null ||
+      !Array.isArray(spec.ingredients) ||
+      typeof spec.method !== "string"
+    ) {
       throw new UsageError("the merge description needs a method and a list of ingredients");
     }
     return { spec: { ...spec, params: spec.params ?? {} }, origin: "imported" };
   }
   const method = params.method === "weighted" ? "linear" : params.method;
-  if (!isMethod(method)) throw new UsageError(`unknown merge method "${params.method}"; methods: ${MERGE_METHOD_IDS.join(", ")}`);
+  if (!isMethod(method))
+    throw new UsageError(`unknown merge method "${params.method}"; methods: ${MERGE_METHOD_IDS.join(", ")}`);
   const uniformLinear = method === "linear" && params.coefficients === undefined;
   const methodParams = (params.params ?? {}) as Record<string, ParamValue>;
   const spec: MergeSpec =
     params.coefficients === undefined
-      ? { method: uniformLinear ? "uniform" : method, params: methodParams, ingredients: params.models.map((path) => ({ path })), ...(params.base ? { base: params.base } : {}) }
-      : specFromCoefficients({ method, paths: params.models, coefficients: params.coefficients, base: params.base, params: methodParams });
+      ? {
+          method: uniformLinear ? "uniform" : method,
+          params: methodParams,
+          ingredients: params.models.map((path) => ({ path })),
+          ...(params.base ? { base: params.base } : {}),
+        }
+      : specFromCoefficients({
+          method,
+          paths: params.models,
+          coefficients: params.coefficients,
+          base: params.base,
+          params: methodParams,
+        });
   return { spec, origin: uniformLinear || method === "uniform" ? "uniform" : "manual" };
 }
 
@@ -51,7 +68,8 @@ export async function runMerge(given: MergeParams, context: JobContext): Promise
     target: params.out,
     origin,
     cancel: context.token,
-    onProgress: (step, totalSteps, unit) => context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps, unit }),
+    onProgress: (step, totalSteps, unit) =>
+      context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps, unit }),
   });
   return { ...saved, seconds: (performance.now() - started) / 1000 };
 }

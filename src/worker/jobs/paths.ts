@@ -13,10 +13,17 @@ export async function resolveJobModels<P extends { models: string[]; base?: stri
 }
 
 /** Resolves a soup job's models, then refuses its output (when it has one) before any work. */
-export async function resolveSoupJob<P extends { models: string[]; base?: string; out?: string; data: DataSpec }>(params: P): Promise<P> {
+export async function resolveSoupJob<P extends { models: string[]; base?: string; out?: string; data: DataSpec }>(
+  params: P,
+): Promise<P> {
   const resolved = await resolveJobModels(params);
   if (resolved.out !== undefined) {
-    await planSoupOutput({ out: resolved.out, models: resolved.models, base: resolved.base, protect: [dataProtection(resolved.data.path)] });
+    await planSoupOutput({
+      out: resolved.out,
+      models: resolved.models,
+      base: resolved.base,
+      protect: [dataProtection(resolved.data.path)],
+    });
   }
   return resolved;
 }

@@ -7,7 +7,10 @@ import { tensorDistribution } from "../../core/report/tensor-distribution.js";
 import type { TensorDistributionLine, TensorStatsParams } from "../../protocol/worker.js";
 import type { JobContext } from "./context.js";
 
-export async function runTensorStats(params: TensorStatsParams, context: JobContext): Promise<{ tensors: TensorDistributionLine[] }> {
+export async function runTensorStats(
+  params: TensorStatsParams,
+  context: JobContext,
+): Promise<{ tensors: TensorDistributionLine[] }> {
   const model = await openModel(params.model);
   try {
     const known = new Set(model.manifest.tensors.map((t) => t.name));
@@ -19,7 +22,14 @@ export async function runTensorStats(params: TensorStatsParams, context: JobCont
       const tensor = await model.readTensor(name, { float32: true });
       const data = tensor.data instanceof Float32Array ? tensor.data : toFloat32(tensor.data, tensor.dtype);
       tensors.push({ name, ...tensorDistribution(data, params.bins ?? 24) });
-      if (names.length > 1) context.progress({ phase: "evaluating", step: i + 1, totalSteps: names.length, unit: "tensors", message: "Computing tensor statistics" });
+      if (names.length > 1)
+        context.progress({
+          phase: "evaluating",
+          step: i + 1,
+          totalSteps: names.length,
+          unit: "tensors",
+          message: "Computing tensor statistics",
+        });
     }
     return { tensors };
   } finally {

@@ -22,7 +22,10 @@ export const fusedBatchNormGradConfig: tf.GradConfig = {
     const xMinusMean = tf.sub(x, mean);
     const dyTimesScale = tf.mul(dyT, scaleValue);
     const oneOverSqrtVariance = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));
-    const minusHalfRCube = tf.mul(tf.mul(tf.mul(oneOverSqrtVariance, oneOverSqrtVariance), oneOverSqrtVariance), tf.scalar(-0.5));
+    const minusHalfRCube = tf.mul(
+      tf.mul(tf.mul(oneOverSqrtVariance, oneOverSqrtVariance), oneOverSqrtVariance),
+      tf.scalar(-0.5),
+    );
     return {
       x: () => tf.reshape(tf.mul(tf.mul(dyT, oneOverSqrtVariance), scaleValue), x.shape),
       mean: () => reduce(tf.mul(tf.mul(oneOverSqrtVariance, tf.scalar(-1)), dyTimesScale)),

@@ -37,5 +37,9 @@ export const conv2dBackpropFilterConfig: tf.KernelConfig = {
   kernelName: "Conv2DBackpropFilter",
   backendName: "wasm",
   kernelFunc: ({ inputs, attrs }) =>
-    conv2dBackpropFilter(asTensor(inputs.x!) as tf.Tensor4D, asTensor(inputs.dy!) as tf.Tensor4D, attrs as unknown as Attrs),
+    conv2dBackpropFilter(
+      asTensor(inputs.x!) as tf.Tensor4D,
+      asTensor(inputs.dy!) as tf.Tensor4D,
+      attrs as unknown as Attrs,
+    ),
 };

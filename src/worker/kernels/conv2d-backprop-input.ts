@@ -24,7 +24,12 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, attrs:
     const info = convInfo(inputShape, filter.shape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
     const spread = spreadByStride(grad, info.strideHeight, info.strideWidth);
     const rows = padOrCrop(spread, 1, filterHeight - 1 - info.padInfo.top, inputShape[1] + filterHeight - 1);
-    const padded = padOrCrop(rows, 2, filterWidth - 1 - info.padInfo.left, inputShape[2] + filterWidth - 1) as tf.Tensor4D;
+    const padded = padOrCrop(
+      rows,
+      2,
+      filterWidth - 1 - info.padInfo.left,
+      inputShape[2] + filterWidth - 1,
+    ) as tf.Tensor4D;
     const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
     const dx = tf.conv2d(padded, flipped, 1, "valid");
     return channelsFirst ? tf.transpose(dx, [0, 3, 1, 2]) : dx;
@@ -35,5 +40,9 @@ export const conv2dBackpropInputConfig: tf.KernelConfig = {
   kernelName: "Conv2DBackpropInput",
   backendName: "wasm",
   kernelFunc: ({ inputs, attrs }) =>
-    conv2dBackpropInput(asTensor(inputs.dy!) as tf.Tensor4D, asTensor(inputs.filter!) as tf.Tensor4D, attrs as unknown as Attrs),
+    conv2dBackpropInput(
+      asTensor(inputs.dy!) as tf.Tensor4D,
+      asTensor(inputs.filter!) as tf.Tensor4D,
+      attrs as unknown as Attrs,
+    ),
 };

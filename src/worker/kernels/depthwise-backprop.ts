@@ -20,7 +20,15 @@ export function depthwiseBackpropFilter(
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const [filterHeight, filterWidth, channels, multiplier] = attrs.filterShape;
-    const info = convInfo(x.shape, attrs.filterShape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
+    const info = convInfo(
+      x.shape,
+      attrs.filterShape,
+      attrs.strides,
+      attrs.dilations,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      true,
+    );
     const tap = tapsOf(x, info);
     const dyRows = dy.reshape([-1, channels, multiplier]);
     const perTap: tf.Tensor[] = [];
@@ -41,15 +49,30 @@ export function depthwiseBackpropInput(
   return tf.tidy(() => {
     const [batch, height, width, channels] = attrs.inputShape;
     const [filterHeight, filterWidth, , multiplier] = filter.shape;
-    const info = convInfo(attrs.inputShape, filter.shape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
+    const info = convInfo(
+      attrs.inputShape,
+      filter.shape,
+      attrs.strides,
+      attrs.dilations,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      true,
+    );
     const { dilationHeight: dh, dilationWidth: dw } = info;
     // x[ih] receives dy[oh]·W[kh] where ih = oh·s + kh·d − top; with u = dy spread by the stride and the filter
     // flipped (kf = h − 1 − kh), x[ih] = Σ_kf u[ih + kf·d − ((h − 1)·d − top)] · Wflip[kf]: a valid correlation of u
     // padded by (h − 1)·d − top in front, to length height + (h − 1)·d.
     const spread = spreadByStride(dy, info.strideHeight, info.strideWidth);
     const rows = padOrCrop(spread, 1, (filterHeight - 1) * dh - info.padInfo.top, height + (filterHeight - 1) * dh);
-    const padded = padOrCrop(rows, 2, (filterWidth - 1) * dw - info.padInfo.left, width + (filterWidth - 1) * dw) as tf.Tensor4D;
-    const flipped = tf.reverse(filter, [0, 1]).reshape([filterHeight, filterWidth, channels * multiplier, 1]) as tf.Tensor4D;
+    const padded = padOrCrop(
+      rows,
+      2,
+      (filterWidth - 1) * dw - info.padInfo.left,
+      width + (filterWidth - 1) * dw,
+    ) as tf.Tensor4D;
+    const flipped = tf
+      .reverse(filter, [0, 1])
+      .reshape([filterHeight, filterWidth, channels * multiplier, 1]) as tf.Tensor4D;
     const perOutput = tf.depthwiseConv2d(padded, flipped, 1, "valid", "NHWC", [dh, dw]);
     return multiplier === 1 ? perOutput : perOutput.reshape([batch, height, width, channels, multiplier]).sum(-1);
   });

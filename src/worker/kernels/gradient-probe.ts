@@ -25,7 +25,10 @@ export function probeGradient(model: tf.LayersModel, x: tf.Tensor): void {
   try {
     tf.tidy(() => {
       const rows = x.slice(0, Math.min(2, x.shape[0]!));
-      const { value, grads } = tf.variableGrads(() => tf.sum(model.apply(rows, { training: false }) as tf.Tensor) as tf.Scalar, variables);
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(model.apply(rows, { training: false }) as tf.Tensor) as tf.Scalar,
+        variables,
+      );
       // Reading forces every kernel to run (and fail here, not in the first learning step).
       value.dataSync();
       for (const g of Object.values(grads)) g.dataSync();
@@ -56,10 +59,16 @@ export async function ensureLearnableBackend(
     await selectBackend("cpu");
     try {
       probeGradient(model, x);
-      return { backend: "cpu", note: `learning on the cpu backend: the ${current} backend cannot compute this model's gradient (${failure})` };
+      return {
+        backend: "cpu",
+        note: `learning on the cpu backend: the ${current} backend cannot compute this model's gradient (${failure})`,
+      };
     } catch (error) {
       failure = firstLine(error);
     }
   }
-  throw new ModelFileError(modelPath, `TensorFlow.js cannot compute this model's gradient, so its soup cannot be learned (${failure})`);
+  throw new ModelFileError(
+    modelPath,
+    `TensorFlow.js cannot compute this model's gradient, so its soup cannot be learned (${failure})`,
+  );
 }

@@ -21,7 +21,8 @@ const MISSING_ON_WASM: readonly tf.KernelConfig[] = [
 const registered = new Set<string>();
 
 function replaceKernel(config: tf.KernelConfig): void {
-  if (tf.getKernel(config.kernelName, config.backendName) !== undefined) tf.unregisterKernel(config.kernelName, config.backendName);
+  if (tf.getKernel(config.kernelName, config.backendName) !== undefined)
+    tf.unregisterKernel(config.kernelName, config.backendName);
   tf.registerKernel(config);
 }
 

@@ -19,8 +19,21 @@ interface PoolGeometry {
   readonly before: readonly number[];
 }
 
-function geometry2d(inShape: number[], filterSize: number | [number, number], strides: number | [number, number], pad: Pad, rounding?: "floor" | "round" | "ceil"): PoolGeometry {
-  const i = tf.backend_util.computePool2DInfo(inShape as [number, number, number, number], filterSize, strides, 1, pad, rounding);
+function geometry2d(
+  inShape: number[],
+  filterSize: number | [number, number],
+  strides: number | [number, number],
+  pad: Pad,
+  rounding?: "floor" | "round" | "ceil",
+): PoolGeometry {
+  const i = tf.backend_util.computePool2DInfo(
+    inShape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    rounding,
+  );
   return {
     input: [i.inHeight, i.inWidth],
     out: [i.outHeight, i.outWidth],
@@ -30,8 +43,21 @@ function geometry2d(inShape: number[], filterSize: number | [number, number], st
   };
 }
 
-function geometry3d(inShape: number[], filterSize: number | [number, number, number], strides: number | [number, number, number], pad: "valid" | "same" | number, rounding?: "floor" | "round" | "ceil"): PoolGeometry {
-  const i = tf.backend_util.computePool3DInfo(inShape as [number, number, number, number, number], filterSize, strides, 1, pad, rounding);
+function geometry3d(
+  inShape: number[],
+  filterSize: number | [number, number, number],
+  strides: number | [number, number, number],
+  pad: "valid" | "same" | number,
+  rounding?: "floor" | "round" | "ceil",
+): PoolGeometry {
+  const i = tf.backend_util.computePool3DInfo(
+    inShape as [number, number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    rounding,
+  );
   return {
     input: [i.inDepth, i.inHeight, i.inWidth],
     out: [i.outDepth, i.outHeight, i.outWidth],
@@ -43,7 +69,10 @@ function geometry3d(inShape: number[], filterSize: number | [number, number, num
 
 /** Every offset of the window, first axis slowest (the order in which TF picks the first maximum). */
 function offsets(window: readonly number[]): number[][] {
-  return window.reduce<number[][]>((acc, size) => acc.flatMap((o) => Array.from({ length: size }, (_, k) => [...o, k])), [[]]);
+  return window.reduce<number[][]>(
+    (acc, size) => acc.flatMap((o) => Array.from({ length: size }, (_, k) => [...o, k])),
+    [[]],
+  );
 }
 
 /** Extent of the padded input that the windows read, per spatial axis. */
@@ -54,16 +83,33 @@ function extent(g: PoolGeometry): number[] {
 /** The input padded (with `value`) and cropped to the extent the windows read. */
 function padToExtent(x: tf.Tensor, g: PoolGeometry, value: number): tf.Tensor {
   const ext = extent(g);
-  const paddings: Array<[number, number]> = [[0, 0], ...g.before.map((b, a): [number, number] => [b, Math.max(0, ext[a]! - b - g.input[a]!)]), [0, 0]];
+  const paddings: Array<[number, number]> = [
+    [0, 0],
+    ...g.before.map((b, a): [number, number] => [b, Math.max(0, ext[a]! - b - g.input[a]!)]),
+    [0, 0],
+  ];
   const padded = tf.pad(x, paddings, value);
-  return tf.slice(padded, padded.shape.map(() => 0), [x.shape[0]!, ...ext, x.shape.at(-1)!]);
+  return tf.slice(
+    padded,
+    padded.shape.map(() => 0),
+    [x.shape[0]!, ...ext, x.shape.at(-1)!],
+  );
 }
 
 /** Tap `offset` of every window: the [batch, ...out, channels] strided slice of the padded input. */
 function tap(padded: tf.Tensor, g: PoolGeometry, offset: readonly number[]): tf.Tensor {
   const begin = [0, ...offset, 0];
-  const end = [padded.shape[0]!, ...offset.map((o, a) => o + (g.out[a]! - 1) * g.strides[a]! + 1), padded.shape.at(-1)!];
-  if (g.strides.every((s) => s === 1)) return tf.slice(padded, begin, end.map((e, a) => e - begin[a]!));
+  const end = [
+    padded.shape[0]!,
+    ...offset.map((o, a) => o + (g.out[a]! - 1) * g.strides[a]! + 1),
+    padded.shape.at(-1)!,
+  ];
+  if (g.strides.every((s) => s === 1))
+    return tf.slice(
+      padded,
+      begin,
+      end.map((e, a) => e - begin[a]!),
+    );
   return tf.stridedSlice(padded, begin, end, [1, ...g.strides, 1]);
 }
 
@@ -77,18 +123,33 @@ function untap(values: tf.Tensor, g: PoolGeometry, offset: readonly number[]): t
     const shape = spread.shape;
     const outer = shape.slice(0, a + 1).reduce((p, q) => p * q, 1);
     const inner = shape.slice(a + 2).reduce((p, q) => p * q, 1);
-    const grid = tf.pad(spread.reshape([outer, g.out[a]!, 1, inner]), [[0, 0], [0, 0], [0, s - 1], [0, 0]]);
+    const grid = tf.pad(spread.reshape([outer, g.out[a]!, 1, inner]), [
+      [0, 0],
+      [0, 0],
+      [0, s - 1],
+      [0, 0],
+    ]);
     const spreadShape = shape.map((n, k) => (k === a + 1 ? (g.out[a]! - 1) * s + 1 : n));
-    spread = tf.slice(grid.reshape([outer, g.out[a]! * s, inner]), [0, 0, 0], [outer, spreadShape[a + 1]!, inner]).reshape(spreadShape);
+    spread = tf
+      .slice(grid.reshape([outer, g.out[a]! * s, inner]), [0, 0, 0], [outer, spreadShape[a + 1]!, inner])
+      .reshape(spreadShape);
   });
   const ext = extent(g);
-  return tf.pad(spread, [[0, 0], ...offset.map((o, a): [number, number] => [o, ext[a]! - o - spread.shape[a + 1]!]), [0, 0]]);
+  return tf.pad(spread, [
+    [0, 0],
+    ...offset.map((o, a): [number, number] => [o, ext[a]! - o - spread.shape[a + 1]!]),
+    [0, 0],
+  ]);
 }
 
 /** From the padded extent back to the input's cells (the padding's gradient is dropped). */
 function toInput(padded: tf.Tensor, g: PoolGeometry): tf.Tensor {
   const ext = extent(g);
-  const grown = tf.pad(padded, [[0, 0], ...g.input.map((n, a): [number, number] => [0, Math.max(0, g.before[a]! + n - ext[a]!)]), [0, 0]]);
+  const grown = tf.pad(padded, [
+    [0, 0],
+    ...g.input.map((n, a): [number, number] => [0, Math.max(0, g.before[a]! + n - ext[a]!)]),
+    [0, 0],
+  ]);
   return tf.slice(grown, [0, ...g.before, 0], [padded.shape[0]!, ...g.input, padded.shape.at(-1)!]);
 }
 
@@ -96,13 +157,19 @@ function toInput(padded: tf.Tensor, g: PoolGeometry): tf.Tensor {
 export function maxPool(x: tf.Tensor, g: PoolGeometry): tf.Tensor {
   return tf.tidy(() => {
     const padded = padToExtent(x, g, -Infinity);
-    return offsets(g.window).map((o) => tap(padded, g, o)).reduce((a, b) => tf.maximum(a, b));
+    return offsets(g.window)
+      .map((o) => tap(padded, g, o))
+      .reduce((a, b) => tf.maximum(a, b));
   });
 }
 
 /** Windows that tile the input without overlap or padding (stride = window, e.g. LeNet's 2×2 pools). */
 function tiles(g: PoolGeometry): boolean {
-  return g.strides.every((s, a) => s === g.window[a]) && g.before.every((b) => b === 0) && g.out.every((o, a) => o * g.strides[a]! <= g.input[a]!);
+  return (
+    g.strides.every((s, a) => s === g.window[a]) &&
+    g.before.every((b) => b === 0) &&
+    g.out.every((o, a) => o * g.strides[a]! <= g.input[a]!)
+  );
 }
 
 /**
@@ -113,7 +180,11 @@ function tiledMaxPoolGrad(dy: tf.Tensor, x: tf.Tensor, g: PoolGeometry): tf.Tens
   return tf.tidy(() => {
     const [batch, channels] = [x.shape[0]!, x.shape.at(-1)!];
     const rank = g.window.length;
-    const covered = tf.slice(x, x.shape.map(() => 0), [batch, ...g.out.map((o, a) => o * g.window[a]!), channels]);
+    const covered = tf.slice(
+      x,
+      x.shape.map(() => 0),
+      [batch, ...g.out.map((o, a) => o * g.window[a]!), channels],
+    );
     // [batch, o1, k1, o2, k2, (o3, k3,) channels] -> [batch, o1, o2, (o3,) channels, k1, k2, (k3)]
     const split = covered.reshape([batch, ...g.out.flatMap((o, a) => [o, g.window[a]!]), channels]);
     const toWindows = [0, ...g.out.map((_, a) => 1 + 2 * a), 1 + 2 * rank, ...g.window.map((_, a) => 2 + 2 * a)];
@@ -165,7 +236,13 @@ interface PoolAttrs {
 
 function geometryOf(input: tf.Tensor, attrs: PoolAttrs): PoolGeometry {
   return input.rank === 5
-    ? geometry3d(input.shape, attrs.filterSize as never, attrs.strides as never, attrs.pad as never, attrs.dimRoundingMode)
+    ? geometry3d(
+        input.shape,
+        attrs.filterSize as never,
+        attrs.strides as never,
+        attrs.pad as never,
+        attrs.dimRoundingMode,
+      )
     : geometry2d(input.shape, attrs.filterSize as never, attrs.strides as never, attrs.pad, attrs.dimRoundingMode);
 }
 
@@ -184,7 +261,12 @@ function maxKernel(kernelName: string, backendName: string): tf.KernelConfig {
     backendName,
     kernelFunc: ({ inputs, attrs }) => {
       const input = asTensor(inputs.input!);
-      return maxPoolGrad(asTensor(inputs.dy!), input, asTensor(inputs.output!), geometryOf(input, attrs as unknown as PoolAttrs));
+      return maxPoolGrad(
+        asTensor(inputs.dy!),
+        input,
+        asTensor(inputs.output!),
+        geometryOf(input, attrs as unknown as PoolAttrs),
+      );
     },
   };
 }
@@ -203,5 +285,7 @@ function avgKernel(kernelName: string, backendName: string): tf.KernelConfig {
 /** The pooling kernels to use on `backendName` in place of TF.js's. */
 export function poolingKernels(backendName: "wasm" | "cpu"): tf.KernelConfig[] {
   const average = [avgKernel("AvgPoolGrad", backendName), avgKernel("AvgPool3DGrad", backendName)];
-  return backendName === "wasm" ? [maxKernel("MaxPoolGrad", "wasm"), maxPool3dConfig, maxKernel("MaxPool3DGrad", "wasm"), ...average] : average;
+  return backendName === "wasm"
+    ? [maxKernel("MaxPoolGrad", "wasm"), maxPool3dConfig, maxKernel("MaxPool3DGrad", "wasm"), ...average]
+    : average;
 }

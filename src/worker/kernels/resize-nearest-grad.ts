@@ -12,10 +12,13 @@ export function perBatchRow(original: tf.KernelConfig): tf.KernelConfig {
         const images = asTensor(inputs.images!);
         const dy = asTensor(inputs.dy!);
         const batch = images.shape[0]!;
-        if (batch === 1) return tf.engine().makeTensorFromTensorInfo(original.kernelFunc({ inputs, attrs, backend }) as tf.TensorInfo);
+        if (batch === 1)
+          return tf.engine().makeTensorFromTensorInfo(original.kernelFunc({ inputs, attrs, backend }) as tf.TensorInfo);
         const rows = Array.from({ length: batch }, (_, b) => {
           const one = { images: tf.slice(images, b, 1), dy: tf.slice(dy, b, 1) };
-          return tf.engine().makeTensorFromTensorInfo(original.kernelFunc({ inputs: one, attrs, backend }) as tf.TensorInfo);
+          return tf
+            .engine()
+            .makeTensorFromTensorInfo(original.kernelFunc({ inputs: one, attrs, backend }) as tf.TensorInfo);
         });
         return tf.concat(rows, 0);
       }),

@@ -25,6 +25,12 @@ export function unsortedSegmentSum(x: tf.Tensor, segmentIds: tf.Tensor, numSegme
 export const unsortedSegmentSumConfig: tf.KernelConfig = {
   kernelName: "UnsortedSegmentSum",
   backendName: "wasm",
-  kernelFunc: ({ inputs, attrs }) => tf.tidy(() =>
-    unsortedSegmentSum(asTensor(inputs.x!), asTensor(inputs.segmentIds!), (attrs as unknown as { numSegments: number }).numSegments)),
+  kernelFunc: ({ inputs, attrs }) =>
+    tf.tidy(() =>
+      unsortedSegmentSum(
+        asTensor(inputs.x!),
+        asTensor(inputs.segmentIds!),
+        (attrs as unknown as { numSegments: number }).numSegments,
+      ),
+    ),
 };

@@ -43,16 +43,22 @@ export function convInfo(
  */
 export function padOrCrop(t: tf.Tensor, axis: number, before: number, length: number): tf.Tensor {
   let out = t;
-  if (before > 0) out = tf.pad(out, out.shape.map((_, a) => (a === axis ? [before, 0] : [0, 0])) as Array<[number, number]>);
+  if (before > 0)
+    out = tf.pad(out, out.shape.map((_, a) => (a === axis ? [before, 0] : [0, 0])) as Array<[number, number]>);
   if (before < 0) out = sliceAxis(out, axis, -before, out.shape[axis]! + before);
   const size = out.shape[axis]!;
-  if (size < length) out = tf.pad(out, out.shape.map((_, a) => (a === axis ? [0, length - size] : [0, 0])) as Array<[number, number]>);
+  if (size < length)
+    out = tf.pad(out, out.shape.map((_, a) => (a === axis ? [0, length - size] : [0, 0])) as Array<[number, number]>);
   if (size > length) out = sliceAxis(out, axis, 0, length);
   return out;
 }
 
 function sliceAxis(t: tf.Tensor, axis: number, begin: number, size: number): tf.Tensor {
-  return tf.slice(t, t.shape.map((_, a) => (a === axis ? begin : 0)), t.shape.map((s, a) => (a === axis ? size : s)));
+  return tf.slice(
+    t,
+    t.shape.map((_, a) => (a === axis ? begin : 0)),
+    t.shape.map((s, a) => (a === axis ? size : s)),
+  );
 }
 
 /**
@@ -82,6 +88,17 @@ export function tapsOf(x: tf.Tensor4D, info: Conv2DInfo): (kh: number, kw: numbe
 export function spreadByStride(t: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   if (sh === 1 && sw === 1) return t;
   const [b, h, w, c] = t.shape;
-  const grid = tf.pad(t.reshape([b, h, 1, w, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-  return tf.slice(grid.reshape([b, h * sh, w * sw, c]) as tf.Tensor4D, [0, 0, 0, 0], [b, (h - 1) * sh + 1, (w - 1) * sw + 1, c]);
+  const grid = tf.pad(t.reshape([b, h, 1, w, 1, c]), [
+    [0, 0],
+    [0, 0],
+    [0, sh - 1],
+    [0, 0],
+    [0, sw - 1],
+    [0, 0],
+  ]);
+  return tf.slice(
+    grid.reshape([b, h * sh, w * sw, c]) as tf.Tensor4D,
+    [0, 0, 0, 0],
+    [b, (h - 1) * sh + 1, (w - 1) * sw + 1, c],
+  );
 }

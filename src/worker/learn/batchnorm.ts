@@ -37,7 +37,10 @@ export async function reestimateBatchNorm(
     const probe = tf.model({ inputs: model.inputs, outputs: layer.input as tf.SymbolicTensor });
     const rank = (layer.input as tf.SymbolicTensor).shape.length;
     const configAxis = (layer.getConfig() as { axis?: number | number[] }).axis ?? -1;
-    const axis = (Array.isArray(configAxis) ? configAxis[0]! : configAxis) < 0 ? rank + (configAxis as number) : (configAxis as number);
+    const axis =
+      (Array.isArray(configAxis) ? configAxis[0]! : configAxis) < 0
+        ? rank + (configAxis as number)
+        : (configAxis as number);
     const reduceAxes = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== axis);
     // Chan et al.'s pairwise combination of per-batch moments, in float64.
     let count = 0;

@@ -102,14 +102,17 @@ export function initialTheta(space: CoefficientSpace, init?: readonly number[]):
   const start = init ?? new Array<number>(n).fill(1 / n);
   if (start.length !== n) throw new UsageError(`${start.length} initial coefficients given for ${n} ingredients.`);
   if (space.parameterisation !== "free" && start.some((a) => !(a >= 0))) {
-    throw new UsageError(`Initial coefficients must be non-negative for the "${space.parameterisation}" parameterisation.`);
+    throw new UsageError(
+      `Initial coefficients must be non-negative for the "${space.parameterisation}" parameterisation.`,
+    );
   }
   const theta = new Float64Array(n * G);
   if (space.parameterisation === "simplex") {
     const sum = start.reduce((a, b) => a + b, 0);
     if (!(sum > 0)) throw new UsageError("Initial coefficients for the simplex must have a positive sum.");
     // log(0) = -Infinity would freeze an ingredient for good; a tiny share keeps it learnable.
-    for (let i = 0; i < n; i++) for (let g = 0; g < G; g++) theta[i * G + g] = Math.log(Math.max(start[i]! / sum, 1e-8));
+    for (let i = 0; i < n; i++)
+      for (let g = 0; g < G; g++) theta[i * G + g] = Math.log(Math.max(start[i]! / sum, 1e-8));
   } else {
     for (let i = 0; i < n; i++) for (let g = 0; g < G; g++) theta[i * G + g] = start[i]!;
   }

@@ -3,7 +3,11 @@
 import { LEARN_DEFAULTS, type Schedule } from "../../protocol/learn-defaults.js";
 
 /** Steps between validation evaluations for a validation split of `validationRows` rows. */
-export function evaluationInterval(validationRows: number, batchSize: number, every: number = LEARN_DEFAULTS.evaluateEvery): number {
+export function evaluationInterval(
+  validationRows: number,
+  batchSize: number,
+  every: number = LEARN_DEFAULTS.evaluateEvery,
+): number {
   return Math.max(every, Math.ceil(validationRows / batchSize));
 }
 

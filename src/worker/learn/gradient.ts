@@ -61,7 +61,8 @@ export class SoupGradient {
     variables.forEach((v) => (v.trainable = true));
     try {
       const { value, grads } = tf.variableGrads(
-        () => tf.tidy(() => sampleObjective(this.objective, forward(this.merger.problem.model, x), y).mean() as tf.Scalar),
+        () =>
+          tf.tidy(() => sampleObjective(this.objective, forward(this.merger.problem.model, x), y).mean() as tf.Scalar),
         variables,
       );
       const gradAlpha = this.merger.gradAlpha(variables.map((v) => grads[v.name] ?? null));

@@ -17,7 +17,12 @@ export interface LbfgsOptions {
   /** Most function evaluations in one line search. */
   readonly maxLineSearch?: number;
   /** Called after each accepted iteration with the new point; return (or resolve to) true to stop. */
-  readonly onIteration?: (iteration: number, x: Float64Array, f: number, evaluations: number) => boolean | Promise<boolean>;
+  readonly onIteration?: (
+    iteration: number,
+    x: Float64Array,
+    f: number,
+    evaluations: number,
+  ) => boolean | Promise<boolean>;
 }
 
 export interface LbfgsResult {

@@ -227,8 +227,11 @@ export async function learnCoefficients(
     const run = optimizer === "adam" ? await runAdamPath(path) : await runLbfgs(path);
 
     // 3. The kept soup: the learned path's best, unless a candidate is better on validation.
-    const candidateWins = scores.length > 0 && best.score !== undefined && scores[bestCandidate]!.loss <= best.score.loss;
-    let alpha = candidateWins ? broadcast(space, candidates[bestCandidate]!.coefficients) : coefficientsOf(space, best.theta);
+    const candidateWins =
+      scores.length > 0 && best.score !== undefined && scores[bestCandidate]!.loss <= best.score.loss;
+    let alpha = candidateWins
+      ? broadcast(space, candidates[bestCandidate]!.coefficients)
+      : coefficientsOf(space, best.theta);
     const kept = candidateWins ? candidates[bestCandidate]!.name : LEARNED;
     const keptScore: SplitScore | undefined = candidateWins ? scores[bestCandidate] : best.score;
 
@@ -240,7 +243,16 @@ export async function learnCoefficients(
       const both = concatData(learnData, validationData);
       try {
         const theta = Float64Array.from(theta0);
-        await runAdam({ space, gradient, data: both, budget, options, theta, steps: best.step, after: async () => false });
+        await runAdam({
+          space,
+          gradient,
+          data: both,
+          budget,
+          options,
+          theta,
+          steps: best.step,
+          after: async () => false,
+        });
         alpha = coefficientsOf(space, theta);
         refit = { rows, steps: best.step };
       } finally {
@@ -283,11 +295,18 @@ export async function learnCoefficients(
 function checkPositive(value: number | undefined, what: string, integer: boolean): void {
   if (value === undefined) return;
   if (!(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    throw new UsageError(`${what} must be a ${integer ? "whole number of at least 1" : "positive number"}, got ${value}`);
+    throw new UsageError(
+      `${what} must be a ${integer ? "whole number of at least 1" : "positive number"}, got ${value}`,
+    );
   }
 }
 
-function budgetOf(optimizer: OptimizerName, options: LearnOptions, validationRows: number, batchSize: number): LearnBudget {
+function budgetOf(
+  optimizer: OptimizerName,
+  options: LearnOptions,
+  validationRows: number,
+  batchSize: number,
+): LearnBudget {
   const d = LEARN_DEFAULTS;
   checkPositive(options.maxSteps, "the step budget (--steps)", true);
   checkPositive(batchSize, "the batch size (--batch)", true);
@@ -295,7 +314,13 @@ function budgetOf(optimizer: OptimizerName, options: LearnOptions, validationRow
   checkPositive(options.learningRate, "the learning rate (--lr)", false);
   checkPositive(options.evaluateEvery, "the evaluation interval", true);
   if (optimizer === "lbfgs") {
-    return { optimizer, maxSteps: options.maxSteps ?? d.lbfgsIterations, batchSize, evaluateEvery: 1, patience: options.patience ?? d.lbfgsPatience };
+    return {
+      optimizer,
+      maxSteps: options.maxSteps ?? d.lbfgsIterations,
+      batchSize,
+      evaluateEvery: 1,
+      patience: options.patience ?? d.lbfgsPatience,
+    };
   }
   const evaluateEvery = evaluationInterval(validationRows, batchSize, options.evaluateEvery ?? d.evaluateEvery);
   return {
@@ -313,9 +338,11 @@ function budgetOf(optimizer: OptimizerName, options: LearnOptions, validationRow
 function candidateList(n: number, options: LearnOptions): StartCandidate[] {
   const names = options.ingredientNames ?? Array.from({ length: n }, (_, i) => `ingredient ${i + 1}`);
   const list: StartCandidate[] = [{ name: "uniform soup", coefficients: new Array<number>(n).fill(1 / n) }];
-  for (let i = 0; i < n; i++) list.push({ name: names[i]!, coefficients: Array.from({ length: n }, (_, k) => (k === i ? 1 : 0)) });
+  for (let i = 0; i < n; i++)
+    list.push({ name: names[i]!, coefficients: Array.from({ length: n }, (_, k) => (k === i ? 1 : 0)) });
   for (const c of options.candidates ?? []) {
-    if (c.coefficients.length !== n) throw new UsageError(`candidate "${c.name}" has ${c.coefficients.length} coefficients for ${n} ingredients.`);
+    if (c.coefficients.length !== n)
+      throw new UsageError(`candidate "${c.name}" has ${c.coefficients.length} coefficients for ${n} ingredients.`);
     list.push(c);
   }
   return list;
@@ -338,7 +365,10 @@ function startTheta(space: CoefficientSpace, coefficients: readonly number[]): F
   const n = space.ingredients;
   const sum = coefficients.reduce((a, b) => a + b, 0);
   const spread = coefficients.some((c) => c === 0) ? LEARN_DEFAULTS.startSpread : 0;
-  return initialTheta(space, coefficients.map((c) => (1 - spread) * (c / sum) + spread / n));
+  return initialTheta(
+    space,
+    coefficients.map((c) => (1 - spread) * (c / sum) + spread / n),
+  );
 }
 
 function concatData(a: SoupData, b: SoupData): SoupData {
@@ -383,7 +413,16 @@ interface AdamRun extends Optimisation {
 }
 
 /** Adam over reshuffled passes of the data. Returns the number of steps taken. */
-async function runAdam({ space, gradient, data, budget, options, theta, steps, after }: AdamRun): Promise<{ steps: number; stopped: boolean }> {
+async function runAdam({
+  space,
+  gradient,
+  data,
+  budget,
+  options,
+  theta,
+  steps,
+  after,
+}: AdamRun): Promise<{ steps: number; stopped: boolean }> {
   const adam = new Adam(theta.length, budget.learningRate!);
   const random = mulberry32(options.seed ?? 0);
   const n = dataSize(data);
@@ -405,20 +444,34 @@ async function runAdamPath(path: PathRun): Promise<Run> {
   const { budget, consider, validate, report } = path;
   const theta = Float64Array.from(path.theta0);
   let lastScore: SplitScore | undefined;
-  const run = await runAdam({ ...path, theta, steps: budget.maxSteps, after: async (step, loss) => {
-    let stop = false;
-    if (step % budget.evaluateEvery === 0 || step === budget.maxSteps) {
-      lastScore = await validate(theta);
-      stop = consider(theta, step, lastScore);
-    }
-    report(step, loss, theta, lastScore);
-    return stop;
-  } });
+  const run = await runAdam({
+    ...path,
+    theta,
+    steps: budget.maxSteps,
+    after: async (step, loss) => {
+      let stop = false;
+      if (step % budget.evaluateEvery === 0 || step === budget.maxSteps) {
+        lastScore = await validate(theta);
+        stop = consider(theta, step, lastScore);
+      }
+      report(step, loss, theta, lastScore);
+      return stop;
+    },
+  });
   // Patience running out on the budget's last step is the budget ending, not an early stop.
   return { steps: run.steps, stoppedBy: run.stopped && run.steps < budget.maxSteps ? "early-stopping" : "budget" };
 }
 
-async function runLbfgs({ gradient, data, budget, options, theta0, consider, validate, report }: PathRun): Promise<Run> {
+async function runLbfgs({
+  gradient,
+  data,
+  budget,
+  options,
+  theta0,
+  consider,
+  validate,
+  report,
+}: PathRun): Promise<Run> {
   const limit = options.fullBatchLimit ?? LEARN_DEFAULTS.fullBatchLimit;
   const n = dataSize(data);
   const subset =
@@ -431,18 +484,22 @@ async function runLbfgs({ gradient, data, budget, options, theta0, consider, val
       : { x: gatherRows(data.x, subset), y: data.y === undefined ? undefined : gatherRows(data.y, subset) };
   try {
     let stoppedEarly = false;
-    const result = await minimizeLbfgs(async (theta) => {
-      const { loss, grad } = await gradient.full(theta, full, Math.max(budget.batchSize, 1024), options.cancel);
-      return { f: loss, g: grad };
-    }, Float64Array.from(theta0), {
-      maxIterations: budget.maxSteps,
-      onIteration: async (iteration, theta, f) => {
-        const score = await validate(theta);
-        stoppedEarly = consider(theta, iteration, score);
-        report(iteration, f, theta, score);
-        return stoppedEarly;
+    const result = await minimizeLbfgs(
+      async (theta) => {
+        const { loss, grad } = await gradient.full(theta, full, Math.max(budget.batchSize, 1024), options.cancel);
+        return { f: loss, g: grad };
       },
-    });
+      Float64Array.from(theta0),
+      {
+        maxIterations: budget.maxSteps,
+        onIteration: async (iteration, theta, f) => {
+          const score = await validate(theta);
+          stoppedEarly = consider(theta, iteration, score);
+          report(iteration, f, theta, score);
+          return stoppedEarly;
+        },
+      },
+    );
     const stoppedBy = stoppedEarly ? "early-stopping" : result.reason === "iterations" ? "iterations" : "converged";
     return { steps: result.iterations, stoppedBy };
   } finally {

@@ -63,13 +63,15 @@ export function lossFromTrainingConfig(trainingConfig: unknown): LossSpec | unde
   if (loss === undefined || loss === null) return undefined;
   if (Array.isArray(loss) || (typeof loss === "object" && !("class_name" in (loss as object)))) {
     const entries = Array.isArray(loss) ? loss : Object.values(loss as object);
-    if (entries.length !== 1) throw new UsageError("Models with several outputs (one loss per output) are not supported.");
+    if (entries.length !== 1)
+      throw new UsageError("Models with several outputs (one loss per output) are not supported.");
     loss = entries[0];
   }
   if (typeof loss === "string") return { name: lossName(loss), fromLogits: false };
   if (typeof loss === "object" && loss !== null) {
     const { class_name: className, config } = loss as { class_name?: unknown; config?: Record<string, unknown> };
-    if (typeof className !== "string") throw new UsageError("The model's training_config has a loss without a class_name.");
+    if (typeof className !== "string")
+      throw new UsageError("The model's training_config has a loss without a class_name.");
     // Keras 3 may serialise a plain function loss as {class_name: "function", config: "<name>"}.
     const name = className === "function" && typeof config === "string" ? (config as string) : className;
     return { name: lossName(name), fromLogits: config?.from_logits === true };
@@ -79,7 +81,8 @@ export function lossFromTrainingConfig(trainingConfig: unknown): LossSpec | unde
 
 function layerActivation(layer: tf.layers.Layer): string | undefined {
   const inner = layer as unknown as { layers?: tf.layers.Layer[] };
-  if (Array.isArray(inner.layers) && inner.layers.length > 0) return layerActivation(inner.layers[inner.layers.length - 1]!);
+  if (Array.isArray(inner.layers) && inner.layers.length > 0)
+    return layerActivation(inner.layers[inner.layers.length - 1]!);
   const className = layer.getClassName();
   if (className === "Softmax") return "softmax";
   const config = layer.getConfig() as { activation?: unknown };
@@ -115,7 +118,8 @@ export function resolveTask(
 ): Task {
   const activation = outputActivation(model);
   const units = outputUnits(model);
-  const loss = options.loss ?? lossFromTrainingConfig(options.trainingConfig) ?? guessLoss(activation, units, options.y);
+  const loss =
+    options.loss ?? lossFromTrainingConfig(options.trainingConfig) ?? guessLoss(activation, units, options.y);
   const classification = loss.name.endsWith("crossentropy");
   const binary = loss.name === "binary_crossentropy";
   if (classification && !loss.fromLogits && activation !== "softmax" && activation !== "sigmoid") {
@@ -137,7 +141,10 @@ function guessLoss(activation: string, units: number, y: tf.Tensor | undefined):
   if (activation === "sigmoid" && units === 1) return { name: "binary_crossentropy", fromLogits: false };
   const sparseTargets = y !== undefined && (y.rank === 1 || (y.rank === 2 && y.shape[1] === 1));
   if (activation === "softmax") {
-    return { name: sparseTargets || y === undefined ? "sparse_categorical_crossentropy" : "categorical_crossentropy", fromLogits: false };
+    return {
+      name: sparseTargets || y === undefined ? "sparse_categorical_crossentropy" : "categorical_crossentropy",
+      fromLogits: false,
+    };
   }
   if (activation === "linear" && units > 1 && y !== undefined) {
     if (sparseTargets) return { name: "sparse_categorical_crossentropy", fromLogits: true };
@@ -175,7 +182,10 @@ export function sampleLosses(loss: LossSpec, pred: tf.Tensor, y: tf.Tensor): tf.
           elementwise = pred.relu().sub(pred.mul(t)).add(pred.abs().neg().exp().log1p());
         } else {
           const p = pred.clipByValue(EPSILON, 1 - EPSILON);
-          elementwise = t.mul(p.log()).add(tf.scalar(1).sub(t).mul(tf.scalar(1).sub(p).log())).neg();
+          elementwise = t
+            .mul(p.log())
+            .add(tf.scalar(1).sub(t).mul(tf.scalar(1).sub(p).log()))
+            .neg();
         }
         return flat(elementwise).mean(1) as tf.Tensor1D;
       }
@@ -191,14 +201,16 @@ export function sampleLosses(loss: LossSpec, pred: tf.Tensor, y: tf.Tensor): tf.
 export function sampleMetric(task: Task, pred: tf.Tensor, y: tf.Tensor): tf.Tensor1D {
   return tf.tidy(() => {
     const batch = pred.shape[0]!;
-    if (task.metric === "mae") return pred.sub(y.toFloat().reshape(pred.shape)).abs().reshape([batch, -1]).mean(1) as tf.Tensor1D;
+    if (task.metric === "mae")
+      return pred.sub(y.toFloat().reshape(pred.shape)).abs().reshape([batch, -1]).mean(1) as tf.Tensor1D;
     if (task.binary) {
       const threshold = task.outputs === "logits" ? 0 : 0.5;
       const predicted = pred.greater(threshold);
       return predicted.equal(y.reshape(pred.shape).greater(0.5)).toFloat().reshape([batch, -1]).mean(1) as tf.Tensor1D;
     }
     const predicted = pred.argMax(-1);
-    const target = task.loss.name === "sparse_categorical_crossentropy" ? y.reshape(predicted.shape).toInt() : y.argMax(-1);
+    const target =
+      task.loss.name === "sparse_categorical_crossentropy" ? y.reshape(predicted.shape).toInt() : y.argMax(-1);
     return predicted.equal(target).toFloat().reshape([batch, -1]).mean(1) as tf.Tensor1D;
   });
 }
@@ -211,7 +223,9 @@ export function toProbabilities(task: Task, pred: tf.Tensor): tf.Tensor {
 
 /** The same task, reading probabilities instead of logits (for averaged ensemble predictions). */
 export function probabilityTask(task: Task): Task {
-  return task.outputs === "logits" ? { ...task, outputs: "probabilities", loss: { ...task.loss, fromLogits: false } } : task;
+  return task.outputs === "logits"
+    ? { ...task, outputs: "probabilities", loss: { ...task.loss, fromLogits: false } }
+    : task;
 }
 
 /** Mean prediction entropy per sample (AdaMerging's label-free objective), shape [batch]. */

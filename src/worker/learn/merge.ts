@@ -31,7 +31,9 @@ export class Merger {
       }
       return tf.keep(tf.tensor2d(rows, [n, size]));
     });
-    this.base = variables.map((v, k) => (base === undefined ? undefined : tf.keep(tf.tensor(base[k]!, tensorOf(v).shape))));
+    this.base = variables.map((v, k) =>
+      base === undefined ? undefined : tf.keep(tf.tensor(base[k]!, tensorOf(v).shape)),
+    );
   }
 
   /** What the last write left in the variables: its α and the buffer each variable then held. */
@@ -61,7 +63,10 @@ export class Merger {
     tf.tidy(() => {
       // One [1, N] row of coefficients per group, shared by that group's variables.
       const rows = this.space.groups.map((_, g) =>
-        tf.tensor2d(Float32Array.from({ length: n }, (_, i) => alpha[i * G + g]!), [1, n]),
+        tf.tensor2d(
+          Float32Array.from({ length: n }, (_, i) => alpha[i * G + g]!),
+          [1, n],
+        ),
       );
       this.variables.forEach((v, k) => {
         let merged = tf.matMul(rows[this.space.groupOf[k]!]!, this.stacked[k]!).reshape(tensorOf(v).shape);

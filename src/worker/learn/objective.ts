@@ -20,7 +20,8 @@ export function resolveObjective(
   options: { loss?: LossSpec; trainingConfig?: unknown } = {},
 ): Objective {
   if (name === "supervised") {
-    if (data.y === undefined) throw new UsageError("The supervised objective needs labels; use the entropy objective for unlabeled data.");
+    if (data.y === undefined)
+      throw new UsageError("The supervised objective needs labels; use the entropy objective for unlabeled data.");
     return { name, task: resolveTask(model, { ...options, y: data.y }) };
   }
   let task = resolveTask(model, options);
@@ -29,7 +30,12 @@ export function resolveObjective(
     if (outputActivation(model) !== "linear" || units < 2) {
       throw new UsageError("The entropy objective needs a classifier (softmax/sigmoid outputs or logits).");
     }
-    task = { loss: { name: "sparse_categorical_crossentropy", fromLogits: true }, metric: "accuracy", outputs: "logits", binary: false };
+    task = {
+      loss: { name: "sparse_categorical_crossentropy", fromLogits: true },
+      metric: "accuracy",
+      outputs: "logits",
+      binary: false,
+    };
   }
   return { name, task };
 }

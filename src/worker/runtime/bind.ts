@@ -27,7 +27,8 @@ function layerVariables(layer: tf.layers.Layer): tf.LayerVariable[] {
  */
 export function bindWeights(manifest: ModelManifest, model: tf.LayersModel): WeightBinding[] {
   const file = manifest.path;
-  if (!manifest.architecture) throw new ModelFileError(file, "records no architecture, so its weights cannot be bound to a model");
+  if (!manifest.architecture)
+    throw new ModelFileError(file, "records no architecture, so its weights cannot be bound to a model");
   const shapes = new Map(manifest.tensors.map((t) => [t.name, t.shape]));
   const bindings: WeightBinding[] = [];
   const boundLayers = new Set<string>();
@@ -64,7 +65,10 @@ export function bindWeights(manifest: ModelManifest, model: tf.LayersModel): Wei
   }
   for (const layer of model.layers) {
     if (!boundLayers.has(layer.name) && layer.weights.length > 0) {
-      throw new ModelFileError(file, `TF.js layer "${layer.name}" has weights that the file's config does not describe`);
+      throw new ModelFileError(
+        file,
+        `TF.js layer "${layer.name}" has weights that the file's config does not describe`,
+      );
     }
   }
   return bindings;

@@ -23,7 +23,9 @@ function gradients(f: () => tf.Scalar, vars: tf.Variable[]): ReturnType<typeof t
   } catch (error) {
     const message = (error as Error).message ?? String(error);
     if (/not registered for backend/.test(message)) {
-      throw new UsageError(`Fisher merging needs gradients the ${tf.getBackend()} backend does not provide (${message}); run it with --backend cpu`);
+      throw new UsageError(
+        `Fisher merging needs gradients the ${tf.getBackend()} backend does not provide (${message}); run it with --backend cpu`,
+      );
     }
     throw error;
   }
@@ -32,10 +34,15 @@ function gradients(f: () => tf.Scalar, vars: tf.Variable[]): ReturnType<typeof t
 /** The label the model itself predicts, in the form the task's loss reads. */
 function ownPrediction(task: Task, pred: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
-    if (task.outputs === "values") throw new UsageError("Fisher merging of a regression model needs labelled data (its own prediction has zero loss)");
+    if (task.outputs === "values")
+      throw new UsageError(
+        "Fisher merging of a regression model needs labelled data (its own prediction has zero loss)",
+      );
     if (task.binary) return pred.greater(task.outputs === "logits" ? 0 : 0.5).toFloat();
     const classes = pred.argMax(-1);
-    return task.loss.name === "categorical_crossentropy" ? tf.oneHot(classes.toInt(), pred.shape[pred.rank - 1]!).toFloat() : classes.toFloat();
+    return task.loss.name === "categorical_crossentropy"
+      ? tf.oneHot(classes.toInt(), pred.shape[pred.rank - 1]!).toFloat()
+      : classes.toFloat();
   });
 }
 
@@ -63,7 +70,10 @@ export async function diagonalFisher(
       const ye = y === undefined ? undefined : tf.slice(y, [e], [1]);
       try {
         const target = ye ?? ownPrediction(task, forward(model, xe));
-        const { value, grads } = gradients(() => tf.tidy(() => sampleLosses(task.loss, forward(model, xe), target).sum() as tf.Scalar), vars);
+        const { value, grads } = gradients(
+          () => tf.tidy(() => sampleLosses(task.loss, forward(model, xe), target).sum() as tf.Scalar),
+          vars,
+        );
         vars.forEach((v, k) => {
           const g = grads[v.name];
           if (g === undefined) return;

@@ -60,14 +60,22 @@ function mapInputs(map: LinearMap, input: tf.Tensor): tf.Tensor2D[] {
   const [b, h, w] = input.shape as number[];
   const perImage = Math.max(1, (h! * w! * map.inputs) / (map.conv.strides[0] * map.conv.strides[1]));
   const step = Math.max(1, Math.floor(PATCH_ELEMENTS / perImage));
-  return ranges(b!, step).map(([s, e]) => tf.tidy(() => conv2dPatches(sliceRows(input, s, e) as tf.Tensor4D, map.conv!)));
+  return ranges(b!, step).map(([s, e]) =>
+    tf.tidy(() => conv2dPatches(sliceRows(input, s, e) as tf.Tensor4D, map.conv!)),
+  );
 }
 
 /**
  * XᵀX of every map's inputs over all rows of x (float64, d×d row-major), running the model's current weights in
  * inference mode; yields to the event loop before each batch.
  */
-export async function gramMatrices(model: tf.LayersModel, maps: readonly LinearMap[], x: tf.Tensor, batchSize: number, cancel?: Cancellation): Promise<Float64Array[]> {
+export async function gramMatrices(
+  model: tf.LayersModel,
+  maps: readonly LinearMap[],
+  x: tf.Tensor,
+  batchSize: number,
+  cancel?: Cancellation,
+): Promise<Float64Array[]> {
   const grams = maps.map((m) => new Float64Array(m.inputs * m.inputs));
   if (maps.length === 0) return grams;
   const probe = tf.model({ inputs: model.inputs, outputs: maps.map((m) => m.layer.input as tf.SymbolicTensor) });

@@ -50,7 +50,12 @@ export function writeIngredient(problem: SoupProblem, values: readonly Float32Ar
   });
 }
 
-export async function computeStatistics(problem: SoupProblem, data: SoupData, kind: StatisticsKind, options: StatisticsOptions): Promise<ComputedStatistics> {
+export async function computeStatistics(
+  problem: SoupProblem,
+  data: SoupData,
+  kind: StatisticsKind,
+  options: StatisticsOptions,
+): Promise<ComputedStatistics> {
   const byTensor = new Map<string, TensorStatistics>();
   const notes: string[] = [];
   const n = problem.ingredients.length;
@@ -66,14 +71,23 @@ export async function computeStatistics(problem: SoupProblem, data: SoupData, ki
       const g = await gramMatrices(problem.model, kept, data.x, GRAM_BATCH, options.cancel);
       g.forEach((m, k) => grams[k]!.push(m));
     }
-    kept.forEach((m, k) => byTensor.set(options.tensorNames[problem.variables.indexOf(m.kernel)]!, { gram: grams[k]! }));
+    kept.forEach((m, k) =>
+      byTensor.set(options.tensorNames[problem.variables.indexOf(m.kernel)]!, { gram: grams[k]! }),
+    );
   } else {
     const trainable = problem.variables.map((v, k) => ({ v, k })).filter(({ v }) => v.trainable);
     const fishers: Float32Array[][] = trainable.map(() => []);
     for (let i = 0; i < n; i++) {
       options.onIngredient?.(i);
       writeIngredient(problem, problem.ingredients[i]!);
-      const f = await diagonalFisher(problem.model, trainable.map(({ v }) => v), options.task, data.x, options.fisherTarget === "prediction" ? undefined : data.y, { examples: options.examples, cancel: options.cancel });
+      const f = await diagonalFisher(
+        problem.model,
+        trainable.map(({ v }) => v),
+        options.task,
+        data.x,
+        options.fisherTarget === "prediction" ? undefined : data.y,
+        { examples: options.examples, cancel: options.cancel },
+      );
       f.forEach((values, j) => fishers[j]!.push(values));
     }
     trainable.forEach(({ k }, j) => byTensor.set(options.tensorNames[k]!, { fisher: fishers[j]! }));

@@ -14,7 +14,11 @@ async function floats(path: string) {
   const file = await openModel(path);
   try {
     const out = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const t of file.manifest.tensors) out.set(t.name, { shape: t.shape, data: (await file.readTensor(t.name, { float32: true })).data as Float32Array });
+    for (const t of file.manifest.tensors)
+      out.set(t.name, {
+        shape: t.shape,
+        data: (await file.readTensor(t.name, { float32: true })).data as Float32Array,
+      });
     return out;
   } finally {
     await file.close();
@@ -51,12 +55,20 @@ describe("aligned merges of model files", () => {
   it("refuses permutations of a group the model does not have, and writes nothing", async () => {
     const target = join(dir, "merged.keras");
     await assert.rejects(
-      mergeModelFiles({ spec: { method: "uniform", params: {}, ingredients: [{ path: A }, { path: B }] }, target, alignment: { permutations: [{}, { nowhere: [1, 0] }] } }),
+      mergeModelFiles({
+        spec: { method: "uniform", params: {}, ingredients: [{ path: A }, { path: B }] },
+        target,
+        alignment: { permutations: [{}, { nowhere: [1, 0] }] },
+      }),
       (e: unknown) => e instanceof UsageError && /"nowhere", which is no permutation group/.test(e.message),
     );
     const plan = permutationSymmetry(await readManifest(A));
     await assert.rejects(
-      mergeModelFiles({ spec: { method: "uniform", params: {}, ingredients: [{ path: A }, { path: B }] }, target, alignment: { permutations: [{}, { [plan.groups[0]!.id]: [0, 0, 1] }] } }),
+      mergeModelFiles({
+        spec: { method: "uniform", params: {}, ingredients: [{ path: A }, { path: B }] },
+        target,
+        alignment: { permutations: [{}, { [plan.groups[0]!.id]: [0, 0, 1] }] },
+      }),
       (e: unknown) => e instanceof UsageError && /expected a permutation of/.test(e.message),
     );
     assert.deepEqual(await readdir(dir), []);

@@ -7,7 +7,13 @@ import * as tf from "@tensorflow/tfjs";
 import { readManifest } from "../../../src/core/formats/registry.js";
 import type { ModelManifest } from "../../../src/core/model.js";
 import { mulberry32, shuffleInPlace } from "../../../src/core/random.js";
-import { identity, permutationSymmetry, permuteTensors, type AlignmentPlan, type Permutations } from "../../../src/core/align/index.js";
+import {
+  identity,
+  permutationSymmetry,
+  permuteTensors,
+  type AlignmentPlan,
+  type Permutations,
+} from "../../../src/core/align/index.js";
 import { bindWeights, buildModel } from "../../../src/worker/runtime/index.js";
 import { TFJS_FIXTURES, saveWithTfjs, scratchDir } from "../formats/tfjs-helpers.js";
 
@@ -36,7 +42,12 @@ function randomPermutations(plan: AlignmentPlan, seed: number): Permutations {
 
 async function tensorsOf(manifest: ModelManifest, model: tf.LayersModel) {
   const bindings = bindWeights(manifest, model);
-  return new Map(bindings.map((b) => [b.tensor, { shape: b.variable.shape as number[], data: b.variable.read().dataSync() as Float32Array }]));
+  return new Map(
+    bindings.map((b) => [
+      b.tensor,
+      { shape: b.variable.shape as number[], data: b.variable.read().dataSync() as Float32Array },
+    ]),
+  );
 }
 
 function predict(model: tf.LayersModel, x: tf.Tensor): Float32Array {
@@ -50,7 +61,11 @@ function predict(model: tf.LayersModel, x: tf.Tensor): Float32Array {
  * Runs the model of `path` (with its own weights, or random ones), permutes every group at random, and checks
  * the outputs match; returns the plan for the caller's checks of which groups were found.
  */
-async function checkSameFunction(path: string, x: tf.Tensor, options: { randomise?: boolean } = {}): Promise<AlignmentPlan> {
+async function checkSameFunction(
+  path: string,
+  x: tf.Tensor,
+  options: { randomise?: boolean } = {},
+): Promise<AlignmentPlan> {
   const manifest = await readManifest(path);
   const plan = permutationSymmetry(manifest);
   const original = await buildModel(manifest);
@@ -78,7 +93,8 @@ async function checkSameFunction(path: string, x: tf.Tensor, options: { randomis
     const a = predict(original, x);
     const b = predict(permuted, x);
     assert.equal(a.length, b.length);
-    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= 1e-4 * (1 + Math.abs(a[i]!)), `output ${i}: ${a[i]} vs ${b[i]}`);
+    for (let i = 0; i < a.length; i++)
+      assert.ok(Math.abs(a[i]! - b[i]!) <= 1e-4 * (1 + Math.abs(a[i]!)), `output ${i}: ${a[i]} vs ${b[i]}`);
     return plan;
   } finally {
     original.dispose();
@@ -185,9 +201,20 @@ describe("permutation symmetry: permuted models compute the same function", () =
     assert.deepEqual(groupSizes(plan), [3, 5]);
 
     const text = tf.sequential({
-      layers: [tf.layers.embedding({ inputDim: 10, outputDim: 6, inputLength: 4 }), tf.layers.flatten(), tf.layers.dense({ units: 3 })],
+      layers: [
+        tf.layers.embedding({ inputDim: 10, outputDim: 6, inputLength: 4 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 3 }),
+      ],
     });
-    const tokens = tf.tensor2d([[1, 2, 3, 4], [9, 0, 5, 5]], [2, 4], "int32");
+    const tokens = tf.tensor2d(
+      [
+        [1, 2, 3, 4],
+        [9, 0, 5, 5],
+      ],
+      [2, 4],
+      "int32",
+    );
     const textPlan = await checkSameFunction(await saved(text, scratch.dir, "embedding"), tokens);
     assert.deepEqual(groupSizes(textPlan), [6]);
   });
@@ -216,18 +243,31 @@ describe("permutation symmetry: permuted models compute the same function", () =
     const plan = await checkSameFunction(path, x);
     assert.deepEqual(groupSizes(plan), [3, 4]);
     assert.deepEqual(plan.fixed, []);
-    const widths = (size: number) => plan.groups.find((g) => g.size === size)!.members.map((m) => m.width ?? 1).sort((p, q) => p - q);
+    const widths = (size: number) =>
+      plan.groups
+        .find((g) => g.size === size)!
+        .members.map((m) => m.width ?? 1)
+        .sort((p, q) => p - q);
     // The conv's 3 channels: its kernel and bias, the depthwise kernel, then blocks of 2 (depthwise bias,
     // BatchNormalization's four vectors, the separable depthwise kernel) and of 6 (the pointwise kernel).
     assert.deepEqual(widths(3), [1, 1, 1, 2, 2, 2, 2, 2, 2, 6]);
     // The separable's 4 units: pointwise kernel and bias, the last depthwise kernel, its bias and the Dense after Flatten in blocks of 2.
     const flattened = plan.groups.find((g) => g.size === 4)!.members.find((m) => m.count > 1);
-    assert.deepEqual({ count: flattened?.count, width: flattened?.width, period: flattened?.period }, { count: 16, width: 2, period: 8 });
+    assert.deepEqual(
+      { count: flattened?.count, width: flattened?.width, period: flattened?.period },
+      { count: 16, width: 2, period: 8 },
+    );
   });
 
   it("real files: the TF.js CNN and Embedding+GRU fixtures, a Keras 3 CNN with BatchNormalization", async () => {
-    const cnn = await checkSameFunction(TFJS_FIXTURES.cnn.path, tf.randomNormal([2, 40, 40, 3], 0, 1, "float32", 6), { randomise: false });
-    assert.equal(cnn.groups.length, 2, "Conv2D and SeparableConv2D (through BatchNormalization and Flatten) are groups");
+    const cnn = await checkSameFunction(TFJS_FIXTURES.cnn.path, tf.randomNormal([2, 40, 40, 3], 0, 1, "float32", 6), {
+      randomise: false,
+    });
+    assert.equal(
+      cnn.groups.length,
+      2,
+      "Conv2D and SeparableConv2D (through BatchNormalization and Flatten) are groups",
+    );
     const gru = (await readManifest(TFJS_FIXTURES.gru.path)).architecture!;
     const embedding = gru.layers.find((l) => l.className === "Embedding")!;
     const length = (embedding.config.batch_input_shape as number[])[1]!;
@@ -235,7 +275,10 @@ describe("permutation symmetry: permuted models compute the same function", () =
     const gruPlan = await checkSameFunction(TFJS_FIXTURES.gru.path, tokens, { randomise: false });
     // The GRU is the model's output, so only the Embedding's 20 units (read by the GRU's kernel) move.
     assert.deepEqual(groupSizes(gruPlan), [20]);
-    const keras3 = await checkSameFunction("test/fixtures/keras3/cnn_a.keras", tf.randomNormal([3, 8, 8, 1], 0, 1, "float32", 7));
+    const keras3 = await checkSameFunction(
+      "test/fixtures/keras3/cnn_a.keras",
+      tf.randomNormal([3, 8, 8, 1], 0, 1, "float32", 7),
+    );
     assert.deepEqual(groupSizes(keras3), [4]);
   });
 

@@ -13,7 +13,9 @@ import { mulberry32, shuffleInPlace } from "../../../src/core/random.js";
 
 function permutationsOf(n: number): number[][] {
   if (n === 1) return [[0]];
-  return permutationsOf(n - 1).flatMap((p) => Array.from({ length: n }, (_, at) => [...p.slice(0, at), n - 1, ...p.slice(at)]));
+  return permutationsOf(n - 1).flatMap((p) =>
+    Array.from({ length: n }, (_, at) => [...p.slice(0, at), n - 1, ...p.slice(at)]),
+  );
 }
 
 /** A Sequential MLP's manifest with Dense layers of the given widths (inputs first). */
@@ -29,7 +31,13 @@ function mlpManifest(widths: number[]): ModelManifest {
     path: "mlp.json",
     format: "tfjs-layers",
     files: ["mlp.json"],
-    architecture: { modelClass: "Sequential", layers, inputs: ["dense_0"], outputs: [`dense_${widths.length - 2}`], raw: {} },
+    architecture: {
+      modelClass: "Sequential",
+      layers,
+      inputs: ["dense_0"],
+      outputs: [`dense_${widths.length - 2}`],
+      raw: {},
+    },
     tensors: widths.slice(1).flatMap((units, i) => [
       { name: `dense_${i}/kernel`, shape: [widths[i]!, units], dtype: "float32" as const, layer: `dense_${i}` },
       { name: `dense_${i}/bias`, shape: [units], dtype: "float32" as const, layer: `dense_${i}` },
@@ -42,7 +50,13 @@ function mlpManifest(widths: number[]): ModelManifest {
 function randomTensors(manifest: ModelManifest, seed: number): Map<string, NamedTensor> {
   const random = mulberry32(seed);
   return new Map(
-    manifest.tensors.map((t) => [t.name, { shape: t.shape, data: Float32Array.from({ length: t.shape.reduce((p, d) => p * d, 1) }, () => random() * 2 - 1) }]),
+    manifest.tensors.map((t) => [
+      t.name,
+      {
+        shape: t.shape,
+        data: Float32Array.from({ length: t.shape.reduce((p, d) => p * d, 1) }, () => random() * 2 - 1),
+      },
+    ]),
   );
 }
 
@@ -54,7 +68,11 @@ describe("linear assignment", () => {
       const score = Float64Array.from({ length: n * n }, () => Math.round(random() * 20) - 10);
       const best = Math.max(...permutationsOf(n).map((p) => assignmentScore(score, n, p)));
       const found = maximiseAssignment(score, n);
-      assert.deepEqual([...found].sort((a, b) => a - b), identity(n), "a permutation");
+      assert.deepEqual(
+        [...found].sort((a, b) => a - b),
+        identity(n),
+        "a permutation",
+      );
       assert.equal(assignmentScore(score, n, found), best);
     }
   });
@@ -65,11 +83,13 @@ describe("weight matching", () => {
   function checkUndoesScramble(manifest: ModelManifest, moved: string, a = randomTensors(manifest, 1)) {
     const plan = permutationSymmetry(manifest);
     const random = mulberry32(2);
-    const scramble = Object.fromEntries(plan.groups.map((g) => {
-      const p = identity(g.size);
-      shuffleInPlace(p, random);
-      return [g.id, p];
-    }));
+    const scramble = Object.fromEntries(
+      plan.groups.map((g) => {
+        const p = identity(g.size);
+        shuffleInPlace(p, random);
+        return [g.id, p];
+      }),
+    );
     const scrambled = permuteTensors(plan, scramble, a);
     const b = new Map([...a].map(([name, t]) => [name, { shape: t.shape, data: scrambled.get(name)! }]));
     assert.ok(!b.get(moved)!.data.every((v, i) => v === a.get(moved)!.data[i]), "the scramble moved units");
@@ -86,22 +106,67 @@ describe("weight matching", () => {
 
   /** Conv2D(5) → DepthwiseConv2D(multiplier 3) → Conv2D(4) → pooling → Dense(2). */
   function depthwiseManifest(): ModelManifest {
-    const layer = (name: string, className: string, inbound: string[], weights: Array<[string, number[]]>, config: Record<string, unknown> = {}) => ({
+    const layer = (
+      name: string,
+      className: string,
+      inbound: string[],
+      weights: Array<[string, number[]]>,
+      config: Record<string, unknown> = {},
+    ) => ({
       spec: { name, className, config, inbound, weights: weights.map(([w]) => `${name}/${w}`) },
       tensors: weights.map(([w, shape]) => ({ name: `${name}/${w}`, shape, dtype: "float32" as const, layer: name })),
     });
     const layers = [
-      layer("conv", "Conv2D", [], [["kernel", [1, 1, 2, 5]], ["bias", [5]]], { batch_input_shape: [null, 6, 6, 2] }),
-      layer("depthwise", "DepthwiseConv2D", ["conv"], [["depthwise_kernel", [3, 3, 5, 3]], ["bias", [15]]]),
-      layer("pointwise", "Conv2D", ["depthwise"], [["kernel", [1, 1, 15, 4]], ["bias", [4]]]),
+      layer(
+        "conv",
+        "Conv2D",
+        [],
+        [
+          ["kernel", [1, 1, 2, 5]],
+          ["bias", [5]],
+        ],
+        { batch_input_shape: [null, 6, 6, 2] },
+      ),
+      layer(
+        "depthwise",
+        "DepthwiseConv2D",
+        ["conv"],
+        [
+          ["depthwise_kernel", [3, 3, 5, 3]],
+          ["bias", [15]],
+        ],
+      ),
+      layer(
+        "pointwise",
+        "Conv2D",
+        ["depthwise"],
+        [
+          ["kernel", [1, 1, 15, 4]],
+          ["bias", [4]],
+        ],
+      ),
       layer("pool", "GlobalAveragePooling2D", ["pointwise"], []),
-      layer("out", "Dense", ["pool"], [["kernel", [4, 2]], ["bias", [2]]]),
+      layer(
+        "out",
+        "Dense",
+        ["pool"],
+        [
+          ["kernel", [4, 2]],
+          ["bias", [2]],
+        ],
+      ),
     ];
     return {
       path: "cnn.json",
       format: "tfjs-layers",
       files: ["cnn.json"],
-      architecture: { modelClass: "Sequential", layers: layers.map((l) => l.spec), inputs: ["conv"], outputs: ["out"], raw: {} },
+      architecture: {
+        modelClass: "Sequential",
+        layers: layers.map((l) => l.spec),
+        inputs: ["conv"],
+        outputs: ["out"],
+        raw: {},
+      },
       tensors: layers.flatMap((l) => l.tensors),
       metadata: {},
       warnings: [],

@@ -43,8 +43,14 @@ describe("analyzeModels on the fixture files (real ones, and the generated Keras
     const names = ["mlp_a.keras", "mlp_b_legacy.h5", "mlp_c.keras", "cnn_a.keras", "cnn_b.keras"];
     const analysis = await analyzeModels(names.map((n) => join(KERAS3, n)));
     assert.deepEqual(analysis.unreadable, []);
-    assert.deepEqual(analysis.models.map((m) => m.group), ["g1", "g1", "g1", "g2", "g2"]);
-    assert.deepEqual(analysis.models.map((m) => m.status), ["compatible", "compatible-by-structure", "compatible", "compatible", "compatible"]);
+    assert.deepEqual(
+      analysis.models.map((m) => m.group),
+      ["g1", "g1", "g1", "g2", "g2"],
+    );
+    assert.deepEqual(
+      analysis.models.map((m) => m.status),
+      ["compatible", "compatible-by-structure", "compatible", "compatible", "compatible"],
+    );
     assert.equal(analysis.incompatible.length, 1);
     assert.match(analysis.incompatible[0]!.reason, /mlp_a\.keras|cnn_a\.keras/);
   });
@@ -63,8 +69,14 @@ describe("analyzeModels on the fixture files (real ones, and the generated Keras
       await writeFile(junk, Buffer.from([1, 2, 3]));
       const good = join(REAL, "tfjs-examples", "abalone-node", "model.json");
       const analysis = await analyzeModels([junk, good, join(dir, "absent.keras")]);
-      assert.deepEqual(analysis.models.map((m) => m.path), [good]);
-      assert.deepEqual(analysis.unreadable.map((u) => u.path), [junk, join(dir, "absent.keras")]);
+      assert.deepEqual(
+        analysis.models.map((m) => m.path),
+        [good],
+      );
+      assert.deepEqual(
+        analysis.unreadable.map((u) => u.path),
+        [junk, join(dir, "absent.keras")],
+      );
       for (const u of analysis.unreadable) assert.ok(u.error.startsWith(u.path), u.error);
     });
   });

@@ -17,7 +17,12 @@ function tensorInfo(spec: TensorSpec): TensorInfo {
 }
 
 /** A manifest with an architecture: the layers' weights are the tensors whose name starts with "<layer>/". */
-export function kerasManifest(path: string, modelConfig: unknown, tensors: TensorSpec[], format: FormatId = "keras-h5"): ModelManifest {
+export function kerasManifest(
+  path: string,
+  modelConfig: unknown,
+  tensors: TensorSpec[],
+  format: FormatId = "keras-h5",
+): ModelManifest {
   const architecture = parseKerasModelConfig(path, modelConfig);
   const infos = tensors.map(tensorInfo);
   for (const layer of architecture.layers) {
@@ -35,7 +40,9 @@ export function tensorListManifest(path: string, tensors: TensorSpec[]): ModelMa
 export function tfjsJsonManifest(path: string, json: string): ModelManifest {
   const parsed = JSON.parse(json) as { modelTopology: unknown; weightsManifest: { weights: TensorSpec[] }[] };
   const { modelConfig } = unwrapModelConfig(parsed.modelTopology);
-  const tensors = parsed.weightsManifest.flatMap((group) => group.weights.map((w) => ({ name: w.name, shape: w.shape, dtype: w.dtype })));
+  const tensors = parsed.weightsManifest.flatMap((group) =>
+    group.weights.map((w) => ({ name: w.name, shape: w.shape, dtype: w.dtype })),
+  );
   return kerasManifest(path, modelConfig, tensors, "tfjs-layers");
 }
 
@@ -66,7 +73,13 @@ export function denseSequential(inputs: number, layers: Record<string, unknown>[
   const [first, ...rest] = layers as { class_name: string; config: Record<string, unknown> }[];
   return {
     class_name: "Sequential",
-    config: { name: "sequential_1", layers: [{ ...first, config: { ...first!.config, batch_input_shape: [null, inputs], dtype: "float32" } }, ...rest] },
+    config: {
+      name: "sequential_1",
+      layers: [
+        { ...first, config: { ...first!.config, batch_input_shape: [null, inputs], dtype: "float32" } },
+        ...rest,
+      ],
+    },
   };
 }
 

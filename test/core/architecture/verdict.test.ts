@@ -20,7 +20,14 @@ const other = () => tensorListManifest("other/w.safetensors", [{ name: "x", shap
 describe("mergeVerdict", () => {
   it("merges models with the same tensor names by name", () => {
     const verdict = mergeVerdict(analyzeManifests([a(), b()]));
-    assert.deepEqual(verdict, { mergeable: true, architectures: "one", how: "compatible", models: 2, groups: 1, unreadable: [] });
+    assert.deepEqual(verdict, {
+      mergeable: true,
+      architectures: "one",
+      how: "compatible",
+      models: 2,
+      groups: 1,
+      unreadable: [],
+    });
     assert.equal(verdictSentence(verdict), "All ingredients share one architecture with the same tensor names.");
   });
 
@@ -37,8 +44,14 @@ describe("mergeVerdict", () => {
     assert.equal(verdict.architectures, "several");
     assert.equal(verdict.groups, 2);
     assert.equal(verdict.pair?.a, "runs/1/model.h5");
-    assert.match(verdictSentence(verdict), /^These models do not share one architecture: model\.h5 vs w\.safetensors: tensor /);
-    assert.match(verdictSentence(verdict, (p) => p.toUpperCase()), /: RUNS\/1\/MODEL\.H5 vs OTHER\/W\.SAFETENSORS: /);
+    assert.match(
+      verdictSentence(verdict),
+      /^These models do not share one architecture: model\.h5 vs w\.safetensors: tensor /,
+    );
+    assert.match(
+      verdictSentence(verdict, (p) => p.toUpperCase()),
+      /: RUNS\/1\/MODEL\.H5 vs OTHER\/W\.SAFETENSORS: /,
+    );
   });
 
   it("refuses a set with an unreadable file even when the readable ones agree, naming the file", () => {
@@ -61,7 +74,10 @@ describe("mergeVerdict", () => {
 describe("mergeableGroups and statusText", () => {
   it("keeps the groups of two or more models, and words a status", () => {
     const analysis = analyzeManifests([a(), other(), renamed()]);
-    assert.deepEqual(mergeableGroups(analysis).map((g) => g.models), [["runs/1/model.h5", "runs/3/model.h5"]]);
+    assert.deepEqual(
+      mergeableGroups(analysis).map((g) => g.models),
+      [["runs/1/model.h5", "runs/3/model.h5"]],
+    );
     assert.equal(statusText("compatible-by-structure"), "compatible by structure");
     assert.equal(statusText("compatible"), "compatible");
   });

@@ -45,12 +45,17 @@ describe("checkAgainstInput", () => {
     assert.deepEqual(checked.dataset.xShape, [1797, 8, 8, 1]);
     assert.equal(checked.dataset.x, digits.x, "the values are shared, only the shape changes");
     assert.deepEqual(digits.xShape, [1797, 64], "the input dataset is not modified");
-    assert.deepEqual(checked.notes, ["samples of shape [64] reshaped to [8, 8, 1] for the model's input [null, 8, 8, 1]"]);
+    assert.deepEqual(checked.notes, [
+      "samples of shape [64] reshaped to [8, 8, 1] for the model's input [null, 8, 8, 1]",
+    ]);
     throwsMessage(
       () => checkAgainstInput({ ...table(1, 12), xShape: [1, 2, 2, 3] }, [null, 5], [null, 1]),
       "t.csv: samples have shape [2, 2, 3] (12 values); the model expects input [null, 5] (5 values)",
     );
-    throwsMessage(() => checkAgainstInput(table(1, 6), [null, null, 3], [null, 1]), "t.csv: rows have 6 features; the model expects input [null, null, 3]");
+    throwsMessage(
+      () => checkAgainstInput(table(1, 6), [null, null, 3], [null, 1]),
+      "t.csv: rows have 6 features; the model expects input [null, null, 3]",
+    );
   });
 
   it("refuses class indices beyond the output units, naming the class", () => {
@@ -59,8 +64,14 @@ describe("checkAgainstInput", () => {
       "t.csv: sample 1 has class 10, beyond the model's 10 output units (classes 0..9)",
     );
     const named = { ...table(2, 2, [0, 2]), classes: ["a", "b", "c"] };
-    throwsMessage(() => checkAgainstInput(named, [null, 2], [null, 2]), 't.csv: sample 1 has class 2 ("c"), beyond the model\'s 2 output units (classes 0..1)');
-    assert.doesNotThrow(() => checkAgainstInput(table(2, 2, [0, 1]), [null, 2], [null, 1]), "one sigmoid unit takes classes 0 and 1");
+    throwsMessage(
+      () => checkAgainstInput(named, [null, 2], [null, 2]),
+      't.csv: sample 1 has class 2 ("c"), beyond the model\'s 2 output units (classes 0..1)',
+    );
+    assert.doesNotThrow(
+      () => checkAgainstInput(table(2, 2, [0, 1]), [null, 2], [null, 1]),
+      "one sigmoid unit takes classes 0 and 1",
+    );
     throwsMessage(
       () => checkAgainstInput(table(2, 2, [0, 2]), [null, 2], [null, 1]),
       "t.csv: sample 1 has class 2, beyond the model's 1 output unit (binary: classes 0 and 1) (classes 0..1)",
@@ -69,10 +80,16 @@ describe("checkAgainstInput", () => {
 
   it("refuses regression targets of the wrong width and non-finite features", () => {
     const reg: Dataset = { ...table(2, 2), task: "regression", y: new Float32Array(4), yShape: [2, 2] };
-    throwsMessage(() => checkAgainstInput(reg, [null, 2], [null, 1]), "t.csv: labels have 2 values per sample; the model's output [null, 1] has 1");
+    throwsMessage(
+      () => checkAgainstInput(reg, [null, 2], [null, 1]),
+      "t.csv: labels have 2 values per sample; the model's output [null, 1] has 1",
+    );
     assert.doesNotThrow(() => checkAgainstInput(reg, [null, 2], [null, 2]));
     const nan = table(2, 2);
     nan.x[3] = NaN;
-    throwsMessage(() => checkAgainstInput(nan, [null, 2], [null, 1]), "t.csv: sample 1 holds NaN; expected finite feature values");
+    throwsMessage(
+      () => checkAgainstInput(nan, [null, 2], [null, 1]),
+      "t.csv: sample 1 holds NaN; expected finite feature values",
+    );
   });
 });

@@ -80,7 +80,10 @@ describe("CSV loader", () => {
 
   it("refuses a missing label column, listing the columns", async () => {
     const path = await writeIn(dir, "m.csv", "a,b,y\n1,2,0\n");
-    await rejectsWith(() => loadDataset(path, { label: "target" }), `${path}: has no label column "target" (columns: "a", "b", "y")`);
+    await rejectsWith(
+      () => loadDataset(path, { label: "target" }),
+      `${path}: has no label column "target" (columns: "a", "b", "y")`,
+    );
     await rejectsWith(() => loadDataset(path, { label: 5 }), "has 3 columns; the label column index 5 does not exist");
     const noHeader = await writeIn(dir, "nh.csv", "1,2,0\n");
     await rejectsWith(() => loadDataset(noHeader, { label: "target" }), "no header row");

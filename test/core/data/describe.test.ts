@@ -12,7 +12,10 @@ describe("describeDataset", () => {
     assert.equal(d.labelName, "column 65");
     assert.deepEqual(d.featureRange, { min: 0, max: 16 });
     // Class sizes of the UCI digits test set (as sklearn's load_digits reports them).
-    assert.deepEqual(d.classCounts!.map((c) => c.count), [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]);
+    assert.deepEqual(
+      d.classCounts!.map((c) => c.count),
+      [178, 182, 177, 183, 181, 182, 181, 179, 174, 180],
+    );
     assert.equal(d.classCounts![3]!.name, "3");
   });
 
@@ -24,7 +27,10 @@ describe("describeDataset", () => {
       assert.deepEqual(reg.targets, { min: 0.5, max: 4, mean: 2 });
       assert.equal(reg.labelName, "t");
       const cls = describeDataset(await loadDataset(await writeIn(dir, "c.csv", "1,b\n2,a\n3,b\n")));
-      assert.deepEqual(cls.classCounts, [{ index: 0, name: "a", count: 1 }, { index: 1, name: "b", count: 2 }]);
+      assert.deepEqual(cls.classCounts, [
+        { index: 0, name: "a", count: 1 },
+        { index: 1, name: "b", count: 2 },
+      ]);
     } finally {
       await cleanup();
     }

@@ -16,7 +16,10 @@ const training = JSON.parse(readFileSync(join(MODELS, "training.json"), "utf8"))
 
 /** Each row (64 pixels and the label) as one string, in file order. */
 function rowsOf(d: Dataset): string[] {
-  return Array.from({ length: d.xShape[0]! }, (_, i) => `${Array.from(d.x.subarray(i * 64, (i + 1) * 64)).join(",")},${d.y![i]}`);
+  return Array.from(
+    { length: d.xShape[0]! },
+    (_, i) => `${Array.from(d.x.subarray(i * 64, (i + 1) * 64)).join(",")},${d.y![i]}`,
+  );
 }
 
 async function loadIngredient(i: number): Promise<tf.LayersModel> {
@@ -52,16 +55,35 @@ describe("the bundled digits sample", () => {
     assert.equal(soup.length, training.data.soup.rows);
     assert.deepEqual([ingredientsTrain.length, soup.length], [898, 899]);
     const soupSet = new Set(soup);
-    assert.ok(ingredientsTrain.every((r) => !soupSet.has(r)), "no row is in both files");
-    assert.deepEqual([...ingredientsTrain, ...soup].sort(), [...all].sort(), "together they are exactly the original rows");
+    assert.ok(
+      ingredientsTrain.every((r) => !soupSet.has(r)),
+      "no row is in both files",
+    );
+    assert.deepEqual(
+      [...ingredientsTrain, ...soup].sort(),
+      [...all].sort(),
+      "together they are exactly the original rows",
+    );
 
     // Exactly the split the README describes: splitDataset with seed 1, learn part -> ingredients, test part -> soup.
-    const parts = splitDataset(original, { seed: training.data.split.seed, fractions: { learn: 0.5, validation: 0, test: 0.5 } });
+    const parts = splitDataset(original, {
+      seed: training.data.split.seed,
+      fractions: { learn: 0.5, validation: 0, test: 0.5 },
+    });
     assert.equal(training.data.split.seed, 1);
-    assert.deepEqual(ingredientsTrain, Array.from(parts.indices.learn, (i) => all[i]));
-    assert.deepEqual(soup, Array.from(parts.indices.test, (i) => all[i]));
-    const counts = (rows: string[]) => rows.reduce((c, r) => (c[Number(r.slice(r.lastIndexOf(",") + 1))]++, c), new Array<number>(10).fill(0));
-    counts(ingredientsTrain).forEach((n, c) => assert.ok(Math.abs(n - counts(soup)[c]!) <= 1, `class ${c} is split evenly`));
+    assert.deepEqual(
+      ingredientsTrain,
+      Array.from(parts.indices.learn, (i) => all[i]),
+    );
+    assert.deepEqual(
+      soup,
+      Array.from(parts.indices.test, (i) => all[i]),
+    );
+    const counts = (rows: string[]) =>
+      rows.reduce((c, r) => (c[Number(r.slice(r.lastIndexOf(",") + 1))]++, c), new Array<number>(10).fill(0));
+    counts(ingredientsTrain).forEach((n, c) =>
+      assert.ok(Math.abs(n - counts(soup)[c]!) <= 1, `class ${c} is split evenly`),
+    );
   });
 
   it("has seven TF.js ingredients of one architecture (five good, two harmful) whose accuracy on the demo's test split of soup.csv.gz is what the README reports", async () => {
@@ -69,15 +91,23 @@ describe("the bundled digits sample", () => {
     assert.equal(training.soupSplit.seed, DEFAULT_SPLIT.seed);
     assert.deepEqual(training.soupSplit.sizes, { learn: 539, validation: 180, test: 180 });
     const flat: Float32Array[] = [];
-    assert.deepEqual(training.ingredients.map((g: { harm?: string }) => g.harm ?? ""), ["", "", "", "", "", "too-high learning rate", "classes 0-2 only"]);
+    assert.deepEqual(
+      training.ingredients.map((g: { harm?: string }) => g.harm ?? ""),
+      ["", "", "", "", "", "too-high learning rate", "classes 0-2 only"],
+    );
     for (let i = 1; i <= 7; i++) {
       const model = await loadIngredient(i);
       assert.deepEqual(model.inputs[0]!.shape, [null, 64]);
       assert.deepEqual(model.outputs[0]!.shape, [null, 10]);
-      assert.deepEqual(model.weights.map((w) => w.originalName), ["hidden1/kernel", "hidden1/bias", "hidden2/kernel", "hidden2/bias", "output/kernel", "output/bias"]);
+      assert.deepEqual(
+        model.weights.map((w) => w.originalName),
+        ["hidden1/kernel", "hidden1/bias", "hidden2/kernel", "hidden2/bias", "output/kernel", "output/bias"],
+      );
       // Raw 0..16 pixels go straight in: the 1/16 scaling is folded into hidden1.
       const accuracy = tf.tidy(() => {
-        const predicted = (model.predict(tf.tensor2d(test.x, [test.xShape[0]!, 64])) as tf.Tensor).argMax(-1).dataSync();
+        const predicted = (model.predict(tf.tensor2d(test.x, [test.xShape[0]!, 64])) as tf.Tensor)
+          .argMax(-1)
+          .dataSync();
         let right = 0;
         predicted.forEach((p, k) => (right += p === test.y![k] ? 1 : 0));
         return right / predicted.length;
@@ -90,7 +120,9 @@ describe("the bundled digits sample", () => {
     }
     // Fine-tunes of one initialisation: distinct, yet close in weight space (one basin).
     const cosine = (a: Float32Array, b: Float32Array) => {
-      let ab = 0, aa = 0, bb = 0;
+      let ab = 0,
+        aa = 0,
+        bb = 0;
       a.forEach((v, k) => ((ab += v * b[k]!), (aa += v * v), (bb += b[k]! * b[k]!)));
       return ab / Math.sqrt(aa * bb);
     };

@@ -11,8 +11,7 @@ import { rejectsWith, tempDir, writeIn } from "./helpers.js";
 /** An RGBA image whose pixel (r, c) is f(r, c) -> [R, G, B]. */
 function rgba(width: number, height: number, f: (r: number, c: number) => number[]): Uint8Array {
   const data = new Uint8Array(width * height * 4);
-  for (let r = 0; r < height; r++)
-    for (let c = 0; c < width; c++) data.set([...f(r, c), 255], (r * width + c) * 4);
+  for (let r = 0; r < height; r++) for (let c = 0; c < width; c++) data.set([...f(r, c), 255], (r * width + c) * 4);
   return data;
 }
 
@@ -41,7 +40,12 @@ describe("image folder loader", () => {
     const out = new Float32Array(H * W * 3);
     resizeInto({ width: w, height: h, data }, H, W, 3, out, 0);
     const rgb = Float32Array.from({ length: w * h * 3 }, (_, i) => data[Math.floor(i / 3) * 4 + (i % 3)]!);
-    const reference = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(rgb, [h, w, 3]), [H, W], false, true).div(255).dataSync());
+    const reference = tf.tidy(() =>
+      tf.image
+        .resizeBilinear(tf.tensor3d(rgb, [h, w, 3]), [H, W], false, true)
+        .div(255)
+        .dataSync(),
+    );
     if (previous) await tf.setBackend(previous);
     assert.equal(out.length, reference.length);
     out.forEach((v, i) => assert.ok(Math.abs(v - reference[i]!) < 1e-5, `value ${i}: ${v} vs ${reference[i]}`));
@@ -50,7 +54,11 @@ describe("image folder loader", () => {
   it("reads PNG and JPEG class folders at the model's input size, gray or RGB, in [0, 1]", async () => {
     const red = rgba(6, 6, () => [255, 0, 0]);
     const gray = rgba(3, 3, () => [128, 128, 128]);
-    await classFolder("cat", { "a.png": png(6, 6, red), "b.jpg": jpeg.encode({ width: 6, height: 6, data: red }, 100).data, "notes.txt": new Uint8Array([1]) });
+    await classFolder("cat", {
+      "a.png": png(6, 6, red),
+      "b.jpg": jpeg.encode({ width: 6, height: 6, data: red }, 100).data,
+      "notes.txt": new Uint8Array([1]),
+    });
     await classFolder("dog", { "c.PNG": png(3, 3, gray) });
     const rgbData = await loadDataset(dir, { inputShape: [null, 4, 4, 3] });
     assert.deepEqual(rgbData.xShape, [3, 4, 4, 3]);
@@ -70,7 +78,13 @@ describe("image folder loader", () => {
   });
 
   it("without a model input, keeps the first image's size and gray channel count", async () => {
-    await classFolder("0", { "a.png": png(5, 3, rgba(5, 3, (r, c) => [r * c, r * c, r * c])) });
+    await classFolder("0", {
+      "a.png": png(
+        5,
+        3,
+        rgba(5, 3, (r, c) => [r * c, r * c, r * c]),
+      ),
+    });
     await classFolder("1", { "b.png": png(10, 6, rgba(10, 6, gradient)) });
     const d = await loadDataset(dir);
     assert.deepEqual(d.xShape, [2, 3, 5, 1]);
@@ -83,14 +97,20 @@ describe("image folder loader", () => {
     await classFolder("empty", { "readme.md": new Uint8Array([65]) });
     await rejectsWith(() => loadDataset(dir), join(dir, "empty"), 'class folder "empty" holds no PNG or JPEG images');
     await classFolder("empty", { "a.png": png(2, 2, rgba(2, 2, gradient)) });
-    await rejectsWith(() => loadDataset(dir, { inputShape: [null, 64] }), "the model's input [null, 64] is not [null, height, width, channels]");
+    await rejectsWith(
+      () => loadDataset(dir, { inputShape: [null, 64] }),
+      "the model's input [null, 64] is not [null, height, width, channels]",
+    );
   });
 
   it("names a corrupt image", async () => {
     const good = png(4, 4, rgba(4, 4, gradient));
     await classFolder("a", { "good.png": good });
     await classFolder("b", { "cut.png": good.subarray(0, good.length - 20) });
-    await rejectsWith(() => loadDataset(dir, { inputShape: [null, 4, 4, 3] }), `${join(dir, "b", "cut.png")}: is not a readable PNG image`);
+    await rejectsWith(
+      () => loadDataset(dir, { inputShape: [null, 4, 4, 3] }),
+      `${join(dir, "b", "cut.png")}: is not a readable PNG image`,
+    );
     await classFolder("b", { "cut.png": new Uint8Array(0) });
     await rejectsWith(() => loadDataset(dir), join(dir, "b", "cut.png"), "empty file");
     await classFolder("b", { "cut.png": new Uint8Array([1, 2, 3]) });
@@ -102,7 +122,11 @@ describe("image folder loader", () => {
     new DataView(big.buffer, big.byteOffset).setUint32(16, 100_000);
     new DataView(big.buffer, big.byteOffset).setUint32(20, 100_000);
     await classFolder("a", { "big.png": big });
-    await rejectsWith(() => loadDataset(dir), join(dir, "a", "big.png"), "is a PNG of 100000x100000 pixels; expected 1 to 64 megapixels");
+    await rejectsWith(
+      () => loadDataset(dir),
+      join(dir, "a", "big.png"),
+      "is a PNG of 100000x100000 pixels; expected 1 to 64 megapixels",
+    );
   });
 
   it("names a corrupt JPEG", async () => {

@@ -10,7 +10,20 @@ describe("JSON loader", () => {
   const json = (name: string, value: unknown) => writeIn(dir, name, JSON.stringify(value));
 
   it('reads {"x": nested samples, "y": class indices, "classes": names}', async () => {
-    const path = await json("d.json", { x: [[[1, 2], [3, 4]], [[5, 6], [7, 8]]], y: [1, 0], classes: ["cat", "dog"] });
+    const path = await json("d.json", {
+      x: [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [5, 6],
+          [7, 8],
+        ],
+      ],
+      y: [1, 0],
+      classes: ["cat", "dog"],
+    });
     const d = await loadDataset(path);
     assert.deepEqual(d.xShape, [2, 2, 2]);
     assert.deepEqual(Array.from(d.x), [1, 2, 3, 4, 5, 6, 7, 8]);
@@ -19,12 +32,31 @@ describe("JSON loader", () => {
   });
 
   it("reads chosen keys, string labels, one-hot rows and regression targets", async () => {
-    const keyed = await loadDataset(await json("k.json", { inputs: [[1], [2], [3]], target: ["b", "a", "b"] }), { xKey: "inputs", label: "target" });
+    const keyed = await loadDataset(await json("k.json", { inputs: [[1], [2], [3]], target: ["b", "a", "b"] }), {
+      xKey: "inputs",
+      label: "target",
+    });
     assert.deepEqual(keyed.classes, ["a", "b"]);
     assert.deepEqual(Array.from(keyed.y!), [1, 0, 1]);
-    const onehot = await loadDataset(await json("o.json", { x: [[1], [2]], y: [[0, 0, 1], [1, 0, 0]] }));
+    const onehot = await loadDataset(
+      await json("o.json", {
+        x: [[1], [2]],
+        y: [
+          [0, 0, 1],
+          [1, 0, 0],
+        ],
+      }),
+    );
     assert.deepEqual(Array.from(onehot.y!), [2, 0]);
-    const reg = await loadDataset(await json("r.json", { x: [[1], [2]], y: [[0.5, 1], [2, 3]] }));
+    const reg = await loadDataset(
+      await json("r.json", {
+        x: [[1], [2]],
+        y: [
+          [0.5, 1],
+          [2, 3],
+        ],
+      }),
+    );
     assert.equal(reg.task, "regression");
     assert.deepEqual(reg.yShape, [2, 2]);
   });
@@ -39,10 +71,32 @@ describe("JSON loader", () => {
     assert.deepEqual(Array.from(d.x), [1, 2, 3, 4]);
     assert.deepEqual(d.classes, ["x", "y"]);
     assert.equal(d.labelName, "label");
-    const pixels = await loadDataset(await json("p.json", [{ pixels: [[1, 2], [3, 4]], y: 0 }, { pixels: [[5, 6], [7, 8]], y: 1 }]));
+    const pixels = await loadDataset(
+      await json("p.json", [
+        {
+          pixels: [
+            [1, 2],
+            [3, 4],
+          ],
+          y: 0,
+        },
+        {
+          pixels: [
+            [5, 6],
+            [7, 8],
+          ],
+          y: 1,
+        },
+      ]),
+    );
     assert.deepEqual(pixels.xShape, [2, 2, 2]);
     assert.deepEqual(Array.from(pixels.y!), [0, 1]);
-    const bare = await loadDataset(await json("b.json", [[1, 2], [3, 4]]));
+    const bare = await loadDataset(
+      await json("b.json", [
+        [1, 2],
+        [3, 4],
+      ]),
+    );
     assert.equal(bare.task, "unlabeled");
     assert.deepEqual(bare.xShape, [2, 2]);
   });
@@ -52,7 +106,10 @@ describe("JSON loader", () => {
     await rejectsWith(() => loadDataset(broken), `${broken}: is not valid JSON`);
     const noX = await json("nox.json", { features: [[1]], y: [0] });
     await rejectsWith(() => loadDataset(noX), `${noX}: has no "x" key for the features (keys found: "features", "y")`);
-    await rejectsWith(async () => loadDataset(await json("noy.json", { x: [[1]] }), { label: "t" }), 'has no "t" key for the labels');
+    await rejectsWith(
+      async () => loadDataset(await json("noy.json", { x: [[1]] }), { label: "t" }),
+      'has no "t" key for the labels',
+    );
     const ragged = await json("rag.json", { x: [[1, 2], [3]], y: [0, 1] });
     await rejectsWith(() => loadDataset(ragged), ragged, '"x"[1] has length 1; expected 2 entries');
     const text = await json("txt.json", { x: [[1, "2"]], y: [0] });

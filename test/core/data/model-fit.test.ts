@@ -30,13 +30,18 @@ describe("checkDataFitsModel (the data check when data is chosen)", () => {
     const manifest = await readManifest(DIGITS_MODEL);
     assert.throws(
       () => checkDataFitsModel(rows(3, 63, [0, 1, 2]), manifest),
-      (e: unknown) => e instanceof ModelFileError && e.message === "data.csv: rows have 63 features; the model expects input [null, 64] (64 values)",
+      (e: unknown) =>
+        e instanceof ModelFileError &&
+        e.message === "data.csv: rows have 63 features; the model expects input [null, 64] (64 values)",
     );
   });
 
   it("flags a class beyond the model's output units", async () => {
     const manifest = await readManifest(DIGITS_MODEL);
-    assert.throws(() => checkDataFitsModel(rows(2, 64, [3, 12]), manifest), /sample 1 has class 12, beyond the model's 10 output units/);
+    assert.throws(
+      () => checkDataFitsModel(rows(2, 64, [3, 12]), manifest),
+      /sample 1 has class 12, beyond the model's 10 output units/,
+    );
   });
 
   it("accepts data that fits", async () => {

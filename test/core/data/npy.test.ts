@@ -12,7 +12,10 @@ const expected = JSON.parse(readFileSync(join(NUMPY_FIXTURES, "expected.json"), 
 function throwsNaming(bytes: Uint8Array, file: string, fragment: string | RegExp): void {
   assert.throws(
     () => parseNpy(bytes, file),
-    (e: unknown) => e instanceof ModelFileError && e.message.startsWith(`${file}: `) && (typeof fragment === "string" ? e.message.includes(fragment) : fragment.test(e.message)),
+    (e: unknown) =>
+      e instanceof ModelFileError &&
+      e.message.startsWith(`${file}: `) &&
+      (typeof fragment === "string" ? e.message.includes(fragment) : fragment.test(e.message)),
   );
 }
 
@@ -71,14 +74,26 @@ describe("npy reader", () => {
   it("refuses truncated files before allocating: header cut off, data cut off", () => {
     const whole = npyBytes("<f4", [100, 10], new Uint8Array(4000));
     throwsNaming(whole.subarray(0, 40), "t.npy", /header claims \d+ bytes but the file has 40 bytes/);
-    throwsNaming(whole.subarray(0, whole.length - 1), "t.npy", "shape [100, 10] of <f4 needs 4000 data bytes but only 3999 follow");
+    throwsNaming(
+      whole.subarray(0, whole.length - 1),
+      "t.npy",
+      "shape [100, 10] of <f4 needs 4000 data bytes but only 3999 follow",
+    );
     // A header that promises an enormous array: refused by size, nothing that large is allocated.
-    throwsNaming(npyBytes("<f8", [1e9, 1e9], new Uint8Array(8)), "huge.npy", "needs 8000000000000000000 data bytes but only 8 follow");
+    throwsNaming(
+      npyBytes("<f8", [1e9, 1e9], new Uint8Array(8)),
+      "huge.npy",
+      "needs 8000000000000000000 data bytes but only 8 follow",
+    );
     throwsNaming(npyBytes("<f4", [1], new Uint8Array(8)), "long.npy", "needs 4 data bytes but 8 follow");
   });
 
   it("refuses unsupported dtypes, Fortran order and big-endian data with what is supported", () => {
-    throwsNaming(fixture("strings.npy"), "strings.npy", "unsupported dtype '<U1' (supported: <f2 <f4 <f8 <i1..<i8 <u1..<u8 |b1)");
+    throwsNaming(
+      fixture("strings.npy"),
+      "strings.npy",
+      "unsupported dtype '<U1' (supported: <f2 <f4 <f8 <i1..<i8 <u1..<u8 |b1)",
+    );
     throwsNaming(npyBytes("<c8", [1], new Uint8Array(8)), "c.npy", "unsupported dtype '<c8'");
     throwsNaming(fixture("fortran.npy"), "fortran.npy", "Fortran order; only C order is supported");
     throwsNaming(fixture("big-endian.npy"), "big.npy", "big-endian dtype '>f4' is not supported");

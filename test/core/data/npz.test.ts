@@ -35,30 +35,52 @@ describe("npz loader", () => {
   });
 
   it("reads float labels as regression targets, and no y as unlabeled", async () => {
-    const path = await writeIn(dir, "r.npz", zipSync({
-      "x.npy": npyBytes("<f4", [3, 2], f32([1, 2, 3, 4, 5, 6])),
-      "y.npy": npyBytes("<f8", [3], bytesOf(new Float64Array([0.5, 1.5, -2]))),
-    }));
+    const path = await writeIn(
+      dir,
+      "r.npz",
+      zipSync({
+        "x.npy": npyBytes("<f4", [3, 2], f32([1, 2, 3, 4, 5, 6])),
+        "y.npy": npyBytes("<f8", [3], bytesOf(new Float64Array([0.5, 1.5, -2]))),
+      }),
+    );
     const r = await loadDataset(path);
     assert.equal(r.task, "regression");
     assert.deepEqual(r.yShape, [3, 1]);
     assert.deepEqual(Array.from(r.y!), [0.5, 1.5, -2]);
-    const u = await loadDataset(await writeIn(dir, "u.npz", zipSync({ "x.npy": npyBytes("<f4", [1, 2], f32([1, 2])) })));
+    const u = await loadDataset(
+      await writeIn(dir, "u.npz", zipSync({ "x.npy": npyBytes("<f4", [1, 2], f32([1, 2])) })),
+    );
     assert.equal(u.task, "unlabeled");
     assert.equal(u.y, undefined);
   });
 
   it("names the missing key and lists the keys found", async () => {
-    await rejectsWith(() => loadDataset(join(NUMPY_FIXTURES, "stored.npz")), "stored.npz", 'has no array "x"', '"features", "labels"');
-    await rejectsWith(() => loadDataset(join(NUMPY_FIXTURES, "compressed.npz"), { label: "target" }), 'no array "target" for the labels', '"x", "y"');
+    await rejectsWith(
+      () => loadDataset(join(NUMPY_FIXTURES, "stored.npz")),
+      "stored.npz",
+      'has no array "x"',
+      '"features", "labels"',
+    );
+    await rejectsWith(
+      () => loadDataset(join(NUMPY_FIXTURES, "compressed.npz"), { label: "target" }),
+      'no array "target" for the labels',
+      '"x", "y"',
+    );
   });
 
   it("refuses x and y of different lengths", async () => {
-    const path = await writeIn(dir, "m.npz", zipSync({
-      "x.npy": npyBytes("<f4", [3, 1], f32([1, 2, 3])),
-      "y.npy": npyBytes("|u1", [2], new Uint8Array([0, 1])),
-    }));
-    await rejectsWith(() => loadDataset(path), `${path}: "x" has 3 samples (shape [3, 1]) but "y" has 2 (shape [2]); expected one label per sample`);
+    const path = await writeIn(
+      dir,
+      "m.npz",
+      zipSync({
+        "x.npy": npyBytes("<f4", [3, 1], f32([1, 2, 3])),
+        "y.npy": npyBytes("|u1", [2], new Uint8Array([0, 1])),
+      }),
+    );
+    await rejectsWith(
+      () => loadDataset(path),
+      `${path}: "x" has 3 samples (shape [3, 1]) but "y" has 2 (shape [2]); expected one label per sample`,
+    );
   });
 
   it("refuses a truncated or corrupt archive and a bad array inside it, naming the file", async () => {

@@ -20,7 +20,10 @@ describe("splitDataset", () => {
     const a = mulberry32(42);
     const b = mulberry32(42);
     const xs = Array.from({ length: 10000 }, () => a());
-    assert.deepEqual(xs.slice(0, 5), Array.from({ length: 5 }, () => b()));
+    assert.deepEqual(
+      xs.slice(0, 5),
+      Array.from({ length: 5 }, () => b()),
+    );
     assert.notDeepEqual(xs.slice(0, 5), Array.from({ length: 5 }, mulberry32(43)));
     assert.ok(xs.every((x) => x >= 0 && x < 1));
     const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -33,13 +36,22 @@ describe("splitDataset", () => {
     assert.equal(s.seed, 0);
     assert.ok(s.stratified);
     const all = [...s.indices.learn, ...s.indices.validation, ...s.indices.test].sort((a, b) => a - b);
-    assert.deepEqual(all, Array.from({ length: 1797 }, (_, i) => i));
+    assert.deepEqual(
+      all,
+      Array.from({ length: 1797 }, (_, i) => i),
+    );
     for (const name of ["learn", "validation", "test"] as const) {
       const idx = s.indices[name];
-      assert.ok(idx.every((v, i) => i === 0 || v > idx[i - 1]!), `${name} indices ascending`);
+      assert.ok(
+        idx.every((v, i) => i === 0 || v > idx[i - 1]!),
+        `${name} indices ascending`,
+      );
       assert.deepEqual(s[name].xShape, [idx.length, 64]);
       const row = idx[7]!;
-      assert.deepEqual(Array.from(s[name].x.subarray(7 * 64, 8 * 64)), Array.from(digits.x.subarray(row * 64, (row + 1) * 64)));
+      assert.deepEqual(
+        Array.from(s[name].x.subarray(7 * 64, 8 * 64)),
+        Array.from(digits.x.subarray(row * 64, (row + 1) * 64)),
+      );
       assert.equal(s[name].y![7], digits.y![row]);
     }
   });
@@ -47,8 +59,14 @@ describe("splitDataset", () => {
   it("is stratified: each class's share in each split is within one sample of its fraction", () => {
     const s = splitDataset(digits, { seed: 3 });
     const total = counts(digits.y!, 10);
-    for (const [name, f] of [["learn", 0.6], ["validation", 0.2], ["test", 0.2]] as const) {
-      counts(s[name].y!, 10).forEach((c, k) => assert.ok(Math.abs(c - total[k]! * f) <= 1.5, `${name} class ${k}: ${c} of ${total[k]}`));
+    for (const [name, f] of [
+      ["learn", 0.6],
+      ["validation", 0.2],
+      ["test", 0.2],
+    ] as const) {
+      counts(s[name].y!, 10).forEach((c, k) =>
+        assert.ok(Math.abs(c - total[k]! * f) <= 1.5, `${name} class ${k}: ${c} of ${total[k]}`),
+      );
     }
   });
 
@@ -81,7 +99,10 @@ describe("splitDataset", () => {
 
   it("refuses bad fractions, a fractional seed and too few samples", () => {
     assert.throws(() => splitDataset(digits, { fractions: { learn: 0.5, validation: 0.2, test: 0.2 } }), UsageError);
-    assert.throws(() => splitDataset(digits, { fractions: { learn: 1.2, validation: -0.1, test: -0.1 } }), /non-negative and sum to 1/);
+    assert.throws(
+      () => splitDataset(digits, { fractions: { learn: 1.2, validation: -0.1, test: -0.1 } }),
+      /non-negative and sum to 1/,
+    );
     assert.throws(() => splitDataset(digits, { seed: 0.5 }), /integer/);
     const two = subsetDataset(digits, [0, 1]);
     assert.throws(() => splitDataset(two), /2 samples are too few/);

@@ -35,7 +35,10 @@ describe("core/diff/layer-stats", () => {
         assert.ok(Math.abs(s.mean - sum / tb.length) < 1e-9, `${s.name} mean`);
         assert.ok(Math.abs(s.relativeChange! - relativeChange(tb, ta)) < 1e-12, `${s.name} change`);
       }
-      assert.ok(stats.some((s) => s.relativeChange! > 0), "two different trainings differ");
+      assert.ok(
+        stats.some((s) => s.relativeChange! > 0),
+        "two different trainings differ",
+      );
     } finally {
       await a.close();
       await b.close();

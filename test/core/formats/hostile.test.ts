@@ -51,13 +51,20 @@ describe("hostile model files", function () {
       const lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
       for (let i = 1; i < 12; i++) {
         const name = String.fromCharCode(97 + i);
-        lines.push(`${name}: &${name} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(", ")}]`);
+        lines.push(
+          `${name}: &${name} [${Array(10)
+            .fill(`*${String.fromCharCode(96 + i)}`)
+            .join(", ")}]`,
+        );
       }
-      assert.throws(() => importMergekitYaml(`${lines.join("\n")}\nmerge_method: linear\n`, "bomb.yml"), (error: Error) => {
-        assert.equal(error.name, "ModelFileError");
-        assert.match(error.message, /^bomb\.yml: YAML whose aliases expand to a bounded document/);
-        return true;
-      });
+      assert.throws(
+        () => importMergekitYaml(`${lines.join("\n")}\nmerge_method: linear\n`, "bomb.yml"),
+        (error: Error) => {
+          assert.equal(error.name, "ModelFileError");
+          assert.match(error.message, /^bomb\.yml: YAML whose aliases expand to a bounded document/);
+          return true;
+        },
+      );
     });
   });
 
@@ -89,7 +96,11 @@ describe("hostile model files", function () {
       process.env.MODEL_SOUP_MAX_INFLATE_MB = "1";
       try {
         writeFileSync(path, zipBomb("model.weights.h5", deflatedZeros(4 * 1024 * 1024), 0, 4 * 1024 * 1024, others));
-        await rejectsWith(readManifest(path), path, /inflates to 4194304 bytes, more than the 1048576-byte limit \(raise MODEL_SOUP_MAX_INFLATE_MB/);
+        await rejectsWith(
+          readManifest(path),
+          path,
+          /inflates to 4194304 bytes, more than the 1048576-byte limit \(raise MODEL_SOUP_MAX_INFLATE_MB/,
+        );
       } finally {
         if (previous === undefined) delete process.env.MODEL_SOUP_MAX_INFLATE_MB;
         else process.env.MODEL_SOUP_MAX_INFLATE_MB = previous;
@@ -114,7 +125,11 @@ describe("hostile model files", function () {
       it(`refuses ${name} on reading, naming the dataset`, async () => {
         const path = join(dir, name);
         copyFileSync(join(HOSTILE, name), path);
-        await rejectsWith(readManifest(path), path, new RegExp(`has dataset "/model_weights/dense/dense/kernel" stored as ${kind}`));
+        await rejectsWith(
+          readManifest(path),
+          path,
+          new RegExp(`has dataset "/model_weights/dense/dense/kernel" stored as ${kind}`),
+        );
       });
     }
 
@@ -144,7 +159,11 @@ describe("hostile model files", function () {
       copyFileSync(join(DIGITS, "ingredient-1", "weights.bin"), join(dir, "elsewhere", "weights.bin"));
       symlinkSync(join("..", "elsewhere", "weights.bin"), join(model, "weights.bin"));
       const path = join(model, "model.json");
-      await rejectsWith(readManifest(path), path, /names weight shard ".*weights\.bin" that resolves \(through a symlink\) to .*elsewhere.*outside the model's folder/);
+      await rejectsWith(
+        readManifest(path),
+        path,
+        /names weight shard ".*weights\.bin" that resolves \(through a symlink\) to .*elsewhere.*outside the model's folder/,
+      );
     });
 
     it("accepts a symlink that stays inside the folder", async () => {
@@ -161,10 +180,20 @@ describe("hostile model files", function () {
     it("refuses a .keras missing one layer's weights, naming the layer", async () => {
       const source = join(dir, "weights.h5");
       writeFileSync(source, entries());
-      execFileSync("/usr/bin/python3", ["-c", `import h5py\nf=h5py.File(${JSON.stringify(source)},'r+')\ndel f['layers/dense_1/vars/0']\ndel f['layers/dense_1/vars/1']\nf.close()`]);
+      execFileSync("/usr/bin/python3", [
+        "-c",
+        `import h5py\nf=h5py.File(${JSON.stringify(source)},'r+')\ndel f['layers/dense_1/vars/0']\ndel f['layers/dense_1/vars/1']\nf.close()`,
+      ]);
       const all = unzipSync(new Uint8Array(readFileSync(join(KERAS, "mlp_a.keras"))));
       const path = join(dir, "missing.keras");
-      writeFileSync(path, zipSync({ "metadata.json": all["metadata.json"]!, "config.json": all["config.json"]!, "model.weights.h5": [new Uint8Array(readFileSync(source)), { level: 0 }] }));
+      writeFileSync(
+        path,
+        zipSync({
+          "metadata.json": all["metadata.json"]!,
+          "config.json": all["config.json"]!,
+          "model.weights.h5": [new Uint8Array(readFileSync(source)), { level: 0 }],
+        }),
+      );
       await rejectsWith(readManifest(path), path, /has no weights for layer "dense_1" \(Dense\)/);
     });
 
@@ -174,7 +203,14 @@ describe("hostile model files", function () {
       const dense = config.config.layers.find((l: { class_name: string }) => l.class_name === "Dense");
       dense.config.units += 1;
       const path = join(dir, "units.keras");
-      writeFileSync(path, zipSync({ "metadata.json": all["metadata.json"]!, "config.json": new TextEncoder().encode(JSON.stringify(config)), "model.weights.h5": [all["model.weights.h5"]!, { level: 0 }] }));
+      writeFileSync(
+        path,
+        zipSync({
+          "metadata.json": all["metadata.json"]!,
+          "config.json": new TextEncoder().encode(JSON.stringify(config)),
+          "model.weights.h5": [all["model.weights.h5"]!, { level: 0 }],
+        }),
+      );
       await rejectsWith(readManifest(path), path, /its config expects a kernel of shape \[inputs, \d+\]/);
     });
 
@@ -189,17 +225,29 @@ describe("hostile model files", function () {
       assert.equal(manifest.architecture, undefined);
       assert.deepEqual(
         manifest.tensors.map((t) => `${t.name} ${t.shape.join("x")}`),
-        ["layers/dense/vars/0 4x4", "layers/dense_1/vars/0 4x4", "layers/dense_2/vars/0 4x4", "layers/dense_3/vars/0 4x2", "layers/dense_3/vars/1 2"],
+        [
+          "layers/dense/vars/0 4x4",
+          "layers/dense_1/vars/0 4x4",
+          "layers/dense_2/vars/0 4x4",
+          "layers/dense_3/vars/0 4x2",
+          "layers/dense_3/vars/1 2",
+        ],
       );
-      assert.match(manifest.warnings.join("\n"), /NestedDenseModel config without a layer list .* merged by its weights only/);
+      assert.match(
+        manifest.warnings.join("\n"),
+        /NestedDenseModel config without a layer list .* merged by its weights only/,
+      );
     });
 
     it("writes it back with new weights, every other entry byte for byte", async () => {
       const out = join(dir, "merged.keras");
-      await writeModel(SUBCLASSED, out, async (info) => new Float32Array(info.shape.reduce((a, b) => a * b, 1)).fill(0.5));
+      await writeModel(SUBCLASSED, out, async (info) =>
+        new Float32Array(info.shape.reduce((a, b) => a * b, 1)).fill(0.5),
+      );
       const model = await openModel(out);
       try {
-        for (const t of model.manifest.tensors) assert.ok((await model.readTensor(t.name)).data.every((v) => v === 0.5));
+        for (const t of model.manifest.tensors)
+          assert.ok((await model.readTensor(t.name)).data.every((v) => v === 0.5));
       } finally {
         await model.close();
       }

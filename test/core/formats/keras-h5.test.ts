@@ -11,7 +11,11 @@ import { elementCount, type Tensor } from "../../../src/core/tensor.js";
 import { readAllTensors, rejectsWith, sha256 } from "../../support/model-files.js";
 
 const LENET = "test/fixtures/real-models/tensorspace-converter/keras_h5_lenet";
-const FULL = ["keras216_full_keras_model.h5", "keras222_full_keras_seq_model.h5", "tfkeras216_full_tf_keras_model.h5"].map((f) => join(LENET, f));
+const FULL = [
+  "keras216_full_keras_model.h5",
+  "keras222_full_keras_seq_model.h5",
+  "tfkeras216_full_tf_keras_model.h5",
+].map((f) => join(LENET, f));
 const WEIGHTS_ONLY = join(LENET, "keras222_weightsonly_weights.h5");
 const KERAS3 = "test/fixtures/keras3";
 
@@ -24,7 +28,12 @@ function readAll(path: string, format: ModelFormat = kerasH5Format): Promise<Map
 }
 
 /** Edits a copy of an HDF5 file with h5wasm: replaces (or adds) a string attribute. */
-async function setStringAttribute(path: string, objectPath: string, name: string, value: string | string[]): Promise<void> {
+async function setStringAttribute(
+  path: string,
+  objectPath: string,
+  name: string,
+  value: string | string[],
+): Promise<void> {
   await h5wasmReady();
   const file = new h5wasm.File(path, "a");
   try {
@@ -70,11 +79,17 @@ describe("keras-h5 format", () => {
         assert.ok(m.tensors.every((t) => t.dtype === "float32" && t.name.startsWith(`${t.layer}/`)));
         assert.equal(m.architecture?.modelClass, "Sequential");
         const withWeights = m.architecture!.layers.filter((l) => l.weights.length > 0);
-        assert.deepEqual(withWeights.flatMap((l) => l.weights), m.tensors.map((t) => t.name));
+        assert.deepEqual(
+          withWeights.flatMap((l) => l.weights),
+          m.tensors.map((t) => t.name),
+        );
         assert.equal(m.metadata.backend, "tensorflow");
         assert.match(String(m.metadata.keras_version), /^2\.(1\.6|2\.2)/);
         assert.equal(m.metadata.optimizer_state, true);
-        assert.equal((m.trainingConfig as { optimizer_config: { class_name: string } }).optimizer_config.class_name, "Adam");
+        assert.equal(
+          (m.trainingConfig as { optimizer_config: { class_name: string } }).optimizer_config.class_name,
+          "Adam",
+        );
       });
     }
 
@@ -88,7 +103,10 @@ describe("keras-h5 format", () => {
       assert.deepEqual(m.files, [WEIGHTS_ONLY, join(LENET, "keras222_weightsonly_topology.json")]);
       assert.equal(m.metadata.kind, "weights-only");
       assert.equal(parameters(m), 44426);
-      assert.equal(m.architecture?.layers.find((l) => l.name === "Dense_1")?.weights.join(), "Dense_1/kernel:0,Dense_1/bias:0");
+      assert.equal(
+        m.architecture?.layers.find((l) => l.name === "Dense_1")?.weights.join(),
+        "Dense_1/kernel:0,Dense_1/bias:0",
+      );
       assert.deepEqual(m.warnings, []);
     });
 
@@ -145,9 +163,10 @@ describe("keras-h5 format", () => {
   describe("Keras 3 legacy .h5 (fixtures made by our script)", () => {
     it("reads variable-length weight_names and the Keras 3 layer/variable names", async () => {
       const m = await kerasH5Format.readManifest(join(KERAS3, "mlp_a_legacy.h5"));
-      assert.deepEqual(m.tensors.map((t) => `${t.name} ${t.shape.join("x")} ${t.layer}`), [
-        "dense/kernel 8x16 dense", "dense/bias 16 dense", "dense_1/kernel 16x3 dense_1", "dense_1/bias 3 dense_1",
-      ]);
+      assert.deepEqual(
+        m.tensors.map((t) => `${t.name} ${t.shape.join("x")} ${t.layer}`),
+        ["dense/kernel 8x16 dense", "dense/bias 16 dense", "dense_1/kernel 16x3 dense_1", "dense_1/bias 3 dense_1"],
+      );
       assert.equal(m.metadata.keras_version, "3.5.0");
       assert.equal((m.trainingConfig as { loss: string }).loss, "sparse_categorical_crossentropy");
     });
@@ -155,7 +174,10 @@ describe("keras-h5 format", () => {
     it("holds the same values as the .keras file of the same model", async () => {
       const legacy = await readAll(join(KERAS3, "mlp_b_legacy.h5"));
       const native = await readAll(join(KERAS3, "mlp_b.keras"), kerasFormat);
-      assert.deepEqual([...legacy.values()].map((t) => t.data), [...native.values()].map((t) => t.data));
+      assert.deepEqual(
+        [...legacy.values()].map((t) => t.data),
+        [...native.values()].map((t) => t.data),
+      );
     });
   });
 
@@ -178,8 +200,14 @@ describe("keras-h5 format", () => {
         assert.deepEqual(written.get(info.name)?.data, await halve(info), info.name);
         assert.deepEqual(written.get(info.name)?.shape, info.shape);
       }
-      const withoutOptimizer = (await describeHdf5Layout(template)).filter((e) => !e.path.startsWith("/optimizer_weights"));
-      assert.deepEqual(await describeHdf5Layout(target), withoutOptimizer, "same groups, datasets, attributes and string types");
+      const withoutOptimizer = (await describeHdf5Layout(template)).filter(
+        (e) => !e.path.startsWith("/optimizer_weights"),
+      );
+      assert.deepEqual(
+        await describeHdf5Layout(target),
+        withoutOptimizer,
+        "same groups, datasets, attributes and string types",
+      );
       return target;
     }
 
@@ -222,7 +250,11 @@ describe("keras-h5 format", () => {
       const path = join(dir, "cut.h5");
       await copyFile(FULL[0]!, path);
       await truncate(path, 300000);
-      await rejectsWith(kerasH5Format.readManifest(path), path, /truncated: its HDF5 superblock records 575480 bytes, the file has 300000/);
+      await rejectsWith(
+        kerasH5Format.readManifest(path),
+        path,
+        /truncated: its HDF5 superblock records 575480 bytes, the file has 300000/,
+      );
     });
 
     it("refuses a file without the HDF5 signature", async () => {
@@ -243,7 +275,9 @@ describe("keras-h5 format", () => {
     it("refuses a dataset whose shape disagrees with the model config", async () => {
       const path = join(dir, "units.h5");
       await copyFile(join(KERAS3, "mlp_a_legacy.h5"), path);
-      const config = (await kerasH5Format.readManifest(path)).architecture!.raw as { config: { layers: { config: { units?: number } }[] } };
+      const config = (await kerasH5Format.readManifest(path)).architecture!.raw as {
+        config: { layers: { config: { units?: number } }[] };
+      };
       config.config.layers[1]!.config.units = 17;
       await setStringAttribute(path, "/", "model_config", JSON.stringify(config));
       await rejectsWith(
@@ -257,11 +291,17 @@ describe("keras-h5 format", () => {
       const path = join(dir, "missing.h5");
       await copyFile(FULL[0]!, path);
       await setStringAttribute(path, "/model_weights/Dense_1", "weight_names", ["Dense_1/kernel:0", "Dense_1/gone:0"]);
-      await rejectsWith(kerasH5Format.readManifest(path), path, /layer "Dense_1" lists weight "Dense_1\/gone:0" .* no dataset at "\/model_weights\/Dense_1\/Dense_1\/gone:0"/);
+      await rejectsWith(
+        kerasH5Format.readManifest(path),
+        path,
+        /layer "Dense_1" lists weight "Dense_1\/gone:0" .* no dataset at "\/model_weights\/Dense_1\/Dense_1\/gone:0"/,
+      );
     });
 
     it("refuses Lambda layers; reads a model with custom classes by its weights, saying why it cannot run", async () => {
-      const raw = (await kerasH5Format.readManifest(FULL[0]!)).architecture!.raw as { config: { class_name: string; config: Record<string, unknown> }[] };
+      const raw = (await kerasH5Format.readManifest(FULL[0]!)).architecture!.raw as {
+        config: { class_name: string; config: Record<string, unknown> }[];
+      };
       const lambda = structuredClone(raw);
       lambda.config[2] = { class_name: "Lambda", config: { name: "Conv2D_1", function: ["4wEAAAAAAAAA", null, null] } };
       const custom = structuredClone(raw);
@@ -301,7 +341,11 @@ describe("keras-h5 format", () => {
       }
       assert.ok(patched > 0);
       await writeFile(path, bytes);
-      await rejectsWith(kerasH5Format.readManifest(path), path, /"\/model_weights\/Dense_1\/Dense_1\/kernel:0" .*(invalid dataset size|more than the file)/);
+      await rejectsWith(
+        kerasH5Format.readManifest(path),
+        path,
+        /"\/model_weights\/Dense_1\/Dense_1\/kernel:0" .*(invalid dataset size|more than the file)/,
+      );
     });
   });
 });

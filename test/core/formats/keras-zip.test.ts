@@ -55,15 +55,21 @@ describe("keras (.keras zip) format", () => {
     it("reads a Sequential MLP: tensors named by their path in model.weights.h5, topological order", async () => {
       const m = await kerasFormat.readManifest(MLP[0]!);
       assert.equal(m.format, "keras");
-      assert.deepEqual(m.tensors.map((t) => `${t.name} ${t.shape.join("x")} ${t.dtype} ${t.layer}`), [
-        "layers/dense/vars/0 8x16 float32 dense",
-        "layers/dense/vars/1 16 float32 dense",
-        "layers/dense_1/vars/0 16x3 float32 dense_1",
-        "layers/dense_1/vars/1 3 float32 dense_1",
-      ]);
+      assert.deepEqual(
+        m.tensors.map((t) => `${t.name} ${t.shape.join("x")} ${t.dtype} ${t.layer}`),
+        [
+          "layers/dense/vars/0 8x16 float32 dense",
+          "layers/dense/vars/1 16 float32 dense",
+          "layers/dense_1/vars/0 16x3 float32 dense_1",
+          "layers/dense_1/vars/1 3 float32 dense_1",
+        ],
+      );
       assert.equal(parameters(m), 195);
       assert.equal(m.architecture?.modelClass, "Sequential");
-      assert.deepEqual(m.architecture?.layers.map((l) => l.name), ["input_layer", "dense", "dense_1"]);
+      assert.deepEqual(
+        m.architecture?.layers.map((l) => l.name),
+        ["input_layer", "dense", "dense_1"],
+      );
       assert.deepEqual(m.architecture?.layers[2]!.weights, ["layers/dense_1/vars/0", "layers/dense_1/vars/1"]);
       assert.equal(m.metadata.keras_version, "3.5.0");
       assert.equal(m.metadata.date_saved, "2024-09-02@10:20:30");
@@ -72,7 +78,7 @@ describe("keras (.keras zip) format", () => {
       assert.deepEqual(m.warnings, []);
     });
 
-    it("maps functional layers to groups named by class (the Dense called \"logits\" is layers/dense)", async () => {
+    it('maps functional layers to groups named by class (the Dense called "logits" is layers/dense)', async () => {
       const m = await kerasFormat.readManifest(CNN);
       const byLayer = Object.fromEntries(m.architecture!.layers.map((l) => [l.name, l.weights]));
       assert.deepEqual(byLayer.logits, ["layers/dense/vars/0", "layers/dense/vars/1"]);
@@ -89,7 +95,10 @@ describe("keras (.keras zip) format", () => {
         "layers/sequential/layers/dense_1/vars/0",
         "layers/sequential/layers/dense_1/vars/1",
       ]);
-      assert.deepEqual(m.tensors.slice(-2).map((t) => `${t.name} ${t.layer}`), ["layers/dense/vars/0 head", "layers/dense/vars/1 head"]);
+      assert.deepEqual(
+        m.tensors.slice(-2).map((t) => `${t.name} ${t.layer}`),
+        ["layers/dense/vars/0 head", "layers/dense/vars/1 head"],
+      );
       assert.equal(m.trainingConfig, undefined);
     });
   });
@@ -113,7 +122,8 @@ describe("keras (.keras zip) format", () => {
   });
 
   describe("write", () => {
-    const ramp: TensorSource = async (info) => Float32Array.from({ length: elementCount(info.shape) }, (_, i) => i / 100 - 1);
+    const ramp: TensorSource = async (info) =>
+      Float32Array.from({ length: elementCount(info.shape) }, (_, i) => i / 100 - 1);
 
     for (const template of [MLP[2]!, CNN, NESTED]) {
       it(`rewrites ${template.split("/").pop()}: same entries, config and metadata byte-identical, new values, no optimizer`, async () => {
@@ -125,14 +135,26 @@ describe("keras (.keras zip) format", () => {
 
         const inEntries = zipEntries(template);
         const outEntries = zipEntries(target);
-        assert.deepEqual(outEntries.map((e) => [e.name, e.method]), inEntries.map((e) => [e.name, e.method]));
+        assert.deepEqual(
+          outEntries.map((e) => [e.name, e.method]),
+          inEntries.map((e) => [e.name, e.method]),
+        );
         for (const name of ["config.json", "metadata.json"]) {
-          const a = await readZipEntry(template, inEntries.find((e) => e.name === name)!);
-          const b = await readZipEntry(target, outEntries.find((e) => e.name === name)!);
+          const a = await readZipEntry(
+            template,
+            inEntries.find((e) => e.name === name)!,
+          );
+          const b = await readZipEntry(
+            target,
+            outEntries.find((e) => e.name === name)!,
+          );
           assert.deepEqual(b, a, `${name} is byte-identical`);
         }
         // A second, independent zip reader (fflate) lists the same entries in the same order.
-        assert.deepEqual(Object.keys(unzipSync(new Uint8Array(await readFile(target)))), inEntries.map((e) => e.name));
+        assert.deepEqual(
+          Object.keys(unzipSync(new Uint8Array(await readFile(target)))),
+          inEntries.map((e) => e.name),
+        );
 
         const written = await readAll(target);
         const m = await kerasFormat.readManifest(template);
@@ -141,23 +163,37 @@ describe("keras (.keras zip) format", () => {
         assert.equal(out.metadata.optimizer_state, undefined);
         assert.deepEqual(out.architecture?.raw, m.architecture?.raw);
 
-        const layouts = await Promise.all([template, target].map(async (p) => {
-          const weights = join(dir, `${p === target ? "out" : "in"}.weights.h5`);
-          const entries = zipEntries(p);
-          await writeFile(weights, await readZipEntry(p, entries.find((e) => e.name === "model.weights.h5")!));
-          const layout = await describeHdf5Layout(weights);
-          await rm(weights);
-          return layout;
-        }));
-        assert.deepEqual(layouts[1], layouts[0]!.filter((e) => !e.path.startsWith("/optimizer")));
+        const layouts = await Promise.all(
+          [template, target].map(async (p) => {
+            const weights = join(dir, `${p === target ? "out" : "in"}.weights.h5`);
+            const entries = zipEntries(p);
+            await writeFile(
+              weights,
+              await readZipEntry(
+                p,
+                entries.find((e) => e.name === "model.weights.h5")!,
+              ),
+            );
+            const layout = await describeHdf5Layout(weights);
+            await rm(weights);
+            return layout;
+          }),
+        );
+        assert.deepEqual(
+          layouts[1],
+          layouts[0]!.filter((e) => !e.path.startsWith("/optimizer")),
+        );
       });
     }
 
     it("leaves nothing behind when the source fails", async () => {
       const target = join(dir, "failed.keras");
-      await assert.rejects(kerasFormat.write(MLP[0]!, target, async () => {
-        throw new Error("source broke");
-      }), /source broke/);
+      await assert.rejects(
+        kerasFormat.write(MLP[0]!, target, async () => {
+          throw new Error("source broke");
+        }),
+        /source broke/,
+      );
       assert.deepEqual(await readdir(dir), []);
     });
   });
@@ -172,7 +208,11 @@ describe("keras (.keras zip) format", () => {
       const noConfig = join(dir, "noconfig.keras");
       const { "config.json": _c, ...withoutConfig } = entries;
       await writeZip(noConfig, withoutConfig);
-      await rejectsWith(kerasFormat.readManifest(noConfig), noConfig, /has no config\.json; expected a Keras 3 \.keras zip holding config\.json, metadata\.json and model\.weights\.h5/);
+      await rejectsWith(
+        kerasFormat.readManifest(noConfig),
+        noConfig,
+        /has no config\.json; expected a Keras 3 \.keras zip holding config\.json, metadata\.json and model\.weights\.h5/,
+      );
       const noWeights = join(dir, "noweights.keras");
       const { "model.weights.h5": _w, ...withoutWeights } = entries;
       await writeZip(noWeights, withoutWeights);
@@ -180,7 +220,11 @@ describe("keras (.keras zip) format", () => {
     });
 
     it("refuses zip entries with .. or absolute paths", async () => {
-      for (const [label, name] of [["dotdot", "assets/../../evil.txt"], ["absolute", "/etc/evil.txt"], ["drive", "C:\\evil.txt"]]) {
+      for (const [label, name] of [
+        ["dotdot", "assets/../../evil.txt"],
+        ["absolute", "/etc/evil.txt"],
+        ["drive", "C:\\evil.txt"],
+      ]) {
         const path = join(dir, `${label}.keras`);
         await writeZip(path, { ...(await fixtureEntries()), [name!]: new Uint8Array([1, 2, 3]) });
         await rejectsWith(kerasFormat.readManifest(path), path, /zip entry ".*" with an absolute path or "\.\."/);
@@ -191,20 +235,31 @@ describe("keras (.keras zip) format", () => {
       const cut = join(dir, "cut.keras");
       await copyFile(MLP[0]!, cut);
       await truncate(cut, 10000);
-      await rejectsWith(kerasFormat.readManifest(cut), cut, /not a valid zip archive: no end-of-central-directory record/);
+      await rejectsWith(
+        kerasFormat.readManifest(cut),
+        cut,
+        /not a valid zip archive: no end-of-central-directory record/,
+      );
 
       const bytes = new Uint8Array(await readFile(MLP[0]!));
       const view = new DataView(bytes.buffer);
       // Grow the weights entry's compressed and uncompressed sizes in the central directory beyond the file.
       for (let i = bytes.length - 22; i >= 0; i--) {
-        if (view.getUint32(i, true) === 0x02014b50 && new TextDecoder().decode(bytes.subarray(i + 46, i + 46 + 16)) === "model.weights.h5") {
+        if (
+          view.getUint32(i, true) === 0x02014b50 &&
+          new TextDecoder().decode(bytes.subarray(i + 46, i + 46 + 16)) === "model.weights.h5"
+        ) {
           view.setUint32(i + 20, 50_000_000, true);
           view.setUint32(i + 24, 50_000_000, true);
         }
       }
       const big = join(dir, "big.keras");
       await writeFile(big, bytes);
-      await rejectsWith(kerasFormat.readManifest(big), big, /entry "model\.weights\.h5" \(50000000 bytes at \d+\) lies beyond the file's \d+ bytes/);
+      await rejectsWith(
+        kerasFormat.readManifest(big),
+        big,
+        /entry "model\.weights\.h5" \(50000000 bytes at \d+\) lies beyond the file's \d+ bytes/,
+      );
     });
 
     it("refuses a weights file whose dataset shape disagrees with config.json", async () => {
@@ -226,14 +281,36 @@ describe("keras (.keras zip) format", () => {
       config.config.layers[2].class_name = "EinsumDense";
       const path = join(dir, "groups.keras");
       await writeZip(path, { ...entries, "config.json": new TextEncoder().encode(JSON.stringify(config)) });
-      await rejectsWith(kerasFormat.readManifest(path), path, /no group "layers\/einsum_dense" in model\.weights\.h5 for layer "dense_1"/);
+      await rejectsWith(
+        kerasFormat.readManifest(path),
+        path,
+        /no group "layers\/einsum_dense" in model\.weights\.h5 for layer "dense_1"/,
+      );
     });
 
     it("refuses Lambda layers; reads a model with custom classes by its weights, saying why it cannot run", async () => {
       const entries = await fixtureEntries();
       for (const [label, edit, pattern] of [
-        ["lambda", { module: "keras.layers", class_name: "Lambda", config: { name: "dense", function: { class_name: "__lambda__", config: { code: "4wEAAA" } } }, registered_name: null }, /layer "dense" is a Lambda layer/],
-        ["custom", { module: "my_package.layers", class_name: "Dense", config: { name: "dense", units: 16 }, registered_name: "Custom>Dense" }, /layer "dense" is of class "Custom>Dense", which is not a built-in Keras layer/],
+        [
+          "lambda",
+          {
+            module: "keras.layers",
+            class_name: "Lambda",
+            config: { name: "dense", function: { class_name: "__lambda__", config: { code: "4wEAAA" } } },
+            registered_name: null,
+          },
+          /layer "dense" is a Lambda layer/,
+        ],
+        [
+          "custom",
+          {
+            module: "my_package.layers",
+            class_name: "Dense",
+            config: { name: "dense", units: 16 },
+            registered_name: "Custom>Dense",
+          },
+          /layer "dense" is of class "Custom>Dense", which is not a built-in Keras layer/,
+        ],
       ] as const) {
         const config = JSON.parse(new TextDecoder().decode(entries["config.json"]));
         config.config.layers[1] = edit;

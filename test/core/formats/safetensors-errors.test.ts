@@ -53,16 +53,25 @@ describe("safetensors bad input", () => {
   });
 
   it("a file shorter than the 8-byte header length", async () => {
-    await refuses(await file("short.safetensors", Buffer.from([1, 0, 0])), /truncated: 3 bytes; expected at least the 8-byte/);
+    await refuses(
+      await file("short.safetensors", Buffer.from([1, 0, 0])),
+      /truncated: 3 bytes; expected at least the 8-byte/,
+    );
   });
 
   it("a file cut inside its tensor data", async () => {
     const whole = await readFile(SINGLE);
-    await refuses(await file("cut.safetensors", whole.subarray(0, whole.length - 10)), /is truncated: tensor "bool_357" ends at byte 6841 but the file has 6831 bytes/);
+    await refuses(
+      await file("cut.safetensors", whole.subarray(0, whole.length - 10)),
+      /is truncated: tensor "bool_357" ends at byte 6841 but the file has 6831 bytes/,
+    );
   });
 
   it("a header length beyond the file size", async () => {
-    await refuses(await file("long.safetensors", withLength(5000, Buffer.from('{"a":1}'))), /header of 5000 bytes but the file has only 7 bytes/);
+    await refuses(
+      await file("long.safetensors", withLength(5000, Buffer.from('{"a":1}'))),
+      /header of 5000 bytes but the file has only 7 bytes/,
+    );
   });
 
   it("a header length above the reference limit, before allocating it", async () => {
@@ -74,12 +83,21 @@ describe("safetensors bad input", () => {
   it("a header that is not JSON, or not an object", async () => {
     await refuses(await file("notjson.safetensors", withLength(8, Buffer.from("{nope   "))), /not valid UTF-8 JSON/);
     await refuses(await file("brace.safetensors", withLength(8, Buffer.from("[1,2]   "))), /does not start with '\{'/);
-    await refuses(await file("utf.safetensors", withLength(8, Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 32, 32, 32, 32]))), /not valid UTF-8 JSON/);
-    await refuses(await file("meta.safetensors", handMade({ __metadata__: "x" }, Buffer.alloc(0))), /__metadata__ that is not a JSON object/);
+    await refuses(
+      await file("utf.safetensors", withLength(8, Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 32, 32, 32, 32]))),
+      /not valid UTF-8 JSON/,
+    );
+    await refuses(
+      await file("meta.safetensors", handMade({ __metadata__: "x" }, Buffer.alloc(0))),
+      /__metadata__ that is not a JSON object/,
+    );
   });
 
   it("data_offsets past the end of the data", async () => {
-    const path = await file("range.safetensors", handMade({ w: { dtype: "F32", shape: [2], data_offsets: [0, 8] } }, Buffer.alloc(4)));
+    const path = await file(
+      "range.safetensors",
+      handMade({ w: { dtype: "F32", shape: [2], data_offsets: [0, 8] } }, Buffer.alloc(4)),
+    );
     await refuses(path, /is truncated: tensor "w" ends at byte \d+ but the file has \d+ bytes/);
   });
 
@@ -88,26 +106,41 @@ describe("safetensors bad input", () => {
       { a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [2], data_offsets: [4, 12] } },
       Buffer.alloc(12),
     );
-    await refuses(await file("overlap.safetensors", overlap), /tensor "b" \(bytes 4\.\.12\) overlaps tensor "a" \(bytes 0\.\.8\)/);
+    await refuses(
+      await file("overlap.safetensors", overlap),
+      /tensor "b" \(bytes 4\.\.12\) overlaps tensor "a" \(bytes 0\.\.8\)/,
+    );
     const gap = handMade({ a: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, Buffer.alloc(8));
-    await refuses(await file("gap.safetensors", gap), /starts at data byte 4 but the previous tensor ends at 0; expected tensor data without gaps/);
+    await refuses(
+      await file("gap.safetensors", gap),
+      /starts at data byte 4 but the previous tensor ends at 0; expected tensor data without gaps/,
+    );
     const trailing = handMade({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, Buffer.alloc(9));
     await refuses(await file("trailing.safetensors", trailing), /has 5 bytes after the last tensor's data/);
   });
 
   it("data_offsets that disagree with shape x dtype size, or are malformed", async () => {
     const wrong = handMade({ w: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, Buffer.alloc(8));
-    await refuses(await file("size.safetensors", wrong), /tensor "w" .*data_offsets \[0, 8\] \(8 bytes\); expected 12 bytes for shape \[3\] of F32/);
+    await refuses(
+      await file("size.safetensors", wrong),
+      /tensor "w" .*data_offsets \[0, 8\] \(8 bytes\); expected 12 bytes for shape \[3\] of F32/,
+    );
     const reversed = handMade({ w: { dtype: "F32", shape: [0], data_offsets: [4, 0] } }, Buffer.alloc(4));
     await refuses(await file("reversed.safetensors", reversed), /expected \[begin, end\] with 0 <= begin <= end/);
     const shape = handMade({ w: { dtype: "F32", shape: [-1], data_offsets: [0, 4] } }, Buffer.alloc(4));
     await refuses(await file("shape.safetensors", shape), /expected an array of non-negative integers/);
-    const overflow = handMade({ w: { dtype: "F32", shape: [2 ** 40, 2 ** 20], data_offsets: [0, 4] } }, Buffer.alloc(4));
+    const overflow = handMade(
+      { w: { dtype: "F32", shape: [2 ** 40, 2 ** 20], data_offsets: [0, 4] } },
+      Buffer.alloc(4),
+    );
     await refuses(await file("overflow.safetensors", overflow), /too large/);
   });
 
   it("an unknown dtype", async () => {
-    const path = await file("dtype.safetensors", handMade({ w: { dtype: "F128", shape: [1], data_offsets: [0, 16] } }, Buffer.alloc(16)));
+    const path = await file(
+      "dtype.safetensors",
+      handMade({ w: { dtype: "F128", shape: [1], data_offsets: [0, 16] } }, Buffer.alloc(16)),
+    );
     await refuses(path, /tensor "w" .*unknown dtype "F128"; expected one of F64, F32, F16, BF16/);
   });
 
@@ -115,18 +148,30 @@ describe("safetensors bad input", () => {
     const index = join(dir, "model.safetensors.index.json");
     await copyFile(INDEX, index);
     for (const k of [1, 2, 3, 5, 6]) {
-      await copyFile(`${FIXTURES}/sharded/model-0000${k}-of-00006.safetensors`, join(dir, `model-0000${k}-of-00006.safetensors`));
+      await copyFile(
+        `${FIXTURES}/sharded/model-0000${k}-of-00006.safetensors`,
+        join(dir, `model-0000${k}-of-00006.safetensors`),
+      );
     }
     await refuses(index, /names shard "model-00004-of-00006.safetensors" in its weight_map, but .* does not exist/);
   });
 
   it("an index without a weight_map, or with bad entries", async () => {
-    await refuses(await file("a.safetensors.index.json", '{"metadata": {"total_size": 4}}'), /has no "weight_map" object/);
+    await refuses(
+      await file("a.safetensors.index.json", '{"metadata": {"total_size": 4}}'),
+      /has no "weight_map" object/,
+    );
     await refuses(await file("b.safetensors.index.json", '{"weight_map": {}}'), /empty "weight_map"/);
-    await refuses(await file("c.safetensors.index.json", '{"weight_map": {"w": "../x.safetensors"}}'), /expected a file beside the index/);
+    await refuses(
+      await file("c.safetensors.index.json", '{"weight_map": {"w": "../x.safetensors"}}'),
+      /expected a file beside the index/,
+    );
     await refuses(await file("d.safetensors.index.json", '{"weight_map": '), /is not valid JSON/);
     await file("s.safetensors", handMade({ w: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, Buffer.alloc(4)));
-    await refuses(await file("e.safetensors.index.json", '{"weight_map": {"v": "s.safetensors"}}'), /maps tensor "v" to shard "s.safetensors", but .* has no such tensor/);
+    await refuses(
+      await file("e.safetensors.index.json", '{"weight_map": {"v": "s.safetensors"}}'),
+      /maps tensor "v" to shard "s.safetensors", but .* has no such tensor/,
+    );
   });
 
   it("a bad shard is reported with the shard's own name", async () => {
@@ -137,7 +182,11 @@ describe("safetensors bad input", () => {
       const bytes = await readFile(`${FIXTURES}/sharded/${name}`);
       await writeFile(join(dir, name), k === 3 ? bytes.subarray(0, 100) : bytes);
     }
-    await refuses(index, /header of 176 bytes but the file has only 92 bytes/, join(dir, "model-00003-of-00006.safetensors"));
+    await refuses(
+      index,
+      /header of 176 bytes but the file has only 92 bytes/,
+      join(dir, "model-00003-of-00006.safetensors"),
+    );
   });
 
   it("NaN and Inf weights read fine and are counted for a warning", async () => {
@@ -148,7 +197,10 @@ describe("safetensors bad input", () => {
     const path = await file(
       "nan.safetensors",
       handMade(
-        { a: { dtype: "F32", shape: [3], data_offsets: [0, 12] }, b: { dtype: "F16", shape: [3], data_offsets: [12, 18] } },
+        {
+          a: { dtype: "F32", shape: [3], data_offsets: [0, 12] },
+          b: { dtype: "F16", shape: [3], data_offsets: [12, 18] },
+        },
         Buffer.concat([f32, f16]),
       ),
     );
@@ -161,7 +213,10 @@ describe("safetensors bad input", () => {
       const b = await model.readTensor("b");
       assert.deepEqual(scanNonFinite(b.data, b.dtype), { nan: 1, infinite: 1 });
       assert.deepEqual(scanNonFinite((await model.readTensor("b", { float32: true })).data), { nan: 1, infinite: 1 });
-      assert.equal(nonFiniteWarning(path, "a", scanNonFinite(a.data, a.dtype)), `${path}: tensor "a" has 1 NaN and 1 infinite value(s)`);
+      assert.equal(
+        nonFiniteWarning(path, "a", scanNonFinite(a.data, a.dtype)),
+        `${path}: tensor "a" has 1 NaN and 1 infinite value(s)`,
+      );
       assert.equal(nonFiniteWarning(path, "c", { nan: 0, infinite: 0 }), undefined);
     } finally {
       await model.close();
@@ -181,18 +236,29 @@ describe("safetensors bad input", () => {
       };
       await assert.rejects(safetensorsFormat.write(SINGLE, join(dir, "out.safetensors"), failing), /source broke/);
       calls = 0;
-      await assert.rejects(safetensorsFormat.write(INDEX, join(dir, "out.safetensors.index.json"), failing), /source broke/);
+      await assert.rejects(
+        safetensorsFormat.write(INDEX, join(dir, "out.safetensors.index.json"), failing),
+        /source broke/,
+      );
       assert.deepEqual(await readdir(dir), []);
     });
 
     it("refuses data of the wrong length or type, naming the tensor, and writes nothing", async () => {
       await assert.rejects(
-        safetensorsFormat.write(SINGLE, join(dir, "out.safetensors"), async (info) => (info.name === "float32_35" ? new Float32Array(3) : undefined)),
-        (e: unknown) => e instanceof UsageError && /tensor "float32_35" was given 3 values; expected 15 for shape \[3, 5\]/.test(e.message),
+        safetensorsFormat.write(SINGLE, join(dir, "out.safetensors"), async (info) =>
+          info.name === "float32_35" ? new Float32Array(3) : undefined,
+        ),
+        (e: unknown) =>
+          e instanceof UsageError &&
+          /tensor "float32_35" was given 3 values; expected 15 for shape \[3, 5\]/.test(e.message),
       );
       await assert.rejects(
-        safetensorsFormat.write(SINGLE, join(dir, "out.safetensors"), async (info) => (info.name === "float16_3" ? new Int32Array(3) : undefined)),
-        (e: unknown) => e instanceof UsageError && /"float16_3" \(float16\) was given a Int32Array; expected a Float32Array or a Uint16Array/.test(e.message),
+        safetensorsFormat.write(SINGLE, join(dir, "out.safetensors"), async (info) =>
+          info.name === "float16_3" ? new Int32Array(3) : undefined,
+        ),
+        (e: unknown) =>
+          e instanceof UsageError &&
+          /"float16_3" \(float16\) was given a Int32Array; expected a Float32Array or a Uint16Array/.test(e.message),
       );
       await assert.rejects(
         safetensorsFormat.write(SINGLE, join(dir, "missing", "out.safetensors"), async () => undefined),

@@ -3,7 +3,12 @@ import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ModelFileError, UsageError } from "../../../src/core/errors.js";
-import { SafetensorsReader, compareNatural, safetensorsFormat, writeFromTemplate } from "../../../src/core/formats/safetensors/index.js";
+import {
+  SafetensorsReader,
+  compareNatural,
+  safetensorsFormat,
+  writeFromTemplate,
+} from "../../../src/core/formats/safetensors/index.js";
 import type { DType, TensorInfo } from "../../../src/core/tensor.js";
 
 const FIXTURES = "test/fixtures/real-models/safetensors-jl-fixtures";
@@ -31,36 +36,94 @@ async function rawFile(path: string) {
 }
 
 const CODE_TO_DTYPE: Record<string, DType> = {
-  F64: "float64", F32: "float32", F16: "float16", BF16: "bfloat16", F8_E4M3: "float8_e4m3", F8_E5M2: "float8_e5m2",
-  I64: "int64", I32: "int32", I16: "int16", I8: "int8", U8: "uint8", BOOL: "bool",
+  F64: "float64",
+  F32: "float32",
+  F16: "float16",
+  BF16: "bfloat16",
+  F8_E4M3: "float8_e4m3",
+  F8_E5M2: "float8_e5m2",
+  I64: "int64",
+  I32: "int32",
+  I16: "int16",
+  I8: "int8",
+  U8: "uint8",
+  BOOL: "bool",
 };
 
 /** float32 values decoded with Buffer's readers and textbook bit formulas, not with src/core/convert.ts. */
 function decodeIndependently(code: string, raw: Buffer): number[] {
   const out: number[] = [];
   const half = (h: number) => {
-    const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 31, m = h & 1023;
-    return e === 0 ? s * m * Math.pow(2, -24) : e === 31 ? (m ? NaN : s * Infinity) : s * Math.pow(2, e - 15) * (1 + m / 1024);
+    const s = h & 0x8000 ? -1 : 1,
+      e = (h >> 10) & 31,
+      m = h & 1023;
+    return e === 0
+      ? s * m * Math.pow(2, -24)
+      : e === 31
+        ? m
+          ? NaN
+          : s * Infinity
+        : s * Math.pow(2, e - 15) * (1 + m / 1024);
   };
-  const widths: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, F8_E4M3: 1, F8_E5M2: 1, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+  const widths: Record<string, number> = {
+    F64: 8,
+    F32: 4,
+    F16: 2,
+    BF16: 2,
+    F8_E4M3: 1,
+    F8_E5M2: 1,
+    I64: 8,
+    I32: 4,
+    I16: 2,
+    I8: 1,
+    U8: 1,
+    BOOL: 1,
+  };
   const w = widths[code]!;
   for (let o = 0; o < raw.length; o += w) {
     switch (code) {
-      case "F64": out.push(Math.fround(raw.readDoubleLE(o))); break;
-      case "F32": out.push(raw.readFloatLE(o)); break;
-      case "F16": out.push(half(raw.readUInt16LE(o))); break;
-      case "BF16": { const b = Buffer.alloc(4); b.writeUInt16LE(raw.readUInt16LE(o), 2); out.push(b.readFloatLE(0)); break; }
-      case "F8_E5M2": out.push(half(raw[o]! << 8)); break;
-      case "F8_E4M3": {
-        const v = raw[o]!, s = v & 0x80 ? -1 : 1, e = (v >> 3) & 15, m = v & 7;
-        out.push(e === 15 && m === 7 ? NaN : e === 0 ? s * (m / 8) * Math.pow(2, -6) : s * (1 + m / 8) * Math.pow(2, e - 7));
+      case "F64":
+        out.push(Math.fround(raw.readDoubleLE(o)));
+        break;
+      case "F32":
+        out.push(raw.readFloatLE(o));
+        break;
+      case "F16":
+        out.push(half(raw.readUInt16LE(o)));
+        break;
+      case "BF16": {
+        const b = Buffer.alloc(4);
+        b.writeUInt16LE(raw.readUInt16LE(o), 2);
+        out.push(b.readFloatLE(0));
         break;
       }
-      case "I64": out.push(Number(raw.readBigInt64LE(o))); break;
-      case "I32": out.push(raw.readInt32LE(o)); break;
-      case "I16": out.push(raw.readInt16LE(o)); break;
-      case "I8": out.push(raw.readInt8(o)); break;
-      default: out.push(raw[o]!);
+      case "F8_E5M2":
+        out.push(half(raw[o]! << 8));
+        break;
+      case "F8_E4M3": {
+        const v = raw[o]!,
+          s = v & 0x80 ? -1 : 1,
+          e = (v >> 3) & 15,
+          m = v & 7;
+        out.push(
+          e === 15 && m === 7 ? NaN : e === 0 ? s * (m / 8) * Math.pow(2, -6) : s * (1 + m / 8) * Math.pow(2, e - 7),
+        );
+        break;
+      }
+      case "I64":
+        out.push(Number(raw.readBigInt64LE(o)));
+        break;
+      case "I32":
+        out.push(raw.readInt32LE(o));
+        break;
+      case "I16":
+        out.push(raw.readInt16LE(o));
+        break;
+      case "I8":
+        out.push(raw.readInt8(o));
+        break;
+      default:
+        out.push(raw[o]!);
     }
   }
   return out;
@@ -127,14 +190,20 @@ describe("safetensors format", () => {
         assert.ok(order.indexOf("float16_357") < order.indexOf("float32_3"));
       }
       assert.deepEqual((await safetensorsFormat.readManifest(SINGLE)).metadata, {});
-      assert.deepEqual((await safetensorsFormat.readManifest(WITH_METADATA)).metadata, { test: "metadata", version: "2.2" });
+      assert.deepEqual((await safetensorsFormat.readManifest(WITH_METADATA)).metadata, {
+        test: "metadata",
+        version: "2.2",
+      });
     });
 
     it("reads a sharded set through its index: index first, then the six shards", async () => {
       const manifest = await safetensorsFormat.readManifest(INDEX);
       assert.equal(manifest.files.length, 7);
       assert.equal(manifest.files[0], INDEX);
-      assert.deepEqual(manifest.files.slice(1), [1, 2, 3, 4, 5, 6].map((k) => `${FIXTURES}/sharded/model-0000${k}-of-00006.safetensors`));
+      assert.deepEqual(
+        manifest.files.slice(1),
+        [1, 2, 3, 4, 5, 6].map((k) => `${FIXTURES}/sharded/model-0000${k}-of-00006.safetensors`),
+      );
       assert.deepEqual(manifest.metadata, { format: "pt" });
       const single = await safetensorsFormat.readManifest(SINGLE);
       assert.deepEqual(manifest.tensors, single.tensors);
@@ -152,8 +221,14 @@ describe("safetensors format", () => {
         names.forEach((n, i) => (header[n] = { dtype: "F32", shape: [1], data_offsets: [4 * i, 4 * i + 4] }));
         await writeFile(path, handMade(header, Buffer.alloc(12)));
         const manifest = await safetensorsFormat.readManifest(path);
-        assert.deepEqual(manifest.tensors.map((t) => t.name), ["model.embed.weight", "model.layers.2.mlp.weight", "model.layers.10.mlp.weight"]);
-        assert.deepEqual(manifest.tensors.map((t) => t.layer), ["model.embed", "model.layers.2.mlp", "model.layers.10.mlp"]);
+        assert.deepEqual(
+          manifest.tensors.map((t) => t.name),
+          ["model.embed.weight", "model.layers.2.mlp.weight", "model.layers.10.mlp.weight"],
+        );
+        assert.deepEqual(
+          manifest.tensors.map((t) => t.layer),
+          ["model.embed", "model.layers.2.mlp", "model.layers.10.mlp"],
+        );
       });
     });
   });
@@ -205,10 +280,17 @@ describe("safetensors format", () => {
       const model = await safetensorsFormat.open(SINGLE);
       try {
         for (const [name, values] of Object.entries(known)) {
-          assert.deepEqual(Array.from((await model.readTensor(name, { float32: true })).data as Float32Array), values, name);
+          assert.deepEqual(
+            Array.from((await model.readTensor(name, { float32: true })).data as Float32Array),
+            values,
+            name,
+          );
         }
         const f64 = (await model.readTensor("float64_3")).data;
-        assert.deepEqual(Array.from(f64 as Float64Array), [0.09568845342543757, -0.09626170885828042, -0.7743970759206625]);
+        assert.deepEqual(
+          Array.from(f64 as Float64Array),
+          [0.09568845342543757, -0.09626170885828042, -0.7743970759206625],
+        );
       } finally {
         await model.close();
       }
@@ -224,7 +306,10 @@ describe("safetensors format", () => {
     it("refuses an unknown tensor name, naming the file", async () => {
       const model = await safetensorsFormat.open(SINGLE);
       try {
-        await assert.rejects(model.readTensor("nope"), (e: unknown) => e instanceof ModelFileError && e.file === SINGLE && /"nope"/.test(e.message));
+        await assert.rejects(
+          model.readTensor("nope"),
+          (e: unknown) => e instanceof ModelFileError && e.file === SINGLE && /"nope"/.test(e.message),
+        );
       } finally {
         await model.close();
       }
@@ -281,12 +366,9 @@ describe("safetensors format", () => {
         } finally {
           await model.close();
         }
-        await safetensorsFormat.write(
-          SINGLE,
-          target,
-          async (info) => original.get(info.name)?.map((v) => v * 2),
-          { metadata: { merged_by: "model-soup" } },
-        );
+        await safetensorsFormat.write(SINGLE, target, async (info) => original.get(info.name)?.map((v) => v * 2), {
+          metadata: { merged_by: "model-soup" },
+        });
         const { header, bytes } = await rawFile(target);
         assert.equal(Number(bytes.readBigUInt64LE(0)) % 8, 0, "header padded to 8 bytes");
         assert.deepEqual(header.__metadata__, { merged_by: "model-soup" });
@@ -294,11 +376,18 @@ describe("safetensors format", () => {
         try {
           for (const [name, values] of original) {
             // Doubling is exact in every float format (no overflow at these magnitudes).
-            assert.deepEqual(Array.from((await back.readTensor(name, { float32: true })).data as Float32Array), Array.from(values, (v) => v * 2), name);
+            assert.deepEqual(
+              Array.from((await back.readTensor(name, { float32: true })).data as Float32Array),
+              Array.from(values, (v) => v * 2),
+              name,
+            );
           }
           const untouched = await back.readTensor("int32_357");
           const before = await rawFile(SINGLE);
-          assert.deepEqual(Buffer.from(untouched.data.buffer, untouched.data.byteOffset, untouched.data.byteLength), before.data("int32_357"));
+          assert.deepEqual(
+            Buffer.from(untouched.data.buffer, untouched.data.byteOffset, untouched.data.byteLength),
+            before.data("int32_357"),
+          );
         } finally {
           await back.close();
         }
@@ -347,22 +436,37 @@ describe("safetensors format", () => {
       await withTempDir(async (dir) => {
         const copy = join(dir, "sharded");
         await mkdir(copy);
-        for (const f of await readdir(`${FIXTURES}/sharded`)) await writeFile(join(copy, f), await readFile(`${FIXTURES}/sharded/${f}`));
+        for (const f of await readdir(`${FIXTURES}/sharded`))
+          await writeFile(join(copy, f), await readFile(`${FIXTURES}/sharded/${f}`));
         const before = await readFile(join(copy, "model-00001-of-00006.safetensors"));
         await writeFile(join(copy, "orig.safetensors.index.json"), await readFile(INDEX));
         // The target index is a new file, but its shards would be named like the template's and overwrite them.
         await assert.rejects(
-          safetensorsFormat.write(join(copy, "orig.safetensors.index.json"), join(copy, "model.safetensors.index.json"), async () => undefined),
+          safetensorsFormat.write(
+            join(copy, "orig.safetensors.index.json"),
+            join(copy, "model.safetensors.index.json"),
+            async () => undefined,
+          ),
           (e: unknown) => e instanceof ModelFileError && /inputs are never modified/.test(e.message),
         );
         const single = join(dir, "m.safetensors");
         await writeFile(single, await readFile(SINGLE));
-        await assert.rejects(safetensorsFormat.write(single, single, async () => new Float32Array(0)), ModelFileError);
         await assert.rejects(
-          safetensorsFormat.write(join(copy, "orig.safetensors.index.json"), join(copy, "orig.safetensors.index.json"), async () => undefined),
+          safetensorsFormat.write(single, single, async () => new Float32Array(0)),
           ModelFileError,
         );
-        assert.deepEqual((await readdir(copy)).filter((f) => f.endsWith(".tmp")), []);
+        await assert.rejects(
+          safetensorsFormat.write(
+            join(copy, "orig.safetensors.index.json"),
+            join(copy, "orig.safetensors.index.json"),
+            async () => undefined,
+          ),
+          ModelFileError,
+        );
+        assert.deepEqual(
+          (await readdir(copy)).filter((f) => f.endsWith(".tmp")),
+          [],
+        );
         assert.deepEqual(await readFile(join(copy, "model-00001-of-00006.safetensors")), before);
         assert.deepEqual(await readFile(single), await readFile(SINGLE));
       });
@@ -372,22 +476,32 @@ describe("safetensors format", () => {
       await withTempDir(async (dir) => {
         const template = await SafetensorsReader.open(SINGLE);
         try {
-          const pieces = (info: TensorInfo, drop = 0) => async (write: (v: Float32Array) => Promise<void>) => {
-            const values = (await template.readTensor(info.name, { float32: true })).data as Float32Array;
-            for (let at = 0; at < values.length - drop; at += 4) await write(values.subarray(at, Math.min(at + 4, values.length - drop)));
-          };
+          const pieces =
+            (info: TensorInfo, drop = 0) =>
+            async (write: (v: Float32Array) => Promise<void>) => {
+              const values = (await template.readTensor(info.name, { float32: true })).data as Float32Array;
+              for (let at = 0; at < values.length - drop; at += 4)
+                await write(values.subarray(at, Math.min(at + 4, values.length - drop)));
+            };
           // float64 would lose bits through float32; the others round-trip exactly.
           const floats = (info: TensorInfo) => ["float32", "float16", "bfloat16"].includes(info.dtype);
           const target = join(dir, "pieces.safetensors");
           await writeFromTemplate(template, target, async (info) => (floats(info) ? pieces(info) : undefined));
           assert.deepEqual(await readFile(target), await readFile(SINGLE));
           await assert.rejects(
-            writeFromTemplate(template, join(dir, "short.safetensors"), async (info) => (floats(info) ? pieces(info, 1) : undefined)),
+            writeFromTemplate(template, join(dir, "short.safetensors"), async (info) =>
+              floats(info) ? pieces(info, 1) : undefined,
+            ),
             (e: unknown) => e instanceof UsageError && /tensor "float32_3" was given 8 of its 12 bytes/.test(e.message),
           );
           await assert.rejects(
-            writeFromTemplate(template, join(dir, "long.safetensors"), async () => async (write) => write(new Float32Array(1000))),
-            (e: unknown) => e instanceof UsageError && /tensor "int64_3" was given more than its 24 bytes/.test(e.message),
+            writeFromTemplate(
+              template,
+              join(dir, "long.safetensors"),
+              async () => async (write) => write(new Float32Array(1000)),
+            ),
+            (e: unknown) =>
+              e instanceof UsageError && /tensor "int64_3" was given more than its 24 bytes/.test(e.message),
           );
           assert.deepEqual(await readdir(dir), ["pieces.safetensors"]);
         } finally {
@@ -398,7 +512,10 @@ describe("safetensors format", () => {
 
     it("refuses a single-file target for a sharded template", async () => {
       await withTempDir(async (dir) => {
-        await assert.rejects(safetensorsFormat.write(INDEX, join(dir, "x.safetensors"), async () => undefined), UsageError);
+        await assert.rejects(
+          safetensorsFormat.write(INDEX, join(dir, "x.safetensors"), async () => undefined),
+          UsageError,
+        );
         assert.deepEqual(await readdir(dir), []);
       });
     });

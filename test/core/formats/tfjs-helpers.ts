@@ -8,9 +8,15 @@ export const REAL = "test/fixtures/real-models";
 export const TFJS_FIXTURES = {
   lenetA: { path: `${REAL}/tensorspace-converter/tfjs_lenet/a_examples_rawModel/mnist.json`, params: 61706 },
   lenetB: { path: `${REAL}/tensorspace-converter/tfjs_lenet/b_test_model/mnist.json`, params: 61706 },
-  lenetC: { path: `${REAL}/tensorspace-converter/tfjs_lenet/c_src_test_sequential_2018-12-02/mnist.json`, params: 61706 },
+  lenetC: {
+    path: `${REAL}/tensorspace-converter/tfjs_lenet/c_src_test_sequential_2018-12-02/mnist.json`,
+    params: 61706,
+  },
   fromKeras: { path: `${REAL}/tensorspace-converter/tfjs_from_keras_lenet/keras_converted/model.json`, params: 44426 },
-  fromTfKeras: { path: `${REAL}/tensorspace-converter/tfjs_from_keras_lenet/tfkeras_converted/model.json`, params: 44426 },
+  fromTfKeras: {
+    path: `${REAL}/tensorspace-converter/tfjs_from_keras_lenet/tfkeras_converted/model.json`,
+    params: 44426,
+  },
   abalone: { path: `${REAL}/tfjs-examples/abalone-node/model.json`, params: 3051 },
   balance1: { path: `${REAL}/tfjs-examples/balance_pr447/model1/model.json`, params: 99 },
   balance2: { path: `${REAL}/tfjs-examples/balance_pr447/model2/model.json`, params: 82 },
@@ -22,7 +28,10 @@ export const TFJS_FIXTURES = {
 
 export interface ModelJsonFile {
   modelTopology: Record<string, unknown>;
-  weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: string; [k: string]: unknown }[] }[];
+  weightsManifest: {
+    paths: string[];
+    weights: { name: string; shape: number[]; dtype: string; [k: string]: unknown }[];
+  }[];
   [key: string]: unknown;
 }
 
@@ -42,7 +51,9 @@ export async function weightData(path: string): Promise<ArrayBuffer> {
 }
 
 /** A scratch folder holding a copy of a fixture's folder; removed by the returned cleanup. */
-export async function copyFixtureFolder(modelJson: string): Promise<{ dir: string; path: string; cleanup: () => Promise<void> }> {
+export async function copyFixtureFolder(
+  modelJson: string,
+): Promise<{ dir: string; path: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "soup-tfjs-"));
   await cp(dirname(modelJson), dir, { recursive: true });
   // The fixtures are read-only; the copies are edited by the bad-input tests.
@@ -69,7 +80,10 @@ export async function saveWithTfjs(
     tf.io.withSaveHandler(async (artifacts) => {
       await writeFile(join(dir, "weights.bin"), Buffer.from(artifacts.weightData as ArrayBuffer));
       const { weightData: _data, weightSpecs, ...rest } = artifacts;
-      await writeFile(path, JSON.stringify({ ...rest, weightsManifest: [{ paths: ["weights.bin"], weights: weightSpecs }] }));
+      await writeFile(
+        path,
+        JSON.stringify({ ...rest, weightsManifest: [{ paths: ["weights.bin"], weights: weightSpecs }] }),
+      );
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
     }),
     options,

@@ -37,15 +37,21 @@ describe("TF.js models converted from Keras 3 (weights named by their path from 
     const manifest = await tfjsLayersFormat.readManifest(join(dir, "model.json"));
     assert.deepEqual(
       manifest.tensors.map((t) => `${t.layer} ${t.name}`),
-      ["hidden1", "hidden1", "hidden2", "hidden2", "output", "output"].map((layer, i) => `${layer} digits_mlp/${layer}/${i % 2 ? "bias" : "kernel"}`),
+      ["hidden1", "hidden1", "hidden2", "hidden2", "output", "output"].map(
+        (layer, i) => `${layer} digits_mlp/${layer}/${i % 2 ? "bias" : "kernel"}`,
+      ),
     );
-    assert.deepEqual(manifest.architecture!.layers.map((l) => l.weights.length), [2, 2, 2]);
+    assert.deepEqual(
+      manifest.architecture!.layers.map((l) => l.weights.length),
+      [2, 2, 2],
+    );
   });
 
   it("reads the same values as the original model, tensor by tensor", async () => {
     const converted = await readAllTensors(join(dir, "model.json"), tfjsLayersFormat);
     const original = await readAllTensors(join(ORIGINAL, "model.json"), tfjsLayersFormat);
-    for (const [name, tensor] of original) assert.deepEqual(converted.get(`digits_mlp/${name}`)!.data, tensor.data, name);
+    for (const [name, tensor] of original)
+      assert.deepEqual(converted.get(`digits_mlp/${name}`)!.data, tensor.data, name);
   });
 
   it("still refuses a weight that names no layer", async () => {

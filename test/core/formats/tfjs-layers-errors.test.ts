@@ -29,7 +29,8 @@ async function refused(path: string, expected: RegExp): Promise<void> {
   });
 }
 
-const rewrite = (path: string, json: unknown) => writeFile(path, typeof json === "string" ? json : JSON.stringify(json));
+const rewrite = (path: string, json: unknown) =>
+  writeFile(path, typeof json === "string" ? json : JSON.stringify(json));
 
 describe("TF.js layers format: bad input", () => {
   it("a missing shard, naming it", async () => {
@@ -42,13 +43,18 @@ describe("TF.js layers format: bad input", () => {
   it("a short shard, with the byte counts", async () => {
     await withDamagedCopy(
       (dir) => truncate(join(dir, "weights.bin"), 12000),
-      (path) => refused(path, /hold 12000 bytes \("weights\.bin" \(12000 bytes\)\) but its 6 weights need 12204 bytes.*truncated/),
+      (path) =>
+        refused(
+          path,
+          /hold 12000 bytes \("weights\.bin" \(12000 bytes\)\) but its 6 weights need 12204 bytes.*truncated/,
+        ),
     );
   });
 
   it("a shard longer than the manifest describes", async () => {
     await withDamagedCopy(
-      async (dir) => writeFile(join(dir, "weights.bin"), Buffer.concat([await readFile(join(dir, "weights.bin")), Buffer.alloc(8)])),
+      async (dir) =>
+        writeFile(join(dir, "weights.bin"), Buffer.concat([await readFile(join(dir, "weights.bin")), Buffer.alloc(8)])),
       (path) => refused(path, /hold 12212 bytes .* need 12204 bytes/),
     );
   });
@@ -98,13 +104,28 @@ describe("TF.js layers format: bad input", () => {
 
   it("a bad shape, a nameless entry, a duplicate name, a group without paths", async () => {
     const cases: [(json: ModelJsonFile) => void, RegExp][] = [
-      [(j) => void (j.weightsManifest[0]!.weights[0]!.shape = [8, -1]), /has shape \[8,-1\]; expected a list of non-negative integers/],
+      [
+        (j) => void (j.weightsManifest[0]!.weights[0]!.shape = [8, -1]),
+        /has shape \[8,-1\]; expected a list of non-negative integers/,
+      ],
       [(j) => void ((j.weightsManifest[0]!.weights[0] as { name?: string }).name = undefined), /entry without a name/],
-      [(j) => void (j.weightsManifest[0]!.weights[1]!.name = "dense_Dense1/kernel"), /lists weight "dense_Dense1\/kernel" twice/],
+      [
+        (j) => void (j.weightsManifest[0]!.weights[1]!.name = "dense_Dense1/kernel"),
+        /lists weight "dense_Dense1\/kernel" twice/,
+      ],
       [(j) => void (j.weightsManifest[0]!.paths = []), /group 1 lacks "paths" or "weights"/],
-      [(j) => void (j.weightsManifest[0]!.weights[0]!.quantization = { dtype: "int4" }), /quantization with an unknown dtype "int4"/],
-      [(j) => void (j.weightsManifest[0]!.weights[0]!.quantization = { dtype: "uint8" }), /quantized to uint8 without a finite numeric scale and min/],
-      [(j) => void (j.weightsManifest[0]!.weights[0]!.name = "nowhere/kernel"), /weight "nowhere\/kernel" belongs to no layer/],
+      [
+        (j) => void (j.weightsManifest[0]!.weights[0]!.quantization = { dtype: "int4" }),
+        /quantization with an unknown dtype "int4"/,
+      ],
+      [
+        (j) => void (j.weightsManifest[0]!.weights[0]!.quantization = { dtype: "uint8" }),
+        /quantized to uint8 without a finite numeric scale and min/,
+      ],
+      [
+        (j) => void (j.weightsManifest[0]!.weights[0]!.name = "nowhere/kernel"),
+        /weight "nowhere\/kernel" belongs to no layer/,
+      ],
     ];
     for (const [edit, expected] of cases) {
       await withDamagedCopy(
@@ -151,7 +172,10 @@ describe("TF.js layers format: bad input", () => {
         const file = await tfjsLayersFormat.open(path);
         try {
           await truncate(join(path, "..", "weights.bin"), 100);
-          await assert.rejects(file.readTensor("dense_Dense3/bias"), (e: Error) => e instanceof ModelFileError && /weights\.bin: ended after/.test(e.message));
+          await assert.rejects(
+            file.readTensor("dense_Dense3/bias"),
+            (e: Error) => e instanceof ModelFileError && /weights\.bin: ended after/.test(e.message),
+          );
           await assert.rejects(file.readTensor("no/such"), /has no weight named "no\/such"/);
         } finally {
           await file.close();

@@ -36,10 +36,18 @@ describe("TF.js layers format: writing", () => {
         await tfjsLayersFormat.write(path, target, keep);
         const template = await readJson(path);
         const written = await readJson(target);
-        assert.deepEqual(written.weightsManifest.map((g) => g.paths), [["group1-shard1of1.bin"]], key);
+        assert.deepEqual(
+          written.weightsManifest.map((g) => g.paths),
+          [["group1-shard1of1.bin"]],
+          key,
+        );
         assert.deepEqual({ ...written, weightsManifest: null }, { ...template, weightsManifest: null }, key);
         assert.deepEqual(written.weightsManifest[0]!.weights, template.weightsManifest[0]!.weights, key);
-        assert.deepEqual(await readFile(join(out.dir, key, "group1-shard1of1.bin")), Buffer.from(await weightData(path)), key);
+        assert.deepEqual(
+          await readFile(join(out.dir, key, "group1-shard1of1.bin")),
+          Buffer.from(await weightData(path)),
+          key,
+        );
         await sameTensors(path, target);
       }
     } finally {
@@ -79,7 +87,8 @@ describe("TF.js layers format: writing", () => {
       const size = 4096;
       const paths = [];
       for (let i = 0; i * size < bytes.length; i++) paths.push(`group1-shard${i + 1}of3`);
-      for (const [i, p] of paths.entries()) await writeFile(join(copy.dir, p), bytes.subarray(i * size, (i + 1) * size));
+      for (const [i, p] of paths.entries())
+        await writeFile(join(copy.dir, p), bytes.subarray(i * size, (i + 1) * size));
       const json = await readJson(copy.path);
       json.weightsManifest[0]!.paths = paths;
       await writeFile(copy.path, JSON.stringify(json));
@@ -87,9 +96,14 @@ describe("TF.js layers format: writing", () => {
       await mkdir(dirname(target));
       await tfjsLayersFormat.write(copy.path, target, keep);
       const written = await readJson(target);
-      assert.deepEqual(written.weightsManifest[0]!.paths, ["group1-shard1of3.bin", "group1-shard2of3.bin", "group1-shard3of3.bin"]);
+      assert.deepEqual(written.weightsManifest[0]!.paths, [
+        "group1-shard1of3.bin",
+        "group1-shard2of3.bin",
+        "group1-shard3of3.bin",
+      ]);
       const sizes = [];
-      for (const p of written.weightsManifest[0]!.paths) sizes.push((await readFile(join(copy.dir, "merged", p))).length);
+      for (const p of written.weightsManifest[0]!.paths)
+        sizes.push((await readFile(join(copy.dir, "merged", p))).length);
       assert.deepEqual(sizes, [4096, 4096, bytes.length - 8192]);
       await sameTensors(copy.path, target);
     } finally {
@@ -120,7 +134,9 @@ describe("TF.js layers format: writing", () => {
     await tf.setBackend("cpu");
     const out = await scratchDir();
     try {
-      const model = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [4], name: "d1" }), tf.layers.dense({ units: 2, name: "d2" })] });
+      const model = tf.sequential({
+        layers: [tf.layers.dense({ units: 3, inputShape: [4], name: "d1" }), tf.layers.dense({ units: 2, name: "d2" })],
+      });
       model.compile({ optimizer: tf.train.adam(0.01), loss: "meanSquaredError" });
       await model.fit(tf.ones([8, 4]), tf.zeros([8, 2]), { epochs: 1, verbose: 0 });
       const saved = join(out.dir, "trained.json");
@@ -128,25 +144,41 @@ describe("TF.js layers format: writing", () => {
         tf.io.withSaveHandler(async (artifacts) => {
           await writeFile(join(out.dir, "trained.bin"), Buffer.from(artifacts.weightData as ArrayBuffer));
           const { weightData: _data, weightSpecs, ...rest } = artifacts;
-          await writeFile(saved, JSON.stringify({ ...rest, weightsManifest: [{ paths: ["trained.bin"], weights: weightSpecs }] }));
+          await writeFile(
+            saved,
+            JSON.stringify({ ...rest, weightsManifest: [{ paths: ["trained.bin"], weights: weightSpecs }] }),
+          );
           return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
         }),
         { includeOptimizer: true },
       );
       const entries = (await readJson(saved)).weightsManifest[0]!.weights;
-      assert.ok(entries.some((w) => w.group === "optimizer"), "tfjs saved optimizer weights");
+      assert.ok(
+        entries.some((w) => w.group === "optimizer"),
+        "tfjs saved optimizer weights",
+      );
       const manifest = await tfjsLayersFormat.readManifest(saved);
-      assert.deepEqual(manifest.tensors.map((t) => t.name), ["d1/kernel", "d1/bias", "d2/kernel", "d2/bias"]);
+      assert.deepEqual(
+        manifest.tensors.map((t) => t.name),
+        ["d1/kernel", "d1/bias", "d2/kernel", "d2/bias"],
+      );
       assert.match(manifest.warnings.join(" "), /optimizer weights/);
 
       const target = join(out.dir, "model.json");
       await tfjsLayersFormat.write(saved, target, keep);
       const written = await readJson(target);
-      assert.deepEqual(written.weightsManifest[0]!.weights.map((w) => w.name), ["d1/kernel", "d1/bias", "d2/kernel", "d2/bias"]);
+      assert.deepEqual(
+        written.weightsManifest[0]!.weights.map((w) => w.name),
+        ["d1/kernel", "d1/bias", "d2/kernel", "d2/bias"],
+      );
       assert.equal((await readFile(join(out.dir, "group1-shard1of1.bin"))).length, (4 * 3 + 3 + 3 * 2 + 2) * 4);
       await sameTensors(saved, target);
       const reloaded = await tf.loadLayersModel(
-        tf.io.fromMemory({ modelTopology: written.modelTopology, weightSpecs: written.weightsManifest[0]!.weights as tf.io.WeightsManifestEntry[], weightData: await weightData(target) }),
+        tf.io.fromMemory({
+          modelTopology: written.modelTopology,
+          weightSpecs: written.weightsManifest[0]!.weights as tf.io.WeightsManifestEntry[],
+          weightData: await weightData(target),
+        }),
       );
       const x = tf.randomUniform([5, 4], -1, 1, "float32", 7);
       assert.deepEqual((reloaded.predict(x) as tf.Tensor).dataSync(), (model.predict(x) as tf.Tensor).dataSync());

@@ -69,11 +69,17 @@ describe("TF.js layers format: manifests", () => {
   it("lists tensors in topological order (the order tfjs's own layers hold their weights), not the file's order", async () => {
     for (const [key, { path }] of Object.entries(TFJS_FIXTURES)) {
       const json = await readJson(path);
-      const model = await tf.models.modelFromJSON({ modelTopology: withZeroInitializers(json.modelTopology) as tf.io.ModelJSON["modelTopology"] });
+      const model = await tf.models.modelFromJSON({
+        modelTopology: withZeroInitializers(json.modelTopology) as tf.io.ModelJSON["modelTopology"],
+      });
       const expected = model.layers.flatMap((layer) => layer.weights.map((w) => w.originalName));
       model.dispose();
       const manifest = await tfjsLayersFormat.readManifest(path);
-      assert.deepEqual(manifest.tensors.map((t) => t.name), expected, key);
+      assert.deepEqual(
+        manifest.tensors.map((t) => t.name),
+        expected,
+        key,
+      );
       for (const t of manifest.tensors) assert.equal(t.layer, t.name.split("/")[0], key);
     }
     // The converter wrote these alphabetically: dense_1 first, lstm_1 later; batch-norm statistics at the end.
@@ -87,9 +93,15 @@ describe("TF.js layers format: manifests", () => {
   it("fills each layer's weights in the layer's own order", async () => {
     const manifest = await tfjsLayersFormat.readManifest(TFJS_FIXTURES.cnn.path);
     const bn = manifest.architecture!.layers.find((l) => l.className === "BatchNormalization")!;
-    assert.deepEqual(bn.weights.map((w) => w.split("/")[1]), ["gamma", "beta", "moving_mean", "moving_variance"]);
+    assert.deepEqual(
+      bn.weights.map((w) => w.split("/")[1]),
+      ["gamma", "beta", "moving_mean", "moving_variance"],
+    );
     const sep = manifest.architecture!.layers.find((l) => l.className === "SeparableConv2D")!;
-    assert.deepEqual(sep.weights.map((w) => w.split("/")[1]), ["depthwise_kernel", "pointwise_kernel", "bias"]);
+    assert.deepEqual(
+      sep.weights.map((w) => w.split("/")[1]),
+      ["depthwise_kernel", "pointwise_kernel", "bias"],
+    );
   });
 });
 
@@ -101,7 +113,10 @@ describe("TF.js layers format: reading tensors", () => {
   it("reads the same values as tfjs's own weight decoder, for every fixture", async () => {
     for (const [key, { path }] of Object.entries(TFJS_FIXTURES)) {
       const json = await readJson(path);
-      const decoded = tf.io.decodeWeights(await weightData(path), json.weightsManifest.flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[]);
+      const decoded = tf.io.decodeWeights(
+        await weightData(path),
+        json.weightsManifest.flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[],
+      );
       const file = await tfjsLayersFormat.open(path);
       try {
         for (const info of file.manifest.tensors) {
@@ -162,7 +177,11 @@ describe("TF.js layers format: reading tensors", () => {
       try {
         assert.equal(split.manifest.files.length, 5);
         for (const info of original.manifest.tensors) {
-          assert.deepEqual((await split.readTensor(info.name)).data, (await original.readTensor(info.name)).data, info.name);
+          assert.deepEqual(
+            (await split.readTensor(info.name)).data,
+            (await original.readTensor(info.name)).data,
+            info.name,
+          );
         }
       } finally {
         await original.close();

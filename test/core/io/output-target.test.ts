@@ -20,11 +20,17 @@ describe("core/io/output-target: what --out means", () => {
 
   it("a path with the format's extension is that file, its recipe beside it", async () => {
     const t = await resolveOutputTarget(join(dir, "soup.json"), TFJS);
-    assert.deepEqual([t.form, t.model, t.recipe, t.format], ["file", join(dir, "soup.json"), join(dir, "soup.recipe.json"), "tfjs-layers"]);
+    assert.deepEqual(
+      [t.form, t.model, t.recipe, t.format],
+      ["file", join(dir, "soup.json"), join(dir, "soup.recipe.json"), "tfjs-layers"],
+    );
     assert.ok(t.siblings!.test("soup.group1-shard1of1.bin") && !t.siblings!.test("group1-shard1of1.bin"));
     assert.equal((await resolveOutputTarget(join(dir, "m.keras"), KERAS)).recipe, join(dir, "m.recipe.json"));
     assert.equal((await resolveOutputTarget(join(dir, "m.hdf5"), H5)).model, join(dir, "m.hdf5"));
-    assert.equal((await resolveOutputTarget(join(dir, "m.safetensors"), SAFETENSORS)).model, join(dir, "m.safetensors"));
+    assert.equal(
+      (await resolveOutputTarget(join(dir, "m.safetensors"), SAFETENSORS)).model,
+      join(dir, "m.safetensors"),
+    );
     const sharded = await resolveOutputTarget(join(dir, "big.safetensors.index.json"), SHARDED);
     assert.equal(sharded.recipe, join(dir, "big.recipe.json"));
     assert.ok(sharded.siblings!.test("big-00001-of-00006.safetensors"));
@@ -40,17 +46,26 @@ describe("core/io/output-target: what --out means", () => {
     ];
     for (const [template, name, file] of cases) {
       const t = await resolveOutputTarget(join(dir, name), template);
-      assert.deepEqual([t.form, t.folder, t.model, t.recipe], ["folder", join(dir, name), join(dir, name, file), join(dir, name, "model.recipe.json")]);
+      assert.deepEqual(
+        [t.form, t.folder, t.model, t.recipe],
+        ["folder", join(dir, name), join(dir, name, file), join(dir, name, "model.recipe.json")],
+      );
     }
     await mkdir(join(dir, "soup.v2"));
     assert.equal((await resolveOutputTarget(join(dir, "soup.v2"), KERAS)).model, join(dir, "soup.v2", "model.keras"));
-    assert.equal((await resolveOutputTarget(`${join(dir, "new.v3")}/`, KERAS)).model, join(dir, "new.v3", "model.keras"));
+    assert.equal(
+      (await resolveOutputTarget(`${join(dir, "new.v3")}/`, KERAS)).model,
+      join(dir, "new.v3", "model.keras"),
+    );
     assert.equal((await resolveOutputTarget("relative-out", KERAS)).model, resolve("relative-out", "model.keras"));
   });
 
   it("refuses an empty path, another format's extension, a recipe name and an existing file without extension", async () => {
     const refuses = (out: string, template: string, pattern: RegExp) =>
-      assert.rejects(resolveOutputTarget(out, template), (e: unknown) => e instanceof UsageError && pattern.test(e.message));
+      assert.rejects(
+        resolveOutputTarget(out, template),
+        (e: unknown) => e instanceof UsageError && pattern.test(e.message),
+      );
     await refuses("", TFJS, /empty/);
     await refuses(join(dir, "x.keras"), TFJS, /TF\.js models, so expected \.json/);
     await refuses(join(dir, "x.bin"), TFJS, /expected \.json, or a folder/);

@@ -28,7 +28,11 @@ describe("core/io/temp-files and atomic writes", () => {
     for (const name of [stale, user, mine.slice(dir.length + 1)]) await writeFile(join(dir, name), "x");
     const removed = await removeStaleTemps(dir);
     assert.deepEqual(removed, [join(dir, stale)]);
-    assert.deepEqual((await readdir(dir)).sort(), [mine.slice(dir.length + 1), user].sort(), "a live process's temporary and a user's file stay");
+    assert.deepEqual(
+      (await readdir(dir)).sort(),
+      [mine.slice(dir.length + 1), user].sort(),
+      "a live process's temporary and a user's file stay",
+    );
     assert.deepEqual(removeLiveTempsSync().includes(mine), true);
     assert.deepEqual(await readdir(dir), [user]);
   });
@@ -51,9 +55,15 @@ describe("core/io/temp-files and atomic writes", () => {
     await assert.rejects(
       writeFilesAtomically([
         { path: join(dir, "first.bin"), write: (temp) => writeFile(temp, "complete") },
-        { path: target, write: () => Promise.reject(Object.assign(new Error("EFBIG: file too large, write"), { code: "EFBIG" })) },
+        {
+          path: target,
+          write: () => Promise.reject(Object.assign(new Error("EFBIG: file too large, write"), { code: "EFBIG" })),
+        },
       ]),
-      (e: unknown) => e instanceof OutputWriteError && e.file === target && /EFBIG: the file would be larger than the system allows/.test(e.message),
+      (e: unknown) =>
+        e instanceof OutputWriteError &&
+        e.file === target &&
+        /EFBIG: the file would be larger than the system allows/.test(e.message),
     );
     assert.deepEqual(await readdir(dir), []);
   });

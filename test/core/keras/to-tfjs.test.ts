@@ -15,7 +15,9 @@ async function config(name: string): Promise<Json> {
 
 async function build(raw: Json, kerasVersion = "3.5.0"): Promise<tf.LayersModel> {
   const architecture = parseKerasModelConfig("config.json", raw, kerasVersion);
-  return tf.models.modelFromJSON({ modelTopology: toTfjsTopology(architecture, "config.json") } as unknown as tf.io.ModelJSON);
+  return tf.models.modelFromJSON({
+    modelTopology: toTfjsTopology(architecture, "config.json"),
+  } as unknown as tf.io.ModelJSON);
 }
 
 function translate(raw: Json, kerasVersion = "3.5.0"): Json {
@@ -57,7 +59,12 @@ describe("Keras 3 configs translated for TF.js", () => {
   it("a Sequential (InputLayer, Dense, BatchNormalization, Dropout) computes what the same tfjs model computes", async () => {
     const model = await build(await config("sequential_mlp"));
     assert.equal(model.countParams(), 8 * 16 + 16 + 4 * 16 + 16 * 3 + 3);
-    assert.deepEqual(layerSummary(model), ["dense:Dense", "batch_normalization:BatchNormalization", "dropout:Dropout", "dense_1:Dense"]);
+    assert.deepEqual(layerSummary(model), [
+      "dense:Dense",
+      "batch_normalization:BatchNormalization",
+      "dropout:Dropout",
+      "dense_1:Dense",
+    ]);
     const twin = tf.sequential({
       layers: [
         tf.layers.dense({ units: 16, activation: "relu", inputShape: [8], name: "dense" }),
@@ -79,19 +86,39 @@ describe("Keras 3 configs translated for TF.js", () => {
     assert.equal(model.countParams(), 112 + 16 + 40 + 66 + 42 + 130 + 20 + 33);
     assert.deepEqual(model.outputs[0]!.shape, [null, 3]);
     const image = tf.input({ shape: [12, 12, 3], name: "image" });
-    const padded = tf.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: "zero_padding2d" }).apply(image) as tf.SymbolicTensor;
+    const padded = tf.layers
+      .zeroPadding2d({
+        padding: [
+          [1, 1],
+          [1, 1],
+        ],
+        name: "zero_padding2d",
+      })
+      .apply(image) as tf.SymbolicTensor;
     const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, name: "conv2d" }).apply(padded) as tf.SymbolicTensor;
-    const bn = tf.layers.batchNormalization({ axis: -1, momentum: 0.99, epsilon: 0.001, name: "batch_normalization" }).apply(conv) as tf.SymbolicTensor;
+    const bn = tf.layers
+      .batchNormalization({ axis: -1, momentum: 0.99, epsilon: 0.001, name: "batch_normalization" })
+      .apply(conv) as tf.SymbolicTensor;
     const act = tf.layers.activation({ activation: "relu", name: "activation" }).apply(bn) as tf.SymbolicTensor;
-    const dw = tf.layers.depthwiseConv2d({ kernelSize: 3, activation: "relu", name: "depthwise_conv2d" }).apply(act) as tf.SymbolicTensor;
-    const sep = tf.layers.separableConv2d({ filters: 6, kernelSize: 3, activation: "relu", name: "separable_conv2d" }).apply(dw) as tf.SymbolicTensor;
-    const pool = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: "max_pooling2d" }).apply(sep) as tf.SymbolicTensor;
-    const shortcut = tf.layers.conv2d({ filters: 6, kernelSize: 1, padding: "same", name: "shortcut" }).apply(pool) as tf.SymbolicTensor;
+    const dw = tf.layers
+      .depthwiseConv2d({ kernelSize: 3, activation: "relu", name: "depthwise_conv2d" })
+      .apply(act) as tf.SymbolicTensor;
+    const sep = tf.layers
+      .separableConv2d({ filters: 6, kernelSize: 3, activation: "relu", name: "separable_conv2d" })
+      .apply(dw) as tf.SymbolicTensor;
+    const pool = tf.layers
+      .maxPooling2d({ poolSize: 2, strides: 2, name: "max_pooling2d" })
+      .apply(sep) as tf.SymbolicTensor;
+    const shortcut = tf.layers
+      .conv2d({ filters: 6, kernelSize: 1, padding: "same", name: "shortcut" })
+      .apply(pool) as tf.SymbolicTensor;
     const add = tf.layers.add({ name: "add" }).apply([pool, shortcut]) as tf.SymbolicTensor;
     const cat = tf.layers.concatenate({ axis: -1, name: "concatenate" }).apply([add, pool]) as tf.SymbolicTensor;
     const gap = tf.layers.globalAveragePooling2d({ name: "global_average_pooling2d" }).apply(cat) as tf.SymbolicTensor;
     const dense = tf.layers.dense({ units: 10, activation: "relu", name: "dense" }).apply(gap) as tf.SymbolicTensor;
-    const ln = tf.layers.layerNormalization({ axis: -1, epsilon: 0.001, name: "layer_normalization" }).apply(dense) as tf.SymbolicTensor;
+    const ln = tf.layers
+      .layerNormalization({ axis: -1, epsilon: 0.001, name: "layer_normalization" })
+      .apply(dense) as tf.SymbolicTensor;
     const out = tf.layers.dense({ units: 3, activation: "softmax", name: "dense_1" }).apply(ln) as tf.SymbolicTensor;
     const twin = tf.model({ inputs: image, outputs: out });
     sameRandomWeights(model, twin);
@@ -105,16 +132,27 @@ describe("Keras 3 configs translated for TF.js", () => {
   it("a functional text model (int32 input, Embedding, Conv1D, LSTM states as another LSTM's initial_state, GRU, Reshape, Flatten)", async () => {
     const model = await build(await config("functional_text"));
     assert.equal(model.countParams(), 400 + 200 + 360 + 240 + 132 + 30 + 14);
-    assert.deepEqual(model.inputs.map((i) => i.dtype), ["int32", "float32"]);
+    assert.deepEqual(
+      model.inputs.map((i) => i.dtype),
+      ["int32", "float32"],
+    );
     const tokens = tf.input({ shape: [6], dtype: "int32", name: "tokens" });
     const decoderInput = tf.input({ shape: [4, 3], name: "decoder_input" });
-    const emb = tf.layers.embedding({ inputDim: 50, outputDim: 8, name: "embedding" }).apply(tokens) as tf.SymbolicTensor;
-    const conv = tf.layers.conv1d({ filters: 8, kernelSize: 3, padding: "same", activation: "relu", name: "conv1d" }).apply(emb) as tf.SymbolicTensor;
-    const [, h, c] = tf.layers.lstm({ units: 6, returnState: true, recurrentActivation: "sigmoid", name: "encoder" }).apply(conv) as tf.SymbolicTensor[];
+    const emb = tf.layers
+      .embedding({ inputDim: 50, outputDim: 8, name: "embedding" })
+      .apply(tokens) as tf.SymbolicTensor;
+    const conv = tf.layers
+      .conv1d({ filters: 8, kernelSize: 3, padding: "same", activation: "relu", name: "conv1d" })
+      .apply(emb) as tf.SymbolicTensor;
+    const [, h, c] = tf.layers
+      .lstm({ units: 6, returnState: true, recurrentActivation: "sigmoid", name: "encoder" })
+      .apply(conv) as tf.SymbolicTensor[];
     const decoded = tf.layers
       .lstm({ units: 6, returnSequences: true, recurrentActivation: "sigmoid", name: "decoder" })
       .apply(decoderInput, { initialState: [h!, c!] }) as tf.SymbolicTensor;
-    const gru = tf.layers.gru({ units: 4, recurrentActivation: "sigmoid", name: "gru" }).apply(decoded) as tf.SymbolicTensor;
+    const gru = tf.layers
+      .gru({ units: 4, recurrentActivation: "sigmoid", name: "gru" })
+      .apply(decoded) as tf.SymbolicTensor;
     const dense = tf.layers.dense({ units: 6, activation: "tanh", name: "dense" }).apply(gru) as tf.SymbolicTensor;
     const reshaped = tf.layers.reshape({ targetShape: [2, 3], name: "reshape" }).apply(dense) as tf.SymbolicTensor;
     const flat = tf.layers.flatten({ name: "flatten" }).apply(reshaped) as tf.SymbolicTensor;
@@ -138,7 +176,13 @@ describe("Keras 3 configs translated for TF.js", () => {
     const tokens = layers[0]!;
     assert.deepEqual(tokens.config, { batch_input_shape: [null, 6], dtype: "int32", sparse: false, name: "tokens" });
     const decoder = layers.find((l) => l.name === "decoder")!;
-    assert.deepEqual(decoder.inbound_nodes, [[["decoder_input", 0, 0, {}], ["encoder", 0, 1, {}], ["encoder", 0, 2, {}]]]);
+    assert.deepEqual(decoder.inbound_nodes, [
+      [
+        ["decoder_input", 0, 0, {}],
+        ["encoder", 0, 1, {}],
+        ["encoder", 0, 2, {}],
+      ],
+    ]);
     assert.equal(decoder.config.dtype, "float32");
     assert.deepEqual(decoder.config.kernel_initializer, { class_name: "Zeros", config: {} });
     for (const key of ["module", "registered_name", "build_config"]) assert.ok(!(key in decoder), key);
@@ -152,7 +196,10 @@ describe("Keras 3 configs translated for TF.js", () => {
   it("refuses a GRU with reset_after=true (Keras 3's default), naming the layer and class", async () => {
     await assert.rejects(build(await config("gru_reset_after")), (e: Error) => {
       assert.ok(e instanceof ModelFileError);
-      assert.match(e.message, /^config\.json: layer "gru" \(GRU\) cannot run in TF\.js: it is a GRU with reset_after=true/);
+      assert.match(
+        e.message,
+        /^config\.json: layer "gru" \(GRU\) cannot run in TF\.js: it is a GRU with reset_after=true/,
+      );
       return true;
     });
   });
@@ -165,12 +212,31 @@ describe("Keras 3 configs translated for TF.js", () => {
       return raw;
     };
     const cases: [Json, RegExp][] = [
-      [withLayer((l) => (l[1].class_name = "Subtract")), /layer "dense" \(Subtract\) cannot run in TF\.js: TF\.js has no such layer/],
+      [
+        withLayer((l) => (l[1].class_name = "Subtract")),
+        /layer "dense" \(Subtract\) cannot run in TF\.js: TF\.js has no such layer/,
+      ],
       [withLayer((l) => (l[1].config.activation = "hard_sigmoid")), /layer "dense" \(Dense\).*Keras 3's hard_sigmoid/],
-      [withLayer((l) => (l[1].config.activation = "exponential")), /layer "dense" \(Dense\).*activation "exponential" has no TF\.js equivalent/],
+      [
+        withLayer((l) => (l[1].config.activation = "exponential")),
+        /layer "dense" \(Dense\).*activation "exponential" has no TF\.js equivalent/,
+      ],
       [withLayer((l) => (l[1].config.lora_rank = 4)), /layer "dense" \(Dense\).*LoRA/],
-      [withLayer((l) => (l[2].config.synchronized = true, l[2].config.renorm = true)), /layer "batch_normalization" \(BatchNormalization\).*renormalization/],
-      [withLayer((l) => l.splice(2, 0, { module: "keras.layers", class_name: "ReLU", config: { name: "relu", max_value: null, negative_slope: 0, threshold: 0.5 }, registered_name: null })), /layer "relu" \(ReLU\).*threshold/],
+      [
+        withLayer((l) => ((l[2].config.synchronized = true), (l[2].config.renorm = true))),
+        /layer "batch_normalization" \(BatchNormalization\).*renormalization/,
+      ],
+      [
+        withLayer((l) =>
+          l.splice(2, 0, {
+            module: "keras.layers",
+            class_name: "ReLU",
+            config: { name: "relu", max_value: null, negative_slope: 0, threshold: 0.5 },
+            registered_name: null,
+          }),
+        ),
+        /layer "relu" \(ReLU\).*threshold/,
+      ],
     ];
     for (const [raw, expected] of cases) assert.throws(() => translate(raw), expected);
 
@@ -182,12 +248,29 @@ describe("Keras 3 configs translated for TF.js", () => {
     assert.throws(() => translate(called), /layer "activation" \(Activation\).*training=true/);
 
     // Keras 3's LeakyReLU negative_slope is tfjs's alpha (tfjs would otherwise silently use 0.3).
-    const leaky = withLayer((l) => l.splice(2, 0, { module: "keras.layers", class_name: "LeakyReLU", config: { name: "leaky", trainable: true, negative_slope: 0.1 }, registered_name: null }));
+    const leaky = withLayer((l) =>
+      l.splice(2, 0, {
+        module: "keras.layers",
+        class_name: "LeakyReLU",
+        config: { name: "leaky", trainable: true, negative_slope: 0.1 },
+        registered_name: null,
+      }),
+    );
     const model = await build(leaky);
     const x = tf.tensor2d([[-1, -2, 3, 4, -5, 6, 7, -8]]);
-    const twin = tf.sequential({ layers: [tf.layers.dense({ units: 16, activation: "relu", inputShape: [8], name: "dense" }), tf.layers.leakyReLU({ alpha: 0.1, name: "leaky" })] });
+    const twin = tf.sequential({
+      layers: [
+        tf.layers.dense({ units: 16, activation: "relu", inputShape: [8], name: "dense" }),
+        tf.layers.leakyReLU({ alpha: 0.1, name: "leaky" }),
+      ],
+    });
     const probe = tf.model({ inputs: model.inputs, outputs: model.getLayer("leaky").output as tf.SymbolicTensor });
-    twin.getLayer("dense").setWeights(model.getLayer("dense").getWeights().map((w) => tf.randomUniform(w.shape, -1, 1, "float32", 3)));
+    twin.getLayer("dense").setWeights(
+      model
+        .getLayer("dense")
+        .getWeights()
+        .map((w) => tf.randomUniform(w.shape, -1, 1, "float32", 3)),
+    );
     model.getLayer("dense").setWeights(twin.getLayer("dense").getWeights());
     assert.deepEqual(predictions(probe, [x]), predictions(twin, [x]));
     tf.dispose([x]);

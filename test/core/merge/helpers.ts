@@ -6,6 +6,9 @@ export const f32 = (...values: number[]): Float32Array => Float32Array.from(valu
 export function assertClose(actual: ArrayLike<number>, expected: readonly number[], tolerance = 1e-6): void {
   assert.equal(actual.length, expected.length, "length");
   for (let i = 0; i < expected.length; i++) {
-    assert.ok(Math.abs(actual[i]! - expected[i]!) <= tolerance, `element ${i}: got ${actual[i]}, expected ${expected[i]} (±${tolerance}); all: [${Array.from(actual).join(", ")}]`);
+    assert.ok(
+      Math.abs(actual[i]! - expected[i]!) <= tolerance,
+      `element ${i}: got ${actual[i]}, expected ${expected[i]} (±${tolerance}); all: [${Array.from(actual).join(", ")}]`,
+    );
   }
 }

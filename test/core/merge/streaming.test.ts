@@ -39,7 +39,9 @@ async function makeSibling(path: string): Promise<void> {
 async function inMemoryLinear(inputs: ModelFile[], weights: number[], name: string): Promise<Float32Array> {
   const tensors: Float32Array[] = [];
   for (const input of inputs) tensors.push((await input.readTensor(name, { float32: true })).data as Float32Array);
-  return tensors[0]!.map((v, i) => tensors.slice(1).reduce((sum, t, k) => sum + weights[k + 1]! * t[i]!, weights[0]! * v));
+  return tensors[0]!.map((v, i) =>
+    tensors.slice(1).reduce((sum, t, k) => sum + weights[k + 1]! * t[i]!, weights[0]! * v),
+  );
 }
 
 function bytes(data: ArrayBufferView): Buffer {
@@ -65,7 +67,13 @@ describe("streaming merge", () => {
     const weights = [0.5, 0.3, 0.2];
     const progress: Array<[number, number]> = [];
     // Pieces of 7 elements: every tensor of 15 or 105 values is cut, the last piece short.
-    const result = await streamLinearMerge({ inputs, weights, target, pieceElements: 7, onProgress: (done, total) => progress.push([done, total]) });
+    const result = await streamLinearMerge({
+      inputs,
+      weights,
+      target,
+      pieceElements: 7,
+      onProgress: (done, total) => progress.push([done, total]),
+    });
 
     assert.deepEqual((await readdir(outDir)).sort(), [
       ...[1, 2, 3, 4, 5, 6].map((k) => `soup-0000${k}-of-00006.safetensors`),
@@ -101,29 +109,49 @@ describe("streaming merge", () => {
     assert.equal(result.copied.length, 24);
     assert.ok(result.warnings.some((w) => /float8_e4m3fn_3.*not merged/.test(w)));
 
-    const pieces = manifest.tensors.reduce((n, t) => n + (MERGED_DTYPES.has(t.dtype) ? Math.ceil(t.shape.reduce((a, b) => a * b) / 7) : 1), 0);
+    const pieces = manifest.tensors.reduce(
+      (n, t) => n + (MERGED_DTYPES.has(t.dtype) ? Math.ceil(t.shape.reduce((a, b) => a * b) / 7) : 1),
+      0,
+    );
     assert.equal(progress.length, pieces);
     const total = 3 * 4305;
     assert.ok(progress.every(([, t]) => t === total));
     assert.deepEqual(progress.at(-1), [total, total]);
-    assert.ok(progress.every(([d], i) => i === 0 || d > progress[i - 1]![0]), "progress grows");
+    assert.ok(
+      progress.every(([d], i) => i === 0 || d > progress[i - 1]![0]),
+      "progress grows",
+    );
     assert.equal(result.bytesRead, total);
 
     // Whole tensors in one piece give the very same files.
     const wholeDir = join(dir, "whole");
     await mkdir(wholeDir);
     await streamLinearMerge({ inputs, weights, target: join(wholeDir, "soup.safetensors.index.json") });
-    for (const name of await readdir(outDir)) assert.deepEqual(await readFile(join(wholeDir, name)), await readFile(join(outDir, name)), name);
+    for (const name of await readdir(outDir))
+      assert.deepEqual(await readFile(join(wholeDir, name)), await readFile(join(outDir, name)), name);
   });
 
   it("linearCombine equals the left-to-right float64 sum rounded once, for 1 to 9 inputs and odd lengths", () => {
     const length = 20_011; // more than two accumulator chunks, not a multiple of them
     for (let count = 1; count <= 9; count++) {
-      const tensors = Array.from({ length: count }, (_, k) => Float32Array.from({ length }, (_, i) => Math.sin(i * 0.37 + k) * 10 ** (k % 3)));
+      const tensors = Array.from({ length: count }, (_, k) =>
+        Float32Array.from({ length }, (_, i) => Math.sin(i * 0.37 + k) * 10 ** (k % 3)),
+      );
       const weights = Array.from({ length: count }, (_, k) => (k % 2 ? -1 : 1) / (k + 1.5));
-      const info = { name: "t", shape: [length], dtype: "float32" as const, layer: "t", index: 0, count: 1, offset: 0, output: new Float32Array(length) };
+      const info = {
+        name: "t",
+        shape: [length],
+        dtype: "float32" as const,
+        layer: "t",
+        index: 0,
+        count: 1,
+        offset: 0,
+        output: new Float32Array(length),
+      };
       const out = linearCombine(weights)(tensors, info) as Float32Array;
-      const expected = tensors[0]!.map((v, i) => tensors.slice(1).reduce((sum, t, k) => sum + weights[k + 1]! * t[i]!, weights[0]! * v));
+      const expected = tensors[0]!.map((v, i) =>
+        tensors.slice(1).reduce((sum, t, k) => sum + weights[k + 1]! * t[i]!, weights[0]! * v),
+      );
       assert.deepEqual(bytes(out), bytes(expected), `${count} inputs`);
     }
   });
@@ -151,7 +179,10 @@ describe("streaming merge", () => {
     const a = await withModel(SINGLE, async (m) => (await m.readTensor("float32_357")).data as Float32Array);
     const b = await withModel(sibling, async (m) => (await m.readTensor("float32_357")).data as Float32Array);
     const out = await withModel(target, async (m) => (await m.readTensor("float32_357")).data as Float32Array);
-    assert.deepEqual(Array.from(out), Array.from(a, (v, i) => Math.max(v, b[i]!)));
+    assert.deepEqual(
+      Array.from(out),
+      Array.from(a, (v, i) => Math.max(v, b[i]!)),
+    );
   });
 
   it("leaves no output and no temporary file when cancelled midway", async () => {
@@ -189,7 +220,9 @@ describe("streaming merge", () => {
   it("refuses incompatible inputs, bad weights and an input as target, writing nothing", async () => {
     const other = join(dir, "other.safetensors");
     // A model whose only tensor has the fixture's name but another shape.
-    const header = Buffer.from(JSON.stringify({ float32_3: { dtype: "F32", shape: [1, 3], data_offsets: [0, 12] } }).padEnd(64, " "));
+    const header = Buffer.from(
+      JSON.stringify({ float32_3: { dtype: "F32", shape: [1, 3], data_offsets: [0, 12] } }).padEnd(64, " "),
+    );
     const length = Buffer.alloc(8);
     length.writeBigUInt64LE(BigInt(header.length));
     await writeFile(other, Buffer.concat([length, header, Buffer.alloc(12)]));
@@ -199,10 +232,17 @@ describe("streaming merge", () => {
     );
     await assert.rejects(
       streamLinearMerge({ inputs: [other, SINGLE], weights: [1, 1], target: join(dir, "x.safetensors") }),
-      (e: unknown) => e instanceof UsageError && /tensor "float32_3" is float32 \[3\] in .* but float32 \[1, 3\]/.test(e.message),
+      (e: unknown) =>
+        e instanceof UsageError && /tensor "float32_3" is float32 \[3\] in .* but float32 \[1, 3\]/.test(e.message),
     );
-    await assert.rejects(streamLinearMerge({ inputs: [SINGLE], weights: [1, 2], target: join(dir, "x.safetensors") }), /one weight per input/);
-    await assert.rejects(streamLinearMerge({ inputs: [SINGLE], weights: [NaN], target: join(dir, "x.safetensors") }), /finite/);
+    await assert.rejects(
+      streamLinearMerge({ inputs: [SINGLE], weights: [1, 2], target: join(dir, "x.safetensors") }),
+      /one weight per input/,
+    );
+    await assert.rejects(
+      streamLinearMerge({ inputs: [SINGLE], weights: [NaN], target: join(dir, "x.safetensors") }),
+      /finite/,
+    );
     await assert.rejects(
       streamLinearMerge({ inputs: [other, other], weights: [1, 1], target: other }),
       /would overwrite the input file/,

@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { FileHashes, sha256File, sha256Files } from "../../../src/core/recipe/hash.js";
 import { streamLinearMerge } from "../../../src/core/merge/streaming/index.js";
 
-
 const SINGLE = "test/fixtures/real-models/safetensors-jl-fixtures/non_sharded/model.safetensors";
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -31,7 +30,11 @@ describe("recipe hashes", () => {
       shared.set(content.subarray(4096, 4096 + shared.length));
       await hashes.observe(path, 4096, shared); // starts after a gap: the thread reads the gap
       await hashes.observe(path, 100, content.slice(100, 900)); // behind: ignored
-      await hashes.observe(path, 4096 + shared.length - 10, content.slice(4096 + shared.length - 10, 4096 + shared.length + 500)); // overlaps
+      await hashes.observe(
+        path,
+        4096 + shared.length - 10,
+        content.slice(4096 + shared.length - 10, 4096 + shared.length + 500),
+      ); // overlaps
       assert.equal(await hashes.digest(path), sha256(content));
       assert.equal(hashes.bytesReadByThread, content.length - (shared.length + 500));
       // A model of several files gets one hash over the files' hashes, as sha256Files.
@@ -64,7 +67,11 @@ describe("recipe hashes", () => {
       assert.ok(seen.length > 20);
       for (let i = 1; i < seen.length; i++) assert.ok(seen[i]![1] >= seen[i - 1]![1], "reported in file order");
       const mergedBytes = seen.reduce((n, [, , length]) => n + length, 0) / 2;
-      assert.equal(hashes.bytesReadByThread, (await stat(SINGLE)).size - mergedBytes, "the thread reads only what the merge did not");
+      assert.equal(
+        hashes.bytesReadByThread,
+        (await stat(SINGLE)).size - mergedBytes,
+        "the thread reads only what the merge did not",
+      );
     } finally {
       await hashes.close();
     }

@@ -13,7 +13,12 @@ const fixture = (name: string) => readFileSync(join(fixtures, name), "utf8");
 const roundTrip = (spec: MergeSpec) => importMergekitYaml(exportMergekitYaml(spec).yaml).spec;
 
 /** Merges random float tensors with both specs and asserts identical outputs, tensor by tensor. */
-function assertSameMerge(a: MergeSpec, b: MergeSpec, tensors: Pick<TensorInfo, "name" | "layer">[], paths: string[]): void {
+function assertSameMerge(
+  a: MergeSpec,
+  b: MergeSpec,
+  tensors: Pick<TensorInfo, "name" | "layer">[],
+  paths: string[],
+): void {
   const pa = prepareMerge(a);
   const pb = prepareMerge(b);
   const positions = layerPositions(tensors.map((t) => t.layer));
@@ -75,12 +80,32 @@ describe("recipe/mergekit export", () => {
       { name: "out/kernel", layer: "out" },
     ];
     const { yaml, warnings } = exportMergekitYaml(
-      { method: "linear", params: {}, outDtype: "float32", ingredients: [{ path: "a", weightsByLayer: { out: 0.75, dense: 0.25 } }, { path: "b", weightsByLayer: { out: 0.25, dense: 0.75 } }] },
+      {
+        method: "linear",
+        params: {},
+        outDtype: "float32",
+        ingredients: [
+          { path: "a", weightsByLayer: { out: 0.75, dense: 0.25 } },
+          { path: "b", weightsByLayer: { out: 0.25, dense: 0.75 } },
+        ],
+      },
       { tensors },
     );
     assert.deepEqual(warnings, []);
     assert.ok(
-      yaml.startsWith(["models:", "  - model: a", "    parameters:", "      weight:", "        - filter: dense", "          value: 0.25", "        - filter: out", "          value: 0.75", ""].join("\n")),
+      yaml.startsWith(
+        [
+          "models:",
+          "  - model: a",
+          "    parameters:",
+          "      weight:",
+          "        - filter: dense",
+          "          value: 0.25",
+          "        - filter: out",
+          "          value: 0.75",
+          "",
+        ].join("\n"),
+      ),
       yaml,
     );
   });
@@ -91,7 +116,15 @@ describe("recipe/mergekit export", () => {
       { name: "d/bias", layer: "d" },
       { name: "e/bias_d", layer: "e" },
     ];
-    const spec: MergeSpec = { method: "linear", params: {}, outDtype: "float32", ingredients: [{ path: "a", weightsByLayer: { d: 0.1, e: 0.9 } }, { path: "b", weightsByLayer: { d: 0.9, e: 0.1 } }] };
+    const spec: MergeSpec = {
+      method: "linear",
+      params: {},
+      outDtype: "float32",
+      ingredients: [
+        { path: "a", weightsByLayer: { d: 0.1, e: 0.9 } },
+        { path: "b", weightsByLayer: { d: 0.9, e: 0.1 } },
+      ],
+    };
     const { yaml } = exportMergekitYaml(spec, { tensors });
     assert.match(yaml, /- filter: e\/bias_d\n\s+value: 0.9\n\s+- filter: d\/bias\n\s+value: 0.1/);
     assertSameMerge(spec, importMergekitYaml(yaml).spec, tensors, ["a", "b"]);
@@ -99,7 +132,16 @@ describe("recipe/mergekit export", () => {
 
   it("refuses per-layer weights that leave a tensor without a weight, since mergekit requires one", () => {
     assert.throws(
-      () => exportMergekitYaml({ method: "linear", params: {}, ingredients: [{ path: "a", weightsByLayer: { d: 1 } }] }, { tensors: [{ name: "d/k", layer: "d" }, { name: "x/k", layer: "x" }] }),
+      () =>
+        exportMergekitYaml(
+          { method: "linear", params: {}, ingredients: [{ path: "a", weightsByLayer: { d: 1 } }] },
+          {
+            tensors: [
+              { name: "d/k", layer: "d" },
+              { name: "x/k", layer: "x" },
+            ],
+          },
+        ),
       (e: unknown) => e instanceof UsageError && /no value for tensor x\/k/.test(e.message),
     );
   });
@@ -108,16 +150,30 @@ describe("recipe/mergekit export", () => {
     for (const method of ["regmean", "fisher"] as const) {
       assert.throws(
         () => exportMergekitYaml({ method, params: {}, ingredients: [{ path: "a" }, { path: "b" }] }),
-        (e: unknown) => e instanceof UsageError && new RegExp(`^${method} has no mergekit equivalent: it depends on statistics of the models on data`).test(e.message),
+        (e: unknown) =>
+          e instanceof UsageError &&
+          new RegExp(`^${method} has no mergekit equivalent: it depends on statistics of the models on data`).test(
+            e.message,
+          ),
       );
     }
   });
 
   it("warns about what the YAML cannot carry or check", () => {
-    const dare = exportMergekitYaml({ method: "dare_ties", base: "base", params: { seed: 42 }, outDtype: "float16", ingredients: [{ path: "a", weight: 1, params: { density: 0.3 } }] });
+    const dare = exportMergekitYaml({
+      method: "dare_ties",
+      base: "base",
+      params: { seed: 42 },
+      outDtype: "float16",
+      ingredients: [{ path: "a", weight: 1, params: { density: 0.3 } }],
+    });
     assert.ok(dare.warnings.some((w) => /seed \(42\) is not carried/.test(w)));
     assert.doesNotMatch(dare.yaml, /seed/);
-    const unchecked = exportMergekitYaml({ method: "linear", params: {}, ingredients: [{ path: "a", weightsByLayer: { d: 1 }, weight: 0.5 }] });
+    const unchecked = exportMergekitYaml({
+      method: "linear",
+      params: {},
+      ingredients: [{ path: "a", weightsByLayer: { d: 1 }, weight: 0.5 }],
+    });
     assert.ok(unchecked.warnings.some((w) => /without checking/.test(w)));
     assert.ok(unchecked.warnings.some((w) => /No out_dtype/.test(w)));
   });
@@ -125,13 +181,66 @@ describe("recipe/mergekit export", () => {
 
 describe("recipe/mergekit round trip", () => {
   const specs: MergeSpec[] = [
-    { method: "linear", params: { normalize: false }, outDtype: "float16", ingredients: [{ path: "a", weight: 0.2 }, { path: "b", weight: 0.8 }] },
-    { method: "task_arithmetic", base: "base", params: { normalize: false, lambda: 0.8 }, outDtype: "bfloat16", ingredients: [{ path: "a", weight: 0.5 }, { path: "b", weight: 1.5 }] },
-    { method: "ties", base: "base", params: { normalize: true, lambda: 1 }, outDtype: "float32", ingredients: [{ path: "a", weight: 1, params: { density: 0.2 } }, { path: "b", weight: [0.3, 0.9], params: { density: 0.7 } }] },
-    { method: "dare_linear", base: "base", params: { normalize: false, rescale: true, lambda: 1, density: 0.4 }, outDtype: "float16", ingredients: [{ path: "a", weight: 0.6 }, { path: "b", weight: 0.4 }] },
-    { method: "dare_ties", base: "base", params: { normalize: true, rescale: false, lambda: 2 }, outDtype: "float16", ingredients: [{ path: "a", weight: 1, params: { density: 0.9 } }] },
-    { method: "slerp", base: "a", params: { t: [{ filter: "self_attn", value: [0, 0.5, 1] }, { value: 0.5 }] }, outDtype: "bfloat16", ingredients: [{ path: "b" }] },
-    { method: "model_stock", base: "base", params: { filter_wise: true }, outDtype: "bfloat16", ingredients: [{ path: "a" }, { path: "b" }, { path: "c" }] },
+    {
+      method: "linear",
+      params: { normalize: false },
+      outDtype: "float16",
+      ingredients: [
+        { path: "a", weight: 0.2 },
+        { path: "b", weight: 0.8 },
+      ],
+    },
+    {
+      method: "task_arithmetic",
+      base: "base",
+      params: { normalize: false, lambda: 0.8 },
+      outDtype: "bfloat16",
+      ingredients: [
+        { path: "a", weight: 0.5 },
+        { path: "b", weight: 1.5 },
+      ],
+    },
+    {
+      method: "ties",
+      base: "base",
+      params: { normalize: true, lambda: 1 },
+      outDtype: "float32",
+      ingredients: [
+        { path: "a", weight: 1, params: { density: 0.2 } },
+        { path: "b", weight: [0.3, 0.9], params: { density: 0.7 } },
+      ],
+    },
+    {
+      method: "dare_linear",
+      base: "base",
+      params: { normalize: false, rescale: true, lambda: 1, density: 0.4 },
+      outDtype: "float16",
+      ingredients: [
+        { path: "a", weight: 0.6 },
+        { path: "b", weight: 0.4 },
+      ],
+    },
+    {
+      method: "dare_ties",
+      base: "base",
+      params: { normalize: true, rescale: false, lambda: 2 },
+      outDtype: "float16",
+      ingredients: [{ path: "a", weight: 1, params: { density: 0.9 } }],
+    },
+    {
+      method: "slerp",
+      base: "a",
+      params: { t: [{ filter: "self_attn", value: [0, 0.5, 1] }, { value: 0.5 }] },
+      outDtype: "bfloat16",
+      ingredients: [{ path: "b" }],
+    },
+    {
+      method: "model_stock",
+      base: "base",
+      params: { filter_wise: true },
+      outDtype: "bfloat16",
+      ingredients: [{ path: "a" }, { path: "b" }, { path: "c" }],
+    },
   ];
   for (const spec of specs) {
     it(`${spec.method}: export then import gives the same spec`, () => {
@@ -140,14 +249,24 @@ describe("recipe/mergekit round trip", () => {
   }
 
   it("uniform exports as linear with equal weights and merges identically", () => {
-    const spec: MergeSpec = { method: "uniform", params: {}, outDtype: "float32", ingredients: [{ path: "a" }, { path: "b" }, { path: "c" }] };
+    const spec: MergeSpec = {
+      method: "uniform",
+      params: {},
+      outDtype: "float32",
+      ingredients: [{ path: "a" }, { path: "b" }, { path: "c" }],
+    };
     const back = roundTrip(spec);
     assert.equal(back.method, "linear");
     assertSameMerge(spec, back, [{ name: "w", layer: "w" }], ["a", "b", "c"]);
   });
 
   it("a layer-granular learned task-arithmetic merge survives the trip tensor for tensor", () => {
-    const tensors = ["model.layers.0.mlp.up_proj", "model.layers.1.mlp.up_proj", "model.layers.10.mlp.up_proj", "lm_head"].flatMap((layer) => [
+    const tensors = [
+      "model.layers.0.mlp.up_proj",
+      "model.layers.1.mlp.up_proj",
+      "model.layers.10.mlp.up_proj",
+      "lm_head",
+    ].flatMap((layer) => [
       { name: `${layer}.weight`, layer },
       ...(layer === "lm_head" ? [] : [{ name: `${layer}.bias`, layer }]),
     ]);
@@ -157,8 +276,24 @@ describe("recipe/mergekit round trip", () => {
       params: { normalize: false, lambda: 1 },
       outDtype: "bfloat16",
       ingredients: [
-        { path: "a", weight: 0.5, weightsByLayer: { "model.layers.0.mlp.up_proj": 0.1, "model.layers.1.mlp.up_proj": 0.2, "model.layers.10.mlp.up_proj": 0.3 } },
-        { path: "b", weightsByLayer: { "model.layers.0.mlp.up_proj": 0.9, "model.layers.1.mlp.up_proj": 0.8, "model.layers.10.mlp.up_proj": 0.7, lm_head: 0.6 } },
+        {
+          path: "a",
+          weight: 0.5,
+          weightsByLayer: {
+            "model.layers.0.mlp.up_proj": 0.1,
+            "model.layers.1.mlp.up_proj": 0.2,
+            "model.layers.10.mlp.up_proj": 0.3,
+          },
+        },
+        {
+          path: "b",
+          weightsByLayer: {
+            "model.layers.0.mlp.up_proj": 0.9,
+            "model.layers.1.mlp.up_proj": 0.8,
+            "model.layers.10.mlp.up_proj": 0.7,
+            lm_head: 0.6,
+          },
+        },
       ],
     };
     const back = importMergekitYaml(exportMergekitYaml(spec, { tensors }).yaml).spec;
@@ -212,7 +347,9 @@ describe("recipe/mergekit import", () => {
       outDtype: "bfloat16",
       ingredients: [{ path: "example-org/left-13b" }, { path: "example-org/right-13b" }],
     });
-    assert.deepEqual(warnings, ["slices[0] with layer_range [0,40] is taken as the whole models (mergekit would keep only those layers)"]);
+    assert.deepEqual(warnings, [
+      "slices[0] with layer_range [0,40] is taken as the whole models (mergekit would keep only those layers)",
+    ]);
     assert.deepEqual(prepareMerge(spec).modelIndices, [1]);
   });
 
@@ -220,7 +357,11 @@ describe("recipe/mergekit import", () => {
     const { spec, warnings } = importMergekitYaml(fixture("dare-ties.yml"));
     assert.deepEqual(spec.ingredients, [
       { path: "./models/slerped", weight: 1, params: { density: [1, 0.7, 0.1] } },
-      { path: "example-org/math-13b", weight: [{ filter: "mlp", value: 0.5 }, { value: 0 }], params: { density: 0.33 } },
+      {
+        path: "example-org/math-13b",
+        weight: [{ filter: "mlp", value: 0.5 }, { value: 0 }],
+        params: { density: 0.33 },
+      },
     ]);
     assert.deepEqual(spec.params, { normalize: true });
     assert.ok(warnings.includes("tokenizer_source ignored: Model Soup merges weights only, not tokenizers"));
@@ -233,23 +374,41 @@ describe("recipe/mergekit import", () => {
   });
 
   it("follows mergekit where a rule key is misspelled: the rule applies to every tensor, with a warning", () => {
-    const { spec, warnings } = importMergekitYaml("models:\n  - model: a\n  - model: b\nmerge_method: slerp\nbase_model: a\nparameters:\n  t:\n    - pattern: mlp\n      value: 0.3\n    - value: 0.5\n");
+    const { spec, warnings } = importMergekitYaml(
+      "models:\n  - model: a\n  - model: b\nmerge_method: slerp\nbase_model: a\nparameters:\n  t:\n    - pattern: mlp\n      value: 0.3\n    - value: 0.5\n",
+    );
     assert.deepEqual(spec.params.t, [{ value: 0.3 }, { value: 0.5 }]);
     assert.match(warnings[0]!, /"pattern" is not a mergekit rule key/);
   });
 
   it("refuses what Model Soup cannot run, naming the file and the reason", () => {
     const refuses = (yaml: string, pattern: RegExp) =>
-      assert.throws(() => importMergekitYaml(yaml, "cfg.yml"), (e: unknown) => e instanceof ModelFileError && e.file === "cfg.yml" && pattern.test(e.message), yaml);
+      assert.throws(
+        () => importMergekitYaml(yaml, "cfg.yml"),
+        (e: unknown) => e instanceof ModelFileError && e.file === "cfg.yml" && pattern.test(e.message),
+        yaml,
+      );
     refuses("models:\n  - model: a\nmerge_method: passthrough\n", /merge_method to be one of .* \(got "passthrough"\)/);
     refuses("models:\n  - model: a\n", /merge_method/);
-    refuses("models: [{model: a}]\nmerge_method: linear\n---\nmodels: [{model: b}]\nmerge_method: linear\n", /mergekit-mega/);
+    refuses(
+      "models: [{model: a}]\nmerge_method: linear\n---\nmodels: [{model: b}]\nmerge_method: linear\n",
+      /mergekit-mega/,
+    );
     refuses("modules:\n  text: {models: [{model: a}]}\nmerge_method: linear\n", /modules/);
-    refuses("slices:\n  - sources: [{model: a, layer_range: [0, 4]}]\n  - sources: [{model: b, layer_range: [4, 8]}]\nmerge_method: linear\n", /single slice/);
-    refuses("slices:\n  - sources: [{model: a, layer_range: [0, 4]}, {model: b, layer_range: [0, 8]}]\nmerge_method: linear\n", /same layer_range/);
+    refuses(
+      "slices:\n  - sources: [{model: a, layer_range: [0, 4]}]\n  - sources: [{model: b, layer_range: [4, 8]}]\nmerge_method: linear\n",
+      /single slice/,
+    );
+    refuses(
+      "slices:\n  - sources: [{model: a, layer_range: [0, 4]}, {model: b, layer_range: [0, 8]}]\nmerge_method: linear\n",
+      /same layer_range/,
+    );
     refuses("models:\n  - model: a\n    parameters: {weight: heavy}\nmerge_method: linear\n", /not the string "heavy"/);
     refuses("models: [{model: a}, {model: b}]\nmerge_method: model_stock\nbase_model: a\n", /at least 2/);
-    refuses("models: [{model: a, parameters: {weight: 1, gamma: 0.1}}]\nmerge_method: ties\nbase_model: b\n", /no per-model parameter "gamma"/);
+    refuses(
+      "models: [{model: a, parameters: {weight: 1, gamma: 0.1}}]\nmerge_method: ties\nbase_model: b\n",
+      /no per-model parameter "gamma"/,
+    );
     refuses("models: [a, b\nmerge_method: linear\n", /valid YAML/);
     refuses("- just\n- a list\n", /the config to be a mapping/);
   });

@@ -11,7 +11,14 @@ const recipe: Recipe = {
   tool: { ...RECIPE_TOOL },
   created: "2026-01-01T00:00:00.000Z",
   origin: "manual",
-  merge: { method: "linear", params: { normalize: true }, ingredients: [{ path: "a.keras", weight: 0.25 }, { path: "b.keras", weight: 0.75 }] },
+  merge: {
+    method: "linear",
+    params: { normalize: true },
+    ingredients: [
+      { path: "a.keras", weight: 0.25 },
+      { path: "b.keras", weight: 0.75 },
+    ],
+  },
   inputs: [
     { path: "a.keras", sha256: "aa" },
     { path: "b.keras", sha256: "bb" },
@@ -43,15 +50,27 @@ describe("core/recipe readRecipe", () => {
       [{ ...recipe, inputs: [recipe.inputs[0]] }, /one input \(path and sha256\) per ingredient/],
       [{ ...recipe, inputs: [{ path: "a.keras" }, recipe.inputs[1]] }, /inputs\[0\]\.sha256 is missing/],
       [{ ...recipe, merge: { ...recipe.merge, method: "magic" } }, /merge\.method must be one of linear, uniform/],
-      [{ ...recipe, merge: { ...recipe.merge, ingredients: [{ path: "a.keras", weight: "1" }, { path: "b.keras" }] } }, /merge\.ingredients\[0\]\.weight must be/],
+      [
+        { ...recipe, merge: { ...recipe.merge, ingredients: [{ path: "a.keras", weight: "1" }, { path: "b.keras" }] } },
+        /merge\.ingredients\[0\]\.weight must be/,
+      ],
       [{ ...recipe, overrides: { "dense/kernel": [1, "x"] } }, /overrides\.dense\/kernel\[1\] must be a number/],
       [{ ...recipe, output: { path: "soup.keras", format: "onnx" } }, /output\.format must be one of/],
-      [{ ...recipe, alignment: { method: "weight", reference: "a.keras", permutations: [{}] } }, /one set of permutations per ingredient/],
+      [
+        { ...recipe, alignment: { method: "weight", reference: "a.keras", permutations: [{}] } },
+        /one set of permutations per ingredient/,
+      ],
     ];
     const path = join(dir, "bad.recipe.json");
     for (const [value, pattern] of cases) {
       await writeFile(path, JSON.stringify(value));
-      await rejectsWith(readRecipe(path), path, new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: is not a valid Model Soup recipe: [^\\n]*${pattern.source}`));
+      await rejectsWith(
+        readRecipe(path),
+        path,
+        new RegExp(
+          `^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: is not a valid Model Soup recipe: [^\\n]*${pattern.source}`,
+        ),
+      );
     }
   });
 });

@@ -6,7 +6,8 @@ import { appendFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import Mocha from "mocha";
 
-const { EVENT_TEST_PASS, EVENT_TEST_FAIL, EVENT_TEST_PENDING, EVENT_RUN_END, EVENT_SUITE_BEGIN } = Mocha.Runner.constants;
+const { EVENT_TEST_PASS, EVENT_TEST_FAIL, EVENT_TEST_PENDING, EVENT_RUN_END, EVENT_SUITE_BEGIN } =
+  Mocha.Runner.constants;
 
 /** Writes plain result lines to the console and, when MODEL_SOUP_TEST_LOG names a file, to that file (the runner prints it). */
 class LineReporter {
@@ -34,7 +35,9 @@ export async function run(): Promise<void> {
   const grep = process.env.MODEL_SOUP_TEST_GREP;
   if (grep) mocha.grep(grep);
   const suffix = process.env.MODEL_SOUP_BENCH ? ".bench.cjs" : ".test.cjs";
-  for (const file of readdirSync(__dirname).filter((f) => f.endsWith(suffix)).sort()) {
+  for (const file of readdirSync(__dirname)
+    .filter((f) => f.endsWith(suffix))
+    .sort()) {
     mocha.addFile(join(__dirname, file));
   }
   const failures = await new Promise<number>((resolve) => mocha.run(resolve));

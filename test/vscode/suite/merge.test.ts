@@ -7,7 +7,6 @@ import { DEFAULT_CONFIG, type MergeConfig } from "../../../src/protocol/panel.js
 import { soupVerdict } from "../../../src/core/report/verdict.js";
 import { api, digitsData, digitsModels, inWorkspace, until, wrongData } from "./helpers.js";
 
-
 function learnedConfig(models: string[], steps: number): MergeConfig {
   return {
     ...DEFAULT_CONFIG,
@@ -24,7 +23,12 @@ describe("Merge Models", () => {
     const panel = await vscode.commands.executeCommand("modelSoup.mergeModels", digitsModels());
     assert.ok(panel, "the command returns the panel it opened");
     const opened = soup.panels().at(-1)!;
-    await Promise.race([opened.whenReady, new Promise((_, reject) => setTimeout(() => reject(new Error("the webview did not say ready within 30 s")), 30_000))]);
+    await Promise.race([
+      opened.whenReady,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error("the webview did not say ready within 30 s")), 30_000),
+      ),
+    ]);
     assert.equal(opened.panel.title, `Merge ${digitsModels().length} Models`);
     assert.equal(opened.panel.visible, true);
   });
@@ -33,7 +37,10 @@ describe("Merge Models", () => {
     const soup = await api();
     const panel = soup.panels().at(-1)!;
     await panel.setData(wrongData());
-    assert.match(panel.dataError ?? "", /digits-63-columns\.csv: rows have 63 features; the model expects input \[null, 64\]/);
+    assert.match(
+      panel.dataError ?? "",
+      /digits-63-columns\.csv: rows have 63 features; the model expects input \[null, 64\]/,
+    );
     await panel.setData(digitsData());
     assert.equal(panel.dataError, undefined, "the error clears when fitting data is chosen");
   });
@@ -47,10 +54,16 @@ describe("Merge Models", () => {
     assert.ok(report, "the learned merge produced a report");
     assert.equal((report.coefficients as number[]).length, digitsModels().length);
     assert.equal(report.metrics.ingredients.length, digitsModels().length);
-    assert.ok(report.metrics.merged.metric > 0.5, `the learned soup classifies digits (accuracy ${report.metrics.merged.metric})`);
+    assert.ok(
+      report.metrics.merged.metric > 0.5,
+      `the learned soup classifies digits (accuracy ${report.metrics.merged.metric})`,
+    );
     assert.ok(report.learning, "the report says how learning ended");
     assert.ok(report.learning.steps >= 1 && report.learning.steps <= report.learning.budget.maxSteps);
-    assert.match(soupVerdict(report).text, /^(The (learned|uniform) soup is the best single-size model: \+\d+\.\d points|No merge beat the best ingredient \(ingredient [1-5]\))/);
+    assert.match(
+      soupVerdict(report).text,
+      /^(The (learned|uniform) soup is the best single-size model: \+\d+\.\d points|No merge beat the best ingredient \(ingredient [1-5]\))/,
+    );
 
     const folder = mkdtempSync(join(inWorkspace("samples"), "merged-"));
     const saved = await panel.save(undefined, join(folder, "model.json"));
@@ -71,18 +84,31 @@ describe("Merge Models", () => {
     const group = soup.tree.groups.find((g) => g.children.some((c) => c.path === digitsModels()[0]));
     assert.ok(group);
     assert.equal(group.children.length, digitsModels().length, "the sample's ingredients, the merge not among them");
-    assert.ok(group.merges.some((m) => m.path === saved.model && m.merge?.ingredients.length === digitsModels().length), "listed under the group's merges, with its ingredients");
+    assert.ok(
+      group.merges.some((m) => m.path === saved.model && m.merge?.ingredients.length === digitsModels().length),
+      "listed under the group's merges, with its ingredients",
+    );
     const before = soup.panels();
-    const panel = await vscode.commands.executeCommand("modelSoup.mergeFolder", vscode.Uri.file(inWorkspace("samples")));
+    const panel = await vscode.commands.executeCommand(
+      "modelSoup.mergeFolder",
+      vscode.Uri.file(inWorkspace("samples")),
+    );
     assert.ok(panel, "the folder merge opened a panel");
-    assert.deepEqual([...(panel as { models: string[] }).models].sort(), [...digitsModels()].sort(), "the folder merge takes the five ingredients, not the merge");
+    assert.deepEqual(
+      [...(panel as { models: string[] }).models].sort(),
+      [...digitsModels()].sort(),
+      "the folder merge takes the five ingredients, not the merge",
+    );
     assert.equal(panel, before.at(-1), "the open panel of the same models is reused, not a new one");
     assert.equal(soup.panels().length, before.length);
   });
 
   it("proposes to save outside the ingredients' folder", async () => {
     const soup = await api();
-    assert.equal(soup.panels().at(-1)!.defaultSavePath(), inWorkspace("samples", "digits", "models-soup", "model.json"));
+    assert.equal(
+      soup.panels().at(-1)!.defaultSavePath(),
+      inWorkspace("samples", "digits", "models-soup", "model.json"),
+    );
   });
 
   it("shows the per-layer change from a chosen ingredient: a document naming both sides, change first, and the panel's chart", async () => {
@@ -92,15 +118,24 @@ describe("Merge Models", () => {
     await panel.handle({ type: "showDiff", ingredient: second });
     // Opened beside the panel, which keeps the focus.
     const editor = await until("the per-layer change document", () =>
-      vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === "model-soup-layers" && e.document.uri.path.includes("ingredient 2")),
+      vscode.window.visibleTextEditors.find(
+        (e) => e.document.uri.scheme === "model-soup-layers" && e.document.uri.path.includes("ingredient 2"),
+      ),
     );
     const lines = editor.document.getText().split("\n");
     assert.match(lines[0]!, /^Per-layer change of merged \(/, "names the merged side");
     assert.equal(lines[1], "from the reference ingredient 2 (ingredient-2/model.json)", "names the chosen ingredient");
-    assert.match(editor.document.uri.path, /Per-layer change merged .* vs ingredient 2/, "the tab title names both sides");
+    assert.match(
+      editor.document.uri.path,
+      /Per-layer change merged .* vs ingredient 2/,
+      "the tab title names both sides",
+    );
     const rows = lines.filter((l) => /^\s*\d+\.\d\d% {2}\S/.test(l));
     assert.ok(rows.length > 2, "one line per tensor, the relative change first");
-    assert.ok(rows.some((l) => !/^\s*0\.00%/.test(l)), "the merge moved some tensors");
+    assert.ok(
+      rows.some((l) => !/^\s*0\.00%/.test(l)),
+      "the merge moved some tensors",
+    );
     assert.equal(panel.layerChanges?.reference, second, "the panel's chart compares with the chosen ingredient");
     assert.equal(panel.layerChanges?.rows.length, rows.length);
     await vscode.window.showTextDocument(editor.document, editor.viewColumn);
@@ -112,24 +147,50 @@ describe("Merge Models", () => {
     const panel = soup.panels().at(-1)!;
     await panel.setData(digitsData());
     const models = digitsModels();
-    const config: MergeConfig = { ...DEFAULT_CONFIG, method: "greedy", align: "weight", ingredients: models.map((path) => ({ path, include: true, coefficient: 1 })), data: { path: digitsData() } };
+    const config: MergeConfig = {
+      ...DEFAULT_CONFIG,
+      method: "greedy",
+      align: "weight",
+      ingredients: models.map((path) => ({ path, include: true, coefficient: 1 })),
+      data: { path: digitsData() },
+    };
     await panel.start(config);
     const alignment = panel.lastReport?.alignment;
     assert.ok(alignment, "the greedy soup ran on aligned models");
     assert.equal(alignment.method, "weight");
-    assert.equal(alignment.pairs.length, (models.length * (models.length - 1)) / 2, "every pair measured before and after");
-    assert.ok(alignment.pairs.every((p) => p.barrierBefore !== undefined && p.barrierAfter !== undefined), "labelled data: barriers before and after");
+    assert.equal(
+      alignment.pairs.length,
+      (models.length * (models.length - 1)) / 2,
+      "every pair measured before and after",
+    );
+    assert.ok(
+      alignment.pairs.every((p) => p.barrierBefore !== undefined && p.barrierAfter !== undefined),
+      "labelled data: barriers before and after",
+    );
     const other = models.find((m) => m !== alignment.reference)!;
     const page = await panel.showUnitMoves(other);
-    assert.match(page ?? "", /^Units of ingredient \d \(.+\) after aligning it to ingredient \d \(.+\) \(weight matching\)/);
+    assert.match(
+      page ?? "",
+      /^Units of ingredient \d \(.+\) after aligning it to ingredient \d \(.+\) \(weight matching\)/,
+    );
     const moved = alignment.moved.find((m) => m.model === other)!.units;
-    assert.match(page ?? "", moved === 0 ? /No unit moved/ : new RegExp(`${moved} units? moved\\.`), "the page agrees with the report's count");
-    await until("the unit-moves page opens", () => vscode.window.visibleTextEditors.some((e) => e.document.uri.scheme === "model-soup-units") || undefined, 10_000);
+    assert.match(
+      page ?? "",
+      moved === 0 ? /No unit moved/ : new RegExp(`${moved} units? moved\\.`),
+      "the page agrees with the report's count",
+    );
+    await until(
+      "the unit-moves page opens",
+      () => vscode.window.visibleTextEditors.some((e) => e.document.uri.scheme === "model-soup-units") || undefined,
+      10_000,
+    );
 
     const folder = mkdtempSync(join(inWorkspace("samples"), "aligned-"));
     const saved = await panel.save(undefined, join(folder, "model.json"));
     assert.ok(saved && existsSync(saved.model));
-    const recipe = JSON.parse(readFileSync(saved.recipe, "utf8")) as { alignment?: { method: string; reference: string; permutations: unknown[] } };
+    const recipe = JSON.parse(readFileSync(saved.recipe, "utf8")) as {
+      alignment?: { method: string; reference: string; permutations: unknown[] };
+    };
     assert.equal(recipe.alignment?.method, "weight", "the saved merge records its alignment");
     assert.equal(recipe.alignment?.permutations.length, models.length);
   });
@@ -144,7 +205,10 @@ describe("Merge Models", () => {
       ingredients: models.map((path, i) => ({ path, include: true, coefficient: i === 0 ? 1 : 0 })),
     });
     const report = panel.lastReport!;
-    assert.deepEqual(report.coefficients, models.map((_, i) => (i === 0 ? 1 : 0)));
+    assert.deepEqual(
+      report.coefficients,
+      models.map((_, i) => (i === 0 ? 1 : 0)),
+    );
     const first = report.metrics.ingredients[0]!;
     assert.deepEqual(report.metrics.merged, { loss: first.loss, metric: first.metric });
     assert.notEqual(report.metrics.merged.loss, report.metrics.uniform.loss, "not the uniform soup");

@@ -57,6 +57,7 @@ describe("responsiveness benchmark", () => {
       listModels: { files: listed, medianMs: runs[1]!, runsMs: runs },
     };
     console.log(JSON.stringify(figures));
-    if (process.env.MODEL_SOUP_BENCH_OUT) writeFileSync(process.env.MODEL_SOUP_BENCH_OUT, JSON.stringify(figures, null, 2));
+    if (process.env.MODEL_SOUP_BENCH_OUT)
+      writeFileSync(process.env.MODEL_SOUP_BENCH_OUT, JSON.stringify(figures, null, 2));
   });
 });

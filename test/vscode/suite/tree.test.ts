@@ -20,7 +20,10 @@ describe("Model Explorer", () => {
     const keras = groupWith(inWorkspace("checkpoints/keras-lenet/keras216.h5"));
     assert.ok(keras?.mergeable, "the Keras LeNets form a mergeable group");
     assert.ok(keras.children.some((c) => c.path.endsWith("keras222.h5")));
-    assert.ok(keras.children.some((c) => c.path.endsWith("tfkeras216.h5")), "tf.keras' other layer names are matched by structure");
+    assert.ok(
+      keras.children.some((c) => c.path.endsWith("tfkeras216.h5")),
+      "tf.keras' other layer names are matched by structure",
+    );
     assert.match(keras.description, /compatible by structure/);
     assert.notEqual(keras, tfjs);
 
@@ -28,11 +31,22 @@ describe("Model Explorer", () => {
     const sample = digitsModels();
     for (let i = 2; i <= sample.length; i++) {
       const path = inWorkspace(`samples/digits/models/ingredient-${i}/model.json`);
-      assert.ok(digits?.children.some((c) => c.path === path), `the digits ingredient ${i} is in the sample's group`);
+      assert.ok(
+        digits?.children.some((c) => c.path === path),
+        `the digits ingredient ${i} is in the sample's group`,
+      );
     }
     assert.ok(digits?.mergeable);
-    assert.equal(digits.label, `Dense 64-64-32-10 · TF.js · ${sample.length} models`, "the group is named by its architecture");
-    assert.deepEqual(digits.children.map((c) => c.label).sort(), sample.map((_, i) => `ingredient-${i + 1}/model.json`).sort(), "the shortest unique path suffixes");
+    assert.equal(
+      digits.label,
+      `Dense 64-64-32-10 · TF.js · ${sample.length} models`,
+      "the group is named by its architecture",
+    );
+    assert.deepEqual(
+      digits.children.map((c) => c.label).sort(),
+      sample.map((_, i) => `ingredient-${i + 1}/model.json`).sort(),
+      "the shortest unique path suffixes",
+    );
 
     const alone = groups.find((g) => g.id === "incompatible");
     assert.ok(alone, "models without a partner are listed apart");
@@ -43,7 +57,10 @@ describe("Model Explorer", () => {
 
     const all = groups.flatMap((g) => g.children.map((c) => c.path));
     assert.ok(all.includes(inWorkspace("sharded/model.safetensors.index.json")), "a shard index stands for its shards");
-    assert.ok(!all.some((p) => /model-0000\d-of-00006\.safetensors$/.test(p)), "shards named by an index are not listed");
+    assert.ok(
+      !all.some((p) => /model-0000\d-of-00006\.safetensors$/.test(p)),
+      "shards named by an index are not listed",
+    );
 
     const unreadable = groups.find((g) => g.id === "unreadable");
     const truncated = unreadable?.children.find((c) => c.path === inWorkspace("broken/truncated.safetensors"));
@@ -64,9 +81,15 @@ describe("Model Explorer", () => {
         }
       });
     });
-    await vscode.workspace.fs.copy(vscode.Uri.file(inWorkspace("checkpoints/keras-lenet/keras216.h5")), vscode.Uri.file(copy));
+    await vscode.workspace.fs.copy(
+      vscode.Uri.file(inWorkspace("checkpoints/keras-lenet/keras216.h5")),
+      vscode.Uri.file(copy),
+    );
     try {
-      await Promise.race([changed, new Promise((_, reject) => setTimeout(() => reject(new Error("no refresh within 20 s")), 20_000))]);
+      await Promise.race([
+        changed,
+        new Promise((_, reject) => setTimeout(() => reject(new Error("no refresh within 20 s")), 20_000)),
+      ]);
     } finally {
       await vscode.workspace.fs.delete(vscode.Uri.file(copy));
     }

@@ -6,14 +6,17 @@ import { api, inWorkspace } from "./helpers.js";
 // trusted session it skips itself.
 describe("in an untrusted workspace", () => {
   before(function () {
-    if (process.env.MODEL_SOUP_EXPECT_UNTRUSTED) assert.equal(vscode.workspace.isTrusted, false, "the untrusted session's folder is trusted");
+    if (process.env.MODEL_SOUP_EXPECT_UNTRUSTED)
+      assert.equal(vscode.workspace.isTrusted, false, "the untrusted session's folder is trusted");
     else if (vscode.workspace.isTrusted) this.skip();
   });
 
   it("still lists and groups the models", async () => {
     const soup = await api();
     await soup.catalog.refresh();
-    const group = soup.tree.groups.find((g) => g.children.some((c) => c.path === inWorkspace("checkpoints/tfjs-lenet/a/mnist.json")));
+    const group = soup.tree.groups.find((g) =>
+      g.children.some((c) => c.path === inWorkspace("checkpoints/tfjs-lenet/a/mnist.json")),
+    );
     assert.ok(group?.mergeable, "the TF.js LeNets are found and grouped without trust");
   });
 

@@ -4,7 +4,10 @@ import { layersToRepair, renormalise, repairSoup, statistics } from "../../../sr
 import { MixWriter, singleMix, uniformMix } from "../../../src/worker/evaluate/soup.js";
 import { blobs, disposeData, mlp, problemOf, train, weightsOf } from "../learn/toy.js";
 
-const PLAN: AlignmentPlan = { groups: [{ id: "hidden", size: 16, members: [], probes: [{ layer: "hidden", offset: 0 }] }], fixed: [] };
+const PLAN: AlignmentPlan = {
+  groups: [{ id: "hidden", size: 16, members: [], probes: [{ layer: "hidden", offset: 0 }] }],
+  fixed: [],
+};
 
 describe("REPAIR", () => {
   it("sets each merged unit's pre-activation mean and spread to the interpolation of the ingredients'", async () => {
@@ -18,7 +21,10 @@ describe("REPAIR", () => {
     }
     const problem = problemOf(mlp({ seed: 9, hidden: 16, activation: "relu" }), ingredients);
     const layers = layersToRepair(problem, PLAN);
-    assert.deepEqual(layers.map((l) => l.layer.name), ["hidden"]);
+    assert.deepEqual(
+      layers.map((l) => l.layer.name),
+      ["hidden"],
+    );
     const names = problem.variables.map((v) => v.name);
     const writer = new MixWriter(problem);
     try {
@@ -36,7 +42,10 @@ describe("REPAIR", () => {
       for (let u = 0; u < 16; u++) {
         const mean = (own[0]!.mean[u]! + own[1]!.mean[u]!) / 2;
         const std = (own[0]!.std[u]! + own[1]!.std[u]!) / 2;
-        assert.ok(Math.abs(repaired.mean[u]! - mean) < 1e-3 * (1 + Math.abs(mean)), `unit ${u} mean ${repaired.mean[u]} vs ${mean}`);
+        assert.ok(
+          Math.abs(repaired.mean[u]! - mean) < 1e-3 * (1 + Math.abs(mean)),
+          `unit ${u} mean ${repaired.mean[u]} vs ${mean}`,
+        );
         assert.ok(Math.abs(repaired.std[u]! - std) < 1e-3 * (1 + std), `unit ${u} std ${repaired.std[u]} vs ${std}`);
         moved += Math.abs(plain.std[u]! - std) > 1e-3 ? 1 : 0;
       }
@@ -52,7 +61,13 @@ describe("REPAIR", () => {
     const data = blobs(60, 2);
     const a = mlp({ seed: 1, batchNorm: true });
     const problem = problemOf(mlp({ seed: 3, batchNorm: true }), [weightsOf(a), weightsOf(a)]);
-    const outcome = await repairSoup(problem, { groups: [{ id: "hidden", size: 8, members: [], probes: [{ layer: "hidden", offset: 0 }] }], fixed: [] }, uniformMix(2), { learn: data, validation: data }, problem.variables.map((v) => v.name));
+    const outcome = await repairSoup(
+      problem,
+      { groups: [{ id: "hidden", size: 8, members: [], probes: [{ layer: "hidden", offset: 0 }] }], fixed: [] },
+      uniformMix(2),
+      { learn: data, validation: data },
+      problem.variables.map((v) => v.name),
+    );
     assert.equal(outcome, undefined);
     a.dispose();
     problem.model.dispose();

@@ -7,7 +7,19 @@ import { mergeability } from "../../../src/worker/evaluate/mergeability.js";
 import { applyMix, uniformMix } from "../../../src/worker/evaluate/soup.js";
 import { readVariables } from "../../../src/worker/learn/merge.js";
 import type { SoupData } from "../../../src/worker/learn/problem.js";
-import { blobs, cancelAfterTurns, disposeData, fineTunes, mlp, problemOf, rowsOf, setWeights, train, weightsOf, type FineTunes } from "../learn/toy.js";
+import {
+  blobs,
+  cancelAfterTurns,
+  disposeData,
+  fineTunes,
+  mlp,
+  problemOf,
+  rowsOf,
+  setWeights,
+  train,
+  weightsOf,
+  type FineTunes,
+} from "../learn/toy.js";
 import type { Cancellation } from "../../../src/core/cancellation.js";
 
 describe("worker/evaluate: held-out comparison, mergeability, greedy soup", function () {
@@ -56,7 +68,11 @@ describe("worker/evaluate: held-out comparison, mergeability, greedy soup", func
     });
     const labels = test.y!.arraySync() as number[];
     const manual = (rows: number[][]) => ({
-      loss: rows.reduce((s, r, k) => s - Math.log(Math.min(Math.max(r[labels[k]!]! / r.reduce((a, b) => a + b, 0), 1e-7), 1 - 1e-7)), 0) / rows.length,
+      loss:
+        rows.reduce(
+          (s, r, k) => s - Math.log(Math.min(Math.max(r[labels[k]!]! / r.reduce((a, b) => a + b, 0), 1e-7), 1 - 1e-7)),
+          0,
+        ) / rows.length,
       metric: rows.filter((r, k) => r.indexOf(Math.max(...r)) === labels[k]).length / rows.length,
     });
     probabilities.forEach((rows, i) => {
@@ -64,7 +80,9 @@ describe("worker/evaluate: held-out comparison, mergeability, greedy soup", func
       assert.ok(Math.abs(m.loss - result.ingredients[i]!.loss) < 1e-5);
       assert.ok(Math.abs(m.metric - result.ingredients[i]!.metric) < 1e-6);
     });
-    const averaged = probabilities[0]!.map((r, k) => r.map((_, c) => probabilities.reduce((s, p) => s + p[k]![c]!, 0) / 3));
+    const averaged = probabilities[0]!.map((r, k) =>
+      r.map((_, c) => probabilities.reduce((s, p) => s + p[k]![c]!, 0) / 3),
+    );
     const expected = manual(averaged);
     assert.ok(Math.abs(expected.loss - result.ensemble.loss) < 1e-5, `${expected.loss} vs ${result.ensemble.loss}`);
     assert.ok(Math.abs(expected.metric - result.ensemble.metric) < 1e-6);
@@ -75,7 +93,8 @@ describe("worker/evaluate: held-out comparison, mergeability, greedy soup", func
     await applyMix(problem, uniformMix(3));
     readVariables(problem).forEach((w, v) => {
       for (let j = 0; j < w.length; j++) {
-        const mean = (problem.ingredients[0]![v]![j]! + problem.ingredients[1]![v]![j]! + problem.ingredients[2]![v]![j]!) / 3;
+        const mean =
+          (problem.ingredients[0]![v]![j]! + problem.ingredients[1]![v]![j]! + problem.ingredients[2]![v]![j]!) / 3;
         assert.ok(Math.abs(w[j]! - mean) < 1e-6);
       }
     });
@@ -86,14 +105,20 @@ describe("worker/evaluate: held-out comparison, mergeability, greedy soup", func
     const shared = await mergeability(problemOf(executor, soup.ingredients), test, task);
     assert.equal(shared.pairs.length, 3);
     assert.deepEqual(shared.warnings, []);
-    assert.ok(shared.pairs.every((p) => !p.high && p.cosine > 0.7), JSON.stringify(shared.pairs));
+    assert.ok(
+      shared.pairs.every((p) => !p.high && p.cosine > 0.7),
+      JSON.stringify(shared.pairs),
+    );
     const apart = await mergeability(problemOf(executor, independent), test, task, { names: ["a.h5", "b.h5"] });
     const pair = apart.pairs[0]!;
     assert.ok(pair.high, JSON.stringify(pair));
     assert.ok(pair.barrier > Math.max(...shared.pairs.map((p) => p.barrier)));
     assert.ok(pair.cosine < shared.pairs[0]!.cosine);
     assert.equal(apart.warnings.length, 1);
-    assert.match(apart.warnings[0]!, /a\.h5 and b\.h5 do not seem to share a basin.*different initialisations; weight averaging will likely fail/);
+    assert.match(
+      apart.warnings[0]!,
+      /a\.h5 and b\.h5 do not seem to share a basin.*different initialisations; weight averaging will likely fail/,
+    );
   });
 
   it("greedy soup starts from the best ingredient and leaves out one that hurts", async () => {
@@ -128,7 +153,8 @@ describe("worker/evaluate: held-out comparison, mergeability, greedy soup", func
     // 300 test rows in batches of 30: 10 batches per soup scored, 50 for the evaluation, 30 for the others.
     const batchSize = 30;
     const runs = {
-      evaluateSoups: (cancel: Cancellation) => evaluateSoups(problem, test, { merged: uniformMix(3), batchSize, cancel }),
+      evaluateSoups: (cancel: Cancellation) =>
+        evaluateSoups(problem, test, { merged: uniformMix(3), batchSize, cancel }),
       mergeability: (cancel: Cancellation) => mergeability(problem, test, task, { batchSize, cancel }),
       greedySoup: (cancel: Cancellation) => greedySoup(problem, test, task, { batchSize, cancel }),
     };

@@ -27,7 +27,13 @@ export function values(seed: number, n: number): Float32Array {
 }
 
 export function randomTensor(seed: number, shape: number[]): tf.Tensor {
-  return tf.tensor(values(seed, shape.reduce((a, b) => a * b, 1)), shape);
+  return tf.tensor(
+    values(
+      seed,
+      shape.reduce((a, b) => a * b, 1),
+    ),
+    shape,
+  );
 }
 
 /**

@@ -1,12 +1,19 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { conv2dBackpropFilter, conv2dBackpropFilterConfig } from "../../../src/worker/kernels/conv2d-backprop-filter.js";
+import {
+  conv2dBackpropFilter,
+  conv2dBackpropFilterConfig,
+} from "../../../src/worker/kernels/conv2d-backprop-filter.js";
 import { BACKEND_TOLERANCE, centralDifferences, distinctTensor, on, randomTensor, relativeError } from "./compare.js";
 
 type Attrs = Record<string, unknown>;
 
 /** One kernel on both backends with the same inputs: wasm runs ours, cpu runs TF.js's reference. */
-async function bothBackends(kernel: string, inputs: Record<string, tf.Tensor>, attrs: Attrs): Promise<{ wasm: Float32Array; cpu: Float32Array; shape: number[] }> {
+async function bothBackends(
+  kernel: string,
+  inputs: Record<string, tf.Tensor>,
+  attrs: Attrs,
+): Promise<{ wasm: Float32Array; cpu: Float32Array; shape: number[] }> {
   const run = () => {
     const out = tf.engine().runKernel(kernel, inputs, attrs as never) as tf.Tensor;
     const result = { data: out.dataSync() as Float32Array, shape: out.shape };
@@ -25,25 +32,93 @@ describe("wasm gradient kernels", function () {
   });
 
   describe("Conv2DBackpropFilter equals the cpu backend's", function () {
-    const cases: Array<{ name: string; x: number[]; filter: [number, number, number, number]; strides: number | [number, number]; pad: unknown; dataFormat?: "NHWC" | "NCHW"; dimRoundingMode?: string }> = [
+    const cases: Array<{
+      name: string;
+      x: number[];
+      filter: [number, number, number, number];
+      strides: number | [number, number];
+      pad: unknown;
+      dataFormat?: "NHWC" | "NCHW";
+      dimRoundingMode?: string;
+    }> = [
       { name: "3×3 valid", x: [2, 7, 7, 3], filter: [3, 3, 3, 4], strides: 1, pad: "valid" },
       { name: "3×3 stride 2 same", x: [2, 7, 7, 3], filter: [3, 3, 3, 4], strides: 2, pad: "same" },
-      { name: "5×5 same, one input channel (LeNet's first layer)", x: [3, 12, 12, 1], filter: [5, 5, 1, 6], strides: 1, pad: "same" },
-      { name: "2×3 strides [2, 1] valid, odd sizes", x: [2, 9, 6, 2], filter: [2, 3, 2, 3], strides: [2, 1], pad: "valid" },
-      { name: "explicit padding", x: [1, 6, 5, 2], filter: [3, 3, 2, 2], strides: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
-      { name: "numeric padding, stride 2, rounding floor", x: [2, 8, 8, 2], filter: [3, 3, 2, 2], strides: 2, pad: 1, dimRoundingMode: "floor" },
-      { name: "1-D (Conv1D runs as a height-1 conv2d), stride 2 same", x: [2, 1, 11, 3], filter: [1, 4, 3, 5], strides: [1, 2], pad: "same" },
-      { name: "1×1 (pointwise half of SeparableConv2D)", x: [2, 5, 5, 6], filter: [1, 1, 6, 4], strides: 1, pad: "valid" },
+      {
+        name: "5×5 same, one input channel (LeNet's first layer)",
+        x: [3, 12, 12, 1],
+        filter: [5, 5, 1, 6],
+        strides: 1,
+        pad: "same",
+      },
+      {
+        name: "2×3 strides [2, 1] valid, odd sizes",
+        x: [2, 9, 6, 2],
+        filter: [2, 3, 2, 3],
+        strides: [2, 1],
+        pad: "valid",
+      },
+      {
+        name: "explicit padding",
+        x: [1, 6, 5, 2],
+        filter: [3, 3, 2, 2],
+        strides: 1,
+        pad: [
+          [0, 0],
+          [1, 2],
+          [0, 1],
+          [0, 0],
+        ],
+      },
+      {
+        name: "numeric padding, stride 2, rounding floor",
+        x: [2, 8, 8, 2],
+        filter: [3, 3, 2, 2],
+        strides: 2,
+        pad: 1,
+        dimRoundingMode: "floor",
+      },
+      {
+        name: "1-D (Conv1D runs as a height-1 conv2d), stride 2 same",
+        x: [2, 1, 11, 3],
+        filter: [1, 4, 3, 5],
+        strides: [1, 2],
+        pad: "same",
+      },
+      {
+        name: "1×1 (pointwise half of SeparableConv2D)",
+        x: [2, 5, 5, 6],
+        filter: [1, 1, 6, 4],
+        strides: 1,
+        pad: "valid",
+      },
       { name: "NCHW", x: [2, 3, 7, 6], filter: [3, 3, 3, 2], strides: [1, 2], pad: "same", dataFormat: "NCHW" },
     ];
     for (const c of cases) {
       it(c.name, async () => {
         const x = randomTensor(1, c.x);
         const dataFormat = c.dataFormat ?? "NHWC";
-        const attrs = { strides: c.strides, pad: c.pad, dataFormat, filterShape: c.filter, dimRoundingMode: c.dimRoundingMode };
+        const attrs = {
+          strides: c.strides,
+          pad: c.pad,
+          dataFormat,
+          filterShape: c.filter,
+          dimRoundingMode: c.dimRoundingMode,
+        };
         // dy has the forward convolution's output shape.
-        const info = tf.backend_util.computeConv2DInfo(c.x as never, c.filter, c.strides, 1, c.pad as never, c.dimRoundingMode as never, false, dataFormat === "NHWC" ? "channelsLast" : "channelsFirst");
-        const dy = randomTensor(2, dataFormat === "NHWC" ? info.outShape : [info.batchSize, info.outChannels, info.outHeight, info.outWidth]);
+        const info = tf.backend_util.computeConv2DInfo(
+          c.x as never,
+          c.filter,
+          c.strides,
+          1,
+          c.pad as never,
+          c.dimRoundingMode as never,
+          false,
+          dataFormat === "NHWC" ? "channelsLast" : "channelsFirst",
+        );
+        const dy = randomTensor(
+          2,
+          dataFormat === "NHWC" ? info.outShape : [info.batchSize, info.outChannels, info.outHeight, info.outWidth],
+        );
         const { wasm, cpu, shape } = await bothBackends("Conv2DBackpropFilter", { x, dy }, attrs);
         assert.deepEqual(shape, c.filter);
         assert.ok(relativeError(wasm, cpu) < BACKEND_TOLERANCE, `relative error ${relativeError(wasm, cpu)}`);
@@ -53,20 +128,60 @@ describe("wasm gradient kernels", function () {
   });
 
   describe("Conv2DBackpropInput (ours replaces wasm's, 2–9× slower) equals the cpu backend's", function () {
-    const cases: Array<{ name: string; x: [number, number, number, number]; filter: [number, number, number, number]; strides: number | [number, number]; pad: unknown; dataFormat?: "NHWC" | "NCHW" }> = [
+    const cases: Array<{
+      name: string;
+      x: [number, number, number, number];
+      filter: [number, number, number, number];
+      strides: number | [number, number];
+      pad: unknown;
+      dataFormat?: "NHWC" | "NCHW";
+    }> = [
       { name: "5×5 valid (LeNet's second layer)", x: [2, 14, 14, 6], filter: [5, 5, 6, 16], strides: 1, pad: "valid" },
       { name: "3×3 stride 2 same, odd size", x: [2, 7, 7, 3], filter: [3, 3, 3, 4], strides: 2, pad: "same" },
-      { name: "2×3 strides [2, 1] valid, leftover rows", x: [1, 9, 6, 2], filter: [2, 3, 2, 3], strides: [2, 1], pad: "valid" },
-      { name: "explicit padding", x: [1, 6, 5, 2], filter: [3, 3, 2, 2], strides: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+      {
+        name: "2×3 strides [2, 1] valid, leftover rows",
+        x: [1, 9, 6, 2],
+        filter: [2, 3, 2, 3],
+        strides: [2, 1],
+        pad: "valid",
+      },
+      {
+        name: "explicit padding",
+        x: [1, 6, 5, 2],
+        filter: [3, 3, 2, 2],
+        strides: 1,
+        pad: [
+          [0, 0],
+          [1, 2],
+          [0, 1],
+          [0, 0],
+        ],
+      },
       { name: "NCHW", x: [2, 3, 7, 6], filter: [3, 3, 3, 2], strides: [1, 2], pad: "same", dataFormat: "NCHW" },
     ];
     for (const c of cases) {
       it(c.name, async () => {
         const dataFormat = c.dataFormat ?? "NHWC";
-        const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad as never, undefined, false, dataFormat === "NHWC" ? "channelsLast" : "channelsFirst");
-        const dy = randomTensor(40, dataFormat === "NHWC" ? info.outShape : [info.batchSize, info.outChannels, info.outHeight, info.outWidth]);
+        const info = tf.backend_util.computeConv2DInfo(
+          c.x,
+          c.filter,
+          c.strides,
+          1,
+          c.pad as never,
+          undefined,
+          false,
+          dataFormat === "NHWC" ? "channelsLast" : "channelsFirst",
+        );
+        const dy = randomTensor(
+          40,
+          dataFormat === "NHWC" ? info.outShape : [info.batchSize, info.outChannels, info.outHeight, info.outWidth],
+        );
         const filter = randomTensor(41, c.filter);
-        const { wasm, cpu, shape } = await bothBackends("Conv2DBackpropInput", { dy, filter }, { strides: c.strides, pad: c.pad, dataFormat, inputShape: c.x });
+        const { wasm, cpu, shape } = await bothBackends(
+          "Conv2DBackpropInput",
+          { dy, filter },
+          { strides: c.strides, pad: c.pad, dataFormat, inputShape: c.x },
+        );
         assert.deepEqual(shape, c.x);
         assert.ok(relativeError(wasm, cpu) < BACKEND_TOLERANCE, `relative error ${relativeError(wasm, cpu)}`);
         tf.dispose([dy, filter]);
@@ -75,27 +190,79 @@ describe("wasm gradient kernels", function () {
   });
 
   describe("DepthwiseConv2dNative backprop (filter and input) equals the cpu backend's", function () {
-    const cases: Array<{ name: string; x: [number, number, number, number]; filter: [number, number, number, number]; strides: number | [number, number]; pad: unknown; dilations?: number | [number, number] }> = [
+    const cases: Array<{
+      name: string;
+      x: [number, number, number, number];
+      filter: [number, number, number, number];
+      strides: number | [number, number];
+      pad: unknown;
+      dilations?: number | [number, number];
+    }> = [
       { name: "3×3 valid, multiplier 1", x: [2, 7, 7, 3], filter: [3, 3, 3, 1], strides: 1, pad: "valid" },
       { name: "3×3 same, multiplier 2", x: [2, 6, 6, 3], filter: [3, 3, 3, 2], strides: 1, pad: "same" },
-      { name: "3×3 stride 2 same (MobileNet's downsampling)", x: [2, 7, 7, 4], filter: [3, 3, 4, 1], strides: 2, pad: "same" },
-      { name: "2×3 strides [2, 1] valid, multiplier 3", x: [1, 8, 7, 2], filter: [2, 3, 2, 3], strides: [2, 1], pad: "valid" },
-      { name: "explicit padding", x: [1, 5, 6, 2], filter: [3, 2, 2, 2], strides: 1, pad: [[0, 0], [2, 1], [1, 0], [0, 0]] },
+      {
+        name: "3×3 stride 2 same (MobileNet's downsampling)",
+        x: [2, 7, 7, 4],
+        filter: [3, 3, 4, 1],
+        strides: 2,
+        pad: "same",
+      },
+      {
+        name: "2×3 strides [2, 1] valid, multiplier 3",
+        x: [1, 8, 7, 2],
+        filter: [2, 3, 2, 3],
+        strides: [2, 1],
+        pad: "valid",
+      },
+      {
+        name: "explicit padding",
+        x: [1, 5, 6, 2],
+        filter: [3, 2, 2, 2],
+        strides: 1,
+        pad: [
+          [0, 0],
+          [2, 1],
+          [1, 0],
+          [0, 0],
+        ],
+      },
     ];
     for (const c of cases) {
       it(c.name, async () => {
         const dilations = c.dilations ?? 1;
-        const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, dilations, c.pad as never, undefined, true);
+        const info = tf.backend_util.computeConv2DInfo(
+          c.x,
+          c.filter,
+          c.strides,
+          dilations,
+          c.pad as never,
+          undefined,
+          true,
+        );
         const x = randomTensor(3, c.x);
         const filter = randomTensor(4, c.filter);
         const dy = randomTensor(5, info.outShape);
         const common = { strides: c.strides, pad: c.pad, dilations };
-        const byFilter = await bothBackends("DepthwiseConv2dNativeBackpropFilter", { x, dy }, { ...common, filterShape: c.filter });
+        const byFilter = await bothBackends(
+          "DepthwiseConv2dNativeBackpropFilter",
+          { x, dy },
+          { ...common, filterShape: c.filter },
+        );
         assert.deepEqual(byFilter.shape, c.filter);
-        assert.ok(relativeError(byFilter.wasm, byFilter.cpu) < BACKEND_TOLERANCE, `filter: relative error ${relativeError(byFilter.wasm, byFilter.cpu)}`);
-        const byInput = await bothBackends("DepthwiseConv2dNativeBackpropInput", { dy, filter }, { ...common, inputShape: c.x });
+        assert.ok(
+          relativeError(byFilter.wasm, byFilter.cpu) < BACKEND_TOLERANCE,
+          `filter: relative error ${relativeError(byFilter.wasm, byFilter.cpu)}`,
+        );
+        const byInput = await bothBackends(
+          "DepthwiseConv2dNativeBackpropInput",
+          { dy, filter },
+          { ...common, inputShape: c.x },
+        );
         assert.deepEqual(byInput.shape, c.x);
-        assert.ok(relativeError(byInput.wasm, byInput.cpu) < BACKEND_TOLERANCE, `input: relative error ${relativeError(byInput.wasm, byInput.cpu)}`);
+        assert.ok(
+          relativeError(byInput.wasm, byInput.cpu) < BACKEND_TOLERANCE,
+          `input: relative error ${relativeError(byInput.wasm, byInput.cpu)}`,
+        );
         tf.dispose([x, filter, dy]);
       });
     }
@@ -108,26 +275,60 @@ describe("wasm gradient kernels", function () {
     const x = randomTensor(17, xShape);
     const filter = randomTensor(18, [3, 3, 2, 2]);
     const spread = tf.tidy(() => {
-      const rows = tf.stack([filter.gather(0), tf.zerosLike(filter.gather(0)), filter.gather(1), tf.zerosLike(filter.gather(0)), filter.gather(2)]);
+      const rows = tf.stack([
+        filter.gather(0),
+        tf.zerosLike(filter.gather(0)),
+        filter.gather(1),
+        tf.zerosLike(filter.gather(0)),
+        filter.gather(2),
+      ]);
       const r = rows.transpose([1, 0, 2, 3]);
-      return tf.stack([r.gather(0), tf.zerosLike(r.gather(0)), r.gather(1), tf.zerosLike(r.gather(0)), r.gather(2)]).transpose([1, 0, 2, 3]);
+      return tf
+        .stack([r.gather(0), tf.zerosLike(r.gather(0)), r.gather(1), tf.zerosLike(r.gather(0)), r.gather(2)])
+        .transpose([1, 0, 2, 3]);
     });
     const info = tf.backend_util.computeConv2DInfo(xShape, [3, 3, 2, 2], 1, 2, "same", undefined, true);
     const dy = randomTensor(19, info.outShape);
-    const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: Attrs) => (tf.engine().runKernel(kernel, inputs, attrs as never) as tf.Tensor).dataSync();
+    const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: Attrs) =>
+      (tf.engine().runKernel(kernel, inputs, attrs as never) as tf.Tensor).dataSync();
     const ours = await on("wasm", () => ({
-      filter: run("DepthwiseConv2dNativeBackpropFilter", { x, dy }, { strides: 1, pad: "same", dilations: 2, filterShape: [3, 3, 2, 2] }),
-      input: run("DepthwiseConv2dNativeBackpropInput", { dy, filter }, { strides: 1, pad: "same", dilations: 2, inputShape: xShape }),
+      filter: run(
+        "DepthwiseConv2dNativeBackpropFilter",
+        { x, dy },
+        { strides: 1, pad: "same", dilations: 2, filterShape: [3, 3, 2, 2] },
+      ),
+      input: run(
+        "DepthwiseConv2dNativeBackpropInput",
+        { dy, filter },
+        { strides: 1, pad: "same", dilations: 2, inputShape: xShape },
+      ),
     }));
     const reference = await on("cpu", () => ({
       filter: tf.tidy(() => {
-        const full = tf.tensor(run("DepthwiseConv2dNativeBackpropFilter", { x, dy }, { strides: 1, pad: "same", dilations: 1, filterShape: [5, 5, 2, 2] }), [5, 5, 2, 2]);
+        const full = tf.tensor(
+          run(
+            "DepthwiseConv2dNativeBackpropFilter",
+            { x, dy },
+            { strides: 1, pad: "same", dilations: 1, filterShape: [5, 5, 2, 2] },
+          ),
+          [5, 5, 2, 2],
+        );
         return tf.stridedSlice(full, [0, 0, 0, 0], [5, 5, 2, 2], [2, 2, 1, 1]).dataSync();
       }),
-      input: run("DepthwiseConv2dNativeBackpropInput", { dy, filter: spread }, { strides: 1, pad: "same", dilations: 1, inputShape: xShape }),
+      input: run(
+        "DepthwiseConv2dNativeBackpropInput",
+        { dy, filter: spread },
+        { strides: 1, pad: "same", dilations: 1, inputShape: xShape },
+      ),
     }));
-    assert.ok(relativeError(ours.filter, reference.filter) < BACKEND_TOLERANCE, `filter: ${relativeError(ours.filter, reference.filter)}`);
-    assert.ok(relativeError(ours.input, reference.input) < BACKEND_TOLERANCE, `input: ${relativeError(ours.input, reference.input)}`);
+    assert.ok(
+      relativeError(ours.filter, reference.filter) < BACKEND_TOLERANCE,
+      `filter: ${relativeError(ours.filter, reference.filter)}`,
+    );
+    assert.ok(
+      relativeError(ours.input, reference.input) < BACKEND_TOLERANCE,
+      `input: ${relativeError(ours.input, reference.input)}`,
+    );
     tf.dispose([x, filter, spread, dy]);
   });
 
@@ -143,7 +344,15 @@ describe("wasm gradient kernels", function () {
       tf.dispose([x, segmentIds]);
     });
     it("int32 rows", async () => {
-      const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], "int32");
+      const x = tf.tensor2d(
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        [3, 2],
+        "int32",
+      );
       const segmentIds = tf.tensor1d([1, 1, 0], "int32");
       const { wasm, cpu } = await bothBackends("UnsortedSegmentSum", { x, segmentIds }, { numSegments: 2 });
       assert.deepEqual(Array.from(wasm), Array.from(cpu));
@@ -158,26 +367,46 @@ describe("wasm gradient kernels", function () {
     const pools: Array<{ name: string; shape: number[]; f: (t: tf.Tensor) => tf.Tensor }> = [
       { name: "maxPool 2×2 stride 2", shape: [2, 6, 6, 2], f: (t) => tf.maxPool(t as tf.Tensor4D, 2, 2, "valid") },
       { name: "maxPool 3×3 stride 1 same", shape: [1, 5, 6, 2], f: (t) => tf.maxPool(t as tf.Tensor4D, 3, 1, "same") },
-      { name: "maxPool 1-D (pool 2, stride 2 over a height-1 image)", shape: [2, 1, 7, 2], f: (t) => tf.maxPool(t as tf.Tensor4D, [1, 2], [1, 2], "valid") },
+      {
+        name: "maxPool 1-D (pool 2, stride 2 over a height-1 image)",
+        shape: [2, 1, 7, 2],
+        f: (t) => tf.maxPool(t as tf.Tensor4D, [1, 2], [1, 2], "valid"),
+      },
       { name: "avgPool 2×2 stride 2", shape: [2, 6, 6, 2], f: (t) => tf.avgPool(t as tf.Tensor4D, 2, 2, "valid") },
       { name: "avgPool 3×3 stride 2 same", shape: [1, 7, 6, 2], f: (t) => tf.avgPool(t as tf.Tensor4D, 3, 2, "same") },
       { name: "maxPool3d 2 stride 2", shape: [1, 4, 4, 4, 2], f: (t) => tf.maxPool3d(t as tf.Tensor5D, 2, 2, "valid") },
-      { name: "maxPool3d 3 stride 1 same", shape: [1, 3, 4, 4, 2], f: (t) => tf.maxPool3d(t as tf.Tensor5D, 3, 1, "same") },
-      { name: "avgPool3d 3 stride 2 same", shape: [1, 4, 5, 4, 2], f: (t) => tf.avgPool3d(t as tf.Tensor5D, 3, 2, "same") },
-      { name: "resizeNearestNeighbor ×2 (UpSampling2D), batch 2", shape: [2, 3, 4, 2], f: (t) => tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [6, 8]) },
+      {
+        name: "maxPool3d 3 stride 1 same",
+        shape: [1, 3, 4, 4, 2],
+        f: (t) => tf.maxPool3d(t as tf.Tensor5D, 3, 1, "same"),
+      },
+      {
+        name: "avgPool3d 3 stride 2 same",
+        shape: [1, 4, 5, 4, 2],
+        f: (t) => tf.avgPool3d(t as tf.Tensor5D, 3, 2, "same"),
+      },
+      {
+        name: "resizeNearestNeighbor ×2 (UpSampling2D), batch 2",
+        shape: [2, 3, 4, 2],
+        f: (t) => tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [6, 8]),
+      },
     ];
     for (const p of pools) {
       it(p.name, async () => {
         const x = distinctTensor(30, p.shape);
-        const loss = (t: tf.Tensor) => tf.tidy(() => {
-          const y = p.f(t);
-          return tf.sum(tf.mul(tf.tanh(y), randomTensor(31, y.shape))) as tf.Scalar;
-        });
+        const loss = (t: tf.Tensor) =>
+          tf.tidy(() => {
+            const y = p.f(t);
+            return tf.sum(tf.mul(tf.tanh(y), randomTensor(31, y.shape))) as tf.Scalar;
+          });
         for (const backend of ["wasm", "cpu"] as const) {
           await on(backend, () => {
             const analytic = tf.grad(loss)(x).dataSync();
             const numeric = centralDifferences(loss, x, 1e-3);
-            assert.ok(relativeError(analytic, numeric) < 2e-3, `${backend}: relative error ${relativeError(analytic, numeric)}`);
+            assert.ok(
+              relativeError(analytic, numeric) < 2e-3,
+              `${backend}: relative error ${relativeError(analytic, numeric)}`,
+            );
           });
         }
         // The forward pass too (wasm's own MaxPool3D is wrong on [1, 4, 4, 4, 2]).
@@ -189,7 +418,10 @@ describe("wasm gradient kernels", function () {
   });
 
   it("MaxPool3D on wasm equals cpu's on the shapes where TF.js's own wasm kernel is wrong", async () => {
-    for (const [shape, size, stride, pad] of [[[1, 4, 4, 4, 2], 2, 2, "valid"], [[1, 2, 3, 4, 2], 2, 1, "same"]] as const) {
+    for (const [shape, size, stride, pad] of [
+      [[1, 4, 4, 4, 2], 2, 2, "valid"],
+      [[1, 2, 3, 4, 2], 2, 1, "same"],
+    ] as const) {
       const x = randomTensor(1, [...shape]);
       const forward = () => tf.maxPool3d(x as tf.Tensor5D, size, stride, pad).dataSync();
       assert.equal(relativeError(await on("wasm", forward), await on("cpu", forward)), 0, `shape ${shape}`);
@@ -231,7 +463,11 @@ describe("wasm gradient kernels", function () {
       const dy = randomTensor(55, [1, 3, 3, 2]);
       const bare = (t: tf.Tensor): tf.TensorInfo => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
       const attrs = { strides: 1, pad: "valid", dataFormat: "NHWC", filterShape: [3, 3, 1, 2] };
-      const out = conv2dBackpropFilterConfig.kernelFunc({ inputs: { x: bare(x), dy: bare(dy) }, attrs: attrs as never, backend: tf.backend() }) as tf.Tensor;
+      const out = conv2dBackpropFilterConfig.kernelFunc({
+        inputs: { x: bare(x), dy: bare(dy) },
+        attrs: attrs as never,
+        backend: tf.backend(),
+      }) as tf.Tensor;
       const expected = conv2dBackpropFilter(x as tf.Tensor4D, dy as tf.Tensor4D, attrs as never);
       assert.deepEqual(Array.from(out.dataSync()), Array.from(expected.dataSync()));
       assert.equal(x.dataSync().length, 25, "the input is still readable");
@@ -248,20 +484,32 @@ describe("wasm gradient kernels", function () {
       await on("wasm", () => {
         const analytic = tf.grad(loss)(at).dataSync();
         const numeric = centralDifferences(loss, at, EPS);
-        assert.ok(relativeError(analytic, numeric) < FD_TOLERANCE, `${name}: relative error ${relativeError(analytic, numeric)}`);
+        assert.ok(
+          relativeError(analytic, numeric) < FD_TOLERANCE,
+          `${name}: relative error ${relativeError(analytic, numeric)}`,
+        );
       });
     }
 
     it("conv2d, with respect to the filter (stride 2, same)", async () => {
       const x = randomTensor(7, [2, 5, 5, 2]);
       const r = randomTensor(8, [2, 3, 3, 3]);
-      await check("conv2d filter", (w) => tf.sum(tf.mul(tf.tanh(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, "same")), r)) as tf.Scalar, randomTensor(9, [3, 3, 2, 3]));
+      await check(
+        "conv2d filter",
+        (w) => tf.sum(tf.mul(tf.tanh(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, "same")), r)) as tf.Scalar,
+        randomTensor(9, [3, 3, 2, 3]),
+      );
     });
     it("the kernel itself equals the cpu kernel on the LeNet first-layer shape", async () => {
       // conv2dBackpropFilter is also callable directly (no registry): same numbers as the registered kernel.
       const x = randomTensor(10, [2, 28, 28, 1]) as tf.Tensor4D;
       const dy = randomTensor(11, [2, 24, 24, 6]) as tf.Tensor4D;
-      const attrs = { strides: 1, pad: "valid" as const, dataFormat: "NHWC" as const, filterShape: [5, 5, 1, 6] as [number, number, number, number] };
+      const attrs = {
+        strides: 1,
+        pad: "valid" as const,
+        dataFormat: "NHWC" as const,
+        filterShape: [5, 5, 1, 6] as [number, number, number, number],
+      };
       const direct = await on("wasm", () => conv2dBackpropFilter(x, dy, attrs).dataSync());
       const { cpu } = await bothBackends("Conv2DBackpropFilter", { x, dy }, attrs);
       assert.ok(relativeError(direct, cpu) < BACKEND_TOLERANCE);
@@ -286,14 +534,19 @@ describe("wasm gradient kernels", function () {
       const x = randomTensor(12, [1, 5, 5, 2]);
       const w = randomTensor(13, [3, 3, 2, 2]);
       const r = randomTensor(14, [1, 3, 3, 4]);
-      const out = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.tanh(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, "same")), r)) as tf.Scalar;
+      const out = (a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(tf.tanh(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, "same")), r)) as tf.Scalar;
       await check("depthwise filter", (t) => out(x, t), w);
       await check("depthwise input", (t) => out(t, w), x);
     });
     it("gather (Embedding), with respect to the table", async () => {
       const ids = tf.tensor1d([3, 0, 3, 2, 3], "int32");
       const r = randomTensor(15, [5, 3]);
-      await check("gather", (t) => tf.sum(tf.mul(tf.tanh(tf.gather(t, ids)), r)) as tf.Scalar, randomTensor(16, [4, 3]));
+      await check(
+        "gather",
+        (t) => tf.sum(tf.mul(tf.tanh(tf.gather(t, ids)), r)) as tf.Scalar,
+        randomTensor(16, [4, 3]),
+      );
     });
   });
 });

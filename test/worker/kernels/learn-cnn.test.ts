@@ -14,7 +14,9 @@ const LENET = "test/fixtures/real-models/tensorspace-converter/tfjs_lenet";
 const FAMILIES = [
   {
     name: "the three TF.js LeNets (Conv2D, MaxPooling2D, Dense)",
-    models: ["a_examples_rawModel", "b_test_model", "c_src_test_sequential_2018-12-02"].map((d) => join(LENET, d, "mnist.json")),
+    models: ["a_examples_rawModel", "b_test_model", "c_src_test_sequential_2018-12-02"].map((d) =>
+      join(LENET, d, "mnist.json"),
+    ),
     input: [28, 28, 1],
   },
   {
@@ -82,7 +84,10 @@ describe("learned soups of convolutional fixtures on the wasm backend", function
       assert.ok(!report.warnings.some((w: string) => /cpu backend/.test(w)), report.warnings.join("\n"));
       const history = report.history as Step[];
       assert.ok(history.length >= 2, `${history.length} steps`);
-      assert.ok(history.at(-1)!.trainLoss < history[0]!.trainLoss, `training loss ${history[0]!.trainLoss} -> ${history.at(-1)!.trainLoss}`);
+      assert.ok(
+        history.at(-1)!.trainLoss < history[0]!.trainLoss,
+        `training loss ${history[0]!.trainLoss} -> ${history.at(-1)!.trainLoss}`,
+      );
 
       const cpu = await runCli("learn", ...family.models, ...flags, "--backend", "cpu");
       assert.equal(cpu.code, 0, cpu.stderr);
@@ -92,8 +97,18 @@ describe("learned soups of convolutional fixtures on the wasm backend", function
       history.forEach((h, k) => {
         const r = (reference.history as Step[])[k]!;
         // Same data, seed and steps: float32 sums in another order move the coefficients by ~1e-6 a step.
-        assert.ok(Math.abs(h.trainLoss - r.trainLoss) < 1e-4 * Math.max(1, Math.abs(r.trainLoss)), `step ${h.step}: loss ${h.trainLoss} vs cpu ${r.trainLoss}`);
-        h.coefficients.flat().forEach((c, i) => assert.ok(Math.abs(c - r.coefficients.flat()[i]!) < 1e-4, `step ${h.step}: coefficients ${h.coefficients} vs cpu ${r.coefficients}`));
+        assert.ok(
+          Math.abs(h.trainLoss - r.trainLoss) < 1e-4 * Math.max(1, Math.abs(r.trainLoss)),
+          `step ${h.step}: loss ${h.trainLoss} vs cpu ${r.trainLoss}`,
+        );
+        h.coefficients
+          .flat()
+          .forEach((c, i) =>
+            assert.ok(
+              Math.abs(c - r.coefficients.flat()[i]!) < 1e-4,
+              `step ${h.step}: coefficients ${h.coefficients} vs cpu ${r.coefficients}`,
+            ),
+          );
       });
     });
   }

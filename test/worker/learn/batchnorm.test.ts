@@ -25,9 +25,20 @@ describe("worker/learn/batchnorm: re-estimating moving statistics", () => {
     const data = blobs(300, 5);
     const model = tf.sequential({
       layers: [
-        tf.layers.dense({ inputShape: [FEATURES], units: 6, activation: "tanh", kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }), name: "d1" }),
+        tf.layers.dense({
+          inputShape: [FEATURES],
+          units: 6,
+          activation: "tanh",
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+          name: "d1",
+        }),
         tf.layers.batchNormalization({ name: "bn1" }),
-        tf.layers.dense({ units: 5, activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }), name: "d2" }),
+        tf.layers.dense({
+          units: 5,
+          activation: "relu",
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+          name: "d2",
+        }),
         tf.layers.batchNormalization({ name: "bn2" }),
         tf.layers.dense({ units: 3, activation: "softmax", name: "out" }),
       ],
@@ -47,10 +58,18 @@ describe("worker/learn/batchnorm: re-estimating moving statistics", () => {
       const expected = channelStats(input.dataSync() as Float32Array, input.shape[1]!);
       input.dispose();
       const stat = (suffix: string) =>
-        Array.from(layer.weights.find((w) => w.name.includes(suffix))!.read().dataSync());
+        Array.from(
+          layer.weights
+            .find((w) => w.name.includes(suffix))!
+            .read()
+            .dataSync(),
+        );
       stat("moving_mean").forEach((v, c) => assert.ok(Math.abs(v - expected.mean[c]!) < 1e-5, `${name} mean[${c}]`));
       stat("moving_variance").forEach((v, c) =>
-        assert.ok(Math.abs(v - expected.variance[c]!) < 1e-5 * Math.max(1, expected.variance[c]!), `${name} var[${c}]: ${v} vs ${expected.variance[c]}`),
+        assert.ok(
+          Math.abs(v - expected.variance[c]!) < 1e-5 * Math.max(1, expected.variance[c]!),
+          `${name} var[${c}]: ${v} vs ${expected.variance[c]}`,
+        ),
       );
     }
     model.dispose();

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { mulberry32 } from "../../../src/core/random.js";
-import {
-  coefficientSpace,
-  type Granularity,
-  type Parameterisation,
-} from "../../../src/worker/learn/coefficients.js";
+import { coefficientSpace, type Granularity, type Parameterisation } from "../../../src/worker/learn/coefficients.js";
 import { SoupGradient } from "../../../src/worker/learn/gradient.js";
 import { Merger } from "../../../src/worker/learn/merge.js";
 import { resolveObjective } from "../../../src/worker/learn/objective.js";
@@ -18,7 +14,13 @@ function perturbedIngredients(base: Float32Array[], count: number, seed: number)
   return Array.from({ length: count }, () => base.map((w) => w.map((v) => v + 0.4 * (random() - 0.5))));
 }
 
-async function check(problem: SoupProblem, data: SoupData, granularity: Granularity, parameterisation: Parameterisation, objectiveName: "supervised" | "entropy" = "supervised") {
+async function check(
+  problem: SoupProblem,
+  data: SoupData,
+  granularity: Granularity,
+  parameterisation: Parameterisation,
+  objectiveName: "supervised" | "entropy" = "supervised",
+) {
   const space = coefficientSpace(problem.layerOf, problem.ingredients.length, granularity, parameterisation);
   const merger = new Merger(problem, space);
   try {
@@ -36,7 +38,8 @@ async function check(problem: SoupProblem, data: SoupData, granularity: Granular
       const minus = Float64Array.from(theta);
       plus[k] += eps;
       minus[k] -= eps;
-      numeric[k] = ((await gradient.full(plus, data, 1000)).loss - (await gradient.full(minus, data, 1000)).loss) / (2 * eps);
+      numeric[k] =
+        ((await gradient.full(plus, data, 1000)).loss - (await gradient.full(minus, data, 1000)).loss) / (2 * eps);
     }
     const scale = Math.max(...numeric.map(Math.abs));
     assert.ok(scale > 1e-3, `the finite-difference gradient is not trivially zero (${scale})`);
@@ -67,7 +70,9 @@ describe("worker/learn/gradient: the identity ∂L/∂α = ⟨∂L/∂W, W_i⟩ 
     const bnBase = weightsOf(mlp({ seed: 2, hidden: 5, batchNorm: true }));
     // Give the moving statistics real spread (variance kept positive) so their gradients matter.
     bnIngredients = perturbedIngredients(bnBase, 3, 12).map((ing) =>
-      ing.map((w, k) => (bnExecutor.weights[k]!.name.includes("moving_variance") ? w.map((v) => Math.abs(v) + 0.5) : w)),
+      ing.map((w, k) =>
+        bnExecutor.weights[k]!.name.includes("moving_variance") ? w.map((v) => Math.abs(v) + 0.5) : w,
+      ),
     );
   });
   after(() => {

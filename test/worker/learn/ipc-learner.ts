@@ -9,7 +9,6 @@ import { learnCoefficients } from "../../../src/worker/learn/learn.js";
 import { CANCELLED, learnRequest, stepNotification } from "./ipc-protocol.js";
 import { blobs, disposeData, mlp, problemOf, rowsOf, weightsOf } from "./toy.js";
 
-
 const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
 connection.onRequest(learnRequest, async ({ epochs }, token) => {
   await tf.setBackend("cpu");

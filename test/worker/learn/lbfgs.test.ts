@@ -41,7 +41,11 @@ describe("worker/learn/lbfgs", () => {
       });
       return { f, g };
     };
-    const result = await minimizeLbfgs(evaluate, new Float64Array(3), { maxIterations: 200, gradientTolerance: 1e-7, functionTolerance: 0 });
+    const result = await minimizeLbfgs(evaluate, new Float64Array(3), {
+      maxIterations: 200,
+      gradientTolerance: 1e-7,
+      functionTolerance: 0,
+    });
     const { g } = evaluate(result.x);
     assert.ok(Math.max(...g.map(Math.abs)) < 1e-5, `gradient at the solution: ${Array.from(g)}`);
     assert.ok(result.x[0]! > 0 && result.x[1]! < 0, "the learned direction separates the classes");
@@ -67,13 +71,20 @@ describe("worker/learn/lbfgs", () => {
       onIteration: (i) => later(iterations.push(i) === 10),
     });
     assert.ok(Math.abs(result.x[0]! - 2) < 1e-6, `x = ${result.x[0]}`);
-    assert.deepEqual(iterations, Array.from({ length: result.iterations }, (_, k) => k + 1));
+    assert.deepEqual(
+      iterations,
+      Array.from({ length: result.iterations }, (_, k) => k + 1),
+    );
     let calls = 0;
     await assert.rejects(
-      minimizeLbfgs(async (x) => {
-        if (++calls === 3) throw new Error("evaluation failed");
-        return quadratic(x);
-      }, Float64Array.of(-3), { maxIterations: 50 }),
+      minimizeLbfgs(
+        async (x) => {
+          if (++calls === 3) throw new Error("evaluation failed");
+          return quadratic(x);
+        },
+        Float64Array.of(-3),
+        { maxIterations: 50 },
+      ),
       /evaluation failed/,
     );
   });

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { CancellationTokenSource, ResponseError } from "vscode-jsonrpc";
-import { createMessageConnection, IPCMessageReader, IPCMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
+import {
+  createMessageConnection,
+  IPCMessageReader,
+  IPCMessageWriter,
+  type MessageConnection,
+} from "vscode-jsonrpc/node";
 import { CANCELLED, learnRequest, stepNotification } from "./ipc-protocol.js";
 
 describe("worker/learn over JSON-RPC IPC: $/cancelRequest and progress while learning", function () {
@@ -34,7 +39,10 @@ describe("worker/learn over JSON-RPC IPC: $/cancelRequest and progress while lea
       connection.sendRequest(learnRequest, { epochs }, source.token),
       (e: unknown) => e instanceof ResponseError && e.code === CANCELLED,
     );
-    assert.ok(source.token.isCancellationRequested, "the client cancelled because step 3 was reported while the run went on");
+    assert.ok(
+      source.token.isCancellationRequested,
+      "the client cancelled because step 3 was reported while the run went on",
+    );
     assert.ok(steps.length >= 3 && steps.length < 200, `${steps.length} of ${epochs * 38} steps ran`);
   });
 });

@@ -43,10 +43,16 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
       it(`${optimizer}, ${granularity} granularity: validation loss ≤ the uniform soup's, coefficients on the simplex`, async () => {
         const problem = problemOf(executor, soup.ingredients);
         const uniform = await uniformValidationLoss(problem, learn, validation);
-        const result = await learnCoefficients(problem, learn, validation, { optimizer, granularity, maxSteps: optimizer === "adam" ? 60 : 20, refit: false });
+        const result = await learnCoefficients(problem, learn, validation, {
+          optimizer,
+          granularity,
+          maxSteps: optimizer === "adam" ? 60 : 20,
+          refit: false,
+        });
         assert.ok(result.validation!.loss <= uniform, `learned ${result.validation!.loss} vs uniform ${uniform}`);
         assert.equal(result.candidates.length, 5, "the uniform soup and each of the 4 ingredients");
-        for (const c of result.candidates) assert.ok(result.validation!.loss <= c.loss, `kept ${result.validation!.loss} vs ${c.name} ${c.loss}`);
+        for (const c of result.candidates)
+          assert.ok(result.validation!.loss <= c.loss, `kept ${result.validation!.loss} vs ${c.name} ${c.loss}`);
         assert.equal(result.kept, "learned", "on these fine-tunes a learned soup beats every candidate");
         assert.ok(result.bestStep > 0, "some step improved on the start");
         assert.equal(result.coefficients.length, 4);
@@ -68,7 +74,12 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
     const random = mulberry32(9);
     const far = soup.ingredients[0]!.map((w) => w.map((v) => v + 2 * (random() - 0.5)));
     const problem = problemOf(executor, [soup.ingredients[0]!, far]);
-    const result = await learnCoefficients(problem, learn, validation, { startAt: "uniform", learningRate: 1e-9, maxSteps: 5, evaluateEvery: 1 });
+    const result = await learnCoefficients(problem, learn, validation, {
+      startAt: "uniform",
+      learningRate: 1e-9,
+      maxSteps: 5,
+      evaluateEvery: 1,
+    });
     assert.equal(result.start, "uniform soup");
     const single = result.candidates.find((c) => c.name === "ingredient 1")!;
     assert.ok(single.loss < result.candidates[0]!.loss, "ingredient 1 beats the uniform soup on validation");
@@ -89,17 +100,35 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
     const evaluated: number[] = [];
     let last: number | undefined;
     const result = await learnCoefficients(problem, learn, validation, {
-      batchSize: 600, maxSteps: 50, evaluateEvery: 5, patience: 15, refit: false,
+      batchSize: 600,
+      maxSteps: 50,
+      evaluateEvery: 5,
+      patience: 15,
+      refit: false,
       onProgress: (p) => {
         if (p.validationLoss !== undefined && p.validationLoss !== last) evaluated.push(p.step);
         last = p.validationLoss;
       },
     });
-    assert.deepEqual(result.budget, { optimizer: "adam", maxSteps: 50, learningRate: 0.05, schedule: "cosine", batchSize: 600, evaluateEvery: 5, patience: 15 });
-    assert.ok(evaluated.every((s) => s % 5 === 0), `evaluated at ${evaluated.join(",")}`);
+    assert.deepEqual(result.budget, {
+      optimizer: "adam",
+      maxSteps: 50,
+      learningRate: 0.05,
+      schedule: "cosine",
+      batchSize: 600,
+      evaluateEvery: 5,
+      patience: 15,
+    });
+    assert.ok(
+      evaluated.every((s) => s % 5 === 0),
+      `evaluated at ${evaluated.join(",")}`,
+    );
     if (result.stoppedBy === "early-stopping") assert.ok(result.steps - result.bestStep >= 15 && result.steps < 50);
     else assert.equal(result.steps, 50);
-    await assert.rejects(learnCoefficients(problem, learn, validation, { maxSteps: 0 }), /step budget \(--steps\) must be a whole number/);
+    await assert.rejects(
+      learnCoefficients(problem, learn, validation, { maxSteps: 0 }),
+      /step budget \(--steps\) must be a whole number/,
+    );
   });
 
   it("an empty validation split is no validation split: no candidates, the whole budget, the last step kept", async () => {
@@ -131,7 +160,10 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
       }),
       CancelledError,
     );
-    assert.deepEqual(seen.map((p) => p.step), [1, 2, 3]);
+    assert.deepEqual(
+      seen.map((p) => p.step),
+      [1, 2, 3],
+    );
     assert.ok(seen.every((p) => p.coefficients.length === 4 && Number.isFinite(p.trainLoss)));
   });
 
@@ -177,7 +209,10 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
       );
       // Every step and every evaluation batch yields once, so the run got at most one step per turn.
       assert.ok(steps.length >= 1 && steps.length < turns, `steps before the cancel: ${steps.join(",")}`);
-      assert.ok(new Set(stepsSeenByOthers).size >= 2, `steps seen from other callbacks: ${stepsSeenByOthers.join(",")}`);
+      assert.ok(
+        new Set(stepsSeenByOthers).size >= 2,
+        `steps seen from other callbacks: ${stepsSeenByOthers.join(",")}`,
+      );
       assert.equal(tf.memory().numTensors, before, "tensors after the cancelled run");
     });
   }
@@ -196,7 +231,10 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
         onProgress: () => counts.push(tf.memory().numTensors),
       });
       assert.ok(counts.length >= 3);
-      assert.ok(counts.every((c) => c === counts[0]), `${optimizer}: tensors per step ${counts.join(",")}`);
+      assert.ok(
+        counts.every((c) => c === counts[0]),
+        `${optimizer}: tensors per step ${counts.join(",")}`,
+      );
       assert.equal(tf.memory().numTensors, before, `${optimizer}: tensors after the run`);
     }
   });
@@ -208,34 +246,52 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
     assert.ok(nonneg.coefficients.flat().every((c) => c >= 0));
     const free = await learnCoefficients(problem, learn, validation, { parameterisation: "free", optimizer: "lbfgs" });
     assert.ok(free.validation!.loss <= (await uniformValidationLoss(problem, learn, validation)));
-    await assert.rejects(learnCoefficients(problem, learn, validation, { parameterisation: "nonneg", optimizer: "lbfgs" }), UsageError);
+    await assert.rejects(
+      learnCoefficients(problem, learn, validation, { parameterisation: "nonneg", optimizer: "lbfgs" }),
+      UsageError,
+    );
   });
 
   it("task-vector form: the learned λ are never worse on validation than the uniform soup", async () => {
     const problem = problemOf(executor, soup.ingredients, soup.base);
     const uniform = await uniformValidationLoss(problemOf(executor, soup.ingredients), learn, validation);
-    const result = await learnCoefficients(problem, learn, validation, { parameterisation: "free", granularity: "layer" });
+    const result = await learnCoefficients(problem, learn, validation, {
+      parameterisation: "free",
+      granularity: "layer",
+    });
     assert.ok(result.validation!.loss <= uniform + 1e-6);
   });
 
   it("entropy objective learns without labels and lowers the validation entropy", async () => {
     const problem = problemOf(executor, soup.ingredients);
     const unlabeled = { x: learn.x };
-    const result = await learnCoefficients(problem, unlabeled, { x: validation.x }, { objective: "entropy", granularity: "layer" });
+    const result = await learnCoefficients(
+      problem,
+      unlabeled,
+      { x: validation.x },
+      { objective: "entropy", granularity: "layer" },
+    );
     assert.equal(result.objective, "entropy");
     assert.equal(result.validation!.metric, undefined);
     const space = coefficientSpace(problem.layerOf, 4, "layer", "simplex");
     const merger = new Merger(problem, space);
     merger.write(coefficientsOf(space, initialTheta(space)));
     merger.dispose();
-    const start = await scoreModel(executor, resolveObjective(executor, "entropy", unlabeled), { x: validation.x }, 1024);
+    const start = await scoreModel(
+      executor,
+      resolveObjective(executor, "entropy", unlabeled),
+      { x: validation.x },
+      1024,
+    );
     assert.ok(result.validation!.loss < start.loss, `${result.validation!.loss} vs ${start.loss}`);
   });
 
   it("re-estimates BatchNormalization statistics by default when the model has them", async () => {
     const bnSoup = await fineTunes(learn, 3, { batchNorm: true, seed: 4 });
     const bnExecutor = mlp({ seed: 4, batchNorm: true });
-    const result = await learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, { maxSteps: 20 });
+    const result = await learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, {
+      maxSteps: 20,
+    });
     assert.deepEqual(result.batchNormReestimated, ["norm"]);
     assert.ok(result.validationAfterBatchNorm !== undefined);
     const off = await learnCoefficients(problemOf(bnExecutor, bnSoup.ingredients), learn, validation, {
@@ -262,6 +318,9 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
   });
 
   it("refuses the supervised objective without labels", async () => {
-    await assert.rejects(learnCoefficients(problemOf(executor, soup.ingredients), { x: learn.x }, undefined), UsageError);
+    await assert.rejects(
+      learnCoefficients(problemOf(executor, soup.ingredients), { x: learn.x }, undefined),
+      UsageError,
+    );
   });
 });

@@ -1,29 +1,34 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { UsageError } from "../../../src/core/errors.js";
-import {
-  lossFromTrainingConfig,
-  resolveTask,
-  sampleLosses,
-  sampleMetric,
-} from "../../../src/worker/learn/loss.js";
+import { lossFromTrainingConfig, resolveTask, sampleLosses, sampleMetric } from "../../../src/worker/learn/loss.js";
 import { mlp } from "./toy.js";
 
 describe("worker/learn/loss", () => {
   before(() => tf.setBackend("cpu"));
 
   it("reads the loss of Keras 2 and Keras 3 training_config variants", () => {
-    assert.deepEqual(lossFromTrainingConfig({ loss: "categorical_crossentropy" }), { name: "categorical_crossentropy", fromLogits: false });
+    assert.deepEqual(lossFromTrainingConfig({ loss: "categorical_crossentropy" }), {
+      name: "categorical_crossentropy",
+      fromLogits: false,
+    });
     assert.deepEqual(lossFromTrainingConfig({ loss: "mse" }), { name: "mean_squared_error", fromLogits: false });
     assert.deepEqual(
-      lossFromTrainingConfig({ loss: { class_name: "SparseCategoricalCrossentropy", config: { from_logits: true, reduction: "auto" } } }),
+      lossFromTrainingConfig({
+        loss: { class_name: "SparseCategoricalCrossentropy", config: { from_logits: true, reduction: "auto" } },
+      }),
       { name: "sparse_categorical_crossentropy", fromLogits: true },
     );
     assert.deepEqual(
-      lossFromTrainingConfig({ loss: { module: "keras.losses", class_name: "BinaryCrossentropy", config: { from_logits: false } } }),
+      lossFromTrainingConfig({
+        loss: { module: "keras.losses", class_name: "BinaryCrossentropy", config: { from_logits: false } },
+      }),
       { name: "binary_crossentropy", fromLogits: false },
     );
-    assert.deepEqual(lossFromTrainingConfig({ loss: { dense_2: "mae" } }), { name: "mean_absolute_error", fromLogits: false });
+    assert.deepEqual(lossFromTrainingConfig({ loss: { dense_2: "mae" } }), {
+      name: "mean_absolute_error",
+      fromLogits: false,
+    });
     assert.equal(lossFromTrainingConfig({ optimizer_config: {} }), undefined);
     assert.equal(lossFromTrainingConfig(undefined), undefined);
     assert.throws(() => lossFromTrainingConfig({ loss: "hinge" }), /hinge.*not supported/);
@@ -31,10 +36,21 @@ describe("worker/learn/loss", () => {
   });
 
   it("cross-entropy from logits equals cross-entropy of the softmax probabilities", () => {
-    const logits = tf.tensor2d([[2, -1, 0.5], [0.1, 0.2, 3]]);
+    const logits = tf.tensor2d([
+      [2, -1, 0.5],
+      [0.1, 0.2, 3],
+    ]);
     const y = tf.tensor1d([0, 2]);
-    const fromLogits = sampleLosses({ name: "sparse_categorical_crossentropy", fromLogits: true }, logits, y).arraySync();
-    const fromProbs = sampleLosses({ name: "sparse_categorical_crossentropy", fromLogits: false }, tf.softmax(logits), y).arraySync();
+    const fromLogits = sampleLosses(
+      { name: "sparse_categorical_crossentropy", fromLogits: true },
+      logits,
+      y,
+    ).arraySync();
+    const fromProbs = sampleLosses(
+      { name: "sparse_categorical_crossentropy", fromLogits: false },
+      tf.softmax(logits),
+      y,
+    ).arraySync();
     const expected = [0, 1].map((r) => {
       const row = logits.arraySync()[r]!;
       const lse = Math.log(row.reduce((s, v) => s + Math.exp(v), 0));
@@ -42,16 +58,29 @@ describe("worker/learn/loss", () => {
     });
     fromLogits.forEach((v, r) => assert.ok(Math.abs(v - expected[r]!) < 1e-5));
     fromProbs.forEach((v, r) => assert.ok(Math.abs(v - expected[r]!) < 1e-5));
-    const bceLogits = sampleLosses({ name: "binary_crossentropy", fromLogits: true }, tf.tensor2d([[1.5], [-2]]), tf.tensor1d([1, 1])).arraySync();
-    const bceProbs = sampleLosses({ name: "binary_crossentropy", fromLogits: false }, tf.sigmoid(tf.tensor2d([[1.5], [-2]])), tf.tensor1d([1, 1])).arraySync();
-    bceLogits.forEach((v, r) => assert.ok(Math.abs(v - bceProbs[r]!) < 1e-5 && Math.abs(v - Math.log1p(Math.exp(-[1.5, -2][r]!))) < 1e-5));
+    const bceLogits = sampleLosses(
+      { name: "binary_crossentropy", fromLogits: true },
+      tf.tensor2d([[1.5], [-2]]),
+      tf.tensor1d([1, 1]),
+    ).arraySync();
+    const bceProbs = sampleLosses(
+      { name: "binary_crossentropy", fromLogits: false },
+      tf.sigmoid(tf.tensor2d([[1.5], [-2]])),
+      tf.tensor1d([1, 1]),
+    ).arraySync();
+    bceLogits.forEach((v, r) =>
+      assert.ok(Math.abs(v - bceProbs[r]!) < 1e-5 && Math.abs(v - Math.log1p(Math.exp(-[1.5, -2][r]!))) < 1e-5),
+    );
   });
 
   it("chooses the loss from the output activation and labels, and refuses probabilities-loss on logits", () => {
     const softmax = mlp({ seed: 1 });
     const linear = mlp({ seed: 1, output: "linear" });
     assert.equal(resolveTask(softmax, { y: tf.tensor1d([0, 1]) }).loss.name, "sparse_categorical_crossentropy");
-    assert.deepEqual(resolveTask(linear, { y: tf.tensor1d([0, 1]) }).loss, { name: "sparse_categorical_crossentropy", fromLogits: true });
+    assert.deepEqual(resolveTask(linear, { y: tf.tensor1d([0, 1]) }).loss, {
+      name: "sparse_categorical_crossentropy",
+      fromLogits: true,
+    });
     assert.equal(resolveTask(linear, { y: tf.tensor2d([[0, 1, 0]]) }).loss.name, "categorical_crossentropy");
     assert.equal(resolveTask(linear, { y: tf.tensor2d([[0.3, 1.2, -4]]) }).metric, "mae");
     assert.throws(() => resolveTask(linear, { trainingConfig: { loss: "categorical_crossentropy" } }), /from_logits/);
@@ -60,10 +89,40 @@ describe("worker/learn/loss", () => {
   });
 
   it("accuracy and MAE per sample", () => {
-    const task = { loss: { name: "sparse_categorical_crossentropy", fromLogits: false }, metric: "accuracy", outputs: "probabilities", binary: false } as const;
-    assert.deepEqual(sampleMetric(task, tf.tensor2d([[0.7, 0.2, 0.1], [0.1, 0.2, 0.7]]), tf.tensor1d([0, 1])).arraySync(), [1, 0]);
-    const reg = { loss: { name: "mean_squared_error", fromLogits: false }, metric: "mae", outputs: "values", binary: false } as const;
-    const mae = sampleMetric(reg, tf.tensor2d([[1, 2], [0, 0]]), tf.tensor2d([[2, 2], [1, -3]])).arraySync();
+    const task = {
+      loss: { name: "sparse_categorical_crossentropy", fromLogits: false },
+      metric: "accuracy",
+      outputs: "probabilities",
+      binary: false,
+    } as const;
+    assert.deepEqual(
+      sampleMetric(
+        task,
+        tf.tensor2d([
+          [0.7, 0.2, 0.1],
+          [0.1, 0.2, 0.7],
+        ]),
+        tf.tensor1d([0, 1]),
+      ).arraySync(),
+      [1, 0],
+    );
+    const reg = {
+      loss: { name: "mean_squared_error", fromLogits: false },
+      metric: "mae",
+      outputs: "values",
+      binary: false,
+    } as const;
+    const mae = sampleMetric(
+      reg,
+      tf.tensor2d([
+        [1, 2],
+        [0, 0],
+      ]),
+      tf.tensor2d([
+        [2, 2],
+        [1, -3],
+      ]),
+    ).arraySync();
     assert.deepEqual(mae, [0.5, 2]);
   });
 });

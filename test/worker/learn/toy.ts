@@ -51,7 +51,12 @@ export function mlp(options: MlpOptions): tf.Sequential {
   );
   if (options.batchNorm) model.add(tf.layers.batchNormalization({ name: "norm" }));
   model.add(
-    tf.layers.dense({ units: CLASSES, activation: options.output ?? "softmax", kernelInitializer: init(2), name: "out" }),
+    tf.layers.dense({
+      units: CLASSES,
+      activation: options.output ?? "softmax",
+      kernelInitializer: init(2),
+      name: "out",
+    }),
   );
   return model;
 }

@@ -3,7 +3,14 @@ import * as tf from "@tensorflow/tfjs";
 import { mulberry32 } from "../../../src/core/random.js";
 import { resolveTask } from "../../../src/worker/learn/loss.js";
 import type { SoupProblem } from "../../../src/worker/learn/problem.js";
-import { computeStatistics, conv2dGeometry, conv2dPatches, diagonalFisher, gramMatrices, linearMaps } from "../../../src/worker/stats/index.js";
+import {
+  computeStatistics,
+  conv2dGeometry,
+  conv2dPatches,
+  diagonalFisher,
+  gramMatrices,
+  linearMaps,
+} from "../../../src/worker/stats/index.js";
 import { blobs, disposeData, FEATURES, mlp, weightsOf } from "../learn/toy.js";
 
 function closeTo(actual: ArrayLike<number>, expected: ArrayLike<number>, relative: number, what: string): void {
@@ -11,14 +18,18 @@ function closeTo(actual: ArrayLike<number>, expected: ArrayLike<number>, relativ
   let scale = 0;
   for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
   for (let i = 0; i < expected.length; i++) {
-    assert.ok(Math.abs(actual[i]! - expected[i]!) <= relative * scale, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (±${relative * scale})`);
+    assert.ok(
+      Math.abs(actual[i]! - expected[i]!) <= relative * scale,
+      `${what}[${i}]: ${actual[i]} vs ${expected[i]} (±${relative * scale})`,
+    );
   }
 }
 
 /** XᵀX in float64 of a rows×d matrix. */
 function gramOf(x: ArrayLike<number>, rows: number, d: number): Float64Array {
   const g = new Float64Array(d * d);
-  for (let r = 0; r < rows; r++) for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) g[i * d + j]! += x[r * d + i]! * x[r * d + j]!;
+  for (let r = 0; r < rows; r++)
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) g[i * d + j]! += x[r * d + i]! * x[r * d + j]!;
   return g;
 }
 
@@ -33,7 +44,10 @@ describe("worker/stats: RegMean Gram matrices and Fisher diagonals", function ()
     const data = blobs(70, 11);
     try {
       const { maps, notes } = linearMaps(model);
-      assert.deepEqual(maps.map((m) => m.layer.name), ["hidden", "out"]);
+      assert.deepEqual(
+        maps.map((m) => m.layer.name),
+        ["hidden", "out"],
+      );
       assert.deepEqual(notes, []);
       // Batches of 32 (3 batches) accumulate to the whole sum.
       const [g1, g2] = await gramMatrices(model, maps, data.x, 32);
@@ -59,19 +73,32 @@ describe("worker/stats: RegMean Gram matrices and Fisher diagonals", function ()
   it("Conv2D patches: a hand-checked 3×3 image, and patches · kernel equals the layer's own output", async () => {
     // One 3×3 single-channel image 1..9, a 2×2 kernel, valid, stride 1: four patches in (dy, dx) order.
     const image = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]);
-    const patches = conv2dPatches(image, { kernelSize: [2, 2], strides: [1, 1], dilationRate: [1, 1], padding: "valid" });
+    const patches = conv2dPatches(image, {
+      kernelSize: [2, 2],
+      strides: [1, 1],
+      dilationRate: [1, 1],
+      padding: "valid",
+    });
     assert.deepEqual(patches.shape, [4, 4]);
     assert.deepEqual(Array.from(patches.dataSync()), [1, 2, 4, 5, 2, 3, 5, 6, 4, 5, 7, 8, 5, 6, 8, 9]);
     tf.dispose([image, patches]);
 
     const random = mulberry32(5);
-    const x = tf.tensor4d(Float32Array.from({ length: 2 * 7 * 6 * 3 }, () => random() - 0.5), [2, 7, 6, 3]);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 2 * 7 * 6 * 3 }, () => random() - 0.5),
+      [2, 7, 6, 3],
+    );
     for (const config of [
       { kernelSize: 3, strides: 2, padding: "same" as const },
       { kernelSize: [3, 2] as [number, number], strides: 1, padding: "valid" as const, dilationRate: 2 },
       { kernelSize: 2, strides: [2, 1] as [number, number], padding: "same" as const },
     ]) {
-      const layer = tf.layers.conv2d({ filters: 4, useBias: false, ...config, kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }) });
+      const layer = tf.layers.conv2d({
+        filters: 4,
+        useBias: false,
+        ...config,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }),
+      });
       const output = layer.apply(x) as tf.Tensor4D;
       const kernel = layer.getWeights()[0]!;
       const rows = conv2dPatches(x, conv2dGeometry(layer));
@@ -86,15 +113,34 @@ describe("worker/stats: RegMean Gram matrices and Fisher diagonals", function ()
   it("a CNN's conv kernel gets the Gram matrix of its patches, one per ingredient, keyed by the kernel's tensor name", async () => {
     const build = (seed: number) => {
       const m = tf.sequential();
-      m.add(tf.layers.conv2d({ inputShape: [5, 5, 2], filters: 3, kernelSize: 2, padding: "valid", name: "conv", kernelInitializer: tf.initializers.glorotUniform({ seed }) }));
+      m.add(
+        tf.layers.conv2d({
+          inputShape: [5, 5, 2],
+          filters: 3,
+          kernelSize: 2,
+          padding: "valid",
+          name: "conv",
+          kernelInitializer: tf.initializers.glorotUniform({ seed }),
+        }),
+      );
       m.add(tf.layers.flatten({ name: "flat" }));
-      m.add(tf.layers.dense({ units: 2, activation: "softmax", name: "out", kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
+      m.add(
+        tf.layers.dense({
+          units: 2,
+          activation: "softmax",
+          name: "out",
+          kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
+        }),
+      );
       return m;
     };
     const model = build(1);
     const other = build(2);
     const random = mulberry32(3);
-    const x = tf.tensor4d(Float32Array.from({ length: 6 * 5 * 5 * 2 }, () => random()), [6, 5, 5, 2]);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 6 * 5 * 5 * 2 }, () => random()),
+      [6, 5, 5, 2],
+    );
     try {
       const problem: SoupProblem = {
         model,
@@ -128,7 +174,15 @@ describe("worker/stats: RegMean Gram matrices and Fisher diagonals", function ()
   it("Fisher diagonals equal the mean squared gradients of log p(y|x), by central finite differences in float64", async () => {
     // A softmax regression: p = softmax(x W + b). The finite differences run on a float64 copy written here.
     const model = tf.sequential();
-    model.add(tf.layers.dense({ inputShape: [FEATURES], units: 3, activation: "softmax", name: "out", kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }));
+    model.add(
+      tf.layers.dense({
+        inputShape: [FEATURES],
+        units: 3,
+        activation: "softmax",
+        name: "out",
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }),
+      }),
+    );
     model.layers[0]!.setWeights([model.layers[0]!.getWeights()[0]!, tf.tensor1d([0.1, -0.2, 0.05])]);
     const data = blobs(12, 21);
     try {

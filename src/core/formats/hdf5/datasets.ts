@@ -23,7 +23,12 @@ export interface DatasetInfo {
 }
 
 function intDType(size: number, signed: boolean): DType | undefined {
-  const table: Record<number, [DType, DType]> = { 1: ["int8", "uint8"], 2: ["int16", "uint16"], 4: ["int32", "uint32"], 8: ["int64", "uint64"] };
+  const table: Record<number, [DType, DType]> = {
+    1: ["int8", "uint8"],
+    2: ["int16", "uint16"],
+    4: ["int32", "uint32"],
+    8: ["int64", "uint64"],
+  };
   const pair = table[size];
   return pair ? pair[signed ? 0 : 1] : undefined;
 }
@@ -62,7 +67,10 @@ export function datasetInfo(tree: Hdf5Tree, path: string, fileName: string, file
   } catch (error) {
     if (error instanceof ModelFileError) throw error;
     if (error instanceof ForeignStorage) {
-      throw new ModelFileError(fileName, `has ${error.message}; Model Soup reads and writes only self-contained HDF5 files`);
+      throw new ModelFileError(
+        fileName,
+        `has ${error.message}; Model Soup reads and writes only self-contained HDF5 files`,
+      );
     }
     throw new ModelFileError(fileName, `has a dataset "${path}" that HDF5 cannot open (${hdf5Reason(error)})`);
   }
@@ -72,7 +80,10 @@ function checkedInfo(tree: Hdf5Tree, path: string, fileName: string, fileBytes: 
   const header = tree.dataset(path);
   const dtype = dtypeOf(tree, path, header);
   if (!dtype) {
-    throw new ModelFileError(fileName, `has a dataset "${path}" of an HDF5 type Model Soup does not read (expected float or integer)`);
+    throw new ModelFileError(
+      fileName,
+      `has a dataset "${path}" of an HDF5 type Model Soup does not read (expected float or integer)`,
+    );
   }
   const shape = header.shape;
   if (!shape) throw new ModelFileError(fileName, `has an empty (null dataspace) dataset "${path}"; expected a tensor`);

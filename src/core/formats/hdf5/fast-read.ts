@@ -8,7 +8,10 @@ import { LIMITS } from "../limits.js";
  * (a layout the JS reader does not decode, a damaged file, a refusal by `read`) gives undefined: the caller then
  * reads the file with h5wasm, the reference, so results and error messages stay exactly h5wasm's.
  */
-export async function readWithJsMetadata<T>(open: () => ByteSource, read: (tree: Hdf5Tree, bytes: number) => Promise<T>): Promise<T | undefined> {
+export async function readWithJsMetadata<T>(
+  open: () => ByteSource,
+  read: (tree: Hdf5Tree, bytes: number) => Promise<T>,
+): Promise<T | undefined> {
   let source: ByteSource;
   try {
     source = open();

@@ -162,7 +162,8 @@ export class Hdf5Metadata implements Hdf5Tree {
         if (layout[0]! >= 3 && layout[1] === 3) return { path, kind: "a virtual dataset" };
       } else if (kind === "group") {
         for (const [name, child] of this.childrenOf(node)) {
-          if (!child.softLink) queue.push({ address: child.address, path: path === "/" ? `/${name}` : `${path}/${name}` });
+          if (!child.softLink)
+            queue.push({ address: child.address, path: path === "/" ? `/${name}` : `${path}/${name}` });
         }
       }
     }
@@ -218,14 +219,15 @@ export class Hdf5Metadata implements Hdf5Tree {
       if (b > MAX_BLOCKS) return unsupported("too many header blocks");
       const { at, size } = blocks[b]!;
       const block = this.read(at, size);
-      for (let p = 0; p + 8 <= size; ) {
+      for (let p = 0; p + 8 <= size;) {
         const type = readUint(block, p, 2);
         const length = readUint(block, p + 2, 2);
         const flags = block[p + 4]!;
         if (p + 8 + length > size) return unsupported("message beyond its block");
         const body = block.subarray(p + 8, p + 8 + length);
         if (flags & 0x02) return unsupported("shared message");
-        if (type === MSG_CONTINUATION) blocks.push({ at: this.offset(body, 0), size: this.length(body, this.offsetSize) });
+        if (type === MSG_CONTINUATION)
+          blocks.push({ at: this.offset(body, 0), size: this.length(body, this.offsetSize) });
         else if (type !== 0) messages.push({ type, body });
         p += 8 + length;
       }
@@ -347,11 +349,15 @@ export class Hdf5Metadata implements Hdf5Tree {
     if (type.vlenString) {
       const idSize = 4 + this.offsetSize + 4;
       if (data.length < count * idSize) return unsupported("attribute data cut short");
-      values = Array.from({ length: count }, (_, i) => this.vlenString(data.subarray(i * idSize, (i + 1) * idSize), type.utf8));
+      values = Array.from({ length: count }, (_, i) =>
+        this.vlenString(data.subarray(i * idSize, (i + 1) * idSize), type.utf8),
+      );
     } else if (type.typeClass === H5T_STRING) {
       if (data.length < count * type.size) return unsupported("attribute data cut short");
       const decoder = type.utf8 ? utf8 : ascii;
-      values = Array.from({ length: count }, (_, i) => decoder.decode(untilNull(data.subarray(i * type.size, (i + 1) * type.size))));
+      values = Array.from({ length: count }, (_, i) =>
+        decoder.decode(untilNull(data.subarray(i * type.size, (i + 1) * type.size))),
+      );
     } else if (type.typeClass === H5T_INTEGER || type.typeClass === H5T_FLOAT) {
       if (!type.littleEndian) return unsupported("big-endian attribute");
       if (data.length < count * type.size) return unsupported("attribute data cut short");
@@ -382,7 +388,7 @@ export class Hdf5Metadata implements Hdf5Tree {
       if (ascii.decode(header.subarray(0, 4)) !== "GCOL") return unsupported("bad global heap");
       this.heaps.set(address, (heap = this.read(address, this.length(header, 8))));
     }
-    for (let p = 8 + L; p + 8 + L <= heap.length; ) {
+    for (let p = 8 + L; p + 8 + L <= heap.length;) {
       const objectIndex = readUint(heap, p, 2);
       const size = this.length(heap, p + 8);
       if (objectIndex === 0) break;
@@ -404,7 +410,8 @@ export class Hdf5Metadata implements Hdf5Tree {
     if (typeClass === H5T_INTEGER) return { ...base, signed: (bits & 0x08) !== 0 };
     if (typeClass === H5T_FLOAT) return { ...base, littleEndian: (bits & 0x41) === 0 };
     if (typeClass === H5T_STRING) return { ...base, utf8: ((bits >> 4) & 0x0f) === 1 };
-    if (typeClass === H5T_VLEN && (bits & 0x0f) === 1) return { ...base, vlenString: true, utf8: ((bits >> 8) & 0x0f) === 1 };
+    if (typeClass === H5T_VLEN && (bits & 0x0f) === 1)
+      return { ...base, vlenString: true, utf8: ((bits >> 8) & 0x0f) === 1 };
     return base;
   }
 
@@ -434,7 +441,10 @@ function numbers(bytes: Uint8Array, type: Datatype): ArrayLike<unknown> {
     if (type.size === 4) return new Float32Array(buffer);
     return unsupported(`float${type.size * 8} attribute`);
   }
-  const table: Record<number, [new (b: ArrayBufferLike) => ArrayLike<unknown>, new (b: ArrayBufferLike) => ArrayLike<unknown>]> = {
+  const table: Record<
+    number,
+    [new (b: ArrayBufferLike) => ArrayLike<unknown>, new (b: ArrayBufferLike) => ArrayLike<unknown>]
+  > = {
     1: [Int8Array, Uint8Array],
     2: [Int16Array, Uint16Array],
     4: [Int32Array, Uint32Array],

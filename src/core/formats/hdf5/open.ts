@@ -24,7 +24,10 @@ export async function checkHdf5File(path: string): Promise<void> {
     }
     const eof = superblock.endOfFile;
     if (at + eof > size) {
-      throw new ModelFileError(path, `is truncated: its HDF5 superblock records ${at + eof} bytes, the file has ${size}`);
+      throw new ModelFileError(
+        path,
+        `is truncated: its HDF5 superblock records ${at + eof} bytes, the file has ${size}`,
+      );
     }
   } finally {
     await handle.close();

@@ -14,10 +14,21 @@ export interface WeightSlot {
 }
 
 const STORAGE: Record<DType, string> = {
-  float64: "Float64Array", float32: "Float32Array", float16: "Uint16Array", bfloat16: "Uint16Array",
-  float8_e4m3: "Uint8Array", float8_e5m2: "Uint8Array", int64: "BigInt64Array", int32: "Int32Array",
-  int16: "Int16Array", int8: "Int8Array", uint64: "BigUint64Array", uint32: "Uint32Array", uint16: "Uint16Array",
-  uint8: "Uint8Array", bool: "Uint8Array",
+  float64: "Float64Array",
+  float32: "Float32Array",
+  float16: "Uint16Array",
+  bfloat16: "Uint16Array",
+  float8_e4m3: "Uint8Array",
+  float8_e5m2: "Uint8Array",
+  int64: "BigInt64Array",
+  int32: "Int32Array",
+  int16: "Int16Array",
+  int8: "Int8Array",
+  uint64: "BigUint64Array",
+  uint32: "Uint32Array",
+  uint16: "Uint16Array",
+  uint8: "Uint8Array",
+  bool: "Uint8Array",
 };
 
 /** The bytes to store for a tensor: float32 values are converted to the template's dtype, others must match it. */
@@ -89,7 +100,11 @@ async function rewriteCopy(
         const metadata = dataset.metadata;
         if (metadata.vlen) continue;
         const bytes = new Uint8Array(metadata.total_size * metadata.size);
-        writeDataset(file, { path, shape: dataset.shape ?? [], dtype: "uint8", bytes: bytes.length, filtered: false }, bytes);
+        writeDataset(
+          file,
+          { path, shape: dataset.shape ?? [], dtype: "uint8", bytes: bytes.length, filtered: false },
+          bytes,
+        );
       }
     }
     file.flush();

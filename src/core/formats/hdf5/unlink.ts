@@ -82,7 +82,8 @@ class FileReader {
   }
 
   async read(address: number, length: number): Promise<Uint8Array> {
-    if (address < 0 || length < 0 || address + length > this.size) throw new RangeError("HDF5 structure out of the file");
+    if (address < 0 || length < 0 || address + length > this.size)
+      throw new RangeError("HDF5 structure out of the file");
     const out = new Uint8Array(length);
     await this.handle.read(out, 0, length, address);
     return out;

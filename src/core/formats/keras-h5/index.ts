@@ -40,7 +40,10 @@ export const kerasH5Format: ModelFormat = {
   },
 
   async readManifest(path: string): Promise<ModelManifest> {
-    const fast = await readWithJsMetadata(() => fileSource(path), (tree, bytes) => readKerasH5(path, tree, bytes));
+    const fast = await readWithJsMetadata(
+      () => fileSource(path),
+      (tree, bytes) => readKerasH5(path, tree, bytes),
+    );
     return (fast ?? (await readContents(path))).manifest;
   },
 
@@ -59,7 +62,10 @@ export const kerasH5Format: ModelFormat = {
     const { manifest, datasets } = await readContents(template);
     const slots = manifest.tensors.map((info) => ({ info, dataset: datasets.get(info.name)! }));
     await writeFilesAtomically([
-      { path: target, write: (temp) => rewriteHdf5(template, temp, slots, source, ["optimizer_weights"]).then(() => undefined) },
+      {
+        path: target,
+        write: (temp) => rewriteHdf5(template, temp, slots, source, ["optimizer_weights"]).then(() => undefined),
+      },
     ]);
   },
 };

@@ -32,7 +32,10 @@ function parseJsonAttribute(path: string, file: Hdf5Tree, name: string): unknown
     return parseBoundedJson(path, `a "${name}" attribute`, text);
   } catch (error) {
     if (error instanceof ModelFileError) throw error;
-    throw new ModelFileError(path, `has a "${name}" attribute that is not valid JSON; expected a Keras ${name.replace("_", " ")}`);
+    throw new ModelFileError(
+      path,
+      `has a "${name}" attribute that is not valid JSON; expected a Keras ${name.replace("_", " ")}`,
+    );
   }
 }
 
@@ -44,9 +47,11 @@ function readLayerWeights(path: string, file: Hdf5Tree, root: string): LayerWeig
   const base = root === "/" ? "" : root;
   if (!isGroup(file, root)) throw new ModelFileError(path, `has no "${root}" group`);
   const layerNames = readStringListAttribute(file, root, "layer_names");
-  if (!layerNames) throw new ModelFileError(path, `has no layer_names attribute on "${root}"; expected a Keras weights group`);
+  if (!layerNames)
+    throw new ModelFileError(path, `has no layer_names attribute on "${root}"; expected a Keras weights group`);
   const layers = [...layerNames];
-  if (isGroup(file, `${base}/${TOP_LEVEL_WEIGHTS}`) && !layers.includes(TOP_LEVEL_WEIGHTS)) layers.push(TOP_LEVEL_WEIGHTS);
+  if (isGroup(file, `${base}/${TOP_LEVEL_WEIGHTS}`) && !layers.includes(TOP_LEVEL_WEIGHTS))
+    layers.push(TOP_LEVEL_WEIGHTS);
   return layers.map((layer) => {
     if (!isGroup(file, `${base}/${layer}`)) {
       throw new ModelFileError(path, `lists layer "${layer}" in layer_names, but has no group "${base}/${layer}"`);
@@ -62,7 +67,8 @@ function tensorNames(layers: LayerWeights[]): Map<string, string> {
   const count = new Map<string, number>();
   for (const l of layers) for (const w of l.weightNames) count.set(w, (count.get(w) ?? 0) + 1);
   const names = new Map<string, string>();
-  for (const l of layers) for (const w of l.weightNames) names.set(`${l.layer}\u0000${w}`, count.get(w)! > 1 ? `${l.layer}/${w}` : w);
+  for (const l of layers)
+    for (const w of l.weightNames) names.set(`${l.layer}\u0000${w}`, count.get(w)! > 1 ? `${l.layer}/${w}` : w);
   return names;
 }
 
@@ -105,13 +111,16 @@ export async function readKerasH5(path: string, file: Hdf5Tree, bytes: number): 
       "is an HDF5 file but not a Keras model: expected a model_weights group (full model) or a layer_names attribute (weights-only file)",
     );
   }
-  const kerasVersion = readStringAttribute(file, "/", "keras_version") ?? readStringAttribute(file, weightsRoot, "keras_version");
+  const kerasVersion =
+    readStringAttribute(file, "/", "keras_version") ?? readStringAttribute(file, weightsRoot, "keras_version");
   const backend = readStringAttribute(file, "/", "backend") ?? readStringAttribute(file, weightsRoot, "backend");
   let layers = readLayerWeights(path, file, weightsRoot);
 
   let topologyPath: string | undefined;
   if (kind === "weights-only") {
-    const withWeights = layers.filter((l) => l.weightNames.length > 0 && l.layer !== TOP_LEVEL_WEIGHTS).map((l) => l.layer);
+    const withWeights = layers
+      .filter((l) => l.weightNames.length > 0 && l.layer !== TOP_LEVEL_WEIGHTS)
+      .map((l) => l.layer);
     const topology = await findSiblingTopology(path, withWeights, warnings);
     if (topology) {
       modelConfig = topology.modelConfig;
@@ -122,7 +131,9 @@ export async function readKerasH5(path: string, file: Hdf5Tree, bytes: number): 
     }
   }
   const architecture =
-    modelConfig === undefined ? undefined : architectureOrWeightsOnly(topologyPath ?? path, "the model config", modelConfig, kerasVersion, warnings);
+    modelConfig === undefined
+      ? undefined
+      : architectureOrWeightsOnly(topologyPath ?? path, "the model config", modelConfig, kerasVersion, warnings);
   layers = orderLayers(layers, architecture);
 
   const names = tensorNames(layers);
@@ -138,12 +149,20 @@ export async function readKerasH5(path: string, file: Hdf5Tree, bytes: number): 
         info = datasetInfo(file, datasetPath, path, bytes);
       } catch (error) {
         if (error instanceof ModelFileError && error.expected.startsWith("has no dataset")) {
-          throw new ModelFileError(path, `layer "${layer}" lists weight "${weightName}" in weight_names, but there is no dataset at "${datasetPath}"`);
+          throw new ModelFileError(
+            path,
+            `layer "${layer}" lists weight "${weightName}" in weight_names, but there is no dataset at "${datasetPath}"`,
+          );
         }
         throw error;
       }
       const name = names.get(`${layer}\u0000${weightName}`)!;
-      const tensor: TensorInfo = { name, shape: info.shape, dtype: info.dtype, layer: layer === TOP_LEVEL_WEIGHTS ? "" : layer };
+      const tensor: TensorInfo = {
+        name,
+        shape: info.shape,
+        dtype: info.dtype,
+        layer: layer === TOP_LEVEL_WEIGHTS ? "" : layer,
+      };
       datasets.set(name, info);
       layerTensors.push(tensor);
     }

@@ -85,7 +85,9 @@ export async function findSiblingTopology(
     const names = configLayerNames(modelConfig);
     const missing = layersWithWeights.filter((l) => !names.has(l));
     if (missing.length > 0) {
-      warnings.push(`${name} beside the weights was not used: it has no layer named ${missing.map((m) => `"${m}"`).join(", ")}`);
+      warnings.push(
+        `${name} beside the weights was not used: it has no layer named ${missing.map((m) => `"${m}"`).join(", ")}`,
+      );
       continue;
     }
     return { path, modelConfig };

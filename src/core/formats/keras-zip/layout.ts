@@ -109,7 +109,8 @@ export function datasetsUnder(file: string, h5: Hdf5Tree, group: LayerGroup): st
           visit(g.path, g.nested, depth + 2);
         }
         for (const extra of childOrder(h5.keys(`${path}/layers`))) {
-          if (!inner.some((g) => g.path === `${path}/layers/${extra}`)) visit(`${path}/layers/${extra}`, undefined, depth + 2);
+          if (!inner.some((g) => g.path === `${path}/layers/${extra}`))
+            visit(`${path}/layers/${extra}`, undefined, depth + 2);
         }
         continue;
       }

@@ -55,7 +55,9 @@ function kerasArchiveOf(file: string, zip: ZipArchive): KerasArchive {
   if (!configEntry) throw new ModelFileError(file, `has no config.json; ${expected}`);
   const weights = find(WEIGHTS_ENTRY);
   if (!weights) {
-    const npz = find("model.weights.npz") ? " (its weights are in model.weights.npz, which Model Soup does not read)" : "";
+    const npz = find("model.weights.npz")
+      ? " (its weights are in model.weights.npz, which Model Soup does not read)"
+      : "";
     throw new ModelFileError(file, `has no model.weights.h5${npz}; ${expected}`);
   }
   const metadataEntry = find(METADATA_ENTRY);
@@ -95,7 +97,12 @@ function weightGroups(h5: Hdf5Tree): LayerGroup[] {
 }
 
 /** Builds the manifest from config.json and the datasets' headers in model.weights.h5 (`bytes` long). */
-export async function readKerasWeights(file: string, archive: KerasArchive, h5: Hdf5Tree, bytes: number): Promise<KerasZipContents> {
+export async function readKerasWeights(
+  file: string,
+  archive: KerasArchive,
+  h5: Hdf5Tree,
+  bytes: number,
+): Promise<KerasZipContents> {
   const kerasVersion = typeof archive.metadata.keras_version === "string" ? archive.metadata.keras_version : undefined;
   const warnings: string[] = [];
   const architecture = architectureOrWeightsOnly(file, "config.json", archive.config, kerasVersion, warnings);
@@ -131,12 +138,21 @@ export async function readKerasWeights(file: string, archive: KerasArchive, h5: 
   if (isGroupAt(h5, "layers")) {
     const known = new Set(groups.map((g) => g.path));
     for (const key of h5.keys("layers")) {
-      if (!known.has(`layers/${key}`)) warnings.push(`model.weights.h5 has a group "layers/${key}" that no layer of config.json explains`);
+      if (!known.has(`layers/${key}`))
+        warnings.push(`model.weights.h5 has a group "layers/${key}" that no layer of config.json explains`);
     }
   }
   const metadata: Record<string, unknown> = { ...archive.metadata };
   if (isGroupAt(h5, "optimizer")) metadata.optimizer_state = true;
-  const manifest: ModelManifest = { path: file, format: "keras", files: [file], architecture, tensors, metadata, warnings };
+  const manifest: ModelManifest = {
+    path: file,
+    format: "keras",
+    files: [file],
+    architecture,
+    tensors,
+    metadata,
+    warnings,
+  };
   if (archive.config.compile_config !== undefined && archive.config.compile_config !== null) {
     manifest.trainingConfig = archive.config.compile_config;
   }
@@ -144,7 +160,9 @@ export async function readKerasWeights(file: string, archive: KerasArchive, h5: 
 }
 
 /** Opens the archive's weights (extracted) and reads the manifest; the caller closes `h5` and removes the copy. */
-export async function openKerasArchive(file: string): Promise<{ archive: KerasArchive; weights: ExtractedWeights; h5: H5File; contents: KerasZipContents }> {
+export async function openKerasArchive(
+  file: string,
+): Promise<{ archive: KerasArchive; weights: ExtractedWeights; h5: H5File; contents: KerasZipContents }> {
   const archive = await readKerasArchive(file);
   const weights = await extractWeights(file, archive);
   let h5: H5File | undefined;
@@ -152,10 +170,12 @@ export async function openKerasArchive(file: string): Promise<{ archive: KerasAr
     h5 = await openHdf5(weights.path, "r").catch((error: unknown) => {
       throw error instanceof ModelFileError ? new ModelFileError(file, `model.weights.h5 ${error.expected}`) : error;
     });
-    const contents = await readKerasWeights(file, archive, h5wasmTree(h5), await fileSize(weights.path)).catch((error: unknown) => {
-      if (error instanceof ModelFileError) throw error;
-      throw new ModelFileError(file, `model.weights.h5 cannot be read (${hdf5Reason(error)})`);
-    });
+    const contents = await readKerasWeights(file, archive, h5wasmTree(h5), await fileSize(weights.path)).catch(
+      (error: unknown) => {
+        if (error instanceof ModelFileError) throw error;
+        throw new ModelFileError(file, `model.weights.h5 cannot be read (${hdf5Reason(error)})`);
+      },
+    );
     return { archive, weights, h5, contents };
   } catch (error) {
     h5?.close();

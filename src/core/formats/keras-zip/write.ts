@@ -32,7 +32,8 @@ export async function writeKerasArchive(
     const slots = contents.manifest.tensors.map((info) => ({ info, dataset: contents.datasets.get(info.name)! }));
     await rewriteHdf5(extractedWeights, weightsCopy, slots, source, ["optimizer"]).catch((error: unknown) => {
       // The weights were extracted to a private copy: name the archive the user gave.
-      if (error instanceof ModelFileError && error.file === extractedWeights) throw new ModelFileError(template, `model.weights.h5 ${error.expected}`);
+      if (error instanceof ModelFileError && error.file === extractedWeights)
+        throw new ModelFileError(template, `model.weights.h5 ${error.expected}`);
       throw error;
     });
     const files: Record<string, [Uint8Array, ZipOptions & { mtime: Date }]> = {};

@@ -52,7 +52,12 @@ function encodeFloats(values: Float32Array, dtype: DType, scratch: ScratchFor): 
  * The bytes to store for `data`, a whole tensor or a piece of one: float32 values are converted to the
  * tensor's dtype; any other array must already be the dtype's storage (e.g. Uint16Array bits for float16).
  */
-export function encodeValues(target: string, info: TensorInfo, data: Float32Array | TensorArray, scratch?: ScratchFor): Uint8Array {
+export function encodeValues(
+  target: string,
+  info: TensorInfo,
+  data: Float32Array | TensorArray,
+  scratch?: ScratchFor,
+): Uint8Array {
   if (data instanceof Float32Array) {
     if (info.dtype === "float32") return bytesOf(data);
     return scratch ? encodeFloats(data, info.dtype, scratch) : bytesOf(fromFloat32(data, info.dtype));
@@ -70,7 +75,9 @@ export function encodeValues(target: string, info: TensorInfo, data: Float32Arra
 export function encodeTensorData(target: string, info: TensorInfo, data: Float32Array | TensorArray): Uint8Array {
   const count = elementCount(info.shape);
   if (data.length !== count) {
-    throw new UsageError(`${target}: tensor "${info.name}" was given ${data.length} values; expected ${count} for shape [${info.shape.join(", ")}]`);
+    throw new UsageError(
+      `${target}: tensor "${info.name}" was given ${data.length} values; expected ${count} for shape [${info.shape.join(", ")}]`,
+    );
   }
   return encodeValues(target, info, data);
 }

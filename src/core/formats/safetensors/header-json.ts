@@ -6,7 +6,10 @@ import type { HeaderEntry } from "./header.js";
  * order, padded with spaces so the data starts at a multiple of 8 bytes. Built by hand because a JS object
  * would move integer-like names ("0", "1") to the front.
  */
-export function encodeHeader(entries: readonly HeaderEntry[], metadata: Record<string, unknown> | undefined): Uint8Array {
+export function encodeHeader(
+  entries: readonly HeaderEntry[],
+  metadata: Record<string, unknown> | undefined,
+): Uint8Array {
   const parts: string[] = [];
   if (metadata) parts.push(`"__metadata__":${JSON.stringify(metadata)}`);
   for (const e of entries) {

@@ -39,7 +39,8 @@ function isCount(value: unknown): value is number {
 
 function parseEntry(file: string, name: string, raw: unknown): HeaderEntry {
   const where = `tensor "${name}" in the safetensors header`;
-  if (!isPlainObject(raw)) throw new ModelFileError(file, `${where} should be an object with dtype, shape and data_offsets`);
+  if (!isPlainObject(raw))
+    throw new ModelFileError(file, `${where} should be an object with dtype, shape and data_offsets`);
   const code = raw["dtype"];
   const dtype = typeof code === "string" ? dtypeFromCode(code) : undefined;
   if (!dtype) {
@@ -50,7 +51,10 @@ function parseEntry(file: string, name: string, raw: unknown): HeaderEntry {
   }
   const shape = raw["shape"];
   if (!Array.isArray(shape) || !shape.every(isCount)) {
-    throw new ModelFileError(file, `${where} has shape ${JSON.stringify(shape)}; expected an array of non-negative integers`);
+    throw new ModelFileError(
+      file,
+      `${where} has shape ${JSON.stringify(shape)}; expected an array of non-negative integers`,
+    );
   }
   const offsets = raw["data_offsets"];
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1]) {
@@ -121,10 +125,17 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
   }
   let parsed: unknown;
   try {
-    parsed = parseBoundedJson(file, "a safetensors header", new TextDecoder("utf-8", { fatal: true }).decode(headerBytes));
+    parsed = parseBoundedJson(
+      file,
+      "a safetensors header",
+      new TextDecoder("utf-8", { fatal: true }).decode(headerBytes),
+    );
   } catch (error) {
     if (error instanceof ModelFileError) throw error;
-    throw new ModelFileError(file, `has a safetensors header that is not valid UTF-8 JSON (${(error as Error).message})`);
+    throw new ModelFileError(
+      file,
+      `has a safetensors header that is not valid UTF-8 JSON (${(error as Error).message})`,
+    );
   }
   if (!isPlainObject(parsed)) throw new ModelFileError(file, "has a safetensors header that is not a JSON object");
   let metadata: Record<string, unknown> | undefined;
@@ -165,7 +176,10 @@ export async function readHeaderOrSeeIndex(file: string, allowIndex: boolean): P
   try {
     const fileSize = (await handle.stat()).size;
     if (fileSize < 8) {
-      throw new ModelFileError(file, `is truncated: ${fileSize} bytes; expected at least the 8-byte safetensors header length`);
+      throw new ModelFileError(
+        file,
+        `is truncated: ${fileSize} bytes; expected at least the 8-byte safetensors header length`,
+      );
     }
     const first = new Uint8Array(Math.min(fileSize, FIRST_READ_BYTES));
     const { bytesRead } = await handle.read(first, 0, first.length, 0);
@@ -180,7 +194,10 @@ export async function readHeaderOrSeeIndex(file: string, allowIndex: boolean): P
     }
     const headerLength = Number(length);
     if (headerLength > MAX_HEADER_BYTES) {
-      throw new ModelFileError(file, `declares a safetensors header of ${headerLength} bytes; expected at most ${MAX_HEADER_BYTES}`);
+      throw new ModelFileError(
+        file,
+        `declares a safetensors header of ${headerLength} bytes; expected at most ${MAX_HEADER_BYTES}`,
+      );
     }
     let headerBytes: Uint8Array;
     if (8 + headerLength <= bytesRead) {

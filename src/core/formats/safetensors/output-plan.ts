@@ -14,11 +14,16 @@ export interface OutputPlan {
 }
 
 async function isDirectory(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isDirectory(), () => false);
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 
 async function canonical(path: string): Promise<string> {
-  return realpath(path).catch(async () => join(await realpath(dirname(path)).catch(() => resolve(dirname(path))), basename(path)));
+  return realpath(path).catch(async () =>
+    join(await realpath(dirname(path)).catch(() => resolve(dirname(path))), basename(path)),
+  );
 }
 
 /**
@@ -60,7 +65,10 @@ export async function refuseOverwritingInputs(plan: OutputPlan, inputs: readonly
   for (const output of [...(plan.index ? [plan.index] : []), ...plan.shards]) {
     const input = inputFiles.get(await canonical(output));
     if (input) {
-      throw new ModelFileError(output, `would overwrite the input file ${input}; choose another output path (inputs are never modified)`);
+      throw new ModelFileError(
+        output,
+        `would overwrite the input file ${input}; choose another output path (inputs are never modified)`,
+      );
     }
   }
 }

@@ -11,7 +11,10 @@ export function manifestOf(set: SafetensorsSet): ModelManifest {
   const warnings = [...set.warnings];
   const firstJson = JSON.stringify(set.shards[0]?.metadata ?? {});
   const differing = set.shards.find((s) => JSON.stringify(s.metadata ?? {}) !== firstJson);
-  if (differing) warnings.push(`${differing.file} has a __metadata__ that differs from ${set.shards[0]!.file}'s; the first shard's is shown`);
+  if (differing)
+    warnings.push(
+      `${differing.file} has a __metadata__ that differs from ${set.shards[0]!.file}'s; the first shard's is shown`,
+    );
   return {
     path: set.path,
     format: "safetensors",
@@ -60,7 +63,9 @@ export class SafetensorsReader implements ModelFile {
   async readByteRange(name: string, start: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const { shard, entry } = this.location(name);
     if (start < 0 || length < 0 || start + length > entry.end - entry.begin) {
-      throw new RangeError(`bytes ${start}..${start + length} are outside tensor "${name}" (${entry.end - entry.begin} bytes)`);
+      throw new RangeError(
+        `bytes ${start}..${start + length} are outside tensor "${name}" (${entry.end - entry.begin} bytes)`,
+      );
     }
     const buffer = into ? into.subarray(0, length) : new Uint8Array(length);
     const handle = await this.handle(shard.file);
@@ -69,7 +74,10 @@ export class SafetensorsReader implements ModelFile {
     while (done < length) {
       const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
       if (bytesRead === 0) {
-        throw new ModelFileError(shard.file, `is truncated: tensor "${name}" needs bytes up to ${shard.dataStart + entry.end}`);
+        throw new ModelFileError(
+          shard.file,
+          `is truncated: tensor "${name}" needs bytes up to ${shard.dataStart + entry.end}`,
+        );
       }
       done += bytesRead;
     }

@@ -24,7 +24,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function checkShardName(file: string, tensor: string, shard: unknown): string {
   if (typeof shard !== "string" || shard.length === 0) {
-    throw new ModelFileError(file, `weight_map entry "${tensor}" should name a shard file, found ${JSON.stringify(shard)}`);
+    throw new ModelFileError(
+      file,
+      `weight_map entry "${tensor}" should name a shard file, found ${JSON.stringify(shard)}`,
+    );
   }
   if (isAbsolute(shard) || shard.split(/[\\/]/).includes("..")) {
     throw new ModelFileError(
@@ -43,19 +46,29 @@ export async function readShardIndex(file: string): Promise<ShardIndex> {
     throw cannotOpen(file, error);
   }
   if (size > MAX_INDEX_BYTES) {
-    throw new ModelFileError(file, `is ${size} bytes; expected a safetensors shard index of at most ${MAX_INDEX_BYTES} bytes`);
+    throw new ModelFileError(
+      file,
+      `is ${size} bytes; expected a safetensors shard index of at most ${MAX_INDEX_BYTES} bytes`,
+    );
   }
   let parsed: unknown;
   try {
     parsed = parseBoundedJson(file, "a shard index", await readFile(file, "utf8"));
   } catch (error) {
     if (error instanceof ModelFileError) throw error;
-    throw new ModelFileError(file, `is not valid JSON; expected a safetensors shard index (${(error as Error).message})`);
+    throw new ModelFileError(
+      file,
+      `is not valid JSON; expected a safetensors shard index (${(error as Error).message})`,
+    );
   }
-  if (!isPlainObject(parsed)) throw new ModelFileError(file, "is not a JSON object; expected a safetensors shard index");
+  if (!isPlainObject(parsed))
+    throw new ModelFileError(file, "is not a JSON object; expected a safetensors shard index");
   const rawMap = parsed["weight_map"];
   if (!isPlainObject(rawMap)) {
-    throw new ModelFileError(file, 'has no "weight_map" object; expected a safetensors shard index mapping tensor names to shard files');
+    throw new ModelFileError(
+      file,
+      'has no "weight_map" object; expected a safetensors shard index mapping tensor names to shard files',
+    );
   }
   const weightMap = new Map<string, string>();
   for (const [tensor, shard] of Object.entries(rawMap)) weightMap.set(tensor, checkShardName(file, tensor, shard));

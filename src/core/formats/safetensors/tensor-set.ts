@@ -45,7 +45,10 @@ async function readShard(index: ShardIndex, shardName: string): Promise<Safetens
     return await readHeader(shardPath);
   } catch (error) {
     if (error instanceof ModelFileError && /ENOENT/.test(error.expected)) {
-      throw new ModelFileError(index.file, `names shard "${shardName}" in its weight_map, but ${shardPath} does not exist`);
+      throw new ModelFileError(
+        index.file,
+        `names shard "${shardName}" in its weight_map, but ${shardPath} does not exist`,
+      );
     }
     throw error;
   }
@@ -61,7 +64,10 @@ async function readSharded(path: string): Promise<SafetensorsSet> {
     const shard = byName.get(shardName)!;
     const entry = shard.entries.find((e) => e.name === tensor);
     if (!entry) {
-      throw new ModelFileError(path, `maps tensor "${tensor}" to shard "${shardName}", but ${shard.file} has no such tensor`);
+      throw new ModelFileError(
+        path,
+        `maps tensor "${tensor}" to shard "${shardName}", but ${shard.file} has no such tensor`,
+      );
     }
     locations.push({ info: infoOf(entry), shard, entry });
   }

@@ -23,7 +23,9 @@ export type PieceSink = (values: Float32Array | TensorArray) => Promise<void>;
 export type StreamedTensor = (write: PieceSink) => Promise<void>;
 
 /** Like TensorSource, but a tensor may also be streamed in pieces. */
-export type StreamingTensorSource = (info: TensorInfo) => Promise<Float32Array | TensorArray | StreamedTensor | undefined>;
+export type StreamingTensorSource = (
+  info: TensorInfo,
+) => Promise<Float32Array | TensorArray | StreamedTensor | undefined>;
 
 const COPY_PIECE_BYTES = 16 * 1024 * 1024;
 
@@ -43,7 +45,10 @@ async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number)
   }
 }
 
-function shardMetadata(shard: SafetensorsHeader, extra: Record<string, string> | undefined): Record<string, unknown> | undefined {
+function shardMetadata(
+  shard: SafetensorsHeader,
+  extra: Record<string, string> | undefined,
+): Record<string, unknown> | undefined {
   if (!shard.metadata && !extra) return undefined;
   return { ...shard.metadata, ...extra };
 }
@@ -71,7 +76,11 @@ async function writeShard(
       if (data === undefined) {
         for (let done = 0; done < size; done += COPY_PIECE_BYTES) {
           const length = Math.min(COPY_PIECE_BYTES, size - done);
-          await writeAll(handle, await template.readByteRange(entry.name, done, length, scratch(length)), position + done);
+          await writeAll(
+            handle,
+            await template.readByteRange(entry.name, done, length, scratch(length)),
+            position + done,
+          );
         }
       } else if (typeof data === "function") {
         let done = 0;
@@ -85,7 +94,8 @@ async function writeShard(
           done += bytes.length;
           await writeAll(handle, bytes, position + at);
         });
-        if (done !== size) throw new UsageError(`${outputPath}: tensor "${info.name}" was given ${done} of its ${size} bytes of data`);
+        if (done !== size)
+          throw new UsageError(`${outputPath}: tensor "${info.name}" was given ${done} of its ${size} bytes of data`);
       } else {
         await writeAll(handle, encodeTensorData(outputPath, info, data), position);
       }

@@ -7,9 +7,7 @@ export function dequantize(entry: WeightEntry, bytes: Uint8Array): TensorArray {
   const q = entry.quantization!;
   const aligned = bytes.byteOffset % 2 === 0 ? bytes : bytes.slice();
   const stored =
-    q.dtype === "uint8"
-      ? aligned
-      : new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2);
+    q.dtype === "uint8" ? aligned : new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2);
   const n = stored.length;
   if (q.dtype === "float16") {
     const out = new Float32Array(n);

@@ -7,7 +7,10 @@ const MARKERS = ['"modelTopology"', '"weightsManifest"'];
 
 /** A JSON object whose first bytes name a TF.js model.json key (any file name: model.json, mnist.json, ...). */
 function looksLikeModelJson(head: Uint8Array): boolean {
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(head).replace(/^\uFEFF/, "").trimStart();
+  const text = new TextDecoder("utf-8", { fatal: false })
+    .decode(head)
+    .replace(/^\uFEFF/, "")
+    .trimStart();
   return text.startsWith("{") && MARKERS.some((m) => text.includes(m));
 }
 

@@ -66,7 +66,9 @@ export async function layOutGroups(file: string, groups: WeightGroup[]): Promise
           file,
           `weight shards of group ${g + 1} hold ${held} bytes (${describeShards(shards)}) but its ${group.entries.length} ` +
             `weights need ${offset} bytes by their shapes and dtypes; ` +
-            (held < offset ? "a shard is truncated or missing data" : "the shards hold data the manifest does not describe"),
+            (held < offset
+              ? "a shard is truncated or missing data"
+              : "the shards hold data the manifest does not describe"),
         );
       }
       return { shards, placements, byteLength: offset };
@@ -75,7 +77,11 @@ export async function layOutGroups(file: string, groups: WeightGroup[]): Promise
 }
 
 /** The (shard, position, length) pieces that hold bytes [offset, offset + length) of a group. */
-export function shardPieces(shards: readonly Shard[], offset: number, length: number): { shard: Shard; position: number; length: number }[] {
+export function shardPieces(
+  shards: readonly Shard[],
+  offset: number,
+  length: number,
+): { shard: Shard; position: number; length: number }[] {
   const pieces = [];
   let start = 0;
   let remaining = length;

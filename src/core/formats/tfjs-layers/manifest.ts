@@ -44,7 +44,13 @@ export async function readTfjsModel(path: string): Promise<TfjsModel> {
   const kerasVersion = typeof modelTopology.keras_version === "string" ? modelTopology.keras_version : undefined;
   const warnings: string[] = [];
   // Custom layer classes: read, grouped and merged by the weights alone (formats/weights-only.ts).
-  const architecture = architectureOrWeightsOnly(path, "the modelTopology", unwrapped.modelConfig, kerasVersion, warnings);
+  const architecture = architectureOrWeightsOnly(
+    path,
+    "the modelTopology",
+    unwrapped.modelConfig,
+    kerasVersion,
+    warnings,
+  );
 
   const layouts = await layOutGroups(path, modelJson.groups);
   const placements = new Map<string, Placement>();
@@ -76,7 +82,12 @@ export async function readTfjsModel(path: string): Promise<TfjsModel> {
   } else {
     // Without a usable architecture a weight's layer is its name's path ("dense_1/kernel" → "dense_1").
     for (const [name, { entry }] of placements) {
-      tensors.push({ name, shape: entry.shape, dtype: entry.dtype, layer: name.includes("/") ? name.slice(0, name.lastIndexOf("/")) : name });
+      tensors.push({
+        name,
+        shape: entry.shape,
+        dtype: entry.dtype,
+        layer: name.includes("/") ? name.slice(0, name.lastIndexOf("/")) : name,
+      });
     }
   }
 
@@ -87,7 +98,9 @@ export async function readTfjsModel(path: string): Promise<TfjsModel> {
     );
   }
   if (optimizerWeights > 0) {
-    warnings.push(`${optimizerWeights} optimizer weights saved with the model are ignored and not written to merged models`);
+    warnings.push(
+      `${optimizerWeights} optimizer weights saved with the model are ignored and not written to merged models`,
+    );
   }
   const manifest: ModelManifest = {
     path,

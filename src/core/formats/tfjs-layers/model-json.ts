@@ -66,20 +66,32 @@ function parseQuantization(file: string, name: string, dtype: DType, q: unknown)
   const qdtype = q.dtype as QuantizedDType;
   if (qdtype === "float16") {
     if (dtype !== "float32") {
-      throw new ModelFileError(file, `weight "${name}" is quantized to float16 but its dtype is ${dtype}; expected float32`);
+      throw new ModelFileError(
+        file,
+        `weight "${name}" is quantized to float16 but its dtype is ${dtype}; expected float32`,
+      );
     }
     return { dtype: qdtype };
   }
-  if (typeof q.scale !== "number" || typeof q.min !== "number" || !Number.isFinite(q.scale) || !Number.isFinite(q.min)) {
+  if (
+    typeof q.scale !== "number" ||
+    typeof q.min !== "number" ||
+    !Number.isFinite(q.scale) ||
+    !Number.isFinite(q.min)
+  ) {
     throw new ModelFileError(file, `weight "${name}" is quantized to ${qdtype} without a finite numeric scale and min`);
   }
-  if (dtype === "bool") throw new ModelFileError(file, `weight "${name}" is a quantized bool; expected float32 or int32`);
+  if (dtype === "bool")
+    throw new ModelFileError(file, `weight "${name}" is a quantized bool; expected float32 or int32`);
   return { dtype: qdtype, scale: q.scale, min: q.min };
 }
 
 function parseShape(file: string, name: string, shape: unknown): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-    throw new ModelFileError(file, `weight "${name}" has shape ${JSON.stringify(shape)}; expected a list of non-negative integers`);
+    throw new ModelFileError(
+      file,
+      `weight "${name}" has shape ${JSON.stringify(shape)}; expected a list of non-negative integers`,
+    );
   }
   return shape as number[];
 }
@@ -89,7 +101,8 @@ function parseEntry(file: string, raw: unknown, seen: Set<string>): WeightEntry 
     throw new ModelFileError(file, `has a weightsManifest entry without a name: ${JSON.stringify(raw)?.slice(0, 120)}`);
   }
   const name = raw.name;
-  if (seen.has(name)) throw new ModelFileError(file, `lists weight "${name}" twice in its weightsManifest; expected unique names`);
+  if (seen.has(name))
+    throw new ModelFileError(file, `lists weight "${name}" twice in its weightsManifest; expected unique names`);
   seen.add(name);
   const shape = parseShape(file, name, raw.shape);
   const dtype = typeof raw.dtype === "string" ? TFJS_DTYPES[raw.dtype] : undefined;
@@ -130,12 +143,18 @@ function checkShardPath(file: string, path: unknown): string {
 
 function parseGroups(file: string, manifest: unknown): WeightGroup[] {
   if (!Array.isArray(manifest)) {
-    throw new ModelFileError(file, "has no weightsManifest list; expected a TF.js layers model.json with weightsManifest");
+    throw new ModelFileError(
+      file,
+      "has no weightsManifest list; expected a TF.js layers model.json with weightsManifest",
+    );
   }
   const seen = new Set<string>();
   return manifest.map((group, g) => {
     if (!isObject(group) || !Array.isArray(group.paths) || group.paths.length === 0 || !Array.isArray(group.weights)) {
-      throw new ModelFileError(file, `weightsManifest group ${g + 1} lacks "paths" or "weights"; expected {paths: [...], weights: [...]}`);
+      throw new ModelFileError(
+        file,
+        `weightsManifest group ${g + 1} lacks "paths" or "weights"; expected {paths: [...], weights: [...]}`,
+      );
     }
     return {
       paths: group.paths.map((p) => checkShardPath(file, p)),

@@ -24,11 +24,15 @@ function arrayMatches(values: TensorArray, dtype: DType): boolean {
 
 function encode(info: TensorInfo, values: TensorArray, expected: number): Uint8Array {
   if (values.length !== expected) {
-    throw new UsageError(`tensor "${info.name}": got ${values.length} values, expected ${expected} for shape [${info.shape.join(", ")}]`);
+    throw new UsageError(
+      `tensor "${info.name}": got ${values.length} values, expected ${expected} for shape [${info.shape.join(", ")}]`,
+    );
   }
   if (arrayMatches(values, info.dtype)) return bytesOf(values);
   if (values instanceof Float32Array) return bytesOf(fromFloat32(values, info.dtype));
-  throw new UsageError(`tensor "${info.name}": got a ${values.constructor.name}, expected a Float32Array or the ${info.dtype} storage array`);
+  throw new UsageError(
+    `tensor "${info.name}": got a ${values.constructor.name}, expected a Float32Array or the ${info.dtype} storage array`,
+  );
 }
 
 /** Yields a group's bytes tensor by tensor, so each shard takes exactly its share (tensors may span shards). */
@@ -97,7 +101,12 @@ export async function writeTfjsModel(template: string, target: string, source: T
       const stream = new GroupStream(async (index) => {
         const entry = kept[index];
         if (!entry) return undefined;
-        const info: TensorInfo = { name: entry.name, shape: entry.shape, dtype: entry.dtype, layer: layerOf.get(entry.name) ?? "" };
+        const info: TensorInfo = {
+          name: entry.name,
+          shape: entry.shape,
+          dtype: entry.dtype,
+          layer: layerOf.get(entry.name) ?? "",
+        };
         const elements = sizes[index]! / (entry.dtype === "bool" ? 1 : 4);
         const values = (await source(info)) ?? (await model.readTensor(entry.name)).data;
         return encode(info, values, elements);
@@ -105,7 +114,10 @@ export async function writeTfjsModel(template: string, target: string, source: T
       for (const [i, name] of names.entries()) {
         const path = join(folder, name);
         if (inputs.has(await canonical(path))) {
-          throw new ModelFileError(target, `would write weight shard ${path}, which is a file of the template model; choose another output name`);
+          throw new ModelFileError(
+            target,
+            `would write weight shard ${path}, which is a file of the template model; choose another output name`,
+          );
         }
         const size = Math.min(limit, total - i * limit);
         pending.push({ path, write: (temp) => writeShard(temp, size, stream) });
@@ -118,7 +130,10 @@ export async function writeTfjsModel(template: string, target: string, source: T
     }
 
     if (inputs.has(await canonical(target))) {
-      throw new ModelFileError(target, "is a file of the template model; choose another output path (inputs are never modified)");
+      throw new ModelFileError(
+        target,
+        "is a file of the template model; choose another output path (inputs are never modified)",
+      );
     }
     const text = JSON.stringify({ ...json, weightsManifest: newGroups });
     pending.push({

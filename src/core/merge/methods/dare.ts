@@ -8,7 +8,12 @@ const DARE_PARAMS: readonly ParamDef[] = [
   { name: "normalize", kind: "boolean", default: false, description: "Divide by the sum of the (agreeing) weights." },
   { name: "rescale", kind: "boolean", default: true, description: "Divide kept entries by density = 1 − p." },
   LAMBDA,
-  { name: "seed", kind: "number", default: 0, description: "Seed of the drop masks (with the tensor name and model index)." },
+  {
+    name: "seed",
+    kind: "number",
+    default: 0,
+    description: "Seed of the drop masks (with the tensor name and model index).",
+  },
 ];
 
 /** The drop mask of model `index` on `tensor` depends only on the seed, the tensor's name and the index. */
@@ -21,13 +26,23 @@ function dare(input: MethodInput, consensus: boolean): Float32Array {
   const seed = input.params.seed as number;
   const rescale = input.params.rescale as boolean;
   const deltas = input.models.map((m, i) =>
-    dropAndRescale(taskVector(m, base), input.modelParams[i]!.density!, rescale, dareRandom(seed, input.tensor.name, i)),
+    dropAndRescale(
+      taskVector(m, base),
+      input.modelParams[i]!.density!,
+      rescale,
+      dareRandom(seed, input.tensor.name, i),
+    ),
   );
-  return combineTaskVectors(base, deltas, input.modelParams.map((p) => p.weight!), {
-    consensus,
-    normalize: input.params.normalize as boolean,
-    lambda: input.params.lambda as number,
-  });
+  return combineTaskVectors(
+    base,
+    deltas,
+    input.modelParams.map((p) => p.weight!),
+    {
+      consensus,
+      normalize: input.params.normalize as boolean,
+      lambda: input.params.lambda as number,
+    },
+  );
 }
 
 /** DARE drops (probability p = 1 − density, rescaled), then task arithmetic. */

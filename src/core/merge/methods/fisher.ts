@@ -13,7 +13,12 @@ export const DEFAULT_FISHER_EXAMPLES = 512;
 /** The floor of every Fisher value. */
 export const DEFAULT_FISHER_EPSILON = 1e-6;
 
-export function fisherAverage(models: readonly Float32Array[], fishers: readonly Float32Array[], epsilon: number, tensor: string): Float32Array {
+export function fisherAverage(
+  models: readonly Float32Array[],
+  fishers: readonly Float32Array[],
+  epsilon: number,
+  tensor: string,
+): Float32Array {
   const n = models[0]!.length;
   if (fishers.length !== models.length || fishers.some((f) => f.length !== n)) {
     throw new UsageError(`${tensor}: expected one Fisher of ${n} values per model`);
@@ -42,12 +47,24 @@ export const fisher: MergeMethod = {
   scope: "tensor",
   data: "required",
   globalParams: [
-    { name: "epsilon", kind: "number", default: DEFAULT_FISHER_EPSILON, above: 0, description: "Floor of every Fisher value (a value no data touches is plainly averaged)." },
+    {
+      name: "epsilon",
+      kind: "number",
+      default: DEFAULT_FISHER_EPSILON,
+      above: 0,
+      description: "Floor of every Fisher value (a value no data touches is plainly averaged).",
+    },
   ],
   modelParams: [],
   merge(input: MethodInput): Float32Array {
     const fishers = input.statistics?.fisher;
-    if (fishers === undefined) return weightedSum(input.models, input.models.map(() => 1), true, input.tensor.name);
+    if (fishers === undefined)
+      return weightedSum(
+        input.models,
+        input.models.map(() => 1),
+        true,
+        input.tensor.name,
+      );
     return fisherAverage(input.models, fishers, input.params.epsilon as number, input.tensor.name);
   },
 };

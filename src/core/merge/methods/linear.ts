@@ -6,13 +6,22 @@ import { weightedSumInto } from "../weighted-sum-kernel.js";
  * Σ w_i·W_i, divided by Σ w_i when `normalize` (mergekit's default), summed in float64 for each element (with many
  * ingredients float32 accumulation drifts). Written into `output` when given (a streamed piece's buffer).
  */
-export function weightedSum(models: readonly Float32Array[], weights: readonly number[], normalize: boolean, tensor: string, output?: Float32Array): Float32Array {
+export function weightedSum(
+  models: readonly Float32Array[],
+  weights: readonly number[],
+  normalize: boolean,
+  tensor: string,
+  output?: Float32Array,
+): Float32Array {
   let total = 0;
   for (const w of weights) total += w;
   if (normalize && total === 0) {
-    throw new UsageError(`${tensor}: the weights sum to zero, so they cannot be normalized; set normalize: false or change the weights`);
+    throw new UsageError(
+      `${tensor}: the weights sum to zero, so they cannot be normalized; set normalize: false or change the weights`,
+    );
   }
-  const out = output !== undefined && output.length === models[0]!.length ? output : new Float32Array(models[0]!.length);
+  const out =
+    output !== undefined && output.length === models[0]!.length ? output : new Float32Array(models[0]!.length);
   return weightedSumInto(out, models, weights, normalize ? 1 / total : 1);
 }
 
@@ -46,6 +55,12 @@ export const uniform: MergeMethod = {
   globalParams: [],
   modelParams: [],
   merge(input: MethodInput): Float32Array {
-    return weightedSum(input.models, input.models.map(() => 1), true, input.tensor.name, input.output);
+    return weightedSum(
+      input.models,
+      input.models.map(() => 1),
+      true,
+      input.tensor.name,
+      input.output,
+    );
   },
 };

@@ -14,7 +14,13 @@ export function modelStockRatio(k: number, cos: number): number {
  * The interpolation of one group of entries [start, start + length) with stride 1, as mergekit: the mean
  * of the pairwise cosines between the task vectors (each clamped to [−1, 1], norms floored at 1e-6).
  */
-function mergeGroup(base: Float32Array, models: readonly Float32Array[], start: number, length: number, out: Float32Array): void {
+function mergeGroup(
+  base: Float32Array,
+  models: readonly Float32Array[],
+  start: number,
+  length: number,
+  out: Float32Array,
+): void {
   const k = models.length;
   const end = start + length;
   const norms = models.map((m) => {
@@ -55,7 +61,12 @@ export const modelStock: MergeMethod = {
   maxModels: Infinity,
   scope: "tensor",
   globalParams: [
-    { name: "filter_wise", kind: "boolean", default: false, description: "One angle per row (last axis) instead of one per tensor." },
+    {
+      name: "filter_wise",
+      kind: "boolean",
+      default: false,
+      description: "One angle per row (last axis) instead of one per tensor.",
+    },
   ],
   modelParams: [],
   merge(input: MethodInput): Float32Array {

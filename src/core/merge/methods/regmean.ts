@@ -63,7 +63,9 @@ export function regmeanKernel(
   const m = shape.length > 0 ? shape[shape.length - 1]! : 1;
   const d = m > 0 ? size / m : 0;
   if (d * d !== dd) {
-    throw new UsageError(`${tensor}: a Gram matrix of ${dd} values does not fit a kernel of shape [${shape.join(", ")}] (expected ${d}×${d})`);
+    throw new UsageError(
+      `${tensor}: a Gram matrix of ${dd} values does not fit a kernel of shape [${shape.join(", ")}] (expected ${d}×${d})`,
+    );
   }
   if (grams.length !== models.length || grams.some((g) => g.length !== dd)) {
     throw new UsageError(`${tensor}: expected one ${d}×${d} Gram matrix per model`);
@@ -91,7 +93,12 @@ export function regmeanKernel(
     let trace = 0;
     for (let r = 0; r < d; r++) trace += sum[r * d + r]!;
     const scale = trace > 0 ? trace / d : 1;
-    const average = weightedSum(models, models.map(() => 1), true, tensor);
+    const average = weightedSum(
+      models,
+      models.map(() => 1),
+      true,
+      tensor,
+    );
     let lambda = 1e-8 * scale;
     for (let attempt = 0; attempt < 12 && l === undefined; attempt++, lambda *= 10) {
       const ridged = Float64Array.from(sum);
@@ -99,10 +106,15 @@ export function regmeanKernel(
       l = cholesky(ridged, d);
       if (l !== undefined) {
         for (let k = 0; k < size; k++) rhs[k]! += lambda * average[k]!;
-        warn?.(`${tensor}: the inputs' Gram matrix (${d}×${d}) is singular; RegMean added a ridge of ${lambda.toPrecision(3)} pulling towards the plain average`);
+        warn?.(
+          `${tensor}: the inputs' Gram matrix (${d}×${d}) is singular; RegMean added a ridge of ${lambda.toPrecision(3)} pulling towards the plain average`,
+        );
       }
     }
-    if (l === undefined) throw new UsageError(`${tensor}: the inputs' Gram matrix (${d}×${d}) could not be factorised even with a ridge; it holds non-finite values`);
+    if (l === undefined)
+      throw new UsageError(
+        `${tensor}: the inputs' Gram matrix (${d}×${d}) could not be factorised even with a ridge; it holds non-finite values`,
+      );
   }
   choleskySolve(l, d, rhs, m);
   return Float32Array.from(rhs);
@@ -127,13 +139,27 @@ export const regmean: MergeMethod = {
       default: DEFAULT_REGMEAN_ALPHA,
       min: 0,
       max: 1,
-      description: "Scale of the off-diagonal entries of every Gram matrix (1: exact least squares; 0: a per-input weighted average).",
+      description:
+        "Scale of the off-diagonal entries of every Gram matrix (1: exact least squares; 0: a per-input weighted average).",
     },
   ],
   modelParams: [],
   merge(input: MethodInput): Float32Array {
     const grams = input.statistics?.gram;
-    if (grams === undefined) return weightedSum(input.models, input.models.map(() => 1), true, input.tensor.name);
-    return regmeanKernel(input.tensor.shape, input.models, grams, input.params.alpha as number, input.tensor.name, input.warn);
+    if (grams === undefined)
+      return weightedSum(
+        input.models,
+        input.models.map(() => 1),
+        true,
+        input.tensor.name,
+      );
+    return regmeanKernel(
+      input.tensor.shape,
+      input.models,
+      grams,
+      input.params.alpha as number,
+      input.tensor.name,
+      input.warn,
+    );
   },
 };

@@ -47,7 +47,9 @@ export const slerp: MergeMethod = {
   minModels: 1,
   maxModels: 1,
   scope: "tensor",
-  globalParams: [{ name: "t", kind: "number", description: "Interpolation factor: 0 gives the base, 1 the other model." }],
+  globalParams: [
+    { name: "t", kind: "number", description: "Interpolation factor: 0 gives the base, 1 the other model." },
+  ],
   modelParams: [],
   merge(input: MethodInput): Float32Array {
     return slerpValues(input.params.t as number, input.base!, input.models[0]!);

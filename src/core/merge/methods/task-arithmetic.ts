@@ -7,7 +7,11 @@ export const LAMBDA: ParamDef = {
   default: 1,
   description: "Scale of the combined task vector before it is added to the base.",
 };
-export const WEIGHT: ParamDef = { name: "weight", kind: "number", description: "The model's task-vector coefficient λ_i." };
+export const WEIGHT: ParamDef = {
+  name: "weight",
+  kind: "number",
+  description: "The model's task-vector coefficient λ_i.",
+};
 
 /** W = W_base + λ·Σ w_i (W_i − W_base) (divided by Σ w_i when `normalize`). */
 export const taskArithmetic: MergeMethod = {

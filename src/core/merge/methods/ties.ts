@@ -21,17 +21,27 @@ export const ties: MergeMethod = {
   maxModels: Infinity,
   scope: "tensor",
   globalParams: [
-    { name: "normalize", kind: "boolean", default: true, description: "Average the agreeing entries (disjoint mean) rather than sum them." },
+    {
+      name: "normalize",
+      kind: "boolean",
+      default: true,
+      description: "Average the agreeing entries (disjoint mean) rather than sum them.",
+    },
     LAMBDA,
   ],
   modelParams: [WEIGHT, DENSITY],
   merge(input: MethodInput): Float32Array {
     const base = input.base!;
     const deltas = input.models.map((m, i) => trimToTopK(taskVector(m, base), input.modelParams[i]!.density!));
-    return combineTaskVectors(base, deltas, input.modelParams.map((p) => p.weight!), {
-      consensus: true,
-      normalize: input.params.normalize as boolean,
-      lambda: input.params.lambda as number,
-    });
+    return combineTaskVectors(
+      base,
+      deltas,
+      input.modelParams.map((p) => p.weight!),
+      {
+        consensus: true,
+        normalize: input.params.normalize as boolean,
+        lambda: input.params.lambda as number,
+      },
+    );
   },
 };

@@ -9,7 +9,10 @@ export function requireSameTensors(sets: readonly SafetensorsSet[]): void {
   for (const other of others) {
     for (const { info } of first.tensors.values()) {
       const theirs = other.tensors.get(info.name)?.info;
-      if (!theirs) throw new UsageError(`${other.path} has no tensor "${info.name}", which ${first.path} has; the models cannot be merged`);
+      if (!theirs)
+        throw new UsageError(
+          `${other.path} has no tensor "${info.name}", which ${first.path} has; the models cannot be merged`,
+        );
       if (!sameShape(theirs.shape, info.shape) || theirs.dtype !== info.dtype) {
         throw new UsageError(
           `tensor "${info.name}" is ${theirs.dtype} ${formatShape(theirs.shape)} in ${other.path} but ` +
@@ -19,7 +22,9 @@ export function requireSameTensors(sets: readonly SafetensorsSet[]): void {
     }
     for (const name of other.tensors.keys()) {
       if (!first.tensors.has(name)) {
-        throw new UsageError(`${other.path} has a tensor "${name}" that ${first.path} lacks; the models cannot be merged`);
+        throw new UsageError(
+          `${other.path} has a tensor "${name}" that ${first.path} lacks; the models cannot be merged`,
+        );
       }
     }
   }

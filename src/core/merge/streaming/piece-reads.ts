@@ -43,7 +43,10 @@ export class PieceReads {
     depth: number,
     private readonly observe?: ObserveRead,
   ) {
-    this.slots = Array.from({ length: Math.max(1, depth) }, () => ({ raw: readers.map(() => new Uint8Array(0)), free: Promise.resolve() }));
+    this.slots = Array.from({ length: Math.max(1, depth) }, () => ({
+      raw: readers.map(() => new Uint8Array(0)),
+      free: Promise.resolve(),
+    }));
     plan.forEach((job, k) => this.position.set(`${job.info.name}@${job.offset}`, k));
   }
 

@@ -66,7 +66,10 @@ const ignore = (): void => undefined;
 
 /** True when no value is NaN or infinite (x·0 is NaN exactly then): a branch-free pass, ~2× faster than counting. */
 function allFinite(values: Float32Array): boolean {
-  let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  let a0 = 0,
+    a1 = 0,
+    a2 = 0,
+    a3 = 0;
   const n = values.length;
   const whole = n - (n % 4);
   for (let i = 0; i < whole; i += 4) {
@@ -101,14 +104,29 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
     requireSameTensors(sets);
     const template = readers[0]!;
     // Whole tensors (a method that needs them) are not read ahead: memory stays near (inputs + 1) tensors.
-    reads = new PieceReads(readers, piecePlan(template, pieceLimit), options.elementwise ? READ_AHEAD : 1, options.onRead);
+    reads = new PieceReads(
+      readers,
+      piecePlan(template, pieceLimit),
+      options.elementwise ? READ_AHEAD : 1,
+      options.onRead,
+    );
     const pieceReads = reads;
     const totalBytes = sets.reduce((sum, set) => sum + totalDataBytes(set), 0);
     const count = template.set.tensors.size;
     const floats = new FloatScratch();
-    const outputs: OutputSlot[] = Array.from({ length: OUTPUT_SLOTS }, () => ({ values: new Float32Array(0), storage: new ArrayBuffer(0), writing: Promise.resolve() }));
+    const outputs: OutputSlot[] = Array.from({ length: OUTPUT_SLOTS }, () => ({
+      values: new Float32Array(0),
+      storage: new ArrayBuffer(0),
+      writing: Promise.resolve(),
+    }));
     let outputTurn = 0;
-    const result: StreamMergeResult = { files: [], merged: 0, copied: [], warnings: sets.flatMap((s) => s.warnings), bytesRead: 0 };
+    const result: StreamMergeResult = {
+      files: [],
+      merged: 0,
+      copied: [],
+      warnings: sets.flatMap((s) => s.warnings),
+      bytesRead: 0,
+    };
     let index = 0;
 
     const advance = (bytesPerInput: number) => {
@@ -116,58 +134,66 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
       onProgress?.(result.bytesRead, totalBytes);
     };
 
-    const mergeInPieces = (info: TensorInfo, position: number): StreamedTensor => async (write) => {
-      const elements = elementCount(info.shape);
-      const width = BYTES_PER_ELEMENT[info.dtype];
-      const nonFinite = { nan: 0, infinite: 0 };
-      let settled: PromiseSettledResult<void>[];
-      try {
-        for (let offset = 0; offset < elements || offset === 0; offset += pieceLimit) {
-          const length = Math.min(pieceLimit, elements - offset);
-          const piece = await pieceReads.read({ info, offset, length });
-          throwIfCancelled(cancel, CANCELLED);
-          const slot = outputs[outputTurn++ % outputs.length]!;
-          await slot.writing;
-          if (slot.values.length < length) slot.values = new Float32Array(length);
-          const output = slot.values.subarray(0, length);
-          let stored: FloatStorage;
-          try {
-            const tensors = piece.raw.map((raw, i) => decodeFloatsInto(raw, info.dtype, floats.get(i, info.dtype === "float32" ? 0 : length)));
-            const merged = await combine(tensors, { ...info, index: position, count, offset, output });
-            if (!(merged instanceof Float32Array) || merged.length !== length) {
-              throw new UsageError(`The merge method returned ${merged?.length} values for tensor "${info.name}"; expected ${length}`);
+    const mergeInPieces =
+      (info: TensorInfo, position: number): StreamedTensor =>
+      async (write) => {
+        const elements = elementCount(info.shape);
+        const width = BYTES_PER_ELEMENT[info.dtype];
+        const nonFinite = { nan: 0, infinite: 0 };
+        let settled: PromiseSettledResult<void>[];
+        try {
+          for (let offset = 0; offset < elements || offset === 0; offset += pieceLimit) {
+            const length = Math.min(pieceLimit, elements - offset);
+            const piece = await pieceReads.read({ info, offset, length });
+            throwIfCancelled(cancel, CANCELLED);
+            const slot = outputs[outputTurn++ % outputs.length]!;
+            await slot.writing;
+            if (slot.values.length < length) slot.values = new Float32Array(length);
+            const output = slot.values.subarray(0, length);
+            let stored: FloatStorage;
+            try {
+              const tensors = piece.raw.map((raw, i) =>
+                decodeFloatsInto(raw, info.dtype, floats.get(i, info.dtype === "float32" ? 0 : length)),
+              );
+              const merged = await combine(tensors, { ...info, index: position, count, offset, output });
+              if (!(merged instanceof Float32Array) || merged.length !== length) {
+                throw new UsageError(
+                  `The merge method returned ${merged?.length} values for tensor "${info.name}"; expected ${length}`,
+                );
+              }
+              const sixteenBit = info.dtype === "float16" || info.dtype === "bfloat16";
+              if (!allFinite(merged) || (sixteenBit && overflowsOnStore(merged, info.dtype) > 0)) {
+                if (tensors.every((t) => allFinite(t)))
+                  throw overflowError(target, info.name, overflowsOnStore(merged, info.dtype), info.dtype);
+                const found = scanNonFinite(merged);
+                nonFinite.nan += found.nan;
+                nonFinite.infinite += found.infinite;
+              }
+              if (slot.storage.byteLength < storageBytes(info.dtype, length))
+                slot.storage = new ArrayBuffer(storageBytes(info.dtype, length));
+              // What the combine returned may be an input's memory, which the next read reuses: keep a copy.
+              if (info.dtype === "float32" && merged.buffer !== output.buffer) output.set(merged);
+              stored = encodeFloatsInto(info.dtype === "float32" ? output : merged, info.dtype, slot.storage);
+            } finally {
+              piece.release();
             }
-            const sixteenBit = info.dtype === "float16" || info.dtype === "bfloat16";
-            if (!allFinite(merged) || (sixteenBit && overflowsOnStore(merged, info.dtype) > 0)) {
-              if (tensors.every((t) => allFinite(t))) throw overflowError(target, info.name, overflowsOnStore(merged, info.dtype), info.dtype);
-              const found = scanNonFinite(merged);
-              nonFinite.nan += found.nan;
-              nonFinite.infinite += found.infinite;
-            }
-            if (slot.storage.byteLength < storageBytes(info.dtype, length)) slot.storage = new ArrayBuffer(storageBytes(info.dtype, length));
-            // What the combine returned may be an input's memory, which the next read reuses: keep a copy.
-            if (info.dtype === "float32" && merged.buffer !== output.buffer) output.set(merged);
-            stored = encodeFloatsInto(info.dtype === "float32" ? output : merged, info.dtype, slot.storage);
-          } finally {
-            piece.release();
+            // Not awaited: the write runs while the next piece is combined; the slot waits for it before reuse.
+            slot.writing = write(stored);
+            slot.writing.catch(ignore);
+            advance(length * width);
+            if (length === 0) break;
           }
-          // Not awaited: the write runs while the next piece is combined; the slot waits for it before reuse.
-          slot.writing = write(stored);
-          slot.writing.catch(ignore);
-          advance(length * width);
-          if (length === 0) break;
+        } finally {
+          // Every write started has ended before the next tensor, or the error, goes on.
+          settled = await Promise.allSettled(outputs.map((o) => o.writing));
+          outputs.forEach((o) => (o.writing = Promise.resolve()));
         }
-      } finally {
-        // Every write started has ended before the next tensor, or the error, goes on.
-        settled = await Promise.allSettled(outputs.map((o) => o.writing));
-        outputs.forEach((o) => (o.writing = Promise.resolve()));
-      }
-      const failed = settled.find((s) => s.status === "rejected");
-      if (failed) throw (failed as PromiseRejectedResult).reason;
-      const warning = nonFiniteWarning(target, info.name, nonFinite);
-      if (warning) result.warnings.push(warning);
-      result.merged++;
-    };
+        const failed = settled.find((s) => s.status === "rejected");
+        if (failed) throw (failed as PromiseRejectedResult).reason;
+        const warning = nonFiniteWarning(target, info.name, nonFinite);
+        if (warning) result.warnings.push(warning);
+        result.merged++;
+      };
     const plan = await writeFromTemplate(
       template,
       target,
@@ -177,7 +203,9 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
         if (MERGEABLE.has(info.dtype)) return mergeInPieces(info, position);
         result.copied.push(info.name);
         if (info.dtype.startsWith("float8")) {
-          result.warnings.push(`tensor "${info.name}" (${info.dtype}) is copied from ${inputs[0]}: 8-bit floats are not merged`);
+          result.warnings.push(
+            `tensor "${info.name}" (${info.dtype}) is copied from ${inputs[0]}: 8-bit floats are not merged`,
+          );
         }
         advance(elementCount(info.shape) * BYTES_PER_ELEMENT[info.dtype]);
         return undefined;
@@ -197,8 +225,11 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
 export async function streamLinearMerge(options: StreamLinearMergeOptions): Promise<StreamMergeResult> {
   const { weights, ...rest } = options;
   if (weights.length !== options.inputs.length) {
-    throw new UsageError(`A linear merge needs one weight per input: ${options.inputs.length} inputs, ${weights.length} weights`);
+    throw new UsageError(
+      `A linear merge needs one weight per input: ${options.inputs.length} inputs, ${weights.length} weights`,
+    );
   }
-  if (!weights.every(Number.isFinite)) throw new UsageError(`Merge weights must be finite numbers, got ${weights.join(", ")}`);
+  if (!weights.every(Number.isFinite))
+    throw new UsageError(`Merge weights must be finite numbers, got ${weights.join(", ")}`);
   return streamMerge({ ...rest, combine: linearCombine(weights), elementwise: true });
 }

@@ -1,7 +1,5 @@
 /** The backend query: which TensorFlow.js backend the worker would use. */
-import type {
-  BackendName,
-} from "../../../protocol/worker.js";
+import type { BackendName } from "../../../protocol/worker.js";
 import { selectBackend } from "../../backend.js";
 import type { JobContext } from "../context.js";
 

@@ -1,8 +1,5 @@
 /** The evaluate job: each ingredient, the uniform soup (and a given weighted soup) and the ensemble on the test split. */
-import type {
-  EvaluateParams,
-  EvaluateReport,
-} from "../../../protocol/worker.js";
+import type { EvaluateParams, EvaluateReport } from "../../../protocol/worker.js";
 import { addAlignedSoups } from "../../align/evaluate-aligned.js";
 import { evaluateSoups } from "../../evaluate/evaluate.js";
 import type { JobContext } from "../context.js";
@@ -17,7 +14,11 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
   const prepared = await prepare(params, context);
   const { loaded, data, backend } = prepared;
   try {
-    const evaluation = await evaluateSoups(loaded.problem, data.test, { merged, trainingConfig: loaded.trainingConfig, cancel: context.token });
+    const evaluation = await evaluateSoups(loaded.problem, data.test, {
+      merged,
+      trainingConfig: loaded.trainingConfig,
+      cancel: context.token,
+    });
     const { pairs, warnings } = await mergeabilityReport(loaded, data, params.models, context);
     const report: EvaluateReport = {
       backend,
@@ -35,7 +36,12 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
       seconds: 0,
     };
     if (prepared.alignment) {
-      const options = { tensorNames: loaded.bindings.map((b) => b.tensor), trainingConfig: loaded.trainingConfig, seed: params.data.seed ?? 0, cancel: context.token };
+      const options = {
+        tensorNames: loaded.bindings.map((b) => b.tensor),
+        trainingConfig: loaded.trainingConfig,
+        seed: params.data.seed ?? 0,
+        cancel: context.token,
+      };
       await addAlignedSoups(report, prepared.alignment, loaded.problem, data, options);
     }
     report.seconds = (performance.now() - prepared.started) / 1000;

@@ -1,9 +1,6 @@
 /** The greedy soup job. */
 import { specFromCoefficients } from "../../../core/merge/coefficients.js";
-import type {
-  GreedyParams,
-  SoupReport,
-} from "../../../protocol/worker.js";
+import type { GreedyParams, SoupReport } from "../../../protocol/worker.js";
 import { evaluateSoups, taskFor } from "../../evaluate/evaluate.js";
 import { greedySoup } from "../../evaluate/greedy.js";
 import type { JobContext } from "../context.js";
@@ -32,12 +29,24 @@ export async function runGreedy(given: GreedyParams, context: JobContext): Promi
     if (prepared.alignment) addAlignment(report, prepared.alignment);
     // Aligned models without BatchNormalization: REPAIR the greedy soup, kept when it helps on validation.
     const repaired = prepared.alignment
-      ? await repairAndScore(loaded.problem, prepared.alignment.plan, greedy.mix, data, loaded.bindings.map((b) => b.tensor), { trainingConfig: loaded.trainingConfig, cancel: context.token })
+      ? await repairAndScore(
+          loaded.problem,
+          prepared.alignment.plan,
+          greedy.mix,
+          data,
+          loaded.bindings.map((b) => b.tensor),
+          { trainingConfig: loaded.trainingConfig, cancel: context.token },
+        )
       : undefined;
     addRepair(report, repaired);
     if (params.out !== undefined) {
       await writeSoup(report, prepared, params, context, {
-        spec: specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: { normalize: false } }),
+        spec: specFromCoefficients({
+          method: "linear",
+          paths: params.models,
+          coefficients,
+          params: { normalize: false },
+        }),
         origin: "greedy",
         learning: { kept: greedy.kept.map((i) => params.models[i]) },
         ...(repaired?.kept ? { overrides: repaired.overrides } : {}),

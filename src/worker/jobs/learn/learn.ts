@@ -1,10 +1,6 @@
 /** The learn job: learns the soup's coefficients (worker/learn), evaluates it on the test split, writes it when asked. */
 import { specFromCoefficients } from "../../../core/merge/coefficients.js";
-import type {
-  LearnParams,
-  ProgressParams,
-  SoupReport,
-} from "../../../protocol/worker.js";
+import type { LearnParams, ProgressParams, SoupReport } from "../../../protocol/worker.js";
 import { ensureLearnableBackend } from "../../kernels/gradient-probe.js";
 import { evaluateSoups, taskFor } from "../../evaluate/evaluate.js";
 import { greedySoup } from "../../evaluate/greedy.js";
@@ -25,16 +21,28 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
   const prepared = await prepare(params, context);
   const { loaded, data } = prepared;
   try {
-    const learnable = await ensureLearnableBackend(loaded.problem.model, data.learn.x, prepared.backend, loaded.manifest.path);
+    const learnable = await ensureLearnableBackend(
+      loaded.problem.model,
+      data.learn.x,
+      prepared.backend,
+      loaded.manifest.path,
+    );
     if (learnable.note) context.log("warning", learnable.note);
     prepared.backend = learnable.backend;
     const history: ProgressParams[] = [];
     const optimizer = params.optimizer ?? LEARN_DEFAULTS.optimizer;
-    const totalSteps = params.maxSteps ?? (optimizer === "lbfgs" ? LEARN_DEFAULTS.lbfgsIterations : LEARN_DEFAULTS.maxSteps);
+    const totalSteps =
+      params.maxSteps ?? (optimizer === "lbfgs" ? LEARN_DEFAULTS.lbfgsIterations : LEARN_DEFAULTS.maxSteps);
     // The greedy soup is one of the candidates the learner compares with and may start from (labelled data only).
     const candidates: StartCandidate[] = [];
     if (params.objective !== "entropy" && data.validation.y !== undefined && data.validation.x.shape[0]! > 0) {
-      context.progress({ jobId: params.jobId, phase: "learning", step: 0, totalSteps, message: "Scoring the candidate soups on validation" });
+      context.progress({
+        jobId: params.jobId,
+        phase: "learning",
+        step: 0,
+        totalSteps,
+        message: "Scoring the candidate soups on validation",
+      });
       const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
       const greedy = await greedySoup(loaded.problem, data.validation, task, { cancel: context.token });
       candidates.push({ name: "greedy soup", coefficients: greedy.mix.coefficients.map((c) => c[0]!) });
@@ -79,7 +87,13 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
         .filter((b) => reestimated.has(b.layer) && /moving_(mean|variance)/.test(b.variable.name))
         .map((b) => [b.tensor, Array.from(b.variable.read().dataSync())]),
     );
-    context.progress({ jobId: params.jobId, phase: "evaluating", step: result.steps, totalSteps: result.steps, message: "Evaluating on the test split" });
+    context.progress({
+      jobId: params.jobId,
+      phase: "evaluating",
+      step: result.steps,
+      totalSteps: result.steps,
+      message: "Evaluating on the test split",
+    });
     const merged: Mix = { coefficients: result.coefficients, groups: result.groups };
     const batchNormData = result.batchNormReestimated.length > 0 ? data.learn.x : undefined;
     const coefficients = toCoefficients(result.coefficients, result.groups);
@@ -90,7 +104,12 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
         : await soupReport(
             prepared,
             params,
-            await evaluateSoups(loaded.problem, data.test, { merged, trainingConfig: loaded.trainingConfig, batchNormData, cancel: context.token }),
+            await evaluateSoups(loaded.problem, data.test, {
+              merged,
+              trainingConfig: loaded.trainingConfig,
+              batchNormData,
+              cancel: context.token,
+            }),
             method,
             coefficients,
             context,
@@ -100,9 +119,17 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
     if (learnable.note) report.warnings.push(learnable.note);
     if (prepared.alignment) addAlignment(report, prepared.alignment);
     // Aligned models without BatchNormalization: REPAIR the learned soup, kept when it helps on validation.
-    const repaired = prepared.alignment && data.test.y !== undefined && result.batchNormReestimated.length === 0
-      ? await repairAndScore(loaded.problem, prepared.alignment.plan, merged, data, loaded.bindings.map((b) => b.tensor), { trainingConfig: loaded.trainingConfig, cancel: context.token })
-      : undefined;
+    const repaired =
+      prepared.alignment && data.test.y !== undefined && result.batchNormReestimated.length === 0
+        ? await repairAndScore(
+            loaded.problem,
+            prepared.alignment.plan,
+            merged,
+            data,
+            loaded.bindings.map((b) => b.tensor),
+            { trainingConfig: loaded.trainingConfig, cancel: context.token },
+          )
+        : undefined;
     addRepair(report, repaired);
     if (repaired?.kept) Object.assign(overrides, repaired.overrides);
     if (params.out !== undefined) {

@@ -1,9 +1,6 @@
 /** What every job on models and data does first and last: pick the backend, read the models and the data, release them. */
 import { sha256File } from "../../../core/recipe/hash.js";
-import type {
-  BackendName,
-  LearnParams,
-} from "../../../protocol/worker.js";
+import type { BackendName, LearnParams } from "../../../protocol/worker.js";
 import { selectBackend } from "../../backend.js";
 import type { JobContext } from "../context.js";
 import { disposeJobData, loadJobData, type JobData } from "../data.js";
@@ -27,11 +24,19 @@ export interface Prepared {
 }
 
 export async function prepare(
-  params: { models: string[]; data: LearnParams["data"]; backend?: BackendName; jobId?: string; base?: string; align?: LearnParams["align"] },
+  params: {
+    models: string[];
+    data: LearnParams["data"];
+    backend?: BackendName;
+    jobId?: string;
+    base?: string;
+    align?: LearnParams["align"];
+  },
   context: JobContext,
 ): Promise<Prepared> {
   const started = performance.now();
-  const progress = (message: string) => context.progress({ jobId: params.jobId, phase: "loading", step: 0, totalSteps: 0, message });
+  const progress = (message: string) =>
+    context.progress({ jobId: params.jobId, phase: "loading", step: 0, totalSteps: 0, message });
   const backend = await useBackend(params.backend, context);
   progress("Reading the models");
   const loaded = await loadProblem(params.models, params.base);
@@ -39,10 +44,12 @@ export async function prepare(
     progress("Reading the data");
     const data = await loadJobData(params.data, loaded.problem.model);
     for (const note of data.notes) context.log("info", note);
-    const alignment = params.align ? await alignLoaded(loaded, params.models, params.align, data, params, context).catch((e) => {
-      disposeJobData(data);
-      throw e;
-    }) : undefined;
+    const alignment = params.align
+      ? await alignLoaded(loaded, params.models, params.align, data, params, context).catch((e) => {
+          disposeJobData(data);
+          throw e;
+        })
+      : undefined;
     return { backend, loaded, data, started, ...(alignment ? { alignment } : {}) };
   } catch (error) {
     disposeProblem(loaded);

@@ -36,7 +36,14 @@ export function learningSummary(result: LearnResult): LearningSummary {
     candidates: result.candidates.map((c) => ({ ...c })),
     start: result.start,
     kept: result.kept,
-    ...(result.validation !== undefined ? { validation: { loss: result.validation.loss, ...(result.validation.metric !== undefined ? { metric: result.validation.metric } : {}) } } : {}),
+    ...(result.validation !== undefined
+      ? {
+          validation: {
+            loss: result.validation.loss,
+            ...(result.validation.metric !== undefined ? { metric: result.validation.metric } : {}),
+          },
+        }
+      : {}),
     steps: result.steps,
     bestStep: result.bestStep,
     stoppedBy: result.stoppedBy,
@@ -44,7 +51,12 @@ export function learningSummary(result: LearnResult): LearningSummary {
   };
 }
 
-export async function mergeabilityReport(loaded: LoadedProblem, data: JobData, models: readonly string[], context: JobContext) {
+export async function mergeabilityReport(
+  loaded: LoadedProblem,
+  data: JobData,
+  models: readonly string[],
+  context: JobContext,
+) {
   const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
   const names = models.map(modelLabel);
   const result = await mergeability(loaded.problem, data.validation, task, { names, cancel: context.token });
@@ -90,9 +102,19 @@ export async function soupReport(
  * Without labels the comparison is the label-free objective itself: each model's mean prediction entropy on the
  * held-out inputs (loss and metric alike). Mergeability needs labelled losses and is left out.
  */
-export async function unlabeledReport(prepared: Prepared, params: LearnParams, merged: Mix, batchNormData: tf.Tensor | undefined, method: string, coefficients: Coefficients, context: JobContext): Promise<SoupReport> {
+export async function unlabeledReport(
+  prepared: Prepared,
+  params: LearnParams,
+  merged: Mix,
+  batchNormData: tf.Tensor | undefined,
+  method: string,
+  coefficients: Coefficients,
+  context: JobContext,
+): Promise<SoupReport> {
   const { loaded, data } = prepared;
-  const task = resolveObjective(loaded.problem.model, "entropy", data.learn, { trainingConfig: loaded.trainingConfig }).task;
+  const task = resolveObjective(loaded.problem.model, "entropy", data.learn, {
+    trainingConfig: loaded.trainingConfig,
+  }).task;
   const c = await compareEntropy(loaded.problem, data.test.x, task, { merged, batchNormData, cancel: context.token });
   const entropy = (value: number): MetricPair => ({ loss: value, metric: value });
   return {

@@ -1,10 +1,7 @@
 /** Writing a soup job's merged model and its recipe. */
 import { dataProtection } from "../../../core/soup/output.js";
 import { saveSoup, type SaveSoupOptions } from "../../../core/soup/save.js";
-import type {
-  LearnParams,
-  SoupReport,
-} from "../../../protocol/worker.js";
+import type { LearnParams, SoupReport } from "../../../protocol/worker.js";
 import type { JobContext } from "../context.js";
 import { type Prepared, dataRecord } from "./prepare.js";
 
@@ -16,7 +13,13 @@ export async function writeSoup(
   context: JobContext,
   what: Pick<SaveSoupOptions, "spec" | "origin" | "learning" | "overrides">,
 ): Promise<void> {
-  context.progress({ jobId: params.jobId, phase: "writing", step: 0, totalSteps: 0, message: "Writing the merged model" });
+  context.progress({
+    jobId: params.jobId,
+    phase: "writing",
+    step: 0,
+    totalSteps: 0,
+    message: "Writing the merged model",
+  });
   const saved = await saveSoup({
     ...what,
     ...(prepared.alignment ? { alignment: prepared.alignment.recipe } : {}),

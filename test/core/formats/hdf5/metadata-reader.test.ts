@@ -16,7 +16,9 @@ const FIXTURES = "test/fixtures";
 
 async function walk(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)])));
+  const nested = await Promise.all(
+    entries.map((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)])),
+  );
   return nested.flat().sort();
 }
 
@@ -25,7 +27,12 @@ function describe_(tree: Hdf5Tree): unknown[] {
   const out: unknown[] = [];
   const visit = (path: string) => {
     const kind = tree.kind(path);
-    const attributes = Object.fromEntries(tree.attributeNames(path).sort().map((n) => [n, tree.attribute(path, n)]));
+    const attributes = Object.fromEntries(
+      tree
+        .attributeNames(path)
+        .sort()
+        .map((n) => [n, tree.attribute(path, n)]),
+    );
     if (kind === "group") {
       const keys = tree.keys(path);
       out.push({ path, kind, keys, attributes });
@@ -73,7 +80,12 @@ describe("HDF5 metadata reader (pure JS)", () => {
       const inPlace = Hdf5Metadata.open(fileSource(path, archive.weights.dataOffset, archive.weights.size));
       try {
         assert.deepEqual(describe_(inPlace), describe_(h5wasmTree(h5)), path);
-        const expected = await readKerasWeights(path, await readKerasArchive(path), h5wasmTree(h5), archive.weights.size);
+        const expected = await readKerasWeights(
+          path,
+          await readKerasArchive(path),
+          h5wasmTree(h5),
+          archive.weights.size,
+        );
         const actual = await readKerasWeights(path, await readKerasArchive(path), inPlace, archive.weights.size);
         assert.deepEqual(actual, expected, path);
       } finally {

@@ -6,10 +6,22 @@ import { assertClose, f32 } from "../helpers.js";
 const N = 200_000;
 const ones = new Float32Array(N).fill(1);
 const zeros = new Float32Array(N);
-const params = (over: Record<string, number | boolean> = {}) => ({ normalize: false, rescale: true, lambda: 1, seed: 7, ...over });
+const params = (over: Record<string, number | boolean> = {}) => ({
+  normalize: false,
+  rescale: true,
+  lambda: 1,
+  seed: 7,
+  ...over,
+});
 
 function run(name: string, seed: number, density = 0.3) {
-  return dareLinear.merge({ tensor: { name, layer: "l", shape: [N] }, models: [ones], base: zeros, params: params({ seed }), modelParams: [{ weight: 1, density }] });
+  return dareLinear.merge({
+    tensor: { name, layer: "l", shape: [N] },
+    models: [ones],
+    base: zeros,
+    params: params({ seed }),
+    modelParams: [{ weight: 1, density }],
+  });
 }
 
 describe("merge/dare", () => {
@@ -39,7 +51,13 @@ describe("merge/dare", () => {
   });
 
   it("keeps the kept entries unscaled when rescale is false", () => {
-    const out = dareLinear.merge({ tensor: { name: "w", layer: "l", shape: [N] }, models: [ones], base: zeros, params: params({ rescale: false }), modelParams: [{ weight: 1, density: 0.5 }] });
+    const out = dareLinear.merge({
+      tensor: { name: "w", layer: "l", shape: [N] },
+      models: [ones],
+      base: zeros,
+      params: params({ rescale: false }),
+      modelParams: [{ weight: 1, density: 0.5 }],
+    });
     assert.ok(out.every((v) => v === 0 || v === 1));
   });
 
@@ -49,7 +67,10 @@ describe("merge/dare", () => {
       models: [ones, Float32Array.from(ones, () => 2)],
       base: zeros,
       params: params({ rescale: false }),
-      modelParams: [{ weight: 1, density: 0.5 }, { weight: 1, density: 0.5 }],
+      modelParams: [
+        { weight: 1, density: 0.5 },
+        { weight: 1, density: 0.5 },
+      ],
     });
     // each entry is 0, 1, 2 or 3; with independent masks each occurs with probability 1/4
     const counts = [0, 0, 0, 0];
@@ -59,7 +80,12 @@ describe("merge/dare", () => {
 
   it("with density 1 is task arithmetic (dare_linear) and TIES without trimming (dare_ties)", () => {
     const tensor = { name: "w", layer: "l", shape: [2] };
-    const input = { tensor, models: [f32(1, -2), f32(4, 2), f32(-1, 1)], base: f32(0, 0), modelParams: [1, 0.5, 2].map((weight) => ({ weight, density: 1 })) };
+    const input = {
+      tensor,
+      models: [f32(1, -2), f32(4, 2), f32(-1, 1)],
+      base: f32(0, 0),
+      modelParams: [1, 0.5, 2].map((weight) => ({ weight, density: 1 })),
+    };
     const linear = dareLinear.merge({ ...input, params: params() });
     assert.deepEqual(linear, taskArithmetic.merge({ ...input, params: { normalize: false, lambda: 1 } }));
     // 1·[1,−2] + 0.5·[4,2] + 2·[−1,1] = [1, 1]

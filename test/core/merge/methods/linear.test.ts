@@ -8,19 +8,35 @@ const tensor = { name: "dense/kernel", layer: "dense", shape: [2] };
 describe("merge/linear", () => {
   it("weights the models and normalizes by the weights' sum", () => {
     // (1·[1,2] + 3·[3,4]) / (1+3) = [10,14]/4 = [2.5, 3.5]
-    const out = linear.merge({ tensor, models: [f32(1, 2), f32(3, 4)], params: { normalize: true }, modelParams: [{ weight: 1 }, { weight: 3 }] });
+    const out = linear.merge({
+      tensor,
+      models: [f32(1, 2), f32(3, 4)],
+      params: { normalize: true },
+      modelParams: [{ weight: 1 }, { weight: 3 }],
+    });
     assertClose(out, [2.5, 3.5]);
   });
 
   it("sums without normalizing when normalize is false", () => {
     // 1·[1,2] + 3·[3,4] = [10, 14]
-    const out = linear.merge({ tensor, models: [f32(1, 2), f32(3, 4)], params: { normalize: false }, modelParams: [{ weight: 1 }, { weight: 3 }] });
+    const out = linear.merge({
+      tensor,
+      models: [f32(1, 2), f32(3, 4)],
+      params: { normalize: false },
+      modelParams: [{ weight: 1 }, { weight: 3 }],
+    });
     assertClose(out, [10, 14]);
   });
 
   it("refuses to normalize weights that sum to zero", () => {
     assert.throws(
-      () => linear.merge({ tensor, models: [f32(1, 2), f32(3, 4)], params: { normalize: true }, modelParams: [{ weight: 1 }, { weight: -1 }] }),
+      () =>
+        linear.merge({
+          tensor,
+          models: [f32(1, 2), f32(3, 4)],
+          params: { normalize: true },
+          modelParams: [{ weight: 1 }, { weight: -1 }],
+        }),
       (e: unknown) => e instanceof UsageError && /sum to zero/.test(e.message),
     );
   });

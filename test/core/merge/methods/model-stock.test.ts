@@ -37,7 +37,12 @@ describe("merge/model_stock", () => {
 
   it("takes one angle per row when filter_wise", () => {
     // rows: ([1,0],[0,1]) → cos 0 → t 0 → base row; ([1,0],[1,0]) → cos 1 → t 1 → mean [1,0]
-    const input = { tensor: { name: "w", layer: "w", shape: [2, 2] }, models: [f32(1, 0, 1, 0), f32(0, 1, 1, 0)], base: f32(0, 0, 0, 0), modelParams: [{}, {}] };
+    const input = {
+      tensor: { name: "w", layer: "w", shape: [2, 2] },
+      models: [f32(1, 0, 1, 0), f32(0, 1, 1, 0)],
+      base: f32(0, 0, 0, 0),
+      modelParams: [{}, {}],
+    };
     assertClose(modelStock.merge({ ...input, params: { filter_wise: true } }), [0, 0, 1, 0]);
     // flattened: dot 1, norms √2·√2 → cos 1/2 → t 2/3; mean [0.5,0.5,1,0] → [1/3,1/3,2/3,0]
     assertClose(modelStock.merge({ ...input, params: { filter_wise: false } }), [1 / 3, 1 / 3, 2 / 3, 0]);

@@ -12,13 +12,15 @@ function randomMatrix(rows: number, cols: number, random: () => number): Float64
 
 function gram(x: Float64Array, rows: number, d: number): Float64Array {
   const g = new Float64Array(d * d);
-  for (let r = 0; r < rows; r++) for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) g[i * d + j]! += x[r * d + i]! * x[r * d + j]!;
+  for (let r = 0; r < rows; r++)
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) g[i * d + j]! += x[r * d + i]! * x[r * d + j]!;
   return g;
 }
 
 function matMul(a: Float64Array, b: Float64Array, n: number, k: number, m: number): Float64Array {
   const out = new Float64Array(n * m);
-  for (let i = 0; i < n; i++) for (let p = 0; p < k; p++) for (let j = 0; j < m; j++) out[i * m + j]! += a[i * k + p]! * b[p * m + j]!;
+  for (let i = 0; i < n; i++)
+    for (let p = 0; p < k; p++) for (let j = 0; j < m; j++) out[i * m + j]! += a[i * k + p]! * b[p * m + j]!;
   return out;
 }
 
@@ -106,9 +108,28 @@ describe("merge/regmean", () => {
   });
 
   it("is the identity for one model and plainly averages a tensor without a Gram matrix", () => {
-    assertClose(regmean.merge({ tensor, models: [models[0]!], params: { alpha: 0.9 }, modelParams: [], statistics: { gram: [grams[0]!] } }), Array.from(models[0]!), 1e-5);
+    assertClose(
+      regmean.merge({
+        tensor,
+        models: [models[0]!],
+        params: { alpha: 0.9 },
+        modelParams: [],
+        statistics: { gram: [grams[0]!] },
+      }),
+      Array.from(models[0]!),
+      1e-5,
+    );
     const bias = { name: "dense/bias", layer: "dense", shape: [2] };
-    assertClose(regmean.merge({ tensor: bias, models: [f32(1, 2), f32(3, 6)], params: { alpha: 0.9 }, modelParams: [], statistics: {} }), [2, 4]);
+    assertClose(
+      regmean.merge({
+        tensor: bias,
+        models: [f32(1, 2), f32(3, 6)],
+        params: { alpha: 0.9 },
+        modelParams: [],
+        statistics: {},
+      }),
+      [2, 4],
+    );
   });
 
   it("adds a ridge towards the plain average when an input is never active, and says so", () => {
@@ -119,7 +140,14 @@ describe("merge/regmean", () => {
       return z;
     });
     const warnings: string[] = [];
-    const out = regmean.merge({ tensor, models, params: { alpha: 0.9 }, modelParams: [], statistics: { gram: zeroed }, warn: (w) => warnings.push(w) });
+    const out = regmean.merge({
+      tensor,
+      models,
+      params: { alpha: 0.9 },
+      modelParams: [],
+      statistics: { gram: zeroed },
+      warn: (w) => warnings.push(w),
+    });
     const average = Array.from({ length: m }, (_, c) => models.reduce((s, w) => s + w[c]!, 0) / models.length);
     assertClose(out.slice(0, m), average, 1e-5);
     assert.equal(warnings.length, 1);
@@ -127,14 +155,35 @@ describe("merge/regmean", () => {
   });
 
   it("refuses a Gram matrix that does not fit the kernel", () => {
-    assert.throws(() => regmean.merge({ tensor, models, params: { alpha: 0.9 }, modelParams: [], statistics: { gram: grams.map(() => new Float64Array(9)) } }), /does not fit a kernel of shape \[4, 3\] \(expected 4×4\)/);
+    assert.throws(
+      () =>
+        regmean.merge({
+          tensor,
+          models,
+          params: { alpha: 0.9 },
+          modelParams: [],
+          statistics: { gram: grams.map(() => new Float64Array(9)) },
+        }),
+      /does not fit a kernel of shape \[4, 3\] \(expected 4×4\)/,
+    );
   });
 
   it("a merge plan refuses to run RegMean or Fisher without statistics", () => {
     const spec = { method: "regmean" as const, params: {}, ingredients: [{ path: "a" }, { path: "b" }] };
     const info = { name: "k", layer: "k", shape: [2], dtype: "float32" as const };
-    assert.throws(() => prepareMerge(spec).mergeTensor({ info, ingredients: [f32(1, 2), f32(3, 4)] }), /regmean needs statistics of the models on data/);
-    assertClose(prepareMerge({ ...spec, method: "fisher" }).mergeTensor({ info, ingredients: [f32(1, 2), f32(3, 4)], statistics: { fisher: [f32(1, 0), f32(3, 0)] } }) as Float32Array, [2.5, 3], 1e-5);
+    assert.throws(
+      () => prepareMerge(spec).mergeTensor({ info, ingredients: [f32(1, 2), f32(3, 4)] }),
+      /regmean needs statistics of the models on data/,
+    );
+    assertClose(
+      prepareMerge({ ...spec, method: "fisher" }).mergeTensor({
+        info,
+        ingredients: [f32(1, 2), f32(3, 4)],
+        statistics: { fisher: [f32(1, 0), f32(3, 0)] },
+      }) as Float32Array,
+      [2.5, 3],
+      1e-5,
+    );
   });
 });
 
@@ -142,7 +191,13 @@ describe("merge/fisher", () => {
   const tensor = { name: "w", layer: "w", shape: [3] };
   it("weights every value by the models' Fisher: Σ F_i W_i / Σ F_i (hand-computed), with the ε floor", () => {
     // value 0: (1·1 + 3·5)/(1+3) = 4; value 1: (2·2 + 2·4)/4 = 3; value 2: no Fisher anywhere → ε both → mean 0.5
-    const out = fisher.merge({ tensor, models: [f32(1, 2, 0), f32(5, 4, 1)], params: { epsilon: 1e-6 }, modelParams: [], statistics: { fisher: [f32(1, 2, 0), f32(3, 2, 0)] } });
+    const out = fisher.merge({
+      tensor,
+      models: [f32(1, 2, 0), f32(5, 4, 1)],
+      params: { epsilon: 1e-6 },
+      modelParams: [],
+      statistics: { fisher: [f32(1, 2, 0), f32(3, 2, 0)] },
+    });
     assertClose(out, [4, 3, 0.5], 1e-6);
   });
 });

@@ -34,7 +34,13 @@ describe("merge/slerp", () => {
   });
 
   it("runs from the base (t = 0) to the other model (t = 1)", () => {
-    const out = slerp.merge({ tensor: { name: "w", layer: "w", shape: [2] }, models: [f32(0, 1)], base: f32(1, 0), params: { t: 0.25 }, modelParams: [{}] });
+    const out = slerp.merge({
+      tensor: { name: "w", layer: "w", shape: [2] },
+      models: [f32(0, 1)],
+      base: f32(1, 0),
+      params: { t: 0.25 },
+      modelParams: [{}],
+    });
     // θ = π/2: s0 = sin(3π/8), s1 = sin(π/8)
     assertClose(out, [Math.sin((3 * Math.PI) / 8), Math.sin(Math.PI / 8)]);
   });

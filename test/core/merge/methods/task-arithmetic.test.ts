@@ -10,16 +10,25 @@ const modelParams = [{ weight: 0.5 }, { weight: 2 }];
 describe("merge/task_arithmetic", () => {
   it("adds the weighted task vectors to the base", () => {
     // [1,2] + [0.5, 6] = [1.5, 8]
-    assertClose(taskArithmetic.merge({ tensor, models, base, params: { normalize: false, lambda: 1 }, modelParams }), [1.5, 8]);
+    assertClose(
+      taskArithmetic.merge({ tensor, models, base, params: { normalize: false, lambda: 1 }, modelParams }),
+      [1.5, 8],
+    );
   });
 
   it("scales the sum by lambda", () => {
     // [1,2] + 0.5·[0.5, 6] = [1.25, 5]
-    assertClose(taskArithmetic.merge({ tensor, models, base, params: { normalize: false, lambda: 0.5 }, modelParams }), [1.25, 5]);
+    assertClose(
+      taskArithmetic.merge({ tensor, models, base, params: { normalize: false, lambda: 0.5 }, modelParams }),
+      [1.25, 5],
+    );
   });
 
   it("divides by the weights' sum when normalize is true", () => {
     // [1,2] + [0.5, 6]/2.5 = [1.2, 4.4]
-    assertClose(taskArithmetic.merge({ tensor, models, base, params: { normalize: true, lambda: 1 }, modelParams }), [1.2, 4.4]);
+    assertClose(
+      taskArithmetic.merge({ tensor, models, base, params: { normalize: true, lambda: 1 }, modelParams }),
+      [1.2, 4.4],
+    );
   });
 });

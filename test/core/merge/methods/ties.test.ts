@@ -39,13 +39,28 @@ describe("merge/ties", () => {
 
   it("elects + when the signed sum is exactly zero (mergekit's >= 0)", () => {
     // τ1 = +1, τ2 = −1: sum 0 → +; only τ1 agrees → 1/1
-    const out = ties.merge({ tensor: { ...tensor, shape: [1] }, models: [f32(1), f32(-1)], base: f32(0), params: { normalize: true, lambda: 1 }, modelParams: [{ weight: 1, density: 1 }, { weight: 1, density: 1 }] });
+    const out = ties.merge({
+      tensor: { ...tensor, shape: [1] },
+      models: [f32(1), f32(-1)],
+      base: f32(0),
+      params: { normalize: true, lambda: 1 },
+      modelParams: [
+        { weight: 1, density: 1 },
+        { weight: 1, density: 1 },
+      ],
+    });
     assertClose(out, [1]);
   });
 
   it("never counts zero entries as agreeing, so they do not dilute the mean", () => {
     // τ = 0, −2, 0: sum −2 → −; only −2 agrees → −2/1 (counting the zeros would give −2/3)
-    const out = ties.merge({ tensor: { ...tensor, shape: [1] }, models: [f32(5), f32(3), f32(5)], base: f32(5), params: { normalize: true, lambda: 1 }, modelParams: [1, 1, 1].map((weight) => ({ weight, density: 1 })) });
+    const out = ties.merge({
+      tensor: { ...tensor, shape: [1] },
+      models: [f32(5), f32(3), f32(5)],
+      base: f32(5),
+      params: { normalize: true, lambda: 1 },
+      modelParams: [1, 1, 1].map((weight) => ({ weight, density: 1 })),
+    });
     assertClose(out, [3]);
   });
 

@@ -20,7 +20,7 @@ import type { BackendName, DataSpec, EvaluateReport, MetricPair } from "../../sr
 import { selectBackend } from "../../src/worker/backend.js";
 import { predictAll, scorePredictions } from "../../src/worker/evaluate/score.js";
 import { taskFor } from "../../src/worker/evaluate/evaluate.js";
-import type { JobContext } from "../../src/worker/jobs/context.js";
+import type { JobContext } from "../../src/core/job-context.js";
 import { disposeJobData, loadJobData } from "../../src/worker/jobs/data.js";
 import { runCompare } from "../../src/worker/jobs/data-aware.js";
 import { disposeProblem, loadProblem } from "../../src/worker/jobs/problem.js";

@@ -5,7 +5,7 @@
  * (it removes its temporary files), as they end a worker.
  */
 import { CancellationTokenSource } from "vscode-jsonrpc";
-import type { JobContext } from "../worker/jobs/context.js";
+import type { JobContext } from "../core/job-context.js";
 import type { CliIO } from "./command.js";
 import { stopOnInterrupt } from "./interrupt.js";
 import { jobDisplay } from "./worker-session.js";

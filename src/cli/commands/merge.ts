@@ -12,7 +12,7 @@ import { isDataAwareMethod, WorkerRequests, type DataAwareMethod } from "../../p
 import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
 import { runInProcess } from "../in-process.js";
-import { runMerge } from "../../worker/jobs/merge.js";
+import { runMerge } from "../../core/soup/fixed-merge.js";
 import { baseArgument, guardReport, inputProtection, modelArguments, soupOutput } from "../paths.js";
 import { dataAwareOptions } from "./data-aware-options.js";
 import {

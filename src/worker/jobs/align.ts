@@ -19,7 +19,7 @@ import { alignProblem, type AlignmentOutcome } from "../align/align-problem.js";
 import { repairSoup } from "../align/repair.js";
 import { repairSummary } from "../align/report.js";
 import type { Mix } from "../evaluate/soup.js";
-import type { JobContext } from "./context.js";
+import type { JobContext } from "../../core/job-context.js";
 import { disposeJobData, loadJobData, type JobData } from "./data.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
 

@@ -1,7 +1,7 @@
 /** Recipe replays: the recipe's merge again, with its data statistics recomputed when its method needs them. */
 import { applyRecipe } from "../../core/soup/save.js";
 import type { ApplyParams, MergeResult } from "../../protocol/worker.js";
-import type { JobContext } from "./context.js";
+import type { JobContext } from "../../core/job-context.js";
 import { recipeStatistics } from "./data-aware.js";
 
 export async function runApply(params: ApplyParams, context: JobContext): Promise<MergeResult> {

@@ -39,9 +39,9 @@ import { sampleEntropy, type Task } from "../learn/loss.js";
 import { resolveObjective } from "../learn/objective.js";
 import type { SoupData } from "../learn/problem.js";
 import { computeStatistics, DEFAULT_FISHER_EXAMPLES, writeIngredient } from "../stats/index.js";
-import type { JobContext } from "./context.js";
+import type { JobContext } from "../../core/job-context.js";
 import { disposeJobData, loadJobData, type JobData } from "./data.js";
-import { resolveJobModels, resolveSoupJob } from "./paths.js";
+import { resolveJobModels, resolveSoupJob } from "../../core/soup/job-inputs.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
 
 /** How each method is named in reports. */

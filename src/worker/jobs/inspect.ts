@@ -2,7 +2,7 @@
 import { analyzeModels } from "../../core/architecture/analyze.js";
 import { inspectJson } from "../../core/architecture/report.js";
 import { resolveModelArguments } from "../../core/io/model-inputs.js";
-import type { JobContext } from "./context.js";
+import type { JobContext } from "../../core/job-context.js";
 
 export async function runInspect(params: { paths: string[] }, context: JobContext): Promise<unknown> {
   void context;

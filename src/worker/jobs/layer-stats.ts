@@ -1,7 +1,7 @@
 /** The per-layer diff's numbers: tensor statistics read one tensor at a time, away from the editor. */
 import { layerStats } from "../../core/diff/layer-stats.js";
 import type { LayerStatsParams, TensorStatsLine } from "../../protocol/worker.js";
-import type { JobContext } from "./context.js";
+import type { JobContext } from "../../core/job-context.js";
 
 export async function runLayerStats(
   params: LayerStatsParams,

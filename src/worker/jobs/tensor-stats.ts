@@ -5,7 +5,7 @@ import { ModelFileError } from "../../core/errors.js";
 import { openModel } from "../../core/formats/registry.js";
 import { tensorDistribution } from "../../core/report/tensor-distribution.js";
 import type { TensorDistributionLine, TensorStatsParams } from "../../protocol/worker.js";
-import type { JobContext } from "./context.js";
+import type { JobContext } from "../../core/job-context.js";
 
 export async function runTensorStats(
   params: TensorStatsParams,

@@ -2,8 +2,8 @@
 import type { EvaluateParams, EvaluateReport } from "../../../protocol/worker.js";
 import { addAlignedSoups } from "../../align/evaluate-aligned.js";
 import { evaluateSoups } from "../../evaluate/evaluate.js";
-import type { JobContext } from "../context.js";
-import { resolveJobModels } from "../paths.js";
+import type { JobContext } from "../../../core/job-context.js";
+import { resolveJobModels } from "../../../core/soup/job-inputs.js";
 import { prepare, release, splitSizes } from "./prepare.js";
 import { mixOf } from "./coefficients.js";
 import { mergeabilityReport, pair } from "./report.js";

@@ -2,7 +2,7 @@
 import { sha256File } from "../../../core/recipe/hash.js";
 import type { BackendName, LearnParams } from "../../../protocol/worker.js";
 import { selectBackend } from "../../backend.js";
-import type { JobContext } from "../context.js";
+import type { JobContext } from "../../../core/job-context.js";
 import { disposeJobData, loadJobData, type JobData } from "../data.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "../problem.js";
 import { alignLoaded } from "../align.js";

@@ -15,7 +15,7 @@ import type * as tf from "@tensorflow/tfjs";
 import { compareEntropy } from "../../evaluate/entropy.js";
 import type { LearnResult } from "../../learn/learn.js";
 import { resolveObjective } from "../../learn/objective.js";
-import type { JobContext } from "../context.js";
+import type { JobContext } from "../../../core/job-context.js";
 import type { JobData } from "../data.js";
 import type { LoadedProblem } from "../problem.js";
 import { type Prepared, splitSizes } from "./prepare.js";

@@ -2,7 +2,7 @@
 import { dataProtection } from "../../../core/soup/output.js";
 import { saveSoup, type SaveSoupOptions } from "../../../core/soup/save.js";
 import type { LearnParams, SoupReport } from "../../../protocol/worker.js";
-import type { JobContext } from "../context.js";
+import type { JobContext } from "../../../core/job-context.js";
 import { type Prepared, dataRecord } from "./prepare.js";
 
 /** Writes the soup and its recipe (with the data and the report's metrics), and notes the output in the report. */

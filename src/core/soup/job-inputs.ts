@@ -3,8 +3,8 @@
  * folders stand for their model, folders of models expand; a job that writes has its output checked by the
  * output guard before it starts (core/soup/output.ts), so nothing is learned for an output that would be refused.
  */
-import { resolveModelArguments, resolveModelPath } from "../../core/io/model-inputs.js";
-import { dataProtection, planSoupOutput } from "../../core/soup/output.js";
+import { resolveModelArguments, resolveModelPath } from "../io/model-inputs.js";
+import { dataProtection, planSoupOutput } from "./output.js";
 import type { DataSpec } from "../../protocol/worker.js";
 
 export async function resolveJobModels<P extends { models: string[]; base?: string }>(params: P): Promise<P> {

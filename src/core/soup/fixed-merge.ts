@@ -1,15 +1,15 @@
 /**
- * Fixed-coefficient merges: no data, no TensorFlow.js, one tensor at a time. It imports only core, so the CLI runs
- * it in its own process (src/cli/in-process.ts) and the worker runs it for the editor.
+ * Fixed-coefficient merges: no data, no TensorFlow.js, one tensor at a time. Being core, the CLI runs it in its
+ * own process (src/cli/in-process.ts) and the worker runs it for the editor; neither imports the other's code.
  */
-import { UsageError } from "../../core/errors.js";
-import { specFromCoefficients } from "../../core/merge/coefficients.js";
-import { MERGE_METHOD_IDS, type MergeMethodId, type MergeSpec, type ParamValue } from "../../core/merge/spec.js";
-import { saveSoup } from "../../core/soup/save.js";
+import { UsageError } from "../errors.js";
+import { specFromCoefficients } from "../merge/coefficients.js";
+import { MERGE_METHOD_IDS, type MergeMethodId, type MergeSpec, type ParamValue } from "../merge/spec.js";
+import { saveSoup } from "./save.js";
 import type { MergeParams, MergeResult } from "../../protocol/worker.js";
-import { resolveModelPath } from "../../core/io/model-inputs.js";
-import type { JobContext } from "./context.js";
-import { resolveJobModels } from "./paths.js";
+import { resolveModelPath } from "../io/model-inputs.js";
+import type { JobContext } from "../job-context.js";
+import { resolveJobModels } from "./job-inputs.js";
 
 /** A merge description's model paths resolved like command-line arguments (a model folder is its model). */
 async function resolveSpecModels(spec: MergeSpec): Promise<MergeSpec> {

@@ -2,7 +2,7 @@
  * The permutation symmetry of a Keras architecture: which units of which layers can be reordered (with every
  * tensor that reads or writes them) without changing the function the model computes. Derived from the graph.
  */
-import { canonicalLayerClass } from "../keras/layers.js";
+import { canonicalLayerClass, TRAINING_NOISE_LAYERS } from "../keras/layers.js";
 import type { LayerSpec, ModelManifest } from "../model.js";
 import type { AlignmentPlan, AxisMember, FixedLayer, PermutationGroup, Probe } from "./plan.js";
 
@@ -28,13 +28,7 @@ interface Channels {
 /** Layers that act on each channel alike (or on each channel separately): the channel axis passes through. */
 const PASS_THROUGH = new Set([
   "Activation",
-  "Dropout",
-  "SpatialDropout1D",
-  "SpatialDropout2D",
-  "SpatialDropout3D",
-  "GaussianNoise",
-  "GaussianDropout",
-  "AlphaDropout",
+  ...TRAINING_NOISE_LAYERS,
   "ReLU",
   "LeakyReLU",
   "ELU",

@@ -21,7 +21,7 @@
  * write (Keras 2.4+ writes `groups: 1`, Keras 3 `lora_rank: null` and `synchronized: false`, tfjs omits
  * Flatten's `data_format`); so are null values, Keras' "not set".
  */
-import { canonicalLayerClass } from "../keras/layers.js";
+import { canonicalLayerClass, TRAINING_NOISE_LAYERS } from "../keras/layers.js";
 
 type Json = Record<string, unknown>;
 
@@ -38,16 +38,8 @@ const DROPPED_KEYS = new Set([
 
 const DROPPED_SUFFIXES = ["_initializer", "_regularizer", "_constraint"];
 
-/** Layers whose only settings act during training (noise); their config says nothing about inference. */
-const TRAINING_NOISE_LAYERS = new Set([
-  "Dropout",
-  "SpatialDropout1D",
-  "SpatialDropout2D",
-  "SpatialDropout3D",
-  "GaussianNoise",
-  "GaussianDropout",
-  "AlphaDropout",
-]);
+/** Their config says nothing about inference. */
+const NOISE_LAYERS = new Set(TRAINING_NOISE_LAYERS);
 
 const TRAINING_ONLY_KEYS: Record<string, readonly string[]> = {
   BatchNormalization: ["momentum", "renorm_momentum"],
@@ -123,7 +115,7 @@ function normaliseObject(object: Json, trainingOnly: ReadonlySet<string>): Json 
 /** A layer config with names, training-only settings and written-out defaults removed; keys sorted. */
 export function normaliseLayerConfig(className: string, config: Record<string, unknown>): Json {
   const canonical = canonicalClassName(className);
-  if (TRAINING_NOISE_LAYERS.has(canonical)) return {};
+  if (NOISE_LAYERS.has(canonical)) return {};
   return normaliseObject(config, new Set(TRAINING_ONLY_KEYS[canonical] ?? []));
 }
 

@@ -1,9 +1,5 @@
-/** Built-in Keras layer classes (Keras 2, Keras 3 and tfjs-layers names). Anything else is custom code. */
-export const BUILTIN_LAYERS = new Set([
-  "InputLayer",
-  "Dense",
-  "EinsumDense",
-  "Activation",
+/** Layers whose only settings act during training (noise): at inference they pass their input through. */
+export const TRAINING_NOISE_LAYERS: readonly string[] = [
   "Dropout",
   "SpatialDropout1D",
   "SpatialDropout2D",
@@ -11,6 +7,15 @@ export const BUILTIN_LAYERS = new Set([
   "GaussianNoise",
   "GaussianDropout",
   "AlphaDropout",
+];
+
+/** Built-in Keras layer classes (Keras 2, Keras 3 and tfjs-layers names). Anything else is custom code. */
+export const BUILTIN_LAYERS = new Set([
+  "InputLayer",
+  "Dense",
+  "EinsumDense",
+  "Activation",
+  ...TRAINING_NOISE_LAYERS,
   "Flatten",
   "Reshape",
   "Permute",

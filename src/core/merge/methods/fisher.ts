@@ -6,7 +6,7 @@
  */
 import { UsageError } from "../../errors.js";
 import type { MergeMethod, MethodInput } from "../method.js";
-import { weightedSum } from "./linear.js";
+import { uniformAverage } from "./linear.js";
 
 /** Examples of the learn split the worker estimates each model's Fisher on, unless told otherwise. */
 export const DEFAULT_FISHER_EXAMPLES = 512;
@@ -58,13 +58,7 @@ export const fisher: MergeMethod = {
   modelParams: [],
   merge(input: MethodInput): Float32Array {
     const fishers = input.statistics?.fisher;
-    if (fishers === undefined)
-      return weightedSum(
-        input.models,
-        input.models.map(() => 1),
-        true,
-        input.tensor.name,
-      );
+    if (fishers === undefined) return uniformAverage(input.models, input.tensor.name);
     return fisherAverage(input.models, fishers, input.params.epsilon as number, input.tensor.name);
   },
 };

@@ -25,6 +25,17 @@ export function weightedSum(
   return weightedSumInto(out, models, weights, normalize ? 1 / total : 1);
 }
 
+/** The plain average: every model weighs the same. */
+export function uniformAverage(models: readonly Float32Array[], tensor: string, output?: Float32Array): Float32Array {
+  return weightedSum(
+    models,
+    models.map(() => 1),
+    true,
+    tensor,
+    output,
+  );
+}
+
 export const linear: MergeMethod = {
   id: "linear",
   label: "Weighted average",
@@ -55,12 +66,6 @@ export const uniform: MergeMethod = {
   globalParams: [],
   modelParams: [],
   merge(input: MethodInput): Float32Array {
-    return weightedSum(
-      input.models,
-      input.models.map(() => 1),
-      true,
-      input.tensor.name,
-      input.output,
-    );
+    return uniformAverage(input.models, input.tensor.name, input.output);
   },
 };

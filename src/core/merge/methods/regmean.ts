@@ -7,7 +7,7 @@
  */
 import { UsageError } from "../../errors.js";
 import type { MergeMethod, MethodInput } from "../method.js";
-import { weightedSum } from "./linear.js";
+import { uniformAverage } from "./linear.js";
 
 /** Cholesky factor L (lower, row-major) of the symmetric n×n matrix a; undefined when a is not positive definite. */
 export function cholesky(a: Float64Array, n: number): Float64Array | undefined {
@@ -93,12 +93,7 @@ export function regmeanKernel(
     let trace = 0;
     for (let r = 0; r < d; r++) trace += sum[r * d + r]!;
     const scale = trace > 0 ? trace / d : 1;
-    const average = weightedSum(
-      models,
-      models.map(() => 1),
-      true,
-      tensor,
-    );
+    const average = uniformAverage(models, tensor);
     let lambda = 1e-8 * scale;
     for (let attempt = 0; attempt < 12 && l === undefined; attempt++, lambda *= 10) {
       const ridged = Float64Array.from(sum);
@@ -146,13 +141,7 @@ export const regmean: MergeMethod = {
   modelParams: [],
   merge(input: MethodInput): Float32Array {
     const grams = input.statistics?.gram;
-    if (grams === undefined)
-      return weightedSum(
-        input.models,
-        input.models.map(() => 1),
-        true,
-        input.tensor.name,
-      );
+    if (grams === undefined) return uniformAverage(input.models, input.tensor.name);
     return regmeanKernel(
       input.tensor.shape,
       input.models,

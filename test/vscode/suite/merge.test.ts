@@ -33,6 +33,16 @@ describe("Merge Models", () => {
     assert.equal(opened.panel.visible, true);
   });
 
+  it("brings the open panel of the same models forward instead of opening another", async () => {
+    const soup = await api();
+    const first = await vscode.commands.executeCommand("modelSoup.mergeModels", digitsModels());
+    const open = soup.panels().length;
+    const again = await vscode.commands.executeCommand("modelSoup.mergeModels", [...digitsModels()].reverse());
+    assert.ok(first, "the command returns its panel");
+    assert.strictEqual(again, first, "the same panel comes back for the same models, in any order");
+    assert.equal(soup.panels().length, open, "no second panel for the same models");
+  });
+
   it("flags data that does not fit the models as soon as it is chosen, before Start", async () => {
     const soup = await api();
     const panel = soup.panels().at(-1)!;

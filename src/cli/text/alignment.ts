@@ -1,12 +1,7 @@
 /** What an alignment did: reference, groups, layers left fixed, and each pair's cosine and barrier before → after. */
-import { relative } from "node:path";
 import type { AlignmentReport } from "../../protocol/worker.js";
+import { shortName } from "./short-name.js";
 import { formatTable } from "./table.js";
-
-function shortName(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel.length < path.length ? rel : path;
-}
 
 const CHOSEN_BY: Record<AlignmentReport["referenceChosenBy"], string> = {
   validation: "lowest validation loss",

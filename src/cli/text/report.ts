@@ -1,17 +1,12 @@
 /** The comparison table of a soup report: every ingredient, the uniform soup, the merged soup, the ensemble. */
-import { relative } from "node:path";
 import type { Coefficients, EvaluateReport, LearningSummary, MetricPair, SoupReport } from "../../protocol/worker.js";
 import { soupVerdict } from "../../core/report/verdict.js";
+import { shortName } from "./short-name.js";
 import { formatTable } from "./table.js";
 import { formatAlignment } from "./alignment.js";
 
 function metric(name: string, value: number): string {
   return name === "accuracy" ? `${(value * 100).toFixed(2)}%` : value.toFixed(4);
-}
-
-function shortName(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel.length < path.length ? rel : path;
 }
 
 function coefficientCell(coefficients: Coefficients | undefined, i: number): string {

@@ -66,6 +66,8 @@ export interface MergeMethod {
   readonly scope: "element" | "tensor";
   readonly globalParams: readonly ParamDef[];
   readonly modelParams: readonly ParamDef[];
+  /** True when mergekit has the method under the same name and meaning (recipes of it export to mergekit). */
+  readonly mergekit?: boolean;
   /** "required": the method needs statistics of the models on data (computed by the worker), per tensor. */
   readonly data?: "required";
   /** Returns the merged values (a new array; the inputs are not modified). */

@@ -10,7 +10,7 @@ import { LIMITS, jsonDepthExceeds } from "../formats/limits.js";
 import { ModelFileError, UsageError } from "../errors.js";
 import { isByLayer, isFilterRules, layerPositions, resolveParam, type TensorContext } from "../merge/params.js";
 import { prepareMerge } from "../merge/plan.js";
-import { getMergeMethod } from "../merge/registry.js";
+import { getMergeMethod, listMergeMethods } from "../merge/registry.js";
 import type {
   FilterRule,
   MergeIngredient,
@@ -32,15 +32,9 @@ export type {
 } from "../merge/spec.js";
 
 /** The methods that exist under the same name (and meaning) in mergekit. `uniform` exports as `linear`. */
-export const MERGEKIT_METHODS: readonly MergeMethodId[] = [
-  "linear",
-  "task_arithmetic",
-  "ties",
-  "dare_linear",
-  "dare_ties",
-  "slerp",
-  "model_stock",
-];
+export const MERGEKIT_METHODS: readonly MergeMethodId[] = listMergeMethods()
+  .filter((m) => m.mergekit)
+  .map((m) => m.id);
 
 export interface MergekitExportOptions {
   /**

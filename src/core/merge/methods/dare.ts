@@ -48,6 +48,7 @@ function dare(input: MethodInput, consensus: boolean): Float32Array {
 /** DARE drops (probability p = 1 − density, rescaled), then task arithmetic. */
 export const dareLinear: MergeMethod = {
   id: "dare_linear",
+  mergekit: true,
   label: "DARE (linear)",
   reference: "https://arxiv.org/abs/2311.03099",
   base: "required",
@@ -62,6 +63,7 @@ export const dareLinear: MergeMethod = {
 /** DARE drops, then TIES sign election. */
 export const dareTies: MergeMethod = {
   id: "dare_ties",
+  mergekit: true,
   label: "DARE (TIES)",
   reference: "https://arxiv.org/abs/2311.03099",
   base: "required",

@@ -38,6 +38,7 @@ export function uniformAverage(models: readonly Float32Array[], tensor: string, 
 
 export const linear: MergeMethod = {
   id: "linear",
+  mergekit: true,
   label: "Weighted average",
   reference: "https://arxiv.org/abs/2203.05482",
   base: "none",

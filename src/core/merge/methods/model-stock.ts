@@ -54,6 +54,7 @@ function mergeGroup(
 /** Model Stock: the average of the fine-tunes pulled toward the base by the ratio their angle implies. */
 export const modelStock: MergeMethod = {
   id: "model_stock",
+  mergekit: true,
   label: "Model Stock",
   reference: "https://arxiv.org/abs/2403.19522",
   base: "required",

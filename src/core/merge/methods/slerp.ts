@@ -41,6 +41,7 @@ export function slerpValues(t: number, v0: Float32Array, v1: Float32Array): Floa
 /** SLERP between the base (t = 0) and the one other model (t = 1). */
 export const slerp: MergeMethod = {
   id: "slerp",
+  mergekit: true,
   label: "SLERP",
   reference: "https://en.wikipedia.org/wiki/Slerp",
   base: "required",

@@ -16,6 +16,7 @@ export const WEIGHT: ParamDef = {
 /** W = W_base + λ·Σ w_i (W_i − W_base) (divided by Σ w_i when `normalize`). */
 export const taskArithmetic: MergeMethod = {
   id: "task_arithmetic",
+  mergekit: true,
   label: "Task arithmetic",
   reference: "https://arxiv.org/abs/2212.04089",
   base: "required",

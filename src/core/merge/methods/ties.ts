@@ -14,6 +14,7 @@ export const DENSITY: ParamDef = {
 /** TIES: trim each task vector to its top-density magnitudes, elect a sign per entry, average the agreeing entries. */
 export const ties: MergeMethod = {
   id: "ties",
+  mergekit: true,
   label: "TIES",
   reference: "https://arxiv.org/abs/2306.01708",
   base: "required",

@@ -23,8 +23,9 @@ function readAll(path: string): Promise<Map<string, Tensor>> {
   return readAllTensors(path, kerasFormat);
 }
 
+/** This process's extraction folders (`model-soup-keras-<pid>-…`): other processes may share the temp folder. */
 async function leftoverExtractions(): Promise<string[]> {
-  return (await readdir(tmpdir())).filter((n) => n.startsWith("model-soup-keras-"));
+  return (await readdir(tmpdir())).filter((n) => n.startsWith(`model-soup-keras-${process.pid}-`));
 }
 
 /** Writes a zip holding the given entries (a modified copy of a fixture's entries, for bad-input cases). */

@@ -3,7 +3,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { Cancellation } from "../../core/cancellation.js";
 import type { Task } from "../learn/loss.js";
-import { isHighBarrier } from "../../core/report/basin.js";
+import { basinWarnings, isHighBarrier } from "../../core/report/basin.js";
 import { checkProblem, type SoupData, type SoupProblem } from "../learn/problem.js";
 
 export { isHighBarrier };
@@ -102,14 +102,7 @@ export async function mergeability(
         });
       }
     }
-    const warnings = pairs
-      .filter((p) => p.high)
-      .map(
-        (p) =>
-          `${names[p.a]} and ${names[p.b]} do not seem to share a basin: halfway between their weights the loss is ` +
-          `${p.lossMidpoint.toFixed(3)}, against ${p.lossA.toFixed(3)} and ${p.lossB.toFixed(3)} for the models themselves. ` +
-          `They were likely trained from different initialisations; weight averaging will likely fail.${ALIGN_HINT}`,
-      );
+    const warnings = basinWarnings(pairs, names, ALIGN_HINT);
     return { pairs, warnings };
   } finally {
     writer.dispose();

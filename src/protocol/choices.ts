@@ -43,7 +43,7 @@ export const OPTIMIZER_CHOICES = [
 export type OptimizerName = ValueOf<typeof OPTIMIZER_CHOICES>;
 
 export const BACKEND_CHOICES = [
-  { value: "tfjs-node", label: "tfjs-node" },
+  { value: "tfjs-node", label: "Native TensorFlow (when @tensorflow/tfjs-node is installed)" },
   { value: "wasm", label: "WebAssembly" },
   { value: "cpu", label: "Plain JavaScript" },
 ] as const satisfies readonly Choice[];

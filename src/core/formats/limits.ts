@@ -1,6 +1,7 @@
 import { realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, relative, sep } from "node:path";
 import { ModelFileError } from "../errors.js";
+import { cannotOpen } from "../io/open.js";
 
 /**
  * The bounds every reader applies to what a file declares, so that a hostile file of a few MB cannot make a read
@@ -59,7 +60,7 @@ export function requireRegularFile(path: string): void {
           ? "a socket"
           : "a device or special file";
   } catch (error) {
-    throw new ModelFileError(path, `cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw cannotOpen(path, error);
   }
   throw new ModelFileError(path, `is ${kind}; expected a regular file`);
 }

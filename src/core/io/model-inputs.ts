@@ -10,6 +10,7 @@ import { analyzeModels } from "../architecture/analyze.js";
 import { mergeableGroups } from "../architecture/verdict.js";
 import { ModelFileError, UsageError } from "../errors.js";
 import { modelCandidates } from "./model-candidates.js";
+import { cannotOpen } from "./open.js";
 
 /** How deep a folder argument is searched for models, and how many entries at most are looked at. */
 const MAX_DEPTH = 6;
@@ -48,7 +49,7 @@ async function kindOf(path: string): Promise<"file" | "folder"> {
   try {
     info = await stat(path);
   } catch (error) {
-    throw new ModelFileError(path, `cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw cannotOpen(path, error);
   }
   if (info.isDirectory()) return "folder";
   if (info.isFile()) return "file";

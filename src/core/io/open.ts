@@ -3,8 +3,19 @@ import { ModelFileError } from "../errors.js";
 
 /** The error every reader gives for a file the system will not open or stat (missing, a folder, no permission). */
 export function cannotOpen(path: string, error: unknown): ModelFileError {
-  return new ModelFileError(path, `cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  const code = (error as NodeJS.ErrnoException).code;
+  const why = code === undefined ? undefined : SYSTEM_REASONS[code];
+  return new ModelFileError(path, `cannot be opened${why ? `: ${why}` : ""} (${code ?? String(error)})`);
 }
+
+const SYSTEM_REASONS: Record<string, string> = {
+  ENOENT: "no such file or folder",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  ENOTDIR: "a part of the path is not a folder",
+  ELOOP: "too many symbolic links",
+  ENAMETOOLONG: "the path is too long",
+};
 
 /** Opens a file for reading, failing with a ModelFileError that names it. */
 export async function openForReading(path: string): Promise<FileHandle> {

@@ -66,10 +66,42 @@ async function quickOpen(page: Page, name: string): Promise<void> {
   await page.keyboard.press("Enter");
 }
 
+/**
+ * Runs a command from the palette: moves the highlight to the row whose label is exactly `title` and accepts it.
+ * Enter alone would take the highlighted row, which may be a longer title ("… in Folder") or a recently used one.
+ * An editor that takes focus as it renders (the walkthrough) can close the palette under us: then open it again,
+ * rather than sending keys to that editor.
+ */
 async function runCommand(page: Page, title: string): Promise<void> {
-  await openPalette(page, `>${title}`);
-  await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor();
-  await page.keyboard.press("Enter");
+  const widget = page.locator(".quick-input-widget");
+  const rows = widget.locator(".quick-input-list .monaco-list-row");
+  const isTitle = (label: string | null) => label === title || (label ?? "").startsWith(`${title}, `);
+  for (let attempt = 1; attempt <= 4; attempt++) {
+    await openPalette(page, `>${title}`);
+    const listed = await rows
+      .filter({ hasText: title })
+      .first()
+      .waitFor({ timeout: 30_000 })
+      .then(() => true)
+      .catch(() => false);
+    for (let moves = 0; listed && moves < 30 && (await widget.isVisible()); moves++) {
+      if (
+        isTitle(
+          await rows
+            .and(page.locator(".focused"))
+            .first()
+            .getAttribute("aria-label", { timeout: 2_000 })
+            .catch(() => null),
+        )
+      ) {
+        await page.keyboard.press("Enter");
+        return;
+      }
+      await page.keyboard.press("ArrowDown");
+    }
+    await page.keyboard.press("Escape");
+  }
+  throw new Error(`could not run "${title}" from the command palette`);
 }
 
 /** VS Code's simple file dialog (code-server has no native one): type the path and accept. */
@@ -130,6 +162,7 @@ export async function main(): Promise<void> {
       .waitFor({ timeout: 30_000 });
     await page.locator(".getting-started-step", { hasText: "Save the merged model" }).first().waitFor();
     await runCommand(page, "View: Close Editor");
+    await page.locator(".getting-started-step").first().waitFor({ state: "hidden", timeout: 30_000 });
 
     await runCommand(page, "Model Soup: Merge Models");
     const input = page.locator(".quick-input-widget input");

@@ -44,6 +44,7 @@ import {
   type PanelJob,
 } from "./panel-request.js";
 import { basinNotice } from "./basin-notice.js";
+import { withoutAlignHint } from "../core/report/basin.js";
 import { openUnitMoves } from "./unit-moves-view.js";
 import { mainDtype } from "./tree-nodes.js";
 import { formatLabel } from "../core/formats/registry.js";
@@ -342,7 +343,8 @@ export class MergePanel implements vscode.Disposable {
   private postResult(report: SoupReport): PromiseLike<boolean> {
     return this.post({
       type: "result",
-      report,
+      // The panel offers "Align first" itself (the basin notice): the worker's command-line hint would mislead.
+      report: { ...report, warnings: withoutAlignHint(report.warnings) },
       verdict: soupVerdict(report).text,
       ...(report.learning ? { stopReason: stopReason(report.learning) } : {}),
       ...withBasin(basinNotice(report, (path) => this.labelOf(path))),

@@ -12,6 +12,17 @@ export function isHighBarrier(barrier: number, meanEndLoss: number): boolean {
   return barrier > 0.05 && barrier > 0.25 * meanEndLoss;
 }
 
+/**
+ * Ends the worker's basin warnings: alignment is the remedy for models trained from different initialisations.
+ * In the command line's words; the editor, which offers "Align first" instead, drops it (withoutAlignHint).
+ */
+export const ALIGN_HINT = " Aligning their units first (--align weight or --align activation) may fix this.";
+
+/** A report's warnings without the command-line hint, for a front end that offers alignment its own way. */
+export function withoutAlignHint(warnings: readonly string[]): string[] {
+  return warnings.map((w) => (w.endsWith(ALIGN_HINT) ? w.slice(0, -ALIGN_HINT.length) : w));
+}
+
 /** A measured pair, as reports carry it (protocol PairMergeability). */
 export interface MeasuredPair {
   a: string;

@@ -1,7 +1,7 @@
 import type { AlignmentReport, MetricPair, SoupReport } from "../../protocol/worker.js";
 import type { RepairedSoup, RepairOutcome } from "./repair.js";
 import type { AlignmentOutcome } from "./align-problem.js";
-import { ALIGN_HINT } from "../evaluate/mergeability.js";
+import { ALIGN_HINT } from "../../core/report/basin.js";
 
 /** What a soup report (learn, greedy) and the evaluate report have in common for alignment. */
 type AlignableReport = Pick<SoupReport, "alignment" | "warnings"> & {

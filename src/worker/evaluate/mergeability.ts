@@ -3,7 +3,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { Cancellation } from "../../core/cancellation.js";
 import type { Task } from "../learn/loss.js";
-import { basinWarnings, isHighBarrier } from "../../core/report/basin.js";
+import { ALIGN_HINT, basinWarnings, isHighBarrier } from "../../core/report/basin.js";
 import { checkProblem, type SoupData, type SoupProblem } from "../learn/problem.js";
 
 export { isHighBarrier };
@@ -42,9 +42,6 @@ export function weightCosine(a: readonly Float32Array[], b: readonly Float32Arra
   });
   return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
 }
-
-/** Ends the basin warning: alignment is the remedy for models trained from different initialisations. */
-export const ALIGN_HINT = " Aligning their units first (--align weight or --align activation) may fix this.";
 
 /** Yields to the event loop before each batch; rejects with CancelledError when `cancel` asks to stop. */
 export async function mergeability(

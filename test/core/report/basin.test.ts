@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { basinWarnings, type BarrierPair } from "../../../src/core/report/basin.js";
+import { ALIGN_HINT, basinWarnings, withoutAlignHint, type BarrierPair } from "../../../src/core/report/basin.js";
 
 const HINT = " (hint)";
 const names = ["m1", "m2", "m3", "m4"];
@@ -45,5 +45,14 @@ describe("core/report/basin: the basin warnings", () => {
       warnings[0]!,
       /^m1 and m2 do not seem to share a basin: halfway between their weights the loss is 0\.400/,
     );
+  });
+
+  it("loses the command-line hint for a front end that offers alignment itself, and nothing else", () => {
+    const warnings = [...basinWarnings([pair(0, 1, true)], names, ALIGN_HINT), "another warning"];
+    const shown = withoutAlignHint(warnings);
+    assert.ok(warnings[0]!.includes("--align"));
+    assert.ok(!shown[0]!.includes("--align"));
+    assert.equal(shown[0], warnings[0]!.slice(0, -ALIGN_HINT.length));
+    assert.equal(shown[1], "another warning");
   });
 });

@@ -4,10 +4,11 @@
  * figures into BENCHMARKS.md between <!-- editor --> and <!-- /editor -->.
  * Run: node --import tsx bench/editor-responsiveness.ts (after npm run build and .ci/install-code-server.sh).
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { codeServerInstalled, projectRoot } from "../test/vscode/code-server.js";
+import { codeServerInstalled } from "../test/vscode/code-server.js";
+import { writeBenchmarkSection } from "./benchmarks-md.js";
 import { runSuiteInCodeServer } from "../test/vscode/run-code-server.js";
 
 interface Figures {
@@ -29,8 +30,7 @@ if (code !== 0 || !existsSync(out)) {
 }
 const f = JSON.parse(readFileSync(out, "utf8")) as Figures;
 const ok = (value: number, target: number) => (value < target ? "met" : "missed");
-const section = `<!-- editor -->
-## Editor responsiveness
+const section = `## Editor responsiveness
 
 Measured by \`bench/editor-responsiveness.ts\` in code-server's extension host (VS Code 1.100, Node ${process.version},
 ${cpus().length} cores, ${new Date().toISOString().slice(0, 10)}); one run, while other work may share the machine.
@@ -39,13 +39,7 @@ ${cpus().length} cores, ${new Date().toISOString().slice(0, 10)}); one run, whil
 |---|---|---|
 | activation (the \`activate()\` body; loading the bundle is not included) | ${f.activationMs.toFixed(1)} ms | < 200 ms: ${ok(f.activationMs, 200)} |
 | event-loop delay during a learned merge (${f.learnedMerge.steps} steps, ${f.learnedMerge.backend ?? "?"} backend, ${f.learnedMerge.seconds.toFixed(1)} s), p50 / p99 / max | ${f.eventLoopDelayMs.p50.toFixed(1)} / ${f.eventLoopDelayMs.p99.toFixed(1)} / ${f.eventLoopDelayMs.max.toFixed(1)} ms | p99 < 50 ms: ${ok(f.eventLoopDelayMs.p99, 50)} |
-| list and group the workspace (${f.listModels.files} model files), median of 3 | ${f.listModels.medianMs.toFixed(0)} ms (runs: ${f.listModels.runsMs.map((r) => r.toFixed(0)).join(", ")}) | < 1 s for 500: ${ok(f.listModels.medianMs, 1000)} |
-<!-- /editor -->`;
-const path = join(projectRoot, "BENCHMARKS.md");
-const current = existsSync(path) ? readFileSync(path, "utf8") : "# Benchmarks\n";
-const next = /<!-- editor -->[\s\S]*<!-- \/editor -->/.test(current)
-  ? current.replace(/<!-- editor -->[\s\S]*<!-- \/editor -->/, section)
-  : `${current.trimEnd()}\n\n${section}\n`;
-writeFileSync(path, next);
+| list and group the workspace (${f.listModels.files} model files), median of 3 | ${f.listModels.medianMs.toFixed(0)} ms (runs: ${f.listModels.runsMs.map((r) => r.toFixed(0)).join(", ")}) | < 1 s for 500: ${ok(f.listModels.medianMs, 1000)} |`;
+await writeBenchmarkSection("editor", section);
 console.log(section);
 process.exit(0);

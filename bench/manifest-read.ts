@@ -6,7 +6,7 @@
  *
  *   node --import tsx bench/manifest-read.ts [--files N] [--no-write]
  */
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -14,6 +14,7 @@ import { analyzeModels } from "../src/core/architecture/analyze.js";
 import { groupManifests } from "../src/core/architecture/grouping.js";
 import { readManifest } from "../src/core/formats/registry.js";
 import type { FormatId, ModelManifest } from "../src/core/model.js";
+import { writeBenchmarkSection } from "./benchmarks-md.js";
 
 const FIXTURES = join("test", "fixtures");
 const TARGET_MS = 2;
@@ -150,30 +151,10 @@ async function main(): Promise<void> {
     ].join("\n");
     console.log(table);
     console.log("\nfixtures used:\n" + fixtures.map((m) => `  ${m.format}  ${m.path.split(sep).join("/")}`).join("\n"));
-    if (write) await writeSection("BENCHMARKS.md", table);
+    if (write) await writeBenchmarkSection("manifest-read", `## Manifest read\n\n${table}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** Replaces (or appends) this benchmark's section of BENCHMARKS.md, leaving every other section as it is. */
-async function writeSection(file: string, body: string): Promise<void> {
-  const open = "<!-- manifest-read -->";
-  const close = "<!-- /manifest-read -->";
-  const section = `${open}\n## Manifest read\n\n${body}\n${close}`;
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    text = "# Benchmarks\n\nEach section is written by the benchmark it names; rerun it to refresh the figures.\n";
-  }
-  const start = text.indexOf(open);
-  const end = text.indexOf(close);
-  const next =
-    start >= 0 && end > start
-      ? text.slice(0, start) + section + text.slice(end + close.length)
-      : `${text.trimEnd()}\n\n${section}\n`;
-  await writeFile(file, next);
 }
 
 await main();

@@ -7,12 +7,13 @@
  *
  *   node --import tsx bench/viewer-open.ts [--mib N] [--no-write]
  */
-import { open, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { open, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { readManifest } from "../src/core/formats/registry.js";
 import { viewerInit } from "../src/host/viewer-model.js";
+import { writeBenchmarkSection } from "./benchmarks-md.js";
 
 const RUNS = 7;
 const TENSORS = 256;
@@ -89,15 +90,7 @@ try {
     `Ratio viewer / whole read: ${(viewer / whole).toFixed(4)}.`,
   ].join("\n");
   console.log(table);
-  if (!args.includes("--no-write")) {
-    const benchmarks = await readFile("BENCHMARKS.md", "utf8");
-    const section = `<!-- viewer-open -->\n\n## Model viewer open\n\n${table}\n\n<!-- /viewer-open -->`;
-    const marked = /<!-- viewer-open -->[\s\S]*?<!-- \/viewer-open -->/;
-    await writeFile(
-      "BENCHMARKS.md",
-      marked.test(benchmarks) ? benchmarks.replace(marked, section) : `${benchmarks.trimEnd()}\n\n${section}\n`,
-    );
-  }
+  if (!args.includes("--no-write")) await writeBenchmarkSection("viewer-open", `\n## Model viewer open\n\n${table}\n`);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

@@ -6,7 +6,7 @@
 // Writes the section between the host-event-loop markers of BENCHMARKS.md.
 // Run: npm run build && node --import tsx bench/host-event-loop/run.ts [--runs N] [--steps N] [--no-write]
 import { existsSync } from "node:fs";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -14,10 +14,9 @@ import { fileURLToPath } from "node:url";
 import { describeProgress } from "../../src/host/progress-text.js";
 import { WorkerRequests, type ProgressParams } from "../../src/protocol/worker.js";
 import { WorkerClient } from "../../src/client/worker-client.js";
+import { writeBenchmarkSection } from "../benchmarks-md.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const MARK_START = "<!-- host-event-loop -->";
-const MARK_END = "<!-- /host-event-loop -->";
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -101,20 +100,6 @@ async function oneRun(models: string[], data: string, steps: number): Promise<Ru
   };
 }
 
-async function writeSection(section: string): Promise<void> {
-  const path = join(ROOT, "BENCHMARKS.md");
-  const current = existsSync(path) ? await readFile(path, "utf8") : "# Benchmarks\n";
-  const block = `${MARK_START}\n${section}\n${MARK_END}`;
-  const start = current.indexOf(MARK_START);
-  const end = current.indexOf(MARK_END);
-  await writeFile(
-    path,
-    start >= 0 && end > start
-      ? current.slice(0, start) + block + current.slice(end + MARK_END.length)
-      : `${current.trimEnd()}\n\n${block}\n`,
-  );
-}
-
 async function main(): Promise<void> {
   if (!existsSync(join(ROOT, "dist", "worker.cjs"))) throw new Error("build first: npm run build");
   const runs = Number(option("runs", "3"));
@@ -166,7 +151,7 @@ async function main(): Promise<void> {
     `- Turns with the most CPU of this process (work that blocks the loop, whatever the load): ${busiest.map((s) => `cpu ${s.cpuMs.toFixed(0)} ms in a ${s.ms.toFixed(0)} ms turn (${s.during})`).join("; ") || "none over 20 ms"}.`,
   ].join("\n");
   console.log(section);
-  if (!process.argv.includes("--no-write")) await writeSection(section);
+  if (!process.argv.includes("--no-write")) await writeBenchmarkSection("host-event-loop", section);
 }
 
 await main();

@@ -7,7 +7,6 @@
 //      (needs Debian's python3-torch at /usr/bin/python3)
 import * as tf from "@tensorflow/tfjs";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -19,11 +18,10 @@ import { scoreModel } from "../../src/worker/learn/gradient.js";
 import { learnCoefficients, type LearnOptions } from "../../src/worker/learn/learn.js";
 import { resolveObjective } from "../../src/worker/learn/objective.js";
 import type { SoupData, SoupProblem } from "../../src/worker/learn/problem.js";
+import { writeBenchmarkSection } from "../benchmarks-md.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const PYTHON = "/usr/bin/python3";
-const MARK_START = "<!-- learned-soup-cnn -->";
-const MARK_END = "<!-- /learned-soup-cnn -->";
 const CLASSES = 10;
 const SIZE = 32;
 const ROWS = Number(option("rows", "256"));
@@ -273,24 +271,10 @@ async function main(): Promise<void> {
       "- What sets the floor (docs/performance.md): tfjs-wasm's kernels on one thread (TF.js does not start wasm threads under Node; forcing them fails with ERR_WORKER_PATH), most of a step in the backward pass — the Dense kernel's gradient BatchMatMul (aᵀ·dy with the batch as inner dimension, slow in tfjs-wasm), the convolutions and BatchNormalization — plus TF.js's per-op dispatch; the merge and the gradient identity's dot products are about 3 % of the kernel time. PyTorch runs the same step in a few native kernels. Both sides ran on the shared, loaded machine, not at the same moment: the ratios move with the load.",
     ].join("\n");
     console.log(section);
-    if (!process.argv.includes("--no-write")) await writeSection(section);
+    if (!process.argv.includes("--no-write")) await writeBenchmarkSection("learned-soup-cnn", section);
   } finally {
     await rm(exchange, { recursive: true, force: true });
   }
-}
-
-async function writeSection(section: string): Promise<void> {
-  const path = join(ROOT, "BENCHMARKS.md");
-  const current = existsSync(path) ? await readFile(path, "utf8") : "# Benchmarks\n";
-  const block = `${MARK_START}\n${section}\n${MARK_END}`;
-  const start = current.indexOf(MARK_START);
-  const end = current.indexOf(MARK_END);
-  await writeFile(
-    path,
-    start >= 0 && end > start
-      ? current.slice(0, start) + block + current.slice(end + MARK_END.length)
-      : `${current.trimEnd()}\n\n${block}\n`,
-  );
 }
 
 await main().catch((error: unknown) => {

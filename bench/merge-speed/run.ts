@@ -5,13 +5,14 @@
 // Needs Debian's python3-numpy at /usr/bin/python3 and GNU time at /usr/bin/time.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, open, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, open, rm, stat } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeHeader, layOut } from "../../src/core/formats/safetensors/header-json.js";
 import type { HeaderEntry } from "../../src/core/formats/safetensors/header.js";
 import { SafetensorsReader } from "../../src/core/formats/safetensors/index.js";
+import { writeBenchmarkSection } from "../benchmarks-md.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const PYTHON = "/usr/bin/python3";
@@ -20,8 +21,6 @@ const RUNS = Number(process.env.RUNS ?? 5);
 const WEIGHTS = [0.4, 0.3, 0.2, 0.1];
 const HIDDEN = 1024;
 const LAYERS = 11;
-const MARK_START = "<!-- merge-speed -->";
-const MARK_END = "<!-- /merge-speed -->";
 
 type Dtype = "float32" | "bfloat16";
 
@@ -127,19 +126,6 @@ async function maxAbsDifference(a: string, b: string): Promise<number> {
     await ra.close();
     await rb.close();
   }
-}
-
-async function updateBenchmarks(section: string): Promise<void> {
-  const path = join(ROOT, "BENCHMARKS.md");
-  const text = existsSync(path) ? await readFile(path, "utf8") : "# Benchmarks\n";
-  const block = `${MARK_START}\n${section}\n${MARK_END}`;
-  const start = text.indexOf(MARK_START);
-  const end = text.indexOf(MARK_END);
-  const next =
-    start >= 0 && end > start
-      ? text.slice(0, start) + block + text.slice(end + MARK_END.length)
-      : `${text.trimEnd()}\n\n${block}\n`;
-  await writeFile(path, next);
 }
 
 const gb = (bytes: number) => (bytes / 1e9).toFixed(2);
@@ -307,7 +293,7 @@ async function main(): Promise<void> {
         "one copy of every byte from the page cache by pread (NumPy memory-maps), the write, the non-finite check, and for bfloat16 the decode and round-trip passes in JavaScript; " +
         "the per-process fixed cost (Node start and compiling the 6.5 MB CLI bundle) is the line above.",
     ].join("\n");
-    await updateBenchmarks(section);
+    await writeBenchmarkSection("merge-speed", section);
     console.log(section);
   } finally {
     await rm(dir, { recursive: true, force: true });

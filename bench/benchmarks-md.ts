@@ -1,0 +1,25 @@
+/**
+ * BENCHMARKS.md is written by the benchmarks: each owns the section between `<!-- name -->` and `<!-- /name -->`
+ * and replaces it (or appends it when missing), leaving every other section as it is.
+ */
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const BENCHMARKS = join(dirname(fileURLToPath(import.meta.url)), "..", "BENCHMARKS.md");
+
+export async function writeBenchmarkSection(name: string, body: string): Promise<void> {
+  const open = `<!-- ${name} -->`;
+  const close = `<!-- /${name} -->`;
+  const block = `${open}\n${body}\n${close}`;
+  const text = existsSync(BENCHMARKS) ? await readFile(BENCHMARKS, "utf8") : "# Benchmarks\n";
+  const start = text.indexOf(open);
+  const end = text.indexOf(close);
+  await writeFile(
+    BENCHMARKS,
+    start >= 0 && end > start
+      ? text.slice(0, start) + block + text.slice(end + close.length)
+      : `${text.trimEnd()}\n\n${block}\n`,
+  );
+}

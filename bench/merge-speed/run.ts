@@ -94,8 +94,12 @@ interface Run {
   maxRssBytes: number;
 }
 
-/** Runs a whole process under GNU time: wall (measured here), user+system CPU of it and its children, largest RSS. */
+/**
+ * Runs a whole process under GNU time: wall (measured here), user+system CPU of it and its children, largest RSS.
+ * Dirty pages of earlier runs' outputs are written back first, so no run pays for another's writeback.
+ */
 function timedRun(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Run {
+  execFileSync("sync");
   const start = performance.now();
   const child = spawnSync("/usr/bin/time", ["-f", "TIME %U %S %M", command, ...args], {
     encoding: "utf8",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { floatToBfloat16Bits } from "../../../src/core/convert.js";
+import { floatToBfloat16Bits, floatToFloat16Bits } from "../../../src/core/convert.js";
 import { mulberry32 } from "../../../src/core/random.js";
 import { FusedSumKernel, type FusedDtype } from "../../../src/core/merge/streaming/fused-sum/kernel.js";
 import { decodeFloatsInto, encodeFloatsInto } from "../../../src/core/merge/streaming/decode.js";
@@ -11,7 +11,8 @@ const kernel = FusedSumKernel.create();
 /** The raw little-endian bytes of float32 values stored as `dtype`. */
 function stored(values: Float32Array, dtype: FusedDtype): Uint8Array {
   if (dtype === "float32") return new Uint8Array(values.slice().buffer);
-  return new Uint8Array(Uint16Array.from(values, (v) => floatToBfloat16Bits(v)).buffer);
+  const encode = dtype === "bfloat16" ? floatToBfloat16Bits : floatToFloat16Bits;
+  return new Uint8Array(Uint16Array.from(values, (v) => encode(v)).buffer);
 }
 
 /** What the separate passes give: decode, weightedSumInto, encode; and whether they would take the fast path. */
@@ -34,7 +35,7 @@ describe("the fused weighted-sum kernel (WebAssembly SIMD)", () => {
     assert.ok(kernel, "WebAssembly SIMD should validate on Node 20");
   });
 
-  for (const dtype of ["float32", "bfloat16"] as const) {
+  for (const dtype of ["float32", "bfloat16", "float16"] as const) {
     it(`${dtype}: the same bytes as the separate passes, for 1 to 7 inputs, lengths 1 to 13 and 5000, scale 1 and 1/3`, () => {
       const random = mulberry32(dtype === "float32" ? 7 : 8);
       for (const count of [1, 2, 3, 4, 5, 7]) {
@@ -104,10 +105,10 @@ describe("the fused weighted-sum kernel (WebAssembly SIMD)", () => {
           assert.equal(fused(raws, dtype, [0.5, 0.5], 1, 7).fits, false, `${bad} at ${at}`);
         }
       }
-      // Finite inputs whose sum leaves the range: float32 overflows past 3.4e38, bfloat16 rounds to infinity earlier.
-      const big = Float32Array.from([1, 3e38, 1]);
+      // Finite inputs whose sum leaves the range: float32 overflows past 3.4e38, 16-bit types round to infinity earlier.
+      const big = Float32Array.from([1, dtype === "float16" ? 60000 : 3e38, 1]);
       assert.equal(fused([stored(big, dtype), stored(big, dtype)], dtype, [1, 1], 1, 3).fits, false);
-      const edge = Float32Array.from([3.3e38]);
+      const edge = Float32Array.from([dtype === "float16" ? 65000 : 3.3e38]);
       assert.equal(
         fused([stored(edge, dtype)], dtype, [1.0289], 1, 1).fits,
         separatePasses([stored(edge, dtype)], dtype, [1.0289], 1, 1).fits,
@@ -132,6 +133,57 @@ describe("the fused weighted-sum kernel (WebAssembly SIMD)", () => {
       if (!got.fits) flagged++;
     }
     assert.ok(flagged > 0 && flagged < values.length, "the values straddle the boundary");
+  });
+
+  it("float16: every float16 value in, and float32 values across its range out, as the separate passes give", () => {
+    // Every bit pattern as one input of weight 1: finite ones come back as they were, infinities and NaN are flagged.
+    const all = new Uint16Array(65536).map((_, i) => i);
+    const raw = new Uint8Array(all.buffer);
+    const out = new Uint8Array(raw.length);
+    assert.equal(kernel!.sum([raw], "float16", [1], 1, all.length, out), false, "the infinities and NaNs are flagged");
+    const finite = all.filter((h) => (h & 0x7c00) !== 0x7c00);
+    const finiteRaw = new Uint8Array(finite.buffer);
+    const finiteOut = new Uint8Array(finiteRaw.length);
+    assert.equal(kernel!.sum([finiteRaw], "float16", [1], 1, finite.length, finiteOut), true);
+    assert.deepEqual(Buffer.from(finiteOut), Buffer.from(finiteRaw));
+    // float32 values from 2^-26 to 2^16 (subnormal float16 results, ties, the top of the range) through weights.
+    const random = mulberry32(16);
+    const one = new Uint8Array(Uint16Array.from([floatToFloat16Bits(1)]).buffer);
+    const values = Float32Array.from({ length: 20000 }, () => (random() < 0.5 ? -1 : 1) * 2 ** (random() * 42 - 26));
+    const ties = Float32Array.from({ length: 2000 }, (_, i) => (i + 0.5) * 2 ** -24); // halfway between subnormals
+    for (const value of [...values, ...ties]) {
+      const expected = separatePasses([one], "float16", [value], 1, 1);
+      const got = fused([one], "float16", [value], 1, 1);
+      assert.equal(got.fits, expected.fits, `value ${value}`);
+      if (got.fits) assert.deepEqual(Buffer.from(got.bytes), Buffer.from(expected.bytes), `value ${value}`);
+    }
+  });
+
+  it("sums inputs read into its own memory where they lie, also after the memory grew, without changing them", () => {
+    const own = FusedSumKernel.create()!;
+    const random = mulberry32(5);
+    const length = 1001; // not a whole number of groups: the last group reaches into the buffer's slack
+    const values = [0, 1, 2].map(() =>
+      stored(
+        Float32Array.from({ length }, () => random() - 0.5),
+        "float16",
+      ),
+    );
+    const buffers = values.map((v) => {
+      const buffer = own.allocate(v.length);
+      buffer.set(v);
+      return buffer.subarray(0, v.length);
+    });
+    assert.ok(buffers.every((b) => b.buffer instanceof SharedArrayBuffer));
+    const expected = separatePasses(values, "float16", [0.5, 0.25, 0.25], 1, length);
+    const out = new Uint8Array(length * 2);
+    assert.equal(own.sum(buffers, "float16", [0.5, 0.25, 0.25], 1, length, out), true);
+    assert.deepEqual(Buffer.from(out), Buffer.from(expected.bytes));
+    own.allocate(64 * 1024 * 1024); // grows the memory: the buffers handed out before stay valid
+    out.fill(0);
+    assert.equal(own.sum(buffers, "float16", [0.5, 0.25, 0.25], 1, length, out), true);
+    assert.deepEqual(Buffer.from(out), Buffer.from(expected.bytes));
+    buffers.forEach((b, i) => assert.deepEqual(Buffer.from(b), Buffer.from(values[i]!), "inputs unchanged"));
   });
 
   it("reuses its memory for pieces of any size, growing it when a piece is larger", () => {

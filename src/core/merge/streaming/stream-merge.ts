@@ -123,18 +123,20 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
     const sets = readers.map((r) => r.set);
     requireSameTensors(sets);
     const template = readers[0]!;
+    const fused = options.weightedSum && options.elementwise ? FusedSumKernel.create() : undefined;
     // Whole tensors (a method that needs them) are not read ahead: memory stays near (inputs + 1) tensors.
+    // Pieces are read into the fused kernel's memory when there is one, so it sums them where they lie.
     reads = new PieceReads(
       readers,
       piecePlan(template, pieceLimit),
       options.elementwise ? READ_AHEAD : 1,
       options.onRead,
+      fused && ((bytes) => fused.allocate(bytes)),
     );
     const pieceReads = reads;
     const totalBytes = sets.reduce((sum, set) => sum + totalDataBytes(set), 0);
     const count = template.set.tensors.size;
     const floats = new FloatScratch();
-    const fused = options.weightedSum && options.elementwise ? FusedSumKernel.create() : undefined;
     const outputs: OutputSlot[] = Array.from({ length: OUTPUT_SLOTS }, () => ({
       values: new Float32Array(0),
       storage: new ArrayBuffer(0),

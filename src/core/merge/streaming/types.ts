@@ -36,7 +36,7 @@ export interface StreamMergeOptions {
   elementwise?: boolean;
   /**
    * For a tensor that `combine` merges as exactly weightedSumInto(out, inputs, weights, scale) (a linear merge):
-   * those terms, aligned with `inputs`. Its float32 and bfloat16 pieces then go through one fused pass (decode,
+   * those terms, aligned with `inputs`. Its float32, bfloat16 and float16 pieces then go through one fused pass (decode,
    * sum, check, encode: fused-sum/); `combine` still merges the other dtypes and any piece with a value that
    * is not finite or too large to store, so warnings and errors are the same. Undefined: `combine` merges it.
    */

@@ -361,6 +361,43 @@ describe("wasm gradient kernels", function () {
     });
   });
 
+  describe("BatchMatMul with transposes (ours transposes first on wasm) equals the cpu backend's", function () {
+    // Each case says which of our two orders it takes: the product of the transposed operands ("direct"), or the
+    // transpose of the product in the other order ("swapped"), whichever copies fewer elements.
+    const cases: Array<{ name: string; a: number[]; b: number[]; transposeA: boolean; transposeB: boolean }> = [
+      { name: "aᵀ·b (direct)", a: [5, 7], b: [5, 3], transposeA: true, transposeB: false },
+      { name: "a·bᵀ (swapped)", a: [2, 5], b: [9, 5], transposeA: false, transposeB: true },
+      { name: "aᵀ·bᵀ (swapped)", a: [5, 3], b: [4, 5], transposeA: true, transposeB: true },
+      {
+        name: "batched, broadcast batch axes, aᵀ·b (direct)",
+        a: [2, 1, 5, 3],
+        b: [3, 5, 4],
+        transposeA: true,
+        transposeB: false,
+      },
+      { name: "batched a·bᵀ (swapped)", a: [3, 2, 5], b: [3, 6, 5], transposeA: false, transposeB: true },
+      {
+        name: "the CNN's Dense gradient shape xᵀ·dy (direct)",
+        a: [64, 96],
+        b: [64, 40],
+        transposeA: true,
+        transposeB: false,
+      },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const a = randomTensor(21, c.a);
+        const b = randomTensor(22, c.b);
+        const attrs = { transposeA: c.transposeA, transposeB: c.transposeB };
+        const { wasm, cpu, shape } = await bothBackends("BatchMatMul", { a, b }, attrs);
+        const expected = tf.tidy(() => tf.matMul(a, b, c.transposeA, c.transposeB).shape);
+        assert.deepEqual(shape, expected);
+        assert.ok(relativeError(wasm, cpu) < BACKEND_TOLERANCE, `relative error ${relativeError(wasm, cpu)}`);
+        tf.dispose([a, b]);
+      });
+    }
+  });
+
   describe("pooling kernels agree with central differences on wasm and on cpu", function () {
     // TF.js 4.22 gets these wrong: wasm's MaxPoolGrad/MaxPool3DGrad everywhere, every backend's average-pooling
     // gradient with 'same' padding (it divides by the whole window, the forward pass by the cells inside).

@@ -33,8 +33,9 @@ function median(values: number[]): number {
 function randomIngredients(variables: tf.LayerVariable[], seed: number): Float32Array[] {
   const random = mulberry32(seed);
   return variables.map((v) => {
-    const values = new Float32Array(v.read().size);
-    const fanIn = v.shape.length > 1 ? v.shape.slice(0, -1).reduce((a, b) => a * b, 1) : 1;
+    const { size, shape } = v.read();
+    const values = new Float32Array(size);
+    const fanIn = shape.length > 1 ? size / shape.at(-1)! : 1;
     const positive = v.name.includes("variance");
     for (let k = 0; k < values.length; k++) {
       const u = (random() + random() + random() - 1.5) * 2;

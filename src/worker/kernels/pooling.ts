@@ -180,11 +180,16 @@ function tiledMaxPoolGrad(dy: tf.Tensor, x: tf.Tensor, g: PoolGeometry): tf.Tens
   return tf.tidy(() => {
     const [batch, channels] = [x.shape[0]!, x.shape.at(-1)!];
     const rank = g.window.length;
-    const covered = tf.slice(
-      x,
-      x.shape.map(() => 0),
-      [batch, ...g.out.map((o, a) => o * g.window[a]!), channels],
-    );
+    const coveredShape = [batch, ...g.out.map((o, a) => o * g.window[a]!), channels];
+    // A slice or pad that changes nothing still copies on wasm.
+    const whole = coveredShape.every((n, a) => n === x.shape[a]);
+    const covered = whole
+      ? x
+      : tf.slice(
+          x,
+          x.shape.map(() => 0),
+          coveredShape,
+        );
     // [batch, o1, k1, o2, k2, (o3, k3,) channels] -> [batch, o1, o2, (o3,) channels, k1, k2, (k3)]
     const split = covered.reshape([batch, ...g.out.flatMap((o, a) => [o, g.window[a]!]), channels]);
     const toWindows = [0, ...g.out.map((_, a) => 1 + 2 * a), 1 + 2 * rank, ...g.window.map((_, a) => 2 + 2 * a)];
@@ -194,7 +199,9 @@ function tiledMaxPoolGrad(dy: tf.Tensor, x: tf.Tensor, g: PoolGeometry): tf.Tens
     const routed = tf.mul(hit, tf.expandDims(dy, -1)).reshape([batch, ...g.out, channels, ...g.window]);
     const back = toWindows.map((_, k) => toWindows.indexOf(k));
     const full = tf.transpose(routed, back).reshape(covered.shape);
-    return tf.pad(full, [[0, 0], ...g.input.map((n, a): [number, number] => [0, n - full.shape[a + 1]!]), [0, 0]]);
+    return whole
+      ? full
+      : tf.pad(full, [[0, 0], ...g.input.map((n, a): [number, number] => [0, n - full.shape[a + 1]!]), [0, 0]]);
   });
 }
 

@@ -38,27 +38,25 @@ export function convInfo(
 }
 
 /**
- * Pads (positive `before`) or crops (negative) the start of `axis`, then pads or crops its end so the axis is
- * `length` long. Zero padding: the convolution's own padding is zeros.
+ * For each axis given: pads (positive `before`) or crops (negative) its start, then pads or crops its end so the
+ * axis is `length` long. Zero padding: the convolution's own padding is zeros. In at most one pad and one slice
+ * (each a full copy on wasm).
  */
-export function padOrCrop(t: tf.Tensor, axis: number, before: number, length: number): tf.Tensor {
-  let out = t;
-  if (before > 0)
-    out = tf.pad(out, out.shape.map((_, a) => (a === axis ? [before, 0] : [0, 0])) as Array<[number, number]>);
-  if (before < 0) out = sliceAxis(out, axis, -before, out.shape[axis]! + before);
-  const size = out.shape[axis]!;
-  if (size < length)
-    out = tf.pad(out, out.shape.map((_, a) => (a === axis ? [0, length - size] : [0, 0])) as Array<[number, number]>);
-  if (size > length) out = sliceAxis(out, axis, 0, length);
-  return out;
-}
-
-function sliceAxis(t: tf.Tensor, axis: number, begin: number, size: number): tf.Tensor {
-  return tf.slice(
-    t,
-    t.shape.map((_, a) => (a === axis ? begin : 0)),
-    t.shape.map((s, a) => (a === axis ? size : s)),
-  );
+export function padOrCropAxes(
+  t: tf.Tensor,
+  axes: ReadonlyArray<{ axis: number; before: number; length: number }>,
+): tf.Tensor {
+  const paddings = t.shape.map((): [number, number] => [0, 0]);
+  const begin = t.shape.map(() => 0);
+  const size = [...t.shape];
+  for (const { axis, before, length } of axes) {
+    // Element i lands at i + before: pad the front by `before` or skip −before, and the end up to `length`.
+    paddings[axis] = [Math.max(before, 0), Math.max(length - (t.shape[axis]! + before), 0)];
+    begin[axis] = Math.max(-before, 0);
+    size[axis] = length;
+  }
+  const padded = paddings.some(([a, b]) => a > 0 || b > 0) ? tf.pad(t, paddings) : t;
+  return padded.shape.every((n, a) => begin[a] === 0 && size[a] === n) ? padded : tf.slice(padded, begin, size);
 }
 
 /**
@@ -69,7 +67,10 @@ export function tapsOf(x: tf.Tensor4D, info: Conv2DInfo): (kh: number, kw: numbe
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, outHeight, outWidth } = info;
   const rows = (outHeight - 1) * sh + (info.filterHeight - 1) * dh + 1;
   const cols = (outWidth - 1) * sw + (info.filterWidth - 1) * dw + 1;
-  const padded = padOrCrop(padOrCrop(x, 1, info.padInfo.top, rows), 2, info.padInfo.left, cols) as tf.Tensor4D;
+  const padded = padOrCropAxes(x, [
+    { axis: 1, before: info.padInfo.top, length: rows },
+    { axis: 2, before: info.padInfo.left, length: cols },
+  ]) as tf.Tensor4D;
   const [batch, , , channels] = x.shape;
   return (kh, kw) => {
     const top = kh * dh;

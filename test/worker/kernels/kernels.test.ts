@@ -398,6 +398,35 @@ describe("wasm gradient kernels", function () {
     }
   });
 
+  describe("FusedBatchNorm (ours on wasm: x·a + b per channel) equals the cpu backend's", function () {
+    const cases: Array<{ name: string; x: number[]; stats: number[]; scale: boolean; offset: boolean }> = [
+      { name: "per channel, scale and offset", x: [3, 5, 4, 6], stats: [6], scale: true, offset: true },
+      { name: "per channel, no scale", x: [2, 3, 3, 4], stats: [4], scale: false, offset: true },
+      { name: "per channel, no offset, rank 2", x: [7, 5], stats: [5], scale: true, offset: false },
+      {
+        name: "statistics of the input's shape (TF.js's kernel)",
+        x: [2, 3, 3, 4],
+        stats: [2, 3, 3, 4],
+        scale: true,
+        offset: true,
+      },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const x = randomTensor(31, c.x);
+        const mean = randomTensor(32, c.stats);
+        const variance = tf.tidy(() => tf.add(tf.abs(randomTensor(33, c.stats)), 0.1));
+        const inputs: Record<string, tf.Tensor> = { x, mean, variance };
+        if (c.scale) inputs.scale = randomTensor(34, c.stats);
+        if (c.offset) inputs.offset = randomTensor(35, c.stats);
+        const { wasm, cpu, shape } = await bothBackends("FusedBatchNorm", inputs, { varianceEpsilon: 1e-3 });
+        assert.deepEqual(shape, c.x);
+        assert.ok(relativeError(wasm, cpu) < BACKEND_TOLERANCE, `relative error ${relativeError(wasm, cpu)}`);
+        tf.dispose(Object.values(inputs));
+      });
+    }
+  });
+
   describe("pooling kernels agree with central differences on wasm and on cpu", function () {
     // TF.js 4.22 gets these wrong: wasm's MaxPoolGrad/MaxPool3DGrad everywhere, every backend's average-pooling
     // gradient with 'same' padding (it divides by the whole window, the forward pass by the cells inside).

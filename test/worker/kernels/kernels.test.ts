@@ -432,6 +432,16 @@ describe("wasm gradient kernels", function () {
     // gradient with 'same' padding (it divides by the whole window, the forward pass by the cells inside).
     const pools: Array<{ name: string; shape: number[]; f: (t: tf.Tensor) => tf.Tensor }> = [
       { name: "maxPool 2×2 stride 2", shape: [2, 6, 6, 2], f: (t) => tf.maxPool(t as tf.Tensor4D, 2, 2, "valid") },
+      {
+        name: "maxPool 2×2 stride 2 over odd sizes (the last row and column in no window)",
+        shape: [2, 7, 5, 3],
+        f: (t) => tf.maxPool(t as tf.Tensor4D, 2, 2, "valid"),
+      },
+      {
+        name: "maxPool 3×2 windows, strides [3, 2]",
+        shape: [1, 6, 4, 2],
+        f: (t) => tf.maxPool(t as tf.Tensor4D, [3, 2], [3, 2], "valid"),
+      },
       { name: "maxPool 3×3 stride 1 same", shape: [1, 5, 6, 2], f: (t) => tf.maxPool(t as tf.Tensor4D, 3, 1, "same") },
       {
         name: "maxPool 1-D (pool 2, stride 2 over a height-1 image)",
@@ -481,6 +491,24 @@ describe("wasm gradient kernels", function () {
         x.dispose();
       });
     }
+  });
+
+  it("MaxPoolGrad on wasm equals cpu's where windows hold ties (the first maximal cell gets the gradient)", async () => {
+    // Rounded ReLU outputs: many windows of equal values, as after a ReLU that zeroed a whole window.
+    const input = tf.tidy(() => tf.relu(tf.round(tf.mul(randomTensor(41, [2, 8, 6, 3]), 2))));
+    const output = tf.maxPool(input as tf.Tensor4D, 2, 2, "valid");
+    const dy = randomTensor(42, output.shape);
+    const { wasm, cpu } = await bothBackends(
+      "MaxPoolGrad",
+      { dy, input, output },
+      { filterSize: 2, strides: 2, pad: "valid" },
+    );
+    // + 0 turns −0 (a zero routing weight times a negative ∂L/∂y) into 0, as cpu writes it.
+    assert.deepEqual(
+      Array.from(wasm, (v) => v + 0),
+      Array.from(cpu, (v) => v + 0),
+    );
+    tf.dispose([input, output, dy]);
   });
 
   it("MaxPool3D on wasm equals cpu's on the shapes where TF.js's own wasm kernel is wrong", async () => {

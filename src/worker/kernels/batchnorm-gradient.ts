@@ -2,8 +2,10 @@
 // · scale, materialising a full-size copy of a per-channel vector before multiplying; a broadcasting multiply gives
 // the same values. On the CNN benchmark (bench/learned-soup-cnn) that Tile was about a quarter of a learning step's
 // time on wasm. TF.js also reduces a full-size product for each of the other four derivatives; here they share
-// two reductions (full-size sums and products are what a BatchNormalization gradient costs on wasm).
+// two reductions (full-size sums and products are what a BatchNormalization gradient costs on wasm), each one
+// average pooling on wasm (leading-sum.ts).
 import * as tf from "@tensorflow/tfjs";
+import { sumOverLeadingAxes } from "./leading-sum.js";
 
 /** The axes a rank-1 statistic is broadcast over (every axis but the last), as TF.js's getReductionAxes gives them. */
 function reductionAxes(mean: tf.Tensor, x: tf.Tensor): number[] {
@@ -19,7 +21,7 @@ export const fusedBatchNormGradConfig: tf.GradConfig = {
     const { varianceEpsilon } = attrs as { varianceEpsilon: number };
     const scaleValue = scale ?? tf.scalar(1);
     const axes = reductionAxes(mean, x);
-    const reduce = (t: tf.Tensor) => tf.reshape(axes.length > 0 ? tf.sum(t, axes) : t, mean.shape);
+    const reduce = (t: tf.Tensor) => tf.reshape(axes.length > 0 ? sumOverLeadingAxes(t) : t, mean.shape);
     // y = (x − mean)·r·scale + offset with r = 1/√(var + ε): the four statistic gradients need only two
     // full-size reductions, Σ dy and Σ dy·(x − mean), taken once and shared.
     const r = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));

@@ -4,6 +4,7 @@ import {
   conv2dBackpropFilter,
   conv2dBackpropFilterConfig,
 } from "../../../src/worker/kernels/conv2d-backprop-filter.js";
+import { sumOverLeadingAxes } from "../../../src/worker/kernels/leading-sum.js";
 import { BACKEND_TOLERANCE, centralDifferences, distinctTensor, on, randomTensor, relativeError } from "./compare.js";
 
 type Attrs = Record<string, unknown>;
@@ -394,6 +395,34 @@ describe("wasm gradient kernels", function () {
         assert.deepEqual(shape, expected);
         assert.ok(relativeError(wasm, cpu) < BACKEND_TOLERANCE, `relative error ${relativeError(wasm, cpu)}`);
         tf.dispose([a, b]);
+      });
+    }
+  });
+
+  describe("sumOverLeadingAxes (one average pooling on wasm) equals tf.sum on cpu", function () {
+    for (const shape of [
+      [64, 32, 32, 16],
+      [3, 5, 4, 6],
+      [7, 5],
+      [1, 1, 9, 2],
+    ]) {
+      it(`shape [${shape.join(", ")}]`, async () => {
+        const t = randomTensor(51, shape);
+        const ours = await on("wasm", () => sumOverLeadingAxes(t));
+        assert.deepEqual(ours.shape, [shape.at(-1)]);
+        const values = ours.dataSync();
+        ours.dispose();
+        const { sums, magnitudes } = await on("cpu", () =>
+          tf.tidy(() => {
+            const axes = shape.slice(0, -1).map((_, a) => a);
+            return { sums: tf.sum(t, axes).dataSync(), magnitudes: tf.sum(tf.abs(t), axes).dataSync() };
+          }),
+        );
+        // Another summation order: within float32 rounding of the terms' magnitudes, far below one misplaced term.
+        values.forEach((v, c) =>
+          assert.ok(Math.abs(v - sums[c]!) <= 1e-6 * magnitudes[c]!, `channel ${c}: ${v} vs ${sums[c]}`),
+        );
+        t.dispose();
       });
     }
   });

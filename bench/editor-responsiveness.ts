@@ -5,7 +5,7 @@
  * Run: node --import tsx bench/editor-responsiveness.ts (after npm run build and .ci/install-code-server.sh).
  */
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { codeServerInstalled } from "../test/vscode/code-server.js";
 import { writeBenchmarkSection } from "./benchmarks-md.js";
@@ -13,8 +13,9 @@ import { runSuiteInCodeServer } from "../test/vscode/run-code-server.js";
 
 interface Figures {
   activationMs: number;
-  learnedMerge: { steps: number; seconds: number; backend?: string };
-  eventLoopDelayMs: { p50: number; p99: number; max: number };
+  learnedMerge: { steps: number; backend?: string };
+  /** Event-loop delay of the extension host during each of three learned merges, in ms. */
+  merges: Array<{ seconds: number; p50: number; p99: number; max: number }>;
   listModels: { files: number; medianMs: number; runsMs: number[] };
 }
 
@@ -30,15 +31,23 @@ if (code !== 0 || !existsSync(out)) {
 }
 const f = JSON.parse(readFileSync(out, "utf8")) as Figures;
 const ok = (value: number, target: number) => (value < target ? "met" : "missed");
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const maxima = f.merges.map((m) => m.max);
+const medianMax = median(maxima);
+const ms = (values: number[]) => values.map((v) => v.toFixed(1)).join(", ");
 const section = `## Editor responsiveness
 
 Measured by \`bench/editor-responsiveness.ts\` in code-server's extension host (VS Code 1.100, Node ${process.version},
-${cpus().length} cores, ${new Date().toISOString().slice(0, 10)}); one run, while other work may share the machine.
+${cpus().length} cores, ${new Date().toISOString().slice(0, 10)}; load average ${loadavg()[0]!.toFixed(1)} at the end). The worker runs below the editor's
+priority (niceness 10). \`remote.autoForwardPorts\` is off: in code-server, a remote setup, VS Code otherwise spawns \`ps\` from
+the extension host every few seconds to find ports to forward, an 80 ms stall of its own (seen in a CPU profile of the extension host)
+that desktop VS Code does not have.
 
 | what | figure | target |
 |---|---|---|
 | activation (the \`activate()\` body; loading the bundle is not included) | ${f.activationMs.toFixed(1)} ms | < 200 ms: ${ok(f.activationMs, 200)} |
-| event-loop delay during a learned merge (${f.learnedMerge.steps} steps, ${f.learnedMerge.backend ?? "?"} backend, ${f.learnedMerge.seconds.toFixed(1)} s), p50 / p99 / max | ${f.eventLoopDelayMs.p50.toFixed(1)} / ${f.eventLoopDelayMs.p99.toFixed(1)} / ${f.eventLoopDelayMs.max.toFixed(1)} ms | p99 < 50 ms: ${ok(f.eventLoopDelayMs.p99, 50)} |
+| event-loop delay during a learned merge (${f.learnedMerge.steps} steps, ${f.learnedMerge.backend ?? "?"} backend; 3 merges of ${ms(f.merges.map((m) => m.seconds))} s): max, median of the 3 (each run) | ${medianMax.toFixed(1)} ms (${ms(maxima)}) | max < 50 ms: ${ok(medianMax, 50)} |
+| the same merges: p50 / p99, medians of the 3 | ${median(f.merges.map((m) => m.p50)).toFixed(1)} / ${median(f.merges.map((m) => m.p99)).toFixed(1)} ms | |
 | list and group the workspace (${f.listModels.files} model files), median of 3 | ${f.listModels.medianMs.toFixed(0)} ms (runs: ${f.listModels.runsMs.map((r) => r.toFixed(0)).join(", ")}) | < 1 s for 500: ${ok(f.listModels.medianMs, 1000)} |`;
 await writeBenchmarkSection("editor", section);
 console.log(section);

@@ -1,14 +1,16 @@
 // Benchmark (issue 11): whole-process `model-soup merge --weights` of four ~250 MB safetensors against the honest
-// NumPy reference (memory-map each file, sum one tensor at a time, write), float32 and bfloat16, in one script,
+// NumPy reference (memory-map each file, sum one tensor at a time, write), float32, bfloat16 and float16, in one script,
 // with the machine's memory-copy bandwidth measured here too. Writes the section between the merge-speed markers
 // of BENCHMARKS.md. Run: npm run build && node --import tsx bench/merge-speed/run.ts
 // Needs Debian's python3-numpy at /usr/bin/python3 and GNU time at /usr/bin/time.
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, open, rm, stat } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { floatToFloat16Bits } from "../../src/core/convert.js";
 import { encodeHeader, layOut } from "../../src/core/formats/safetensors/header-json.js";
 import type { HeaderEntry } from "../../src/core/formats/safetensors/header.js";
 import { SafetensorsReader } from "../../src/core/formats/safetensors/index.js";
@@ -22,7 +24,19 @@ const WEIGHTS = [0.4, 0.3, 0.2, 0.1];
 const HIDDEN = 1024;
 const LAYERS = 11;
 
-type Dtype = "float32" | "bfloat16";
+type Dtype = "float32" | "bfloat16" | "float16";
+
+const SCRIPTS: Record<Dtype, string> = {
+  float32: "numpy_mmap_merge.py",
+  bfloat16: "numpy_mmap_merge_bf16.py",
+  float16: "numpy_mmap_merge_f16.py",
+};
+
+const REFERENCE_NAMES: Record<Dtype, string> = {
+  float32: "NumPy memory-map loop",
+  bfloat16: "NumPy memory-map loop through float32",
+  float16: "NumPy memory-map loop through float32",
+};
 
 /** A Llama-like layout of ~250 MB in float32: a 16000 x 1024 embedding and 11 blocks (norm + 4096 x 1024). */
 function checkpointLayout(dtype: Dtype): HeaderEntry[] {
@@ -63,7 +77,9 @@ export async function writeCheckpoint(path: string, seed: number, dtype: Dtype):
       const bytes =
         dtype === "float32"
           ? new Uint8Array(values.buffer)
-          : new Uint8Array(new Uint16Array(new Uint32Array(values.buffer).map((u) => u >>> 16)).buffer);
+          : dtype === "bfloat16"
+            ? new Uint8Array(new Uint16Array(new Uint32Array(values.buffer).map((u) => u >>> 16)).buffer)
+            : new Uint8Array(Uint16Array.from(values, (v) => floatToFloat16Bits(v)).buffer);
       await handle.write(bytes, 0, bytes.length, header.length + e.begin);
     }
   } finally {
@@ -88,14 +104,30 @@ function memoryCopyBandwidth(): number {
   return median(rates);
 }
 
+/** Bytes per second SHA-256 (node:crypto) hashes on one thread: a 256 MiB buffer, median of 5. */
+function sha256Bandwidth(): number {
+  const data = new Uint8Array(256 * 1024 * 1024).fill(7);
+  const rates: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const start = performance.now();
+    createHash("sha256").update(data).digest();
+    rates.push(data.length / ((performance.now() - start) / 1000));
+  }
+  return median(rates);
+}
+
 interface Run {
   seconds: number;
   cpuSeconds: number;
   maxRssBytes: number;
 }
 
-/** Runs a whole process under GNU time: wall (measured here), user+system CPU of it and its children, largest RSS. */
+/**
+ * Runs a whole process under GNU time: wall (measured here), user+system CPU of it and its children, largest RSS.
+ * Dirty pages of earlier runs' outputs are written back first, so no run pays for another's writeback.
+ */
 function timedRun(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Run {
+  execFileSync("sync");
   const start = performance.now();
   const child = spawnSync("/usr/bin/time", ["-f", "TIME %U %S %M", command, ...args], {
     encoding: "utf8",
@@ -152,12 +184,7 @@ async function runCase(dir: string, dtype: Dtype): Promise<Case> {
   execFileSync("sync");
   const soupOut = join(dir, `soup-${dtype}.safetensors`);
   const numpyOut = join(dir, `numpy-${dtype}.safetensors`);
-  const script = join(
-    ROOT,
-    "bench",
-    "merge-speed",
-    dtype === "float32" ? "numpy_mmap_merge.py" : "numpy_mmap_merge_bf16.py",
-  );
+  const script = join(ROOT, "bench", "merge-speed", SCRIPTS[dtype]);
   // OpenBLAS may be pinned for tests on this machine; the reference runs unpinned.
   const numpyEnv = { ...process.env };
   delete numpyEnv.OPENBLAS_CORETYPE;
@@ -199,7 +226,8 @@ async function main(): Promise<void> {
   const loadStart = loadavg();
   try {
     const bandwidth = memoryCopyBandwidth();
-    console.log(`memory copy: ${gb(bandwidth)} GB/s`);
+    const hashRate = sha256Bandwidth();
+    console.log(`memory copy: ${gb(bandwidth)} GB/s; SHA-256: ${gb(hashRate)} GB/s per thread`);
     // The fixed cost of a whole `model-soup merge` process (CLI start, worker start, recipe): a merge of a 4 KB model.
     const tiny = join(
       ROOT,
@@ -231,7 +259,7 @@ async function main(): Promise<void> {
     console.log(`fixed cost: ${fixedSeconds.toFixed(2)} s (cpu ${fixedCpu.toFixed(2)})`);
     const only = process.env.DTYPES?.split(",") as Dtype[] | undefined;
     const cases: Case[] = [];
-    for (const dtype of only ?? (["float32", "bfloat16"] as Dtype[])) cases.push(await runCase(dir, dtype));
+    for (const dtype of only ?? (["float32", "bfloat16", "float16"] as Dtype[])) cases.push(await runCase(dir, dtype));
     const loadEnd = loadavg();
     const rows: string[] = [];
     const notes: string[] = [];
@@ -248,7 +276,7 @@ async function main(): Promise<void> {
         rss: median(c.numpy.map((r) => r.maxRssBytes)),
       };
       const moved = c.inputBytes + c.outputBytes;
-      const name = c.dtype === "float32" ? "NumPy memory-map loop" : "NumPy memory-map loop through float32";
+      const name = REFERENCE_NAMES[c.dtype];
       rows.push(
         `| ${c.dtype} | \`model-soup merge --weights\` | ${s.seconds.toFixed(2)} s | ${s.cpu.toFixed(2)} s | ${gb(moved / s.seconds)} GB/s | ${mib(s.rss)} |`,
       );
@@ -268,8 +296,8 @@ async function main(): Promise<void> {
       "## Fixed-weight merge vs the NumPy memory-map loop (issue 11)",
       "",
       `Generated by \`node --import tsx bench/merge-speed/run.ts\` on ${new Date().toISOString().slice(0, 10)} (after \`npm run build\`). ` +
-        `Four generated checkpoints of ${mib(c0.inputBytes / MODELS)} each in ${c0.dtype} (a 16000 × 1024 embedding and 11 blocks), weights ${WEIGHTS.join(", ")}, files in the page cache. ` +
-        `Both sides are whole processes timed from outside (Model Soup: \`node dist/cli.cjs merge … --weights … --out …\`, which runs the merge in the CLI's own process, hashes every input for the recipe on a worker thread and writes the recipe; ` +
+        `Four generated checkpoints of ${mib(c0.inputBytes / MODELS)} each in ${c0.dtype} (half that in the 16-bit types; a 16000 × 1024 embedding and 11 blocks), weights ${WEIGHTS.join(", ")}, files in the page cache. ` +
+        `Both sides are whole processes timed from outside (Model Soup: \`node dist/cli.cjs merge … --weights … --out …\`, which runs the merge in the CLI's own process through the fused WebAssembly pass, hashes every input for the recipe on worker threads (one file per thread, up to one thread per core) and writes the recipe; ` +
         `NumPy: \`bench/merge-speed/numpy_mmap_merge*.py\`, interpreter start and \`import numpy\` included), alternating, ${RUNS} runs each, medians. ` +
         `CPU = user + system of the process and its children (GNU time). Machine: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ` +
         `load average ${loadStart[0]!.toFixed(1)} at the start and ${loadEnd[0]!.toFixed(1)} at the end (other work shares the 2 cores: wall times include waiting for them).`,
@@ -289,9 +317,17 @@ async function main(): Promise<void> {
           .join("; ") +
         ".",
       ...notes,
-      "- What sets the floor (docs/performance.md): SHA-256 of every input byte for the recipe (about 0.55–0.85 s of CPU per GB, on the second core, which other work on this machine often holds), " +
-        "one copy of every byte from the page cache by pread (NumPy memory-maps), the write, the non-finite check, and for bfloat16 the decode and round-trip passes in JavaScript; " +
-        "the per-process fixed cost (Node start and compiling the 6.5 MB CLI bundle) is the line above.",
+      `- SHA-256 (node:crypto, which uses the CPU's SHA extensions) hashes ${gb(hashRate)} GB/s on one thread here. ` +
+        cases
+          .map((c) => {
+            const hashCpu = c.inputBytes / hashRate;
+            const floor = (hashCpu + fixedCpu) / cpus().length;
+            return `Hashing the ${c.dtype} inputs for the recipe alone is ${hashCpu.toFixed(2)} s of CPU, so with the fixed cost no ${c.dtype} merge with a recipe can take less than ${floor.toFixed(2)} s on ${cpus().length} cores, even if merging cost nothing (NumPy's median ${median(c.numpy.map((r) => r.seconds)).toFixed(2)} s records no hashes)`;
+          })
+          .join("; ") +
+        ".",
+      "- What else a merge costs (docs/performance.md): one copy of every input byte from the page cache by pread (NumPy memory-maps), one copy into the fused kernel's memory, the kernel's pass (decode, float64 sum, range check, encode), and the write; " +
+        "the per-process fixed cost (Node start and compiling the CLI bundle) is the line above.",
     ].join("\n");
     await writeBenchmarkSection("merge-speed", section);
     console.log(section);

@@ -64,9 +64,14 @@ export function isAllFinite(count: NonFiniteCount): boolean {
 /** Magnitudes from which a float32 value rounds to infinity when stored in a 16-bit float type. */
 const STORE_OVERFLOW: Partial<Record<DType, number>> = { float16: 65520, bfloat16: 3.3961e38 };
 
+/** The magnitude from which a float32 value is written as infinity in `dtype` (Infinity for 32 and 64 bits). */
+export function storeLimit(dtype: DType): number {
+  return STORE_OVERFLOW[dtype] ?? Infinity;
+}
+
 /** How many merged values would be written as NaN or infinity in `dtype` (non-finite already, or past its range). */
 export function overflowsOnStore(merged: Float32Array, dtype: DType): number {
-  const limit = STORE_OVERFLOW[dtype] ?? Infinity;
+  const limit = storeLimit(dtype);
   let count = 0;
   for (let i = 0; i < merged.length; i++) {
     const v = merged[i]!;

@@ -59,6 +59,9 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
         "extensions.autoCheckUpdates": false,
         "extensions.autoUpdate": false,
         "telemetry.telemetryLevel": "off",
+        // code-server is a remote setup, where VS Code looks for ports to forward by spawning `ps` from the
+        // extension host every few seconds: an 80 ms stall of its own that desktop VS Code does not have.
+        "remote.autoForwardPorts": false,
         ...options.settings,
       },
       null,

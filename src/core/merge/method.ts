@@ -1,4 +1,5 @@
 import type { MergeMethodId } from "./spec.js";
+import type { WeightedSumTerms } from "./weighted-sum-kernel.js";
 
 /** A parameter a method reads, with its default (none when required). */
 export interface ParamDef {
@@ -48,6 +49,9 @@ export interface MethodInput {
   output?: Float32Array;
 }
 
+/** What a method's weightedSum looks at: one tensor's resolved parameters, without the values. */
+export type MethodTerms = Pick<MethodInput, "tensor" | "params" | "modelParams">;
+
 export interface MergeMethod {
   readonly id: MergeMethodId;
   readonly label: string;
@@ -70,6 +74,11 @@ export interface MergeMethod {
   readonly mergekit?: boolean;
   /** "required": the method needs statistics of the models on data (computed by the worker), per tensor. */
   readonly data?: "required";
+  /**
+   * For a method whose result for a tensor is exactly weightedSumInto(out, models, weights, scale): those terms,
+   * so a streamed merge can compute it with its fused kernel. Undefined (or absent): `merge` is always called.
+   */
+  weightedSum?(input: MethodTerms): WeightedSumTerms | undefined;
   /** Returns the merged values (a new array; the inputs are not modified). */
   merge(input: MethodInput): Float32Array;
 }

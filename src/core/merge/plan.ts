@@ -3,6 +3,7 @@ import { elementCount, formatShape, isFloat, type TensorArray, type TensorInfo }
 import type { MergeMethod, ParamDef, TensorStatistics } from "./method.js";
 import { checkParamValue, resolveParam, type TensorContext } from "./params.js";
 import { getMergeMethod } from "./registry.js";
+import type { WeightedSumTerms } from "./weighted-sum-kernel.js";
 import type { MergeSpec, ParamValue } from "./spec.js";
 
 /** One output tensor's inputs: each ingredient's values (aligned with `spec.ingredients`) and the base's. */
@@ -45,6 +46,11 @@ export interface PreparedMerge {
    * when there is no base.
    */
   mergeTensor(inputs: TensorInputs): TensorArray;
+  /**
+   * When the method merges this float tensor as a plain weighted sum of every ingredient (linear, uniform): its
+   * terms, aligned with `spec.ingredients`, for a kernel that computes that sum itself; undefined otherwise.
+   */
+  weightedSumTerms(info: TensorInfo, position?: number): WeightedSumTerms | undefined;
 }
 
 function allowedModelParams(method: MergeMethod): Set<string> {
@@ -109,6 +115,12 @@ export function prepareMerge(spec: MergeSpec): PreparedMerge {
     baseIndex: baseIndex !== undefined && baseIndex >= 0 ? baseIndex : undefined,
     modelIndices,
     mergeTensor: (inputs) => mergeOneTensor(prepared, inputs),
+    weightedSumTerms: (info, position) => {
+      if (method.weightedSum === undefined || !isFloat(info.dtype)) return undefined;
+      if (modelIndices.length !== spec.ingredients.length) return undefined;
+      const tensor = { name: info.name, layer: info.layer, shape: info.shape };
+      return method.weightedSum({ tensor, ...resolveTensorParams(prepared, info, position) });
+    },
   };
   return prepared;
 }
@@ -140,6 +152,43 @@ function finalValue(def: ParamDef, raw: number | boolean | undefined, where: str
 
 function resolveOptional(value: ParamValue | undefined, ctx: TensorContext): number | boolean | undefined {
   return value === undefined ? undefined : resolveParam(value, ctx);
+}
+
+/** One tensor's global and per-model parameters (per-model aligned with `modelIndices`), resolved and checked. */
+function resolveTensorParams(
+  prepared: PreparedMerge,
+  info: TensorInfo,
+  position: number | undefined,
+): { params: Record<string, number | boolean>; modelParams: Record<string, number>[] } {
+  const { spec, method, modelIndices } = prepared;
+  const ctx: TensorContext = { name: info.name, layer: info.layer, position };
+  const params: Record<string, number | boolean> = {};
+  for (const def of method.globalParams) {
+    params[def.name] = finalValue(
+      def,
+      resolveOptional(spec.params[def.name], ctx),
+      `${method.id}, tensor ${info.name}`,
+    );
+  }
+  const modelParams = modelIndices.map((i) => {
+    const g = spec.ingredients[i]!;
+    const resolved: Record<string, number> = {};
+    for (const def of method.modelParams) {
+      let raw: number | boolean | undefined;
+      if (def.name === "weight") {
+        raw =
+          g.weightsByLayer !== undefined && Object.hasOwn(g.weightsByLayer, info.layer)
+            ? g.weightsByLayer[info.layer]
+            : resolveOptional(g.weight, ctx);
+      } else {
+        raw = resolveOptional(g.params?.[def.name], ctx);
+      }
+      raw ??= resolveOptional(spec.params[def.name], ctx);
+      resolved[def.name] = finalValue(def, raw, `${g.path}, tensor ${info.name}`) as number;
+    }
+    return resolved;
+  });
+  return { params, modelParams };
 }
 
 function mergeOneTensor(prepared: PreparedMerge, inputs: TensorInputs): TensorArray {
@@ -180,33 +229,7 @@ function mergeOneTensor(prepared: PreparedMerge, inputs: TensorInputs): TensorAr
   }
   const pick = <T>(values: readonly T[] | undefined): T[] | undefined =>
     values === undefined ? undefined : modelIndices.map((i) => values[i]!);
-  const ctx: TensorContext = { name: info.name, layer: info.layer, position: inputs.position };
-  const params: Record<string, number | boolean> = {};
-  for (const def of method.globalParams) {
-    params[def.name] = finalValue(
-      def,
-      resolveOptional(spec.params[def.name], ctx),
-      `${method.id}, tensor ${info.name}`,
-    );
-  }
-  const modelParams = modelIndices.map((i) => {
-    const g = spec.ingredients[i]!;
-    const resolved: Record<string, number> = {};
-    for (const def of method.modelParams) {
-      let raw: number | boolean | undefined;
-      if (def.name === "weight") {
-        raw =
-          g.weightsByLayer !== undefined && Object.hasOwn(g.weightsByLayer, info.layer)
-            ? g.weightsByLayer[info.layer]
-            : resolveOptional(g.weight, ctx);
-      } else {
-        raw = resolveOptional(g.params?.[def.name], ctx);
-      }
-      raw ??= resolveOptional(spec.params[def.name], ctx);
-      resolved[def.name] = finalValue(def, raw, `${g.path}, tensor ${info.name}`) as number;
-    }
-    return resolved;
-  });
+  const { params, modelParams } = resolveTensorParams(prepared, info, inputs.position);
   return method.merge({
     tensor: { name: info.name, layer: info.layer, shape: info.shape },
     models: modelIndices.map((i) => asFloat32(inputs.ingredients[i]!, spec.ingredients[i]!.path)),

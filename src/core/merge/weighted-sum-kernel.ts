@@ -3,6 +3,12 @@
  * per element: the one loop behind every weighted average (linear, uniform, the streamed linear merge).
  */
 
+/** out = Σ weights[i]·x_i · scale: what a weighted average is, for the kernels that compute one. */
+export interface WeightedSumTerms {
+  weights: number[];
+  scale: number;
+}
+
 /** Elements per call: small enough that a float64 accumulator stays in cache, many calls so V8 optimises early. */
 const CHUNK = 8192;
 

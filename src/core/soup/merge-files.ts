@@ -74,6 +74,7 @@ async function streamSafetensors(
     metadata: options.metadata,
     onRead: options.hashes ? (file, position, bytes) => options.hashes!.observe(file, position, bytes) : undefined,
     onProgress: (done, total) => options.onProgress?.(done, total, "bytes"),
+    weightedSum: separateBase ? undefined : (info) => prepared.weightedSumTerms(info, positions.get(info.layer)),
     combine: (tensors, info) => {
       // A piece of an elementwise merge is merged as a flat tensor of its own length.
       const pieceInfo = elementwise ? { ...info, shape: [tensors[0]!.length] } : info;

@@ -131,6 +131,55 @@ describe("streaming merge", () => {
       assert.deepEqual(await readFile(join(wholeDir, name)), await readFile(join(outDir, name)), name);
   });
 
+  it("the fused pass writes the same files as the separate passes, which still count a NaN and refuse an overflow", async () => {
+    // A sibling with one NaN in float32_35 and one in bfloat16_357 (the sixth and the last piece of 7 values).
+    const withNaN = join(dir, "nan.safetensors");
+    await withModel(SINGLE, (fixture) =>
+      safetensorsFormat.write(SINGLE, withNaN, async (info: TensorInfo) => {
+        if (!MERGED_DTYPES.has(info.dtype)) return undefined;
+        const values = ((await fixture.readTensor(info.name, { float32: true })).data as Float32Array).map(
+          (v) => 0.25 - v,
+        );
+        if (info.name === "float32_35") values[12] = NaN;
+        if (info.name === "bfloat16_357") values[104] = NaN;
+        return values;
+      }),
+    );
+    const inputs = [SINGLE, withNaN, SINGLE];
+    const weights = [0.5, 0.3, 0.2];
+    const fusedTarget = join(dir, "fused.safetensors");
+    const separateTarget = join(dir, "separate.safetensors");
+    const fusedRun = await streamLinearMerge({ inputs, weights, target: fusedTarget, pieceElements: 7 });
+    const separateRun = await streamMerge({
+      inputs,
+      target: separateTarget,
+      combine: linearCombine(weights),
+      elementwise: true,
+      pieceElements: 7,
+    });
+    assert.deepEqual(await readFile(fusedTarget), await readFile(separateTarget));
+    assert.deepEqual(
+      fusedRun.warnings,
+      separateRun.warnings.map((w) => w.replace(separateTarget, fusedTarget)),
+    );
+    assert.ok(fusedRun.warnings.some((w) => /"float32_35" has 1 NaN/.test(w)));
+    assert.ok(fusedRun.warnings.some((w) => /"bfloat16_357" has 1 NaN/.test(w)));
+
+    // Finite bfloat16 inputs whose weighted sum rounds to infinity: refused, nothing written, either way.
+    for (const [label, run] of [
+      ["fused", (target: string) => streamLinearMerge({ inputs: [SINGLE, SINGLE], weights: [3e38, 3e38], target })],
+      [
+        "separate",
+        (target: string) =>
+          streamMerge({ inputs: [SINGLE, SINGLE], target, combine: linearCombine([3e38, 3e38]), elementwise: true }),
+      ],
+    ] as const) {
+      const target = join(dir, `${label}-overflow.safetensors`);
+      await assert.rejects(run(target), /overflows (float64|float32|bfloat16|float16)/, label);
+      assert.ok(!(await readdir(dir)).some((n) => n.startsWith(`${label}-overflow`)), `${label}: nothing written`);
+    }
+  });
+
   it("linearCombine equals the left-to-right float64 sum rounded once, for 1 to 9 inputs and odd lengths", () => {
     const length = 20_011; // more than two accumulator chunks, not a multiple of them
     for (let count = 1; count <= 9; count++) {

@@ -77,6 +77,37 @@ describe("recipe hashes", () => {
     }
   });
 
+  it("hashes several files at once on its threads, each file's pieces in order, as each file's SHA-256", async () => {
+    const files = await Promise.all(
+      [0, 1, 2, 3, 4].map(async (k) => {
+        const path = join(dir, `input-${k}.bin`);
+        const content = Uint8Array.from({ length: 700_000 + k * 1013 }, (_, i) => ((i + k) * 2654435761) >>> 24);
+        await writeFile(path, content);
+        return { path, content };
+      }),
+    );
+    const hashes = new FileHashes();
+    try {
+      // Interleaved as a merge reads them: piece j of every file, then piece j + 1.
+      const piece = 65536;
+      const pending: Promise<void>[] = [];
+      for (let at = 0; at < 400_000; at += piece)
+        for (const { path, content } of files) {
+          const shared = new Uint8Array(new SharedArrayBuffer(piece));
+          shared.set(content.subarray(at, at + piece));
+          pending.push(hashes.observe(path, at, shared));
+        }
+      await Promise.all(pending);
+      const digests = await Promise.all(files.map(({ path }) => hashes.digest(path)));
+      assert.deepEqual(
+        digests,
+        files.map(({ content }) => sha256(content)),
+      );
+    } finally {
+      await hashes.close();
+    }
+  });
+
   it("fails a digest of a missing file with the file's error", async () => {
     const hashes = new FileHashes();
     try {

@@ -16,18 +16,27 @@ describe("responsiveness benchmark", () => {
     const open = soup.panels().at(-1)!;
     await open.whenReady;
 
-    const histogram = monitorEventLoopDelay({ resolution: 5 });
-    histogram.enable();
-    const learnStart = performance.now();
-    await open.start({
-      ...DEFAULT_CONFIG,
-      method: "learned",
-      steps: 100,
-      ingredients: digitsModels().map((path) => ({ path, include: true, coefficient: 1 })),
-      data: { path: digitsData() },
-    });
-    const learnSeconds = (performance.now() - learnStart) / 1000;
-    histogram.disable();
+    // Three learned merges, one after the other: the first also starts the worker.
+    const merges: Array<{ seconds: number; p50: number; p99: number; max: number }> = [];
+    for (let run = 0; run < 3; run++) {
+      const histogram = monitorEventLoopDelay({ resolution: 5 });
+      histogram.enable();
+      const learnStart = performance.now();
+      await open.start({
+        ...DEFAULT_CONFIG,
+        method: "learned",
+        steps: 100,
+        ingredients: digitsModels().map((path) => ({ path, include: true, coefficient: 1 })),
+        data: { path: digitsData() },
+      });
+      histogram.disable();
+      merges.push({
+        seconds: (performance.now() - learnStart) / 1000,
+        p50: histogram.percentile(50) / 1e6,
+        p99: histogram.percentile(99) / 1e6,
+        max: histogram.max / 1e6,
+      });
+    }
 
     const many = inWorkspace("many");
     const source = inWorkspace("samples", "digits", "models", "ingredient-1");
@@ -48,12 +57,8 @@ describe("responsiveness benchmark", () => {
 
     const figures = {
       activationMs: soup.activationMs,
-      learnedMerge: { steps: 100, seconds: learnSeconds, backend: open.lastReport?.backend },
-      eventLoopDelayMs: {
-        p50: histogram.percentile(50) / 1e6,
-        p99: histogram.percentile(99) / 1e6,
-        max: histogram.max / 1e6,
-      },
+      learnedMerge: { steps: 100, backend: open.lastReport?.backend },
+      merges,
       listModels: { files: listed, medianMs: runs[1]!, runsMs: runs },
     };
     console.log(JSON.stringify(figures));

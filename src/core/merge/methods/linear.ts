@@ -1,6 +1,14 @@
 import { UsageError } from "../../errors.js";
-import type { MergeMethod, MethodInput } from "../method.js";
-import { weightedSumInto } from "../weighted-sum-kernel.js";
+import type { MergeMethod, MethodInput, MethodTerms } from "../method.js";
+import { type WeightedSumTerms, weightedSumInto } from "../weighted-sum-kernel.js";
+
+/** Σ w_i·W_i, over Σ w_i when `normalize`; undefined when the weights sum to zero and cannot be normalised. */
+function linearTerms(weights: readonly number[], normalize: boolean): WeightedSumTerms | undefined {
+  let total = 0;
+  for (const w of weights) total += w;
+  if (normalize && total === 0) return undefined;
+  return { weights: [...weights], scale: normalize ? 1 / total : 1 };
+}
 
 /**
  * Σ w_i·W_i, divided by Σ w_i when `normalize` (mergekit's default), summed in float64 for each element (with many
@@ -13,16 +21,15 @@ export function weightedSum(
   tensor: string,
   output?: Float32Array,
 ): Float32Array {
-  let total = 0;
-  for (const w of weights) total += w;
-  if (normalize && total === 0) {
+  const terms = linearTerms(weights, normalize);
+  if (terms === undefined) {
     throw new UsageError(
       `${tensor}: the weights sum to zero, so they cannot be normalized; set normalize: false or change the weights`,
     );
   }
   const out =
     output !== undefined && output.length === models[0]!.length ? output : new Float32Array(models[0]!.length);
-  return weightedSumInto(out, models, weights, normalize ? 1 / total : 1);
+  return weightedSumInto(out, models, terms.weights, terms.scale);
 }
 
 /** The plain average: every model weighs the same. */
@@ -49,6 +56,11 @@ export const linear: MergeMethod = {
     { name: "normalize", kind: "boolean", default: true, description: "Divide by the sum of the weights." },
   ],
   modelParams: [{ name: "weight", kind: "number", description: "The model's coefficient." }],
+  weightedSum: (input: MethodTerms) =>
+    linearTerms(
+      input.modelParams.map((p) => p.weight!),
+      input.params.normalize as boolean,
+    ),
   merge(input: MethodInput): Float32Array {
     const weights = input.modelParams.map((p) => p.weight!);
     return weightedSum(input.models, weights, input.params.normalize as boolean, input.tensor.name, input.output);
@@ -66,6 +78,11 @@ export const uniform: MergeMethod = {
   scope: "element",
   globalParams: [],
   modelParams: [],
+  weightedSum: (input: MethodTerms) =>
+    linearTerms(
+      input.modelParams.map(() => 1),
+      true,
+    ),
   merge(input: MethodInput): Float32Array {
     return uniformAverage(input.models, input.tensor.name, input.output);
   },

@@ -42,6 +42,8 @@ export class PieceReads {
     private readonly plan: readonly PieceJob[],
     depth: number,
     private readonly observe?: ObserveRead,
+    /** Where the read buffers come from (shared memory, so the observer may look at them on another thread). */
+    private readonly allocate: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(new SharedArrayBuffer(bytes)),
   ) {
     this.slots = Array.from({ length: Math.max(1, depth) }, () => ({
       raw: readers.map(() => new Uint8Array(0)),
@@ -87,7 +89,7 @@ export class PieceReads {
       const bytes = job.length * width;
       raw = await Promise.all(
         this.readers.map((reader, i) => {
-          if (slot.raw[i]!.length < bytes) slot.raw[i] = new Uint8Array(new SharedArrayBuffer(bytes));
+          if (slot.raw[i]!.length < bytes) slot.raw[i] = this.allocate(bytes);
           return reader.readByteRange(job.info.name, job.offset * width, bytes, slot.raw[i]);
         }),
       );

@@ -8,10 +8,12 @@ import {
 import { nonFiniteWarning, overflowError, overflowsOnStore, scanNonFinite } from "../../non-finite.js";
 import { BYTES_PER_ELEMENT, type DType, type TensorInfo, elementCount } from "../../tensor.js";
 import { throwIfCancelled } from "../../cancellation.js";
+import type { WeightedSumTerms } from "../weighted-sum-kernel.js";
 import { requireSameTensors } from "./compatibility.js";
 import { decodeFloatsInto, encodeFloatsInto, type FloatStorage, storageBytes } from "./decode.js";
 import { type PieceJob, PieceReads } from "./piece-reads.js";
 import { linearCombine } from "./linear-combine.js";
+import { FusedSumKernel, isFusedDtype } from "./fused-sum/kernel.js";
 import type { StreamLinearMergeOptions, StreamMergeOptions, StreamMergeResult } from "./types.js";
 
 const CANCELLED = "Merge cancelled; no output was written";
@@ -83,6 +85,24 @@ function allFinite(values: Float32Array): boolean {
 }
 
 /**
+ * A piece merged by the fused kernel, encoded in `storage`; undefined when a merged value is not finite or too
+ * large for the dtype, for the separate passes to count and report.
+ */
+function fusedPiece(
+  kernel: FusedSumKernel,
+  raws: readonly Uint8Array[],
+  dtype: DType,
+  terms: WeightedSumTerms,
+  length: number,
+  storage: ArrayBuffer,
+): FloatStorage | undefined {
+  if (length === 0 || !isFusedDtype(dtype)) return undefined;
+  const out = new Uint8Array(storage, 0, storageBytes(dtype, length));
+  if (!kernel.sum(raws, dtype, terms.weights, terms.scale, length, out)) return undefined;
+  return dtype === "float32" ? new Float32Array(storage, 0, length) : new Uint16Array(storage, 0, length);
+}
+
+/**
  * Merges safetensors models one tensor at a time: reads the tensor from every input, combines the float32
  * values, converts them back to the inputs' dtype and writes them at their offset in the output, which has
  * the first input's layout (sharded input gives sharded output with an index). With `elementwise`, large
@@ -103,12 +123,15 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
     const sets = readers.map((r) => r.set);
     requireSameTensors(sets);
     const template = readers[0]!;
+    const fused = options.weightedSum && options.elementwise ? FusedSumKernel.create() : undefined;
     // Whole tensors (a method that needs them) are not read ahead: memory stays near (inputs + 1) tensors.
+    // Pieces are read into the fused kernel's memory when there is one, so it sums them where they lie.
     reads = new PieceReads(
       readers,
       piecePlan(template, pieceLimit),
       options.elementwise ? READ_AHEAD : 1,
       options.onRead,
+      fused && ((bytes) => fused.allocate(bytes)),
     );
     const pieceReads = reads;
     const totalBytes = sets.reduce((sum, set) => sum + totalDataBytes(set), 0);
@@ -140,6 +163,36 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
         const elements = elementCount(info.shape);
         const width = BYTES_PER_ELEMENT[info.dtype];
         const nonFinite = { nan: 0, infinite: 0 };
+        const terms = fused && isFusedDtype(info.dtype) ? options.weightedSum!(info) : undefined;
+        /** Decode, combine, check and encode one piece, in separate passes; counts what is not finite. */
+        const combinePiece = async (
+          raws: readonly Uint8Array[],
+          output: Float32Array,
+          storage: ArrayBuffer,
+          offset: number,
+        ): Promise<FloatStorage> => {
+          const length = output.length;
+          const tensors = raws.map((raw, i) =>
+            decodeFloatsInto(raw, info.dtype, floats.get(i, info.dtype === "float32" ? 0 : length)),
+          );
+          const merged = await combine(tensors, { ...info, index: position, count, offset, output });
+          if (!(merged instanceof Float32Array) || merged.length !== length) {
+            throw new UsageError(
+              `The merge method returned ${merged?.length} values for tensor "${info.name}"; expected ${length}`,
+            );
+          }
+          const sixteenBit = info.dtype === "float16" || info.dtype === "bfloat16";
+          if (!allFinite(merged) || (sixteenBit && overflowsOnStore(merged, info.dtype) > 0)) {
+            if (tensors.every((t) => allFinite(t)))
+              throw overflowError(target, info.name, overflowsOnStore(merged, info.dtype), info.dtype);
+            const found = scanNonFinite(merged);
+            nonFinite.nan += found.nan;
+            nonFinite.infinite += found.infinite;
+          }
+          // What the combine returned may be an input's memory, which the next read reuses: keep a copy.
+          if (info.dtype === "float32" && merged.buffer !== output.buffer) output.set(merged);
+          return encodeFloatsInto(info.dtype === "float32" ? output : merged, info.dtype, storage);
+        };
         let settled: PromiseSettledResult<void>[];
         try {
           for (let offset = 0; offset < elements || offset === 0; offset += pieceLimit) {
@@ -152,28 +205,11 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
             const output = slot.values.subarray(0, length);
             let stored: FloatStorage;
             try {
-              const tensors = piece.raw.map((raw, i) =>
-                decodeFloatsInto(raw, info.dtype, floats.get(i, info.dtype === "float32" ? 0 : length)),
-              );
-              const merged = await combine(tensors, { ...info, index: position, count, offset, output });
-              if (!(merged instanceof Float32Array) || merged.length !== length) {
-                throw new UsageError(
-                  `The merge method returned ${merged?.length} values for tensor "${info.name}"; expected ${length}`,
-                );
-              }
-              const sixteenBit = info.dtype === "float16" || info.dtype === "bfloat16";
-              if (!allFinite(merged) || (sixteenBit && overflowsOnStore(merged, info.dtype) > 0)) {
-                if (tensors.every((t) => allFinite(t)))
-                  throw overflowError(target, info.name, overflowsOnStore(merged, info.dtype), info.dtype);
-                const found = scanNonFinite(merged);
-                nonFinite.nan += found.nan;
-                nonFinite.infinite += found.infinite;
-              }
               if (slot.storage.byteLength < storageBytes(info.dtype, length))
                 slot.storage = new ArrayBuffer(storageBytes(info.dtype, length));
-              // What the combine returned may be an input's memory, which the next read reuses: keep a copy.
-              if (info.dtype === "float32" && merged.buffer !== output.buffer) output.set(merged);
-              stored = encodeFloatsInto(info.dtype === "float32" ? output : merged, info.dtype, slot.storage);
+              stored =
+                (terms && fusedPiece(fused!, piece.raw, info.dtype, terms, length, slot.storage)) ??
+                (await combinePiece(piece.raw, output, slot.storage, offset));
             } finally {
               piece.release();
             }
@@ -231,5 +267,10 @@ export async function streamLinearMerge(options: StreamLinearMergeOptions): Prom
   }
   if (!weights.every(Number.isFinite))
     throw new UsageError(`Merge weights must be finite numbers, got ${weights.join(", ")}`);
-  return streamMerge({ ...rest, combine: linearCombine(weights), elementwise: true });
+  return streamMerge({
+    ...rest,
+    combine: linearCombine(weights),
+    weightedSum: () => ({ weights, scale: 1 }),
+    elementwise: true,
+  });
 }

@@ -1,5 +1,6 @@
 import type { TensorInfo } from "../../tensor.js";
 import type { Cancellation } from "../../cancellation.js";
+import type { WeightedSumTerms } from "../weighted-sum-kernel.js";
 
 export interface TensorMergeInfo extends TensorInfo {
   /** Position of this tensor in the output, and how many tensors the output has. */
@@ -33,6 +34,13 @@ export interface StreamMergeOptions {
    * streamed in pieces. Leave false for methods that look at a whole tensor (TIES top-k, SLERP norms).
    */
   elementwise?: boolean;
+  /**
+   * For a tensor that `combine` merges as exactly weightedSumInto(out, inputs, weights, scale) (a linear merge):
+   * those terms, aligned with `inputs`. Its float32, bfloat16 and float16 pieces then go through one fused pass (decode,
+   * sum, check, encode: fused-sum/); `combine` still merges the other dtypes and any piece with a value that
+   * is not finite or too large to store, so warnings and errors are the same. Undefined: `combine` merges it.
+   */
+  weightedSum?: (info: TensorInfo) => WeightedSumTerms | undefined;
   /** Elements per piece of an elementwise merge (default 1 Mi: 4 MiB of float32). */
   pieceElements?: number;
   /** Called after each tensor or piece with the bytes of input tensor data processed so far and in all. */

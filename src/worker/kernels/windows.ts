@@ -37,26 +37,37 @@ export function convInfo(
   );
 }
 
+type AxisSpans = ReadonlyArray<{ axis: number; before: number; length: number }>;
+
 /**
  * For each axis given: pads (positive `before`) or crops (negative) its start, then pads or crops its end so the
  * axis is `length` long. Zero padding: the convolution's own padding is zeros. In at most one pad and one slice
  * (each a full copy on wasm).
  */
-export function padOrCropAxes(
-  t: tf.Tensor,
-  axes: ReadonlyArray<{ axis: number; before: number; length: number }>,
-): tf.Tensor {
+export function padOrCropAxes(t: tf.Tensor, axes: AxisSpans): tf.Tensor {
+  const { cropped, paddings } = cropThenPad(t, axes);
+  return paddings.some(([a, b]) => a > 0 || b > 0) ? tf.pad(cropped, paddings) : cropped;
+}
+
+/**
+ * padOrCropAxes split into its crop, done here (a slice, only when some axis is cropped), and the zero padding
+ * still to add, [before, after] per axis: a convolution can take that padding itself, without a padded copy.
+ */
+export function cropThenPad(t: tf.Tensor, axes: AxisSpans): { cropped: tf.Tensor; paddings: Array<[number, number]> } {
   const paddings = t.shape.map((): [number, number] => [0, 0]);
   const begin = t.shape.map(() => 0);
   const size = [...t.shape];
   for (const { axis, before, length } of axes) {
-    // Element i lands at i + before: pad the front by `before` or skip −before, and the end up to `length`.
-    paddings[axis] = [Math.max(before, 0), Math.max(length - (t.shape[axis]! + before), 0)];
-    begin[axis] = Math.max(-before, 0);
-    size[axis] = length;
+    // Element i lands at i + before: keep the elements that land inside [0, length), pad around them.
+    const n = t.shape[axis]!;
+    const first = Math.max(-before, 0);
+    const kept = Math.max(Math.min(n, length - before) - first, 0);
+    begin[axis] = first;
+    size[axis] = kept;
+    paddings[axis] = [Math.max(before, 0), length - Math.max(before, 0) - kept];
   }
-  const padded = paddings.some(([a, b]) => a > 0 || b > 0) ? tf.pad(t, paddings) : t;
-  return padded.shape.every((n, a) => begin[a] === 0 && size[a] === n) ? padded : tf.slice(padded, begin, size);
+  const whole = size.every((n, a) => begin[a] === 0 && n === t.shape[a]);
+  return { cropped: whole ? t : tf.slice(t, begin, size), paddings };
 }
 
 /**
@@ -102,4 +113,9 @@ export function spreadByStride(t: tf.Tensor4D, sh: number, sw: number): tf.Tenso
     [0, 0, 0, 0],
     [b, (h - 1) * sh + 1, (w - 1) * sw + 1, c],
   );
+}
+
+/** [before, after] paddings of an NHWC tensor as the explicit padding tf.conv2d takes (batch and channels unpadded). */
+export function explicitPadding(paddings: ReadonlyArray<[number, number]>): tf.backend_util.ExplicitPadding {
+  return [[0, 0], paddings[1]!, paddings[2]!, [0, 0]];
 }

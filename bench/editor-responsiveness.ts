@@ -38,8 +38,9 @@ const ms = (values: number[]) => values.map((v) => v.toFixed(1)).join(", ");
 const section = `## Editor responsiveness
 
 Measured by \`bench/editor-responsiveness.ts\` in code-server's extension host (VS Code 1.100, Node ${process.version},
-${cpus().length} cores, ${new Date().toISOString().slice(0, 10)}; load average ${loadavg()[0]!.toFixed(1)} at the end). The worker runs below the editor's
-priority (niceness 10). \`remote.autoForwardPorts\` is off: in code-server, a remote setup, VS Code otherwise spawns \`ps\` from
+${cpus().length} cores, ${new Date().toISOString().slice(0, 10)}; load average ${loadavg()[0]!.toFixed(1)} at the end). The worker runs at the editor's priority
+(at niceness 10 the maximum delay was worse: medians 90.6, 142.0, 72.0 ms against 16.0, 26.0, 18.6 ms at 0, alternating,
+while other work shared the machine). \`remote.autoForwardPorts\` is off: in code-server, a remote setup, VS Code otherwise spawns \`ps\` from
 the extension host every few seconds to find ports to forward, an 80 ms stall of its own (seen in a CPU profile of the extension host)
 that desktop VS Code does not have.
 

@@ -3,7 +3,6 @@
  * host or CLI): it never imports TensorFlow.js or vscode.
  */
 import { fork, type ChildProcess } from "node:child_process";
-import { setPriority } from "node:os";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,22 +17,6 @@ import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from "vsc
 import { CancelledError, ModelFileError, UsageError } from "../core/errors.js";
 import { WorkerErrorCodes } from "../protocol/errors.js";
 import { WorkerNotifications, type LogParams, type ProgressParams } from "../protocol/worker.js";
-
-/**
- * The worker computes in the background: below the priority of the editor (the extension host, the window
- * that draws the panel), which then gets a core first when the machine has too few for all of them, so the
- * editor does not stall while a merge learns. On an idle machine it changes nothing.
- */
-const WORKER_NICENESS = 10;
-
-function lowerPriority(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    setPriority(pid, WORKER_NICENESS);
-  } catch {
-    // Not permitted here (some sandboxes): the worker keeps the editor's priority.
-  }
-}
 
 export class WorkerDiedError extends Error {
   override name = "WorkerDiedError";
@@ -119,7 +102,6 @@ export class WorkerClient {
       );
     });
     this.died.catch(() => undefined);
-    lowerPriority(this.child.pid);
     this.connection = createMessageConnection(new IPCMessageReader(this.child), new IPCMessageWriter(this.child));
     if (options.onProgress) this.connection.onNotification(WorkerNotifications.progress, options.onProgress);
     if (options.onLog) this.connection.onNotification(WorkerNotifications.log, options.onLog);

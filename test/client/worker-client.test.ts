@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { getPriority, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CancellationTokenSource } from "vscode-jsonrpc";
 import { CancelledError, ModelFileError, UsageError } from "../../src/core/errors.js";
@@ -33,12 +33,6 @@ describe("worker client", function () {
     }
     return paths;
   }
-
-  it("runs the worker below the editor's priority, so the extension host gets a core first", async () => {
-    client = new WorkerClient();
-    assert.equal(getPriority(client.pid!), Math.min(19, getPriority() + 10));
-    await client.request(WorkerRequests.backend, {});
-  });
 
   it("rejects pending requests with a clear error when the worker dies", async () => {
     const models = await makeModels(2, 2, 4);

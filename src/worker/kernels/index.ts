@@ -30,8 +30,8 @@ function replaceKernel(config: tf.KernelConfig): void {
 
 /**
  * Registers the missing wasm kernels (each only if wasm lacks it: a later release may bring its own) and replaces
- * its wrong pooling kernels, its slow Conv2DBackpropInput, transposed BatchMatMul and FusedBatchNorm, and TF.js's tiling BatchNormalization
- * gradient. Idempotent. Returns the kernel names it registered.
+ * its wrong pooling kernels, its slow Conv2DBackpropInput, transposed BatchMatMul and FusedBatchNorm, and TF.js's
+ * tiling BatchNormalization gradient. Idempotent. Returns the kernel names it registered.
  */
 export function registerWasmGradientKernels(): string[] {
   if (registered.has("wasm")) return [];

@@ -1,5 +1,5 @@
-// Gradient kernels that TF.js 4.22 lacks or gets wrong, built from operations each backend has, registered once
-// per backend when the worker selects it. What each one fixes is said in its module.
+// Kernels that TF.js 4.22 lacks, gets wrong or runs slowly on a backend, built from operations each backend has,
+// registered once per backend when the worker selects it. What each one fixes is said in its module.
 import * as tf from "@tensorflow/tfjs";
 import { batchMatMulConfig } from "./batch-matmul.js";
 import { fusedBatchNormConfig } from "./batchnorm-forward.js";

@@ -19,17 +19,14 @@ import { learnCoefficients, type LearnOptions } from "../../src/worker/learn/lea
 import { resolveObjective } from "../../src/worker/learn/objective.js";
 import type { SoupData, SoupProblem } from "../../src/worker/learn/problem.js";
 import { writeBenchmarkSection } from "../benchmarks-md.js";
+import { buildModel, CLASSES, HIDDEN, makeData, SIZE } from "./model.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const PYTHON = "/usr/bin/python3";
-const CLASSES = 10;
-const SIZE = 32;
 const ROWS = Number(option("rows", "256"));
 const SIZES = { train: 2000, learn: ROWS, val: ROWS, test: ROWS };
 const EPOCHS = 5;
 const BATCH = 64;
-const CHANNELS = [16, 32, 64];
-const HIDDEN = 512;
 /** The reference's final validation loss counts as reached within this relative margin (float32 kernels differ in the last bits). */
 const TARGET_TOLERANCE = 1e-3;
 
@@ -42,64 +39,6 @@ const median = (values: number[]) => {
   const s = [...values].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-
-/**
- * Ten classes of 32×32×3 images: each class is a pattern of a few sinusoids with its own frequencies and phases
- * per channel; a sample is its class's pattern at a low random contrast, shifted by up to 3 pixels, under strong noise
- * (so that neither the ingredients nor their soups are perfect and the learned coefficients matter).
- */
-function makeData(seed: number): Record<keyof typeof SIZES, { x: Float32Array; y: Float32Array }> {
-  const random = mulberry32(seed);
-  const patterns = Array.from({ length: CLASSES }, () =>
-    Array.from({ length: 3 }, () => ({ fx: 0.1 + random() * 0.5, fy: 0.1 + random() * 0.5, phase: random() * 6.28 })),
-  );
-  const split = (count: number) => {
-    const x = new Float32Array(count * SIZE * SIZE * 3);
-    const y = new Float32Array(count);
-    for (let n = 0; n < count; n++) {
-      const c = Math.floor(random() * CLASSES);
-      y[n] = c;
-      const contrast = 0.15 + random() * 0.45;
-      const dx = Math.floor(random() * 7) - 3;
-      const dy = Math.floor(random() * 7) - 3;
-      for (let i = 0; i < SIZE; i++) {
-        for (let j = 0; j < SIZE; j++) {
-          for (let ch = 0; ch < 3; ch++) {
-            const p = patterns[c]![ch]!;
-            const noise = (random() + random() + random() - 1.5) * 3;
-            x[((n * SIZE + i) * SIZE + j) * 3 + ch] =
-              contrast * Math.sin(p.fx * (i + dy) + p.fy * (j + dx) + p.phase) + noise;
-          }
-        }
-      }
-    }
-    return { x, y };
-  };
-  return { train: split(SIZES.train), learn: split(SIZES.learn), val: split(SIZES.val), test: split(SIZES.test) };
-}
-
-/** The Keras form of reference.py's CNN; the last layer ends in softmax (folded into PyTorch's cross-entropy). */
-function buildModel(): tf.Sequential {
-  const model = tf.sequential();
-  CHANNELS.forEach((filters, b) => {
-    model.add(
-      tf.layers.conv2d({
-        name: `conv${b + 1}`,
-        filters,
-        kernelSize: 3,
-        padding: "same",
-        ...(b === 0 ? { inputShape: [SIZE, SIZE, 3] } : {}),
-      }),
-    );
-    model.add(tf.layers.batchNormalization({ name: `bn${b + 1}`, epsilon: 1e-3 }));
-    model.add(tf.layers.activation({ name: `relu${b + 1}`, activation: "relu" }));
-    model.add(tf.layers.maxPooling2d({ name: `pool${b + 1}`, poolSize: 2 }));
-  });
-  model.add(tf.layers.flatten({ name: "flatten" }));
-  model.add(tf.layers.dense({ name: "dense1", units: HIDDEN, activation: "relu" }));
-  model.add(tf.layers.dense({ name: "dense2", units: CLASSES, activation: "softmax" }));
-  return model;
-}
 
 interface Ours {
   reached?: number;
@@ -116,7 +55,7 @@ async function main(): Promise<void> {
   const repeats = Number(option("repeats", "3"));
   const warmUp = option("warm-up", "yes") !== "no";
   const chosen = await selectBackend(backend);
-  const data = makeData(11);
+  const data = makeData(11, SIZES);
   const exchange = await mkdtemp(join(tmpdir(), "learned-soup-cnn-"));
   try {
     const arrays: Record<string, { file: string; dtype: string; shape: number[] }> = {};
@@ -268,7 +207,7 @@ async function main(): Promise<void> {
       ...rows,
       "",
       ...notes.map((n) => `- ${n}.`),
-      "- What sets the floor (docs/performance.md): tfjs-wasm's kernels on one thread (TF.js does not start wasm threads under Node; forcing them fails with ERR_WORKER_PATH), most of a step in the backward pass — the Dense kernel's gradient BatchMatMul (aᵀ·dy with the batch as inner dimension, slow in tfjs-wasm), the convolutions and BatchNormalization — plus TF.js's per-op dispatch; the merge and the gradient identity's dot products are about 3 % of the kernel time. PyTorch runs the same step in a few native kernels. Both sides ran on the shared, loaded machine, not at the same moment: the ratios move with the load.",
+      "- What sets the floor (measured by bench/learned-soup-cnn/profile.ts and kernels.ts on 2026-11-29, load average 2–4; docs/performance.md): tfjs-wasm's convolution kernels, on one thread (TF.js does not start wasm threads under Node: forcing them fails with ERR_WORKER_PATH). Of a ~110 ms step the convolutions take ~62 ms — filter gradients 33, input gradients 17 (5–6 of it the first layer's, which TF.js's fused Conv2D gradient computes although nothing needs it), forward 13 — then the max-pool gradients 13, the Dense products 11, the merge and the gradient identity's dot products 4, BatchNormalization's forward 3, the rest (BatchNormalization's gradient, bias sums, ReLU, loss, copies) ~15, TF.js dispatch ~5. Alone, tfjs-wasm runs these convolutions 3.5–5× (forward, input gradient) and 7–17× (filter gradient) slower than PyTorch at one thread, so the convolutions by themselves exceed 1.5 × PyTorch's whole step. Both sides ran on the shared machine, not at the same moment: the ratios move with the load.",
     ].join("\n");
     console.log(section);
     if (!process.argv.includes("--no-write")) await writeBenchmarkSection("learned-soup-cnn", section);

@@ -1,8 +1,11 @@
 // The gradient of FusedBatchNorm without TF.js's tile: TF.js 4.22 builds ∂L/∂x as dy · tile(1/√(var + ε), [N, H, W, 1])
 // · scale, materialising a full-size copy of a per-channel vector before multiplying; a broadcasting multiply gives
 // the same values. On the CNN benchmark (bench/learned-soup-cnn) that Tile was about a quarter of a learning step's
-// time on wasm. The other four derivatives are TF.js's, unchanged.
+// time on wasm. TF.js also reduces a full-size product for each of the other four derivatives; here they share
+// two reductions (full-size sums and products are what a BatchNormalization gradient costs on wasm), each one
+// average pooling on wasm (leading-sum.ts).
 import * as tf from "@tensorflow/tfjs";
+import { sumOverLeadingAxes } from "./leading-sum.js";
 
 /** The axes a rank-1 statistic is broadcast over (every axis but the last), as TF.js's getReductionAxes gives them. */
 function reductionAxes(mean: tf.Tensor, x: tf.Tensor): number[] {
@@ -18,20 +21,19 @@ export const fusedBatchNormGradConfig: tf.GradConfig = {
     const { varianceEpsilon } = attrs as { varianceEpsilon: number };
     const scaleValue = scale ?? tf.scalar(1);
     const axes = reductionAxes(mean, x);
-    const reduce = (t: tf.Tensor) => tf.reshape(axes.length > 0 ? tf.sum(t, axes) : t, mean.shape);
-    const xMinusMean = tf.sub(x, mean);
-    const dyTimesScale = tf.mul(dyT, scaleValue);
-    const oneOverSqrtVariance = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));
-    const minusHalfRCube = tf.mul(
-      tf.mul(tf.mul(oneOverSqrtVariance, oneOverSqrtVariance), oneOverSqrtVariance),
-      tf.scalar(-0.5),
-    );
+    const reduce = (t: tf.Tensor) => tf.reshape(axes.length > 0 ? sumOverLeadingAxes(t) : t, mean.shape);
+    // y = (x − mean)·r·scale + offset with r = 1/√(var + ε): the four statistic gradients need only two
+    // full-size reductions, Σ dy and Σ dy·(x − mean), taken once and shared.
+    const r = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));
+    const sumDy = reduce(dyT);
+    const sumDyCentred = reduce(tf.mul(dyT, tf.sub(x, mean)));
     return {
-      x: () => tf.reshape(tf.mul(tf.mul(dyT, oneOverSqrtVariance), scaleValue), x.shape),
-      mean: () => reduce(tf.mul(tf.mul(oneOverSqrtVariance, tf.scalar(-1)), dyTimesScale)),
-      variance: () => reduce(tf.mul(tf.mul(minusHalfRCube, xMinusMean), dyTimesScale)),
-      scale: () => reduce(tf.mul(dyT, tf.mul(xMinusMean, oneOverSqrtVariance))),
-      offset: () => reduce(dyT),
+      x: () => tf.reshape(tf.mul(dyT, tf.mul(r, scaleValue)), x.shape),
+      mean: () => tf.neg(tf.mul(tf.mul(r, scaleValue), sumDy)),
+      variance: () => tf.mul(tf.mul(tf.mul(tf.mul(tf.mul(r, r), r), tf.scalar(-0.5)), scaleValue), sumDyCentred),
+      scale: () => tf.mul(r, sumDyCentred),
+      // Its own buffer: the tape may dispose a returned gradient once it has been added to another.
+      offset: () => tf.clone(sumDy),
     };
   },
 };

@@ -5,7 +5,7 @@
 // filterHeight × filterWidth window. Measured on the LeNet layers (bench/wasm-gradients.ts) this is 4–14× faster
 // on wasm than one matrix product per filter tap, and it allocates only the two transposed copies.
 import * as tf from "@tensorflow/tfjs";
-import { asTensor, convInfo, padOrCrop } from "./windows.js";
+import { asTensor, convInfo, cropThenPad, explicitPadding } from "./windows.js";
 
 interface Attrs {
   strides: number | [number, number];
@@ -23,12 +23,15 @@ export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Att
     const [filterHeight, filterWidth] = attrs.filterShape;
     const info = convInfo(input.shape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
     const { strideHeight: sh, strideWidth: sw, outHeight, outWidth } = info;
-    // The rows and columns the windows read, zero padded in front and cropped or padded behind.
-    const rows = padOrCrop(input, 1, info.padInfo.top, (outHeight - 1) * sh + filterHeight);
-    const padded = padOrCrop(rows, 2, info.padInfo.left, (outWidth - 1) * sw + filterWidth);
-    const swapped = tf.transpose(padded, [3, 1, 2, 0]) as tf.Tensor4D;
+    // The rows and columns the windows read, zero padded in front and cropped or padded behind; the convolution
+    // adds the padding itself (the transpose keeps the spatial axes at 1 and 2).
+    const { cropped, paddings } = cropThenPad(input, [
+      { axis: 1, before: info.padInfo.top, length: (outHeight - 1) * sh + filterHeight },
+      { axis: 2, before: info.padInfo.left, length: (outWidth - 1) * sw + filterWidth },
+    ]);
+    const swapped = tf.transpose(cropped, [3, 1, 2, 0]) as tf.Tensor4D;
     const filter = tf.transpose(grad, [1, 2, 0, 3]) as tf.Tensor4D;
-    const window = tf.conv2d(swapped, filter, 1, "valid", "NHWC", [sh, sw]);
+    const window = tf.conv2d(swapped, filter, 1, explicitPadding(paddings), "NHWC", [sh, sw]);
     return tf.transpose(window, [1, 2, 0, 3]);
   });
 }

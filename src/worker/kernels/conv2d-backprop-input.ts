@@ -4,7 +4,7 @@
 // swapped, ∂L/∂x is a valid stride-1 convolution of u padded by (h − 1) − top in front, to length height + h − 1.
 // Also the forward pass of Conv2DTranspose.
 import * as tf from "@tensorflow/tfjs";
-import { asTensor, convInfo, padOrCrop, spreadByStride } from "./windows.js";
+import { asTensor, convInfo, cropThenPad, explicitPadding, spreadByStride } from "./windows.js";
 
 interface Attrs {
   strides: number | [number, number];
@@ -23,15 +23,12 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, attrs:
     const [filterHeight, filterWidth] = filter.shape;
     const info = convInfo(inputShape, filter.shape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
     const spread = spreadByStride(grad, info.strideHeight, info.strideWidth);
-    const rows = padOrCrop(spread, 1, filterHeight - 1 - info.padInfo.top, inputShape[1] + filterHeight - 1);
-    const padded = padOrCrop(
-      rows,
-      2,
-      filterWidth - 1 - info.padInfo.left,
-      inputShape[2] + filterWidth - 1,
-    ) as tf.Tensor4D;
+    const { cropped, paddings } = cropThenPad(spread, [
+      { axis: 1, before: filterHeight - 1 - info.padInfo.top, length: inputShape[1] + filterHeight - 1 },
+      { axis: 2, before: filterWidth - 1 - info.padInfo.left, length: inputShape[2] + filterWidth - 1 },
+    ]);
     const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-    const dx = tf.conv2d(padded, flipped, 1, "valid");
+    const dx = tf.conv2d(cropped as tf.Tensor4D, flipped, 1, explicitPadding(paddings));
     return channelsFirst ? tf.transpose(dx, [0, 3, 1, 2]) : dx;
   });
 }

@@ -4,7 +4,7 @@
 //  - input: ∂L/∂x is ∂L/∂y spread by the stride, padded, and correlated (depthwise, same dilation) with the
 //    spatially flipped filter, then summed over the multiplier.
 import * as tf from "@tensorflow/tfjs";
-import { asTensor, convInfo, padOrCrop, spreadByStride, tapsOf } from "./windows.js";
+import { asTensor, convInfo, cropThenPad, explicitPadding, spreadByStride, tapsOf } from "./windows.js";
 
 interface Common {
   strides: number | [number, number];
@@ -63,17 +63,17 @@ export function depthwiseBackpropInput(
     // flipped (kf = h − 1 − kh), x[ih] = Σ_kf u[ih + kf·d − ((h − 1)·d − top)] · Wflip[kf]: a valid correlation of u
     // padded by (h − 1)·d − top in front, to length height + (h − 1)·d.
     const spread = spreadByStride(dy, info.strideHeight, info.strideWidth);
-    const rows = padOrCrop(spread, 1, (filterHeight - 1) * dh - info.padInfo.top, height + (filterHeight - 1) * dh);
-    const padded = padOrCrop(
-      rows,
-      2,
-      (filterWidth - 1) * dw - info.padInfo.left,
-      width + (filterWidth - 1) * dw,
-    ) as tf.Tensor4D;
+    const { cropped, paddings } = cropThenPad(spread, [
+      { axis: 1, before: (filterHeight - 1) * dh - info.padInfo.top, length: height + (filterHeight - 1) * dh },
+      { axis: 2, before: (filterWidth - 1) * dw - info.padInfo.left, length: width + (filterWidth - 1) * dw },
+    ]);
     const flipped = tf
       .reverse(filter, [0, 1])
       .reshape([filterHeight, filterWidth, channels * multiplier, 1]) as tf.Tensor4D;
-    const perOutput = tf.depthwiseConv2d(padded, flipped, 1, "valid", "NHWC", [dh, dw]);
+    const perOutput = tf.depthwiseConv2d(cropped as tf.Tensor4D, flipped, 1, explicitPadding(paddings), "NHWC", [
+      dh,
+      dw,
+    ]);
     return multiplier === 1 ? perOutput : perOutput.reshape([batch, height, width, channels, multiplier]).sum(-1);
   });
 }

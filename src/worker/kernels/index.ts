@@ -1,6 +1,8 @@
-// Gradient kernels that TF.js 4.22 lacks or gets wrong, built from operations each backend has, registered once
-// per backend when the worker selects it. What each one fixes is said in its module.
+// Kernels that TF.js 4.22 lacks, gets wrong or runs slowly on a backend, built from operations each backend has,
+// registered once per backend when the worker selects it. What each one fixes is said in its module.
 import * as tf from "@tensorflow/tfjs";
+import { batchMatMulConfig } from "./batch-matmul.js";
+import { fusedBatchNormConfig } from "./batchnorm-forward.js";
 import { registerBatchNormGradient } from "./batchnorm-gradient.js";
 import { registerComparisonGradients } from "./comparison-gradients.js";
 import { conv2dBackpropFilterConfig } from "./conv2d-backprop-filter.js";
@@ -28,7 +30,8 @@ function replaceKernel(config: tf.KernelConfig): void {
 
 /**
  * Registers the missing wasm kernels (each only if wasm lacks it: a later release may bring its own) and replaces
- * its wrong pooling kernels, its slow Conv2DBackpropInput and TF.js's tiling BatchNormalization gradient. Idempotent. Returns the kernel names it registered.
+ * its wrong pooling kernels, its slow Conv2DBackpropInput, transposed BatchMatMul and FusedBatchNorm, and TF.js's
+ * tiling BatchNormalization gradient. Idempotent. Returns the kernel names it registered.
  */
 export function registerWasmGradientKernels(): string[] {
   if (registered.has("wasm")) return [];
@@ -38,6 +41,10 @@ export function registerWasmGradientKernels(): string[] {
   const added = MISSING_ON_WASM.filter((config) => tf.getKernel(config.kernelName, "wasm") === undefined);
   added.forEach((config) => tf.registerKernel(config));
   const replaced = [conv2dBackpropInputConfig, ...poolingKernels("wasm")];
+  const matMul = tf.getKernel("BatchMatMul", "wasm");
+  if (matMul !== undefined) replaced.push(batchMatMulConfig(matMul));
+  const batchNorm = tf.getKernel("FusedBatchNorm", "wasm");
+  if (batchNorm !== undefined) replaced.push(fusedBatchNormConfig(batchNorm));
   replaced.forEach(replaceKernel);
   return [...added, ...replaced].map((c) => c.kernelName);
 }

@@ -37,28 +37,37 @@ export function convInfo(
   );
 }
 
+type AxisSpans = ReadonlyArray<{ axis: number; before: number; length: number }>;
+
 /**
- * Pads (positive `before`) or crops (negative) the start of `axis`, then pads or crops its end so the axis is
- * `length` long. Zero padding: the convolution's own padding is zeros.
+ * For each axis given: pads (positive `before`) or crops (negative) its start, then pads or crops its end so the
+ * axis is `length` long. Zero padding: the convolution's own padding is zeros. In at most one pad and one slice
+ * (each a full copy on wasm).
  */
-export function padOrCrop(t: tf.Tensor, axis: number, before: number, length: number): tf.Tensor {
-  let out = t;
-  if (before > 0)
-    out = tf.pad(out, out.shape.map((_, a) => (a === axis ? [before, 0] : [0, 0])) as Array<[number, number]>);
-  if (before < 0) out = sliceAxis(out, axis, -before, out.shape[axis]! + before);
-  const size = out.shape[axis]!;
-  if (size < length)
-    out = tf.pad(out, out.shape.map((_, a) => (a === axis ? [0, length - size] : [0, 0])) as Array<[number, number]>);
-  if (size > length) out = sliceAxis(out, axis, 0, length);
-  return out;
+export function padOrCropAxes(t: tf.Tensor, axes: AxisSpans): tf.Tensor {
+  const { cropped, paddings } = cropThenPad(t, axes);
+  return paddings.some(([a, b]) => a > 0 || b > 0) ? tf.pad(cropped, paddings) : cropped;
 }
 
-function sliceAxis(t: tf.Tensor, axis: number, begin: number, size: number): tf.Tensor {
-  return tf.slice(
-    t,
-    t.shape.map((_, a) => (a === axis ? begin : 0)),
-    t.shape.map((s, a) => (a === axis ? size : s)),
-  );
+/**
+ * padOrCropAxes split into its crop, done here (a slice, only when some axis is cropped), and the zero padding
+ * still to add, [before, after] per axis: a convolution can take that padding itself, without a padded copy.
+ */
+export function cropThenPad(t: tf.Tensor, axes: AxisSpans): { cropped: tf.Tensor; paddings: Array<[number, number]> } {
+  const paddings = t.shape.map((): [number, number] => [0, 0]);
+  const begin = t.shape.map(() => 0);
+  const size = [...t.shape];
+  for (const { axis, before, length } of axes) {
+    // Element i lands at i + before: keep the elements that land inside [0, length), pad around them.
+    const n = t.shape[axis]!;
+    const first = Math.max(-before, 0);
+    const kept = Math.max(Math.min(n, length - before) - first, 0);
+    begin[axis] = first;
+    size[axis] = kept;
+    paddings[axis] = [Math.max(before, 0), length - Math.max(before, 0) - kept];
+  }
+  const whole = size.every((n, a) => begin[a] === 0 && n === t.shape[a]);
+  return { cropped: whole ? t : tf.slice(t, begin, size), paddings };
 }
 
 /**
@@ -69,7 +78,10 @@ export function tapsOf(x: tf.Tensor4D, info: Conv2DInfo): (kh: number, kw: numbe
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, outHeight, outWidth } = info;
   const rows = (outHeight - 1) * sh + (info.filterHeight - 1) * dh + 1;
   const cols = (outWidth - 1) * sw + (info.filterWidth - 1) * dw + 1;
-  const padded = padOrCrop(padOrCrop(x, 1, info.padInfo.top, rows), 2, info.padInfo.left, cols) as tf.Tensor4D;
+  const padded = padOrCropAxes(x, [
+    { axis: 1, before: info.padInfo.top, length: rows },
+    { axis: 2, before: info.padInfo.left, length: cols },
+  ]) as tf.Tensor4D;
   const [batch, , , channels] = x.shape;
   return (kh, kw) => {
     const top = kh * dh;
@@ -101,4 +113,9 @@ export function spreadByStride(t: tf.Tensor4D, sh: number, sw: number): tf.Tenso
     [0, 0, 0, 0],
     [b, (h - 1) * sh + 1, (w - 1) * sw + 1, c],
   );
+}
+
+/** [before, after] paddings of an NHWC tensor as the explicit padding tf.conv2d takes (batch and channels unpadded). */
+export function explicitPadding(paddings: ReadonlyArray<[number, number]>): tf.backend_util.ExplicitPadding {
+  return [[0, 0], paddings[1]!, paddings[2]!, [0, 0]];
 }

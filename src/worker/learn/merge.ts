@@ -5,7 +5,13 @@ import type { CoefficientSpace } from "./coefficients.js";
 import { checkProblem, tensorOf, variableSize, type SoupProblem } from "./problem.js";
 
 export class Merger {
-  /** [N, size] per variable: the ingredients' weights, or their task vectors W_i − base. */
+  /**
+   * [size, N] per variable: the ingredients' weights, or their task vectors W_i − base, one column per ingredient.
+   * The dot products multiply a fresh gradient row by it: on wasm ~7× faster than the [N, size] · gradient column
+   * (0.9 against 6.5 ms for the CNN benchmark's Dense 1024×512 kernel; tfjs-wasm is fast when the right-hand
+   * operand stays the same from call to call, as XNNPACK packs it). The merge multiplies it by a column of
+   * coefficients (~2.5 ms slower there than a row times [N, size]; the dot products gain more).
+   */
   private readonly stacked: tf.Tensor2D[];
   private readonly base: Array<tf.Tensor | undefined>;
   readonly variables: tf.LayerVariable[];
@@ -20,16 +26,13 @@ export class Merger {
     const n = ingredients.length;
     this.stacked = variables.map((v, k) => {
       const size = variableSize(v);
-      const rows = new Float32Array(n * size);
+      const columns = new Float32Array(size * n);
       for (let i = 0; i < n; i++) {
         const w = ingredients[i]![k]!;
-        if (base === undefined) rows.set(w, i * size);
-        else {
-          const b = base[k]!;
-          for (let j = 0; j < size; j++) rows[i * size + j] = w[j]! - b[j]!;
-        }
+        const b = base?.[k];
+        for (let j = 0; j < size; j++) columns[j * n + i] = b === undefined ? w[j]! : w[j]! - b[j]!;
       }
-      return tf.keep(tf.tensor2d(rows, [n, size]));
+      return tf.keep(tf.tensor2d(columns, [size, n]));
     });
     this.base = variables.map((v, k) =>
       base === undefined ? undefined : tf.keep(tf.tensor(base[k]!, tensorOf(v).shape)),
@@ -61,17 +64,17 @@ export class Merger {
     const n = this.space.ingredients;
     const G = this.space.groups.length;
     tf.tidy(() => {
-      // One [1, N] row of coefficients per group, shared by that group's variables.
-      const rows = this.space.groups.map((_, g) =>
+      // One [N, 1] column of coefficients per group, shared by that group's variables.
+      const columns = this.space.groups.map((_, g) =>
         tf.tensor2d(
           Float32Array.from({ length: n }, (_, i) => alpha[i * G + g]!),
-          [1, n],
+          [n, 1],
         ),
       );
       this.variables.forEach((v, k) => {
-        let merged = tf.matMul(rows[this.space.groupOf[k]!]!, this.stacked[k]!).reshape(tensorOf(v).shape);
+        let merged = tf.matMul(this.stacked[k]!, columns[this.space.groupOf[k]!]!).reshape(tensorOf(v).shape);
         const b = this.base[k];
-        // A reshape shares the matMul output's buffer, which the wasm backend keeps tagged with the [1, 1, size]
+        // A reshape shares the matMul output's buffer, which the wasm backend keeps tagged with the [1, size, 1]
         // shape; its kernels read that tag (a Dense bias must be rank 1), so give the variable a buffer of its own.
         merged = b !== undefined ? merged.add(b) : tf.clone(merged);
         v.write(merged);
@@ -85,22 +88,22 @@ export class Merger {
     const G = this.space.groups.length;
     const out = new Float64Array(n * G);
     const used: number[] = [];
-    const columns = tf.tidy(() => {
-      const cols: tf.Tensor[] = [];
+    // One [1, N] row of dot products per variable, all read back at once.
+    const rows = tf.tidy(() => {
+      const perVariable: tf.Tensor[] = [];
       gradW.forEach((g, k) => {
         if (g === null) return;
         used.push(k);
-        cols.push(tf.matMul(this.stacked[k]!, g.reshape([-1, 1])));
+        perVariable.push(tf.matMul(g.reshape([1, -1]), this.stacked[k]!));
       });
-      return cols.length === 0 ? tf.zeros([n, 0]) : tf.concat(cols, 1);
+      return perVariable.length === 0 ? tf.zeros([0, n]) : tf.concat(perVariable, 0);
     });
-    const dots = columns.dataSync();
-    columns.dispose();
-    const V = used.length;
-    for (let c = 0; c < V; c++) {
-      const g = this.space.groupOf[used[c]!]!;
-      for (let i = 0; i < n; i++) out[i * G + g] += dots[i * V + c]!;
-    }
+    const dots = rows.dataSync();
+    rows.dispose();
+    used.forEach((k, c) => {
+      const g = this.space.groupOf[k]!;
+      for (let i = 0; i < n; i++) out[i * G + g] += dots[c * n + i]!;
+    });
     return out;
   }
 

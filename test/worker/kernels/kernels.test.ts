@@ -4,6 +4,7 @@ import {
   conv2dBackpropFilter,
   conv2dBackpropFilterConfig,
 } from "../../../src/worker/kernels/conv2d-backprop-filter.js";
+import { sumOverLeadingAxes } from "../../../src/worker/kernels/leading-sum.js";
 import { BACKEND_TOLERANCE, centralDifferences, distinctTensor, on, randomTensor, relativeError } from "./compare.js";
 
 type Attrs = Record<string, unknown>;
@@ -361,11 +362,115 @@ describe("wasm gradient kernels", function () {
     });
   });
 
+  describe("BatchMatMul with transposes (ours transposes first on wasm) equals the cpu backend's", function () {
+    // Each case says which of our two orders it takes: the product of the transposed operands ("direct"), or the
+    // transpose of the product in the other order ("swapped"), whichever copies fewer elements.
+    const cases: Array<{ name: string; a: number[]; b: number[]; transposeA: boolean; transposeB: boolean }> = [
+      { name: "aᵀ·b (direct)", a: [5, 7], b: [5, 3], transposeA: true, transposeB: false },
+      { name: "a·bᵀ (swapped)", a: [2, 5], b: [9, 5], transposeA: false, transposeB: true },
+      { name: "aᵀ·bᵀ (swapped)", a: [5, 3], b: [4, 5], transposeA: true, transposeB: true },
+      {
+        name: "batched, broadcast batch axes, aᵀ·b (direct)",
+        a: [2, 1, 5, 3],
+        b: [3, 5, 4],
+        transposeA: true,
+        transposeB: false,
+      },
+      { name: "batched a·bᵀ (swapped)", a: [3, 2, 5], b: [3, 6, 5], transposeA: false, transposeB: true },
+      {
+        name: "the CNN's Dense gradient shape xᵀ·dy (direct)",
+        a: [64, 96],
+        b: [64, 40],
+        transposeA: true,
+        transposeB: false,
+      },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const a = randomTensor(21, c.a);
+        const b = randomTensor(22, c.b);
+        const attrs = { transposeA: c.transposeA, transposeB: c.transposeB };
+        const { wasm, cpu, shape } = await bothBackends("BatchMatMul", { a, b }, attrs);
+        const expected = tf.tidy(() => tf.matMul(a, b, c.transposeA, c.transposeB).shape);
+        assert.deepEqual(shape, expected);
+        assert.ok(relativeError(wasm, cpu) < BACKEND_TOLERANCE, `relative error ${relativeError(wasm, cpu)}`);
+        tf.dispose([a, b]);
+      });
+    }
+  });
+
+  describe("sumOverLeadingAxes (one average pooling on wasm) equals tf.sum on cpu", function () {
+    for (const shape of [
+      [64, 32, 32, 16],
+      [3, 5, 4, 6],
+      [7, 5],
+      [1, 1, 9, 2],
+    ]) {
+      it(`shape [${shape.join(", ")}]`, async () => {
+        const t = randomTensor(51, shape);
+        const ours = await on("wasm", () => sumOverLeadingAxes(t));
+        assert.deepEqual(ours.shape, [shape.at(-1)]);
+        const values = ours.dataSync();
+        ours.dispose();
+        const { sums, magnitudes } = await on("cpu", () =>
+          tf.tidy(() => {
+            const axes = shape.slice(0, -1).map((_, a) => a);
+            return { sums: tf.sum(t, axes).dataSync(), magnitudes: tf.sum(tf.abs(t), axes).dataSync() };
+          }),
+        );
+        // Another summation order: within float32 rounding of the terms' magnitudes, far below one misplaced term.
+        values.forEach((v, c) =>
+          assert.ok(Math.abs(v - sums[c]!) <= 1e-6 * magnitudes[c]!, `channel ${c}: ${v} vs ${sums[c]}`),
+        );
+        t.dispose();
+      });
+    }
+  });
+
+  describe("FusedBatchNorm (ours on wasm: x·a + b per channel) equals the cpu backend's", function () {
+    const cases: Array<{ name: string; x: number[]; stats: number[]; scale: boolean; offset: boolean }> = [
+      { name: "per channel, scale and offset", x: [3, 5, 4, 6], stats: [6], scale: true, offset: true },
+      { name: "per channel, no scale", x: [2, 3, 3, 4], stats: [4], scale: false, offset: true },
+      { name: "per channel, no offset, rank 2", x: [7, 5], stats: [5], scale: true, offset: false },
+      {
+        name: "statistics of the input's shape (TF.js's kernel)",
+        x: [2, 3, 3, 4],
+        stats: [2, 3, 3, 4],
+        scale: true,
+        offset: true,
+      },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const x = randomTensor(31, c.x);
+        const mean = randomTensor(32, c.stats);
+        const variance = tf.tidy(() => tf.add(tf.abs(randomTensor(33, c.stats)), 0.1));
+        const inputs: Record<string, tf.Tensor> = { x, mean, variance };
+        if (c.scale) inputs.scale = randomTensor(34, c.stats);
+        if (c.offset) inputs.offset = randomTensor(35, c.stats);
+        const { wasm, cpu, shape } = await bothBackends("FusedBatchNorm", inputs, { varianceEpsilon: 1e-3 });
+        assert.deepEqual(shape, c.x);
+        assert.ok(relativeError(wasm, cpu) < BACKEND_TOLERANCE, `relative error ${relativeError(wasm, cpu)}`);
+        tf.dispose(Object.values(inputs));
+      });
+    }
+  });
+
   describe("pooling kernels agree with central differences on wasm and on cpu", function () {
     // TF.js 4.22 gets these wrong: wasm's MaxPoolGrad/MaxPool3DGrad everywhere, every backend's average-pooling
     // gradient with 'same' padding (it divides by the whole window, the forward pass by the cells inside).
     const pools: Array<{ name: string; shape: number[]; f: (t: tf.Tensor) => tf.Tensor }> = [
       { name: "maxPool 2×2 stride 2", shape: [2, 6, 6, 2], f: (t) => tf.maxPool(t as tf.Tensor4D, 2, 2, "valid") },
+      {
+        name: "maxPool 2×2 stride 2 over odd sizes (the last row and column in no window)",
+        shape: [2, 7, 5, 3],
+        f: (t) => tf.maxPool(t as tf.Tensor4D, 2, 2, "valid"),
+      },
+      {
+        name: "maxPool 3×2 windows, strides [3, 2]",
+        shape: [1, 6, 4, 2],
+        f: (t) => tf.maxPool(t as tf.Tensor4D, [3, 2], [3, 2], "valid"),
+      },
       { name: "maxPool 3×3 stride 1 same", shape: [1, 5, 6, 2], f: (t) => tf.maxPool(t as tf.Tensor4D, 3, 1, "same") },
       {
         name: "maxPool 1-D (pool 2, stride 2 over a height-1 image)",
@@ -415,6 +520,24 @@ describe("wasm gradient kernels", function () {
         x.dispose();
       });
     }
+  });
+
+  it("MaxPoolGrad on wasm equals cpu's where windows hold ties (the first maximal cell gets the gradient)", async () => {
+    // Rounded ReLU outputs: many windows of equal values, as after a ReLU that zeroed a whole window.
+    const input = tf.tidy(() => tf.relu(tf.round(tf.mul(randomTensor(41, [2, 8, 6, 3]), 2))));
+    const output = tf.maxPool(input as tf.Tensor4D, 2, 2, "valid");
+    const dy = randomTensor(42, output.shape);
+    const { wasm, cpu } = await bothBackends(
+      "MaxPoolGrad",
+      { dy, input, output },
+      { filterSize: 2, strides: 2, pad: "valid" },
+    );
+    // + 0 turns −0 (a zero routing weight times a negative ∂L/∂y) into 0, as cpu writes it.
+    assert.deepEqual(
+      Array.from(wasm, (v) => v + 0),
+      Array.from(cpu, (v) => v + 0),
+    );
+    tf.dispose([input, output, dy]);
   });
 
   it("MaxPool3D on wasm equals cpu's on the shapes where TF.js's own wasm kernel is wrong", async () => {

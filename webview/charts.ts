@@ -104,17 +104,22 @@ export class LearningCharts {
     this.element.hidden = true;
   }
 
-  /** Adds one progress step; draws the charts on first data. */
-  add(p: ProgressParams): void {
-    if (p.phase !== "learning" || (p.trainLoss === undefined && p.validationLoss === undefined)) return;
+  /** Adds progress steps and draws the charts once (the heatmap from the last step that has layer coefficients). */
+  add(items: readonly ProgressParams[]): void {
+    let layered: ProgressParams["coefficients"];
+    for (const p of items) {
+      if (p.phase !== "learning" || (p.trainLoss === undefined && p.validationLoss === undefined)) continue;
+      this.steps.push(p.step);
+      this.train.push(p.trainLoss ?? null);
+      this.validation.push(p.validationLoss ?? null);
+      const values = perIngredient(p.coefficients, this.ingredients.length);
+      this.coefs.forEach((series, i) => series.push(values[i] ?? NaN));
+      if (p.coefficients && !Array.isArray(p.coefficients)) layered = p.coefficients;
+    }
+    if (this.steps.length === 0) return;
     this.element.hidden = false;
-    this.steps.push(p.step);
-    this.train.push(p.trainLoss ?? null);
-    this.validation.push(p.validationLoss ?? null);
-    const values = perIngredient(p.coefficients, this.ingredients.length);
-    this.coefs.forEach((series, i) => series.push(values[i] ?? NaN));
     this.draw();
-    if (p.coefficients && !Array.isArray(p.coefficients)) this.drawHeatmap(p.coefficients);
+    if (layered && !Array.isArray(layered)) this.drawHeatmap(layered);
   }
 
   private width(): number {

@@ -820,7 +820,7 @@ window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
       persist();
       charts = new LearningCharts(init.ingredients.map((_, i) => `#${i + 1}`));
       renderAll();
-      for (const p of state.history ?? []) charts.add(p);
+      charts.add(state.history ?? []);
       return;
     }
     case "dataPreview": {
@@ -849,9 +849,9 @@ window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
       setJob(message.state, message.message);
       return;
     case "progress":
-      (state.history ??= []).push(message.progress);
-      if (state.history.length % 10 === 0) persist();
-      charts?.add(message.progress);
+      (state.history ??= []).push(...message.items);
+      persist();
+      charts?.add(message.items);
       statusLine.textContent = message.text;
       return;
     case "result":

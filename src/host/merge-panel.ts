@@ -29,6 +29,7 @@ import {
 import { WorkerRequests, type Coefficients, type SoupReport } from "../protocol/worker.js";
 import type { JobStatus } from "./job-progress.js";
 import { WebviewLink } from "./webview-link.js";
+import { ProgressBatches } from "./progress-batches.js";
 import { describeProgress } from "./progress-text.js";
 import { openLayerChanges } from "./layer-diff.js";
 import { panelHtml } from "./panel-html.js";
@@ -100,6 +101,7 @@ export class MergePanel implements vscode.Disposable {
     readonly models: string[],
   ) {
     MergePanel.open.add(this);
+    services.worker.prepare();
     panel.webview.options = webviewOptions(services.extensionUri);
     panel.iconPath = vscode.Uri.joinPath(services.extensionUri, "media", "soup.svg");
     panel.webview.html = panelHtml(panel.webview, services.extensionUri);
@@ -110,8 +112,7 @@ export class MergePanel implements vscode.Disposable {
       }),
       panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
       services.worker.onProgress((p) => {
-        if (this.running && p.jobId === this.jobId)
-          void this.post({ type: "progress", progress: p, text: describeProgress(p) });
+        if (this.running && p.jobId === this.jobId) this.progress.push(p);
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration("modelSoup.backend"))
@@ -141,8 +142,15 @@ export class MergePanel implements vscode.Disposable {
   /** The last job state shown, so a page reloaded after the panel was hidden shows how the job ended. */
   private lastJob: Extract<ToWebview, { type: "job" }> | undefined;
 
+  /** Progress goes to the panel in batches, at most every PROGRESS_INTERVAL_MS (progress-batches.ts). */
+  private readonly progress = new ProgressBatches(
+    (items) => void this.link.post({ type: "progress", items, text: describeProgress(items.at(-1)!) }),
+  );
+
   private post(message: ToWebview): PromiseLike<boolean> {
     if (message.type === "job") this.lastJob = message;
+    // Whatever progress waits was reported before this message: it goes first.
+    this.progress.flush();
     return this.link.post(message);
   }
 
@@ -506,6 +514,7 @@ export class MergePanel implements vscode.Disposable {
   dispose(): void {
     MergePanel.open.delete(this);
     this.running?.cancel();
+    this.progress.dispose();
     for (const d of this.disposables) d.dispose();
     this.resultEmitter.dispose();
   }

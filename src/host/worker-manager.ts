@@ -1,5 +1,5 @@
 /**
- * Owns the worker process for the extension host: started lazily on the first job, replaced after a crash
+ * Owns the worker process for the extension host: started when a Merge panel opens or on the first job, replaced after a crash
  * while the restart policy allows it, restarted on the user's request, disposed with the extension.
  */
 import * as vscode from "vscode";
@@ -58,6 +58,15 @@ export class WorkerManager implements vscode.Disposable {
         )
         .then((choice) => choice && vscode.commands.executeCommand("modelSoup.restartWorker"));
     }
+  }
+
+  /**
+   * Starts the worker now if none runs (and it was not stopped after crashes). Starting a process forks the
+   * extension host, which stalls it for tens of milliseconds: a panel that will run jobs calls this when it
+   * opens, so that pause falls while the panel loads rather than while a merge runs.
+   */
+  prepare(): void {
+    if (!this.client?.running && !this.stoppedAfterCrashes) this.start();
   }
 
   /** Sends a request to the worker, starting it when none runs. */

@@ -65,8 +65,8 @@ export type ToWebview =
   /** A setting the panel shows changed (modelSoup.backend). */
   | { type: "settings"; backend: BackendChoice }
   | { type: "job"; state: JobState; message?: string }
-  /** text: what runs now, in words (the host's describeProgress). */
-  | { type: "progress"; progress: ProgressParams; text: string }
+  /** items: the steps reported since the last message, in order (sent in batches); text: what runs now, in words. */
+  | { type: "progress"; items: ProgressParams[]; text: string }
   /** verdict: the comparison in words (src/core/report/verdict.ts); stopReason: why learning ended where it did. */
   /** basin: which ingredients share no basin (src/core/report/basin.ts), in words; the panel then offers "Align first". */
   | { type: "result"; report: SoupReport; verdict: string; stopReason?: string; basin?: string }

@@ -33,6 +33,22 @@ describe("Merge Models", () => {
     assert.equal(opened.panel.visible, true);
   });
 
+  it("starts the worker as a Merge panel opens, before any job, so a job does not wait for it", async () => {
+    const soup = await api();
+    const before = soup.worker.pid;
+    if (before !== undefined) {
+      process.kill(before, "SIGKILL");
+      await until("the worker to stop", () => soup.worker.pid === undefined);
+    }
+    await vscode.commands.executeCommand("modelSoup.mergeModels", digitsModels().slice(0, 2));
+    const pid = await until("a worker started by the panel", () => soup.worker.pid);
+    assert.notEqual(pid, before);
+    const opened = soup.panels().at(-1)!;
+    assert.equal(opened.models.length, 2);
+    assert.equal(opened.lastReport, undefined, "no job ran");
+    opened.panel.dispose(); // the tests after this one work with the panel of all the digits models
+  });
+
   it("brings the open panel of the same models forward instead of opening another", async () => {
     const soup = await api();
     const first = await vscode.commands.executeCommand("modelSoup.mergeModels", digitsModels());

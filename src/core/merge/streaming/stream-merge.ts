@@ -96,7 +96,7 @@ function fusedPiece(
   length: number,
   storage: ArrayBuffer,
 ): FloatStorage | undefined {
-  if (length === 0 || !isFusedDtype(dtype)) return undefined;
+  if (length === 0 || !isFusedDtype(dtype) || terms.weights.length !== raws.length) return undefined;
   const out = new Uint8Array(storage, 0, storageBytes(dtype, length));
   if (!kernel.sum(raws, dtype, terms.weights, terms.scale, length, out)) return undefined;
   return dtype === "float32" ? new Float32Array(storage, 0, length) : new Uint16Array(storage, 0, length);

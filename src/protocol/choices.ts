@@ -55,6 +55,18 @@ export const ALIGN_METHOD_CHOICES = [
 ] as const satisfies readonly Choice[];
 export type AlignMethod = ValueOf<typeof ALIGN_METHOD_CHOICES>;
 
+/**
+ * The objective learning and scoring use. The model's training loss is only the default ("auto"): a loss Model Soup
+ * does not know (a custom `focal_loss_fixed`) falls back to the one that fits the model's output.
+ */
+export const LOSS_CHOICES = [
+  { value: "auto", label: "From the model (its training loss, else what its output fits)" },
+  { value: "crossentropy", label: "Cross-entropy on the labels (softmax / sigmoid outputs)" },
+  { value: "mse", label: "Mean squared error (regression)" },
+  { value: "mae", label: "Mean absolute error (regression)" },
+] as const satisfies readonly Choice[];
+export type LossChoice = ValueOf<typeof LOSS_CHOICES>;
+
 /** The merges that need data beyond the models: their statistics come from the learn split. */
 export const DATA_AWARE_METHOD_CHOICES = [
   { value: "regmean", label: "RegMean (least squares on each layer's inputs)" },

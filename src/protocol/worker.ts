@@ -10,6 +10,7 @@ import type {
   DataAwareMethod,
   FisherTarget,
   Granularity,
+  LossChoice,
   Objective,
   OptimizerName,
   Parameterisation,
@@ -23,6 +24,7 @@ export type {
   DataAwareMethod,
   FisherTarget,
   Granularity,
+  LossChoice,
   Objective,
   OptimizerName,
   Parameterisation,
@@ -39,6 +41,11 @@ export interface DataSpec {
   inputKey?: string;
   /** Multiplies every input value (the digits sample is scaled by 1/16). */
   scale?: number;
+  /**
+   * The user's own held-out rows (same label, input key and scale), used only for the final comparison; `path` is
+   * then split into learn and validation only.
+   */
+  test?: string;
   seed?: number;
   fractions?: { learn: number; validation: number; test: number };
 }
@@ -82,7 +89,18 @@ export interface AlignmentReport {
   }>;
 }
 
-export interface LearnParams {
+/** What every job that runs the models may be told besides the models and the data. */
+export interface RunOptions {
+  /** The objective to learn and score with (default "auto": the model's training loss when known). */
+  loss?: LossChoice;
+  /**
+   * A full model file (`.keras`, `.h5`, `model.json`) or a topology JSON of the same architecture, for
+   * weights-only checkpoints that record none.
+   */
+  architecture?: string;
+}
+
+export interface LearnParams extends RunOptions {
   models: string[];
   data: DataSpec;
   granularity?: Granularity;
@@ -180,7 +198,7 @@ export interface LearningSummary {
   refit?: { rows: number; steps: number };
 }
 
-export interface EvaluateParams {
+export interface EvaluateParams extends RunOptions {
   models: string[];
   data: DataSpec;
   /** A fixed soup to compare too (e.g. manual weights): reported as `metrics.merged`. */
@@ -234,7 +252,7 @@ export interface DataAwareOptions {
 }
 
 /** RegMean or Fisher merging: statistics on the learn split, the merge judged on the test split, optionally written. */
-export interface DataMergeParams extends DataAwareOptions {
+export interface DataMergeParams extends DataAwareOptions, RunOptions {
   models: string[];
   data: DataSpec;
   method: DataAwareMethod;
@@ -244,7 +262,7 @@ export interface DataMergeParams extends DataAwareOptions {
 }
 
 /** The held-out comparison with further merges side by side (`evaluate --methods`). */
-export interface CompareParams extends DataAwareOptions {
+export interface CompareParams extends DataAwareOptions, RunOptions {
   models: string[];
   data: DataSpec;
   methods: ComparedMethod[];
@@ -252,7 +270,7 @@ export interface CompareParams extends DataAwareOptions {
   jobId?: string;
 }
 
-export interface GreedyParams {
+export interface GreedyParams extends RunOptions {
   models: string[];
   data: DataSpec;
   align?: AlignOptions;
@@ -290,7 +308,7 @@ export interface MergeResult {
  * Align models to a reference (`model-soup align`, and `merge --align`). Without `merge`, `out` is a folder that
  * receives every aligned model (each with a recipe); with `merge`, `out` is the merged model of the aligned models.
  */
-export interface AlignParams {
+export interface AlignParams extends RunOptions {
   models: string[];
   align: AlignOptions;
   /** Needed for activation matching; with labels it also chooses the reference and measures barriers. */

@@ -173,6 +173,21 @@ describe("the loss is only a default, and labels as users store them (CLI)", fun
     );
   });
 
+  it("--loss where nothing is scored is refused in one line, before any work", async () => {
+    oneLineFailure(
+      await runCli("merge", ...models.focal!, "--out", join(dir, "m.json"), "--loss", "mse"),
+      /--loss applies to RegMean\/Fisher .* and to --align with --data/,
+    );
+    oneLineFailure(
+      await runCli("align", ...models.focal!, "--out", join(dir, "aligned"), "--loss", "mse"),
+      /--loss needs --data/,
+    );
+    oneLineFailure(
+      await runCli("evaluate", ...models.focal!, "--data", data.indices!, "--loss", "hinge"),
+      /--loss must be one of auto, crossentropy, mse, mae; got "hinge"/,
+    );
+  });
+
   it("a Keras 3 classifier compiled with a custom loss, or with categorical_crossentropy and class indices", async () => {
     // test/fixtures/keras3/mlp_*.keras: Dense(16, relu) → Dense(3, softmax) on 8 features.
     const custom = {

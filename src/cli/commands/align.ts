@@ -48,6 +48,8 @@ export const alignCommand: Command = {
     const method = choiceOption(args, "method", ALIGN_METHOD_CHOICES) ?? "weight";
     const reference = stringOption(args, "reference");
     const data = dataIfGiven(args);
+    if (data === undefined && args.values.loss !== undefined)
+      throw new UsageError("--loss needs --data: it is the loss the models are scored with on labelled data");
     const result = await runOnWorker(io, WorkerRequests.align, {
       models: await modelArguments(args, io, 2),
       align: { method, ...(reference !== undefined ? { reference } : {}) },

@@ -110,6 +110,8 @@ export const mergeCommand: Command = {
       }
       const coefficients = weightsOption(args, models.length);
       const data = dataIfGiven(args);
+      if (data === undefined && args.values.loss !== undefined)
+        throw new UsageError("--loss needs --data: it is the loss the merge is scored with on labelled data");
       const result = await runOnWorker(io, WorkerRequests.align, {
         models,
         align,

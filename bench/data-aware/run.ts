@@ -48,7 +48,7 @@ async function taskVectorRows(
 ): Promise<Array<{ method: string } & MetricPair>> {
   await selectBackend(backend);
   const loaded = await loadProblem(models, base);
-  const data = await loadJobData(DATA, loaded.problem.model);
+  const data = await loadJobData(DATA, loaded);
   try {
     const { problem, bindings } = loaded;
     const task = taskFor(problem, data.test, { trainingConfig: loaded.trainingConfig });

@@ -98,7 +98,7 @@ async function main(): Promise<void> {
       try {
         for (const [rows, path] of files) {
           for (const seed of SEEDS) {
-            const data = await loadJobData({ path, seed }, loaded.problem.model);
+            const data = await loadJobData({ path, seed }, loaded);
             try {
               const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
               const greedy = await greedySoup(loaded.problem, data.validation, task);

@@ -10,6 +10,7 @@ import {
   choiceValues,
   FISHER_TARGET_CHOICES,
   GRANULARITY_CHOICES,
+  LOSS_CHOICES,
   OBJECTIVE_CHOICES,
   OPTIMIZER_CHOICES,
   PANEL_METHOD_CHOICES,
@@ -28,6 +29,7 @@ const CHOICE_OPTIONS: Record<string, readonly Choice[]> = {
   backend: BACKEND_CHOICES,
   align: ALIGN_METHOD_CHOICES,
   "fisher-target": FISHER_TARGET_CHOICES,
+  loss: LOSS_CHOICES,
 };
 
 describe("choice lists and learn defaults, declared once", () => {
@@ -65,6 +67,12 @@ describe("choice lists and learn defaults, declared once", () => {
       new RegExp(`${LEARN_DEFAULTS.granularity}: [^;]*\\[default\\]`),
     );
     assert.match(learn.options.optimizer!.description, new RegExp(`${LEARN_DEFAULTS.optimizer}: [^;]*\\[default\\]`));
+    // Every command that learns or scores takes --loss.
+    for (const name of ["learn", "greedy", "evaluate", "merge", "align"]) {
+      const command = COMMANDS.find((c) => c.name === name)!;
+      assert.equal(command.options.loss?.valueName, choiceValues(LOSS_CHOICES).join("|"), `${name} --loss`);
+    }
+    assert.match(learn.options.loss!.description, /auto: [^;]*\[default\]/);
   });
 
   it("a choice option takes the list's values and refuses any other in one line", () => {

@@ -7,6 +7,7 @@ import { formatAlignment } from "../text/alignment.js";
 import { runOnWorker } from "../worker-session.js";
 import { ALIGN_METHOD_CHOICES } from "../../protocol/choices.js";
 import { alignOptions } from "./align-options.js";
+import { lossOption, lossOptions } from "./loss-option.js";
 import { backendOption, choiceOption, choiceSpec, dataOptions, dataSpec, printReport } from "./options.js";
 import { modelArguments } from "../paths.js";
 
@@ -24,6 +25,7 @@ export function formatAlignResult(result: AlignResult): string {
 
 const alignCommandOptions = {
   ...dataOptions,
+  ...lossOptions,
   method: choiceSpec(ALIGN_METHOD_CHOICES, "How units are matched (activation needs --data):", "weight"),
   reference: alignOptions.reference!,
   out: {
@@ -46,10 +48,12 @@ export const alignCommand: Command = {
     const method = choiceOption(args, "method", ALIGN_METHOD_CHOICES) ?? "weight";
     const reference = stringOption(args, "reference");
     const data = dataIfGiven(args);
+    if (data === undefined && args.values.loss !== undefined)
+      throw new UsageError("--loss needs --data: it is the loss the models are scored with on labelled data");
     const result = await runOnWorker(io, WorkerRequests.align, {
       models: await modelArguments(args, io, 2),
       align: { method, ...(reference !== undefined ? { reference } : {}) },
-      ...(data ? { data } : {}),
+      ...(data ? { data, loss: lossOption(args) } : {}),
       out,
       backend: backendOption(args),
     });

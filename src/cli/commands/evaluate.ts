@@ -17,6 +17,7 @@ import { runOnWorker } from "../worker-session.js";
 import { guardReport, inputProtection, modelArguments } from "../paths.js";
 import { dataAwareOptions } from "./data-aware-options.js";
 import { alignOption, alignOptions } from "./align-options.js";
+import { lossOption, lossOptions } from "./loss-option.js";
 import {
   backendOption,
   choiceOption,
@@ -47,6 +48,7 @@ function methodsOption(args: ParsedArgs): ComparedMethod[] | undefined {
 
 const evaluateOptions = {
   ...dataOptions,
+  ...lossOptions,
   weights: {
     type: "string",
     valueName: "w1,w2,...",
@@ -90,6 +92,7 @@ export const evaluateCommand: Command = {
       const compared = await runOnWorker(io, WorkerRequests.compare, {
         models: paths,
         data,
+        loss: lossOption(args),
         methods,
         ...(alpha !== undefined ? { alpha } : {}),
         ...(examples !== undefined ? { examples } : {}),
@@ -103,6 +106,7 @@ export const evaluateCommand: Command = {
     const report = await runOnWorker(io, WorkerRequests.evaluate, {
       models: paths,
       data,
+      loss: lossOption(args),
       ...(coefficients !== undefined ? { coefficients } : {}),
       ...(align !== undefined ? { align } : {}),
       backend: backendOption(args),

@@ -6,10 +6,12 @@ import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
 import { guardReport, inputProtection, modelArguments, soupOutput } from "../paths.js";
 import { alignOption, alignOptions } from "./align-options.js";
+import { lossOption, lossOptions } from "./loss-option.js";
 import { backendOption, dataOptions, dataSpec, OUT_DESCRIPTION, printReport, reportOption } from "./options.js";
 
 const greedyOptions = {
   ...dataOptions,
+  ...lossOptions,
   ...alignOptions,
   out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
   report: reportOption,
@@ -29,6 +31,7 @@ export const greedyCommand: Command = {
     const report = await runOnWorker(io, WorkerRequests.greedy, {
       models,
       data,
+      loss: lossOption(args),
       align: alignOption(args),
       backend: backendOption(args),
       out: output!.model,

@@ -13,6 +13,7 @@ import { formatComparison } from "../text/report.js";
 import { runOnWorker } from "../worker-session.js";
 import { baseArgument, guardReport, inputProtection, modelArguments, soupOutput } from "../paths.js";
 import { alignOption, alignOptions } from "./align-options.js";
+import { lossOption, lossOptions } from "./loss-option.js";
 import {
   backendOption,
   choiceOption,
@@ -29,6 +30,7 @@ const d = LEARN_DEFAULTS;
 
 const learnOptions = {
   ...dataOptions,
+  ...lossOptions,
   ...alignOptions,
   granularity: choiceSpec(GRANULARITY_CHOICES, "Coefficients learned:", d.granularity),
   param: choiceSpec(PARAMETERISATION_CHOICES, "How the coefficients are constrained:", d.parameterisation),
@@ -93,6 +95,7 @@ export const learnCommand: Command = {
       granularity: choiceOption(args, "granularity", GRANULARITY_CHOICES),
       parameterisation: choiceOption(args, "param", PARAMETERISATION_CHOICES),
       objective: choiceOption(args, "objective", OBJECTIVE_CHOICES),
+      loss: lossOption(args),
       optimizer: choiceOption(args, "optimizer", OPTIMIZER_CHOICES),
       learningRate: numberOption(args, "lr"),
       maxSteps: numberOption(args, "steps"),

@@ -27,6 +27,7 @@ import {
   weightsOption,
 } from "./options.js";
 import { alignOption, alignOptions } from "./align-options.js";
+import { lossOption, lossOptions } from "./loss-option.js";
 import { dataIfGiven, formatAlignResult } from "./align.js";
 
 /** Method parameters given on the command line, by their mergekit names. */
@@ -75,6 +76,10 @@ const mergeOptions = {
       "RegMean/Fisher: the data whose statistics weight the merge. With --align: data whose activations are matched (activation) and, with labels, that picks the reference and REPAIRs the merge (models without BatchNormalization; kept only when it lowers the validation loss); split with --seed (default 0).",
   },
   label: dataOptions.label!,
+  loss: {
+    ...lossOptions.loss!,
+    description: `RegMean/Fisher, and --align with labelled data: ${lossOptions.loss!.description}`,
+  },
   scale: dataOptions.scale!,
   backend: dataOptions.backend!,
   json: { type: "boolean", description: "Print the result as JSON." },
@@ -105,10 +110,12 @@ export const mergeCommand: Command = {
       }
       const coefficients = weightsOption(args, models.length);
       const data = dataIfGiven(args);
+      if (data === undefined && args.values.loss !== undefined)
+        throw new UsageError("--loss needs --data: it is the loss the merge is scored with on labelled data");
       const result = await runOnWorker(io, WorkerRequests.align, {
         models,
         align,
-        ...(data ? { data } : {}),
+        ...(data ? { data, loss: lossOption(args) } : {}),
         out: output!.model,
         merge: coefficients !== undefined ? { coefficients } : {},
         backend: backendOption(args),
@@ -116,6 +123,8 @@ export const mergeCommand: Command = {
       await printReport(args, io, result, formatAlignResult(result));
       return 0;
     }
+    if (args.values.loss !== undefined)
+      throw new UsageError("--loss applies to RegMean/Fisher (--method regmean|fisher) and to --align with --data");
     // A fixed-weight merge needs no TensorFlow.js: it runs here rather than in a worker process (in-process.ts).
     const result = await runInProcess(io, runMerge, {
       models,
@@ -157,6 +166,7 @@ async function runDataAware(
   const report = await runOnWorker(io, WorkerRequests.dataMerge, {
     models,
     data,
+    loss: lossOption(args),
     method,
     ...(alpha !== undefined ? { alpha } : {}),
     ...(epsilon !== undefined ? { epsilon } : {}),

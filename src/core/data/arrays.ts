@@ -9,7 +9,7 @@ import type { NpyArray } from "./npy.js";
 export function datasetFromArrays(
   x: NpyArray,
   y: NpyArray | undefined,
-  source: { file: string; xName: string; yName?: string },
+  source: { file: string; xName: string; yName?: string; labelSource?: string },
   options: LoadOptions,
 ): Dataset {
   if (x.shape.length === 0)
@@ -30,8 +30,9 @@ export function datasetFromArrays(
       source.file,
       `${source.xName} has ${n} samples (shape ${formatShape(x.shape)}) but ${source.yName} has ${y.shape[0] ?? 0} (shape ${formatShape(y.shape)}); expected one label per sample`,
     );
-  const labels = labelsFromNumbers(numbersOf(y), y.shape, source.file, options);
-  return { ...dataset, ...labels, notes: labels.notes, labelName: source.yName };
+  const labelSource = source.labelSource ?? source.yName ?? "labels";
+  const labels = labelsFromNumbers(numbersOf(y), y.shape, source.file, options, labelSource);
+  return { ...dataset, ...labels, notes: labels.notes, labelName: source.yName, labelSource };
 }
 
 function numbersOf(array: NpyArray): Float64Array {

@@ -61,6 +61,7 @@ function fits(sample: readonly number[], expected: readonly (number | null)[]): 
 function checkLabels(dataset: Dataset, outputShape: readonly (number | null)[], file: string): void {
   if (dataset.y === undefined || dataset.task === "unlabeled") return;
   const units = outputShape.slice(1).reduce<number>((a, b) => a * (b ?? 1), 1);
+  const where = dataset.labelSource === undefined ? "" : `${dataset.labelSource}: `;
   if (dataset.task === "classification") {
     // One sigmoid unit takes two classes (binary cross-entropy); otherwise one unit per class.
     const classes = units === 1 ? 2 : units;
@@ -73,7 +74,7 @@ function checkLabels(dataset: Dataset, outputShape: readonly (number | null)[], 
       const name = dataset.classes?.[max];
       throw new ModelFileError(
         file,
-        `sample ${at} has class ${max}${name !== undefined && name !== String(max) ? ` ("${name}")` : ""}, beyond the model's ${units} output unit${units === 1 ? " (binary: classes 0 and 1)" : "s"} (classes 0..${classes - 1})`,
+        `${where}sample ${at} has class ${max}${name !== undefined && name !== String(max) ? ` ("${name}")` : ""}, beyond the model's ${units} output unit${units === 1 ? " (binary: classes 0 and 1)" : "s"} (classes 0..${classes - 1})`,
       );
     }
     return;
@@ -82,6 +83,6 @@ function checkLabels(dataset: Dataset, outputShape: readonly (number | null)[], 
   if (width !== units)
     throw new ModelFileError(
       file,
-      `labels have ${width} value${width === 1 ? "" : "s"} per sample; the model's output ${formatInputShape(outputShape)} has ${units}`,
+      `${where}labels have ${width} value${width === 1 ? "" : "s"} per sample; the model's output ${formatInputShape(outputShape)} has ${units}`,
     );
 }

@@ -65,12 +65,14 @@ async function loadCsv(path: string, options: LoadOptions): Promise<Dataset> {
   if (hasHeader) notes.push("the first row is a header");
   const dataset: Dataset = { x, xShape: [body.length, featureCount], task: "unlabeled", source: path, notes };
   if (labelColumn === undefined) return dataset;
-  const parsed = labelsFromStrings(labels, path, options);
+  const labelSource = `column ${columnName(labelColumn)}`;
+  const parsed = labelsFromStrings(labels, path, options, labelSource);
   return {
     ...dataset,
     ...parsed,
     notes: [...notes, ...parsed.notes],
     labelName: header ? header[labelColumn] : `column ${labelColumn + 1}`,
+    labelSource,
   };
 }
 

@@ -15,6 +15,10 @@ export interface Dataset {
   source: string;
   /** The column, key or file the labels came from, for previews. */
   labelName?: string;
+  /** Where the labels are, for messages: `column "target"`, `key "y"`, `y.npy`. */
+  labelSource?: string;
+  /** How class names were numbered, when the order is not the obvious one: a line every report shows. */
+  labelNote?: string;
   /** What the loader decided on the user's behalf (header row found, one-hot labels turned into indices, ...). */
   notes: string[];
 }

@@ -69,7 +69,7 @@ function fromColumns(root: Record<string, unknown>, path: string, options: LoadO
   }
   const labels = labelsOf(root[yKey], path, `"${yKey}"`, options);
   checkSameLength(x.shape[0]!, labels, path, `"${xKey}"`, `"${yKey}"`);
-  const result: Dataset = { ...dataset, ...labels, labelName: yKey };
+  const result: Dataset = { ...dataset, ...labels, labelName: yKey, labelSource: `key "${yKey}"` };
   const names = root["classes"];
   if (names !== undefined && result.task === "classification") {
     if (!Array.isArray(names) || !names.every((n) => typeof n === "string"))
@@ -139,14 +139,19 @@ function fromRecords(records: unknown[], path: string, options: LoadOptions): Da
     notes: [],
   };
   if (labelKey === undefined) return dataset;
-  return { ...dataset, ...labelsOf(labels, path, `"${labelKey}"`, options), labelName: labelKey };
+  return {
+    ...dataset,
+    ...labelsOf(labels, path, `"${labelKey}"`, options),
+    labelName: labelKey,
+    labelSource: `key "${labelKey}"`,
+  };
 }
 
 function labelsOf(value: unknown, path: string, what: string, options: LoadOptions): Labels {
   if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string"))
-    return labelsFromStrings(value as string[], path, options);
+    return labelsFromStrings(value as string[], path, options, `key ${what}`);
   const t = numericTensor(value, path, what);
-  return labelsFromNumbers(t.values, t.shape, path, options);
+  return labelsFromNumbers(t.values, t.shape, path, options, `key ${what}`);
 }
 
 function checkSameLength(n: number, labels: Labels, path: string, xName: string, yName: string): void {

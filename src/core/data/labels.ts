@@ -1,20 +1,31 @@
 import { ModelFileError } from "../errors.js";
 import type { Dataset, LoadOptions } from "./dataset.js";
 
-export type Labels = Pick<Dataset, "y" | "yShape" | "task" | "classes" | "notes">;
+export type Labels = Pick<Dataset, "y" | "yShape" | "task" | "classes" | "notes" | "labelNote">;
 
 /** Class indices beyond this are taken for a mistake rather than a class list of that length. */
 const MAX_CLASS_INDEX = 100_000;
 
+/** Class names whose sorted order is the order anyone expects (no note of the mapping needed). */
+const OBVIOUS_PAIRS = [
+  ["false", "true"],
+  ["no", "yes"],
+  ["negative", "positive"],
+  ["n", "y"],
+  ["f", "t"],
+];
+
 /**
  * Labels from numbers: non-negative integers are class indices (unless options.task says regression), one-hot
- * rows become class indices, anything else is a regression target.
+ * rows become class indices, anything else is a regression target. `where` names the labels in messages
+ * (`column "target"`, `key "y"`, `y.npy`).
  */
 export function labelsFromNumbers(
   values: ArrayLike<number>,
   shape: readonly number[],
   file: string,
   options: Pick<LoadOptions, "task">,
+  where = "labels",
 ): Labels {
   const n = shape[0] ?? 0;
   const width = values.length / Math.max(n, 1);
@@ -25,7 +36,7 @@ export function labelsFromNumbers(
       if (options.task === "classification")
         throw new ModelFileError(
           file,
-          `labels must be class indices (non-negative integers) or class names; sample ${bad} has label ${values[bad]}`,
+          `${where}: sample ${bad} has label ${values[bad]}; a classifier needs class indices (non-negative integers) or class names`,
         );
     } else if (isOneHot(values, width)) {
       const indices = new Int32Array(n);
@@ -42,7 +53,7 @@ export function labelsFromNumbers(
     } else if (options.task === "classification") {
       throw new ModelFileError(
         file,
-        `labels have ${width} values per sample but are not one-hot rows; classification needs one class per sample`,
+        `${where}: labels have ${width} values per sample but are not one-hot rows; a classifier needs one class per sample`,
       );
     }
   }
@@ -50,20 +61,40 @@ export function labelsFromNumbers(
   return { y, yShape: [n, width], task: "regression", notes: [] };
 }
 
-/** Labels from text: all numeric text goes the number route; otherwise each distinct name is a class. */
-export function labelsFromStrings(values: readonly string[], file: string, options: Pick<LoadOptions, "task">): Labels {
+/**
+ * Labels from text: all numeric text goes the number route; otherwise each distinct name is a class, numbered in
+ * sorted order (a note gives the mapping unless the order is the obvious one, as no/yes).
+ */
+export function labelsFromStrings(
+  values: readonly string[],
+  file: string,
+  options: Pick<LoadOptions, "task">,
+  where = "labels",
+): Labels {
   const numbers = values.map((v) => parseNumber(v));
   const firstText = numbers.findIndex((v) => v === undefined);
-  if (firstText === -1) return labelsFromNumbers(numbers as number[], [values.length], file, options);
+  if (firstText === -1) return labelsFromNumbers(numbers as number[], [values.length], file, options, where);
   if (options.task === "regression")
     throw new ModelFileError(
       file,
-      `regression needs numeric labels; sample ${firstText} has label "${values[firstText]}"`,
+      `${where}: sample ${firstText} has label "${values[firstText]}"; the model's loss is a regression loss, which needs numeric labels`,
     );
   const classes = [...new Set(values)].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
   const indexOf = new Map(classes.map((c, i) => [c, i]));
   const y = Int32Array.from(values, (v) => indexOf.get(v)!);
-  return { y, yShape: [values.length], task: "classification", classes, notes: [] };
+  if (obviousOrder(classes)) return { y, yShape: [values.length], task: "classification", classes, notes: [] };
+  const labelNote = `${file}, ${where}: class names numbered in sorted order: ${mapping(classes)}`;
+  return { y, yShape: [values.length], task: "classification", classes, notes: [labelNote], labelNote };
+}
+
+function obviousOrder(classes: readonly string[]): boolean {
+  const lower = classes.map((c) => c.toLowerCase());
+  return OBVIOUS_PAIRS.some((pair) => pair.length === lower.length && pair.every((p, i) => p === lower[i]));
+}
+
+function mapping(classes: readonly string[]): string {
+  const shown = classes.slice(0, 12).map((c, i) => `"${c}" = ${i}`);
+  return shown.join(", ") + (classes.length > shown.length ? `, … (${classes.length} classes)` : "");
 }
 
 /** A finite number written as text (no empty cells, no "NaN", no "0x10"), else undefined. */

@@ -37,7 +37,12 @@ async function loadNpz(path: string, options: LoadOptions): Promise<Dataset> {
       );
     const x = parseNpy(zip.read(xEntry), `${path}:${xKey}.npy`);
     const y = yEntry === undefined ? undefined : parseNpy(zip.read(yEntry), `${path}:${yKey}.npy`);
-    const dataset = datasetFromArrays(x, y, { file: path, xName: `"${xKey}"`, yName: yKey && `"${yKey}"` }, options);
+    const dataset = datasetFromArrays(
+      x,
+      y,
+      { file: path, xName: `"${xKey}"`, yName: yKey && `"${yKey}"`, labelSource: yKey && `key "${yKey}"` },
+      options,
+    );
     if (y === undefined) dataset.notes.push(`no "${yKey ?? "y"}" array: the data is unlabeled`);
     return dataset;
   } finally {

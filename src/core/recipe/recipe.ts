@@ -75,6 +75,8 @@ const recipeSchema = v.pipe(
           fractions: v.optional(mapOf(finite)),
           scale: v.optional(finite),
           inputKey: v.optional(text),
+          /** The loss learning and scoring used (a Keras loss name: sparse_categorical_crossentropy, ...). */
+          loss: v.optional(text),
         }),
       ),
       metrics: v.optional(v.unknown()),

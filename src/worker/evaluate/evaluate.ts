@@ -37,7 +37,11 @@ export function taskFor(
   if (data.y === undefined) throw new UsageError("Evaluation needs labels.");
   return (
     options.task ??
-    resolveTask(problem.model, { loss: options.loss, trainingConfig: options.trainingConfig, y: data.y })
+    resolveTask(problem.model, {
+      loss: options.loss ?? problem.loss,
+      trainingConfig: options.trainingConfig,
+      y: data.y,
+    })
   );
 }
 

@@ -127,7 +127,7 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
   const loaded = await loadProblem(params.models);
   let data: JobData | undefined;
   try {
-    if (params.data !== undefined) data = await loadJobData(params.data, loaded.problem.model);
+    if (params.data !== undefined) data = await loadJobData(params.data, loaded, params.loss);
     const outcome = await alignLoaded(loaded, params.models, params.align, data, params, context);
     context.progress({ jobId: params.jobId, phase: "writing", step: 0, totalSteps: 0, message: "Writing" });
     const outputs: AlignResult["outputs"] = [];

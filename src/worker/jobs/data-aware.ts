@@ -22,6 +22,7 @@ import type {
   DataSpec,
   EvaluateReport,
   FisherTarget,
+  LossChoice,
   MethodMetric,
   MetricPair,
   PairMergeability,
@@ -36,6 +37,7 @@ import { predictAll, scorePredictions } from "../evaluate/score.js";
 import { MixWriter, type Mix } from "../evaluate/soup.js";
 import { learnCoefficients } from "../learn/learn.js";
 import { sampleEntropy, type Task } from "../learn/loss.js";
+import { recordedLossChoice } from "../learn/loss-choice.js";
 import { resolveObjective } from "../learn/objective.js";
 import type { SoupData } from "../learn/problem.js";
 import { computeStatistics, DEFAULT_FISHER_EXAMPLES, writeIngredient } from "../stats/index.js";
@@ -67,6 +69,7 @@ async function open(
   preference: BackendName | undefined,
   context: JobContext,
   jobId?: string,
+  loss?: LossChoice,
 ): Promise<Session> {
   const started = performance.now();
   const choice = await selectBackend(preference);
@@ -76,7 +79,7 @@ async function open(
   const loaded = await loadProblem(models);
   try {
     context.progress({ jobId, phase: "loading", step: 0, totalSteps: 0, message: "Reading the data" });
-    const data = await loadJobData(dataSpec, loaded.problem.model);
+    const data = await loadJobData(dataSpec, loaded, loss);
     for (const note of data.notes) context.log("info", note);
     return { backend: choice.backend, loaded, data, started };
   } catch (error) {
@@ -94,7 +97,10 @@ function close(session: Session): void {
 function statisticsTask(session: Session): Task {
   const { loaded, data } = session;
   const name = data.learn.y === undefined ? "entropy" : "supervised";
-  return resolveObjective(loaded.problem.model, name, data.learn, { trainingConfig: loaded.trainingConfig }).task;
+  return resolveObjective(loaded.problem.model, name, data.learn, {
+    loss: loaded.problem.loss,
+    trainingConfig: loaded.trainingConfig,
+  }).task;
 }
 
 /** The merge description of a data-aware method with its parameters. */
@@ -233,6 +239,7 @@ async function dataRecord(spec: DataSpec, data: JobData, recipeDir: string): Pro
     ...(spec.inputKey !== undefined ? { inputKey: spec.inputKey } : {}),
     seed: data.split.seed,
     fractions: { ...data.split.fractions },
+    ...(data.loss !== undefined ? { loss: data.loss.name } : {}),
   };
 }
 
@@ -265,7 +272,7 @@ export async function runDataMerge(given: DataMergeParams, context: JobContext):
   const params = await resolveSoupJob(given);
   if (params.method !== "regmean" && params.method !== "fisher")
     throw new UsageError(`"${String(params.method)}" is not a data-aware method; expected regmean or fisher`);
-  const session = await open(params.models, params.data, params.backend, context, params.jobId);
+  const session = await open(params.models, params.data, params.backend, context, params.jobId, params.loss);
   try {
     const task = statisticsTask(session);
     const merge = await dataAwareMerge(session, params.method, params.models, params, context, params.jobId);
@@ -345,7 +352,7 @@ export async function runCompare(given: CompareParams, context: JobContext): Pro
   const unknown = params.methods.filter((m) => !(COMPARE_ORDER as readonly string[]).includes(m));
   if (unknown.length > 0)
     throw new UsageError(`unknown method(s) to compare: ${unknown.join(", ")}; expected ${COMPARE_ORDER.join(", ")}`);
-  const session = await open(params.models, params.data, params.backend, context, params.jobId);
+  const session = await open(params.models, params.data, params.backend, context, params.jobId, params.loss);
   try {
     const { loaded, data } = session;
     const task = taskFor(loaded.problem, data.test, { trainingConfig: loaded.trainingConfig });
@@ -446,6 +453,8 @@ export async function recipeStatistics(
     dataSpec,
     backend,
     context,
+    undefined,
+    recordedLossChoice(record.loss),
   );
   try {
     const method = spec.method as DataAwareMethod;

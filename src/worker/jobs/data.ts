@@ -1,4 +1,7 @@
-/** Reads a job's data file, checks it against the model, splits it with a seed, and makes tensors of each split. */
+/**
+ * Reads a job's data file as the job's loss needs its labels, checks it against the model, splits it with a seed,
+ * and makes tensors of each split.
+ */
 import * as tf from "@tensorflow/tfjs";
 import {
   checkAgainstInput,
@@ -8,8 +11,11 @@ import {
   type DatasetSplit,
 } from "../../core/data/index.js";
 import { UsageError } from "../../core/errors.js";
-import type { DataSpec } from "../../protocol/worker.js";
+import type { DataSpec, LossChoice } from "../../protocol/worker.js";
+import { chooseLoss, labelTaskFor } from "../learn/loss-choice.js";
+import type { LossSpec } from "../learn/loss.js";
 import type { SoupData } from "../learn/problem.js";
+import type { LoadedProblem } from "./problem.js";
 
 export interface JobData {
   split: DatasetSplit;
@@ -17,6 +23,8 @@ export interface JobData {
   validation: SoupData;
   test: SoupData;
   notes: string[];
+  /** The loss the job learns and scores with (also set on the problem); recipes record it. */
+  loss?: LossSpec;
 }
 
 function toSoupData(dataset: Dataset): SoupData {
@@ -38,14 +46,22 @@ function singleShape(shape: tf.Shape | tf.Shape[], what: string): (number | null
   return shape as (number | null)[];
 }
 
-/** `label: "none"` says the file has no labels (for the entropy objective); otherwise the loaders' defaults apply. */
-export async function loadJobData(spec: DataSpec, model: tf.LayersModel): Promise<JobData> {
+/**
+ * `label: "none"` says the file has no labels (for the entropy objective); otherwise the loaders' defaults apply,
+ * with the labels read as the loss needs them. The loss is chosen here, once (worker/learn/loss-choice.ts), and
+ * set on `loaded.problem` for every task of the job; a fallback from the training loss is noted in
+ * `loaded.warnings`, so every report says it.
+ */
+export async function loadJobData(spec: DataSpec, loaded: LoadedProblem, loss?: LossChoice): Promise<JobData> {
+  const model = loaded.problem.model;
+  const task = labelTaskFor(model, loss, loaded.trainingConfig);
   const inputShape = singleShape(model.inputs.map((i) => i.shape) as tf.Shape[], "input");
   const outputShape = model.outputs[model.outputs.length - 1]!.shape as (number | null)[];
   const dataset = await loadDataset(spec.path, {
     ...(spec.label !== undefined ? { label: spec.label === "none" ? null : spec.label } : {}),
     ...(spec.inputKey !== undefined ? { xKey: spec.inputKey } : {}),
     ...(spec.scale !== undefined ? { scale: spec.scale } : {}),
+    ...(task !== undefined ? { task } : {}),
     inputShape,
   });
   const checked = checkAgainstInput(dataset, inputShape, outputShape, spec.path);
@@ -53,13 +69,24 @@ export async function loadJobData(spec: DataSpec, model: tf.LayersModel): Promis
     seed: spec.seed ?? 0,
     ...(spec.fractions ? { fractions: spec.fractions } : {}),
   });
-  return {
+  const data: JobData = {
     split,
     learn: toSoupData(split.learn),
     validation: toSoupData(split.validation),
     test: toSoupData(split.test),
     notes: [...dataset.notes, ...checked.notes],
   };
+  try {
+    const chosen = chooseLoss(model, loss, loaded.trainingConfig, data.learn.y);
+    loaded.problem = { ...loaded.problem, loss: chosen.loss };
+    data.loss = chosen.loss;
+    for (const line of [chosen.note, dataset.labelNote])
+      if (line !== undefined && !loaded.warnings.includes(line)) loaded.warnings.push(line);
+  } catch (error) {
+    disposeJobData(data);
+    throw error;
+  }
+  return data;
 }
 
 export function disposeJobData(data: JobData): void {

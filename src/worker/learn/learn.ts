@@ -165,7 +165,10 @@ export async function learnCoefficients(
     throw new UsageError('L-BFGS is unconstrained: use the "adam" optimiser with the "nonneg" parameterisation.');
   }
   const objectiveName = options.objective ?? LEARN_DEFAULTS.objective;
-  const objective = resolveObjective(problem.model, objectiveName, learnData, options);
+  const objective = resolveObjective(problem.model, objectiveName, learnData, {
+    ...options,
+    loss: options.loss ?? problem.loss,
+  });
   if (validationData !== undefined && validationData.y === undefined && objectiveName === "supervised") {
     throw new UsageError("The validation split has no labels.");
   }

@@ -1,4 +1,4 @@
-// The loss and metric of a task, chosen from the model's Keras training_config or from its output layer.
+// The loss and metric of a task, and the per-sample values learning and scoring minimise and report.
 import * as tf from "@tensorflow/tfjs";
 import { UsageError } from "../../core/errors.js";
 
@@ -43,21 +43,18 @@ const ALIASES: Record<string, LossName> = {
 
 const EPSILON = 1e-7; // Keras' backend epsilon, used to clip probabilities the way Keras does.
 
-function lossName(raw: string): LossName {
-  const name = ALIASES[raw.toLowerCase()];
-  if (name === undefined) {
-    throw new UsageError(
-      `The model's training loss "${raw}" is not supported; supported: ${[...new Set(Object.values(ALIASES))].join(", ")}.`,
-    );
-  }
-  return name;
+/** The loss a model's training_config names: as written, and as Model Soup knows it (absent for a custom loss). */
+export interface TrainingLoss {
+  readonly raw: string;
+  readonly spec?: LossSpec;
 }
 
 /**
  * The loss recorded in a Keras training_config (Keras 2 string or {class_name, config}, Keras 3 serialised
- * object, or a single-entry per-output list/dict), or undefined when the config names none.
+ * object, or a single-entry per-output list/dict), or undefined when the config names none. A custom loss
+ * (`focal_loss_fixed`) comes back without a spec: the training loss is only a default (loss-choice.ts).
  */
-export function lossFromTrainingConfig(trainingConfig: unknown): LossSpec | undefined {
+export function trainingLoss(trainingConfig: unknown): TrainingLoss | undefined {
   if (trainingConfig === null || typeof trainingConfig !== "object") return undefined;
   let loss: unknown = (trainingConfig as Record<string, unknown>).loss;
   if (loss === undefined || loss === null) return undefined;
@@ -67,16 +64,29 @@ export function lossFromTrainingConfig(trainingConfig: unknown): LossSpec | unde
       throw new UsageError("Models with several outputs (one loss per output) are not supported.");
     loss = entries[0];
   }
-  if (typeof loss === "string") return { name: lossName(loss), fromLogits: false };
+  if (typeof loss === "string") return known(loss, false);
   if (typeof loss === "object" && loss !== null) {
     const { class_name: className, config } = loss as { class_name?: unknown; config?: Record<string, unknown> };
-    if (typeof className !== "string")
-      throw new UsageError("The model's training_config has a loss without a class_name.");
+    if (typeof className !== "string") return { raw: JSON.stringify(loss).slice(0, 80) };
     // Keras 3 may serialise a plain function loss as {class_name: "function", config: "<name>"}.
     const name = className === "function" && typeof config === "string" ? (config as string) : className;
-    return { name: lossName(name), fromLogits: config?.from_logits === true };
+    return known(name, config?.from_logits === true);
   }
-  throw new UsageError("The model's training_config has a loss of an unexpected kind.");
+  return { raw: String(loss).slice(0, 80) };
+}
+
+function known(raw: string, fromLogits: boolean): TrainingLoss {
+  const name = ALIASES[raw.toLowerCase()];
+  return name === undefined ? { raw } : { raw, spec: { name, fromLogits } };
+}
+
+/** The training_config's loss when Model Soup knows it, else undefined. */
+export function lossFromTrainingConfig(trainingConfig: unknown): LossSpec | undefined {
+  return trainingLoss(trainingConfig)?.spec;
+}
+
+export function isCrossEntropy(loss: LossSpec): boolean {
+  return loss.name.endsWith("crossentropy");
 }
 
 function layerActivation(layer: tf.layers.Layer): string | undefined {
@@ -96,7 +106,8 @@ export function outputActivation(model: tf.LayersModel): string {
   return layerActivation(layer) ?? "linear";
 }
 
-function outputUnits(model: tf.LayersModel): number {
+/** The number of units of the model's (single) output: its last dimension. */
+export function outputUnits(model: tf.LayersModel): number {
   const shape = model.outputs[0]!.shape;
   return shape[shape.length - 1] ?? 1;
 }
@@ -109,8 +120,8 @@ function isOneHot(y: tf.Tensor): boolean {
 }
 
 /**
- * The task of a model: its loss (given, else from training_config, else guessed from the output activation and
- * the targets' shape), metric and output kind.
+ * The task of a model: its loss (given, else from training_config when Model Soup knows it, else guessed from the
+ * output activation and the targets' shape), metric and output kind.
  */
 export function resolveTask(
   model: tf.LayersModel,
@@ -120,24 +131,26 @@ export function resolveTask(
   const units = outputUnits(model);
   const loss =
     options.loss ?? lossFromTrainingConfig(options.trainingConfig) ?? guessLoss(activation, units, options.y);
-  const classification = loss.name.endsWith("crossentropy");
-  const binary = loss.name === "binary_crossentropy";
-  if (classification && !loss.fromLogits && activation !== "softmax" && activation !== "sigmoid") {
+  const probabilities = activation === "softmax" || activation === "sigmoid";
+  // A squared or absolute error on a classifier's probabilities (a Keras "mse" on softmax) still has classes.
+  const classification = isCrossEntropy(loss) || (probabilities && options.y?.dtype === "int32");
+  if (isCrossEntropy(loss) && !loss.fromLogits && !probabilities) {
     // Keras would clip raw scores as if they were probabilities; that trains nothing sensible.
     throw new UsageError(
       `The loss ${loss.name} expects probabilities but the model's output activation is "${activation}"; ` +
-        "the loss should be configured with from_logits=true.",
+        "the loss should be configured with from_logits=true (or choose another with --loss).",
     );
   }
   return {
     loss,
     metric: classification ? "accuracy" : "mae",
-    outputs: !classification ? "values" : loss.fromLogits ? "logits" : "probabilities",
-    binary,
+    outputs: !classification ? "values" : isCrossEntropy(loss) && loss.fromLogits ? "logits" : "probabilities",
+    binary: classification && units === 1,
   };
 }
 
-function guessLoss(activation: string, units: number, y: tf.Tensor | undefined): LossSpec {
+/** The loss a model's output fits when nothing names one: cross-entropy for classifiers, else squared error. */
+export function guessLoss(activation: string, units: number, y: tf.Tensor | undefined): LossSpec {
   if (activation === "sigmoid" && units === 1) return { name: "binary_crossentropy", fromLogits: false };
   const sparseTargets = y !== undefined && (y.rank === 1 || (y.rank === 2 && y.shape[1] === 1));
   if (activation === "softmax") {
@@ -153,8 +166,26 @@ function guessLoss(activation: string, units: number, y: tf.Tensor | undefined):
   return { name: "mean_squared_error", fromLogits: false };
 }
 
-function oneHotTargets(y: tf.Tensor, classes: number): tf.Tensor {
-  return tf.oneHot(y.reshape([-1]).toInt(), classes).toFloat();
+/** Labels held as one class index per prediction row (several output units, one label each). */
+function classIndicesFor(pred: tf.Tensor, y: tf.Tensor): boolean {
+  const units = pred.shape[pred.rank - 1] ?? 1;
+  return units > 1 && y.size * units === pred.size;
+}
+
+/**
+ * The targets in the shape of the predictions, whatever form the labels have: class indices become one-hot rows
+ * (categorical cross-entropy, or a squared error on probabilities), anything else is read as the output's values.
+ * The one place labels are fitted to a loss.
+ */
+export function lossTargets(pred: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    if (!classIndicesFor(pred, y)) return y.toFloat().reshape(pred.shape);
+    const units = pred.shape[pred.rank - 1]!;
+    return tf
+      .oneHot(y.reshape([-1]).toInt(), units)
+      .toFloat()
+      .reshape(pred.shape);
+  });
 }
 
 /** Per-sample losses, shape [batch]. */
@@ -162,21 +193,20 @@ export function sampleLosses(loss: LossSpec, pred: tf.Tensor, y: tf.Tensor): tf.
   return tf.tidy(() => {
     const batch = pred.shape[0]!;
     const flat = (t: tf.Tensor) => t.reshape([batch, -1]);
+    const t = lossTargets(pred, y);
     switch (loss.name) {
       case "categorical_crossentropy":
       case "sparse_categorical_crossentropy": {
-        const classes = pred.shape[pred.rank - 1]!;
-        const target = loss.name === "sparse_categorical_crossentropy" ? oneHotTargets(y, classes) : y.toFloat();
         let logp: tf.Tensor;
         if (loss.fromLogits) logp = tf.logSoftmax(pred);
         else {
           const p = pred.div(pred.sum(-1, true));
           logp = p.clipByValue(EPSILON, 1 - EPSILON).log();
         }
-        return flat(target.mul(logp).sum(-1).neg()).mean(1) as tf.Tensor1D;
+        const perRow = t.mul(logp).sum(-1).neg();
+        return (perRow.rank === 1 ? perRow : flat(perRow).mean(1)) as tf.Tensor1D;
       }
       case "binary_crossentropy": {
-        const t = y.toFloat().reshape(pred.shape);
         let elementwise: tf.Tensor;
         if (loss.fromLogits) {
           elementwise = pred.relu().sub(pred.mul(t)).add(pred.abs().neg().exp().log1p());
@@ -190,9 +220,9 @@ export function sampleLosses(loss: LossSpec, pred: tf.Tensor, y: tf.Tensor): tf.
         return flat(elementwise).mean(1) as tf.Tensor1D;
       }
       case "mean_squared_error":
-        return flat(pred.sub(y.toFloat().reshape(pred.shape)).square()).mean(1) as tf.Tensor1D;
+        return flat(pred.sub(t).square()).mean(1) as tf.Tensor1D;
       case "mean_absolute_error":
-        return flat(pred.sub(y.toFloat().reshape(pred.shape)).abs()).mean(1) as tf.Tensor1D;
+        return flat(pred.sub(t).abs()).mean(1) as tf.Tensor1D;
     }
   });
 }
@@ -201,16 +231,15 @@ export function sampleLosses(loss: LossSpec, pred: tf.Tensor, y: tf.Tensor): tf.
 export function sampleMetric(task: Task, pred: tf.Tensor, y: tf.Tensor): tf.Tensor1D {
   return tf.tidy(() => {
     const batch = pred.shape[0]!;
-    if (task.metric === "mae")
-      return pred.sub(y.toFloat().reshape(pred.shape)).abs().reshape([batch, -1]).mean(1) as tf.Tensor1D;
-    if (task.binary) {
-      const threshold = task.outputs === "logits" ? 0 : 0.5;
+    if (task.metric === "mae") return pred.sub(lossTargets(pred, y)).abs().reshape([batch, -1]).mean(1) as tf.Tensor1D;
+    const threshold = task.outputs === "logits" ? 0 : 0.5;
+    if (task.binary || (task.loss.name === "binary_crossentropy" && !classIndicesFor(pred, y))) {
+      // One sigmoid unit, or several independent ones (multi-label targets): each unit right or wrong.
       const predicted = pred.greater(threshold);
       return predicted.equal(y.reshape(pred.shape).greater(0.5)).toFloat().reshape([batch, -1]).mean(1) as tf.Tensor1D;
     }
     const predicted = pred.argMax(-1);
-    const target =
-      task.loss.name === "sparse_categorical_crossentropy" ? y.reshape(predicted.shape).toInt() : y.argMax(-1);
+    const target = classIndicesFor(pred, y) ? y.reshape(predicted.shape).toInt() : y.argMax(-1);
     return predicted.equal(target).toFloat().reshape([batch, -1]).mean(1) as tf.Tensor1D;
   });
 }

@@ -1,6 +1,7 @@
 // What every learning and evaluation routine works on: one executable model and the ingredients' weights.
 import * as tf from "@tensorflow/tfjs";
 import { UsageError } from "../../core/errors.js";
+import type { LossSpec } from "./loss.js";
 
 export interface SoupProblem {
   /** Executes the merged weights; its variables are overwritten by every merge. */
@@ -13,6 +14,8 @@ export interface SoupProblem {
   readonly ingredients: Float32Array[][];
   /** Task-vector form: W = base + Σ λ_i (W_i − base). */
   readonly base?: Float32Array[];
+  /** The loss the job chose (loss-choice.ts) that every task of it uses; absent: from the output and the labels. */
+  readonly loss?: LossSpec;
 }
 
 /** Inputs (and, for the supervised objective and evaluation, targets) of one data split. */

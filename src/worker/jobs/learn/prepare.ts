@@ -31,6 +31,7 @@ export async function prepare(
     jobId?: string;
     base?: string;
     align?: LearnParams["align"];
+    loss?: LearnParams["loss"];
   },
   context: JobContext,
 ): Promise<Prepared> {
@@ -42,7 +43,7 @@ export async function prepare(
   const loaded = await loadProblem(params.models, params.base);
   try {
     progress("Reading the data");
-    const data = await loadJobData(params.data, loaded.problem.model);
+    const data = await loadJobData(params.data, loaded, params.loss);
     for (const note of data.notes) context.log("info", note);
     const alignment = params.align
       ? await alignLoaded(loaded, params.models, params.align, data, params, context).catch((e) => {
@@ -73,5 +74,6 @@ export async function dataRecord(params: LearnParams["data"], data: JobData) {
     ...(params.label !== undefined ? { label: params.label } : {}),
     seed: data.split.seed,
     fractions: { ...data.split.fractions },
+    ...(data.loss !== undefined ? { loss: data.loss.name } : {}),
   };
 }

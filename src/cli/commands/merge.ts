@@ -32,9 +32,14 @@ import { dataIfGiven, formatAlignResult } from "./align.js";
 /** Method parameters given on the command line, by their mergekit names. */
 function methodParams(args: ParsedArgs): Record<string, unknown> {
   const params: Record<string, unknown> = {};
-  for (const name of ["t", "density", "lambda", "seed"]) {
+  for (const name of ["t", "density", "lambda", "seed", "steps", "lr"]) {
     const value = numberOption(args, name);
     if (value !== undefined) params[name] = value;
+  }
+  // Options spelt with dashes on the command line, with underscores in recipes (as mergekit spells parameters).
+  for (const name of ["rank-fraction", "common-space"]) {
+    const value = numberOption(args, name);
+    if (value !== undefined) params[name.replace("-", "_")] = value;
   }
   if (args.values["no-normalize"] === true) params.normalize = false;
   return params;
@@ -57,8 +62,20 @@ const mergeOptions = {
   lambda: {
     type: "string",
     valueName: "<λ>",
-    description: "Task arithmetic/TIES/DARE: scale of the summed task vectors.",
+    description: "Task arithmetic/TIES/DARE/TSV-M/Iso-C/Iso-CTS: scale of the merged task vector (default 1).",
   },
+  "rank-fraction": {
+    type: "string",
+    valueName: "<f>",
+    description: "TSV-M: fraction of each task matrix's singular triplets kept (default 1/number of models).",
+  },
+  "common-space": {
+    type: "string",
+    valueName: "<f>",
+    description: "Iso-CTS: fraction of each weight's singular directions shared by all tasks (default 0.8).",
+  },
+  steps: { type: "string", valueName: "<N>", description: "WUDI: Adam steps per weight matrix (default 300)." },
+  lr: { type: "string", valueName: "<η>", description: "WUDI: Adam's learning rate (default 1e-5)." },
   seed: {
     type: "string",
     valueName: "<N>",
@@ -97,7 +114,7 @@ export const mergeCommand: Command = {
       if (method !== undefined && method !== "linear" && method !== "uniform") {
         throw new UsageError(`--align merges with uniform or given weights (method linear), not ${method}`);
       }
-      for (const name of ["t", "density", "lambda", "no-normalize"]) {
+      for (const name of ["t", "density", "lambda", "no-normalize", "rank-fraction", "common-space", "steps", "lr"]) {
         if (args.values[name] !== undefined)
           throw new UsageError(
             `--${name} does not apply with --align (a weighted average of the aligned models, weights normalised)`,
@@ -141,7 +158,7 @@ async function runDataAware(
   args: ParsedArgs,
   io: Parameters<Command["run"]>[1],
 ): Promise<number> {
-  for (const name of ["weights", "base", "t", "density", "lambda"]) {
+  for (const name of ["weights", "base", "t", "density", "lambda", "rank-fraction", "common-space", "steps", "lr"]) {
     if (args.values[name] !== undefined) throw new UsageError(`--${name} does not apply to ${method}`);
   }
   // Paths first, before any work: models (folders resolved), the output and the report, checked by the guard.

@@ -1,6 +1,6 @@
 /**
  * `model-soup merge`: a merge with given coefficients or method parameters; no data needed, except for the
- * data-aware methods (RegMean, Fisher), which also print the held-out comparison.
+ * data-aware methods (RegMean, Fisher, RegMean++), which also print the held-out comparison.
  */
 import { escapeControl } from "../../core/io/display.js";
 import { stringOption, usageLine, type ParsedArgs } from "../args.js";
@@ -79,17 +79,18 @@ const mergeOptions = {
   seed: {
     type: "string",
     valueName: "<N>",
-    description: "DARE: seed of the random drops; RegMean/Fisher: seed of the learn/validation/test split (default 0).",
+    description:
+      "DARE: seed of the random drops; RegMean/Fisher/RegMean++: seed of the learn/validation/test split (default 0).",
   },
   ...dataAwareOptions,
-  report: { ...reportOption, description: `RegMean/Fisher: ${reportOption.description}` },
+  report: { ...reportOption, description: `RegMean/Fisher/RegMean++: ${reportOption.description}` },
   "no-normalize": { type: "boolean", description: "Linear: do not divide by the sum of the weights." },
   out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
   ...alignOptions,
   data: {
     ...dataOptions.data!,
     description:
-      "RegMean/Fisher: the data whose statistics weight the merge. With --align: data whose activations are matched (activation) and, with labels, that picks the reference and REPAIRs the merge (models without BatchNormalization; kept only when it lowers the validation loss); split with --seed (default 0).",
+      "RegMean/Fisher/RegMean++: the data whose statistics weight the merge. With --align: data whose activations are matched (activation) and, with labels, that picks the reference and REPAIRs the merge (models without BatchNormalization; kept only when it lowers the validation loss); split with --seed (default 0).",
   },
   label: dataOptions.label!,
   scale: dataOptions.scale!,
@@ -100,7 +101,7 @@ const mergeOptions = {
 export const mergeCommand: Command = {
   name: "merge",
   summary:
-    "Merge with given weights (uniform by default), a task-vector method, or RegMean/Fisher on data; writes the model and its recipe.",
+    "Merge with given weights (uniform by default), a task-vector or SVD-based method (with --base), or RegMean/Fisher/RegMean++ on data; writes the model and its recipe.",
   usage: usageLine("merge <model|folder>...", mergeOptions, ["out"]),
   options: mergeOptions,
   async run(args, io) {

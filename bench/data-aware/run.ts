@@ -157,7 +157,7 @@ function table(
         .join(", ") +
       ".",
   );
-  const ridge = report.warnings.filter((w) => w.includes("ridge"));
+  const ridge = report.warnings.filter((w) => w.startsWith("RegMean:") && w.includes("ridge"));
   if (ridge.length > 0)
     lines.push(
       "",

@@ -25,9 +25,9 @@ def polar(a):
     return u @ vt
 
 
-def tsv_m(taus, lam):
+def tsv_m(taus, lam, fraction=None):
     r = min(taus[0].shape)
-    k = int(r / len(taus))
+    k = int(r / len(taus)) if fraction is None else int(r * fraction)
     us, ss, vs = [], [], []
     for t in taus:
         u, s, vt = np.linalg.svd(t, full_matrices=False)
@@ -93,6 +93,7 @@ def case(name, stored_shape, outputs_first):
     expected = {
         "tsv_m": back(tsv_m(taus, 1.0)),
         "tsv_m_lambda": back(tsv_m(taus, 0.7)),
+        "tsv_m_fraction": back(tsv_m(taus, 1.0, 0.25)),
         "iso_c": back(iso_c(taus, 1.0)),
         "iso_c_lambda": back(iso_c(taus, 1.3)),
         "iso_cts": back(iso_cts(taus, 1.0, 0.8)),

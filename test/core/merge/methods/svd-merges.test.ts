@@ -75,9 +75,10 @@ function orthonormalityError(m: ReturnType<typeof matrix>): number {
 describe("SVD-based merges against NumPy (test/fixtures/svd-merges, from svd-merges-reference.py)", () => {
   for (const c of fixture.cases) {
     describe(`${c.name} [${c.shape.join(", ")}], ${c.models.length} fine-tunes of one base`, () => {
-      it("TSV-M equals NumPy's (λ 1 and 0.7)", () => {
+      it("TSV-M equals NumPy's (λ 1 and 0.7; rank fraction 1/T and 0.25)", () => {
         assertNear(mergeCase(c, "tsv_m"), c.expected.tsv_m!, 2e-5, "tsv_m");
         assertNear(mergeCase(c, "tsv_m", { lambda: 0.7 }), c.expected.tsv_m_lambda!, 2e-5, "tsv_m λ 0.7");
+        assertNear(mergeCase(c, "tsv_m", { rank_fraction: 0.25 }), c.expected.tsv_m_fraction!, 2e-5, "rank 0.25");
       });
       it("Iso-C equals NumPy's (λ 1 and 1.3)", () => {
         assertNear(mergeCase(c, "iso_c"), c.expected.iso_c!, 2e-5, "iso_c");

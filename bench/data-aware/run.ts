@@ -1,8 +1,9 @@
 /**
  * The data-aware benchmark: on each family of bench/data-aware/make-families.ts, every method side by side on one
  * held-out test split — the ingredients, the base, the uniform soup, greedy and learned soups, RegMean, Fisher (on
- * the labels and on each model's own predictions),
- * task arithmetic and TIES (λ chosen on the validation split), and the output ensemble.
+ * the labels and on each model's own predictions), RegMean++,
+ * task arithmetic, TIES, TSV-M, Iso-C and Iso-CTS (λ chosen on the validation split), the data-free TSV-M, Iso-C,
+ * Iso-CTS and WUDI with their defaults, and the output ensemble.
  *
  * Merge data: samples/digits/soup.csv.gz (no row seen by any model), pixels / 16, split with seed 0 into learn /
  * validation / test = 40 / 20 / 40 % (stratified): 359 / 180 / 360 rows. Statistics (RegMean, Fisher) and learned
@@ -37,6 +38,8 @@ const DATA: DataSpec = {
 };
 const LAMBDAS = [0.2, 0.4, 0.6, 0.8, 1.0];
 const TIES_DENSITY = 0.2;
+/** WUDI's learning rate for the digit families, fixed before any result: their task vectors are of order 0.1. */
+const WUDI_SCALED_LR = 1e-3;
 
 const context: JobContext = { token: CancellationToken.None, progress: () => undefined, log: () => undefined };
 
@@ -75,9 +78,13 @@ async function taskVectorRows(
     const rows: Array<{ method: string } & MetricPair> = [];
     writeIngredient(problem, problem.base!);
     rows.push({ method: "base model (before fine-tuning)", ...(await score(data.test)) });
+    const weighted = (method: string) => method === "task_arithmetic" || method === "ties";
     for (const [label, method, params] of [
       ["task arithmetic", "task_arithmetic", {}],
       [`TIES (density ${TIES_DENSITY})`, "ties", { density: TIES_DENSITY }],
+      ["TSV-M", "tsv_m", {}],
+      ["Iso-C", "iso_c", {}],
+      ["Iso-CTS", "iso_cts", {}],
     ] as const) {
       let best: { lambda: number; validation: MetricPair } | undefined;
       for (const lambda of LAMBDAS) {
@@ -85,7 +92,7 @@ async function taskVectorRows(
           method,
           params: { ...params, lambda },
           base,
-          ingredients: models.map((path) => ({ path, weight: 1 })),
+          ingredients: models.map((path) => (weighted(method) ? { path, weight: 1 } : { path })),
         });
         const validation = await score(data.validation);
         if (
@@ -100,9 +107,20 @@ async function taskVectorRows(
         method,
         params: { ...params, lambda: best!.lambda },
         base,
-        ingredients: models.map((path) => ({ path, weight: 1 })),
+        ingredients: models.map((path) => (weighted(method) ? { path, weight: 1 } : { path })),
       });
       rows.push({ method: `${label}, λ = ${best!.lambda} (chosen on validation)`, ...(await score(data.test)) });
+    }
+    // The data-free SVD-based merges and WUDI with their defaults, untuned (docs/methods.md).
+    for (const [label, method, params] of [
+      ["TSV-M, defaults (λ 1, rank 1/T), untuned", "tsv_m", {}],
+      ["Iso-C, defaults (λ 1), untuned", "iso_c", {}],
+      ["Iso-CTS, defaults (λ 1, common space 0.8), untuned", "iso_cts", {}],
+      ["WUDI, defaults (300 Adam steps, lr 1e-5)", "wudi", {}],
+      [`WUDI, lr ${WUDI_SCALED_LR} (scaled to task vectors of order 0.1)`, "wudi", { lr: WUDI_SCALED_LR }],
+    ] as const) {
+      write({ method, params, base, ingredients: models.map((path) => ({ path })) });
+      rows.push({ method: label, ...(await score(data.test)) });
     }
     return rows;
   } finally {
@@ -139,7 +157,7 @@ function table(
         .join(", ") +
       ".",
   );
-  const ridge = report.warnings.filter((w) => w.includes("ridge"));
+  const ridge = report.warnings.filter((w) => w.startsWith("RegMean:") && w.includes("ridge"));
   if (ridge.length > 0)
     lines.push(
       "",
@@ -166,7 +184,12 @@ async function main(): Promise<void> {
   ] as const) {
     const started = performance.now();
     const report = await runCompare(
-      { models: [...models], data: DATA, methods: ["greedy", "learned", "regmean", "fisher"], backend },
+      {
+        models: [...models],
+        data: DATA,
+        methods: ["greedy", "learned", "regmean", "fisher", "regmean_plusplus"],
+        backend,
+      },
       context,
     );
     const compareSeconds = (performance.now() - started) / 1000;
@@ -181,7 +204,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const extra = await taskVectorRows([...models], families.base, backend);
     process.stdout.write(
-      `${table(title, report, extra, { "evaluate --methods all": compareSeconds, "task arithmetic + TIES": (performance.now() - t0) / 1000 })}\n\n`,
+      `${table(title, report, extra, { "evaluate --methods all": compareSeconds, "task-vector and SVD-based merges": (performance.now() - t0) / 1000 })}\n\n`,
     );
   }
 }

@@ -71,6 +71,7 @@ export type LossChoice = ValueOf<typeof LOSS_CHOICES>;
 export const DATA_AWARE_METHOD_CHOICES = [
   { value: "regmean", label: "RegMean (least squares on each layer's inputs)" },
   { value: "fisher", label: "Fisher merging (weighted by each model's Fisher)" },
+  { value: "regmean_plusplus", label: "RegMean++ (RegMean on the inputs the merged layers produce)" },
 ] as const satisfies readonly Choice[];
 export type DataAwareMethod = ValueOf<typeof DATA_AWARE_METHOD_CHOICES>;
 
@@ -81,11 +82,21 @@ export const FISHER_TARGET_CHOICES = [
 ] as const satisfies readonly Choice[];
 export type FisherTarget = ValueOf<typeof FISHER_TARGET_CHOICES>;
 
+/** The merges of fine-tunes of one base model that need no data beyond the models (SVD-based, with a base). */
+export const BASE_METHOD_CHOICES = [
+  { value: "tsv_m", label: "TSV-M (task singular vectors, decorrelated; needs the base)" },
+  { value: "iso_c", label: "Iso-C (isotropic merge in the common subspace; needs the base)" },
+  { value: "iso_cts", label: "Iso-CTS (isotropic merge, common and task subspaces; needs the base)" },
+  { value: "wudi", label: "WUDI merging (data-free interference minimisation; needs the base)" },
+] as const satisfies readonly Choice[];
+export type BaseMethod = ValueOf<typeof BASE_METHOD_CHOICES>;
+
 /** The merges `evaluate --methods` compares side by side on one test split. */
 export const COMPARED_METHOD_CHOICES = [
   { value: "greedy", label: "Greedy soup" },
   { value: "learned", label: "Learned soup (coefficients learned from data)" },
   ...DATA_AWARE_METHOD_CHOICES,
+  ...BASE_METHOD_CHOICES,
 ] as const satisfies readonly Choice[];
 export type ComparedMethod = ValueOf<typeof COMPARED_METHOD_CHOICES>;
 

@@ -266,6 +266,8 @@ export interface CompareParams extends DataAwareOptions, RunOptions {
   models: string[];
   data: DataSpec;
   methods: ComparedMethod[];
+  /** The model the others were fine-tuned from: needed by the methods of BASE_METHOD_CHOICES (TSV-M, Iso-C, ...). */
+  base?: string;
   backend?: BackendName;
   jobId?: string;
 }

@@ -1,4 +1,4 @@
-/** Options of the data-aware methods (RegMean, Fisher) that `merge` and `evaluate --methods` share. */
+/** Options of the data-aware methods (RegMean, Fisher, RegMean++) that `merge` and `evaluate --methods` share. */
 import { DEFAULT_FISHER_EPSILON, DEFAULT_FISHER_EXAMPLES } from "../../core/merge/methods/fisher.js";
 import { DEFAULT_REGMEAN_ALPHA } from "../../core/merge/methods/regmean.js";
 import { FISHER_TARGET_CHOICES } from "../../protocol/choices.js";
@@ -9,7 +9,7 @@ export const dataAwareOptions: Record<"alpha" | "epsilon" | "examples" | "fisher
   alpha: {
     type: "string",
     valueName: "<α>",
-    description: `RegMean: scale of the Gram matrices' off-diagonal entries (default ${DEFAULT_REGMEAN_ALPHA}).`,
+    description: `RegMean, RegMean++: scale of the Gram matrices' off-diagonal entries (default ${DEFAULT_REGMEAN_ALPHA}).`,
   },
   epsilon: {
     type: "string",

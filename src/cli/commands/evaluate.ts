@@ -1,10 +1,12 @@
 /**
  * `model-soup evaluate`: each model, the uniform soup (and with --weights that weighted soup) and the ensemble on the
- * held-out split, plus mergeability; with --methods, further merges side by side (greedy, learned, RegMean, Fisher).
+ * held-out split, plus mergeability; with --methods, further merges side by side (greedy, learned, RegMean, Fisher,
+ * RegMean++, and with --base TSV-M, Iso-C, Iso-CTS, WUDI).
  */
 import type { Command } from "../command.js";
 import { UsageError } from "../../core/errors.js";
 import {
+  BASE_METHOD_CHOICES,
   choiceValues,
   COMPARED_METHOD_CHOICES,
   FISHER_TARGET_CHOICES,
@@ -30,19 +32,23 @@ import {
 } from "./options.js";
 
 const COMPARED = choiceValues(COMPARED_METHOD_CHOICES);
+const NEEDS_BASE: readonly string[] = choiceValues(BASE_METHOD_CHOICES);
 
-/** --methods greedy,learned,regmean,fisher (or all). */
-function methodsOption(args: ParsedArgs): ComparedMethod[] | undefined {
+/** --methods greedy,learned,regmean,fisher,... or all (the methods that need a base only when --base is given). */
+function methodsOption(args: ParsedArgs, hasBase: boolean): ComparedMethod[] | undefined {
   const text = stringOption(args, "methods");
   if (text === undefined) return undefined;
   const names = text
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  if (names.length === 1 && names[0] === "all") return [...COMPARED];
+  if (names.length === 1 && names[0] === "all") return COMPARED.filter((m) => hasBase || !NEEDS_BASE.includes(m));
   const unknown = names.filter((n) => !(COMPARED as readonly string[]).includes(n));
   if (names.length === 0 || unknown.length > 0)
     throw new UsageError(`--methods expects all or some of ${COMPARED.join(", ")} separated by commas, got "${text}"`);
+  const baseless = names.filter((n) => NEEDS_BASE.includes(n));
+  if (!hasBase && baseless.length > 0)
+    throw new UsageError(`--methods ${baseless.join(",")} merge fine-tunes of one base model: give it with --base`);
   return names as ComparedMethod[];
 }
 
@@ -60,6 +66,11 @@ const evaluateOptions = {
     description:
       "Also compare these merges on the same test split, with their default settings: all, or some of them separated by commas — " +
       `${COMPARED_METHOD_CHOICES.map((c) => `${c.value}: ${c.label}`).join("; ")}.`,
+  },
+  base: {
+    type: "string",
+    valueName: "<path>",
+    description: `With --methods: the model the others were fine-tuned from, for ${NEEDS_BASE.join(", ")} (their defaults; "all" includes them when it is given).`,
   },
   ...dataAwareOptions,
   align: {
@@ -80,7 +91,9 @@ export const evaluateCommand: Command = {
     const coefficients = weightsOption(args, paths.length);
     const data = dataSpec(args);
     await guardReport(args, await inputProtection(paths, data.path));
-    const methods = methodsOption(args);
+    const base = stringOption(args, "base");
+    const methods = methodsOption(args, base !== undefined);
+    if (base !== undefined && methods === undefined) throw new UsageError("--base applies only with --methods");
     const align = alignOption(args);
     if (methods !== undefined) {
       if (coefficients !== undefined) throw new UsageError("--weights and --methods cannot be combined");
@@ -94,6 +107,7 @@ export const evaluateCommand: Command = {
         data,
         loss: lossOption(args),
         methods,
+        ...(base !== undefined ? { base } : {}),
         ...(alpha !== undefined ? { alpha } : {}),
         ...(examples !== undefined ? { examples } : {}),
         ...(epsilon !== undefined ? { epsilon } : {}),

@@ -1,6 +1,6 @@
 /**
  * `model-soup merge`: a merge with given coefficients or method parameters; no data needed, except for the
- * data-aware methods (RegMean, Fisher), which also print the held-out comparison.
+ * data-aware methods (RegMean, Fisher, RegMean++), which also print the held-out comparison.
  */
 import { escapeControl } from "../../core/io/display.js";
 import { stringOption, usageLine, type ParsedArgs } from "../args.js";
@@ -33,9 +33,14 @@ import { dataIfGiven, formatAlignResult } from "./align.js";
 /** Method parameters given on the command line, by their mergekit names. */
 function methodParams(args: ParsedArgs): Record<string, unknown> {
   const params: Record<string, unknown> = {};
-  for (const name of ["t", "density", "lambda", "seed"]) {
+  for (const name of ["t", "density", "lambda", "seed", "steps", "lr"]) {
     const value = numberOption(args, name);
     if (value !== undefined) params[name] = value;
+  }
+  // Options spelt with dashes on the command line, with underscores in recipes (as mergekit spells parameters).
+  for (const name of ["rank-fraction", "common-space"]) {
+    const value = numberOption(args, name);
+    if (value !== undefined) params[name.replace("-", "_")] = value;
   }
   if (args.values["no-normalize"] === true) params.normalize = false;
   return params;
@@ -58,22 +63,35 @@ const mergeOptions = {
   lambda: {
     type: "string",
     valueName: "<λ>",
-    description: "Task arithmetic/TIES/DARE: scale of the summed task vectors.",
+    description: "Task arithmetic/TIES/DARE/TSV-M/Iso-C/Iso-CTS: scale of the merged task vector (default 1).",
   },
+  "rank-fraction": {
+    type: "string",
+    valueName: "<f>",
+    description: "TSV-M: fraction of each task matrix's singular triplets kept (default 1/number of models).",
+  },
+  "common-space": {
+    type: "string",
+    valueName: "<f>",
+    description: "Iso-CTS: fraction of each weight's singular directions shared by all tasks (default 0.8).",
+  },
+  steps: { type: "string", valueName: "<N>", description: "WUDI: Adam steps per weight matrix (default 300)." },
+  lr: { type: "string", valueName: "<η>", description: "WUDI: Adam's learning rate (default 1e-5)." },
   seed: {
     type: "string",
     valueName: "<N>",
-    description: "DARE: seed of the random drops; RegMean/Fisher: seed of the learn/validation/test split (default 0).",
+    description:
+      "DARE: seed of the random drops; RegMean/Fisher/RegMean++: seed of the learn/validation/test split (default 0).",
   },
   ...dataAwareOptions,
-  report: { ...reportOption, description: `RegMean/Fisher: ${reportOption.description}` },
+  report: { ...reportOption, description: `RegMean/Fisher/RegMean++: ${reportOption.description}` },
   "no-normalize": { type: "boolean", description: "Linear: do not divide by the sum of the weights." },
   out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
   ...alignOptions,
   data: {
     ...dataOptions.data!,
     description:
-      "RegMean/Fisher: the data whose statistics weight the merge. With --align: data whose activations are matched (activation) and, with labels, that picks the reference and REPAIRs the merge (models without BatchNormalization; kept only when it lowers the validation loss); split with --seed (default 0).",
+      "RegMean/Fisher/RegMean++: the data whose statistics weight the merge. With --align: data whose activations are matched (activation) and, with labels, that picks the reference and REPAIRs the merge (models without BatchNormalization; kept only when it lowers the validation loss); split with --seed (default 0).",
   },
   label: dataOptions.label!,
   loss: {
@@ -88,7 +106,7 @@ const mergeOptions = {
 export const mergeCommand: Command = {
   name: "merge",
   summary:
-    "Merge with given weights (uniform by default), a task-vector method, or RegMean/Fisher on data; writes the model and its recipe.",
+    "Merge with given weights (uniform by default), a task-vector or SVD-based method (with --base), or RegMean/Fisher/RegMean++ on data; writes the model and its recipe.",
   usage: usageLine("merge <model|folder>...", mergeOptions, ["out"]),
   options: mergeOptions,
   async run(args, io) {
@@ -102,7 +120,7 @@ export const mergeCommand: Command = {
       if (method !== undefined && method !== "linear" && method !== "uniform") {
         throw new UsageError(`--align merges with uniform or given weights (method linear), not ${method}`);
       }
-      for (const name of ["t", "density", "lambda", "no-normalize"]) {
+      for (const name of ["t", "density", "lambda", "no-normalize", "rank-fraction", "common-space", "steps", "lr"]) {
         if (args.values[name] !== undefined)
           throw new UsageError(
             `--${name} does not apply with --align (a weighted average of the aligned models, weights normalised)`,
@@ -150,7 +168,7 @@ async function runDataAware(
   args: ParsedArgs,
   io: Parameters<Command["run"]>[1],
 ): Promise<number> {
-  for (const name of ["weights", "base", "t", "density", "lambda"]) {
+  for (const name of ["weights", "base", "t", "density", "lambda", "rank-fraction", "common-space", "steps", "lr"]) {
     if (args.values[name] !== undefined) throw new UsageError(`--${name} does not apply to ${method}`);
   }
   // Paths first, before any work: models (folders resolved), the output and the report, checked by the guard.

@@ -4,7 +4,10 @@
  */
 import * as v from "valibot";
 
-/** The merge methods Model Soup implements (ids as mergekit names them, plus `uniform`, and the data-aware `regmean` and `fisher`, which mergekit lacks). */
+/**
+ * The merge methods Model Soup implements (ids as mergekit names them, plus `uniform`, the data-aware `regmean`,
+ * `fisher` and `regmean_plusplus`, and the SVD-based `tsv_m`, `iso_c`, `iso_cts` and `wudi`, which mergekit lacks).
+ */
 export const MERGE_METHOD_IDS = [
   "linear",
   "uniform",
@@ -16,6 +19,11 @@ export const MERGE_METHOD_IDS = [
   "model_stock",
   "regmean",
   "fisher",
+  "tsv_m",
+  "iso_c",
+  "iso_cts",
+  "wudi",
+  "regmean_plusplus",
 ] as const;
 
 export type MergeMethodId = (typeof MERGE_METHOD_IDS)[number];

@@ -159,7 +159,9 @@ export function exportMergekitYaml(spec: MergeSpec, options: MergekitExportOptio
     const why =
       method.data === "required"
         ? ": it depends on statistics of the models on data, which mergekit does not compute; re-create it with model-soup apply"
-        : "";
+        : method.base === "required" && method.scope === "tensor" && !method.mergekit
+          ? ": mergekit has no merge on the singular vectors of each weight matrix (TSV-M, Iso-C, Iso-CTS) nor WUDI's interference objective; re-create it with model-soup apply"
+          : "";
     throw new UsageError(`${method.id} has no mergekit equivalent${why}`);
   }
 

@@ -28,6 +28,8 @@ import type {
   PairMergeability,
   SoupReport,
 } from "../../protocol/worker.js";
+import { DATA_AWARE_METHODS, isDataAwareMethod } from "../../protocol/worker.js";
+import { BASE_METHOD_CHOICES, choiceValues, type BaseMethod, type ComparedMethod } from "../../protocol/choices.js";
 import { selectBackend } from "../backend.js";
 import { compareEntropy } from "../evaluate/entropy.js";
 import { evaluateSoups, taskFor } from "../evaluate/evaluate.js";
@@ -47,14 +49,29 @@ import { resolveJobModels, resolveSoupJob } from "../../core/soup/job-inputs.js"
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
 
 /** How each method is named in reports. */
-const METHOD_NAMES: Record<DataAwareMethod | "greedy" | "learned", string> = {
+const METHOD_NAMES: Record<ComparedMethod, string> = {
   greedy: "greedy soup",
   learned: "learned soup",
   regmean: "RegMean",
   fisher: "Fisher merging",
+  regmean_plusplus: "RegMean++",
+  tsv_m: "TSV-M",
+  iso_c: "Iso-C",
+  iso_cts: "Iso-CTS",
+  wudi: "WUDI merging",
 };
 /** The order of the comparison's rows. */
-const COMPARE_ORDER = ["greedy", "learned", "regmean", "fisher"] as const;
+const COMPARE_ORDER = [
+  "greedy",
+  "learned",
+  "regmean",
+  "fisher",
+  "regmean_plusplus",
+  "tsv_m",
+  "iso_c",
+  "iso_cts",
+  "wudi",
+] as const satisfies readonly ComparedMethod[];
 
 interface Session {
   backend: BackendName;
@@ -106,7 +123,8 @@ function statisticsTask(session: Session): Task {
 /** The merge description of a data-aware method with its parameters. */
 function dataAwareSpec(method: DataAwareMethod, models: readonly string[], options: DataAwareOptions): MergeSpec {
   const params: Record<string, number> = {};
-  if (method === "regmean" && options.alpha !== undefined) params.alpha = options.alpha;
+  if ((method === "regmean" || method === "regmean_plusplus") && options.alpha !== undefined)
+    params.alpha = options.alpha;
   if (method === "fisher" && options.epsilon !== undefined) params.epsilon = options.epsilon;
   return { method, params, ingredients: models.map((path) => ({ path })) };
 }
@@ -146,6 +164,7 @@ async function dataAwareMerge(
     tensorNames: loaded.bindings.map((b) => b.tensor),
     task: statisticsTask(session),
     examples,
+    ...(spec.params.alpha !== undefined ? { alpha: spec.params.alpha as number } : {}),
     cancel: context.token,
     onIngredient: (i) =>
       context.progress({
@@ -174,6 +193,45 @@ async function dataAwareMerge(
     ...(examples !== undefined ? { examples } : {}),
     ...(fisherTarget !== undefined ? { fisherTarget } : {}),
   };
+}
+
+/**
+ * The base model's values of every variable, in the session's order. Read apart from the session, whose learned and
+ * greedy soups stay the plain weighted averages they are without a base.
+ */
+async function readBaseValues(models: readonly string[], base: string): Promise<Float32Array[]> {
+  const loaded = await loadProblem(models, base);
+  try {
+    return [...loaded.problem.base!];
+  } finally {
+    disposeProblem(loaded);
+  }
+}
+
+function isBaseMethod(method: string): method is BaseMethod {
+  return (choiceValues(BASE_METHOD_CHOICES) as readonly string[]).includes(method);
+}
+
+/** A data-free merge of fine-tunes (TSV-M, Iso-C, ...) with its defaults, in memory: every variable's merged values. */
+function baseMethodValues(
+  session: Session,
+  method: BaseMethod,
+  models: readonly string[],
+  base: string,
+  baseValues: readonly Float32Array[],
+  warnings: string[],
+): Float32Array[] {
+  const { problem, bindings } = session.loaded;
+  const prepared = prepareMerge({ method, params: {}, base, ingredients: models.map((path) => ({ path })) });
+  return bindings.map(
+    (b, k) =>
+      prepared.mergeTensor({
+        info: { name: b.tensor, layer: b.layer, shape: b.variable.shape as number[], dtype: "float32" },
+        ingredients: problem.ingredients.map((ingredient) => ingredient[k]!),
+        base: baseValues[k]!,
+        warn: (w) => warnings.push(`${METHOD_NAMES[method]}: ${w}`),
+      }) as Float32Array,
+  );
 }
 
 /** The test score of the model's current weights: loss and metric, or without labels the mean prediction entropy. */
@@ -270,8 +328,10 @@ async function mergeabilityPairs(
 /** `merge --method regmean|fisher --data`: the merge, its held-out comparison, and (with `out`) the model and recipe. */
 export async function runDataMerge(given: DataMergeParams, context: JobContext): Promise<SoupReport> {
   const params = await resolveSoupJob(given);
-  if (params.method !== "regmean" && params.method !== "fisher")
-    throw new UsageError(`"${String(params.method)}" is not a data-aware method; expected regmean or fisher`);
+  if (!isDataAwareMethod(params.method))
+    throw new UsageError(
+      `"${String(params.method)}" is not a data-aware method; expected ${DATA_AWARE_METHODS.join(", ")}`,
+    );
   const session = await open(params.models, params.data, params.backend, context, params.jobId, params.loss);
   try {
     const task = statisticsTask(session);
@@ -352,12 +412,16 @@ export async function runCompare(given: CompareParams, context: JobContext): Pro
   const unknown = params.methods.filter((m) => !(COMPARE_ORDER as readonly string[]).includes(m));
   if (unknown.length > 0)
     throw new UsageError(`unknown method(s) to compare: ${unknown.join(", ")}; expected ${COMPARE_ORDER.join(", ")}`);
+  const needsBase = params.methods.filter((m) => isBaseMethod(m));
+  if (needsBase.length > 0 && params.base === undefined)
+    throw new UsageError(`${needsBase.join(", ")} merge fine-tunes of one base model: give it (--base)`);
   const session = await open(params.models, params.data, params.backend, context, params.jobId, params.loss);
   try {
     const { loaded, data } = session;
     const task = taskFor(loaded.problem, data.test, { trainingConfig: loaded.trainingConfig });
     const warnings = [...loaded.warnings];
     const methods: MethodMetric[] = [];
+    let baseValues: Float32Array[] | undefined;
     for (const method of COMPARE_ORDER.filter((m) => params.methods.includes(m))) {
       context.progress({
         jobId: params.jobId,
@@ -381,6 +445,13 @@ export async function runCompare(given: CompareParams, context: JobContext): Pro
           cancel: context.token,
         });
         score = await scoreMix(session, { coefficients: learned.coefficients, groups: learned.groups }, task, context);
+      } else if (isBaseMethod(method)) {
+        baseValues ??= await readBaseValues(params.models, params.base!);
+        writeIngredient(
+          loaded.problem,
+          baseMethodValues(session, method, params.models, params.base!, baseValues, warnings),
+        );
+        score = await scoreCurrent(session, task, context);
       } else {
         const merge = await dataAwareMerge(session, method, params.models, params, context, params.jobId);
         warnings.push(...merge.warnings.map((w) => `${METHOD_NAMES[method]}: ${w}`));
@@ -465,6 +536,7 @@ export async function recipeStatistics(
       task: statisticsTask(session),
       ...(examples !== undefined ? { examples } : {}),
       ...(recorded?.target !== undefined ? { fisherTarget: recorded.target } : {}),
+      ...(spec.params.alpha !== undefined ? { alpha: spec.params.alpha as number } : {}),
       cancel: context.token,
     });
     return statistics;

@@ -11,12 +11,13 @@ import type { Task } from "../learn/loss.js";
 import type { SoupData, SoupProblem } from "../learn/problem.js";
 import { diagonalFisher } from "./fisher.js";
 import { gramMatrices, linearMaps } from "./gram.js";
+import { mergedPrefixGrams } from "./merged-prefix.js";
 
 export { DEFAULT_FISHER_EXAMPLES, diagonalFisher } from "./fisher.js";
 export { gramMatrices, linearMaps, type LinearMap } from "./gram.js";
 export { conv2dGeometry, conv2dPatches, type Conv2DGeometry } from "./patches.js";
 
-export type StatisticsKind = "regmean" | "fisher";
+export type StatisticsKind = "regmean" | "fisher" | "regmean_plusplus";
 
 /** Rows per forward pass when gathering Gram matrices. */
 const GRAM_BATCH = 256;
@@ -30,6 +31,8 @@ export interface StatisticsOptions {
   examples?: number;
   /** Fisher: "prediction" ignores the data's labels and uses each model's own prediction. */
   fisherTarget?: "labels" | "prediction";
+  /** RegMean++: the off-diagonal scaling of the kernels it merges on the way up (RegMean's α). */
+  alpha?: number;
   cancel?: Cancellation;
   /** Called before each ingredient. */
   onIngredient?: (index: number) => void;
@@ -59,6 +62,15 @@ export async function computeStatistics(
   const byTensor = new Map<string, TensorStatistics>();
   const notes: string[] = [];
   const n = problem.ingredients.length;
+  if (kind === "regmean_plusplus") {
+    return mergedPrefixGrams(problem, data, {
+      tensorNames: options.tensorNames,
+      alpha: options.alpha,
+      batchSize: GRAM_BATCH,
+      cancel: options.cancel,
+      onLayer: options.onIngredient,
+    });
+  }
   if (kind === "regmean") {
     const { maps, notes: mapNotes } = linearMaps(problem.model);
     notes.push(...mapNotes);

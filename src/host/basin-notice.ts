@@ -29,7 +29,9 @@ export function basinNotice(
       : `no two of these ${models.length} ingredients share one (${listed(models.map(label))})`
     : [
         ...(clusters.length > 0
-          ? [`${listed(clusters, "; ")} ${clusters.length === 1 && groups.apart[0]!.length === 1 ? "shares" : "share"} none with the others`]
+          ? [
+              `${listed(clusters, "; ")} ${clusters.length === 1 && groups.apart[0]!.length === 1 ? "shares" : "share"} none with the others`,
+            ]
           : []),
         ...(inside.length > 0 ? [`${listed(inside, "; ")} share none with each other`] : []),
       ].join("; ");

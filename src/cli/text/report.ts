@@ -35,7 +35,8 @@ export function formatComparison(report: SoupReport | EvaluateReport): string {
     ...(report.metrics.methods ?? []),
     report.metrics.ensemble,
   ];
-  const extras = metricName === "entropy" ? [] : EXTRA_COLUMNS.filter((c) => scored.some((m) => m[c.key] !== undefined));
+  const extras =
+    metricName === "entropy" ? [] : EXTRA_COLUMNS.filter((c) => scored.some((m) => m[c.key] !== undefined));
   const extraCell = (value: number | undefined, percent: boolean) =>
     value === undefined ? "" : percent ? `${(value * 100).toFixed(2)}%` : value.toFixed(4);
   const row = (name: string, m: MetricPair, coefficient = ""): string[] => [

@@ -228,7 +228,9 @@ export function soupVerdict(input: VerdictInput): Verdict {
     const kept = keptSoup(input.learning, input.method, metrics.ingredients.length);
     if (kept.ingredient !== undefined) {
       const validation =
-        input.learning.validation !== undefined ? ` (validation loss ${input.learning.validation.loss.toFixed(4)})` : "";
+        input.learning.validation !== undefined
+          ? ` (validation loss ${input.learning.validation.loss.toFixed(4)})`
+          : "";
       const onTest =
         kept.ingredient === bestIngredient
           ? "on the test rows it also has the lowest loss of the ingredients"

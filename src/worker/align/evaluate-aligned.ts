@@ -36,8 +36,7 @@ export async function addAlignedSoups(
     const repaired = await repairAndScore(problem, outcome.plan, mix, data, options.tensorNames, options);
     if (repaired !== undefined) {
       report.alignment!.repair = repairSummary(repaired);
-      if (repaired.kept && repaired.test !== undefined)
-        score = metricPair(repaired.test);
+      if (repaired.kept && repaired.test !== undefined) score = metricPair(repaired.test);
     }
   }
   report.metrics.methods = [...(report.metrics.methods ?? []), { method: ALIGNED_LEARNED_SOUP, ...score }];

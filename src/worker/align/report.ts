@@ -39,6 +39,5 @@ export function repairSummary(repaired: RepairOutcome): NonNullable<AlignmentRep
 export function addRepair(report: SoupReport, repaired: RepairedSoup | undefined): void {
   if (repaired === undefined || report.alignment === undefined) return;
   report.alignment.repair = repairSummary(repaired);
-  if (repaired.kept && repaired.test !== undefined)
-    report.metrics.merged = metricPair(repaired.test);
+  if (repaired.kept && repaired.test !== undefined) report.metrics.merged = metricPair(repaired.test);
 }

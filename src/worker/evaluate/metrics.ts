@@ -27,7 +27,7 @@ export function rocAuc(positive: ArrayLike<boolean>, scores: ArrayLike<number>):
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let positives = 0;
   let rankSum = 0;
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     let end = start;
     while (end + 1 < n && scores[order[end + 1]!] === scores[order[start]!]) end++;
     const midRank = (start + end) / 2 + 1; // ranks are 1-based

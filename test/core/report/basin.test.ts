@@ -15,7 +15,11 @@ function pair(a: number, b: number, high: boolean, lossMidpoint = 0.4): BarrierP
 }
 
 /** Every pair of n models; `together` says which share a basin. */
-function allPairs(n: number, together: (a: number, b: number) => boolean, midpoint = (a: number, b: number) => 0.4 + (a + b) / 1000) {
+function allPairs(
+  n: number,
+  together: (a: number, b: number) => boolean,
+  midpoint = (a: number, b: number) => 0.4 + (a + b) / 1000,
+) {
   const pairs: BarrierPair[] = [];
   for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) pairs.push(pair(a, b, !together(a, b), midpoint(a, b)));
   return pairs;
@@ -23,7 +27,14 @@ function allPairs(n: number, together: (a: number, b: number) => boolean, midpoi
 
 describe("core/report/basin: the basin warnings, one line per cluster", () => {
   it("says nothing when every pair shares a basin", () => {
-    assert.deepEqual(basinWarnings(allPairs(3, () => true), names(3), HINT), []);
+    assert.deepEqual(
+      basinWarnings(
+        allPairs(3, () => true),
+        names(3),
+        HINT,
+      ),
+      [],
+    );
   });
 
   it("five models trained apart (ten pairs, none sharing a basin) make one line, not ten", () => {
@@ -81,10 +92,20 @@ describe("core/report/basin: the basin warnings, one line per cluster", () => {
 
   it("names the pairs inside a cluster that share none although their cluster links them", () => {
     // m1~m3, m2~m3 (so one cluster), but m1 and m2 apart; and m3, m4 apart though linked through m1.
-    const pairs = [pair(0, 1, true), pair(0, 2, false), pair(1, 2, false), pair(0, 3, false), pair(1, 3, false), pair(2, 3, true)];
+    const pairs = [
+      pair(0, 1, true),
+      pair(0, 2, false),
+      pair(1, 2, false),
+      pair(0, 3, false),
+      pair(1, 3, false),
+      pair(2, 3, true),
+    ];
     const warnings = basinWarnings(pairs, names(4), HINT);
     assert.equal(warnings.length, 1, warnings.join("\n"));
-    assert.match(warnings[0]!, /^These pairs do not seem to share a basin: m1 and m2; and m3 and m4\. Halfway between their weights the loss is 0\.400/);
+    assert.match(
+      warnings[0]!,
+      /^These pairs do not seem to share a basin: m1 and m2; and m3 and m4\. Halfway between their weights the loss is 0\.400/,
+    );
   });
 
   it("loses the command-line hint for a front end that offers alignment itself, and nothing else", () => {

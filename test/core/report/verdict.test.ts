@@ -70,7 +70,12 @@ describe("soupVerdict: merges ranked by the loss, every metric said beside it", 
 
   it("calls a merge with a lower loss the best, and says when its accuracy is lower", () => {
     const v = soupVerdict(
-      accuracy([m(0.5, 0.85, { balancedAccuracy: 0.7 })], m(0.45, 0.84, { balancedAccuracy: 0.74 }), undefined, m(0.45, 0.84)),
+      accuracy(
+        [m(0.5, 0.85, { balancedAccuracy: 0.7 })],
+        m(0.45, 0.84, { balancedAccuracy: 0.74 }),
+        undefined,
+        m(0.45, 0.84),
+      ),
     );
     assert.equal(v.kind, "merge-wins");
     assert.equal(
@@ -136,7 +141,12 @@ describe("soupVerdict: merges ranked by the loss, every metric said beside it", 
   it("names no winner without labels", () => {
     const v = soupVerdict({
       metricName: "entropy",
-      metrics: { ingredients: [m(0.5, 0.5), m(0.4, 0.4)], uniform: m(0.2, 0.2), merged: m(0.1, 0.1), ensemble: m(0.3, 0.3) },
+      metrics: {
+        ingredients: [m(0.5, 0.5), m(0.4, 0.4)],
+        uniform: m(0.2, 0.2),
+        merged: m(0.1, 0.1),
+        ensemble: m(0.3, 0.3),
+      },
     });
     assert.equal(v.kind, "no-labels");
     assert.match(v.text, /judge the merge on labelled data/);
@@ -158,7 +168,13 @@ describe("soupVerdict of a learned run: the headline and the Kept line are one d
     ),
     learning: {
       kept,
-      candidates: [{ name: "uniform soup" }, { name: "a.keras" }, { name: "b.keras" }, { name: "c.keras" }, { name: "greedy soup" }],
+      candidates: [
+        { name: "uniform soup" },
+        { name: "a.keras" },
+        { name: "b.keras" },
+        { name: "c.keras" },
+        { name: "greedy soup" },
+      ],
       validation: { loss: validation },
     },
   });
@@ -183,7 +199,10 @@ describe("soupVerdict of a learned run: the headline and the Kept line are one d
       "Kept the learned soup (lowest validation loss), but on the test rows it does not beat the best ingredient: loss 0.4900 against 0.4876 for the best ingredient (ingredient 1), accuracy +0.1 points.",
     );
     assert.doesNotMatch(v.text, /keep it/);
-    assert.equal(keptLine(input.learning), "Kept: the learned soup (lower validation loss than every candidate); validation loss 0.4560");
+    assert.equal(
+      keptLine(input.learning),
+      "Kept: the learned soup (lower validation loss than every candidate); validation loss 0.4560",
+    );
   });
 
   it("a kept single ingredient is named as the Kept line names it", () => {
@@ -194,9 +213,15 @@ describe("soupVerdict of a learned run: the headline and the Kept line are one d
       v.text,
       "No merge beat a.keras (ingredient 1) on validation, so it is kept as it is (validation loss 0.4860); on the test rows it also has the lowest loss of the ingredients.",
     );
-    assert.equal(keptLine(input.learning), "Kept: a.keras (no learned soup had a lower validation loss); validation loss 0.4860");
+    assert.equal(
+      keptLine(input.learning),
+      "Kept: a.keras (no learned soup had a lower validation loss); validation loss 0.4860",
+    );
     const other = soupVerdict(learned("b.keras", m(0.49, 0.84)));
-    assert.match(other.text, /^No merge beat b\.keras \(ingredient 2\) on validation.*ingredient 1 has a lower loss \(0\.4876 against 0\.4900\)\.$/);
+    assert.match(
+      other.text,
+      /^No merge beat b\.keras \(ingredient 2\) on validation.*ingredient 1 has a lower loss \(0\.4876 against 0\.4900\)\.$/,
+    );
   });
 
   it("a kept candidate soup is judged like the learned one", () => {
@@ -207,7 +232,10 @@ describe("soupVerdict of a learned run: the headline and the Kept line are one d
 
 describe("majorityClassNote", () => {
   it("speaks when one class holds at least 60 % of the rows, naming AUC only when there is one", () => {
-    assert.equal(majorityClassNote([40, 60], false), 'Class 1 holds 60.0 % of the test rows: accuracy alone would call "always class 1" 60.0 %; see balanced accuracy.');
+    assert.equal(
+      majorityClassNote([40, 60], false),
+      'Class 1 holds 60.0 % of the test rows: accuracy alone would call "always class 1" 60.0 %; see balanced accuracy.',
+    );
     assert.equal(majorityClassNote([41, 59], true), undefined);
     assert.equal(majorityClassNote([10, 10, 80], false)?.startsWith("Class 2 holds 80.0 %"), true);
     assert.equal(majorityClassNote([5], false), undefined);

@@ -263,7 +263,7 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
     // The verdict in words comes first (src/core/report/verdict.ts).
     assert.match(
       run.stdout.split("\n")[0]!,
-      /^(The uniform soup is the best single-size model: \+\d+\.\d points over the best ingredient \(ingredient [1-3]\), |No merge beat the best ingredient \(ingredient [1-3]\): keep it, or add data\.)/,
+      /^(The uniform soup is the best single-size model: loss \d\.\d{4} against \d\.\d{4} for the best ingredient \(ingredient [1-3]\), |No merge beat the best ingredient \(ingredient [1-3]\)(: keep it, or add data\.| on loss: the uniform soup scores ))/,
     );
     assert.match(run.stdout, /Mergeability \(3 pairs, validation split\): weight cosine 0\.9\d\d–0\.9\d\d/);
   });

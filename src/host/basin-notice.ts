@@ -3,7 +3,7 @@
  * and groups them, as the command line's warnings do), so the panel offers "Align first". No vscode: tested on
  * its own.
  */
-import { basinGroups, isHighBarrier, listed } from "../core/report/basin.js";
+import { basinGroups, commonModel, isHighBarrier, listed } from "../core/report/basin.js";
 import type { PairMergeability, SoupReport } from "../protocol/worker.js";
 
 /** The notice, or undefined when every measured pair shares a basin. `label` names a model path. */
@@ -22,6 +22,7 @@ export function basinNotice(
   const worst = high.reduce((w, p) => (p.barrier > w.barrier ? p : w));
   const barrier = `the loss halfway between their weights is up to ${worst.barrier.toFixed(3)} above their own`;
   const clusters = groups.apart.map((c) => (c.length === 1 ? label(c[0]!) : `${listed(c.map(label))} together`));
+  const hub = commonModel(groups.inside);
   const inside = groups.inside.map((p) => `${label(p.a)} and ${label(p.b)}`);
   const which = groups.none
     ? models.length === 2
@@ -33,7 +34,11 @@ export function basinNotice(
               `${listed(clusters, "; ")} ${clusters.length === 1 && groups.apart[0]!.length === 1 ? "shares" : "share"} none with the others`,
             ]
           : []),
-        ...(inside.length > 0 ? [`${listed(inside, "; ")} share none with each other`] : []),
+        ...(hub !== undefined
+          ? [`${label(hub)} shares none with ${inside.length} of the others`]
+          : inside.length > 0
+            ? [`${listed(inside, "; ")} share none with each other`]
+            : []),
       ].join("; ");
   return report.alignment
     ? `Even after alignment some ingredients share no basin: ${which} (${barrier}).`

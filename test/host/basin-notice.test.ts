@@ -46,6 +46,14 @@ describe("host/basin-notice (the panel's offer to align)", () => {
     );
   });
 
+  it("names once an ingredient apart from several others that still shares a basin with one", () => {
+    const text = basinNotice(
+      { mergeability: every(7, (a, b) => ((a === 6 || b === 6) && a !== 7 && b !== 7 ? 0.2 : 0)) },
+      label,
+    )!;
+    assert.match(text, /^Some ingredients share no basin: ingredient-6 shares none with 5 of the others \(/);
+  });
+
   it("says so when they were aligned and still share none", () => {
     const alignment = {
       method: "weight" as const,

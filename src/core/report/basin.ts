@@ -94,6 +94,13 @@ export function basinGroups<K, P extends BasinPair<K>>(models: readonly K[], pai
   return { main, apart: none ? all : all.filter((c) => c !== main), none, inside };
 }
 
+/** The model in every one of at least two pairs, if there is one. */
+export function commonModel<K>(pairs: ReadonlyArray<{ a: K; b: K }>): K | undefined {
+  if (pairs.length < 2) return undefined;
+  const { a, b } = pairs[0]!;
+  return [a, b].find((m) => pairs.every((p) => p.a === m || p.b === m));
+}
+
 /** "m1, m2 and m3", or the first three and how many more; `separator` between items that hold "and" themselves. */
 export function listed(names: readonly string[], separator = ", "): string {
   const last = separator === ", " ? " and " : `${separator}and `;
@@ -147,8 +154,19 @@ export function basinWarnings(pairs: readonly BarrierPair[], names: readonly str
     );
   }
   const inside = groups.inside;
+  const hub = commonModel(inside);
   if (inside.length === 1) lines.push(single(inside[0]!));
-  else if (inside.length > 1) {
+  else if (hub !== undefined) {
+    // One model apart from several others while sharing a basin with some (a fine-tune moved far by its training).
+    const others = inside.map((p) => (p.a === hub ? p.b : p.a));
+    const own = inside[0]!.a === hub ? inside[0]!.lossA : inside[0]!.lossB;
+    lines.push(
+      `${names[hub]} does not seem to share a basin with ${others.length} of the other ${names.length - 1} models ` +
+        `(${listed(others.map((m) => names[m]!))}): halfway between its weights and theirs the loss is ${midpoints(inside)}, ` +
+        `against ${own.toFixed(3)} for it and ${range(ends(inside, (m) => m !== hub))} for them. ` +
+        `It was likely trained from another initialisation, or moved far from the others by its training; averaging it in will likely hurt.${hint}`,
+    );
+  } else if (inside.length > 1) {
     lines.push(
       `These pairs do not seem to share a basin: ${listed(
         inside.map((p) => `${names[p.a]} and ${names[p.b]}`),

@@ -82,6 +82,20 @@ describe("core/report/basin: the basin warnings, one line per cluster", () => {
     assert.ok(warnings.every((w) => w.endsWith(HINT)));
   });
 
+  it("names once a model apart from several others that still shares a basin with one (a fine-tune moved far)", () => {
+    // Seven fine-tunes of one start; m6 was trained with a too-high learning rate and stays near m7 only.
+    const warnings = basinWarnings(
+      allPairs(7, (a, b) => !(a === 5 || b === 5) || a === 6 || b === 6),
+      names(7),
+      HINT,
+    );
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.match(
+      warnings[0]!,
+      /^m6 does not seem to share a basin with 5 of the other 6 models \(m1, m2, m3 and 2 more\): halfway between its weights and theirs the loss is 0\.405–0\.409, against 0\.250 for it and 0\.200–0\.240 for them\./,
+    );
+  });
+
   it("keeps the pair's own wording for two models", () => {
     const warnings = basinWarnings([pair(0, 1, true)], names(2), HINT);
     assert.deepEqual(warnings, [

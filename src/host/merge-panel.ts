@@ -15,7 +15,7 @@ import {
   type Analysis,
 } from "../core/architecture/index.js";
 import { checkDataFitsModel, describeDataset, loadDataset, modelInterface } from "../core/data/index.js";
-import { soupVerdict, stopReason } from "../core/report/verdict.js";
+import { soupVerdict, stopReason, verdictParagraph } from "../core/report/verdict.js";
 import { stat } from "node:fs/promises";
 import {
   DEFAULT_CONFIG,
@@ -353,7 +353,7 @@ export class MergePanel implements vscode.Disposable {
       type: "result",
       // The panel offers "Align first" itself (the basin notice): the worker's command-line hint would mislead.
       report: { ...report, warnings: withoutAlignHint(report.warnings) },
-      verdict: soupVerdict(report).text,
+      verdict: verdictParagraph(soupVerdict(report)),
       ...(report.learning ? { stopReason: stopReason(report.learning) } : {}),
       ...withBasin(basinNotice(report, (path) => this.labelOf(path))),
     });

@@ -127,9 +127,19 @@ export interface LearnParams extends RunOptions {
   jobId?: string;
 }
 
+/**
+ * A model's scores on one split: the loss (the objective merges are ranked by), the metric named by the report's
+ * metricName, and the further metrics that fit the task where they exist.
+ */
 export interface MetricPair {
   loss: number;
   metric: number;
+  /** Classification: mean per-class recall (what accuracy would be if every class had as many rows). */
+  balancedAccuracy?: number;
+  /** Two classes (a 2-way softmax or one sigmoid unit): ROC AUC of class 1. */
+  auc?: number;
+  /** Regression: coefficient of determination (averaged over the outputs); the metric is then the MAE. */
+  r2?: number;
 }
 
 export interface PairMergeability {
@@ -161,6 +171,8 @@ export interface SoupReport {
   /** Present when the models were aligned first; `mergeability` is then measured after alignment. */
   alignment?: AlignmentReport;
   split: { learn: number; validation: number; test: number; seed: number };
+  /** Classification: rows of each class (by index) among the test rows, for the line on a majority class. */
+  testClassCounts?: number[];
   warnings: string[];
   seconds: number;
   /** Written files, when the request asked for an output. */
@@ -228,6 +240,8 @@ export interface EvaluateReport {
   /** With `align`: what the alignment did; `mergeability` and `merged` are then measured after alignment. */
   alignment?: AlignmentReport;
   split: { learn: number; validation: number; test: number; seed: number };
+  /** Classification: rows of each class (by index) among the test rows, for the line on a majority class. */
+  testClassCounts?: number[];
   warnings: string[];
   seconds: number;
 }

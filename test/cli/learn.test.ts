@@ -239,14 +239,11 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
     assert.equal(run.code, 0, run.stderr);
     const e = JSON.parse(run.stdout);
     assert.deepEqual(e.coefficients, [1, 0, 0]);
-    assert.deepEqual(e.metrics.merged, {
-      loss: e.metrics.ingredients[0].loss,
-      metric: e.metrics.ingredients[0].metric,
-    });
-    assert.notDeepEqual(e.metrics.merged, {
-      loss: e.metrics.ingredients[1].loss,
-      metric: e.metrics.ingredients[1].metric,
-    });
+    // Every score of the row (loss, accuracy, balanced accuracy) is ingredient 1's.
+    const scores = ({ model: _model, ...rest }: { model: string }) => rest;
+    assert.deepEqual(e.metrics.merged, scores(e.metrics.ingredients[0]));
+    assert.ok("balancedAccuracy" in e.metrics.merged);
+    assert.notDeepEqual(e.metrics.merged, scores(e.metrics.ingredients[1]));
     const text = await runCli("evaluate", ...models, "--data", DATA, "--weights", "0,1,0", "--backend", "cpu");
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /weighted average/);
@@ -263,7 +260,7 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
     // The verdict in words comes first (src/core/report/verdict.ts).
     assert.match(
       run.stdout.split("\n")[0]!,
-      /^(The uniform soup is the best single-size model: \+\d+\.\d points over the best ingredient \(ingredient [1-3]\), |No merge beat the best ingredient \(ingredient [1-3]\): keep it, or add data\.)/,
+      /^(The uniform soup is the best single-size model: loss \d\.\d{4} against \d\.\d{4} for the best ingredient \(ingredient [1-3]\), |No merge beat the best ingredient \(ingredient [1-3]\)(: keep it, or add data\.| on loss: the uniform soup scores ))/,
     );
     assert.match(run.stdout, /Mergeability \(3 pairs, validation split\): weight cosine 0\.9\d\d–0\.9\d\d/);
   });

@@ -12,18 +12,46 @@ const pair = (a: number, b: number, barrier: number, ends: [number, number] = [0
   barrier,
 });
 
+/** Every pair of models 1..n, with the barrier `barrier(a, b)`. */
+const every = (n: number, barrier: (a: number, b: number) => number) =>
+  Array.from({ length: n }, (_, a) => a + 1).flatMap((a) =>
+    Array.from({ length: n - a }, (_, k) => pair(a, a + k + 1, barrier(a, a + k + 1))),
+  );
+
 describe("host/basin-notice (the panel's offer to align)", () => {
   it("is silent when every pair shares a basin (a barrier that is small, or small beside the ends' loss)", () => {
     assert.equal(basinNotice({ mergeability: [pair(1, 2, 0.01), pair(1, 3, 0.2, [1.2, 1.4])] }, label), undefined);
   });
 
-  it("names the pairs that share none and the largest barrier, and suggests aligning", () => {
-    const text = basinNotice({ mergeability: [pair(1, 2, 0.01), pair(1, 6, 0.15), pair(2, 6, 0.17)] }, label)!;
+  it("names the one ingredient outside the others once, with the largest barrier, and suggests aligning", () => {
+    const text = basinNotice({ mergeability: every(6, (a, b) => (b === 6 ? 0.15 + a / 100 : 0.01)) }, label)!;
     assert.match(
       text,
-      /^These ingredients share no basin: ingredient-1 and ingredient-6; ingredient-2 and ingredient-6 \(the loss halfway between their weights is up to 0\.170 above their own\)/,
+      /^Some ingredients share no basin: ingredient-6 shares none with the others \(the loss halfway between their weights is up to 0\.200 above their own\)/,
     );
     assert.match(text, /"Align first"/);
+  });
+
+  it("groups as the command line does: one cluster per entry, and one phrase when no two share one", () => {
+    const clusters = (m: number) => (m <= 3 ? 0 : m <= 5 ? 1 : 2);
+    const grouped = basinNotice({ mergeability: every(6, (a, b) => (clusters(a) === clusters(b) ? 0 : 0.2)) }, label)!;
+    assert.match(
+      grouped,
+      /^Some ingredients share no basin: ingredient-4 and ingredient-5 together; and ingredient-6 share none with the others \(/,
+    );
+    const apart = basinNotice({ mergeability: every(6, () => 0.2) }, label)!;
+    assert.match(
+      apart,
+      /^Some ingredients share no basin: no two of these 6 ingredients share one \(ingredient-1, ingredient-2, ingredient-3 and 3 more\) \(/,
+    );
+  });
+
+  it("names once an ingredient apart from several others that still shares a basin with one", () => {
+    const text = basinNotice(
+      { mergeability: every(7, (a, b) => ((a === 6 || b === 6) && a !== 7 && b !== 7 ? 0.2 : 0)) },
+      label,
+    )!;
+    assert.match(text, /^Some ingredients share no basin: ingredient-6 shares none with 5 of the others \(/);
   });
 
   it("says so when they were aligned and still share none", () => {
@@ -39,12 +67,7 @@ describe("host/basin-notice (the panel's offer to align)", () => {
     };
     assert.match(
       basinNotice({ mergeability: [pair(1, 6, 0.15)], alignment }, label)!,
-      /^Even after alignment these share no basin: ingredient-1 and ingredient-6/,
+      /^Even after alignment some ingredients share no basin: ingredient-1 and ingredient-6 share none \(the loss/,
     );
-  });
-
-  it("shortens a long list", () => {
-    const many = [2, 3, 4, 5, 6].map((b) => pair(1, b, 0.2));
-    assert.match(basinNotice({ mergeability: many }, label)!, /ingredient-1 and ingredient-4 and 2 more pairs \(/);
   });
 });

@@ -310,7 +310,7 @@ export async function main(): Promise<void> {
     const verdict = (await frame.locator("#verdict").textContent()) ?? "";
     assert.match(
       verdict,
-      /^(The (learned|uniform) soup is the best single-size model: \+\d+\.\d points over the best ingredient \(ingredient [1-5]\)|No merge beat the best ingredient \(ingredient [1-5]\): keep it, or add data\.)/,
+      /^(The (learned|uniform|greedy) soup is the best single-size model: loss \d\.\d{4} against \d\.\d{4} for the best ingredient \(ingredient \d+\)|Kept the (learned|uniform|greedy) soup \(lowest validation loss\), but on the test rows it does not beat the best ingredient|No merge beat .+ \(ingredient \d+\) on validation, so it is kept as it is)/,
     );
     await frame.locator("#stop-reason", { hasText: /^(Stopped|Ran all)/ }).waitFor();
     await frame.evaluate('document.querySelector("#data-title")?.scrollIntoView({ block: "start" })');

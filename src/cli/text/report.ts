@@ -1,6 +1,6 @@
 /** The comparison table of a soup report: every ingredient, the uniform soup, the merged soup, the ensemble. */
 import type { Coefficients, EvaluateReport, LearningSummary, MetricPair, SoupReport } from "../../protocol/worker.js";
-import { soupVerdict } from "../../core/report/verdict.js";
+import { keptLine, soupVerdict } from "../../core/report/verdict.js";
 import { shortName } from "./short-name.js";
 import { formatTable } from "./table.js";
 import { formatAlignment } from "./alignment.js";
@@ -8,6 +8,13 @@ import { formatAlignment } from "./alignment.js";
 function metric(name: string, value: number): string {
   return name === "accuracy" ? `${(value * 100).toFixed(2)}%` : value.toFixed(4);
 }
+
+/** The columns beside loss and the report's metric that fit the task, shown when some row has them. */
+const EXTRA_COLUMNS: ReadonlyArray<{ key: "balancedAccuracy" | "auc" | "r2"; title: string; percent: boolean }> = [
+  { key: "balancedAccuracy", title: "balanced acc.", percent: true },
+  { key: "auc", title: "AUC", percent: false },
+  { key: "r2", title: "R²", percent: false },
+];
 
 function coefficientCell(coefficients: Coefficients | undefined, i: number): string {
   if (coefficients === undefined) return "";
@@ -20,10 +27,23 @@ function coefficientCell(coefficients: Coefficients | undefined, i: number): str
 export function formatComparison(report: SoupReport | EvaluateReport): string {
   const metricName = report.metricName;
   const coefficients = "coefficients" in report ? report.coefficients : undefined;
+  const scored: MetricPair[] = [
+    ...report.metrics.ingredients,
+    report.metrics.uniform,
+    ...("alignedUniform" in report.metrics && report.metrics.alignedUniform ? [report.metrics.alignedUniform] : []),
+    ...(report.metrics.merged !== undefined ? [report.metrics.merged] : []),
+    ...(report.metrics.methods ?? []),
+    report.metrics.ensemble,
+  ];
+  const extras =
+    metricName === "entropy" ? [] : EXTRA_COLUMNS.filter((c) => scored.some((m) => m[c.key] !== undefined));
+  const extraCell = (value: number | undefined, percent: boolean) =>
+    value === undefined ? "" : percent ? `${(value * 100).toFixed(2)}%` : value.toFixed(4);
   const row = (name: string, m: MetricPair, coefficient = ""): string[] => [
     name,
     m.loss.toFixed(4),
     metric(metricName, m.metric),
+    ...extras.map((c) => extraCell(m[c.key], c.percent)),
     coefficient,
   ];
   const rows = report.metrics.ingredients.map((m, i) => row(shortName(m.model), m, coefficientCell(coefficients, i)));
@@ -35,12 +55,14 @@ export function formatComparison(report: SoupReport | EvaluateReport): string {
     rows.push(row(`${aligned ? "aligned " : ""}${report.method ?? "merged"}`, report.metrics.merged));
   for (const m of report.metrics.methods ?? []) rows.push(row(m.method, m));
   rows.push(row("output ensemble (N× cost)", report.metrics.ensemble));
+  const verdict = soupVerdict(report);
   const lines = [
-    soupVerdict(report).text,
+    verdict.text,
+    ...verdict.notes,
     "",
     `Test split: ${report.split.test} samples (learn ${report.split.learn}, validation ${report.split.validation}, seed ${report.split.seed}); backend ${report.backend}`,
     "",
-    formatTable(["model", "loss", metricName, "coefficient"], rows),
+    formatTable(["model", "loss", metricName, ...extras.map((c) => c.title), "coefficient"], rows),
   ];
   if (report.mergeability.length > 0) {
     const cosines = report.mergeability.map((p) => p.cosine);
@@ -80,10 +102,7 @@ export function learningLines(l: LearningSummary): string[] {
       : `Start: ${l.start} (candidates are compared only for the supervised objective)`,
     `Learning: ${l.steps} ${what} of a budget of ${b.maxSteps}${rate}, ${b.batchSize} rows per step, validation every ${b.evaluateEvery}; ` +
       `stopped: ${STOPPED[l.stoppedBy]}${l.optimizer === "adam" ? ` (patience ${b.patience} steps)` : ""}; best at step ${l.bestStep}`,
-    (l.kept === "learned"
-      ? "Kept: the learned soup (lower validation loss than every candidate)"
-      : `Kept: ${l.kept} (no learned soup had a lower validation loss)`) +
-      (l.validation !== undefined ? `; validation loss ${l.validation.loss.toFixed(4)}` : ""),
+    keptLine(l),
   ];
   if (l.refit)
     lines.push(

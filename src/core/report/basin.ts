@@ -52,35 +52,129 @@ const range = (values: readonly number[]): string => {
   return lo === hi ? lo : `${lo}–${hi}`;
 };
 
+/** A pair of models (any key: an index, a path) and whether their midpoint shows a high barrier. */
+export interface BasinPair<K> {
+  a: K;
+  b: K;
+  high: boolean;
+}
+
 /**
- * The basin warnings, each ending with `hint`. When one model is in every pair that shares no basin (one odd
- * ingredient among fine-tunes of one start), one warning names it instead of one warning per pair.
+ * The models grouped by shared basins: two models are in one cluster when a path of pairs that share a basin
+ * joins them (a pair not measured counts as shared: nothing says otherwise).
+ */
+export interface BasinGroups<K, P extends BasinPair<K> = BasinPair<K>> {
+  /** The largest cluster (the first on a tie); empty when no two models share a basin. */
+  main: K[];
+  /** Every other cluster, in model order: models sharing no basin with any model outside their cluster. */
+  apart: K[][];
+  /** No two models share a basin (each is its own cluster). */
+  none: boolean;
+  /** High-barrier pairs inside one cluster (each model linked to the cluster only through others). */
+  inside: P[];
+}
+
+export function basinGroups<K, P extends BasinPair<K>>(models: readonly K[], pairs: readonly P[]): BasinGroups<K, P> {
+  const index = new Map(models.map((m, i) => [m, i]));
+  const parent = models.map((_, i) => i);
+  const root = (i: number): number => (parent[i] === i ? i : (parent[i] = root(parent[i]!)));
+  const high = new Set(pairs.filter((p) => p.high).map((p) => `${index.get(p.a)}:${index.get(p.b)}`));
+  for (let i = 0; i < models.length; i++)
+    for (let j = i + 1; j < models.length; j++)
+      if (!high.has(`${i}:${j}`) && !high.has(`${j}:${i}`)) parent[root(j)] = root(i);
+  const clusters = new Map<number, K[]>();
+  models.forEach((m, i) => {
+    const r = root(i);
+    clusters.set(r, [...(clusters.get(r) ?? []), m]);
+  });
+  const all = [...clusters.values()];
+  const none = models.length >= 2 && all.length === models.length;
+  const main = none ? [] : all.reduce((a, b) => (b.length > a.length ? b : a), all[0] ?? []);
+  const inside = pairs.filter((p) => p.high && root(index.get(p.a)!) === root(index.get(p.b)!));
+  return { main, apart: none ? all : all.filter((c) => c !== main), none, inside };
+}
+
+/** The model in every one of at least two pairs, if there is one. */
+export function commonModel<K>(pairs: ReadonlyArray<{ a: K; b: K }>): K | undefined {
+  if (pairs.length < 2) return undefined;
+  const { a, b } = pairs[0]!;
+  return [a, b].find((m) => pairs.every((p) => p.a === m || p.b === m));
+}
+
+/** "m1, m2 and m3", or the first three and how many more; `separator` between items that hold "and" themselves. */
+export function listed(names: readonly string[], separator = ", "): string {
+  const last = separator === ", " ? " and " : `${separator}and `;
+  if (names.length > 4) return `${names.slice(0, 3).join(separator)}${last}${names.length - 3} more`;
+  return names.length <= 1 ? (names[0] ?? "") : `${names.slice(0, -1).join(separator)}${last}${names.at(-1)}`;
+}
+
+/**
+ * The basin warnings, each ending with `hint`: one line per cluster of models that shares no basin with the
+ * rest (one line when no two models share one), and one for high barriers inside a cluster. Ten pairs of five
+ * models trained apart make one line, not ten.
  */
 export function basinWarnings(pairs: readonly BarrierPair[], names: readonly string[], hint: string): string[] {
-  const apart = pairs.filter((p) => p.high);
-  const odd = apart.length >= 2 ? names.findIndex((_, m) => apart.every((p) => p.a === m || p.b === m)) : -1;
-  if (odd >= 0) {
-    const others = apart.map((p) => (p.a === odd ? p.b : p.a));
-    const otherLosses = apart.map((p) => (p.a === odd ? p.lossB : p.lossA));
-    const own = apart[0]!.a === odd ? apart[0]!.lossA : apart[0]!.lossB;
-    const listed =
-      others.length > 3
-        ? `${others
-            .slice(0, 3)
-            .map((i) => names[i])
-            .join(", ")} and ${others.length - 3} more`
-        : others.map((i) => names[i]).join(", ");
-    return [
-      `${names[odd]} does not seem to share a basin with ${others.length} of the other ${names.length - 1} models ` +
-        `(${listed}): halfway between its weights and theirs the loss is ${range(apart.map((p) => p.lossMidpoint))}, ` +
-        `against ${own.toFixed(3)} for it and ${range(otherLosses)} for them. ` +
-        `It was likely trained from another initialisation, or moved far from the others by its training; averaging it in will likely hurt.${hint}`,
-    ];
+  const apartPairs = pairs.filter((p) => p.high);
+  if (apartPairs.length === 0) return [];
+  const models = names.map((_, i) => i);
+  const groups = basinGroups(models, pairs);
+  const ends = (ps: readonly BarrierPair[], side?: (m: number) => boolean) =>
+    ps.flatMap((p) => [
+      ...(side === undefined || side(p.a) ? [p.lossA] : []),
+      ...(side === undefined || side(p.b) ? [p.lossB] : []),
+    ]);
+  const midpoints = (ps: readonly BarrierPair[]) => range(ps.map((p) => p.lossMidpoint));
+  const lines: string[] = [];
+  const single = (p: BarrierPair) =>
+    `${names[p.a]} and ${names[p.b]} do not seem to share a basin: halfway between their weights the loss is ` +
+    `${p.lossMidpoint.toFixed(3)}, against ${p.lossA.toFixed(3)} and ${p.lossB.toFixed(3)} for the models themselves. ` +
+    `They were likely trained from different initialisations; weight averaging will likely fail.${hint}`;
+  if (groups.none) {
+    if (names.length === 2) return [single(apartPairs[0]!)];
+    lines.push(
+      `No two of the ${names.length} models share a basin (${listed(names)}): halfway between any two of them the loss is ` +
+        `${midpoints(apartPairs)}, against ${range(ends(apartPairs))} for the models themselves. ` +
+        `They were likely trained from different initialisations; weight averaging will likely fail.${hint}`,
+    );
   }
-  return apart.map(
-    (p) =>
-      `${names[p.a]} and ${names[p.b]} do not seem to share a basin: halfway between their weights the loss is ` +
-      `${p.lossMidpoint.toFixed(3)}, against ${p.lossA.toFixed(3)} and ${p.lossB.toFixed(3)} for the models themselves. ` +
-      `They were likely trained from different initialisations; weight averaging will likely fail.${hint}`,
-  );
+  for (const cluster of groups.none ? [] : groups.apart) {
+    const inCluster = (m: number) => cluster.includes(m);
+    const across = apartPairs.filter((p) => inCluster(p.a) !== inCluster(p.b));
+    const others = models.filter((m) => !inCluster(m));
+    const them = `the other ${others.length} model${others.length === 1 ? "" : "s"} (${listed(others.map((m) => names[m]!))})`;
+    const losses =
+      `halfway between ${cluster.length === 1 ? "its weights" : "their weights"} and theirs the loss is ${midpoints(across)}, ` +
+      `against ${range(ends(across, inCluster))} for ${cluster.length === 1 ? "it" : "them"} and ${range(ends(across, (m) => !inCluster(m)))} for the others`;
+    lines.push(
+      cluster.length === 1
+        ? `${names[cluster[0]!]} does not seem to share a basin with ${them}: ${losses}. ` +
+            `It was likely trained from another initialisation, or moved far from the others by its training; averaging it in will likely hurt.${hint}`
+        : `${listed(cluster.map((m) => names[m]!))} share a basin with each other but not with ${them}: ${losses}. ` +
+            `They were likely trained from another initialisation than the others; averaging across the groups will likely hurt.${hint}`,
+    );
+  }
+  const inside = groups.inside;
+  const hub = commonModel(inside);
+  if (inside.length === 1) lines.push(single(inside[0]!));
+  else if (hub !== undefined) {
+    // One model apart from several others while sharing a basin with some (a fine-tune moved far by its training).
+    const others = inside.map((p) => (p.a === hub ? p.b : p.a));
+    const own = inside[0]!.a === hub ? inside[0]!.lossA : inside[0]!.lossB;
+    lines.push(
+      `${names[hub]} does not seem to share a basin with ${others.length} of the other ${names.length - 1} models ` +
+        `(${listed(others.map((m) => names[m]!))}): halfway between its weights and theirs the loss is ${midpoints(inside)}, ` +
+        `against ${own.toFixed(3)} for it and ${range(ends(inside, (m) => m !== hub))} for them. ` +
+        `It was likely trained from another initialisation, or moved far from the others by its training; averaging it in will likely hurt.${hint}`,
+    );
+  } else if (inside.length > 1) {
+    lines.push(
+      `These pairs do not seem to share a basin: ${listed(
+        inside.map((p) => `${names[p.a]} and ${names[p.b]}`),
+        "; ",
+      )}. ` +
+        `Halfway between their weights the loss is ${midpoints(inside)}, against ${range(ends(inside))} for the models themselves. ` +
+        `They were likely trained from different initialisations; weight averaging will likely fail.${hint}`,
+    );
+  }
+  return lines;
 }

@@ -17,7 +17,7 @@ import { UsageError } from "../../core/errors.js";
 import type { RecipeAlignment } from "../../core/recipe/recipe.js";
 import type { AlignmentReport, AlignOptions, MetricPair } from "../../protocol/worker.js";
 import { mergeability, weightCosine } from "../evaluate/mergeability.js";
-import { predictAll, scorePredictions } from "../evaluate/score.js";
+import { metricPair, predictAll, scorePredictions } from "../evaluate/score.js";
 import { MixWriter, uniformMix, type Mix } from "../evaluate/soup.js";
 import { taskFor } from "../evaluate/evaluate.js";
 import { hasBatchNorm } from "../learn/batchnorm.js";
@@ -87,8 +87,7 @@ export async function scoreSoupOnTest(
     await writer.write(mix, hasBatchNorm(problem.model) ? data.learn.x : undefined, options.cancel);
     const pred: tf.Tensor = await predictAll(problem.model, data.test.x, 1024, options.cancel);
     try {
-      const score = scorePredictions(task, pred, data.test.y!);
-      return { loss: score.loss, metric: score.metric };
+      return metricPair(scorePredictions(task, pred, data.test.y!));
     } finally {
       pred.dispose();
     }

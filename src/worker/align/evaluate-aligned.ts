@@ -9,6 +9,7 @@ import type { SoupProblem } from "../learn/problem.js";
 import { uniformMix, type Mix } from "../evaluate/soup.js";
 import { scoreSoupOnTest, type AlignmentData, type AlignmentOutcome } from "./align-problem.js";
 import { repairAndScore } from "./repair.js";
+import { metricPair } from "../evaluate/score.js";
 import { addAlignment, repairSummary } from "./report.js";
 
 /** The row name of the learned soup of aligned models (learn --align prints "aligned " + its method too). */
@@ -35,8 +36,7 @@ export async function addAlignedSoups(
     const repaired = await repairAndScore(problem, outcome.plan, mix, data, options.tensorNames, options);
     if (repaired !== undefined) {
       report.alignment!.repair = repairSummary(repaired);
-      if (repaired.kept && repaired.test !== undefined)
-        score = { loss: repaired.test.loss, metric: repaired.test.metric };
+      if (repaired.kept && repaired.test !== undefined) score = metricPair(repaired.test);
     }
   }
   report.metrics.methods = [...(report.metrics.methods ?? []), { method: ALIGNED_LEARNED_SOUP, ...score }];

@@ -2,6 +2,7 @@ import type { AlignmentReport, MetricPair, SoupReport } from "../../protocol/wor
 import type { RepairedSoup, RepairOutcome } from "./repair.js";
 import type { AlignmentOutcome } from "./align-problem.js";
 import { ALIGN_HINT } from "../../core/report/basin.js";
+import { metricPair } from "../evaluate/score.js";
 
 /** What a soup report (learn, greedy) and the evaluate report have in common for alignment. */
 type AlignableReport = Pick<SoupReport, "alignment" | "warnings"> & {
@@ -27,10 +28,9 @@ export function addAlignment(report: AlignableReport, outcome: AlignmentOutcome)
 
 /** REPAIR as reports give it: the layers, the validation score before and after, and whether it was kept. */
 export function repairSummary(repaired: RepairOutcome): NonNullable<AlignmentReport["repair"]> {
-  const pair = (s: { loss: number; metric: number }) => ({ loss: s.loss, metric: s.metric });
   return {
     layers: repaired.layers,
-    validation: { before: pair(repaired.validation.before), after: pair(repaired.validation.after) },
+    validation: { before: metricPair(repaired.validation.before), after: metricPair(repaired.validation.after) },
     kept: repaired.kept,
   };
 }
@@ -39,6 +39,5 @@ export function repairSummary(repaired: RepairOutcome): NonNullable<AlignmentRep
 export function addRepair(report: SoupReport, repaired: RepairedSoup | undefined): void {
   if (repaired === undefined || report.alignment === undefined) return;
   report.alignment.repair = repairSummary(repaired);
-  if (repaired.kept && repaired.test !== undefined)
-    report.metrics.merged = { loss: repaired.test.loss, metric: repaired.test.metric };
+  if (repaired.kept && repaired.test !== undefined) report.metrics.merged = metricPair(repaired.test);
 }

@@ -5,7 +5,7 @@ import { UsageError } from "../../core/errors.js";
 import type { Cancellation } from "../../core/cancellation.js";
 import { probabilityTask, resolveTask, toProbabilities, type LossSpec, type Task } from "../learn/loss.js";
 import { checkProblem, type SoupData, type SoupProblem } from "../learn/problem.js";
-import { predictAll, scorePredictions, type Score } from "./score.js";
+import { labelClassCounts, predictAll, scorePredictions, type Score } from "./score.js";
 import { MixWriter, singleMix, uniformMix, type Mix } from "./soup.js";
 
 export interface EvaluateOptions {
@@ -27,6 +27,8 @@ export interface SoupEvaluation {
   readonly uniform: Score;
   readonly merged?: Score;
   readonly ensemble: Score;
+  /** Classification: rows of each class among the rows scored. */
+  readonly classCounts?: number[];
 }
 
 export function taskFor(
@@ -69,10 +71,12 @@ export async function evaluateSoups(
       }
     };
     const ingredients: Score[] = [];
+    let classCounts: number[] | undefined;
     for (let i = 0; i < n; i++) {
       await writer.write(singleMix(n, i));
       const pred = await predictAll(problem.model, data.x, batchSize, options.cancel);
       ingredients.push(scorePredictions(task, pred, y));
+      if (i === 0) classCounts = labelClassCounts(task, pred, y);
       const probabilities = toProbabilities(task, pred);
       pred.dispose();
       if (probabilitySum === undefined) probabilitySum = probabilities;
@@ -92,6 +96,7 @@ export async function evaluateSoups(
       uniform: await scoreMix(uniformMix(n), true),
       merged: options.merged === undefined ? undefined : await scoreMix(options.merged, true),
       ensemble,
+      ...(classCounts !== undefined ? { classCounts } : {}),
     };
   } finally {
     probabilitySum?.dispose();

@@ -1,5 +1,7 @@
-// Greedy soup (Wortsman et al. 2022): ingredients sorted by validation metric, best first; each is kept only if
-// adding it to the uniform soup of those kept does not make the validation metric worse.
+// Greedy soup (Wortsman et al. 2022): ingredients sorted by validation loss, best first; each is kept only if
+// adding it to the uniform soup of those kept does not make the validation loss worse. The paper ranks by
+// accuracy; on imbalanced data that keeps soups drifting to "always the majority class" (same accuracy, far
+// worse loss), so the loss decides, as it does for every other merge here.
 import type * as tf from "@tensorflow/tfjs";
 import type { Cancellation } from "../../core/cancellation.js";
 import type { Task } from "../learn/loss.js";
@@ -18,7 +20,7 @@ export interface GreedySoup {
   readonly kept: number[];
   readonly mix: Mix;
   readonly validation: Score;
-  /** Ingredients in the order tried, with their individual validation scores. */
+  /** Ingredients in the order tried (lowest validation loss first), with their individual validation scores. */
   readonly ranking: Array<{ ingredient: number; score: Score }>;
   readonly steps: GreedyStep[];
 }
@@ -46,18 +48,20 @@ export async function greedySoup(
     const ranking: Array<{ ingredient: number; score: Score }> = [];
     for (let i = 0; i < n; i++) ranking.push({ ingredient: i, score: await score(singleMix(n, i), false) });
     ranking.sort((p, q) =>
-      metricBetter(task, p.score.metric, q.score.metric)
-        ? -1
-        : metricBetter(task, q.score.metric, p.score.metric)
-          ? 1
-          : p.score.loss - q.score.loss,
+      p.score.loss !== q.score.loss
+        ? p.score.loss - q.score.loss
+        : metricBetter(task, p.score.metric, q.score.metric)
+          ? -1
+          : metricBetter(task, q.score.metric, p.score.metric)
+            ? 1
+            : 0,
     );
     const kept = [ranking[0]!.ingredient];
     let current = ranking[0]!.score;
     const steps: GreedyStep[] = [{ ingredient: kept[0]!, score: current, kept: true }];
     for (const { ingredient } of ranking.slice(1)) {
       const candidate = await score(subsetMix(n, [...kept, ingredient]), true);
-      const keep = !metricBetter(task, current.metric, candidate.metric);
+      const keep = candidate.loss <= current.loss;
       steps.push({ ingredient, score: candidate, kept: keep });
       if (keep) {
         kept.push(ingredient);

@@ -35,7 +35,7 @@ import { compareEntropy } from "../evaluate/entropy.js";
 import { evaluateSoups, taskFor } from "../evaluate/evaluate.js";
 import { greedySoup } from "../evaluate/greedy.js";
 import { mergeability } from "../evaluate/mergeability.js";
-import { predictAll, scorePredictions } from "../evaluate/score.js";
+import { metricPair, predictAll, scorePredictions } from "../evaluate/score.js";
 import { MixWriter, type Mix } from "../evaluate/soup.js";
 import { learnCoefficients } from "../learn/learn.js";
 import { sampleEntropy, type Task } from "../learn/loss.js";
@@ -243,8 +243,7 @@ async function scoreCurrent(session: Session, task: Task, context: JobContext): 
       const entropy = tf.tidy(() => sampleEntropy(task, pred).mean().dataSync()[0]!);
       return { loss: entropy, metric: entropy };
     }
-    const s = scorePredictions(task, pred, test.y);
-    return { loss: s.loss, metric: s.metric };
+    return metricPair(scorePredictions(task, pred, test.y));
   } finally {
     pred.dispose();
   }
@@ -274,12 +273,12 @@ async function references(session: Session, task: Task, context: JobContext) {
     };
   }
   const e = await evaluateSoups(loaded.problem, data.test, { task, cancel: context.token });
-  const pair = (s: { loss: number; metric: number }): MetricPair => ({ loss: s.loss, metric: s.metric });
   return {
     metricName: e.metricName,
-    ingredients: e.ingredients.map(pair),
-    uniform: pair(e.uniform),
-    ensemble: pair(e.ensemble),
+    ingredients: e.ingredients.map(metricPair),
+    uniform: metricPair(e.uniform),
+    ensemble: metricPair(e.ensemble),
+    ...(e.classCounts !== undefined ? { classCounts: e.classCounts } : {}),
   };
 }
 
@@ -359,6 +358,7 @@ export async function runDataMerge(given: DataMergeParams, context: JobContext):
       },
       mergeability: [],
       split: splitSizes(session.data),
+      ...("classCounts" in refs ? { testClassCounts: refs.classCounts } : {}),
       warnings: [...session.loaded.warnings, ...merge.warnings],
       seconds: 0,
     };
@@ -473,6 +473,7 @@ export async function runCompare(given: CompareParams, context: JobContext): Pro
       },
       mergeability: pairs,
       split: splitSizes(data),
+      ...("classCounts" in refs ? { testClassCounts: refs.classCounts } : {}),
       warnings: [...warnings, ...mergeWarnings],
       seconds: (performance.now() - session.started) / 1000,
     };

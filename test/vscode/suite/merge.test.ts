@@ -88,7 +88,7 @@ describe("Merge Models", () => {
     assert.ok(report.learning.steps >= 1 && report.learning.steps <= report.learning.budget.maxSteps);
     assert.match(
       soupVerdict(report).text,
-      /^(The (learned|uniform) soup is the best single-size model: \+\d+\.\d points|No merge beat the best ingredient \(ingredient [1-5]\))/,
+      /^(The (learned|uniform|greedy) soup is the best single-size model: loss \d\.\d{4} against \d\.\d{4} for the best ingredient \(ingredient \d+\)|Kept the (learned|uniform|greedy) soup \(lowest validation loss\), but on the test rows it does not beat the best ingredient|No merge beat .+ \(ingredient \d+\) on validation, so it is kept as it is)/,
     );
 
     const folder = mkdtempSync(join(inWorkspace("samples"), "merged-"));

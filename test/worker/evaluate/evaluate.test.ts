@@ -128,9 +128,15 @@ describe("worker/evaluate: held-out comparison, mergeability, greedy soup", func
     const result = await greedySoup(problem, test, task);
     const best = result.ranking[0]!;
     assert.equal(result.kept[0], best.ingredient);
-    assert.ok(result.ranking.every((r) => r.score.metric <= best.score.metric));
+    // Ranked and kept by the validation loss, not by accuracy.
+    assert.ok(result.ranking.every((r) => r.score.loss >= best.score.loss));
     assert.ok(!result.kept.includes(3), `kept ${result.kept}`);
-    assert.ok(result.validation.metric >= best.score.metric);
+    assert.ok(result.validation.loss <= best.score.loss);
+    let current = result.steps[0]!.score.loss;
+    for (const step of result.steps.slice(1)) {
+      assert.equal(step.kept, step.score.loss <= current, JSON.stringify(result.steps));
+      if (step.kept) current = step.score.loss;
+    }
     const sum = result.mix.coefficients.reduce((s, c) => s + c[0]!, 0);
     assert.ok(Math.abs(sum - 1) < 1e-12);
     assert.equal(result.steps.length, 4);

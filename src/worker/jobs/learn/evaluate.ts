@@ -32,6 +32,7 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
       },
       mergeability: pairs,
       split: splitSizes(data),
+      ...(evaluation.classCounts !== undefined ? { testClassCounts: evaluation.classCounts } : {}),
       warnings: [...loaded.warnings, ...warnings],
       seconds: 0,
     };

@@ -10,6 +10,7 @@ import type {
 } from "../../../protocol/worker.js";
 import { taskFor, type SoupEvaluation } from "../../evaluate/evaluate.js";
 import { mergeability } from "../../evaluate/mergeability.js";
+import { metricPair, type Score } from "../../evaluate/score.js";
 import type { Mix } from "../../evaluate/soup.js";
 import type * as tf from "@tensorflow/tfjs";
 import { compareEntropy } from "../../evaluate/entropy.js";
@@ -20,8 +21,8 @@ import type { JobData } from "../data.js";
 import type { LoadedProblem } from "../problem.js";
 import { type Prepared, splitSizes } from "./prepare.js";
 
-export function pair(score: { loss: number; metric: number }): MetricPair {
-  return { loss: score.loss, metric: score.metric };
+export function pair(score: Score): MetricPair {
+  return metricPair(score);
 }
 
 /** A model's name as reports show it: the file name, or folder/model.json for a TF.js model. */
@@ -93,6 +94,7 @@ export async function soupReport(
     },
     mergeability: pairs,
     split: splitSizes(prepared.data),
+    ...(evaluation.classCounts !== undefined ? { testClassCounts: evaluation.classCounts } : {}),
     warnings: [...prepared.loaded.warnings, ...warnings],
     seconds: 0,
   };

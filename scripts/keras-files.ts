@@ -201,7 +201,8 @@ function writeKeras2Layers(root: H5Group, spec: SequentialSpec, weights: LayerWe
 async function withH5File(path: string, write: (file: H5Group) => void): Promise<void> {
   await h5wasmReady();
   await mkdir(dirname(path), { recursive: true });
-  const file = new h5wasm.File(path, "w");
+  // h5py's default bounds: the file keeps the version 0 superblock and the old object layouts Keras files have.
+  const file = new h5wasm.File(path, "w", { libver: ["earliest", "latest"] });
   try {
     write(file);
   } finally {

@@ -58,7 +58,14 @@ async function main(): Promise<void> {
     const validation = accuracy((x) => model.predict(x) as tf.Tensor, split.validation);
     const test = accuracy((x) => model.predict(x) as tf.Tensor, split.test);
     console.log(`${name}: ${family.rows[i]} rows: validation ${validation.toFixed(4)}, test ${test.toFixed(4)}`);
-    report.push({ name, rows: family.rows[i], ...ft, weightBytes: bytes, validationAccuracy: validation, testAccuracy: test });
+    report.push({
+      name,
+      rows: family.rows[i],
+      ...ft,
+      weightBytes: bytes,
+      validationAccuracy: validation,
+      testAccuracy: test,
+    });
   }
   const soup = uniformSoup(family.models, HIDDEN);
   const uniformTest = accuracy((x) => soup.predict(x) as tf.Tensor, split.test);

@@ -29,7 +29,7 @@ interface Family {
 }
 
 const folds = (variant: string, keras: string, ext: string) =>
-  [1, 2, 3, 4, 5].map((k) => `${ROOT}/${variant}/${keras}/model_fold_${k}${ext}`);
+  [1, 2, 3, 4].map((k) => `${ROOT}/${variant}/${keras}/model_fold_${k}${ext}`);
 const FAMILIES: Family[] = [
   { name: "softmax k-fold, Keras 3", models: folds("softmax", "keras3", ".keras"), ext: ".keras" },
   { name: "softmax k-fold, Keras 2", models: folds("softmax", "keras2", ".h5"), ext: ".h5" },
@@ -37,7 +37,7 @@ const FAMILIES: Family[] = [
   { name: "sigmoid k-fold, Keras 2", models: folds("sigmoid", "keras2", ".h5"), ext: ".h5" },
   {
     name: "weights-only epoch checkpoints",
-    models: [6, 7, 8, 9, 10].map((e) => `${ROOT}/checkpoints/weights.${String(e).padStart(2, "0")}.h5`),
+    models: [7, 8, 9, 10].map((e) => `${ROOT}/checkpoints/weights.${String(e).padStart(2, "0")}.h5`),
     ext: ".h5",
     architecture: `${ROOT}/checkpoints/model.h5`,
   },

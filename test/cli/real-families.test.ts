@@ -145,7 +145,7 @@ describe("every command on real-world-shaped families (k-fold BatchNorm models, 
           close(report.metrics.ingredients[i]!.metric, mine.accuracy, TOLERANCE, `${model} accuracy`);
         }
         if (!family.architecture) {
-          const mentions = [...report.warnings, ...run.stderr.split("\n")].filter((l) =>
+          const mentions = [...report.warnings, ...run.stdout.split("\n"), ...run.stderr.split("\n")].filter((l) =>
             l.includes("focal_loss_fixed"),
           );
           assert.ok(mentions.length >= 1, "one line says the custom loss was replaced");

@@ -27,8 +27,9 @@ export function refusePickle(path: string, head: Uint8Array): void {
   ) {
     throw new ModelFileError(
       path,
-      "is a raw pickle; Model Soup never unpickles such files because unpickling can run code from them. " +
-        "It reads PyTorch checkpoints in torch.save's zip format (PyTorch >= 1.6), or save the weights as safetensors " +
+      `${isRawPickle(head) ? "is a bare pickle" : "is not a zip checkpoint"}: Model Soup reads PyTorch files only in ` +
+        "torch.save's zip format (PyTorch >= 1.6), with an unpickler that runs nothing, and never unpickles other " +
+        "files because unpickling can run code from them; re-save with torch.save(state_dict, path), or as safetensors " +
         "(safetensors.torch.save_file(model.state_dict(), 'model.safetensors')).",
     );
   }

@@ -136,7 +136,7 @@ async function writeStateDictZip(temp: string, target: string, tensors: readonly
       );
   }
   const total = tensors.reduce((sum, t) => sum + sizeOf(t) + 256, 0);
-  if (total >= ZIP_LIMIT || tensors.length >= 0xffff)
+  if (total >= ZIP_LIMIT || tensors.length + 3 > 0xffff)
     throw new UsageError(
       `${target}: the model is too large for the .pt writer (4 GiB, 65,535 tensors); write .safetensors`,
     );

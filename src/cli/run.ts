@@ -26,8 +26,9 @@ function overview(): string {
 
 /** How model arguments are read (core/io/model-inputs.ts), for the help of the commands that take models. */
 const MODELS_HELP = [
-  "Models: a model file (TF.js model.json, .keras, .h5, .safetensors, NAME.safetensors.index.json), or a model folder",
-  "(one of those in it: model.json with its shards, one .keras/.h5/.safetensors, or a shard index), or a folder of",
+  "Models: a model file (TF.js model.json, .keras, .h5, .safetensors, NAME.safetensors.index.json, a PyTorch",
+  ".pt/.pth/.ckpt/pytorch_model.bin zip checkpoint), or a model folder (one of those in it: model.json with its",
+  "shards, one .keras/.h5/.safetensors/.pt, or a shard index), or a folder of",
   "models, which stands for the models under it (printed); commands that merge take its one architecture with two or",
   "more models, saying what they left out. A failure is one line on stderr (a usage mistake points to --help),",
   "exit 2 for bad input or usage; add --debug to see the stack.",

@@ -9,7 +9,9 @@ export type FormatId =
   /** Keras 3 native .keras zip (config.json, metadata.json, model.weights.h5). */
   | "keras"
   /** safetensors: one file, or shards with model.safetensors.index.json. */
-  | "safetensors";
+  | "safetensors"
+  /** PyTorch torch.save zip archive (.pt, .pth, .bin, .ckpt) or TorchScript archive: read by its weights. */
+  | "pytorch";
 
 /** One layer of a Keras model, with its name kept apart from what defines it. */
 export interface LayerSpec {

@@ -23,7 +23,7 @@ export class ModelCatalog implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
 
   constructor() {
-    const watcher = vscode.workspace.createFileSystemWatcher("**/*.{json,keras,h5,hdf5,safetensors,bin}");
+    const watcher = vscode.workspace.createFileSystemWatcher("**/*.{json,keras,h5,hdf5,safetensors,bin,pt,pth,ckpt}");
     const later = () => this.refreshSoon();
     this.disposables.push(watcher, watcher.onDidCreate(later), watcher.onDidChange(later), watcher.onDidDelete(later));
     this.disposables.push(vscode.workspace.onDidChangeWorkspaceFolders(later));

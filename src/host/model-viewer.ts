@@ -1,5 +1,5 @@
 /**
- * The model viewer: a read-only custom editor for model files (.h5, .hdf5, .keras, .safetensors by default;
+ * The model viewer: a read-only custom editor for model files (.h5, .hdf5, .keras, .safetensors, .pt, .pth, .ckpt by default;
  * TF.js model.json and *.safetensors.index.json through "Open With…"). It opens from the file's headers alone
  * (no tensor data, so a large file opens at once); tensor statistics are computed in the worker when asked.
  */

@@ -4,6 +4,7 @@
  * the next folder merge would take it for one). No vscode: tested on its own.
  */
 import { basename, dirname, join, sep } from "node:path";
+import { PYTORCH_NAMES } from "../core/formats/pytorch/index.js";
 import { formatOfExtension, modelFileNameInFolder } from "../core/io/output-names.js";
 
 /** The deepest folder that holds every path. */
@@ -21,9 +22,12 @@ export function commonFolder(paths: readonly string[]): string {
 
 /** The model file a merge of `first`'s format is saved as: the name a folder output gets (core/io/output-names). */
 export function mergedFileName(first: string): string {
-  const format = formatOfExtension(first);
+  // Any PyTorch checkpoint (.ckpt, pytorch_model.bin too) is merged into safetensors by default.
+  const format = PYTORCH_NAMES.test(first) ? "pytorch" : formatOfExtension(first);
   if (!format)
-    throw new Error(`${first} has none of the model file extensions (.json, .keras, .h5, .hdf5, .safetensors)`);
+    throw new Error(
+      `${first} has none of the model file extensions (.json, .keras, .h5, .hdf5, .safetensors, .pt, .pth, .ckpt, pytorch_model.bin)`,
+    );
   return modelFileNameInFolder(format, first.toLowerCase().endsWith(".safetensors.index.json"));
 }
 

@@ -4,7 +4,7 @@
  * HDF5 storage in other files).
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { unzipSync, zipSync } from "fflate";
@@ -38,6 +38,7 @@ interface Seed {
 const KERAS = "test/fixtures/keras3";
 const DIGITS = "samples/digits";
 const ST = "test/fixtures/real-models/safetensors-jl-fixtures";
+const TORCH = "test/fixtures/pytorch";
 
 function npy(data: Float32Array | Int32Array, shape: number[]): Uint8Array {
   const descr = data instanceof Float32Array ? "<f4" : "<i4";
@@ -139,6 +140,16 @@ export function seeds(): Seed[] {
       ],
     },
     {
+      kind: "pytorch",
+      files: { "in/a.pt": read(TORCH, "cnn_a.pth"), "in/b.pt": read(TORCH, "cnn_b.pth") },
+      entry: "a.pt",
+      commands: [
+        ["inspect", "a.pt"],
+        ["merge", "a.pt", "b.pt", "--out", "@out/merged.pt"],
+        ["merge", "a.pt", "b.pt", "--out", "@out/merged.safetensors"],
+      ],
+    },
+    {
       kind: "tfjs",
       files: { ...digitsModels() },
       entry: "m1/model.json",
@@ -222,6 +233,18 @@ function safetensorsHeaderMutant(random: Random, bytes: Uint8Array): { bytes: Ui
   return { bytes: out, what: `header ${m.what}` };
 }
 
+/** A torch.save zip with one entry's bytes mutated, its data.pkl most often; entries stay stored, as torch writes them. */
+function torchZipMutant(random: Random, bytes: Uint8Array): { bytes: Uint8Array; what: string } {
+  const entries = unzipSync(bytes);
+  const names = Object.keys(entries);
+  const pickle = names.find((n) => n.endsWith("/data.pkl"))!;
+  const name = random() < 0.7 ? pickle : pick(random, names);
+  const m = mutateBytes(random, entries[name]!);
+  entries[name] = m.bytes;
+  const files = Object.fromEntries(Object.entries(entries).map(([n, d]) => [n, [d, { level: 0 }] as const]));
+  return { bytes: zipSync(files as never), what: `entry ${name}: ${m.what}` };
+}
+
 /** A structure-aware mutant when the format has structure, else (and sometimes anyway) a byte-level one. */
 function mutateSeed(random: Random, seed: Seed): { bytes: Uint8Array; what: string } {
   const bytes = seed.files[`in/${seed.entry}`]!;
@@ -239,6 +262,8 @@ function mutateSeed(random: Random, seed: Seed): { bytes: Uint8Array; what: stri
       case "keras":
       case "npz":
         return mutateZipEntry(random, bytes);
+      case "pytorch":
+        return torchZipMutant(random, bytes);
       case "mergekit-yaml": {
         const m = mutateYaml(random, text(bytes));
         return { bytes: utf8(m.text), what: m.what };
@@ -483,5 +508,52 @@ export function hostileCases(): FuzzCase[] {
     { ...mergekit.files, "in/config.yml": utf8(`deep: ${deepArray}\n${MERGEKIT}`) },
     ["mergekit-import", "config.yml", "--out", "@out/mk.keras"],
   );
+  pytorchHostile(add, seedOf("pytorch"), bomb300);
   return out;
+}
+
+type AddCase = (id: string, kind: string, what: string, files: Record<string, CaseFile>, argv: string[]) => void;
+
+/** Crafted pickles (test/fixtures/pytorch/hostile, see its README), the legacy format, and storage bombs. */
+function pytorchHostile(add: AddCase, seed: Seed, bomb300: Uint8Array): void {
+  const dir = join(TORCH, "hostile");
+  for (const name of readdirSync(join(ROOT, dir)).sort()) {
+    const files = { ...seed.files, [`in/${name}`]: read(dir, name) };
+    add(`pt-${name}-inspect`, "pytorch-hostile", name, files, ["inspect", name]);
+    add(`pt-${name}-merge`, "pytorch-hostile", name, files, ["merge", "a.pt", name, "--out", "@out/m.pt"]);
+  }
+  add(
+    "pt-legacy",
+    "pytorch-hostile",
+    "a legacy non-zip torch.save file",
+    { "in/legacy.pt": read(TORCH, "legacy.pt") },
+    ["inspect", "legacy.pt"],
+  );
+  // cnn_a.pth with its first storage (0.weight, 36 floats) replaced by 300 MB of deflated zeros.
+  const entries = unzipSync(seed.files["in/a.pt"]!);
+  const storage = Object.keys(entries).find((n) => n.endsWith("/data/0"))!;
+  const others = Object.fromEntries(Object.entries(entries).filter(([n]) => n !== storage));
+  add(
+    "pt-storage-bomb",
+    "bomb",
+    "a storage inflating to 300 MB (declared)",
+    { ...seed.files, "in/bomb.pt": zipBomb(storage, bomb300, 300 * MB, 300 * MB, others) },
+    ["merge", "bomb.pt", "b.pt", "--out", "@out/m.safetensors"],
+  );
+  add(
+    "pt-storage-bomb-lying",
+    "bomb",
+    "a storage declaring its 144 bytes, inflating to 300 MB",
+    { ...seed.files, "in/bomb.pt": zipBomb(storage, bomb300, 300 * MB, 144, others) },
+    ["merge", "bomb.pt", "b.pt", "--out", "@out/m.pt"],
+  );
+  const pickleName = Object.keys(entries).find((n) => n.endsWith("/data.pkl"))!;
+  const rest = Object.fromEntries(Object.entries(entries).filter(([n]) => n !== pickleName));
+  add(
+    "pt-pickle-bomb",
+    "bomb",
+    "data.pkl inflating to 300 MB",
+    { ...seed.files, "in/bomb.pt": zipBomb(pickleName, bomb300, 300 * MB, 300 * MB, rest) },
+    ["inspect", "bomb.pt"],
+  );
 }

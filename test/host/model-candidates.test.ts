@@ -22,15 +22,25 @@ describe("host/model-candidates", () => {
       recursive: true,
     });
     writeFileSync(join(dir, "settings.json"), '{"editor.fontSize": 12}');
+    const torch = join(import.meta.dirname, "..", "fixtures", "pytorch");
+    cpSync(join(torch, "mlp_a.pt"), join(dir, "pt", "mlp_a.pt"));
+    cpSync(join(torch, "cnn_a.pth"), join(dir, "pt", "cnn_a.pth"));
+    cpSync(join(torch, "lightning.ckpt"), join(dir, "pt", "lightning.ckpt"));
+    cpSync(join(torch, "hf", "pytorch_model.bin"), join(dir, "pt", "hf", "pytorch_model.bin"));
+    writeFileSync(join(dir, "pt", "hf", "data.bin"), new Uint8Array(8));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("keeps model files and shard indexes, drops shards an index names and JSON that is not a TF.js model", async () => {
+  it("keeps model files (PyTorch checkpoints included) and shard indexes, drops other .bin files, shards an index names and JSON that is not a TF.js model", async () => {
     const found = (await modelCandidates(walk(dir))).map((p) => p.slice(dir.length + 1));
     assert.deepEqual(found, [
       "balance/model1/model.json",
       "balance/model2/model.json",
       "lenet/mnist.json",
+      "pt/cnn_a.pth",
+      "pt/hf/pytorch_model.bin",
+      "pt/lightning.ckpt",
+      "pt/mlp_a.pt",
       "st/non_sharded/model.safetensors",
       "st/non_sharded/model.with_metadata.safetensors",
       "st/sharded/model.safetensors.index.json",

@@ -24,6 +24,17 @@ describe("host/save-target (where a merge is saved by default)", () => {
       defaultSaveTarget(["/w/s/a.safetensors", "/w/s/b.safetensors"]),
       join("/w", "s-soup", "model.safetensors"),
     );
+    // PyTorch checkpoints are merged into safetensors by default.
+    for (const names of [
+      ["a.pt", "b.pt"],
+      ["a.pth", "b.pth"],
+      ["a.ckpt", "b.ckpt"],
+    ])
+      assert.equal(defaultSaveTarget(names.map((f) => join("/w/p", f))), join("/w", "p-soup", "model.safetensors"));
+    assert.equal(
+      defaultSaveTarget(["/w/hf/a/pytorch_model.bin", "/w/hf/b/pytorch_model.bin"]),
+      join("/w", "hf-soup", "model.safetensors"),
+    );
   });
 
   it("names a sharded safetensors merge by its index, as the writer expects of sharded ingredients", async () => {

@@ -99,8 +99,8 @@ export function backendOption(args: ParsedArgs): BackendName | undefined {
 
 /** What --out means (core/io/output-target.ts decides it). */
 export const OUT_DESCRIPTION =
-  "Where to write: a model file with the inputs' extension (x.json, .keras, .h5, .safetensors, NAME.safetensors.index.json), " +
-  "or a folder (existing, or a path without extension) that gets model.json/model.keras/... and the recipe beside it.";
+  "Where to write: a model file with the inputs' extension (x.json, .keras, .h5, .safetensors, NAME.safetensors.index.json; " +
+  "PyTorch inputs: .safetensors, or .pt/.pth for a state dict), or a folder (existing, or a path without extension) that gets model.json/model.keras/... and the recipe beside it.";
 
 /** The option of commands that can write their JSON report to a file. */
 export const reportOption: OptionSpec = {

@@ -21,6 +21,10 @@ export const LIMITS = {
   hdf5Depth: 64,
   /** HDF5 objects visited while listing one model's datasets. */
   hdf5Objects: 1_000_000,
+  /** A PyTorch checkpoint's data.pkl (the pickle of names and shapes; the tensors' bytes are entries of their own). */
+  pickleBytes: 256 * 1024 * 1024,
+  /** TorchScript module nesting below the root module. */
+  torchScriptDepth: 64,
 };
 
 const DEFAULT_INFLATE_MB = 256;

@@ -1,18 +1,12 @@
 import { basename } from "node:path";
 import { ModelFileError } from "../errors.js";
 import { isZipHead } from "../io/zip.js";
+import { isLegacyTorchSave, legacyRefusal } from "./pytorch/detect.js";
 
 const PICKLE_NAMES = /\.(pt|pth|ckpt|pkl|pickle)$|^pytorch_model.*\.bin$/i;
 
 function startsWith(head: Uint8Array, bytes: number[]): boolean {
   return bytes.every((b, i) => head[i] === b);
-}
-
-/** PyTorch's zip checkpoints hold a `.../data.pkl` entry; its name shows in the first local header. */
-function isTorchZip(head: Uint8Array): boolean {
-  if (!isZipHead(head)) return false;
-  const text = new TextDecoder("latin1").decode(head.subarray(0, Math.min(head.length, 512)));
-  return /data\.pkl|\/version|\.data\//.test(text);
 }
 
 /** A raw pickle stream starts with the PROTO opcode (0x80) and a protocol number 2..5. */
@@ -21,19 +15,22 @@ function isRawPickle(head: Uint8Array): boolean {
 }
 
 /**
- * Refuses PyTorch pickle checkpoints: unpickling runs code from the file, so Model Soup never does it.
- * Judged by content, and by name for the usual PyTorch file names.
+ * Refuses bare pickle files: unpickling them runs code, and only torch.save's zip archives (read by the PyTorch
+ * format's restricted unpickler, which runs nothing) are read. A legacy torch.save file is told how to re-save.
+ * Judged by content, and by name for the usual pickle file names that are neither zip nor HDF5.
  */
 export function refusePickle(path: string, head: Uint8Array): void {
+  if (isLegacyTorchSave(head)) throw legacyRefusal(path);
   if (
     isRawPickle(head) ||
-    isTorchZip(head) ||
-    (PICKLE_NAMES.test(basename(path)) && !startsWith(head, [0x89, 0x48, 0x44, 0x46]))
+    (PICKLE_NAMES.test(basename(path)) && !isZipHead(head) && !startsWith(head, [0x89, 0x48, 0x44, 0x46]))
   ) {
     throw new ModelFileError(
       path,
-      "is a PyTorch pickle checkpoint; Model Soup never unpickles files because unpickling can run code from them. " +
-        "Save the weights as safetensors instead (safetensors.torch.save_file(model.state_dict(), 'model.safetensors')).",
+      `${isRawPickle(head) ? "is a bare pickle" : "is not a zip checkpoint"}: Model Soup reads PyTorch files only in ` +
+        "torch.save's zip format (PyTorch >= 1.6), with an unpickler that runs nothing, and never unpickles other " +
+        "files because unpickling can run code from them; re-save with torch.save(state_dict, path), or as safetensors " +
+        "(safetensors.torch.save_file(model.state_dict(), 'model.safetensors')).",
     );
   }
 }

@@ -3,6 +3,7 @@ import type { ModelFile, ModelFormat, ModelManifest, TensorSource, WriteOptions 
 import { refusePickle } from "./pickle.js";
 import { kerasFormat } from "./keras-zip/index.js";
 import { kerasH5Format } from "./keras-h5/index.js";
+import { pytorchFormat } from "./pytorch/index.js";
 import { safetensorsFormat } from "./safetensors/index.js";
 import { tfjsLayersFormat } from "./tfjs-layers/index.js";
 import { readHead } from "../io/open.js";
@@ -10,7 +11,13 @@ import { filesOfModels, guardOutputs } from "../io/output-guard.js";
 import { siblingPattern } from "../io/output-names.js";
 import { requireRegularFile } from "./limits.js";
 
-export const FORMATS: readonly ModelFormat[] = [tfjsLayersFormat, kerasFormat, kerasH5Format, safetensorsFormat];
+export const FORMATS: readonly ModelFormat[] = [
+  tfjsLayersFormat,
+  kerasFormat,
+  kerasH5Format,
+  safetensorsFormat,
+  pytorchFormat,
+];
 
 /** A format's label by its id ("Keras HDF5 (.h5)", or "Keras H5" when `short`); an unknown id as it is. */
 export function formatLabel(id: string, short = false): string {
@@ -20,7 +27,7 @@ export function formatLabel(id: string, short = false): string {
 
 const HEAD_BYTES = 4096;
 
-/** Finds a file's format from its content; refuses pickles and anything that is not a model Model Soup reads. */
+/** Finds a file's format from its content; refuses bare pickles and anything that is not a model Model Soup reads. */
 export async function detectFormat(path: string): Promise<ModelFormat> {
   requireRegularFile(path);
   const head = await readHead(path, HEAD_BYTES);
@@ -30,7 +37,7 @@ export async function detectFormat(path: string): Promise<ModelFormat> {
     throw new ModelFileError(
       path,
       "is not a model file Model Soup reads: expected a TF.js model.json, a Keras .keras or .h5 file, " +
-        "a .safetensors file or a model.safetensors.index.json",
+        "a .safetensors file, a model.safetensors.index.json or a PyTorch .pt/.pth/.bin/.ckpt zip checkpoint",
     );
   }
   return format;

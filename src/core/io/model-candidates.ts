@@ -1,12 +1,15 @@
 /**
  * Which files are models (the Model Explorer, "Merge Models in Folder" and the CLI's folder arguments): TF.js model.json files (any .json with a
- * weightsManifest), .keras, .h5/.hdf5, .safetensors and safetensors shard indexes; shards named by an
+ * weightsManifest), .keras, .h5/.hdf5, .safetensors, safetensors shard indexes and PyTorch checkpoints (.pt, .pth,
+ * .ckpt, pytorch_model*.bin; other .bin files are TF.js shards or data); shards named by an
  * index are left out (the index stands for them). Reads only small JSON files, never tensor data.
  */
 import { readFile, stat } from "node:fs/promises";
 import { basename, dirname, extname, resolve } from "node:path";
 
-export const MODEL_GLOB = "**/*.{json,keras,h5,hdf5,safetensors}";
+export const MODEL_GLOB = "**/{*.json,*.keras,*.h5,*.hdf5,*.safetensors,*.pt,*.pth,*.ckpt,pytorch_model*.bin}";
+
+const PYTORCH_CHECKPOINT = /\.(pt|pth|ckpt)$|^pytorch_model[^/\\]*\.bin$/i;
 
 /** A TF.js model.json larger than this is read only up to here when looking for "weightsManifest". */
 const MAX_JSON_BYTES = 64 * 1024 * 1024;
@@ -52,7 +55,7 @@ export async function modelCandidates(paths: readonly string[]): Promise<string[
       for (const shard of await shardsOf(path)) shards.add(shard);
     } else if (ext === ".json") {
       if (await isTfjsModelJson(path)) kept.push(path);
-    } else if ([".keras", ".h5", ".hdf5", ".safetensors"].includes(ext)) {
+    } else if ([".keras", ".h5", ".hdf5", ".safetensors"].includes(ext) || PYTORCH_CHECKPOINT.test(basename(path))) {
       kept.push(path);
     }
   }

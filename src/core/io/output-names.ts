@@ -13,11 +13,17 @@ export const MODEL_EXTENSIONS: Record<FormatId, readonly string[]> = {
   keras: [".keras"],
   "keras-h5": [".h5", ".hdf5"],
   safetensors: [".safetensors", SAFETENSORS_INDEX],
+  // A merged PyTorch model is safetensors unless the output names a state-dict .pt / .pth.
+  pytorch: [".pt", ".pth"],
 };
 
-/** The model file inside a folder output: model.json, model.keras, model.h5, model.safetensors[.index.json]. */
+/**
+ * The model file inside a folder output: model.json, model.keras, model.h5, model.safetensors[.index.json]
+ * (PyTorch ingredients too: their merge is written as safetensors by default).
+ */
 export function modelFileNameInFolder(format: FormatId, sharded: boolean): string {
   if (format === "safetensors") return sharded ? `model${SAFETENSORS_INDEX}` : "model.safetensors";
+  if (format === "pytorch") return "model.safetensors";
   return `model${MODEL_EXTENSIONS[format][0]}`;
 }
 
@@ -37,7 +43,7 @@ export function isRecipeName(path: string): boolean {
 
 /** The recipe beside a model: "soup.keras" -> "soup.recipe.json"; "model.safetensors.index.json" -> "model.recipe.json". */
 export function recipePathFor(modelPath: string): string {
-  return `${modelPath.replace(/(\.safetensors\.index\.json|\.json|\.keras|\.h5|\.hdf5|\.safetensors)$/i, "")}.recipe.json`;
+  return `${modelPath.replace(/(\.safetensors\.index\.json|\.json|\.keras|\.h5|\.hdf5|\.safetensors|\.pt|\.pth)$/i, "")}.recipe.json`;
 }
 
 /** TF.js shard names for a target: "model.json" -> "group1-shard1of1.bin"; "soup.json" -> "soup.group1-shard1of1.bin". */

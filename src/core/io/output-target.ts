@@ -41,6 +41,7 @@ export async function templateKind(template: string): Promise<{ format: FormatId
 }
 
 function expectedExtensions(format: FormatId, sharded: boolean): string {
+  if (format === "pytorch") return ".safetensors (the default) or .pt / .pth (a state dict)";
   if (format === "safetensors")
     return sharded ? "NAME.safetensors.index.json (the ingredients are sharded)" : ".safetensors";
   return MODEL_EXTENSIONS[format].join(" or ");
@@ -61,7 +62,7 @@ export async function resolveOutputTarget(out: string, template: string): Promis
     return {
       model,
       recipe: recipePathFor(model),
-      format,
+      format: format === "pytorch" ? "safetensors" : format,
       form: "folder",
       folder: path,
       siblings: siblingPattern(format, model),
@@ -76,9 +77,13 @@ export async function resolveOutputTarget(out: string, template: string): Promis
       `the output ${out} names a recipe; name the model file (its recipe is written beside it) or a folder`,
     );
   const named = formatOfExtension(path);
+  // PyTorch ingredients are written as safetensors, or as a .pt state dict when the output says so.
+  const pytorchAsSafetensors =
+    format === "pytorch" && named === "safetensors" && !path.toLowerCase().endsWith(".safetensors.index.json");
   const fits =
-    named === format &&
-    (format !== "safetensors" || sharded === path.toLowerCase().endsWith(".safetensors.index.json"));
+    pytorchAsSafetensors ||
+    (named === format &&
+      (format !== "safetensors" || sharded === path.toLowerCase().endsWith(".safetensors.index.json")));
   if (!fits) {
     throw new UsageError(
       `the output ${out} does not end in the ingredients' format's extension: the ingredients are ${formatLabel(format, true)} models, ` +
@@ -88,7 +93,7 @@ export async function resolveOutputTarget(out: string, template: string): Promis
   return {
     model: path,
     recipe: recipePathFor(path),
-    format,
+    format: pytorchAsSafetensors ? "safetensors" : format,
     form: "file",
     folder: resolve(path, ".."),
     siblings: siblingPattern(format, path),

@@ -5,7 +5,8 @@
 import { nameMapping } from "../architecture/index.js";
 import { throwIfCancelled, type Cancellation } from "../cancellation.js";
 import { UsageError } from "../errors.js";
-import { detectFormat, openModel, readManifest, writeModel } from "../formats/registry.js";
+import { openModel, readManifest, writeModel } from "../formats/registry.js";
+import { canStream } from "../formats/stream-readers.js";
 import { prepareMerge, type MergeStatistics, type PreparedMerge } from "../merge/plan.js";
 import { streamMerge } from "../merge/streaming/index.js";
 import { layerPositions } from "../merge/params.js";
@@ -47,13 +48,8 @@ export interface MergeFilesOptions {
   statistics?: MergeStatistics;
 }
 
-async function allSafetensors(paths: readonly string[]): Promise<boolean> {
-  for (const p of paths) if ((await detectFormat(p)).id !== "safetensors") return false;
-  return true;
-}
-
 /**
- * safetensors in, safetensors out: streamed (src/core/merge/streaming), so memory stays near N+1 tensors, or N+1
+ * safetensors (or PyTorch checkpoints stored as torch.save stores them) in, safetensors out: streamed (src/core/merge/streaming), so memory stays near N+1 tensors, or N+1
  * pieces of one for methods that treat every element on its own. Progress counts bytes.
  */
 async function streamSafetensors(
@@ -152,7 +148,7 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<Merge
     options.overrides === undefined &&
     options.template === undefined &&
     options.alignment === undefined &&
-    (await allSafetensors(all))
+    (await canStream(all, target))
   ) {
     return streamSafetensors(options, prepared, all, separateBase !== undefined);
   }

@@ -10,6 +10,7 @@ describe("format labels", () => {
         ["keras", "Keras 3 (.keras)", "Keras"],
         ["keras-h5", "Keras HDF5 (.h5)", "Keras H5"],
         ["safetensors", "safetensors", "safetensors"],
+        ["pytorch", "PyTorch (.pt, .pth, .bin, .ckpt)", "PyTorch"],
       ],
     );
     assert.equal(formatLabel("onnx"), "onnx");

@@ -10,6 +10,7 @@ const KERAS = "test/fixtures/keras3/mlp_a.keras";
 const H5 = "test/fixtures/keras3/mlp_a_legacy.h5";
 const SAFETENSORS = "test/fixtures/real-models/safetensors-jl-fixtures/non_sharded/model.safetensors";
 const SHARDED = "test/fixtures/real-models/safetensors-jl-fixtures/sharded/model.safetensors.index.json";
+const PYTORCH = "test/fixtures/pytorch/mlp_a.pt";
 
 describe("core/io/output-target: what --out means", () => {
   let dir: string;
@@ -74,5 +75,28 @@ describe("core/io/output-target: what --out means", () => {
     await refuses(join(dir, "x.recipe.json"), TFJS, /names a recipe/);
     await writeFile(join(dir, "plainfile"), "x");
     await refuses(join(dir, "plainfile"), TFJS, /is a file, not a folder/);
+  });
+
+  it("PyTorch ingredients: safetensors by default (a folder holds model.safetensors), a state dict for .pt / .pth", async () => {
+    const folder = await resolveOutputTarget(join(dir, "pt-soup") + "/", PYTORCH);
+    assert.deepEqual([folder.model, folder.format], [join(dir, "pt-soup", "model.safetensors"), "safetensors"]);
+    const st = await resolveOutputTarget(join(dir, "soup.safetensors"), PYTORCH);
+    assert.deepEqual(
+      [st.model, st.recipe, st.format],
+      [join(dir, "soup.safetensors"), join(dir, "soup.recipe.json"), "safetensors"],
+    );
+    const pt = await resolveOutputTarget(join(dir, "soup.pt"), PYTORCH);
+    assert.deepEqual(
+      [pt.model, pt.recipe, pt.format],
+      [join(dir, "soup.pt"), join(dir, "soup.recipe.json"), "pytorch"],
+    );
+    assert.equal((await resolveOutputTarget(join(dir, "soup.pth"), PYTORCH)).format, "pytorch");
+    for (const out of ["soup.bin", "soup.ckpt", "soup.keras", "soup.safetensors.index.json"]) {
+      await assert.rejects(
+        resolveOutputTarget(join(dir, out), PYTORCH),
+        (e: unknown) => e instanceof UsageError && /\.safetensors \(the default\) or \.pt \/ \.pth/.test(e.message),
+        out,
+      );
+    }
   });
 });

@@ -38,6 +38,11 @@ export class SafetensorsReader implements ModelFile {
     return new SafetensorsReader(await readSafetensorsSet(path));
   }
 
+  /** A reader over a set laid out by another format whose tensors lie as plain runs of bytes (a PyTorch zip). */
+  static fromSet(set: SafetensorsSet): SafetensorsReader {
+    return new SafetensorsReader(set);
+  }
+
   location(name: string): TensorLocation {
     const location = this.set.tensors.get(name);
     if (!location) throw new ModelFileError(this.set.path, `has no tensor named "${name}"`);

@@ -5,6 +5,7 @@ import {
   totalDataBytes,
   writeFromTemplate,
 } from "../../formats/safetensors/index.js";
+import { requireStreamReader } from "../../formats/stream-readers.js";
 import { nonFiniteWarning, overflowError, overflowsOnStore, scanNonFinite } from "../../non-finite.js";
 import { BYTES_PER_ELEMENT, type DType, type TensorInfo, elementCount } from "../../tensor.js";
 import { throwIfCancelled } from "../../cancellation.js";
@@ -119,7 +120,7 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
   const readers: SafetensorsReader[] = [];
   let reads: PieceReads | undefined;
   try {
-    for (const input of inputs) readers.push(await SafetensorsReader.open(input));
+    for (const input of inputs) readers.push(await requireStreamReader(input));
     const sets = readers.map((r) => r.set);
     requireSameTensors(sets);
     const template = readers[0]!;

@@ -1,5 +1,4 @@
-import { h5wasm } from "./module.js";
-import type { H5File } from "./open.js";
+import { h5wasm, type H5File } from "./module.js";
 
 /** A dataset whose values live in other files (a virtual dataset); its readers refuse it. */
 export class ForeignStorage extends Error {

@@ -12,6 +12,12 @@ export class DataSection {
   readonly element = h("section", { "aria-labelledby": "data-title" });
   private readonly previewBox = h("div", { class: "preview", id: "data-preview" });
   private readonly testBox = h("div", { class: "test-rows", id: "test-rows" });
+  private readonly pathText = h("span", { class: "path", id: "data-path" });
+  private readonly clearButton = h(
+    "vscode-button",
+    { id: "clear-data", secondary: true, onclick: () => this.clearData() },
+    "Clear",
+  );
 
   constructor(
     private readonly page: PanelState,
@@ -48,18 +54,27 @@ export class DataSection {
             () => this.actions.send({ type: "pickData", folder: true }),
             "An image folder with one subfolder per class",
           ),
-          h(
-            "span",
-            { class: "path", id: "data-path" },
-            config.data?.path ?? "No data chosen: learned and greedy soups and the comparison need labelled data.",
-          ),
-          config.data ? button("clear-data", "Clear", () => this.clearData()) : undefined,
+          this.pathText,
+          this.clearButton,
           h("label", { class: "field inline" }, h("span", {}, "Label column"), label),
         ),
       ),
       this.testBox,
       this.previewBox,
     );
+    this.renderChoice();
+  }
+
+  /**
+   * The chosen data's path, its test rows and preview, redrawn in place: the buttons stay, so the focus that
+   * returns to Choose Data… after the file dialog is not lost to a redraw.
+   */
+  renderChoice(): void {
+    const data = this.page.config.data;
+    this.pathText.textContent =
+      data?.path ?? "No data chosen: learned and greedy soups and the comparison need labelled data.";
+    // (`hidden` would not hide it: the element's own :host style sets its display.)
+    this.clearButton.style.display = data === undefined ? "none" : "";
     this.renderTestRows();
     this.renderPreview();
   }
@@ -73,7 +88,7 @@ export class DataSection {
     const { data: _, ...rest } = this.page.config;
     this.page.config = rest;
     this.actions.update({});
-    this.render();
+    this.renderChoice();
   }
 
   /** "Test rows from…": the user's own held-out rows, used only for the final comparison. */

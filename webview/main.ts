@@ -40,11 +40,15 @@ const host = {
   },
 };
 
-function restoreFocus(): void {
+/**
+ * Focuses the control that opened the dialog. The window's focus comes back before the host's answer, which may
+ * redraw that control: the answer (`answered`) focuses it again and ends the wait.
+ */
+function restoreFocus(answered = true): void {
   if (!returnFocusTo) return;
   const target = document.getElementById(returnFocusTo);
   if (target) {
-    returnFocusTo = undefined;
+    if (answered) returnFocusTo = undefined;
     target.focus();
   }
 }
@@ -62,7 +66,7 @@ function dispatch(p: MergePanelPage, message: Exclude<ToWebview, { type: "init" 
         stored.testRows = undefined;
         const label = state.config.data?.label;
         p.update({ data: { path, ...(label ? { label } : {}) } });
-        p.data.render();
+        p.data.renderChoice();
       } else {
         p.clearOutcome();
         p.data.renderPreview();
@@ -156,6 +160,6 @@ new MutationObserver(() => page?.charts.retheme()).observe(document.body, {
 });
 
 // Focus returns to the control that opened a dialog of the editor (file pickers, the save dialog).
-window.addEventListener("focus", restoreFocus);
+window.addEventListener("focus", () => restoreFocus(false));
 
 host.send({ type: "ready" });

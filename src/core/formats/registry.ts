@@ -6,8 +6,9 @@ import { kerasH5Format } from "./keras-h5/index.js";
 import { pytorchFormat } from "./pytorch/index.js";
 import { safetensorsFormat } from "./safetensors/index.js";
 import { tfjsLayersFormat } from "./tfjs-layers/index.js";
+import { resolve } from "node:path";
 import { readHead } from "../io/open.js";
-import { filesOfModels, guardOutputs } from "../io/output-guard.js";
+import { guardOutputs, type ProtectedPath } from "../io/output-guard.js";
 import { siblingPattern } from "../io/output-names.js";
 import { requireRegularFile } from "./limits.js";
 
@@ -49,6 +50,20 @@ export async function readManifest(path: string): Promise<ModelManifest> {
 
 export async function openModel(path: string): Promise<ModelFile> {
   return (await detectFormat(path)).open(path);
+}
+
+/** Every file of the given models (model file, shards, sidecars), each protected as a file of that input. */
+export async function filesOfModels(models: readonly string[], what = "input model"): Promise<ProtectedPath[]> {
+  const out: ProtectedPath[] = [];
+  for (const model of models) {
+    for (const file of (await readManifest(model)).files) {
+      out.push({
+        path: file,
+        role: resolve(file) === resolve(model) ? `the ${what} ${model}` : `${file}, a file of the ${what} ${model}`,
+      });
+    }
+  }
+  return out;
 }
 
 /** Writes `template` with its tensors replaced, in the template's format. Never overwrites an input file. */

@@ -123,8 +123,21 @@ describe("worker/learn/learn: learning soup coefficients on fine-tuned MLPs", fu
       evaluated.every((s) => s % 5 === 0),
       `evaluated at ${evaluated.join(",")}`,
     );
-    if (result.stoppedBy === "early-stopping") assert.ok(result.steps - result.bestStep >= 15 && result.steps < 50);
-    else assert.equal(result.steps, 50);
+    // This seeded problem stops improving on validation at step 15: patience ends it 15 steps later.
+    assert.equal(result.stoppedBy, "early-stopping");
+    assert.ok(
+      result.steps - result.bestStep >= 15 && result.steps < 50,
+      `${result.steps} steps, best ${result.bestStep}`,
+    );
+    // Patience as long as the budget: the whole budget runs.
+    const full = await learnCoefficients(problem, learn, validation, {
+      batchSize: 600,
+      maxSteps: 20,
+      evaluateEvery: 5,
+      patience: 20,
+      refit: false,
+    });
+    assert.deepEqual([full.stoppedBy, full.steps], ["budget", 20]);
     await assert.rejects(
       learnCoefficients(problem, learn, validation, { maxSteps: 0 }),
       /step budget \(--steps\) must be a whole number/,

@@ -18,7 +18,11 @@ import { guardReport, inputProtection, modelArguments } from "../paths.js";
 import { dataAwareOptions } from "./data-aware-options.js";
 import { alignOption, alignOptions } from "./align-options.js";
 import {
+  architectureArgument,
+  architectureOption,
   backendOption,
+  runInputs,
+  testOption,
   choiceOption,
   dataOptions,
   dataSpec,
@@ -47,6 +51,8 @@ function methodsOption(args: ParsedArgs): ComparedMethod[] | undefined {
 
 const evaluateOptions = {
   ...dataOptions,
+  ...testOption,
+  ...architectureOption,
   weights: {
     type: "string",
     valueName: "w1,w2,...",
@@ -77,7 +83,7 @@ export const evaluateCommand: Command = {
     const paths = await modelArguments(args, io, 2);
     const coefficients = weightsOption(args, paths.length);
     const data = dataSpec(args);
-    await guardReport(args, await inputProtection(paths, data.path));
+    await guardReport(args, [...(await inputProtection(paths, data.path)), ...runInputs(args)]);
     const methods = methodsOption(args);
     const align = alignOption(args);
     if (methods !== undefined) {
@@ -96,6 +102,7 @@ export const evaluateCommand: Command = {
         ...(epsilon !== undefined ? { epsilon } : {}),
         ...(fisherTarget !== undefined ? { fisherTarget } : {}),
         backend: backendOption(args),
+        ...architectureArgument(args),
       });
       await printReport(args, io, compared, formatComparison(compared));
       return 0;
@@ -106,6 +113,7 @@ export const evaluateCommand: Command = {
       ...(coefficients !== undefined ? { coefficients } : {}),
       ...(align !== undefined ? { align } : {}),
       backend: backendOption(args),
+      ...architectureArgument(args),
     });
     await printReport(args, io, report, formatComparison(report));
     return 0;

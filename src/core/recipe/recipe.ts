@@ -75,8 +75,12 @@ const recipeSchema = v.pipe(
           fractions: v.optional(mapOf(finite)),
           scale: v.optional(finite),
           inputKey: v.optional(text),
+          /** The user's own held-out rows (`--test`), used only for the final comparison. */
+          test: v.optional(inputSchema),
         }),
       ),
+      /** Where weights-only checkpoints took their architecture from (`--architecture`): a full model or a topology JSON. */
+      architecture: v.optional(inputSchema),
       metrics: v.optional(v.unknown()),
       backend: v.optional(text),
       /**

@@ -32,8 +32,8 @@ export const DEFAULT_SPLIT: Required<SplitOptions> = { seed: 0, fractions: { lea
 
 /** The fractions without a test part, learn and validation in the same proportion (0.6 / 0.2 / 0.2 → 0.75 / 0.25). */
 export function withoutTest(fractions: SplitFractions): SplitFractions {
-  const kept = fractions.learn + fractions.validation;
-  return { learn: fractions.learn / kept, validation: fractions.validation / kept, test: 0 };
+  const validation = fractions.validation / (fractions.learn + fractions.validation);
+  return { learn: 1 - validation, validation, test: 0 };
 }
 
 /**

@@ -260,4 +260,26 @@ describe("weights-only checkpoints and the user's own test rows (CLI)", function
     };
     assert.equal(await values(again), await values(out));
   });
+
+  it("merge --align with --architecture: the aligned merge's recipe records it, and apply writes the same file", async () => {
+    const out = join(dir, "aligned", "soup.h5");
+    const run = await runCli(
+      "merge",
+      ...checkpoints.slice(0, 2),
+      "--align",
+      "weight",
+      "--architecture",
+      full,
+      "--out",
+      out,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const recipe = join(dir, "aligned", "soup.recipe.json");
+    const recorded = JSON.parse(await readFile(recipe, "utf8")) as { architecture: { path: string } };
+    assert.equal(resolve(dirname(recipe), recorded.architecture.path), resolve(full));
+    const again = join(dir, "aligned-again", "soup.h5");
+    const applied = await runCli("apply", recipe, "--out", again);
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.deepEqual(await readFile(again), await readFile(out));
+  });
 });

@@ -11,10 +11,13 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { runCli } from "./run-cli.js";
 import { writeKeras2File } from "../support/keras2-checkpoints.js";
+import { readKerasArchive } from "../../src/core/formats/keras-zip/read.js";
+import { extractZipEntry } from "../../src/core/io/zip.js";
 
 const FAMILY = join("test", "fixtures", "learn-family");
 const LENET = join("test", "fixtures", "real-models", "tensorspace-converter", "keras_h5_lenet");
 const DIGITS = join("samples", "digits", "soup.csv.gz");
+const KERAS3 = join("test", "fixtures", "keras3");
 
 const sha256 = async (path: string) =>
   createHash("sha256")
@@ -281,5 +284,38 @@ describe("weights-only checkpoints and the user's own test rows (CLI)", function
     const applied = await runCli("apply", recipe, "--out", again);
     assert.equal(applied.code, 0, applied.stderr);
     assert.deepEqual(await readFile(again), await readFile(out));
+  });
+
+  it("Keras 3 .weights.h5 files: refused naming the .keras beside them, and run with it as --architecture", async () => {
+    const folder = join(dir, "keras3");
+    await mkdir(folder);
+    const weights: string[] = [];
+    for (const name of ["mlp_a", "mlp_b"]) {
+      const keras = join(KERAS3, `${name}.keras`);
+      const target = join(folder, `${name}.weights.h5`);
+      await extractZipEntry(keras, (await readKerasArchive(keras)).weights, target);
+      weights.push(target);
+    }
+    const full3 = join(folder, "mlp_a.keras");
+    await copyFile(join(KERAS3, "mlp_a.keras"), full3);
+    const rows = Array.from({ length: 60 }, (_, i) =>
+      [...Array.from({ length: 8 }, (_, j) => Math.sin(i * 3 + j * 1.7).toFixed(3)), i % 3].join(","),
+    );
+    const table = join(folder, "rows.csv");
+    await writeFile(table, `${rows.join("\n")}\n`);
+    const refused = await runCli("evaluate", ...weights, "--data", table);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.ok(oneLine(refused.stderr).includes(`records no architecture; pass --architecture ${full3} (a full model`));
+    const losses = async (...args: string[]) => {
+      const run = await runCli("evaluate", ...args, "--data", table, "--json");
+      assert.equal(run.code, 0, run.stderr);
+      return (JSON.parse(run.stdout) as { metrics: { ingredients: { loss: number }[] } }).metrics.ingredients.map(
+        (m) => m.loss,
+      );
+    };
+    assert.deepEqual(
+      await losses(...weights, "--architecture", full3),
+      await losses(join(KERAS3, "mlp_a.keras"), join(KERAS3, "mlp_b.keras")),
+    );
   });
 });

@@ -3,7 +3,7 @@
  * `.h5`, `model.json`) or a topology JSON (`model.to_json()`, a bare or wrapped Keras model config); and the full
  * model beside a checkpoint that could be it.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { ModelFileError } from "../errors.js";
 import { parseKerasModelConfig, unwrapModelConfig } from "../keras/config.js";
@@ -84,6 +84,35 @@ const MODEL_FILE = /\.(h5|hdf5|keras)$/i;
 const MAX_CANDIDATES = 24;
 
 /**
+ * Candidates read before, by path, size and modification time: a folder of N checkpoints is read once, not N times
+ * (the Model Explorer reads every checkpoint's manifest).
+ */
+const candidates = new Map<string, Promise<ArchitectureSource | undefined>>();
+const MAX_REMEMBERED = 512;
+
+async function candidateSource(path: string, read: ManifestReader): Promise<ArchitectureSource | undefined> {
+  let key: string;
+  try {
+    const s = await stat(path);
+    key = `${resolve(path)}\u0000${s.size}\u0000${s.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+  let source = candidates.get(key);
+  if (source === undefined) {
+    if (candidates.size >= MAX_REMEMBERED) candidates.clear();
+    source = read(path).then(
+      (m) => (m.architecture ? fromManifest(m) : undefined),
+      () => undefined,
+    );
+    candidates.set(key, source);
+  }
+  const found = await source;
+  // The path as this checkpoint names it (relative stays relative).
+  return found === undefined ? undefined : { ...found, path };
+}
+
+/**
  * A full model in the checkpoint's folder or the folder above whose weights layout the checkpoint has: the file to
  * pass as `--architecture`, named as the checkpoint's path is (relative stays relative).
  */
@@ -102,9 +131,8 @@ export async function findFullModelFor(checkpoint: ModelManifest, read: Manifest
     for (const name of names.filter((n) => MODEL_FILE.test(n) || n === "model.json")) {
       const path = join(folder, name);
       if (resolve(path) === own || tried++ >= MAX_CANDIDATES) continue;
-      const manifest = await read(path).catch(() => undefined);
-      if (!manifest?.architecture) continue;
-      if (layoutMismatch(checkpoint, fromManifest(manifest)) === undefined) return path;
+      const source = await candidateSource(path, read);
+      if (source !== undefined && layoutMismatch(checkpoint, source) === undefined) return path;
     }
   }
   return undefined;

@@ -89,6 +89,22 @@ export interface AlignmentReport {
   }>;
 }
 
+/** The rows a report was scored on: the split's sizes and seed, and where its test rows came from. */
+export interface SplitReport {
+  learn: number;
+  validation: number;
+  test: number;
+  seed: number;
+  /**
+   * "file": the user's own held-out rows (`DataSpec.test`, named in `testFile`); "data": drawn from the learning data,
+   * so rows the models were trained on may be among them.
+   */
+  testFrom?: "data" | "file";
+  testFile?: string;
+  /** With test rows drawn from the learning data: the line that says what that means and how to give one's own. */
+  testNote?: string;
+}
+
 /** What every job that runs the models may be told besides the models and the data. */
 export interface RunOptions {
   /** The objective to learn and score with (default "auto": the model's training loss when known). */
@@ -170,7 +186,7 @@ export interface SoupReport {
   mergeability: PairMergeability[];
   /** Present when the models were aligned first; `mergeability` is then measured after alignment. */
   alignment?: AlignmentReport;
-  split: { learn: number; validation: number; test: number; seed: number };
+  split: SplitReport;
   /** Classification: rows of each class (by index) among the test rows, for the line on a majority class. */
   testClassCounts?: number[];
   warnings: string[];
@@ -239,7 +255,7 @@ export interface EvaluateReport {
   mergeability: PairMergeability[];
   /** With `align`: what the alignment did; `mergeability` and `merged` are then measured after alignment. */
   alignment?: AlignmentReport;
-  split: { learn: number; validation: number; test: number; seed: number };
+  split: SplitReport;
   /** Classification: rows of each class (by index) among the test rows, for the line on a majority class. */
   testClassCounts?: number[];
   warnings: string[];

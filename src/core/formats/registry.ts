@@ -11,6 +11,8 @@ import { readHead } from "../io/open.js";
 import { guardOutputs, type ProtectedPath } from "../io/output-guard.js";
 import { siblingPattern } from "../io/output-names.js";
 import { requireRegularFile } from "./limits.js";
+import { architectureAdvice, findFullModelFor, readArchitectureFile } from "./architecture-file.js";
+import { type ArchitectureSource, isWeightsOnly } from "./weights-layout.js";
 
 export const FORMATS: readonly ModelFormat[] = [
   tfjsLayersFormat,
@@ -44,8 +46,29 @@ export async function detectFormat(path: string): Promise<ModelFormat> {
   return format;
 }
 
-export async function readManifest(path: string): Promise<ModelManifest> {
+/** The manifest as the file's own format reads it, nothing looked up beside it. */
+async function readOwnManifest(path: string): Promise<ModelManifest> {
   return (await detectFormat(path)).readManifest(path);
+}
+
+export async function readManifest(path: string): Promise<ModelManifest> {
+  const manifest = await readOwnManifest(path);
+  if (isWeightsOnly(manifest)) {
+    // Say which file to pass: the tree, inspect and every refusal show this warning.
+    const advice = architectureAdvice(await findFullModelFor(manifest, readOwnManifest));
+    manifest.warnings = [...manifest.warnings.filter((w) => !/architecture is unknown/.test(w)), advice];
+  }
+  return manifest;
+}
+
+/** `--architecture <file>`: a full model or a topology JSON, for weights-only checkpoints. */
+export function readArchitecture(path: string): Promise<ArchitectureSource> {
+  return readArchitectureFile(path, readOwnManifest);
+}
+
+/** The full model beside a weights-only checkpoint whose weights layout it has, if any. */
+export function fullModelBeside(checkpoint: ModelManifest): Promise<string | undefined> {
+  return findFullModelFor(checkpoint, readOwnManifest);
 }
 
 export async function openModel(path: string): Promise<ModelFile> {

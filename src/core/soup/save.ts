@@ -3,7 +3,7 @@ import { mkdir, rm, unlink } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import type { Cancellation } from "../cancellation.js";
 import { ModelFileError, UsageError } from "../errors.js";
-import { readManifest } from "../formats/registry.js";
+import { readArchitecture, readManifest } from "../formats/registry.js";
 import type { MergeStatistics } from "../merge/plan.js";
 import { getMergeMethod } from "../merge/registry.js";
 import type { MergeSpec } from "../merge/spec.js";
@@ -40,6 +40,8 @@ export interface SaveSoupOptions {
   cancel?: Cancellation;
   /** Paths the output must not touch besides the inputs' files (the data, the recipe being applied, ...). */
   protect?: ProtectedPath[];
+  /** The architecture file of weights-only checkpoints (`--architecture`); recorded in the recipe. */
+  architecture?: string;
 }
 
 export interface SavedSoup {
@@ -61,8 +63,15 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
     out: options.target,
     models: spec.ingredients.map((g) => g.path),
     base: spec.base,
-    protect: options.protect,
+    protect: [
+      ...(options.protect ?? []),
+      ...(options.architecture !== undefined
+        ? [{ path: options.architecture, role: `the architecture file ${options.architecture}` }]
+        : []),
+    ],
   });
+  const architectureSource =
+    options.architecture !== undefined ? await readArchitecture(options.architecture) : undefined;
   const target = planned.model;
   const recipePath = planned.recipe;
   const recipeDir = dirname(recipePath);
@@ -82,6 +91,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
       overrides: options.overrides,
       ...(options.alignment ? { alignment: options.alignment } : {}),
       statistics: options.statistics,
+      ...(architectureSource ? { architecture: architectureSource } : {}),
       onProgress: options.onProgress,
       cancel: options.cancel,
       hashes,
@@ -111,6 +121,9 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
     ...(base ? { base } : {}),
     ...(options.learning ? { learning: options.learning } : {}),
     ...(options.data ? { data: options.data } : {}),
+    ...(options.architecture !== undefined
+      ? { architecture: await describeInput([options.architecture], recipeDir) }
+      : {}),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     ...(options.backend ? { backend: options.backend } : {}),
     ...(options.alignment ? { alignment: options.alignment } : {}),
@@ -168,6 +181,7 @@ export async function applyRecipe(
   };
   const paths: string[] = [];
   for (const input of recipe.inputs) paths.push(await check(input));
+  const architecture = recipe.architecture ? await checkArchitecture(recipePath, recipe.architecture) : undefined;
   const basePath = recipe.base ? await check(recipe.base) : undefined;
   const spec: MergeSpec = {
     ...recipe.merge,
@@ -205,7 +219,25 @@ export async function applyRecipe(
     overrides: recipe.overrides,
     ...(recipe.alignment ? { alignment: recipe.alignment } : {}),
     statistics,
+    ...(architecture !== undefined ? { architecture } : {}),
     onProgress: hooks.onProgress,
     cancel: hooks.cancel,
   });
+}
+
+/** The architecture file a recipe records, refused when its content changed (its path resolved from the recipe's folder). */
+export async function checkArchitecture(recipePath: string, input: RecipeInput): Promise<string> {
+  const path = resolveInput(recipePath, input);
+  const actual = await sha256Files([path]).catch((error: Error) => {
+    throw new ModelFileError(
+      path,
+      `is the architecture the recipe ${recipePath} was made with and cannot be read (${error.message})`,
+    );
+  });
+  if (actual !== input.sha256)
+    throw new ModelFileError(
+      path,
+      `has changed since the recipe ${recipePath} was written (SHA-256 ${actual}, the recipe expects ${input.sha256}); refusing to apply it`,
+    );
+  return path;
 }

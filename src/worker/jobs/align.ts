@@ -124,7 +124,7 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
     throw new UsageError("activation matching needs data (--data <file>)");
   const choice = await selectBackend(params.backend);
   const backend: BackendName = choice.backend;
-  const loaded = await loadProblem(params.models);
+  const loaded = await loadProblem(params.models, undefined, params.architecture);
   let data: JobData | undefined;
   try {
     if (params.data !== undefined) data = await loadJobData(params.data, loaded, params.loss);
@@ -150,6 +150,7 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
         target: params.out,
         origin: coefficients === undefined ? "uniform" : "manual",
         alignment: outcome.recipe,
+        ...(loaded.architecture !== undefined ? { architecture: loaded.architecture } : {}),
         ...(repaired?.kept ? { overrides: repaired.overrides } : {}),
         cancel: context.token,
       });
@@ -171,6 +172,7 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
           spec: { method: "linear", params: { normalize: false }, ingredients: [{ path: model, weight: 1 }] },
           target: targets[i]!,
           origin: "aligned",
+          ...(loaded.architecture !== undefined ? { architecture: loaded.architecture } : {}),
           alignment: { ...outcome.recipe, permutations: [rekey(outcome.permutations[i]!, loaded.manifest, own)] },
           cancel: context.token,
         });

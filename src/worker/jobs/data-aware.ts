@@ -12,7 +12,7 @@ import { sha256File } from "../../core/recipe/hash.js";
 import { resolveOutputTarget } from "../../core/io/output-target.js";
 import type { Recipe } from "../../core/recipe/recipe.js";
 import { dataProtection } from "../../core/soup/output.js";
-import { saveSoup } from "../../core/soup/save.js";
+import { checkArchitecture, saveSoup } from "../../core/soup/save.js";
 import type {
   BackendName,
   CompareParams,
@@ -44,7 +44,7 @@ import { resolveObjective } from "../learn/objective.js";
 import type { SoupData } from "../learn/problem.js";
 import { computeStatistics, DEFAULT_FISHER_EXAMPLES, writeIngredient } from "../stats/index.js";
 import type { JobContext } from "../../core/job-context.js";
-import { disposeJobData, loadJobData, type JobData } from "./data.js";
+import { disposeJobData, loadJobData, splitReport as splitSizes, testRecord, type JobData } from "./data.js";
 import { resolveJobModels, resolveSoupJob } from "../../core/soup/job-inputs.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
 
@@ -87,13 +87,14 @@ async function open(
   context: JobContext,
   jobId?: string,
   loss?: LossChoice,
+  architecture?: string,
 ): Promise<Session> {
   const started = performance.now();
   const choice = await selectBackend(preference);
   for (const s of choice.skipped) context.log("info", `TensorFlow.js backend ${s.backend} not used: ${s.reason}`);
   context.log("info", `TensorFlow.js backend: ${choice.backend}`);
   context.progress({ jobId, phase: "loading", step: 0, totalSteps: 0, message: "Reading the models" });
-  const loaded = await loadProblem(models);
+  const loaded = await loadProblem(models, undefined, architecture);
   try {
     context.progress({ jobId, phase: "loading", step: 0, totalSteps: 0, message: "Reading the data" });
     const data = await loadJobData(dataSpec, loaded, loss);
@@ -282,10 +283,6 @@ async function references(session: Session, task: Task, context: JobContext) {
   };
 }
 
-function splitSizes(data: JobData) {
-  return { ...data.split.sizes, seed: data.split.seed };
-}
-
 /** The data as a recipe records it: path relative to the recipe's folder, SHA-256, and what the split needs. */
 async function dataRecord(spec: DataSpec, data: JobData, recipeDir: string): Promise<NonNullable<Recipe["data"]>> {
   return {
@@ -297,6 +294,7 @@ async function dataRecord(spec: DataSpec, data: JobData, recipeDir: string): Pro
     seed: data.split.seed,
     fractions: { ...data.split.fractions },
     ...(data.loss !== undefined ? { loss: data.loss.name } : {}),
+    ...(await testRecord(spec, recipeDir)),
   };
 }
 
@@ -331,7 +329,15 @@ export async function runDataMerge(given: DataMergeParams, context: JobContext):
     throw new UsageError(
       `"${String(params.method)}" is not a data-aware method; expected ${DATA_AWARE_METHODS.join(", ")}`,
     );
-  const session = await open(params.models, params.data, params.backend, context, params.jobId, params.loss);
+  const session = await open(
+    params.models,
+    params.data,
+    params.backend,
+    context,
+    params.jobId,
+    params.loss,
+    params.architecture,
+  );
   try {
     const task = statisticsTask(session);
     const merge = await dataAwareMerge(session, params.method, params.models, params, context, params.jobId);
@@ -373,7 +379,8 @@ export async function runDataMerge(given: DataMergeParams, context: JobContext):
       const saved = await saveSoup({
         spec: merge.spec,
         target: params.out,
-        protect: [dataProtection(params.data.path)],
+        protect: [dataProtection(params.data.path), ...(params.data.test ? [dataProtection(params.data.test)] : [])],
+        ...(session.loaded.architecture !== undefined ? { architecture: session.loaded.architecture } : {}),
         origin: params.method,
         statistics: merge.statistics,
         data: await dataRecord(
@@ -415,7 +422,15 @@ export async function runCompare(given: CompareParams, context: JobContext): Pro
   const needsBase = params.methods.filter((m) => isBaseMethod(m));
   if (needsBase.length > 0 && params.base === undefined)
     throw new UsageError(`${needsBase.join(", ")} merge fine-tunes of one base model: give it (--base)`);
-  const session = await open(params.models, params.data, params.backend, context, params.jobId, params.loss);
+  const session = await open(
+    params.models,
+    params.data,
+    params.backend,
+    context,
+    params.jobId,
+    params.loss,
+    params.architecture,
+  );
   try {
     const { loaded, data } = session;
     const task = taskFor(loaded.problem, data.test, { trainingConfig: loaded.trainingConfig });
@@ -511,6 +526,7 @@ export async function recipeStatistics(
       `has changed since the recipe ${recipePath} was written (SHA-256 ${actual}, the recipe expects ${record.sha256}); ${spec.method} needs the same data`,
     );
   }
+  // The recorded fractions are those of the split made (no test part when the user gave their own test rows).
   const dataSpec: DataSpec = {
     path,
     ...(record.label !== undefined ? { label: record.label } : {}),
@@ -520,6 +536,7 @@ export async function recipeStatistics(
     ...(record.fractions !== undefined ? { fractions: record.fractions as DataSpec["fractions"] } : {}),
   };
   const backend = (["tfjs-node", "wasm", "cpu"] as const).find((b) => b === recipe.backend);
+  const architecture = recipe.architecture ? await checkArchitecture(recipePath, recipe.architecture) : undefined;
   const session = await open(
     spec.ingredients.map((g) => g.path),
     dataSpec,
@@ -527,6 +544,7 @@ export async function recipeStatistics(
     context,
     undefined,
     recordedLossChoice(record.loss),
+    architecture,
   );
   try {
     const method = spec.method as DataAwareMethod;

@@ -3,7 +3,7 @@ import { sha256File } from "../../../core/recipe/hash.js";
 import type { BackendName, LearnParams } from "../../../protocol/worker.js";
 import { selectBackend } from "../../backend.js";
 import type { JobContext } from "../../../core/job-context.js";
-import { disposeJobData, loadJobData, type JobData } from "../data.js";
+import { disposeJobData, loadJobData, testRecord, type JobData } from "../data.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "../problem.js";
 import { alignLoaded } from "../align.js";
 import type { AlignmentOutcome } from "../../align/align-problem.js";
@@ -32,6 +32,7 @@ export async function prepare(
     base?: string;
     align?: LearnParams["align"];
     loss?: LearnParams["loss"];
+    architecture?: string;
   },
   context: JobContext,
 ): Promise<Prepared> {
@@ -40,7 +41,7 @@ export async function prepare(
     context.progress({ jobId: params.jobId, phase: "loading", step: 0, totalSteps: 0, message });
   const backend = await useBackend(params.backend, context);
   progress("Reading the models");
-  const loaded = await loadProblem(params.models, params.base);
+  const loaded = await loadProblem(params.models, params.base, params.architecture);
   try {
     progress("Reading the data");
     const data = await loadJobData(params.data, loaded, params.loss);
@@ -63,11 +64,9 @@ export function release(prepared: Prepared): void {
   disposeProblem(prepared.loaded);
 }
 
-export function splitSizes(data: JobData) {
-  return { ...data.split.sizes, seed: data.split.seed };
-}
+export { splitReport as splitSizes } from "../data.js";
 
-export async function dataRecord(params: LearnParams["data"], data: JobData) {
+export async function dataRecord(params: LearnParams["data"], data: JobData, recipeDir: string) {
   return {
     path: params.path,
     sha256: await sha256File(params.path),
@@ -75,5 +74,6 @@ export async function dataRecord(params: LearnParams["data"], data: JobData) {
     seed: data.split.seed,
     fractions: { ...data.split.fractions },
     ...(data.loss !== undefined ? { loss: data.loss.name } : {}),
+    ...(await testRecord(params, recipeDir)),
   };
 }

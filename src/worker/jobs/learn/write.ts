@@ -1,4 +1,6 @@
 /** Writing a soup job's merged model and its recipe. */
+import { dirname } from "node:path";
+import { resolveOutputTarget } from "../../../core/io/output-target.js";
 import { dataProtection } from "../../../core/soup/output.js";
 import { saveSoup, type SaveSoupOptions } from "../../../core/soup/save.js";
 import type { LearnParams, SoupReport } from "../../../protocol/worker.js";
@@ -24,8 +26,13 @@ export async function writeSoup(
     ...what,
     ...(prepared.alignment ? { alignment: prepared.alignment.recipe } : {}),
     target: params.out!,
-    protect: [dataProtection(params.data.path)],
-    data: await dataRecord(params.data, prepared.data),
+    protect: [dataProtection(params.data.path), ...(params.data.test ? [dataProtection(params.data.test)] : [])],
+    data: await dataRecord(
+      params.data,
+      prepared.data,
+      dirname((await resolveOutputTarget(params.out!, prepared.loaded.manifest.path)).recipe),
+    ),
+    ...(prepared.loaded.architecture !== undefined ? { architecture: prepared.loaded.architecture } : {}),
     metrics: { metricName: report.metricName, ...report.metrics },
     backend: prepared.backend,
     cancel: context.token,

@@ -18,8 +18,13 @@ import {
   type GreedyParams,
   type LearnParams,
   type MergeParams,
+  type RecipeRecord,
   type SoupReport,
 } from "../protocol/worker.js";
+
+function sameCoefficients(a: Coefficients, b: Coefficients | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
 
 /** A worker request the panel sends: its name in WorkerRequests and its parameters. */
 export type PanelJob =
@@ -141,6 +146,8 @@ export interface SaveWhat {
   given?: Coefficients;
   /** The last report's coefficients. */
   reported?: Coefficients;
+  /** The last report's recipe record (how the job made its soup): the saved recipe records the same. */
+  record?: RecipeRecord;
   /** The last report's alignment: what the merge is made of. */
   alignment?: Pick<AlignmentReport, "method" | "reference">;
   out: string;
@@ -152,7 +159,16 @@ export interface SaveWhat {
  * configured coefficients; a RegMean or Fisher result has none, so its statistics are computed again (the
  * recipe records the data).
  */
-export function saveRequest({ config, panelModels, given, reported, alignment, out, jobId }: SaveWhat): SaveJob {
+export function saveRequest({
+  config,
+  panelModels,
+  given,
+  reported,
+  record,
+  alignment,
+  out,
+  jobId,
+}: SaveWhat): SaveJob {
   const models = config ? includedModels(config, panelModels) : [...panelModels];
   if (alignment !== undefined && config !== undefined) {
     const coefficients = given ?? reported;
@@ -176,8 +192,17 @@ export function saveRequest({ config, panelModels, given, reported, alignment, o
     };
   }
   const chosen = given ?? reported ?? (config ? soupCoefficients(config, panelModels) : undefined);
+  // The soup the job made (its coefficients as reported) is saved with the job's own record; other weights are manual.
+  const asReported = record !== undefined && (given === undefined || sameCoefficients(given, reported));
   return {
     request: "merge",
-    params: { models, method: chosen ? "linear" : "uniform", ...(chosen ? { coefficients: chosen } : {}), out, jobId },
+    params: {
+      models,
+      method: chosen ? "linear" : "uniform",
+      ...(chosen ? { coefficients: chosen } : {}),
+      ...(asReported ? { record } : {}),
+      out,
+      jobId,
+    },
   };
 }

@@ -127,6 +127,35 @@ export interface LearnParams extends RunOptions {
   jobId?: string;
 }
 
+/** The data a recipe records (paths absolute here; the recipe stores them relative to its own folder). */
+export interface RecipeData {
+  path: string;
+  sha256: string;
+  label?: string;
+  scale?: number;
+  inputKey?: string;
+  /** The user's own test rows, when they were given. */
+  test?: { path: string; sha256: string };
+  seed: number;
+  fractions: Record<string, number>;
+  /** The loss the soup was learned and judged with. */
+  loss?: string;
+}
+
+/**
+ * Everything a recipe records besides the merge itself: how it was made, on what data, what it scored, where. A
+ * job that made a soup returns it, so a client saving that soup (the Merge panel) writes the same recipe the CLI does.
+ */
+export interface RecipeRecord {
+  origin: string;
+  learning?: Record<string, unknown>;
+  data?: RecipeData;
+  metrics?: unknown;
+  backend?: string;
+  /** Tensor values written as they are rather than merged (re-estimated BatchNormalization statistics). */
+  overrides?: Record<string, number[]>;
+}
+
 export interface MetricPair {
   loss: number;
   metric: number;
@@ -169,6 +198,8 @@ export interface SoupReport {
   history?: ProgressParams[];
   /** How a learned soup was learned: the budget, the candidates, which start won, why it stopped. */
   learning?: LearningSummary;
+  /** What the recipe of this soup records (written or not): a client saving it passes it to the merge request. */
+  record?: RecipeRecord;
 }
 
 /** A learned merge's run: what it started from, what it kept, how many steps ran and why it stopped. */
@@ -294,6 +325,8 @@ export interface MergeParams {
   /** Method parameters (density, t, drop probability, seed, ...). */
   params?: Record<string, unknown>;
   out: string;
+  /** The record of the job that made these coefficients (SoupReport.record): the recipe records it as that job would. */
+  record?: RecipeRecord;
   jobId?: string;
 }
 

@@ -75,6 +75,8 @@ const recipeSchema = v.pipe(
           fractions: v.optional(mapOf(finite)),
           scale: v.optional(finite),
           inputKey: v.optional(text),
+          test: v.optional(object({ path: text, sha256: text })),
+          loss: v.optional(text),
         }),
       ),
       metrics: v.optional(v.unknown()),

@@ -1,7 +1,8 @@
 /** The evaluate job: each ingredient, the uniform soup (and a given weighted soup) and the ensemble on the test split. */
 import type { EvaluateParams, EvaluateReport } from "../../../protocol/worker.js";
 import { addAlignedSoups } from "../../align/evaluate-aligned.js";
-import { evaluateSoups } from "../../evaluate/evaluate.js";
+import { evaluateSoups, taskFor } from "../../evaluate/evaluate.js";
+import { uniformSoupRow } from "../../evaluate/rows.js";
 import type { JobContext } from "../../../core/job-context.js";
 import { resolveJobModels } from "../../../core/soup/job-inputs.js";
 import { prepare, release, splitSizes } from "./prepare.js";
@@ -14,9 +15,13 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
   const prepared = await prepare(params, context);
   const { loaded, data, backend } = prepared;
   try {
+    const task = taskFor(loaded.problem, data.test, { trainingConfig: loaded.trainingConfig });
+    const uniform = await uniformSoupRow(loaded.problem, task, data, { cancel: context.token });
+    // Given weights are scored as `merge` writes them: the weight average, statistics included.
     const evaluation = await evaluateSoups(loaded.problem, data.test, {
-      merged,
-      trainingConfig: loaded.trainingConfig,
+      task,
+      uniform: uniform.candidate,
+      ...(merged !== undefined ? { merged: { mix: merged } } : {}),
       cancel: context.token,
     });
     const { pairs, warnings } = await mergeabilityReport(loaded, data, params.models, context);

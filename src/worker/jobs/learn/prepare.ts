@@ -1,5 +1,4 @@
 /** What every job on models and data does first and last: pick the backend, read the models and the data, release them. */
-import { sha256File } from "../../../core/recipe/hash.js";
 import type { BackendName, LearnParams } from "../../../protocol/worker.js";
 import { selectBackend } from "../../backend.js";
 import type { JobContext } from "../../../core/job-context.js";
@@ -64,14 +63,4 @@ export function release(prepared: Prepared): void {
 
 export function splitSizes(data: JobData) {
   return { ...data.split.sizes, seed: data.split.seed };
-}
-
-export async function dataRecord(params: LearnParams["data"], data: JobData) {
-  return {
-    path: params.path,
-    sha256: await sha256File(params.path),
-    ...(params.label !== undefined ? { label: params.label } : {}),
-    seed: data.split.seed,
-    fractions: { ...data.split.fractions },
-  };
 }

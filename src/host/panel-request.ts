@@ -117,6 +117,7 @@ export function reportOfEvaluation(
   job: Extract<PanelJob, { request: "evaluate" }>,
 ): SoupReport {
   const { merged, ...metrics } = evaluation.metrics;
+  const record = job.manual ? evaluation.records?.merged : evaluation.records?.uniform;
   if (job.manual && merged === undefined) throw new Error("The worker did not evaluate the manual weights.");
   return {
     backend: evaluation.backend,
@@ -128,6 +129,7 @@ export function reportOfEvaluation(
     split: evaluation.split,
     warnings: evaluation.warnings,
     seconds: evaluation.seconds,
+    ...(record !== undefined ? { record } : {}),
   };
 }
 

@@ -261,6 +261,8 @@ export interface EvaluateReport {
   split: { learn: number; validation: number; test: number; seed: number };
   warnings: string[];
   seconds: number;
+  /** The recipe records of the uniform soup and of the given weights, for a client that saves one of them. */
+  records?: { uniform: RecipeRecord; merged?: RecipeRecord };
 }
 
 /** A further merge in a held-out comparison: its name ("greedy soup", "RegMean", ...) and its test scores. */

@@ -15,7 +15,7 @@ import { sha256File } from "../../src/core/recipe/hash.js";
 import { runMerge } from "../../src/core/soup/fixed-merge.js";
 import { saveRequest } from "../../src/host/panel-request.js";
 import { DEFAULT_CONFIG, type MergeConfig } from "../../src/protocol/panel.js";
-import type { MergeParams, SoupReport } from "../../src/protocol/worker.js";
+import type { EvaluateReport, MergeParams, SoupReport } from "../../src/protocol/worker.js";
 import { mulberry32 } from "../../src/core/random.js";
 import { saveWithTfjs } from "../core/formats/tfjs-helpers.js";
 import { runCli } from "./run-cli.js";
@@ -218,7 +218,12 @@ describe("what you see is what you get: k-fold BatchNormalization + Dropout clas
 
   it("greedy and evaluate print the same uniform soup and greedy soup rows as learn; greedy's file scores as reported", async () => {
     const greedy = await cli("greedy", ...folds, "--data", dataPath, "--out", join(dir, "greedy"));
-    const evaluated = await cli("evaluate", ...folds, "--data", dataPath);
+    const evaluated = (await cli("evaluate", ...folds, "--data", dataPath)) as unknown as EvaluateReport;
+    // The panel saves its uniform soup with this record: the statistics it was scored with, the data, the metrics.
+    const uniformRecord = evaluated.records!.uniform;
+    assert.equal(uniformRecord.origin, "uniform");
+    assert.equal(uniformRecord.overrides !== undefined, uniformRecord.learning!.batchNorm === "re-estimated");
+    assert.deepEqual((uniformRecord.metrics as { merged: unknown }).merged, evaluated.metrics.uniform);
     assert.deepEqual(greedy.metrics.uniform, learned.metrics.uniform);
     assert.deepEqual(evaluated.metrics.uniform, learned.metrics.uniform);
     assert.deepEqual(greedy.metrics.ensemble, learned.metrics.ensemble);

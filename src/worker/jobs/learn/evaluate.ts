@@ -8,6 +8,7 @@ import { resolveJobModels } from "../../../core/soup/job-inputs.js";
 import { prepare, release, splitSizes } from "./prepare.js";
 import { mixOf } from "./coefficients.js";
 import { mergeabilityReport, pair } from "./report.js";
+import { batchNormOverrides, soupRecord } from "./write.js";
 
 export async function runEvaluate(given: EvaluateParams, context: JobContext): Promise<EvaluateReport> {
   const params = await resolveJobModels(given);
@@ -40,6 +41,35 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
       warnings: [...loaded.warnings, ...warnings],
       seconds: 0,
     };
+    if (!prepared.alignment) {
+      // What the panel's save of either soup records (the uniform one with the statistics it was scored with).
+      const metrics = (merged: unknown) => ({ metricName: report.metricName, metrics: { ...report.metrics, merged } });
+      const overrides = batchNormOverrides(loaded.bindings, uniform.candidate.statistics);
+      report.records = {
+        uniform: await soupRecord(
+          metrics(report.metrics.uniform),
+          prepared,
+          params.data,
+          {
+            origin: "uniform",
+            learning: { batchNorm: uniform.candidate.statistics !== undefined ? "re-estimated" : "averaged" },
+            overrides,
+          },
+          task,
+        ),
+        ...(report.metrics.merged !== undefined
+          ? {
+              merged: await soupRecord(
+                metrics(report.metrics.merged),
+                prepared,
+                params.data,
+                { origin: "manual" },
+                task,
+              ),
+            }
+          : {}),
+      };
+    }
     if (prepared.alignment) {
       const options = {
         tensorNames: loaded.bindings.map((b) => b.tensor),

@@ -37,7 +37,7 @@ export interface WriteSession {
 
 /** The recipe record of a soup a job made: its origin and learning, the data, the report's metrics, the backend. */
 export async function soupRecord(
-  report: SoupReport,
+  report: { metricName: string; metrics: object },
   session: WriteSession,
   data: DataSpec,
   what: Pick<SaveSoupOptions, "origin" | "learning" | "overrides">,

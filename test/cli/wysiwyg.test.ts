@@ -5,7 +5,7 @@
  * JavaScript forward pass.
  */
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -18,6 +18,10 @@ import { DEFAULT_CONFIG, type MergeConfig } from "../../src/protocol/panel.js";
 import type { EvaluateReport, MergeParams, SoupReport } from "../../src/protocol/worker.js";
 import { mulberry32 } from "../../src/core/random.js";
 import { saveWithTfjs } from "../core/formats/tfjs-helpers.js";
+import { taskFor } from "../../src/worker/evaluate/evaluate.js";
+import { disposeJobData, loadJobData } from "../../src/worker/jobs/data.js";
+import { checkWrittenSoup } from "../../src/worker/jobs/learn/verify.js";
+import { disposeProblem, loadProblem } from "../../src/worker/jobs/problem.js";
 import { runCli } from "./run-cli.js";
 
 const FEATURES = 6;
@@ -344,5 +348,55 @@ describe("what you see is what you get: k-fold BatchNormalization + Dropout clas
     await assertDataRecord(panelRecipe, saved.recipe, dataPath);
     const file = await scoreFile(saved.model, dataPath);
     closeLoss(file.loss, learned.metrics.merged.loss, "the panel's saved learned soup");
+  });
+
+  it("a written file that does not score as reported is removed, with an error naming both figures", async () => {
+    const out = join(dir, "refused", "model.json");
+    const saved = await runMerge(
+      { models: folds, method: "uniform", out } as MergeParams,
+      {
+        token: undefined,
+        progress: () => {},
+        log: () => {},
+      } as never,
+    );
+    const loaded = await loadProblem(folds);
+    const data = await loadJobData({ path: dataPath }, loaded.problem.model);
+    try {
+      const task = taskFor(loaded.problem, data.test, {});
+      const file = await scoreFile(saved.model, dataPath);
+      const report = {
+        metricName: "accuracy",
+        metrics: { merged: { loss: file.loss * 1.01, metric: file.metric } },
+        output: { model: saved.model, recipe: saved.recipe },
+      } as unknown as SoupReport;
+      await assert.rejects(
+        checkWrittenSoup(report, loaded, data.test, task),
+        (e: Error) => e.message.includes(String(file.loss * 1.01)) && /scores test loss 0\.\d+/.test(e.message),
+      );
+      await assert.rejects(stat(saved.model));
+      await assert.rejects(stat(saved.recipe));
+      // Within float tolerance the report takes the file's own figures.
+      const kept = await runMerge(
+        { models: folds, method: "uniform", out } as MergeParams,
+        {
+          token: undefined,
+          progress: () => {},
+          log: () => {},
+        } as never,
+      );
+      const close = {
+        metricName: "accuracy",
+        metrics: { merged: { loss: file.loss * (1 + 1e-6), metric: 0 } },
+        output: { model: kept.model, recipe: kept.recipe },
+      } as unknown as SoupReport;
+      await checkWrittenSoup(close, loaded, data.test, task);
+      closeLoss(close.metrics.merged.loss, file.loss, "file figures");
+      assert.ok(Math.abs(close.metrics.merged.metric - file.metric) < 1e-6);
+      await stat(kept.model);
+    } finally {
+      disposeJobData(data);
+      disposeProblem(loaded);
+    }
   });
 });

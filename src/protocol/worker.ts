@@ -214,13 +214,15 @@ export interface LearningSummary {
     patience: number;
   };
   /** Each candidate soup's validation loss (and metric): uniform soup, each ingredient, greedy soup. */
-  candidates: Array<{ name: string } & Partial<MetricPair> & { loss: number }>;
+  candidates: Array<{ name: string } & Partial<MetricPair> & { loss: number; batchNormReestimated?: boolean }>;
   /** The candidate learning started from (the best of them on validation). */
   start: string;
   /** "learned", or the candidate kept because no learned soup beat it on validation. */
   kept: string;
-  /** The kept soup's validation score (before a small-data refit). */
+  /** The kept soup's validation score (before a small-data refit), as it is written. */
   validation?: { loss: number; metric?: number };
+  /** "re-estimated" when the kept soup's BatchNormalization statistics were re-estimated (it won on validation). */
+  batchNorm?: "averaged" | "re-estimated";
   steps: number;
   /** Step of the learned path with the lowest validation loss (0 = the start). */
   bestStep: number;

@@ -46,6 +46,7 @@ export function learningSummary(result: LearnResult): LearningSummary {
           },
         }
       : {}),
+    ...(result.batchNormReestimated.length > 0 ? { batchNorm: "re-estimated" as const } : {}),
     steps: result.steps,
     bestStep: result.bestStep,
     stoppedBy: result.stoppedBy,

@@ -493,6 +493,7 @@ export class MergePanel implements vscode.Disposable {
       panelModels: this.models,
       ...(coefficients ? { given: coefficients } : {}),
       ...(this.report ? { reported: this.report.coefficients } : {}),
+      ...(this.report?.record ? { record: this.report.record } : {}),
       ...(this.report?.alignment ? { alignment: this.report.alignment } : {}),
       out,
       jobId: `save-${++jobCounter}`,

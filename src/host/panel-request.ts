@@ -19,9 +19,14 @@ import {
   type GreedyParams,
   type LearnParams,
   type MergeParams,
+  type RecipeRecord,
   type RunOptions,
   type SoupReport,
 } from "../protocol/worker.js";
+
+function sameCoefficients(a: Coefficients, b: Coefficients | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
 
 /** A worker request the panel sends: its name in WorkerRequests and its parameters. */
 export type PanelJob =
@@ -120,6 +125,7 @@ export function reportOfEvaluation(
   job: Extract<PanelJob, { request: "evaluate" }>,
 ): SoupReport {
   const { merged, ...metrics } = evaluation.metrics;
+  const record = job.manual ? evaluation.records?.merged : evaluation.records?.uniform;
   if (job.manual && merged === undefined) throw new Error("The worker did not evaluate the manual weights.");
   return {
     backend: evaluation.backend,
@@ -131,6 +137,7 @@ export function reportOfEvaluation(
     split: evaluation.split,
     warnings: evaluation.warnings,
     seconds: evaluation.seconds,
+    ...(record !== undefined ? { record } : {}),
   };
 }
 
@@ -149,6 +156,8 @@ export interface SaveWhat {
   given?: Coefficients;
   /** The last report's coefficients. */
   reported?: Coefficients;
+  /** The last report's recipe record (how the job made its soup): the saved recipe records the same. */
+  record?: RecipeRecord;
   /** The last report's alignment: what the merge is made of. */
   alignment?: Pick<AlignmentReport, "method" | "reference">;
   out: string;
@@ -160,7 +169,16 @@ export interface SaveWhat {
  * configured coefficients; a RegMean or Fisher result has none, so its statistics are computed again (the
  * recipe records the data).
  */
-export function saveRequest({ config, panelModels, given, reported, alignment, out, jobId }: SaveWhat): SaveJob {
+export function saveRequest({
+  config,
+  panelModels,
+  given,
+  reported,
+  record,
+  alignment,
+  out,
+  jobId,
+}: SaveWhat): SaveJob {
   const models = config ? includedModels(config, panelModels) : [...panelModels];
   if (alignment !== undefined && config !== undefined) {
     const coefficients = given ?? reported;
@@ -193,8 +211,17 @@ export function saveRequest({ config, panelModels, given, reported, alignment, o
     };
   }
   const chosen = given ?? reported ?? (config ? soupCoefficients(config, panelModels) : undefined);
+  // The soup the job made (its coefficients as reported) is saved with the job's own record; other weights are manual.
+  const asReported = record !== undefined && (given === undefined || sameCoefficients(given, reported));
   return {
     request: "merge",
-    params: { models, method: chosen ? "linear" : "uniform", ...(chosen ? { coefficients: chosen } : {}), out, jobId },
+    params: {
+      models,
+      method: chosen ? "linear" : "uniform",
+      ...(chosen ? { coefficients: chosen } : {}),
+      ...(asReported ? { record } : {}),
+      out,
+      jobId,
+    },
   };
 }

@@ -143,6 +143,35 @@ export interface LearnParams extends RunOptions {
   jobId?: string;
 }
 
+/** The data a recipe records (paths absolute here; the recipe stores them relative to its own folder). */
+export interface RecipeData {
+  path: string;
+  sha256: string;
+  label?: string;
+  scale?: number;
+  inputKey?: string;
+  /** The user's own test rows, when they were given. */
+  test?: { path: string; sha256: string };
+  seed: number;
+  fractions: Record<string, number>;
+  /** The loss the soup was learned and judged with. */
+  loss?: string;
+}
+
+/**
+ * Everything a recipe records besides the merge itself: how it was made, on what data, what it scored, where. A
+ * job that made a soup returns it, so a client saving that soup (the Merge panel) writes the same recipe the CLI does.
+ */
+export interface RecipeRecord {
+  origin: string;
+  learning?: Record<string, unknown>;
+  data?: RecipeData;
+  metrics?: unknown;
+  backend?: string;
+  /** Tensor values written as they are rather than merged (re-estimated BatchNormalization statistics). */
+  overrides?: Record<string, number[]>;
+}
+
 /**
  * A model's scores on one split: the loss (the objective merges are ranked by), the metric named by the report's
  * metricName, and the further metrics that fit the task where they exist.
@@ -197,6 +226,8 @@ export interface SoupReport {
   history?: ProgressParams[];
   /** How a learned soup was learned: the budget, the candidates, which start won, why it stopped. */
   learning?: LearningSummary;
+  /** What the recipe of this soup records (written or not): a client saving it passes it to the merge request. */
+  record?: RecipeRecord;
 }
 
 /** A learned merge's run: what it started from, what it kept, how many steps ran and why it stopped. */
@@ -211,13 +242,15 @@ export interface LearningSummary {
     patience: number;
   };
   /** Each candidate soup's validation loss (and metric): uniform soup, each ingredient, greedy soup. */
-  candidates: Array<{ name: string } & Partial<MetricPair> & { loss: number }>;
+  candidates: Array<{ name: string } & Partial<MetricPair> & { loss: number; batchNormReestimated?: boolean }>;
   /** The candidate learning started from (the best of them on validation). */
   start: string;
   /** "learned", or the candidate kept because no learned soup beat it on validation. */
   kept: string;
-  /** The kept soup's validation score (before a small-data refit). */
+  /** The kept soup's validation score (before a small-data refit), as it is written. */
   validation?: { loss: number; metric?: number };
+  /** "re-estimated" when the kept soup's BatchNormalization statistics were re-estimated (it won on validation). */
+  batchNorm?: "averaged" | "re-estimated";
   steps: number;
   /** Step of the learned path with the lowest validation loss (0 = the start). */
   bestStep: number;
@@ -260,6 +293,8 @@ export interface EvaluateReport {
   testClassCounts?: number[];
   warnings: string[];
   seconds: number;
+  /** The recipe records of the uniform soup and of the given weights, for a client that saves one of them. */
+  records?: { uniform: RecipeRecord; merged?: RecipeRecord };
 }
 
 /** A further merge in a held-out comparison: its name ("greedy soup", "RegMean", ...) and its test scores. */
@@ -326,6 +361,8 @@ export interface MergeParams {
   /** Method parameters (density, t, drop probability, seed, ...). */
   params?: Record<string, unknown>;
   out: string;
+  /** The record of the job that made these coefficients (SoupReport.record): the recipe records it as that job would. */
+  record?: RecipeRecord;
   jobId?: string;
 }
 

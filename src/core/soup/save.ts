@@ -55,6 +55,18 @@ async function removeWritten(target: string): Promise<void> {
   await Promise.all((written?.files ?? [target]).map((f) => unlink(f).catch(() => undefined)));
 }
 
+/** Removes a saved soup again (its model files and its recipe): what a check of the written file refused. */
+export async function removeSavedSoup(saved: Pick<SavedSoup, "model" | "recipe">): Promise<void> {
+  await removeWritten(saved.model);
+  await unlink(saved.recipe).catch(() => undefined);
+}
+
+/** A data record's paths relative to the recipe's folder (absolute ones; relative ones are already so). */
+function dataRelativeTo(data: NonNullable<Recipe["data"]>, recipeDir: string): NonNullable<Recipe["data"]> {
+  const rel = (p: string) => (isAbsolute(p) ? relative(recipeDir, p) : p);
+  return { ...data, path: rel(data.path), ...(data.test ? { test: { ...data.test, path: rel(data.test.path) } } : {}) };
+}
+
 /** Merges, writes the model, then its recipe; when the recipe cannot be written the model is removed again. */
 export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   const spec = options.spec;
@@ -120,7 +132,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
     inputs,
     ...(base ? { base } : {}),
     ...(options.learning ? { learning: options.learning } : {}),
-    ...(options.data ? { data: options.data } : {}),
+    ...(options.data ? { data: dataRelativeTo(options.data, recipeDir) } : {}),
     ...(options.architecture !== undefined
       ? { architecture: await describeInput([options.architecture], recipeDir) }
       : {}),
@@ -201,11 +213,15 @@ export async function applyRecipe(
         `${recipePath}: ${spec.method} re-computes statistics of the models on data, which needs the worker`,
       );
     statistics = await hooks.statistics(recipe, spec, recipePath);
-    // A data-aware recipe records its data relative to its own folder, like its inputs: re-based for the new recipe.
-    if (data !== undefined && !isAbsolute(data.path)) {
-      const newRecipe = (await resolveOutputTarget(target, paths[0]!)).recipe;
-      data = { ...data, path: relative(dirname(newRecipe), resolve(dirname(recipePath), data.path)) };
-    }
+  }
+  // A recipe records its data relative to its own folder, like its inputs: re-based for the new recipe.
+  if (data !== undefined) {
+    const from = (p: string) => resolve(dirname(recipePath), p);
+    data = {
+      ...data,
+      path: from(data.path),
+      ...(data.test ? { test: { ...data.test, path: from(data.test.path) } } : {}),
+    };
   }
   return saveSoup({
     protect: ownRecipe ? [] : [{ path: recipePath, role: `the recipe ${recipePath} being applied` }],

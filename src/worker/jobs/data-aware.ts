@@ -3,16 +3,14 @@
  * learn split, each merge judged on the test split with the ingredients, the uniform soup and the output ensemble;
  * and the re-computation of the statistics when a RegMean or Fisher recipe is applied.
  */
-import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { ModelFileError, UsageError } from "../../core/errors.js";
 import { prepareMerge, type MergeStatistics } from "../../core/merge/plan.js";
 import type { MergeSpec } from "../../core/merge/spec.js";
 import { sha256File } from "../../core/recipe/hash.js";
-import { resolveOutputTarget } from "../../core/io/output-target.js";
 import type { Recipe } from "../../core/recipe/recipe.js";
-import { dataProtection } from "../../core/soup/output.js";
-import { checkArchitecture, saveSoup } from "../../core/soup/save.js";
+import { checkArchitecture } from "../../core/soup/save.js";
 import type {
   BackendName,
   CompareParams,
@@ -33,10 +31,10 @@ import { BASE_METHOD_CHOICES, choiceValues, type BaseMethod, type ComparedMethod
 import { selectBackend } from "../backend.js";
 import { compareEntropy } from "../evaluate/entropy.js";
 import { evaluateSoups, taskFor } from "../evaluate/evaluate.js";
-import { greedySoup } from "../evaluate/greedy.js";
+import { greedySoupRow, uniformSoupRow } from "../evaluate/rows.js";
 import { mergeability } from "../evaluate/mergeability.js";
 import { metricPair, predictAll, scorePredictions } from "../evaluate/score.js";
-import { MixWriter, type Mix } from "../evaluate/soup.js";
+import { MixWriter, type SoupCandidate } from "../evaluate/soup.js";
 import { learnCoefficients } from "../learn/learn.js";
 import { sampleEntropy, type Task } from "../learn/loss.js";
 import { recordedLossChoice } from "../learn/loss-choice.js";
@@ -44,7 +42,8 @@ import { resolveObjective } from "../learn/objective.js";
 import type { SoupData } from "../learn/problem.js";
 import { computeStatistics, DEFAULT_FISHER_EXAMPLES, writeIngredient } from "../stats/index.js";
 import type { JobContext } from "../../core/job-context.js";
-import { disposeJobData, loadJobData, splitReport as splitSizes, testRecord, type JobData } from "./data.js";
+import { disposeJobData, loadJobData, splitReport as splitSizes, type JobData } from "./data.js";
+import { writeSoup } from "./learn/write.js";
 import { resolveJobModels, resolveSoupJob } from "../../core/soup/job-inputs.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
 
@@ -250,10 +249,16 @@ async function scoreCurrent(session: Session, task: Task, context: JobContext): 
   }
 }
 
-async function scoreMix(session: Session, mix: Mix, task: Task, context: JobContext): Promise<MetricPair> {
+/** The test score of a soup as it is written (its BatchNormalization statistics included). */
+async function scoreCandidate(
+  session: Session,
+  candidate: SoupCandidate,
+  task: Task,
+  context: JobContext,
+): Promise<MetricPair> {
   const writer = new MixWriter(session.loaded.problem);
   try {
-    await writer.write(mix);
+    await writer.writeCandidate(candidate);
   } finally {
     writer.dispose();
   }
@@ -273,28 +278,14 @@ async function references(session: Session, task: Task, context: JobContext) {
       ensemble: entropy(c.ensemble),
     };
   }
-  const e = await evaluateSoups(loaded.problem, data.test, { task, cancel: context.token });
+  const uniform = await uniformSoupRow(loaded.problem, task, data, { cancel: context.token });
+  const e = await evaluateSoups(loaded.problem, data.test, { task, uniform: uniform.candidate, cancel: context.token });
   return {
     metricName: e.metricName,
     ingredients: e.ingredients.map(metricPair),
     uniform: metricPair(e.uniform),
     ensemble: metricPair(e.ensemble),
     ...(e.classCounts !== undefined ? { classCounts: e.classCounts } : {}),
-  };
-}
-
-/** The data as a recipe records it: path relative to the recipe's folder, SHA-256, and what the split needs. */
-async function dataRecord(spec: DataSpec, data: JobData, recipeDir: string): Promise<NonNullable<Recipe["data"]>> {
-  return {
-    path: relative(recipeDir, resolve(spec.path)),
-    sha256: await sha256File(spec.path),
-    ...(spec.label !== undefined ? { label: spec.label } : {}),
-    ...(spec.scale !== undefined ? { scale: spec.scale } : {}),
-    ...(spec.inputKey !== undefined ? { inputKey: spec.inputKey } : {}),
-    seed: data.split.seed,
-    fractions: { ...data.split.fractions },
-    ...(data.loss !== undefined ? { loss: data.loss.name } : {}),
-    ...(await testRecord(spec, recipeDir)),
   };
 }
 
@@ -368,26 +359,15 @@ export async function runDataMerge(given: DataMergeParams, context: JobContext):
       warnings: [...session.loaded.warnings, ...merge.warnings],
       seconds: 0,
     };
-    if (params.out !== undefined) {
-      context.progress({
-        jobId: params.jobId,
-        phase: "writing",
-        step: 0,
-        totalSteps: 0,
-        message: "Writing the merged model",
-      });
-      const saved = await saveSoup({
+    await writeSoup(
+      report,
+      session,
+      params,
+      context,
+      {
         spec: merge.spec,
-        target: params.out,
-        protect: [dataProtection(params.data.path), ...(params.data.test ? [dataProtection(params.data.test)] : [])],
-        ...(session.loaded.architecture !== undefined ? { architecture: session.loaded.architecture } : {}),
         origin: params.method,
         statistics: merge.statistics,
-        data: await dataRecord(
-          params.data,
-          session.data,
-          dirname((await resolveOutputTarget(params.out, params.models[0]!)).recipe),
-        ),
         learning: {
           statistics: {
             split: "learn",
@@ -396,13 +376,9 @@ export async function runDataMerge(given: DataMergeParams, context: JobContext):
             ...(merge.fisherTarget !== undefined ? { target: merge.fisherTarget } : {}),
           },
         },
-        metrics: { metricName: report.metricName, ...report.metrics },
-        backend: session.backend,
-        cancel: context.token,
-      });
-      report.output = { model: saved.model, recipe: saved.recipe };
-      report.warnings.push(...saved.warnings.filter((w) => !report.warnings.includes(w)));
-    }
+      },
+      task,
+    );
     report.seconds = (performance.now() - session.started) / 1000;
     return report;
   } finally {
@@ -447,19 +423,17 @@ export async function runCompare(given: CompareParams, context: JobContext): Pro
       });
       let score: MetricPair;
       if (method === "greedy") {
-        score = await scoreMix(
-          session,
-          (await greedySoup(loaded.problem, data.validation, task, { cancel: context.token })).mix,
-          task,
-          context,
-        );
+        const greedy = await greedySoupRow(loaded.problem, task, data, { cancel: context.token });
+        score = await scoreCandidate(session, greedy.candidate, task, context);
       } else if (method === "learned") {
         const learned = await learnCoefficients(loaded.problem, data.learn, data.validation, {
           seed: params.data.seed ?? 0,
           trainingConfig: loaded.trainingConfig,
           cancel: context.token,
         });
-        score = await scoreMix(session, { coefficients: learned.coefficients, groups: learned.groups }, task, context);
+        const mix = { coefficients: learned.coefficients, groups: learned.groups };
+        const candidate = { mix, ...(learned.batchNormStatistics ? { statistics: learned.batchNormStatistics } : {}) };
+        score = await scoreCandidate(session, candidate, task, context);
       } else if (isBaseMethod(method)) {
         baseValues ??= await readBaseValues(params.models, params.base!);
         writeIngredient(

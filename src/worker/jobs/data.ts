@@ -14,8 +14,6 @@ import { sampleCount } from "../../core/data/dataset.js";
 import { DEFAULT_SPLIT, withoutTest } from "../../core/data/split.js";
 import { matchingTestSet } from "../../core/data/test-set.js";
 import { UsageError } from "../../core/errors.js";
-import { relative, resolve } from "node:path";
-import { sha256File } from "../../core/recipe/hash.js";
 import type { DataSpec, LossChoice, SplitReport } from "../../protocol/worker.js";
 import { chooseLoss, labelTaskFor } from "../learn/loss-choice.js";
 import type { LossSpec } from "../learn/loss.js";
@@ -129,13 +127,4 @@ export function splitReport(data: JobData): SplitReport {
     testFrom: data.testFile !== undefined ? "file" : "data",
     ...(data.testFile !== undefined ? { testFile: data.testFile } : { testNote: TEST_FROM_DATA_NOTE }),
   };
-}
-
-/** The recipe's record of the user's own test rows: path relative to the recipe's folder, SHA-256. */
-export async function testRecord(
-  spec: DataSpec,
-  recipeDir: string,
-): Promise<{ test?: { path: string; sha256: string } }> {
-  if (spec.test === undefined) return {};
-  return { test: { path: relative(recipeDir, resolve(spec.test)), sha256: await sha256File(spec.test) } };
 }

@@ -1,9 +1,8 @@
 /** What every job on models and data does first and last: pick the backend, read the models and the data, release them. */
-import { sha256File } from "../../../core/recipe/hash.js";
 import type { BackendName, LearnParams } from "../../../protocol/worker.js";
 import { selectBackend } from "../../backend.js";
 import type { JobContext } from "../../../core/job-context.js";
-import { disposeJobData, loadJobData, testRecord, type JobData } from "../data.js";
+import { disposeJobData, loadJobData, type JobData } from "../data.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "../problem.js";
 import { alignLoaded } from "../align.js";
 import type { AlignmentOutcome } from "../../align/align-problem.js";
@@ -65,15 +64,3 @@ export function release(prepared: Prepared): void {
 }
 
 export { splitReport as splitSizes } from "../data.js";
-
-export async function dataRecord(params: LearnParams["data"], data: JobData, recipeDir: string) {
-  return {
-    path: params.path,
-    sha256: await sha256File(params.path),
-    ...(params.label !== undefined ? { label: params.label } : {}),
-    seed: data.split.seed,
-    fractions: { ...data.split.fractions },
-    ...(data.loss !== undefined ? { loss: data.loss.name } : {}),
-    ...(await testRecord(params, recipeDir)),
-  };
-}

@@ -22,7 +22,7 @@ describe("core/io/model-candidates", () => {
       recursive: true,
     });
     writeFileSync(join(dir, "settings.json"), '{"editor.fontSize": 12}');
-    const torch = join(import.meta.dirname, "..", "fixtures", "pytorch");
+    const torch = join(import.meta.dirname, "..", "..", "fixtures", "pytorch");
     cpSync(join(torch, "mlp_a.pt"), join(dir, "pt", "mlp_a.pt"));
     cpSync(join(torch, "cnn_a.pth"), join(dir, "pt", "cnn_a.pth"));
     cpSync(join(torch, "lightning.ckpt"), join(dir, "pt", "lightning.ckpt"));

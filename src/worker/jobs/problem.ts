@@ -19,6 +19,21 @@ export interface LoadedProblem {
 
 /** Reads every ingredient's tensors (float32) aligned with the first model's variables; the base too when given. */
 export async function loadProblem(models: readonly string[], base?: string): Promise<LoadedProblem> {
+  // A model that fails part way (incompatible, unreadable) must not leave the built model's variables behind.
+  const built: { model?: { dispose(): void } } = {};
+  try {
+    return await readProblem(models, base, built);
+  } catch (error) {
+    built.model?.dispose();
+    throw error;
+  }
+}
+
+async function readProblem(
+  models: readonly string[],
+  base: string | undefined,
+  built: { model?: { dispose(): void } },
+): Promise<LoadedProblem> {
   if (models.length < 2) throw new UsageError(`a soup needs at least two models; got ${models.length}`);
   const paths = base === undefined ? [...models] : [...models, base];
   return withModels(paths, async (files) => {
@@ -30,10 +45,12 @@ export async function loadProblem(models: readonly string[], base?: string): Pro
           "fixed merges (model-soup merge) work on its weights without one",
       );
     }
-    const built = await buildModel(manifest);
-    const bindings = bindWeights(manifest, built);
+    const full = await buildModel(manifest);
+    built.model = full;
+    const bindings = bindWeights(manifest, full);
     // Converters may expose intermediate layers as outputs too; a soup is judged on the final prediction.
-    const model = finalOutputModel(built, manifest.architecture);
+    const model = finalOutputModel(full, manifest.architecture);
+    built.model = model;
     const warnings = files.flatMap((f) => f.manifest.warnings.map((w) => `${f.manifest.path}: ${w}`));
     const read = async (index: number): Promise<Float32Array[]> => {
       const file = files[index]!;

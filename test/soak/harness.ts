@@ -240,6 +240,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakRun> {
   for (const [index, { job, outcome }] of answers.entries()) {
     if (outcome.ok === Boolean(job.fails))
       unexpected.push({ job: index + 1, name: job.name, outcome: JSON.stringify(outcome.answer).slice(0, 300) });
+    else if (!outcome.ok && Object.keys(outcome.files).length)
+      unexpected.push({ job: index + 1, name: job.name, outcome: `wrote ${Object.keys(outcome.files).join(", ")}` });
     const expected = reference.get(job.name)!;
     const difference = firstDifference(outcome, expected);
     if (difference) mismatches.push({ job: index + 1, name: job.name, difference: difference.slice(0, 400) });

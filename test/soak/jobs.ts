@@ -49,7 +49,7 @@ function job(
 
 const req = <P, R>(t: RequestType<P, R, void>) => t as unknown as RequestType<never, unknown, void>;
 
-/** A bad data file: the digits' 64 pixel columns, but rows of the wrong width and a text cell. */
+/** A bad data file: rows of different widths and a text cell. */
 export function writeBadData(path: string): void {
   writeFileSync(path, "1,2,3\n4,five,6\n7,8\n");
 }

@@ -2,6 +2,42 @@
 import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+// The runtime layers (DESIGN.md, "Runtime boundaries"): which folder may import which. An import the wrong way fails
+// `npm run lint` (test/lint/layering.test.ts proves each rule fires). Type-only imports count too: a type that must
+// cross a boundary belongs in src/protocol/.
+const layer = (files, patterns, message) => ({
+  files,
+  rules: {
+    "no-restricted-imports": [
+      "error",
+      { paths: [{ name: "vscode", message }], patterns: patterns.map((regex) => ({ regex, message })) },
+    ],
+  },
+});
+const layering = [
+  layer(
+    ["src/core/**/*.ts"],
+    ["(^|/)(worker|host|cli|client)(/|$)"],
+    "src/core/ runs anywhere: it imports nothing of worker/, host/, cli/, client/ or vscode.",
+  ),
+  layer(
+    ["src/protocol/**/*.ts"],
+    // vscode-jsonrpc: the worker requests are its RequestType objects, shared by both ends (as vscode-eslint does).
+    ["^(?!\\./[^/]+$|valibot$|vscode-jsonrpc$)"],
+    "src/protocol/ is shared by every runtime: it imports only its own files, valibot and vscode-jsonrpc.",
+  ),
+  layer(
+    ["src/worker/**/*.ts"],
+    ["(^|/)(host|cli)(/|$)"],
+    "src/worker/ runs in a child process: it never imports host/, cli/ or vscode.",
+  ),
+  layer(
+    ["webview/**/*.ts"],
+    ["^(?!\\./[^/]+$|\\.\\./src/protocol/[^/]+$|@vscode-elements/elements/|uplot$)"],
+    "webview/ runs in the browser: it imports only its own files, src/protocol/ and its UI libraries.",
+  ),
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -39,4 +75,5 @@ export default tseslint.config(
     files: ["**/*.cjs"],
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
+  ...layering,
 );

@@ -9,11 +9,14 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Every field of the defaults present with the same kind of value (data is optional). */
+/** The fields a whole configuration may lack (files the user has not chosen). */
+const OPTIONAL: readonly string[] = ["data", "architecture", "align"];
+
+/** Every field of the defaults present with the same kind of value (the optional ones aside). */
 function isWhole(saved: unknown, defaults: MergeConfig): saved is MergeConfig {
   if (!isRecord(saved)) return false;
   return (
-    Object.entries(defaults).every(([key, value]) => key === "data" || typeof saved[key] === typeof value) &&
+    Object.entries(defaults).every(([key, value]) => OPTIONAL.includes(key) || typeof saved[key] === typeof value) &&
     Array.isArray(saved.ingredients)
   );
 }

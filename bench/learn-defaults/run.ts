@@ -14,6 +14,8 @@ import { mulberry32, shuffleInPlace } from "../../src/core/random.js";
 import { selectBackend, type BackendName } from "../../src/worker/backend.js";
 import { evaluateSoups, taskFor } from "../../src/worker/evaluate/evaluate.js";
 import { greedySoup } from "../../src/worker/evaluate/greedy.js";
+import { uniformSoupRow } from "../../src/worker/evaluate/rows.js";
+import { uniformMix } from "../../src/worker/evaluate/soup.js";
 import { disposeJobData, loadJobData } from "../../src/worker/jobs/data.js";
 import { disposeProblem, loadProblem } from "../../src/worker/jobs/problem.js";
 import { LEARN_DEFAULTS } from "../../src/protocol/learn-defaults.js";
@@ -102,7 +104,8 @@ async function main(): Promise<void> {
             try {
               const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
               const greedy = await greedySoup(loaded.problem, data.validation, task);
-              const base = await evaluateSoups(loaded.problem, data.test, { trainingConfig: loaded.trainingConfig });
+              const uniform = (await uniformSoupRow(loaded.problem, task, data)).candidate;
+              const base = await evaluateSoups(loaded.problem, data.test, { task, uniform });
               const bestVal = await bestSingleOnValidation(loaded, data);
               for (const granularity of ["model", "layer"] as const) {
                 for (const [name, config] of CONFIGS) {
@@ -129,8 +132,12 @@ async function main(): Promise<void> {
                   });
                   const seconds = (performance.now() - started) / 1000;
                   const evaluation = await evaluateSoups(loaded.problem, data.test, {
-                    merged: { coefficients: result.coefficients, groups: result.groups },
-                    trainingConfig: loaded.trainingConfig,
+                    task,
+                    uniform,
+                    merged: {
+                      mix: { coefficients: result.coefficients, groups: result.groups },
+                      ...(result.batchNormStatistics ? { statistics: result.batchNormStatistics } : {}),
+                    },
                   });
                   results.push({
                     family,
@@ -172,7 +179,11 @@ async function bestSingleOnValidation(
   loaded: Awaited<ReturnType<typeof loadProblem>>,
   data: Awaited<ReturnType<typeof loadJobData>>,
 ): Promise<number> {
-  const v = await evaluateSoups(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
+  const n = loaded.problem.ingredients.length;
+  const v = await evaluateSoups(loaded.problem, data.validation, {
+    trainingConfig: loaded.trainingConfig,
+    uniform: { mix: uniformMix(n) },
+  });
   return v.ingredients.reduce((b, s, i) => (s.loss < v.ingredients[b]!.loss ? i : b), 0);
 }
 

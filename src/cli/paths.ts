@@ -14,7 +14,8 @@ import {
   resolveModelPath,
   type ResolveOptions,
 } from "../core/io/model-inputs.js";
-import { filesOfModels, guardOutputs, type ProtectedPath } from "../core/io/output-guard.js";
+import { guardOutputs, type ProtectedPath } from "../core/io/output-guard.js";
+import { filesOfModels } from "../core/formats/registry.js";
 import type { OutputTarget } from "../core/io/output-target.js";
 import { planSoupOutput } from "../core/soup/output.js";
 import { stringOption, type ParsedArgs } from "./args.js";

@@ -38,11 +38,6 @@ export function floatToFloat16Bits(value: number): number {
   return sign | half;
 }
 
-export function bfloat16BitsToFloat(b: number): number {
-  u32[0] = b << 16;
-  return f32[0]!;
-}
-
 export function floatToBfloat16Bits(value: number): number {
   f32[0] = value;
   const x = u32[0]!;

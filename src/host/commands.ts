@@ -1,6 +1,6 @@
 /** The Model Soup commands: palette, Explorer context menus and Model Explorer context menus. */
 import * as vscode from "vscode";
-import { basename, resolve, sep } from "node:path";
+import { basename, resolve } from "node:path";
 import {
   analyzeModels,
   mergeableGroups,
@@ -16,7 +16,7 @@ import { findMerges } from "./merges.js";
 import { openInViewer } from "./model-viewer.js";
 import { MergePanel, type PanelServices } from "./merge-panel.js";
 import type { ModelCatalog } from "./model-catalog.js";
-import { MODEL_GLOB, modelCandidates } from "./model-candidates.js";
+import { MODEL_GLOB, modelCandidates } from "../core/io/model-candidates.js";
 import type { ModelTreeProvider } from "./model-tree.js";
 import { scanExclude } from "./settings.js";
 import type { GroupNode, ModelNode } from "./tree-nodes.js";
@@ -294,5 +294,3 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     register("modelSoup.showOutput", () => output.show()),
   ];
 }
-
-export const pathSeparator = sep;

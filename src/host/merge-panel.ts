@@ -38,6 +38,7 @@ import { defaultSaveTarget } from "./save-target.js";
 import {
   dataSpec,
   includedModels,
+  runOptions,
   jobRequest,
   jobTitle,
   reportOfEvaluation,
@@ -48,6 +49,8 @@ import { basinNotice } from "./basin-notice.js";
 import { withoutAlignHint } from "../core/report/basin.js";
 import { openUnitMoves } from "./unit-moves-view.js";
 import { mainDtype } from "./tree-nodes.js";
+import { ARCHITECTURE_FILTERS, checkArchitectureFile, checkTestRows } from "./panel-files.js";
+import type { ModelManifest } from "../core/model.js";
 import { formatLabel } from "../core/formats/registry.js";
 import type { WorkerManager } from "./worker-manager.js";
 
@@ -73,7 +76,9 @@ export class MergePanel implements vscode.Disposable {
   static readonly open = new Set<MergePanel>();
   private readonly disposables: vscode.Disposable[] = [];
   private analysis: Analysis | undefined;
-  private data: { path: string; label?: string } | undefined;
+  private data: { path: string; label?: string; test?: string } | undefined;
+  /** The chosen architecture file for weights-only ingredients, and its manifest when it is a model file. */
+  private architecture: { path: string; manifest?: ModelManifest } | undefined;
   private report: SoupReport | undefined;
   private lastConfig: MergeConfig | undefined;
   private running: vscode.CancellationTokenSource | undefined;
@@ -180,6 +185,12 @@ export class MergePanel implements vscode.Disposable {
         return this.pickData(message.folder === true);
       case "setData":
         return this.setData(message.path, message.label);
+      case "pickTestData":
+        return this.pickTestData();
+      case "pickArchitecture":
+        return this.pickArchitecture();
+      case "clear":
+        return this.clear(message.what);
       case "start":
         return this.start(message.config);
       case "cancel":
@@ -212,6 +223,7 @@ export class MergePanel implements vscode.Disposable {
         format: formatLabel(m.format, true),
         parameters: m.parameters,
         dtype: mainDtype(m),
+        architecture: m.manifest.architecture !== undefined,
       })),
       compatibility: { mergeable: verdict.mergeable, message: verdictSentence(verdict) },
       trusted: vscode.workspace.isTrusted,
@@ -220,11 +232,14 @@ export class MergePanel implements vscode.Disposable {
         backend: backendSetting(),
         ingredients: a.models.map((m) => ({ path: m.path, include: true, coefficient: 1 })),
         ...(this.data ? { data: this.data } : {}),
+        ...(this.architecture ? { architecture: this.architecture.path } : {}),
       },
     };
     this.link.opened();
     await this.post({ type: "init", init });
+    if (this.architecture) await this.post({ type: "architecture", path: this.architecture.path });
     if (this.data) await this.setData(this.data.path, this.data.label);
+    if (this.data?.test !== undefined) await this.setTestData(this.data.test);
     if (this.report) await this.postResult(this.report);
     if (this.saved) await this.post({ type: "saved", ...this.saved });
     // Last: the data preview above clears an ended job's status, as it does when new data is chosen.
@@ -250,12 +265,9 @@ export class MergePanel implements vscode.Disposable {
    * classes, so a mismatch shows before anything runs. A different file or label column clears the last result.
    */
   async setData(path: string, label?: string): Promise<void> {
-    if (this.data?.path !== path || this.data?.label !== label) {
-      this.report = undefined;
-      this.saved = undefined;
-      this.lastJob = undefined;
-    }
-    this.data = { path, ...(label ? { label } : {}) };
+    if (this.data?.path !== path || this.data?.label !== label) this.forgetOutcome();
+    const test = this.data?.path === path ? this.data.test : undefined;
+    this.data = { path, ...(label ? { label } : {}), ...(test !== undefined ? { test } : {}) };
     this.dataProblem = undefined;
     let preview: DataPreview | undefined;
     try {
@@ -271,8 +283,7 @@ export class MergePanel implements vscode.Disposable {
         await this.post({ type: "dataPreview", path, preview });
         return;
       }
-      this.analysis ??= await analyzeModels(this.models);
-      const manifest = this.analysis.models[0]?.manifest;
+      const manifest = await this.shapeSource();
       const inputShape = manifest ? modelInterface(manifest)?.inputShape : undefined;
       const dataset = await loadDataset(path, { ...(label ? { label } : {}), ...(inputShape ? { inputShape } : {}) });
       const d = describeDataset(dataset);
@@ -293,6 +304,86 @@ export class MergePanel implements vscode.Disposable {
     } catch (error) {
       this.dataProblem = error instanceof Error ? error.message : String(error);
       await this.post({ type: "dataPreview", path, ...(preview ? { preview } : {}), error: this.dataProblem });
+    }
+  }
+
+  /** The last result no longer describes what the panel would run. */
+  private forgetOutcome(): void {
+    this.report = undefined;
+    this.saved = undefined;
+    this.lastJob = undefined;
+  }
+
+  /** The manifest that declares the models' input and output: the architecture file's, else the first ingredient's. */
+  private async shapeSource(): Promise<ModelManifest | undefined> {
+    if (this.architecture?.manifest) return this.architecture.manifest;
+    this.analysis ??= await analyzeModels(this.models);
+    return this.analysis.models[0]?.manifest;
+  }
+
+  private async pickTestData(): Promise<void> {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      defaultUri: vscode.Uri.file(dirname(this.data?.path ?? this.models[0] ?? "")),
+      openLabel: "Use as Test Rows",
+      title: "Your own held-out rows, used only for the final comparison",
+      filters: { "Data files": ["npz", "npy", "csv", "json", "gz"], "All files": ["*"] },
+    });
+    if (picked?.[0]) await this.setTestData(picked[0].fsPath);
+  }
+
+  /** The user's own test rows: read with the data's label column and checked against the models. */
+  async setTestData(path: string): Promise<void> {
+    if (!this.data) throw new Error("Choose the data to learn from first, then its test rows.");
+    if (this.data.test !== path) this.forgetOutcome();
+    this.data = { ...this.data, test: path };
+    try {
+      const samples = await checkTestRows(path, this.data.label, await this.shapeSource());
+      await this.post({ type: "testData", path, samples });
+    } catch (error) {
+      await this.post({ type: "testData", path, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  private async pickArchitecture(): Promise<void> {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      defaultUri: vscode.Uri.file(dirname(this.models[0] ?? "")),
+      openLabel: "Use This Architecture",
+      title: "A full model file (or topology JSON) of the same architecture as these weights-only checkpoints",
+      filters: ARCHITECTURE_FILTERS,
+    });
+    if (picked?.[0]) await this.setArchitecture(picked[0].fsPath);
+  }
+
+  /** The architecture file for weights-only ingredients, checked against the first ingredient's weights. */
+  async setArchitecture(path: string): Promise<void> {
+    if (this.architecture?.path !== path) this.forgetOutcome();
+    this.architecture = { path };
+    this.analysis ??= await analyzeModels(this.models);
+    const ingredient = this.analysis.models[0]?.manifest;
+    try {
+      const manifest = ingredient ? await checkArchitectureFile(path, ingredient) : undefined;
+      this.architecture = { path, ...(manifest ? { manifest } : {}) };
+      await this.post({ type: "architecture", path });
+    } catch (error) {
+      await this.post({ type: "architecture", path, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  /** Forgets a chosen file; without data, its test rows go too. */
+  async clear(what: "data" | "test" | "architecture"): Promise<void> {
+    this.forgetOutcome();
+    if (what === "architecture") {
+      this.architecture = undefined;
+      await this.post({ type: "architecture" });
+    } else if (what === "test" && this.data) {
+      const { test: _test, ...rest } = this.data;
+      this.data = rest;
+      await this.post({ type: "testData" });
+    } else if (what === "data") {
+      this.data = undefined;
+      this.dataProblem = undefined;
     }
   }
 
@@ -402,6 +493,7 @@ export class MergePanel implements vscode.Disposable {
       panelModels: this.models,
       ...(coefficients ? { given: coefficients } : {}),
       ...(this.report ? { reported: this.report.coefficients } : {}),
+      ...(this.report?.record ? { record: this.report.record } : {}),
       ...(this.report?.alignment ? { alignment: this.report.alignment } : {}),
       out,
       jobId: `save-${++jobCounter}`,
@@ -497,6 +589,7 @@ export class MergePanel implements vscode.Disposable {
             models,
             align: { method: alignment.method, reference: alignment.reference },
             data: dataSpec(config),
+            ...runOptions(config),
             ...(config.backend !== "auto" ? { backend: config.backend } : {}),
           },
           index,

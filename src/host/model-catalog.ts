@@ -1,11 +1,11 @@
 /**
- * The workspace's models: found with vscode.workspace.findFiles, filtered (model-candidates.ts), read and
+ * The workspace's models: found with vscode.workspace.findFiles, filtered (core/io/model-candidates.ts), read and
  * grouped by the core's manifest readers (no tensor data). Refreshes on file changes, debounced.
  */
 import * as vscode from "vscode";
 import { analyzeModels, type Analysis } from "../core/architecture/index.js";
 import { findMerges, type MergeInfo } from "./merges.js";
-import { MODEL_GLOB, modelCandidates } from "./model-candidates.js";
+import { MODEL_GLOB, modelCandidates } from "../core/io/model-candidates.js";
 import { modelFolders } from "./model-folders.js";
 import { scanExclude } from "./settings.js";
 

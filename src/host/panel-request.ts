@@ -3,7 +3,8 @@
  * which parameters, what the panel calls it while it runs, and how the answer becomes the panel's report.
  * No vscode: each method's request is tested on its own (test/host/panel-request.test.ts).
  */
-import type { MergeConfig } from "../protocol/panel.js";
+import { canAlign } from "../protocol/choices.js";
+import { heldOutTestFraction, type MergeConfig } from "../protocol/panel.js";
 import {
   isDataAwareMethod,
   type AlignOptions,
@@ -18,8 +19,14 @@ import {
   type GreedyParams,
   type LearnParams,
   type MergeParams,
+  type RecipeRecord,
+  type RunOptions,
   type SoupReport,
 } from "../protocol/worker.js";
+
+function sameCoefficients(a: Coefficients, b: Coefficients | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
 
 /** A worker request the panel sends: its name in WorkerRequests and its parameters. */
 export type PanelJob =
@@ -34,14 +41,25 @@ export function includedModels(config: MergeConfig, models: readonly string[]): 
   return config.ingredients.filter((i) => i.include && models.includes(i.path)).map((i) => i.path);
 }
 
+/** The data and its split; with the user's own test rows, the data is split into learn and validation only. */
 export function dataSpec(config: MergeConfig): DataSpec {
   if (!config.data) throw new Error("Choose the data to learn from and compare on first (Data → Choose…).");
-  const learn = 1 - config.validationFraction - config.testFraction;
+  const test = heldOutTestFraction(config);
+  const learn = 1 - config.validationFraction - test;
   return {
     path: config.data.path,
     ...(config.data.label ? { label: config.data.label } : {}),
+    ...(config.data.test !== undefined ? { test: config.data.test } : {}),
     seed: config.seed,
-    fractions: { learn, validation: config.validationFraction, test: config.testFraction },
+    fractions: { learn, validation: config.validationFraction, test },
+  };
+}
+
+/** The loss (when not the model's own) and the architecture file (for weights-only ingredients) every job takes. */
+export function runOptions(config: MergeConfig): RunOptions {
+  return {
+    ...(config.loss !== "auto" ? { loss: config.loss } : {}),
+    ...(config.architecture !== undefined ? { architecture: config.architecture } : {}),
   };
 }
 
@@ -65,11 +83,6 @@ export function jobTitle(method: MergeConfig["method"]): string {
   return isDataAwareMethod(method) ? "computing data statistics" : "evaluating";
 }
 
-/** The methods that can align first (the worker's learn and greedy jobs take `align`). */
-export function canAlign(method: MergeConfig["method"]): boolean {
-  return method === "learned" || method === "greedy";
-}
-
 function alignOf(config: MergeConfig): { align?: AlignOptions } {
   if (config.align === undefined) return {};
   if (!canAlign(config.method))
@@ -81,7 +94,7 @@ function alignOf(config: MergeConfig): { align?: AlignOptions } {
 export function jobRequest(config: MergeConfig, panelModels: readonly string[], jobId: string): PanelJob {
   const models = includedModels(config, panelModels);
   if (models.length < 2 && config.method !== "manual") throw new Error("Include at least two ingredients.");
-  const common = { models, data: dataSpec(config), ...backendOf(config), jobId };
+  const common = { models, data: dataSpec(config), ...runOptions(config), ...backendOf(config), jobId };
   const align = alignOf(config);
   if (config.method === "learned") {
     return {
@@ -112,6 +125,7 @@ export function reportOfEvaluation(
   job: Extract<PanelJob, { request: "evaluate" }>,
 ): SoupReport {
   const { merged, ...metrics } = evaluation.metrics;
+  const record = job.manual ? evaluation.records?.merged : evaluation.records?.uniform;
   if (job.manual && merged === undefined) throw new Error("The worker did not evaluate the manual weights.");
   return {
     backend: evaluation.backend,
@@ -123,6 +137,7 @@ export function reportOfEvaluation(
     split: evaluation.split,
     warnings: evaluation.warnings,
     seconds: evaluation.seconds,
+    ...(record !== undefined ? { record } : {}),
   };
 }
 
@@ -141,6 +156,8 @@ export interface SaveWhat {
   given?: Coefficients;
   /** The last report's coefficients. */
   reported?: Coefficients;
+  /** The last report's recipe record (how the job made its soup): the saved recipe records the same. */
+  record?: RecipeRecord;
   /** The last report's alignment: what the merge is made of. */
   alignment?: Pick<AlignmentReport, "method" | "reference">;
   out: string;
@@ -152,7 +169,16 @@ export interface SaveWhat {
  * configured coefficients; a RegMean or Fisher result has none, so its statistics are computed again (the
  * recipe records the data).
  */
-export function saveRequest({ config, panelModels, given, reported, alignment, out, jobId }: SaveWhat): SaveJob {
+export function saveRequest({
+  config,
+  panelModels,
+  given,
+  reported,
+  record,
+  alignment,
+  out,
+  jobId,
+}: SaveWhat): SaveJob {
   const models = config ? includedModels(config, panelModels) : [...panelModels];
   if (alignment !== undefined && config !== undefined) {
     const coefficients = given ?? reported;
@@ -164,6 +190,7 @@ export function saveRequest({ config, panelModels, given, reported, alignment, o
         data: dataSpec(config),
         out,
         merge: coefficients === undefined ? {} : { coefficients },
+        ...runOptions(config),
         ...backendOf(config),
         jobId,
       },
@@ -172,12 +199,29 @@ export function saveRequest({ config, panelModels, given, reported, alignment, o
   if (given === undefined && config !== undefined && isDataAwareMethod(config.method)) {
     return {
       request: "dataMerge",
-      params: { models, data: dataSpec(config), method: config.method, ...backendOf(config), out, jobId },
+      params: {
+        models,
+        data: dataSpec(config),
+        method: config.method,
+        ...runOptions(config),
+        ...backendOf(config),
+        out,
+        jobId,
+      },
     };
   }
   const chosen = given ?? reported ?? (config ? soupCoefficients(config, panelModels) : undefined);
+  // The soup the job made (its coefficients as reported) is saved with the job's own record; other weights are manual.
+  const asReported = record !== undefined && (given === undefined || sameCoefficients(given, reported));
   return {
     request: "merge",
-    params: { models, method: chosen ? "linear" : "uniform", ...(chosen ? { coefficients: chosen } : {}), out, jobId },
+    params: {
+      models,
+      method: chosen ? "linear" : "uniform",
+      ...(chosen ? { coefficients: chosen } : {}),
+      ...(asReported ? { record } : {}),
+      out,
+      jobId,
+    },
   };
 }

@@ -4,7 +4,7 @@
  */
 import * as vscode from "vscode";
 import type { CancellationToken as RpcToken, RequestType } from "vscode-jsonrpc";
-import { WorkerClient, WorkerDiedError } from "../client/worker-client.js";
+import { WorkerClient } from "../client/worker-client.js";
 import type { LogParams, ProgressParams } from "../protocol/worker.js";
 import { RestartPolicy } from "./restart-policy.js";
 import { workerNodePath } from "./settings.js";
@@ -91,8 +91,4 @@ export class WorkerManager implements vscode.Disposable {
     old?.dispose();
     this.progressEmitter.dispose();
   }
-}
-
-export function isWorkerDied(error: unknown): boolean {
-  return error instanceof WorkerDiedError;
 }

@@ -100,7 +100,7 @@ export const COMPARED_METHOD_CHOICES = [
 ] as const satisfies readonly Choice[];
 export type ComparedMethod = ValueOf<typeof COMPARED_METHOD_CHOICES>;
 
-/** The Merge panel's methods, in the order its drop-down lists them. */
+/** The Merge panel's methods, in the order its drop-down lists them (each runs as one of the worker's jobs). */
 export const PANEL_METHOD_CHOICES = [
   COMPARED_METHOD_CHOICES[1],
   COMPARED_METHOD_CHOICES[0],
@@ -108,7 +108,14 @@ export const PANEL_METHOD_CHOICES = [
   { value: "manual", label: "Weighted average (manual weights)" },
   ...DATA_AWARE_METHOD_CHOICES,
 ] as const satisfies readonly Choice[];
-export type MergeMethod = ValueOf<typeof PANEL_METHOD_CHOICES>;
+export type PanelMethod = ValueOf<typeof PANEL_METHOD_CHOICES>;
+
+/** The panel's methods that can align the ingredients first (the worker's learn and greedy jobs take `align`). */
+export const ALIGNABLE_METHODS = ["learned", "greedy"] as const satisfies readonly PanelMethod[];
+
+export function canAlign(method: PanelMethod): boolean {
+  return (ALIGNABLE_METHODS as readonly PanelMethod[]).includes(method);
+}
 
 /** The panel's backend setting: a backend, or "auto" (the fastest that loads). */
 export const BACKEND_SETTING_CHOICES = [

@@ -9,16 +9,17 @@ import {
   BACKEND_SETTING_CHOICES,
   choiceValues,
   GRANULARITY_CHOICES,
+  LOSS_CHOICES,
   OBJECTIVE_CHOICES,
   PANEL_METHOD_CHOICES,
   PARAMETERISATION_CHOICES,
   type BackendChoice,
-  type MergeMethod,
+  type PanelMethod,
 } from "./choices.js";
 import { LEARN_DEFAULTS } from "./learn-defaults.js";
 import type { Coefficients, ProgressParams, SoupReport } from "./worker.js";
 
-export type { BackendChoice, MergeMethod };
+export type { BackendChoice, PanelMethod };
 
 export interface IngredientRow {
   path: string;
@@ -27,10 +28,12 @@ export interface IngredientRow {
   format: string;
   parameters: number;
   dtype: string;
+  /**
+   * Whether the file records an architecture that can be rebuilt (a weights-only checkpoint or a safetensors file
+   * records none: the panel then asks for an "Architecture from…" file).
+   */
+  architecture: boolean;
 }
-
-/** One ingredient as the panel sends it; `coefficient` is the manual weight (method "manual"), normalised by the host. */
-export type IngredientChoice = v.InferOutput<typeof ingredientSchema>;
 
 /** The panel's settings for one run (see configSchema). */
 export type MergeConfig = v.InferOutput<typeof configSchema>;
@@ -64,6 +67,10 @@ export type ToWebview =
   | { type: "dataPreview"; path: string; preview?: DataPreview; error?: string }
   /** A setting the panel shows changed (modelSoup.backend). */
   | { type: "settings"; backend: BackendChoice }
+  /** The user's own test rows, chosen (with their row count, or why they do not fit) or cleared (no path). */
+  | { type: "testData"; path?: string; samples?: number; error?: string }
+  /** The file whose architecture rebuilds weights-only ingredients, chosen (or why it cannot) or cleared (no path). */
+  | { type: "architecture"; path?: string; error?: string }
   | { type: "job"; state: JobState; message?: string }
   /** items: the steps reported since the last message, in order (sent in batches); text: what runs now, in words. */
   | { type: "progress"; items: ProgressParams[]; text: string }
@@ -88,10 +95,53 @@ const PARAMETERISATIONS = choiceValues(PARAMETERISATION_CHOICES);
 const OBJECTIVES = choiceValues(OBJECTIVE_CHOICES);
 const BACKENDS = choiceValues(BACKEND_SETTING_CHOICES);
 const ALIGN_METHODS = choiceValues(ALIGN_METHOD_CHOICES);
+const LOSSES = choiceValues(LOSS_CHOICES);
+
+export interface NumberRange {
+  readonly min: number;
+  readonly max: number;
+  readonly integer?: boolean;
+}
+
+/** The range of every number the panel's configuration holds, for the schema and for the panel's own fields. */
+export const CONFIG_RANGES = {
+  coefficient: { min: -1e6, max: 1e6 },
+  learningRate: { min: 1e-8, max: 100 },
+  steps: { min: 1, max: 1_000_000, integer: true },
+  batchSize: { min: 1, max: 1_000_000, integer: true },
+  validationFraction: { min: 0, max: 0.9 },
+  testFraction: { min: 0, max: 0.9 },
+  seed: { min: 0, max: 2 ** 32, integer: true },
+} as const satisfies Record<string, NumberRange>;
+
+export function inRange(value: number, range: NumberRange): boolean {
+  return (
+    Number.isFinite(value) && value >= range.min && value <= range.max && (!range.integer || Number.isInteger(value))
+  );
+}
+
+interface SplitSettings {
+  validationFraction: number;
+  testFraction: number;
+  data?: { test?: string | undefined } | undefined;
+}
+
+/**
+ * The split rule: validation and test rows together leave at least 5 % of the data to learn from. With the user's own
+ * test rows (`data.test`), the test fraction is not drawn from the data.
+ */
+export function leavesLearnRows(config: SplitSettings): boolean {
+  return config.validationFraction + heldOutTestFraction(config) < 0.95;
+}
+
+/** The share of the data drawn as test rows: none when the user gave test rows of their own. */
+export function heldOutTestFraction(config: Omit<SplitSettings, "validationFraction">): number {
+  return config.data?.test !== undefined ? 0 : config.testFraction;
+}
 
 const str = v.pipe(v.string("must be a string"), v.maxLength(4096, "must be a string"));
 const bool = v.boolean("must be true or false");
-const num = (min: number, max: number, integer = false) => {
+const num = ({ min, max, integer = false }: NumberRange) => {
   const expected = `must be ${integer ? "an integer" : "a number"} in [${min}, ${max}]`;
   return v.pipe(
     v.number(expected),
@@ -104,7 +154,7 @@ const num = (min: number, max: number, integer = false) => {
 const oneOf = <T extends string>(values: readonly T[]) => v.picklist(values, `must be one of ${values.join(", ")}`);
 const fields = <E extends v.ObjectEntries>(entries: E) => v.strictObject(entries, "must be an object");
 
-const ingredientSchema = fields({ path: str, include: bool, coefficient: num(-1e6, 1e6) });
+const ingredientSchema = fields({ path: str, include: bool, coefficient: num(CONFIG_RANGES.coefficient) });
 
 const configSchema = v.pipe(
   fields({
@@ -116,22 +166,24 @@ const configSchema = v.pipe(
     granularity: oneOf(GRANULARITIES),
     parameterisation: oneOf(PARAMETERISATIONS),
     objective: oneOf(OBJECTIVES),
-    learningRate: num(1e-8, 100),
-    steps: num(1, 1_000_000, true),
-    batchSize: num(1, 1_000_000, true),
+    learningRate: num(CONFIG_RANGES.learningRate),
+    steps: num(CONFIG_RANGES.steps),
+    batchSize: num(CONFIG_RANGES.batchSize),
     /** Fractions of the data held out for validation and for the final comparison. */
-    validationFraction: num(0, 0.9),
-    testFraction: num(0, 0.9),
-    seed: num(0, 2 ** 32, true),
+    validationFraction: num(CONFIG_RANGES.validationFraction),
+    testFraction: num(CONFIG_RANGES.testFraction),
+    seed: num(CONFIG_RANGES.seed),
     backend: oneOf(BACKENDS),
-    data: v.optional(fields({ path: str, label: v.optional(str) })),
+    /** test: the user's own held-out rows, for the final comparison only (then `path` gives learn and validation). */
+    data: v.optional(fields({ path: str, label: v.optional(str), test: v.optional(str) })),
+    /** The objective to learn and score with ("auto": the model's training loss when known). */
+    loss: oneOf(LOSSES),
+    /** A full model file of the same architecture, for ingredients that record none (weights-only checkpoints). */
+    architecture: v.optional(str),
     /** Align the ingredients' units to a reference first (learned and greedy soups); absent: as given. */
     align: v.optional(oneOf(ALIGN_METHODS)),
   }),
-  v.check(
-    (c) => c.validationFraction + c.testFraction < 0.95,
-    "has validation and test fractions that leave no data to learn from",
-  ),
+  v.check((c) => leavesLearnRows(c), "has validation and test fractions that leave no data to learn from"),
 );
 
 const numberList = v.pipe(
@@ -153,6 +205,11 @@ const fromWebviewSchema = v.variant("type", [
   /** folder: pick an image folder (one subfolder per class) instead of a data file. */
   fields({ type: v.literal("pickData"), folder: v.optional(bool) }),
   fields({ type: v.literal("setData"), path: str, label: v.optional(str) }),
+  /** The user's own test rows (a data file), or the architecture file for weights-only ingredients. */
+  fields({ type: v.literal("pickTestData") }),
+  fields({ type: v.literal("pickArchitecture") }),
+  /** Forget a chosen file: the data (and its test rows), the test rows alone, or the architecture file. */
+  fields({ type: v.literal("clear"), what: oneOf(["data", "test", "architecture"] as const) }),
   fields({ type: v.literal("start"), config: configSchema }),
   fields({ type: v.literal("cancel") }),
   fields({ type: v.literal("save"), coefficients: v.optional(coefficientsSchema) }),
@@ -186,4 +243,5 @@ export const DEFAULT_CONFIG: Omit<MergeConfig, "ingredients"> = {
   testFraction: 0.2,
   seed: 0,
   backend: "auto",
+  loss: "auto",
 };

@@ -1,4 +1,9 @@
-/** The messages between the extension host and the model viewer (a read-only custom editor's webview). */
+/**
+ * The messages between the extension host and the model viewer (a read-only custom editor's webview), and the
+ * validator the host runs on every message the viewer sends, a valibot schema as for the Merge panel.
+ */
+import * as v from "valibot";
+import { check } from "./schema.js";
 import type { TensorDistributionLine } from "./worker.js";
 
 export interface ViewerLayer {
@@ -43,23 +48,30 @@ export type ToViewer =
   | { type: "stats"; tensors: TensorDistributionLine[] }
   | { type: "statsFailed"; message: string };
 
-export type FromViewer =
-  | { type: "ready" }
-  /** Compute statistics of these tensors (all when absent) in the worker. */
-  | { type: "computeStats"; tensors?: string[] }
-  | { type: "mergeWith" };
+const fields = <E extends v.ObjectEntries>(entries: E) => v.strictObject(entries, "must be an object");
+const tensorNames = v.pipe(
+  v.array(
+    v.pipe(v.string("must be a list of tensor names"), v.maxLength(4096, "must be a list of tensor names")),
+    "must be a list of tensor names",
+  ),
+  v.maxLength(100_000, "must be a list of tensor names"),
+);
 
-/** The viewer's message, or an Error saying why it is not one. */
+const fromViewerSchema = v.variant("type", [
+  fields({ type: v.literal("ready") }),
+  /** Compute statistics of these tensors (all when absent) in the worker. */
+  fields({ type: v.literal("computeStats"), tensors: v.optional(tensorNames) }),
+  fields({ type: v.literal("mergeWith") }),
+]);
+const MESSAGE_TYPES: readonly string[] = fromViewerSchema.options.map((o) => o.entries.type.literal);
+
+export type FromViewer = v.InferOutput<typeof fromViewerSchema>;
+
+/** The viewer's message, or an Error saying why it is not one. Unknown fields are refused. */
 export function validateFromViewer(message: unknown): FromViewer | Error {
-  if (typeof message !== "object" || message === null) return new Error("viewer message must be an object");
-  const m = message as Record<string, unknown>;
-  if (m.type === "ready" || m.type === "mergeWith") return { type: m.type };
-  if (m.type === "computeStats") {
-    if (m.tensors === undefined) return { type: "computeStats" };
-    if (Array.isArray(m.tensors) && m.tensors.length <= 100_000 && m.tensors.every((t) => typeof t === "string")) {
-      return { type: "computeStats", tensors: m.tensors as string[] };
-    }
-    return new Error("computeStats.tensors must be a list of tensor names");
-  }
-  return new Error(`unknown viewer message: ${JSON.stringify(message).slice(0, 200)}`);
+  const type = typeof message === "object" && message !== null ? (message as { type?: unknown }).type : undefined;
+  if (typeof type !== "string" || !MESSAGE_TYPES.includes(type))
+    return new Error(`unknown viewer message: ${JSON.stringify(message)?.slice(0, 200)}`);
+  const checked = check(fromViewerSchema, message, "message");
+  return checked.ok ? checked.value : new Error(`invalid "${type}" viewer message: ${checked.problem}`);
 }

@@ -89,6 +89,22 @@ export interface AlignmentReport {
   }>;
 }
 
+/** The rows a report was scored on: the split's sizes and seed, and where its test rows came from. */
+export interface SplitReport {
+  learn: number;
+  validation: number;
+  test: number;
+  seed: number;
+  /**
+   * "file": the user's own held-out rows (`DataSpec.test`, named in `testFile`); "data": drawn from the learning data,
+   * so rows the models were trained on may be among them.
+   */
+  testFrom?: "data" | "file";
+  testFile?: string;
+  /** With test rows drawn from the learning data: the line that says what that means and how to give one's own. */
+  testNote?: string;
+}
+
 /** What every job that runs the models may be told besides the models and the data. */
 export interface RunOptions {
   /** The objective to learn and score with (default "auto": the model's training loss when known). */
@@ -125,6 +141,35 @@ export interface LearnParams extends RunOptions {
   out?: string;
   /** Echoed in progress notifications so a client can tell jobs apart. */
   jobId?: string;
+}
+
+/** The data a recipe records (paths absolute here; the recipe stores them relative to its own folder). */
+export interface RecipeData {
+  path: string;
+  sha256: string;
+  label?: string;
+  scale?: number;
+  inputKey?: string;
+  /** The user's own test rows, when they were given. */
+  test?: { path: string; sha256: string };
+  seed: number;
+  fractions: Record<string, number>;
+  /** The loss the soup was learned and judged with. */
+  loss?: string;
+}
+
+/**
+ * Everything a recipe records besides the merge itself: how it was made, on what data, what it scored, where. A
+ * job that made a soup returns it, so a client saving that soup (the Merge panel) writes the same recipe the CLI does.
+ */
+export interface RecipeRecord {
+  origin: string;
+  learning?: Record<string, unknown>;
+  data?: RecipeData;
+  metrics?: unknown;
+  backend?: string;
+  /** Tensor values written as they are rather than merged (re-estimated BatchNormalization statistics). */
+  overrides?: Record<string, number[]>;
 }
 
 /**
@@ -170,7 +215,7 @@ export interface SoupReport {
   mergeability: PairMergeability[];
   /** Present when the models were aligned first; `mergeability` is then measured after alignment. */
   alignment?: AlignmentReport;
-  split: { learn: number; validation: number; test: number; seed: number };
+  split: SplitReport;
   /** Classification: rows of each class (by index) among the test rows, for the line on a majority class. */
   testClassCounts?: number[];
   warnings: string[];
@@ -181,6 +226,8 @@ export interface SoupReport {
   history?: ProgressParams[];
   /** How a learned soup was learned: the budget, the candidates, which start won, why it stopped. */
   learning?: LearningSummary;
+  /** What the recipe of this soup records (written or not): a client saving it passes it to the merge request. */
+  record?: RecipeRecord;
 }
 
 /** A learned merge's run: what it started from, what it kept, how many steps ran and why it stopped. */
@@ -195,13 +242,15 @@ export interface LearningSummary {
     patience: number;
   };
   /** Each candidate soup's validation loss (and metric): uniform soup, each ingredient, greedy soup. */
-  candidates: Array<{ name: string } & Partial<MetricPair> & { loss: number }>;
+  candidates: Array<{ name: string } & Partial<MetricPair> & { loss: number; batchNormReestimated?: boolean }>;
   /** The candidate learning started from (the best of them on validation). */
   start: string;
   /** "learned", or the candidate kept because no learned soup beat it on validation. */
   kept: string;
-  /** The kept soup's validation score (before a small-data refit). */
+  /** The kept soup's validation score (before a small-data refit), as it is written. */
   validation?: { loss: number; metric?: number };
+  /** "re-estimated" when the kept soup's BatchNormalization statistics were re-estimated (it won on validation). */
+  batchNorm?: "averaged" | "re-estimated";
   steps: number;
   /** Step of the learned path with the lowest validation loss (0 = the start). */
   bestStep: number;
@@ -239,11 +288,13 @@ export interface EvaluateReport {
   mergeability: PairMergeability[];
   /** With `align`: what the alignment did; `mergeability` and `merged` are then measured after alignment. */
   alignment?: AlignmentReport;
-  split: { learn: number; validation: number; test: number; seed: number };
+  split: SplitReport;
   /** Classification: rows of each class (by index) among the test rows, for the line on a majority class. */
   testClassCounts?: number[];
   warnings: string[];
   seconds: number;
+  /** The recipe records of the uniform soup and of the given weights, for a client that saves one of them. */
+  records?: { uniform: RecipeRecord; merged?: RecipeRecord };
 }
 
 /** A further merge in a held-out comparison: its name ("greedy soup", "RegMean", ...) and its test scores. */
@@ -310,6 +361,8 @@ export interface MergeParams {
   /** Method parameters (density, t, drop probability, seed, ...). */
   params?: Record<string, unknown>;
   out: string;
+  /** The record of the job that made these coefficients (SoupReport.record): the recipe records it as that job would. */
+  record?: RecipeRecord;
   jobId?: string;
 }
 

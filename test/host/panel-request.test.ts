@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { DEFAULT_CONFIG, type MergeConfig } from "../../src/protocol/panel.js";
+import { DEFAULT_CONFIG, leavesLearnRows, type MergeConfig } from "../../src/protocol/panel.js";
 import type { EvaluateReport } from "../../src/protocol/worker.js";
+import { canAlign } from "../../src/protocol/choices.js";
 import {
-  canAlign,
   jobRequest,
   jobTitle,
   reportOfEvaluation,
@@ -113,6 +113,52 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
         jobId: "s",
       },
     });
+  });
+
+  it("passes a chosen loss and architecture file to every job that runs the models; the model's own loss is left out", () => {
+    const options = { loss: "crossentropy", architecture: "/m/full/model.keras" } as const;
+    for (const method of ["learned", "greedy", "regmean", "uniform", "manual"] as const) {
+      const job = jobRequest({ ...base, method, ...options }, models, "j");
+      assert.equal(job.params.loss, "crossentropy", method);
+      assert.equal(job.params.architecture, "/m/full/model.keras", method);
+    }
+    const auto = jobRequest({ ...base, method: "greedy", loss: "auto" }, models, "j").params;
+    assert.equal("loss" in auto || "architecture" in auto, false);
+    const save = (config: MergeConfig, alignment?: { method: "weight"; reference: string }) =>
+      saveRequest({
+        config,
+        panelModels: models,
+        reported: [0.5, 0.5],
+        ...(alignment ? { alignment } : {}),
+        out: "/o/",
+        jobId: "s",
+      }).params as { loss?: string; architecture?: string };
+    const regmean = save({ ...base, method: "regmean", ...options });
+    assert.deepEqual([regmean.loss, regmean.architecture], ["crossentropy", "/m/full/model.keras"]);
+    const aligned = save(
+      { ...base, method: "learned", align: "weight", ...options },
+      { method: "weight", reference: models[0]! },
+    );
+    assert.deepEqual([aligned.loss, aligned.architecture], ["crossentropy", "/m/full/model.keras"]);
+  });
+
+  it("with the user's own test rows: the data split into learn and validation only, the test file passed", () => {
+    const config: MergeConfig = {
+      ...base,
+      method: "learned",
+      data: { path: "/d/soup.csv", label: "y", test: "/d/held-out.csv" },
+    };
+    const job = jobRequest(config, models, "j");
+    assert.deepEqual(job.params.data, {
+      path: "/d/soup.csv",
+      label: "y",
+      test: "/d/held-out.csv",
+      seed: 7,
+      fractions: { learn: 0.8, validation: 0.2, test: 0 },
+    });
+    // A test fraction that would leave too little to learn from is no obstacle when the test rows are the user's.
+    assert.ok(leavesLearnRows({ ...config, validationFraction: 0.5, testFraction: 0.9 }));
+    assert.equal(leavesLearnRows({ ...base, validationFraction: 0.5, testFraction: 0.9 }), false);
   });
 
   it("names what runs in the progress channel", () => {

@@ -28,6 +28,12 @@ describe("protocol/panel validateFromWebview", () => {
       { type: "showDiff", ingredient: "/w/a/model.json" },
       { type: "openSaved", what: "reveal" },
       { type: "openSaved", what: "recipe" },
+      { type: "pickTestData" },
+      { type: "pickArchitecture" },
+      { type: "clear", what: "test" },
+      { type: "clear", what: "architecture" },
+      { type: "start", config: { ...config, loss: "crossentropy", architecture: "/w/full.keras" } },
+      { type: "start", config: { ...config, data: { path: "/w/data.csv", test: "/w/held-out.csv" } } },
     ]) {
       assert.deepEqual(validateFromWebview(message), message);
     }

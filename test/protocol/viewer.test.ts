@@ -18,8 +18,13 @@ describe("protocol/viewer validateFromViewer", () => {
       { type: "run" },
       { type: "computeStats", tensors: [1] },
       { type: "computeStats", tensors: "a" },
+      { type: "ready", extra: 1 },
     ]) {
       assert.ok(validateFromViewer(message) instanceof Error, JSON.stringify(message));
     }
+    assert.equal(
+      (validateFromViewer({ type: "computeStats", tensors: [1] }) as Error).message,
+      'invalid "computeStats" viewer message: message.tensors[0] must be a list of tensor names',
+    );
   });
 });

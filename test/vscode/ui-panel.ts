@@ -264,6 +264,16 @@ export async function main(): Promise<void> {
     assert.equal(await frame.locator("#data-error").count(), 0, "the old data error is gone");
     assert.ok(!(await startDisabled()), "Start is enabled once the data fits");
 
+    // The user's own test rows: read and counted when chosen, then cleared again (the walk-through goes on with
+    // test rows drawn from the data). These models record their architecture: no "Architecture from…".
+    assert.equal(await frame.locator("#architecture").count(), 0, "no architecture picker for full models");
+    await frame.locator("#pick-test").click();
+    await answerFileDialog(page, "Your own held-out rows", join(workspace.sample, "soup.csv.gz"));
+    await frame.locator("#test-path", { hasText: "899 rows" }).waitFor({ timeout: 30_000 });
+    await frame.locator("#clear-test").click();
+    await frame.locator("#test-path", { hasText: "drawn from the data" }).waitFor({ timeout: 10_000 });
+    assert.ok(!(await startDisabled()), "Start is still enabled with the test rows cleared");
+
     // One progress channel: a job whose panel is hidden reports in a cancellable notification; cancelling there
     // is not an error, and the panel shown again says "Cancelled".
     const soupToasts = page.locator(".notification-toast", { hasText: "Model Soup:" });

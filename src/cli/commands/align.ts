@@ -8,7 +8,16 @@ import { runOnWorker } from "../worker-session.js";
 import { ALIGN_METHOD_CHOICES } from "../../protocol/choices.js";
 import { alignOptions } from "./align-options.js";
 import { lossOption, lossOptions } from "./loss-option.js";
-import { backendOption, choiceOption, choiceSpec, dataOptions, dataSpec, printReport } from "./options.js";
+import {
+  architectureArgument,
+  architectureOption,
+  backendOption,
+  choiceOption,
+  choiceSpec,
+  dataOptions,
+  dataSpec,
+  printReport,
+} from "./options.js";
 import { modelArguments } from "../paths.js";
 
 /** The data options when --data is given (activation matching needs it; with labels it also picks the reference). */
@@ -26,6 +35,7 @@ export function formatAlignResult(result: AlignResult): string {
 const alignCommandOptions = {
   ...dataOptions,
   ...lossOptions,
+  ...architectureOption,
   method: choiceSpec(ALIGN_METHOD_CHOICES, "How units are matched (activation needs --data):", "weight"),
   reference: alignOptions.reference!,
   out: {
@@ -56,6 +66,7 @@ export const alignCommand: Command = {
       ...(data ? { data, loss: lossOption(args) } : {}),
       out,
       backend: backendOption(args),
+      ...architectureArgument(args),
     });
     await printReport(args, io, result, formatAlignResult(result));
     return 0;

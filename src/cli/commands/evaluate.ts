@@ -21,7 +21,11 @@ import { dataAwareOptions } from "./data-aware-options.js";
 import { alignOption, alignOptions } from "./align-options.js";
 import { lossOption, lossOptions } from "./loss-option.js";
 import {
+  architectureArgument,
+  architectureOption,
   backendOption,
+  runInputs,
+  testOption,
   choiceOption,
   dataOptions,
   dataSpec,
@@ -55,6 +59,8 @@ function methodsOption(args: ParsedArgs, hasBase: boolean): ComparedMethod[] | u
 const evaluateOptions = {
   ...dataOptions,
   ...lossOptions,
+  ...testOption,
+  ...architectureOption,
   weights: {
     type: "string",
     valueName: "w1,w2,...",
@@ -90,7 +96,7 @@ export const evaluateCommand: Command = {
     const paths = await modelArguments(args, io, 2);
     const coefficients = weightsOption(args, paths.length);
     const data = dataSpec(args);
-    await guardReport(args, await inputProtection(paths, data.path));
+    await guardReport(args, [...(await inputProtection(paths, data.path)), ...runInputs(args)]);
     const base = stringOption(args, "base");
     const methods = methodsOption(args, base !== undefined);
     if (base !== undefined && methods === undefined) throw new UsageError("--base applies only with --methods");
@@ -113,6 +119,7 @@ export const evaluateCommand: Command = {
         ...(epsilon !== undefined ? { epsilon } : {}),
         ...(fisherTarget !== undefined ? { fisherTarget } : {}),
         backend: backendOption(args),
+        ...architectureArgument(args),
       });
       await printReport(args, io, compared, formatComparison(compared));
       return 0;
@@ -124,6 +131,7 @@ export const evaluateCommand: Command = {
       ...(coefficients !== undefined ? { coefficients } : {}),
       ...(align !== undefined ? { align } : {}),
       backend: backendOption(args),
+      ...architectureArgument(args),
     });
     await printReport(args, io, report, formatComparison(report));
     return 0;

@@ -7,11 +7,24 @@ import { runOnWorker } from "../worker-session.js";
 import { guardReport, inputProtection, modelArguments, soupOutput } from "../paths.js";
 import { alignOption, alignOptions } from "./align-options.js";
 import { lossOption, lossOptions } from "./loss-option.js";
-import { backendOption, dataOptions, dataSpec, OUT_DESCRIPTION, printReport, reportOption } from "./options.js";
+import {
+  architectureArgument,
+  architectureOption,
+  backendOption,
+  dataOptions,
+  dataSpec,
+  OUT_DESCRIPTION,
+  printReport,
+  reportOption,
+  runInputs,
+  testOption,
+} from "./options.js";
 
 const greedyOptions = {
   ...dataOptions,
   ...lossOptions,
+  ...testOption,
+  ...architectureOption,
   ...alignOptions,
   out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
   report: reportOption,
@@ -25,7 +38,7 @@ export const greedyCommand: Command = {
   async run(args, io) {
     const models = await modelArguments(args, io, 2);
     const data = dataSpec(args);
-    const protect = await inputProtection(models, data.path);
+    const protect = [...(await inputProtection(models, data.path)), ...runInputs(args)];
     const output = await soupOutput(args, models, { protect });
     await guardReport(args, protect, output);
     const report = await runOnWorker(io, WorkerRequests.greedy, {
@@ -34,6 +47,7 @@ export const greedyCommand: Command = {
       loss: lossOption(args),
       align: alignOption(args),
       backend: backendOption(args),
+      ...architectureArgument(args),
       out: output!.model,
     });
     await printReport(args, io, report, formatComparison(report));

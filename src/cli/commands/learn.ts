@@ -18,8 +18,12 @@ import {
   backendOption,
   choiceOption,
   choiceSpec,
+  architectureArgument,
+  architectureOption,
   dataOptions,
   dataSpec,
+  runInputs,
+  testOption,
   numberOption,
   OUT_DESCRIPTION,
   printReport,
@@ -31,6 +35,8 @@ const d = LEARN_DEFAULTS;
 const learnOptions = {
   ...dataOptions,
   ...lossOptions,
+  ...testOption,
+  ...architectureOption,
   ...alignOptions,
   granularity: choiceSpec(GRANULARITY_CHOICES, "Coefficients learned:", d.granularity),
   param: choiceSpec(PARAMETERISATION_CHOICES, "How the coefficients are constrained:", d.parameterisation),
@@ -86,7 +92,7 @@ export const learnCommand: Command = {
     const models = await modelArguments(args, io, 2);
     const data = dataSpec(args);
     const base = await baseArgument(args);
-    const protect = await inputProtection(models, data.path, base);
+    const protect = [...(await inputProtection(models, data.path, base)), ...runInputs(args)];
     const output = await soupOutput(args, models, { base, protect, optional: true });
     await guardReport(args, protect, output);
     const report = await runOnWorker(io, WorkerRequests.learn, {
@@ -105,6 +111,7 @@ export const learnCommand: Command = {
       base,
       align: alignOption(args),
       backend: backendOption(args),
+      ...architectureArgument(args),
       out: output?.model,
     });
     await printReport(args, io, report, formatComparison(report));

@@ -16,7 +16,11 @@ import { runMerge } from "../../core/soup/fixed-merge.js";
 import { baseArgument, guardReport, inputProtection, modelArguments, soupOutput } from "../paths.js";
 import { dataAwareOptions } from "./data-aware-options.js";
 import {
+  architectureArgument,
+  architectureOption,
   backendOption,
+  runInputs,
+  testOption,
   choiceOption,
   dataOptions,
   dataSpec,
@@ -93,6 +97,11 @@ const mergeOptions = {
     description:
       "RegMean/Fisher/RegMean++: the data whose statistics weight the merge. With --align: data whose activations are matched (activation) and, with labels, that picks the reference and REPAIRs the merge (models without BatchNormalization; kept only when it lowers the validation loss); split with --seed (default 0).",
   },
+  test: { ...testOption.test!, description: `RegMean/Fisher: ${testOption.test!.description}` },
+  architecture: {
+    ...architectureOption.architecture!,
+    description: `RegMean/Fisher and --align (which run the models): ${architectureOption.architecture!.description}`,
+  },
   label: dataOptions.label!,
   loss: {
     ...lossOptions.loss!,
@@ -137,12 +146,16 @@ export const mergeCommand: Command = {
         out: output!.model,
         merge: coefficients !== undefined ? { coefficients } : {},
         backend: backendOption(args),
+        ...architectureArgument(args),
       });
       await printReport(args, io, result, formatAlignResult(result));
       return 0;
     }
     if (args.values.loss !== undefined)
       throw new UsageError("--loss applies to RegMean/Fisher (--method regmean|fisher) and to --align with --data");
+    for (const name of ["architecture", "test"])
+      if (args.values[name] !== undefined)
+        throw new UsageError(`--${name} applies to --method regmean/fisher and --align, which run the models`);
     // A fixed-weight merge needs no TensorFlow.js: it runs here rather than in a worker process (in-process.ts).
     const result = await runInProcess(io, runMerge, {
       models,
@@ -174,7 +187,7 @@ async function runDataAware(
   // Paths first, before any work: models (folders resolved), the output and the report, checked by the guard.
   const models = await modelArguments(args, io, 2);
   const data = dataSpec(args);
-  const protect = await inputProtection(models, data.path);
+  const protect = [...(await inputProtection(models, data.path)), ...runInputs(args)];
   const output = await soupOutput(args, models, { protect, optional: true });
   await guardReport(args, protect, output);
   const alpha = numberOption(args, "alpha");
@@ -192,6 +205,7 @@ async function runDataAware(
     ...(fisherTarget !== undefined ? { fisherTarget } : {}),
     out: output?.model,
     backend: backendOption(args),
+    ...architectureArgument(args),
   });
   await printReport(args, io, report, formatComparison(report));
   return 0;

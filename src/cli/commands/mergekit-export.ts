@@ -1,10 +1,10 @@
 /** `model-soup mergekit-export`: a recipe's merge (learned coefficients included) as a mergekit YAML config. */
-import { readManifest } from "../../core/formats/registry.js";
+import { filesOfModels, readManifest } from "../../core/formats/registry.js";
 import { exportMergekitYaml } from "../../core/recipe/mergekit.js";
 import { readRecipe, resolveInput } from "../../core/recipe/recipe.js";
 import { UsageError } from "../../core/errors.js";
 import { escapeControl } from "../../core/io/display.js";
-import { filesOfModels, guardOutputs } from "../../core/io/output-guard.js";
+import { guardOutputs } from "../../core/io/output-guard.js";
 import { stringOption } from "../args.js";
 import type { Command } from "../command.js";
 import { writeTextOutput } from "../paths.js";

@@ -5,6 +5,7 @@ import type { DataSpec } from "../../protocol/worker.js";
 import { flag, stringOption, type OptionSpec, type ParsedArgs } from "../args.js";
 import type { CliIO } from "../command.js";
 import { writeTextOutput } from "../paths.js";
+import type { ProtectedPath } from "../../core/io/output-guard.js";
 
 /**
  * A string option whose value is one of a choice list (src/protocol/choices.ts): its value names and the meaning
@@ -47,6 +48,44 @@ export const dataOptions: Record<string, OptionSpec> = {
   json: { type: "boolean", description: "Print the report as JSON." },
 };
 
+/** `--test <file>`: the user's own held-out rows, on every command with --data that reports test figures. */
+export const testOption: Record<string, OptionSpec> = {
+  test: {
+    type: "string",
+    valueName: "<file>",
+    description:
+      "Your own held-out rows (same label, input key and scale as --data), used only for the final comparison; " +
+      "--data is then split into learn and validation only (75% / 25% by default).",
+  },
+};
+
+/** `--architecture <file>`: the architecture of weights-only checkpoints, on every command that runs the models. */
+export const architectureOption: Record<string, OptionSpec> = {
+  architecture: {
+    type: "string",
+    valueName: "<file>",
+    description:
+      "For weights-only checkpoints (Keras save_weights .h5/.hdf5, .weights.h5): a full model of the same architecture " +
+      "(.keras, .h5, model.json) or a topology JSON (model.to_json()); the weights come from each checkpoint.",
+  },
+};
+
+/** The architecture file of `--architecture`, as the request's RunOptions take it. */
+export function architectureArgument(args: ParsedArgs): { architecture?: string } {
+  const architecture = stringOption(args, "architecture");
+  return architecture !== undefined ? { architecture } : {};
+}
+
+/** The inputs besides the models and the data that no output may overwrite: --test and --architecture files. */
+export function runInputs(args: ParsedArgs): ProtectedPath[] {
+  const test = stringOption(args, "test");
+  const architecture = stringOption(args, "architecture");
+  return [
+    ...(test !== undefined ? [{ path: test, role: `the test data ${test}` }] : []),
+    ...(architecture !== undefined ? [{ path: architecture, role: `the architecture file ${architecture}` }] : []),
+  ];
+}
+
 export function numberOption(args: ParsedArgs, name: string): number | undefined {
   const text = stringOption(args, name);
   if (text === undefined) return undefined;
@@ -85,8 +124,10 @@ export function dataSpec(args: ParsedArgs): DataSpec {
   const label = stringOption(args, "label");
   const scale = numberOption(args, "scale");
   const seed = numberOption(args, "seed");
+  const test = stringOption(args, "test");
   return {
     path,
+    ...(test !== undefined ? { test } : {}),
     ...(label !== undefined ? { label } : {}),
     ...(scale !== undefined ? { scale } : {}),
     ...(seed !== undefined ? { seed } : {}),

@@ -1,5 +1,5 @@
 /** The compatibility analysis in plain words, for a terminal. */
-import type { Analysis, AnalyzedModel } from "../../core/architecture/analysis.js";
+import type { Analysis, AnalyzedModel } from "../../core/architecture/analyze.js";
 import { shortLabels } from "../../core/architecture/labels.js";
 import { mergeVerdict, statusText } from "../../core/architecture/verdict.js";
 import type { ModelGroup } from "../../core/architecture/grouping.js";

@@ -4,6 +4,7 @@ import { keptLine, soupVerdict } from "../../core/report/verdict.js";
 import { shortName } from "./short-name.js";
 import { formatTable } from "./table.js";
 import { formatAlignment } from "./alignment.js";
+import { testRowsLines } from "./test-rows.js";
 
 function metric(name: string, value: number): string {
   return name === "accuracy" ? `${(value * 100).toFixed(2)}%` : value.toFixed(4);
@@ -60,7 +61,7 @@ export function formatComparison(report: SoupReport | EvaluateReport): string {
     verdict.text,
     ...verdict.notes,
     "",
-    `Test split: ${report.split.test} samples (learn ${report.split.learn}, validation ${report.split.validation}, seed ${report.split.seed}); backend ${report.backend}`,
+    ...testRowsLines(report.split, report.backend),
     "",
     formatTable(["model", "loss", metricName, ...extras.map((c) => c.title), "coefficient"], rows),
   ];

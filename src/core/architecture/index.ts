@@ -1,7 +1,7 @@
 export { analyzeModels } from "./analyze.js";
 export type { AnalyzeOptions } from "./analyze.js";
-export { analyzeManifests, parameterCount } from "./analysis.js";
-export type { Analysis, AnalyzedModel, UnreadableModel } from "./analysis.js";
+export { analyzeManifests, parameterCount } from "./analyze.js";
+export type { Analysis, AnalyzedModel, UnreadableModel } from "./analyze.js";
 export { compareManifests, compareModels, nameMapping } from "./compatibility.js";
 export type { CompatibilityStatus, Comparison, NamePair } from "./compatibility.js";
 export type { Difference, DifferenceKind, Labels } from "./difference.js";

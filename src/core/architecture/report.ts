@@ -1,5 +1,5 @@
 /** The compatibility report as plain data: what `model-soup inspect --json` prints and the worker answers. */
-import type { Analysis } from "./analysis.js";
+import type { Analysis } from "./analyze.js";
 import { mergeVerdict } from "./verdict.js";
 
 /** 0: every model readable and all in one group; 1: more than one group; 2: some file unreadable. */

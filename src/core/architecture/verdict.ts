@@ -3,7 +3,7 @@
  * panel give, decided from an Analysis.
  */
 import { basename } from "node:path";
-import type { Analysis, UnreadableModel } from "./analysis.js";
+import type { Analysis, UnreadableModel } from "./analyze.js";
 import type { CompatibilityStatus } from "./compatibility.js";
 import type { IncompatiblePair, ModelGroup } from "./grouping.js";
 

@@ -30,6 +30,12 @@ export interface DatasetSplit {
 
 export const DEFAULT_SPLIT: Required<SplitOptions> = { seed: 0, fractions: { learn: 0.6, validation: 0.2, test: 0.2 } };
 
+/** The fractions without a test part, learn and validation in the same proportion (0.6 / 0.2 / 0.2 → 0.75 / 0.25). */
+export function withoutTest(fractions: SplitFractions): SplitFractions {
+  const validation = fractions.validation / (fractions.learn + fractions.validation);
+  return { learn: 1 - validation, validation, test: 0 };
+}
+
 /**
  * Splits the samples into learn / validation / test, deterministically for a seed. The split sizes are
  * round(N * fraction) for test and validation, the rest for learn. Classification data is stratified: every

@@ -9,7 +9,7 @@ import { throwIfCancelled, type Cancellation } from "../cancellation.js";
 import { ModelFileError } from "../errors.js";
 import { openModel } from "../formats/registry.js";
 import type { ModelFile } from "../model.js";
-import { formatShape, type Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
 import type { TensorStatsLine } from "../../protocol/worker.js";
 
 export interface LayerStatsOptions {
@@ -87,30 +87,4 @@ export async function layerStats(
     await model.close();
     await reference?.close();
   }
-}
-
-function number(value: number): string {
-  if (value === 0) return "0";
-  const abs = Math.abs(value);
-  return abs >= 1e-3 && abs < 1e5 ? value.toPrecision(4) : value.toExponential(3);
-}
-
-/** One line per tensor, columns aligned, so that a text diff shows which tensors changed and by how much. */
-export function formatLayerStats(stats: readonly TensorStatsLine[], header: string): string {
-  const rows = stats.map((s) => [
-    s.name,
-    formatShape(s.shape),
-    `mean ${number(s.mean)}`,
-    `std ${number(s.std)}`,
-    `L2 ${number(s.l2)}`,
-    s.relativeChange === undefined ? "" : `change ${(s.relativeChange * 100).toFixed(2)}%`,
-  ]);
-  const widths = [0, 1, 2, 3, 4].map((c) => Math.max(0, ...rows.map((r) => r[c]!.length)));
-  const lines = rows.map((r) =>
-    r
-      .map((cell, c) => (c < 5 ? cell.padEnd(widths[c]!) : cell))
-      .join("  ")
-      .trimEnd(),
-  );
-  return `${header}\n${"-".repeat(Math.min(120, header.length))}\n${lines.join("\n")}\n`;
 }

@@ -6,10 +6,13 @@ import { kerasH5Format } from "./keras-h5/index.js";
 import { pytorchFormat } from "./pytorch/index.js";
 import { safetensorsFormat } from "./safetensors/index.js";
 import { tfjsLayersFormat } from "./tfjs-layers/index.js";
+import { resolve } from "node:path";
 import { readHead } from "../io/open.js";
-import { filesOfModels, guardOutputs } from "../io/output-guard.js";
+import { guardOutputs, type ProtectedPath } from "../io/output-guard.js";
 import { siblingPattern } from "../io/output-names.js";
 import { requireRegularFile } from "./limits.js";
+import { architectureAdvice, findFullModelFor, readArchitectureFile } from "./architecture-file.js";
+import { type ArchitectureSource, isWeightsOnly } from "./weights-layout.js";
 
 export const FORMATS: readonly ModelFormat[] = [
   tfjsLayersFormat,
@@ -43,12 +46,47 @@ export async function detectFormat(path: string): Promise<ModelFormat> {
   return format;
 }
 
-export async function readManifest(path: string): Promise<ModelManifest> {
+/** The manifest as the file's own format reads it, nothing looked up beside it. */
+async function readOwnManifest(path: string): Promise<ModelManifest> {
   return (await detectFormat(path)).readManifest(path);
+}
+
+export async function readManifest(path: string): Promise<ModelManifest> {
+  const manifest = await readOwnManifest(path);
+  if (isWeightsOnly(manifest)) {
+    // Say which file to pass: the tree, inspect and every refusal show this warning.
+    const advice = architectureAdvice(await findFullModelFor(manifest, readOwnManifest));
+    manifest.warnings = [...manifest.warnings.filter((w) => !/architecture is unknown/.test(w)), advice];
+  }
+  return manifest;
+}
+
+/** `--architecture <file>`: a full model or a topology JSON, for weights-only checkpoints. */
+export function readArchitecture(path: string): Promise<ArchitectureSource> {
+  return readArchitectureFile(path, readOwnManifest);
+}
+
+/** The full model beside a weights-only checkpoint whose weights layout it has, if any. */
+export function fullModelBeside(checkpoint: ModelManifest): Promise<string | undefined> {
+  return findFullModelFor(checkpoint, readOwnManifest);
 }
 
 export async function openModel(path: string): Promise<ModelFile> {
   return (await detectFormat(path)).open(path);
+}
+
+/** Every file of the given models (model file, shards, sidecars), each protected as a file of that input. */
+export async function filesOfModels(models: readonly string[], what = "input model"): Promise<ProtectedPath[]> {
+  const out: ProtectedPath[] = [];
+  for (const model of models) {
+    for (const file of (await readManifest(model)).files) {
+      out.push({
+        path: file,
+        role: resolve(file) === resolve(model) ? `the ${what} ${model}` : `${file}, a file of the ${what} ${model}`,
+      });
+    }
+  }
+  return out;
 }
 
 /** Writes `template` with its tensors replaced, in the template's format. Never overwrites an input file. */

@@ -7,7 +7,6 @@
 import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { ModelFileError } from "../errors.js";
-import { readManifest } from "../formats/registry.js";
 
 /** A path no output may touch, and what it is ("the input model a/model.json", "the data file", ...). */
 export interface ProtectedPath {
@@ -40,20 +39,6 @@ export async function canonicalPath(path: string): Promise<string> {
 function isInside(child: string, folder: string): boolean {
   const rel = relative(folder, child);
   return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
-}
-
-/** Every file of the given models (model file, shards, sidecars), each protected as a file of that input. */
-export async function filesOfModels(models: readonly string[], what = "input model"): Promise<ProtectedPath[]> {
-  const out: ProtectedPath[] = [];
-  for (const model of models) {
-    for (const file of (await readManifest(model)).files) {
-      out.push({
-        path: file,
-        role: resolve(file) === resolve(model) ? `the ${what} ${model}` : `${file}, a file of the ${what} ${model}`,
-      });
-    }
-  }
-  return out;
 }
 
 /** Refuses, before anything is written, outputs that would touch a protected path. */

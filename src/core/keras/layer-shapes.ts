@@ -58,7 +58,7 @@ export function checkLayerShapes(file: string, layer: LayerSpec, tensors: readon
 }
 
 /** Layer classes that always hold weights once built (a saved model's layers are built). */
-const WEIGHTED_CLASSES = new Set([
+export const WEIGHTED_CLASSES: ReadonlySet<string> = new Set([
   "Dense",
   "Conv1D",
   "Conv2D",

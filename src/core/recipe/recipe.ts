@@ -77,8 +77,12 @@ const recipeSchema = v.pipe(
           inputKey: v.optional(text),
           /** The loss learning and scoring used (a Keras loss name: sparse_categorical_crossentropy, ...). */
           loss: v.optional(text),
+          /** The user's own held-out rows (`--test`), used only for the final comparison. */
+          test: v.optional(inputSchema),
         }),
       ),
+      /** Where weights-only checkpoints took their architecture from (`--architecture`): a full model or a topology JSON. */
+      architecture: v.optional(inputSchema),
       metrics: v.optional(v.unknown()),
       backend: v.optional(text),
       /**

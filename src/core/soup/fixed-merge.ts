@@ -5,6 +5,7 @@
 import { UsageError } from "../errors.js";
 import { specFromCoefficients } from "../merge/coefficients.js";
 import { MERGE_METHOD_IDS, type MergeMethodId, type MergeSpec, type ParamValue } from "../merge/spec.js";
+import { dataProtection } from "./output.js";
 import { saveSoup } from "./save.js";
 import type { MergeParams, MergeResult } from "../../protocol/worker.js";
 import { resolveModelPath } from "../io/model-inputs.js";
@@ -63,10 +64,18 @@ export async function runMerge(given: MergeParams, context: JobContext): Promise
   const params = given.spec === undefined ? await resolveJobModels(given) : given;
   const { spec: described, origin } = specOf(params);
   const spec = given.spec === undefined ? described : await resolveSpecModels(described);
+  // A soup another job made (the panel saving a learned or greedy soup) is recorded as that job would record it.
+  const record = params.record;
   const saved = await saveSoup({
     spec,
     target: params.out,
-    origin,
+    origin: record?.origin ?? origin,
+    ...(record?.learning !== undefined ? { learning: record.learning } : {}),
+    ...(record?.data !== undefined ? { data: record.data } : {}),
+    ...(record?.metrics !== undefined ? { metrics: record.metrics } : {}),
+    ...(record?.backend !== undefined ? { backend: record.backend } : {}),
+    ...(record?.overrides !== undefined ? { overrides: record.overrides } : {}),
+    ...(record?.data !== undefined ? { protect: [dataProtection(record.data.path)] } : {}),
     cancel: context.token,
     onProgress: (step, totalSteps, unit) =>
       context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps, unit }),

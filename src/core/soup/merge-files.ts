@@ -11,6 +11,7 @@ import { prepareMerge, type MergeStatistics, type PreparedMerge } from "../merge
 import { streamMerge } from "../merge/streaming/index.js";
 import { layerPositions } from "../merge/params.js";
 import type { MergeSpec } from "../merge/spec.js";
+import { type ArchitectureSource, fitModelFile } from "../formats/weights-layout.js";
 import type { ModelFile, ModelManifest } from "../model.js";
 import { isAllFinite, nonFiniteWarning, overflowError, overflowsOnStore, scanNonFinite } from "../non-finite.js";
 import type { FileHashes } from "../recipe/hash.js";
@@ -46,6 +47,8 @@ export interface MergeFilesOptions {
   alignment?: { permutations: Permutations[] };
   /** Data statistics for the methods that need them (RegMean, Fisher), by the template's tensor names. */
   statistics?: MergeStatistics;
+  /** The architecture of weights-only checkpoints (`--architecture`), which aligned merges need to permute units. */
+  architecture?: ArchitectureSource;
 }
 
 /**
@@ -157,7 +160,8 @@ export async function mergeModelFiles(options: MergeFilesOptions): Promise<Merge
   if (options.hashes)
     for (const p of all)
       for (const file of (await readManifest(p)).files) void options.hashes.digest(file).catch(() => undefined);
-  await withModels(all, async (files) => {
+  await withModels(all, async (opened) => {
+    const files = opened.map((f) => fitModelFile(f, options.architecture));
     const byPath = new Map(all.map((p, i) => [p, files[i]!]));
     const template = byPath.get(templatePath)!;
     const ingredientFiles = paths.map((p) => byPath.get(p)!);

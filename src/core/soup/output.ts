@@ -6,9 +6,9 @@
 import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ModelFileError, UsageError } from "../errors.js";
-import { detectFormat, readManifest } from "../formats/registry.js";
+import { detectFormat, filesOfModels, readManifest } from "../formats/registry.js";
 import { modelCandidates } from "../io/model-candidates.js";
-import { filesOfModels, guardOutputs, type PlannedOutput, type ProtectedPath } from "../io/output-guard.js";
+import { guardOutputs, type PlannedOutput, type ProtectedPath } from "../io/output-guard.js";
 import { resolveOutputTarget, type OutputTarget } from "../io/output-target.js";
 import { readRecipe } from "../recipe/recipe.js";
 

@@ -3,7 +3,7 @@ import { mkdir, rm, unlink } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import type { Cancellation } from "../cancellation.js";
 import { ModelFileError, UsageError } from "../errors.js";
-import { readManifest } from "../formats/registry.js";
+import { readArchitecture, readManifest } from "../formats/registry.js";
 import type { MergeStatistics } from "../merge/plan.js";
 import { getMergeMethod } from "../merge/registry.js";
 import type { MergeSpec } from "../merge/spec.js";
@@ -40,6 +40,8 @@ export interface SaveSoupOptions {
   cancel?: Cancellation;
   /** Paths the output must not touch besides the inputs' files (the data, the recipe being applied, ...). */
   protect?: ProtectedPath[];
+  /** The architecture file of weights-only checkpoints (`--architecture`); recorded in the recipe. */
+  architecture?: string;
 }
 
 export interface SavedSoup {
@@ -53,6 +55,18 @@ async function removeWritten(target: string): Promise<void> {
   await Promise.all((written?.files ?? [target]).map((f) => unlink(f).catch(() => undefined)));
 }
 
+/** Removes a saved soup again (its model files and its recipe): what a check of the written file refused. */
+export async function removeSavedSoup(saved: Pick<SavedSoup, "model" | "recipe">): Promise<void> {
+  await removeWritten(saved.model);
+  await unlink(saved.recipe).catch(() => undefined);
+}
+
+/** A data record's paths relative to the recipe's folder (absolute ones; relative ones are already so). */
+function dataRelativeTo(data: NonNullable<Recipe["data"]>, recipeDir: string): NonNullable<Recipe["data"]> {
+  const rel = (p: string) => (isAbsolute(p) ? relative(recipeDir, p) : p);
+  return { ...data, path: rel(data.path), ...(data.test ? { test: { ...data.test, path: rel(data.test.path) } } : {}) };
+}
+
 /** Merges, writes the model, then its recipe; when the recipe cannot be written the model is removed again. */
 export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   const spec = options.spec;
@@ -61,8 +75,15 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
     out: options.target,
     models: spec.ingredients.map((g) => g.path),
     base: spec.base,
-    protect: options.protect,
+    protect: [
+      ...(options.protect ?? []),
+      ...(options.architecture !== undefined
+        ? [{ path: options.architecture, role: `the architecture file ${options.architecture}` }]
+        : []),
+    ],
   });
+  const architectureSource =
+    options.architecture !== undefined ? await readArchitecture(options.architecture) : undefined;
   const target = planned.model;
   const recipePath = planned.recipe;
   const recipeDir = dirname(recipePath);
@@ -82,6 +103,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
       overrides: options.overrides,
       ...(options.alignment ? { alignment: options.alignment } : {}),
       statistics: options.statistics,
+      ...(architectureSource ? { architecture: architectureSource } : {}),
       onProgress: options.onProgress,
       cancel: options.cancel,
       hashes,
@@ -110,7 +132,10 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
     inputs,
     ...(base ? { base } : {}),
     ...(options.learning ? { learning: options.learning } : {}),
-    ...(options.data ? { data: options.data } : {}),
+    ...(options.data ? { data: dataRelativeTo(options.data, recipeDir) } : {}),
+    ...(options.architecture !== undefined
+      ? { architecture: await describeInput([options.architecture], recipeDir) }
+      : {}),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     ...(options.backend ? { backend: options.backend } : {}),
     ...(options.alignment ? { alignment: options.alignment } : {}),
@@ -168,6 +193,7 @@ export async function applyRecipe(
   };
   const paths: string[] = [];
   for (const input of recipe.inputs) paths.push(await check(input));
+  const architecture = recipe.architecture ? await checkArchitecture(recipePath, recipe.architecture) : undefined;
   const basePath = recipe.base ? await check(recipe.base) : undefined;
   const spec: MergeSpec = {
     ...recipe.merge,
@@ -187,11 +213,15 @@ export async function applyRecipe(
         `${recipePath}: ${spec.method} re-computes statistics of the models on data, which needs the worker`,
       );
     statistics = await hooks.statistics(recipe, spec, recipePath);
-    // A data-aware recipe records its data relative to its own folder, like its inputs: re-based for the new recipe.
-    if (data !== undefined && !isAbsolute(data.path)) {
-      const newRecipe = (await resolveOutputTarget(target, paths[0]!)).recipe;
-      data = { ...data, path: relative(dirname(newRecipe), resolve(dirname(recipePath), data.path)) };
-    }
+  }
+  // A recipe records its data relative to its own folder, like its inputs: re-based for the new recipe.
+  if (data !== undefined) {
+    const from = (p: string) => resolve(dirname(recipePath), p);
+    data = {
+      ...data,
+      path: from(data.path),
+      ...(data.test ? { test: { ...data.test, path: from(data.test.path) } } : {}),
+    };
   }
   return saveSoup({
     protect: ownRecipe ? [] : [{ path: recipePath, role: `the recipe ${recipePath} being applied` }],
@@ -205,7 +235,25 @@ export async function applyRecipe(
     overrides: recipe.overrides,
     ...(recipe.alignment ? { alignment: recipe.alignment } : {}),
     statistics,
+    ...(architecture !== undefined ? { architecture } : {}),
     onProgress: hooks.onProgress,
     cancel: hooks.cancel,
   });
+}
+
+/** The architecture file a recipe records, refused when its content changed (its path resolved from the recipe's folder). */
+export async function checkArchitecture(recipePath: string, input: RecipeInput): Promise<string> {
+  const path = resolveInput(recipePath, input);
+  const actual = await sha256Files([path]).catch((error: Error) => {
+    throw new ModelFileError(
+      path,
+      `is the architecture the recipe ${recipePath} was made with and cannot be read (${error.message})`,
+    );
+  });
+  if (actual !== input.sha256)
+    throw new ModelFileError(
+      path,
+      `has changed since the recipe ${recipePath} was written (SHA-256 ${actual}, the recipe expects ${input.sha256}); refusing to apply it`,
+    );
+  return path;
 }

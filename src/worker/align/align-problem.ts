@@ -3,7 +3,6 @@
  * ingredient's (weight or activation matching), and the report says what moved and what it changed.
  */
 import { resolve } from "node:path";
-import type * as tf from "@tensorflow/tfjs";
 import {
   isIdentity,
   reorderTensor,
@@ -17,8 +16,9 @@ import { UsageError } from "../../core/errors.js";
 import type { RecipeAlignment } from "../../core/recipe/recipe.js";
 import type { AlignmentReport, AlignOptions, MetricPair } from "../../protocol/worker.js";
 import { mergeability, weightCosine } from "../evaluate/mergeability.js";
-import { metricPair, predictAll, scorePredictions } from "../evaluate/score.js";
-import { MixWriter, uniformMix, type Mix } from "../evaluate/soup.js";
+import { metricPair } from "../evaluate/score.js";
+import { MixWriter, uniformMix, type Mix, type SoupCandidate } from "../evaluate/soup.js";
+import { scoreCurrent, settleSoup } from "../evaluate/rows.js";
 import { taskFor } from "../evaluate/evaluate.js";
 import { hasBatchNorm } from "../learn/batchnorm.js";
 import type { Cancellation } from "../../core/cancellation.js";
@@ -74,26 +74,25 @@ async function measure(problem: SoupProblem, data: AlignmentData | undefined, op
   return mergeability(problem, data.validation, task, { batchNormData, cancel: options.cancel });
 }
 
-/** A soup's score on the test split (BatchNormalization statistics re-estimated on the learn split first, when the model has them). */
+/**
+ * A soup's score on the test split: a given mix as every row defines a soup (rows.ts: BatchNormalization statistics
+ * re-estimated on the learn split when that lowers the validation loss), a candidate as it is.
+ */
 export async function scoreSoupOnTest(
   problem: SoupProblem,
-  mix: Mix,
-  data: Pick<AlignmentData, "learn" | "test">,
+  soup: Mix | SoupCandidate,
+  data: Pick<AlignmentData, "learn" | "validation" | "test">,
   options: { trainingConfig?: unknown; cancel?: Cancellation },
 ): Promise<MetricPair> {
   const task = taskFor(problem, data.test, { trainingConfig: options.trainingConfig });
+  const candidate = "mix" in soup ? soup : (await settleSoup(problem, soup, task, data, options)).candidate;
   const writer = new MixWriter(problem);
   try {
-    await writer.write(mix, hasBatchNorm(problem.model) ? data.learn.x : undefined, options.cancel);
-    const pred: tf.Tensor = await predictAll(problem.model, data.test.x, 1024, options.cancel);
-    try {
-      return metricPair(scorePredictions(task, pred, data.test.y!));
-    } finally {
-      pred.dispose();
-    }
+    await writer.writeCandidate(candidate);
   } finally {
     writer.dispose();
   }
+  return metricPair(await scoreCurrent(problem, data.test, task, options));
 }
 
 /** Permutes every ingredient of `problem` (its arrays are replaced) to match the reference's units. */

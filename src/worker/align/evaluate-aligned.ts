@@ -23,7 +23,7 @@ export async function addAlignedSoups(
   options: { tensorNames: readonly string[]; trainingConfig?: unknown; seed: number; cancel?: Cancellation },
 ): Promise<void> {
   addAlignment(report, outcome);
-  // Scored as the unaligned uniform soup was (BatchNormalization statistics re-estimated), so the rows compare.
+  // Scored as the unaligned uniform soup was (the one definition of a soup in rows.ts), so the rows compare.
   report.metrics.alignedUniform = await scoreSoupOnTest(problem, uniformMix(problem.ingredients.length), data, options);
   const learned = await learnCoefficients(problem, data.learn, data.validation, {
     seed: options.seed,
@@ -31,7 +31,8 @@ export async function addAlignedSoups(
     cancel: options.cancel,
   });
   const mix: Mix = { coefficients: learned.coefficients, groups: learned.groups };
-  let score = await scoreSoupOnTest(problem, mix, data, options);
+  const candidate = { mix, ...(learned.batchNormStatistics ? { statistics: learned.batchNormStatistics } : {}) };
+  let score = await scoreSoupOnTest(problem, candidate, data, options);
   if (learned.batchNormReestimated.length === 0) {
     const repaired = await repairAndScore(problem, outcome.plan, mix, data, options.tensorNames, options);
     if (repaired !== undefined) {

@@ -6,7 +6,7 @@ import type { Cancellation } from "../../core/cancellation.js";
 import { probabilityTask, sampleEntropy, toProbabilities, type Task } from "../learn/loss.js";
 import { checkProblem, type SoupProblem } from "../learn/problem.js";
 import { predictAll } from "./score.js";
-import { MixWriter, singleMix, uniformMix, type Mix } from "./soup.js";
+import { MixWriter, singleMix, uniformMix, type SoupCandidate } from "./soup.js";
 
 export interface EntropyComparison {
   readonly ingredients: number[];
@@ -23,7 +23,7 @@ export async function compareEntropy(
   problem: SoupProblem,
   x: tf.Tensor,
   task: Task,
-  options: { merged?: Mix; batchNormData?: tf.Tensor; batchSize?: number; cancel?: Cancellation } = {},
+  options: { merged?: SoupCandidate; batchSize?: number; cancel?: Cancellation } = {},
 ): Promise<EntropyComparison> {
   checkProblem(problem);
   const n = problem.ingredients.length;
@@ -31,8 +31,9 @@ export async function compareEntropy(
   const writer = new MixWriter(problem);
   let probabilitySum: tf.Tensor | undefined;
   try {
-    const score = async (mix: Mix, soup: boolean): Promise<number> => {
-      await writer.write(mix, soup ? options.batchNormData : undefined, options.cancel);
+    // Without labels no statistics are chosen: the uniform soup is the weight average, a given soup as it is written.
+    const score = async (candidate: SoupCandidate): Promise<number> => {
+      await writer.writeCandidate(candidate);
       const pred = await predictAll(problem.model, x, batchSize, options.cancel);
       try {
         return meanEntropy(task, pred);
@@ -56,8 +57,8 @@ export async function compareEntropy(
     mean.dispose();
     return {
       ingredients,
-      uniform: await score(uniformMix(n), true),
-      merged: options.merged === undefined ? undefined : await score(options.merged, true),
+      uniform: await score({ mix: uniformMix(n) }),
+      merged: options.merged === undefined ? undefined : await score(options.merged),
       ensemble,
     };
   } finally {

@@ -6,16 +6,18 @@ import type { Cancellation } from "../../core/cancellation.js";
 import { probabilityTask, resolveTask, toProbabilities, type LossSpec, type Task } from "../learn/loss.js";
 import { checkProblem, type SoupData, type SoupProblem } from "../learn/problem.js";
 import { labelClassCounts, predictAll, scorePredictions, type Score } from "./score.js";
-import { MixWriter, singleMix, uniformMix, type Mix } from "./soup.js";
+import { MixWriter, singleMix, type SoupCandidate } from "./soup.js";
 
 export interface EvaluateOptions {
   readonly task?: Task;
   readonly loss?: LossSpec;
   readonly trainingConfig?: unknown;
-  /** The learned (or any given) soup to report as `merged`. */
-  readonly merged?: Mix;
-  /** Re-estimate BatchNormalization statistics of every soup (not the ingredients) on these inputs. */
-  readonly batchNormData?: tf.Tensor;
+  /** The uniform soup as rows.ts settled it (BatchNormalization statistics included). */
+  readonly uniform: SoupCandidate;
+  /** The learned (or any given) soup to report as `merged`, as it is written. */
+  readonly merged?: SoupCandidate;
+  /** Further soups to score on the same split (reported in the same order as `others`). */
+  readonly others?: readonly SoupCandidate[];
   readonly batchSize?: number;
   readonly cancel?: Cancellation;
 }
@@ -26,6 +28,7 @@ export interface SoupEvaluation {
   readonly ingredients: Score[];
   readonly uniform: Score;
   readonly merged?: Score;
+  readonly others: Score[];
   readonly ensemble: Score;
   /** Classification: rows of each class among the rows scored. */
   readonly classCounts?: number[];
@@ -51,7 +54,7 @@ export function taskFor(
 export async function evaluateSoups(
   problem: SoupProblem,
   data: SoupData,
-  options: EvaluateOptions = {},
+  options: EvaluateOptions,
 ): Promise<SoupEvaluation> {
   checkProblem(problem);
   const task = taskFor(problem, data, options);
@@ -61,8 +64,8 @@ export async function evaluateSoups(
   const writer = new MixWriter(problem);
   let probabilitySum: tf.Tensor | undefined;
   try {
-    const scoreMix = async (mix: Mix, soup: boolean): Promise<Score> => {
-      await writer.write(mix, soup ? options.batchNormData : undefined, options.cancel);
+    const scoreSoup = async (candidate: SoupCandidate): Promise<Score> => {
+      await writer.writeCandidate(candidate);
       const pred = await predictAll(problem.model, data.x, batchSize, options.cancel);
       try {
         return scorePredictions(task, pred, y);
@@ -93,8 +96,9 @@ export async function evaluateSoups(
       metricName: task.metric,
       lossName: task.loss.name,
       ingredients,
-      uniform: await scoreMix(uniformMix(n), true),
-      merged: options.merged === undefined ? undefined : await scoreMix(options.merged, true),
+      uniform: await scoreSoup(options.uniform),
+      merged: options.merged === undefined ? undefined : await scoreSoup(options.merged),
+      others: await sequence(options.others ?? [], scoreSoup),
       ensemble,
       ...(classCounts !== undefined ? { classCounts } : {}),
     };
@@ -102,4 +106,10 @@ export async function evaluateSoups(
     probabilitySum?.dispose();
     writer.dispose();
   }
+}
+
+async function sequence<T, R>(items: readonly T[], run: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (const item of items) out.push(await run(item));
+  return out;
 }

@@ -4,6 +4,7 @@
 // worse loss), so the loss decides, as it does for every other merge here.
 import type * as tf from "@tensorflow/tfjs";
 import type { Cancellation } from "../../core/cancellation.js";
+import { chooseBatchNorm } from "../learn/batchnorm.js";
 import type { Task } from "../learn/loss.js";
 import { checkProblem, type SoupData, type SoupProblem } from "../learn/problem.js";
 import { metricBetter, predictAll, scorePredictions, type Score } from "./score.js";
@@ -30,19 +31,25 @@ export async function greedySoup(
   problem: SoupProblem,
   validation: SoupData,
   task: Task,
+  /** batchNormData: re-estimate statistics of each soup tried on it when that lowers the validation loss. */
   options: { batchNormData?: tf.Tensor; batchSize?: number; cancel?: Cancellation } = {},
 ): Promise<GreedySoup> {
   checkProblem(problem);
   const n = problem.ingredients.length;
   const writer = new MixWriter(problem);
-  const score = async (mix: Mix, soup: boolean): Promise<Score> => {
-    await writer.write(mix, soup ? options.batchNormData : undefined, options.cancel);
+  const scoreNow = async (): Promise<Score> => {
     const pred = await predictAll(problem.model, validation.x, options.batchSize ?? 1024, options.cancel);
     try {
       return scorePredictions(task, pred, validation.y!);
     } finally {
       pred.dispose();
     }
+  };
+  // A soup of several is scored with its statistics re-estimated on `batchNormData` when that lowers the loss.
+  const score = async (mix: Mix, soup: boolean): Promise<Score> => {
+    await writer.write(mix);
+    const data = soup ? options.batchNormData : undefined;
+    return (await chooseBatchNorm(problem.model, scoreNow, data, options)).score;
   };
   try {
     const ranking: Array<{ ingredient: number; score: Score }> = [];

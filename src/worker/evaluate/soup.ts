@@ -2,7 +2,7 @@
 // ingredient per layer), the uniform soup, a single ingredient, the midpoint of two.
 import * as tf from "@tensorflow/tfjs";
 import { UsageError } from "../../core/errors.js";
-import { reestimateBatchNorm } from "../learn/batchnorm.js";
+import { reestimateBatchNorm, writeBatchNormStatistics, type BatchNormStatistics } from "../learn/batchnorm.js";
 import type { Cancellation } from "../../core/cancellation.js";
 import { coefficientSpace } from "../learn/coefficients.js";
 import { Merger } from "../learn/merge.js";
@@ -12,6 +12,19 @@ import type { SoupProblem } from "../learn/problem.js";
 export interface Mix {
   readonly coefficients: ReadonlyArray<readonly number[]>;
   readonly groups?: readonly string[];
+}
+
+/** A soup as it is written: its coefficients, and the re-estimated BatchNormalization statistics it was chosen with. */
+export interface SoupCandidate {
+  readonly mix: Mix;
+  readonly statistics?: BatchNormStatistics;
+}
+
+/** One ingredient with coefficient 1 in every group, the others 0: the ingredient itself. */
+export function isSingleMix(mix: Mix): boolean {
+  const ones = mix.coefficients.filter((row) => row.every((c) => c === 1));
+  const zeros = mix.coefficients.filter((row) => row.every((c) => c === 0));
+  return ones.length === 1 && ones.length + zeros.length === mix.coefficients.length;
 }
 
 export function uniformMix(ingredients: number): Mix {
@@ -61,6 +74,12 @@ export class MixWriter {
     });
     merger.write(alpha);
     if (batchNormData !== undefined) await reestimateBatchNorm(this.problem.model, batchNormData, undefined, cancel);
+  }
+
+  /** Writes a soup as it is written to a file: its mix, then its recorded statistics. */
+  async writeCandidate(candidate: SoupCandidate): Promise<void> {
+    await this.write(candidate.mix);
+    if (candidate.statistics !== undefined) writeBatchNormStatistics(candidate.statistics);
   }
 
   dispose(): void {

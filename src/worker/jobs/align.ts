@@ -14,6 +14,7 @@ import type { ModelManifest } from "../../core/model.js";
 import { saveSoup } from "../../core/soup/save.js";
 import { recipePathFor } from "../../core/recipe/recipe.js";
 import type { AlignOptions, AlignParams, AlignResult, BackendName } from "../../protocol/worker.js";
+import { dataRecord } from "../../core/recipe/data-record.js";
 import { selectBackend } from "../backend.js";
 import { alignProblem, type AlignmentOutcome } from "../align/align-problem.js";
 import { repairSoup } from "../align/repair.js";
@@ -124,7 +125,7 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
     throw new UsageError("activation matching needs data (--data <file>)");
   const choice = await selectBackend(params.backend);
   const backend: BackendName = choice.backend;
-  const loaded = await loadProblem(params.models);
+  const loaded = await loadProblem(params.models, undefined, params.architecture);
   let data: JobData | undefined;
   try {
     if (params.data !== undefined) data = await loadJobData(params.data, loaded, params.loss);
@@ -132,6 +133,11 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
     context.progress({ jobId: params.jobId, phase: "writing", step: 0, totalSteps: 0, message: "Writing" });
     const outputs: AlignResult["outputs"] = [];
     const warnings = [...loaded.warnings];
+    // What every recipe records: the data the alignment (and REPAIR) used, and the backend.
+    const record = {
+      backend,
+      ...(params.data !== undefined && data !== undefined ? { data: await dataRecord(params.data, data.split) } : {}),
+    };
     if (params.merge !== undefined) {
       const coefficients = params.merge.coefficients;
       const spec: MergeSpec =
@@ -150,6 +156,8 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
         target: params.out,
         origin: coefficients === undefined ? "uniform" : "manual",
         alignment: outcome.recipe,
+        ...record,
+        ...(loaded.architecture !== undefined ? { architecture: loaded.architecture } : {}),
         ...(repaired?.kept ? { overrides: repaired.overrides } : {}),
         cancel: context.token,
       });
@@ -171,6 +179,8 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
           spec: { method: "linear", params: { normalize: false }, ingredients: [{ path: model, weight: 1 }] },
           target: targets[i]!,
           origin: "aligned",
+          ...record,
+          ...(loaded.architecture !== undefined ? { architecture: loaded.architecture } : {}),
           alignment: { ...outcome.recipe, permutations: [rekey(outcome.permutations[i]!, loaded.manifest, own)] },
           cancel: context.token,
         });

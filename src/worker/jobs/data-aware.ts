@@ -3,16 +3,14 @@
  * learn split, each merge judged on the test split with the ingredients, the uniform soup and the output ensemble;
  * and the re-computation of the statistics when a RegMean or Fisher recipe is applied.
  */
-import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { ModelFileError, UsageError } from "../../core/errors.js";
 import { prepareMerge, type MergeStatistics } from "../../core/merge/plan.js";
 import type { MergeSpec } from "../../core/merge/spec.js";
 import { sha256File } from "../../core/recipe/hash.js";
-import { resolveOutputTarget } from "../../core/io/output-target.js";
 import type { Recipe } from "../../core/recipe/recipe.js";
-import { dataProtection } from "../../core/soup/output.js";
-import { saveSoup } from "../../core/soup/save.js";
+import { checkArchitecture } from "../../core/soup/save.js";
 import type {
   BackendName,
   CompareParams,
@@ -33,10 +31,10 @@ import { BASE_METHOD_CHOICES, choiceValues, type BaseMethod, type ComparedMethod
 import { selectBackend } from "../backend.js";
 import { compareEntropy } from "../evaluate/entropy.js";
 import { evaluateSoups, taskFor } from "../evaluate/evaluate.js";
-import { greedySoup } from "../evaluate/greedy.js";
+import { greedySoupRow, uniformSoupRow } from "../evaluate/rows.js";
 import { mergeability } from "../evaluate/mergeability.js";
 import { metricPair, predictAll, scorePredictions } from "../evaluate/score.js";
-import { MixWriter, type Mix } from "../evaluate/soup.js";
+import { MixWriter, type SoupCandidate } from "../evaluate/soup.js";
 import { learnCoefficients } from "../learn/learn.js";
 import { sampleEntropy, type Task } from "../learn/loss.js";
 import { recordedLossChoice } from "../learn/loss-choice.js";
@@ -44,7 +42,8 @@ import { resolveObjective } from "../learn/objective.js";
 import type { SoupData } from "../learn/problem.js";
 import { computeStatistics, DEFAULT_FISHER_EXAMPLES, writeIngredient } from "../stats/index.js";
 import type { JobContext } from "../../core/job-context.js";
-import { disposeJobData, loadJobData, type JobData } from "./data.js";
+import { disposeJobData, loadJobData, splitReport as splitSizes, type JobData } from "./data.js";
+import { writeSoup } from "./learn/write.js";
 import { resolveJobModels, resolveSoupJob } from "../../core/soup/job-inputs.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
 
@@ -87,13 +86,14 @@ async function open(
   context: JobContext,
   jobId?: string,
   loss?: LossChoice,
+  architecture?: string,
 ): Promise<Session> {
   const started = performance.now();
   const choice = await selectBackend(preference);
   for (const s of choice.skipped) context.log("info", `TensorFlow.js backend ${s.backend} not used: ${s.reason}`);
   context.log("info", `TensorFlow.js backend: ${choice.backend}`);
   context.progress({ jobId, phase: "loading", step: 0, totalSteps: 0, message: "Reading the models" });
-  const loaded = await loadProblem(models);
+  const loaded = await loadProblem(models, undefined, architecture);
   try {
     context.progress({ jobId, phase: "loading", step: 0, totalSteps: 0, message: "Reading the data" });
     const data = await loadJobData(dataSpec, loaded, loss);
@@ -249,10 +249,16 @@ async function scoreCurrent(session: Session, task: Task, context: JobContext): 
   }
 }
 
-async function scoreMix(session: Session, mix: Mix, task: Task, context: JobContext): Promise<MetricPair> {
+/** The test score of a soup as it is written (its BatchNormalization statistics included). */
+async function scoreCandidate(
+  session: Session,
+  candidate: SoupCandidate,
+  task: Task,
+  context: JobContext,
+): Promise<MetricPair> {
   const writer = new MixWriter(session.loaded.problem);
   try {
-    await writer.write(mix);
+    await writer.writeCandidate(candidate);
   } finally {
     writer.dispose();
   }
@@ -272,31 +278,14 @@ async function references(session: Session, task: Task, context: JobContext) {
       ensemble: entropy(c.ensemble),
     };
   }
-  const e = await evaluateSoups(loaded.problem, data.test, { task, cancel: context.token });
+  const uniform = await uniformSoupRow(loaded.problem, task, data, { cancel: context.token });
+  const e = await evaluateSoups(loaded.problem, data.test, { task, uniform: uniform.candidate, cancel: context.token });
   return {
     metricName: e.metricName,
     ingredients: e.ingredients.map(metricPair),
     uniform: metricPair(e.uniform),
     ensemble: metricPair(e.ensemble),
     ...(e.classCounts !== undefined ? { classCounts: e.classCounts } : {}),
-  };
-}
-
-function splitSizes(data: JobData) {
-  return { ...data.split.sizes, seed: data.split.seed };
-}
-
-/** The data as a recipe records it: path relative to the recipe's folder, SHA-256, and what the split needs. */
-async function dataRecord(spec: DataSpec, data: JobData, recipeDir: string): Promise<NonNullable<Recipe["data"]>> {
-  return {
-    path: relative(recipeDir, resolve(spec.path)),
-    sha256: await sha256File(spec.path),
-    ...(spec.label !== undefined ? { label: spec.label } : {}),
-    ...(spec.scale !== undefined ? { scale: spec.scale } : {}),
-    ...(spec.inputKey !== undefined ? { inputKey: spec.inputKey } : {}),
-    seed: data.split.seed,
-    fractions: { ...data.split.fractions },
-    ...(data.loss !== undefined ? { loss: data.loss.name } : {}),
   };
 }
 
@@ -331,7 +320,15 @@ export async function runDataMerge(given: DataMergeParams, context: JobContext):
     throw new UsageError(
       `"${String(params.method)}" is not a data-aware method; expected ${DATA_AWARE_METHODS.join(", ")}`,
     );
-  const session = await open(params.models, params.data, params.backend, context, params.jobId, params.loss);
+  const session = await open(
+    params.models,
+    params.data,
+    params.backend,
+    context,
+    params.jobId,
+    params.loss,
+    params.architecture,
+  );
   try {
     const task = statisticsTask(session);
     const merge = await dataAwareMerge(session, params.method, params.models, params, context, params.jobId);
@@ -362,25 +359,15 @@ export async function runDataMerge(given: DataMergeParams, context: JobContext):
       warnings: [...session.loaded.warnings, ...merge.warnings],
       seconds: 0,
     };
-    if (params.out !== undefined) {
-      context.progress({
-        jobId: params.jobId,
-        phase: "writing",
-        step: 0,
-        totalSteps: 0,
-        message: "Writing the merged model",
-      });
-      const saved = await saveSoup({
+    await writeSoup(
+      report,
+      session,
+      params,
+      context,
+      {
         spec: merge.spec,
-        target: params.out,
-        protect: [dataProtection(params.data.path)],
         origin: params.method,
         statistics: merge.statistics,
-        data: await dataRecord(
-          params.data,
-          session.data,
-          dirname((await resolveOutputTarget(params.out, params.models[0]!)).recipe),
-        ),
         learning: {
           statistics: {
             split: "learn",
@@ -389,13 +376,9 @@ export async function runDataMerge(given: DataMergeParams, context: JobContext):
             ...(merge.fisherTarget !== undefined ? { target: merge.fisherTarget } : {}),
           },
         },
-        metrics: { metricName: report.metricName, ...report.metrics },
-        backend: session.backend,
-        cancel: context.token,
-      });
-      report.output = { model: saved.model, recipe: saved.recipe };
-      report.warnings.push(...saved.warnings.filter((w) => !report.warnings.includes(w)));
-    }
+      },
+      task,
+    );
     report.seconds = (performance.now() - session.started) / 1000;
     return report;
   } finally {
@@ -415,7 +398,15 @@ export async function runCompare(given: CompareParams, context: JobContext): Pro
   const needsBase = params.methods.filter((m) => isBaseMethod(m));
   if (needsBase.length > 0 && params.base === undefined)
     throw new UsageError(`${needsBase.join(", ")} merge fine-tunes of one base model: give it (--base)`);
-  const session = await open(params.models, params.data, params.backend, context, params.jobId, params.loss);
+  const session = await open(
+    params.models,
+    params.data,
+    params.backend,
+    context,
+    params.jobId,
+    params.loss,
+    params.architecture,
+  );
   try {
     const { loaded, data } = session;
     const task = taskFor(loaded.problem, data.test, { trainingConfig: loaded.trainingConfig });
@@ -432,19 +423,17 @@ export async function runCompare(given: CompareParams, context: JobContext): Pro
       });
       let score: MetricPair;
       if (method === "greedy") {
-        score = await scoreMix(
-          session,
-          (await greedySoup(loaded.problem, data.validation, task, { cancel: context.token })).mix,
-          task,
-          context,
-        );
+        const greedy = await greedySoupRow(loaded.problem, task, data, { cancel: context.token });
+        score = await scoreCandidate(session, greedy.candidate, task, context);
       } else if (method === "learned") {
         const learned = await learnCoefficients(loaded.problem, data.learn, data.validation, {
           seed: params.data.seed ?? 0,
           trainingConfig: loaded.trainingConfig,
           cancel: context.token,
         });
-        score = await scoreMix(session, { coefficients: learned.coefficients, groups: learned.groups }, task, context);
+        const mix = { coefficients: learned.coefficients, groups: learned.groups };
+        const candidate = { mix, ...(learned.batchNormStatistics ? { statistics: learned.batchNormStatistics } : {}) };
+        score = await scoreCandidate(session, candidate, task, context);
       } else if (isBaseMethod(method)) {
         baseValues ??= await readBaseValues(params.models, params.base!);
         writeIngredient(
@@ -511,6 +500,7 @@ export async function recipeStatistics(
       `has changed since the recipe ${recipePath} was written (SHA-256 ${actual}, the recipe expects ${record.sha256}); ${spec.method} needs the same data`,
     );
   }
+  // The recorded fractions are those of the split made (no test part when the user gave their own test rows).
   const dataSpec: DataSpec = {
     path,
     ...(record.label !== undefined ? { label: record.label } : {}),
@@ -520,6 +510,7 @@ export async function recipeStatistics(
     ...(record.fractions !== undefined ? { fractions: record.fractions as DataSpec["fractions"] } : {}),
   };
   const backend = (["tfjs-node", "wasm", "cpu"] as const).find((b) => b === recipe.backend);
+  const architecture = recipe.architecture ? await checkArchitecture(recipePath, recipe.architecture) : undefined;
   const session = await open(
     spec.ingredients.map((g) => g.path),
     dataSpec,
@@ -527,6 +518,7 @@ export async function recipeStatistics(
     context,
     undefined,
     recordedLossChoice(record.loss),
+    architecture,
   );
   try {
     const method = spec.method as DataAwareMethod;

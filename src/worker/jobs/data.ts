@@ -10,8 +10,11 @@ import {
   type Dataset,
   type DatasetSplit,
 } from "../../core/data/index.js";
+import { sampleCount } from "../../core/data/dataset.js";
+import { DEFAULT_SPLIT, withoutTest } from "../../core/data/split.js";
+import { matchingTestSet } from "../../core/data/test-set.js";
 import { UsageError } from "../../core/errors.js";
-import type { DataSpec, LossChoice } from "../../protocol/worker.js";
+import type { DataSpec, LossChoice, SplitReport } from "../../protocol/worker.js";
 import { chooseLoss, labelTaskFor } from "../learn/loss-choice.js";
 import type { LossSpec } from "../learn/loss.js";
 import type { SoupData } from "../learn/problem.js";
@@ -19,6 +22,8 @@ import type { LoadedProblem } from "./problem.js";
 
 export interface JobData {
   split: DatasetSplit;
+  /** The user's own held-out rows (`--test`) that `test` holds; absent when the test rows were drawn from the data. */
+  testFile?: string;
   learn: SoupData;
   validation: SoupData;
   test: SoupData;
@@ -57,24 +62,41 @@ export async function loadJobData(spec: DataSpec, loaded: LoadedProblem, loss?: 
   const task = labelTaskFor(model, loss, loaded.trainingConfig);
   const inputShape = singleShape(model.inputs.map((i) => i.shape) as tf.Shape[], "input");
   const outputShape = model.outputs[model.outputs.length - 1]!.shape as (number | null)[];
-  const dataset = await loadDataset(spec.path, {
-    ...(spec.label !== undefined ? { label: spec.label === "none" ? null : spec.label } : {}),
-    ...(spec.inputKey !== undefined ? { xKey: spec.inputKey } : {}),
-    ...(spec.scale !== undefined ? { scale: spec.scale } : {}),
-    ...(task !== undefined ? { task } : {}),
-    inputShape,
-  });
-  const checked = checkAgainstInput(dataset, inputShape, outputShape, spec.path);
+  const read = async (path: string) => {
+    const dataset = await loadDataset(path, {
+      ...(spec.label !== undefined ? { label: spec.label === "none" ? null : spec.label } : {}),
+      ...(spec.inputKey !== undefined ? { xKey: spec.inputKey } : {}),
+      ...(spec.scale !== undefined ? { scale: spec.scale } : {}),
+      ...(task !== undefined ? { task } : {}),
+      inputShape,
+    });
+    return { dataset, checked: checkAgainstInput(dataset, inputShape, outputShape, path) };
+  };
+  const { dataset, checked } = await read(spec.path);
+  const own = spec.test === undefined ? undefined : await read(spec.test);
+  const fractions = spec.fractions ?? DEFAULT_SPLIT.fractions;
   const split = splitDataset(checked.dataset, {
     seed: spec.seed ?? 0,
-    ...(spec.fractions ? { fractions: spec.fractions } : {}),
+    // With the user's own test rows, the data is split into learn and validation only (in the same proportion).
+    fractions: own ? withoutTest(fractions) : fractions,
   });
+  if (own) {
+    const test = matchingTestSet(own.checked.dataset, checked.dataset, spec.test!);
+    split.test = test;
+    split.sizes.test = sampleCount(test);
+    split.indices.test = new Int32Array(0);
+  }
   const data: JobData = {
     split,
+    ...(spec.test !== undefined ? { testFile: spec.test } : {}),
     learn: toSoupData(split.learn),
     validation: toSoupData(split.validation),
     test: toSoupData(split.test),
-    notes: [...dataset.notes, ...checked.notes],
+    notes: [
+      ...dataset.notes,
+      ...checked.notes,
+      ...(own ? [...own.dataset.notes, ...own.checked.notes].map((n) => `${spec.test}: ${n}`) : []),
+    ],
   };
   try {
     const chosen = chooseLoss(model, loss, loaded.trainingConfig, data.learn.y);
@@ -91,4 +113,18 @@ export async function loadJobData(spec: DataSpec, loaded: LoadedProblem, loss?: 
 
 export function disposeJobData(data: JobData): void {
   for (const d of [data.learn, data.validation, data.test]) tf.dispose([d.x, ...(d.y ? [d.y] : [])]);
+}
+
+/** What a report says when its test rows were drawn from the learning data (k-fold models saw most of those rows). */
+export const TEST_FROM_DATA_NOTE =
+  "Rows the models were trained on may be among these test rows: --test <file> takes your own held-out rows.";
+
+/** The report's record of the split: sizes, seed, and where the test rows came from. */
+export function splitReport(data: JobData): SplitReport {
+  return {
+    ...data.split.sizes,
+    seed: data.split.seed,
+    testFrom: data.testFile !== undefined ? "file" : "data",
+    ...(data.testFile !== undefined ? { testFile: data.testFile } : { testNote: TEST_FROM_DATA_NOTE }),
+  };
 }

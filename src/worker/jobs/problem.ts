@@ -1,6 +1,9 @@
 /** Builds a SoupProblem from model files: one executable model, and every ingredient's weights by name. */
 import { nameMapping } from "../../core/architecture/index.js";
 import { ModelFileError, UsageError } from "../../core/errors.js";
+import { architectureAdvice } from "../../core/formats/architecture-file.js";
+import { fullModelBeside, readArchitecture } from "../../core/formats/registry.js";
+import { fitModelFile, isWeightsOnly } from "../../core/formats/weights-layout.js";
 import type { ModelManifest } from "../../core/model.js";
 import { nonFiniteWarning, scanNonFinite } from "../../core/non-finite.js";
 import { withModels } from "../../core/soup/merge-files.js";
@@ -15,14 +18,37 @@ export interface LoadedProblem {
   trainingConfig?: unknown;
   /** NaN or infinite input weights, and the models' own manifest warnings. */
   warnings: string[];
+  /** The file the weights-only checkpoints took their architecture from (`--architecture`), when one was used. */
+  architecture?: string;
 }
 
-/** Reads every ingredient's tensors (float32) aligned with the first model's variables; the base too when given. */
-export async function loadProblem(models: readonly string[], base?: string): Promise<LoadedProblem> {
-  // A model that fails part way (incompatible, unreadable) must not leave the built model's variables behind.
+/** The refusal of a model that records no architecture: for a weights-only checkpoint, what to pass instead. */
+async function noArchitecture(manifest: ModelManifest): Promise<ModelFileError> {
+  if (isWeightsOnly(manifest))
+    return new ModelFileError(
+      manifest.path,
+      `(${manifest.format}) ${architectureAdvice(await fullModelBeside(manifest))}`,
+    );
+  return new ModelFileError(
+    manifest.path,
+    `(${manifest.format}) records no architecture that can be rebuilt, so it cannot be run to learn or evaluate a soup; ` +
+      "fixed merges (model-soup merge) work on its weights without one",
+  );
+}
+
+/**
+ * Reads every ingredient's tensors (float32) aligned with the first model's variables; the base too when given.
+ * `architecture` (a full model or a topology JSON) gives weights-only checkpoints the layers they lack.
+ */
+export async function loadProblem(
+  models: readonly string[],
+  base?: string,
+  architecture?: string,
+): Promise<LoadedProblem> {
+  // A model that fails part way (an incompatible or unreadable ingredient) must not leave the built model behind.
   const built: { model?: { dispose(): void } } = {};
   try {
-    return await readProblem(models, base, built);
+    return await readProblem(models, base, architecture, built);
   } catch (error) {
     built.model?.dispose();
     throw error;
@@ -32,25 +58,30 @@ export async function loadProblem(models: readonly string[], base?: string): Pro
 async function readProblem(
   models: readonly string[],
   base: string | undefined,
-  built: { model?: { dispose(): void } },
+  architecture: string | undefined,
+  toDispose: { model?: { dispose(): void } },
 ): Promise<LoadedProblem> {
   if (models.length < 2) throw new UsageError(`a soup needs at least two models; got ${models.length}`);
   const paths = base === undefined ? [...models] : [...models, base];
-  return withModels(paths, async (files) => {
+  const source = architecture === undefined ? undefined : await readArchitecture(architecture);
+  return withModels(paths, async (opened) => {
+    const files = opened.map((f) => fitModelFile(f, source));
     const manifest = files[0]!.manifest;
-    if (!manifest.architecture) {
-      throw new ModelFileError(
-        manifest.path,
-        `(${manifest.format}) records no architecture that can be rebuilt, so it cannot be run to learn or evaluate a soup; ` +
-          "fixed merges (model-soup merge) work on its weights without one",
-      );
+    if (!manifest.architecture) throw await noArchitecture(manifest);
+    const built = await buildModel(manifest);
+    let bindings: WeightBinding[];
+    try {
+      bindings = bindWeights(manifest, built);
+    } catch (error) {
+      built.dispose();
+      // The layers TF.js built come from the architecture file: a checkpoint that does not fit them names both.
+      if (source !== undefined && manifest.metadata.architecture === source.path && error instanceof ModelFileError)
+        throw new ModelFileError(manifest.path, `does not fit the architecture of ${source.path}: ${error.expected}`);
+      throw error;
     }
-    const full = await buildModel(manifest);
-    built.model = full;
-    const bindings = bindWeights(manifest, full);
     // Converters may expose intermediate layers as outputs too; a soup is judged on the final prediction.
-    const model = finalOutputModel(full, manifest.architecture);
-    built.model = model;
+    const model = finalOutputModel(built, manifest.architecture);
+    toDispose.model = model;
     const warnings = files.flatMap((f) => f.manifest.warnings.map((w) => `${f.manifest.path}: ${w}`));
     const read = async (index: number): Promise<Float32Array[]> => {
       const file = files[index]!;
@@ -74,7 +105,16 @@ async function readProblem(
       ingredients,
       ...(base !== undefined ? { base: await read(models.length) } : {}),
     };
-    return { problem, manifest, bindings, trainingConfig: manifest.trainingConfig, warnings };
+    return {
+      problem,
+      manifest,
+      bindings,
+      trainingConfig: manifest.trainingConfig,
+      warnings,
+      ...(source !== undefined && files.some((f) => f.manifest.metadata.architecture === source.path)
+        ? { architecture: source.path }
+        : {}),
+    };
   });
 }
 

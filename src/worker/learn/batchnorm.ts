@@ -79,3 +79,59 @@ export async function reestimateBatchNorm(
   }
   return layers.map((l) => l.name);
 }
+
+/** Moving statistics of every BatchNormalization layer: the variables and the values to write into them. */
+export interface BatchNormStatistics {
+  readonly layers: readonly string[];
+  readonly variables: readonly tf.LayerVariable[];
+  readonly values: readonly Float32Array[];
+}
+
+function statVariables(model: tf.LayersModel): tf.LayerVariable[] {
+  return batchNormLayers(model).flatMap((l) => [statVariable(l, "moving_mean"), statVariable(l, "moving_variance")]);
+}
+
+/** The statistics now in the model's BatchNormalization layers. */
+export function batchNormSnapshot(model: tf.LayersModel): BatchNormStatistics {
+  const variables = statVariables(model);
+  return {
+    layers: batchNormLayers(model).map((l) => l.name),
+    variables,
+    values: variables.map((v) => Float32Array.from(tensorOf(v).dataSync() as Float32Array)),
+  };
+}
+
+/** Writes recorded statistics back into their variables. */
+export function writeBatchNormStatistics(statistics: BatchNormStatistics): void {
+  tf.tidy(() => statistics.variables.forEach((v, k) => v.write(tf.tensor(statistics.values[k]!, tensorOf(v).shape))));
+}
+
+/** A soup's validation score as it will be written, and the re-estimated statistics when they were kept. */
+export interface BatchNormChoice<S extends { readonly loss: number }> {
+  readonly score: S;
+  /** Present when re-estimating the statistics on the learning data lowered the validation loss. */
+  readonly statistics?: BatchNormStatistics;
+}
+
+/**
+ * BatchNormalization statistics are part of what a soup is. With the soup's weights (averaged statistics
+ * included) in the model: scores it, re-estimates the statistics on `learnX`, scores again, and keeps (in the
+ * model, and in the answer) whichever has the lower validation loss. Without BatchNormalization layers or data,
+ * the soup is scored as it is.
+ */
+export async function chooseBatchNorm<S extends { readonly loss: number }>(
+  model: tf.LayersModel,
+  score: () => Promise<S>,
+  learnX: tf.Tensor | undefined,
+  options: { batchSize?: number; cancel?: Cancellation } = {},
+): Promise<BatchNormChoice<S>> {
+  const averagedScore = await score();
+  if (learnX === undefined || !hasBatchNorm(model) || learnX.shape[0] === 0) return { score: averagedScore };
+  const averaged = batchNormSnapshot(model);
+  await reestimateBatchNorm(model, learnX, options.batchSize, options.cancel);
+  const reestimatedScore = await score();
+  if (reestimatedScore.loss < averagedScore.loss)
+    return { score: reestimatedScore, statistics: batchNormSnapshot(model) };
+  writeBatchNormStatistics(averaged);
+  return { score: averagedScore };
+}

@@ -15,7 +15,14 @@ import { UsageError } from "../../core/errors.js";
 import { Adam } from "./adam.js";
 import { mulberry32 } from "../../core/random.js";
 import { epochBatches, gatherRows, shuffledIndices } from "./batches.js";
-import { hasBatchNorm, reestimateBatchNorm } from "./batchnorm.js";
+import {
+  batchNormSnapshot,
+  chooseBatchNorm,
+  hasBatchNorm,
+  reestimateBatchNorm,
+  writeBatchNormStatistics,
+  type BatchNormStatistics,
+} from "./batchnorm.js";
 import type { Cancellation } from "../../core/cancellation.js";
 import {
   coefficientSpace,
@@ -58,6 +65,8 @@ export interface CandidateScore {
   readonly name: string;
   readonly loss: number;
   readonly metric?: number;
+  /** True when the candidate is scored (and would be written) with BatchNormalization statistics re-estimated. */
+  readonly batchNormReestimated?: boolean;
 }
 
 export interface LearnOptions {
@@ -99,7 +108,11 @@ export interface LearnOptions {
   /** Small-data refit on learn + validation (default: when they hold at most LEARN_DEFAULTS.refitMaxRows rows). */
   readonly refit?: boolean;
   readonly seed?: number;
-  /** Re-estimate BatchNormalization statistics of the final soup on the learning data (default: when present). */
+  /**
+   * BatchNormalization statistics are part of each soup (a single ingredient is always itself): re-estimated on the
+   * learning data when that lowers the validation loss (default, with validation data), always (true), or never
+   * (false). Every candidate and every validation check is scored with the statistics it would be written with.
+   */
   readonly reestimateBatchNorm?: boolean;
   readonly onProgress?: (progress: LearnProgress) => void;
   readonly cancel?: Cancellation;
@@ -135,10 +148,12 @@ export interface LearnResult {
   /** Every candidate's validation score (empty without validation data). */
   readonly candidates: readonly CandidateScore[];
   readonly budget: LearnBudget;
-  /** Validation score of the kept soup (before a refit) before and after BatchNormalization re-estimation. */
+  /** Validation score of the kept soup (before a refit), as it is written (BatchNormalization statistics included). */
   readonly validation?: SplitScore;
-  readonly validationAfterBatchNorm?: SplitScore;
+  /** Layers whose statistics the kept soup has re-estimated (empty: the weight average of the statistics). */
   readonly batchNormReestimated: readonly string[];
+  /** The kept soup's re-estimated statistics, as they are in the model and must be written. */
+  readonly batchNormStatistics?: BatchNormStatistics;
   readonly stoppedBy: "early-stopping" | "budget" | "converged" | "iterations";
   /** When the small-data policy learned the kept path again on learn + validation. */
   readonly refit?: { readonly rows: number; readonly steps: number };
@@ -188,23 +203,49 @@ export async function learnCoefficients(
       validationMetric: val?.metric,
       coefficients: coefficientsByIngredient(space, coefficientsOf(space, theta)),
     });
-  const scoreAlpha = async (alpha: Float64Array): Promise<SplitScore> => {
+  // With validation data the statistics are chosen per soup by the validation loss; `true` re-estimates always.
+  const batchNormPolicy: "choose" | "always" | "never" =
+    options.reestimateBatchNorm === false || !hasBatchNorm(problem.model)
+      ? "never"
+      : options.reestimateBatchNorm === true
+        ? "always"
+        : validationData === undefined
+          ? "never"
+          : "choose";
+  /** Writes α with the statistics it would be written with; `single`: an ingredient as it is. */
+  const writeSoup = async (alpha: Float64Array, single: boolean): Promise<BatchNormStatistics | undefined> => {
     merger.write(alpha);
-    return scoreModel(problem.model, objective, validationData!, evalBatch, cancel);
+    if (single || batchNormPolicy !== "always") return undefined;
+    await reestimateBatchNorm(problem.model, learnData.x, evalBatch, cancel);
+    return batchNormSnapshot(problem.model);
   };
-  const validate = async (theta: Float64Array): Promise<SplitScore | undefined> =>
+  const scoreAlpha = async (alpha: Float64Array, single = false): Promise<Scored> => {
+    const statistics = await writeSoup(alpha, single);
+    const score = () => scoreModel(problem.model, objective, validationData!, evalBatch, cancel);
+    if (single || batchNormPolicy !== "choose") return { ...(await score()), statistics };
+    const choice = await chooseBatchNorm(problem.model, score, learnData.x, { batchSize: evalBatch, cancel });
+    return { ...choice.score, statistics: choice.statistics };
+  };
+  const validate = async (theta: Float64Array): Promise<Scored | undefined> =>
     validationData === undefined ? undefined : scoreAlpha(coefficientsOf(space, theta));
 
   try {
     // 1. The candidates, scored on validation; the start is the best of them.
     const candidates = candidateList(n, options);
     const scores: CandidateScore[] = [];
+    const candidateStatistics: Array<BatchNormStatistics | undefined> = [];
     // Label-free, the lowest entropy can belong to a confidently wrong model: the entropy objective starts at the
     // uniform soup and compares no candidate unless asked.
     if (validationData !== undefined && (options.compareCandidates ?? objectiveName === "supervised")) {
       for (const c of candidates) {
-        const s = await scoreAlpha(broadcast(space, c.coefficients));
-        scores.push({ name: c.name, loss: s.loss, ...(s.metric !== undefined ? { metric: s.metric } : {}) });
+        const s = await scoreAlpha(broadcast(space, c.coefficients), isSingle(c.coefficients));
+        candidateStatistics.push(s.statistics);
+        scores.push({
+          name: c.name,
+          loss: s.loss,
+          ...(s.metric !== undefined ? { metric: s.metric } : {}),
+          ...(s.statistics !== undefined ? { batchNormReestimated: true } : {}),
+        });
       }
     }
     const bestCandidate = scores.length === 0 ? 0 : scores.reduce((b, s, k) => (s.loss < scores[b]!.loss ? k : b), 0);
@@ -214,7 +255,7 @@ export async function learnCoefficients(
     // 2. The learned path, early-stopped on validation.
     const best = { theta: Float64Array.from(theta0), score: await validate(theta0), step: 0 };
     let lastImprovement = 0;
-    const consider = (theta: Float64Array, step: number, score: SplitScore | undefined): boolean => {
+    const consider = (theta: Float64Array, step: number, score: Scored | undefined): boolean => {
       if (score === undefined) {
         Object.assign(best, { theta: Float64Array.from(theta), step });
         return false;
@@ -237,6 +278,14 @@ export async function learnCoefficients(
       : coefficientsOf(space, best.theta);
     const kept = candidateWins ? candidates[bestCandidate]!.name : LEARNED;
     const keptScore: SplitScore | undefined = candidateWins ? scores[bestCandidate] : best.score;
+    const keptSingle = candidateWins && isSingle(candidates[bestCandidate]!.coefficients);
+    // Without validation (no choice made) the policy alone decides; else the kept soup's own choice.
+    let reestimate =
+      batchNormPolicy === "always"
+        ? !keptSingle
+        : candidateWins
+          ? candidateStatistics[bestCandidate] !== undefined
+          : best.score?.statistics !== undefined;
 
     // 4. Small data: learn the kept path again on learn + validation, as many steps as validation chose.
     let refit: LearnResult["refit"];
@@ -263,13 +312,16 @@ export async function learnCoefficients(
       }
     }
 
+    // The kept soup, left in the model exactly as it was scored (a refit re-estimates its new statistics).
     merger.write(alpha);
-    const reestimate = options.reestimateBatchNorm ?? hasBatchNorm(problem.model);
-    const updated = reestimate ? await reestimateBatchNorm(problem.model, learnData.x, evalBatch, cancel) : [];
-    const after =
-      updated.length > 0 && validationData !== undefined
-        ? await scoreModel(problem.model, objective, validationData, evalBatch, cancel)
-        : undefined;
+    let statistics: BatchNormStatistics | undefined;
+    if (reestimate) {
+      const chosen = candidateWins ? candidateStatistics[bestCandidate] : best.score?.statistics;
+      if (chosen !== undefined && refit === undefined) writeBatchNormStatistics(chosen);
+      else await reestimateBatchNorm(problem.model, learnData.x, evalBatch, cancel);
+      statistics = batchNormSnapshot(problem.model);
+    }
+    reestimate = statistics !== undefined;
     return {
       coefficients: coefficientsByIngredient(space, alpha),
       groups: space.groups,
@@ -285,8 +337,8 @@ export async function learnCoefficients(
       candidates: scores,
       budget,
       validation: keptScore === undefined ? undefined : { loss: keptScore.loss, metric: keptScore.metric },
-      validationAfterBatchNorm: after,
-      batchNormReestimated: updated,
+      batchNormReestimated: reestimate ? statistics!.layers : [],
+      ...(statistics !== undefined ? { batchNormStatistics: statistics } : {}),
       stoppedBy: run.stoppedBy,
       ...(refit !== undefined ? { refit } : {}),
     };
@@ -351,6 +403,11 @@ function candidateList(n: number, options: LearnOptions): StartCandidate[] {
   return list;
 }
 
+/** One ingredient alone: it is itself, never re-estimated. */
+function isSingle(coefficients: readonly number[]): boolean {
+  return coefficients.filter((c) => c !== 0).length === 1 && coefficients.some((c) => c === 1);
+}
+
 /** α with the same coefficient per ingredient in every group. */
 function broadcast(space: CoefficientSpace, perIngredient: readonly number[]): Float64Array {
   const G = space.groups.length;
@@ -381,8 +438,10 @@ function concatData(a: SoupData, b: SoupData): SoupData {
   };
 }
 
-type Consider = (theta: Float64Array, step: number, score: SplitScore | undefined) => boolean;
-type Validate = (theta: Float64Array) => Promise<SplitScore | undefined>;
+/** A validation score and the re-estimated statistics it was scored with, if any. */
+type Scored = SplitScore & { readonly statistics?: BatchNormStatistics };
+type Consider = (theta: Float64Array, step: number, score: Scored | undefined) => boolean;
+type Validate = (theta: Float64Array) => Promise<Scored | undefined>;
 type Report = (step: number, trainLoss: number, theta: Float64Array, val?: SplitScore) => void;
 interface Run {
   steps: number;

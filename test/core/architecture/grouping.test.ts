@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { analyzeManifests, parameterCount } from "../../../src/core/architecture/analysis.js";
+import { analyzeManifests, parameterCount } from "../../../src/core/architecture/analyze.js";
 import { groupManifests } from "../../../src/core/architecture/grouping.js";
 import { shortLabels } from "../../../src/core/architecture/labels.js";
 import {

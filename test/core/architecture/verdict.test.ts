@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { analyzeManifests } from "../../../src/core/architecture/analysis.js";
+import { analyzeManifests } from "../../../src/core/architecture/analyze.js";
 import { mergeableGroups, mergeVerdict, statusText, verdictSentence } from "../../../src/core/architecture/verdict.js";
 import { denseLayer, denseSequential, denseTensors, kerasManifest, tensorListManifest } from "./manifests.js";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { formatLayerStats, layerStats, relativeChange, tensorMoments } from "../../../src/core/diff/layer-stats.js";
+import { layerStats, relativeChange, tensorMoments } from "../../../src/core/diff/layer-stats.js";
 import { openModel } from "../../../src/core/formats/registry.js";
 
 const real = join(import.meta.dirname, "..", "..", "fixtures", "real-models");
@@ -44,10 +44,8 @@ describe("core/diff/layer-stats", () => {
       await b.close();
     }
     const self = await layerStats(lenetA, lenetA);
+    assert.equal(self.length, stats.length, "a line per tensor");
     assert.ok(self.every((s) => s.relativeChange === 0));
-    const text = formatLayerStats(stats, "header").split("\n");
-    assert.equal(text.length, stats.length + 3, "header, rule, one line per tensor, final newline");
-    assert.match(text[2]!, /^\S+\s+\[[\d, ]+\]\s+mean \S+\s+std \S+\s+L2 \S+\s+change \d+\.\d\d%$/);
   });
 
   it("refuses a reference that cannot be merged with the model, naming both", async () => {

@@ -3,7 +3,8 @@ import { cp, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ModelFileError } from "../../../src/core/errors.js";
-import { filesOfModels, guardOutputs } from "../../../src/core/io/output-guard.js";
+import { guardOutputs } from "../../../src/core/io/output-guard.js";
+import { filesOfModels } from "../../../src/core/formats/registry.js";
 
 const refused = (pattern: RegExp) => (e: unknown) => e instanceof ModelFileError && pattern.test(e.message);
 

@@ -53,7 +53,7 @@ describe("worker/evaluate: held-out comparison, mergeability, greedy soup", func
   it("scores each ingredient, the uniform soup, given coefficients, and the ensemble of averaged probabilities", async () => {
     const problem = problemOf(executor, soup.ingredients);
     const merged = { coefficients: [[0], [1], [0]] }; // ingredient 2 alone, through the soup path
-    const result = await evaluateSoups(problem, test, { merged });
+    const result = await evaluateSoups(problem, test, { uniform: { mix: uniformMix(3) }, merged: { mix: merged } });
     assert.equal(result.metricName, "accuracy");
     assert.equal(result.ingredients.length, 3);
     assert.deepEqual(result.merged, result.ingredients[1]);
@@ -146,7 +146,7 @@ describe("worker/evaluate: held-out comparison, mergeability, greedy soup", func
     const problem = problemOf(executor, soup.ingredients);
     const before = tf.memory().numTensors;
     const task = taskFor(problem, test, {});
-    await evaluateSoups(problem, test, { merged: uniformMix(3) });
+    await evaluateSoups(problem, test, { uniform: { mix: uniformMix(3) }, merged: { mix: uniformMix(3) } });
     await mergeability(problem, test, task);
     await greedySoup(problem, test, task);
     assert.equal(tf.memory().numTensors, before);
@@ -160,7 +160,12 @@ describe("worker/evaluate: held-out comparison, mergeability, greedy soup", func
     const batchSize = 30;
     const runs = {
       evaluateSoups: (cancel: Cancellation) =>
-        evaluateSoups(problem, test, { merged: uniformMix(3), batchSize, cancel }),
+        evaluateSoups(problem, test, {
+          uniform: { mix: uniformMix(3) },
+          merged: { mix: uniformMix(3) },
+          batchSize,
+          cancel,
+        }),
       mergeability: (cancel: Cancellation) => mergeability(problem, test, task, { batchSize, cancel }),
       greedySoup: (cancel: Cancellation) => greedySoup(problem, test, task, { batchSize, cancel }),
     };

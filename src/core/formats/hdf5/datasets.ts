@@ -3,7 +3,7 @@ import { viewAs } from "../../convert.js";
 import { BYTES_PER_ELEMENT, type DType, type TensorArray, elementCount, formatShape } from "../../tensor.js";
 import { h5module, h5wasm } from "./module.js";
 import { type H5File, hdf5Reason } from "./open.js";
-import { ForeignStorage, type Hdf5DatasetHeader, type Hdf5Tree } from "./tree.js";
+import { VirtualDatasetError, type Hdf5DatasetHeader, type Hdf5Tree } from "./tree.js";
 
 type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
 
@@ -66,7 +66,7 @@ export function datasetInfo(tree: Hdf5Tree, path: string, fileName: string, file
     return checkedInfo(tree, path, fileName, fileBytes);
   } catch (error) {
     if (error instanceof ModelFileError) throw error;
-    if (error instanceof ForeignStorage) {
+    if (error instanceof VirtualDatasetError) {
       throw new ModelFileError(
         fileName,
         `has ${error.message}; Model Soup reads and writes only self-contained HDF5 files`,

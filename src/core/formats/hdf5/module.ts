@@ -1,6 +1,8 @@
 import type H5wasm from "h5wasm/node";
 
 export type H5Module = Awaited<typeof H5wasm.ready>;
+/** An open HDF5 file (h5wasm's File). */
+export type H5File = InstanceType<typeof H5wasm.File>;
 
 let ready: Promise<H5Module> | undefined;
 let loaded: H5Module | undefined;

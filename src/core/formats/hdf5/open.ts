@@ -1,11 +1,9 @@
 import { stat } from "node:fs/promises";
 import { ModelFileError } from "../../errors.js";
-import { h5wasm, h5wasmReady } from "./module.js";
+import { h5wasm, h5wasmReady, type H5File } from "./module.js";
 import { SUPERBLOCK_PROBE, hdf5SignatureOffset, readSuperblock } from "./superblock.js";
 import { openForReading } from "../../io/open.js";
 import { refuseForeignStorage } from "./foreign-storage.js";
-
-type H5File = InstanceType<typeof h5wasm.File>;
 
 /** Checks the signature and the recorded file length before HDF5 sees the file, for errors that say what is wrong. */
 export async function checkHdf5File(path: string): Promise<void> {

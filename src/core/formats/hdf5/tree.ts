@@ -1,8 +1,7 @@
-import { h5wasm } from "./module.js";
-import type { H5File } from "./open.js";
+import { h5wasm, type H5File } from "./module.js";
 
 /** A dataset whose values live in other files (a virtual dataset); its readers refuse it. */
-export class ForeignStorage extends Error {
+export class VirtualDatasetError extends Error {
   constructor(readonly path: string) {
     super(`dataset "${path}" is a virtual dataset, whose values live in other files`);
   }
@@ -88,7 +87,7 @@ export function h5wasmTree(file: H5File): Hdf5Tree {
       const node = entity(path);
       if (!(node instanceof h5wasm.Dataset)) throw new Error(`no dataset at ${path}`);
       const m = node.metadata;
-      if (m.virtual_sources?.length) throw new ForeignStorage(path);
+      if (m.virtual_sources?.length) throw new VirtualDatasetError(path);
       return { typeClass: m.type, size: m.size, signed: m.signed, shape: node.shape, filterCount: node.filters.length };
     },
   };

@@ -8,8 +8,10 @@ import { type DatasetInfo, datasetInfo } from "../hdf5/datasets.js";
 import type { Hdf5Tree } from "../hdf5/tree.js";
 import { findSiblingTopology } from "./topology.js";
 import { parseBoundedJson } from "../limits.js";
+import { childOrder, datasetsUnder } from "../keras-zip/layout.js";
+import { KERAS3_WEIGHTS_KIND } from "../weights-layout.js";
 
-export type KerasH5Kind = "full-model" | "weights-only";
+export type KerasH5Kind = "full-model" | "weights-only" | typeof KERAS3_WEIGHTS_KIND;
 
 export interface KerasH5Contents {
   manifest: ModelManifest;
@@ -101,10 +103,7 @@ export async function readKerasH5(path: string, file: Hdf5Tree, bytes: number): 
     kind = "weights-only";
     weightsRoot = "/";
   } else if (isGroup(file, "/layers") || isGroup(file, "/vars")) {
-    throw new ModelFileError(
-      path,
-      "is a Keras 3 weights file (.weights.h5) without an architecture; expected a full Keras .h5 model or a .keras file",
-    );
+    return readKeras3Weights(path, file, bytes);
   } else {
     throw new ModelFileError(
       path,
@@ -185,4 +184,34 @@ export async function readKerasH5(path: string, file: Hdf5Tree, bytes: number): 
   const manifest: ModelManifest = { path, format: "keras-h5", files, architecture, tensors, metadata, warnings };
   if (trainingConfig !== undefined) manifest.trainingConfig = trainingConfig;
   return { manifest, datasets, kind };
+}
+
+/**
+ * A Keras 3 `model.save_weights("x.weights.h5")` file: `layers/<snake_case(class)>[_n]/vars/<i>` (and a root `vars`)
+ * with no config, so no architecture; `--architecture` gives it one (src/core/formats/weights-layout.ts maps the
+ * groups to the architecture's layers). Tensors are named by their dataset paths, as inside a `.keras` file.
+ */
+function readKeras3Weights(path: string, file: Hdf5Tree, bytes: number): KerasH5Contents {
+  const datasets = new Map<string, DatasetInfo>();
+  const tensors: TensorInfo[] = [];
+  const add = (datasetPath: string, layer: string) => {
+    const info = datasetInfo(file, datasetPath, path, bytes);
+    datasets.set(datasetPath, info);
+    tensors.push({ name: datasetPath, shape: info.shape, dtype: info.dtype, layer });
+  };
+  if (isGroup(file, "vars"))
+    for (const p of datasetsUnder(path, file, { layer: "", className: "", path: "vars" })) add(p, "");
+  if (isGroup(file, "layers")) {
+    for (const key of childOrder(file.keys("layers")))
+      for (const p of datasetsUnder(path, file, { layer: key, className: "", path: `layers/${key}` })) add(p, key);
+  }
+  const manifest: ModelManifest = {
+    path,
+    format: "keras-h5",
+    files: [path],
+    tensors,
+    metadata: { kind: KERAS3_WEIGHTS_KIND },
+    warnings: ["a Keras 3 weights file (.weights.h5): the architecture is unknown"],
+  };
+  return { manifest, datasets, kind: KERAS3_WEIGHTS_KIND };
 }

@@ -1,12 +1,14 @@
 /** The evaluate job: each ingredient, the uniform soup (and a given weighted soup) and the ensemble on the test split. */
 import type { EvaluateParams, EvaluateReport } from "../../../protocol/worker.js";
 import { addAlignedSoups } from "../../align/evaluate-aligned.js";
-import { evaluateSoups } from "../../evaluate/evaluate.js";
+import { evaluateSoups, taskFor } from "../../evaluate/evaluate.js";
+import { uniformSoupRow } from "../../evaluate/rows.js";
 import type { JobContext } from "../../../core/job-context.js";
 import { resolveJobModels } from "../../../core/soup/job-inputs.js";
 import { prepare, release, splitSizes } from "./prepare.js";
 import { mixOf } from "./coefficients.js";
 import { mergeabilityReport, pair } from "./report.js";
+import { batchNormOverrides, soupRecord } from "./write.js";
 
 export async function runEvaluate(given: EvaluateParams, context: JobContext): Promise<EvaluateReport> {
   const params = await resolveJobModels(given);
@@ -14,9 +16,13 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
   const prepared = await prepare(params, context);
   const { loaded, data, backend } = prepared;
   try {
+    const task = taskFor(loaded.problem, data.test, { trainingConfig: loaded.trainingConfig });
+    const uniform = await uniformSoupRow(loaded.problem, task, data, { cancel: context.token });
+    // Given weights are scored as `merge` writes them: the weight average, statistics included.
     const evaluation = await evaluateSoups(loaded.problem, data.test, {
-      merged,
-      trainingConfig: loaded.trainingConfig,
+      task,
+      uniform: uniform.candidate,
+      ...(merged !== undefined ? { merged: { mix: merged } } : {}),
       cancel: context.token,
     });
     const { pairs, warnings } = await mergeabilityReport(loaded, data, params.models, context);
@@ -36,6 +42,35 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
       warnings: [...loaded.warnings, ...warnings],
       seconds: 0,
     };
+    if (!prepared.alignment) {
+      // What the panel's save of either soup records (the uniform one with the statistics it was scored with).
+      const metrics = (merged: unknown) => ({ metricName: report.metricName, metrics: { ...report.metrics, merged } });
+      const overrides = batchNormOverrides(loaded.bindings, uniform.candidate.statistics);
+      report.records = {
+        uniform: await soupRecord(
+          metrics(report.metrics.uniform),
+          prepared,
+          params.data,
+          {
+            origin: "uniform",
+            learning: { batchNorm: uniform.candidate.statistics !== undefined ? "re-estimated" : "averaged" },
+            overrides,
+          },
+          task,
+        ),
+        ...(report.metrics.merged !== undefined
+          ? {
+              merged: await soupRecord(
+                metrics(report.metrics.merged),
+                prepared,
+                params.data,
+                { origin: "manual" },
+                task,
+              ),
+            }
+          : {}),
+      };
+    }
     if (prepared.alignment) {
       const options = {
         tensorNames: loaded.bindings.map((b) => b.tensor),

@@ -3,8 +3,8 @@ import { specFromCoefficients } from "../../../core/merge/coefficients.js";
 import type { LearnParams, ProgressParams, SoupReport } from "../../../protocol/worker.js";
 import { ensureLearnableBackend } from "../../kernels/gradient-probe.js";
 import { evaluateSoups, taskFor } from "../../evaluate/evaluate.js";
-import { greedySoup } from "../../evaluate/greedy.js";
-import type { Mix } from "../../evaluate/soup.js";
+import { greedySoupRow, uniformSoupRow, type SettledSoup } from "../../evaluate/rows.js";
+import type { SoupCandidate } from "../../evaluate/soup.js";
 import { LEARN_DEFAULTS } from "../../../protocol/learn-defaults.js";
 import { learnCoefficients, type StartCandidate } from "../../learn/learn.js";
 import type { JobContext } from "../../../core/job-context.js";
@@ -13,8 +13,8 @@ import { addAlignment, addRepair } from "../../align/report.js";
 import { repairAndScore } from "../../align/repair.js";
 import { prepare, release } from "./prepare.js";
 import { toCoefficients } from "./coefficients.js";
-import { learningSummary, modelLabel, soupReport, unlabeledReport } from "./report.js";
-import { writeSoup } from "./write.js";
+import { GREEDY_SOUP, learningSummary, modelLabel, pair, soupReport, unlabeledReport } from "./report.js";
+import { batchNormOverrides, writeSoup } from "./write.js";
 
 export async function runLearn(given: LearnParams, context: JobContext): Promise<SoupReport> {
   const params = await resolveSoupJob(given);
@@ -33,9 +33,14 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
     const optimizer = params.optimizer ?? LEARN_DEFAULTS.optimizer;
     const totalSteps =
       params.maxSteps ?? (optimizer === "lbfgs" ? LEARN_DEFAULTS.lbfgsIterations : LEARN_DEFAULTS.maxSteps);
-    // The greedy soup is one of the candidates the learner compares with and may start from (labelled data only).
+    // The rows every command shares (rows.ts), and the greedy soup as one of the learner's candidates (labelled data).
+    const labelled = data.validation.y !== undefined && data.validation.x.shape[0]! > 0 && data.test.y !== undefined;
+    const task = labelled
+      ? taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig })
+      : undefined;
     const candidates: StartCandidate[] = [];
-    if (params.objective !== "entropy" && data.validation.y !== undefined && data.validation.x.shape[0]! > 0) {
+    let rows: { uniform: SettledSoup; greedy: SettledSoup } | undefined;
+    if (params.objective !== "entropy" && task !== undefined) {
       context.progress({
         jobId: params.jobId,
         phase: "learning",
@@ -43,9 +48,11 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
         totalSteps,
         message: "Scoring the candidate soups on validation",
       });
-      const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
-      const greedy = await greedySoup(loaded.problem, data.validation, task, { cancel: context.token });
-      candidates.push({ name: "greedy soup", coefficients: greedy.mix.coefficients.map((c) => c[0]!) });
+      const options = { cancel: context.token };
+      const uniform = await uniformSoupRow(loaded.problem, task, data, options);
+      const greedy = await greedySoupRow(loaded.problem, task, data, options);
+      rows = { uniform, greedy };
+      candidates.push({ name: GREEDY_SOUP, coefficients: greedy.candidate.mix.coefficients.map((c) => c[0]!) });
     }
     const result = await learnCoefficients(loaded.problem, data.learn, data.validation, {
       granularity: params.granularity,
@@ -79,14 +86,9 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
         context.progress(update);
       },
     });
-    // The learned soup's re-estimated BatchNormalization statistics: no weight average gives them, so the saved
-    // model and its recipe carry them as they are (evaluation below overwrites the variables).
-    const reestimated = new Set(result.batchNormReestimated);
-    const overrides = Object.fromEntries(
-      loaded.bindings
-        .filter((b) => reestimated.has(b.layer) && /moving_(mean|variance)/.test(b.variable.name))
-        .map((b) => [b.tensor, Array.from(b.variable.read().dataSync())]),
-    );
+    // The kept soup as the learner scored it: its BatchNormalization statistics (re-estimated before choosing, when
+    // that won on validation) are written as they are, since no weight average gives them.
+    const overrides = batchNormOverrides(loaded.bindings, result.batchNormStatistics);
     context.progress({
       jobId: params.jobId,
       phase: "evaluating",
@@ -94,26 +96,26 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
       totalSteps: result.steps,
       message: "Evaluating on the test split",
     });
-    const merged: Mix = { coefficients: result.coefficients, groups: result.groups };
-    const batchNormData = result.batchNormReestimated.length > 0 ? data.learn.x : undefined;
+    const merged: SoupCandidate = {
+      mix: { coefficients: result.coefficients, groups: result.groups },
+      ...(result.batchNormStatistics !== undefined ? { statistics: result.batchNormStatistics } : {}),
+    };
     const coefficients = toCoefficients(result.coefficients, result.groups);
     const method = params.base !== undefined ? "learned task arithmetic" : "learned soup";
-    const report =
-      data.test.y === undefined
-        ? await unlabeledReport(prepared, params, merged, batchNormData, method, coefficients, context)
-        : await soupReport(
-            prepared,
-            params,
-            await evaluateSoups(loaded.problem, data.test, {
-              merged,
-              trainingConfig: loaded.trainingConfig,
-              batchNormData,
-              cancel: context.token,
-            }),
-            method,
-            coefficients,
-            context,
-          );
+    let report: SoupReport;
+    if (task === undefined || rows === undefined) {
+      report = await unlabeledReport(prepared, params, merged, method, coefficients, context);
+    } else {
+      const evaluation = await evaluateSoups(loaded.problem, data.test, {
+        task,
+        uniform: rows.uniform.candidate,
+        merged,
+        others: [rows.greedy.candidate],
+        cancel: context.token,
+      });
+      report = await soupReport(prepared, params, evaluation, method, coefficients, context);
+      report.metrics.methods = [{ method: GREEDY_SOUP, ...pair(evaluation.others[0]!) }];
+    }
     report.history = history;
     report.learning = learningSummary(result);
     if (learnable.note) report.warnings.push(learnable.note);
@@ -124,7 +126,7 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
         ? await repairAndScore(
             loaded.problem,
             prepared.alignment.plan,
-            merged,
+            merged.mix,
             data,
             loaded.bindings.map((b) => b.tensor),
             { trainingConfig: loaded.trainingConfig, cancel: context.token },
@@ -132,8 +134,12 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
         : undefined;
     addRepair(report, repaired);
     if (repaired?.kept) Object.assign(overrides, repaired.overrides);
-    if (params.out !== undefined) {
-      await writeSoup(report, prepared, params, context, {
+    await writeSoup(
+      report,
+      prepared,
+      params,
+      context,
+      {
         spec: specFromCoefficients({
           method: params.base !== undefined ? "task_arithmetic" : "linear",
           paths: params.models,
@@ -152,11 +158,13 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
           stoppedBy: result.stoppedBy,
           start: result.start,
           kept: result.kept,
+          batchNorm: result.batchNormReestimated.length > 0 ? "re-estimated" : "averaged",
           ...(result.refit !== undefined ? { refit: result.refit } : {}),
         },
         ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
-      });
-    }
+      },
+      task,
+    );
     report.seconds = (performance.now() - prepared.started) / 1000;
     return report;
   } finally {

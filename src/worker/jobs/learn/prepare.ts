@@ -1,5 +1,4 @@
 /** What every job on models and data does first and last: pick the backend, read the models and the data, release them. */
-import { sha256File } from "../../../core/recipe/hash.js";
 import type { BackendName, LearnParams } from "../../../protocol/worker.js";
 import { selectBackend } from "../../backend.js";
 import type { JobContext } from "../../../core/job-context.js";
@@ -32,6 +31,7 @@ export async function prepare(
     base?: string;
     align?: LearnParams["align"];
     loss?: LearnParams["loss"];
+    architecture?: string;
   },
   context: JobContext,
 ): Promise<Prepared> {
@@ -40,7 +40,7 @@ export async function prepare(
     context.progress({ jobId: params.jobId, phase: "loading", step: 0, totalSteps: 0, message });
   const backend = await useBackend(params.backend, context);
   progress("Reading the models");
-  const loaded = await loadProblem(params.models, params.base);
+  const loaded = await loadProblem(params.models, params.base, params.architecture);
   try {
     progress("Reading the data");
     const data = await loadJobData(params.data, loaded, params.loss);
@@ -63,17 +63,4 @@ export function release(prepared: Prepared): void {
   disposeProblem(prepared.loaded);
 }
 
-export function splitSizes(data: JobData) {
-  return { ...data.split.sizes, seed: data.split.seed };
-}
-
-export async function dataRecord(params: LearnParams["data"], data: JobData) {
-  return {
-    path: params.path,
-    sha256: await sha256File(params.path),
-    ...(params.label !== undefined ? { label: params.label } : {}),
-    seed: data.split.seed,
-    fractions: { ...data.split.fractions },
-    ...(data.loss !== undefined ? { loss: data.loss.name } : {}),
-  };
-}
+export { splitReport as splitSizes } from "../data.js";

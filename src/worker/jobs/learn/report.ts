@@ -11,8 +11,7 @@ import type {
 import { taskFor, type SoupEvaluation } from "../../evaluate/evaluate.js";
 import { mergeability } from "../../evaluate/mergeability.js";
 import { metricPair, type Score } from "../../evaluate/score.js";
-import type { Mix } from "../../evaluate/soup.js";
-import type * as tf from "@tensorflow/tfjs";
+import type { SoupCandidate } from "../../evaluate/soup.js";
 import { compareEntropy } from "../../evaluate/entropy.js";
 import type { LearnResult } from "../../learn/learn.js";
 import { resolveObjective } from "../../learn/objective.js";
@@ -20,6 +19,9 @@ import type { JobContext } from "../../../core/job-context.js";
 import type { JobData } from "../data.js";
 import type { LoadedProblem } from "../problem.js";
 import { type Prepared, splitSizes } from "./prepare.js";
+
+/** The greedy soup's name in reports and among the learner's candidates. */
+export const GREEDY_SOUP = "greedy soup";
 
 export function pair(score: Score): MetricPair {
   return metricPair(score);
@@ -45,6 +47,7 @@ export function learningSummary(result: LearnResult): LearningSummary {
           },
         }
       : {}),
+    ...(result.batchNormReestimated.length > 0 ? { batchNorm: "re-estimated" as const } : {}),
     steps: result.steps,
     bestStep: result.bestStep,
     stoppedBy: result.stoppedBy,
@@ -107,8 +110,7 @@ export async function soupReport(
 export async function unlabeledReport(
   prepared: Prepared,
   params: LearnParams,
-  merged: Mix,
-  batchNormData: tf.Tensor | undefined,
+  merged: SoupCandidate,
   method: string,
   coefficients: Coefficients,
   context: JobContext,
@@ -117,7 +119,7 @@ export async function unlabeledReport(
   const task = resolveObjective(loaded.problem.model, "entropy", data.learn, {
     trainingConfig: loaded.trainingConfig,
   }).task;
-  const c = await compareEntropy(loaded.problem, data.test.x, task, { merged, batchNormData, cancel: context.token });
+  const c = await compareEntropy(loaded.problem, data.test.x, task, { merged, cancel: context.token });
   const entropy = (value: number): MetricPair => ({ loss: value, metric: value });
   return {
     backend: prepared.backend,

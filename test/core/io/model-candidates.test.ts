@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { modelCandidates } from "../../src/host/model-candidates.js";
+import { modelCandidates } from "../../../src/core/io/model-candidates.js";
 
-const real = join(import.meta.dirname, "..", "fixtures", "real-models");
+const real = join(import.meta.dirname, "..", "..", "fixtures", "real-models");
 
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -12,7 +12,7 @@ function walk(dir: string): string[] {
   );
 }
 
-describe("host/model-candidates", () => {
+describe("core/io/model-candidates", () => {
   let dir: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "model-soup-candidates-"));

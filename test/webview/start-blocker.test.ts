@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { DEFAULT_CONFIG, type MergeConfig, type PanelInit } from "../../src/protocol/panel.js";
+import { startBlocker } from "../../webview/start-blocker.js";
+import { forgetOutcome, ingredientLabel, needsArchitecture, type StoredState } from "../../webview/state.js";
+
+const paths = ["/m/a.h5", "/m/b.h5", "/m/c.h5"];
+const config: MergeConfig = {
+  ...DEFAULT_CONFIG,
+  ingredients: paths.map((path) => ({ path, include: true, coefficient: 1 })),
+  data: { path: "/d/rows.csv" },
+};
+const row = (path: string, architecture = true) => ({
+  path,
+  label: path.slice(3),
+  format: "Keras H5",
+  parameters: 10,
+  dtype: "float32",
+  architecture,
+});
+const init: PanelInit = {
+  title: "Merge 3 Models",
+  ingredients: paths.map((p) => row(p)),
+  compatibility: { mergeable: true, message: "compatible" },
+  trusted: true,
+  defaults: config,
+};
+const page = (
+  change: Partial<MergeConfig> = {},
+  stored: StoredState = { models: paths },
+  over: Partial<PanelInit> = {},
+) => ({
+  init: { ...init, ...over },
+  config: { ...config, ...change },
+  stored,
+  invalidFields: new Set<string>(),
+});
+
+describe("webview/start-blocker (why Start waits)", () => {
+  it("lets a whole configuration start", () => {
+    assert.equal(startBlocker(page()), undefined);
+  });
+
+  it("applies the protocol's split rule, counting no drawn test rows when the user gave their own", () => {
+    const split = { validationFraction: 0.5, testFraction: 0.5 };
+    assert.match(startBlocker(page(split)) ?? "", /leave no data to learn from/);
+    assert.equal(startBlocker(page({ ...split, data: { path: "/d/rows.csv", test: "/d/held-out.csv" } })), undefined);
+  });
+
+  it("aligns only the methods the protocol says can align", () => {
+    assert.equal(startBlocker(page({ method: "greedy", align: "weight" })), undefined);
+    assert.match(startBlocker(page({ method: "uniform", align: "weight" })) ?? "", /Aligning applies/);
+  });
+
+  it("asks for an architecture when an ingredient records none, and for one that fits", () => {
+    const weightsOnly = { ingredients: [row(paths[0]!, false), row(paths[1]!), row(paths[2]!)] };
+    assert.ok(needsArchitecture({ ...init, ...weightsOnly }));
+    assert.match(startBlocker(page({}, undefined, weightsOnly)) ?? "", /record no architecture.*Architecture from/);
+    assert.equal(startBlocker(page({ architecture: "/m/full.keras" }, undefined, weightsOnly)), undefined);
+    const wrong = { models: paths, architectureError: "/m/other.keras does not hold the ingredients' weights layout" };
+    assert.match(startBlocker(page({ architecture: "/m/other.keras" }, wrong, weightsOnly)) ?? "", /does not fit/);
+  });
+
+  it("waits for data that fits, and for test rows that fit", () => {
+    const { data: _, ...noData } = config;
+    assert.match(startBlocker({ ...page(), config: noData }) ?? "", /Choose the data/);
+    assert.match(startBlocker(page({}, { models: paths, dataError: "x" })) ?? "", /does not fit the models/);
+    const test = { data: { path: "/d/rows.csv", test: "/d/t.csv" } };
+    assert.match(
+      startBlocker(page(test, { models: paths, testRows: { error: "t.csv: 3 columns" } })) ?? "",
+      /test rows/,
+    );
+  });
+
+  it("needs two included ingredients (one for manual weights) and valid Advanced fields", () => {
+    const one = config.ingredients.map((i, k) => ({ ...i, include: k === 0 }));
+    assert.match(startBlocker(page({ ingredients: one })) ?? "", /at least two/);
+    assert.equal(startBlocker(page({ ingredients: one, method: "manual" })), undefined);
+    const p = page();
+    p.invalidFields.add("steps");
+    assert.match(startBlocker(p) ?? "", /drawn in red/);
+  });
+});
+
+describe("webview/state", () => {
+  it("forgets the result and everything drawn from it, and says whether there was one", () => {
+    const stored: StoredState = {
+      models: paths,
+      verdict: "v",
+      saved: { model: "m", recipe: "r" },
+      layerChanges: { model: "m", reference: "a", rows: [] },
+      basin: "kept",
+    };
+    assert.equal(forgetOutcome(stored), true);
+    assert.deepEqual(
+      [stored.verdict, stored.saved, stored.layerChanges, stored.basin],
+      [undefined, undefined, undefined, "kept"],
+    );
+    assert.equal(forgetOutcome(stored), false);
+  });
+
+  it("labels an ingredient by its number in the panel", () => {
+    assert.equal(ingredientLabel(init, "/m/b.h5"), "#2 b.h5");
+    assert.equal(ingredientLabel(init, "/elsewhere.h5"), "/elsewhere.h5");
+  });
+});

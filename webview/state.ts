@@ -1,0 +1,85 @@
+/**
+ * The Merge panel page's one state: what the host's init said, the configuration being edited, what the page
+ * keeps across reloads (getState/setState), and the job it shows. Built once the init arrived: no section draws
+ * before that, so nothing here is ever missing. Pure (no DOM), tested in test/webview/state.test.ts.
+ */
+import type { DataPreview, FromWebview, JobState, MergeConfig, PanelInit } from "../src/protocol/panel.js";
+import type { ProgressParams, SoupReport } from "../src/protocol/worker.js";
+
+export interface LayerChanges {
+  model: string;
+  reference: string;
+  rows: { name: string; change: number }[];
+}
+
+/** What the page keeps with setState; VS Code hands it back after a reload (the host's serializer reads `models`). */
+export interface StoredState {
+  models: string[];
+  config?: MergeConfig;
+  preview?: DataPreview;
+  /** Why the chosen data does not fit the models (the host checks it as soon as it is chosen). */
+  dataError?: string;
+  /** The user's own test rows as the host read them: their count, or why they do not fit. */
+  testRows?: { samples?: number; error?: string };
+  /** Why the chosen architecture file cannot rebuild the ingredients. */
+  architectureError?: string;
+  report?: SoupReport;
+  /** The host's verdict in words and, for a learned soup, why learning stopped. */
+  verdict?: string;
+  stopReason?: string;
+  history?: ProgressParams[];
+  saved?: { model: string; recipe: string };
+  /** The ingredient the per-layer change compares the merge with. */
+  diffReference?: string;
+  /** The modelSoup.backend setting as last seen, to notice a change made while the panel was hidden. */
+  settingBackend?: string;
+  layerChanges?: LayerChanges;
+  /** Which ingredients share no basin, from the last run that found some: the panel then offers "Align first". */
+  basin?: string;
+  /** The ingredient whose unit moves the panel shows (after an aligned run). */
+  unitsOf?: string;
+}
+
+export interface PanelState {
+  readonly init: PanelInit;
+  config: MergeConfig;
+  readonly stored: StoredState;
+  job: JobState;
+  /** Whether the Advanced settings are open (they are built when opened). */
+  advancedOpen: boolean;
+  /** Ids of the number fields whose text is not a valid value (Start waits until they are corrected). */
+  readonly invalidFields: Set<string>;
+}
+
+/** What the sections may do: the page (main.ts) carries it out and redraws what depends on it. */
+export interface PanelActions {
+  /** A change of what the merge would do: the last result, its verdict and any error no longer describe it. */
+  update(change: Partial<MergeConfig>): void;
+  send(message: FromWebview): void;
+  /** Keep the state with setState. */
+  persist(): void;
+  /** A number field turned valid or invalid: Start says so. */
+  fieldsChanged(): void;
+}
+
+/** The result and everything drawn from it; true when there was one. */
+export function forgetOutcome(stored: StoredState): boolean {
+  const had = stored.report !== undefined || stored.saved !== undefined;
+  stored.report = undefined;
+  stored.verdict = undefined;
+  stored.stopReason = undefined;
+  stored.saved = undefined;
+  stored.layerChanges = undefined;
+  return had;
+}
+
+/** Whether some ingredient records no architecture (weights-only checkpoints): the panel then asks for one. */
+export function needsArchitecture(init: PanelInit): boolean {
+  return init.ingredients.some((i) => !i.architecture);
+}
+
+/** "#2 fold_2.keras": the ingredient's number and short label, or the path of a model that is none. */
+export function ingredientLabel(init: PanelInit, path: string): string {
+  const i = init.ingredients.findIndex((x) => x.path === path);
+  return i < 0 ? path : `#${i + 1} ${init.ingredients[i]?.label ?? path}`;
+}

@@ -465,6 +465,30 @@ export interface TensorDistributionLine extends TensorDistribution {
   name: string;
 }
 
+/**
+ * The worker process's own resource use (`soup/health`): what a long-lived worker must keep flat. Answered at
+ * once, beside a running job; between jobs the tensor count is what the finished jobs left behind.
+ */
+export interface HealthParams {
+  /** Run a full garbage collection first, when the worker was started with --expose-gc (else ignored). */
+  collectGarbage?: boolean;
+}
+
+export interface WorkerHealth {
+  pid: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  externalBytes: number;
+  arrayBuffersBytes: number;
+  /** TensorFlow.js tensors alive (`tf.memory().numTensors`), 0 before any job started a backend. */
+  numTensors: number;
+  tensorBytes: number;
+  /** The active TensorFlow.js backend, null before any job started one. */
+  backend: string | null;
+  /** Whether a garbage collection ran before these figures. */
+  collected: boolean;
+}
+
 export const WorkerRequests = {
   /** Formats, tensors and the compatibility report of model files (the JSON of `model-soup inspect --json`). */
   inspect: new RequestType<{ paths: string[] }, unknown, void>("soup/inspect"),
@@ -487,6 +511,8 @@ export const WorkerRequests = {
   backend: new RequestType<{ preference?: BackendName }, { backend: BackendName; notes: string[] }, void>(
     "soup/backend",
   ),
+  /** The worker's memory, live tensors and backend (the soak test's probe). */
+  health: new RequestType<HealthParams, WorkerHealth, void>("soup/health"),
 };
 
 export const WorkerNotifications = {

@@ -18,6 +18,7 @@ import { runMerge } from "../core/soup/fixed-merge.js";
 import { runApply } from "./jobs/apply.js";
 import { runAlign } from "./jobs/align.js";
 import { runBackend, runEvaluate, runGreedy, runLearn } from "./jobs/learn/index.js";
+import { runHealth } from "./health.js";
 
 if (!process.send) {
   process.stderr.write("The Model Soup worker runs as a child process (child_process.fork), not on its own.\n");
@@ -84,6 +85,7 @@ handle(WorkerRequests.backend, oneAtATime(runBackend));
 handle(WorkerRequests.align, oneAtATime(runAlign));
 handle(WorkerRequests.dataMerge, oneAtATime(runDataMerge));
 handle(WorkerRequests.compare, oneAtATime(runCompare));
+handle(WorkerRequests.health, runHealth);
 
 // The parent going away (editor closed, CLI interrupted) or a signal ends the worker, removing its temporary files
 // first; temporaries a SIGKILL leaves are removed as stale by the next run (core/io/temp-files.ts).

@@ -45,6 +45,22 @@ export async function loadProblem(
   base?: string,
   architecture?: string,
 ): Promise<LoadedProblem> {
+  // A model that fails part way (an incompatible or unreadable ingredient) must not leave the built model behind.
+  const built: { model?: { dispose(): void } } = {};
+  try {
+    return await readProblem(models, base, architecture, built);
+  } catch (error) {
+    built.model?.dispose();
+    throw error;
+  }
+}
+
+async function readProblem(
+  models: readonly string[],
+  base: string | undefined,
+  architecture: string | undefined,
+  toDispose: { model?: { dispose(): void } },
+): Promise<LoadedProblem> {
   if (models.length < 2) throw new UsageError(`a soup needs at least two models; got ${models.length}`);
   const paths = base === undefined ? [...models] : [...models, base];
   const source = architecture === undefined ? undefined : await readArchitecture(architecture);
@@ -65,6 +81,7 @@ export async function loadProblem(
     }
     // Converters may expose intermediate layers as outputs too; a soup is judged on the final prediction.
     const model = finalOutputModel(built, manifest.architecture);
+    toDispose.model = model;
     const warnings = files.flatMap((f) => f.manifest.warnings.map((w) => `${f.manifest.path}: ${w}`));
     const read = async (index: number): Promise<Float32Array[]> => {
       const file = files[index]!;

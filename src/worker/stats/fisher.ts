@@ -69,7 +69,7 @@ export async function diagonalFisher(
       const xe = tf.slice(x, [e], [1]);
       const ye = y === undefined ? undefined : tf.slice(y, [e], [1]);
       try {
-        const target = ye ?? ownPrediction(task, forward(model, xe));
+        const target = ye ?? tf.tidy(() => ownPrediction(task, forward(model, xe)));
         const { value, grads } = gradients(
           () => tf.tidy(() => sampleLosses(task.loss, forward(model, xe), target).sum() as tf.Scalar),
           vars,
@@ -77,7 +77,7 @@ export async function diagonalFisher(
         vars.forEach((v, k) => {
           const g = grads[v.name];
           if (g === undefined) return;
-          const next = sums[k]!.add(g.square());
+          const next = tf.tidy(() => sums[k]!.add(g.square()));
           sums[k]!.dispose();
           sums[k] = next;
         });

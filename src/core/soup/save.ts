@@ -99,8 +99,8 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
       const inputs = await Promise.all(ingredientFiles.map((files) => describeInput(files, recipeDir, hashes)));
       const base = baseFiles ? await describeInput(baseFiles, recipeDir, hashes) : undefined;
       // Every file staged so far is the model's; each is recorded by its final name with its bytes' hash.
-      const outputFiles: Record<string, string> = {};
-      for (const file of staged.files) outputFiles[relative(recipeDir, file.path)] = await hashes.digest(file.temp);
+      const digests = await Promise.all(staged.files.map((file) => hashes.digest(file.temp)));
+      const outputFiles = Object.fromEntries(staged.files.map((f, i) => [relative(recipeDir, f.path), digests[i]!]));
       const recipe: Recipe = {
         kind: "model-soup-recipe",
         version: 1,

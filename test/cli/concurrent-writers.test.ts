@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openModel } from "../../src/core/formats/registry.js";
@@ -244,8 +244,11 @@ describe("concurrent writers to one output: one complete result or a refusal, ne
         const folder = join(dir, `stale-${name}`);
         await mkdir(folder, { recursive: true });
         await writeFile(join(folder, LOCK_NAME), typeof holder === "string" ? holder : JSON.stringify(holder));
+        // A torn lock (its writer killed while writing it) is stale once it is a few seconds old.
+        const old = new Date(Date.now() - 10_000);
+        await utimes(join(folder, LOCK_NAME), old, old);
         const run = await runCliWith(
-          { MODEL_SOUP_LOCK_WAIT_MS: "3000" },
+          { MODEL_SOUP_LOCK_WAIT_MS: "0" },
           "merge",
           ...models,
           "--out",

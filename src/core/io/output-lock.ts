@@ -7,7 +7,7 @@
  * judges staleness by a refreshed mtime (a timer in every writer), where a pid says it directly.
  */
 import { randomBytes } from "node:crypto";
-import { link, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { link, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { ModelFileError } from "../errors.js";
 import { forgetTemp, isProcessAlive, processStartTime, trackTemp } from "./temp-files.js";
@@ -76,14 +76,44 @@ const UNREADABLE_STALE_MS = 2000;
 /** Start times measured from /proc and from process.uptime() differ by rounding; a reused pid differs by far more. */
 const PID_REUSE_TOLERANCE_MS = 5000;
 
-function isStale(record: LockRecord | undefined, firstSeen: number): boolean {
-  if (record === undefined) return Date.now() - firstSeen > UNREADABLE_STALE_MS;
+function isStale(record: LockRecord | undefined, written: number): boolean {
+  if (record === undefined) return Date.now() - written > UNREADABLE_STALE_MS;
   if (record.pid === process.pid) return false;
   if (!isProcessAlive(record.pid)) return true;
   // A live process with the holder's pid that started at another time is a new process that reused the pid.
   const started = processStartTime(record.pid);
   const recorded = Date.parse(record.started);
   return started !== undefined && Number.isFinite(recorded) && Math.abs(started - recorded) > PID_REUSE_TOLERANCE_MS;
+}
+
+/**
+ * Creates the lock file exclusively with its content already in it, so no other writer ever reads it empty: the
+ * record is written to a private file (O_EXCL) and hard-linked to the lock's name, which fails with EEXIST when the
+ * lock exists. Where hard links are not supported, the lock is opened with O_EXCL and written (a reader that finds it
+ * empty waits: see UNREADABLE_STALE_MS).
+ */
+async function createWithContent(path: string, text: string, nonce: string): Promise<void> {
+  const own = `${path}.${process.pid}-${nonce}`;
+  const write = async (target: string) => {
+    const handle = await open(target, "wx");
+    try {
+      await handle.writeFile(text, "utf8");
+    } finally {
+      await handle.close();
+    }
+  };
+  trackTemp(own);
+  try {
+    await write(own);
+    await link(own, path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw error;
+    await write(path);
+  } finally {
+    await unlink(own).catch(() => undefined);
+    forgetTemp(own);
+  }
 }
 
 /** Takes the lock on `folder` (which must exist), waiting up to `waitMs` for a live holder; refuses after that. */
@@ -95,15 +125,9 @@ export async function lockOutputFolder(
   const record: LockRecord = { pid: process.pid, started: processStarted, nonce: randomBytes(8).toString("hex") };
   const text = `${JSON.stringify(record)}\n`;
   const deadline = Date.now() + waitMs;
-  let unreadableSince: number | undefined;
   for (;;) {
     try {
-      const handle = await open(path, "wx");
-      try {
-        await handle.writeFile(text, "utf8");
-      } finally {
-        await handle.close();
-      }
+      await createWithContent(path, text, record.nonce);
       trackTemp(path);
       break;
     } catch (error) {
@@ -118,8 +142,13 @@ export async function lockOutputFolder(
     const staleText = await readFile(path, "utf8").catch(() => undefined);
     if (staleText === undefined) continue; // released in between: try again at once
     const holder = parseRecord(staleText);
-    unreadableSince = holder ? undefined : (unreadableSince ?? Date.now());
-    if (isStale(holder, unreadableSince ?? Date.now())) {
+    const written = holder
+      ? 0
+      : await stat(path).then(
+          (s) => s.mtimeMs,
+          () => Date.now(),
+        );
+    if (isStale(holder, written)) {
       await removeStale(path, holder, staleText);
       continue;
     }

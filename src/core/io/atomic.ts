@@ -97,8 +97,18 @@ export async function stageOutputs<T>(work: (staged: StagedOutputs) => Promise<T
   }
 }
 
+/**
+ * MODEL_SOUP_COMMIT_PAUSE_MS: a pause between the renames of one output, for tests that race writers: it widens
+ * the moment in which an output is half moved, which the output lock must keep other writers out of.
+ */
+function commitPause(): Promise<void> | undefined {
+  const ms = Number(process.env.MODEL_SOUP_COMMIT_PAUSE_MS ?? 0);
+  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : undefined;
+}
+
 async function renameIntoPlace(files: readonly StagedFile[]): Promise<void> {
   for (let i = 0; i < files.length; i++) {
+    if (i > 0) await commitPause();
     try {
       await rename(files[i]!.temp, files[i]!.path);
     } catch (error) {

@@ -17,6 +17,56 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
+/**
+ * Placeholders of options whose value is a number (or numbers): a negative number there is a value (a negative
+ * weight or λ negates a task vector); validation of the range is the option's own.
+ */
+const NUMBER_VALUE_NAMES = new Set([
+  "<N>",
+  "<d>",
+  "<f>",
+  "<k>",
+  "<t>",
+  "<α>",
+  "<ε>",
+  "<η>",
+  "<λ>",
+  "<rate>",
+  "w1,w2,...",
+]);
+const NEGATIVE_NUMBERS = /^-(\d|\.\d)[\d.,eE+-]*$/;
+
+/**
+ * A string option followed by something that starts with "-": a negative number given to a numeric option is taken
+ * as its value; anything else is refused in one line (the argument parser's own text is several lines).
+ */
+function joinDashValues(options: Record<string, OptionSpec>, argv: readonly string[]): string[] {
+  const byShort = new Map(Object.entries(options).flatMap(([name, o]) => (o.short ? [[`-${o.short}`, name]] : [])));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    out.push(token);
+    if (token === "--") {
+      out.push(...argv.slice(i + 1));
+      break;
+    }
+    const name = token.startsWith("--") ? token.slice(2) : byShort.get(token);
+    const spec = name !== undefined ? options[name] : undefined;
+    const next = argv[i + 1];
+    if (spec?.type !== "string" || next === undefined || !next.startsWith("-") || next === "-") continue;
+    if (NUMBER_VALUE_NAMES.has(spec.valueName ?? "") && NEGATIVE_NUMBERS.test(next)) {
+      out[out.length - 1] = `--${name}=${next}`;
+      i++;
+      continue;
+    }
+    throw new UsageError(
+      `--${name} expects a value ${spec.valueName ?? ""}`.trimEnd() +
+        `, got "${next}", which reads as an option; to give a value starting with "-", write --${name}=${next}`,
+    );
+  }
+  return out;
+}
+
 /** Parses a subcommand's arguments (everything after its name); unknown options and missing values are UsageErrors. */
 export function parseCommandArgs(options: Record<string, OptionSpec>, argv: readonly string[]): ParsedArgs {
   const config = Object.fromEntries(
@@ -27,14 +77,16 @@ export function parseCommandArgs(options: Record<string, OptionSpec>, argv: read
   );
   try {
     const { values, positionals } = parseArgs({
-      args: [...argv],
+      args: joinDashValues(options, argv),
       options: config,
       allowPositionals: true,
       strict: true,
     });
     return { values: values as ParsedArgs["values"], positionals };
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    if (error instanceof UsageError) throw error;
+    // node:util's messages may span lines; the CLI's errors are one line.
+    throw new UsageError((error as Error).message.replace(/\s*\n\s*/g, " "));
   }
 }
 

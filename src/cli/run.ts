@@ -86,9 +86,14 @@ export function describeFailure(command: Command, error: unknown, debug: boolean
 export async function runCli(fullArgv: readonly string[], io: CliIO): Promise<number> {
   const { argv, debug } = takeDebugFlag(fullArgv);
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  if (name === undefined) {
+    // No command at all is a usage mistake: the overview goes where errors go.
+    io.stderr(`model-soup: no command given\n\n${overview()}\n`);
+    return EXIT_BAD_INPUT;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
     io.stdout(overview() + "\n");
-    return name === undefined ? EXIT_BAD_INPUT : 0;
+    return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {

@@ -71,6 +71,32 @@ describe("model-soup merge --method ... and the mergekit round trip", function (
     assert.equal(recipe.base.path, "base.safetensors");
   });
 
+  it("without --weights, task arithmetic takes λ_i = 0.4 and TIES λ_i = 1, and the recipe records them", async () => {
+    const ta = join(dir, "ta-default.safetensors");
+    const run = await runCli("merge", a, b, "--method", "task_arithmetic", "--base", base, "--out", ta);
+    assert.equal(run.code, 0, run.stderr);
+    // 1 + 0.4·((1, 0, −2, 0) + (1, 2, 2, 0)) = (1.8, 1.8, 1, 1)
+    close(await values(ta, "fc.weight"), [1.8, 1.8, 1, 1], "fc.weight");
+    const recipe = JSON.parse(await readFile(join(dir, "ta-default.recipe.json"), "utf8"));
+    assert.deepEqual(
+      recipe.merge.ingredients.map((g: { weight: number }) => g.weight),
+      [0.4, 0.4],
+    );
+    const ties = join(dir, "ties-default.safetensors");
+    const tiesRun = await runCli("merge", a, b, "--method", "ties", "--base", base, "--out", ties);
+    assert.equal(tiesRun.code, 0, tiesRun.stderr);
+    const tiesRecipe = JSON.parse(await readFile(join(dir, "ties-default.recipe.json"), "utf8"));
+    assert.deepEqual(
+      tiesRecipe.merge.ingredients.map((g: { weight: number }) => g.weight),
+      [1, 1],
+    );
+    const help = await runCli("merge", "--help");
+    assert.match(
+      help.stdout,
+      /--weights .*each model's λ_i: task_arithmetic 0\.4, ties 1, dare_linear 0\.4, dare_ties 1 by default/,
+    );
+  });
+
   it("TIES with density 1 keeps the entries that agree with the elected sign", async () => {
     const out = join(dir, "ties.safetensors");
     const run = await runCli(

@@ -4,7 +4,8 @@
  * RegMean++, and with --base TSV-M, Iso-C, Iso-CTS, WUDI).
  */
 import type { Command } from "../command.js";
-import { UsageError } from "../../core/errors.js";
+import { ModelFileError, UsageError } from "../../core/errors.js";
+import { missingLabels } from "../../core/data/labels-present.js";
 import {
   BASE_METHOD_CHOICES,
   choiceValues,
@@ -96,6 +97,8 @@ export const evaluateCommand: Command = {
     const paths = await modelArguments(args, io, 2);
     const coefficients = weightsOption(args, paths.length);
     const data = dataSpec(args);
+    const unlabeled = await missingLabels(data.path, data.label);
+    if (unlabeled !== undefined) throw new ModelFileError(data.path, unlabeled);
     await guardReport(args, [...(await inputProtection(paths, data.path)), ...runInputs(args)]);
     const base = stringOption(args, "base");
     const methods = methodsOption(args, base !== undefined);

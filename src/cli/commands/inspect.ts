@@ -7,6 +7,24 @@ import { describeExpansions, resolveModelArguments } from "../../core/io/model-i
 import { flag } from "../args.js";
 import type { Command } from "../command.js";
 import { formatModel, formatReport } from "../text/analysis.js";
+import { checkRecipeOutput } from "../../core/recipe/check.js";
+import { recipePathFor } from "../../core/io/output-names.js";
+import { stat } from "node:fs/promises";
+
+/** For a model with a recipe beside it, whether the recipe describes it (one line), else undefined. */
+async function recipeLine(model: string): Promise<string | undefined> {
+  const recipe = recipePathFor(model);
+  if (
+    recipe === model ||
+    !(await stat(recipe).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  )
+    return undefined;
+  const checked = await checkRecipeOutput(recipe, model).catch((error: Error) => ({ line: error.message }));
+  return `  recipe: ${checked.line}`;
+}
 
 export const inspectCommand: Command = {
   name: "inspect",
@@ -26,7 +44,11 @@ export const inspectCommand: Command = {
     if (flag(args, "json")) {
       io.stdout(JSON.stringify(inspectJson(analysis), null, 2) + "\n");
     } else {
-      const sections = [...analysis.models.map(formatModel), formatReport(analysis)];
+      const recipes = await Promise.all(analysis.models.map((m) => recipeLine(m.path)));
+      const sections = [
+        ...analysis.models.map((m, i) => [formatModel(m), ...(recipes[i] ? [recipes[i]] : [])].join("\n")),
+        formatReport(analysis),
+      ];
       io.stdout(sections.join("\n\n") + "\n");
     }
     return inspectExitCode(analysis);

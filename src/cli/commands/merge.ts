@@ -7,6 +7,7 @@ import { stringOption, usageLine, type ParsedArgs } from "../args.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../../core/errors.js";
 import { MERGE_METHOD_IDS } from "../../core/merge/spec.js";
+import { getMergeMethod } from "../../core/merge/registry.js";
 import { FISHER_TARGET_CHOICES } from "../../protocol/choices.js";
 import { isDataAwareMethod, WorkerRequests, type DataAwareMethod } from "../../protocol/worker.js";
 import { formatComparison } from "../text/report.js";
@@ -50,8 +51,20 @@ function methodParams(args: ParsedArgs): Record<string, unknown> {
   return params;
 }
 
+/** The default λ_i of each method whose per-model weight has one (from the method's own parameter definition). */
+const TASK_WEIGHT_DEFAULTS = MERGE_METHOD_IDS.flatMap((id) => {
+  const weight = getMergeMethod(id).modelParams.find((p) => p.name === "weight");
+  return weight?.default !== undefined ? [`${id} ${String(weight.default)}`] : [];
+})
+  .join(", ")
+  .concat(" by default");
+
 const mergeOptions = {
-  weights: { type: "string", valueName: "w1,w2,...", description: "One weight per model (default: uniform)." },
+  weights: {
+    type: "string",
+    valueName: "w1,w2,...",
+    description: `One weight per model (default: uniform). For the task-vector methods, each model's λ_i: ${TASK_WEIGHT_DEFAULTS}.`,
+  },
   method: {
     type: "string",
     valueName: MERGE_METHOD_IDS.join("|"),

@@ -38,14 +38,22 @@ async function loadNpyPair(path: string, options: LoadOptions): Promise<Dataset>
   return dataset;
 }
 
-async function labelsSibling(xPath: string): Promise<string | undefined> {
+/** The names a features file's labels file may have beside it (x.npy -> y.npy, train_x.npy -> train_y.npy, ...). */
+export function labelsSiblingNames(xPath: string): string[] {
   const name = basename(xPath);
-  const candidates = [
-    name.replace(/^x(?=[._-])/i, (m) => (m === "X" ? "Y" : "y")),
-    name.replace(/([._-])x(?=\.npy$)/i, (_m, sep: string) => `${sep}y`),
-    name.replace(/^X(?=[._-])/, "y"),
-  ].filter((c) => c !== name);
-  for (const candidate of candidates) {
+  return [
+    ...new Set(
+      [
+        name.replace(/^x(?=[._-])/i, (m) => (m === "X" ? "Y" : "y")),
+        name.replace(/([._-])x(?=\.npy$)/i, (_m, sep: string) => `${sep}y`),
+        name.replace(/^X(?=[._-])/, "y"),
+      ].filter((c) => c !== name),
+    ),
+  ];
+}
+
+export async function labelsSibling(xPath: string): Promise<string | undefined> {
+  for (const candidate of labelsSiblingNames(xPath)) {
     const p = join(dirname(xPath), candidate);
     if (await isFile(p)) return p;
   }

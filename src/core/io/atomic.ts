@@ -3,6 +3,7 @@
  * only when all of them are complete. Temporary names say whose they are (`.model-soup-tmp-<pid>-<hex>-<name>`),
  * so a run killed with SIGKILL leaves files the next run writing to that folder recognises and removes.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { randomBytes } from "node:crypto";
 import { rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
@@ -54,10 +55,75 @@ function asWriteError(error: unknown, target: string): unknown {
   return typeof code === "string" && WRITE_ERROR_CODES.has(code) ? new OutputWriteError(target, code) : error;
 }
 
+/** A complete temporary file and where it goes. */
+export interface StagedFile {
+  temp: string;
+  path: string;
+}
+
+/**
+ * Files written by several writers (a model's shards and entry file, then its recipe) that must appear together:
+ * while `stageOutputs` runs, writeFilesAtomically leaves its complete temporaries here instead of renaming them,
+ * and they are renamed in the order they were staged once every one is written.
+ */
+export class StagedOutputs {
+  readonly files: StagedFile[] = [];
+
+  /** Renames every staged file into place, in staging order. */
+  async commit(): Promise<void> {
+    const files = this.files.splice(0);
+    await renameIntoPlace(files);
+  }
+
+  /** Removes every staged temporary (nothing was moved into place). */
+  async discard(): Promise<void> {
+    await Promise.all(this.files.splice(0).map((f) => removeTemp(f.temp)));
+  }
+}
+
+const staging = new AsyncLocalStorage<StagedOutputs>();
+
+/**
+ * Runs `work` with every writeFilesAtomically inside it staged rather than renamed; the staged files are
+ * discarded when `work` fails. The caller commits them (after `work`, under its output lock).
+ */
+export async function stageOutputs<T>(work: (staged: StagedOutputs) => Promise<T>): Promise<T> {
+  const staged = new StagedOutputs();
+  try {
+    return await staging.run(staged, () => work(staged));
+  } catch (error) {
+    await staged.discard();
+    throw error;
+  }
+}
+
+/**
+ * MODEL_SOUP_COMMIT_PAUSE_MS: a pause between the renames of one output, for tests that race writers: it widens
+ * the moment in which an output is half moved, which the output lock must keep other writers out of.
+ */
+function commitPause(): Promise<void> | undefined {
+  const ms = Number(process.env.MODEL_SOUP_COMMIT_PAUSE_MS ?? 0);
+  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : undefined;
+}
+
+async function renameIntoPlace(files: readonly StagedFile[]): Promise<void> {
+  for (let i = 0; i < files.length; i++) {
+    if (i > 0) await commitPause();
+    try {
+      await rename(files[i]!.temp, files[i]!.path);
+    } catch (error) {
+      await Promise.all(files.slice(i).map((f) => removeTemp(f.temp)));
+      throw asWriteError(error, files[i]!.path);
+    }
+    forgetTemp(files[i]!.temp);
+  }
+}
+
 /**
  * Writes every file to a temporary path in its target folder, then renames them into place in the given
  * order (put the file that points at the others last). If any write fails, every temporary is removed and
- * no target is touched. Stale temporaries of killed runs in those folders are removed first.
+ * no target is touched. Stale temporaries of killed runs in those folders are removed first. Inside
+ * stageOutputs the complete temporaries are staged instead of renamed.
  */
 export async function writeFilesAtomically(files: PendingFile[]): Promise<void> {
   for (const folder of new Set(files.map((f) => dirname(f.path)))) await removeStaleTemps(folder);
@@ -74,13 +140,8 @@ export async function writeFilesAtomically(files: PendingFile[]): Promise<void> 
     await Promise.all(temps.map(removeTemp));
     throw error;
   }
-  for (let i = 0; i < files.length; i++) {
-    try {
-      await rename(temps[i]!, files[i]!.path);
-    } catch (error) {
-      await Promise.all(temps.slice(i).map(removeTemp));
-      throw asWriteError(error, files[i]!.path);
-    }
-    forgetTemp(temps[i]!);
-  }
+  const written = files.map((f, i) => ({ temp: temps[i]!, path: f.path }));
+  const staged = staging.getStore();
+  if (staged) staged.files.push(...written);
+  else await renameIntoPlace(written);
 }

@@ -36,7 +36,8 @@ export function removeLiveTempsSync(): string[] {
 const TEMP_BESIDE = /^\.model-soup-tmp-(\d+)-[0-9a-f]{12}-/;
 const TEMP_FOLDER = /^model-soup-[a-z]+-(\d+)-[A-Za-z0-9]{6}$/;
 
-function isAlive(pid: number): boolean {
+/** Whether a process is running (a zombie is not; a process of another user is). */
+export function isProcessAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
@@ -61,6 +62,22 @@ function isZombie(pid: number): boolean {
   }
 }
 
+/** When a process started (ms since the epoch), from /proc (Linux); undefined elsewhere or when unknown. */
+export function processStartTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after "(comm)": state is field 3, starttime (clock ticks after boot) field 22.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[19]);
+    const boot = /^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"));
+    if (!Number.isFinite(ticks) || !boot) return undefined;
+    // USER_HZ is 100 on every Linux build that Node supports.
+    return Number(boot[1]) * 1000 + ticks * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The process id a temporary name of ours carries, or undefined when the name is not one of ours. */
 export function tempOwner(name: string, inSystemTemp = false): number | undefined {
   const match = TEMP_BESIDE.exec(name) ?? (inSystemTemp ? TEMP_FOLDER.exec(name) : null);
@@ -76,7 +93,7 @@ export async function removeStaleTemps(folder: string): Promise<string[]> {
   const inSystemTemp = resolve(folder) === resolve(tmpdir());
   const stale = names.filter((n) => {
     const pid = tempOwner(n, inSystemTemp);
-    return pid !== undefined && !isAlive(pid);
+    return pid !== undefined && !isProcessAlive(pid);
   });
   const removed: string[] = [];
   for (const name of stale) {

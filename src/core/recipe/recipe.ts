@@ -102,7 +102,12 @@ const recipeSchema = v.pipe(
       overrides: v.optional(
         mapOf(v.array(finite, "must be a list of numbers"), "must map tensor names to lists of numbers"),
       ),
-      output: object({ path: text, format: v.picklist(FORMAT_IDS, `must be one of ${FORMAT_IDS.join(", ")}`) }),
+      output: object({
+        path: text,
+        format: v.picklist(FORMAT_IDS, `must be one of ${FORMAT_IDS.join(", ")}`),
+        /** Every file of the model written (relative to the recipe's folder) → SHA-256; `apply --check` compares them. */
+        files: v.optional(mapOf(text, "must map file paths to SHA-256 hashes")),
+      }),
     },
     'expected a JSON object with "kind": "model-soup-recipe"',
   ),

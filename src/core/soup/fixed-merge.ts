@@ -6,6 +6,7 @@ import { UsageError } from "../errors.js";
 import { specFromCoefficients } from "../merge/coefficients.js";
 import { MERGE_METHOD_IDS, type MergeMethodId, type MergeSpec, type ParamValue } from "../merge/spec.js";
 import { dataProtection } from "./output.js";
+import { getMergeMethod } from "../merge/registry.js";
 import { saveSoup } from "./save.js";
 import type { MergeParams, MergeResult } from "../../protocol/worker.js";
 import { resolveModelPath } from "../io/model-inputs.js";
@@ -40,9 +41,14 @@ function specOf(params: MergeParams): { spec: MergeSpec; origin: string } {
   if (!isMethod(method))
     throw new UsageError(`unknown merge method "${params.method}"; methods: ${MERGE_METHOD_IDS.join(", ")}`);
   const uniformLinear = method === "linear" && params.coefficients === undefined;
+  // A task-vector method's default λ_i (merge/methods/task-arithmetic.ts) is written into the recipe, so the recipe
+  // says which coefficients made the model.
+  const defaultWeight = getMergeMethod(method).modelParams.find((p) => p.name === "weight")?.default;
+  const coefficients =
+    params.coefficients ?? (typeof defaultWeight === "number" ? params.models.map(() => defaultWeight) : undefined);
   const methodParams = (params.params ?? {}) as Record<string, ParamValue>;
   const spec: MergeSpec =
-    params.coefficients === undefined
+    coefficients === undefined
       ? {
           method: uniformLinear ? "uniform" : method,
           params: methodParams,
@@ -52,7 +58,7 @@ function specOf(params: MergeParams): { spec: MergeSpec; origin: string } {
       : specFromCoefficients({
           method,
           paths: params.models,
-          coefficients: params.coefficients,
+          coefficients,
           base: params.base,
           params: methodParams,
         });

@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { ModelFileError, UsageError } from "../errors.js";
 import { detectFormat, filesOfModels, readManifest } from "../formats/registry.js";
 import { modelCandidates } from "../io/model-candidates.js";
+import { TEMP_PREFIX } from "../io/atomic.js";
 import { guardOutputs, type PlannedOutput, type ProtectedPath } from "../io/output-guard.js";
 import { resolveOutputTarget, type OutputTarget } from "../io/output-target.js";
 import { readRecipe } from "../recipe/recipe.js";
@@ -81,7 +82,8 @@ async function refuseReplacingOtherFiles(target: OutputTarget): Promise<void> {
  */
 async function refuseTakingOtherModelsShards(target: OutputTarget): Promise<void> {
   if (!target.siblings) return;
-  const names = await readdir(target.folder).catch(() => [] as string[]);
+  // Another writer's complete temporaries (io/atomic.ts) are not models of this folder: they wait for its lock.
+  const names = (await readdir(target.folder).catch(() => [] as string[])).filter((n) => !n.startsWith(TEMP_PREFIX));
   const taken = names.filter((n) => target.siblings!.test(n)).map((n) => join(target.folder, n));
   if (taken.length === 0) return;
   const others = (await modelCandidates(names.map((n) => join(target.folder, n)))).filter((m) => m !== target.model);

@@ -1,7 +1,7 @@
 /** Writes a merged model and the recipe beside it; and re-runs a recipe (`apply`). */
-import { mkdir, rm, unlink } from "node:fs/promises";
+import { mkdir, rmdir, unlink } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
-import type { Cancellation } from "../cancellation.js";
+import { throwIfCancelled, type Cancellation } from "../cancellation.js";
 import { ModelFileError, UsageError } from "../errors.js";
 import { readArchitecture, readManifest } from "../formats/registry.js";
 import type { MergeStatistics } from "../merge/plan.js";
@@ -10,6 +10,8 @@ import type { MergeSpec } from "../merge/spec.js";
 import { FileHashes, sha256Files } from "../recipe/hash.js";
 import { canonicalPath, type ProtectedPath } from "../io/output-guard.js";
 import { resolveOutputTarget } from "../io/output-target.js";
+import { stageOutputs } from "../io/atomic.js";
+import { lockOutputFolder, type OutputLock } from "../io/output-lock.js";
 import {
   RECIPE_TOOL,
   describeInput,
@@ -50,6 +52,22 @@ export interface SavedSoup {
   warnings: string[];
 }
 
+/** Removes the folders this run made (innermost first) as long as they are empty: a concurrent writer's files stay. */
+async function removeEmptyFolders(folder: string, createdTop: string | undefined): Promise<void> {
+  if (createdTop === undefined) return;
+  const top = resolve(createdTop);
+  for (let dir = resolve(folder); ; dir = dirname(dir)) {
+    if (
+      !(await rmdir(dir).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
+    if (dir === top || dirname(dir) === dir) return;
+  }
+}
+
 async function removeWritten(target: string): Promise<void> {
   const written = await readManifest(target).catch(() => undefined);
   await Promise.all((written?.files ?? [target]).map((f) => unlink(f).catch(() => undefined)));
@@ -67,7 +85,12 @@ function dataRelativeTo(data: NonNullable<Recipe["data"]>, recipeDir: string): N
   return { ...data, path: rel(data.path), ...(data.test ? { test: { ...data.test, path: rel(data.test.path) } } : {}) };
 }
 
-/** Merges, writes the model, then its recipe; when the recipe cannot be written the model is removed again. */
+/**
+ * Merges and writes the model and its recipe as one output: under the output folder's lock (io/output-lock.ts)
+ * every file is written under a temporary name, then all are renamed into place, the shards first, the model's
+ * entry file after them and the recipe last (io/atomic.ts stageOutputs). The recipe records the hash of every
+ * file of the model it describes. A failure or cancellation leaves nothing.
+ */
 export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   const spec = options.spec;
   // The output's meaning and the guard, before any work (io/output-target.ts, io/output-guard.ts).
@@ -91,65 +114,67 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   const baseFiles = spec.base !== undefined ? (await readManifest(spec.base)).files : undefined;
   // A missing output folder is made, and removed again when the merge fails, so a failure leaves nothing.
   const createdDir = await mkdir(planned.folder, { recursive: true });
+  let lock: OutputLock | undefined;
   // The inputs are hashed for the recipe on a thread while they are merged (recipe/hash.ts).
   const hashes = new FileHashes();
-  let outcome;
-  let inputs: RecipeInput[];
-  let base: RecipeInput | undefined;
   try {
-    outcome = await mergeModelFiles({
-      spec,
-      target,
-      overrides: options.overrides,
-      ...(options.alignment ? { alignment: options.alignment } : {}),
-      statistics: options.statistics,
-      ...(architectureSource ? { architecture: architectureSource } : {}),
-      onProgress: options.onProgress,
-      cancel: options.cancel,
-      hashes,
+    lock = await lockOutputFolder(planned.folder);
+    return await stageOutputs(async (staged) => {
+      const outcome = await mergeModelFiles({
+        spec,
+        target,
+        overrides: options.overrides,
+        ...(options.alignment ? { alignment: options.alignment } : {}),
+        statistics: options.statistics,
+        ...(architectureSource ? { architecture: architectureSource } : {}),
+        onProgress: options.onProgress,
+        cancel: options.cancel,
+        hashes,
+      });
+      const inputs = await Promise.all(ingredientFiles.map((files) => describeInput(files, recipeDir, hashes)));
+      const base = baseFiles ? await describeInput(baseFiles, recipeDir, hashes) : undefined;
+      // Every file staged so far is the model's; each is recorded by its final name with its bytes' hash.
+      const digests = await Promise.all(staged.files.map((file) => hashes.digest(file.temp)));
+      const outputFiles = Object.fromEntries(staged.files.map((f, i) => [relative(recipeDir, f.path), digests[i]!]));
+      const recipe: Recipe = {
+        kind: "model-soup-recipe",
+        version: 1,
+        tool: { ...RECIPE_TOOL },
+        created: new Date().toISOString(),
+        origin: options.origin,
+        merge: {
+          ...spec,
+          ingredients: spec.ingredients.map((g, i) => ({ ...g, path: inputs[i]!.path })),
+          ...(base ? { base: base.path } : {}),
+        },
+        inputs,
+        ...(base ? { base } : {}),
+        ...(options.learning ? { learning: options.learning } : {}),
+        ...(options.data ? { data: dataRelativeTo(options.data, recipeDir) } : {}),
+        ...(options.architecture !== undefined
+          ? { architecture: await describeInput([options.architecture], recipeDir) }
+          : {}),
+        ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+        ...(options.backend ? { backend: options.backend } : {}),
+        ...(options.alignment ? { alignment: options.alignment } : {}),
+        ...(options.overrides ? { overrides: options.overrides } : {}),
+        output: { path: relative(recipeDir, target), format: planned.format, files: outputFiles },
+      };
+      await writeRecipe(recipePath, recipe);
+      throwIfCancelled(options.cancel);
+      await lock!.verify();
+      await staged.commit();
+      return { model: target, recipe: recipePath, warnings: outcome.warnings };
     });
-    inputs = await Promise.all(ingredientFiles.map((files) => describeInput(files, recipeDir, hashes)));
-    base = baseFiles ? await describeInput(baseFiles, recipeDir, hashes) : undefined;
   } catch (error) {
-    if (outcome !== undefined) await removeWritten(target);
-    if (createdDir !== undefined) await rm(createdDir, { recursive: true, force: true });
+    await lock?.release();
+    lock = undefined;
+    await removeEmptyFolders(planned.folder, createdDir);
     throw error;
   } finally {
+    await lock?.release();
     await hashes.close();
   }
-  const written = await readManifest(target);
-  const recipe: Recipe = {
-    kind: "model-soup-recipe",
-    version: 1,
-    tool: { ...RECIPE_TOOL },
-    created: new Date().toISOString(),
-    origin: options.origin,
-    merge: {
-      ...spec,
-      ingredients: spec.ingredients.map((g, i) => ({ ...g, path: inputs[i]!.path })),
-      ...(base ? { base: base.path } : {}),
-    },
-    inputs,
-    ...(base ? { base } : {}),
-    ...(options.learning ? { learning: options.learning } : {}),
-    ...(options.data ? { data: dataRelativeTo(options.data, recipeDir) } : {}),
-    ...(options.architecture !== undefined
-      ? { architecture: await describeInput([options.architecture], recipeDir) }
-      : {}),
-    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
-    ...(options.backend ? { backend: options.backend } : {}),
-    ...(options.alignment ? { alignment: options.alignment } : {}),
-    ...(options.overrides ? { overrides: options.overrides } : {}),
-    output: { path: resolve(target).slice(recipeDir.length + 1), format: written.format },
-  };
-  try {
-    await writeRecipe(recipePath, recipe);
-  } catch (error) {
-    await removeWritten(target);
-    if (createdDir !== undefined) await rm(createdDir, { recursive: true, force: true });
-    throw error;
-  }
-  return { model: target, recipe: recipePath, warnings: outcome.warnings };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { MergeMethod, MethodInput, ParamDef } from "../method.js";
 import { keyedRandom } from "../../random.js";
 import { combineTaskVectors, dropAndRescale, taskVector } from "../task-vectors.js";
-import { LAMBDA, WEIGHT } from "./task-arithmetic.js";
+import { LAMBDA, TIES_WEIGHT, WEIGHT } from "./task-arithmetic.js";
 import { DENSITY } from "./ties.js";
 
 const DARE_PARAMS: readonly ParamDef[] = [
@@ -71,6 +71,6 @@ export const dareTies: MergeMethod = {
   maxModels: Infinity,
   scope: "tensor",
   globalParams: DARE_PARAMS,
-  modelParams: [WEIGHT, DENSITY],
+  modelParams: [TIES_WEIGHT, DENSITY],
   merge: (input) => dare(input, true),
 };

@@ -1,6 +1,6 @@
 import type { MergeMethod, MethodInput, ParamDef } from "../method.js";
 import { combineTaskVectors, taskVector, trimToTopK } from "../task-vectors.js";
-import { LAMBDA, WEIGHT } from "./task-arithmetic.js";
+import { LAMBDA, TIES_WEIGHT } from "./task-arithmetic.js";
 
 export const DENSITY: ParamDef = {
   name: "density",
@@ -30,7 +30,7 @@ export const ties: MergeMethod = {
     },
     LAMBDA,
   ],
-  modelParams: [WEIGHT, DENSITY],
+  modelParams: [TIES_WEIGHT, DENSITY],
   merge(input: MethodInput): Float32Array {
     const base = input.base!;
     const deltas = input.models.map((m, i) => trimToTopK(taskVector(m, base), input.modelParams[i]!.density!));

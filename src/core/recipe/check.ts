@@ -1,0 +1,51 @@
+/**
+ * Whether a model is the one its recipe describes: every file of the model (model file and shards) against the
+ * SHA-256 the recipe recorded when it wrote them (`output.files`). One verdict, one line.
+ */
+import { dirname, relative, resolve } from "node:path";
+import { readManifest } from "../formats/registry.js";
+import { sha256File } from "./hash.js";
+import { readRecipe } from "./recipe.js";
+
+export interface OutputCheck {
+  recipe: string;
+  model: string;
+  verdict: "match" | "mismatch" | "unrecorded";
+  /** One line saying the verdict and, for a mismatch, the first file that differs. */
+  line: string;
+}
+
+/** Checks the model at the recipe's output path (or `model`, when given) against the hashes the recipe recorded. */
+export async function checkRecipeOutput(recipePath: string, model?: string): Promise<OutputCheck> {
+  const recipe = await readRecipe(recipePath);
+  const folder = dirname(resolve(recipePath));
+  const modelPath = model ?? resolve(folder, recipe.output.path);
+  const result = (verdict: OutputCheck["verdict"], line: string): OutputCheck => ({
+    recipe: recipePath,
+    model: modelPath,
+    verdict,
+    line,
+  });
+  const recorded = recipe.output.files;
+  if (recorded === undefined)
+    return result(
+      "unrecorded",
+      `${recipePath} records no hashes of its output (written by an older version); nothing to check ${modelPath} against`,
+    );
+  const files = await readManifest(modelPath).then(
+    (m) => m.files.map((f) => relative(folder, resolve(f))),
+    (error: Error) => error,
+  );
+  if (files instanceof Error) return result("mismatch", `mismatch: ${files.message}`);
+  const differs = (why: string) =>
+    result("mismatch", `mismatch: ${modelPath} is not the model ${recipePath} describes: ${why}`);
+  for (const name of Object.keys(recorded))
+    if (!files.includes(name)) return differs(`the model has no file ${name}, which the recipe recorded`);
+  for (const name of files) {
+    const expected = recorded[name];
+    if (expected === undefined) return differs(`its file ${name} is not one the recipe recorded`);
+    const actual = await sha256File(resolve(folder, name));
+    if (actual !== expected) return differs(`${name} has SHA-256 ${actual}, the recipe recorded ${expected}`);
+  }
+  return result("match", `match: ${modelPath} is the model ${recipePath} describes (${files.length} file(s), SHA-256)`);
+}

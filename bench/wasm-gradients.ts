@@ -5,7 +5,7 @@
 // Run: node --import tsx bench/wasm-gradients.ts [--repeats N] [--batch N]
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../src/worker/backend.js";
-import { disposeProblem, loadProblem } from "../src/worker/jobs/problem.js";
+import { disposeProblem, loadProblem } from "../src/worker/jobs/session/problem.js";
 import { coefficientSpace, initialTheta } from "../src/worker/learn/coefficients.js";
 import { SoupGradient } from "../src/worker/learn/gradient.js";
 import { Merger } from "../src/worker/learn/merge.js";

@@ -16,8 +16,8 @@ import { evaluateSoups, taskFor } from "../../src/worker/evaluate/evaluate.js";
 import { greedySoup } from "../../src/worker/evaluate/greedy.js";
 import { uniformSoupRow } from "../../src/worker/evaluate/rows.js";
 import { uniformMix } from "../../src/worker/evaluate/soup.js";
-import { disposeJobData, loadJobData } from "../../src/worker/jobs/data.js";
-import { disposeProblem, loadProblem } from "../../src/worker/jobs/problem.js";
+import { disposeJobData, loadJobData } from "../../src/worker/jobs/session/data.js";
+import { disposeProblem, loadProblem } from "../../src/worker/jobs/session/problem.js";
 import { LEARN_DEFAULTS } from "../../src/protocol/learn-defaults.js";
 import { learnCoefficients, type LearnOptions } from "../../src/worker/learn/learn.js";
 

@@ -13,12 +13,16 @@ import type { JobContext } from "../core/job-context.js";
 import { runInspect } from "./jobs/inspect.js";
 import { runLayerStats } from "./jobs/layer-stats.js";
 import { runTensorStats } from "./jobs/tensor-stats.js";
-import { runCompare, runDataMerge } from "./jobs/data-aware.js";
+import { runCompare } from "./jobs/compare.js";
+import { runDataMerge } from "./jobs/data-merge.js";
 import { runMerge } from "../core/soup/fixed-merge.js";
 import { runApply } from "./jobs/apply.js";
 import { runAlign } from "./jobs/align.js";
-import { runBackend, runEvaluate, runGreedy, runLearn } from "./jobs/learn/index.js";
 import { runHealth } from "./health.js";
+import { runBackend } from "./jobs/backend.js";
+import { runEvaluate } from "./jobs/evaluate.js";
+import { runGreedy } from "./jobs/greedy.js";
+import { runLearn } from "./jobs/learn.js";
 
 if (!process.send) {
   process.stderr.write("The Model Soup worker runs as a child process (child_process.fork), not on its own.\n");

@@ -19,9 +19,9 @@ import type { EvaluateReport, MergeParams, SoupReport } from "../../src/protocol
 import { mulberry32 } from "../../src/core/random.js";
 import { saveWithTfjs } from "../core/formats/tfjs-helpers.js";
 import { taskFor } from "../../src/worker/evaluate/evaluate.js";
-import { disposeJobData, loadJobData } from "../../src/worker/jobs/data.js";
-import { checkWrittenSoup } from "../../src/worker/jobs/learn/verify.js";
-import { disposeProblem, loadProblem } from "../../src/worker/jobs/problem.js";
+import { disposeJobData, loadJobData } from "../../src/worker/jobs/session/data.js";
+import { checkWrittenSoup } from "../../src/worker/jobs/session/verify.js";
+import { disposeProblem, loadProblem } from "../../src/worker/jobs/session/problem.js";
 import { runCli } from "./run-cli.js";
 
 const FEATURES = 6;

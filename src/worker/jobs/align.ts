@@ -1,10 +1,10 @@
 /**
  * Alignment jobs: `model-soup align` (write every model with its units permuted to match a reference, each with
- * a recipe) and `merge --align` (the merge of the aligned models); and the step learn and greedy take first.
+ * a recipe) and `merge --align` (the merge of the aligned models); (the step learn and greedy take first is session/align.ts).
  */
 import { mkdir } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { permutationSymmetry, type Permutations } from "../../core/align/index.js";
+import type { Permutations } from "../../core/align/index.js";
 import { nameMapping } from "../../core/architecture/index.js";
 import { UsageError } from "../../core/errors.js";
 import { readManifest } from "../../core/formats/registry.js";
@@ -13,55 +13,17 @@ import type { MergeSpec } from "../../core/merge/spec.js";
 import type { ModelManifest } from "../../core/model.js";
 import { saveSoup } from "../../core/soup/save.js";
 import { recipePathFor } from "../../core/recipe/recipe.js";
-import type { AlignOptions, AlignParams, AlignResult, BackendName } from "../../protocol/worker.js";
+import type { AlignParams, AlignResult, BackendName } from "../../protocol/worker.js";
 import { dataRecord } from "../../core/recipe/data-record.js";
-import { selectBackend } from "../backend.js";
-import { alignProblem, type AlignmentOutcome } from "../align/align-problem.js";
+import { useBackend } from "./session/session.js";
+import type { AlignmentOutcome } from "../align/align-problem.js";
 import { repairSoup } from "../align/repair.js";
 import { repairSummary } from "../align/report.js";
 import type { Mix } from "../evaluate/soup.js";
 import type { JobContext } from "../../core/job-context.js";
-import { disposeJobData, loadJobData, type JobData } from "./data.js";
-import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
-
-/** Aligns a loaded problem (learn, greedy, align): progress, then `alignProblem` with the first model's groups. */
-export async function alignLoaded(
-  loaded: LoadedProblem,
-  models: readonly string[],
-  align: AlignOptions,
-  data: JobData | undefined,
-  params: { jobId?: string; data?: { seed?: number }; base?: string },
-  context: JobContext,
-): Promise<AlignmentOutcome> {
-  if (params.base !== undefined)
-    throw new UsageError("--align does not apply with --base: task vectors already share the base's basin");
-  context.progress({
-    jobId: params.jobId,
-    phase: "loading",
-    step: 0,
-    totalSteps: 0,
-    message: `Aligning the models (${align.method} matching)`,
-  });
-  const plan = permutationSymmetry(loaded.manifest);
-  for (const f of plan.fixed)
-    context.log(
-      "info",
-      `alignment: layer "${f.layer}" (${f.className}) keeps its neighbours' units in place: ${f.reason}`,
-    );
-  const outcome = await alignProblem(loaded.problem, align, data, {
-    models,
-    plan,
-    tensorNames: loaded.bindings.map((b) => b.tensor),
-    trainingConfig: loaded.trainingConfig,
-    seed: params.data?.seed ?? 0,
-    cancel: context.token,
-  });
-  if (plan.groups.length === 0)
-    loaded.warnings.push(
-      `${loaded.manifest.path}: alignment found no units that can be permuted, so it changed nothing`,
-    );
-  return outcome;
-}
+import { disposeJobData, loadJobData, type JobData } from "./session/data.js";
+import { disposeProblem, loadProblem, type LoadedProblem } from "./session/problem.js";
+import { alignLoaded } from "./session/align.js";
 
 /**
  * REPAIR of a weighted average of aligned models (without BatchNormalization, with labelled data): undefined when
@@ -123,8 +85,7 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
   if (!params.out) throw new UsageError("an output is required (--out)");
   if (params.align.method === "activation" && params.data === undefined)
     throw new UsageError("activation matching needs data (--data <file>)");
-  const choice = await selectBackend(params.backend);
-  const backend: BackendName = choice.backend;
+  const backend: BackendName = await useBackend(params.backend, context);
   const loaded = await loadProblem(params.models, undefined, params.architecture);
   let data: JobData | undefined;
   try {

@@ -2,7 +2,7 @@
 import { applyRecipe } from "../../core/soup/save.js";
 import type { ApplyParams, MergeResult } from "../../protocol/worker.js";
 import type { JobContext } from "../../core/job-context.js";
-import { recipeStatistics } from "./data-aware.js";
+import { recipeStatistics } from "./recipe-statistics.js";
 
 export async function runApply(params: ApplyParams, context: JobContext): Promise<MergeResult> {
   const started = performance.now();

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { ModelFileError } from "../../../src/core/errors.js";
-import { ensureLearnableBackend } from "../../../src/worker/kernels/gradient-probe.js";
+import { ensureLearnableBackend } from "../../../src/worker/learnable-backend.js";
 import { on, randomTensor, relativeError, values } from "./compare.js";
 
 const L = tf.layers;

@@ -1,9 +1,9 @@
 // The one place that decides where a model can learn: a gradient of the loaded model on two rows, on the
 // active backend, else on cpu. TF.js moves existing tensors to the new backend when they are next used.
 import * as tf from "@tensorflow/tfjs";
-import { ModelFileError } from "../../core/errors.js";
-import type { BackendName } from "../../protocol/worker.js";
-import { selectBackend } from "../backend.js";
+import { ModelFileError } from "../core/errors.js";
+import type { BackendName } from "../protocol/worker.js";
+import { selectBackend } from "./backend.js";
 
 export interface LearnableBackend {
   readonly backend: BackendName;

@@ -16,9 +16,9 @@ import { compareEntropy } from "../../evaluate/entropy.js";
 import type { LearnResult } from "../../learn/learn.js";
 import { resolveObjective } from "../../learn/objective.js";
 import type { JobContext } from "../../../core/job-context.js";
-import type { JobData } from "../data.js";
-import type { LoadedProblem } from "../problem.js";
-import { type Prepared, splitSizes } from "./prepare.js";
+import type { JobData } from "./data.js";
+import type { LoadedProblem } from "./problem.js";
+import { type Session, splitSizes } from "./session.js";
 
 /** The greedy soup's name in reports and among the learner's candidates. */
 export const GREEDY_SOUP = "greedy soup";
@@ -76,16 +76,16 @@ export async function mergeabilityReport(
 }
 /** The comparison every soup job reports: each ingredient, the uniform soup, the soup made, the ensemble. */
 export async function soupReport(
-  prepared: Prepared,
+  session: Session,
   params: { models: string[] },
   evaluation: SoupEvaluation,
   method: string,
   coefficients: Coefficients,
   context: JobContext,
 ): Promise<SoupReport> {
-  const { pairs, warnings } = await mergeabilityReport(prepared.loaded, prepared.data, params.models, context);
+  const { pairs, warnings } = await mergeabilityReport(session.loaded, session.data, params.models, context);
   return {
-    backend: prepared.backend,
+    backend: session.backend,
     method,
     coefficients,
     metricName: evaluation.metricName,
@@ -96,9 +96,9 @@ export async function soupReport(
       ensemble: pair(evaluation.ensemble),
     },
     mergeability: pairs,
-    split: splitSizes(prepared.data),
+    split: splitSizes(session.data),
     ...(evaluation.classCounts !== undefined ? { testClassCounts: evaluation.classCounts } : {}),
-    warnings: [...prepared.loaded.warnings, ...warnings],
+    warnings: [...session.loaded.warnings, ...warnings],
     seconds: 0,
   };
 }
@@ -108,21 +108,21 @@ export async function soupReport(
  * held-out inputs (loss and metric alike). Mergeability needs labelled losses and is left out.
  */
 export async function unlabeledReport(
-  prepared: Prepared,
+  session: Session,
   params: LearnParams,
   merged: SoupCandidate,
   method: string,
   coefficients: Coefficients,
   context: JobContext,
 ): Promise<SoupReport> {
-  const { loaded, data } = prepared;
+  const { loaded, data } = session;
   const task = resolveObjective(loaded.problem.model, "entropy", data.learn, {
     trainingConfig: loaded.trainingConfig,
   }).task;
   const c = await compareEntropy(loaded.problem, data.test.x, task, { merged, cancel: context.token });
   const entropy = (value: number): MetricPair => ({ loss: value, metric: value });
   return {
-    backend: prepared.backend,
+    backend: session.backend,
     method,
     coefficients,
     metricName: "entropy",

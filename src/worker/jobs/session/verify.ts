@@ -15,7 +15,7 @@ import type { SoupData } from "../../learn/problem.js";
 import { metricPair, predictAll, scorePredictions, type Score } from "../../evaluate/score.js";
 import { bindWeights, buildModel, finalOutputModel } from "../../runtime/index.js";
 import type { Cancellation } from "../../../core/cancellation.js";
-import type { LoadedProblem } from "../problem.js";
+import type { LoadedProblem } from "./problem.js";
 
 /** Relative tolerance on the loss between the soup judged and its file (float32 merge arithmetic differs slightly). */
 export const WRITTEN_LOSS_TOLERANCE = 1e-4;

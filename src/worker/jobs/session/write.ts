@@ -8,8 +8,8 @@ import type { BatchNormStatistics } from "../../learn/batchnorm.js";
 import type { Task } from "../../learn/loss.js";
 import type { WeightBinding } from "../../runtime/index.js";
 import type { AlignmentOutcome } from "../../align/align-problem.js";
-import type { JobData } from "../data.js";
-import type { LoadedProblem } from "../problem.js";
+import type { JobData } from "./data.js";
+import type { LoadedProblem } from "./problem.js";
 import { checkWrittenSoup } from "./verify.js";
 
 /** Re-estimated BatchNormalization statistics as the recipe's overrides: tensor name → values. */

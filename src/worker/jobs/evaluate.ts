@@ -1,20 +1,20 @@
 /** The evaluate job: each ingredient, the uniform soup (and a given weighted soup) and the ensemble on the test split. */
-import type { EvaluateParams, EvaluateReport } from "../../../protocol/worker.js";
-import { addAlignedSoups } from "../../align/evaluate-aligned.js";
-import { evaluateSoups, taskFor } from "../../evaluate/evaluate.js";
-import { uniformSoupRow } from "../../evaluate/rows.js";
-import type { JobContext } from "../../../core/job-context.js";
-import { resolveJobModels } from "../../../core/soup/job-inputs.js";
-import { prepare, release, splitSizes } from "./prepare.js";
-import { mixOf } from "./coefficients.js";
-import { mergeabilityReport, pair } from "./report.js";
-import { batchNormOverrides, soupRecord } from "./write.js";
+import type { EvaluateParams, EvaluateReport } from "../../protocol/worker.js";
+import { addAlignedSoups } from "../align/evaluate-aligned.js";
+import { evaluateSoups, taskFor } from "../evaluate/evaluate.js";
+import { uniformSoupRow } from "../evaluate/rows.js";
+import type { JobContext } from "../../core/job-context.js";
+import { resolveJobModels } from "../../core/soup/job-inputs.js";
+import { openSession, closeSession, splitSizes } from "./session/session.js";
+import { mixOf } from "./session/coefficients.js";
+import { mergeabilityReport, pair } from "./session/report.js";
+import { batchNormOverrides, soupRecord } from "./session/write.js";
 
 export async function runEvaluate(given: EvaluateParams, context: JobContext): Promise<EvaluateReport> {
   const params = await resolveJobModels(given);
   const merged = params.coefficients === undefined ? undefined : mixOf(params.coefficients, params.models.length);
-  const prepared = await prepare(params, context);
-  const { loaded, data, backend } = prepared;
+  const session = await openSession(params, context);
+  const { loaded, data, backend } = session;
   try {
     const task = taskFor(loaded.problem, data.test, { trainingConfig: loaded.trainingConfig });
     const uniform = await uniformSoupRow(loaded.problem, task, data, { cancel: context.token });
@@ -42,14 +42,14 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
       warnings: [...loaded.warnings, ...warnings],
       seconds: 0,
     };
-    if (!prepared.alignment) {
+    if (!session.alignment) {
       // What the panel's save of either soup records (the uniform one with the statistics it was scored with).
       const metrics = (merged: unknown) => ({ metricName: report.metricName, metrics: { ...report.metrics, merged } });
       const overrides = batchNormOverrides(loaded.bindings, uniform.candidate.statistics);
       report.records = {
         uniform: await soupRecord(
           metrics(report.metrics.uniform),
-          prepared,
+          session,
           params.data,
           {
             origin: "uniform",
@@ -62,7 +62,7 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
           ? {
               merged: await soupRecord(
                 metrics(report.metrics.merged),
-                prepared,
+                session,
                 params.data,
                 { origin: "manual" },
                 task,
@@ -71,18 +71,18 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
           : {}),
       };
     }
-    if (prepared.alignment) {
+    if (session.alignment) {
       const options = {
         tensorNames: loaded.bindings.map((b) => b.tensor),
         trainingConfig: loaded.trainingConfig,
         seed: params.data.seed ?? 0,
         cancel: context.token,
       };
-      await addAlignedSoups(report, prepared.alignment, loaded.problem, data, options);
+      await addAlignedSoups(report, session.alignment, loaded.problem, data, options);
     }
-    report.seconds = (performance.now() - prepared.started) / 1000;
+    report.seconds = (performance.now() - session.started) / 1000;
     return report;
   } finally {
-    release(prepared);
+    closeSession(session);
   }
 }

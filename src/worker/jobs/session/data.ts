@@ -9,15 +9,15 @@ import {
   splitDataset,
   type Dataset,
   type DatasetSplit,
-} from "../../core/data/index.js";
-import { sampleCount } from "../../core/data/dataset.js";
-import { DEFAULT_SPLIT, withoutTest } from "../../core/data/split.js";
-import { matchingTestSet } from "../../core/data/test-set.js";
-import { UsageError } from "../../core/errors.js";
-import type { DataSpec, LossChoice, SplitReport } from "../../protocol/worker.js";
-import { chooseLoss, labelTaskFor } from "../learn/loss-choice.js";
-import type { LossSpec } from "../learn/loss.js";
-import type { SoupData } from "../learn/problem.js";
+} from "../../../core/data/index.js";
+import { sampleCount } from "../../../core/data/dataset.js";
+import { DEFAULT_SPLIT, withoutTest } from "../../../core/data/split.js";
+import { matchingTestSet } from "../../../core/data/test-set.js";
+import { UsageError } from "../../../core/errors.js";
+import type { DataSpec, LossChoice, SplitReport } from "../../../protocol/worker.js";
+import { chooseLoss, labelTaskFor } from "../../learn/loss-choice.js";
+import type { LossSpec } from "../../learn/loss.js";
+import type { SoupData } from "../../learn/problem.js";
 import type { LoadedProblem } from "./problem.js";
 
 export interface JobData {

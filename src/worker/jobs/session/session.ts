@@ -2,9 +2,9 @@
 import type { BackendName, LearnParams } from "../../../protocol/worker.js";
 import { selectBackend } from "../../backend.js";
 import type { JobContext } from "../../../core/job-context.js";
-import { disposeJobData, loadJobData, type JobData } from "../data.js";
-import { disposeProblem, loadProblem, type LoadedProblem } from "../problem.js";
-import { alignLoaded } from "../align.js";
+import { disposeJobData, loadJobData, type JobData } from "./data.js";
+import { disposeProblem, loadProblem, type LoadedProblem } from "./problem.js";
+import { alignLoaded } from "./align.js";
 import type { AlignmentOutcome } from "../../align/align-problem.js";
 
 export async function useBackend(preference: BackendName | undefined, context: JobContext): Promise<BackendName> {
@@ -14,7 +14,7 @@ export async function useBackend(preference: BackendName | undefined, context: J
   return choice.backend;
 }
 
-export interface Prepared {
+export interface Session {
   backend: BackendName;
   loaded: LoadedProblem;
   data: JobData;
@@ -22,7 +22,7 @@ export interface Prepared {
   alignment?: AlignmentOutcome;
 }
 
-export async function prepare(
+export async function openSession(
   params: {
     models: string[];
     data: LearnParams["data"];
@@ -34,7 +34,7 @@ export async function prepare(
     architecture?: string;
   },
   context: JobContext,
-): Promise<Prepared> {
+): Promise<Session> {
   const started = performance.now();
   const progress = (message: string) =>
     context.progress({ jobId: params.jobId, phase: "loading", step: 0, totalSteps: 0, message });
@@ -58,9 +58,9 @@ export async function prepare(
   }
 }
 
-export function release(prepared: Prepared): void {
-  disposeJobData(prepared.data);
-  disposeProblem(prepared.loaded);
+export function closeSession(session: Session): void {
+  disposeJobData(session.data);
+  disposeProblem(session.loaded);
 }
 
-export { splitReport as splitSizes } from "../data.js";
+export { splitReport as splitSizes } from "./data.js";

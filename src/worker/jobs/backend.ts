@@ -1,7 +1,7 @@
 /** The backend query: which TensorFlow.js backend the worker would use. */
-import type { BackendName } from "../../../protocol/worker.js";
-import { selectBackend } from "../../backend.js";
-import type { JobContext } from "../../../core/job-context.js";
+import type { BackendName } from "../../protocol/worker.js";
+import { selectBackend } from "../backend.js";
+import type { JobContext } from "../../core/job-context.js";
 
 export async function runBackend(params: { preference?: BackendName }, context: JobContext) {
   const choice = await selectBackend(params.preference);

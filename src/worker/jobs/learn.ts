@@ -1,34 +1,34 @@
 /** The learn job: learns the soup's coefficients (worker/learn), evaluates it on the test split, writes it when asked. */
-import { specFromCoefficients } from "../../../core/merge/coefficients.js";
-import type { LearnParams, ProgressParams, SoupReport } from "../../../protocol/worker.js";
-import { ensureLearnableBackend } from "../../kernels/gradient-probe.js";
-import { evaluateSoups, taskFor } from "../../evaluate/evaluate.js";
-import { greedySoupRow, uniformSoupRow, type SettledSoup } from "../../evaluate/rows.js";
-import type { SoupCandidate } from "../../evaluate/soup.js";
-import { LEARN_DEFAULTS } from "../../../protocol/learn-defaults.js";
-import { learnCoefficients, type StartCandidate } from "../../learn/learn.js";
-import type { JobContext } from "../../../core/job-context.js";
-import { resolveSoupJob } from "../../../core/soup/job-inputs.js";
-import { addAlignment, addRepair } from "../../align/report.js";
-import { repairAndScore } from "../../align/repair.js";
-import { prepare, release } from "./prepare.js";
-import { toCoefficients } from "./coefficients.js";
-import { GREEDY_SOUP, learningSummary, modelLabel, pair, soupReport, unlabeledReport } from "./report.js";
-import { batchNormOverrides, writeSoup } from "./write.js";
+import { specFromCoefficients } from "../../core/merge/coefficients.js";
+import type { LearnParams, ProgressParams, SoupReport } from "../../protocol/worker.js";
+import { ensureLearnableBackend } from "../learnable-backend.js";
+import { evaluateSoups, taskFor } from "../evaluate/evaluate.js";
+import { greedySoupRow, uniformSoupRow, type SettledSoup } from "../evaluate/rows.js";
+import type { SoupCandidate } from "../evaluate/soup.js";
+import { LEARN_DEFAULTS } from "../../protocol/learn-defaults.js";
+import { learnCoefficients, type StartCandidate } from "../learn/learn.js";
+import type { JobContext } from "../../core/job-context.js";
+import { resolveSoupJob } from "../../core/soup/job-inputs.js";
+import { addAlignment, addRepair } from "../align/report.js";
+import { repairAndScore } from "../align/repair.js";
+import { openSession, closeSession } from "./session/session.js";
+import { toCoefficients } from "./session/coefficients.js";
+import { GREEDY_SOUP, learningSummary, modelLabel, pair, soupReport, unlabeledReport } from "./session/report.js";
+import { batchNormOverrides, writeSoup } from "./session/write.js";
 
 export async function runLearn(given: LearnParams, context: JobContext): Promise<SoupReport> {
   const params = await resolveSoupJob(given);
-  const prepared = await prepare(params, context);
-  const { loaded, data } = prepared;
+  const session = await openSession(params, context);
+  const { loaded, data } = session;
   try {
     const learnable = await ensureLearnableBackend(
       loaded.problem.model,
       data.learn.x,
-      prepared.backend,
+      session.backend,
       loaded.manifest.path,
     );
     if (learnable.note) context.log("warning", learnable.note);
-    prepared.backend = learnable.backend;
+    session.backend = learnable.backend;
     const history: ProgressParams[] = [];
     const optimizer = params.optimizer ?? LEARN_DEFAULTS.optimizer;
     const totalSteps =
@@ -104,7 +104,7 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
     const method = params.base !== undefined ? "learned task arithmetic" : "learned soup";
     let report: SoupReport;
     if (task === undefined || rows === undefined) {
-      report = await unlabeledReport(prepared, params, merged, method, coefficients, context);
+      report = await unlabeledReport(session, params, merged, method, coefficients, context);
     } else {
       const evaluation = await evaluateSoups(loaded.problem, data.test, {
         task,
@@ -113,19 +113,19 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
         others: [rows.greedy.candidate],
         cancel: context.token,
       });
-      report = await soupReport(prepared, params, evaluation, method, coefficients, context);
+      report = await soupReport(session, params, evaluation, method, coefficients, context);
       report.metrics.methods = [{ method: GREEDY_SOUP, ...pair(evaluation.others[0]!) }];
     }
     report.history = history;
     report.learning = learningSummary(result);
     if (learnable.note) report.warnings.push(learnable.note);
-    if (prepared.alignment) addAlignment(report, prepared.alignment);
+    if (session.alignment) addAlignment(report, session.alignment);
     // Aligned models without BatchNormalization: REPAIR the learned soup, kept when it helps on validation.
     const repaired =
-      prepared.alignment && data.test.y !== undefined && result.batchNormReestimated.length === 0
+      session.alignment && data.test.y !== undefined && result.batchNormReestimated.length === 0
         ? await repairAndScore(
             loaded.problem,
-            prepared.alignment.plan,
+            session.alignment.plan,
             merged.mix,
             data,
             loaded.bindings.map((b) => b.tensor),
@@ -136,7 +136,7 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
     if (repaired?.kept) Object.assign(overrides, repaired.overrides);
     await writeSoup(
       report,
-      prepared,
+      session,
       params,
       context,
       {
@@ -165,9 +165,9 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
       },
       task,
     );
-    report.seconds = (performance.now() - prepared.started) / 1000;
+    report.seconds = (performance.now() - session.started) / 1000;
     return report;
   } finally {
-    release(prepared);
+    closeSession(session);
   }
 }

@@ -1,14 +1,14 @@
 /** Builds a SoupProblem from model files: one executable model, and every ingredient's weights by name. */
-import { nameMapping } from "../../core/architecture/index.js";
-import { ModelFileError, UsageError } from "../../core/errors.js";
-import { architectureAdvice } from "../../core/formats/architecture-file.js";
-import { fullModelBeside, readArchitecture } from "../../core/formats/registry.js";
-import { fitModelFile, isWeightsOnly } from "../../core/formats/weights-layout.js";
-import type { ModelManifest } from "../../core/model.js";
-import { nonFiniteWarning, scanNonFinite } from "../../core/non-finite.js";
-import { withModels } from "../../core/soup/merge-files.js";
-import type { SoupProblem } from "../learn/problem.js";
-import { bindWeights, buildModel, finalOutputModel, type WeightBinding } from "../runtime/index.js";
+import { nameMapping } from "../../../core/architecture/index.js";
+import { ModelFileError, UsageError } from "../../../core/errors.js";
+import { architectureAdvice } from "../../../core/formats/architecture-file.js";
+import { fullModelBeside, readArchitecture } from "../../../core/formats/registry.js";
+import { fitModelFile, isWeightsOnly } from "../../../core/formats/weights-layout.js";
+import type { ModelManifest } from "../../../core/model.js";
+import { nonFiniteWarning, scanNonFinite } from "../../../core/non-finite.js";
+import { withModels } from "../../../core/soup/merge-files.js";
+import type { SoupProblem } from "../../learn/problem.js";
+import { bindWeights, buildModel, finalOutputModel, type WeightBinding } from "../../runtime/index.js";
 
 export interface LoadedProblem {
   problem: SoupProblem;

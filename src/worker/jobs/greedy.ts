@@ -1,21 +1,21 @@
 /** The greedy soup job. */
-import { specFromCoefficients } from "../../../core/merge/coefficients.js";
-import type { GreedyParams, SoupReport } from "../../../protocol/worker.js";
-import { evaluateSoups, taskFor } from "../../evaluate/evaluate.js";
-import { greedySoupRow, uniformSoupRow } from "../../evaluate/rows.js";
-import type { JobContext } from "../../../core/job-context.js";
-import { resolveSoupJob } from "../../../core/soup/job-inputs.js";
-import { addAlignment, addRepair } from "../../align/report.js";
-import { repairAndScore } from "../../align/repair.js";
-import { prepare, release } from "./prepare.js";
-import { toCoefficients } from "./coefficients.js";
-import { GREEDY_SOUP, soupReport } from "./report.js";
-import { batchNormOverrides, writeSoup } from "./write.js";
+import { specFromCoefficients } from "../../core/merge/coefficients.js";
+import type { GreedyParams, SoupReport } from "../../protocol/worker.js";
+import { evaluateSoups, taskFor } from "../evaluate/evaluate.js";
+import { greedySoupRow, uniformSoupRow } from "../evaluate/rows.js";
+import type { JobContext } from "../../core/job-context.js";
+import { resolveSoupJob } from "../../core/soup/job-inputs.js";
+import { addAlignment, addRepair } from "../align/report.js";
+import { repairAndScore } from "../align/repair.js";
+import { openSession, closeSession } from "./session/session.js";
+import { toCoefficients } from "./session/coefficients.js";
+import { GREEDY_SOUP, soupReport } from "./session/report.js";
+import { batchNormOverrides, writeSoup } from "./session/write.js";
 
 export async function runGreedy(given: GreedyParams, context: JobContext): Promise<SoupReport> {
   const params = await resolveSoupJob(given);
-  const prepared = await prepare(params, context);
-  const { loaded, data } = prepared;
+  const session = await openSession(params, context);
+  const { loaded, data } = session;
   try {
     const task = taskFor(loaded.problem, data.validation, { trainingConfig: loaded.trainingConfig });
     const options = { cancel: context.token };
@@ -28,13 +28,13 @@ export async function runGreedy(given: GreedyParams, context: JobContext): Promi
       cancel: context.token,
     });
     const coefficients = toCoefficients(greedy.candidate.mix.coefficients, ["*"]);
-    const report = await soupReport(prepared, params, evaluation, GREEDY_SOUP, coefficients, context);
-    if (prepared.alignment) addAlignment(report, prepared.alignment);
+    const report = await soupReport(session, params, evaluation, GREEDY_SOUP, coefficients, context);
+    if (session.alignment) addAlignment(report, session.alignment);
     // Aligned models without BatchNormalization: REPAIR the greedy soup, kept when it helps on validation.
-    const repaired = prepared.alignment
+    const repaired = session.alignment
       ? await repairAndScore(
           loaded.problem,
-          prepared.alignment.plan,
+          session.alignment.plan,
           greedy.candidate.mix,
           data,
           loaded.bindings.map((b) => b.tensor),
@@ -48,7 +48,7 @@ export async function runGreedy(given: GreedyParams, context: JobContext): Promi
     };
     await writeSoup(
       report,
-      prepared,
+      session,
       params,
       context,
       {
@@ -67,9 +67,9 @@ export async function runGreedy(given: GreedyParams, context: JobContext): Promi
       },
       task,
     );
-    report.seconds = (performance.now() - prepared.started) / 1000;
+    report.seconds = (performance.now() - session.started) / 1000;
     return report;
   } finally {
-    release(prepared);
+    closeSession(session);
   }
 }

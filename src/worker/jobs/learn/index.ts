@@ -1,4 +1,0 @@
-export { runLearn } from "./learn.js";
-export { runEvaluate } from "./evaluate.js";
-export { runGreedy } from "./greedy.js";
-export { runBackend } from "./backend.js";

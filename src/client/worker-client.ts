@@ -70,6 +70,11 @@ export interface WorkerOptions {
   script?: string;
   /** The Node runtime to run it with (default: the current one). */
   execPath?: string;
+  /**
+   * Node options for the worker (default none). Not the parent's: fork would pass on a loader such as tsx, which
+   * then transforms the bundle at every start, or an --inspect port the parent already holds.
+   */
+  execArgv?: string[];
   onProgress?: (p: ProgressParams) => void;
   onLog?: (l: LogParams) => void;
   onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
@@ -85,6 +90,7 @@ export class WorkerClient {
     const script = options.script ?? defaultWorkerScript();
     this.child = fork(script, [], {
       execPath: options.execPath,
+      execArgv: options.execArgv ?? [],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "json",
     });

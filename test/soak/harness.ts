@@ -92,19 +92,10 @@ export function firstDifference(a: unknown, b: unknown, path = "$"): string | un
 
 /**
  * A worker as the editor and the CLI run it, with the garbage collector exposed so that `soup/health` can measure
- * after a full collection (what is left then is what the jobs kept, not garbage not yet collected). `fork` passes
- * the parent's execArgv on: under mocha or `node --import tsx` that would load tsx into the worker, which then
- * transforms the 11 MB bundle at start (~10 s, ~400 MB of heap here) and would swamp the figures; the CLI's `node
- * dist/cli.cjs` passes nothing.
+ * after a full collection (what is left then is what the jobs kept, not garbage not yet collected).
  */
 function startWorker(onProgress: (p: ProgressParams) => void): WorkerClient {
-  const inherited = process.execArgv;
-  process.execArgv = ["--expose-gc"];
-  try {
-    return new WorkerClient({ onProgress });
-  } finally {
-    process.execArgv = inherited;
-  }
+  return new WorkerClient({ onProgress, execArgv: ["--expose-gc"] });
 }
 
 /** One worker and the job in progress, whose cancellation its progress notifications may trigger. */

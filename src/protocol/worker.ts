@@ -172,6 +172,32 @@ export interface RecipeRecord {
   overrides?: Record<string, number[]>;
 }
 
+/** What `inspect` answers: the compatibility report as plain data, as `model-soup inspect --json` prints it. */
+export interface InspectReport {
+  /** Every model readable and all in one group. */
+  compatible: boolean;
+  models: Array<{
+    path: string;
+    format: string;
+    parameters: number;
+    tensors: Array<{ name: string; shape: readonly number[]; dtype: string }>;
+    group: string;
+    status: string;
+    /** This model's tensor names → the group's first model's names, when matched by structure. */
+    mapping?: ReadonlyArray<unknown>;
+    warnings: readonly string[];
+  }>;
+  groups: Array<{
+    id: string;
+    models: readonly string[];
+    status: string;
+    fingerprint: unknown;
+    mappings: Array<{ model: string; to: string | undefined; names: unknown }>;
+  }>;
+  incompatible: Array<{ a: string; b: string; groupA: string; groupB: string; reason: string; difference?: unknown }>;
+  unreadable: Array<{ path: string; error: string }>;
+}
+
 /**
  * A model's scores on one split: the loss (the objective merges are ranked by), the metric named by the report's
  * metricName, and the further metrics that fit the task where they exist.
@@ -491,7 +517,7 @@ export interface WorkerHealth {
 
 export const WorkerRequests = {
   /** Formats, tensors and the compatibility report of model files (the JSON of `model-soup inspect --json`). */
-  inspect: new RequestType<{ paths: string[] }, unknown, void>("soup/inspect"),
+  inspect: new RequestType<{ paths: string[] }, InspectReport, void>("soup/inspect"),
   learn: new RequestType<LearnParams, SoupReport, void>("soup/learn"),
   evaluate: new RequestType<EvaluateParams, EvaluateReport, void>("soup/evaluate"),
   greedy: new RequestType<GreedyParams, SoupReport, void>("soup/greedy"),

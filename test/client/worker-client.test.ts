@@ -106,10 +106,7 @@ describe("worker client", function () {
   it("inspects models: formats, tensors and the compatibility report", async () => {
     const models = await makeModels(2, 2, 4);
     client = new WorkerClient();
-    const report = (await client.request(WorkerRequests.inspect, { paths: models })) as {
-      compatible: boolean;
-      models: Array<{ format: string; parameters: number }>;
-    };
+    const report = await client.request(WorkerRequests.inspect, { paths: models });
     assert.equal(report.compatible, true);
     assert.deepEqual(
       report.models.map((m) => [m.format, m.parameters]),

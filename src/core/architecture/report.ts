@@ -1,4 +1,5 @@
 /** The compatibility report as plain data: what `model-soup inspect --json` prints and the worker answers. */
+import type { InspectReport } from "../../protocol/worker.js";
 import type { Analysis } from "./analyze.js";
 import { mergeVerdict } from "./verdict.js";
 
@@ -10,7 +11,7 @@ export function inspectExitCode(analysis: Analysis): number {
 }
 
 /** The --json document: plain data, the manifests' architectures left out. */
-export function inspectJson(analysis: Analysis): unknown {
+export function inspectJson(analysis: Analysis): InspectReport {
   return {
     compatible: inspectExitCode(analysis) === 0,
     models: analysis.models.map((m) => ({

@@ -231,7 +231,10 @@ describe("weights-only checkpoints and the user's own test rows (CLI)", function
     await writeFile(classes, `${rows.map((r) => r.replace(/,\d+$/, ",12")).join("\n")}\n`);
     const beyond = await runCli("evaluate", ...checkpoints, "--data", data, "--test", classes, "--architecture", full);
     assert.equal(beyond.code, 2, beyond.stderr);
-    assert.match(oneLine(beyond.stderr), new RegExp(`${classes.replaceAll(".", "\\.")}: (column \\d+: )?sample 0 has class 12`));
+    assert.match(
+      oneLine(beyond.stderr),
+      new RegExp(`${classes.replaceAll(".", "\\.")}: (column \\d+: )?sample 0 has class 12`),
+    );
   });
 
   it("merge --method regmean with --architecture writes a recipe that apply reproduces", async () => {

@@ -34,6 +34,8 @@ export async function missingLabels(path: string, label?: string): Promise<strin
     if (!hasX || (await labelsSibling(x)) !== undefined) return undefined;
     return "has x.npy but no labels file y.npy beside it; evaluation needs labels";
   }
+  // A FIFO or device would block the read: such a path is left to the loader, which refuses it in one line.
+  if (!info.isFile()) return undefined;
   const head = await readHead(path).catch(() => null);
   if (head === null) return undefined;
   if (isNpy(head)) {

@@ -93,32 +93,34 @@ function dataRelativeTo(data: NonNullable<Recipe["data"]>, recipeDir: string): N
  */
 export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   const spec = options.spec;
-  // The output's meaning and the guard, before any work (io/output-target.ts, io/output-guard.ts).
-  const planned = await planSoupOutput({
-    out: options.target,
-    models: spec.ingredients.map((g) => g.path),
-    base: spec.base,
-    protect: [
-      ...(options.protect ?? []),
-      ...(options.architecture !== undefined
-        ? [{ path: options.architecture, role: `the architecture file ${options.architecture}` }]
-        : []),
-    ],
-  });
-  const architectureSource =
-    options.architecture !== undefined ? await readArchitecture(options.architecture) : undefined;
-  const target = planned.model;
-  const recipePath = planned.recipe;
-  const recipeDir = dirname(recipePath);
-  const ingredientFiles = await Promise.all(spec.ingredients.map(async (g) => (await readManifest(g.path)).files));
-  const baseFiles = spec.base !== undefined ? (await readManifest(spec.base)).files : undefined;
-  // A missing output folder is made, and removed again when the merge fails, so a failure leaves nothing.
-  const createdDir = await mkdir(planned.folder, { recursive: true });
+  // The output folder is locked before the guard looks at it (io/output-lock.ts): another writer's files are then
+  // seen complete, never half renamed into place. A missing folder is made, and removed again on failure.
+  const folder = (await resolveOutputTarget(options.target, spec.ingredients[0]!.path)).folder;
+  const createdDir = await mkdir(folder, { recursive: true });
   let lock: OutputLock | undefined;
   // The inputs are hashed for the recipe on a thread while they are merged (recipe/hash.ts).
   const hashes = new FileHashes();
   try {
-    lock = await lockOutputFolder(planned.folder);
+    lock = await lockOutputFolder(folder);
+    // The output's meaning and the guard, before any work (io/output-target.ts, io/output-guard.ts).
+    const planned = await planSoupOutput({
+      out: options.target,
+      models: spec.ingredients.map((g) => g.path),
+      base: spec.base,
+      protect: [
+        ...(options.protect ?? []),
+        ...(options.architecture !== undefined
+          ? [{ path: options.architecture, role: `the architecture file ${options.architecture}` }]
+          : []),
+      ],
+    });
+    const architectureSource =
+      options.architecture !== undefined ? await readArchitecture(options.architecture) : undefined;
+    const target = planned.model;
+    const recipePath = planned.recipe;
+    const recipeDir = dirname(recipePath);
+    const ingredientFiles = await Promise.all(spec.ingredients.map(async (g) => (await readManifest(g.path)).files));
+    const baseFiles = spec.base !== undefined ? (await readManifest(spec.base)).files : undefined;
     return await stageOutputs(async (staged) => {
       const outcome = await mergeModelFiles({
         spec,
@@ -169,7 +171,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
   } catch (error) {
     await lock?.release();
     lock = undefined;
-    await removeEmptyFolders(planned.folder, createdDir);
+    await removeEmptyFolders(folder, createdDir);
     throw error;
   } finally {
     await lock?.release();

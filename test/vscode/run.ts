@@ -5,6 +5,7 @@
  * panel walk-through and the .vsix install test. When code-server is missing, CI fails and a local run
  * says it skipped.
  */
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { codeServerInstalled, codeServerBin, chromiumPath, projectRoot } from "./code-server.js";
 
@@ -30,7 +31,7 @@ async function main(): Promise<number> {
     console.log(`SKIPPED: the VS Code suite did not run: ${why}`);
     return 0;
   }
-  const only = process.env.MODEL_SOUP_VSCODE_ONLY; // "suite", "ui" or "vsix"
+  const only = process.env.MODEL_SOUP_VSCODE_ONLY; // "suite", "ui" (every walk-through), "ui <file>" or "vsix"
   let failed = 0;
   if (!only || only === "suite") {
     const { runSuiteInCodeServer } = await import("./run-code-server.js");
@@ -45,11 +46,18 @@ async function main(): Promise<number> {
     console.log(`VS Code suite in an untrusted workspace: exit ${restricted}`);
     if (restricted !== 0) failed++;
   }
+  // The panel walk-through, then every walk-through of test/vscode/walkthrough/ (one file per area, each with its
+  // own code-server), then the .vsix install.
+  const walkthroughs = readdirSync(join(import.meta.dirname, "walkthrough"))
+    .filter((f) => f.endsWith(".ts"))
+    .sort()
+    .map((f) => [`ui ${f.replace(/\.ts$/, "")}`, `./walkthrough/${f.replace(/\.ts$/, ".js")}`] as const);
   for (const [name, module] of [
-    ["ui", "./ui-panel.js"],
-    ["vsix", "./vsix-install.js"],
-  ] as const) {
-    if (only && only !== name) continue;
+    ["ui", "./ui-panel.js"] as const,
+    ...walkthroughs,
+    ["vsix", "./vsix-install.js"] as const,
+  ]) {
+    if (only && only !== name && !(only === "ui" && name.startsWith("ui "))) continue;
     try {
       const { main: run } = (await import(module)) as { main: () => Promise<void> };
       await run();

@@ -67,3 +67,26 @@ export function makeTestWorkspace(): TestWorkspace {
   }
   return { root };
 }
+
+/**
+ * The workspace of the real-folder walk-throughs (test/vscode/walkthrough/): the real-world-shaped families of
+ * test/fixtures/real-families (see its README) laid out as a user keeps them, plus the bundled digits sample.
+ * - `kfold/`: four k-fold Keras 3 classifiers trained from scratch with BatchNormalization, Dropout and a custom
+ *   focal loss (`focal_loss_fixed`), 2-way softmax;
+ * - `checkpoints/`: four weights-only epoch checkpoints (`weights.NN.h5`) with the full `model.h5` beside them;
+ * - `data/table.csv` (the learning rows, label column `label`), `data/test.csv` (held-out rows).
+ */
+export function makeRealFoldersWorkspace(): TestWorkspace {
+  const root = mkdtempSync(join(tmpdir(), "model-soup-vscode-real-"));
+  const families = join(projectRoot, "test", "fixtures", "real-families");
+  cpSync(join(families, "softmax", "keras3"), join(root, "kfold"), { recursive: true });
+  cpSync(join(families, "checkpoints"), join(root, "checkpoints"), { recursive: true });
+  mkdirSync(join(root, "data"), { recursive: true });
+  for (const file of ["table.csv", "test.csv"]) cpSync(join(families, file), join(root, "data", file));
+  const sample = join(projectRoot, "samples", "digits");
+  cpSync(sample, join(root, "samples", "digits"), {
+    recursive: true,
+    filter: (src) => !src.includes(join("digits", "out")),
+  });
+  return { root, sample: join(root, "samples", "digits") };
+}

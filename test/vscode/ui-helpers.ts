@@ -1,0 +1,111 @@
+/**
+ * What every Playwright walk-through in code-server shares: finding a webview's frame, the command palette, Quick
+ * Open and VS Code's simple file dialog, driven the way a person would.
+ */
+import type { Frame, Page } from "playwright-core";
+
+export async function panelFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames()) {
+      if (await frame.$("#model-soup-panel table").catch(() => null)) return frame;
+    }
+    if (Date.now() > deadline) throw new Error("the Merge panel's webview did not show its ingredients");
+    await page.waitForTimeout(250);
+  }
+}
+
+/** The frame of an open model viewer whose document shows `text`. */
+export async function viewerFrame(page: Page, text: string, timeoutMs = 60_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames()) {
+      const found = await frame
+        .$eval("#model-soup-viewer", (el, t) => (el.textContent ?? "").includes(t), text)
+        .catch(() => false);
+      if (found) return frame;
+    }
+    if (Date.now() > deadline) throw new Error(`no model viewer showing "${text}"`);
+    await page.waitForTimeout(250);
+  }
+}
+
+/** Quick Open (the palette without ">"): opens a workspace file as a user would. */
+/**
+ * Opens the command palette and types `text`. A quick pick that is still closing (after a pick or an editor taking
+ * focus) can look visible and then vanish, swallowing F1: wait for it to go, and try again when typing fails.
+ */
+export async function openPalette(page: Page, text: string): Promise<void> {
+  const widget = page.locator(".quick-input-widget");
+  const input = page.locator(".quick-input-widget input");
+  for (let attempt = 1; ; attempt++) {
+    await widget.waitFor({ state: "hidden", timeout: 5_000 }).catch(() => undefined);
+    await page.keyboard.press("F1");
+    try {
+      await input.fill(text, { timeout: 10_000 });
+      return;
+    } catch (error) {
+      if (attempt >= 4) throw error;
+      await page.keyboard.press("Escape");
+    }
+  }
+}
+
+export async function quickOpen(page: Page, name: string): Promise<void> {
+  await openPalette(page, name);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: name }).first().waitFor({ timeout: 30_000 });
+  await page.keyboard.press("Enter");
+}
+
+/**
+ * Runs a command from the palette: moves the highlight to the row whose label is exactly `title` and accepts it.
+ * Enter alone would take the highlighted row, which may be a longer title ("… in Folder") or a recently used one.
+ * An editor that takes focus as it renders (the walkthrough) can close the palette under us: then open it again,
+ * rather than sending keys to that editor.
+ */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  const widget = page.locator(".quick-input-widget");
+  const rows = widget.locator(".quick-input-list .monaco-list-row");
+  const isTitle = (label: string | null) => label === title || (label ?? "").startsWith(`${title}, `);
+  for (let attempt = 1; attempt <= 4; attempt++) {
+    await openPalette(page, `>${title}`);
+    const listed = await rows
+      .filter({ hasText: title })
+      .first()
+      .waitFor({ timeout: 30_000 })
+      .then(() => true)
+      .catch(() => false);
+    for (let moves = 0; listed && moves < 30 && (await widget.isVisible()); moves++) {
+      if (
+        isTitle(
+          await rows
+            .and(page.locator(".focused"))
+            .first()
+            .getAttribute("aria-label", { timeout: 2_000 })
+            .catch(() => null),
+        )
+      ) {
+        await page.keyboard.press("Enter");
+        return;
+      }
+      await page.keyboard.press("ArrowDown");
+    }
+    await page.keyboard.press("Escape");
+  }
+  throw new Error(`could not run "${title}" from the command palette`);
+}
+
+/** VS Code's simple file dialog (code-server has no native one): type the path and accept. */
+export async function answerFileDialog(page: Page, title: string, path: string): Promise<void> {
+  const dialogTitle = page.locator(".quick-input-widget .quick-input-title", { hasText: title });
+  await dialogTitle.waitFor({ state: "visible" });
+  const input = page.locator(".quick-input-widget input");
+  // The dialog fills in its starting folder a moment after it shows: type until our path stays.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    await input.fill(path);
+    await page.waitForTimeout(400);
+    if ((await input.inputValue()) === path) break;
+  }
+  await page.keyboard.press("Enter");
+  await dialogTitle.waitFor({ state: "hidden", timeout: 10_000 });
+}

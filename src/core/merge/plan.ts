@@ -53,6 +53,16 @@ export interface PreparedMerge {
   weightedSumTerms(info: TensorInfo, position?: number): WeightedSumTerms | undefined;
 }
 
+/**
+ * Whose values a tensor that is never averaged (an integer step counter such as PyTorch's num_batches_tracked, a
+ * boolean mask) keeps: the base's when the merge has one, else the first ingredient's. The one rule of the in-memory
+ * merge (mergeTensor) and the streamed one (soup/merge-files.ts).
+ */
+export function keptFrom(prepared: Pick<PreparedMerge, "spec" | "baseIndex">): "base" | number {
+  if (prepared.baseIndex !== undefined) return prepared.baseIndex;
+  return prepared.spec.base !== undefined ? "base" : 0;
+}
+
 function allowedModelParams(method: MergeMethod): Set<string> {
   return new Set(method.modelParams.map((p) => p.name).filter((n) => n !== "weight"));
 }
@@ -214,7 +224,10 @@ function mergeOneTensor(prepared: PreparedMerge, inputs: TensorInputs): TensorAr
     throw new UsageError(`${info.name}: the base model's values were not given`);
   if (inputs.base !== undefined) check(inputs.base, spec.base ?? "base model");
 
-  if (!isFloat(info.dtype)) return base ?? inputs.ingredients[0]!;
+  if (!isFloat(info.dtype)) {
+    const from = keptFrom(prepared);
+    return from === "base" ? base! : inputs.ingredients[from]!;
+  }
 
   const asFloat32 = (data: TensorArray, file: string): Float32Array => {
     if (!(data instanceof Float32Array)) {

@@ -7,7 +7,7 @@ import { throwIfCancelled, type Cancellation } from "../cancellation.js";
 import { UsageError } from "../errors.js";
 import { openModel, readManifest, writeModel } from "../formats/registry.js";
 import { canStream } from "../formats/stream-readers.js";
-import { prepareMerge, type MergeStatistics, type PreparedMerge } from "../merge/plan.js";
+import { keptFrom, prepareMerge, type MergeStatistics, type PreparedMerge } from "../merge/plan.js";
 import { streamMerge } from "../merge/streaming/index.js";
 import { layerPositions } from "../merge/params.js";
 import type { MergeSpec } from "../merge/spec.js";
@@ -65,8 +65,11 @@ async function streamSafetensors(
   const warnings: string[] = [];
   const ingredientCount = prepared.spec.ingredients.length;
   const positions = layerPositions((await readManifest(inputs[0]!)).tensors.map((t) => t.layer));
+  const kept = keptFrom(prepared);
   const result = await streamMerge({
     inputs,
+    // The base is the last input when it is not an ingredient.
+    copyFrom: kept === "base" ? inputs.length - 1 : kept,
     target: options.target,
     elementwise,
     cancel: options.cancel,

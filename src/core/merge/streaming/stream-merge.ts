@@ -19,7 +19,7 @@ import type { StreamLinearMergeOptions, StreamMergeOptions, StreamMergeResult } 
 
 const CANCELLED = "Merge cancelled; no output was written";
 
-/** The dtypes a merge combines; the others (ints, bool, 8-bit floats) are copied from the first input. */
+/** The dtypes a merge combines; the others (ints, bool, 8-bit floats) are copied (from options.copyFrom). */
 const MERGEABLE: ReadonlySet<DType> = new Set(["float64", "float32", "float16", "bfloat16"]);
 
 /** Elements per piece when the combine function is elementwise: 4 MiB of float32. */
@@ -239,6 +239,11 @@ export async function streamMerge(options: StreamMergeOptions): Promise<StreamMe
         const position = index++;
         if (MERGEABLE.has(info.dtype)) return mergeInPieces(info, position);
         result.copied.push(info.name);
+        const from = options.copyFrom ?? 0;
+        if (from !== 0 && !info.dtype.startsWith("float8")) {
+          advance(elementCount(info.shape) * BYTES_PER_ELEMENT[info.dtype]);
+          return (await readers[from]!.readTensor(info.name)).data;
+        }
         if (info.dtype.startsWith("float8")) {
           result.warnings.push(
             `tensor "${info.name}" (${info.dtype}) is copied from ${inputs[0]}: 8-bit floats are not merged`,

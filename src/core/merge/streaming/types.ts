@@ -54,6 +54,11 @@ export interface StreamMergeOptions {
   onRead?: ObserveRead;
   /** Added to each output file's __metadata__ (e.g. the recipe). */
   metadata?: Record<string, string>;
+  /**
+   * The input whose tensors that are not merged (integer, bool) are copied (merge/plan.ts keptFrom: the base's);
+   * default the first. 8-bit floats are always copied from the first, whose layout the output has.
+   */
+  copyFrom?: number;
 }
 
 export interface StreamLinearMergeOptions extends Omit<StreamMergeOptions, "combine" | "elementwise"> {

@@ -220,6 +220,8 @@ export function saveRequest({
       method: chosen ? "linear" : "uniform",
       ...(chosen ? { coefficients: chosen } : {}),
       ...(asReported ? { record } : {}),
+      ...(config?.architecture !== undefined ? { architecture: config.architecture } : {}),
+      ...(config ? backendOf(config) : {}),
       out,
       jobId,
     },

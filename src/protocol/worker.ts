@@ -387,8 +387,14 @@ export interface MergeParams {
   /** Method parameters (density, t, drop probability, seed, ...). */
   params?: Record<string, unknown>;
   out: string;
-  /** The record of the job that made these coefficients (SoupReport.record): the recipe records it as that job would. */
+  /**
+   * The record of the job that made these coefficients (SoupReport.record): the recipe records it as that job would.
+   * When it carries metrics, the worker scores the written file on the record's data and refuses it if it differs.
+   */
   record?: RecipeRecord;
+  /** The architecture file of weights-only ingredients (`--architecture`), for that check; the recipe records it. */
+  architecture?: string;
+  backend?: BackendName;
   jobId?: string;
 }
 

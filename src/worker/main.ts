@@ -16,6 +16,7 @@ import { runTensorStats } from "./jobs/tensor-stats.js";
 import { runCompare } from "./jobs/compare.js";
 import { runDataMerge } from "./jobs/data-merge.js";
 import { runMerge } from "../core/soup/fixed-merge.js";
+import { runCheckedMerge, savesScoredSoup } from "./jobs/merge.js";
 import { runApply } from "./jobs/apply.js";
 import { runAlign } from "./jobs/align.js";
 import { runHealth } from "./health.js";
@@ -78,7 +79,11 @@ function handle<P, R>(type: RequestType<P, R, void>, job: (params: P, context: J
 }
 
 handle(WorkerRequests.inspect, runInspect);
-handle(WorkerRequests.merge, runMerge);
+// A merge that saves a scored soup scores its written file with TensorFlow.js: it waits its turn like a model job.
+const checkedMerge = oneAtATime(runCheckedMerge);
+handle(WorkerRequests.merge, (params, context) =>
+  savesScoredSoup(params) ? checkedMerge(params, context) : runMerge(params, context),
+);
 handle(WorkerRequests.apply, runApply);
 handle(WorkerRequests.layerStats, runLayerStats);
 handle(WorkerRequests.tensorStats, runTensorStats);

@@ -7,7 +7,7 @@ import { specFromCoefficients } from "../merge/coefficients.js";
 import { MERGE_METHOD_IDS, type MergeMethodId, type MergeSpec, type ParamValue } from "../merge/spec.js";
 import { dataProtection } from "./output.js";
 import { getMergeMethod } from "../merge/registry.js";
-import { saveSoup } from "./save.js";
+import { saveSoup, type SavedSoupCheck } from "./save.js";
 import type { MergeParams, MergeResult } from "../../protocol/worker.js";
 import { resolveModelPath } from "../io/model-inputs.js";
 import type { JobContext } from "../job-context.js";
@@ -65,7 +65,8 @@ function specOf(params: MergeParams): { spec: MergeSpec; origin: string } {
   return { spec, origin: uniformLinear || method === "uniform" ? "uniform" : "manual" };
 }
 
-export async function runMerge(given: MergeParams, context: JobContext): Promise<MergeResult> {
+/** `check`: what the worker runs on the written soup before the output lock is released (save.ts SavedSoupCheck). */
+export async function runMerge(given: MergeParams, context: JobContext, check?: SavedSoupCheck): Promise<MergeResult> {
   const started = performance.now();
   const params = given.spec === undefined ? await resolveJobModels(given) : given;
   const { spec: described, origin } = specOf(params);
@@ -81,7 +82,16 @@ export async function runMerge(given: MergeParams, context: JobContext): Promise
     ...(record?.metrics !== undefined ? { metrics: record.metrics } : {}),
     ...(record?.backend !== undefined ? { backend: record.backend } : {}),
     ...(record?.overrides !== undefined ? { overrides: record.overrides } : {}),
-    ...(record?.data !== undefined ? { protect: [dataProtection(record.data.path)] } : {}),
+    ...(record?.data !== undefined
+      ? {
+          protect: [
+            dataProtection(record.data.path),
+            ...(record.data.test !== undefined ? [dataProtection(record.data.test.path)] : []),
+          ],
+        }
+      : {}),
+    ...(params.architecture !== undefined ? { architecture: params.architecture } : {}),
+    ...(check !== undefined ? { check } : {}),
     cancel: context.token,
     onProgress: (step, totalSteps, unit) =>
       context.progress({ jobId: params.jobId, phase: "writing", step, totalSteps, unit }),

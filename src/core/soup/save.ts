@@ -44,7 +44,16 @@ export interface SaveSoupOptions {
   protect?: ProtectedPath[];
   /** The architecture file of weights-only checkpoints (`--architecture`); recorded in the recipe. */
   architecture?: string;
+  /** Checks the written model while the output folder is still locked (see SavedSoupCheck). */
+  check?: SavedSoupCheck;
 }
+
+/**
+ * Checks a soup once it is in place (the worker scores the written file: worker/jobs/session/verify.ts) and gives
+ * the metrics its recipe records (the file's own figures), or throws: the soup is then removed. It runs under the
+ * output folder's lock, so no other writer sees the recipe before its final metrics, nor a refused soup.
+ */
+export type SavedSoupCheck = (saved: SavedSoup, metrics: unknown) => Promise<unknown>;
 
 export interface SavedSoup {
   model: string;
@@ -77,6 +86,29 @@ async function removeWritten(target: string): Promise<void> {
 export async function removeSavedSoup(saved: Pick<SavedSoup, "model" | "recipe">): Promise<void> {
   await removeWritten(saved.model);
   await unlink(saved.recipe).catch(() => undefined);
+}
+
+/** Runs `check` on a soup in place; rewrites its recipe's metrics when they changed, or removes the soup and throws. */
+async function runSavedCheck(saved: SavedSoup, check: SavedSoupCheck): Promise<void> {
+  try {
+    const recipe = await readRecipe(saved.recipe);
+    const metrics = await check(saved, recipe.metrics);
+    if (metrics !== undefined && JSON.stringify(metrics) !== JSON.stringify(recipe.metrics))
+      await writeRecipe(saved.recipe, { ...recipe, metrics });
+  } catch (error) {
+    await removeSavedSoup(saved);
+    throw error;
+  }
+}
+
+/** `check` on a soup saved earlier, under its output folder's lock (io/output-lock.ts) as saveSoup runs it. */
+export async function checkSavedSoup(saved: SavedSoup, check: SavedSoupCheck): Promise<void> {
+  const lock = await lockOutputFolder(dirname(resolve(saved.recipe)));
+  try {
+    await runSavedCheck(saved, check);
+  } finally {
+    await lock.release();
+  }
 }
 
 /** A data record's paths relative to the recipe's folder (absolute ones; relative ones are already so). */
@@ -121,7 +153,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
     const recipeDir = dirname(recipePath);
     const ingredientFiles = await Promise.all(spec.ingredients.map(async (g) => (await readManifest(g.path)).files));
     const baseFiles = spec.base !== undefined ? (await readManifest(spec.base)).files : undefined;
-    return await stageOutputs(async (staged) => {
+    const saved = await stageOutputs(async (staged): Promise<SavedSoup> => {
       const outcome = await mergeModelFiles({
         spec,
         target,
@@ -168,6 +200,9 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
       await staged.commit();
       return { model: target, recipe: recipePath, warnings: outcome.warnings };
     });
+    // After the renames (a recipe rewritten inside stageOutputs would only be staged), before the lock is released.
+    if (options.check) await runSavedCheck(saved, options.check);
+    return saved;
   } catch (error) {
     await lock?.release();
     lock = undefined;

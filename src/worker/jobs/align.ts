@@ -24,6 +24,9 @@ import type { JobContext } from "../../core/job-context.js";
 import { disposeJobData, loadJobData, type JobData } from "./session/data.js";
 import { disposeProblem, loadProblem, type LoadedProblem } from "./session/problem.js";
 import { alignLoaded } from "./session/align.js";
+import { writtenModelCheck } from "./session/verify.js";
+import { taskFor } from "../evaluate/evaluate.js";
+import { metricPair } from "../evaluate/score.js";
 
 /**
  * REPAIR of a weighted average of aligned models (without BatchNormalization, with labelled data): undefined when
@@ -97,7 +100,9 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
     // What every recipe records: the data the alignment (and REPAIR) used, and the backend.
     const record = {
       backend,
-      ...(params.data !== undefined && data !== undefined ? { data: await dataRecord(params.data, data.split) } : {}),
+      ...(params.data !== undefined && data !== undefined
+        ? { data: await dataRecord(params.data, data.split, data.loss?.name) }
+        : {}),
     };
     if (params.merge !== undefined) {
       const coefficients = params.merge.coefficients;
@@ -112,6 +117,27 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
           ? undefined
           : await repairMerge(loaded, outcome, coefficients as number[] | undefined, data, params.jobId, context);
       if (repaired !== undefined) outcome.report.repair = repairSummary(repaired);
+      // REPAIR scored the merge on validation (repaired or not, as it is written): the recipe records it, and the
+      // written file must score the same (session/verify.ts).
+      const scored =
+        repaired === undefined ? undefined : repaired.kept ? repaired.validation.after : repaired.validation.before;
+      const task =
+        scored !== undefined
+          ? taskFor(loaded.problem, data!.validation, { trainingConfig: loaded.trainingConfig })
+          : undefined;
+      const figures = scored !== undefined ? metricPair(scored) : undefined;
+      const check =
+        figures !== undefined && task !== undefined
+          ? writtenModelCheck(
+              loaded,
+              data!.validation,
+              { task, by: "labels" },
+              () => figures,
+              (file) => Object.assign(figures, file),
+              { metricName: task.metric, split: "validation" },
+              context.token,
+            )
+          : undefined;
       const saved = await saveSoup({
         spec,
         target: params.out,
@@ -120,6 +146,10 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
         ...record,
         ...(loaded.architecture !== undefined ? { architecture: loaded.architecture } : {}),
         ...(repaired?.kept ? { overrides: repaired.overrides } : {}),
+        ...(figures !== undefined && task !== undefined
+          ? { metrics: { metricName: task.metric, split: "validation", merged: figures } }
+          : {}),
+        ...(check !== undefined ? { check } : {}),
         cancel: context.token,
       });
       outputs.push({ model: saved.model, recipe: saved.recipe });

@@ -14,6 +14,7 @@ import { metricPair, type Score } from "../../evaluate/score.js";
 import type { SoupCandidate } from "../../evaluate/soup.js";
 import { compareEntropy } from "../../evaluate/entropy.js";
 import type { LearnResult } from "../../learn/learn.js";
+import type { Task } from "../../learn/loss.js";
 import { resolveObjective } from "../../learn/objective.js";
 import type { JobContext } from "../../../core/job-context.js";
 import type { JobData } from "./data.js";
@@ -107,6 +108,11 @@ export async function soupReport(
  * Without labels the comparison is the label-free objective itself: each model's mean prediction entropy on the
  * held-out inputs (loss and metric alike). Mergeability needs labelled losses and is left out.
  */
+/** The task a label-free comparison scores with: the entropy objective's (mean prediction entropy). */
+export function entropyTask(loaded: LoadedProblem, data: Pick<JobData, "learn">): Task {
+  return resolveObjective(loaded.problem.model, "entropy", data.learn, { trainingConfig: loaded.trainingConfig }).task;
+}
+
 export async function unlabeledReport(
   session: Session,
   params: LearnParams,
@@ -116,9 +122,7 @@ export async function unlabeledReport(
   context: JobContext,
 ): Promise<SoupReport> {
   const { loaded, data } = session;
-  const task = resolveObjective(loaded.problem.model, "entropy", data.learn, {
-    trainingConfig: loaded.trainingConfig,
-  }).task;
+  const task = entropyTask(loaded, data);
   const c = await compareEntropy(loaded.problem, data.test.x, task, { merged, cancel: context.token });
   const entropy = (value: number): MetricPair => ({ loss: value, metric: value });
   return {

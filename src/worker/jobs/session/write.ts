@@ -10,7 +10,8 @@ import type { WeightBinding } from "../../runtime/index.js";
 import type { AlignmentOutcome } from "../../align/align-problem.js";
 import type { JobData } from "./data.js";
 import type { LoadedProblem } from "./problem.js";
-import { checkWrittenSoup } from "./verify.js";
+import { entropyTask } from "./report.js";
+import { writtenSoupCheck } from "./verify.js";
 
 /** Re-estimated BatchNormalization statistics as the recipe's overrides: tensor name → values. */
 export function batchNormOverrides(
@@ -55,7 +56,8 @@ export async function soupRecord(
 
 /**
  * Sets report.record; with an output, writes the soup and its recipe from it, notes the output in the report, and
- * checks the written file against the report (verify.ts) with `task` on the test split.
+ * checks the written file against the report (verify.ts) with `task` on the test split (by the mean prediction
+ * entropy when the report is label-free: `task` is then the entropy objective's), before the output lock is released.
  */
 export async function writeSoup(
   report: SoupReport,
@@ -75,6 +77,9 @@ export async function writeSoup(
     totalSteps: 0,
     message: "Writing the merged model",
   });
+  // A label-free report (learn's entropy objective) was judged by the entropy of its predictions, so is its file.
+  const judge = report.metricName === "entropy" ? entropyTask(session.loaded, session.data) : task;
+  const check = writtenSoupCheck(report, session.loaded, session.data.test, judge, context.token);
   const saved = await saveSoup({
     spec: what.spec,
     origin: record.origin,
@@ -89,17 +94,21 @@ export async function writeSoup(
     metrics: record.metrics,
     backend: record.backend,
     cancel: context.token,
+    ...(check !== undefined
+      ? {
+          check: (written, metrics) => {
+            context.progress({
+              jobId: params.jobId,
+              phase: "evaluating",
+              step: 0,
+              totalSteps: 0,
+              message: "Scoring the written model on the test split",
+            });
+            return check(written, metrics);
+          },
+        }
+      : {}),
   });
   report.output = { model: saved.model, recipe: saved.recipe };
   report.warnings.push(...saved.warnings.filter((w) => !report.warnings.includes(w)));
-  if (task !== undefined) {
-    context.progress({
-      jobId: params.jobId,
-      phase: "evaluating",
-      step: 0,
-      totalSteps: 0,
-      message: "Scoring the written model on the test split",
-    });
-    await checkWrittenSoup(report, session.loaded, session.data.test, task, context.token);
-  }
 }

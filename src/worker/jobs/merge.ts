@@ -3,7 +3,7 @@
  * scored (the editor's Save with the job's record, whose metrics say what the soup scored), the written file scored
  * again on the record's data and refused when it differs (session/verify.ts), as the job itself would have.
  */
-import type { DataSpec, MergeParams, MergeResult, MetricPair, RecipeData } from "../../protocol/worker.js";
+import type { BackendName, DataSpec, MergeParams, MergeResult, MetricPair, RecipeData } from "../../protocol/worker.js";
 import type { JobContext } from "../../core/job-context.js";
 import { runMerge } from "../../core/soup/fixed-merge.js";
 import { resolveJobModels } from "../../core/soup/job-inputs.js";
@@ -50,11 +50,13 @@ export async function runCheckedMerge(given: MergeParams, context: JobContext): 
   const params = await resolveJobModels(given);
   const data = params.record!.data!;
   const loss = recordedLossChoice(data.loss);
+  const backend = (params.record!.backend as BackendName | undefined) ?? params.backend;
   const session = await openSession(
     {
       models: params.models,
       data: dataOf(data),
-      ...(params.backend !== undefined ? { backend: params.backend } : {}),
+      // Scored again where the job scored it (its record's backend), so the figures agree to the last bit.
+      ...(backend !== undefined ? { backend } : {}),
       ...(loss !== undefined ? { loss } : {}),
       ...(params.architecture !== undefined ? { architecture: params.architecture } : {}),
       jobId: params.jobId,

@@ -547,6 +547,8 @@ async function runLbfgs({
   let stoppedEarly = false;
   const result = await minimizeLbfgs(
     async (theta) => {
+      // The learner checks the stop itself, whatever the engine does within a pass.
+      await nextStep(options.cancel);
       const { loss, grad } = await gradient(theta, full);
       return { f: loss, g: grad };
     },

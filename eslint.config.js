@@ -31,6 +31,29 @@ const layering = [
     ["(^|/)(host|cli)(/|$)"],
     "src/worker/ runs in a child process: it never imports host/, cli/ or vscode.",
   ),
+  // The one learner drives any engine through src/worker/engine/soup-engine.ts: no TensorFlow.js in it (issue 20).
+  {
+    files: ["src/worker/learn/learn.ts", "src/worker/learn/batchnorm-choice.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "vscode", message: "src/worker/ runs in a child process: it never imports vscode." }],
+          patterns: [
+            {
+              regex: "(^|/)(host|cli)(/|$)",
+              message: "src/worker/ runs in a child process: it never imports host/, cli/ or vscode.",
+            },
+            {
+              regex: "^@tensorflow/",
+              message:
+                "The one learner drives any engine through SoupEngine (worker/engine): it imports no TensorFlow.js.",
+            },
+          ],
+        },
+      ],
+    },
+  },
   layer(
     ["webview/**/*.ts"],
     ["^(?!\\./[^/]+$|\\.\\./src/protocol/[^/]+$|@vscode-elements/elements/|uplot$)"],

@@ -19,7 +19,7 @@ import { uniformMix } from "../../src/worker/evaluate/soup.js";
 import { disposeJobData, loadJobData } from "../../src/worker/jobs/session/data.js";
 import { disposeProblem, loadProblem } from "../../src/worker/jobs/session/problem.js";
 import { LEARN_DEFAULTS } from "../../src/protocol/learn-defaults.js";
-import { learnCoefficients, type LearnOptions } from "../../src/worker/learn/learn.js";
+import { learnOnTfjs, type TfjsLearnOptions } from "../../src/worker/engine/tfjs-learn.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const option = (name: string, fallback: string) => {
@@ -37,7 +37,7 @@ const FAMILIES: Record<string, string[]> = {
   ),
 };
 
-type Config = [string, LearnOptions];
+type Config = [string, TfjsLearnOptions];
 const SEEDS = [0, 1, 2, 3, 4];
 const D = LEARN_DEFAULTS;
 const CONFIGS: Config[] = [
@@ -110,14 +110,14 @@ async function main(): Promise<void> {
               for (const granularity of ["model", "layer"] as const) {
                 for (const [name, config] of CONFIGS) {
                   const stepsPerEpoch = Math.ceil(data.learn.x.shape[0]! / D.batchSize);
-                  const options: LearnOptions = {
+                  const options: TfjsLearnOptions = {
                     ...config,
                     ...(config.maxSteps === -1
                       ? { maxSteps: 10 * stepsPerEpoch, evaluateEvery: stepsPerEpoch, patience: 3 * stepsPerEpoch }
                       : {}),
                   };
                   const started = performance.now();
-                  const result = await learnCoefficients(loaded.problem, data.learn, data.validation, {
+                  const result = await learnOnTfjs(loaded.problem, data.learn, data.validation, {
                     ...options,
                     granularity,
                     seed,

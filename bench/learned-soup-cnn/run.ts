@@ -15,7 +15,7 @@ import { mulberry32 } from "../../src/core/random.js";
 import { selectBackend, type BackendName } from "../../src/worker/backend.js";
 import { shuffledIndices } from "../../src/worker/learn/batches.js";
 import { scoreModel } from "../../src/worker/learn/gradient.js";
-import { learnCoefficients, type LearnOptions } from "../../src/worker/learn/learn.js";
+import { learnOnTfjs, type TfjsLearnOptions } from "../../src/worker/engine/tfjs-learn.js";
 import { resolveObjective } from "../../src/worker/learn/objective.js";
 import type { SoupData, SoupProblem } from "../../src/worker/learn/problem.js";
 import { writeBenchmarkSection } from "../benchmarks-md.js";
@@ -108,12 +108,12 @@ async function main(): Promise<void> {
     const trainingConfig = { loss: "sparse_categorical_crossentropy" };
     const objective = resolveObjective(model, "supervised", learn, { trainingConfig });
 
-    const runOurs = async (options: LearnOptions, target: number): Promise<Ours> => {
+    const runOurs = async (options: TfjsLearnOptions, target: number): Promise<Ours> => {
       let reached: number | undefined;
       const stepTimes: number[] = [];
       const start = performance.now();
       let last = start;
-      const result = await learnCoefficients(problem, learn, validation, {
+      const result = await learnOnTfjs(problem, learn, validation, {
         ...options,
         trainingConfig,
         reestimateBatchNorm: false,
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
     const notes: string[] = [];
     for (const granularity of ["model", "layer"] as const) {
       const ref = reference[granularity];
-      const options: LearnOptions = {
+      const options: TfjsLearnOptions = {
         granularity,
         optimizer: "adam",
         learningRate: 0.05,

@@ -12,7 +12,7 @@ import { selectBackend, type BackendName } from "../../src/worker/backend.js";
 import { mulberry32 } from "../../src/core/random.js";
 import { shuffledIndices } from "../../src/worker/learn/batches.js";
 import { scoreModel } from "../../src/worker/learn/gradient.js";
-import { learnCoefficients, type LearnOptions } from "../../src/worker/learn/learn.js";
+import { learnOnTfjs, type TfjsLearnOptions } from "../../src/worker/engine/tfjs-learn.js";
 import { resolveObjective } from "../../src/worker/learn/objective.js";
 import { applyMix, uniformMix } from "../../src/worker/evaluate/soup.js";
 import { profilePhases } from "./profile.js";
@@ -88,10 +88,10 @@ async function main(): Promise<void> {
     const objective = resolveObjective(executor, "supervised", learn, {
       trainingConfig: { loss: "sparse_categorical_crossentropy" },
     });
-    const runOurs = async (options: LearnOptions, target: number): Promise<Ours> => {
+    const runOurs = async (options: TfjsLearnOptions, target: number): Promise<Ours> => {
       let reached: number | undefined;
       const start = performance.now();
-      const result = await learnCoefficients(problem, learn, validation, {
+      const result = await learnOnTfjs(problem, learn, validation, {
         ...options,
         trainingConfig: { loss: "sparse_categorical_crossentropy" },
         onProgress: (p) => {
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     };
     for (const granularity of ["model", "layer"] as const) {
       const ref = reference[granularity];
-      const configs: Array<[string, LearnOptions]> = [
+      const configs: Array<[string, TfjsLearnOptions]> = [
         [
           "Adam lr 0.05, 5 epochs, batch 256 (the recipe)",
           {

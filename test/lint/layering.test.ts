@@ -43,6 +43,17 @@ const cases: { file: string; wrong: string[]; right: string[] }[] = [
     right: ['import { x } from "../../core/tensor.js";', 'import * as tf from "@tensorflow/tfjs";'],
   },
   {
+    // The one learner: engine-agnostic, so no TensorFlow.js (and still no host/, cli/ or vscode).
+    file: "src/worker/learn/learn.ts",
+    wrong: [
+      'import * as tf from "@tensorflow/tfjs";',
+      'import type { Tensor } from "@tensorflow/tfjs-core";',
+      'import { x } from "../../host/merge-panel.js";',
+      'import * as vscode from "vscode";',
+    ],
+    right: ['import type { SoupEngine } from "../engine/soup-engine.js";', 'import { Adam } from "./adam.js";'],
+  },
+  {
     file: "webview/layering-probe.ts",
     wrong: [
       'import { x } from "../src/core/tensor.js";',

@@ -4,7 +4,7 @@
  */
 import type { EvaluateReport } from "../../protocol/worker.js";
 import type { Cancellation } from "../../core/cancellation.js";
-import { learnCoefficients } from "../learn/learn.js";
+import { learnOnTfjs } from "../engine/tfjs-learn.js";
 import type { SoupProblem } from "../learn/problem.js";
 import { uniformMix, type Mix } from "../evaluate/soup.js";
 import { scoreSoupOnTest, type AlignmentData, type AlignmentOutcome } from "./align-problem.js";
@@ -25,7 +25,7 @@ export async function addAlignedSoups(
   addAlignment(report, outcome);
   // Scored as the unaligned uniform soup was (the one definition of a soup in rows.ts), so the rows compare.
   report.metrics.alignedUniform = await scoreSoupOnTest(problem, uniformMix(problem.ingredients.length), data, options);
-  const learned = await learnCoefficients(problem, data.learn, data.validation, {
+  const learned = await learnOnTfjs(problem, data.learn, data.validation, {
     seed: options.seed,
     trainingConfig: options.trainingConfig,
     cancel: options.cancel,

@@ -4,7 +4,7 @@ import type { CompareParams, EvaluateReport, MethodMetric, MetricPair } from "..
 import { type ComparedMethod } from "../../protocol/choices.js";
 import { taskFor } from "../evaluate/evaluate.js";
 import { greedySoupRow } from "../evaluate/rows.js";
-import { learnCoefficients } from "../learn/learn.js";
+import { learnOnTfjs } from "../engine/tfjs-learn.js";
 import { writeIngredient } from "../stats/index.js";
 import type { JobContext } from "../../core/job-context.js";
 import { splitReport as splitSizes } from "./session/data.js";
@@ -78,7 +78,7 @@ export async function runCompare(given: CompareParams, context: JobContext): Pro
         const greedy = await greedySoupRow(loaded.problem, task, data, { cancel: context.token });
         score = await scoreCandidate(session, greedy.candidate, task, context);
       } else if (method === "learned") {
-        const learned = await learnCoefficients(loaded.problem, data.learn, data.validation, {
+        const learned = await learnOnTfjs(loaded.problem, data.learn, data.validation, {
           seed: params.data.seed ?? 0,
           trainingConfig: loaded.trainingConfig,
           cancel: context.token,

@@ -6,7 +6,8 @@ import { evaluateSoups, taskFor } from "../evaluate/evaluate.js";
 import { greedySoupRow, uniformSoupRow, type SettledSoup } from "../evaluate/rows.js";
 import type { SoupCandidate } from "../evaluate/soup.js";
 import { LEARN_DEFAULTS } from "../../protocol/learn-defaults.js";
-import { learnCoefficients, type StartCandidate } from "../learn/learn.js";
+import { learnOnTfjs } from "../engine/tfjs-learn.js";
+import type { StartCandidate } from "../learn/learn.js";
 import type { JobContext } from "../../core/job-context.js";
 import { resolveSoupJob } from "../../core/soup/job-inputs.js";
 import { addAlignment, addRepair } from "../align/report.js";
@@ -54,7 +55,7 @@ export async function runLearn(given: LearnParams, context: JobContext): Promise
       rows = { uniform, greedy };
       candidates.push({ name: GREEDY_SOUP, coefficients: greedy.candidate.mix.coefficients.map((c) => c[0]!) });
     }
-    const result = await learnCoefficients(loaded.problem, data.learn, data.validation, {
+    const result = await learnOnTfjs(loaded.problem, data.learn, data.validation, {
       granularity: params.granularity,
       parameterisation: params.parameterisation,
       objective: params.objective,

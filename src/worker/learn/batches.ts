@@ -1,26 +1,11 @@
-// Seeded shuffling and batch extraction.
+// Batch extraction from tensors (the seeded shuffling itself is in indices.ts, which needs no TensorFlow.js).
 import * as tf from "@tensorflow/tfjs";
 import type { Cancellation } from "../../core/cancellation.js";
 import type { SoupData } from "./problem.js";
 import { nextStep } from "./yield.js";
 
-export function shuffledIndices(n: number, random: () => number): Int32Array {
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const t = order[i]!;
-    order[i] = order[j]!;
-    order[j] = t;
-  }
-  return order;
-}
-
-/** Consecutive index ranges [start, end) covering n samples. */
-export function ranges(n: number, batchSize: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (let s = 0; s < n; s += batchSize) out.push([s, Math.min(n, s + batchSize)]);
-  return out;
-}
+export { ranges, shuffledIndices } from "./indices.js";
+import { ranges } from "./indices.js";
 
 export function sliceRows(t: tf.Tensor, start: number, end: number): tf.Tensor {
   return tf.slice(t, [start], [end - start]);

@@ -87,7 +87,8 @@ export interface BatchNormStatistics {
   readonly values: readonly Float32Array[];
 }
 
-function statVariables(model: tf.LayersModel): tf.LayerVariable[] {
+/** The moving mean and variance of every BatchNormalization layer, in layer order (the BatchNormState order). */
+export function statVariables(model: tf.LayersModel): tf.LayerVariable[] {
   return batchNormLayers(model).flatMap((l) => [statVariable(l, "moving_mean"), statVariable(l, "moving_variance")]);
 }
 

@@ -54,24 +54,36 @@ export class SoupGradient {
   }
 
   private gradAlphaOnBatch(x: tf.Tensor, y: tf.Tensor | undefined): { loss: number; gradAlpha: Float64Array } {
-    const variables = this.merger.variables.map(tensorOf);
-    // variableGrads skips non-trainable variables, but the merged BatchNormalization statistics are inputs of
-    // the inference-mode loss like any weight: mark them trainable for the duration of the gradient.
-    const wasTrainable = variables.map((v) => v.trainable);
-    variables.forEach((v) => (v.trainable = true));
-    try {
-      const { value, grads } = tf.variableGrads(
-        () =>
-          tf.tidy(() => sampleObjective(this.objective, forward(this.merger.problem.model, x), y).mean() as tf.Scalar),
-        variables,
-      );
-      const gradAlpha = this.merger.gradAlpha(variables.map((v) => grads[v.name] ?? null));
-      const loss = value.dataSync()[0]!;
-      tf.dispose([value, ...Object.values(grads).filter((g): g is tf.Tensor => g !== null)]);
-      return { loss, gradAlpha };
-    } finally {
-      variables.forEach((v, k) => (v.trainable = wasTrainable[k]!));
-    }
+    return gradAlphaOnBatch(this.merger, this.objective, x, y);
+  }
+}
+
+/**
+ * At the soup now written by `merger`, inference mode: the mean objective over the batch (x, y) and its gradient
+ * with respect to α (one forward+backward, then N dot products per variable).
+ */
+export function gradAlphaOnBatch(
+  merger: Merger,
+  objective: Objective,
+  x: tf.Tensor,
+  y: tf.Tensor | undefined,
+): { loss: number; gradAlpha: Float64Array } {
+  const variables = merger.variables.map(tensorOf);
+  // variableGrads skips non-trainable variables, but the merged BatchNormalization statistics are inputs of
+  // the inference-mode loss like any weight: mark them trainable for the duration of the gradient.
+  const wasTrainable = variables.map((v) => v.trainable);
+  variables.forEach((v) => (v.trainable = true));
+  try {
+    const { value, grads } = tf.variableGrads(
+      () => tf.tidy(() => sampleObjective(objective, forward(merger.problem.model, x), y).mean() as tf.Scalar),
+      variables,
+    );
+    const gradAlpha = merger.gradAlpha(variables.map((v) => grads[v.name] ?? null));
+    const loss = value.dataSync()[0]!;
+    tf.dispose([value, ...Object.values(grads).filter((g): g is tf.Tensor => g !== null)]);
+    return { loss, gradAlpha };
+  } finally {
+    variables.forEach((v, k) => (v.trainable = wasTrainable[k]!));
   }
 }
 

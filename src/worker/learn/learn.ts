@@ -1,5 +1,6 @@
 // Learns the soup's mixing coefficients (only those: every ingredient stays frozen) on a learning split, with
-// early stopping on a validation split; leaves the kept soup in the model's variables.
+// early stopping on a validation split; leaves the kept soup written in the engine. The one learner: it drives
+// any engine (TF.js in this process, PyTorch in a child) through SoupEngine, handing it row indices, never tensors.
 //
 // The run, with validation data (docs/learning.md gives the reasons):
 // 1. the obvious candidates are scored on validation: the uniform soup, each single ingredient, and any the
@@ -10,21 +11,14 @@
 //    worse on validation than a candidate it could have returned;
 // 4. small data: when the learned path won, it is learned again on learn + validation for the number of steps
 //    validation chose (test rows are never seen here: the caller holds them back).
-import * as tf from "@tensorflow/tfjs";
 import { UsageError } from "../../core/errors.js";
 import { Adam } from "./adam.js";
 import { mulberry32 } from "../../core/random.js";
-import { epochBatches, gatherRows, shuffledIndices } from "./batches.js";
-import {
-  batchNormSnapshot,
-  chooseBatchNorm,
-  hasBatchNorm,
-  reestimateBatchNorm,
-  writeBatchNormStatistics,
-  type BatchNormStatistics,
-} from "./batchnorm.js";
+import { shuffledIndices } from "./indices.js";
+import { chooseBatchNorm } from "./batchnorm-choice.js";
 import type { Cancellation } from "../../core/cancellation.js";
 import {
+  chainToTheta,
   coefficientSpace,
   coefficientsByIngredient,
   coefficientsOf,
@@ -37,12 +31,17 @@ import {
 import type { OptimizerName } from "../../protocol/choices.js";
 import { LEARN_DEFAULTS, type Schedule } from "../../protocol/learn-defaults.js";
 import { evaluationInterval, learningRateAt, patienceSteps } from "./defaults.js";
-import { scoreModel, SoupGradient, type SplitScore } from "./gradient.js";
 import { minimizeLbfgs } from "./lbfgs.js";
-import type { LossSpec, Task } from "./loss.js";
-import { Merger } from "./merge.js";
-import { resolveObjective, type ObjectiveName } from "./objective.js";
-import { dataSize, type SoupData, type SoupProblem } from "./problem.js";
+import type { Task } from "./loss.js";
+import type { Objective, ObjectiveName } from "./objective.js";
+import type {
+  BatchNormState,
+  CoefficientLayout,
+  EngineScore,
+  RowSelection,
+  SoupEngine,
+} from "../engine/soup-engine.js";
+import { nextStep } from "./yield.js";
 
 export type { OptimizerName };
 
@@ -69,14 +68,12 @@ export interface CandidateScore {
   readonly batchNormReestimated?: boolean;
 }
 
+/** The objective's score of a split, as the engine reports it. */
+export type SplitScore = EngineScore;
+
 export interface LearnOptions {
   readonly granularity?: Granularity;
   readonly parameterisation?: Parameterisation;
-  readonly objective?: ObjectiveName;
-  /** The loss; default: from trainingConfig, else chosen from the output layer and the labels. */
-  readonly loss?: LossSpec;
-  /** The Keras training_config of the model file, when it has one. */
-  readonly trainingConfig?: unknown;
   /**
    * Default "adam". "lbfgs" (full-batch quasi-Newton, unconstrained parameterisations only) did not reach the
    * PyTorch reference's validation loss sooner in bench/learned-soup, so it is opt-in.
@@ -153,7 +150,7 @@ export interface LearnResult {
   /** Layers whose statistics the kept soup has re-estimated (empty: the weight average of the statistics). */
   readonly batchNormReestimated: readonly string[];
   /** The kept soup's re-estimated statistics, as they are in the model and must be written. */
-  readonly batchNormStatistics?: BatchNormStatistics;
+  readonly batchNormStatistics?: BatchNormState;
   readonly stoppedBy: "early-stopping" | "budget" | "converged" | "iterations";
   /** When the small-data policy learned the kept path again on learn + validation. */
   readonly refit?: { readonly rows: number; readonly steps: number };
@@ -162,39 +159,38 @@ export interface LearnResult {
 export const LEARNED = "learned";
 
 /**
- * Yields to the event loop before every step and every evaluation batch, so a cancellation (or a progress
- * notification) gets through within one step; rejects with CancelledError when `cancel` asks to stop.
+ * Learns on `engine`'s learn split, chooses and stops on its validation split (none, or no rows: nothing to choose
+ * or stop by), for `objective`; leaves the kept soup written in the engine. Yields to the event loop before every
+ * step (the engine before every batch it runs), so a cancellation (or a progress notification) gets through within
+ * one step; rejects with CancelledError when `cancel` asks to stop.
  */
 export async function learnCoefficients(
-  problem: SoupProblem,
-  learnData: SoupData,
-  validationSplit: SoupData | undefined,
+  engine: SoupEngine,
+  objective: Objective,
   options: LearnOptions = {},
 ): Promise<LearnResult> {
-  // An empty validation split (validation fraction 0) is no validation split: nothing to choose or stop by.
-  const validationData = validationSplit !== undefined && dataSize(validationSplit) > 0 ? validationSplit : undefined;
+  const validationRows = engine.rows("validation");
+  const hasValidation = validationRows > 0;
+  const learnRows = engine.rows("learn");
   const granularity = options.granularity ?? LEARN_DEFAULTS.granularity;
   const parameterisation = options.parameterisation ?? LEARN_DEFAULTS.parameterisation;
   const optimizer = options.optimizer ?? LEARN_DEFAULTS.optimizer;
   if (optimizer === "lbfgs" && parameterisation === "nonneg") {
     throw new UsageError('L-BFGS is unconstrained: use the "adam" optimiser with the "nonneg" parameterisation.');
   }
-  const objectiveName = options.objective ?? LEARN_DEFAULTS.objective;
-  const objective = resolveObjective(problem.model, objectiveName, learnData, {
-    ...options,
-    loss: options.loss ?? problem.loss,
-  });
-  if (validationData !== undefined && validationData.y === undefined && objectiveName === "supervised") {
-    throw new UsageError("The validation split has no labels.");
-  }
-  const n = problem.ingredients.length;
-  const space = coefficientSpace(problem.layerOf, n, granularity, parameterisation);
-  const merger = new Merger(problem, space);
-  const gradient = new SoupGradient(merger, objective);
+  const objectiveName = objective.name;
+  const n = engine.ingredients;
+  const space = coefficientSpace(engine.layerOf, n, granularity, parameterisation);
+  const layout: CoefficientLayout = { groupOf: space.groupOf, groups: space.groups.length };
+  const gradient: ThetaGradient = async (theta, rows) => {
+    await engine.write(coefficientsOf(space, theta), layout);
+    const { loss, gradAlpha } = await engine.gradient(rows, objective);
+    return { loss, grad: chainToTheta(space, theta, gradAlpha) };
+  };
   const batchSize = options.batchSize ?? LEARN_DEFAULTS.batchSize;
-  const budget = budgetOf(optimizer, options, validationData === undefined ? 0 : dataSize(validationData), batchSize);
-  const cancel = options.cancel;
-  const evalBatch = Math.max(batchSize, 1024);
+  const budget = budgetOf(optimizer, options, validationRows, batchSize);
+  const learnSplit: RowSelection = { split: "learn" };
+  const validationSplit: RowSelection = { split: "validation" };
   const report = (step: number, trainLoss: number, theta: Float64Array, val?: SplitScore) =>
     options.onProgress?.({
       step,
@@ -205,146 +201,146 @@ export async function learnCoefficients(
     });
   // With validation data the statistics are chosen per soup by the validation loss; `true` re-estimates always.
   const batchNormPolicy: "choose" | "always" | "never" =
-    options.reestimateBatchNorm === false || !hasBatchNorm(problem.model)
+    options.reestimateBatchNorm === false || engine.batchNormLayers.length === 0
       ? "never"
       : options.reestimateBatchNorm === true
         ? "always"
-        : validationData === undefined
+        : !hasValidation
           ? "never"
           : "choose";
   /** Writes α with the statistics it would be written with; `single`: an ingredient as it is. */
-  const writeSoup = async (alpha: Float64Array, single: boolean): Promise<BatchNormStatistics | undefined> => {
-    merger.write(alpha);
+  const writeSoup = async (alpha: Float64Array, single: boolean): Promise<BatchNormState | undefined> => {
+    await engine.write(alpha, layout);
     if (single || batchNormPolicy !== "always") return undefined;
-    await reestimateBatchNorm(problem.model, learnData.x, evalBatch, cancel);
-    return batchNormSnapshot(problem.model);
+    await engine.reestimateBatchNorm(learnSplit);
+    return engine.readBatchNorm();
   };
   const scoreAlpha = async (alpha: Float64Array, single = false): Promise<Scored> => {
     const statistics = await writeSoup(alpha, single);
-    const score = () => scoreModel(problem.model, objective, validationData!, evalBatch, cancel);
+    const score = () => engine.score(validationSplit, objective);
     if (single || batchNormPolicy !== "choose") return { ...(await score()), statistics };
-    const choice = await chooseBatchNorm(problem.model, score, learnData.x, { batchSize: evalBatch, cancel });
+    const choice = await chooseBatchNorm(engine, score, learnSplit);
     return { ...choice.score, statistics: choice.statistics };
   };
   const validate = async (theta: Float64Array): Promise<Scored | undefined> =>
-    validationData === undefined ? undefined : scoreAlpha(coefficientsOf(space, theta));
+    hasValidation ? scoreAlpha(coefficientsOf(space, theta)) : undefined;
 
-  try {
-    // 1. The candidates, scored on validation; the start is the best of them.
-    const candidates = candidateList(n, options);
-    const scores: CandidateScore[] = [];
-    const candidateStatistics: Array<BatchNormStatistics | undefined> = [];
-    // Label-free, the lowest entropy can belong to a confidently wrong model: the entropy objective starts at the
-    // uniform soup and compares no candidate unless asked.
-    if (validationData !== undefined && (options.compareCandidates ?? objectiveName === "supervised")) {
-      for (const c of candidates) {
-        const s = await scoreAlpha(broadcast(space, c.coefficients), isSingle(c.coefficients));
-        candidateStatistics.push(s.statistics);
-        scores.push({
-          name: c.name,
-          loss: s.loss,
-          ...(s.metric !== undefined ? { metric: s.metric } : {}),
-          ...(s.statistics !== undefined ? { batchNormReestimated: true } : {}),
-        });
-      }
+  // 1. The candidates, scored on validation; the start is the best of them.
+  const candidates = candidateList(n, options);
+  const scores: CandidateScore[] = [];
+  const candidateStatistics: Array<BatchNormState | undefined> = [];
+  // Label-free, the lowest entropy can belong to a confidently wrong model: the entropy objective starts at the
+  // uniform soup and compares no candidate unless asked.
+  if (hasValidation && (options.compareCandidates ?? objectiveName === "supervised")) {
+    for (const c of candidates) {
+      const s = await scoreAlpha(broadcast(space, c.coefficients), isSingle(c.coefficients));
+      candidateStatistics.push(s.statistics);
+      scores.push({
+        name: c.name,
+        loss: s.loss,
+        ...(s.metric !== undefined ? { metric: s.metric } : {}),
+        ...(s.statistics !== undefined ? { batchNormReestimated: true } : {}),
+      });
     }
-    const bestCandidate = scores.length === 0 ? 0 : scores.reduce((b, s, k) => (s.loss < scores[b]!.loss ? k : b), 0);
-    const start = candidates[options.startAt === "uniform" ? 0 : bestCandidate]!;
-    const theta0 = startTheta(space, start.coefficients);
-
-    // 2. The learned path, early-stopped on validation.
-    const best = { theta: Float64Array.from(theta0), score: await validate(theta0), step: 0 };
-    let lastImprovement = 0;
-    const consider = (theta: Float64Array, step: number, score: Scored | undefined): boolean => {
-      if (score === undefined) {
-        Object.assign(best, { theta: Float64Array.from(theta), step });
-        return false;
-      }
-      if (score.loss < best.score!.loss) {
-        Object.assign(best, { theta: Float64Array.from(theta), score, step });
-        lastImprovement = step;
-        return false;
-      }
-      return step - lastImprovement >= budget.patience;
-    };
-    const path: PathRun = { space, gradient, data: learnData, budget, options, theta0, consider, validate, report };
-    const run = optimizer === "adam" ? await runAdamPath(path) : await runLbfgs(path);
-
-    // 3. The kept soup: the learned path's best, unless a candidate is better on validation.
-    const candidateWins =
-      scores.length > 0 && best.score !== undefined && scores[bestCandidate]!.loss <= best.score.loss;
-    let alpha = candidateWins
-      ? broadcast(space, candidates[bestCandidate]!.coefficients)
-      : coefficientsOf(space, best.theta);
-    const kept = candidateWins ? candidates[bestCandidate]!.name : LEARNED;
-    const keptScore: SplitScore | undefined = candidateWins ? scores[bestCandidate] : best.score;
-    const keptSingle = candidateWins && isSingle(candidates[bestCandidate]!.coefficients);
-    // Without validation (no choice made) the policy alone decides; else the kept soup's own choice.
-    let reestimate =
-      batchNormPolicy === "always"
-        ? !keptSingle
-        : candidateWins
-          ? candidateStatistics[bestCandidate] !== undefined
-          : best.score?.statistics !== undefined;
-
-    // 4. Small data: learn the kept path again on learn + validation, as many steps as validation chose.
-    let refit: LearnResult["refit"];
-    const rows = dataSize(learnData) + (validationData === undefined ? 0 : dataSize(validationData));
-    const wantRefit = options.refit ?? rows <= LEARN_DEFAULTS.refitMaxRows;
-    if (wantRefit && !candidateWins && validationData !== undefined && optimizer === "adam" && best.step > 0) {
-      const both = concatData(learnData, validationData);
-      try {
-        const theta = Float64Array.from(theta0);
-        await runAdam({
-          space,
-          gradient,
-          data: both,
-          budget,
-          options,
-          theta,
-          steps: best.step,
-          after: async () => false,
-        });
-        alpha = coefficientsOf(space, theta);
-        refit = { rows, steps: best.step };
-      } finally {
-        tf.dispose([both.x, both.y].filter((t): t is tf.Tensor => t !== undefined));
-      }
-    }
-
-    // The kept soup, left in the model exactly as it was scored (a refit re-estimates its new statistics).
-    merger.write(alpha);
-    let statistics: BatchNormStatistics | undefined;
-    if (reestimate) {
-      const chosen = candidateWins ? candidateStatistics[bestCandidate] : best.score?.statistics;
-      if (chosen !== undefined && refit === undefined) writeBatchNormStatistics(chosen);
-      else await reestimateBatchNorm(problem.model, learnData.x, evalBatch, cancel);
-      statistics = batchNormSnapshot(problem.model);
-    }
-    reestimate = statistics !== undefined;
-    return {
-      coefficients: coefficientsByIngredient(space, alpha),
-      groups: space.groups,
-      granularity,
-      parameterisation,
-      optimizer,
-      task: objective.task,
-      objective: objectiveName,
-      steps: run.steps,
-      bestStep: best.step,
-      start: start.name,
-      kept,
-      candidates: scores,
-      budget,
-      validation: keptScore === undefined ? undefined : { loss: keptScore.loss, metric: keptScore.metric },
-      batchNormReestimated: reestimate ? statistics!.layers : [],
-      ...(statistics !== undefined ? { batchNormStatistics: statistics } : {}),
-      stoppedBy: run.stoppedBy,
-      ...(refit !== undefined ? { refit } : {}),
-    };
-  } finally {
-    merger.dispose();
   }
+  const bestCandidate = scores.length === 0 ? 0 : scores.reduce((b, s, k) => (s.loss < scores[b]!.loss ? k : b), 0);
+  const start = candidates[options.startAt === "uniform" ? 0 : bestCandidate]!;
+  const theta0 = startTheta(space, start.coefficients);
+
+  // 2. The learned path, early-stopped on validation.
+  const best = { theta: Float64Array.from(theta0), score: await validate(theta0), step: 0 };
+  let lastImprovement = 0;
+  const consider = (theta: Float64Array, step: number, score: Scored | undefined): boolean => {
+    if (score === undefined) {
+      Object.assign(best, { theta: Float64Array.from(theta), step });
+      return false;
+    }
+    if (score.loss < best.score!.loss) {
+      Object.assign(best, { theta: Float64Array.from(theta), score, step });
+      lastImprovement = step;
+      return false;
+    }
+    return step - lastImprovement >= budget.patience;
+  };
+  const path: PathRun = {
+    space,
+    gradient,
+    rows: { split: "learn", count: learnRows },
+    budget,
+    options,
+    theta0,
+    consider,
+    validate,
+    report,
+  };
+  const run = optimizer === "adam" ? await runAdamPath(path) : await runLbfgs(path);
+
+  // 3. The kept soup: the learned path's best, unless a candidate is better on validation.
+  const candidateWins = scores.length > 0 && best.score !== undefined && scores[bestCandidate]!.loss <= best.score.loss;
+  let alpha = candidateWins
+    ? broadcast(space, candidates[bestCandidate]!.coefficients)
+    : coefficientsOf(space, best.theta);
+  const kept = candidateWins ? candidates[bestCandidate]!.name : LEARNED;
+  const keptScore: SplitScore | undefined = candidateWins ? scores[bestCandidate] : best.score;
+  const keptSingle = candidateWins && isSingle(candidates[bestCandidate]!.coefficients);
+  // Without validation (no choice made) the policy alone decides; else the kept soup's own choice.
+  let reestimate =
+    batchNormPolicy === "always"
+      ? !keptSingle
+      : candidateWins
+        ? candidateStatistics[bestCandidate] !== undefined
+        : best.score?.statistics !== undefined;
+
+  // 4. Small data: learn the kept path again on learn + validation, as many steps as validation chose.
+  let refit: LearnResult["refit"];
+  const rows = learnRows + validationRows;
+  const wantRefit = options.refit ?? rows <= LEARN_DEFAULTS.refitMaxRows;
+  if (wantRefit && !candidateWins && hasValidation && optimizer === "adam" && best.step > 0) {
+    const theta = Float64Array.from(theta0);
+    await runAdam({
+      space,
+      gradient,
+      rows: { split: "learn+validation", count: engine.rows("learn+validation") },
+      budget,
+      options,
+      theta,
+      steps: best.step,
+      after: async () => false,
+    });
+    alpha = coefficientsOf(space, theta);
+    refit = { rows, steps: best.step };
+  }
+
+  // The kept soup, left in the engine exactly as it was scored (a refit re-estimates its new statistics).
+  await engine.write(alpha, layout);
+  let statistics: BatchNormState | undefined;
+  if (reestimate) {
+    const chosen = candidateWins ? candidateStatistics[bestCandidate] : best.score?.statistics;
+    if (chosen !== undefined && refit === undefined) await engine.writeBatchNorm(chosen);
+    else await engine.reestimateBatchNorm(learnSplit);
+    statistics = await engine.readBatchNorm();
+  }
+  reestimate = statistics !== undefined;
+  return {
+    coefficients: coefficientsByIngredient(space, alpha),
+    groups: space.groups,
+    granularity,
+    parameterisation,
+    optimizer,
+    task: objective.task,
+    objective: objectiveName,
+    steps: run.steps,
+    bestStep: best.step,
+    start: start.name,
+    kept,
+    candidates: scores,
+    budget,
+    validation: keptScore === undefined ? undefined : { loss: keptScore.loss, metric: keptScore.metric },
+    batchNormReestimated: reestimate ? statistics!.layers : [],
+    ...(statistics !== undefined ? { batchNormStatistics: statistics } : {}),
+    stoppedBy: run.stoppedBy,
+    ...(refit !== undefined ? { refit } : {}),
+  };
 }
 
 function checkPositive(value: number | undefined, what: string, integer: boolean): void {
@@ -431,15 +427,10 @@ function startTheta(space: CoefficientSpace, coefficients: readonly number[]): F
   );
 }
 
-function concatData(a: SoupData, b: SoupData): SoupData {
-  return {
-    x: tf.concat([a.x, b.x]),
-    ...(a.y !== undefined && b.y !== undefined ? { y: tf.concat([a.y, b.y]) } : {}),
-  };
-}
-
 /** A validation score and the re-estimated statistics it was scored with, if any. */
-type Scored = SplitScore & { readonly statistics?: BatchNormStatistics };
+type Scored = SplitScore & { readonly statistics?: BatchNormState };
+/** Loss and ∂/∂θ over the rows, at θ (written into the engine first). */
+type ThetaGradient = (theta: Float64Array, rows: RowSelection) => Promise<{ loss: number; grad: Float64Array }>;
 type Consider = (theta: Float64Array, step: number, score: Scored | undefined) => boolean;
 type Validate = (theta: Float64Array) => Promise<Scored | undefined>;
 type Report = (step: number, trainLoss: number, theta: Float64Array, val?: SplitScore) => void;
@@ -451,8 +442,9 @@ interface Run {
 /** What an optimiser needs to learn one path of coefficients. */
 interface Optimisation {
   readonly space: CoefficientSpace;
-  readonly gradient: SoupGradient;
-  readonly data: SoupData;
+  readonly gradient: ThetaGradient;
+  /** The split learned on, and its number of rows. */
+  readonly rows: { readonly split: RowSelection["split"]; readonly count: number };
   readonly budget: LearnBudget;
   readonly options: LearnOptions;
 }
@@ -474,11 +466,14 @@ interface AdamRun extends Optimisation {
   readonly after: (step: number, loss: number) => Promise<boolean>;
 }
 
-/** Adam over reshuffled passes of the data. Returns the number of steps taken. */
+/**
+ * Adam over reshuffled passes of the rows: each epoch one seeded permutation of the split, cut into consecutive
+ * mini-batches (the last one shorter) that the engine gathers. Returns the number of steps taken.
+ */
 async function runAdam({
   space,
   gradient,
-  data,
+  rows,
   budget,
   options,
   theta,
@@ -487,11 +482,16 @@ async function runAdam({
 }: AdamRun): Promise<{ steps: number; stopped: boolean }> {
   const adam = new Adam(theta.length, budget.learningRate!);
   const random = mulberry32(options.seed ?? 0);
-  const n = dataSize(data);
+  const n = rows.count;
   let step = 0;
   while (step < steps) {
-    for await (const { x, y } of epochBatches(data, shuffledIndices(n, random), budget.batchSize, options.cancel)) {
-      const batch = gradient.batch(theta, x, y);
+    const order = shuffledIndices(n, random);
+    for (let first = 0; first < n; first += budget.batchSize) {
+      await nextStep(options.cancel);
+      const batch = await gradient(theta, {
+        split: rows.split,
+        indices: order.subarray(first, Math.min(n, first + budget.batchSize)),
+      });
       step++;
       adam.step(theta, batch.grad, learningRateAt(budget.learningRate!, budget.schedule!, step, budget.maxSteps));
       project(space, theta);
@@ -526,7 +526,7 @@ async function runAdamPath(path: PathRun): Promise<Run> {
 
 async function runLbfgs({
   gradient,
-  data,
+  rows,
   budget,
   options,
   theta0,
@@ -535,36 +535,34 @@ async function runLbfgs({
   report,
 }: PathRun): Promise<Run> {
   const limit = options.fullBatchLimit ?? LEARN_DEFAULTS.fullBatchLimit;
-  const n = dataSize(data);
-  const subset =
+  const n = rows.count;
+  // More rows than the limit: a fixed seeded subset of them, in row order.
+  const full: RowSelection =
     n <= limit
-      ? undefined
-      : Int32Array.from(shuffledIndices(n, mulberry32(options.seed ?? 0)).subarray(0, limit)).sort();
-  const full: SoupData =
-    subset === undefined
-      ? data
-      : { x: gatherRows(data.x, subset), y: data.y === undefined ? undefined : gatherRows(data.y, subset) };
-  try {
-    let stoppedEarly = false;
-    const result = await minimizeLbfgs(
-      async (theta) => {
-        const { loss, grad } = await gradient.full(theta, full, Math.max(budget.batchSize, 1024), options.cancel);
-        return { f: loss, g: grad };
+      ? { split: rows.split }
+      : {
+          split: rows.split,
+          indices: Int32Array.from(shuffledIndices(n, mulberry32(options.seed ?? 0)).subarray(0, limit)).sort(),
+        };
+  let stoppedEarly = false;
+  const result = await minimizeLbfgs(
+    async (theta) => {
+      // The learner checks the stop itself, whatever the engine does within a pass.
+      await nextStep(options.cancel);
+      const { loss, grad } = await gradient(theta, full);
+      return { f: loss, g: grad };
+    },
+    Float64Array.from(theta0),
+    {
+      maxIterations: budget.maxSteps,
+      onIteration: async (iteration, theta, f) => {
+        const score = await validate(theta);
+        stoppedEarly = consider(theta, iteration, score);
+        report(iteration, f, theta, score);
+        return stoppedEarly;
       },
-      Float64Array.from(theta0),
-      {
-        maxIterations: budget.maxSteps,
-        onIteration: async (iteration, theta, f) => {
-          const score = await validate(theta);
-          stoppedEarly = consider(theta, iteration, score);
-          report(iteration, f, theta, score);
-          return stoppedEarly;
-        },
-      },
-    );
-    const stoppedBy = stoppedEarly ? "early-stopping" : result.reason === "iterations" ? "iterations" : "converged";
-    return { steps: result.iterations, stoppedBy };
-  } finally {
-    if (full !== data) tf.dispose([full.x, full.y].filter((t): t is tf.Tensor => t !== undefined));
-  }
+    },
+  );
+  const stoppedBy = stoppedEarly ? "early-stopping" : result.reason === "iterations" ? "iterations" : "converged";
+  return { steps: result.iterations, stoppedBy };
 }

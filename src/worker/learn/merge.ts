@@ -1,6 +1,7 @@
 // Writes W_v = base_v + Σ_i α_{i,g(v)} S_{i,v} into the model, and turns ∂L/∂W into ∂L/∂α by the identity
 // ∂L/∂α_{i,g} = Σ_{v in g} ⟨∂L/∂W_v, S_{i,v}⟩ (S = ingredient weights, or task vectors in the task form).
 import * as tf from "@tensorflow/tfjs";
+import type { CoefficientLayout } from "../engine/soup-engine.js";
 import type { CoefficientSpace } from "./coefficients.js";
 import { checkProblem, tensorOf, variableSize, type SoupProblem } from "./problem.js";
 
@@ -15,6 +16,8 @@ export class Merger {
   private readonly stacked: tf.Tensor2D[];
   private readonly base: Array<tf.Tensor | undefined>;
   readonly variables: tf.LayerVariable[];
+  /** Where the coefficients go: the space's, until a write gives another (an engine serves any granularity). */
+  private layout: CoefficientLayout;
 
   constructor(
     readonly problem: SoupProblem,
@@ -23,6 +26,7 @@ export class Merger {
     checkProblem(problem);
     const { ingredients, base, variables } = problem;
     this.variables = variables;
+    this.layout = { groupOf: space.groupOf, groups: space.groups.length };
     const n = ingredients.length;
     this.stacked = variables.map((v, k) => {
       const size = variableSize(v);
@@ -46,11 +50,21 @@ export class Merger {
    * Overwrites the model's variables with the soup for coefficients α (flat, ingredient-major). Skipped when the
    * variables still hold this merger's last write of the same α (an assignment by anyone else, e.g. a
    * BatchNormalization re-estimation or another merger, gives a variable a new buffer and forces the write).
+   * `layout`: where α's coefficients go from now on (default: as before), for the merge and for gradAlpha.
    */
-  write(alpha: Float64Array): void {
+  write(alpha: Float64Array, layout: CoefficientLayout = this.layout): void {
+    if (!sameLayout(layout, this.layout)) {
+      this.layout = { groupOf: [...layout.groupOf], groups: layout.groups };
+      this.written = undefined;
+    }
     if (this.holds(alpha)) return;
     this.merge(alpha);
     this.written = { alpha: Float64Array.from(alpha), dataIds: this.variables.map((v) => tensorOf(v).dataId) };
+  }
+
+  /** Where the coefficients of the last write went. */
+  get currentLayout(): CoefficientLayout {
+    return this.layout;
   }
 
   private holds(alpha: Float64Array): boolean {
@@ -61,18 +75,18 @@ export class Merger {
   }
 
   private merge(alpha: Float64Array): void {
-    const n = this.space.ingredients;
-    const G = this.space.groups.length;
+    const n = this.problem.ingredients.length;
+    const G = this.layout.groups;
     tf.tidy(() => {
       // One [N, 1] column of coefficients per group, shared by that group's variables.
-      const columns = this.space.groups.map((_, g) =>
+      const columns = Array.from({ length: G }, (_, g) =>
         tf.tensor2d(
           Float32Array.from({ length: n }, (_, i) => alpha[i * G + g]!),
           [n, 1],
         ),
       );
       this.variables.forEach((v, k) => {
-        let merged = tf.matMul(this.stacked[k]!, columns[this.space.groupOf[k]!]!).reshape(tensorOf(v).shape);
+        let merged = tf.matMul(this.stacked[k]!, columns[this.layout.groupOf[k]!]!).reshape(tensorOf(v).shape);
         const b = this.base[k];
         // A reshape shares the matMul output's buffer, which the wasm backend keeps tagged with the [1, size, 1]
         // shape; its kernels read that tag (a Dense bias must be rank 1), so give the variable a buffer of its own.
@@ -84,8 +98,8 @@ export class Merger {
 
   /** ∂L/∂α (flat, ingredient-major) from the gradients with respect to each variable (null = no dependence). */
   gradAlpha(gradW: ReadonlyArray<tf.Tensor | null>): Float64Array {
-    const n = this.space.ingredients;
-    const G = this.space.groups.length;
+    const n = this.problem.ingredients.length;
+    const G = this.layout.groups;
     const out = new Float64Array(n * G);
     const used: number[] = [];
     // One [1, N] row of dot products per variable, all read back at once.
@@ -101,7 +115,7 @@ export class Merger {
     const dots = rows.dataSync();
     rows.dispose();
     used.forEach((k, c) => {
-      const g = this.space.groupOf[k]!;
+      const g = this.layout.groupOf[k]!;
       for (let i = 0; i < n; i++) out[i * G + g] += dots[c * n + i]!;
     });
     return out;
@@ -111,6 +125,12 @@ export class Merger {
     tf.dispose(this.stacked);
     tf.dispose(this.base.filter((b): b is tf.Tensor => b !== undefined));
   }
+}
+
+function sameLayout(a: CoefficientLayout, b: CoefficientLayout): boolean {
+  if (a === b) return true;
+  if (a.groups !== b.groups || a.groupOf.length !== b.groupOf.length) return false;
+  return a.groupOf.every((g, k) => g === b.groupOf[k]);
 }
 
 /** The values now in the model's variables (e.g. the merged soup after learning), one array per variable. */

@@ -5,7 +5,7 @@ import { ResponseError } from "vscode-jsonrpc";
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from "vscode-jsonrpc/node";
 import { CancelledError } from "../../../src/core/errors.js";
 import { mulberry32 } from "../../../src/core/random.js";
-import { learnCoefficients } from "../../../src/worker/learn/learn.js";
+import { learnOnTfjs as learnCoefficients } from "../../../src/worker/engine/tfjs-learn.js";
 import { CANCELLED, learnRequest, stepNotification } from "./ipc-protocol.js";
 import { blobs, disposeData, mlp, problemOf, rowsOf, weightsOf } from "./toy.js";
 

@@ -86,7 +86,8 @@ export class EngineProcess {
   /** Sends one request and waits for its answer; an {ok: false} answer is a UsageError with its line. */
   request(header: Record<string, unknown>, payload?: Uint8Array, cancel?: Cancellation): Promise<Answer> {
     return this.enqueue(async () => {
-      if (this.dead) throw new UsageError(this.dead);
+      if (cancel?.isCancellationRequested) this.kill("Cancelled");
+      if (this.dead) throw this.deadError();
       for (const part of frame(header, payload)) this.child.stdin!.write(part);
       return this.next(cancel);
     });
@@ -124,7 +125,8 @@ export class EngineProcess {
   }
 
   private deadError(): Error {
-    return this.cancelledBy ? new CancelledError(this.cancelledBy) : new UsageError(this.dead!);
+    const line = this.dead ?? this.cancelledBy ?? "The PyTorch engine has ended.";
+    return this.cancelledBy ? new CancelledError(this.cancelledBy) : new UsageError(line);
   }
 
   private receive(chunk: Buffer): void {

@@ -234,6 +234,11 @@ export class TorchEngine implements SoupEngine {
     );
   }
 
+  /** The engine's process id (for a test, or a report). */
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
   rows(split: SplitName): number {
     if (split === "learn+validation") return (this.rowCounts.learn ?? 0) + (this.rowCounts.validation ?? 0);
     return this.rowCounts[split] ?? 0;

@@ -236,3 +236,34 @@ describe("TorchEngine on TorchScript files", function () {
     }
   });
 });
+
+describe("TorchEngine in the task-vector form (a base)", function () {
+  this.timeout(300_000);
+
+  it("writes base + Σ α_i (W_i − base), as plain torch merges (1 − Σα) base + Σ α_i W_i", async function () {
+    const python = await requireTorch(this);
+    const [w0, w1, w2] = await Promise.all(MLP_STATE_DICTS.map(readIngredient));
+    const engine = await TorchEngine.start({
+      python,
+      model: { architecture: FACTORY },
+      base: w0,
+      ingredients: [w1!, w2!],
+      splits: { learn: await dataSplit(fixture("mlp_data.pt")) },
+      device: "cpu",
+    });
+    try {
+      await engine.write(Float64Array.from([0.5, 0.25]), modelLayout(engine));
+      const expected = reference<{ pred: number[] }>(python, {
+        op: "merged",
+        files: MLP_STATE_DICTS,
+        alpha: [0.25, 0.5, 0.25],
+        factory: FACTORY,
+        data: fixture("mlp_data.pt"),
+      });
+      const { values } = await engine.predict({ split: "learn" });
+      values.forEach((v, k) => closeTo(v, expected.pred[k]!, 1e-4, `prediction ${k}`));
+    } finally {
+      await engine.dispose();
+    }
+  });
+});

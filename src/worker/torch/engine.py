@@ -406,6 +406,8 @@ class Engine:
         return {}
 
     def gradient(self, header, payload):
+        if getattr(self, "layout", None) is None:
+            raise UsageError("no coefficients written yet: write comes before gradient")
         objective = header["objective"]
         params = [self.targets[n] for n in self.params]
         sums = [torch.zeros_like(p, dtype=torch.float32) for p in params]

@@ -64,6 +64,8 @@ function copyAssets() {
     cpSync(join(wasmDir, f), join(root, "dist", f));
   }
   cpSync(join(root, "node_modules/uplot/dist/uPlot.min.css"), join(root, "dist/uPlot.min.css"));
+  // The PyTorch engine runs in the user's Python; the worker finds it beside its bundle.
+  cpSync(join(root, "src/worker/torch/engine.py"), join(root, "dist/engine.py"));
 }
 
 const present = builds.filter((b) => existsSync(b.entryPoints[0]));

@@ -10,9 +10,8 @@
 import { execFileSync } from "node:child_process";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { matrix, multiply, type Matrix } from "../../src/core/merge/linalg/dense.js";
+import { matrix, type Matrix } from "../../src/core/merge/linalg/dense.js";
 import { polarFactor, thinSvd } from "../../src/core/merge/linalg/svd.js";
-import { truncatedSvdWithPath } from "../../src/core/merge/linalg/truncated-svd.js";
 import { mulberry32 } from "../../src/core/random.js";
 import { writeBenchmarkSection } from "../benchmarks-md.js";
 
@@ -34,14 +33,6 @@ function randomMatrix(n: number, seed: number): Matrix {
     n,
     Float32Array.from({ length: n * n }, () => 2 * random() - 1),
   );
-}
-
-/** L·diag(d^j)·R with d such that the singular values fall 1000× over the first n/4: a fine-tune-like update. */
-function decayingMatrix(n: number, seed: number): Matrix {
-  const d = 1000 ** (-4 / n);
-  const left = randomMatrix(n, seed);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) left.data[i * n + j]! *= d ** j;
-  return multiply(left, randomMatrix(n, seed + 1));
 }
 
 function median(xs: number[]): number {
@@ -82,14 +73,8 @@ for (const n of sizes) {
   const svd = timeIt(runs, () => thinSvd(a));
   const polar = timeIt(runs, () => polarFactor(a));
   const numpy = numpySeconds(n, Math.max(runs, 3));
-  // TSV-M's per-task step with T = 8: the top n/8 triplets of a decaying matrix, truncated against full.
-  const decaying = decayingMatrix(n, 7 * n);
-  let rounds = 0;
-  let path = "";
-  const truncated = timeIt(runs, () => ({ path, rounds } = truncatedSvdWithPath(decaying, n / 8)));
-  const fullTop = timeIt(runs, () => thinSvd(decaying));
   load.push(loadavg()[0]!);
-  const row = `| ${n} × ${n} | ${svd.toFixed(2)} s | ${polar.toFixed(2)} s | ${numpy.toFixed(3)} s | ${(svd / numpy).toFixed(1)}× | ${truncated.toFixed(2)} s (${path === "iterated" ? `${rounds} rounds` : "fell back"}) against ${fullTop.toFixed(2)} s |`;
+  const row = `| ${n} × ${n} | ${svd.toFixed(2)} s | ${polar.toFixed(2)} s | ${numpy.toFixed(3)} s | ${(svd / numpy).toFixed(0)}× |`;
   rows.push(row);
   process.stderr.write(`${row}\n`);
 }
@@ -105,14 +90,12 @@ Fortran on one thread: a slow baseline) timed by the same script right after our
 shared by eight sessions on 2 cores, load average ${Math.min(...load).toFixed(0)}–${Math.max(...load).toFixed(0)} during
 the run, so the absolute times are several times a quiet machine's.
 
-| matrix | thin SVD (ours) | polar factor U Vᵀ (ours) | NumPy SVD | ours / NumPy | top n/8 of a decaying matrix: truncated against full (ours) |
-| ------ | --------------- | ------------------------ | --------- | ------------ | ----------------------------------------------------------- |
+| matrix | thin SVD (ours) | polar factor U Vᵀ (ours) | NumPy SVD | ours / NumPy |
+| ------ | --------------- | ------------------------ | --------- | ------------ |
 ${rows.join("\n")}
 
 The routines are plain JavaScript in float64 (docs/methods.md, "Linear algebra"); their cost grows as n³, so a
-4096 × 4096 matrix takes 64 × the 1024 figure. The last column is TSV-M's and Iso-CTS's per-task step (a few
-leading triplets) by subspace iteration (\`src/core/merge/linalg/truncated-svd.ts\`) on a matrix whose singular
-values fall 1000× over the first n/4, like a fine-tuning update's, against the full SVD of the same matrix.
+4096 × 4096 matrix takes 64 × the 1024 figure.
 `;
 process.stdout.write(body);
 if (values.write) await writeBenchmarkSection("svd", body);

@@ -40,6 +40,8 @@ const LAMBDAS = [0.2, 0.4, 0.6, 0.8, 1.0];
 const TIES_DENSITY = 0.2;
 /** WUDI's learning rate for the digit families, fixed before any result: their task vectors are of order 0.1. */
 const WUDI_SCALED_LR = 1e-3;
+/** The paper's (and FusionBench's) absolute learning rate, for comparison with the scale-free default. */
+const WUDI_PAPER_LR = 1e-5;
 
 const context: JobContext = { token: CancellationToken.None, progress: () => undefined, log: () => undefined };
 
@@ -116,7 +118,8 @@ async function taskVectorRows(
       ["TSV-M, defaults (λ 1, rank 1/T), untuned", "tsv_m", {}],
       ["Iso-C, defaults (λ 1), untuned", "iso_c", {}],
       ["Iso-CTS, defaults (λ 1, common space 0.8), untuned", "iso_cts", {}],
-      ["WUDI, defaults (300 Adam steps, lr 1e-5)", "wudi", {}],
+      ["WUDI, defaults (300 Adam steps, lr 1 % of each matrix's RMS), untuned", "wudi", {}],
+      [`WUDI, the paper's lr ${WUDI_PAPER_LR}`, "wudi", { lr: WUDI_PAPER_LR }],
       [`WUDI, lr ${WUDI_SCALED_LR} (scaled to task vectors of order 0.1)`, "wudi", { lr: WUDI_SCALED_LR }],
     ] as const) {
       write({ method, params, base, ingredients: models.map((path) => ({ path })) });

@@ -93,7 +93,11 @@ const mergeOptions = {
     description: "Iso-CTS: fraction of each weight's singular directions shared by all tasks (default 0.8).",
   },
   steps: { type: "string", valueName: "<N>", description: "WUDI: Adam steps per weight matrix (default 300)." },
-  lr: { type: "string", valueName: "<η>", description: "WUDI: Adam's learning rate (default 1e-5)." },
+  lr: {
+    type: "string",
+    valueName: "<η>",
+    description: "WUDI: Adam's learning rate (default 0: 1 % of the RMS of each matrix's summed task vectors).",
+  },
   seed: {
     type: "string",
     valueName: "<N>",

@@ -12,9 +12,47 @@ import { addToBase, isMatrix, meanTaskVector, taskMatrix } from "../linalg/task-
 import type { MergeMethod, MethodInput } from "../method.js";
 import { requireBase } from "./iso-c.js";
 
-/** The paper's solver: Adam, 300 steps of learning rate 1e-5 (FusionBench's and the authors' code). */
+/** The paper's solver: Adam, 300 steps (FusionBench's and the authors' code). */
 export const DEFAULT_WUDI_STEPS = 300;
-export const DEFAULT_WUDI_LR = 1e-5;
+/**
+ * `lr` 0 (the default) makes the solve scale-free: it runs on the task matrices divided by ρ = RMS(Σ τ_i), the
+ * starting point's typical value, with this learning rate, and the result is multiplied back by ρ — the same as a
+ * step of 1 % of ρ, with Adam's ε scaled too, so task vectors c× larger give a merge exactly c× larger. The paper's
+ * absolute 1e-5 suits CLIP fine-tunes only (Adam moves each value by about lr per step, whatever the gradient's
+ * size). 1 % was fixed before any accuracy was seen: 300 steps can then carry a value by up to 3ρ (far enough to
+ * leave the sum of the task vectors), and Adam's jitter at the end, of order lr, stays at 1 % of ρ.
+ */
+export const DEFAULT_WUDI_LR = 0;
+export const WUDI_RELATIVE_LR = 0.01;
+
+/** RMS of Σ τ_i, the scale of WUDI's starting point. */
+export function summedRms(tasks: readonly Matrix[]): number {
+  const size = tasks[0]!.data.length;
+  let squares = 0;
+  for (let k = 0; k < size; k++) {
+    let sum = 0;
+    for (const t of tasks) sum += t.data[k]!;
+    squares += sum * sum;
+  }
+  return Math.sqrt(squares / size);
+}
+
+/** WUDI's merged task matrix: Adam at `lr` when it is positive, else the scale-free solve of DEFAULT_WUDI_LR. */
+export function wudiMerge(tasks: readonly Matrix[], steps: number, lr: number): Matrix {
+  if (lr > 0) return wudiSolve(tasks, steps, lr).merged;
+  const rho = summedRms(tasks);
+  if (rho === 0) return matrix(tasks[0]!.rows, tasks[0]!.cols);
+  const scaled = tasks.map((t) =>
+    matrix(
+      t.rows,
+      t.cols,
+      t.data.map((x) => x / rho),
+    ),
+  );
+  const merged = wudiSolve(scaled, steps, WUDI_RELATIVE_LR).merged;
+  for (let k = 0; k < merged.data.length; k++) merged.data[k]! *= rho;
+  return merged;
+}
 
 export interface WudiResult {
   merged: Matrix;
@@ -93,9 +131,9 @@ export const wudi: MergeMethod = {
       name: "lr",
       kind: "number",
       default: DEFAULT_WUDI_LR,
-      above: 0,
+      min: 0,
       description:
-        "Adam's learning rate: each step moves a value by about this much, so it should be small beside the task vectors' values.",
+        "Adam's learning rate: each step moves a value by about this much. 0 (the default) takes 1 % of the RMS of each matrix's summed task vectors (Adam's ε scaled alike), so the merge follows the model's scale; the paper's absolute value is 1e-5.",
     },
   ],
   modelParams: [],
@@ -104,7 +142,7 @@ export const wudi: MergeMethod = {
     const { shape, name } = input.tensor;
     if (!isMatrix(shape)) return meanTaskVector(input.models, base, 1);
     const tasks = input.models.map((m) => taskMatrix(m, base, shape, name));
-    const { merged } = wudiSolve(tasks, Math.round(input.params.steps as number), input.params.lr as number);
+    const merged = wudiMerge(tasks, Math.round(input.params.steps as number), input.params.lr as number);
     return addToBase(base, merged, 1, name);
   },
 };

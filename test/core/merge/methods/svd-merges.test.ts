@@ -10,7 +10,7 @@ import { polarFactor, thinSvd } from "../../../../src/core/merge/linalg/svd.js";
 import { taskMatrix } from "../../../../src/core/merge/linalg/task-matrix.js";
 import { subspaceSizes } from "../../../../src/core/merge/methods/iso-cts.js";
 import { tsvFactors } from "../../../../src/core/merge/methods/tsv-m.js";
-import { wudiSolve } from "../../../../src/core/merge/methods/wudi.js";
+import { summedRms, WUDI_RELATIVE_LR, wudiMerge, wudiSolve } from "../../../../src/core/merge/methods/wudi.js";
 import { prepareMerge } from "../../../../src/core/merge/plan.js";
 import type { MergeMethodId } from "../../../../src/core/merge/spec.js";
 import { mulberry32 } from "../../../../src/core/random.js";
@@ -97,6 +97,42 @@ describe("SVD-based merges against NumPy (test/fixtures/svd-merges, from svd-mer
         for (let i = 1; i < objective.length; i++)
           assert.ok(objective[i]! < objective[i - 1]!, `step ${i} did not decrease`);
         assert.ok(objective.at(-1)! < 0.6 * objective[0]!, "the objective falls by 40 % or more");
+      });
+      it("WUDI's default is scale-free: 1 % of the summed task vectors' RMS, a merge c× larger for task vectors c× larger", () => {
+        const base = Float32Array.from(c.base);
+        const tasks = c.models.map((m) => taskMatrix(Float32Array.from(m), base, c.shape, c.name));
+        const rho = summedRms(tasks);
+        const scaled = tasks.map((t) =>
+          matrix(
+            t.rows,
+            t.cols,
+            t.data.map((x) => x / rho),
+          ),
+        );
+        const { objective } = wudiSolve(scaled, 300, WUDI_RELATIVE_LR);
+        assert.ok(objective.at(-1)! < 0.5 * objective[0]!, `default step: ${objective[0]} → ${objective.at(-1)}`);
+        const merged = wudiMerge(tasks, 300, 0);
+        // The default is not the paper's absolute step: that one barely moves from the sum here.
+        const paper = wudiMerge(tasks, 300, 1e-5);
+        const moved = (m: ReturnType<typeof matrix>) =>
+          Math.max(...m.data.map((x, k) => Math.abs(x - tasks.reduce((acc, t) => acc + t.data[k]!, 0))));
+        assert.ok(moved(merged) > 30 * moved(paper), `default moved ${moved(merged)}, paper's ${moved(paper)}`);
+        for (const scale of [1e-3, 10]) {
+          const other = wudiMerge(
+            tasks.map((t) =>
+              matrix(
+                t.rows,
+                t.cols,
+                t.data.map((x) => scale * x),
+              ),
+            ),
+            300,
+            0,
+          );
+          const worst = Math.max(...merged.data.map((x, k) => Math.abs(scale * x - other.data[k]!)));
+          const size = Math.max(...merged.data.map((x) => Math.abs(scale * x)));
+          assert.ok(worst < 1e-9 * size, `×${scale}: differs by ${worst} (values up to ${size})`);
+        }
       });
       it("Iso-C's merged task matrix has flat singular values (rows orthogonal, of one length)", () => {
         const base = Float32Array.from(c.base);

@@ -148,6 +148,13 @@ async function mergeFolder(ctx: CommandContext, folder?: vscode.Uri): Promise<Me
       paths.length < MIN_INGREDIENTS
         ? `found ${paths.length} model file${paths.length === 1 ? "" : "s"}${merges.size > 0 ? ` besides ${merges.size} earlier merge${merges.size === 1 ? "" : "s"}` : ""}`
         : `no two of its ${paths.length} models share an architecture${analysis.incompatible[0] ? ` (${analysis.incompatible[0].reason})` : ""}`;
+    // The menu item shows on every folder (before any scan), so a folder without models is answered here.
+    if (found.length === 0) {
+      void vscode.window.showInformationMessage(
+        `No model in ${name}: Model Soup merges TF.js model.json, .keras, .h5/.hdf5, .safetensors and PyTorch checkpoints, and found none in this folder.`,
+      );
+      return undefined;
+    }
     void vscode.window.showInformationMessage(`Nothing to merge in ${name}: ${why}.`);
     return undefined;
   }

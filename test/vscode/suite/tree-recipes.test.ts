@@ -3,18 +3,23 @@ import * as vscode from "vscode";
 import { execFileSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { applyRecipeFile, REPLACE } from "../../../src/host/apply-recipe.js";
-import { JobStatus } from "../../../src/host/job-progress.js";
+import { REPLACE } from "../../../src/host/apply-recipe.js";
 import { api, digitsModels, inWorkspace, until } from "./helpers.js";
 
 describe("Per-Layer Diff document and Apply Recipe", () => {
   it("opens the Per-Layer Diff of two model.json files as its own language, with no diagnostics", async () => {
-    await api();
+    const soup = await api();
+    await soup.catalog.refresh();
     const [first, second] = digitsModels();
-    const command = vscode.commands.executeCommand("modelSoup.showLayerDiff", vscode.Uri.file(first!));
+    let done = false;
+    const command = vscode.commands
+      .executeCommand("modelSoup.showLayerDiff", vscode.Uri.file(first!))
+      .then(() => (done = true));
     // The command asks which model to compare with the one clicked: the quick pick lists the group's others.
-    await new Promise((r) => setTimeout(r, 1500));
-    await vscode.commands.executeCommand("workbench.action.acceptSelectedQuickOpenItem");
+    for (let i = 0; i < 40 && !done; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      await vscode.commands.executeCommand("workbench.action.acceptSelectedQuickOpenItem");
+    }
     await command;
     const editor = await until("the Per-Layer Diff document", () =>
       vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === "model-soup-layers"),
@@ -40,10 +45,9 @@ describe("Per-Layer Diff document and Apply Recipe", () => {
     const model = join(out, "model.json");
     const recipeText = readFileSync(recipe, "utf8");
     const modelTime = statSync(model).mtimeMs;
-    const jobs = new JobStatus();
     const questions: string[] = [];
 
-    const kept = await applyRecipeFile({ worker: soup.worker, jobs }, recipe, async (question, detail) => {
+    const kept = await soup.applyRecipe(recipe, async (question, detail) => {
       questions.push(`${question}\n${detail}`);
       return undefined; // Cancel
     });
@@ -52,12 +56,11 @@ describe("Per-Layer Diff document and Apply Recipe", () => {
     assert.match(questions[0]!, /It is the model the recipe describes/);
     assert.equal(statSync(model).mtimeMs, modelTime, "the model was not touched");
 
-    const outcome = await applyRecipeFile({ worker: soup.worker, jobs }, recipe, async () => REPLACE);
+    const outcome = await soup.applyRecipe(recipe, async () => REPLACE);
     assert.ok(outcome);
     assert.equal(outcome.check.verdict, "match", outcome.check.line);
     assert.equal(outcome.recipeKept, true);
     assert.ok(statSync(model).mtimeMs > modelTime, "the model was written again");
     assert.equal(readFileSync(recipe, "utf8"), recipeText, "the recipe (and its created) is unchanged");
-    jobs.dispose();
   });
 });

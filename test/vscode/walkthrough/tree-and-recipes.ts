@@ -42,7 +42,14 @@ export async function main(): Promise<void> {
     );
     await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
 
-    // 1. The first thing done in the window: right-click the folder of checkpoints in the Explorer.
+    // 1. The first thing done in the window: right-click the folder of checkpoints in the Explorer, once the
+    // extension's contributions are in (its activity-bar icon shows; nothing of it has been opened or run).
+    const icon = page
+      .locator(
+        ".activitybar .action-item a[aria-label^='Model Soup'], .activitybar .action-item[aria-label^='Model Soup']",
+      )
+      .first();
+    await icon.waitFor({ timeout: 60_000 });
     const folderRow = page.locator(".explorer-folders-view .monaco-list-row", { hasText: "checkpoints" }).first();
     await folderRow.waitFor({ timeout: 60_000 });
     await folderRow.click({ button: "right" });
@@ -52,11 +59,6 @@ export async function main(): Promise<void> {
     await page.keyboard.press("Escape");
 
     // 2. The Model Explorer: groups named by architecture, the weights-only checkpoints too.
-    const icon = page
-      .locator(
-        ".activitybar .action-item a[aria-label^='Model Soup'], .activitybar .action-item[aria-label^='Model Soup']",
-      )
-      .first();
     await icon.click();
     const groupRow = page.locator(".monaco-list-row", { hasText: "Dense 12-32-16-2 ·" }).first();
     await groupRow.waitFor({ timeout: 60_000 });

@@ -5,6 +5,8 @@
  */
 import * as vscode from "vscode";
 import { shortLabels } from "../core/architecture/index.js";
+import { readManifest } from "../core/formats/registry.js";
+import { kerasVariableNames } from "../core/keras/variable-names.js";
 import { formatLayerChanges } from "../core/report/layer-changes.js";
 import { WorkerRequests, type TensorStatsLine } from "../protocol/worker.js";
 import type { WorkerManager } from "./worker-manager.js";
@@ -30,6 +32,16 @@ export function layersUri(doc: LayerDocument): vscode.Uri {
   return vscode.Uri.from({ scheme: LAYERS_SCHEME, path: `/Per-Layer Diff ${title}`, query: JSON.stringify(doc) });
 }
 
+/** The document's text: Keras 3 `vars/<i>` tensors by their Keras names (`dense/kernel`). */
+async function documentText(tensors: TensorStatsLine[], doc: LayerDocument): Promise<string> {
+  const names = await readManifest(doc.model).then(
+    (m) => kerasVariableNames(m.architecture?.layers ?? []),
+    () => new Map<string, string>(),
+  );
+  const readable = tensors.map((t) => ({ ...t, name: names.get(t.name) ?? t.name }));
+  return formatLayerChanges(readable, doc.modelLabel, doc.referenceLabel);
+}
+
 export class LayerStatsProvider implements vscode.TextDocumentContentProvider {
   constructor(private readonly worker: WorkerManager) {}
 
@@ -42,7 +54,7 @@ export class LayerStatsProvider implements vscode.TextDocumentContentProvider {
       { model: doc.model, reference: doc.reference },
       token,
     );
-    return formatLayerChanges(tensors, doc.modelLabel, doc.referenceLabel);
+    return documentText(tensors, doc);
   }
 }
 
@@ -61,7 +73,7 @@ export async function openLayerChanges(
   const { tensors } = await worker.request(WorkerRequests.layerStats, { model, reference });
   const doc: LayerDocument = { model, reference, modelLabel: modelLabel!, referenceLabel: referenceLabel! };
   const uri = layersUri(doc);
-  computed.set(uri.toString(), formatLayerChanges(tensors, doc.modelLabel, doc.referenceLabel));
+  computed.set(uri.toString(), await documentText(tensors, doc));
   const document = await vscode.languages.setTextDocumentLanguage(
     await vscode.workspace.openTextDocument(uri),
     LAYER_DIFF_LANGUAGE,

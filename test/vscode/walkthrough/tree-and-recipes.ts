@@ -83,6 +83,8 @@ export async function main(): Promise<void> {
       .locator(".statusbar-item", { hasText: "Model Soup Per-Layer Diff" })
       .first()
       .waitFor({ timeout: 15_000 });
+    // Keras 3's vars/<i> under the names Keras gives them.
+    await page.locator(".view-lines", { hasText: "batch_normalization/moving_mean" }).first().waitFor();
     await page.waitForTimeout(2000);
     const problems = await page.locator("#status\\.problems").first().getAttribute("aria-label");
     assert.match(problems ?? "", /No Problems/i, `the Problems count: ${problems}`);

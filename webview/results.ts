@@ -129,7 +129,7 @@ export class ResultsSection {
                   this.actions.send({ type: "showDiff", ...(ingredient !== undefined ? { ingredient } : {}) });
                 },
               },
-              "Show Per-Layer Change",
+              "Show Per-Layer Diff",
             ),
           ),
         ),

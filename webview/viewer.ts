@@ -72,20 +72,33 @@ function render(): void {
           "p",
           {},
           group.merge
-            ? `A ${group.merge.origin} merge of ${group.merge.ingredients.join(", ")} — in the group `
-            : "In the group ",
+            ? `A ${group.merge.origin} merge of ${group.merge.ingredients.join(", ")}, of the group `
+            : "One of the group ",
           h("strong", {}, group.label),
-          group.mergeable ? ` with ${group.models.length} ingredients.` : ".",
+          ".",
         )
-      : h(
+      : m.alone
+        ? h("p", { id: "alone" }, h("strong", {}, "No compatible partner: "), `${m.alone}.`)
+        : h(
+            "p",
+            {},
+            "No other model in the workspace shares this architecture (or the workspace scan has not listed it).",
+          ),
+    group?.matchedTo !== undefined
+      ? h(
           "p",
-          {},
-          "No other model in the workspace shares this architecture (or the workspace scan has not listed it).",
-        ),
+          { id: "matched-by-structure" },
+          `Matched by structure: its tensor names differ from ${group.matchedTo}'s; the Tensors table gives each one's counterpart (“= name”).`,
+        )
+      : undefined,
     h(
       "vscode-button",
       { id: "merge-with", onclick: () => vscode.postMessage({ type: "mergeWith" }) },
-      group?.mergeable ? `Merge with the ${group.models.length} models of its group…` : "Merge with…",
+      group?.mergeable
+        ? `Merge with the ${group.models.length} models of its group…`
+        : m.alone
+          ? "Merge with… (no group can take it)"
+          : "Merge with…",
     ),
   );
   const layers = m.layers.length
@@ -166,7 +179,12 @@ function render(): void {
           return h(
             "tr",
             {},
-            h("th", { scope: "row", class: "mono" }, t.name),
+            h(
+              "th",
+              { scope: "row", class: "mono", ...(t.readableName ? { title: `stored as ${t.name}` } : {}) },
+              t.readableName ?? t.name,
+              t.matches ? h("span", { class: "note" }, ` = ${t.matches}`) : undefined,
+            ),
             h("td", { class: "mono" }, shapeText(t.shape)),
             h("td", {}, t.dtype),
             h("td", { class: "num" }, count(t.parameters)),

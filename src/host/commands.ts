@@ -9,7 +9,7 @@ import {
   statusText,
   verdictSentence,
 } from "../core/architecture/index.js";
-import { WorkerRequests } from "../protocol/worker.js";
+import { announceApplied, applyRecipeFile, pickRecipe, type ApplyOutcome } from "./apply-recipe.js";
 import { architectureName } from "./architecture-name.js";
 import { openLayerChanges } from "./layer-diff.js";
 import { findMerges } from "./merges.js";
@@ -148,6 +148,13 @@ async function mergeFolder(ctx: CommandContext, folder?: vscode.Uri): Promise<Me
       paths.length < MIN_INGREDIENTS
         ? `found ${paths.length} model file${paths.length === 1 ? "" : "s"}${merges.size > 0 ? ` besides ${merges.size} earlier merge${merges.size === 1 ? "" : "s"}` : ""}`
         : `no two of its ${paths.length} models share an architecture${analysis.incompatible[0] ? ` (${analysis.incompatible[0].reason})` : ""}`;
+    // The menu item shows on every folder (before any scan), so a folder without models is answered here.
+    if (found.length === 0) {
+      void vscode.window.showInformationMessage(
+        `No model in ${name}: Model Soup merges TF.js model.json, .keras, .h5/.hdf5, .safetensors and PyTorch checkpoints, and found none in this folder.`,
+      );
+      return undefined;
+    }
     void vscode.window.showInformationMessage(`Nothing to merge in ${name}: ${why}.`);
     return undefined;
   }
@@ -220,28 +227,19 @@ async function showLayerDiff(ctx: CommandContext, arg?: unknown): Promise<void> 
     );
     return item?.path;
   };
-  const left = reference ?? (await pick("Per-layer change: the reference model"));
+  const left = reference ?? (await pick("Per-Layer Diff: the reference model"));
   if (!left) return;
-  const right = await pick(`Per-layer change: which model's change from ${basename(left)}?`, left);
+  const right = await pick(`Per-Layer Diff: which model's change from ${basename(left)}?`, left);
   if (right) await openLayerChanges(ctx.services.worker, right, left);
 }
 
-async function applyRecipe(ctx: CommandContext, arg?: unknown): Promise<void> {
-  if (!requireTrust()) return;
-  let recipe = pathOf(arg);
-  if (!recipe) {
-    const picked = await vscode.window.showOpenDialog({
-      canSelectMany: false,
-      filters: { "Model Soup recipe": ["json", "yaml", "yml"] },
-      openLabel: "Apply Recipe",
-    });
-    recipe = picked?.[0]?.fsPath;
-  }
-  if (!recipe) return;
-  const result = await ctx.services.jobs.run(`applying ${basename(recipe)}`, (token) =>
-    ctx.services.worker.request(WorkerRequests.apply, { recipe, jobId: `apply-${Date.now()}` }, token),
-  );
-  void vscode.window.showInformationMessage(`Wrote ${result.model} from ${basename(recipe)}.`);
+async function applyRecipe(ctx: CommandContext, arg?: unknown): Promise<ApplyOutcome | undefined> {
+  if (!requireTrust()) return undefined;
+  const recipe = pathOf(arg) ?? (await pickRecipe());
+  if (!recipe) return undefined;
+  const outcome = await applyRecipeFile(ctx.services, recipe);
+  if (outcome) void announceApplied(outcome, openInViewer);
+  return outcome;
 }
 
 function reportErrors<A extends unknown[], R>(output: vscode.LogOutputChannel, run: (...args: A) => Promise<R>) {

@@ -1,6 +1,7 @@
 /** The extension's entry point: wires the Model Explorer, commands, the Merge panel, the diff and the worker. */
 import * as vscode from "vscode";
 import { WorkerRequests } from "../protocol/worker.js";
+import { applyRecipeFile, type ApplyOutcome, type Confirm } from "./apply-recipe.js";
 import { registerCommands } from "./commands.js";
 import { JobStatus } from "./job-progress.js";
 import { LayerStatsProvider, LAYERS_SCHEME } from "./layer-diff.js";
@@ -22,6 +23,8 @@ export interface ModelSoupApi {
   /** Starts the worker if needed and asks which TensorFlow.js backend it runs. */
   workerBackend(): Promise<{ backend: string; notes: string[] }>;
   activationMs: number;
+  /** Apply Recipe with `confirm` in place of the modal question (the tests answer it). */
+  applyRecipe(recipe: string, confirm: Confirm): Promise<ApplyOutcome | undefined>;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<ModelSoupApi> {
@@ -66,6 +69,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelS
     viewers: () => [...ModelViewer.open],
     workerBackend: () => worker.request(WorkerRequests.backend, {}),
     activationMs,
+    applyRecipe: (recipe, confirm) => applyRecipeFile({ worker, jobs }, recipe, confirm),
   };
 }
 

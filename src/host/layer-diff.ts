@@ -1,15 +1,19 @@
 /**
- * The per-layer change of one model from a reference: a read-only document (scheme model-soup-layers) titled
- * with both sides, the relative change first (src/core/report/layer-changes.ts). The statistics need tensor
+ * The Per-Layer Diff of one model from a reference: a read-only document (scheme model-soup-layers, language
+ * model-soup-layer-diff, so it is never parsed as JSON even when a side is a model.json) titled with both sides, the relative change first (src/core/report/layer-changes.ts). The statistics need tensor
  * data, so the worker computes them ("soup/layerStats"); the Merge panel also draws them as a bar chart.
  */
 import * as vscode from "vscode";
 import { shortLabels } from "../core/architecture/index.js";
+import { readManifest } from "../core/formats/registry.js";
+import { kerasVariableNames } from "../core/keras/variable-names.js";
 import { formatLayerChanges } from "../core/report/layer-changes.js";
 import { WorkerRequests, type TensorStatsLine } from "../protocol/worker.js";
 import type { WorkerManager } from "./worker-manager.js";
 
 export const LAYERS_SCHEME = "model-soup-layers";
+/** The document's own language (package.json contributes it): no JSON diagnostics, no Problems entry. */
+export const LAYER_DIFF_LANGUAGE = "model-soup-layer-diff";
 
 interface LayerDocument {
   model: string;
@@ -22,9 +26,20 @@ interface LayerDocument {
 const computed = new Map<string, string>();
 
 export function layersUri(doc: LayerDocument): vscode.Uri {
-  // The tab shows the path's last segment: both sides' names, with "/" drawn as a division slash.
-  const title = `${doc.modelLabel} vs ${doc.referenceLabel}`.replace(/\//g, "∕");
-  return vscode.Uri.from({ scheme: LAYERS_SCHEME, path: `/Per-layer change ${title}`, query: JSON.stringify(doc) });
+  // The tab shows the path's last segment: both sides' names, with "/" drawn as a division slash and "." as a
+  // one-dot leader, so no extension (".json" of a model.json) picks the document's language.
+  const title = `${doc.modelLabel} vs ${doc.referenceLabel}`.replace(/\//g, "∕").replace(/\./g, "․");
+  return vscode.Uri.from({ scheme: LAYERS_SCHEME, path: `/Per-Layer Diff ${title}`, query: JSON.stringify(doc) });
+}
+
+/** The document's text: Keras 3 `vars/<i>` tensors by their Keras names (`dense/kernel`). */
+async function documentText(tensors: TensorStatsLine[], doc: LayerDocument): Promise<string> {
+  const names = await readManifest(doc.model).then(
+    (m) => kerasVariableNames(m.architecture?.layers ?? []),
+    () => new Map<string, string>(),
+  );
+  const readable = tensors.map((t) => ({ ...t, name: names.get(t.name) ?? t.name }));
+  return formatLayerChanges(readable, doc.modelLabel, doc.referenceLabel);
 }
 
 export class LayerStatsProvider implements vscode.TextDocumentContentProvider {
@@ -39,7 +54,7 @@ export class LayerStatsProvider implements vscode.TextDocumentContentProvider {
       { model: doc.model, reference: doc.reference },
       token,
     );
-    return formatLayerChanges(tensors, doc.modelLabel, doc.referenceLabel);
+    return documentText(tensors, doc);
   }
 }
 
@@ -58,8 +73,12 @@ export async function openLayerChanges(
   const { tensors } = await worker.request(WorkerRequests.layerStats, { model, reference });
   const doc: LayerDocument = { model, reference, modelLabel: modelLabel!, referenceLabel: referenceLabel! };
   const uri = layersUri(doc);
-  computed.set(uri.toString(), formatLayerChanges(tensors, doc.modelLabel, doc.referenceLabel));
-  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), {
+  computed.set(uri.toString(), await documentText(tensors, doc));
+  const document = await vscode.languages.setTextDocumentLanguage(
+    await vscode.workspace.openTextDocument(uri),
+    LAYER_DIFF_LANGUAGE,
+  );
+  await vscode.window.showTextDocument(document, {
     preview: true,
     ...(beside ? { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true } : {}),
   });

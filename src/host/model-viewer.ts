@@ -5,6 +5,7 @@
  */
 import * as vscode from "vscode";
 import { stat } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import { readManifest } from "../core/formats/registry.js";
 import { validateFromViewer, type FromViewer, type ToViewer, type ViewerInit } from "../protocol/viewer.js";
 import { WorkerRequests, type TensorDistributionLine } from "../protocol/worker.js";
@@ -80,6 +81,11 @@ export class ModelViewer {
       case "mergeWith": {
         const group = this.init?.group;
         if (group?.mergeable) await vscode.commands.executeCommand("modelSoup.mergeModels", group.models);
+        else if (this.init?.alone)
+          // Groups are made by architecture: one without a partner can join none of them.
+          void vscode.window.showInformationMessage(
+            `No group of the workspace can take ${this.panel.title}: ${this.init.alone}.`,
+          );
         else await vscode.commands.executeCommand("modelSoup.mergeModels");
         return;
       }
@@ -98,10 +104,15 @@ export class ModelViewer {
           ),
         ),
       );
+      const analyzed = this.services.catalog.analysis.models.find((m) => m.path === path);
+      const alone = this.services.tree.groups
+        .find((g) => g.id === "incompatible")
+        ?.children.find((c) => c.path === path)?.problem;
       return viewerInit(
         manifest,
         sizes.reduce((a, b) => a + b, 0),
         this.groupOf(path),
+        { ...(alone ? { alone } : {}), ...(analyzed?.mapping ? { mapping: analyzed.mapping } : {}) },
       );
     } catch (error) {
       return {
@@ -124,6 +135,8 @@ export class ModelViewer {
   /** The Model Explorer group that holds this model (as an ingredient or as a merge). */
   private groupOf(path: string): ViewerInit["group"] {
     for (const group of this.services.tree.groups) {
+      // "No compatible partner" and "Unreadable" list models, they are not groups a model belongs to.
+      if (!group.architecture) continue;
       const merge = group.merges.find((m) => m.path === path);
       if (group.children.some((c) => c.path === path) || merge) {
         const models = group.children.map((c) => c.path);
@@ -131,6 +144,9 @@ export class ModelViewer {
           label: group.label,
           models,
           mergeable: group.mergeable,
+          ...(this.services.catalog.analysis.models.find((m) => m.path === path)?.status === "compatible-by-structure"
+            ? { matchedTo: group.children[0]?.label ?? "" }
+            : {}),
           ...(merge?.merge
             ? { merge: { origin: merge.merge.origin, ingredients: merge.merge.ingredients.map((i) => i.label) } }
             : {}),
@@ -159,6 +175,7 @@ export class ModelViewerProvider implements vscode.CustomReadonlyEditorProvider 
       rootId: "model-soup-viewer",
       script: "viewer.js",
     });
+    panel.title = viewerTitle(document.uri.fsPath);
     const viewer = new ModelViewer(document.uri, panel, this.services);
     ModelViewer.open.add(viewer);
     panel.onDidDispose(() => ModelViewer.open.delete(viewer));
@@ -172,6 +189,12 @@ export class ModelViewerProvider implements vscode.CustomReadonlyEditorProvider 
       }
     });
   }
+}
+
+/** A viewer tab's title: a TF.js model.json (every one has that name) by its folder, other files by their name. */
+export function viewerTitle(path: string): string {
+  const name = basename(path);
+  return /^model\.json$/i.test(name) ? basename(dirname(path)) : name;
 }
 
 /** Opens a model file in the viewer ("Inspect", clicks in the Model Explorer). */

@@ -114,8 +114,9 @@ export function buildTree(
       kind: "model",
       path: m.path,
       label: labelOf(m.path),
+      // The meaning first: the sidebar cuts the end of a description.
       description: problem
-        ? `${summary} — ${problem}`
+        ? `${problem} · ${summary}`
         : merge
           ? `${merge.origin} merge of ${merge.ingredients.length} · ${summary}`
           : summary,

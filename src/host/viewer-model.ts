@@ -11,6 +11,7 @@ import { elementCount } from "../core/tensor.js";
 import type { ViewerInit, ViewerLayer } from "../protocol/viewer.js";
 import { architectureName } from "./architecture-name.js";
 import { formatLabel } from "../core/formats/registry.js";
+import { kerasVariableNames } from "../core/keras/variable-names.js";
 
 type Shape = (number | null)[];
 
@@ -110,7 +111,14 @@ function metadataText(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-export function viewerInit(manifest: ModelManifest, bytes: number, group?: ViewerInit["group"]): ViewerInit {
+export function viewerInit(
+  manifest: ModelManifest,
+  bytes: number,
+  group?: ViewerInit["group"],
+  extra: { alone?: string; mapping?: readonly { from: string; to: string }[] } = {},
+): ViewerInit {
+  const readable = kerasVariableNames(manifest.architecture?.layers ?? []);
+  const matches = new Map((extra.mapping ?? []).filter((p) => p.from !== p.to).map((p) => [p.from, p.to]));
   return {
     path: manifest.path,
     fileName: basename(manifest.path),
@@ -127,11 +135,14 @@ export function viewerInit(manifest: ModelManifest, bytes: number, group?: Viewe
       dtype: t.dtype,
       layer: t.layer,
       parameters: elementCount(t.shape),
+      ...(readable.has(t.name) ? { readableName: readable.get(t.name)! } : {}),
+      ...(matches.has(t.name) ? { matches: matches.get(t.name)! } : {}),
     })),
     metadata: Object.entries(manifest.metadata)
       .filter(([, v]) => v !== undefined && v !== null)
       .map(([k, v]) => [k, metadataText(v).slice(0, 2000)] as [string, string]),
     warnings: manifest.warnings,
     ...(group ? { group } : {}),
+    ...(extra.alone ? { alone: extra.alone } : {}),
   };
 }

@@ -21,6 +21,10 @@ export interface ViewerTensor {
   dtype: string;
   layer: string;
   parameters: number;
+  /** The name Keras gives a Keras 3 `vars/<i>` tensor ("dense/kernel"), when it differs from `name`. */
+  readableName?: string;
+  /** For a model matched to its group by structure: the group's first model's name for this tensor. */
+  matches?: string;
 }
 
 export interface ViewerInit {
@@ -38,7 +42,16 @@ export interface ViewerInit {
   metadata: [string, string][];
   warnings: string[];
   /** The Model Explorer group this model belongs to, when the workspace scan found one. */
-  group?: { label: string; models: string[]; mergeable: boolean; merge?: { origin: string; ingredients: string[] } };
+  group?: {
+    label: string;
+    models: string[];
+    mergeable: boolean;
+    merge?: { origin: string; ingredients: string[] };
+    /** Matched by structure: whose tensor names the `matches` of the tensors are. */
+    matchedTo?: string;
+  };
+  /** Why no group can take this model (it has no compatible partner in the workspace). */
+  alone?: string;
   /** Why the file cannot be read (then everything else is empty). */
   error?: string;
 }

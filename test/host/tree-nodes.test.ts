@@ -40,8 +40,8 @@ describe("host/tree-nodes", () => {
     assert.equal(model1.label, "model1/model.json");
     assert.match(
       model1.description,
-      /the only Dense 2-16-3 model in the workspace$/,
-      "what makes it unique, not an arbitrary partner",
+      /^the only Dense 2-16-3 model in the workspace · /,
+      "what makes it unique first (the sidebar cuts the end), not an arbitrary partner",
     );
     assert.match(model1.tooltip, /Cannot be merged: /);
 

@@ -66,4 +66,18 @@ describe("host/viewer-model (what the model viewer shows, from headers only)", (
       "unknown rules give no shape, not a guess",
     );
   });
+
+  it("shows a Keras 3 model's vars/<i> by their Keras names and a structure match's counterparts", async () => {
+    const manifest = await readManifest(
+      join(import.meta.dirname, "..", "fixtures", "real-families", "softmax", "keras3", "model_fold_1.keras"),
+    );
+    const init = viewerInit(manifest, 0, undefined, {
+      mapping: [{ from: "layers/dense/vars/0", to: "dense_7/kernel:0" }],
+    });
+    const byName = new Map(init.tensors.map((t) => [t.name, t]));
+    assert.equal(byName.get("layers/dense/vars/0")?.readableName, "dense/kernel");
+    assert.equal(byName.get("layers/batch_normalization/vars/2")?.readableName, "batch_normalization/moving_mean");
+    assert.equal(byName.get("layers/dense/vars/0")?.matches, "dense_7/kernel:0");
+    assert.equal(byName.get("layers/dense/vars/1")?.matches, undefined);
+  });
 });

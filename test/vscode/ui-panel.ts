@@ -323,7 +323,7 @@ export async function main(): Promise<void> {
       .locator("#layer-chart", { hasText: "vs ingredient 2 (ingredient-2/model.json)" })
       .waitFor({ timeout: 60_000 });
     assert.ok((await frame.locator("#layer-chart rect.bar").count()) > 2, "a bar per tensor");
-    await page.locator(".tab", { hasText: "Per-layer change merged" }).first().waitFor({ timeout: 30_000 });
+    await page.locator(".tab", { hasText: "Per-Layer Diff merged" }).first().waitFor({ timeout: 30_000 });
 
     await runCommand(page, "View: Close All Editors");
 

@@ -20,13 +20,26 @@ export async function checkRecipeOutput(recipePath: string, model?: string): Pro
   const recipe = await readRecipe(recipePath);
   const folder = dirname(resolve(recipePath));
   const modelPath = model ?? resolve(folder, recipe.output.path);
+  return checkAgainstRecorded(recipePath, recipe.output.files, modelPath);
+}
+
+/**
+ * Checks `modelPath` against the hashes `recorded` (file names relative to the recipe's folder), as the recipe at
+ * `recipePath` held them: also for a recipe that has since been rewritten (the editor's Apply Recipe keeps the
+ * hashes it read before rebuilding).
+ */
+export async function checkAgainstRecorded(
+  recipePath: string,
+  recorded: Readonly<Record<string, string>> | undefined,
+  modelPath: string,
+): Promise<OutputCheck> {
+  const folder = dirname(resolve(recipePath));
   const result = (verdict: OutputCheck["verdict"], line: string): OutputCheck => ({
     recipe: recipePath,
     model: modelPath,
     verdict,
     line,
   });
-  const recorded = recipe.output.files;
   if (recorded === undefined)
     return result(
       "unrecorded",

@@ -153,7 +153,7 @@ describe("Merge Models", () => {
     assert.equal(lines[1], "from the reference ingredient 2 (ingredient-2/model.json)", "names the chosen ingredient");
     assert.match(
       editor.document.uri.path,
-      /Per-layer change merged .* vs ingredient 2/,
+      /Per-Layer Diff merged .* vs ingredient 2/,
       "the tab title names both sides",
     );
     const rows = lines.filter((l) => /^\s*\d+\.\d\d% {2}\S/.test(l));

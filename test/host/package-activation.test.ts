@@ -1,0 +1,38 @@
+/**
+ * The Explorer's "Merge Models in Folder" must work in a fresh window: the extension activates for workspaces
+ * holding any model file it scans for, and the menu item does not wait for a scan.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { MODEL_GLOB } from "../../src/core/io/model-candidates.js";
+
+interface MenuItem {
+  command: string;
+  when?: string;
+  group?: string;
+}
+const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "package.json"), "utf8")) as {
+  activationEvents: string[];
+  contributes: { menus: Record<string, MenuItem[]> };
+};
+
+describe("package.json activation and the Explorer menu", () => {
+  it("activates on every model file pattern the Model Explorer scans for (TF.js model.json, not any .json)", () => {
+    const patterns = MODEL_GLOB.replace(/^\*\*\/\{|\}$/g, "")
+      .split(",")
+      .map((p) => (p === "*.json" ? "model.json" : p));
+    const contains = pkg.activationEvents
+      .filter((e) => e.startsWith("workspaceContains:"))
+      .map((e) => e.slice("workspaceContains:".length));
+    for (const pattern of patterns) assert.ok(contains.includes(`**/${pattern}`), `activates on **/${pattern}`);
+    assert.ok(!contains.includes("**/*.json"), "a folder of plain JSON files does not activate it");
+  });
+
+  it("shows Merge Models in Folder on every folder, in a group of its own, before any scan", () => {
+    const item = pkg.contributes.menus["explorer/context"]!.find((m) => m.command === "modelSoup.mergeFolder")!;
+    assert.equal(item.when, "explorerResourceIsFolder");
+    assert.doesNotMatch(item.group ?? "", /modification/, "not among Rename/Delete");
+    assert.match(item.group ?? "", /^modelSoup@/);
+  });
+});

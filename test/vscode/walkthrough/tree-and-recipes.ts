@@ -1,0 +1,114 @@
+/**
+ * The Explorer, the Model Explorer, the Per-Layer Diff and Apply Recipe on the real folders (kfold/, checkpoints/),
+ * driven as a person would in code-server: a right-click on `checkpoints` as the window's first action offers
+ * "Merge Models in Folder"; the Model Explorer names both groups by architecture; the Per-Layer Diff of two folds is
+ * a document of its own language with no Problems; Apply Recipe on the recipe the CLI wrote asks before replacing
+ * the model and says that the rebuilt tensors match the recorded hashes. Screenshots: docs/images/tree-*.png.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { newWorkbenchPage, openBrowser } from "../browser.js";
+import { projectRoot, remoteUri, startCodeServer, workbenchUrl } from "../code-server.js";
+import { answerFileDialog, runCommand } from "../ui-helpers.js";
+import { makeRealFoldersWorkspace } from "../workspace.js";
+
+const images = join(projectRoot, "docs", "images");
+
+export async function main(): Promise<void> {
+  const workspace = makeRealFoldersWorkspace();
+  // The recipe Apply Recipe rebuilds: the CLI's uniform soup of the four folds.
+  execFileSync(process.execPath, [join(projectRoot, "dist", "cli.cjs"), "merge", "kfold", "--out", "kfold/soup"], {
+    cwd: workspace.root,
+    stdio: "pipe",
+  });
+  const recipe = join(workspace.root, "kfold", "soup", "model.recipe.json");
+  const recipeText = readFileSync(recipe, "utf8");
+  mkdirSync(images, { recursive: true });
+  const scratch = mkdtempSync(join(tmpdir(), "model-soup-tree-"));
+  const server = await startCodeServer({
+    userDataDir: join(scratch, "user-data"),
+    extensionsDir: join(scratch, "extensions"),
+    workspace: workspace.root,
+    settings: { "files.simpleDialog.enable": true, "workbench.colorTheme": "Default Dark Modern" },
+  });
+  const browser = await openBrowser();
+  const page = await newWorkbenchPage(browser);
+  try {
+    await page.goto(
+      workbenchUrl(server, workspace.root, [["extensionDevelopmentPath", remoteUri(server.port, projectRoot)]]),
+    );
+    await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+
+    // 1. The first thing done in the window: right-click the folder of checkpoints in the Explorer, once the
+    // extension's contributions are in (its activity-bar icon shows; nothing of it has been opened or run).
+    const icon = page
+      .locator(
+        ".activitybar .action-item a[aria-label^='Model Soup'], .activitybar .action-item[aria-label^='Model Soup']",
+      )
+      .first();
+    await icon.waitFor({ timeout: 60_000 });
+    const folderRow = page.locator(".explorer-folders-view .monaco-list-row", { hasText: "checkpoints" }).first();
+    await folderRow.waitFor({ timeout: 60_000 });
+    await folderRow.click({ button: "right" });
+    const menuItem = page.locator(".context-view .action-label", { hasText: "Merge Models in Folder" }).first();
+    await menuItem.waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: join(images, "tree-context-menu.png") });
+    await page.keyboard.press("Escape");
+
+    // 2. The Model Explorer: groups named by architecture, the weights-only checkpoints too.
+    await icon.click();
+    const groupRow = page.locator(".monaco-list-row", { hasText: "Dense 12-32-16-2 ·" }).first();
+    await groupRow.waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(1000);
+    const rows = await page.locator(".monaco-list-row").allInnerTexts();
+    assert.ok(!rows.some((r) => /\d+ tensors ·/.test(r)), `no group named by its tensor count: ${rows.join(" | ")}`);
+    await page.screenshot({ path: join(images, "tree-model-explorer.png") });
+
+    // 3. The Per-Layer Diff of two folds: its own language, never JSON, no Problems.
+    await runCommand(page, "Model Soup: Show Per-Layer Diff");
+    const input = page.locator(".quick-input-widget input");
+    await page.locator(".quick-input-widget .quick-input-title", { hasText: "the reference model" }).waitFor();
+    await input.fill("model_fold_1");
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: "model_fold_1" }).first().waitFor();
+    await page.keyboard.press("Enter");
+    await page.locator(".quick-input-widget .quick-input-title", { hasText: "which model's change" }).waitFor();
+    await input.fill("model_fold_2");
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: "model_fold_2" }).first().waitFor();
+    await page.keyboard.press("Enter");
+    await page.locator(".tab", { hasText: "Per-Layer Diff" }).first().waitFor({ timeout: 60_000 });
+    await page
+      .locator(".statusbar-item", { hasText: "Model Soup Per-Layer Diff" })
+      .first()
+      .waitFor({ timeout: 15_000 });
+    // Keras 3's vars/<i> under the names Keras gives them.
+    await page.locator(".view-lines", { hasText: "batch_normalization/moving_mean" }).first().waitFor();
+    await page.waitForTimeout(2000);
+    const problems = await page.locator("#status\\.problems").first().getAttribute("aria-label");
+    assert.match(problems ?? "", /No Problems/i, `the Problems count: ${problems}`);
+    await page.screenshot({ path: join(images, "tree-layer-diff.png") });
+
+    // 4. Apply Recipe: the titled dialog, the replace confirmation, the hash verdict with Reveal / Open.
+    await runCommand(page, "Model Soup: Apply Recipe…");
+    await answerFileDialog(page, "Apply Recipe", recipe);
+    const dialog = page.locator(".monaco-dialog-box", { hasText: "Replace soup/model.keras?" });
+    await dialog.waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: join(images, "tree-apply-confirm.png") });
+    await dialog.locator(".monaco-button", { hasText: "Replace" }).first().click();
+    const verdict = page.locator(".notification-toast", { hasText: "tensors match the hashes the recipe recorded" });
+    await verdict.waitFor({ timeout: 60_000 });
+    await verdict.locator(".monaco-button", { hasText: "Reveal in Explorer" }).first().waitFor();
+    await page.screenshot({ path: join(images, "tree-apply-verdict.png") });
+    assert.equal(readFileSync(recipe, "utf8"), recipeText, "the recipe (and its created) is unchanged");
+  } catch (error) {
+    await page.screenshot({ path: join(images, "tree-failure.png") }).catch(() => undefined);
+    throw error;
+  } finally {
+    await browser.close();
+    await server.stop();
+    rmSync(workspace.root, { recursive: true, force: true });
+    if (!process.env.MODEL_SOUP_KEEP_TMP) rmSync(join(scratch, "user-data"), { recursive: true, force: true });
+  }
+}

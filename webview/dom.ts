@@ -37,3 +37,10 @@ export function formatNumber(value: number | undefined, digits = 4): string {
 export function present(...children: (Node | string | undefined | false)[]): (Node | string)[] {
   return children.filter((c): c is Node | string => c !== undefined && c !== false);
 }
+
+/** A path that may break only after its separators (never mid-name) when the panel is narrow. */
+export function pathText(path: string): HTMLElement {
+  const span = h("span", { class: "path" });
+  for (const part of path.split(/(?<=[/\\])/)) span.append(part, document.createElement("wbr"));
+  return span;
+}

@@ -166,7 +166,9 @@ export interface ResultsChart {
 }
 
 export function resultsChart(report: SoupReport, rows: readonly ResultRow[]): ResultsChart {
-  const bars = rows.filter((r) => r.kind !== "ensemble").map((r) => ({ label: r.label, kind: r.kind, value: r.scores.metric }));
+  const bars = rows
+    .filter((r) => r.kind !== "ensemble")
+    .map((r) => ({ label: r.label, kind: r.kind, value: r.scores.metric }));
   const reference = report.metrics.ensemble.metric;
   const accuracy = report.metricName === "accuracy";
   const top = Math.max(reference, ...bars.map((b) => b.value));

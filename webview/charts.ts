@@ -35,7 +35,9 @@ function axisOptions(box: HTMLElement, endStep: () => number | undefined): uPlot
   const grid = { stroke: themeColor("--vscode-editorWidget-border", "#444"), width: 0.5 };
   const stepLabels = (_u: uPlot, splits: number[]) => {
     const end = endStep();
-    const labels = splits.map((v) => (end !== undefined && v > end - 0.5 * (end / 11) ? "" : Number.isInteger(v) ? String(v) : ""));
+    const labels = splits.map((v) =>
+      end !== undefined && v > end - 0.5 * (end / 11) ? "" : Number.isInteger(v) ? String(v) : "",
+    );
     box.dataset.stepLabels = labels.filter((l) => l !== "").join(",");
     return labels;
   };
@@ -182,7 +184,11 @@ export class LearningCharts {
     const validation = this.history.map((p) => p.validationLoss ?? null);
     // The loss chart spans the same steps as the coefficient chart (the end state's column included).
     const pad = path.steps.slice(x.length);
-    const lossData: uPlot.AlignedData = [path.steps, [...train, ...pad.map(() => null)], [...validation, ...pad.map(() => null)]];
+    const lossData: uPlot.AlignedData = [
+      path.steps,
+      [...train, ...pad.map(() => null)],
+      [...validation, ...pad.map(() => null)],
+    ];
     const coefData: uPlot.AlignedData = [path.steps, ...path.series];
     const lossStyles = [seriesStyle(0), seriesStyle(1)];
     const styles = this.ingredients.map((_, i) => seriesStyle(i));
@@ -229,7 +235,11 @@ export class LearningCharts {
               width: 2,
               ...(styles[i]!.dash ? { dash: styles[i]!.dash } : {}),
               // The end state (the kept coefficients) is a dot of its own, not one more step of the path.
-              points: { show: true, size: 7, filter: () => (path.endStep !== undefined ? [path.steps.length - 1] : []) },
+              points: {
+                show: true,
+                size: 7,
+                filter: () => (path.endStep !== undefined ? [path.steps.length - 1] : []),
+              },
             })),
           ],
         },
@@ -242,7 +252,9 @@ export class LearningCharts {
     }
     this.lossLegend.replaceChildren(legendItem("learn", lossStyles[0]!), legendItem("validation", lossStyles[1]!));
     this.coefLegend.replaceChildren(
-      ...this.ingredients.map((name, i) => legendItem(name, styles[i]!, kept ? formatNumber(kept.end[i], 3) : undefined)),
+      ...this.ingredients.map((name, i) =>
+        legendItem(name, styles[i]!, kept ? formatNumber(kept.end[i], 3) : undefined),
+      ),
     );
     this.coefTitle.textContent =
       this.layered && kept && kept.layers > 1

@@ -41,7 +41,10 @@ export class CoefficientHeatmap {
     this.element.hidden = false;
     const labelWidth = Math.min(180, 8 + 7 * Math.max(...layers.map((l) => l.length)));
     const available = (this.element.clientWidth || 600) - 4;
-    const cell = { w: Math.max(28, Math.min(56, Math.floor((available - labelWidth) / this.ingredients.length))), h: 18 };
+    const cell = {
+      w: Math.max(28, Math.min(56, Math.floor((available - labelWidth) / this.ingredients.length))),
+      h: 18,
+    };
     const ratio = window.devicePixelRatio || 1;
     const width = labelWidth + cell.w * this.ingredients.length;
     const height = cell.h * (layers.length + 1);

@@ -99,7 +99,9 @@ export class ResultsSection {
         ),
         ...report.warnings.map((w) => h("p", { class: "notice warning" }, w)),
         report.alignment ? alignmentSection(report.alignment, this.page, this.actions) : undefined,
-        next.runWithout ? h("p", { class: "note", id: "harmful" }, `This run found: ${next.runWithout.why}.`) : undefined,
+        next.runWithout
+          ? h("p", { class: "note", id: "harmful" }, `This run found: ${next.runWithout.why}.`)
+          : undefined,
         h(
           "div",
           { class: "row", id: "result-actions" },

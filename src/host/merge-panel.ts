@@ -452,7 +452,9 @@ export class MergePanel implements vscode.Disposable {
       // warnings, and their command-line hint, would say it again.
       report: {
         ...report,
-        warnings: withoutAlignHint(basin === undefined ? report.warnings : report.warnings.filter((w) => !isBasinWarning(w))),
+        warnings: withoutAlignHint(
+          basin === undefined ? report.warnings : report.warnings.filter((w) => !isBasinWarning(w)),
+        ),
       },
       verdict: verdictParagraph(verdict),
       ...(report.learning ? { stopReason: stopReason(report.learning) } : {}),

@@ -17,7 +17,9 @@ function leftOutByGreedy(report: Pick<SoupReport, "method" | "learning" | "coeff
   const greedy = report.method === GREEDY || report.learning?.kept === GREEDY;
   if (!greedy || !Array.isArray(report.coefficients)) return [];
   const models = report.metrics.ingredients.map((m) => m.model);
-  return models.filter((_, i) => report.coefficients.length === models.length && (report.coefficients as number[])[i] === 0);
+  return models.filter(
+    (_, i) => report.coefficients.length === models.length && (report.coefficients as number[])[i] === 0,
+  );
 }
 
 /** The ingredients outside the largest group that shares a basin (none when no two share one: nothing to keep). */
@@ -44,16 +46,16 @@ export function nextStep(
   const apart = apartFromBasin(report);
   // The best ingredient is never left out, and at least two ingredients stay for another merge.
   const paths = models.filter((m) => m !== best && (greedy.includes(m) || apart.includes(m)));
+  const leftOut = greedy.filter((m) => paths.includes(m));
+  const away = apart.filter((m) => paths.includes(m));
   const why = [
-    ...(greedy.some((m) => paths.includes(m))
+    ...(leftOut.length > 0
       ? [
-          `the greedy soup left out ${listed(greedy.filter((m) => paths.includes(m)).map(label))}: adding ${greedy.length === 1 ? "it" : "each"} raised the validation loss`,
+          `the greedy soup left out ${listed(leftOut.map(label))}: adding ${leftOut.length === 1 ? "it" : "each"} raised the validation loss`,
         ]
       : []),
-    ...(apart.some((m) => paths.includes(m))
-      ? [
-          `${listed(apart.filter((m) => paths.includes(m)).map(label))} ${apart.length === 1 ? "shares" : "share"} no basin with the others`,
-        ]
+    ...(away.length > 0
+      ? [`${listed(away.map(label))} ${away.length === 1 ? "shares" : "share"} no basin with the others`]
       : []),
   ].join("; ");
   const harmful = paths.length > 0 && models.length - paths.length >= 2 ? { paths, why } : undefined;

@@ -17,9 +17,7 @@ type AlignableReport = Pick<SoupReport, "alignment" | "warnings"> & {
 export function addAlignment(report: AlignableReport, outcome: AlignmentOutcome): void {
   report.alignment = outcome.report;
   // The basin warnings were measured after alignment: suggesting it again would mislead.
-  report.warnings = report.warnings.map((w) =>
-    w.replace(ALIGN_HINT, ALIGNED_HINT),
-  );
+  report.warnings = report.warnings.map((w) => w.replace(ALIGN_HINT, ALIGNED_HINT));
   if (outcome.unalignedUniform !== undefined && report.metricName !== "entropy") {
     report.metrics.alignedUniform = report.metrics.uniform;
     report.metrics.uniform = outcome.unalignedUniform;

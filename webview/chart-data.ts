@@ -149,8 +149,10 @@ export function resultRows(report: SoupReport, label: (path: string) => string):
   rows.push({ label: "Uniform soup", kind: "soup", scores: m.uniform });
   if (m.alignedUniform) rows.push({ label: "Aligned uniform soup", kind: "soup", scores: m.alignedUniform });
   rows.push({ label: mergedLabel(report), kind: "merged", scores: m.merged });
+  // A further row that is the merge itself (the greedy soup a learned run kept) is not listed twice.
+  const merged = (report.learning?.kept !== "learned" ? report.learning?.kept : undefined) ?? report.method;
   for (const other of m.methods ?? [])
-    if (!rows.some((r) => r.label.toLowerCase() === other.method.toLowerCase()))
+    if (other.method !== merged && !rows.some((r) => r.label.toLowerCase() === other.method.toLowerCase()))
       rows.push({ label: other.method[0]!.toUpperCase() + other.method.slice(1), kind: "soup", scores: other });
   rows.push({ label: "Ensemble of outputs (costs N× at inference)", kind: "ensemble", scores: m.ensemble });
   return rows;

@@ -15,7 +15,7 @@ import {
   type KeptMarks,
   type SeriesStyle,
 } from "./chart-data.js";
-import { formatNumber, h, themeColor } from "./dom.js";
+import { breakable, formatNumber, h, themeColor } from "./dom.js";
 import { CoefficientHeatmap } from "./heatmap.js";
 
 const HEIGHT = 200;
@@ -49,14 +49,14 @@ function axisOptions(box: HTMLElement, endStep: () => number | undefined): uPlot
 
 /** A legend entry: a swatch drawn like the series' line, and its name. */
 function legendItem(name: string, style: SeriesStyle, value?: string): HTMLElement {
+  // Styled through the CSSOM: the panel's CSP refuses style attributes.
+  const swatch = h("span", { class: "swatch" });
+  swatch.style.borderTop = `3px ${style.dash ? (style.dash[0]! > 3 ? "dashed" : "dotted") : "solid"} ${resolved(style)}`;
   return h(
     "li",
     {},
-    h("span", {
-      class: "swatch",
-      style: `border-top: 3px ${style.dash ? (style.dash[0]! > 3 ? "dashed" : "dotted") : "solid"} ${resolved(style)}`,
-    }),
-    h("span", { class: "legend-name" }, name),
+    swatch,
+    h("span", { class: "legend-name" }, breakable(name)),
     value !== undefined ? h("span", { class: "legend-value" }, value) : undefined,
   );
 }

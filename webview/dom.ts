@@ -38,9 +38,13 @@ export function present(...children: (Node | string | undefined | false)[]): (No
   return children.filter((c): c is Node | string => c !== undefined && c !== false);
 }
 
-/** A path that may break only after its separators (never mid-name) when the panel is narrow. */
+/** Text holding paths, which may break after their separators (never mid-name) when the panel is narrow. */
+export function breakable(text: string): DocumentFragment {
+  const out = document.createDocumentFragment();
+  for (const part of text.split(/(?<=[/\\])/)) out.append(part, document.createElement("wbr"));
+  return out;
+}
+
 export function pathText(path: string): HTMLElement {
-  const span = h("span", { class: "path" });
-  for (const part of path.split(/(?<=[/\\])/)) span.append(part, document.createElement("wbr"));
-  return span;
+  return h("span", { class: "path" }, breakable(path));
 }

@@ -22,10 +22,10 @@ export function layerChart(changes: LayerChanges): HTMLElement {
     // Follows the panel's width (the viewBox scales it down), never wider than its natural size.
     viewBox: `0 0 ${width} ${height}`,
     preserveAspectRatio: "xMinYMin meet",
-    style: `max-width: ${width}px`,
     role: "img",
     "aria-label": `Relative change per tensor of ${changes.model} from ${changes.reference}`,
   });
+  (svg as SVGElement & ElementCSSInlineStyle).style.maxWidth = `${width}px`;
   changes.rows.forEach((r, i) => {
     const y = i * ROW_HEIGHT;
     const bar = Math.max(1, (r.change / top) * BAR_WIDTH);

@@ -3,7 +3,13 @@
  * HTML bars in a grid (label, bar, value), so it wraps and shrinks with the panel like the table above it.
  */
 import type { ResultsChart } from "./chart-data.js";
-import { h } from "./dom.js";
+import { breakable, h } from "./dom.js";
+
+/** Sets one style property through the CSSOM (the panel's CSP refuses style attributes). */
+function styled(el: HTMLElement, property: "width" | "left", value: string): HTMLElement {
+  el.style[property] = value;
+  return el;
+}
 
 export function resultsChartElement(chart: ResultsChart, format: (v: number) => string, metric: string): HTMLElement {
   const share = (v: number) => `${Math.max(0, Math.min(100, (v / chart.max) * 100)).toFixed(2)}%`;
@@ -25,12 +31,12 @@ export function resultsChartElement(chart: ResultsChart, format: (v: number) => 
       h(
         "div",
         { class: `bar-row ${bar.kind}`, "data-value": String(bar.value) },
-        h("span", { class: "bar-label" }, bar.label),
+        h("span", { class: "bar-label" }, breakable(bar.label)),
         h(
           "span",
           { class: "bar-track" },
-          h("span", { class: "bar-fill", style: `width: ${share(bar.value)}` }),
-          h("span", { class: "bar-reference", style: `left: ${reference}`, title: "ensemble of outputs" }),
+          styled(h("span", { class: "bar-fill" }), "width", share(bar.value)),
+          styled(h("span", { class: "bar-reference", title: "ensemble of outputs" }), "left", reference),
         ),
         h("span", { class: "bar-value num" }, format(bar.value)),
       ),

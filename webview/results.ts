@@ -6,7 +6,7 @@ import "@vscode-elements/elements/dist/vscode-button/index.js";
 import type { SoupReport } from "../src/protocol/worker.js";
 import { alignmentSection } from "./alignment.js";
 import { resultRows, resultsChart } from "./chart-data.js";
-import { formatNumber, h, pathText, present } from "./dom.js";
+import { breakable, formatNumber, h, pathText, present } from "./dom.js";
 import { select } from "./fields.js";
 import { layerChart } from "./layer-chart.js";
 import { resultActions, type ResultActions } from "./next-action.js";
@@ -81,7 +81,7 @@ export class ResultsSection {
               h(
                 "tr",
                 { class: `${r.kind}${r.kind !== "ensemble" && score(r.scores) === best ? " best" : ""}` },
-                h("th", { scope: "row" }, r.label),
+                h("th", { scope: "row" }, breakable(r.label)),
                 h("td", { class: "num" }, metricCell(r.scores.metric, name)),
                 h("td", { class: "num" }, formatNumber(r.scores.loss)),
                 hasCoefficients ? h("td", { class: "num" }, r.coefficient ?? "") : undefined,

@@ -100,6 +100,8 @@ describe("webview/chart-data (what the learning and results charts show)", () =>
     assert.deepEqual(kept.end, [0.5, 0.5, 0]);
     assert.equal(mergedLabel(greedy), "Merged (greedy soup, kept over the learned soup)");
     assert.equal(mergedLabel(report()), "Merged (learned soup)");
+    // The greedy soup's own row would repeat the merged one.
+    assert.ok(!resultRows(greedy, (p) => p).some((r) => r.label === "Greedy soup"));
   });
 
   it("gives every ingredient its own look, with distinct colours for the first ten", () => {

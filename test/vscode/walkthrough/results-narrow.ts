@@ -123,9 +123,11 @@ export async function main(): Promise<void> {
     assert.equal(await frame.locator("#loss-kept").textContent(), keptLine, "both charts mark what was kept");
     // Hovering changes the readout's text, not the layout.
     const before = await frame.locator("#coefficient-readout").boundingBox();
-    const chart = await coefBox.locator(".u-over").boundingBox();
-    await page.mouse.move(chart!.x + chart!.width * 0.3, chart!.y + chart!.height / 2);
-    await page.waitForTimeout(200);
+    const over = coefBox.locator(".u-over");
+    const chart = (await over.boundingBox())!;
+    await over.hover({ position: { x: chart.width * 0.2, y: chart.height / 2 } });
+    await over.hover({ position: { x: chart.width * 0.3, y: chart.height / 2 } });
+    await page.waitForTimeout(300);
     const after = await frame.locator("#coefficient-readout").boundingBox();
     assert.deepEqual(before, after, "the readout keeps its place on hover");
     assert.match((await frame.locator("#coefficient-readout").textContent()) ?? "", /^step \d+: #1 /);

@@ -53,7 +53,8 @@ export class ResultsSection {
     const best = Math.max(...rows.filter((r) => r.kind !== "ensemble").map((r) => score(r.scores)));
     const hasCoefficients = rows.some((r) => r.coefficient !== undefined);
     const reference = stored.diffReference ?? init.ingredients[0]?.path;
-    const next = resultActions(stored.next, labelOf);
+    // The button names the ingredients by number (it must fit a narrow panel); the note above it names them in full.
+    const next = resultActions(stored.next, (path) => `#${init.ingredients.findIndex((i) => i.path === path) + 1}`);
     this.element.replaceChildren(
       ...present(
         h("h2", { id: "results-title" }, "Results (held-out test data)"),

@@ -176,9 +176,9 @@ export async function main(): Promise<void> {
     await toast.locator(".monaco-button", { hasText: "Reveal in Explorer" }).waitFor();
     await frame.locator("#saved").waitFor();
     await page.waitForTimeout(800);
-    const inView = (await frame.evaluate(
-      `(() => { const r = document.getElementById("saved").getBoundingClientRect(); return r.top >= 0 && r.top + r.height / 2 <= window.innerHeight; })()`,
-    )) as boolean;
+    // In the window's coordinates: the line's middle within the visible page.
+    const line = (await frame.locator("#saved").boundingBox())!;
+    const inView = line.y >= 0 && line.y + line.height / 2 <= page.viewportSize()!.height;
     assert.ok(inView, "the panel scrolled to the saved line");
     await page.screenshot({ path: join(images, "results-saved.png") });
     await toast.locator(".monaco-button", { hasText: "Open Recipe" }).click();

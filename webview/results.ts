@@ -184,7 +184,6 @@ export class ResultsSection {
             id: "run-without",
             secondary: true,
             title: without.why,
-            disabled: this.page.job === "running",
             onclick: () => {
               const ingredients = this.page.config.ingredients.map((c) =>
                 without.paths.includes(c.path) ? { ...c, include: false } : c,

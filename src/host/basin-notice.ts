@@ -41,7 +41,10 @@ export function basinNotice(
             : []),
       ].join("; ");
   if (report.alignment) return `Even after alignment some ingredients share no basin: ${which} (${barrier}).`;
-  return `Some ingredients share no basin: ${which} (${barrier}). ${likelyCause(high.map((p) => p.cosine))}`;
+  return `Some ingredients share no basin: ${which} (${barrier}). ${likelyCause(
+    high.map((p) => p.cosine),
+    groups.none,
+  )}`;
 }
 
 /**
@@ -51,8 +54,13 @@ export function basinNotice(
  */
 export const CLOSE_WEIGHTS_COSINE = 0.9;
 
-/** What the measured weight cosine of the high-barrier pairs says about why they share no basin, and the way out. */
-export function likelyCause(cosines: readonly number[]): string {
+/**
+ * What was measured says about why they share no basin, and the way out. The cosine alone cannot tell a fine-tune
+ * moved far by a high learning rate (samples/digits ingredient-6: cosine 0.58–0.60) from a model trained from
+ * another initialisation (the k-fold family: 0.53–0.62); the grouping can: when the others share a basin they
+ * likely share a start, so "different initialisations" is said only when no two share one (`none`).
+ */
+export function likelyCause(cosines: readonly number[], none: boolean): string {
   const lo = Math.min(...cosines);
   const hi = Math.max(...cosines);
   const range = lo.toFixed(2) === hi.toFixed(2) ? lo.toFixed(2) : `${lo.toFixed(2)}–${hi.toFixed(2)}`;
@@ -62,10 +70,15 @@ export function likelyCause(cosines: readonly number[]): string {
       `(a high learning rate or long training does this); their units already match, so aligning will not help: ` +
       `leave them out, or let the greedy soup choose.`
     );
+  if (none)
+    return (
+      `No two share a basin and their weights are far apart (cosine ${range}): they were likely trained from different ` +
+      `initialisations; averaging them as given will likely fail. "Align first" permutes their units to match before averaging.`
+    );
   return (
-    `Their weights are far apart (cosine ${range}): they were likely trained from different initialisations, or moved far ` +
-    `from one start by their training; averaging them as given will likely fail. "Align first" permutes their units to match ` +
-    `before averaging, which helps in the first case.`
+    `The others share a basin, so they likely share a start; the weights of those apart are far from theirs (cosine ${range}), ` +
+    `as a fine-tune carried away by its training (a high learning rate, long training) or a model from another start shows. ` +
+    `Leaving them out is the safe remedy; "Align first" helps only a model from another start.`
   );
 }
 

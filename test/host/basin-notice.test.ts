@@ -89,6 +89,20 @@ describe("host/basin-notice (the panel's offer to align)", () => {
     assert.match(close, /aligning will not help/);
   });
 
+  it("does not say 'different initialisations' of one fine-tune carried away from a group that shares a basin", () => {
+    // samples/digits: the fine-tunes share a basin, ingredient-6 (too high a learning rate) is far from them.
+    const mergeability = every(6, (_a, b) => (b === 6 ? 0.15 : 0.01)).map((p) => ({
+      ...p,
+      cosine: p.barrier > 0.1 ? 0.59 : 0.98,
+    }));
+    const text = basinNotice({ mergeability }, label)!;
+    assert.doesNotMatch(text, /different initialisations/);
+    assert.match(
+      text,
+      /The others share a basin, so they likely share a start; .*\(cosine 0\.59\).*high learning rate/,
+    );
+  });
+
   it("knows the worker's basin warnings, which the panel replaces by its one notice", () => {
     assert.ok(isBasinWarning(`a and b do not seem to share a basin.${ALIGN_HINT}`));
     assert.ok(isBasinWarning(`a and b do not seem to share a basin.${ALIGNED_HINT}`));

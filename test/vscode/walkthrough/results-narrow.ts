@@ -128,7 +128,14 @@ export async function main(): Promise<void> {
       const r = (await frame.locator("#coefficient-readout").boundingBox())!;
       return { x: r.x - cell.x, y: r.y - cell.y, width: r.width, height: r.height, cell: cell.height };
     };
-    const before = await place();
+    // Measured once the page has settled (the result's redraws done).
+    let before = await place();
+    for (let attempt = 0; attempt < 20; attempt++) {
+      await page.waitForTimeout(250);
+      const again = await place();
+      if (JSON.stringify(again) === JSON.stringify(before)) break;
+      before = again;
+    }
     const over = coefBox.locator(".u-over");
     const chart = (await over.boundingBox())!;
     await over.hover({ position: { x: chart.width * 0.2, y: chart.height / 2 } });

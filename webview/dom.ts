@@ -37,3 +37,14 @@ export function formatNumber(value: number | undefined, digits = 4): string {
 export function present(...children: (Node | string | undefined | false)[]): (Node | string)[] {
   return children.filter((c): c is Node | string => c !== undefined && c !== false);
 }
+
+/** Text holding paths, which may break after their separators (never mid-name) when the panel is narrow. */
+export function breakable(text: string): DocumentFragment {
+  const out = document.createDocumentFragment();
+  for (const part of text.split(/(?<=[/\\])/)) out.append(part, document.createElement("wbr"));
+  return out;
+}
+
+export function pathText(path: string): HTMLElement {
+  return h("span", { class: "path" }, breakable(path));
+}

@@ -6,7 +6,7 @@ import "@vscode-elements/elements/dist/vscode-button/index.js";
 import "@vscode-elements/elements/dist/vscode-checkbox/index.js";
 import "@vscode-elements/elements/dist/vscode-textfield/index.js";
 import { CONFIG_RANGES } from "../src/protocol/panel.js";
-import { h, present } from "./dom.js";
+import { breakable, h, present } from "./dom.js";
 import { parseInRange, type Field } from "./fields.js";
 import { needsArchitecture, type PanelActions, type PanelState } from "./state.js";
 
@@ -53,7 +53,7 @@ export class IngredientsSection {
         "tr",
         {},
         h("td", {}, include),
-        h("td", { title: ingredient.path }, `#${i + 1} ${ingredient.label}`),
+        h("td", { title: ingredient.path }, breakable(`#${i + 1} ${ingredient.label}`)),
         h("td", {}, ingredient.format),
         h("td", { class: "num" }, ingredient.parameters.toLocaleString("en-US")),
         h("td", {}, ingredient.dtype),

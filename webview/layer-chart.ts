@@ -19,12 +19,13 @@ export function layerChart(changes: LayerChanges): HTMLElement {
   const height = ROW_HEIGHT * changes.rows.length;
   const width = LABEL_WIDTH + BAR_WIDTH + 80;
   const svg = svgElement("svg", {
+    // Follows the panel's width (the viewBox scales it down), never wider than its natural size.
     viewBox: `0 0 ${width} ${height}`,
-    width: String(width),
-    height: String(height),
+    preserveAspectRatio: "xMinYMin meet",
     role: "img",
     "aria-label": `Relative change per tensor of ${changes.model} from ${changes.reference}`,
   });
+  (svg as SVGElement & ElementCSSInlineStyle).style.maxWidth = `${width}px`;
   changes.rows.forEach((r, i) => {
     const y = i * ROW_HEIGHT;
     const bar = Math.max(1, (r.change / top) * BAR_WIDTH);

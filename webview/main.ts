@@ -119,10 +119,11 @@ function dispatch(p: MergePanelPage, message: Exclude<ToWebview, { type: "init" 
       stored.report = message.report;
       stored.verdict = message.verdict;
       stored.stopReason = message.stopReason;
+      stored.next = message.next;
       if (message.basin !== undefined || !message.report.alignment) stored.basin = message.basin;
       p.persist();
       p.method.renderAlign();
-      if (!Array.isArray(message.report.coefficients)) p.charts.drawHeatmap(message.report.coefficients);
+      p.charts.finish(message.report);
       p.results.render();
       p.results.element.scrollIntoView({ behavior: "smooth", block: "start" });
       return;
@@ -138,6 +139,8 @@ function dispatch(p: MergePanelPage, message: Exclude<ToWebview, { type: "init" 
       p.persist();
       p.results.render();
       restoreFocus();
+      // The line with Reveal / Open Recipe, where the user looks (the host also shows a notification).
+      document.getElementById("saved")?.scrollIntoView({ behavior: "smooth", block: "center" });
       return;
   }
 }

@@ -11,7 +11,7 @@ import { MethodSection } from "./method.js";
 import { restoredConfig } from "./restore.js";
 import { ResultsSection } from "./results.js";
 import { RunSection } from "./run.js";
-import { forgetOutcome, type PanelActions, type PanelState, type StoredState } from "./state.js";
+import { forgetOutcome, ingredientLabel, type PanelActions, type PanelState, type StoredState } from "./state.js";
 
 /** The webview's side of the host connection. */
 export interface HostLink {
@@ -43,12 +43,12 @@ export class MergePanelPage implements PanelActions {
       invalidFields: new Set(),
     };
     this.persist();
-    this.charts = new LearningCharts(init.ingredients.map((_, i) => `#${i + 1}`));
+    this.charts = new LearningCharts(init.ingredients.map((i) => ingredientLabel(init, i.path)));
     this.ingredients = new IngredientsSection(this.state, this);
     this.method = new MethodSection(this.state, this);
     this.data = new DataSection(this.state, this);
     this.run = new RunSection(this.state, this, () => this.start());
-    this.results = new ResultsSection(this.state, this);
+    this.results = new ResultsSection(this.state, this, () => this.start());
   }
 
   /** Draws the whole page into `root`. */
@@ -83,6 +83,7 @@ export class MergePanelPage implements PanelActions {
     this.run.render();
     this.results.render();
     this.charts.add(this.state.stored.history ?? []);
+    if (this.state.stored.report) this.charts.finish(this.state.stored.report);
   }
 
   send(message: FromWebview): void {

@@ -5,12 +5,13 @@
 import "@vscode-elements/elements/dist/vscode-button/index.js";
 import type { SoupReport } from "../src/protocol/worker.js";
 import { alignmentSection } from "./alignment.js";
-import { formatNumber, h, present } from "./dom.js";
+import { resultRows, resultsChart } from "./chart-data.js";
+import { breakable, formatNumber, h, pathText, present } from "./dom.js";
 import { select } from "./fields.js";
 import { layerChart } from "./layer-chart.js";
+import { resultActions, type ResultActions } from "./next-action.js";
+import { resultsChartElement } from "./results-chart.js";
 import { ingredientLabel, type PanelActions, type PanelState } from "./state.js";
-
-type Scores = { loss: number; metric: number };
 
 function metricCell(value: number | undefined, metricName: string): string {
   if (value === undefined) return "—";
@@ -23,9 +24,9 @@ function metricHeading(metricName: string): string {
 
 function coefficientText(report: SoupReport): string {
   if (!Array.isArray(report.coefficients))
-    return `${Object.keys(report.coefficients).length} layers × ${report.metrics.ingredients.length} ingredients (see the heatmap)`;
+    return `${Object.keys(report.coefficients).length} layers × ${report.metrics.ingredients.length} ingredients (the column gives each one's mean; the heat map every layer)`;
   if (report.coefficients.length === 0) return "none (weights from statistics of the data)";
-  return report.coefficients.map((c, i) => `#${i + 1}: ${c.toFixed(3)}`).join(", ");
+  return "in the table's Coefficient column";
 }
 
 export class ResultsSection {
@@ -34,6 +35,8 @@ export class ResultsSection {
   constructor(
     private readonly page: PanelState,
     private readonly actions: PanelActions,
+    /** Starts a run of the configuration as it now is ("Run Again without …"). */
+    private readonly start: () => void,
   ) {}
 
   render(): void {
@@ -43,18 +46,15 @@ export class ResultsSection {
       this.element.replaceChildren();
       return;
     }
-    const m = report.metrics;
     const name = report.metricName;
-    const rows: [string, Scores][] = [
-      ...m.ingredients.map((r): [string, Scores] => [`Ingredient ${ingredientLabel(init, r.model)}`, r]),
-      ["Uniform soup", m.uniform],
-      ...(m.alignedUniform ? [["Aligned uniform soup", m.alignedUniform] as [string, Scores]] : []),
-      [report.method === "uniform" ? "Merged (uniform)" : `Merged (${report.method})`, m.merged],
-      ["Ensemble of outputs (costs N× at inference)", m.ensemble],
-    ];
-    const score = (r: Scores) => (name === "accuracy" ? r.metric : -r.metric);
-    const best = Math.max(...rows.slice(0, -1).map(([, r]) => score(r)));
+    const labelOf = (path: string) => ingredientLabel(init, path);
+    const rows = resultRows(report, labelOf);
+    const score = (r: { metric: number }) => (name === "accuracy" ? r.metric : -r.metric);
+    const best = Math.max(...rows.filter((r) => r.kind !== "ensemble").map((r) => score(r.scores)));
+    const hasCoefficients = rows.some((r) => r.coefficient !== undefined);
     const reference = stored.diffReference ?? init.ingredients[0]?.path;
+    // The button names the ingredients by number (it must fit a narrow panel); the note above it names them in full.
+    const next = resultActions(stored.next, (path) => `#${init.ingredients.findIndex((i) => i.path === path) + 1}`);
     this.element.replaceChildren(
       ...present(
         h("h2", { id: "results-title" }, "Results (held-out test data)"),
@@ -72,22 +72,27 @@ export class ResultsSection {
               h("th", { scope: "col" }, "Model"),
               h("th", { scope: "col" }, metricHeading(name)),
               h("th", { scope: "col" }, "Loss"),
+              hasCoefficients ? h("th", { scope: "col" }, "Coefficient") : undefined,
             ),
           ),
           h(
             "tbody",
             {},
-            ...rows.map(([label, r]) =>
+            ...rows.map((r) =>
               h(
                 "tr",
-                { class: score(r) === best ? "best" : "" },
-                h("th", { scope: "row" }, label),
-                h("td", { class: "num" }, metricCell(r.metric, name)),
-                h("td", { class: "num" }, formatNumber(r.loss)),
+                { class: `${r.kind}${r.kind !== "ensemble" && score(r.scores) === best ? " best" : ""}` },
+                h("th", { scope: "row" }, breakable(r.label)),
+                h("td", { class: "num" }, metricCell(r.scores.metric, name)),
+                h("td", { class: "num" }, formatNumber(r.scores.loss)),
+                hasCoefficients ? h("td", { class: "num" }, r.coefficient ?? "") : undefined,
               ),
             ),
           ),
         ),
+        name !== "entropy"
+          ? resultsChartElement(resultsChart(report, rows), (v) => metricCell(v, name), metricHeading(name))
+          : undefined,
         h(
           "p",
           {},
@@ -95,14 +100,22 @@ export class ResultsSection {
         ),
         ...report.warnings.map((w) => h("p", { class: "notice warning" }, w)),
         report.alignment ? alignmentSection(report.alignment, this.page, this.actions) : undefined,
+        next.runWithout
+          ? h("p", { class: "note", id: "harmful" }, `This run found: ${next.runWithout.why}.`)
+          : undefined,
         h(
           "div",
-          { class: "row" },
+          { class: "row", id: "result-actions" },
           ...present(
+            ...this.nextButtons(next),
             h(
               "vscode-button",
-              { id: "save", onclick: () => this.actions.send({ type: "save" }) },
-              "Save Merged Model…",
+              {
+                id: "save",
+                ...(next.primary === "save" ? {} : { secondary: true }),
+                onclick: () => this.actions.send({ type: "save" }),
+              },
+              next.primary === "save" ? "Save Merged Model…" : "Save the Merge Anyway…",
             ),
             reference !== undefined
               ? select(
@@ -139,11 +152,58 @@ export class ResultsSection {
     );
   }
 
+  /** The buttons the verdict implies before Save: open the best ingredient, run again without the harmful ones. */
+  private nextButtons(next: ResultActions): HTMLElement[] {
+    const { init } = this.page;
+    const best = next.best;
+    const buttons: HTMLElement[] = [];
+    if (best !== undefined) {
+      buttons.push(
+        h(
+          "vscode-button",
+          { id: "open-best", onclick: () => this.actions.send({ type: "openIngredient", path: best, what: "open" }) },
+          `Open ${ingredientLabel(init, best)}`,
+        ),
+        h(
+          "vscode-button",
+          {
+            id: "copy-best",
+            secondary: true,
+            onclick: () => this.actions.send({ type: "openIngredient", path: best, what: "copyPath" }),
+          },
+          "Copy Its Path",
+        ),
+      );
+    }
+    const without = next.runWithout;
+    if (without) {
+      buttons.push(
+        h(
+          "vscode-button",
+          {
+            id: "run-without",
+            secondary: true,
+            title: without.why,
+            onclick: () => {
+              const ingredients = this.page.config.ingredients.map((c) =>
+                without.paths.includes(c.path) ? { ...c, include: false } : c,
+              );
+              this.actions.update({ ingredients });
+              this.start();
+            },
+          },
+          without.label,
+        ),
+      );
+    }
+    return buttons;
+  }
+
   private savedNotice(saved: { model: string; recipe: string }): HTMLElement {
     return h(
       "div",
-      { id: "saved", class: "notice row" },
-      h("span", {}, `Saved ${saved.model} and its recipe ${saved.recipe}`),
+      { id: "saved", class: "notice row", role: "status", tabindex: -1 },
+      h("span", {}, "Saved ", pathText(saved.model), " and its recipe ", pathText(saved.recipe)),
       h(
         "vscode-button",
         {

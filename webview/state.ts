@@ -3,7 +3,7 @@
  * keeps across reloads (getState/setState), and the job it shows. Built once the init arrived: no section draws
  * before that, so nothing here is ever missing. Pure (no DOM), tested in test/webview/state.test.ts.
  */
-import type { DataPreview, FromWebview, JobState, MergeConfig, PanelInit } from "../src/protocol/panel.js";
+import type { DataPreview, FromWebview, JobState, MergeConfig, NextStep, PanelInit } from "../src/protocol/panel.js";
 import type { ProgressParams, SoupReport } from "../src/protocol/worker.js";
 
 export interface LayerChanges {
@@ -27,6 +27,8 @@ export interface StoredState {
   /** The host's verdict in words and, for a learned soup, why learning stopped. */
   verdict?: string;
   stopReason?: string;
+  /** What the result implies doing next (the primary action, "Run Again without …"). */
+  next?: NextStep;
   history?: ProgressParams[];
   saved?: { model: string; recipe: string };
   /** The ingredient the per-layer change compares the merge with. */
@@ -68,6 +70,7 @@ export function forgetOutcome(stored: StoredState): boolean {
   stored.report = undefined;
   stored.verdict = undefined;
   stored.stopReason = undefined;
+  stored.next = undefined;
   stored.saved = undefined;
   stored.layerChanges = undefined;
   return had;

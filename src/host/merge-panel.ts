@@ -45,7 +45,9 @@ import {
   saveRequest,
   type PanelJob,
 } from "./panel-request.js";
-import { basinNotice } from "./basin-notice.js";
+import { basinNotice, isBasinWarning } from "./basin-notice.js";
+import { nextStep } from "./next-step.js";
+import { panelTitle } from "./panel-title.js";
 import { withoutAlignHint } from "../core/report/basin.js";
 import { openUnitMoves } from "./unit-moves-view.js";
 import { mainDtype } from "./tree-nodes.js";
@@ -206,6 +208,8 @@ export class MergePanel implements vscode.Disposable {
         return;
       case "openSaved":
         return this.openSaved(message.what);
+      case "openIngredient":
+        return this.openIngredient(message.path, message.what);
     }
   }
 
@@ -440,14 +444,33 @@ export class MergePanel implements vscode.Disposable {
   }
 
   private postResult(report: SoupReport): PromiseLike<boolean> {
+    const verdict = soupVerdict(report);
+    const basin = basinNotice(report, (path) => this.labelOf(path));
     return this.post({
       type: "result",
-      // The panel offers "Align first" itself (the basin notice): the worker's command-line hint would mislead.
-      report: { ...report, warnings: withoutAlignHint(report.warnings) },
-      verdict: verdictParagraph(soupVerdict(report)),
+      // The panel says it once, in its basin notice (which offers "Align first" itself): the worker's basin
+      // warnings, and their command-line hint, would say it again.
+      report: {
+        ...report,
+        warnings: withoutAlignHint(
+          basin === undefined ? report.warnings : report.warnings.filter((w) => !isBasinWarning(w)),
+        ),
+      },
+      verdict: verdictParagraph(verdict),
       ...(report.learning ? { stopReason: stopReason(report.learning) } : {}),
-      ...withBasin(basinNotice(report, (path) => this.labelOf(path))),
+      ...withBasin(basin),
+      next: nextStep(report, verdict, (path) => this.labelOf(path)),
     });
+  }
+
+  /** The best ingredient, kept as it is: opened in the model viewer, or its path copied. */
+  async openIngredient(path: string, what: "open" | "copyPath"): Promise<void> {
+    if (!this.models.includes(path)) throw new Error(`${path} is not one of this panel's ingredients.`);
+    if (what === "open") await vscode.commands.executeCommand("vscode.open", vscode.Uri.file(path));
+    else {
+      await vscode.env.clipboard.writeText(path);
+      void vscode.window.showInformationMessage(`Copied the path of ${this.labelOf(path)}.`);
+    }
   }
 
   /** The shortest path suffix that tells a model apart from the panel's others. */
@@ -511,8 +534,9 @@ export class MergePanel implements vscode.Disposable {
     );
     this.saved = { model: result.model, recipe: result.recipe };
     await this.post({ type: "saved", ...this.saved });
-    // The panel shows the saved files with these actions; a notification only when it is out of sight.
-    if (!this.panel.visible) {
+    // Announced where the user looks: a notification with the same actions as the panel's line (which the panel
+    // scrolls to). A preview written for the per-layer change (`target` given) is no save.
+    if (!target) {
       void vscode.window
         .showInformationMessage(
           `Saved the merged model to ${result.model} (recipe: ${basename(result.recipe)}).`,
@@ -618,7 +642,7 @@ function withBasin(basin: string | undefined): { basin?: string } {
 }
 
 function titleFor(models: readonly string[]): string {
-  return `Merge ${models.length} Models`;
+  return panelTitle(models, (folder) => vscode.workspace.asRelativePath(folder, false));
 }
 
 function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {

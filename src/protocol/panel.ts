@@ -61,6 +61,16 @@ export interface PanelInit {
 
 export type JobState = "idle" | "running" | "done" | "failed" | "cancelled";
 
+/** What a result implies the user does next: keep the best ingredient, or run again without the harmful ones. */
+export interface NextStep {
+  /** "merge-wins": save the merge; "ingredient-wins": no merge beat the best ingredient; "no-labels": no winner named. */
+  kind: "merge-wins" | "ingredient-wins" | "no-labels";
+  /** The path of the best ingredient on the test rows. */
+  best: string;
+  /** Ingredients the run found harmful (left out by the greedy soup, or sharing no basin with the others), and why. */
+  harmful?: { paths: string[]; why: string };
+}
+
 export type ToWebview =
   | { type: "init"; init: PanelInit }
   /** error: why the data cannot be read or does not fit the models' input and output (checked when chosen). */
@@ -76,7 +86,8 @@ export type ToWebview =
   | { type: "progress"; items: ProgressParams[]; text: string }
   /** verdict: the comparison in words (src/core/report/verdict.ts); stopReason: why learning ended where it did. */
   /** basin: which ingredients share no basin (src/core/report/basin.ts), in words; the panel then offers "Align first". */
-  | { type: "result"; report: SoupReport; verdict: string; stopReason?: string; basin?: string }
+  /** next: what the verdict implies (src/host/next-step.ts): the best ingredient and those the run found harmful. */
+  | { type: "result"; report: SoupReport; verdict: string; stopReason?: string; basin?: string; next?: NextStep }
   | { type: "saved"; model: string; recipe: string }
   /** The merged model's relative change per tensor from one ingredient (the per-layer bar chart). */
   | {
@@ -216,6 +227,8 @@ const fromWebviewSchema = v.variant("type", [
   fields({ type: v.literal("showDiff"), ingredient: v.optional(str) }),
   /** After an aligned run: which of the ingredient's units went where when it was aligned to the reference. */
   fields({ type: v.literal("showUnitMoves"), ingredient: str }),
+  /** The best ingredient, when no merge beat it: open it in the model viewer, or copy its path. */
+  fields({ type: v.literal("openIngredient"), path: str, what: oneOf(["open", "copyPath"] as const) }),
   /** After a save: reveal the merged model in the Explorer, or open its recipe. */
   fields({ type: v.literal("openSaved"), what: oneOf(["reveal", "recipe"] as const) }),
 ]);

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { basename, dirname } from "node:path";
-import { basinNotice } from "../../src/host/basin-notice.js";
+import { basinNotice, isBasinWarning } from "../../src/host/basin-notice.js";
+import { ALIGN_HINT, ALIGNED_HINT } from "../../src/core/report/basin.js";
 
 const label = (p: string) => basename(dirname(p));
-const pair = (a: number, b: number, barrier: number, ends: [number, number] = [0.2, 0.25]) => ({
+const pair = (a: number, b: number, barrier: number, ends: [number, number] = [0.2, 0.25], cosine = 0.5) => ({
   a: `/m/ingredient-${a}/model.json`,
   b: `/m/ingredient-${b}/model.json`,
-  cosine: 0.5,
+  cosine,
   midpointLoss: (ends[0] + ends[1]) / 2 + barrier,
   endpointLoss: ends,
   barrier,
@@ -69,5 +70,42 @@ describe("host/basin-notice (the panel's offer to align)", () => {
       basinNotice({ mergeability: [pair(1, 6, 0.15)], alignment }, label)!,
       /^Even after alignment some ingredients share no basin: ingredient-1 and ingredient-6 share none \(the loss/,
     );
+  });
+
+  it("words the cause by the measured weight cosine: far apart, different starts; close, one start moved apart", () => {
+    const far = basinNotice({ mergeability: [pair(1, 2, 0.3, [0.2, 0.25], 0.71)] }, label)!;
+    assert.match(
+      far,
+      /weights are far apart \(cosine 0\.71\): they were likely trained from different initialisations/,
+    );
+    assert.match(far, /"Align first"/);
+    // Fine-tunes of one base with a learning rate too high: close weights, a high barrier. Not "different initialisations".
+    const close = basinNotice(
+      { mergeability: [pair(1, 2, 0.3, [0.2, 0.25], 0.97), pair(1, 3, 0.35, [0.2, 0.25], 0.99)] },
+      label,
+    )!;
+    assert.doesNotMatch(close, /different initialisations/);
+    assert.match(close, /weights are close \(cosine 0\.97–0\.99\), so they likely started from one model/);
+    assert.match(close, /aligning will not help/);
+  });
+
+  it("does not say 'different initialisations' of one fine-tune carried away from a group that shares a basin", () => {
+    // samples/digits: the fine-tunes share a basin, ingredient-6 (too high a learning rate) is far from them.
+    const mergeability = every(6, (_a, b) => (b === 6 ? 0.15 : 0.01)).map((p) => ({
+      ...p,
+      cosine: p.barrier > 0.1 ? 0.59 : 0.98,
+    }));
+    const text = basinNotice({ mergeability }, label)!;
+    assert.doesNotMatch(text, /different initialisations/);
+    assert.match(
+      text,
+      /The others share a basin, so they likely share a start; .*\(cosine 0\.59\).*high learning rate/,
+    );
+  });
+
+  it("knows the worker's basin warnings, which the panel replaces by its one notice", () => {
+    assert.ok(isBasinWarning(`a and b do not seem to share a basin.${ALIGN_HINT}`));
+    assert.ok(isBasinWarning(`a and b do not seem to share a basin.${ALIGNED_HINT}`));
+    assert.ok(!isBasinWarning("The model's loss is not known: categorical cross-entropy is used."));
   });
 });

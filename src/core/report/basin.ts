@@ -18,6 +18,9 @@ export function isHighBarrier(barrier: number, meanEndLoss: number): boolean {
  */
 export const ALIGN_HINT = " Aligning their units first (--align weight or --align activation) may fix this.";
 
+/** Ends the basin warnings of models that were aligned first (replacing ALIGN_HINT). */
+export const ALIGNED_HINT = " They were aligned first and still do not share one.";
+
 /** A report's warnings without the command-line hint, for a front end that offers alignment its own way. */
 export function withoutAlignHint(warnings: readonly string[]): string[] {
   return warnings.map((w) => (w.endsWith(ALIGN_HINT) ? w.slice(0, -ALIGN_HINT.length) : w));

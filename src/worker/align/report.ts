@@ -1,7 +1,7 @@
 import type { AlignmentReport, MetricPair, SoupReport } from "../../protocol/worker.js";
 import type { RepairedSoup, RepairOutcome } from "./repair.js";
 import type { AlignmentOutcome } from "./align-problem.js";
-import { ALIGN_HINT } from "../../core/report/basin.js";
+import { ALIGN_HINT, ALIGNED_HINT } from "../../core/report/basin.js";
 import { metricPair } from "../evaluate/score.js";
 
 /** What a soup report (learn, greedy) and the evaluate report have in common for alignment. */
@@ -17,9 +17,7 @@ type AlignableReport = Pick<SoupReport, "alignment" | "warnings"> & {
 export function addAlignment(report: AlignableReport, outcome: AlignmentOutcome): void {
   report.alignment = outcome.report;
   // The basin warnings were measured after alignment: suggesting it again would mislead.
-  report.warnings = report.warnings.map((w) =>
-    w.replace(ALIGN_HINT, " They were aligned first and still do not share one."),
-  );
+  report.warnings = report.warnings.map((w) => w.replace(ALIGN_HINT, ALIGNED_HINT));
   if (outcome.unalignedUniform !== undefined && report.metricName !== "entropy") {
     report.metrics.alignedUniform = report.metrics.uniform;
     report.metrics.uniform = outcome.unalignedUniform;

@@ -29,7 +29,7 @@ describe("Merge Models", () => {
         setTimeout(() => reject(new Error("the webview did not say ready within 30 s")), 30_000),
       ),
     ]);
-    assert.equal(opened.panel.title, `Merge ${digitsModels().length} Models`);
+    assert.equal(opened.panel.title, `Merge ${digitsModels().length} Models: samples/digits/models`);
     assert.equal(opened.panel.visible, true);
   });
 

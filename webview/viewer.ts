@@ -87,6 +87,16 @@ function render(): void {
       { id: "merge-with", onclick: () => vscode.postMessage({ type: "mergeWith" }) },
       group?.mergeable ? `Merge with the ${group.models.length} models of its group…` : "Merge with…",
     ),
+    h(
+      "div",
+      { class: "row" },
+      h(
+        "vscode-button",
+        { id: "compare-with", secondary: true, onclick: () => vscode.postMessage({ type: "compareWith" }) },
+        "Compare with…",
+      ),
+      h("span", { class: "note" }, "Another model's difference from this one, tensor by tensor."),
+    ),
   );
   const layers = m.layers.length
     ? h(

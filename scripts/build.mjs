@@ -55,6 +55,17 @@ const builds = [
     entryPoints: [join(root, "webview/viewer.ts")],
     outfile: join(root, "dist/viewer.js"),
   },
+  {
+    bundle: true,
+    platform: "browser",
+    format: "iife",
+    target: "es2022",
+    sourcemap: !production,
+    minify: production,
+    logLevel: "warning",
+    entryPoints: [join(root, "webview/compare.ts")],
+    outfile: join(root, "dist/compare.js"),
+  },
 ];
 
 function copyAssets() {

@@ -100,6 +100,16 @@ function render(): void {
           ? "Merge with… (no group can take it)"
           : "Merge with…",
     ),
+    h(
+      "div",
+      { class: "row" },
+      h(
+        "vscode-button",
+        { id: "compare-with", secondary: true, onclick: () => vscode.postMessage({ type: "compareWith" }) },
+        "Compare with…",
+      ),
+      h("span", { class: "note" }, "Another model's difference from this one, tensor by tensor."),
+    ),
   );
   const layers = m.layers.length
     ? h(

@@ -11,6 +11,7 @@ import {
 } from "../core/architecture/index.js";
 import { announceApplied, applyRecipeFile, pickRecipe, type ApplyOutcome } from "./apply-recipe.js";
 import { architectureName } from "./architecture-name.js";
+import { compareModels } from "./compare-command.js";
 import { openLayerChanges } from "./layer-diff.js";
 import { findMerges } from "./merges.js";
 import { openInViewer } from "./model-viewer.js";
@@ -283,6 +284,9 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       if (path) await openInViewer(path);
     }),
     register("modelSoup.showLayerDiff", (arg?: unknown) => showLayerDiff(ctx, arg)),
+    register("modelSoup.compareModels", (clicked?: unknown, selected?: unknown) =>
+      compareModels(ctx.services, ctx.catalog, clicked, selected),
+    ),
     register("modelSoup.applyRecipe", (arg?: unknown) => applyRecipe(ctx, arg)),
     register("modelSoup.restartWorker", () => {
       worker.restart();

@@ -6,6 +6,7 @@ import { registerCommands } from "./commands.js";
 import { JobStatus } from "./job-progress.js";
 import { LayerStatsProvider, LAYERS_SCHEME } from "./layer-diff.js";
 import { UnitMovesProvider, UNITS_SCHEME } from "./unit-moves-view.js";
+import { CompareView } from "./compare-view.js";
 import { MergePanel, MergePanelSerializer, PANEL_VIEW_TYPE, type PanelServices } from "./merge-panel.js";
 import { ModelCatalog } from "./model-catalog.js";
 import { ModelTreeProvider } from "./model-tree.js";
@@ -20,6 +21,8 @@ export interface ModelSoupApi {
   panels(): MergePanel[];
   /** The open model viewers. */
   viewers(): ModelViewer[];
+  /** The open Compare Models views. */
+  compareViews(): CompareView[];
   /** Starts the worker if needed and asks which TensorFlow.js backend it runs. */
   workerBackend(): Promise<{ backend: string; notes: string[] }>;
   activationMs: number;
@@ -56,6 +59,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelS
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, new MergePanelSerializer(services)),
     ...registerCommands({ services, catalog, tree }),
     { dispose: () => [...MergePanel.open].forEach((p) => p.dispose()) },
+    // "Compare Models" is on the Model Explorer's context menu when exactly two models are selected.
+    treeView.onDidChangeSelection(
+      (e) =>
+        void vscode.commands.executeCommand(
+          "setContext",
+          "modelSoup.twoModelsSelected",
+          e.selection.filter((n) => n.kind === "model").length === 2,
+        ),
+    ),
+    { dispose: () => [...CompareView.open].forEach((v) => v.dispose()) },
   );
   // The first scan runs after activation returns, so activation stays cheap.
   setTimeout(() => void catalog.refresh().catch((e: unknown) => output.error(String(e))), 0);
@@ -67,6 +80,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelS
     worker,
     panels: () => [...MergePanel.open],
     viewers: () => [...ModelViewer.open],
+    compareViews: () => [...CompareView.open],
     workerBackend: () => worker.request(WorkerRequests.backend, {}),
     activationMs,
     applyRecipe: (recipe, confirm) => applyRecipeFile({ worker, jobs }, recipe, confirm),

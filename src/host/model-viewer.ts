@@ -89,6 +89,9 @@ export class ModelViewer {
         else await vscode.commands.executeCommand("modelSoup.mergeModels");
         return;
       }
+      case "compareWith":
+        await vscode.commands.executeCommand("modelSoup.compareModels", this.uri.fsPath);
+        return;
     }
   }
 

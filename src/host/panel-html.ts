@@ -8,6 +8,8 @@ export interface WebviewPage {
   rootId: string;
   /** The bundle under dist/. */
   script: string;
+  /** Further style sheets under media/, after panel.css. */
+  styles?: string[];
 }
 
 const MERGE_PANEL: WebviewPage = { title: "Merge Models", rootId: "model-soup-panel", script: "webview.js" };
@@ -30,7 +32,7 @@ export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, pag
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" nonce="${nonce}" href="${asset("dist", "uPlot.min.css")}">
 <link rel="stylesheet" nonce="${nonce}" href="${asset("media", "panel.css")}">
-<title>${page.title}</title>
+${(page.styles ?? []).map((s) => `<link rel="stylesheet" nonce="${nonce}" href="${asset("media", s)}">\n`).join("")}<title>${page.title}</title>
 </head>
 <body>
 <main id="${page.rootId}" aria-live="polite"><p>Loading…</p></main>

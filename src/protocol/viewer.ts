@@ -75,6 +75,8 @@ const fromViewerSchema = v.variant("type", [
   /** Compute statistics of these tensors (all when absent) in the worker. */
   fields({ type: v.literal("computeStats"), tensors: v.optional(tensorNames) }),
   fields({ type: v.literal("mergeWith") }),
+  /** Compare this model with another, tensor by tensor (the Compare Models view). */
+  fields({ type: v.literal("compareWith") }),
 ]);
 const MESSAGE_TYPES: readonly string[] = fromViewerSchema.options.map((o) => o.entries.type.literal);
 

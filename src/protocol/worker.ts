@@ -497,6 +497,48 @@ export interface TensorDistributionLine extends TensorDistribution {
   name: string;
 }
 
+/** The Compare Models view and `model-soup diff`: two files of one architecture, tensor by tensor. */
+export interface CompareFilesParams {
+  /** The first file (the reference of the relative difference) and the second; model files or model folders. */
+  a: string;
+  b: string;
+  /** Histogram bins per tensor (default 24), shared by both files' histograms of one tensor. */
+  bins?: number;
+  jobId?: string;
+}
+
+/** One tensor of both files. Numbers that a non-finite value makes undefined are null. */
+export interface TensorComparison {
+  /** The tensor's name in file a, and in file b (they differ when matched by structure). */
+  name: string;
+  nameB: string;
+  shape: number[];
+  dtype: string;
+  /** ‖b − a‖ / ‖a‖ (‖b − a‖ when a is all zeros), as the per-layer diff's relative change. */
+  relativeDifference: number | null;
+  /** ⟨a, b⟩ / (‖a‖ ‖b‖); 1 when both are all zeros, 0 when only one is. */
+  cosine: number | null;
+  maxAbsDifference: number | null;
+  /** Each file's values: moments, range, and a histogram over the shared bins [histogramMin, histogramMax]. */
+  a: TensorDistribution;
+  b: TensorDistribution;
+  histogramMin: number;
+  histogramMax: number;
+}
+
+export interface ModelComparison {
+  a: string;
+  b: string;
+  /** "name": the files name their tensors alike; "structure": names differ, tensors paired by layer position. */
+  matchedBy: "name" | "structure";
+  tensors: TensorComparison[];
+  /** All tensors as one vector: ‖b − a‖ / ‖a‖, cosine and the largest absolute difference. */
+  overall: { relativeDifference: number | null; cosine: number | null; maxAbsDifference: number | null };
+  /** Tensors whose values are equal in both files. */
+  identical: number;
+  seconds: number;
+}
+
 /**
  * The worker process's own resource use (`soup/health`): what a long-lived worker must keep flat. Answered at
  * once, beside a running job; between jobs the tensor count is what the finished jobs left behind.
@@ -539,6 +581,8 @@ export const WorkerRequests = {
   layerStats: new RequestType<LayerStatsParams, { tensors: TensorStatsLine[] }, void>("soup/layerStats"),
   /** Mean, std, range and histogram of tensors of one model (the model viewer's "Compute statistics"). */
   tensorStats: new RequestType<TensorStatsParams, { tensors: TensorDistributionLine[] }, void>("soup/tensorStats"),
+  /** Two files of one architecture side by side, tensor by tensor (the Compare Models view, `model-soup diff`). */
+  compareFiles: new RequestType<CompareFilesParams, ModelComparison, void>("soup/compareFiles"),
   /** Which backend the worker runs, and why the others did not load. */
   backend: new RequestType<{ preference?: BackendName }, { backend: BackendName; notes: string[] }, void>(
     "soup/backend",

@@ -13,6 +13,7 @@ import type { JobContext } from "../core/job-context.js";
 import { runInspect } from "./jobs/inspect.js";
 import { runLayerStats } from "./jobs/layer-stats.js";
 import { runTensorStats } from "./jobs/tensor-stats.js";
+import { runCompareFiles } from "./jobs/compare-files.js";
 import { runCompare } from "./jobs/compare.js";
 import { runDataMerge } from "./jobs/data-merge.js";
 import { runMerge } from "../core/soup/fixed-merge.js";
@@ -87,6 +88,7 @@ handle(WorkerRequests.merge, (params, context) =>
 handle(WorkerRequests.apply, runApply);
 handle(WorkerRequests.layerStats, runLayerStats);
 handle(WorkerRequests.tensorStats, runTensorStats);
+handle(WorkerRequests.compareFiles, runCompareFiles);
 handle(WorkerRequests.learn, oneAtATime(runLearn));
 handle(WorkerRequests.evaluate, oneAtATime(runEvaluate));
 handle(WorkerRequests.greedy, oneAtATime(runGreedy));

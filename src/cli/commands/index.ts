@@ -2,6 +2,7 @@ import type { Command } from "../command.js";
 import { alignCommand } from "./align.js";
 import { applyCommand } from "./apply.js";
 import { demoCommand } from "./demo.js";
+import { diffCommand } from "./diff.js";
 import { evaluateCommand } from "./evaluate.js";
 import { greedyCommand } from "./greedy.js";
 import { inspectCommand } from "./inspect.js";
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   greedyCommand,
   alignCommand,
   evaluateCommand,
+  diffCommand,
   applyCommand,
   mergekitExportCommand,
   mergekitImportCommand,

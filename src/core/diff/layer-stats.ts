@@ -11,13 +11,15 @@ import { openModel } from "../formats/registry.js";
 import type { ModelFile } from "../model.js";
 import type { Tensor } from "../tensor.js";
 import type { TensorStatsLine } from "../../protocol/worker.js";
+import { tensorDifference } from "./tensor-difference.js";
 
 export interface LayerStatsOptions {
   /** Asked before each tensor; a requested stop throws a CancelledError. */
   cancel?: Cancellation;
 }
 
-function values(tensor: Tensor): Float32Array {
+/** A tensor's values as float32 (a view when they already are). */
+export function tensorValues(tensor: Tensor): Float32Array {
   return tensor.data instanceof Float32Array ? tensor.data : toFloat32(tensor.data, tensor.dtype);
 }
 
@@ -36,15 +38,9 @@ export function tensorMoments(data: Float32Array): { mean: number; std: number; 
   return { mean, std: Math.sqrt(variance), l2: Math.sqrt(squares) };
 }
 
+/** ‖data − reference‖ / ‖reference‖ (‖data − reference‖ when the reference is all zeros). */
 export function relativeChange(data: Float32Array, reference: Float32Array): number {
-  let difference = 0;
-  let norm = 0;
-  for (let i = 0; i < data.length; i++) {
-    const d = data[i]! - reference[i]!;
-    difference += d * d;
-    norm += reference[i]! * reference[i]!;
-  }
-  return norm === 0 ? Math.sqrt(difference) : Math.sqrt(difference / norm);
+  return tensorDifference(reference, data).relativeDifference;
 }
 
 /** Statistics of every tensor of `modelPath`, in the manifest's order; with `referencePath`, the change from it. */
@@ -61,7 +57,7 @@ export async function layerStats(
     const result: TensorStatsLine[] = [];
     for (const info of model.manifest.tensors) {
       throwIfCancelled(options.cancel, "The per-layer statistics were cancelled");
-      const data = values(await model.readTensor(info.name, { float32: true }));
+      const data = tensorValues(await model.readTensor(info.name, { float32: true }));
       const stats: TensorStatsLine = {
         name: info.name,
         shape: [...info.shape],
@@ -71,7 +67,7 @@ export async function layerStats(
       if (reference && mapping) {
         const refName = mapping.get(info.name);
         if (refName === undefined) throw new ModelFileError(referencePath!, `to have a tensor matching "${info.name}"`);
-        const refData = values(await reference.readTensor(refName, { float32: true }));
+        const refData = tensorValues(await reference.readTensor(refName, { float32: true }));
         if (refData.length !== data.length) {
           throw new ModelFileError(
             referencePath!,

@@ -1,8 +1,8 @@
 /** The distribution of one tensor's values, for the model viewer: moments, range and a histogram. */
 import type { TensorDistribution } from "../../protocol/worker.js";
 
-/** One pass for the moments and range, one for the histogram; float64 accumulation. */
-export function tensorDistribution(data: ArrayLike<number>, bins = 24): TensorDistribution {
+/** Count, non-finite count, mean, population std and range of the finite values; float64 accumulation. */
+export function finiteMoments(data: ArrayLike<number>): Omit<TensorDistribution, "histogram"> {
   let count = 0;
   let nonFinite = 0;
   let sum = 0;
@@ -21,14 +21,6 @@ export function tensorDistribution(data: ArrayLike<number>, bins = 24): TensorDi
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  const histogram = new Array<number>(count === 0 ? 0 : min === max ? 1 : bins).fill(0);
-  if (count > 0 && min !== max) {
-    const scale = bins / (max - min);
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i]!;
-      if (Number.isFinite(v)) histogram[Math.min(bins - 1, Math.floor((v - min) * scale))]!++;
-    }
-  } else if (count > 0) histogram[0] = count;
   const mean = count === 0 ? 0 : sum / count;
   return {
     count,
@@ -37,6 +29,27 @@ export function tensorDistribution(data: ArrayLike<number>, bins = 24): TensorDi
     std: count === 0 ? 0 : Math.sqrt(Math.max(0, squares / count - mean * mean)),
     min: count === 0 ? 0 : min,
     max: count === 0 ? 0 : max,
-    histogram,
   };
+}
+
+/**
+ * Counts of the finite values in `bins` equal-width bins from `min` to `max` (the last bin closed); one bin when
+ * min = max. Values outside the range are not counted.
+ */
+export function histogramOf(data: ArrayLike<number>, bins: number, min: number, max: number): number[] {
+  const histogram = new Array<number>(min === max ? 1 : bins).fill(0);
+  const scale = min === max ? 0 : bins / (max - min);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!Number.isFinite(v) || v < min || v > max) continue;
+    histogram[Math.min(histogram.length - 1, Math.floor((v - min) * scale))]!++;
+  }
+  return histogram;
+}
+
+/** One pass for the moments and range, one for the histogram. */
+export function tensorDistribution(data: ArrayLike<number>, bins = 24): TensorDistribution {
+  const moments = finiteMoments(data);
+  const histogram = moments.count === 0 ? [] : histogramOf(data, bins, moments.min, moments.max);
+  return { ...moments, histogram };
 }

@@ -400,6 +400,7 @@ export class MergePanel implements vscode.Disposable {
     this.lastConfig = config;
     this.report = undefined;
     this.saved = undefined;
+    if (job.request === "fixedSave") return this.saveWithoutData();
     this.jobId = jobId;
     this.running = new vscode.CancellationTokenSource();
     await this.post({ type: "job", state: "running" });
@@ -467,7 +468,23 @@ export class MergePanel implements vscode.Disposable {
         return worker.request(WorkerRequests.greedy, job.params, token);
       case "evaluate":
         return reportOfEvaluation(await worker.request(WorkerRequests.evaluate, job.params, token), job);
+      case "fixedEvaluate":
+        return worker.request(WorkerRequests.fixedEvaluate, job.params, token);
+      case "fixedSave":
+        throw new Error("A merge without data is saved, not run.");
     }
+  }
+
+  /** A fixed merge without data: nothing to compare, so Start writes it (where the save dialog says). */
+  private async saveWithoutData(): Promise<void> {
+    const saved = await this.save();
+    await this.post({
+      type: "job",
+      state: saved ? "done" : "idle",
+      ...(saved
+        ? { message: `Merged without data (nothing to compare): saved ${saved.model} and its recipe ${saved.recipe}.` }
+        : {}),
+    });
   }
 
   /** The path the save dialog proposes: a sibling folder of the ingredients' folder ("models-soup"), same format. */

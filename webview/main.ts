@@ -71,6 +71,8 @@ function dispatch(p: MergePanelPage, message: Exclude<ToWebview, { type: "init" 
         p.clearOutcome();
         p.data.renderPreview();
       }
+      // What can run depends on the data (its feature count, whether it could be read).
+      p.method.renderOptions();
       p.run.render();
       p.persist();
       restoreFocus();
@@ -122,6 +124,7 @@ function dispatch(p: MergePanelPage, message: Exclude<ToWebview, { type: "init" 
       if (message.basin !== undefined || !message.report.alignment) stored.basin = message.basin;
       p.persist();
       p.method.renderAlign();
+      p.method.renderSweep();
       if (!Array.isArray(message.report.coefficients)) p.charts.drawHeatmap(message.report.coefficients);
       p.results.render();
       p.results.element.scrollIntoView({ behavior: "smooth", block: "start" });

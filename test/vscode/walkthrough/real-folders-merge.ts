@@ -48,7 +48,11 @@ async function saveAtDefault(page: Page, frame: Frame, statusText: RegExp | stri
   }
   await page.keyboard.press("Enter");
   const line = frame.locator("#job-status, #saved", { hasText: statusText }).first();
-  await line.waitFor({ timeout: 120_000 });
+  await line.waitFor({ timeout: 120_000 }).catch(async (error: unknown) => {
+    await shot(page, "save-failed");
+    const status = await frame.locator("#job-status").textContent();
+    throw new Error(`the save did not finish (status: ${status ?? ""}): ${String(error)}`);
+  });
   const text = (await line.textContent()) ?? "";
   const found = /[Ss]aved (.+?) and its recipe (.+?\.recipe\.json)/.exec(text);
   assert.ok(found, `the saved line names the model and its recipe: ${text}`);
@@ -78,6 +82,8 @@ export async function main(): Promise<void> {
   try {
     await page.goto(
       workbenchUrl(server, workspace.root, [["extensionDevelopmentPath", remoteUri(server.port, projectRoot)]]),
+      // Eight of us share two cores: the workbench can take a while to load.
+      { timeout: 180_000 },
     );
     await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
     await page.waitForTimeout(3_000);

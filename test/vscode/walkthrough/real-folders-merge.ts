@@ -47,6 +47,16 @@ async function saveAtDefault(page: Page, frame: Frame, statusText: RegExp | stri
     proposed = await input.inputValue();
   }
   await page.keyboard.press("Enter");
+  // The simple dialog asks before making the proposed folder (beside the ingredients) that does not exist yet.
+  const create = page.locator(".quick-input-widget .quick-input-title", { hasText: "does not exist" });
+  if (
+    await create.waitFor({ state: "visible", timeout: 5_000 }).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    await page.locator(".quick-input-widget .monaco-button", { hasText: "OK" }).first().click();
+  }
   const line = frame.locator("#job-status, #saved", { hasText: statusText }).first();
   await line.waitFor({ timeout: 120_000 }).catch(async (error: unknown) => {
     await shot(page, "save-failed");

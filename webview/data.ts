@@ -79,7 +79,7 @@ export class DataSection {
     this.renderPreview();
   }
 
-  private clearData(): void {
+  clearData(): void {
     const { stored } = this.page;
     stored.preview = undefined;
     stored.dataError = undefined;

@@ -71,6 +71,8 @@ function dispatch(p: MergePanelPage, message: Exclude<ToWebview, { type: "init" 
         p.clearOutcome();
         p.data.renderPreview();
       }
+      // What can run depends on the data (its feature count, whether it could be read).
+      p.method.renderOptions();
       p.run.render();
       p.persist();
       restoreFocus();
@@ -124,6 +126,7 @@ function dispatch(p: MergePanelPage, message: Exclude<ToWebview, { type: "init" 
       p.persist();
       p.method.renderAlign();
       p.charts.finish(message.report);
+      p.method.renderSweep();
       p.results.render();
       p.results.element.scrollIntoView({ behavior: "smooth", block: "start" });
       return;

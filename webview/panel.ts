@@ -99,6 +99,10 @@ export class MergePanelPage implements PanelActions {
     this.run.render();
   }
 
+  clearData(): void {
+    this.data.clearData();
+  }
+
   update(change: Partial<MergeConfig>): void {
     const { state } = this;
     const methodChanged = change.method !== undefined && change.method !== state.config.method;

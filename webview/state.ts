@@ -5,6 +5,7 @@
  */
 import type { DataPreview, FromWebview, JobState, MergeConfig, NextStep, PanelInit } from "../src/protocol/panel.js";
 import type { ProgressParams, SoupReport } from "../src/protocol/worker.js";
+import type { CapabilityFacts } from "../src/protocol/capability.js";
 
 export interface LayerChanges {
   model: string;
@@ -62,6 +63,8 @@ export interface PanelActions {
   persist(): void;
   /** A number field turned valid or invalid: Start says so. */
   fieldsChanged(): void;
+  /** Forget the chosen data (and its test rows): the way out of data that does not fit. */
+  clearData(): void;
 }
 
 /** The result and everything drawn from it; true when there was one. */
@@ -85,4 +88,39 @@ export function needsArchitecture(init: PanelInit): boolean {
 export function ingredientLabel(init: PanelInit, path: string): string {
   const i = init.ingredients.findIndex((x) => x.path === path);
   return i < 0 ? path : `#${i + 1} ${init.ingredients[i]?.label ?? path}`;
+}
+
+/** What the capability check (src/protocol/capability.ts) is told: the included ingredients, the files chosen. */
+export function capabilityFacts(page: Pick<PanelState, "init" | "config" | "stored">): CapabilityFacts {
+  const { init, config, stored } = page;
+  const included = new Set(config.ingredients.filter((i) => i.include).map((i) => i.path));
+  const rows = init.ingredients.filter((i) => included.has(i.path));
+  const preview = stored.preview;
+  const features =
+    preview && preview.path === config.data?.path && preview.xShape.length > 1
+      ? preview.xShape.slice(1).reduce((a, b) => a * b, 1)
+      : undefined;
+  return {
+    ingredients: rows.map((i) => i.path),
+    withoutArchitecture: rows.filter((i) => !i.architecture).map((i) => i.path),
+    ...(config.architecture !== undefined
+      ? {
+          architecture: {
+            path: config.architecture,
+            ...(stored.architectureError !== undefined ? { error: stored.architectureError } : {}),
+          },
+        }
+      : {}),
+    ...(init.suggestedArchitecture !== undefined ? { suggestedArchitecture: init.suggestedArchitecture } : {}),
+    ...(init.modelFeatures !== undefined ? { modelFeatures: init.modelFeatures } : {}),
+    ...(config.data
+      ? {
+          data: {
+            path: config.data.path,
+            ...(stored.dataError !== undefined ? { error: stored.dataError } : {}),
+            ...(features !== undefined ? { features } : {}),
+          },
+        }
+      : {}),
+  };
 }

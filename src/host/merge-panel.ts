@@ -53,7 +53,7 @@ import { openUnitMoves } from "./unit-moves-view.js";
 import { mainDtype } from "./tree-nodes.js";
 import { ARCHITECTURE_FILTERS, checkArchitectureFile, checkTestRows } from "./panel-files.js";
 import type { ModelManifest } from "../core/model.js";
-import { formatLabel } from "../core/formats/registry.js";
+import { formatLabel, fullModelBeside } from "../core/formats/registry.js";
 import type { WorkerManager } from "./worker-manager.js";
 
 export const PANEL_VIEW_TYPE = "modelSoup.mergePanel";
@@ -219,8 +219,14 @@ export class MergePanel implements vscode.Disposable {
     const a = this.analysis;
     const verdict = mergeVerdict(a);
     const labels = shortLabels(a.models.map((m) => m.path));
+    const first = a.models[0]?.manifest;
+    const weightsOnly = a.models.some((m) => m.manifest.architecture === undefined);
+    const suggested = first && weightsOnly ? await fullModelBeside(first).catch(() => undefined) : undefined;
+    const features = first ? inputFeatures(first) : undefined;
     const init: PanelInit = {
       title: titleFor(this.models),
+      ...(features !== undefined ? { modelFeatures: features } : {}),
+      ...(suggested !== undefined ? { suggestedArchitecture: suggested } : {}),
       ingredients: a.models.map((m, i) => ({
         path: m.path,
         label: labels[i]!,
@@ -233,6 +239,8 @@ export class MergePanel implements vscode.Disposable {
       trusted: vscode.workspace.isTrusted,
       defaults: {
         ...DEFAULT_CONFIG,
+        // Weights-only checkpoints run nothing until an architecture is chosen: the plain average merges them now.
+        ...(weightsOnly ? { method: "uniform" as const } : {}),
         backend: backendSetting(),
         ingredients: a.models.map((m) => ({ path: m.path, include: true, coefficient: 1 })),
         ...(this.data ? { data: this.data } : {}),
@@ -256,10 +264,11 @@ export class MergePanel implements vscode.Disposable {
       canSelectMany: false,
       canSelectFiles: !folder,
       canSelectFolders: folder,
-      defaultUri: vscode.Uri.file(dirname(this.models[0] ?? "")),
+      // The workspace, not a model folder: data usually lives beside the models, not inside them.
+      defaultUri: dataFolder(this.models),
       openLabel: "Use as Data",
       title: folder ? "Image folder (one subfolder per class) to learn and compare on" : "Data to learn and compare on",
-      ...(folder ? {} : { filters: { "Data files": ["npz", "npy", "csv", "json", "gz"], "All files": ["*"] } }),
+      ...(folder ? {} : { filters: DATA_FILTERS }),
     });
     if (picked?.[0]) await this.setData(picked[0].fsPath);
   }
@@ -331,7 +340,7 @@ export class MergePanel implements vscode.Disposable {
       defaultUri: vscode.Uri.file(dirname(this.data?.path ?? this.models[0] ?? "")),
       openLabel: "Use as Test Rows",
       title: "Your own held-out rows, used only for the final comparison",
-      filters: { "Data files": ["npz", "npy", "csv", "json", "gz"], "All files": ["*"] },
+      filters: DATA_FILTERS,
     });
     if (picked?.[0]) await this.setTestData(picked[0].fsPath);
   }
@@ -404,6 +413,7 @@ export class MergePanel implements vscode.Disposable {
     this.lastConfig = config;
     this.report = undefined;
     this.saved = undefined;
+    if (job.request === "fixedSave") return this.saveWithoutData();
     this.jobId = jobId;
     this.running = new vscode.CancellationTokenSource();
     await this.post({ type: "job", state: "running" });
@@ -490,7 +500,23 @@ export class MergePanel implements vscode.Disposable {
         return worker.request(WorkerRequests.greedy, job.params, token);
       case "evaluate":
         return reportOfEvaluation(await worker.request(WorkerRequests.evaluate, job.params, token), job);
+      case "fixedEvaluate":
+        return worker.request(WorkerRequests.fixedEvaluate, job.params, token);
+      case "fixedSave":
+        throw new Error("A merge without data is saved, not run.");
     }
+  }
+
+  /** A fixed merge without data: nothing to compare, so Start writes it (where the save dialog says). */
+  private async saveWithoutData(): Promise<void> {
+    const saved = await this.save();
+    await this.post({
+      type: "job",
+      state: saved ? "done" : "idle",
+      ...(saved
+        ? { message: `Merged without data (nothing to compare): saved ${saved.model} and its recipe ${saved.recipe}.` }
+        : {}),
+    });
   }
 
   /** The path the save dialog proposes: a sibling folder of the ingredients' folder ("models-soup"), same format. */
@@ -635,6 +661,28 @@ export class MergePanel implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
     this.resultEmitter.dispose();
   }
+}
+
+/** The data formats the loaders read (src/core/data/load.ts), gzip-compressed CSV, TSV and JSON included. */
+const DATA_FILTERS = { "Data files (.csv, .tsv, .json, .npz, .npy, .gz)": ["csv", "tsv", "json", "npz", "npy", "gz"] };
+
+/** Where the data dialog opens: the workspace folder that holds the models, else the one above their folder. */
+function dataFolder(models: readonly string[]): vscode.Uri {
+  const first = models[0];
+  const folder = first ? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(first)) : undefined;
+  return folder?.uri ?? vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(dirname(dirname(first ?? "")));
+}
+
+/**
+ * How many input features a model takes: its architecture's declared input, else (weights-only checkpoints) the rows
+ * of its first weight when that is a Dense kernel; undefined when neither says.
+ */
+export function inputFeatures(manifest: ModelManifest): number | undefined {
+  const shape = modelInterface(manifest)?.inputShape.slice(1);
+  if (shape && shape.length > 0 && shape.every((d): d is number => d !== null)) return shape.reduce((x, y) => x * y, 1);
+  if (manifest.architecture !== undefined) return undefined;
+  const first = manifest.tensors.find((t) => t.shape.length >= 2);
+  return first && first.shape.length === 2 ? first.shape[0] : undefined;
 }
 
 function withBasin(basin: string | undefined): { basin?: string } {

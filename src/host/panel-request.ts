@@ -4,6 +4,8 @@
  * No vscode: each method's request is tested on its own (test/host/panel-request.test.ts).
  */
 import { canAlign } from "../protocol/choices.js";
+import { isFixedMethod, needsBase } from "../protocol/capability.js";
+import { sweepParam } from "../protocol/fixed-methods.js";
 import { heldOutTestFraction, type MergeConfig } from "../protocol/panel.js";
 import {
   isDataAwareMethod,
@@ -16,6 +18,7 @@ import {
   type DataSpec,
   type EvaluateParams,
   type EvaluateReport,
+  type FixedEvaluateParams,
   type GreedyParams,
   type LearnParams,
   type MergeParams,
@@ -33,8 +36,44 @@ export type PanelJob =
   | { request: "learn"; params: LearnParams }
   | { request: "dataMerge"; params: DataMergeParams }
   | { request: "greedy"; params: GreedyParams }
-  /** Uniform and manual soups: the worker's evaluation, made a report by reportOfEvaluation. */
-  | { request: "evaluate"; params: EvaluateParams; manual: boolean; coefficients: number[] };
+  /** The uniform soup with data: the worker's evaluation, made a report by reportOfEvaluation. */
+  | { request: "evaluate"; params: EvaluateParams; coefficients: number[] }
+  /** The other fixed merges with data: made in memory, compared, and swept on validation where they have a sweep. */
+  | { request: "fixedEvaluate"; params: FixedEvaluateParams }
+  /** A fixed merge without data: nothing to compare, it is written at once (the host asks where). */
+  | { request: "fixedSave"; merge: FixedMerge };
+
+/** A fixed merge as `merge` takes it: the models besides the base, the method id, its weights and parameters. */
+export interface FixedMerge {
+  models: string[];
+  method: string;
+  base?: string;
+  coefficients?: number[];
+  params?: Record<string, number>;
+}
+
+/** The base of a task-vector method: the chosen one when included, else the first included ingredient. */
+export function baseOf(config: MergeConfig, models: readonly string[]): string | undefined {
+  if (!needsBase(config.method)) return undefined;
+  const included = includedModels(config, models);
+  return config.base !== undefined && included.includes(config.base) ? config.base : included[0];
+}
+
+/** The configured fixed merge (uniform, weighted average, task arithmetic, TIES, ...) as the merge request takes it. */
+export function fixedMerge(config: MergeConfig, panelModels: readonly string[]): FixedMerge {
+  const included = includedModels(config, panelModels);
+  if (config.method === "uniform") return { models: included, method: "uniform" };
+  if (config.method === "manual")
+    return { models: included, method: "linear", coefficients: soupCoefficients(config, panelModels) };
+  const base = baseOf(config, panelModels);
+  const params = config.params ?? {};
+  return {
+    models: included.filter((m) => m !== base),
+    method: config.method,
+    ...(base !== undefined ? { base } : {}),
+    ...(Object.keys(params).length > 0 ? { params: { ...params } } : {}),
+  };
+}
 
 /** The ingredients the configuration includes, of the panel's models, in the panel's order. */
 export function includedModels(config: MergeConfig, models: readonly string[]): string[] {
@@ -94,6 +133,36 @@ function alignOf(config: MergeConfig): { align?: AlignOptions } {
 export function jobRequest(config: MergeConfig, panelModels: readonly string[], jobId: string): PanelJob {
   const models = includedModels(config, panelModels);
   if (models.length < 2 && config.method !== "manual") throw new Error("Include at least two ingredients.");
+  if (isFixedMethod(config.method) && config.data === undefined)
+    return { request: "fixedSave", merge: fixedMerge(config, panelModels) };
+  if (isFixedMethod(config.method) && config.method !== "uniform") {
+    const merge = fixedMerge(config, panelModels);
+    const sweep = sweepParam(config.method);
+    return {
+      request: "fixedEvaluate",
+      params: {
+        // The base takes part in the comparison as an ingredient row.
+        models: merge.base !== undefined ? [merge.base, ...merge.models] : merge.models,
+        method: merge.method,
+        ...(merge.base !== undefined ? { base: merge.base } : {}),
+        ...(merge.coefficients !== undefined ? { coefficients: merge.coefficients } : {}),
+        ...(merge.params !== undefined ? { params: merge.params } : {}),
+        data: dataSpec(config),
+        ...(sweep !== undefined
+          ? {
+              sweep: {
+                name: sweep.name,
+                values: sweep.values,
+                ...(sweep.name === "weight" ? { ingredient: merge.models[0]! } : {}),
+              },
+            }
+          : {}),
+        ...runOptions(config),
+        ...backendOf(config),
+        jobId,
+      },
+    };
+  }
   const common = { models, data: dataSpec(config), ...runOptions(config), ...backendOf(config), jobId };
   const align = alignOf(config);
   if (config.method === "learned") {
@@ -113,26 +182,23 @@ export function jobRequest(config: MergeConfig, panelModels: readonly string[], 
   }
   if (isDataAwareMethod(config.method)) return { request: "dataMerge", params: { ...common, method: config.method } };
   if (config.method === "greedy") return { request: "greedy", params: { ...common, ...align } };
-  // The manual soup is evaluated as such; the uniform one is the evaluation's own uniform row.
-  const manual = config.method === "manual";
-  const coefficients = soupCoefficients(config, panelModels);
-  return { request: "evaluate", params: { ...common, ...(manual ? { coefficients } : {}) }, manual, coefficients };
+  // The uniform soup is the evaluation's own uniform row (a weighted average with data is a fixedEvaluate above).
+  return { request: "evaluate", params: common, coefficients: soupCoefficients(config, panelModels) };
 }
 
-/** The panel's report of a uniform or manual soup, from the worker's evaluation of it. */
+/** The panel's report of the uniform soup, from the worker's evaluation (its uniform row is the merge). */
 export function reportOfEvaluation(
   evaluation: EvaluateReport,
   job: Extract<PanelJob, { request: "evaluate" }>,
 ): SoupReport {
-  const { merged, ...metrics } = evaluation.metrics;
-  const record = job.manual ? evaluation.records?.merged : evaluation.records?.uniform;
-  if (job.manual && merged === undefined) throw new Error("The worker did not evaluate the manual weights.");
+  const { merged: _, ...metrics } = evaluation.metrics;
+  const record = evaluation.records?.uniform;
   return {
     backend: evaluation.backend,
-    method: job.manual ? "linear" : "uniform",
+    method: "uniform",
     coefficients: job.coefficients,
     metricName: evaluation.metricName,
-    metrics: { ...metrics, merged: merged ?? metrics.uniform },
+    metrics: { ...metrics, merged: metrics.uniform },
     mergeability: evaluation.mergeability,
     split: evaluation.split,
     warnings: evaluation.warnings,
@@ -209,6 +275,17 @@ export function saveRequest({
         jobId,
       },
     };
+  }
+  const describedOnly = given === undefined && reported === undefined;
+  if (
+    config !== undefined &&
+    isFixedMethod(config.method) &&
+    (describedOnly || (config.method !== "uniform" && config.method !== "manual"))
+  ) {
+    // A fixed merge as described (run without data, or a task-vector or SVD merge), with the comparison's record
+    // when one was made.
+    const merge = fixedMerge(config, panelModels);
+    return { request: "merge", params: { ...merge, ...(record !== undefined ? { record } : {}), out, jobId } };
   }
   const chosen = given ?? reported ?? (config ? soupCoefficients(config, panelModels) : undefined);
   // The soup the job made (its coefficients as reported) is saved with the job's own record; other weights are manual.

@@ -100,12 +100,28 @@ export const COMPARED_METHOD_CHOICES = [
 ] as const satisfies readonly Choice[];
 export type ComparedMethod = ValueOf<typeof COMPARED_METHOD_CHOICES>;
 
+/**
+ * The merges with fixed coefficients or parameters: they need the models' weights only (no architecture to run, no
+ * data), as `model-soup merge --method` does; with data the panel also compares them. Labels say what each does.
+ */
+export const FIXED_METHOD_CHOICES = [
+  { value: "uniform", label: "Uniform soup (plain average)" },
+  { value: "manual", label: "Weighted average (manual weights)" },
+  { value: "task_arithmetic", label: "Task arithmetic (base + λ · sum of task vectors; needs the base)" },
+  { value: "ties", label: "TIES (trim, elect sign, average agreeing task vectors; needs the base)" },
+  { value: "dare_linear", label: "DARE (drop and rescale task vectors, then add; needs the base)" },
+  { value: "dare_ties", label: "DARE + TIES (drop and rescale, then TIES; needs the base)" },
+  { value: "slerp", label: "SLERP (spherical interpolation of the base and one model)" },
+  { value: "model_stock", label: "Model Stock (average pulled toward the base by the models' angle)" },
+  ...BASE_METHOD_CHOICES,
+] as const satisfies readonly Choice[];
+export type FixedMethod = ValueOf<typeof FIXED_METHOD_CHOICES>;
+
 /** The Merge panel's methods, in the order its drop-down lists them (each runs as one of the worker's jobs). */
 export const PANEL_METHOD_CHOICES = [
   COMPARED_METHOD_CHOICES[1],
   COMPARED_METHOD_CHOICES[0],
-  { value: "uniform", label: "Uniform soup (plain average)" },
-  { value: "manual", label: "Weighted average (manual weights)" },
+  ...FIXED_METHOD_CHOICES,
   ...DATA_AWARE_METHOD_CHOICES,
 ] as const satisfies readonly Choice[];
 export type PanelMethod = ValueOf<typeof PANEL_METHOD_CHOICES>;

@@ -55,6 +55,10 @@ export interface PanelInit {
   ingredients: IngredientRow[];
   /** "compatible", "compatible by structure (...)", or why the set cannot be merged. */
   compatibility: { mergeable: boolean; message: string };
+  /** How many input features the models take, when known (their architecture, else their first kernel's rows). */
+  modelFeatures?: number;
+  /** A full model beside weights-only checkpoints whose weights layout fits them (offered by "Architecture from…"). */
+  suggestedArchitecture?: string;
   trusted: boolean;
   defaults: MergeConfig;
 }
@@ -193,6 +197,19 @@ const configSchema = v.pipe(
     architecture: v.optional(str),
     /** Align the ingredients' units to a reference first (learned and greedy soups); absent: as given. */
     align: v.optional(oneOf(ALIGN_METHODS)),
+    /** The fixed task-vector methods' base model: one of the ingredients (the others are its fine-tunes). */
+    base: v.optional(str),
+    /** The fixed methods' parameters by their recipe names (lambda, density, t, ...); absent ones take the default. */
+    params: v.optional(
+      v.pipe(
+        v.record(
+          v.pipe(str, v.regex(/^[a-z_]{1,32}$/, "must be a parameter name")),
+          num(CONFIG_RANGES.coefficient),
+          "must map parameter names to numbers",
+        ),
+        v.check((r) => Object.keys(r).length <= 16, "must hold at most 16 parameters"),
+      ),
+    ),
   }),
   v.check((c) => leavesLearnRows(c), "has validation and test fractions that leave no data to learn from"),
 );

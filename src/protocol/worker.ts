@@ -254,6 +254,38 @@ export interface SoupReport {
   learning?: LearningSummary;
   /** What the recipe of this soup records (written or not): a client saving it passes it to the merge request. */
   record?: RecipeRecord;
+  /** A fixed merge's coefficient sweep (FixedEvaluateParams.sweep): each value's score on the validation split. */
+  sweep?: SweepReport;
+}
+
+/** The fixed merge tried with several values of one parameter, each scored on the validation split. */
+export interface SweepReport {
+  /** The parameter swept (lambda, t, or "weight": the weight of ingredient `ingredient` in a weighted average). */
+  name: string;
+  ingredient?: string;
+  points: Array<{ value: number } & MetricPair>;
+  /** The value with the lowest validation loss. */
+  best: number;
+}
+
+/**
+ * A fixed merge (weights and parameters given: a weighted average, task arithmetic, TIES, ...) made in memory and
+ * compared on held-out data with the ingredients, the uniform soup and the ensemble, as the saved file will score.
+ */
+export interface FixedEvaluateParams extends RunOptions {
+  /** Every model of the merge, the base among them when the method takes one. */
+  models: string[];
+  /** A merge method id of src/core/merge/spec.ts (linear, uniform, task_arithmetic, ties, ...). */
+  method: string;
+  base?: string;
+  /** Per-model weights of the models besides the base (linear: normalised; task-vector methods: λ_i). */
+  coefficients?: number[];
+  params?: Record<string, number>;
+  data: DataSpec;
+  /** Try these values of one parameter on the validation split first (the weighted average: one model's weight). */
+  sweep?: { name: string; values: number[]; ingredient?: string };
+  backend?: BackendName;
+  jobId?: string;
 }
 
 /** A learned merge's run: what it started from, what it kept, how many steps ran and why it stopped. */
@@ -572,6 +604,8 @@ export const WorkerRequests = {
   merge: new RequestType<MergeParams, MergeResult, void>("soup/merge"),
   /** RegMean or Fisher merging with statistics of the models on data. */
   dataMerge: new RequestType<DataMergeParams, SoupReport, void>("soup/dataMerge"),
+  /** A fixed merge compared on held-out data, with an optional sweep of one parameter on the validation split. */
+  fixedEvaluate: new RequestType<FixedEvaluateParams, SoupReport, void>("soup/fixedEvaluate"),
   /** The evaluate comparison plus greedy, learned, RegMean and Fisher rows. */
   compare: new RequestType<CompareParams, EvaluateReport, void>("soup/compare"),
   apply: new RequestType<ApplyParams, MergeResult, void>("soup/apply"),

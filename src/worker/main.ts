@@ -15,6 +15,7 @@ import { runLayerStats } from "./jobs/layer-stats.js";
 import { runTensorStats } from "./jobs/tensor-stats.js";
 import { runCompareFiles } from "./jobs/compare-files.js";
 import { runCompare } from "./jobs/compare.js";
+import { runFixedEvaluate } from "./jobs/fixed-evaluate.js";
 import { runDataMerge } from "./jobs/data-merge.js";
 import { runMerge } from "../core/soup/fixed-merge.js";
 import { runCheckedMerge, savesScoredSoup } from "./jobs/merge.js";
@@ -96,6 +97,7 @@ handle(WorkerRequests.backend, oneAtATime(runBackend));
 handle(WorkerRequests.align, oneAtATime(runAlign));
 handle(WorkerRequests.dataMerge, oneAtATime(runDataMerge));
 handle(WorkerRequests.compare, oneAtATime(runCompare));
+handle(WorkerRequests.fixedEvaluate, oneAtATime(runFixedEvaluate));
 handle(WorkerRequests.health, runHealth);
 
 // The parent going away (editor closed, CLI interrupted) or a signal ends the worker, removing its temporary files

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG, leavesLearnRows, type MergeConfig } from "../../src/protocol/panel.js";
-import type { EvaluateReport } from "../../src/protocol/worker.js";
+import type { EvaluateReport, FixedEvaluateParams } from "../../src/protocol/worker.js";
 import { canAlign } from "../../src/protocol/choices.js";
 import {
+  fixedMerge,
   jobRequest,
+  type PanelJob,
   jobTitle,
   reportOfEvaluation,
   saveRequest,
@@ -21,6 +23,12 @@ const base: MergeConfig = {
   seed: 7,
 };
 const data = { path: "/d/soup.csv", label: "y", seed: 7, fractions: { learn: 0.5, validation: 0.2, test: 0.3 } };
+
+/** The worker parameters of a job that runs the models (every job but a fixed merge without data). */
+function paramsOf(job: PanelJob) {
+  if (job.request === "fixedSave") throw new Error("a fixed merge without data runs no job");
+  return job.params;
+}
 
 describe("host/panel-request (Merge panel configuration → worker request)", () => {
   it("a learned soup: the learn request with the panel's learning settings, on the included models", () => {
@@ -50,7 +58,7 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
     assert.equal(fisher.request === "dataMerge" && fisher.params.method, "fisher");
   });
 
-  it("uniform and manual soups are evaluations; manual weights are normalised over the included rows", () => {
+  it("uniform soups are evaluations, weighted averages fixed evaluations; manual weights are normalised", () => {
     const uniform = jobRequest({ ...base, method: "uniform" }, models, "j");
     assert.equal(uniform.request, "evaluate");
     assert.equal(
@@ -59,7 +67,8 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
       "the uniform soup is the evaluation's own row",
     );
     const manual = jobRequest({ ...base, method: "manual" }, models, "j");
-    assert.deepEqual(manual.request === "evaluate" && manual.params.coefficients, [0.25, 0.75]);
+    assert.equal(manual.request, "fixedEvaluate", "a weighted average with data is compared and swept");
+    assert.deepEqual(manual.request === "fixedEvaluate" && manual.params.coefficients, [0.25, 0.75]);
     assert.deepEqual(soupCoefficients({ ...base, method: "uniform" }, models), [0.5, 0.5]);
     assert.throws(
       () =>
@@ -76,7 +85,7 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
     assert.throws(() => jobRequest({ ...noData, method: "greedy" }, models, "j"), /Choose the data/);
     const one = { ...base, ingredients: base.ingredients.map((i, k) => ({ ...i, include: k === 0 })) };
     assert.throws(() => jobRequest({ ...one, method: "uniform" }, models, "j"), /at least two/);
-    assert.equal(jobRequest({ ...one, method: "manual" }, models, "j").request, "evaluate");
+    assert.equal(jobRequest({ ...one, method: "manual" }, models, "j").request, "fixedEvaluate");
   });
 
   it("aligns first on learned and greedy soups, and refuses it for the others", () => {
@@ -89,7 +98,7 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
       () => jobRequest({ ...base, method: "uniform", align: "weight" }, models, "j"),
       /applies to the learned and greedy soups/,
     );
-    assert.equal("align" in jobRequest({ ...base, method: "greedy" }, models, "j").params, false);
+    assert.equal("align" in paramsOf(jobRequest({ ...base, method: "greedy" }, models, "j")), false);
   });
 
   it("saves an aligned result by aligning again to the same reference, then merging with its coefficients", () => {
@@ -118,11 +127,11 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
   it("passes a chosen loss and architecture file to every job that runs the models; the model's own loss is left out", () => {
     const options = { loss: "crossentropy", architecture: "/m/full/model.keras" } as const;
     for (const method of ["learned", "greedy", "regmean", "uniform", "manual"] as const) {
-      const job = jobRequest({ ...base, method, ...options }, models, "j");
-      assert.equal(job.params.loss, "crossentropy", method);
-      assert.equal(job.params.architecture, "/m/full/model.keras", method);
+      const job = paramsOf(jobRequest({ ...base, method, ...options }, models, "j"));
+      assert.equal(job.loss, "crossentropy", method);
+      assert.equal(job.architecture, "/m/full/model.keras", method);
     }
-    const auto = jobRequest({ ...base, method: "greedy", loss: "auto" }, models, "j").params;
+    const auto = paramsOf(jobRequest({ ...base, method: "greedy", loss: "auto" }, models, "j"));
     assert.equal("loss" in auto || "architecture" in auto, false);
     const save = (config: MergeConfig, alignment?: { method: "weight"; reference: string }) =>
       saveRequest({
@@ -148,8 +157,8 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
       method: "learned",
       data: { path: "/d/soup.csv", label: "y", test: "/d/held-out.csv" },
     };
-    const job = jobRequest(config, models, "j");
-    assert.deepEqual(job.params.data, {
+    const job = paramsOf(jobRequest(config, models, "j"));
+    assert.deepEqual(job.data, {
       path: "/d/soup.csv",
       label: "y",
       test: "/d/held-out.csv",
@@ -161,39 +170,93 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
     assert.equal(leavesLearnRows({ ...base, validationFraction: 0.5, testFraction: 0.9 }), false);
   });
 
+  it("a fixed merge without data is saved at once, with the merge request the CLI's merge --method takes", () => {
+    const { data: _, ...noData } = base;
+    const all = { ...noData, ingredients: models.map((path) => ({ path, include: true, coefficient: 1 })) };
+    assert.deepEqual(jobRequest({ ...all, method: "uniform" }, models, "j"), {
+      request: "fixedSave",
+      merge: { models, method: "uniform" },
+    });
+    const ties = jobRequest({ ...all, method: "ties", base: models[1], params: { density: 0.5 } }, models, "j");
+    assert.deepEqual(ties, {
+      request: "fixedSave",
+      merge: { models: [models[0], models[2]], method: "ties", base: models[1], params: { density: 0.5 } },
+    });
+    // Without a chosen base (or one left out), the first included ingredient is the base.
+    assert.equal(fixedMerge({ ...all, method: "task_arithmetic" }, models).base, models[0]);
+    const save = saveRequest({ config: { ...all, method: "uniform" }, panelModels: models, out: "/o/", jobId: "s" });
+    assert.deepEqual(save, { request: "merge", params: { models, method: "uniform", out: "/o/", jobId: "s" } });
+    const manual = saveRequest({ config: { ...all, method: "manual" }, panelModels: models, out: "/o/", jobId: "s" });
+    assert.deepEqual(manual.params, {
+      models,
+      method: "linear",
+      coefficients: [1 / 3, 1 / 3, 1 / 3],
+      out: "/o/",
+      jobId: "s",
+    });
+  });
+
+  it("a fixed merge with data: compared in memory, its λ (or a model's weight) swept on validation, saved with its record", () => {
+    const job = jobRequest(
+      { ...base, method: "task_arithmetic", base: models[2], params: { lambda: 0.7 } },
+      models,
+      "j",
+    );
+    assert.equal(job.request, "fixedEvaluate");
+    const params = paramsOf(job) as FixedEvaluateParams;
+    assert.deepEqual(params.models, [models[2], models[0]], "the base first, then the fine-tunes");
+    assert.equal(params.base, models[2]);
+    assert.deepEqual(params.params, { lambda: 0.7 });
+    assert.equal(params.sweep?.name, "lambda");
+    const manual = paramsOf(jobRequest({ ...base, method: "manual" }, models, "j")) as FixedEvaluateParams;
+    assert.deepEqual(manual.sweep, { name: "weight", values: [0, 0.25, 0.5, 0.75, 1], ingredient: models[0] });
+    assert.equal(paramsOf(jobRequest({ ...base, method: "model_stock" }, models, "j")).data.path, "/d/soup.csv");
+    assert.equal("sweep" in paramsOf(jobRequest({ ...base, method: "model_stock" }, models, "j")), false);
+    const record = { origin: "manual", metrics: {} };
+    const save = saveRequest({
+      config: { ...base, method: "ties", base: models[0] },
+      panelModels: models,
+      reported: [],
+      record,
+      out: "/o/",
+      jobId: "s",
+    });
+    assert.deepEqual(save.params, {
+      models: [models[2]],
+      method: "ties",
+      base: models[0],
+      record,
+      out: "/o/",
+      jobId: "s",
+    });
+  });
+
   it("names what runs in the progress channel", () => {
     assert.equal(jobTitle("learned"), "learning the coefficients");
     assert.equal(jobTitle("regmean"), "computing data statistics");
     assert.equal(jobTitle("manual"), "evaluating");
   });
 
-  it("makes the evaluation of a manual soup its report, and refuses one without the merged row", () => {
-    const job = jobRequest({ ...base, method: "manual" }, models, "j");
-    assert.ok(job.request === "evaluate");
+  it("makes the evaluation of the uniform soup its report, the uniform row as the merge", () => {
+    const uniform = jobRequest({ ...base, method: "uniform" }, models, "j");
+    assert.ok(uniform.request === "evaluate");
     const pair = (metric: number) => ({ loss: 1 - metric, metric });
+    const record = { origin: "uniform" };
     const evaluation: EvaluateReport = {
       backend: "wasm",
       metricName: "accuracy",
-      metrics: {
-        ingredients: [{ model: models[0]!, ...pair(0.9) }],
-        uniform: pair(0.8),
-        merged: pair(0.85),
-        ensemble: pair(0.95),
-      },
+      metrics: { ingredients: [{ model: models[0]!, ...pair(0.9) }], uniform: pair(0.8), ensemble: pair(0.95) },
       mergeability: [],
       split: { learn: 5, validation: 2, test: 3, seed: 7 },
       warnings: [],
       seconds: 1,
+      records: { uniform: record },
     };
-    const report = reportOfEvaluation(evaluation, job);
-    assert.equal(report.method, "linear");
-    assert.deepEqual(report.coefficients, [0.25, 0.75]);
-    assert.deepEqual(report.metrics.merged, pair(0.85));
-    const { merged: _, ...withoutMerged } = evaluation.metrics;
-    assert.throws(() => reportOfEvaluation({ ...evaluation, metrics: withoutMerged }, job), /did not evaluate/);
-    const uniform = jobRequest({ ...base, method: "uniform" }, models, "j");
-    assert.ok(uniform.request === "evaluate");
-    assert.deepEqual(reportOfEvaluation({ ...evaluation, metrics: withoutMerged }, uniform).metrics.merged, pair(0.8));
+    const report = reportOfEvaluation(evaluation, uniform);
+    assert.equal(report.method, "uniform");
+    assert.deepEqual(report.coefficients, [0.5, 0.5]);
+    assert.deepEqual(report.metrics.merged, pair(0.8));
+    assert.equal(report.record, record);
   });
 
   it("saves with the given, then the reported, then the configured coefficients; RegMean and Fisher run again", () => {

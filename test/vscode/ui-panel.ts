@@ -70,7 +70,7 @@ export async function main(): Promise<void> {
     let frame = await panelFrame(page);
     const startDisabled = async () => (await frame.locator("#start").getAttribute("disabled")) !== null;
     assert.ok(await startDisabled(), "Start is disabled until data is chosen");
-    await frame.locator("#start-blocker", { hasText: "Choose the data" }).waitFor();
+    await frame.locator("#start-blocker", { hasText: "Needs data" }).waitFor();
 
     // Advanced settings: the Backend dropdown shows its choice, and the default decimals are valid.
     await frame.locator("#advanced summary").click();

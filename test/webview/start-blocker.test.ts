@@ -54,16 +54,33 @@ describe("webview/start-blocker (why Start waits)", () => {
   it("asks for an architecture when an ingredient records none, and for one that fits", () => {
     const weightsOnly = { ingredients: [row(paths[0]!, false), row(paths[1]!), row(paths[2]!)] };
     assert.ok(needsArchitecture({ ...init, ...weightsOnly }));
-    assert.match(startBlocker(page({}, undefined, weightsOnly)) ?? "", /record no architecture.*Architecture from/);
+    assert.match(startBlocker(page({}, undefined, weightsOnly)) ?? "", /weights only.*Architecture from/);
     assert.equal(startBlocker(page({ architecture: "/m/full.keras" }, undefined, weightsOnly)), undefined);
     const wrong = { models: paths, architectureError: "/m/other.keras does not hold the ingredients' weights layout" };
     assert.match(startBlocker(page({ architecture: "/m/other.keras" }, wrong, weightsOnly)) ?? "", /does not fit/);
+    // A fixed merge needs no architecture without data: it reads the weights only.
+    const { data: _, ...noData } = config;
+    assert.equal(
+      startBlocker({ ...page({}, undefined, weightsOnly), config: { ...noData, method: "uniform" } }),
+      undefined,
+    );
   });
 
-  it("waits for data that fits, and for test rows that fit", () => {
+  it("runs fixed merges without data; learned, greedy and data-aware ones wait for data that fits", () => {
     const { data: _, ...noData } = config;
-    assert.match(startBlocker({ ...page(), config: noData }) ?? "", /Choose the data/);
-    assert.match(startBlocker(page({}, { models: paths, dataError: "x" })) ?? "", /does not fit the models/);
+    for (const method of ["uniform", "manual", "ties", "task_arithmetic", "model_stock", "tsv_m"] as const)
+      assert.equal(startBlocker({ ...page(), config: { ...noData, method } }), undefined, method);
+    for (const method of ["learned", "greedy", "regmean", "fisher"] as const)
+      assert.match(startBlocker({ ...page(), config: { ...noData, method } }) ?? "", /Needs data/, method);
+    assert.match(startBlocker(page({}, { models: paths, dataError: "rows.csv: 3 columns" })) ?? "", /3 columns/);
+    // The feature count the data preview read against the models' inputs (from their first kernel when weights-only).
+    const preview = { path: "/d/rows.csv", task: "classification", samples: 10, xShape: [10, 64], notes: [] };
+    const wide = startBlocker(page({}, { models: paths, preview }, { modelFeatures: 43 })) ?? "";
+    assert.match(wide, /rows have 64 features; the models take 43 inputs/);
+    assert.equal(
+      startBlocker(page({}, { models: paths, preview: { ...preview, xShape: [10, 43] } }, { modelFeatures: 43 })),
+      undefined,
+    );
     const test = { data: { path: "/d/rows.csv", test: "/d/t.csv" } };
     assert.match(
       startBlocker(page(test, { models: paths, testRows: { error: "t.csv: 3 columns" } })) ?? "",
@@ -71,9 +88,9 @@ describe("webview/start-blocker (why Start waits)", () => {
     );
   });
 
-  it("needs two included ingredients (one for manual weights) and valid Advanced fields", () => {
+  it("needs two included ingredients (one for manual weights) and valid fields", () => {
     const one = config.ingredients.map((i, k) => ({ ...i, include: k === 0 }));
-    assert.match(startBlocker(page({ ingredients: one })) ?? "", /at least two/);
+    assert.match(startBlocker(page({ ingredients: one })) ?? "", /at least 2 ingredients/);
     assert.equal(startBlocker(page({ ingredients: one, method: "manual" })), undefined);
     const p = page();
     p.invalidFields.add("steps");

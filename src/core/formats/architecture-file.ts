@@ -3,6 +3,7 @@
  * `.h5`, `model.json`) or a topology JSON (`model.to_json()`, a bare or wrapped Keras model config); and the full
  * model beside a checkpoint that could be it.
  */
+import { architectureWayOut } from "../../protocol/capability.js";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { ModelFileError } from "../errors.js";
@@ -140,7 +141,6 @@ export async function findFullModelFor(checkpoint: ModelManifest, read: Manifest
 
 /** The line that tells what to pass for a weights-only checkpoint (with the full model beside it when one fits). */
 export function architectureAdvice(candidate: string | undefined): string {
-  return candidate !== undefined
-    ? `records no architecture; pass --architecture ${candidate} (a full model with the same weights)`
-    : "records no architecture; pass --architecture <file> (a full model of the same architecture: .keras, .h5, model.json, or a topology JSON)";
+  // The panel words the same way out with its button (src/protocol/capability.ts).
+  return architectureWayOut(candidate, "cli");
 }

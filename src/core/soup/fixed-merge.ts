@@ -24,7 +24,8 @@ function isMethod(id: string): id is MergeMethodId {
   return (MERGE_METHOD_IDS as readonly string[]).includes(id);
 }
 
-function specOf(params: MergeParams): { spec: MergeSpec; origin: string } {
+/** The merge description of a fixed merge request (also what the panel's comparison of that merge scores). */
+export function specOf(params: Omit<MergeParams, "out">): { spec: MergeSpec; origin: string } {
   if (params.spec !== undefined) {
     const spec = params.spec as MergeSpec;
     if (

@@ -1,4 +1,5 @@
 /** Builds a SoupProblem from model files: one executable model, and every ingredient's weights by name. */
+import { notRunnableReason } from "../../../protocol/capability.js";
 import { nameMapping } from "../../../core/architecture/index.js";
 import { ModelFileError, UsageError } from "../../../core/errors.js";
 import { architectureAdvice } from "../../../core/formats/architecture-file.js";
@@ -29,11 +30,7 @@ async function noArchitecture(manifest: ModelManifest): Promise<ModelFileError> 
       manifest.path,
       `(${manifest.format}) ${architectureAdvice(await fullModelBeside(manifest))}`,
     );
-  return new ModelFileError(
-    manifest.path,
-    `(${manifest.format}) records no architecture that can be rebuilt, so it cannot be run to learn or evaluate a soup; ` +
-      "fixed merges (model-soup merge) work on its weights without one",
-  );
+  return new ModelFileError(manifest.path, `(${manifest.format}) ${notRunnableReason("cli")}`);
 }
 
 /**

@@ -82,7 +82,7 @@ export function comparisonTable(c: ModelComparison, sort: Sort, onSort: (key: So
       h(
         "th",
         { scope: "row", class: "mono tensor" },
-        t.name,
+        byStructure ? t.name : (t.label ?? t.name),
         byStructure && t.nameB !== t.name ? h("span", { class: "note name-b" }, `B: ${t.nameB}`) : undefined,
       ),
       h("td", { class: "mono shape" }, shapeText(t.shape)),

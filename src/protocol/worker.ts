@@ -544,6 +544,8 @@ export interface TensorComparison {
   /** The tensor's name in file a, and in file b (they differ when matched by structure). */
   name: string;
   nameB: string;
+  /** A Keras 3 variable path of file a as the weight it is (`layers/dense/vars/0` → `dense/kernel`), when known. */
+  label?: string;
   shape: number[];
   dtype: string;
   /** ‖b − a‖ / ‖a‖ (‖b − a‖ when a is all zeros), as the per-layer diff's relative change. */

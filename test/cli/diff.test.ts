@@ -19,7 +19,10 @@ describe("model-soup diff", function () {
       /^A: .*model_fold_1\.keras\nB: .*model_fold_2\.keras\n14 tensors matched by name, 0 identical\n/,
     );
     assert.match(run.stdout, /Overall .* relative difference ‖B − A‖ \/ ‖A‖ 0\.\d{4}, cosine 0\.\d{4}/);
-    assert.match(run.stdout, /layers\/dense\/vars\/0 +\[12, 32\] +\d\.\d{4} +-?\d\.\d{4} +\d\.\d{4}\n/);
+    // Keras 3 variable paths (layers/dense/vars/0) are shown as the weights they are.
+    assert.match(run.stdout, /\ndense\/kernel +\[12, 32\] +\d\.\d{4} +-?\d\.\d{4} +\d\.\d{4}\n/);
+    assert.match(run.stdout, /\nbatch_normalization\/moving_mean +\[32\] /);
+    assert.doesNotMatch(run.stdout, /vars\/\d/);
   });
 
   it("finds a weights-only checkpoint equal to the full model saved with it, and says how it matched", async () => {

@@ -321,4 +321,18 @@ describe("weights-only checkpoints and the user's own test rows (CLI)", function
       await losses(join(KERAS3, "mlp_a.keras"), join(KERAS3, "mlp_b.keras")),
     );
   });
+
+  it("a folder of weights-only checkpoints with their full model: one line says whose architecture ran them", async () => {
+    const folder = join("test", "fixtures", "real-families", "checkpoints");
+    const run = await runCli("evaluate", folder, "--data", join(folder, "..", "table.csv"));
+    assert.equal(run.code, 0, run.stderr);
+    const printed = run.stdout + run.stderr;
+    assert.doesNotMatch(printed, /architecture is unknown/);
+    const lines = printed.split("\n").filter((l) => l.includes("weights-only"));
+    assert.equal(lines.length, 1, printed);
+    assert.match(
+      lines[0]!,
+      /weights\.07\.h5, weights\.08\.h5, weights\.09\.h5, weights\.10\.h5: weights-only, run with the architecture of .*model\.h5$/,
+    );
+  });
 });

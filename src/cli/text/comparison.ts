@@ -20,7 +20,7 @@ export function formatModelComparison(c: ModelComparison): string {
     ...(nonFinite > 0 ? [`${nonFinite} tensors hold non-finite values (NaN or ±Infinity): their figures are "—"`] : []),
   ];
   const rows = c.tensors.map((t) => [
-    escapeControl(t.name),
+    escapeControl(byStructure ? t.name : (t.label ?? t.name)),
     ...(byStructure ? [escapeControl(t.nameB)] : []),
     formatShape(t.shape),
     figure(t.relativeDifference),

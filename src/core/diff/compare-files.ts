@@ -5,6 +5,7 @@
  * record an architecture and only the names differ.
  */
 import { compareManifests } from "../architecture/compatibility.js";
+import { kerasVariableNames } from "../keras/variable-names.js";
 import { shortLabels } from "../architecture/labels.js";
 import { throwIfCancelled, type Cancellation } from "../cancellation.js";
 import { ModelFileError, UsageError } from "../errors.js";
@@ -97,6 +98,7 @@ export async function compareFiles(
     let pooled = EMPTY_SUMS;
     let identical = 0;
     const total = a.manifest.tensors.length;
+    const readable = kerasVariableNames(a.manifest.architecture?.layers ?? []);
     for (const info of a.manifest.tensors) {
       throwIfCancelled(options.cancel, "The comparison was cancelled");
       const nameB = mapping.get(info.name);
@@ -111,7 +113,15 @@ export async function compareFiles(
       const { difference, ...line } = compareTensorValues(valuesA, valuesB, bins);
       pooled = addSums(pooled, difference.sums);
       if (difference.sums.difference === 0 && difference.sums.maxAbs === 0) identical++;
-      tensors.push({ name: info.name, nameB, shape: [...info.shape], dtype: info.dtype, ...line });
+      const label = readable.get(info.name);
+      tensors.push({
+        name: info.name,
+        nameB,
+        ...(label !== undefined && label !== info.name ? { label } : {}),
+        shape: [...info.shape],
+        dtype: info.dtype,
+        ...line,
+      });
       options.onTensor?.(tensors.length, total);
     }
     return {

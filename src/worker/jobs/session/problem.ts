@@ -1,4 +1,5 @@
 /** Builds a SoupProblem from model files: one executable model, and every ingredient's weights by name. */
+import { basename } from "node:path";
 import { notRunnableReason } from "../../../protocol/capability.js";
 import { nameMapping } from "../../../core/architecture/index.js";
 import { ModelFileError, UsageError } from "../../../core/errors.js";
@@ -79,7 +80,7 @@ async function readProblem(
     // Converters may expose intermediate layers as outputs too; a soup is judged on the final prediction.
     const model = finalOutputModel(built, manifest.architecture);
     toDispose.model = model;
-    const warnings = files.flatMap((f) => f.manifest.warnings.map((w) => `${f.manifest.path}: ${w}`));
+    const warnings = ingredientWarnings(files.map((f) => f.manifest));
     const read = async (index: number): Promise<Float32Array[]> => {
       const file = files[index]!;
       const mapping = nameMapping(manifest, file.manifest);
@@ -113,6 +114,25 @@ async function readProblem(
         : {}),
     };
   });
+}
+
+/**
+ * The models' own warnings, each prefixed with its file. Weights-only checkpoints run with the architecture of the
+ * first model: instead of one "the architecture is unknown" per checkpoint, one line says whose architecture ran.
+ */
+function ingredientWarnings(manifests: readonly ModelManifest[]): string[] {
+  const first = manifests[0]!;
+  const unknown = /architecture is unknown|records no architecture/;
+  const borrowed = manifests.filter((m) => m !== first && !m.architecture && m.warnings.some((w) => unknown.test(w)));
+  const warnings = manifests.flatMap((m) =>
+    m.warnings.filter((w) => !borrowed.includes(m) || !unknown.test(w)).map((w) => `${m.path}: ${w}`),
+  );
+  if (borrowed.length > 0) {
+    warnings.push(
+      `${borrowed.map((m) => basename(m.path)).join(", ")}: weights-only, run with the architecture of ${first.path}`,
+    );
+  }
+  return warnings;
 }
 
 export function disposeProblem(loaded: LoadedProblem): void {

@@ -147,7 +147,14 @@ export const FIXED_METHODS: Readonly<Record<FixedMethod, FixedMethodInfo>> = {
         max: 100000,
         integer: true,
       },
-      { name: "lr", label: "Learning rate", meaning: "Adam's learning rate.", default: 1e-5, min: 1e-9, max: 1 },
+      {
+        name: "lr",
+        label: "Learning rate",
+        meaning: "Adam's learning rate; 0 (the default) steps by 1 % of the task vectors' size, whatever their scale.",
+        default: 0,
+        min: 0,
+        max: 1,
+      },
     ],
   },
 };

@@ -32,7 +32,9 @@ export interface OutputLock {
   release(): Promise<void>;
 }
 
-const processStarted = new Date(Date.now() - process.uptime() * 1000).toISOString();
+// Measured as a waiter measures a holder's (processStartTime, from /proc), so the two agree however loaded the
+// machine is; process.uptime() where /proc is missing.
+const processStarted = new Date(processStartTime(process.pid) ?? Date.now() - process.uptime() * 1000).toISOString();
 
 function parseRecord(text: string): LockRecord | undefined {
   try {

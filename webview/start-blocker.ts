@@ -14,10 +14,11 @@ export function startBlocker(
   const { init, config, stored } = page;
   if (!init.trusted) return "Merging needs a trusted workspace.";
   if (!init.compatibility.mergeable) return init.compatibility.message;
+  // A field drawn in red is what the user just typed: named before what the method still needs.
+  if (page.invalidFields.size > 0) return "Correct the fields drawn in red.";
   // Which methods can run on these ingredients and this data: the check the command line's refusals share.
   const capability = methodCapability(config.method, capabilityFacts(page));
   if (!capability.available) return capability.reason;
-  if (page.invalidFields.size > 0) return "Correct the fields drawn in red.";
   if (config.align !== undefined && !canAlign(config.method))
     return "Aligning applies to the learned and greedy soups: choose one, or Align first: No.";
   if (config.data && !leavesLearnRows(config)) return "The validation and test fractions leave no data to learn from.";

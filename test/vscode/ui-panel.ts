@@ -98,7 +98,7 @@ export async function main(): Promise<void> {
       "a fraction above 0.9 is drawn as invalid",
     );
     assert.ok(await startDisabled());
-    await frame.locator("#start-blocker", { hasText: "Advanced" }).waitFor();
+    await frame.locator("#start-blocker", { hasText: "drawn in red" }).waitFor();
     await frame.locator("#validation").evaluate((el) => {
       (el as unknown as { value: string }).value = "0.2";
       el.dispatchEvent(new Event("input"));
@@ -292,7 +292,7 @@ export async function main(): Promise<void> {
       .first()
       .waitFor();
 
-    // "Merge Models in Folder" is offered on folders that hold models, not on others (a context key set by the scan).
+    // "Merge Models in Folder" is offered on every folder, before any scan (a folder without models is told so).
     const folderMenu = async (name: string): Promise<string[]> => {
       await explorerRow(new RegExp(`^${name}$`))
         .first()
@@ -305,7 +305,7 @@ export async function main(): Promise<void> {
       return items.map((t) => t.trim());
     };
     assert.ok((await folderMenu("keras3")).includes("Merge Models in Folder"), "offered on a folder holding models");
-    assert.ok(!(await folderMenu("data")).includes("Merge Models in Folder"), "not offered on a folder without models");
+    assert.ok((await folderMenu("data")).includes("Merge Models in Folder"), "offered on any folder, scanned or not");
     await page
       .locator(".tab", { hasText: `Merge ${ingredients} Models` })
       .first()

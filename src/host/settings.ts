@@ -16,6 +16,12 @@ export function backendSetting(): BackendChoice {
   return section().get<BackendChoice>("backend", "auto");
 }
 
+/** The `modelSoup.python.path` setting; undefined when empty. */
+export function pythonPathSetting(): string | undefined {
+  const value = section().get<string>("python.path", "").trim();
+  return value === "" ? undefined : value;
+}
+
 export function scanExclude(): string {
   return section().get<string>("scan.exclude", "**/{node_modules,.git,.venv,venv,__pycache__}/**");
 }

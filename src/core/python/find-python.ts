@@ -1,6 +1,7 @@
 /**
  * Finds the user's Python with torch, as a user expects: `--python <path>`, then the `modelSoup.python.path`
- * setting, then every `python3` / `python` on PATH, then the usual system locations; the first whose
+ * setting, then the Python extension's selected environment (editor), then every `python3` / `python` on PATH,
+ * then the usual system locations; the first whose
  * `import torch` works (each probe bounded in time) is taken. None: a one-line UsageError naming what was tried.
  */
 import { execFile } from "node:child_process";
@@ -14,8 +15,8 @@ export interface PythonWithTorch {
   readonly torchVersion: string;
   /** Devices torch can use here: "cpu", then "cuda:0".., then "mps" when present. */
   readonly devices: readonly string[];
-  /** Where it came from: "--python", "setting", "PATH" or "system". */
-  readonly source: "--python" | "setting" | "PATH" | "system";
+  /** Where it came from: "--python", "setting", "Python extension", "PATH" or "system". */
+  readonly source: "--python" | "setting" | "Python extension" | "PATH" | "system";
 }
 
 export interface FindPythonOptions {
@@ -23,6 +24,8 @@ export interface FindPythonOptions {
   readonly python?: string;
   /** The `modelSoup.python.path` setting, passed by the host. */
   readonly setting?: string;
+  /** The interpreter of the Python extension's selected environment, passed by the host (host/python-environment.ts). */
+  readonly pythonExtension?: string;
   /** PATH to search (default: process.env.PATH). */
   readonly pathEnv?: string;
   /** Folders searched after PATH. */
@@ -88,6 +91,7 @@ export function pythonCandidates(
   };
   if (options.python) add(options.python, "--python");
   if (options.setting) add(options.setting, "setting");
+  if (options.pythonExtension) add(options.pythonExtension, "Python extension");
   const pathEnv = options.pathEnv ?? process.env.PATH ?? "";
   for (const folder of pathEnv.split(delimiter).filter((f) => f.length > 0)) {
     for (const name of NAMES) if (isFile(join(folder, name))) add(join(folder, name), "PATH");

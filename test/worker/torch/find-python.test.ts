@@ -39,6 +39,23 @@ describe("findPythonWithTorch", function () {
     assert.equal(found.source, "system");
   });
 
+  it("takes the Python extension's environment after the setting and before PATH", async () => {
+    const found = await findPythonWithTorch({
+      setting: join(shims, "python3"),
+      pythonExtension: systemPython,
+      pathEnv: shims,
+      systemFolders: [],
+    });
+    assert.equal(found.path, systemPython);
+    assert.equal(found.source, "Python extension");
+    assert.deepEqual(
+      pythonCandidates({ setting: "/b/python", pythonExtension: "/c/python", pathEnv: "", systemFolders: [] }).map(
+        (c) => c.source,
+      ),
+      ["setting", "Python extension"],
+    );
+  });
+
   it("takes --python first, then the setting, before PATH", async () => {
     const byFlag = await findPythonWithTorch({ python: systemPython, setting: join(shims, "python3"), pathEnv: shims });
     assert.equal(byFlag.source, "--python");

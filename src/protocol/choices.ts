@@ -49,6 +49,29 @@ export const BACKEND_CHOICES = [
 ] as const satisfies readonly Choice[];
 export type BackendName = ValueOf<typeof BACKEND_CHOICES>;
 
+/** Where the PyTorch engine runs the model (`cuda:N` names GPU N; isDeviceName checks a value). */
+export const DEVICE_CHOICES = [
+  { value: "auto", label: "The first GPU when there is one, else the CPU" },
+  { value: "cpu", label: "CPU" },
+  { value: "cuda", label: "The first CUDA GPU (cuda:N: GPU N)" },
+  { value: "mps", label: "Apple GPU (MPS)" },
+] as const satisfies readonly Choice[];
+export type DeviceChoice = ValueOf<typeof DEVICE_CHOICES>;
+/** auto, cpu, cuda, cuda:N or mps. */
+export type DeviceName = DeviceChoice | `cuda:${number}`;
+
+export function isDeviceName(value: string): value is DeviceName {
+  return (choiceValues(DEVICE_CHOICES) as readonly string[]).includes(value) || /^cuda:\d+$/.test(value);
+}
+
+/** The dtype of the PyTorch engine's forward pass (half precision on GPUs). */
+export const DTYPE_CHOICES = [
+  { value: "float32", label: "float32" },
+  { value: "bfloat16", label: "bfloat16 (GPUs)" },
+  { value: "float16", label: "float16 (GPUs)" },
+] as const satisfies readonly Choice[];
+export type TorchDtype = ValueOf<typeof DTYPE_CHOICES>;
+
 export const ALIGN_METHOD_CHOICES = [
   { value: "weight", label: "Weight matching (no data)" },
   { value: "activation", label: "Activation matching (correlation of activations on the data)" },

@@ -8,12 +8,14 @@ import type {
   BackendName,
   ComparedMethod,
   DataAwareMethod,
+  DeviceName,
   FisherTarget,
   Granularity,
   LossChoice,
   Objective,
   OptimizerName,
   Parameterisation,
+  TorchDtype,
 } from "./choices.js";
 import { choiceValues, DATA_AWARE_METHOD_CHOICES } from "./choices.js";
 
@@ -28,6 +30,8 @@ export type {
   Objective,
   OptimizerName,
   Parameterisation,
+  DeviceName,
+  TorchDtype,
 };
 
 /** Coefficients: one per ingredient, or for layer granularity one array per layer name. */
@@ -111,9 +115,16 @@ export interface RunOptions {
   loss?: LossChoice;
   /**
    * A full model file (`.keras`, `.h5`, `model.json`) or a topology JSON of the same architecture, for
-   * weights-only checkpoints that record none.
+   * weights-only checkpoints that record none; or, for PyTorch state dicts and safetensors, a PyTorch
+   * architecture: `torchvision:<name>`, `<file.py>:<function>` or `<module>:<callable>` (worker/jobs/torch).
    */
   architecture?: string;
+  /** PyTorch models: the interpreter to run them with (default: the first Python on PATH or in the system folders whose torch imports). */
+  python?: string;
+  /** PyTorch models: where they run (default auto: the first GPU when there is one). */
+  device?: DeviceName;
+  /** PyTorch models: the forward pass's dtype (default float32). */
+  dtype?: TorchDtype;
 }
 
 export interface LearnParams extends RunOptions {
@@ -223,7 +234,8 @@ export interface PairMergeability {
 }
 
 export interface SoupReport {
-  backend: BackendName;
+  /** What ran the models: a TensorFlow.js backend, or e.g. "PyTorch 1.13.1, cpu, /usr/bin/python3". */
+  backend: BackendName | (string & {});
   method: string;
   coefficients: Coefficients;
   /** "entropy" when the data has no labels: every loss and metric is then the mean prediction entropy. */
@@ -329,7 +341,8 @@ export interface EvaluateParams extends RunOptions {
 }
 
 export interface EvaluateReport {
-  backend: BackendName;
+  /** What ran the models: a TensorFlow.js backend, or e.g. "PyTorch 1.13.1, cpu, /usr/bin/python3". */
+  backend: BackendName | (string & {});
   metricName: "accuracy" | "mae";
   /** Present with `merged` when the request gave coefficients. */
   method?: string;

@@ -24,6 +24,8 @@ import { lossOption, lossOptions } from "./loss-option.js";
 import {
   architectureArgument,
   architectureOption,
+  torchArguments,
+  torchOptions,
   backendOption,
   runInputs,
   testOption,
@@ -62,6 +64,7 @@ const evaluateOptions = {
   ...lossOptions,
   ...testOption,
   ...architectureOption,
+  ...torchOptions,
   weights: {
     type: "string",
     valueName: "w1,w2,...",
@@ -123,6 +126,7 @@ export const evaluateCommand: Command = {
         ...(fisherTarget !== undefined ? { fisherTarget } : {}),
         backend: backendOption(args),
         ...architectureArgument(args),
+        ...torchArguments(args),
       });
       await printReport(args, io, compared, formatComparison(compared));
       return 0;
@@ -135,6 +139,7 @@ export const evaluateCommand: Command = {
       ...(align !== undefined ? { align } : {}),
       backend: backendOption(args),
       ...architectureArgument(args),
+      ...torchArguments(args),
     });
     await printReport(args, io, report, formatComparison(report));
     return 0;

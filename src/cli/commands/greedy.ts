@@ -10,6 +10,8 @@ import { lossOption, lossOptions } from "./loss-option.js";
 import {
   architectureArgument,
   architectureOption,
+  torchArguments,
+  torchOptions,
   backendOption,
   dataOptions,
   dataSpec,
@@ -25,6 +27,7 @@ const greedyOptions = {
   ...lossOptions,
   ...testOption,
   ...architectureOption,
+  ...torchOptions,
   ...alignOptions,
   out: { type: "string", valueName: "<path>", description: OUT_DESCRIPTION },
   report: reportOption,
@@ -48,6 +51,7 @@ export const greedyCommand: Command = {
       align: alignOption(args),
       backend: backendOption(args),
       ...architectureArgument(args),
+      ...torchArguments(args),
       out: output!.model,
     });
     await printReport(args, io, report, formatComparison(report));

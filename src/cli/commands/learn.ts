@@ -20,6 +20,8 @@ import {
   choiceSpec,
   architectureArgument,
   architectureOption,
+  torchArguments,
+  torchOptions,
   dataOptions,
   dataSpec,
   runInputs,
@@ -37,6 +39,7 @@ const learnOptions = {
   ...lossOptions,
   ...testOption,
   ...architectureOption,
+  ...torchOptions,
   ...alignOptions,
   granularity: choiceSpec(GRANULARITY_CHOICES, "Coefficients learned:", d.granularity),
   param: choiceSpec(PARAMETERISATION_CHOICES, "How the coefficients are constrained:", d.parameterisation),
@@ -112,6 +115,7 @@ export const learnCommand: Command = {
       align: alignOption(args),
       backend: backendOption(args),
       ...architectureArgument(args),
+      ...torchArguments(args),
       out: output?.model,
     });
     await printReport(args, io, report, formatComparison(report));

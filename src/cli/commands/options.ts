@@ -1,7 +1,16 @@
 /** Options several commands share: data, backend, JSON output. */
 import { UsageError } from "../../core/errors.js";
-import { BACKEND_CHOICES, choiceValues, type BackendName, type Choice } from "../../protocol/choices.js";
-import type { DataSpec } from "../../protocol/worker.js";
+import {
+  BACKEND_CHOICES,
+  choiceValues,
+  DEVICE_CHOICES,
+  DTYPE_CHOICES,
+  isDeviceName,
+  type BackendName,
+  type Choice,
+} from "../../protocol/choices.js";
+import { torchArchitecture } from "../../protocol/torch-architecture.js";
+import type { DataSpec, RunOptions } from "../../protocol/worker.js";
 import { flag, stringOption, type OptionSpec, type ParsedArgs } from "../args.js";
 import type { CliIO } from "../command.js";
 import { writeTextOutput } from "../paths.js";
@@ -70,6 +79,49 @@ export const architectureOption: Record<string, OptionSpec> = {
   },
 };
 
+/**
+ * The options of commands that run PyTorch models (learn, evaluate, greedy): `--architecture` with its PyTorch forms,
+ * the interpreter, the device and the dtype.
+ */
+export const torchOptions: Record<string, OptionSpec> = {
+  architecture: {
+    type: "string",
+    valueName: "<file|torchvision:name|file.py:fn|module:fn>",
+    description:
+      `${architectureOption.architecture!.description} PyTorch state dicts and safetensors: torchvision:<name> (num_classes from the weights), ` +
+      "<file.py>:<function> or <module>:<callable> (your own code, run to build the model; or record it once in a model-soup.json " +
+      'beside the checkpoints: {"architecture": "build.py:build"}); TorchScript files need none.',
+  },
+  python: {
+    type: "string",
+    valueName: "<path>",
+    description:
+      "PyTorch models: the Python to run them with (default: the first python3/python on PATH, then in the system folders, whose torch imports).",
+  },
+  device: {
+    type: "string",
+    valueName: `${choiceValues(DEVICE_CHOICES).join("|")}|cuda:N`,
+    description: `PyTorch models: where they run: ${DEVICE_CHOICES.map((c) => `${c.value}: ${c.label}`).join("; ")} (default auto).`,
+  },
+  dtype: choiceSpec(DTYPE_CHOICES, "PyTorch models: the forward pass's dtype:", "float32"),
+};
+
+/** --python, --device and --dtype as the request's RunOptions take them. */
+export function torchArguments(args: ParsedArgs): Pick<RunOptions, "python" | "device" | "dtype"> {
+  const python = stringOption(args, "python");
+  const device = stringOption(args, "device");
+  if (device !== undefined && !isDeviceName(device))
+    throw new UsageError(
+      `--device must be one of ${choiceValues(DEVICE_CHOICES).join(", ")} or cuda:N; got "${device}"`,
+    );
+  const dtype = choiceOption(args, "dtype", DTYPE_CHOICES);
+  return {
+    ...(python !== undefined ? { python } : {}),
+    ...(device !== undefined ? { device } : {}),
+    ...(dtype !== undefined ? { dtype } : {}),
+  };
+}
+
 /** The architecture file of `--architecture`, as the request's RunOptions take it. */
 export function architectureArgument(args: ParsedArgs): { architecture?: string } {
   const architecture = stringOption(args, "architecture");
@@ -79,7 +131,10 @@ export function architectureArgument(args: ParsedArgs): { architecture?: string 
 /** The inputs besides the models and the data that no output may overwrite: --test and --architecture files. */
 export function runInputs(args: ParsedArgs): ProtectedPath[] {
   const test = stringOption(args, "test");
-  const architecture = stringOption(args, "architecture");
+  const given = stringOption(args, "architecture");
+  // A PyTorch architecture names a file only in its <file.py>:<function> form.
+  const torch = given === undefined ? undefined : torchArchitecture(given);
+  const architecture = torch === undefined ? given : torch.kind === "file" ? torch.file : undefined;
   return [
     ...(test !== undefined ? [{ path: test, role: `the test data ${test}` }] : []),
     ...(architecture !== undefined ? [{ path: architecture, role: `the architecture file ${architecture}` }] : []),

@@ -9,9 +9,13 @@ function startsWith(head: Uint8Array, bytes: number[]): boolean {
   return bytes.every((b, i) => head[i] === b);
 }
 
-/** A raw pickle stream starts with the PROTO opcode (0x80) and a protocol number 2..5. */
+/**
+ * A raw pickle stream starts with the PROTO opcode (0x80) and a protocol number 2..5. A safetensors file whose
+ * header length is 0x280, 0x380, … starts with the same two bytes: its 8-byte length is followed by "{".
+ */
 function isRawPickle(head: Uint8Array): boolean {
-  return head[0] === 0x80 && head[1] !== undefined && head[1] >= 2 && head[1] <= 5;
+  const safetensors = head.length > 8 && head[8] === 0x7b && head.subarray(2, 8).every((b) => b === 0);
+  return head[0] === 0x80 && head[1] !== undefined && head[1] >= 2 && head[1] <= 5 && !safetensors;
 }
 
 /**

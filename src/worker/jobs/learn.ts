@@ -16,9 +16,13 @@ import { openSession, closeSession } from "./session/session.js";
 import { toCoefficients } from "./session/coefficients.js";
 import { GREEDY_SOUP, learningSummary, modelLabel, pair, soupReport, unlabeledReport } from "./session/report.js";
 import { batchNormOverrides, writeSoup } from "./session/write.js";
+import { torchModelFor } from "./torch/engine-choice.js";
+import { runTorchLearn } from "./torch/learn.js";
 
 export async function runLearn(given: LearnParams, context: JobContext): Promise<SoupReport> {
   const params = await resolveSoupJob(given);
+  const torch = await torchModelFor(params.models, params.architecture);
+  if (torch !== undefined) return runTorchLearn(params, torch, context);
   const session = await openSession(params, context);
   const { loaded, data } = session;
   try {

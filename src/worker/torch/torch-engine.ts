@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../../core/errors.js";
+import { forgetTemp, trackTemp } from "../../core/io/temp-files.js";
 import type { Cancellation } from "../../core/cancellation.js";
 import { openModel } from "../../core/formats/registry.js";
 import type { PythonWithTorch } from "../../core/python/find-python.js";
@@ -117,7 +118,9 @@ export class TorchEngine implements SoupEngine {
   static async start(options: TorchEngineOptions): Promise<TorchEngine> {
     const { ingredients } = options;
     if (ingredients.length === 0) throw new UsageError("A soup needs at least one ingredient.");
-    const folder = await mkdtemp(join(tmpdir(), "model-soup-torch-"));
+    // Named and tracked as core/io/temp-files.ts names its folders: an interrupted worker removes it as it exits.
+    const folder = await mkdtemp(join(tmpdir(), `model-soup-torch-${globalThis.process.pid}-`));
+    trackTemp(folder);
     const process = new EngineProcess(options.python.path, enginePath());
     try {
       return await TorchEngine.setUp(process, folder, options);
@@ -125,6 +128,7 @@ export class TorchEngine implements SoupEngine {
       await process.close().catch(() => undefined);
       process.kill("closed");
       await rm(folder, { recursive: true, force: true });
+      forgetTemp(folder);
       throw error;
     }
   }
@@ -339,6 +343,7 @@ export class TorchEngine implements SoupEngine {
     this.closed = true;
     await this.process.close().catch(() => undefined);
     await rm(this.folder, { recursive: true, force: true });
+    forgetTemp(this.folder);
   }
 }
 

@@ -72,6 +72,14 @@ describe("PyTorch: the restricted unpickler", () => {
         });
       }
       assert.equal((await detectFormat(join("test", "fixtures", "pytorch", "mlp_a.pt"))).id, "pytorch");
+      // A safetensors header of 0x280 bytes starts with 0x80 0x02 too: it is safetensors, not a pickle.
+      const header = Buffer.from(
+        JSON.stringify({ w: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }).padEnd(0x280),
+      );
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64LE(BigInt(header.length));
+      await writeFile(join(dir, "soup.safetensors"), Buffer.concat([length, header, Buffer.alloc(4)]));
+      assert.equal((await detectFormat(join(dir, "soup.safetensors"))).id, "safetensors");
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,0 +1,286 @@
+/**
+ * `model-soup learn` on PyTorch models through the real CLI and the user's own torch (/usr/bin/python3 here):
+ * TorchScript fine-tunes with no other flag, state dicts with --architecture or a model-soup.json, the written file
+ * scored by plain torch (torch_written_score.py, no Model Soup code), and the one-line failures (no torch at
+ * --python, no CUDA, an engine that dies, Ctrl-C).
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { PythonWithTorch } from "../../src/core/python/find-python.js";
+import type { SoupReport } from "../../src/protocol/worker.js";
+import { fixture, requireTorch } from "../worker/torch/support.js";
+import { cliCommand, runCli } from "./run-cli.js";
+
+const SCORE = join(import.meta.dirname, "torch_written_score.py");
+const FACTORY = `${fixture("mlp_factory.py")}:build`;
+
+/** The MLP fixtures' data as .npz, and 40 held-out rows drawn from the same rule (make_engine_fixtures.py). */
+function writeData(python: string, dir: string): void {
+  const script = [
+    "import sys, numpy as np, torch",
+    "torch.manual_seed(0)",
+    "x = torch.randn(96, 6); w = torch.randn(6, 3)",
+    "d = torch.load(sys.argv[1], weights_only=True)",
+    "assert torch.equal(d['x'], x) and torch.equal(d['y'], (x @ w).argmax(1))",
+    "np.savez(sys.argv[2], x=x.numpy(), y=d['y'].numpy())",
+    "h = torch.randn(40, 6)",
+    "np.savez(sys.argv[3], x=h.numpy(), y=(h @ w).argmax(1).numpy())",
+  ].join("\n");
+  execFileSync(python, ["-c", script, fixture("mlp_data.pt"), join(dir, "data.npz"), join(dir, "held.npz")]);
+}
+
+function plainTorchScore(
+  python: string,
+  request: Record<string, string>,
+): { kind: string; loss: number; accuracy: number } {
+  const out = execFileSync(python, [SCORE, JSON.stringify(request)], { encoding: "utf8", timeout: 120_000 });
+  return JSON.parse(out.trim().split("\n").at(-1)!) as { kind: string; loss: number; accuracy: number };
+}
+
+function oneLine(stderr: string): string {
+  const lines = stderr
+    .split("\n")
+    .filter((l) => l.startsWith("model-soup"))
+    .map((l) => l.trim());
+  assert.equal(lines.length, 1, stderr);
+  assert.doesNotMatch(stderr, /\n\s+at /, "no stack trace");
+  return lines[0]!;
+}
+
+const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+
+/** The pids of the processes running engine.py below `root` (its descendants). */
+function enginePids(root: number): number[] {
+  const parent = parentOf;
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("engine.py")) continue;
+      for (let p = parent(pid); p > 1; p = parent(p))
+        if (p === root) {
+          out.push(pid);
+          break;
+        }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+const alive = (pid: number) =>
+  existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+
+async function waitFor<T>(what: string, probe: () => T | undefined, ms = 120_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts a long learn in the CLI and resolves once its PyTorch engine runs: the CLI child and the engine's pid. */
+async function longLearn(dir: string, out: string) {
+  const child = spawn(
+    process.execPath,
+    [
+      ...cliCommand(),
+      ...["learn", join(dir, "ts"), "--data", join(dir, "data.npz"), "--label", "y", "--out", out],
+      ...["--steps", "1000000", "--patience", "1000000"],
+    ],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MODEL_SOUP_VERBOSE: "1" } },
+  );
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  await waitFor("the engine", () => (stderr.includes("PyTorch engine:") ? true : undefined));
+  const [engine] = await waitFor("the engine's pid", () => {
+    const pids = enginePids(child.pid!);
+    return pids.length > 0 ? pids : undefined;
+  });
+  const worker = parentOf(engine!);
+  // Learning has begun (progress is not shown off a terminal): give it a moment inside the learner.
+  await new Promise((r) => setTimeout(r, 1500));
+  return { child, engine: engine!, worker, exited, stderr: () => stderr };
+}
+
+describe("model-soup learn on PyTorch models", function () {
+  this.timeout(300_000);
+  let python: PythonWithTorch;
+  let dir: string;
+
+  before(async function () {
+    python = await requireTorch(this);
+    dir = await mkdtemp(join(tmpdir(), "model-soup-torch-learn-"));
+    writeData(python.path, dir);
+    await mkdir(join(dir, "ts"));
+    await mkdir(join(dir, "sd"));
+    for (const i of [0, 1, 2]) {
+      await copyFile(fixture(`mlp_ft${i}.ts.pt`), join(dir, "ts", `mlp_ft${i}.ts.pt`));
+      await copyFile(fixture(`mlp_ft${i}.pt`), join(dir, "sd", `mlp_ft${i}.pt`));
+    }
+  });
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("learns a folder of TorchScript fine-tunes with no other flag; plain torch scores the written soup.pt as the report says", async () => {
+    const out = join(dir, "soup.pt");
+    const reportFile = join(dir, "ts-report.json");
+    const run = await runCli(
+      ...["learn", join(dir, "ts"), "--data", join(dir, "data.npz"), "--label", "y"],
+      ...["--test", join(dir, "held.npz"), "--out", out, "--report", reportFile],
+    );
+    assert.equal(run.code, 0, run.stderr);
+    for (const row of ["mlp_ft0.ts.pt", "uniform soup", "learned soup", "greedy soup", "output ensemble"])
+      assert.match(run.stdout, new RegExp(row), row);
+    assert.match(run.stdout, /backend PyTorch \d+\.\d+[^,]*, cpu, \/\S*python3/);
+    assert.match(run.stdout, /Test rows: 40 from \S*held\.npz/);
+    const report = JSON.parse(await readFile(reportFile, "utf8")) as SoupReport;
+    assert.match(report.backend, /^PyTorch .*, cpu, /);
+    assert.equal(report.metrics.ingredients.length, 3);
+    assert.ok(report.learning && report.learning.candidates.some((c) => c.name === "greedy soup"));
+    const recipe = JSON.parse(await readFile(join(dir, "soup.recipe.json"), "utf8")) as Record<string, unknown>;
+    assert.match(String(recipe.backend), /^PyTorch /);
+    assert.equal((recipe.merge as { method: string }).method, "linear");
+
+    const file = plainTorchScore(python.path, {
+      model: out,
+      template: join(dir, "ts", "mlp_ft0.ts.pt"),
+      data: join(dir, "held.npz"),
+    });
+    // Until the TorchScript writer lands a .pt output is a state dict that torch.load(weights_only=True) reads.
+    assert.ok(file.kind === "state_dict" || file.kind === "torchscript", file.kind);
+    assert.ok(
+      Math.abs(file.loss - report.metrics.merged.loss) <= 1e-4 * file.loss,
+      `${file.loss} vs ${report.metrics.merged.loss}`,
+    );
+    assert.ok(Math.abs(report.metrics.merged.metric - file.accuracy) < 1e-6);
+    // Each ingredient's row is its own file's score.
+    const first = plainTorchScore(python.path, {
+      model: join(dir, "ts", "mlp_ft0.ts.pt"),
+      data: join(dir, "held.npz"),
+    });
+    assert.ok(Math.abs(first.loss - report.metrics.ingredients[0]!.loss) <= 1e-4 * first.loss);
+    assert.ok(Math.abs(report.metrics.ingredients[0]!.metric - first.accuracy) < 1e-6);
+  });
+
+  it("learns state dicts with --architecture file.py:build, layer by layer, into a .safetensors plain torch reads", async () => {
+    const out = join(dir, "soup.safetensors");
+    const run = await runCli(
+      ...["learn", join(dir, "sd"), "--data", join(dir, "data.npz"), "--label", "y", "--test", join(dir, "held.npz")],
+      ...["--architecture", FACTORY, "--granularity", "layer", "--steps", "40", "--out", out, "--json"],
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as SoupReport;
+    assert.match(report.backend, /^PyTorch /);
+    assert.deepEqual(Object.keys(report.coefficients as object).sort(), ["0", "1", "4"]);
+    assert.equal(report.output?.model, out);
+    const file = plainTorchScore(python.path, { model: out, factory: FACTORY, data: join(dir, "held.npz") });
+    assert.ok(
+      Math.abs(file.loss - report.metrics.merged.loss) <= 1e-4 * file.loss,
+      `${file.loss} vs ${report.metrics.merged.loss}`,
+    );
+    assert.ok(Math.abs(report.metrics.merged.metric - file.accuracy) < 1e-6);
+    const recipe = JSON.parse(await readFile(join(dir, "soup.recipe.json"), "utf8")) as {
+      learning: { architecture: string };
+    };
+    assert.equal(recipe.learning.architecture, FACTORY);
+  });
+
+  it("takes the architecture from a model-soup.json beside the checkpoints (its file relative to that folder)", async () => {
+    const folder = join(dir, "recorded");
+    await mkdir(folder);
+    for (const i of [0, 1]) await copyFile(fixture(`mlp_ft${i}.pt`), join(folder, `mlp_ft${i}.pt`));
+    await copyFile(fixture("mlp_factory.py"), join(folder, "build_mlp.py"));
+    await writeFile(join(folder, "model-soup.json"), JSON.stringify({ architecture: "build_mlp.py:build" }));
+    const run = await runCli(
+      "learn",
+      folder,
+      "--data",
+      join(dir, "data.npz"),
+      "--label",
+      "y",
+      "--steps",
+      "20",
+      "--json",
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as SoupReport;
+    assert.match(report.backend, /^PyTorch /);
+    assert.equal(report.metrics.ingredients.length, 2);
+  });
+
+  it("refuses state dicts with no architecture in one line saying what to give, and writes nothing", async () => {
+    const out = join(dir, "none.safetensors");
+    const run = await runCli("learn", join(dir, "sd"), "--data", join(dir, "data.npz"), "--out", out);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(
+      oneLine(run.stderr),
+      /mlp_ft0\.pt: \(pytorch state dict\) needs its PyTorch architecture: --architecture torchvision:<name>.*model-soup\.json/,
+    );
+    assert.equal(existsSync(out), false);
+  });
+
+  it("a --python without torch, and --device cuda on a machine without CUDA, each end in one line with nothing written", async function () {
+    const out = join(dir, "never.pt");
+    const noTorch = await runCli(
+      ...["learn", join(dir, "ts"), "--data", join(dir, "data.npz"), "--out", out],
+      ...["--python", join(dir, "no-such-python")],
+    );
+    assert.notEqual(noTorch.code, 0);
+    assert.match(oneLine(noTorch.stderr), /no-such-python \(not found\).*Install PyTorch/);
+    if (python.devices.some((d) => d.startsWith("cuda"))) {
+      console.log("    (the CUDA refusal is not checked: this machine has a CUDA GPU)");
+    } else {
+      const cuda = await runCli(
+        "learn",
+        join(dir, "ts"),
+        "--data",
+        join(dir, "data.npz"),
+        "--out",
+        out,
+        "--device",
+        "cuda",
+      );
+      assert.notEqual(cuda.code, 0);
+      assert.match(oneLine(cuda.stderr), /device cuda: this torch \(.+\) sees no CUDA GPU/);
+    }
+    assert.equal(existsSync(out), false);
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.startsWith("never")),
+      [],
+    );
+  });
+
+  it("an engine killed mid-learning ends the job in one line naming what happened; nothing is written", async () => {
+    const out = join(dir, "killed.pt");
+    const run = await longLearn(dir, out);
+    process.kill(run.engine, "SIGKILL");
+    const code = await run.exited;
+    assert.notEqual(code, 0);
+    assert.match(oneLine(run.stderr()), /The PyTorch engine \(pid \d+\) was killed \(SIGKILL/);
+    assert.equal(existsSync(out), false);
+  });
+
+  it("Ctrl-C stops the CLI and its PyTorch engine; nothing is written", async () => {
+    const out = join(dir, "interrupted.pt");
+    const run = await longLearn(dir, out);
+    run.child.kill("SIGINT");
+    assert.equal(await run.exited, 130);
+    await waitFor("the engine to end", () => (alive(run.engine) ? undefined : true), 10_000);
+    assert.equal(existsSync(out), false);
+    // The engine's private folder (the data and the ingredients it memory-mapped) went with the worker.
+    const left = readdirSync(tmpdir()).filter((f) => f.startsWith(`model-soup-torch-${run.worker}-`));
+    assert.deepEqual(left, []);
+  });
+});

@@ -478,9 +478,12 @@ class Engine:
 
     def reestimateBatchNorm(self, header, payload):
         """Each layer in model order, with its predecessors' new statistics in place: the exact mean and the
-        unbiased variance (torch's convention for running_var) of its input over the rows. Only that layer is put in
-        training mode (dropout stays off); torch's own update then reveals the batch's moments: with the
-        statistics zeroed first, running_mean = m · mean and running_var = m · var (m: its momentum, 1 when None)."""
+        population (biased) variance of its input over the rows, as the TF.js path (src/worker/learn/batchnorm.ts)
+        and Keras define the re-estimated statistics, so one model gets the same soup on either engine (torch's own
+        momentum=None pass stores the unbiased variance instead: count/(count − 1) times this). Only that layer is
+        put in training mode (dropout stays off); torch's own update then reveals the batch's moments: with the
+        statistics zeroed first, running_mean = m · mean and running_var = m · unbiased var (m: its momentum, 1 when
+        None)."""
         for name, module in self.bn:
             mean_t, var_t = self.targets[name + ".running_mean"], self.targets[name + ".running_var"]
             tracked = self.targets.get(name + ".num_batches_tracked")
@@ -520,7 +523,7 @@ class Engine:
             with torch.no_grad():
                 if mean is not None:
                     mean_t.copy_(mean.to(mean_t.dtype))
-                    var_t.copy_((m2 / max(count - 1, 1)).to(var_t.dtype))
+                    var_t.copy_((m2 / max(count, 1)).to(var_t.dtype))
                 if kept is not None:
                     tracked.copy_(kept)
         self.alpha_written = None

@@ -7,6 +7,7 @@ Weights are exchanged in Keras layouts: conv kernels [kh, kw, in, out], dense ke
 order of an NHWC tensor, so run.ts can put them into the TensorFlow.js model unchanged.
 
 usage: reference.py make DIR   -- trains a base model, then five fine-tunes (seeds 1..5); writes w{i}_{j}.bin
+                                   (Keras layouts) and torch{i}.pt (the same weights as torch_model.py's state dict)
        reference.py learn DIR REPEATS -- the learned soup (model and layer granularity); prints one JSON line
 """
 import json
@@ -17,6 +18,9 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+from torch_model import state_dict_of  # noqa: E402
 
 CHANNELS = [3, 16, 32, 64]
 HIDDEN = 512
@@ -93,6 +97,8 @@ def make(directory):
         tuned = train([p.clone() for p in base], x, y, 100, i + 1, 0.04)
         for j, p in enumerate(tuned):
             p.detach().numpy().astype(np.float32).tofile(f"{directory}/w{i}_{j}.bin")
+        # The same weights as a state dict of torch_model.py's Cnn, for the PyTorch engine row.
+        torch.save(state_dict_of(tuned), f"{directory}/torch{i}.pt")
     print(json.dumps({"shapes": [list(p.shape) for p in base]}))
 
 

@@ -8,9 +8,11 @@ order of an NHWC tensor, so run.ts can put them into the TensorFlow.js model unc
 
 usage: reference.py make DIR   -- trains a base model, then five fine-tunes (seeds 1..5); writes w{i}_{j}.bin
                                    (Keras layouts) and torch{i}.pt (the same weights as torch_model.py's state dict)
-       reference.py learn DIR REPEATS -- the learned soup (model and layer granularity); prints one JSON line
+       reference.py learn DIR REPEATS -- the learned soup (model and layer granularity, or $GRANULARITY); prints one
+                                         JSON line; $TORCH_THREADS threads (default 1)
 """
 import json
+import os
 import statistics
 import sys
 import time
@@ -19,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, __import__("os").path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(__file__))
 from torch_model import state_dict_of  # noqa: E402
 
 CHANNELS = [3, 16, 32, 64]
@@ -155,7 +157,7 @@ def learn(directory, repeats):
                 "step": statistics.median(step_times), "steps": steps}
 
     out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
-    for granularity in ("model", "layer"):
+    for granularity in (os.environ.get("GRANULARITY") or "model,layer").split(","):
         run(granularity)  # warm-up
         runs = [run(granularity) for _ in range(repeats)]
         out[granularity] = {
@@ -168,7 +170,7 @@ def learn(directory, repeats):
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(int(__import__("os").environ.get("TORCH_THREADS", "1")))
+    torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
     if sys.argv[1] == "make":
         make(sys.argv[2])
     else:

@@ -114,18 +114,20 @@ async function main(): Promise<void> {
     }
     const parameters = variables.reduce((n, v) => n + v.read().size, 0);
     const threadCounts = option("threads", "1,2").split(",").map(Number);
+    // The reference runs right before the engine runs it is compared with (one granularity, one thread count), so
+    // both see nearly the same load on this shared machine.
     const references: Record<number, Reference> = {};
-    for (const threads of threadCounts) {
-      console.log(`reference: PyTorch, ${threads} thread(s), ${repeats} runs per granularity after a warm-up ...`);
-      references[threads] = JSON.parse(
+    const runReference = (threads: number, granularity: string) => {
+      console.log(`reference: PyTorch, ${threads} thread(s), ${granularity}, ${repeats} runs after a warm-up ...`);
+      const answer = JSON.parse(
         execFileSync(PYTHON, [join(ROOT, "bench/learned-soup-cnn/reference.py"), "learn", exchange, String(repeats)], {
           encoding: "utf8",
-          env: { ...process.env, TORCH_THREADS: String(threads) },
+          env: { ...process.env, TORCH_THREADS: String(threads), GRANULARITY: granularity },
         }),
       ) as Reference;
-      console.log(`reference (${threads} thread(s)): ${JSON.stringify(references[threads])}`);
-    }
-    const reference = references[threadCounts[0]!]!;
+      references[threads] = { ...references[threads], ...answer };
+      console.log(`  ${JSON.stringify(answer)}`);
+    };
 
     const toData = (d: { x: Float32Array; y: Float32Array }): SoupData => ({
       x: tf.tensor4d(d.x, [d.y.length, SIZE, SIZE, 3]),
@@ -228,7 +230,8 @@ async function main(): Promise<void> {
       const byGranularity: Record<string, TorchRun[]> = {};
       try {
         for (const granularity of granularities) {
-          const target = (references[config.threads] ?? reference)[granularity].val_loss;
+          if (config.nproc === 1) runReference(config.threads, granularity);
+          const target = (references[config.threads] ?? references[1]!)[granularity].val_loss;
           const go = () => run(learnOptions(granularity), target, TARGET_TOLERANCE, SIZES.learn / BATCH);
           if (warmUp) await go();
           const runs: TorchRun[] = [];
@@ -268,8 +271,10 @@ async function main(): Promise<void> {
         );
         const ours = cells(engineRuns.get(configKey({ threads, nproc: 1 }))![granularity]!, ref);
         rows.push(`| ${granularity} | PyTorch engine (ours), ${threads} thread(s) | ${ours.text} |`);
+        const engineRunsHere = engineRuns.get(configKey({ threads, nproc: 1 }))![granularity]!;
+        const inside = median(engineRunsHere.map((r) => r.inside));
         notes.push(
-          `${granularity}, ${threads} thread(s): PyTorch engine / plain PyTorch: per step ${ours.stepRatio!.toFixed(2)}×, time to target ${ours.reachedRatio === undefined ? "— (not reached)" : `${ours.reachedRatio.toFixed(2)}×`} (target ≤ 1.2×: ${verdict(ours.stepRatio, ours.reachedRatio, 1.2)})`,
+          `${granularity}, ${threads} thread(s): PyTorch engine / plain PyTorch: per step ${ours.stepRatio!.toFixed(2)}×, time to target ${ours.reachedRatio === undefined ? "— (not reached)" : `${ours.reachedRatio.toFixed(2)}×`} (target ≤ 1.2×: ${verdict(ours.stepRatio, ours.reachedRatio, 1.2)}); of the engine's ${(1000 * ours.step).toFixed(1)} ms step, ${(1000 * inside).toFixed(1)} ms inside engine.py's merge and gradient`,
         );
       }
       const one = engineRuns.get(configKey({ threads: 1, nproc: 1 }));
@@ -280,7 +285,7 @@ async function main(): Promise<void> {
         rows.push(`| ${granularity} | PyTorch engine (ours), --nproc ${nproc} × 1 thread | ${ranks.text} |`);
         if (one) {
           const base = cells(one[granularity]!, ref1);
-          const coefficients = (r: TorchRun) => (r as TorchRun & { coefficients: number[][] }).coefficients.flat();
+          const coefficients = (r: TorchRun) => r.coefficients.flat();
           const a = coefficients(one[granularity]!.at(-1)!);
           const b = coefficients(runs.at(-1)!);
           const gap = Math.max(...a.map((v, k) => Math.abs(v - b[k]!)));
@@ -290,6 +295,7 @@ async function main(): Promise<void> {
         }
       }
       if (!process.argv.includes("--no-tfjs")) {
+        const reference = references[threadCounts[0]!]!;
         const ref = reference[granularity];
         const options = learnOptions(granularity);
         if (warmUp) await runOurs(options, ref.val_loss);
@@ -313,6 +319,7 @@ async function main(): Promise<void> {
         `both sides use the same weights, rows and mini-batches; BatchNormalization in inference mode with the merged statistics (no re-estimation). ` +
         `Per step = median time of a gradient step (merge, forward, backward, coefficient update; steps that ended an epoch, which include validation, left out). ` +
         `Time to target = learning-loop time until the validation loss (evaluated once per epoch) first reaches the reference's final validation loss (within ${TARGET_TOLERANCE * 100} %). ` +
+        `The PyTorch engine rows run TorchEngine (engine.py in a child Python) through the one learner (learnCoefficients, the same options as the TF.js row) on the same CNN as a torch.nn.Module (torch_model.py) given as state dicts; each is compared with the plain PyTorch loop (reference.py: merge, forward, backward, AdamW in one process) at the same thread count, run right before it; the --nproc rows run that many engine ranks (torch.distributed, gloo) with one thread each, each rank taking its share of every batch. ` +
         `Medians of ${repeats} run(s)${warmUp ? " after a warm-up" : " (Model Soup without a warm-up run)"}. ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the end (other work shares the cores). ` +
         `Uniform soup (the plain mean, scored directly): validation loss ${uniform.val.loss.toFixed(4)}, test loss ${uniform.test.loss.toFixed(4)}, test accuracy ${(100 * uniform.test.metric!).toFixed(1)} %.`,
       "",

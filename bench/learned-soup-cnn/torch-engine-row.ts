@@ -28,6 +28,9 @@ export interface TorchRun {
   valLoss: number;
   testLoss: number;
   testMetric: number;
+  /** Seconds engine.py spent inside its write and gradient handlers per gradient request (the rest is the trip). */
+  inside: number;
+  coefficients: number[][];
 }
 
 export interface TorchEngineConfig {
@@ -60,6 +63,7 @@ export async function startTorchEngine(config: TorchEngineConfig) {
     const stepTimes: number[] = [];
     const start = performance.now();
     let last = start;
+    const before = await engine.timings();
     const result = await learnCoefficients(engine, LOGITS_CROSS_ENTROPY, {
       ...options,
       reestimateBatchNorm: false,
@@ -72,18 +76,23 @@ export async function startTorchEngine(config: TorchEngineConfig) {
       },
     });
     const total = (performance.now() - start) / 1000;
+    const after = await engine.timings();
+    const spent = (op: string) => (after[op]?.[1] ?? 0) - (before[op]?.[1] ?? 0);
+    const gradients = (after.gradient?.[0] ?? 0) - (before.gradient?.[0] ?? 0);
     const score = await engine.score({ split: "test" }, LOGITS_CROSS_ENTROPY);
     const sorted = [...stepTimes].sort((a, b) => a - b);
+    const middle = sorted.length / 2;
     return {
       reached,
       total,
-      step: sorted[Math.floor(sorted.length / 2)]!,
+      step: sorted.length % 2 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2,
       steps: result.steps,
       valLoss: result.validation!.loss,
       testLoss: score.loss,
       testMetric: score.metric!,
+      inside: (spent("write") + spent("gradient")) / Math.max(gradients, 1),
       coefficients: result.coefficients,
-    } as TorchRun & { coefficients: number[][] };
+    };
   };
   return { engine, run };
 }

@@ -71,6 +71,7 @@ export function rankEnvironment(layout: RankLayout, local: number): NodeJS.Proce
   return {
     MODEL_SOUP_RANK: String(layout.nodeRank * layout.nproc + local),
     MODEL_SOUP_LOCAL_RANK: String(local),
+    MODEL_SOUP_LOCAL_WORLD_SIZE: String(layout.nproc),
     MODEL_SOUP_WORLD_SIZE: String(layout.world),
     MODEL_SOUP_MASTER_ADDR: layout.masterAddr,
     MODEL_SOUP_MASTER_PORT: String(layout.masterPort),

@@ -42,7 +42,7 @@ Any request may carry "reply": false (TorchEngine sends it on a write followed a
 it): it is then answered only if it fails, and then in place of the next request's answer.
 
 Data-parallel ranks (TorchEngine's nproc/nnodes options): started with MODEL_SOUP_RANK, MODEL_SOUP_WORLD_SIZE,
-MODEL_SOUP_LOCAL_RANK, MODEL_SOUP_MASTER_ADDR and MODEL_SOUP_MASTER_PORT set, the processes form a torch.distributed
+MODEL_SOUP_LOCAL_RANK, MODEL_SOUP_LOCAL_WORLD_SIZE, MODEL_SOUP_MASTER_ADDR and MODEL_SOUP_MASTER_PORT set, the processes form a torch.distributed
 group (gloo for the requests and, on CPU, the reductions; NCCL for the reductions on CUDA). Rank 0 alone speaks the
 protocol above and forwards every request to the others (a broadcast); every rank then carries it out on its own
 contiguous share of the selected rows, the sums (loss, metric, dL/dalpha, row counts) are all-reduced, the
@@ -89,6 +89,7 @@ class Ranks:
         self.rank = int(env.get("MODEL_SOUP_RANK", "0"))
         self.world = int(env.get("MODEL_SOUP_WORLD_SIZE", "1"))
         self.local = int(env.get("MODEL_SOUP_LOCAL_RANK", str(self.rank)))
+        self.local_world = int(env.get("MODEL_SOUP_LOCAL_WORLD_SIZE", str(self.world)))
         self.group, self.device = None, torch.device("cpu")
         if self.world > 1:
             import datetime
@@ -100,9 +101,15 @@ class Ranks:
             timeout = datetime.timedelta(seconds=float(env.get("MODEL_SOUP_DIST_TIMEOUT", "1800")))
             dist.init_process_group("gloo", init_method=address, rank=self.rank, world_size=self.world, timeout=timeout)
 
-    def use_device(self, device):
-        """Reductions on CUDA go through NCCL (a group every rank creates at load); elsewhere through gloo."""
-        if self.world > 1 and device.type == "cuda" and self.dist.is_nccl_available():
+    def use_device(self, device, shared=False):
+        """Reductions on CUDA go through NCCL (a group every rank creates at load) when every rank has a GPU of its
+        own on every node; elsewhere (CPU, ranks sharing a GPU, which NCCL refuses) through gloo on the CPU."""
+        if self.world == 1:
+            return
+        nccl = device.type == "cuda" and not shared and self.dist.is_nccl_available()
+        flag = torch.tensor([1 if nccl else 0], dtype=torch.int64)
+        self.dist.all_reduce(flag, op=self.dist.ReduceOp.MIN)  # every rank makes the same choice
+        if bool(flag[0]):
             self.group, self.device = self.dist.new_group(backend="nccl"), device
 
     def share(self, total):
@@ -367,12 +374,13 @@ class Engine:
         if header.get("threads"):
             torch.set_num_threads(int(header["threads"]))
         self.device = resolve_device(header.get("device"))
-        if self.ranks.world > 1 and self.device.type == "cuda":  # one GPU per rank of this node
-            index = (self.device.index or 0) + self.ranks.local
-            if index >= torch.cuda.device_count():
-                raise UsageError(f"rank {self.ranks.rank} needs cuda:{index}; there are {torch.cuda.device_count()} CUDA GPUs")
-            self.device = torch.device("cuda", index)
-        self.ranks.use_device(self.device)
+        shared = False
+        if self.ranks.world > 1 and self.device.type == "cuda":
+            # One GPU per rank of this node from the one named on; more ranks than GPUs share them round-robin.
+            first, count = self.device.index or 0, torch.cuda.device_count()
+            shared = self.ranks.local_world > count - first
+            self.device = torch.device("cuda", first + self.ranks.local % (count - first))
+        self.ranks.use_device(self.device, shared)
         self.dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}.get(
             header.get("dtype") or "float32"
         )

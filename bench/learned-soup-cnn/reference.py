@@ -7,9 +7,12 @@ Weights are exchanged in Keras layouts: conv kernels [kh, kw, in, out], dense ke
 order of an NHWC tensor, so run.ts can put them into the TensorFlow.js model unchanged.
 
 usage: reference.py make DIR   -- trains a base model, then five fine-tunes (seeds 1..5); writes w{i}_{j}.bin
-       reference.py learn DIR REPEATS -- the learned soup (model and layer granularity); prints one JSON line
+                                   (Keras layouts) and torch{i}.pt (the same weights as torch_model.py's state dict)
+       reference.py learn DIR REPEATS -- the learned soup (model and layer granularity, or $GRANULARITY); prints one
+                                         JSON line; $TORCH_THREADS threads (default 1)
 """
 import json
+import os
 import statistics
 import sys
 import time
@@ -17,6 +20,9 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+from torch_model import state_dict_of  # noqa: E402
 
 CHANNELS = [3, 16, 32, 64]
 HIDDEN = 512
@@ -93,6 +99,8 @@ def make(directory):
         tuned = train([p.clone() for p in base], x, y, 100, i + 1, 0.04)
         for j, p in enumerate(tuned):
             p.detach().numpy().astype(np.float32).tofile(f"{directory}/w{i}_{j}.bin")
+        # The same weights as a state dict of torch_model.py's Cnn, for the PyTorch engine row.
+        torch.save(state_dict_of(tuned), f"{directory}/torch{i}.pt")
     print(json.dumps({"shapes": [list(p.shape) for p in base]}))
 
 
@@ -149,7 +157,7 @@ def learn(directory, repeats):
                 "step": statistics.median(step_times), "steps": steps}
 
     out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
-    for granularity in ("model", "layer"):
+    for granularity in (os.environ.get("GRANULARITY") or "model,layer").split(","):
         run(granularity)  # warm-up
         runs = [run(granularity) for _ in range(repeats)]
         out[granularity] = {
@@ -162,7 +170,7 @@ def learn(directory, repeats):
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(int(__import__("os").environ.get("TORCH_THREADS", "1")))
+    torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
     if sys.argv[1] == "make":
         make(sys.argv[2])
     else:

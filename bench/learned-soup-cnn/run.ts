@@ -3,7 +3,11 @@
 // ingredients are trained by reference.py (a base model, then five fine-tunes), and both sides learn the
 // coefficients from the same rows, the same weights and the same mini-batches (Model Soup's seeded batch order).
 // Writes the section between the learned-soup-cnn markers of BENCHMARKS.md.
-// Run: node --import tsx bench/learned-soup-cnn/run.ts [--backend cpu|wasm] [--repeats N] [--no-write]
+// The PyTorch engine (ours: TorchEngine driven by the one learner, learnCoefficients) runs the same CNN as a
+// torch.nn.Module (torch_model.py) on the same weights, rows and mini-batches, beside the plain PyTorch reference at
+// the same thread count (1 and 2), and with two data-parallel ranks (nproc 2, one thread each) beside one.
+// Run: node --import tsx bench/learned-soup-cnn/run.ts [--backend cpu|wasm] [--repeats N] [--threads 1,2]
+//      [--no-tfjs] [--no-write]
 //      (needs Debian's python3-torch at /usr/bin/python3)
 import * as tf from "@tensorflow/tfjs";
 import { execFileSync } from "node:child_process";
@@ -20,6 +24,8 @@ import { resolveObjective } from "../../src/worker/learn/objective.js";
 import type { SoupData, SoupProblem } from "../../src/worker/learn/problem.js";
 import { writeBenchmarkSection } from "../benchmarks-md.js";
 import { buildModel, CLASSES, HIDDEN, makeData, SIZE } from "./model.js";
+import { startTorchEngine, type TorchRun } from "./torch-engine-row.js";
+import { findPythonWithTorch } from "../../src/core/python/find-python.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const PYTHON = "/usr/bin/python3";
@@ -39,6 +45,23 @@ const median = (values: number[]) => {
   const s = [...values].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
+
+interface ReferenceRun {
+  total: number;
+  reached: number;
+  step: number;
+  val_loss: number;
+  test_loss: number;
+  test_metric: number;
+  steps: number;
+}
+
+interface Reference {
+  torch: string;
+  threads: number;
+  model: ReferenceRun;
+  layer: ReferenceRun;
+}
 
 interface Ours {
   reached?: number;
@@ -90,12 +113,21 @@ async function main(): Promise<void> {
       ingredients.push(weights);
     }
     const parameters = variables.reduce((n, v) => n + v.read().size, 0);
-    console.log(`reference: PyTorch, ${repeats} runs per granularity after a warm-up ...`);
-    const reference = JSON.parse(
-      execFileSync(PYTHON, [join(ROOT, "bench/learned-soup-cnn/reference.py"), "learn", exchange, String(repeats)], {
-        encoding: "utf8",
-      }),
-    );
+    const threadCounts = option("threads", "1,2").split(",").map(Number);
+    // The reference runs right before the engine runs it is compared with (one granularity, one thread count), so
+    // both see nearly the same load on this shared machine.
+    const references: Record<number, Reference> = {};
+    const runReference = (threads: number, granularity: string) => {
+      console.log(`reference: PyTorch, ${threads} thread(s), ${granularity}, ${repeats} runs after a warm-up ...`);
+      const answer = JSON.parse(
+        execFileSync(PYTHON, [join(ROOT, "bench/learned-soup-cnn/reference.py"), "learn", exchange, String(repeats)], {
+          encoding: "utf8",
+          env: { ...process.env, TORCH_THREADS: String(threads), GRANULARITY: granularity },
+        }),
+      ) as Reference;
+      references[threads] = { ...references[threads], ...answer };
+      console.log(`  ${JSON.stringify(answer)}`);
+    };
 
     const toData = (d: { x: Float32Array; y: Float32Array }): SoupData => ({
       x: tf.tensor4d(d.x, [d.y.length, SIZE, SIZE, 3]),
@@ -144,7 +176,6 @@ async function main(): Promise<void> {
       };
     };
 
-    console.log(`reference: ${JSON.stringify(reference)}`);
     console.log(`Model Soup on tfjs ${chosen.backend}, ${parameters} parameters ...`);
     // The uniform soup itself: the plain mean of the ingredients written into the model, scored on validation and test.
     variables.forEach((v, j) => {
@@ -159,35 +190,124 @@ async function main(): Promise<void> {
     };
     const rows: string[] = [];
     const notes: string[] = [];
-    for (const granularity of ["model", "layer"] as const) {
-      const ref = reference[granularity];
-      const options: TfjsLearnOptions = {
-        granularity,
-        optimizer: "adam",
-        learningRate: 0.05,
-        schedule: "constant",
-        maxSteps: EPOCHS * Math.ceil(SIZES.learn / BATCH),
-        evaluateEvery: Math.ceil(SIZES.learn / BATCH),
-        batchSize: BATCH,
-        patience: 1000,
-        compareCandidates: false,
-        refit: false,
-      };
-      if (warmUp) await runOurs(options, ref.val_loss);
-      const runs: Ours[] = [];
-      for (let r = 0; r < repeats; r++) runs.push(await runOurs(options, ref.val_loss));
-      console.log(`${granularity}: ${JSON.stringify(runs.at(-1))}`);
+    const granularities = ["model", "layer"] as const;
+    const learnOptions = (granularity: (typeof granularities)[number]): TfjsLearnOptions => ({
+      granularity,
+      optimizer: "adam",
+      learningRate: 0.05,
+      schedule: "constant",
+      maxSteps: EPOCHS * Math.ceil(SIZES.learn / BATCH),
+      evaluateEvery: Math.ceil(SIZES.learn / BATCH),
+      batchSize: BATCH,
+      patience: 1000,
+      compareCandidates: false,
+      refit: false,
+    });
+
+    // The PyTorch engine: one engine per configuration (threads, ranks), both granularities on it.
+    const python = await findPythonWithTorch({ python: PYTHON });
+    const torchSplit = (d: { x: Float32Array; y: Float32Array }) => ({
+      x: d.x,
+      xShape: [d.y.length, SIZE, SIZE, 3],
+      y: d.y,
+      yShape: [d.y.length],
+    });
+    const splits = { learn: torchSplit(data.learn), validation: torchSplit(data.val), test: torchSplit(data.test) };
+    const files = Array.from({ length: 5 }, (_, i) => join(exchange, `torch${i}.pt`));
+    const nprocs = option("nproc", "2")
+      .split(",")
+      .map(Number)
+      .filter((n) => n > 1);
+    const configs = [
+      ...threadCounts.map((threads) => ({ threads, nproc: 1 })),
+      ...nprocs.map((nproc) => ({ threads: 1, nproc })),
+    ];
+    const engineRuns = new Map<string, Record<string, TorchRun[]>>();
+    const configKey = (c: { threads: number; nproc: number }) => `${c.nproc}x${c.threads}`;
+    for (const config of configs) {
+      console.log(`PyTorch engine (ours): ${config.nproc} rank(s) × ${config.threads} thread(s) ...`);
+      const { engine, run } = await startTorchEngine({ python, files, splits, ...config });
+      const byGranularity: Record<string, TorchRun[]> = {};
+      try {
+        for (const granularity of granularities) {
+          if (config.nproc === 1) runReference(config.threads, granularity);
+          const target = (references[config.threads] ?? references[1]!)[granularity].val_loss;
+          const go = () => run(learnOptions(granularity), target, TARGET_TOLERANCE, SIZES.learn / BATCH);
+          if (warmUp) await go();
+          const runs: TorchRun[] = [];
+          for (let r = 0; r < repeats; r++) runs.push(await go());
+          console.log(`  ${granularity}: ${JSON.stringify(runs.at(-1))}`);
+          byGranularity[granularity] = runs;
+        }
+      } finally {
+        await engine.dispose();
+      }
+      engineRuns.set(configKey(config), byGranularity);
+    }
+
+    const cells = (runs: Array<Ours | TorchRun>, ref: ReferenceRun | undefined, refStep?: number) => {
       const reachedAll = runs.every((r) => r.reached !== undefined);
       const reached = reachedAll ? median(runs.map((r) => r.reached!)) : undefined;
       const step = median(runs.map((r) => r.step));
       const last = runs.at(-1)!;
-      rows.push(
-        `| ${granularity} | PyTorch ${reference.torch}, ${reference.threads} thread(s) | ${(1000 * ref.step).toFixed(1)} | 1.00 | ${ref.reached.toFixed(2)} | 1.00 | ${ref.total.toFixed(2)} | ${ref.val_loss.toFixed(4)} | ${ref.test_loss.toFixed(4)} | ${(100 * ref.test_metric).toFixed(1)} % |`,
-        `| ${granularity} | Model Soup, tfjs ${chosen.backend} backend | ${(1000 * step).toFixed(1)} | ${(step / ref.step).toFixed(1)} | ${reached === undefined ? "not reached" : reached.toFixed(2)} | ${reached === undefined ? "—" : (reached / ref.reached).toFixed(1)} | ${median(runs.map((r) => r.total)).toFixed(2)} | ${last.valLoss.toFixed(4)} | ${last.testLoss.toFixed(4)} | ${(100 * last.testMetric).toFixed(1)} % |`,
-      );
-      notes.push(
-        `${granularity}: per-step ratio ${(step / ref.step).toFixed(1)}×, time-to-target ratio ${reached === undefined ? "— (not reached)" : `${(reached / ref.reached).toFixed(1)}×`} (target ≤ 1.5×: ${reached !== undefined && step / ref.step <= 1.5 && reached / ref.reached <= 1.5 ? "met" : "NOT met"})`,
-      );
+      const stepRatio = ref ? step / (refStep ?? ref.step) : undefined;
+      const reachedRatio = ref && reached !== undefined ? reached / ref.reached : undefined;
+      return {
+        step,
+        reached,
+        stepRatio,
+        reachedRatio,
+        text: `${(1000 * step).toFixed(1)} | ${stepRatio === undefined ? "—" : stepRatio.toFixed(2)} | ${reached === undefined ? "not reached" : reached.toFixed(2)} | ${reachedRatio === undefined ? "—" : reachedRatio.toFixed(2)} | ${median(runs.map((r) => r.total)).toFixed(2)} | ${last.valLoss.toFixed(4)} | ${last.testLoss.toFixed(4)} | ${(100 * last.testMetric).toFixed(1)} %`,
+      };
+    };
+    const verdict = (ratio: number | undefined, reachedRatio: number | undefined, limit: number) =>
+      ratio !== undefined && reachedRatio !== undefined && ratio <= limit && reachedRatio <= limit ? "met" : "NOT met";
+
+    for (const granularity of granularities) {
+      for (const threads of threadCounts) {
+        const ref = references[threads]![granularity];
+        rows.push(
+          `| ${granularity} | PyTorch ${references[threads]!.torch} (plain loop), ${threads} thread(s) | ${(1000 * ref.step).toFixed(1)} | 1.00 | ${ref.reached.toFixed(2)} | 1.00 | ${ref.total.toFixed(2)} | ${ref.val_loss.toFixed(4)} | ${ref.test_loss.toFixed(4)} | ${(100 * ref.test_metric).toFixed(1)} % |`,
+        );
+        const ours = cells(engineRuns.get(configKey({ threads, nproc: 1 }))![granularity]!, ref);
+        rows.push(`| ${granularity} | PyTorch engine (ours), ${threads} thread(s) | ${ours.text} |`);
+        const engineRunsHere = engineRuns.get(configKey({ threads, nproc: 1 }))![granularity]!;
+        const inside = median(engineRunsHere.map((r) => r.inside));
+        notes.push(
+          `${granularity}, ${threads} thread(s): PyTorch engine / plain PyTorch: per step ${ours.stepRatio!.toFixed(2)}×, time to target ${ours.reachedRatio === undefined ? "— (not reached)" : `${ours.reachedRatio.toFixed(2)}×`} (target ≤ 1.2×: ${verdict(ours.stepRatio, ours.reachedRatio, 1.2)}); of the engine's ${(1000 * ours.step).toFixed(1)} ms step, ${(1000 * inside).toFixed(1)} ms inside engine.py's merge and gradient`,
+        );
+      }
+      const one = engineRuns.get(configKey({ threads: 1, nproc: 1 }));
+      for (const nproc of nprocs) {
+        const runs = engineRuns.get(configKey({ threads: 1, nproc }))![granularity]!;
+        const ref1 = references[1]?.[granularity];
+        const ranks = cells(runs, ref1);
+        rows.push(`| ${granularity} | PyTorch engine (ours), --nproc ${nproc} × 1 thread | ${ranks.text} |`);
+        if (one) {
+          const base = cells(one[granularity]!, ref1);
+          const coefficients = (r: TorchRun) => r.coefficients.flat();
+          const a = coefficients(one[granularity]!.at(-1)!);
+          const b = coefficients(runs.at(-1)!);
+          const gap = Math.max(...a.map((v, k) => Math.abs(v - b[k]!)));
+          notes.push(
+            `${granularity}: --nproc ${nproc} (1 thread each) / --nproc 1 (1 thread): per step ${(ranks.step / base.step).toFixed(2)}×, time to target ${ranks.reached !== undefined && base.reached !== undefined ? `${(ranks.reached / base.reached).toFixed(2)}×` : "—"}; learned coefficients differ by at most ${gap.toExponential(1)}`,
+          );
+        }
+      }
+      if (!process.argv.includes("--no-tfjs")) {
+        const reference = references[threadCounts[0]!]!;
+        const ref = reference[granularity];
+        const options = learnOptions(granularity);
+        if (warmUp) await runOurs(options, ref.val_loss);
+        const runs: Ours[] = [];
+        for (let r = 0; r < repeats; r++) runs.push(await runOurs(options, ref.val_loss));
+        console.log(`tfjs ${granularity}: ${JSON.stringify(runs.at(-1))}`);
+        const ours = cells(runs, ref);
+        rows.push(`| ${granularity} | Model Soup, tfjs ${chosen.backend} backend | ${ours.text} |`);
+        notes.push(
+          `${granularity}: tfjs ${chosen.backend} / plain PyTorch at ${reference.threads} thread(s): per step ${ours.stepRatio!.toFixed(1)}×, time to target ${ours.reachedRatio === undefined ? "— (not reached)" : `${ours.reachedRatio.toFixed(1)}×`} (target ≤ 1.5×: ${verdict(ours.stepRatio, ours.reachedRatio, 1.5)})`,
+        );
+      }
     }
     const section = [
       "## Learned soup of five CNNs vs PyTorch (issue 11)",
@@ -199,6 +319,7 @@ async function main(): Promise<void> {
         `both sides use the same weights, rows and mini-batches; BatchNormalization in inference mode with the merged statistics (no re-estimation). ` +
         `Per step = median time of a gradient step (merge, forward, backward, coefficient update; steps that ended an epoch, which include validation, left out). ` +
         `Time to target = learning-loop time until the validation loss (evaluated once per epoch) first reaches the reference's final validation loss (within ${TARGET_TOLERANCE * 100} %). ` +
+        `The PyTorch engine rows run TorchEngine (engine.py in a child Python) through the one learner (learnCoefficients, the same options as the TF.js row) on the same CNN as a torch.nn.Module (torch_model.py) given as state dicts; each is compared with the plain PyTorch loop (reference.py: merge, forward, backward, AdamW in one process) at the same thread count, run right before it; the --nproc rows run that many engine ranks (torch.distributed, gloo) with one thread each, each rank taking its share of every batch. ` +
         `Medians of ${repeats} run(s)${warmUp ? " after a warm-up" : " (Model Soup without a warm-up run)"}. ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the end (other work shares the cores). ` +
         `Uniform soup (the plain mean, scored directly): validation loss ${uniform.val.loss.toFixed(4)}, test loss ${uniform.test.loss.toFixed(4)}, test accuracy ${(100 * uniform.test.metric!).toFixed(1)} %.`,
       "",

@@ -49,6 +49,7 @@ export class EngineProcess {
   private queue: Promise<unknown> = Promise.resolve();
   private dead?: string;
   private cancelledBy?: string;
+  private failedBy?: string;
   readonly exited: Promise<void>;
 
   constructor(python: string, script: string, env?: NodeJS.ProcessEnv) {
@@ -68,7 +69,7 @@ export class EngineProcess {
         resolve();
       });
       this.child.on("exit", (code, signal) => {
-        this.die(this.cancelledBy ?? deathLine(code, signal, this.stderr, this.child.pid));
+        this.die(this.failedBy ?? this.cancelledBy ?? deathLine(code, signal, this.stderr, this.child.pid));
         resolve();
       });
     });
@@ -85,10 +86,27 @@ export class EngineProcess {
 
   /** Sends one request and waits for its answer; an {ok: false} answer is a UsageError with its line. */
   request(header: Record<string, unknown>, payload?: Uint8Array, cancel?: Cancellation): Promise<Answer> {
+    return this.requestAfter([], header, payload, cancel);
+  }
+
+  /**
+   * Sends `before` (requests marked reply: false, which engine.py answers only by a failure, in place of the
+   * next answer) and then the request, in one go, and waits for the one answer.
+   */
+  requestAfter(
+    before: ReadonlyArray<{ header: Record<string, unknown>; payload?: Uint8Array }>,
+    header: Record<string, unknown>,
+    payload?: Uint8Array,
+    cancel?: Cancellation,
+  ): Promise<Answer> {
     return this.enqueue(async () => {
       if (cancel?.isCancellationRequested) this.kill("Cancelled");
       if (this.dead) throw this.deadError();
-      for (const part of frame(header, payload)) this.child.stdin!.write(part);
+      const parts = [
+        ...before.flatMap((b) => frame({ ...b.header, reply: false }, b.payload)),
+        ...frame(header, payload),
+      ];
+      this.child.stdin!.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
       return this.next(cancel);
     });
   }
@@ -126,7 +144,7 @@ export class EngineProcess {
 
   private deadError(): Error {
     const line = this.dead ?? this.cancelledBy ?? "The PyTorch engine has ended.";
-    return this.cancelledBy ? new CancelledError(this.cancelledBy) : new UsageError(line);
+    return this.cancelledBy && !this.failedBy ? new CancelledError(this.cancelledBy) : new UsageError(line);
   }
 
   private receive(chunk: Buffer): void {
@@ -167,6 +185,13 @@ export class EngineProcess {
   kill(reason = "Cancelled"): void {
     if (this.dead) return;
     this.cancelledBy = reason;
+    this.child.kill("SIGKILL");
+  }
+
+  /** Ends the process now because something it depends on failed (another rank died): requests reject with `line`. */
+  fail(line: string): void {
+    if (this.dead) return;
+    this.failedBy = line;
     this.child.kill("SIGKILL");
   }
 

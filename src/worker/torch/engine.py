@@ -35,7 +35,19 @@ header has "op"; each answer is {"ok": true, ...} or {"ok": false, "error": "one
   readBatchNorm  -> {layers, sizes}, payload float32 (mean then variance of each layer)
   writeBatchNorm {sizes}, payload float32 as readBatchNorm gives it
   readMerged  -> {sizes}, payload float32 (the merged tensors, concatenated in `merged` order)
+  timing      -> {timings: {op: [requests, seconds inside engine.py]}}
   exit
+
+Any request may carry "reply": false (TorchEngine sends it on a write followed at once by the request that needs
+it): it is then answered only if it fails, and then in place of the next request's answer.
+
+Data-parallel ranks (TorchEngine's nproc/nnodes options): started with MODEL_SOUP_RANK, MODEL_SOUP_WORLD_SIZE,
+MODEL_SOUP_LOCAL_RANK, MODEL_SOUP_LOCAL_WORLD_SIZE, MODEL_SOUP_MASTER_ADDR and MODEL_SOUP_MASTER_PORT set, the processes form a torch.distributed
+group (gloo for the requests and, on CPU, the reductions; NCCL for the reductions on CUDA). Rank 0 alone speaks the
+protocol above and forwards every request to the others (a broadcast); every rank then carries it out on its own
+contiguous share of the selected rows, the sums (loss, metric, dL/dalpha, row counts) are all-reduced, the
+BatchNorm moments gathered and pooled in rank order, the predictions gathered in row order, and rank 0 answers.
+Ranks of other nodes that do not see the temporary files get their contents broadcast from rank 0.
 
 rows = {split: "learn"|"validation"|"test"|"learn+validation", indexed: bool}; objective = the worker's
 Objective ({name: "supervised"|"entropy", task: {loss: {name, fromLogits}, metric, outputs, binary}}); the
@@ -66,6 +78,116 @@ class UsageError(Exception):
     """A request that cannot be carried out as given; its message is the one line the user sees."""
 
 
+# ---- ranks ----------------------------------------------------------------------------------------------------
+
+
+class Ranks:
+    """This process's place among the data-parallel ranks (one rank: every collective is the identity)."""
+
+    def __init__(self):
+        env = os.environ
+        self.rank = int(env.get("MODEL_SOUP_RANK", "0"))
+        self.world = int(env.get("MODEL_SOUP_WORLD_SIZE", "1"))
+        self.local = int(env.get("MODEL_SOUP_LOCAL_RANK", str(self.rank)))
+        self.local_world = int(env.get("MODEL_SOUP_LOCAL_WORLD_SIZE", str(self.world)))
+        self.group, self.device = None, torch.device("cpu")
+        if self.world > 1:
+            import datetime
+
+            import torch.distributed as dist
+
+            self.dist = dist
+            address = f"tcp://{env.get('MODEL_SOUP_MASTER_ADDR', '127.0.0.1')}:{env['MODEL_SOUP_MASTER_PORT']}"
+            timeout = datetime.timedelta(seconds=float(env.get("MODEL_SOUP_DIST_TIMEOUT", "1800")))
+            dist.init_process_group("gloo", init_method=address, rank=self.rank, world_size=self.world, timeout=timeout)
+
+    def use_device(self, device, shared=False):
+        """Reductions on CUDA go through NCCL (a group every rank creates at load) when every rank has a GPU of its
+        own on every node; elsewhere (CPU, ranks sharing a GPU, which NCCL refuses) through gloo on the CPU."""
+        if self.world == 1:
+            return
+        nccl = device.type == "cuda" and not shared and self.dist.is_nccl_available()
+        flag = torch.tensor([1 if nccl else 0], dtype=torch.int64)
+        self.dist.all_reduce(flag, op=self.dist.ReduceOp.MIN)  # every rank makes the same choice
+        if bool(flag[0]):
+            self.group, self.device = self.dist.new_group(backend="nccl"), device
+
+    def share(self, total):
+        """This rank's contiguous share [lo, hi) of `total` selected rows."""
+        return total * self.rank // self.world, total * (self.rank + 1) // self.world
+
+    def sum(self, values):
+        """Element-wise sum over the ranks of a float64 CPU tensor."""
+        if self.world == 1:
+            return values
+        t = values.to(self.device)
+        self.dist.all_reduce(t, group=self.group)
+        return t.cpu()
+
+    def gather(self, values):
+        """Every rank's float64 CPU tensor of one shape, in rank order."""
+        if self.world == 1:
+            return [values]
+        parts = [torch.zeros_like(values) for _ in range(self.world)]
+        self.dist.all_gather(parts, values)
+        return parts
+
+    def gather_objects(self, value):
+        if self.world == 1:
+            return [value]
+        parts = [None] * self.world
+        self.dist.all_gather_object(parts, value)
+        return parts
+
+    def forward_frame(self, header, payload):
+        """Rank 0: hands a request to every other rank."""
+        data = json.dumps(header).encode("utf-8")
+        self.broadcast_bytes(struct.pack("<IQ", len(data), len(payload)) + data + payload)
+
+    def next_frame(self):
+        """Other ranks: the request rank 0 forwarded."""
+        raw = self.broadcast_bytes(None)
+        h, p = struct.unpack("<IQ", raw[:12])
+        return json.loads(raw[12 : 12 + h].decode("utf-8")), raw[12 + h : 12 + h + p]
+
+    def broadcast_bytes(self, data):
+        size = torch.tensor([0 if data is None else len(data)], dtype=torch.int64)
+        self.dist.broadcast(size, 0)
+        buffer = torch.frombuffer(bytearray(data), dtype=torch.uint8) if data else torch.zeros(int(size[0]), dtype=torch.uint8)
+        if int(size[0]) > 0:
+            self.dist.broadcast(buffer, 0)
+        return bytes(buffer.numpy()) if data is None else data
+
+    def everyone_sees(self, path):
+        if self.world == 1:
+            return True
+        flag = torch.tensor([1 if os.path.isfile(path) else 0], dtype=torch.int64)
+        self.dist.all_reduce(flag, op=self.dist.ReduceOp.MIN)
+        return bool(flag[0])
+
+    def file_tensor(self, path, count, dtype=torch.float32):
+        """A raw file as a tensor on every rank: memory-mapped where every rank sees it, else rank 0's copy."""
+        if self.everyone_sees(path):
+            return mapped(path, count, dtype)
+        values = mapped(path, count, dtype).clone() if self.rank == 0 else torch.zeros(count, dtype=dtype)
+        if count > 0:
+            self.dist.broadcast(values, 0)
+        return values
+
+    def file_bytes(self, path):
+        if self.everyone_sees(path):
+            with open(path, "rb") as f:
+                return f.read()
+        if self.rank == 0:
+            with open(path, "rb") as f:
+                return self.broadcast_bytes(f.read())
+        return self.broadcast_bytes(None)
+
+    def close(self):
+        if self.world > 1:
+            self.dist.destroy_process_group()
+
+
 # ---- framing --------------------------------------------------------------------------------------------------
 
 
@@ -92,9 +214,7 @@ def read_frame():
 
 def send(header, payload=b""):
     data = json.dumps(header).encode("utf-8")
-    PROTOCOL_OUT.write(struct.pack("<IQ", len(data), len(payload)) + data)
-    if payload:
-        PROTOCOL_OUT.write(payload)
+    PROTOCOL_OUT.write(struct.pack("<IQ", len(data), len(payload)) + data + payload)
 
 
 def to_bytes(tensor, dtype):
@@ -241,7 +361,9 @@ def one_line(error):
 
 
 class Engine:
-    def __init__(self):
+    def __init__(self, ranks=None):
+        self.ranks = ranks or Ranks()
+        self.timings = {}  # op -> [requests, seconds inside the handler]
         self.model = None
         self.splits = {}
         self.alpha_written = None
@@ -252,6 +374,13 @@ class Engine:
         if header.get("threads"):
             torch.set_num_threads(int(header["threads"]))
         self.device = resolve_device(header.get("device"))
+        shared = False
+        if self.ranks.world > 1 and self.device.type == "cuda":
+            # One GPU per rank of this node from the one named on; more ranks than GPUs share them round-robin.
+            first, count = self.device.index or 0, torch.cuda.device_count()
+            shared = self.ranks.local_world > count - first
+            self.device = torch.device("cuda", first + self.ranks.local % (count - first))
+        self.ranks.use_device(self.device, shared)
         self.dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}.get(
             header.get("dtype") or "float32"
         )
@@ -307,7 +436,7 @@ class Engine:
         n, base = header["n"], header["base"]
         rows = n + (1 if base else 0)
         sizes = [self.targets[v].numel() for v in self.merged]
-        everything = mapped(header["file"], rows * sum(sizes))
+        everything = self.ranks.file_tensor(header["file"], rows * sum(sizes))
         self.stacked, offset = [], 0
         for size in sizes:
             block = everything.narrow(0, offset, rows * size).view(rows, size)
@@ -318,8 +447,7 @@ class Engine:
                 self.stacked.append((block.to(self.device), None))
         self.n = n
         if header.get("copiedFile"):
-            with open(header["copiedFile"], "rb") as f:
-                raw = f.read()
+            raw = self.ranks.file_bytes(header["copiedFile"])
             dtypes = {"int64": torch.int64, "int32": torch.int32, "int16": torch.int16, "int8": torch.int8, "uint8": torch.uint8, "bool": torch.bool}
             with torch.no_grad():
                 for name, dtype, start, length in header["copied"]:
@@ -332,7 +460,8 @@ class Engine:
     def data(self, header, _):
         def tensor(part):
             shape = part["shape"]
-            return mapped(part["file"], math.prod(shape)).view(*shape) if math.prod(shape) > 0 else torch.zeros(shape)
+            count = math.prod(shape)
+            return self.ranks.file_tensor(part["file"], count).view(*shape) if count > 0 else torch.zeros(shape)
 
         x = tensor(header["x"])
         y = tensor(header["y"]) if header.get("y") else None
@@ -352,19 +481,21 @@ class Engine:
         return self.splits[name]
 
     def batches(self, rows, payload, batch_size, no_single_tail=False):
-        """(x, y, count) on the device for each batch of the selected rows."""
+        """(x, y, count) on the device for each batch of this rank's share of the selected rows (all of them on
+        one rank)."""
         x, y = self.split(rows["split"])
         indices = from_bytes(payload, torch.int32).long() if rows.get("indexed") else None
         total = x.shape[0] if indices is None else indices.numel()
         if indices is not None and total > 0 and (int(indices.min()) < 0 or int(indices.max()) >= x.shape[0]):
             raise UsageError(f"row index out of range for the {rows['split']} split of {x.shape[0]} rows")
+        lo, hi = self.ranks.share(total)
         batch_size = max(1, int(batch_size or 256))
-        starts = list(range(0, total, batch_size))
-        ends = starts[1:] + [total]
+        starts = list(range(lo, hi, batch_size))
+        ends = starts[1:] + [hi]
         if no_single_tail and len(starts) > 1 and ends[-1] - starts[-1] == 1:
             starts.pop()
             ends.pop()
-            ends[-1] = total
+            ends[-1] = hi
         for start, end in zip(starts, ends):
             if indices is None:
                 bx, by = x[start:end], None if y is None else y[start:end]
@@ -409,8 +540,10 @@ class Engine:
         if getattr(self, "layout", None) is None:
             raise UsageError("no coefficients written yet: write comes before gradient")
         objective = header["objective"]
+        if objective["name"] != "entropy" and self.split(header["rows"]["split"])[1] is None:
+            sample_objective(objective, None, None)  # the one-line refusal, on every rank whatever its share
         params = [self.targets[n] for n in self.params]
-        sums = [torch.zeros_like(p, dtype=torch.float32) for p in params]
+        sums = [None] * len(params)
         loss_sum, count = 0.0, 0
         for x, y, rows in self.batches(header["rows"], payload, header.get("batchSize")):
             losses = sample_objective(objective, self.forward(x), y)
@@ -418,22 +551,27 @@ class Engine:
             grads = torch.autograd.grad(total, params, allow_unused=True)
             for k, g in enumerate(grads):
                 if g is not None:
-                    sums[k] += g.float()
+                    sums[k] = g if sums[k] is None else sums[k] + g
             loss_sum += float(total.detach())
             count += rows
-        if count == 0:
-            raise UsageError(f"no rows to take a gradient on in the {header['rows']['split']} split")
-        grad_w = {n: g / count for n, g in zip(self.params, sums)}
-        self.batch_norm_statistic_gradients(grad_w)
+        # dL/dα is linear in dL/dW: each rank takes it from its own row sums, and the ranks' sums are added.
         group_of, groups = self.layout
         out = torch.zeros(self.n, groups, dtype=torch.float64)
-        for v, name in enumerate(self.merged):
-            g = grad_w.get(name)
-            if g is None:
-                continue
-            s, _ = self.stacked[v]
-            out[:, group_of[v]] += (s @ g.reshape(-1)).double().cpu()
-        return {"loss": loss_sum / count}, to_bytes(out, torch.float64)
+        if count > 0:
+            grad_w = {n: g.float() for n, g in zip(self.params, sums) if g is not None}
+            self.batch_norm_statistic_gradients(grad_w)
+            with torch.no_grad():
+                for v, name in enumerate(self.merged):
+                    g = grad_w.get(name)
+                    if g is None:
+                        continue
+                    s, _ = self.stacked[v]
+                    out[:, group_of[v]] += (s @ g.reshape(-1)).double().cpu()
+        totals = self.ranks.sum(torch.cat([torch.tensor([loss_sum, float(count)], dtype=torch.float64), out.reshape(-1)]))
+        count = float(totals[1])
+        if count == 0:
+            raise UsageError(f"no rows to take a gradient on in the {header['rows']['split']} split")
+        return {"loss": float(totals[0]) / count}, to_bytes(totals[2:] / count, torch.float64)
 
     def batch_norm_statistic_gradients(self, grad_w):
         """In inference mode y = γ (x − μ) / √(σ² + ε) + β, so ∂L/∂μ = −γ/√(σ²+ε) · ∂L/∂β and
@@ -452,35 +590,43 @@ class Engine:
 
     def score(self, header, payload):
         objective = header["objective"]
-        loss_sum, metric_sum, count, labelled = 0.0, 0.0, 0, True
+        loss_sum, metric_sum, count = 0.0, 0.0, 0
+        labelled = self.split(header["rows"]["split"])[1] is not None
+        if objective["name"] != "entropy" and not labelled:
+            sample_objective(objective, None, None)  # the one-line refusal, on every rank whatever its share
         with torch.no_grad():
             for x, y, rows in self.batches(header["rows"], payload, header.get("batchSize")):
                 pred = self.forward(x)
                 loss_sum += float(sample_objective(objective, pred, y).sum())
-                if y is None:
-                    labelled = False
-                else:
+                if labelled:
                     metric_sum += float(sample_metric(objective["task"], pred, y).sum())
                 count += rows
+        totals = self.ranks.sum(torch.tensor([loss_sum, metric_sum, float(count)], dtype=torch.float64))
+        count = float(totals[2])
         if count == 0:
             raise UsageError(f"no rows to score in the {header['rows']['split']} split")
-        return {"loss": loss_sum / count, "metric": metric_sum / count if labelled else None}
+        return {"loss": float(totals[0]) / count, "metric": float(totals[1]) / count if labelled else None}
 
     def predict(self, header, payload):
         outputs = []
         with torch.no_grad():
             for x, _, _ in self.batches(header["rows"], payload, header.get("batchSize")):
                 outputs.append(self.forward(x).cpu())
-        values = torch.cat(outputs) if outputs else torch.zeros(0)
+        mine = torch.cat(outputs) if outputs else None
+        parts = [p for p in self.ranks.gather_objects(mine) if p is not None]  # in rank order: in row order
+        values = torch.cat(parts) if parts else torch.zeros(0)
         return {"shape": list(values.shape)}, to_bytes(values, torch.float32)
 
     # -- BatchNormalization -------------------------------------------------------------------------------------
 
     def reestimateBatchNorm(self, header, payload):
         """Each layer in model order, with its predecessors' new statistics in place: the exact mean and the
-        unbiased variance (torch's convention for running_var) of its input over the rows. Only that layer is put in
-        training mode (dropout stays off); torch's own update then reveals the batch's moments: with the
-        statistics zeroed first, running_mean = m · mean and running_var = m · var (m: its momentum, 1 when None)."""
+        population (biased) variance of its input over the rows, as the TF.js path (src/worker/learn/batchnorm.ts)
+        and Keras define the re-estimated statistics, so one model gets the same soup on either engine (torch's own
+        momentum=None pass stores the unbiased variance instead: count/(count − 1) times this). Only that layer is
+        put in training mode (dropout stays off); torch's own update then reveals the batch's moments: with the
+        statistics zeroed first, running_mean = m · mean and running_var = m · unbiased var (m: its momentum, 1 when
+        None)."""
         for name, module in self.bn:
             mean_t, var_t = self.targets[name + ".running_mean"], self.targets[name + ".running_var"]
             tracked = self.targets.get(name + ".num_batches_tracked")
@@ -505,22 +651,24 @@ class Engine:
                         b_mean = mean_t.detach().double().cpu() / factor
                         b_count = rows * spatial.get("s", 1)
                         b_m2 = var_t.detach().double().cpu() / factor * max(b_count - 1, 0)
-                        if mean is None:
-                            count, mean, m2 = b_count, b_mean, b_m2
-                            continue
-                        total = count + b_count
-                        delta = b_mean - mean
-                        mean = mean + delta * b_count / total
-                        m2 = m2 + b_m2 + delta * delta * count * b_count / total
-                        count = total
+                        count, mean, m2 = pooled((count, mean, m2), (b_count, b_mean, b_m2))
             finally:
                 module.eval()
                 if hook is not None:
                     hook.remove()
+            if self.ranks.world > 1:  # every rank pools every rank's moments, in rank order: the same statistics
+                c = mean_t.numel()
+                mine = torch.zeros(1 + 2 * c, dtype=torch.float64)
+                if mean is not None:
+                    mine[0], mine[1 : 1 + c], mine[1 + c :] = float(count), mean.reshape(-1), m2.reshape(-1)
+                count, mean, m2 = 0, None, None
+                for part in self.ranks.gather(mine):
+                    if float(part[0]) > 0:
+                        count, mean, m2 = pooled((count, mean, m2), (float(part[0]), part[1 : 1 + c], part[1 + c :]))
             with torch.no_grad():
                 if mean is not None:
                     mean_t.copy_(mean.to(mean_t.dtype))
-                    var_t.copy_((m2 / max(count - 1, 1)).to(var_t.dtype))
+                    var_t.copy_((m2 / max(count, 1)).to(var_t.dtype))
                 if kept is not None:
                     tracked.copy_(kept)
         self.alpha_written = None
@@ -551,10 +699,24 @@ class Engine:
         self.alpha_written = None
         return {}
 
+    def timing(self, header, _):
+        """Requests carried out so far and the seconds spent inside them, per op (for the benchmarks)."""
+        return {"timings": self.timings}
+
     def readMerged(self, header, _):
         parts = [self.targets[n].detach().float().cpu().reshape(-1) for n in self.merged]
         flat = torch.cat(parts) if parts else torch.zeros(0)
         return {"sizes": [p.numel() for p in parts]}, to_bytes(flat, torch.float32)
+
+
+def pooled(a, b):
+    """Chan et al.'s pairwise combination of (count, mean, sum of squared deviations); mean None: nothing yet."""
+    (count, mean, m2), (b_count, b_mean, b_m2) = a, b
+    if mean is None:
+        return b_count, b_mean, b_m2
+    total = count + b_count
+    delta = b_mean - mean
+    return total, mean + delta * b_count / total, m2 + b_m2 + delta * delta * count * b_count / total
 
 
 # ---- losses and metrics: src/worker/learn/loss.ts -------------------------------------------------------------
@@ -643,32 +805,65 @@ def describe(error):
     return f"{type(error).__name__}: {one_line(error)}"
 
 
+INTERNAL = ("split", "batches", "forward", "batch_norm_statistic_gradients")
+
+
+def carry_out(engine, header, payload):
+    """One request on this rank: (answer header, payload)."""
+    op = header.get("op")
+    handler = getattr(Engine, op, None) if isinstance(op, str) and not op.startswith("_") else None
+    if handler is None or op in INTERNAL:
+        return {"ok": False, "error": f"unknown request {op}"}, b""
+    if op != "load" and engine.model is None:
+        return {"ok": False, "error": "no model loaded"}, b""
+    try:
+        answer = handler(engine, header, payload)
+    except Exception as error:  # one line for the user; the traceback only to stderr for a debugger
+        if os.environ.get("MODEL_SOUP_ENGINE_TRACEBACK"):
+            traceback.print_exc()
+        return {"ok": False, "error": describe(error)}, b""
+    head, body = answer if isinstance(answer, tuple) else (answer, b"")
+    return {"ok": True, **head}, body
+
+
 def main():
     import platform
+    import time
 
-    engine = Engine()
-    send({"ok": True, "ready": True, "torch": torch.__version__, "python": platform.python_version(), "pid": os.getpid()})
-    while True:
-        header, payload = read_frame()
-        if header is None or header.get("op") == "exit":
-            return
-        op = header.get("op")
-        handler = getattr(Engine, op, None) if isinstance(op, str) and not op.startswith("_") else None
-        if handler is None or op in ("split", "batches", "forward", "batch_norm_statistic_gradients"):
-            send({"ok": False, "error": f"unknown request {op}"})
-            continue
-        if op != "load" and engine.model is None:
-            send({"ok": False, "error": "no model loaded"})
-            continue
-        try:
-            answer = handler(engine, header, payload)
-        except Exception as error:  # one line for the user; the traceback only to stderr for a debugger
-            if os.environ.get("MODEL_SOUP_ENGINE_TRACEBACK"):
-                traceback.print_exc()
-            send({"ok": False, "error": describe(error)})
-            continue
-        head, body = answer if isinstance(answer, tuple) else (answer, b"")
-        send({"ok": True, **head}, body)
+    ranks = Ranks()  # with several ranks: waits until every one has joined
+    engine = Engine(ranks)
+    lead = ranks.rank == 0
+    if lead:
+        send({"ok": True, "ready": True, "torch": torch.__version__, "python": platform.python_version(), "pid": os.getpid(), "ranks": ranks.world})
+    # A write sent with reply: false (the next request follows it at once) answers only by its failure, in place
+    # of the next request's answer: one round trip per learning step instead of two.
+    failed = None
+    try:
+        while True:
+            if lead:
+                header, payload = read_frame()
+                if header is None:
+                    header, payload = {"op": "exit"}, b""
+                if ranks.world > 1:
+                    ranks.forward_frame(header, payload)
+            else:
+                header, payload = ranks.next_frame()
+            if header.get("op") == "exit":
+                return
+            started = time.perf_counter()
+            head, body = carry_out(engine, header, payload)
+            spent = engine.timings.setdefault(str(header.get("op")), [0, 0.0])
+            spent[0], spent[1] = spent[0] + 1, spent[1] + time.perf_counter() - started
+            if not lead:
+                continue
+            if header.get("reply") is False:
+                failed = failed or (None if head["ok"] else head)
+                continue
+            if failed is not None:
+                head, body, failed = failed, b"", None
+            send(head, body)
+    finally:
+        ranks.close()
 
 
 if __name__ == "__main__":

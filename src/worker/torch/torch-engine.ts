@@ -22,6 +22,7 @@ import type {
   SplitName,
 } from "../engine/soup-engine.js";
 import { EngineProcess } from "./engine-process.js";
+import { FollowerRanks, rankEnvironment, rankLayout, type RankOptions } from "./engine-ranks.js";
 
 /** How the model is built: a TorchScript file as it is, or an architecture for the ingredients' state dicts. */
 export type TorchModelSource =
@@ -44,7 +45,7 @@ export interface TorchDataSplit {
   readonly yShape?: readonly number[];
 }
 
-export interface TorchEngineOptions {
+export interface TorchEngineOptions extends RankOptions {
   readonly python: PythonWithTorch;
   readonly model: TorchModelSource;
   readonly ingredients: readonly IngredientTensors[];
@@ -61,6 +62,8 @@ export interface TorchEngineOptions {
   readonly threads?: number;
   /** Polled while a request runs: the child is killed and the request rejects with CancelledError. */
   readonly cancel?: Cancellation;
+  // From RankOptions: nproc N data-parallel ranks on this machine (default 1; threads is per rank), and nnodes,
+  // nodeRank (0 here: the other nodes run serveTorchRanks), masterAddr, masterPort as torchrun takes them.
 }
 
 /**
@@ -101,9 +104,12 @@ function float32Of(t: Tensor): Float32Array {
 export class TorchEngine implements SoupEngine {
   readonly kind = "torch";
   private closed = false;
+  /** A write not sent yet: it goes, unanswered unless it fails, just before the next request (one round trip a step). */
+  private pendingWrite?: { header: Record<string, unknown>; payload: Uint8Array };
 
   private constructor(
     private readonly process: EngineProcess,
+    private readonly followers: FollowerRanks | undefined,
     private readonly folder: string,
     readonly description: string,
     readonly ingredients: number,
@@ -118,15 +124,32 @@ export class TorchEngine implements SoupEngine {
   static async start(options: TorchEngineOptions): Promise<TorchEngine> {
     const { ingredients } = options;
     if (ingredients.length === 0) throw new UsageError("A soup needs at least one ingredient.");
+    const layout = await rankLayout(options);
+    if (layout.nodeRank !== 0)
+      throw new UsageError(`node ${layout.nodeRank} follows node 0: run serveTorchRanks there, not TorchEngine.start`);
     // Named and tracked as core/io/temp-files.ts names its folders: an interrupted worker removes it as it exits.
     const folder = await mkdtemp(join(tmpdir(), `model-soup-torch-${globalThis.process.pid}-`));
     trackTemp(folder);
-    const process = new EngineProcess(options.python.path, enginePath());
+    const script = enginePath();
+    const process = new EngineProcess(options.python.path, script, rankEnvironment(layout, 0));
+    const followers =
+      layout.world > 1
+        ? new FollowerRanks(
+            options.python.path,
+            script,
+            layout,
+            Array.from({ length: layout.nproc - 1 }, (_, i) => i + 1),
+          )
+        : undefined;
+    // A rank that dies ends rank 0 too, with its line (else rank 0 would wait in a collective).
+    void followers?.failed.then((line) => line !== undefined && process.fail(line));
+    void process.exited.then(() => followers?.kill());
     try {
-      return await TorchEngine.setUp(process, folder, options);
+      return await TorchEngine.setUp(process, followers, folder, options, layout.world);
     } catch (error) {
       await process.close().catch(() => undefined);
       process.kill("closed");
+      followers?.kill();
       await rm(folder, { recursive: true, force: true });
       forgetTemp(folder);
       throw error;
@@ -135,8 +158,10 @@ export class TorchEngine implements SoupEngine {
 
   private static async setUp(
     process: EngineProcess,
+    followers: FollowerRanks | undefined,
     folder: string,
     options: TorchEngineOptions,
+    world: number,
   ): Promise<TorchEngine> {
     const { ingredients, base, cancel } = options;
     const ready = await process.ready();
@@ -227,8 +252,9 @@ export class TorchEngine implements SoupEngine {
     const version = String(ready.header.torch);
     return new TorchEngine(
       process,
+      followers,
       folder,
-      `PyTorch ${version}, ${loaded.device}, ${options.python.path}`,
+      `PyTorch ${version}, ${loaded.device}${world > 1 ? `, ${world} ranks` : ""}, ${options.python.path}`,
       ingredients.length,
       loaded.layers,
       loaded.batchNorm,
@@ -243,6 +269,11 @@ export class TorchEngine implements SoupEngine {
     return this.process.pid;
   }
 
+  /** The process ids of the other ranks on this machine (none with one rank). */
+  get rankPids(): number[] {
+    return this.followers?.pids ?? [];
+  }
+
   rows(split: SplitName): number {
     if (split === "learn+validation") return (this.rowCounts.learn ?? 0) + (this.rowCounts.validation ?? 0);
     return this.rowCounts[split] ?? 0;
@@ -250,7 +281,9 @@ export class TorchEngine implements SoupEngine {
 
   private request(header: Record<string, unknown>, payload?: Uint8Array) {
     if (this.closed) throw new UsageError("The PyTorch engine was closed.");
-    return this.process.request(header, payload, this.options.cancel);
+    const before = this.pendingWrite ? [this.pendingWrite] : [];
+    this.pendingWrite = undefined;
+    return this.process.requestAfter(before, header, payload, this.options.cancel);
   }
 
   private rowsHeader(rows: RowSelection) {
@@ -271,7 +304,16 @@ export class TorchEngine implements SoupEngine {
       );
     if (layout.groupOf.length !== this.merged.length)
       throw new UsageError(`groupOf has ${layout.groupOf.length} entries for ${this.merged.length} merged tensors`);
-    await this.request({ op: "write", groupOf: layout.groupOf, groups: layout.groups }, bytesOf(alpha));
+    // Sent with the next request; a copy, as the caller may change its array before then.
+    this.pendingWrite = {
+      header: { op: "write", groupOf: layout.groupOf, groups: layout.groups },
+      payload: bytesOf(Float64Array.from(alpha)),
+    };
+  }
+
+  /** Requests carried out by engine.py so far and the seconds spent inside them, per op (benchmarks). */
+  async timings(): Promise<Record<string, [number, number]>> {
+    return (await this.request({ op: "timing" })).header.timings as Record<string, [number, number]>;
   }
 
   async gradient(rows: RowSelection, objective: Objective): Promise<{ loss: number; gradAlpha: Float64Array }> {
@@ -336,12 +378,14 @@ export class TorchEngine implements SoupEngine {
   /** Ends the child now, whatever it is doing (the request in flight rejects with CancelledError). */
   kill(reason = "Cancelled"): void {
     this.process.kill(reason);
+    this.followers?.kill();
   }
 
   async dispose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.process.close().catch(() => undefined);
+    await this.followers?.end();
     await rm(this.folder, { recursive: true, force: true });
     forgetTemp(this.folder);
   }

@@ -5,8 +5,10 @@
 Requests: {"op": "merged", files, alpha, factory, data, layerwise?} -> predictions, loss and accuracy of the merged
 state dict loaded into factory's model; {"op": "gradient", ...} -> the loss and dL/dalpha of the MLP fixture written
 out by hand in float64 (BatchNorm's inference formula spelled out, so its statistics are differentiated too);
-{"op": "bn", ...} -> torch's own running statistics (momentum=None, statistics reset, one training-mode pass of each
-BatchNorm module over all rows) of the merged model.
+{"op": "bn", ...} -> the re-estimated statistics of the merged model, layer after layer: each BatchNorm module's
+input over all rows (its predecessors re-estimated), its population mean and (biased) variance computed from that
+input in float64 (layers), and what torch's own momentum=None training-mode pass stores (torch: the unbiased
+running_var, and the count of values per channel).
 """
 
 import importlib.util
@@ -71,14 +73,23 @@ elif op == "bn":
     model = factory()
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in merged_state(alpha).items()})
     model.eval()
-    out = []
+    out, torch_own = [], []
     for module in model.modules():
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            seen = []
+            hook = module.register_forward_pre_hook(lambda m, inp: seen.append(inp[0].detach().double()))
             module.momentum = None
             module.reset_running_stats()
             module.train()
             with torch.no_grad():
                 model(x)
             module.eval()
-            out.append([module.running_mean.tolist(), module.running_var.tolist()])
-    print(json.dumps({"layers": out}))
+            hook.remove()
+            # The population moments of the layer's input, per channel (dimension 1), in float64.
+            h = seen[0].transpose(0, 1).reshape(seen[0].shape[1], -1)
+            mean, var = h.mean(1), h.var(1, unbiased=False)
+            torch_own.append({"count": h.shape[1], "running_var": module.running_var.tolist()})
+            module.running_mean.copy_(mean.float())
+            module.running_var.copy_(var.float())  # the next layer sees this layer's re-estimated statistics
+            out.append([mean.tolist(), var.tolist()])
+    print(json.dumps({"layers": out, "torch": torch_own}))

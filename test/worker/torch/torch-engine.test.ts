@@ -106,22 +106,29 @@ describe("TorchEngine on a state-dict MLP (BatchNorm1d, Dropout) built by user c
     }
   });
 
-  it("re-estimates BatchNorm statistics as torch's momentum=None pass does, in batches or at once", async () => {
+  it("re-estimates BatchNorm statistics as the population moments of each layer's input, in batches of 40", async () => {
     await engine.write(alpha, modelLayout(engine));
     const averaged = await engine.readBatchNorm();
     assert.deepEqual(averaged.layers, ["1"]);
     assert.equal(averaged.values.length, 2);
     await engine.reestimateBatchNorm({ split: "learn" });
     const estimated = await engine.readBatchNorm();
-    const expected = reference<{ layers: number[][][] }>(python, {
-      op: "bn",
-      files: MLP_STATE_DICTS,
-      alpha: [...alpha],
-      factory: FACTORY,
-      data: fixture("mlp_data.pt"),
-    });
+    const expected = reference<{ layers: number[][][]; torch: Array<{ count: number; running_var: number[] }> }>(
+      python,
+      { op: "bn", files: MLP_STATE_DICTS, alpha: [...alpha], factory: FACTORY, data: fixture("mlp_data.pt") },
+    );
     expected.layers[0]!.forEach((stat, s) =>
       stat.forEach((v, c) => closeTo(estimated.values[s]![c]!, v, 1e-5, `statistic ${s} channel ${c}`)),
+    );
+    // The biased variance (TF.js and Keras), not torch's unbiased running_var: they differ by count/(count − 1).
+    const { count, running_var: unbiased } = expected.torch[0]!;
+    assert.equal(count, 96);
+    unbiased.forEach((v, c) =>
+      closeTo(estimated.values[1]![c]!, (v * (count - 1)) / count, 1e-5, `variance ${c} against torch's`),
+    );
+    assert.ok(
+      unbiased.some((v, c) => Math.abs(v - estimated.values[1]![c]!) > 1e-3 * Math.abs(v)),
+      "torch's unbiased variance is not what the engine stores",
     );
     assert.ok(
       estimated.values[1]!.some((v, c) => Math.abs(v - averaged.values[1]![c]!) > 1e-3),

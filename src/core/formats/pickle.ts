@@ -9,9 +9,17 @@ function startsWith(head: Uint8Array, bytes: number[]): boolean {
   return bytes.every((b, i) => head[i] === b);
 }
 
+/**
+ * A safetensors file starts with its header's length (u64, little-endian) and the header's "{": a header of 0x280
+ * bytes starts 80 02, as a protocol-2 pickle does.
+ */
+function isSafetensorsHead(head: Uint8Array): boolean {
+  return head.length > 8 && head[8] === 0x7b && head[4] === 0 && head[5] === 0 && head[6] === 0 && head[7] === 0;
+}
+
 /** A raw pickle stream starts with the PROTO opcode (0x80) and a protocol number 2..5. */
 function isRawPickle(head: Uint8Array): boolean {
-  return head[0] === 0x80 && head[1] !== undefined && head[1] >= 2 && head[1] <= 5;
+  return head[0] === 0x80 && head[1] !== undefined && head[1] >= 2 && head[1] <= 5 && !isSafetensorsHead(head);
 }
 
 /**

@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { crc32 } from "node:zlib";
 import { unzipSync, zipSync } from "fflate";
 import { analyzeManifests } from "../../../../src/core/architecture/analyze.js";
 import { ModelFileError } from "../../../../src/core/errors.js";
@@ -105,6 +106,7 @@ describe("PyTorch: merged TorchScript written as TorchScript", function () {
       for (let i = 0; i < after.length; i++) {
         const [a, b] = [before[i]!, after[i]!];
         assert.equal(b.dataOffset % 64, 0, `${b.name} starts at a multiple of 64 bytes`);
+        if (b.method === 0) assert.equal(crc32(b.raw), b.crc32, `${b.name}'s CRC-32 is its bytes'`);
         if (storages.has(a.name)) {
           assert.equal(b.method, 0, `${b.name} is stored`);
           assert.equal(b.size, a.size, `${b.name} keeps its size`);
@@ -179,6 +181,19 @@ describe("PyTorch: merged TorchScript written as TorchScript", function () {
     }
   });
 
+  it("writes the overrides a learned soup gives (re-estimated BatchNorm statistics) into the TorchScript output", async () => {
+    const target = join(dir, "learned.pt");
+    const mean = Array.from({ length: 16 }, (_, i) => i / 8 - 1);
+    await mergeModelFiles({ spec: uniform(MLP.slice(0, 2)), target, overrides: { "1.running_mean": mean } });
+    const model = await openModel(target);
+    try {
+      assert.equal(model.manifest.metadata.torchscript, true);
+      assert.deepEqual(Array.from((await model.readTensor("1.running_mean")).data as Float32Array), mean);
+    } finally {
+      await model.close();
+    }
+  });
+
   const refuses = async (work: () => Promise<unknown>, file: string, pattern: RegExp) => {
     await assert.rejects(work, (error: Error) => {
       assert.ok(error instanceof ModelFileError, String(error));
@@ -209,6 +224,22 @@ describe("PyTorch: merged TorchScript written as TorchScript", function () {
 
   it("refuses a storage that a tensor outside the named attributes also holds (a List[Tensor] attribute)", async () => {
     await refuses(() => merge(LISTED, "soup.pt"), LISTED[0]!, /outside the modules' attributes/);
+  });
+
+  it("refuses a template with an entry whose name leaves the archive, writing nothing where that name points", async () => {
+    const entries = unzipSync(readFileSync(MLP[0]!));
+    const hostile = join(dir, "in", "hostile.ts.pt");
+    await mkdir(join(dir, "in"));
+    await writeFile(
+      hostile,
+      zipSync({ ...entries, "mlp_ft0.ts/../../escaped.txt": new TextEncoder().encode("x") } as never, { level: 0 }),
+    );
+    await assert.rejects(
+      () => mergeModelFiles({ spec: uniform([hostile, MLP[1]!]), target: join(dir, "out", "soup.pt") }),
+      (error: Error) => error instanceof ModelFileError && /absolute path or "\.\."/.test(error.message),
+    );
+    assert.deepEqual(await readdir(dir), ["in"]);
+    assert.deepEqual(await readdir(join(dir, "in")), ["hostile.ts.pt"]);
   });
 
   it("chooses the format from the ingredients: .pt and folders hold TorchScript, .safetensors streams", async () => {

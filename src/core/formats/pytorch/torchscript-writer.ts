@@ -199,51 +199,58 @@ async function placeTensors(
   }
 }
 
+interface ArchiveJob {
+  reader: PytorchReader;
+  zip: ZipArchive;
+  plans: Map<string, StoragePlan>;
+  target: string;
+  source: TensorSource;
+}
+
+/** The whole output archive at `temp`: the template's entries in order, storages with their tensors replaced. */
+async function writeArchive(temp: string, { reader, zip, plans, target, source }: ArchiveJob): Promise<void> {
+  const path = reader.checkpoint.path;
+  const input = await open(path, "r");
+  try {
+    const output = await open(temp, "wx+");
+    try {
+      const archive = new AlignedZipWriter(output);
+      for (const entry of zip.entries) {
+        const times = { dosTime: entry.dosTime, dosDate: entry.dosDate };
+        const plan = plans.get(entry.name);
+        if (!plan) {
+          const header = { name: entry.name, method: entry.method, crc: entry.crc32, ...times };
+          await archive.addEntry({ ...header, compressedSize: entry.compressedSize, size: entry.size }, (at) =>
+            copyRange(input, entry.dataOffset, entry.compressedSize, output, at, path),
+          );
+          continue;
+        }
+        const header = { name: entry.name, method: 0, compressedSize: entry.size, size: entry.size, ...times };
+        await archive.addEntry(header, async (at) => {
+          // A re-zipped (deflated) storage is inflated whole, within the inflation ceiling, as the reader does.
+          if (entry.method === 0) await copyRange(input, entry.dataOffset, entry.size, output, at, path);
+          else await writeAll(output, zip.read(entry), at);
+          await placeTensors(plan, at, output, reader, target, source, temp);
+          return crcOfRange(output, at, entry.size, temp);
+        });
+      }
+      await archive.finish();
+    } finally {
+      await output.close();
+    }
+  } finally {
+    await input.close();
+  }
+}
+
 /** Writes `reader`'s TorchScript archive to `target` with the source's tensors in place of its own. */
 export async function writeTorchScript(reader: PytorchReader, target: string, source: TensorSource): Promise<void> {
-  const path = reader.checkpoint.path;
   const plans = planStorages(reader);
-  const zip = ZipArchive.open(path, "TorchScript archive");
+  const zip = ZipArchive.open(reader.checkpoint.path, "TorchScript archive");
   try {
-    const entries = zip.entries;
-    refuseArchive(reader, entries, plans);
+    refuseArchive(reader, zip.entries, plans);
     await writeFilesAtomically([
-      {
-        path: target,
-        write: async (temp) => {
-          const input = await open(path, "r");
-          try {
-            const output = await open(temp, "wx+");
-            try {
-              const archive = new AlignedZipWriter(output);
-              for (const entry of entries) {
-                const times = { dosTime: entry.dosTime, dosDate: entry.dosDate };
-                const plan = plans.get(entry.name);
-                if (!plan) {
-                  const header = { name: entry.name, method: entry.method, crc: entry.crc32, ...times };
-                  await archive.addEntry({ ...header, compressedSize: entry.compressedSize, size: entry.size }, (at) =>
-                    copyRange(input, entry.dataOffset, entry.compressedSize, output, at, path),
-                  );
-                  continue;
-                }
-                const header = { name: entry.name, method: 0, compressedSize: entry.size, size: entry.size, ...times };
-                await archive.addEntry(header, async (at) => {
-                  // A re-zipped (deflated) storage is inflated whole, within the inflation ceiling, as the reader does.
-                  if (entry.method === 0) await copyRange(input, entry.dataOffset, entry.size, output, at, path);
-                  else await writeAll(output, zip.read(entry), at);
-                  await placeTensors(plan, at, output, reader, target, source, temp);
-                  return crcOfRange(output, at, entry.size, temp);
-                });
-              }
-              await archive.finish();
-            } finally {
-              await output.close();
-            }
-          } finally {
-            await input.close();
-          }
-        },
-      },
+      { path: target, write: (temp) => writeArchive(temp, { reader, zip, plans, target, source }) },
     ]);
   } finally {
     zip.close();

@@ -150,6 +150,19 @@ export function seeds(): Seed[] {
       ],
     },
     {
+      // TorchScript ingredients: a .pt output is written as a TorchScript archive (the template's entries copied).
+      kind: "torchscript",
+      files: {
+        "in/a.pt": read(TORCH, "engine", "mlp_ft0.ts.pt"),
+        "in/b.pt": read(TORCH, "engine", "mlp_ft1.ts.pt"),
+      },
+      entry: "a.pt",
+      commands: [
+        ["inspect", "a.pt"],
+        ["merge", "a.pt", "b.pt", "--out", "@out/merged.pt"],
+      ],
+    },
+    {
       kind: "tfjs",
       files: { ...digitsModels() },
       entry: "m1/model.json",
@@ -263,6 +276,7 @@ function mutateSeed(random: Random, seed: Seed): { bytes: Uint8Array; what: stri
       case "npz":
         return mutateZipEntry(random, bytes);
       case "pytorch":
+      case "torchscript":
         return torchZipMutant(random, bytes);
       case "mergekit-yaml": {
         const m = mutateYaml(random, text(bytes));

@@ -35,6 +35,12 @@ describe("host/save-target (where a merge is saved by default)", () => {
       defaultSaveTarget(["/w/hf/a/pytorch_model.bin", "/w/hf/b/pytorch_model.bin"]),
       join("/w", "hf-soup", "model.safetensors"),
     );
+    // TorchScript archives (read by their zip directory) are merged into TorchScript.
+    const engine = join("test", "fixtures", "pytorch", "engine");
+    assert.equal(
+      defaultSaveTarget([join(engine, "mlp_ft0.ts.pt"), join(engine, "mlp_ft1.ts.pt")]),
+      join("test", "fixtures", "pytorch", "engine-soup", "model.pt"),
+    );
   });
 
   it("names a sharded safetensors merge by its index, as the writer expects of sharded ingredients", async () => {

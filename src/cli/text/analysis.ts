@@ -3,7 +3,7 @@ import type { Analysis, AnalyzedModel } from "../../core/architecture/analyze.js
 import { shortLabels } from "../../core/architecture/labels.js";
 import { mergeVerdict, statusText } from "../../core/architecture/verdict.js";
 import type { ModelGroup } from "../../core/architecture/grouping.js";
-import { formatLabel } from "../../core/formats/registry.js";
+import { modelFormatLabel } from "../../core/formats/registry.js";
 import { formatShape } from "../../core/tensor.js";
 import { formatCount, formatTable } from "./table.js";
 
@@ -11,7 +11,7 @@ import { formatCount, formatTable } from "./table.js";
 export function formatModel(model: AnalyzedModel): string {
   const head = [
     model.path,
-    `  format: ${formatLabel(model.format)}   parameters: ${formatCount(model.parameters)}   tensors: ${model.tensors.length}   group: ${model.group}`,
+    `  format: ${modelFormatLabel(model.manifest)}   parameters: ${formatCount(model.parameters)}   tensors: ${model.tensors.length}   group: ${model.group}`,
     ...model.warnings.map((w) => `  warning: ${w}`),
   ];
   const rows = model.tensors.map((t) => [t.name, formatShape(t.shape), t.dtype]);

@@ -28,6 +28,13 @@ export function formatLabel(id: string, short = false): string {
   return format ? (short ? format.shortLabel : format.label) : id;
 }
 
+/** A model's format label, a TorchScript archive named as one (its format is PyTorch's, read by its weights). */
+export function modelFormatLabel(manifest: Pick<ModelManifest, "format" | "metadata">, short = false): string {
+  if (manifest.format === "pytorch" && manifest.metadata.torchscript === true)
+    return short ? "TorchScript" : "TorchScript (PyTorch .pt)";
+  return formatLabel(manifest.format, short);
+}
+
 const HEAD_BYTES = 4096;
 
 /** Finds a file's format from its content; refuses bare pickles and anything that is not a model Model Soup reads. */

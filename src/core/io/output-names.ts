@@ -19,11 +19,12 @@ export const MODEL_EXTENSIONS: Record<FormatId, readonly string[]> = {
 
 /**
  * The model file inside a folder output: model.json, model.keras, model.h5, model.safetensors[.index.json]
- * (PyTorch ingredients too: their merge is written as safetensors by default).
+ * (PyTorch state dicts too: their merge is written as safetensors by default), model.pt for TorchScript
+ * ingredients (their merge is a TorchScript archive, which runs as they do).
  */
-export function modelFileNameInFolder(format: FormatId, sharded: boolean): string {
+export function modelFileNameInFolder(format: FormatId, sharded: boolean, torchScript = false): string {
   if (format === "safetensors") return sharded ? `model${SAFETENSORS_INDEX}` : "model.safetensors";
-  if (format === "pytorch") return "model.safetensors";
+  if (format === "pytorch") return torchScript ? "model.pt" : "model.safetensors";
   return `model${MODEL_EXTENSIONS[format][0]}`;
 }
 

@@ -3,13 +3,17 @@
  * - a path ending in the ingredients' format's extension (model.json / x.json for TF.js, .keras, .h5/.hdf5,
  *   .safetensors, NAME.safetensors.index.json for a sharded safetensors model) is that model file;
  * - an existing folder, a path ending in "/", or a path without an extension is a folder that holds the model
- *   under its format's usual name (model.json + shards, model.keras, model.h5, model.safetensors[.index.json]);
+ *   under its format's usual name (model.json + shards, model.keras, model.h5, model.safetensors[.index.json],
+ *   model.pt for TorchScript ingredients);
+ * - PyTorch ingredients may also be written as .safetensors; a .pt / .pth output is a TorchScript archive when the
+ *   template is one, else a state dict;
  * the recipe goes beside the model file (recipePathFor). Anything else is refused, saying what was expected.
  */
 import { stat } from "node:fs/promises";
 import { extname, join, resolve, sep } from "node:path";
 import { UsageError } from "../errors.js";
 import { detectFormat, formatLabel } from "../formats/registry.js";
+import { isTorchScriptArchive } from "../formats/pytorch/index.js";
 import type { FormatId } from "../model.js";
 import {
   formatOfExtension,
@@ -34,13 +38,26 @@ export interface OutputTarget {
   siblings?: RegExp;
 }
 
-/** The output format, and whether a safetensors output is sharded, follow the template (the first ingredient). */
-export async function templateKind(template: string): Promise<{ format: FormatId; sharded: boolean }> {
-  const format = (await detectFormat(template)).id;
-  return { format, sharded: format === "safetensors" && template.toLowerCase().endsWith(".safetensors.index.json") };
+export interface TemplateKind {
+  format: FormatId;
+  /** A sharded safetensors template: the output is sharded too. */
+  sharded: boolean;
+  /** A TorchScript template: a .pt output (and a folder's model.pt) is a TorchScript archive like it. */
+  torchScript: boolean;
 }
 
-function expectedExtensions(format: FormatId, sharded: boolean): string {
+/** The output format, and whether a safetensors output is sharded, follow the template (the first ingredient). */
+export async function templateKind(template: string): Promise<TemplateKind> {
+  const format = (await detectFormat(template)).id;
+  return {
+    format,
+    sharded: format === "safetensors" && template.toLowerCase().endsWith(".safetensors.index.json"),
+    torchScript: format === "pytorch" && isTorchScriptArchive(template),
+  };
+}
+
+function expectedExtensions({ format, sharded, torchScript }: TemplateKind): string {
+  if (torchScript) return ".pt / .pth (TorchScript, as the ingredients) or .safetensors (the weights alone)";
   if (format === "pytorch") return ".safetensors (the default) or .pt / .pth (a state dict)";
   if (format === "safetensors")
     return sharded ? "NAME.safetensors.index.json (the ingredients are sharded)" : ".safetensors";
@@ -53,16 +70,17 @@ export async function resolveOutputTarget(out: string, template: string): Promis
     throw new UsageError(
       'the output path (--out) is empty; expected a folder or a model file path such as "merged/model.json"',
     );
-  const { format, sharded } = await templateKind(template);
+  const kind = await templateKind(template);
+  const { format, sharded } = kind;
   const path = resolve(out);
   const existing = await stat(path).catch(() => undefined);
   const namesFolder = out.endsWith("/") || out.endsWith(sep);
   if (existing?.isDirectory() || (!existing && (namesFolder || extname(path) === ""))) {
-    const model = join(path, modelFileNameInFolder(format, sharded));
+    const model = join(path, modelFileNameInFolder(format, sharded, kind.torchScript));
     return {
       model,
       recipe: recipePathFor(model),
-      format: format === "pytorch" ? "safetensors" : format,
+      format: format === "pytorch" && !kind.torchScript ? "safetensors" : format,
       form: "folder",
       folder: path,
       siblings: siblingPattern(format, model),
@@ -87,7 +105,7 @@ export async function resolveOutputTarget(out: string, template: string): Promis
   if (!fits) {
     throw new UsageError(
       `the output ${out} does not end in the ingredients' format's extension: the ingredients are ${formatLabel(format, true)} models, ` +
-        `so expected ${expectedExtensions(format, sharded)}, or a folder (a new folder whose name has a dot: end it with "/")`,
+        `so expected ${expectedExtensions(kind)}, or a folder (a new folder whose name has a dot: end it with "/")`,
     );
   }
   return {

@@ -8,7 +8,7 @@ import { type ZipEntry, ZipArchive } from "../../io/zip.js";
 import { BYTES_PER_ELEMENT, type TensorInfo, elementCount } from "../../tensor.js";
 import { LIMITS } from "../limits.js";
 import { layerOf } from "../safetensors/tensor-set.js";
-import { PickleDict, PickleTuple, type PickleValue, ScriptObject, TensorRef } from "./pickle-values.js";
+import { PickleDict, PickleSet, PickleTuple, type PickleValue, ScriptObject, TensorRef } from "./pickle-values.js";
 import { PickleRefused, unpickle } from "./unpickler.js";
 
 /** Where the weights sit in a training checkpoint, in the order they are looked for. */
@@ -35,6 +35,11 @@ export interface TorchCheckpoint {
   tensors: Map<string, TorchTensor>;
   metadata: Record<string, unknown>;
   warnings: string[];
+  /**
+   * TorchScript: the storages that tensors of the module tree hold outside the named attributes (in lists, dicts or
+   * custom states), which a writer that replaces named tensors in place must not touch.
+   */
+  unnamedStorages: Set<string>;
 }
 
 const EXPECTED = "expected a torch.save zip archive (NAME/data.pkl with NAME/data/…)";
@@ -113,6 +118,25 @@ function scriptTensors(path: string, root: ScriptObject): Array<[string, TensorR
     todo.push(...children.reverse());
   }
   return found;
+}
+
+/** Storage keys of every tensor anywhere in `root` that is not one of `named` (each object visited once). */
+function storagesOutside(root: PickleValue, named: ReadonlySet<TensorRef>): Set<string> {
+  const keys = new Set<string>();
+  const seen = new Set<object>();
+  const todo: PickleValue[] = [root];
+  while (todo.length > 0) {
+    const value = todo.pop()!;
+    if (value === null || typeof value !== "object" || value instanceof Uint8Array || seen.has(value)) continue;
+    seen.add(value);
+    if (value instanceof TensorRef) {
+      if (!named.has(value)) keys.add(value.storage.key);
+    } else if (Array.isArray(value)) todo.push(...value);
+    else if (value instanceof PickleTuple || value instanceof PickleSet) todo.push(...value.items);
+    else if (value instanceof PickleDict) for (const [k, v] of value.entries) todo.push(k, v);
+    else if (value instanceof ScriptObject) todo.push(value.state);
+  }
+  return keys;
 }
 
 function holdsTensors(value: PickleValue | undefined): value is PickleDict {
@@ -205,10 +229,12 @@ export function readTorchCheckpoint(path: string): TorchCheckpoint {
     const metadata: Record<string, unknown> = {};
     const warnings: string[] = [];
     let named: Array<[string, TensorRef]>;
+    let unnamedStorages = new Set<string>();
     if (torchScript && root instanceof ScriptObject) {
       metadata.torchscript = true;
       named = scriptTensors(path, root);
       if (named.length === 0) throw new ModelFileError(path, "is a TorchScript archive whose modules hold no tensors");
+      unnamedStorages = storagesOutside(root, new Set(named.map(([, ref]) => ref)));
     } else {
       named = stateDictOf(path, root, metadata, warnings);
     }
@@ -225,7 +251,7 @@ export function readTorchCheckpoint(path: string): TorchCheckpoint {
     }
     const version = byName.get(`${prefix}/version`) ?? byName.get(`${prefix}/.data/version`);
     if (version && version.size < 64) metadata.archive_version = new TextDecoder().decode(zip.read(version)).trim();
-    return { path, prefix, torchScript, tensors, metadata, warnings };
+    return { path, prefix, torchScript, tensors, metadata, warnings, unnamedStorages };
   } finally {
     zip.close();
   }

@@ -1,5 +1,5 @@
 import { ModelFileError } from "../../errors.js";
-import { firstEntryName, isZipHead } from "../../io/zip.js";
+import { ZipArchive, firstEntryName, isZipHead } from "../../io/zip.js";
 
 /** The file names PyTorch checkpoints usually have. */
 export const PYTORCH_NAMES = /\.(pt|pth|ckpt)$|(^|[\\/])pytorch_model[^\\/]*\.bin$/i;
@@ -27,4 +27,20 @@ export function legacyRefusal(path: string): ModelFileError {
       "(torch.save(state_dict, path) writes the zip format by default) or as safetensors " +
       "(safetensors.torch.save_file(state_dict, 'model.safetensors'))",
   );
+}
+
+/**
+ * A torch.jit.save archive (NAME/code/… beside NAME/data.pkl), judged from the zip's directory alone; false for a
+ * torch.save zip. Throws as the zip reader does for a file that is no zip.
+ */
+export function isTorchScriptArchive(path: string): boolean {
+  const zip = ZipArchive.open(path, "PyTorch zip checkpoint");
+  try {
+    const pickle = zip.entries.find((e) => /^[^/]+\/data\.pkl$/.test(e.name));
+    if (!pickle) return false;
+    const code = `${pickle.name.slice(0, pickle.name.indexOf("/"))}/code/`;
+    return zip.entries.some((e) => e.name.startsWith(code));
+  } finally {
+    zip.close();
+  }
 }

@@ -16,5 +16,6 @@ export const pytorchFormat: ModelFormat = {
 };
 
 export { PytorchReader } from "./reader.js";
-export { isStateDictTarget } from "./writer.js";
+export { isTorchArchiveTarget } from "./writer.js";
+export { isTorchScriptArchive } from "./detect.js";
 export { PYTORCH_NAMES } from "./detect.js";

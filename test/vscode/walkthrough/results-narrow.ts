@@ -8,13 +8,11 @@
  * docs/images/results-*.png.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Frame, Page } from "playwright-core";
-import { newWorkbenchPage, openBrowser } from "../browser.js";
-import { projectRoot, remoteUri, startCodeServer, workbenchUrl } from "../code-server.js";
-import { answerFileDialog, runCommand } from "../ui-helpers.js";
+import { projectRoot } from "../code-server.js";
+import { answerFileDialog, openWorkbench, runCommand } from "../ui-helpers.js";
 import { makeRealFoldersWorkspace } from "../workspace.js";
 
 const images = join(projectRoot, "docs", "images");
@@ -54,28 +52,10 @@ async function setSelect(frame: Frame, id: string, value: string): Promise<void>
 
 export async function main(): Promise<void> {
   const workspace = makeRealFoldersWorkspace();
-  const scratch = mkdtempSync(join(tmpdir(), "model-soup-results-"));
   mkdirSync(images, { recursive: true });
-  const server = await startCodeServer({
-    userDataDir: join(scratch, "user-data"),
-    extensionsDir: join(scratch, "extensions"),
-    workspace: workspace.root,
-    settings: { "files.simpleDialog.enable": true, "workbench.colorTheme": "Default Dark Modern" },
-  });
-  const browser = await openBrowser();
-  const page = await newWorkbenchPage(browser);
+  const workbench = await openWorkbench(workspace, { name: "results", openModelExplorer: true });
+  const { page } = workbench;
   try {
-    await page.goto(
-      workbenchUrl(server, workspace.root, [["extensionDevelopmentPath", remoteUri(server.port, projectRoot)]]),
-    );
-    await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
-    const icon = page
-      .locator(
-        ".activitybar .action-item a[aria-label^='Model Soup'], .activitybar .action-item[aria-label^='Model Soup']",
-      )
-      .first();
-    await icon.waitFor({ timeout: 60_000 });
-    await icon.click();
     await page.locator(".monaco-list-row", { hasText: "7 models" }).first().waitFor({ timeout: 60_000 });
 
     // 1. A learned soup of the digits sample: the charts tell what was kept.
@@ -289,14 +269,10 @@ export async function main(): Promise<void> {
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(images, "results-narrow-results.png") });
   } catch (error) {
-    await page.screenshot({ path: join(scratch, "failure.png") }).catch(() => undefined);
-    console.error(`results walk-through failed; screenshot: ${join(scratch, "failure.png")}`);
+    await workbench.recordFailure();
     throw error;
   } finally {
-    await browser.close();
-    await server.stop();
-    rmSync(workspace.root, { recursive: true, force: true });
-    if (!process.env.MODEL_SOUP_KEEP_TMP) rmSync(join(scratch, "user-data"), { recursive: true, force: true });
+    await workbench.close();
   }
 }
 

@@ -128,7 +128,7 @@ export async function main(): Promise<void> {
     await frame.locator("#pick-data").click();
     await answerFileDialog(page, "Data to learn and compare on", join(workspace.root, "data", "digits-63-columns.csv"));
     await frame
-      .locator("#data-error", { hasText: "rows have 63 features; the model expects input [null, 64]" })
+      .locator("#data-error", { hasText: "rows have 63 features; the model expects input [batch, 64]" })
       .waitFor({ timeout: 30_000 });
     assert.ok(await startDisabled(), "Start is disabled while the data does not fit");
 
@@ -311,6 +311,9 @@ export async function main(): Promise<void> {
     await quickOpen(page, "mlp_a.keras");
     const keras = await viewerFrame(page, "mlp_a.keras");
     await keras.locator("#layers", { hasText: "Dense" }).waitFor();
+    // Output shapes as people read them: the batch axis named, never "null" or "?".
+    await keras.locator("#layers td.mono", { hasText: "[batch, " }).first().waitFor();
+    assert.doesNotMatch((await keras.locator("#layers").textContent()) ?? "", /\[(null|\?),/);
     await keras.locator("#tensors tbody tr").first().waitFor();
     await quickOpen(page, "model.safetensors");
     const safetensors = await viewerFrame(page, "model.safetensors");

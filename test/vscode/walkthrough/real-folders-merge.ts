@@ -103,7 +103,10 @@ export async function main(): Promise<void> {
     // 2. Wrong data: the methods that run the models are disabled with the reason; Clear Data restores them.
     await frame.locator("#pick-data").click();
     await answerFileDialog(page, "Data to learn and compare on", wide);
-    await frame.locator("#data-error", { hasText: "20" }).waitFor({ timeout: 30_000 });
+    // The model's shape as people read it, never "[null, 12]".
+    await frame
+      .locator("#data-error", { hasText: "rows have 20 features; the model expects input [batch, 12]" })
+      .waitFor({ timeout: 30_000 });
     await chooseMethod(frame, "learned");
     await frame.locator("#method-unavailable", { hasText: "wide.csv" }).waitFor({ timeout: 10_000 });
     assert.ok(await startDisabled(), "Start waits while the data does not fit");

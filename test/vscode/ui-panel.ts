@@ -20,7 +20,8 @@ export async function main(): Promise<void> {
   const { page } = workbench;
   try {
     await page
-      .locator(".monaco-list-row", { hasText: `Dense 64-64-32-10 · TF.js · ${ingredients} models` })
+      .locator(".monaco-list-row", { hasText: "Dense 64-64-32-10" })
+      .filter({ hasText: `${ingredients} models · TF.js` })
       .first()
       .waitFor({ timeout: 60_000 });
 

@@ -40,11 +40,28 @@ export async function main(): Promise<void> {
 
     // 2. The Model Explorer: groups named by architecture, the weights-only checkpoints too.
     await icon.click();
-    const groupRow = page.locator(".monaco-list-row", { hasText: "Dense 12-32-16-2 ·" }).first();
-    await groupRow.waitFor({ timeout: 60_000 });
+    const groupRow = page
+      .locator(".monaco-list-row", { hasText: "Dense 12-32-16-2" })
+      .filter({ hasText: "5 models · Keras H5" });
+    await groupRow.first().waitFor({ timeout: 60_000 });
     await page.waitForTimeout(1000);
     const rows = await page.locator(".monaco-list-row").allInnerTexts();
     assert.ok(!rows.some((r) => /\d+ tensors ·/.test(r)), `no group named by its tensor count: ${rows.join(" | ")}`);
+    // At the sidebar's default width a group's label and description are whole: nothing cut to "…".
+    const groups = (await page.locator(".pane-body .monaco-list-row").evaluateAll((all) =>
+      all
+        .filter((r) => r.querySelector(".codicon-layers"))
+        .map((r) => {
+          const box = r.querySelector(".monaco-icon-label-container")!;
+          return { text: r.textContent ?? "", cut: box.scrollWidth > box.clientWidth + 1 };
+        }),
+    )) as { text: string; cut: boolean }[];
+    assert.equal(groups.length, 3, `three groups: ${groups.map((g) => g.text).join(" | ")}`);
+    assert.deepEqual(
+      groups.filter((g) => g.cut).map((g) => g.text),
+      [],
+      "no group's description is cut",
+    );
     await page.screenshot({ path: join(images, "tree-model-explorer.png") });
 
     // 3. The Per-Layer Diff of two folds: its own language, never JSON, no Problems.

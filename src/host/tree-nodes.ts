@@ -47,7 +47,7 @@ export interface GroupNode {
   id: string;
   /** The tree's label: the architecture ("Dense 64-64-32-10"), or what the models have in common. */
   label: string;
-  /** What the sidebar shows beside the label, the essential first ("7 models · TF.js"): it cuts the end. */
+  /** What the sidebar shows beside the label, short enough to be whole there: "7 × TF.js" (7 models in TF.js). */
   description: string;
   /** The group's name where it stands alone (the viewer's "In the group …"): "Dense 64-64-32-10 · TF.js · 7 models". */
   name: string;
@@ -164,8 +164,9 @@ export function buildTree(
         kind: "group",
         id: group.id,
         label: architecture,
-        // How many and in what format; its status, size and merges are in the tooltip (and the Merges node).
-        description: `${count} · ${formats}`,
+        // How many and in what format, short enough for the default sidebar ("5 models · Keras H5" is cut there);
+        // its status, size and merges are in the tooltip (and the Merges node).
+        description: `${ingredients.length} × ${formats}`,
         name: `${architecture} · ${formats} · ${count}`,
         tooltip: [
           `${count} of one architecture, ${architecture} (${statusText(group.status)}), in ${formats}`,

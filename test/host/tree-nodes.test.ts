@@ -28,7 +28,7 @@ describe("host/tree-nodes", () => {
       group!.children.map((c) => c.path),
       lenet,
     );
-    assert.equal(group!.description, "2 models · TF.js", "how many and in what format: what the sidebar has room for");
+    assert.equal(group!.description, "2 × TF.js", "how many and in what format: what the sidebar has room for");
     assert.match(
       group!.tooltip,
       /^2 models of one architecture, Conv2D 6-16 → Dense 120-84-10 \(compatible\), in TF\.js\n/,

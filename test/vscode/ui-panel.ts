@@ -21,7 +21,7 @@ export async function main(): Promise<void> {
   try {
     await page
       .locator(".monaco-list-row", { hasText: "Dense 64-64-32-10" })
-      .filter({ hasText: `${ingredients} models · TF.js` })
+      .filter({ hasText: `${ingredients} × TF.js` })
       .first()
       .waitFor({ timeout: 60_000 });
 
@@ -43,7 +43,7 @@ export async function main(): Promise<void> {
     const input = page.locator(".quick-input-widget input");
     await input.fill("ingredient-1");
     await page
-      .locator(".quick-input-list .monaco-list-row", { hasText: `${ingredients} models` })
+      .locator(".quick-input-list .monaco-list-row", { hasText: `${ingredients} × ` })
       .first()
       .waitFor();
     await page.keyboard.press("Enter");

@@ -42,7 +42,7 @@ export async function main(): Promise<void> {
     await icon.click();
     const groupRow = page
       .locator(".monaco-list-row", { hasText: "Dense 12-32-16-2" })
-      .filter({ hasText: "5 models · Keras H5" });
+      .filter({ hasText: "5 × Keras H5" });
     await groupRow.first().waitFor({ timeout: 60_000 });
     await page.waitForTimeout(1000);
     const rows = await page.locator(".monaco-list-row").allInnerTexts();

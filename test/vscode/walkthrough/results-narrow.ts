@@ -22,7 +22,7 @@ async function openPanel(page: Page, filter: string, models: number): Promise<Fr
   await runCommand(page, "Model Soup: Merge Models");
   await page.locator(".quick-input-widget input").fill(filter);
   await page
-    .locator(".quick-input-list .monaco-list-row", { hasText: `${models} models` })
+    .locator(".quick-input-list .monaco-list-row", { hasText: `${models} × ` })
     .first()
     .waitFor({ timeout: 30_000 });
   await page.keyboard.press("Enter");
@@ -56,7 +56,7 @@ export async function main(): Promise<void> {
   const workbench = await openWorkbench(workspace, { name: "results", openModelExplorer: true });
   const { page } = workbench;
   try {
-    await page.locator(".monaco-list-row", { hasText: "7 models" }).first().waitFor({ timeout: 60_000 });
+    await page.locator(".monaco-list-row", { hasText: "7 × TF.js" }).first().waitFor({ timeout: 60_000 });
 
     // 1. A learned soup of the digits sample: the charts tell what was kept.
     let frame = await openPanel(page, "ingredient-1", 7);

@@ -3,8 +3,8 @@
  * and 8): a learned soup of samples/digits with its data (the charts mark the kept step, end in the kept
  * coefficients, name each ingredient in a fixed legend; the results chart and the coefficient column), the k-fold
  * family's greedy soup where no merge beats the best ingredient (the primary action opens that ingredient;
- * "Run Again without …" names the models the greedy soup left out), a save announced by a notification, and the
- * panel in a 500 px wide window (one column, no horizontal scroll, the Weight column visible). Screenshots go to
+ * "Run Again without …" names the models the greedy soup left out), a save announced once (the panel's line, no
+ * notification over it), the panel in a 500 px wide window (one column, no horizontal scroll, the Weight column visible). Screenshots go to
  * docs/images/results-*.png.
  */
 import assert from "node:assert/strict";
@@ -157,18 +157,21 @@ export async function main(): Promise<void> {
       )
     )
       await page.keyboard.press("Enter");
-    const toast = page.locator(".notification-toast", { hasText: "Saved the merged model" });
-    await toast.waitFor({ timeout: 60_000 });
-    await toast.locator(".monaco-button", { hasText: "Open Recipe" }).waitFor();
-    await toast.locator(".monaco-button", { hasText: "Reveal in Explorer" }).waitFor();
-    await frame.locator("#saved").waitFor();
-    await page.waitForTimeout(800);
-    // In the window's coordinates: the line's middle within the visible page.
+    await frame.locator("#saved").waitFor({ timeout: 60_000 });
+    await frame.locator("#saved #reveal-saved").waitFor();
+    await page.waitForTimeout(1500);
+    // In the window's coordinates: the whole line within the visible page.
     const line = (await frame.locator("#saved").boundingBox())!;
-    const inView = line.y >= 0 && line.y + line.height / 2 <= page.viewportSize()!.height;
+    const inView = line.y >= 0 && line.y + line.height <= page.viewportSize()!.height;
     assert.ok(inView, "the panel scrolled to the saved line");
+    // Announced once: no notification over the line it would cover while the panel is in view.
+    assert.equal(
+      await page.locator(".notification-toast", { hasText: "Saved the merged model" }).count(),
+      0,
+      "no save notification while the panel shows the saved line",
+    );
     await page.screenshot({ path: join(images, "results-saved.png") });
-    await toast.locator(".monaco-button", { hasText: "Open Recipe" }).click();
+    await frame.locator("#saved #open-recipe").click();
     await page.locator(".tab", { hasText: "recipe.json" }).first().waitFor({ timeout: 30_000 });
 
     // 2. The k-fold family (trained from scratch): no merge beats the best ingredient.

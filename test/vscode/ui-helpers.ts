@@ -177,6 +177,17 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   throw new Error(`could not run "${title}" from the command palette`);
 }
 
+/** Switches the colour theme as a person would: Preferences: Color Theme, then the theme's name ("Light Modern"). */
+export async function setColorTheme(page: Page, theme: string): Promise<void> {
+  await runCommand(page, "Preferences: Color Theme");
+  const input = page.locator(".quick-input-widget input");
+  await input.fill(theme);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: theme }).first().waitFor({ timeout: 30_000 });
+  await page.keyboard.press("Enter");
+  await page.locator(".quick-input-widget").waitFor({ state: "hidden", timeout: 10_000 });
+  await page.waitForTimeout(1000);
+}
+
 /** VS Code's simple file dialog (code-server has no native one): type the path and accept. */
 export async function answerFileDialog(page: Page, title: string, path: string): Promise<void> {
   const dialogTitle = page.locator(".quick-input-widget .quick-input-title", { hasText: title });

@@ -12,7 +12,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Frame, Page } from "playwright-core";
 import { projectRoot } from "../code-server.js";
-import { answerFileDialog, openWorkbench, runCommand } from "../ui-helpers.js";
+import { answerFileDialog, openWorkbench, runCommand, setColorTheme } from "../ui-helpers.js";
 import { makeRealFoldersWorkspace } from "../workspace.js";
 
 const images = join(projectRoot, "docs", "images");
@@ -41,6 +41,37 @@ async function chooseData(page: Page, frame: Frame, path: string): Promise<void>
   await frame.locator("#pick-data").click();
   await answerFileDialog(page, "Data to learn and compare on", path);
   await frame.locator("#data-preview", { hasText: "samples" }).waitFor({ timeout: 30_000 });
+}
+
+/** The legend's colours ("rgb(…)", read from the page) as CIE L*a*b*. */
+async function legendColours(frame: Frame): Promise<number[][]> {
+  const colours = (await frame.evaluate(
+    `[...document.querySelectorAll("#coefficient-legend .swatch")].map((e) => getComputedStyle(e).borderTopColor)`,
+  )) as string[];
+  return colours.map((c) => {
+    const [r, g, b] = (c.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((v) => {
+      const x = Number(v) / 255;
+      return x > 0.04045 ? ((x + 0.055) / 1.055) ** 2.4 : x / 12.92;
+    }) as [number, number, number];
+    const f = (t: number) => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116);
+    const x = f((0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047);
+    const y = f(0.2126 * r + 0.7152 * g + 0.0722 * b);
+    const z = f((0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883);
+    return [116 * y - 16, 500 * (x - y), 200 * (y - z)];
+  });
+}
+
+/** The two legend colours closest to each other (CIE76 ΔE), so no two ingredients look alike in `theme`. */
+async function assertDistinctColours(frame: Frame, theme: string): Promise<void> {
+  const lab = await legendColours(frame);
+  let closest = { delta: Infinity, pair: "" };
+  for (let i = 0; i < lab.length; i++)
+    for (let j = i + 1; j < lab.length; j++) {
+      const delta = Math.hypot(...lab[i]!.map((v, k) => v - lab[j]![k]!));
+      if (delta < closest.delta) closest = { delta, pair: `#${i + 1} and #${j + 1}` };
+    }
+  assert.equal(lab.length, 7);
+  assert.ok(closest.delta >= 30, `in ${theme}, ${closest.pair} look alike (ΔE ${closest.delta.toFixed(1)})`);
 }
 
 async function setSelect(frame: Frame, id: string, value: string): Promise<void> {
@@ -136,6 +167,15 @@ export async function main(): Promise<void> {
     await page.mouse.move(0, 0);
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(images, "results-learned-charts.png") });
+    await assertDistinctColours(frame, "Dark Modern");
+    // The same charts in the light theme: the colours follow it and still differ.
+    await setColorTheme(page, "Light Modern");
+    await assertDistinctColours(frame, "Light Modern");
+    await frame.evaluate('document.querySelector(".charts")?.scrollIntoView({ block: "start" })');
+    await page.mouse.move(0, 0);
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(images, "results-learned-charts-light.png") });
+    await setColorTheme(page, "Dark Modern");
     await frame.evaluate('document.querySelector("#results")?.scrollIntoView({ block: "start" })');
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(images, "results-learned-table.png") });

@@ -479,7 +479,7 @@ export class MergePanel implements vscode.Disposable {
     if (what === "open") await vscode.commands.executeCommand("vscode.open", vscode.Uri.file(path));
     else {
       await vscode.env.clipboard.writeText(path);
-      void vscode.window.showInformationMessage(`Copied the path of ${this.labelOf(path)}.`);
+      void vscode.window.showInformationMessage(`Copied the path of ${this.labelOf(path)}: ${path}`);
     }
   }
 

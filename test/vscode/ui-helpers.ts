@@ -49,6 +49,8 @@ export async function openWorkbench(workspace: TestWorkspace, options: Workbench
     throw error;
   });
   const page = await newWorkbenchPage(browser);
+  // What the extension copies (vscode.env.clipboard) is read back by the walk-throughs.
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
   const close = async () => {
     await browser.close();
     await server.stop();

@@ -233,6 +233,10 @@ export async function main(): Promise<void> {
     await open.waitFor();
     assert.equal((await open.textContent())?.trim(), `Open #${best} model_fold_${best}.keras`);
     assert.equal(await open.getAttribute("secondary"), null, "opening the best ingredient is the primary action");
+    // Its copy button says what it copies: the path, of that ingredient.
+    const copy = frame.locator("#copy-best");
+    assert.equal((await copy.textContent())?.trim(), `Copy Path of #${best}`);
+    assert.equal(await copy.getAttribute("title"), join(workspace.root, "kfold", `model_fold_${best}.keras`));
     assert.notEqual(await frame.locator("#save").getAttribute("secondary"), null, "saving the merge is secondary");
     const runWithout = frame.locator("#run-without");
     await runWithout.waitFor();
@@ -252,6 +256,16 @@ export async function main(): Promise<void> {
     await frame.evaluate('document.querySelector("#results")?.scrollIntoView({ block: "start" })');
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(images, "results-keep-best.png") });
+
+    await copy.click();
+    const copied = page.locator(".notification-toast", { hasText: "Copied the path of" });
+    await copied.waitFor({ timeout: 15_000 });
+    assert.match((await copied.textContent()) ?? "", new RegExp(`model_fold_${best}\\.keras: /`));
+    assert.equal(
+      (await page.evaluate("navigator.clipboard.readText()")) as string,
+      join(workspace.root, "kfold", `model_fold_${best}.keras`),
+      "the clipboard holds the path",
+    );
 
     // Opening the best ingredient opens its viewer.
     await open.click();

@@ -179,15 +179,22 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   throw new Error(`could not run "${title}" from the command palette`);
 }
 
-/** Switches the colour theme as a person would: Preferences: Color Theme, then the theme's name ("Light Modern"). */
-export async function setColorTheme(page: Page, theme: string): Promise<void> {
+/**
+ * Switches the colour theme as a person would: Preferences: Color Theme, then the theme's name ("Light Modern");
+ * returns once the whole workbench wears it (its `vs` / `vs-dark` class), not only the webviews' variables.
+ */
+export async function setColorTheme(page: Page, theme: string, kind: "light" | "dark"): Promise<void> {
   await runCommand(page, "Preferences: Color Theme");
   const input = page.locator(".quick-input-widget input");
   await input.fill(theme);
   await page.locator(".quick-input-list .monaco-list-row", { hasText: theme }).first().waitFor({ timeout: 30_000 });
   await page.keyboard.press("Enter");
   await page.locator(".quick-input-widget").waitFor({ state: "hidden", timeout: 10_000 });
-  await page.waitForTimeout(1000);
+  // The picker previews each theme it highlights: the theme is applied only if it is still worn once it closed.
+  const worn = page.locator(`.monaco-workbench.${kind === "light" ? "vs" : "vs-dark"}`);
+  await worn.waitFor({ timeout: 30_000 });
+  await page.waitForTimeout(1500);
+  await worn.waitFor({ timeout: 1_000 });
 }
 
 /** VS Code's simple file dialog (code-server has no native one): type the path and accept. */

@@ -169,13 +169,19 @@ export async function main(): Promise<void> {
     await page.screenshot({ path: join(images, "results-learned-charts.png") });
     await assertDistinctColours(frame, "Dark Modern");
     // The same charts in the light theme: the colours follow it and still differ.
-    await setColorTheme(page, "Light Modern");
+    await setColorTheme(page, "Light Modern", "light");
+    const background = (await frame.evaluate("getComputedStyle(document.body).backgroundColor")) as string;
+    assert.ok(
+      (background.match(/\d+/g) ?? []).slice(0, 3).every((v) => Number(v) > 200),
+      `the panel wears the light theme: ${background}`,
+    );
     await assertDistinctColours(frame, "Light Modern");
     await frame.evaluate('document.querySelector(".charts")?.scrollIntoView({ block: "start" })');
     await page.mouse.move(0, 0);
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(images, "results-learned-charts-light.png") });
-    await setColorTheme(page, "Dark Modern");
+    assert.equal(await page.locator(".monaco-workbench.vs").count(), 1, "still light in the screenshot");
+    await setColorTheme(page, "Dark Modern", "dark");
     await frame.evaluate('document.querySelector("#results")?.scrollIntoView({ block: "start" })');
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(images, "results-learned-table.png") });

@@ -10,31 +10,35 @@ import type { Coefficients, MetricPair, ProgressParams, SoupReport } from "../sr
  * reads on both light and dark backgrounds, and past ten ingredients a dash pattern, so no two share a look.
  */
 export interface SeriesStyle {
-  /** The theme variable to read first (the six chart colours every VS Code theme defines). */
+  /** The theme variable to read first (the chart colours every VS Code theme defines). */
   variable?: string;
   color: string;
   dash?: number[];
 }
 
-const THEMED: ReadonlyArray<[string, string]> = [
-  ["--vscode-charts-blue", "#3794ff"],
-  ["--vscode-charts-orange", "#d18616"],
-  ["--vscode-charts-green", "#89d185"],
-  ["--vscode-charts-purple", "#b180d7"],
-  ["--vscode-charts-red", "#f14c4c"],
-  ["--vscode-charts-yellow", "#cca700"],
+/**
+ * Ten colours, each far from the others in both default themes (CIE ΔE ≥ 35 among the first nine, light and dark
+ * Modern). The themes' yellow is within ΔE 10–23 of their orange, so it comes last: only a tenth ingredient gets it.
+ */
+const COLOURS: readonly SeriesStyle[] = [
+  { variable: "--vscode-charts-blue", color: "#3794ff" },
+  { variable: "--vscode-charts-orange", color: "#d18616" },
+  { variable: "--vscode-charts-green", color: "#89d185" },
+  { variable: "--vscode-charts-purple", color: "#b180d7" },
+  { variable: "--vscode-charts-red", color: "#f14c4c" },
+  // Mid tones unlike the theme colours that keep their contrast on white and on near-black.
+  { color: "#1aa3a3" },
+  { color: "#e0609e" },
+  { color: "#9c755f" },
+  { color: "#808000" },
+  { variable: "--vscode-charts-yellow", color: "#cca700" },
 ];
-/** Mid-tone colours unlike the six above that keep their contrast on white and on near-black. */
-const FIXED = ["#1aa3a3", "#e0609e", "#9c755f", "#8c8c8c"];
 const DASHES: ReadonlyArray<number[] | undefined> = [undefined, [6, 3], [2, 3], [8, 3, 2, 3]];
 
 export function seriesStyle(i: number): SeriesStyle {
-  const colours = THEMED.length + FIXED.length;
-  const k = i % colours;
-  const dash = DASHES[Math.floor(i / colours) % DASHES.length];
-  const base: SeriesStyle =
-    k < THEMED.length ? { variable: THEMED[k]![0], color: THEMED[k]![1] } : { color: FIXED[k - THEMED.length]! };
-  return dash ? { ...base, dash } : base;
+  const base = COLOURS[i % COLOURS.length]!;
+  const dash = DASHES[Math.floor(i / COLOURS.length) % DASHES.length];
+  return dash ? { ...base, dash } : { ...base };
 }
 
 /** One value per ingredient: the model-level coefficients, or the mean over layers for layer granularity. */

@@ -67,7 +67,8 @@ function markerHook(marks: () => { x: number; text: string }[]) {
     const g = u.ctx;
     const ratio = window.devicePixelRatio || 1;
     g.save();
-    g.strokeStyle = themeColor("--vscode-editorWarning-foreground", "#cca700");
+    // Neutral, so the marker is never taken for an orange or yellow series.
+    g.strokeStyle = themeColor("--vscode-charts-foreground", "#ccc");
     g.fillStyle = themeColor("--vscode-foreground", "#ccc");
     g.lineWidth = 1.5 * ratio;
     g.setLineDash([4 * ratio, 3 * ratio]);

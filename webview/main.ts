@@ -142,8 +142,10 @@ function dispatch(p: MergePanelPage, message: Exclude<ToWebview, { type: "init" 
       p.persist();
       p.results.render();
       restoreFocus();
-      // The line with Reveal / Open Recipe, where the user looks (the host also shows a notification).
-      document.getElementById("saved")?.scrollIntoView({ behavior: "smooth", block: "center" });
+      // The whole line with Reveal / Open Recipe in view, where the user looks (the host shows a notification only
+      // when the panel is out of view). Once laid out, and not smooth: a smooth scroll that a later layout or focus
+      // change interrupts stopped short and left the buttons below the fold.
+      requestAnimationFrame(() => document.getElementById("saved")?.scrollIntoView({ block: "nearest" }));
       return;
   }
 }

@@ -164,14 +164,16 @@ export class ResultsSection {
           { id: "open-best", onclick: () => this.actions.send({ type: "openIngredient", path: best, what: "open" }) },
           `Open ${ingredientLabel(init, best)}`,
         ),
+        // It copies the file's path, so it says so, and whose (the full path in its tooltip).
         h(
           "vscode-button",
           {
             id: "copy-best",
             secondary: true,
+            title: best,
             onclick: () => this.actions.send({ type: "openIngredient", path: best, what: "copyPath" }),
           },
-          "Copy Its Path",
+          `Copy Path of #${init.ingredients.findIndex((i) => i.path === best) + 1}`,
         ),
       );
     }

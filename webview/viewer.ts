@@ -17,8 +17,9 @@ let computing = false;
 let statsError: string | undefined;
 
 const count = (n: number) => n.toLocaleString("en-US");
+/** As the core's formatInputShape writes a model's shapes: "[batch, 28, 28, 1]", "any" for another open axis. */
 const shapeText = (shape: readonly (number | null)[]) =>
-  `[${shape.map((d) => (d === null ? "?" : String(d))).join(", ")}]`;
+  `[${shape.map((d, i) => (d !== null ? String(d) : i === 0 ? "batch" : "any")).join(", ")}]`;
 
 function bytesText(n: number): string {
   if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;

@@ -479,7 +479,7 @@ export class MergePanel implements vscode.Disposable {
     if (what === "open") await vscode.commands.executeCommand("vscode.open", vscode.Uri.file(path));
     else {
       await vscode.env.clipboard.writeText(path);
-      void vscode.window.showInformationMessage(`Copied the path of ${this.labelOf(path)}.`);
+      void vscode.window.showInformationMessage(`Copied the path of ${this.labelOf(path)}: ${path}`);
     }
   }
 
@@ -560,9 +560,11 @@ export class MergePanel implements vscode.Disposable {
     );
     this.saved = { model: result.model, recipe: result.recipe };
     await this.post({ type: "saved", ...this.saved });
-    // Announced where the user looks: a notification with the same actions as the panel's line (which the panel
-    // scrolls to). A preview written for the per-layer change (`target` given) is no save.
-    if (!target) {
+    // Announced where the user looks, once: in view, the panel's line (it scrolls there; a status for screen
+    // readers); a notification with the same actions would cover that line. Out of view (the user went on to
+    // another editor while it saved), the notification. A preview written for the per-layer change (`target`
+    // given) is no save.
+    if (!target && !this.panel.visible) {
       void vscode.window
         .showInformationMessage(
           `Saved the merged model to ${result.model} (recipe: ${basename(result.recipe)}).`,

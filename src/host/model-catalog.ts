@@ -6,7 +6,6 @@ import * as vscode from "vscode";
 import { analyzeModels, type Analysis } from "../core/architecture/index.js";
 import { findMerges, type MergeInfo } from "./merges.js";
 import { MODEL_GLOB, modelCandidates } from "../core/io/model-candidates.js";
-import { modelFolders } from "./model-folders.js";
 import { scanExclude } from "./settings.js";
 
 const EMPTY: Analysis = { models: [], groups: [], incompatible: [], unreadable: [] };
@@ -71,16 +70,9 @@ export class ModelCatalog implements vscode.Disposable {
     this.currentMerges = await findMerges(analysis.models.map((m) => m.path));
     this.current = analysis;
     const files = analysis.models.map((m) => m.path).concat(analysis.unreadable.map((u) => u.path));
+    // The model files' Explorer menus offer the viewer and the merge (package.json's `when` clauses). Folders need
+    // no key: "Merge Models in Folder" is offered on every folder, before any scan.
     await vscode.commands.executeCommand("setContext", "modelSoup.modelFiles", files);
-    // Folders that hold a model, at any depth below a workspace folder: their Explorer menus offer the merge.
-    await vscode.commands.executeCommand(
-      "setContext",
-      "modelSoup.modelFolders",
-      modelFolders(
-        files,
-        (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
-      ),
-    );
     this.changed.fire(this.current);
     return this.current;
   }

@@ -144,7 +144,7 @@ export class ModelViewer {
       if (group.children.some((c) => c.path === path) || merge) {
         const models = group.children.map((c) => c.path);
         return {
-          label: group.label,
+          label: group.name,
           models,
           mergeable: group.mergeable,
           ...(this.services.catalog.analysis.models.find((m) => m.path === path)?.status === "compatible-by-structure"

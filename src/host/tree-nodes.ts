@@ -45,8 +45,12 @@ export interface MergesNode {
 export interface GroupNode {
   kind: "group";
   id: string;
+  /** The tree's label: the architecture ("Dense 64-64-32-10"), or what the models have in common. */
   label: string;
+  /** What the sidebar shows beside the label, short enough to be whole there: "7 × TF.js" (7 models in TF.js). */
   description: string;
+  /** The group's name where it stands alone (the viewer's "In the group …"): "Dense 64-64-32-10 · TF.js · 7 models". */
+  name: string;
   tooltip: string;
   mergeable: boolean;
   /** The group's ingredients: the models a merge of this group takes (never a merge). */
@@ -155,14 +159,18 @@ export function buildTree(
       const first = members[0]!;
       const architecture = names.get(first.path)!;
       const formats = [...new Set(members.map((m) => formatLabel(m.format, true)))].join(", ");
+      const count = plural(ingredients.length, "model");
       groups.push({
         kind: "group",
         id: group.id,
-        label: `${architecture} · ${formats} · ${plural(ingredients.length, "model")}`,
-        description: `${statusText(group.status)} · ${formatCount(first.parameters)} params${merged.length > 0 ? ` · ${plural(merged.length, "merge")}` : ""}`,
+        label: architecture,
+        // How many and in what format, short enough for the default sidebar ("5 models · Keras H5" is cut there);
+        // its status, size and merges are in the tooltip (and the Merges node).
+        description: `${ingredients.length} × ${formats}`,
+        name: `${architecture} · ${formats} · ${count}`,
         tooltip: [
-          `${plural(ingredients.length, "model")} of one architecture, ${architecture} (${statusText(group.status)})`,
-          `${first.parameters.toLocaleString("en-US")} parameters each`,
+          `${count} of one architecture, ${architecture} (${statusText(group.status)}), in ${formats}`,
+          `${first.parameters.toLocaleString("en-US")} parameters each${merged.length > 0 ? ` · ${plural(merged.length, "merge")}` : ""}`,
           ...ingredients.map(
             (m) => `• ${labelOf(m.path)}${m.status === "compatible-by-structure" ? " (by structure)" : ""}`,
           ),
@@ -183,6 +191,7 @@ export function buildTree(
       id: "incompatible",
       label: "No compatible partner",
       description: plural(alone.length, "model"),
+      name: "No compatible partner",
       tooltip: "Each of these models has an architecture no other model in the workspace shares.",
       mergeable: false,
       children: alone,
@@ -195,6 +204,7 @@ export function buildTree(
       id: "unreadable",
       label: "Unreadable",
       description: plural(analysis.unreadable.length, "file"),
+      name: "Unreadable",
       tooltip: "Files that look like models but cannot be read.",
       mergeable: false,
       children: analysis.unreadable.map((u) => ({

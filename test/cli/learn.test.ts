@@ -271,7 +271,7 @@ describe("model-soup learn / apply / merge / greedy / evaluate on the digits sam
     const out = join(dir, "never", "model.json");
     const run = await runCli("learn", ...models, "--data", bad, "--out", out, "--backend", "cpu");
     assert.equal(run.code, 2);
-    assert.match(run.stderr, /bad\.csv: rows have 3 features; the model expects input \[null, 64\]/);
+    assert.match(run.stderr, /bad\.csv: rows have 3 features; the model expects input \[batch, 64\]/);
     await assert.rejects(readFile(out));
   });
 });

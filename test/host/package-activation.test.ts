@@ -3,7 +3,7 @@
  * holding any model file it scans for, and the menu item does not wait for a scan.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { MODEL_GLOB } from "../../src/core/io/model-candidates.js";
 
@@ -12,7 +12,8 @@ interface MenuItem {
   when?: string;
   group?: string;
 }
-const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "package.json"), "utf8")) as {
+const root = join(import.meta.dirname, "..", "..");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
   activationEvents: string[];
   contributes: { menus: Record<string, MenuItem[]> };
 };
@@ -34,5 +35,21 @@ describe("package.json activation and the Explorer menu", () => {
     assert.equal(item.when, "explorerResourceIsFolder");
     assert.doesNotMatch(item.group ?? "", /modification/, "not among Rename/Delete");
     assert.match(item.group ?? "", /^modelSoup@/);
+  });
+
+  it("sets only context keys that a `when` clause of package.json reads", () => {
+    const host = join(root, "src", "host");
+    const sources = readdirSync(host, { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => readFileSync(join(host, f), "utf8"))
+      .join("\n");
+    const keys = [...sources.matchAll(/"setContext",\s*"([^"]+)"/g)].map((m) => m[1]!);
+    assert.ok(keys.includes("modelSoup.modelFiles"), `the keys found: ${keys.join(", ")}`);
+    const whens = JSON.stringify(pkg.contributes).match(/"when":"[^"]*"/g) ?? [];
+    for (const key of keys)
+      assert.ok(
+        whens.some((w) => new RegExp(`\\b${key.replace(/\./g, "\\.")}\\b`).test(w)),
+        `${key} is set but no when clause reads it`,
+      );
   });
 });

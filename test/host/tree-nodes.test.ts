@@ -17,17 +17,23 @@ describe("host/tree-nodes", () => {
     assert.deepEqual(
       tree.map((g) => [g.label, g.mergeable]),
       [
-        ["Conv2D 6-16 → Dense 120-84-10 · TF.js · 2 models", true],
+        ["Conv2D 6-16 → Dense 120-84-10", true],
         ["No compatible partner", false],
         ["Unreadable", false],
       ],
     );
     const [group, alone, unreadable] = tree;
+    assert.equal(group!.name, "Conv2D 6-16 → Dense 120-84-10 · TF.js · 2 models", "its name where it stands alone");
     assert.deepEqual(
       group!.children.map((c) => c.path),
       lenet,
     );
-    assert.match(group!.description, /^compatible · 61.7K params$/);
+    assert.equal(group!.description, "2 × TF.js", "how many and in what format: what the sidebar has room for");
+    assert.match(
+      group!.tooltip,
+      /^2 models of one architecture, Conv2D 6-16 → Dense 120-84-10 \(compatible\), in TF\.js\n/,
+    );
+    assert.match(group!.tooltip, /\n61,706 parameters each\n/, "the size in the tooltip");
     assert.deepEqual(
       group!.children.map((c) => c.label),
       ["a_examples_rawModel/mnist.json", "b_test_model/mnist.json"],

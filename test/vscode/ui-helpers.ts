@@ -1,8 +1,92 @@
 /**
- * What every Playwright walk-through in code-server shares: finding a webview's frame, the command palette, Quick
- * Open and VS Code's simple file dialog, driven the way a person would.
+ * What every Playwright walk-through in code-server shares: the workbench started on a workspace, finding a
+ * webview's frame, the command palette, Quick Open and VS Code's simple file dialog, driven the way a person would.
  */
-import type { Frame, Page } from "playwright-core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Frame, Locator, Page } from "playwright-core";
+import { newWorkbenchPage, openBrowser } from "./browser.js";
+import { projectRoot, remoteUri, startCodeServer, workbenchUrl } from "./code-server.js";
+import type { TestWorkspace } from "./workspace.js";
+
+export interface WorkbenchOptions {
+  /** Names the run's scratch folder (`model-soup-<name>-…`) and its failure message. */
+  name: string;
+  /** User settings over the walk-throughs' own (VS Code's simple file dialog, the dark theme). */
+  settings?: Record<string, unknown>;
+  /** Open the Model Explorer (its activity-bar icon) once the extension's contributions are in. */
+  openModelExplorer?: boolean;
+}
+
+export interface Workbench {
+  page: Page;
+  /** Model Soup's activity-bar icon: it shows once the extension's contributions are in. */
+  modelSoupIcon: Locator;
+  /** This run's own folder: user data, extensions, the failure screenshot. */
+  scratch: string;
+  /** Takes the screenshot of a failure (scratch/failure.png) and says where it is; the caller rethrows. */
+  recordFailure(): Promise<void>;
+  /** Closes the browser, stops code-server, removes the workspace and (unless MODEL_SOUP_KEEP_TMP) the user data. */
+  close(): Promise<void>;
+}
+
+/**
+ * code-server on `workspace` with this extension in development, Chromium on its workbench, waited for until the
+ * extension's contributions are in. Use as
+ * `const wb = await openWorkbench(ws, { name }); try { … } catch (e) { await wb.recordFailure(); throw e; } finally { await wb.close(); }`.
+ */
+export async function openWorkbench(workspace: TestWorkspace, options: WorkbenchOptions): Promise<Workbench> {
+  const scratch = mkdtempSync(join(tmpdir(), `model-soup-${options.name}-`));
+  const server = await startCodeServer({
+    userDataDir: join(scratch, "user-data"),
+    extensionsDir: join(scratch, "extensions"),
+    workspace: workspace.root,
+    settings: { "files.simpleDialog.enable": true, "workbench.colorTheme": "Default Dark Modern", ...options.settings },
+  });
+  const browser = await openBrowser().catch(async (error: unknown) => {
+    await server.stop();
+    throw error;
+  });
+  const page = await newWorkbenchPage(browser);
+  // What the extension copies (vscode.env.clipboard) is read back by the walk-throughs.
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  const close = async () => {
+    await browser.close();
+    await server.stop();
+    rmSync(workspace.root, { recursive: true, force: true });
+    if (!process.env.MODEL_SOUP_KEEP_TMP) rmSync(join(scratch, "user-data"), { recursive: true, force: true });
+  };
+  const modelSoupIcon = page
+    .locator(
+      ".activitybar .action-item a[aria-label^='Model Soup'], .activitybar .action-item[aria-label^='Model Soup']",
+    )
+    .first();
+  try {
+    await page.goto(
+      workbenchUrl(server, workspace.root, [["extensionDevelopmentPath", remoteUri(server.port, projectRoot)]]),
+      // Several of us share two cores: the workbench can take a while to load.
+      { timeout: 180_000 },
+    );
+    await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+    await modelSoupIcon.waitFor({ timeout: 60_000 });
+    if (options.openModelExplorer) await modelSoupIcon.click();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return {
+    page,
+    modelSoupIcon,
+    scratch,
+    recordFailure: async () => {
+      const path = join(scratch, "failure.png");
+      await page.screenshot({ path }).catch(() => undefined);
+      console.error(`${options.name} walk-through failed; screenshot: ${path}`);
+    },
+    close,
+  };
+}
 
 export async function panelFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {
   const deadline = Date.now() + timeoutMs;
@@ -93,6 +177,24 @@ export async function runCommand(page: Page, title: string): Promise<void> {
     await page.keyboard.press("Escape");
   }
   throw new Error(`could not run "${title}" from the command palette`);
+}
+
+/**
+ * Switches the colour theme as a person would: Preferences: Color Theme, then the theme's name ("Light Modern");
+ * returns once the whole workbench wears it (its `vs` / `vs-dark` class), not only the webviews' variables.
+ */
+export async function setColorTheme(page: Page, theme: string, kind: "light" | "dark"): Promise<void> {
+  await runCommand(page, "Preferences: Color Theme");
+  const input = page.locator(".quick-input-widget input");
+  await input.fill(theme);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: theme }).first().waitFor({ timeout: 30_000 });
+  await page.keyboard.press("Enter");
+  await page.locator(".quick-input-widget").waitFor({ state: "hidden", timeout: 10_000 });
+  // The picker previews each theme it highlights: the theme is applied only if it is still worn once it closed.
+  const worn = page.locator(`.monaco-workbench.${kind === "light" ? "vs" : "vs-dark"}`);
+  await worn.waitFor({ timeout: 30_000 });
+  await page.waitForTimeout(1500);
+  await worn.waitFor({ timeout: 1_000 });
 }
 
 /** VS Code's simple file dialog (code-server has no native one): type the path and accept. */

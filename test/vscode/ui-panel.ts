@@ -5,42 +5,23 @@
  * way. Saves media/screenshot-panel.png for the README.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { newWorkbenchPage, openBrowser } from "./browser.js";
-import { projectRoot, remoteUri, startCodeServer, workbenchUrl } from "./code-server.js";
+import { projectRoot } from "./code-server.js";
 import { makeTestWorkspace } from "./workspace.js";
-import { answerFileDialog, panelFrame, quickOpen, runCommand, viewerFrame } from "./ui-helpers.js";
+import { answerFileDialog, openWorkbench, panelFrame, quickOpen, runCommand, viewerFrame } from "./ui-helpers.js";
 
 export async function main(): Promise<void> {
   const workspace = makeTestWorkspace();
   if (!workspace.sample) throw new Error("samples/digits is missing: the walk-through merges the digits sample");
-  const scratch = mkdtempSync(join(tmpdir(), "model-soup-ui-"));
   const ingredients = readdirSync(join(workspace.sample, "models")).filter((f) => /^ingredient-\d+$/.test(f)).length;
-  const server = await startCodeServer({
-    userDataDir: join(scratch, "user-data"),
-    extensionsDir: join(scratch, "extensions"),
-    workspace: workspace.root,
-    settings: { "files.simpleDialog.enable": true, "workbench.colorTheme": "Default Dark Modern" },
-  });
-  const browser = await openBrowser();
-  const page = await newWorkbenchPage(browser);
+  // The Model Explorer has its own activity-bar icon; it lists the sample's group, named by architecture.
+  const workbench = await openWorkbench(workspace, { name: "ui", openModelExplorer: true });
+  const { page } = workbench;
   try {
-    await page.goto(
-      workbenchUrl(server, workspace.root, [["extensionDevelopmentPath", remoteUri(server.port, projectRoot)]]),
-    );
-    await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
-    // The Model Explorer has its own activity-bar icon; it lists the sample's group, named by architecture.
-    const icon = page
-      .locator(
-        ".activitybar .action-item a[aria-label^='Model Soup'], .activitybar .action-item[aria-label^='Model Soup']",
-      )
-      .first();
-    await icon.waitFor({ timeout: 60_000 });
-    await icon.click();
     await page
-      .locator(".monaco-list-row", { hasText: `Dense 64-64-32-10 · TF.js · ${ingredients} models` })
+      .locator(".monaco-list-row", { hasText: "Dense 64-64-32-10" })
+      .filter({ hasText: `${ingredients} × TF.js` })
       .first()
       .waitFor({ timeout: 60_000 });
 
@@ -62,7 +43,7 @@ export async function main(): Promise<void> {
     const input = page.locator(".quick-input-widget input");
     await input.fill("ingredient-1");
     await page
-      .locator(".quick-input-list .monaco-list-row", { hasText: `${ingredients} models` })
+      .locator(".quick-input-list .monaco-list-row", { hasText: `${ingredients} × ` })
       .first()
       .waitFor();
     await page.keyboard.press("Enter");
@@ -148,7 +129,7 @@ export async function main(): Promise<void> {
     await frame.locator("#pick-data").click();
     await answerFileDialog(page, "Data to learn and compare on", join(workspace.root, "data", "digits-63-columns.csv"));
     await frame
-      .locator("#data-error", { hasText: "rows have 63 features; the model expects input [null, 64]" })
+      .locator("#data-error", { hasText: "rows have 63 features; the model expects input [batch, 64]" })
       .waitFor({ timeout: 30_000 });
     assert.ok(await startDisabled(), "Start is disabled while the data does not fit");
 
@@ -331,6 +312,9 @@ export async function main(): Promise<void> {
     await quickOpen(page, "mlp_a.keras");
     const keras = await viewerFrame(page, "mlp_a.keras");
     await keras.locator("#layers", { hasText: "Dense" }).waitFor();
+    // Output shapes as people read them: the batch axis named, never "null" or "?".
+    await keras.locator("#layers td.mono", { hasText: "[batch, " }).first().waitFor();
+    assert.doesNotMatch((await keras.locator("#layers").textContent()) ?? "", /\[(null|\?),/);
     await keras.locator("#tensors tbody tr").first().waitFor();
     await quickOpen(page, "model.safetensors");
     const safetensors = await viewerFrame(page, "model.safetensors");
@@ -343,13 +327,9 @@ export async function main(): Promise<void> {
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(projectRoot, "media", "screenshot-viewer.png") });
   } catch (error) {
-    await page.screenshot({ path: join(scratch, "failure.png") }).catch(() => undefined);
-    console.error(`UI walk-through failed; screenshot: ${join(scratch, "failure.png")}`);
+    await workbench.recordFailure();
     throw error;
   } finally {
-    await browser.close();
-    await server.stop();
-    rmSync(workspace.root, { recursive: true, force: true });
-    if (!process.env.MODEL_SOUP_KEEP_TMP) rmSync(join(scratch, "user-data"), { recursive: true, force: true });
+    await workbench.close();
   }
 }

@@ -110,9 +110,12 @@ describe("webview/chart-data (what the learning and results charts show)", () =>
     assert.equal(new Set(looks.map(key)).size, 40);
     assert.equal(new Set(looks.slice(0, 10).map((s) => s.color)).size, 10);
     assert.ok(
-      looks.slice(0, 6).every((s) => s.variable?.startsWith("--vscode-charts-")),
+      looks.slice(0, 5).every((s) => s.variable?.startsWith("--vscode-charts-")),
       "theme colours first",
     );
+    // The themes' yellow looks like their orange: never both among the first nine.
+    assert.ok(!looks.slice(0, 9).some((s) => s.variable === "--vscode-charts-yellow"), "no yellow before the tenth");
+    assert.equal(looks[1]!.variable, "--vscode-charts-orange");
   });
 
   it("lists every row with the coefficient column, and charts them against the ensemble line", () => {

@@ -107,7 +107,7 @@ function targetOf(inputShape: LoadOptions["inputShape"], first: RgbaImage, folde
   )
     throw new ModelFileError(
       folder,
-      `holds images, but the model's input ${formatInputShape(inputShape)} is not [null, height, width, channels] with known sizes and 1, 3 or 4 channels (channels last)`,
+      `holds images, but the model's input ${formatInputShape(inputShape)} is not [batch, height, width, channels] with known sizes and 1, 3 or 4 channels (channels last)`,
     );
   return {
     height,

@@ -26,7 +26,7 @@ describe("checkAgainstInput", () => {
     const digits = await loadDataset(DIGITS);
     throwsMessage(
       () => checkAgainstInput(digits, [null, 28, 28, 1], [null, 10], "digits.csv"),
-      "digits.csv: rows have 64 features; the model expects input [null, 28, 28, 1] (784 values)",
+      "digits.csv: rows have 64 features; the model expects input [batch, 28, 28, 1] (784 values)",
     );
   });
 
@@ -46,15 +46,15 @@ describe("checkAgainstInput", () => {
     assert.equal(checked.dataset.x, digits.x, "the values are shared, only the shape changes");
     assert.deepEqual(digits.xShape, [1797, 64], "the input dataset is not modified");
     assert.deepEqual(checked.notes, [
-      "samples of shape [64] reshaped to [8, 8, 1] for the model's input [null, 8, 8, 1]",
+      "samples of shape [64] reshaped to [8, 8, 1] for the model's input [batch, 8, 8, 1]",
     ]);
     throwsMessage(
       () => checkAgainstInput({ ...table(1, 12), xShape: [1, 2, 2, 3] }, [null, 5], [null, 1]),
-      "t.csv: samples have shape [2, 2, 3] (12 values); the model expects input [null, 5] (5 values)",
+      "t.csv: samples have shape [2, 2, 3] (12 values); the model expects input [batch, 5] (5 values)",
     );
     throwsMessage(
       () => checkAgainstInput(table(1, 6), [null, null, 3], [null, 1]),
-      "t.csv: rows have 6 features; the model expects input [null, null, 3]",
+      "t.csv: rows have 6 features; the model expects input [batch, any, 3]",
     );
   });
 
@@ -82,7 +82,7 @@ describe("checkAgainstInput", () => {
     const reg: Dataset = { ...table(2, 2), task: "regression", y: new Float32Array(4), yShape: [2, 2] };
     throwsMessage(
       () => checkAgainstInput(reg, [null, 2], [null, 1]),
-      "t.csv: labels have 2 values per sample; the model's output [null, 1] has 1",
+      "t.csv: labels have 2 values per sample; the model's output [batch, 1] has 1",
     );
     assert.doesNotThrow(() => checkAgainstInput(reg, [null, 2], [null, 2]));
     const nan = table(2, 2);

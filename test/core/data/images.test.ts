@@ -99,7 +99,7 @@ describe("image folder loader", () => {
     await classFolder("empty", { "a.png": png(2, 2, rgba(2, 2, gradient)) });
     await rejectsWith(
       () => loadDataset(dir, { inputShape: [null, 64] }),
-      "the model's input [null, 64] is not [null, height, width, channels]",
+      "the model's input [batch, 64] is not [batch, height, width, channels]",
     );
   });
 

@@ -21,7 +21,7 @@ function rows(count: number, features: number, labels: number[]): Dataset {
 }
 
 describe("checkDataFitsModel (the data check when data is chosen)", () => {
-  it("reads the digits MLP's input [null, 64] and its 10 output classes from model.json", async () => {
+  it("reads the digits MLP's input [batch, 64] and its 10 output classes from model.json", async () => {
     const shape = modelInterface(await readManifest(DIGITS_MODEL));
     assert.deepEqual(shape, { inputShape: [null, 64], outputShape: [null, 10] });
   });
@@ -32,7 +32,7 @@ describe("checkDataFitsModel (the data check when data is chosen)", () => {
       () => checkDataFitsModel(rows(3, 63, [0, 1, 2]), manifest),
       (e: unknown) =>
         e instanceof ModelFileError &&
-        e.message === "data.csv: rows have 63 features; the model expects input [null, 64] (64 values)",
+        e.message === "data.csv: rows have 63 features; the model expects input [batch, 64] (64 values)",
     );
   });
 

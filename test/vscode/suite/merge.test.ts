@@ -65,7 +65,7 @@ describe("Merge Models", () => {
     await panel.setData(wrongData());
     assert.match(
       panel.dataError ?? "",
-      /digits-63-columns\.csv: rows have 63 features; the model expects input \[null, 64\]/,
+      /digits-63-columns\.csv: rows have 63 features; the model expects input \[batch, 64\]/,
     );
     await panel.setData(digitsData());
     assert.equal(panel.dataError, undefined, "the error clears when fitting data is chosen");

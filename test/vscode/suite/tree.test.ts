@@ -37,11 +37,8 @@ describe("Model Explorer", () => {
       );
     }
     assert.ok(digits?.mergeable);
-    assert.equal(
-      digits.label,
-      `Dense 64-64-32-10 · TF.js · ${sample.length} models`,
-      "the group is named by its architecture",
-    );
+    assert.equal(digits.label, "Dense 64-64-32-10", "the group is named by its architecture");
+    assert.equal(digits.description, `${sample.length} × TF.js`, "how many and in what format beside it");
     assert.deepEqual(
       digits.children.map((c) => c.label).sort(),
       sample.map((_, i) => `ingredient-${i + 1}/model.json`).sort(),

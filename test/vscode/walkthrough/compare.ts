@@ -4,13 +4,10 @@
  * the keyboard; then Compare with… from a model viewer; the view at 500 px. Screenshots: docs/images/compare-*.png.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Frame, Page } from "playwright-core";
-import { newWorkbenchPage, openBrowser } from "../browser.js";
-import { projectRoot, remoteUri, startCodeServer, workbenchUrl } from "../code-server.js";
-import { quickOpen, viewerFrame } from "../ui-helpers.js";
+import { projectRoot } from "../code-server.js";
+import { openWorkbench, quickOpen, viewerFrame } from "../ui-helpers.js";
 import { makeRealFoldersWorkspace } from "../workspace.js";
 
 const shot = (name: string) => join(projectRoot, "docs", "images", `compare-${name}.png`);
@@ -41,29 +38,9 @@ const differences = (frame: Frame) =>
     .evaluateAll((cells) => cells.map((c) => Number((c.textContent ?? "").trim())));
 
 export async function main(): Promise<void> {
-  const workspace = makeRealFoldersWorkspace();
-  const scratch = mkdtempSync(join(tmpdir(), "model-soup-ui-compare-"));
-  const server = await startCodeServer({
-    userDataDir: join(scratch, "user-data"),
-    extensionsDir: join(scratch, "extensions"),
-    workspace: workspace.root,
-    settings: { "files.simpleDialog.enable": true, "workbench.colorTheme": "Default Dark Modern" },
-  });
-  const browser = await openBrowser();
-  const page = await newWorkbenchPage(browser);
+  const workbench = await openWorkbench(makeRealFoldersWorkspace(), { name: "compare", openModelExplorer: true });
+  const { page } = workbench;
   try {
-    await page.goto(
-      workbenchUrl(server, workspace.root, [["extensionDevelopmentPath", remoteUri(server.port, projectRoot)]]),
-    );
-    await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
-    const icon = page
-      .locator(
-        ".activitybar .action-item a[aria-label^='Model Soup'], .activitybar .action-item[aria-label^='Model Soup']",
-      )
-      .first();
-    await icon.waitFor({ timeout: 60_000 });
-    await icon.click();
-
     // Two k-fold models selected in the Model Explorer (click, then Ctrl+click), and its context menu.
     const tree = page.locator(".pane-body .monaco-list[aria-label*='Model'], .pane-body .monaco-list").first();
     const row = (name: string) => page.locator(".pane-body .monaco-list-row", { hasText: name }).first();
@@ -159,13 +136,9 @@ export async function main(): Promise<void> {
     assert.ok(fits, "nothing wider than the 500 px window");
     await page.screenshot({ path: shot("narrow") });
   } catch (error) {
-    await page.screenshot({ path: join(scratch, "failure.png") }).catch(() => undefined);
-    console.error(`Compare walk-through failed; screenshot: ${join(scratch, "failure.png")}`);
+    await workbench.recordFailure();
     throw error;
   } finally {
-    await browser.close();
-    await server.stop();
-    rmSync(workspace.root, { recursive: true, force: true });
-    if (!process.env.MODEL_SOUP_KEEP_TMP) rmSync(join(scratch, "user-data"), { recursive: true, force: true });
+    await workbench.close();
   }
 }

@@ -7,14 +7,12 @@
  * Screenshots: docs/images/capability-*.png.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Frame, Page } from "playwright-core";
-import { newWorkbenchPage, openBrowser } from "../browser.js";
-import { projectRoot, remoteUri, startCodeServer, workbenchUrl } from "../code-server.js";
+import { projectRoot } from "../code-server.js";
 import { makeRealFoldersWorkspace } from "../workspace.js";
-import { answerFileDialog, panelFrame, runCommand } from "../ui-helpers.js";
+import { answerFileDialog, openWorkbench, panelFrame, runCommand } from "../ui-helpers.js";
 import { scoreOnFile } from "../../support/independent-forward.js";
 
 const shot = (page: Page, name: string) =>
@@ -71,7 +69,6 @@ async function saveAtDefault(page: Page, frame: Frame, statusText: RegExp | stri
 
 export async function main(): Promise<void> {
   const workspace = makeRealFoldersWorkspace();
-  const scratch = mkdtempSync(join(tmpdir(), "model-soup-capability-"));
   // Wrong data: 20 feature columns for models of 12 inputs.
   const wide = join(workspace.root, "data", "wide.csv");
   const header = [...Array.from({ length: 20 }, (_, i) => `f${i + 1}`), "label"].join(",");
@@ -81,21 +78,9 @@ export async function main(): Promise<void> {
   writeFileSync(wide, `${header}\n${rows.join("\n")}\n`);
   const table = join(workspace.root, "data", "table.csv");
   const test = join(workspace.root, "data", "test.csv");
-  const server = await startCodeServer({
-    userDataDir: join(scratch, "user-data"),
-    extensionsDir: join(scratch, "extensions"),
-    workspace: workspace.root,
-    settings: { "files.simpleDialog.enable": true, "workbench.colorTheme": "Default Dark Modern" },
-  });
-  const browser = await openBrowser();
-  const page = await newWorkbenchPage(browser);
+  const workbench = await openWorkbench(workspace, { name: "capability" });
+  const { page } = workbench;
   try {
-    await page.goto(
-      workbenchUrl(server, workspace.root, [["extensionDevelopmentPath", remoteUri(server.port, projectRoot)]]),
-      // Eight of us share two cores: the workbench can take a while to load.
-      { timeout: 180_000 },
-    );
-    await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
     await page.waitForTimeout(3_000);
 
     // 1. The k-fold models (custom focal loss): a uniform merge without data, saved at once.
@@ -118,7 +103,10 @@ export async function main(): Promise<void> {
     // 2. Wrong data: the methods that run the models are disabled with the reason; Clear Data restores them.
     await frame.locator("#pick-data").click();
     await answerFileDialog(page, "Data to learn and compare on", wide);
-    await frame.locator("#data-error", { hasText: "20" }).waitFor({ timeout: 30_000 });
+    // The model's shape as people read it, never "[null, 12]".
+    await frame
+      .locator("#data-error", { hasText: "rows have 20 features; the model expects input [batch, 12]" })
+      .waitFor({ timeout: 30_000 });
     await chooseMethod(frame, "learned");
     await frame.locator("#method-unavailable", { hasText: "wide.csv" }).waitFor({ timeout: 10_000 });
     assert.ok(await startDisabled(), "Start waits while the data does not fit");
@@ -196,8 +184,10 @@ export async function main(): Promise<void> {
     console.log(
       `real-folders-merge: learned soup on weights-only checkpoints: panel ${printed}, file ${(independent.accuracy * 100).toFixed(2)}%`,
     );
+  } catch (error) {
+    await workbench.recordFailure();
+    throw error;
   } finally {
-    await browser.close();
-    await server.stop();
+    await workbench.close();
   }
 }

@@ -3,18 +3,16 @@
  * and 8): a learned soup of samples/digits with its data (the charts mark the kept step, end in the kept
  * coefficients, name each ingredient in a fixed legend; the results chart and the coefficient column), the k-fold
  * family's greedy soup where no merge beats the best ingredient (the primary action opens that ingredient;
- * "Run Again without …" names the models the greedy soup left out), a save announced by a notification, and the
- * panel in a 500 px wide window (one column, no horizontal scroll, the Weight column visible). Screenshots go to
+ * "Run Again without …" names the models the greedy soup left out), a save announced once (the panel's line, no
+ * notification over it), the panel in a 500 px wide window (one column, no horizontal scroll, the Weight column visible). Screenshots go to
  * docs/images/results-*.png.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Frame, Page } from "playwright-core";
-import { newWorkbenchPage, openBrowser } from "../browser.js";
-import { projectRoot, remoteUri, startCodeServer, workbenchUrl } from "../code-server.js";
-import { answerFileDialog, runCommand } from "../ui-helpers.js";
+import { projectRoot } from "../code-server.js";
+import { answerFileDialog, openWorkbench, runCommand, setColorTheme } from "../ui-helpers.js";
 import { makeRealFoldersWorkspace } from "../workspace.js";
 
 const images = join(projectRoot, "docs", "images");
@@ -24,7 +22,7 @@ async function openPanel(page: Page, filter: string, models: number): Promise<Fr
   await runCommand(page, "Model Soup: Merge Models");
   await page.locator(".quick-input-widget input").fill(filter);
   await page
-    .locator(".quick-input-list .monaco-list-row", { hasText: `${models} models` })
+    .locator(".quick-input-list .monaco-list-row", { hasText: `${models} × ` })
     .first()
     .waitFor({ timeout: 30_000 });
   await page.keyboard.press("Enter");
@@ -45,6 +43,37 @@ async function chooseData(page: Page, frame: Frame, path: string): Promise<void>
   await frame.locator("#data-preview", { hasText: "samples" }).waitFor({ timeout: 30_000 });
 }
 
+/** The legend's colours ("rgb(…)", read from the page) as CIE L*a*b*. */
+async function legendColours(frame: Frame): Promise<number[][]> {
+  const colours = (await frame.evaluate(
+    `[...document.querySelectorAll("#coefficient-legend .swatch")].map((e) => getComputedStyle(e).borderTopColor)`,
+  )) as string[];
+  return colours.map((c) => {
+    const [r, g, b] = (c.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((v) => {
+      const x = Number(v) / 255;
+      return x > 0.04045 ? ((x + 0.055) / 1.055) ** 2.4 : x / 12.92;
+    }) as [number, number, number];
+    const f = (t: number) => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116);
+    const x = f((0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047);
+    const y = f(0.2126 * r + 0.7152 * g + 0.0722 * b);
+    const z = f((0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883);
+    return [116 * y - 16, 500 * (x - y), 200 * (y - z)];
+  });
+}
+
+/** The two legend colours closest to each other (CIE76 ΔE), so no two ingredients look alike in `theme`. */
+async function assertDistinctColours(frame: Frame, theme: string): Promise<void> {
+  const lab = await legendColours(frame);
+  let closest = { delta: Infinity, pair: "" };
+  for (let i = 0; i < lab.length; i++)
+    for (let j = i + 1; j < lab.length; j++) {
+      const delta = Math.hypot(...lab[i]!.map((v, k) => v - lab[j]![k]!));
+      if (delta < closest.delta) closest = { delta, pair: `#${i + 1} and #${j + 1}` };
+    }
+  assert.equal(lab.length, 7);
+  assert.ok(closest.delta >= 30, `in ${theme}, ${closest.pair} look alike (ΔE ${closest.delta.toFixed(1)})`);
+}
+
 async function setSelect(frame: Frame, id: string, value: string): Promise<void> {
   await frame.locator(`#${id}`).evaluate((el, v) => {
     (el as unknown as { value: string }).value = v;
@@ -54,29 +83,11 @@ async function setSelect(frame: Frame, id: string, value: string): Promise<void>
 
 export async function main(): Promise<void> {
   const workspace = makeRealFoldersWorkspace();
-  const scratch = mkdtempSync(join(tmpdir(), "model-soup-results-"));
   mkdirSync(images, { recursive: true });
-  const server = await startCodeServer({
-    userDataDir: join(scratch, "user-data"),
-    extensionsDir: join(scratch, "extensions"),
-    workspace: workspace.root,
-    settings: { "files.simpleDialog.enable": true, "workbench.colorTheme": "Default Dark Modern" },
-  });
-  const browser = await openBrowser();
-  const page = await newWorkbenchPage(browser);
+  const workbench = await openWorkbench(workspace, { name: "results", openModelExplorer: true });
+  const { page } = workbench;
   try {
-    await page.goto(
-      workbenchUrl(server, workspace.root, [["extensionDevelopmentPath", remoteUri(server.port, projectRoot)]]),
-    );
-    await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
-    const icon = page
-      .locator(
-        ".activitybar .action-item a[aria-label^='Model Soup'], .activitybar .action-item[aria-label^='Model Soup']",
-      )
-      .first();
-    await icon.waitFor({ timeout: 60_000 });
-    await icon.click();
-    await page.locator(".monaco-list-row", { hasText: "7 models" }).first().waitFor({ timeout: 60_000 });
+    await page.locator(".monaco-list-row", { hasText: "7 × TF.js" }).first().waitFor({ timeout: 60_000 });
 
     // 1. A learned soup of the digits sample: the charts tell what was kept.
     let frame = await openPanel(page, "ingredient-1", 7);
@@ -156,6 +167,21 @@ export async function main(): Promise<void> {
     await page.mouse.move(0, 0);
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(images, "results-learned-charts.png") });
+    await assertDistinctColours(frame, "Dark Modern");
+    // The same charts in the light theme: the colours follow it and still differ.
+    await setColorTheme(page, "Light Modern", "light");
+    const background = (await frame.evaluate("getComputedStyle(document.body).backgroundColor")) as string;
+    assert.ok(
+      (background.match(/\d+/g) ?? []).slice(0, 3).every((v) => Number(v) > 200),
+      `the panel wears the light theme: ${background}`,
+    );
+    await assertDistinctColours(frame, "Light Modern");
+    await frame.evaluate('document.querySelector(".charts")?.scrollIntoView({ block: "start" })');
+    await page.mouse.move(0, 0);
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(images, "results-learned-charts-light.png") });
+    assert.equal(await page.locator(".monaco-workbench.vs").count(), 1, "still light in the screenshot");
+    await setColorTheme(page, "Dark Modern", "dark");
     await frame.evaluate('document.querySelector("#results")?.scrollIntoView({ block: "start" })');
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(images, "results-learned-table.png") });
@@ -177,18 +203,21 @@ export async function main(): Promise<void> {
       )
     )
       await page.keyboard.press("Enter");
-    const toast = page.locator(".notification-toast", { hasText: "Saved the merged model" });
-    await toast.waitFor({ timeout: 60_000 });
-    await toast.locator(".monaco-button", { hasText: "Open Recipe" }).waitFor();
-    await toast.locator(".monaco-button", { hasText: "Reveal in Explorer" }).waitFor();
-    await frame.locator("#saved").waitFor();
-    await page.waitForTimeout(800);
-    // In the window's coordinates: the line's middle within the visible page.
+    await frame.locator("#saved").waitFor({ timeout: 60_000 });
+    await frame.locator("#saved #reveal-saved").waitFor();
+    await page.waitForTimeout(1500);
+    // In the window's coordinates: the whole line within the visible page.
     const line = (await frame.locator("#saved").boundingBox())!;
-    const inView = line.y >= 0 && line.y + line.height / 2 <= page.viewportSize()!.height;
+    const inView = line.y >= 0 && line.y + line.height <= page.viewportSize()!.height;
     assert.ok(inView, "the panel scrolled to the saved line");
+    // Announced once: no notification over the line it would cover while the panel is in view.
+    assert.equal(
+      await page.locator(".notification-toast", { hasText: "Saved the merged model" }).count(),
+      0,
+      "no save notification while the panel shows the saved line",
+    );
     await page.screenshot({ path: join(images, "results-saved.png") });
-    await toast.locator(".monaco-button", { hasText: "Open Recipe" }).click();
+    await frame.locator("#saved #open-recipe").click();
     await page.locator(".tab", { hasText: "recipe.json" }).first().waitFor({ timeout: 30_000 });
 
     // 2. The k-fold family (trained from scratch): no merge beats the best ingredient.
@@ -210,6 +239,10 @@ export async function main(): Promise<void> {
     await open.waitFor();
     assert.equal((await open.textContent())?.trim(), `Open #${best} model_fold_${best}.keras`);
     assert.equal(await open.getAttribute("secondary"), null, "opening the best ingredient is the primary action");
+    // Its copy button says what it copies: the path, of that ingredient.
+    const copy = frame.locator("#copy-best");
+    assert.equal((await copy.textContent())?.trim(), `Copy Path of #${best}`);
+    assert.equal(await copy.getAttribute("title"), join(workspace.root, "kfold", `model_fold_${best}.keras`));
     assert.notEqual(await frame.locator("#save").getAttribute("secondary"), null, "saving the merge is secondary");
     const runWithout = frame.locator("#run-without");
     await runWithout.waitFor();
@@ -229,6 +262,16 @@ export async function main(): Promise<void> {
     await frame.evaluate('document.querySelector("#results")?.scrollIntoView({ block: "start" })');
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(images, "results-keep-best.png") });
+
+    await copy.click();
+    const copied = page.locator(".notification-toast", { hasText: "Copied the path of" });
+    await copied.waitFor({ timeout: 15_000 });
+    assert.match((await copied.textContent()) ?? "", new RegExp(`model_fold_${best}\\.keras: /`));
+    assert.equal(
+      (await page.evaluate("navigator.clipboard.readText()")) as string,
+      join(workspace.root, "kfold", `model_fold_${best}.keras`),
+      "the clipboard holds the path",
+    );
 
     // Opening the best ingredient opens its viewer.
     await open.click();
@@ -289,14 +332,10 @@ export async function main(): Promise<void> {
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(images, "results-narrow-results.png") });
   } catch (error) {
-    await page.screenshot({ path: join(scratch, "failure.png") }).catch(() => undefined);
-    console.error(`results walk-through failed; screenshot: ${join(scratch, "failure.png")}`);
+    await workbench.recordFailure();
     throw error;
   } finally {
-    await browser.close();
-    await server.stop();
-    rmSync(workspace.root, { recursive: true, force: true });
-    if (!process.env.MODEL_SOUP_KEEP_TMP) rmSync(join(scratch, "user-data"), { recursive: true, force: true });
+    await workbench.close();
   }
 }
 

@@ -7,12 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { newWorkbenchPage, openBrowser } from "../browser.js";
-import { projectRoot, remoteUri, startCodeServer, workbenchUrl } from "../code-server.js";
-import { answerFileDialog, runCommand } from "../ui-helpers.js";
+import { projectRoot } from "../code-server.js";
+import { answerFileDialog, openWorkbench, runCommand } from "../ui-helpers.js";
 import { makeRealFoldersWorkspace } from "../workspace.js";
 
 const images = join(projectRoot, "docs", "images");
@@ -27,29 +25,11 @@ export async function main(): Promise<void> {
   const recipe = join(workspace.root, "kfold", "soup", "model.recipe.json");
   const recipeText = readFileSync(recipe, "utf8");
   mkdirSync(images, { recursive: true });
-  const scratch = mkdtempSync(join(tmpdir(), "model-soup-tree-"));
-  const server = await startCodeServer({
-    userDataDir: join(scratch, "user-data"),
-    extensionsDir: join(scratch, "extensions"),
-    workspace: workspace.root,
-    settings: { "files.simpleDialog.enable": true, "workbench.colorTheme": "Default Dark Modern" },
-  });
-  const browser = await openBrowser();
-  const page = await newWorkbenchPage(browser);
+  const workbench = await openWorkbench(workspace, { name: "tree" });
+  const { page, modelSoupIcon: icon } = workbench;
   try {
-    await page.goto(
-      workbenchUrl(server, workspace.root, [["extensionDevelopmentPath", remoteUri(server.port, projectRoot)]]),
-    );
-    await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
-
     // 1. The first thing done in the window: right-click the folder of checkpoints in the Explorer, once the
     // extension's contributions are in (its activity-bar icon shows; nothing of it has been opened or run).
-    const icon = page
-      .locator(
-        ".activitybar .action-item a[aria-label^='Model Soup'], .activitybar .action-item[aria-label^='Model Soup']",
-      )
-      .first();
-    await icon.waitFor({ timeout: 60_000 });
     const folderRow = page.locator(".explorer-folders-view .monaco-list-row", { hasText: "checkpoints" }).first();
     await folderRow.waitFor({ timeout: 60_000 });
     await folderRow.click({ button: "right" });
@@ -60,11 +40,28 @@ export async function main(): Promise<void> {
 
     // 2. The Model Explorer: groups named by architecture, the weights-only checkpoints too.
     await icon.click();
-    const groupRow = page.locator(".monaco-list-row", { hasText: "Dense 12-32-16-2 ·" }).first();
-    await groupRow.waitFor({ timeout: 60_000 });
+    const groupRow = page
+      .locator(".monaco-list-row", { hasText: "Dense 12-32-16-2" })
+      .filter({ hasText: "5 × Keras H5" });
+    await groupRow.first().waitFor({ timeout: 60_000 });
     await page.waitForTimeout(1000);
     const rows = await page.locator(".monaco-list-row").allInnerTexts();
     assert.ok(!rows.some((r) => /\d+ tensors ·/.test(r)), `no group named by its tensor count: ${rows.join(" | ")}`);
+    // At the sidebar's default width a group's label and description are whole: nothing cut to "…".
+    const groups = (await page.locator(".pane-body .monaco-list-row").evaluateAll((all) =>
+      all
+        .filter((r) => r.querySelector(".codicon-layers"))
+        .map((r) => {
+          const box = r.querySelector(".monaco-icon-label-container")!;
+          return { text: r.textContent ?? "", cut: box.scrollWidth > box.clientWidth + 1 };
+        }),
+    )) as { text: string; cut: boolean }[];
+    assert.equal(groups.length, 3, `three groups: ${groups.map((g) => g.text).join(" | ")}`);
+    assert.deepEqual(
+      groups.filter((g) => g.cut).map((g) => g.text),
+      [],
+      "no group's description is cut",
+    );
     await page.screenshot({ path: join(images, "tree-model-explorer.png") });
 
     // 3. The Per-Layer Diff of two folds: its own language, never JSON, no Problems.
@@ -103,12 +100,9 @@ export async function main(): Promise<void> {
     await page.screenshot({ path: join(images, "tree-apply-verdict.png") });
     assert.equal(readFileSync(recipe, "utf8"), recipeText, "the recipe (and its created) is unchanged");
   } catch (error) {
-    await page.screenshot({ path: join(images, "tree-failure.png") }).catch(() => undefined);
+    await workbench.recordFailure();
     throw error;
   } finally {
-    await browser.close();
-    await server.stop();
-    rmSync(workspace.root, { recursive: true, force: true });
-    if (!process.env.MODEL_SOUP_KEEP_TMP) rmSync(join(scratch, "user-data"), { recursive: true, force: true });
+    await workbench.close();
   }
 }

@@ -18,7 +18,7 @@ export function datasetFromArrays(
   const n = xShape[0]!;
   if (n === 0) throw new ModelFileError(source.file, `${source.xName} has no samples (shape ${formatShape(x.shape)})`);
   const dataset: Dataset = {
-    x: toFloat32(x.data, x.dtype),
+    x: x.owned && x.data instanceof Float32Array ? x.data : toFloat32(x.data, x.dtype),
     xShape,
     task: "unlabeled",
     source: source.file,

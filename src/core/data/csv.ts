@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from "node:buffer";
 import { ModelFileError } from "../errors.js";
 import type { DataLoader, Dataset, LoadOptions } from "./dataset.js";
 import { labelsFromStrings, parseNumber } from "./labels.js";
@@ -19,51 +20,79 @@ interface Row {
   cells: string[];
 }
 
+/**
+ * V8's longest string (2^29 − 24 characters): a CSV is decoded to one string, so a larger file cannot be read.
+ * Refused up front with the file's name, rather than failing inside the decoder.
+ */
+const MAX_CSV_CHARS = bufferConstants.MAX_STRING_LENGTH;
+
 async function loadCsv(path: string, options: LoadOptions): Promise<Dataset> {
-  const text = new TextDecoder("utf-8").decode(await readDataFile(path)).replace(/^\uFEFF/, "");
-  const rows = parseCsv(text, delimiterOf(path, text), path);
-  if (rows.length === 0) throw new ModelFileError(path, "has no rows; expected one sample per row");
-  const first = rows[0]!;
+  const bytes = await readDataFile(path);
+  if (bytes.length > MAX_CSV_CHARS)
+    throw new ModelFileError(
+      path,
+      `is ${(bytes.length / 2 ** 20).toFixed(0)} MiB of text; a CSV is read as one string of at most ${(MAX_CSV_CHARS / 2 ** 20).toFixed(0)} MiB (save larger data as an x.npy / y.npy pair, which is read in pieces)`,
+    );
+  const text = new TextDecoder("utf-8").decode(bytes).replace(/^\uFEFF/, "");
+  const delimiter = delimiterOf(path, text);
+  // The first two rows decide the header and the width; every later row is converted as it is parsed, so the
+  // rows' cells are never all held at once (2 million rows of 65 cells would be 130 million strings).
+  const head: Row[] = [];
+  forEachCsvRow(text, delimiter, path, (cells, line) => {
+    head.push({ line, cells });
+    return head.length < 2;
+  });
+  if (head.length === 0) throw new ModelFileError(path, "has no rows; expected one sample per row");
+  const first = head[0]!;
   const width = first.cells.length;
-  const hasHeader = looksLikeHeader(rows, options);
+  const hasHeader = looksLikeHeader(head, options);
   const header = hasHeader ? first.cells.map((c) => c.trim()) : undefined;
-  const body = hasHeader ? rows.slice(1) : rows;
-  if (body.length === 0) throw new ModelFileError(path, "has a header row but no data rows");
   const labelColumn = labelColumnOf(options.label, header, width, path);
   const columnName = (j: number) => (header ? `"${header[j]}"` : `${j + 1}`);
   const featureCount = labelColumn === undefined ? width : width - 1;
   if (featureCount === 0) throw new ModelFileError(path, "has only the label column; expected feature columns too");
 
-  const x = new Float32Array(body.length * featureCount);
+  // At most one row per line end (blank lines and quoted line breaks make it an over-estimate).
+  let x = new Float32Array((lineEnds(text) + 1) * featureCount);
   const labels: string[] = [];
-  body.forEach((row, i) => {
-    if (row.cells.length !== width)
+  let rows = 0;
+  let skipHeader = hasHeader;
+  forEachCsvRow(text, delimiter, path, (cells, line) => {
+    if (skipHeader) {
+      skipHeader = false;
+      return true;
+    }
+    if (cells.length !== width)
       throw new ModelFileError(
         path,
-        `line ${row.line} has ${row.cells.length} values; expected ${width} like line ${first.line}`,
+        `line ${line} has ${cells.length} values; expected ${width} like line ${first.line}`,
       );
-    let k = i * featureCount;
-    row.cells.forEach((cell, j) => {
+    let k = rows * featureCount;
+    for (let j = 0; j < width; j++) {
+      const cell = cells[j]!;
       if (j === labelColumn) {
         const label = cell.trim();
-        if (label === "")
-          throw new ModelFileError(path, `line ${row.line}: the label (column ${columnName(j)}) is empty`);
+        if (label === "") throw new ModelFileError(path, `line ${line}: the label (column ${columnName(j)}) is empty`);
         labels.push(label);
-        return;
+        continue;
       }
       const v = parseNumber(cell);
       if (v === undefined)
         throw new ModelFileError(
           path,
-          `line ${row.line}, column ${columnName(j)}: "${cell}" is not a number (feature columns must be numeric)`,
+          `line ${line}, column ${columnName(j)}: "${cell}" is not a number (feature columns must be numeric)`,
         );
       x[k++] = v;
-    });
+    }
+    rows++;
+    return true;
   });
+  if (rows === 0) throw new ModelFileError(path, "has a header row but no data rows");
+  if (x.length !== rows * featureCount) x = x.slice(0, rows * featureCount);
 
   const notes: string[] = [];
   if (hasHeader) notes.push("the first row is a header");
-  const dataset: Dataset = { x, xShape: [body.length, featureCount], task: "unlabeled", source: path, notes };
+  const dataset: Dataset = { x, xShape: [rows, featureCount], task: "unlabeled", source: path, notes };
   if (labelColumn === undefined) return dataset;
   const labelSource = `column ${columnName(labelColumn)}`;
   const parsed = labelsFromStrings(labels, path, options, labelSource);
@@ -74,6 +103,14 @@ async function loadCsv(path: string, options: LoadOptions): Promise<Dataset> {
     labelName: header ? header[labelColumn] : `column ${labelColumn + 1}`,
     labelSource,
   };
+}
+
+function lineEnds(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) n++;
+  // A file with only CR line ends.
+  if (n === 0) for (let i = text.indexOf("\r"); i !== -1; i = text.indexOf("\r", i + 1)) n++;
+  return n;
 }
 
 function delimiterOf(path: string, text: string): string {
@@ -88,55 +125,88 @@ function delimiterOf(path: string, text: string): string {
 /** RFC 4180 fields: quotes around fields, doubled quotes inside them, CRLF or LF line ends. Blank lines skipped. */
 export function parseCsv(text: string, delimiter: string, file: string): Row[] {
   const rows: Row[] = [];
+  forEachCsvRow(text, delimiter, file, (cells, line) => {
+    rows.push({ line, cells });
+    return true;
+  });
+  return rows;
+}
+
+/**
+ * Calls `onRow` with each non-blank row's cells and the line it starts on, in order, until it returns false.
+ * Unquoted cells are sliced from the text whole (no per-character concatenation).
+ */
+export function forEachCsvRow(
+  text: string,
+  delimiter: string,
+  file: string,
+  onRow: (cells: string[], line: number) => boolean,
+): void {
   let cells: string[] = [];
-  let cell = "";
   let line = 1;
   let rowLine = 1;
-  let quoted = false;
   let i = 0;
-  const endRow = () => {
-    cells.push(cell);
-    if (!(cells.length === 1 && cells[0]!.trim() === "")) rows.push({ line: rowLine, cells });
+  const n = text.length;
+  const endRow = (): boolean => {
+    const blank = cells.length === 1 && cells[0]!.trim() === "";
+    const more = blank || onRow(cells, rowLine);
     cells = [];
-    cell = "";
+    return more;
   };
-  while (i < text.length) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          cell += '"';
-          i += 2;
+  while (i <= n) {
+    // One cell starts at i.
+    let start = i;
+    while (start < n && (text[start] === " " || text[start] === "\t") && text[start] !== delimiter) start++;
+    let cell: string;
+    let j: number;
+    if (start < n && text[start] === '"') {
+      let value = "";
+      j = start + 1;
+      for (;;) {
+        const q = text.indexOf('"', j);
+        if (q === -1)
+          throw new ModelFileError(file, `line ${rowLine}: a quoted field is not closed before the end of the file`);
+        const piece = text.slice(j, q);
+        for (let k = piece.indexOf("\n"); k !== -1; k = piece.indexOf("\n", k + 1)) line++;
+        value += piece;
+        if (text[q + 1] === '"') {
+          value += '"';
+          j = q + 2;
           continue;
         }
-        quoted = false;
-      } else {
-        if (c === "\n") line++;
-        cell += c;
+        j = q + 1;
+        break;
       }
-      i++;
+      // Text after the closing quote, up to the delimiter or the line end, belongs to the cell.
+      let k = j;
+      while (k < n && text[k] !== delimiter && text[k] !== "\n" && text[k] !== "\r") k++;
+      cell = value + text.slice(j, k);
+      j = k;
+    } else {
+      j = i;
+      while (j < n) {
+        const c = text[j];
+        if (c === delimiter || c === "\n" || c === "\r") break;
+        j++;
+      }
+      cell = text.slice(i, j);
+    }
+    cells.push(cell);
+    if (j >= n) {
+      if (!(cells.length === 1 && cell === "")) endRow();
+      return;
+    }
+    const c = text[j];
+    if (c === delimiter) {
+      i = j + 1;
       continue;
     }
-    if (c === '"' && cell.trim() === "") {
-      quoted = true;
-      cell = "";
-    } else if (c === delimiter) {
-      cells.push(cell);
-      cell = "";
-    } else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      endRow();
-      line++;
-      rowLine = line;
-    } else {
-      cell += c;
-    }
-    i++;
+    // A line end.
+    i = c === "\r" && text[j + 1] === "\n" ? j + 2 : j + 1;
+    if (!endRow()) return;
+    line++;
+    rowLine = line;
   }
-  if (quoted)
-    throw new ModelFileError(file, `line ${rowLine}: a quoted field is not closed before the end of the file`);
-  if (cell !== "" || cells.length > 0) endRow();
-  return rows;
 }
 
 function looksLikeHeader(rows: Row[], options: LoadOptions): boolean {

@@ -2,7 +2,8 @@ import { stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { datasetFromArrays } from "./arrays.js";
 import type { DataLoader, Dataset, LoadOptions } from "./dataset.js";
-import { isNpy, parseNpy } from "./npy.js";
+import { isNpy, parseNpy, type NpyArray } from "./npy.js";
+import { readNpyAsFloat32 } from "./npy-stream.js";
 import { readDataFile } from "./read.js";
 
 /**
@@ -23,7 +24,9 @@ export async function npyFolderHasPair(folder: string): Promise<boolean> {
 async function loadNpyPair(path: string, options: LoadOptions): Promise<Dataset> {
   const xPath = (await isFile(path)) ? path : join(path, "x.npy");
   const yPath = options.label === null ? undefined : (options.labelsPath ?? (await labelsSibling(xPath)));
-  const x = parseNpy(await readDataFile(xPath), xPath);
+  // The features are read in pieces straight into float32 (the largest array by far); the labels whole.
+  const features = await readNpyAsFloat32(xPath);
+  const x: NpyArray = { ...features, dtype: "float32", data: features.values, owned: true };
   const y = yPath === undefined ? undefined : parseNpy(await readDataFile(yPath), yPath);
   const dataset = datasetFromArrays(
     x,

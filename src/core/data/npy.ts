@@ -8,6 +8,8 @@ export interface NpyArray {
   dtype: DType;
   shape: number[];
   data: TensorArray;
+  /** Set when `data` is a fresh float32 array no one else holds, so a Dataset may keep it without a copy. */
+  owned?: boolean;
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
@@ -33,27 +35,43 @@ export function isNpy(head: Uint8Array): boolean {
 
 /** Parses a whole .npy file (format versions 1.0, 2.0 and 3.0) held in memory. */
 export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
-  if (bytes.length < 10 || !isNpy(bytes))
+  const layout = parseNpyPrefix(bytes, bytes.length, file);
+  const { descr, dtype, shape, dataOffset } = layout;
+  return { descr, dtype, shape, data: viewAs(bytes.subarray(dataOffset), dtype, shape) };
+}
+
+/** Where a .npy file's data lies and what it holds, from its first bytes (at least the header) and its size. */
+export interface NpyLayout {
+  descr: string;
+  dtype: DType;
+  shape: number[];
+  dataOffset: number;
+  count: number;
+}
+
+/** Reads the magic, version and header from `prefix` and checks the data's size against `fileSize`. */
+export function parseNpyPrefix(prefix: Uint8Array, fileSize: number, file: string): NpyLayout {
+  if (fileSize < 10 || prefix.length < 10 || !isNpy(prefix))
     throw new ModelFileError(
       file,
-      `not a NumPy .npy file (expected the magic "\\x93NUMPY" at the start${bytes.length === 0 ? "; the file is empty" : ""})`,
+      `not a NumPy .npy file (expected the magic "\\x93NUMPY" at the start${fileSize === 0 ? "; the file is empty" : ""})`,
     );
-  const major = bytes[6]!;
-  const minor = bytes[7]!;
+  const major = prefix[6]!;
+  const minor = prefix[7]!;
   if (major < 1 || major > 3 || minor !== 0)
     throw new ModelFileError(file, `unsupported .npy format version ${major}.${minor} (expected 1.0, 2.0 or 3.0)`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
   const lengthBytes = major === 1 ? 2 : 4;
-  if (bytes.length < 8 + lengthBytes)
+  if (prefix.length < 8 + lengthBytes)
     throw new ModelFileError(file, "truncated .npy file: the header length is cut off");
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const dataOffset = 8 + lengthBytes + headerLength;
-  if (dataOffset > bytes.length)
+  if (dataOffset > fileSize || dataOffset > prefix.length)
     throw new ModelFileError(
       file,
-      `truncated .npy file: the header claims ${headerLength} bytes but the file has ${bytes.length} bytes in all`,
+      `truncated .npy file: the header claims ${headerLength} bytes but the file has ${fileSize} bytes in all`,
     );
-  const header = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(bytes.subarray(8 + lengthBytes, dataOffset));
+  const header = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(prefix.subarray(8 + lengthBytes, dataOffset));
   const { descr, fortranOrder, shape } = parseHeader(header, file);
   if (fortranOrder)
     throw new ModelFileError(
@@ -63,7 +81,7 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
   const dtype = dtypeOf(descr, file);
   const count = shape.reduce((a, b) => a * b, 1);
   const expectedBytes = count * BYTES_PER_ELEMENT[dtype];
-  const available = bytes.length - dataOffset;
+  const available = fileSize - dataOffset;
   if (available < expectedBytes)
     throw new ModelFileError(
       file,
@@ -74,7 +92,7 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
       file,
       `shape ${formatShape(shape)} of ${descr} needs ${expectedBytes} data bytes but ${available} follow the header`,
     );
-  return { descr, dtype, shape, data: viewAs(bytes.subarray(dataOffset), dtype, shape) };
+  return { descr, dtype, shape, dataOffset, count };
 }
 
 function parseHeader(header: string, file: string): { descr: string; fortranOrder: boolean; shape: number[] } {

@@ -7,6 +7,7 @@ import { pytorchFormat } from "./pytorch/index.js";
 import { safetensorsFormat } from "./safetensors/index.js";
 import { tfjsLayersFormat } from "./tfjs-layers/index.js";
 import { resolve } from "node:path";
+import { readConsistently } from "../io/consistent-read.js";
 import { readHead } from "../io/open.js";
 import { guardOutputs, type ProtectedPath } from "../io/output-guard.js";
 import { siblingPattern } from "../io/output-names.js";
@@ -58,7 +59,12 @@ async function readOwnManifest(path: string): Promise<ModelManifest> {
   return (await detectFormat(path)).readManifest(path);
 }
 
-export async function readManifest(path: string): Promise<ModelManifest> {
+/** A model's manifest, never of a half-replaced output (io/consistent-read.ts). */
+export function readManifest(path: string): Promise<ModelManifest> {
+  return readConsistently(path, () => readManifestNow(path));
+}
+
+async function readManifestNow(path: string): Promise<ModelManifest> {
   const manifest = await readOwnManifest(path);
   if (isWeightsOnly(manifest)) {
     // Say which file to pass: the tree, inspect and every refusal show this warning.

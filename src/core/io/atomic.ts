@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { OutputWriteError } from "../errors.js";
+import { markCommitting } from "./commit-marker.js";
 import { forgetTemp, removeStaleTemps, trackTemp } from "./temp-files.js";
 
 export interface PendingFile {
@@ -107,6 +108,16 @@ function commitPause(): Promise<void> | undefined {
 }
 
 async function renameIntoPlace(files: readonly StagedFile[]): Promise<void> {
+  // Several files appear one rename at a time: readers see the mark and wait (io/consistent-read.ts).
+  const unmark = files.length > 1 ? await markCommitting([...new Set(files.map((f) => dirname(f.path)))]) : undefined;
+  try {
+    await renameEach(files);
+  } finally {
+    await unmark?.();
+  }
+}
+
+async function renameEach(files: readonly StagedFile[]): Promise<void> {
   for (let i = 0; i < files.length; i++) {
     if (i > 0) await commitPause();
     try {

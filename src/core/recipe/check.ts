@@ -2,6 +2,7 @@
  * Whether a model is the one its recipe describes: every file of the model (model file and shards) against the
  * SHA-256 the recipe recorded when it wrote them (`output.files`). One verdict, one line.
  */
+import { readConsistently } from "../io/consistent-read.js";
 import { dirname, relative, resolve } from "node:path";
 import { readManifest } from "../formats/registry.js";
 import { sha256File } from "./hash.js";
@@ -16,11 +17,15 @@ export interface OutputCheck {
 }
 
 /** Checks the model at the recipe's output path (or `model`, when given) against the hashes the recipe recorded. */
-export async function checkRecipeOutput(recipePath: string, model?: string): Promise<OutputCheck> {
-  const recipe = await readRecipe(recipePath);
-  const folder = dirname(resolve(recipePath));
-  const modelPath = model ?? resolve(folder, recipe.output.path);
-  return checkAgainstRecorded(recipePath, recipe.output.files, modelPath);
+export function checkRecipeOutput(recipePath: string, model?: string): Promise<OutputCheck> {
+  // The recipe is renamed into place last: a writer that replaced it meanwhile has the check made again, so an
+  // old recipe is never checked against the new model's files (io/consistent-read.ts).
+  return readConsistently(recipePath, async () => {
+    const recipe = await readRecipe(recipePath);
+    const folder = dirname(resolve(recipePath));
+    const modelPath = model ?? resolve(folder, recipe.output.path);
+    return checkAgainstRecorded(recipePath, recipe.output.files, modelPath);
+  });
 }
 
 /**

@@ -58,6 +58,32 @@ describe("CSV loader", () => {
     assert.equal(none.task, "unlabeled");
   });
 
+  it("reads quoted line breaks, CR-only and blank lines, and names the right line after them", async () => {
+    const multi = await writeIn(dir, "m.csv", 'x,y,label\n1,2, "two\nlines"\n\n3,4,"a""b",\n');
+    await rejectsWith(() => loadDataset(multi), `${multi}: line 5 has 4 values; expected 3 like line 1`);
+    const ok = await writeIn(dir, "ok.csv", 'x,y,label\n1,2, "two\nlines"\n\n3,4,"a""b"\n5,6,"two\nlines"');
+    const d = await loadDataset(ok);
+    assert.deepEqual(d.xShape, [3, 2]);
+    assert.deepEqual(Array.from(d.x), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(d.classes, ['a"b', "two\nlines"]);
+    assert.deepEqual(Array.from(d.y!), [1, 0, 1]);
+    const cr = await loadDataset(await writeIn(dir, "cr.csv", "1,2,0\r3,4,1\r\r5,6,0"));
+    assert.deepEqual(Array.from(cr.x), [1, 2, 3, 4, 5, 6]);
+    const trailing = await writeIn(dir, "tr.csv", "1,2,0\n3,4,\n");
+    await rejectsWith(() => loadDataset(trailing), "line 2: the label (column 3) is empty");
+  });
+
+  it("loads 200,000 rows of 65 columns, converted as they are parsed", async () => {
+    const row = Array.from({ length: 64 }, (_, j) => j % 17).join(",");
+    const rows = Array.from({ length: 200_000 }, (_, i) => `${row},${i % 10}`).join("\n");
+    const path = await writeIn(dir, "big.csv", rows);
+    const d = await loadDataset(path);
+    assert.deepEqual(d.xShape, [200_000, 64]);
+    assert.equal(d.x.length, 200_000 * 64);
+    assert.equal(d.x[199_999 * 64 + 16], 16);
+    assert.equal(d.y![199_999], 9);
+  });
+
   it("reads gzipped CSV as the plain file", async () => {
     const text = "1,2,0\n3,4,1\n";
     const plain = await loadDataset(await writeIn(dir, "p.csv", text));

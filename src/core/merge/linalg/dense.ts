@@ -1,7 +1,8 @@
 /**
- * Dense row-major float64 matrices and the few products the SVD-based merges need. Plain JavaScript: the i-k-j
- * loop order streams rows of the right-hand side, which is what V8 runs fastest without SIMD.
+ * Dense row-major float64 matrices and the few products the SVD-based merges need; the products go through the
+ * cache-blocked kernel of gemm.ts.
  */
+import { gemmInto } from "./gemm.js";
 
 export interface Matrix {
   rows: number;
@@ -24,40 +25,53 @@ export function transpose(a: Matrix): Matrix {
   return out;
 }
 
-/** A·B. */
-export function multiply(a: Matrix, b: Matrix): Matrix {
-  if (a.cols !== b.rows) throw new Error(`cannot multiply ${a.rows}×${a.cols} by ${b.rows}×${b.cols}`);
-  const { rows: m, cols: k } = a;
-  const n = b.cols;
+/** op(A)·op(B), where op transposes its operand when asked (no transposed copy is made). */
+export function product(a: Matrix, b: Matrix, transposeA = false, transposeB = false): Matrix {
+  const m = transposeA ? a.cols : a.rows;
+  const k = transposeA ? a.rows : a.cols;
+  const kb = transposeB ? b.cols : b.rows;
+  const n = transposeB ? b.rows : b.cols;
+  if (k !== kb) throw new Error(`cannot multiply ${m}×${k} by ${kb}×${n}`);
   const out = matrix(m, n);
-  const c = out.data;
-  for (let i = 0; i < m; i++) {
-    const ci = i * n;
-    for (let p = 0; p < k; p++) {
-      const aip = a.data[i * k + p]!;
-      if (aip === 0) continue;
-      const bp = p * n;
-      for (let j = 0; j < n; j++) c[ci + j]! += aip * b.data[bp + j]!;
-    }
-  }
+  gemmInto(
+    m,
+    n,
+    k,
+    { data: a.data, stride: a.cols, transposed: transposeA },
+    { data: b.data, stride: b.cols, transposed: transposeB },
+    out.data,
+  );
   return out;
 }
 
-/** AᵀA (cols × cols), symmetric, computed once per pair. */
+/** A·B. */
+export function multiply(a: Matrix, b: Matrix): Matrix {
+  return product(a, b);
+}
+
+/** AᵀA (cols × cols): the upper triangle computed, the lower mirrored, so it is exactly symmetric. */
 export function gramOfColumns(a: Matrix): Matrix {
-  const { rows: m, cols: n } = a;
+  const n = a.cols;
   const out = matrix(n, n);
-  const g = out.data;
-  for (let r = 0; r < m; r++) {
-    const row = r * n;
-    for (let i = 0; i < n; i++) {
-      const ai = a.data[row + i]!;
-      if (ai === 0) continue;
-      for (let j = i; j < n; j++) g[i * n + j]! += ai * a.data[row + j]!;
-    }
-  }
-  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) g[i * n + j] = g[j * n + i]!;
+  const operand = { data: a.data, stride: n };
+  gemmInto(n, n, a.rows, { ...operand, transposed: true }, { ...operand, transposed: false }, out.data, true);
+  mirrorUpper(out);
   return out;
+}
+
+/** A·Aᵀ (rows × rows), exactly symmetric. */
+export function gramOfRows(a: Matrix): Matrix {
+  const m = a.rows;
+  const out = matrix(m, m);
+  const operand = { data: a.data, stride: a.cols };
+  gemmInto(m, m, a.cols, { ...operand, transposed: false }, { ...operand, transposed: true }, out.data, true);
+  mirrorUpper(out);
+  return out;
+}
+
+function mirrorUpper(s: Matrix): void {
+  const n = s.rows;
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) s.data[i * n + j] = s.data[j * n + i]!;
 }
 
 /** The columns [from, to) of a. */

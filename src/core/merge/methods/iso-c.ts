@@ -5,8 +5,7 @@
  * takes the mean task vector, as in the paper. No data.
  */
 import { UsageError } from "../../errors.js";
-import { multiply, transpose } from "../linalg/dense.js";
-import { thinSvd } from "../linalg/svd.js";
+import { polarDecomposition } from "../linalg/svd.js";
 import { addToBase, isMatrix, meanTaskVector, taskMatrix } from "../linalg/task-matrix.js";
 import type { MergeMethod, MethodInput, ParamDef } from "../method.js";
 
@@ -43,11 +42,11 @@ export const isoC: MergeMethod = {
       const t = taskMatrix(m, base, shape, name);
       for (let k = 0; k < sum.data.length; k++) sum.data[k]! += t.data[k]!;
     }
-    const { u, s, v } = thinSvd(sum);
+    // σ̄·U Vᵀ is σ̄ times Δ's polar factor: U itself is never needed.
+    const { q: flat, s } = polarDecomposition(sum);
     let mean = 0;
     for (const x of s) mean += x;
     mean /= s.length;
-    const flat = multiply(u, transpose(v));
     for (let k = 0; k < flat.data.length; k++) flat.data[k]! *= mean;
     return addToBase(base, flat, lambda, name);
   },

@@ -7,8 +7,8 @@
  * every singular value set to the mean of the stacked ones: W = W_base + λ·σ̄·Ũ Ṽᵀ. Other tensors take the mean task
  * vector. No data.
  */
-import { columns, matrix, multiply, transpose, type Matrix } from "../linalg/dense.js";
-import { polarFactor, thinSvd } from "../linalg/svd.js";
+import { matrix, product, type Matrix } from "../linalg/dense.js";
+import { polarFactor, truncatedSvd } from "../linalg/svd.js";
 import { addToBase, isMatrix, meanTaskVector, taskMatrix } from "../linalg/task-matrix.js";
 import type { MergeMethod, MethodInput } from "../method.js";
 import { ISO_LAMBDA, requireBase } from "./iso-c.js";
@@ -38,29 +38,29 @@ export function isoCtsDelta(tasks: readonly Matrix[], fraction: number): Matrix 
   const sum = matrix(m, n);
   for (const tau of tasks) for (let k = 0; k < sum.data.length; k++) sum.data[k]! += tau.data[k]!;
   const { common, perTask } = subspaceSizes(r, t, fraction);
-  const total = thinSvd(sum);
-  const uc = columns(total.u, 0, common);
+  const total = truncatedSvd(sum, common);
+  const uc = total.u;
   const u = matrix(m, r);
   const v = matrix(n, r);
   const s = new Float64Array(r);
   tasks.forEach((tau, i) => {
     if (perTask === 0) return;
     // (I − U_c U_cᵀ) τ_i: the part of the task the common subspace leaves out.
-    const projected = multiply(uc, multiply(transpose(uc), tau));
+    const projected = product(uc, product(uc, tau, true));
     const rest = matrix(m, n, tau.data);
     for (let k = 0; k < rest.data.length; k++) rest.data[k]! -= projected.data[k]!;
-    const own = thinSvd(rest);
-    placeColumns(u, columns(own.u, 0, perTask), i * perTask);
-    placeColumns(v, columns(own.v, 0, perTask), i * perTask);
-    s.set(own.s.subarray(0, perTask), i * perTask);
+    const own = truncatedSvd(rest, perTask);
+    placeColumns(u, own.u, i * perTask);
+    placeColumns(v, own.v, i * perTask);
+    s.set(own.s, i * perTask);
   });
   placeColumns(u, uc, t * perTask);
-  placeColumns(v, columns(total.v, 0, common), t * perTask);
-  s.set(total.s.subarray(0, common), t * perTask);
+  placeColumns(v, total.v, t * perTask);
+  s.set(total.s, t * perTask);
   let mean = 0;
   for (const x of s) mean += x;
   mean /= r;
-  const merged = multiply(polarFactor(u), transpose(polarFactor(v)));
+  const merged = product(polarFactor(u), polarFactor(v), false, true);
   for (let k = 0; k < merged.data.length; k++) merged.data[k]! *= mean;
   return merged;
 }

@@ -6,8 +6,8 @@
  * Procrustes step: the orthonormal matrix nearest to it), and recombined with the tasks' singular values:
  * W = W_base + λ·Ũ diag(σ_1 … σ_T) Ṽᵀ. Other tensors take the mean task vector, as in the paper. No data.
  */
-import { columns, matrix, type Matrix } from "../linalg/dense.js";
-import { compose, polarFactor, thinSvd } from "../linalg/svd.js";
+import { matrix, type Matrix } from "../linalg/dense.js";
+import { compose, polarFactor, truncatedSvd } from "../linalg/svd.js";
 import { addToBase, isMatrix, meanTaskVector, taskMatrix } from "../linalg/task-matrix.js";
 import type { MergeMethod, MethodInput } from "../method.js";
 import { ISO_LAMBDA, requireBase } from "./iso-c.js";
@@ -32,14 +32,14 @@ export function tsvFactors(tasks: readonly Matrix[], fraction: number): TsvFacto
   const v = matrix(n, width);
   const s = new Float64Array(width);
   tasks.forEach((tau, i) => {
-    const svd = thinSvd(tau);
+    const svd = truncatedSvd(tau, k);
     const place = (into: Matrix, from: Matrix) => {
       for (let row = 0; row < from.rows; row++)
         for (let j = 0; j < k; j++) into.data[row * width + i * k + j] = from.data[row * from.cols + j]!;
     };
-    place(u, columns(svd.u, 0, k));
-    place(v, columns(svd.v, 0, k));
-    s.set(svd.s.subarray(0, k), i * k);
+    place(u, svd.u);
+    place(v, svd.v);
+    s.set(svd.s, i * k);
   });
   return { u: polarFactor(u), s, v: polarFactor(v) };
 }

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { gramOfColumns, gramOfRows, matrix, product, type Matrix } from "../../../../src/core/merge/linalg/dense.js";
+import { mulberry32 } from "../../../../src/core/random.js";
+
+function randomMatrix(rows: number, cols: number, seed: number): Matrix {
+  const random = mulberry32(seed);
+  return matrix(
+    rows,
+    cols,
+    Array.from({ length: rows * cols }, () => 2 * random() - 1),
+  );
+}
+
+/** op(A)·op(B) by the textbook triple loop. */
+function naive(a: Matrix, b: Matrix, ta: boolean, tb: boolean): Matrix {
+  const at = (i: number, p: number) => (ta ? a.data[p * a.cols + i]! : a.data[i * a.cols + p]!);
+  const bt = (p: number, j: number) => (tb ? b.data[j * b.cols + p]! : b.data[p * b.cols + j]!);
+  const m = ta ? a.cols : a.rows;
+  const k = ta ? a.rows : a.cols;
+  const n = tb ? b.rows : b.cols;
+  const out = matrix(m, n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += at(i, p) * bt(p, j);
+      out.data[i * n + j] = s;
+    }
+  return out;
+}
+
+function worstDifference(x: Matrix, y: Matrix): number {
+  assert.deepEqual([x.rows, x.cols], [y.rows, y.cols]);
+  return Math.max(0, ...x.data.map((v, i) => Math.abs(v - y.data[i]!)));
+}
+
+describe("the blocked matrix product (src/core/merge/linalg/gemm.ts)", () => {
+  // Sizes straddle the 4-wide strips and the 128 / 256 cache blocks, so every edge path runs.
+  const shapes: [number, number, number][] = [
+    [1, 1, 1],
+    [3, 5, 2],
+    [7, 9, 13],
+    [130, 6, 259],
+    [5, 131, 300],
+    [129, 133, 257],
+  ];
+  for (const [m, k, n] of shapes) {
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        it(`${m}×${k} · ${k}×${n}${ta ? ", A transposed" : ""}${tb ? ", B transposed" : ""} equals the triple loop`, () => {
+          const a = ta ? randomMatrix(k, m, m * 31 + k) : randomMatrix(m, k, m * 31 + k);
+          const b = tb ? randomMatrix(n, k, n * 17 + k) : randomMatrix(k, n, n * 17 + k);
+          const got = product(a, b, ta, tb);
+          assert.ok(worstDifference(got, naive(a, b, ta, tb)) < 1e-12 * k);
+        });
+      }
+    }
+  }
+
+  it("AᵀA and AAᵀ are exactly symmetric and equal the triple loop", () => {
+    for (const [r, c] of [
+      [300, 133],
+      [9, 262],
+    ] as const) {
+      const a = randomMatrix(r, c, r + c);
+      const g = gramOfColumns(a);
+      assert.ok(worstDifference(g, naive(a, a, true, false)) < 1e-12 * r);
+      const h = gramOfRows(a);
+      assert.ok(worstDifference(h, naive(a, a, false, true)) < 1e-12 * c);
+      for (const s of [g, h])
+        for (let i = 0; i < s.rows; i++)
+          for (let j = 0; j < i; j++) assert.equal(s.data[i * s.cols + j], s.data[j * s.cols + i]);
+    }
+  });
+
+  it("refuses operands whose inner sizes differ", () => {
+    assert.throws(() => product(matrix(2, 3), matrix(2, 3)), /cannot multiply 2×3 by 2×3/);
+  });
+});

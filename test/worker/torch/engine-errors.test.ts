@@ -6,7 +6,8 @@ import type { PythonWithTorch } from "../../../src/core/python/find-python.js";
 import { readIngredient, TorchEngine, type TorchEngineOptions } from "../../../src/worker/torch/torch-engine.js";
 import { dataSplit, FACTORY, fixture, LOGITS_OBJECTIVE, MLP_STATE_DICTS, requireTorch } from "./support.js";
 
-const engineFolders = () => readdirSync(tmpdir()).filter((f) => f.startsWith("model-soup-torch-"));
+// This process's engine folders only (the name carries its pid): other processes' engines may come and go in /tmp.
+const engineFolders = () => readdirSync(tmpdir()).filter((f) => f.startsWith(`model-soup-torch-${process.pid}-`));
 
 describe("TorchEngine's one-line errors", function () {
   this.timeout(300_000);

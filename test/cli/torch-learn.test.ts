@@ -5,7 +5,7 @@
  * --python, no CUDA, an engine that dies, Ctrl-C).
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,42 +14,9 @@ import type { PythonWithTorch } from "../../src/core/python/find-python.js";
 import type { SoupReport } from "../../src/protocol/worker.js";
 import { fixture, requireTorch } from "../worker/torch/support.js";
 import { cliCommand, runCli } from "./run-cli.js";
+import { oneLine, plainTorchScore, writeData } from "./torch-cli-support.js";
 
-const SCORE = join(import.meta.dirname, "torch_written_score.py");
 const FACTORY = `${fixture("mlp_factory.py")}:build`;
-
-/** The MLP fixtures' data as .npz, and 40 held-out rows drawn from the same rule (make_engine_fixtures.py). */
-function writeData(python: string, dir: string): void {
-  const script = [
-    "import sys, numpy as np, torch",
-    "torch.manual_seed(0)",
-    "x = torch.randn(96, 6); w = torch.randn(6, 3)",
-    "d = torch.load(sys.argv[1], weights_only=True)",
-    "assert torch.equal(d['x'], x) and torch.equal(d['y'], (x @ w).argmax(1))",
-    "np.savez(sys.argv[2], x=x.numpy(), y=d['y'].numpy())",
-    "h = torch.randn(40, 6)",
-    "np.savez(sys.argv[3], x=h.numpy(), y=(h @ w).argmax(1).numpy())",
-  ].join("\n");
-  execFileSync(python, ["-c", script, fixture("mlp_data.pt"), join(dir, "data.npz"), join(dir, "held.npz")]);
-}
-
-function plainTorchScore(
-  python: string,
-  request: Record<string, string>,
-): { kind: string; loss: number; accuracy: number } {
-  const out = execFileSync(python, [SCORE, JSON.stringify(request)], { encoding: "utf8", timeout: 120_000 });
-  return JSON.parse(out.trim().split("\n").at(-1)!) as { kind: string; loss: number; accuracy: number };
-}
-
-function oneLine(stderr: string): string {
-  const lines = stderr
-    .split("\n")
-    .filter((l) => l.startsWith("model-soup"))
-    .map((l) => l.trim());
-  assert.equal(lines.length, 1, stderr);
-  assert.doesNotMatch(stderr, /\n\s+at /, "no stack trace");
-  return lines[0]!;
-}
 
 const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
 

@@ -5,6 +5,8 @@ import { evaluateSoups, taskFor } from "../evaluate/evaluate.js";
 import { uniformSoupRow } from "../evaluate/rows.js";
 import type { JobContext } from "../../core/job-context.js";
 import { resolveJobModels } from "../../core/soup/job-inputs.js";
+import { torchModelFor } from "./torch/engine-choice.js";
+import { runTorchEvaluate } from "./torch/evaluate.js";
 import { openSession, closeSession, splitSizes } from "./session/session.js";
 import { mixOf } from "./session/coefficients.js";
 import { mergeabilityReport, pair } from "./session/report.js";
@@ -12,6 +14,8 @@ import { batchNormOverrides, soupRecord } from "./session/write.js";
 
 export async function runEvaluate(given: EvaluateParams, context: JobContext): Promise<EvaluateReport> {
   const params = await resolveJobModels(given);
+  const torch = await torchModelFor(params.models, params.architecture);
+  if (torch !== undefined) return runTorchEvaluate(params, torch, context);
   const merged = params.coefficients === undefined ? undefined : mixOf(params.coefficients, params.models.length);
   const session = await openSession(params, context);
   const { loaded, data, backend } = session;

@@ -7,6 +7,8 @@ import type { JobContext } from "../../core/job-context.js";
 import { resolveSoupJob } from "../../core/soup/job-inputs.js";
 import { addAlignment, addRepair } from "../align/report.js";
 import { repairAndScore } from "../align/repair.js";
+import { torchModelFor } from "./torch/engine-choice.js";
+import { runTorchGreedy } from "./torch/greedy.js";
 import { openSession, closeSession } from "./session/session.js";
 import { toCoefficients } from "./session/coefficients.js";
 import { GREEDY_SOUP, soupReport } from "./session/report.js";
@@ -14,6 +16,8 @@ import { batchNormOverrides, writeSoup } from "./session/write.js";
 
 export async function runGreedy(given: GreedyParams, context: JobContext): Promise<SoupReport> {
   const params = await resolveSoupJob(given);
+  const torch = await torchModelFor(params.models, params.architecture);
+  if (torch !== undefined) return runTorchGreedy(params, torch, context);
   const session = await openSession(params, context);
   const { loaded, data } = session;
   try {

@@ -32,6 +32,11 @@ export function labelledSplits(session: TorchSession): boolean {
   return validation.y !== undefined && validation.xShape[0]! > 0 && test.y !== undefined;
 }
 
+/** The file whose rows lack the labels `labelledSplits` wants: the `--test` file when its rows are unlabelled. */
+export function unlabelledFile(session: TorchSession, data: { path: string; test?: string }): string {
+  return session.data.split.test.y === undefined && data.test !== undefined ? data.test : data.path;
+}
+
 export async function runTorchLearn(params: LearnParams, model: TorchModel, context: JobContext): Promise<SoupReport> {
   const session = await openTorchSession(params, model, context);
   try {

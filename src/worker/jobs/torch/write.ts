@@ -66,6 +66,27 @@ export async function scoreWrittenFile(
 
 export type TorchWrite = Pick<SaveSoupOptions, "spec" | "origin" | "learning" | "overrides">;
 
+/** The recipe record of a soup a PyTorch job made (session/write.ts soupRecord's), with its PyTorch architecture. */
+export async function torchSoupRecord(
+  report: { metricName: string; metrics: object },
+  session: TorchSession,
+  data: DataSpec,
+  what: Pick<SaveSoupOptions, "origin" | "learning" | "overrides">,
+  task: Task,
+): Promise<RecipeRecord> {
+  return {
+    origin: what.origin,
+    learning: {
+      ...(what.learning ?? {}),
+      ...(session.model.architecture !== undefined ? { architecture: session.model.architecture } : {}),
+    },
+    data: await dataRecord(data, session.data.split, task.loss.name),
+    metrics: { metricName: report.metricName, ...report.metrics },
+    backend: session.backend,
+    ...(what.overrides !== undefined && Object.keys(what.overrides).length > 0 ? { overrides: what.overrides } : {}),
+  };
+}
+
 /**
  * Sets report.record; with an output, writes the soup and its recipe, notes them in the report, and (before the
  * output lock is released) scores the written file on its own: its test figures become the report's merged ones.
@@ -78,17 +99,7 @@ export async function writeTorchSoup(
   what: TorchWrite,
   judged: { task: Task; byLabels: boolean },
 ): Promise<void> {
-  const record: RecipeRecord = {
-    origin: what.origin,
-    learning: {
-      ...(what.learning ?? {}),
-      ...(session.model.architecture !== undefined ? { architecture: session.model.architecture } : {}),
-    },
-    data: await dataRecord(params.data, session.data.split, judged.task.loss.name),
-    metrics: { metricName: report.metricName, ...report.metrics },
-    backend: session.backend,
-    ...(what.overrides !== undefined && Object.keys(what.overrides).length > 0 ? { overrides: what.overrides } : {}),
-  };
+  const record = await torchSoupRecord(report, session, params.data, what, judged.task);
   report.record = record;
   if (params.out === undefined) return;
   context.progress({

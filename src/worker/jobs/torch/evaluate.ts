@@ -1,0 +1,79 @@
+/** The evaluate job on PyTorch (jobs/evaluate.ts's report, through the engine). */
+import { UsageError } from "../../../core/errors.js";
+import type { JobContext } from "../../../core/job-context.js";
+import type { EvaluateParams, EvaluateReport } from "../../../protocol/worker.js";
+import { mixOf } from "../session/coefficients.js";
+import { torchSplitReport } from "./data.js";
+import type { TorchModel } from "./engine-choice.js";
+import { labelledSplits, unlabelledFile } from "./learn.js";
+import { labelledComparison } from "./report.js";
+import { compareOnTest, uniformEngineSoup, type EngineSoup } from "./rows.js";
+import { closeTorchSession, openTorchSession, outputUnits } from "./session.js";
+import { torchObjective } from "./task.js";
+import { torchBatchNormOverrides, torchSoupRecord } from "./write.js";
+
+export async function runTorchEvaluate(
+  params: EvaluateParams,
+  model: TorchModel,
+  context: JobContext,
+): Promise<EvaluateReport> {
+  const given = params.coefficients === undefined ? undefined : mixOf(params.coefficients, params.models.length);
+  const session = await openTorchSession(params, model, context);
+  try {
+    if (!labelledSplits(session))
+      throw new UsageError(`${unlabelledFile(session, params.data)}: evaluation needs labelled rows`);
+    const objective = torchObjective("supervised", session.labels, outputUnits(session), params.loss);
+    const uniform = await uniformEngineSoup(session.engine, objective, true);
+    // Given weights are scored as `merge` writes them: the weight average, statistics included.
+    const soups: EngineSoup[] = [uniform.soup, ...(given !== undefined ? [{ mix: given }] : [])];
+    const compared = await compareOnTest(session.engine, objective.task, session.data.split.test, soups, true);
+    const rows = await labelledComparison(session, objective, compared);
+    const report: EvaluateReport = {
+      backend: session.backend,
+      metricName: objective.task.metric,
+      ...(params.coefficients !== undefined ? { method: "weighted average", coefficients: params.coefficients } : {}),
+      metrics: {
+        ingredients: rows.ingredients,
+        uniform: rows.soups[0]!,
+        ...(given !== undefined ? { merged: rows.soups[1]! } : {}),
+        ensemble: rows.ensemble,
+      },
+      mergeability: rows.mergeability,
+      split: torchSplitReport(session.data),
+      ...(rows.testClassCounts !== undefined ? { testClassCounts: rows.testClassCounts } : {}),
+      warnings: [...session.warnings, ...rows.warnings],
+      seconds: 0,
+    };
+    // What the panel's save of either soup records (the uniform one with the statistics it was scored with).
+    const metrics = (merged: unknown) => ({ metricName: report.metricName, metrics: { ...report.metrics, merged } });
+    const task = objective.task;
+    report.records = {
+      uniform: await torchSoupRecord(
+        metrics(report.metrics.uniform),
+        session,
+        params.data,
+        {
+          origin: "uniform",
+          learning: { batchNorm: uniform.soup.statistics !== undefined ? "re-estimated" : "averaged" },
+          overrides: torchBatchNormOverrides(uniform.soup.statistics),
+        },
+        task,
+      ),
+      ...(report.metrics.merged !== undefined
+        ? {
+            merged: await torchSoupRecord(
+              metrics(report.metrics.merged),
+              session,
+              params.data,
+              { origin: "manual" },
+              task,
+            ),
+          }
+        : {}),
+    };
+    report.seconds = (performance.now() - session.started) / 1000;
+    return report;
+  } finally {
+    await closeTorchSession(session);
+  }
+}

@@ -39,6 +39,6 @@ export function oneLine(stderr: string): string {
     .filter((l) => l.startsWith("model-soup"))
     .map((l) => l.trim());
   assert.equal(lines.length, 1, stderr);
-  assert.doesNotMatch(stderr, /\n\s+at /, "no stack trace");
+  assert.doesNotMatch(stderr, /\n\s+at /, `no stack trace:\n${stderr}`);
   return lines[0]!;
 }

@@ -215,11 +215,22 @@ describe("model-soup evaluate and greedy on PyTorch models", function () {
       ...["--test", join(dir, "unlabelled.npz"), "--out", out],
     );
     assert.equal(run.code, 2, run.stderr);
-    assert.match(oneLine(run.stderr), /^model-soup greedy: \S*unlabelled\.npz: .*labels/);
+    assert.match(oneLine(run.stderr), /^model-soup greedy: \S*unlabelled\.npz: has no array "y" for the labels/);
     assert.equal(existsSync(out), false);
     assert.deepEqual(
       (await readdir(dir)).filter((f) => f.startsWith("never")),
       [],
+    );
+  });
+
+  it("evaluate --methods says in one line that it does not run PyTorch models yet, and what does", async () => {
+    const run = await runCli(
+      ...["evaluate", join(dir, "ts"), "--data", join(dir, "data.npz"), "--label", "y", "--methods", "greedy"],
+    );
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(
+      oneLine(run.stderr),
+      /^model-soup evaluate: evaluate --methods is not available for PyTorch models yet/,
     );
   });
 });

@@ -108,6 +108,7 @@ describe("model-soup learn on PyTorch models", function () {
       ...["--test", join(dir, "held.npz"), "--out", out, "--report", reportFile],
     );
     assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stderr, /TensorFlow\.js|tfjs-node/, "a PyTorch run prints no TF.js advice");
     for (const row of ["mlp_ft0.ts.pt", "uniform soup", "learned soup", "greedy soup", "output ensemble"])
       assert.match(run.stdout, new RegExp(row), row);
     assert.match(run.stdout, /backend PyTorch \d+\.\d+[^,]*, cpu, \/\S*python3/);
@@ -125,8 +126,8 @@ describe("model-soup learn on PyTorch models", function () {
       template: join(dir, "ts", "mlp_ft0.ts.pt"),
       data: join(dir, "held.npz"),
     });
-    // Until the TorchScript writer lands a .pt output is a state dict that torch.load(weights_only=True) reads.
-    assert.ok(file.kind === "state_dict" || file.kind === "torchscript", file.kind);
+    // TorchScript ingredients make a TorchScript soup: it runs with torch.jit.load, no architecture needed.
+    assert.equal(file.kind, "torchscript");
     assert.ok(
       Math.abs(file.loss - report.metrics.merged.loss) <= 1e-4 * file.loss,
       `${file.loss} vs ${report.metrics.merged.loss}`,

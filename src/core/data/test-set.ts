@@ -1,6 +1,12 @@
 /** The user's own held-out rows (`--test`): checked against the learning data, classes numbered as the data numbers them. */
 import { ModelFileError } from "../errors.js";
-import { type Dataset, featureCount } from "./dataset.js";
+import { type Dataset, type DatasetTask, featureCount } from "./dataset.js";
+
+const LABELS: Record<DatasetTask, string> = {
+  classification: "class labels",
+  regression: "numeric targets",
+  unlabeled: "no labels",
+};
 
 /**
  * `test` as the learning data `data` reads: the same number of features, the same kind of labels, and class names
@@ -12,7 +18,7 @@ export function matchingTestSet(test: Dataset, data: Dataset, file: string): Dat
   };
   if (featureCount(test) !== featureCount(data))
     fail(`rows have ${featureCount(test)} features, the learning data's ${featureCount(data)}`);
-  if (test.task !== data.task) fail(`has ${test.task} labels, the learning data ${data.task} labels`);
+  if (test.task !== data.task) fail(`has ${LABELS[test.task]}, the learning data ${LABELS[data.task]}`);
   if (data.task === "regression") {
     const width = (d: Dataset) => (d.yShape ?? []).slice(1).reduce((a, b) => a * b, 1);
     if (width(test) !== width(data))

@@ -36,7 +36,11 @@ describe("the user's own test rows", () => {
     );
     assert.throws(
       () => matchingTestSet({ ...table(1, 2, ["cat"]), task: "regression" }, data, "t.csv"),
-      /t\.csv: has regression labels, the learning data classification labels/,
+      /t\.csv: has numeric targets, the learning data class labels/,
+    );
+    assert.throws(
+      () => matchingTestSet({ ...table(1, 2, ["cat"]), task: "unlabeled", y: undefined }, data, "t.csv"),
+      /t\.csv: has no labels, the learning data class labels; expected held-out rows like/,
     );
   });
 

@@ -9,6 +9,7 @@ import type { JobContext } from "../../../core/job-context.js";
 import { nonFiniteWarning, scanNonFinite } from "../../../core/non-finite.js";
 import type { PythonWithTorch } from "../../../core/python/find-python.js";
 import type { DataSpec, RunOptions } from "../../../protocol/worker.js";
+import { selectBackend } from "../../backend.js";
 import { readIngredient, TorchEngine, type IngredientTensors } from "../../torch/torch-engine.js";
 import { checkAgainstOutput, engineSplit, loadTorchData, type TorchJobData } from "./data.js";
 import { MODEL_SOUP_JSON, type TorchModel } from "./engine-choice.js";
@@ -76,6 +77,9 @@ export async function openTorchSession(
     context.progress({ jobId: params.jobId, phase: "loading", step: 0, totalSteps: 0, message });
   if (params.models.length < 2) throw new UsageError(`a soup needs at least two models; got ${params.models.length}`);
   if (params.align !== undefined) throw new UsageError("--align is not available for PyTorch models yet.");
+  // The test rows' predictions are scored in TypeScript (evaluate/score.ts), as the TF.js jobs score theirs: on the
+  // plain-JS backend, chosen as every backend is (quietly, in production mode).
+  await selectBackend("cpu");
   progress("Looking for Python with PyTorch");
   const python = await jobPython(params.python);
   progress("Reading the models");

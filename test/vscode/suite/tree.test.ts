@@ -15,7 +15,8 @@ describe("Model Explorer", () => {
       tfjs.children.map((c) => c.path).sort(),
       ["a", "b", "c"].map((x) => inWorkspace(`checkpoints/tfjs-lenet/${x}/mnist.json`)),
     );
-    assert.match(tfjs.description, /^compatible/);
+    assert.equal(tfjs.description, "3 × TF.js", "how many and in what format beside the architecture");
+    assert.match(tfjs.tooltip, /\(compatible\)/, "the status is in the tooltip");
 
     const keras = groupWith(inWorkspace("checkpoints/keras-lenet/keras216.h5"));
     assert.ok(keras?.mergeable, "the Keras LeNets form a mergeable group");
@@ -24,7 +25,8 @@ describe("Model Explorer", () => {
       keras.children.some((c) => c.path.endsWith("tfkeras216.h5")),
       "tf.keras' other layer names are matched by structure",
     );
-    assert.match(keras.description, /compatible by structure/);
+    assert.match(keras.tooltip, /\(compatible by structure\)/);
+    assert.match(keras.tooltip, /tfkeras216\.h5 \(by structure\)/, "which models are matched by structure");
     assert.notEqual(keras, tfjs);
 
     const digits = groupWith(inWorkspace("samples/digits/models/ingredient-1/model.json"));

@@ -12,7 +12,8 @@ export function matchingTestSet(test: Dataset, data: Dataset, file: string): Dat
   };
   if (featureCount(test) !== featureCount(data))
     fail(`rows have ${featureCount(test)} features, the learning data's ${featureCount(data)}`);
-  if (test.task !== data.task) fail(`has ${test.task} labels, the learning data ${data.task} labels`);
+  const labels = (d: Dataset) => (d.task === "unlabeled" ? "no labels" : `${d.task} labels`);
+  if (test.task !== data.task) fail(`has ${labels(test)} where the learning data has ${labels(data)}`);
   if (data.task === "regression") {
     const width = (d: Dataset) => (d.yShape ?? []).slice(1).reduce((a, b) => a * b, 1);
     if (width(test) !== width(data))

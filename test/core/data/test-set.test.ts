@@ -36,7 +36,12 @@ describe("the user's own test rows", () => {
     );
     assert.throws(
       () => matchingTestSet({ ...table(1, 2, ["cat"]), task: "regression" }, data, "t.csv"),
-      /t\.csv: has regression labels, the learning data classification labels/,
+      /t\.csv: has regression labels where the learning data has classification labels/,
+    );
+    const { y: _y, classes: _classes, ...unlabeled } = table(1, 2, ["cat"]);
+    assert.throws(
+      () => matchingTestSet({ ...unlabeled, task: "unlabeled" }, data, "t.csv"),
+      /t\.csv: has no labels where the learning data has classification labels; expected held-out rows like/,
     );
   });
 

@@ -699,6 +699,7 @@ export function torchEngineCases(python: string): FuzzCase[] {
   const out: FuzzCase[] = [];
   const add = (id: string, kind: string, what: string, c: Omit<FuzzCase, "id" | "kind" | "what">) =>
     out.push({ id: `u-${id}`, kind, what, ...c });
+  // What the engine (or the user's code in it) reports ends the line: no pointer to --help after it (EngineError).
   const refused = (line: RegExp) => ({ exit: 2, line: new RegExp(`^model-soup learn: ${line.source}`) });
 
   // --architecture given wrongly for PyTorch state dicts (and a PyTorch one for TF.js models).
@@ -708,24 +709,29 @@ export function torchEngineCases(python: string): FuzzCase[] {
       argv: ["learn", "sd", ...learnArgs, "--architecture", spec, "--python", python],
       expect: refused(line),
     });
-  architecture("no-file", "a factory file that does not exist", "nope.py:build", /\S*nope\.py: no such file/);
+  architecture(
+    "no-file",
+    "a factory file that does not exist",
+    "nope.py:build",
+    /\S*nope\.py: no such file \(the architecture \S*nope\.py:build\)$/,
+  );
   architecture(
     "folder-fn",
     "a folder as the factory's module",
     "adir:build",
-    /architecture "adir:build": importing module adir failed/,
+    /architecture "adir:build": importing module adir failed: No module named 'adir'$/,
   );
   architecture(
     "torchvision",
     "a torchvision model that does not exist",
     "torchvision:no_such_model",
-    /(torchvision has no model named no_such_model|the architecture torchvision:no_such_model needs torchvision)/,
+    /(torchvision has no model named no_such_model \(torchvision [^)]*\)|the architecture torchvision:no_such_model needs torchvision, .*)$/,
   );
   architecture(
     "no-function",
     "a factory file without the function",
     "mlp_factory.py:missing",
-    /\S*mlp_factory\.py has no function missing/,
+    /\S*mlp_factory\.py has no function missing \(the architecture \S*mlp_factory\.py:missing\)$/,
   );
   architecture(
     "colons",
@@ -738,19 +744,19 @@ export function torchEngineCases(python: string): FuzzCase[] {
     "raises",
     "a factory that raises",
     "raises.py:build",
-    /\S*raises\.py: build\(\) failed: boom from the factory/,
+    /\S*raises\.py: build\(\) failed: boom from the factory$/,
   );
   architecture(
     "mismatch",
     "a factory whose model's state dict is not the weights'",
     "wrong.py:build",
-    /\S*sd\/a\.pt has no tensor weight that \S*wrong\.py:build needs \(2 missing\)/,
+    /\S*sd\/a\.pt has no tensor weight that \S*wrong\.py:build needs \(2 missing\)$/,
   );
   architecture(
     "not-module",
     "a factory returning no nn.Module",
     "number.py:build",
-    /\S*number\.py: build\(\) returned int; expected a torch\.nn\.Module/,
+    /\S*number\.py: build\(\) returned int; expected a torch\.nn\.Module$/,
   );
   architecture(
     "keras-for-torch",
@@ -772,7 +778,7 @@ export function torchEngineCases(python: string): FuzzCase[] {
       "in/data.csv": utf8(digitsRows().slice(0, 200).join("\n")),
     },
     argv: ["learn", "m1/model.json", "m2/model.json", "--data", "data.csv", "--steps", "2", "--out", "@out/soup.json"],
-    expect: refused(/m1\/model\.json has no tensor 0\.weight that \S*mlp_factory\.py:build needs/),
+    expect: refused(/m1\/model\.json has no tensor 0\.weight that \S*mlp_factory\.py:build needs \(9 missing\)$/),
   });
   out.at(-1)!.argv.push("--architecture", "mlp_factory.py:build", "--python", python);
 
@@ -830,7 +836,7 @@ export function torchEngineCases(python: string): FuzzCase[] {
     ],
     env: { MODEL_SOUP_VERBOSE: "1" }, // "info: PyTorch engine: ..." once torch has imported
     during: killEngine,
-    expect: refused(/The PyTorch engine \(pid \d+\) was killed \(SIGKILL: out of memory, or ended from outside\)/),
+    expect: refused(/The PyTorch engine \(pid \d+\) was killed \(SIGKILL: out of memory, or ended from outside\)\.$/),
   });
   // A million rows memory-mapped, in a Python allowed 32 MB more than importing torch took (RLIMIT_AS): the engine
   // cannot allocate what the data and a step need.
@@ -841,7 +847,9 @@ export function torchEngineCases(python: string): FuzzCase[] {
       "in/python-32mb": { executable: limitedPython(python, 32) },
     },
     argv: ["learn", "ts", "--data", "data.npz", "--steps", "2", "--batch", "1000000", "--out", "@out/soup.pt"],
-    expect: refused(/The PyTorch engine( \(pid \d+\))? ran out of memory/),
+    expect: refused(
+      /The PyTorch engine( \(pid \d+\) ran out of memory| ran out of memory \(the Python process could not allocate more\))\.$/,
+    ),
   });
   out.at(-1)!.argv.push("--python", "./python-32mb");
   return out;

@@ -814,7 +814,7 @@ export function torchEngineCases(python: string): FuzzCase[] {
   });
   run("no-torch", "--python runs a Python whose torch does not import", {
     // Isolated (-I) and without site-packages (-S): the same interpreter with no torch on its path.
-    files: { ...tsFiles, "in/python-without-torch": { executable: `#!/bin/sh\nexec ${python} -I -S "$@"\n` } },
+    files: { ...tsFiles, "in/python-without-torch": { executable: `#!/bin/sh\nexec "${python}" -I -S "$@"\n` } },
     argv: ["learn", "ts", ...learnArgs, "--python", "./python-without-torch"],
     expect: refused(/No Python with PyTorch found; tried \.\/python-without-torch \(no torch\)\. Install PyTorch/),
   });
@@ -864,8 +864,11 @@ function limitedPython(python: string, mb: number): string {
     "sys.argv = sys.argv[1:]",
     'runpy.run_path(sys.argv[0], run_name="__main__")',
   ].join("\n");
-  // The probe (python -c ...) runs unlimited; engine.py (python -u engine.py) runs under the limit.
-  return `#!/bin/sh\ncase "$2" in\n*engine.py) exec ${python} -u -c '${prelude}' "$2" ;;\n*) exec ${python} "$@" ;;\nesac\n`;
+  // The probe (python -c ...) runs unlimited; engine.py (python -u engine.py) runs under the limit, on one thread:
+  // torch's pool of one thread per core would not start under it on a machine of many cores (libgomp: "Thread
+  // creation failed"), whatever the data.
+  const threads = "OMP_NUM_THREADS=1 MKL_NUM_THREADS=1";
+  return `#!/bin/sh\ncase "$2" in\n*engine.py) ${threads} exec "${python}" -u -c '${prelude}' "$2" ;;\n*) exec "${python}" "$@" ;;\nesac\n`;
 }
 
 /**

@@ -803,6 +803,37 @@ export function torchEngineCases(python: string): FuzzCase[] {
     /held\.npz: has no labels where the learning data has classification labels/,
   );
 
+  // TorchScript archives the engine cannot load or run, and learning rows the model cannot take.
+  const archive = (id: string, what: string, bytes: Uint8Array, line: RegExp, rows = data) =>
+    add(`torchscript-${id}`, "torchscript-engine", what, {
+      files: { ...ts, "in/ts/a.ts.pt": bytes, "in/data.npz": rows },
+      argv: ["learn", "ts", ...learnArgs, "--python", python],
+      expect: refused(line),
+    });
+  const tsA = ts["in/ts/a.ts.pt"];
+  archive(
+    "truncated",
+    "a TorchScript archive cut at 3,000 bytes",
+    tsA.subarray(0, 3000),
+    /\S*ts\/a\.ts\.pt: is not a valid PyTorch zip checkpoint: no end-of-central-directory record/,
+  );
+  const entries = unzipSync(tsA);
+  const code = Object.keys(entries).find((n) => n.endsWith("code/__torch__/torch/nn/modules/container.py"))!;
+  entries[code] = utf8("raise this is not TorchScript\n");
+  archive(
+    "bad-code",
+    "a TorchScript archive whose Sequential's code is not TorchScript",
+    zipSync(Object.fromEntries(Object.entries(entries).map(([n, d]) => [n, [d, { level: 0 }]])) as never),
+    /\S*ts\/a\.ts\.pt: not a TorchScript module torch\.jit\.load can run: .+$/,
+  );
+  archive(
+    "data-features",
+    "learning rows with 5 features for a TorchScript model of 6 inputs",
+    tsA,
+    /the TorchScript model failed: RuntimeError: mat1 and mat2 shapes cannot be multiplied \(\d+x5 and 6x16\)$/,
+    mlpRowsNpz(96, 5),
+  );
+
   // The engine's failures.
   const run = (id: string, what: string, c: Omit<FuzzCase, "id" | "kind" | "what">) =>
     add(`engine-${id}`, "engine", what, c);

@@ -795,6 +795,9 @@ def sample_metric(task, pred, y):
 # ---- the loop -------------------------------------------------------------------------------------------------
 
 
+TORCHSCRIPT_FAILED = "The following operation failed in the TorchScript interpreter."
+
+
 def out_of_memory(error):
     """Python's MemoryError, or torch's own on the CPU: its allocator's refusal (std::bad_alloc, "can't allocate
     memory") or an mmap the system refused (ENOMEM), all RuntimeErrors."""
@@ -813,6 +816,10 @@ def describe(error):
         return "The PyTorch engine ran out of memory (the Python process could not allocate more)."
     if isinstance(error, UsageError):
         return str(error)
+    text = str(error).strip()
+    if text.startswith(TORCHSCRIPT_FAILED):
+        # Its first line says only that; the cause is the last line, after the TorchScript tracebacks.
+        return f"the TorchScript model failed: {text.splitlines()[-1].strip()}"
     return f"{type(error).__name__}: {one_line(error)}"
 
 

@@ -86,7 +86,7 @@ describe("TorchEngine's one-line errors", function () {
     assert.match(await refusal({ ...base, model: { architecture: FACTORY }, device: "cuda:3" }), /device cuda:3/);
   });
 
-  it("says out of memory for torch's CPU allocation failures, as for a MemoryError", () => {
+  it("says out of memory for torch's CPU allocation failures, as for a MemoryError; a TorchScript failure's cause", () => {
     // What torch raises on the CPU when it cannot allocate: RuntimeErrors, not MemoryError.
     const errors = [
       "MemoryError()",
@@ -98,7 +98,9 @@ describe("TorchEngine's one-line errors", function () {
       "import sys",
       `sys.path.insert(0, ${JSON.stringify(ENGINE_FOLDER)})`,
       "import engine",
-      `for e in [${errors.join(", ")}, RuntimeError("shape mismatch")]: print("DESCRIBED " + engine.describe(e))`,
+      // What a TorchScript module raises: the cause on its last line, after the tracebacks.
+      'ts = RuntimeError("The following operation failed in the TorchScript interpreter.\\nTraceback of TorchScript, serialized code (most recent call last):\\n  File \\"code/__torch__/torch/nn/modules/linear.py\\", line 14, in forward\\nRuntimeError: mat1 and mat2 shapes cannot be multiplied (4x5 and 6x16)\\n")',
+      `for e in [${errors.join(", ")}, RuntimeError("shape mismatch"), ts]: print("DESCRIBED " + engine.describe(e))`,
     ].join("\n");
     // Importing engine.py points its stdout at stderr (stdout carries its frames), so the lines come on stderr.
     const run = spawnSync(python.path, ["-c", script], { encoding: "utf8" });
@@ -110,6 +112,7 @@ describe("TorchEngine's one-line errors", function () {
     assert.deepEqual(lines, [
       ...errors.map(() => "The PyTorch engine ran out of memory (the Python process could not allocate more)."),
       "RuntimeError: shape mismatch",
+      "the TorchScript model failed: RuntimeError: mat1 and mat2 shapes cannot be multiplied (4x5 and 6x16)",
     ]);
   });
 

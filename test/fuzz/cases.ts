@@ -150,6 +150,16 @@ export function seeds(): Seed[] {
       ],
     },
     {
+      // A training checkpoint around a state dict: Lightning's (epoch, global_step, state_dict, optimizer states).
+      kind: "pytorch-checkpoint",
+      files: { "in/a.ckpt": read(TORCH, "lightning.ckpt") },
+      entry: "a.ckpt",
+      commands: [
+        ["inspect", "a.ckpt"],
+        ["merge", "a.ckpt", "a.ckpt", "--out", "@out/merged.safetensors"],
+      ],
+    },
+    {
       // TorchScript ingredients: a .pt output is written as a TorchScript archive (the template's entries copied).
       kind: "torchscript",
       files: {
@@ -276,6 +286,7 @@ function mutateSeed(random: Random, seed: Seed): { bytes: Uint8Array; what: stri
       case "npz":
         return mutateZipEntry(random, bytes);
       case "pytorch":
+      case "pytorch-checkpoint":
       case "torchscript":
         return torchZipMutant(random, bytes);
       case "mergekit-yaml": {

@@ -3,7 +3,7 @@ import { optionHelp, parseCommandArgs } from "./args.js";
 import type { CliIO, Command } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import { interruption } from "./interrupt.js";
-import { CancelledError, ModelFileError, UsageError } from "../core/errors.js";
+import { CancelledError, EngineError, ModelFileError, UsageError } from "../core/errors.js";
 import { escapeControl } from "../core/io/display.js";
 
 /** Exit codes shared by every command: 0 done, 1 the answer is "no" (e.g. not mergeable), 2 bad input or usage. */
@@ -66,6 +66,7 @@ function systemErrorLine(error: unknown): string | undefined {
 export function describeFailure(command: Command, error: unknown, debug: boolean): { text: string; code: number } {
   const stack = debug && error instanceof Error && error.stack ? `\n${error.stack}` : "";
   const line = (message: string) => `model-soup ${command.name}: ${escapeControl(message)}`;
+  if (error instanceof EngineError) return { text: line(error.message) + stack, code: EXIT_BAD_INPUT };
   if (error instanceof UsageError) {
     return {
       text: `${line(`${error.message} (model-soup ${command.name} --help shows the usage)`)}${stack}`,

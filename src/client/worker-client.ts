@@ -14,7 +14,7 @@ import {
   type RequestType,
 } from "vscode-jsonrpc";
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from "vscode-jsonrpc/node";
-import { CancelledError, ModelFileError, UsageError } from "../core/errors.js";
+import { CancelledError, EngineError, ModelFileError, UsageError } from "../core/errors.js";
 import { WorkerErrorCodes } from "../protocol/errors.js";
 import { WorkerNotifications, type LogParams, type ProgressParams } from "../protocol/worker.js";
 
@@ -35,7 +35,9 @@ function fromResponseError(error: unknown): unknown {
       );
     }
     case WorkerErrorCodes.usage:
-      return new UsageError(error.message);
+      return (error.data as { engine?: boolean } | undefined)?.engine
+        ? new EngineError(error.message)
+        : new UsageError(error.message);
     case WorkerErrorCodes.cancelled:
       return new CancelledError(error.message);
     default: {

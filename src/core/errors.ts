@@ -14,6 +14,14 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/**
+ * A failure of the PyTorch engine or of what it ran (killed, out of memory, the user's factory raising, torch's own
+ * refusal): a UsageError to every caller, but no usage mistake, so the CLI does not point to --help after it.
+ */
+export class EngineError extends UsageError {
+  override name = "EngineError";
+}
+
 /** Thrown by long work when its cancellation token fired. Nothing has been written when it is seen. */
 export class CancelledError extends Error {
   override name = "CancelledError";

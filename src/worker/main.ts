@@ -4,7 +4,7 @@
  */
 import { ResponseError, type CancellationToken, type RequestType } from "vscode-jsonrpc";
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from "vscode-jsonrpc/node";
-import { CancelledError, ModelFileError, UsageError } from "../core/errors.js";
+import { CancelledError, EngineError, ModelFileError, UsageError } from "../core/errors.js";
 import { tmpdir } from "node:os";
 import { removeLiveTempsSync, removeStaleTemps } from "../core/io/temp-files.js";
 import { WorkerErrorCodes } from "../protocol/errors.js";
@@ -37,6 +37,7 @@ const connection = createMessageConnection(new IPCMessageReader(process), new IP
 function toResponseError(error: unknown): ResponseError<unknown> {
   if (error instanceof ModelFileError)
     return new ResponseError(WorkerErrorCodes.modelFile, error.message, { file: error.file });
+  if (error instanceof EngineError) return new ResponseError(WorkerErrorCodes.usage, error.message, { engine: true });
   if (error instanceof UsageError) return new ResponseError(WorkerErrorCodes.usage, error.message);
   if (error instanceof CancelledError) return new ResponseError(WorkerErrorCodes.cancelled, error.message);
   const e = error as NodeJS.ErrnoException;

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { unzipSync, zipSync } from "fflate";
 import { mulberry32 } from "../../src/core/random.js";
-import type { CaseFile, FuzzCase } from "./harness.js";
+import { type CaseFile, type FuzzCase, type RunningCase, descendantsRunning } from "./harness.js";
 import {
   type Random,
   deflatedZeros,
@@ -150,6 +150,16 @@ export function seeds(): Seed[] {
       ],
     },
     {
+      // A training checkpoint around a state dict: Lightning's (epoch, global_step, state_dict, optimizer states).
+      kind: "pytorch-checkpoint",
+      files: { "in/a.ckpt": read(TORCH, "lightning.ckpt") },
+      entry: "a.ckpt",
+      commands: [
+        ["inspect", "a.ckpt"],
+        ["merge", "a.ckpt", "a.ckpt", "--out", "@out/merged.safetensors"],
+      ],
+    },
+    {
       // TorchScript ingredients: a .pt output is written as a TorchScript archive (the template's entries copied).
       kind: "torchscript",
       files: {
@@ -276,6 +286,7 @@ function mutateSeed(random: Random, seed: Seed): { bytes: Uint8Array; what: stri
       case "npz":
         return mutateZipEntry(random, bytes);
       case "pytorch":
+      case "pytorch-checkpoint":
       case "torchscript":
         return torchZipMutant(random, bytes);
       case "mergekit-yaml": {
@@ -570,4 +581,357 @@ function pytorchHostile(add: AddCase, seed: Seed, bomb300: Uint8Array): void {
     { ...seed.files, "in/bomb.pt": zipBomb(pickleName, bomb300, 300 * MB, 300 * MB, rest) },
     ["inspect", "bomb.pt"],
   );
+}
+
+/** The digits rows (64 features, then the digit), as CSV lines. */
+const digitsRows = () =>
+  text(gunzipSync(read(DIGITS, "soup.csv.gz")))
+    .trim()
+    .split("\n");
+
+/** `rows` seeded rows for the PyTorch engine's MLP fixtures (6 features, 3 classes) as an .npz of x and y. */
+function mlpRowsNpz(rows: number, features = 6, seed = 7): Uint8Array {
+  const random = mulberry32(seed);
+  const x = Float32Array.from({ length: rows * features }, () => random() * 2 - 1);
+  const y = Int32Array.from({ length: rows }, () => Math.floor(random() * 3));
+  return zipSync({
+    "x.npy": [npy(x, [rows, features]), { level: 0 }],
+    "y.npy": [npy(y, [rows]), { level: 0 }],
+  });
+}
+
+/** The same rows with their labels under another key than y (`--label` is not given, so y is looked for). */
+function renamedLabels(npz: Uint8Array, key: string): Uint8Array {
+  const { "y.npy": y, ...rest } = unzipSync(npz);
+  return zipSync({ ...rest, [`${key}.npy`]: y! } as never);
+}
+
+/**
+ * The user's own test rows (`--test`) and `--architecture` files given wrongly, on TF.js models (no Python needed):
+ * each must be refused in one line naming the file. (Test rows identical to the learning rows are accepted without
+ * a warning, so there is no case for them: nothing to assert.)
+ */
+export function tfjsOptionCases(): FuzzCase[] {
+  const csv = digitsRows();
+  const held = csv.slice(200, 300);
+  const files = { ...digitsModels(), "in/data.csv": utf8(csv.slice(0, 200).join("\n")) };
+  const out: FuzzCase[] = [];
+  const add = (id: string, kind: string, what: string, extra: Record<string, CaseFile>, argv: string[], line: RegExp) =>
+    out.push({ id: `u-${id}`, kind, what, files: { ...files, ...extra }, argv, expect: { exit: 2, line } });
+  const test = (id: string, what: string, extra: Record<string, CaseFile>, argv: string[], line: RegExp) =>
+    add(`test-${id}`, "test-rows", what, extra, [...evaluateOn("data.csv"), ...argv], line);
+  test(
+    "missing",
+    "--test names no file",
+    {},
+    ["--test", "nope.csv"],
+    /^model-soup evaluate: nope\.csv: cannot be read \(ENOENT\)$/,
+  );
+  test(
+    "features",
+    "--test rows with 30 of the 64 features",
+    { "in/narrow.csv": utf8(held.map((l) => l.split(",").slice(34).join(",")).join("\n")) },
+    ["--test", "narrow.csv"],
+    /^model-soup evaluate: narrow\.csv: rows have 30 features; the model expects input \[batch, 64\]/,
+  );
+  test(
+    "label-key",
+    "--label y, and --test rows with their labels under another key",
+    { "in/data.npz": digitsNpz(), "in/held.npz": renamedLabels(digitsNpz(), "target") },
+    ["--data", "data.npz", "--label", "y", "--test", "held.npz"],
+    /^model-soup evaluate: held\.npz: has no array "y" for the labels \(arrays found: "x", "target"\)/,
+  );
+  test(
+    "folder",
+    "--test names a folder with no images",
+    { "in/empty/x.txt": utf8("x") },
+    ["--test", "empty"],
+    /^model-soup evaluate: empty: expected one subfolder per class .* holding PNG or JPEG images; found no subfolders$/,
+  );
+  // --architecture naming no file, a folder, or "::", for models TensorFlow.js runs (the PyTorch forms: below).
+  const learn = [
+    "learn",
+    "m1/model.json",
+    "m2/model.json",
+    "--data",
+    "data.csv",
+    "--steps",
+    "2",
+    "--out",
+    "@out/soup.json",
+  ];
+  const architecture = (id: string, what: string, spec: string, line: RegExp) =>
+    add(
+      `arch-tfjs-${id}`,
+      "architecture",
+      what,
+      { "in/adir/x.txt": utf8("x") },
+      [...learn, "--architecture", spec],
+      line,
+    );
+  architecture(
+    "no-file",
+    "an architecture file that does not exist",
+    "nope.keras",
+    /^model-soup learn: nope\.keras: cannot be opened: no such file/,
+  );
+  architecture(
+    "folder",
+    "a folder as the architecture",
+    "adir",
+    /^model-soup learn: adir: is a folder; expected a regular file$/,
+  );
+  architecture("colons", "the spec ::", "::", /^model-soup learn: ::: cannot be opened: no such file/);
+  return out;
+}
+
+/**
+ * Runs through the PyTorch engine (`learn` on the engine fixtures, with the Python that has torch): `--architecture`
+ * misused, `--test` rows unlike the learning rows, and the engine's failures (no Python at --python, a Python
+ * without torch, the engine killed mid-learning, out of memory). Each must end in exit 2 and one line naming what
+ * happened, write nothing and leave no temp folder. `python` runs the engine; user code runs only where the case
+ * names it with --architecture.
+ */
+export function torchEngineCases(python: string): FuzzCase[] {
+  const engine = join(TORCH, "engine");
+  const data = mlpRowsNpz(96);
+  const ts = { "in/ts/a.ts.pt": read(engine, "mlp_ft0.ts.pt"), "in/ts/b.ts.pt": read(engine, "mlp_ft1.ts.pt") };
+  const sd = {
+    "in/sd/a.pt": read(engine, "mlp_ft0.pt"),
+    "in/sd/b.pt": read(engine, "mlp_ft1.pt"),
+    "in/mlp_factory.py": read(engine, "mlp_factory.py"),
+    "in/mlp_a.keras": read(KERAS, "mlp_a.keras"),
+    "in/adir/x.txt": utf8("x"),
+    "in/raises.py": utf8('def build():\n    raise ValueError("boom from the factory")\n'),
+    "in/wrong.py": utf8("import torch\n\n\ndef build():\n    return torch.nn.Linear(6, 3)\n"),
+    "in/number.py": utf8("def build():\n    return 42\n"),
+  };
+  const learnArgs = ["--data", "data.npz", "--steps", "2", "--out", "@out/soup.pt"];
+  const out: FuzzCase[] = [];
+  const add = (id: string, kind: string, what: string, c: Omit<FuzzCase, "id" | "kind" | "what">) =>
+    out.push({ id: `u-${id}`, kind, what, ...c });
+  // What the engine (or the user's code in it) reports ends the line: no pointer to --help after it (EngineError).
+  const refused = (line: RegExp) => ({ exit: 2, line: new RegExp(`^model-soup learn: ${line.source}`) });
+
+  // --architecture given wrongly for PyTorch state dicts (and a PyTorch one for TF.js models).
+  const architecture = (id: string, what: string, spec: string, line: RegExp) =>
+    add(`arch-${id}`, "architecture", what, {
+      files: { ...sd, "in/data.npz": data },
+      argv: ["learn", "sd", ...learnArgs, "--architecture", spec, "--python", python],
+      expect: refused(line),
+    });
+  architecture(
+    "no-file",
+    "a factory file that does not exist",
+    "nope.py:build",
+    /\S*nope\.py: no such file \(the architecture \S*nope\.py:build\)$/,
+  );
+  architecture(
+    "folder-fn",
+    "a folder as the factory's module",
+    "adir:build",
+    /architecture "adir:build": importing module adir failed: No module named 'adir'$/,
+  );
+  architecture(
+    "torchvision",
+    "a torchvision model that does not exist",
+    "torchvision:no_such_model",
+    /(torchvision has no model named no_such_model \(torchvision [^)]*\)|the architecture torchvision:no_such_model needs torchvision, .*)$/,
+  );
+  architecture(
+    "no-function",
+    "a factory file without the function",
+    "mlp_factory.py:missing",
+    /\S*mlp_factory\.py has no function missing \(the architecture \S*mlp_factory\.py:missing\)$/,
+  );
+  architecture(
+    "colons",
+    "the spec ::",
+    "::",
+    /\S*sd\/a\.pt: \(pytorch state dict\): --architecture :: is not a PyTorch architecture; it needs one of --architecture torchvision:/,
+  );
+  architecture("empty", "an empty spec", "", /--architecture expects a value; got an empty string/);
+  architecture(
+    "raises",
+    "a factory that raises",
+    "raises.py:build",
+    /\S*raises\.py: build\(\) failed: boom from the factory$/,
+  );
+  architecture(
+    "mismatch",
+    "a factory whose model's state dict is not the weights'",
+    "wrong.py:build",
+    /\S*sd\/a\.pt has no tensor weight that \S*wrong\.py:build needs \(2 missing\)$/,
+  );
+  architecture(
+    "not-module",
+    "a factory returning no nn.Module",
+    "number.py:build",
+    /\S*number\.py: build\(\) returned int; expected a torch\.nn\.Module$/,
+  );
+  architecture(
+    "keras-for-torch",
+    "a Keras model as the architecture of PyTorch state dicts",
+    "mlp_a.keras",
+    /\S*sd\/a\.pt: \(pytorch state dict\): --architecture mlp_a\.keras is not a PyTorch architecture; it needs one of --architecture torchvision:/,
+  );
+  add("arch-keras-for-torchscript", "architecture", "a Keras model as the architecture of TorchScript files", {
+    files: { ...ts, "in/mlp_a.keras": sd["in/mlp_a.keras"], "in/data.npz": data },
+    argv: ["learn", "ts", ...learnArgs, "--architecture", "mlp_a.keras", "--python", python],
+    expect: refused(
+      /\S*ts\/a\.ts\.pt: \(TorchScript\): --architecture mlp_a\.keras is not a PyTorch architecture; a TorchScript file runs as it is/,
+    ),
+  });
+  add("arch-torch-for-tfjs", "architecture", "a PyTorch factory as the architecture of TF.js models", {
+    files: {
+      ...digitsModels(),
+      "in/mlp_factory.py": sd["in/mlp_factory.py"],
+      "in/data.csv": utf8(digitsRows().slice(0, 200).join("\n")),
+    },
+    argv: ["learn", "m1/model.json", "m2/model.json", "--data", "data.csv", "--steps", "2", "--out", "@out/soup.json"],
+    expect: refused(/m1\/model\.json has no tensor 0\.weight that \S*mlp_factory\.py:build needs \(9 missing\)$/),
+  });
+  out.at(-1)!.argv.push("--architecture", "mlp_factory.py:build", "--python", python);
+
+  // --test rows unlike the learning rows, through the engine.
+  const test = (id: string, what: string, file: Uint8Array | undefined, line: RegExp) =>
+    add(`torch-test-${id}`, "test-rows", what, {
+      files: { ...ts, "in/data.npz": data, ...(file ? { "in/held.npz": file } : {}) },
+      argv: ["learn", "ts", ...learnArgs, "--test", "held.npz", "--python", python],
+      expect: refused(line),
+    });
+  test("missing", "--test names no file", undefined, /held\.npz: cannot be read \(ENOENT\)/);
+  test(
+    "features",
+    "--test rows with 5 of the 6 features",
+    mlpRowsNpz(40, 5),
+    /held\.npz: rows have 5 features, the learning data's 6/,
+  );
+  test(
+    "label-key",
+    "--test rows with their labels under another key",
+    renamedLabels(mlpRowsNpz(40), "target"),
+    /held\.npz: has no labels where the learning data has classification labels/,
+  );
+
+  // TorchScript archives the engine cannot load or run, and learning rows the model cannot take.
+  const archive = (id: string, what: string, bytes: Uint8Array, line: RegExp, rows = data) =>
+    add(`torchscript-${id}`, "torchscript-engine", what, {
+      files: { ...ts, "in/ts/a.ts.pt": bytes, "in/data.npz": rows },
+      argv: ["learn", "ts", ...learnArgs, "--python", python],
+      expect: refused(line),
+    });
+  const tsA = ts["in/ts/a.ts.pt"];
+  archive(
+    "truncated",
+    "a TorchScript archive cut at 3,000 bytes",
+    tsA.subarray(0, 3000),
+    /\S*ts\/a\.ts\.pt: is not a valid PyTorch zip checkpoint: no end-of-central-directory record/,
+  );
+  const entries = unzipSync(tsA);
+  const code = Object.keys(entries).find((n) => n.endsWith("code/__torch__/torch/nn/modules/container.py"))!;
+  entries[code] = utf8("raise this is not TorchScript\n");
+  archive(
+    "bad-code",
+    "a TorchScript archive whose Sequential's code is not TorchScript",
+    zipSync(Object.fromEntries(Object.entries(entries).map(([n, d]) => [n, [d, { level: 0 }]])) as never),
+    /\S*ts\/a\.ts\.pt: not a TorchScript module torch\.jit\.load can run: .+$/,
+  );
+  archive(
+    "data-features",
+    "learning rows with 5 features for a TorchScript model of 6 inputs",
+    tsA,
+    /the TorchScript model failed: RuntimeError: mat1 and mat2 shapes cannot be multiplied \(\d+x5 and 6x16\)$/,
+    mlpRowsNpz(96, 5),
+  );
+
+  // The engine's failures.
+  const run = (id: string, what: string, c: Omit<FuzzCase, "id" | "kind" | "what">) =>
+    add(`engine-${id}`, "engine", what, c);
+  const tsFiles = { ...ts, "in/data.npz": data };
+  run("no-python", "--python names no file", {
+    files: tsFiles,
+    argv: ["learn", "ts", ...learnArgs, "--python", "./no-such-python"],
+    expect: refused(/No Python with PyTorch found; tried \.\/no-such-python \(not found\)\. Install PyTorch/),
+  });
+  run("no-torch", "--python runs a Python whose torch does not import", {
+    // Isolated (-I) and without site-packages (-S): the same interpreter with no torch on its path.
+    files: { ...tsFiles, "in/python-without-torch": { executable: `#!/bin/sh\nexec "${python}" -I -S "$@"\n` } },
+    argv: ["learn", "ts", ...learnArgs, "--python", "./python-without-torch"],
+    expect: refused(/No Python with PyTorch found; tried \.\/python-without-torch \(no torch\)\. Install PyTorch/),
+  });
+  run("killed", "the engine killed (SIGKILL) while it learns", {
+    files: tsFiles,
+    argv: [
+      "learn",
+      "ts",
+      "--data",
+      "data.npz",
+      "--steps",
+      "1000000",
+      "--patience",
+      "1000000",
+      "--out",
+      "@out/soup.pt",
+      "--python",
+      python,
+    ],
+    env: { MODEL_SOUP_VERBOSE: "1" }, // "info: PyTorch engine: ..." once torch has imported
+    during: killEngine,
+    expect: refused(/The PyTorch engine \(pid \d+\) was killed \(SIGKILL: out of memory, or ended from outside\)\.$/),
+  });
+  // A million rows memory-mapped, in a Python allowed 32 MB more than importing torch took (RLIMIT_AS): the engine
+  // cannot allocate what the data and a step need.
+  run("out-of-memory", "the engine out of memory (address space 32 MB past torch's import, a million rows)", {
+    files: {
+      ...ts,
+      "in/data.npz": mlpRowsNpz(1_000_000),
+      "in/python-32mb": { executable: limitedPython(python, 32) },
+    },
+    argv: ["learn", "ts", "--data", "data.npz", "--steps", "2", "--batch", "1000000", "--out", "@out/soup.pt"],
+    expect: refused(
+      /The PyTorch engine( \(pid \d+\) ran out of memory| ran out of memory \(the Python process could not allocate more\))\.$/,
+    ),
+  });
+  out.at(-1)!.argv.push("--python", "./python-32mb");
+  return out;
+}
+
+/** A stand-in Python that runs engine.py with its address space limited to `mb` MB past what importing torch took. */
+function limitedPython(python: string, mb: number): string {
+  const prelude = [
+    "import resource, runpy, sys, torch",
+    'vm = int(open("/proc/self/status").read().split("VmSize:")[1].split()[0]) * 1024',
+    `resource.setrlimit(resource.RLIMIT_AS, (vm + ${mb} * 2**20, vm + ${mb} * 2**20))`,
+    "sys.argv = sys.argv[1:]",
+    'runpy.run_path(sys.argv[0], run_name="__main__")',
+  ].join("\n");
+  // The probe (python -c ...) runs unlimited; engine.py (python -u engine.py) runs under the limit, on one thread:
+  // torch's pool of one thread per core would not start under it on a machine of many cores (libgomp: "Thread
+  // creation failed"), whatever the data.
+  const threads = "OMP_NUM_THREADS=1 MKL_NUM_THREADS=1";
+  return `#!/bin/sh\ncase "$2" in\n*engine.py) ${threads} exec "${python}" -u -c '${prelude}' "$2" ;;\n*) exec "${python}" "$@" ;;\nesac\n`;
+}
+
+/**
+ * Waits for the run's PyTorch engine to have started (torch imported, its line logged), lets it learn a moment, and
+ * kills it (SIGKILL, as the OOM killer would).
+ */
+async function killEngine(run: RunningCase): Promise<void> {
+  const end = Date.now() + 45_000;
+  for (;;) {
+    const [engine] = run.stderr().includes("PyTorch engine:") ? descendantsRunning(run.pid, "engine.py") : [];
+    if (engine !== undefined) {
+      await new Promise((r) => setTimeout(r, 1500));
+      process.kill(engine, "SIGKILL");
+      return;
+    }
+    if (Date.now() > end) throw new Error(`no PyTorch engine appeared; stderr: ${run.stderr().slice(0, 300)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The misuses of the options that run models, and the PyTorch engine's failures when a Python with torch is given. */
+export function misuseCases(python: string | undefined): FuzzCase[] {
+  return [...tfjsOptionCases(), ...(python !== undefined ? torchEngineCases(python) : [])];
 }

@@ -1,12 +1,15 @@
 /**
- * The CI fuzz run: every hostile input, then a few dozen seeded mutants of each format, through the real CLI.
- * `npm run fuzz` runs the same harness on thousands of mutants (test/fuzz/long-run.ts).
+ * The CI fuzz run: every hostile input, then a few dozen seeded mutants of each format, then the misuses of the
+ * options that run models (--architecture, --test) and the PyTorch engine's failures (no Python, no torch, killed,
+ * out of memory), through the real CLI. `npm run fuzz` runs the same harness on thousands of mutants
+ * (test/fuzz/long-run.ts).
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hostileCases, mutantCases } from "./cases.js";
+import { findPythonWithTorch } from "../../src/core/python/find-python.js";
+import { hostileCases, misuseCases, mutantCases } from "./cases.js";
 import { type CaseResult, runCases } from "./harness.js";
 import { summarise } from "./summary.js";
 
@@ -20,11 +23,14 @@ describe("fuzz: hostile and mutated inputs through the CLI", function () {
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), "model-soup-fuzz-"));
-    results = await runCases(root, [...hostileCases(), ...mutantCases(SEED, MUTANTS)], 2);
+    const python = await findPythonWithTorch().catch(() => undefined);
+    if (!python)
+      console.log("    (the PyTorch engine's cases are skipped: no Python with torch; CI installs python3-torch)");
+    results = await runCases(root, [...hostileCases(), ...mutantCases(SEED, MUTANTS), ...misuseCases(python?.path)], 2);
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  it("breaks no rule: exit 0/1/2, no stack trace, no hang, bounded RSS, inputs intact, nothing written outside", () => {
+  it("breaks no rule: exit 0/1/2, no stack trace, no hang, bounded RSS, inputs intact, nothing written outside, each misuse's one line", () => {
     const failing = results.filter((r) => r.problems.length);
     const report = failing.map(
       (r) => `${r.id} (${r.what}): ${r.problems.join("; ")}\n    ${r.command}\n    ${r.stderr.split("\n")[0]}`,

@@ -1,7 +1,8 @@
 /**
  * Runs one fuzz case through the real CLI as a subprocess and checks what must hold for any input: exit 0, 1 or
  * 2; no stack trace or "internal error"; done within a time limit; peak RSS bounded; inputs byte-identical;
- * nothing written outside the output folder (nor left in the temp folder); no output after a failure.
+ * nothing written outside the output folder (nor left in the temp folder); no output after a failure; and, for a
+ * case that says how it must fail, one line on stderr of that shape.
  */
 import { spawn, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -20,8 +21,18 @@ import { join, resolve } from "node:path";
 /** The CLI under test; MODEL_SOUP_FUZZ_CLI points the harness at another build (e.g. an older one, for comparison). */
 export const CLI = process.env.MODEL_SOUP_FUZZ_CLI ?? resolve(import.meta.dirname, "..", "..", "dist", "cli.cjs");
 
-/** What a case puts in its folder: bytes, a symlink, or a FIFO. Paths are relative to the case folder. */
-export type CaseFile = Uint8Array | { symlink: string } | { fifo: true };
+/**
+ * What a case puts in its folder: bytes, a symlink, a FIFO, or an executable script (a stand-in Python). Paths are
+ * relative to the case folder.
+ */
+export type CaseFile = Uint8Array | { symlink: string } | { fifo: true } | { executable: string };
+
+/** The running CLI, as a case's `during` sees it. */
+export interface RunningCase {
+  /** The process group's leader (/usr/bin/time, whose child is the CLI). */
+  pid: number;
+  stderr: () => string;
+}
 
 export interface FuzzCase {
   id: string;
@@ -33,6 +44,12 @@ export interface FuzzCase {
   files: Record<string, CaseFile>;
   /** CLI arguments; "@out" stands for the output folder. */
   argv: string[];
+  /** Environment variables set for this case only. */
+  env?: Record<string, string>;
+  /** Something done to the run while it runs (e.g. killing its PyTorch engine); a rejection is a problem. */
+  during?: (run: RunningCase) => Promise<void>;
+  /** How the case must fail: its exit code and the one line on stderr (the one starting "model-soup"). */
+  expect?: { exit: number; line: RegExp };
 }
 
 export interface Limits {
@@ -84,11 +101,37 @@ function materialise(dir: string, files: Record<string, CaseFile>): void {
     mkdirSync(join(path, ".."), { recursive: true });
     if (file instanceof Uint8Array) writeFileSync(path, file);
     else if ("symlink" in file) symlinkSync(file.symlink, path);
+    else if ("executable" in file) writeFileSync(path, file.executable, { mode: 0o755 });
     else execFileSync("mkfifo", [path]);
   }
 }
 
 const STACK_LINE = /^\s+at .+(\(.*:\d+:\d+\)|:\d+:\d+)$/m;
+
+const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+
+/** The pids of the processes below `root` whose command line contains `needle` (Linux: read from /proc). */
+export function descendantsRunning(root: number, needle: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(needle)) continue;
+      for (let p = parentOf(pid); p > 1; p = parentOf(p))
+        if (p === root) {
+          out.push(pid);
+          break;
+        }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** The lines of stderr that are the CLI's own (its failure line starts with "model-soup"). */
+const ownLines = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("model-soup"));
 
 export async function runCase(root: string, c: FuzzCase, limits: Limits = DEFAULT_LIMITS): Promise<CaseResult> {
   const dir = join(root, c.id);
@@ -101,7 +144,7 @@ export async function runCase(root: string, c: FuzzCase, limits: Limits = DEFAUL
   const started = Date.now();
   const child = spawn("/usr/bin/time", ["-f", "%M", "-o", rssFile, process.execPath, CLI, ...argv], {
     cwd: join(dir, "in"),
-    env: { ...process.env, TMPDIR: join(dir, "tmp"), NO_COLOR: "1" },
+    env: { ...process.env, TMPDIR: join(dir, "tmp"), NO_COLOR: "1", ...c.env },
     stdio: ["ignore", "ignore", "pipe"],
     detached: true,
   });
@@ -119,10 +162,16 @@ export async function runCase(root: string, c: FuzzCase, limits: Limits = DEFAUL
       // already gone
     }
   }, limits.timeoutMs);
-  const [exitCode, signal] = await new Promise<[number | null, string | null]>((done) =>
+  const closed = new Promise<[number | null, string | null]>((done) =>
     child.on("close", (code, sig) => done([code, sig])),
   );
+  const acted = c.during?.({ pid: child.pid!, stderr: () => stderr }).then(
+    () => undefined,
+    (error: unknown) => `the action during the run failed: ${(error as Error)?.message ?? String(error)}`,
+  );
+  const [exitCode, signal] = await closed;
   clearTimeout(timer);
+  const actionProblem = await acted;
   const ms = Date.now() - started;
   // /usr/bin/time reports the largest RSS of the CLI or of any child it waited for (the worker), in KB.
   let maxRssBytes: number | undefined;
@@ -136,6 +185,13 @@ export async function runCase(root: string, c: FuzzCase, limits: Limits = DEFAUL
   if (hung) problems.push(`hang: killed after ${limits.timeoutMs} ms`);
   else if (exitCode === null || ![0, 1, 2].includes(exitCode)) problems.push(`exit code ${exitCode ?? signal}`);
   if (internalError) problems.push("internal error or stack trace on stderr");
+  if (actionProblem) problems.push(actionProblem);
+  if (c.expect && !hung) {
+    const lines = ownLines(stderr);
+    if (exitCode !== c.expect.exit) problems.push(`message: exit ${exitCode ?? signal}, expected ${c.expect.exit}`);
+    if (lines.length !== 1) problems.push(`message: ${lines.length} lines from model-soup on stderr, expected one`);
+    else if (!c.expect.line.test(lines[0]!)) problems.push(`message: "${lines[0]}" does not match ${c.expect.line}`);
+  }
   if (maxRssBytes !== undefined && maxRssBytes > limits.rssBytes)
     problems.push(`memory: peak RSS ${(maxRssBytes / 2 ** 20).toFixed(0)} MiB`);
   const after = snapshot(dir, new Set(["out", "tmp"]));

@@ -1,12 +1,13 @@
 /**
- * `npm run fuzz`: a long seeded run (all hostile cases, then N mutants) through the real CLI; prints the figures
+ * `npm run fuzz`: a long seeded run (all hostile cases, then N mutants, then the misuse cases) through the real CLI; prints the figures
  * and the failing cases, and exits 1 if any rule was broken. Options: --seed S --cases N --jobs J --keep DIR.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { hostileCases, mutantCases } from "./cases.js";
+import { findPythonWithTorch } from "../../src/core/python/find-python.js";
+import { hostileCases, misuseCases, mutantCases } from "./cases.js";
 import { type CaseResult, runCases } from "./harness.js";
 import { summarise } from "./summary.js";
 
@@ -21,7 +22,9 @@ const { values } = parseArgs({
 const seed = Number(values.seed);
 const count = Number(values.cases);
 const root = mkdtempSync(join(tmpdir(), "model-soup-fuzz-"));
-const cases = [...hostileCases(), ...mutantCases(seed, count)];
+const python = await findPythonWithTorch().catch(() => undefined);
+if (!python) process.stdout.write("the PyTorch engine's cases are skipped: no Python with torch\n");
+const cases = [...hostileCases(), ...mutantCases(seed, count), ...misuseCases(python?.path)];
 const started = Date.now();
 let done = 0;
 const results: CaseResult[] = await runCases(root, cases, Number(values.jobs), undefined, (r) => {

@@ -14,6 +14,8 @@ export interface Figures {
   inputsModified: number;
   tempLeft: number;
   outputAfterFailure: number;
+  /** Misuse cases whose exit code or one-line message was not the one expected. */
+  wrongMessages: number;
   failing: number;
   maxRssMiB: number;
   byKind: Record<string, number>;
@@ -43,6 +45,7 @@ export function summarise(
     inputsModified: count((r) => has(r, "input modified")),
     tempLeft: count((r) => has(r, "left in the temp")),
     outputAfterFailure: count((r) => has(r, "output written by a failed")),
+    wrongMessages: count((r) => has(r, "message")),
     failing: count((r) => r.problems.length > 0),
     maxRssMiB: Math.round(Math.max(0, ...results.map((r) => r.maxRssBytes ?? 0)) / 2 ** 20),
     byKind,
@@ -58,6 +61,7 @@ export function summarise(
     ["inputs modified", figures.inputsModified],
     ["temp files left", figures.tempLeft],
     ["output after a failure", figures.outputAfterFailure],
+    ["misuses not refused as expected", figures.wrongMessages],
     ["largest peak RSS (MiB)", figures.maxRssMiB],
     ["wall time (s)", Math.round(figures.seconds)],
   ];

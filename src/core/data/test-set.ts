@@ -1,12 +1,6 @@
 /** The user's own held-out rows (`--test`): checked against the learning data, classes numbered as the data numbers them. */
 import { ModelFileError } from "../errors.js";
-import { type Dataset, type DatasetTask, featureCount } from "./dataset.js";
-
-const LABELS: Record<DatasetTask, string> = {
-  classification: "class labels",
-  regression: "numeric targets",
-  unlabeled: "no labels",
-};
+import { type Dataset, featureCount } from "./dataset.js";
 
 /**
  * `test` as the learning data `data` reads: the same number of features, the same kind of labels, and class names
@@ -18,7 +12,8 @@ export function matchingTestSet(test: Dataset, data: Dataset, file: string): Dat
   };
   if (featureCount(test) !== featureCount(data))
     fail(`rows have ${featureCount(test)} features, the learning data's ${featureCount(data)}`);
-  if (test.task !== data.task) fail(`has ${LABELS[test.task]}, the learning data ${LABELS[data.task]}`);
+  const labels = (d: Dataset) => (d.task === "unlabeled" ? "no labels" : `${d.task} labels`);
+  if (test.task !== data.task) fail(`has ${labels(test)} where the learning data has ${labels(data)}`);
   if (data.task === "regression") {
     const width = (d: Dataset) => (d.yShape ?? []).slice(1).reduce((a, b) => a * b, 1);
     if (width(test) !== width(data))

@@ -1,7 +1,7 @@
 // The Python child that runs engine.py: frames requests over its stdin, reads answers from its stdout, one request
 // at a time, and turns its death (killed, out of memory, an exception outside a request) into one line.
 import { spawn, type ChildProcess } from "node:child_process";
-import { CancelledError, UsageError } from "../../core/errors.js";
+import { CancelledError, EngineError } from "../../core/errors.js";
 import type { Cancellation } from "../../core/cancellation.js";
 
 export interface Answer {
@@ -84,7 +84,7 @@ export class EngineProcess {
     return this.enqueue(() => this.next());
   }
 
-  /** Sends one request and waits for its answer; an {ok: false} answer is a UsageError with its line. */
+  /** Sends one request and waits for its answer; an {ok: false} answer is an EngineError with its line. */
   request(header: Record<string, unknown>, payload?: Uint8Array, cancel?: Cancellation): Promise<Answer> {
     return this.requestAfter([], header, payload, cancel);
   }
@@ -125,7 +125,7 @@ export class EngineProcess {
       this.waiting = {
         resolve: (a) => {
           done();
-          if (a.header.ok === false) reject(new UsageError(String(a.header.error)));
+          if (a.header.ok === false) reject(new EngineError(String(a.header.error)));
           else resolve(a);
         },
         reject: (e) => {
@@ -144,7 +144,7 @@ export class EngineProcess {
 
   private deadError(): Error {
     const line = this.dead ?? this.cancelledBy ?? "The PyTorch engine has ended.";
-    return this.cancelledBy && !this.failedBy ? new CancelledError(this.cancelledBy) : new UsageError(line);
+    return this.cancelledBy && !this.failedBy ? new CancelledError(this.cancelledBy) : new EngineError(line);
   }
 
   private receive(chunk: Buffer): void {

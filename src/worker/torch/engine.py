@@ -795,13 +795,31 @@ def sample_metric(task, pred, y):
 # ---- the loop -------------------------------------------------------------------------------------------------
 
 
+TORCHSCRIPT_FAILED = "The following operation failed in the TorchScript interpreter."
+
+
+def out_of_memory(error):
+    """Python's MemoryError, or torch's own on the CPU: its allocator's refusal (std::bad_alloc, "can't allocate
+    memory") or an mmap the system refused (ENOMEM), all RuntimeErrors."""
+    if isinstance(error, MemoryError):
+        return True
+    text = str(error)
+    return isinstance(error, RuntimeError) and any(
+        s in text for s in ("bad_alloc", "can't allocate memory", "Cannot allocate memory")
+    )
+
+
 def describe(error):
     if type(error).__name__ == "OutOfMemoryError" or (isinstance(error, RuntimeError) and "CUDA out of memory" in str(error)):
         return "CUDA out of memory: " + one_line(error).replace("CUDA out of memory. ", "")[:200]
-    if isinstance(error, MemoryError):
-        return "out of memory (the Python process could not allocate more)"
+    if out_of_memory(error):
+        return "The PyTorch engine ran out of memory (the Python process could not allocate more)."
     if isinstance(error, UsageError):
         return str(error)
+    text = str(error).strip()
+    if text.startswith(TORCHSCRIPT_FAILED):
+        # Its first line says only that; the cause is the last line, after the TorchScript tracebacks.
+        return f"the TorchScript model failed: {text.splitlines()[-1].strip()}"
     return f"{type(error).__name__}: {one_line(error)}"
 
 

@@ -36,11 +36,12 @@ describe("the user's own test rows", () => {
     );
     assert.throws(
       () => matchingTestSet({ ...table(1, 2, ["cat"]), task: "regression" }, data, "t.csv"),
-      /t\.csv: has numeric targets, the learning data class labels/,
+      /t\.csv: has regression labels where the learning data has classification labels/,
     );
+    const { y: _y, classes: _classes, ...unlabeled } = table(1, 2, ["cat"]);
     assert.throws(
-      () => matchingTestSet({ ...table(1, 2, ["cat"]), task: "unlabeled", y: undefined }, data, "t.csv"),
-      /t\.csv: has no labels, the learning data class labels; expected held-out rows like/,
+      () => matchingTestSet({ ...unlabeled, task: "unlabeled" }, data, "t.csv"),
+      /t\.csv: has no labels where the learning data has classification labels; expected held-out rows like/,
     );
   });
 

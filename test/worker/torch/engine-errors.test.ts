@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CancelledError, UsageError } from "../../../src/core/errors.js";
 import type { PythonWithTorch } from "../../../src/core/python/find-python.js";
 import { readIngredient, TorchEngine, type TorchEngineOptions } from "../../../src/worker/torch/torch-engine.js";
 import { dataSplit, FACTORY, fixture, LOGITS_OBJECTIVE, MLP_STATE_DICTS, requireTorch } from "./support.js";
 
+const ENGINE_FOLDER = join(import.meta.dirname, "../../../src/worker/torch");
 // This process's engine folders only (the name carries its pid): other processes' engines may come and go in /tmp.
 const engineFolders = () => readdirSync(tmpdir()).filter((f) => f.startsWith(`model-soup-torch-${process.pid}-`));
 
@@ -82,6 +85,36 @@ describe("TorchEngine's one-line errors", function () {
       /mlp_ft0\.pt: not a TorchScript module torch\.jit\.load can run/,
     );
     assert.match(await refusal({ ...base, model: { architecture: FACTORY }, device: "cuda:3" }), /device cuda:3/);
+  });
+
+  it("says out of memory for torch's CPU allocation failures, as for a MemoryError; a TorchScript failure's cause", () => {
+    // What torch raises on the CPU when it cannot allocate: RuntimeErrors, not MemoryError.
+    const errors = [
+      "MemoryError()",
+      'RuntimeError("std::bad_alloc")',
+      'RuntimeError("[enforce fail at alloc_cpu.cpp:75] err == 0. DefaultCPUAllocator: can\'t allocate memory: you tried to allocate 96000000 bytes. Error code 12 (Cannot allocate memory)")',
+      'RuntimeError("unable to mmap 800000 bytes from file </tmp/x/test-y.f32>: Cannot allocate memory (12)")',
+    ];
+    const script = [
+      "import sys",
+      `sys.path.insert(0, ${JSON.stringify(ENGINE_FOLDER)})`,
+      "import engine",
+      // What a TorchScript module raises: the cause on its last line, after the tracebacks.
+      'ts = RuntimeError("The following operation failed in the TorchScript interpreter.\\nTraceback of TorchScript, serialized code (most recent call last):\\n  File \\"code/__torch__/torch/nn/modules/linear.py\\", line 14, in forward\\nRuntimeError: mat1 and mat2 shapes cannot be multiplied (4x5 and 6x16)\\n")',
+      `for e in [${errors.join(", ")}, RuntimeError("shape mismatch"), ts]: print("DESCRIBED " + engine.describe(e))`,
+    ].join("\n");
+    // Importing engine.py points its stdout at stderr (stdout carries its frames), so the lines come on stderr.
+    const run = spawnSync(python.path, ["-c", script], { encoding: "utf8" });
+    assert.equal(run.status, 0, run.stderr);
+    const lines = run.stderr
+      .split("\n")
+      .filter((l) => l.startsWith("DESCRIBED "))
+      .map((l) => l.slice("DESCRIBED ".length));
+    assert.deepEqual(lines, [
+      ...errors.map(() => "The PyTorch engine ran out of memory (the Python process could not allocate more)."),
+      "RuntimeError: shape mismatch",
+      "the TorchScript model failed: RuntimeError: mat1 and mat2 shapes cannot be multiplied (4x5 and 6x16)",
+    ]);
   });
 
   it("killed mid-request: one line saying so; cancelled: a CancelledError", async () => {

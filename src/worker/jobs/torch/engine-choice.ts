@@ -57,9 +57,21 @@ async function recordedArchitecture(folder: string): Promise<string | undefined>
  */
 export async function torchModelFor(models: readonly string[], architecture?: string): Promise<TorchModel | undefined> {
   const given = architecture === undefined ? undefined : torchArchitecture(architecture);
-  if (architecture !== undefined && given === undefined) return undefined;
   const first = models[0];
   if (first === undefined) return undefined;
+  if (architecture !== undefined && given === undefined) {
+    // A Keras/TF.js architecture file: TensorFlow.js builds the models from it, which it cannot for PyTorch files.
+    const manifest = await readManifest(first);
+    if (manifest.format !== "pytorch") return undefined;
+    const what = manifest.metadata.torchscript === true ? "TorchScript" : "pytorch state dict";
+    throw new ModelFileError(
+      first,
+      `(${what}): --architecture ${architecture} is not a PyTorch architecture; ` +
+        (what === "TorchScript"
+          ? "a TorchScript file runs as it is (leave --architecture out)"
+          : STATE_DICT_ADVICE.replace(/^needs its PyTorch architecture: /, "it needs one of ")),
+    );
+  }
   if (given !== undefined) {
     const spec = withResolvedFile(given, (file) => resolve(file)).spec;
     return { source: { architecture: spec }, architecture: spec, from: "--architecture" };

@@ -26,7 +26,8 @@ import {
   type PanelInit,
   type ToWebview,
 } from "../protocol/panel.js";
-import { WorkerRequests, type Coefficients, type SoupReport } from "../protocol/worker.js";
+import { WorkerRequests, type Coefficients, type PythonCandidates, type SoupReport } from "../protocol/worker.js";
+import { editorPythonCandidates } from "./python-environment.js";
 import type { JobStatus } from "./job-progress.js";
 import { WebviewLink } from "./webview-link.js";
 import { ProgressBatches } from "./progress-batches.js";
@@ -409,7 +410,7 @@ export class MergePanel implements vscode.Disposable {
     }
     if (this.running) throw new Error("A job is already running in this panel; cancel it first.");
     const jobId = `panel-${++jobCounter}`;
-    const job = jobRequest(config, this.models, jobId);
+    const job = jobRequest(config, this.models, jobId, await this.pythonCandidates());
     this.lastConfig = config;
     this.report = undefined;
     this.saved = undefined;
@@ -546,6 +547,7 @@ export class MergePanel implements vscode.Disposable {
       ...(this.report?.alignment ? { alignment: this.report.alignment } : {}),
       out,
       jobId: `save-${++jobCounter}`,
+      python: await this.pythonCandidates(),
     });
     const result = await this.services.jobs.run(
       "saving the merged model",
@@ -632,6 +634,7 @@ export class MergePanel implements vscode.Disposable {
     const index = models.indexOf(ingredient);
     if (index < 0) throw new Error(`${this.labelOf(ingredient)} was not among the ingredients of the last run.`);
     const ordinal = (path: string) => `ingredient ${this.models.indexOf(path) + 1} (${this.labelOf(path)})`;
+    const python = await this.pythonCandidates();
     return this.services.jobs.run(
       "aligning the models again to show which units moved",
       (token) =>
@@ -641,7 +644,7 @@ export class MergePanel implements vscode.Disposable {
             models,
             align: { method: alignment.method, reference: alignment.reference },
             data: dataSpec(config),
-            ...runOptions(config),
+            ...runOptions(config, python),
             ...(config.backend !== "auto" ? { backend: config.backend } : {}),
           },
           index,
@@ -651,6 +654,16 @@ export class MergePanel implements vscode.Disposable {
       undefined,
       this.panel,
     );
+  }
+
+  /**
+   * The editor's Python candidates for PyTorch models (the setting, the Python extension's environment for the
+   * workspace folder of the first ingredient), read for each job: either may have changed since the panel opened.
+   */
+  private pythonCandidates(): Promise<PythonCandidates> {
+    const first = this.models[0];
+    const folder = first ? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(first)) : undefined;
+    return editorPythonCandidates(folder?.uri ?? (first ? vscode.Uri.file(first) : undefined));
   }
 
   /** The last per-layer change the panel drew (for the tests). */

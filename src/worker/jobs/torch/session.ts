@@ -34,7 +34,10 @@ export interface TorchSession {
   readonly run: Pick<RunOptions, "device" | "dtype">;
 }
 
-export interface TorchSessionParams extends Pick<RunOptions, "python" | "device" | "dtype" | "loss"> {
+export interface TorchSessionParams extends Pick<
+  RunOptions,
+  "python" | "pythonCandidates" | "device" | "dtype" | "loss"
+> {
   readonly models: readonly string[];
   readonly base?: string;
   readonly data: DataSpec;
@@ -77,7 +80,7 @@ export async function openTorchSession(
   if (params.models.length < 2) throw new UsageError(`a soup needs at least two models; got ${params.models.length}`);
   if (params.align !== undefined) throw new UsageError("--align is not available for PyTorch models yet.");
   progress("Looking for Python with PyTorch");
-  const python = await jobPython(params.python);
+  const python = await jobPython(params.python, params.pythonCandidates);
   progress("Reading the models");
   const ingredients: IngredientTensors[] = [];
   for (const path of params.models) ingredients.push(await readIngredient(path));

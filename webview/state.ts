@@ -84,6 +84,11 @@ export function needsArchitecture(init: PanelInit): boolean {
   return init.ingredients.some((i) => !i.architecture);
 }
 
+/** The button that asks for the architecture: a PyTorch one (typed) for PyTorch models, else a model file. */
+export function architectureButtonText(init: PanelInit): string {
+  return init.pytorch ? "PyTorch Architecture…" : "Architecture from…";
+}
+
 /** "#2 fold_2.keras": the ingredient's number and short label, or the path of a model that is none. */
 export function ingredientLabel(init: PanelInit, path: string): string {
   const i = init.ingredients.findIndex((x) => x.path === path);
@@ -112,6 +117,7 @@ export function capabilityFacts(page: Pick<PanelState, "init" | "config" | "stor
         }
       : {}),
     ...(init.suggestedArchitecture !== undefined ? { suggestedArchitecture: init.suggestedArchitecture } : {}),
+    ...(init.pytorch ? { pytorch: true } : {}),
     ...(init.modelFeatures !== undefined ? { modelFeatures: init.modelFeatures } : {}),
     ...(config.data
       ? {

@@ -28,6 +28,7 @@ import {
 } from "../protocol/panel.js";
 import { WorkerRequests, type Coefficients, type PythonCandidates, type SoupReport } from "../protocol/worker.js";
 import { editorPythonCandidates } from "./python-environment.js";
+import { checkTorchArchitecture, torchIngredients, type TorchIngredients } from "./torch-ingredients.js";
 import type { JobStatus } from "./job-progress.js";
 import { WebviewLink } from "./webview-link.js";
 import { ProgressBatches } from "./progress-batches.js";
@@ -82,6 +83,8 @@ export class MergePanel implements vscode.Disposable {
   private data: { path: string; label?: string; test?: string } | undefined;
   /** The chosen architecture file for weights-only ingredients, and its manifest when it is a model file. */
   private architecture: { path: string; manifest?: ModelManifest } | undefined;
+  /** Which ingredients are PyTorch models and which of them run without an architecture given. */
+  private torch: TorchIngredients | undefined;
   private report: SoupReport | undefined;
   private lastConfig: MergeConfig | undefined;
   private running: vscode.CancellationTokenSource | undefined;
@@ -221,20 +224,26 @@ export class MergePanel implements vscode.Disposable {
     const verdict = mergeVerdict(a);
     const labels = shortLabels(a.models.map((m) => m.path));
     const first = a.models[0]?.manifest;
-    const weightsOnly = a.models.some((m) => m.manifest.architecture === undefined);
-    const suggested = first && weightsOnly ? await fullModelBeside(first).catch(() => undefined) : undefined;
-    const features = first ? inputFeatures(first) : undefined;
+    this.torch ??= await torchIngredients(a.models.map((m) => m.manifest));
+    const torch = this.torch;
+    const runs = (m: (typeof a.models)[number]) => m.manifest.architecture !== undefined || torch.runnable.has(m.path);
+    const weightsOnly = a.models.some((m) => !runs(m));
+    const suggested =
+      first && weightsOnly && !torch.pytorch ? await fullModelBeside(first).catch(() => undefined) : undefined;
+    // A PyTorch state dict's first 2-D weight is [out, in], no Keras kernel: the worker checks the data instead.
+    const features = first && !torch.pytorch ? inputFeatures(first) : undefined;
     const init: PanelInit = {
       title: titleFor(this.models),
       ...(features !== undefined ? { modelFeatures: features } : {}),
       ...(suggested !== undefined ? { suggestedArchitecture: suggested } : {}),
+      ...(torch.pytorch ? { pytorch: true } : {}),
       ingredients: a.models.map((m, i) => ({
         path: m.path,
         label: labels[i]!,
         format: formatLabel(m.format, true),
         parameters: m.parameters,
         dtype: mainDtype(m),
-        architecture: m.manifest.architecture !== undefined,
+        architecture: runs(m),
       })),
       compatibility: { mergeable: verdict.mergeable, message: verdictSentence(verdict) },
       trusted: vscode.workspace.isTrusted,
@@ -360,6 +369,26 @@ export class MergePanel implements vscode.Disposable {
   }
 
   private async pickArchitecture(): Promise<void> {
+    this.analysis ??= await analyzeModels(this.models);
+    this.torch ??= await torchIngredients(this.analysis.models.map((m) => m.manifest));
+    if (this.torch.pytorch) {
+      const folder = dirname(this.models[0] ?? "");
+      const typed = await vscode.window.showInputBox({
+        title: "The PyTorch architecture of these state dicts",
+        prompt: vscode.workspace.isTrusted
+          ? `torchvision:<name>, or <file.py>:<function> (relative to ${folder}) that returns the model`
+          : "torchvision:<name> (your own <file.py>:<function> runs in a trusted workspace only)",
+        placeHolder: "torchvision:resnet18",
+        value: this.architecture?.path ?? "",
+        ignoreFocusOut: true,
+        validateInput: (value) => {
+          const checked = checkTorchArchitecture(value, folder, vscode.workspace.isTrusted);
+          return "error" in checked ? checked.error : undefined;
+        },
+      });
+      if (typed !== undefined) await this.setArchitecture(typed);
+      return;
+    }
     const picked = await vscode.window.showOpenDialog({
       canSelectMany: false,
       defaultUri: vscode.Uri.file(dirname(this.models[0] ?? "")),
@@ -375,6 +404,18 @@ export class MergePanel implements vscode.Disposable {
     if (this.architecture?.path !== path) this.forgetOutcome();
     this.architecture = { path };
     this.analysis ??= await analyzeModels(this.models);
+    this.torch ??= await torchIngredients(this.analysis.models.map((m) => m.manifest));
+    if (this.torch.pytorch) {
+      // A PyTorch architecture (the user named it: user code runs only then, and only in a trusted workspace).
+      const checked = checkTorchArchitecture(path, dirname(this.models[0] ?? ""), vscode.workspace.isTrusted);
+      if ("error" in checked) {
+        await this.post({ type: "architecture", path, error: checked.error });
+        return;
+      }
+      this.architecture = { path: checked.spec };
+      await this.post({ type: "architecture", path: checked.spec });
+      return;
+    }
     const ingredient = this.analysis.models[0]?.manifest;
     try {
       const manifest = ingredient ? await checkArchitectureFile(path, ingredient) : undefined;
@@ -405,7 +446,7 @@ export class MergePanel implements vscode.Disposable {
   async start(config: MergeConfig): Promise<void> {
     if (!vscode.workspace.isTrusted) {
       throw new Error(
-        "Merging runs TensorFlow.js in a worker process, which needs a trusted workspace. Trust this folder to merge.",
+        "Merging runs the models in a worker process (TensorFlow.js, or your Python with PyTorch), which needs a trusted workspace. Trust this folder to merge.",
       );
     }
     if (this.running) throw new Error("A job is already running in this panel; cancel it first.");

@@ -59,6 +59,11 @@ export interface PanelInit {
   modelFeatures?: number;
   /** A full model beside weights-only checkpoints whose weights layout fits them (offered by "Architecture from…"). */
   suggestedArchitecture?: string;
+  /**
+   * The ingredients are PyTorch models: state dicts without a recorded architecture ask for a PyTorch one
+   * (`torchvision:<name>`, `<file.py>:<function>`), not a Keras file.
+   */
+  pytorch?: boolean;
   trusted: boolean;
   defaults: MergeConfig;
 }

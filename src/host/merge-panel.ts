@@ -28,7 +28,8 @@ import {
 } from "../protocol/panel.js";
 import { WorkerRequests, type Coefficients, type PythonCandidates, type SoupReport } from "../protocol/worker.js";
 import { editorPythonCandidates } from "./python-environment.js";
-import { checkTorchArchitecture, torchIngredients, type TorchIngredients } from "./torch-ingredients.js";
+import { findPythonWithTorch, type PythonWithTorch } from "../core/python/find-python.js";
+import { checkTorchArchitecture, torchIngredients, torchLabel, type TorchIngredients } from "./torch-ingredients.js";
 import type { JobStatus } from "./job-progress.js";
 import { WebviewLink } from "./webview-link.js";
 import { ProgressBatches } from "./progress-batches.js";
@@ -85,6 +86,8 @@ export class MergePanel implements vscode.Disposable {
   private architecture: { path: string; manifest?: ModelManifest } | undefined;
   /** Which ingredients are PyTorch models and which of them run without an architecture given. */
   private torch: TorchIngredients | undefined;
+  /** The Python with torch found for this panel's PyTorch models (looked for once). */
+  private torchPython: Promise<PythonWithTorch> | undefined;
   private report: SoupReport | undefined;
   private lastConfig: MergeConfig | undefined;
   private running: vscode.CancellationTokenSource | undefined;
@@ -259,6 +262,7 @@ export class MergePanel implements vscode.Disposable {
     };
     this.link.opened();
     await this.post({ type: "init", init });
+    if (torch.pytorch) void this.postTorch();
     if (this.architecture) await this.post({ type: "architecture", path: this.architecture.path });
     if (this.data) await this.setData(this.data.path, this.data.label);
     if (this.data?.test !== undefined) await this.setTestData(this.data.test);
@@ -451,6 +455,8 @@ export class MergePanel implements vscode.Disposable {
     }
     if (this.running) throw new Error("A job is already running in this panel; cancel it first.");
     const jobId = `panel-${++jobCounter}`;
+    // PyTorch models run on the user's torch: a TF.js backend setting does not apply to them.
+    if (this.torch?.pytorch) config = { ...config, backend: "auto" };
     const job = jobRequest(config, this.models, jobId, await this.pythonCandidates());
     this.lastConfig = config;
     this.report = undefined;
@@ -695,6 +701,20 @@ export class MergePanel implements vscode.Disposable {
       undefined,
       this.panel,
     );
+  }
+
+  /**
+   * PyTorch models: the Python that runs them, looked for once per panel in the background (the page shows it as
+   * the backend), or what was tried and how to get torch.
+   */
+  private async postTorch(): Promise<void> {
+    this.torchPython ??= this.pythonCandidates().then((candidates) => findPythonWithTorch(candidates));
+    try {
+      const found = await this.torchPython;
+      await this.post({ type: "torch", label: torchLabel(found), devices: [...found.devices] });
+    } catch (error) {
+      await this.post({ type: "torch", error: error instanceof Error ? error.message : String(error) });
+    }
   }
 
   /**

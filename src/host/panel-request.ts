@@ -97,12 +97,14 @@ export function dataSpec(config: MergeConfig): DataSpec {
 
 /**
  * What every job that runs the models takes: the loss (when not the model's own), the architecture (for
- * weights-only ingredients and PyTorch state dicts), and the editor's Python candidates for PyTorch models.
+ * weights-only ingredients and PyTorch state dicts), and for PyTorch models the device and the editor's Python
+ * candidates.
  */
 export function runOptions(config: MergeConfig, python?: PythonCandidates): RunOptions {
   return {
     ...(config.loss !== "auto" ? { loss: config.loss } : {}),
     ...(config.architecture !== undefined ? { architecture: config.architecture } : {}),
+    ...(config.device !== undefined && config.device !== "auto" ? { device: config.device } : {}),
     ...(python !== undefined && Object.keys(python).length > 0 ? { pythonCandidates: { ...python } } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { recordedArchitecture } from "../core/formats/pytorch/recorded-architecture.js";
 import type { ModelManifest } from "../core/model.js";
+import type { PythonWithTorch } from "../core/python/find-python.js";
 import { torchArchitecture, withResolvedFile } from "../protocol/torch-architecture.js";
 
 export interface TorchIngredients {
@@ -59,4 +60,9 @@ export function checkTorchArchitecture(
   const resolved = withResolvedFile(given, (file) => (isAbsolute(file) ? file : resolve(folder, file)));
   if (resolved.kind === "file" && !existsSync(resolved.file)) return { error: `${resolved.file}: no such file` };
   return { spec: resolved.spec };
+}
+
+/** The backend the panel shows for PyTorch models: torch's version, its devices, the interpreter and where it was found. */
+export function torchLabel(found: PythonWithTorch): string {
+  return `PyTorch ${found.torchVersion} on ${found.devices.join(", ")} (${found.path}, from ${found.source})`;
 }

@@ -158,7 +158,13 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
       assert.deepEqual(job.pythonCandidates, python, method);
     }
     const none = paramsOf(jobRequest({ ...base, method: "learned" }, models, "j", {}));
-    assert.equal("pythonCandidates" in none, false);
+    assert.equal("pythonCandidates" in none || "device" in none, false);
+    const onGpu = paramsOf(jobRequest({ ...base, method: "learned", device: "cuda" }, models, "j")) as {
+      device?: string;
+    };
+    assert.equal(onGpu.device, "cuda");
+    const auto = paramsOf(jobRequest({ ...base, method: "learned", device: "auto" }, models, "j"));
+    assert.equal("device" in auto, false);
     const saved = saveRequest({
       config: { ...base, method: "regmean" },
       panelModels: models,

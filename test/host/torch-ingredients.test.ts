@@ -3,7 +3,8 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readManifest } from "../../src/core/formats/registry.js";
-import { checkTorchArchitecture, torchIngredients } from "../../src/host/torch-ingredients.js";
+import { findPythonWithTorch } from "../../src/core/python/find-python.js";
+import { checkTorchArchitecture, torchIngredients, torchLabel } from "../../src/host/torch-ingredients.js";
 
 const ENGINE = join(import.meta.dirname, "../fixtures/pytorch/engine");
 const KERAS = join(import.meta.dirname, "../fixtures/keras3");
@@ -57,5 +58,19 @@ describe("checkTorchArchitecture", () => {
     assert.match("error" in form ? form.error : "", /^"model.keras" is not torchvision:<name>/);
     const missing = checkTorchArchitecture("nope.py:build", "/m", true);
     assert.deepEqual(missing, { error: "/m/nope.py: no such file" });
+  });
+});
+
+describe("torchLabel", function () {
+  this.timeout(60_000);
+  it("names the torch version, the devices and the interpreter the search found", async function () {
+    const found = await findPythonWithTorch().catch(() => undefined);
+    if (!found) {
+      console.log("    (skipped: no Python with torch on PATH or in the system folders)");
+      this.skip();
+    }
+    const label = torchLabel(found);
+    assert.ok(label.startsWith(`PyTorch ${found.torchVersion} on cpu`), label);
+    assert.ok(label.includes(`(${found.path}, from ${found.source})`), label);
   });
 });

@@ -2,13 +2,14 @@
  * The Advanced settings (split, seed and backend for every method; learning rate, steps and batch for the learned
  * soup), each number checked against its range in src/protocol/panel.ts. Built when opened: inside a closed
  * <details> the single-select reads its options' labels (innerText) as empty, which drew a blank Backend dropdown.
- * Rebuilt when the method or the backend setting changes.
+ * Rebuilt when the method or the backend setting changes. PyTorch models show the Python found to run them instead
+ * of the TensorFlow.js backends, and the device choice.
  */
 import { BACKEND_SETTING_CHOICES } from "../src/protocol/choices.js";
 import { CONFIG_RANGES, type MergeConfig } from "../src/protocol/panel.js";
 import { h } from "./dom.js";
 import { numberField, options, select } from "./fields.js";
-import type { PanelActions, PanelState } from "./state.js";
+import { offeredDevices, torchBackendText, type PanelActions, type PanelState } from "./state.js";
 
 type NumberSetting = "learningRate" | "steps" | "batchSize" | "validationFraction" | "testFraction" | "seed";
 
@@ -63,15 +64,35 @@ export class AdvancedSettings {
       if (key === "testFraction" && ownTestRows) field.title = "Your own test rows are used (see Data).";
       return field;
     });
-    details.append(
-      h(
-        "div",
-        { class: "row" },
-        ...fields,
+    details.append(h("div", { class: "row" }, ...fields, ...this.backendFields()));
+  }
+
+  /**
+   * The TensorFlow.js backends, or for PyTorch models (which TF.js does not run) the Python found to run them and
+   * the device choice.
+   */
+  private backendFields(): HTMLElement[] {
+    const { init, config: c, stored } = this.page;
+    if (!init.pytorch)
+      return [
         select("backend", "Backend", options(BACKEND_SETTING_CHOICES), c.backend, (v) =>
           this.actions.update({ backend: v as MergeConfig["backend"] }),
         ),
+      ];
+    return [
+      h(
+        "div",
+        { class: "field" },
+        h("span", {}, "Backend"),
+        h(
+          "span",
+          { id: "backend", class: stored.torch?.error !== undefined ? "notice error" : "path" },
+          torchBackendText(stored.torch),
+        ),
       ),
-    );
+      select("device", "Device", options(offeredDevices(stored.torch?.devices)), c.device ?? "auto", (v) =>
+        this.actions.update({ device: v as NonNullable<MergeConfig["device"]> }),
+      ),
+    ];
   }
 }

@@ -8,7 +8,7 @@ import "@vscode-elements/elements/dist/vscode-textfield/index.js";
 import { CONFIG_RANGES } from "../src/protocol/panel.js";
 import { breakable, h, present } from "./dom.js";
 import { parseInRange, type Field } from "./fields.js";
-import { needsArchitecture, type PanelActions, type PanelState } from "./state.js";
+import { architectureButtonText, needsArchitecture, type PanelActions, type PanelState } from "./state.js";
 
 export class IngredientsSection {
   readonly element = h("section", { "aria-labelledby": "ingredients-title" });
@@ -96,7 +96,9 @@ export class IngredientsSection {
         ? h(
             "p",
             { class: "notice warning", id: "architecture-needed" },
-            "These checkpoints hold weights only: choose a full model file (.keras, .h5 saved with its model, model.json) or a topology JSON of the same architecture to run them.",
+            init.pytorch
+              ? "These PyTorch state dicts hold weights only: name their architecture (torchvision:<name>, or <file.py>:<function> in a trusted workspace) to run them, or put a model-soup.json beside them."
+              : "These checkpoints hold weights only: choose a full model file (.keras, .h5 saved with its model, model.json) or a topology JSON of the same architecture to run them.",
           )
         : undefined,
       h(
@@ -105,7 +107,7 @@ export class IngredientsSection {
         h(
           "vscode-button",
           { id: "pick-architecture", secondary: true, onclick: () => this.actions.send({ type: "pickArchitecture" }) },
-          "Architecture from…",
+          architectureButtonText(init),
         ),
         h("span", { class: "path", id: "architecture-path" }, config.architecture ?? "No architecture chosen."),
         config.architecture !== undefined

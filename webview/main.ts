@@ -108,6 +108,15 @@ function dispatch(p: MergePanelPage, message: Exclude<ToWebview, { type: "init" 
       p.update({ backend: message.backend });
       p.method.advanced.render();
       return;
+    case "torch":
+      // PyTorch models: the Python found to run them is their backend (Advanced shows it, with its devices).
+      stored.torch = {
+        ...(message.label !== undefined ? { label: message.label } : {}),
+        ...(message.devices !== undefined ? { devices: message.devices } : {}),
+        ...(message.error !== undefined ? { error: message.error } : {}),
+      };
+      p.method.advanced.render();
+      return;
     case "job":
       p.run.setJob(message.state, message.message);
       return;

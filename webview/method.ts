@@ -22,7 +22,13 @@ import type { MergeConfig } from "../src/protocol/panel.js";
 import { AdvancedSettings } from "./advanced.js";
 import { h, present } from "./dom.js";
 import { numberField, options, select, type Field } from "./fields.js";
-import { capabilityFacts, ingredientLabel, type PanelActions, type PanelState } from "./state.js";
+import {
+  architectureButtonText,
+  capabilityFacts,
+  ingredientLabel,
+  type PanelActions,
+  type PanelState,
+} from "./state.js";
 import { sweepChart } from "./sweep-chart.js";
 
 const ALIGN_CHOICES: [string, string][] = [
@@ -40,7 +46,7 @@ const RUN_MEANINGS: Record<string, string> = {
 };
 
 const WAY_OUT_TEXT: Record<WayOut, string> = {
-  architecture: "Architecture from…",
+  architecture: "Architecture from…", // PyTorch models: architectureButtonText
   chooseData: "Choose Data…",
   clearData: "Clear Data",
   ingredients: "",
@@ -136,7 +142,7 @@ export class MethodSection {
     return h(
       "vscode-button",
       { id, secondary: true, class: `way-out ${cap.wayOut}`, onclick: act[cap.wayOut] },
-      WAY_OUT_TEXT[cap.wayOut],
+      cap.wayOut === "architecture" ? architectureButtonText(this.page.init) : WAY_OUT_TEXT[cap.wayOut],
     );
   }
 

@@ -10,7 +10,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** The fields a whole configuration may lack (files the user has not chosen). */
-const OPTIONAL: readonly string[] = ["data", "architecture", "align", "base", "params"];
+const OPTIONAL: readonly string[] = ["data", "architecture", "align", "base", "params", "device"];
 
 /** Every field of the defaults present with the same kind of value (the optional ones aside). */
 function isWhole(saved: unknown, defaults: MergeConfig): saved is MergeConfig {

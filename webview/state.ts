@@ -6,6 +6,7 @@
 import type { DataPreview, FromWebview, JobState, MergeConfig, NextStep, PanelInit } from "../src/protocol/panel.js";
 import type { ProgressParams, SoupReport } from "../src/protocol/worker.js";
 import type { CapabilityFacts } from "../src/protocol/capability.js";
+import { DEVICE_CHOICES, type Choice } from "../src/protocol/choices.js";
 
 export interface LayerChanges {
   model: string;
@@ -24,6 +25,8 @@ export interface StoredState {
   testRows?: { samples?: number; error?: string };
   /** Why the chosen architecture file cannot rebuild the ingredients. */
   architectureError?: string;
+  /** PyTorch models: the Python the host found to run them (its label and devices), or why none. */
+  torch?: { label?: string; devices?: string[]; error?: string };
   report?: SoupReport;
   /** The host's verdict in words and, for a learned soup, why learning stopped. */
   verdict?: string;
@@ -84,6 +87,29 @@ export function needsArchitecture(init: PanelInit): boolean {
   return init.ingredients.some((i) => !i.architecture);
 }
 
+/** The button that asks for the architecture: a PyTorch one (typed) for PyTorch models, else a model file. */
+export function architectureButtonText(init: PanelInit): string {
+  return init.pytorch ? "PyTorch Architecture…" : "Architecture from…";
+}
+
+/** PyTorch models: the device choices this Python can use ("auto" and the CPU always; CUDA, MPS when found). */
+export function offeredDevices(found: readonly string[] | undefined): Choice[] {
+  return DEVICE_CHOICES.filter(
+    (c) =>
+      c.value === "auto" ||
+      c.value === "cpu" ||
+      found === undefined ||
+      found.some((d) => d === c.value || d.startsWith(`${c.value}:`)),
+  );
+}
+
+/** The Backend line for PyTorch models: the Python found, what went wrong, or that it is being looked for. */
+export function torchBackendText(torch: StoredState["torch"]): string {
+  if (torch?.label !== undefined) return torch.label;
+  if (torch?.error !== undefined) return torch.error;
+  return "PyTorch (looking for Python with torch…)";
+}
+
 /** "#2 fold_2.keras": the ingredient's number and short label, or the path of a model that is none. */
 export function ingredientLabel(init: PanelInit, path: string): string {
   const i = init.ingredients.findIndex((x) => x.path === path);
@@ -112,6 +138,7 @@ export function capabilityFacts(page: Pick<PanelState, "init" | "config" | "stor
         }
       : {}),
     ...(init.suggestedArchitecture !== undefined ? { suggestedArchitecture: init.suggestedArchitecture } : {}),
+    ...(init.pytorch ? { pytorch: true } : {}),
     ...(init.modelFeatures !== undefined ? { modelFeatures: init.modelFeatures } : {}),
     ...(config.data
       ? {

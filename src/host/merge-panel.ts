@@ -26,7 +26,10 @@ import {
   type PanelInit,
   type ToWebview,
 } from "../protocol/panel.js";
-import { WorkerRequests, type Coefficients, type SoupReport } from "../protocol/worker.js";
+import { WorkerRequests, type Coefficients, type PythonCandidates, type SoupReport } from "../protocol/worker.js";
+import { editorPythonCandidates } from "./python-environment.js";
+import { findPythonWithTorch, type PythonWithTorch } from "../core/python/find-python.js";
+import { checkTorchArchitecture, torchIngredients, torchLabel, type TorchIngredients } from "./torch-ingredients.js";
 import type { JobStatus } from "./job-progress.js";
 import { WebviewLink } from "./webview-link.js";
 import { ProgressBatches } from "./progress-batches.js";
@@ -81,6 +84,10 @@ export class MergePanel implements vscode.Disposable {
   private data: { path: string; label?: string; test?: string } | undefined;
   /** The chosen architecture file for weights-only ingredients, and its manifest when it is a model file. */
   private architecture: { path: string; manifest?: ModelManifest } | undefined;
+  /** Which ingredients are PyTorch models and which of them run without an architecture given. */
+  private torch: TorchIngredients | undefined;
+  /** The Python with torch found for this panel's PyTorch models (looked for once). */
+  private torchPython: Promise<PythonWithTorch> | undefined;
   private report: SoupReport | undefined;
   private lastConfig: MergeConfig | undefined;
   private running: vscode.CancellationTokenSource | undefined;
@@ -220,20 +227,26 @@ export class MergePanel implements vscode.Disposable {
     const verdict = mergeVerdict(a);
     const labels = shortLabels(a.models.map((m) => m.path));
     const first = a.models[0]?.manifest;
-    const weightsOnly = a.models.some((m) => m.manifest.architecture === undefined);
-    const suggested = first && weightsOnly ? await fullModelBeside(first).catch(() => undefined) : undefined;
-    const features = first ? inputFeatures(first) : undefined;
+    this.torch ??= await torchIngredients(a.models.map((m) => m.manifest));
+    const torch = this.torch;
+    const runs = (m: (typeof a.models)[number]) => m.manifest.architecture !== undefined || torch.runnable.has(m.path);
+    const weightsOnly = a.models.some((m) => !runs(m));
+    const suggested =
+      first && weightsOnly && !torch.pytorch ? await fullModelBeside(first).catch(() => undefined) : undefined;
+    // A PyTorch state dict's first 2-D weight is [out, in], no Keras kernel: the worker checks the data instead.
+    const features = first && !torch.pytorch ? inputFeatures(first) : undefined;
     const init: PanelInit = {
       title: titleFor(this.models),
       ...(features !== undefined ? { modelFeatures: features } : {}),
       ...(suggested !== undefined ? { suggestedArchitecture: suggested } : {}),
+      ...(torch.pytorch ? { pytorch: true } : {}),
       ingredients: a.models.map((m, i) => ({
         path: m.path,
         label: labels[i]!,
         format: formatLabel(m.format, true),
         parameters: m.parameters,
         dtype: mainDtype(m),
-        architecture: m.manifest.architecture !== undefined,
+        architecture: runs(m),
       })),
       compatibility: { mergeable: verdict.mergeable, message: verdictSentence(verdict) },
       trusted: vscode.workspace.isTrusted,
@@ -249,6 +262,7 @@ export class MergePanel implements vscode.Disposable {
     };
     this.link.opened();
     await this.post({ type: "init", init });
+    if (torch.pytorch) void this.postTorch();
     if (this.architecture) await this.post({ type: "architecture", path: this.architecture.path });
     if (this.data) await this.setData(this.data.path, this.data.label);
     if (this.data?.test !== undefined) await this.setTestData(this.data.test);
@@ -359,6 +373,26 @@ export class MergePanel implements vscode.Disposable {
   }
 
   private async pickArchitecture(): Promise<void> {
+    this.analysis ??= await analyzeModels(this.models);
+    this.torch ??= await torchIngredients(this.analysis.models.map((m) => m.manifest));
+    if (this.torch.pytorch) {
+      const folder = dirname(this.models[0] ?? "");
+      const typed = await vscode.window.showInputBox({
+        title: "The PyTorch architecture of these state dicts",
+        prompt: vscode.workspace.isTrusted
+          ? `torchvision:<name>, or <file.py>:<function> (relative to ${folder}) that returns the model`
+          : "torchvision:<name> (your own <file.py>:<function> runs in a trusted workspace only)",
+        placeHolder: "torchvision:resnet18",
+        value: this.architecture?.path ?? "",
+        ignoreFocusOut: true,
+        validateInput: (value) => {
+          const checked = checkTorchArchitecture(value, folder, vscode.workspace.isTrusted);
+          return "error" in checked ? checked.error : undefined;
+        },
+      });
+      if (typed !== undefined) await this.setArchitecture(typed);
+      return;
+    }
     const picked = await vscode.window.showOpenDialog({
       canSelectMany: false,
       defaultUri: vscode.Uri.file(dirname(this.models[0] ?? "")),
@@ -374,6 +408,18 @@ export class MergePanel implements vscode.Disposable {
     if (this.architecture?.path !== path) this.forgetOutcome();
     this.architecture = { path };
     this.analysis ??= await analyzeModels(this.models);
+    this.torch ??= await torchIngredients(this.analysis.models.map((m) => m.manifest));
+    if (this.torch.pytorch) {
+      // A PyTorch architecture (the user named it: user code runs only then, and only in a trusted workspace).
+      const checked = checkTorchArchitecture(path, dirname(this.models[0] ?? ""), vscode.workspace.isTrusted);
+      if ("error" in checked) {
+        await this.post({ type: "architecture", path, error: checked.error });
+        return;
+      }
+      this.architecture = { path: checked.spec };
+      await this.post({ type: "architecture", path: checked.spec });
+      return;
+    }
     const ingredient = this.analysis.models[0]?.manifest;
     try {
       const manifest = ingredient ? await checkArchitectureFile(path, ingredient) : undefined;
@@ -404,12 +450,14 @@ export class MergePanel implements vscode.Disposable {
   async start(config: MergeConfig): Promise<void> {
     if (!vscode.workspace.isTrusted) {
       throw new Error(
-        "Merging runs TensorFlow.js in a worker process, which needs a trusted workspace. Trust this folder to merge.",
+        "Merging runs the models in a worker process (TensorFlow.js, or your Python with PyTorch), which needs a trusted workspace. Trust this folder to merge.",
       );
     }
     if (this.running) throw new Error("A job is already running in this panel; cancel it first.");
     const jobId = `panel-${++jobCounter}`;
-    const job = jobRequest(config, this.models, jobId);
+    // PyTorch models run on the user's torch: a TF.js backend setting does not apply to them.
+    if (this.torch?.pytorch) config = { ...config, backend: "auto" };
+    const job = jobRequest(config, this.models, jobId, await this.pythonCandidates());
     this.lastConfig = config;
     this.report = undefined;
     this.saved = undefined;
@@ -546,6 +594,7 @@ export class MergePanel implements vscode.Disposable {
       ...(this.report?.alignment ? { alignment: this.report.alignment } : {}),
       out,
       jobId: `save-${++jobCounter}`,
+      python: await this.pythonCandidates(),
     });
     const result = await this.services.jobs.run(
       "saving the merged model",
@@ -632,6 +681,7 @@ export class MergePanel implements vscode.Disposable {
     const index = models.indexOf(ingredient);
     if (index < 0) throw new Error(`${this.labelOf(ingredient)} was not among the ingredients of the last run.`);
     const ordinal = (path: string) => `ingredient ${this.models.indexOf(path) + 1} (${this.labelOf(path)})`;
+    const python = await this.pythonCandidates();
     return this.services.jobs.run(
       "aligning the models again to show which units moved",
       (token) =>
@@ -641,7 +691,7 @@ export class MergePanel implements vscode.Disposable {
             models,
             align: { method: alignment.method, reference: alignment.reference },
             data: dataSpec(config),
-            ...runOptions(config),
+            ...runOptions(config, python),
             ...(config.backend !== "auto" ? { backend: config.backend } : {}),
           },
           index,
@@ -651,6 +701,30 @@ export class MergePanel implements vscode.Disposable {
       undefined,
       this.panel,
     );
+  }
+
+  /**
+   * PyTorch models: the Python that runs them, looked for once per panel in the background (the page shows it as
+   * the backend), or what was tried and how to get torch.
+   */
+  private async postTorch(): Promise<void> {
+    this.torchPython ??= this.pythonCandidates().then((candidates) => findPythonWithTorch(candidates));
+    try {
+      const found = await this.torchPython;
+      await this.post({ type: "torch", label: torchLabel(found), devices: [...found.devices] });
+    } catch (error) {
+      await this.post({ type: "torch", error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  /**
+   * The editor's Python candidates for PyTorch models (the setting, the Python extension's environment for the
+   * workspace folder of the first ingredient), read for each job: either may have changed since the panel opened.
+   */
+  private pythonCandidates(): Promise<PythonCandidates> {
+    const first = this.models[0];
+    const folder = first ? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(first)) : undefined;
+    return editorPythonCandidates(folder?.uri ?? (first ? vscode.Uri.file(first) : undefined));
   }
 
   /** The last per-layer change the panel drew (for the tests). */

@@ -22,6 +22,7 @@ import {
   type GreedyParams,
   type LearnParams,
   type MergeParams,
+  type PythonCandidates,
   type RecipeRecord,
   type RunOptions,
   type SoupReport,
@@ -94,11 +95,17 @@ export function dataSpec(config: MergeConfig): DataSpec {
   };
 }
 
-/** The loss (when not the model's own) and the architecture file (for weights-only ingredients) every job takes. */
-export function runOptions(config: MergeConfig): RunOptions {
+/**
+ * What every job that runs the models takes: the loss (when not the model's own), the architecture (for
+ * weights-only ingredients and PyTorch state dicts), and for PyTorch models the device and the editor's Python
+ * candidates.
+ */
+export function runOptions(config: MergeConfig, python?: PythonCandidates): RunOptions {
   return {
     ...(config.loss !== "auto" ? { loss: config.loss } : {}),
     ...(config.architecture !== undefined ? { architecture: config.architecture } : {}),
+    ...(config.device !== undefined && config.device !== "auto" ? { device: config.device } : {}),
+    ...(python !== undefined && Object.keys(python).length > 0 ? { pythonCandidates: { ...python } } : {}),
   };
 }
 
@@ -129,8 +136,13 @@ function alignOf(config: MergeConfig): { align?: AlignOptions } {
   return { align: { method: config.align } };
 }
 
-/** The request that runs the configured method on the panel's models. */
-export function jobRequest(config: MergeConfig, panelModels: readonly string[], jobId: string): PanelJob {
+/** The request that runs the configured method on the panel's models (`python`: the editor's candidates). */
+export function jobRequest(
+  config: MergeConfig,
+  panelModels: readonly string[],
+  jobId: string,
+  python?: PythonCandidates,
+): PanelJob {
   const models = includedModels(config, panelModels);
   if (models.length < 2 && config.method !== "manual") throw new Error("Include at least two ingredients.");
   if (isFixedMethod(config.method) && config.data === undefined)
@@ -157,13 +169,13 @@ export function jobRequest(config: MergeConfig, panelModels: readonly string[], 
               },
             }
           : {}),
-        ...runOptions(config),
+        ...runOptions(config, python),
         ...backendOf(config),
         jobId,
       },
     };
   }
-  const common = { models, data: dataSpec(config), ...runOptions(config), ...backendOf(config), jobId };
+  const common = { models, data: dataSpec(config), ...runOptions(config, python), ...backendOf(config), jobId };
   const align = alignOf(config);
   if (config.method === "learned") {
     return {
@@ -228,6 +240,8 @@ export interface SaveWhat {
   alignment?: Pick<AlignmentReport, "method" | "reference">;
   out: string;
   jobId: string;
+  /** The editor's Python candidates, for PyTorch models. */
+  python?: PythonCandidates;
 }
 
 /**
@@ -244,6 +258,7 @@ export function saveRequest({
   alignment,
   out,
   jobId,
+  python,
 }: SaveWhat): SaveJob {
   const models = config ? includedModels(config, panelModels) : [...panelModels];
   if (alignment !== undefined && config !== undefined) {
@@ -256,7 +271,7 @@ export function saveRequest({
         data: dataSpec(config),
         out,
         merge: coefficients === undefined ? {} : { coefficients },
-        ...runOptions(config),
+        ...runOptions(config, python),
         ...backendOf(config),
         jobId,
       },
@@ -269,7 +284,7 @@ export function saveRequest({
         models,
         data: dataSpec(config),
         method: config.method,
-        ...runOptions(config),
+        ...runOptions(config, python),
         ...backendOf(config),
         out,
         jobId,

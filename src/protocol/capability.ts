@@ -1,7 +1,7 @@
 /**
  * Which merges can run on these ingredients and this data, told before anything runs, and for each one that cannot
  * why and the way out. One check for both surfaces: the Merge panel disables a method with its reason and a button
- * (Architecture from…, Choose Data…, Clear data), and the command line words the same refusal with its flag
+ * (Architecture from… / PyTorch Architecture…, Choose Data…, Clear data), and the command line words the same refusal with its flag
  * (`--architecture`, `--data`). Pure: tested in test/protocol/capability.test.ts.
  *
  * Fixed merges (weights and parameters given) read only the weights: no architecture to run, no data. Learned,
@@ -26,6 +26,11 @@ export interface CapabilityFacts {
   architecture?: { path: string; error?: string };
   /** A full model of the same weights layout beside the checkpoints, to name in the way out. */
   suggestedArchitecture?: string;
+  /**
+   * The ingredients are PyTorch models: TorchScript files run as they are; state dicts need a PyTorch architecture
+   * (`torchvision:<name>`, `<file.py>:<function>`) given, or recorded in a `model-soup.json` beside them.
+   */
+  pytorch?: boolean;
   /** The data given; `error` says why it cannot be read or does not fit the models (checked when chosen). */
   data?: { path: string; error?: string; features?: number };
   /** How many input features the models take, when known (their architecture, else their first kernel's rows). */
@@ -71,6 +76,14 @@ export function architectureWayOut(suggested: string | undefined, surface: Surfa
     : "These checkpoints hold weights only: choose a full model of the same architecture (Architecture from…: .keras, .h5, model.json, or a topology JSON).";
 }
 
+/** The way out of PyTorch state dicts that record no architecture, worded for the surface. */
+export function torchArchitectureWayOut(surface: Surface): string {
+  return surface === "cli"
+    ? "needs its PyTorch architecture: --architecture torchvision:<name>, <file.py>:<function> or <module>:<callable>, " +
+        'or a model-soup.json beside it: {"architecture": "build.py:build"} (TorchScript files need none)'
+    : "These PyTorch state dicts hold weights only: name their architecture (PyTorch Architecture…: torchvision:<name>, or <file.py>:<function> in a trusted workspace), or put a model-soup.json beside them.";
+}
+
 /** The refusal of a model file that records no architecture and is no weights-only checkpoint (safetensors). */
 export function notRunnableReason(surface: Surface): string {
   return surface === "cli"
@@ -95,7 +108,12 @@ export function featureMismatch(
 export function runnable(facts: CapabilityFacts, surface: Surface): { reason: string; wayOut: WayOut } | undefined {
   if (facts.withoutArchitecture.length === 0) return undefined;
   if (facts.architecture === undefined)
-    return { reason: architectureWayOut(facts.suggestedArchitecture, surface), wayOut: "architecture" };
+    return {
+      reason: facts.pytorch
+        ? torchArchitectureWayOut(surface)
+        : architectureWayOut(facts.suggestedArchitecture, surface),
+      wayOut: "architecture",
+    };
   if (facts.architecture.error !== undefined)
     return {
       reason:

@@ -7,6 +7,7 @@ import { check } from "./schema.js";
 import {
   ALIGN_METHOD_CHOICES,
   BACKEND_SETTING_CHOICES,
+  DEVICE_CHOICES,
   choiceValues,
   GRANULARITY_CHOICES,
   LOSS_CHOICES,
@@ -59,6 +60,11 @@ export interface PanelInit {
   modelFeatures?: number;
   /** A full model beside weights-only checkpoints whose weights layout fits them (offered by "Architecture from…"). */
   suggestedArchitecture?: string;
+  /**
+   * The ingredients are PyTorch models: state dicts without a recorded architecture ask for a PyTorch one
+   * (`torchvision:<name>`, `<file.py>:<function>`), not a Keras file.
+   */
+  pytorch?: boolean;
   trusted: boolean;
   defaults: MergeConfig;
 }
@@ -85,6 +91,11 @@ export type ToWebview =
   | { type: "testData"; path?: string; samples?: number; error?: string }
   /** The file whose architecture rebuilds weights-only ingredients, chosen (or why it cannot) or cleared (no path). */
   | { type: "architecture"; path?: string; error?: string }
+  /**
+   * PyTorch models: the Python that runs them, found once per panel in the background (its label names the
+   * interpreter, torch version and devices), or in one line what was tried and how to get torch.
+   */
+  | { type: "torch"; label?: string; devices?: string[]; error?: string }
   | { type: "job"; state: JobState; message?: string }
   /** items: the steps reported since the last message, in order (sent in batches); text: what runs now, in words. */
   | { type: "progress"; items: ProgressParams[]; text: string }
@@ -109,6 +120,7 @@ const GRANULARITIES = choiceValues(GRANULARITY_CHOICES);
 const PARAMETERISATIONS = choiceValues(PARAMETERISATION_CHOICES);
 const OBJECTIVES = choiceValues(OBJECTIVE_CHOICES);
 const BACKENDS = choiceValues(BACKEND_SETTING_CHOICES);
+const DEVICES = choiceValues(DEVICE_CHOICES);
 const ALIGN_METHODS = choiceValues(ALIGN_METHOD_CHOICES);
 const LOSSES = choiceValues(LOSS_CHOICES);
 
@@ -189,6 +201,8 @@ const configSchema = v.pipe(
     testFraction: num(CONFIG_RANGES.testFraction),
     seed: num(CONFIG_RANGES.seed),
     backend: oneOf(BACKENDS),
+    /** PyTorch models: where they run ("auto": the first GPU when there is one). */
+    device: v.optional(oneOf(DEVICES)),
     /** test: the user's own held-out rows, for the final comparison only (then `path` gives learn and validation). */
     data: v.optional(fields({ path: str, label: v.optional(str), test: v.optional(str) })),
     /** The objective to learn and score with ("auto": the model's training loss when known). */

@@ -109,6 +109,12 @@ export interface SplitReport {
   testNote?: string;
 }
 
+/** Where the editor looks for Python with torch: the `modelSoup.python.path` setting, the Python extension's choice. */
+export interface PythonCandidates {
+  setting?: string;
+  pythonExtension?: string;
+}
+
 /** What every job that runs the models may be told besides the models and the data. */
 export interface RunOptions {
   /** The objective to learn and score with (default "auto": the model's training loss when known). */
@@ -121,6 +127,11 @@ export interface RunOptions {
   architecture?: string;
   /** PyTorch models: the interpreter to run them with (default: the first Python on PATH or in the system folders whose torch imports). */
   python?: string;
+  /**
+   * PyTorch models, without `python`: the editor's interpreters, tried in this order before PATH and the system
+   * folders (host/python-environment.ts). `python` given, only it runs.
+   */
+  pythonCandidates?: PythonCandidates;
   /** PyTorch models: where they run (default auto: the first GPU when there is one). */
   device?: DeviceName;
   /** PyTorch models: the forward pass's dtype (default float32). */

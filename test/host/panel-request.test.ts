@@ -151,6 +151,30 @@ describe("host/panel-request (Merge panel configuration → worker request)", ()
     assert.deepEqual([aligned.loss, aligned.architecture], ["crossentropy", "/m/full/model.keras"]);
   });
 
+  it("passes the editor's Python candidates to every job that runs the models; none found, none passed", () => {
+    const python = { setting: "/venv/bin/python", pythonExtension: "/conda/bin/python" };
+    for (const method of ["learned", "greedy", "regmean", "uniform", "ties"] as const) {
+      const job = paramsOf(jobRequest({ ...base, method }, models, "j", python)) as { pythonCandidates?: unknown };
+      assert.deepEqual(job.pythonCandidates, python, method);
+    }
+    const none = paramsOf(jobRequest({ ...base, method: "learned" }, models, "j", {}));
+    assert.equal("pythonCandidates" in none || "device" in none, false);
+    const onGpu = paramsOf(jobRequest({ ...base, method: "learned", device: "cuda" }, models, "j")) as {
+      device?: string;
+    };
+    assert.equal(onGpu.device, "cuda");
+    const auto = paramsOf(jobRequest({ ...base, method: "learned", device: "auto" }, models, "j"));
+    assert.equal("device" in auto, false);
+    const saved = saveRequest({
+      config: { ...base, method: "regmean" },
+      panelModels: models,
+      out: "/o/",
+      jobId: "s",
+      python,
+    }).params as { pythonCandidates?: unknown };
+    assert.deepEqual(saved.pythonCandidates, python);
+  });
+
   it("with the user's own test rows: the data split into learn and validation only, the test file passed", () => {
     const config: MergeConfig = {
       ...base,

@@ -65,6 +65,33 @@ describe("protocol/capability (which merges can run, told before Start)", () => 
     assert.match(wrong.reason!, /does not fit the ingredients: \/x\/other\.keras does not hold/);
   });
 
+  it("PyTorch models: TorchScript files run as they are; state dicts without an architecture ask for a PyTorch one", () => {
+    const pt = ["/t/ft0.ts.pt", "/t/ft1.ts.pt", "/t/ft2.ts.pt"];
+    const torchScript: CapabilityFacts = { ingredients: pt, withoutArchitecture: [], pytorch: true };
+    assert.deepEqual(available({ ...torchScript, data }), ALL);
+    const stateDicts: CapabilityFacts = { ...torchScript, withoutArchitecture: pt };
+    for (const m of RUNNING) {
+      const c = methodCapability(m, { ...stateDicts, data });
+      assert.equal(c.wayOut, "architecture", m);
+      assert.match(c.reason!, /PyTorch state dicts hold weights only: .*PyTorch Architecture….*torchvision:<name>/);
+      assert.doesNotMatch(c.reason!, /\.keras|\.h5/);
+    }
+    assert.match(
+      methodCapability("learned", { ...stateDicts, data }, "cli").reason!,
+      /--architecture torchvision:<name>/,
+    );
+    assert.deepEqual(available({ ...stateDicts, data, architecture: { path: "torchvision:resnet18" } }), ALL);
+    const untrusted = methodCapability("greedy", {
+      ...stateDicts,
+      data,
+      architecture: {
+        path: "build.py:build",
+        error: "build.py:build runs your Python code: trust this workspace first",
+      },
+    });
+    assert.match(untrusted.reason!, /trust this workspace/);
+  });
+
   it("data whose feature count does not fit the models' input: disabled with Clear data; fixed merges say they run without", () => {
     const wrong = { ...full, data: { path: "/d/wide.csv", features: 64 } };
     const learned = methodCapability("learned", wrong);

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG, type MergeConfig, type PanelInit } from "../../src/protocol/panel.js";
 import { startBlocker } from "../../webview/start-blocker.js";
-import { forgetOutcome, ingredientLabel, needsArchitecture, type StoredState } from "../../webview/state.js";
+import {
+  architectureButtonText,
+  forgetOutcome,
+  ingredientLabel,
+  needsArchitecture,
+  type StoredState,
+} from "../../webview/state.js";
 
 const paths = ["/m/a.h5", "/m/b.h5", "/m/c.h5"];
 const config: MergeConfig = {
@@ -64,6 +70,16 @@ describe("webview/start-blocker (why Start waits)", () => {
       startBlocker({ ...page({}, undefined, weightsOnly), config: { ...noData, method: "uniform" } }),
       undefined,
     );
+  });
+
+  it("PyTorch state dicts wait for a PyTorch architecture (not a Keras file); TorchScript ingredients start as they are", () => {
+    const stateDicts = { pytorch: true, ingredients: paths.map((p) => row(p, false)) };
+    const blocked = startBlocker(page({}, undefined, stateDicts)) ?? "";
+    assert.match(blocked, /PyTorch state dicts hold weights only.*PyTorch Architecture…/);
+    assert.equal(architectureButtonText({ ...init, ...stateDicts }), "PyTorch Architecture…");
+    assert.equal(architectureButtonText(init), "Architecture from…");
+    assert.equal(startBlocker(page({ architecture: "torchvision:resnet18" }, undefined, stateDicts)), undefined);
+    assert.equal(startBlocker(page({}, undefined, { pytorch: true })), undefined);
   });
 
   it("runs fixed merges without data; learned, greedy and data-aware ones wait for data that fits", () => {

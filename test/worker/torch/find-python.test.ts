@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "../../../src/core/errors.js";
 import { findPythonWithTorch, pythonCandidates } from "../../../src/core/python/find-python.js";
+import { jobPython } from "../../../src/worker/jobs/torch/python.js";
 import { requireTorch } from "./support.js";
 
 describe("findPythonWithTorch", function () {
@@ -67,6 +68,21 @@ describe("findPythonWithTorch", function () {
       ),
       ["/a/python", "/b/python", join(shims, "python3"), join(shims, "python")],
     );
+  });
+
+  it("a job takes the editor's candidates before PATH; a named --python is the only one tried", async () => {
+    const search = { pathEnv: shims, systemFolders: [] };
+    const fromEditor = await jobPython(
+      undefined,
+      { setting: join(shims, "python3"), pythonExtension: systemPython },
+      search,
+    );
+    assert.deepEqual([fromEditor.path, fromEditor.source], [systemPython, "Python extension"]);
+    const fromSetting = await jobPython(undefined, { setting: systemPython }, search);
+    assert.equal(fromSetting.source, "setting");
+    const named = await jobPython(join(shims, "python3"), { pythonExtension: systemPython }).catch((e: unknown) => e);
+    assert.ok(named instanceof UsageError);
+    assert.match(named.message, /shims-\w+\/python3 \(no torch\)/);
   });
 
   it("with no torch anywhere, says in one line what it tried and how to get torch", async () => {

@@ -3,15 +3,15 @@
  * safetensors with a PyTorch architecture from `--architecture` or a `model-soup.json` beside the checkpoints) run
  * on the user's PyTorch (worker/torch); everything else on TensorFlow.js, as before.
  */
-import { readFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { ModelFileError } from "../../../core/errors.js";
+import { MODEL_SOUP_JSON, recordedArchitecture } from "../../../core/formats/pytorch/recorded-architecture.js";
 import { readManifest } from "../../../core/formats/registry.js";
+import { torchArchitectureWayOut } from "../../../protocol/capability.js";
 import { torchArchitecture, withResolvedFile } from "../../../protocol/torch-architecture.js";
 import type { TorchModelSource } from "../../torch/torch-engine.js";
 
-/** The file beside PyTorch checkpoints that records their architecture once. */
-export const MODEL_SOUP_JSON = "model-soup.json";
+export { MODEL_SOUP_JSON };
 
 export interface TorchModel {
   readonly source: TorchModelSource;
@@ -19,36 +19,6 @@ export interface TorchModel {
   readonly architecture?: string;
   /** Where the architecture came from, for the report. */
   readonly from: "--architecture" | "model-soup.json" | "TorchScript";
-}
-
-const STATE_DICT_ADVICE =
-  "needs its PyTorch architecture: --architecture torchvision:<name>, <file.py>:<function> or <module>:<callable>, " +
-  `or a ${MODEL_SOUP_JSON} beside it: {"architecture": "build.py:build"} (TorchScript files need none)`;
-
-/** The architecture a `model-soup.json` in `folder` records (its Python file relative to that folder), if any. */
-async function recordedArchitecture(folder: string): Promise<string | undefined> {
-  const path = join(folder, MODEL_SOUP_JSON);
-  const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
-    if (error.code === "ENOENT") return undefined;
-    throw new ModelFileError(path, `cannot be read (${error.message})`);
-  });
-  if (text === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new ModelFileError(path, `is not JSON (${(error as Error).message}); expected {"architecture": "..."}`);
-  }
-  const spec = (parsed as { architecture?: unknown } | null)?.architecture;
-  if (typeof spec !== "string")
-    throw new ModelFileError(path, 'has no "architecture" string; expected {"architecture": "torchvision:resnet18"}');
-  const architecture = torchArchitecture(spec);
-  if (architecture === undefined)
-    throw new ModelFileError(
-      path,
-      `"architecture": "${spec}" is not torchvision:<name>, <file.py>:<function> or <module>:<callable>`,
-    );
-  return withResolvedFile(architecture, (file) => resolve(folder, file)).spec;
 }
 
 /**
@@ -83,6 +53,7 @@ export async function torchModelFor(models: readonly string[], architecture?: st
   if (recorded !== undefined)
     return { source: { architecture: recorded }, architecture: recorded, from: "model-soup.json" };
   // Safetensors without a PyTorch architecture stay TensorFlow.js's (Keras weights); a torch.save state dict cannot.
-  if (manifest.format === "pytorch") throw new ModelFileError(first, `(pytorch state dict) ${STATE_DICT_ADVICE}`);
+  if (manifest.format === "pytorch")
+    throw new ModelFileError(first, `(pytorch state dict) ${torchArchitectureWayOut("cli")}`);
   return undefined;
 }

@@ -35,7 +35,10 @@ export interface TorchSession {
   readonly run: Pick<RunOptions, "device" | "dtype">;
 }
 
-export interface TorchSessionParams extends Pick<RunOptions, "python" | "device" | "dtype" | "loss"> {
+export interface TorchSessionParams extends Pick<
+  RunOptions,
+  "python" | "pythonCandidates" | "device" | "dtype" | "loss"
+> {
   readonly models: readonly string[];
   readonly base?: string;
   readonly data: DataSpec;
@@ -81,7 +84,7 @@ export async function openTorchSession(
   // plain-JS backend, chosen as every backend is (quietly, in production mode).
   await selectBackend("cpu");
   progress("Looking for Python with PyTorch");
-  const python = await jobPython(params.python);
+  const python = await jobPython(params.python, params.pythonCandidates);
   progress("Reading the models");
   const ingredients: IngredientTensors[] = [];
   for (const path of params.models) ingredients.push(await readIngredient(path));

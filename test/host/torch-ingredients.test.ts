@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readManifest } from "../../src/core/formats/registry.js";
+import { findPythonWithTorch } from "../../src/core/python/find-python.js";
+import { checkTorchArchitecture, torchIngredients, torchLabel } from "../../src/host/torch-ingredients.js";
+
+const ENGINE = join(import.meta.dirname, "../fixtures/pytorch/engine");
+const KERAS = join(import.meta.dirname, "../fixtures/keras3");
+
+describe("torchIngredients", () => {
+  let folder: string;
+  before(() => {
+    folder = mkdtempSync(join(tmpdir(), "model-soup-torch-ingredients-"));
+    for (const i of [0, 1]) copyFileSync(join(ENGINE, `mlp_ft${i}.pt`), join(folder, `mlp_ft${i}.pt`));
+  });
+  after(() => rmSync(folder, { recursive: true, force: true }));
+
+  const manifests = (paths: string[]) => Promise.all(paths.map((p) => readManifest(p)));
+
+  it("TorchScript files run as they are", async () => {
+    const paths = [0, 1].map((i) => join(ENGINE, `mlp_ft${i}.ts.pt`));
+    const found = await torchIngredients(await manifests(paths));
+    assert.equal(found.pytorch, true);
+    assert.deepEqual([...found.runnable], paths);
+  });
+
+  it("state dicts run only once a model-soup.json beside them records their architecture", async () => {
+    const paths = [0, 1].map((i) => join(folder, `mlp_ft${i}.pt`));
+    const without = await torchIngredients(await manifests(paths));
+    assert.deepEqual([without.pytorch, without.runnable.size], [true, 0]);
+    writeFileSync(join(folder, "model-soup.json"), JSON.stringify({ architecture: "build.py:build" }));
+    const recorded = await torchIngredients(await manifests(paths));
+    assert.deepEqual([...recorded.runnable], paths);
+  });
+
+  it("Keras models are no PyTorch models", async () => {
+    const found = await torchIngredients(await manifests([join(KERAS, "mlp_a.keras"), join(KERAS, "mlp_b.keras")]));
+    assert.deepEqual([found.pytorch, found.runnable.size], [false, 0]);
+  });
+});
+
+describe("checkTorchArchitecture", () => {
+  it("takes torchvision anywhere, and a Python file (resolved against the models' folder) only when trusted", () => {
+    assert.deepEqual(checkTorchArchitecture(" torchvision:resnet18 ", "/m", false), { spec: "torchvision:resnet18" });
+    assert.deepEqual(checkTorchArchitecture("mlp_factory.py:build", ENGINE, true), {
+      spec: `${join(ENGINE, "mlp_factory.py")}:build`,
+    });
+    const untrusted = checkTorchArchitecture("mlp_factory.py:build", ENGINE, false);
+    assert.match("error" in untrusted ? untrusted.error : "", /runs your Python code: trust this workspace/);
+    const module = checkTorchArchitecture("mypkg.models:build", ENGINE, false);
+    assert.ok("error" in module);
+  });
+
+  it("refuses what is no PyTorch architecture, and a Python file that is not there, in one line naming it", () => {
+    const form = checkTorchArchitecture("model.keras", "/m", true);
+    assert.match("error" in form ? form.error : "", /^"model.keras" is not torchvision:<name>/);
+    const missing = checkTorchArchitecture("nope.py:build", "/m", true);
+    assert.deepEqual(missing, { error: "/m/nope.py: no such file" });
+  });
+});
+
+describe("torchLabel", function () {
+  this.timeout(60_000);
+  it("names the torch version, the devices and the interpreter the search found", async function () {
+    const found = await findPythonWithTorch().catch(() => undefined);
+    if (!found) {
+      console.log("    (skipped: no Python with torch on PATH or in the system folders)");
+      this.skip();
+    }
+    const label = torchLabel(found);
+    assert.ok(label.startsWith(`PyTorch ${found.torchVersion} on cpu`), label);
+    assert.ok(label.includes(`(${found.path}, from ${found.source})`), label);
+  });
+});

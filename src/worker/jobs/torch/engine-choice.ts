@@ -39,7 +39,7 @@ export async function torchModelFor(models: readonly string[], architecture?: st
       `(${what}): --architecture ${architecture} is not a PyTorch architecture; ` +
         (what === "TorchScript"
           ? "a TorchScript file runs as it is (leave --architecture out)"
-          : STATE_DICT_ADVICE.replace(/^needs its PyTorch architecture: /, "it needs one of ")),
+          : torchArchitectureWayOut("cli").replace(/^needs its PyTorch architecture: /, "it needs one of ")),
     );
   }
   if (given !== undefined) {

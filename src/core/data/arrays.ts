@@ -9,7 +9,7 @@ import type { NpyArray } from "./npy.js";
 export function datasetFromArrays(
   x: NpyArray,
   y: NpyArray | undefined,
-  source: { file: string; xName: string; yName?: string; labelSource?: string },
+  source: { file: string; xName: string; yName?: string; labelName?: string; labelSource?: string },
   options: LoadOptions,
 ): Dataset {
   if (x.shape.length === 0)
@@ -32,7 +32,7 @@ export function datasetFromArrays(
     );
   const labelSource = source.labelSource ?? source.yName ?? "labels";
   const labels = labelsFromNumbers(numbersOf(y), y.shape, source.file, options, labelSource);
-  return { ...dataset, ...labels, notes: labels.notes, labelName: source.yName, labelSource };
+  return { ...dataset, ...labels, notes: labels.notes, labelName: source.labelName ?? source.yName, labelSource };
 }
 
 function numbersOf(array: NpyArray): Float64Array {

@@ -40,7 +40,13 @@ async function loadNpz(path: string, options: LoadOptions): Promise<Dataset> {
     const dataset = datasetFromArrays(
       x,
       y,
-      { file: path, xName: `"${xKey}"`, yName: yKey && `"${yKey}"`, labelSource: yKey && `key "${yKey}"` },
+      {
+        file: path,
+        xName: `"${xKey}"`,
+        yName: yKey && `"${yKey}"`,
+        labelName: yKey,
+        labelSource: yKey && `key "${yKey}"`,
+      },
       options,
     );
     if (y === undefined) dataset.notes.push(`no "${yKey ?? "y"}" array: the data is unlabeled`);

@@ -21,7 +21,7 @@ describe("npz loader", () => {
     assert.ok(d.y instanceof Int32Array);
     assert.deepEqual(Array.from(d.y!), expected.y);
     assert.deepEqual(d.classes, ["0", "1", "2"]);
-    assert.equal(d.labelName, '"y"');
+    assert.equal(d.labelName, "y", 'the bare key (the panel writes labels from "y")');
   });
 
   it("reads np.savez (stored) output with chosen keys, and one-hot labels as class indices", async () => {

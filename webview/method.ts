@@ -30,6 +30,7 @@ import {
   type PanelState,
 } from "./state.js";
 import { sweepChart } from "./sweep-chart.js";
+import { unavailableLines } from "./unavailable.js";
 
 const ALIGN_CHOICES: [string, string][] = [
   ["none", "No: average the models as given"],
@@ -181,16 +182,16 @@ export class MethodSection {
               h(
                 "ul",
                 { class: "unavailable" },
-                ...unavailable.map((cap) =>
+                ...unavailableLines(unavailable, label).map((line) =>
                   h(
                     "li",
-                    { "data-method": cap.method },
+                    { "data-methods": line.methods.join(" ") },
                     ...present(
-                      h("strong", {}, label(cap.method)),
+                      h("strong", {}, line.names),
                       ": ",
-                      cap.reason ?? "",
+                      line.capability.reason ?? "",
                       " ",
-                      this.wayOutButton(cap, `way-out-${cap.method}`),
+                      this.wayOutButton(line.capability, `way-out-${line.methods[0]!}`),
                     ),
                   ),
                 ),

@@ -91,8 +91,8 @@ export async function main(): Promise<void> {
     await frame.locator("#no-data-note", { hasText: "Runs without data" }).waitFor({ timeout: 10_000 });
     assert.ok(!(await startDisabled()), "a uniform merge starts without data");
     // Every unavailable method is listed with its reason and way out.
-    await frame.locator("#unavailable-methods li[data-method='learned']", { hasText: "Needs data" }).waitFor();
-    assert.ok((await frame.locator("#unavailable-methods li[data-method='learned'] .way-out").count()) === 1);
+    await frame.locator("#unavailable-methods li[data-methods~='learned']", { hasText: "Needs data" }).waitFor();
+    assert.ok((await frame.locator("#unavailable-methods li[data-methods~='learned'] .way-out").count()) === 1);
     await shot(page, "no-data");
     await frame.locator("#start").click();
     const uniform = await saveAtDefault(page, frame, "Merged without data");

@@ -230,7 +230,18 @@ describe("model-soup evaluate and greedy on PyTorch models", function () {
     assert.equal(run.code, 2, run.stderr);
     assert.match(
       oneLine(run.stderr),
-      /^model-soup evaluate: evaluate --methods is not available for PyTorch models yet/,
+      /^model-soup evaluate: evaluate --methods is not available for PyTorch models yet: fixed merges, learn, greedy/,
     );
+  });
+
+  it("a data-aware merge says in one line that it does not run PyTorch models yet; nothing is written", async () => {
+    const out = join(dir, "never-regmean.pt");
+    const run = await runCli(
+      ...["merge", join(dir, "ts"), "--method", "regmean", "--data", join(dir, "data.npz"), "--label", "y"],
+      ...["--out", out],
+    );
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(oneLine(run.stderr), /^model-soup merge: merge --method regmean --data is not available for PyTorch/);
+    assert.equal(existsSync(out), false);
   });
 });

@@ -11,7 +11,7 @@ import { splitReport as splitSizes } from "./session/data.js";
 import { resolveJobModels } from "../../core/soup/job-inputs.js";
 
 import { closeSession, openSession } from "./session/session.js";
-import { torchModelFor } from "./torch/engine-choice.js";
+import { refuseOnPyTorch } from "./torch/engine-choice.js";
 import { mergeabilityReport } from "./session/report.js";
 import {
   baseMethodValues,
@@ -49,10 +49,7 @@ export async function runCompare(given: CompareParams, context: JobContext): Pro
   const needsBase = params.methods.filter((m) => isBaseMethod(m));
   if (needsBase.length > 0 && params.base === undefined)
     throw new UsageError(`${needsBase.join(", ")} merge fine-tunes of one base model: give it (--base)`);
-  if ((await torchModelFor(params.models, params.architecture)) !== undefined)
-    throw new UsageError(
-      "evaluate --methods is not available for PyTorch models yet: learn, greedy and evaluate (with --weights) run them",
-    );
+  await refuseOnPyTorch("evaluate --methods", params.models, params.architecture);
   const session = await openSession(
     {
       models: params.models,

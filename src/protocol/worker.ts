@@ -136,6 +136,8 @@ export interface RunOptions {
   device?: DeviceName;
   /** PyTorch models: the forward pass's dtype (default float32). */
   dtype?: TorchDtype;
+  /** PyTorch models: data-parallel ranks on this machine (torch.distributed; default 1). */
+  nproc?: number;
 }
 
 export interface LearnParams extends RunOptions {

@@ -142,6 +142,30 @@ describe("model-soup learn on PyTorch models", function () {
     assert.ok(Math.abs(report.metrics.ingredients[0]!.metric - first.accuracy) < 1e-6);
   });
 
+  it("--nproc 2 learns the coefficients --nproc 1 learns (two gloo ranks, each its share of every batch)", async () => {
+    const learn = async (nproc: string) => {
+      const report = join(dir, `nproc-${nproc}.json`);
+      const run = await runCli(
+        ...["learn", join(dir, "ts"), "--data", join(dir, "data.npz"), "--label", "y", "--granularity", "layer"],
+        ...["--steps", "30", "--nproc", nproc, "--report", report],
+      );
+      assert.equal(run.code, 0, run.stderr);
+      return { stdout: run.stdout, report: JSON.parse(await readFile(report, "utf8")) as SoupReport };
+    };
+    const one = await learn("1");
+    const two = await learn("2");
+    assert.match(two.stdout, /backend PyTorch [^,]+, cpu, 2 ranks, /);
+    assert.doesNotMatch(one.stdout, /ranks/);
+    const values = (r: SoupReport) => Object.values(r.coefficients).flat();
+    assert.equal(values(two.report).length, values(one.report).length);
+    values(two.report).forEach((c, i) =>
+      assert.ok(Math.abs(c - values(one.report)[i]!) < 1e-5, `${c} vs ${values(one.report)[i]}`),
+    );
+    const refused = await runCli("learn", join(dir, "ts"), "--data", join(dir, "data.npz"), "--nproc", "1.5");
+    assert.equal(refused.code, 2);
+    assert.match(oneLine(refused.stderr), /--nproc expects a whole number of ranks, 1 or more; got 1\.5/);
+  });
+
   it("learns state dicts with --architecture file.py:build, layer by layer, into a .safetensors plain torch reads", async () => {
     const out = join(dir, "soup.safetensors");
     const run = await runCli(

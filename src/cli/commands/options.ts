@@ -104,10 +104,16 @@ export const torchOptions: Record<string, OptionSpec> = {
     description: `PyTorch models: where they run: ${DEVICE_CHOICES.map((c) => `${c.value}: ${c.label}`).join("; ")} (default auto).`,
   },
   dtype: choiceSpec(DTYPE_CHOICES, "PyTorch models: the forward pass's dtype:", "float32"),
+  nproc: {
+    type: "string",
+    valueName: "<N>",
+    description:
+      "PyTorch models: N data-parallel ranks on this machine (torch.distributed: gloo on CPU, NCCL on GPUs), each running its share of every batch (default 1).",
+  },
 };
 
-/** --python, --device and --dtype as the request's RunOptions take them. */
-export function torchArguments(args: ParsedArgs): Pick<RunOptions, "python" | "device" | "dtype"> {
+/** --python, --device, --dtype and --nproc as the request's RunOptions take them. */
+export function torchArguments(args: ParsedArgs): Pick<RunOptions, "python" | "device" | "dtype" | "nproc"> {
   const python = stringOption(args, "python");
   const device = stringOption(args, "device");
   if (device !== undefined && !isDeviceName(device))
@@ -115,10 +121,14 @@ export function torchArguments(args: ParsedArgs): Pick<RunOptions, "python" | "d
       `--device must be one of ${choiceValues(DEVICE_CHOICES).join(", ")} or cuda:N; got "${device}"`,
     );
   const dtype = choiceOption(args, "dtype", DTYPE_CHOICES);
+  const nproc = numberOption(args, "nproc");
+  if (nproc !== undefined && !(Number.isInteger(nproc) && nproc >= 1))
+    throw new UsageError(`--nproc expects a whole number of ranks, 1 or more; got ${stringOption(args, "nproc")}`);
   return {
     ...(python !== undefined ? { python } : {}),
     ...(device !== undefined ? { device } : {}),
     ...(dtype !== undefined ? { dtype } : {}),
+    ...(nproc !== undefined ? { nproc } : {}),
   };
 }
 

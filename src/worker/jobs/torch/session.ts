@@ -37,7 +37,7 @@ export interface TorchSession {
 
 export interface TorchSessionParams extends Pick<
   RunOptions,
-  "python" | "pythonCandidates" | "device" | "dtype" | "loss"
+  "python" | "pythonCandidates" | "device" | "dtype" | "nproc" | "loss"
 > {
   readonly models: readonly string[];
   readonly base?: string;
@@ -105,6 +105,7 @@ export async function openTorchSession(
     },
     ...(params.device !== undefined ? { device: params.device } : {}),
     ...(params.dtype !== undefined ? { dtype: params.dtype } : {}),
+    ...(params.nproc !== undefined ? { nproc: params.nproc } : {}),
     cancel: context.token,
   });
   track(engine);

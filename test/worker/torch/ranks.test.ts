@@ -103,7 +103,7 @@ describe("TorchEngine with two data-parallel ranks (gloo, CPU)", function () {
       await engine.write(Float64Array.from([0.6, 0.3, 0.1]), { groupOf: engine.layerOf.map(() => 0), groups: 1 });
       await assert.rejects(
         engine.score({ split: "learn" }, LOGITS_OBJECTIVE),
-        /^UsageError: The PyTorch engine's rank 1 \(pid \d+\) was killed \(SIGKILL/m,
+        /^EngineError: The PyTorch engine's rank 1 \(pid \d+\) was killed \(SIGKILL/m,
       );
     } finally {
       await engine.dispose();

@@ -157,7 +157,7 @@ describe("TorchEngine on a state-dict MLP (BatchNorm1d, Dropout) built by user c
     await assert.rejects(engine.write(Float64Array.from([1, 0]), MODEL), /2 coefficients for 3 ingredients/);
     await assert.rejects(
       engine.score({ split: "learn", indices: Int32Array.from([0, 96]) }, LOGITS_OBJECTIVE),
-      /^UsageError: row index out of range for the learn split of 96 rows$/m,
+      /^EngineError: row index out of range for the learn split of 96 rows$/m,
     );
     await assert.rejects(engine.score({ split: "test" }, LOGITS_OBJECTIVE), /the engine was given no test split/);
   });

@@ -10,6 +10,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { unzipSync, zipSync } from "fflate";
 import { mulberry32 } from "../../src/core/random.js";
 import { type CaseFile, type FuzzCase, type RunningCase, descendantsRunning } from "./harness.js";
+import { canRunWithoutPython } from "./without-python.js";
 import {
   type Random,
   deflatedZeros,
@@ -931,7 +932,37 @@ async function killEngine(run: RunningCase): Promise<void> {
   }
 }
 
+/**
+ * `learn` on TorchScript models on a machine with no Python at all (without-python.ts): one line saying where it
+ * looked and how to get PyTorch. Left out (with a note) where a mount namespace cannot be made.
+ */
+export function noPythonAnywhereCases(): FuzzCase[] {
+  if (!canRunWithoutPython()) {
+    console.log("    (the no-Python-anywhere case is left out: `unshare -m` is refused here; CI runs it as root)");
+    return [];
+  }
+  const engine = join(TORCH, "engine");
+  return [
+    {
+      id: "engine-no-python-anywhere",
+      kind: "engine",
+      what: "learn on TorchScript models where no python3 or python exists on PATH or in any system folder",
+      files: {
+        "in/ts/a.ts.pt": read(engine, "mlp_ft0.ts.pt"),
+        "in/ts/b.ts.pt": read(engine, "mlp_ft1.ts.pt"),
+        "in/data.npz": mlpRowsNpz(96),
+      },
+      argv: ["learn", "ts", "--data", "data.npz", "--steps", "2", "--out", "@out/soup.pt"],
+      withoutPython: true,
+      expect: {
+        exit: 2,
+        line: /^model-soup learn: No Python found: no python3 or python on PATH or in \/usr\/bin, .*Install Python 3 with PyTorch/,
+      },
+    },
+  ];
+}
+
 /** The misuses of the options that run models, and the PyTorch engine's failures when a Python with torch is given. */
 export function misuseCases(python: string | undefined): FuzzCase[] {
-  return [...tfjsOptionCases(), ...(python !== undefined ? torchEngineCases(python) : [])];
+  return [...tfjsOptionCases(), ...(python !== undefined ? torchEngineCases(python) : []), ...noPythonAnywhereCases()];
 }

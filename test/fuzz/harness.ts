@@ -17,6 +17,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
+import { noPythonRun } from "./without-python.js";
 
 /** The CLI under test; MODEL_SOUP_FUZZ_CLI points the harness at another build (e.g. an older one, for comparison). */
 export const CLI = process.env.MODEL_SOUP_FUZZ_CLI ?? resolve(import.meta.dirname, "..", "..", "dist", "cli.cjs");
@@ -46,6 +47,8 @@ export interface FuzzCase {
   argv: string[];
   /** Environment variables set for this case only. */
   env?: Record<string, string>;
+  /** Run where no Python can be found at all (without-python.ts); the case is only made where that is possible. */
+  withoutPython?: true;
   /** Something done to the run while it runs (e.g. killing its PyTorch engine); a rejection is a problem. */
   during?: (run: RunningCase) => Promise<void>;
   /** How the case must fail: its exit code and the one line on stderr (the one starting "model-soup"). */
@@ -142,9 +145,18 @@ export async function runCase(root: string, c: FuzzCase, limits: Limits = DEFAUL
   const before = snapshot(dir, new Set(["out", "tmp"]));
   const argv = c.argv.map((a) => a.replace("@out", join(dir, "out")));
   const started = Date.now();
-  const child = spawn("/usr/bin/time", ["-f", "%M", "-o", rssFile, process.execPath, CLI, ...argv], {
+  const noPython = c.withoutPython ? noPythonRun(root) : undefined;
+  if (c.withoutPython && !noPython) throw new Error(`${c.id}: a Python-free namespace cannot be made here`);
+  const [command, commandArgs] = noPython ? noPython.wrap([CLI, ...argv]) : [process.execPath, [CLI, ...argv]];
+  const child = spawn("/usr/bin/time", ["-f", "%M", "-o", rssFile, command, ...commandArgs], {
     cwd: join(dir, "in"),
-    env: { ...process.env, TMPDIR: join(dir, "tmp"), NO_COLOR: "1", ...c.env },
+    env: {
+      ...process.env,
+      TMPDIR: join(dir, "tmp"),
+      NO_COLOR: "1",
+      ...(noPython ? { PATH: noPython.path } : {}),
+      ...c.env,
+    },
     stdio: ["ignore", "ignore", "pipe"],
     detached: true,
   });

@@ -120,8 +120,14 @@ export async function findPythonWithTorch(options: FindPythonOptions = {}): Prom
       };
     tried.push(`${candidate.path} (${result.why})`);
   }
+  const where = "name the interpreter with --python <path> (editor: modelSoup.python.path)";
+  if (tried.length === 0)
+    throw new UsageError(
+      `No Python found: no python3 or python on PATH or in ${(options.systemFolders ?? SYSTEM_PYTHON_FOLDERS).join(", ")}. ` +
+        `Install Python 3 with PyTorch (Debian/Ubuntu: apt install python3-torch; elsewhere: pip install torch) or ${where}.`,
+    );
   throw new UsageError(
-    `No Python with PyTorch found; tried ${tried.length > 0 ? tried.join(", ") : "no python3 or python on PATH or in " + SYSTEM_PYTHON_FOLDERS.join(", ")}. ` +
-      "Install PyTorch (pip install torch, or Debian/Ubuntu: apt install python3-torch) or name the interpreter with --python <path> (editor: modelSoup.python.path).",
+    `No Python with PyTorch found; tried ${tried.join(", ")}. ` +
+      `Install PyTorch (pip install torch, or Debian/Ubuntu: apt install python3-torch) or ${where}.`,
   );
 }

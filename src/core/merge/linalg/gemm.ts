@@ -4,7 +4,10 @@
  * of C is accumulated in sixteen local variables over the whole strip. In plain JavaScript this runs at 3–5× the
  * speed of a straight i-k-j loop from 512 up (bench/svd/run.ts), because every value loaded is used four times and
  * the strips stay in the L1/L2 cache. The summation order differs from the straight loop's only by rounding.
+ * Where WebAssembly SIMD is available (Node has it) the tiles are computed by gemm-wasm.ts's kernel instead, two
+ * lanes per instruction: about 3× the JavaScript kernel's speed here; the packing and the update of C stay here.
  */
+import { wasmKernel, type WasmKernel } from "./gemm-wasm.js";
 
 /** op(A) is m × k: A itself (row-major m × k) or, with `transposed`, the transpose of a row-major k × m A. */
 export interface Operand {
@@ -33,11 +36,18 @@ export interface GemmOptions {
    * AᵀA, or a symmetric update of which only the upper triangle is kept; a caller that needs the lower mirrors it).
    */
   upper?: boolean;
+  /** "js" runs the JavaScript kernel even where the WebAssembly one is available (tests compare the two). */
+  kernel?: "js";
 }
 
 const MC = 128;
 const KC = 256;
 const NC = 2048;
+/** The WebAssembly kernel's memory: packed A, packed B, and the MC × NC block of C it writes. */
+const WASM_A = 0;
+const WASM_B = WASM_A + MC * KC * 8;
+const WASM_C = WASM_B + KC * NC * 8;
+const WASM_BYTES = WASM_C + MC * NC * 8;
 
 /** Copies op(A)[i0 .. i0+mb, p0 .. p0+kb] into 4-row strips: strip r holds rows i0+4r .. i0+4r+3, k-major. */
 function packA(a: Operand, i0: number, mb: number, p0: number, kb: number, m: number, out: Float64Array): void {
@@ -107,6 +117,11 @@ export function gemm(
   const ldc = out.stride;
   if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, c0 + i * ldc, c0 + i * ldc + n);
   if (k === 0) return;
+  const wasm = options.kernel === "js" ? undefined : wasmKernel(WASM_BYTES);
+  if (wasm !== undefined) {
+    wasmProduct(wasm, m, n, k, a, b, out, alpha, upper);
+    return;
+  }
   const pa = new Float64Array(MC * KC);
   const pb = new Float64Array(KC * NC);
   const tile = new Float64Array(16);
@@ -235,6 +250,50 @@ export function gemm(
                 for (let j = 0; j < w; j++) c[c0 + (i0 + i) * ldc + j0 + j]! += tile[i * 4 + j]!;
             }
           }
+        }
+      }
+    }
+  }
+}
+
+function wasmProduct(
+  wasm: WasmKernel,
+  m: number,
+  n: number,
+  k: number,
+  a: Operand,
+  b: Operand,
+  out: Output,
+  alpha: number,
+  upper: boolean,
+): void {
+  const c = out.data;
+  const c0 = out.offset ?? 0;
+  const ldc = out.stride;
+  const buffer = wasm.memory.buffer;
+  const pa = new Float64Array(buffer, WASM_A, MC * KC);
+  const pb = new Float64Array(buffer, WASM_B, KC * NC);
+  const block = new Float64Array(buffer, WASM_C, MC * NC);
+  for (let jc = 0; jc < n; jc += NC) {
+    const nb = Math.min(NC, n - jc);
+    const colStrips = Math.ceil(nb / 4);
+    const rowLength = colStrips * 4;
+    for (let pc = 0; pc < k; pc += KC) {
+      const kb = Math.min(KC, k - pc);
+      packB(b, pc, kb, jc, nb, n, pb);
+      for (let ic = 0; ic < m; ic += MC) {
+        const mb = Math.min(MC, m - ic);
+        if (upper && ic >= jc + nb) continue;
+        packA(a, ic, mb, pc, kb, m, pa);
+        // With `upper`, strip r starts at the tile column that reaches the diagonal (MC and NC are multiples of 4).
+        const diagonal = upper ? (ic - jc) / 4 : -(1 << 30);
+        wasm.kernel(WASM_A, WASM_B, WASM_C, Math.ceil(mb / 4), colStrips, kb, diagonal);
+        for (let i = 0; i < mb; i++) {
+          const from = upper ? Math.max(0, ic - jc + 4 * (i >> 2)) : 0;
+          const to = c0 + (ic + i) * ldc + jc;
+          const at = i * rowLength;
+          if (alpha === 1) for (let j = from; j < nb; j++) c[to + j]! += block[at + j]!;
+          else for (let j = from; j < nb; j++) c[to + j]! += alpha * block[at + j]!;
         }
       }
     }

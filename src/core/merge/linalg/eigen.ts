@@ -28,9 +28,9 @@ export function symmetricEigen(input: Matrix, count = input.rows): SymmetricEige
   const { values: ascending, vectors: z } = tridiagonalEigen(d, e);
   const values = ascending.reverse();
   const vectors = matrix(n, count);
-  for (let r = 0; r < n; r++) {
-    const from = r * n + n - 1;
-    for (let c = 0; c < count; c++) vectors.data[r * count + c] = z[from - c]!;
+  for (let c = 0; c < count; c++) {
+    const from = (n - 1 - c) * n;
+    for (let r = 0; r < n; r++) vectors.data[r * count + c] = z[from + r]!;
   }
   applyReflectors(a, n, tau, vectors.data, count);
   return { values, vectors };

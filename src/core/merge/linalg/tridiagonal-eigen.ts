@@ -17,7 +17,7 @@ const EPS = 2 ** -52;
 export interface TridiagonalEigen {
   /** The n eigenvalues, increasing. */
   values: Float64Array;
-  /** n × n row-major; column j is the unit eigenvector of values[j]. */
+  /** n × n row-major; ROW j is the unit eigenvector of values[j] (rows keep every step's vector contiguous). */
   vectors: Float64Array;
 }
 
@@ -38,7 +38,10 @@ export function tridiagonalEigen(diagonal: Float64Array, offDiagonal: Float64Arr
   return { values: d.map((x) => x * norm), vectors: q };
 }
 
-/** Eigenpairs of rows/columns [lo, hi): values into d[lo..hi) (increasing), vectors into the block q[lo.., lo..]. */
+/**
+ * Eigenpairs of rows/columns [lo, hi): values into d[lo..hi) (increasing), vectors into the block q[lo.., lo..] (row
+ * lo + j holds the vector of d[lo + j], on entries lo..hi).
+ */
 function solve(d: Float64Array, e: Float64Array, q: Float64Array, n: number, lo: number, hi: number): void {
   const size = hi - lo;
   if (size <= LEAF) {
@@ -65,11 +68,11 @@ function leaf(d: Float64Array, e: Float64Array, q: Float64Array, n: number, lo: 
   const order = Array.from({ length: m }, (_, i) => i).sort((i, j) => dd[i]! - dd[j]!);
   order.forEach((src, t) => {
     d[lo + t] = dd[src]!;
-    for (let r = 0; r < m; r++) q[(lo + r) * n + lo + t] = z[src * m + r]!;
+    q.set(z.subarray(src * m, src * m + m), (lo + t) * n + lo);
   });
 }
 
-/** Which rows of the merged block a column is nonzero on (dlaed2's column types). */
+/** Which half of the merged block's entries a vector is nonzero on (dlaed2's column types). */
 const TOP = 1;
 const BOTH = 2;
 const BOTTOM = 3;
@@ -84,17 +87,12 @@ function merge(d: Float64Array, q: Float64Array, n: number, lo: number, mid: num
   const n1 = mid - lo;
   const rho = 2 * Math.abs(beta);
   const sign = beta < 0 ? -1 : 1;
-  // The block's columns, each contiguous (cols[j·size + r] = Q[lo + r][lo + j]), so rotations and gathers are cheap.
-  const cols = new Float64Array(size * size);
-  for (let r = 0; r < size; r++) {
-    const from = (lo + r) * n + lo;
-    const rowEnd = r < n1 ? n1 : size;
-    for (let j = r < n1 ? 0 : n1; j < rowEnd; j++) cols[j * size + r] = q[from + j]!;
-  }
+  // Vector j of the block is q's row lo + j on entries lo..hi (zero on the other half's entries until this merge).
+  const at = (j: number) => (lo + j) * n + lo;
   const dv = d.slice(lo, hi);
   const z = new Float64Array(size);
-  for (let j = 0; j < n1; j++) z[j] = cols[j * size + n1 - 1]! * Math.SQRT1_2;
-  for (let j = n1; j < size; j++) z[j] = sign * cols[j * size + n1]! * Math.SQRT1_2;
+  for (let j = 0; j < n1; j++) z[j] = q[at(j) + n1 - 1]! * Math.SQRT1_2;
+  for (let j = n1; j < size; j++) z[j] = sign * q[at(j) + n1]! * Math.SQRT1_2;
   const type = Uint8Array.from({ length: size }, (_, j) => (j < n1 ? TOP : BOTTOM));
   const order = Array.from({ length: size }, (_, j) => j).sort((i, j) => dv[i]! - dv[j]!);
 
@@ -125,13 +123,13 @@ function merge(d: Float64Array, q: Float64Array, n: number, lo: number, mid: num
       z[j] = tau;
       z[previous] = 0;
       if (type[j] !== type[previous]) type[j] = type[previous] = BOTH;
-      const x = previous * size;
-      const y = j * size;
+      const x = at(previous);
+      const y = at(j);
       for (let r = 0; r < size; r++) {
-        const a = cols[x + r]!;
-        const b = cols[y + r]!;
-        cols[x + r] = c * a + s * b;
-        cols[y + r] = c * b - s * a;
+        const a = q[x + r]!;
+        const b = q[y + r]!;
+        q[x + r] = c * a + s * b;
+        q[y + r] = c * b - s * a;
       }
       const dp = dv[previous]!;
       const dj = dv[j]!;
@@ -151,8 +149,8 @@ function merge(d: Float64Array, q: Float64Array, n: number, lo: number, mid: num
     const weights = Float64Array.from(kept, (j) => z[j]!);
     const small = rankOneUpdateEigen(poles, weights, rho);
     const merged = new Float64Array(k * size);
-    multiplyRows(cols, size, kept, type, small.vectors, k, 0, n1, TOP, merged);
-    multiplyRows(cols, size, kept, type, small.vectors, k, n1, size, BOTTOM, merged);
+    multiplyRows(q, at, size, kept, type, small.vectors, k, 0, n1, TOP, merged);
+    multiplyRows(q, at, size, kept, type, small.vectors, k, n1, size, BOTTOM, merged);
     for (let j = 0; j < k; j++) {
       values.push(small.values[j]!);
       sources.push({ from: merged, at: j * size });
@@ -160,22 +158,28 @@ function merge(d: Float64Array, q: Float64Array, n: number, lo: number, mid: num
   }
   for (const j of deflated) {
     values.push(dv[j]!);
-    sources.push({ from: cols, at: j * size });
+    sources.push({ from: q, at: at(j) });
   }
+  // The block's new rows, in increasing order of their values, gathered before any is written back.
   const final = Array.from({ length: size }, (_, i) => i).sort((i, j) => values[i]! - values[j]!);
+  const block = new Float64Array(size * size);
   final.forEach((src, t) => {
-    d[lo + t] = values[src]!;
-    const { from, at } = sources[src]!;
-    for (let r = 0; r < size; r++) q[(lo + r) * n + lo + t] = from[at + r]!;
+    const { from, at: offset } = sources[src]!;
+    block.set(from.subarray(offset, offset + size), t * size);
   });
+  for (let t = 0; t < size; t++) {
+    d[lo + t] = values[final[t]!]!;
+    q.set(block.subarray(t * size, t * size + size), at(t));
+  }
 }
 
 /**
- * Rows [r0, r1) of the merged eigenvectors: out[j·size + r] = Σ_m U[j][m]·cols[kept[m]][r], over the kept columns
- * that are nonzero on these rows (the other type's columns are zero there).
+ * Entries [r0, r1) of the merged eigenvectors: out[j·size + r] = Σ_m U[j][m]·vector(kept[m])[r], over the kept
+ * vectors that are nonzero on these entries (the other half's vectors are zero there).
  */
 function multiplyRows(
-  cols: Float64Array,
+  q: Float64Array,
+  at: (j: number) => number,
   size: number,
   kept: number[],
   type: Uint8Array,
@@ -189,18 +193,22 @@ function multiplyRows(
   const used = kept.flatMap((j, m) => (type[j] === own || type[j] === BOTH ? [m] : []));
   const rows = r1 - r0;
   if (used.length === 0 || rows === 0) return;
-  const packedCols = new Float64Array(used.length * rows);
+  const packedVectors = new Float64Array(used.length * rows);
   const packedU = new Float64Array(k * used.length);
   used.forEach((m, p) => {
-    packedCols.set(cols.subarray(kept[m]! * size + r0, kept[m]! * size + r1), p * rows);
-    for (let j = 0; j < k; j++) packedU[j * used.length + p] = u[j * k + m]!;
+    const from = at(kept[m]!);
+    packedVectors.set(q.subarray(from + r0, from + r1), p * rows);
   });
+  for (let j = 0; j < k; j++) {
+    const row = j * used.length;
+    for (let p = 0; p < used.length; p++) packedU[row + p] = u[j * k + used[p]!]!;
+  }
   gemm(
     k,
     rows,
     used.length,
     { data: packedU, stride: used.length, transposed: false },
-    { data: packedCols, stride: rows, transposed: false },
+    { data: packedVectors, stride: rows, transposed: false },
     { data: out, offset: r0, stride: size },
   );
 }

@@ -220,18 +220,23 @@ export function applyReflectors(a: Float64Array, n: number, tau: Float64Array, z
       const i = j0 + q;
       yt.set(a.subarray(i * n + i + 1, i * n + n), q * nr + (i + 1 - r0));
     }
-    // T upper triangular with H_j0 ⋯ H_{j0+b−1} = I − Y T Yᵀ (dlarft, forward, columnwise).
+    // T upper triangular with H_j0 ⋯ H_{j0+b−1} = I − Y T Yᵀ (dlarft, forward, columnwise), from YᵀY.
+    const yty = new Float64Array(b * b);
+    gemm(
+      b,
+      b,
+      nr,
+      { data: yt, stride: nr, transposed: false },
+      { data: yt, stride: nr, transposed: true },
+      { data: yty, stride: b },
+      { upper: true },
+    );
     tri.fill(0);
     for (let q = 0; q < b; q++) {
       const t = tau[j0 + q]!;
       tri[q * PANEL + q] = t;
       if (t === 0 || q === 0) continue;
-      const from = q; // v_q is zero on rows before r0 + q
-      for (let p = 0; p < q; p++) {
-        let s = 0;
-        for (let c = from; c < nr; c++) s += yt[p * nr + c]! * yt[q * nr + c]!;
-        tri[p * PANEL + q] = -t * s;
-      }
+      for (let p = 0; p < q; p++) tri[p * PANEL + q] = -t * yty[p * b + q]!;
       // T[0:q, q] = T[0:q, 0:q] · (−τ Y[:, 0:q]ᵀ y_q), T upper triangular.
       for (let p = 0; p < q; p++) {
         let s = 0;

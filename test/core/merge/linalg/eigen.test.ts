@@ -108,7 +108,7 @@ describe("the symmetric eigensolver (tridiagonal reduction, divide and conquer, 
     for (const [what, d, e] of cases) {
       const { values, vectors } = tridiagonalEigen(Float64Array.from(d), Float64Array.from(e));
       for (let i = 1; i < n; i++) assert.ok(values[i]! >= values[i - 1]!, `${what}: increasing`);
-      const v = matrix(n, n, vectors);
+      const v = transpose(matrix(n, n, vectors));
       assert.ok(orthonormalityError(v) < 100 * n * EPS, `${what}: orthonormal (${orthonormalityError(v)})`);
       const residual = eigenResidual(tridiagonalMatrix(d, e), values, v);
       assert.ok(residual < 100 * n * EPS, `${what}: residual ${residual}`);

@@ -10,59 +10,31 @@
  * doubles a row). Addresses are byte offsets in the module's memory.
  */
 
-/** Unsigned LEB128. */
-function leb(value: number): number[] {
-  const out: number[] = [];
-  let v = value;
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return out;
-}
+import { I32, MODULE_HEADER, name, section, signed, simdOp, unsigned, V128 } from "../../wasm-encoding.js";
 
-/** Signed LEB128 (small constants only). */
-function sleb(value: number): number[] {
-  const out: number[] = [];
-  let v = value;
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-const I32 = 0x7f;
-const V128 = 0x7b;
 const op = {
   block: [0x02, 0x40],
   loop: [0x03, 0x40],
   end: [0x0b],
-  br: (depth: number) => [0x0c, ...leb(depth)],
-  brIf: (depth: number) => [0x0d, ...leb(depth)],
+  br: (depth: number) => [0x0c, ...unsigned(depth)],
+  brIf: (depth: number) => [0x0d, ...unsigned(depth)],
   select: [0x1b],
-  get: (i: number) => [0x20, ...leb(i)],
-  set: (i: number) => [0x21, ...leb(i)],
-  tee: (i: number) => [0x22, ...leb(i)],
-  i32: (v: number) => [0x41, ...sleb(v)],
+  get: (i: number) => [0x20, ...unsigned(i)],
+  set: (i: number) => [0x21, ...unsigned(i)],
+  tee: (i: number) => [0x22, ...unsigned(i)],
+  i32: (v: number) => [0x41, ...signed(v)],
   ltS: [0x48],
   ltU: [0x49],
   geU: [0x4f],
   add: [0x6a],
   mul: [0x6c],
   shl: [0x74],
-  load: (offset: number) => [0xfd, ...leb(0x00), 3, ...leb(offset)],
-  loadSplat: (offset: number) => [0xfd, ...leb(0x0a), 3, ...leb(offset)],
-  store: (offset: number) => [0xfd, ...leb(0x0b), 3, ...leb(offset)],
-  zero: [0xfd, ...leb(0x0c), ...Array<number>(16).fill(0)],
-  f64x2Add: [0xfd, ...leb(0xf0)],
-  f64x2Mul: [0xfd, ...leb(0xf2)],
+  load: (offset: number) => simdOp(0x00, 3, ...unsigned(offset)),
+  loadSplat: (offset: number) => simdOp(0x0a, 3, ...unsigned(offset)),
+  store: (offset: number) => simdOp(0x0b, 3, ...unsigned(offset)),
+  zero: simdOp(0x0c, ...Array<number>(16).fill(0)),
+  f64x2Add: simdOp(0xf0),
+  f64x2Mul: simdOp(0xf2),
 };
 
 // Parameters 0–6, then i32 locals 7–15, then v128 locals 16–26.
@@ -115,23 +87,15 @@ function kernelBody(): number[] {
   return code;
 }
 
-function section(id: number, contents: number[]): number[] {
-  return [id, ...leb(contents.length), ...contents];
-}
-
-function name(text: string): number[] {
-  return [...leb(text.length), ...Array.from(text, (c) => c.charCodeAt(0))];
-}
-
 function moduleBytes(pages: number): Uint8Array {
-  const body = [...leb(2), ...leb(9), I32, ...leb(11), V128, ...kernelBody(), ...op.end];
+  const body = [...unsigned(2), ...unsigned(9), I32, ...unsigned(11), V128, ...kernelBody(), ...op.end];
   return Uint8Array.from([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [...leb(1), 0x60, ...leb(7), ...Array<number>(7).fill(I32), ...leb(0)]),
-    ...section(3, [...leb(1), ...leb(0)]),
-    ...section(5, [...leb(1), 0x00, ...leb(pages)]),
-    ...section(7, [...leb(2), ...name("kernel"), 0x00, ...leb(0), ...name("memory"), 0x02, ...leb(0)]),
-    ...section(10, [...leb(1), ...leb(body.length), ...body]),
+    ...MODULE_HEADER,
+    ...section(1, [...unsigned(1), 0x60, ...unsigned(7), ...Array<number>(7).fill(I32), ...unsigned(0)]),
+    ...section(3, [...unsigned(1), ...unsigned(0)]),
+    ...section(5, [...unsigned(1), 0x00, ...unsigned(pages)]),
+    ...section(7, [...unsigned(2), ...name("kernel"), 0x00, ...unsigned(0), ...name("memory"), 0x02, ...unsigned(0)]),
+    ...section(10, [...unsigned(1), ...unsigned(body.length), ...body]),
   ]);
 }
 

@@ -4,7 +4,7 @@
  * this is accurate for every singular value above ~1e-7 of the largest, which is all the merges below use: a
  * direction whose singular value is below that is numerically zero and is left out of U (its column stays zero).
  */
-import { columns, gramOfColumns, gramOfRows, matrix, product, transpose, type Matrix } from "./dense.js";
+import { gramOfColumns, gramOfRows, matrix, product, transpose, type Matrix } from "./dense.js";
 import { symmetricEigen } from "./eigen.js";
 
 export interface ThinSvd {
@@ -25,16 +25,15 @@ function inverseAboveCut(s: Float64Array): Float64Array {
   return s.map((x) => (x > cut && x > 0 ? 1 / x : 0));
 }
 
-/** The singular values (decreasing) and right singular vectors of a tall A, from AᵀA = V Σ² Vᵀ. */
-function tallRightFactors(a: Matrix): { s: Float64Array; v: Matrix } {
-  const { values, vectors } = symmetricEigen(gramOfColumns(a));
+/** The singular values (decreasing) of a tall A and its first `count` right singular vectors, from AᵀA = V Σ² Vᵀ. */
+function tallRightFactors(a: Matrix, count = a.cols): { s: Float64Array; v: Matrix } {
+  const { values, vectors } = symmetricEigen(gramOfColumns(a), count);
   return { s: Float64Array.from(values, (x) => Math.sqrt(Math.max(x, 0))), v: vectors };
 }
 
 /** The top k triplets of a tall A; U's k columns are A V_k Σ_k⁻¹, the others are never formed. */
 function tallSvd(a: Matrix, k: number): ThinSvd {
-  const { s, v } = tallRightFactors(a);
-  const vk = k === v.cols ? v : columns(v, 0, k);
+  const { s, v: vk } = tallRightFactors(a, k);
   const av = product(a, vk);
   const inv = inverseAboveCut(s);
   for (let i = 0; i < a.rows; i++) for (let j = 0; j < k; j++) av.data[i * k + j]! *= inv[j]!;

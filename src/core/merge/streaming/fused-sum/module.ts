@@ -9,12 +9,22 @@
 // groups (the caller zero-pads the inputs to whole groups). Returns 1 when every |result| < limit (so no NaN and
 // no infinity and, with the bfloat16 limit, nothing that rounds to infinity when stored), 0 otherwise; the
 // output is written either way and the caller then redoes the piece on its exact, counting path.
-// Written as bytes with named opcodes: a module this small does not warrant an assembler at build time.
+// Written as bytes with named opcodes (wasm-encoding.ts).
 
-const I32 = 0x7f;
-const F64 = 0x7c;
-const F32 = 0x7d;
-const V128 = 0x7b;
+import {
+  F32,
+  F64,
+  I32,
+  MODULE_HEADER,
+  name,
+  section,
+  signed,
+  simdOp,
+  unsigned,
+  V128,
+  vector,
+} from "../../../wasm-encoding.js";
+
 const VOID = 0x40;
 
 const op = {
@@ -68,31 +78,7 @@ const simd = {
   f64x2Mul: 0xf2,
 } as const;
 
-function unsigned(value: number): number[] {
-  const bytes: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (value !== 0);
-  return bytes;
-}
-
-function signed(value: number): number[] {
-  const bytes: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    if ((value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0)) {
-      bytes.push(byte);
-      return bytes;
-    }
-    bytes.push(byte | 0x80);
-  }
-}
-
-const v = (code: number, ...immediates: number[]) => [0xfd, ...unsigned(code), ...immediates];
+const v = simdOp;
 /** A memory access with alignment 2^align and offset 0. */
 const mem = (align: number) => [align, 0];
 const get = (local: number) => [op.localGet, local];
@@ -102,9 +88,6 @@ const f32 = (value: number) => [op.f32Const, ...new Uint8Array(new Float32Array(
 /** A 32-bit integer or a float in every lane. */
 const i32s = (value: number) => [...i32(value), ...v(simd.i32x4Splat)];
 const f32s = (value: number) => [...f32(value), ...v(simd.f32x4Splat)];
-const vector = (items: number[][]) => [...unsigned(items.length), ...items.flat()];
-const section = (id: number, body: number[]) => [id, ...unsigned(body.length), ...body];
-const name = (text: string) => [...unsigned(text.length), ...[...text].map((c) => c.charCodeAt(0))];
 
 // Parameters, then locals.
 const INPUTS = 0,
@@ -380,7 +363,7 @@ export const MAX_PAGES = 65536;
 export function fusedSumModuleBytes(): Uint8Array {
   const signature = [0x60, ...vector([[I32], [I32], [I32], [I32], [I32], [F64], [F32]]), ...vector([[I32]])];
   const bytes = [
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...MODULE_HEADER,
     ...section(1, vector([signature])),
     // a shared memory (flags 3: shared, with a maximum), so buffers in it can be read into and hashed elsewhere
     ...section(2, vector([[...name("env"), ...name("memory"), 0x02, 0x03, ...unsigned(1), ...unsigned(MAX_PAGES)]])),

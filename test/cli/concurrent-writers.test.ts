@@ -14,26 +14,11 @@ import { openModel } from "../../src/core/formats/registry.js";
 import { checkRecipeOutput } from "../../src/core/recipe/check.js";
 import { readRecipe } from "../../src/core/recipe/recipe.js";
 import { LOCK_NAME } from "../../src/core/io/output-lock.js";
-import { cliCommand, runCli, type CliRun } from "./run-cli.js";
+import { runCli, runCliWithEnv } from "./run-cli.js";
 import { seededValues, writeSafetensors } from "../support/safetensors-writer.js";
 
 // 10 rounds per format keep the file near a minute on a shared 2-core machine; SOUP_RACE_ROUNDS=20 runs more.
 const ROUNDS = Number(process.env.SOUP_RACE_ROUNDS ?? 10);
-
-function runCliWith(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...cliCommand(), ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 async function tensorsOf(path: string): Promise<Map<string, Float32Array>> {
   const model = await openModel(path);
@@ -137,7 +122,7 @@ describe("concurrent writers to one output: one complete result or a refusal, ne
         });
         const weights = [`0.${1 + (round % 4)},0.9`, `0.9,0.${1 + (round % 4)}`];
         const runs = await Promise.all(
-          weights.map((w, i) => runCliWith(env(i), "merge", ...models, "--weights", w, "--out", out)),
+          weights.map((w, i) => runCliWithEnv(env(i), "merge", ...models, "--weights", w, "--out", out)),
         );
         for (const run of runs) {
           if (run.code === 0) continue;
@@ -224,7 +209,7 @@ describe("concurrent writers to one output: one complete result or a refusal, ne
       const lock = join(folder, LOCK_NAME);
       await writeFile(lock, JSON.stringify({ pid: process.pid, started: startedNow, nonce: "test" }));
       const began = Date.now();
-      const run = await runCliWith(
+      const run = await runCliWithEnv(
         { MODEL_SOUP_LOCK_WAIT_MS: "600" },
         "merge",
         ...models,
@@ -255,7 +240,7 @@ describe("concurrent writers to one output: one complete result or a refusal, ne
         // A torn lock (its writer killed while writing it) is stale once it is a few seconds old.
         const old = new Date(Date.now() - 10_000);
         await utimes(join(folder, LOCK_NAME), old, old);
-        const run = await runCliWith(
+        const run = await runCliWithEnv(
           { MODEL_SOUP_LOCK_WAIT_MS: "0" },
           "merge",
           ...models,

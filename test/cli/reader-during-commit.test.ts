@@ -7,7 +7,6 @@
  * the race is real and the test can fail.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,26 +14,11 @@ import { openModel } from "../../src/core/formats/registry.js";
 import { COMMIT_MARKER } from "../../src/core/io/commit-marker.js";
 import { readConsistently } from "../../src/core/io/consistent-read.js";
 import { checkRecipeOutput } from "../../src/core/recipe/check.js";
-import { cliCommand, type CliRun } from "./run-cli.js";
+import { runCli, runCliWithEnv } from "./run-cli.js";
 import { seededValues, writeSafetensors } from "../support/safetensors-writer.js";
 import { existsSync } from "node:fs";
 
 const ROUNDS = Number(process.env.SOUP_READER_RACE_ROUNDS ?? 8);
-
-function runCli(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...cliCommand(), ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 async function shardedModel(folder: string, seed: number): Promise<string> {
   await mkdir(folder, { recursive: true });
@@ -78,7 +62,7 @@ describe("a reader racing a writer never sees a half-replaced model", function (
     const b = await shardedModel(join(dir, "b"), 2);
     const out = join(dir, "out", "model.safetensors.index.json");
     const recipe = join(dir, "out", "model.recipe.json");
-    const first = await runCli({}, "merge", a, b, "--weights", "1,0", "--out", out);
+    const first = await runCli("merge", a, b, "--weights", "1,0", "--out", out);
     assert.equal(first.code, 0, first.stderr);
     const complete = new Set([await firstValues(a), await firstValues(b)]);
     assert.equal(complete.size, 2);
@@ -88,7 +72,7 @@ describe("a reader racing a writer never sees a half-replaced model", function (
     const writer = (async () => {
       try {
         for (let round = 0; round < ROUNDS; round++) {
-          const run = await runCli(
+          const run = await runCliWithEnv(
             { MODEL_SOUP_COMMIT_PAUSE_MS: "150" },
             "merge",
             a,

@@ -41,8 +41,16 @@ export function cliCommand(): string[] {
 }
 
 export function runCli(...args: string[]): Promise<CliRun> {
+  return runCliWithEnv({}, ...args);
+}
+
+/** runCli with these variables added to the environment. */
+export function runCliWithEnv(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...cliCommand(), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...cliCommand(), ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));

@@ -10,27 +10,15 @@ import { spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openModel } from "../../src/core/formats/registry.js";
 import { checkRecipeOutput } from "../../src/core/recipe/check.js";
 import { readRecipe } from "../../src/core/recipe/recipe.js";
 import { LOCK_NAME } from "../../src/core/io/output-lock.js";
 import { runCli, runCliWithEnv } from "./run-cli.js";
 import { seededValues, writeSafetensors } from "../support/safetensors-writer.js";
+import { float32Tensors } from "../support/model-files.js";
 
 // 10 rounds per format keep the file near a minute on a shared 2-core machine; SOUP_RACE_ROUNDS=20 runs more.
 const ROUNDS = Number(process.env.SOUP_RACE_ROUNDS ?? 10);
-
-async function tensorsOf(path: string): Promise<Map<string, Float32Array>> {
-  const model = await openModel(path);
-  try {
-    const out = new Map<string, Float32Array>();
-    for (const t of model.manifest.tensors)
-      out.set(t.name, Float32Array.from((await model.readTensor(t.name)).data as ArrayLike<number>));
-    return out;
-  } finally {
-    await model.close();
-  }
-}
 
 /** Two sharded safetensors models (two shards each, an index) with different values. */
 async function shardedModels(dir: string): Promise<string[]> {
@@ -60,7 +48,7 @@ async function assertSelfConsistent(model: string, recipePath: string, ingredien
   const recipe = await readRecipe(recipePath);
   const weights = recipe.merge.ingredients.map((g) => g.weight as number);
   const sum = weights.reduce((a, b) => a + b, 0);
-  const written = await tensorsOf(model);
+  const written = await float32Tensors(model);
   for (const [name, values] of written) {
     const expected = ingredients.map((m) => m.get(name)!);
     for (let i = 0; i < values.length; i += Math.max(1, Math.floor(values.length / 16))) {
@@ -107,7 +95,7 @@ describe("concurrent writers to one output: one complete result or a refusal, ne
     const rounds = ("rounds" in c ? c.rounds : undefined) ?? ROUNDS;
     it(`${rounds} rounds of two merges into ${c.name}`, async () => {
       const models = await c.models();
-      const ingredients = await Promise.all(models.map(tensorsOf));
+      const ingredients = await Promise.all(models.map(float32Tensors));
       const out = c.out(dir);
       const recipePath = out.replace(/(\.safetensors\.index\.json|\.json|\.keras)$/, ".recipe.json");
       let refusals = 0;

@@ -3,22 +3,10 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { openModel } from "../../src/core/formats/registry.js";
 import { runCli } from "./run-cli.js";
+import { float32Tensors } from "../support/model-files.js";
 
 const SAMPLE = "samples/digits";
-
-async function tensorsOf(path: string): Promise<Map<string, number[]>> {
-  const file = await openModel(path);
-  try {
-    const out = new Map<string, number[]>();
-    for (const t of file.manifest.tensors)
-      out.set(t.name, Array.from((await file.readTensor(t.name, { float32: true })).data as Float32Array));
-    return out;
-  } finally {
-    await file.close();
-  }
-}
 
 describe("model-soup merge --method regmean|fisher --data, apply, evaluate --methods (digits sample)", function () {
   this.timeout(180_000);
@@ -60,13 +48,13 @@ describe("model-soup merge --method regmean|fisher --data, apply, evaluate --met
       assert.equal(report.method, method === "regmean" ? "RegMean" : "Fisher merging");
       assert.equal(report.metrics.ingredients.length, 3);
       assert.ok(report.metrics.merged.metric > 0.8, `merged accuracy ${report.metrics.merged.metric}`);
-      const merged = await tensorsOf(out);
-      const first = await tensorsOf(models[0]!);
+      const merged = await float32Tensors(out);
+      const first = await float32Tensors(models[0]!);
       assert.deepEqual([...merged.keys()].sort(), [...first.keys()].sort());
       // The merge is neither an ingredient nor the uniform soup.
       const uniform = join(dir, `${method}-uniform.json`);
       assert.equal((await runCli("merge", ...models, "--out", uniform)).code, 0);
-      const plain = await tensorsOf(uniform);
+      const plain = await float32Tensors(uniform);
       assert.notDeepEqual(merged.get("hidden1/kernel"), first.get("hidden1/kernel"));
       assert.notDeepEqual(merged.get("hidden1/kernel"), plain.get("hidden1/kernel"));
 
@@ -95,7 +83,7 @@ describe("model-soup merge --method regmean|fisher --data, apply, evaluate --met
       const again = join(dir, `${method}-again`, "deeper", "model.json");
       const apply = await runCli("apply", recipePath, "--out", again);
       assert.equal(apply.code, 0, apply.stderr);
-      assert.deepEqual(await tensorsOf(again), merged);
+      assert.deepEqual(await float32Tensors(again), merged);
       const reapplied = JSON.parse(await readFile(join(dir, `${method}-again`, "deeper", "model.recipe.json"), "utf8"));
       assert.equal(reapplied.data.path, "../../soup.csv.gz", "the data path is re-based for the new recipe's folder");
     });

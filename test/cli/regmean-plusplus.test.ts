@@ -2,22 +2,10 @@ import assert from "node:assert/strict";
 import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openModel } from "../../src/core/formats/registry.js";
 import { runCli } from "./run-cli.js";
+import { float32Tensors } from "../support/model-files.js";
 
 const SAMPLE = "samples/digits";
-
-async function tensorsOf(path: string): Promise<Map<string, number[]>> {
-  const file = await openModel(path);
-  try {
-    const out = new Map<string, number[]>();
-    for (const t of file.manifest.tensors)
-      out.set(t.name, Array.from((await file.readTensor(t.name, { float32: true })).data as Float32Array));
-    return out;
-  } finally {
-    await file.close();
-  }
-}
 
 describe("model-soup merge --method regmean_plusplus --data, apply, and evaluate --methods with the new methods", function () {
   this.timeout(240_000);
@@ -63,13 +51,13 @@ describe("model-soup merge --method regmean_plusplus --data, apply, and evaluate
     assert.equal(recipe.merge.method, "regmean_plusplus");
     assert.equal(recipe.merge.params.alpha, 0.5);
     assert.match(recipe.data.sha256, /^[0-9a-f]{64}$/);
-    const merged = await tensorsOf(out);
+    const merged = await float32Tensors(out);
 
     // One data set for every ingredient: the merged layers produce the same inputs for each, so every Gram matrix
     // of a layer is the same and each kernel is the plain average of the ingredients' (up to rounding).
     const uniform = join(dir, "uniform.json");
     assert.equal((await runCli("merge", ...models, "--out", uniform)).code, 0);
-    const plain = await tensorsOf(uniform);
+    const plain = await float32Tensors(uniform);
     for (const [name, values] of merged) {
       const worst = Math.max(...values.map((v, i) => Math.abs(v - plain.get(name)![i]!)));
       assert.ok(worst < 1e-4, `${name}: ${worst} from the uniform soup`);
@@ -78,7 +66,7 @@ describe("model-soup merge --method regmean_plusplus --data, apply, and evaluate
     const again = join(dir, "pp-again", "model.json");
     const apply = await runCli("apply", recipePath, "--out", again);
     assert.equal(apply.code, 0, apply.stderr);
-    assert.deepEqual(await tensorsOf(again), merged);
+    assert.deepEqual(await float32Tensors(again), merged);
   });
 
   it("evaluate --methods lists RegMean++ and, with --base, TSV-M, Iso-C, Iso-CTS and WUDI in the table", async () => {

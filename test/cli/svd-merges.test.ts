@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { openModel } from "../../src/core/formats/registry.js";
 import { writeSafetensors } from "../support/safetensors-writer.js";
 import { runCli } from "./run-cli.js";
+import { float32Tensors } from "../support/model-files.js";
 
 interface Case {
   name: string;
@@ -22,18 +22,6 @@ const fixture = JSON.parse(
 /** The PyTorch-layout case ([outputs, inputs], `….weight`) and a bias, as one small safetensors model. */
 const weight = fixture.cases.find((c) => c.name.endsWith(".weight"))!;
 const bias = fixture.vector;
-
-async function tensorsOf(path: string): Promise<Map<string, Float32Array>> {
-  const file = await openModel(path);
-  try {
-    const out = new Map<string, Float32Array>();
-    for (const t of file.manifest.tensors)
-      out.set(t.name, (await file.readTensor(t.name, { float32: true })).data as Float32Array);
-    return out;
-  } finally {
-    await file.close();
-  }
-}
 
 function near(actual: Float32Array, expected: number[], what: string): void {
   assert.equal(actual.length, expected.length, what);
@@ -79,7 +67,7 @@ describe("model-soup merge --method tsv_m|iso_c|iso_cts|wudi --base, recipes and
       const out = join(dir, `${expected}.safetensors`);
       const run = await runCli("merge", ...models, "--method", method, "--base", base, ...options, "--out", out);
       assert.equal(run.code, 0, run.stderr);
-      const merged = await tensorsOf(out);
+      const merged = await float32Tensors(out);
       near(merged.get(weight.name)!, weight.expected[expected]!, `${method} ${weight.name}`);
       const lambda = method === "wudi" ? 1 : (params.lambda ?? 1);
       // Not a matrix: base + λ·mean task vector.
@@ -95,7 +83,7 @@ describe("model-soup merge --method tsv_m|iso_c|iso_cts|wudi --base, recipes and
       const again = join(dir, "again", `${expected}.safetensors`);
       const apply = await runCli("apply", recipePath, "--out", again);
       assert.equal(apply.code, 0, apply.stderr);
-      assert.deepEqual(await tensorsOf(again), merged);
+      assert.deepEqual(await float32Tensors(again), merged);
     });
   }
 

@@ -138,6 +138,28 @@ export interface RunOptions {
   dtype?: TorchDtype;
   /** PyTorch models: data-parallel ranks on this machine (torch.distributed; default 1). */
   nproc?: number;
+  /** PyTorch models on several machines, as torchrun takes them: how many machines (default 1). */
+  nnodes?: number;
+  /** This machine's place, 0..nnodes−1 (default 0, the one that learns, reports and writes; the others follow it). */
+  nodeRank?: number;
+  /** Node 0's address, where rank 0 listens (default 127.0.0.1). */
+  masterAddr?: string;
+  /** Rank 0's TCP port (default: a free one on one machine; needed with several). */
+  masterPort?: number;
+}
+
+/** What a machine other than node 0 needs to run its ranks: they follow rank 0 and read nothing else. */
+export type FollowRanksParams = Pick<
+  RunOptions,
+  "python" | "pythonCandidates" | "nproc" | "nnodes" | "nodeRank" | "masterAddr" | "masterPort"
+>;
+
+export interface FollowRanksResult {
+  /** The interpreter the ranks ran. */
+  python: string;
+  torchVersion: string;
+  /** The ranks this machine ran, by global rank. */
+  ranks: number[];
 }
 
 export interface LearnParams extends RunOptions {
@@ -645,6 +667,8 @@ export const WorkerRequests = {
   tensorStats: new RequestType<TensorStatsParams, { tensors: TensorDistributionLine[] }, void>("soup/tensorStats"),
   /** Two files of one architecture side by side, tensor by tensor (the Compare Models view, `model-soup diff`). */
   compareFiles: new RequestType<CompareFilesParams, ModelComparison, void>("soup/compareFiles"),
+  /** On a machine other than node 0: run its PyTorch ranks, which follow rank 0 until it ends the job. */
+  followRanks: new RequestType<FollowRanksParams, FollowRanksResult, void>("soup/followRanks"),
   /** Which backend the worker runs, and why the others did not load. */
   backend: new RequestType<{ preference?: BackendName }, { backend: BackendName; notes: string[] }, void>(
     "soup/backend",

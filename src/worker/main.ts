@@ -25,6 +25,7 @@ import { runHealth } from "./health.js";
 import { runBackend } from "./jobs/backend.js";
 import { runEvaluate } from "./jobs/evaluate.js";
 import { runGreedy } from "./jobs/greedy.js";
+import { runFollowRanks } from "./jobs/torch/follow.js";
 import { runLearn } from "./jobs/learn.js";
 
 if (!process.send) {
@@ -99,6 +100,7 @@ handle(WorkerRequests.align, oneAtATime(runAlign));
 handle(WorkerRequests.dataMerge, oneAtATime(runDataMerge));
 handle(WorkerRequests.compare, oneAtATime(runCompare));
 handle(WorkerRequests.fixedEvaluate, oneAtATime(runFixedEvaluate));
+handle(WorkerRequests.followRanks, oneAtATime(runFollowRanks));
 handle(WorkerRequests.health, runHealth);
 
 // The parent going away (editor closed, CLI interrupted) or a signal ends the worker, removing its temporary files

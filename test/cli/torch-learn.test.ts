@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type { PythonWithTorch } from "../../src/core/python/find-python.js";
 import type { SoupReport } from "../../src/protocol/worker.js";
 import { fixture, requireTorch } from "../worker/torch/support.js";
+import { freePort } from "../../src/worker/torch/engine-ranks.js";
 import { cliCommand, runCli } from "./run-cli.js";
 import { oneLine, plainTorchScore, writeData } from "./torch-cli-support.js";
 
@@ -164,6 +165,65 @@ describe("model-soup learn on PyTorch models", function () {
     const refused = await runCli("learn", join(dir, "ts"), "--data", join(dir, "data.npz"), "--nproc", "1.5");
     assert.equal(refused.code, 2);
     assert.match(oneLine(refused.stderr), /--nproc expects a whole number of ranks, 1 or more; got 1\.5/);
+  });
+
+  it("two machines as torchrun takes them (--nnodes 2 --node-rank 0|1, the same command on each) learn what one rank learns", async () => {
+    const base = [
+      ...["learn", join(dir, "ts"), "--data", join(dir, "data.npz"), "--label", "y", "--granularity", "layer"],
+      ...["--steps", "30"],
+    ];
+    const oneReport = join(dir, "one-node.json");
+    const one = await runCli(...base, "--report", oneReport);
+    assert.equal(one.code, 0, one.stderr);
+    // Two "machines" on this one: node 1 first, so its rank waits for node 0's rank 0 to listen.
+    const port = String(await freePort());
+    const out = join(dir, "nodes-soup.pt");
+    const nodes = (rank: string, report: string) =>
+      runCli(
+        ...base,
+        ...["--nnodes", "2", "--node-rank", rank, "--master-addr", "127.0.0.1", "--master-port", port],
+        "--out",
+        out,
+        "--report",
+        report,
+      );
+    const followerReport = join(dir, "node-1.json");
+    const follower = nodes("1", followerReport);
+    const leaderReport = join(dir, "node-0.json");
+    const leader = await nodes("0", leaderReport);
+    const followed = await follower;
+    assert.equal(leader.code, 0, leader.stderr);
+    assert.equal(followed.code, 0, followed.stderr);
+    assert.match(leader.stdout, /backend PyTorch [^,]+, cpu, 2 ranks, /);
+    assert.match(
+      followed.stdout,
+      /node 1 of 2: rank 1 \(PyTorch [^)]+\) followed node 0 to the end; node 0 reports and writes, nothing was written here/,
+    );
+    assert.ok(existsSync(out) && existsSync(leaderReport));
+    assert.ok(!existsSync(followerReport), "node 1 wrote no report");
+    const values = (path: string) =>
+      Object.values((JSON.parse(readFileSync(path, "utf8")) as SoupReport).coefficients).flat();
+    assert.equal(values(leaderReport).length, values(oneReport).length);
+    values(leaderReport).forEach((c, i) =>
+      assert.ok(Math.abs(c - values(oneReport)[i]!) < 1e-5, `${c} vs ${values(oneReport)[i]}`),
+    );
+
+    for (const [flags, message] of [
+      [["--nnodes", "2"], /--nnodes above 1 needs --master-addr \(node 0's address\) and --master-port/],
+      [
+        ["--nnodes", "2", "--node-rank", "2", "--master-addr", "h", "--master-port", "1"],
+        /--node-rank 2 needs --nnodes above it/,
+      ],
+      [
+        ["--nnodes", "2", "--master-addr", "h", "--master-port", "70000"],
+        /--master-port expects a TCP port, 1 to 65535; got 70000/,
+      ],
+      [["--nnodes", "0.5"], /--nnodes expects a whole number of machines, 1 or more; got 0\.5/],
+    ] as const) {
+      const refused = await runCli(...base, ...flags);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(oneLine(refused.stderr), message);
+    }
   });
 
   it("learns state dicts with --architecture file.py:build, layer by layer, into a .safetensors plain torch reads", async () => {

@@ -37,6 +37,7 @@ import {
   reportOption,
   weightsOption,
 } from "./options.js";
+import { followIfNotNodeZero } from "./follow-node.js";
 
 const COMPARED = choiceValues(COMPARED_METHOD_CHOICES);
 const NEEDS_BASE: readonly string[] = choiceValues(BASE_METHOD_CHOICES);
@@ -97,6 +98,8 @@ export const evaluateCommand: Command = {
   usage: usageLine("evaluate <model|folder>...", evaluateOptions, ["data"]),
   options: evaluateOptions,
   async run(args, io) {
+    const followed = await followIfNotNodeZero(args, io);
+    if (followed !== undefined) return followed;
     const paths = await modelArguments(args, io, 2);
     const coefficients = weightsOption(args, paths.length);
     const data = dataSpec(args);

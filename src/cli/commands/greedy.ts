@@ -21,6 +21,7 @@ import {
   runInputs,
   testOption,
 } from "./options.js";
+import { followIfNotNodeZero } from "./follow-node.js";
 
 const greedyOptions = {
   ...dataOptions,
@@ -39,6 +40,8 @@ export const greedyCommand: Command = {
   usage: usageLine("greedy <model|folder>...", greedyOptions, ["data", "out"]),
   options: greedyOptions,
   async run(args, io) {
+    const followed = await followIfNotNodeZero(args, io);
+    if (followed !== undefined) return followed;
     const models = await modelArguments(args, io, 2);
     const data = dataSpec(args);
     const protect = [...(await inputProtection(models, data.path)), ...runInputs(args)];

@@ -31,6 +31,7 @@ import {
   printReport,
   reportOption,
 } from "./options.js";
+import { followIfNotNodeZero } from "./follow-node.js";
 
 const d = LEARN_DEFAULTS;
 
@@ -91,6 +92,8 @@ export const learnCommand: Command = {
   usage: usageLine("learn <model|folder>...", learnOptions, ["data"]),
   options: learnOptions,
   async run(args, io) {
+    const followed = await followIfNotNodeZero(args, io);
+    if (followed !== undefined) return followed;
     // Paths first, before any work: models (folders resolved), the output and the report, checked by the guard.
     const models = await modelArguments(args, io, 2);
     const data = dataSpec(args);

@@ -110,10 +110,67 @@ export const torchOptions: Record<string, OptionSpec> = {
     description:
       "PyTorch models: N data-parallel ranks on this machine (torch.distributed: gloo on CPU, NCCL on GPUs), each running its share of every batch (default 1).",
   },
+  nnodes: {
+    type: "string",
+    valueName: "<N>",
+    description:
+      "PyTorch models on several machines, as torchrun takes them: run the same command on each with its own --node-rank (default 1). Every machine needs the models and the data at the same paths.",
+  },
+  "node-rank": {
+    type: "string",
+    valueName: "<K>",
+    description:
+      "This machine's place, 0..nnodes−1 (default 0). Node 0 learns, reports and writes; the others only run their ranks, which follow node 0, and write nothing.",
+  },
+  "master-addr": {
+    type: "string",
+    valueName: "<host>",
+    description: "With --nnodes: node 0's address, where its rank 0 listens (default 127.0.0.1).",
+  },
+  "master-port": {
+    type: "string",
+    valueName: "<port>",
+    description: "With --nnodes: rank 0's TCP port on node 0 (needed with several machines).",
+  },
 };
 
-/** --python, --device, --dtype and --nproc as the request's RunOptions take them. */
-export function torchArguments(args: ParsedArgs): Pick<RunOptions, "python" | "device" | "dtype" | "nproc"> {
+type TorchArguments = Pick<
+  RunOptions,
+  "python" | "device" | "dtype" | "nproc" | "nnodes" | "nodeRank" | "masterAddr" | "masterPort"
+>;
+
+/** A whole-number option at least `least`, or undefined when not given. */
+function wholeOption(args: ParsedArgs, name: string, least: number, what: string): number | undefined {
+  const value = numberOption(args, name);
+  if (value !== undefined && !(Number.isInteger(value) && value >= least))
+    throw new UsageError(`--${name} expects ${what}; got ${stringOption(args, name)}`);
+  return value;
+}
+
+/** --nnodes, --node-rank, --master-addr and --master-port, checked against one another. */
+function nodeArguments(args: ParsedArgs): Pick<RunOptions, "nnodes" | "nodeRank" | "masterAddr" | "masterPort"> {
+  const nnodes = wholeOption(args, "nnodes", 1, "a whole number of machines, 1 or more");
+  const nodeRank = wholeOption(args, "node-rank", 0, "a whole number from 0 to --nnodes − 1");
+  const masterAddr = stringOption(args, "master-addr");
+  const masterPort = wholeOption(args, "master-port", 1, "a TCP port, 1 to 65535");
+  if (masterPort !== undefined && masterPort > 65535)
+    throw new UsageError(`--master-port expects a TCP port, 1 to 65535; got ${masterPort}`);
+  if (nodeRank !== undefined && nodeRank >= (nnodes ?? 1))
+    throw new UsageError(`--node-rank ${nodeRank} needs --nnodes above it (machines are numbered 0..nnodes−1)`);
+  if ((nnodes ?? 1) > 1 && (masterPort === undefined || masterAddr === undefined))
+    throw new UsageError(
+      "--nnodes above 1 needs --master-addr (node 0's address) and --master-port (a free port there), the same on every machine",
+    );
+  return {
+    ...(nnodes !== undefined ? { nnodes } : {}),
+    ...(nodeRank !== undefined ? { nodeRank } : {}),
+    ...(masterAddr !== undefined ? { masterAddr } : {}),
+    ...(masterPort !== undefined ? { masterPort } : {}),
+  };
+}
+
+/** --python, --device, --dtype, --nproc and the several-machine options as the request's RunOptions take them. */
+export function torchArguments(args: ParsedArgs): TorchArguments {
   const python = stringOption(args, "python");
   const device = stringOption(args, "device");
   if (device !== undefined && !isDeviceName(device))
@@ -121,14 +178,13 @@ export function torchArguments(args: ParsedArgs): Pick<RunOptions, "python" | "d
       `--device must be one of ${choiceValues(DEVICE_CHOICES).join(", ")} or cuda:N; got "${device}"`,
     );
   const dtype = choiceOption(args, "dtype", DTYPE_CHOICES);
-  const nproc = numberOption(args, "nproc");
-  if (nproc !== undefined && !(Number.isInteger(nproc) && nproc >= 1))
-    throw new UsageError(`--nproc expects a whole number of ranks, 1 or more; got ${stringOption(args, "nproc")}`);
+  const nproc = wholeOption(args, "nproc", 1, "a whole number of ranks, 1 or more");
   return {
     ...(python !== undefined ? { python } : {}),
     ...(device !== undefined ? { device } : {}),
     ...(dtype !== undefined ? { dtype } : {}),
     ...(nproc !== undefined ? { nproc } : {}),
+    ...nodeArguments(args),
   };
 }
 

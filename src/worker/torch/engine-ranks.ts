@@ -3,7 +3,8 @@
 // (every local rank but rank 0 on node 0, every local rank on the other nodes), which speak no protocol.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { UsageError } from "../../core/errors.js";
+import type { Cancellation } from "../../core/cancellation.js";
+import { CancelledError, UsageError } from "../../core/errors.js";
 import { deathLine } from "./engine-process.js";
 
 export interface RankOptions {
@@ -19,6 +20,13 @@ export interface RankOptions {
   readonly masterPort?: number;
 }
 
+const RANK_OPTIONS = ["nproc", "nnodes", "nodeRank", "masterAddr", "masterPort"] as const;
+
+/** The rank options among `from`'s fields (a job's parameters), those given only. */
+export function rankOptions(from: RankOptions): RankOptions {
+  return Object.fromEntries(RANK_OPTIONS.flatMap((k) => (from[k] !== undefined ? [[k, from[k]]] : []))) as RankOptions;
+}
+
 export interface RankLayout {
   readonly nproc: number;
   readonly nnodes: number;
@@ -29,6 +37,7 @@ export interface RankLayout {
 }
 
 const STDERR_KEPT = 8_192;
+const CANCEL_POLL_MS = 200;
 
 function whole(value: number | undefined, fallback: number, what: string, least: number): number {
   const v = value ?? fallback;
@@ -154,19 +163,37 @@ export class FollowerRanks {
  * On a node other than node 0 (nodeRank ≥ 1): starts this node's nproc ranks, which follow rank 0 on node 0, and
  * resolves when they have ended (rejects with the first one's death line).
  */
-export async function serveTorchRanks(python: string, script: string, options: RankOptions): Promise<void> {
+export async function serveTorchRanks(
+  python: string,
+  script: string,
+  options: RankOptions,
+  cancel?: Cancellation,
+): Promise<number[]> {
   const layout = await rankLayout(options);
   if (layout.nodeRank === 0)
     throw new UsageError("node 0 runs the learner: start TorchEngine there, not serveTorchRanks");
-  const followers = new FollowerRanks(
-    python,
-    script,
-    layout,
-    Array.from({ length: layout.nproc }, (_, i) => i),
-  );
-  const line = await Promise.race([followers.failed, followers.exited().then(() => undefined)]);
-  if (line !== undefined) {
-    followers.kill();
-    throw new UsageError(line);
+  const locals = Array.from({ length: layout.nproc }, (_, i) => i);
+  const followers = new FollowerRanks(python, script, layout, locals);
+  // A worker that is ended (Ctrl-C in the CLI) takes this node's ranks with it.
+  const onExit = () => followers.kill();
+  process.on("exit", onExit);
+  let poll: NodeJS.Timeout | undefined;
+  const cancelled = new Promise<"cancelled">((resolve) => {
+    poll = setInterval(() => cancel?.isCancellationRequested && resolve("cancelled"), CANCEL_POLL_MS);
+  });
+  try {
+    const end = await Promise.race([followers.failed, followers.exited().then(() => undefined), cancelled]);
+    if (end === "cancelled") {
+      followers.kill();
+      throw new CancelledError("Cancelled: this node's ranks were stopped.");
+    }
+    if (end !== undefined) {
+      followers.kill();
+      throw new UsageError(end);
+    }
+    return locals.map((local) => layout.nodeRank * layout.nproc + local);
+  } finally {
+    clearInterval(poll);
+    process.off("exit", onExit);
   }
 }

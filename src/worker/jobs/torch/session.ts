@@ -10,6 +10,7 @@ import { nonFiniteWarning, scanNonFinite } from "../../../core/non-finite.js";
 import type { PythonWithTorch } from "../../../core/python/find-python.js";
 import type { DataSpec, RunOptions } from "../../../protocol/worker.js";
 import { selectBackend } from "../../backend.js";
+import { rankOptions } from "../../torch/engine-ranks.js";
 import { readIngredient, TorchEngine, type IngredientTensors } from "../../torch/torch-engine.js";
 import { checkAgainstOutput, engineSplit, loadTorchData, type TorchJobData } from "./data.js";
 import { MODEL_SOUP_JSON, type TorchModel } from "./engine-choice.js";
@@ -37,7 +38,16 @@ export interface TorchSession {
 
 export interface TorchSessionParams extends Pick<
   RunOptions,
-  "python" | "pythonCandidates" | "device" | "dtype" | "nproc" | "loss"
+  | "python"
+  | "pythonCandidates"
+  | "device"
+  | "dtype"
+  | "nproc"
+  | "nnodes"
+  | "nodeRank"
+  | "masterAddr"
+  | "masterPort"
+  | "loss"
 > {
   readonly models: readonly string[];
   readonly base?: string;
@@ -105,7 +115,7 @@ export async function openTorchSession(
     },
     ...(params.device !== undefined ? { device: params.device } : {}),
     ...(params.dtype !== undefined ? { dtype: params.dtype } : {}),
-    ...(params.nproc !== undefined ? { nproc: params.nproc } : {}),
+    ...rankOptions(params),
     cancel: context.token,
   });
   track(engine);

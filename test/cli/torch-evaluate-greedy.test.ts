@@ -121,6 +121,29 @@ describe("model-soup evaluate and greedy on PyTorch models", function () {
     sameFigures(report.metrics.ensemble, plain.ensemble, "output ensemble");
   });
 
+  it("a --test file whose rows are the learning data's is said in the report, not taken as held out", async () => {
+    const run = await runCli(
+      ...["evaluate", ...models, "--data", join(dir, "data.npz"), "--label", "y"],
+      ...["--test", join(dir, "data.npz"), "--json"],
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const warnings = (JSON.parse(run.stdout) as EvaluateReport).warnings;
+    assert.ok(
+      warnings.some((w) =>
+        /data\.npz: every test row is also a row of the learning data .*data\.npz: the test scores are not of held-out rows/.test(
+          w,
+        ),
+      ),
+      warnings.join("\n"),
+    );
+    const held = await runCli(
+      ...["evaluate", ...models, "--data", join(dir, "data.npz"), "--label", "y"],
+      ...["--test", join(dir, "held.npz"), "--json"],
+    );
+    assert.equal(held.code, 0, held.stderr);
+    assert.ok(!(JSON.parse(held.stdout) as EvaluateReport).warnings.some((w) => w.includes("held-out")));
+  });
+
   it("evaluate --weights adds the weighted soup: the weights used as given, statistics included", async () => {
     // Weights that do not sum to 1: a soup normalised behind the user's back would score otherwise.
     const weights = [0.2, 0.3, 0.6];

@@ -84,4 +84,27 @@ describe("the uniform soup row is one number in every command (real-families sof
         .join(" | ")}\n`,
     );
   });
+
+  it("a --test file holding the learning data's rows is said in the report; the family's own test.csv is not", async () => {
+    const path = join(dir, "same-rows.json");
+    const table = join(FAMILIES, "table.csv");
+    const cli = await runCli(
+      "evaluate",
+      KERAS2,
+      "--data",
+      table,
+      "--test",
+      table,
+      "--backend",
+      "cpu",
+      "--report",
+      path,
+    );
+    assert.equal(cli.code, 0, cli.stderr);
+    const line = `${table}: every test row is also a row of the learning data ${table}: the test scores are not of held-out rows.`;
+    assert.ok(cli.stdout.includes(`warning: ${line}`), cli.stdout);
+    assert.ok((JSON.parse(await readFile(path, "utf8")) as Report).warnings.includes(line));
+    const own = await run(dir, "own-test", "evaluate", KERAS2);
+    assert.ok(!own.report.warnings.some((w) => w.includes("held-out rows")), own.report.warnings.join("\n"));
+  });
 });

@@ -3,16 +3,8 @@
  * and makes tensors of each split.
  */
 import * as tf from "@tensorflow/tfjs";
-import {
-  checkAgainstInput,
-  loadDataset,
-  splitDataset,
-  type Dataset,
-  type DatasetSplit,
-} from "../../../core/data/index.js";
-import { sampleCount } from "../../../core/data/dataset.js";
-import { DEFAULT_SPLIT, withoutTest } from "../../../core/data/split.js";
-import { matchingTestSet } from "../../../core/data/test-set.js";
+import { checkAgainstInput, loadDataset, type Dataset, type DatasetSplit } from "../../../core/data/index.js";
+import { jobSplit } from "../../../core/data/test-set.js";
 import { UsageError } from "../../../core/errors.js";
 import type { DataSpec, LossChoice, SplitReport } from "../../../protocol/worker.js";
 import { chooseLoss, labelTaskFor } from "../../learn/loss-choice.js";
@@ -74,18 +66,13 @@ export async function loadJobData(spec: DataSpec, loaded: LoadedProblem, loss?: 
   };
   const { dataset, checked } = await read(spec.path);
   const own = spec.test === undefined ? undefined : await read(spec.test);
-  const fractions = spec.fractions ?? DEFAULT_SPLIT.fractions;
-  const split = splitDataset(checked.dataset, {
-    seed: spec.seed ?? 0,
-    // With the user's own test rows, the data is split into learn and validation only (in the same proportion).
-    fractions: own ? withoutTest(fractions) : fractions,
-  });
-  if (own) {
-    const test = matchingTestSet(own.checked.dataset, checked.dataset, spec.test!);
-    split.test = test;
-    split.sizes.test = sampleCount(test);
-    split.indices.test = new Int32Array(0);
-  }
+  const { split, warning } = jobSplit(
+    checked.dataset,
+    own ? { dataset: own.checked.dataset, file: spec.test! } : undefined,
+    spec.seed,
+    spec.fractions,
+  );
+  if (warning !== undefined) loaded.warnings.push(warning);
   const data: JobData = {
     split,
     ...(spec.test !== undefined ? { testFile: spec.test } : {}),

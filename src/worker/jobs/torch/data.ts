@@ -3,16 +3,9 @@
  * as the TensorFlow.js jobs (session/data.ts), and handed to the engine as plain arrays. PyTorch models record no
  * input shape, so the samples keep the file's own shape (an .npz keeps [N, C, L] or [N, C, H, W]).
  */
-import {
-  checkAgainstInput,
-  loadDataset,
-  splitDataset,
-  type Dataset,
-  type DatasetSplit,
-} from "../../../core/data/index.js";
+import { checkAgainstInput, loadDataset, type Dataset, type DatasetSplit } from "../../../core/data/index.js";
 import { sampleCount } from "../../../core/data/dataset.js";
-import { DEFAULT_SPLIT, withoutTest } from "../../../core/data/split.js";
-import { matchingTestSet } from "../../../core/data/test-set.js";
+import { jobSplit } from "../../../core/data/test-set.js";
 import type { DataSpec, LossChoice, SplitReport } from "../../../protocol/worker.js";
 import type { TorchDataSplit } from "../../torch/torch-engine.js";
 import { TEST_FROM_DATA_NOTE } from "../session/data.js";
@@ -24,6 +17,8 @@ export interface TorchJobData {
   readonly notes: string[];
   /** How the labels were numbered, when not the obvious way: every report says it. */
   readonly labelNote?: string;
+  /** Rows of the --test file that are also rows of the data: every report says it. */
+  readonly testWarning?: string;
 }
 
 /** How labels must be read for an explicit loss: class indices for cross-entropy, numbers for mse / mae. */
@@ -44,23 +39,18 @@ export async function loadTorchData(spec: DataSpec, loss?: LossChoice): Promise<
     });
   const dataset = await read(spec.path);
   const own = spec.test === undefined ? undefined : await read(spec.test);
-  const fractions = spec.fractions ?? DEFAULT_SPLIT.fractions;
-  const split = splitDataset(dataset, {
-    seed: spec.seed ?? 0,
-    // With the user's own test rows, the data is split into learn and validation only (in the same proportion).
-    fractions: own ? withoutTest(fractions) : fractions,
-  });
-  if (own) {
-    const test = matchingTestSet(own, dataset, spec.test!);
-    split.test = test;
-    split.sizes.test = sampleCount(test);
-    split.indices.test = new Int32Array(0);
-  }
+  const { split, warning } = jobSplit(
+    dataset,
+    own ? { dataset: own, file: spec.test! } : undefined,
+    spec.seed,
+    spec.fractions,
+  );
   return {
     split,
     ...(spec.test !== undefined ? { testFile: spec.test } : {}),
     notes: [...dataset.notes, ...(own ? own.notes.map((n) => `${spec.test}: ${n}`) : [])],
     ...(dataset.labelNote !== undefined ? { labelNote: dataset.labelNote } : {}),
+    ...(warning !== undefined ? { testWarning: warning } : {}),
   };
 }
 

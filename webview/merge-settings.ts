@@ -17,6 +17,11 @@ export function chosenBase(config: MergeConfig): string | undefined {
   return config.base !== undefined && included.includes(config.base) ? config.base : included[0];
 }
 
+/** The base of the result's merge, when it took one (`config`: the configuration the result came from). */
+export function resultBase(method: string, config: MergeConfig): string | undefined {
+  return needsBase(method) && config.method === method ? chosenBase(config) : undefined;
+}
+
 /**
  * `config` is the configuration the result came from (the page forgets a result once the configuration changes);
  * `labelOf` names an ingredient as the panel does.
@@ -24,7 +29,7 @@ export function chosenBase(config: MergeConfig): string | undefined {
 export function settingsText(method: string, config: MergeConfig, labelOf: (path: string) => string): string {
   if (isDataAwareMethod(method)) return "none (weights from statistics of the data)";
   if (!isFixedMethod(method) || config.method !== method) return "none";
-  const base = needsBase(method) ? chosenBase(config) : undefined;
+  const base = resultBase(method, config);
   const settings = [
     ...(base !== undefined ? [`base ${labelOf(base)}`] : []),
     ...FIXED_METHODS[method].params.map(

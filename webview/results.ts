@@ -11,7 +11,7 @@ import { breakable, formatNumber, h, pathText, present } from "./dom.js";
 import { select } from "./fields.js";
 import { layerChart } from "./layer-chart.js";
 import { resultActions, type ResultActions } from "./next-action.js";
-import { settingsText } from "./merge-settings.js";
+import { resultBase, settingsText } from "./merge-settings.js";
 import { resultsChartElement } from "./results-chart.js";
 import { ingredientLabel, type PanelActions, type PanelState } from "./state.js";
 
@@ -50,7 +50,9 @@ export class ResultsSection {
     }
     const name = report.metricName;
     const labelOf = (path: string) => ingredientLabel(init, path);
-    const rows = resultRows(report, labelOf);
+    // The base of a task-vector merge is one of the rows: it is named as such.
+    const base = resultBase(report.method, this.page.config);
+    const rows = resultRows(report, (path) => `${labelOf(path)}${path === base ? " (base)" : ""}`);
     const score = (r: { metric: number }) => (name === "accuracy" ? r.metric : -r.metric);
     const best = Math.max(...rows.filter((r) => r.kind !== "ensemble").map((r) => score(r.scores)));
     const hasCoefficients = rows.some((r) => r.coefficient !== undefined);

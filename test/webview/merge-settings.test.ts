@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { MergeConfig } from "../../src/protocol/panel.js";
-import { chosenBase, settingsText } from "../../webview/merge-settings.js";
+import { chosenBase, resultBase, settingsText } from "../../webview/merge-settings.js";
 
 const ingredients = ["/m/a/model.json", "/m/b/model.json", "/m/c/model.json"].map((path) => ({
   path,
@@ -33,5 +33,12 @@ describe("webview/merge-settings", () => {
       settingsText("model_stock", config({ method: "model_stock" }), labelOf),
       "none: Model Stock with base a",
     );
+  });
+
+  it("names the base of the result's merge only for a method that takes one and the configuration it came from", () => {
+    const ties = config({ method: "ties", base: "/m/c/model.json" });
+    assert.equal(resultBase("ties", ties), "/m/c/model.json");
+    assert.equal(resultBase("linear", config({ method: "manual" })), undefined);
+    assert.equal(resultBase("ties", config({ method: "uniform" })), undefined);
   });
 });

@@ -182,6 +182,8 @@ async function ties(): Promise<void> {
     // The base and the four others are rows, beside the merge and the output ensemble.
     for (const name of SPECIALISTS)
       await frame.locator("#results tbody th", { hasText: name }).first().waitFor({ timeout: 10_000 });
+    await frame.locator("#results tbody th", { hasText: "classes-2345/model.json (base)" }).waitFor();
+    assert.equal(await frame.locator("#results tbody th", { hasText: "(base)" }).count(), 1, "one base row");
     await frame.locator("#results-chart .bar-row", { hasText: "Merged (TIES)" }).waitFor({ timeout: 10_000 });
     // No per-model weights: the line says what the merge ran with.
     await frame

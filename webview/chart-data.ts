@@ -3,6 +3,7 @@
  * one distinct style per ingredient, the coefficient path ending in the kept coefficients with the kept step and
  * the refit marked, and the rows of the results chart.
  */
+import { methodShortName } from "../src/protocol/choices.js";
 import type { Coefficients, MetricPair, ProgressParams, SoupReport } from "../src/protocol/worker.js";
 
 /**
@@ -119,7 +120,7 @@ export function mergedLabel(report: SoupReport): string {
   const aligned = report.alignment ? "aligned " : "";
   const kept = report.learning?.kept;
   if (kept !== undefined && kept !== "learned") return `Merged (${aligned}${kept}, kept over the learned soup)`;
-  return `Merged (${aligned}${report.method})`;
+  return `Merged (${aligned}${methodShortName(report.method) ?? report.method})`;
 }
 
 /** A row of the results table and chart. */

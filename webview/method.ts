@@ -21,6 +21,7 @@ import { isFixedMethod } from "../src/protocol/capability.js";
 import type { MergeConfig } from "../src/protocol/panel.js";
 import { AdvancedSettings } from "./advanced.js";
 import { h, present } from "./dom.js";
+import { chosenBase } from "./merge-settings.js";
 import { numberField, options, select, type Field } from "./fields.js";
 import {
   architectureButtonText,
@@ -212,7 +213,7 @@ export class MethodSection {
     const method: FixedMethod = config.method;
     const info = FIXED_METHODS[method];
     const included = config.ingredients.filter((i) => i.include).map((i) => i.path);
-    const base = config.base !== undefined && included.includes(config.base) ? config.base : included[0];
+    const base = chosenBase(config);
     const fields = info.params.map((p) =>
       h(
         "div",
@@ -294,7 +295,7 @@ export class MethodSection {
     const use = h(
       "vscode-button",
       { id: "use-sweep-best", secondary: true, onclick: () => this.useBest(sweep.best, sweep.ingredient) },
-      `Use ${sweep.name === "weight" ? "weight" : sweep.name} = ${sweep.best}`,
+      `Use ${sweep.name === "weight" ? "weight" : (info?.label ?? sweep.name)} = ${sweep.best}`,
     );
     this.sweepBox.replaceChildren(
       h("h3", {}, "Coefficient sweep"),

@@ -3,6 +3,7 @@
  * did, saving, and the per-layer change of the merge.
  */
 import "@vscode-elements/elements/dist/vscode-button/index.js";
+import type { MergeConfig } from "../src/protocol/panel.js";
 import type { SoupReport } from "../src/protocol/worker.js";
 import { alignmentSection } from "./alignment.js";
 import { resultRows, resultsChart } from "./chart-data.js";
@@ -10,6 +11,7 @@ import { breakable, formatNumber, h, pathText, present } from "./dom.js";
 import { select } from "./fields.js";
 import { layerChart } from "./layer-chart.js";
 import { resultActions, type ResultActions } from "./next-action.js";
+import { resultBase, settingsText } from "./merge-settings.js";
 import { resultsChartElement } from "./results-chart.js";
 import { ingredientLabel, type PanelActions, type PanelState } from "./state.js";
 
@@ -22,10 +24,10 @@ function metricHeading(metricName: string): string {
   return metricName === "accuracy" ? "Accuracy" : metricName === "mae" ? "MAE" : "Mean entropy";
 }
 
-function coefficientText(report: SoupReport): string {
+function coefficientText(report: SoupReport, config: MergeConfig, labelOf: (path: string) => string): string {
   if (!Array.isArray(report.coefficients))
     return `${Object.keys(report.coefficients).length} layers × ${report.metrics.ingredients.length} ingredients (the column gives each one's mean; the heat map every layer)`;
-  if (report.coefficients.length === 0) return "none (weights from statistics of the data)";
+  if (report.coefficients.length === 0) return settingsText(report.method, config, labelOf);
   return "in the table's Coefficient column";
 }
 
@@ -48,7 +50,9 @@ export class ResultsSection {
     }
     const name = report.metricName;
     const labelOf = (path: string) => ingredientLabel(init, path);
-    const rows = resultRows(report, labelOf);
+    // The base of a task-vector merge is one of the rows: it is named as such.
+    const base = resultBase(report.method, this.page.config);
+    const rows = resultRows(report, (path) => `${labelOf(path)}${path === base ? " (base)" : ""}`);
     const score = (r: { metric: number }) => (name === "accuracy" ? r.metric : -r.metric);
     const best = Math.max(...rows.filter((r) => r.kind !== "ensemble").map((r) => score(r.scores)));
     const hasCoefficients = rows.some((r) => r.coefficient !== undefined);
@@ -96,7 +100,7 @@ export class ResultsSection {
         h(
           "p",
           {},
-          `Coefficients: ${coefficientText(report)} · backend ${report.backend} · ${report.seconds.toFixed(1)} s`,
+          `Coefficients: ${coefficientText(report, this.page.config, labelOf)} · backend ${report.backend} · ${report.seconds.toFixed(1)} s`,
         ),
         ...report.warnings.map((w) => h("p", { class: "notice warning" }, w)),
         report.alignment ? alignmentSection(report.alignment, this.page, this.actions) : undefined,

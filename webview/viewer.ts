@@ -4,6 +4,7 @@
  */
 import "@vscode-elements/elements/dist/vscode-button/index.js";
 import "@vscode-elements/elements/dist/vscode-progress-ring/index.js";
+import { formatModelShape } from "../src/protocol/model-shape.js";
 import type { FromViewer, ToViewer, ViewerInit } from "../src/protocol/viewer.js";
 import type { TensorDistributionLine } from "../src/protocol/worker.js";
 import { formatNumber, h, present } from "./dom.js";
@@ -17,9 +18,8 @@ let computing = false;
 let statsError: string | undefined;
 
 const count = (n: number) => n.toLocaleString("en-US");
-/** As the core's formatInputShape writes a model's shapes: "[batch, 28, 28, 1]", "any" for another open axis. */
-const shapeText = (shape: readonly (number | null)[]) =>
-  `[${shape.map((d, i) => (d !== null ? String(d) : i === 0 ? "batch" : "any")).join(", ")}]`;
+/** A model's shapes as the core's messages write them: "[batch, 28, 28, 1]", "any" for another open axis. */
+const shapeText = formatModelShape;
 
 function bytesText(n: number): string {
   if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
@@ -143,7 +143,7 @@ function render(): void {
         h(
           "p",
           { class: "note" },
-          "Output shapes come from the layers' settings; ? is a size only running the model would tell (the batch, or after a layer whose shape rules are not known here).",
+          "Output shapes come from the layers' settings: batch is any number of samples; any is a size only running the model would tell (after a layer whose shape rules are not known here).",
         ),
       )
     : h("p", { class: "note" }, "This file holds tensors only: it records no architecture.");

@@ -70,8 +70,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<ModelS
     ),
     { dispose: () => [...CompareView.open].forEach((v) => v.dispose()) },
   );
-  // The first scan runs after activation returns, so activation stays cheap.
-  setTimeout(() => void catalog.refresh().catch((e: unknown) => output.error(String(e))), 0);
+  // The first scan runs after activation returns, so activation stays cheap; the Model Explorer shows its progress.
+  setTimeout(
+    () =>
+      void vscode.window
+        .withProgress({ location: { viewId: "modelSoup.models" } }, () => catalog.refresh())
+        .then(undefined, (e: unknown) => output.error(String(e))),
+    0,
+  );
   const activationMs = performance.now() - started;
   output.info(`Activated in ${activationMs.toFixed(1)} ms`);
   return {

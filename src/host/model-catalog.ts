@@ -16,6 +16,7 @@ export class ModelCatalog implements vscode.Disposable {
   private currentMerges: ReadonlyMap<string, MergeInfo> = new Map();
   private scanning: Promise<Analysis> | undefined;
   private rescanRequested = false;
+  private scannedOnce = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly changed = new vscode.EventEmitter<Analysis>();
   private readonly disposables: vscode.Disposable[] = [this.changed];
@@ -55,6 +56,12 @@ export class ModelCatalog implements vscode.Disposable {
     }
     this.scanning = this.scan().finally(() => {
       this.scanning = undefined;
+      if (!this.scannedOnce) {
+        this.scannedOnce = true;
+        // Until the first scan ends (failed too), the empty Model Explorer says "Scanning…", not "No models found"
+        // (package.json viewsWelcome). An unset key reads false, so that holds before activation as well.
+        void vscode.commands.executeCommand("setContext", "modelSoup.scanned", true);
+      }
       if (this.rescanRequested) {
         this.rescanRequested = false;
         void this.refresh();

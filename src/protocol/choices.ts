@@ -140,6 +140,15 @@ export const FIXED_METHOD_CHOICES = [
 ] as const satisfies readonly Choice[];
 export type FixedMethod = ValueOf<typeof FIXED_METHOD_CHOICES>;
 
+/**
+ * A merge method's short name for sentences and row labels, its label before the parenthesis: "TIES", "Task
+ * arithmetic", "RegMean++"; undefined for an id no list holds ("linear", a soup's name).
+ */
+export function methodShortName(method: string): string | undefined {
+  const choice = [...FIXED_METHOD_CHOICES, ...DATA_AWARE_METHOD_CHOICES].find((c) => c.value === method);
+  return choice?.label.replace(/ \(.*$/, "");
+}
+
 /** The Merge panel's methods, in the order its drop-down lists them (each runs as one of the worker's jobs). */
 export const PANEL_METHOD_CHOICES = [
   COMPARED_METHOD_CHOICES[1],

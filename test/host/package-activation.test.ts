@@ -15,7 +15,10 @@ interface MenuItem {
 const root = join(import.meta.dirname, "..", "..");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
   activationEvents: string[];
-  contributes: { menus: Record<string, MenuItem[]> };
+  contributes: {
+    menus: Record<string, MenuItem[]>;
+    viewsWelcome: Array<{ view: string; contents: string; when?: string }>;
+  };
 };
 
 describe("package.json activation and the Explorer menu", () => {
@@ -51,5 +54,15 @@ describe("package.json activation and the Explorer menu", () => {
         whens.some((w) => new RegExp(`\\b${key.replace(/\./g, "\\.")}\\b`).test(w)),
         `${key} is set but no when clause reads it`,
       );
+  });
+
+  it("says the Model Explorer is scanning until the first scan ends, and only then that it found no models", () => {
+    const welcome = pkg.contributes.viewsWelcome.filter((w) => w.view === "modelSoup.models");
+    const scanning = welcome.find((w) => /Scanning/.test(w.contents));
+    const empty = welcome.find((w) => /No models found/.test(w.contents));
+    // An unset context key is false: before activation and during the first scan the view says it is scanning.
+    assert.equal(scanning?.when, "!modelSoup.scanned");
+    assert.equal(empty?.when, "modelSoup.scanned");
+    assert.equal(welcome.length, 2);
   });
 });

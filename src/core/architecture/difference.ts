@@ -2,6 +2,7 @@
  * Finds the first difference between two fingerprinted models and says it in plain words: by tensor name
  * (missing tensor, shape, dtype), or by structure (layer class, config, wiring, weight shapes, layer count).
  */
+import { formatModelShape } from "../../protocol/model-shape.js";
 import { formatShape } from "../tensor.js";
 import type { FingerprintedModel, InputNode, LayerNode, WeightSignature } from "./fingerprint.js";
 
@@ -38,7 +39,7 @@ export interface Labels {
 const q = (s: string): string => JSON.stringify(s);
 
 function shapeText(shape: readonly (number | null)[] | null): string {
-  return shape ? `[${shape.map((d) => (d === null ? "?" : String(d))).join(", ")}]` : "(unspecified)";
+  return shape ? formatModelShape(shape) : "(unspecified)";
 }
 
 /** First difference by tensor name: walking a's tensors in fingerprint order, then b's tensors absent from a. */

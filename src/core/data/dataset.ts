@@ -64,10 +64,5 @@ export function sampleCount(dataset: Pick<Dataset, "xShape">): number {
   return dataset.xShape[0] ?? 0;
 }
 
-/**
- * A model's input or output shape as people read it: "[batch, 28, 28, 1]". The first axis is the batch (Keras's
- * `null` there means any number of samples); any other axis of no fixed size reads "any".
- */
-export function formatInputShape(shape: readonly (number | null)[]): string {
-  return `[${shape.map((d, i) => (d !== null ? String(d) : i === 0 ? "batch" : "any")).join(", ")}]`;
-}
+/** A model's input or output shape as people read it: "[batch, 28, 28, 1]" (src/protocol/model-shape.ts). */
+export { formatModelShape as formatInputShape } from "../../protocol/model-shape.js";

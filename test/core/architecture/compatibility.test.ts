@@ -190,7 +190,7 @@ describe("compatibility of two models", () => {
     assert.equal(result.status, "incompatible");
     // The declared input differs first; that is the reason given.
     if (result.status === "incompatible")
-      assert.match(result.reason, /input 1 has shape \[\?, 4\] in a\.h5 but \[\?, 5\] in b\.h5/);
+      assert.match(result.reason, /input 1 has shape \[batch, 4\] in a\.h5 but \[batch, 5\] in b\.h5/);
   });
 });
 

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { layerStats, relativeChange, tensorMoments } from "../../../src/core/diff/layer-stats.js";
 import { openModel } from "../../../src/core/formats/registry.js";
@@ -51,5 +53,28 @@ describe("core/diff/layer-stats", () => {
   it("refuses a reference that cannot be merged with the model, naming both", async () => {
     const balance1 = join(real, "tfjs-examples", "balance_pr447", "model1", "model.json");
     await assert.rejects(layerStats(lenetA, balance1), /cannot be merged/);
+  });
+
+  it("says a reference's different input in the model's shape words, [batch, …] as the viewer writes it", async () => {
+    // balance_pr447/model1 (Dense 2-16-3) rewritten with 3 inputs and other layer names (so the models are compared
+    // by structure, which looks at the inputs first); its weights are zeros.
+    const balance1 = join(real, "tfjs-examples", "balance_pr447", "model1", "model.json");
+    const dir = mkdtempSync(join(tmpdir(), "model-soup-layer-stats-"));
+    try {
+      const text = readFileSync(balance1, "utf8")
+        .replace('"batch_input_shape":[null,2]', '"batch_input_shape":[null,3]')
+        .replace('"shape":[2,16]', '"shape":[3,16]')
+        .replaceAll("dense_Dense1", "first")
+        .replaceAll("dense_Dense2", "second");
+      writeFileSync(join(dir, "model.json"), text);
+      writeFileSync(join(dir, "model.weights.bin"), Buffer.alloc(4 * (3 * 16 + 16 + 16 * 3 + 3)));
+      await assert.rejects(layerStats(join(dir, "model.json"), balance1), (error: Error) => {
+        assert.match(error.message, /cannot be merged: input 1 has shape \[batch, 3\] in .+ but \[batch, 2\] in /);
+        assert.doesNotMatch(error.message, /\?|null/);
+        return true;
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

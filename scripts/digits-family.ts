@@ -110,8 +110,21 @@ export function accuracy(predict: (x: tf.Tensor2D) => tf.Tensor, data: Dataset):
   });
 }
 
-/** Writes the model as TF.js layers (model.json + weights.bin) with a Keras trainingConfig; returns the weight bytes. */
-export async function save(model: tf.LayersModel, folder: string): Promise<number> {
+/** Keras's training_config of the family, without optimizer state: the loss tells the learner what to minimise. */
+const FAMILY_TRAINING_CONFIG = {
+  loss: "sparse_categorical_crossentropy",
+  metrics: ["accuracy"],
+  optimizer_config: {
+    class_name: "Adam",
+    config: { learning_rate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
+  },
+};
+
+/**
+ * Writes the model as TF.js layers (model.json + weights.bin, both or neither) with the given Keras
+ * trainingConfig; returns the weight bytes.
+ */
+export async function saveModelJson(model: tf.LayersModel, folder: string, trainingConfig: unknown): Promise<number> {
   let bytes = 0;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
@@ -124,15 +137,7 @@ export async function save(model: tf.LayersModel, folder: string): Promise<numbe
         generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
         convertedBy: null,
         modelTopology: artifacts.modelTopology,
-        // Keras's training_config without optimizer state: the loss tells the learner what to minimise.
-        trainingConfig: {
-          loss: "sparse_categorical_crossentropy",
-          metrics: ["accuracy"],
-          optimizer_config: {
-            class_name: "Adam",
-            config: { learning_rate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
-          },
-        },
+        trainingConfig,
         weightsManifest: [{ paths: ["weights.bin"], weights: artifacts.weightSpecs }],
       };
       await mkdir(folder, { recursive: true });
@@ -145,6 +150,11 @@ export async function save(model: tf.LayersModel, folder: string): Promise<numbe
     }),
   );
   return bytes;
+}
+
+/** Writes a model of the family as TF.js layers with the family's trainingConfig; returns the weight bytes. */
+export function save(model: tf.LayersModel, folder: string): Promise<number> {
+  return saveModelJson(model, folder, FAMILY_TRAINING_CONFIG);
 }
 
 /** The pre-trained base and its fine-tunes (pixel scale folded in), in memory. */

@@ -13,7 +13,6 @@
  *
  *   node --import tsx bench/data-aware/make-families.ts
  */
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
@@ -21,6 +20,7 @@ import type { Dataset } from "../../src/core/data/dataset.js";
 import { loadDataset } from "../../src/core/data/load.js";
 import { subsetDataset } from "../../src/core/data/split.js";
 import { mulberry32, shuffleInPlace } from "../../src/core/random.js";
+import { saveModelJson } from "../../scripts/digits-family.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const OUT = join(ROOT, "bench/out/data-aware");
@@ -118,28 +118,7 @@ function withNoisyLabels(data: Dataset, fraction: number, seed: number): Dataset
 }
 
 async function save(model: tf.LayersModel, folder: string): Promise<string> {
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const weightData = artifacts.weightData!;
-      const weights = new Uint8Array(
-        Array.isArray(weightData) ? tf.io.concatenateArrayBuffers(weightData) : weightData,
-      );
-      const modelJson = {
-        format: "layers-model",
-        generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
-        convertedBy: null,
-        modelTopology: artifacts.modelTopology,
-        trainingConfig: { loss: "sparse_categorical_crossentropy", metrics: ["accuracy"] },
-        weightsManifest: [{ paths: ["weights.bin"], weights: artifacts.weightSpecs }],
-      };
-      await mkdir(folder, { recursive: true });
-      await writeFile(join(folder, "weights.bin"), weights);
-      await writeFile(join(folder, "model.json"), `${JSON.stringify(modelJson)}\n`);
-      return {
-        modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON", weightDataBytes: weights.length },
-      };
-    }),
-  );
+  await saveModelJson(model, folder, { loss: "sparse_categorical_crossentropy", metrics: ["accuracy"] });
   return join(folder, "model.json");
 }
 

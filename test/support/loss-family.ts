@@ -3,10 +3,11 @@
  * each saved as a TF.js model.json with the training_config a user's model would carry (a custom loss, the
  * categorical form, ...), and the table in the forms users store labels (class indices, one-hot, 0/1, strings).
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { mulberry32 } from "../../src/core/random.js";
+import { saveModelJson as saveLayersModel } from "../../scripts/digits-family.js";
 
 export const FEATURES = 6;
 
@@ -71,28 +72,9 @@ async function fit(model: tf.LayersModel, rows: Table, head: Head, epochs: numbe
   tf.dispose([x, y]);
 }
 
-/** Saves a model as model.json + weights.bin with the given Keras training_config. */
+/** Saves a model as model.json + weights.bin with the given Keras training_config; returns the model.json path. */
 export async function saveModelJson(model: tf.LayersModel, folder: string, trainingConfig: unknown): Promise<string> {
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const weightData = artifacts.weightData!;
-      const weights = new Uint8Array(
-        Array.isArray(weightData) ? tf.io.concatenateArrayBuffers(weightData) : weightData,
-      );
-      const json = {
-        format: "layers-model",
-        generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
-        convertedBy: null,
-        modelTopology: artifacts.modelTopology,
-        trainingConfig,
-        weightsManifest: [{ paths: ["weights.bin"], weights: artifacts.weightSpecs }],
-      };
-      await mkdir(folder, { recursive: true });
-      await writeFile(join(folder, "weights.bin"), weights);
-      await writeFile(join(folder, "model.json"), JSON.stringify(json));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
-    }),
-  );
+  await saveLayersModel(model, folder, trainingConfig);
   return join(folder, "model.json");
 }
 

@@ -10,6 +10,7 @@ import { coefficientSpace, initialTheta } from "../src/worker/learn/coefficients
 import { SoupGradient } from "../src/worker/learn/gradient.js";
 import { Merger } from "../src/worker/learn/merge.js";
 import { resolveObjective } from "../src/worker/learn/objective.js";
+import { median } from "./stats.js";
 
 const LENET = "test/fixtures/real-models/tensorspace-converter/tfjs_lenet";
 const MODELS = ["a_examples_rawModel", "b_test_model", "c_src_test_sequential_2018-12-02"].map(
@@ -19,11 +20,6 @@ const MODELS = ["a_examples_rawModel", "b_test_model", "c_src_test_sequential_20
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function timeIt(repeats: number, f: () => void): number {

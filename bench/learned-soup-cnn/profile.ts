@@ -15,6 +15,7 @@ import { Merger } from "../../src/worker/learn/merge.js";
 import { resolveObjective } from "../../src/worker/learn/objective.js";
 import type { SoupProblem } from "../../src/worker/learn/problem.js";
 import { buildModel, makeData, SIZE } from "./model.js";
+import { median } from "../stats.js";
 
 const BATCH = 64;
 const INGREDIENTS = 5;
@@ -22,11 +23,6 @@ const INGREDIENTS = 5;
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 /** Seeded weights for every variable; variances (moving_variance) positive. */

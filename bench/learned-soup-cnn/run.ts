@@ -26,6 +26,7 @@ import { writeBenchmarkSection } from "../benchmarks-md.js";
 import { buildModel, CLASSES, HIDDEN, makeData, SIZE } from "./model.js";
 import { startTorchEngine, type TorchRun } from "./torch-engine-row.js";
 import { findPythonWithTorch } from "../../src/core/python/find-python.js";
+import { median } from "../stats.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const PYTHON = "/usr/bin/python3";
@@ -40,11 +41,6 @@ function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
-
-const median = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 interface ReferenceRun {
   total: number;

@@ -5,20 +5,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { PythonWithTorch } from "../../src/core/python/find-python.js";
 import { learnCoefficients, type LearnOptions } from "../../src/worker/learn/learn.js";
-import type { Objective } from "../../src/worker/learn/objective.js";
 import { readIngredient, TorchEngine, type TorchDataSplit } from "../../src/worker/torch/torch-engine.js";
+import { LOGITS_OBJECTIVE } from "../../test/worker/torch/support.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-
-export const LOGITS_CROSS_ENTROPY: Objective = {
-  name: "supervised",
-  task: {
-    loss: { name: "sparse_categorical_crossentropy", fromLogits: true },
-    metric: "accuracy",
-    outputs: "logits",
-    binary: false,
-  },
-};
 
 export interface TorchRun {
   reached?: number;
@@ -64,7 +54,7 @@ export async function startTorchEngine(config: TorchEngineConfig) {
     const start = performance.now();
     let last = start;
     const before = await engine.timings();
-    const result = await learnCoefficients(engine, LOGITS_CROSS_ENTROPY, {
+    const result = await learnCoefficients(engine, LOGITS_OBJECTIVE, {
       ...options,
       reestimateBatchNorm: false,
       onProgress: (p) => {
@@ -79,7 +69,7 @@ export async function startTorchEngine(config: TorchEngineConfig) {
     const after = await engine.timings();
     const spent = (op: string) => (after[op]?.[1] ?? 0) - (before[op]?.[1] ?? 0);
     const gradients = (after.gradient?.[0] ?? 0) - (before.gradient?.[0] ?? 0);
-    const score = await engine.score({ split: "test" }, LOGITS_CROSS_ENTROPY);
+    const score = await engine.score({ split: "test" }, LOGITS_OBJECTIVE);
     const sorted = [...stepTimes].sort((a, b) => a - b);
     const middle = sorted.length / 2;
     return {

@@ -18,15 +18,11 @@ import { forward, resolveObjective, sampleObjective } from "../../src/worker/lea
 import { tensorOf } from "../../src/worker/learn/problem.js";
 import { yieldToEventLoop } from "../../src/worker/learn/yield.js";
 import { loadBench, type Bench } from "./setup.js";
+import { median } from "../stats.js";
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 /**

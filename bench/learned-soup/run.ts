@@ -18,6 +18,7 @@ import { applyMix, uniformMix } from "../../src/worker/evaluate/soup.js";
 import { profilePhases } from "./profile.js";
 import { loadBench, ROOT } from "./setup.js";
 import { writeBenchmarkSection } from "../benchmarks-md.js";
+import { median } from "../stats.js";
 
 const PYTHON = "/usr/bin/python3"; // Debian's interpreter, where python3-torch installs
 
@@ -33,11 +34,6 @@ interface Ours {
   testLoss: number;
   testMetric: number;
   steps: number;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 async function main(): Promise<void> {

@@ -23,6 +23,7 @@ import { isoC } from "../../src/core/merge/methods/iso-c.js";
 import { tsvM } from "../../src/core/merge/methods/tsv-m.js";
 import { mulberry32 } from "../../src/core/random.js";
 import { writeBenchmarkSection } from "../benchmarks-md.js";
+import { median } from "../stats.js";
 
 const { values } = parseArgs({
   options: {
@@ -55,11 +56,6 @@ function uniform(length: number, seed: number, scale = 1): Float32Array {
 
 function randomMatrix(n: number, seed: number): Matrix {
   return matrix(n, n, uniform(n * n, seed));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function timeIt(runs: number, f: () => void): number {

@@ -13,8 +13,9 @@ import { mulberry32 } from "../../src/core/random.js";
 import { findPythonWithTorch } from "../../src/core/python/find-python.js";
 import { shuffledIndices } from "../../src/worker/learn/batches.js";
 import { learnCoefficients } from "../../src/worker/learn/learn.js";
-import type { Objective } from "../../src/worker/learn/objective.js";
 import { readIngredient, TorchEngine, type TorchDataSplit } from "../../src/worker/torch/torch-engine.js";
+import { LOGITS_OBJECTIVE } from "../../test/worker/torch/support.js";
+import { median } from "../stats.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -22,21 +23,6 @@ function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
-
-const median = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
-const OBJECTIVE: Objective = {
-  name: "supervised",
-  task: {
-    loss: { name: "sparse_categorical_crossentropy", fromLogits: true },
-    metric: "accuracy",
-    outputs: "logits",
-    binary: false,
-  },
-};
 
 async function floats(path: string): Promise<Float32Array> {
   const bytes = await readFile(path);
@@ -125,7 +111,7 @@ async function main(): Promise<void> {
         const times: number[] = [];
         const start = performance.now();
         let last = start;
-        const result = await learnCoefficients(engine, OBJECTIVE, {
+        const result = await learnCoefficients(engine, LOGITS_OBJECTIVE, {
           granularity: "model",
           optimizer: "adam",
           learningRate: 0.05,

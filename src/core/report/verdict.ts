@@ -7,6 +7,7 @@
  * imbalanced data a soup that always predicts the majority class can gain accuracy while its loss, balanced
  * accuracy and AUC collapse. Every other metric the report has is said beside the loss, better or worse.
  */
+import { methodShortName } from "../../protocol/choices.js";
 
 export interface ScoredModel {
   loss: number;
@@ -83,8 +84,13 @@ function soupName(method: string | undefined): string {
     case "linear":
     case "weighted average":
       return "weighted average";
-    default:
-      return method;
+    default: {
+      // A method id (the panel's fixed merges) reads as its name mid-sentence: "ties" as "TIES", "task_arithmetic"
+      // as "task arithmetic" (a plain capitalised phrase is lowered; names such as "Model Stock" are kept).
+      const name = methodShortName(method);
+      if (name === undefined) return method;
+      return /^[A-Z][a-z]+( [a-z]+)*$/.test(name) ? name[0]!.toLowerCase() + name.slice(1) : name;
+    }
   }
 }
 

@@ -105,6 +105,15 @@ describe("soupVerdict: merges ranked by the loss, every metric said beside it", 
     );
   });
 
+  it("calls a fixed merge of the panel (a method id) by its name", () => {
+    const v = soupVerdict(accuracy([m(0.5, 0.9), m(0.45, 0.91)], m(0.3, 0.95), m(0.32, 0.93), m(0.3, 0.95), "ties"));
+    assert.match(v.text, /; the TIES's loss is 0\.0200 higher\.$/);
+    const won = soupVerdict(
+      accuracy([m(0.5, 0.9), m(0.45, 0.91)], m(0.34, 0.95), m(0.3, 0.96), m(0.3, 0.95), "task_arithmetic"),
+    );
+    assert.match(won.text, /^The task arithmetic is the best single-size model/);
+  });
+
   it("weighs the further merges of evaluate --methods with the same rule", () => {
     const v = soupVerdict({
       ...accuracy([m(0.5, 0.9)], m(0.45, 0.9), undefined, m(0.3, 0.95), undefined),

@@ -67,6 +67,18 @@ describe("model-soup messages: bare command, values that look like options, miss
     assert.doesNotMatch(range.stderr, /reads as an option/, "the value reached the option's own range check");
   });
 
+  it("PyTorch-only options on TensorFlow.js models are said in the report, not silently dropped", async () => {
+    const run = await runCli("evaluate", ...MODELS, "--data", "samples/digits/soup.csv.gz", "--nproc", "2", "--json");
+    assert.equal(run.code, 0, run.stderr);
+    const { warnings } = JSON.parse(run.stdout) as { warnings: string[] };
+    assert.ok(
+      warnings.some((w) => /^--nproc applies to PyTorch models only; these TensorFlow\.js models ran on \S+$/.test(w)),
+      warnings.join("\n"),
+    );
+    const plain = await runCli("evaluate", ...MODELS, "--data", "samples/digits/soup.csv.gz", "--json");
+    assert.ok(!(JSON.parse(plain.stdout) as { warnings: string[] }).warnings.some((w) => w.includes("PyTorch")));
+  });
+
   it("evaluate on data without labels names the file and the labels file or key it looked for", async () => {
     const x = npyBytes("<f4", [2, 64], f32(Array.from({ length: 128 }, (_, i) => i / 128)));
     const npy = join(dir, "x_test.npy");

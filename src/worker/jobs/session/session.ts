@@ -1,5 +1,5 @@
 /** What every job on models and data does first and last: pick the backend, read the models and the data, release them. */
-import type { BackendName, LearnParams } from "../../../protocol/worker.js";
+import type { BackendName, LearnParams, RunOptions } from "../../../protocol/worker.js";
 import { selectBackend } from "../../backend.js";
 import type { JobContext } from "../../../core/job-context.js";
 import { disposeJobData, loadJobData, type JobData } from "./data.js";
@@ -22,6 +22,24 @@ export interface Session {
   alignment?: AlignmentOutcome;
 }
 
+type TorchOnlyOptions = Pick<RunOptions, "python" | "device" | "dtype" | "nproc" | "nnodes">;
+const TORCH_ONLY: Record<keyof TorchOnlyOptions, string> = {
+  python: "--python",
+  device: "--device",
+  dtype: "--dtype",
+  nproc: "--nproc",
+  nnodes: "--nnodes",
+};
+
+/** "--python and --nproc apply to PyTorch models only;" when such options were given, else undefined. */
+function torchOnlyGiven(params: TorchOnlyOptions): string | undefined {
+  const given = (Object.keys(TORCH_ONLY) as (keyof TorchOnlyOptions)[]).filter((k) => params[k] !== undefined);
+  if (given.length === 0) return undefined;
+  const names = given.map((k) => TORCH_ONLY[k]);
+  const list = names.length === 1 ? names[0]! : `${names.slice(0, -1).join(", ")} and ${names.at(-1)!}`;
+  return `${list} ${names.length === 1 ? "applies" : "apply"} to PyTorch models only; these`;
+}
+
 export async function openSession(
   params: {
     models: string[];
@@ -32,7 +50,7 @@ export async function openSession(
     align?: LearnParams["align"];
     loss?: LearnParams["loss"];
     architecture?: string;
-  },
+  } & TorchOnlyOptions,
   context: JobContext,
 ): Promise<Session> {
   const started = performance.now();
@@ -41,6 +59,8 @@ export async function openSession(
   const backend = await useBackend(params.backend, context);
   progress("Reading the models");
   const loaded = await loadProblem(params.models, params.base, params.architecture);
+  const ignored = torchOnlyGiven(params);
+  if (ignored !== undefined) loaded.warnings.push(`${ignored} TensorFlow.js models ran on ${backend}`);
   try {
     progress("Reading the data");
     const data = await loadJobData(params.data, loaded, params.loss);

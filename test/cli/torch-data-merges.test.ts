@@ -76,12 +76,11 @@ describe("model-soup data-aware merges and evaluate --methods on PyTorch models"
   let conv: { models: string[]; factory: string; data: string; held: string; learn: number[] };
   const mlpRefs: Record<string, Reference> = {};
 
-  /** The learn split's rows as every job splits the data (seed 0, the user's own test rows: learn and validation). */
-  async function learnRows(path: string): Promise<number[]> {
-    const dataset = await loadDataset(path, { label: "y" });
-    return Array.from(
-      splitDataset(dataset, { seed: 0, fractions: withoutTest(DEFAULT_SPLIT.fractions) }).indices.learn,
-    );
+  /** The learn split's rows as every job splits the data (seed 0; with the user's own test rows: learn and validation only). */
+  async function learnRows(path: string, label: string | null = "y", ownTest = true): Promise<number[]> {
+    const dataset = await loadDataset(path, { label });
+    const fractions = ownTest ? withoutTest(DEFAULT_SPLIT.fractions) : DEFAULT_SPLIT.fractions;
+    return Array.from(splitDataset(dataset, { seed: 0, fractions }).indices.learn);
   }
 
   function reference(request: Record<string, unknown>): Reference {
@@ -190,6 +189,39 @@ describe("model-soup data-aware merges and evaluate --methods on PyTorch models"
     const file = plainTorchScore(python.path, { model: out, factory: FACTORY, data: held });
     assert.equal(file.kind, "state_dict");
     sameFigures(report.metrics.merged, file, "Fisher row vs the written file");
+  });
+
+  it("Fisher without labels differentiates each model's own prediction and is judged by the mean entropy", async () => {
+    const unlabelled = join(dir, "unlabelled.npz");
+    execFileSync(python.path, [
+      "-c",
+      "import sys, numpy as np; np.savez(sys.argv[2], x=np.load(sys.argv[1])['x'])",
+      data,
+      unlabelled,
+    ]);
+    const out = join(dir, "fisher-own.safetensors");
+    const run = await runCli(
+      ...["merge", ...MLP_STATE_DICTS, "--architecture", FACTORY, "--method", "fisher"],
+      ...["--data", unlabelled, "--out", out, "--json"],
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as SoupReport;
+    assert.equal(report.metricName, "entropy");
+    const ref = reference({
+      factory: FACTORY,
+      models: MLP_STATE_DICTS,
+      data,
+      learn: await learnRows(unlabelled, null, false),
+      method: "fisher",
+      target: "prediction",
+      written: out,
+    });
+    matchesReference(ref, "Fisher by the models' own predictions");
+    const recipe = JSON.parse(await readFile(join(dir, "fisher-own.recipe.json"), "utf8")) as {
+      learning: { statistics: { target: string; examples: number } };
+    };
+    assert.equal(recipe.learning.statistics.target, "prediction");
+    assert.equal(recipe.learning.statistics.examples, 512);
   });
 
   it("RegMean and RegMean++ of convolutions (Conv1d same padding, strided padded Conv2d) over their patches, as NumPy cuts them", async () => {

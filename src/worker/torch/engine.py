@@ -735,6 +735,10 @@ class Engine:
 
     # -- data-aware merges: RegMean's Gram matrices, Fisher's diagonals -------------------------------------------
 
+    def wide_dtype(self):
+        """What statistics are summed in on the device: float64, except on MPS, which has none (float32 there)."""
+        return torch.float32 if self.device.type == "mps" else torch.float64
+
     def linearMaps(self, header, _):
         """The layers whose weight RegMean merges as a linear map (nn.Linear, and nn.Conv1d / nn.Conv2d over their
         input patches), in the order one forward pass on a row of the learn split first calls them, with the
@@ -800,10 +804,12 @@ class Engine:
         modules = dict(self.model.named_modules())
         names = header["modules"]
         grams = [None] * len(names)
+        wide = self.wide_dtype()
 
         def gatherer(k):
             def hook(module, inputs):
                 for rows in map_inputs(module, inputs[0]):
+                    rows = rows.to(wide)
                     g = rows.T @ rows
                     grams[k] = g if grams[k] is None else grams[k] + g
             return hook
@@ -824,7 +830,7 @@ class Engine:
         for k, name in enumerate(names):
             weight = self.targets[f"{name}.weight" if name else "weight"]
             d = weight.numel() // weight.shape[0]
-            parts.append((grams[k] if grams[k] is not None else torch.zeros(d, d, dtype=torch.float64)).cpu().reshape(-1))
+            parts.append((grams[k].cpu().double() if grams[k] is not None else torch.zeros(d, d, dtype=torch.float64)).reshape(-1))
         flat = self.ranks.sum(torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64))
         return {"sizes": [p.numel() for p in parts]}, to_bytes(flat, torch.float64)
 
@@ -841,7 +847,8 @@ class Engine:
         if target == "prediction" and task["outputs"] == "values":
             raise UsageError("Fisher merging of a regression model needs labelled data (its own prediction has zero loss)")
         params = [self.targets[n] for n in self.params]
-        sums = [torch.zeros(p.shape, dtype=torch.float64, device=p.device) for p in params]
+        wide = self.wide_dtype()
+        sums = [torch.zeros(p.shape, dtype=wide, device=p.device) for p in params]
         count = 0
         for x, y, rows in self.batches(header["rows"], payload, header.get("batchSize")):
             for i in range(rows):
@@ -855,9 +862,9 @@ class Engine:
                 grads = torch.autograd.grad(loss, params, allow_unused=True)
                 for k, g in enumerate(grads):
                     if g is not None:
-                        sums[k] += g.detach().double().square()
+                        sums[k] += g.detach().to(wide).square()
                 count += 1
-        flat = torch.cat([torch.tensor([float(count)], dtype=torch.float64)] + [s.cpu().reshape(-1) for s in sums])
+        flat = torch.cat([torch.tensor([float(count)], dtype=torch.float64)] + [s.cpu().double().reshape(-1) for s in sums])
         totals = self.ranks.sum(flat)
         count = float(totals[0])
         if count == 0:
@@ -883,10 +890,10 @@ def same_padding(kernel, dilation):
 
 
 def map_inputs(module, x):
-    """The rows (float64) a layer's weight, read as [out, in·k…], multiplies: the input itself for nn.Linear, the
+    """The rows a layer's weight, read as [out, in·k…], multiplies: the input itself for nn.Linear, the
     input's patches for a convolution (torch's unfold order, (c, ky, kx): the weight's own), a few images at a time."""
     if isinstance(module, torch.nn.Linear):
-        yield x.detach().reshape(-1, module.in_features).double()
+        yield x.detach().reshape(-1, module.in_features)
         return
     x = x.detach()
     if isinstance(module, torch.nn.Conv1d):
@@ -908,7 +915,7 @@ def map_inputs(module, x):
     step = max(1, PATCH_ELEMENTS // per_image)
     for start in range(0, x.shape[0], step):
         patches = torch.nn.functional.unfold(x[start : start + step], kernel, dilation=dilation, padding=padding, stride=stride)
-        yield patches.transpose(1, 2).reshape(-1, d).double()
+        yield patches.transpose(1, 2).reshape(-1, d)
 
 
 def pooled(a, b):

@@ -60,6 +60,7 @@ Objective ({name: "supervised"|"entropy", task: {loss: {name, fromLogits}, metri
 losses and metrics below are the TypeScript ones (src/worker/learn/loss.ts) line for line.
 """
 
+import ctypes
 import importlib
 import importlib.util
 import json
@@ -224,11 +225,11 @@ def send(header, payload=b""):
 
 
 def to_bytes(tensor, dtype):
-    flat = tensor.detach().to("cpu", dtype).contiguous().reshape(-1).clone()  # clone: its storage is exactly it
+    flat = tensor.detach().to("cpu", dtype).contiguous().reshape(-1)
     if flat.numel() == 0:
         return b""
-    storage = flat.untyped_storage() if hasattr(flat, "untyped_storage") else flat.storage().untyped()
-    return bytes(storage)
+    # One copy of the tensor's memory (bytes(storage) reads it one element at a time in Python: 4 s per MB).
+    return ctypes.string_at(flat.data_ptr(), flat.numel() * flat.element_size())
 
 
 def from_bytes(payload, dtype):

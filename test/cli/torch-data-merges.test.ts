@@ -270,6 +270,26 @@ describe("model-soup data-aware merges and evaluate --methods on PyTorch models"
     assert.equal(report.mergeability.length, 3);
   });
 
+  it("evaluate --methods tsv_m --base: the row is plain torch's score of the same merge written by `merge`", async () => {
+    const [base, ...fineTunes] = MLP_STATE_DICTS as [string, ...string[]];
+    const out = join(dir, "tsv.safetensors");
+    const merged = await runCli("merge", ...fineTunes, "--base", base, "--method", "tsv_m", "--out", out);
+    assert.equal(merged.code, 0, merged.stderr);
+    const run = await runCli(
+      ...["evaluate", ...fineTunes, "--base", base, "--architecture", FACTORY, "--data", data, "--label", "y"],
+      ...["--test", held, "--methods", "tsv_m", "--json"],
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as EvaluateReport;
+    const row = report.metrics.methods!.find((m) => m.method === "TSV-M")!;
+    sameFigures(row, plainTorchScore(python.path, { model: out, factory: FACTORY, data: held }), "TSV-M row");
+    // The ingredients are the fine-tunes alone, and the uniform soup is theirs (the base is read apart).
+    assert.deepEqual(
+      report.metrics.ingredients.map((r) => r.model),
+      fineTunes,
+    );
+  });
+
   it("data whose rows do not fit the model ends in one line naming the data file; nothing is written", async () => {
     const wide = join(dir, "wide.npz");
     execFileSync(python.path, [

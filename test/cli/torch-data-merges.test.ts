@@ -270,6 +270,17 @@ describe("model-soup data-aware merges and evaluate --methods on PyTorch models"
     assert.equal(report.mergeability.length, 3);
   });
 
+  it("Fisher runs TorchScript files as they are: the same models as TorchScript give the state dicts' Fisher row", async () => {
+    assert.ok(mlpRefs.fisher, "the Fisher merge above ran");
+    const scripted = MLP_STATE_DICTS.map((p) => p.replace(/\.pt$/, ".ts.pt"));
+    const run = await runCli(
+      ...["evaluate", ...scripted, "--data", data, "--label", "y", "--test", held, "--methods", "fisher", "--json"],
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as EvaluateReport;
+    sameFigures(report.metrics.methods![0]!, mlpRefs.fisher, "Fisher row of the TorchScript files");
+  });
+
   it("evaluate --methods tsv_m --base: the row is plain torch's score of the same merge written by `merge`", async () => {
     const [base, ...fineTunes] = MLP_STATE_DICTS as [string, ...string[]];
     const out = join(dir, "tsv.safetensors");

@@ -246,25 +246,21 @@ describe("model-soup evaluate and greedy on PyTorch models", function () {
     );
   });
 
-  it("evaluate --methods says in one line that it does not run PyTorch models yet, and what does", async () => {
-    const run = await runCli(
-      ...["evaluate", join(dir, "ts"), "--data", join(dir, "data.npz"), "--label", "y", "--methods", "greedy"],
-    );
-    assert.equal(run.code, 2, run.stderr);
-    assert.match(
-      oneLine(run.stderr),
-      /^model-soup evaluate: evaluate --methods is not available for PyTorch models yet: fixed merges, learn, greedy/,
-    );
-  });
-
-  it("a data-aware merge says in one line that it does not run PyTorch models yet; nothing is written", async () => {
+  it("RegMean on TorchScript files ends in one line naming the file and saying what to give; nothing is written", async () => {
     const out = join(dir, "never-regmean.pt");
     const run = await runCli(
       ...["merge", join(dir, "ts"), "--method", "regmean", "--data", join(dir, "data.npz"), "--label", "y"],
       ...["--out", out],
     );
     assert.equal(run.code, 2, run.stderr);
-    assert.match(oneLine(run.stderr), /^model-soup merge: merge --method regmean --data is not available for PyTorch/);
+    assert.match(
+      oneLine(run.stderr),
+      /^model-soup merge: \S*mlp_ft0\.ts\.pt \(TorchScript\): RegMean reads the inputs .*--architecture/,
+    );
     assert.equal(existsSync(out), false);
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.startsWith("never-regmean")),
+      [],
+    );
   });
 });

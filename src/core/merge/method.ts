@@ -25,6 +25,12 @@ export interface TensorStatistics {
    * tensor is; d is the kernel's row count (its element count over its last dimension).
    */
   gram?: readonly Float64Array[];
+  /**
+   * How the kernel's dimensions stand against its Gram matrix: "outputs-last" (TF.js and Keras: Dense [in, out],
+   * Conv2D [kh, kw, in, out]; the default) or "outputs-first" (PyTorch: Linear [out, in], ConvNd [out, in, k…],
+   * whose Gram matrix is over the in·k… values of a row).
+   */
+  kernelLayout?: "outputs-last" | "outputs-first";
   /** Fisher: the diagonal empirical Fisher of every value of this tensor. */
   fisher?: readonly Float32Array[];
 }

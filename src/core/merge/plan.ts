@@ -254,6 +254,7 @@ function mergeOneTensor(prepared: PreparedMerge, inputs: TensorInputs): TensorAr
           statistics: {
             ...(inputs.statistics.gram ? { gram: pick(inputs.statistics.gram) } : {}),
             ...(inputs.statistics.fisher ? { fisher: pick(inputs.statistics.fisher) } : {}),
+            ...(inputs.statistics.kernelLayout ? { kernelLayout: inputs.statistics.kernelLayout } : {}),
           },
         }
       : {}),

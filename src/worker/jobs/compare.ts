@@ -11,7 +11,8 @@ import { splitReport as splitSizes } from "./session/data.js";
 import { resolveJobModels } from "../../core/soup/job-inputs.js";
 
 import { closeSession, openSession } from "./session/session.js";
-import { refuseOnPyTorch } from "./torch/engine-choice.js";
+import { torchModelFor } from "./torch/engine-choice.js";
+import { runTorchCompare } from "./torch/compare.js";
 import { mergeabilityReport } from "./session/report.js";
 import {
   baseMethodValues,
@@ -49,7 +50,8 @@ export async function runCompare(given: CompareParams, context: JobContext): Pro
   const needsBase = params.methods.filter((m) => isBaseMethod(m));
   if (needsBase.length > 0 && params.base === undefined)
     throw new UsageError(`${needsBase.join(", ")} merge fine-tunes of one base model: give it (--base)`);
-  await refuseOnPyTorch("evaluate --methods", params.models, params.architecture);
+  const torch = await torchModelFor(params.models, params.architecture);
+  if (torch !== undefined) return runTorchCompare(params, COMPARE_ORDER, torch, context);
   const session = await openSession(
     {
       models: params.models,

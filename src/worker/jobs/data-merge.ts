@@ -9,7 +9,8 @@ import { writeSoup } from "./session/write.js";
 import { resolveSoupJob } from "../../core/soup/job-inputs.js";
 
 import { closeSession, openSession } from "./session/session.js";
-import { refuseOnPyTorch } from "./torch/engine-choice.js";
+import { torchModelFor } from "./torch/engine-choice.js";
+import { runTorchDataMerge } from "./torch/data-merge.js";
 import { dataAwareMerge, METHOD_NAMES, references, scoreCurrent, statisticsTask } from "./session/data-aware-merge.js";
 
 /** `merge --method regmean|fisher --data`: the merge, its held-out comparison, and (with `out`) the model and recipe. */
@@ -19,7 +20,8 @@ export async function runDataMerge(given: DataMergeParams, context: JobContext):
     throw new UsageError(
       `"${String(params.method)}" is not a data-aware method; expected ${DATA_AWARE_METHODS.join(", ")}`,
     );
-  await refuseOnPyTorch(`merge --method ${params.method} --data`, params.models, params.architecture);
+  const torch = await torchModelFor(params.models, params.architecture);
+  if (torch !== undefined) return runTorchDataMerge(params, torch, context);
   const session = await openSession(
     {
       models: params.models,

@@ -11,6 +11,7 @@ import { openSession, closeSession, splitSizes } from "./session/session.js";
 import { mixOf } from "./session/coefficients.js";
 import { mergeabilityReport, pair } from "./session/report.js";
 import { batchNormOverrides, soupRecord } from "./session/write.js";
+import { evaluateRecords } from "./session/evaluate-records.js";
 
 export async function runEvaluate(given: EvaluateParams, context: JobContext): Promise<EvaluateReport> {
   const params = await resolveJobModels(given);
@@ -48,32 +49,14 @@ export async function runEvaluate(given: EvaluateParams, context: JobContext): P
     };
     if (!session.alignment) {
       // What the panel's save of either soup records (the uniform one with the statistics it was scored with).
-      const metrics = (merged: unknown) => ({ metricName: report.metricName, metrics: { ...report.metrics, merged } });
-      const overrides = batchNormOverrides(loaded.bindings, uniform.candidate.statistics);
-      report.records = {
-        uniform: await soupRecord(
-          metrics(report.metrics.uniform),
-          session,
-          params.data,
-          {
-            origin: "uniform",
-            learning: { batchNorm: uniform.candidate.statistics !== undefined ? "re-estimated" : "averaged" },
-            overrides,
-          },
-          task,
-        ),
-        ...(report.metrics.merged !== undefined
-          ? {
-              merged: await soupRecord(
-                metrics(report.metrics.merged),
-                session,
-                params.data,
-                { origin: "manual" },
-                task,
-              ),
-            }
-          : {}),
-      };
+      report.records = await evaluateRecords(
+        report,
+        {
+          reestimated: uniform.candidate.statistics !== undefined,
+          overrides: batchNormOverrides(loaded.bindings, uniform.candidate.statistics),
+        },
+        (figures, what) => soupRecord(figures, session, params.data, what, task),
+      );
     }
     if (session.alignment) {
       const options = {

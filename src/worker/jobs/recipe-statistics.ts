@@ -12,7 +12,10 @@ import { computeStatistics } from "../stats/index.js";
 import type { JobContext } from "../../core/job-context.js";
 
 import { closeSession, openSession } from "./session/session.js";
-import { statisticsTask } from "./session/data-aware-merge.js";
+import { statisticsChoices, statisticsTask } from "./session/data-aware-merge.js";
+import { torchStatistics, torchStatisticsTask } from "./torch/data-aware.js";
+import { torchModelFor } from "./torch/engine-choice.js";
+import { closeTorchSession, openTorchSession } from "./torch/session.js";
 
 /**
  * `apply` of a RegMean or Fisher recipe: the statistics again, from the recipe's models and its recorded data (whose
@@ -52,22 +55,48 @@ export async function recipeStatistics(
     ...(record.seed !== undefined ? { seed: record.seed } : {}),
     ...(record.fractions !== undefined ? { fractions: record.fractions as DataSpec["fractions"] } : {}),
   };
+  const method = spec.method as DataAwareMethod;
+  const recorded = recipe.learning?.statistics as { examples?: number; target?: FisherTarget } | undefined;
+  const models = spec.ingredients.map((g) => g.path);
+  const loss = recordedLossChoice(record.loss);
+  const recordedArchitecture = recipe.learning?.architecture;
+  const torch = await torchModelFor(
+    models,
+    typeof recordedArchitecture === "string" ? recordedArchitecture : undefined,
+  );
+  if (torch !== undefined) {
+    const session = await openTorchSession({ models, data: dataSpec, loss }, torch, context);
+    try {
+      const choices = statisticsChoices(
+        method,
+        { examples: recorded?.examples, fisherTarget: recorded?.target },
+        session.data.split.learn.y !== undefined,
+      );
+      const { statistics } = await torchStatistics(session, {
+        method,
+        task: torchStatisticsTask(session, loss),
+        ...(spec.params.alpha !== undefined ? { alpha: spec.params.alpha as number } : {}),
+        ...choices,
+      });
+      return statistics;
+    } finally {
+      await closeTorchSession(session);
+    }
+  }
   const backend = (["tfjs-node", "wasm", "cpu"] as const).find((b) => b === recipe.backend);
   const architecture = recipe.architecture ? await checkArchitecture(recipePath, recipe.architecture) : undefined;
   const session = await openSession(
     {
-      models: spec.ingredients.map((g) => g.path),
+      models,
       data: dataSpec,
       backend: backend,
       jobId: undefined,
-      loss: recordedLossChoice(record.loss),
+      loss,
       architecture: architecture,
     },
     context,
   );
   try {
-    const method = spec.method as DataAwareMethod;
-    const recorded = recipe.learning?.statistics as { examples?: number; target?: FisherTarget } | undefined;
     const examples = recorded?.examples;
     const { statistics } = await computeStatistics(session.loaded.problem, session.data.learn, method, {
       tensorNames: session.loaded.bindings.map((b) => b.tensor),

@@ -35,6 +35,12 @@ header has "op"; each answer is {"ok": true, ...} or {"ok": false, "error": "one
   readBatchNorm  -> {layers, sizes}, payload float32 (mean then variance of each layer)
   writeBatchNorm {sizes}, payload float32 as readBatchNorm gives it
   readMerged  -> {sizes}, payload float32 (the merged tensors, concatenated in `merged` order)
+  setTensors  {names}, payload float32 (the named merged tensors' values, concatenated): a data-aware merge
+  linearMaps  -> {maps: [{module, weight, inputs}, ...] (in forward-pass order), notes: [...]}  (RegMean)
+  grams       {rows, modules: [module, ...], batchSize}, payload indices -> {sizes}, payload float64 (XᵀX of each
+              module's input rows, d×d row-major, concatenated)
+  fisher      {rows, task, target: "labels"|"prediction", batchSize}, payload indices -> {names, sizes}, payload
+              float32 (the mean squared per-example gradient of every parameter, concatenated in `names` order)
   timing      -> {timings: {op: [requests, seconds inside engine.py]}}
   exit
 
@@ -54,6 +60,7 @@ Objective ({name: "supervised"|"entropy", task: {loss: {name, fromLogits}, metri
 losses and metrics below are the TypeScript ones (src/worker/learn/loss.ts) line for line.
 """
 
+import ctypes
 import importlib
 import importlib.util
 import json
@@ -218,11 +225,11 @@ def send(header, payload=b""):
 
 
 def to_bytes(tensor, dtype):
-    flat = tensor.detach().to("cpu", dtype).contiguous().reshape(-1).clone()  # clone: its storage is exactly it
+    flat = tensor.detach().to("cpu", dtype).contiguous().reshape(-1)
     if flat.numel() == 0:
         return b""
-    storage = flat.untyped_storage() if hasattr(flat, "untyped_storage") else flat.storage().untyped()
-    return bytes(storage)
+    # One copy of the tensor's memory (bytes(storage) reads it one element at a time in Python: 4 s per MB).
+    return ctypes.string_at(flat.data_ptr(), flat.numel() * flat.element_size())
 
 
 def from_bytes(payload, dtype):
@@ -407,7 +414,7 @@ class Engine:
                     f"{label} expects [{', '.join(map(str, t.shape))}]"
                 )
         model.to(self.device)
-        self.model = model
+        self.model, self.file = model, file
         seen = set()
         self.targets = {}  # name -> the tensor in the model the merge writes
         self.merged, self.copied = [], []
@@ -707,6 +714,209 @@ class Engine:
         parts = [self.targets[n].detach().float().cpu().reshape(-1) for n in self.merged]
         flat = torch.cat(parts) if parts else torch.zeros(0)
         return {"sizes": [p.numel() for p in parts]}, to_bytes(flat, torch.float32)
+
+    def setTensors(self, header, payload):
+        """Writes the given values into the named merged tensors (a data-aware merge's result, computed in the
+        worker); the next coefficient write is then carried out even if it repeats the last one."""
+        flat = from_bytes(payload, torch.float32)
+        names, offset = header["names"], 0
+        with torch.no_grad():
+            for name in names:
+                if name not in self.merged:
+                    raise UsageError(f"the model has no merged tensor {name}")
+                t = self.targets[name]
+                if offset + t.numel() > flat.numel():
+                    raise UsageError(f"setTensors: {flat.numel()} values given for {len(names)} tensors")
+                t.copy_(flat[offset : offset + t.numel()].view(t.shape).to(t.device, t.dtype))
+                offset += t.numel()
+        if offset != flat.numel():
+            raise UsageError(f"setTensors: {flat.numel()} values given, the tensors hold {offset}")
+        self.alpha_written = None
+        return {}
+
+    # -- data-aware merges: RegMean's Gram matrices, Fisher's diagonals -------------------------------------------
+
+    def wide_dtype(self):
+        """What statistics are summed in on the device: float64, except on MPS, which has none (float32 there)."""
+        return torch.float32 if self.device.type == "mps" else torch.float64
+
+    def linearMaps(self, header, _):
+        """The layers whose weight RegMean merges as a linear map (nn.Linear, and nn.Conv1d / nn.Conv2d over their
+        input patches), in the order one forward pass on a row of the learn split first calls them, with the
+        weight's tensor and the rows of its Gram matrix; notes on the layers left to the plain average and why."""
+        if isinstance(self.model, torch.jit.ScriptModule):
+            raise UsageError(
+                f"{self.file} (TorchScript): RegMean reads the inputs of the model's Linear and convolution layers, "
+                "which a TorchScript module does not let anything observe (it takes no forward hooks); save the "
+                "models' state dicts and give their architecture (--architecture)"
+            )
+        params = set(self.params)
+        candidates, notes = {}, []
+        for name, module in self.model.named_modules():
+            kind = type(module).__name__
+            if not isinstance(module, (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)):
+                continue
+            weight = f"{name}.weight" if name else "weight"
+            if weight not in params:
+                continue
+            if kind != "Linear":
+                if module.groups != 1:
+                    notes.append(f'layer "{name}" is a grouped convolution ({module.groups} groups); its weight is plainly averaged')
+                    continue
+                if module.padding_mode != "zeros":
+                    notes.append(f'layer "{name}" pads with "{module.padding_mode}"; its weight is plainly averaged')
+                    continue
+            candidates[name] = (module, weight)
+        calls, order = {}, []
+
+        def counter(name):
+            def hook(_module, _inputs):
+                calls[name] = calls.get(name, 0) + 1
+                if calls[name] == 1:
+                    order.append(name)
+            return hook
+
+        hooks = [m.register_forward_pre_hook(counter(n)) for n, (m, _w) in candidates.items()]
+        try:
+            x, _ = self.split("learn")
+            if x.shape[0] == 0:
+                raise UsageError("RegMean needs at least one row in the learn split")
+            with torch.no_grad():
+                self.forward(x[:1].to(self.device))
+        finally:
+            for h in hooks:
+                h.remove()
+        maps = []
+        for name in order:
+            module, weight = candidates[name]
+            if calls[name] != 1:
+                notes.append(f'layer "{name}" is applied {calls[name]} times; its weight is plainly averaged')
+                continue
+            t = self.targets[weight]
+            maps.append({"module": name, "weight": weight, "inputs": t.numel() // t.shape[0]})
+        for name in candidates:
+            if name not in calls:
+                notes.append(f'layer "{name}" is not run by the model\'s forward pass; its weight is plainly averaged')
+        return {"maps": maps, "notes": notes}
+
+    def grams(self, header, payload):
+        """XᵀX (float64) of the inputs of each named layer (rows as linearMaps gives them) over the selected rows,
+        with the weights now written, in inference mode; summed over the ranks."""
+        modules = dict(self.model.named_modules())
+        names = header["modules"]
+        grams = [None] * len(names)
+        wide = self.wide_dtype()
+
+        def gatherer(k):
+            def hook(module, inputs):
+                for rows in map_inputs(module, inputs[0]):
+                    rows = rows.to(wide)
+                    g = rows.T @ rows
+                    grams[k] = g if grams[k] is None else grams[k] + g
+            return hook
+
+        hooks = []
+        try:
+            for k, name in enumerate(names):
+                if name not in modules:
+                    raise UsageError(f"the model has no layer {name}")
+                hooks.append(modules[name].register_forward_pre_hook(gatherer(k)))
+            with torch.no_grad():
+                for x, _, _ in self.batches(header["rows"], payload, header.get("batchSize")):
+                    self.forward(x)
+        finally:
+            for h in hooks:
+                h.remove()
+        parts = []
+        for k, name in enumerate(names):
+            weight = self.targets[f"{name}.weight" if name else "weight"]
+            d = weight.numel() // weight.shape[0]
+            parts.append((grams[k].cpu().double() if grams[k] is not None else torch.zeros(d, d, dtype=torch.float64)).reshape(-1))
+        flat = self.ranks.sum(torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64))
+        return {"sizes": [p.numel() for p in parts]}, to_bytes(flat, torch.float64)
+
+    def fisher(self, header, payload):
+        """The diagonal empirical Fisher of every parameter over the selected rows: the mean over examples of
+        (∂ −log p(y|x) / ∂θ)², one backward pass per example (the square of a batch's summed gradient is not the sum
+        of the examples' squares), with y the example's label ("labels") or the model's own prediction
+        ("prediction"); −log p is the task's per-example loss, as src/worker/stats/fisher.ts takes it."""
+        task, target = header["task"], header["target"]
+        if target not in ("labels", "prediction"):
+            raise UsageError(f"the Fisher target must be labels or prediction, got {target}")
+        if target == "labels" and self.split(header["rows"]["split"])[1] is None:
+            raise UsageError("Fisher merging by the labels needs labelled rows")
+        if target == "prediction" and task["outputs"] == "values":
+            raise UsageError("Fisher merging of a regression model needs labelled data (its own prediction has zero loss)")
+        params = [self.targets[n] for n in self.params]
+        wide = self.wide_dtype()
+        sums = [torch.zeros(p.shape, dtype=wide, device=p.device) for p in params]
+        count = 0
+        for x, y, rows in self.batches(header["rows"], payload, header.get("batchSize")):
+            for i in range(rows):
+                pred = self.forward(x[i : i + 1])
+                if target == "labels":
+                    wanted = y[i : i + 1]
+                else:
+                    with torch.no_grad():
+                        wanted = own_prediction(task, pred.detach())
+                loss = sample_losses(task["loss"], pred, wanted).sum()
+                grads = torch.autograd.grad(loss, params, allow_unused=True)
+                for k, g in enumerate(grads):
+                    if g is not None:
+                        sums[k] += g.detach().to(wide).square()
+                count += 1
+        flat = torch.cat([torch.tensor([float(count)], dtype=torch.float64)] + [s.cpu().double().reshape(-1) for s in sums])
+        totals = self.ranks.sum(flat)
+        count = float(totals[0])
+        if count == 0:
+            raise UsageError(f"Fisher merging needs at least one example in the {header['rows']['split']} split")
+        return {"names": self.params, "sizes": [p.numel() for p in params]}, to_bytes(totals[1:] / count, torch.float32)
+
+
+def own_prediction(task, pred):
+    """The label the model itself predicts, in the form sample_losses reads (src/worker/stats/fisher.ts)."""
+    if task["binary"]:
+        return (pred > (0.0 if task["outputs"] == "logits" else 0.5)).float()
+    return pred.argmax(-1).float()
+
+
+# Elements of one patch matrix taken at once (bounds the memory of a convolution's patches).
+PATCH_ELEMENTS = 1 << 22
+
+
+def same_padding(kernel, dilation):
+    """torch's padding="same" (stride 1): the total (k − 1)·d, the smaller half before."""
+    total = dilation * (kernel - 1)
+    return total // 2, total - total // 2
+
+
+def map_inputs(module, x):
+    """The rows a layer's weight, read as [out, in·k…], multiplies: the input itself for nn.Linear, the
+    input's patches for a convolution (torch's unfold order, (c, ky, kx): the weight's own), a few images at a time."""
+    if isinstance(module, torch.nn.Linear):
+        yield x.detach().reshape(-1, module.in_features)
+        return
+    x = x.detach()
+    if isinstance(module, torch.nn.Conv1d):
+        x = (x if x.dim() == 3 else x.unsqueeze(0)).unsqueeze(2)  # [b, c, 1, L]
+        kernel, stride, dilation = (1, module.kernel_size[0]), (1, module.stride[0]), (1, module.dilation[0])
+        padding = module.padding if isinstance(module.padding, str) else (0, module.padding[0])
+    else:
+        x = x if x.dim() == 4 else x.unsqueeze(0)
+        kernel, stride, dilation = tuple(module.kernel_size), tuple(module.stride), tuple(module.dilation)
+        padding = module.padding if isinstance(module.padding, str) else tuple(module.padding)
+    if padding == "valid":
+        padding = (0, 0)
+    elif padding == "same":
+        (top, bottom), (left, right) = same_padding(kernel[0], dilation[0]), same_padding(kernel[1], dilation[1])
+        x = torch.nn.functional.pad(x, (left, right, top, bottom))
+        padding = (0, 0)
+    d = x.shape[1] * kernel[0] * kernel[1]
+    per_image = max(1, d * x.shape[2] * x.shape[3] // (stride[0] * stride[1]))
+    step = max(1, PATCH_ELEMENTS // per_image)
+    for start in range(0, x.shape[0], step):
+        patches = torch.nn.functional.unfold(x[start : start + step], kernel, dilation=dilation, padding=padding, stride=stride)
+        yield patches.transpose(1, 2).reshape(-1, d)
 
 
 def pooled(a, b):

@@ -30,6 +30,13 @@ export type TorchModelSource =
   /** `torchvision:<name>`, `<file.py>:<function>` or `<module>:<callable>`. */
   | { readonly architecture: string };
 
+/** A layer whose weight RegMean merges: its module, its weight tensor, and the rows d of its d×d Gram matrix. */
+export interface TorchLinearMap {
+  readonly module: string;
+  readonly weight: string;
+  readonly inputs: number;
+}
+
 /** One ingredient's tensors, as the core readers give them (any dtype; floating ones are merged). */
 export interface IngredientTensors {
   /** The checkpoint file, for messages. */
@@ -373,6 +380,58 @@ export class TorchEngine implements SoupEngine {
   async readMerged(): Promise<Float32Array[]> {
     const answer = await this.request({ op: "readMerged" });
     return split(float32s(answer.payload), answer.header.sizes as number[]);
+  }
+
+  /** The merged (floating) tensors of the model, in the engine's order: what readMerged gives and setTensors takes. */
+  get mergedTensors(): ReadonlyArray<{ name: string; size: number }> {
+    return this.merged;
+  }
+
+  /** Writes the given values into the named merged tensors (a merge computed in the worker). */
+  async setTensors(names: readonly string[], values: readonly Float32Array[]): Promise<void> {
+    const flat = new Float32Array(values.reduce((a, v) => a + v.length, 0));
+    let offset = 0;
+    for (const v of values) {
+      flat.set(v, offset);
+      offset += v.length;
+    }
+    await this.request({ op: "setTensors", names }, bytesOf(flat));
+  }
+
+  /** The layers whose weight RegMean merges as a linear map, in forward-pass order, and notes on the others. */
+  async linearMaps(): Promise<{ maps: TorchLinearMap[]; notes: string[] }> {
+    const answer = await this.request({ op: "linearMaps" });
+    return { maps: answer.header.maps as TorchLinearMap[], notes: answer.header.notes as string[] };
+  }
+
+  /** XᵀX (float64, d×d row-major) of each named layer's input rows over the selected rows, the weights now written. */
+  async gramMatrices(rows: RowSelection, modules: readonly string[]): Promise<Float64Array[]> {
+    const r = this.rowsHeader(rows);
+    const answer = await this.request({ op: "grams", rows: r.header, modules, batchSize: this.batchSize() }, r.payload);
+    const p = answer.payload;
+    const flat = new Float64Array(p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength));
+    const out: Float64Array[] = [];
+    let offset = 0;
+    for (const size of answer.header.sizes as number[]) {
+      out.push(flat.slice(offset, offset + size));
+      offset += size;
+    }
+    return out;
+  }
+
+  /** The diagonal empirical Fisher of every parameter over the selected rows, by name. */
+  async fisherDiagonals(
+    rows: RowSelection,
+    task: Objective["task"],
+    target: "labels" | "prediction",
+  ): Promise<Map<string, Float32Array>> {
+    const r = this.rowsHeader(rows);
+    const answer = await this.request(
+      { op: "fisher", rows: r.header, task, target, batchSize: this.batchSize() },
+      r.payload,
+    );
+    const values = split(float32s(answer.payload), answer.header.sizes as number[]);
+    return new Map((answer.header.names as string[]).map((name, k) => [name, values[k]!]));
   }
 
   /** Ends the child now, whatever it is doing (the request in flight rejects with CancelledError). */

@@ -5,25 +5,13 @@
  * RegMean's; the difference is in the statistics, which the worker gathers (src/worker/stats/). Tensors that are
  * not the kernel of a linear map are plainly averaged.
  */
-import type { MergeMethod, MethodInput } from "../method.js";
-import { uniformAverage } from "./linear.js";
-import { regmean, regmeanKernel } from "./regmean.js";
+import type { MergeMethod } from "../method.js";
+import { regmean, regmeanMerge } from "./regmean.js";
 
 export const regmeanPlusPlus: MergeMethod = {
   ...regmean,
   id: "regmean_plusplus",
   label: "RegMean++",
   reference: "https://arxiv.org/abs/2508.03121",
-  merge(input: MethodInput): Float32Array {
-    const grams = input.statistics?.gram;
-    if (grams === undefined) return uniformAverage(input.models, input.tensor.name);
-    return regmeanKernel(
-      input.tensor.shape,
-      input.models,
-      grams,
-      input.params.alpha as number,
-      input.tensor.name,
-      input.warn,
-    );
-  },
+  merge: regmeanMerge,
 };

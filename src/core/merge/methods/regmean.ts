@@ -115,6 +115,31 @@ export function regmeanKernel(
   return Float32Array.from(rhs);
 }
 
+/** A rows×cols row-major matrix transposed (cols×rows). */
+function transposed(values: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c]!;
+  return out;
+}
+
+/**
+ * One tensor's RegMean merge (RegMean and RegMean++ alike): the RegMean kernel where the tensor has Gram matrices,
+ * else the plain average. A kernel with its outputs first (PyTorch's [out, in, k…]) is solved as the [in·k…, out]
+ * matrix it is the transpose of, and transposed back.
+ */
+export function regmeanMerge(input: MethodInput): Float32Array {
+  const grams = input.statistics?.gram;
+  const { shape, name } = input.tensor;
+  if (grams === undefined) return uniformAverage(input.models, name);
+  const alpha = input.params.alpha as number;
+  if (input.statistics?.kernelLayout !== "outputs-first" || shape.length < 2)
+    return regmeanKernel(shape, input.models, grams, alpha, name, input.warn);
+  const outputs = shape[0]!;
+  const rows = outputs > 0 ? input.models[0]!.length / outputs : 0;
+  const models = input.models.map((w) => transposed(w, outputs, rows));
+  return transposed(regmeanKernel([rows, outputs], models, grams, alpha, name, input.warn), rows, outputs);
+}
+
 /** The paper's off-diagonal scaling. */
 export const DEFAULT_REGMEAN_ALPHA = 0.9;
 
@@ -139,16 +164,5 @@ export const regmean: MergeMethod = {
     },
   ],
   modelParams: [],
-  merge(input: MethodInput): Float32Array {
-    const grams = input.statistics?.gram;
-    if (grams === undefined) return uniformAverage(input.models, input.tensor.name);
-    return regmeanKernel(
-      input.tensor.shape,
-      input.models,
-      grams,
-      input.params.alpha as number,
-      input.tensor.name,
-      input.warn,
-    );
-  },
+  merge: regmeanMerge,
 };

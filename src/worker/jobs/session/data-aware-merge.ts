@@ -64,6 +64,25 @@ export interface DataAwareMerge {
   fisherTarget?: FisherTarget;
 }
 
+/**
+ * Fisher's examples and target (labels, or the model's own prediction: always without labels), checked; undefined
+ * for RegMean. One rule for both engines.
+ */
+export function statisticsChoices(
+  method: DataAwareMethod,
+  options: DataAwareOptions,
+  labelled: boolean,
+): { examples?: number; fisherTarget?: FisherTarget } {
+  if (method !== "fisher") return {};
+  const examples = options.examples ?? DEFAULT_FISHER_EXAMPLES;
+  if (!Number.isInteger(examples) || examples < 1)
+    throw new UsageError(`examples must be a positive integer, got ${examples}`);
+  const fisherTarget: FisherTarget = labelled ? (options.fisherTarget ?? "labels") : "prediction";
+  if (fisherTarget !== "labels" && fisherTarget !== "prediction")
+    throw new UsageError(`the Fisher target must be labels or prediction, got ${String(fisherTarget)}`);
+  return { examples, fisherTarget };
+}
+
 /** Statistics on the learn split, one ingredient at a time, then the merged values of every variable. */
 export async function dataAwareMerge(
   session: Session,
@@ -76,13 +95,7 @@ export async function dataAwareMerge(
   const { loaded, data } = session;
   const spec = dataAwareSpec(method, models, options);
   const prepared = prepareMerge(spec);
-  const examples = method === "fisher" ? (options.examples ?? DEFAULT_FISHER_EXAMPLES) : undefined;
-  if (examples !== undefined && (!Number.isInteger(examples) || examples < 1))
-    throw new UsageError(`examples must be a positive integer, got ${examples}`);
-  const fisherTarget: FisherTarget | undefined =
-    method === "fisher" ? (data.learn.y === undefined ? "prediction" : (options.fisherTarget ?? "labels")) : undefined;
-  if (fisherTarget !== undefined && fisherTarget !== "labels" && fisherTarget !== "prediction")
-    throw new UsageError(`the Fisher target must be labels or prediction, got ${String(fisherTarget)}`);
+  const { examples, fisherTarget } = statisticsChoices(method, options, data.learn.y !== undefined);
   const n = models.length;
   const { statistics, notes } = await computeStatistics(loaded.problem, data.learn, method, {
     ...(fisherTarget !== undefined ? { fisherTarget } : {}),

@@ -4,7 +4,7 @@
  * on the user's PyTorch (worker/torch); everything else on TensorFlow.js, as before.
  */
 import { dirname, resolve } from "node:path";
-import { ModelFileError, UsageError } from "../../../core/errors.js";
+import { ModelFileError } from "../../../core/errors.js";
 import { MODEL_SOUP_JSON, recordedArchitecture } from "../../../core/formats/pytorch/recorded-architecture.js";
 import { readManifest } from "../../../core/formats/registry.js";
 import { torchArchitectureWayOut } from "../../../protocol/capability.js";
@@ -56,13 +56,4 @@ export async function torchModelFor(models: readonly string[], architecture?: st
   if (manifest.format === "pytorch")
     throw new ModelFileError(first, `(pytorch state dict) ${torchArchitectureWayOut("cli")}`);
   return undefined;
-}
-
-/** What runs PyTorch models today, for the jobs that do not yet (`evaluate --methods`, data-aware merges). */
-const TORCH_JOBS = "fixed merges, learn, greedy and evaluate (with --weights) run them";
-
-/** Refuses, in one line, a TensorFlow.js-only job (`what`) on PyTorch models, saying what runs them. */
-export async function refuseOnPyTorch(what: string, models: readonly string[], architecture?: string): Promise<void> {
-  if ((await torchModelFor(models, architecture)) !== undefined)
-    throw new UsageError(`${what} is not available for PyTorch models yet: ${TORCH_JOBS}`);
 }

@@ -10,6 +10,7 @@ import { labelledComparison } from "./report.js";
 import { compareOnTest, uniformEngineSoup, type EngineSoup } from "./rows.js";
 import { closeTorchSession, openTorchSession, outputUnits } from "./session.js";
 import { torchObjective } from "./task.js";
+import { evaluateRecords } from "../session/evaluate-records.js";
 import { torchBatchNormOverrides, torchSoupRecord } from "./write.js";
 
 export async function runTorchEvaluate(
@@ -45,32 +46,14 @@ export async function runTorchEvaluate(
       seconds: 0,
     };
     // What the panel's save of either soup records (the uniform one with the statistics it was scored with).
-    const metrics = (merged: unknown) => ({ metricName: report.metricName, metrics: { ...report.metrics, merged } });
-    const task = objective.task;
-    report.records = {
-      uniform: await torchSoupRecord(
-        metrics(report.metrics.uniform),
-        session,
-        params.data,
-        {
-          origin: "uniform",
-          learning: { batchNorm: uniform.soup.statistics !== undefined ? "re-estimated" : "averaged" },
-          overrides: torchBatchNormOverrides(uniform.soup.statistics),
-        },
-        task,
-      ),
-      ...(report.metrics.merged !== undefined
-        ? {
-            merged: await torchSoupRecord(
-              metrics(report.metrics.merged),
-              session,
-              params.data,
-              { origin: "manual" },
-              task,
-            ),
-          }
-        : {}),
-    };
+    report.records = await evaluateRecords(
+      report,
+      {
+        reestimated: uniform.soup.statistics !== undefined,
+        overrides: torchBatchNormOverrides(uniform.soup.statistics),
+      },
+      (figures, what) => torchSoupRecord(figures, session, params.data, what, objective.task),
+    );
     report.seconds = (performance.now() - session.started) / 1000;
     return report;
   } finally {

@@ -4,7 +4,7 @@
  * the job ends, when it is cancelled, and when the worker process exits.
  */
 import type { DatasetTask } from "../../../core/data/dataset.js";
-import { UsageError } from "../../../core/errors.js";
+import { EngineError, ModelFileError, UsageError } from "../../../core/errors.js";
 import type { JobContext } from "../../../core/job-context.js";
 import { nonFiniteWarning, scanNonFinite } from "../../../core/non-finite.js";
 import type { PythonWithTorch } from "../../../core/python/find-python.js";
@@ -123,7 +123,7 @@ export async function openTorchSession(
     context.log("info", `PyTorch engine: ${engine.description}`);
     if (model.from === "model-soup.json")
       context.log("info", `architecture ${model.architecture} (${MODEL_SOUP_JSON})`);
-    const { shape } = await engine.predict({ split: "learn", indices: Int32Array.of(0) });
+    const shape = await firstOutputShape(engine, data, params.data.path);
     checkAgainstOutput(data, params.data, shape);
     const warnings = [
       ...weightWarnings(base !== undefined ? [...ingredients, base] : ingredients),
@@ -153,6 +153,17 @@ export async function openTorchSession(
   } catch (error) {
     await closeTorchSession({ engine });
     throw error;
+  }
+}
+
+/** The model's output shape on the first learn row; rows the model cannot run end in one line naming the data. */
+async function firstOutputShape(engine: TorchEngine, data: TorchJobData, file: string): Promise<readonly number[]> {
+  try {
+    return (await engine.predict({ split: "learn", indices: Int32Array.of(0) })).shape;
+  } catch (error) {
+    if (!(error instanceof EngineError)) throw error;
+    const row = data.split.learn.xShape.slice(1).join(", ");
+    throw new ModelFileError(file, `its rows (each [${row}]) do not run through the model: ${error.message}`);
   }
 }
 

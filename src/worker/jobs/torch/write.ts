@@ -64,7 +64,7 @@ export async function scoreWrittenFile(
   }
 }
 
-export type TorchWrite = Pick<SaveSoupOptions, "spec" | "origin" | "learning" | "overrides">;
+export type TorchWrite = Pick<SaveSoupOptions, "spec" | "origin" | "learning" | "overrides" | "statistics">;
 
 /** The recipe record of a soup a PyTorch job made (session/write.ts soupRecord's), with its PyTorch architecture. */
 export async function torchSoupRecord(
@@ -132,6 +132,7 @@ export async function writeTorchSoup(
     origin: record.origin,
     ...(record.learning !== undefined ? { learning: record.learning } : {}),
     ...(record.overrides !== undefined ? { overrides: record.overrides } : {}),
+    ...(what.statistics !== undefined ? { statistics: what.statistics } : {}),
     target: params.out,
     protect: [dataProtection(params.data.path), ...(params.data.test ? [dataProtection(params.data.test)] : [])],
     data: record.data,

@@ -90,6 +90,43 @@ describe("merge/regmean", () => {
     assertClose(out, Array.from(expected), 1e-5);
   });
 
+  it("solves a PyTorch kernel (outputs first: [out, in] or [out, c, k]) as the transpose of the same system", () => {
+    const transpose = (w: Float32Array, r: number, c: number) =>
+      Float32Array.from({ length: r * c }, (_, k) => w[(k % r) * c + Math.floor(k / r)]!);
+    const inputsFirst = regmean.merge({
+      tensor,
+      models,
+      params: { alpha: 0.9 },
+      modelParams: [],
+      statistics: { gram: grams },
+    });
+    for (const shape of [
+      [m, d],
+      [m, 2, 2],
+    ]) {
+      const out = regmean.merge({
+        tensor: { name: "conv.weight", layer: "conv", shape },
+        models: models.map((w) => transpose(w, d, m)),
+        params: { alpha: 0.9 },
+        modelParams: [],
+        statistics: { gram: grams, kernelLayout: "outputs-first" },
+      });
+      assertClose(out, Array.from(transpose(inputsFirst, d, m)), 1e-6);
+    }
+    // Through a merge plan, as a written file's tensors are merged, the layout reaches the method.
+    const plan = prepareMerge({
+      method: "regmean_plusplus",
+      params: {},
+      ingredients: models.map((_, i) => ({ path: `m${i}` })),
+    });
+    const planned = plan.mergeTensor({
+      info: { name: "fc.weight", layer: "fc", shape: [m, d], dtype: "float32" },
+      ingredients: models.map((w) => transpose(w, d, m)),
+      statistics: { gram: grams, kernelLayout: "outputs-first" },
+    }) as Float32Array;
+    assertClose(planned, Array.from(transpose(inputsFirst, d, m)), 1e-6);
+  });
+
   it("scales the off-diagonal entries by α (α = 0: each input row is a Gram-diagonal-weighted average)", () => {
     const out = regmean.merge({ tensor, models, params: { alpha: 0 }, modelParams: [], statistics: { gram: grams } });
     const expected: number[] = [];

@@ -9,82 +9,20 @@
  *   npm run build && node --import tsx bench/scale/big-data.ts [--rows 2000000] [--steps 20] [--write]
  */
 import { spawnSync } from "node:child_process";
-import { createWriteStream, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, open, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { gunzipSync } from "node:zlib";
 import { loadDataset } from "../../src/core/data/load.js";
 import { writeBenchmarkSection } from "../benchmarks-md.js";
+import { digitsRows, writeCsv, writeNpyPair } from "./digits-data.js";
 import { load, mib, peakRssOfThisProcess, timedRun } from "./measure.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CLI = join(ROOT, "dist", "cli.cjs");
 const MODELS = join(ROOT, "samples", "digits", "models");
-const FEATURES = 64;
-
-function digitsRows(): number[][] {
-  const text = gunzipSync(readFileSync(join(ROOT, "samples", "digits", "digits.csv.gz"))).toString("utf8");
-  return text
-    .trim()
-    .split("\n")
-    .map((line) => line.split(",").map(Number));
-}
-
-async function writeCsv(path: string, rows: number, digits: number[][]): Promise<void> {
-  const out = createWriteStream(path);
-  const lines = digits.map((r) => `${r.join(",")}\n`);
-  let chunk = "";
-  for (let i = 0; i < rows; i++) {
-    chunk += lines[i % lines.length];
-    if (chunk.length > 1 << 20) {
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
-      chunk = "";
-    }
-  }
-  out.write(chunk);
-  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-}
-
-function npyHeader(descr: string, shape: number[]): Uint8Array {
-  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
-  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
-  const header = dict.padEnd(total - 10 - 1, " ") + "\n";
-  const out = new Uint8Array(total);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(new TextEncoder().encode(header), 10);
-  return out;
-}
-
-async function writeNpyPair(folder: string, rows: number, digits: number[][]): Promise<void> {
-  const x = await open(join(folder, "x.npy"), "w");
-  const y = await open(join(folder, "y.npy"), "w");
-  try {
-    await x.write(npyHeader("<f4", [rows, FEATURES]));
-    await y.write(npyHeader("<i8", [rows]));
-    const block = 65536;
-    for (let start = 0; start < rows; start += block) {
-      const n = Math.min(block, rows - start);
-      const xs = new Float32Array(n * FEATURES);
-      const ys = new BigInt64Array(n);
-      for (let i = 0; i < n; i++) {
-        const row = digits[(start + i) % digits.length]!;
-        for (let j = 0; j < FEATURES; j++) xs[i * FEATURES + j] = row[j]!;
-        ys[i] = BigInt(row[FEATURES]!);
-      }
-      await x.write(new Uint8Array(xs.buffer));
-      await y.write(new Uint8Array(ys.buffer));
-    }
-  } finally {
-    await x.close();
-    await y.close();
-  }
-}
-
 interface LoadResult {
   rows: number;
   seconds: number;

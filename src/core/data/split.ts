@@ -92,14 +92,27 @@ function spreadOrder(dataset: Dataset, n: number, stratified: boolean, random: (
     if (!members) byClass.set(c, (members = []));
     members.push(i);
   }
-  const placed: { index: number; position: number; tie: number }[] = [];
+  // Typed arrays, not an object per sample: 2,000,000 objects took 5 s to place and sort. Ties in position and
+  // tie both keep the order of placing, as the stable sort of the objects did.
+  const index = new Int32Array(n);
+  const position = new Float64Array(n);
+  const tie = new Float64Array(n);
+  let placed = 0;
   for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
     const members = byClass.get(c)!;
     shuffleInPlace(members, random);
-    members.forEach((index, k) => placed.push({ index, position: (k + 0.5) / members.length, tie: random() }));
+    for (let k = 0; k < members.length; k++, placed++) {
+      index[placed] = members[k]!;
+      position[placed] = (k + 0.5) / members.length;
+      tie[placed] = random();
+    }
   }
-  placed.sort((a, b) => a.position - b.position || a.tie - b.tie);
-  return Int32Array.from(placed, (p) => p.index);
+  const rank = new Int32Array(n);
+  for (let i = 0; i < n; i++) rank[i] = i;
+  rank.sort((a, b) => position[a]! - position[b]! || tie[a]! - tie[b]! || a - b);
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = index[rank[i]!]!;
+  return order;
 }
 
 function checkFractions(f: SplitFractions): void {
@@ -118,7 +131,7 @@ function checkFractions(f: SplitFractions): void {
 export function subsetDataset(dataset: Dataset, rows: ArrayLike<number>): Dataset {
   const width = featureCount(dataset);
   const x = new Float32Array(rows.length * width);
-  for (let i = 0; i < rows.length; i++) x.set(dataset.x.subarray(rows[i]! * width, (rows[i]! + 1) * width), i * width);
+  copyRows(dataset.x, width, rows, x);
   const result: Dataset = {
     ...dataset,
     x,
@@ -129,10 +142,24 @@ export function subsetDataset(dataset: Dataset, rows: ArrayLike<number>): Datase
     const yWidth = dataset.yShape.slice(1).reduce((a, b) => a * b, 1);
     const y =
       dataset.y instanceof Int32Array ? new Int32Array(rows.length * yWidth) : new Float32Array(rows.length * yWidth);
-    for (let i = 0; i < rows.length; i++)
-      y.set(dataset.y.subarray(rows[i]! * yWidth, (rows[i]! + 1) * yWidth), i * yWidth);
+    copyRows(dataset.y, yWidth, rows, y);
     result.y = y;
     result.yShape = [rows.length, ...dataset.yShape.slice(1)];
   }
   return result;
+}
+
+/**
+ * Copies rows of `width` values from `from` into `to`, in the order given. Narrow rows element by element: a
+ * subarray per row (an object each) cost 9 s of splitting 2,000,000 rows of 64 features.
+ */
+function copyRows<T extends Float32Array | Int32Array>(from: T, width: number, rows: ArrayLike<number>, to: T): void {
+  if (width >= 256) {
+    for (let i = 0; i < rows.length; i++) to.set(from.subarray(rows[i]! * width, (rows[i]! + 1) * width), i * width);
+    return;
+  }
+  for (let i = 0, o = 0; i < rows.length; i++) {
+    const start = rows[i]! * width;
+    for (let j = 0; j < width; j++) to[o++] = from[start + j]!;
+  }
 }

@@ -64,7 +64,7 @@ export function rowsAlsoIn(test: Dataset, data: Dataset): number {
   return found.size;
 }
 
-export interface JobSplit {
+export interface SplitOutcome {
   split: DatasetSplit;
   /** Said in the report when rows of the --test file are also rows of the learning data. */
   warning?: string;
@@ -79,7 +79,7 @@ export function jobSplit(
   own: { dataset: Dataset; file: string } | undefined,
   seed = 0,
   fractions: SplitFractions = DEFAULT_SPLIT.fractions,
-): JobSplit {
+): SplitOutcome {
   const split = splitDataset(data, { seed, fractions: own ? withoutTest(fractions) : fractions });
   if (!own) return { split };
   const test = matchingTestSet(own.dataset, data, own.file);

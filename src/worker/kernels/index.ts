@@ -10,6 +10,7 @@ import { conv2dBackpropInputConfig } from "./conv2d-backprop-input.js";
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from "./depthwise-backprop.js";
 import { poolingKernels } from "./pooling.js";
 import { perBatchRow } from "./resize-nearest-grad.js";
+import { sliceConfig } from "./slice.js";
 import { unsortedSegmentSumConfig } from "./unsorted-segment-sum.js";
 
 /** Kernels the wasm backend does not have at all. */
@@ -30,7 +31,8 @@ function replaceKernel(config: tf.KernelConfig): void {
 
 /**
  * Registers the missing wasm kernels (each only if wasm lacks it: a later release may bring its own) and replaces
- * its wrong pooling kernels, its slow Conv2DBackpropInput, transposed BatchMatMul and FusedBatchNorm, and TF.js's
+ * its wrong pooling kernels, its slow Conv2DBackpropInput, transposed BatchMatMul, FusedBatchNorm and Slice (which
+ * copied its whole input), and TF.js's
  * tiling BatchNormalization gradient. Idempotent. Returns the kernel names it registered.
  */
 export function registerWasmGradientKernels(): string[] {
@@ -45,6 +47,8 @@ export function registerWasmGradientKernels(): string[] {
   if (matMul !== undefined) replaced.push(batchMatMulConfig(matMul));
   const batchNorm = tf.getKernel("FusedBatchNorm", "wasm");
   if (batchNorm !== undefined) replaced.push(fusedBatchNormConfig(batchNorm));
+  const slice = tf.getKernel("Slice", "wasm");
+  if (slice !== undefined) replaced.push(sliceConfig(slice));
   replaced.forEach(replaceKernel);
   return [...added, ...replaced].map((c) => c.kernelName);
 }

@@ -2,9 +2,30 @@ import assert from "node:assert/strict";
 import { UsageError } from "../../../src/core/errors.js";
 import type { Dataset } from "../../../src/core/data/dataset.js";
 import { loadDataset } from "../../../src/core/data/load.js";
-import { mulberry32 } from "../../../src/core/random.js";
+import { mulberry32, shuffleInPlace } from "../../../src/core/random.js";
 import { splitDataset, subsetDataset } from "../../../src/core/data/split.js";
 import { DIGITS } from "./helpers.js";
+
+/**
+ * The stratified order as first written (an object per sample, one stable sort): recipes record only the seed and
+ * the fractions, so a faster placement must give exactly this split.
+ */
+function referenceOrder(y: ArrayLike<number>, seed: number): number[] {
+  const random = mulberry32(seed);
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < y.length; i++) {
+    if (!byClass.has(y[i]!)) byClass.set(y[i]!, []);
+    byClass.get(y[i]!)!.push(i);
+  }
+  const placed: { index: number; position: number; tie: number }[] = [];
+  for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
+    const members = byClass.get(c)!;
+    shuffleInPlace(members, random);
+    members.forEach((index, k) => placed.push({ index, position: (k + 0.5) / members.length, tie: random() }));
+  }
+  placed.sort((a, b) => a.position - b.position || a.tie - b.tie);
+  return placed.map((p) => p.index);
+}
 
 const counts = (y: ArrayLike<number>, k: number) => {
   const c = new Array<number>(k).fill(0);
@@ -76,6 +97,60 @@ describe("splitDataset", () => {
     assert.deepEqual(a.indices, b.indices);
     const c = splitDataset(digits, { seed: 8 });
     assert.notDeepEqual(Array.from(a.indices.test), Array.from(c.indices.test));
+  });
+
+  it("gives exactly the split of the straightforward placement and sort, for several seeds and class sizes", () => {
+    // Classes of equal sizes put many samples at the same position (the tie decides); unequal ones interleave.
+    const labels = Int32Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? 3 : i % 3));
+    const data: Dataset = {
+      x: Float32Array.from({ length: 3000 }, (_, i) => i),
+      xShape: [3000, 1],
+      y: labels,
+      yShape: [3000],
+      task: "classification",
+      source: "labels.csv",
+      notes: [],
+    };
+    for (const [dataset, seed] of [
+      [digits, 0],
+      [digits, 11],
+      [data, 0],
+      [data, 5],
+    ] as const) {
+      const order = referenceOrder(dataset.y!, seed);
+      const s = splitDataset(dataset, { seed });
+      const [test, validation] = [s.sizes.test, s.sizes.validation];
+      const pick = (from: number, to: number) => order.slice(from, to).sort((a, b) => a - b);
+      assert.deepEqual(Array.from(s.indices.test), pick(0, test));
+      assert.deepEqual(Array.from(s.indices.validation), pick(test, test + validation));
+      assert.deepEqual(Array.from(s.indices.learn), pick(test + validation, order.length));
+    }
+  });
+
+  it("subsetDataset copies narrow and wide rows, features and labels, in the order given", () => {
+    for (const width of [3, 300]) {
+      const n = 20;
+      const data: Dataset = {
+        x: Float32Array.from({ length: n * width }, (_, i) => i),
+        xShape: [n, width],
+        y: Float32Array.from({ length: n * 2 }, (_, i) => -i),
+        yShape: [n, 2],
+        task: "regression",
+        source: "wide.csv",
+        notes: [],
+      };
+      const rows = [7, 0, 19, 7];
+      const part = subsetDataset(data, rows);
+      assert.deepEqual(part.xShape, [4, width]);
+      assert.deepEqual(
+        Array.from(part.x),
+        rows.flatMap((r) => Array.from(data.x.subarray(r * width, (r + 1) * width))),
+      );
+      assert.deepEqual(
+        Array.from(part.y!),
+        rows.flatMap((r) => [-2 * r, -2 * r - 1]),
+      );
+    }
   });
 
   it("splits regression and unlabeled data without strata, with custom fractions", () => {

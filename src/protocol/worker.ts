@@ -52,6 +52,8 @@ export interface DataSpec {
   test?: string;
   seed?: number;
   fractions?: { learn: number; validation: number; test: number };
+  /** At most this many rows of each data file: a sample seeded by `seed` (from an .npy pair, only those rows are read). */
+  maxRows?: number;
 }
 
 /** Align before averaging (src/core/align): permute every model's units to match a reference model's. */
@@ -200,6 +202,8 @@ export interface RecipeData {
   test?: { path: string; sha256: string };
   seed: number;
   fractions: Record<string, number>;
+  /** `--max-rows`: each data file was a seeded sample of this many rows (the split's seed). */
+  maxRows?: number;
   /** The loss the soup was learned and judged with. */
   loss?: string;
 }

@@ -125,6 +125,7 @@ const mergeOptions = {
     description: `RegMean/Fisher, and --align with labelled data: ${lossOptions.loss!.description}`,
   },
   scale: dataOptions.scale!,
+  "max-rows": dataOptions["max-rows"]!,
   backend: dataOptions.backend!,
   json: { type: "boolean", description: "Print the result as JSON." },
 } as const;

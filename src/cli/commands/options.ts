@@ -53,6 +53,12 @@ export const dataOptions: Record<string, OptionSpec> = {
     description: "Multiply every input value by k (e.g. 0.0625 for 0..16 pixels).",
   },
   seed: { type: "string", valueName: "<N>", description: "Seed of the learn/validation/test split (default 0)." },
+  "max-rows": {
+    type: "string",
+    valueName: "<N>",
+    description:
+      "Use at most N rows of each data file: a sample seeded by --seed. From an x.npy/y.npy pair only those rows are read, so memory is bounded by N, not by the file (other formats are read whole, then sampled).",
+  },
   backend: choiceSpec(BACKEND_CHOICES, "TensorFlow.js backend (default: the fastest that loads):"),
   json: { type: "boolean", description: "Print the report as JSON." },
 };
@@ -246,9 +252,11 @@ export function dataSpec(args: ParsedArgs): DataSpec {
   const scale = numberOption(args, "scale");
   const seed = numberOption(args, "seed");
   const test = stringOption(args, "test");
+  const maxRows = wholeOption(args, "max-rows", 1, "a whole number of rows, 1 or more");
   return {
     path,
     ...(test !== undefined ? { test } : {}),
+    ...(maxRows !== undefined ? { maxRows } : {}),
     ...(label !== undefined ? { label } : {}),
     ...(scale !== undefined ? { scale } : {}),
     ...(seed !== undefined ? { seed } : {}),

@@ -19,6 +19,8 @@ export interface Dataset {
   labelSource?: string;
   /** How class names were numbered, when the order is not the obvious one: a line every report shows. */
   labelNote?: string;
+  /** With --max-rows, which rows were kept of how many: a line every report shows. */
+  sampleNote?: string;
   /** What the loader decided on the user's behalf (header row found, one-hot labels turned into indices, ...). */
   notes: string[];
 }
@@ -42,6 +44,9 @@ export interface LoadOptions {
    * Without it, images keep the first image's size (1 channel if it is gray, else 3).
    */
   inputShape?: readonly (number | null)[];
+  /** At most this many rows: a seeded sample (core/data/row-sample.ts), with `sampleSeed` (default 0). */
+  maxRows?: number;
+  sampleSeed?: number;
 }
 
 /** One data format: recognises its files and reads them into a Dataset. */

@@ -9,6 +9,9 @@ import { npyFolderHasPair, npyPairLoader } from "./npy-pair.js";
 import { npzLoader } from "./npz.js";
 import { isGzip } from "./read.js";
 import { requireRegularFile } from "../formats/limits.js";
+import { sampleCount } from "./dataset.js";
+import { sampleNote, sampleRowIndices } from "./row-sample.js";
+import { subsetDataset } from "./split.js";
 
 /** Content checks first (zip, npy magic), then names; the first loader that claims a file reads it. */
 const LOADERS: DataLoader[] = [npzLoader, npyPairLoader, jsonLoader, csvLoader];
@@ -40,7 +43,13 @@ export async function detectDataFormat(path: string): Promise<DataFormatId> {
 export async function loadDataset(path: string, options: LoadOptions = {}): Promise<Dataset> {
   const id = await detectDataFormat(path);
   const loader = [...LOADERS, imageFolderLoader].find((l) => l.id === id)!;
-  const dataset = await loader.load(path, options);
+  let dataset = await loader.load(path, options);
+  if (options.maxRows !== undefined && sampleCount(dataset) > options.maxRows) {
+    const seed = options.sampleSeed ?? 0;
+    const total = sampleCount(dataset);
+    dataset = subsetDataset(dataset, sampleRowIndices(total, options.maxRows, seed));
+    dataset.sampleNote = `${path}: ${sampleNote(options.maxRows, total, seed, false)}`;
+  }
   if (options.scale !== undefined && options.scale !== 1) {
     if (!Number.isFinite(options.scale))
       throw new ModelFileError(path, `scale ${options.scale} must be a finite number`);

@@ -20,7 +20,14 @@ export interface Float32Npy extends NpyLayout {
   values: Float32Array;
 }
 
-export async function readNpyAsFloat32(path: string): Promise<Float32Npy> {
+/**
+ * The whole array, or with `selectRows` (given the file's row count, the ascending rows to keep, or undefined for
+ * all) only those rows along the first axis: each run of consecutive rows is one positional read.
+ */
+export async function readNpyAsFloat32(
+  path: string,
+  selectRows?: (rowCount: number) => Int32Array | undefined,
+): Promise<Float32Npy> {
   requireRegularFile(path);
   let handle;
   try {
@@ -34,6 +41,8 @@ export async function readNpyAsFloat32(path: string): Promise<Float32Npy> {
     const prefix = new Uint8Array(Math.min(size, MAX_PREFIX_BYTES));
     await readFully(handle, prefix, 0, path);
     const layout = parseNpyPrefix(prefix, size, path);
+    const rows = layout.shape.length > 0 ? selectRows?.(layout.shape[0]!) : undefined;
+    if (rows !== undefined) return { ...(await readRows(handle, layout, rows, path)) };
     const width = BYTES_PER_ELEMENT[layout.dtype];
     const values = new Float32Array(layout.count);
     if (layout.dtype === "float32") {
@@ -53,6 +62,40 @@ export async function readNpyAsFloat32(path: string): Promise<Float32Npy> {
   } finally {
     await handle.close();
   }
+}
+
+/** The rows `rows` (ascending, distinct) of a C-order array, as float32. */
+async function readRows(
+  handle: Awaited<ReturnType<typeof open>>,
+  layout: NpyLayout,
+  rows: Int32Array,
+  path: string,
+): Promise<Float32Npy> {
+  const total = layout.shape[0]!;
+  const perRow = total === 0 ? 0 : layout.count / total;
+  const width = BYTES_PER_ELEMENT[layout.dtype];
+  const values = new Float32Array(rows.length * perRow);
+  const rowsPerPiece = Math.max(1, Math.floor(PIECE_BYTES / Math.max(1, perRow * width)));
+  let out = 0;
+  for (let i = 0; i < rows.length;) {
+    // A run of consecutive rows, at most one piece long.
+    let end = i + 1;
+    while (end < rows.length && rows[end] === rows[end - 1]! + 1 && end - i < rowsPerPiece) end++;
+    const first = rows[i]!;
+    if (first < 0 || rows[end - 1]! >= total) throw new RangeError(`row ${rows[end - 1]} of ${total}`);
+    const n = (end - i) * perRow;
+    const bytes = new Uint8Array(n * width);
+    await readFully(handle, bytes, layout.dataOffset + first * perRow * width, path);
+    values.set(
+      layout.dtype === "float32"
+        ? new Float32Array(bytes.buffer)
+        : toFloat32(viewAs(bytes, layout.dtype, [n]), layout.dtype),
+      out,
+    );
+    out += n;
+    i = end;
+  }
+  return { ...layout, shape: [rows.length, ...layout.shape.slice(1)], count: values.length, values };
 }
 
 async function readFully(

@@ -24,6 +24,7 @@ export async function dataRecord(
     ...(spec.test !== undefined ? { test: { path: resolve(spec.test), sha256: await sha256File(spec.test) } } : {}),
     seed: split.seed,
     fractions: { ...split.fractions },
+    ...(spec.maxRows !== undefined ? { maxRows: spec.maxRows } : {}),
     ...(loss !== undefined ? { loss } : {}),
   };
 }

@@ -73,6 +73,8 @@ const recipeSchema = v.pipe(
           label: v.optional(text),
           seed: v.optional(finite),
           fractions: v.optional(mapOf(finite)),
+          /** `--max-rows`: each data file was a seeded sample of this many rows. */
+          maxRows: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
           scale: v.optional(finite),
           inputKey: v.optional(text),
           /** The loss learning and scoring used (a Keras loss name: sparse_categorical_crossentropy, ...). */

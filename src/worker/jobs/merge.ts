@@ -35,6 +35,7 @@ function dataOf(data: RecipeData): DataSpec {
     ...(data.test !== undefined ? { test: data.test.path } : {}),
     seed: data.seed,
     fractions: data.fractions as NonNullable<DataSpec["fractions"]>,
+    ...(data.maxRows !== undefined ? { maxRows: data.maxRows } : {}),
   };
 }
 

@@ -54,6 +54,7 @@ export async function recipeStatistics(
     ...(record.inputKey !== undefined ? { inputKey: record.inputKey } : {}),
     ...(record.seed !== undefined ? { seed: record.seed } : {}),
     ...(record.fractions !== undefined ? { fractions: record.fractions as DataSpec["fractions"] } : {}),
+    ...(record.maxRows !== undefined ? { maxRows: record.maxRows } : {}),
   };
   const method = spec.method as DataAwareMethod;
   const recorded = recipe.learning?.statistics as { examples?: number; target?: FisherTarget } | undefined;

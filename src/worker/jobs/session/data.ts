@@ -73,6 +73,7 @@ export async function loadJobData(spec: DataSpec, loaded: LoadedProblem, loss?: 
       ...(spec.label !== undefined ? { label: spec.label === "none" ? null : spec.label } : {}),
       ...(spec.inputKey !== undefined ? { xKey: spec.inputKey } : {}),
       ...(spec.scale !== undefined ? { scale: spec.scale } : {}),
+      ...(spec.maxRows !== undefined ? { maxRows: spec.maxRows, sampleSeed: spec.seed ?? 0 } : {}),
       ...(task !== undefined ? { task } : {}),
       inputShape,
     });
@@ -88,7 +89,8 @@ export async function loadJobData(spec: DataSpec, loaded: LoadedProblem, loss?: 
       spec.seed,
       spec.fractions,
     );
-    if (warning !== undefined) loaded.warnings.push(warning);
+    for (const line of [dataset.sampleNote, own?.dataset.sampleNote, warning])
+      if (line !== undefined) loaded.warnings.push(line);
     const notes = [
       ...dataset.notes,
       ...checked.notes,

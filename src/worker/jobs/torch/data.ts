@@ -17,8 +17,8 @@ export interface TorchJobData {
   readonly notes: string[];
   /** How the labels were numbered, when not the obvious way: every report says it. */
   readonly labelNote?: string;
-  /** Rows of the --test file that are also rows of the data: every report says it. */
-  readonly testWarning?: string;
+  /** Which rows were sampled (--max-rows), rows of the --test file that are also rows of the data: every report says them. */
+  readonly dataWarnings: string[];
 }
 
 /** How labels must be read for an explicit loss: class indices for cross-entropy, numbers for mse / mae. */
@@ -35,6 +35,7 @@ export async function loadTorchData(spec: DataSpec, loss?: LossChoice): Promise<
       ...(spec.label !== undefined ? { label: spec.label === "none" ? null : spec.label } : {}),
       ...(spec.inputKey !== undefined ? { xKey: spec.inputKey } : {}),
       ...(spec.scale !== undefined ? { scale: spec.scale } : {}),
+      ...(spec.maxRows !== undefined ? { maxRows: spec.maxRows, sampleSeed: spec.seed ?? 0 } : {}),
       ...(task !== undefined ? { task } : {}),
     });
   const dataset = await read(spec.path);
@@ -50,7 +51,7 @@ export async function loadTorchData(spec: DataSpec, loss?: LossChoice): Promise<
     ...(spec.test !== undefined ? { testFile: spec.test } : {}),
     notes: [...dataset.notes, ...(own ? own.notes.map((n) => `${spec.test}: ${n}`) : [])],
     ...(dataset.labelNote !== undefined ? { labelNote: dataset.labelNote } : {}),
-    ...(warning !== undefined ? { testWarning: warning } : {}),
+    dataWarnings: [dataset.sampleNote, own?.sampleNote, warning].filter((w): w is string => w !== undefined),
   };
 }
 

@@ -128,7 +128,7 @@ export async function openTorchSession(
     const warnings = [
       ...weightWarnings(base !== undefined ? [...ingredients, base] : ingredients),
       ...(data.labelNote !== undefined ? [data.labelNote] : []),
-      ...(data.testWarning !== undefined ? [data.testWarning] : []),
+      ...data.dataWarnings,
       ...(params.backend !== undefined
         ? [`--backend ${params.backend} is a TensorFlow.js backend; PyTorch models ran on ${engine.description}`]
         : []),

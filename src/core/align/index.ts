@@ -16,3 +16,9 @@ export {
   type WeightMatchingOptions,
   type WeightMatchingResult,
 } from "./weight-matching.js";
+export {
+  torchPermutationSymmetry,
+  type TorchAlignmentPlan,
+  type TorchGraphNode,
+  type TorchNodeKind,
+} from "./torch-symmetry.js";

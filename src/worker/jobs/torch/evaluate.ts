@@ -11,6 +11,7 @@ import { compareOnTest, uniformEngineSoup, type EngineSoup } from "./rows.js";
 import { closeTorchSession, openTorchSession, outputUnits } from "./session.js";
 import { torchObjective } from "./task.js";
 import { torchBatchNormOverrides, torchSoupRecord } from "./write.js";
+import { addAlignment } from "../../align/report.js";
 
 export async function runTorchEvaluate(
   params: EvaluateParams,
@@ -44,6 +45,12 @@ export async function runTorchEvaluate(
       warnings: [...session.warnings, ...rows.warnings],
       seconds: 0,
     };
+    if (session.alignment !== undefined) {
+      // As the TF.js job: the rows are the aligned models'; a panel's save of them would need their permutations.
+      addAlignment(report, session.alignment);
+      report.seconds = (performance.now() - session.started) / 1000;
+      return report;
+    }
     // What the panel's save of either soup records (the uniform one with the statistics it was scored with).
     const metrics = (merged: unknown) => ({ metricName: report.metricName, metrics: { ...report.metrics, merged } });
     const task = objective.task;

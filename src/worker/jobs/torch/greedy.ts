@@ -13,6 +13,7 @@ import { compareOnTest, greedyEngineSoup, uniformEngineSoup } from "./rows.js";
 import { closeTorchSession, openTorchSession, outputUnits } from "./session.js";
 import { torchObjective } from "./task.js";
 import { torchBatchNormOverrides, writeTorchSoup } from "./write.js";
+import { addAlignment } from "../../align/report.js";
 
 export async function runTorchGreedy(
   params: GreedyParams,
@@ -52,6 +53,7 @@ export async function runTorchGreedy(
       warnings: [...session.warnings, ...rows.warnings],
       seconds: 0,
     };
+    if (session.alignment !== undefined) addAlignment(report, session.alignment);
     await writeTorchSoup(
       report,
       session,

@@ -25,6 +25,7 @@ import {
 import { closeTorchSession, openTorchSession, outputUnits, type TorchSession } from "./session.js";
 import { torchObjective, torchTask } from "./task.js";
 import { torchBatchNormOverrides, writeTorchSoup } from "./write.js";
+import { addAlignment } from "../../align/report.js";
 
 /** Whether the session's validation and test splits hold labelled rows (the comparison by the labels). */
 export function labelledSplits(session: TorchSession): boolean {
@@ -160,6 +161,7 @@ async function learnOn(session: TorchSession, params: LearnParams, context: JobC
     history,
     learning: learningSummary(result),
   };
+  if (session.alignment !== undefined) addAlignment(report, session.alignment);
   await writeTorchSoup(
     report,
     session,

@@ -137,6 +137,7 @@ export async function writeTorchSoup(
     data: record.data,
     metrics: record.metrics,
     backend: session.backend,
+    ...(session.alignment !== undefined ? { alignment: session.alignment.recipe } : {}),
     cancel: context.token,
     ...(session.data.split.test.xShape[0]! > 0 ? { check } : {}),
   });

@@ -21,4 +21,5 @@ export {
   type TorchAlignmentPlan,
   type TorchGraphNode,
   type TorchNodeKind,
+  type TorchUnitMaker,
 } from "./torch-symmetry.js";

@@ -61,8 +61,20 @@ interface Channels {
   segments: Segment[];
 }
 
+/** A Linear or convolution that makes a group's units, in graph order (REPAIR rescales its output units). */
+export interface TorchUnitMaker {
+  node: string;
+  module: string;
+  /** Its output's channel axis. */
+  axis: number;
+  weight: string;
+  bias?: string;
+}
+
 export interface TorchAlignmentPlan {
   plan: AlignmentPlan;
+  /** The layers that make units of the plan's groups, in graph order. */
+  makers: TorchUnitMaker[];
   /** The channel axis of every node a group is probed at (the engine's correlate and moments need it). */
   probeAxes: Map<string, number>;
 }
@@ -87,6 +99,7 @@ export function torchPermutationSymmetry(
   const outputs = new Map<string, Channels | undefined>();
   const fixed: FixedLayer[] = [];
   const probeAxes = new Map<string, number>();
+  const makers: Array<TorchUnitMaker & { group: number }> = [];
   const uses = new Map<string, number>();
   for (const node of nodes) if (node.module !== undefined) uses.set(node.module, (uses.get(node.module) ?? 0) + 1);
 
@@ -132,6 +145,15 @@ export function torchPermutationSymmetry(
     probeAxes.set(node.name, axis);
     return { shape: shapeOf(node), axis, segments: [{ group, offset: 0, size, width: 1 }] };
   };
+  const maker = (node: TorchGraphNode, c: Channels, weight: string) =>
+    makers.push({
+      node: node.name,
+      module: node.module!,
+      axis: c.axis,
+      weight,
+      ...(node.bias ? { bias: `${node.module}.bias` } : {}),
+      group: c.segments[0]!.group,
+    });
   const writes = (c: Channels, t: { name: string; shape: readonly number[] }) =>
     sets.members[c.segments[0]!.group]!.push({ tensor: t.name, axis: 0, offset: 0, period: t.shape[0]!, count: 1 });
 
@@ -155,6 +177,7 @@ export function torchPermutationSymmetry(
         const units = newUnits(node, weight.shape[0]!, out.length - 1);
         writes(units, weight);
         if (node.bias) writes(units, tensor(node.module!, "bias"));
+        maker(node, units, weight.name);
         return units;
       }
       case "conv": {
@@ -175,6 +198,7 @@ export function torchPermutationSymmetry(
         const units = newUnits(node, weight.shape[0]!, 1);
         writes(units, weight);
         if (node.bias) writes(units, tensor(node.module!, "bias"));
+        maker(node, units, weight.name);
         return units;
       }
       case "batchnorm": {
@@ -291,5 +315,10 @@ export function torchPermutationSymmetry(
   const plan = { groups: sets.groups(), fixed };
   const probed = new Set(plan.groups.flatMap((g) => g.probes.map((p) => p.layer)));
   for (const name of [...probeAxes.keys()]) if (!probed.has(name)) probeAxes.delete(name);
-  return { plan, probeAxes };
+  const kept = new Set(plan.groups.flatMap((g) => g.probes.map((p) => p.layer)));
+  return {
+    plan,
+    makers: makers.filter((m) => kept.has(m.node)).map(({ group: _group, ...m }) => m),
+    probeAxes,
+  };
 }

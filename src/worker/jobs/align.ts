@@ -27,6 +27,8 @@ import { alignLoaded } from "./session/align.js";
 import { writtenModelCheck } from "./session/verify.js";
 import { taskFor } from "../evaluate/evaluate.js";
 import { metricPair } from "../evaluate/score.js";
+import { torchModelFor } from "./torch/engine-choice.js";
+import { runTorchAlign } from "./torch/align-job.js";
 
 /**
  * REPAIR of a weighted average of aligned models (without BatchNormalization, with labelled data): undefined when
@@ -75,7 +77,7 @@ function rekey(permutations: Permutations, template: ModelManifest, own: ModelMa
 }
 
 /** Where each aligned model goes in the output folder: its file name, or its folder for a model.json. */
-function outputNames(models: readonly string[], folder: string): string[] {
+export function outputNames(models: readonly string[], folder: string): string[] {
   const names = models.map((m) =>
     basename(m) === "model.json" ? join(basename(dirname(resolve(m))), "model.json") : basename(m),
   );
@@ -86,6 +88,8 @@ function outputNames(models: readonly string[], folder: string): string[] {
 export async function runAlign(params: AlignParams, context: JobContext): Promise<AlignResult> {
   const started = performance.now();
   if (!params.out) throw new UsageError("an output is required (--out)");
+  const torch = await torchModelFor(params.models, params.architecture);
+  if (torch !== undefined) return runTorchAlign(params, torch, context);
   if (params.align.method === "activation" && params.data === undefined)
     throw new UsageError("activation matching needs data (--data <file>)");
   const backend: BackendName = await useBackend(params.backend, context);

@@ -228,6 +228,11 @@ export class TorchEngine implements SoupEngine {
     );
   }
 
+  /** The merged tensors' names, in the order readMerged gives them. */
+  get mergedNames(): string[] {
+    return this.merged.map((m) => m.name);
+  }
+
   /** The engine's process id (for a test, or a report). */
   get pid(): number | undefined {
     return this.process.pid;

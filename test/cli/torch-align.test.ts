@@ -155,6 +155,66 @@ describe("model-soup --align on PyTorch models", function () {
     assert.ok(existsSync(out));
   });
 
+  it("merge --align weight: REPAIRed on labelled data, the aligned merge beats the plain one in plain torch; apply rewrites it byte for byte", async () => {
+    const aligned = join(dir, "merged-aligned.safetensors");
+    const plain = join(dir, "merged-plain.safetensors");
+    const architecture = ["--architecture", `${ALIGN_FACTORY}:build_mlp`];
+    const run = await runCli(
+      ...["merge", ...mlp(), ...architecture, "--data", join(dir, "mlp.npz"), "--label", "y"],
+      ...["--align", "weight", "--out", aligned],
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /REPAIR of 2 layer\(s\): validation loss [\d.]+ → [\d.]+ \(kept/);
+    const noAlign = await runCli("merge", ...mlp(), "--out", plain);
+    assert.equal(noAlign.code, 0, noAlign.stderr);
+    const score = (model: string) =>
+      plainTorchScore(python.path, { model, factory: `${ALIGN_FACTORY}:build_mlp`, data: join(dir, "mlp_held.npz") });
+    const a = score(aligned);
+    const p = score(plain);
+    assert.ok(a.accuracy > p.accuracy + 0.05, `aligned ${a.accuracy} vs plain ${p.accuracy}`);
+    const recipe = JSON.parse(await readFile(join(dir, "merged-aligned.recipe.json"), "utf8")) as {
+      overrides?: Record<string, number[]>;
+      alignment: { groups: unknown[] };
+    };
+    assert.deepEqual(Object.keys(recipe.overrides ?? {}).sort(), ["0.bias", "0.weight", "2.bias", "2.weight"]);
+    assert.equal(recipe.alignment.groups.length, 2);
+    const again = join(dir, "merged-again.safetensors");
+    const apply = await runCli("apply", join(dir, "merged-aligned.recipe.json"), "--out", again);
+    assert.equal(apply.code, 0, apply.stderr);
+    assert.ok((await readFile(again)).equals(await readFile(aligned)), "the recipe rewrites the same bytes");
+
+    const refused = await runCli(
+      "merge",
+      ...mlp(),
+      ...architecture,
+      "--align",
+      "weight",
+      "--out",
+      join(dir, "no-data.safetensors"),
+    );
+    assert.notEqual(refused.code, 0);
+    assert.match(oneLine(refused.stderr), /mlp_s0\.pt: --align on PyTorch models needs --data/);
+    assert.ok(!existsSync(join(dir, "no-data.safetensors")));
+  });
+
+  it("align --method activation writes each CNN with its units permuted: plain torch scores each as its original", async () => {
+    const folder = join(dir, "aligned-cnns");
+    const run = await runCli(
+      ...["align", ...cnn(), "--architecture", `${ALIGN_FACTORY}:build_cnn`, "--data", join(dir, "cnn.npz")],
+      ...["--label", "y", "--method", "activation", "--reference", cnn()[0]!, "--out", folder],
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const factory = `${ALIGN_FACTORY}:build_cnn`;
+    for (const [i, model] of cnn().entries()) {
+      const written = join(folder, `cnn_s${i}.pt`);
+      const own = plainTorchScore(python.path, { model, factory, data: join(dir, "cnn_held.npz") });
+      const moved = plainTorchScore(python.path, { model: written, factory, data: join(dir, "cnn_held.npz") });
+      assert.ok(Math.abs(own.loss - moved.loss) < 1e-5 * Math.max(1, own.loss), `${own.loss} vs ${moved.loss}`);
+      assert.equal(moved.accuracy, own.accuracy);
+    }
+    assert.ok(!(await readFile(join(folder, "cnn_s1.pt"))).equals(await readFile(cnn()[1]!)), "its units moved");
+  });
+
   it("refuses in one line, writing nothing: a TorchScript file, a graph torch.fx cannot trace, --align with --base", async () => {
     const ts = [0, 1].map((i) => fixture(`mlp_ft${i}.ts.pt`));
     const out = join(dir, "refused.safetensors");

@@ -36,6 +36,15 @@ header has "op"; each answer is {"ok": true, ...} or {"ok": false, "error": "one
   writeBatchNorm {sizes}, payload float32 as readBatchNorm gives it
   readMerged  -> {sizes}, payload float32 (the merged tensors, concatenated in `merged` order)
   timing      -> {timings: {op: [requests, seconds inside engine.py]}}
+  setMerged   {names}, payload float32 (those tensors, concatenated): replaces them in the soup now written,
+              until the next write (REPAIR)
+  structure   -> {nodes: [...]}: the torch.fx graph of the model (traced, shapes from one learn row), each node
+              as traced_node describes it (src/core/align/torch-symmetry.ts reads it); TorchScript refused
+  correlate   {a, b, probes: [[node, channel axis], ...], rows, batchSize} -> {channels: [C, ...]}, payload
+              float64: per probe the C x C Pearson correlation of ingredient a's units (rows) with b's (columns)
+              over the first `rows` learn rows
+  moments     {probes, rows, batchSize} -> {channels}, payload float64: per probe C means then C (population)
+              standard deviations of its output with the soup now written
   exit
 
 Any request may carry "reply": false (TorchEngine sends it on a write followed at once by the request that needs

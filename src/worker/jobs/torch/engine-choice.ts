@@ -59,7 +59,7 @@ export async function torchModelFor(models: readonly string[], architecture?: st
 }
 
 /** What runs PyTorch models today, for the jobs that do not yet (`evaluate --methods`, data-aware merges). */
-const TORCH_JOBS = "fixed merges, learn, greedy and evaluate (with --weights) run them";
+const TORCH_JOBS = "fixed merges, learn, greedy, evaluate (with --weights) and --align run them";
 
 /** Refuses, in one line, a TensorFlow.js-only job (`what`) on PyTorch models, saying what runs them. */
 export async function refuseOnPyTorch(what: string, models: readonly string[], architecture?: string): Promise<void> {

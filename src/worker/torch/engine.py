@@ -956,7 +956,8 @@ def traced_node(node, modules):
 
 def unit_rows(t, axis):
     """A probed output as [rows, channels] in float64: every position along the other axes is a row."""
-    return t.detach().movedim(axis, -1).reshape(-1, t.shape[axis]).double()
+    rows = t.detach().movedim(axis, -1).reshape(-1, t.shape[axis])
+    return rows.cpu().double() if rows.device.type == "mps" else rows.double()  # MPS has no float64
 
 
 def pooled(a, b):

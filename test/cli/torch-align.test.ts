@@ -135,6 +135,9 @@ describe("model-soup --align on PyTorch models", function () {
       assert.equal(report.alignment!.referenceChosenBy, "user");
       assert.ok(report.alignment!.moved[0]!.units > (kind === "mlp" ? 80 : 18));
       assert.ok(Math.abs(report.alignment!.pairs[0]!.cosineAfter - 1) < 1e-6);
+      // Its learned soup (the learner's defaults) mixes two copies of one model: the model itself.
+      const learned = report.metrics.methods?.find((m) => m.method === "aligned learned soup");
+      assert.ok(learned && Math.abs(learned.loss - own.loss) < 1e-5, JSON.stringify(report.metrics.methods));
     });
   }
 

@@ -178,7 +178,11 @@ describe("model-soup --align on PyTorch models", function () {
     const recipe = JSON.parse(await readFile(join(dir, "merged-aligned.recipe.json"), "utf8")) as {
       overrides?: Record<string, number[]>;
       alignment: { groups: unknown[] };
+      metrics: { split: string; merged: { loss: number } };
     };
+    // The figures REPAIR judged the merge by, re-measured on the written file by a fresh engine.
+    assert.equal(recipe.metrics.split, "validation");
+    assert.ok(recipe.metrics.merged.loss > 0);
     assert.deepEqual(Object.keys(recipe.overrides ?? {}).sort(), ["0.bias", "0.weight", "2.bias", "2.weight"]);
     assert.equal(recipe.alignment.groups.length, 2);
     const again = join(dir, "merged-again.safetensors");

@@ -13,8 +13,12 @@ import { specFromCoefficients } from "../../../core/merge/coefficients.js";
 import type { MergeSpec } from "../../../core/merge/spec.js";
 import { dataRecord } from "../../../core/recipe/data-record.js";
 import { recipePathFor } from "../../../core/recipe/recipe.js";
-import { saveSoup } from "../../../core/soup/save.js";
-import type { AlignParams, AlignResult } from "../../../protocol/worker.js";
+import { saveSoup, type SavedSoup } from "../../../core/soup/save.js";
+import type { AlignParams, AlignResult, MetricPair } from "../../../protocol/worker.js";
+import { metricPair } from "../../evaluate/score.js";
+import type { Task } from "../../learn/loss.js";
+import { sameLoss } from "../session/verify.js";
+import { scoreWrittenFile } from "./write.js";
 import { repairSummary } from "../../align/report.js";
 import type { Mix } from "../../evaluate/soup.js";
 import { outputNames } from "../align.js";
@@ -51,6 +55,7 @@ export async function runTorchAlign(params: AlignParams, model: TorchModel, cont
       // Per-layer weights are merged without REPAIR (as on TF.js); per-model weights are normalised as written.
       const perModel = coefficients === undefined || Array.isArray(coefficients);
       let overrides: Record<string, number[]> | undefined;
+      let scored: { figures: MetricPair; task: Task } | undefined;
       if (perModel && labelledSplits(session)) {
         const weights = (coefficients as number[] | undefined) ?? params.models.map(() => 1);
         const total = weights.reduce((a, b) => a + b, 0);
@@ -68,6 +73,9 @@ export async function runTorchAlign(params: AlignParams, model: TorchModel, cont
           if (repaired !== undefined) {
             alignment.report.repair = repairSummary(repaired);
             if (repaired.kept) overrides = repaired.overrides;
+            // REPAIR scored the merge on validation as it is written: the written file must score the same.
+            const figures = metricPair(repaired.kept ? repaired.validation.after : repaired.validation.before);
+            scored = { figures, task: objective.task };
           }
         }
       }
@@ -78,6 +86,19 @@ export async function runTorchAlign(params: AlignParams, model: TorchModel, cont
         alignment: alignment.recipe,
         ...record,
         ...(overrides !== undefined ? { overrides } : {}),
+        ...(scored !== undefined
+          ? {
+              metrics: { metricName: scored.task.metric, split: "validation", merged: scored.figures },
+              check: async (written: SavedSoup, metrics: unknown) => {
+                const file = await scoreWrittenFile(session, written.model, scored!.task, true, context, "validation");
+                if (!sameLoss(file.loss, scored!.figures.loss))
+                  throw new Error(
+                    `the written model ${written.model} scores validation loss ${file.loss} where the merge REPAIR judged scored ${scored!.figures.loss}; nothing was kept`,
+                  );
+                return { ...(metrics as object), merged: file };
+              },
+            }
+          : {}),
         cancel: context.token,
       });
       outputs.push({ model: saved.model, recipe: saved.recipe });

@@ -4,7 +4,7 @@
  * model's output do to the groups.
  */
 import assert from "node:assert/strict";
-import { torchPermutationSymmetry, type TorchGraphNode } from "../../../src/core/align/index.js";
+import { tensorReorders, torchPermutationSymmetry, type TorchGraphNode } from "../../../src/core/align/index.js";
 
 const input: TorchGraphNode = { name: "x", kind: "input", inputs: [], shape: [1, 4], what: "the model's input" };
 const linear = (name: string, from: string, units: number, module = name): TorchGraphNode => ({
@@ -144,5 +144,31 @@ describe("torchPermutationSymmetry", () => {
     );
     assert.equal(plan.groups.length, 0);
     assert.match(plan.fixed[0]!.reason, /"fc2\.weight" has 9 inputs where 8 channels arrive/);
+  });
+
+  it("groups (as a recipe records them) that place units outside a tensor are refused in one line", () => {
+    const plan = {
+      groups: [
+        {
+          id: "fc1",
+          size: 4,
+          probes: [],
+          members: [{ tensor: "fc1.weight", axis: 0, offset: 6, period: 8, count: 1 }],
+        },
+      ],
+      fixed: [],
+    };
+    assert.throws(
+      () => tensorReorders(plan, { fc1: [1, 0, 2, 3] }, new Map([["fc1.weight", [8, 4]]])),
+      /the alignment places 4 units of "fc1" outside axis 0 of tensor "fc1\.weight" \[8, 4\]/,
+    );
+    const beyond = {
+      ...plan,
+      groups: [{ ...plan.groups[0]!, members: [{ ...plan.groups[0]!.members[0]!, axis: 2, offset: 0 }] }],
+    };
+    assert.throws(
+      () => tensorReorders(beyond, { fc1: [1, 0, 2, 3] }, new Map([["fc1.weight", [8, 4]]])),
+      /outside axis 2/,
+    );
   });
 });

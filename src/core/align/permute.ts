@@ -45,10 +45,13 @@ export function tensorReorders(
       if (!shape) throw new UsageError(`the alignment names tensor "${m.tensor}", which the model does not have`);
       const width = m.width ?? 1;
       const length = shape[m.axis];
+      const whole = [m.axis, m.offset, m.period, m.count, width].every((v) => Number.isInteger(v) && v >= 0);
       if (
         length === undefined ||
-        !Number.isInteger(m.offset) ||
-        m.offset < 0 ||
+        !whole ||
+        m.count < 1 ||
+        width < 1 ||
+        (m.count > 1 && m.period < group.size * width) ||
         m.offset + (m.count - 1) * m.period + group.size * width > length
       )
         throw new UsageError(

@@ -170,5 +170,16 @@ describe("torchPermutationSymmetry", () => {
       () => tensorReorders(beyond, { fc1: [1, 0, 2, 3] }, new Map([["fc1.weight", [8, 4]]])),
       /outside axis 2/,
     );
+    // Blocks repeated a huge number of times over one place (period 0) would take forever: refused at once.
+    const repeated = {
+      ...plan,
+      groups: [
+        { ...plan.groups[0]!, members: [{ ...plan.groups[0]!.members[0]!, offset: 0, period: 0, count: 1e12 }] },
+      ],
+    };
+    assert.throws(
+      () => tensorReorders(repeated, { fc1: [1, 0, 2, 3] }, new Map([["fc1.weight", [8, 4]]])),
+      /outside axis 0/,
+    );
   });
 });

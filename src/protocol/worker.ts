@@ -510,7 +510,8 @@ export interface AlignResult {
   /** Written models (aligned ingredients, or the merge) and their recipes. */
   outputs: Array<{ model: string; recipe: string }>;
   warnings: string[];
-  backend: BackendName;
+  /** The TF.js backend, or for PyTorch models the engine that ran them. */
+  backend: BackendName | (string & {});
   seconds: number;
 }
 

@@ -16,3 +16,10 @@ export {
   type WeightMatchingOptions,
   type WeightMatchingResult,
 } from "./weight-matching.js";
+export {
+  torchPermutationSymmetry,
+  type TorchAlignmentPlan,
+  type TorchGraphNode,
+  type TorchNodeKind,
+  type TorchUnitMaker,
+} from "./torch-symmetry.js";

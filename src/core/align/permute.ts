@@ -43,9 +43,22 @@ export function tensorReorders(
     for (const m of group.members) {
       const shape = shapes.get(m.tensor);
       if (!shape) throw new UsageError(`the alignment names tensor "${m.tensor}", which the model does not have`);
-      const axes = reorders.get(m.tensor) ?? new Map<number, Int32Array>();
-      const source = axes.get(m.axis) ?? Int32Array.from(identity(shape[m.axis]!));
       const width = m.width ?? 1;
+      const length = shape[m.axis];
+      const whole = [m.axis, m.offset, m.period, m.count, width].every((v) => Number.isInteger(v) && v >= 0);
+      if (
+        length === undefined ||
+        !whole ||
+        m.count < 1 ||
+        width < 1 ||
+        (m.count > 1 && m.period < group.size * width) ||
+        m.offset + (m.count - 1) * m.period + group.size * width > length
+      )
+        throw new UsageError(
+          `the alignment places ${group.size} units of "${group.id}" outside axis ${m.axis} of tensor "${m.tensor}" [${shape.join(", ")}]`,
+        );
+      const axes = reorders.get(m.tensor) ?? new Map<number, Int32Array>();
+      const source = axes.get(m.axis) ?? Int32Array.from(identity(length));
       for (let k = 0; k < m.count; k++) {
         const base = m.offset + k * m.period;
         for (let j = 0; j < group.size; j++) {

@@ -98,6 +98,30 @@ const recipeSchema = v.pipe(
           reference: text,
           /** One per ingredient: group id → permutation (unit j of the aligned model is unit perm[j] of the original). */
           permutations: v.array(mapOf(v.array(finite, "must be a list of unit indices")), "must be a list"),
+          /**
+           * The permutation groups themselves, where the files cannot give them (PyTorch: the engine traces them from
+           * the architecture's graph): which axes of which tensors each group's units occupy.
+           */
+          groups: v.optional(
+            v.array(
+              object({
+                id: text,
+                size: finite,
+                members: v.array(
+                  object({
+                    tensor: text,
+                    axis: finite,
+                    offset: finite,
+                    period: finite,
+                    count: finite,
+                    width: v.optional(finite),
+                  }),
+                  "must be a list",
+                ),
+              }),
+              "must be a list",
+            ),
+          ),
         }),
       ),
       /** Tensors whose values are given here rather than merged (re-estimated BatchNormalization statistics). */

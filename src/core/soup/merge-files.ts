@@ -20,6 +20,7 @@ import {
   permutationSymmetry,
   reorderTensor,
   tensorReorders,
+  type PermutationGroup,
   type Permutations,
   type TensorReorder,
 } from "../align/index.js";
@@ -44,7 +45,7 @@ export interface MergeFilesOptions {
    */
   overrides?: Record<string, number[]>;
   /** Aligned merges: per ingredient, the permutations of its units (by the template's group ids) applied before merging. */
-  alignment?: { permutations: Permutations[] };
+  alignment?: { permutations: Permutations[]; groups?: ReadonlyArray<Omit<PermutationGroup, "probes">> };
   /** Data statistics for the methods that need them (RegMean, Fisher), by the template's tensor names. */
   statistics?: MergeStatistics;
   /** The architecture of weights-only checkpoints (`--architecture`), which aligned merges need to permute units. */
@@ -111,7 +112,11 @@ function alignmentReorders(
       `the alignment has permutations for ${alignment.permutations.length} model(s); the merge has ${count}`,
     );
   }
-  const plan = permutationSymmetry(template);
+  // Groups the recipe records (PyTorch: traced from the architecture by the engine), else the file's own architecture's.
+  const plan =
+    alignment.groups !== undefined
+      ? { groups: alignment.groups.map((g) => ({ ...g, probes: [] })), fixed: [] }
+      : permutationSymmetry(template);
   const shapes = new Map(template.tensors.map((t) => [t.name, t.shape]));
   const known = new Set(plan.groups.map((g) => g.id));
   return alignment.permutations.map((perms) => {

@@ -3,7 +3,7 @@
  * a recipe) and `merge --align` (the merge of the aligned models); (the step learn and greedy take first is session/align.ts).
  */
 import { mkdir } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { Permutations } from "../../core/align/index.js";
 import { nameMapping } from "../../core/architecture/index.js";
 import { UsageError } from "../../core/errors.js";
@@ -27,6 +27,9 @@ import { alignLoaded } from "./session/align.js";
 import { writtenModelCheck } from "./session/verify.js";
 import { taskFor } from "../evaluate/evaluate.js";
 import { metricPair } from "../evaluate/score.js";
+import { torchModelFor } from "./torch/engine-choice.js";
+import { runTorchAlign } from "./torch/align-job.js";
+import { outputNames } from "../align/output-names.js";
 
 /**
  * REPAIR of a weighted average of aligned models (without BatchNormalization, with labelled data): undefined when
@@ -74,18 +77,11 @@ function rekey(permutations: Permutations, template: ModelManifest, own: ModelMa
   return Object.fromEntries(Object.entries(permutations).map(([id, perm]) => [layers.get(id) ?? id, perm]));
 }
 
-/** Where each aligned model goes in the output folder: its file name, or its folder for a model.json. */
-function outputNames(models: readonly string[], folder: string): string[] {
-  const names = models.map((m) =>
-    basename(m) === "model.json" ? join(basename(dirname(resolve(m))), "model.json") : basename(m),
-  );
-  const unique = new Set(names).size === names.length;
-  return names.map((n, i) => join(folder, unique ? n : `${i + 1}-${n.replace("/", "-")}`));
-}
-
 export async function runAlign(params: AlignParams, context: JobContext): Promise<AlignResult> {
   const started = performance.now();
   if (!params.out) throw new UsageError("an output is required (--out)");
+  const torch = await torchModelFor(params.models, params.architecture);
+  if (torch !== undefined) return runTorchAlign(params, torch, context);
   if (params.align.method === "activation" && params.data === undefined)
     throw new UsageError("activation matching needs data (--data <file>)");
   const backend: BackendName = await useBackend(params.backend, context);

@@ -35,13 +35,21 @@ header has "op"; each answer is {"ok": true, ...} or {"ok": false, "error": "one
   readBatchNorm  -> {layers, sizes}, payload float32 (mean then variance of each layer)
   writeBatchNorm {sizes}, payload float32 as readBatchNorm gives it
   readMerged  -> {sizes}, payload float32 (the merged tensors, concatenated in `merged` order)
-  setTensors  {names}, payload float32 (the named merged tensors' values, concatenated): a data-aware merge
+  setTensors  {names}, payload float32 (the named merged tensors' values, concatenated): a data-aware merge or
+              REPAIR's rescaled weights, in place of the soup now written until the next write
   linearMaps  -> {maps: [{module, weight, inputs}, ...] (in forward-pass order), notes: [...]}  (RegMean)
   grams       {rows, modules: [module, ...], batchSize}, payload indices -> {sizes}, payload float64 (XᵀX of each
               module's input rows, d×d row-major, concatenated)
   fisher      {rows, task, target: "labels"|"prediction", batchSize}, payload indices -> {names, sizes}, payload
               float32 (the mean squared per-example gradient of every parameter, concatenated in `names` order)
   timing      -> {timings: {op: [requests, seconds inside engine.py]}}
+  structure   -> {nodes: [...]}: the torch.fx graph of the model (traced, shapes from one learn row), each node
+              as traced_node describes it (src/core/align/torch-symmetry.ts reads it); TorchScript refused
+  correlate   {a, b, probes: [[node, channel axis], ...], rows, batchSize} -> {channels: [C, ...]}, payload
+              float64: per probe the C x C Pearson correlation of ingredient a's units (rows) with b's (columns)
+              over the first `rows` learn rows
+  moments     {probes, rows, batchSize} -> {channels}, payload float64: per probe C means then C (population)
+              standard deviations of its output with the soup now written
   exit
 
 Any request may carry "reply": false (TorchEngine sends it on a write followed at once by the request that needs
@@ -398,6 +406,7 @@ class Engine:
         shapes = [(n, list(s)) for n, s in header["tensors"]]
         file = header["model"].get("file") or header["model"].get("path")
         model, label = build_model(header["model"], shapes)
+        self.file = file
         model.eval()
         state = model.state_dict(keep_vars=True)
         wanted = dict(shapes)
@@ -872,6 +881,127 @@ class Engine:
             raise UsageError(f"Fisher merging needs at least one example in the {header['rows']['split']} split")
         return {"names": self.params, "sizes": [p.numel() for p in params]}, to_bytes(totals[1:] / count, torch.float32)
 
+    # -- alignment: the graph, and the activations of its units ------------------------------------------------
+
+    def structure(self, header, _):
+        """The model's fx graph, each node described by traced_node, with its output shape on one learn row."""
+        file = self.file
+        if isinstance(self.model, torch.jit.ScriptModule):
+            raise UsageError(
+                f"{file}: --align needs the model's graph, which torch.fx traces from a PyTorch architecture; "
+                "a TorchScript module cannot be traced (give its state dict with --architecture)"
+            )
+        fx = importlib.import_module("torch.fx")
+        ShapeProp = importlib.import_module("torch.fx.passes.shape_prop").ShapeProp
+
+        try:
+            gm = fx.symbolic_trace(self.model)
+        except Exception as error:
+            raise UsageError(f"{file}: --align needs the model's graph, and torch.fx could not trace it: {one_line(error)}")
+        x, _y = self.split("learn")
+        if x.shape[0] == 0:
+            raise UsageError("the learn split has no rows to trace the model on")
+        try:
+            with torch.no_grad():
+                ShapeProp(gm).propagate(x[:1].to(self.device))
+        except Exception as error:
+            raise UsageError(f"{file}: --align could not run the traced model on one row: {one_line(error)}")
+        self.graph_module = gm
+        modules = dict(gm.named_modules())
+        return {"nodes": [traced_node(n, modules) for n in gm.graph.nodes]}
+
+    def write_single(self, i):
+        """Ingredient i's own tensors into the model (a soup of one), forgetting the last write."""
+        with torch.no_grad():
+            for v, name in enumerate(self.merged):
+                s, base = self.stacked[v]
+                w = s[i] if base is None else s[i] + base
+                self.targets[name].copy_(w.view(self.targets[name].shape))
+        self.alpha_written = None
+
+    def probe_outputs(self, x, names):
+        gm = getattr(self, "graph_module", None)
+        if gm is None:
+            raise UsageError("structure comes before correlate and moments")
+        wanted, seen = set(names), {}
+
+        class Capture(importlib.import_module("torch.fx").Interpreter):
+            def run_node(inner, n):
+                value = super().run_node(n)
+                if n.name in wanted:
+                    seen[n.name] = value
+                return value
+
+        with torch.no_grad():
+            Capture(gm).run(x)
+        missing = [n for n in names if n not in seen]
+        if missing:
+            raise UsageError(f"the traced model has no node {missing[0]}")
+        return seen
+
+    def probe_batches(self, header):
+        """The first `rows` rows of the learn split (every rank takes them all: the answers are the same)."""
+        x, _y = self.split("learn")
+        rows = min(int(header.get("rows") or x.shape[0]), x.shape[0])
+        size = max(1, int(header.get("batchSize") or 256))
+        for start in range(0, rows, size):
+            yield x[start : min(rows, start + size)].to(self.device)
+
+    def correlate(self, header, _):
+        """Pearson correlation of ingredient a's units with ingredient b's at each probe ([node, channel axis]) on
+        the learn rows: per probe a C x C float64 matrix (a's unit j, b's unit i), concatenated."""
+        a, b = int(header["a"]), int(header["b"])
+        if not (0 <= a < self.n and 0 <= b < self.n):
+            raise UsageError(f"ingredients {a} and {b}: there are {self.n}")
+        probes = [(name, int(axis)) for name, axis in header["probes"]]
+        names = [name for name, _axis in probes]
+        sums = {}
+        for x in self.probe_batches(header):
+            self.write_single(a)
+            outs_a = self.probe_outputs(x, names)
+            self.write_single(b)
+            outs_b = self.probe_outputs(x, names)
+            for name, axis in probes:
+                A, B = unit_rows(outs_a[name], axis), unit_rows(outs_b[name], axis)
+                s = sums.get(name)
+                parts = [A.shape[0], A.sum(0), B.sum(0), (A * A).sum(0), (B * B).sum(0), A.t() @ B]
+                sums[name] = parts if s is None else [p + q for p, q in zip(s, parts)]
+        self.alpha_written = None
+        out, sizes = [], []
+        for name, _axis in probes:
+            count, sa, sb, saa, sbb, sab = sums[name]
+            ma, mb = sa / count, sb / count
+            cov = sab - count * torch.outer(ma, mb)
+            na = (saa - count * ma * ma).clamp_min(0).sqrt() + 1e-8
+            nb = (sbb - count * mb * mb).clamp_min(0).sqrt() + 1e-8
+            corr = cov / torch.outer(na, nb)
+            out.append(corr.reshape(-1).cpu())
+            sizes.append(int(sa.numel()))
+        flat = torch.cat(out) if out else torch.zeros(0, dtype=torch.float64)
+        return {"channels": sizes}, to_bytes(flat, torch.float64)
+
+    def moments(self, header, _):
+        """Per channel at each probe, the mean and (population) standard deviation of its output on the learn rows
+        with the weights now written: float64, per probe its means then its deviations."""
+        probes = [(name, int(axis)) for name, axis in header["probes"]]
+        names = [name for name, _axis in probes]
+        sums = {}
+        for x in self.probe_batches(header):
+            outs = self.probe_outputs(x, names)
+            for name, axis in probes:
+                A = unit_rows(outs[name], axis)
+                s = sums.get(name)
+                parts = [A.shape[0], A.sum(0), (A * A).sum(0)]
+                sums[name] = parts if s is None else [p + q for p, q in zip(s, parts)]
+        out, sizes = [], []
+        for name, _axis in probes:
+            count, s1, s2 = sums[name]
+            mean = s1 / count
+            out += [mean.cpu(), (s2 / count - mean * mean).clamp_min(0).sqrt().cpu()]
+            sizes.append(int(mean.numel()))
+        flat = torch.cat(out) if out else torch.zeros(0, dtype=torch.float64)
+        return {"channels": sizes}, to_bytes(flat, torch.float64)
+
 
 def own_prediction(task, pred):
     """The label the model itself predicts, in the form sample_losses reads (src/worker/stats/fisher.ts)."""
@@ -917,6 +1047,109 @@ def map_inputs(module, x):
     for start in range(0, x.shape[0], step):
         patches = torch.nn.functional.unfold(x[start : start + step], kernel, dilation=dilation, padding=padding, stride=stride)
         yield patches.transpose(1, 2).reshape(-1, d)
+
+
+# ---- the permutation structure (align): src/core/align/torch-symmetry.ts reads it ---------------------------
+
+ELEMENTWISE_MODULES = (
+    "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh", "Softplus",
+    "Softsign", "Tanhshrink", "LogSigmoid", "Hardtanh", "Hardswish", "Hardsigmoid", "Hardshrink", "Softshrink",
+    "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "Identity",
+)
+POOL_MODULES = (
+    "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
+    "LPPool1d", "LPPool2d",
+)
+ELEMENTWISE_FUNCTIONS = (
+    "relu", "relu_", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "sigmoid", "tanh",
+    "softplus", "softsign", "hardtanh", "hardswish", "hardsigmoid", "logsigmoid", "dropout", "dropout1d",
+    "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "contiguous", "clone", "detach", "abs",
+    "square", "exp", "sqrt", "neg",
+)
+POOL_FUNCTIONS = (
+    "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+)
+MERGE_FUNCTIONS = ("add", "sub", "mul", "truediv", "div", "maximum", "minimum", "iadd", "isub", "imul")
+
+
+def function_name(target):
+    return getattr(target, "__name__", str(target)).lstrip("_") if not isinstance(target, str) else target
+
+
+def traced_node(node, modules):
+    """One fx node as the structure reports it: its kind (what it does to the channel axis), its tensor inputs,
+    its output shape, and for a module its path (its tensors are `<path>.weight`, ...) and settings."""
+    meta = node.meta.get("tensor_meta")
+    shape = list(meta.shape) if meta is not None and hasattr(meta, "shape") else None
+    tensors = [a.name for a in node.all_input_nodes if a.meta.get("tensor_meta") is not None and hasattr(a.meta["tensor_meta"], "shape")]
+    out = {"name": node.name, "inputs": tensors, "shape": shape, "kind": "other"}
+    if node.op == "placeholder":
+        out.update(kind="input", what="the model's input")
+    elif node.op == "output":
+        out.update(kind="output", what="the model's output")
+    elif node.op == "get_attr":
+        out.update(kind="constant", what=f"the tensor {node.target}")
+    elif node.op == "call_module":
+        module = modules[node.target]
+        cls = type(module).__name__
+        out.update(module=node.target, what=f"{node.target} ({cls})")
+        if isinstance(module, torch.nn.Linear):
+            out.update(kind="linear", bias=module.bias is not None)
+        elif isinstance(module, torch.nn.modules.conv._ConvNd) and not isinstance(module, torch.nn.modules.conv._ConvTransposeNd):
+            out.update(kind="conv", groups=int(module.groups), bias=module.bias is not None)
+        elif isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            out.update(kind="batchnorm", affine=bool(module.affine), tracked=module.running_mean is not None)
+        elif isinstance(module, torch.nn.LayerNorm) and len(module.normalized_shape) == 1:
+            out.update(kind="layernorm", affine=bool(module.elementwise_affine))
+        elif cls in ELEMENTWISE_MODULES and not any(True for _ in module.parameters()):
+            out.update(kind="elementwise")
+        elif cls in POOL_MODULES and not getattr(module, "return_indices", False):
+            out.update(kind="pool")
+        elif isinstance(module, torch.nn.Flatten):
+            out.update(kind="flatten", startDim=int(module.start_dim), endDim=int(module.end_dim))
+    else:
+        name = function_name(node.target)
+        out["what"] = f"{'method' if node.op == 'call_method' else 'function'} {name}"
+        scalars = [a for a in node.args if not isinstance(a, type(node))]
+        if name in ELEMENTWISE_FUNCTIONS and len(tensors) == 1:
+            out.update(kind="elementwise")
+        elif name in POOL_FUNCTIONS and len(tensors) == 1 and not node.kwargs.get("return_indices", False):
+            out.update(kind="pool")
+        elif name in MERGE_FUNCTIONS and len(tensors) >= 1:
+            # With a number (x + 1, x * 0.5) it acts on every channel alike; two tensors: a residual or a gate.
+            out.update(kind="merge" if len(tensors) == 2 else "elementwise")
+            if len(tensors) == 1 and any(not isinstance(a, (int, float)) for a in scalars):
+                out.update(kind="other")
+        elif name == "flatten" and len(tensors) == 1:
+            args = list(node.args[1:])
+            start = args[0] if args else node.kwargs.get("start_dim", 0)
+            end = args[1] if len(args) > 1 else node.kwargs.get("end_dim", -1)
+            out.update(kind="flatten", startDim=int(start), endDim=int(end))
+        elif name in ("view", "reshape") and len(tensors) == 1:
+            before = node.all_input_nodes[0].meta.get("tensor_meta")
+            if before is not None and shape is not None and len(before.shape) >= 2 and len(shape) == 2 and shape[0] == before.shape[0]:
+                out.update(kind="flatten", startDim=1, endDim=-1)
+            elif before is not None and shape is not None and list(before.shape) == shape:
+                out.update(kind="elementwise")
+        elif name == "cat" and len(tensors) >= 1:
+            dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
+            out.update(kind="cat", dim=int(dim) if isinstance(dim, int) else None)
+        elif name in ("mean", "amax", "sum") and len(tensors) == 1 and shape is not None and len(shape) == 2:
+            before = node.all_input_nodes[0].meta.get("tensor_meta")
+            dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+            dims = [dims] if isinstance(dims, int) else list(dims or [])
+            rank = len(before.shape) if before is not None else 0
+            if rank > 2 and dims and all((d % rank) >= 2 for d in dims) and not node.kwargs.get("keepdim", False):
+                out.update(kind="pool")
+    return out
+
+
+def unit_rows(t, axis):
+    """A probed output as [rows, channels] in float64: every position along the other axes is a row."""
+    rows = t.detach().movedim(axis, -1).reshape(-1, t.shape[axis])
+    return rows.cpu().double() if rows.device.type == "mps" else rows.double()  # MPS has no float64
 
 
 def pooled(a, b):
@@ -1033,7 +1266,9 @@ def describe(error):
     return f"{type(error).__name__}: {one_line(error)}"
 
 
-INTERNAL = ("split", "batches", "forward", "batch_norm_statistic_gradients")
+INTERNAL = (
+    "split", "batches", "forward", "batch_norm_statistic_gradients", "write_single", "probe_outputs", "probe_batches",
+)
 
 
 def carry_out(engine, header, payload):

@@ -12,6 +12,7 @@ import type { Cancellation } from "../../core/cancellation.js";
 import { openModel } from "../../core/formats/registry.js";
 import type { PythonWithTorch } from "../../core/python/find-python.js";
 import type { Tensor } from "../../core/tensor.js";
+import type { TorchGraphNode } from "../../core/align/index.js";
 import type { Objective } from "../learn/objective.js";
 import type {
   BatchNormState,
@@ -122,7 +123,8 @@ export class TorchEngine implements SoupEngine {
     readonly ingredients: number,
     readonly layerOf: readonly string[],
     readonly batchNormLayers: readonly string[],
-    private readonly merged: ReadonlyArray<{ name: string; size: number }>,
+    private readonly merged: ReadonlyArray<{ name: string; shape: readonly number[]; size: number }>,
+    private readonly copied: readonly string[],
     private readonly rowCounts: Record<string, number>,
     private readonly options: TorchEngineOptions,
   ) {}
@@ -200,46 +202,7 @@ export class TorchEngine implements SoupEngine {
     };
     const merged = loaded.merged.map(([name, shape]) => ({ name, shape, size: shape.reduce((a, b) => a * b, 1) }));
 
-    // Every ingredient (and the base) must hold every merged tensor with the model's shape.
-    const rowsOf = base ? [base, ...ingredients] : [...ingredients];
-    const lookup = rowsOf.map((ing) => new Map(ing.tensors.map((t) => [t.name, t])));
-    const total = merged.reduce((a, m) => a + m.size, 0) * rowsOf.length;
-    const stacked = new Float32Array(total);
-    let offset = 0;
-    for (const m of merged) {
-      rowsOf.forEach((ing, r) => {
-        const t = lookup[r]!.get(m.name);
-        if (!t) throw new UsageError(`${ing.file} has no tensor ${m.name} that the model needs`);
-        const values = float32Of(t);
-        if (values.length !== m.size)
-          throw new UsageError(
-            `${ing.file}: tensor ${m.name} has shape [${t.shape.join(", ")}], the model expects [${m.shape.join(", ")}]`,
-          );
-        stacked.set(values, offset);
-        offset += m.size;
-      });
-    }
-    const ingredientsFile = join(folder, "ingredients.f32");
-    await writeFile(ingredientsFile, bytesOf(stacked), { mode: 0o600 });
-    // Integer tensors (num_batches_tracked) are copied from the first ingredient.
-    const copied: Array<[string, string, number, number]> = [];
-    const copiedParts: Uint8Array[] = [];
-    let copiedBytes = 0;
-    for (const name of loaded.copied) {
-      const t = lookup[base ? 1 : 0]!.get(name);
-      if (!t) continue;
-      const bytes = bytesOf(t.data);
-      copied.push([name, t.dtype, copiedBytes, bytes.byteLength]);
-      copiedParts.push(bytes);
-      copiedBytes += bytes.byteLength;
-    }
-    const copiedFile = join(folder, "copied.bin");
-    await writeFile(copiedFile, Buffer.concat(copiedParts), { mode: 0o600 });
-    await process.request(
-      { op: "ingredients", file: ingredientsFile, n: ingredients.length, base: base !== undefined, copied, copiedFile },
-      undefined,
-      cancel,
-    );
+    await sendIngredients(process, folder, merged, loaded.copied, ingredients, base, cancel);
 
     const rowCounts: Record<string, number> = {};
     for (const [split, data] of Object.entries(options.splits) as Array<[string, TorchDataSplit]>) {
@@ -266,9 +229,15 @@ export class TorchEngine implements SoupEngine {
       loaded.layers,
       loaded.batchNorm,
       merged,
+      loaded.copied,
       rowCounts,
       options,
     );
+  }
+
+  /** The merged tensors' names, in the order readMerged gives them. */
+  get mergedNames(): string[] {
+    return this.merged.map((m) => m.name);
   }
 
   /** The engine's process id (for a test, or a report). */
@@ -408,13 +377,54 @@ export class TorchEngine implements SoupEngine {
   async gramMatrices(rows: RowSelection, modules: readonly string[]): Promise<Float64Array[]> {
     const r = this.rowsHeader(rows);
     const answer = await this.request({ op: "grams", rows: r.header, modules, batchSize: this.batchSize() }, r.payload);
-    const p = answer.payload;
-    const flat = new Float64Array(p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength));
+    const flat = float64s(answer.payload);
     const out: Float64Array[] = [];
     let offset = 0;
     for (const size of answer.header.sizes as number[]) {
       out.push(flat.slice(offset, offset + size));
       offset += size;
+    }
+    return out;
+  }
+
+  /**
+   * Hands the engine other tensors for the same ingredients (aligned ones: their units permuted); every soup
+   * written after this is made of them.
+   */
+  async replaceIngredients(ingredients: readonly IngredientTensors[]): Promise<void> {
+    if (ingredients.length !== this.ingredients)
+      throw new UsageError(`${ingredients.length} ingredients given for an engine of ${this.ingredients}`);
+    if (this.options.base !== undefined) throw new UsageError("the ingredients of a task-vector soup stay as given");
+    if (this.closed) throw new UsageError("The PyTorch engine was closed.");
+    this.pendingWrite = undefined;
+    await sendIngredients(
+      this.process,
+      this.folder,
+      this.merged,
+      this.copied,
+      ingredients,
+      undefined,
+      this.options.cancel,
+    );
+  }
+
+  /** The model's torch.fx graph, for its permutation symmetry (core/align/torch-symmetry.ts). */
+  async structure(): Promise<TorchGraphNode[]> {
+    return (await this.request({ op: "structure" })).header.nodes as TorchGraphNode[];
+  }
+
+  /**
+   * Pearson correlation of ingredient a's units with ingredient b's at each probe (a node and its channel axis),
+   * over the first `rows` learn rows: per probe a row-major C×C matrix, a's unit j by b's unit i.
+   */
+  async correlate(a: number, b: number, probes: ReadonlyArray<readonly [string, number]>, rows: number) {
+    const answer = await this.request({ op: "correlate", a, b, probes, rows, batchSize: this.batchSize() });
+    const flat = float64s(answer.payload);
+    const out: Float64Array[] = [];
+    let offset = 0;
+    for (const c of answer.header.channels as number[]) {
+      out.push(flat.slice(offset, offset + c * c));
+      offset += c * c;
     }
     return out;
   }
@@ -434,6 +444,19 @@ export class TorchEngine implements SoupEngine {
     return new Map((answer.header.names as string[]).map((name, k) => [name, values[k]!]));
   }
 
+  /** Per probe, each channel's mean and standard deviation over the first `rows` learn rows, for the soup written. */
+  async moments(probes: ReadonlyArray<readonly [string, number]>, rows: number) {
+    const answer = await this.request({ op: "moments", probes, rows, batchSize: this.batchSize() });
+    const flat = float64s(answer.payload);
+    const out: Array<{ mean: Float64Array; std: Float64Array }> = [];
+    let offset = 0;
+    for (const c of answer.header.channels as number[]) {
+      out.push({ mean: flat.slice(offset, offset + c), std: flat.slice(offset + c, offset + 2 * c) });
+      offset += 2 * c;
+    }
+    return out;
+  }
+
   /** Ends the child now, whatever it is doing (the request in flight rejects with CancelledError). */
   kill(reason = "Cancelled"): void {
     this.process.kill(reason);
@@ -448,6 +471,64 @@ export class TorchEngine implements SoupEngine {
     await rm(this.folder, { recursive: true, force: true });
     forgetTemp(this.folder);
   }
+}
+
+/**
+ * Writes the ingredients (and the base) as engine.py's `ingredients` request reads them, and sends it. Every one
+ * must hold every merged tensor with the model's shape; integer tensors (num_batches_tracked) are copied from the
+ * first ingredient.
+ */
+async function sendIngredients(
+  process: EngineProcess,
+  folder: string,
+  merged: ReadonlyArray<{ name: string; shape: readonly number[]; size: number }>,
+  copiedNames: readonly string[],
+  ingredients: readonly IngredientTensors[],
+  base: IngredientTensors | undefined,
+  cancel: Cancellation | undefined,
+): Promise<void> {
+  const rowsOf = base ? [base, ...ingredients] : [...ingredients];
+  const lookup = rowsOf.map((ing) => new Map(ing.tensors.map((t) => [t.name, t])));
+  const total = merged.reduce((a, m) => a + m.size, 0) * rowsOf.length;
+  const stacked = new Float32Array(total);
+  let offset = 0;
+  for (const m of merged) {
+    rowsOf.forEach((ing, r) => {
+      const t = lookup[r]!.get(m.name);
+      if (!t) throw new UsageError(`${ing.file} has no tensor ${m.name} that the model needs`);
+      const values = float32Of(t);
+      if (values.length !== m.size)
+        throw new UsageError(
+          `${ing.file}: tensor ${m.name} has shape [${t.shape.join(", ")}], the model expects [${m.shape.join(", ")}]`,
+        );
+      stacked.set(values, offset);
+      offset += m.size;
+    });
+  }
+  const ingredientsFile = join(folder, "ingredients.f32");
+  await writeFile(ingredientsFile, bytesOf(stacked), { mode: 0o600 });
+  const copied: Array<[string, string, number, number]> = [];
+  const copiedParts: Uint8Array[] = [];
+  let copiedBytes = 0;
+  for (const name of copiedNames) {
+    const t = lookup[base ? 1 : 0]!.get(name);
+    if (!t) continue;
+    const bytes = bytesOf(t.data);
+    copied.push([name, t.dtype, copiedBytes, bytes.byteLength]);
+    copiedParts.push(bytes);
+    copiedBytes += bytes.byteLength;
+  }
+  const copiedFile = join(folder, "copied.bin");
+  await writeFile(copiedFile, Buffer.concat(copiedParts), { mode: 0o600 });
+  await process.request(
+    { op: "ingredients", file: ingredientsFile, n: ingredients.length, base: base !== undefined, copied, copiedFile },
+    undefined,
+    cancel,
+  );
+}
+
+function float64s(payload: Buffer): Float64Array {
+  return new Float64Array(payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.byteLength));
 }
 
 function float32s(payload: Buffer): Float32Array {

@@ -63,3 +63,11 @@ export function closeTo(actual: number, expected: number, tolerance: number, wha
   if (!(Math.abs(actual - expected) <= tolerance * Math.max(1, Math.abs(expected))))
     throw new Error(`${what}: ${actual} is not within ${tolerance} of ${expected}`);
 }
+
+export const ALIGN_FIXTURES = join(import.meta.dirname, "../../fixtures/pytorch/align");
+export const ALIGN_FACTORY = join(ALIGN_FIXTURES, "align_factory.py");
+
+/** Trains the alignment tests' models (three seeds of an MLP and of a CNN with BatchNorm, …) into `dir`: ~5 s. */
+export function makeAlignModels(python: PythonWithTorch, dir: string): void {
+  execFileSync(python.path, [join(ALIGN_FIXTURES, "make_align_models.py"), dir], { timeout: 120_000 });
+}

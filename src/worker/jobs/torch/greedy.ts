@@ -13,6 +13,8 @@ import { compareOnTest, greedyEngineSoup, uniformEngineSoup } from "./rows.js";
 import { closeTorchSession, openTorchSession, outputUnits } from "./session.js";
 import { torchObjective } from "./task.js";
 import { torchBatchNormOverrides, writeTorchSoup } from "./write.js";
+import { addAlignment, addRepair } from "../../align/report.js";
+import { repairTorchSoup } from "./repair.js";
 
 export async function runTorchGreedy(
   params: GreedyParams,
@@ -52,6 +54,13 @@ export async function runTorchGreedy(
       warnings: [...session.warnings, ...rows.warnings],
       seconds: 0,
     };
+    if (session.alignment !== undefined) addAlignment(report, session.alignment);
+    // Aligned models without BatchNorm: REPAIR the greedy soup, kept when it helps on validation.
+    const repaired =
+      session.alignment !== undefined
+        ? await repairTorchSoup(session.engine, session.alignment, greedy.soup.mix, objective, session.data.split.test)
+        : undefined;
+    addRepair(report, repaired);
     await writeTorchSoup(
       report,
       session,
@@ -69,7 +78,10 @@ export async function runTorchGreedy(
           kept: greedy.kept.map((i) => params.models[i]),
           batchNorm: greedy.soup.statistics !== undefined ? "re-estimated" : "averaged",
         },
-        overrides: torchBatchNormOverrides(greedy.soup.statistics),
+        overrides: {
+          ...torchBatchNormOverrides(greedy.soup.statistics),
+          ...(repaired?.kept ? repaired.overrides : {}),
+        },
       },
       { task: objective.task, byLabels: true },
     );

@@ -25,6 +25,8 @@ import {
 import { closeTorchSession, openTorchSession, outputUnits, type TorchSession } from "./session.js";
 import { torchObjective, torchTask } from "./task.js";
 import { torchBatchNormOverrides, writeTorchSoup } from "./write.js";
+import { addAlignment, addRepair } from "../../align/report.js";
+import { repairTorchSoup } from "./repair.js";
 
 /** Whether the session's validation and test splits hold labelled rows (the comparison by the labels). */
 export function labelledSplits(session: TorchSession): boolean {
@@ -160,6 +162,13 @@ async function learnOn(session: TorchSession, params: LearnParams, context: JobC
     history,
     learning: learningSummary(result),
   };
+  if (session.alignment !== undefined) addAlignment(report, session.alignment);
+  // Aligned models without BatchNorm: REPAIR the learned soup, kept when it helps on validation.
+  const repaired =
+    session.alignment !== undefined && supervised !== undefined && result.batchNormReestimated.length === 0
+      ? await repairTorchSoup(engine, session.alignment, merged.mix, supervised, session.data.split.test)
+      : undefined;
+  addRepair(report, repaired);
   await writeTorchSoup(
     report,
     session,
@@ -187,7 +196,10 @@ async function learnOn(session: TorchSession, params: LearnParams, context: JobC
         batchNorm: result.batchNormReestimated.length > 0 ? "re-estimated" : "averaged",
         ...(result.refit !== undefined ? { refit: result.refit } : {}),
       },
-      overrides: torchBatchNormOverrides(result.batchNormStatistics),
+      overrides: {
+        ...torchBatchNormOverrides(result.batchNormStatistics),
+        ...(repaired?.kept ? repaired.overrides : {}),
+      },
     },
     { task, byLabels },
   );

@@ -8,13 +8,14 @@ import { EngineError, ModelFileError, UsageError } from "../../../core/errors.js
 import type { JobContext } from "../../../core/job-context.js";
 import { nonFiniteWarning, scanNonFinite } from "../../../core/non-finite.js";
 import type { PythonWithTorch } from "../../../core/python/find-python.js";
-import type { DataSpec, RunOptions } from "../../../protocol/worker.js";
+import type { AlignOptions, DataSpec, RunOptions } from "../../../protocol/worker.js";
 import { selectBackend } from "../../backend.js";
 import { rankOptions } from "../../torch/engine-ranks.js";
 import { readIngredient, TorchEngine, type IngredientTensors } from "../../torch/torch-engine.js";
 import { checkAgainstOutput, engineSplit, loadTorchData, type TorchJobData } from "./data.js";
 import { MODEL_SOUP_JSON, type TorchModel } from "./engine-choice.js";
 import { jobPython } from "./python.js";
+import { alignTorchIngredients, type TorchAlignment } from "./align.js";
 
 export interface TorchSession {
   readonly engine: TorchEngine;
@@ -34,6 +35,8 @@ export interface TorchSession {
   readonly backend: string;
   /** The device and dtype asked for, for a written file's check on a fresh engine. */
   readonly run: Pick<RunOptions, "device" | "dtype">;
+  /** With --align: what it did; `ingredients` and the engine's soups are then the aligned models'. */
+  readonly alignment?: TorchAlignment;
 }
 
 export interface TorchSessionParams extends Pick<
@@ -53,7 +56,7 @@ export interface TorchSessionParams extends Pick<
   readonly base?: string;
   readonly data: DataSpec;
   readonly jobId?: string;
-  readonly align?: unknown;
+  readonly align?: AlignOptions;
   readonly backend?: string;
 }
 
@@ -89,7 +92,11 @@ export async function openTorchSession(
   const progress = (message: string) =>
     context.progress({ jobId: params.jobId, phase: "loading", step: 0, totalSteps: 0, message });
   if (params.models.length < 2) throw new UsageError(`a soup needs at least two models; got ${params.models.length}`);
-  if (params.align !== undefined) throw new UsageError("--align is not available for PyTorch models yet.");
+  if (params.align !== undefined && "torchScript" in model.source)
+    throw new ModelFileError(
+      model.source.torchScript,
+      "--align needs the model's graph, which torch.fx traces from a PyTorch architecture; a TorchScript file cannot be traced (give its state dict with --architecture)",
+    );
   // The test rows' predictions are scored in TypeScript (evaluate/score.ts), as the TF.js jobs score theirs: on the
   // plain-JS backend, chosen as every backend is (quietly, in production mode).
   await selectBackend("cpu");
@@ -133,12 +140,32 @@ export async function openTorchSession(
         ? [`--backend ${params.backend} is a TensorFlow.js backend; PyTorch models ran on ${engine.description}`]
         : []),
     ];
+    let aligned: Awaited<ReturnType<typeof alignTorchIngredients>> | undefined;
+    if (params.align !== undefined) {
+      progress(`Aligning the models (${params.align.method} matching)`);
+      aligned = await alignTorchIngredients(
+        engine,
+        ingredients,
+        data,
+        params.align,
+        {
+          models: params.models,
+          ...(params.base !== undefined ? { base: params.base } : {}),
+          seed: params.data.seed ?? 0,
+          labels: data.split.learn.task,
+          ...(params.loss !== undefined ? { loss: params.loss } : {}),
+          outputUnits: shape.slice(1).reduce((a, b) => a * b, 1),
+        },
+        context,
+      );
+    }
     return {
       engine,
       model,
       python,
       models: params.models,
-      ingredients,
+      ingredients: aligned?.ingredients ?? ingredients,
+      ...(aligned !== undefined ? { alignment: aligned.alignment } : {}),
       data,
       outputShape: shape,
       labels: data.split.learn.task,

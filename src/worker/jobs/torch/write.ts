@@ -40,25 +40,27 @@ async function writtenModel(session: TorchSession, path: string): Promise<TorchM
   return session.model.source;
 }
 
-/** The written file's score on the test split, run alone on a fresh engine. */
+/** The written file's score on the test split (or `split`), run alone on a fresh engine. */
 export async function scoreWrittenFile(
   session: TorchSession,
   path: string,
   task: Task,
   byLabels: boolean,
   context: JobContext,
+  split: "test" | "validation" = "test",
 ): Promise<MetricPair> {
   const engine = await TorchEngine.start({
     python: session.python,
     model: await writtenModel(session, path),
     ingredients: [await readIngredient(path)],
-    splits: { test: engineSplit(session.data.split.test) },
+    // The rows scored go to the fresh engine as its test split.
+    splits: { test: engineSplit(session.data.split[split]) },
     ...session.run,
     cancel: context.token,
   });
   try {
     await writeMix(engine, { coefficients: [[1]] });
-    return metricPair(await scoreWrittenOnTest(engine, task, session.data.split.test, byLabels));
+    return metricPair(await scoreWrittenOnTest(engine, task, session.data.split[split], byLabels));
   } finally {
     await engine.dispose();
   }
@@ -138,6 +140,7 @@ export async function writeTorchSoup(
     data: record.data,
     metrics: record.metrics,
     backend: session.backend,
+    ...(session.alignment !== undefined ? { alignment: session.alignment.recipe } : {}),
     cancel: context.token,
     ...(session.data.split.test.xShape[0]! > 0 ? { check } : {}),
   });

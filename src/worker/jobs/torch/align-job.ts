@@ -1,0 +1,138 @@
+/**
+ * `model-soup align` and `merge --align` on PyTorch models (jobs/align.ts's outputs, through the engine): the
+ * session aligns the models (torch/align.ts); then either the weighted average of the aligned models is written
+ * (REPAIRed when that lowers the validation loss, models without BatchNorm, labelled data), or every model is
+ * written with its units permuted, each with its recipe. The recipes record the permutation groups themselves.
+ */
+import { mkdir } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { UsageError } from "../../../core/errors.js";
+import { readManifest } from "../../../core/formats/registry.js";
+import type { JobContext } from "../../../core/job-context.js";
+import { specFromCoefficients } from "../../../core/merge/coefficients.js";
+import type { MergeSpec } from "../../../core/merge/spec.js";
+import { dataRecord } from "../../../core/recipe/data-record.js";
+import { recipePathFor } from "../../../core/recipe/recipe.js";
+import { saveSoup, type SavedSoup } from "../../../core/soup/save.js";
+import type { AlignParams, AlignResult, MetricPair } from "../../../protocol/worker.js";
+import { metricPair } from "../../evaluate/score.js";
+import type { Task } from "../../learn/loss.js";
+import { sameLoss } from "../session/verify.js";
+import { scoreWrittenFile } from "./write.js";
+import { repairSummary } from "../../align/report.js";
+import type { Mix } from "../../evaluate/soup.js";
+import { outputNames } from "../../align/output-names.js";
+import type { TorchModel } from "./engine-choice.js";
+import { labelledSplits } from "./learn.js";
+import { repairTorchSoup } from "./repair.js";
+import { closeTorchSession, openTorchSession, outputUnits } from "./session.js";
+import { torchObjective } from "./task.js";
+
+export async function runTorchAlign(params: AlignParams, model: TorchModel, context: JobContext): Promise<AlignResult> {
+  if (!params.out) throw new UsageError("an output is required (--out)");
+  if (params.data === undefined)
+    throw new UsageError(
+      `${params.models[0]}: --align on PyTorch models needs --data: the engine traces the model's graph on its rows`,
+    );
+  const data = params.data;
+  const session = await openTorchSession({ ...params, data, align: params.align }, model, context);
+  try {
+    const alignment = session.alignment!;
+    const warnings = [...session.warnings];
+    const record = {
+      backend: session.backend,
+      data: await dataRecord(data, session.data.split, undefined),
+      ...(model.architecture !== undefined ? { learning: { architecture: model.architecture } } : {}),
+    };
+    const outputs: AlignResult["outputs"] = [];
+    context.progress({ jobId: params.jobId, phase: "writing", step: 0, totalSteps: 0, message: "Writing" });
+    if (params.merge !== undefined) {
+      const coefficients = params.merge.coefficients;
+      const spec: MergeSpec =
+        coefficients === undefined
+          ? { method: "uniform", params: {}, ingredients: params.models.map((path) => ({ path })) }
+          : specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: {} });
+      // Per-layer weights are merged without REPAIR (as on TF.js); per-model weights are normalised as written.
+      const perModel = coefficients === undefined || Array.isArray(coefficients);
+      let overrides: Record<string, number[]> | undefined;
+      let scored: { figures: MetricPair; task: Task } | undefined;
+      if (perModel && labelledSplits(session)) {
+        const weights = (coefficients as number[] | undefined) ?? params.models.map(() => 1);
+        const total = weights.reduce((a, b) => a + b, 0);
+        if (total !== 0) {
+          const mix: Mix = { coefficients: weights.map((w) => [w / total]) };
+          const objective = torchObjective("supervised", session.labels, outputUnits(session), params.loss);
+          context.progress({
+            jobId: params.jobId,
+            phase: "evaluating",
+            step: 0,
+            totalSteps: 0,
+            message: "REPAIR: matching the merge's unit statistics to the models'",
+          });
+          const repaired = await repairTorchSoup(session.engine, alignment, mix, objective, session.data.split.test);
+          if (repaired !== undefined) {
+            alignment.report.repair = repairSummary(repaired);
+            if (repaired.kept) overrides = repaired.overrides;
+            // REPAIR scored the merge on validation as it is written: the written file must score the same.
+            const figures = metricPair(repaired.kept ? repaired.validation.after : repaired.validation.before);
+            scored = { figures, task: objective.task };
+          }
+        }
+      }
+      const saved = await saveSoup({
+        spec,
+        target: params.out,
+        origin: coefficients === undefined ? "uniform" : "manual",
+        alignment: alignment.recipe,
+        ...record,
+        ...(overrides !== undefined ? { overrides } : {}),
+        ...(scored !== undefined
+          ? {
+              metrics: { metricName: scored.task.metric, split: "validation", merged: scored.figures },
+              check: async (written: SavedSoup, metrics: unknown) => {
+                const file = await scoreWrittenFile(session, written.model, scored!.task, true, context, "validation");
+                if (!sameLoss(file.loss, scored!.figures.loss))
+                  throw new Error(
+                    `the written model ${written.model} scores validation loss ${file.loss} where the merge REPAIR judged scored ${scored!.figures.loss}; nothing was kept`,
+                  );
+                return { ...(metrics as object), merged: file };
+              },
+            }
+          : {}),
+        cancel: context.token,
+      });
+      outputs.push({ model: saved.model, recipe: saved.recipe });
+      warnings.push(...saved.warnings);
+    } else {
+      const targets = outputNames(params.models, params.out);
+      const inputs = new Set<string>();
+      for (const m of params.models) for (const f of (await readManifest(m)).files) inputs.add(resolve(f));
+      for (const t of targets) {
+        if (inputs.has(resolve(t)) || inputs.has(resolve(recipePathFor(t))))
+          throw new UsageError(`--out ${params.out} would overwrite an input (${t}); choose another folder`);
+      }
+      for (const [i, path] of params.models.entries()) {
+        await mkdir(dirname(targets[i]!), { recursive: true });
+        const saved = await saveSoup({
+          spec: { method: "linear", params: { normalize: false }, ingredients: [{ path, weight: 1 }] },
+          target: targets[i]!,
+          origin: "aligned",
+          ...record,
+          alignment: { ...alignment.recipe, permutations: [alignment.permutations[i]!] },
+          cancel: context.token,
+        });
+        outputs.push({ model: saved.model, recipe: saved.recipe });
+        warnings.push(...saved.warnings);
+      }
+    }
+    return {
+      alignment: alignment.report,
+      outputs,
+      warnings,
+      backend: session.backend,
+      seconds: (performance.now() - session.started) / 1000,
+    };
+  } finally {
+    await closeTorchSession(session);
+  }
+}

@@ -24,6 +24,7 @@ import { hasBatchNorm } from "../learn/batchnorm.js";
 import type { Cancellation } from "../../core/cancellation.js";
 import { tensorOf, type SoupData, type SoupProblem } from "../learn/problem.js";
 import { activationMatcher } from "./activation-matching.js";
+import { alignmentReport } from "./alignment-report.js";
 
 export interface AlignmentData {
   learn: SoupData;
@@ -175,23 +176,7 @@ export async function alignProblem(
       });
     }
   }
-  const report: AlignmentReport = {
-    method: align.method,
-    reference: models[reference]!,
-    referenceChosenBy,
-    groups: plan.groups.length,
-    units: plan.groups.reduce((s, g) => s + g.size, 0),
-    fixedLayers: plan.fixed,
-    moved: permutations
-      .map((p, i) => ({
-        model: models[i]!,
-        units: Object.values(p).reduce((s, perm) => s + perm.filter((v, j) => v !== j).length, 0),
-        i,
-      }))
-      .filter((m) => m.i !== reference)
-      .map(({ model, units }) => ({ model, units })),
-    pairs,
-  };
+  const report = alignmentReport({ align, models, reference, referenceChosenBy, plan, permutations, pairs });
   return {
     reference,
     plan,

@@ -3,7 +3,7 @@
  * a recipe) and `merge --align` (the merge of the aligned models); (the step learn and greedy take first is session/align.ts).
  */
 import { mkdir } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { dirname } from "node:path";
 import type { Permutations } from "../../core/align/index.js";
 import { nameMapping } from "../../core/architecture/index.js";
 import { UsageError } from "../../core/errors.js";
@@ -12,7 +12,6 @@ import { specFromCoefficients } from "../../core/merge/coefficients.js";
 import type { MergeSpec } from "../../core/merge/spec.js";
 import type { ModelManifest } from "../../core/model.js";
 import { saveSoup } from "../../core/soup/save.js";
-import { recipePathFor } from "../../core/recipe/recipe.js";
 import type { AlignParams, AlignResult, BackendName } from "../../protocol/worker.js";
 import { dataRecord } from "../../core/recipe/data-record.js";
 import { useBackend } from "./session/session.js";
@@ -29,7 +28,7 @@ import { taskFor } from "../evaluate/evaluate.js";
 import { metricPair } from "../evaluate/score.js";
 import { torchModelFor } from "./torch/engine-choice.js";
 import { runTorchAlign } from "./torch/align-job.js";
-import { outputNames } from "../align/output-names.js";
+import { alignedOutputs } from "../align/output-names.js";
 
 /**
  * REPAIR of a weighted average of aligned models (without BatchNormalization, with labelled data): undefined when
@@ -151,14 +150,8 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
       outputs.push({ model: saved.model, recipe: saved.recipe });
       warnings.push(...saved.warnings);
     } else {
-      const targets = outputNames(params.models, params.out);
       // Never over an input: the aligned models go beside nothing they are read from.
-      const inputs = new Set<string>();
-      for (const m of params.models) for (const f of (await readManifest(m)).files) inputs.add(resolve(f));
-      for (const t of targets) {
-        if (inputs.has(resolve(t)) || inputs.has(resolve(recipePathFor(t))))
-          throw new UsageError(`--out ${params.out} would overwrite an input (${t}); choose another folder`);
-      }
+      const targets = await alignedOutputs(params.models, params.out);
       for (const [i, model] of params.models.entries()) {
         await mkdir(dirname(targets[i]!), { recursive: true });
         const own = await readManifest(model);

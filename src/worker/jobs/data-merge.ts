@@ -11,7 +11,14 @@ import { resolveSoupJob } from "../../core/soup/job-inputs.js";
 import { closeSession, openSession } from "./session/session.js";
 import { torchModelFor } from "./torch/engine-choice.js";
 import { runTorchDataMerge } from "./torch/data-merge.js";
-import { dataAwareMerge, METHOD_NAMES, references, scoreCurrent, statisticsTask } from "./session/data-aware-merge.js";
+import {
+  dataAwareMerge,
+  dataAwareWrite,
+  METHOD_NAMES,
+  references,
+  scoreCurrent,
+  statisticsTask,
+} from "./session/data-aware-merge.js";
 
 /** `merge --method regmean|fisher --data`: the merge, its held-out comparison, and (with `out`) the model and recipe. */
 export async function runDataMerge(given: DataMergeParams, context: JobContext): Promise<SoupReport> {
@@ -68,19 +75,7 @@ export async function runDataMerge(given: DataMergeParams, context: JobContext):
       session,
       params,
       context,
-      {
-        spec: merge.spec,
-        origin: params.method,
-        statistics: merge.statistics,
-        learning: {
-          statistics: {
-            split: "learn",
-            rows: session.data.split.sizes.learn,
-            ...(merge.examples !== undefined ? { examples: merge.examples } : {}),
-            ...(merge.fisherTarget !== undefined ? { target: merge.fisherTarget } : {}),
-          },
-        },
-      },
+      dataAwareWrite(merge, params.method, session.data.split.sizes.learn),
       task,
     );
     report.seconds = (performance.now() - session.started) / 1000;

@@ -64,6 +64,23 @@ export interface DataAwareMerge {
   fisherTarget?: FisherTarget;
 }
 
+/** What a data-aware merge's soup is written with, for either engine: its spec, statistics and learning record. */
+export function dataAwareWrite(merge: DataAwareMerge, origin: string, learnRows: number) {
+  return {
+    spec: merge.spec,
+    origin,
+    statistics: merge.statistics,
+    learning: {
+      statistics: {
+        split: "learn",
+        rows: learnRows,
+        ...(merge.examples !== undefined ? { examples: merge.examples } : {}),
+        ...(merge.fisherTarget !== undefined ? { target: merge.fisherTarget } : {}),
+      },
+    },
+  };
+}
+
 /**
  * Fisher's examples and target (labels, or the model's own prediction: always without labels), checked; undefined
  * for RegMean. One rule for both engines.

@@ -5,14 +5,12 @@
  * written with its units permuted, each with its recipe. The recipes record the permutation groups themselves.
  */
 import { mkdir } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { dirname } from "node:path";
 import { UsageError } from "../../../core/errors.js";
-import { readManifest } from "../../../core/formats/registry.js";
 import type { JobContext } from "../../../core/job-context.js";
 import { specFromCoefficients } from "../../../core/merge/coefficients.js";
 import type { MergeSpec } from "../../../core/merge/spec.js";
 import { dataRecord } from "../../../core/recipe/data-record.js";
-import { recipePathFor } from "../../../core/recipe/recipe.js";
 import { saveSoup, type SavedSoup } from "../../../core/soup/save.js";
 import type { AlignParams, AlignResult, MetricPair } from "../../../protocol/worker.js";
 import { metricPair } from "../../evaluate/score.js";
@@ -21,7 +19,7 @@ import { sameLoss } from "../session/verify.js";
 import { scoreWrittenFile } from "./write.js";
 import { repairSummary } from "../../align/report.js";
 import type { Mix } from "../../evaluate/soup.js";
-import { outputNames } from "../../align/output-names.js";
+import { alignedOutputs } from "../../align/output-names.js";
 import type { TorchModel } from "./engine-choice.js";
 import { labelledSplits } from "./learn.js";
 import { repairTorchSoup } from "./repair.js";
@@ -104,13 +102,8 @@ export async function runTorchAlign(params: AlignParams, model: TorchModel, cont
       outputs.push({ model: saved.model, recipe: saved.recipe });
       warnings.push(...saved.warnings);
     } else {
-      const targets = outputNames(params.models, params.out);
-      const inputs = new Set<string>();
-      for (const m of params.models) for (const f of (await readManifest(m)).files) inputs.add(resolve(f));
-      for (const t of targets) {
-        if (inputs.has(resolve(t)) || inputs.has(resolve(recipePathFor(t))))
-          throw new UsageError(`--out ${params.out} would overwrite an input (${t}); choose another folder`);
-      }
+      // Never over an input: the aligned models go beside nothing they are read from.
+      const targets = await alignedOutputs(params.models, params.out);
       for (const [i, path] of params.models.entries()) {
         await mkdir(dirname(targets[i]!), { recursive: true });
         const saved = await saveSoup({

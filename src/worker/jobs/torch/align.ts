@@ -30,6 +30,7 @@ import { engineMergeability, scoreWrittenOnTest, uniformEngineSoup, writeEngineS
 import type { TorchJobData } from "./data.js";
 import { torchObjective } from "./task.js";
 import type { DatasetTask } from "../../../core/data/dataset.js";
+import { alignmentReport } from "../../align/alignment-report.js";
 
 /** A PyTorch alignment: the outcome the TF.js reports take, and the plan with its probes' channel axes. */
 export interface TorchAlignment extends AlignmentOutcome {
@@ -187,23 +188,7 @@ export async function alignTorchIngredients(
       });
     }
   }
-  const report: AlignmentReport = {
-    method: align.method,
-    reference: models[reference]!,
-    referenceChosenBy,
-    groups: plan.groups.length,
-    units: plan.groups.reduce((s, g) => s + g.size, 0),
-    fixedLayers: plan.fixed,
-    moved: permutations
-      .map((p, i) => ({
-        model: models[i]!,
-        units: Object.values(p).reduce((s, q) => s + q.filter((v, j) => v !== j).length, 0),
-        i,
-      }))
-      .filter((m) => m.i !== reference)
-      .map(({ model, units }) => ({ model, units })),
-    pairs,
-  };
+  const report = alignmentReport({ align, models, reference, referenceChosenBy, plan, permutations, pairs });
   const groups = plan.groups.map(({ id, size, members }) => ({ id, size, members }));
   return {
     ingredients: aligned,

@@ -8,14 +8,13 @@ import { prepareMerge, type MergeStatistics } from "../../../core/merge/plan.js"
 import type { TensorStatistics } from "../../../core/merge/method.js";
 import { uniformAverage } from "../../../core/merge/methods/linear.js";
 import { DEFAULT_REGMEAN_ALPHA, regmeanMerge } from "../../../core/merge/methods/regmean.js";
-import type { MergeSpec } from "../../../core/merge/spec.js";
 import type { JobContext } from "../../../core/job-context.js";
 import type { LossChoice } from "../../../protocol/choices.js";
 import type { DataAwareMethod, DataAwareOptions, FisherTarget } from "../../../protocol/worker.js";
 import { singleMix } from "../../evaluate/soup.js";
 import type { Task } from "../../learn/loss.js";
 import type { TorchEngine } from "../../torch/torch-engine.js";
-import { dataAwareSpec, METHOD_NAMES, statisticsChoices } from "../session/data-aware-merge.js";
+import { dataAwareSpec, METHOD_NAMES, statisticsChoices, type DataAwareMerge } from "../session/data-aware-merge.js";
 import { writeMix } from "./rows.js";
 import { outputUnits, type TorchSession } from "./session.js";
 import { torchObjective } from "./task.js";
@@ -113,15 +112,8 @@ export async function torchStatistics(
   return { statistics, notes };
 }
 
-export interface TorchDataAwareMerge {
-  spec: MergeSpec;
-  statistics: MergeStatistics;
-  /** The merged values of every merged tensor of the engine (engine.mergedTensors order). */
-  values: Float32Array[];
-  warnings: string[];
-  examples?: number;
-  fisherTarget?: FisherTarget;
-}
+/** The same record as the TensorFlow.js merge's; `values` are the engine's merged tensors (engine.mergedTensors order). */
+export type TorchDataAwareMerge = DataAwareMerge;
 
 /** The statistics, then every tensor merged by core's method, as session/data-aware-merge.ts dataAwareMerge. */
 export async function torchDataAwareMerge(

@@ -3,7 +3,7 @@ import type { JobContext } from "../../../core/job-context.js";
 import type { DataMergeParams, MetricPair, SoupReport } from "../../../protocol/worker.js";
 import { metricPair } from "../../evaluate/score.js";
 import type { Task } from "../../learn/loss.js";
-import { METHOD_NAMES } from "../session/data-aware-merge.js";
+import { dataAwareWrite, METHOD_NAMES } from "../session/data-aware-merge.js";
 import { torchSplitReport } from "./data.js";
 import { torchDataAwareMerge, torchStatisticsTask, writeMergedValues } from "./data-aware.js";
 import type { TorchModel } from "./engine-choice.js";
@@ -81,19 +81,7 @@ export async function runTorchDataMerge(
       session,
       params,
       context,
-      {
-        spec: merge.spec,
-        origin: params.method,
-        statistics: merge.statistics,
-        learning: {
-          statistics: {
-            split: "learn",
-            rows: session.data.split.sizes.learn,
-            ...(merge.examples !== undefined ? { examples: merge.examples } : {}),
-            ...(merge.fisherTarget !== undefined ? { target: merge.fisherTarget } : {}),
-          },
-        },
-      },
+      dataAwareWrite(merge, params.method, session.data.split.sizes.learn),
       { task, byLabels },
     );
     report.seconds = (performance.now() - session.started) / 1000;

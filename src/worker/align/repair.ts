@@ -191,6 +191,38 @@ export async function repairAndScore(
   return { ...outcome, test: await score(problem, data.test, options.trainingConfig, options.cancel) };
 }
 
+interface UnitMoments {
+  readonly mean: ArrayLike<number>;
+  readonly std: ArrayLike<number>;
+}
+
+/**
+ * REPAIR's per-unit rescaling of one layer, for either engine: the scale and shift that give the merged model's
+ * units (`merged`) the mean and spread interpolated, with the mix's `weights`, from each ingredient's (`own`).
+ */
+export function repairScaleShift<A extends Float32Array | Float64Array>(
+  weights: readonly number[],
+  own: readonly UnitMoments[],
+  merged: UnitMoments,
+  make: (units: number) => A,
+): { scale: A; shift: A } {
+  const total = weights.reduce((a, b) => a + b, 0);
+  const units = merged.mean.length;
+  const scale = make(units);
+  const shift = make(units);
+  for (let u = 0; u < units; u++) {
+    let mean = 0;
+    let std = 0;
+    for (let i = 0; i < own.length; i++) {
+      mean += (weights[i]! / total) * own[i]!.mean[u]!;
+      std += (weights[i]! / total) * own[i]!.std[u]!;
+    }
+    scale[u] = merged.std[u]! > 1e-8 ? std / merged.std[u]! : 1;
+    shift[u] = mean - merged.mean[u]! * scale[u]!;
+  }
+  return { scale, shift };
+}
+
 /**
  * Writes `mix` into the model, then resets each layer's pre-activation statistics on `x`, layer by layer in graph
  * order, to the interpolation of the ingredients'. Returns the new kernels and biases by tensor name.
@@ -218,19 +250,12 @@ export async function renormalise(
     const total = weights.reduce((a, b) => a + b, 0);
     if (!(total > 0)) continue;
     const merged = (await statistics(problem, layers, x, k, options.cancel))[k]!;
-    const units = merged.mean.length;
-    const scale = new Float32Array(units);
-    const shift = new Float32Array(units);
-    for (let u = 0; u < units; u++) {
-      let mean = 0;
-      let std = 0;
-      for (let i = 0; i < n; i++) {
-        mean += (weights[i]! / total) * own[i]![k]!.mean[u]!;
-        std += (weights[i]! / total) * own[i]![k]!.std[u]!;
-      }
-      scale[u] = merged.std[u]! > 1e-8 ? std / merged.std[u]! : 1;
-      shift[u] = mean - merged.mean[u]! * scale[u]!;
-    }
+    const { scale, shift } = repairScaleShift(
+      weights,
+      own.map((o) => o[k]!),
+      merged,
+      (units) => new Float32Array(units),
+    );
     // z' = (z − mean_m)·s + mean_t: the kernel's output columns scale by s; the bias becomes b·s + shift.
     const kernelVar = problem.variables[r.kernel]!;
     const biasVar = problem.variables[r.bias]!;

@@ -13,6 +13,7 @@ import type { TorchEngine } from "../../torch/torch-engine.js";
 import type { TorchAlignment } from "./align.js";
 import { scoreWrittenOnTest, writeMix } from "./rows.js";
 import type { TorchJobData } from "./data.js";
+import { repairScaleShift } from "../../align/repair.js";
 
 /** Learn rows whose statistics are matched (repair.ts's REPAIR_ROWS). */
 const REPAIR_ROWS = 1024;
@@ -61,18 +62,12 @@ export async function repairTorchSoup(
     if (!(total > 0)) continue;
     const [merged] = await engine.moments([probes[k]!], REPAIR_ROWS);
     const units = merged!.mean.length;
-    const scale = new Float64Array(units);
-    const shift = new Float64Array(units);
-    for (let u = 0; u < units; u++) {
-      let mean = 0;
-      let std = 0;
-      for (let i = 0; i < n; i++) {
-        mean += (weights[i]! / total) * own[i]![k]!.mean[u]!;
-        std += (weights[i]! / total) * own[i]![k]!.std[u]!;
-      }
-      scale[u] = merged!.std[u]! > 1e-8 ? std / merged!.std[u]! : 1;
-      shift[u] = mean - merged!.mean[u]! * scale[u]!;
-    }
+    const { scale, shift } = repairScaleShift(
+      weights,
+      own.map((o) => o[k]!),
+      merged!,
+      (count) => new Float64Array(count),
+    );
     // z' = (z − mean_m)·s + mean_t: the weight's output rows (PyTorch's axis 0) scale by s; the bias is b·s + shift.
     const weight = current.get(layer.weight)!;
     const bias = current.get(layer.bias!)!;

@@ -80,6 +80,9 @@ export class ModelCatalog implements vscode.Disposable {
     // The model files' Explorer menus offer the viewer and the merge (package.json's `when` clauses). Folders need
     // no key: "Merge Models in Folder" is offered on every folder, before any scan.
     await vscode.commands.executeCommand("setContext", "modelSoup.modelFiles", files);
+    // "No models found" (package.json viewsWelcome) only after a scan that found none: keyed on the scan's result,
+    // not on the tree, which is empty for a moment after every scan until its items arrive.
+    await vscode.commands.executeCommand("setContext", "modelSoup.noModels", files.length === 0);
     this.changed.fire(this.current);
     return this.current;
   }

@@ -229,11 +229,14 @@ export async function learnCoefficients(
   const candidates = candidateList(n, options);
   const scores: CandidateScore[] = [];
   const candidateStatistics: Array<BatchNormState | undefined> = [];
+  const candidateAlphas: Float64Array[] = [];
   // Label-free, the lowest entropy can belong to a confidently wrong model: the entropy objective starts at the
   // uniform soup and compares no candidate unless asked.
   if (hasValidation && (options.compareCandidates ?? objectiveName === "supervised")) {
     for (const c of candidates) {
-      const s = await scoreAlpha(broadcast(space, c.coefficients), isSingle(c.coefficients));
+      const alpha = broadcast(space, c.coefficients);
+      const s = await scoreAlpha(alpha, isSingle(c.coefficients));
+      candidateAlphas.push(alpha);
       candidateStatistics.push(s.statistics);
       scores.push({
         name: c.name,
@@ -244,11 +247,21 @@ export async function learnCoefficients(
     }
   }
   const bestCandidate = scores.length === 0 ? 0 : scores.reduce((b, s, k) => (s.loss < scores[b]!.loss ? k : b), 0);
-  const start = candidates[options.startAt === "uniform" ? 0 : bestCandidate]!;
+  const startIndex = options.startAt === "uniform" ? 0 : bestCandidate;
+  const start = candidates[startIndex]!;
   const theta0 = startTheta(space, start.coefficients);
+  // The start is a candidate already scored (the uniform soup, a soup with no zero): its score, not a second pass.
+  const startScore =
+    scores.length > 0 && sameSoup(coefficientsOf(space, theta0), candidateAlphas[startIndex]!)
+      ? {
+          loss: scores[startIndex]!.loss,
+          metric: scores[startIndex]!.metric,
+          statistics: candidateStatistics[startIndex],
+        }
+      : await validate(theta0);
 
   // 2. The learned path, early-stopped on validation.
-  const best = { theta: Float64Array.from(theta0), score: await validate(theta0), step: 0 };
+  const best = { theta: Float64Array.from(theta0), score: startScore, step: 0 };
   let lastImprovement = 0;
   const consider = (theta: Float64Array, step: number, score: Scored | undefined): boolean => {
     if (score === undefined) {
@@ -397,6 +410,14 @@ function candidateList(n: number, options: LearnOptions): StartCandidate[] {
     list.push(c);
   }
   return list;
+}
+
+/**
+ * Both engines merge with float32 coefficients, so coefficients equal in float32 write the same soup, which scores
+ * the same (the start's softmax of the uniform soup is 1/n within a float64 rounding).
+ */
+function sameSoup(a: Float64Array, b: Float64Array): boolean {
+  return a.length === b.length && a.every((v, k) => Math.fround(v) === Math.fround(b[k]!));
 }
 
 /** One ingredient alone: it is itself, never re-estimated. */

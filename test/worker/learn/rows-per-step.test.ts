@@ -1,7 +1,8 @@
 // What the learner asks of its engine, counted: a step is one mini-batch, and passes over a whole split happen a
-// bounded number of times (the candidates, the start, one validation check every ⌈validation rows / batch⌉ steps),
-// so a run costs O(rows + steps × batch) whatever the data size. Learning on 2,000,000 rows once took longer
-// than 15 minutes for 20 steps (BENCHMARKS.md, "Scale: loading and learning on 2 million rows").
+// bounded number of times (the candidates, the start unless it is one of them, one validation check every
+// ⌈validation rows / batch⌉ steps), so a run costs O(rows + steps × batch) whatever the data size. Learning on
+// 2,000,000 rows once took longer than 15 minutes for 20 steps (BENCHMARKS.md, "Scale: loading and learning on 2
+// million rows").
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { TfjsEngine } from "../../../src/worker/engine/tfjs-engine.js";
@@ -13,7 +14,7 @@ import type {
   SoupEngine,
   SplitName,
 } from "../../../src/worker/engine/soup-engine.js";
-import { learnCoefficients, type LearnResult } from "../../../src/worker/learn/learn.js";
+import { learnCoefficients, type LearnOptions, type LearnResult } from "../../../src/worker/learn/learn.js";
 import { resolveObjective, type Objective } from "../../../src/worker/learn/objective.js";
 import type { SoupData } from "../../../src/worker/learn/problem.js";
 import { blobs, disposeData, fineTunes, mlp, problemOf, rowsOf } from "./toy.js";
@@ -100,7 +101,10 @@ describe("worker/learn/learn: rows read per step (a mini-batch) and whole-split 
   });
   after(() => disposeData(all, learn, validation));
 
-  async function run(batchNorm: boolean): Promise<{ engine: CountingEngine; result: LearnResult }> {
+  async function run(
+    batchNorm: boolean,
+    options: LearnOptions = {},
+  ): Promise<{ engine: CountingEngine; result: LearnResult }> {
     const soup = await fineTunes(learn, ingredients, { batchNorm, seed: 3 });
     const executor = mlp({ seed: 3, batchNorm });
     const problem = problemOf(executor, soup.ingredients);
@@ -113,6 +117,7 @@ describe("worker/learn/learn: rows read per step (a mini-batch) and whole-split 
         maxSteps,
         patience: maxSteps,
         refit: false,
+        ...options,
       });
       return { engine, result };
     } finally {
@@ -121,7 +126,7 @@ describe("worker/learn/learn: rows read per step (a mini-batch) and whole-split 
     }
   }
 
-  it("every step reads one mini-batch; validation is read whole once per candidate, at the start, and every ⌈rows / batch⌉ steps", async () => {
+  it("every step reads one mini-batch; validation is read whole once per candidate, at the start (unless a candidate), and every ⌈rows / batch⌉ steps", async () => {
     const { engine, result } = await run(false);
     const V = 800;
     assert.equal(result.steps, maxSteps);
@@ -139,7 +144,9 @@ describe("worker/learn/learn: rows read per step (a mini-batch) and whole-split 
     assert.equal(engine.wholePasses("score", "learn"), 0, "the learn split is never scored whole");
     assert.equal(engine.calls.filter((c) => c.kind === "predict" || c.kind === "reestimate").length, 0);
     const evaluations = Math.ceil(maxSteps / result.budget.evaluateEvery);
-    assert.equal(engine.wholePasses("score", "validation"), candidates + 1 + evaluations);
+    // The start here is the uniform soup, a candidate already scored: not scored again.
+    assert.equal(result.start, "uniform soup");
+    assert.equal(engine.wholePasses("score", "validation"), candidates + evaluations);
     // Rows read in all: the fixed passes plus at most one batch of validation per step, on top of the step's own.
     const validationRows = engine.calls
       .filter((c) => c.rows.split === "validation")
@@ -154,9 +161,10 @@ describe("worker/learn/learn: rows read per step (a mini-batch) and whole-split 
     const { engine, result } = await run(true);
     assert.equal(result.steps, maxSteps);
     const evaluations = Math.ceil(maxSteps / result.budget.evaluateEvery);
-    // Each soup scored but a single ingredient (the uniform soup, the start, every check) re-estimates once, and the
-    // kept soup at most once more at the end.
-    const soupsScored = 1 + 1 + evaluations;
+    // Each soup scored but a single ingredient (the uniform soup, which is the start here, and every check)
+    // re-estimates once, and the kept soup at most once more at the end.
+    assert.equal(result.start, "uniform soup");
+    const soupsScored = 1 + evaluations;
     assert.ok(
       engine.wholePasses("reestimate", "learn") <= soupsScored + 1,
       `${engine.wholePasses("reestimate", "learn")} re-estimations`,
@@ -166,4 +174,31 @@ describe("worker/learn/learn: rows read per step (a mini-batch) and whole-split 
     for (const g of engine.calls.filter((c) => c.kind === "gradient"))
       assert.ok(g.rows.indices !== undefined && g.rows.indices.length <= batchSize);
   });
+
+  for (const batchNorm of [false, true]) {
+    it(`a start that is a candidate already scored (the uniform soup) is not scored again, and learns what scoring it again learns${batchNorm ? " (BatchNormalization chosen per soup)" : ""}`, async () => {
+      const shared = await run(batchNorm, { startAt: "uniform" });
+      const again = await run(batchNorm, { startAt: "uniform", compareCandidates: false });
+      const evaluations = Math.ceil(maxSteps / shared.result.budget.evaluateEvery);
+      // A soup with BatchNormalization is scored twice per check (averaged and re-estimated statistics); a single
+      // ingredient once, as it is.
+      const passes = (soups: number) => (batchNorm ? 2 * soups : soups);
+      assert.equal(shared.result.start, "uniform soup");
+      assert.equal(
+        shared.engine.wholePasses("score", "validation"),
+        ingredients + passes(1 + evaluations),
+        "the candidates, then one check per evaluation: the start's score is the uniform soup's",
+      );
+      assert.equal(
+        again.engine.wholePasses("score", "validation"),
+        passes(1 + evaluations),
+        "no candidates: the start is scored",
+      );
+      assert.equal(shared.result.bestStep, again.result.bestStep);
+      assert.equal(shared.result.kept, "learned", "the learned path beats every candidate here");
+      assert.deepEqual(shared.result.coefficients, again.result.coefficients);
+      assert.deepEqual(shared.result.validation, again.result.validation);
+      assert.deepEqual(shared.result.batchNormReestimated, again.result.batchNormReestimated);
+    });
+  }
 });

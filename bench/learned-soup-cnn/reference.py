@@ -134,7 +134,10 @@ def learn(directory, repeats):
                 return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()
 
         start = time.perf_counter()
-        history = []
+        # The same validation checks as Model Soup's learner: the start soup first (it keeps the best soup of the
+        # path, the start included), then one after each epoch.
+        start_loss = score(x_val, y_val)[0]
+        history = [(time.perf_counter() - start, start_loss)]
         steps = 0
         step_times = []
         for epoch in range(epochs):
@@ -154,7 +157,7 @@ def learn(directory, repeats):
         reached = next(t for t, v in history if v <= final_val)
         test_loss, test_acc = score(x_test, y_test)
         return {"total": total, "reached": reached, "val_loss": final_val, "test_loss": test_loss, "test_metric": test_acc,
-                "step": statistics.median(step_times), "steps": steps}
+                "step": statistics.median(step_times), "steps": steps, "start_check": history[0][0]}
 
     out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
     for granularity in (os.environ.get("GRANULARITY") or "model,layer").split(","):
@@ -164,6 +167,7 @@ def learn(directory, repeats):
             "total": statistics.median(r["total"] for r in runs),
             "reached": statistics.median(r["reached"] for r in runs),
             "step": statistics.median(r["step"] for r in runs),
+            "start_check": statistics.median(r["start_check"] for r in runs),
             **{k: runs[-1][k] for k in ("val_loss", "test_loss", "test_metric", "steps")},
         }
     print(json.dumps(out))

@@ -37,6 +37,12 @@ export async function runDataMerge(given: DataMergeParams, context: JobContext):
       jobId: params.jobId,
       loss: params.loss,
       architecture: params.architecture,
+      // The PyTorch-only options, for the report's line that TensorFlow.js models ran without them.
+      python: params.python,
+      device: params.device,
+      dtype: params.dtype,
+      nproc: params.nproc,
+      nnodes: params.nnodes,
     },
     context,
   );

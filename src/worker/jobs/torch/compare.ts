@@ -14,6 +14,7 @@ import { torchDataAwareMerge } from "./data-aware.js";
 import { scoreMergedValues } from "./data-merge.js";
 import type { TorchModel } from "./engine-choice.js";
 import { labelledSplits, unlabelledFile } from "./learn.js";
+import { runnableMethods } from "./method-support.js";
 import { labelledComparison } from "./report.js";
 import {
   compareOnTest,
@@ -69,6 +70,12 @@ export async function runTorchCompare(
   model: TorchModel,
   context: JobContext,
 ): Promise<EvaluateReport> {
+  // Refused before any work, or left out of the table with their reasons (--methods all).
+  const { run, notRun } = runnableMethods(
+    params,
+    order.filter((m) => params.methods.includes(m)),
+    model,
+  );
   // The base is read apart from the session, whose greedy and learned soups stay the plain weighted averages.
   const { base: basePath, ...withoutBase } = params;
   const session = await openTorchSession(withoutBase, model, context);
@@ -80,12 +87,12 @@ export async function runTorchCompare(
     const warnings: string[] = [];
     const methods: MethodMetric[] = [];
     let base: IngredientTensors | undefined;
-    for (const method of order.filter((m) => params.methods.includes(m))) {
+    for (const method of run) {
       context.progress({
         jobId: params.jobId,
         phase: "evaluating",
         step: methods.length,
-        totalSteps: params.methods.length,
+        totalSteps: run.length,
         message: METHOD_NAMES[method],
       });
       let score: MetricPair;
@@ -117,7 +124,13 @@ export async function runTorchCompare(
     return {
       backend: session.backend,
       metricName: task.metric,
-      metrics: { ingredients: rows.ingredients, uniform: rows.soups[0]!, ensemble: rows.ensemble, methods },
+      metrics: {
+        ingredients: rows.ingredients,
+        uniform: rows.soups[0]!,
+        ensemble: rows.ensemble,
+        methods,
+        ...(notRun.length > 0 ? { notRun } : {}),
+      },
       mergeability: rows.mergeability,
       split: torchSplitReport(session.data),
       ...(rows.testClassCounts !== undefined ? { testClassCounts: rows.testClassCounts } : {}),

@@ -40,19 +40,38 @@ function torchOnlyGiven(params: TorchOnlyOptions): string | undefined {
   return `${list} ${names.length === 1 ? "applies" : "apply"} to PyTorch models only; these`;
 }
 
-export async function openSession(
-  params: {
-    models: string[];
-    data: LearnParams["data"];
-    backend?: BackendName;
-    jobId?: string;
-    base?: string;
-    align?: LearnParams["align"];
-    loss?: LearnParams["loss"];
-    architecture?: string;
-  } & TorchOnlyOptions,
-  context: JobContext,
-): Promise<Session> {
+export type SessionParams = {
+  models: string[];
+  data: LearnParams["data"];
+  backend?: BackendName;
+  jobId?: string;
+  base?: string;
+  align?: LearnParams["align"];
+  loss?: LearnParams["loss"];
+  architecture?: string;
+} & TorchOnlyOptions;
+
+/**
+ * What a job without a base or an alignment opens its session with: the models, the data and how to run them, and
+ * the PyTorch-only options, for the report's line that TensorFlow.js models ran without them.
+ */
+export function plainSessionParams(params: Omit<SessionParams, "base" | "align">): SessionParams {
+  return {
+    models: params.models,
+    data: params.data,
+    backend: params.backend,
+    jobId: params.jobId,
+    loss: params.loss,
+    architecture: params.architecture,
+    python: params.python,
+    device: params.device,
+    dtype: params.dtype,
+    nproc: params.nproc,
+    nnodes: params.nnodes,
+  };
+}
+
+export async function openSession(params: SessionParams, context: JobContext): Promise<Session> {
   const started = performance.now();
   const progress = (message: string) =>
     context.progress({ jobId: params.jobId, phase: "loading", step: 0, totalSteps: 0, message });

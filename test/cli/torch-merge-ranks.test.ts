@@ -164,3 +164,29 @@ describe("model-soup merge and align --nproc N on PyTorch models", function () {
     assert.match(oneLine(bad.stderr), /--nproc expects a whole number of ranks, 1 or more; got 0/);
   });
 });
+
+describe("model-soup merge and align --nproc N on TensorFlow.js models", function () {
+  this.timeout(300_000);
+  const SAMPLE = join(import.meta.dirname, "../../samples/digits");
+  const models = [1, 2].map((i) => join(SAMPLE, "models", `ingredient-${i}`, "model.json"));
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "model-soup-tfjs-merge-ranks-"));
+  });
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("runs as without it and says --nproc applies to PyTorch models only (merge --method regmean, align)", async () => {
+    const ignored = /^warning: --nproc applies to PyTorch models only; these TensorFlow\.js models ran on \S+$/m;
+    const merged = await runCli(
+      ...["merge", ...models, "--method", "regmean", "--data", join(SAMPLE, "soup.csv.gz"), "--nproc", "2"],
+      ...["--backend", "wasm", "--out", join(dir, "regmean", "model.json")],
+    );
+    assert.equal(merged.code, 0, merged.stderr);
+    assert.match(merged.stdout, ignored);
+    const aligned = await runCli("align", ...models, "--nproc", "2", "--out", join(dir, "aligned"));
+    assert.equal(aligned.code, 0, aligned.stderr);
+    assert.match(aligned.stdout, ignored);
+  });
+});

@@ -9,7 +9,7 @@ import { readManifest } from "../../core/formats/registry.js";
 import type { ModelManifest } from "../../core/model.js";
 import type { AlignParams, AlignResult, BackendName } from "../../protocol/worker.js";
 import { dataRecord } from "../../core/recipe/data-record.js";
-import { useBackend } from "./session/session.js";
+import { torchOnlyWarning, useBackend } from "./session/session.js";
 import type { AlignmentOutcome } from "../align/align-problem.js";
 import { repairSoup } from "../align/repair.js";
 import { repairSummary } from "../align/report.js";
@@ -80,6 +80,8 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
     throw new UsageError("activation matching needs data (--data <file>)");
   const backend: BackendName = await useBackend(params.backend, context);
   const loaded = await loadProblem(params.models, undefined, params.architecture);
+  const ignored = torchOnlyWarning(params, backend);
+  if (ignored !== undefined) loaded.warnings.push(ignored);
   let data: JobData | undefined;
   try {
     if (params.data !== undefined) data = await loadJobData(params.data, loaded, params.loss);

@@ -31,6 +31,12 @@ const TORCH_ONLY: Record<keyof TorchOnlyOptions, string> = {
   nnodes: "--nnodes",
 };
 
+/** "--python and --nproc apply to PyTorch models only; these TensorFlow.js models ran on wasm" when given. */
+export function torchOnlyWarning(params: TorchOnlyOptions, backend: BackendName): string | undefined {
+  const ignored = torchOnlyGiven(params);
+  return ignored === undefined ? undefined : `${ignored} TensorFlow.js models ran on ${backend}`;
+}
+
 /** "--python and --nproc apply to PyTorch models only;" when such options were given, else undefined. */
 function torchOnlyGiven(params: TorchOnlyOptions): string | undefined {
   const given = (Object.keys(TORCH_ONLY) as (keyof TorchOnlyOptions)[]).filter((k) => params[k] !== undefined);
@@ -78,8 +84,8 @@ export async function openSession(params: SessionParams, context: JobContext): P
   const backend = await useBackend(params.backend, context);
   progress("Reading the models");
   const loaded = await loadProblem(params.models, params.base, params.architecture);
-  const ignored = torchOnlyGiven(params);
-  if (ignored !== undefined) loaded.warnings.push(`${ignored} TensorFlow.js models ran on ${backend}`);
+  const ignored = torchOnlyWarning(params, backend);
+  if (ignored !== undefined) loaded.warnings.push(ignored);
   try {
     progress("Reading the data");
     const data = await loadJobData(params.data, loaded, params.loss);

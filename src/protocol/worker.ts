@@ -392,6 +392,8 @@ export interface EvaluateReport {
     merged?: MetricPair;
     ensemble: MetricPair;
     methods?: MethodMetric[];
+    /** With `skipUnavailable`: the methods asked for that the models' kind cannot run, each with why. */
+    notRun?: MethodNotRun[];
     /** With `align`: the uniform soup of the aligned models (`uniform` stays the unaligned one). */
     alignedUniform?: MetricPair;
   };
@@ -409,6 +411,12 @@ export interface EvaluateReport {
 
 /** A further merge in a held-out comparison: its name ("greedy soup", "RegMean", ...) and its test scores. */
 export type MethodMetric = { method: string } & MetricPair;
+
+/** A method of a held-out comparison that was not run: its name ("RegMean") and why ("needs forward hooks; ..."). */
+export interface MethodNotRun {
+  method: string;
+  reason: string;
+}
 
 /** The merge methods that need statistics of the models on data (src/core/merge/methods/regmean.ts, fisher.ts). */
 export const DATA_AWARE_METHODS = choiceValues(DATA_AWARE_METHOD_CHOICES);
@@ -441,6 +449,11 @@ export interface CompareParams extends DataAwareOptions, RunOptions {
   models: string[];
   data: DataSpec;
   methods: ComparedMethod[];
+  /**
+   * `--methods all`: a method the models' kind cannot run (RegMean on TorchScript) is left out with its reason
+   * (metrics.notRun) rather than refused; without it such a method ends the job in one line.
+   */
+  skipUnavailable?: boolean;
   /** The model the others were fine-tuned from: needed by the methods of BASE_METHOD_CHOICES (TSV-M, Iso-C, ...). */
   base?: string;
   backend?: BackendName;

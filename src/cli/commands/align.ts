@@ -10,14 +10,16 @@ import { alignOptions } from "./align-options.js";
 import { lossOption, lossOptions } from "./loss-option.js";
 import {
   architectureArgument,
-  architectureOption,
   backendOption,
   choiceOption,
   choiceSpec,
   dataOptions,
   dataSpec,
   printReport,
+  torchArguments,
+  torchOptions,
 } from "./options.js";
+import { followIfNotNodeZero } from "./follow-node.js";
 import { modelArguments } from "../paths.js";
 
 /** The data options when --data is given (activation matching needs it; with labels it also picks the reference). */
@@ -35,7 +37,7 @@ export function formatAlignResult(result: AlignResult): string {
 const alignCommandOptions = {
   ...dataOptions,
   ...lossOptions,
-  ...architectureOption,
+  ...torchOptions,
   method: choiceSpec(ALIGN_METHOD_CHOICES, "How units are matched (activation needs --data):", "weight"),
   reference: alignOptions.reference!,
   out: {
@@ -53,6 +55,8 @@ export const alignCommand: Command = {
   usage: usageLine("align <model>...", alignCommandOptions, ["out"]),
   options: alignCommandOptions,
   async run(args, io) {
+    const followed = await followIfNotNodeZero(args, io);
+    if (followed !== undefined) return followed;
     const out = stringOption(args, "out");
     if (out === undefined) throw new UsageError("--out <folder> is required");
     const method = choiceOption(args, "method", ALIGN_METHOD_CHOICES) ?? "weight";
@@ -67,6 +71,7 @@ export const alignCommand: Command = {
       out,
       backend: backendOption(args),
       ...architectureArgument(args),
+      ...torchArguments(args),
     });
     await printReport(args, io, result, formatAlignResult(result));
     return 0;

@@ -42,22 +42,29 @@ import { followIfNotNodeZero } from "./follow-node.js";
 const COMPARED = choiceValues(COMPARED_METHOD_CHOICES);
 const NEEDS_BASE: readonly string[] = choiceValues(BASE_METHOD_CHOICES);
 
-/** --methods greedy,learned,regmean,fisher,... or all (the methods that need a base only when --base is given). */
-function methodsOption(args: ParsedArgs, hasBase: boolean): ComparedMethod[] | undefined {
+/**
+ * --methods greedy,learned,regmean,fisher,... or all (the methods that need a base only when --base is given; those
+ * the models' kind cannot run left out with their reason: skipUnavailable).
+ */
+function methodsOption(
+  args: ParsedArgs,
+  hasBase: boolean,
+): { methods: ComparedMethod[]; skipUnavailable?: true } | undefined {
   const text = stringOption(args, "methods");
   if (text === undefined) return undefined;
   const names = text
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  if (names.length === 1 && names[0] === "all") return COMPARED.filter((m) => hasBase || !NEEDS_BASE.includes(m));
+  if (names.length === 1 && names[0] === "all")
+    return { methods: COMPARED.filter((m) => hasBase || !NEEDS_BASE.includes(m)), skipUnavailable: true };
   const unknown = names.filter((n) => !(COMPARED as readonly string[]).includes(n));
   if (names.length === 0 || unknown.length > 0)
     throw new UsageError(`--methods expects all or some of ${COMPARED.join(", ")} separated by commas, got "${text}"`);
   const baseless = names.filter((n) => NEEDS_BASE.includes(n));
   if (!hasBase && baseless.length > 0)
     throw new UsageError(`--methods ${baseless.join(",")} merge fine-tunes of one base model: give it with --base`);
-  return names as ComparedMethod[];
+  return { methods: names as ComparedMethod[] };
 }
 
 const evaluateOptions = {
@@ -75,7 +82,7 @@ const evaluateOptions = {
     type: "string",
     valueName: `all|${COMPARED.join(",")}`,
     description:
-      "Also compare these merges on the same test split, with their default settings: all, or some of them separated by commas — " +
+      "Also compare these merges on the same test split, with their default settings: all (those the models cannot run, such as RegMean on TorchScript, listed as not run with why), or some of them separated by commas — " +
       `${COMPARED_METHOD_CHOICES.map((c) => `${c.value}: ${c.label}`).join("; ")}.`,
   },
   base: {
@@ -107,10 +114,10 @@ export const evaluateCommand: Command = {
     if (unlabeled !== undefined) throw new ModelFileError(data.path, unlabeled);
     await guardReport(args, [...(await inputProtection(paths, data.path)), ...runInputs(args)]);
     const base = stringOption(args, "base");
-    const methods = methodsOption(args, base !== undefined);
-    if (base !== undefined && methods === undefined) throw new UsageError("--base applies only with --methods");
+    const asked = methodsOption(args, base !== undefined);
+    if (base !== undefined && asked === undefined) throw new UsageError("--base applies only with --methods");
     const align = alignOption(args);
-    if (methods !== undefined) {
+    if (asked !== undefined) {
       if (coefficients !== undefined) throw new UsageError("--weights and --methods cannot be combined");
       if (align !== undefined) throw new UsageError("--align and --methods cannot be combined");
       const alpha = numberOption(args, "alpha");
@@ -121,7 +128,7 @@ export const evaluateCommand: Command = {
         models: paths,
         data,
         loss: lossOption(args),
-        methods,
+        ...asked,
         ...(base !== undefined ? { base } : {}),
         ...(alpha !== undefined ? { alpha } : {}),
         ...(examples !== undefined ? { examples } : {}),

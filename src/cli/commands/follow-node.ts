@@ -1,5 +1,5 @@
 /**
- * `learn`, `greedy` and `evaluate` with --node-rank K ≥ 1 (the same command line on every machine, as torchrun
+ * `learn`, `greedy`, `evaluate`, `align` and the merges that run the models with --node-rank K ≥ 1 (the same command line on every machine, as torchrun
  * takes it): this machine only runs its PyTorch ranks, which follow node 0; node 0 reads, learns, reports and writes.
  */
 import type { ParsedArgs } from "../args.js";

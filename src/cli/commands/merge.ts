@@ -18,7 +18,6 @@ import { baseArgument, guardReport, inputProtection, modelArguments, soupOutput 
 import { dataAwareOptions } from "./data-aware-options.js";
 import {
   architectureArgument,
-  architectureOption,
   backendOption,
   runInputs,
   testOption,
@@ -29,8 +28,11 @@ import {
   OUT_DESCRIPTION,
   printReport,
   reportOption,
+  torchArguments,
+  torchOptions,
   weightsOption,
 } from "./options.js";
+import { followIfNotNodeZero } from "./follow-node.js";
 import { alignOption, alignOptions } from "./align-options.js";
 import { lossOption, lossOptions } from "./loss-option.js";
 import { dataIfGiven, formatAlignResult } from "./align.js";
@@ -58,6 +60,12 @@ const TASK_WEIGHT_DEFAULTS = MERGE_METHOD_IDS.flatMap((id) => {
 })
   .join(", ")
   .concat(" by default");
+
+// --python, --device, --dtype, --nproc and the several-machine options, as learn takes them; --architecture below.
+const { architecture: torchArchitecture, ...torchRunOptions } = torchOptions;
+
+/** The options that only a merge which runs the models takes (RegMean/Fisher/RegMean++ and --align). */
+const RUN_ONLY = ["architecture", "test", ...Object.keys(torchRunOptions)];
 
 const mergeOptions = {
   weights: {
@@ -116,9 +124,10 @@ const mergeOptions = {
   },
   test: { ...testOption.test!, description: `RegMean/Fisher: ${testOption.test!.description}` },
   architecture: {
-    ...architectureOption.architecture!,
-    description: `RegMean/Fisher and --align (which run the models): ${architectureOption.architecture!.description}`,
+    ...torchArchitecture!,
+    description: `RegMean/Fisher and --align (which run the models): ${torchArchitecture!.description}`,
   },
+  ...torchRunOptions,
   label: dataOptions.label!,
   loss: {
     ...lossOptions.loss!,
@@ -138,6 +147,11 @@ export const mergeCommand: Command = {
   options: mergeOptions,
   async run(args, io) {
     const method = stringOption(args, "method");
+    // On a machine other than node 0 (--node-rank K ≥ 1) a merge that runs the models only runs its ranks.
+    if ((method !== undefined && isDataAwareMethod(method)) || alignOption(args) !== undefined) {
+      const followed = await followIfNotNodeZero(args, io);
+      if (followed !== undefined) return followed;
+    }
     if (method !== undefined && isDataAwareMethod(method)) return runDataAware(method, args, io);
     const models = await modelArguments(args, io, 1);
     const base = await baseArgument(args);
@@ -165,13 +179,14 @@ export const mergeCommand: Command = {
         merge: coefficients !== undefined ? { coefficients } : {},
         backend: backendOption(args),
         ...architectureArgument(args),
+        ...torchArguments(args),
       });
       await printReport(args, io, result, formatAlignResult(result));
       return 0;
     }
     if (args.values.loss !== undefined)
       throw new UsageError("--loss applies to RegMean/Fisher (--method regmean|fisher) and to --align with --data");
-    for (const name of ["architecture", "test"])
+    for (const name of RUN_ONLY)
       if (args.values[name] !== undefined)
         throw new UsageError(`--${name} applies to --method regmean/fisher and --align, which run the models`);
     // A fixed-weight merge needs no TensorFlow.js: it runs here rather than in a worker process (in-process.ts).
@@ -224,6 +239,7 @@ async function runDataAware(
     out: output?.model,
     backend: backendOption(args),
     ...architectureArgument(args),
+    ...torchArguments(args),
   });
   await printReport(args, io, report, formatComparison(report));
   return 0;

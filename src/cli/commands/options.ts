@@ -114,7 +114,7 @@ export const torchOptions: Record<string, OptionSpec> = {
     type: "string",
     valueName: "<N>",
     description:
-      "PyTorch models: N data-parallel ranks on this machine (torch.distributed: gloo on CPU, NCCL on GPUs), each running its share of every batch (default 1).",
+      "PyTorch models: N data-parallel ranks on this machine (torch.distributed: gloo on CPU, NCCL on GPUs), each running its share of every batch and of the rows whose statistics RegMean, Fisher and --align gather, summed over the ranks (default 1).",
   },
   nnodes: {
     type: "string",

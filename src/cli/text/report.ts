@@ -55,6 +55,8 @@ export function formatComparison(report: SoupReport | EvaluateReport): string {
   if (report.metrics.merged !== undefined)
     rows.push(row(`${aligned ? "aligned " : ""}${report.method ?? "merged"}`, report.metrics.merged));
   for (const m of report.metrics.methods ?? []) rows.push(row(m.method, m));
+  const notRun = "notRun" in report.metrics ? (report.metrics.notRun ?? []) : [];
+  for (const m of notRun) rows.push([m.method, "—", "—", ...extras.map(() => ""), "not run (below)"]);
   rows.push(row("output ensemble (N× cost)", report.metrics.ensemble));
   const verdict = soupVerdict(report);
   const lines = [
@@ -64,6 +66,7 @@ export function formatComparison(report: SoupReport | EvaluateReport): string {
     ...testRowsLines(report.split, report.backend),
     "",
     formatTable(["model", "loss", metricName, ...extras.map((c) => c.title), "coefficient"], rows),
+    ...notRun.map((m) => `not run: ${m.method}: ${m.reason}`),
   ];
   if (report.mergeability.length > 0) {
     const cosines = report.mergeability.map((p) => p.cosine);

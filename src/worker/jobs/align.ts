@@ -2,19 +2,14 @@
  * Alignment jobs: `model-soup align` (write every model with its units permuted to match a reference, each with
  * a recipe) and `merge --align` (the merge of the aligned models); (the step learn and greedy take first is session/align.ts).
  */
-import { mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
 import type { Permutations } from "../../core/align/index.js";
 import { nameMapping } from "../../core/architecture/index.js";
 import { UsageError } from "../../core/errors.js";
 import { readManifest } from "../../core/formats/registry.js";
-import { specFromCoefficients } from "../../core/merge/coefficients.js";
-import type { MergeSpec } from "../../core/merge/spec.js";
 import type { ModelManifest } from "../../core/model.js";
-import { saveSoup } from "../../core/soup/save.js";
 import type { AlignParams, AlignResult, BackendName } from "../../protocol/worker.js";
 import { dataRecord } from "../../core/recipe/data-record.js";
-import { useBackend } from "./session/session.js";
+import { torchOnlyWarning, useBackend } from "./session/session.js";
 import type { AlignmentOutcome } from "../align/align-problem.js";
 import { repairSoup } from "../align/repair.js";
 import { repairSummary } from "../align/report.js";
@@ -28,7 +23,7 @@ import { taskFor } from "../evaluate/evaluate.js";
 import { metricPair } from "../evaluate/score.js";
 import { torchModelFor } from "./torch/engine-choice.js";
 import { runTorchAlign } from "./torch/align-job.js";
-import { alignedOutputs } from "../align/output-names.js";
+import { alignedMergeSpec, saveAlignedMerge, saveAlignedModels } from "../align/aligned-saves.js";
 
 /**
  * REPAIR of a weighted average of aligned models (without BatchNormalization, with labelled data): undefined when
@@ -85,6 +80,8 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
     throw new UsageError("activation matching needs data (--data <file>)");
   const backend: BackendName = await useBackend(params.backend, context);
   const loaded = await loadProblem(params.models, undefined, params.architecture);
+  const ignored = torchOnlyWarning(params, backend);
+  if (ignored !== undefined) loaded.warnings.push(ignored);
   let data: JobData | undefined;
   try {
     if (params.data !== undefined) data = await loadJobData(params.data, loaded, params.loss);
@@ -101,12 +98,7 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
     };
     if (params.merge !== undefined) {
       const coefficients = params.merge.coefficients;
-      const spec: MergeSpec =
-        coefficients === undefined
-          ? { method: "uniform", params: {}, ingredients: params.models.map((path) => ({ path })) }
-          : specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: {} });
-      // Per-layer weights (the editor's save of a layer-granularity learned soup) are merged without REPAIR.
-      const perModel = coefficients === undefined || Array.isArray(coefficients);
+      const { spec, perModel } = alignedMergeSpec(params.models, coefficients);
       const repaired =
         data === undefined || !perModel
           ? undefined
@@ -133,40 +125,40 @@ export async function runAlign(params: AlignParams, context: JobContext): Promis
               context.token,
             )
           : undefined;
-      const saved = await saveSoup({
+      const saved = await saveAlignedMerge(
         spec,
-        target: params.out,
-        origin: coefficients === undefined ? "uniform" : "manual",
-        alignment: outcome.recipe,
-        ...record,
-        ...(loaded.architecture !== undefined ? { architecture: loaded.architecture } : {}),
-        ...(repaired?.kept ? { overrides: repaired.overrides } : {}),
-        ...(figures !== undefined && task !== undefined
-          ? { metrics: { metricName: task.metric, split: "validation", merged: figures } }
-          : {}),
-        ...(check !== undefined ? { check } : {}),
-        cancel: context.token,
-      });
-      outputs.push({ model: saved.model, recipe: saved.recipe });
-      warnings.push(...saved.warnings);
-    } else {
-      // Never over an input: the aligned models go beside nothing they are read from.
-      const targets = await alignedOutputs(params.models, params.out);
-      for (const [i, model] of params.models.entries()) {
-        await mkdir(dirname(targets[i]!), { recursive: true });
-        const own = await readManifest(model);
-        const saved = await saveSoup({
-          spec: { method: "linear", params: { normalize: false }, ingredients: [{ path: model, weight: 1 }] },
-          target: targets[i]!,
-          origin: "aligned",
+        coefficients,
+        params.out,
+        {
+          alignment: outcome.recipe,
           ...record,
           ...(loaded.architecture !== undefined ? { architecture: loaded.architecture } : {}),
-          alignment: { ...outcome.recipe, permutations: [rekey(outcome.permutations[i]!, loaded.manifest, own)] },
-          cancel: context.token,
-        });
-        outputs.push({ model: saved.model, recipe: saved.recipe });
-        warnings.push(...saved.warnings);
-      }
+          ...(repaired?.kept ? { overrides: repaired.overrides } : {}),
+          ...(figures !== undefined && task !== undefined
+            ? { metrics: { metricName: task.metric, split: "validation", merged: figures } }
+            : {}),
+          ...(check !== undefined ? { check } : {}),
+        },
+        context.token,
+      );
+      outputs.push(...saved.outputs);
+      warnings.push(...saved.warnings);
+    } else {
+      const saved = await saveAlignedModels(
+        params.models,
+        params.out,
+        async (i, model) => ({
+          ...record,
+          ...(loaded.architecture !== undefined ? { architecture: loaded.architecture } : {}),
+          alignment: {
+            ...outcome.recipe,
+            permutations: [rekey(outcome.permutations[i]!, loaded.manifest, await readManifest(model))],
+          },
+        }),
+        context.token,
+      );
+      outputs.push(...saved.outputs);
+      warnings.push(...saved.warnings);
     }
     return { alignment: outcome.report, outputs, warnings, backend, seconds: (performance.now() - started) / 1000 };
   } finally {

@@ -1,6 +1,6 @@
 /** The `compare` request: `evaluate --methods`, every method side by side on one test split. */
 import { UsageError } from "../../core/errors.js";
-import type { CompareParams, EvaluateReport, MethodMetric, MetricPair } from "../../protocol/worker.js";
+import type { CompareParams, EvaluateReport } from "../../protocol/worker.js";
 import { type ComparedMethod } from "../../protocol/choices.js";
 import { taskFor } from "../evaluate/evaluate.js";
 import { greedySoupRow } from "../evaluate/rows.js";
@@ -10,10 +10,11 @@ import type { JobContext } from "../../core/job-context.js";
 import { splitReport as splitSizes } from "./session/data.js";
 import { resolveJobModels } from "../../core/soup/job-inputs.js";
 
-import { closeSession, openSession } from "./session/session.js";
+import { closeSession, openSession, plainSessionParams } from "./session/session.js";
 import { torchModelFor } from "./torch/engine-choice.js";
 import { runTorchCompare } from "./torch/compare.js";
 import { mergeabilityReport } from "./session/report.js";
+import { scoreMethods } from "./compare-methods.js";
 import {
   baseMethodValues,
   dataAwareMerge,
@@ -52,59 +53,50 @@ export async function runCompare(given: CompareParams, context: JobContext): Pro
     throw new UsageError(`${needsBase.join(", ")} merge fine-tunes of one base model: give it (--base)`);
   const torch = await torchModelFor(params.models, params.architecture);
   if (torch !== undefined) return runTorchCompare(params, COMPARE_ORDER, torch, context);
-  const session = await openSession(
-    {
-      models: params.models,
-      data: params.data,
-      backend: params.backend,
-      jobId: params.jobId,
-      loss: params.loss,
-      architecture: params.architecture,
-    },
-    context,
-  );
+  const session = await openSession(plainSessionParams(params), context);
   try {
     const { loaded, data } = session;
     const task = taskFor(loaded.problem, data.test, { trainingConfig: loaded.trainingConfig });
     const warnings = [...loaded.warnings];
-    const methods: MethodMetric[] = [];
     let baseValues: Float32Array[] | undefined;
-    for (const method of COMPARE_ORDER.filter((m) => params.methods.includes(m))) {
-      context.progress({
-        jobId: params.jobId,
-        phase: "evaluating",
-        step: methods.length,
-        totalSteps: params.methods.length,
-        message: METHOD_NAMES[method],
-      });
-      let score: MetricPair;
-      if (method === "greedy") {
-        const greedy = await greedySoupRow(loaded.problem, task, data, { cancel: context.token });
-        score = await scoreCandidate(session, greedy.candidate, task, context);
-      } else if (method === "learned") {
-        const learned = await learnOnTfjs(loaded.problem, data.learn, data.validation, {
-          seed: params.data.seed ?? 0,
-          trainingConfig: loaded.trainingConfig,
-          cancel: context.token,
-        });
-        const mix = { coefficients: learned.coefficients, groups: learned.groups };
-        const candidate = { mix, ...(learned.batchNormStatistics ? { statistics: learned.batchNormStatistics } : {}) };
-        score = await scoreCandidate(session, candidate, task, context);
-      } else if (isBaseMethod(method)) {
-        baseValues ??= await readBaseValues(params.models, params.base!);
-        writeIngredient(
-          loaded.problem,
-          baseMethodValues(session, method, params.models, params.base!, baseValues, warnings),
-        );
-        score = await scoreCurrent(session, task, context);
-      } else {
-        const merge = await dataAwareMerge(session, method, params.models, params, context, params.jobId);
-        warnings.push(...merge.warnings.map((w) => `${METHOD_NAMES[method]}: ${w}`));
-        writeIngredient(loaded.problem, merge.values);
-        score = await scoreCurrent(session, task, context);
-      }
-      methods.push({ method: METHOD_NAMES[method], ...score });
-    }
+    const methods = await scoreMethods(
+      COMPARE_ORDER.filter((m) => params.methods.includes(m)),
+      {
+        greedy: async () => {
+          const greedy = await greedySoupRow(loaded.problem, task, data, { cancel: context.token });
+          return scoreCandidate(session, greedy.candidate, task, context);
+        },
+        learned: async () => {
+          const learned = await learnOnTfjs(loaded.problem, data.learn, data.validation, {
+            seed: params.data.seed ?? 0,
+            trainingConfig: loaded.trainingConfig,
+            cancel: context.token,
+          });
+          const mix = { coefficients: learned.coefficients, groups: learned.groups };
+          const candidate = {
+            mix,
+            ...(learned.batchNormStatistics ? { statistics: learned.batchNormStatistics } : {}),
+          };
+          return scoreCandidate(session, candidate, task, context);
+        },
+        base: async (method) => {
+          baseValues ??= await readBaseValues(params.models, params.base!);
+          writeIngredient(
+            loaded.problem,
+            baseMethodValues(session, method, params.models, params.base!, baseValues, warnings),
+          );
+          return scoreCurrent(session, task, context);
+        },
+        dataAware: async (method) => {
+          const merge = await dataAwareMerge(session, method, params.models, params, context, params.jobId);
+          warnings.push(...merge.warnings.map((w) => `${METHOD_NAMES[method]}: ${w}`));
+          writeIngredient(loaded.problem, merge.values);
+          return scoreCurrent(session, task, context);
+        },
+      },
+      context,
+      params.jobId,
+    );
     const refs = await references(session, task, context);
     const { pairs, warnings: mergeWarnings } = await mergeabilityReport(loaded, data, params.models, context);
     return {

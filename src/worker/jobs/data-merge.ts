@@ -8,17 +8,17 @@ import { splitReport as splitSizes } from "./session/data.js";
 import { writeSoup } from "./session/write.js";
 import { resolveSoupJob } from "../../core/soup/job-inputs.js";
 
-import { closeSession, openSession } from "./session/session.js";
+import { closeSession, openSession, plainSessionParams } from "./session/session.js";
 import { torchModelFor } from "./torch/engine-choice.js";
 import { runTorchDataMerge } from "./torch/data-merge.js";
 import {
   dataAwareMerge,
   dataAwareWrite,
-  METHOD_NAMES,
   references,
   scoreCurrent,
   statisticsTask,
 } from "./session/data-aware-merge.js";
+import { dataMergeReport, evaluatingOnTest } from "./data-merge-report.js";
 
 /** `merge --method regmean|fisher --data`: the merge, its held-out comparison, and (with `out`) the model and recipe. */
 export async function runDataMerge(given: DataMergeParams, context: JobContext): Promise<SoupReport> {
@@ -29,47 +29,17 @@ export async function runDataMerge(given: DataMergeParams, context: JobContext):
     );
   const torch = await torchModelFor(params.models, params.architecture);
   if (torch !== undefined) return runTorchDataMerge(params, torch, context);
-  const session = await openSession(
-    {
-      models: params.models,
-      data: params.data,
-      backend: params.backend,
-      jobId: params.jobId,
-      loss: params.loss,
-      architecture: params.architecture,
-    },
-    context,
-  );
+  const session = await openSession(plainSessionParams(params), context);
   try {
     const task = statisticsTask(session);
     const merge = await dataAwareMerge(session, params.method, params.models, params, context, params.jobId);
-    context.progress({
-      jobId: params.jobId,
-      phase: "evaluating",
-      step: 0,
-      totalSteps: 0,
-      message: "Evaluating on the test split",
-    });
+    evaluatingOnTest(context, params.jobId);
     writeIngredient(session.loaded.problem, merge.values);
     const merged = await scoreCurrent(session, task, context);
     const refs = await references(session, task, context);
-    const report: SoupReport = {
-      backend: session.backend,
-      method: METHOD_NAMES[params.method],
-      coefficients: [],
-      metricName: refs.metricName,
-      metrics: {
-        ingredients: params.models.map((model, i) => ({ model, ...refs.ingredients[i]! })),
-        uniform: refs.uniform,
-        merged,
-        ensemble: refs.ensemble,
-      },
-      mergeability: [],
-      split: splitSizes(session.data),
-      ...("classCounts" in refs ? { testClassCounts: refs.classCounts } : {}),
-      warnings: [...session.loaded.warnings, ...merge.warnings],
-      seconds: 0,
-    };
+    const split = splitSizes(session.data);
+    const warnings = [...session.loaded.warnings, ...merge.warnings];
+    const report = dataMergeReport(params, { backend: session.backend, refs, merged, split, warnings });
     await writeSoup(
       report,
       session,

@@ -59,7 +59,8 @@ Data-parallel ranks (TorchEngine's nproc/nnodes options): started with MODEL_SOU
 MODEL_SOUP_LOCAL_RANK, MODEL_SOUP_LOCAL_WORLD_SIZE, MODEL_SOUP_MASTER_ADDR and MODEL_SOUP_MASTER_PORT set, the processes form a torch.distributed
 group (gloo for the requests and, on CPU, the reductions; NCCL for the reductions on CUDA). Rank 0 alone speaks the
 protocol above and forwards every request to the others (a broadcast); every rank then carries it out on its own
-contiguous share of the selected rows, the sums (loss, metric, dL/dalpha, row counts) are all-reduced, the
+contiguous share of the selected rows, the sums (loss, metric, dL/dalpha, row counts, Gram matrices, Fisher
+squares, the activations' correlation and moment sums) are all-reduced, the
 BatchNorm moments gathered and pooled in rank order, the predictions gathered in row order, and rank 0 answers.
 Ranks of other nodes that do not see the temporary files get their contents broadcast from rank 0.
 
@@ -940,12 +941,41 @@ class Engine:
         return seen
 
     def probe_batches(self, header):
-        """The first `rows` rows of the learn split (every rank takes them all: the answers are the same)."""
+        """This rank's share of the first `rows` rows of the learn split (all of them on one rank), in batches."""
         x, _y = self.split("learn")
         rows = min(int(header.get("rows") or x.shape[0]), x.shape[0])
+        lo, hi = self.ranks.share(rows)
         size = max(1, int(header.get("batchSize") or 256))
-        for start in range(0, rows, size):
-            yield x[start : min(rows, start + size)].to(self.device)
+        for start in range(lo, hi, size):
+            yield x[start : min(hi, start + size)].to(self.device)
+
+    def summed_over_ranks(self, names, sums):
+        """Each probe's sums (its row count, then tensors) added over the ranks in float64, the same on every rank; a
+        rank whose share has no rows adds zeros of the shapes the others report. One rank: `sums` as they are."""
+        if self.ranks.world == 1:
+            return sums
+        shapes = {name: [tuple(p.shape) for p in s[1:]] for name, s in sums.items()}
+        for other in self.ranks.gather_objects(shapes):
+            for name, shape in other.items():
+                shapes.setdefault(name, shape)
+        present = [name for name in names if name in shapes]  # none at all: no rank had rows, as on one rank
+        flat = []
+        for name in present:
+            own = sums.get(name)
+            flat.append(torch.tensor([float(own[0]) if own else 0.0], dtype=torch.float64))
+            for k, shape in enumerate(shapes[name]):
+                flat.append(own[k + 1].cpu().double().reshape(-1) if own else torch.zeros(math.prod(shape), dtype=torch.float64))
+        totals = self.ranks.sum(torch.cat(flat) if flat else torch.zeros(0, dtype=torch.float64))
+        out, at = {}, 0
+        for name in present:
+            parts = [float(totals[at])]
+            at += 1
+            for shape in shapes[name]:
+                size = math.prod(shape)
+                parts.append(totals[at : at + size].reshape(shape))
+                at += size
+            out[name] = parts
+        return out
 
     def correlate(self, header, _):
         """Pearson correlation of ingredient a's units with ingredient b's at each probe ([node, channel axis]) on
@@ -967,6 +997,7 @@ class Engine:
                 parts = [A.shape[0], A.sum(0), B.sum(0), (A * A).sum(0), (B * B).sum(0), A.t() @ B]
                 sums[name] = parts if s is None else [p + q for p, q in zip(s, parts)]
         self.alpha_written = None
+        sums = self.summed_over_ranks(names, sums)
         out, sizes = [], []
         for name, _axis in probes:
             count, sa, sb, saa, sbb, sab = sums[name]
@@ -993,6 +1024,7 @@ class Engine:
                 s = sums.get(name)
                 parts = [A.shape[0], A.sum(0), (A * A).sum(0)]
                 sums[name] = parts if s is None else [p + q for p, q in zip(s, parts)]
+        sums = self.summed_over_ranks(names, sums)
         out, sizes = [], []
         for name, _axis in probes:
             count, s1, s2 = sums[name]
@@ -1268,6 +1300,7 @@ def describe(error):
 
 INTERNAL = (
     "split", "batches", "forward", "batch_norm_statistic_gradients", "write_single", "probe_outputs", "probe_batches",
+    "summed_over_ranks",
 )
 
 

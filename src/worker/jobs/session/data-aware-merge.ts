@@ -1,7 +1,7 @@
 /** What the data-aware merges and the comparison share: the statistics, the merges made in memory, their scores. */
 import * as tf from "@tensorflow/tfjs";
 import { UsageError } from "../../../core/errors.js";
-import { prepareMerge, type MergeStatistics } from "../../../core/merge/plan.js";
+import { prepareMerge, type MergeStatistics, type PreparedMerge, type TensorInputs } from "../../../core/merge/plan.js";
 import type { MergeSpec } from "../../../core/merge/spec.js";
 import type { DataAwareMethod, DataAwareOptions, FisherTarget, MetricPair } from "../../../protocol/worker.js";
 import { BASE_METHOD_CHOICES, choiceValues, type BaseMethod, type ComparedMethod } from "../../../protocol/choices.js";
@@ -130,13 +130,31 @@ export async function dataAwareMerge(
         message: `${METHOD_NAMES[method]}: statistics of ingredient ${i + 1} of ${n}`,
       }),
   });
-  const warnings = [...notes];
-  const values = loaded.bindings.map(
-    (b, k) =>
+  const tensors = loaded.bindings.map((b, k) => ({
+    info: { name: b.tensor, layer: b.layer, shape: b.variable.shape as number[], dtype: "float32" as const },
+    ingredients: loaded.problem.ingredients.map((ingredient) => ingredient[k]!),
+  }));
+  return mergeWithStatistics(spec, prepared, { statistics, notes }, tensors, { examples, fisherTarget });
+}
+
+/**
+ * Every tensor merged by core's method from the statistics either engine gathered (`{}` for a tensor without,
+ * plainly averaged), and the record both jobs keep: the method's warnings after the statistics' notes.
+ */
+export function mergeWithStatistics(
+  spec: MergeSpec,
+  prepared: PreparedMerge,
+  gathered: { statistics: MergeStatistics; notes: readonly string[] },
+  tensors: ReadonlyArray<Pick<TensorInputs, "info" | "ingredients">>,
+  choices: { examples?: number; fisherTarget?: FisherTarget },
+): DataAwareMerge {
+  const { statistics } = gathered;
+  const warnings = [...gathered.notes];
+  const values = tensors.map(
+    (t) =>
       prepared.mergeTensor({
-        info: { name: b.tensor, layer: b.layer, shape: b.variable.shape as number[], dtype: "float32" },
-        ingredients: loaded.problem.ingredients.map((ingredient) => ingredient[k]!),
-        statistics: statistics.get(b.tensor) ?? {},
+        ...t,
+        statistics: statistics.get(t.info.name) ?? {},
         warn: (w) => warnings.push(w),
       }) as Float32Array,
   );
@@ -145,8 +163,8 @@ export async function dataAwareMerge(
     statistics,
     values,
     warnings,
-    ...(examples !== undefined ? { examples } : {}),
-    ...(fisherTarget !== undefined ? { fisherTarget } : {}),
+    ...(choices.examples !== undefined ? { examples: choices.examples } : {}),
+    ...(choices.fisherTarget !== undefined ? { fisherTarget: choices.fisherTarget } : {}),
   };
 }
 

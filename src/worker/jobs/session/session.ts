@@ -31,6 +31,12 @@ const TORCH_ONLY: Record<keyof TorchOnlyOptions, string> = {
   nnodes: "--nnodes",
 };
 
+/** "--python and --nproc apply to PyTorch models only; these TensorFlow.js models ran on wasm" when given. */
+export function torchOnlyWarning(params: TorchOnlyOptions, backend: BackendName): string | undefined {
+  const ignored = torchOnlyGiven(params);
+  return ignored === undefined ? undefined : `${ignored} TensorFlow.js models ran on ${backend}`;
+}
+
 /** "--python and --nproc apply to PyTorch models only;" when such options were given, else undefined. */
 function torchOnlyGiven(params: TorchOnlyOptions): string | undefined {
   const given = (Object.keys(TORCH_ONLY) as (keyof TorchOnlyOptions)[]).filter((k) => params[k] !== undefined);
@@ -40,27 +46,46 @@ function torchOnlyGiven(params: TorchOnlyOptions): string | undefined {
   return `${list} ${names.length === 1 ? "applies" : "apply"} to PyTorch models only; these`;
 }
 
-export async function openSession(
-  params: {
-    models: string[];
-    data: LearnParams["data"];
-    backend?: BackendName;
-    jobId?: string;
-    base?: string;
-    align?: LearnParams["align"];
-    loss?: LearnParams["loss"];
-    architecture?: string;
-  } & TorchOnlyOptions,
-  context: JobContext,
-): Promise<Session> {
+export type SessionParams = {
+  models: string[];
+  data: LearnParams["data"];
+  backend?: BackendName;
+  jobId?: string;
+  base?: string;
+  align?: LearnParams["align"];
+  loss?: LearnParams["loss"];
+  architecture?: string;
+} & TorchOnlyOptions;
+
+/**
+ * What a job without a base or an alignment opens its session with: the models, the data and how to run them, and
+ * the PyTorch-only options, for the report's line that TensorFlow.js models ran without them.
+ */
+export function plainSessionParams(params: Omit<SessionParams, "base" | "align">): SessionParams {
+  return {
+    models: params.models,
+    data: params.data,
+    backend: params.backend,
+    jobId: params.jobId,
+    loss: params.loss,
+    architecture: params.architecture,
+    python: params.python,
+    device: params.device,
+    dtype: params.dtype,
+    nproc: params.nproc,
+    nnodes: params.nnodes,
+  };
+}
+
+export async function openSession(params: SessionParams, context: JobContext): Promise<Session> {
   const started = performance.now();
   const progress = (message: string) =>
     context.progress({ jobId: params.jobId, phase: "loading", step: 0, totalSteps: 0, message });
   const backend = await useBackend(params.backend, context);
   progress("Reading the models");
   const loaded = await loadProblem(params.models, params.base, params.architecture);
-  const ignored = torchOnlyGiven(params);
-  if (ignored !== undefined) loaded.warnings.push(`${ignored} TensorFlow.js models ran on ${backend}`);
+  const ignored = torchOnlyWarning(params, backend);
+  if (ignored !== undefined) loaded.warnings.push(ignored);
   try {
     progress("Reading the data");
     const data = await loadJobData(params.data, loaded, params.loss);

@@ -4,14 +4,10 @@
  * (REPAIRed when that lowers the validation loss, models without BatchNorm, labelled data), or every model is
  * written with its units permuted, each with its recipe. The recipes record the permutation groups themselves.
  */
-import { mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
 import { UsageError } from "../../../core/errors.js";
 import type { JobContext } from "../../../core/job-context.js";
-import { specFromCoefficients } from "../../../core/merge/coefficients.js";
-import type { MergeSpec } from "../../../core/merge/spec.js";
 import { dataRecord } from "../../../core/recipe/data-record.js";
-import { saveSoup, type SavedSoup } from "../../../core/soup/save.js";
+import type { SavedSoup } from "../../../core/soup/save.js";
 import type { AlignParams, AlignResult, MetricPair } from "../../../protocol/worker.js";
 import { metricPair } from "../../evaluate/score.js";
 import type { Task } from "../../learn/loss.js";
@@ -19,7 +15,7 @@ import { sameLoss } from "../session/verify.js";
 import { scoreWrittenFile } from "./write.js";
 import { repairSummary } from "../../align/report.js";
 import type { Mix } from "../../evaluate/soup.js";
-import { alignedOutputs } from "../../align/output-names.js";
+import { alignedMergeSpec, saveAlignedMerge, saveAlignedModels } from "../../align/aligned-saves.js";
 import type { TorchModel } from "./engine-choice.js";
 import { labelledSplits } from "./learn.js";
 import { repairTorchSoup } from "./repair.js";
@@ -46,12 +42,8 @@ export async function runTorchAlign(params: AlignParams, model: TorchModel, cont
     context.progress({ jobId: params.jobId, phase: "writing", step: 0, totalSteps: 0, message: "Writing" });
     if (params.merge !== undefined) {
       const coefficients = params.merge.coefficients;
-      const spec: MergeSpec =
-        coefficients === undefined
-          ? { method: "uniform", params: {}, ingredients: params.models.map((path) => ({ path })) }
-          : specFromCoefficients({ method: "linear", paths: params.models, coefficients, params: {} });
       // Per-layer weights are merged without REPAIR (as on TF.js); per-model weights are normalised as written.
-      const perModel = coefficients === undefined || Array.isArray(coefficients);
+      const { spec, perModel } = alignedMergeSpec(params.models, coefficients);
       let overrides: Record<string, number[]> | undefined;
       let scored: { figures: MetricPair; task: Task } | undefined;
       if (perModel && labelledSplits(session)) {
@@ -77,46 +69,48 @@ export async function runTorchAlign(params: AlignParams, model: TorchModel, cont
           }
         }
       }
-      const saved = await saveSoup({
+      const saved = await saveAlignedMerge(
         spec,
-        target: params.out,
-        origin: coefficients === undefined ? "uniform" : "manual",
-        alignment: alignment.recipe,
-        ...record,
-        ...(overrides !== undefined ? { overrides } : {}),
-        ...(scored !== undefined
-          ? {
-              metrics: { metricName: scored.task.metric, split: "validation", merged: scored.figures },
-              check: async (written: SavedSoup, metrics: unknown) => {
-                const file = await scoreWrittenFile(session, written.model, scored!.task, true, context, "validation");
-                if (!sameLoss(file.loss, scored!.figures.loss))
-                  throw new Error(
-                    `the written model ${written.model} scores validation loss ${file.loss} where the merge REPAIR judged scored ${scored!.figures.loss}; nothing was kept`,
+        coefficients,
+        params.out,
+        {
+          alignment: alignment.recipe,
+          ...record,
+          ...(overrides !== undefined ? { overrides } : {}),
+          ...(scored !== undefined
+            ? {
+                metrics: { metricName: scored.task.metric, split: "validation", merged: scored.figures },
+                check: async (written: SavedSoup, metrics: unknown) => {
+                  const file = await scoreWrittenFile(
+                    session,
+                    written.model,
+                    scored!.task,
+                    true,
+                    context,
+                    "validation",
                   );
-                return { ...(metrics as object), merged: file };
-              },
-            }
-          : {}),
-        cancel: context.token,
-      });
-      outputs.push({ model: saved.model, recipe: saved.recipe });
+                  if (!sameLoss(file.loss, scored!.figures.loss))
+                    throw new Error(
+                      `the written model ${written.model} scores validation loss ${file.loss} where the merge REPAIR judged scored ${scored!.figures.loss}; nothing was kept`,
+                    );
+                  return { ...(metrics as object), merged: file };
+                },
+              }
+            : {}),
+        },
+        context.token,
+      );
+      outputs.push(...saved.outputs);
       warnings.push(...saved.warnings);
     } else {
-      // Never over an input: the aligned models go beside nothing they are read from.
-      const targets = await alignedOutputs(params.models, params.out);
-      for (const [i, path] of params.models.entries()) {
-        await mkdir(dirname(targets[i]!), { recursive: true });
-        const saved = await saveSoup({
-          spec: { method: "linear", params: { normalize: false }, ingredients: [{ path, weight: 1 }] },
-          target: targets[i]!,
-          origin: "aligned",
-          ...record,
-          alignment: { ...alignment.recipe, permutations: [alignment.permutations[i]!] },
-          cancel: context.token,
-        });
-        outputs.push({ model: saved.model, recipe: saved.recipe });
-        warnings.push(...saved.warnings);
-      }
+      const saved = await saveAlignedModels(
+        params.models,
+        params.out,
+        (i) => ({ ...record, alignment: { ...alignment.recipe, permutations: [alignment.permutations[i]!] } }),
+        context.token,
+      );
+      outputs.push(...saved.outputs);
+      warnings.push(...saved.warnings);
     }
     return {
       alignment: alignment.report,

@@ -3,17 +3,19 @@ import { UsageError } from "../../../core/errors.js";
 import type { JobContext } from "../../../core/job-context.js";
 import { prepareMerge } from "../../../core/merge/plan.js";
 import type { BaseMethod, ComparedMethod } from "../../../protocol/choices.js";
-import type { CompareParams, EvaluateReport, MethodMetric, MetricPair } from "../../../protocol/worker.js";
+import type { CompareParams, EvaluateReport, MetricPair } from "../../../protocol/worker.js";
 import { metricPair } from "../../evaluate/score.js";
 import { learnCoefficients } from "../../learn/learn.js";
 import type { Task } from "../../learn/loss.js";
 import { readIngredient, type IngredientTensors } from "../../torch/torch-engine.js";
-import { isBaseMethod, METHOD_NAMES } from "../session/data-aware-merge.js";
+import { METHOD_NAMES } from "../session/data-aware-merge.js";
+import { scoreMethods } from "../compare-methods.js";
 import { torchSplitReport } from "./data.js";
 import { torchDataAwareMerge } from "./data-aware.js";
 import { scoreMergedValues } from "./data-merge.js";
 import type { TorchModel } from "./engine-choice.js";
 import { labelledSplits, unlabelledFile } from "./learn.js";
+import { runnableMethods } from "./method-support.js";
 import { labelledComparison } from "./report.js";
 import {
   compareOnTest,
@@ -69,6 +71,12 @@ export async function runTorchCompare(
   model: TorchModel,
   context: JobContext,
 ): Promise<EvaluateReport> {
+  // Refused before any work, or left out of the table with their reasons (--methods all).
+  const { run, notRun } = runnableMethods(
+    params,
+    order.filter((m) => params.methods.includes(m)),
+    model,
+  );
   // The base is read apart from the session, whose greedy and learned soups stay the plain weighted averages.
   const { base: basePath, ...withoutBase } = params;
   const session = await openTorchSession(withoutBase, model, context);
@@ -78,46 +86,51 @@ export async function runTorchCompare(
     const objective = torchObjective("supervised", session.labels, outputUnits(session), params.loss);
     const task = objective.task;
     const warnings: string[] = [];
-    const methods: MethodMetric[] = [];
     let base: IngredientTensors | undefined;
-    for (const method of order.filter((m) => params.methods.includes(m))) {
-      context.progress({
-        jobId: params.jobId,
-        phase: "evaluating",
-        step: methods.length,
-        totalSteps: params.methods.length,
-        message: METHOD_NAMES[method],
-      });
-      let score: MetricPair;
-      if (method === "greedy") {
-        score = await scoreSoup(session, (await greedyEngineSoup(session.engine, objective)).soup, task);
-      } else if (method === "learned") {
-        const learned = await learnCoefficients(session.engine, objective, {
-          seed: params.data.seed ?? 0,
-          cancel: context.token,
-        });
-        const soup: EngineSoup = {
-          mix: { coefficients: learned.coefficients, ...(learned.groups[0] !== "*" ? { groups: learned.groups } : {}) },
-          ...(learned.batchNormStatistics !== undefined ? { statistics: learned.batchNormStatistics } : {}),
-        };
-        score = await scoreSoup(session, soup, task);
-      } else if (isBaseMethod(method)) {
-        base ??= await readIngredient(basePath!);
-        score = await scoreMergedValues(session, baseMethodValues(session, method, base, warnings), task, true);
-      } else {
-        const merge = await torchDataAwareMerge(session, method, params, task, context, params.jobId);
-        warnings.push(...merge.warnings.map((w) => `${METHOD_NAMES[method]}: ${w}`));
-        score = await scoreMergedValues(session, merge.values, task, true);
-      }
-      methods.push({ method: METHOD_NAMES[method], ...score });
-    }
+    const methods = await scoreMethods(
+      run,
+      {
+        greedy: async () => scoreSoup(session, (await greedyEngineSoup(session.engine, objective)).soup, task),
+        learned: async () => {
+          const learned = await learnCoefficients(session.engine, objective, {
+            seed: params.data.seed ?? 0,
+            cancel: context.token,
+          });
+          const soup: EngineSoup = {
+            mix: {
+              coefficients: learned.coefficients,
+              ...(learned.groups[0] !== "*" ? { groups: learned.groups } : {}),
+            },
+            ...(learned.batchNormStatistics !== undefined ? { statistics: learned.batchNormStatistics } : {}),
+          };
+          return scoreSoup(session, soup, task);
+        },
+        base: async (method) => {
+          base ??= await readIngredient(basePath!);
+          return scoreMergedValues(session, baseMethodValues(session, method, base, warnings), task, true);
+        },
+        dataAware: async (method) => {
+          const merge = await torchDataAwareMerge(session, method, params, task, context, params.jobId);
+          warnings.push(...merge.warnings.map((w) => `${METHOD_NAMES[method]}: ${w}`));
+          return scoreMergedValues(session, merge.values, task, true);
+        },
+      },
+      context,
+      params.jobId,
+    );
     const uniform = await uniformEngineSoup(session.engine, objective, true);
     const compared = await compareOnTest(session.engine, task, session.data.split.test, [uniform.soup], true);
     const rows = await labelledComparison(session, objective, compared);
     return {
       backend: session.backend,
       metricName: task.metric,
-      metrics: { ingredients: rows.ingredients, uniform: rows.soups[0]!, ensemble: rows.ensemble, methods },
+      metrics: {
+        ingredients: rows.ingredients,
+        uniform: rows.soups[0]!,
+        ensemble: rows.ensemble,
+        methods,
+        ...(notRun.length > 0 ? { notRun } : {}),
+      },
       mergeability: rows.mergeability,
       split: torchSplitReport(session.data),
       ...(rows.testClassCounts !== undefined ? { testClassCounts: rows.testClassCounts } : {}),

@@ -14,7 +14,13 @@ import type { DataAwareMethod, DataAwareOptions, FisherTarget } from "../../../p
 import { singleMix } from "../../evaluate/soup.js";
 import type { Task } from "../../learn/loss.js";
 import type { TorchEngine } from "../../torch/torch-engine.js";
-import { dataAwareSpec, METHOD_NAMES, statisticsChoices, type DataAwareMerge } from "../session/data-aware-merge.js";
+import {
+  dataAwareSpec,
+  mergeWithStatistics,
+  METHOD_NAMES,
+  statisticsChoices,
+  type DataAwareMerge,
+} from "../session/data-aware-merge.js";
 import { writeMix } from "./rows.js";
 import { outputUnits, type TorchSession } from "./session.js";
 import { torchObjective } from "./task.js";
@@ -145,24 +151,11 @@ export async function torchDataAwareMerge(
             : `${METHOD_NAMES[method]}: statistics of ingredient ${i + 1} of ${total}`,
       }),
   });
-  const warnings = [...notes];
-  const values = session.engine.mergedTensors.map(
-    ({ name }, k) =>
-      prepared.mergeTensor({
-        info: { name, layer: session.engine.layerOf[k]!, shape: shapeOf(session, name), dtype: "float32" },
-        ingredients: ingredientValues(session, name),
-        statistics: statistics.get(name) ?? {},
-        warn: (w) => warnings.push(w),
-      }) as Float32Array,
-  );
-  return {
-    spec,
-    statistics,
-    values,
-    warnings,
-    ...(examples !== undefined ? { examples } : {}),
-    ...(fisherTarget !== undefined ? { fisherTarget } : {}),
-  };
+  const tensors = session.engine.mergedTensors.map(({ name }, k) => ({
+    info: { name, layer: session.engine.layerOf[k]!, shape: shapeOf(session, name), dtype: "float32" as const },
+    ingredients: ingredientValues(session, name),
+  }));
+  return mergeWithStatistics(spec, prepared, { statistics, notes }, tensors, { examples, fisherTarget });
 }
 
 /** Writes merged values (every merged tensor, engine order) into the engine. */

@@ -3,7 +3,8 @@ import type { JobContext } from "../../../core/job-context.js";
 import type { DataMergeParams, MetricPair, SoupReport } from "../../../protocol/worker.js";
 import { metricPair } from "../../evaluate/score.js";
 import type { Task } from "../../learn/loss.js";
-import { dataAwareWrite, METHOD_NAMES } from "../session/data-aware-merge.js";
+import { dataAwareWrite } from "../session/data-aware-merge.js";
+import { dataMergeReport, evaluatingOnTest } from "../data-merge-report.js";
 import { torchSplitReport } from "./data.js";
 import { torchDataAwareMerge, torchStatisticsTask, writeMergedValues } from "./data-aware.js";
 import type { TorchModel } from "./engine-choice.js";
@@ -50,32 +51,12 @@ export async function runTorchDataMerge(
     const task = torchStatisticsTask(session, params.loss);
     const byLabels = session.data.split.test.y !== undefined;
     const merge = await torchDataAwareMerge(session, params.method, params, task, context, params.jobId);
-    context.progress({
-      jobId: params.jobId,
-      phase: "evaluating",
-      step: 0,
-      totalSteps: 0,
-      message: "Evaluating on the test split",
-    });
+    evaluatingOnTest(context, params.jobId);
     const refs = await torchReferences(session, task, byLabels);
     const merged = await scoreMergedValues(session, merge.values, task, byLabels);
-    const report: SoupReport = {
-      backend: session.backend,
-      method: METHOD_NAMES[params.method],
-      coefficients: [],
-      metricName: refs.metricName,
-      metrics: {
-        ingredients: params.models.map((model, i) => ({ model, ...refs.ingredients[i]! })),
-        uniform: refs.uniform,
-        merged,
-        ensemble: refs.ensemble,
-      },
-      mergeability: [],
-      split: torchSplitReport(session.data),
-      ...(refs.classCounts !== undefined ? { testClassCounts: refs.classCounts } : {}),
-      warnings: [...session.warnings, ...merge.warnings],
-      seconds: 0,
-    };
+    const split = torchSplitReport(session.data);
+    const warnings = [...session.warnings, ...merge.warnings];
+    const report = dataMergeReport(params, { backend: session.backend, refs, merged, split, warnings });
     await writeTorchSoup(
       report,
       session,

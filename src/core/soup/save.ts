@@ -21,6 +21,7 @@ import {
   type Recipe,
   type RecipeInput,
 } from "../recipe/recipe.js";
+import { huggingFaceConfigFor, stageHuggingFaceConfig } from "./huggingface-output.js";
 import { planSoupOutput } from "./output.js";
 import { mergeModelFiles, type MergeFilesOptions } from "./merge-files.js";
 
@@ -153,6 +154,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
     const recipeDir = dirname(recipePath);
     const ingredientFiles = await Promise.all(spec.ingredients.map(async (g) => (await readManifest(g.path)).files));
     const baseFiles = spec.base !== undefined ? (await readManifest(spec.base)).files : undefined;
+    const huggingFaceConfig = await huggingFaceConfigFor(planned, spec.ingredients[0]!.path);
     const saved = await stageOutputs(async (staged): Promise<SavedSoup> => {
       const outcome = await mergeModelFiles({
         spec,
@@ -165,6 +167,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
         cancel: options.cancel,
         hashes,
       });
+      if (huggingFaceConfig !== undefined) await stageHuggingFaceConfig(huggingFaceConfig, planned);
       const inputs = await Promise.all(ingredientFiles.map((files) => describeInput(files, recipeDir, hashes)));
       const base = baseFiles ? await describeInput(baseFiles, recipeDir, hashes) : undefined;
       // Every file staged so far is the model's; each is recorded by its final name with its bytes' hash.

@@ -1,0 +1,37 @@
+/**
+ * A Hugging Face model folder: a `config.json` (with "model_type" or "architectures", as `save_pretrained` writes
+ * it) beside the checkpoint (model.safetensors, a sharded model.safetensors.index.json, pytorch_model.bin). The
+ * folder is one model whose architecture `transformers` builds from that config (worker/torch/engine.py); a soup
+ * of such models is written as such a folder (the first ingredient's config.json copied beside the weights).
+ * Only the JSON is read here: no path inside it is ever followed.
+ */
+import { readFile, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+
+export const HUGGING_FACE_CONFIG = "config.json";
+
+/** A config.json larger than this is no model config (the real ones are a few kilobytes). */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** The path of the Hugging Face config.json in `folder`, when it holds one (never throws). */
+export async function huggingFaceConfigIn(folder: string): Promise<string | undefined> {
+  const path = join(folder, HUGGING_FACE_CONFIG);
+  const info = await stat(path).catch(() => undefined);
+  if (!info || !info.isFile() || info.size > MAX_CONFIG_BYTES) return undefined;
+  const text = await readFile(path, "utf8").catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const config = JSON.parse(text) as unknown;
+    if (config === null || typeof config !== "object" || Array.isArray(config)) return undefined;
+    const { model_type: type, architectures } = config as { model_type?: unknown; architectures?: unknown };
+    return typeof type === "string" || Array.isArray(architectures) ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Hugging Face folder the checkpoint `model` is in (absolute), or undefined when it is in none. */
+export async function huggingFaceFolderOf(model: string): Promise<string | undefined> {
+  const folder = dirname(resolve(model));
+  return (await huggingFaceConfigIn(folder)) !== undefined ? folder : undefined;
+}

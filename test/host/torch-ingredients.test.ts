@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readManifest } from "../../src/core/formats/registry.js";
@@ -8,6 +8,7 @@ import { checkTorchArchitecture, torchIngredients, torchLabel } from "../../src/
 
 const ENGINE = join(import.meta.dirname, "../fixtures/pytorch/engine");
 const KERAS = join(import.meta.dirname, "../fixtures/keras3");
+const SAFETENSORS = join(import.meta.dirname, "../fixtures/real-models/safetensors-jl-fixtures/non_sharded");
 
 describe("torchIngredients", () => {
   let folder: string;
@@ -33,6 +34,21 @@ describe("torchIngredients", () => {
     writeFileSync(join(folder, "model-soup.json"), JSON.stringify({ architecture: "build.py:build" }));
     const recorded = await torchIngredients(await manifests(paths));
     assert.deepEqual([...recorded.runnable], paths);
+  });
+
+  it("a Hugging Face folder (a config.json beside its safetensors) runs: its config gives the architecture", async () => {
+    const hf = join(folder, "hf");
+    mkdirSync(hf);
+    copyFileSync(join(SAFETENSORS, "model.safetensors"), join(hf, "model.safetensors"));
+    const path = join(hf, "model.safetensors");
+    const without = await torchIngredients(await manifests([path]));
+    assert.deepEqual([without.pytorch, without.runnable.size], [false, 0], "bare safetensors stay TensorFlow.js's");
+    // Another tool's config.json (no model_type, no architectures) is no Hugging Face config.
+    writeFileSync(join(hf, "config.json"), JSON.stringify({ learning_rate: 0.1 }));
+    assert.equal((await torchIngredients(await manifests([path]))).runnable.size, 0);
+    writeFileSync(join(hf, "config.json"), JSON.stringify({ model_type: "mlp", architectures: ["MlpModel"] }));
+    const found = await torchIngredients(await manifests([path]));
+    assert.deepEqual([found.pytorch, [...found.runnable]], [true, [path]]);
   });
 
   it("Keras models are no PyTorch models", async () => {

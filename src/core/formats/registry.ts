@@ -71,8 +71,12 @@ async function readManifestNow(path: string): Promise<ModelManifest> {
     // A Hugging Face folder's config.json is a file of the model: hashed, guarded, copied into a folder soup.
     const config = await huggingFaceConfigIn(dirname(resolve(path)));
     if (config !== undefined) {
-      manifest.files = [...manifest.files, config];
-      manifest.metadata = { ...manifest.metadata, huggingFaceConfig: config };
+      manifest.files = [...manifest.files, config.path];
+      manifest.metadata = {
+        ...manifest.metadata,
+        huggingFaceConfig: config.path,
+        huggingFaceArchitecture: config.architecture,
+      };
     }
   }
   if (isWeightsOnly(manifest)) {

@@ -285,7 +285,7 @@ def load_user_callable(spec):
     """`file.py:function` or `module:callable` (split at the last colon, so C:\\ paths work)."""
     where, sep, name = spec.rpartition(":")
     if not sep or not where or not name:
-        raise UsageError(f'architecture "{spec}": expected torchvision:<name>, <file.py>:<function> or <module>:<callable>')
+        raise UsageError(f'architecture "{spec}": expected torchvision:<name>, <file.py>:<function>, <module>:<callable> or huggingface:<folder>')
     if where.endswith(".py"):
         path = os.path.abspath(where)
         if not os.path.isfile(path):

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { openModel } from "../../src/core/formats/registry.js";
@@ -168,6 +168,29 @@ describe("Hugging Face model folders (config.json) on the PyTorch engine", funct
     const report = JSON.parse(run.stdout) as { metrics: { ingredients: { loss: number }[] } };
     const own = plainScore(at("text1"), at("text_held.npz"));
     assert.ok(Math.abs(own.loss - report.metrics.ingredients[1]!.loss) <= 1e-4 * own.loss);
+  });
+
+  it("a tied weight the checkpoint holds once (as save_pretrained writes it) loads; an untied missing one is refused", async () => {
+    const config = JSON.parse(await readFile(at("text0", "config.json"), "utf8")) as Record<string, unknown>;
+    for (const [name, tie] of [
+      ["tied", true],
+      ["untied", false],
+    ] as const)
+      for (const k of [0, 1]) {
+        await mkdir(at(`${name}${k}`));
+        await copyFile(at(`text${k}`, "model.safetensors"), at(`${name}${k}`, "model.safetensors"));
+        const own = { ...config, decoder: true, tie_word_embeddings: tie };
+        await writeFile(at(`${name}${k}`, "config.json"), JSON.stringify(own));
+      }
+    const args = ["--data", at("text.npz"), "--label", "y", "--test", at("text_held.npz"), "--python", python.path];
+    const tied = await runCliWithEnv(STAND_IN, "evaluate", at("tied0"), at("tied1"), ...args, "--json");
+    assert.equal(tied.code, 0, tied.stderr);
+    const report = JSON.parse(tied.stdout) as { metrics: { ingredients: { loss: number }[] } };
+    const own = plainScore(at("text0"), at("text_held.npz"));
+    assert.ok(Math.abs(own.loss - report.metrics.ingredients[0]!.loss) <= 1e-4 * own.loss);
+    const untied = await runCliWithEnv(STAND_IN, "evaluate", at("untied0"), at("untied1"), ...args);
+    assert.notEqual(untied.code, 0);
+    assert.match(oneLine(untied.stderr), /untied0\/model\.safetensors has no tensor decoder\.weight that huggingface:/);
   });
 
   it("without transformers in the interpreter: one line naming the folder, the interpreter and pip install transformers; nothing written", async () => {

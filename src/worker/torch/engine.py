@@ -462,7 +462,7 @@ class Engine:
         if extra:
             raise UsageError(f"{file} has tensor {extra[0]} that {label} does not have ({len(extra)} unexpected)")
         for n, t in state.items():
-            if list(t.shape) != wanted[n]:
+            if n in wanted and list(t.shape) != wanted[n]:
                 raise UsageError(
                     f"{file}: tensor {n} has shape [{', '.join(map(str, wanted[n]))}], "
                     f"{label} expects [{', '.join(map(str, t.shape))}]"

@@ -242,6 +242,18 @@ describe("Hugging Face model folders (config.json) on the PyTorch engine", funct
       await readFile(join(out, "model.safetensors")),
     );
     assert.ok(existsSync(at("fixed-again", "config.json")));
+    // Written beside its ingredients' shared config.json: that input is left as it is, and is one of the soup's files.
+    const flat = at("flat");
+    await mkdir(flat);
+    await copyFile(at("text0", "config.json"), join(flat, "config.json"));
+    for (const k of [0, 1]) await copyFile(at(`text${k}`, "model.safetensors"), join(flat, `t${k}.safetensors`));
+    const config = await readFile(join(flat, "config.json"));
+    const beside = await runCliWithEnv(env, "merge", flat, "--out", join(flat, "model.safetensors"));
+    assert.equal(beside.code, 0, beside.stderr);
+    assert.deepEqual(await readFile(join(flat, "config.json")), config);
+    const files = (JSON.parse(await readFile(join(flat, "model.recipe.json"), "utf8")) as { output: { files: object } })
+      .output.files;
+    assert.deepEqual(Object.keys(files).sort(), ["config.json", "model.safetensors"]);
     // A named file output is the weights alone.
     const single = await runCliWithEnv(env, "merge", ...folders("text"), "--out", at("weights.safetensors"));
     assert.equal(single.code, 0, single.stderr);

@@ -31,9 +31,10 @@ export async function huggingFaceConfigFor(target: OutputTarget, template: strin
   return config;
 }
 
-/** Stages the copy of `config` into the output folder (skipped when it is that very file). */
-export async function stageHuggingFaceConfig(config: string, target: OutputTarget): Promise<void> {
+/** Stages the copy of `config` into the output folder; false when it is that very file (nothing to copy). */
+export async function stageHuggingFaceConfig(config: string, target: OutputTarget): Promise<boolean> {
   const destination = join(target.folder, HUGGING_FACE_CONFIG);
-  if ((await canonicalPath(destination)) === (await canonicalPath(config))) return;
+  if ((await canonicalPath(destination)) === (await canonicalPath(config))) return false;
   await writeFilesAtomically([{ path: destination, write: (temp) => copyFile(config, temp) }]);
+  return true;
 }

@@ -75,6 +75,23 @@ describe("checkTorchArchitecture", () => {
     const missing = checkTorchArchitecture("nope.py:build", "/m", true);
     assert.deepEqual(missing, { error: "/m/nope.py: no such file" });
   });
+
+  it("takes huggingface:<folder> untrusted (transformers' own classes run, no workspace code) when its config.json is there", () => {
+    const hf = mkdtempSync(join(tmpdir(), "model-soup-hf-architecture-"));
+    try {
+      const none = checkTorchArchitecture("huggingface:base", hf, false);
+      assert.deepEqual(none, {
+        error: `${join(hf, "base")}: no config.json there (a Hugging Face model folder holds one)`,
+      });
+      mkdirSync(join(hf, "base"));
+      writeFileSync(join(hf, "base", "config.json"), JSON.stringify({ model_type: "bert" }));
+      assert.deepEqual(checkTorchArchitecture("huggingface:base", hf, false), {
+        spec: `huggingface:${join(hf, "base")}`,
+      });
+    } finally {
+      rmSync(hf, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("torchLabel", function () {

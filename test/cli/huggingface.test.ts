@@ -193,6 +193,44 @@ describe("Hugging Face model folders (config.json) on the PyTorch engine", funct
     assert.match(oneLine(untied.stderr), /untied0\/model\.safetensors has no tensor decoder\.weight that huggingface:/);
   });
 
+  it("an old checkpoint's position_ids buffer (listed by _keys_to_ignore_on_load_unexpected) is left unused, and copied into the soup", async () => {
+    const script = [
+      "import json, struct, sys",
+      "src, dst = sys.argv[1], sys.argv[2]",
+      "f = open(src, 'rb'); n = struct.unpack('<Q', f.read(8))[0]; h = json.loads(f.read(n)); body = f.read()",
+      "ids = struct.pack('<6q', *range(6)); h['embeddings.position_ids'] = {'dtype': 'I64', 'shape': [1, 6], 'data_offsets': [len(body), len(body) + len(ids)]}",
+      "t = json.dumps(h).encode(); t += b' ' * (-len(t) % 8)",
+      "open(dst, 'wb').write(struct.pack('<Q', len(t)) + t + body + ids)",
+    ].join("\n");
+    for (const k of [0, 1]) {
+      await mkdir(at(`old${k}`));
+      await copyFile(at(`text${k}`, "config.json"), at(`old${k}`, "config.json"));
+      execFileSync(python.path, [
+        "-c",
+        script,
+        at(`text${k}`, "model.safetensors"),
+        at(`old${k}`, "model.safetensors"),
+      ]);
+    }
+    const out = at("old-soup");
+    const run = await runCliWithEnv(
+      STAND_IN,
+      ...["greedy", at("old0"), at("old1"), "--data", at("text.npz"), "--label", "y", "--test", at("text_held.npz")],
+      ...["--out", out, "--python", python.path, "--json"],
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as SoupReport;
+    const own = plainScore(at("text0"), at("text_held.npz"));
+    assert.ok(Math.abs(own.loss - report.metrics.ingredients[0]!.loss) <= 1e-4 * own.loss);
+    const written = await openModel(join(out, "model.safetensors"));
+    try {
+      const ids = await written.readTensor("embeddings.position_ids");
+      assert.deepEqual(Array.from(ids.data as BigInt64Array, Number), [0, 1, 2, 3, 4, 5]);
+    } finally {
+      await written.close();
+    }
+  });
+
   it("without transformers in the interpreter: one line naming the folder, the interpreter and pip install transformers; nothing written", async () => {
     const out = at("refused-soup");
     const run = await runCli(

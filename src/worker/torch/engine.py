@@ -75,6 +75,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import struct
 import sys
 import traceback
@@ -456,7 +457,10 @@ class Engine:
         # is the embeddings') is no missing tensor.
         held = set(id(t) for n, t in state.items() if n in wanted)
         missing = [n for n in state if n not in wanted and id(state[n]) not in held]
-        extra = [n for n in wanted if n not in state]
+        # transformers' own list of checkpoint tensors its models no longer have (position_ids buffers that older
+        # versions saved): left in the file, as from_pretrained leaves them.
+        ignored = [re.compile(p) for p in (getattr(model, "_keys_to_ignore_on_load_unexpected", None) or [])]
+        extra = [n for n in wanted if n not in state and not any(p.search(n) for p in ignored)]
         if missing:
             raise UsageError(f"{file} has no tensor {missing[0]} that {label} needs ({len(missing)} missing)")
         if extra:

@@ -380,8 +380,8 @@ export class MergePanel implements vscode.Disposable {
       const typed = await vscode.window.showInputBox({
         title: "The PyTorch architecture of these state dicts",
         prompt: vscode.workspace.isTrusted
-          ? `torchvision:<name>, or <file.py>:<function> (relative to ${folder}) that returns the model`
-          : "torchvision:<name> (your own <file.py>:<function> runs in a trusted workspace only)",
+          ? `torchvision:<name>, <file.py>:<function> (relative to ${folder}) that returns the model, or huggingface:<folder with config.json>`
+          : "torchvision:<name> or huggingface:<folder with config.json> (your own <file.py>:<function> runs in a trusted workspace only)",
         placeHolder: "torchvision:resnet18",
         value: this.architecture?.path ?? "",
         ignoreFocusOut: true,

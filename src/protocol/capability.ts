@@ -79,7 +79,7 @@ export function architectureWayOut(suggested: string | undefined, surface: Surfa
 /** The way out of PyTorch state dicts that record no architecture, worded for the surface. */
 export function torchArchitectureWayOut(surface: Surface): string {
   return surface === "cli"
-    ? "needs its PyTorch architecture: --architecture torchvision:<name>, <file.py>:<function> or <module>:<callable>, " +
+    ? "needs its PyTorch architecture: --architecture torchvision:<name>, <file.py>:<function>, <module>:<callable> or huggingface:<folder>, " +
         'or a model-soup.json beside it: {"architecture": "build.py:build"} (TorchScript files need none)'
     : "These PyTorch state dicts hold weights only: name their architecture (PyTorch Architecture…: torchvision:<name>, or <file.py>:<function> in a trusted workspace), or put a model-soup.json beside them.";
 }

@@ -124,7 +124,7 @@ export interface RunOptions {
   /**
    * A full model file (`.keras`, `.h5`, `model.json`) or a topology JSON of the same architecture, for
    * weights-only checkpoints that record none; or, for PyTorch state dicts and safetensors, a PyTorch
-   * architecture: `torchvision:<name>`, `<file.py>:<function>` or `<module>:<callable>` (worker/jobs/torch).
+   * architecture: `torchvision:<name>`, `<file.py>:<function>`, `<module>:<callable>` or `huggingface:<folder>` (worker/jobs/torch).
    */
   architecture?: string;
   /** PyTorch models: the interpreter to run them with (default: the first Python on PATH or in the system folders whose torch imports). */

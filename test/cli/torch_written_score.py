@@ -4,7 +4,8 @@
 
 Request: {model: the written file (.pt: TorchScript, or a state dict read with torch.load(weights_only=True);
 .safetensors: parsed here by its published layout), template: a TorchScript file to load a state dict into, or
-factory: "file.py:function", data: an .npz with x and y (class indices)}. Answer: {kind, loss, accuracy}: the mean
+factory: "file.py:function" (called with the parsed JSON of `config`, a Hugging Face config.json, when the request
+has one), data: an .npz with x and y (class indices)}. Answer: {kind, loss, accuracy}: the mean
 cross-entropy of the model's logits and the accuracy of their argmax.
 """
 
@@ -43,6 +44,9 @@ def build():
     spec = importlib.util.spec_from_file_location("factory", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    if "config" in request:
+        with open(request["config"], encoding="utf8") as f:
+            return getattr(module, name)(json.load(f))
     return getattr(module, name)()
 
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readManifest } from "../../src/core/formats/registry.js";
@@ -8,6 +8,7 @@ import { checkTorchArchitecture, torchIngredients, torchLabel } from "../../src/
 
 const ENGINE = join(import.meta.dirname, "../fixtures/pytorch/engine");
 const KERAS = join(import.meta.dirname, "../fixtures/keras3");
+const SAFETENSORS = join(import.meta.dirname, "../fixtures/real-models/safetensors-jl-fixtures/non_sharded");
 
 describe("torchIngredients", () => {
   let folder: string;
@@ -35,6 +36,21 @@ describe("torchIngredients", () => {
     assert.deepEqual([...recorded.runnable], paths);
   });
 
+  it("a Hugging Face folder (a config.json beside its safetensors) runs: its config gives the architecture", async () => {
+    const hf = join(folder, "hf");
+    mkdirSync(hf);
+    copyFileSync(join(SAFETENSORS, "model.safetensors"), join(hf, "model.safetensors"));
+    const path = join(hf, "model.safetensors");
+    const without = await torchIngredients(await manifests([path]));
+    assert.deepEqual([without.pytorch, without.runnable.size], [false, 0], "bare safetensors stay TensorFlow.js's");
+    // Another tool's config.json (no model_type, no architectures) is no Hugging Face config.
+    writeFileSync(join(hf, "config.json"), JSON.stringify({ learning_rate: 0.1 }));
+    assert.equal((await torchIngredients(await manifests([path]))).runnable.size, 0);
+    writeFileSync(join(hf, "config.json"), JSON.stringify({ model_type: "mlp", architectures: ["MlpModel"] }));
+    const found = await torchIngredients(await manifests([path]));
+    assert.deepEqual([found.pytorch, [...found.runnable]], [true, [path]]);
+  });
+
   it("Keras models are no PyTorch models", async () => {
     const found = await torchIngredients(await manifests([join(KERAS, "mlp_a.keras"), join(KERAS, "mlp_b.keras")]));
     assert.deepEqual([found.pytorch, found.runnable.size], [false, 0]);
@@ -58,6 +74,23 @@ describe("checkTorchArchitecture", () => {
     assert.match("error" in form ? form.error : "", /^"model.keras" is not torchvision:<name>/);
     const missing = checkTorchArchitecture("nope.py:build", "/m", true);
     assert.deepEqual(missing, { error: "/m/nope.py: no such file" });
+  });
+
+  it("takes huggingface:<folder> untrusted (transformers' own classes run, no workspace code) when its config.json is there", () => {
+    const hf = mkdtempSync(join(tmpdir(), "model-soup-hf-architecture-"));
+    try {
+      const none = checkTorchArchitecture("huggingface:base", hf, false);
+      assert.deepEqual(none, {
+        error: `${join(hf, "base")}: no config.json there (a Hugging Face model folder holds one)`,
+      });
+      mkdirSync(join(hf, "base"));
+      writeFileSync(join(hf, "base", "config.json"), JSON.stringify({ model_type: "bert" }));
+      assert.deepEqual(checkTorchArchitecture("huggingface:base", hf, false), {
+        spec: `huggingface:${join(hf, "base")}`,
+      });
+    } finally {
+      rmSync(hf, { recursive: true, force: true });
+    }
   });
 });
 

@@ -96,7 +96,8 @@ export const torchOptions: Record<string, OptionSpec> = {
     description:
       `${architectureOption.architecture!.description} PyTorch state dicts and safetensors: torchvision:<name> (num_classes from the weights), ` +
       "<file.py>:<function> or <module>:<callable> (your own code, run to build the model; or record it once in a model-soup.json " +
-      'beside the checkpoints: {"architecture": "build.py:build"}); TorchScript files need none.',
+      'beside the checkpoints: {"architecture": "build.py:build"}); TorchScript files need none, nor does a Hugging Face ' +
+      "model folder (config.json beside the weights; huggingface:<folder> names one), which needs transformers in that Python.",
   },
   python: {
     type: "string",

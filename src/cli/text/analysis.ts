@@ -7,11 +7,21 @@ import { modelFormatLabel } from "../../core/formats/registry.js";
 import { formatShape } from "../../core/tensor.js";
 import { formatCount, formatTable } from "./table.js";
 
+/** A Hugging Face folder's model: its config and what runs it. */
+function huggingFaceLine(model: AnalyzedModel): string[] {
+  const { huggingFaceConfig: config, huggingFaceArchitecture: architecture } = model.manifest.metadata;
+  if (typeof config !== "string") return [];
+  return [
+    `  Hugging Face folder: ${config} (${String(architecture)}); learning and evaluating build it with transformers, which its Python must import`,
+  ];
+}
+
 /** One model: path, format, parameter count, group, warnings, and its tensors as a table. */
 export function formatModel(model: AnalyzedModel): string {
   const head = [
     model.path,
     `  format: ${modelFormatLabel(model.manifest)}   parameters: ${formatCount(model.parameters)}   tensors: ${model.tensors.length}   group: ${model.group}`,
+    ...huggingFaceLine(model),
     ...model.warnings.map((w) => `  warning: ${w}`),
   ];
   const rows = model.tensors.map((t) => [t.name, formatShape(t.shape), t.dtype]);

@@ -6,7 +6,7 @@ import { kerasH5Format } from "./keras-h5/index.js";
 import { pytorchFormat } from "./pytorch/index.js";
 import { safetensorsFormat } from "./safetensors/index.js";
 import { tfjsLayersFormat } from "./tfjs-layers/index.js";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { readConsistently } from "../io/consistent-read.js";
 import { readHead } from "../io/open.js";
 import { guardOutputs, type ProtectedPath } from "../io/output-guard.js";
@@ -14,6 +14,7 @@ import { siblingPattern } from "../io/output-names.js";
 import { requireRegularFile } from "./limits.js";
 import { architectureAdvice, findFullModelFor, readArchitectureFile } from "./architecture-file.js";
 import { type ArchitectureSource, isWeightsOnly } from "./weights-layout.js";
+import { huggingFaceConfigIn } from "./pytorch/huggingface-folder.js";
 
 export const FORMATS: readonly ModelFormat[] = [
   tfjsLayersFormat,
@@ -66,6 +67,18 @@ export function readManifest(path: string): Promise<ModelManifest> {
 
 async function readManifestNow(path: string): Promise<ModelManifest> {
   const manifest = await readOwnManifest(path);
+  if (manifest.format === "safetensors" || (manifest.format === "pytorch" && manifest.metadata.torchscript !== true)) {
+    // A Hugging Face folder's config.json is a file of the model: hashed, guarded, copied into a folder soup.
+    const config = await huggingFaceConfigIn(dirname(resolve(path)));
+    if (config !== undefined) {
+      manifest.files = [...manifest.files, config.path];
+      manifest.metadata = {
+        ...manifest.metadata,
+        huggingFaceConfig: config.path,
+        huggingFaceArchitecture: config.architecture,
+      };
+    }
+  }
   if (isWeightsOnly(manifest)) {
     // Say which file to pass: the tree, inspect and every refusal show this warning.
     const advice = architectureAdvice(await findFullModelFor(manifest, readOwnManifest));

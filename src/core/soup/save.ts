@@ -1,6 +1,7 @@
 /** Writes a merged model and the recipe beside it; and re-runs a recipe (`apply`). */
 import { mkdir, rmdir, unlink } from "node:fs/promises";
-import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { HUGGING_FACE_CONFIG } from "../formats/pytorch/huggingface-folder.js";
 import { throwIfCancelled, type Cancellation } from "../cancellation.js";
 import { ModelFileError, UsageError } from "../errors.js";
 import { readArchitecture, readManifest } from "../formats/registry.js";
@@ -21,6 +22,7 @@ import {
   type Recipe,
   type RecipeInput,
 } from "../recipe/recipe.js";
+import { huggingFaceConfigFor, stageHuggingFaceConfig } from "./huggingface-output.js";
 import { planSoupOutput } from "./output.js";
 import { mergeModelFiles, type MergeFilesOptions } from "./merge-files.js";
 
@@ -59,6 +61,8 @@ export interface SavedSoup {
   model: string;
   recipe: string;
   warnings: string[];
+  /** The config.json this save copied beside a Hugging Face soup (huggingface-output.ts), removed with it. */
+  copiedConfig?: string;
 }
 
 /** Removes the folders this run made (innermost first) as long as they are empty: a concurrent writer's files stay. */
@@ -79,12 +83,16 @@ async function removeEmptyFolders(folder: string, createdTop: string | undefined
 
 async function removeWritten(target: string): Promise<void> {
   const written = await readManifest(target).catch(() => undefined);
-  await Promise.all((written?.files ?? [target]).map((f) => unlink(f).catch(() => undefined)));
+  // A Hugging Face config.json beside the model may be an input's (a soup written beside its ingredients).
+  const config = written?.metadata.huggingFaceConfig;
+  const files = (written?.files ?? [target]).filter((f) => f !== config);
+  await Promise.all(files.map((f) => unlink(f).catch(() => undefined)));
 }
 
 /** Removes a saved soup again (its model files and its recipe): what a check of the written file refused. */
-export async function removeSavedSoup(saved: Pick<SavedSoup, "model" | "recipe">): Promise<void> {
+export async function removeSavedSoup(saved: Pick<SavedSoup, "model" | "recipe" | "copiedConfig">): Promise<void> {
   await removeWritten(saved.model);
+  if (saved.copiedConfig !== undefined) await unlink(saved.copiedConfig).catch(() => undefined);
   await unlink(saved.recipe).catch(() => undefined);
 }
 
@@ -153,6 +161,7 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
     const recipeDir = dirname(recipePath);
     const ingredientFiles = await Promise.all(spec.ingredients.map(async (g) => (await readManifest(g.path)).files));
     const baseFiles = spec.base !== undefined ? (await readManifest(spec.base)).files : undefined;
+    const huggingFaceConfig = await huggingFaceConfigFor(planned, spec.ingredients[0]!.path);
     const saved = await stageOutputs(async (staged): Promise<SavedSoup> => {
       const outcome = await mergeModelFiles({
         spec,
@@ -165,11 +174,16 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
         cancel: options.cancel,
         hashes,
       });
+      const copied = huggingFaceConfig !== undefined && (await stageHuggingFaceConfig(huggingFaceConfig, planned));
+      // The config already in place (the output beside its ingredient's config.json) is still one of its files.
+      const configInPlace = huggingFaceConfig !== undefined && !copied ? huggingFaceConfig : undefined;
       const inputs = await Promise.all(ingredientFiles.map((files) => describeInput(files, recipeDir, hashes)));
       const base = baseFiles ? await describeInput(baseFiles, recipeDir, hashes) : undefined;
       // Every file staged so far is the model's; each is recorded by its final name with its bytes' hash.
       const digests = await Promise.all(staged.files.map((file) => hashes.digest(file.temp)));
       const outputFiles = Object.fromEntries(staged.files.map((f, i) => [relative(recipeDir, f.path), digests[i]!]));
+      if (configInPlace !== undefined)
+        outputFiles[relative(recipeDir, configInPlace)] = await hashes.digest(configInPlace);
       const recipe: Recipe = {
         kind: "model-soup-recipe",
         version: 1,
@@ -198,7 +212,12 @@ export async function saveSoup(options: SaveSoupOptions): Promise<SavedSoup> {
       throwIfCancelled(options.cancel);
       await lock!.verify();
       await staged.commit();
-      return { model: target, recipe: recipePath, warnings: outcome.warnings };
+      return {
+        model: target,
+        recipe: recipePath,
+        warnings: outcome.warnings,
+        ...(copied ? { copiedConfig: join(planned.folder, HUGGING_FACE_CONFIG) } : {}),
+      };
     });
     // After the renames (a recipe rewritten inside stageOutputs would only be staged), before the lock is released.
     if (options.check) await runSavedCheck(saved, options.check);

@@ -14,7 +14,8 @@ Protocol (every message, both ways, one frame):
 The engine first sends {"ok": true, "ready": true, "torch": version, "python": version, "pid": n}. Each request
 header has "op"; each answer is {"ok": true, ...} or {"ok": false, "error": "one line"}. Requests, in order of use:
 
-  load        {model: {kind: "torchscript", path} | {kind: "architecture", spec, file},
+  load        {model: {kind: "torchscript", path} | {kind: "architecture", spec, file} (spec "huggingface:<folder>":
+               transformers builds the model from the folder's config.json; the weights are still loaded here),
                tensors: [[name, shape], ...] (the first checkpoint's, to check names and shapes, and infer
                num_classes for torchvision), device: "auto"|"cpu"|"cuda"|"cuda:N"|"mps",
                dtype: "float32"|"bfloat16"|"float16", threads?: n}
@@ -75,6 +76,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import struct
 import sys
 import traceback
@@ -285,7 +287,7 @@ def load_user_callable(spec):
     """`file.py:function` or `module:callable` (split at the last colon, so C:\\ paths work)."""
     where, sep, name = spec.rpartition(":")
     if not sep or not where or not name:
-        raise UsageError(f'architecture "{spec}": expected torchvision:<name>, <file.py>:<function> or <module>:<callable>')
+        raise UsageError(f'architecture "{spec}": expected torchvision:<name>, <file.py>:<function>, <module>:<callable> or huggingface:<folder>')
     if where.endswith(".py"):
         path = os.path.abspath(where)
         if not os.path.isfile(path):
@@ -352,6 +354,44 @@ def torchvision_model(name, shapes, file):
     return model
 
 
+def huggingface_model(folder):
+    """The model a Hugging Face folder's config.json describes, built by transformers with fresh weights (the
+    engine loads the checkpoint's own, as for every architecture): the class its "architectures" names, else
+    AutoModel."""
+    where = os.path.abspath(folder)
+    try:
+        import transformers
+    except ImportError:
+        raise UsageError(
+            f"{where} is a Hugging Face model folder (config.json), and building it needs transformers, which "
+            f"{sys.executable} cannot import: pip install transformers (into that interpreter), or choose one "
+            "that has it with --python"
+        )
+    try:
+        config = transformers.AutoConfig.from_pretrained(where)
+    except Exception as error:
+        raise UsageError(f"{os.path.join(where, 'config.json')}: transformers cannot read it: {one_line(error)}")
+    names = list(getattr(config, "architectures", None) or [])
+    try:
+        if names:
+            model_class = getattr(transformers, names[0], None)
+            if model_class is None:
+                raise UsageError(
+                    f"{os.path.join(where, 'config.json')}: transformers {getattr(transformers, '__version__', '?')} "
+                    f'has no model class {names[0]} (its "architectures")'
+                )
+            model = model_class(config)
+        else:
+            model = transformers.AutoModel.from_config(config)
+    except UsageError:
+        raise
+    except Exception as error:
+        raise UsageError(f"{where}: transformers cannot build the model its config.json describes: {one_line(error)}")
+    if not isinstance(model, torch.nn.Module):
+        raise UsageError(f"{where}: transformers built a {type(model).__name__}; expected a torch.nn.Module")
+    return model
+
+
 def build_model(spec, shapes):
     kind = spec["kind"]
     if kind == "torchscript":
@@ -360,6 +400,8 @@ def build_model(spec, shapes):
         except Exception as error:
             raise UsageError(f"{spec['path']}: not a TorchScript module torch.jit.load can run: {one_line(error)}")
     architecture = spec["spec"]
+    if architecture.startswith("huggingface:"):
+        return huggingface_model(architecture[len("huggingface:"):]), architecture
     if architecture.startswith("torchvision:"):
         return torchvision_model(architecture[len("torchvision:"):], shapes, spec.get("file")), architecture
     return load_user_callable(architecture), architecture
@@ -383,6 +425,7 @@ class Engine:
         self.model = None
         self.splits = {}
         self.alpha_written = None
+        self.token_ids = False
 
     # -- load ---------------------------------------------------------------------------------------------------
 
@@ -411,14 +454,20 @@ class Engine:
         model.eval()
         state = model.state_dict(keep_vars=True)
         wanted = dict(shapes)
-        missing = [n for n in state if n not in wanted]
-        extra = [n for n in wanted if n not in state]
+        # A tied weight the checkpoint holds under one name only (save_pretrained leaves lm_head.weight out when it
+        # is the embeddings') is no missing tensor.
+        held = set(id(t) for n, t in state.items() if n in wanted)
+        missing = [n for n in state if n not in wanted and id(state[n]) not in held]
+        # transformers' own list of checkpoint tensors its models no longer have (position_ids buffers that older
+        # versions saved): left in the file, as from_pretrained leaves them.
+        ignored = [re.compile(p) for p in (getattr(model, "_keys_to_ignore_on_load_unexpected", None) or [])]
+        extra = [n for n in wanted if n not in state and not any(p.search(n) for p in ignored)]
         if missing:
             raise UsageError(f"{file} has no tensor {missing[0]} that {label} needs ({len(missing)} missing)")
         if extra:
             raise UsageError(f"{file} has tensor {extra[0]} that {label} does not have ({len(extra)} unexpected)")
         for n, t in state.items():
-            if list(t.shape) != wanted[n]:
+            if n in wanted and list(t.shape) != wanted[n]:
                 raise UsageError(
                     f"{file}: tensor {n} has shape [{', '.join(map(str, wanted[n]))}], "
                     f"{label} expects [{', '.join(map(str, t.shape))}]"
@@ -430,7 +479,7 @@ class Engine:
         self.merged, self.copied = [], []
         for n, t in model.state_dict(keep_vars=True).items():
             key = id(t)
-            if key in seen:  # a tied weight: written once, under its first name
+            if key in seen or n not in wanted:  # a tied weight: written once, under its first name the file holds
                 continue
             seen.add(key)
             self.targets[n] = t
@@ -441,6 +490,10 @@ class Engine:
         for n in self.params:
             self.targets[n].requires_grad_(True)
         self.bn = [(name, m) for name, m in model.named_modules() if is_batch_norm(m) and name + ".running_mean" in self.targets]
+        # A model that takes token ids (transformers' main_input_name): the data's float32 rows become int64 ids.
+        self.token_ids = getattr(model, "main_input_name", None) == "input_ids"
+        embeddings = model.get_input_embeddings() if self.token_ids and hasattr(model, "get_input_embeddings") else None
+        self.vocabulary = getattr(embeddings, "num_embeddings", None)
         return {
             "device": str(self.device),
             "merged": [[n, list(self.targets[n].shape)] for n in self.merged],
@@ -481,10 +534,25 @@ class Engine:
             return self.ranks.file_tensor(part["file"], count).view(*shape) if count > 0 else torch.zeros(shape)
 
         x = tensor(header["x"])
+        if self.token_ids:
+            self.check_token_ids(x, header["split"])
         y = tensor(header["y"]) if header.get("y") else None
         self.splits[header["split"]] = (x, y)
         self.splits.pop("learn+validation", None)
         return {}
+
+    def check_token_ids(self, x, split):
+        """Token ids arrive as float32 (exact up to 2**24): each must be a whole number within the vocabulary."""
+        if x.numel() == 0:
+            return
+        top = self.vocabulary if self.vocabulary is not None else 2**24
+        bad = (x != x.round()) | (x < 0) | (x >= top)
+        if bool(bad.any()):
+            value = float(x[bad][0])
+            raise UsageError(
+                f"{self.file}: the model takes token ids (its main_input_name is input_ids), and the {split} rows "
+                f"hold {value:g}; expected whole numbers from 0 to {top - 1}"
+            )
 
     # -- rows -----------------------------------------------------------------------------------------------------
 
@@ -522,6 +590,8 @@ class Engine:
             yield bx.to(self.device), None if by is None else by.to(self.device), end - start
 
     def forward(self, x):
+        if self.token_ids:
+            x = x.long()
         if self.dtype != torch.float32:
             with torch.autocast(device_type=self.device.type, dtype=self.dtype):
                 out = self.model(x)
@@ -664,7 +734,7 @@ class Engine:
                         var_t.zero_()
                         if tracked is not None:
                             tracked.zero_()
-                        self.model(x)
+                        self.model(x.long() if self.token_ids else x)
                         b_mean = mean_t.detach().double().cpu() / factor
                         b_count = rows * spatial.get("s", 1)
                         b_m2 = var_t.detach().double().cpu() / factor * max(b_count - 1, 0)

@@ -28,7 +28,7 @@ import { FollowerRanks, rankEnvironment, rankLayout, type RankOptions } from "./
 /** How the model is built: a TorchScript file as it is, or an architecture for the ingredients' state dicts. */
 export type TorchModelSource =
   | { readonly torchScript: string }
-  /** `torchvision:<name>`, `<file.py>:<function>` or `<module>:<callable>`. */
+  /** `torchvision:<name>`, `<file.py>:<function>`, `<module>:<callable>` or `huggingface:<folder>`. */
   | { readonly architecture: string };
 
 /** A layer whose weight RegMean merges: its module, its weight tensor, and the rows d of its d×d Gram matrix. */

@@ -32,7 +32,7 @@ export async function recordedArchitecture(folder: string): Promise<string | und
   if (architecture === undefined)
     throw new ModelFileError(
       path,
-      `"architecture": "${spec}" is not torchvision:<name>, <file.py>:<function> or <module>:<callable>`,
+      `"architecture": "${spec}" is not torchvision:<name>, <file.py>:<function>, <module>:<callable> or huggingface:<folder>`,
     );
   return withResolvedFile(architecture, (file) => resolve(folder, file)).spec;
 }

@@ -1,14 +1,16 @@
 /**
  * Which engine runs a job's models, decided in one place: PyTorch models (TorchScript files, or state dicts and
- * safetensors with a PyTorch architecture from `--architecture` or a `model-soup.json` beside the checkpoints) run
+ * safetensors with a PyTorch architecture from `--architecture`, a `model-soup.json` beside the checkpoints, or the
+ * `config.json` of the Hugging Face folder they are in) run
  * on the user's PyTorch (worker/torch); everything else on TensorFlow.js, as before.
  */
 import { dirname, resolve } from "node:path";
 import { ModelFileError } from "../../../core/errors.js";
 import { MODEL_SOUP_JSON, recordedArchitecture } from "../../../core/formats/pytorch/recorded-architecture.js";
+import { huggingFaceFolderOf } from "../../../core/formats/pytorch/huggingface-folder.js";
 import { readManifest } from "../../../core/formats/registry.js";
 import { torchArchitectureWayOut } from "../../../protocol/capability.js";
-import { torchArchitecture, withResolvedFile } from "../../../protocol/torch-architecture.js";
+import { huggingFaceSpec, torchArchitecture, withResolvedFile } from "../../../protocol/torch-architecture.js";
 import type { TorchModelSource } from "../../torch/torch-engine.js";
 
 export { MODEL_SOUP_JSON };
@@ -18,7 +20,7 @@ export interface TorchModel {
   /** The PyTorch architecture (resolved), when the model is built from one rather than run as TorchScript. */
   readonly architecture?: string;
   /** Where the architecture came from, for the report. */
-  readonly from: "--architecture" | "model-soup.json" | "TorchScript";
+  readonly from: "--architecture" | "model-soup.json" | "config.json" | "TorchScript";
 }
 
 /**
@@ -52,6 +54,11 @@ export async function torchModelFor(models: readonly string[], architecture?: st
   const recorded = await recordedArchitecture(dirname(resolve(first)));
   if (recorded !== undefined)
     return { source: { architecture: recorded }, architecture: recorded, from: "model-soup.json" };
+  const huggingFace = await huggingFaceFolderOf(first);
+  if (huggingFace !== undefined) {
+    const spec = huggingFaceSpec(huggingFace);
+    return { source: { architecture: spec }, architecture: spec, from: "config.json" };
+  }
   // Safetensors without a PyTorch architecture stay TensorFlow.js's (Keras weights); a torch.save state dict cannot.
   if (manifest.format === "pytorch")
     throw new ModelFileError(first, `(pytorch state dict) ${torchArchitectureWayOut("cli")}`);

@@ -13,7 +13,7 @@ import { selectBackend } from "../../backend.js";
 import { rankOptions } from "../../torch/engine-ranks.js";
 import { readIngredient, TorchEngine, type IngredientTensors } from "../../torch/torch-engine.js";
 import { checkAgainstOutput, engineSplit, loadTorchData, type TorchJobData } from "./data.js";
-import { MODEL_SOUP_JSON, type TorchModel } from "./engine-choice.js";
+import type { TorchModel } from "./engine-choice.js";
 import { jobPython } from "./python.js";
 import { alignTorchIngredients, type TorchAlignment } from "./align.js";
 
@@ -128,8 +128,8 @@ export async function openTorchSession(
   track(engine);
   try {
     context.log("info", `PyTorch engine: ${engine.description}`);
-    if (model.from === "model-soup.json")
-      context.log("info", `architecture ${model.architecture} (${MODEL_SOUP_JSON})`);
+    if (model.from === "model-soup.json" || model.from === "config.json")
+      context.log("info", `architecture ${model.architecture} (${model.from})`);
     const shape = await firstOutputShape(engine, data, params.data.path);
     checkAgainstOutput(data, params.data, shape);
     const warnings = [

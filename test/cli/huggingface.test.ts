@@ -15,6 +15,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { openModel } from "../../src/core/formats/registry.js";
+import { float32Tensors } from "../support/model-files.js";
 import type { PythonWithTorch } from "../../src/core/python/find-python.js";
 import type { SoupReport } from "../../src/protocol/worker.js";
 import { requireTorch } from "../worker/torch/support.js";
@@ -24,18 +25,6 @@ import { oneLine, plainTorchScore } from "./torch-cli-support.js";
 const HF = join(import.meta.dirname, "../fixtures/huggingface");
 const STAND_IN = { PYTHONPATH: join(HF, "standin") };
 const PLAIN = `${join(import.meta.dirname, "hf_plain_models.py")}:from_config`;
-
-async function tensorsOf(path: string): Promise<Map<string, Float32Array>> {
-  const file = await openModel(path);
-  try {
-    const out = new Map<string, Float32Array>();
-    for (const t of file.manifest.tensors)
-      out.set(t.name, (await file.readTensor(t.name, { float32: true })).data as Float32Array);
-    return out;
-  } finally {
-    await file.close();
-  }
-}
 
 describe("Hugging Face model folders (config.json) on the PyTorch engine", function () {
   this.timeout(300_000);
@@ -265,8 +254,8 @@ describe("Hugging Face model folders (config.json) on the PyTorch engine", funct
     const run = await runCliWithEnv(env, "merge", ...folders("text"), "--out", out);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(await readFile(join(out, "config.json"), "utf8"), await readFile(at("text0", "config.json"), "utf8"));
-    const merged = await tensorsOf(join(out, "model.safetensors"));
-    const inputs = await Promise.all(folders("text").map((f) => tensorsOf(join(f, "model.safetensors"))));
+    const merged = await float32Tensors(join(out, "model.safetensors"));
+    const inputs = await Promise.all(folders("text").map((f) => float32Tensors(join(f, "model.safetensors"))));
     assert.deepEqual([...merged.keys()].sort(), ["classifier.bias", "classifier.weight", "embeddings.weight"]);
     for (const [name, values] of merged)
       values.forEach((v, i) => {

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { openModel } from "../../src/core/formats/registry.js";
+import { float32Tensors } from "../support/model-files.js";
 import { loadDataset, splitDataset } from "../../src/core/data/index.js";
 import { sha256File } from "../../src/core/recipe/hash.js";
 import { runMerge } from "../../src/core/soup/fixed-merge.js";
@@ -71,19 +71,6 @@ async function trainFold(data: { x: number[][]; y: number[] }, k: number, folds:
   return model;
 }
 
-/** Every tensor of a model file, by name, through the format reader. */
-async function tensors(path: string): Promise<Map<string, Float32Array>> {
-  const file = await openModel(path);
-  try {
-    const out = new Map<string, Float32Array>();
-    for (const t of file.manifest.tensors)
-      out.set(t.name, (await file.readTensor(t.name, { float32: true })).data as Float32Array);
-    return out;
-  } finally {
-    await file.close();
-  }
-}
-
 /** Plain-JS inference of the family's architecture (Dropout is the identity at inference). */
 function forward(w: Map<string, Float32Array>, x: readonly number[]): number[] {
   const dense = (name: string, input: readonly number[], units: number, relu: boolean) => {
@@ -115,7 +102,7 @@ function forward(w: Map<string, Float32Array>, x: readonly number[]): number[] {
 /** Cross-entropy and accuracy of a written model on the job's test split (the same seeded split, made here). */
 async function scoreFile(path: string, dataPath: string): Promise<{ loss: number; metric: number }> {
   const split = splitDataset(await loadDataset(dataPath), { seed: 0 });
-  const w = await tensors(path);
+  const w = await float32Tensors(path);
   const n = split.test.y!.length;
   let loss = 0;
   let correct = 0;
@@ -255,8 +242,8 @@ describe("what you see is what you get: k-fold BatchNormalization + Dropout clas
       join(dir, "single"),
     );
     assert.equal(report.learning!.kept, "fold_1/model.json", JSON.stringify(report.learning!.candidates));
-    const written = await tensors(report.output!.model);
-    const own = await tensors(folds[0]!);
+    const written = await float32Tensors(report.output!.model);
+    const own = await float32Tensors(folds[0]!);
     assert.deepEqual([...written.keys()].sort(), [...own.keys()].sort());
     for (const [name, values] of own) {
       assert.deepEqual(Buffer.from(written.get(name)!.buffer), Buffer.from(values.buffer), name);
